@@ -1,0 +1,75 @@
+import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * File operations that either happen whole or not at all, so a crash at any
+ * moment leaves the old content or the new one, never half of either.
+ * Node built-ins only: this ships inside @aoagents/ao.
+ */
+
+const RETRYABLE = new Set(['EPERM', 'EBUSY', 'EACCES', 'ENOTEMPTY']);
+
+/**
+ * rename() that waits out Windows antivirus and indexers, which hold freshly
+ * written files for seconds (rustup and Volta retry for about 28 s too).
+ */
+export async function renameWithRetry(from: string, to: string, budgetMs = process.platform === 'win32' ? 28_000 : 0): Promise<void> {
+  const deadline = Date.now() + budgetMs;
+  for (let delay = 10; ; delay = Math.min(delay * 2, 1000)) {
+    try {
+      await rename(from, to);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (!RETRYABLE.has(code) || Date.now() + delay > deadline) throw err;
+      await sleep(delay);
+    }
+  }
+}
+
+/** Flushes a directory entry so a rename inside it survives power loss (no-op where unsupported). */
+export function fsyncDir(dir: string): void {
+  if (process.platform === 'win32') return;
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename is still atomic.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+export function tempSibling(path: string, tag = 'tmp'): string {
+  return join(dirname(path), `.${basename(path)}.${tag}-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`);
+}
+
+/** Writes to a temp sibling, fsyncs it, then renames it over the target. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempSibling(path);
+  const handle = await open(tmp, 'w', mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (err) {
+    await handle.close();
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await handle.close();
+  try {
+    await renameWithRetry(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  fsyncDir(dirname(path));
+}
+
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}

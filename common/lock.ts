@@ -1,0 +1,115 @@
+import { hostname } from 'node:os';
+import { link, mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UserError } from './errors.js';
+
+/**
+ * An exclusive lock file with stale-lock reclaim. The holder writes its pid and
+ * host and keeps the file's mtime fresh; a lock whose pid is dead on this host,
+ * or whose heartbeat stopped for `staleMs`, is taken over.
+ * Node built-ins only: this ships inside @aoagents/ao.
+ */
+export interface LockOptions {
+  /** What the lock protects, for the error a second process sees. */
+  purpose: string;
+  /** How long to wait for a live holder before giving up. */
+  waitMs?: number;
+  staleMs?: number;
+}
+
+export interface Lock {
+  release(): Promise<void>;
+}
+
+interface Holder {
+  pid: number;
+  host: string;
+  acquiredAt: string;
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The stale lock's content when it is stale, so a reclaimer can check it took that very file. */
+async function staleContent(path: string, staleMs: number): Promise<string | undefined> {
+  try {
+    const [text, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+    let holder: Partial<Holder> = {};
+    try {
+      holder = JSON.parse(text) as Holder;
+    } catch {
+      // A holder killed between create and write leaves an empty file: judge by age.
+    }
+    if (holder.host === hostname() && typeof holder.pid === 'number' && !pidAlive(holder.pid)) return text;
+    return Date.now() - info.mtimeMs > staleMs ? text : undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? '' : undefined;
+  }
+}
+
+export async function acquireLock(path: string, options: LockOptions): Promise<Lock> {
+  const staleMs = options.staleMs ?? 30_000;
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  await mkdir(dirname(path), { recursive: true });
+  for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
+    try {
+      const handle = await open(path, 'wx');
+      const me: Holder = { pid: process.pid, host: hostname(), acquiredAt: new Date().toISOString() };
+      await handle.writeFile(JSON.stringify(me));
+      await handle.close();
+      const heartbeat = setInterval(() => {
+        const now = new Date();
+        utimes(path, now, now).catch(() => undefined);
+      }, Math.max(1000, staleMs / 3));
+      heartbeat.unref();
+      let released = false;
+      return {
+        async release() {
+          if (released) return;
+          released = true;
+          clearInterval(heartbeat);
+          await rm(path, { force: true });
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const stale = await staleContent(path, staleMs);
+    if (stale !== undefined) {
+      // Move the stale lock aside, then make sure it is the file we judged: another
+      // reclaimer may have replaced it with a live lock in between; put that back.
+      const aside = `${path}.stale-${process.pid}-${Date.now()}`;
+      try {
+        await rename(path, aside);
+        if ((await readFile(aside, 'utf8')) !== stale) await link(aside, path).catch(() => undefined);
+        await rm(aside, { force: true });
+      } catch {
+        // Someone else reclaimed it first; try again.
+      }
+      continue;
+    }
+    if (Date.now() + delay > deadline) {
+      let who = 'another process';
+      try {
+        const holder = JSON.parse(await readFile(path, 'utf8')) as Holder;
+        who = `pid ${holder.pid} on ${holder.host} (since ${holder.acquiredAt})`;
+      } catch {
+        // Keep the generic description.
+      }
+      throw new UserError({
+        what: `${options.purpose} is already running`,
+        why: `${who} holds ${path}`,
+        fix: `wait for it to finish; if no such process exists, delete ${path}`,
+        code: 'ELOCKED',
+      });
+    }
+    await sleep(delay);
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Progress for long operations: a redrawn bar on a TTY (bytes, rate, ETA), a
+ * plain line every ~10% otherwise, NDJSON events with --json, nothing when quiet.
+ * Node built-ins only: this ships inside @aoagents/ao.
+ */
+export type ProgressMode = 'tty' | 'plain' | 'json' | 'quiet';
+
+export interface ProgressOptions {
+  mode?: ProgressMode;
+  /** Where the bar and plain lines go (stderr by default). */
+  stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** Where --json events go (stdout by default). */
+  jsonStream?: NodeJS.WritableStream;
+  now?: () => number;
+}
+
+export interface Progress {
+  /** Bytes already there when the operation starts (a resumed download). */
+  start(total: number | undefined, already?: number): void;
+  advance(bytes: number): void;
+  finish(message?: string): void;
+  fail(message: string): void;
+}
+
+export function pickProgressMode(flags: { json?: boolean; quiet?: boolean }, stream: { isTTY?: boolean } = process.stderr): ProgressMode {
+  if (flags.quiet) return 'quiet';
+  if (flags.json) return 'json';
+  return stream.isTTY && !process.env.CI ? 'tty' : 'plain';
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '--';
+  if (s < 60) return `${Math.ceil(s)}s`;
+  return `${Math.floor(s / 60)}m${String(Math.ceil(s % 60)).padStart(2, '0')}s`;
+}
+
+export function createProgress(label: string, options: ProgressOptions = {}): Progress {
+  const stream = options.stream ?? process.stderr;
+  const jsonStream = options.jsonStream ?? process.stdout;
+  const mode = options.mode ?? pickProgressMode({}, stream);
+  const now = options.now ?? Date.now;
+  let total: number | undefined;
+  let done = 0;
+  let resumedFrom = 0;
+  let startedAt = now();
+  let lastDraw = 0;
+  let lastDecile = -1;
+
+  const rate = () => (done - resumedFrom) / Math.max((now() - startedAt) / 1000, 0.001);
+  const emit = (event: Record<string, unknown>) => jsonStream.write(`${JSON.stringify({ label, ...event })}\n`);
+
+  function describe(): string {
+    const pct = total ? `${Math.floor((done / total) * 100)}%` : '';
+    const amount = total ? `${formatBytes(done)}/${formatBytes(total)}` : formatBytes(done);
+    const eta = total ? ` ETA ${formatSeconds((total - done) / Math.max(rate(), 1))}` : '';
+    return `${pct} ${amount} ${formatBytes(rate())}/s${eta}`.trim();
+  }
+
+  function draw(force = false): void {
+    const t = now();
+    if (mode === 'tty') {
+      if (!force && t - lastDraw < 100) return;
+      lastDraw = t;
+      const width = 24;
+      const filled = total ? Math.round((done / total) * width) : 0;
+      const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+      stream.write(`\r\x1b[2K${label} ${bar} ${describe()}`);
+      return;
+    }
+    if (!total) return;
+    const decile = Math.floor((done / total) * 10);
+    if (decile <= lastDecile && !force) return;
+    lastDecile = decile;
+    if (mode === 'plain') stream.write(`${label}: ${describe()}\n`);
+    else if (mode === 'json') emit({ event: 'progress', bytes: done, total, bytesPerSecond: Math.round(rate()) });
+  }
+
+  return {
+    start(size, already = 0) {
+      total = size;
+      done = already;
+      resumedFrom = already;
+      startedAt = now();
+      lastDecile = total ? Math.floor((done / total) * 10) : -1;
+      if (mode === 'json') emit({ event: 'start', total, resumedFrom: already });
+      else if (mode === 'plain') stream.write(`${label}: starting${total ? ` (${formatBytes(total)}` : ''}${already && total ? `, resuming at ${formatBytes(already)})` : total ? ')' : ''}\n`);
+      else if (mode === 'tty') draw(true);
+    },
+    advance(bytes) {
+      done += bytes;
+      if (mode !== 'quiet') draw();
+    },
+    finish(message) {
+      if (mode === 'tty') stream.write(`\r\x1b[2K${label}: ${message ?? `done, ${formatBytes(done)}`}\n`);
+      else if (mode === 'plain') stream.write(`${label}: ${message ?? `done, ${formatBytes(done)}`}\n`);
+      else if (mode === 'json') emit({ event: 'done', bytes: done, message });
+    },
+    fail(message) {
+      if (mode === 'tty') stream.write(`\r\x1b[2K${label}: failed: ${message}\n`);
+      else if (mode === 'plain') stream.write(`${label}: failed: ${message}\n`);
+      else if (mode === 'json') emit({ event: 'error', bytes: done, message });
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import type { AoManifest } from './manifest.js';
+
+/**
+ * What this part contributes to the main package `@aoagents/ao`: the files it
+ * ships (bundled from dist/shipped) and the package.json fields that wire them.
+ * The release stage composes these with the manifest; it does not know the
+ * launcher's internals.
+ */
+export interface ShippedFile {
+  /** File name under dist/shipped/. */
+  from: string;
+  /** Path inside the package. */
+  to: string;
+  executable: boolean;
+}
+
+export const MAIN_PACKAGE_FILES: ShippedFile[] = [{ from: 'launcher.cjs', to: 'bin/ao', executable: true }];
+
+export function mainPackageJson(manifest: AoManifest, extra: { license?: string; repository?: string; description?: string } = {}): Record<string, unknown> {
+  const optionalDependencies: Record<string, string> = {};
+  for (const entry of Object.values(manifest.binaries).sort((a, b) => a.package.localeCompare(b.package))) {
+    optionalDependencies[entry.package] = entry.version;
+  }
+  return {
+    name: manifest.name,
+    version: manifest.version,
+    description: extra.description ?? 'ao: the agent orchestrator CLI and daemon.',
+    license: extra.license ?? 'MIT',
+    ...(extra.repository ? { repository: extra.repository } : {}),
+    bin: { ao: 'bin/ao' },
+    engines: { node: '>=20.17' },
+    optionalDependencies,
+    files: [...MAIN_PACKAGE_FILES.map((f) => f.to), 'ao-manifest.json'],
+  };
+}

@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UserError } from '../common/errors.js';
+
+/**
+ * A real npm registry (Verdaccio) on loopback with its own temporary storage
+ * and no uplinks: the default target of the release tools and of the tests.
+ */
+export interface EmbeddedRegistry {
+  url: string;
+  storageDir: string;
+  /** A token npm accepts for this registry (Verdaccio allows anonymous publish, npm still wants one). */
+  authToken: string;
+  /** `.npmrc` lines that point npm, pnpm, yarn 1 and bun at this registry. */
+  npmrc: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function verdaccioConfig(storage: string, port: number): string {
+  return [
+    `storage: ${JSON.stringify(storage)}`,
+    `listen: 127.0.0.1:${port}`,
+    'max_body_size: 200mb',
+    'auth:',
+    '  htpasswd:',
+    `    file: ${JSON.stringify(join(storage, 'htpasswd'))}`,
+    '    max_users: -1',
+    'uplinks: {}',
+    'packages:',
+    "  '**':",
+    '    access: $all',
+    '    publish: $anonymous',
+    '    unpublish: $anonymous',
+    'security:',
+    '  api:',
+    '    legacy: true',
+    'server:',
+    '  keepAliveTimeout: 60',
+    'log: { type: stdout, format: json, level: warn }',
+    'web:',
+    '  enable: false',
+    '',
+  ].join('\n');
+}
+
+export async function startEmbeddedRegistry(options: { storageDir?: string } = {}): Promise<EmbeddedRegistry> {
+  const storageDir = options.storageDir ?? (await mkdtemp(join(tmpdir(), 'ao-registry-')));
+  await mkdir(storageDir, { recursive: true });
+  const port = await freePort();
+  const configPath = join(storageDir, 'config.yaml');
+  await writeFile(configPath, verdaccioConfig(join(storageDir, 'storage'), port));
+  const bin = createRequire(import.meta.url).resolve('verdaccio/bin/verdaccio');
+  const child: ChildProcess = spawn(process.execPath, [bin, '--config', configPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
+  const url = `http://127.0.0.1:${port}/`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      throw new UserError({ what: 'the embedded registry (Verdaccio) did not start', why: output.trim().split('\n').slice(-3).join(' | ') || `exit ${child.exitCode}`, fix: 'run `npm ci` in the toolkit checkout' });
+    }
+    try {
+      const res = await fetch(`${url}-/ping`);
+      if (res.ok) break;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new UserError({ what: 'the embedded registry (Verdaccio) did not answer within 30 s', why: output.trim().slice(-300) || 'no output' });
+    }
+    await sleep(100);
+  }
+  const authToken = 'ao-embedded-registry';
+  const hostPath = `//127.0.0.1:${port}/`;
+  return {
+    url,
+    storageDir,
+    authToken,
+    npmrc: `registry=${url}\n${hostPath}:_authToken=${authToken}\n`,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, sleep(5000)]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      if (!options.storageDir) await rm(storageDir, { recursive: true, force: true });
+    },
+  };
+}

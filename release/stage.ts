@@ -1,0 +1,117 @@
+import { chmod, copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../common/errors.js';
+import { writeJsonAtomic } from '../common/fs-atomic.js';
+import { digestFile } from '../common/integrity.js';
+import { binaryFormatFor, type Matrix } from '../common/matrix.js';
+import { REPO_ROOT } from '../common/paths.js';
+import { binaryPathInPackage, licenseText, writePlatformPackage } from '../platforms/platform-package.js';
+import { MAIN_PACKAGE_FILES, mainPackageJson } from '../postinstall/main-package.js';
+import { MANIFEST_FILE, type AoManifest } from '../postinstall/manifest.js';
+import { locateBinaries } from './binaries-dir.js';
+import { packDeterministic } from './pack.js';
+
+export const STAGE_FILE = 'stage.json';
+
+export interface StagedPackage {
+  name: string;
+  version: string;
+  role: 'platform' | 'main';
+  target?: string;
+  dir: string;
+  tarball: string;
+  integrity: string;
+  size: number;
+  /** Platform packages: the binary's own size, for the tarball/binary ratio. */
+  binarySize?: number;
+}
+
+export interface StageResult {
+  version: string;
+  /** Platform packages first, the main package last: the publish order. */
+  packages: StagedPackage[];
+  manifest: AoManifest;
+}
+
+export interface StageOptions {
+  matrix: Matrix;
+  version: string;
+  binariesDir: string;
+  outDir: string;
+  /** The desktop app manifest to pin inside the main package. */
+  app?: unknown;
+  /** Bundled launcher/postinstall code (dist/shipped by default). */
+  shippedDir?: string;
+  license?: string;
+  repository?: string;
+}
+
+/**
+ * Turns a folder of binaries into the platform packages and the main package,
+ * each packed into a deterministic tarball, and records the result in stage.json.
+ */
+export async function stage(options: StageOptions): Promise<StageResult> {
+  const { matrix, version } = options;
+  const { found, missing } = locateBinaries(options.binariesDir, matrix.targets);
+  if (missing.length > 0) {
+    throw new UserError({
+      what: `cannot stage ${version}: binaries are missing`,
+      why: `no binary for ${missing.map((t) => `${t.id} (${t.id}/${t.executable})`).join(', ')} in ${options.binariesDir}`,
+      fix: 'build every target in matrix.json first (layout <target>/<executable> or GoReleaser dist/)',
+      code: 'ESTAGE',
+    });
+  }
+  await rm(options.outDir, { recursive: true, force: true });
+  await mkdir(join(options.outDir, 'tarballs'), { recursive: true });
+  const packages: StagedPackage[] = [];
+  const manifest: AoManifest = { schema: 1, name: matrix.mainPackage, version, binaries: {} };
+
+  for (const target of matrix.targets) {
+    const dir = join(options.outDir, 'packages', target.package);
+    const binaryPath = found.get(target.id)!;
+    await writePlatformPackage({ target, version, binaryPath, dir, mainPackage: matrix.mainPackage, license: options.license, repository: options.repository });
+    const binary = await digestFile(binaryPath);
+    manifest.binaries[target.id] = {
+      package: target.package,
+      version,
+      os: target.os,
+      cpu: target.cpu,
+      path: binaryPathInPackage(target),
+      format: binaryFormatFor(target),
+      integrity: binary.integrity,
+      size: binary.size,
+    };
+    packages.push(await packInto(options.outDir, dir, target.package, version, 'platform', target.id, binary.size));
+  }
+
+  if (options.app !== undefined) manifest.app = options.app;
+  const mainDir = join(options.outDir, 'packages', matrix.mainPackage);
+  await rm(mainDir, { recursive: true, force: true });
+  await mkdir(mainDir, { recursive: true });
+  const shippedDir = options.shippedDir ?? join(REPO_ROOT, 'dist', 'shipped');
+  for (const file of MAIN_PACKAGE_FILES) {
+    const dest = join(mainDir, file.to);
+    await mkdir(join(dest, '..'), { recursive: true });
+    try {
+      await copyFile(join(shippedDir, file.from), dest);
+    } catch (cause) {
+      throw new UserError({ what: `cannot stage ${matrix.mainPackage}`, why: `${join(shippedDir, file.from)} is missing`, fix: 'npm run build', cause });
+    }
+    await chmod(dest, file.executable ? 0o755 : 0o644);
+  }
+  await writeJsonAtomic(join(mainDir, MANIFEST_FILE), manifest);
+  await writeJsonAtomic(join(mainDir, 'package.json'), mainPackageJson(manifest, { license: options.license, repository: options.repository }));
+  await writeFile(join(mainDir, 'LICENSE'), licenseText(options.license ?? 'MIT'));
+  await writeFile(join(mainDir, 'README.md'), `# ${matrix.mainPackage}\n\n\`npm install -g ${matrix.mainPackage}\` installs the \`ao\` CLI and daemon for your platform.\n`);
+  packages.push(await packInto(options.outDir, mainDir, matrix.mainPackage, version, 'main'));
+
+  const result: StageResult = { version, packages, manifest };
+  await writeJsonAtomic(join(options.outDir, STAGE_FILE), result);
+  return result;
+}
+
+async function packInto(outDir: string, dir: string, name: string, version: string, role: StagedPackage['role'], target?: string, binarySize?: number): Promise<StagedPackage> {
+  const tarball = join(outDir, 'tarballs', `${name.replace(/^@/, '').replace('/', '-')}-${version}.tgz`);
+  const digest = await packDeterministic(dir, tarball);
+  return { name, version, role, ...(target ? { target } : {}), dir, tarball, integrity: digest.integrity, size: (await stat(tarball)).size, ...(binarySize ? { binarySize } : {}) };
+}

@@ -1,0 +1,3 @@
+module example.invalid/ao-fixture
+
+go 1.19
