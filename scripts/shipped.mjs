@@ -1,0 +1,31 @@
+// The code that ships inside npm packages, each entry bundled into one
+// CommonJS file with no runtime dependencies (CommonJS starts faster than ESM,
+// which matters for the launcher). Sources are ESM and use import.meta.url;
+// the banner provides it.
+import { build } from 'esbuild';
+
+export const SHIPPED = [
+  { in: 'postinstall/launcher.ts', out: 'launcher.cjs', shebang: true },
+];
+
+const importMetaUrl = "var __import_meta_url = require('node:url').pathToFileURL(__filename).href;";
+
+export async function bundleShipped(outDir, root = process.cwd()) {
+  await Promise.all(
+    SHIPPED.map((entry) =>
+      build({
+        absWorkingDir: root,
+        entryPoints: [entry.in],
+        outfile: `${outDir}/${entry.out}`,
+        bundle: true,
+        platform: 'node',
+        target: 'node20.17',
+        format: 'cjs',
+        define: { 'import.meta.url': '__import_meta_url' },
+        banner: { js: `${entry.shebang ? '#!/usr/bin/env node\n' : ''}${importMetaUrl}` },
+        legalComments: 'none',
+        logLevel: 'warning',
+      }),
+    ),
+  );
+}
