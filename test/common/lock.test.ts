@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { buildSync } from 'esbuild';
+import { acquireLock } from '../../common/lock.js';
+import { REPO_ROOT } from '../../common/paths.js';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'lock-'));
+
+/** A real process that takes the lock and then hangs until killed. */
+function holderProcess(lockPath: string): Promise<import('node:child_process').ChildProcess> {
+  // Node 20 cannot run TypeScript: bundle the real lock module for the child.
+  const bundled = join(dir(), 'lock.mjs');
+  buildSync({ entryPoints: [join(REPO_ROOT, 'common', 'lock.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundled, logLevel: 'error' });
+  const lockModule = pathToFileURL(bundled).href;
+  const code = `const { acquireLock } = await import(${JSON.stringify(lockModule)});
+    await acquireLock(${JSON.stringify(lockPath)}, { purpose: 'test' });
+    process.stdout.write('locked\\n'); setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', () => resolve(child));
+    child.once('exit', (c) => reject(new Error(`holder exited ${c}`)));
+  });
+}
+
+describe('acquireLock', () => {
+  it('refuses a second holder with the holder named and a way out', async () => {
+    const path = join(dir(), 'x.lock');
+    const first = await acquireLock(path, { purpose: 'ao-app install' });
+    await expect(acquireLock(path, { purpose: 'ao-app install' })).rejects.toThrow(/ao-app install is already running: pid \d+ on .* holds .*x\.lock/);
+    await first.release();
+    const second = await acquireLock(path, { purpose: 'ao-app install' });
+    await second.release();
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('waits for a live holder to release', async () => {
+    const path = join(dir(), 'x.lock');
+    const first = await acquireLock(path, { purpose: 't' });
+    setTimeout(() => void first.release(), 200);
+    const second = await acquireLock(path, { purpose: 't', waitMs: 5000 });
+    await second.release();
+  });
+
+  it('reclaims the lock of a process that was SIGKILLed', async () => {
+    const path = join(dir(), 'x.lock');
+    const holder = await holderProcess(path);
+    await expect(acquireLock(path, { purpose: 't' })).rejects.toThrow(/already running/);
+    holder.kill('SIGKILL');
+    await new Promise((r) => holder.once('exit', r));
+    const lock = await acquireLock(path, { purpose: 't' });
+    expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(process.pid);
+    await lock.release();
+  });
+
+  it('reclaims a lock whose heartbeat stopped, even from another host', async () => {
+    const path = join(dir(), 'x.lock');
+    writeFileSync(path, JSON.stringify({ pid: 1, host: 'elsewhere', acquiredAt: '2026-01-01T00:00:00Z' }));
+    await expect(acquireLock(path, { purpose: 't', staleMs: 60_000 })).rejects.toThrow(/pid 1 on elsewhere/);
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(path, old, old);
+    const lock = await acquireLock(path, { purpose: 't', staleMs: 60_000 });
+    await lock.release();
+  });
+
+  it('lets exactly one of many contenders in at a time', async () => {
+    const path = join(dir(), 'x.lock');
+    let inside = 0;
+    let maxInside = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const lock = await acquireLock(path, { purpose: 't', waitMs: 10_000 });
+        inside++;
+        maxInside = Math.max(maxInside, inside);
+        await new Promise((r) => setTimeout(r, 10));
+        inside--;
+        await lock.release();
+      }),
+    );
+    expect(maxInside).toBe(1);
+  });
+});

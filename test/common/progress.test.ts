@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { createProgress, formatBytes, pickProgressMode } from '../../common/progress.js';
+
+function sink(isTTY = false) {
+  const chunks: string[] = [];
+  const stream = Object.assign(new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } }), { isTTY });
+  return { stream, text: () => chunks.join(''), chunks };
+}
+
+describe('progress output', () => {
+  it('prints a plain line about every 10% when not a TTY', () => {
+    const out = sink();
+    let t = 0;
+    const p = createProgress('desktop app', { mode: 'plain', stream: out.stream, now: () => t });
+    p.start(1000);
+    for (let i = 0; i < 100; i++) {
+      t += 10;
+      p.advance(10);
+    }
+    p.finish();
+    const lines = out.text().trim().split('\n');
+    expect(lines[0]).toBe('desktop app: starting (1.0 KB)');
+    expect(lines.filter((l) => /%/.test(l))).toHaveLength(10);
+    expect(lines.at(-1)).toBe('desktop app: done, 1.0 KB');
+  });
+
+  it('draws a bar with rate and ETA on a TTY, throttled', () => {
+    const out = sink(true);
+    let t = 0;
+    const p = createProgress('app', { mode: 'tty', stream: out.stream, now: () => t });
+    p.start(10_000_000);
+    t = 1000;
+    p.advance(2_000_000);
+    p.advance(1); // within 100 ms of the last draw: no redraw
+    expect(out.chunks.at(-1)).toMatch(/\r\x1b\[2Kapp \[#####\.+\] 20% 2\.0 MB\/10\.0 MB 2\.0 MB\/s ETA 4s/);
+    const draws = out.chunks.length;
+    p.advance(1);
+    expect(out.chunks.length).toBe(draws);
+  });
+
+  it('emits NDJSON events with --json, resuming from the bytes already there', () => {
+    const out = sink();
+    const p = createProgress('app', { mode: 'json', jsonStream: out.stream, stream: out.stream, now: () => 0 });
+    p.start(100, 40);
+    p.advance(60);
+    p.fail('hash mismatch');
+    const events = out.text().trim().split('\n').map((l) => JSON.parse(l));
+    expect(events[0]).toMatchObject({ label: 'app', event: 'start', total: 100, resumedFrom: 40 });
+    expect(events.some((e) => e.event === 'progress' && e.bytes === 100)).toBe(true);
+    expect(events.at(-1)).toMatchObject({ event: 'error', message: 'hash mismatch' });
+  });
+
+  it('is silent when quiet', () => {
+    const out = sink(true);
+    const p = createProgress('app', { mode: 'quiet', stream: out.stream, jsonStream: out.stream });
+    p.start(10);
+    p.advance(10);
+    p.finish();
+    expect(out.text()).toBe('');
+    expect(pickProgressMode({ quiet: true, json: true })).toBe('quiet');
+    expect(formatBytes(254_000_000)).toBe('254.0 MB');
+  });
+});
