@@ -1,0 +1,236 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { crc32, gzipSync } from 'node:zlib';
+import * as tar from 'tar';
+
+/**
+ * Generated desktop-app artifacts for tests and the bench: app trees shaped
+ * like the real ones (a macOS .app with framework symlinks, a Linux tree, an
+ * AppImage, a Windows tree), padded with incompressible bytes to any size, and
+ * hostile archives the extractor must refuse. Nothing here is committed; no
+ * vitest import (the rehearsal reuses it from dist/).
+ */
+const run = promisify(execFile);
+
+export type AppKind = 'darwin' | 'linux' | 'appimage' | 'win32';
+
+/** Writes `bytes` of random-looking data fast: one random block repeated (deflate's 32 KiB window cannot see the repeats). */
+export async function writePadding(path: string, bytes: number, flags = 'w'): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const block = randomBytes(Math.min(4 << 20, Math.max(bytes, 1)));
+  const out = createWriteStream(path, { flags });
+  let left = bytes;
+  while (left > 0) {
+    const chunk = block.subarray(0, Math.min(left, block.length));
+    left -= chunk.length;
+    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
+
+const LAUNCHER = '#!/bin/sh\necho "ao desktop running"\n';
+
+/** The tree an app artifact unpacks to, written under `dir`; returns the top-level entry names. */
+export async function writeAppTree(dir: string, kind: Exclude<AppKind, 'appimage'>, paddingBytes: number): Promise<string[]> {
+  await rm(dir, { recursive: true, force: true });
+  if (kind === 'darwin') {
+    const contents = join(dir, 'Ao.app', 'Contents');
+    await mkdir(join(contents, 'MacOS'), { recursive: true });
+    await writeFile(join(contents, 'Info.plist'), '<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>CFBundleExecutable</key><string>ao</string></dict></plist>\n');
+    await writeFile(join(contents, 'MacOS', 'ao'), LAUNCHER, { mode: 0o755 });
+    const fw = join(contents, 'Frameworks', 'X.framework');
+    await mkdir(join(fw, 'Versions', 'A', 'Resources'), { recursive: true });
+    await writeFile(join(fw, 'Versions', 'A', 'X'), LAUNCHER, { mode: 0o755 });
+    await writeFile(join(fw, 'Versions', 'A', 'Resources', 'Info.plist'), '<plist version="1.0"><dict/></plist>\n');
+    await symlink('A', join(fw, 'Versions', 'Current'));
+    await symlink('Versions/Current/X', join(fw, 'X'));
+    await symlink('Versions/Current/Resources', join(fw, 'Resources'));
+    await writePadding(join(contents, 'Resources', 'app.bin'), paddingBytes);
+    return ['Ao.app'];
+  }
+  if (kind === 'linux') {
+    const root = join(dir, 'ao-desktop');
+    await mkdir(join(root, 'lib'), { recursive: true });
+    await writeFile(join(root, 'ao-desktop'), LAUNCHER, { mode: 0o755 });
+    await writeFile(join(root, 'lib', 'libao.so.1.0'), 'not really a library\n');
+    await symlink('libao.so.1.0', join(root, 'lib', 'libao.so.1'));
+    await writePadding(join(root, 'resources', 'app.bin'), paddingBytes);
+    return ['ao-desktop'];
+  }
+  const root = join(dir, 'Ao');
+  await mkdir(root, { recursive: true });
+  await writeFile(join(root, 'Ao.exe'), 'MZ not really a PE\n');
+  await writePadding(join(root, 'resources', 'app.bin'), paddingBytes);
+  return ['Ao'];
+}
+
+export interface BuiltApp {
+  file: string;
+  format: 'zip' | 'tar.gz' | 'AppImage';
+  /** Where the unpacked tree was generated (absent for AppImage). */
+  tree?: string;
+}
+
+/**
+ * Builds an artifact the way the app build would: `zip -y -r` (stores symlinks
+ * and Unix modes; .bin padding stored, not deflated, to stay fast), a tar.gz,
+ * or a single executable AppImage.
+ */
+export async function buildAppArtifact(kind: AppKind, outFile: string, paddingBytes: number): Promise<BuiltApp> {
+  await mkdir(dirname(outFile), { recursive: true });
+  await rm(outFile, { force: true });
+  if (kind === 'appimage') {
+    await writeFile(outFile, `${LAUNCHER}exit 0\n`, { mode: 0o755 });
+    await writePadding(outFile, paddingBytes, 'a');
+    await chmod(outFile, 0o755);
+    return { file: outFile, format: 'AppImage' };
+  }
+  const tree = `${outFile}.tree`;
+  const tops = await writeAppTree(tree, kind, paddingBytes);
+  if (kind === 'linux') {
+    await tar.c({ gzip: { level: 1 }, file: outFile, cwd: tree, portable: true }, tops);
+    return { file: outFile, format: 'tar.gz', tree };
+  }
+  await run('zip', ['-q', '-y', '-r', '-n', '.bin', outFile, ...tops], { cwd: tree, maxBuffer: 1 << 20 });
+  return { file: outFile, format: 'zip', tree };
+}
+
+// ---- hostile archives -------------------------------------------------------
+
+type TarType = 'File' | 'Directory' | 'SymbolicLink' | 'Link' | 'CharacterDevice' | 'BlockDevice' | 'FIFO';
+export interface RawTarEntry {
+  path: string;
+  type?: TarType;
+  data?: Buffer | string;
+  linkpath?: string;
+  mode?: number;
+  /** Declared size when it should differ from the data (a lying header). */
+  size?: number;
+}
+
+/** A tar.gz written header by header, so it can hold what no honest packer writes. */
+export function rawTarGz(entries: RawTarEntry[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const e of entries) {
+    const data = Buffer.from(e.data ?? '');
+    const type = e.type ?? 'File';
+    const header = new tar.Header({
+      path: e.path,
+      type,
+      mode: e.mode ?? (type === 'Directory' ? 0o755 : 0o644),
+      size: type === 'File' ? (e.size ?? data.length) : 0,
+      linkpath: e.linkpath,
+      mtime: new Date(0),
+      uid: 0,
+      gid: 0,
+    });
+    header.encode();
+    blocks.push(header.block!);
+    if (type === 'File' && data.length > 0) {
+      blocks.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));
+    }
+  }
+  blocks.push(Buffer.alloc(1024));
+  return gzipSync(Buffer.concat(blocks));
+}
+
+export interface RawZipEntry {
+  name: string;
+  data?: Buffer | string;
+  /** Full Unix mode including the file type bits (0o100644, 0o120777 for a symlink, 0o40755 for a dir). */
+  mode?: number;
+  /** Declared uncompressed size when it should differ from the data. */
+  size?: number;
+}
+
+/** A zip written entry by entry (stored, Unix "made by", modes in external attributes). */
+export function rawZip(entries: RawZipEntry[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    const name = Buffer.from(e.name, 'utf8');
+    const data = Buffer.from(e.data ?? '');
+    const crc = crc32(data);
+    const size = e.size ?? data.length;
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(0x0800, 6); // UTF-8 names
+    local.writeUInt16LE(0, 8); // stored
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(size, 22);
+    local.writeUInt16LE(name.length, 26);
+    locals.push(local, name, data);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE((3 << 8) | 20, 4); // made by Unix
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(0x0800, 8);
+    central.writeUInt16LE(0, 10);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(size, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(((e.mode ?? (e.name.endsWith('/') ? 0o40755 : 0o100644)) << 16) >>> 0, 38);
+    central.writeUInt32LE(offset, 42);
+    centrals.push(central, name);
+    offset += 30 + name.length + data.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, end]);
+}
+
+export interface HostileArchive {
+  name: string;
+  format: 'zip' | 'tar.gz';
+  bytes: Buffer;
+  /** The unpacked cap to describe it with (small for the bombs). */
+  unpackedSizeLimit: number;
+}
+
+const CAP = 1 << 20;
+const SYMLINK = 0o120777;
+
+/** Every kind of archive the extractor must refuse before writing outside staging. */
+export function hostileArchives(): HostileArchive[] {
+  const zeros = Buffer.alloc(8 << 20);
+  const t = (name: string, entries: RawTarEntry[], cap = CAP): HostileArchive => ({ name: `tar: ${name}`, format: 'tar.gz', bytes: rawTarGz(entries), unpackedSizeLimit: cap });
+  const z = (name: string, entries: RawZipEntry[], cap = CAP): HostileArchive => ({ name: `zip: ${name}`, format: 'zip', bytes: rawZip(entries), unpackedSizeLimit: cap });
+  return [
+    t('parent traversal', [{ path: 'app/ok.txt', data: 'ok' }, { path: 'app/../../escaped.txt', data: 'pwned' }]),
+    t('absolute path', [{ path: '/tmp/ao-escaped-abs.txt', data: 'pwned' }]),
+    t('drive letter', [{ path: 'C:/Windows/escaped.txt', data: 'pwned' }]),
+    t('symlink pointing outside', [{ path: 'app/out', type: 'SymbolicLink', linkpath: '../../..' }]),
+    t('absolute symlink', [{ path: 'app/etc', type: 'SymbolicLink', linkpath: '/etc' }]),
+    t('hardlink pointing outside', [{ path: 'app/passwd', type: 'Link', linkpath: '../../../../etc/passwd' }]),
+    t('write through a symlink', [{ path: 'app/dir', type: 'SymbolicLink', linkpath: '.' }, { path: 'app/dir/file.txt', data: 'through' }]),
+    t('character device', [{ path: 'app/null', type: 'CharacterDevice' }]),
+    t('block device', [{ path: 'app/disk', type: 'BlockDevice' }]),
+    t('FIFO', [{ path: 'app/pipe', type: 'FIFO' }]),
+    t('duplicate names', [{ path: 'app/a.txt', data: 'one' }, { path: 'app/a.txt', data: 'two' }]),
+    t('case-colliding names', [{ path: 'app/Readme', data: 'one' }, { path: 'app/README', data: 'two' }]),
+    t('decompression bomb', [{ path: 'app/zeros.bin', data: zeros }]),
+    z('parent traversal', [{ name: 'app/../../escaped.txt', data: 'pwned' }]),
+    z('absolute path', [{ name: '/tmp/ao-escaped-abs.txt', data: 'pwned' }]),
+    z('drive letter', [{ name: 'C:\\Windows\\escaped.txt', data: 'pwned' }]),
+    z('backslash traversal', [{ name: 'app\\..\\..\\escaped.txt', data: 'pwned' }]),
+    z('symlink pointing outside', [{ name: 'app/out', data: '../../..', mode: SYMLINK }]),
+    z('write through a symlink', [{ name: 'app/dir', data: '.', mode: SYMLINK }, { name: 'app/dir/file.txt', data: 'through' }]),
+    z('FIFO mode', [{ name: 'app/pipe', data: '', mode: 0o10644 }]),
+    z('duplicate names', [{ name: 'app/a.txt', data: 'one' }, { name: 'app/a.txt', data: 'two' }]),
+    z('case-colliding names', [{ name: 'app/Readme', data: 'one' }, { name: 'app/README', data: 'two' }]),
+    z('decompression bomb', [{ name: 'app/zeros.bin', data: zeros }]),
+  ];
+}
