@@ -1,0 +1,210 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * A real HTTP server on 127.0.0.1 that serves files with Range/If-Range/ETag
+ * like a CDN, and misbehaves on request: each path has a queue of faults, one
+ * consumed per request. Records every request and the body bytes it sent.
+ * No vitest import: the bench and the rehearsal reuse it.
+ */
+export type Fault =
+  /** Send the headers and this many body bytes, then destroy the socket. */
+  | { kind: 'drop'; afterBytes: number }
+  /** Send this many body bytes, then nothing for `ms` (then continue). */
+  | { kind: 'stall'; ms: number; afterBytes?: number }
+  | { kind: 'status'; status: number }
+  | { kind: 'retry-after'; seconds: number; status?: 429 | 503 }
+  /** Answer 200 with the whole body even when a Range was asked. */
+  | { kind: 'ignore-range' }
+  /** From this request on, the file has a new ETag (a redeploy). */
+  | { kind: 'change-etag' }
+  /** Announce more (positive) or fewer (negative) bytes than sent. */
+  | { kind: 'lie-length'; by: number }
+  | { kind: 'redirect'; to: string; status?: 301 | 302 | 303 | 307 | 308 }
+  /** Flip one byte of the body. */
+  | { kind: 'wrong-bytes' };
+
+export interface RequestRecord {
+  method: string;
+  path: string;
+  range?: string;
+  ifRange?: string;
+  status: number;
+  fault?: Fault['kind'];
+  bytesSent: number;
+}
+
+interface Served {
+  file: string;
+  size: number;
+  etag: string;
+  lastModified: string;
+  generation: number;
+}
+
+export interface FaultServer {
+  url: string;
+  /** Serves `file` at `path` ("/name"). */
+  serve(path: string, file: string): Promise<void>;
+  /** Queues faults for the next requests to `path`, in order. */
+  fault(path: string, ...faults: Fault[]): void;
+  /** A redirect that always applies (for chains and loops). */
+  redirect(from: string, to: string, status?: 301 | 302 | 307): void;
+  /** Limits the body rate of every response (bytes per second), 0 for none. */
+  throttle(bytesPerSecond: number): void;
+  requests: RequestRecord[];
+  bytesSent(path?: string): number;
+  close(): Promise<void>;
+}
+
+const CHUNK = 64 * 1024;
+
+export async function startFaultServer(): Promise<FaultServer> {
+  const files = new Map<string, Served>();
+  const queues = new Map<string, Fault[]>();
+  const redirects = new Map<string, { to: string; status: number }>();
+  const requests: RequestRecord[] = [];
+  const sockets = new Set<Socket>();
+  let rate = 0;
+  let closing = false;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const record: RequestRecord = { method: req.method ?? 'GET', path, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, status: 0, bytesSent: 0 };
+    requests.push(record);
+    const fault = queues.get(path)?.shift();
+    record.fault = fault?.kind;
+    const finishWith = (status: number, headers: Record<string, string | number> = {}, body = '') => {
+      record.status = status;
+      res.writeHead(status, headers).end(body);
+    };
+    if (fault?.kind === 'redirect') return finishWith(fault.status ?? 302, { location: fault.to });
+    const permanent = redirects.get(path);
+    if (permanent) return finishWith(permanent.status, { location: permanent.to });
+    if (fault?.kind === 'status') return finishWith(fault.status, {}, `fault ${fault.status}\n`);
+    if (fault?.kind === 'retry-after') return finishWith(fault.status ?? 429, { 'retry-after': String(fault.seconds) }, 'slow down\n');
+    const served = files.get(path);
+    if (!served) return finishWith(404, {}, 'not found\n');
+    if (fault?.kind === 'change-etag') {
+      served.generation++;
+      served.etag = `"${served.etag.slice(1, -1).split('-g')[0]}-g${served.generation}"`;
+    }
+
+    let start = 0;
+    let end = served.size - 1;
+    let status = 200;
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const ifRange = req.headers['if-range'];
+    const rangeApplies = range && fault?.kind !== 'ignore-range' && (ifRange === undefined || ifRange === served.etag || ifRange === served.lastModified);
+    if (range && rangeApplies) {
+      start = Number(range[1]);
+      end = range[2] ? Math.min(Number(range[2]), served.size - 1) : served.size - 1;
+      if (start >= served.size) return finishWith(416, { 'content-range': `bytes */${served.size}` });
+      status = 206;
+    }
+    const length = end - start + 1;
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/octet-stream',
+      'accept-ranges': 'bytes',
+      etag: served.etag,
+      'last-modified': served.lastModified,
+      'content-length': fault?.kind === 'lie-length' ? Math.max(0, length + fault.by) : length,
+    };
+    if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${served.size}`;
+    record.status = status;
+    res.writeHead(status, headers);
+    if (req.method === 'HEAD') return void res.end();
+
+    const sendLimit = fault?.kind === 'lie-length' && fault.by < 0 ? length + fault.by : length;
+    let sent = 0;
+    let flipped = false;
+    for await (const raw of createReadStream(served.file, { start, end, highWaterMark: CHUNK })) {
+      if (closing || res.destroyed) return;
+      let chunk = raw as Buffer;
+      if (fault?.kind === 'drop' && sent + chunk.length >= fault.afterBytes) {
+        const part = chunk.subarray(0, Math.max(0, fault.afterBytes - sent));
+        if (part.length > 0) await write(res, part, record);
+        res.socket?.destroy();
+        return;
+      }
+      if (fault?.kind === 'stall' && sent + chunk.length >= (fault.afterBytes ?? 0) && !flipped) {
+        const part = chunk.subarray(0, Math.max(0, (fault.afterBytes ?? 0) - sent));
+        if (part.length > 0) await write(res, part, record);
+        sent += part.length;
+        chunk = chunk.subarray(part.length);
+        flipped = true; // reuse the flag: stall only once
+        await sleep(fault.ms);
+        if (closing || res.destroyed) return;
+      }
+      if (fault?.kind === 'wrong-bytes' && !flipped) {
+        chunk = Buffer.from(chunk);
+        chunk[0] ^= 0xff;
+        flipped = true;
+      }
+      if (sent + chunk.length > sendLimit) chunk = chunk.subarray(0, sendLimit - sent);
+      if (chunk.length > 0) await write(res, chunk, record);
+      sent += chunk.length;
+      if (rate > 0) await sleep((chunk.length / rate) * 1000);
+      if (sent >= sendLimit) break;
+    }
+    if (fault?.kind === 'lie-length' && fault.by > 0) res.socket?.destroy();
+    else res.end();
+  }
+
+  function write(res: ServerResponse, chunk: Buffer, record: RequestRecord): Promise<void> {
+    record.bytesSent += chunk.length;
+    return new Promise((resolve) => {
+      if (res.write(chunk)) resolve();
+      else {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      }
+    });
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => res.socket?.destroy());
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async serve(path, file) {
+      const info = await stat(file);
+      const tag = createHash('sha1').update(`${file}:${info.size}:${info.mtimeMs}`).digest('hex').slice(0, 16);
+      files.set(path, { file, size: info.size, etag: `"${tag}"`, lastModified: info.mtime.toUTCString(), generation: 0 });
+    },
+    fault(path, ...faults) {
+      queues.set(path, [...(queues.get(path) ?? []), ...faults]);
+    },
+    redirect(from, to, status = 302) {
+      redirects.set(from, { to, status });
+    },
+    throttle(bytesPerSecond) {
+      rate = bytesPerSecond;
+    },
+    requests,
+    bytesSent(path) {
+      return requests.filter((r) => path === undefined || r.path === path).reduce((n, r) => n + r.bytesSent, 0);
+    },
+    async close() {
+      closing = true;
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
