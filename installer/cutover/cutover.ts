@@ -1,0 +1,322 @@
+import { rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { formatError, UserError } from '../../common/errors.js';
+import { writeFileAtomic } from '../../common/fs-atomic.js';
+import { acquireLock, type Lock } from '../../common/lock.js';
+import { backupDirName, createBackup, legacyRoots, measureRoots } from './backup.js';
+import { Interrupted, Journal, planRecovery, type PackageManagerInfo } from './journal.js';
+import { findActiveSessions } from './legacy/activity.js';
+import { hasLegacyHome } from './legacy/export.js';
+import { detectPackageManager, installArgs, installedVersion, packageDirOf, PACKAGE_NAME } from './package-manager.js';
+import { rollback } from './rollback.js';
+import { fetchAppStep, type AppFetcher } from './steps/app.js';
+import { healthCheck } from './steps/health.js';
+import { importLegacy } from './steps/import.js';
+import { installExact, saveLegacyTarball } from './steps/install.js';
+import { checkDiskSpace, checkNode, checkWritable, lookUpTarget } from './steps/preflight.js';
+
+/**
+ * `ao update` on the 0.9.6 bridge (mode "update") and `ao-legacy-import` on the
+ * rewrite (mode "legacy-import", no package install): preflight, backup,
+ * install, app, import, health, each a journal step; any failure from the
+ * install on is rolled back. Legacy data is only ever read.
+ */
+export interface CutoverOptions {
+  mode: 'update' | 'legacy-import';
+  argv: string[];
+  /** The pinned version to install (update) or the rewrite's own version (legacy-import). */
+  target: string;
+  env?: NodeJS.ProcessEnv;
+  /** The running cutover file: locates the legacy package (update). */
+  selfFile?: string;
+  /** The running cutover's bytes, read at start-up, saved as `~/.ao/cutover/resume.cjs` before the install replaces them. */
+  selfBytes?: Buffer;
+  /** legacy-import: the rewrite's `ao` executable. */
+  ao?: string;
+  fetchApp?: AppFetcher;
+  tmuxHasSession?: (name: string) => Promise<boolean>;
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
+  stderr?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+interface Flags {
+  check: boolean;
+  yes: boolean;
+  forceMigrate: boolean;
+  readyTimeoutMs: number;
+}
+
+const USAGE = 'usage: ao update [--check|--dry-run] [--yes] [--force-migrate] [--ready-timeout <seconds>]';
+
+export function parseFlags(argv: string[]): Flags {
+  const flags: Flags = { check: false, yes: false, forceMigrate: false, readyTimeoutMs: 60_000 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--check' || a === '--dry-run') flags.check = true;
+    else if (a === '--yes' || a === '-y') flags.yes = true;
+    else if (a === '--force-migrate') flags.forceMigrate = true;
+    else if (a === '--ready-timeout' || a.startsWith('--ready-timeout=')) {
+      const value = a.includes('=') ? a.split('=')[1] : argv[++i];
+      const seconds = Number(value);
+      if (!Number.isFinite(seconds) || seconds <= 0) throw new UserError({ what: `invalid --ready-timeout ${JSON.stringify(value)}`, why: 'it takes a number of seconds', fix: USAGE, code: 'EUSAGE' });
+      flags.readyTimeoutMs = seconds * 1000;
+    } else throw new UserError({ what: `unknown option ${a}`, why: 'ao update does not take it', fix: USAGE, code: 'EUSAGE' });
+  }
+  return flags;
+}
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, notUndone: 3, interrupted: 130 } as const;
+
+export async function runCutover(opts: CutoverOptions): Promise<number> {
+  const env = opts.env ?? process.env;
+  const stderr = opts.stderr ?? process.stderr;
+  const log = (line: string) => stderr.write(`${line}\n`);
+  const home = env.HOME ?? homedir();
+  const aoHome = env.AO_HOME ?? join(home, '.ao');
+  const name = opts.mode === 'update' ? 'ao update' : 'ao-legacy-import';
+  let lock: Lock | undefined;
+  try {
+    const flags = parseFlags(opts.argv);
+    if (!flags.check) lock = await acquireLock(join(aoHome, 'cutover', 'update.lock'), { purpose: name });
+
+    // 1. A journal a crash left behind is finished or rolled back first.
+    const pending = await Journal.load(aoHome, env);
+    const recovery = planRecovery(pending?.data);
+    if (pending && recovery !== 'none') {
+      if (flags.check) log(`${name}: an interrupted cutover (${pending.data.id}) will be ${recovery === 'finish' ? 'finished' : 'rolled back'} first`);
+      else {
+        const done = await recover(pending, recovery, { aoHome, env, log });
+        if (done !== undefined) return done;
+      }
+    }
+
+    // 2. Where and what the legacy install is.
+    const pm = opts.mode === 'update' ? locateLegacy(opts, env, pending?.data.packageManager) : undefined;
+    const legacyVersion = pm ? installedVersion(pm) : undefined;
+    if (opts.mode === 'update') {
+      if (!legacyVersion) throw new UserError({ what: 'cannot find the installed @aoagents/ao', why: `nothing in ${pm!.globalRoot}`, fix: `npm install -g ${PACKAGE_NAME}@${opts.target}, then run ao-legacy-import`, code: 'ELEGACY' });
+      if (legacyVersion === opts.target) {
+        log(`${name}: ${PACKAGE_NAME} is already at ${opts.target}`);
+        return EXIT.ok;
+      }
+    }
+    const roots = legacyRoots(home, aoHome, env);
+    const legacyHome = hasLegacyHome(home);
+    const backupBytes = await measureRoots(roots);
+    printPlan(log, { mode: opts.mode, target: opts.target, legacyVersion, pm, home, aoHome, backupBytes, legacyHome });
+
+    // 3. Guards: nothing active (unless --force-migrate), then a person's yes.
+    if (legacyHome) {
+      const active = await findActiveSessions({ home, env, tmuxHasSession: opts.tmuxHasSession });
+      if (active.length > 0) {
+        const list = active.slice(0, 5).map((a) => `${a.projectId}/${a.sessionId} (${a.reason})`).join(', ');
+        if (!flags.forceMigrate) {
+          throw new UserError({ what: `${active.length} legacy session(s) are still active`, why: list, fix: `stop them (ao stop) and run \`${name}\` again, or pass --force-migrate to migrate anyway`, code: 'EACTIVE' });
+        }
+        log(`${name}: --force-migrate: migrating although ${active.length} session(s) are active: ${list}`);
+      }
+    }
+    if (flags.check) {
+      const ok = await dryRunChecks(log, { mode: opts.mode, target: opts.target, env, pm, aoHome, backupBytes });
+      return ok ? EXIT.ok : EXIT.failed;
+    }
+    if (!flags.yes) await confirm(name, opts.stdin ?? process.stdin, stderr);
+
+    // 4. The journaled steps.
+    const journal = await Journal.create(aoHome, { command: opts.mode, target: opts.target }, env);
+    await journal.update({ legacyVersion, packageManager: pm });
+    try {
+      await forward(journal, { ...opts, env, home, aoHome, log, flags, pm, legacyVersion, roots, legacyHome, backupBytes });
+    } catch (err) {
+      log(formatError(err, name));
+      log(`${name}: rolling back`);
+      const { notUndone } = await rollback({ journal, aoHome, env, log });
+      await journal.archive();
+      if (notUndone.length > 0) {
+        log(`${name}: the rollback could not undo everything:`);
+        for (const n of notUndone) log(`  - ${n}`);
+        log(`  your legacy files are backed up in ${journal.data.backupDir ?? '(no backup was made)'}`);
+        return EXIT.notUndone;
+      }
+      log(`${name}: rolled back${legacyVersion ? `: you are on ${PACKAGE_NAME}@${legacyVersion}` : ''}; your legacy data is unchanged (checked against the backup)`);
+      return err instanceof Interrupted ? EXIT.interrupted : EXIT.failed;
+    }
+    return EXIT.ok;
+  } catch (err) {
+    log(formatError(err, name));
+    return err instanceof UserError && err.code === 'EUSAGE' ? EXIT.usage : EXIT.failed;
+  } finally {
+    await lock?.release();
+  }
+}
+
+interface ForwardContext extends CutoverOptions {
+  env: NodeJS.ProcessEnv;
+  home: string;
+  aoHome: string;
+  log: (line: string) => void;
+  flags: Flags;
+  pm: PackageManagerInfo | undefined;
+  legacyVersion: string | undefined;
+  roots: ReturnType<typeof legacyRoots>;
+  legacyHome: boolean;
+  backupBytes: number;
+}
+
+async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
+  const { env, log, pm } = ctx;
+  const update = ctx.mode === 'update';
+  const total = update ? 6 : 4;
+  let n = 0;
+  const title = (text: string) => log(`[${++n}/${total}] ${text}`);
+
+  title('Preflight');
+  await journal.step('preflight', async () => {
+    const resumeScript = join(ctx.aoHome, 'cutover', 'resume.cjs');
+    if (ctx.selfBytes) await writeFileAtomic(resumeScript, ctx.selfBytes, 0o755);
+    if (!update) return { free: await checkDiskSpace(ctx.aoHome, ctx.backupBytes * 1.1 + 10e6), ao: ctx.ao };
+    const target = await lookUpTarget(ctx.target, env);
+    checkNode(target);
+    await checkWritable(pm!);
+    const free = await checkDiskSpace(ctx.aoHome, ctx.backupBytes * 1.1 + 150e6);
+    log(`  Node ${process.version} ok, ${Math.floor(free / 1e6)} MB free, ${pm!.globalRoot} writable, ${PACKAGE_NAME}@${ctx.target} in the registry`);
+    return { free, resumeScript: ctx.selfBytes ? resumeScript : undefined };
+  });
+
+  const backupDir = join(ctx.aoHome, 'backups', backupDirName());
+  await journal.update({ backupDir });
+  title(`Backing up your legacy files to ${backupDir}`);
+  await journal.step('backup', async () => {
+    const manifest = await createBackup(backupDir, ctx.roots, {
+      legacyVersion: ctx.legacyVersion,
+      writeExtras: update
+        ? async (dir) => {
+            const saved = await saveLegacyTarball(pm!, ctx.legacyVersion!, dir, env);
+            return { ...saved, file: basename(saved.file) };
+          }
+        : undefined,
+    });
+    log(`  ${manifest.files.length} files, ${(manifest.bytes / 1e6).toFixed(1)} MB, each with its sha512; ${manifest.worktrees.length} worktrees left in place`);
+    return { files: manifest.files.length, bytes: manifest.bytes, tarball: manifest.tarball ? { ...manifest.tarball, file: join(backupDir, manifest.tarball.file) } : undefined };
+  });
+
+  let ao = ctx.ao;
+  if (update) {
+    const [cmd, args] = installArgs(pm!.name, `${PACKAGE_NAME}@${ctx.target}`);
+    title(`Installing: ${cmd} ${args.join(' ')}`);
+    ({ ao } = await journal.step('install', () => installExact(pm!, ctx.target, env)));
+
+    title('Fetching the desktop app');
+    const app = await journal.step('app', () => fetchAppStep(ctx.fetchApp, { home: ctx.home, env, log }));
+    if (app.status === 'fetched') log(`  desktop app at ${app.path}`);
+    else log(`  ${app.status === 'skipped' ? app.reason : `app fetch failed (${app.reason})`}; the CLI works without it; fetch it later with: ${app.later}`);
+  }
+
+  title('Importing your sessions into the new store');
+  const imported = await journal.step('import', async () => {
+    if (!ctx.legacyHome) return { skipped: 'no legacy home' };
+    return importLegacy({ home: ctx.home, ao: ao!, backupDir, env });
+  });
+  if ('sessions' in imported) {
+    log(`  ${imported.sessions} sessions in ${imported.projects} projects; resume ids: claude ${imported.resumeIds.claude}, codex ${imported.resumeIds.codex}, opencode ${imported.resumeIds.opencode}; ${imported.withoutResumeId} without one; ${imported.quarantined} quarantined`);
+  }
+
+  title('Starting the daemon and waiting until it is ready');
+  const health = await journal.step('health', () => healthCheck({ ao: ao!, aoHome: ctx.aoHome, version: ctx.target, env, timeoutMs: ctx.flags.readyTimeoutMs }));
+  log(`  ${health.url} ready, version ${health.version}`);
+
+  await journal.step('commit', async () => undefined);
+  await journal.update({ status: 'done' });
+  await journal.archive();
+  log(`Done: ao ${ctx.target} is installed and running. Your legacy data was only read; its backup is ${backupDir}.`);
+}
+
+async function recover(pending: Journal, plan: ReturnType<typeof planRecovery>, ctx: { aoHome: string; env: NodeJS.ProcessEnv; log: (l: string) => void }): Promise<number | undefined> {
+  const id = pending.data.id;
+  if (plan === 'finish') {
+    // The health check passed before the crash: only the commit is missing.
+    await pending.step('commit', async () => undefined);
+    await pending.update({ status: 'done' });
+    await pending.archive();
+    ctx.log(`ao update: finished the cutover ${id} that was interrupted after its health check; ao ${pending.data.target} is installed`);
+    return EXIT.ok;
+  }
+  if (plan === 'discard') {
+    // Only read and copied: drop the half-made backup and start over.
+    if (pending.data.backupDir) await rm(`${pending.data.backupDir}.partial`, { recursive: true, force: true });
+    await pending.update({ status: 'rolled-back' });
+    await pending.archive();
+    ctx.log(`ao update: an interrupted cutover (${id}) had changed nothing; starting again`);
+    return undefined;
+  }
+  ctx.log(`ao update: rolling back the interrupted cutover ${id}`);
+  const { notUndone } = await rollback({ journal: pending, aoHome: ctx.aoHome, env: ctx.env, log: ctx.log });
+  await pending.archive();
+  if (notUndone.length > 0) {
+    ctx.log('ao update: the rollback could not undo everything:');
+    for (const n of notUndone) ctx.log(`  - ${n}`);
+    return EXIT.notUndone;
+  }
+  ctx.log('ao update: rolled back; your legacy data is unchanged (checked against the backup); starting again');
+  return undefined;
+}
+
+function locateLegacy(opts: CutoverOptions, env: NodeJS.ProcessEnv, fromJournal: PackageManagerInfo | undefined): PackageManagerInfo {
+  const pkgDir = opts.selfFile ? packageDirOf(opts.selfFile) : undefined;
+  const pm = (pkgDir ? detectPackageManager(pkgDir, env) : undefined) ?? fromJournal;
+  if (!pm) {
+    throw new UserError({
+      what: 'cannot tell how ao was installed',
+      why: `${pkgDir ?? opts.selfFile ?? 'the running ao'} is not in an npm, pnpm, yarn or bun global folder`,
+      fix: `install the new ao yourself (npm install -g ${PACKAGE_NAME}@${opts.target}), then run ao-legacy-import`,
+      code: 'EPM',
+    });
+  }
+  return pm;
+}
+
+function printPlan(log: (l: string) => void, p: { mode: string; target: string; legacyVersion?: string; pm?: PackageManagerInfo; home: string; aoHome: string; backupBytes: number; legacyHome: boolean }): void {
+  if (p.mode === 'update') log(`ao update will move ${PACKAGE_NAME} ${p.legacyVersion} (${p.pm!.name}) to ${p.target}:`);
+  else log(`ao-legacy-import will import your legacy ao home into ao ${p.target}:`);
+  log(`  - check: Node, free disk space${p.pm ? `, write access to ${p.pm.globalRoot}, ${p.target} in the registry` : ''}`);
+  log(`  - back up ${join(p.home, '.agent-orchestrator')} and the global config (${(p.backupBytes / 1e6).toFixed(1)} MB) to ${join(p.aoHome, 'backups')}/`);
+  if (p.pm) {
+    const [cmd, args] = installArgs(p.pm.name, `${PACKAGE_NAME}@${p.target}`);
+    log(`  - install: ${cmd} ${args.join(' ')}`);
+    log('  - fetch the desktop app');
+  }
+  log(`  - import: ${p.legacyHome ? 'your legacy sessions, with their agent resume ids' : 'nothing (no legacy home found)'}`);
+  log('  - start the daemon and wait until it is ready');
+  log(`  Your legacy data is only read. On any failure you are put back${p.legacyVersion ? ` on ${p.legacyVersion}` : ''} as you were.`);
+}
+
+async function dryRunChecks(log: (l: string) => void, p: { mode: string; target: string; env: NodeJS.ProcessEnv; pm?: PackageManagerInfo; aoHome: string; backupBytes: number }): Promise<boolean> {
+  const checks: Array<[string, () => Promise<unknown>]> = [['free disk space', () => checkDiskSpace(p.aoHome, p.backupBytes * 1.1 + 150e6)]];
+  if (p.pm) {
+    checks.unshift(['registry and Node', async () => checkNode(await lookUpTarget(p.target, p.env))], ['write access', () => checkWritable(p.pm!)]);
+  }
+  let ok = true;
+  for (const [label, check] of checks) {
+    try {
+      await check();
+      log(`  ok: ${label}`);
+    } catch (err) {
+      ok = false;
+      log(formatError(err, `  not ok: ${label}`));
+    }
+  }
+  log(ok ? 'check only: nothing was changed' : 'check only: nothing was changed; fix the above before updating');
+  return ok;
+}
+
+async function confirm(name: string, stdin: NodeJS.ReadableStream & { isTTY?: boolean }, stderr: NodeJS.WritableStream & { isTTY?: boolean }): Promise<void> {
+  if (!stdin.isTTY || !stderr.isTTY) {
+    throw new UserError({ what: `${name} needs a confirmation`, why: 'there is no terminal to ask on', fix: `run \`${name} --yes\` to go ahead, or \`${name} --check\` to see the plan`, code: 'ECONFIRM' });
+  }
+  const rl = createInterface({ input: stdin, output: stderr });
+  const answer = await rl.question('Go ahead? [y/N] ');
+  rl.close();
+  if (!/^y(es)?$/i.test(answer.trim())) throw new UserError({ what: `${name} cancelled`, why: 'you did not confirm', fix: `run \`${name}\` again when ready`, code: 'ECANCELLED' });
+}
