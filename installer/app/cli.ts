@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { formatError, UserError } from '../../common/errors.js';
+import { createProgress, pickProgressMode } from '../../common/progress.js';
+import { appPath, defaultRoot, installApp, removeApp, verifyApp } from './install.js';
+
+/**
+ * `ao-app install|verify|where|remove [--json] [--quiet] [--manifest <file>]`.
+ * Shipped as `lib/ao-app` inside @aoagents/ao; by default the manifest is the
+ * package's own `ao-manifest.json` (field `app`), one folder up.
+ */
+const USAGE = 'usage: ao-app install|verify|where|remove [--json] [--quiet] [--manifest <file>] [--target <os-cpu>] [--dir <folder>]';
+
+function loadManifest(file: string | undefined): unknown {
+  const path = file ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'ao-manifest.json');
+  let data: { app?: unknown; schema?: unknown; targets?: unknown };
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new UserError({ what: `cannot read the app manifest ${path}`, why: (cause as Error).message, fix: 'reinstall @aoagents/ao, or pass --manifest <file>', code: 'EAPPMANIFEST', cause });
+  }
+  // Either a whole ao-manifest.json (app inside) or a bare app manifest.
+  if (data.app !== undefined) return data.app;
+  if (data.targets !== undefined) return data;
+  throw new UserError({ what: `${path} has no desktop app`, why: 'its "app" field is missing: this release ships no desktop app', fix: 'use the ao CLI alone, or install a release with the desktop app', code: 'EAPPMANIFEST' });
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' }, quiet: { type: 'boolean' }, manifest: { type: 'string' }, target: { type: 'string' }, dir: { type: 'string' } },
+  });
+  const command = positionals[0];
+  const root = values.dir ?? defaultRoot();
+  const say = (human: string, json: Record<string, unknown>) => {
+    if (values.json) process.stdout.write(`${JSON.stringify(json)}\n`);
+    else if (!values.quiet) process.stdout.write(`${human}\n`);
+  };
+  switch (command) {
+    case 'install': {
+      const checkpointAt = process.env.AO_APP_CHECKPOINT;
+      const result = await installApp({
+        manifest: loadManifest(values.manifest),
+        target: values.target,
+        root,
+        progress: createProgress('desktop app', { mode: pickProgressMode(values) }),
+        stallTimeoutMs: process.env.AO_APP_STALL_MS ? Number(process.env.AO_APP_STALL_MS) : undefined,
+        checkpoint: async (step) => {
+          if (step !== checkpointAt) return;
+          process.stderr.write(`ao-app: parked at ${step}\n`);
+          await new Promise(() => undefined);
+        },
+      });
+      say(result.status === 'installed' ? `installed the desktop app ${result.version} at ${result.path}` : `the desktop app ${result.version} is already installed at ${result.path}`, { event: 'result', ...result });
+      return 0;
+    }
+    case 'verify': {
+      const result = await verifyApp({ manifest: loadManifest(values.manifest), target: values.target, root });
+      say(result.ok ? `the desktop app at ${result.path} is intact` : `the desktop app is not intact:\n  ${result.problems.join('\n  ')}\nfix: ao-app install`, result as unknown as Record<string, unknown>);
+      return result.ok ? 0 : 1;
+    }
+    case 'where': {
+      const path = await appPath(root);
+      say(path ?? 'the desktop app is not installed (run: ao-app install)', { path: path ?? null });
+      return path ? 0 : 1;
+    }
+    case 'remove':
+      await removeApp(root);
+      say(`removed the desktop app from ${root}`, { removed: root });
+      return 0;
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`${formatError(err, 'ao-app')}\n`);
+    process.exitCode = err instanceof UserError ? 1 : 70;
+  },
+);

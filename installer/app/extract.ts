@@ -1,0 +1,214 @@
+import { createWriteStream } from 'node:fs';
+import { chmod, copyFile, mkdir, symlink } from 'node:fs/promises';
+import { dirname, resolve, sep } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import StreamZip from 'node-stream-zip';
+import * as tar from 'tar';
+import { UserError } from '../../common/errors.js';
+import type { AppFormat } from './manifest.js';
+
+/**
+ * Unpacks a verified artifact into a staging folder. The whole entry list is
+ * checked first (traversal, absolute paths, drive letters, links out, writing
+ * through a link, devices/FIFOs, duplicate or case-colliding names, declared
+ * size over the cap) so a hostile archive writes nothing; the cap is enforced
+ * again while writing because declared sizes can lie. Zip entries are written
+ * here, keeping symlinks and Unix modes (node-stream-zip's own extract drops both).
+ */
+export interface PlannedEntry {
+  path: string;
+  type: 'file' | 'dir' | 'symlink' | 'hardlink';
+  mode: number;
+  size: number;
+  link?: string;
+}
+
+function refuse(archive: string, why: string): UserError {
+  return new UserError({
+    what: `refusing to unpack ${archive}`,
+    why,
+    fix: 'nothing was installed; report this to the ao maintainers, the release artifact is unsafe',
+    code: 'EUNSAFEARCHIVE',
+  });
+}
+
+function segmentsOf(archive: string, raw: string): string[] {
+  if (raw.includes('\0')) throw refuse(archive, `entry ${JSON.stringify(raw)} contains a NUL byte`);
+  const name = raw.replace(/\\/g, '/');
+  if (name.startsWith('/')) throw refuse(archive, `entry ${JSON.stringify(raw)} is an absolute path`);
+  if (/^[a-zA-Z]:/.test(name)) throw refuse(archive, `entry ${JSON.stringify(raw)} names a Windows drive`);
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw refuse(archive, `entry ${JSON.stringify(raw)} climbs out with ".."`);
+  if (parts.length === 0) throw refuse(archive, `entry ${JSON.stringify(raw)} has no name`);
+  return parts;
+}
+
+/** Checks the entry list as a whole; returns entries with clean "/"-joined paths. */
+export function checkPlan(archive: string, raw: Array<Omit<PlannedEntry, 'path'> & { path: string }>, cap: number): PlannedEntry[] {
+  const entries: PlannedEntry[] = [];
+  const byPath = new Map<string, PlannedEntry>();
+  const byLower = new Map<string, { path: string; dir: boolean }>();
+  let total = 0;
+  const claim = (path: string, dir: boolean) => {
+    const seen = byLower.get(path.toLowerCase());
+    if (!seen) return void byLower.set(path.toLowerCase(), { path, dir });
+    if (seen.path !== path) throw refuse(archive, `entries "${seen.path}" and "${path}" differ only in case (they collide on macOS and Windows)`);
+    if (!(seen.dir && dir)) throw refuse(archive, `entry "${path}" appears more than once`);
+  };
+  for (const e of raw) {
+    const parts = segmentsOf(archive, e.path);
+    const path = parts.join('/');
+    for (let i = 1; i < parts.length; i++) claim(parts.slice(0, i).join('/'), true);
+    claim(path, e.type === 'dir');
+    total += e.type === 'file' ? e.size : 0;
+    if (total > cap) throw refuse(archive, `it unpacks to more than ${cap} bytes, the cap the manifest allows`);
+    const entry = { ...e, path };
+    entries.push(entry);
+    byPath.set(path, entry);
+  }
+  const links = new Map(entries.filter((e) => e.type === 'symlink').map((e) => [e.path, e.link ?? '']));
+  for (const e of entries) {
+    const parts = e.path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      if (links.has(parts.slice(0, i).join('/'))) throw refuse(archive, `entry "${e.path}" would be written through the symlink "${parts.slice(0, i).join('/')}"`);
+    }
+    if (e.type === 'symlink') {
+      const target = e.link ?? '';
+      if (target.startsWith('/') || /^[a-zA-Z]:/.test(target) || target.includes('\\')) throw refuse(archive, `symlink "${e.path}" points to the absolute path ${JSON.stringify(target)}`);
+      if (resolveInside([...parts.slice(0, -1), ...target.split('/')], links, 0) === undefined) throw refuse(archive, `symlink "${e.path}" points outside the app (${JSON.stringify(target)})`);
+    }
+    if (e.type === 'hardlink') {
+      const target = (e.link ?? '').replace(/\\/g, '/').split('/').filter((p) => p && p !== '.');
+      const dest = byPath.get(target.join('/'));
+      if (target.includes('..') || (e.link ?? '').startsWith('/') || !dest || dest.type !== 'file') throw refuse(archive, `hardlink "${e.path}" points outside the app's files (${JSON.stringify(e.link)})`);
+    }
+  }
+  return entries;
+}
+
+/** Resolves a path inside the archive's own tree, following its symlinks; undefined when it leaves the root. */
+function resolveInside(segments: string[], links: Map<string, string>, depth: number): string[] | undefined {
+  if (depth > 32) return undefined;
+  const out: string[] = [];
+  for (const seg of segments) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') {
+      if (out.length === 0) return undefined;
+      out.pop();
+      continue;
+    }
+    out.push(seg);
+    const link = links.get(out.join('/'));
+    if (link !== undefined) {
+      if (link.startsWith('/')) return undefined;
+      const resolved = resolveInside([...out.slice(0, -1), ...link.split('/')], links, depth + 1);
+      if (resolved === undefined) return undefined;
+      out.splice(0, out.length, ...resolved);
+    }
+  }
+  return out;
+}
+
+function inside(root: string, path: string): string {
+  const full = resolve(root, path);
+  if (!full.startsWith(root + sep)) throw new Error(`internal: ${path} resolves outside ${root}`);
+  return full;
+}
+
+/** Counts bytes as they are written and fails past the cap. */
+function capCounter(archive: string, budget: { left: number }): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      budget.left -= chunk.length;
+      if (budget.left < 0) done(refuse(archive, 'it unpacks to more bytes than its entries declare and than the manifest allows'));
+      else done(null, chunk);
+    },
+  });
+}
+
+const S_IFMT = 0o170000;
+
+export async function extractZip(archive: string, staging: string, cap: number): Promise<PlannedEntry[]> {
+  const zip = new StreamZip.async({ file: archive, storeEntries: true, skipEntryNameValidation: true });
+  try {
+    const raw: PlannedEntry[] = [];
+    for (const entry of Object.values(await zip.entries())) {
+      const unixMode = (entry.attr >>> 16) & 0xffff;
+      const kind = unixMode & S_IFMT;
+      const type: PlannedEntry['type'] = entry.isDirectory || kind === 0o040000 ? 'dir' : kind === 0o120000 ? 'symlink' : 'file';
+      if (kind !== 0 && kind !== 0o100000 && kind !== 0o040000 && kind !== 0o120000) {
+        throw refuse(archive, `entry ${JSON.stringify(entry.name)} is a device, FIFO or socket (mode ${unixMode.toString(8)})`);
+      }
+      const link = type === 'symlink' ? (entry.size > 4096 ? '/' : (await zip.entryData(entry)).toString('utf8')) : undefined;
+      raw.push({ path: entry.name, type, mode: unixMode & 0o777, size: entry.size, link });
+    }
+    const plan = checkPlan(archive, raw, cap);
+    const budget = { left: cap };
+    const names = new Map(Object.values(await zip.entries()).map((e) => [e.name.replace(/\\/g, '/').split('/').filter((p) => p && p !== '.').join('/'), e.name]));
+    for (const e of plan.filter((x) => x.type === 'dir')) await mkdir(inside(staging, e.path), { recursive: true, mode: 0o755 });
+    for (const e of plan.filter((x) => x.type === 'file')) {
+      const dest = inside(staging, e.path);
+      await mkdir(dirname(dest), { recursive: true });
+      await pipeline(await zip.stream(names.get(e.path)!), capCounter(archive, budget), createWriteStream(dest, { flags: 'wx' }));
+      await chmod(dest, e.mode & 0o111 ? 0o755 : 0o644);
+    }
+    // Symlinks last, so no file can ever be written through one.
+    for (const e of plan.filter((x) => x.type === 'symlink')) {
+      const dest = inside(staging, e.path);
+      await mkdir(dirname(dest), { recursive: true });
+      await symlink(e.link!, dest);
+    }
+    return plan;
+  } finally {
+    await zip.close();
+  }
+}
+
+const TAR_TYPES: Record<string, PlannedEntry['type']> = { File: 'file', OldFile: 'file', ContiguousFile: 'file', Directory: 'dir', SymbolicLink: 'symlink', Link: 'hardlink' };
+
+export async function extractTarGz(archive: string, staging: string, cap: number): Promise<PlannedEntry[]> {
+  const raw: PlannedEntry[] = [];
+  let bad: UserError | undefined;
+  await tar.t({
+    file: archive,
+    strict: true,
+    onReadEntry: (entry) => {
+      const type = TAR_TYPES[entry.type];
+      if (!type) bad ??= refuse(archive, `entry ${JSON.stringify(entry.path)} is a ${entry.type}, not a file, folder or link`);
+      else raw.push({ path: entry.path, type, mode: (entry.mode ?? 0o644) & 0o777, size: entry.size ?? 0, link: entry.linkpath });
+    },
+  });
+  if (bad) throw bad;
+  const plan = checkPlan(archive, raw, cap);
+  const allowed = new Set(plan.map((e) => e.path));
+  let written = 0;
+  await tar.x({
+    file: archive,
+    cwd: staging,
+    strict: true,
+    preserveOwner: false,
+    noChmod: false,
+    filter: (path, entry) => {
+      const clean = path.replace(/\\/g, '/').split('/').filter((p) => p && p !== '.').join('/');
+      written += 'size' in entry ? (entry.size ?? 0) : 0;
+      if (written > cap) throw refuse(archive, 'it unpacks to more bytes than the manifest allows');
+      return allowed.has(clean);
+    },
+  });
+  return plan;
+}
+
+export async function extractAppImage(artifact: string, staging: string, file: string): Promise<PlannedEntry[]> {
+  const dest = inside(staging, file);
+  await copyFile(artifact, dest);
+  await chmod(dest, 0o755);
+  return [{ path: file, type: 'file', mode: 0o755, size: 0 }];
+}
+
+export async function extractArtifact(format: AppFormat, artifact: string, staging: string, cap: number, file: string): Promise<PlannedEntry[]> {
+  await mkdir(staging, { recursive: true });
+  if (format === 'zip') return extractZip(artifact, staging, cap);
+  if (format === 'tar.gz') return extractTarGz(artifact, staging, cap);
+  return extractAppImage(artifact, staging, file);
+}

@@ -1,0 +1,4 @@
+/** The desktop app fetcher's library surface. */
+export { installApp, verifyApp, appPath, removeApp, defaultRoot, currentVersionDir, MARKER, type InstallOptions, type InstallResult } from './install.js';
+export { download, defaultDispatcher } from './download.js';
+export { validateAppManifest, hostTargetId, type AppManifest, type AppTarget } from './manifest.js';

@@ -1,0 +1,265 @@
+import { createPublicKey, verify as verifySignature } from 'node:crypto';
+import { lstat, mkdir, readdir, readFile, readlink, rm, statfs, symlink } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Dispatcher } from 'undici';
+import { UserError } from '../../common/errors.js';
+import { fsyncDir, renameWithRetry, tempSibling, writeJsonAtomic } from '../../common/fs-atomic.js';
+import { acquireLock } from '../../common/lock.js';
+import type { Progress } from '../../common/progress.js';
+import { discardPartial, download, partialPath, usablePartialSize } from './download.js';
+import { extractArtifact, type PlannedEntry } from './extract.js';
+import { hostTargetId, validateAppManifest, type AppManifest, type AppTarget } from './manifest.js';
+
+/**
+ * Installs the desktop app side by side under `<root>/versions/<version>-<target>/`,
+ * commits it with a marker written last, then switches the `current` pointer
+ * atomically (a symlink renamed over the old one on POSIX; `current.json`
+ * rewritten atomically on Windows). The previous version stays until the new
+ * one is complete, so a process killed at any moment leaves a launchable app.
+ */
+export const MARKER = '.ao-app-complete.json';
+
+export interface Marker {
+  version: string;
+  target: string;
+  integrity: string;
+  installedAt: string;
+  entries: Array<Pick<PlannedEntry, 'path' | 'type' | 'size'>>;
+}
+
+export interface InstallOptions {
+  manifest: AppManifest | unknown;
+  /** Matrix target id; the host's by default. */
+  target?: string;
+  /** Default AO_APP_DIR or ~/.ao/app. */
+  root?: string;
+  progress?: Progress;
+  dispatcher?: Dispatcher;
+  /** Free bytes at a path; statfs by default (tests inject a small disk). */
+  freeSpace?: (dir: string) => Promise<number>;
+  /** How long to wait for another fetcher's lock. */
+  lockWaitMs?: number;
+  retries?: number;
+  stallTimeoutMs?: number;
+  backoffBaseMs?: number;
+  /** Parks the process at a named step (tests SIGKILL it there). */
+  checkpoint?: (step: 'downloaded' | 'extracted' | 'committed') => Promise<void>;
+}
+
+export interface InstallResult {
+  status: 'installed' | 'already-installed';
+  version: string;
+  target: string;
+  path: string;
+  resumedFrom: number;
+  fetched: number;
+}
+
+export function defaultRoot(): string {
+  return process.env.AO_APP_DIR || join(homedir(), '.ao', 'app');
+}
+
+const versionName = (version: string, target: string) => `${version}-${target}`;
+
+function pickTarget(manifest: AppManifest, target: string): AppTarget {
+  const entry = manifest.targets[target];
+  if (!entry) {
+    throw new UserError({
+      what: `no desktop app for ${target} in release ${manifest.version}`,
+      why: `the manifest has ${Object.keys(manifest.targets).join(', ') || 'no targets'}`,
+      fix: 'use the ao CLI without the desktop app on this platform, or pass --target <id>',
+      code: 'EAPPTARGET',
+    });
+  }
+  const base = process.env.AO_APP_BASE_URL;
+  return base ? { ...entry, urls: [`${base.replace(/\/+$/, '')}/${encodeURIComponent(entry.file)}`] } : entry;
+}
+
+async function freeBytes(dir: string): Promise<number> {
+  const info = await statfs(dir);
+  return Number(info.bavail) * Number(info.bsize);
+}
+
+async function readMarker(dir: string): Promise<Marker | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, MARKER), 'utf8')) as Marker;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The version folder `current` points to, or undefined. */
+export async function currentVersionDir(root: string): Promise<string | undefined> {
+  try {
+    if (process.platform === 'win32') {
+      const { version } = JSON.parse(await readFile(join(root, 'current.json'), 'utf8')) as { version: string };
+      return join(root, 'versions', version);
+    }
+    return join(root, await readlink(join(root, 'current')));
+  } catch {
+    return undefined;
+  }
+}
+
+async function switchCurrent(root: string, name: string): Promise<void> {
+  if (process.platform === 'win32') {
+    await writeJsonAtomic(join(root, 'current.json'), { version: name });
+    return;
+  }
+  const tmp = tempSibling(join(root, 'current'), 'link');
+  await symlink(join('versions', name), tmp);
+  await renameWithRetry(tmp, join(root, 'current'));
+  fsyncDir(root);
+}
+
+/** Removes half-written versions and staging folders (no marker), never the current one. */
+async function sweep(root: string, keep: Set<string>): Promise<void> {
+  const versions = join(root, 'versions');
+  for (const name of await readdir(versions).catch(() => [] as string[])) {
+    const dir = join(versions, name);
+    if (keep.has(dir)) continue;
+    if (name.startsWith('.staging-') || !(await readMarker(dir))) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function verifySigned(manifest: AppManifest, target: AppTarget, integrity: string): void {
+  if (!manifest.publicKey) return;
+  const digest = Buffer.from(integrity.replace(/^sha512-/, ''), 'base64');
+  let ok = false;
+  try {
+    ok = verifySignature(null, digest, createPublicKey(manifest.publicKey), Buffer.from(target.signature ?? '', 'base64'));
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    throw new UserError({
+      what: 'the desktop app signature is invalid',
+      why: `the Ed25519 signature of ${target.file} does not match the release's public key; nothing was installed`,
+      fix: 'reinstall @aoagents/ao; if it persists, report it: the release may have been tampered with',
+      code: 'ESIGNATURE',
+    });
+  }
+}
+
+export async function installApp(options: InstallOptions): Promise<InstallResult> {
+  const manifest = validateAppManifest(options.manifest);
+  const targetId = options.target ?? hostTargetId();
+  const target = pickTarget(manifest, targetId);
+  const root = options.root ?? defaultRoot();
+  const name = versionName(manifest.version, targetId);
+  const versionDir = join(root, 'versions', name);
+  await mkdir(join(root, 'versions'), { recursive: true });
+  await mkdir(join(root, 'downloads'), { recursive: true });
+
+  const lock = await acquireLock(join(root, '.lock'), { purpose: 'the desktop app installer', waitMs: options.lockWaitMs ?? 15 * 60_000 });
+  try {
+    const current = await currentVersionDir(root);
+    await sweep(root, new Set([current ?? '']));
+    const done = await readMarker(versionDir);
+    if (done?.integrity === target.integrity) {
+      if (current !== versionDir) await switchCurrent(root, name);
+      return { status: 'already-installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: 0, fetched: 0 };
+    }
+
+    const artifact = join(root, 'downloads', target.file);
+    const have = await usablePartialSize(artifact, target.size, target.integrity);
+    const need = target.size - have + target.unpackedSizeLimit;
+    const free = await (options.freeSpace ?? freeBytes)(root);
+    if (free < need) {
+      throw new UserError({
+        what: 'not enough disk space for the desktop app',
+        why: `${root} has ${free} bytes free; the download and the unpacked app need ${need}`,
+        fix: `free at least ${need - free} bytes there, or set AO_APP_DIR to a folder on a larger disk, then run ao-app install again`,
+        code: 'ENOSPC',
+      });
+    }
+
+    const got = await download({ urls: target.urls, dest: artifact, size: target.size, integrity: target.integrity, progress: options.progress, dispatcher: options.dispatcher, retries: options.retries, stallTimeoutMs: options.stallTimeoutMs, backoffBaseMs: options.backoffBaseMs });
+    try {
+      verifySigned(manifest, target, target.integrity);
+    } catch (err) {
+      await discardPartial(artifact);
+      throw err;
+    }
+    await options.checkpoint?.('downloaded');
+
+    const staging = join(root, 'versions', `.staging-${name}-${process.pid}`);
+    await rm(staging, { recursive: true, force: true });
+    let entries: PlannedEntry[];
+    try {
+      entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file);
+    } catch (err) {
+      await rm(staging, { recursive: true, force: true });
+      if (err instanceof UserError) await discardPartial(artifact);
+      throw err;
+    }
+    const marker: Marker = { version: manifest.version, target: targetId, integrity: target.integrity, installedAt: new Date().toISOString(), entries: entries.map(({ path, type, size }) => ({ path, type, size })) };
+    await writeJsonAtomic(join(staging, MARKER), marker);
+    await options.checkpoint?.('extracted');
+    await rm(versionDir, { recursive: true, force: true });
+    await renameWithRetry(staging, versionDir);
+    fsyncDir(join(root, 'versions'));
+    await options.checkpoint?.('committed');
+    await switchCurrent(root, name);
+    // The new version is complete and current: only now do older ones go.
+    await sweepOld(root, versionDir);
+    await discardPartial(artifact);
+    options.progress?.finish(`installed ${manifest.version} for ${targetId}`);
+    return { status: 'installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: got.resumedFrom, fetched: got.fetched };
+  } finally {
+    await lock.release();
+  }
+}
+
+async function sweepOld(root: string, keep: string): Promise<void> {
+  const versions = join(root, 'versions');
+  for (const name of await readdir(versions)) {
+    if (join(versions, name) !== keep) await rm(join(versions, name), { recursive: true, force: true });
+  }
+}
+
+/** The installed app folder `current` points to, when it is complete. */
+export async function appPath(root = defaultRoot()): Promise<string | undefined> {
+  const dir = await currentVersionDir(root);
+  return dir && (await readMarker(dir)) ? dir : undefined;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  path?: string;
+  problems: string[];
+}
+
+/** Checks the current install against the manifest and its own marker (every entry present, sizes and types). */
+export async function verifyApp(options: { manifest: AppManifest | unknown; target?: string; root?: string }): Promise<VerifyResult> {
+  const manifest = validateAppManifest(options.manifest);
+  const targetId = options.target ?? hostTargetId();
+  const target = pickTarget(manifest, targetId);
+  const root = options.root ?? defaultRoot();
+  const dir = await currentVersionDir(root);
+  if (!dir) return { ok: false, problems: ['the desktop app is not installed'] };
+  const marker = await readMarker(dir);
+  if (!marker) return { ok: false, path: dir, problems: [`${dir} has no completion marker`] };
+  const problems: string[] = [];
+  if (marker.integrity !== target.integrity) problems.push(`installed ${marker.version} does not match release ${manifest.version}`);
+  for (const e of marker.entries) {
+    const info = await lstat(join(dir, e.path)).catch(() => undefined);
+    if (!info) problems.push(`${e.path} is missing`);
+    else if (e.type === 'symlink' && !info.isSymbolicLink()) problems.push(`${e.path} is no longer a symlink`);
+    else if (e.type === 'file' && e.size > 0 && info.size !== e.size) problems.push(`${e.path} has ${info.size} bytes, expected ${e.size}`);
+  }
+  return { ok: problems.length === 0, path: dir, problems };
+}
+
+export async function removeApp(root = defaultRoot()): Promise<void> {
+  const lock = await acquireLock(join(root, '.lock'), { purpose: 'the desktop app installer', waitMs: 60_000 });
+  try {
+    await rm(join(root, 'current'), { force: true });
+    await rm(join(root, 'current.json'), { force: true });
+    await rm(join(root, 'versions'), { recursive: true, force: true });
+    await rm(join(root, 'downloads'), { recursive: true, force: true });
+  } finally {
+    await lock.release();
+  }
+}
