@@ -1,0 +1,149 @@
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { digestFile } from '../../../common/integrity.js';
+import { download, partialPath, sidecarPath } from '../../../installer/app/download.js';
+import { writePadding } from '../../support/app-fixtures.js';
+import { startFaultServer, type FaultServer } from '../../support/fault-server.js';
+import { tempDir } from './helpers.js';
+
+const SIZE = 3 << 20;
+let server: FaultServer;
+let source: string;
+let pinned: { integrity: string; size: number };
+let n = 0;
+
+beforeAll(async () => {
+  server = await startFaultServer();
+  source = join(await tempDir('dl-src'), 'app.zip');
+  await writePadding(source, SIZE);
+  pinned = await digestFile(source);
+});
+afterAll(() => server.close());
+
+/** A fresh URL path per case so fault queues and byte counts do not mix. */
+async function servedPath(): Promise<string> {
+  const path = `/case-${++n}/app.zip`;
+  await server.serve(path, source);
+  return path;
+}
+
+async function fetchTo(path: string, opts: Partial<Parameters<typeof download>[0]> = {}) {
+  const dest = join(await tempDir('dl'), 'app.zip');
+  const result = await download({ urls: [`${server.url}${path}`], dest, ...pinned, backoffBaseMs: 10, stallTimeoutMs: 2_000, ...opts });
+  return { dest, result };
+}
+
+async function expectGood(dest: string) {
+  expect((await digestFile(partialPath(dest))).integrity).toBe(pinned.integrity);
+}
+
+describe.concurrent('download against a misbehaving server', () => {
+  it('resumes after the connection drops mid-body, asking only for the rest', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'drop', afterBytes: 1 << 20 });
+    const { dest } = await fetchTo(path);
+    await expectGood(dest);
+    const reqs = server.requests.filter((r) => r.path === path);
+    expect(reqs).toHaveLength(2);
+    expect(reqs[1].range).toBe(`bytes=${1 << 20}-`);
+    expect(reqs[1].status).toBe(206);
+    expect(server.bytesSent(path)).toBe(SIZE);
+  });
+
+  it('cuts a stalled transfer and resumes', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'stall', ms: 5_000, afterBytes: 512 << 10 });
+    const started = Date.now();
+    const { dest } = await fetchTo(path, { stallTimeoutMs: 500 });
+    await expectGood(dest);
+    expect(Date.now() - started).toBeLessThan(4_500);
+    expect(server.requests.filter((r) => r.path === path)[1].range).toBe(`bytes=${512 << 10}-`);
+  });
+
+  it('retries after 5xx answers', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'status', status: 500 }, { kind: 'status', status: 502 });
+    const { dest } = await fetchTo(path);
+    await expectGood(dest);
+    expect(server.requests.filter((r) => r.path === path).map((r) => r.status)).toEqual([500, 502, 200]);
+  });
+
+  it('waits as long as Retry-After says on 429', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'retry-after', seconds: 1 });
+    const started = Date.now();
+    const { dest } = await fetchTo(path);
+    await expectGood(dest);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('starts over cleanly when the server ignores Range and answers 200', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'drop', afterBytes: 1 << 20 }, { kind: 'ignore-range' });
+    const { dest } = await fetchTo(path);
+    await expectGood(dest);
+    expect(server.requests.filter((r) => r.path === path).map((r) => r.status)).toEqual([200, 200]);
+  });
+
+  it('starts over when the ETag changed between attempts (If-Range)', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'drop', afterBytes: 1 << 20 }, { kind: 'change-etag' });
+    const { dest } = await fetchTo(path);
+    await expectGood(dest);
+    const reqs = server.requests.filter((r) => r.path === path);
+    expect(reqs[1].ifRange).toBeTruthy();
+    expect(reqs[1].status).toBe(200);
+  });
+
+  it('survives a Content-Length that lies in either direction', async () => {
+    const longer = await servedPath();
+    server.fault(longer, { kind: 'lie-length', by: 1000 });
+    await expectGood((await fetchTo(longer)).dest);
+    const shorter = await servedPath();
+    server.fault(shorter, { kind: 'lie-length', by: -1000 });
+    await expectGood((await fetchTo(shorter)).dest);
+    expect(server.requests.filter((r) => r.path === shorter).at(-1)?.range).toBe(`bytes=${SIZE - 1000}-`);
+  });
+
+  it('follows a redirect chain and rotates to a mirror when a redirect loops', async () => {
+    const path = await servedPath();
+    server.redirect('/chain-1', '/chain-2');
+    server.redirect('/chain-2', path);
+    await expectGood((await fetchTo('/chain-1')).dest);
+
+    server.redirect('/loop-a', '/loop-b');
+    server.redirect('/loop-b', '/loop-a');
+    const dest = join(await tempDir('dl'), 'app.zip');
+    await download({ urls: [`${server.url}/loop-a`, `${server.url}${path}`], dest, ...pinned, backoffBaseMs: 10 });
+    await expectGood(dest);
+  });
+
+  it('gives up on a redirect loop with a clear error', async () => {
+    server.redirect('/only-loop-a', '/only-loop-b');
+    server.redirect('/only-loop-b', '/only-loop-a');
+    await expect(fetchTo('/only-loop-a', { retries: 1 })).rejects.toMatchObject({ code: 'EAPPDOWNLOAD', message: expect.stringMatching(/loop/) });
+  });
+
+  it('discards wrong bytes and their sidecar', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'wrong-bytes' });
+    const dest = join(await tempDir('dl'), 'app.zip');
+    await expect(download({ urls: [`${server.url}${path}`], dest, ...pinned, backoffBaseMs: 10 })).rejects.toMatchObject({ code: 'EINTEGRITY' });
+    expect(existsSync(partialPath(dest))).toBe(false);
+    expect(existsSync(sidecarPath(dest))).toBe(false);
+  });
+
+  it('resumes from a partial left by an earlier run, re-hashing it', async () => {
+    const path = await servedPath();
+    const dest = join(await tempDir('dl'), 'app.zip');
+    const half = (await readFile(source)).subarray(0, SIZE / 2);
+    await writeFile(partialPath(dest), half);
+    await writeFile(sidecarPath(dest), JSON.stringify({ url: `${server.url}${path}`, size: SIZE, integrity: pinned.integrity }));
+    const result = await download({ urls: [`${server.url}${path}`], dest, ...pinned });
+    expect(result.resumedFrom).toBe(SIZE / 2);
+    expect(server.bytesSent(path)).toBe(SIZE / 2);
+    await expectGood(dest);
+  });
+});

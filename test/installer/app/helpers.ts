@@ -1,0 +1,48 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { build } from 'esbuild';
+import { digestFile } from '../../../common/integrity.js';
+import { OUT_DIR, REPO_ROOT } from '../../../common/paths.js';
+import type { AppManifest } from '../../../installer/app/manifest.js';
+import type { FaultServer } from '../../support/fault-server.js';
+
+/** A one-target manifest for an artifact served at `/<file>` by the fault server. */
+export async function manifestFor(server: FaultServer, artifact: string, format: 'zip' | 'tar.gz' | 'AppImage', target = 'linux-x64', extra: Partial<AppManifest['targets'][string]> = {}): Promise<AppManifest> {
+  const file = basename(artifact);
+  await server.serve(`/${file}`, artifact);
+  const { integrity, size } = await digestFile(artifact);
+  return {
+    schema: 1,
+    version: '0.10.0',
+    targets: { [target]: { file, format, urls: [`${server.url}/${file}`], size, integrity, unpackedSizeLimit: 64 << 20, ...extra } },
+  };
+}
+
+export async function tempDir(tag: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `ao-app-${tag}-`));
+}
+
+/** The ao-app command bundled the way it ships (one CJS file), for child-process tests. */
+export async function bundledCli(): Promise<string> {
+  const out = join(OUT_DIR, 'app-fetcher-test', `${process.pid}`, 'app-fetcher.cjs');
+  await build({
+    absWorkingDir: REPO_ROOT,
+    entryPoints: ['installer/app/cli.ts'],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    target: 'node20.17',
+    format: 'cjs',
+    define: { 'import.meta.url': '__import_meta_url' },
+    banner: { js: "var __import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+    logLevel: 'warning',
+  });
+  return out;
+}
+
+export async function writeManifest(dir: string, manifest: AppManifest): Promise<string> {
+  const path = join(dir, 'ao-manifest.json');
+  await writeFile(path, JSON.stringify({ schema: 1, name: '@aoagents/ao', version: manifest.version, binaries: {}, app: manifest }));
+  return path;
+}
