@@ -133,7 +133,10 @@ export async function extractZip(archive: string, staging: string, cap: number):
   const zip = new StreamZip.async({ file: archive, storeEntries: true, skipEntryNameValidation: true });
   try {
     const raw: PlannedEntry[] = [];
-    for (const entry of Object.values(await zip.entries())) {
+    const all = await zip.entries();
+    // entries() is keyed by name, so a repeated name only shows in the count.
+    if (Object.keys(all).length !== (await zip.entriesCount)) throw refuse(archive, 'some entry names appear more than once');
+    for (const entry of Object.values(all)) {
       const unixMode = (entry.attr >>> 16) & 0xffff;
       const kind = unixMode & S_IFMT;
       const type: PlannedEntry['type'] = entry.isDirectory || kind === 0o040000 ? 'dir' : kind === 0o120000 ? 'symlink' : 'file';
@@ -170,15 +173,20 @@ const TAR_TYPES: Record<string, PlannedEntry['type']> = { File: 'file', OldFile:
 export async function extractTarGz(archive: string, staging: string, cap: number): Promise<PlannedEntry[]> {
   const raw: PlannedEntry[] = [];
   let bad: UserError | undefined;
-  await tar.t({
-    file: archive,
-    strict: true,
-    onReadEntry: (entry) => {
-      const type = TAR_TYPES[entry.type];
-      if (!type) bad ??= refuse(archive, `entry ${JSON.stringify(entry.path)} is a ${entry.type}, not a file, folder or link`);
-      else raw.push({ path: entry.path, type, mode: (entry.mode ?? 0o644) & 0o777, size: entry.size ?? 0, link: entry.linkpath });
-    },
-  });
+  try {
+    await tar.t({
+      file: archive,
+      strict: true,
+      onReadEntry: (entry) => {
+        const type = TAR_TYPES[entry.type];
+        if (!type) bad ??= refuse(archive, `entry ${JSON.stringify(entry.path)} is a ${entry.type}, not a file, folder or link`);
+        else raw.push({ path: entry.path, type, mode: (entry.mode ?? 0o644) & 0o777, size: entry.size ?? 0, link: entry.linkpath });
+      },
+    });
+  } catch (cause) {
+    // node-tar's own guards (a gzip bomb's ratio, a corrupt header) end up here.
+    throw refuse(archive, `it is not a sound tar.gz (${(cause as Error).message})`);
+  }
   if (bad) throw bad;
   const plan = checkPlan(archive, raw, cap);
   const allowed = new Set(plan.map((e) => e.path));

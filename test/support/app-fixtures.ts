@@ -222,6 +222,7 @@ export function hostileArchives(): HostileArchive[] {
     t('duplicate names', [{ path: 'app/a.txt', data: 'one' }, { path: 'app/a.txt', data: 'two' }]),
     t('case-colliding names', [{ path: 'app/Readme', data: 'one' }, { path: 'app/README', data: 'two' }]),
     t('decompression bomb', [{ path: 'app/zeros.bin', data: zeros }]),
+    t('contents over the cap', [{ path: 'app/a.bin', data: randomBytes(700 << 10) }, { path: 'app/b.bin', data: randomBytes(700 << 10) }]),
     z('parent traversal', [{ name: 'app/../../escaped.txt', data: 'pwned' }]),
     z('absolute path', [{ name: '/tmp/ao-escaped-abs.txt', data: 'pwned' }]),
     z('drive letter', [{ name: 'C:\\Windows\\escaped.txt', data: 'pwned' }]),
