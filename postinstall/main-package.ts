@@ -14,7 +14,11 @@ export interface ShippedFile {
   executable: boolean;
 }
 
-export const MAIN_PACKAGE_FILES: ShippedFile[] = [{ from: 'launcher.cjs', to: 'bin/ao', executable: true }];
+export const MAIN_PACKAGE_FILES: ShippedFile[] = [
+  { from: 'launcher.cjs', to: 'bin/ao', executable: true },
+  { from: 'postinstall.cjs', to: 'lib/postinstall.cjs', executable: false },
+  { from: 'fetch-platform.cjs', to: 'lib/fetch-platform.cjs', executable: false },
+];
 
 export function mainPackageJson(manifest: AoManifest, extra: { license?: string; repository?: string; description?: string } = {}): Record<string, unknown> {
   const optionalDependencies: Record<string, string> = {};
@@ -28,6 +32,8 @@ export function mainPackageJson(manifest: AoManifest, extra: { license?: string;
     license: extra.license ?? 'MIT',
     ...(extra.repository ? { repository: extra.repository } : {}),
     bin: { ao: 'bin/ao' },
+    // Optional optimisation and fallback: ao works, verified, when package managers skip it.
+    scripts: { postinstall: 'node lib/postinstall.cjs' },
     engines: { node: '>=20.17' },
     optionalDependencies,
     files: [...MAIN_PACKAGE_FILES.map((f) => f.to), 'ao-manifest.json'],

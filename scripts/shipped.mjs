@@ -6,6 +6,9 @@ import { build } from 'esbuild';
 
 export const SHIPPED = [
   { in: 'postinstall/launcher.ts', out: 'launcher.cjs', shebang: true },
+  { in: 'postinstall/postinstall.ts', out: 'postinstall.cjs' },
+  // Loaded by the postinstall only when the platform package is missing: pacote stays off every other path.
+  { in: 'postinstall/fetch-platform.ts', out: 'fetch-platform.cjs', minify: true, quiet: ['require-resolve-not-external'] },
 ];
 
 const importMetaUrl = "var __import_meta_url = require('node:url').pathToFileURL(__filename).href;";
@@ -24,6 +27,8 @@ export async function bundleShipped(outDir, root = process.cwd()) {
         define: { 'import.meta.url': '__import_meta_url' },
         banner: { js: `${entry.shebang ? '#!/usr/bin/env node\n' : ''}${importMetaUrl}` },
         legalComments: 'none',
+        minify: entry.minify ?? false,
+        logOverride: Object.fromEntries((entry.quiet ?? []).map((id) => [id, 'silent'])),
         logLevel: 'warning',
       }),
     ),

@@ -1,0 +1,96 @@
+import { UserError } from '../common/errors.js';
+import type { AoManifest } from './manifest.js';
+
+/**
+ * Why no usable ao binary was found, and the command that fixes it. Pure
+ * decision logic over facts gathered by the caller, so every branch is
+ * tested with another machine's facts.
+ */
+export type Installer = 'npm' | 'pnpm' | 'yarn' | 'bun';
+
+export interface MissingBinaryFacts {
+  manifest: AoManifest;
+  /** Target ids wanted on this host, best first (see preferredTargets). */
+  wanted: string[];
+  /** Target ids whose platform package IS installed next to ao (another OS's node_modules). */
+  presentTargets: string[];
+  /** Platform targets listed in the project's package-lock.json, when there is one. */
+  lockfileTargets?: string[];
+  installer: Installer;
+  global: boolean;
+}
+
+export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
+  const { manifest, installer } = f;
+  const name = manifest.name;
+  const spec = `${name}@${manifest.version}`;
+  const here = f.wanted[f.wanted.length - 1];
+  const supported = Object.keys(manifest.binaries).sort();
+  const target = f.wanted.find((t) => manifest.binaries[t]);
+  if (!target) {
+    return new UserError({
+      what: `ao has no binary for ${here}`,
+      why: `release ${manifest.version} supports ${supported.join(', ')}`,
+      fix: 'run ao on one of those platforms (for WSL or a container, install inside it)',
+      code: 'EAOUNSUPPORTED',
+    });
+  }
+  const entry = manifest.binaries[target];
+  const [os, cpu] = [entry.os, entry.cpu];
+  if (f.presentTargets.length > 0 && !f.presentTargets.includes(target)) {
+    return new UserError({
+      what: `ao's binary for ${target} is missing; node_modules holds ${f.presentTargets.join(', ')}`,
+      why: 'these node_modules were installed on another platform (copied into a container, a VM or WSL)',
+      fix: f.global
+        ? `reinstall on this machine: ${globalInstall(installer, spec)}`
+        : `reinstall here: rm -rf node_modules && ${localInstall(installer)}  (or for npm >= 10: npm install --os=${os} --cpu=${cpu})`,
+      code: 'EAOWRONGPLATFORM',
+    });
+  }
+  if (f.lockfileTargets && !f.lockfileTargets.includes(target)) {
+    return new UserError({
+      what: `ao's binary for ${target} is missing: package-lock.json lists ${f.lockfileTargets.length ? f.lockfileTargets.join(', ') : 'no platform package'} only`,
+      why: 'npm wrote the lockfile on one platform and dropped the others (npm/cli#4828)',
+      fix: `rm -rf node_modules package-lock.json && npm install  (then commit the new lockfile)`,
+      code: 'EAOLOCKFILE',
+    });
+  }
+  const fetchHint = blockedScriptFix(installer, name, f.global);
+  return new UserError({
+    what: `ao's platform package ${entry.package}@${entry.version} is not installed`,
+    why: `optional dependencies were left out (--omit=optional, --no-optional or a production-only install)${fetchHint ? ', and the install script that would have fetched it did not run' : ''}`,
+    fix: `${installer === 'npm' ? `${f.global ? 'npm install -g ' + spec : 'npm install'} --include=optional` : f.global ? globalInstall(installer, spec) : localInstall(installer)}${fetchHint ? `  (or allow its install script: ${fetchHint})` : ''}`,
+    code: 'EAOMISSING',
+  });
+}
+
+/** How to let ao's install script run under each package manager. */
+export function blockedScriptFix(installer: Installer, name: string, global: boolean): string | undefined {
+  switch (installer) {
+    case 'pnpm':
+      return global ? `pnpm add -g ${name} --allow-build=${name}  or  pnpm approve-builds -g` : 'pnpm approve-builds';
+    case 'bun':
+      return global ? `bun pm -g trust ${name}` : `bun pm trust ${name}`;
+    case 'npm':
+      return `npm rebuild ${global ? '-g ' : ''}${name}  (without --ignore-scripts)`;
+    default:
+      return undefined;
+  }
+}
+
+function globalInstall(installer: Installer, spec: string): string {
+  return { npm: `npm install -g ${spec}`, pnpm: `pnpm add -g ${spec}`, yarn: `yarn global add ${spec}`, bun: `bun add -g ${spec}` }[installer];
+}
+
+function localInstall(installer: Installer): string {
+  return { npm: 'npm install', pnpm: 'pnpm install', yarn: 'yarn install', bun: 'bun install' }[installer];
+}
+
+/** Which package manager laid out the folder ao runs from, read from its path. */
+export function installerOf(packageDir: string, pnpVersion: string | undefined): Installer {
+  const p = packageDir.replace(/\\/g, '/');
+  if (p.includes('/.pnpm/') || p.includes('/pnpm/global/')) return 'pnpm';
+  if (p.includes('/.bun/')) return 'bun';
+  if (pnpVersion || p.includes('/.yarn/') || p.includes('/yarn/global/')) return 'yarn';
+  return 'npm';
+}

@@ -1,0 +1,73 @@
+/**
+ * The postinstall's fallback when the platform package is missing
+ * (--omit=optional, a lockfile from another platform, node_modules copied
+ * from another OS): fetch exactly that package version the way npm would,
+ * check it, and install its binary into the content-addressed cache the
+ * launcher also looks in.
+ *
+ * npm's configuration is loaded with @npmcli/config and its own definitions,
+ * the loader npm itself uses, so registry, scoped registries, auth tokens,
+ * proxy, cafile and the offline cache resolve exactly as for the install that
+ * runs us (npm passes its effective settings to scripts as npm_config_* and
+ * the npmrc files are read the same way). Shelling out to `npm config get`
+ * would cost a second npm start-up and miss nerf-darted auth under pnpm/bun.
+ * This file is bundled on its own and loaded only on that path, so neither
+ * the launcher nor a normal postinstall pays for pacote.
+ */
+import { chmod, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+// @ts-expect-error @npmcli/config ships no types
+import Config from '@npmcli/config';
+// @ts-expect-error no types for the definitions entry point
+import { definitions, flatten, nerfDarts, shorthands } from '@npmcli/config/lib/definitions/index.js';
+import pacote from 'pacote';
+import { UserError } from '../common/errors.js';
+import { renameWithRetry, tempSibling } from '../common/fs-atomic.js';
+import { cacheRoot, cachedBinaryPath } from './locations.js';
+import type { BinaryEntry } from './manifest.js';
+import { checkBinary } from './verify.js';
+
+export async function npmFlatOptions(cwd: string): Promise<Record<string, unknown>> {
+  const conf = new Config({ definitions, flatten, nerfDarts, shorthands, npmPath: cwd, argv: [process.argv[0], 'npm'], env: process.env, execPath: process.execPath, platform: process.platform, cwd });
+  await conf.load();
+  return { ...(conf.flat as Record<string, unknown>) };
+}
+
+/** Returns the verified binary's path in the cache; throws a UserError on any failure. */
+export async function fetchPlatformBinary(entry: BinaryEntry, cwd: string): Promise<string> {
+  const dest = cachedBinaryPath(entry);
+  if (!checkSafely(dest, entry)) return dest;
+  const spec = `${entry.package}@${entry.version}`;
+  const opts = await npmFlatOptions(cwd);
+  await mkdir(join(cacheRoot(), 'tmp'), { recursive: true });
+  const staging = await mkdtemp(join(cacheRoot(), 'tmp', 'fetch-'));
+  try {
+    // pacote checks the tarball against the integrity in the registry's packument.
+    await pacote.extract(spec, staging, opts).catch((cause: Error) => {
+      throw new UserError({ what: `cannot download ${spec}`, why: cause.message.split('\n')[0], fix: `check your registry settings (npm config get registry), then: npm install -g ${spec}`, code: 'EAOFETCH', cause });
+    });
+    const fetched = join(staging, ...entry.path.split('/'));
+    const problem = checkSafely(fetched, entry);
+    if (problem) throw new UserError({ what: `refusing ${spec} from the registry`, why: problem, fix: 'the registry served a binary that is not this release\'s; report it and reinstall from the public registry', code: 'EAOINTEGRITY' });
+    await mkdir(dirname(dest), { recursive: true });
+    // Same bytes whoever wins: concurrent postinstalls each rename a complete file into place.
+    const tmp = tempSibling(dest);
+    await copyFile(fetched, tmp);
+    await chmod(tmp, 0o755);
+    await renameWithRetry(tmp, dest).catch(async (err) => {
+      await rm(tmp, { force: true });
+      throw err;
+    });
+    return dest;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+function checkSafely(path: string, entry: BinaryEntry): string | undefined {
+  try {
+    return checkBinary(path, entry)?.detail;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}

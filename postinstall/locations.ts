@@ -1,0 +1,31 @@
+import { createHash } from 'node:crypto';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { BinaryEntry } from './manifest.js';
+
+/**
+ * Where ao keeps what it verified or fetched outside node_modules: a
+ * per-user cache (XDG_CACHE_HOME on POSIX, LOCALAPPDATA on Windows).
+ * Binaries are content-addressed by their sha512, so two installs of the same
+ * release share one file and a different release can never be mistaken for it.
+ */
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
+  if (env.AO_CACHE_DIR) return env.AO_CACHE_DIR;
+  if (platform === 'win32') return join(env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local'), 'ao', 'cache');
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'ao');
+}
+
+export function integrityHex(integrity: string): string {
+  return Buffer.from(integrity.replace(/^sha512-/, ''), 'base64').toString('hex');
+}
+
+/** `<cache>/bin/<first 32 hex of sha512>/ao[.exe]`. */
+export function cachedBinaryPath(entry: BinaryEntry, root = cacheRoot()): string {
+  const name = entry.path.split('/').pop()!;
+  return join(root, 'bin', integrityHex(entry.integrity).slice(0, 32), name);
+}
+
+/** The stamp remembering that the file at `binaryPath` was verified. */
+export function stampPath(binaryPath: string, root = cacheRoot()): string {
+  return join(root, 'verified', `${createHash('sha256').update(binaryPath).digest('hex').slice(0, 32)}.json`);
+}

@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
+import { cachedBinaryPath, integrityHex } from '../../postinstall/locations.js';
+import type { AoManifest } from '../../postinstall/manifest.js';
+import { createSandbox, type Sandbox } from '../support/sandbox.js';
+import { registryWithRelease } from '../support/release-fixture.js';
+import { expectExactPassThrough, isElf, isNodeScript, mustRun, run } from '../postinstall/install-support.js';
+
+const SPEC = '@aoagents/ao@0.10.0';
+const globalPkg = (sb: Sandbox) => join(sb.prefix, 'lib', 'node_modules', '@aoagents', 'ao');
+const platformBinary = (sb: Sandbox) => join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
+
+describe('npm global installs from the registry', () => {
+  let registry: EmbeddedRegistry;
+  let manifest: AoManifest;
+  const sandboxes: Sandbox[] = [];
+  const sandbox = (name: string) => {
+    const sb = createSandbox({ registry: registry.url, name });
+    sandboxes.push(sb);
+    return sb;
+  };
+  beforeAll(async () => {
+    const r = await registryWithRelease('0.10.0');
+    registry = r.registry;
+    manifest = r.staged.manifest as AoManifest;
+  });
+  afterAll(async () => {
+    for (const sb of sandboxes) sb.cleanup();
+    await registry?.stop();
+  });
+
+  it('with defaults, the postinstall verifies the binary and swaps it in for the launcher', async () => {
+    const sb = sandbox('npm-default');
+    mustRun('npm', ['install', '-g', SPEC], sb.env);
+    const ao = join(sb.binDir, 'ao');
+    expect(realpathSync(ao)).toBe(join(globalPkg(sb), 'bin', 'ao'));
+    expect(isElf(ao)).toBe(true);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+    await expectExactPassThrough(ao, sb.env);
+  });
+
+  it('with --ignore-scripts, the launcher verifies the binary on first run and remembers it', async () => {
+    const sb = sandbox('npm-noscripts');
+    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    const ao = join(sb.binDir, 'ao');
+    expect(isNodeScript(ao)).toBe(true);
+    const stamps = join(sb.home, '.cache', 'ao', 'verified');
+    expect(existsSync(stamps)).toBe(false);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+    expect(readdirSync(stamps)).toHaveLength(1);
+    await expectExactPassThrough(ao, sb.env);
+
+    // Same size, one byte changed: the stamp no longer matches and the hash check refuses it.
+    const bin = platformBinary(sb);
+    const bytes = readFileSync(bin);
+    bytes[bytes.length - 100] ^= 0xff;
+    writeFileSync(bin, bytes);
+    const r = run(ao, ['fixture', 'args', 'ran'], sb.env);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('refusing to run');
+    expect(r.stderr).toContain('reinstall');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+
+    // The postinstall refuses it too, and fails the rebuild rather than install it.
+    const rebuild = run('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], sb.env);
+    expect(rebuild.status).not.toBe(0);
+    expect(rebuild.stdout + rebuild.stderr).toContain('refusing @aoagents/ao-linux-x64@0.10.0');
+  });
+
+  // npm 11 ignores --omit=optional for global installs, so the omitted case is a project install.
+  const project = (sb: Sandbox) => {
+    const dir = join(sb.root, 'project');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'package.json'), '{"name":"p","version":"1.0.0","private":true}\n');
+    return dir;
+  };
+
+  it('with --omit=optional, the postinstall fetches the platform package through npm config and ao works', () => {
+    const sb = sandbox('npm-omit');
+    const dir = project(sb);
+    mustRun('npm', ['install', SPEC, '--omit=optional', '--prefix', dir], sb.env, { cwd: dir });
+    expect(existsSync(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
+    const cached = cachedBinaryPath(manifest.binaries['linux-x64'], join(sb.home, '.cache', 'ao'));
+    expect(cached).toContain(integrityHex(manifest.binaries['linux-x64'].integrity).slice(0, 32));
+    expect(isElf(cached)).toBe(true);
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    expect(isElf(ao)).toBe(true);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+  });
+
+  it('with --ignore-scripts --omit=optional, ao names the fix instead of failing obscurely', () => {
+    const sb = sandbox('npm-nothing');
+    const dir = project(sb);
+    mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts', '--prefix', dir], sb.env, { cwd: dir });
+    const r = run(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env, { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('@aoagents/ao-linux-x64@0.10.0 is not installed');
+    expect(r.stderr).toContain('npm install --include=optional');
+    expect(r.stderr).toContain('npm rebuild @aoagents/ao');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});

@@ -1,0 +1,62 @@
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { openSync, readSync, closeSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'vitest';
+
+/** Helpers shared by the install journeys in test/e2e/install-*.test.ts. */
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string; input?: string; timeout?: number } = {}): SpawnSyncReturns<string> {
+  return spawnSync(cmd, args, { env, encoding: 'utf8', cwd: options.cwd, input: options.input, timeout: options.timeout ?? 240_000 });
+}
+
+export function mustRun(cmd: string, args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string } = {}): SpawnSyncReturns<string> {
+  const r = run(cmd, args, env, options);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+export function firstBytes(path: string, n = 4): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    readSync(fd, buf, 0, n, 0);
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export const isElf = (path: string) => firstBytes(path).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+export const isNodeScript = (path: string) => firstBytes(path, 2).toString() === '#!';
+
+/** Sends `signal` to `ao fixture sleep` once it runs; resolves with how it ended and what it printed. */
+export async function signalDuringSleep(ao: string, env: NodeJS.ProcessEnv, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
+  const child = spawn(ao, ['fixture', 'sleep', '20000'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, sig) => resolve({ code, signal: sig })));
+  await sleep(700);
+  child.kill(signal);
+  const r = await ended;
+  return { ...r, stdout };
+}
+
+/** Exit codes and signal deaths pass through `ao` exactly as the binary produced them. */
+export async function expectExactPassThrough(ao: string, env: NodeJS.ProcessEnv): Promise<void> {
+  for (const code of [0, 1, 3, 42]) {
+    const r = run(ao, ['fixture', 'exit', String(code)], env);
+    expect(r.stderr).not.toMatch(/at .*\.cjs|Error:/);
+    expect(r.status).toBe(code);
+  }
+  const args = run(ao, ['fixture', 'args', 'a b', '--x=1', ''], env);
+  expect(JSON.parse(args.stdout)).toEqual(['a b', '--x=1', '']);
+  expect(run(ao, ['fixture', 'stdin'], env, { input: 'piped\n' }).stdout).toBe('piped\n');
+  for (const [name, signal, shellCode] of [['TERM', 'SIGTERM', 143], ['INT', 'SIGINT', 130]] as const) {
+    expect(run(ao, ['fixture', 'signal', name], env).signal).toBe(signal);
+    expect(run('sh', ['-c', `"${ao}" fixture signal ${name}; echo "status=$?"`], env).stdout).toContain(`status=${shellCode}`);
+  }
+  for (const [signal, seen] of [['SIGTERM', 'terminated'], ['SIGINT', 'interrupt']] as const) {
+    const r = await signalDuringSleep(ao, env, signal);
+    expect(r.stdout).toContain(`got ${seen}`);
+    expect(r.signal).toBe(signal);
+  }
+}
