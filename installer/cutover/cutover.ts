@@ -11,7 +11,7 @@ import { findActiveSessions } from './legacy/activity.js';
 import { hasLegacyHome } from './legacy/export.js';
 import { detectPackageManager, installArgs, installedVersion, packageDirOf, PACKAGE_NAME } from './package-manager.js';
 import { rollback } from './rollback.js';
-import { fetchAppStep, type AppFetcher } from './steps/app.js';
+import { fetchAppStep, installedPackageAppFetcher, type AppFetcher } from './steps/app.js';
 import { healthCheck } from './steps/health.js';
 import { importLegacy } from './steps/import.js';
 import { installExact, saveLegacyTarball } from './steps/install.js';
@@ -209,7 +209,7 @@ async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
     ({ ao } = await journal.step('install', () => installExact(pm!, ctx.target, env)));
 
     title('Fetching the desktop app');
-    const app = await journal.step('app', () => fetchAppStep(ctx.fetchApp, { home: ctx.home, env, log }));
+    const app = await journal.step('app', () => fetchAppStep(ctx.fetchApp ?? installedPackageAppFetcher(pm!), { home: ctx.home, env, log }));
     if (app.status === 'fetched') log(`  desktop app at ${app.path}`);
     else log(`  ${app.status === 'skipped' ? app.reason : `app fetch failed (${app.reason})`}; the CLI works without it; fetch it later with: ${app.later}`);
   }

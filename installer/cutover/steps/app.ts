@@ -1,9 +1,15 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { installApp } from '../../app/install.js';
+import type { PackageManagerInfo } from '../journal.js';
+import { PACKAGE_NAME } from '../package-manager.js';
+
 /**
- * The desktop app step. The fetcher lives in installer/app/ and is plugged in
- * by the entry point; a failure here never undoes the CLI: it is recorded and
- * the user is told the command that fetches the app later.
+ * The desktop app step, using installer/app's fetcher with the app manifest
+ * pinned inside the just-installed package. A failure here never undoes the
+ * CLI: it is recorded and the user is told the command that fetches it later.
  */
-export type AppFetcher = (opts: { home: string; env: NodeJS.ProcessEnv; log: (line: string) => void }) => Promise<{ path: string }>;
+export type AppFetcher = (opts: { home: string; env: NodeJS.ProcessEnv; log: (line: string) => void }) => Promise<{ path: string } | { skipped: string }>;
 
 export interface AppOutcome {
   status: 'fetched' | 'skipped' | 'failed';
@@ -12,13 +18,25 @@ export interface AppOutcome {
   later?: string;
 }
 
-export const FETCH_APP_LATER = 'ao app install';
+export const FETCH_APP_LATER = 'ao-app install';
+
+/** Fetches the app described by the installed package's `ao-manifest.json` (field `app`). */
+export function installedPackageAppFetcher(pm: PackageManagerInfo): AppFetcher {
+  return async ({ env }) => {
+    const manifestFile = join(pm.globalRoot, ...PACKAGE_NAME.split('/'), 'ao-manifest.json');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as { app?: unknown };
+    if (manifest.app === undefined) return { skipped: 'app fetch skipped: this release ships no desktop app' };
+    const root = env.AO_APP_DIR || join(env.HOME ?? '', '.ao', 'app');
+    const result = await installApp({ manifest: manifest.app, root });
+    return { path: result.path };
+  };
+}
 
 export async function fetchAppStep(fetcher: AppFetcher | undefined, opts: Parameters<AppFetcher>[0]): Promise<AppOutcome> {
-  if (!fetcher) return { status: 'skipped', reason: 'app fetch skipped: this build carries no app fetcher', later: FETCH_APP_LATER };
+  if (!fetcher) return { status: 'skipped', reason: 'app fetch skipped: no app fetcher in this build', later: FETCH_APP_LATER };
   try {
-    const { path } = await fetcher(opts);
-    return { status: 'fetched', path };
+    const got = await fetcher(opts);
+    return 'path' in got ? { status: 'fetched', path: got.path } : { status: 'skipped', reason: got.skipped, later: FETCH_APP_LATER };
   } catch (err) {
     return { status: 'failed', reason: (err as Error).message, later: FETCH_APP_LATER };
   }

@@ -1,0 +1,174 @@
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { REPO_ROOT } from '../../common/paths.js';
+import { buildBridge, buildLegacyPackage } from '../../release/bridge.js';
+import { generateLegacyHome, type LegacyHomeFacts, type LegacyHomeOptions } from '../../test/support/legacy-home.js';
+import { createSandbox, type Sandbox } from '../../test/support/sandbox.js';
+import { hashTree } from './backup.js';
+import { runCommand, type CommandResult } from './run.js';
+
+/**
+ * The 0.9.5 -> 0.9.6 -> 0.10.0 journey a legacy user takes, run for real in a
+ * sandboxed user against a registry: the release rehearsal and the end-to-end
+ * test both call `rehearseCutover`. The target release must already be in the
+ * registry under a tag other than `latest` (the cutover pins it exactly).
+ */
+export interface RegistryRef {
+  url: string;
+  authToken: string;
+}
+
+export type PackageManagerName = 'npm' | 'pnpm';
+
+export interface RehearsalOptions {
+  registry: RegistryRef;
+  target?: string;
+  legacyVersion?: string;
+  bridgeVersion?: string;
+  packageManager?: PackageManagerName;
+  /** Build and publish the legacy 0.9.5 and the 0.9.6 bridge (false when an earlier rehearsal already did). */
+  publishLegacy?: boolean;
+  legacyHome?: LegacyHomeOptions;
+  log?: (line: string) => void;
+  /** Keep the sandbox (and its running daemon) for inspection. */
+  keep?: boolean;
+}
+
+export interface RehearsalReport {
+  ok: boolean;
+  packageManager: PackageManagerName;
+  hops: Array<{ from: string; to: string; ms: number }>;
+  sessions: number;
+  sessionsImported: number;
+  resumeIdsMatched: number;
+  legacyHomeUnchanged: boolean;
+  problems: string[];
+  sandbox: string;
+}
+
+export const DEFAULT_LEGACY_HOME: LegacyHomeOptions = { projects: 3, sessionsPerProject: 4, claude: true, codex: true, opencode: true, corrupt: true, seed: 7 };
+
+export async function publishTarball(registry: RegistryRef, tarball: string, tag: string): Promise<void> {
+  const host = registry.url.replace(/^https?:/, '');
+  const res = await runCommand('npm', ['publish', tarball, '--tag', tag, '--registry', registry.url, `--${host}:_authToken=${registry.authToken}`, '--loglevel=error'], {
+    env: { ...process.env, npm_config_cache: join(tmpdir(), 'ao-publish-cache') },
+  });
+  if (res.code !== 0) throw new Error(`npm publish ${tarball} failed: ${res.stderr.trim()}`);
+}
+
+/** Builds 0.9.5 (plain legacy) and 0.9.6 (bridge pinned to `target`) and publishes them; 0.9.6 ends up `latest`. */
+export async function publishLegacyAndBridge(registry: RegistryRef, opts: { legacyVersion?: string; bridgeVersion?: string; target?: string } = {}): Promise<void> {
+  const outDir = await mkdtemp(join(tmpdir(), 'ao-bridge-'));
+  const legacy = await buildLegacyPackage({ version: opts.legacyVersion ?? '0.9.5', outDir });
+  const bridge = await buildBridge({ version: opts.bridgeVersion ?? '0.9.6', target: opts.target ?? '0.10.0', outDir });
+  await publishTarball(registry, legacy.tarball, 'latest');
+  await publishTarball(registry, bridge.tarball, 'latest');
+}
+
+/** A sandboxed user for a package manager: npm's prefix, or PNPM_HOME on PATH for pnpm. */
+export function userSandbox(registry: RegistryRef, pm: PackageManagerName, name = 'cutover'): Sandbox {
+  const sb = createSandbox({ registry: registry.url, name });
+  const tools = join(REPO_ROOT, 'node_modules', '.bin');
+  if (pm === 'pnpm') {
+    const pnpmHome = join(sb.home, '.local', 'share', 'pnpm');
+    sb.env.PNPM_HOME = pnpmHome;
+    sb.env.PATH = [pnpmHome, sb.env.PATH, tools].join(delimiter);
+  } else sb.env.PATH = [sb.env.PATH, tools].join(delimiter);
+  return sb;
+}
+
+export function globalInstall(sb: Sandbox, pm: PackageManagerName, spec: string): Promise<CommandResult> {
+  const [cmd, args] = pm === 'pnpm' ? ['pnpm', ['add', '-g', spec]] : ['npm', ['install', '-g', spec]];
+  return runCommand(cmd, args, { env: sb.env, cwd: sb.home, timeoutMs: 5 * 60_000 });
+}
+
+export const ao = (sb: Sandbox, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CommandResult> =>
+  runCommand('ao', args, { env: { ...sb.env, ...extraEnv }, cwd: sb.home, timeoutMs: 5 * 60_000 });
+
+/** The legacy data a cutover must never change: the base dir plus the agents' own session files. */
+export async function legacyFingerprint(home: string): Promise<string> {
+  const parts = await Promise.all(['.agent-orchestrator', '.claude', '.codex'].map(async (d) => [d, await hashTree(join(home, d))] as const));
+  return JSON.stringify(parts);
+}
+
+/** Every expected session in the rewrite's store with the resume ids the legacy rules give. */
+export function checkStore(exportJson: string, facts: LegacyHomeFacts): { imported: number; resumeMatched: number; problems: string[] } {
+  const store = JSON.parse(exportJson) as { sessions: Record<string, { resume?: Record<string, string> }> };
+  const problems: string[] = [];
+  let imported = 0;
+  let resumeMatched = 0;
+  for (const s of facts.sessions.values()) {
+    const got = store.sessions[s.key];
+    if (!got) {
+      problems.push(`${s.key} missing from the store`);
+      continue;
+    }
+    imported++;
+    const keys = ['claudeSessionUuid', 'codexThreadId', 'opencodeSessionId'] as const;
+    const bad = keys.filter((k) => (s.resume[k] ?? '') !== (got.resume?.[k] ?? ''));
+    if (bad.length > 0) problems.push(`${s.key}: ${bad.join(', ')} differ`);
+    else if (keys.some((k) => s.resume[k])) resumeMatched++;
+  }
+  return { imported, resumeMatched, problems };
+}
+
+/** Stops a daemon a sandbox may have left running (by the pid in daemon.json). */
+export async function stopSandboxDaemon(home: string): Promise<void> {
+  try {
+    const { pid } = JSON.parse(await readFile(join(home, '.ao', 'daemon.json'), 'utf8')) as { pid: number };
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    // Not running.
+  }
+}
+
+export async function rehearseCutover(opts: RehearsalOptions): Promise<RehearsalReport> {
+  const pm = opts.packageManager ?? 'npm';
+  const target = opts.target ?? '0.10.0';
+  const legacyVersion = opts.legacyVersion ?? '0.9.5';
+  const bridgeVersion = opts.bridgeVersion ?? '0.9.6';
+  const log = opts.log ?? (() => undefined);
+  if (opts.publishLegacy !== false) await publishLegacyAndBridge(opts.registry, { legacyVersion, bridgeVersion, target });
+  const sb = userSandbox(opts.registry, pm, `rehearse-${pm}`);
+  const problems: string[] = [];
+  const hops: RehearsalReport['hops'] = [];
+  const expectVersion = async (v: string, when: string) => {
+    const got = await ao(sb, ['--version']);
+    if (got.stdout.trim() !== v) problems.push(`${when}: ao --version printed ${JSON.stringify(got.stdout.trim())} (${got.stderr.trim().slice(-200)}), expected ${v}`);
+  };
+  try {
+    await mkdir(sb.home, { recursive: true });
+    const installed = await globalInstall(sb, pm, `@aoagents/ao@${legacyVersion}`);
+    if (installed.code !== 0) throw new Error(`installing ${legacyVersion} with ${pm} failed: ${installed.stderr.trim()}`);
+    await expectVersion(legacyVersion, 'after installing the legacy CLI');
+    const facts = generateLegacyHome(sb.home, opts.legacyHome ?? DEFAULT_LEGACY_HOME);
+    const before = await legacyFingerprint(sb.home);
+
+    let t = Date.now();
+    const first = await ao(sb, ['update']);
+    hops.push({ from: legacyVersion, to: bridgeVersion, ms: Date.now() - t });
+    if (first.code !== 0) problems.push(`ao update (${legacyVersion}) exited ${first.code}: ${first.stderr.trim().slice(-300)}`);
+    await expectVersion(bridgeVersion, 'after the first ao update');
+
+    t = Date.now();
+    const second = await ao(sb, ['update', '--yes']);
+    hops.push({ from: bridgeVersion, to: target, ms: Date.now() - t });
+    log(second.stderr.trim());
+    if (second.code !== 0) problems.push(`ao update --yes (${bridgeVersion}) exited ${second.code}: ${second.stderr.trim().slice(-500)}`);
+    await expectVersion(target, 'after the cutover');
+
+    const exported = await ao(sb, ['export']);
+    const store = exported.code === 0 ? checkStore(exported.stdout, facts) : { imported: 0, resumeMatched: 0, problems: [`ao export failed: ${exported.stderr.trim()}`] };
+    problems.push(...store.problems);
+    const legacyHomeUnchanged = (await legacyFingerprint(sb.home)) === before;
+    if (!legacyHomeUnchanged) problems.push('the legacy home changed during the cutover');
+    return { ok: problems.length === 0, packageManager: pm, hops, sessions: facts.sessions.size, sessionsImported: store.imported, resumeIdsMatched: store.resumeMatched, legacyHomeUnchanged, problems, sandbox: sb.root };
+  } finally {
+    if (!opts.keep) {
+      await ao(sb, ['stop']).catch(() => undefined);
+      await stopSandboxDaemon(sb.home);
+      sb.cleanup();
+    }
+  }
+}
