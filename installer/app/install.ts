@@ -158,7 +158,11 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     await sweep(root, new Set([current ?? '']));
     const done = await readMarker(versionDir);
     if (done?.integrity === target.integrity) {
-      if (current !== versionDir) await switchCurrent(root, name);
+      if (current !== versionDir) {
+        // Committed by a run killed before its pointer switch: finish that run's work.
+        await switchCurrent(root, name);
+        await sweepOld(root, versionDir);
+      }
       return { status: 'already-installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: 0, fetched: 0 };
     }
 

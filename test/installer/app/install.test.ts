@@ -1,0 +1,205 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { digestFile } from '../../../common/integrity.js';
+import { partialPath } from '../../../installer/app/download.js';
+import { appPath, installApp, verifyApp } from '../../../installer/app/install.js';
+import type { AppManifest } from '../../../installer/app/manifest.js';
+import { buildAppArtifact } from '../../support/app-fixtures.js';
+import { startFaultServer, type FaultServer } from '../../support/fault-server.js';
+import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
+
+let server: FaultServer;
+let cli: string;
+let mac: string;
+let macV2: string;
+let big: string;
+
+beforeAll(async () => {
+  server = await startFaultServer();
+  cli = await bundledCli();
+  const dir = await tempDir('artifacts');
+  mac = (await buildAppArtifact('darwin', join(dir, 'v1', 'ao-desktop-darwin-arm64.zip'), 512 << 10)).file;
+  macV2 = (await buildAppArtifact('darwin', join(dir, 'v2', 'ao-desktop-darwin-arm64.zip'), 768 << 10)).file;
+  big = (await buildAppArtifact('linux', join(dir, 'big', 'ao-desktop-linux-x64.tar.gz'), 8 << 20)).file;
+}, 120_000);
+afterAll(() => server.close());
+
+async function macManifest(artifact: string, version: string, path: string): Promise<AppManifest> {
+  await server.serve(path, artifact);
+  const { integrity, size } = await digestFile(artifact);
+  return { schema: 1, version, targets: { 'darwin-arm64': { file: 'ao-desktop-darwin-arm64.zip', format: 'zip', urls: [`${server.url}${path}`], size, integrity, unpackedSizeLimit: 16 << 20 } } };
+}
+
+interface Run {
+  child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  done: Promise<number | null>;
+}
+
+function runCli(args: string[], env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const run: Run = { child, stdout: '', stderr: '', done: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
+  child.stdout!.on('data', (d) => (run.stdout += d));
+  child.stderr!.on('data', (d) => (run.stderr += d));
+  return run;
+}
+
+async function until(check: () => Promise<boolean> | boolean, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('installing the desktop app', () => {
+  it('installs a macOS bundle side by side with links and exec bits, and verifies it', async () => {
+    const root = await tempDir('root');
+    const manifest = await macManifest(mac, '0.10.0', '/mac-basic.zip');
+    const result = await installApp({ manifest, target: 'darwin-arm64', root });
+    expect(result.status).toBe('installed');
+    expect(await appPath(root)).toBe(join(root, 'versions', '0.10.0-darwin-arm64'));
+    expect(await readlink(join(root, 'current'))).toBe(join('versions', '0.10.0-darwin-arm64'));
+    const app = join(result.path, 'Ao.app/Contents');
+    expect(await readlink(join(app, 'Frameworks/X.framework/Versions/Current'))).toBe('A');
+    expect((await stat(join(app, 'MacOS/ao'))).mode & 0o111).not.toBe(0);
+    expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toMatchObject({ ok: true });
+    expect(existsSync(join(root, 'downloads', 'ao-desktop-darwin-arm64.zip.partial'))).toBe(false);
+    // A second run changes nothing and downloads nothing.
+    const before = server.bytesSent('/mac-basic.zip');
+    expect((await installApp({ manifest, target: 'darwin-arm64', root })).status).toBe('already-installed');
+    expect(server.bytesSent('/mac-basic.zip')).toBe(before);
+  });
+
+  it('installs nothing from wrong bytes and discards them', async () => {
+    const root = await tempDir('root');
+    const manifest = await macManifest(mac, '0.10.0', '/mac-wrong.zip');
+    server.fault('/mac-wrong.zip', { kind: 'wrong-bytes' });
+    await expect(installApp({ manifest, target: 'darwin-arm64', root })).rejects.toMatchObject({ code: 'EINTEGRITY' });
+    expect(await readdir(join(root, 'versions'))).toEqual([]);
+    expect(await readdir(join(root, 'downloads'))).toEqual([]);
+    expect(await appPath(root)).toBeUndefined();
+  });
+
+  it('checks an Ed25519 signature and refuses a bad one', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const root = await tempDir('root');
+    const manifest = await macManifest(mac, '0.10.0', '/mac-signed.zip');
+    const { sign } = await import('node:crypto');
+    const digest = Buffer.from(manifest.targets['darwin-arm64'].integrity.slice(7), 'base64');
+    const otherKey = generateKeyPairSync('ed25519').privateKey;
+    const forged = { ...manifest, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+    forged.targets = { 'darwin-arm64': { ...manifest.targets['darwin-arm64'], signature: sign(null, digest, otherKey).toString('base64') } };
+    await expect(installApp({ manifest: forged, target: 'darwin-arm64', root })).rejects.toMatchObject({ code: 'ESIGNATURE' });
+    expect(await appPath(root)).toBeUndefined();
+    forged.targets['darwin-arm64'].signature = sign(null, digest, privateKey).toString('base64');
+    expect((await installApp({ manifest: forged, target: 'darwin-arm64', root })).status).toBe('installed');
+  });
+
+  it('refuses before downloading when the disk is too small', async () => {
+    const root = await tempDir('root');
+    const manifest = await macManifest(mac, '0.10.0', '/mac-nospace.zip');
+    await expect(installApp({ manifest, target: 'darwin-arm64', root, freeSpace: async () => 100_000 })).rejects.toMatchObject({
+      code: 'ENOSPC',
+      message: expect.stringMatching(/100000 bytes free/),
+    });
+    expect(server.requests.filter((r) => r.path === '/mac-nospace.zip')).toHaveLength(0);
+  });
+
+  it('resumes after the command is SIGKILLed mid-download instead of starting over', async () => {
+    const root = await tempDir('root');
+    const dir = await tempDir('m');
+    const manifest = await manifestFor(server, big, 'tar.gz');
+    const path = `/${manifest.targets['linux-x64'].file}`;
+    const size = manifest.targets['linux-x64'].size;
+    const file = await writeManifest(dir, manifest);
+    server.throttle(4 << 20);
+    try {
+      const first = runCli(['install', '--quiet', '--manifest', file, '--target', 'linux-x64', '--dir', root]);
+      const partial = partialPath(join(root, 'downloads', manifest.targets['linux-x64'].file));
+      await until(async () => ((await stat(partial).catch(() => undefined))?.size ?? 0) > size * 0.4);
+      first.child.kill('SIGKILL');
+      await first.done;
+    } finally {
+      server.throttle(0);
+    }
+    const kept = (await stat(partialPath(join(root, 'downloads', manifest.targets['linux-x64'].file)))).size;
+    expect(kept).toBeGreaterThan(size * 0.4);
+    const sentBefore = server.bytesSent(path);
+    const second = runCli(['install', '--json', '--manifest', file, '--target', 'linux-x64', '--dir', root]);
+    expect(await second.done).toBe(0);
+    expect(server.bytesSent(path) - sentBefore).toBe(size - kept);
+    expect(second.stdout).toMatch(new RegExp(`"resumedFrom":${kept}`));
+    expect(await appPath(root)).toBe(join(root, 'versions', '0.10.0-linux-x64'));
+  });
+
+  it('lets two fetchers run at once: one downloads, the other waits and finds it installed', async () => {
+    const root = await tempDir('root');
+    const dir = await tempDir('m');
+    const manifest = await manifestFor(server, mac, 'zip', 'darwin-arm64');
+    const file = await writeManifest(dir, manifest);
+    const path = `/${manifest.targets['darwin-arm64'].file}`;
+    const sentBefore = server.bytesSent(path);
+    server.throttle(1 << 20);
+    let runs: Run[];
+    try {
+      runs = [0, 1].map(() => runCli(['install', '--json', '--manifest', file, '--target', 'darwin-arm64', '--dir', root]));
+      expect(await Promise.all(runs.map((r) => r.done))).toEqual([0, 0]);
+    } finally {
+      server.throttle(0);
+    }
+    const statuses = runs.map((r) => JSON.parse(r.stdout.trim().split('\n').at(-1)!).status).sort();
+    expect(statuses).toEqual(['already-installed', 'installed']);
+    expect(server.bytesSent(path) - sentBefore).toBe(manifest.targets['darwin-arm64'].size);
+  });
+
+  for (const step of ['extracted', 'committed'] as const) {
+    it(`keeps the previous version launchable when killed at "${step}", and finishes on the next run`, async () => {
+      const root = await tempDir('root');
+      const dir = await tempDir('m');
+      const v1 = await macManifest(mac, '0.9.0', `/mac-v1-${step}.zip`);
+      await installApp({ manifest: v1, target: 'darwin-arm64', root });
+      const v2 = await macManifest(macV2, '0.10.0', `/mac-v2-${step}.zip`);
+      const file = await writeManifest(dir, v2);
+      const run = runCli(['install', '--quiet', '--manifest', file, '--target', 'darwin-arm64', '--dir', root], { AO_APP_CHECKPOINT: step });
+      await until(() => run.stderr.includes(`parked at ${step}`));
+      run.child.kill('SIGKILL');
+      await run.done;
+      const launchable = await appPath(root);
+      expect(launchable).toBe(join(root, 'versions', '0.9.0-darwin-arm64'));
+      expect((await stat(join(launchable!, 'Ao.app/Contents/MacOS/ao'))).mode & 0o111).not.toBe(0);
+      expect(await verifyApp({ manifest: v1, target: 'darwin-arm64', root })).toMatchObject({ ok: true });
+
+      const again = runCli(['install', '--quiet', '--manifest', file, '--target', 'darwin-arm64', '--dir', root]);
+      expect(await again.done).toBe(0);
+      expect(await appPath(root)).toBe(join(root, 'versions', '0.10.0-darwin-arm64'));
+      expect(await readdir(join(root, 'versions'))).toEqual(['0.10.0-darwin-arm64']);
+      expect((await lstat(join(root, 'current'))).isSymbolicLink()).toBe(true);
+    });
+  }
+
+  it('answers where/verify/remove from the command', async () => {
+    const root = await tempDir('root');
+    const dir = await tempDir('m');
+    const manifest = await macManifest(mac, '0.10.0', '/mac-cli.zip');
+    const file = await writeManifest(dir, manifest);
+    const where = runCli(['where', '--dir', root]);
+    expect(await where.done).toBe(1);
+    expect(where.stdout).toMatch(/not installed/);
+    expect(await runCli(['install', '--quiet', '--manifest', file, '--target', 'darwin-arm64', '--dir', root]).done).toBe(0);
+    const verify = runCli(['verify', '--json', '--manifest', file, '--target', 'darwin-arm64', '--dir', root]);
+    expect(await verify.done).toBe(0);
+    expect(JSON.parse(verify.stdout).ok).toBe(true);
+    const remove = runCli(['remove', '--dir', root]);
+    expect(await remove.done).toBe(0);
+    expect(await appPath(root)).toBeUndefined();
+    const bad = runCli(['install', '--manifest', join(dir, 'missing.json'), '--dir', root]);
+    expect(await bad.done).toBe(1);
+    expect(bad.stderr).toMatch(/ao-app: cannot read the app manifest[\s\S]*fix: /);
+  });
+});
