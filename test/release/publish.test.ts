@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import { readdir } from 'node:fs/promises';
+import { freePort } from '../../release/embedded-registry.js';
+import { publish, PUBLISH_FILE } from '../../release/publish.js';
+import type { StageResult } from '../../release/stage.js';
+import { stageFixtureRelease } from '../support/release-fixture.js';
+import { stageDirOf } from './staged-copy.js';
+
+/** A loopback registry that knows no packages and refuses every write with `status`. */
+function refusingRegistry(status: number): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    const code = req.method === 'GET' ? 404 : status;
+    res.writeHead(code, { 'content-type': 'application/json', ...(code === 401 ? { 'www-authenticate': 'Bearer' } : {}) });
+    res.end(JSON.stringify({ error: code === 404 ? 'not found' : 'you must be logged in to publish packages' }));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, server })));
+}
+
+describe('publish explains what to do when the registry says no', () => {
+  let staged: StageResult;
+  const servers: Server[] = [];
+  beforeAll(async () => {
+    staged = await stageFixtureRelease('0.10.0');
+  });
+  afterAll(() => servers.forEach((s) => s.close()));
+
+  it('refuses to publish under latest', async () => {
+    const err = await publish({ stageDir: stageDirOf(staged), registry: { url: 'http://127.0.0.1:9/' }, tag: 'latest' }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'ETAG' });
+    expect(err.fix).toContain('then run promote');
+  });
+
+  it('an unreachable registry: says so, and that a re-run resumes', async () => {
+    const url = `http://127.0.0.1:${await freePort()}/`;
+    const err = await publish({ stageDir: stageDirOf(staged), registry: { url } }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'EUNREACHABLE' });
+    expect(err.message).toContain(`cannot reach ${url}`);
+    expect(err.fix).toContain('check the --registry URL');
+  });
+
+  it.each([401, 403])('an auth failure (%i from npm publish): says to log in, records nothing as verified', async (status) => {
+    const { url, server } = await refusingRegistry(status);
+    servers.push(server);
+    const err = await publish({ stageDir: stageDirOf(staged), registry: { url, token: 'wrong' } }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'EAUTH' });
+    expect(err.what).toContain(`publishing ${staged.packages[0].name}@0.10.0 on ${url} was refused`);
+    expect(err.fix).toContain(`npm login --registry ${url}`);
+    expect(await readdir(stageDirOf(staged))).not.toContain(PUBLISH_FILE);
+  });
+});
