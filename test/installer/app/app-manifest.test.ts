@@ -1,0 +1,68 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tar from 'tar';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadMatrix } from '../../../common/matrix.js';
+import { appPath, installApp } from '../../../installer/app/install.js';
+import { MAIN_PACKAGE_FILES } from '../../../postinstall/main-package.js';
+import { buildAppManifest } from '../../../release/app-manifest.js';
+import { stage } from '../../../release/stage.js';
+import { buildAppArtifact } from '../../support/app-fixtures.js';
+import { startFaultServer, type FaultServer } from '../../support/fault-server.js';
+import { fixtureBinaries } from '../../support/fixture-binaries.js';
+import { tempDir } from './helpers.js';
+
+const matrix = loadMatrix();
+let server: FaultServer;
+let artifactsDir: string;
+
+beforeAll(async () => {
+  server = await startFaultServer();
+  artifactsDir = await tempDir('release-artifacts');
+  for (const id of ['darwin-arm64', 'linux-x64']) {
+    const target = matrix.targets.find((t) => t.id === id)!;
+    await buildAppArtifact(id === 'linux-x64' ? 'linux' : 'darwin', join(artifactsDir, target.app.file), 300 << 10);
+    // Only the mirror has the files: the primary answers 404.
+    await server.serve(`/mirror/${target.app.file}`, join(artifactsDir, target.app.file));
+  }
+}, 120_000);
+afterAll(() => server.close());
+
+describe('the release app manifest', () => {
+  it('pins size, sha512 and an unpacked cap above the real total, signed with Ed25519', async () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const manifest = await buildAppManifest({ matrix, version: '0.10.0', artifactsDir, baseUrls: ['https://dl.example/ao/0.10.0', 'https://mirror.example/ao'], signingKey: privateKey, allowMissing: true });
+    expect(Object.keys(manifest.targets).sort()).toEqual(['darwin-arm64', 'linux-x64']);
+    const linux = manifest.targets['linux-x64'];
+    expect(linux.format).toBe('tar.gz');
+    expect(linux.urls).toEqual(['https://dl.example/ao/0.10.0/ao-desktop-linux-x64.tar.gz', 'https://mirror.example/ao/ao-desktop-linux-x64.tar.gz']);
+    expect(linux.unpackedSizeLimit).toBeGreaterThan(300 << 10);
+    expect(manifest.publicKey).toMatch(/BEGIN PUBLIC KEY/);
+    expect(linux.signature).toBeTruthy();
+  });
+
+  it('names the missing artifact when one is absent', async () => {
+    await expect(buildAppManifest({ matrix, version: '0.10.0', artifactsDir, baseUrls: ['https://dl.example'] })).rejects.toMatchObject({ code: 'EAPPMANIFEST', message: expect.stringMatching(/ao-desktop-darwin-x64\.zip/) });
+  });
+
+  it('travels inside the main package tarball and installs from it through a mirror', async () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const app = await buildAppManifest({ matrix, version: '0.10.0', artifactsDir, baseUrls: [`${server.url}/primary`, `${server.url}/mirror`], signingKey: privateKey, allowMissing: true });
+    const shippedDir = await tempDir('shipped');
+    for (const f of MAIN_PACKAGE_FILES) await writeFile(join(shippedDir, f.from), '// stand-in: this test is about the manifest\n');
+    const staged = await stage({ matrix, version: '0.10.0', binariesDir: await fixtureBinaries('0.10.0'), outDir: await tempDir('stage'), app, shippedDir });
+    const main = staged.packages.at(-1)!;
+    const unpacked = await tempDir('main-pkg');
+    await mkdir(unpacked, { recursive: true });
+    await tar.x({ file: main.tarball, cwd: unpacked });
+    const shipped = JSON.parse(await readFile(join(unpacked, 'package', 'ao-manifest.json'), 'utf8'));
+    expect(shipped.app).toEqual(app);
+
+    const root = await tempDir('root');
+    const result = await installApp({ manifest: shipped.app, target: 'linux-x64', root, backoffBaseMs: 10 });
+    expect(result.status).toBe('installed');
+    expect(await appPath(root)).toBe(result.path);
+    expect(server.requests.some((r) => r.path.startsWith('/primary/') && r.status === 404)).toBe(true);
+  });
+});
