@@ -26,7 +26,8 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
   const spec = `${name}@${manifest.version}`;
   const here = f.wanted[f.wanted.length - 1];
   const supported = Object.keys(manifest.binaries).sort();
-  const target = f.wanted.find((t) => manifest.binaries[t]);
+  // The host's own arch is what the package manager installs (under Rosetta too).
+  const target = [...f.wanted].reverse().find((t) => manifest.binaries[t]);
   if (!target) {
     return new UserError({
       what: `ao has no binary for ${here}`,

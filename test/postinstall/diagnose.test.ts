@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { diagnoseMissingBinary, installerOf, type MissingBinaryFacts } from '../../postinstall/diagnose.js';
+import { preferredTargets } from '../../postinstall/host.js';
+import type { AoManifest, BinaryEntry } from '../../postinstall/manifest.js';
+
+const entry = (os: string, cpu: string): BinaryEntry => ({
+  package: `@aoagents/ao-${os}-${cpu}`,
+  version: '0.10.0',
+  os,
+  cpu,
+  path: os === 'win32' ? 'bin/ao.exe' : 'bin/ao',
+  format: os === 'darwin' ? 'macho' : os === 'win32' ? 'pe' : 'elf',
+  integrity: 'sha512-AAAA',
+  size: 1,
+});
+const manifest: AoManifest = {
+  schema: 1,
+  name: '@aoagents/ao',
+  version: '0.10.0',
+  binaries: Object.fromEntries(['darwin-arm64', 'darwin-x64', 'linux-arm64', 'linux-x64', 'win32-arm64', 'win32-x64'].map((t) => [t, entry(...(t.split('-') as [string, string]))])),
+};
+const facts = (over: Partial<MissingBinaryFacts>): MissingBinaryFacts => ({ manifest, wanted: ['linux-x64'], presentTargets: [], installer: 'npm', global: true, ...over });
+
+describe('which binary a host wants', () => {
+  it('prefers the native arm64 binary for x64 Node under Rosetta, then x64', () => {
+    expect(preferredTargets({ platform: 'darwin', arch: 'x64', rosetta: true })).toEqual(['darwin-arm64', 'darwin-x64']);
+    expect(preferredTargets({ platform: 'darwin', arch: 'x64', rosetta: false })).toEqual(['darwin-x64']);
+    expect(preferredTargets({ platform: 'linux', arch: 'arm64', rosetta: false })).toEqual(['linux-arm64']);
+  });
+});
+
+describe('diagnosing a missing binary', () => {
+  it('an unsupported platform lists the supported ones', () => {
+    const e = diagnoseMissingBinary(facts({ wanted: ['freebsd-x64'] }));
+    expect(e.code).toBe('EAOUNSUPPORTED');
+    expect(e.what).toContain('freebsd-x64');
+    expect(e.why).toContain('darwin-arm64, darwin-x64, linux-arm64, linux-x64, win32-arm64, win32-x64');
+  });
+
+  it('node_modules from macOS in a Linux container: reinstall here, or npm --os/--cpu', () => {
+    const e = diagnoseMissingBinary(facts({ presentTargets: ['darwin-arm64'], global: false }));
+    expect(e.code).toBe('EAOWRONGPLATFORM');
+    expect(e.what).toContain('darwin-arm64');
+    expect(e.fix).toContain('rm -rf node_modules && npm install');
+    expect(e.fix).toContain('npm install --os=linux --cpu=x64');
+  });
+
+  it('a global install from another platform: reinstall with the same package manager', () => {
+    expect(diagnoseMissingBinary(facts({ presentTargets: ['darwin-arm64'], installer: 'pnpm' })).fix).toContain('pnpm add -g @aoagents/ao@0.10.0');
+  });
+
+  it('an npm lockfile holding only another platform (npm/cli#4828) gets the repair command', () => {
+    const e = diagnoseMissingBinary(facts({ global: false, lockfileTargets: ['darwin-arm64'] }));
+    expect(e.code).toBe('EAOLOCKFILE');
+    expect(e.why).toContain('npm/cli#4828');
+    expect(e.fix).toBe('rm -rf node_modules package-lock.json && npm install  (then commit the new lockfile)');
+  });
+
+  it('omitted optional deps under npm: --include=optional, or let the script fetch it', () => {
+    const e = diagnoseMissingBinary(facts({}));
+    expect(e.code).toBe('EAOMISSING');
+    expect(e.fix).toContain('npm install -g @aoagents/ao@0.10.0 --include=optional');
+    expect(diagnoseMissingBinary(facts({ global: false, lockfileTargets: ['linux-x64', 'darwin-arm64'] })).fix).toContain('npm install --include=optional');
+  });
+
+  it("pnpm's blocked build and bun's untrusted package name their own approval commands", () => {
+    expect(diagnoseMissingBinary(facts({ installer: 'pnpm' })).fix).toContain('pnpm add -g @aoagents/ao --allow-build=@aoagents/ao  or  pnpm approve-builds -g');
+    expect(diagnoseMissingBinary(facts({ installer: 'bun' })).fix).toContain('bun pm -g trust @aoagents/ao');
+  });
+
+  it('under Rosetta, names the x64 package that x64 npm installs, not the preferred arm64 one', () => {
+    const e = diagnoseMissingBinary(facts({ wanted: ['darwin-arm64', 'darwin-x64'], presentTargets: [] }));
+    expect(e.what).toContain('@aoagents/ao-darwin-x64@0.10.0');
+  });
+});
+
+describe('telling package managers apart by layout', () => {
+  it.each([
+    ['/home/u/.local/share/pnpm/global/5/.pnpm/@aoagents+ao@0.10.0/node_modules/@aoagents/ao', undefined, 'pnpm'],
+    ['/home/u/.bun/install/global/node_modules/@aoagents/ao', undefined, 'bun'],
+    ['/home/u/.config/yarn/global/node_modules/@aoagents/ao', undefined, 'yarn'],
+    ['/p/.yarn/unplugged/x/node_modules/@aoagents/ao', '3', 'yarn'],
+    ['/usr/local/lib/node_modules/@aoagents/ao', undefined, 'npm'],
+  ] as const)('%s is %s', (dir, pnp, want) => {
+    expect(installerOf(dir, pnp)).toBe(want);
+  });
+});

@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { digestFile } from '../../common/integrity.js';
+import { isUserError } from '../../common/errors.js';
+import { stampPath } from '../../postinstall/locations.js';
+import type { BinaryEntry } from '../../postinstall/manifest.js';
+import { checkBinary, verifyBinaryOnce } from '../../postinstall/verify.js';
+import { hostFixtureBinary } from '../support/fixture-binaries.js';
+
+const release = { name: '@aoagents/ao', version: '0.10.0' };
+
+function codeOf(fn: () => void): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    if (!isUserError(err)) throw err;
+    return err.code;
+  }
+}
+
+describe('verifying a platform binary once per file state', () => {
+  let dir: string;
+  let binary: string;
+  let entry: BinaryEntry;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ao-verify-'));
+    binary = join(dir, 'ao');
+    copyFileSync(await hostFixtureBinary('0.10.0'), binary);
+    const d = await digestFile(binary);
+    entry = { package: '@aoagents/ao-linux-x64', version: '0.10.0', os: 'linux', cpu: 'x64', path: 'bin/ao', format: 'elf', integrity: d.integrity, size: d.size };
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('accepts the released bytes and leaves a stamp for the next launch', () => {
+    const cache = join(dir, 'cache1');
+    expect(codeOf(() => verifyBinaryOnce(binary, entry, release, () => '0.10.0', cache))).toBeUndefined();
+    expect(existsSync(stampPath(binary, cache))).toBe(true);
+  });
+
+  it('a stamp recorded for another release hash does not vouch for this one', () => {
+    const cache = join(dir, 'cache2');
+    verifyBinaryOnce(binary, entry, release, () => '0.10.0', cache);
+    const other = { ...entry, integrity: 'sha512-' + Buffer.alloc(64).toString('base64') };
+    expect(codeOf(() => verifyBinaryOnce(binary, other, release, () => '0.10.0', cache))).toBe('EAOINTEGRITY');
+  });
+
+  it('refuses a same-size file with one byte changed after it was stamped', () => {
+    const cache = join(dir, 'cache3');
+    const copy = join(dir, 'ao-altered');
+    copyFileSync(binary, copy);
+    verifyBinaryOnce(copy, entry, release, () => '0.10.0', cache);
+    const bytes = readFileSync(copy);
+    bytes[bytes.length - 1] ^= 1;
+    writeFileSync(copy, bytes);
+    expect(codeOf(() => verifyBinaryOnce(copy, entry, release, () => '0.10.0', cache))).toBe('EAOINTEGRITY');
+  });
+
+  it('explains a version skew between launcher and platform package', () => {
+    const skewed = { ...entry, size: entry.size + 1 };
+    expect(codeOf(() => verifyBinaryOnce(binary, skewed, release, () => '0.9.6', join(dir, 'cache4')))).toBe('EAOSKEW');
+  });
+
+  it('a binary with the right hash but built for another OS fails the format check', () => {
+    expect(checkBinary(binary, { ...entry, os: 'darwin' })?.kind).toBe('format');
+    expect(checkBinary(binary, { ...entry, cpu: 'arm64' })?.kind).toBe('format');
+  });
+});
