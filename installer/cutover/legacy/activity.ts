@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { pidAlive } from '../../../common/lock.js';
 import type { BundleSession } from './bundle.js';
@@ -113,6 +113,6 @@ export async function findActiveSessions(opts: ActivityOptions): Promise<ActiveS
 
 /** The V1 dir (first path segment under the base) a session file came from. */
 function dirOf(base: string, sourcePath: string): string | undefined {
-  const rel = sourcePath.startsWith(base + '/') ? sourcePath.slice(base.length + 1) : undefined;
-  return rel?.split('/')[0];
+  const rel = relative(base, sourcePath);
+  return rel.startsWith('..') || isAbsolute(rel) ? undefined : rel.split(sep)[0];
 }
