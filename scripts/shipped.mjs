@@ -9,6 +9,8 @@ export const SHIPPED = [
   { in: 'postinstall/postinstall.ts', out: 'postinstall.cjs' },
   // Loaded by the postinstall only when the platform package is missing: pacote stays off every other path.
   { in: 'postinstall/fetch-platform.ts', out: 'fetch-platform.cjs', minify: true, quiet: ['require-resolve-not-external'] },
+  // The desktop app fetcher (ao-app), run on demand, never by install scripts.
+  { in: 'installer/app/cli.ts', out: 'app-fetcher.cjs', shebang: true, minify: true },
 ];
 
 const importMetaUrl = "var __import_meta_url = require('node:url').pathToFileURL(__filename).href;";
