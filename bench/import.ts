@@ -7,7 +7,7 @@ import { exportLegacyHome } from '../installer/cutover/legacy/export.js';
 import { hostFixtureBinary } from '../test/support/fixture-binaries.js';
 import { generateLegacyHome } from '../test/support/legacy-home.js';
 
-const run = promisify(execFile);
+const exec = promisify(execFile);
 const GOAL_MS = 10_000;
 
 /** The I/O floor: read every file under `dir` once, with no parsing. */
@@ -41,8 +41,8 @@ export async function run(): Promise<void> {
     const bundleFile = join(root, 'bundle.json');
     const [, writeMs] = await timed(() => writeFileSync(bundleFile, JSON.stringify(bundle)));
     const env = { ...process.env, HOME: home, AO_HOME: join(root, 'ao-home') };
-    const [out, importMs] = await timed(async () => JSON.parse((await run(ao, ['import', '--legacy-bundle', bundleFile, '--json'], { env, maxBuffer: 1 << 26 })).stdout));
-    const [again, reimportMs] = await timed(async () => JSON.parse((await run(ao, ['import', '--legacy-bundle', bundleFile, '--json'], { env, maxBuffer: 1 << 26 })).stdout));
+    const [out, importMs] = await timed(async () => JSON.parse((await exec(ao, ['import', '--legacy-bundle', bundleFile, '--json'], { env, maxBuffer: 1 << 26 })).stdout));
+    const [again, reimportMs] = await timed(async () => JSON.parse((await exec(ao, ['import', '--legacy-bundle', bundleFile, '--json'], { env, maxBuffer: 1 << 26 })).stdout));
     if (out.counts.sessionsNew !== facts.sessions.size || again.counts.sessionsUnchanged !== facts.sessions.size) {
       throw new Error(`import counts do not match the ${facts.sessions.size} generated sessions: ${JSON.stringify(out.counts)} / ${JSON.stringify(again.counts)}`);
     }
