@@ -1,22 +1,85 @@
+import { cp, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pidAlive } from '../../common/lock.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
-import { rehearseCutover, publishLegacyAndBridge } from '../../installer/cutover/rehearsal.js';
+import { buildBridge } from '../../release/bridge.js';
+import { FORWARD_STEPS } from '../../installer/cutover/journal.js';
+import {
+  ao,
+  checkStore,
+  DEFAULT_LEGACY_HOME,
+  globalInstall,
+  legacyFingerprint,
+  publishLegacyAndBridge,
+  publishTarball,
+  rehearseCutover,
+  stopSandboxDaemon,
+  userSandbox,
+} from '../../installer/cutover/rehearsal.js';
+import { runCommand } from '../../installer/cutover/run.js';
+import { generateLegacyHome, type LegacyHomeFacts } from '../support/legacy-home.js';
 import { publishPlain, stageFixtureRelease } from '../support/release-fixture.js';
+import type { Sandbox } from '../support/sandbox.js';
 
 // The legacy user's journey, for real: Verdaccio, npm/pnpm global installs in a
-// sandboxed user, the legacy stand-ins, the Go fixture as the rewrite.
+// sandboxed user, the legacy stand-ins, the Go fixture as the rewrite, SIGKILL.
 let registry: EmbeddedRegistry;
+/** A sandbox with the 0.9.6 bridge installed globally with npm; cases copy its prefix. */
+let template: Sandbox;
+let extraPackages: string;
+const sandboxes: Sandbox[] = [];
+
+const HOME_OPTIONS = { ...DEFAULT_LEGACY_HOME, projects: 2, sessionsPerProject: 3 };
 
 beforeAll(async () => {
   registry = await startEmbeddedRegistry();
   // 0.10.0 is never `latest` while the bridge path is the way in.
   await publishPlain(registry, await stageFixtureRelease('0.10.0'), 'next');
   await publishLegacyAndBridge(registry);
+  template = userSandbox(registry, 'npm', 'cutover-template');
+  const installed = await globalInstall(template, 'npm', '@aoagents/ao@0.9.6');
+  expect(installed.stderr).toBe('');
+  extraPackages = await mkdtemp(join(tmpdir(), 'ao-cutover-extra-'));
 }, 300_000);
 
 afterAll(async () => {
+  for (const sb of sandboxes) {
+    await stopSandboxDaemon(sb.home);
+    sb.cleanup();
+  }
+  template?.cleanup();
   await registry?.stop();
 });
+
+/** A fresh user on the 0.9.6 bridge (npm) with a generated legacy home. */
+async function bridgeUser(name: string): Promise<{ sb: Sandbox; facts: LegacyHomeFacts; before: string }> {
+  const sb = userSandbox(registry, 'npm', name);
+  sandboxes.push(sb);
+  await cp(template.prefix, sb.prefix, { recursive: true, verbatimSymlinks: true });
+  const facts = generateLegacyHome(sb.home, HOME_OPTIONS);
+  return { sb, facts, before: await legacyFingerprint(sb.home) };
+}
+
+async function expectBackOnLegacy(sb: Sandbox, before: string): Promise<void> {
+  expect((await ao(sb, ['--version'])).stdout.trim()).toBe('0.9.6');
+  expect(await legacyFingerprint(sb.home)).toBe(before);
+  expect(existsSync(join(sb.home, '.ao', 'cutover', 'journal.json'))).toBe(false);
+  const daemon = join(sb.home, '.ao', 'daemon.json');
+  if (existsSync(daemon)) expect(pidAlive((JSON.parse(await readFile(daemon, 'utf8')) as { pid: number }).pid)).toBe(false);
+}
+
+async function expectOnRewrite(sb: Sandbox, facts: LegacyHomeFacts, before: string): Promise<void> {
+  expect((await ao(sb, ['--version'])).stdout.trim()).toBe('0.10.0');
+  const exported = await ao(sb, ['export']);
+  const store = checkStore(exported.stdout, facts);
+  expect(store.problems).toEqual([]);
+  expect(store.imported).toBe(facts.sessions.size);
+  expect(await legacyFingerprint(sb.home)).toBe(before);
+  expect(existsSync(join(sb.home, '.ao', 'cutover', 'journal.json'))).toBe(false);
+}
 
 describe('ao update: 0.9.5 -> 0.9.6 -> 0.10.0', () => {
   it('npm: lands on the rewrite with every session and resume id, legacy data untouched', async () => {
@@ -26,4 +89,114 @@ describe('ao update: 0.9.5 -> 0.9.6 -> 0.10.0', () => {
     expect(report.resumeIdsMatched).toBeGreaterThan(0);
     expect(report.legacyHomeUnchanged).toBe(true);
   }, 240_000);
+
+  it('pnpm (PNPM_HOME on PATH): the same journey with pnpm add -g', async () => {
+    const report = await rehearseCutover({ registry, publishLegacy: false, packageManager: 'pnpm' });
+    expect(report.problems).toEqual([]);
+    expect(report.sessionsImported).toBe(report.sessions);
+  }, 240_000);
+});
+
+describe('ao update guards', () => {
+  it('--check prints the plan and changes nothing; no TTY and no --yes stops and says so', async () => {
+    const { sb, before } = await bridgeUser('cutover-check');
+    const check = await ao(sb, ['update', '--check']);
+    expect(check.code).toBe(0);
+    expect(check.stderr).toContain('npm install -g @aoagents/ao@0.10.0');
+    expect(check.stderr).toContain('nothing was changed');
+    const noTty = await ao(sb, ['update']);
+    expect(noTty.code).toBe(1);
+    expect(noTty.stderr).toContain('ao update --yes');
+    expect(existsSync(join(sb.home, '.ao', 'backups'))).toBe(false);
+    expect(existsSync(join(sb.home, '.ao', 'cutover', 'journal.json'))).toBe(false);
+    await expectBackOnLegacy(sb, before);
+  }, 60_000);
+
+  it('refuses while the legacy ao is running unless --force-migrate', async () => {
+    const { sb } = await bridgeUser('cutover-active');
+    await writeFile(join(sb.home, '.agent-orchestrator', 'running.json'), JSON.stringify({ pid: process.pid, port: 3000, projects: [] }));
+    const refused = await ao(sb, ['update', '--yes']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/still active[\s\S]*--force-migrate/);
+    const forced = await ao(sb, ['update', '--check', '--force-migrate']);
+    expect(forced.code).toBe(0);
+    expect(forced.stderr).toContain('--force-migrate: migrating although');
+  }, 60_000);
+});
+
+describe('ao update rolls back to 0.9.6 with every legacy byte as it was', () => {
+  it('when the daemon never becomes ready', async () => {
+    const { sb, before } = await bridgeUser('cutover-never-ready');
+    const res = await ao(sb, ['update', '--yes', '--ready-timeout', '2'], { AO_FIXTURE_FAULT: 'never-ready' });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('did not become ready within 2 s');
+    expect(res.stderr).toContain('rolled back: you are on @aoagents/ao@0.9.6');
+    await expectBackOnLegacy(sb, before);
+    expect(existsSync(join(sb.home, '.ao', 'ao.db'))).toBe(false);
+  }, 120_000);
+
+  it('when the import fails, restoring a prior ao.db byte for byte', async () => {
+    const { sb, before } = await bridgeUser('cutover-import-error');
+    const prior = JSON.stringify({ schema: 1, projects: { keep: { id: 'keep' } }, sessions: {}, imports: [] });
+    await writeFile(join(sb.home, '.ao-prior'), prior);
+    await cp(join(sb.home, '.ao-prior'), join(sb.home, '.ao', 'ao.db'));
+    const res = await ao(sb, ['update', '--yes'], { AO_FIXTURE_FAULT: 'import-error' });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('could not import your legacy sessions');
+    await expectBackOnLegacy(sb, before);
+    expect(await readFile(join(sb.home, '.ao', 'ao.db'), 'utf8')).toBe(prior);
+  }, 120_000);
+
+  it('when the pinned version is not in the registry: preflight refuses before anything changes', async () => {
+    const { sb, before } = await bridgeUser('cutover-missing');
+    const bridge = await buildBridge({ version: '0.9.6', target: '0.10.99', outDir: join(extraPackages, 'missing') });
+    expect((await globalInstall(sb, 'npm', bridge.tarball)).code).toBe(0);
+    const res = await ao(sb, ['update', '--yes']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('@aoagents/ao@0.10.99 is not available from your registry');
+    expect(existsSync(join(sb.home, '.ao', 'backups'))).toBe(false);
+    await expectBackOnLegacy(sb, before);
+  }, 120_000);
+
+  it('when the install fails mid-way (the new package\'s install script fails)', async () => {
+    const broken = join(extraPackages, 'broken');
+    const pkgDir = join(broken, 'src');
+    await mkdir(join(pkgDir, 'bin'), { recursive: true });
+    await writeFile(join(pkgDir, 'package.json'), JSON.stringify({ name: '@aoagents/ao', version: '0.10.2', bin: { ao: 'bin/ao' }, scripts: { postinstall: 'node -e "process.exit(7)"' } }));
+    await writeFile(join(pkgDir, 'bin', 'ao'), '#!/usr/bin/env node\nconsole.log("0.10.2")\n');
+    const packed = await runCommand('npm', ['pack', pkgDir, '--pack-destination', broken], { env: template.env, cwd: broken });
+    expect(packed.code).toBe(0);
+    await publishTarball(registry, join(broken, 'aoagents-ao-0.10.2.tgz'), 'broken');
+    const { sb, before } = await bridgeUser('cutover-broken-install');
+    const bridge = await buildBridge({ version: '0.9.6', target: '0.10.2', outDir: join(broken, 'bridge') });
+    expect((await globalInstall(sb, 'npm', bridge.tarball)).code).toBe(0);
+    const res = await ao(sb, ['update', '--yes']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('npm install -g @aoagents/ao@0.10.2` failed');
+    await expectBackOnLegacy(sb, before);
+  }, 120_000);
+});
+
+describe.concurrent('crash matrix: SIGKILL at every journal step, then ao update --yes again', () => {
+  const points = [...FORWARD_STEPS, 'commit'].flatMap((step) => (['before', 'after'] as const).map((when) => `${step}:${when}`));
+  for (const point of points) {
+    it(point, async () => {
+      const { sb, facts, before } = await bridgeUser(`cutover-crash-${point.replace(':', '-')}`);
+      const crashed = await ao(sb, ['update', '--yes'], { AO_CUTOVER_CRASH_AT: point });
+      expect(crashed.stderr).toContain('(killed by SIGKILL)');
+      // Whichever `ao` is on PATH now: the legacy CLI resumes with `ao update`;
+      // when the rewrite already is, the saved cutover copy does.
+      const onPath = (await ao(sb, ['--version'])).stdout.trim();
+      const resumed =
+        onPath === '0.9.6'
+          ? await ao(sb, ['update', '--yes'])
+          : await runCommand(process.execPath, [join(sb.home, '.ao', 'cutover', 'resume.cjs'), '--yes'], { env: sb.env, cwd: sb.home });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      const version = (await ao(sb, ['--version'])).stdout.trim();
+      if (version === '0.9.6') await expectBackOnLegacy(sb, before);
+      else await expectOnRewrite(sb, facts, before);
+      const archived = await readdir(join(sb.home, '.ao', 'cutover'));
+      expect(archived.some((f) => f.startsWith('journal-'))).toBe(true);
+    }, 180_000);
+  }
 });
