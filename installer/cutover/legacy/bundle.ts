@@ -16,6 +16,8 @@ export interface BundleProject {
   displayName?: string;
   /** The project's entry in the global config, every key as it was. */
   config?: Record<string, unknown>;
+  /** The repo-local `agent-orchestrator.yaml` a V1 dir's `.origin` named, every key as written. */
+  localConfig?: { path: string; data: Record<string, unknown> };
   /** Legacy storage dirs that held this project, relative to `~/.agent-orchestrator` (or `~/.ao-sessions`). */
   storageDirs: string[];
   /** Files in those dirs that are not session records (prompts, feedback reports, ...), absolute paths. */
@@ -130,6 +132,7 @@ export function validateBundle(x: unknown): LegacyBundle {
     projectIds.add(p.id as string);
     str(p, 'path', f, true);
     obj(p, 'config', f, true);
+    obj(p, 'localConfig', f, true);
     arr(p, 'storageDirs', f);
     arr(p, 'files', f);
   });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync, type Dirent } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { BundleProject, BundleSession, Generation, QuarantineEntry } from './bundle.js';
 import { LEGACY_BASE, legacyConfigPath, readYamlConfig, type LegacyConfig } from './config.js';
 import { decodeText, parseKeyValue } from './kv.js';
@@ -254,8 +254,16 @@ function classifyBaseEntry(e: Dirent): V1Dir | undefined {
   return undefined;
 }
 
-/** Which project a V1 dir belongs to: config storageKey, then the recomputed V1a/V1b key, then the sessions' `project=`, then the dir name. */
-function v1ProjectId(dir: V1Dir, configs: LegacyConfig[], records: Array<Record<string, string>>): string {
+/**
+ * Which project a V1 dir belongs to: config storageKey, then the V1a/V1b key recomputed from each configured project
+ * (also those of a local `agent-orchestrator.yaml` that `.origin` names), then the sessions' `project=`, then the dir name.
+ */
+function v1ProjectId(
+  dir: V1Dir,
+  configs: LegacyConfig[],
+  records: Array<Record<string, string>>,
+  localConfig: (path: string) => LegacyConfig | undefined,
+): { id: string; localConfig?: LegacyConfig } {
   const name = dir.migrated ? dir.name.slice(0, -'.migrated'.length) : dir.name;
   let origin: string | undefined;
   try {
@@ -264,21 +272,24 @@ function v1ProjectId(dir: V1Dir, configs: LegacyConfig[], records: Array<Record<
     origin = undefined;
   }
   for (const config of configs) {
-    for (const [id, p] of config.projects) if (p.storageKey === name) return id;
+    for (const [id, p] of config.projects) if (p.storageKey === name) return { id };
   }
-  for (const config of configs) {
+  const local = origin && !configs.some((c) => c.path === origin) ? localConfig(origin) : undefined;
+  for (const config of local ? [...configs, local] : configs) {
     for (const [id, p] of config.projects) {
       if (typeof p.path !== 'string') continue;
-      if (v1aDirName(origin ?? config.path, p.path) === name) return id;
+      // Local configs may name the project relative to themselves.
+      const path = resolve(dirname(config.path), p.path);
+      if (v1aDirName(origin ?? config.path, path) === name) return { id, localConfig: config === local ? local : undefined };
       const repo = isObject(p.repo) ? p.repo : {};
       const originUrl = typeof repo.originUrl === 'string' ? repo.originUrl : undefined;
-      if (v1bStorageKey(originUrl, p.path) === name) return id;
+      if (v1bStorageKey(originUrl, path) === name) return { id, localConfig: config === local ? local : undefined };
     }
   }
   const votes = new Map<string, number>();
   for (const r of records) if (r.project && /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/.test(r.project)) votes.set(r.project, (votes.get(r.project) ?? 0) + 1);
   const top = [...votes].sort((a, b) => b[1] - a[1])[0];
-  return top ? top[0] : name;
+  return { id: top ? top[0] : name, localConfig: local };
 }
 
 function addProject(home: LegacyHome, id: string, storageDir?: string): BundleProject {
@@ -353,6 +364,11 @@ function readV1(home: LegacyHome, configs: LegacyConfig[]): Candidate[] {
     .filter((d): d is V1Dir => d !== undefined && (isDir(join(d.path, 'sessions')) || isFile(join(d.path, '.origin'))));
   // Live V1 dirs before their stale `.migrated` snapshots: the first reader of an id keeps it.
   dirs.sort((a, b) => Number(a.migrated) - Number(b.migrated) || a.name.localeCompare(b.name));
+  const localConfigs = new Map<string, LegacyConfig | undefined>();
+  const readLocalConfig = (path: string): LegacyConfig | undefined => {
+    if (!localConfigs.has(path)) localConfigs.set(path, readYamlConfig(path, home.quarantine));
+    return localConfigs.get(path);
+  };
   const out: Candidate[] = [];
   for (const dir of dirs) {
     home.generations.add(dir.generation);
@@ -370,9 +386,10 @@ function readV1(home: LegacyHome, configs: LegacyConfig[]): Candidate[] {
       home.quarantine,
       consumed,
     );
-    const resolvedId = v1ProjectId(dir, configs, pending);
+    const { id: resolvedId, localConfig } = v1ProjectId(dir, configs, pending, readLocalConfig);
     for (const c of candidates) c.session.projectId = resolvedId;
     const project = addProject(home, resolvedId, dir.name);
+    if (localConfig) project.localConfig = { path: localConfig.path, data: localConfig.data };
     project.files.push(...inventory(dir.path, consumed));
     out.push(...candidates);
   }

@@ -79,6 +79,18 @@ describe('projects of V1 dirs', () => {
     expect(byKey(home).get('alpha/al-1')!.generation).toBe('v1a');
   });
 
+  it('maps a {H}-{basename} dir registered from a wrapped local config named by .origin, and carries that config', async () => {
+    const home = tempHome();
+    const repo = join(home, 'code', 'delta');
+    const local = put(home, 'code/delta/agent-orchestrator.yaml', stringify({ projects: { 'delta-app': { path: '.', agent: 'codex' } } }));
+    const dir = v1aDirName(local, repo);
+    put(home, `${B}/${dir}/.origin`, local);
+    put(home, `${B}/${dir}/sessions/de-1`, 'agent=aider\nproject=not-this-one');
+    const { bundle } = await exportLegacyHome({ home, env: {} });
+    expect(bundle.sessions.map((s) => `${s.projectId}/${s.id}`)).toEqual(['delta-app/de-1']);
+    expect(bundle.projects[0]).toMatchObject({ id: 'delta-app', storageDirs: [dir], localConfig: { path: local, data: { projects: { 'delta-app': { path: '.', agent: 'codex' } } } } });
+  });
+
   it('normalizes origins the way the V1b key did', () => {
     expect(normalizeOrigin('git@GitHub.com:Acme/x.git')).toBe('https://github.com/Acme/x');
     expect(normalizeOrigin('HTTPS://GitHub.com/Acme/x.git/')).toBe('https://github.com/Acme/x');
