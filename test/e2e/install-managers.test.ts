@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { REPO_ROOT } from '../../common/paths.js';
+import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
+import { createSandbox, type Sandbox } from '../support/sandbox.js';
+import { registryWithRelease } from '../support/release-fixture.js';
+import { isNodeScript, mustRun, run } from '../postinstall/install-support.js';
+
+const SPEC = '@aoagents/ao@0.10.0';
+const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
+const YARN1 = join(REPO_ROOT, 'node_modules', 'yarn1', 'bin', 'yarn.js');
+const YARN4 = join(REPO_ROOT, 'node_modules', 'yarn4', 'bin', 'yarn.js');
+const BUN = join(REPO_ROOT, 'node_modules', '.bin', 'bun');
+
+/** Stamps the launcher or the postinstall leave once they verified a binary. */
+const stamps = (sb: Sandbox) => {
+  const dir = join(sb.home, '.cache', 'ao', 'verified');
+  return existsSync(dir) ? readdirSync(dir).length : 0;
+};
+
+describe('other package managers install a working, verified ao', () => {
+  let registry: EmbeddedRegistry;
+  const sandboxes: Sandbox[] = [];
+  const sandbox = (name: string, extraPath: string[] = [], env: NodeJS.ProcessEnv = {}) => {
+    const sb = createSandbox({ registry: registry.url, name });
+    sandboxes.push(sb);
+    sb.env = { ...sb.env, ...env, PATH: [...extraPath, sb.env.PATH].join(delimiter) };
+    return sb;
+  };
+  beforeAll(async () => {
+    ({ registry } = await registryWithRelease('0.10.0'));
+  });
+  afterAll(async () => {
+    for (const sb of sandboxes) sb.cleanup();
+    await registry?.stop();
+  });
+
+  const pnpmSandbox = (name: string) => {
+    const pnpmHome = join(createSandbox({ name: `${name}-home` }).root, 'pnpm-home');
+    const sb = sandbox(name, [pnpmHome], { PNPM_HOME: pnpmHome });
+    return { sb, ao: join(pnpmHome, 'ao') };
+  };
+
+  it('pnpm 10 global, build script blocked: the launcher verifies on first run', () => {
+    const { sb, ao } = pnpmSandbox('pnpm-blocked');
+    mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
+    expect(stamps(sb)).toBe(0);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+    expect(stamps(sb)).toBe(1);
+    expect(run(ao, ['fixture', 'exit', '42'], sb.env).status).toBe(42);
+  });
+
+  it('pnpm 10 global with the build allowed: the postinstall verifies, the shim keeps the launcher', () => {
+    const { sb, ao } = pnpmSandbox('pnpm-allowed');
+    mustRun('node', [PNPM, 'add', '-g', SPEC, '--allow-build=@aoagents/ao'], sb.env);
+    expect(stamps(sb)).toBe(1);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+  });
+
+  it('yarn 1 global: runs bins through node, so the launcher stays and works', () => {
+    const sb = sandbox('yarn1', [], { YARN_CACHE_FOLDER: '' });
+    const prefix = join(sb.root, 'yarn-prefix');
+    const yarnEnv = { ...sb.env, YARN_CACHE_FOLDER: join(sb.root, 'yarn-cache'), YARN_GLOBAL_FOLDER: join(sb.root, 'yarn-global') };
+    mustRun('node', [YARN1, 'global', 'add', SPEC, '--prefix', prefix, '--registry', registry.url, '--non-interactive'], yarnEnv);
+    const ao = join(prefix, 'bin', 'ao');
+    expect(isNodeScript(ao)).toBe(true);
+    expect(stamps(sb)).toBe(1);
+    expect(mustRun(ao, ['--version'], yarnEnv).stdout).toBe('0.10.0\n');
+    expect(run(ao, ['fixture', 'exit', '3'], yarnEnv).status).toBe(3);
+  });
+
+  it('yarn 4 PnP project: `yarn ao` resolves the unplugged platform package', () => {
+    const sb = sandbox('yarn4');
+    const dir = join(sb.root, 'project');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
+    writeFileSync(
+      join(dir, '.yarnrc.yml'),
+      `nodeLinker: pnp\nnpmRegistryServer: "${registry.url}"\nunsafeHttpWhitelist: ["127.0.0.1", "localhost"]\nenableGlobalCache: false\nenableTelemetry: false\nnpmMinimalAgeGate: 0\ncacheFolder: "${join(sb.root, 'yarn4-cache')}"\n`,
+    );
+    writeFileSync(join(dir, 'yarn.lock'), '');
+    const env = { ...sb.env, YARN_ENABLE_IMMUTABLE_INSTALLS: 'false' };
+    mustRun('node', [YARN4, 'add', SPEC], env, { cwd: dir });
+    expect(existsSync(join(dir, 'node_modules'))).toBe(false);
+    expect(mustRun('node', [YARN4, 'ao', '--version'], env, { cwd: dir }).stdout).toBe('0.10.0\n');
+    expect(run('node', [YARN4, 'ao', 'fixture', 'exit', '3'], env, { cwd: dir }).status).toBe(3);
+  });
+
+  it('bun global, package untrusted: the launcher works and verifies on first run', () => {
+    const bunInstall = join(sandbox('bun-dir').root, 'bun');
+    const sb = sandbox('bun', [join(bunInstall, 'bin')], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: registry.url });
+    mustRun(BUN, ['add', '-g', SPEC], sb.env);
+    expect(stamps(sb)).toBe(0);
+    const ao = join(bunInstall, 'bin', 'ao');
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+    expect(stamps(sb)).toBe(1);
+  });
+});
