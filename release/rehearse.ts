@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { formatError } from '../common/errors.js';
+import { loadMatrix, type Matrix } from '../common/matrix.js';
+import { OUT_DIR } from '../common/paths.js';
+import { fixtureBinaries } from '../test/support/fixture-binaries.js';
+import { createSandbox, type Sandbox } from '../test/support/sandbox.js';
+import { startEmbeddedRegistry, type EmbeddedRegistry } from './embedded-registry.js';
+import { publish, type PublishRecord } from './publish.js';
+import { stage, type StageResult } from './stage.js';
+import { verify } from './verify.js';
+
+const run = promisify(execFile);
+
+/**
+ * The main job: the whole release rehearsed on embedded defaults. An ordered list of
+ * named steps sharing one context; other parts add their steps (desktop app fetch,
+ * legacy cutover) by inserting into REHEARSAL_STEPS or passing their own list.
+ */
+export interface RehearsalContext {
+  version: string;
+  matrix: Matrix;
+  workDir: string;
+  binariesDir?: string;
+  stageDir?: string;
+  staged?: StageResult;
+  registry?: EmbeddedRegistry;
+  record?: PublishRecord;
+  sandbox?: Sandbox;
+  /** Run last to first when the rehearsal ends, whether it passed or not. */
+  cleanups: Array<() => Promise<void> | void>;
+}
+
+export interface RehearsalStep {
+  name: string;
+  /** Returns a short detail for the report. */
+  run(ctx: RehearsalContext): Promise<string>;
+}
+
+export interface StepResult {
+  name: string;
+  ok: boolean;
+  ms: number;
+  detail: string;
+}
+
+const buildBinaries: RehearsalStep = {
+  name: 'build fixture binaries',
+  async run(ctx) {
+    ctx.binariesDir = await fixtureBinaries(ctx.version, ctx.matrix.targets);
+    return `${ctx.matrix.targets.length} targets in ${ctx.binariesDir}`;
+  },
+};
+
+const stageRelease: RehearsalStep = {
+  name: 'stage',
+  async run(ctx) {
+    ctx.stageDir = join(ctx.workDir, 'stage');
+    ctx.staged = await stage({ matrix: ctx.matrix, version: ctx.version, binariesDir: ctx.binariesDir!, outDir: ctx.stageDir });
+    return `${ctx.staged.packages.length} packages`;
+  },
+};
+
+const verifyStaged: RehearsalStep = {
+  name: 'verify tarballs',
+  async run(ctx) {
+    const report = await verify({ stageDir: ctx.stageDir!, matrix: ctx.matrix });
+    return `${report.packages} packages pass`;
+  },
+};
+
+const startRegistry: RehearsalStep = {
+  name: 'start embedded registry',
+  async run(ctx) {
+    const registry = await startEmbeddedRegistry();
+    ctx.registry = registry;
+    ctx.cleanups.push(() => registry.stop());
+    return registry.url;
+  },
+};
+
+const publishStaged: RehearsalStep = {
+  name: 'publish + post-verify',
+  async run(ctx) {
+    const { record } = await publish({ stageDir: ctx.stageDir!, registry: { url: ctx.registry!.url, token: ctx.registry!.authToken } });
+    ctx.record = record;
+    return `${record!.packages.length} packages under ${record!.tag}, byte-identical on fetch-back`;
+  },
+};
+
+const verifyResolution: RehearsalStep = {
+  name: 'resolve per target',
+  async run(ctx) {
+    const report = await verify({ stageDir: ctx.stageDir!, matrix: ctx.matrix, registry: ctx.registry!.url });
+    return `each of ${Object.keys(report.resolution!).length} targets gets exactly its platform package`;
+  },
+};
+
+const installGlobally: RehearsalStep = {
+  name: 'npm install -g',
+  async run(ctx) {
+    const sandbox = createSandbox({ registry: ctx.registry!.url, name: 'rehearsal' });
+    ctx.sandbox = sandbox;
+    ctx.cleanups.push(() => sandbox.cleanup());
+    await run('npm', ['install', '-g', `${ctx.matrix.mainPackage}@${ctx.version}`], { env: sandbox.env });
+    return `${ctx.matrix.mainPackage}@${ctx.version} into ${sandbox.prefix}`;
+  },
+};
+
+const runInstalled: RehearsalStep = {
+  name: 'ao --version',
+  async run(ctx) {
+    const exe = join(ctx.sandbox!.binDir, process.platform === 'win32' ? 'ao.cmd' : 'ao');
+    const { stdout } = await run(exe, ['--version'], { env: ctx.sandbox!.env });
+    if (stdout.trim() !== ctx.version) throw new Error(`ao --version printed "${stdout.trim()}", expected ${ctx.version}`);
+    return stdout.trim();
+  },
+};
+
+export const REHEARSAL_STEPS: RehearsalStep[] = [buildBinaries, stageRelease, verifyStaged, startRegistry, publishStaged, verifyResolution, installGlobally, runInstalled];
+
+export async function rehearse(options: { steps?: RehearsalStep[]; version?: string; log?: (line: string) => void } = {}): Promise<{ ok: boolean; results: StepResult[]; ctx: RehearsalContext }> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const workDir = join(OUT_DIR, 'rehearsal');
+  await rm(workDir, { recursive: true, force: true });
+  const ctx: RehearsalContext = { version: options.version ?? '0.10.0', matrix: loadMatrix(), workDir, cleanups: [] };
+  const results: StepResult[] = [];
+  try {
+    for (const step of options.steps ?? REHEARSAL_STEPS) {
+      const started = performance.now();
+      log(`… ${step.name}`);
+      try {
+        const detail = await step.run(ctx);
+        results.push({ name: step.name, ok: true, ms: performance.now() - started, detail });
+      } catch (err) {
+        results.push({ name: step.name, ok: false, ms: performance.now() - started, detail: formatError(err, step.name) });
+        return { ok: false, results, ctx };
+      }
+    }
+    return { ok: true, results, ctx };
+  } finally {
+    for (const cleanup of ctx.cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => {});
+  }
+}
+
+/** The report a release engineer reads: steps with timings, then every package. */
+export function formatReport(results: StepResult[], ctx: RehearsalContext): string {
+  const lines = ['', 'step                        result   time      detail'];
+  for (const r of results) lines.push(`${r.name.padEnd(28)}${(r.ok ? 'ok' : 'FAILED').padEnd(9)}${`${(r.ms / 1000).toFixed(2)} s`.padEnd(10)}${r.detail.split('\n').join('\n' + ' '.repeat(47))}`);
+  if (ctx.staged) {
+    lines.push('', 'package                          tarball    binary     ratio  integrity');
+    for (const p of ctx.staged.packages) {
+      const ratio = p.binarySize ? (p.size / p.binarySize).toFixed(2) : '';
+      lines.push(`${p.name.padEnd(33)}${kib(p.size).padEnd(11)}${(p.binarySize ? kib(p.binarySize) : '').padEnd(11)}${ratio.padEnd(7)}${p.integrity.slice(0, 30)}…`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(0)} KiB`;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { ok, results, ctx } = await rehearse();
+  process.stdout.write(`${formatReport(results, ctx)}\n`);
+  const failed = results.find((r) => !r.ok);
+  process.stdout.write(ok ? `\nrehearsal passed in ${(results.reduce((s, r) => s + r.ms, 0) / 1000).toFixed(1)} s\n` : `\nrehearsal FAILED at step "${failed?.name}"\n`);
+  process.exit(ok ? 0 : 1);
+}
