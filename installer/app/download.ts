@@ -134,6 +134,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     await file.truncate(0);
     offset = 0;
     hash = createHash('sha512');
+    options.progress?.start(size, 0);
   };
 
   try {

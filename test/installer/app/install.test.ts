@@ -1,6 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +33,21 @@ async function macManifest(artifact: string, version: string, path: string): Pro
   await server.serve(path, artifact);
   const { integrity, size } = await digestFile(artifact);
   return { schema: 1, version, targets: { 'darwin-arm64': { file: 'ao-desktop-darwin-arm64.zip', format: 'zip', urls: [`${server.url}${path}`], size, integrity, unpackedSizeLimit: 16 << 20 } } };
+}
+
+/** Root on Linux can mount a tiny tmpfs: a real full disk, not a stubbed probe. */
+function canMountTmpfs(): boolean {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
+  const probe = mkdtempSync(join(tmpdir(), 'ao-tmpfs-probe-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'ignore' });
+    execFileSync('umount', [probe], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
 }
 
 interface Run {
@@ -109,6 +125,18 @@ describe('installing the desktop app', () => {
       message: expect.stringMatching(/100000 bytes free/),
     });
     expect(server.requests.filter((r) => r.path === '/mac-nospace.zip')).toHaveLength(0);
+  });
+
+  it.skipIf(!canMountTmpfs())('refuses before downloading on a real, too small disk (a 2 MB tmpfs)', async () => {
+    const root = await tempDir('tmpfs');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', root]);
+    try {
+      const manifest = await manifestFor(server, big, 'tar.gz');
+      await expect(installApp({ manifest, target: 'linux-x64', root: join(root, 'app') })).rejects.toMatchObject({ code: 'ENOSPC' });
+      expect(server.requests.filter((r) => r.path === `/${manifest.targets['linux-x64'].file}`)).toHaveLength(0);
+    } finally {
+      execFileSync('umount', [root]);
+    }
   });
 
   it('resumes after the command is SIGKILLed mid-download instead of starting over', async () => {
