@@ -211,6 +211,20 @@ describe('installing the desktop app', () => {
     });
   }
 
+  it('fetches from AO_APP_BASE_URL when set, reporting --json progress events', async () => {
+    const root = await tempDir('root');
+    const dir = await tempDir('m');
+    const manifest = await macManifest(mac, '0.10.0', '/elsewhere/ao-desktop-darwin-arm64.zip');
+    manifest.targets['darwin-arm64'].urls = ['https://downloads.invalid/ao-desktop-darwin-arm64.zip'];
+    const file = await writeManifest(dir, manifest);
+    const run = runCli(['install', '--json', '--manifest', file, '--target', 'darwin-arm64', '--dir', root], { AO_APP_BASE_URL: `${server.url}/elsewhere/` });
+    expect(await run.done).toBe(0);
+    const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events[0]).toMatchObject({ event: 'start', total: manifest.targets['darwin-arm64'].size });
+    expect(events.some((e) => e.event === 'progress')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ event: 'result', status: 'installed', version: '0.10.0' });
+  });
+
   it('answers where/verify/remove from the command', async () => {
     const root = await tempDir('root');
     const dir = await tempDir('m');
