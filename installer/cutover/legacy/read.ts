@@ -32,7 +32,17 @@ const CORRUPT = /\.corrupt-\d+$/;
 const JSON_KEYS = ['runtimeHandle', 'statePayload', 'prEnrichment', 'prReviewComments'];
 const ORCHESTRATOR_ID = /-orchestrator(-\d+)?$/;
 
-const sha256hex = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
+// Memoized: every V1 dir is checked against every configured project, so the same inputs recur.
+const hashes = new Map<string, string>();
+function sha256hex(s: string): string {
+  let h = hashes.get(s);
+  if (h === undefined) {
+    h = createHash('sha256').update(s, 'utf8').digest('hex');
+    if (hashes.size > 100_000) hashes.clear();
+    hashes.set(s, h);
+  }
+  return h;
+}
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 function listDir(dir: string): Dirent[] {
@@ -418,21 +428,18 @@ function readV0(home: LegacyHome): Candidate[] {
 /** V2 wins over V1 for the same session; V1/V0 collisions keep the first and rename the rest (`{sid}__from-{key}`), never dropping one. */
 function merge(home: LegacyHome, v2: Candidate[], v1: Candidate[], v0: Candidate[]): void {
   const taken = new Map<string, BundleSession>();
-  const renamedInV2 = new Set<string>();
+  // `projectId/sid` -> the dir keys of the V1 records the migration renamed to `{sid}__from-{key}`.
+  const renamedInV2 = new Map<string, string[]>();
   for (const c of v2) {
     taken.set(`${c.session.projectId}/${c.session.id}`, c.session);
     const m = /^(.+)__from-([0-9a-z]+)$/.exec(c.session.id);
-    if (m) renamedInV2.add(`${c.session.projectId}/${m[1]}/${m[2]}`);
+    if (m) renamedInV2.set(`${c.session.projectId}/${m[1]}`, [...(renamedInV2.get(`${c.session.projectId}/${m[1]}`) ?? []), m[2]]);
   }
   home.sessions.push(...v2.map((c) => c.session));
   const supersededByV2 = (c: Candidate): boolean => {
     const { projectId, id } = c.session;
-    if (c.dirKey) {
-      for (const r of renamedInV2) {
-        const [p, s, h] = r.split('/');
-        if (p === projectId && s === id && (h.startsWith(c.dirKey) || c.dirKey.startsWith(h))) return true;
-      }
-    }
+    const renamedFrom = c.dirKey ? (renamedInV2.get(`${projectId}/${id}`) ?? []) : [];
+    if (renamedFrom.some((h) => h.startsWith(c.dirKey) || c.dirKey.startsWith(h))) return true;
     return taken.get(`${projectId}/${id}`)?.generation === 'v2';
   };
   // Live sessions claim their ids before archives do.

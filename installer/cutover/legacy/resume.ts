@@ -35,6 +35,9 @@ export function findClaudeSession(home: string, worktree: string): Found<string>
   return best ? { value: best.stem } : { missing: `no Claude session file (*.jsonl) in ${dir}` };
 }
 
+// One read buffer for every head read: thousands of rollouts must not cost thousands of 64 KiB allocations.
+const headBuffer = Buffer.allocUnsafe(64 * 1024);
+
 /** Up to `maxLines` lines from the start of a file, reading at most `maxBytes`. */
 export function readHeadLines(path: string, maxLines: number, maxBytes = 1 << 20): string[] {
   const fd = openSync(path, 'r');
@@ -42,7 +45,7 @@ export function readHeadLines(path: string, maxLines: number, maxBytes = 1 << 20
     const chunks: Buffer[] = [];
     let total = 0;
     let newlines = 0;
-    const buf = Buffer.alloc(64 * 1024);
+    const buf = headBuffer;
     while (total < maxBytes && newlines < maxLines) {
       const n = readSync(fd, buf, 0, buf.length, total);
       if (n === 0) break;
