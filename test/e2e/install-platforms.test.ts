@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { inspectExecutable } from '../../common/binary-format.js';
+import { loadMatrix } from '../../common/matrix.js';
+import { REPO_ROOT } from '../../common/paths.js';
+import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
+import { createSandbox, type Sandbox } from '../support/sandbox.js';
+import { registryWithRelease } from '../support/release-fixture.js';
+import { expectExactPassThrough, isElf, mustRun } from '../postinstall/install-support.js';
+
+const SPEC = '@aoagents/ao@0.10.0';
+const NODE22_BIN = join(REPO_ROOT, 'node_modules', 'node22', 'bin');
+const FORMAT = { darwin: 'macho', linux: 'elf', win32: 'pe' } as const;
+
+describe('npm installs for every target and on another Node', () => {
+  let registry: EmbeddedRegistry;
+  const sandboxes: Sandbox[] = [];
+  const sandbox = (name: string) => {
+    const sb = createSandbox({ registry: registry.url, name });
+    sandboxes.push(sb);
+    return sb;
+  };
+  beforeAll(async () => {
+    ({ registry } = await registryWithRelease('0.10.0'));
+  });
+  afterAll(async () => {
+    for (const sb of sandboxes) sb.cleanup();
+    await registry?.stop();
+  });
+
+  it('npm --os/--cpu lands exactly the right platform package for each of the six targets, in the right format', () => {
+    const targets = loadMatrix().targets;
+    expect(targets).toHaveLength(6);
+    for (const t of targets) {
+      const sb = sandbox(`npm-${t.id}`);
+      mustRun('npm', ['install', '-g', SPEC, `--os=${t.os}`, `--cpu=${t.cpu}`], sb.env);
+      const scoped = join(sb.prefix, 'lib', 'node_modules', '@aoagents', 'ao', 'node_modules', '@aoagents');
+      expect(readdirSync(scoped), t.id).toEqual([`ao-${t.id}`]);
+      const binary = join(scoped, `ao-${t.id}`, 'bin', t.executable);
+      expect(existsSync(binary), binary).toBe(true);
+      const info = inspectExecutable(binary);
+      expect(info.format, t.id).toBe(FORMAT[t.os as keyof typeof FORMAT]);
+      expect(info.cpus, t.id).toContain(t.cpu);
+    }
+  });
+
+  it('on Node 22 (npm too), the default global install swaps in the binary and passes exit codes and signals through', async () => {
+    const sb = sandbox('npm-node22');
+    sb.env = { ...sb.env, PATH: [NODE22_BIN, sb.env.PATH].join(delimiter) };
+    expect(JSON.parse(mustRun('npm', ['version', '--json'], sb.env).stdout).node).toMatch(/^22\./);
+    mustRun('npm', ['install', '-g', SPEC], sb.env);
+    const ao = join(sb.binDir, 'ao');
+    expect(isElf(ao)).toBe(true);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+    await expectExactPassThrough(ao, sb.env);
+  });
+});
