@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { exportLegacyHome } from '../../../../installer/cutover/legacy/export.js';
+import { exportLegacyHome, hasLegacyHome } from '../../../../installer/cutover/legacy/export.js';
 import { parseKeyValue } from '../../../../installer/cutover/legacy/kv.js';
 import { readLegacyHome, v1aDirName, v1bStorageKey, normalizeOrigin } from '../../../../installer/cutover/legacy/read.js';
 import { put, tempHome } from './helpers.js';
@@ -209,5 +209,27 @@ describe('quarantine', () => {
     for (const q of bundle.quarantine) expect(q.reason).toMatch(/\S/);
     expect(report.quarantined).toBe(bad.length);
     expect(bundle.sessions.map((s) => s.id)).toEqual(['ok']);
+  });
+});
+
+describe('an empty or absent home', () => {
+  it('has nothing to import and exports an empty, valid bundle', async () => {
+    const home = tempHome();
+    expect(hasLegacyHome(home)).toBe(false);
+    const { bundle, report } = await exportLegacyHome({ home, env: {} });
+    expect(bundle).toMatchObject({ format: 'ao-legacy-bundle', version: 1, projects: [], sessions: [], quarantine: [], source: { home, generations: [] } });
+    expect(report).toMatchObject({ projects: 0, sessions: 0, quarantined: 0, withoutResumeId: [] });
+    put(home, '.ao-sessions/x/s-1', 'agent=aider');
+    expect(hasLegacyHome(home)).toBe(true);
+  });
+
+  it('lists base-dir entries that are not project storage, and does not read {12hex}-observability as a project', async () => {
+    const home = tempHome();
+    put(home, `${B}/abcdefabcdef-observability/sessions/s-1`, 'x=1');
+    put(home, `${B}/running.json`, '{}');
+    put(home, `${B}/plugins/p.js`, '');
+    const { bundle } = await exportLegacyHome({ home, env: {} });
+    expect(bundle.sessions).toEqual([]);
+    expect(bundle.source.otherEntries).toEqual(['abcdefabcdef-observability', 'plugins', 'running.json']);
   });
 });
