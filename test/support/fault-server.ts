@@ -127,7 +127,11 @@ export async function startFaultServer(): Promise<FaultServer> {
       let chunk = raw as Buffer;
       if (fault?.kind === 'drop' && sent + chunk.length >= fault.afterBytes) {
         const part = chunk.subarray(0, Math.max(0, fault.afterBytes - sent));
-        if (part.length > 0) await write(res, part, record);
+        // Let the bytes reach the kernel before cutting, so the client really got afterBytes.
+        if (part.length > 0) {
+          record.bytesSent += part.length;
+          await new Promise<void>((resolve) => res.write(part, () => resolve()));
+        }
         res.socket?.destroy();
         return;
       }
