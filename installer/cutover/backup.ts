@@ -202,11 +202,11 @@ export async function verifyAndRestore(backupDir: string, manifest: BackupManife
     async (entry) => {
       const live = entry.path ? join(manifest.roots[entry.root]!, ...entry.path.split('/')) : manifest.roots[entry.root]!;
       result.checked++;
+      const tmp = join(dirname(live), `.${basename(live)}.ao-restore-${process.pid}`);
       try {
         if (await matches(live, entry)) return;
         const saved = backupPathOf(backupDir, entry);
         await mkdir(dirname(live), { recursive: true });
-        const tmp = join(dirname(live), `.${basename(live)}.ao-restore-${process.pid}`);
         await rm(tmp, { force: true });
         if (entry.type === 'symlink') await symlink(entry.target!, tmp);
         else {
@@ -217,6 +217,7 @@ export async function verifyAndRestore(backupDir: string, manifest: BackupManife
         await rename(tmp, live);
         result.restored.push(live);
       } catch (err) {
+        await rm(tmp, { force: true }).catch(() => undefined);
         result.failed.push(`${live}: ${(err as Error).message}`);
       }
     },
