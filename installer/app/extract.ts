@@ -153,7 +153,12 @@ export async function extractZip(archive: string, staging: string, cap: number):
     for (const e of plan.filter((x) => x.type === 'file')) {
       const dest = inside(staging, e.path);
       await mkdir(dirname(dest), { recursive: true });
-      await pipeline(await zip.stream(names.get(e.path)!), capCounter(archive, budget), createWriteStream(dest, { flags: 'wx' }));
+      try {
+        await pipeline(await zip.stream(names.get(e.path)!), capCounter(archive, budget), createWriteStream(dest, { flags: 'wx' }));
+      } catch (cause) {
+        // Sizes or CRCs that lie only show while reading the data.
+        throw cause instanceof UserError ? cause : refuse(archive, `entry "${e.path}" is corrupt (${(cause as Error).message})`);
+      }
       await chmod(dest, e.mode & 0o111 ? 0o755 : 0o644);
     }
     // Symlinks last, so no file can ever be written through one.

@@ -198,6 +198,8 @@ export interface HostileArchive {
   bytes: Buffer;
   /** The unpacked cap to describe it with (small for the bombs). */
   unpackedSizeLimit: number;
+  /** Only the data gives it away (lying sizes): refused while writing, inside staging. */
+  caughtWhileWriting?: boolean;
 }
 
 const CAP = 1 << 20;
@@ -233,5 +235,6 @@ export function hostileArchives(): HostileArchive[] {
     z('duplicate names', [{ name: 'app/a.txt', data: 'one' }, { name: 'app/a.txt', data: 'two' }]),
     z('case-colliding names', [{ name: 'app/Readme', data: 'one' }, { name: 'app/README', data: 'two' }]),
     z('decompression bomb', [{ name: 'app/zeros.bin', data: zeros }]),
+    { ...z('declared sizes that lie', [{ name: 'app/a.bin', data: randomBytes(700 << 10), size: 10 }, { name: 'app/b.bin', data: randomBytes(700 << 10), size: 10 }]), caughtWhileWriting: true },
   ];
 }

@@ -16,7 +16,7 @@ describe('extracting hostile archives', () => {
       const staging = join(box, 'versions', 'staging');
       await expect(extractArtifact(hostile.format, archive, staging, hostile.unpackedSizeLimit, 'a')).rejects.toMatchObject({ code: 'EUNSAFEARCHIVE' });
       // Pre-scan refusal: staging stays empty, nothing lands beside or above it.
-      expect(await readdir(staging)).toEqual([]);
+      if (!hostile.caughtWhileWriting) expect(await readdir(staging)).toEqual([]);
       expect((await readdir(outer)).sort()).toEqual(['a.tar.gz', 'a.zip', 'root'].filter((n) => n === 'root' || n === archive.split('/').pop()));
       expect(existsSync('/tmp/ao-escaped-abs.txt')).toBe(false);
       expect(existsSync(join(dirname(outer), 'escaped.txt'))).toBe(false);

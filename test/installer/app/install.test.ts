@@ -2,14 +2,14 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { lstat, readdir, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
 import { partialPath } from '../../../installer/app/download.js';
 import { appPath, installApp, verifyApp } from '../../../installer/app/install.js';
 import type { AppManifest } from '../../../installer/app/manifest.js';
-import { buildAppArtifact } from '../../support/app-fixtures.js';
+import { buildAppArtifact, hostileArchives } from '../../support/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../support/fault-server.js';
 import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
 
@@ -100,6 +100,24 @@ describe('installing the desktop app', () => {
     expect(await readdir(join(root, 'versions'))).toEqual([]);
     expect(await readdir(join(root, 'downloads'))).toEqual([]);
     expect(await appPath(root)).toBeUndefined();
+  });
+
+  it('refuses a hostile artifact that matches its pin, keeping the installed version and cleaning staging', async () => {
+    const root = await tempDir('root');
+    await installApp({ manifest: await macManifest(mac, '0.9.0', '/mac-before-hostile.zip'), target: 'darwin-arm64', root });
+    const dir = await tempDir('hostile');
+    for (const hostile of hostileArchives().filter((h) => h.format === 'zip')) {
+      const file = join(dir, 'ao-desktop-darwin-arm64.zip');
+      await writeFile(file, hostile.bytes);
+      const manifest = await macManifest(file, '0.10.0', `/hostile-${hostile.name.replace(/\W+/g, '-')}.zip`);
+      manifest.targets['darwin-arm64'].unpackedSizeLimit = hostile.unpackedSizeLimit;
+      await expect(installApp({ manifest, target: 'darwin-arm64', root }), hostile.name).rejects.toMatchObject({ code: 'EUNSAFEARCHIVE' });
+      expect(await readdir(join(root, 'versions')), hostile.name).toEqual(['0.9.0-darwin-arm64']);
+      expect(await readdir(join(root, 'downloads')), hostile.name).toEqual([]);
+      expect(await readdir(root), hostile.name).toEqual(expect.arrayContaining(['current', 'downloads', 'versions']));
+      expect((await readdir(root)).length).toBe(3);
+    }
+    expect(await appPath(root)).toBe(join(root, 'versions', '0.9.0-darwin-arm64'));
   });
 
   it('checks an Ed25519 signature and refuses a bad one', async () => {
