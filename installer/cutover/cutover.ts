@@ -89,6 +89,12 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
       else {
         const done = await recover(pending, recovery, { aoHome, env, log });
         if (done !== undefined) return done;
+        // A cutover of the other kind (ao update found by ao-legacy-import, or the reverse) is
+        // only recovered here; starting the other flow on top of it would mix the two.
+        if (pending.data.command !== opts.mode) {
+          log(`${name}: recovered the interrupted ${pending.data.command === 'update' ? 'ao update' : 'ao-legacy-import'}; run it again to retry`);
+          return EXIT.ok;
+        }
       }
     }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pidAlive } from '../../common/lock.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
-import { buildBridge } from '../../release/bridge.js';
+import { buildBridge, bundleLegacyImport } from '../../release/bridge.js';
 import { FORWARD_STEPS } from '../../installer/cutover/journal.js';
 import {
   ao,
@@ -199,4 +199,26 @@ describe.concurrent('crash matrix: SIGKILL at every journal step, then ao update
       expect(archived.some((f) => f.startsWith('journal-'))).toBe(true);
     }, 180_000);
   }
+});
+
+describe('ao-legacy-import: a user who installed 0.10.0 directly', () => {
+  it('is told about the legacy home, imports it with a backup, and the notice goes away', async () => {
+    const sb = userSandbox(registry, 'npm', 'cutover-direct');
+    sandboxes.push(sb);
+    expect((await globalInstall(sb, 'npm', '@aoagents/ao@0.10.0')).code).toBe(0);
+    const facts = generateLegacyHome(sb.home, HOME_OPTIONS);
+    const before = await legacyFingerprint(sb.home);
+    expect((await ao(sb, ['status'])).stderr).toContain('ao-legacy-import');
+    const entry = join(extraPackages, 'ao-legacy-import.cjs');
+    await bundleLegacyImport(entry);
+    const env = { ...sb.env, AO_LEGACY_IMPORT_AO: join(sb.binDir, 'ao'), AO_LEGACY_IMPORT_VERSION: '0.10.0' };
+    const crashed = await runCommand(process.execPath, [entry, '--yes'], { env: { ...env, AO_CUTOVER_CRASH_AT: 'import:after' }, cwd: sb.home });
+    expect(crashed.stderr).toContain('(killed by SIGKILL)');
+    const res = await runCommand(process.execPath, [entry, '--yes'], { env, cwd: sb.home });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toContain('rolling back the interrupted cutover');
+    await expectOnRewrite(sb, facts, before);
+    expect((await ao(sb, ['status'])).stderr).not.toContain('ao-legacy-import');
+    expect((await readdir(join(sb.home, '.ao', 'backups'))).some((d) => d.startsWith('legacy-'))).toBe(true);
+  }, 120_000);
 });
