@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
-import { download, partialPath, sidecarPath } from '../../../installer/app/download.js';
+import { defaultDispatcher, download, partialPath, sidecarPath } from '../../../installer/app/download.js';
 import { writePadding } from '../../support/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../support/fault-server.js';
 import { tempDir } from './helpers.js';
@@ -135,6 +137,45 @@ describe.concurrent('download against a misbehaving server', () => {
     await expect(download({ urls: [`${server.url}${path}`], dest, ...pinned, backoffBaseMs: 10 })).rejects.toMatchObject({ code: 'EINTEGRITY' });
     expect(existsSync(partialPath(dest))).toBe(false);
     expect(existsSync(sidecarPath(dest))).toBe(false);
+  });
+
+  it('goes through HTTPS_PROXY/HTTP_PROXY (CONNECT) unless NO_PROXY names the host', async () => {
+    const connects: string[] = [];
+    const proxy = createServer();
+    proxy.on('connect', (req, client, head) => {
+      connects.push(req.url ?? '');
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client).pipe(upstream);
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const withEnv = (env: Record<string, string>) => {
+      const saved = { ...process.env };
+      for (const k of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy']) delete process.env[k];
+      Object.assign(process.env, env);
+      try {
+        return defaultDispatcher();
+      } finally {
+        for (const k of Object.keys(env)) delete process.env[k];
+        Object.assign(process.env, saved);
+      }
+    };
+    try {
+      const path = await servedPath();
+      await expectGood((await fetchTo(path, { dispatcher: withEnv({ HTTP_PROXY: proxyUrl }) })).dest);
+      expect(connects).toEqual([server.url.replace('http://', '')]);
+      await expectGood((await fetchTo(path, { dispatcher: withEnv({ HTTP_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' }) })).dest);
+      expect(connects).toHaveLength(1);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it('resumes from a partial left by an earlier run, re-hashing it', async () => {
