@@ -238,3 +238,12 @@ export function hostileArchives(): HostileArchive[] {
     { ...z('declared sizes that lie', [{ name: 'app/a.bin', data: randomBytes(700 << 10), size: 10 }, { name: 'app/b.bin', data: randomBytes(700 << 10), size: 10 }]), caughtWhileWriting: true },
   ];
 }
+
+/** Builds every target's app artifact under `dir` with the file names from matrix.json (for the rehearsal and round-trip tests). */
+export async function buildReleaseApps(targets: Array<{ os: string; app: { file: string; format: 'zip' | 'tar.gz' | 'AppImage' } }>, dir: string, paddingBytes: number): Promise<void> {
+  for (const t of targets) {
+    const kind: AppKind = t.app.format === 'AppImage' ? 'appimage' : t.os === 'linux' ? 'linux' : t.os === 'win32' ? 'win32' : 'darwin';
+    const built = await buildAppArtifact(kind, join(dir, t.app.file), paddingBytes);
+    if (built.tree) await rm(built.tree, { recursive: true, force: true });
+  }
+}

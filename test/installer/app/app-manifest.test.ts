@@ -8,7 +8,7 @@ import { appPath, installApp } from '../../../installer/app/install.js';
 import { MAIN_PACKAGE_FILES } from '../../../postinstall/main-package.js';
 import { buildAppManifest } from '../../../release/app-manifest.js';
 import { stage } from '../../../release/stage.js';
-import { buildAppArtifact } from '../../support/app-fixtures.js';
+import { buildReleaseApps } from '../../support/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../support/fault-server.js';
 import { fixtureBinaries } from '../../support/fixture-binaries.js';
 import { tempDir } from './helpers.js';
@@ -20,12 +20,10 @@ let artifactsDir: string;
 beforeAll(async () => {
   server = await startFaultServer();
   artifactsDir = await tempDir('release-artifacts');
-  for (const id of ['darwin-arm64', 'linux-x64']) {
-    const target = matrix.targets.find((t) => t.id === id)!;
-    await buildAppArtifact(id === 'linux-x64' ? 'linux' : 'darwin', join(artifactsDir, target.app.file), 300 << 10);
-    // Only the mirror has the files: the primary answers 404.
-    await server.serve(`/mirror/${target.app.file}`, join(artifactsDir, target.app.file));
-  }
+  const some = matrix.targets.filter((t) => ['darwin-arm64', 'linux-x64'].includes(t.id));
+  await buildReleaseApps(some, artifactsDir, 300 << 10);
+  // Only the mirror has the files: the primary answers 404.
+  for (const target of some) await server.serve(`/mirror/${target.app.file}`, join(artifactsDir, target.app.file));
 }, 120_000);
 afterAll(() => server.close());
 
