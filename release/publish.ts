@@ -7,7 +7,7 @@ import { UserError } from '../common/errors.js';
 import { writeJsonAtomic } from '../common/fs-atomic.js';
 import type { StagedPackage } from './stage.js';
 import { fetchPackument, normalizeRegistry, npmAuthArgs, openReader, registryError, type Reader, type RegistryTarget } from './registry-client.js';
-import { readStage } from './verify.js';
+import { readStage, verify } from './verify.js';
 
 const run = promisify(execFile);
 
@@ -114,6 +114,8 @@ export async function publish(options: PublishOptions): Promise<{ record?: Publi
   if (tag === 'latest') {
     throw new UserError({ what: 'refusing to publish under the dist-tag "latest"', why: 'latest moves only after the release is verified in the registry', fix: `publish without --tag (uses ${stagingTag(staged.version)}), then run promote`, code: 'ETAG' });
   }
+  // Only verified bytes go out, whoever calls this.
+  await verify({ stageDir: options.stageDir });
   const registry = normalizeRegistry(options.registry.url);
   const reader = await openReader(options.registry);
   try {

@@ -1,15 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pacote from 'pacote';
 import { loadMatrix } from '../../common/matrix.js';
+import { REPO_ROOT } from '../../common/paths.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import type { ReleasePolicy } from '../../release/policy.js';
 import { promote } from '../../release/promote.js';
-import { publish, readPublishRecords, stagingTag } from '../../release/publish.js';
+import { publish, PUBLISH_FILE, readPublishRecords, stagingTag } from '../../release/publish.js';
 import type { RegistryTarget } from '../../release/registry-client.js';
 import { stage, type StageResult } from '../../release/stage.js';
 import { readStage, verify } from '../../release/verify.js';
@@ -87,6 +89,30 @@ describe('release journey against a real registry', () => {
     const { record } = await publish({ stageDir: stageDirOf(partial), registry: target });
     expect(record!.packages.map((p) => p.action)).toEqual(['skipped', 'skipped', 'published', 'published', 'published', 'published', 'published']);
     expect(record!.verified).toBe(true);
+  });
+
+  it('a publish SIGKILLed part-way leaves an honest record, and the next run finishes it', async () => {
+    const killed = await stageAt('0.10.3');
+    const script = join(await mkdtemp(join(tmpdir(), 'ao-cli-child-')), 'child.ts');
+    await writeFile(script, `import { main } from ${JSON.stringify(join(REPO_ROOT, 'release', 'cli.ts'))};\nprocess.exit(await main(process.argv.slice(2)));\n`);
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'node_modules', 'vite-node', 'vite-node.mjs'), script, 'publish', '--stage', stageDirOf(killed), '--registry', registry.url, '--token', registry.authToken], { env: target.env, stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', r));
+    let recorded = 0;
+    while (recorded < 2 && child.exitCode === null) {
+      await sleep(50);
+      recorded = await readFile(join(stageDirOf(killed), PUBLISH_FILE), 'utf8').then((t) => JSON.parse(t)[registry.url]?.packages.length ?? 0, () => 0);
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const record = (await readPublishRecords(stageDirOf(killed)))[registry.url];
+    expect(record.verified).toBe(false);
+    expect((await packument(matrix.mainPackage)).versions['0.10.3']).toBeUndefined();
+    for (const p of record.packages) expect((await packument(p.name)).versions['0.10.3'].dist.integrity).toBe(p.integrity);
+
+    const { record: resumed } = await publish({ stageDir: stageDirOf(killed), registry: target });
+    expect(resumed!.verified).toBe(true);
+    expect(resumed!.packages.slice(0, record.packages.length).every((p) => p.action === 'skipped')).toBe(true);
+    expect(resumed!.packages.at(-1)).toMatchObject({ name: matrix.mainPackage, action: 'published' });
   });
 
   it('stops on a version already taken with other content and publishes nothing more', async () => {

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
-import { readdir } from 'node:fs/promises';
+import { chmod, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { freePort } from '../../release/embedded-registry.js';
 import { publish, PUBLISH_FILE } from '../../release/publish.js';
 import type { StageResult } from '../../release/stage.js';
 import { stageFixtureRelease } from '../support/release-fixture.js';
-import { stageDirOf } from './staged-copy.js';
+import { corruptedCopy, stageDirOf } from './staged-copy.js';
 
 /** A loopback registry that knows no packages and refuses every write with `status`. */
 function refusingRegistry(status: number): Promise<{ url: string; server: Server }> {
@@ -18,7 +19,7 @@ function refusingRegistry(status: number): Promise<{ url: string; server: Server
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, server })));
 }
 
-describe('publish explains what to do when the registry says no', () => {
+describe('publish refuses clearly: bad stage, latest, auth, network', () => {
   let staged: StageResult;
   const servers: Server[] = [];
   beforeAll(async () => {
@@ -48,5 +49,12 @@ describe('publish explains what to do when the registry says no', () => {
     expect(err.what).toContain(`publishing ${staged.packages[0].name}@0.10.0 on ${url} was refused`);
     expect(err.fix).toContain(`npm login --registry ${url}`);
     expect(await readdir(stageDirOf(staged))).not.toContain(PUBLISH_FILE);
+  });
+
+  it('refuses a stage that fails verification before contacting any registry', async () => {
+    const bad = await corruptedCopy(staged, '@aoagents/ao-linux-x64', (dir) => chmod(join(dir, 'bin', 'ao'), 0o644));
+    const err = await publish({ stageDir: bad, registry: { url: 'http://127.0.0.1:9/' } }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'EVERIFY' });
+    expect(err.why).toContain('@aoagents/ao-linux-x64: bin/ao is not executable');
   });
 });
