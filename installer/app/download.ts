@@ -88,6 +88,9 @@ class RetryableError extends Error {
   }
 }
 
+/** This URL will not work however often it is asked (404, a redirect loop): drop it from the rotation. */
+class DeadUrlError extends RetryableError {}
+
 function parseRetryAfter(value: string | string[] | undefined): number | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   if (!v) return undefined;
@@ -129,6 +132,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   let fetched = 0;
   let failures = 0;
   let mirror = 0;
+  const dead = new Set<string>();
   let lastError = '';
   const restart = async () => {
     await file.truncate(0);
@@ -139,6 +143,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
 
   try {
     while (offset < size) {
+      while (dead.has(options.urls[mirror % options.urls.length])) mirror++;
       const url = options.urls[mirror % options.urls.length];
       const gainedBefore = offset;
       try {
@@ -155,7 +160,8 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         }
         if (status !== 200 && status !== 206) {
           await res.body.dump().catch(() => undefined);
-          throw new RetryableError(`${url} answered ${status}`);
+          const permanent = status >= 400 && status < 500 && status !== 408;
+          throw permanent ? new DeadUrlError(`${url} answered ${status}`) : new RetryableError(`${url} answered ${status}`);
         }
         if (status === 206) {
           const m = /^bytes (\d+)-/.exec(header(res.headers, 'content-range') ?? '');
@@ -191,7 +197,8 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         if (err instanceof UserError) throw err;
         lastError = err instanceof RetryableError ? err.message : `${url}: ${(err as Error).message}`;
         failures = offset > gainedBefore ? 1 : failures + 1;
-        if (failures > retries) break;
+        if (err instanceof DeadUrlError) dead.add(url);
+        if (failures > retries || dead.size === options.urls.length) break;
         mirror++;
         const retryAfter = err instanceof RetryableError ? err.retryAfterMs : undefined;
         if (retryAfter !== undefined && retryAfter > maxRetryAfterMs) {
@@ -211,7 +218,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     options.progress?.fail(lastError);
     throw new UserError({
       what: `cannot download ${options.urls[0]}`,
-      why: `${lastError} (gave up after ${retries + 1} attempts in a row without progress; ${offset} of ${size} bytes kept for the next run)`,
+      why: `${lastError} (gave up after ${failures} attempts in a row without progress; ${offset} of ${size} bytes kept for the next run)`,
       fix: 'check the network or proxy (HTTPS_PROXY), then run the same command again: it resumes',
       code: 'EAPPDOWNLOAD',
     });
@@ -249,7 +256,7 @@ async function follow(start: string, maxRedirects: number, dispatcher: Dispatche
     if (!location) throw new RetryableError(`${url} redirected without a Location`);
     seen.add(url);
     url = new URL(location, url).toString();
-    if (seen.has(url)) throw new RetryableError(`${start} redirects in a loop (back to ${url})`);
-    if (hops + 1 >= maxRedirects) throw new RetryableError(`${start} redirected more than ${maxRedirects} times`);
+    if (seen.has(url)) throw new DeadUrlError(`${start} redirects in a loop (back to ${url})`);
+    if (hops + 1 >= maxRedirects) throw new DeadUrlError(`${start} redirected more than ${maxRedirects} times`);
   }
 }

@@ -127,7 +127,15 @@ describe.concurrent('download against a misbehaving server', () => {
   it('gives up on a redirect loop with a clear error', async () => {
     server.redirect('/only-loop-a', '/only-loop-b');
     server.redirect('/only-loop-b', '/only-loop-a');
-    await expect(fetchTo('/only-loop-a', { retries: 1 })).rejects.toMatchObject({ code: 'EAPPDOWNLOAD', message: expect.stringMatching(/loop/) });
+    await expect(fetchTo('/only-loop-a')).rejects.toMatchObject({ code: 'EAPPDOWNLOAD', message: expect.stringMatching(/loop/) });
+    expect(server.requests.filter((r) => r.path === '/only-loop-a')).toHaveLength(1);
+  });
+
+  it('fails at once, without retrying, when every mirror answers 404', async () => {
+    const started = Date.now();
+    await expect(fetchTo('/missing.zip', { backoffBaseMs: 2_000 })).rejects.toMatchObject({ code: 'EAPPDOWNLOAD', message: expect.stringMatching(/404/) });
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(server.requests.filter((r) => r.path === '/missing.zip')).toHaveLength(1);
   });
 
   it('discards wrong bytes and their sidecar', async () => {
