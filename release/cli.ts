@@ -10,7 +10,7 @@ import { startEmbeddedRegistry } from './embedded-registry.js';
 import { loadPolicy } from './policy.js';
 import { promote } from './promote.js';
 import { publish } from './publish.js';
-import type { RegistryTarget } from './registry-client.js';
+import { authKey, type RegistryTarget } from './registry-client.js';
 import { stage } from './stage.js';
 import { verify } from './verify.js';
 import { releaseWorkflow, WORKFLOW_PATH, writeWorkflow } from './workflow.js';
@@ -21,7 +21,7 @@ usage: node dist/release/cli.js <command> [flags] [--json]
 
   stage     --version <v> --binaries <dir> [--out <dir>] [--app <app-manifest.json>]
             wrap the binaries (<target>/<exe> or GoReleaser dist/) into platform packages and the main package
-  verify    [--stage <dir>] [--registry <url>]
+  verify    [--stage <dir>] [--registry <url> [--token <t>]]
             check the staged tarballs; with --registry, also that npm resolves one platform package per target
   publish   [--stage <dir>] [--registry <url>] [--tag <t>] [--token <t>] [--provenance] [--dry-run]
             publish platform packages then the main package under staging-<version>, resume-safe,
@@ -81,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
         break;
       }
       case 'verify': {
-        const report = await verify({ stageDir, ...(values.registry ? { registry: values.registry } : {}) });
+        const report = await verify({ stageDir, ...(values.registry ? { registry: values.registry, npmOptions: values.token ? { [authKey(values.registry)]: values.token } : {} } : {}) });
         say(`verified ${report.packages} packages of ${report.version}${report.resolution ? ', and npm resolves one platform package per target' : ''}`);
         result = report;
         break;
