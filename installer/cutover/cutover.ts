@@ -146,7 +146,8 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
         log(`  your legacy files are backed up in ${journal.data.backupDir ?? '(no backup was made)'}`);
         return EXIT.notUndone;
       }
-      log(`${name}: rolled back${legacyVersion ? `: you are on ${PACKAGE_NAME}@${legacyVersion}` : ''}; your legacy data is unchanged (checked against the backup)`);
+      const proof = journal.data.backupDir ? 'your legacy data is unchanged (checked against the backup)' : 'nothing was changed';
+      log(`${name}: rolled back${legacyVersion ? `: you are on ${PACKAGE_NAME}@${legacyVersion}` : ''}; ${proof}`);
       return err instanceof Interrupted ? EXIT.interrupted : EXIT.failed;
     }
     return EXIT.ok;

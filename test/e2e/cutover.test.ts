@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pidAlive } from '../../common/lock.js';
+import { acquireLock, pidAlive } from '../../common/lock.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { buildBridge, bundleLegacyImport } from '../../release/bridge.js';
 import { FORWARD_STEPS } from '../../installer/cutover/journal.js';
@@ -110,6 +110,19 @@ describe('ao update guards', () => {
     expect(existsSync(join(sb.home, '.ao', 'backups'))).toBe(false);
     expect(existsSync(join(sb.home, '.ao', 'cutover', 'journal.json'))).toBe(false);
     await expectBackOnLegacy(sb, before);
+  }, 60_000);
+
+  it('a second ao update while one runs is refused with who holds the lock', async () => {
+    const { sb } = await bridgeUser('cutover-locked');
+    const lock = await acquireLock(join(sb.home, '.ao', 'cutover', 'update.lock'), { purpose: 'test' });
+    try {
+      const res = await ao(sb, ['update', '--yes']);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain(`ao update is already running`);
+      expect(res.stderr).toContain(`pid ${process.pid}`);
+    } finally {
+      await lock.release();
+    }
   }, 60_000);
 
   it('refuses while the legacy ao is running unless --force-migrate', async () => {
