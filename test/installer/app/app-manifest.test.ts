@@ -1,5 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +13,9 @@ import { stage } from '../../../release/stage.js';
 import { buildReleaseApps } from '../../support/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../support/fault-server.js';
 import { fixtureBinaries } from '../../support/fixture-binaries.js';
-import { tempDir } from './helpers.js';
+import { bundledCli, tempDir } from './helpers.js';
+
+const exec = promisify(execFile);
 
 const matrix = loadMatrix();
 let server: FaultServer;
@@ -49,6 +53,7 @@ describe('the release app manifest', () => {
     const app = await buildAppManifest({ matrix, version: '0.10.0', artifactsDir, baseUrls: [`${server.url}/primary`, `${server.url}/mirror`], signingKey: privateKey, allowMissing: true });
     const shippedDir = await tempDir('shipped');
     for (const f of MAIN_PACKAGE_FILES) await writeFile(join(shippedDir, f.from), '// stand-in: this test is about the manifest\n');
+    await copyFile(await bundledCli(), join(shippedDir, 'app-fetcher.cjs'));
     const staged = await stage({ matrix, version: '0.10.0', binariesDir: await fixtureBinaries('0.10.0'), outDir: await tempDir('stage'), app, shippedDir });
     const main = staged.packages.at(-1)!;
     const unpacked = await tempDir('main-pkg');
@@ -62,5 +67,10 @@ describe('the release app manifest', () => {
     expect(result.status).toBe('installed');
     expect(await appPath(root)).toBe(result.path);
     expect(server.requests.some((r) => r.path.startsWith('/primary/') && r.status === 404)).toBe(true);
+
+    // The shipped command finds the manifest in its own package by default.
+    const root2 = await tempDir('root');
+    const { stdout } = await exec(join(unpacked, 'package', 'lib', 'ao-app'), ['install', '--json', '--target', 'darwin-arm64', '--dir', root2]);
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({ event: 'result', status: 'installed', target: 'darwin-arm64' });
   });
 });

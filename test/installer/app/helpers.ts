@@ -35,7 +35,7 @@ export async function bundledCli(): Promise<string> {
     target: 'node20.17',
     format: 'cjs',
     define: { 'import.meta.url': '__import_meta_url' },
-    banner: { js: "var __import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+    banner: { js: "#!/usr/bin/env node\nvar __import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
     logLevel: 'warning',
   });
   return out;
