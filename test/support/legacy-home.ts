@@ -1,9 +1,16 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import type { BundleResume, Generation } from '../../installer/cutover/legacy/bundle.js';
-import { v1aDirName, v1bStorageKey } from '../../installer/cutover/legacy/read.js';
-import { encodeClaudeProjectDir } from '../../installer/cutover/legacy/resume.js';
+
+// The legacy naming rules, written out here on purpose rather than imported from the reader,
+// so a reader bug cannot make the generated home agree with it.
+const sha12 = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 12);
+const v1aDirName = (configPath: string, projectPath: string): string => `${sha12(dirname(configPath))}-${basename(projectPath)}`;
+/** For `https://github.com/acme/<name>` style origins at the repo root only. */
+const v1bStorageKey = (httpsOrigin: string): string => sha12(`${httpsOrigin}#`);
+const encodeClaudeProjectDir = (posixPath: string): string => posixPath.replace(/[/.]/g, '-');
 
 /**
  * Writes a realistic legacy ao home (every storage generation, Claude and Codex session files, opencode ids,
@@ -145,7 +152,7 @@ export function generateLegacyHome(home: string, options: LegacyHomeOptions): Le
     let v1Dir: string | undefined;
     if (generation === 'v1a') v1Dir = v1aDirName(configPath, projectPath);
     if (generation === 'v1b') {
-      const key = v1bStorageKey(originUrl, projectPath);
+      const key = v1bStorageKey(`https://github.com/acme/app${p}`); // normalized form of the scp-style originUrl
       v1Dir = key;
       if (p % 2 === 0) entry.storageKey = key; // older homes kept it; newer ones are found by recomputing it
     }
@@ -258,7 +265,7 @@ export function generateLegacyHome(home: string, options: LegacyHomeOptions): Le
   function halfMigrated(): void {
     const projectId = 'halfway';
     const path = join(home, 'code', 'halfway');
-    const key = v1bStorageKey('https://github.com/acme/halfway', path);
+    const key = v1bStorageKey('https://github.com/acme/halfway');
     const otherKey = hex(12);
     facts.projects.push(projectId);
     configProjects[projectId] = { projectId, path, repo: { originUrl: 'https://github.com/acme/halfway' }, sessionPrefix: 'hw' };
