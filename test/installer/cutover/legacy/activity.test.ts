@@ -20,6 +20,8 @@ describe('findActiveSessions', () => {
     await once(child, 'spawn');
     // V1a: {H}-{prefix}-{N}, no tmuxName recorded.
     put(home, `${B}/aaaaaaaaaaaa-app/sessions/ap-1`, 'agent=aider\nproject=app');
+    put(home, `${B}/aaaaaaaaaaaa-app/sessions/ap-orchestrator-1`, 'agent=claude-code\nproject=app\nrole=orchestrator');
+    put(home, `${B}/aaaaaaaaaaaa-app/sessions/ap-10`, 'agent=aider\nproject=app\nstatus=killed');
     // V1b: {storageKey}-{sessionId}.
     put(home, `${B}/bbbbbbbbbbbb/sessions/bp-2`, 'agent=aider\nproject=bee');
     // V2: {prefix}-orchestrator, which the legacy migration guard missed.
@@ -35,7 +37,7 @@ describe('findActiveSessions', () => {
     put(home, `${B}/aaaaaaaaaaaa-app/sessions/archive/ap-8_2026-04-20T14-30-52-123Z`, 'agent=aider\nproject=app');
     // Not live: nothing runs under any of its names.
     put(home, `${B}/projects/v2/sessions/vp-9.json`, JSON.stringify({ lifecycle: lifecycle('working') }));
-    for (const name of ['aaaaaaaaaaaa-ap-1', 'bbbbbbbbbbbb-bp-2', 'vp-orchestrator', 'custom-name', 'vp-5', 'vp-6', 'vp-7', 'aaaaaaaaaaaa-ap-8', 'vp-9-not-exact']) {
+    for (const name of ['aaaaaaaaaaaa-ap-1', 'aaaaaaaaaaaa-ap-orchestrator-1', 'aaaaaaaaaaaa-ap-10', 'bbbbbbbbbbbb-bp-2', 'vp-orchestrator', 'custom-name', 'vp-5', 'vp-6', 'vp-7', 'aaaaaaaaaaaa-ap-8', 'vp-9-not-exact']) {
       tmux('new-session', '-d', '-s', name, 'sleep 300');
     }
   });
@@ -53,6 +55,7 @@ describe('findActiveSessions', () => {
     const active = await findActiveSessions({ home, env: { ...process.env, AO_TMUX_SOCKET: SOCKET } });
     expect(active.map((a) => [`${a.projectId}/${a.sessionId}`, a.reason]).sort()).toEqual([
       ['app/ap-1', 'tmux session aaaaaaaaaaaa-ap-1 is live'],
+      ['app/ap-orchestrator-1', 'tmux session aaaaaaaaaaaa-ap-orchestrator-1 is live'],
       ['bee/bp-2', 'tmux session bbbbbbbbbbbb-bp-2 is live'],
       ['v2/vp-3', 'tmux session custom-name is live'],
       ['v2/vp-4', `pid ${child.pid} is alive`],
