@@ -51,7 +51,8 @@ async function main(argv: string[]): Promise<number> {
         checkpoint: async (step) => {
           if (step !== checkpointAt) return;
           process.stderr.write(`ao-app: parked at ${step}\n`);
-          await new Promise(() => undefined);
+          // A timer keeps the process alive while parked (a bare pending promise would let it exit).
+          await new Promise(() => setInterval(() => undefined, 60_000));
         },
       });
       say(result.status === 'installed' ? `installed the desktop app ${result.version} at ${result.path}` : `the desktop app ${result.version} is already installed at ${result.path}`, { event: 'result', ...result });

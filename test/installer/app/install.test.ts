@@ -214,8 +214,10 @@ describe('installing the desktop app', () => {
       const file = await writeManifest(dir, v2);
       const run = runCli(['install', '--quiet', '--manifest', file, '--target', 'darwin-arm64', '--dir', root], { AO_APP_CHECKPOINT: step });
       await until(() => run.stderr.includes(`parked at ${step}`));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(run.child.exitCode).toBeNull();
       run.child.kill('SIGKILL');
-      await run.done;
+      expect(await run.done).toBeNull();
       const launchable = await appPath(root);
       expect(launchable).toBe(join(root, 'versions', '0.9.0-darwin-arm64'));
       expect((await stat(join(launchable!, 'Ao.app/Contents/MacOS/ao'))).mode & 0o111).not.toBe(0);
