@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { renameWithRetry, tempSibling, writeFileAtomic } from '../common/fs-atomic.js';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { UserError } from '../common/errors.js';
@@ -66,17 +67,20 @@ export async function buildGoBinaries(options: GoBuildOptions): Promise<Map<stri
         } catch (cause) {
           throw new UserError({ what: `go build failed for ${target.id}`, why: String((cause as { stderr?: string }).stderr ?? cause).trim(), cause });
         }
-        await rm(join(cacheRoot, target.id), { recursive: true, force: true });
-        await cp(tmp, join(cacheRoot, target.id), { recursive: true });
-        await rm(tmp, { recursive: true, force: true });
+        // Publish the build with one rename; if a concurrent build won the race, keep theirs.
+        await renameWithRetry(tmp, join(cacheRoot, target.id)).catch(() => rm(tmp, { recursive: true, force: true }));
       }
       const dest = join(options.outDir, target.id, target.executable);
       await mkdir(join(options.outDir, target.id), { recursive: true });
-      await cp(cached, dest);
+      // Copy beside, then rename: a process running the old file keeps its inode,
+      // and nobody ever sees (or executes) a half-copied binary.
+      const tmp = tempSibling(dest);
+      await cp(cached, tmp);
+      await renameWithRetry(tmp, dest);
       results.set(target.id, dest);
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 2 }, worker));
-  await writeFile(join(options.outDir, 'BUILD-INFO'), `${goVersion}\nversion ${options.version}\nsource ${key}\n`);
+  await writeFileAtomic(join(options.outDir, 'BUILD-INFO'), `${goVersion}\nversion ${options.version}\nsource ${key}\n`);
   return results;
 }
