@@ -172,3 +172,13 @@ export async function rehearseCutover(opts: RehearsalOptions): Promise<Rehearsal
     }
   }
 }
+
+/** The lines a release engineer reads. */
+export function formatRehearsalReport(r: RehearsalReport): string[] {
+  return [
+    `cutover rehearsal (${r.packageManager}): ${r.ok ? 'PASS' : 'FAIL'}`,
+    ...r.hops.map((h) => `  ao update ${h.from} -> ${h.to}: ${(h.ms / 1000).toFixed(1)} s`),
+    `  sessions imported ${r.sessionsImported}/${r.sessions}, resume ids matched for ${r.resumeIdsMatched}, legacy home ${r.legacyHomeUnchanged ? 'byte-identical' : 'CHANGED'}`,
+    ...r.problems.map((p) => `  problem: ${p}`),
+  ];
+}

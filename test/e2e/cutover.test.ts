@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireLock, pidAlive } from '../../common/lock.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { buildBridge, bundleLegacyImport } from '../../release/bridge.js';
-import { FORWARD_STEPS } from '../../installer/cutover/journal.js';
+import { FORWARD_STEPS, Journal } from '../../installer/cutover/journal.js';
 import {
   ao,
   checkStore,
@@ -197,6 +197,9 @@ describe.concurrent('crash matrix: SIGKILL at every journal step, then ao update
       const { sb, facts, before } = await bridgeUser(`cutover-crash-${point.replace(':', '-')}`);
       const crashed = await ao(sb, ['update', '--yes'], { AO_CUTOVER_CRASH_AT: point });
       expect(crashed.stderr).toContain('(killed by SIGKILL)');
+      const [step, when] = point.split(':');
+      const left = (await Journal.load(join(sb.home, '.ao')))!;
+      expect(left.data.steps.at(-1)).toMatchObject({ name: step, status: when === 'before' ? 'started' : 'done' });
       // Whichever `ao` is on PATH now: the legacy CLI resumes with `ao update`;
       // when the rewrite already is, the saved cutover copy does.
       const onPath = (await ao(sb, ['--version'])).stdout.trim();

@@ -1,0 +1,20 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkDiskSpace, checkNode } from '../../../installer/cutover/steps/preflight.js';
+
+describe('preflight', () => {
+  it('refuses a Node the target does not support, naming both', () => {
+    expect(() => checkNode({ version: '0.10.0', engines: { node: '>=20.17' } }, 'v18.19.0')).toThrow(/needs Node >=20.17/);
+    expect(() => checkNode({ version: '0.10.0', engines: { node: '>=20.17' } }, 'v20.17.0')).not.toThrow();
+    expect(() => checkNode({ version: '0.10.0' }, 'v18.0.0')).not.toThrow();
+  });
+
+  it('measures real free space and refuses when the backup and the app would not fit', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ao-preflight-'));
+    const free = await checkDiskSpace(dir, 1);
+    expect(free).toBeGreaterThan(1);
+    await expect(checkDiskSpace(dir, free * 10)).rejects.toMatchObject({ code: 'ENOSPC', fix: expect.stringContaining('ao update') });
+  });
+});
