@@ -1,6 +1,8 @@
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import semver from 'semver';
+import { UserError } from '../common/errors.js';
 import { REPO_ROOT } from '../common/paths.js';
 import { packDeterministic } from './pack.js';
 
@@ -71,6 +73,10 @@ export async function buildLegacyPackage(opts: { legacyDir?: string; version: st
 }
 
 /** The bridge release: `legacyDir` (the real legacy package, or the test stand-in) at `version`, pinned to `target`. */
-export function buildBridge(opts: { legacyDir?: string; version: string; target: string; outDir: string }): Promise<BuiltPackage> {
+export async function buildBridge(opts: { legacyDir?: string; version: string; target: string; outDir: string }): Promise<BuiltPackage> {
+  // Every migrating user must land on the same tested release: an exact version, never a tag or range.
+  if (!semver.valid(opts.target)) {
+    throw new UserError({ what: `cannot build the bridge ${opts.version}`, why: `the cutover target ${JSON.stringify(opts.target)} is not an exact version`, fix: 'pass the exact release, e.g. 0.10.0', code: 'EBRIDGE' });
+  }
   return buildLegacyPackage(opts);
 }
