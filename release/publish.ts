@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import pacote from 'pacote';
 import { UserError } from '../common/errors.js';
 import { writeJsonAtomic } from '../common/fs-atomic.js';
+import { acquireLock } from '../common/lock.js';
 import type { StagedPackage } from './stage.js';
 import { fetchPackument, normalizeRegistry, npmAuthArgs, openReader, registryError, type Reader, type RegistryTarget } from './registry-client.js';
 import { readStage, verify } from './verify.js';
@@ -117,7 +118,12 @@ export async function publish(options: PublishOptions): Promise<{ record?: Publi
   // Only verified bytes go out, whoever calls this.
   await verify({ stageDir: options.stageDir });
   const registry = normalizeRegistry(options.registry.url);
-  const reader = await openReader(options.registry);
+  // One publisher per stage folder: two would interleave publish.json records.
+  const lock = options.dryRun ? undefined : await acquireLock(join(options.stageDir, 'publish.lock'), { purpose: `publishing ${staged.version}` });
+  const reader = await openReader(options.registry).catch(async (err) => {
+    await lock?.release();
+    throw err;
+  });
   try {
     const plan = await planPublish(staged.packages, reader, registry);
     for (const step of plan) log(`${options.dryRun ? 'would ' : ''}${step.action} ${step.name}@${step.version} (${tag})`);
@@ -125,7 +131,7 @@ export async function publish(options: PublishOptions): Promise<{ record?: Publi
 
     const record: PublishRecord = { registry, tag, version: staged.version, startedAt: new Date().toISOString(), provenance: options.provenance ?? false, packages: [], verified: false };
     for (const step of plan) {
-      if (step.action === 'publish') await npmPublish(step, tag, options);
+      if (step.action === 'publish' && !(await publishUnlessIdentical(step, tag, options, reader))) step.action = 'skip';
       record.packages.push({ name: step.name, version: step.version, integrity: step.integrity, action: step.action === 'publish' ? 'published' : 'skipped', at: new Date().toISOString() });
       // Recorded after each package, so a crash leaves an honest record of what went out.
       await saveRecord(options.stageDir, record);
@@ -140,6 +146,23 @@ export async function publish(options: PublishOptions): Promise<{ record?: Publi
     return { record, plan };
   } finally {
     await reader.close();
+    await lock?.release();
+  }
+}
+
+/**
+ * Publishes one package; false when the registry turned out to have these very bytes already
+ * (an earlier, killed run's npm process can finish after this run read the registry).
+ */
+async function publishUnlessIdentical(step: PlanStep, tag: string, options: PublishOptions, reader: Reader): Promise<boolean> {
+  try {
+    await npmPublish(step, tag, options);
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ECONFLICT') throw err;
+    const doc = await fetchPackument(reader, step.name, normalizeRegistry(options.registry.url));
+    if (doc?.versions[step.version]?.dist.integrity === step.integrity) return false;
+    throw err;
   }
 }
 
