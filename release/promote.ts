@@ -63,6 +63,11 @@ export async function promote(options: PromoteOptions): Promise<{ tag: string; v
         throw registryError(err, registry, `moving ${tag} of ${pkg.name}`, `${(err as { stderr?: string }).stderr ?? ''}`);
       }
     }
+    if (!options.dryRun) {
+      const missed = [];
+      for (const pkg of record.packages) if ((await fetchPackument(reader, pkg.name, registry))?.['dist-tags'][tag] !== pkg.version) missed.push(pkg.name);
+      if (missed.length > 0) throw new UserError({ what: `"${tag}" did not move everywhere`, why: `${missed.join(', ')} still point elsewhere on ${registry}`, fix: 'run the same promote again (it is idempotent)', code: 'EPROMOTE' });
+    }
   } finally {
     await reader.close();
   }
