@@ -1,3 +1,5 @@
+// First: tunes V8 before undici loads (see memory.ts).
+import './tune-process.js';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -6,6 +6,7 @@ import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import { writeJsonAtomic } from '../../common/fs-atomic.js';
 import type { Progress } from '../../common/progress.js';
+import { streamed } from './memory.js';
 
 /**
  * A download that survives anything short of a changed file: streamed to
@@ -124,7 +125,10 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   // Re-hash what an earlier run left, so the final digest covers every byte on disk.
   let hash: Hash = createHash('sha512');
   if (offset > 0) {
-    for await (const chunk of createReadStream(partial, { end: offset - 1, highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+    for await (const chunk of createReadStream(partial, { end: offset - 1, highWaterMark: 1 << 20 })) {
+      hash.update(chunk as Buffer);
+      streamed((chunk as Buffer).length);
+    }
   }
   options.progress?.start(size, offset);
 
@@ -190,6 +194,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
           hash.update(buf);
           offset += buf.length;
           fetched += buf.length;
+          streamed(buf.length);
           options.progress?.advance(buf.length);
         }
         if (offset < size) throw new RetryableError(`${url} ended the body early at ${offset} of ${size} bytes`);

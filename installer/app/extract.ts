@@ -4,9 +4,9 @@ import { dirname, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import StreamZip from 'node-stream-zip';
-import * as tar from 'tar';
 import { UserError } from '../../common/errors.js';
 import type { AppFormat } from './manifest.js';
+import { streamed } from './memory.js';
 
 /**
  * Unpacks a verified artifact into a staging folder. The whole entry list is
@@ -121,6 +121,7 @@ function capCounter(archive: string, budget: { left: number }): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
       budget.left -= chunk.length;
+      streamed(chunk.length);
       if (budget.left < 0) done(refuse(archive, 'it unpacks to more bytes than its entries declare and than the manifest allows'));
       else done(null, chunk);
     },
@@ -176,6 +177,8 @@ export async function extractZip(archive: string, staging: string, cap: number):
 const TAR_TYPES: Record<string, PlannedEntry['type']> = { File: 'file', OldFile: 'file', ContiguousFile: 'file', Directory: 'dir', SymbolicLink: 'symlink', Link: 'hardlink' };
 
 export async function extractTarGz(archive: string, staging: string, cap: number): Promise<PlannedEntry[]> {
+  // Loaded on demand: ~5 MB of RSS that zip artifacts (macOS, Windows) never need.
+  const tar = await import('tar');
   const raw: PlannedEntry[] = [];
   let bad: UserError | undefined;
   try {
