@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireLock, pidAlive } from '../../common/lock.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { buildBridge, bundleLegacyImport } from '../../release/bridge.js';
-import { FORWARD_STEPS, Journal } from '../../installer/cutover/journal.js';
+import { FORWARD_STEPS, Journal, ROLLBACK_STEPS } from '../../installer/cutover/journal.js';
 import {
   ao,
   checkStore,
@@ -22,6 +22,10 @@ import {
 import { runCommand } from '../../installer/cutover/run.js';
 import { generateLegacyHome, type LegacyHomeFacts } from '../support/legacy-home.js';
 import { publishPlain, stageFixtureRelease } from '../support/release-fixture.js';
+import { buildAppArtifact } from '../support/app-fixtures.js';
+import { startFaultServer, type FaultServer } from '../support/fault-server.js';
+import { digestFile } from '../../common/integrity.js';
+import { hostTargetId } from '../../installer/app/manifest.js';
 import type { Sandbox } from '../support/sandbox.js';
 
 // The legacy user's journey, for real: Verdaccio, npm/pnpm global installs in a
@@ -30,19 +34,30 @@ let registry: EmbeddedRegistry;
 /** A sandbox with the 0.9.6 bridge installed globally with npm; cases copy its prefix. */
 let template: Sandbox;
 let extraPackages: string;
+let appServer: FaultServer;
 const sandboxes: Sandbox[] = [];
 
 const HOME_OPTIONS = { ...DEFAULT_LEGACY_HOME, projects: 2, sessionsPerProject: 3 };
 
 beforeAll(async () => {
   registry = await startEmbeddedRegistry();
+  // The release pins a desktop app served from a loopback artifact server.
+  appServer = await startFaultServer();
+  extraPackages = await mkdtemp(join(tmpdir(), 'ao-cutover-extra-'));
+  const artifact = await buildAppArtifact('appimage', join(extraPackages, 'ao.AppImage'), 64 * 1024);
+  await appServer.serve('/ao.AppImage', artifact.file);
+  const digest = await digestFile(artifact.file);
+  const app = {
+    schema: 1,
+    version: '0.10.0',
+    targets: { [hostTargetId()]: { file: 'ao.AppImage', format: 'AppImage', urls: [`${appServer.url}/ao.AppImage`], size: digest.size, integrity: digest.integrity, unpackedSizeLimit: digest.size * 2 } },
+  };
   // 0.10.0 is never `latest` while the bridge path is the way in.
-  await publishPlain(registry, await stageFixtureRelease('0.10.0'), 'next');
+  await publishPlain(registry, await stageFixtureRelease('0.10.0', { app }), 'next');
   await publishLegacyAndBridge(registry);
   template = userSandbox(registry, 'npm', 'cutover-template');
   const installed = await globalInstall(template, 'npm', '@aoagents/ao@0.9.6');
   expect(installed.stderr).toBe('');
-  extraPackages = await mkdtemp(join(tmpdir(), 'ao-cutover-extra-'));
 }, 300_000);
 
 afterAll(async () => {
@@ -51,6 +66,7 @@ afterAll(async () => {
     sb.cleanup();
   }
   template?.cleanup();
+  await appServer?.close();
   await registry?.stop();
 });
 
@@ -137,6 +153,24 @@ describe('ao update guards', () => {
   }, 60_000);
 });
 
+describe('the desktop app step', () => {
+  it('fetches the pinned app; a failed fetch keeps the new CLI and says how to fetch it later', async () => {
+    const { sb, facts, before } = await bridgeUser('cutover-app');
+    appServer.fault('/ao.AppImage', { kind: 'status', status: 404 });
+    const res = await ao(sb, ['update', '--yes']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/app fetch failed .*fetch it later with: ao-app install/);
+    await expectOnRewrite(sb, facts, before);
+    await stopSandboxDaemon(sb.home);
+
+    const ok = await bridgeUser('cutover-app-ok');
+    const res2 = await ao(ok.sb, ['update', '--yes']);
+    expect(res2.code, res2.stderr).toBe(0);
+    const path = /desktop app at (\S+)/.exec(res2.stderr)?.[1];
+    expect(path && existsSync(path)).toBe(true);
+  }, 120_000);
+});
+
 describe('ao update rolls back to 0.9.6 with every legacy byte as it was', () => {
   it('when the daemon never becomes ready', async () => {
     const { sb, before } = await bridgeUser('cutover-never-ready');
@@ -191,15 +225,18 @@ describe('ao update rolls back to 0.9.6 with every legacy byte as it was', () =>
 });
 
 describe.concurrent('crash matrix: SIGKILL at every journal step, then ao update --yes again', () => {
-  const points = [...FORWARD_STEPS, 'commit'].flatMap((step) => (['before', 'after'] as const).map((when) => `${step}:${when}`));
+  const at = (steps: readonly string[]) => steps.flatMap((step) => (['before', 'after'] as const).map((when) => `${step}:${when}`));
+  // Rollback steps are reached by failing the import (the fixture's import-error), then killed the same way.
+  const points = [...at([...FORWARD_STEPS, 'commit']), ...at(ROLLBACK_STEPS)];
   for (const point of points) {
     it(point, async () => {
       const { sb, facts, before } = await bridgeUser(`cutover-crash-${point.replace(':', '-')}`);
-      const crashed = await ao(sb, ['update', '--yes'], { AO_CUTOVER_CRASH_AT: point });
+      const inRollback = (ROLLBACK_STEPS as readonly string[]).includes(point.split(':')[0]!);
+      const crashed = await ao(sb, ['update', '--yes'], { AO_CUTOVER_CRASH_AT: point, ...(inRollback ? { AO_FIXTURE_FAULT: 'import-error' } : {}) });
       expect(crashed.stderr).toContain('(killed by SIGKILL)');
       const [step, when] = point.split(':');
       const left = (await Journal.load(join(sb.home, '.ao')))!;
-      expect(left.data.steps.at(-1)).toMatchObject({ name: step, status: when === 'before' ? 'started' : 'done' });
+      expect(left.data[inRollback ? 'rollback' : 'steps'].at(-1)).toMatchObject({ name: step, status: when === 'before' ? 'started' : 'done' });
       // Whichever `ao` is on PATH now: the legacy CLI resumes with `ao update`;
       // when the rewrite already is, the saved cutover copy does.
       const onPath = (await ao(sb, ['--version'])).stdout.trim();
