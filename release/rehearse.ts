@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { formatError } from '../common/errors.js';
 import { loadMatrix, type Matrix } from '../common/matrix.js';
 import { OUT_DIR } from '../common/paths.js';
+import { rehearseCutover } from '../installer/cutover/rehearsal.js';
 import { fixtureBinaries } from '../test/support/fixture-binaries.js';
 import { createSandbox, type Sandbox } from '../test/support/sandbox.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from './embedded-registry.js';
@@ -121,7 +122,18 @@ const runInstalled: RehearsalStep = {
   },
 };
 
-export const REHEARSAL_STEPS: RehearsalStep[] = [buildBinaries, stageRelease, verifyStaged, startRegistry, publishStaged, verifyResolution, installGlobally, runInstalled];
+/** The legacy user's journey (installer/cutover), against the release just published. */
+const legacyCutover: RehearsalStep = {
+  name: 'legacy cutover',
+  async run(ctx) {
+    const report = await rehearseCutover({ registry: { url: ctx.registry!.url, authToken: ctx.registry!.authToken }, target: ctx.version });
+    if (!report.ok) throw new Error(report.problems.join('; '));
+    const hops = report.hops.map((h) => `${h.from} -> ${h.to} ${(h.ms / 1000).toFixed(1)} s`).join(', ');
+    return `${hops}; ${report.sessionsImported}/${report.sessions} sessions, ${report.resumeIdsMatched} resume ids, legacy home ${report.legacyHomeUnchanged ? 'unchanged' : 'CHANGED'}`;
+  },
+};
+
+export const REHEARSAL_STEPS: RehearsalStep[] = [buildBinaries, stageRelease, verifyStaged, startRegistry, publishStaged, verifyResolution, installGlobally, runInstalled, legacyCutover];
 
 export async function rehearse(options: { steps?: RehearsalStep[]; version?: string; log?: (line: string) => void } = {}): Promise<{ ok: boolean; results: StepResult[]; ctx: RehearsalContext }> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
