@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { execFile } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -8,9 +9,12 @@ import { formatError } from '../common/errors.js';
 import { loadMatrix, type Matrix } from '../common/matrix.js';
 import { OUT_DIR } from '../common/paths.js';
 import { rehearseCutover } from '../installer/cutover/rehearsal.js';
+import { buildReleaseApps } from '../test/support/app-fixtures.js';
+import { startFaultServer } from '../test/support/fault-server.js';
 import { fixtureBinaries } from '../test/support/fixture-binaries.js';
 import { createSandbox, type Sandbox } from '../test/support/sandbox.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from './embedded-registry.js';
+import { buildAppManifest } from './app-manifest.js';
 import { publish, type PublishRecord } from './publish.js';
 import { stage, type StageResult } from './stage.js';
 import { verify } from './verify.js';
@@ -27,6 +31,8 @@ export interface RehearsalContext {
   matrix: Matrix;
   workDir: string;
   binariesDir?: string;
+  /** The desktop app manifest pinned into the main package. */
+  app?: unknown;
   stageDir?: string;
   staged?: StageResult;
   registry?: EmbeddedRegistry;
@@ -57,11 +63,27 @@ const buildBinaries: RehearsalStep = {
   },
 };
 
+/** Desktop app artifacts for every target, served from a local artifact server, pinned in a signed manifest. */
+const buildApps: RehearsalStep = {
+  name: 'desktop app artifacts',
+  async run(ctx) {
+    const dir = join(ctx.workDir, 'apps');
+    await mkdir(dir, { recursive: true });
+    await buildReleaseApps(ctx.matrix.targets, dir, 1 << 20);
+    const server = await startFaultServer();
+    ctx.cleanups.push(() => server.close());
+    for (const t of ctx.matrix.targets) await server.serve(`/ao/${ctx.version}/${t.app.file}`, join(dir, t.app.file));
+    const { privateKey } = generateKeyPairSync('ed25519');
+    ctx.app = await buildAppManifest({ matrix: ctx.matrix, version: ctx.version, artifactsDir: dir, baseUrls: [`${server.url}/ao/${ctx.version}`], signingKey: privateKey });
+    return `${ctx.matrix.targets.length} artifacts signed, served at ${server.url}`;
+  },
+};
+
 const stageRelease: RehearsalStep = {
   name: 'stage',
   async run(ctx) {
     ctx.stageDir = join(ctx.workDir, 'stage');
-    ctx.staged = await stage({ matrix: ctx.matrix, version: ctx.version, binariesDir: ctx.binariesDir!, outDir: ctx.stageDir });
+    ctx.staged = await stage({ matrix: ctx.matrix, version: ctx.version, binariesDir: ctx.binariesDir!, outDir: ctx.stageDir, ...(ctx.app ? { app: ctx.app } : {}) });
     return `${ctx.staged.packages.length} packages`;
   },
 };
@@ -122,6 +144,17 @@ const runInstalled: RehearsalStep = {
   },
 };
 
+const fetchApp: RehearsalStep = {
+  name: 'desktop app fetch',
+  async run(ctx) {
+    const exe = join(ctx.sandbox!.binDir, process.platform === 'win32' ? 'ao-app.cmd' : 'ao-app');
+    const { stdout } = await run(exe, ['install', '--json'], { env: ctx.sandbox!.env });
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { status?: string; path?: string };
+    if (result.status !== 'installed') throw new Error(`ao-app install ended with ${JSON.stringify(result)}`);
+    return `verified and installed at ${result.path}`;
+  },
+};
+
 /** The legacy user's journey (installer/cutover), against the release just published. */
 const legacyCutover: RehearsalStep = {
   name: 'legacy cutover',
@@ -133,7 +166,7 @@ const legacyCutover: RehearsalStep = {
   },
 };
 
-export const REHEARSAL_STEPS: RehearsalStep[] = [buildBinaries, stageRelease, verifyStaged, startRegistry, publishStaged, verifyResolution, installGlobally, runInstalled, legacyCutover];
+export const REHEARSAL_STEPS: RehearsalStep[] = [buildBinaries, buildApps, stageRelease, verifyStaged, startRegistry, publishStaged, verifyResolution, installGlobally, runInstalled, fetchApp, legacyCutover];
 
 export async function rehearse(options: { steps?: RehearsalStep[]; version?: string; log?: (line: string) => void } = {}): Promise<{ ok: boolean; results: StepResult[]; ctx: RehearsalContext }> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
