@@ -15,10 +15,12 @@ describe('rehearsal runner', () => {
     await expect(fetch(`${ctx.registry!.url}-/ping`)).rejects.toThrow();
   });
 
-  it('runs the release steps in order: verify before publish, publish before install', () => {
+  it('runs the release steps in order: app pinned before staging, verify before publish, install before app fetch and cutover', () => {
     const names = REHEARSAL_STEPS.map((s) => s.name);
     expect(names.indexOf('verify tarballs')).toBeLessThan(names.indexOf('publish + post-verify'));
     expect(names.indexOf('publish + post-verify')).toBeLessThan(names.indexOf('npm install -g'));
-    expect(names.at(-1)).toBe('ao --version');
+    expect(names.indexOf('desktop app artifacts')).toBeLessThan(names.indexOf('stage'));
+    expect(names.indexOf('ao --version')).toBeLessThan(names.indexOf('desktop app fetch'));
+    expect(names.at(-1)).toBe('legacy cutover');
   });
 });
