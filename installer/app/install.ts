@@ -187,6 +187,16 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       throw err;
     }
     await options.checkpoint?.('downloaded');
+    // Again now that the download is done: minutes passed and something else may have filled the disk.
+    const freeNow = await (options.freeSpace ?? freeBytes)(root);
+    if (freeNow < target.unpackedSizeLimit) {
+      throw new UserError({
+        what: 'not enough disk space to unpack the desktop app',
+        why: `${root} has ${freeNow} bytes free after the download; unpacking needs up to ${target.unpackedSizeLimit} (the verified download is kept)`,
+        fix: `free at least ${target.unpackedSizeLimit - freeNow} bytes there, then run ao-app install again: it unpacks without downloading again`,
+        code: 'ENOSPC',
+      });
+    }
 
     const staging = join(root, 'versions', `.staging-${name}-${process.pid}`);
     await rm(staging, { recursive: true, force: true });

@@ -157,6 +157,45 @@ describe('installing the desktop app', () => {
     }
   });
 
+  it('checks the disk again after the download, keeping the verified bytes for the next run', async () => {
+    const root = await tempDir('root');
+    const manifest = await macManifest(mac, '0.10.0', '/mac-nospace-later.zip');
+    const { unpackedSizeLimit } = manifest.targets['darwin-arm64'];
+    // Plenty of room before the download, 1000 bytes once it is done (something else filled the disk meanwhile).
+    let downloaded = false;
+    const freeSpace = async () => (downloaded ? 1000 : 1 << 30);
+    const checkpoint = async (step: string) => void (downloaded ||= step === 'downloaded');
+    await expect(installApp({ manifest, target: 'darwin-arm64', root, freeSpace, checkpoint })).rejects.toMatchObject({
+      code: 'ENOSPC',
+      what: 'not enough disk space to unpack the desktop app',
+      why: expect.stringMatching(new RegExp(`1000 bytes free after the download; unpacking needs up to ${unpackedSizeLimit}`)),
+      fix: expect.stringMatching(/free at least \d+ bytes there, then run ao-app install again/),
+    });
+    expect(existsSync(join(root, 'versions', '0.10.0-darwin-arm64'))).toBe(false);
+    expect(await readdir(join(root, 'versions'))).toEqual([]);
+    const requests = server.requests.filter((r) => r.path === '/mac-nospace-later.zip').length;
+    const again = await installApp({ manifest, target: 'darwin-arm64', root });
+    expect(again).toMatchObject({ status: 'installed', fetched: 0, resumedFrom: (await stat(mac)).size });
+    expect(server.requests.filter((r) => r.path === '/mac-nospace-later.zip')).toHaveLength(requests);
+  });
+
+  it.skipIf(!canMountTmpfs())('checks a real disk again after the download (a 4 MB tmpfs filled meanwhile)', async () => {
+    const root = await tempDir('tmpfs-later');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', root]);
+    try {
+      const manifest = await manifestFor(server, mac, 'zip', 'darwin-arm64', { unpackedSizeLimit: 2 << 20 });
+      const filler = join(root, 'filler');
+      const checkpoint = async (step: string) => {
+        if (step === 'downloaded') await writeFile(filler, Buffer.alloc(2 << 20));
+      };
+      await expect(installApp({ manifest, target: 'darwin-arm64', root: join(root, 'app'), checkpoint })).rejects.toMatchObject({ code: 'ENOSPC', what: 'not enough disk space to unpack the desktop app' });
+      rmSync(filler);
+      expect(await installApp({ manifest, target: 'darwin-arm64', root: join(root, 'app') })).toMatchObject({ status: 'installed', fetched: 0 });
+    } finally {
+      execFileSync('umount', [root]);
+    }
+  });
+
   it('resumes after the command is SIGKILLed mid-download instead of starting over', async () => {
     const root = await tempDir('root');
     const dir = await tempDir('m');
