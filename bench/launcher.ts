@@ -1,0 +1,114 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { createSandbox, type Sandbox } from '../test/support/sandbox.js';
+import { registryWithRelease } from '../test/support/release-fixture.js';
+
+/**
+ * What `ao` costs a user, side by side with its baseline in one run:
+ * - the npm-installed (swapped) `ao --version` vs the bare binary (goal <= 1.10x);
+ * - the JS launcher (scripts blocked) vs a bare `node -e 0` (goal <= +5 ms);
+ * - the postinstall's own time (goal <= 150 ms median);
+ * - bytes a global install downloads vs main + one platform tarball (goal <= 1.05x).
+ */
+const execFileAsync = promisify(execFile);
+const SPEC = '@aoagents/ao@0.10.0';
+const ROUNDS = 40;
+
+function timeOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): number {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { env, cwd, stdio: 'ignore' });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}`);
+  return ms;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Runs the commands interleaved, so machine noise falls on all of them alike; returns each median in ms. */
+function sideBySide(cmds: Array<[string, string[], NodeJS.ProcessEnv, string?]>, rounds = ROUNDS): number[] {
+  const times = cmds.map(() => [] as number[]);
+  for (const [cmd, args, env, cwd] of cmds) timeOnce(cmd, args, env, cwd); // warm the page cache
+  for (let i = 0; i < rounds; i++) cmds.forEach(([cmd, args, env, cwd], j) => times[j].push(timeOnce(cmd, args, env, cwd)));
+  return times.map(median);
+}
+
+/** A loopback proxy in front of the registry that counts the bytes it serves (Host kept, so tarball URLs point back at it). */
+async function countingProxy(target: string): Promise<{ url: string; bytes(): number; reset(): void; server: Server }> {
+  const upstream = new URL(target);
+  let served = 0;
+  const server = createServer((req, res) => {
+    const out = request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.on('data', (chunk: Buffer) => (served += chunk.length));
+      up.pipe(res);
+    });
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, bytes: () => served, reset: () => (served = 0), server };
+}
+
+/** Asynchronous: the counting proxy runs in this process and must keep serving during the install. */
+async function install(sb: Sandbox, extra: string[] = []): Promise<void> {
+  await execFileAsync('npm', ['install', '-g', SPEC, ...extra], { env: sb.env });
+}
+
+const ratio = (a: number, b: number) => (a / b).toFixed(2);
+const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
+
+export async function run(): Promise<void> {
+  const { registry, staged } = await registryWithRelease('0.10.0');
+  const proxy = await countingProxy(registry.url);
+  const sandboxes: Sandbox[] = [];
+  try {
+    const swapped = createSandbox({ registry: proxy.url, name: 'bench-swapped' });
+    const blocked = createSandbox({ registry: proxy.url, name: 'bench-blocked' });
+    sandboxes.push(swapped, blocked);
+
+    proxy.reset();
+    await install(swapped);
+    const downloaded = proxy.bytes();
+    await install(blocked, ['--ignore-scripts']);
+
+    const pkgDir = join(swapped.prefix, 'lib', 'node_modules', '@aoagents', 'ao');
+    const bare = join(pkgDir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
+    const ao = join(swapped.binDir, 'ao');
+    const launcher = join(blocked.binDir, 'ao');
+    spawnSync(launcher, ['--version'], { env: blocked.env }); // first run verifies and stamps
+
+    const [swappedMs, bareMs] = sideBySide([[ao, ['--version'], swapped.env], [bare, ['--version'], swapped.env]]);
+    // The least any Node launcher can cost: load child_process, spawn, wait. Shows how much is ours.
+    const minimalSpawn = `require('node:child_process').spawn(${JSON.stringify(bare)}, ['--version'], { stdio: 'inherit' }).on('exit', (c) => process.exit(c))`;
+    const [launcherMs, nodeMs, spawnMs] = sideBySide([
+      [launcher, ['--version'], blocked.env],
+      [process.execPath, ['-e', '0'], blocked.env],
+      [process.execPath, ['-e', minimalSpawn], blocked.env],
+    ]);
+    const postinstallEnv = { ...swapped.env, npm_config_user_agent: 'npm/11 node/v20 linux x64' };
+    const [postinstallMs] = sideBySide([[process.execPath, ['lib/postinstall.cjs'], postinstallEnv, pkgDir]], 15);
+
+    const main = staged.packages.at(-1)!;
+    const platform = staged.packages.find((p) => p.name.endsWith('linux-x64'))!;
+    const tarballs = statSync(main.tarball).size + statSync(platform.tarball).size;
+
+    const lines = [
+      `swapped ao --version     ${swappedMs.toFixed(2)} ms vs bare binary ${bareMs.toFixed(2)} ms: ${ratio(swappedMs, bareMs)}x (goal <= 1.10x) ${verdict(swappedMs / bareMs <= 1.1)}`,
+      `JS launcher --version    ${launcherMs.toFixed(2)} ms vs node -e 0 ${nodeMs.toFixed(2)} ms: +${(launcherMs - nodeMs).toFixed(2)} ms, ${ratio(launcherMs, nodeMs)}x (goal <= +5 ms) ${verdict(launcherMs - nodeMs <= 5)}`,
+      `  of which child_process + the binary itself: minimal spawn-only launcher ${spawnMs.toFixed(2)} ms; ours costs +${(launcherMs - spawnMs).toFixed(2)} ms over it`,
+      `postinstall (median)     ${postinstallMs.toFixed(1)} ms (goal <= 150 ms) ${verdict(postinstallMs <= 150)}`,
+      `global install download  ${downloaded} B vs main + linux-x64 tarballs ${tarballs} B: ${ratio(downloaded, tarballs)}x (goal <= 1.05x) ${verdict(downloaded / tarballs <= 1.05)}`,
+    ];
+    process.stdout.write(lines.join('\n') + `\n(load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores while measuring)\n`);
+  } finally {
+    for (const sb of sandboxes) sb.cleanup();
+    proxy.server.close();
+    await registry.stop();
+  }
+}
