@@ -6,7 +6,7 @@ import { formatError, UserError } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs-atomic.js';
 import { acquireLock, type Lock } from '../../common/lock.js';
 import { backupDirName, createBackup, legacyRoots, measureRoots } from './backup.js';
-import { Interrupted, Journal, planRecovery, type PackageManagerInfo } from './journal.js';
+import { holdSignals, Interrupted, Journal, planRecovery, withSignalsDeferred, type PackageManagerInfo } from './journal.js';
 import { findActiveSessions } from './legacy/activity.js';
 import { hasLegacyHome } from './legacy/export.js';
 import { detectPackageManager, installArgs, installedVersion, packageDirOf, PACKAGE_NAME } from './package-manager.js';
@@ -77,6 +77,7 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
   const aoHome = env.AO_HOME ?? join(home, '.ao');
   const name = opts.mode === 'update' ? 'ao update' : 'ao-legacy-import';
   let lock: Lock | undefined;
+  let releaseSignals: (() => void) | undefined;
   try {
     const flags = parseFlags(opts.argv);
     if (!flags.check) lock = await acquireLock(join(aoHome, 'cutover', 'update.lock'), { purpose: name });
@@ -132,13 +133,14 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
 
     // 4. The journaled steps.
     const journal = await Journal.create(aoHome, { command: opts.mode, target: opts.target }, env);
+    releaseSignals = holdSignals();
     await journal.update({ legacyVersion, packageManager: pm });
     try {
       await forward(journal, { ...opts, env, home, aoHome, log, flags, pm, legacyVersion, roots, legacyHome, backupBytes });
     } catch (err) {
       log(formatError(err, name));
       log(`${name}: rolling back`);
-      const { notUndone } = await rollback({ journal, aoHome, env, log });
+      const { notUndone } = await withSignalsDeferred(() => rollback({ journal, aoHome, env, log }), true).then((r) => r.value);
       await journal.archive();
       if (notUndone.length > 0) {
         log(`${name}: the rollback could not undo everything:`);
@@ -155,6 +157,7 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
     log(formatError(err, name));
     return err instanceof UserError && err.code === 'EUSAGE' ? EXIT.usage : EXIT.failed;
   } finally {
+    releaseSignals?.();
     await lock?.release();
   }
 }

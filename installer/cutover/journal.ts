@@ -61,24 +61,50 @@ export class Interrupted extends Error {
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+let held: NodeJS.Signals | undefined;
+let ignoring = false;
+let holders = 0;
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (!ignoring && !held) held = signal;
+  process.stderr.write(`ao: ${signal} received; ${ignoring ? 'finishing the rollback first' : 'stopping after this step'}\n`);
+}
 
 /**
- * Runs `fn` with SIGINT/SIGTERM/SIGHUP held back. With `ignore` they are
- * dropped (rollback must not be interrupted); otherwise the first one is
- * returned so the caller can stop at a clean point.
+ * Holds SIGINT/SIGTERM/SIGHUP from now until the returned release: the cutover
+ * installs it for its whole journaled run, so an interrupt stops it at the next
+ * step boundary (and a rollback), never half way through a step.
+ */
+export function holdSignals(): () => void {
+  if (holders++ === 0) for (const s of SIGNALS) process.on(s, onSignal);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--holders === 0) for (const s of SIGNALS) process.off(s, onSignal);
+  };
+}
+
+/** The first interrupt held so far, if any. */
+export function heldSignal(): NodeJS.Signals | undefined {
+  return held;
+}
+
+/**
+ * Runs `fn` with the interrupts held. With `ignore` they are dropped (rollback
+ * must not be interrupted); otherwise the first one is returned so the caller
+ * can stop at a clean point.
  */
 export async function withSignalsDeferred<T>(fn: () => Promise<T>, ignore = false): Promise<{ value: T; signal?: NodeJS.Signals }> {
-  let received: NodeJS.Signals | undefined;
-  const handler = (signal: NodeJS.Signals) => {
-    if (!ignore && !received) received = signal;
-    process.stderr.write(`ao update: ${signal} received; ${ignore ? 'finishing the rollback first' : 'stopping after this step'}\n`);
-  };
-  for (const s of SIGNALS) process.on(s, handler);
+  const release = holdSignals();
+  const wasIgnoring = ignoring;
+  if (ignore) ignoring = true;
   try {
     const value = await fn();
-    return { value, signal: received };
+    return { value, signal: ignore ? undefined : held };
   } finally {
-    for (const s of SIGNALS) process.off(s, handler);
+    ignoring = wasIgnoring;
+    release();
   }
 }
 
@@ -156,6 +182,8 @@ export class Journal {
    * detail) after. Signals are held until the step ends; rollback steps ignore them.
    */
   async step<T>(name: StepName, fn: () => Promise<T>, list: 'steps' | 'rollback' = 'steps'): Promise<T> {
+    // An interrupt that arrived between steps stops the run before the next one starts.
+    if (list === 'steps' && held) throw new Interrupted(held);
     const rec: StepRecord = { name, status: 'started', startedAt: new Date().toISOString() };
     this.data[list].push(rec);
     await this.save();

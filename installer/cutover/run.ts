@@ -18,6 +18,9 @@ export function runCommand(cmd: string, args: string[], options: { env?: NodeJS.
       stdio: ['ignore', 'pipe', 'pipe'],
       // npm, pnpm and yarn are .cmd shims on Windows.
       shell: process.platform === 'win32',
+      // Its own process group: a Ctrl-C at the terminal reaches only the cutover, which
+      // holds it until the step (say, npm install) has finished, instead of killing npm mid-install.
+      detached: process.platform !== 'win32',
       windowsHide: true,
     });
     let stdout = '';

@@ -1,5 +1,6 @@
 import { cp, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -220,6 +221,34 @@ describe('ao update rolls back to 0.9.6 with every legacy byte as it was', () =>
     const res = await ao(sb, ['update', '--yes']);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('npm install -g @aoagents/ao@0.10.2` failed');
+    await expectBackOnLegacy(sb, before);
+  }, 120_000);
+});
+
+describe('interrupts', () => {
+  it('Ctrl-C during the install lets npm finish, then rolls back cleanly (exit 130)', async () => {
+    const { sb, before } = await bridgeUser('cutover-sigint');
+    // Like a terminal: the whole foreground process group gets SIGINT.
+    const child = spawn('ao', ['update', '--yes'], { env: sb.env, cwd: sb.home, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let sent = false;
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (!sent && stderr.includes('Installing: npm install -g')) {
+        sent = true;
+        // A moment later npm is mid-install (it takes seconds); the group signal reaches the cutover only.
+        setTimeout(() => process.kill(-child.pid!, 'SIGINT'), 300);
+      }
+    });
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    expect(sent).toBe(true);
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain('SIGINT received; stopping after this step');
+    expect(stderr).toContain('rolled back: you are on @aoagents/ao@0.9.6');
+    const journals = await readdir(join(sb.home, '.ao', 'cutover'));
+    const archived = JSON.parse(await readFile(join(sb.home, '.ao', 'cutover', journals.find((f) => f.startsWith('journal-'))!), 'utf8')) as { steps: Array<{ name: string; status: string }> };
+    // The install ran to completion (npm was not killed mid-way); nothing after it started.
+    expect(archived.steps.at(-1)).toMatchObject({ name: 'install', status: 'done' });
     await expectBackOnLegacy(sb, before);
   }, 120_000);
 });
