@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { BinaryEntry } from './manifest.js';
@@ -25,7 +24,18 @@ export function cachedBinaryPath(entry: BinaryEntry, root = cacheRoot()): string
   return join(root, 'bin', integrityHex(entry.integrity).slice(0, 32), name);
 }
 
-/** The stamp remembering that the file at `binaryPath` was verified. */
+/**
+ * The stamp remembering that the file at `binaryPath` was verified. Named by
+ * an FNV-1a hash of the path rather than node:crypto, whose loading alone costs
+ * the launcher milliseconds; the stamp stores the path, so a collision only
+ * means a re-verification.
+ */
 export function stampPath(binaryPath: string, root = cacheRoot()): string {
-  return join(root, 'verified', `${createHash('sha256').update(binaryPath).digest('hex').slice(0, 32)}.json`);
+  return join(root, 'verified', `${fnv1a(binaryPath, 0x811c9dc5)}${fnv1a(binaryPath, 0x01000193)}.json`);
+}
+
+function fnv1a(text: string, seed: number): string {
+  let h = seed >>> 0;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
 }
