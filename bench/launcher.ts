@@ -101,7 +101,7 @@ export async function run(): Promise<void> {
     const lines = [
       `swapped ao --version     ${swappedMs.toFixed(2)} ms vs bare binary ${bareMs.toFixed(2)} ms: ${ratio(swappedMs, bareMs)}x (goal <= 1.10x) ${verdict(swappedMs / bareMs <= 1.1)}`,
       `JS launcher --version    ${launcherMs.toFixed(2)} ms vs node -e 0 ${nodeMs.toFixed(2)} ms: +${(launcherMs - nodeMs).toFixed(2)} ms, ${ratio(launcherMs, nodeMs)}x (goal <= +5 ms) ${verdict(launcherMs - nodeMs <= 5)}`,
-      `  of which child_process + the binary itself: minimal spawn-only launcher ${spawnMs.toFixed(2)} ms; ours costs +${(launcherMs - spawnMs).toFixed(2)} ms over it`,
+      `  of which child_process + the binary itself: minimal spawn-only launcher ${spawnMs.toFixed(2)} ms; ours differs by ${(launcherMs - spawnMs).toFixed(2)} ms`,
       `postinstall (median)     ${postinstallMs.toFixed(1)} ms (goal <= 150 ms) ${verdict(postinstallMs <= 150)}`,
       `global install download  ${downloaded} B vs main + linux-x64 tarballs ${tarballs} B: ${ratio(downloaded, tarballs)}x (goal <= 1.05x) ${verdict(downloaded / tarballs <= 1.05)}`,
     ];

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { checkBinary } from '../../postinstall/verify.js';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { cachedBinaryPath, integrityHex } from '../../postinstall/locations.js';
 import type { AoManifest } from '../../postinstall/manifest.js';
@@ -8,6 +11,7 @@ import { createSandbox, type Sandbox } from '../support/sandbox.js';
 import { registryWithRelease } from '../support/release-fixture.js';
 import { expectExactPassThrough, isElf, isNodeScript, mustRun, run } from '../postinstall/install-support.js';
 
+const execFileAsync = promisify(execFile);
 const SPEC = '@aoagents/ao@0.10.0';
 const globalPkg = (sb: Sandbox) => join(sb.prefix, 'lib', 'node_modules', '@aoagents', 'ao');
 const platformBinary = (sb: Sandbox) => join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
@@ -78,7 +82,7 @@ describe('npm global installs from the registry', () => {
     return dir;
   };
 
-  it('with --omit=optional, the postinstall fetches the platform package through npm config and ao works', () => {
+  it('with --omit=optional, the postinstall fetches the platform package through npm config and ao works', async () => {
     const sb = sandbox('npm-omit');
     const dir = project(sb);
     mustRun('npm', ['install', SPEC, '--omit=optional', '--prefix', dir], sb.env, { cwd: dir });
@@ -89,6 +93,16 @@ describe('npm global installs from the registry', () => {
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     expect(isElf(ao)).toBe(true);
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+
+    // Two postinstalls at once (say, two projects installing together) each fetch and swap; neither corrupts the other.
+    rmSync(join(sb.home, '.cache', 'ao'), { recursive: true, force: true });
+    const pkgDir = join(dir, 'node_modules', '@aoagents', 'ao');
+    const env = { ...sb.env, npm_config_user_agent: 'npm/11 node/v20 linux x64', INIT_CWD: dir };
+    const both = await Promise.all([1, 2].map(() => execFileAsync(process.execPath, ['lib/postinstall.cjs'], { cwd: pkgDir, env })));
+    expect(both.map((r) => r.stderr).join('')).toContain('verified and installed');
+    expect(checkBinary(cached, manifest.binaries['linux-x64'])).toBeUndefined();
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+    expect(readdirSync(join(sb.home, '.cache', 'ao', 'tmp'))).toEqual([]);
   });
 
   it('with --ignore-scripts --omit=optional, ao names the fix instead of failing obscurely', () => {

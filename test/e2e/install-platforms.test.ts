@@ -7,7 +7,7 @@ import { REPO_ROOT } from '../../common/paths.js';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
 import { registryWithRelease } from '../support/release-fixture.js';
-import { expectExactPassThrough, isElf, mustRun } from '../postinstall/install-support.js';
+import { expectExactPassThrough, isElf, mustRun, run } from '../postinstall/install-support.js';
 
 const SPEC = '@aoagents/ao@0.10.0';
 const NODE22_BIN = join(REPO_ROOT, 'node_modules', 'node22', 'bin');
@@ -32,8 +32,9 @@ describe('npm installs for every target and on another Node', () => {
   it('npm --os/--cpu lands exactly the right platform package for each of the six targets, in the right format', () => {
     const targets = loadMatrix().targets;
     expect(targets).toHaveLength(6);
+    const byTarget: Record<string, Sandbox> = {};
     for (const t of targets) {
-      const sb = sandbox(`npm-${t.id}`);
+      const sb = (byTarget[t.id] = sandbox(`npm-${t.id}`));
       mustRun('npm', ['install', '-g', SPEC, `--os=${t.os}`, `--cpu=${t.cpu}`], sb.env);
       const scoped = join(sb.prefix, 'lib', 'node_modules', '@aoagents', 'ao', 'node_modules', '@aoagents');
       expect(readdirSync(scoped), t.id).toEqual([`ao-${t.id}`]);
@@ -43,6 +44,12 @@ describe('npm installs for every target and on another Node', () => {
       expect(info.format, t.id).toBe(FORMAT[t.os as keyof typeof FORMAT]);
       expect(info.cpus, t.id).toContain(t.cpu);
     }
+    // What a user meets with a macOS install carried onto Linux: the cause and the command, no stack trace.
+    const carried = run(join(byTarget['darwin-arm64'].binDir, 'ao'), ['--version'], byTarget['darwin-arm64'].env);
+    expect(carried.status).toBe(1);
+    expect(carried.stderr).toContain('holds darwin-arm64');
+    expect(carried.stderr).toContain(`npm install -g ${SPEC}`);
+    expect(carried.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('on Node 22 (npm too), the default global install swaps in the binary and passes exit codes and signals through', async () => {
