@@ -333,7 +333,19 @@ func cmdStatus() int {
 
 // legacyNotice tells a user who jumped straight to the rewrite that a legacy
 // home exists and was never imported, and the one command that imports it.
+// It also names an interrupted cutover (a crash after the rewrite was
+// installed leaves its journal pending) and the command that finishes it.
 func legacyNotice() {
+	if data, err := os.ReadFile(filepath.Join(aoHome(), "cutover", "journal.json")); err == nil {
+		var j struct {
+			Status string `json:"status"`
+		}
+		if json.Unmarshal(data, &j) == nil && (j.Status == "running" || j.Status == "rolling-back") {
+			fmt.Fprintln(os.Stderr, "ao: a migration from the legacy ao was interrupted and is not finished.")
+			fmt.Fprintln(os.Stderr, "ao: finish it (or roll it back if it cannot finish): ao-legacy-import")
+			return
+		}
+	}
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return
