@@ -8,7 +8,8 @@ import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { cachedBinaryPath, integrityHex } from '../../postinstall/locations.js';
 import type { AoManifest } from '../../postinstall/manifest.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
-import { registryWithRelease } from '../support/release-fixture.js';
+import { publishPlain, registryWithRelease, stageFixtureRelease } from '../support/release-fixture.js';
+import { startEmbeddedRegistry } from '../../release/embedded-registry.js';
 import { expectExactPassThrough, isElf, isNodeScript, mustRun, run } from '../postinstall/install-support.js';
 
 const execFileAsync = promisify(execFile);
@@ -115,5 +116,60 @@ describe('npm global installs from the registry', () => {
     expect(r.stderr).toContain('npm install --include=optional');
     expect(r.stderr).toContain('npm rebuild @aoagents/ao');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('a registry serving an altered platform package', () => {
+  let registry: EmbeddedRegistry;
+  let sb: Sandbox;
+  beforeAll(async () => {
+    registry = await startEmbeddedRegistry();
+    const staged = await stageFixtureRelease('0.10.0');
+    // Same package name and version, one byte of the binary changed, repacked: its tarball integrity is
+    // self-consistent in the registry, so only the manifest's binary hash can catch it.
+    const platform = staged.packages.find((p) => p.name === '@aoagents/ao-linux-x64')!;
+    const bin = join(platform.dir, 'bin', 'ao');
+    const bytes = readFileSync(bin);
+    bytes[bytes.length - 100] ^= 0xff;
+    writeFileSync(bin, bytes);
+    const packed = await execFileAsync('npm', ['pack', platform.dir, '--pack-destination', join(platform.dir, '..'), '--json'], { env: process.env });
+    platform.tarball = join(platform.dir, '..', (JSON.parse(packed.stdout) as Array<{ filename: string }>)[0].filename);
+    await publishPlain(registry, staged);
+    sb = createSandbox({ registry: registry.url, name: 'npm-tampered' });
+  });
+  afterAll(async () => {
+    sb?.cleanup();
+    await registry?.stop();
+  });
+
+  it('the fallback fetch refuses it, installs nothing, and ao says what to run', async () => {
+    const dir = join(sb.root, 'project');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'package.json'), '{"name":"p","version":"1.0.0","private":true}\n');
+    const install = mustRun('npm', ['install', SPEC, '--omit=optional', '--foreground-scripts', '--prefix', dir], sb.env, { cwd: dir });
+    expect(install.stdout + install.stderr).toContain('refusing @aoagents/ao-linux-x64@0.10.0 from the registry');
+    expect(existsSync(join(sb.home, '.cache', 'ao', 'bin'))).toBe(false);
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    expect(isNodeScript(ao)).toBe(true);
+    const r = run(ao, ['--version'], sb.env, { cwd: dir });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('--include=optional');
+  });
+
+  it('installed as an optional dependency, the postinstall fails the install and the launcher refuses to run it', () => {
+    const global = createSandbox({ registry: registry.url, name: 'npm-tampered-global' });
+    try {
+      const r = run('npm', ['install', '-g', SPEC], global.env);
+      expect(r.status).not.toBe(0);
+      expect(r.stdout + r.stderr).toContain('refusing @aoagents/ao-linux-x64@0.10.0');
+      mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], global.env);
+      const ran = run(join(global.binDir, 'ao'), ['--version'], global.env);
+      expect(ran.status).toBe(1);
+      expect(ran.stdout).toBe('');
+      expect(ran.stderr).toContain('refusing to run');
+    } finally {
+      global.cleanup();
+    }
   });
 });
