@@ -8,6 +8,7 @@ import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { cachedBinaryPath, integrityHex } from '../../postinstall/locations.js';
 import type { AoManifest } from '../../postinstall/manifest.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
+import { hostFixtureBinary } from '../support/fixture-binaries.js';
 import { publishPlain, registryWithRelease, stageFixtureRelease } from '../support/release-fixture.js';
 import { startEmbeddedRegistry } from '../../release/embedded-registry.js';
 import { expectExactPassThrough, isElf, isNodeScript, mustRun, run } from '../postinstall/install-support.js';
@@ -106,7 +107,7 @@ describe('npm global installs from the registry', () => {
     expect(readdirSync(join(sb.home, '.cache', 'ao', 'tmp'))).toEqual([]);
   });
 
-  it('with --ignore-scripts --omit=optional, ao names the fix instead of failing obscurely', () => {
+  it('with --ignore-scripts --omit=optional, ao names the fix instead of failing obscurely', async () => {
     const sb = sandbox('npm-nothing');
     const dir = project(sb);
     mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts', '--prefix', dir], sb.env, { cwd: dir });
@@ -116,6 +117,15 @@ describe('npm global installs from the registry', () => {
     expect(r.stderr).toContain('npm install --include=optional');
     expect(r.stderr).toContain('npm rebuild @aoagents/ao');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+
+    // AO_BINARY_PATH wins over everything, with a notice; a wrong one is named, not spawned.
+    const own = await hostFixtureBinary('0.10.0');
+    const viaOverride = run(join(dir, 'node_modules', '.bin', 'ao'), ['fixture', 'exit', '42'], { ...sb.env, AO_BINARY_PATH: own });
+    expect(viaOverride.status).toBe(42);
+    expect(viaOverride.stderr).toBe(`ao: using AO_BINARY_PATH=${own} (not verified)\n`);
+    const wrong = run(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], { ...sb.env, AO_BINARY_PATH: join(dir, 'nope') });
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toContain(`AO_BINARY_PATH=${join(dir, 'nope')} cannot be run`);
   });
 });
 
