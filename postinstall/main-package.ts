@@ -19,6 +19,7 @@ export const MAIN_PACKAGE_FILES: ShippedFile[] = [
   { from: 'postinstall.cjs', to: 'lib/postinstall.cjs', executable: false },
   { from: 'fetch-platform.cjs', to: 'lib/fetch-platform.cjs', executable: false },
   { from: 'app-fetcher.cjs', to: 'lib/ao-app', executable: true },
+  { from: 'ao-legacy-import.cjs', to: 'lib/ao-legacy-import', executable: true },
 ];
 
 export function mainPackageJson(manifest: AoManifest, extra: { license?: string; repository?: string; description?: string } = {}): Record<string, unknown> {
@@ -32,7 +33,7 @@ export function mainPackageJson(manifest: AoManifest, extra: { license?: string;
     description: extra.description ?? 'ao: the agent orchestrator CLI and daemon.',
     license: extra.license ?? 'MIT',
     ...(extra.repository ? { repository: extra.repository } : {}),
-    bin: { ao: 'bin/ao', 'ao-app': 'lib/ao-app' },
+    bin: { ao: 'bin/ao', 'ao-app': 'lib/ao-app', 'ao-legacy-import': 'lib/ao-legacy-import' },
     // Optional optimisation and fallback: ao works, verified, when package managers skip it.
     scripts: { postinstall: 'node lib/postinstall.cjs' },
     engines: { node: '>=20.17' },

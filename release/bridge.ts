@@ -17,7 +17,7 @@ export const CUTOVER_BUNDLE = 'cutover/cutover.cjs';
 const importMetaUrl = "var __import_meta_url = require('node:url').pathToFileURL(__filename).href;";
 
 /** Bundles one cutover entry into a single CommonJS file; Node built-ins only at run time. */
-async function bundleEntry(entry: string, outFile: string, define: Record<string, string> = {}, shebang = false): Promise<void> {
+async function bundleEntry(entry: string, outFile: string, define: Record<string, string> = {}): Promise<void> {
   await build({
     absWorkingDir: REPO_ROOT,
     entryPoints: [entry],
@@ -27,7 +27,7 @@ async function bundleEntry(entry: string, outFile: string, define: Record<string
     target: 'node20.17',
     format: 'cjs',
     define: { 'import.meta.url': '__import_meta_url', ...define },
-    banner: { js: `${shebang ? '#!/usr/bin/env node\n' : ''}${importMetaUrl}` },
+    banner: { js: importMetaUrl },
     legalComments: 'none',
     logLevel: 'warning',
   });
@@ -36,11 +36,6 @@ async function bundleEntry(entry: string, outFile: string, define: Record<string
 /** installer/cutover/cli.ts with the pinned target written in. */
 export function bundleCutover(outFile: string, target: string): Promise<void> {
   return bundleEntry('installer/cutover/cli.ts', outFile, { __AO_CUTOVER_TARGET__: JSON.stringify(target) });
-}
-
-/** `ao-legacy-import` for the rewrite's package (shipped as e.g. `lib/ao-legacy-import`, see installer/cutover/README.md). */
-export function bundleLegacyImport(outFile: string): Promise<void> {
-  return bundleEntry('installer/cutover/legacy-import-cli.ts', outFile, {}, true);
 }
 
 export interface BuiltPackage {

@@ -11,6 +11,8 @@ export const SHIPPED = [
   { in: 'postinstall/fetch-platform.ts', out: 'fetch-platform.cjs', minify: true, quiet: ['require-resolve-not-external'] },
   // The desktop app fetcher (ao-app), run on demand, never by install scripts.
   { in: 'installer/app/cli.ts', out: 'app-fetcher.cjs', shebang: true, minify: true },
+  // For users who reached 0.10.0 without the bridge, and to finish an interrupted cutover.
+  { in: 'installer/cutover/legacy-import-cli.ts', out: 'ao-legacy-import.cjs', shebang: true, minify: true },
 ];
 
 const importMetaUrl = "var __import_meta_url = require('node:url').pathToFileURL(__filename).href;";

@@ -4,23 +4,20 @@
  * home, with the same journal as `ao update` (no package install). Run from the
  * package's `bin/`, it uses the package's own `ao`.
  */
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCutover } from './cutover.js';
 import { packageDirOf } from './package-manager.js';
 
 export async function runLegacyImport(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const self = fileURLToPath(import.meta.url);
-  const pkgDir = packageDirOf(self);
-  const sibling = pkgDir ? join(pkgDir, 'bin', 'ao') : join(dirname(self), 'ao');
-  const ao = env.AO_LEGACY_IMPORT_AO ?? (existsSync(sibling) ? sibling : 'ao');
-  const version = pkgDir ? (JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { version: string }).version : (env.AO_LEGACY_IMPORT_VERSION ?? '');
-  if (!version) {
-    process.stderr.write('ao-legacy-import: cannot tell which ao version this is; run it from the installed @aoagents/ao\n');
+  const pkgDir = packageDirOf(fileURLToPath(import.meta.url));
+  if (!pkgDir) {
+    process.stderr.write('ao-legacy-import: cannot find the @aoagents/ao package this runs from\n  fix: npm install -g @aoagents/ao, then run ao-legacy-import\n');
     return 1;
   }
-  return runCutover({ mode: 'legacy-import', argv, target: version, ao, env });
+  const { version } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { version: string };
+  return runCutover({ mode: 'legacy-import', argv, target: version, ao: join(pkgDir, 'bin', 'ao'), env });
 }
 
 function isMain(): boolean {

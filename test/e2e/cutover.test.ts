@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireLock, pidAlive } from '../../common/lock.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
-import { buildBridge, bundleLegacyImport } from '../../release/bridge.js';
+import { buildBridge } from '../../release/bridge.js';
 import { FORWARD_STEPS, Journal, ROLLBACK_STEPS } from '../../installer/cutover/journal.js';
 import {
   ao,
@@ -291,12 +291,12 @@ describe('ao-legacy-import: a user who installed 0.10.0 directly', () => {
     const facts = generateLegacyHome(sb.home, HOME_OPTIONS);
     const before = await legacyFingerprint(sb.home);
     expect((await ao(sb, ['status'])).stderr).toContain('ao-legacy-import');
-    const entry = join(extraPackages, 'ao-legacy-import.cjs');
-    await bundleLegacyImport(entry);
-    const env = { ...sb.env, AO_LEGACY_IMPORT_AO: join(sb.binDir, 'ao'), AO_LEGACY_IMPORT_VERSION: '0.10.0' };
-    const crashed = await runCommand(process.execPath, [entry, '--yes'], { env: { ...env, AO_CUTOVER_CRASH_AT: 'import:after' }, cwd: sb.home });
+    // The command ships in the main package: run it as the user would, from PATH.
+    const importer = join(sb.binDir, 'ao-legacy-import');
+    const crashed = await runCommand(importer, ['--yes'], { env: { ...sb.env, AO_CUTOVER_CRASH_AT: 'import:after' }, cwd: sb.home });
     expect(crashed.stderr).toContain('(killed by SIGKILL)');
-    const res = await runCommand(process.execPath, [entry, '--yes'], { env, cwd: sb.home });
+    expect((await ao(sb, ['status'])).stderr).toMatch(/migration from the legacy ao was interrupted[\s\S]*ao-legacy-import/);
+    const res = await runCommand(importer, ['--yes'], { env: sb.env, cwd: sb.home });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toContain('rolling back the interrupted cutover');
     await expectOnRewrite(sb, facts, before);
