@@ -129,6 +129,33 @@ describe('ao update guards', () => {
     await expectBackOnLegacy(sb, before);
   }, 60_000);
 
+  it('on a real terminal it asks first: "n" changes nothing, "y" goes ahead', async () => {
+    const { sb, facts, before } = await bridgeUser('cutover-tty');
+    // script(1) gives `ao update` a real pty; we answer at the prompt like a person.
+    const answer = (reply: string) =>
+      new Promise<{ code: number | null; screen: string }>((resolve) => {
+        const child = spawn('script', ['-qec', 'ao update', '/dev/null'], { env: sb.env, cwd: sb.home, stdio: ['pipe', 'pipe', 'pipe'] });
+        let screen = '';
+        let answered = false;
+        child.stdout.on('data', (d) => {
+          screen += d;
+          if (!answered && screen.includes('Go ahead? [y/N]')) {
+            answered = true;
+            child.stdin.write(`${reply}\r`);
+          }
+        });
+        child.on('exit', (code) => resolve({ code, screen }));
+      });
+    const declined = await answer('n');
+    expect(declined.code).toBe(1);
+    expect(declined.screen).toContain('ao update cancelled');
+    await expectBackOnLegacy(sb, before);
+    expect(existsSync(join(sb.home, '.ao', 'backups'))).toBe(false);
+    const accepted = await answer('y');
+    expect(accepted.code, accepted.screen).toBe(0);
+    await expectOnRewrite(sb, facts, before);
+  }, 120_000);
+
   it('a second ao update while one runs is refused with who holds the lock', async () => {
     const { sb } = await bridgeUser('cutover-locked');
     const lock = await acquireLock(join(sb.home, '.ao', 'cutover', 'update.lock'), { purpose: 'test' });
