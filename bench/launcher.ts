@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { copyFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
@@ -12,7 +12,9 @@ import { registryWithRelease } from '../test/support/release-fixture.js';
 /**
  * What `ao` costs a user, side by side with its baseline in one run:
  * - the npm-installed (swapped) `ao --version` vs the bare binary (goal <= 1.10x);
- * - the JS launcher (scripts blocked) vs a bare `node -e 0` (goal <= +5 ms);
+ * - scripts blocked under npm: the first call (verify + swap) and every later call
+ *   (the swapped binary) vs a bare `node -e 0` (goal <= +5 ms);
+ * - the JS launcher where it stays (pnpm, yarn, read-only package dir) vs `node -e 0`;
  * - the postinstall's own time (goal <= 150 ms median);
  * - bytes a global install downloads vs main + one platform tarball (goal <= 1.05x).
  */
@@ -80,8 +82,28 @@ export async function run(): Promise<void> {
     const pkgDir = join(swapped.prefix, 'lib', 'node_modules', '@aoagents', 'ao');
     const bare = join(pkgDir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
     const ao = join(swapped.binDir, 'ao');
-    const launcher = join(blocked.binDir, 'ao');
-    spawnSync(launcher, ['--version'], { env: blocked.env }); // first run verifies and stamps
+    const blockedAo = join(blocked.binDir, 'ao');
+    const blockedPkg = join(blocked.prefix, 'lib', 'node_modules', '@aoagents', 'ao');
+    // A copy of the launcher beside bin/ao: the same code where it is never swapped out (pnpm, yarn, read-only).
+    const launcher = join(blockedPkg, 'bin', 'ao-launcher');
+    copyFileSync(join(blockedPkg, 'bin', 'ao'), launcher);
+    const firstCalls: number[] = [];
+    const firstBaseline: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      // Back to a fresh --ignore-scripts install: launcher in place, nothing verified yet.
+      // Unlink first: the swapped bin/ao is a hard link to the platform binary, which a copy onto it would overwrite.
+      rmSync(join(blockedPkg, 'bin', 'ao'));
+      copyFileSync(launcher, join(blockedPkg, 'bin', 'ao'));
+      rmSync(join(blocked.home, '.cache', 'ao', 'verified'), { recursive: true, force: true });
+      firstCalls.push(timeOnce(blockedAo, ['--version'], blocked.env));
+      firstBaseline.push(timeOnce(process.execPath, ['-e', '0'], blocked.env));
+    }
+    const [firstMs, firstNodeMs] = [median(firstCalls), median(firstBaseline)];
+    const [steadyMs, steadyNodeMs, steadyBareMs] = sideBySide([
+      [blockedAo, ['--version'], blocked.env],
+      [process.execPath, ['-e', '0'], blocked.env],
+      [bare, ['--version'], blocked.env],
+    ]);
 
     const [swappedMs, bareMs] = sideBySide([[ao, ['--version'], swapped.env], [bare, ['--version'], swapped.env]]);
     // The least any Node launcher can cost: load child_process, spawn, wait. Shows how much is ours.
@@ -100,7 +122,9 @@ export async function run(): Promise<void> {
 
     const lines = [
       `swapped ao --version     ${swappedMs.toFixed(2)} ms vs bare binary ${bareMs.toFixed(2)} ms: ${ratio(swappedMs, bareMs)}x (goal <= 1.10x) ${verdict(swappedMs / bareMs <= 1.1)}`,
-      `JS launcher --version    ${launcherMs.toFixed(2)} ms vs node -e 0 ${nodeMs.toFixed(2)} ms: +${(launcherMs - nodeMs).toFixed(2)} ms, ${ratio(launcherMs, nodeMs)}x (goal <= +5 ms) ${verdict(launcherMs - nodeMs <= 5)}`,
+      `scripts blocked, 1st ao  ${firstMs.toFixed(2)} ms vs node -e 0 ${firstNodeMs.toFixed(2)} ms: +${(firstMs - firstNodeMs).toFixed(2)} ms (verifies the binary's sha512, then swaps it in; once per install)`,
+      `scripts blocked, 2nd on  ${steadyMs.toFixed(2)} ms vs node -e 0 ${steadyNodeMs.toFixed(2)} ms: ${(steadyMs - steadyNodeMs).toFixed(2)} ms (goal <= +5 ms) ${verdict(steadyMs - steadyNodeMs <= 5)}; vs bare binary ${steadyBareMs.toFixed(2)} ms: ${ratio(steadyMs, steadyBareMs)}x`,
+      `JS launcher (kept)       ${launcherMs.toFixed(2)} ms vs node -e 0 ${nodeMs.toFixed(2)} ms: +${(launcherMs - nodeMs).toFixed(2)} ms, ${ratio(launcherMs, nodeMs)}x (pnpm, yarn, read-only dir: every call pays a Node start-up)`,
       `  of which child_process + the binary itself: minimal spawn-only launcher ${spawnMs.toFixed(2)} ms; ours differs by ${(launcherMs - spawnMs).toFixed(2)} ms`,
       `postinstall (median)     ${postinstallMs.toFixed(1)} ms (goal <= 150 ms) ${verdict(postinstallMs <= 150)}; node -e 0 alone ${nodeAgainMs.toFixed(1)} ms, so its own work is ${(postinstallMs - nodeAgainMs).toFixed(1)} ms`,
       `global install download  ${downloaded} B vs main + linux-x64 tarballs ${tarballs} B: ${ratio(downloaded, tarballs)}x (goal <= 1.05x) ${verdict(downloaded / tarballs <= 1.05)}`,

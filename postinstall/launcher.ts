@@ -1,7 +1,8 @@
 /**
  * The `ao` command of @aoagents/ao when the postinstall did not swap in the
  * native binary (scripts blocked, pnpm/yarn/bun shims, Windows). It finds the
- * platform binary, verifies it once per file state, and runs it, passing
+ * platform binary, verifies it once per file state (swapping it in on that
+ * first run where npm's layout allows, see swap.ts), and runs it, passing
  * arguments, stdio, the exit code and signals through unchanged.
  * It runs on every such `ao` call, so it uses Node built-ins only and does as
  * little as possible before the spawn.
@@ -39,6 +40,20 @@ function fromOverride(): string | undefined {
   return override;
 }
 
+/**
+ * Scripts were blocked (or the postinstall could not swap): do the postinstall's
+ * swap now that the binary is verified, so later calls skip Node. lib/swap.cjs
+ * is loaded only here, on the first run; any failure keeps the launcher silently.
+ */
+function swapAfterFirstVerify(binary: string): void {
+  try {
+    const { swapFromLauncher } = createRequire(join(packageDir, 'package.json'))(join(packageDir, 'lib', 'swap.cjs')) as typeof import('./swap.js');
+    swapFromLauncher(packageDir, binary);
+  } catch {
+    // never fail the user's command over an optimisation: keep the launcher
+  }
+}
+
 function resolveBinary(manifest: AoManifest): string {
   const override = fromOverride();
   if (override) return override;
@@ -50,13 +65,13 @@ function resolveBinary(manifest: AoManifest): string {
     if (!entry) continue;
     const found = findPlatformPackage(req, entry);
     if (found) {
-      verifyBinaryOnce(found.binary, entry, release, () => found.version());
+      if (verifyBinaryOnce(found.binary, entry, release, () => found.version())) swapAfterFirstVerify(found.binary);
       return found.binary;
     }
     // Where the postinstall puts a package it had to fetch itself.
     const cached = cachedBinaryPath(entry);
     if (existsSync(cached)) {
-      verifyBinaryOnce(cached, entry, release, () => undefined);
+      if (verifyBinaryOnce(cached, entry, release, () => undefined)) swapAfterFirstVerify(cached);
       return cached;
     }
   }

@@ -9,20 +9,19 @@
  * prints what failed and what to run, and leaves the launcher in place.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, linkSync, lstatSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatError, isUserError, UserError } from '../common/errors.js';
-import { tempSibling } from '../common/fs-atomic.js';
 import { diagnoseMissingBinary, installerOf } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from './manifest.js';
 import { findPlatformPackage, isGlobalInstall } from './resolve.js';
+import { npmBinLink, swapIn } from './swap.js';
 import { checkBinary, writeStamp } from './verify.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-const launcherPath = join(packageDir, 'bin', 'ao');
 
 function say(text: string): void {
   process.stderr.write(text + '\n');
@@ -46,20 +45,6 @@ function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, r
   writeStamp(binary, statSync(binary), entry);
 }
 
-/** The bin link npm made for us, global (<prefix>/bin/ao) or local (node_modules/.bin/ao). */
-function npmBinLink(): string | undefined {
-  const candidates = [join(packageDir, '..', '..', '..', '..', 'bin', 'ao'), join(packageDir, '..', '..', '.bin', 'ao'), join(packageDir, '..', '.bin', 'ao')];
-  const ours = realpathSync(launcherPath);
-  for (const link of candidates) {
-    try {
-      if (lstatSync(link).isSymbolicLink() && realpathSync(link) === ours) return link;
-    } catch {
-      // not there
-    }
-  }
-  return undefined;
-}
-
 /**
  * npm runs bins through their symlink, so the native binary can take the
  * launcher's place. yarn 1 and pnpm run `node <file>`, bun and Windows use
@@ -69,24 +54,8 @@ function swapAllowed(): string | undefined {
   if (process.platform === 'win32') return 'Windows runs bins through a .cmd shim';
   const agent = process.env.npm_config_user_agent ?? '';
   if (!agent.startsWith('npm/')) return `${agent.split(' ')[0] || 'this package manager'} runs bins through node`;
-  if (!npmBinLink()) return 'the ao bin link is not a plain symlink to bin/ao';
+  if (!npmBinLink(packageDir)) return 'the ao bin link is not a plain symlink to bin/ao';
   return undefined;
-}
-
-function swapIn(binary: string): void {
-  const tmp = tempSibling(launcherPath, 'swap');
-  try {
-    try {
-      linkSync(binary, tmp);
-    } catch {
-      copyFileSync(binary, tmp);
-    }
-    chmodSync(tmp, 0o755);
-    renameSync(tmp, launcherPath); // atomic: `ao` is the launcher or the binary, never half of one
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
 }
 
 async function main(): Promise<number> {
@@ -134,7 +103,7 @@ const __filename_ = fileURLToPath(import.meta.url);
 function trySwap(binary: string): void {
   if (swapAllowed()) return;
   try {
-    swapIn(binary);
+    swapIn(packageDir, binary);
   } catch (err) {
     say(`ao: could not replace the launcher with the native binary (${(err as Error).message}); ao works, it just starts through Node`);
   }

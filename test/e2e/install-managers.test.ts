@@ -42,13 +42,18 @@ describe('other package managers install a working, verified ao', () => {
     return { sb, ao: join(pnpmHome, 'ao') };
   };
 
-  it('pnpm 10 global, build script blocked: the launcher verifies on first run', () => {
+  it('pnpm 10 global, build script blocked: the launcher verifies on first run and is never swapped out', () => {
     const { sb, ao } = pnpmSandbox('pnpm-blocked');
     mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
     expect(stamps(sb)).toBe(0);
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
     expect(stamps(sb)).toBe(1);
+    // pnpm's shim runs `node <bin/ao>`: a native binary there would break every later call.
+    const launcher = join(mustRun('node', [PNPM, 'root', '-g'], sb.env).stdout.trim(), '@aoagents', 'ao', 'bin', 'ao');
+    expect(isNodeScript(launcher)).toBe(true);
+    for (let i = 0; i < 3; i++) expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
     expect(run(ao, ['fixture', 'exit', '42'], sb.env).status).toBe(42);
+    expect(isNodeScript(launcher)).toBe(true);
   });
 
   it('pnpm 10 global with the build allowed: the postinstall verifies, the shim keeps the launcher', () => {
@@ -95,5 +100,7 @@ describe('other package managers install a working, verified ao', () => {
     const ao = join(bunInstall, 'bin', 'ao');
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
     expect(stamps(sb)).toBe(1);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+    expect(isNodeScript(join(bunInstall, 'install', 'global', 'node_modules', '@aoagents', 'ao', 'bin', 'ao'))).toBe(true);
   });
 });

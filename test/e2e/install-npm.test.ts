@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, rmSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { checkBinary } from '../../postinstall/verify.js';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
@@ -16,6 +16,15 @@ import { expectExactPassThrough, isElf, isNodeScript, mustRun, run } from '../po
 const execFileAsync = promisify(execFile);
 const SPEC = '@aoagents/ao@0.10.0';
 const globalPkg = (sb: Sandbox) => join(sb.prefix, 'lib', 'node_modules', '@aoagents', 'ao');
+/** A dir the launcher cannot rename into, also for root (which ignores modes): immutable, else mode 0555. */
+function makeReadOnly(dir: string): () => void {
+  if (process.getuid?.() === 0) {
+    execFileSync('chattr', ['+i', dir]);
+    return () => execFileSync('chattr', ['-i', dir]);
+  }
+  chmodSync(dir, 0o555);
+  return () => chmodSync(dir, 0o755);
+}
 const platformBinary = (sb: Sandbox) => join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
 
 describe('npm global installs from the registry', () => {
@@ -47,28 +56,57 @@ describe('npm global installs from the registry', () => {
     await expectExactPassThrough(ao, sb.env);
   });
 
-  it('with --ignore-scripts, the launcher verifies the binary on first run and remembers it', async () => {
+  it('with --ignore-scripts, the first ao call verifies the binary, then swaps it in for the launcher', async () => {
     const sb = sandbox('npm-noscripts');
     mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
     const ao = join(sb.binDir, 'ao');
+    const inPackage = join(globalPkg(sb), 'bin', 'ao');
     expect(isNodeScript(ao)).toBe(true);
     const stamps = join(sb.home, '.cache', 'ao', 'verified');
     expect(existsSync(stamps)).toBe(false);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+    const first = mustRun(ao, ['--version'], sb.env);
+    expect(first.stdout).toBe('0.10.0\n');
+    expect(first.stderr).toBe('');
     expect(readdirSync(stamps)).toHaveLength(1);
+    // Later calls run the release's binary directly, through npm's unchanged symlink.
+    expect(realpathSync(ao)).toBe(inPackage);
+    expect(isElf(inPackage)).toBe(true);
+    expect(checkBinary(inPackage, manifest.binaries['linux-x64'])).toBeUndefined();
+    expect(readdirSync(join(globalPkg(sb), 'bin'))).toEqual(['ao']);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
     await expectExactPassThrough(ao, sb.env);
+  });
 
-    // Same size, one byte changed: the stamp no longer matches and the hash check refuses it.
-    const bin = platformBinary(sb);
-    const bytes = readFileSync(bin);
-    bytes[bytes.length - 100] ^= 0xff;
-    writeFileSync(bin, bytes);
-    const r = run(ao, ['fixture', 'args', 'ran'], sb.env);
-    expect(r.status).toBe(1);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toContain('refusing to run');
-    expect(r.stderr).toContain('reinstall');
-    expect(r.stderr).not.toMatch(/\n\s+at /);
+  it('with --ignore-scripts and a read-only package dir, the launcher stays, works, and refuses an altered binary', async () => {
+    const sb = sandbox('npm-readonly');
+    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    const ao = join(sb.binDir, 'ao');
+    const binDir = join(globalPkg(sb), 'bin');
+    const undo = makeReadOnly(binDir);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = mustRun(ao, ['--version'], sb.env);
+        expect(r.stdout).toBe('0.10.0\n');
+        expect(r.stderr).toBe('');
+      }
+      expect(isNodeScript(join(binDir, 'ao'))).toBe(true);
+      expect(readdirSync(binDir)).toEqual(['ao']);
+      expect(run(ao, ['fixture', 'exit', '42'], sb.env).status).toBe(42);
+
+      // Same size, one byte changed: the stamp no longer matches and the hash check refuses it.
+      const bin = platformBinary(sb);
+      const bytes = readFileSync(bin);
+      bytes[bytes.length - 100] ^= 0xff;
+      writeFileSync(bin, bytes);
+      const r = run(ao, ['fixture', 'args', 'ran'], sb.env);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('refusing to run');
+      expect(r.stderr).toContain('reinstall');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      undo();
+    }
 
     // The postinstall refuses it too, and fails the rebuild rather than install it.
     const rebuild = run('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], sb.env);
