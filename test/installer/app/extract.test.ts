@@ -38,6 +38,19 @@ describe('extracting real app layouts', () => {
     expect((await stat(join(staging, 'Ao.app/Contents/MacOS/ao'))).mode & 0o777).toBe(0o755);
     expect((await stat(join(staging, 'Ao.app/Contents/Info.plist'))).mode & 0o111).toBe(0);
     expect((await stat(join(staging, 'Ao.app/Contents/Resources/app.bin'))).size).toBe(256 << 10);
+    // Info.plist is deflated, app.bin stored: both come out byte for byte.
+    for (const file of ['Ao.app/Contents/Info.plist', 'Ao.app/Contents/Resources/app.bin']) {
+      expect((await readFile(join(staging, file))).equals(await readFile(join(built.tree!, file)))).toBe(true);
+    }
+  });
+
+  it('refuses a zip entry whose bytes do not match its CRC-32', async () => {
+    const dir = await tempDir('crc');
+    const built = await buildAppArtifact('darwin', join(dir, 'ao-desktop-darwin-arm64.zip'), 256 << 10);
+    const bytes = await readFile(built.file);
+    bytes[bytes.length >> 1] ^= 0xff; // inside the stored app.bin
+    await writeFile(built.file, bytes);
+    await expect(extractArtifact('zip', built.file, join(dir, 'staging'), 64 << 20, 'x')).rejects.toMatchObject({ code: 'EUNSAFEARCHIVE', message: expect.stringContaining('CRC-32') });
   });
 
   it('unpacks the Linux tar.gz with its library symlink', async () => {
