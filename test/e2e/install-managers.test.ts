@@ -1,11 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
-import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
-import { registryWithRelease } from '../support/release-fixture.js';
-import { isNodeScript, mustRun, run } from '../postinstall/install-support.js';
+import { isNodeScript, mustRun, run, useReleaseRegistry } from '../postinstall/install-support.js';
 
 const SPEC = '@aoagents/ao@0.10.0';
 const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
@@ -20,21 +18,8 @@ const stamps = (sb: Sandbox) => {
 };
 
 describe('other package managers install a working, verified ao', () => {
-  let registry: EmbeddedRegistry;
-  const sandboxes: Sandbox[] = [];
-  const sandbox = (name: string, extraPath: string[] = [], env: NodeJS.ProcessEnv = {}) => {
-    const sb = createSandbox({ registry: registry.url, name });
-    sandboxes.push(sb);
-    sb.env = { ...sb.env, ...env, PATH: [...extraPath, sb.env.PATH].join(delimiter) };
-    return sb;
-  };
-  beforeAll(async () => {
-    ({ registry } = await registryWithRelease('0.10.0'));
-  });
-  afterAll(async () => {
-    for (const sb of sandboxes) sb.cleanup();
-    await registry?.stop();
-  });
+  const release = useReleaseRegistry();
+  const { sandbox } = release;
 
   const pnpmSandbox = (name: string) => {
     const pnpmHome = join(createSandbox({ name: `${name}-home` }).root, 'pnpm-home');
@@ -67,7 +52,7 @@ describe('other package managers install a working, verified ao', () => {
     const sb = sandbox('yarn1', [], { YARN_CACHE_FOLDER: '' });
     const prefix = join(sb.root, 'yarn-prefix');
     const yarnEnv = { ...sb.env, YARN_CACHE_FOLDER: join(sb.root, 'yarn-cache'), YARN_GLOBAL_FOLDER: join(sb.root, 'yarn-global') };
-    mustRun('node', [YARN1, 'global', 'add', SPEC, '--prefix', prefix, '--registry', registry.url, '--non-interactive'], yarnEnv);
+    mustRun('node', [YARN1, 'global', 'add', SPEC, '--prefix', prefix, '--registry', release.registry.url, '--non-interactive'], yarnEnv);
     const ao = join(prefix, 'bin', 'ao');
     expect(isNodeScript(ao)).toBe(true);
     expect(stamps(sb)).toBe(1);
@@ -82,7 +67,7 @@ describe('other package managers install a working, verified ao', () => {
     writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
     writeFileSync(
       join(dir, '.yarnrc.yml'),
-      `nodeLinker: pnp\nnpmRegistryServer: "${registry.url}"\nunsafeHttpWhitelist: ["127.0.0.1", "localhost"]\nenableGlobalCache: false\nenableTelemetry: false\nnpmMinimalAgeGate: 0\ncacheFolder: "${join(sb.root, 'yarn4-cache')}"\n`,
+      `nodeLinker: pnp\nnpmRegistryServer: "${release.registry.url}"\nunsafeHttpWhitelist: ["127.0.0.1", "localhost"]\nenableGlobalCache: false\nenableTelemetry: false\nnpmMinimalAgeGate: 0\ncacheFolder: "${join(sb.root, 'yarn4-cache')}"\n`,
     );
     writeFileSync(join(dir, 'yarn.lock'), '');
     const env = { ...sb.env, YARN_ENABLE_IMMUTABLE_INSTALLS: 'false' };
@@ -94,7 +79,7 @@ describe('other package managers install a working, verified ao', () => {
 
   it('bun global, package untrusted: the launcher works and verifies on first run', () => {
     const bunInstall = join(sandbox('bun-dir').root, 'bun');
-    const sb = sandbox('bun', [join(bunInstall, 'bin')], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: registry.url });
+    const sb = sandbox('bun', [join(bunInstall, 'bin')], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: release.registry.url });
     mustRun(BUN, ['add', '-g', SPEC], sb.env);
     expect(stamps(sb)).toBe(0);
     const ao = join(bunInstall, 'bin', 'ao');

@@ -6,12 +6,11 @@ import { promisify } from 'node:util';
 import { checkBinary } from '../../postinstall/verify.js';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { cachedBinaryPath, integrityHex } from '../../postinstall/locations.js';
-import type { AoManifest } from '../../postinstall/manifest.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
 import { hostFixtureBinary } from '../support/fixture-binaries.js';
-import { publishPlain, registryWithRelease, stageFixtureRelease } from '../support/release-fixture.js';
+import { publishPlain, stageFixtureRelease } from '../support/release-fixture.js';
 import { startEmbeddedRegistry } from '../../release/embedded-registry.js';
-import { expectExactPassThrough, isElf, isNodeScript, mustRun, run } from '../postinstall/install-support.js';
+import { expectExactPassThrough, isElf, isNodeScript, mustRun, run, useReleaseRegistry } from '../postinstall/install-support.js';
 
 const execFileAsync = promisify(execFile);
 const SPEC = '@aoagents/ao@0.10.0';
@@ -28,23 +27,8 @@ function makeReadOnly(dir: string): () => void {
 const platformBinary = (sb: Sandbox) => join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
 
 describe('npm global installs from the registry', () => {
-  let registry: EmbeddedRegistry;
-  let manifest: AoManifest;
-  const sandboxes: Sandbox[] = [];
-  const sandbox = (name: string) => {
-    const sb = createSandbox({ registry: registry.url, name });
-    sandboxes.push(sb);
-    return sb;
-  };
-  beforeAll(async () => {
-    const r = await registryWithRelease('0.10.0');
-    registry = r.registry;
-    manifest = r.staged.manifest as AoManifest;
-  });
-  afterAll(async () => {
-    for (const sb of sandboxes) sb.cleanup();
-    await registry?.stop();
-  });
+  const release = useReleaseRegistry();
+  const sandbox = (name: string) => release.sandbox(name);
 
   it('with defaults, the postinstall verifies the binary and swaps it in for the launcher', async () => {
     const sb = sandbox('npm-default');
@@ -71,7 +55,7 @@ describe('npm global installs from the registry', () => {
     // Later calls run the release's binary directly, through npm's unchanged symlink.
     expect(realpathSync(ao)).toBe(inPackage);
     expect(isElf(inPackage)).toBe(true);
-    expect(checkBinary(inPackage, manifest.binaries['linux-x64'])).toBeUndefined();
+    expect(checkBinary(inPackage, release.manifest.binaries['linux-x64'])).toBeUndefined();
     expect(readdirSync(join(globalPkg(sb), 'bin'))).toEqual(['ao']);
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
     await expectExactPassThrough(ao, sb.env);
@@ -127,8 +111,8 @@ describe('npm global installs from the registry', () => {
     const dir = project(sb);
     mustRun('npm', ['install', SPEC, '--omit=optional', '--prefix', dir], sb.env, { cwd: dir });
     expect(existsSync(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
-    const cached = cachedBinaryPath(manifest.binaries['linux-x64'], join(sb.home, '.cache', 'ao'));
-    expect(cached).toContain(integrityHex(manifest.binaries['linux-x64'].integrity).slice(0, 32));
+    const cached = cachedBinaryPath(release.manifest.binaries['linux-x64'], join(sb.home, '.cache', 'ao'));
+    expect(cached).toContain(integrityHex(release.manifest.binaries['linux-x64'].integrity).slice(0, 32));
     expect(isElf(cached)).toBe(true);
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     expect(isElf(ao)).toBe(true);
@@ -140,7 +124,7 @@ describe('npm global installs from the registry', () => {
     const env = { ...sb.env, npm_config_user_agent: 'npm/11 node/v20 linux x64', INIT_CWD: dir };
     const both = await Promise.all([1, 2].map(() => execFileAsync(process.execPath, ['lib/postinstall.cjs'], { cwd: pkgDir, env })));
     expect(both.map((r) => r.stderr).join('')).toContain('verified and installed');
-    expect(checkBinary(cached, manifest.binaries['linux-x64'])).toBeUndefined();
+    expect(checkBinary(cached, release.manifest.binaries['linux-x64'])).toBeUndefined();
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
     expect(readdirSync(join(sb.home, '.cache', 'ao', 'tmp'))).toEqual([]);
   });

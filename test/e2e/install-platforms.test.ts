@@ -1,33 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { inspectExecutable } from '../../common/binary-format.js';
 import { loadMatrix } from '../../common/matrix.js';
 import { REPO_ROOT } from '../../common/paths.js';
-import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
-import { createSandbox, type Sandbox } from '../support/sandbox.js';
-import { registryWithRelease } from '../support/release-fixture.js';
-import { expectExactPassThrough, isElf, mustRun, run } from '../postinstall/install-support.js';
+import type { Sandbox } from '../support/sandbox.js';
+import { expectExactPassThrough, isElf, mustRun, run, useReleaseRegistry } from '../postinstall/install-support.js';
 
 const SPEC = '@aoagents/ao@0.10.0';
 const NODE22_BIN = join(REPO_ROOT, 'node_modules', 'node22', 'bin');
 const FORMAT = { darwin: 'macho', linux: 'elf', win32: 'pe' } as const;
 
 describe('npm installs for every target and on another Node', () => {
-  let registry: EmbeddedRegistry;
-  const sandboxes: Sandbox[] = [];
-  const sandbox = (name: string) => {
-    const sb = createSandbox({ registry: registry.url, name });
-    sandboxes.push(sb);
-    return sb;
-  };
-  beforeAll(async () => {
-    ({ registry } = await registryWithRelease('0.10.0'));
-  });
-  afterAll(async () => {
-    for (const sb of sandboxes) sb.cleanup();
-    await registry?.stop();
-  });
+  const release = useReleaseRegistry();
+  const sandbox = (name: string) => release.sandbox(name);
 
   it('npm --os/--cpu lands exactly the right platform package for each of the six targets, in the right format', () => {
     const targets = loadMatrix().targets;

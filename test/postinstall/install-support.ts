@@ -1,9 +1,44 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { openSync, readSync, closeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { delimiter } from 'node:path';
+import type { AoManifest } from '../../postinstall/manifest.js';
+import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
+import { registryWithRelease } from '../support/release-fixture.js';
+import { createSandbox, type Sandbox } from '../support/sandbox.js';
 
 /** Helpers shared by the install journeys in test/e2e/install-*.test.ts. */
+
+export interface ReleaseRegistry {
+  registry: EmbeddedRegistry;
+  manifest: AoManifest;
+  /** A sandboxed user pointed at the registry, cleaned up after the file; extra PATH entries go first. */
+  sandbox(name: string, extraPath?: string[], env?: NodeJS.ProcessEnv): Sandbox;
+}
+
+/** One registry holding the fixture release for the whole describe block, and its sandboxes, torn down after. */
+export function useReleaseRegistry(version = '0.10.0'): ReleaseRegistry {
+  const sandboxes: Sandbox[] = [];
+  const ctx = {
+    sandbox(name: string, extraPath: string[] = [], env: NodeJS.ProcessEnv = {}) {
+      const sb = createSandbox({ registry: ctx.registry.url, name });
+      sandboxes.push(sb);
+      sb.env = { ...sb.env, ...env, PATH: [...extraPath, sb.env.PATH].join(delimiter) };
+      return sb;
+    },
+  } as ReleaseRegistry;
+  beforeAll(async () => {
+    const { registry, staged } = await registryWithRelease(version);
+    ctx.registry = registry;
+    ctx.manifest = staged.manifest as AoManifest;
+  });
+  afterAll(async () => {
+    for (const sb of sandboxes) sb.cleanup();
+    await ctx.registry?.stop();
+  });
+  return ctx;
+}
 export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string; input?: string; timeout?: number } = {}): SpawnSyncReturns<string> {
   return spawnSync(cmd, args, { env, encoding: 'utf8', cwd: options.cwd, input: options.input, timeout: options.timeout ?? 240_000 });
 }
