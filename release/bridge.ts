@@ -1,6 +1,6 @@
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { pathToFileURL } from 'node:url';
 import semver from 'semver';
 import { UserError } from '../common/errors.js';
 import { REPO_ROOT } from '../common/paths.js';
@@ -14,28 +14,12 @@ import { packDeterministic } from './pack.js';
 export const LEGACY_FIXTURE_DIR = join(REPO_ROOT, 'test', 'fixture-legacy');
 export const CUTOVER_BUNDLE = 'cutover/cutover.cjs';
 
-const importMetaUrl = "var __import_meta_url = require('node:url').pathToFileURL(__filename).href;";
+type BundleEntry = (entry: { in: string }, outFile: string, root: string, define: Record<string, string>) => Promise<unknown>;
 
-/** Bundles one cutover entry into a single CommonJS file; Node built-ins only at run time. */
-async function bundleEntry(entry: string, outFile: string, define: Record<string, string> = {}): Promise<void> {
-  await build({
-    absWorkingDir: REPO_ROOT,
-    entryPoints: [entry],
-    outfile: outFile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20.17',
-    format: 'cjs',
-    define: { 'import.meta.url': '__import_meta_url', ...define },
-    banner: { js: importMetaUrl },
-    legalComments: 'none',
-    logLevel: 'warning',
-  });
-}
-
-/** installer/cutover/cli.ts with the pinned target written in. */
-export function bundleCutover(outFile: string, target: string): Promise<void> {
-  return bundleEntry('installer/cutover/cli.ts', outFile, { __AO_CUTOVER_TARGET__: JSON.stringify(target) });
+/** installer/cutover/cli.ts with the pinned target written in, bundled the way every shipped file is. */
+export async function bundleCutover(outFile: string, target: string): Promise<void> {
+  const { bundleEntry } = (await import(pathToFileURL(join(REPO_ROOT, 'scripts', 'shipped.mjs')).href)) as { bundleEntry: BundleEntry };
+  await bundleEntry({ in: 'installer/cutover/cli.ts' }, outFile, REPO_ROOT, { __AO_CUTOVER_TARGET__: JSON.stringify(target) });
 }
 
 export interface BuiltPackage {

@@ -19,24 +19,28 @@ export const SHIPPED = [
 
 const importMetaUrl = "var __import_meta_url = require('node:url').pathToFileURL(__filename).href;";
 
+/**
+ * Bundles one entry into one CommonJS file (Node built-ins only at run time).
+ * `define` writes build-time constants in (the bridge pins its cutover target this way).
+ */
+export function bundleEntry(entry, outFile, root = process.cwd(), define = {}) {
+  return build({
+    absWorkingDir: root,
+    entryPoints: [entry.in],
+    outfile: outFile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20.17',
+    format: 'cjs',
+    define: { 'import.meta.url': '__import_meta_url', ...define },
+    banner: { js: `${entry.shebang ? '#!/usr/bin/env node\n' : ''}${importMetaUrl}` },
+    legalComments: 'none',
+    minify: entry.minify ?? false,
+    logOverride: Object.fromEntries((entry.quiet ?? []).map((id) => [id, 'silent'])),
+    logLevel: 'warning',
+  });
+}
+
 export async function bundleShipped(outDir, root = process.cwd()) {
-  await Promise.all(
-    SHIPPED.map((entry) =>
-      build({
-        absWorkingDir: root,
-        entryPoints: [entry.in],
-        outfile: `${outDir}/${entry.out}`,
-        bundle: true,
-        platform: 'node',
-        target: 'node20.17',
-        format: 'cjs',
-        define: { 'import.meta.url': '__import_meta_url' },
-        banner: { js: `${entry.shebang ? '#!/usr/bin/env node\n' : ''}${importMetaUrl}` },
-        legalComments: 'none',
-        minify: entry.minify ?? false,
-        logOverride: Object.fromEntries((entry.quiet ?? []).map((id) => [id, 'silent'])),
-        logLevel: 'warning',
-      }),
-    ),
-  );
+  await Promise.all(SHIPPED.map((entry) => bundleEntry(entry, `${outDir}/${entry.out}`, root)));
 }
