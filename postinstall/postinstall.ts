@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatError, isUserError, UserError } from '../common/errors.js';
+import { versionFromOutput } from '../common/version-output.js';
 import { diagnoseMissingBinary, installerOf } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from './manifest.js';
@@ -39,8 +40,9 @@ function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, r
   } catch (cause) {
     throw new UserError({ what: `${binary} --version failed`, why: (cause as Error).message.split('\n')[0], fix: `run ${binary} --version to see why`, code: 'EAOVERSION', cause });
   }
-  if (out !== manifest.version) {
-    throw new UserError({ what: `${binary} reports version ${out}`, why: `${manifest.name} is ${manifest.version}`, fix: `npm install -g ${manifest.name}@${manifest.version}`, code: 'EAOVERSION' });
+  const reported = versionFromOutput(out);
+  if (reported !== manifest.version) {
+    throw new UserError({ what: `${binary} reports version ${reported ?? JSON.stringify(out)}`, why: `${manifest.name} is ${manifest.version}`, fix: `npm install -g ${manifest.name}@${manifest.version}`, code: 'EAOVERSION' });
   }
   writeStamp(binary, statSync(binary), entry);
 }

@@ -12,8 +12,12 @@ import type { Target } from '../common/matrix.js';
 const run = promisify(execFile);
 
 export interface GoBuildOptions {
-  /** A Go main package (the rewrite, or test/fixture-go). */
+  /** The Go module directory (the rewrite's backend/, or test/fixture-go). */
   sourceDir: string;
+  /** The main package inside it, as `go build` takes it (`./cmd/ao`). */
+  mainPackage: string;
+  /** The fully qualified string variable `-X` stamps the version into (`<module>/internal/cli.Version`). */
+  versionVariable: string;
   version: string;
   targets: Target[];
   /** Receives `<target.id>/<target.executable>`. */
@@ -38,7 +42,7 @@ async function sourceHash(dir: string, goVersion: string, version: string): Prom
 
 /**
  * Cross-compiles a static Go binary for every target, the way a release does:
- * CGO_ENABLED=0, -trimpath, stripped, version stamped into main.version.
+ * CGO_ENABLED=0, -trimpath, stripped, version stamped into `versionVariable`.
  * Results are cached by source hash, Go version and version string.
  */
 export async function buildGoBinaries(options: GoBuildOptions): Promise<Map<string, string>> {
@@ -48,7 +52,7 @@ export async function buildGoBinaries(options: GoBuildOptions): Promise<Map<stri
   } catch (cause) {
     throw new UserError({ what: 'cannot build the Go binaries', why: '`go` is not on PATH', fix: 'apt-get install -y golang-go', cause });
   }
-  const key = await sourceHash(options.sourceDir, goVersion, options.version);
+  const key = await sourceHash(options.sourceDir, goVersion, `${options.mainPackage}\0${options.versionVariable}\0${options.version}`);
   const cacheRoot = join(options.cacheDir ?? join(CACHE_DIR, 'go-build'), key);
   const results = new Map<string, string>();
   const queue = [...options.targets];
@@ -60,7 +64,7 @@ export async function buildGoBinaries(options: GoBuildOptions): Promise<Map<stri
         await rm(tmp, { recursive: true, force: true });
         await mkdir(tmp, { recursive: true });
         try {
-          await run('go', ['build', '-trimpath', '-ldflags', `-s -w -X main.version=${options.version}`, '-o', join(tmp, target.executable), '.'], {
+          await run('go', ['build', '-trimpath', '-ldflags', `-s -w -X ${options.versionVariable}=${options.version}`, '-o', join(tmp, target.executable), options.mainPackage], {
             cwd: options.sourceDir,
             env: { ...process.env, CGO_ENABLED: '0', GOOS: target.goos, GOARCH: target.goarch, GOFLAGS: '-mod=mod' },
           });

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { versionFromOutput } from '../common/version-output.js';
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
@@ -139,7 +140,7 @@ const runInstalled: RehearsalStep = {
   async run(ctx) {
     const exe = join(ctx.sandbox!.binDir, process.platform === 'win32' ? 'ao.cmd' : 'ao');
     const { stdout } = await run(exe, ['--version'], { env: ctx.sandbox!.env });
-    if (stdout.trim() !== ctx.version) throw new Error(`ao --version printed "${stdout.trim()}", expected ${ctx.version}`);
+    if (versionFromOutput(stdout) !== ctx.version) throw new Error(`ao --version printed "${stdout.trim()}", expected ${ctx.version}`);
     return stdout.trim();
   },
 };

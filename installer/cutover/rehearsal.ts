@@ -1,3 +1,4 @@
+import { versionFromOutput } from '../../common/version-output.js';
 import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -135,7 +136,7 @@ export async function rehearseCutover(opts: RehearsalOptions): Promise<Rehearsal
   const hops: RehearsalReport['hops'] = [];
   const expectVersion = async (v: string, when: string) => {
     const got = await ao(sb, ['--version']);
-    if (got.stdout.trim() !== v) problems.push(`${when}: ao --version printed ${JSON.stringify(got.stdout.trim())} (${got.stderr.trim().slice(-200)}), expected ${v}`);
+    if (versionFromOutput(got.stdout) !== v) problems.push(`${when}: ao --version printed ${JSON.stringify(got.stdout.trim())} (${got.stderr.trim().slice(-200)}), expected ${v}`);
   };
   try {
     await mkdir(sb.home, { recursive: true });

@@ -1,3 +1,4 @@
+import { versionFromOutput } from '../../common/version-output.js';
 import { cp, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -81,7 +82,7 @@ async function bridgeUser(name: string): Promise<{ sb: Sandbox; facts: LegacyHom
 }
 
 async function expectBackOnLegacy(sb: Sandbox, before: string): Promise<void> {
-  expect((await ao(sb, ['--version'])).stdout.trim()).toBe('0.9.6');
+  expect(versionFromOutput((await ao(sb, ['--version'])).stdout)).toBe('0.9.6');
   expect(await legacyFingerprint(sb.home)).toBe(before);
   expect(existsSync(join(sb.home, '.ao', 'cutover', 'journal.json'))).toBe(false);
   const daemon = join(sb.home, '.ao', 'daemon.json');
@@ -89,7 +90,7 @@ async function expectBackOnLegacy(sb: Sandbox, before: string): Promise<void> {
 }
 
 async function expectOnRewrite(sb: Sandbox, facts: LegacyHomeFacts, before: string): Promise<void> {
-  expect((await ao(sb, ['--version'])).stdout.trim()).toBe('0.10.0');
+  expect(versionFromOutput((await ao(sb, ['--version'])).stdout)).toBe('0.10.0');
   const exported = await ao(sb, ['export']);
   const store = checkStore(exported.stdout, facts);
   expect(store.problems).toEqual([]);
@@ -295,13 +296,13 @@ describe.concurrent('crash matrix: SIGKILL at every journal step, then ao update
       expect(left.data[inRollback ? 'rollback' : 'steps'].at(-1)).toMatchObject({ name: step, status: when === 'before' ? 'started' : 'done' });
       // Whichever `ao` is on PATH now: the legacy CLI resumes with `ao update`;
       // when the rewrite already is, the saved cutover copy does.
-      const onPath = (await ao(sb, ['--version'])).stdout.trim();
+      const onPath = versionFromOutput((await ao(sb, ['--version'])).stdout);
       const resumed =
         onPath === '0.9.6'
           ? await ao(sb, ['update', '--yes'])
           : await runCommand(process.execPath, [join(sb.home, '.ao', 'cutover', 'resume.cjs'), '--yes'], { env: sb.env, cwd: sb.home });
       expect(resumed.code, resumed.stderr).toBe(0);
-      const version = (await ao(sb, ['--version'])).stdout.trim();
+      const version = versionFromOutput((await ao(sb, ['--version'])).stdout);
       if (version === '0.9.6') await expectBackOnLegacy(sb, before);
       else await expectOnRewrite(sb, facts, before);
       const archived = await readdir(join(sb.home, '.ao', 'cutover'));

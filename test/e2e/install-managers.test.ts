@@ -31,12 +31,12 @@ describe('other package managers install a working, verified ao', () => {
     const { sb, ao } = pnpmSandbox('pnpm-blocked');
     mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
     expect(stamps(sb)).toBe(0);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
     expect(stamps(sb)).toBe(1);
     // pnpm's shim runs `node <bin/ao>`: a native binary there would break every later call.
     const launcher = join(mustRun('node', [PNPM, 'root', '-g'], sb.env).stdout.trim(), '@aoagents', 'ao', 'bin', 'ao');
     expect(isNodeScript(launcher)).toBe(true);
-    for (let i = 0; i < 3; i++) expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+    for (let i = 0; i < 3; i++) expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
     expect(run(ao, ['fixture', 'exit', '42'], sb.env).status).toBe(42);
     expect(isNodeScript(launcher)).toBe(true);
   });
@@ -45,7 +45,7 @@ describe('other package managers install a working, verified ao', () => {
     const { sb, ao } = pnpmSandbox('pnpm-allowed');
     mustRun('node', [PNPM, 'add', '-g', SPEC, '--allow-build=@aoagents/ao'], sb.env);
     expect(stamps(sb)).toBe(1);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
   });
 
   it('yarn 1 global: runs bins through node, so the launcher stays and works', () => {
@@ -56,7 +56,7 @@ describe('other package managers install a working, verified ao', () => {
     const ao = join(prefix, 'bin', 'ao');
     expect(isNodeScript(ao)).toBe(true);
     expect(stamps(sb)).toBe(1);
-    expect(mustRun(ao, ['--version'], yarnEnv).stdout).toBe('0.10.0\n');
+    expect(mustRun(ao, ['--version'], yarnEnv).stdout).toBe('ao version 0.10.0\n');
     expect(run(ao, ['fixture', 'exit', '3'], yarnEnv).status).toBe(3);
   });
 
@@ -73,7 +73,7 @@ describe('other package managers install a working, verified ao', () => {
     const env = { ...sb.env, YARN_ENABLE_IMMUTABLE_INSTALLS: 'false' };
     mustRun('node', [YARN4, 'add', SPEC], env, { cwd: dir });
     expect(existsSync(join(dir, 'node_modules'))).toBe(false);
-    expect(mustRun('node', [YARN4, 'ao', '--version'], env, { cwd: dir }).stdout).toBe('0.10.0\n');
+    expect(mustRun('node', [YARN4, 'ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
     expect(run('node', [YARN4, 'ao', 'fixture', 'exit', '3'], env, { cwd: dir }).status).toBe(3);
   });
 
@@ -83,9 +83,9 @@ describe('other package managers install a working, verified ao', () => {
     mustRun(BUN, ['add', '-g', SPEC], sb.env);
     expect(stamps(sb)).toBe(0);
     const ao = join(bunInstall, 'bin', 'ao');
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
     expect(stamps(sb)).toBe(1);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
     expect(isNodeScript(join(bunInstall, 'install', 'global', 'node_modules', '@aoagents', 'ao', 'bin', 'ao'))).toBe(true);
   });
 });

@@ -36,7 +36,7 @@ describe('npm global installs from the registry', () => {
     const ao = join(sb.binDir, 'ao');
     expect(realpathSync(ao)).toBe(join(globalPkg(sb), 'bin', 'ao'));
     expect(isElf(ao)).toBe(true);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
     await expectExactPassThrough(ao, sb.env);
   });
 
@@ -49,7 +49,7 @@ describe('npm global installs from the registry', () => {
     const stamps = join(sb.home, '.cache', 'ao', 'verified');
     expect(existsSync(stamps)).toBe(false);
     const first = mustRun(ao, ['--version'], sb.env);
-    expect(first.stdout).toBe('0.10.0\n');
+    expect(first.stdout).toBe('ao version 0.10.0\n');
     expect(first.stderr).toBe('');
     expect(readdirSync(stamps)).toHaveLength(1);
     // Later calls run the release's binary directly, through npm's unchanged symlink.
@@ -57,7 +57,7 @@ describe('npm global installs from the registry', () => {
     expect(isElf(inPackage)).toBe(true);
     expect(checkBinary(inPackage, release.manifest.binaries['linux-x64'])).toBeUndefined();
     expect(readdirSync(join(globalPkg(sb), 'bin'))).toEqual(['ao']);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
     await expectExactPassThrough(ao, sb.env);
   });
 
@@ -70,7 +70,7 @@ describe('npm global installs from the registry', () => {
     try {
       for (let i = 0; i < 3; i++) {
         const r = mustRun(ao, ['--version'], sb.env);
-        expect(r.stdout).toBe('0.10.0\n');
+        expect(r.stdout).toBe('ao version 0.10.0\n');
         expect(r.stderr).toBe('');
       }
       expect(isNodeScript(join(binDir, 'ao'))).toBe(true);
@@ -116,7 +116,7 @@ describe('npm global installs from the registry', () => {
     expect(isElf(cached)).toBe(true);
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     expect(isElf(ao)).toBe(true);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
 
     // Two postinstalls at once (say, two projects installing together) each fetch and swap; neither corrupts the other.
     rmSync(join(sb.home, '.cache', 'ao'), { recursive: true, force: true });
@@ -125,7 +125,7 @@ describe('npm global installs from the registry', () => {
     const both = await Promise.all([1, 2].map(() => execFileAsync(process.execPath, ['lib/postinstall.cjs'], { cwd: pkgDir, env })));
     expect(both.map((r) => r.stderr).join('')).toContain('verified and installed');
     expect(checkBinary(cached, release.manifest.binaries['linux-x64'])).toBeUndefined();
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
     expect(readdirSync(join(sb.home, '.cache', 'ao', 'tmp'))).toEqual([]);
   });
 

@@ -45,7 +45,7 @@ describe('npm installs for every target and on another Node', () => {
     mustRun('npm', ['install', '-g', SPEC], sb.env);
     const ao = join(sb.binDir, 'ao');
     expect(isElf(ao)).toBe(true);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('0.10.0\n');
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
     await expectExactPassThrough(ao, sb.env);
   });
 });

@@ -32,7 +32,7 @@ describe('staged packages installed from a real registry', () => {
     const sb = createSandbox({ registry: registry.url, name: 'npm-global' });
     try {
       execFileSync('npm', ['install', '-g', '@aoagents/ao@0.10.0'], { env: sb.env, stdio: 'pipe' });
-      expect(execFileSync(join(sb.binDir, 'ao'), ['--version'], { env: sb.env }).toString()).toBe('0.10.0\n');
+      expect(execFileSync(join(sb.binDir, 'ao'), ['--version'], { env: sb.env }).toString()).toBe('ao version 0.10.0\n');
     } finally {
       sb.cleanup();
     }

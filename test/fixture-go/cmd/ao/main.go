@@ -4,6 +4,8 @@
 package main
 
 import (
+	"example.invalid/ao-fixture/internal/cli"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -24,8 +26,6 @@ import (
 	"time"
 )
 
-var version = "0.0.0-dev"
-
 const bundleFormat = "ao-legacy-bundle"
 const bundleVersion = 1
 
@@ -39,8 +39,12 @@ func run(args []string) int {
 		return 2
 	}
 	switch args[0] {
-	case "--version", "-v", "version":
-		fmt.Println(version)
+	case "--version", "-v":
+		// cobra's default version template, as the real rewrite prints it.
+		fmt.Println("ao version " + cli.VersionString())
+		return 0
+	case "version":
+		fmt.Println(cli.VersionString())
 		return 0
 	case "start":
 		return cmdStart()
@@ -233,25 +237,25 @@ func cmdDaemon() int {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, 200, map[string]interface{}{"status": "ok", "version": version, "pid": os.Getpid()})
+		writeJSON(w, 200, map[string]interface{}{"status": "ok", "version": cli.Version, "pid": os.Getpid()})
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		state := ready.Load().(string)
 		if state != "ready" {
-			writeJSON(w, 503, map[string]interface{}{"ready": false, "reason": state, "version": version})
+			writeJSON(w, 503, map[string]interface{}{"ready": false, "reason": state, "version": cli.Version})
 			return
 		}
 		s, err := loadStore()
 		if err != nil {
-			writeJSON(w, 503, map[string]interface{}{"ready": false, "reason": err.Error(), "version": version})
+			writeJSON(w, 503, map[string]interface{}{"ready": false, "reason": err.Error(), "version": cli.Version})
 			return
 		}
-		writeJSON(w, 200, map[string]interface{}{"ready": true, "version": version, "projects": len(s.Projects), "sessions": len(s.Sessions)})
+		writeJSON(w, 200, map[string]interface{}{"ready": true, "version": cli.Version, "projects": len(s.Projects), "sessions": len(s.Sessions)})
 	})
 	go func() { _ = http.Serve(ln, mux) }()
 
 	actualPort := ln.Addr().(*net.TCPAddr).Port
-	info := daemonInfo{Pid: os.Getpid(), Port: actualPort, URL: fmt.Sprintf("http://127.0.0.1:%d", actualPort), Version: version, StartedAt: time.Now().UTC().Format(time.RFC3339Nano)}
+	info := daemonInfo{Pid: os.Getpid(), Port: actualPort, URL: fmt.Sprintf("http://127.0.0.1:%d", actualPort), Version: cli.Version, StartedAt: time.Now().UTC().Format(time.RFC3339Nano)}
 	data, _ := json.Marshal(info)
 	if err := writeFileAtomic(daemonInfoPath(), data); err != nil {
 		fmt.Fprintln(os.Stderr, "write daemon.json:", err)
@@ -322,7 +326,7 @@ func cmdStatus() int {
 	legacyNotice()
 	info, err := readDaemonInfo()
 	running := err == nil && processAlive(info.Pid)
-	out := map[string]interface{}{"running": running, "version": version}
+	out := map[string]interface{}{"running": running, "version": cli.Version}
 	if running {
 		out["daemon"] = info
 	}
