@@ -1,3 +1,4 @@
+import { versionFromOutput } from '../../../common/version-output.js';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ export async function installExact(pm: PackageManagerInfo, version: string, env:
   }
   const ao = aoExecutable(await globalBinDir(pm, env));
   const ran = await runCommand(ao, ['--version'], { env, timeoutMs: 60_000 });
-  if (ran.code !== 0 || ran.stdout.trim() !== version) {
+  if (ran.code !== 0 || versionFromOutput(ran.stdout) !== version) {
     throw new UserError({ what: `the installed ao does not run`, why: `\`${ao} --version\` gave exit ${ran.code}: ${(ran.stdout + ran.stderr).trim().slice(-300)}`, code: 'EINSTALL' });
   }
   return { ao };
