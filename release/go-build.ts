@@ -23,6 +23,11 @@ export interface GoBuildOptions {
   /** Receives `<target.id>/<target.executable>`. */
   outDir: string;
   cacheDir?: string;
+  /**
+   * Record the checkout's vcs.revision/vcs.modified in the build info (default true, as a
+   * release should). The fixture says false: it is not a repository of its own.
+   */
+  vcs?: boolean;
   /** Builds at once; Go itself is parallel, two suits a 2-core machine. */
   concurrency?: number;
 }
@@ -52,7 +57,8 @@ export async function buildGoBinaries(options: GoBuildOptions): Promise<Map<stri
   } catch (cause) {
     throw new UserError({ what: 'cannot build the Go binaries', why: '`go` is not on PATH', fix: 'apt-get install -y golang-go', cause });
   }
-  const key = await sourceHash(options.sourceDir, goVersion, `${options.mainPackage}\0${options.versionVariable}\0${options.version}`);
+  const vcs = options.vcs ?? true;
+  const key = await sourceHash(options.sourceDir, goVersion, `${options.mainPackage}\0${options.versionVariable}\0${options.version}${vcs ? '' : '\0novcs'}`);
   const cacheRoot = join(options.cacheDir ?? join(CACHE_DIR, 'go-build'), key);
   const results = new Map<string, string>();
   const queue = [...options.targets];
@@ -64,7 +70,7 @@ export async function buildGoBinaries(options: GoBuildOptions): Promise<Map<stri
         await rm(tmp, { recursive: true, force: true });
         await mkdir(tmp, { recursive: true });
         try {
-          await run('go', ['build', '-trimpath', '-ldflags', `-s -w -X ${options.versionVariable}=${options.version}`, '-o', join(tmp, target.executable), options.mainPackage], {
+          await run('go', ['build', '-trimpath', `-buildvcs=${vcs}`, '-ldflags', `-s -w -X ${options.versionVariable}=${options.version}`, '-o', join(tmp, target.executable), options.mainPackage], {
             cwd: options.sourceDir,
             env: { ...process.env, CGO_ENABLED: '0', GOOS: target.goos, GOARCH: target.goarch, GOFLAGS: '-mod=mod' },
           });

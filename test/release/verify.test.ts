@@ -1,25 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chmod, copyFile, readFile, writeFile, appendFile, cp, mkdtemp } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pacote from 'pacote';
 import { inspectExecutable } from '../../common/binary-format.js';
-import { CACHE_DIR } from '../../common/paths.js';
 import { STAGE_FILE, type StageResult } from '../../release/stage.js';
 import { verify } from '../../release/verify.js';
 import { stageFixtureRelease } from '../support/release-fixture.js';
+import { ESBUILD, esbuildBinary } from '../support/third-party-go.js';
 import { corruptedCopy, stageDirOf } from './staged-copy.js';
 
-const ESBUILD_VERSION = '0.25.9';
-const ESBUILD_PACKAGES = ['linux-x64', 'darwin-arm64', 'win32-x64', 'linux-arm64'];
-
-/** Real third-party Go binaries from the public registry, fetched once into .cache/third-party. */
-async function esbuildBinary(target: string): Promise<string> {
-  const dir = join(CACHE_DIR, 'third-party', `esbuild-${target}-${ESBUILD_VERSION}`);
-  if (!existsSync(join(dir, 'package.json'))) await pacote.extract(`@esbuild/${target}@${ESBUILD_VERSION}`, dir, { registry: 'https://registry.npmjs.org/' });
-  return join(dir, target.startsWith('win32') ? 'esbuild.exe' : 'bin/esbuild');
-}
+const ESBUILD_PACKAGES = Object.keys(ESBUILD.current.packages);
 
 async function refusal(stageDir: string): Promise<string> {
   const err = await verify({ stageDir }).then(() => undefined, (e: Error) => e);
