@@ -2,10 +2,19 @@ import { mkdir, mkdtemp, link, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadMatrix, type Matrix } from '../common/matrix.js';
+import { loadReleaseConfig, type ReleaseConfig } from '../common/release-config.js';
 import { publish, type PublishRecord } from '../release/publish.js';
 import type { RegistryTarget } from '../release/registry-client.js';
 import { stage, type StageResult } from '../release/stage.js';
 import { REAL_REWRITE, realRewriteBinary } from './real-rewrite.js';
+
+/**
+ * release.json as the real 0.10.3 needs it: its binary was built from a modified tree
+ * (vcs.modified=true), which the release checks refuse unless the config allows it.
+ */
+export function realRewriteConfig(config: ReleaseConfig = loadReleaseConfig()): ReleaseConfig {
+  return { ...config, checks: { ...config.checks, allowModifiedTree: true } };
+}
 
 /** The one target the rewrite published a binary for. */
 export const REAL_REWRITE_TARGET = 'linux-x64';
@@ -55,6 +64,7 @@ export async function publishRealRewriteRelease(options: RealReleaseOptions): Pr
     binariesDir,
     outDir: stageDir,
     allowUnstamped: REAL_REWRITE.reportedVersion,
+    config: realRewriteConfig(),
     ...(options.shippedDir ? { shippedDir: options.shippedDir } : {}),
   });
   const { record } = await publish({ stageDir, registry: options.registry, matrix, ...(options.log ? { log: options.log } : {}) });

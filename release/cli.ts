@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatError, isUserError, UserError } from '../common/errors.js';
 import { loadMatrix } from '../common/matrix.js';
+import { loadReleaseConfig } from '../common/release-config.js';
 import { OUT_DIR } from '../common/paths.js';
 import { startEmbeddedRegistry } from './embedded-registry.js';
 import { loadPolicy } from './policy.js';
@@ -19,7 +20,8 @@ const HELP = `ao release tools
 
 usage: node dist/release/cli.js <command> [flags] [--json]
 
-  stage     --version <v> --binaries <dir> [--out <dir>] [--app <app-manifest.json>] [--allow-unstamped <reported>]
+  stage     --version <v> --binaries <dir> [--out <dir>] [--app <app-manifest.json>] [--config <release.json>]
+            [--allow-unstamped <reported>]
             wrap the binaries (<target>/<exe> or GoReleaser dist/) into platform packages and the main package;
             binaries this host runs must report <v>; --allow-unstamped dev releases binaries that say "dev"
             instead, recorded in stage.json and ao-manifest.json and shown by every later command
@@ -33,6 +35,7 @@ usage: node dist/release/cli.js <command> [flags] [--json]
   workflow  [--check]
             regenerate .github/workflows/release.yml from matrix.json (--check: fail if it is stale)
 
+--config defaults to release.json (the Go source, stamping, binary checks, package metadata).
 --stage defaults to out/stage. --json prints one JSON object instead of human lines.
 `;
 
@@ -58,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
       'dry-run': { type: 'boolean' },
       check: { type: 'boolean' },
       'allow-unstamped': { type: 'string' },
+      config: { type: 'string' },
     },
   });
   const command = positionals[0];
@@ -83,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
         if (!values.version || !values.binaries) throw usage('stage needs --version and --binaries');
         const app = values.app ? JSON.parse(await readFile(values.app, 'utf8')) : undefined;
         const allowUnstamped = values['allow-unstamped'];
-        const staged = await stage({ matrix: loadMatrix(), version: values.version, binariesDir: resolve(values.binaries), outDir: stageDir, ...(app ? { app } : {}), ...(allowUnstamped !== undefined ? { allowUnstamped } : {}) });
+        const staged = await stage({ matrix: loadMatrix(), config: loadReleaseConfig(values.config ? resolve(values.config) : undefined), version: values.version, binariesDir: resolve(values.binaries), outDir: stageDir, ...(app ? { app } : {}), ...(allowUnstamped !== undefined ? { allowUnstamped } : {}) });
         for (const p of staged.packages) say(`staged ${p.name}@${p.version}  ${kb(p.size)}  ${p.integrity.slice(0, 22)}...`);
         sayOverride(staged);
         say(`stage record: ${join(stageDir, 'stage.json')}`);
@@ -94,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
         const report = await verify({ stageDir, ...(values.registry ? { registry: values.registry, npmOptions: values.token ? { [authKey(values.registry)]: values.token } : {} } : {}) });
         say(`verified ${report.packages} packages of ${report.version}${report.resolution ? ', and npm resolves one platform package per target' : ''}`);
         sayOverride(report);
+        for (const w of report.warnings) process.stderr.write(`warning: ${w.package}: ${w.reason}\n`);
         result = report;
         break;
       }

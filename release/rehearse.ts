@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { formatError } from '../common/errors.js';
 import { loadMatrix, type Matrix } from '../common/matrix.js';
-import { OUT_DIR } from '../common/paths.js';
+import { FIXTURE_RELEASE_CONFIG_PATH, OUT_DIR } from '../common/paths.js';
+import { loadReleaseConfig } from '../common/release-config.js';
 import { rehearseCutover } from '../installer/cutover/rehearsal.js';
 import { buildReleaseApps } from '../test/support/app-fixtures.js';
 import { startFaultServer } from '../test/support/fault-server.js';
@@ -84,7 +85,7 @@ const stageRelease: RehearsalStep = {
   name: 'stage',
   async run(ctx) {
     ctx.stageDir = join(ctx.workDir, 'stage');
-    ctx.staged = await stage({ matrix: ctx.matrix, version: ctx.version, binariesDir: ctx.binariesDir!, outDir: ctx.stageDir, ...(ctx.app ? { app: ctx.app } : {}) });
+    ctx.staged = await stage({ matrix: ctx.matrix, config: loadReleaseConfig(FIXTURE_RELEASE_CONFIG_PATH), version: ctx.version, binariesDir: ctx.binariesDir!, outDir: ctx.stageDir, ...(ctx.app ? { app: ctx.app } : {}) });
     return `${ctx.staged.packages.length} packages`;
   },
 };

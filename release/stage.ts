@@ -4,11 +4,13 @@ import { UserError } from '../common/errors.js';
 import { writeJsonAtomic } from '../common/fs-atomic.js';
 import { digestFile } from '../common/integrity.js';
 import { binaryFormatFor, type Matrix } from '../common/matrix.js';
+import type { ReleaseConfig } from '../common/release-config.js';
 import { REPO_ROOT } from '../common/paths.js';
 import { binaryPathInPackage, licenseText, writePlatformPackage } from '../platforms/platform-package.js';
 import { MAIN_PACKAGE_FILES, mainPackageJson } from '../postinstall/main-package.js';
 import { MANIFEST_FILE, type AoManifest } from '../postinstall/manifest.js';
 import { locateBinaries } from './binaries-dir.js';
+import { checkGoBinary, type BinaryFacts } from './binary-checks.js';
 import { describeOverride, hostRuns, reportedVersion, UNSTAMPED_FLAG } from './binary-version.js';
 import { packDeterministic } from './pack.js';
 
@@ -38,6 +40,10 @@ export interface UnstampedOverride {
 export interface StageResult {
   version: string;
   override?: UnstampedOverride;
+  /** The release config stage was given, for verify and publish to check against. */
+  config?: ReleaseConfig;
+  /** Per target, read from each binary: Go version, main package, vcs.revision and vcs.modified, stripped size. */
+  binaries?: Record<string, BinaryFacts>;
   /** Platform packages first, the main package last: the publish order. */
   packages: StagedPackage[];
   manifest: AoManifest;
@@ -52,8 +58,11 @@ export interface StageOptions {
   app?: unknown;
   /** Bundled launcher/postinstall code (dist/shipped by default). */
   shippedDir?: string;
-  license?: string;
-  repository?: string;
+  /**
+   * The release config (release.json): its package metadata goes into every package.json,
+   * and it is recorded in stage.json for verify's build-info checks.
+   */
+  config?: ReleaseConfig;
   /**
    * The version string binaries may report instead of `version` (`dev` for an unstamped
    * build). Without it, a binary this host can run must report the release version.
@@ -81,12 +90,14 @@ export async function stage(options: StageOptions): Promise<StageResult> {
   await mkdir(join(options.outDir, 'tarballs'), { recursive: true });
   const packages: StagedPackage[] = [];
   const manifest: AoManifest = { schema: 1, name: matrix.mainPackage, version, binaries: {} };
+  const facts: Record<string, BinaryFacts> = {};
 
   for (const target of matrix.targets) {
     const dir = join(options.outDir, 'packages', target.package);
     const binaryPath = found.get(target.id)!;
-    await writePlatformPackage({ target, version, binaryPath, dir, mainPackage: matrix.mainPackage, license: options.license, repository: options.repository });
+    await writePlatformPackage({ target, version, binaryPath, dir, mainPackage: matrix.mainPackage, ...(options.config ? { metadata: options.config.package } : {}) });
     const binary = await digestFile(binaryPath);
+    facts[target.id] = (await checkGoBinary(binaryPath, target, options.config)).facts;
     manifest.binaries[target.id] = {
       package: target.package,
       version,
@@ -118,12 +129,12 @@ export async function stage(options: StageOptions): Promise<StageResult> {
     await chmod(dest, file.executable ? 0o755 : 0o644);
   }
   await writeJsonAtomic(join(mainDir, MANIFEST_FILE), manifest);
-  await writeJsonAtomic(join(mainDir, 'package.json'), mainPackageJson(manifest, { license: options.license, repository: options.repository }));
-  await writeFile(join(mainDir, 'LICENSE'), licenseText(options.license ?? 'MIT'));
+  await writeJsonAtomic(join(mainDir, 'package.json'), mainPackageJson(manifest, options.config?.package));
+  await writeFile(join(mainDir, 'LICENSE'), licenseText(options.config?.package.license ?? 'MIT'));
   await writeFile(join(mainDir, 'README.md'), `# ${matrix.mainPackage}\n\n\`npm install -g ${matrix.mainPackage}\` installs the \`ao\` CLI and daemon for your platform.\n`);
   packages.push(await packInto(options.outDir, mainDir, matrix.mainPackage, version, 'main'));
 
-  const result: StageResult = { version, ...(override ? { override } : {}), packages, manifest };
+  const result: StageResult = { version, ...(override ? { override } : {}), ...(options.config ? { config: options.config } : {}), binaries: facts, packages, manifest };
   await writeJsonAtomic(join(options.outDir, STAGE_FILE), result);
   return result;
 }
