@@ -33,7 +33,7 @@ usage: node dist/release/cli.js <command> [flags] [--json]
   promote   --registry <url> [--stage <dir>] [--tag latest] [--policy <file>] [--token <t>] [--dry-run]
             move a dist-tag for the whole matrix, only for a verified publish, as release/policy.json allows
   workflow  [--check]
-            regenerate .github/workflows/release.yml from matrix.json (--check: fail if it is stale)
+            regenerate .github/workflows/release.yml from matrix.json and release.json (--check: fail if it is stale)
 
 --config defaults to release.json (the Go source, stamping, binary checks, package metadata).
 --stage defaults to out/stage. --json prints one JSON object instead of human lines.
@@ -122,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'workflow': {
         const { text, upToDate } = await workflowStatus();
         if (values.check) {
-          if (!upToDate) throw new UserError({ what: `${WORKFLOW_PATH} is stale`, why: 'it differs from what matrix.json generates', fix: 'node dist/release/cli.js workflow', code: 'ESTALE' });
+          if (!upToDate) throw new UserError({ what: `${WORKFLOW_PATH} is stale`, why: 'it differs from what matrix.json and release.json generate', fix: 'node dist/release/cli.js workflow', code: 'ESTALE' });
           say(`${WORKFLOW_PATH} is up to date`);
         } else {
           const written = await writeWorkflow();
@@ -144,7 +144,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function workflowStatus(): Promise<{ text: string; upToDate: boolean }> {
-  const text = releaseWorkflow(loadMatrix());
+  const text = releaseWorkflow(loadMatrix(), loadReleaseConfig());
   const current = await readFile(WORKFLOW_PATH, 'utf8').catch(() => '');
   return { text, upToDate: current === text };
 }

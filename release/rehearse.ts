@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { formatError } from '../common/errors.js';
-import { loadMatrix, type Matrix } from '../common/matrix.js';
+import { appTargets, loadMatrix, releaseMatrix, type Matrix } from '../common/matrix.js';
 import { FIXTURE_RELEASE_CONFIG_PATH, OUT_DIR } from '../common/paths.js';
 import { loadReleaseConfig } from '../common/release-config.js';
 import { rehearseCutover } from '../installer/cutover/rehearsal.js';
@@ -60,8 +60,9 @@ export interface StepResult {
 const buildBinaries: RehearsalStep = {
   name: 'build fixture binaries',
   async run(ctx) {
-    ctx.binariesDir = await fixtureBinaries(ctx.version, ctx.matrix.targets);
-    return `${ctx.matrix.targets.length} targets in ${ctx.binariesDir}`;
+    const { targets } = releaseMatrix(ctx.matrix);
+    ctx.binariesDir = await fixtureBinaries(ctx.version, targets);
+    return `${targets.length} targets in ${ctx.binariesDir}`;
   },
 };
 
@@ -71,13 +72,14 @@ const buildApps: RehearsalStep = {
   async run(ctx) {
     const dir = join(ctx.workDir, 'apps');
     await mkdir(dir, { recursive: true });
-    await buildReleaseApps(ctx.matrix.targets, dir, 1 << 20);
+    const withApp = appTargets(ctx.matrix);
+    await buildReleaseApps(withApp, dir, 1 << 20);
     const server = await startFaultServer();
     ctx.cleanups.push(() => server.close());
-    for (const t of ctx.matrix.targets) await server.serve(`/ao/${ctx.version}/${t.app.file}`, join(dir, t.app.file));
+    for (const t of withApp) await server.serve(`/ao/${ctx.version}/${t.app.file}`, join(dir, t.app.file));
     const { privateKey } = generateKeyPairSync('ed25519');
     ctx.app = await buildAppManifest({ matrix: ctx.matrix, version: ctx.version, artifactsDir: dir, baseUrls: [`${server.url}/ao/${ctx.version}`], signingKey: privateKey });
-    return `${ctx.matrix.targets.length} artifacts signed, served at ${server.url}`;
+    return `${withApp.length} artifacts signed, served at ${server.url}`;
   },
 };
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { UserError } from '../common/errors.js';
 import { writeJsonAtomic } from '../common/fs-atomic.js';
 import { digestFile } from '../common/integrity.js';
-import { binaryFormatFor, type Matrix } from '../common/matrix.js';
+import { binaryFormatFor, releaseMatrix, type Matrix } from '../common/matrix.js';
 import type { ReleaseConfig } from '../common/release-config.js';
 import { REPO_ROOT } from '../common/paths.js';
 import { binaryPathInPackage, licenseText, writePlatformPackage } from '../platforms/platform-package.js';
@@ -75,7 +75,8 @@ export interface StageOptions {
  * each packed into a deterministic tarball, and records the result in stage.json.
  */
 export async function stage(options: StageOptions): Promise<StageResult> {
-  const { matrix, version } = options;
+  const { version } = options;
+  const matrix = releaseMatrix(options.matrix);
   const { found, missing } = locateBinaries(options.binariesDir, matrix.targets);
   if (missing.length > 0) {
     throw new UserError({
@@ -85,7 +86,7 @@ export async function stage(options: StageOptions): Promise<StageResult> {
       code: 'ESTAGE',
     });
   }
-  const override = await checkReportedVersions(options, found);
+  const override = await checkReportedVersions(options, matrix, found);
   await rm(options.outDir, { recursive: true, force: true });
   await mkdir(join(options.outDir, 'tarballs'), { recursive: true });
   const packages: StagedPackage[] = [];
@@ -150,14 +151,14 @@ async function packInto(outDir: string, dir: string, name: string, version: stri
  * version; a mismatch is accepted only when it is exactly what `--allow-unstamped` names,
  * and is then recorded. Binaries this host cannot run are recorded as declared by the flag.
  */
-async function checkReportedVersions(options: StageOptions, found: Map<string, string>): Promise<UnstampedOverride | undefined> {
+async function checkReportedVersions(options: StageOptions, matrix: Matrix, found: Map<string, string>): Promise<UnstampedOverride | undefined> {
   const { version, allowUnstamped } = options;
   if (allowUnstamped === version) {
     throw new UserError({ what: `${UNSTAMPED_FLAG} ${allowUnstamped} is the release version itself`, why: 'the override names what an unstamped binary reports instead (for example dev)', fix: `stage without ${UNSTAMPED_FLAG}`, code: 'EUSAGE' });
   }
   const targets: UnstampedOverride['targets'] = {};
   const refused: string[] = [];
-  for (const target of options.matrix.targets) {
+  for (const target of matrix.targets) {
     const binary = found.get(target.id)!;
     if (!hostRuns(target)) {
       if (allowUnstamped !== undefined) targets[target.id] = { reports: allowUnstamped, seen: 'declared' };

@@ -8,7 +8,7 @@ import * as tar from 'tar';
 import { executableMismatch } from '../common/binary-format.js';
 import { UserError } from '../common/errors.js';
 import { digestFile } from '../common/integrity.js';
-import { loadMatrix, type Matrix, type Target } from '../common/matrix.js';
+import { loadMatrix, releaseMatrix, type Matrix, type Target } from '../common/matrix.js';
 import { binaryPathInPackage } from '../platforms/platform-package.js';
 import { MANIFEST_FILE, type AoManifest } from '../postinstall/manifest.js';
 import { packageMetadataFields, type ReleaseConfig } from '../common/release-config.js';
@@ -65,7 +65,8 @@ export async function readStage(stageDir: string): Promise<StageResult> {
  * and throws one UserError listing every problem, each with the package it concerns.
  */
 export async function verify(options: VerifyOptions): Promise<VerifyReport> {
-  const matrix = options.matrix ?? loadMatrix();
+  // Targets marked "released": false are not part of any release: neither required nor allowed.
+  const matrix = releaseMatrix(options.matrix ?? loadMatrix());
   const staged = await readStage(options.stageDir);
   const findings: Findings = { problems: [], warnings: [], binaries: {} };
   await staticChecks(staged, matrix, options.config ?? staged.config, findings);
@@ -129,7 +130,7 @@ async function staticChecks(staged: StageResult, matrix: Matrix, config: Release
       if (root) await checkPlatform(root, target, staged.version, manifest, config, findings);
     }
     for (const pkg of staged.packages) {
-      if (pkg.role === 'platform' && !matrix.targets.some((t) => t.id === pkg.target)) problems.push({ package: pkg.name, reason: `target ${pkg.target} is not in matrix.json` });
+      if (pkg.role === 'platform' && !matrix.targets.some((t) => t.id === pkg.target)) problems.push({ package: pkg.name, reason: `target ${pkg.target} is not a released target of matrix.json` });
     }
   } finally {
     await rm(work, { recursive: true, force: true });
