@@ -1,23 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AoManifest } from '../../postinstall/manifest.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
-import { publishRealRewriteRelease, type RealRelease } from '../../rehearsal/real-release.js';
-import { isElf, isNodeScript, mustRun, run } from '../postinstall/install-support.js';
+import { expectUnstampedRefusal, installAndRunFirstCommands, publishRealRewriteRelease, type RealRelease } from '../../rehearsal/real-release.js';
+import { isElf } from '../postinstall/install-support.js';
 import { shippedForTests } from '../support/release-fixture.js';
 import { canRunRealRewrite, REAL_REWRITE } from '../support/real-rewrite.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
 
 const globalPkg = (sb: Sandbox) => join(sb.prefix, 'lib', 'node_modules', '@aoagents', 'ao');
-
-/** What a person sees from the three commands, and which file answered. */
-function threeCommands(ao: string, env: NodeJS.ProcessEnv): { version: string; dashVersion: string; doctor: { ok: boolean; checks: Array<{ name: string; level: string; message: string }> } } {
-  const version = mustRun(ao, ['version'], env).stdout;
-  const dashVersion = mustRun(ao, ['--version'], env).stdout;
-  const doctor = run(ao, ['doctor', '--json'], env);
-  return { version, dashVersion, doctor: JSON.parse(doctor.stdout) };
-}
 
 describe.runIf(canRunRealRewrite)('the real rewrite binary released through our packages (with the recorded override)', () => {
   let registry: EmbeddedRegistry;
@@ -47,30 +39,35 @@ describe.runIf(canRunRealRewrite)('the real rewrite binary released through our 
     expect(manifest.binaries['linux-x64']).toMatchObject({ reportsVersion: 'dev', size: REAL_REWRITE.binarySize });
   });
 
-  it('a normal npm install -g swaps the real binary in; ao version, --version and doctor --json answer from it', () => {
+  it('a normal npm install -g swaps the real binary in; ao version, --version and doctor --json answer from it', async () => {
     const sb = sandbox('real-npm');
-    mustRun('npm', ['install', '-g', release.spec], sb.env);
-    const ao = join(sb.binDir, 'ao');
-    expect(isElf(realpathSync(ao))).toBe(true);
-    expect(statSync(realpathSync(ao)).size).toBe(REAL_REWRITE.binarySize);
-    const out = threeCommands(ao, sb.env);
-    expect(out.version).toBe('dev\n');
-    expect(out.dashVersion).toBe('ao version dev\n');
-    expect(out.doctor.checks.find((c) => c.name === 'data-dir')?.message).toBe(join(sb.home, '.ao', 'data'));
+    const facts = await installAndRunFirstCommands(release.spec, sb, true);
+    expect(facts.runs.map((r) => [r.command, r.via, r.status])).toEqual([
+      ['ao version', 'native binary', 0],
+      ['ao --version', 'native binary', 0],
+      ['ao doctor --json', 'native binary', 0],
+    ]);
+    expect(facts.runs[0].file).toBe(join(globalPkg(sb), 'bin', 'ao'));
+    expect(statSync(facts.runs[0].file).size).toBe(REAL_REWRITE.binarySize);
+    expect(facts.runs.slice(0, 2).map((r) => r.stdout)).toEqual(['dev\n', 'ao version dev\n']);
+    expect(JSON.parse(facts.runs[2].stdout).checks.find((c: { name: string }) => c.name === 'data-dir')?.message).toBe(join(sb.home, '.ao', 'data'));
   });
 
-  it('with --ignore-scripts, our launcher verifies the real binary and runs the same three commands through it', () => {
+  it('with --ignore-scripts, our launcher verifies the real binary and runs the same three commands through it', async () => {
     const sb = sandbox('real-noscripts');
-    mustRun('npm', ['install', '-g', release.spec, '--ignore-scripts'], sb.env);
-    const launcher = join(globalPkg(sb), 'bin', 'ao');
-    expect(isNodeScript(launcher)).toBe(true);
-    // A copy beside it stays the launcher after the first run swaps bin/ao for the binary.
-    const keptLauncher = join(globalPkg(sb), 'bin', 'ao-launcher');
-    copyFileSync(launcher, keptLauncher);
-    const out = threeCommands(keptLauncher, sb.env);
-    expect(isNodeScript(keptLauncher)).toBe(true);
-    expect(out.version).toBe('dev\n');
-    expect(out.dashVersion).toBe('ao version dev\n');
-    expect(out.doctor.checks.find((c) => c.name === 'data-dir')?.message).toBe(join(sb.home, '.ao', 'data'));
+    const facts = await installAndRunFirstCommands(release.spec, sb, false);
+    expect(facts.runs.map((r) => [r.command, r.via, r.status])).toEqual([
+      ['ao version', 'launcher', 0],
+      ['ao --version', 'launcher', 0],
+      ['ao doctor --json', 'launcher', 0],
+    ]);
+    expect(facts.runs.slice(0, 2).map((r) => r.stdout)).toEqual(['dev\n', 'ao version dev\n']);
+    expect(JSON.parse(facts.runs[2].stdout).checks.find((c: { name: string }) => c.name === 'data-dir')?.message).toBe(join(sb.home, '.ao', 'data'));
+    // The launcher's first verified run swapped the binary in for later calls.
+    expect(isElf(join(globalPkg(sb), 'bin', 'ao'))).toBe(true);
+  });
+
+  it('without the override, the release tools refuse the real binary as unstamped', async () => {
+    expect(await expectUnstampedRefusal({ shippedDir: await shippedForTests() })).toMatch(/^@aoagents\/ao-linux-x64: \S+ reports version "dev", not 0\.10\.3$/);
   });
 });
