@@ -35,6 +35,7 @@ usage: node dist/release/cli.js <command> [flags] [--json]
   workflow  [--check]
             regenerate .github/workflows/release.yml from matrix.json and release.json (--check: fail if it is stale)
 
+--matrix defaults to matrix.json (stage, verify, publish).
 --config defaults to release.json (the Go source, stamping, binary checks, package metadata).
 --stage defaults to out/stage. --json prints one JSON object instead of human lines.
 `;
@@ -62,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
       check: { type: 'boolean' },
       'allow-unstamped': { type: 'string' },
       config: { type: 'string' },
+      matrix: { type: 'string' },
     },
   });
   const command = positionals[0];
@@ -74,6 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!json) process.stdout.write(`${line}\n`);
   };
   const stageDir = resolve(values.stage ?? values.out ?? DEFAULT_STAGE);
+  const matrix = loadMatrix(values.matrix ? resolve(values.matrix) : undefined);
   // On stderr as well as in --json: a release made with the override must never look like a normal one.
   const sayOverride = (staged: Pick<StageResult, 'override' | 'version'>) => {
     const line = overrideLine(staged);
@@ -87,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
         if (!values.version || !values.binaries) throw usage('stage needs --version and --binaries');
         const app = values.app ? JSON.parse(await readFile(values.app, 'utf8')) : undefined;
         const allowUnstamped = values['allow-unstamped'];
-        const staged = await stage({ matrix: loadMatrix(), config: loadReleaseConfig(values.config ? resolve(values.config) : undefined), version: values.version, binariesDir: resolve(values.binaries), outDir: stageDir, ...(app ? { app } : {}), ...(allowUnstamped !== undefined ? { allowUnstamped } : {}) });
+        const staged = await stage({ matrix, config: loadReleaseConfig(values.config ? resolve(values.config) : undefined), version: values.version, binariesDir: resolve(values.binaries), outDir: stageDir, ...(app ? { app } : {}), ...(allowUnstamped !== undefined ? { allowUnstamped } : {}) });
         for (const p of staged.packages) say(`staged ${p.name}@${p.version}  ${kb(p.size)}  ${p.integrity.slice(0, 22)}...`);
         sayOverride(staged);
         say(`stage record: ${join(stageDir, 'stage.json')}`);
@@ -95,9 +98,10 @@ export async function main(argv: string[]): Promise<number> {
         break;
       }
       case 'verify': {
-        const report = await verify({ stageDir, ...(values.registry ? { registry: values.registry, npmOptions: values.token ? { [authKey(values.registry)]: values.token } : {} } : {}) });
+        // Before the checks, so a refused release with the override still shows it.
+        sayOverride(await readStage(stageDir).catch(() => ({ version: '' })));
+        const report = await verify({ stageDir, matrix, ...(values.registry ? { registry: values.registry, npmOptions: values.token ? { [authKey(values.registry)]: values.token } : {} } : {}) });
         say(`verified ${report.packages} packages of ${report.version}${report.resolution ? ', and npm resolves one platform package per target' : ''}`);
-        sayOverride(report);
         for (const w of report.warnings) process.stderr.write(`warning: ${w.package}: ${w.reason}\n`);
         result = report;
         break;
@@ -108,7 +112,7 @@ export async function main(argv: string[]): Promise<number> {
         sayOverride(await readStage(stageDir).catch(() => ({ version: '' })));
         try {
           const target = embedded ? { url: embedded.url, token: embedded.authToken } : registryTarget(values.registry!);
-          result = await publish({ stageDir, registry: target, ...(values.tag ? { tag: values.tag } : {}), provenance: values.provenance ?? false, dryRun: values['dry-run'] ?? false, log: say });
+          result = await publish({ stageDir, matrix, registry: target, ...(values.tag ? { tag: values.tag } : {}), provenance: values.provenance ?? false, dryRun: values['dry-run'] ?? false, log: say });
         } finally {
           await embedded?.stop();
         }
