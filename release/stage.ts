@@ -11,7 +11,7 @@ import { MAIN_PACKAGE_FILES, mainPackageJson } from '../postinstall/main-package
 import { MANIFEST_FILE, type AoManifest } from '../postinstall/manifest.js';
 import { locateBinaries } from './binaries-dir.js';
 import { checkGoBinary, type BinaryFacts } from './binary-checks.js';
-import { describeOverride, hostRuns, reportedVersion, UNSTAMPED_FLAG } from './binary-version.js';
+import { describeOverride, reportedVersion, runnerFor, UNSTAMPED_FLAG } from './binary-version.js';
 import { packDeterministic } from './pack.js';
 
 export const STAGE_FILE = 'stage.json';
@@ -147,7 +147,7 @@ async function packInto(outDir: string, dir: string, name: string, version: stri
 }
 
 /**
- * Runs every binary this host can run and requires `--version` to name the release
+ * Runs every binary this host can run (natively, or under qemu-user-static) and requires `--version` to name the release
  * version; a mismatch is accepted only when it is exactly what `--allow-unstamped` names,
  * and is then recorded. Binaries this host cannot run are recorded as declared by the flag.
  */
@@ -160,13 +160,14 @@ async function checkReportedVersions(options: StageOptions, matrix: Matrix, foun
   const refused: string[] = [];
   for (const target of matrix.targets) {
     const binary = found.get(target.id)!;
-    if (!hostRuns(target)) {
+    const runner = runnerFor(target);
+    if (!runner) {
       if (allowUnstamped !== undefined) targets[target.id] = { reports: allowUnstamped, seen: 'declared' };
       continue;
     }
     let reported: string | undefined;
     try {
-      reported = (await reportedVersion(binary)).version;
+      reported = (await reportedVersion(binary, runner)).version;
     } catch (cause) {
       refused.push(`${target.package}: \`${binary} --version\` failed (${String((cause as Error).message).split('\n')[0]})`);
       continue;

@@ -13,7 +13,7 @@ import { binaryPathInPackage } from '../platforms/platform-package.js';
 import { MANIFEST_FILE, type AoManifest } from '../postinstall/manifest.js';
 import { packageMetadataFields, type ReleaseConfig } from '../common/release-config.js';
 import { checkGoBinary, type BinaryFacts } from './binary-checks.js';
-import { hostRuns, reportedVersion, UNSTAMPED_FLAG } from './binary-version.js';
+import { reportedVersion, runnerFor, UNSTAMPED_FLAG } from './binary-version.js';
 import { STAGE_FILE, type StagedPackage, type StageResult, type UnstampedOverride } from './stage.js';
 
 /** One reason a package may not be published. */
@@ -205,9 +205,10 @@ async function checkPlatform(root: string, target: Target, version: string, mani
   if (digest.size !== entry.size) report(`binary is ${digest.size} bytes, ${MANIFEST_FILE} says ${entry.size}`);
   if (digest.integrity !== entry.integrity) report(`binary hash does not match ${MANIFEST_FILE}`);
   if (entry.version !== version || entry.package !== target.package) report(`${MANIFEST_FILE} entry names ${entry.package}@${entry.version}`);
-  if (runnable && !mismatch && hostRuns(target)) {
+  const runner = runnerFor(target);
+  if (runnable && !mismatch && runner) {
     const expected = entry.reportsVersion ?? version;
-    const reported = await reportedVersion(binary).then(
+    const reported = await reportedVersion(binary, runner).then(
       (r) => (r.version === undefined ? `unreadable output ${JSON.stringify(r.output)}` : `"${r.version}"`),
       (err: Error) => `nothing: --version failed (${err.message.split('\n')[0]})`,
     );

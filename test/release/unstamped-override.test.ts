@@ -8,6 +8,7 @@ import type { AoManifest } from '../../postinstall/manifest.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { stage, STAGE_FILE, type StageResult } from '../../release/stage.js';
 import { verify } from '../../release/verify.js';
+import { runnerFor } from '../../release/binary-version.js';
 import { fixtureBinaries } from '../support/fixture-binaries.js';
 import { publishPlain, shippedForTests, stageFixtureRelease } from '../support/release-fixture.js';
 import { createSandbox } from '../support/sandbox.js';
@@ -58,6 +59,16 @@ describe('binaries that report "dev" instead of the release version', () => {
     const bad = await corruptedCopy(staged, hostTarget.package, (dir) => copyFile(join(devBinaries, hostTarget.id, hostTarget.executable), join(dir, 'bin', hostTarget.executable)));
     const err = await verify({ stageDir: bad }).then(() => undefined, (e: Error) => e);
     expect(err?.message).toContain(`${hostTarget.package}: bin/${hostTarget.executable} --version reports "dev", not the release version 0.10.0`);
+  });
+
+  it.runIf(runnerFor({ os: 'linux', cpu: 'arm64' })?.length === 1)('runs the linux-arm64 binary under qemu-user-static too: stage sees it say "dev", verify refuses it in a stamped release', async () => {
+    const staged = await stageDev('dev');
+    expect(staged.override?.targets['linux-arm64']).toEqual({ reports: 'dev', seen: 'ran' });
+    expect(staged.override?.targets['darwin-arm64']).toEqual({ reports: 'dev', seen: 'declared' });
+    const stamped = await stageFixtureRelease('0.10.0');
+    const bad = await corruptedCopy(stamped, '@aoagents/ao-linux-arm64', (dir) => copyFile(join(devBinaries, 'linux-arm64', 'ao'), join(dir, 'bin', 'ao')));
+    const err = await verify({ stageDir: bad }).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toContain('@aoagents/ao-linux-arm64: bin/ao --version reports "dev", not the release version 0.10.0');
   });
 
   describe('installed from a registry', () => {
