@@ -102,6 +102,9 @@ export async function main(argv: string[]): Promise<number> {
         sayOverride(await readStage(stageDir).catch(() => ({ version: '' })));
         const report = await verify({ stageDir, matrix, ...(values.registry ? { registry: values.registry, npmOptions: values.token ? { [authKey(values.registry)]: values.token } : {} } : {}) });
         say(`verified ${report.packages} packages of ${report.version}${report.resolution ? ', and npm resolves one platform package per target' : ''}`);
+        for (const [id, b] of Object.entries(report.binaries)) {
+          say(`  ${id}: ${b.goVersion ?? '?'} ${b.mainPath ?? '?'}${b.vcsRevision ? ` at ${b.vcsRevision.slice(0, 12)}${b.vcsModified ? ' (modified tree)' : ''}` : ''}, ${b.size.toLocaleString('en-US')} bytes`);
+        }
         for (const w of report.warnings) process.stderr.write(`warning: ${w.package}: ${w.reason}\n`);
         result = report;
         break;

@@ -190,15 +190,16 @@ async function checkPlatform(root: string, target: Target, version: string, mani
 
   const binary = join(root, binaryPathInPackage(target));
   if (!existsSync(binary)) return report(`${binaryPathInPackage(target)} is missing from the tarball`);
-  if (((await stat(binary)).mode & 0o111) === 0) report(`${binaryPathInPackage(target)} is not executable in the tarball (mode lacks +x)`);
+  const executable = ((await stat(binary)).mode & 0o111) !== 0;
+  if (!executable) report(`${binaryPathInPackage(target)} is not executable in the tarball (mode lacks +x)`);
   const mismatch = executableMismatch(binary, target.os, target.cpu);
   if (mismatch) report(mismatch.replace(binary, binaryPathInPackage(target)));
   const checked = await checkGoBinary(binary, target, config);
   findings.binaries[target.id] = checked.facts;
   for (const reason of checked.problems) report(`${binaryPathInPackage(target)} ${reason}`);
   for (const reason of checked.warnings) findings.warnings.push({ package: target.package, reason: `${binaryPathInPackage(target)} ${reason}` });
-  // A truncated or foreign file is not run.
-  const runnable = checked.problems.every((p) => !p.startsWith('is truncated') && !p.startsWith('cannot read'));
+  // A truncated, foreign or non-executable file is not run (its problem is already reported).
+  const runnable = executable && checked.problems.every((p) => !p.startsWith('is truncated') && !p.startsWith('cannot read'));
   const entry = manifest?.binaries[target.id];
   if (!entry) return report(`${MANIFEST_FILE} has no entry for ${target.id}`);
   const digest = await digestFile(binary);
