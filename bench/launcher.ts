@@ -22,7 +22,7 @@ const execFileAsync = promisify(execFile);
 const SPEC = '@aoagents/ao@0.10.0';
 const ROUNDS = 40;
 
-function timeOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): number {
+export function timeOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): number {
   const t0 = performance.now();
   const r = spawnSync(cmd, args, { env, cwd, stdio: 'ignore' });
   const ms = performance.now() - t0;
@@ -30,7 +30,7 @@ function timeOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd?: str
   return ms;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Runs the commands interleaved, so machine noise falls on all of them alike; returns each median in ms. */
 function sideBySide(cmds: Array<[string, string[], NodeJS.ProcessEnv, string?]>, rounds = ROUNDS): number[] {

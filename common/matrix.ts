@@ -16,7 +16,10 @@ export interface Target {
   goarch: 'amd64' | 'arm64';
   executable: string;
   package: string;
-  app: { file: string; format: AppFormat };
+  /** The desktop app artifact; absent for a target with no desktop app (linux-arm64, win32-arm64 in 0.10.3). */
+  app?: { file: string; format: AppFormat };
+  /** false: left out of releases (no build, no platform package, no pin in the main package). */
+  released?: boolean;
 }
 
 export interface Matrix {
@@ -63,6 +66,16 @@ function describe(data: unknown, err: ErrorObject): string {
   return `${where}: field "${field || '(root)'}" ${err.message ?? 'is invalid'}`;
 }
 
+function appProblems(os: NpmOs, app: NonNullable<Target['app']>, where: string): string[] {
+  const problems: string[] = [];
+  if (os === 'darwin' && app.format !== 'zip') problems.push(`${where}: field "app.format" must be zip for darwin (.app bundles)`);
+  if (os === 'win32' && app.format !== 'zip') problems.push(`${where}: field "app.format" must be zip for win32`);
+  if (os !== 'linux' && app.format === 'AppImage') problems.push(`${where}: AppImage is a Linux format`);
+  const suffix = app.format === 'AppImage' ? '.AppImage' : `.${app.format}`;
+  if (!app.file.endsWith(suffix)) problems.push(`${where}: field "app.file" must end with ${suffix}`);
+  return problems;
+}
+
 /** Checks shape (JSON schema) and meaning (consistency, uniqueness); lists every problem. */
 export function validateMatrix(data: unknown, source = 'matrix.json'): Matrix {
   const problems: string[] = [];
@@ -81,18 +94,15 @@ export function validateMatrix(data: unknown, source = 'matrix.json'): Matrix {
       claim('id', t.id);
       claim('os/cpu', `${t.os}/${t.cpu}`);
       claim('package', t.package);
-      claim('app file', t.app.file);
+      if (t.app) claim('app file', t.app.file);
       if (t.id !== `${t.os}-${t.cpu}`) problems.push(`${where}: field "id" must be "${t.os}-${t.cpu}" (os-cpu)`);
       if (t.goos !== GOOS_FOR[t.os]) problems.push(`${where}: field "goos" must be "${GOOS_FOR[t.os]}" for os ${t.os}`);
       if (t.goarch !== GOARCH_FOR[t.cpu]) problems.push(`${where}: field "goarch" must be "${GOARCH_FOR[t.cpu]}" for cpu ${t.cpu}`);
       const wantExe = t.os === 'win32' ? `${data.binaryName}.exe` : data.binaryName;
       if (t.executable !== wantExe) problems.push(`${where}: field "executable" must be "${wantExe}"`);
-      if (t.os === 'darwin' && t.app.format !== 'zip') problems.push(`${where}: field "app.format" must be zip for darwin (.app bundles)`);
-      if (t.os === 'win32' && t.app.format !== 'zip') problems.push(`${where}: field "app.format" must be zip for win32`);
-      if (t.os !== 'linux' && t.app.format === 'AppImage') problems.push(`${where}: AppImage is a Linux format`);
-      const suffix = t.app.format === 'AppImage' ? '.AppImage' : `.${t.app.format}`;
-      if (!t.app.file.endsWith(suffix)) problems.push(`${where}: field "app.file" must end with ${suffix}`);
+      if (t.app) problems.push(...appProblems(t.os, t.app, where));
     });
+    if (data.targets.every((t) => t.released === false)) problems.push('matrix: every target says "released": false, a release would be empty');
   }
   if (problems.length > 0) {
     throw new UserError({
@@ -123,4 +133,14 @@ export function loadMatrix(path = MATRIX_PATH): Matrix {
 
 export function findTarget(matrix: Matrix, os: string, cpu: string): Target | undefined {
   return matrix.targets.find((t) => t.os === os && t.cpu === cpu);
+}
+
+/** The matrix a release is made of: the targets not marked `"released": false`. */
+export function releaseMatrix(matrix: Matrix): Matrix {
+  return { ...matrix, targets: matrix.targets.filter((t) => t.released !== false) };
+}
+
+/** Released targets that have a desktop app. */
+export function appTargets(matrix: Matrix): Array<Target & { app: NonNullable<Target['app']> }> {
+  return releaseMatrix(matrix).targets.filter((t): t is Target & { app: NonNullable<Target['app']> } => t.app !== undefined);
 }

@@ -1,6 +1,7 @@
 import { chmod, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Target } from '../common/matrix.js';
+import { packageMetadataFields, type PackageMetadata } from '../common/release-config.js';
 
 /**
  * One platform package: `@aoagents/ao-<target>` holding the Go binary for that
@@ -15,8 +16,8 @@ export interface PlatformPackageInput {
   /** The folder to create; it is emptied first. */
   dir: string;
   mainPackage: string;
-  license?: string;
-  repository?: string;
+  /** repository, homepage, bugs and license from the release config (npm provenance needs repository). */
+  metadata?: PackageMetadata;
 }
 
 /** Where the binary sits inside a platform package (the launcher and verifier read this). */
@@ -35,8 +36,7 @@ export async function writePlatformPackage(input: PlatformPackageInput): Promise
     name: target.package,
     version,
     description: `The ${target.os} ${target.cpu} binary for ${input.mainPackage}. Install ${input.mainPackage} instead; it picks this package for you.`,
-    license: input.license ?? 'MIT',
-    ...(input.repository ? { repository: input.repository } : {}),
+    ...packageMetadataFields(input.metadata),
     os: [target.os],
     cpu: [target.cpu],
     preferUnplugged: true,
@@ -48,7 +48,7 @@ export async function writePlatformPackage(input: PlatformPackageInput): Promise
     `# ${target.package}\n\nThe \`${target.executable}\` binary of \`${input.mainPackage}\` ${version} for ${target.os} ${target.cpu}.\n\n` +
       `Do not install this package directly: \`npm install -g ${input.mainPackage}\` selects the right platform package and verifies it.\n`,
   );
-  await writeFile(join(dir, 'LICENSE'), licenseText(input.license ?? 'MIT'));
+  await writeFile(join(dir, 'LICENSE'), licenseText(input.metadata?.license ?? 'MIT'));
 }
 
 export function licenseText(spdx: string): string {

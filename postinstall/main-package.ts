@@ -1,3 +1,4 @@
+import { packageMetadataFields, type PackageMetadata } from '../common/release-config.js';
 import type { AoManifest } from './manifest.js';
 
 /**
@@ -23,7 +24,8 @@ export const MAIN_PACKAGE_FILES: ShippedFile[] = [
   { from: 'ao-legacy-import.cjs', to: 'lib/ao-legacy-import', executable: true },
 ];
 
-export function mainPackageJson(manifest: AoManifest, extra: { license?: string; repository?: string; description?: string } = {}): Record<string, unknown> {
+/** `metadata`: repository, homepage, bugs and license from the release config (release.json). */
+export function mainPackageJson(manifest: AoManifest, metadata?: PackageMetadata): Record<string, unknown> {
   const optionalDependencies: Record<string, string> = {};
   for (const entry of Object.values(manifest.binaries).sort((a, b) => a.package.localeCompare(b.package))) {
     optionalDependencies[entry.package] = entry.version;
@@ -31,9 +33,8 @@ export function mainPackageJson(manifest: AoManifest, extra: { license?: string;
   return {
     name: manifest.name,
     version: manifest.version,
-    description: extra.description ?? 'ao: the agent orchestrator CLI and daemon.',
-    license: extra.license ?? 'MIT',
-    ...(extra.repository ? { repository: extra.repository } : {}),
+    description: 'ao: the agent orchestrator CLI and daemon.',
+    ...packageMetadataFields(metadata),
     bin: { ao: 'bin/ao', 'ao-app': 'lib/ao-app', 'ao-legacy-import': 'lib/ao-legacy-import' },
     // Optional optimisation and fallback: ao works, verified, when package managers skip it.
     scripts: { postinstall: 'node lib/postinstall.cjs' },

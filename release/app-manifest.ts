@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import StreamZip from 'node-stream-zip';
 import * as tar from 'tar';
 import { UserError } from '../common/errors.js';
-import type { Matrix } from '../common/matrix.js';
+import { appTargets, type Matrix } from '../common/matrix.js';
 import { validateAppManifest, type AppManifest, type AppTarget } from '../installer/app/manifest.js';
 
 /**
@@ -62,7 +62,8 @@ export async function buildAppManifest(options: AppManifestOptions): Promise<App
   }
   const margin = options.marginRatio ?? 0.1;
   const targets: Record<string, AppTarget> = {};
-  for (const target of options.matrix.targets) {
+  // Targets without a desktop app (or left out of the release) get no entry: ao-app says there is none.
+  for (const target of appTargets(options.matrix)) {
     const path = join(options.artifactsDir, target.app.file);
     let digest: Buffer;
     let size: number;

@@ -5,22 +5,26 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatError, isUserError, UserError } from '../common/errors.js';
 import { loadMatrix } from '../common/matrix.js';
+import { loadReleaseConfig } from '../common/release-config.js';
 import { OUT_DIR } from '../common/paths.js';
 import { startEmbeddedRegistry } from './embedded-registry.js';
 import { loadPolicy } from './policy.js';
 import { promote } from './promote.js';
 import { publish } from './publish.js';
 import { authKey, type RegistryTarget } from './registry-client.js';
-import { stage } from './stage.js';
-import { verify } from './verify.js';
+import { overrideLine, stage, type StageResult } from './stage.js';
+import { readStage, verify } from './verify.js';
 import { releaseWorkflow, WORKFLOW_PATH, writeWorkflow } from './workflow.js';
 
 const HELP = `ao release tools
 
 usage: node dist/release/cli.js <command> [flags] [--json]
 
-  stage     --version <v> --binaries <dir> [--out <dir>] [--app <app-manifest.json>]
-            wrap the binaries (<target>/<exe> or GoReleaser dist/) into platform packages and the main package
+  stage     --version <v> --binaries <dir> [--out <dir>] [--app <app-manifest.json>] [--config <release.json>]
+            [--allow-unstamped <reported>]
+            wrap the binaries (<target>/<exe> or GoReleaser dist/) into platform packages and the main package;
+            binaries this host runs must report <v>; --allow-unstamped dev releases binaries that say "dev"
+            instead, recorded in stage.json and ao-manifest.json and shown by every later command
   verify    [--stage <dir>] [--registry <url> [--token <t>]]
             check the staged tarballs; with --registry, also that npm resolves one platform package per target
   publish   [--stage <dir>] [--registry <url>] [--tag <t>] [--token <t>] [--provenance] [--dry-run]
@@ -29,8 +33,10 @@ usage: node dist/release/cli.js <command> [flags] [--json]
   promote   --registry <url> [--stage <dir>] [--tag latest] [--policy <file>] [--token <t>] [--dry-run]
             move a dist-tag for the whole matrix, only for a verified publish, as release/policy.json allows
   workflow  [--check]
-            regenerate .github/workflows/release.yml from matrix.json (--check: fail if it is stale)
+            regenerate .github/workflows/release.yml from matrix.json and release.json (--check: fail if it is stale)
 
+--matrix defaults to matrix.json (stage, verify, publish).
+--config defaults to release.json (the Go source, stamping, binary checks, package metadata).
 --stage defaults to out/stage. --json prints one JSON object instead of human lines.
 `;
 
@@ -55,6 +61,9 @@ export async function main(argv: string[]): Promise<number> {
       provenance: { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       check: { type: 'boolean' },
+      'allow-unstamped': { type: 'string' },
+      config: { type: 'string' },
+      matrix: { type: 'string' },
     },
   });
   const command = positionals[0];
@@ -67,6 +76,12 @@ export async function main(argv: string[]): Promise<number> {
     if (!json) process.stdout.write(`${line}\n`);
   };
   const stageDir = resolve(values.stage ?? values.out ?? DEFAULT_STAGE);
+  const matrix = loadMatrix(values.matrix ? resolve(values.matrix) : undefined);
+  // On stderr as well as in --json: a release made with the override must never look like a normal one.
+  const sayOverride = (staged: Pick<StageResult, 'override' | 'version'>) => {
+    const line = overrideLine(staged);
+    if (line) process.stderr.write(`${line}\n`);
+  };
   const registryTarget = (url: string): RegistryTarget => ({ url, ...(values.token ? { token: values.token } : {}) });
   try {
     let result: unknown;
@@ -74,24 +89,33 @@ export async function main(argv: string[]): Promise<number> {
       case 'stage': {
         if (!values.version || !values.binaries) throw usage('stage needs --version and --binaries');
         const app = values.app ? JSON.parse(await readFile(values.app, 'utf8')) : undefined;
-        const staged = await stage({ matrix: loadMatrix(), version: values.version, binariesDir: resolve(values.binaries), outDir: stageDir, ...(app ? { app } : {}) });
+        const allowUnstamped = values['allow-unstamped'];
+        const staged = await stage({ matrix, config: loadReleaseConfig(values.config ? resolve(values.config) : undefined), version: values.version, binariesDir: resolve(values.binaries), outDir: stageDir, ...(app ? { app } : {}), ...(allowUnstamped !== undefined ? { allowUnstamped } : {}) });
         for (const p of staged.packages) say(`staged ${p.name}@${p.version}  ${kb(p.size)}  ${p.integrity.slice(0, 22)}...`);
+        sayOverride(staged);
         say(`stage record: ${join(stageDir, 'stage.json')}`);
         result = staged;
         break;
       }
       case 'verify': {
-        const report = await verify({ stageDir, ...(values.registry ? { registry: values.registry, npmOptions: values.token ? { [authKey(values.registry)]: values.token } : {} } : {}) });
+        // Before the checks, so a refused release with the override still shows it.
+        sayOverride(await readStage(stageDir).catch(() => ({ version: '' })));
+        const report = await verify({ stageDir, matrix, ...(values.registry ? { registry: values.registry, npmOptions: values.token ? { [authKey(values.registry)]: values.token } : {} } : {}) });
         say(`verified ${report.packages} packages of ${report.version}${report.resolution ? ', and npm resolves one platform package per target' : ''}`);
+        for (const [id, b] of Object.entries(report.binaries)) {
+          say(`  ${id}: ${b.goVersion ?? '?'} ${b.mainPath ?? '?'}${b.vcsRevision ? ` at ${b.vcsRevision.slice(0, 12)}${b.vcsModified ? ' (modified tree)' : ''}` : ''}, ${b.size.toLocaleString('en-US')} bytes`);
+        }
+        for (const w of report.warnings) process.stderr.write(`warning: ${w.package}: ${w.reason}\n`);
         result = report;
         break;
       }
       case 'publish': {
         const embedded = values.registry ? undefined : await startEmbeddedRegistry({ storageDir: join(OUT_DIR, 'embedded-registry') });
         if (embedded) say(`no --registry: publishing to the embedded registry ${embedded.url} (storage ${embedded.storageDir})`);
+        sayOverride(await readStage(stageDir).catch(() => ({ version: '' })));
         try {
           const target = embedded ? { url: embedded.url, token: embedded.authToken } : registryTarget(values.registry!);
-          result = await publish({ stageDir, registry: target, ...(values.tag ? { tag: values.tag } : {}), provenance: values.provenance ?? false, dryRun: values['dry-run'] ?? false, log: say });
+          result = await publish({ stageDir, matrix, registry: target, ...(values.tag ? { tag: values.tag } : {}), provenance: values.provenance ?? false, dryRun: values['dry-run'] ?? false, log: say });
         } finally {
           await embedded?.stop();
         }
@@ -105,7 +129,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'workflow': {
         const { text, upToDate } = await workflowStatus();
         if (values.check) {
-          if (!upToDate) throw new UserError({ what: `${WORKFLOW_PATH} is stale`, why: 'it differs from what matrix.json generates', fix: 'node dist/release/cli.js workflow', code: 'ESTALE' });
+          if (!upToDate) throw new UserError({ what: `${WORKFLOW_PATH} is stale`, why: 'it differs from what matrix.json and release.json generate', fix: 'node dist/release/cli.js workflow', code: 'ESTALE' });
           say(`${WORKFLOW_PATH} is up to date`);
         } else {
           const written = await writeWorkflow();
@@ -127,7 +151,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function workflowStatus(): Promise<{ text: string; upToDate: boolean }> {
-  const text = releaseWorkflow(loadMatrix());
+  const text = releaseWorkflow(loadMatrix(), loadReleaseConfig());
   const current = await readFile(WORKFLOW_PATH, 'utf8').catch(() => '');
   return { text, upToDate: current === text };
 }

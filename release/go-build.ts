@@ -19,10 +19,19 @@ export interface GoBuildOptions {
   /** The fully qualified string variable `-X` stamps the version into (`<module>/internal/cli.Version`). */
   versionVariable: string;
   version: string;
+  /** More `-X` pairs (the commit and build date variables), variable -> value. */
+  extraStamps?: Record<string, string>;
   targets: Target[];
   /** Receives `<target.id>/<target.executable>`. */
   outDir: string;
   cacheDir?: string;
+  /**
+   * Record the checkout's vcs.revision/vcs.modified in the build info (default true, as a
+   * release should). The fixture says false: it is not a repository of its own.
+   */
+  vcs?: boolean;
+  /** Leave out symbols and DWARF (`-s -w`, default true). */
+  strip?: boolean;
   /** Builds at once; Go itself is parallel, two suits a 2-core machine. */
   concurrency?: number;
 }
@@ -42,7 +51,7 @@ async function sourceHash(dir: string, goVersion: string, version: string): Prom
 
 /**
  * Cross-compiles a static Go binary for every target, the way a release does:
- * CGO_ENABLED=0, -trimpath, stripped, version stamped into `versionVariable`.
+ * CGO_ENABLED=0, -trimpath, stripped, version (and commit, date) stamped with -X.
  * Results are cached by source hash, Go version and version string.
  */
 export async function buildGoBinaries(options: GoBuildOptions): Promise<Map<string, string>> {
@@ -52,7 +61,10 @@ export async function buildGoBinaries(options: GoBuildOptions): Promise<Map<stri
   } catch (cause) {
     throw new UserError({ what: 'cannot build the Go binaries', why: '`go` is not on PATH', fix: 'apt-get install -y golang-go', cause });
   }
-  const key = await sourceHash(options.sourceDir, goVersion, `${options.mainPackage}\0${options.versionVariable}\0${options.version}`);
+  const vcs = options.vcs ?? true;
+  const stamps = { [options.versionVariable]: options.version, ...options.extraStamps };
+  const ldflags = [...(options.strip === false ? [] : ['-s', '-w']), ...Object.entries(stamps).map(([variable, value]) => `-X ${variable}=${value}`)].join(' ');
+  const key = await sourceHash(options.sourceDir, goVersion, `${options.mainPackage}\0${ldflags}${vcs ? '' : '\0novcs'}`);
   const cacheRoot = join(options.cacheDir ?? join(CACHE_DIR, 'go-build'), key);
   const results = new Map<string, string>();
   const queue = [...options.targets];
@@ -64,7 +76,7 @@ export async function buildGoBinaries(options: GoBuildOptions): Promise<Map<stri
         await rm(tmp, { recursive: true, force: true });
         await mkdir(tmp, { recursive: true });
         try {
-          await run('go', ['build', '-trimpath', '-ldflags', `-s -w -X ${options.versionVariable}=${options.version}`, '-o', join(tmp, target.executable), options.mainPackage], {
+          await run('go', ['build', '-trimpath', `-buildvcs=${vcs}`, '-ldflags', ldflags, '-o', join(tmp, target.executable), options.mainPackage], {
             cwd: options.sourceDir,
             env: { ...process.env, CGO_ENABLED: '0', GOOS: target.goos, GOARCH: target.goarch, GOFLAGS: '-mod=mod' },
           });

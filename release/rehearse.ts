@@ -7,8 +7,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { formatError } from '../common/errors.js';
-import { loadMatrix, type Matrix } from '../common/matrix.js';
-import { OUT_DIR } from '../common/paths.js';
+import { appTargets, loadMatrix, releaseMatrix, type Matrix } from '../common/matrix.js';
+import { FIXTURE_RELEASE_CONFIG_PATH, OUT_DIR } from '../common/paths.js';
+import { loadReleaseConfig } from '../common/release-config.js';
 import { rehearseCutover } from '../installer/cutover/rehearsal.js';
 import { buildReleaseApps } from '../test/support/app-fixtures.js';
 import { startFaultServer } from '../test/support/fault-server.js';
@@ -16,8 +17,10 @@ import { fixtureBinaries } from '../test/support/fixture-binaries.js';
 import { createSandbox, type Sandbox } from '../test/support/sandbox.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from './embedded-registry.js';
 import { buildAppManifest } from './app-manifest.js';
+import { describeInstall, expectUnstampedRefusal, installAndRunFirstCommands, publishRealRewriteRelease } from '../rehearsal/real-release.js';
+import { canRunRealRewrite } from '../rehearsal/real-rewrite.js';
 import { publish, type PublishRecord } from './publish.js';
-import { stage, type StageResult } from './stage.js';
+import { overrideLine, stage, type StageResult } from './stage.js';
 import { verify } from './verify.js';
 
 const run = promisify(execFile);
@@ -39,6 +42,8 @@ export interface RehearsalContext {
   registry?: EmbeddedRegistry;
   record?: PublishRecord;
   sandbox?: Sandbox;
+  /** Bundled launcher/postinstall code to stage (default dist/shipped, from npm run build). */
+  shippedDir?: string;
   /** Run last to first when the rehearsal ends, whether it passed or not. */
   cleanups: Array<() => Promise<void> | void>;
 }
@@ -59,8 +64,9 @@ export interface StepResult {
 const buildBinaries: RehearsalStep = {
   name: 'build fixture binaries',
   async run(ctx) {
-    ctx.binariesDir = await fixtureBinaries(ctx.version, ctx.matrix.targets);
-    return `${ctx.matrix.targets.length} targets in ${ctx.binariesDir}`;
+    const { targets } = releaseMatrix(ctx.matrix);
+    ctx.binariesDir = await fixtureBinaries(ctx.version, targets);
+    return `${targets.length} targets in ${ctx.binariesDir}`;
   },
 };
 
@@ -70,13 +76,14 @@ const buildApps: RehearsalStep = {
   async run(ctx) {
     const dir = join(ctx.workDir, 'apps');
     await mkdir(dir, { recursive: true });
-    await buildReleaseApps(ctx.matrix.targets, dir, 1 << 20);
+    const withApp = appTargets(ctx.matrix);
+    await buildReleaseApps(withApp, dir, 1 << 20);
     const server = await startFaultServer();
     ctx.cleanups.push(() => server.close());
-    for (const t of ctx.matrix.targets) await server.serve(`/ao/${ctx.version}/${t.app.file}`, join(dir, t.app.file));
+    for (const t of withApp) await server.serve(`/ao/${ctx.version}/${t.app.file}`, join(dir, t.app.file));
     const { privateKey } = generateKeyPairSync('ed25519');
     ctx.app = await buildAppManifest({ matrix: ctx.matrix, version: ctx.version, artifactsDir: dir, baseUrls: [`${server.url}/ao/${ctx.version}`], signingKey: privateKey });
-    return `${ctx.matrix.targets.length} artifacts signed, served at ${server.url}`;
+    return `${withApp.length} artifacts signed, served at ${server.url}`;
   },
 };
 
@@ -84,7 +91,7 @@ const stageRelease: RehearsalStep = {
   name: 'stage',
   async run(ctx) {
     ctx.stageDir = join(ctx.workDir, 'stage');
-    ctx.staged = await stage({ matrix: ctx.matrix, version: ctx.version, binariesDir: ctx.binariesDir!, outDir: ctx.stageDir, ...(ctx.app ? { app: ctx.app } : {}) });
+    ctx.staged = await stage({ matrix: ctx.matrix, config: loadReleaseConfig(FIXTURE_RELEASE_CONFIG_PATH), version: ctx.version, binariesDir: ctx.binariesDir!, outDir: ctx.stageDir, ...(ctx.app ? { app: ctx.app } : {}) });
     return `${ctx.staged.packages.length} packages`;
   },
 };
@@ -167,13 +174,40 @@ const legacyCutover: RehearsalStep = {
   },
 };
 
-export const REHEARSAL_STEPS: RehearsalStep[] = [buildBinaries, buildApps, stageRelease, verifyStaged, startRegistry, publishStaged, verifyResolution, installGlobally, runInstalled, fetchApp, legacyCutover];
+/**
+ * The real rewrite (linux-x64 hosts): its published 0.10.3 binary is refused as unstamped, then
+ * released with the recorded override into the embedded registry, installed globally with npm
+ * twice (scripts blocked: our launcher runs it; scripts allowed: the binary is swapped in) and
+ * asked `ao version`, `ao --version`, `ao doctor --json` each way.
+ */
+const realRewrite: RehearsalStep = {
+  name: 'real rewrite 0.10.3',
+  async run(ctx) {
+    if (!canRunRealRewrite) return `skipped: the real binary exists for linux-x64 only, this host is ${process.platform}-${process.arch}`;
+    const workDir = join(ctx.workDir, 'real-rewrite');
+    const refusal = await expectUnstampedRefusal({ workDir });
+    const release = await publishRealRewriteRelease({ registry: { url: ctx.registry!.url, token: ctx.registry!.authToken }, workDir, ...(ctx.shippedDir ? { shippedDir: ctx.shippedDir } : {}) });
+    const lines = [`expected refusal without the override: ${refusal}`, overrideLine(release.staged)!, `published ${release.record.packages.map((p) => `${p.name}@${p.version}`).join(', ')} under ${release.record.tag}`];
+    for (const w of (await verify({ stageDir: release.stageDir, matrix: release.matrix })).warnings) lines.push(`warning: ${w.package}: ${w.reason}`);
+    for (const scripts of [false, true]) {
+      const sandbox = createSandbox({ registry: ctx.registry!.url, name: `rehearsal-real-${scripts ? 'scripts' : 'noscripts'}` });
+      ctx.cleanups.push(() => sandbox.cleanup());
+      const facts = await installAndRunFirstCommands(release.spec, sandbox, scripts);
+      const wrong = facts.runs.filter((r) => r.status !== 0 || r.via !== (scripts ? 'native binary' : 'launcher'));
+      if (wrong.length > 0) throw new Error(`${facts.install}: ${wrong.map((r) => `${r.command} exited ${r.status} via ${r.via}`).join('; ')}`);
+      lines.push(describeInstall(facts));
+    }
+    return lines.join('\n');
+  },
+};
 
-export async function rehearse(options: { steps?: RehearsalStep[]; version?: string; log?: (line: string) => void } = {}): Promise<{ ok: boolean; results: StepResult[]; ctx: RehearsalContext }> {
+export const REHEARSAL_STEPS: RehearsalStep[] = [buildBinaries, buildApps, stageRelease, verifyStaged, startRegistry, publishStaged, verifyResolution, installGlobally, runInstalled, fetchApp, realRewrite, legacyCutover];
+
+export async function rehearse(options: { steps?: RehearsalStep[]; version?: string; shippedDir?: string; log?: (line: string) => void } = {}): Promise<{ ok: boolean; results: StepResult[]; ctx: RehearsalContext }> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const workDir = join(OUT_DIR, 'rehearsal');
   await rm(workDir, { recursive: true, force: true });
-  const ctx: RehearsalContext = { version: options.version ?? '0.10.0', matrix: loadMatrix(), workDir, cleanups: [] };
+  const ctx: RehearsalContext = { version: options.version ?? '0.10.0', matrix: loadMatrix(), workDir, cleanups: [], ...(options.shippedDir ? { shippedDir: options.shippedDir } : {}) };
   const results: StepResult[] = [];
   try {
     for (const step of options.steps ?? REHEARSAL_STEPS) {

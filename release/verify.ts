@@ -8,10 +8,13 @@ import * as tar from 'tar';
 import { executableMismatch } from '../common/binary-format.js';
 import { UserError } from '../common/errors.js';
 import { digestFile } from '../common/integrity.js';
-import { loadMatrix, type Matrix, type Target } from '../common/matrix.js';
+import { loadMatrix, releaseMatrix, type Matrix, type Target } from '../common/matrix.js';
 import { binaryPathInPackage } from '../platforms/platform-package.js';
 import { MANIFEST_FILE, type AoManifest } from '../postinstall/manifest.js';
-import { STAGE_FILE, type StagedPackage, type StageResult } from './stage.js';
+import { packageMetadataFields, type ReleaseConfig } from '../common/release-config.js';
+import { checkGoBinary, type BinaryFacts } from './binary-checks.js';
+import { reportedVersion, runnerFor, UNSTAMPED_FLAG } from './binary-version.js';
+import { STAGE_FILE, type StagedPackage, type StageResult, type UnstampedOverride } from './stage.js';
 
 /** One reason a package may not be published. */
 export interface Problem {
@@ -29,6 +32,8 @@ export interface VerifyOptions {
   registry?: string;
   /** Extra npm options for the registry check (auth token lines, cache). */
   npmOptions?: Record<string, unknown>;
+  /** The release config to check binaries against; default: the one stage recorded. */
+  config?: ReleaseConfig;
 }
 
 export interface VerifyReport {
@@ -36,6 +41,12 @@ export interface VerifyReport {
   packages: number;
   /** Per target: the platform packages Arborist would install there (registry check only). */
   resolution?: Record<string, string[]>;
+  /** The release was staged with `--allow-unstamped`: every report must show it. */
+  override?: UnstampedOverride;
+  /** Per target: what the binary's build info and headers say (Go version, vcs revision, stripped size). */
+  binaries: Record<string, BinaryFacts>;
+  /** Not fatal, shown in every report: unstripped binaries, a modified tree the config allows. */
+  warnings: Problem[];
 }
 
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare'];
@@ -54,9 +65,12 @@ export async function readStage(stageDir: string): Promise<StageResult> {
  * and throws one UserError listing every problem, each with the package it concerns.
  */
 export async function verify(options: VerifyOptions): Promise<VerifyReport> {
-  const matrix = options.matrix ?? loadMatrix();
+  // Targets marked "released": false are not part of any release: neither required nor allowed.
+  const matrix = releaseMatrix(options.matrix ?? loadMatrix());
   const staged = await readStage(options.stageDir);
-  const problems = await staticProblems(staged, matrix);
+  const findings: Findings = { problems: [], warnings: [], binaries: {} };
+  await staticChecks(staged, matrix, options.config ?? staged.config, findings);
+  const { problems } = findings;
   let resolution: Record<string, string[]> | undefined;
   if (problems.length === 0 && options.registry) {
     resolution = await resolveEachTarget(matrix, staged.version, options.registry, options.npmOptions);
@@ -75,21 +89,36 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       code: 'EVERIFY',
     });
   }
-  return { version: staged.version, packages: staged.packages.length, ...(resolution ? { resolution } : {}) };
+  return {
+    version: staged.version,
+    packages: staged.packages.length,
+    ...(resolution ? { resolution } : {}),
+    ...(staged.override ? { override: staged.override } : {}),
+    binaries: findings.binaries,
+    warnings: findings.warnings,
+  };
 }
 
-async function staticProblems(staged: StageResult, matrix: Matrix): Promise<Problem[]> {
-  const problems: Problem[] = [];
+interface Findings {
+  problems: Problem[];
+  warnings: Problem[];
+  binaries: Record<string, BinaryFacts>;
+}
+
+async function staticChecks(staged: StageResult, matrix: Matrix, config: ReleaseConfig | undefined, findings: Findings): Promise<void> {
+  const { problems } = findings;
   const work = await mkdtemp(join(tmpdir(), 'ao-verify-'));
   try {
     const main = staged.packages.find((p) => p.role === 'main');
-    if (!main) return [{ package: matrix.mainPackage, reason: `not in ${STAGE_FILE}` }];
+    if (!main) return void problems.push({ package: matrix.mainPackage, reason: `not in ${STAGE_FILE}` });
     if (staged.packages.at(-1) !== main) problems.push({ package: main.name, reason: 'must be the last package in the publish order' });
     const mainRoot = await extract(main, work, problems);
     const manifest = mainRoot ? await readJson<AoManifest>(join(mainRoot, MANIFEST_FILE), main.name, problems) : undefined;
     const mainPkg = mainRoot ? await readJson<Record<string, any>>(join(mainRoot, 'package.json'), main.name, problems) : undefined;
     if (mainPkg) checkMain(mainPkg, staged.version, matrix, problems);
+    if (mainPkg && config) checkMetadata(mainPkg, config, main.name, problems);
     if (manifest && mainPkg && manifest.version !== staged.version) problems.push({ package: main.name, reason: `${MANIFEST_FILE} says version ${manifest.version}, release is ${staged.version}` });
+    if (manifest) checkOverrideRecorded(manifest, staged, main.name, problems);
 
     for (const target of matrix.targets) {
       const pkg = staged.packages.find((p) => p.role === 'platform' && p.target === target.id);
@@ -98,15 +127,14 @@ async function staticProblems(staged: StageResult, matrix: Matrix): Promise<Prob
         continue;
       }
       const root = await extract(pkg, work, problems);
-      if (root) await checkPlatform(root, target, staged.version, manifest, problems);
+      if (root) await checkPlatform(root, target, staged.version, manifest, config, findings);
     }
     for (const pkg of staged.packages) {
-      if (pkg.role === 'platform' && !matrix.targets.some((t) => t.id === pkg.target)) problems.push({ package: pkg.name, reason: `target ${pkg.target} is not in matrix.json` });
+      if (pkg.role === 'platform' && !matrix.targets.some((t) => t.id === pkg.target)) problems.push({ package: pkg.name, reason: `target ${pkg.target} is not a released target of matrix.json` });
     }
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-  return problems;
 }
 
 /** Extracts one tarball (after checking it is the one stage recorded) and returns its package root. */
@@ -145,7 +173,8 @@ function checkMain(pkg: Record<string, any>, version: string, matrix: Matrix, pr
   }
 }
 
-async function checkPlatform(root: string, target: Target, version: string, manifest: AoManifest | undefined, problems: Problem[]): Promise<void> {
+async function checkPlatform(root: string, target: Target, version: string, manifest: AoManifest | undefined, config: ReleaseConfig | undefined, findings: Findings): Promise<void> {
+  const { problems } = findings;
   const report = (reason: string): void => void problems.push({ package: target.package, reason });
   const pkg = await readJson<Record<string, any>>(join(root, 'package.json'), target.package, problems);
   if (!pkg) return;
@@ -157,18 +186,56 @@ async function checkPlatform(root: string, target: Target, version: string, mani
   const scripts = INSTALL_SCRIPTS.filter((s) => pkg.scripts?.[s] !== undefined);
   if (scripts.length > 0) report(`has install scripts (${scripts.join(', ')}); platform packages must work with scripts blocked`);
   if (existsSync(join(root, 'binding.gyp'))) report('has binding.gyp, which makes npm run node-gyp at install');
+  if (config) checkMetadata(pkg, config, target.package, problems);
 
   const binary = join(root, binaryPathInPackage(target));
   if (!existsSync(binary)) return report(`${binaryPathInPackage(target)} is missing from the tarball`);
-  if (((await stat(binary)).mode & 0o111) === 0) report(`${binaryPathInPackage(target)} is not executable in the tarball (mode lacks +x)`);
+  const executable = ((await stat(binary)).mode & 0o111) !== 0;
+  if (!executable) report(`${binaryPathInPackage(target)} is not executable in the tarball (mode lacks +x)`);
   const mismatch = executableMismatch(binary, target.os, target.cpu);
   if (mismatch) report(mismatch.replace(binary, binaryPathInPackage(target)));
+  const checked = await checkGoBinary(binary, target, config);
+  findings.binaries[target.id] = checked.facts;
+  for (const reason of checked.problems) report(`${binaryPathInPackage(target)} ${reason}`);
+  for (const reason of checked.warnings) findings.warnings.push({ package: target.package, reason: `${binaryPathInPackage(target)} ${reason}` });
+  // A truncated, foreign or non-executable file is not run (its problem is already reported).
+  const runnable = executable && checked.problems.every((p) => !p.startsWith('is truncated') && !p.startsWith('cannot read'));
   const entry = manifest?.binaries[target.id];
   if (!entry) return report(`${MANIFEST_FILE} has no entry for ${target.id}`);
   const digest = await digestFile(binary);
   if (digest.size !== entry.size) report(`binary is ${digest.size} bytes, ${MANIFEST_FILE} says ${entry.size}`);
   if (digest.integrity !== entry.integrity) report(`binary hash does not match ${MANIFEST_FILE}`);
   if (entry.version !== version || entry.package !== target.package) report(`${MANIFEST_FILE} entry names ${entry.package}@${entry.version}`);
+  const runner = runnerFor(target);
+  if (runnable && !mismatch && runner) {
+    const expected = entry.reportsVersion ?? version;
+    const reported = await reportedVersion(binary, runner).then(
+      (r) => (r.version === undefined ? `unreadable output ${JSON.stringify(r.output)}` : `"${r.version}"`),
+      (err: Error) => `nothing: --version failed (${err.message.split('\n')[0]})`,
+    );
+    if (reported !== `"${expected}"`) {
+      report(`${binaryPathInPackage(target)} --version reports ${reported}, not ${expected === version ? `the release version ${version} (unstamped build? stamp the version with -X, or stage with ${UNSTAMPED_FLAG} <reported>)` : `"${expected}" as ${UNSTAMPED_FLAG} recorded`}`);
+    }
+  }
+}
+
+/** repository (npm provenance refuses a publish without it), homepage, bugs and license, as the release config says. */
+function checkMetadata(pkg: Record<string, unknown>, config: ReleaseConfig, name: string, problems: Problem[]): void {
+  for (const [field, want] of Object.entries(packageMetadataFields(config.package))) {
+    if (JSON.stringify(pkg[field]) !== JSON.stringify(want)) problems.push({ package: name, reason: `package.json "${field}" is ${JSON.stringify(pkg[field] ?? null)}, the release config says ${JSON.stringify(want)}` });
+  }
+}
+
+/** The manifest users get must carry exactly the override the stage record shows, no more. */
+function checkOverrideRecorded(manifest: AoManifest, staged: StageResult, name: string, problems: Problem[]): void {
+  const recorded = staged.override;
+  if ((manifest.override?.allowUnstamped ?? null) !== (recorded?.reports ?? null)) {
+    problems.push({ package: name, reason: `${MANIFEST_FILE} override ${JSON.stringify(manifest.override ?? null)} differs from ${STAGE_FILE} (${JSON.stringify(recorded?.reports ?? null)})` });
+  }
+  for (const [id, entry] of Object.entries(manifest.binaries)) {
+    const want = recorded?.targets[id]?.reports;
+    if (entry.reportsVersion !== want) problems.push({ package: name, reason: `${MANIFEST_FILE} says ${id} reports ${JSON.stringify(entry.reportsVersion ?? null)}, ${STAGE_FILE} recorded ${JSON.stringify(want ?? null)}` });
+  }
 }
 
 /**

@@ -1,25 +1,21 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { chmod, copyFile, readFile, writeFile, appendFile, cp, mkdtemp } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { chmod, copyFile, readFile, writeFile, appendFile, cp, mkdtemp, truncate, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pacote from 'pacote';
 import { inspectExecutable } from '../../common/binary-format.js';
-import { CACHE_DIR } from '../../common/paths.js';
-import { STAGE_FILE, type StageResult } from '../../release/stage.js';
+import { buildGoBinaries } from '../../release/go-build.js';
+import { loadMatrix } from '../../common/matrix.js';
+import { FIXTURE_RELEASE_CONFIG_PATH } from '../../common/paths.js';
+import { loadReleaseConfig } from '../../common/release-config.js';
+import { stage, STAGE_FILE, type StageResult } from '../../release/stage.js';
+import { FIXTURE_MAIN_PACKAGE, FIXTURE_SOURCE, FIXTURE_VERSION_VARIABLE, fixtureBinaries } from '../support/fixture-binaries.js';
+import { realRewriteBinary } from '../support/real-rewrite.js';
 import { verify } from '../../release/verify.js';
-import { stageFixtureRelease } from '../support/release-fixture.js';
+import { shippedForTests, stageFixtureRelease } from '../support/release-fixture.js';
+import { ESBUILD, esbuildBinary } from '../support/third-party-go.js';
 import { corruptedCopy, stageDirOf } from './staged-copy.js';
 
-const ESBUILD_VERSION = '0.25.9';
-const ESBUILD_PACKAGES = ['linux-x64', 'darwin-arm64', 'win32-x64', 'linux-arm64'];
-
-/** Real third-party Go binaries from the public registry, fetched once into .cache/third-party. */
-async function esbuildBinary(target: string): Promise<string> {
-  const dir = join(CACHE_DIR, 'third-party', `esbuild-${target}-${ESBUILD_VERSION}`);
-  if (!existsSync(join(dir, 'package.json'))) await pacote.extract(`@esbuild/${target}@${ESBUILD_VERSION}`, dir, { registry: 'https://registry.npmjs.org/' });
-  return join(dir, target.startsWith('win32') ? 'esbuild.exe' : 'bin/esbuild');
-}
+const ESBUILD_PACKAGES = Object.keys(ESBUILD.current.packages);
 
 async function refusal(stageDir: string): Promise<string> {
   const err = await verify({ stageDir }).then(() => undefined, (e: Error) => e);
@@ -115,5 +111,61 @@ describe('verify refuses a broken release before it is published', () => {
   it("refuses esbuild's linux-arm64 binary placed in the linux-x64 slot", async () => {
     const bad = await corruptedCopy(staged, '@aoagents/ao-linux-x64', (dir) => copyFile(esbuild['linux-arm64'], binOf(dir)));
     expect(await refusal(bad)).toContain('@aoagents/ao-linux-x64: bin/ao is an ELF binary for arm64, expected CPU x64');
+  });
+
+  it('refuses a truncated binary: shorter than its headers declare', async () => {
+    const bad = await corruptedCopy(staged, '@aoagents/ao-win32-x64', async (dir) => truncate(binOf(dir, 'ao.exe'), (await stat(binOf(dir, 'ao.exe'))).size - 100_000));
+    expect(await refusal(bad)).toMatch(/@aoagents\/ao-win32-x64: bin\/ao\.exe is truncated: the file has \d+ bytes, its headers declare \d+/);
+  });
+
+  it('refuses the real 0.10.3 binary: unstamped, from a modified tree, another main package, not stripped', async () => {
+    const bad = await corruptedCopy(staged, '@aoagents/ao-linux-x64', async (dir) => copyFile(await realRewriteBinary(), binOf(dir)));
+    const message = await refusal(bad);
+    for (const reason of [
+      'bin/ao --version reports "dev", not the release version 0.10.0',
+      'bin/ao was built from a modified tree (vcs.modified=true at c89414ddb8cf)',
+      'bin/ao build info names main package github.com/aoagents/agent-orchestrator/backend/cmd/ao, the release config says example.invalid/ao-fixture/cmd/ao',
+      'bin/ao is not stripped: 23.1 MB (23,078,286 bytes), about',
+    ]) expect(message).toContain(`@aoagents/ao-linux-x64: ${reason}`);
+  }, 120_000);
+
+  it("refuses esbuild's own linux-x64 binary: a Go program with another main package that reports another version", async () => {
+    const bad = await corruptedCopy(staged, '@aoagents/ao-linux-x64', (dir) => copyFile(esbuild['linux-x64'], binOf(dir)));
+    const message = await refusal(bad);
+    expect(message).toContain('@aoagents/ao-linux-x64: bin/ao build info names main package github.com/evanw/esbuild/cmd/esbuild');
+    expect(message).toContain('@aoagents/ao-linux-x64: bin/ao --version reports "0.25.9", not the release version 0.10.0');
+  });
+
+  it('refuses a binary built with a Go older than the configured floor (esbuild 0.13.15, go1.17)', async () => {
+    const old = await esbuildBinary('darwin-arm64', 'go117');
+    const bad = await corruptedCopy(staged, '@aoagents/ao-darwin-arm64', (dir) => copyFile(old, binOf(dir)));
+    expect(await refusal(bad)).toContain('@aoagents/ao-darwin-arm64: bin/ao was built with go1.17.2, older than the configured floor go1.19');
+  });
+
+  describe('an unstripped build', () => {
+    let unstripped: string;
+    beforeAll(async () => {
+      const target = loadMatrix().targets.find((t) => t.id === 'linux-x64')!;
+      const out = await mkdtemp(join(tmpdir(), 'ao-unstripped-'));
+      await buildGoBinaries({ sourceDir: FIXTURE_SOURCE, mainPackage: FIXTURE_MAIN_PACKAGE, versionVariable: FIXTURE_VERSION_VARIABLE, version: '0.10.0', targets: [target], outDir: out, vcs: false, strip: false });
+      unstripped = join(out, 'linux-x64', 'ao');
+    });
+
+    it('is refused where the release config says unstripped: error, with the size stripping would give', async () => {
+      const bad = await corruptedCopy(staged, '@aoagents/ao-linux-x64', (dir) => copyFile(unstripped, binOf(dir)));
+      expect(await refusal(bad)).toMatch(/@aoagents\/ao-linux-x64: bin\/ao is not stripped: [\d.]+ MB \([\d,]+ bytes\), about [\d.]+ MB \([\d,]+ bytes\) with go build -ldflags "-s -w" \(the release config makes this an error\)/);
+    });
+
+    it('is a warning in the report by default', async () => {
+      const binaries = await mkdtemp(join(tmpdir(), 'ao-bins-'));
+      await cp(await fixtureBinaries('0.10.0'), binaries, { recursive: true });
+      await copyFile(unstripped, join(binaries, 'linux-x64', 'ao'));
+      const config = loadReleaseConfig(FIXTURE_RELEASE_CONFIG_PATH);
+      const warnOnly = { ...config, checks: { ...config.checks, unstripped: 'warn' as const } };
+      const again = await stage({ matrix: loadMatrix(), version: '0.10.0', binariesDir: binaries, outDir: await mkdtemp(join(tmpdir(), 'ao-stage-')), shippedDir: await shippedForTests(), config: warnOnly });
+      const report = await verify({ stageDir: stageDirOf(again) });
+      expect(report.warnings).toEqual([{ package: '@aoagents/ao-linux-x64', reason: expect.stringMatching(/^bin\/ao is not stripped: /) }]);
+      expect(report.binaries['linux-x64'].strippedSize).toBeLessThan(report.binaries['linux-x64'].size);
+    });
   });
 });

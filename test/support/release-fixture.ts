@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadMatrix } from '../../common/matrix.js';
-import { OUT_DIR, REPO_ROOT } from '../../common/paths.js';
+import { FIXTURE_RELEASE_CONFIG_PATH, OUT_DIR, REPO_ROOT } from '../../common/paths.js';
+import { loadReleaseConfig } from '../../common/release-config.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { stage, type StageResult } from '../../release/stage.js';
 import { fixtureBinaries } from './fixture-binaries.js';
@@ -24,7 +25,7 @@ export async function stageFixtureRelease(version: string, options: { app?: unkn
   const matrix = loadMatrix();
   const binariesDir = await fixtureBinaries(version, matrix.targets);
   const outDir = await mkdtemp(join(tmpdir(), `ao-stage-${version}-`));
-  return stage({ matrix, version, binariesDir, outDir, shippedDir: await shippedForTests(), ...options });
+  return stage({ matrix, version, binariesDir, outDir, shippedDir: await shippedForTests(), config: loadReleaseConfig(FIXTURE_RELEASE_CONFIG_PATH), ...options });
 }
 
 /**

@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AoManifest } from '../../postinstall/manifest.js';
+import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
+import { expectUnstampedRefusal, installAndRunFirstCommands, publishRealRewriteRelease, type RealRelease } from '../../rehearsal/real-release.js';
+import { isElf } from '../postinstall/install-support.js';
+import { shippedForTests } from '../support/release-fixture.js';
+import { canRunRealRewrite, REAL_REWRITE } from '../support/real-rewrite.js';
+import { createSandbox, type Sandbox } from '../support/sandbox.js';
+
+const globalPkg = (sb: Sandbox) => join(sb.prefix, 'lib', 'node_modules', '@aoagents', 'ao');
+
+describe.runIf(canRunRealRewrite)('the real rewrite binary released through our packages (with the recorded override)', () => {
+  let registry: EmbeddedRegistry;
+  let release: RealRelease;
+  const sandboxes: Sandbox[] = [];
+  const sandbox = (name: string) => {
+    const sb = createSandbox({ registry: registry.url, name });
+    sandboxes.push(sb);
+    return sb;
+  };
+  beforeAll(async () => {
+    registry = await startEmbeddedRegistry();
+    release = await publishRealRewriteRelease({ registry: { url: registry.url, token: registry.authToken }, shippedDir: await shippedForTests() });
+  }, 300_000);
+  afterAll(async () => {
+    for (const sb of sandboxes) sb.cleanup();
+    await registry?.stop();
+  });
+
+  it('publishes @aoagents/ao@0.10.3 and its linux-x64 package under the staging tag, the override in the manifest', () => {
+    expect(release.spec).toBe('@aoagents/ao@0.10.3');
+    expect(release.record.tag).toBe('staging-0.10.3');
+    expect(release.record.verified).toBe(true);
+    expect(release.record.packages.map((p) => p.name)).toEqual(['@aoagents/ao-linux-x64', '@aoagents/ao']);
+    const manifest = JSON.parse(readFileSync(join(release.staged.packages.at(-1)!.dir, 'ao-manifest.json'), 'utf8')) as AoManifest;
+    expect(manifest.override).toEqual({ allowUnstamped: 'dev' });
+    expect(manifest.binaries['linux-x64']).toMatchObject({ reportsVersion: 'dev', size: REAL_REWRITE.binarySize });
+  });
+
+  it('a normal npm install -g swaps the real binary in; ao version, --version and doctor --json answer from it', async () => {
+    const sb = sandbox('real-npm');
+    const facts = await installAndRunFirstCommands(release.spec, sb, true);
+    expect(facts.runs.map((r) => [r.command, r.via, r.status])).toEqual([
+      ['ao version', 'native binary', 0],
+      ['ao --version', 'native binary', 0],
+      ['ao doctor --json', 'native binary', 0],
+    ]);
+    expect(facts.runs[0].file).toBe(join(globalPkg(sb), 'bin', 'ao'));
+    expect(statSync(facts.runs[0].file).size).toBe(REAL_REWRITE.binarySize);
+    expect(facts.runs.slice(0, 2).map((r) => r.stdout)).toEqual(['dev\n', 'ao version dev\n']);
+    expect(JSON.parse(facts.runs[2].stdout).checks.find((c: { name: string }) => c.name === 'data-dir')?.message).toBe(join(sb.home, '.ao', 'data'));
+  });
+
+  it('with --ignore-scripts, our launcher verifies the real binary and runs the same three commands through it', async () => {
+    const sb = sandbox('real-noscripts');
+    const facts = await installAndRunFirstCommands(release.spec, sb, false);
+    expect(facts.runs.map((r) => [r.command, r.via, r.status])).toEqual([
+      ['ao version', 'launcher', 0],
+      ['ao --version', 'launcher', 0],
+      ['ao doctor --json', 'launcher', 0],
+    ]);
+    expect(facts.runs.slice(0, 2).map((r) => r.stdout)).toEqual(['dev\n', 'ao version dev\n']);
+    expect(JSON.parse(facts.runs[2].stdout).checks.find((c: { name: string }) => c.name === 'data-dir')?.message).toBe(join(sb.home, '.ao', 'data'));
+    // The launcher's first verified run swapped the binary in for later calls.
+    expect(isElf(join(globalPkg(sb), 'bin', 'ao'))).toBe(true);
+  });
+
+  it('without the override, the release tools refuse the real binary as unstamped', async () => {
+    expect(await expectUnstampedRefusal({ shippedDir: await shippedForTests() })).toMatch(/^@aoagents\/ao-linux-x64: \S+ reports version "dev", not 0\.10\.3$/);
+  });
+});
