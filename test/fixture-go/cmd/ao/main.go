@@ -49,6 +49,12 @@ func run(args []string) error {
 	}
 	rest := args[1:]
 	switch args[0] {
+	case "daemon", "status", "stop", "import", "project", "session":
+		if err := checkConfig(); err != nil {
+			return err
+		}
+	}
+	switch args[0] {
 	case "--version", "-v":
 		// cobra's default version template, as the real rewrite prints it.
 		fmt.Println("ao version " + cli.VersionString())

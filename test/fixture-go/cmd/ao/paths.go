@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 // Where the rewrite keeps things: ~/.ao, with AO_DATA_DIR for the store and AO_RUN_FILE for
@@ -34,4 +36,20 @@ func daemonPort() string {
 		return p
 	}
 	return "3001"
+}
+
+// checkConfig validates the environment the way the real CLI's config load does, for every command that reads it.
+func checkConfig() error {
+	v := os.Getenv("AO_PORT")
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("invalid AO_PORT %q: %v", v, err)
+	}
+	if n < 1 || n > 65535 {
+		return fmt.Errorf("invalid AO_PORT %d: out of range 1-65535", n)
+	}
+	return nil
 }
