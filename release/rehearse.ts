@@ -163,7 +163,8 @@ const legacyCutover: RehearsalStep = {
     const report = await rehearseCutover({ registry: { url: ctx.registry!.url, authToken: ctx.registry!.authToken }, target: ctx.version });
     if (!report.ok) throw new Error(report.problems.join('; '));
     const hops = report.hops.map((h) => `${h.from} -> ${h.to} ${(h.ms / 1000).toFixed(1)} s`).join(', ');
-    return `${hops}; ${report.sessionsImported}/${report.sessions} sessions, ${report.resumeIdsMatched} resume ids, legacy home ${report.legacyHomeUnchanged ? 'unchanged' : 'CHANGED'}`;
+    const sessions = report.sessionImport ? `${report.sessionsInRewrite}/${report.sessions} sessions in the rewrite` : `${report.sessionsInBundle}/${report.sessions} sessions in the bundle only`;
+    return `${hops}; ${report.projectsInRewrite}/${report.projects} projects, ${sessions}, ${report.resumeIdsInBundle} resume ids, daemon healthy, legacy home ${report.legacyHomeUnchanged ? 'unchanged' : 'CHANGED'}`;
   },
 };
 

@@ -122,6 +122,13 @@ func openStore(dir string) (*store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Like SQLite, opening creates the main file at once.
+	if _, err := os.Stat(dbPath(dir)); os.IsNotExist(err) {
+		raw, _ := json.MarshalIndent(d, "", " ")
+		if err := writeFileAtomic(dbPath(dir), raw, 0o644); err != nil {
+			return nil, err
+		}
+	}
 	wal, err := os.OpenFile(dbPath(dir)+"-wal", os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err
