@@ -352,7 +352,7 @@ function printPlan(log: (l: string) => void, p: { mode: string; target: string; 
 async function dryRunChecks(log: (l: string) => void, p: { mode: string; target: string; env: NodeJS.ProcessEnv; pm?: PackageManagerInfo; aoHome: string; backupBytes: number }): Promise<boolean> {
   const checks: Array<[string, () => Promise<unknown>]> = [['free disk space', () => checkDiskSpace(p.aoHome, p.backupBytes * 1.1 + 150e6)]];
   if (p.pm) {
-    checks.unshift(['registry and Node', async () => checkNode(await lookUpTarget(p.target, p.env))], ['write access', () => checkWritable(p.pm!)]);
+    checks.unshift(['registry and Node', async () => checkNode(await lookUpTarget(p.target, p.env, { readOnly: true }))], ['write access', () => checkWritable(p.pm!)]);
   }
   let ok = true;
   for (const [label, check] of checks) {
