@@ -214,7 +214,8 @@ async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
         : undefined,
     });
     log(`  ${manifest.files.length} files, ${(manifest.bytes / 1e6).toFixed(1)} MB, each with its sha512; ${manifest.worktrees.length} worktrees left in place`);
-    return { files: manifest.files.length, bytes: manifest.bytes, tarball: manifest.tarball ? { ...manifest.tarball, file: join(backupDir, manifest.tarball.file) } : undefined };
+    if (manifest.unreadable.length > 0) log(`  ${manifest.unreadable.length} entries could not be read and were left where they are (listed in ${join(backupDir, 'manifest.json')})`);
+    return { files: manifest.files.length, bytes: manifest.bytes, unreadable: manifest.unreadable.length, tarball: manifest.tarball ? { ...manifest.tarball, file: join(backupDir, manifest.tarball.file) } : undefined };
   });
 
   let ao = ctx.ao;
@@ -271,6 +272,9 @@ export function resultLines(journal: Journal, backupDir: string | undefined): st
   if (onlyBundle > 0) lines.push(`  kept only in ${imported.bundleFile}: ${onlyBundle} sessions, ${imported.sessionsWithResumeId} of them with an agent resume id (this ao does not import sessions)`);
   if (imported.projects > health.projectsInRewrite) lines.push(`  kept only in the bundle: ${imported.projects - health.projectsInRewrite} projects that are not in your legacy config`);
   if (imported.quarantined > 0) lines.push(`  ${imported.quarantined} unreadable legacy files were carried in the bundle's quarantine list, not imported`);
+  if (imported.skipped > 0) lines.push(`  ${imported.skipped} legacy entries are neither sessions nor damage (empty id reservations, directories named like sessions); listed in the bundle's skipped list`);
+  const backup = journal.record('backup')?.detail as { unreadable?: number } | undefined;
+  if (backup?.unreadable) lines.push(`  ${backup.unreadable} legacy entries could not be read, so they were left where they are and not backed up; listed in the backup's manifest.json`);
   return lines;
 }
 

@@ -32,6 +32,8 @@ export interface ImportOutcome {
   resumeIds: { claude: number; codex: number; opencode: number };
   withoutResumeId: number;
   quarantined: number;
+  /** Left out with a reason: empty id reservations, directories named like session files (`bundle.skipped`). */
+  skipped: number;
 }
 
 export function bundlePath(paths: RewritePaths): string {
@@ -157,5 +159,6 @@ export async function importLegacy(opts: { home: string; ao: string; paths: Rewr
     resumeIds: report.resumeIds,
     withoutResumeId: report.withoutResumeId.length,
     quarantined: report.quarantined,
+    skipped: report.skipped,
   };
 }
