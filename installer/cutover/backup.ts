@@ -202,6 +202,22 @@ export function livePathOf(manifest: Pick<BackupManifest, 'roots'>, entry: Pick<
   return joinRaw(manifest.roots[entry.root]!, ...relOf(entry)) as string;
 }
 
+/** Copies one root's backed-up files (byte-exact names included) into `destDir`: a private copy of what the backup holds. */
+export async function copyRootFromBackup(backupDir: string, manifest: BackupManifest, key: RootKey, destDir: string): Promise<number> {
+  await mkdir(destDir, { recursive: true });
+  let copied = 0;
+  for (const entry of manifest.files.filter((f) => f.root === key)) {
+    const rel = relOf(entry);
+    if (rel.length === 0) continue;
+    const dest = joinRaw(destDir, ...rel);
+    await mkdir(joinRaw(destDir, ...rel.slice(0, -1)), { recursive: true });
+    if (entry.type === 'symlink') await symlink(entry.target!, dest);
+    else await copyFile(backupPathOf(backupDir, entry), dest);
+    copied++;
+  }
+  return copied;
+}
+
 /** Only the store's three files are the store (the data folder also holds caches the rewrite rebuilds). */
 const STORE_NAMES = new Set(['ao.db', 'ao.db-wal', 'ao.db-shm']);
 const keepOf = (key: RootKey) => (key === 'store' ? (rel: Buffer[]) => rel.length === 1 && STORE_NAMES.has(rel[0]!.toString()) : undefined);

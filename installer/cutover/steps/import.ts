@@ -1,8 +1,8 @@
 import { chmod, cp, mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { UserError } from '../../../common/errors.js';
 import { writeFileAtomic } from '../../../common/fs-atomic.js';
-import { backupPathOf, type BackupManifest } from '../backup.js';
+import { backupPathOf, copyRootFromBackup, type BackupManifest } from '../backup.js';
 import type { LegacyBundle } from '../legacy/bundle.js';
 import { exportLegacyHome } from '../legacy/export.js';
 import { aoJson, importCapabilities, RewriteCommandError, type RewritePaths } from '../rewrite.js';
@@ -63,20 +63,19 @@ export async function keepBundle(paths: RewritePaths, bundle: LegacyBundle): Pro
 async function importSnapshot(backupDir: string, manifest: BackupManifest): Promise<string> {
   const root = join(backupDir, 'import-root');
   await removeSnapshot(root);
-  const base = join(backupDir, 'files', 'legacyBase');
-  if (manifest.roots.legacyBase && (await stat(base).catch(() => undefined))) await cp(base, root, { recursive: true, verbatimSymlinks: true });
-  else await mkdir(root, { recursive: true });
+  await copyRootFromBackup(backupDir, manifest, 'legacyBase', root);
   const globalConfig = manifest.files.find((f) => f.root === 'globalConfig');
   if (globalConfig) await cp(backupPathOf(backupDir, globalConfig), join(root, 'config.yaml'));
   await setWritable(root, false);
   return root;
 }
 
-async function setWritable(dir: string, writable: boolean): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true });
+/** Read-only (or writable again) all the way down; names are handled as bytes, like the backup's. */
+async function setWritable(dir: string | Buffer, writable: boolean): Promise<void> {
+  const entries = (await readdir(dir, { withFileTypes: true, encoding: 'buffer' } as never)) as unknown as Array<{ name: Buffer; isDirectory(): boolean; isFile(): boolean }>;
   if (writable) await chmod(dir, 0o700);
   for (const e of entries) {
-    const p = join(dir, e.name);
+    const p = Buffer.concat([Buffer.from(dir), Buffer.from(sep), Buffer.from(e.name)]);
     if (e.isDirectory()) await setWritable(p, writable);
     else if (e.isFile()) await chmod(p, writable ? 0o600 : 0o400);
   }
