@@ -113,3 +113,23 @@ describe.each(binaries)('ao-legacy-import into %s', (_name, binary, target, take
     process.kill(pid, 'SIGTERM');
   }, 60_000);
 });
+
+describe('the health step refuses a daemon that is not the one it started, healthy (fixture faults)', () => {
+  const cases: Array<[string, string]> = [
+    ['wrong-version', '`ao version` says 0.0.1, expected 0.10.0'],
+    ['wrong-pid', "something else answers on the new daemon's port"],
+    ['crash', 'the new ao daemon exited during start-up'],
+  ];
+  it.each(cases)('%s: rolled back with the reason, no daemon left', async (fault, reason) => {
+    const ao = await hostFixtureBinary('0.10.0');
+    const { sb, before, run } = await cutover(ao, '0.10.0', ['--yes'], { AO_FIXTURE_FAULT: fault });
+    const res = await run();
+    expect(res.code, res.stderr).toBe(1);
+    expect(res.stderr).toContain(reason);
+    expect(res.stderr).toContain('rolled back');
+    const paths = rewritePaths(sb.home, sb.env);
+    expect(existsSync(paths.runFile)).toBe(false);
+    expect(existsSync(join(paths.aoHome, 'legacy', 'imported.json'))).toBe(false);
+    expect(await legacyFingerprint(sb.home)).toBe(before);
+  }, 60_000);
+});
