@@ -1,4 +1,6 @@
 import { UserError } from '../../../common/errors.js';
+import { packageDirOf } from '../package-manager.js';
+import { unstampedOverride } from './install.js';
 import type { Journal } from '../journal.js';
 import { rewriteVersion, type RewritePaths } from '../rewrite.js';
 import { startDaemon, stopStartedDaemon, waitHealthy } from './health.js';
@@ -12,7 +14,7 @@ import { reconcile } from './reconcile.js';
  */
 export interface HealthDetail {
   version: string;
-  /** True when the binary was released unstamped (`dev`): the installed package's version stands for it. */
+  /** The binary was released unstamped and its package records that override (`ao-manifest.json` `override.allowUnstamped`). */
   unstamped: boolean;
   pid: number;
   port: number;
@@ -32,7 +34,8 @@ export async function healthStep(opts: {
 }): Promise<HealthDetail> {
   const { journal } = opts;
   const version = await rewriteVersion(opts.ao, opts.env);
-  const unstamped = version === 'dev';
+  const pkgDir = packageDirOf(opts.ao);
+  const unstamped = version !== opts.target && pkgDir !== undefined && unstampedOverride(pkgDir) === version;
   if (version !== opts.target && !unstamped) {
     throw new UserError({ what: 'the new ao is not the version just installed', why: `\`ao version\` says ${version}, expected ${opts.target}`, fix: 'run the update again; if it repeats, reinstall with npm install -g @aoagents/ao@' + opts.target, code: 'EHEALTH' });
   }

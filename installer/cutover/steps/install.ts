@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { create } from 'tar';
@@ -24,9 +24,9 @@ export async function installExact(pm: PackageManagerInfo, version: string, env:
   }
   const ao = aoExecutable(await globalBinDir(pm, env));
   const ran = await runCommand(ao, ['--version'], { env, timeoutMs: 60_000 });
-  // An unstamped build says `dev`: the package version checked above stands for it.
+  // A binary released unstamped reports what its package's manifest recorded (the release's explicit override).
   const reported = versionFromOutput(ran.stdout);
-  if (ran.code !== 0 || (reported !== version && reported !== 'dev')) {
+  if (ran.code !== 0 || (reported !== version && reported !== unstampedOverride(join(pm.globalRoot, ...PACKAGE_NAME.split('/'))))) {
     throw new UserError({ what: `the installed ao does not run`, why: `\`${ao} --version\` gave exit ${ran.code}: ${(ran.stdout + ran.stderr).trim().slice(-300)}`, code: 'EINSTALL' });
   }
   return { ao };
@@ -96,4 +96,14 @@ export async function settleOrphanedInstaller(journal: Journal, log: (line: stri
     }
   }
   await journal.update({ installer: undefined });
+}
+
+/** What a release recorded its binary reports when it was released unstamped (`ao-manifest.json` `override.allowUnstamped`). */
+export function unstampedOverride(pkgDir: string): string | undefined {
+  try {
+    const manifest = JSON.parse(readFileSync(join(pkgDir, 'ao-manifest.json'), 'utf8')) as { override?: { allowUnstamped?: unknown } };
+    return typeof manifest.override?.allowUnstamped === 'string' ? manifest.override.allowUnstamped : undefined;
+  } catch {
+    return undefined;
+  }
 }
