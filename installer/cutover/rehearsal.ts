@@ -27,6 +27,8 @@ export type PackageManagerName = 'npm' | 'pnpm';
 export interface RehearsalOptions {
   registry: RegistryRef;
   target?: string;
+  /** What the target's `ao --version` reports when its release recorded an unstamped override (the real 0.10.3: `dev`). */
+  targetReports?: string;
   legacyVersion?: string;
   bridgeVersion?: string;
   packageManager?: PackageManagerName;
@@ -214,7 +216,7 @@ export async function rehearseCutover(opts: RehearsalOptions): Promise<Rehearsal
     hops.push({ from: bridgeVersion, to: target, ms: Date.now() - t });
     log(second.stderr.trim());
     if (second.code !== 0) problems.push(`ao update --yes (${bridgeVersion}) exited ${second.code}: ${second.stderr.trim().slice(-500)}`);
-    await expectVersion(target, 'after the cutover');
+    await expectVersion(opts.targetReports ?? target, 'after the cutover');
 
     const held = await inspectRewrite(sb, facts);
     problems.push(...held.problems);
