@@ -3,7 +3,7 @@ import { packageDirOf } from '../package-manager.js';
 import { unstampedOverride } from './install.js';
 import type { Journal } from '../journal.js';
 import { rewriteVersion, type RewritePaths } from '../rewrite.js';
-import { startDaemon, stopStartedDaemon, waitHealthy } from './health.js';
+import { daemonLog, freePort, startDaemon, stopStartedDaemon, waitHealthy } from './health.js';
 import type { ImportOutcome } from './import.js';
 import { reconcile } from './reconcile.js';
 
@@ -39,7 +39,10 @@ export async function healthStep(opts: {
   if (version !== opts.target && !unstamped) {
     throw new UserError({ what: 'the new ao is not the version just installed', why: `\`ao version\` says ${version}, expected ${opts.target}`, fix: 'run the update again; if it repeats, reinstall with npm install -g @aoagents/ao@' + opts.target, code: 'EHEALTH' });
   }
-  const daemon = await startDaemon({ ao: opts.ao, paths: opts.paths, env: opts.env, id: journal.data.id });
+  // The port is on disk before the spawn: a crash in between still leaves the recovery a way to find the daemon.
+  const port = await freePort();
+  await journal.update({ daemon: { spawnedPid: 0, port, log: daemonLog(opts.paths, journal.data.id), spawnedAt: new Date().toISOString() } });
+  const daemon = await startDaemon({ ao: opts.ao, paths: opts.paths, env: opts.env, id: journal.data.id, port });
   await journal.update({ daemon });
   let failure: unknown;
   try {

@@ -40,9 +40,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startDaemon(opts: { ao: string; paths: RewritePaths; env: NodeJS.ProcessEnv; id: string }): Promise<StartedDaemon> {
-  const port = await freePort();
-  const log = join(opts.paths.aoHome, 'cutover', `daemon-${opts.id}.log`);
+export function daemonLog(paths: RewritePaths, id: string): string {
+  return join(paths.aoHome, 'cutover', `daemon-${id}.log`);
+}
+
+/** Spawns `ao daemon` detached on `port` (a free one by default), its output appended to its log. */
+export async function startDaemon(opts: { ao: string; paths: RewritePaths; env: NodeJS.ProcessEnv; id: string; port?: number }): Promise<StartedDaemon> {
+  const port = opts.port ?? (await freePort());
+  const log = daemonLog(opts.paths, opts.id);
   await mkdir(join(opts.paths.aoHome, 'cutover'), { recursive: true });
   const fd = openSync(log, 'a', 0o600);
   try {
@@ -141,7 +146,8 @@ export async function stopStartedDaemon(opts: { ao?: string; daemon: StartedDaem
   if (!daemon) return { stopped: [] };
   const info = await readRunFile(opts.paths.runFile);
   const ours = info !== undefined && info.port === daemon.port && (daemon.pid === undefined || info.pid === daemon.pid);
-  const pids = [...new Set([daemon.pid ?? (ours ? info!.pid : undefined), daemon.spawnedPid].filter((p): p is number => p !== undefined))];
+  // spawnedPid is 0 when a crash came between recording the port and the spawn.
+  const pids = [...new Set([daemon.pid ?? (ours ? info!.pid : undefined), daemon.spawnedPid].filter((p): p is number => p !== undefined && p > 0))];
   const waitGone = async (ms: number) => {
     for (let t = 0; t < ms && pids.some(pidAlive); t += 100) await sleep(100);
   };
