@@ -71,10 +71,14 @@ describe.each(binaries)('ao-legacy-import into %s', (_name, binary, target, take
     expect(await legacyFingerprint(sb.home)).toBe(before);
   }, 120_000);
 
-  it('a failure after the import rolls back: the store (ao.db, -wal, -shm, left by a killed daemon) byte-identical, no record, no daemon', async () => {
+  it('a failure after the import rolls back: the store (ao.db, -wal, -shm, left by a killed daemon, in AO_DATA_DIR) byte-identical, no record, no daemon', async () => {
     const ao = await binary();
     const { sb, before, run } = await cutover(ao, target, ['--yes', '--ready-timeout', '0.001']);
+    // Where the user pointed the rewrite: the store and run file outside ~/.ao.
+    sb.env.AO_DATA_DIR = join(sb.root, 'elsewhere', 'data');
+    sb.env.AO_RUN_FILE = join(sb.root, 'elsewhere', 'running.json');
     const paths = rewritePaths(sb.home, sb.env);
+    expect(paths.dataDir).toBe(sb.env.AO_DATA_DIR);
     // A store the rewrite itself made and left open: its daemon killed, the WAL trio on disk.
     const daemon = await startDaemon({ ao, paths, env: sb.env, id: 'prior' });
     const { pid } = await waitHealthy({ daemon, paths, timeoutMs: 30_000 });
