@@ -348,8 +348,12 @@ function printPlan(log: (l: string) => void, p: { mode: string; target: string; 
     log(`  - install: ${cmd} ${args.join(' ')}`);
     log('  - fetch the desktop app');
   }
-  log(`  - import: ${p.legacyHome ? 'your legacy sessions, with their agent resume ids' : 'nothing (no legacy home found)'}`);
-  log('  - start the daemon and wait until it is ready');
+  log(
+    p.legacyHome
+      ? `  - import: your projects into the new ao; every session with its agent resume ids kept in ${join(p.aoHome, 'legacy', 'bundle.json')}, and imported too if the new ao can take sessions`
+      : '  - import: nothing (no legacy home found)',
+  );
+  log('  - start the new daemon, check it is healthy and holds your projects, then stop it again');
   log(`  Your legacy data is only read. On any failure you are put back${p.legacyVersion ? ` on ${p.legacyVersion}` : ''} as you were.`);
 }
 
