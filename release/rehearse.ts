@@ -11,6 +11,8 @@ import { appTargets, loadMatrix, releaseMatrix, type Matrix } from '../common/ma
 import { FIXTURE_RELEASE_CONFIG_PATH, OUT_DIR } from '../common/paths.js';
 import { loadReleaseConfig } from '../common/release-config.js';
 import { rehearseCutover } from '../installer/cutover/rehearsal.js';
+import { publishRealRewriteRelease } from '../rehearsal/real-release.js';
+import { canRunRealRewrite, REAL_REWRITE } from '../rehearsal/real-rewrite.js';
 import { buildReleaseApps } from '../test/support/app-fixtures.js';
 import { startFaultServer } from '../test/support/fault-server.js';
 import { fixtureBinaries } from '../test/support/fixture-binaries.js';
@@ -170,7 +172,8 @@ const legacyCutover: RehearsalStep = {
     const report = await rehearseCutover({ registry: { url: ctx.registry!.url, authToken: ctx.registry!.authToken }, target: ctx.version });
     if (!report.ok) throw new Error(report.problems.join('; '));
     const hops = report.hops.map((h) => `${h.from} -> ${h.to} ${(h.ms / 1000).toFixed(1)} s`).join(', ');
-    return `${hops}; ${report.sessionsImported}/${report.sessions} sessions, ${report.resumeIdsMatched} resume ids, legacy home ${report.legacyHomeUnchanged ? 'unchanged' : 'CHANGED'}`;
+    const sessions = report.sessionImport ? `${report.sessionsInRewrite}/${report.sessions} sessions in the rewrite` : `${report.sessionsInBundle}/${report.sessions} sessions in the bundle only`;
+    return `${hops}; ${report.projectsInRewrite}/${report.projects} projects, ${sessions}, ${report.resumeIdsInBundle} resume ids, daemon healthy, legacy home ${report.legacyHomeUnchanged ? 'unchanged' : 'CHANGED'}`;
   },
 };
 
@@ -201,7 +204,28 @@ const realRewrite: RehearsalStep = {
   },
 };
 
-export const REHEARSAL_STEPS: RehearsalStep[] = [buildBinaries, buildApps, stageRelease, verifyStaged, startRegistry, publishStaged, verifyResolution, installGlobally, runInstalled, fetchApp, realRewrite, legacyCutover];
+/**
+ * The same journey into the REAL rewrite (@aoagents/ao@0.10.3 wrapping the published linux-x64 binary, its
+ * unstamped `dev` recorded as the release's override), in a registry of its own: the bridge there pins 0.10.3.
+ */
+const legacyCutoverReal: RehearsalStep = {
+  name: 'legacy cutover, real',
+  async run() {
+    if (!canRunRealRewrite) return 'skipped: the real rewrite binary exists for linux-x64 only';
+    const registry = await startEmbeddedRegistry();
+    try {
+      await publishRealRewriteRelease({ registry: { url: registry.url, token: registry.authToken } });
+      const report = await rehearseCutover({ registry, target: REAL_REWRITE.version, targetReports: REAL_REWRITE.reportedVersion });
+      if (!report.ok) throw new Error(report.problems.join('; '));
+      const hops = report.hops.map((h) => `${h.from} -> ${h.to} ${(h.ms / 1000).toFixed(1)} s`).join(', ');
+      return `${hops}; ${report.projectsInRewrite}/${report.projects} projects in its ao project ls, ${report.sessionsInBundle}/${report.sessions} sessions (${report.resumeIdsInBundle} resume ids) kept in the bundle, daemon healthy, legacy home unchanged`;
+    } finally {
+      await registry.stop();
+    }
+  },
+};
+
+export const REHEARSAL_STEPS: RehearsalStep[] = [buildBinaries, buildApps, stageRelease, verifyStaged, startRegistry, publishStaged, verifyResolution, installGlobally, runInstalled, fetchApp, realRewrite, legacyCutover, legacyCutoverReal];
 
 export async function rehearse(options: { steps?: RehearsalStep[]; version?: string; shippedDir?: string; log?: (line: string) => void } = {}): Promise<{ ok: boolean; results: StepResult[]; ctx: RehearsalContext }> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));

@@ -5,16 +5,18 @@ import { createInterface } from 'node:readline/promises';
 import { formatError, UserError } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs-atomic.js';
 import { acquireLock, type Lock } from '../../common/lock.js';
-import { backupDirName, createBackup, legacyRoots, measureRoots } from './backup.js';
-import { holdSignals, Interrupted, Journal, planRecovery, withSignalsDeferred, type PackageManagerInfo } from './journal.js';
+import { backupDirName, createBackup, legacyRoots, measureRoots, readManifest } from './backup.js';
+import { checkpoint, holdSignals, Interrupted, Journal, planRecovery, withSignalsDeferred, type PackageManagerInfo } from './journal.js';
 import { findActiveSessions } from './legacy/activity.js';
 import { hasLegacyHome } from './legacy/export.js';
 import { detectPackageManager, installArgs, installedVersion, packageDirOf, PACKAGE_NAME } from './package-manager.js';
 import { rollback } from './rollback.js';
 import { fetchAppStep, installedPackageAppFetcher, type AppFetcher } from './steps/app.js';
-import { healthCheck } from './steps/health.js';
-import { importLegacy } from './steps/import.js';
-import { installExact, saveLegacyTarball } from './steps/install.js';
+import { healthStep, type HealthDetail } from './steps/health-step.js';
+import { importLegacy, type ImportOutcome } from './steps/import.js';
+import { importRecordOf, writeImportRecord } from './steps/record.js';
+import { liveDaemon, rewritePaths, type RewritePaths } from './rewrite.js';
+import { installExact, saveLegacyTarball, settleOrphanedInstaller } from './steps/install.js';
 import { checkDiskSpace, checkNode, checkWritable, lookUpTarget } from './steps/preflight.js';
 
 /**
@@ -74,7 +76,8 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
   const stderr = opts.stderr ?? process.stderr;
   const log = (line: string) => stderr.write(`${line}\n`);
   const home = env.HOME ?? homedir();
-  const aoHome = env.AO_HOME ?? join(home, '.ao');
+  const paths = rewritePaths(home, env);
+  const aoHome = paths.aoHome;
   const name = opts.mode === 'update' ? 'ao update' : 'ao-legacy-import';
   let lock: Lock | undefined;
   let releaseSignals: (() => void) | undefined;
@@ -88,7 +91,7 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
     if (pending && recovery !== 'none') {
       if (flags.check) log(`${name}: an interrupted cutover (${pending.data.id}) will be ${recovery === 'finish' ? 'finished' : 'rolled back'} first`);
       else {
-        const done = await recover(pending, recovery, { aoHome, env, log });
+        const done = await recover(pending, recovery, { paths, home, env, log });
         if (done !== undefined) return done;
         // A cutover of the other kind (ao update found by ao-legacy-import, or the reverse) is
         // only recovered here; starting the other flow on top of it would mix the two.
@@ -114,7 +117,8 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
     const backupBytes = await measureRoots(roots);
     printPlan(log, { mode: opts.mode, target: opts.target, legacyVersion, pm, home, aoHome, backupBytes, legacyHome });
 
-    // 3. Guards: nothing active (unless --force-migrate), then a person's yes.
+    // 3. Guards: no rewrite daemon already running, nothing active (unless --force-migrate), then a person's yes.
+    await refuseRunningDaemon(paths, name);
     if (legacyHome) {
       const active = await findActiveSessions({ home, env, tmuxHasSession: opts.tmuxHasSession });
       if (active.length > 0) {
@@ -136,11 +140,11 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
     releaseSignals = holdSignals();
     await journal.update({ legacyVersion, packageManager: pm });
     try {
-      await forward(journal, { ...opts, env, home, aoHome, log, flags, pm, legacyVersion, roots, legacyHome, backupBytes });
+      await forward(journal, { ...opts, env, home, aoHome, paths, log, flags, pm, legacyVersion, roots, legacyHome, backupBytes });
     } catch (err) {
       log(formatError(err, name));
       log(`${name}: rolling back`);
-      const { notUndone } = await withSignalsDeferred(() => rollback({ journal, aoHome, env, log }), true).then((r) => r.value);
+      const { notUndone } = await withSignalsDeferred(() => rollback({ journal, paths, env, log }), true).then((r) => r.value);
       await journal.archive();
       if (notUndone.length > 0) {
         log(`${name}: the rollback could not undo everything:`);
@@ -166,6 +170,7 @@ interface ForwardContext extends CutoverOptions {
   env: NodeJS.ProcessEnv;
   home: string;
   aoHome: string;
+  paths: RewritePaths;
   log: (line: string) => void;
   flags: Flags;
   pm: PackageManagerInfo | undefined;
@@ -209,14 +214,22 @@ async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
         : undefined,
     });
     log(`  ${manifest.files.length} files, ${(manifest.bytes / 1e6).toFixed(1)} MB, each with its sha512; ${manifest.worktrees.length} worktrees left in place`);
-    return { files: manifest.files.length, bytes: manifest.bytes, tarball: manifest.tarball ? { ...manifest.tarball, file: join(backupDir, manifest.tarball.file) } : undefined };
+    if (manifest.unreadable.length > 0) log(`  ${manifest.unreadable.length} entries could not be read and were left where they are (listed in ${join(backupDir, 'manifest.json')})`);
+    return { files: manifest.files.length, bytes: manifest.bytes, unreadable: manifest.unreadable.length, tarball: manifest.tarball ? { ...manifest.tarball, file: join(backupDir, manifest.tarball.file) } : undefined };
   });
 
   let ao = ctx.ao;
   if (update) {
     const [cmd, args] = installArgs(pm!.name, `${PACKAGE_NAME}@${ctx.target}`);
     title(`Installing: ${cmd} ${args.join(' ')}`);
-    ({ ao } = await journal.step('install', () => installExact(pm!, ctx.target, env)));
+    ({ ao } = await journal.step('install', async () => {
+      const result = await installExact(pm!, ctx.target, env, undefined, (pid, command) => {
+        // On disk before the installer gets far: a crash from here on leaves it running, and the recovery waits for it.
+        void journal.update({ installer: { pid, command, startedAt: new Date().toISOString() } }).then(() => checkpoint('install', 'during', env));
+      });
+      await journal.update({ installer: undefined });
+      return result;
+    }));
 
     title('Fetching the desktop app');
     const app = await journal.step('app', () => fetchAppStep(ctx.fetchApp ?? installedPackageAppFetcher(pm!), { home: ctx.home, env, log }));
@@ -224,30 +237,54 @@ async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
     else log(`  ${app.status === 'skipped' ? app.reason : `app fetch failed (${app.reason})`}; the CLI works without it; fetch it later with: ${app.later}`);
   }
 
-  title('Importing your sessions into the new store');
+  title('Importing your projects, sessions and resume ids');
   const imported = await journal.step('import', async () => {
     if (!ctx.legacyHome) return { skipped: 'no legacy home' };
-    return importLegacy({ home: ctx.home, ao: ao!, backupDir, env });
+    return importLegacy({ home: ctx.home, ao: ao!, paths: ctx.paths, backupDir, manifest: await readManifest(backupDir), env });
   });
-  if ('sessions' in imported) {
-    log(`  ${imported.sessions} sessions in ${imported.projects} projects; resume ids: claude ${imported.resumeIds.claude}, codex ${imported.resumeIds.codex}, opencode ${imported.resumeIds.opencode}; ${imported.withoutResumeId} without one; ${imported.quarantined} quarantined`);
-  }
+  const importedOutcome = 'sessions' in imported ? imported : undefined;
+  if (importedOutcome) log(`  ${importedOutcome.sessions} sessions in ${importedOutcome.projects} projects read; ${importedOutcome.projectsImported} projects imported by ao (${importedOutcome.projectsSkipped} already there); ${importedOutcome.sessionImport ? `${importedOutcome.sessionsInRewrite} sessions imported with their resume ids` : 'this ao imports no sessions'}`);
 
-  title('Starting the daemon and waiting until it is ready');
-  const health = await journal.step('health', () => healthCheck({ ao: ao!, aoHome: ctx.aoHome, version: ctx.target, env, timeoutMs: ctx.flags.readyTimeoutMs }));
-  log(`  ${health.url} ready, version ${health.version}`);
+  title('Starting the daemon, waiting until it is ready, checking what it holds');
+  const health = await journal.step('health', () => healthStep({ journal, ao: ao!, target: ctx.target, paths: ctx.paths, env, timeoutMs: ctx.flags.readyTimeoutMs, imported: importedOutcome }));
+  log(`  daemon pid ${health.pid} on port ${health.port} healthy and ready, version ${health.version}${health.unstamped ? ` (an unstamped build; the installed package is ${ctx.target})` : ''}; stopped again`);
 
-  await journal.step('commit', async () => undefined);
+  await journal.step('commit', () => commit(journal, ctx.paths, ctx.home));
   await journal.update({ status: 'done' });
   await journal.archive();
-  log(`Done: ao ${ctx.target} is installed and running. Your legacy data was only read; its backup is ${backupDir}.`);
+  for (const line of resultLines(journal, backupDir)) log(line);
 }
 
-async function recover(pending: Journal, plan: ReturnType<typeof planRecovery>, ctx: { aoHome: string; env: NodeJS.ProcessEnv; log: (l: string) => void }): Promise<number | undefined> {
+/** The last step: the import record, when a legacy home was imported. */
+async function commit(journal: Journal, paths: RewritePaths, home: string): Promise<{ record?: string }> {
+  const record = importRecordOf(journal, home);
+  return record ? { record: await writeImportRecord(paths, record) } : {};
+}
+
+/** What a person reads at the end: what the new ao holds, what only the bundle keeps, with counts. */
+export function resultLines(journal: Journal, backupDir: string | undefined): string[] {
+  const imported = journal.record('import')?.detail as ImportOutcome | { skipped: string } | undefined;
+  const health = journal.record('health')?.detail as HealthDetail | undefined;
+  const lines = [`Done: ao ${journal.data.target} is installed; its daemon was healthy. Your legacy data was only read${backupDir ? `; its backup is ${backupDir}` : ''}.`];
+  if (!imported || !('sessions' in imported) || !health) return lines;
+  const onlyBundle = imported.sessions - health.sessionsInRewrite;
+  lines.push(`  in the new ao: ${health.projectsInRewrite} of ${imported.projects} projects${health.sessionsInRewrite ? `, ${health.sessionsInRewrite} sessions with their resume ids` : ''}`);
+  if (onlyBundle > 0) lines.push(`  kept only in ${imported.bundleFile}: ${onlyBundle} sessions, ${imported.sessionsWithResumeId} of them with an agent resume id (this ao does not import sessions)`);
+  // The command that lists and resumes the sessions kept in the bundle is named right after this line.
+  if (imported.projects > health.projectsInRewrite) lines.push(`  kept only in the bundle: ${imported.projects - health.projectsInRewrite} projects that are not in your legacy config`);
+  if (imported.quarantined > 0) lines.push(`  ${imported.quarantined} unreadable legacy files were carried in the bundle's quarantine list, not imported`);
+  if (imported.skipped > 0) lines.push(`  ${imported.skipped} legacy entries are neither sessions nor damage (empty id reservations, directories named like sessions); listed in the bundle's skipped list`);
+  const backup = journal.record('backup')?.detail as { unreadable?: number } | undefined;
+  if (backup?.unreadable) lines.push(`  ${backup.unreadable} legacy entries could not be read, so they were left where they are and not backed up; listed in the backup's manifest.json`);
+  return lines;
+}
+
+async function recover(pending: Journal, plan: ReturnType<typeof planRecovery>, ctx: { paths: RewritePaths; home: string; env: NodeJS.ProcessEnv; log: (l: string) => void }): Promise<number | undefined> {
   const id = pending.data.id;
+  await settleOrphanedInstaller(pending, ctx.log);
   if (plan === 'finish') {
     // The health check passed before the crash: only the commit is missing.
-    await pending.step('commit', async () => undefined);
+    await pending.step('commit', () => commit(pending, ctx.paths, ctx.home));
     await pending.update({ status: 'done' });
     await pending.archive();
     ctx.log(`ao update: finished the cutover ${id} that was interrupted after its health check; ao ${pending.data.target} is installed`);
@@ -262,7 +299,7 @@ async function recover(pending: Journal, plan: ReturnType<typeof planRecovery>, 
     return undefined;
   }
   ctx.log(`ao update: rolling back the interrupted cutover ${id}`);
-  const { notUndone } = await rollback({ journal: pending, aoHome: ctx.aoHome, env: ctx.env, log: ctx.log });
+  const { notUndone } = await rollback({ journal: pending, paths: ctx.paths, env: ctx.env, log: ctx.log });
   await pending.archive();
   if (notUndone.length > 0) {
     ctx.log('ao update: the rollback could not undo everything:');
@@ -271,6 +308,21 @@ async function recover(pending: Journal, plan: ReturnType<typeof planRecovery>, 
   }
   ctx.log('ao update: rolled back; your legacy data is unchanged (checked against the backup); starting again');
   return undefined;
+}
+
+/**
+ * A rewrite daemon the user already runs is left alone and the cutover refused: the rewrite's import needs
+ * its daemon stopped (the store's only writer), and this cutover stops only a daemon it started itself.
+ */
+async function refuseRunningDaemon(paths: RewritePaths, name: string): Promise<void> {
+  const live = await liveDaemon(paths.runFile);
+  if (!live) return;
+  throw new UserError({
+    what: `an ao daemon is already running (pid ${live.pid}, port ${live.port})`,
+    why: `the new ao imports only with its daemon stopped, and ${name} stops only a daemon it started (${paths.runFile})`,
+    fix: `quit the desktop app or run \`ao stop\` with the new ao, then run \`${name}\` again`,
+    code: 'EDAEMON',
+  });
 }
 
 function locateLegacy(opts: CutoverOptions, env: NodeJS.ProcessEnv, fromJournal: PackageManagerInfo | undefined): PackageManagerInfo {
@@ -297,15 +349,19 @@ function printPlan(log: (l: string) => void, p: { mode: string; target: string; 
     log(`  - install: ${cmd} ${args.join(' ')}`);
     log('  - fetch the desktop app');
   }
-  log(`  - import: ${p.legacyHome ? 'your legacy sessions, with their agent resume ids' : 'nothing (no legacy home found)'}`);
-  log('  - start the daemon and wait until it is ready');
+  log(
+    p.legacyHome
+      ? `  - import: your projects into the new ao; every session with its agent resume ids kept in ${join(p.aoHome, 'legacy', 'bundle.json')}, and imported too if the new ao can take sessions`
+      : '  - import: nothing (no legacy home found)',
+  );
+  log('  - start the new daemon, check it is healthy and holds your projects, then stop it again');
   log(`  Your legacy data is only read. On any failure you are put back${p.legacyVersion ? ` on ${p.legacyVersion}` : ''} as you were.`);
 }
 
 async function dryRunChecks(log: (l: string) => void, p: { mode: string; target: string; env: NodeJS.ProcessEnv; pm?: PackageManagerInfo; aoHome: string; backupBytes: number }): Promise<boolean> {
   const checks: Array<[string, () => Promise<unknown>]> = [['free disk space', () => checkDiskSpace(p.aoHome, p.backupBytes * 1.1 + 150e6)]];
   if (p.pm) {
-    checks.unshift(['registry and Node', async () => checkNode(await lookUpTarget(p.target, p.env))], ['write access', () => checkWritable(p.pm!)]);
+    checks.unshift(['registry and Node', async () => checkNode(await lookUpTarget(p.target, p.env, { readOnly: true }))], ['write access', () => checkWritable(p.pm!)]);
   }
   let ok = true;
   for (const [label, check] of checks) {

@@ -2,6 +2,7 @@ import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../../common/fs-atomic.js';
 import { UserError } from '../../common/errors.js';
+import type { StartedDaemon } from './steps/health.js';
 
 /**
  * The cutover's write-ahead journal (`~/.ao/cutover/journal.json`): every step
@@ -39,6 +40,10 @@ export interface JournalData {
   legacyVersion?: string;
   packageManager?: PackageManagerInfo;
   backupDir?: string;
+  /** A daemon this cutover started (recorded before it is waited on, so a recovery can stop it). */
+  daemon?: StartedDaemon;
+  /** The package manager process the install step started (its own process group), so a recovery can wait for it. */
+  installer?: { pid: number; command: string; startedAt: string };
   steps: StepRecord[];
   rollback: StepRecord[];
   /** What a rollback could not undo, for the report. */
@@ -50,7 +55,7 @@ export function journalPath(aoHome: string): string {
 }
 
 /** Crash testing the rustup way: `AO_CUTOVER_CRASH_AT=<step>:<before|after>` kills this process at that point. */
-export function checkpoint(step: StepName, when: 'before' | 'after', env: NodeJS.ProcessEnv = process.env): void {
+export function checkpoint(step: StepName, when: 'before' | 'during' | 'after', env: NodeJS.ProcessEnv = process.env): void {
   if (env.AO_CUTOVER_CRASH_AT === `${step}:${when}`) process.kill(process.pid, 'SIGKILL');
 }
 

@@ -1,5 +1,5 @@
 import { versionFromOutput } from '../../common/version-output.js';
-import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
@@ -7,7 +7,9 @@ import { buildBridge, buildLegacyPackage } from '../../release/bridge.js';
 import { generateLegacyHome, type LegacyHomeFacts, type LegacyHomeOptions } from '../../test/support/legacy-home.js';
 import { createSandbox, type Sandbox } from '../../test/support/sandbox.js';
 import { hashTree } from './backup.js';
+import { aoJson, importCapabilities, readRunFile, rewritePaths } from './rewrite.js';
 import { runCommand, type CommandResult } from './run.js';
+import { startDaemon, stopStartedDaemon, waitHealthy } from './steps/health.js';
 
 /**
  * The 0.9.5 -> 0.9.6 -> 0.10.0 journey a legacy user takes, run for real in a
@@ -25,6 +27,8 @@ export type PackageManagerName = 'npm' | 'pnpm';
 export interface RehearsalOptions {
   registry: RegistryRef;
   target?: string;
+  /** What the target's `ao --version` reports when its release recorded an unstamped override (the real 0.10.3: `dev`). */
+  targetReports?: string;
   legacyVersion?: string;
   bridgeVersion?: string;
   packageManager?: PackageManagerName;
@@ -40,9 +44,14 @@ export interface RehearsalReport {
   ok: boolean;
   packageManager: PackageManagerName;
   hops: Array<{ from: string; to: string; ms: number }>;
+  projects: number;
   sessions: number;
-  sessionsImported: number;
-  resumeIdsMatched: number;
+  projectsInRewrite: number;
+  sessionsInRewrite: number;
+  sessionsInBundle: number;
+  resumeIdsInBundle: number;
+  sessionImport: boolean;
+  daemonHealthy: boolean;
   legacyHomeUnchanged: boolean;
   problems: string[];
   sandbox: string;
@@ -93,32 +102,82 @@ export async function legacyFingerprint(home: string): Promise<string> {
   return JSON.stringify(parts);
 }
 
-/** Every expected session in the rewrite's store with the resume ids the legacy rules give. */
-export function checkStore(exportJson: string, facts: LegacyHomeFacts): { imported: number; resumeMatched: number; problems: string[] } {
-  const store = JSON.parse(exportJson) as { sessions: Record<string, { resume?: Record<string, string> }> };
-  const problems: string[] = [];
-  let imported = 0;
-  let resumeMatched = 0;
-  for (const s of facts.sessions.values()) {
-    const got = store.sessions[s.key];
-    if (!got) {
-      problems.push(`${s.key} missing from the store`);
-      continue;
-    }
-    imported++;
-    const keys = ['claudeSessionUuid', 'codexThreadId', 'opencodeSessionId'] as const;
-    const bad = keys.filter((k) => (s.resume[k] ?? '') !== (got.resume?.[k] ?? ''));
-    if (bad.length > 0) problems.push(`${s.key}: ${bad.join(', ')} differ`);
-    else if (keys.some((k) => s.resume[k])) resumeMatched++;
-  }
-  return { imported, resumeMatched, problems };
+export interface RewriteInspection {
+  daemonHealthy: boolean;
+  /** Legacy projects `ao project ls --json` lists under their legacy ids. */
+  projectsInRewrite: number;
+  /** Legacy sessions `ao session ls --json` lists with the expected resume ids (0 when the rewrite imports none). */
+  sessionsInRewrite: number;
+  /** Legacy sessions in `~/.ao/legacy/bundle.json` with the expected resume ids. */
+  sessionsInBundle: number;
+  resumeIdsInBundle: number;
+  sessionImport: boolean;
+  problems: string[];
 }
 
-/** Stops a daemon a sandbox may have left running (by the pid in daemon.json). */
-export async function stopSandboxDaemon(home: string): Promise<void> {
+const RESUME_KEYS = ['claudeSessionUuid', 'codexThreadId', 'opencodeSessionId'] as const;
+const sameResume = (want: Partial<Record<(typeof RESUME_KEYS)[number], string>>, got: Record<string, string | undefined> | undefined) => RESUME_KEYS.every((k) => (want[k] ?? '') === (got?.[k] ?? ''));
+
+/**
+ * What a user has after the cutover, asked of the rewrite itself: its daemon started on a free port, healthy
+ * and ready, then `ao project ls --json` (and `ao session ls --json` when it imports sessions), then stopped;
+ * and the bundle the cutover keeps (mode 0600), against the facts the generated legacy home was made with.
+ */
+export async function inspectRewrite(sb: Sandbox, facts: LegacyHomeFacts, aoPath = 'ao'): Promise<RewriteInspection> {
+  const problems: string[] = [];
+  const env = { ...sb.env };
+  const paths = rewritePaths(sb.home, env);
+  const out: RewriteInspection = { daemonHealthy: false, projectsInRewrite: 0, sessionsInRewrite: 0, sessionsInBundle: 0, resumeIdsInBundle: 0, sessionImport: false, problems };
+  const bundleFile = join(paths.aoHome, 'legacy', 'bundle.json');
   try {
-    const { pid } = JSON.parse(await readFile(join(home, '.ao', 'daemon.json'), 'utf8')) as { pid: number };
-    process.kill(pid, 'SIGTERM');
+    if (((await stat(bundleFile)).mode & 0o777) !== 0o600) problems.push(`${bundleFile} is not mode 0600`);
+    const bundle = JSON.parse(await readFile(bundleFile, 'utf8')) as { sessions: Array<{ id: string; projectId: string; resume: Record<string, string> }> };
+    const byKey = new Map(bundle.sessions.map((x) => [`${x.projectId}/${x.id}`, x]));
+    for (const s of facts.sessions.values()) {
+      const got = byKey.get(s.key);
+      if (!got) problems.push(`${s.key} missing from the bundle`);
+      else if (!sameResume(s.resume, got.resume)) problems.push(`${s.key}: resume ids in the bundle differ`);
+      else {
+        out.sessionsInBundle++;
+        if (RESUME_KEYS.some((k) => s.resume[k])) out.resumeIdsInBundle++;
+      }
+    }
+  } catch (err) {
+    problems.push(`cannot read ${bundleFile}: ${(err as Error).message}`);
+  }
+  out.sessionImport = (await importCapabilities(aoPath, env)).sessionsFrom;
+  const daemon = await startDaemon({ ao: aoPath, paths, env, id: `inspect-${Date.now()}` });
+  try {
+    await waitHealthy({ daemon, paths, timeoutMs: 60_000 });
+    out.daemonHealthy = true;
+    const listed = await aoJson<{ projects: Array<{ id: string }> }>(aoPath, ['project', 'ls', '--json'], env);
+    const ids = new Set(listed.projects.map((p) => p.id));
+    for (const id of facts.projects) if (ids.has(id)) out.projectsInRewrite++;
+      else problems.push(`project ${id} is not in the rewrite`);
+    if (out.sessionImport) {
+      const rows = await aoJson<{ data: Array<{ id: string; projectId: string; resume?: Record<string, string> }> }>(aoPath, ['session', 'ls', '--all', '--include-terminated', '--json'], env);
+      const byKey = new Map(rows.data.map((r) => [`${r.projectId}/${r.id}`, r]));
+      for (const s of facts.sessions.values()) {
+        const got = byKey.get(s.key);
+        if (!got) problems.push(`${s.key} missing from the rewrite`);
+        else if (!sameResume(s.resume, got.resume)) problems.push(`${s.key}: resume ids in the rewrite differ`);
+        else out.sessionsInRewrite++;
+      }
+    }
+  } catch (err) {
+    problems.push(`the rewrite: ${(err as Error).message}`);
+  } finally {
+    await stopStartedDaemon({ ao: aoPath, daemon, paths, env }).catch((err: unknown) => problems.push(`stopping the daemon: ${(err as Error).message}`));
+  }
+  return out;
+}
+
+/** Stops a daemon a sandbox may have left running (by the pid in running.json). */
+export async function stopSandboxDaemon(home: string): Promise<void> {
+  const info = await readRunFile(join(home, '.ao', 'running.json')).catch(() => undefined);
+  if (!info) return;
+  try {
+    process.kill(info.pid, 'SIGTERM');
   } catch {
     // Not running.
   }
@@ -157,14 +216,13 @@ export async function rehearseCutover(opts: RehearsalOptions): Promise<Rehearsal
     hops.push({ from: bridgeVersion, to: target, ms: Date.now() - t });
     log(second.stderr.trim());
     if (second.code !== 0) problems.push(`ao update --yes (${bridgeVersion}) exited ${second.code}: ${second.stderr.trim().slice(-500)}`);
-    await expectVersion(target, 'after the cutover');
+    await expectVersion(opts.targetReports ?? target, 'after the cutover');
 
-    const exported = await ao(sb, ['export']);
-    const store = exported.code === 0 ? checkStore(exported.stdout, facts) : { imported: 0, resumeMatched: 0, problems: [`ao export failed: ${exported.stderr.trim()}`] };
-    problems.push(...store.problems);
+    const held = await inspectRewrite(sb, facts);
+    problems.push(...held.problems);
     const legacyHomeUnchanged = (await legacyFingerprint(sb.home)) === before;
     if (!legacyHomeUnchanged) problems.push('the legacy home changed during the cutover');
-    return { ok: problems.length === 0, packageManager: pm, hops, sessions: facts.sessions.size, sessionsImported: store.imported, resumeIdsMatched: store.resumeMatched, legacyHomeUnchanged, problems, sandbox: sb.root };
+    return { ok: problems.length === 0, packageManager: pm, hops, projects: facts.projects.length, sessions: facts.sessions.size, ...held, legacyHomeUnchanged, problems, sandbox: sb.root };
   } finally {
     if (!opts.keep) {
       await ao(sb, ['stop']).catch(() => undefined);
@@ -179,7 +237,7 @@ export function formatRehearsalReport(r: RehearsalReport): string[] {
   return [
     `cutover rehearsal (${r.packageManager}): ${r.ok ? 'PASS' : 'FAIL'}`,
     ...r.hops.map((h) => `  ao update ${h.from} -> ${h.to}: ${(h.ms / 1000).toFixed(1)} s`),
-    `  sessions imported ${r.sessionsImported}/${r.sessions}, resume ids matched for ${r.resumeIdsMatched}, legacy home ${r.legacyHomeUnchanged ? 'byte-identical' : 'CHANGED'}`,
+    `  projects in the rewrite ${r.projectsInRewrite}/${r.projects}; sessions ${r.sessionImport ? `in the rewrite ${r.sessionsInRewrite}/${r.sessions}` : 'not imported by this rewrite'}, in the bundle ${r.sessionsInBundle}/${r.sessions} (${r.resumeIdsInBundle} with resume ids); daemon ${r.daemonHealthy ? 'healthy' : 'NOT healthy'}; legacy home ${r.legacyHomeUnchanged ? 'byte-identical' : 'CHANGED'}`,
     ...r.problems.map((p) => `  problem: ${p}`),
   ];
 }

@@ -1,9 +1,12 @@
 import { copyFile, mkdir, rename } from 'node:fs/promises';
-import { join } from 'node:path';
-import { digestFile } from '../../common/integrity.js';
-import { backupPathOf, readManifest, verifyAndRestore } from './backup.js';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { backupPathOf, livePathOf, readManifest, verifyAndRestore, type ManifestEntry } from './backup.js';
 import type { Journal, JournalData, RollbackStep } from './journal.js';
-import { stopDaemon } from './steps/health.js';
+import { STORE_FILES, type RewritePaths } from './rewrite.js';
+import { stopStartedDaemon } from './steps/health.js';
 import { reinstallLegacy, type SavedTarball } from './steps/install.js';
 
 /**
@@ -14,18 +17,55 @@ import { reinstallLegacy, type SavedTarball } from './steps/install.js';
 export function rollbackPlan(data: JournalData): RollbackStep[] {
   const started = (n: string) => data.steps.some((s) => s.name === n);
   const plan: RollbackStep[] = [];
-  if (started('health') || started('import')) plan.push('stop-daemon');
+  if (started('health') || data.daemon) plan.push('stop-daemon');
   if (started('import')) plan.push('restore-store');
   if (started('install') && data.command === 'update') plan.push('reinstall-legacy');
-  if (data.backupDir) plan.push('verify-legacy-files');
+  // A backup that never completed means the run stopped while it only read: nothing to verify or undo there.
+  if (data.backupDir && data.steps.some((s) => s.name === 'backup' && s.status === 'done')) plan.push('verify-legacy-files');
   return plan;
 }
 
 export interface RollbackContext {
   journal: Journal;
-  aoHome: string;
+  paths: RewritePaths;
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
+}
+
+const ignoreMissing = (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'ENOENT') throw err;
+};
+
+async function sha512(file: string): Promise<string> {
+  const hash = createHash('sha512');
+  await pipeline(createReadStream(file), hash);
+  return `sha512-${hash.digest('base64')}`;
+}
+
+/**
+ * The store (`ao.db` with its `-wal` and `-shm`) and `~/.ao/legacy` go back whole to what the backup holds:
+ * what the import left is moved aside (never deleted), then every backed-up file is copied back and its
+ * sha512 checked. A file that did not exist before does not exist after.
+ */
+async function restoreStore(ctx: RollbackContext, backupDir: string | undefined): Promise<{ restored: number; movedAside: string }> {
+  const aside = join(backupDir ?? join(ctx.paths.aoHome, 'cutover'), 'rolled-back', String(Date.now()));
+  const current = [...STORE_FILES.map((f) => [join(ctx.paths.dataDir, f), join(aside, 'data', f)]), ...['bundle.json', 'imported.json'].map((f) => [join(ctx.paths.aoHome, 'legacy', f), join(aside, 'legacy', f)])];
+  for (const [live, dest] of current) {
+    await mkdir(dirname(dest!), { recursive: true });
+    await rename(live!, dest!).catch(ignoreMissing);
+  }
+  if (!backupDir) return { restored: 0, movedAside: aside };
+  const manifest = await readManifest(backupDir);
+  const entries = manifest.files.filter((f): f is ManifestEntry => (f.root === 'store' || f.root === 'legacyRecord') && f.type === 'file');
+  for (const entry of entries) {
+    const live = livePathOf(manifest, entry);
+    const tmp = `${live}.ao-restore`;
+    await mkdir(dirname(live), { recursive: true });
+    await copyFile(backupPathOf(backupDir, entry), tmp);
+    if ((await sha512(tmp)) !== entry.integrity) throw new Error(`the backed-up ${live} does not match its recorded sha512`);
+    await rename(tmp, live);
+  }
+  return { restored: entries.length, movedAside: aside };
 }
 
 export async function rollback(ctx: RollbackContext): Promise<{ notUndone: string[] }> {
@@ -34,28 +74,12 @@ export async function rollback(ctx: RollbackContext): Promise<{ notUndone: strin
   const data = journal.data;
   const notUndone: string[] = [];
   const installDetail = journal.record('install')?.detail as { ao?: string } | undefined;
+  const ao = installDetail?.ao ?? (data.command === 'legacy-import' ? (journal.record('preflight')?.detail as { ao?: string } | undefined)?.ao : undefined);
   const backupDir = data.backupDir;
   const tarball = (journal.record('backup')?.detail as { tarball?: SavedTarball } | undefined)?.tarball;
   const actions: Record<RollbackStep, () => Promise<unknown>> = {
-    'stop-daemon': () => stopDaemon({ ao: installDetail?.ao ?? (data.command === 'legacy-import' ? (journal.record('preflight')?.detail as { ao?: string } | undefined)?.ao : undefined), aoHome: ctx.aoHome, env: ctx.env }),
-    'restore-store': async () => {
-      const store = join(ctx.aoHome, 'ao.db');
-      const aside = join(backupDir ?? join(ctx.aoHome, 'cutover'), 'rolled-back');
-      await mkdir(aside, { recursive: true });
-      // The imported store is moved aside, never deleted: nothing is lost.
-      await rename(store, join(aside, `ao.db-${Date.now()}`)).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-      });
-      if (!backupDir) return { restored: false };
-      const manifest = await readManifest(backupDir);
-      const prior = manifest.files.find((f) => f.root === 'store');
-      if (!prior) return { restored: false };
-      const tmp = `${store}.ao-restore`;
-      await copyFile(backupPathOf(backupDir, prior), tmp);
-      if ((await digestFile(tmp)).integrity !== prior.integrity) throw new Error('the backed-up ao.db does not match its recorded sha512');
-      await rename(tmp, store);
-      return { restored: true };
-    },
+    'stop-daemon': () => stopStartedDaemon({ ao, daemon: data.daemon, paths: ctx.paths, env: ctx.env }),
+    'restore-store': () => restoreStore(ctx, backupDir),
     'reinstall-legacy': async () => {
       if (!data.packageManager || !data.legacyVersion || !tarball) throw new Error('the journal lacks the package manager, legacy version or tarball');
       ctx.log(`  reinstalling @aoagents/ao@${data.legacyVersion} from ${tarball.file}`);

@@ -10,7 +10,7 @@ export interface CommandResult {
  * Runs a command to completion and captures its output. Never throws for a
  * non-zero exit: the caller decides what a failure means for its step.
  */
-export function runCommand(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+export function runCommand(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; onSpawn?: (pid: number) => void } = {}): Promise<CommandResult> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, {
       env: options.env ?? process.env,
@@ -23,6 +23,7 @@ export function runCommand(cmd: string, args: string[], options: { env?: NodeJS.
       detached: process.platform !== 'win32',
       windowsHide: true,
     });
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -9,10 +9,11 @@ import { acquireLock, pidAlive } from '../../common/lock.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { buildBridge } from '../../release/bridge.js';
 import { FORWARD_STEPS, Journal, ROLLBACK_STEPS } from '../../installer/cutover/journal.js';
+import { hashTree } from '../../installer/cutover/backup.js';
 import {
   ao,
-  checkStore,
   DEFAULT_LEGACY_HOME,
+  inspectRewrite,
   globalInstall,
   legacyFingerprint,
   publishLegacyAndBridge,
@@ -22,6 +23,7 @@ import {
   userSandbox,
 } from '../../installer/cutover/rehearsal.js';
 import { runCommand } from '../../installer/cutover/run.js';
+import { readRunFile } from '../../installer/cutover/rewrite.js';
 import { generateLegacyHome, type LegacyHomeFacts } from '../support/legacy-home.js';
 import { publishPlain, stageFixtureRelease } from '../support/release-fixture.js';
 import { buildAppArtifact } from '../support/app-fixtures.js';
@@ -81,47 +83,61 @@ async function bridgeUser(name: string): Promise<{ sb: Sandbox; facts: LegacyHom
   return { sb, facts, before: await legacyFingerprint(sb.home) };
 }
 
+/** No daemon the cutover started is left running (running.json gone or naming a dead pid). */
+async function expectNoDaemon(sb: Sandbox): Promise<void> {
+  const info = await readRunFile(join(sb.home, '.ao', 'running.json'));
+  if (info) expect(pidAlive(info.pid)).toBe(false);
+}
+
 async function expectBackOnLegacy(sb: Sandbox, before: string): Promise<void> {
   expect(versionFromOutput((await ao(sb, ['--version'])).stdout)).toBe('0.9.6');
   expect(await legacyFingerprint(sb.home)).toBe(before);
   expect(existsSync(join(sb.home, '.ao', 'cutover', 'journal.json'))).toBe(false);
-  const daemon = join(sb.home, '.ao', 'daemon.json');
-  if (existsSync(daemon)) expect(pidAlive((JSON.parse(await readFile(daemon, 'utf8')) as { pid: number }).pid)).toBe(false);
+  expect(existsSync(join(sb.home, '.ao', 'legacy', 'imported.json'))).toBe(false);
+  await expectNoDaemon(sb);
 }
 
-async function expectOnRewrite(sb: Sandbox, facts: LegacyHomeFacts, before: string): Promise<void> {
+async function expectOnRewrite(sb: Sandbox, facts: LegacyHomeFacts, before: string, via = 'ao update'): Promise<void> {
   expect(versionFromOutput((await ao(sb, ['--version'])).stdout)).toBe('0.10.0');
-  const exported = await ao(sb, ['export']);
-  const store = checkStore(exported.stdout, facts);
-  expect(store.problems).toEqual([]);
-  expect(store.imported).toBe(facts.sessions.size);
+  await expectNoDaemon(sb);
+  const held = await inspectRewrite(sb, facts);
+  expect(held.problems).toEqual([]);
+  expect(held.sessionsInRewrite).toBe(facts.sessions.size);
+  expect(held.projectsInRewrite).toBe(facts.projects.length);
   expect(await legacyFingerprint(sb.home)).toBe(before);
   expect(existsSync(join(sb.home, '.ao', 'cutover', 'journal.json'))).toBe(false);
+  expect(JSON.parse(await readFile(join(sb.home, '.ao', 'legacy', 'imported.json'), 'utf8'))).toMatchObject({ via, sessions: facts.sessions.size, sessionsInRewrite: facts.sessions.size });
 }
 
 describe('ao update: 0.9.5 -> 0.9.6 -> 0.10.0', () => {
   it('npm: lands on the rewrite with every session and resume id, legacy data untouched', async () => {
     const report = await rehearseCutover({ registry, publishLegacy: false, packageManager: 'npm' });
     expect(report.problems).toEqual([]);
-    expect(report.sessionsImported).toBe(report.sessions);
-    expect(report.resumeIdsMatched).toBeGreaterThan(0);
+    expect(report.sessionsInRewrite).toBe(report.sessions);
+    expect(report.projectsInRewrite).toBe(report.projects);
+    expect(report.resumeIdsInBundle).toBeGreaterThan(0);
+    expect(report.daemonHealthy).toBe(true);
     expect(report.legacyHomeUnchanged).toBe(true);
   }, 240_000);
 
   it('pnpm (PNPM_HOME on PATH): the same journey with pnpm add -g', async () => {
     const report = await rehearseCutover({ registry, publishLegacy: false, packageManager: 'pnpm' });
     expect(report.problems).toEqual([]);
-    expect(report.sessionsImported).toBe(report.sessions);
+    expect(report.sessionsInRewrite).toBe(report.sessions);
   }, 240_000);
 });
 
 describe('ao update guards', () => {
   it('--check prints the plan and changes nothing; no TTY and no --yes stops and says so', async () => {
     const { sb, before } = await bridgeUser('cutover-check');
+    const everything = JSON.stringify(await hashTree(sb.root));
     const check = await ao(sb, ['update', '--check']);
     expect(check.code).toBe(0);
     expect(check.stderr).toContain('npm install -g @aoagents/ao@0.10.0');
     expect(check.stderr).toContain('nothing was changed');
+    // --check changes nothing anywhere: not even ~/.ao is created, nor npm's cache or logs.
+    expect(existsSync(join(sb.home, '.ao'))).toBe(false);
+    expect(JSON.stringify(await hashTree(sb.root))).toBe(everything);
     const noTty = await ao(sb, ['update']);
     expect(noTty.code).toBe(1);
     expect(noTty.stderr).toContain('ao update --yes');
@@ -208,19 +224,21 @@ describe('ao update rolls back to 0.9.6 with every legacy byte as it was', () =>
     expect(res.stderr).toContain('did not become ready within 2 s');
     expect(res.stderr).toContain('rolled back: you are on @aoagents/ao@0.9.6');
     await expectBackOnLegacy(sb, before);
-    expect(existsSync(join(sb.home, '.ao', 'ao.db'))).toBe(false);
+    // No store before, none after: the one the import made is moved aside.
+    expect(existsSync(join(sb.home, '.ao', 'data', 'ao.db'))).toBe(false);
   }, 120_000);
 
-  it('when the import fails, restoring a prior ao.db byte for byte', async () => {
+  it('when the import fails, restoring a prior store (ao.db, -wal, -shm) byte for byte', async () => {
     const { sb, before } = await bridgeUser('cutover-import-error');
-    const prior = JSON.stringify({ schema: 1, projects: { keep: { id: 'keep' } }, sessions: {}, imports: [] });
-    await writeFile(join(sb.home, '.ao-prior'), prior);
-    await cp(join(sb.home, '.ao-prior'), join(sb.home, '.ao', 'ao.db'));
+    const data = join(sb.home, '.ao', 'data');
+    await mkdir(data, { recursive: true });
+    const prior = { 'ao.db': '{"format":"ao-fixture-store","schema":1,"projects":{},"sessions":{}}', 'ao.db-wal': '{"op":"project","key":"keep","value":{"id":"keep"}}\n', 'ao.db-shm': 'committed=52\n' };
+    for (const [f, text] of Object.entries(prior)) await writeFile(join(data, f), text);
     const res = await ao(sb, ['update', '--yes'], { AO_FIXTURE_FAULT: 'import-error' });
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain('could not import your legacy sessions');
+    expect(res.stderr).toContain('the rewrite could not import your legacy home');
     await expectBackOnLegacy(sb, before);
-    expect(await readFile(join(sb.home, '.ao', 'ao.db'), 'utf8')).toBe(prior);
+    for (const [f, text] of Object.entries(prior)) expect(await readFile(join(data, f), 'utf8')).toBe(text);
   }, 120_000);
 
   it('when the pinned version is not in the registry: preflight refuses before anything changes', async () => {
@@ -281,34 +299,93 @@ describe('interrupts', () => {
   }, 120_000);
 });
 
-describe.concurrent('crash matrix: SIGKILL at every journal step, then ao update --yes again', () => {
-  const at = (steps: readonly string[]) => steps.flatMap((step) => (['before', 'after'] as const).map((when) => `${step}:${when}`));
-  // Rollback steps are reached by failing the import (the fixture's import-error), then killed the same way.
-  const points = [...at([...FORWARD_STEPS, 'commit']), ...at(ROLLBACK_STEPS)];
-  for (const point of points) {
-    it(point, async () => {
+/**
+ * Where each crash point leaves a user and what the next run must do with it: the `ao` on PATH right after the
+ * kill, and the recovery (a run that only read is discarded, one that touched the install or the store is
+ * rolled back, one whose health check passed is finished). Every point then ends on the rewrite with every
+ * session, because the recovered run starts the cutover again (or only commits).
+ */
+const CRASH_OUTCOMES: Record<string, { onPath: '0.9.6' | '0.10.0'; recovery: 'discarded' | 'rolled back' | 'finished' }> = {
+  'preflight:before': { onPath: '0.9.6', recovery: 'discarded' },
+  'preflight:after': { onPath: '0.9.6', recovery: 'discarded' },
+  'backup:before': { onPath: '0.9.6', recovery: 'discarded' },
+  'backup:after': { onPath: '0.9.6', recovery: 'discarded' },
+  'install:before': { onPath: '0.9.6', recovery: 'rolled back' },
+  'install:after': { onPath: '0.10.0', recovery: 'rolled back' },
+  'app:before': { onPath: '0.10.0', recovery: 'rolled back' },
+  'app:after': { onPath: '0.10.0', recovery: 'rolled back' },
+  'import:before': { onPath: '0.10.0', recovery: 'rolled back' },
+  'import:after': { onPath: '0.10.0', recovery: 'rolled back' },
+  'health:before': { onPath: '0.10.0', recovery: 'rolled back' },
+  'health:after': { onPath: '0.10.0', recovery: 'finished' },
+  'commit:before': { onPath: '0.10.0', recovery: 'finished' },
+  'commit:after': { onPath: '0.10.0', recovery: 'finished' },
+  // Reached by a daemon that never becomes ready (a 1 s deadline), then killed inside the rollback.
+  'stop-daemon:before': { onPath: '0.10.0', recovery: 'rolled back' },
+  'stop-daemon:after': { onPath: '0.10.0', recovery: 'rolled back' },
+  'restore-store:before': { onPath: '0.10.0', recovery: 'rolled back' },
+  'restore-store:after': { onPath: '0.10.0', recovery: 'rolled back' },
+  'reinstall-legacy:before': { onPath: '0.10.0', recovery: 'rolled back' },
+  'reinstall-legacy:after': { onPath: '0.9.6', recovery: 'rolled back' },
+  'verify-legacy-files:before': { onPath: '0.9.6', recovery: 'rolled back' },
+  'verify-legacy-files:after': { onPath: '0.9.6', recovery: 'rolled back' },
+};
+const RECOVERY_LINE = { discarded: 'had changed nothing; starting again', 'rolled back': 'rolled back; your legacy data is unchanged', finished: 'finished the cutover' } as const;
+
+describe.concurrent('crash matrix: SIGKILL at every journal step, then the cutover again', () => {
+  it('covers every step', () => {
+    const at = (steps: readonly string[]) => steps.flatMap((step) => ['before', 'after'].map((when) => `${step}:${when}`));
+    expect(Object.keys(CRASH_OUTCOMES).sort()).toEqual([...at([...FORWARD_STEPS, 'commit']), ...at(ROLLBACK_STEPS)].sort());
+  });
+  for (const [point, expected] of Object.entries(CRASH_OUTCOMES)) {
+    it(`${point}: ${expected.recovery}, then on the rewrite`, async () => {
       const { sb, facts, before } = await bridgeUser(`cutover-crash-${point.replace(':', '-')}`);
-      const inRollback = (ROLLBACK_STEPS as readonly string[]).includes(point.split(':')[0]!);
-      const crashed = await ao(sb, ['update', '--yes'], { AO_CUTOVER_CRASH_AT: point, ...(inRollback ? { AO_FIXTURE_FAULT: 'import-error' } : {}) });
-      expect(crashed.stderr).toContain('(killed by SIGKILL)');
       const [step, when] = point.split(':');
+      const inRollback = (ROLLBACK_STEPS as readonly string[]).includes(step!);
+      const crashed = await ao(sb, ['update', '--yes', ...(inRollback ? ['--ready-timeout', '1'] : [])], { AO_CUTOVER_CRASH_AT: point, ...(inRollback ? { AO_FIXTURE_FAULT: 'never-ready' } : {}) });
+      expect(crashed.stderr).toContain('(killed by SIGKILL)');
       const left = (await Journal.load(join(sb.home, '.ao')))!;
       expect(left.data[inRollback ? 'rollback' : 'steps'].at(-1)).toMatchObject({ name: step, status: when === 'before' ? 'started' : 'done' });
-      // Whichever `ao` is on PATH now: the legacy CLI resumes with `ao update`;
-      // when the rewrite already is, the saved cutover copy does.
-      const onPath = versionFromOutput((await ao(sb, ['--version'])).stdout);
+      expect(versionFromOutput((await ao(sb, ['--version'])).stdout)).toBe(expected.onPath);
+      // The legacy CLI resumes with `ao update`; when the rewrite is on PATH, the saved cutover copy does.
       const resumed =
-        onPath === '0.9.6'
+        expected.onPath === '0.9.6'
           ? await ao(sb, ['update', '--yes'])
           : await runCommand(process.execPath, [join(sb.home, '.ao', 'cutover', 'resume.cjs'), '--yes'], { env: sb.env, cwd: sb.home });
       expect(resumed.code, resumed.stderr).toBe(0);
-      const version = versionFromOutput((await ao(sb, ['--version'])).stdout);
-      if (version === '0.9.6') await expectBackOnLegacy(sb, before);
-      else await expectOnRewrite(sb, facts, before);
-      const archived = await readdir(join(sb.home, '.ao', 'cutover'));
-      expect(archived.some((f) => f.startsWith('journal-'))).toBe(true);
+      expect(resumed.stderr).toContain(RECOVERY_LINE[expected.recovery]);
+      await expectOnRewrite(sb, facts, before);
+      const archived = (await readdir(join(sb.home, '.ao', 'cutover'))).filter((f) => f.startsWith('journal-'));
+      expect(archived.filter((f) => f.endsWith('-done.json'))).toHaveLength(1);
+      expect(archived.filter((f) => f.endsWith('-rolled-back.json'))).toHaveLength(expected.recovery === 'finished' ? 0 : 1);
     }, 180_000);
   }
+
+  it('install:during (npm still writing when the cutover dies): the recovery waits for that npm before it rolls back', async () => {
+    const { sb, facts, before } = await bridgeUser('cutover-crash-install-during');
+    const crashed = await ao(sb, ['update', '--yes'], { AO_CUTOVER_CRASH_AT: 'install:during' });
+    expect(crashed.stderr).toContain('(killed by SIGKILL)');
+    const orphan = (await Journal.load(join(sb.home, '.ao')))!.data.installer!;
+    expect(orphan.command).toBe('npm install -g @aoagents/ao@0.10.0');
+    let orphanGoneAt: number | undefined;
+    const watch = setInterval(() => {
+      if (orphanGoneAt === undefined && !pidAlive(orphan.pid)) orphanGoneAt = Date.now();
+    }, 20);
+    try {
+      expect(pidAlive(orphan.pid)).toBe(true);
+      const resumed = await runCommand(process.execPath, [join(sb.home, '.ao', 'cutover', 'resume.cjs'), '--yes'], { env: sb.env, cwd: sb.home });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(orphanGoneAt).toBeDefined();
+      const cutoverDir = join(sb.home, '.ao', 'cutover');
+      const rolledBack = JSON.parse(await readFile(join(cutoverDir, (await readdir(cutoverDir)).find((f) => f.endsWith('-rolled-back.json'))!), 'utf8')) as Journal['data'];
+      const reinstall = rolledBack.rollback.find((r) => r.name === 'reinstall-legacy')!;
+      // The legacy reinstall started only once the orphaned npm had finished: the two never wrote the global folder at once.
+      expect(Date.parse(reinstall.startedAt)).toBeGreaterThanOrEqual(orphanGoneAt! - 25);
+      await expectOnRewrite(sb, facts, before);
+    } finally {
+      clearInterval(watch);
+    }
+  }, 180_000);
 });
 
 describe('ao-legacy-import: a user who installed 0.10.0 directly', () => {
@@ -327,7 +404,7 @@ describe('ao-legacy-import: a user who installed 0.10.0 directly', () => {
     const res = await runCommand(importer, ['--yes'], { env: sb.env, cwd: sb.home });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toContain('rolling back the interrupted cutover');
-    await expectOnRewrite(sb, facts, before);
+    await expectOnRewrite(sb, facts, before, 'ao-legacy-import');
     expect((await ao(sb, ['status'])).stderr).not.toContain('ao-legacy-import');
     expect((await readdir(join(sb.home, '.ao', 'backups'))).some((d) => d.startsWith('legacy-'))).toBe(true);
   }, 120_000);

@@ -2,7 +2,7 @@ import { UserError } from '../../../common/errors.js';
 
 /**
  * The normalized legacy bundle: everything the legacy TypeScript CLI kept on disk, in one versioned JSON
- * document that the rewrite's `ao import --legacy-bundle` reads. Sessions are keyed by `projectId/id`.
+ * document the cutover keeps (`~/.ao/legacy/bundle.json`) and a rewrite offering `ao import --sessions-from` reads. Sessions are keyed by `projectId/id`.
  */
 export const BUNDLE_FORMAT = 'ao-legacy-bundle';
 export const BUNDLE_VERSION = 1;
@@ -75,6 +75,8 @@ export interface LegacyBundle {
   projects: BundleProject[];
   sessions: BundleSession[];
   quarantine: QuarantineEntry[];
+  /** Entries that are neither sessions nor corruption (empty id reservations, directories named like sessions). */
+  skipped?: QuarantineEntry[];
 }
 
 function invalid(field: string, why: string): UserError {
@@ -158,8 +160,8 @@ export function validateBundle(x: unknown): LegacyBundle {
     obj(s, 'extra', f);
     str(s, 'sourcePath', f);
   });
-  arr(x, 'quarantine', 'bundle').forEach((q, i) => {
-    const f = `quarantine[${i}]`;
+  for (const list of ['quarantine', ...(x.skipped !== undefined ? ['skipped'] : [])]) arr(x, list, 'bundle').forEach((q, i) => {
+    const f = `${list}[${i}]`;
     if (!isObject(q)) throw invalid(f, 'expected an object');
     str(q, 'path', f);
     str(q, 'reason', f);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, type BundleSession, type LegacyBundle } from './bundle.js';
 import { LEGACY_BASE } from './config.js';
-import { readLegacyHome } from './read.js';
+import { readLegacyHome, RESERVED } from './read.js';
 import { CodexIndex, findClaudeSession } from './resume.js';
 
 export interface ExportReport {
@@ -13,6 +13,10 @@ export interface ExportReport {
   /** `projectId/id` of every session left without a resume id (the reason is on the session). */
   withoutResumeId: string[];
   quarantined: number;
+  /** Empty session files: ids the legacy CLI reserved and never used (not sessions, not corruption). */
+  reservations: number;
+  /** Everything left out with a reason (reservations included), listed in `bundle.skipped`. */
+  skipped: number;
   /** V1 records left out because a V2 record describes the same session (half-migrated homes). */
   supersededByV2: number;
   /** A legacy `ao migrate-storage` was interrupted (its marker is present). */
@@ -98,6 +102,7 @@ export async function exportLegacyHome(opts: { home: string; env?: NodeJS.Proces
     projects: [...legacy.projects.values()].sort((a, b) => a.id.localeCompare(b.id)),
     sessions: legacy.sessions,
     quarantine: legacy.quarantine,
+    ...(legacy.skipped.length ? { skipped: legacy.skipped } : {}),
   };
   return {
     bundle,
@@ -108,6 +113,8 @@ export async function exportLegacyHome(opts: { home: string; env?: NodeJS.Proces
       resumeIds,
       withoutResumeId,
       quarantined: legacy.quarantine.length,
+      reservations: legacy.skipped.filter((e) => e.reason === RESERVED).length,
+      skipped: legacy.skipped.length,
       supersededByV2: legacy.supersededByV2.length,
       migrationInProgress: legacy.migrationInProgress,
     },

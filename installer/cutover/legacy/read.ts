@@ -14,6 +14,8 @@ export interface LegacyHome {
   projects: Map<string, BundleProject>;
   sessions: BundleSession[];
   quarantine: QuarantineEntry[];
+  /** Entries that are neither sessions nor corruption, named with the reason (empty reservations, odd directories). */
+  skipped: QuarantineEntry[];
   generations: Set<string>;
   /** V1 sessions left out because a V2 record describes the same session (half-migrated homes). */
   supersededByV2: string[];
@@ -25,6 +27,17 @@ export interface LegacyHome {
 }
 
 export const SESSION_ID = /^[a-zA-Z0-9_-]+$/;
+export const RESERVED = 'empty: a session id reserved by the legacy CLI, never used';
+export const DIRECTORY_NAMED_LIKE_SESSION = 'a directory named like a session file';
+
+/** The legacy `reserveSessionId` creates the file empty (O_EXCL); its reader returns nothing for it. */
+function isReservation(path: string): boolean {
+  try {
+    return statSync(path).size === 0;
+  } catch {
+    return false;
+  }
+}
 const HEX12 = /^[0-9a-f]{12}$/;
 const V1A_DIR = /^([0-9a-f]{12})-(.+)$/;
 const ARCHIVE_NAME = /^([a-zA-Z0-9_-]+?)_(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:-\d+)?Z)$/;
@@ -210,10 +223,15 @@ function readV1Sessions(
   dirKey: string,
   quarantine: QuarantineEntry[],
   consumed: Set<string>,
+  skipped: QuarantineEntry[],
 ): Candidate[] {
   const out: Candidate[] = [];
   const readOne = (path: string, id: string, archiveTime?: string): void => {
     consumed.add(path);
+    if (isReservation(path)) {
+      skipped.push({ path, reason: RESERVED });
+      return;
+    }
     const text = readTextFile(path, quarantine);
     if (text === undefined) return;
     const record = parseKeyValue(text);
@@ -227,7 +245,10 @@ function readV1Sessions(
   for (const e of listDir(sessionsDir)) {
     const path = join(sessionsDir, e.name);
     if (e.isDirectory()) {
-      if (e.name !== 'archive') continue; // .agent-report-audit, .ghcache: inventoried with the project
+      if (e.name !== 'archive') {
+        if (SESSION_ID.test(e.name)) skipped.push({ path, reason: DIRECTORY_NAMED_LIKE_SESSION });
+        continue; // .agent-report-audit, .ghcache: inventoried with the project
+      }
       for (const a of listDir(path)) {
         const apath = join(path, a.name);
         if (!a.isFile()) continue;
@@ -331,6 +352,10 @@ function readV2(home: LegacyHome): Candidate[] {
     const sdir = join(pdir, 'sessions');
     for (const e of listDir(sdir)) {
       const path = join(sdir, e.name);
+      if (e.isDirectory() && e.name.endsWith('.json')) {
+        home.skipped.push({ path, reason: DIRECTORY_NAMED_LIKE_SESSION });
+        continue;
+      }
       if (!e.isFile()) continue;
       if (CORRUPT.test(e.name)) {
         consumed.add(path);
@@ -342,6 +367,10 @@ function readV2(home: LegacyHome): Candidate[] {
       const id = e.name.slice(0, -'.json'.length);
       if (!SESSION_ID.test(id)) {
         home.quarantine.push({ path, reason: `invalid session id ${JSON.stringify(id)} (expected ^[a-zA-Z0-9_-]+$)` });
+        continue;
+      }
+      if (isReservation(path)) {
+        home.skipped.push({ path, reason: RESERVED });
         continue;
       }
       const text = readTextFile(path, home.quarantine);
@@ -395,6 +424,7 @@ function readV1(home: LegacyHome, configs: LegacyConfig[]): Candidate[] {
       dir.storageKey,
       home.quarantine,
       consumed,
+      home.skipped,
     );
     const { id: resolvedId, localConfig } = v1ProjectId(dir, configs, pending, readLocalConfig);
     for (const c of candidates) c.session.projectId = resolvedId;
@@ -413,13 +443,13 @@ function readV0(home: LegacyHome): Candidate[] {
   const out: Candidate[] = [];
   const consumed = new Set<string>();
   // Flat files are sessions naming their project in `project=`; subdirs (other than archive) are per-project.
-  const flat = readV1Sessions(root, (r) => r.project && /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/.test(r.project) ? r.project : 'ao-sessions', 'v0', '', home.quarantine, consumed);
+  const flat = readV1Sessions(root, (r) => r.project && /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/.test(r.project) ? r.project : 'ao-sessions', 'v0', '', home.quarantine, consumed, home.skipped);
   out.push(...flat);
   for (const e of listDir(root)) {
     if (!e.isDirectory() || e.name === 'archive' || e.name.startsWith('.')) continue;
     const dir = join(root, e.name);
     const sessionsDir = isDir(join(dir, 'sessions')) ? join(dir, 'sessions') : dir;
-    out.push(...readV1Sessions(sessionsDir, () => e.name, 'v0', '', home.quarantine, consumed));
+    out.push(...readV1Sessions(sessionsDir, () => e.name, 'v0', '', home.quarantine, consumed, home.skipped));
   }
   for (const c of out) addProject(home, c.session.projectId, join('..', '.ao-sessions'));
   return out;
@@ -473,6 +503,7 @@ export function readLegacyHome(home: string, env: NodeJS.ProcessEnv = process.en
     projects: new Map(),
     sessions: [],
     quarantine: [],
+    skipped: [],
     generations: new Set(),
     supersededByV2: [],
     storageKeyOfDir: new Map(),

@@ -1,67 +1,163 @@
-import { join } from 'node:path';
+import { chmod, cp, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { UserError } from '../../../common/errors.js';
-import { writeJsonAtomic } from '../../../common/fs-atomic.js';
+import { writeFileAtomic } from '../../../common/fs-atomic.js';
+import { backupPathOf, copyRootFromBackup, type BackupManifest } from '../backup.js';
 import type { LegacyBundle } from '../legacy/bundle.js';
 import { exportLegacyHome } from '../legacy/export.js';
+import { aoJson, importCapabilities, RewriteCommandError, type RewritePaths } from '../rewrite.js';
 import { runCommand } from '../run.js';
 
 /**
- * Import: read the legacy home into a bundle (read only), keep the bundle in
- * the backup, hand it to the rewrite's `ao import`, then prove through
- * `ao export` that every legacy session arrived with its resume ids.
+ * Import, with the daemon stopped (the rewrite refuses otherwise): the legacy home is read into our
+ * versioned bundle, kept at `~/.ao/legacy/bundle.json` (0600: it carries config secrets); the rewrite's
+ * own `ao import --from` takes the projects from a read-only snapshot of the legacy tree; sessions with
+ * their resume ids go into the rewrite too when its `ao import --help` offers `--sessions-from`.
+ * What the rewrite holds is confirmed afterwards through the running daemon (reconcile.ts).
  */
 export interface ImportOutcome {
   bundleFile: string;
+  /** Every legacy project the bundle holds. */
   projects: number;
+  /** The ones in the legacy config: what `ao import --from` can bring over, and reconcile expects. */
+  configProjects: string[];
+  projectsImported: number;
+  projectsSkipped: number;
+  notes: string[];
   sessions: number;
+  sessionsWithResumeId: number;
+  /** Sessions the rewrite took (0 unless it offers session import). */
+  sessionsInRewrite: number;
+  sessionImport: boolean;
   resumeIds: { claude: number; codex: number; opencode: number };
   withoutResumeId: number;
   quarantined: number;
+  /** Left out with a reason: empty id reservations, directories named like session files (`bundle.skipped`). */
+  skipped: number;
 }
 
-interface ExportedStore {
-  sessions: Record<string, { resume?: Record<string, string | undefined> }>;
+export function bundlePath(paths: RewritePaths): string {
+  return join(paths.aoHome, 'legacy', 'bundle.json');
 }
 
-const RESUME_KEYS = ['claudeSessionUuid', 'codexThreadId', 'opencodeSessionId'] as const;
+export function configProjectIds(bundle: Pick<LegacyBundle, 'config'>): string[] {
+  const projects = (bundle.config?.data as { projects?: unknown } | undefined)?.projects;
+  return projects && typeof projects === 'object' && !Array.isArray(projects) ? Object.keys(projects) : [];
+}
 
-/** Every bundle session must be in the store under `projectId/id` with the same resume ids. */
-export function reconcile(bundle: Pick<LegacyBundle, 'sessions'>, exported: ExportedStore): string[] {
-  const problems: string[] = [];
-  for (const s of bundle.sessions) {
-    const key = `${s.projectId}/${s.id}`;
-    const stored = exported.sessions?.[key];
-    if (!stored) {
-      problems.push(`${key} is missing`);
-      continue;
-    }
-    for (const k of RESUME_KEYS) {
-      if ((s.resume[k] ?? '') !== (stored.resume?.[k] ?? '')) problems.push(`${key} has ${k} ${JSON.stringify(stored.resume?.[k])}, expected ${JSON.stringify(s.resume[k])}`);
-    }
+const hasResumeId = (s: LegacyBundle['sessions'][number]) => Boolean(s.resume.claudeSessionUuid || s.resume.codexThreadId || s.resume.opencodeSessionId);
+
+/** Writes the bundle where the toolkit keeps it: folder 0700, file 0600, atomically. */
+export async function keepBundle(paths: RewritePaths, bundle: LegacyBundle): Promise<string> {
+  const file = bundlePath(paths);
+  await mkdir(join(paths.aoHome, 'legacy'), { recursive: true, mode: 0o700 });
+  await chmod(join(paths.aoHome, 'legacy'), 0o700);
+  await writeFileAtomic(file, `${JSON.stringify(bundle, null, 2)}\n`, 0o600);
+  return file;
+}
+
+/**
+ * The root `ao import --from` reads: the legacy base dir as the backup copied it (proven by its sha512s), with
+ * the global config as `config.yaml` when it lives elsewhere (XDG, AO_GLOBAL_CONFIG), made read-only.
+ */
+async function importSnapshot(backupDir: string, manifest: BackupManifest): Promise<string> {
+  const root = join(backupDir, 'import-root');
+  await removeSnapshot(root);
+  await copyRootFromBackup(backupDir, manifest, 'legacyBase', root);
+  const globalConfig = manifest.files.find((f) => f.root === 'globalConfig');
+  if (globalConfig) await cp(backupPathOf(backupDir, globalConfig), join(root, 'config.yaml'));
+  await setWritable(root, false);
+  return root;
+}
+
+/** Read-only (or writable again) all the way down; names are handled as bytes, like the backup's. */
+async function setWritable(dir: string | Buffer, writable: boolean): Promise<void> {
+  const entries = (await readdir(dir, { withFileTypes: true, encoding: 'buffer' } as never)) as unknown as Array<{ name: Buffer; isDirectory(): boolean; isFile(): boolean }>;
+  if (writable) await chmod(dir, 0o700);
+  for (const e of entries) {
+    const p = Buffer.concat([Buffer.from(dir), Buffer.from(sep), Buffer.from(e.name)]);
+    if (e.isDirectory()) await setWritable(p, writable);
+    else if (e.isFile()) await chmod(p, writable ? 0o600 : 0o400);
   }
-  return problems;
+  if (!writable) await chmod(dir, 0o500);
 }
 
-export async function importLegacy(opts: { home: string; ao: string; backupDir: string; env: NodeJS.ProcessEnv }): Promise<ImportOutcome> {
+async function removeSnapshot(root: string): Promise<void> {
+  if (!(await stat(root).catch(() => undefined))) return;
+  await setWritable(root, true);
+  await rm(root, { recursive: true, force: true });
+}
+
+interface ProjectsReport {
+  dryRun: boolean;
+  projectsImported: number;
+  projectsSkipped: number;
+  notes?: string[];
+}
+
+interface SessionsReport {
+  sessionsImported: number;
+  sessionsSkipped: number;
+}
+
+function parseReport(stdout: string, command: string): ProjectsReport {
+  try {
+    const report = JSON.parse(stdout) as ProjectsReport;
+    if (typeof report.projectsImported === 'number' && typeof report.projectsSkipped === 'number') return report;
+  } catch {
+    // reported below
+  }
+  throw new RewriteCommandError(command, 0, `printed no import report: ${stdout.trim().slice(0, 200)}`);
+}
+
+function importFailed(err: unknown, bundleFile: string): UserError {
+  const why = err instanceof RewriteCommandError ? err.message : (err as Error).message;
+  const fix =
+    err instanceof RewriteCommandError && err.exitCode === 2 && /daemon is running/.test(err.detail)
+      ? 'stop the new ao daemon (`ao stop`) and run the update again'
+      : `nothing was lost; after fixing the cause run the update again (your sessions and resume ids are in ${bundleFile})`;
+  return new UserError({ what: 'the rewrite could not import your legacy home', why, fix, code: 'EIMPORT' });
+}
+
+export async function importLegacy(opts: { home: string; ao: string; paths: RewritePaths; backupDir: string; manifest: BackupManifest; env: NodeJS.ProcessEnv }): Promise<ImportOutcome> {
   const { bundle, report } = await exportLegacyHome({ home: opts.home, env: opts.env });
-  const bundleFile = join(opts.backupDir, 'legacy-bundle.json');
-  await writeJsonAtomic(bundleFile, bundle);
-  const imported = await runCommand(opts.ao, ['import', '--legacy-bundle', bundleFile, '--json'], { env: opts.env, timeoutMs: 10 * 60_000 });
-  if (imported.code !== 0) {
-    throw new UserError({ what: 'the rewrite could not import your legacy sessions', why: `\`ao import\` exited ${imported.code}: ${imported.stderr.trim().split('\n').slice(-2).join(' | ')}`, fix: `nothing was lost; after fixing the cause run \`ao update\` again (the bundle is ${bundleFile})`, code: 'EIMPORT' });
+  const bundleFile = await keepBundle(opts.paths, bundle);
+  const caps = await importCapabilities(opts.ao, opts.env);
+  if (!caps.fromDir) {
+    throw new UserError({ what: 'this ao cannot import a legacy home', why: '`ao import --help` offers no --from', fix: `your sessions and resume ids are kept in ${bundleFile}`, code: 'EIMPORT' });
   }
-  const exported = await runCommand(opts.ao, ['export'], { env: opts.env, timeoutMs: 5 * 60_000 });
-  if (exported.code !== 0) throw new UserError({ what: 'cannot read back the rewrite store', why: `\`ao export\` exited ${exported.code}: ${exported.stderr.trim()}`, code: 'EIMPORT' });
-  const problems = reconcile(bundle, JSON.parse(exported.stdout) as ExportedStore);
-  if (problems.length > 0) {
-    throw new UserError({ what: `${problems.length} legacy sessions did not arrive in the rewrite store intact`, why: problems.slice(0, 3).join('; '), fix: `nothing was lost; report this with ${bundleFile}`, code: 'ERECONCILE' });
+  const root = await importSnapshot(opts.backupDir, opts.manifest);
+  let projects: ProjectsReport;
+  try {
+    const args = ['import', '--from', root, '--yes', '--json'];
+    const res = await runCommand(opts.ao, args, { env: opts.env, timeoutMs: 10 * 60_000 });
+    if (res.code !== 0) throw new RewriteCommandError(`ao ${args.join(' ')}`, res.code, res.stderr.trim().split('\n').slice(-2).join(' | '));
+    // A root with no configured project is not an error for the rewrite: it says so in plain text.
+    if (/^No legacy AO projects found/.test(res.stdout.trim())) projects = { dryRun: false, projectsImported: 0, projectsSkipped: 0 };
+    else projects = parseReport(res.stdout, `ao ${args.join(' ')}`);
+  } catch (err) {
+    throw importFailed(err, bundleFile);
+  } finally {
+    await removeSnapshot(root);
+  }
+  let sessions: SessionsReport | undefined;
+  if (caps.sessionsFrom) {
+    sessions = await aoJson<SessionsReport>(opts.ao, ['import', '--sessions-from', bundleFile, '--yes', '--json'], opts.env, 10 * 60_000).catch((err: unknown) => Promise.reject(importFailed(err, bundleFile)));
   }
   return {
     bundleFile,
     projects: bundle.projects.length,
+    configProjects: configProjectIds(bundle),
+    projectsImported: projects.projectsImported,
+    projectsSkipped: projects.projectsSkipped,
+    notes: projects.notes ?? [],
     sessions: bundle.sessions.length,
+    sessionsWithResumeId: bundle.sessions.filter(hasResumeId).length,
+    sessionsInRewrite: sessions ? sessions.sessionsImported + sessions.sessionsSkipped : 0,
+    sessionImport: caps.sessionsFrom,
     resumeIds: report.resumeIds,
     withoutResumeId: report.withoutResumeId.length,
     quarantined: report.quarantined,
+    skipped: report.skipped,
   };
 }

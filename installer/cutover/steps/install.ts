@@ -1,5 +1,4 @@
-import { versionFromOutput } from '../../../common/version-output.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { create } from 'tar';
@@ -8,11 +7,14 @@ import { digestFile } from '../../../common/integrity.js';
 import type { PackageManagerInfo } from '../journal.js';
 import { aoExecutable, globalBinDir, installArgs, installedVersion, PACKAGE_NAME } from '../package-manager.js';
 import { runCommand } from '../run.js';
+import { versionFromOutput } from '../../../common/version-output.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Journal } from '../journal.js';
 
 /** Installs the pinned target exactly, with the package manager that installed the legacy CLI, and proves it runs. */
-export async function installExact(pm: PackageManagerInfo, version: string, env: NodeJS.ProcessEnv, spec = `${PACKAGE_NAME}@${version}`): Promise<{ ao: string }> {
+export async function installExact(pm: PackageManagerInfo, version: string, env: NodeJS.ProcessEnv, spec = `${PACKAGE_NAME}@${version}`, onSpawn?: (pid: number, command: string) => void): Promise<{ ao: string }> {
   const [cmd, args] = installArgs(pm.name, spec);
-  const res = await runCommand(cmd, args, { env, timeoutMs: 10 * 60_000 });
+  const res = await runCommand(cmd, args, { env, timeoutMs: 10 * 60_000, onSpawn: (pid) => onSpawn?.(pid, `${cmd} ${args.join(' ')}`) });
   if (res.code !== 0) {
     throw new UserError({ what: `\`${cmd} ${args.join(' ')}\` failed`, why: res.stderr.trim().split('\n').slice(-3).join(' | ') || `exit ${res.code}`, fix: 'check your network and registry settings', code: 'EINSTALL' });
   }
@@ -22,7 +24,9 @@ export async function installExact(pm: PackageManagerInfo, version: string, env:
   }
   const ao = aoExecutable(await globalBinDir(pm, env));
   const ran = await runCommand(ao, ['--version'], { env, timeoutMs: 60_000 });
-  if (ran.code !== 0 || versionFromOutput(ran.stdout) !== version) {
+  // A binary released unstamped reports what its package's manifest recorded (the release's explicit override).
+  const reported = versionFromOutput(ran.stdout);
+  if (ran.code !== 0 || (reported !== version && reported !== unstampedOverride(join(pm.globalRoot, ...PACKAGE_NAME.split('/'))))) {
     throw new UserError({ what: `the installed ao does not run`, why: `\`${ao} --version\` gave exit ${ran.code}: ${(ran.stdout + ran.stderr).trim().slice(-300)}`, code: 'EINSTALL' });
   }
   return { ao };
@@ -57,4 +61,49 @@ export async function reinstallLegacy(pm: PackageManagerInfo, tarball: SavedTarb
   }
   const spec = pm.name === 'yarn' ? `file:${tarball.file}` : tarball.file;
   await installExact(pm, legacyVersion, env, spec);
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(process.platform === 'win32' ? pgid : -pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A crash during the install step leaves the package manager running in its own process group, still
+ * writing the global folder. Before a recovery decides anything it waits for that installer to finish
+ * (up to `waitMs`), and stops it (TERM, then KILL) if it does not.
+ */
+export async function settleOrphanedInstaller(journal: Journal, log: (line: string) => void, waitMs = 10 * 60_000): Promise<void> {
+  const installer = journal.data.installer;
+  if (!installer) return;
+  if (groupAlive(installer.pid)) {
+    log(`  waiting for \`${installer.command}\` (pid ${installer.pid}), left running by the interrupted run, to finish`);
+    const deadline = Date.now() + waitMs;
+    while (groupAlive(installer.pid) && Date.now() < deadline) await sleep(200);
+    for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+      if (!groupAlive(installer.pid)) break;
+      log(`  stopping it (${signal})`);
+      try {
+        process.kill(process.platform === 'win32' ? installer.pid : -installer.pid, signal);
+      } catch {
+        // Gone meanwhile.
+      }
+      for (let i = 0; i < 50 && groupAlive(installer.pid); i++) await sleep(100);
+    }
+  }
+  await journal.update({ installer: undefined });
+}
+
+/** What a release recorded its binary reports when it was released unstamped (`ao-manifest.json` `override.allowUnstamped`). */
+export function unstampedOverride(pkgDir: string): string | undefined {
+  try {
+    const manifest = JSON.parse(readFileSync(join(pkgDir, 'ao-manifest.json'), 'utf8')) as { override?: { allowUnstamped?: unknown } };
+    return typeof manifest.override?.allowUnstamped === 'string' ? manifest.override.allowUnstamped : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,5 +1,7 @@
 import { constants } from 'node:fs';
-import { access, mkdir, statfs } from 'node:fs/promises';
+import { access, mkdtemp, rm, stat, statfs } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import semver from 'semver';
 import { UserError } from '../../../common/errors.js';
 import type { PackageManagerInfo } from '../journal.js';
@@ -16,9 +18,11 @@ export interface TargetInfo {
 }
 
 /** `npm view @aoagents/ao@<target> version engines --json`, honouring the user's npm config (registry, auth, proxy). */
-export async function lookUpTarget(target: string, env: NodeJS.ProcessEnv): Promise<TargetInfo> {
+export async function lookUpTarget(target: string, env: NodeJS.ProcessEnv, opts: { readOnly?: boolean } = {}): Promise<TargetInfo> {
   const spec = `${PACKAGE_NAME}@${target}`;
-  const res = await runCommand('npm', ['view', spec, 'version', 'engines', '--json'], { env, timeoutMs: 60_000 });
+  // A check leaves no trace: npm gets a throwaway cache and writes no log file.
+  const scratch = opts.readOnly ? await mkdtemp(join(tmpdir(), 'ao-update-check-')) : undefined;
+  const res = await runCommand('npm', ['view', spec, 'version', 'engines', '--json', ...(scratch ? ['--logs-max=0'] : [])], { env: scratch ? { ...env, npm_config_cache: scratch } : env, timeoutMs: 60_000 }).finally(() => (scratch ? rm(scratch, { recursive: true, force: true }) : undefined));
   const text = res.stdout.trim();
   if (res.code !== 0 || !text) {
     throw new UserError({
@@ -44,9 +48,11 @@ export function checkNode(target: TargetInfo, nodeVersion = process.version): vo
   }
 }
 
+/** Free space where `dir` will be, measured on its nearest existing ancestor: a check creates nothing. */
 export async function checkDiskSpace(dir: string, neededBytes: number): Promise<number> {
-  await mkdir(dir, { recursive: true });
-  const fs = await statfs(dir);
+  let existing = dir;
+  while (!(await stat(existing).catch(() => undefined)) && dirname(existing) !== existing) existing = dirname(existing);
+  const fs = await statfs(existing);
   const free = fs.bavail * fs.bsize;
   if (free < neededBytes) {
     throw new UserError({

@@ -16,8 +16,12 @@ async function userWithLegacyHome() {
   await writeFile(join(worktree, 'big-checkout-file'), 'x'.repeat(1000));
   await symlink('config.yaml', join(base, 'config-link.yaml'));
   const aoHome = join(home, '.ao');
-  await mkdir(aoHome, { recursive: true });
-  await writeFile(join(aoHome, 'ao.db'), '{"schema":1}');
+  // A prior rewrite store left open by a killed daemon: the WAL trio, beside a cache the rewrite rebuilds.
+  await mkdir(join(aoHome, 'data', 'skills'), { recursive: true });
+  await writeFile(join(aoHome, 'data', 'ao.db'), '{"schema":1}');
+  await writeFile(join(aoHome, 'data', 'ao.db-wal'), 'committed frames');
+  await writeFile(join(aoHome, 'data', 'ao.db-shm'), 'index');
+  await writeFile(join(aoHome, 'data', 'skills', 'cache'), 'rebuilt');
   return { home, base, aoHome, facts, roots: legacyRoots(home, aoHome, {}) };
 }
 
@@ -35,7 +39,7 @@ describe('backup', () => {
       expect((await digestFile(original)).integrity).toBe(f.integrity);
       expect((await digestFile(backupPathOf(dir, f))).integrity).toBe(f.integrity);
     }
-    expect(manifest.files.find((f) => f.root === 'store')).toBeTruthy();
+    expect(manifest.files.filter((f) => f.root === 'store').map((f) => f.path)).toEqual(['ao.db', 'ao.db-shm', 'ao.db-wal']);
     expect(manifest.files.find((f) => f.path === 'config-link.yaml')).toMatchObject({ type: 'symlink', target: 'config.yaml' });
     expect(manifest.worktrees).toContain(join(u.base, 'projects', 'wt-demo', 'worktrees'));
     expect(manifest.files.some((f) => f.path.includes('big-checkout-file'))).toBe(false);
@@ -71,7 +75,7 @@ describe('backup', () => {
     expect(result.failed).toEqual([]);
     expect(result.restored).toHaveLength(3);
     expect(await hashTree(u.base)).toEqual(before);
-    expect(await readFile(join(u.aoHome, 'ao.db'), 'utf8')).toBe('{"schema":1}');
+    expect(await readFile(join(u.aoHome, 'data', 'ao.db'), 'utf8')).toBe('{"schema":1}');
   });
 
   it('refuses to restore from a backup copy that no longer matches its hash', async () => {

@@ -123,8 +123,12 @@ describe('recovery and rollback decisions', () => {
   it('undoes only what was touched, daemon first and legacy files proven last', () => {
     expect(rollbackPlan(data([['preflight', 'done']]))).toEqual([]);
     expect(rollbackPlan(data([['backup', 'done'], ['install', 'failed']], { backupDir: '/b' }))).toEqual(['reinstall-legacy', 'verify-legacy-files']);
-    expect(rollbackPlan(data([['install', 'done'], ['import', 'done'], ['health', 'failed']], { backupDir: '/b' }))).toEqual(['stop-daemon', 'restore-store', 'reinstall-legacy', 'verify-legacy-files']);
+    expect(rollbackPlan(data([['backup', 'done'], ['install', 'done'], ['import', 'done'], ['health', 'failed']], { backupDir: '/b' }))).toEqual(['stop-daemon', 'restore-store', 'reinstall-legacy', 'verify-legacy-files']);
     // ao-legacy-import never installed anything, so it never reinstalls.
-    expect(rollbackPlan(data([['import', 'failed']], { backupDir: '/b', command: 'legacy-import' }))).toEqual(['stop-daemon', 'restore-store', 'verify-legacy-files']);
+    expect(rollbackPlan(data([['backup', 'done'], ['import', 'failed']], { backupDir: '/b', command: 'legacy-import' }))).toEqual(['restore-store', 'verify-legacy-files']);
+    // A backup that never completed: the run only read, so there is nothing to verify (no false rollback item).
+    expect(rollbackPlan(data([['preflight', 'done'], ['backup', 'failed']], { backupDir: '/b' }))).toEqual([]);
+    // A daemon the run started is stopped even when the journal crashed before the health step's record.
+    expect(rollbackPlan(data([['backup', 'done'], ['import', 'done'], ['health', 'started']], { backupDir: '/b', command: 'legacy-import', daemon: { spawnedPid: 1, port: 2, log: '', spawnedAt: '' } }))).toEqual(['stop-daemon', 'restore-store', 'verify-legacy-files']);
   });
 });

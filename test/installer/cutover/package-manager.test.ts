@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { detectPackageManager, installArgs } from '../../../installer/cutover/package-manager.js';
 import { parseFlags } from '../../../installer/cutover/cutover.js';
-import { reconcile } from '../../../installer/cutover/steps/import.js';
+import { missingProjects, sessionProblems } from '../../../installer/cutover/steps/reconcile.js';
 
 describe('package manager detection from the installed package real path', () => {
   const env = { HOME: '/home/alice' };
@@ -40,7 +40,8 @@ describe('flags', () => {
 });
 
 describe('reconcile', () => {
-  it('fails on a missing session or a resume id that did not arrive', () => {
+  it('names a legacy project the rewrite does not list, and a session or resume id that did not arrive', () => {
+    expect(missingProjects(['app0', 'app2_e79b2819bd', 'gone'], [{ id: 'app0' }, { id: 'app2_e79b2819bd' }])).toEqual(['gone']);
     const bundle = {
       sessions: [
         { id: 'a-1', projectId: 'p', resume: { claudeSessionUuid: 'u1' } },
@@ -48,9 +49,8 @@ describe('reconcile', () => {
         { id: 'a-3', projectId: 'p', resume: {} },
       ],
     } as never;
-    expect(reconcile(bundle, { sessions: { 'p/a-1': { resume: { claudeSessionUuid: 'u1' } }, 'p/a-2': { resume: {} }, 'p/a-3': {} } })).toEqual([
-      'p/a-2 has opencodeSessionId undefined, expected "ses_x"',
-    ]);
-    expect(reconcile(bundle, { sessions: { 'p/a-1': { resume: { claudeSessionUuid: 'u1' } } } })).toHaveLength(2);
+    const row = (id: string, resume?: object) => ({ id, projectId: 'p', resume: resume as never });
+    expect(sessionProblems(bundle, [row('a-1', { claudeSessionUuid: 'u1' }), row('a-2', {}), row('a-3')])).toEqual(['p/a-2 has opencodeSessionId undefined, expected "ses_x"']);
+    expect(sessionProblems(bundle, [row('a-1', { claudeSessionUuid: 'u1' })])).toHaveLength(2);
   });
 });

@@ -5,6 +5,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateBundle, type LegacyBundle } from '../../../../installer/cutover/legacy/bundle.js';
 import { exportLegacyHome, hasLegacyHome, type ExportReport } from '../../../../installer/cutover/legacy/export.js';
+import { rewritePaths } from '../../../../installer/cutover/rewrite.js';
+import { startDaemon, stopStartedDaemon, waitHealthy } from '../../../../installer/cutover/steps/health.js';
 import { hostFixtureBinary } from '../../../support/fixture-binaries.js';
 import { generateLegacyHome, type LegacyHomeFacts } from '../../../support/legacy-home.js';
 import { createSandbox, type Sandbox } from '../../../support/sandbox.js';
@@ -20,7 +22,7 @@ describe('a generated legacy home through export and the real fixture import', (
   let bundleFile: string;
   let ao: string;
   let before: { base: string; claude: string; codex: string; v0: string };
-  const aoRun = async (...args: string[]) => JSON.parse((await run(ao, args, { env: { ...sandbox.env, AO_HOME: join(sandbox.home, '.ao') } })).stdout);
+  const aoRun = async (...args: string[]) => JSON.parse((await run(ao, args, { env: sandbox.env })).stdout);
 
   beforeAll(async () => {
     sandbox = createSandbox({ name: 'legacy-import' });
@@ -66,18 +68,28 @@ describe('a generated legacy home through export and the real fixture import', (
     expect(bundle.config!.data.someFutureSetting).toBe(42);
   });
 
-  it('the fixture imports every session with its resume ids, and a second import changes nothing', async () => {
-    const first = await aoRun('import', '--legacy-bundle', bundleFile, '--json');
-    expect(first.counts).toMatchObject({ sessionsNew: facts.sessions.size, sessionsUpdated: 0, projectsNew: facts.projects.length });
+  it('a rewrite that offers session import (the fixture) takes every session with its resume ids, idempotently', async () => {
+    const first = await aoRun('import', '--sessions-from', bundleFile, '--yes', '--json');
+    expect(first).toMatchObject({ dryRun: false, sessionsImported: facts.sessions.size, sessionsSkipped: 0 });
     expect(first.resumeIds).toEqual(report.resumeIds);
-    const exported = await aoRun('export');
+    const listed = async () => {
+      const paths = rewritePaths(sandbox.home, sandbox.env);
+      const daemon = await startDaemon({ ao, paths, env: sandbox.env, id: 'import-test' });
+      try {
+        await waitHealthy({ daemon, paths, timeoutMs: 30_000 });
+        return (await aoRun('session', 'ls', '--all', '--include-terminated', '--json')).data as Array<{ id: string; projectId: string; resume: object }>;
+      } finally {
+        await stopStartedDaemon({ ao, daemon, paths, env: sandbox.env });
+      }
+    };
+    const rows = new Map((await listed()).map((r) => [`${r.projectId}/${r.id}`, r]));
     for (const [key, e] of facts.sessions) {
-      expect(exported.sessions[key], key).toBeDefined();
-      expect(exported.sessions[key].resume, key).toEqual(e.resume);
+      expect(rows.get(key), key).toBeDefined();
+      expect(rows.get(key)!.resume, key).toEqual(e.resume);
     }
-    const second = await aoRun('import', '--legacy-bundle', bundleFile, '--json');
-    expect(second.counts).toMatchObject({ sessionsNew: 0, sessionsUpdated: 0, sessionsUnchanged: facts.sessions.size, projectsNew: 0, projectsUpdated: 0 });
-    expect((await aoRun('export')).sessions).toEqual(exported.sessions);
+    const second = await aoRun('import', '--sessions-from', bundleFile, '--yes', '--json');
+    expect(second).toMatchObject({ sessionsImported: 0, sessionsSkipped: facts.sessions.size });
+    expect(new Map((await listed()).map((r) => [`${r.projectId}/${r.id}`, r]))).toEqual(rows);
   });
 
   it('validateBundle names the bad field', () => {

@@ -44,12 +44,34 @@ describe('the V1 key=value format', () => {
     expect(s.role).toBe('worker');
   });
 
-  it('an empty session file is a (reserved) session, not an error', () => {
+  it('an empty session file is an id reservation: neither a session nor corruption (V1 and V2)', async () => {
     const home = tempHome();
-    put(home, `${B}/abcdefabcdef/sessions/ma-7`, '');
-    const { sessions, quarantine } = readLegacyHome(home, {});
-    expect(sessions.map((s) => s.id)).toEqual(['ma-7']);
-    expect(quarantine).toEqual([]);
+    const v1 = put(home, `${B}/abcdefabcdef/sessions/ma-7`, '');
+    put(home, `${B}/abcdefabcdef/sessions/ma-1`, 'worktree=/w/ma-1\n');
+    const v2 = put(home, `${B}/projects/app_0123456789/sessions/ap-4.json`, '');
+    put(home, `${B}/projects/app_0123456789/sessions/ap-1.json`, '{"worktree":"/w/ap-1"}');
+    const read = readLegacyHome(home, {});
+    expect(read.sessions.map((s) => s.id).sort()).toEqual(['ap-1', 'ma-1']);
+    expect(read.quarantine).toEqual([]);
+    expect(read.skipped).toEqual([
+      { path: v2, reason: 'empty: a session id reserved by the legacy CLI, never used' },
+      { path: v1, reason: 'empty: a session id reserved by the legacy CLI, never used' },
+    ]);
+    const { bundle, report } = await exportLegacyHome({ home, env: {} });
+    expect(report).toMatchObject({ sessions: 2, quarantined: 0, reservations: 2, skipped: 2 });
+    expect(bundle.skipped).toHaveLength(2);
+  });
+
+  it('a directory named like a session file is reported, not read as a session and not silently passed over', () => {
+    const home = tempHome();
+    put(home, `${B}/projects/app_0123456789/sessions/ap-2.json/inside`, 'x');
+    put(home, `${B}/abcdefabcdef/sessions/ma-2/inside`, 'x');
+    const read = readLegacyHome(home, {});
+    expect(read.sessions).toEqual([]);
+    expect(read.skipped).toEqual([
+      { path: join(home, B, 'projects/app_0123456789/sessions/ap-2.json'), reason: 'a directory named like a session file' },
+      { path: join(home, B, 'abcdefabcdef/sessions/ma-2'), reason: 'a directory named like a session file' },
+    ]);
   });
 });
 
