@@ -11,8 +11,6 @@ import { appTargets, loadMatrix, releaseMatrix, type Matrix } from '../common/ma
 import { FIXTURE_RELEASE_CONFIG_PATH, OUT_DIR } from '../common/paths.js';
 import { loadReleaseConfig } from '../common/release-config.js';
 import { rehearseCutover } from '../installer/cutover/rehearsal.js';
-import { publishRealRewriteRelease } from '../rehearsal/real-release.js';
-import { canRunRealRewrite, REAL_REWRITE } from '../rehearsal/real-rewrite.js';
 import { buildReleaseApps } from '../test/support/app-fixtures.js';
 import { startFaultServer } from '../test/support/fault-server.js';
 import { fixtureBinaries } from '../test/support/fixture-binaries.js';
@@ -20,7 +18,7 @@ import { createSandbox, type Sandbox } from '../test/support/sandbox.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from './embedded-registry.js';
 import { buildAppManifest } from './app-manifest.js';
 import { describeInstall, expectUnstampedRefusal, installAndRunFirstCommands, publishRealRewriteRelease } from '../rehearsal/real-release.js';
-import { canRunRealRewrite } from '../rehearsal/real-rewrite.js';
+import { canRunRealRewrite, REAL_REWRITE } from '../rehearsal/real-rewrite.js';
 import { publish, type PublishRecord } from './publish.js';
 import { overrideLine, stage, type StageResult } from './stage.js';
 import { verify } from './verify.js';
