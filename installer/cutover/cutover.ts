@@ -13,6 +13,7 @@ import { detectPackageManager, installArgs, installedVersion, packageDirOf, PACK
 import { rollback } from './rollback.js';
 import { fetchAppStep, installedPackageAppFetcher, type AppFetcher } from './steps/app.js';
 import { healthCheck } from './steps/health.js';
+import { logResumeGuide } from './legacy/guide/summary.js';
 import { importLegacy } from './steps/import.js';
 import { installExact, saveLegacyTarball } from './steps/install.js';
 import { checkDiskSpace, checkNode, checkWritable, lookUpTarget } from './steps/preflight.js';
@@ -241,6 +242,7 @@ async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
   await journal.update({ status: 'done' });
   await journal.archive();
   log(`Done: ao ${ctx.target} is installed and running. Your legacy data was only read; its backup is ${backupDir}.`);
+  logResumeGuide(imported, log);
 }
 
 async function recover(pending: Journal, plan: ReturnType<typeof planRecovery>, ctx: { aoHome: string; env: NodeJS.ProcessEnv; log: (l: string) => void }): Promise<number | undefined> {
