@@ -1,0 +1,127 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../common/paths.js';
+import { shellQuote } from '../../installer/cutover/legacy/guide/agents.js';
+import { generateLegacyHome } from '../support/legacy-home.js';
+import { createSandbox, type Sandbox } from '../support/sandbox.js';
+import { isElf, isNodeScript, mustRun, useReleaseRegistry } from '../postinstall/install-support.js';
+
+/**
+ * A 0.9 user installs the rewrite without the bridge, over a legacy home nobody imported: our postinstall or
+ * launcher tells them, once, the command that imports it. Runs through real npm, pnpm and bun against the fixture
+ * release in a local registry; commands that a person runs at a terminal run in a real pty (script(1)).
+ */
+const SPEC = '@aoagents/ao@0.10.0';
+const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
+const BUN = join(REPO_ROOT, 'node_modules', '.bin', 'bun');
+/** The notice's own line; the Go fixture's hint (printed by `ao status`) words it differently. */
+const MARK = 'this ao has not imported them';
+const count = (text: string) => text.split(MARK).length - 1;
+
+/** Runs a command line in a pseudo-terminal, as a person at a terminal would; returns everything it showed. */
+function inTerminal(argv: string[], env: NodeJS.ProcessEnv): string {
+  const r = spawnSync('script', ['-qec', argv.map(shellQuote).join(' '), '/dev/null'], { env, encoding: 'utf8', timeout: 240_000 });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status ?? r.signal}\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** A person's shell, not a CI job: without CI, whatever the test runner has. */
+function userEnv(sb: Sandbox): NodeJS.ProcessEnv {
+  const { CI: _ci, ...env } = sb.env;
+  return env;
+}
+
+const legacyHome = (sb: Sandbox) => generateLegacyHome(sb.home, { projects: 3, sessionsPerProject: 4, claude: true, codex: true, opencode: true });
+/** Moves the "shown" mark two days back, so only the import record or the dismissal can keep the notice quiet. */
+const ageShownMark = (sb: Sandbox) => {
+  const mark = join(sb.home, '.ao', 'legacy', 'notice-shown');
+  const past = Date.now() / 1000 - 2 * 86_400;
+  if (existsSync(mark)) utimesSync(mark, past, past);
+};
+/** The record a successful cutover or ao-legacy-import writes as its last step (~/.ao/legacy/imported.json). */
+const writeImportRecord = (sb: Sandbox) => {
+  mkdirSync(join(sb.home, '.ao', 'legacy'), { recursive: true, mode: 0o700 });
+  const record = { schemaVersion: 1, importedAt: new Date().toISOString(), legacyHome: join(sb.home, '.agent-orchestrator'), via: 'ao-legacy-import', rewriteVersion: '0.10.0', projects: 3, sessions: 12, sessionsWithResumeId: 8, sessionsInRewrite: 0 };
+  writeFileSync(join(sb.home, '.ao', 'legacy', 'imported.json'), JSON.stringify(record), { mode: 0o600 });
+};
+
+describe('a legacy home nobody imported, met by our postinstall and launcher', () => {
+  const release = useReleaseRegistry();
+  const globalAo = (sb: Sandbox) => join(sb.binDir, 'ao');
+
+  it('npm with install scripts: the postinstall shows the notice once at the terminal (npm hides its output); the swapped binary never does', () => {
+    const sb = release.sandbox('notice-npm-scripts');
+    legacyHome(sb);
+    const env = userEnv(sb);
+    expect(count(inTerminal(['npm', 'install', '-g', SPEC], env))).toBe(1);
+    expect(isElf(globalAo(sb))).toBe(true);
+    expect(count(inTerminal(['ao', '--version'], env))).toBe(0);
+    // The same day, a reinstall stays quiet; a day later it would speak again, until the import is recorded.
+    expect(count(inTerminal(['npm', 'install', '-g', SPEC], env))).toBe(0);
+    ageShownMark(sb);
+    expect(count(inTerminal(['npm', 'install', '-g', SPEC], env))).toBe(1);
+    writeImportRecord(sb);
+    ageShownMark(sb);
+    expect(count(inTerminal(['npm', 'install', '-g', SPEC], env))).toBe(0);
+  });
+
+  it('npm with --ignore-scripts: the launcher\'s first run shows it, on stderr only; then the native binary runs and it is gone', () => {
+    const sb = release.sandbox('notice-npm-noscripts');
+    legacyHome(sb);
+    const env = userEnv(sb);
+    expect(count(inTerminal(['npm', 'install', '-g', SPEC, '--ignore-scripts'], env))).toBe(0);
+    expect(isNodeScript(globalAo(sb))).toBe(true);
+    const first = mustRun(globalAo(sb), ['--version'], { ...env, AO_LEGACY_NOTICE: '1' });
+    expect(first.stdout).toBe('ao version 0.10.0\n');
+    expect(count(first.stderr)).toBe(1);
+    expect(isElf(globalAo(sb))).toBe(true);
+    expect(count(inTerminal(['ao', '--version'], env))).toBe(0);
+  });
+
+  it('pnpm 10 (build blocked, the launcher runs every time): once a day, and never after `ao-legacy-import dismiss`', () => {
+    const pnpmHome = join(createSandbox({ name: 'notice-pnpm-home' }).root, 'pnpm-home');
+    const sb = release.sandbox('notice-pnpm', [pnpmHome], { PNPM_HOME: pnpmHome });
+    legacyHome(sb);
+    const env = userEnv(sb);
+    mustRun('node', [PNPM, 'add', '-g', SPEC], env);
+    const ao = join(pnpmHome, 'ao');
+    expect(count(inTerminal([ao, '--version'], env))).toBe(1);
+    expect(count(inTerminal([ao, '--version'], env))).toBe(0);
+    ageShownMark(sb);
+    expect(count(inTerminal([ao, '--version'], env))).toBe(1);
+    expect(mustRun(join(pnpmHome, 'ao-legacy-import'), ['dismiss'], env).status).toBe(0);
+    ageShownMark(sb);
+    expect(count(inTerminal([ao, '--version'], env))).toBe(0);
+  });
+
+  it('bun (package untrusted): the launcher shows it once; CI and a stderr that is not a terminal stay quiet', () => {
+    const bunInstall = join(release.sandbox('notice-bun-dir').root, 'bun');
+    const sb = release.sandbox('notice-bun', [join(bunInstall, 'bin')], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: release.registry.url });
+    legacyHome(sb);
+    const env = userEnv(sb);
+    mustRun(BUN, ['add', '-g', SPEC], env);
+    const ao = join(bunInstall, 'bin', 'ao');
+    expect(count(inTerminal([ao, '--version'], { ...env, CI: 'true' }))).toBe(0);
+    const piped = mustRun(ao, ['--version'], env);
+    expect(count(piped.stderr)).toBe(0);
+    expect(count(inTerminal([ao, '--version'], env))).toBe(1);
+    expect(count(inTerminal([ao, '--version'], env))).toBe(0);
+  });
+
+  it('a home already cut over sees nothing, with scripts and without', () => {
+    const sb = release.sandbox('notice-cut-over');
+    legacyHome(sb);
+    writeImportRecord(sb);
+    const env = userEnv(sb);
+    expect(count(inTerminal(['npm', 'install', '-g', SPEC], env))).toBe(0);
+    expect(count(inTerminal(['ao', '--version'], env))).toBe(0);
+    const sb2 = release.sandbox('notice-cut-over-noscripts');
+    legacyHome(sb2);
+    writeImportRecord(sb2);
+    const env2 = userEnv(sb2);
+    expect(count(inTerminal(['npm', 'install', '-g', SPEC, '--ignore-scripts'], env2))).toBe(0);
+    expect(count(mustRun(globalAo(sb2), ['--version'], { ...env2, AO_LEGACY_NOTICE: '1' }).stderr)).toBe(0);
+  });
+});
