@@ -11,16 +11,18 @@ import { loadPolicy } from './policy.js';
 import { promote } from './promote.js';
 import { publish } from './publish.js';
 import { authKey, type RegistryTarget } from './registry-client.js';
-import { stage } from './stage.js';
-import { verify } from './verify.js';
+import { overrideLine, stage, type StageResult } from './stage.js';
+import { readStage, verify } from './verify.js';
 import { releaseWorkflow, WORKFLOW_PATH, writeWorkflow } from './workflow.js';
 
 const HELP = `ao release tools
 
 usage: node dist/release/cli.js <command> [flags] [--json]
 
-  stage     --version <v> --binaries <dir> [--out <dir>] [--app <app-manifest.json>]
-            wrap the binaries (<target>/<exe> or GoReleaser dist/) into platform packages and the main package
+  stage     --version <v> --binaries <dir> [--out <dir>] [--app <app-manifest.json>] [--allow-unstamped <reported>]
+            wrap the binaries (<target>/<exe> or GoReleaser dist/) into platform packages and the main package;
+            binaries this host runs must report <v>; --allow-unstamped dev releases binaries that say "dev"
+            instead, recorded in stage.json and ao-manifest.json and shown by every later command
   verify    [--stage <dir>] [--registry <url> [--token <t>]]
             check the staged tarballs; with --registry, also that npm resolves one platform package per target
   publish   [--stage <dir>] [--registry <url>] [--tag <t>] [--token <t>] [--provenance] [--dry-run]
@@ -55,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
       provenance: { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       check: { type: 'boolean' },
+      'allow-unstamped': { type: 'string' },
     },
   });
   const command = positionals[0];
@@ -67,6 +70,11 @@ export async function main(argv: string[]): Promise<number> {
     if (!json) process.stdout.write(`${line}\n`);
   };
   const stageDir = resolve(values.stage ?? values.out ?? DEFAULT_STAGE);
+  // On stderr as well as in --json: a release made with the override must never look like a normal one.
+  const sayOverride = (staged: Pick<StageResult, 'override' | 'version'>) => {
+    const line = overrideLine(staged);
+    if (line) process.stderr.write(`${line}\n`);
+  };
   const registryTarget = (url: string): RegistryTarget => ({ url, ...(values.token ? { token: values.token } : {}) });
   try {
     let result: unknown;
@@ -74,8 +82,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'stage': {
         if (!values.version || !values.binaries) throw usage('stage needs --version and --binaries');
         const app = values.app ? JSON.parse(await readFile(values.app, 'utf8')) : undefined;
-        const staged = await stage({ matrix: loadMatrix(), version: values.version, binariesDir: resolve(values.binaries), outDir: stageDir, ...(app ? { app } : {}) });
+        const allowUnstamped = values['allow-unstamped'];
+        const staged = await stage({ matrix: loadMatrix(), version: values.version, binariesDir: resolve(values.binaries), outDir: stageDir, ...(app ? { app } : {}), ...(allowUnstamped !== undefined ? { allowUnstamped } : {}) });
         for (const p of staged.packages) say(`staged ${p.name}@${p.version}  ${kb(p.size)}  ${p.integrity.slice(0, 22)}...`);
+        sayOverride(staged);
         say(`stage record: ${join(stageDir, 'stage.json')}`);
         result = staged;
         break;
@@ -83,12 +93,14 @@ export async function main(argv: string[]): Promise<number> {
       case 'verify': {
         const report = await verify({ stageDir, ...(values.registry ? { registry: values.registry, npmOptions: values.token ? { [authKey(values.registry)]: values.token } : {} } : {}) });
         say(`verified ${report.packages} packages of ${report.version}${report.resolution ? ', and npm resolves one platform package per target' : ''}`);
+        sayOverride(report);
         result = report;
         break;
       }
       case 'publish': {
         const embedded = values.registry ? undefined : await startEmbeddedRegistry({ storageDir: join(OUT_DIR, 'embedded-registry') });
         if (embedded) say(`no --registry: publishing to the embedded registry ${embedded.url} (storage ${embedded.storageDir})`);
+        sayOverride(await readStage(stageDir).catch(() => ({ version: '' })));
         try {
           const target = embedded ? { url: embedded.url, token: embedded.authToken } : registryTarget(values.registry!);
           result = await publish({ stageDir, registry: target, ...(values.tag ? { tag: values.tag } : {}), provenance: values.provenance ?? false, dryRun: values['dry-run'] ?? false, log: say });

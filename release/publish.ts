@@ -6,6 +6,7 @@ import pacote from 'pacote';
 import { UserError } from '../common/errors.js';
 import { writeJsonAtomic } from '../common/fs-atomic.js';
 import { acquireLock } from '../common/lock.js';
+import type { Matrix } from '../common/matrix.js';
 import type { StagedPackage } from './stage.js';
 import { fetchPackument, normalizeRegistry, npmAuthArgs, openReader, registryError, type Reader, type RegistryTarget } from './registry-client.js';
 import { readStage, verify } from './verify.js';
@@ -49,6 +50,8 @@ export interface PublishOptions {
   provenance?: boolean;
   dryRun?: boolean;
   log?: (line: string) => void;
+  /** The matrix the stage was made for (default matrix.json), for the verify that runs first. */
+  matrix?: Matrix;
 }
 
 export interface PlanStep {
@@ -116,7 +119,7 @@ export async function publish(options: PublishOptions): Promise<{ record?: Publi
     throw new UserError({ what: 'refusing to publish under the dist-tag "latest"', why: 'latest moves only after the release is verified in the registry', fix: `publish without --tag (uses ${stagingTag(staged.version)}), then run promote`, code: 'ETAG' });
   }
   // Only verified bytes go out, whoever calls this.
-  await verify({ stageDir: options.stageDir });
+  await verify({ stageDir: options.stageDir, ...(options.matrix ? { matrix: options.matrix } : {}) });
   const registry = normalizeRegistry(options.registry.url);
   // One publisher per stage folder: two would interleave publish.json records.
   const lock = options.dryRun ? undefined : await acquireLock(join(options.stageDir, 'publish.lock'), { purpose: `publishing ${staged.version}` });
