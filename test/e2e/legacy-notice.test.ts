@@ -1,10 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { delimiter, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../common/paths.js';
 import { shellQuote } from '../../installer/cutover/legacy/guide/agents.js';
+import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
+import { publishRealRewriteRelease, type RealRelease } from '../../rehearsal/real-release.js';
 import { generateLegacyHome } from '../support/legacy-home.js';
+import { canRunRealRewrite, REAL_REWRITE } from '../support/real-rewrite.js';
+import { shippedForTests } from '../support/release-fixture.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
 import { isElf, isNodeScript, mustRun, useReleaseRegistry } from '../postinstall/install-support.js';
 
@@ -13,7 +17,6 @@ import { isElf, isNodeScript, mustRun, useReleaseRegistry } from '../postinstall
  * launcher tells them, once, the command that imports it. Runs through real npm, pnpm and bun against the fixture
  * release in a local registry; commands that a person runs at a terminal run in a real pty (script(1)).
  */
-const SPEC = '@aoagents/ao@0.10.0';
 const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
 const BUN = join(REPO_ROOT, 'node_modules', '.bin', 'bun');
 /** The notice's own line; the Go fixture's hint (printed by `ao status`) words it differently. */
@@ -21,9 +24,9 @@ const MARK = 'this ao has not imported them';
 const count = (text: string) => text.split(MARK).length - 1;
 
 /** Runs a command line in a pseudo-terminal, as a person at a terminal would; returns everything it showed. */
-function inTerminal(argv: string[], env: NodeJS.ProcessEnv): string {
+function inTerminal(argv: string[], env: NodeJS.ProcessEnv, anyExit = false): string {
   const r = spawnSync('script', ['-qec', argv.map(shellQuote).join(' '), '/dev/null'], { env, encoding: 'utf8', timeout: 240_000 });
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status ?? r.signal}\n${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0 && !anyExit) throw new Error(`${argv.join(' ')} exited ${r.status ?? r.signal}\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
 
@@ -47,8 +50,13 @@ const writeImportRecord = (sb: Sandbox) => {
   writeFileSync(join(sb.home, '.ao', 'legacy', 'imported.json'), JSON.stringify(record), { mode: 0o600 });
 };
 
-describe('a legacy home nobody imported, met by our postinstall and launcher', () => {
-  const release = useReleaseRegistry();
+interface Published {
+  registry: { url: string };
+  sandbox(name: string, extraPath?: string[], env?: NodeJS.ProcessEnv): Sandbox;
+}
+
+/** The same journeys for any release in a registry: `spec` installs it, `versionLine` is what its `ao --version` prints. */
+function noticeJourneys(release: Published, SPEC: string, versionLine: () => string): void {
   const globalAo = (sb: Sandbox) => join(sb.binDir, 'ao');
 
   it('npm with install scripts: the postinstall shows the notice once at the terminal (npm hides its output); the swapped binary never does', () => {
@@ -74,7 +82,7 @@ describe('a legacy home nobody imported, met by our postinstall and launcher', (
     expect(count(inTerminal(['npm', 'install', '-g', SPEC, '--ignore-scripts'], env))).toBe(0);
     expect(isNodeScript(globalAo(sb))).toBe(true);
     const first = mustRun(globalAo(sb), ['--version'], { ...env, AO_LEGACY_NOTICE: '1' });
-    expect(first.stdout).toBe('ao version 0.10.0\n');
+    expect(first.stdout).toBe(versionLine());
     expect(count(first.stderr)).toBe(1);
     expect(isElf(globalAo(sb))).toBe(true);
     expect(count(inTerminal(['ao', '--version'], env))).toBe(0);
@@ -110,6 +118,20 @@ describe('a legacy home nobody imported, met by our postinstall and launcher', (
     expect(count(inTerminal([ao, '--version'], env))).toBe(0);
   });
 
+  it('the commands the notice names work from the installed package: ao-legacy-import sessions lists every resume id, resume prints the command', () => {
+    const sb = release.sandbox('notice-guide');
+    const facts = legacyHome(sb);
+    const env = userEnv(sb);
+    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], env);
+    const guide = join(sb.binDir, 'ao-legacy-import');
+    const listed = JSON.parse(mustRun(guide, ['sessions', '--json'], env).stdout) as { projects: Array<{ sessions: Array<{ key: string; resume: unknown }> }> };
+    expect(new Map(listed.projects.flatMap((p) => p.sessions).map((v) => [v.key, v.resume]))).toEqual(new Map([...facts.sessions].map(([k, e]) => [k, e.resume])));
+    const claude = [...facts.sessions.values()].find((e) => e.resume.claudeSessionUuid)!;
+    const worktree = join(sb.home, '.worktrees', claude.projectId, claude.id);
+    mkdirSync(worktree, { recursive: true });
+    expect(mustRun(guide, ['resume', claude.key], env).stdout).toBe(`cd ${worktree} && claude --resume ${claude.resume.claudeSessionUuid}\n`);
+  });
+
   it('a home already cut over sees nothing, with scripts and without', () => {
     const sb = release.sandbox('notice-cut-over');
     legacyHome(sb);
@@ -123,5 +145,45 @@ describe('a legacy home nobody imported, met by our postinstall and launcher', (
     const env2 = userEnv(sb2);
     expect(count(inTerminal(['npm', 'install', '-g', SPEC, '--ignore-scripts'], env2))).toBe(0);
     expect(count(mustRun(globalAo(sb2), ['--version'], { ...env2, AO_LEGACY_NOTICE: '1' }).stderr)).toBe(0);
+  });
+}
+
+describe('a legacy home nobody imported, met by our postinstall and launcher (fixture release)', () => {
+  const release = useReleaseRegistry();
+  noticeJourneys(release, '@aoagents/ao@0.10.0', () => 'ao version 0.10.0\n');
+});
+
+describe.runIf(canRunRealRewrite)('the same, with the real rewrite 0.10.3 installed through @aoagents/ao', () => {
+  let registry: EmbeddedRegistry;
+  let real: RealRelease;
+  const sandboxes: Sandbox[] = [];
+  const release: Published = {
+    get registry() {
+      return registry;
+    },
+    sandbox(name, extraPath = [], env = {}) {
+      const sb = createSandbox({ registry: registry.url, name });
+      sandboxes.push(sb);
+      sb.env = { ...sb.env, ...env, PATH: [...extraPath, sb.env.PATH].join(delimiter) };
+      return sb;
+    },
+  };
+  beforeAll(async () => {
+    registry = await startEmbeddedRegistry();
+    real = await publishRealRewriteRelease({ registry: { url: registry.url, token: registry.authToken }, shippedDir: await shippedForTests() });
+  }, 300_000);
+  afterAll(async () => {
+    for (const sb of sandboxes) sb.cleanup();
+    await registry?.stop();
+  });
+  noticeJourneys(release, `@aoagents/ao@${REAL_REWRITE.version}`, () => `ao version ${REAL_REWRITE.reportedVersion}\n`);
+
+  it('the real binary itself says nothing about the legacy home: the notice is ours', () => {
+    const sb = release.sandbox('notice-real-silent');
+    legacyHome(sb);
+    const env = userEnv(sb);
+    inTerminal(['npm', 'install', '-g', real.spec, '--ignore-scripts'], env);
+    const native = join(sb.prefix, 'lib', 'node_modules', '@aoagents', 'ao', 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
+    expect(count(inTerminal([native, 'status'], env, true)) + count(inTerminal([native, '--version'], env))).toBe(0);
   });
 });
