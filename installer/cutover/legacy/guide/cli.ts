@@ -14,7 +14,7 @@ export interface GuideIO {
 }
 
 export const SESSIONS_USAGE = 'usage: ao-legacy-import sessions [--project ID] [--agent claude-code|codex|opencode|aider|cursor] [--json] [--from-legacy-home]';
-export const RESUME_USAGE = 'usage: ao-legacy-import resume <project>/<session> [--agent NAME] [--run] [--from-legacy-home]';
+export const RESUME_USAGE = 'usage: ao-legacy-import resume <project>/<session> [--agent claude-code|codex|opencode] [--run] [--from-legacy-home]';
 
 interface Parsed {
   positional: string[];
@@ -69,10 +69,12 @@ export function runResumeCommand(argv: string[], io: GuideIO): Promise<number> {
     const { bundle } = await loadLegacySessions(io.env, { fromLegacyHome: p.flags.has('--from-legacy-home') });
     const plan = planResume(bundle, findSession(bundle, p.positional[0]!), p.values['--agent']);
     if (!p.flags.has('--run')) {
+      // The command still names the conversation; where it must run is gone, so say how to bring it back.
+      if (plan.missingWorktree) io.stderr.write(formatError(plan.missingWorktree, 'ao-legacy-import resume: warning') + '\n');
       io.stdout.write(printResume(plan) + '\n');
       return 0;
     }
-    io.stderr.write(`resuming in ${plan.cwd}: ${printResume(plan)}\n`);
+    if (!plan.missingWorktree) io.stderr.write(`resuming in ${plan.cwd}: ${printResume(plan)}\n`);
     return runResume(plan, io.env);
   });
 }

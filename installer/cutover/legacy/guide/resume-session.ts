@@ -16,8 +16,16 @@ export function findSession(bundle: LegacyBundle, ref: string): BundleSession {
   throw new UserError({ what: `no legacy session ${ref}`, why: `the ${bundle.sessions.length} legacy sessions do not include it`, fix: 'list them with: ao-legacy-import sessions', code: 'ENOSESSION' });
 }
 
+export interface ResumePlan {
+  command: ResumeCommand;
+  /** The worktree; the agents keep their conversations per directory, so it runs there. */
+  cwd?: string;
+  /** Set when the worktree is gone: printing still gives the command, running refuses with this. */
+  missingWorktree?: UserError;
+}
+
 /** The one command to resume `s` (its own agent's, or the one `agent` names), or a UserError saying why there is none. */
-export function planResume(bundle: LegacyBundle, s: BundleSession, agent?: string): { command: ResumeCommand; cwd: string } {
+export function planResume(bundle: LegacyBundle, s: BundleSession, agent?: string): ResumePlan {
   const key = `${s.projectId}/${s.id}`;
   const all = resumeCommands(s);
   const candidates = agent ? all.filter((c) => c.agent === agentName(agent)) : all;
@@ -29,17 +37,19 @@ export function planResume(bundle: LegacyBundle, s: BundleSession, agent?: strin
   if (candidates.length > 1) {
     throw new UserError({ what: `${key} has resume ids for ${candidates.map((c) => c.agent).join(' and ')}`, why: 'no agent was recorded for it, so both were found', fix: `pick one: ao-legacy-import resume ${key} --agent ${candidates[0]!.agent}`, code: 'EAMBIGUOUS' });
   }
-  const view = viewSession(s);
-  if (!s.worktree || !view.worktreeExists) {
-    const project = bundle.projects.find((p) => p.id === s.projectId);
-    const add = s.worktree && s.branch ? `git ${project?.path ? `-C ${shellQuote(project.path)} ` : ''}worktree add ${shellQuote(s.worktree)} ${shellQuote(s.branch)}` : undefined;
-    const recreate = add ? `recreate it${project?.path ? '' : ` from inside the ${s.projectId} repository`}: ${add}, then run this again` : 'recreate the worktree from its branch, then run this again';
-    throw new UserError({ what: `the worktree of ${key} is missing`, why: s.worktree ? `${s.worktree} does not exist` : 'no worktree was recorded', fix: recreate, code: 'ENOWORKTREE' });
-  }
-  return { command: candidates[0]!, cwd: s.worktree };
+  return { command: candidates[0]!, cwd: s.worktree, missingWorktree: viewSession(s).worktreeExists ? undefined : missingWorktree(bundle, s) };
 }
 
-export function printResume(plan: { command: ResumeCommand; cwd: string }): string {
+/** Why the session cannot be started where it belongs, and the git command that brings its worktree back. */
+function missingWorktree(bundle: LegacyBundle, s: BundleSession): UserError {
+  const key = `${s.projectId}/${s.id}`;
+  const project = bundle.projects.find((p) => p.id === s.projectId);
+  const add = s.worktree && s.branch ? `git ${project?.path ? `-C ${shellQuote(project.path)} ` : ''}worktree add ${shellQuote(s.worktree)} ${shellQuote(s.branch)}` : undefined;
+  const fix = add ? `recreate it${project?.path ? '' : ` from inside the ${s.projectId} repository`}: ${add}, then run this again` : 'recreate the worktree from its branch, then run this again';
+  return new UserError({ what: `the worktree of ${key} is missing`, why: s.worktree ? `${s.worktree} does not exist` : 'no worktree was recorded', fix, code: 'ENOWORKTREE' });
+}
+
+export function printResume(plan: ResumePlan): string {
   return commandLine(plan.command, plan.cwd);
 }
 
@@ -47,7 +57,8 @@ export function printResume(plan: { command: ResumeCommand; cwd: string }): stri
  * Runs the agent in the worktree: no shell (the ids go in as arguments), the terminal handed over, the agent's exit
  * code returned (128+n when a signal ended it). A CLI not on PATH is a UserError naming how to install it.
  */
-export function runResume(plan: { command: ResumeCommand; cwd: string }, env: NodeJS.ProcessEnv): Promise<number> {
+export function runResume(plan: ResumePlan, env: NodeJS.ProcessEnv): Promise<number> {
+  if (plan.missingWorktree) return Promise.reject(plan.missingWorktree);
   const { command, cwd } = plan;
   return new Promise((resolve, reject) => {
     const child = spawn(command.cli, command.args, { cwd, env, stdio: 'inherit' });

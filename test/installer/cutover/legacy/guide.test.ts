@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,19 +84,20 @@ describe.each(GENERATIONS)('ao-legacy-import sessions and resume on a $name home
     expect(report.counts).toEqual({ projects: new Set([...facts.sessions.values()].map((e) => e.projectId)).size, sessions: facts.sessions.size, withResumeId: withId, withoutResumeId: facts.sessions.size - withId });
   });
 
-  it('resume prints, for each session with an id and a worktree, `cd <worktree> && <command>`; the others fail naming why', async () => {
+  it('resume prints `cd <worktree> && <command>` for every session with an id (warning how to recreate a missing worktree); the others fail naming why', async () => {
     for (const [key, e] of facts.sessions) {
       const out = await cli(runResumeCommand, [key], sandbox.env);
       const argv = expectedArgv(e);
       if (!argv) {
         expect({ key, code: out.code, stdout: out.stdout }).toEqual({ key, code: 1, stdout: '' });
         expect(out.stderr).toContain(`${key} has no resume id`);
-      } else if (!listed.get(key)!.worktreeExists) {
-        expect({ key, code: out.code, stdout: out.stdout }).toEqual({ key, code: 1, stdout: '' });
+        continue;
+      }
+      expect({ key, code: out.code, stdout: out.stdout }).toEqual({ key, code: 0, stdout: `cd ${worktreeOf(sandbox.home, e)} && ${argv.join(' ')}\n` });
+      if (listed.get(key)!.worktreeExists) expect(out.stderr).toBe('');
+      else {
         expect(out.stderr).toContain(`the worktree of ${key} is missing`);
         expect(out.stderr).toContain(`worktree add ${worktreeOf(sandbox.home, e)} `);
-      } else {
-        expect({ key, code: out.code, stdout: out.stdout }).toEqual({ key, code: 0, stdout: `cd ${worktreeOf(sandbox.home, e)} && ${argv.join(' ')}\n` });
       }
     }
   });
@@ -208,6 +209,34 @@ describe('resume --run', () => {
     expect(out.code).toBe(1);
     expect(out.stderr).toContain('codex is not installed (not found on PATH)');
     expect(out.stderr).toContain('npm install -g @openai/codex');
+  });
+
+  it('a missing worktree is not run in: exit 1, naming the git command that recreates it', async () => {
+    const e = first('claude-code');
+    rmSync(worktreeOf(sandbox.home, e), { recursive: true });
+    rmSync(record, { force: true });
+    const out = await cli(runResumeCommand, [e.key, '--run'], { ...sandbox.env, PATH: `${fakeBin}:/usr/bin:/bin` });
+    mkdirSync(worktreeOf(sandbox.home, e), { recursive: true });
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`the worktree of ${e.key} is missing`);
+    expect(out.stderr).toContain(`git -C ${join(sandbox.home, 'code')}/`);
+    expect(existsSync(record)).toBe(false);
+  });
+
+  it('a session with no agent recorded and ids for two agents: resume asks which, --agent picks', async () => {
+    const { bundle } = await exportLegacyHome({ home: sandbox.home, env: sandbox.env });
+    const s = bundle.sessions.find((x) => x.agent === 'claude-code')!;
+    delete s.agent;
+    s.resume.codexThreadId = '0199a213-81c0-7800-8aa1-bbab2a035a53';
+    const env = { ...sandbox.env, HOME: join(sandbox.root, 'other-home') };
+    mkdirSync(join(env.HOME, '.ao', 'legacy'), { recursive: true });
+    writeFileSync(join(env.HOME, '.ao', 'legacy', 'bundle.json'), JSON.stringify(bundle));
+    const key = `${s.projectId}/${s.id}`;
+    const both = await cli(runResumeCommand, [key], env);
+    expect({ code: both.code, stdout: both.stdout }).toEqual({ code: 1, stdout: '' });
+    expect(both.stderr).toContain(`${key} has resume ids for claude-code and codex`);
+    const codex = await cli(runResumeCommand, [key, '--agent', 'codex'], env);
+    expect(codex.stdout).toBe(`cd ${s.worktree} && codex resume 0199a213-81c0-7800-8aa1-bbab2a035a53\n`);
   });
 
   it('a session without a resume id is not started: exit 1, saying which and why', async () => {
