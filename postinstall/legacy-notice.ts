@@ -10,7 +10,7 @@
  */
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { homeOf, importRecordPath, legacyStateDir } from '../common/legacy-paths.js';
+import { aoHomeOf, homeOf, importRecordPath, legacyStateDir } from '../common/legacy-paths.js';
 
 export const NOTICE_INTERVAL_MS = 24 * 60 * 60 * 1000;
 export const SHOWN_FILE = 'notice-shown';
@@ -89,6 +89,8 @@ export function legacyNotice(context: 'install' | 'launch', env: NodeJS.ProcessE
     const home = homeOf(env);
     if (mtimeMs(join(home, '.agent-orchestrator')) === undefined && mtimeMs(join(home, '.ao-sessions')) === undefined) return false;
     if (mtimeMs(importRecordPath(env)) !== undefined) return false;
+    // `ao update` installing this package: the cutover under way imports the home and speaks for itself.
+    if (context === 'install' && mtimeMs(join(aoHomeOf(env), 'cutover', 'journal.json')) !== undefined) return false;
     const state = legacyStateDir(env);
     if (mtimeMs(join(state, DISMISSED_FILE)) !== undefined) return false;
     const shown = mtimeMs(join(state, SHOWN_FILE));

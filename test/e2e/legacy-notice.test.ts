@@ -151,6 +151,14 @@ function noticeJourneys(release: Published, SPEC: string, versionLine: () => str
 describe('a legacy home nobody imported, met by our postinstall and launcher (fixture release)', () => {
   const release = useReleaseRegistry();
   noticeJourneys(release, '@aoagents/ao@0.10.0', () => 'ao version 0.10.0\n');
+
+  it('the npm install that `ao update` runs mid-cutover (its journal present) shows no notice: the cutover imports the home', () => {
+    const sb = release.sandbox('notice-mid-cutover');
+    legacyHome(sb);
+    mkdirSync(join(sb.home, '.ao', 'cutover'), { recursive: true });
+    writeFileSync(join(sb.home, '.ao', 'cutover', 'journal.json'), JSON.stringify({ schema: 1, status: 'running' }));
+    expect(count(inTerminal(['npm', 'install', '-g', '@aoagents/ao@0.10.0'], userEnv(sb)))).toBe(0);
+  });
 });
 
 describe.runIf(canRunRealRewrite)('the same, with the real rewrite 0.10.3 installed through @aoagents/ao', () => {

@@ -61,6 +61,14 @@ describe('the legacy-home notice', () => {
     expect(legacyNotice('launch', { ...env, AO_LEGACY_NOTICE: '1' }, terminal(), T + 2 * DAY)).toBe(false);
   });
 
+  it('quiet in the postinstall that `ao update` runs (its journal is there), not in a later launch an interrupted cutover left', () => {
+    generateLegacyHome(sandbox.home, { projects: 2, sessionsPerProject: 2 });
+    mkdirSync(join(sandbox.home, '.ao', 'cutover'), { recursive: true });
+    writeFileSync(join(sandbox.home, '.ao', 'cutover', 'journal.json'), JSON.stringify({ schema: 1, status: 'running' }));
+    expect(legacyNotice('install', env, terminal(), T)).toBe(false);
+    expect(legacyNotice('launch', env, terminal(), T)).toBe(true);
+  });
+
   it('no legacy home, or one without projects: nothing printed and nothing written', () => {
     const err = terminal();
     expect(legacyNotice('launch', env, err, T)).toBe(false);
