@@ -61,7 +61,10 @@ export function runResume(plan: ResumePlan, env: NodeJS.ProcessEnv): Promise<num
   if (plan.missingWorktree) return Promise.reject(plan.missingWorktree);
   const { command, cwd } = plan;
   return new Promise((resolve, reject) => {
-    const child = spawn(command.cli, command.args, { cwd, env, stdio: 'inherit' });
+    // Windows: npm installs these CLIs as .cmd shims, which Node runs only through a shell; the arguments are
+    // resume ids and model names, checked to hold nothing a shell would read.
+    const viaShell = process.platform === 'win32' && command.args.every((a) => /^[\w.:@/-]+$/.test(a));
+    const child = spawn(command.cli, command.args, { cwd, env, stdio: 'inherit', shell: viaShell });
     // Ctrl-C reaches the agent through the terminal; this process waits for it instead of dying first.
     const ignore = () => undefined;
     for (const sig of ['SIGINT', 'SIGQUIT'] as const) process.on(sig, ignore);
