@@ -68,7 +68,7 @@ function terminal(stderr: Stream, context: 'install' | 'launch', forced: boolean
 
 export function noticeText(home: string): string {
   return [
-    `ao: your projects and agent sessions from ao 0.9 are still in ${join(home, '.agent-orchestrator')}; this ao has not imported them.`,
+    `ao: your projects and agent sessions from the legacy ao (0.9 and before) are still in ${join(home, '.agent-orchestrator')}; this ao has not imported them.`,
     '  import them (backup first, legacy files only read):  ao-legacy-import',
     '  see each session and the command that resumes it:  ao-legacy-import sessions',
     '  stop this notice:  ao-legacy-import dismiss  (or set AO_NO_LEGACY_NOTICE=1)',
