@@ -186,6 +186,21 @@ describe.runIf(canRunRealRewrite)('the same, with the real rewrite 0.10.3 instal
   });
   noticeJourneys(release, `@aoagents/ao@${REAL_REWRITE.version}`, () => `ao version ${REAL_REWRITE.reportedVersion}\n`);
 
+  // Needs the cutover against the real rewrite (branch i9: steps/record.ts writes the import record); runs once merged.
+  it.runIf(existsSync(join(REPO_ROOT, 'installer', 'cutover', 'steps', 'record.ts')))('ao-legacy-import with the real binary: the report names the resume guide, the guide reads the kept bundle, the notice is gone', () => {
+    const sb = release.sandbox('notice-real-import');
+    legacyHome(sb);
+    const env = userEnv(sb);
+    expect(count(inTerminal(['npm', 'install', '-g', real.spec], env))).toBe(1);
+    const imported = spawnSync(join(sb.binDir, 'ao-legacy-import'), ['--yes'], { env, encoding: 'utf8', timeout: 240_000 });
+    expect(imported.status, imported.stderr).toBe(0);
+    expect(imported.stderr).toContain('8 of your 16 legacy sessions have an agent resume id that ao did not import; list them, with the command that resumes each: ao-legacy-import sessions');
+    const listed = JSON.parse(mustRun(join(sb.binDir, 'ao-legacy-import'), ['sessions', '--json'], env).stdout) as { source: { kind: string }; counts: { withResumeId: number } };
+    expect({ source: listed.source.kind, withResumeId: listed.counts.withResumeId }).toEqual({ source: 'bundle', withResumeId: 8 });
+    ageShownMark(sb);
+    expect(count(inTerminal(['npm', 'install', '-g', real.spec], env))).toBe(0);
+  });
+
   it('the real binary itself says nothing about the legacy home: the notice is ours', () => {
     const sb = release.sandbox('notice-real-silent');
     legacyHome(sb);

@@ -256,7 +256,7 @@ describe('resume --run', () => {
 
 describe('the cutover report', () => {
   it('names the sessions with a resume id and the command that lists them when the rewrite did not take sessions', () => {
-    expect(resumeGuideNote({ sessions: 12, sessionsWithResumeId: 8, sessionsInRewrite: 0 })).toBe('8 of your 12 legacy sessions have an agent resume id that ao did not import; list them, with the command that resumes each: ao-legacy-import sessions');
+    expect(resumeGuideNote({ sessions: 12, sessionsWithResumeId: 8, sessionsInRewrite: 0 })).toBe('  8 of your 12 legacy sessions have an agent resume id that ao did not import; list them, with the command that resumes each: ao-legacy-import sessions');
     expect(resumeGuideNote({ sessions: 12, sessionsWithResumeId: 8, sessionsInRewrite: 12 })).toBeUndefined();
     expect(resumeGuideNote({ skipped: 'no legacy home' })).toBeUndefined();
   });
