@@ -1,4 +1,4 @@
-import type { BundleSession } from '../bundle.js';
+import type { BundleSession, LegacyBundle } from '../bundle.js';
 
 /**
  * How each agent resumes a conversation by id, as the agent documents it:
@@ -39,9 +39,31 @@ export function resumeCommands(s: BundleSession): ResumeCommand[] {
   if (claudeSessionUuid) out.push({ agent: 'claude-code', cli: 'claude', args: ['--resume', claudeSessionUuid], install: INSTALL['claude-code'] });
   if (codexThreadId) out.push({ agent: 'codex', cli: 'codex', args: ['resume', codexThreadId, ...(codexModel ? ['--model', codexModel] : [])], install: INSTALL.codex });
   if (opencodeSessionId) out.push({ agent: 'opencode', cli: 'opencode', args: ['--session', opencodeSessionId], install: INSTALL.opencode });
-  const own = agentName(s.agent);
-  // The session's own agent first.
-  return out.sort((a, b) => Number(b.agent === own) - Number(a.agent === own));
+  return out;
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** The agent the legacy CLI started for a session that recorded none: its project's `agent`, else the config's `defaults.agent`. */
+export function configuredAgent(bundle: LegacyBundle, s: BundleSession): string | undefined {
+  const project = bundle.projects.find((p) => p.id === s.projectId);
+  const own = project?.config?.agent ?? project?.localConfig?.data.agent;
+  if (typeof own === 'string') return own;
+  const defaults = bundle.config?.data.defaults;
+  return isObject(defaults) && typeof defaults.agent === 'string' ? defaults.agent : undefined;
+}
+
+/**
+ * The command that resumes `s`: the only one, or the one of its agent (recorded, asked for with `agent`, else
+ * configured). `command` is undefined when ids for two agents leave it open; `alternatives` holds them all.
+ */
+export function chooseCommand(bundle: LegacyBundle, s: BundleSession, agent?: string): { command?: ResumeCommand; alternatives: ResumeCommand[] } {
+  const all = resumeCommands(s);
+  const alternatives = agent ? all.filter((c) => c.agent === agentName(agent)) : all;
+  if (alternatives.length <= 1) return { command: alternatives[0], alternatives };
+  const want = agentName(s.agent ?? configuredAgent(bundle, s));
+  const preferred = alternatives.filter((c) => c.agent === want);
+  return { command: preferred.length === 1 ? preferred[0] : undefined, alternatives };
 }
 
 /** POSIX shell quoting, only where needed, so a printed command can be pasted as is. */

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { UserError } from '../../../../common/errors.js';
 import type { BundleSession, LegacyBundle } from '../bundle.js';
-import { agentName, commandLine, resumeCommands, shellQuote, type ResumeCommand } from './agents.js';
-import { viewSession } from './sessions.js';
+import { agentName, chooseCommand, commandLine, resumeCommands, shellQuote, type ResumeCommand } from './agents.js';
+import { worktreeExists } from './sessions.js';
 
 /** `project/id`, or a bare id when only one project has it. */
 export function findSession(bundle: LegacyBundle, ref: string): BundleSession {
@@ -27,17 +27,17 @@ export interface ResumePlan {
 /** The one command to resume `s` (its own agent's, or the one `agent` names), or a UserError saying why there is none. */
 export function planResume(bundle: LegacyBundle, s: BundleSession, agent?: string): ResumePlan {
   const key = `${s.projectId}/${s.id}`;
-  const all = resumeCommands(s);
-  const candidates = agent ? all.filter((c) => c.agent === agentName(agent)) : all;
-  if (candidates.length === 0) {
-    const why = agent && all.length > 0 ? `it has a resume id for ${all.map((c) => c.agent).join(', ')} only` : (s.resumeMissing ?? 'no resume id was found');
+  const { command, alternatives } = chooseCommand(bundle, s, agent);
+  if (alternatives.length === 0) {
+    const any = resumeCommands(s);
+    const why = agent && any.length > 0 ? `it has a resume id for ${any.map((c) => c.agent).join(', ')} only` : (s.resumeMissing ?? 'no resume id was found');
     const where = s.worktree ? `cd ${s.worktree}` : `open the project${s.branch ? ` on branch ${s.branch}` : ''}`;
     throw new UserError({ what: `${key} has no ${agent ? `${agentName(agent)} ` : ''}resume id`, why, fix: `its work is in its worktree and branch, not in a conversation to resume: ${where} and start ${agentName(s.agent) ?? 'your agent'} there`, code: 'ENORESUMEID' });
   }
-  if (candidates.length > 1) {
-    throw new UserError({ what: `${key} has resume ids for ${candidates.map((c) => c.agent).join(' and ')}`, why: 'no agent was recorded for it, so both were found', fix: `pick one: ao-legacy-import resume ${key} --agent ${candidates[0]!.agent}`, code: 'EAMBIGUOUS' });
+  if (!command) {
+    throw new UserError({ what: `${key} has resume ids for ${alternatives.map((c) => c.agent).join(' and ')}`, why: 'no agent was recorded for it or configured for its project, so both were found', fix: `pick one: ao-legacy-import resume ${key} --agent ${alternatives[0]!.agent}`, code: 'EAMBIGUOUS' });
   }
-  return { command: candidates[0]!, cwd: s.worktree, missingWorktree: viewSession(s).worktreeExists ? undefined : missingWorktree(bundle, s) };
+  return { command, cwd: s.worktree, missingWorktree: worktreeExists(s.worktree) ? undefined : missingWorktree(bundle, s) };
 }
 
 /** Why the session cannot be started where it belongs, and the git command that brings its worktree back. */

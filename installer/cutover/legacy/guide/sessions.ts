@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import type { BundleSession, LegacyBundle } from '../bundle.js';
-import { agentName, commandLine, resumeCommands } from './agents.js';
+import { agentName, chooseCommand, commandLine, type ResumeCommand } from './agents.js';
 import type { SessionsOrigin } from './source.js';
 
 /** One legacy session as `ao-legacy-import sessions` shows it. Read only: worktrees and records are only stat()ed. */
@@ -19,8 +19,16 @@ export interface SessionView {
   resume: BundleSession['resume'];
   /** Why there is no resume id, as the export found it; the id is never guessed. */
   resumeMissing: string | null;
-  /** The command that resumes it, run in the worktree; null without a resume id. */
-  command: { agent: string; argv: string[]; line: string } | null;
+  /** The command that resumes it, run in the worktree; null without a resume id, or when ids for two agents leave it open. */
+  command: ShownCommand | null;
+  /** Every command its resume ids allow (more than one only for a session that recorded no agent). */
+  commands: ShownCommand[];
+}
+
+export interface ShownCommand {
+  agent: string;
+  argv: string[];
+  line: string;
 }
 
 export interface SessionsReport {
@@ -32,7 +40,7 @@ export interface SessionsReport {
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
-function exists(path: string | undefined): boolean {
+export function worktreeExists(path: string | undefined): boolean {
   if (!path) return false;
   try {
     return statSync(path).isDirectory();
@@ -74,8 +82,9 @@ function lastActivityOf(s: BundleSession): string | null {
   return Number.isFinite(newest) ? new Date(newest).toISOString() : null;
 }
 
-export function viewSession(s: BundleSession): SessionView {
-  const [cmd] = resumeCommands(s);
+export function viewSession(bundle: LegacyBundle, s: BundleSession): SessionView {
+  const { command, alternatives } = chooseCommand(bundle, s);
+  const shown = (c: ResumeCommand): ShownCommand => ({ agent: c.agent, argv: [c.cli, ...c.args], line: commandLine(c, s.worktree) });
   return {
     key: `${s.projectId}/${s.id}`,
     project: s.projectId,
@@ -85,11 +94,12 @@ export function viewSession(s: BundleSession): SessionView {
     state: stateOf(s),
     branch: s.branch ?? null,
     worktree: s.worktree ?? null,
-    worktreeExists: exists(s.worktree),
+    worktreeExists: worktreeExists(s.worktree),
     lastActivity: lastActivityOf(s),
     resume: s.resume,
-    resumeMissing: cmd ? null : (s.resumeMissing ?? 'no resume id was found'),
-    command: cmd ? { agent: cmd.agent, argv: [cmd.cli, ...cmd.args], line: commandLine(cmd, s.worktree) } : null,
+    resumeMissing: alternatives.length > 0 ? null : (s.resumeMissing ?? 'no resume id was found'),
+    command: command ? shown(command) : null,
+    commands: alternatives.map(shown),
   };
 }
 
@@ -103,7 +113,7 @@ export function sessionsReport(bundle: LegacyBundle, origin: SessionsOrigin, fil
   const byProject = new Map<string, SessionView[]>();
   for (const s of wanted) {
     const list = byProject.get(s.projectId) ?? [];
-    list.push(viewSession(s));
+    list.push(viewSession(bundle, s));
     byProject.set(s.projectId, list);
   }
   const paths = new Map(bundle.projects.map((p) => [p.id, p.path ?? null]));
@@ -111,7 +121,7 @@ export function sessionsReport(bundle: LegacyBundle, origin: SessionsOrigin, fil
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([id, sessions]) => ({ id, path: paths.get(id) ?? null, sessions: sessions.sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true })) }));
   const all = projects.flatMap((p) => p.sessions);
-  const withResumeId = all.filter((v) => v.command).length;
+  const withResumeId = all.filter((v) => v.commands.length > 0).length;
   return { schemaVersion: 1, source: origin, counts: { projects: projects.length, sessions: all.length, withResumeId, withoutResumeId: all.length - withResumeId }, projects };
 }
 
@@ -124,7 +134,9 @@ export function formatSessions(report: SessionsReport): string {
       const where = v.worktree ? `${v.worktree}${v.worktreeExists ? '' : ' (missing)'}` : '(no worktree)';
       const when = v.lastActivity ? v.lastActivity.slice(0, 16).replace('T', ' ') : '-';
       lines.push(`  ${v.id}  ${v.agent ?? '(no agent)'}  ${v.state}${v.role === 'orchestrator' ? ' (orchestrator)' : ''}  ${v.branch ?? '-'}  ${where}  last ${when}`);
-      lines.push(v.command ? `      resume: ${v.command.line}` : `      no resume id: ${v.resumeMissing}`);
+      if (v.command) lines.push(`      resume: ${v.command.line}`);
+      else if (v.commands.length > 0) lines.push(`      no agent recorded; resume ids for ${v.commands.map((c) => c.agent).join(' and ')}: ao-legacy-import resume ${v.key} --agent <one of them>`);
+      else lines.push(`      no resume id: ${v.resumeMissing}`);
     }
   }
   const c = report.counts;

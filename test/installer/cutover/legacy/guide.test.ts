@@ -223,20 +223,32 @@ describe('resume --run', () => {
     expect(existsSync(record)).toBe(false);
   });
 
-  it('a session with no agent recorded and ids for two agents: resume asks which, --agent picks', async () => {
+  it('a session with no agent recorded and ids for two agents: the configured agent decides, else resume asks which; --agent picks', async () => {
     const { bundle } = await exportLegacyHome({ home: sandbox.home, env: sandbox.env });
     const s = bundle.sessions.find((x) => x.agent === 'claude-code')!;
     delete s.agent;
     s.resume.codexThreadId = '0199a213-81c0-7800-8aa1-bbab2a035a53';
     const env = { ...sandbox.env, HOME: join(sandbox.root, 'other-home') };
-    mkdirSync(join(env.HOME, '.ao', 'legacy'), { recursive: true });
-    writeFileSync(join(env.HOME, '.ao', 'legacy', 'bundle.json'), JSON.stringify(bundle));
+    const keep = (b: typeof bundle) => {
+      mkdirSync(join(env.HOME, '.ao', 'legacy'), { recursive: true });
+      writeFileSync(join(env.HOME, '.ao', 'legacy', 'bundle.json'), JSON.stringify(b));
+    };
     const key = `${s.projectId}/${s.id}`;
+    const claudeLine = `cd ${s.worktree} && claude --resume ${s.resume.claudeSessionUuid}\n`;
+    const codexLine = `cd ${s.worktree} && codex resume 0199a213-81c0-7800-8aa1-bbab2a035a53\n`;
+    // The generated config says `defaults.agent: claude-code`, as the legacy CLI would have started.
+    expect((bundle.config!.data.defaults as { agent: string }).agent).toBe('claude-code');
+    keep(bundle);
+    expect((await cli(runResumeCommand, [key], env)).stdout).toBe(claudeLine);
+    delete (bundle.config!.data.defaults as { agent?: string }).agent;
+    keep(bundle);
     const both = await cli(runResumeCommand, [key], env);
     expect({ code: both.code, stdout: both.stdout }).toEqual({ code: 1, stdout: '' });
     expect(both.stderr).toContain(`${key} has resume ids for claude-code and codex`);
-    const codex = await cli(runResumeCommand, [key, '--agent', 'codex'], env);
-    expect(codex.stdout).toBe(`cd ${s.worktree} && codex resume 0199a213-81c0-7800-8aa1-bbab2a035a53\n`);
+    expect((await cli(runResumeCommand, [key, '--agent', 'codex'], env)).stdout).toBe(codexLine);
+    const listed = JSON.parse((await cli(runSessionsCommand, ['--json'], env)).stdout) as SessionsReport;
+    const view = listed.projects.flatMap((p) => p.sessions).find((v) => v.key === key)!;
+    expect({ command: view.command, agents: view.commands.map((c) => c.agent), missing: view.resumeMissing }).toEqual({ command: null, agents: ['claude-code', 'codex'], missing: null });
   });
 
   it('a session without a resume id is not started: exit 1, saying which and why', async () => {
