@@ -124,6 +124,7 @@ function noticeJourneys(release: Published, SPEC: string, versionLine: () => str
     const env = userEnv(sb);
     mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], env);
     const guide = join(sb.binDir, 'ao-legacy-import');
+    expect(mustRun(guide, ['--help'], env).stdout).toMatch(/ao-legacy-import sessions .*\n.*ao-legacy-import resume .*\n.*ao-legacy-import dismiss/);
     const listed = JSON.parse(mustRun(guide, ['sessions', '--json'], env).stdout) as { projects: Array<{ sessions: Array<{ key: string; resume: unknown }> }> };
     expect(new Map(listed.projects.flatMap((p) => p.sessions).map((v) => [v.key, v.resume]))).toEqual(new Map([...facts.sessions].map(([k, e]) => [k, e.resume])));
     const claude = [...facts.sessions.values()].find((e) => e.resume.claudeSessionUuid)!;
