@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { formatError, UserError } from '../common/errors.js';
 import { diagnoseMissingBinary, installerOf } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
+import { legacyNotice } from './legacy-notice.js';
 import { cachedBinaryPath } from './locations.js';
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from './manifest.js';
 import { findPlatformPackage, isGlobalInstall, lockfileTargets } from './resolve.js';
@@ -111,6 +112,7 @@ function main(): void {
   } catch (err) {
     die(err);
   }
+  legacyNotice('launch');
   run(binary);
 }
 

@@ -17,6 +17,7 @@ import { formatError, isUserError, UserError } from '../common/errors.js';
 import { versionFromOutput } from '../common/version-output.js';
 import { diagnoseMissingBinary, installerOf } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
+import { legacyNotice } from './legacy-notice.js';
 import { expectedReportedVersion, MANIFEST_FILE, type AoManifest, type BinaryEntry } from './manifest.js';
 import { findPlatformPackage, isGlobalInstall } from './resolve.js';
 import { npmBinLink, swapIn } from './swap.js';
@@ -63,6 +64,7 @@ function swapAllowed(): string | undefined {
 }
 
 async function main(): Promise<number> {
+  legacyNotice('install');
   const manifest = JSON.parse(readFileSync(join(packageDir, MANIFEST_FILE), 'utf8')) as AoManifest;
   const req = createRequire(join(packageDir, 'package.json'));
   // `npm install --os=darwin --cpu=arm64` installs for another machine: check that platform's binary, run nothing.

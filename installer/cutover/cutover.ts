@@ -17,6 +17,7 @@ import { importLegacy, type ImportOutcome } from './steps/import.js';
 import { importRecordOf, writeImportRecord } from './steps/record.js';
 import { liveDaemon, rewritePaths, type RewritePaths } from './rewrite.js';
 import { installExact, saveLegacyTarball, settleOrphanedInstaller } from './steps/install.js';
+import { logResumeGuide } from './legacy/guide/summary.js';
 import { checkDiskSpace, checkNode, checkWritable, lookUpTarget } from './steps/preflight.js';
 
 /**
@@ -253,6 +254,7 @@ async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
   await journal.update({ status: 'done' });
   await journal.archive();
   for (const line of resultLines(journal, backupDir)) log(line);
+  logResumeGuide(imported, log);
 }
 
 /** The last step: the import record, when a legacy home was imported. */

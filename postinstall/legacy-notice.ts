@@ -1,0 +1,127 @@
+/**
+ * Tells a legacy (0.9.x) user who reached the rewrite without the bridge that their projects, sessions and
+ * agent resume ids are still in `~/.agent-orchestrator`, and which command imports them (`ao-legacy-import`:
+ * the bridge's backup, checks and rollback). Called once by the postinstall and once per launcher run.
+ *
+ * Cheap on the launcher's path: environment checks, then a stat of the legacy home (a second one for the
+ * pre-2026 `~/.ao-sessions`), then a stat of the import record. Only a home that is not imported reads further.
+ * "Once" means at most once a day until the home is imported or the notice dismissed: once ever is too easy to
+ * miss for someone about to lose a week of work, every call would be noise. It never blocks and never throws.
+ */
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { aoHomeOf, homeOf, importRecordPath, legacyStateDir } from '../common/legacy-paths.js';
+
+export const NOTICE_INTERVAL_MS = 24 * 60 * 60 * 1000;
+export const SHOWN_FILE = 'notice-shown';
+export const DISMISSED_FILE = 'notice-dismissed';
+
+type Stream = { isTTY?: boolean; write(text: string): unknown };
+
+const on = (v: string | undefined): boolean => v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+
+function mtimeMs(path: string): number | undefined {
+  return statSync(path, { throwIfNoEntry: false })?.mtimeMs;
+}
+
+function entries(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Projects in any legacy generation: V2 `projects/<id>`, a V1 storage dir with `sessions/`, config entries, V0 `~/.ao-sessions/<id>`. */
+export function legacyHomeHasProjects(home: string): boolean {
+  const base = join(home, '.agent-orchestrator');
+  if (entries(join(base, 'projects')).length > 0) return true;
+  if (entries(join(home, '.ao-sessions')).length > 0) return true;
+  if (entries(base).some((n) => /^[0-9a-f]{12}/.test(n) && statSync(join(base, n, 'sessions'), { throwIfNoEntry: false })?.isDirectory())) return true;
+  try {
+    // A block or flow mapping under a top-level `projects:` key with at least one entry; no YAML parser here.
+    return /^projects:[ \t]*(\r?\n[ \t]+[^\s#]|\{[ \t]*[^\s}])/m.test(readFileSync(join(base, 'config.yaml'), 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Where the notice can reach the user: stderr when it is a terminal; from an npm install script, which npm runs with its output hidden, the terminal itself. */
+function terminal(stderr: Stream, context: 'install' | 'launch', forced: boolean): Stream | undefined {
+  if (stderr.isTTY || forced) return stderr;
+  if (context !== 'install' || process.platform === 'win32') return undefined;
+  try {
+    const fd = openSync('/dev/tty', 'w');
+    return {
+      write(text: string) {
+        try {
+          writeSync(fd, text);
+        } finally {
+          closeSync(fd);
+        }
+      },
+    };
+  } catch {
+    return undefined; // no controlling terminal (CI, a service): nobody to tell
+  }
+}
+
+export function noticeText(home: string): string {
+  return [
+    `ao: your projects and agent sessions from the legacy ao (0.9 and before) are still in ${join(home, '.agent-orchestrator')}; this ao has not imported them.`,
+    '  import them (backup first, legacy files only read):  ao-legacy-import',
+    '  see each session and the command that resumes it:  ao-legacy-import sessions',
+    '  stop this notice:  ao-legacy-import dismiss  (or set AO_NO_LEGACY_NOTICE=1)',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Prints the notice if a legacy home with projects is not imported, not dismissed, and the notice was not shown in
+ * the last day. Silent with AO_NO_LEGACY_NOTICE, in CI, and when stderr is not a terminal, unless AO_LEGACY_NOTICE=1.
+ */
+export function legacyNotice(context: 'install' | 'launch', env: NodeJS.ProcessEnv = process.env, stderr: Stream = process.stderr, now = Date.now()): boolean {
+  try {
+    if (on(env.AO_NO_LEGACY_NOTICE)) return false;
+    const forced = on(env.AO_LEGACY_NOTICE);
+    if (!forced && on(env.CI)) return false;
+    if (!forced && !stderr.isTTY && context === 'launch') return false;
+    const home = homeOf(env);
+    if (mtimeMs(join(home, '.agent-orchestrator')) === undefined && mtimeMs(join(home, '.ao-sessions')) === undefined) return false;
+    if (mtimeMs(importRecordPath(env)) !== undefined) return false;
+    // `ao update` installing this package: the cutover under way imports the home and speaks for itself.
+    if (context === 'install' && mtimeMs(join(aoHomeOf(env), 'cutover', 'journal.json')) !== undefined) return false;
+    const state = legacyStateDir(env);
+    if (mtimeMs(join(state, DISMISSED_FILE)) !== undefined) return false;
+    const shown = mtimeMs(join(state, SHOWN_FILE));
+    if (shown !== undefined && now - shown < NOTICE_INTERVAL_MS) return false;
+    if (!legacyHomeHasProjects(home)) return false;
+    const out = terminal(stderr, context, forced);
+    if (!out) return false;
+    out.write(noticeText(home));
+    markShown(state, now);
+    return true;
+  } catch {
+    return false; // never fail or slow the user's command over a notice
+  }
+}
+
+function markShown(state: string, now: number): void {
+  try {
+    mkdirSync(state, { recursive: true, mode: 0o700 });
+    const file = join(state, SHOWN_FILE);
+    writeFileSync(file, new Date(now).toISOString() + '\n', { mode: 0o600 });
+    utimesSync(file, now / 1000, now / 1000);
+  } catch {
+    // unwritable ~/.ao: the notice shows again next time, which is better than never
+  }
+}
+
+/** `ao-legacy-import dismiss`: the notice stays silent for this user from now on. */
+export function dismissLegacyNotice(env: NodeJS.ProcessEnv = process.env): string {
+  const state = legacyStateDir(env);
+  mkdirSync(state, { recursive: true, mode: 0o700 });
+  const file = join(state, DISMISSED_FILE);
+  writeFileSync(file, new Date().toISOString() + '\n', { mode: 0o600 });
+  return file;
+}
