@@ -59,6 +59,8 @@ export function checkPlan(archive: string, raw: Array<Omit<PlannedEntry, 'path'>
     if (!(seen.dir && dir)) throw refuse(archive, `entry "${path}" appears more than once`);
   };
   for (const e of raw) {
+    // `tar czf x.tar.gz -C dir .` starts with a "./" entry: the root itself, nothing to create.
+    if (e.type === 'dir' && /^(\.\/?)+$/.test(e.path)) continue;
     const parts = segmentsOf(archive, e.path);
     const path = parts.join('/');
     for (let i = 1; i < parts.length; i++) claim(parts.slice(0, i).join('/'), true);
@@ -200,17 +202,13 @@ export async function extractZip(archive: string, staging: string, cap: number):
         const entry = (await zip.entry(names.get(e.path)!))!;
         await pipeline([...(await zipEntryData(archive, entry)), capCounter(archive, budget), createWriteStream(dest, { flags: 'wx', })]);
       } catch (cause) {
+        if (isDiskError(cause)) throw cause;
         // Sizes or CRCs that lie only show while reading the data.
         throw cause instanceof UserError ? cause : refuse(archive, `entry "${e.path}" is corrupt (${(cause as Error).message})`);
       }
       await chmod(dest, e.mode & 0o111 ? 0o755 : 0o644);
     }
-    // Symlinks last, so no file can ever be written through one.
-    for (const e of plan.filter((x) => x.type === 'symlink')) {
-      const dest = inside(staging, e.path);
-      await mkdir(dirname(dest), { recursive: true });
-      await symlink(e.link!, dest);
-    }
+    await createSymlinks(staging, plan);
     return plan;
   } finally {
     await zip.close();
@@ -246,7 +244,9 @@ export async function extractTarGz(archive: string, staging: string, cap: number
   }
   if (bad) throw bad;
   const plan = checkPlan(archive, raw, cap);
-  const allowed = new Set(plan.map((e) => e.path));
+  // Symlinks are made here after the files, as for zips: node-tar can wait forever on its own
+  // path reservation for a link naming its sibling (ao-desktop/ao -> ao-desktop).
+  const allowed = new Set(plan.filter((e) => e.type !== 'symlink').map((e) => e.path));
   let written = 0;
   const budget = { left: cap };
   await tar.x({
@@ -266,7 +266,17 @@ export async function extractTarGz(archive: string, staging: string, cap: number
       return allowed.has(clean);
     },
   });
+  await createSymlinks(staging, plan);
   return plan;
+}
+
+/** Symlinks last, so no file can ever be written through one. */
+async function createSymlinks(staging: string, plan: PlannedEntry[]): Promise<void> {
+  for (const e of plan.filter((x) => x.type === 'symlink')) {
+    const dest = inside(staging, e.path);
+    await mkdir(dirname(dest), { recursive: true });
+    await symlink(e.link!, dest);
+  }
 }
 
 export async function extractAppImage(artifact: string, staging: string, file: string): Promise<PlannedEntry[]> {
@@ -276,9 +286,30 @@ export async function extractAppImage(artifact: string, staging: string, file: s
   return [{ path: file, type: 'file', mode: 0o755, size: 0 }];
 }
 
-export async function extractArtifact(format: AppFormat, artifact: string, staging: string, cap: number, file: string): Promise<PlannedEntry[]> {
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+
+function isDiskError(err: unknown): boolean {
+  return DISK_FULL.has((err as NodeJS.ErrnoException)?.code ?? '');
+}
+
+async function unpack(format: AppFormat, artifact: string, staging: string, cap: number, file: string): Promise<PlannedEntry[]> {
   await mkdir(staging, { recursive: true });
   if (format === 'zip') return extractZip(artifact, staging, cap);
   if (format === 'tar.gz') return extractTarGz(artifact, staging, cap);
   return extractAppImage(artifact, staging, file);
+}
+
+export async function extractArtifact(format: AppFormat, artifact: string, staging: string, cap: number, file: string): Promise<PlannedEntry[]> {
+  try {
+    return await unpack(format, artifact, staging, cap, file);
+  } catch (err) {
+    if (!isDiskError(err)) throw err;
+    throw new UserError({
+      what: 'the disk filled up while unpacking the desktop app',
+      why: `${staging}: ${(err as Error).message} (nothing was installed; the verified download is kept)`,
+      fix: 'free some space there (or set AO_APP_DIR to a folder on a larger disk), then run ao-app install again: it unpacks without downloading again',
+      code: 'ENOSPC',
+      cause: err,
+    });
+  }
 }

@@ -1,7 +1,7 @@
 import { createPublicKey, verify as verifySignature } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, readlink, rm, statfs, symlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import { fsyncDir, renameWithRetry, tempSibling, writeJsonAtomic } from '../../common/fs-atomic.js';
@@ -42,6 +42,8 @@ export interface InstallOptions {
   lockWaitMs?: number;
   retries?: number;
   stallTimeoutMs?: number;
+  /** The download gives up after this long in all. */
+  deadlineMs?: number;
   backoffBaseMs?: number;
   /** Parks the process at a named step (tests SIGKILL it there). */
   checkpoint?: (step: 'downloaded' | 'extracted' | 'committed') => Promise<void>;
@@ -57,7 +59,8 @@ export interface InstallResult {
 }
 
 export function defaultRoot(): string {
-  return process.env.AO_APP_DIR || join(homedir(), '.ao', 'app');
+  // Absolute from here on: a relative AO_APP_DIR must mean the same folder in every step.
+  return resolve(process.env.AO_APP_DIR || join(homedir(), '.ao', 'app'));
 }
 
 const versionName = (version: string, target: string) => `${version}-${target}`;
@@ -146,7 +149,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   const manifest = validateAppManifest(options.manifest);
   const targetId = options.target ?? hostTargetId();
   const target = pickTarget(manifest, targetId);
-  const root = options.root ?? defaultRoot();
+  const root = resolve(options.root ?? defaultRoot());
   const name = versionName(manifest.version, targetId);
   const versionDir = join(root, 'versions', name);
   await mkdir(join(root, 'versions'), { recursive: true });
@@ -179,7 +182,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       });
     }
 
-    const got = await download({ urls: target.urls, dest: artifact, size: target.size, integrity: target.integrity, progress: options.progress, dispatcher: options.dispatcher, retries: options.retries, stallTimeoutMs: options.stallTimeoutMs, backoffBaseMs: options.backoffBaseMs });
+    const got = await download({ urls: target.urls, dest: artifact, size: target.size, integrity: target.integrity, progress: options.progress, dispatcher: options.dispatcher, retries: options.retries, stallTimeoutMs: options.stallTimeoutMs, deadlineMs: options.deadlineMs, backoffBaseMs: options.backoffBaseMs });
     try {
       verifySigned(manifest, target, target.integrity);
     } catch (err) {
@@ -205,7 +208,8 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file);
     } catch (err) {
       await rm(staging, { recursive: true, force: true });
-      if (err instanceof UserError) await discardPartial(artifact);
+      // An unsafe archive is never worth keeping; a full disk keeps the verified download for the next run.
+      if (err instanceof UserError && err.code === 'EUNSAFEARCHIVE') await discardPartial(artifact);
       throw err;
     }
     const marker: Marker = { version: manifest.version, target: targetId, integrity: target.integrity, installedAt: new Date().toISOString(), entries: entries.map(({ path, type, size }) => ({ path, type, size })) };
@@ -235,6 +239,7 @@ async function sweepOld(root: string, keep: string): Promise<void> {
 
 /** The installed app folder `current` points to, when it is complete. */
 export async function appPath(root = defaultRoot()): Promise<string | undefined> {
+  root = resolve(root);
   const dir = await currentVersionDir(root);
   return dir && (await readMarker(dir)) ? dir : undefined;
 }
@@ -250,7 +255,7 @@ export async function verifyApp(options: { manifest: AppManifest | unknown; targ
   const manifest = validateAppManifest(options.manifest);
   const targetId = options.target ?? hostTargetId();
   const target = pickTarget(manifest, targetId);
-  const root = options.root ?? defaultRoot();
+  const root = resolve(options.root ?? defaultRoot());
   const dir = await currentVersionDir(root);
   if (!dir) return { ok: false, problems: ['the desktop app is not installed'] };
   const marker = await readMarker(dir);
@@ -267,6 +272,7 @@ export async function verifyApp(options: { manifest: AppManifest | unknown; targ
 }
 
 export async function removeApp(root = defaultRoot()): Promise<void> {
+  root = resolve(root);
   const lock = await acquireLock(join(root, '.lock'), { purpose: 'the desktop app installer', waitMs: 60_000 });
   try {
     await rm(join(root, 'current'), { force: true });
