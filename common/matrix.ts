@@ -5,7 +5,7 @@ import { MATRIX_PATH, MATRIX_SCHEMA_PATH } from './paths.js';
 
 export type NpmOs = 'darwin' | 'linux' | 'win32';
 export type NpmCpu = 'x64' | 'arm64';
-export type AppFormat = 'zip' | 'tar.gz' | 'AppImage';
+export type AppFormat = 'zip' | 'tar.gz' | 'AppImage' | 'exe';
 export type BinaryFormat = 'elf' | 'macho' | 'pe';
 
 export interface Target {
@@ -88,7 +88,8 @@ export function validateMatrix(data: unknown, source = 'matrix.json'): Matrix {
       const wantExe = t.os === 'win32' ? `${data.binaryName}.exe` : data.binaryName;
       if (t.executable !== wantExe) problems.push(`${where}: field "executable" must be "${wantExe}"`);
       if (t.os === 'darwin' && t.app.format !== 'zip') problems.push(`${where}: field "app.format" must be zip for darwin (.app bundles)`);
-      if (t.os === 'win32' && t.app.format !== 'zip') problems.push(`${where}: field "app.format" must be zip for win32`);
+      if (t.os === 'win32' && t.app.format !== 'zip' && t.app.format !== 'exe') problems.push(`${where}: field "app.format" must be exe (the NSIS installer) or zip for win32`);
+      if (t.os !== 'win32' && t.app.format === 'exe') problems.push(`${where}: exe is a Windows format`);
       if (t.os !== 'linux' && t.app.format === 'AppImage') problems.push(`${where}: AppImage is a Linux format`);
       const suffix = t.app.format === 'AppImage' ? '.AppImage' : `.${t.app.format}`;
       if (!t.app.file.endsWith(suffix)) problems.push(`${where}: field "app.file" must end with ${suffix}`);

@@ -1,11 +1,14 @@
 // First: tunes V8 before undici loads (see memory.ts).
 import './tune-process.js';
+import './quiet-warnings.js';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatError, UserError } from '../../common/errors.js';
 import { createProgress, pickProgressMode } from '../../common/progress.js';
+import { aoStateDir } from './app-state.js';
+import { hostTargetId } from './manifest.js';
 import { appPath, defaultRoot, installApp, removeApp, verifyApp } from './install.js';
 import { EXIT_INTERNAL, runCommand } from './run-command.js';
 
@@ -63,6 +66,8 @@ async function main(argv: string[]): Promise<number> {
         root,
         progress: createProgress('desktop app', { mode: pickProgressMode(values) }),
         stallTimeoutMs: process.env.AO_APP_STALL_MS ? Number(process.env.AO_APP_STALL_MS) : undefined,
+        // Only an app for this machine is one `ao start` here can open.
+        stateDir: (values.target ?? hostTargetId()) === hostTargetId() ? aoStateDir() : undefined,
         deadlineMs: process.env.AO_APP_DEADLINE_MS ? Number(process.env.AO_APP_DEADLINE_MS) : undefined,
         checkpoint: async (step) => {
           if (step !== checkpointAt) return;
@@ -85,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
       return path ? 0 : 1;
     }
     case 'remove':
-      await removeApp(root);
+      await removeApp(root, aoStateDir());
       say(`removed the desktop app from ${root}`, { removed: root });
       return 0;
     default:

@@ -182,6 +182,8 @@ export async function extractZip(archive: string, staging: string, cap: number):
     // entries() is keyed by name, so a repeated name only shows in the count.
     if (Object.keys(all).length !== (await zip.entriesCount)) throw refuse(archive, 'some entry names appear more than once');
     for (const entry of Object.values(all)) {
+      // Finder's zip keeps resource forks in __MACOSX/; ditto folds them back, it never unpacks them as files.
+      if (/^__MACOSX(\/|$)/.test(entry.name.replace(/\\/g, '/'))) continue;
       const unixMode = (entry.attr >>> 16) & 0xffff;
       const kind = unixMode & S_IFMT;
       const type: PlannedEntry['type'] = entry.isDirectory || kind === 0o040000 ? 'dir' : kind === 0o120000 ? 'symlink' : 'file';
@@ -206,7 +208,8 @@ export async function extractZip(archive: string, staging: string, cap: number):
         // Sizes or CRCs that lie only show while reading the data.
         throw cause instanceof UserError ? cause : refuse(archive, `entry "${e.path}" is corrupt (${(cause as Error).message})`);
       }
-      await chmod(dest, e.mode & 0o111 ? 0o755 : 0o644);
+      // The archive's own mode, as ditto keeps it (a zip made without Unix modes gets 0644); always readable by us.
+      await chmod(dest, ((e.mode & 0o777) || 0o644) | 0o400);
     }
     await createSymlinks(staging, plan);
     return plan;
@@ -296,6 +299,7 @@ async function unpack(format: AppFormat, artifact: string, staging: string, cap:
   await mkdir(staging, { recursive: true });
   if (format === 'zip') return extractZip(artifact, staging, cap);
   if (format === 'tar.gz') return extractTarGz(artifact, staging, cap);
+  // An AppImage runs as it is; a Windows installer is kept as verified and run from the version folder.
   return extractAppImage(artifact, staging, file);
 }
 

@@ -8,7 +8,9 @@ import { fsyncDir, renameWithRetry, tempSibling, writeJsonAtomic } from '../../c
 import { acquireLock } from '../../common/lock.js';
 import type { Progress } from '../../common/progress.js';
 import { discardPartial, download, partialPath, usablePartialSize } from './download.js';
+import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
 import { extractArtifact, type PlannedEntry } from './extract.js';
+import { runWindowsInstaller } from './windows-installer.js';
 import { hostTargetId, validateAppManifest, type AppManifest, type AppTarget } from './manifest.js';
 
 /**
@@ -45,6 +47,8 @@ export interface InstallOptions {
   /** The download gives up after this long in all. */
   deadlineMs?: number;
   backoffBaseMs?: number;
+  /** Where to write app-state.json for the real `ao start` (the CLI passes ~/.ao); none when absent. */
+  stateDir?: string;
   /** Parks the process at a named step (tests SIGKILL it there). */
   checkpoint?: (step: 'downloaded' | 'extracted' | 'committed') => Promise<void>;
 }
@@ -56,6 +60,10 @@ export interface InstallResult {
   path: string;
   resumedFrom: number;
   fetched: number;
+  /** What `ao start` should open (the .app, the AppImage, the installed exe), when the format has one. */
+  appPath?: string;
+  /** The app-state.json written (or kept, and why). */
+  appState?: RecordOutcome;
 }
 
 export function defaultRoot(): string {
@@ -150,6 +158,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   const targetId = options.target ?? hostTargetId();
   const target = pickTarget(manifest, targetId);
   const root = resolve(options.root ?? defaultRoot());
+  if (target.format === 'exe' && process.platform !== 'win32') await runWindowsInstaller(''); // refuses, before any download
   const name = versionName(manifest.version, targetId);
   const versionDir = join(root, 'versions', name);
   await mkdir(join(root, 'versions'), { recursive: true });
@@ -166,7 +175,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
         await switchCurrent(root, name);
         await sweepOld(root, versionDir);
       }
-      return { status: 'already-installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: 0, fetched: 0 };
+      return { status: 'already-installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: 0, fetched: 0, ...(await pointAoStartAt(options, target, versionDir, done, manifest.version)) };
     }
 
     const artifact = join(root, 'downloads', target.file);
@@ -224,9 +233,26 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     await sweepOld(root, versionDir);
     await discardPartial(artifact);
     options.progress?.finish(`installed ${manifest.version} for ${targetId}`);
-    return { status: 'installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: got.resumedFrom, fetched: got.fetched };
+    return { status: 'installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: got.resumedFrom, fetched: got.fetched, ...(await pointAoStartAt(options, target, versionDir, marker, manifest.version)) };
   } finally {
     await lock.release();
+  }
+}
+
+/** The app `ao start` should open, from the installed entries (a top-level .app, the AppImage) or the Windows installer. */
+async function pointAoStartAt(options: InstallOptions, target: AppTarget, versionDir: string, marker: Marker, version: string): Promise<Pick<InstallResult, 'appPath' | 'appState'>> {
+  let app: string | undefined;
+  if (target.format === 'AppImage') app = join(versionDir, target.file);
+  else if (target.format === 'exe') app = await runWindowsInstaller(join(versionDir, target.file));
+  else {
+    const bundle = marker.entries.map((e) => e.path.split('/')[0]).find((top) => top.endsWith('.app'));
+    if (bundle) app = join(versionDir, bundle);
+  }
+  if (!app || options.stateDir === undefined) return { appPath: app };
+  try {
+    return { appPath: app, appState: await recordAppState(app, version, { dir: options.stateDir }) };
+  } catch (cause) {
+    throw new UserError({ what: 'the desktop app is installed, but ao start cannot be told where', why: `writing ${join(options.stateDir, 'app-state.json')} failed: ${(cause as Error).message}`, fix: 'make ~/.ao writable, then run ao-app install again (it does not download again)', code: 'EAPPSTATE', cause });
   }
 }
 
@@ -271,7 +297,7 @@ export async function verifyApp(options: { manifest: AppManifest | unknown; targ
   return { ok: problems.length === 0, path: dir, problems };
 }
 
-export async function removeApp(root = defaultRoot()): Promise<void> {
+export async function removeApp(root = defaultRoot(), stateDir?: string): Promise<void> {
   root = resolve(root);
   const lock = await acquireLock(join(root, '.lock'), { purpose: 'the desktop app installer', waitMs: 60_000 });
   try {
@@ -279,6 +305,7 @@ export async function removeApp(root = defaultRoot()): Promise<void> {
     await rm(join(root, 'current.json'), { force: true });
     await rm(join(root, 'versions'), { recursive: true, force: true });
     await rm(join(root, 'downloads'), { recursive: true, force: true });
+    if (stateDir !== undefined) await clearAppState(root, stateDir);
   } finally {
     await lock.release();
   }

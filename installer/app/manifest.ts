@@ -5,7 +5,8 @@ import { UserError } from '../../common/errors.js';
  * `ao-manifest.json` (field `app`) so its hashes arrive through npm's own
  * integrity chain. Node built-ins only: this ships inside @aoagents/ao.
  */
-export type AppFormat = 'zip' | 'tar.gz' | 'AppImage';
+/** `exe`: the Windows NSIS installer, verified then run with /S. */
+export type AppFormat = 'zip' | 'tar.gz' | 'AppImage' | 'exe';
 
 export interface AppTarget {
   file: string;
@@ -28,7 +29,7 @@ export interface AppManifest {
   publicKey?: string;
 }
 
-const FORMATS = new Set<AppFormat>(['zip', 'tar.gz', 'AppImage']);
+const FORMATS = new Set<AppFormat>(['zip', 'tar.gz', 'AppImage', 'exe']);
 
 function bad(why: string, source: string): UserError {
   return new UserError({
@@ -49,7 +50,7 @@ export function validateAppManifest(data: unknown, source = 'the manifest'): App
     const where = `targets.${id}`;
     if (!t || typeof t !== 'object') throw bad(`${where} is not an object`, source);
     if (typeof t.file !== 'string' || !t.file || /[\\/]/.test(t.file)) throw bad(`${where}.file must be a plain file name`, source);
-    if (!FORMATS.has(t.format)) throw bad(`${where}.format must be zip, tar.gz or AppImage`, source);
+    if (!FORMATS.has(t.format)) throw bad(`${where}.format must be zip, tar.gz, AppImage or exe`, source);
     if (!Array.isArray(t.urls) || t.urls.length === 0 || t.urls.some((u) => typeof u !== 'string' || !/^https?:\/\//.test(u))) throw bad(`${where}.urls must list http(s) URLs`, source);
     if (!Number.isSafeInteger(t.size) || t.size <= 0) throw bad(`${where}.size must be a positive integer`, source);
     if (typeof t.integrity !== 'string' || !/^sha512-[A-Za-z0-9+/]{86}==$/.test(t.integrity)) throw bad(`${where}.integrity must be a sha512 SRI string`, source);

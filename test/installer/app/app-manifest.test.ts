@@ -37,15 +37,15 @@ describe('the release app manifest', () => {
     const manifest = await buildAppManifest({ matrix, version: '0.10.0', artifactsDir, baseUrls: ['https://dl.example/ao/0.10.0', 'https://mirror.example/ao'], signingKey: privateKey, allowMissing: true });
     expect(Object.keys(manifest.targets).sort()).toEqual(['darwin-arm64', 'linux-x64']);
     const linux = manifest.targets['linux-x64'];
-    expect(linux.format).toBe('tar.gz');
-    expect(linux.urls).toEqual(['https://dl.example/ao/0.10.0/ao-desktop-linux-x64.tar.gz', 'https://mirror.example/ao/ao-desktop-linux-x64.tar.gz']);
+    expect(linux.format).toBe('AppImage');
+    expect(linux.urls).toEqual(['https://dl.example/ao/0.10.0/agent-orchestrator-linux-x64.AppImage', 'https://mirror.example/ao/agent-orchestrator-linux-x64.AppImage']);
     expect(linux.unpackedSizeLimit).toBeGreaterThan(300 << 10);
     expect(manifest.publicKey).toMatch(/BEGIN PUBLIC KEY/);
     expect(linux.signature).toBeTruthy();
   });
 
   it('names the missing artifact when one is absent', async () => {
-    await expect(buildAppManifest({ matrix, version: '0.10.0', artifactsDir, baseUrls: ['https://dl.example'] })).rejects.toMatchObject({ code: 'EAPPMANIFEST', message: expect.stringMatching(/ao-desktop-darwin-x64\.zip/) });
+    await expect(buildAppManifest({ matrix, version: '0.10.0', artifactsDir, baseUrls: ['https://dl.example'] })).rejects.toMatchObject({ code: 'EAPPMANIFEST', message: expect.stringMatching(/agent-orchestrator-darwin-x64\.zip/) });
   });
 
   it('travels inside the main package tarball and installs from it through a mirror', async () => {

@@ -209,6 +209,16 @@ describe('the command line', () => {
     expect(line.fix).toMatch(/--manifest|reinstall/);
   });
 
+  it('refuses the Windows installer on another OS before downloading anything', async () => {
+    const artifact = join(work, 'agent-orchestrator-win32-x64.exe');
+    writeFileSync(artifact, 'MZ not really an installer\n');
+    const manifest = await manifestFor(server, artifact, 'exe', 'win32-x64');
+    const r = await ao(['install', '--quiet', '--manifest', await writeManifest(await tempDir('m'), manifest), '--target', 'win32-x64', '--dir', join(work, 'win')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/runs only on Windows/);
+    expect(server.requests.filter((q) => q.path === '/agent-orchestrator-win32-x64.exe')).toEqual([]);
+  });
+
   it('turns a command whose event loop drains before it settles into exit 70, never exit 0', async () => {
     const script = join(work, 'never-settles.cjs');
     await build({

@@ -8,7 +8,7 @@ import type { AppManifest } from '../../../installer/app/manifest.js';
 import type { FaultServer } from '../../support/fault-server.js';
 
 /** A one-target manifest for an artifact served at `/<file>` by the fault server. */
-export async function manifestFor(server: FaultServer, artifact: string, format: 'zip' | 'tar.gz' | 'AppImage', target = 'linux-x64', extra: Partial<AppManifest['targets'][string]> = {}): Promise<AppManifest> {
+export async function manifestFor(server: FaultServer, artifact: string, format: 'zip' | 'tar.gz' | 'AppImage' | 'exe', target = 'linux-x64', extra: Partial<AppManifest['targets'][string]> = {}): Promise<AppManifest> {
   const file = basename(artifact);
   await server.serve(`/${file}`, artifact);
   const { integrity, size } = await digestFile(artifact);

@@ -81,7 +81,7 @@ describe('installing the desktop app', () => {
     expect(result.status).toBe('installed');
     expect(await appPath(root)).toBe(join(root, 'versions', '0.10.0-darwin-arm64'));
     expect(await readlink(join(root, 'current'))).toBe(join('versions', '0.10.0-darwin-arm64'));
-    const app = join(result.path, 'Ao.app/Contents');
+    const app = join(result.path, 'Agent Orchestrator.app/Contents');
     expect(await readlink(join(app, 'Frameworks/X.framework/Versions/Current'))).toBe('A');
     expect((await stat(join(app, 'MacOS/ao'))).mode & 0o111).not.toBe(0);
     expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toMatchObject({ ok: true });
@@ -259,7 +259,7 @@ describe('installing the desktop app', () => {
       expect(await run.done).toBeNull();
       const launchable = await appPath(root);
       expect(launchable).toBe(join(root, 'versions', '0.9.0-darwin-arm64'));
-      expect((await stat(join(launchable!, 'Ao.app/Contents/MacOS/ao'))).mode & 0o111).not.toBe(0);
+      expect((await stat(join(launchable!, 'Agent Orchestrator.app/Contents/MacOS/ao'))).mode & 0o111).not.toBe(0);
       expect(await verifyApp({ manifest: v1, target: 'darwin-arm64', root })).toMatchObject({ ok: true });
 
       const again = runCli(['install', '--quiet', '--manifest', file, '--target', 'darwin-arm64', '--dir', root]);
