@@ -1,4 +1,3 @@
-import { createPublicKey, verify as verifySignature } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, readlink, rm, statfs, symlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,6 +9,7 @@ import type { Progress } from '../../common/progress.js';
 import { discardPartial, download, partialPath, usablePartialSize } from './download.js';
 import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
 import { extractArtifact, type PlannedEntry } from './extract.js';
+import { checkEntryTrust, pinnedKeys, rememberedKeys, rememberKeys, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
 import { hostTargetId, validateAppManifest, type AppManifest, type AppTarget } from './manifest.js';
 
@@ -47,6 +47,8 @@ export interface InstallOptions {
   /** The download gives up after this long in all. */
   deadlineMs?: number;
   backoffBaseMs?: number;
+  /** Keys compiled into the build (trusted-keys.json by default); keys this machine remembered are added. */
+  trustedKeys?: TrustedKey[];
   /** Where to write app-state.json for the real `ao start` (the CLI passes ~/.ao); none when absent. */
   stateDir?: string;
   /** Parks the process at a named step (tests SIGKILL it there). */
@@ -134,25 +136,6 @@ async function sweep(root: string, keep: Set<string>): Promise<void> {
   }
 }
 
-function verifySigned(manifest: AppManifest, target: AppTarget, integrity: string): void {
-  if (!manifest.publicKey) return;
-  const digest = Buffer.from(integrity.replace(/^sha512-/, ''), 'base64');
-  let ok = false;
-  try {
-    ok = verifySignature(null, digest, createPublicKey(manifest.publicKey), Buffer.from(target.signature ?? '', 'base64'));
-  } catch {
-    ok = false;
-  }
-  if (!ok) {
-    throw new UserError({
-      what: 'the desktop app signature is invalid',
-      why: `the Ed25519 signature of ${target.file} does not match the release's public key; nothing was installed`,
-      fix: 'reinstall @aoagents/ao; if it persists, report it: the release may have been tampered with',
-      code: 'ESIGNATURE',
-    });
-  }
-}
-
 export async function installApp(options: InstallOptions): Promise<InstallResult> {
   const manifest = validateAppManifest(options.manifest);
   const targetId = options.target ?? hostTargetId();
@@ -164,6 +147,8 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   await mkdir(join(root, 'versions'), { recursive: true });
   await mkdir(join(root, 'downloads'), { recursive: true });
 
+  // The signature over this entry, against keys from outside the manifest, before a byte is fetched.
+  const newKeys = checkEntryTrust(manifest, targetId, target, [...(options.trustedKeys ?? pinnedKeys()), ...(await rememberedKeys(root))]);
   const lock = await acquireLock(join(root, '.lock'), { purpose: 'the desktop app installer', waitMs: options.lockWaitMs ?? 15 * 60_000 });
   try {
     const current = await currentVersionDir(root);
@@ -175,6 +160,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
         await switchCurrent(root, name);
         await sweepOld(root, versionDir);
       }
+      await rememberKeys(root, newKeys);
       return { status: 'already-installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: 0, fetched: 0, ...(await pointAoStartAt(options, target, versionDir, done, manifest.version)) };
     }
 
@@ -192,12 +178,6 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     }
 
     const got = await download({ urls: target.urls, dest: artifact, size: target.size, integrity: target.integrity, progress: options.progress, dispatcher: options.dispatcher, retries: options.retries, stallTimeoutMs: options.stallTimeoutMs, deadlineMs: options.deadlineMs, backoffBaseMs: options.backoffBaseMs });
-    try {
-      verifySigned(manifest, target, target.integrity);
-    } catch (err) {
-      await discardPartial(artifact);
-      throw err;
-    }
     await options.checkpoint?.('downloaded');
     // Again now that the download is done: minutes passed and something else may have filled the disk.
     const freeNow = await (options.freeSpace ?? freeBytes)(root);
@@ -232,6 +212,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // The new version is complete and current: only now do older ones go.
     await sweepOld(root, versionDir);
     await discardPartial(artifact);
+    await rememberKeys(root, newKeys);
     options.progress?.finish(`installed ${manifest.version} for ${targetId}`);
     return { status: 'installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: got.resumedFrom, fetched: got.fetched, ...(await pointAoStartAt(options, target, versionDir, marker, manifest.version)) };
   } finally {

@@ -17,7 +17,7 @@ export interface AppTarget {
   integrity: string;
   /** Bytes the unpacked app may take; extraction stops past it. */
   unpackedSizeLimit: number;
-  /** Base64 Ed25519 signature over the artifact's raw sha512 digest. */
+  /** Base64 Ed25519 signature over this entry (trust.ts entryPayload), by `publicKey`. */
   signature?: string;
 }
 
@@ -25,8 +25,10 @@ export interface AppManifest {
   schema: 1;
   version: string;
   targets: Record<string, AppTarget>;
-  /** PEM (SPKI) Ed25519 public key; when present every target must carry a signature. */
+  /** PEM (SPKI) Ed25519 key that signed the entries. It is trusted only if pinned or remembered (trust.ts). */
   publicKey?: string;
+  /** A new signing key handed over by an old one: the old key's signature over the new key's SPKI bytes. */
+  keyRotation?: { signature: string };
 }
 
 const FORMATS = new Set<AppFormat>(['zip', 'tar.gz', 'AppImage', 'exe']);
@@ -46,6 +48,8 @@ export function validateAppManifest(data: unknown, source = 'the manifest'): App
   if (m.schema !== 1) throw bad(`schema is ${JSON.stringify(m.schema)}, expected 1`, source);
   if (typeof m.version !== 'string' || !m.version) throw bad('"version" is missing', source);
   if (!m.targets || typeof m.targets !== 'object') throw bad('"targets" is missing', source);
+  if (m.publicKey !== undefined && (typeof m.publicKey !== 'string' || !m.publicKey.includes('BEGIN PUBLIC KEY'))) throw bad('"publicKey" must be a PEM public key when present', source);
+  if (m.keyRotation !== undefined && typeof m.keyRotation?.signature !== 'string') throw bad('"keyRotation.signature" must be a string', source);
   for (const [id, t] of Object.entries(m.targets)) {
     const where = `targets.${id}`;
     if (!t || typeof t !== 'object') throw bad(`${where} is not an object`, source);
