@@ -1,5 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, copyFile, mkdir, open, symlink } from 'node:fs/promises';
+import { createHash, type Hash } from 'node:crypto';
+import { chmod, copyFile, mkdir, open, stat, symlink } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -24,6 +25,8 @@ export interface PlannedEntry {
   mode: number;
   size: number;
   link?: string;
+  /** sha512 (SRI) of a file's bytes as written, for `ao-app verify`. */
+  integrity?: string;
 }
 
 function refuse(archive: string, why: string): UserError {
@@ -120,14 +123,22 @@ function inside(root: string, path: string): string {
   return full;
 }
 
-/** Counts bytes as they are written and fails past the cap. */
-function capCounter(archive: string, budget: { left: number }): Transform {
+const cleanPath = (path: string) => path.replace(/\\/g, '/').split('/').filter((p) => p && p !== '.').join('/');
+
+/** Counts bytes as they are written and fails past the cap; with `digested`, hashes them too. */
+function capCounter(archive: string, budget: { left: number }, digested?: (integrity: string) => void): Transform {
+  const hash = digested ? createHash('sha512') : undefined;
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
       budget.left -= chunk.length;
       streamed(chunk.length);
+      hash?.update(chunk);
       if (budget.left < 0) done(refuse(archive, 'it unpacks to more bytes than its entries declare and than the manifest allows'));
       else done(null, chunk);
+    },
+    flush(done) {
+      if (hash) digested!(`sha512-${hash.digest('base64')}`);
+      done();
     },
   });
 }
@@ -141,7 +152,7 @@ const ZIP_READ_SIZE = 256 << 10;
  * parses the archive; only the data is read here, from the offset its local
  * header gives.
  */
-async function zipEntryData(archive: string, entry: StreamZip.ZipEntry): Promise<NodeJS.ReadableStream[]> {
+async function zipEntryData(archive: string, entry: StreamZip.ZipEntry, digest: Hash): Promise<NodeJS.ReadableStream[]> {
   const header = Buffer.alloc(30);
   const fh = await open(archive, 'r');
   try {
@@ -159,6 +170,7 @@ async function zipEntryData(archive: string, entry: StreamZip.ZipEntry): Promise
   const check = new Transform({
     transform(chunk: Buffer, _enc, done) {
       crc = crc32(chunk, crc);
+      digest.update(chunk);
       size += chunk.length;
       if (size > entry.size) done(new Error('more bytes than its declared size'));
       else done(null, chunk);
@@ -202,7 +214,9 @@ export async function extractZip(archive: string, staging: string, cap: number):
       await mkdir(dirname(dest), { recursive: true });
       try {
         const entry = (await zip.entry(names.get(e.path)!))!;
-        await pipeline([...(await zipEntryData(archive, entry)), capCounter(archive, budget), createWriteStream(dest, { flags: 'wx', })]);
+        const digest = createHash('sha512');
+        await pipeline([...(await zipEntryData(archive, entry, digest)), capCounter(archive, budget), createWriteStream(dest, { flags: 'wx' })]);
+        e.integrity = `sha512-${digest.digest('base64')}`;
       } catch (cause) {
         if (isDiskError(cause)) throw cause;
         // Sizes or CRCs that lie only show while reading the data.
@@ -252,23 +266,25 @@ export async function extractTarGz(archive: string, staging: string, cap: number
   const allowed = new Set(plan.filter((e) => e.type !== 'symlink').map((e) => e.path));
   let written = 0;
   const budget = { left: cap };
+  const digests = new Map<string, string>();
   await tar.x({
     file: archive,
     maxReadSize: TAR_READ_SIZE,
     // Every file's bytes pass through the counter: the cap holds even when a header lies about a size.
     // node-tar documents any stream here; its typings only name its own ReadEntry.
-    transform: () => capCounter(archive, budget) as unknown as ReadEntry,
+    transform: (entry: ReadEntry) => capCounter(archive, budget, (digest) => digests.set(cleanPath(entry.path), digest)) as unknown as ReadEntry,
     cwd: staging,
     strict: true,
     preserveOwner: false,
     noChmod: false,
     filter: (path, entry) => {
-      const clean = path.replace(/\\/g, '/').split('/').filter((p) => p && p !== '.').join('/');
+      const clean = cleanPath(path);
       written += 'size' in entry ? (entry.size ?? 0) : 0;
       if (written > cap) throw refuse(archive, 'it unpacks to more bytes than the manifest allows');
       return allowed.has(clean);
     },
   });
+  for (const e of plan) if (e.type === 'file') e.integrity = digests.get(e.path);
   await createSymlinks(staging, plan);
   return plan;
 }
@@ -282,11 +298,11 @@ async function createSymlinks(staging: string, plan: PlannedEntry[]): Promise<vo
   }
 }
 
-export async function extractAppImage(artifact: string, staging: string, file: string): Promise<PlannedEntry[]> {
+export async function extractAppImage(artifact: string, staging: string, file: string, integrity?: string): Promise<PlannedEntry[]> {
   const dest = inside(staging, file);
   await copyFile(artifact, dest);
   await chmod(dest, 0o755);
-  return [{ path: file, type: 'file', mode: 0o755, size: 0 }];
+  return [{ path: file, type: 'file', mode: 0o755, size: (await stat(dest)).size, integrity }];
 }
 
 const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
@@ -295,17 +311,18 @@ function isDiskError(err: unknown): boolean {
   return DISK_FULL.has((err as NodeJS.ErrnoException)?.code ?? '');
 }
 
-async function unpack(format: AppFormat, artifact: string, staging: string, cap: number, file: string): Promise<PlannedEntry[]> {
+async function unpack(format: AppFormat, artifact: string, staging: string, cap: number, file: string, integrity?: string): Promise<PlannedEntry[]> {
   await mkdir(staging, { recursive: true });
   if (format === 'zip') return extractZip(artifact, staging, cap);
   if (format === 'tar.gz') return extractTarGz(artifact, staging, cap);
   // An AppImage runs as it is; a Windows installer is kept as verified and run from the version folder.
-  return extractAppImage(artifact, staging, file);
+  return extractAppImage(artifact, staging, file, integrity);
 }
 
-export async function extractArtifact(format: AppFormat, artifact: string, staging: string, cap: number, file: string): Promise<PlannedEntry[]> {
+/** `integrity`: the artifact's verified sha512, recorded for a single-file app (AppImage, exe). */
+export async function extractArtifact(format: AppFormat, artifact: string, staging: string, cap: number, file: string, integrity?: string): Promise<PlannedEntry[]> {
   try {
-    return await unpack(format, artifact, staging, cap, file);
+    return await unpack(format, artifact, staging, cap, file, integrity);
   } catch (err) {
     if (!isDiskError(err)) throw err;
     throw new UserError({

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
+import { digestFile } from '../../common/integrity.js';
 import { fsyncDir, renameWithRetry, tempSibling, writeJsonAtomic } from '../../common/fs-atomic.js';
 import { acquireLock } from '../../common/lock.js';
 import type { Progress } from '../../common/progress.js';
@@ -27,7 +28,8 @@ export interface Marker {
   target: string;
   integrity: string;
   installedAt: string;
-  entries: Array<Pick<PlannedEntry, 'path' | 'type' | 'size'>>;
+  /** Every entry, files with their sha512: what `ao-app verify` re-hashes. */
+  entries: Array<Pick<PlannedEntry, 'path' | 'type' | 'size' | 'link' | 'integrity'>>;
 }
 
 export interface InstallOptions {
@@ -194,14 +196,14 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     await rm(staging, { recursive: true, force: true });
     let entries: PlannedEntry[];
     try {
-      entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file);
+      entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file, target.integrity);
     } catch (err) {
       await rm(staging, { recursive: true, force: true });
       // An unsafe archive is never worth keeping; a full disk keeps the verified download for the next run.
       if (err instanceof UserError && err.code === 'EUNSAFEARCHIVE') await discardPartial(artifact);
       throw err;
     }
-    const marker: Marker = { version: manifest.version, target: targetId, integrity: target.integrity, installedAt: new Date().toISOString(), entries: entries.map(({ path, type, size }) => ({ path, type, size })) };
+    const marker: Marker = { version: manifest.version, target: targetId, integrity: target.integrity, installedAt: new Date().toISOString(), entries: entries.map(({ path, type, size, link, integrity }) => ({ path, type, size, link, integrity })) };
     await writeJsonAtomic(join(staging, MARKER), marker);
     await options.checkpoint?.('extracted');
     await rm(versionDir, { recursive: true, force: true });
@@ -257,7 +259,7 @@ export interface VerifyResult {
   problems: string[];
 }
 
-/** Checks the current install against the manifest and its own marker (every entry present, sizes and types). */
+/** Checks the current install against the manifest and its own marker: every entry present, every file re-hashed, every link's target. */
 export async function verifyApp(options: { manifest: AppManifest | unknown; target?: string; root?: string }): Promise<VerifyResult> {
   const manifest = validateAppManifest(options.manifest);
   const targetId = options.target ?? hostTargetId();
@@ -270,10 +272,18 @@ export async function verifyApp(options: { manifest: AppManifest | unknown; targ
   const problems: string[] = [];
   if (marker.integrity !== target.integrity) problems.push(`installed ${marker.version} does not match release ${manifest.version}`);
   for (const e of marker.entries) {
-    const info = await lstat(join(dir, e.path)).catch(() => undefined);
+    const full = join(dir, e.path);
+    const info = await lstat(full).catch(() => undefined);
     if (!info) problems.push(`${e.path} is missing`);
-    else if (e.type === 'symlink' && !info.isSymbolicLink()) problems.push(`${e.path} is no longer a symlink`);
-    else if (e.type === 'file' && e.size > 0 && info.size !== e.size) problems.push(`${e.path} has ${info.size} bytes, expected ${e.size}`);
+    else if (e.type === 'symlink') {
+      if (!info.isSymbolicLink()) problems.push(`${e.path} is no longer a symlink`);
+      else if (e.link !== undefined && (await readlink(full)) !== e.link) problems.push(`${e.path} now points to ${await readlink(full)}, not ${e.link}`);
+    } else if (e.type === 'file') {
+      if (!info.isFile()) problems.push(`${e.path} is no longer a file`);
+      else if (info.size !== e.size) problems.push(`${e.path} has ${info.size} bytes, expected ${e.size}`);
+      else if (e.integrity && (await digestFile(full)).integrity !== e.integrity) problems.push(`${e.path} differs from the file installed (sha512 mismatch)`);
+      else if (!e.integrity) problems.push(`${e.path} has no recorded sha512 (installed by an older ao-app): run ao-app install to reinstall`);
+    }
   }
   return { ok: problems.length === 0, path: dir, problems };
 }

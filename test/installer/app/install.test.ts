@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { lstat, readdir, readlink, stat, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
@@ -89,6 +89,24 @@ describe('installing the desktop app', () => {
     const before = server.bytesSent('/mac-basic.zip');
     expect((await installApp({ manifest, target: 'darwin-arm64', root })).status).toBe('already-installed');
     expect(server.bytesSent('/mac-basic.zip')).toBe(before);
+  });
+
+  it('verify re-hashes every installed file and names the one that changed, even at the same size', async () => {
+    const root = await tempDir('root');
+    const manifest = await macManifest(mac, '0.10.0', '/mac-verify.zip');
+    const result = await installApp({ manifest, target: 'darwin-arm64', root });
+    const plist = join(result.path, 'Agent Orchestrator.app/Contents/Info.plist');
+    const text = await readFile(plist, 'utf8');
+    await writeFile(plist, text.replace('<string>ao</string>', '<string>xx</string>'));
+    expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toEqual({ ok: false, path: result.path, problems: ['Agent Orchestrator.app/Contents/Info.plist differs from the file installed (sha512 mismatch)'] });
+
+    const image = join(await tempDir('img'), 'agent-orchestrator-linux-x64.AppImage');
+    await writeFile(image, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const imageRoot = await tempDir('root');
+    const m = await manifestFor(server, image, 'AppImage', 'linux-x64');
+    const installed = await installApp({ manifest: m, target: 'linux-x64', root: imageRoot });
+    await writeFile(join(installed.path, 'agent-orchestrator-linux-x64.AppImage'), '#!/bin/sh\nexit 1\n');
+    expect((await verifyApp({ manifest: m, target: 'linux-x64', root: imageRoot })).problems).toEqual(['agent-orchestrator-linux-x64.AppImage differs from the file installed (sha512 mismatch)']);
   });
 
   it('installs nothing from wrong bytes and discards them', async () => {
