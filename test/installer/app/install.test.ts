@@ -181,6 +181,25 @@ describe('installing the desktop app', () => {
     expect(server.requests.filter((r) => r.path === '/mac-nospace-later.zip')).toHaveLength(requests);
   });
 
+  it.skipIf(!canMountTmpfs())('a disk that fills during the download or the unpacking fails with ENOSPC, not a hang or exit 70', async () => {
+    const root = await tempDir('tmpfs-full');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', root]);
+    try {
+      // The free-space probe is told there is room (another process fills the disk after it looked).
+      const roomy = async () => 1 << 30;
+      const bigManifest = await manifestFor(server, big, 'tar.gz', 'linux-x64');
+      await expect(installApp({ manifest: bigManifest, target: 'linux-x64', root: join(root, 'a'), freeSpace: roomy })).rejects.toMatchObject({ code: 'ENOSPC', what: expect.stringMatching(/cannot write the desktop app download/) });
+      rmSync(join(root, 'a'), { recursive: true, force: true });
+      // 700 KB zip fits; its unpacked 1.3 MB does not.
+      const zip = await manifestFor(server, mac, 'zip', 'darwin-arm64');
+      await expect(installApp({ manifest: zip, target: 'darwin-arm64', root: join(root, 'b'), freeSpace: roomy })).rejects.toMatchObject({ code: 'ENOSPC', what: 'the disk filled up while unpacking the desktop app' });
+      expect(existsSync(join(root, 'b', 'downloads', 'ao-desktop-darwin-arm64.zip.partial'))).toBe(true);
+      expect((await readdir(join(root, 'b', 'versions'))).filter((n) => n.startsWith('.staging'))).toEqual([]);
+    } finally {
+      execFileSync('umount', [root]);
+    }
+  });
+
   it.skipIf(!canMountTmpfs())('checks a real disk again after the download (a 4 MB tmpfs filled meanwhile)', async () => {
     const root = await tempDir('tmpfs-later');
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', root]);
