@@ -1,10 +1,11 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
-import { chmod, copyFile, mkdir, open, stat, symlink } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, open, stat, symlink, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { crc32, createInflateRaw } from 'node:zlib';
+import { promisify } from 'node:util';
+import { crc32, createInflateRaw, inflateRaw, type ZlibOptions } from 'node:zlib';
 import StreamZip from 'node-stream-zip';
 import type { ReadEntry } from 'tar';
 import { UserError } from '../../common/errors.js';
@@ -146,24 +147,22 @@ function capCounter(archive: string, budget: { left: number }, digested?: (integ
 /** node-stream-zip's own entry stream reads 16 KiB at a time and checks CRC-32 byte by byte in JS (~100 MB/s); 1 MiB reads and writes pushed memory.test.ts's zip install to 97 MB peak RSS, 256 KiB stays within bounds. */
 const ZIP_READ_SIZE = 256 << 10;
 
-/**
- * One zip entry's unpacked bytes, checked against the central directory's
- * size and CRC-32 (native `zlib.crc32`) as they stream. node-stream-zip still
- * parses the archive; only the data is read here, from the offset its local
- * header gives.
- */
-async function zipEntryData(archive: string, entry: StreamZip.ZipEntry, digest: Hash): Promise<NodeJS.ReadableStream[]> {
+/** Where an entry's data starts, from its local header (whose name and extra lengths may differ from the central directory's). */
+async function zipDataStart(fh: FileHandle, entry: StreamZip.ZipEntry): Promise<number> {
   const header = Buffer.alloc(30);
-  const fh = await open(archive, 'r');
-  try {
-    await fh.read(header, 0, 30, entry.offset);
-  } finally {
-    await fh.close();
-  }
+  await fh.read(header, 0, 30, entry.offset);
   if (header.readUInt32LE(0) !== 0x04034b50) throw new Error('invalid local header');
   if (entry.encrypted) throw new Error('entry is encrypted');
   if (entry.method !== 0 && entry.method !== 8) throw new Error(`unknown compression method ${entry.method}`);
-  const start = entry.offset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+  return entry.offset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+}
+
+/**
+ * One zip entry's unpacked bytes, checked against the central directory's
+ * size and CRC-32 (native `zlib.crc32`) and hashed as they stream.
+ * node-stream-zip still parses the archive; only the data is read here.
+ */
+function zipEntryData(archive: string, entry: StreamZip.ZipEntry, start: number, digest: Hash): NodeJS.ReadableStream[] {
   const raw = createReadStream(archive, { start, end: start + entry.compressedSize - 1, highWaterMark: ZIP_READ_SIZE });
   let crc = 0;
   let size = 0;
@@ -182,6 +181,50 @@ async function zipEntryData(archive: string, entry: StreamZip.ZipEntry, digest: 
     },
   });
   return entry.method === 8 ? [raw, createInflateRaw({ chunkSize: 64 << 10 }), check] : [raw, check];
+}
+
+/** Most of an Electron app's ~3,000 entries are small: one read, one inflate (on libuv's pool), one write. */
+const SMALL_ENTRY = 256 << 10;
+/** Entries written at once: zlib and file I/O run on libuv's threads, so both cores work. */
+const ZIP_WORKERS = 4;
+const inflateRawAsync = promisify(inflateRaw) as (buf: Buffer, options: ZlibOptions) => Promise<Buffer>;
+
+async function writeSmallZipEntry(archive: string, fh: FileHandle, entry: StreamZip.ZipEntry, start: number, dest: string, mode: number, budget: { left: number }): Promise<string> {
+  const packed = Buffer.alloc(entry.compressedSize);
+  if (packed.length > 0) await fh.read(packed, 0, packed.length, start);
+  // maxOutputLength: a lying size cannot make inflate allocate more than the entry declared.
+  const data = entry.method === 8 ? await inflateRawAsync(packed, { maxOutputLength: Math.max(1, entry.size) + 1 }) : packed;
+  if (data.length !== entry.size) throw new Error(`${data.length} bytes instead of the declared ${entry.size}`);
+  if (crc32(data) !== entry.crc) throw new Error('CRC-32 mismatch');
+  budget.left -= data.length;
+  if (budget.left < 0) throw refuse(archive, 'it unpacks to more bytes than its entries declare and than the manifest allows');
+  streamed(data.length + packed.length);
+  const out = await open(dest, 'wx');
+  try {
+    await out.writeFile(data);
+    await out.chmod(mode);
+  } finally {
+    await out.close();
+  }
+  return `sha512-${createHash('sha512').update(data).digest('base64')}`;
+}
+
+/** Runs `fn` over `items`, `width` at a time; stops taking new items after the first failure and rethrows it once all in flight have settled. */
+async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  if (failure) throw failure.error;
 }
 
 const S_IFMT = 0o170000;
@@ -209,21 +252,37 @@ export async function extractZip(archive: string, staging: string, cap: number):
     const budget = { left: cap };
     const names = new Map(Object.values(await zip.entries()).map((e) => [e.name.replace(/\\/g, '/').split('/').filter((p) => p && p !== '.').join('/'), e.name]));
     for (const e of plan.filter((x) => x.type === 'dir')) await mkdir(inside(staging, e.path), { recursive: true, mode: 0o755 });
-    for (const e of plan.filter((x) => x.type === 'file')) {
-      const dest = inside(staging, e.path);
-      await mkdir(dirname(dest), { recursive: true });
-      try {
-        const entry = (await zip.entry(names.get(e.path)!))!;
-        const digest = createHash('sha512');
-        await pipeline([...(await zipEntryData(archive, entry, digest)), capCounter(archive, budget), createWriteStream(dest, { flags: 'wx' })]);
-        e.integrity = `sha512-${digest.digest('base64')}`;
-      } catch (cause) {
-        if (isDiskError(cause)) throw cause;
-        // Sizes or CRCs that lie only show while reading the data.
-        throw cause instanceof UserError ? cause : refuse(archive, `entry "${e.path}" is corrupt (${(cause as Error).message})`);
-      }
-      // The archive's own mode, as ditto keeps it (a zip made without Unix modes gets 0644); always readable by us.
-      await chmod(dest, ((e.mode & 0o777) || 0o644) | 0o400);
+    const made = new Set<string>();
+    const fh = await open(archive, 'r');
+    try {
+      const writeOne = async (e: PlannedEntry) => {
+        const dest = inside(staging, e.path);
+        if (!made.has(dirname(dest))) {
+          await mkdir(dirname(dest), { recursive: true });
+          made.add(dirname(dest));
+        }
+        // The archive's own mode, as ditto keeps it (a zip made without Unix modes gets 0644); always readable by us.
+        const mode = ((e.mode & 0o777) || 0o644) | 0o400;
+        try {
+          const entry = (await zip.entry(names.get(e.path)!))!;
+          const start = await zipDataStart(fh, entry);
+          if (entry.size <= SMALL_ENTRY && entry.compressedSize <= SMALL_ENTRY) {
+            e.integrity = await writeSmallZipEntry(archive, fh, entry, start, dest, mode, budget);
+            return;
+          }
+          const digest = createHash('sha512');
+          await pipeline([...zipEntryData(archive, entry, start, digest), capCounter(archive, budget), createWriteStream(dest, { flags: 'wx' })]);
+          e.integrity = `sha512-${digest.digest('base64')}`;
+          await chmod(dest, mode);
+        } catch (cause) {
+          if (isDiskError(cause)) throw cause;
+          // Sizes or CRCs that lie only show while reading the data.
+          throw cause instanceof UserError ? cause : refuse(archive, `entry "${e.path}" is corrupt (${(cause as Error).message})`);
+        }
+      };
+      await inParallel(plan.filter((x) => x.type === 'file'), ZIP_WORKERS, writeOne);
+    } finally {
+      await fh.close();
     }
     await createSymlinks(staging, plan);
     return plan;

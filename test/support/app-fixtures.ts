@@ -75,6 +75,68 @@ export async function writeAppTree(dir: string, kind: Exclude<AppKind, 'appimage
   return ['Ao'];
 }
 
+/** Bytes that deflate about 2:1, like machine code: random runs interleaved with zeros. Fast to make. */
+function semiCompressible(bytes: number): Buffer {
+  const out = Buffer.alloc(bytes);
+  const noise = randomBytes(Math.min(bytes, 1 << 20));
+  for (let at = 0; at < bytes; at += 128) noise.copy(out, at, at % noise.length, Math.min(at % noise.length + 64, noise.length));
+  return out;
+}
+
+/**
+ * An Electron-like macOS app, as the real release zips it: `Agent Orchestrator.app` with
+ * ~3,000 entries (locales, helper apps, an unpacked node_modules), an incompressible
+ * ~100 MB `app.asar`, an Electron Framework with the usual version symlinks. `totalBytes`
+ * is the unpacked size (254 MB for the bench).
+ */
+export async function writeElectronLikeTree(dir: string, totalBytes: number): Promise<string[]> {
+  await rm(dir, { recursive: true, force: true });
+  const contents = join(dir, MAC_BUNDLE, 'Contents');
+  const put = async (rel: string, data: Buffer | string, mode = 0o644) => {
+    await mkdir(dirname(join(contents, rel)), { recursive: true });
+    await writeFile(join(contents, rel), data, { mode });
+  };
+  await put('Info.plist', '<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>CFBundleExecutable</key><string>Agent Orchestrator</string></dict></plist>\n');
+  await put('MacOS/Agent Orchestrator', semiCompressible(200 << 10), 0o755);
+  await put('_CodeSignature/CodeResources', `<plist version="1.0"><dict><key>files</key><data>${randomBytes(2048).toString('base64')}</data></dict></plist>\n`);
+  const asar = Math.round(totalBytes * 0.4);
+  await writePadding(join(contents, 'Resources', 'app.asar'), asar);
+  const fw = join('Frameworks', 'Electron Framework.framework');
+  let left = totalBytes - asar - (200 << 10);
+  let entries = 3;
+  const small = async (rel: string, size: number, mode = 0o644) => {
+    await put(rel, semiCompressible(size), mode);
+    left -= size;
+    entries++;
+  };
+  for (const helper of ['', ' (GPU)', ' (Plugin)', ' (Renderer)']) {
+    const app = join('Frameworks', `Agent Orchestrator Helper${helper}.app`, 'Contents');
+    await small(join(app, 'MacOS', `Agent Orchestrator Helper${helper}`), 120 << 10, 0o755);
+    await small(join(app, 'Info.plist'), 1 << 10);
+  }
+  for (let i = 0; i < 60; i++) await small(join(fw, 'Versions', 'A', 'Resources', `locale-${i}.lproj`, 'locale.pak'), 90 << 10);
+  for (let i = 0; i < 2900; i++) await small(join('Resources', 'app.asar.unpacked', 'node_modules', `pkg-${i % 97}`, `file-${i}.js`), 4 << 10 | (i % 7) << 10);
+  for (const lib of ['libEGL.dylib', 'libGLESv2.dylib', 'libffmpeg.dylib', 'libvk_swiftshader.dylib']) await small(join(fw, 'Versions', 'A', 'Libraries', lib), 3 << 20, 0o755);
+  // The framework binary takes what is left of the total.
+  await put(join(fw, 'Versions', 'A', 'Electron Framework'), semiCompressible(Math.max(1 << 20, left)), 0o755);
+  await symlink('A', join(contents, fw, 'Versions', 'Current'));
+  await symlink('Versions/Current/Electron Framework', join(contents, fw, 'Electron Framework'));
+  await symlink('Versions/Current/Resources', join(contents, fw, 'Resources'));
+  await symlink('Versions/Current/Libraries', join(contents, fw, 'Libraries'));
+  return [MAC_BUNDLE];
+}
+
+/** The realistic app zipped as a release would: every entry deflated, symlinks stored (`zip -y`). */
+export async function buildElectronLikeZip(outFile: string, totalBytes: number): Promise<string> {
+  const tree = `${outFile}.tree`;
+  await mkdir(dirname(outFile), { recursive: true });
+  await rm(outFile, { force: true });
+  const tops = await writeElectronLikeTree(tree, totalBytes);
+  await run('zip', ['-q', '-y', '-r', outFile, ...tops], { cwd: tree, maxBuffer: 1 << 20 });
+  await rm(tree, { recursive: true, force: true });
+  return outFile;
+}
+
 export interface BuiltApp {
   file: string;
   format: 'zip' | 'tar.gz' | 'AppImage' | 'exe';
