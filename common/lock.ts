@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { link, mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -5,9 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from './errors.js';
 
 /**
- * An exclusive lock file with stale-lock reclaim. The holder writes its pid and
- * host and keeps the file's mtime fresh; a lock whose pid is dead on this host,
- * or whose heartbeat stopped for `staleMs`, is taken over.
+ * An exclusive lock file with stale-lock reclaim. The holder writes its pid,
+ * host and a random token and keeps the file's mtime fresh. On this host the pid
+ * decides: a live holder is trusted however old its heartbeat (a blocked event
+ * loop, a suspended laptop), a dead one is taken over. A holder on another host
+ * (a shared folder) is judged by its heartbeat: stopped for `staleMs`, taken over.
+ * A release removes the lock only if it still carries the holder's own token.
  * Node built-ins only: this ships inside @aoagents/ao.
  */
 export interface LockOptions {
@@ -26,6 +30,7 @@ interface Holder {
   pid: number;
   host: string;
   acquiredAt: string;
+  token: string;
 }
 
 export function pidAlive(pid: number): boolean {
@@ -47,11 +52,33 @@ async function staleContent(path: string, staleMs: number): Promise<string | und
     } catch {
       // A holder killed between create and write leaves an empty file: judge by age.
     }
-    if (holder.host === hostname() && typeof holder.pid === 'number' && !pidAlive(holder.pid)) return text;
+    if (holder.host === hostname() && typeof holder.pid === 'number') return pidAlive(holder.pid) ? undefined : text;
     return Date.now() - info.mtimeMs > staleMs ? text : undefined;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOENT' ? '' : undefined;
   }
+}
+
+function tokenOf(text: string): string | undefined {
+  try {
+    return (JSON.parse(text) as Partial<Holder>).token;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Moves the lock aside and deletes it if it is ours; a lock someone else holds now is put back. */
+async function removeIfOurs(path: string, token: string): Promise<void> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  if (text === undefined || tokenOf(text) !== token) return;
+  const aside = `${path}.release-${process.pid}-${Date.now()}`;
+  try {
+    await rename(path, aside);
+  } catch {
+    return;
+  }
+  if (tokenOf(await readFile(aside, 'utf8').catch(() => '')) !== token) await link(aside, path).catch(() => undefined);
+  await rm(aside, { force: true });
 }
 
 export async function acquireLock(path: string, options: LockOptions): Promise<Lock> {
@@ -61,7 +88,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
   for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
     try {
       const handle = await open(path, 'wx');
-      const me: Holder = { pid: process.pid, host: hostname(), acquiredAt: new Date().toISOString() };
+      const me: Holder = { pid: process.pid, host: hostname(), acquiredAt: new Date().toISOString(), token: randomUUID() };
       await handle.writeFile(JSON.stringify(me));
       await handle.close();
       const heartbeat = setInterval(() => {
@@ -75,7 +102,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
           if (released) return;
           released = true;
           clearInterval(heartbeat);
-          await rm(path, { force: true });
+          await removeIfOurs(path, me.token);
         },
       };
     } catch (err) {

@@ -63,7 +63,9 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
   function describe(): string {
     const pct = total ? `${Math.floor((done / total) * 100)}%` : '';
     const amount = total ? `${formatBytes(done)}/${formatBytes(total)}` : formatBytes(done);
-    const eta = total ? ` ETA ${formatSeconds((total - done) / Math.max(rate(), 1))}` : '';
+    // No estimate until this run has moved bytes for a moment: a first frame at 0 B/s would say millions of minutes.
+    const measured = done > resumedFrom && now() - startedAt >= 250;
+    const eta = total ? ` ETA ${measured ? formatSeconds((total - done) / Math.max(rate(), 1)) : '--'}` : '';
     return `${pct} ${amount} ${formatBytes(rate())}/s${eta}`.trim();
   }
 

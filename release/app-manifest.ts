@@ -1,12 +1,13 @@
-import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import StreamZip from 'node-stream-zip';
-import * as tar from 'tar';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { UserError } from '../common/errors.js';
 import { appTargets, type Matrix } from '../common/matrix.js';
+import { extractArtifact } from '../installer/app/extract.js';
 import { validateAppManifest, type AppManifest, type AppTarget } from '../installer/app/manifest.js';
+import { entryPayload, rotationPayload, signWith } from '../installer/app/trust.js';
 
 /**
  * Describes the desktop app artifacts of a release: per target, where to fetch
@@ -20,8 +21,10 @@ export interface AppManifestOptions {
   artifactsDir: string;
   /** Base URLs (primary first, then mirrors); the file name is appended. */
   baseUrls: string[];
-  /** Ed25519 private key (PEM or KeyObject) to sign each artifact's sha512. */
+  /** Ed25519 private key (PEM or KeyObject) to sign each target's entry. */
   signingKey?: string | KeyObject;
+  /** The key users trust today, when `signingKey` is a new one: it signs the hand-over (keyRotation). */
+  previousSigningKey?: string | KeyObject;
   /** Targets without an artifact are left out instead of failing. */
   allowMissing?: boolean;
   /** Headroom over the real unpacked size (default 10%, at least 1 MiB). */
@@ -38,28 +41,32 @@ async function sha512Of(path: string): Promise<{ digest: Buffer; size: number }>
   return { digest: hash.digest(), size };
 }
 
-/** The real total of the file bytes an artifact unpacks to. */
-export async function unpackedSize(path: string, format: AppTarget['format']): Promise<number> {
-  if (format === 'AppImage') return (await stat(path)).size;
-  let total = 0;
-  if (format === 'zip') {
-    const zip = new StreamZip.async({ file: path, storeEntries: true });
-    try {
-      for (const entry of Object.values(await zip.entries())) total += entry.size;
-    } finally {
-      await zip.close();
-    }
-    return total;
+function ed25519(key: string | KeyObject | undefined): KeyObject | undefined {
+  const k = key === undefined ? undefined : typeof key === 'string' ? createPrivateKey(key) : key;
+  if (k && k.asymmetricKeyType !== 'ed25519') {
+    throw new UserError({ what: 'cannot sign the app manifest', why: `the signing key is ${k.asymmetricKeyType}, not ed25519`, fix: 'openssl genpkey -algorithm ed25519 -out app-signing.pem', code: 'EAPPMANIFEST' });
   }
-  await tar.t({ file: path, onReadEntry: (entry) => { total += entry.size ?? 0; } });
-  return total;
+  return k;
+}
+
+/**
+ * The checks `ao-app` makes on the user's machine before installing (the entry list, links,
+ * sizes, CRCs, every byte written), run on a release artifact: the release refuses what users
+ * would refuse. Unpacks into a temporary folder and removes it; returns the real unpacked size.
+ */
+export async function checkAppArtifact(file: string, format: AppTarget['format'], cap = Number.MAX_SAFE_INTEGER): Promise<number> {
+  const scratch = await mkdtemp(join(tmpdir(), 'ao-app-check-'));
+  try {
+    const entries = await extractArtifact(format, file, join(scratch, 'app'), cap, basename(file));
+    return format === 'AppImage' || format === 'exe' ? (await stat(file)).size : entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
 }
 
 export async function buildAppManifest(options: AppManifestOptions): Promise<AppManifest> {
-  const key = options.signingKey === undefined ? undefined : typeof options.signingKey === 'string' ? createPrivateKey(options.signingKey) : options.signingKey;
-  if (key && key.asymmetricKeyType !== 'ed25519') {
-    throw new UserError({ what: 'cannot sign the app manifest', why: `the signing key is ${key.asymmetricKeyType}, not ed25519`, fix: 'openssl genpkey -algorithm ed25519 -out app-signing.pem', code: 'EAPPMANIFEST' });
-  }
+  const key = ed25519(options.signingKey);
+  const previous = ed25519(options.previousSigningKey);
   const margin = options.marginRatio ?? 0.1;
   const targets: Record<string, AppTarget> = {};
   // Targets without a desktop app (or left out of the release) get no entry: ao-app says there is none.
@@ -75,25 +82,28 @@ export async function buildAppManifest(options: AppManifestOptions): Promise<App
     }
     let unpacked: number;
     try {
-      unpacked = await unpackedSize(path, target.app.format);
+      unpacked = await checkAppArtifact(path, target.app.format);
     } catch (cause) {
-      throw new UserError({ what: `cannot describe the desktop app for ${target.id}`, why: `${path} is not a readable ${target.app.format} (${(cause as Error).message})`, fix: 'rebuild the app artifact', code: 'EAPPMANIFEST', cause });
+      const why = cause instanceof UserError ? `${cause.what}: ${cause.why}` : `${path} is not a readable ${target.app.format} (${(cause as Error).message})`;
+      throw new UserError({ what: `cannot describe the desktop app for ${target.id}`, why, fix: 'rebuild the app artifact: ao-app on users\' machines would refuse it', code: 'EAPPMANIFEST', cause });
     }
-    targets[target.id] = {
+    const entry: AppTarget = {
       file: target.app.file,
       format: target.app.format,
       urls: options.baseUrls.map((base) => `${base.replace(/\/+$/, '')}/${encodeURIComponent(target.app.file)}`),
       size,
       integrity: `sha512-${digest.toString('base64')}`,
       unpackedSizeLimit: unpacked + Math.max(Math.ceil(unpacked * margin), 1 << 20),
-      ...(key ? { signature: sign(null, digest, key).toString('base64') } : {}),
     };
+    targets[target.id] = key ? { ...entry, signature: signWith(key, entryPayload(options.version, target.id, entry)) } : entry;
   }
+  const publicKey = key ? createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString() : undefined;
   const manifest: AppManifest = {
     schema: 1,
     version: options.version,
     targets,
-    ...(key ? { publicKey: createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString() } : {}),
+    ...(publicKey ? { publicKey } : {}),
+    ...(publicKey && previous ? { keyRotation: { signature: signWith(previous, rotationPayload(publicKey)) } } : {}),
   };
   return validateAppManifest(manifest, 'the generated app manifest');
 }

@@ -1,19 +1,23 @@
 // First: tunes V8 before undici loads (see memory.ts).
 import './tune-process.js';
+import './quiet-warnings.js';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatError, UserError } from '../../common/errors.js';
 import { createProgress, pickProgressMode } from '../../common/progress.js';
+import { aoStateDir } from './app-state.js';
+import { hostTargetId } from './manifest.js';
 import { appPath, defaultRoot, installApp, removeApp, verifyApp } from './install.js';
+import { EXIT_INTERNAL, runCommand } from './run-command.js';
 
 /**
  * `ao-app install|verify|where|remove [--json] [--quiet] [--manifest <file>]`.
  * Shipped as `lib/ao-app` inside @aoagents/ao; by default the manifest is the
  * package's own `ao-manifest.json` (field `app`), one folder up.
  */
-const USAGE = 'usage: ao-app install|verify|where|remove [--json] [--quiet] [--manifest <file>] [--target <os-cpu>] [--dir <folder>]';
+const USAGE = 'usage: ao-app install|verify|where|remove [--json] [--quiet] [--manifest <file>] [--target <os-cpu>] [--dir <folder>]\n  AO_APP_DIR (default ~/.ao/app), AO_APP_BASE_URL, AO_APP_STALL_MS, AO_APP_DEADLINE_MS, HTTPS_PROXY/NO_PROXY';
 
 function loadManifest(file: string | undefined): unknown {
   const path = file ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'ao-manifest.json');
@@ -29,14 +33,26 @@ function loadManifest(file: string | undefined): unknown {
   throw new UserError({ what: `${path} has no desktop app`, why: 'its "app" field is missing: this release ships no desktop app', fix: 'use the ao CLI alone, or install a release with the desktop app', code: 'EAPPMANIFEST' });
 }
 
+const OPTIONS = { json: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, manifest: { type: 'string' }, target: { type: 'string' }, dir: { type: 'string' } } as const;
+
+let jsonErrors = false;
+
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { json: { type: 'boolean' }, quiet: { type: 'boolean' }, manifest: { type: 'string' }, target: { type: 'string' }, dir: { type: 'string' } },
-  });
+  jsonErrors = argv.includes('--json');
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
+  } catch (err) {
+    process.stderr.write(`ao-app: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const command = positionals[0];
-  const root = values.dir ?? defaultRoot();
+  const root = values.dir ? resolve(values.dir) : defaultRoot();
   const say = (human: string, json: Record<string, unknown>) => {
     if (values.json) process.stdout.write(`${JSON.stringify(json)}\n`);
     else if (!values.quiet) process.stdout.write(`${human}\n`);
@@ -50,6 +66,9 @@ async function main(argv: string[]): Promise<number> {
         root,
         progress: createProgress('desktop app', { mode: pickProgressMode(values) }),
         stallTimeoutMs: process.env.AO_APP_STALL_MS ? Number(process.env.AO_APP_STALL_MS) : undefined,
+        // Only an app for this machine is one `ao start` here can open.
+        stateDir: (values.target ?? hostTargetId()) === hostTargetId() ? aoStateDir() : undefined,
+        deadlineMs: process.env.AO_APP_DEADLINE_MS ? Number(process.env.AO_APP_DEADLINE_MS) : undefined,
         checkpoint: async (step) => {
           if (step !== checkpointAt) return;
           process.stderr.write(`ao-app: parked at ${step}\n`);
@@ -71,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
       return path ? 0 : 1;
     }
     case 'remove':
-      await removeApp(root);
+      await removeApp(root, aoStateDir());
       say(`removed the desktop app from ${root}`, { removed: root });
       return 0;
     default:
@@ -80,12 +99,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(`${formatError(err, 'ao-app')}\n`);
-    process.exitCode = err instanceof UserError ? 1 : 70;
-  },
-);
+runCommand('ao-app', () => main(process.argv.slice(2)), (err) => {
+  process.stderr.write(`${formatError(err, 'ao-app')}\n`);
+  if (jsonErrors) {
+    const e = err instanceof UserError ? { code: err.code, what: err.what, why: err.why, fix: err.fix } : { code: 'EINTERNAL', what: 'unexpected error', why: String((err as Error)?.message ?? err) };
+    process.stdout.write(`${JSON.stringify({ event: 'error', ...e })}\n`);
+  }
+  return err instanceof UserError ? 1 : EXIT_INTERNAL;
+});

@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
+import diagnostics from 'node:diagnostics_channel';
 import { createReadStream } from 'node:fs';
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { open, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
@@ -31,6 +32,10 @@ export interface DownloadOptions {
   backoffBaseMs?: number;
   /** Longest Retry-After honoured; longer waits fail the attempt instead. */
   maxRetryAfterMs?: number;
+  /** The whole download gives up after this long, whatever happens (AO_APP_DEADLINE_MS). */
+  deadlineMs?: number;
+  /** Requests in all, across mirrors and retries, before giving up. */
+  maxAttempts?: number;
   dispatcher?: Dispatcher;
 }
 
@@ -89,8 +94,39 @@ class RetryableError extends Error {
   }
 }
 
-/** This URL will not work however often it is asked (404, a redirect loop): drop it from the rotation. */
+/** This URL will not work however often it is asked (404, a redirect loop, another file): drop it from the rotation. */
 class DeadUrlError extends RetryableError {}
+
+/** Errors writing the partial that no retry can cure. */
+const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO']);
+
+function diskError(dest: string, err: NodeJS.ErrnoException): UserError {
+  const full = err.code === 'ENOSPC' || err.code === 'EDQUOT';
+  return new UserError({
+    what: `cannot write the desktop app download to ${partialPath(dest)}`,
+    why: full ? 'the disk is full (the bytes already downloaded are kept)' : `${err.code}: ${err.message}`,
+    fix: full ? 'free some space there (or set AO_APP_DIR to a folder on a larger disk), then run ao-app install again: it resumes' : 'make that folder writable, or set AO_APP_DIR to a writable folder, then run ao-app install again',
+    code: full ? 'ENOSPC' : 'EAPPDISK',
+    cause: err,
+  });
+}
+
+/** The total size a Content-Range or 416 answer gives, if any. */
+function rangeTotal(value: string | undefined): number | undefined {
+  const m = /\/(\d+)\s*$/.exec(value ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Drops a body we will not read (undici reports a destroyed body as an 'error': nobody must be left to hear it). */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
+function proxyInUse(): string | undefined {
+  const env = process.env;
+  return env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy || env.npm_config_https_proxy || env.npm_config_proxy || undefined;
+}
 
 function parseRetryAfter(value: string | string[] | undefined): number | undefined {
   const v = Array.isArray(value) ? value[0] : value;
@@ -108,12 +144,17 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
 
 export async function download(options: DownloadOptions): Promise<DownloadResult> {
   const { dest, size, integrity } = options;
+  // The same URL twice is one place to fail at, not two.
+  const urls = [...new Set(options.urls)];
   const retries = options.retries ?? 6;
   const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
   const maxRedirects = options.maxRedirects ?? 5;
   const backoffBaseMs = options.backoffBaseMs ?? 500;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 120_000;
-  const dispatcher = options.dispatcher ?? defaultDispatcher();
+  const deadline = Date.now() + (options.deadlineMs ?? 2 * 60 * 60_000);
+  const maxAttempts = options.maxAttempts ?? 40;
+  const ownDispatcher = options.dispatcher === undefined;
+  let dispatcher = options.dispatcher ?? defaultDispatcher();
   const partial = partialPath(dest);
 
   let sidecar: Sidecar | undefined;
@@ -132,14 +173,19 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   }
   options.progress?.start(size, offset);
 
-  const file = await open(partial, offset > 0 ? 'r+' : 'w');
+  // Opened on the first usable answer: a 404 or a redirect loop leaves no empty partial behind.
+  let file: FileHandle | undefined = offset > 0 ? await open(partial, 'r+') : undefined;
   let fetched = 0;
   let failures = 0;
+  let attempts = 0;
   let mirror = 0;
+  // Progress counts only past the furthest point ever reached: re-fetching the same bytes forever is not progress.
+  let furthest = offset;
   const dead = new Set<string>();
   let lastError = '';
+  let gaveUp = '';
   const restart = async () => {
-    await file.truncate(0);
+    await file?.truncate(0);
     offset = 0;
     hash = createHash('sha512');
     options.progress?.start(size, 0);
@@ -147,84 +193,137 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
 
   try {
     while (offset < size) {
-      while (dead.has(options.urls[mirror % options.urls.length])) mirror++;
-      const url = options.urls[mirror % options.urls.length];
-      const gainedBefore = offset;
+      if (++attempts > maxAttempts) {
+        gaveUp = `${maxAttempts} requests in all`;
+        break;
+      }
+      if (Date.now() > deadline) {
+        gaveUp = 'the overall deadline (AO_APP_DEADLINE_MS)';
+        break;
+      }
+      while (dead.has(urls[mirror % urls.length])) mirror++;
+      const url = urls[mirror % urls.length];
+      const furthestBefore = furthest;
+      const attempt = new AbortController();
+      const stopWatching = abortOnRepeatedConnectErrors(url, attempt);
+      const attemptTimer = setTimeout(() => attempt.abort(new RetryableError(`${url} did not answer within ${stallTimeoutMs} ms`)), Math.min(stallTimeoutMs, Math.max(0, deadline - Date.now())));
       try {
-        const res = await follow(url, maxRedirects, dispatcher, stallTimeoutMs, offset, sidecar);
+        const res = await follow(url, maxRedirects, dispatcher, stallTimeoutMs, offset, sidecar, attempt.signal).finally(stopWatching);
+        clearTimeout(attemptTimer);
+        // A body error must reach the read below, never crash the process as an unhandled 'error' event.
+        res.body.on('error', () => undefined);
         const status = res.statusCode;
         if (status === 429 || status === 503 || status >= 500) {
-          await res.body.dump().catch(() => undefined);
+          discard(res.body);
           throw new RetryableError(`${url} answered ${status}`, parseRetryAfter(res.headers['retry-after']));
         }
         if (status === 416 && offset > 0) {
-          await res.body.dump().catch(() => undefined);
+          discard(res.body);
+          const total = rangeTotal(header(res.headers, 'content-range'));
+          if (total !== undefined && total !== size) throw new DeadUrlError(`${url} holds ${total} bytes, but the release pins ${size}`);
           await restart();
           throw new RetryableError(`${url} refused the resume range`);
         }
         if (status !== 200 && status !== 206) {
-          await res.body.dump().catch(() => undefined);
+          discard(res.body);
           const permanent = status >= 400 && status < 500 && status !== 408;
           throw permanent ? new DeadUrlError(`${url} answered ${status}`) : new RetryableError(`${url} answered ${status}`);
         }
         if (status === 206) {
           const m = /^bytes (\d+)-/.exec(header(res.headers, 'content-range') ?? '');
+          const total = rangeTotal(header(res.headers, 'content-range'));
+          if (total !== undefined && total !== size) {
+            discard(res.body);
+            throw new DeadUrlError(`${url} holds ${total} bytes, but the release pins ${size}`);
+          }
           if (!m || Number(m[1]) !== offset) {
-            await res.body.dump().catch(() => undefined);
+            discard(res.body);
             await restart();
             throw new RetryableError(`${url} sent a range that does not start at ${offset}`);
           }
-        } else if (offset > 0) {
+        } else {
           // A 200 where a range was asked (ignored Range, or If-Range saw a new ETag): start over.
-          await restart();
+          if (offset > 0) await restart();
         }
+        file ??= await open(partial, 'w');
         sidecar = { url, etag: header(res.headers, 'etag'), lastModified: header(res.headers, 'last-modified'), size, integrity };
         await writeJsonAtomic(sidecarPath(dest), sidecar);
         for await (const chunk of res.body) {
           const buf = chunk as Buffer;
-          if (offset + buf.length > size) {
+          const take = Math.min(buf.length, size - offset);
+          try {
+            await file.write(buf, 0, take, offset);
+          } catch (err) {
+            discard(res.body);
+            throw DISK_ERRORS.has((err as NodeJS.ErrnoException).code ?? '') ? diskError(dest, err as NodeJS.ErrnoException) : err;
+          }
+          hash.update(take === buf.length ? buf : buf.subarray(0, take));
+          offset += take;
+          fetched += take;
+          streamed(take);
+          options.progress?.advance(take);
+          if (offset >= size) {
             // More bytes than the manifest pins: whatever this is, it is not the artifact.
-            await file.write(buf.subarray(0, size - offset), 0, size - offset, offset);
-            hash.update(buf.subarray(0, size - offset));
-            offset = size;
-            res.body.destroy();
+            discard(res.body);
             break;
           }
-          await file.write(buf, 0, buf.length, offset);
-          hash.update(buf);
-          offset += buf.length;
-          fetched += buf.length;
-          streamed(buf.length);
-          options.progress?.advance(buf.length);
         }
         if (offset < size) throw new RetryableError(`${url} ended the body early at ${offset} of ${size} bytes`);
       } catch (err) {
+        stopWatching();
+        clearTimeout(attemptTimer);
         if (err instanceof UserError) throw err;
-        lastError = err instanceof RetryableError ? err.message : `${url}: ${(err as Error).message}`;
-        failures = offset > gainedBefore ? 1 : failures + 1;
-        if (err instanceof DeadUrlError) dead.add(url);
-        if (failures > retries || dead.size === options.urls.length) break;
+        const aborted = attempt.signal.aborted && attempt.signal.reason instanceof RetryableError ? attempt.signal.reason : undefined;
+        if (aborted && ownDispatcher) {
+          // undici keeps re-dialling a proxy that drops CONNECT (nodejs/undici#3897, fixed only in undici 8,
+          // which needs Node 22): an abort does not reach a request still queued, closing the agent does.
+          void dispatcher.destroy().catch(() => undefined);
+          dispatcher = defaultDispatcher();
+        }
+        const e = aborted ?? err;
+        lastError = e instanceof RetryableError ? e.message : `${url}: ${(e as Error).message}`;
+        furthest = Math.max(furthest, offset);
+        failures = furthest > furthestBefore ? 1 : failures + 1;
+        if (e instanceof DeadUrlError) dead.add(url);
+        if (dead.size === urls.length) break;
+        if (failures > retries) {
+          gaveUp = `${failures} attempts in a row without progress`;
+          break;
+        }
         mirror++;
-        const retryAfter = err instanceof RetryableError ? err.retryAfterMs : undefined;
+        const retryAfter = e instanceof RetryableError ? e.retryAfterMs : undefined;
         if (retryAfter !== undefined && retryAfter > maxRetryAfterMs) {
-          if (options.urls.length === 1) break;
+          if (urls.length === 1) break;
           continue;
         }
         const backoff = Math.min(30_000, backoffBaseMs * 2 ** (failures - 1)) * (0.5 + Math.random());
-        await sleep(Math.max(retryAfter ?? 0, backoff));
+        await sleep(Math.max(0, Math.min(Math.max(retryAfter ?? 0, backoff), deadline - Date.now())));
       }
     }
-    await file.sync();
+    await file?.sync();
   } finally {
-    await file.close();
+    await file?.close();
+    if (offset === 0) await discardPartial(dest);
+    // Our own agent: close it so no reconnect loop (a proxy refusing CONNECT) outlives the download.
+    if (ownDispatcher) await dispatcher.destroy().catch(() => undefined);
   }
 
   if (offset < size) {
     options.progress?.fail(lastError);
+    const kept = offset > 0 ? `${offset} of ${size} bytes kept for the next run` : 'nothing was kept';
+    if (dead.size === urls.length) {
+      throw new UserError({
+        what: `cannot download the desktop app ${urls[0]}`,
+        why: `${lastError}${urls.length > 1 ? ` (and every mirror failed the same way)` : ''}; ${kept}`,
+        fix: "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it",
+        code: 'EAPPDOWNLOAD',
+      });
+    }
+    const proxy = proxyInUse();
     throw new UserError({
-      what: `cannot download ${options.urls[0]}`,
-      why: `${lastError} (gave up after ${failures} attempts in a row without progress; ${offset} of ${size} bytes kept for the next run)`,
-      fix: 'check the network or proxy (HTTPS_PROXY), then run the same command again: it resumes',
+      what: `cannot download the desktop app ${urls[0]}`,
+      why: `${lastError} (gave up after ${gaveUp || `${failures} attempts in a row without progress`}; ${kept})`,
+      fix: proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY), then run ao-app install again: it resumes` : 'check the network connection, then run ao-app install again: it resumes',
       code: 'EAPPDOWNLOAD',
     });
   }
@@ -242,8 +341,48 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   return { resumedFrom, fetched, url: sidecar?.url ?? options.urls[0] };
 }
 
+/**
+ * undici re-dials on its own when a connection fails before the request is sent (a proxy that drops
+ * CONNECT: nodejs/undici#3897), without ever failing the request. A few such failures in one
+ * attempt end the attempt, so our own retry budget decides.
+ */
+function abortOnRepeatedConnectErrors(url: string, attempt: AbortController, limit = 3): () => void {
+  const host = new URL(url).hostname;
+  let seen = 0;
+  const channel = diagnostics.channel('undici:client:connectError');
+  const onError = (message: unknown) => {
+    const { error, connectParams } = message as { error?: Error; connectParams?: { hostname?: string; host?: string } };
+    if (connectParams?.hostname !== host && !connectParams?.host?.startsWith(host)) return;
+    if (++seen < limit || attempt.signal.aborted) return;
+    const proxy = proxyInUse();
+    attempt.abort(new RetryableError(`cannot connect to ${host}${proxy ? ` through the proxy ${proxy}` : ''} (${error?.message ?? 'connection failed'}, ${seen} times)`));
+  };
+  channel.subscribe(onError);
+  return () => channel.unsubscribe(onError);
+}
+
+/** The request, or the abort's reason as soon as the signal fires (undici may not settle a request it has not sent yet). */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) (value as { body?: Dispatcher.ResponseData['body'] }).body?.on('error', () => undefined).destroy();
+        resolve(value);
+      },
+      (err) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 /** One GET with Range/If-Range, following redirects by hand so chains are capped and loops caught. */
-async function follow(start: string, maxRedirects: number, dispatcher: Dispatcher, stallTimeoutMs: number, offset: number, sidecar: Sidecar | undefined): Promise<Dispatcher.ResponseData> {
+async function follow(start: string, maxRedirects: number, dispatcher: Dispatcher, stallTimeoutMs: number, offset: number, sidecar: Sidecar | undefined, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
   const seen = new Set<string>();
   let url = start;
   for (let hops = 0; ; hops++) {
@@ -254,9 +393,9 @@ async function follow(start: string, maxRedirects: number, dispatcher: Dispatche
       const validator = sidecar?.url === start ? (sidecar.etag ?? sidecar.lastModified) : undefined;
       if (validator) headers['if-range'] = validator;
     }
-    const res = await request(url, { dispatcher, headers, headersTimeout: stallTimeoutMs, bodyTimeout: stallTimeoutMs });
+    const res = await untilAborted(request(url, { dispatcher, headers, signal, headersTimeout: stallTimeoutMs, bodyTimeout: stallTimeoutMs }), signal);
     if (res.statusCode < 300 || res.statusCode >= 400 || res.statusCode === 304) return res;
-    await res.body.dump().catch(() => undefined);
+    discard(res.body);
     const location = header(res.headers, 'location');
     if (!location) throw new RetryableError(`${url} redirected without a Location`);
     seen.add(url);

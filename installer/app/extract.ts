@@ -1,9 +1,11 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, copyFile, mkdir, open, symlink } from 'node:fs/promises';
+import { createHash, type Hash } from 'node:crypto';
+import { chmod, copyFile, mkdir, open, stat, symlink, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { crc32, createInflateRaw } from 'node:zlib';
+import { promisify } from 'node:util';
+import { crc32, createInflateRaw, inflateRaw, type ZlibOptions } from 'node:zlib';
 import StreamZip from 'node-stream-zip';
 import type { ReadEntry } from 'tar';
 import { UserError } from '../../common/errors.js';
@@ -24,6 +26,8 @@ export interface PlannedEntry {
   mode: number;
   size: number;
   link?: string;
+  /** sha512 (SRI) of a file's bytes as written, for `ao-app verify`. */
+  integrity?: string;
 }
 
 function refuse(archive: string, why: string): UserError {
@@ -59,6 +63,8 @@ export function checkPlan(archive: string, raw: Array<Omit<PlannedEntry, 'path'>
     if (!(seen.dir && dir)) throw refuse(archive, `entry "${path}" appears more than once`);
   };
   for (const e of raw) {
+    // `tar czf x.tar.gz -C dir .` starts with a "./" entry: the root itself, nothing to create.
+    if (e.type === 'dir' && /^(\.\/?)+$/.test(e.path)) continue;
     const parts = segmentsOf(archive, e.path);
     const path = parts.join('/');
     for (let i = 1; i < parts.length; i++) claim(parts.slice(0, i).join('/'), true);
@@ -118,14 +124,22 @@ function inside(root: string, path: string): string {
   return full;
 }
 
-/** Counts bytes as they are written and fails past the cap. */
-function capCounter(archive: string, budget: { left: number }): Transform {
+const cleanPath = (path: string) => path.replace(/\\/g, '/').split('/').filter((p) => p && p !== '.').join('/');
+
+/** Counts bytes as they are written and fails past the cap; with `digested`, hashes them too. */
+function capCounter(archive: string, budget: { left: number }, digested?: (integrity: string) => void): Transform {
+  const hash = digested ? createHash('sha512') : undefined;
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
       budget.left -= chunk.length;
       streamed(chunk.length);
+      hash?.update(chunk);
       if (budget.left < 0) done(refuse(archive, 'it unpacks to more bytes than its entries declare and than the manifest allows'));
       else done(null, chunk);
+    },
+    flush(done) {
+      if (hash) digested!(`sha512-${hash.digest('base64')}`);
+      done();
     },
   });
 }
@@ -133,30 +147,29 @@ function capCounter(archive: string, budget: { left: number }): Transform {
 /** node-stream-zip's own entry stream reads 16 KiB at a time and checks CRC-32 byte by byte in JS (~100 MB/s); 1 MiB reads and writes pushed memory.test.ts's zip install to 97 MB peak RSS, 256 KiB stays within bounds. */
 const ZIP_READ_SIZE = 256 << 10;
 
-/**
- * One zip entry's unpacked bytes, checked against the central directory's
- * size and CRC-32 (native `zlib.crc32`) as they stream. node-stream-zip still
- * parses the archive; only the data is read here, from the offset its local
- * header gives.
- */
-async function zipEntryData(archive: string, entry: StreamZip.ZipEntry): Promise<NodeJS.ReadableStream[]> {
+/** Where an entry's data starts, from its local header (whose name and extra lengths may differ from the central directory's). */
+async function zipDataStart(fh: FileHandle, entry: StreamZip.ZipEntry): Promise<number> {
   const header = Buffer.alloc(30);
-  const fh = await open(archive, 'r');
-  try {
-    await fh.read(header, 0, 30, entry.offset);
-  } finally {
-    await fh.close();
-  }
+  await fh.read(header, 0, 30, entry.offset);
   if (header.readUInt32LE(0) !== 0x04034b50) throw new Error('invalid local header');
   if (entry.encrypted) throw new Error('entry is encrypted');
   if (entry.method !== 0 && entry.method !== 8) throw new Error(`unknown compression method ${entry.method}`);
-  const start = entry.offset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+  return entry.offset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+}
+
+/**
+ * One zip entry's unpacked bytes, checked against the central directory's
+ * size and CRC-32 (native `zlib.crc32`) and hashed as they stream.
+ * node-stream-zip still parses the archive; only the data is read here.
+ */
+function zipEntryData(archive: string, entry: StreamZip.ZipEntry, start: number, digest: Hash): NodeJS.ReadableStream[] {
   const raw = createReadStream(archive, { start, end: start + entry.compressedSize - 1, highWaterMark: ZIP_READ_SIZE });
   let crc = 0;
   let size = 0;
   const check = new Transform({
     transform(chunk: Buffer, _enc, done) {
       crc = crc32(chunk, crc);
+      digest.update(chunk);
       size += chunk.length;
       if (size > entry.size) done(new Error('more bytes than its declared size'));
       else done(null, chunk);
@@ -170,6 +183,50 @@ async function zipEntryData(archive: string, entry: StreamZip.ZipEntry): Promise
   return entry.method === 8 ? [raw, createInflateRaw({ chunkSize: 64 << 10 }), check] : [raw, check];
 }
 
+/** Most of an Electron app's ~3,000 entries are small: one read, one inflate (on libuv's pool), one write. */
+const SMALL_ENTRY = 256 << 10;
+/** Entries written at once: zlib and file I/O run on libuv's threads, so both cores work. */
+const ZIP_WORKERS = 4;
+const inflateRawAsync = promisify(inflateRaw) as (buf: Buffer, options: ZlibOptions) => Promise<Buffer>;
+
+async function writeSmallZipEntry(archive: string, fh: FileHandle, entry: StreamZip.ZipEntry, start: number, dest: string, mode: number, budget: { left: number }): Promise<string> {
+  const packed = Buffer.alloc(entry.compressedSize);
+  if (packed.length > 0) await fh.read(packed, 0, packed.length, start);
+  // maxOutputLength: a lying size cannot make inflate allocate more than the entry declared.
+  const data = entry.method === 8 ? await inflateRawAsync(packed, { maxOutputLength: Math.max(1, entry.size) + 1 }) : packed;
+  if (data.length !== entry.size) throw new Error(`${data.length} bytes instead of the declared ${entry.size}`);
+  if (crc32(data) !== entry.crc) throw new Error('CRC-32 mismatch');
+  budget.left -= data.length;
+  if (budget.left < 0) throw refuse(archive, 'it unpacks to more bytes than its entries declare and than the manifest allows');
+  streamed(data.length + packed.length);
+  const out = await open(dest, 'wx');
+  try {
+    await out.writeFile(data);
+    await out.chmod(mode);
+  } finally {
+    await out.close();
+  }
+  return `sha512-${createHash('sha512').update(data).digest('base64')}`;
+}
+
+/** Runs `fn` over `items`, `width` at a time; stops taking new items after the first failure and rethrows it once all in flight have settled. */
+async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  if (failure) throw failure.error;
+}
+
 const S_IFMT = 0o170000;
 
 export async function extractZip(archive: string, staging: string, cap: number): Promise<PlannedEntry[]> {
@@ -180,6 +237,8 @@ export async function extractZip(archive: string, staging: string, cap: number):
     // entries() is keyed by name, so a repeated name only shows in the count.
     if (Object.keys(all).length !== (await zip.entriesCount)) throw refuse(archive, 'some entry names appear more than once');
     for (const entry of Object.values(all)) {
+      // Finder's zip keeps resource forks in __MACOSX/; ditto folds them back, it never unpacks them as files.
+      if (/^__MACOSX(\/|$)/.test(entry.name.replace(/\\/g, '/'))) continue;
       const unixMode = (entry.attr >>> 16) & 0xffff;
       const kind = unixMode & S_IFMT;
       const type: PlannedEntry['type'] = entry.isDirectory || kind === 0o040000 ? 'dir' : kind === 0o120000 ? 'symlink' : 'file';
@@ -193,24 +252,39 @@ export async function extractZip(archive: string, staging: string, cap: number):
     const budget = { left: cap };
     const names = new Map(Object.values(await zip.entries()).map((e) => [e.name.replace(/\\/g, '/').split('/').filter((p) => p && p !== '.').join('/'), e.name]));
     for (const e of plan.filter((x) => x.type === 'dir')) await mkdir(inside(staging, e.path), { recursive: true, mode: 0o755 });
-    for (const e of plan.filter((x) => x.type === 'file')) {
-      const dest = inside(staging, e.path);
-      await mkdir(dirname(dest), { recursive: true });
-      try {
-        const entry = (await zip.entry(names.get(e.path)!))!;
-        await pipeline([...(await zipEntryData(archive, entry)), capCounter(archive, budget), createWriteStream(dest, { flags: 'wx', })]);
-      } catch (cause) {
-        // Sizes or CRCs that lie only show while reading the data.
-        throw cause instanceof UserError ? cause : refuse(archive, `entry "${e.path}" is corrupt (${(cause as Error).message})`);
-      }
-      await chmod(dest, e.mode & 0o111 ? 0o755 : 0o644);
+    const made = new Set<string>();
+    const fh = await open(archive, 'r');
+    try {
+      const writeOne = async (e: PlannedEntry) => {
+        const dest = inside(staging, e.path);
+        if (!made.has(dirname(dest))) {
+          await mkdir(dirname(dest), { recursive: true });
+          made.add(dirname(dest));
+        }
+        // The archive's own mode, as ditto keeps it (a zip made without Unix modes gets 0644); always readable by us.
+        const mode = ((e.mode & 0o777) || 0o644) | 0o400;
+        try {
+          const entry = (await zip.entry(names.get(e.path)!))!;
+          const start = await zipDataStart(fh, entry);
+          if (entry.size <= SMALL_ENTRY && entry.compressedSize <= SMALL_ENTRY) {
+            e.integrity = await writeSmallZipEntry(archive, fh, entry, start, dest, mode, budget);
+            return;
+          }
+          const digest = createHash('sha512');
+          await pipeline([...zipEntryData(archive, entry, start, digest), capCounter(archive, budget), createWriteStream(dest, { flags: 'wx' })]);
+          e.integrity = `sha512-${digest.digest('base64')}`;
+          await chmod(dest, mode);
+        } catch (cause) {
+          if (isDiskError(cause)) throw cause;
+          // Sizes or CRCs that lie only show while reading the data.
+          throw cause instanceof UserError ? cause : refuse(archive, `entry "${e.path}" is corrupt (${(cause as Error).message})`);
+        }
+      };
+      await inParallel(plan.filter((x) => x.type === 'file'), ZIP_WORKERS, writeOne);
+    } finally {
+      await fh.close();
     }
-    // Symlinks last, so no file can ever be written through one.
-    for (const e of plan.filter((x) => x.type === 'symlink')) {
-      const dest = inside(staging, e.path);
-      await mkdir(dirname(dest), { recursive: true });
-      await symlink(e.link!, dest);
-    }
+    await createSymlinks(staging, plan);
     return plan;
   } finally {
     await zip.close();
@@ -246,39 +320,76 @@ export async function extractTarGz(archive: string, staging: string, cap: number
   }
   if (bad) throw bad;
   const plan = checkPlan(archive, raw, cap);
-  const allowed = new Set(plan.map((e) => e.path));
+  // Symlinks are made here after the files, as for zips: node-tar can wait forever on its own
+  // path reservation for a link naming its sibling (ao-desktop/ao -> ao-desktop).
+  const allowed = new Set(plan.filter((e) => e.type !== 'symlink').map((e) => e.path));
   let written = 0;
   const budget = { left: cap };
+  const digests = new Map<string, string>();
   await tar.x({
     file: archive,
     maxReadSize: TAR_READ_SIZE,
     // Every file's bytes pass through the counter: the cap holds even when a header lies about a size.
     // node-tar documents any stream here; its typings only name its own ReadEntry.
-    transform: () => capCounter(archive, budget) as unknown as ReadEntry,
+    transform: (entry: ReadEntry) => capCounter(archive, budget, (digest) => digests.set(cleanPath(entry.path), digest)) as unknown as ReadEntry,
     cwd: staging,
     strict: true,
     preserveOwner: false,
     noChmod: false,
     filter: (path, entry) => {
-      const clean = path.replace(/\\/g, '/').split('/').filter((p) => p && p !== '.').join('/');
+      const clean = cleanPath(path);
       written += 'size' in entry ? (entry.size ?? 0) : 0;
       if (written > cap) throw refuse(archive, 'it unpacks to more bytes than the manifest allows');
       return allowed.has(clean);
     },
   });
+  for (const e of plan) if (e.type === 'file') e.integrity = digests.get(e.path);
+  await createSymlinks(staging, plan);
   return plan;
 }
 
-export async function extractAppImage(artifact: string, staging: string, file: string): Promise<PlannedEntry[]> {
+/** Symlinks last, so no file can ever be written through one. */
+async function createSymlinks(staging: string, plan: PlannedEntry[]): Promise<void> {
+  for (const e of plan.filter((x) => x.type === 'symlink')) {
+    const dest = inside(staging, e.path);
+    await mkdir(dirname(dest), { recursive: true });
+    await symlink(e.link!, dest);
+  }
+}
+
+export async function extractAppImage(artifact: string, staging: string, file: string, integrity?: string): Promise<PlannedEntry[]> {
   const dest = inside(staging, file);
   await copyFile(artifact, dest);
   await chmod(dest, 0o755);
-  return [{ path: file, type: 'file', mode: 0o755, size: 0 }];
+  return [{ path: file, type: 'file', mode: 0o755, size: (await stat(dest)).size, integrity }];
 }
 
-export async function extractArtifact(format: AppFormat, artifact: string, staging: string, cap: number, file: string): Promise<PlannedEntry[]> {
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+
+function isDiskError(err: unknown): boolean {
+  return DISK_FULL.has((err as NodeJS.ErrnoException)?.code ?? '');
+}
+
+async function unpack(format: AppFormat, artifact: string, staging: string, cap: number, file: string, integrity?: string): Promise<PlannedEntry[]> {
   await mkdir(staging, { recursive: true });
   if (format === 'zip') return extractZip(artifact, staging, cap);
   if (format === 'tar.gz') return extractTarGz(artifact, staging, cap);
-  return extractAppImage(artifact, staging, file);
+  // An AppImage runs as it is; a Windows installer is kept as verified and run from the version folder.
+  return extractAppImage(artifact, staging, file, integrity);
+}
+
+/** `integrity`: the artifact's verified sha512, recorded for a single-file app (AppImage, exe). */
+export async function extractArtifact(format: AppFormat, artifact: string, staging: string, cap: number, file: string, integrity?: string): Promise<PlannedEntry[]> {
+  try {
+    return await unpack(format, artifact, staging, cap, file, integrity);
+  } catch (err) {
+    if (!isDiskError(err)) throw err;
+    throw new UserError({
+      what: 'the disk filled up while unpacking the desktop app',
+      why: `${staging}: ${(err as Error).message} (nothing was installed; the verified download is kept)`,
+      fix: 'free some space there (or set AO_APP_DIR to a folder on a larger disk), then run ao-app install again: it unpacks without downloading again',
+      code: 'ENOSPC',
+      cause: err,
+    });
+  }
 }

@@ -1,14 +1,17 @@
-import { createPublicKey, verify as verifySignature } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, readlink, rm, statfs, symlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
+import { digestFile } from '../../common/integrity.js';
 import { fsyncDir, renameWithRetry, tempSibling, writeJsonAtomic } from '../../common/fs-atomic.js';
 import { acquireLock } from '../../common/lock.js';
 import type { Progress } from '../../common/progress.js';
 import { discardPartial, download, partialPath, usablePartialSize } from './download.js';
+import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
 import { extractArtifact, type PlannedEntry } from './extract.js';
+import { checkEntryTrust, pinnedKeys, rememberedKeys, rememberKeys, type TrustedKey } from './trust.js';
+import { runWindowsInstaller } from './windows-installer.js';
 import { hostTargetId, validateAppManifest, type AppManifest, type AppTarget } from './manifest.js';
 
 /**
@@ -25,7 +28,8 @@ export interface Marker {
   target: string;
   integrity: string;
   installedAt: string;
-  entries: Array<Pick<PlannedEntry, 'path' | 'type' | 'size'>>;
+  /** Every entry, files with their sha512: what `ao-app verify` re-hashes. */
+  entries: Array<Pick<PlannedEntry, 'path' | 'type' | 'size' | 'link' | 'integrity'>>;
 }
 
 export interface InstallOptions {
@@ -42,7 +46,13 @@ export interface InstallOptions {
   lockWaitMs?: number;
   retries?: number;
   stallTimeoutMs?: number;
+  /** The download gives up after this long in all. */
+  deadlineMs?: number;
   backoffBaseMs?: number;
+  /** Keys compiled into the build (trusted-keys.json by default); keys this machine remembered are added. */
+  trustedKeys?: TrustedKey[];
+  /** Where to write app-state.json for the real `ao start` (the CLI passes ~/.ao); none when absent. */
+  stateDir?: string;
   /** Parks the process at a named step (tests SIGKILL it there). */
   checkpoint?: (step: 'downloaded' | 'extracted' | 'committed') => Promise<void>;
 }
@@ -54,10 +64,15 @@ export interface InstallResult {
   path: string;
   resumedFrom: number;
   fetched: number;
+  /** What `ao start` should open (the .app, the AppImage, the installed exe), when the format has one. */
+  appPath?: string;
+  /** The app-state.json written (or kept, and why). */
+  appState?: RecordOutcome;
 }
 
 export function defaultRoot(): string {
-  return process.env.AO_APP_DIR || join(homedir(), '.ao', 'app');
+  // Absolute from here on: a relative AO_APP_DIR must mean the same folder in every step.
+  return resolve(process.env.AO_APP_DIR || join(homedir(), '.ao', 'app'));
 }
 
 const versionName = (version: string, target: string) => `${version}-${target}`;
@@ -123,35 +138,19 @@ async function sweep(root: string, keep: Set<string>): Promise<void> {
   }
 }
 
-function verifySigned(manifest: AppManifest, target: AppTarget, integrity: string): void {
-  if (!manifest.publicKey) return;
-  const digest = Buffer.from(integrity.replace(/^sha512-/, ''), 'base64');
-  let ok = false;
-  try {
-    ok = verifySignature(null, digest, createPublicKey(manifest.publicKey), Buffer.from(target.signature ?? '', 'base64'));
-  } catch {
-    ok = false;
-  }
-  if (!ok) {
-    throw new UserError({
-      what: 'the desktop app signature is invalid',
-      why: `the Ed25519 signature of ${target.file} does not match the release's public key; nothing was installed`,
-      fix: 'reinstall @aoagents/ao; if it persists, report it: the release may have been tampered with',
-      code: 'ESIGNATURE',
-    });
-  }
-}
-
 export async function installApp(options: InstallOptions): Promise<InstallResult> {
   const manifest = validateAppManifest(options.manifest);
   const targetId = options.target ?? hostTargetId();
   const target = pickTarget(manifest, targetId);
-  const root = options.root ?? defaultRoot();
+  const root = resolve(options.root ?? defaultRoot());
+  if (target.format === 'exe' && process.platform !== 'win32') await runWindowsInstaller(''); // refuses, before any download
   const name = versionName(manifest.version, targetId);
   const versionDir = join(root, 'versions', name);
   await mkdir(join(root, 'versions'), { recursive: true });
   await mkdir(join(root, 'downloads'), { recursive: true });
 
+  // The signature over this entry, against keys from outside the manifest, before a byte is fetched.
+  const newKeys = checkEntryTrust(manifest, targetId, target, [...(options.trustedKeys ?? pinnedKeys()), ...(await rememberedKeys(root))]);
   const lock = await acquireLock(join(root, '.lock'), { purpose: 'the desktop app installer', waitMs: options.lockWaitMs ?? 15 * 60_000 });
   try {
     const current = await currentVersionDir(root);
@@ -163,7 +162,8 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
         await switchCurrent(root, name);
         await sweepOld(root, versionDir);
       }
-      return { status: 'already-installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: 0, fetched: 0 };
+      await rememberKeys(root, newKeys);
+      return { status: 'already-installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: 0, fetched: 0, ...(await pointAoStartAt(options, target, versionDir, done, manifest.version)) };
     }
 
     const artifact = join(root, 'downloads', target.file);
@@ -179,13 +179,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       });
     }
 
-    const got = await download({ urls: target.urls, dest: artifact, size: target.size, integrity: target.integrity, progress: options.progress, dispatcher: options.dispatcher, retries: options.retries, stallTimeoutMs: options.stallTimeoutMs, backoffBaseMs: options.backoffBaseMs });
-    try {
-      verifySigned(manifest, target, target.integrity);
-    } catch (err) {
-      await discardPartial(artifact);
-      throw err;
-    }
+    const got = await download({ urls: target.urls, dest: artifact, size: target.size, integrity: target.integrity, progress: options.progress, dispatcher: options.dispatcher, retries: options.retries, stallTimeoutMs: options.stallTimeoutMs, deadlineMs: options.deadlineMs, backoffBaseMs: options.backoffBaseMs });
     await options.checkpoint?.('downloaded');
     // Again now that the download is done: minutes passed and something else may have filled the disk.
     const freeNow = await (options.freeSpace ?? freeBytes)(root);
@@ -202,13 +196,14 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     await rm(staging, { recursive: true, force: true });
     let entries: PlannedEntry[];
     try {
-      entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file);
+      entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file, target.integrity);
     } catch (err) {
       await rm(staging, { recursive: true, force: true });
-      if (err instanceof UserError) await discardPartial(artifact);
+      // An unsafe archive is never worth keeping; a full disk keeps the verified download for the next run.
+      if (err instanceof UserError && err.code === 'EUNSAFEARCHIVE') await discardPartial(artifact);
       throw err;
     }
-    const marker: Marker = { version: manifest.version, target: targetId, integrity: target.integrity, installedAt: new Date().toISOString(), entries: entries.map(({ path, type, size }) => ({ path, type, size })) };
+    const marker: Marker = { version: manifest.version, target: targetId, integrity: target.integrity, installedAt: new Date().toISOString(), entries: entries.map(({ path, type, size, link, integrity }) => ({ path, type, size, link, integrity })) };
     await writeJsonAtomic(join(staging, MARKER), marker);
     await options.checkpoint?.('extracted');
     await rm(versionDir, { recursive: true, force: true });
@@ -219,10 +214,28 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // The new version is complete and current: only now do older ones go.
     await sweepOld(root, versionDir);
     await discardPartial(artifact);
+    await rememberKeys(root, newKeys);
     options.progress?.finish(`installed ${manifest.version} for ${targetId}`);
-    return { status: 'installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: got.resumedFrom, fetched: got.fetched };
+    return { status: 'installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: got.resumedFrom, fetched: got.fetched, ...(await pointAoStartAt(options, target, versionDir, marker, manifest.version)) };
   } finally {
     await lock.release();
+  }
+}
+
+/** The app `ao start` should open, from the installed entries (a top-level .app, the AppImage) or the Windows installer. */
+async function pointAoStartAt(options: InstallOptions, target: AppTarget, versionDir: string, marker: Marker, version: string): Promise<Pick<InstallResult, 'appPath' | 'appState'>> {
+  let app: string | undefined;
+  if (target.format === 'AppImage') app = join(versionDir, target.file);
+  else if (target.format === 'exe') app = await runWindowsInstaller(join(versionDir, target.file));
+  else {
+    const bundle = marker.entries.map((e) => e.path.split('/')[0]).find((top) => top.endsWith('.app'));
+    if (bundle) app = join(versionDir, bundle);
+  }
+  if (!app || options.stateDir === undefined) return { appPath: app };
+  try {
+    return { appPath: app, appState: await recordAppState(app, version, { dir: options.stateDir }) };
+  } catch (cause) {
+    throw new UserError({ what: 'the desktop app is installed, but ao start cannot be told where', why: `writing ${join(options.stateDir, 'app-state.json')} failed: ${(cause as Error).message}`, fix: 'make ~/.ao writable, then run ao-app install again (it does not download again)', code: 'EAPPSTATE', cause });
   }
 }
 
@@ -235,6 +248,7 @@ async function sweepOld(root: string, keep: string): Promise<void> {
 
 /** The installed app folder `current` points to, when it is complete. */
 export async function appPath(root = defaultRoot()): Promise<string | undefined> {
+  root = resolve(root);
   const dir = await currentVersionDir(root);
   return dir && (await readMarker(dir)) ? dir : undefined;
 }
@@ -245,12 +259,12 @@ export interface VerifyResult {
   problems: string[];
 }
 
-/** Checks the current install against the manifest and its own marker (every entry present, sizes and types). */
+/** Checks the current install against the manifest and its own marker: every entry present, every file re-hashed, every link's target. */
 export async function verifyApp(options: { manifest: AppManifest | unknown; target?: string; root?: string }): Promise<VerifyResult> {
   const manifest = validateAppManifest(options.manifest);
   const targetId = options.target ?? hostTargetId();
   const target = pickTarget(manifest, targetId);
-  const root = options.root ?? defaultRoot();
+  const root = resolve(options.root ?? defaultRoot());
   const dir = await currentVersionDir(root);
   if (!dir) return { ok: false, problems: ['the desktop app is not installed'] };
   const marker = await readMarker(dir);
@@ -258,21 +272,31 @@ export async function verifyApp(options: { manifest: AppManifest | unknown; targ
   const problems: string[] = [];
   if (marker.integrity !== target.integrity) problems.push(`installed ${marker.version} does not match release ${manifest.version}`);
   for (const e of marker.entries) {
-    const info = await lstat(join(dir, e.path)).catch(() => undefined);
+    const full = join(dir, e.path);
+    const info = await lstat(full).catch(() => undefined);
     if (!info) problems.push(`${e.path} is missing`);
-    else if (e.type === 'symlink' && !info.isSymbolicLink()) problems.push(`${e.path} is no longer a symlink`);
-    else if (e.type === 'file' && e.size > 0 && info.size !== e.size) problems.push(`${e.path} has ${info.size} bytes, expected ${e.size}`);
+    else if (e.type === 'symlink') {
+      if (!info.isSymbolicLink()) problems.push(`${e.path} is no longer a symlink`);
+      else if (e.link !== undefined && (await readlink(full)) !== e.link) problems.push(`${e.path} now points to ${await readlink(full)}, not ${e.link}`);
+    } else if (e.type === 'file') {
+      if (!info.isFile()) problems.push(`${e.path} is no longer a file`);
+      else if (info.size !== e.size) problems.push(`${e.path} has ${info.size} bytes, expected ${e.size}`);
+      else if (e.integrity && (await digestFile(full)).integrity !== e.integrity) problems.push(`${e.path} differs from the file installed (sha512 mismatch)`);
+      else if (!e.integrity) problems.push(`${e.path} has no recorded sha512 (installed by an older ao-app): run ao-app install to reinstall`);
+    }
   }
   return { ok: problems.length === 0, path: dir, problems };
 }
 
-export async function removeApp(root = defaultRoot()): Promise<void> {
+export async function removeApp(root = defaultRoot(), stateDir?: string): Promise<void> {
+  root = resolve(root);
   const lock = await acquireLock(join(root, '.lock'), { purpose: 'the desktop app installer', waitMs: 60_000 });
   try {
     await rm(join(root, 'current'), { force: true });
     await rm(join(root, 'current.json'), { force: true });
     await rm(join(root, 'versions'), { recursive: true, force: true });
     await rm(join(root, 'downloads'), { recursive: true, force: true });
+    if (stateDir !== undefined) await clearAppState(root, stateDir);
   } finally {
     await lock.release();
   }

@@ -56,6 +56,29 @@ describe('acquireLock', () => {
     await lock.release();
   });
 
+  it('trusts a live holder on this host however old its heartbeat (a blocked event loop, a suspended laptop)', async () => {
+    const path = join(dir(), 'x.lock');
+    const holder = await holderProcess(path);
+    try {
+      const old = new Date(Date.now() - 10 * 60_000);
+      utimesSync(path, old, old);
+      await expect(acquireLock(path, { purpose: 't', staleMs: 1000 })).rejects.toThrow(/already running/);
+      expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(holder.pid);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+
+  it('releases only a lock carrying its own token, never one another process holds now', async () => {
+    const path = join(dir(), 'x.lock');
+    const mine = await acquireLock(path, { purpose: 't' });
+    // Meanwhile someone judged ours stale and took over: the file is theirs now.
+    const theirs = JSON.stringify({ pid: process.pid, host: 'this-host', acquiredAt: new Date().toISOString(), token: 'someone-else' });
+    writeFileSync(path, theirs);
+    await mine.release();
+    expect(readFileSync(path, 'utf8')).toBe(theirs);
+  });
+
   it('reclaims a lock whose heartbeat stopped, even from another host', async () => {
     const path = join(dir(), 'x.lock');
     writeFileSync(path, JSON.stringify({ pid: 1, host: 'elsewhere', acquiredAt: '2026-01-01T00:00:00Z' }));

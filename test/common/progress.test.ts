@@ -62,3 +62,32 @@ describe('progress output', () => {
     expect(formatBytes(254_000_000)).toBe('254.0 MB');
   });
 });
+
+function tty() {
+  const out: string[] = [];
+  return { out, stream: { isTTY: true, write: (s: string) => (out.push(s), true) } as unknown as NodeJS.WritableStream & { isTTY: boolean } };
+}
+
+describe('progress ETA on a terminal', () => {
+  it('shows no ETA until bytes have moved, never millions of minutes on the first frame', () => {
+    const { out, stream } = tty();
+    let t = 1_000_000;
+    const progress = createProgress('desktop app', { mode: 'tty', stream, now: () => t });
+    progress.start(254_000_000);
+    expect(out.at(-1)).toMatch(/ETA --/);
+    t += 1000;
+    progress.advance(25_400_000);
+    expect(out.at(-1)).toMatch(/ETA 9s/);
+  });
+
+  it('gives a resumed download an ETA from this run\'s rate only', () => {
+    const { out, stream } = tty();
+    let t = 0;
+    const progress = createProgress('desktop app', { mode: 'tty', stream, now: () => t });
+    progress.start(100_000_000, 90_000_000);
+    expect(out.at(-1)).toMatch(/ETA --/);
+    t += 2000;
+    progress.advance(5_000_000);
+    expect(out.at(-1)).toMatch(/ETA 2s/);
+  });
+});

@@ -16,7 +16,10 @@ import * as tar from 'tar';
  */
 const run = promisify(execFile);
 
-export type AppKind = 'darwin' | 'linux' | 'appimage' | 'win32';
+export type AppKind = 'darwin' | 'linux' | 'appimage' | 'win32' | 'exe';
+
+/** The bundle the real macOS release zips (electron-forge's name). */
+export const MAC_BUNDLE = 'Agent Orchestrator.app';
 
 /** Writes `bytes` of random-looking data fast: one random block repeated (deflate's 32 KiB window cannot see the repeats). */
 export async function writePadding(path: string, bytes: number, flags = 'w'): Promise<void> {
@@ -35,10 +38,10 @@ export async function writePadding(path: string, bytes: number, flags = 'w'): Pr
 const LAUNCHER = '#!/bin/sh\necho "ao desktop running"\n';
 
 /** The tree an app artifact unpacks to, written under `dir`; returns the top-level entry names. */
-export async function writeAppTree(dir: string, kind: Exclude<AppKind, 'appimage'>, paddingBytes: number): Promise<string[]> {
+export async function writeAppTree(dir: string, kind: Exclude<AppKind, 'appimage' | 'exe'>, paddingBytes: number): Promise<string[]> {
   await rm(dir, { recursive: true, force: true });
   if (kind === 'darwin') {
-    const contents = join(dir, 'Ao.app', 'Contents');
+    const contents = join(dir, MAC_BUNDLE, 'Contents');
     await mkdir(join(contents, 'MacOS'), { recursive: true });
     await writeFile(join(contents, 'Info.plist'), '<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>CFBundleExecutable</key><string>ao</string></dict></plist>\n');
     await writeFile(join(contents, 'MacOS', 'ao'), LAUNCHER, { mode: 0o755 });
@@ -50,7 +53,11 @@ export async function writeAppTree(dir: string, kind: Exclude<AppKind, 'appimage
     await symlink('Versions/Current/X', join(fw, 'X'));
     await symlink('Versions/Current/Resources', join(fw, 'Resources'));
     await writePadding(join(contents, 'Resources', 'app.bin'), paddingBytes);
-    return ['Ao.app'];
+    // The code signature: its files must come out byte-identical or the bundle no longer verifies.
+    await mkdir(join(contents, '_CodeSignature'), { recursive: true });
+    await writeFile(join(contents, '_CodeSignature', 'CodeResources'), `<?xml version="1.0"?>\n<plist version="1.0"><dict><key>files</key><data>${randomBytes(48).toString('base64')}</data></dict></plist>\n`);
+    await writeFile(join(fw, 'Versions', 'A', 'Resources', 'helper'), LAUNCHER, { mode: 0o750 });
+    return [MAC_BUNDLE];
   }
   if (kind === 'linux') {
     const root = join(dir, 'ao-desktop');
@@ -68,9 +75,71 @@ export async function writeAppTree(dir: string, kind: Exclude<AppKind, 'appimage
   return ['Ao'];
 }
 
+/** Bytes that deflate about 2:1, like machine code: random runs interleaved with zeros. Fast to make. */
+function semiCompressible(bytes: number): Buffer {
+  const out = Buffer.alloc(bytes);
+  const noise = randomBytes(Math.min(bytes, 1 << 20));
+  for (let at = 0; at < bytes; at += 128) noise.copy(out, at, at % noise.length, Math.min(at % noise.length + 64, noise.length));
+  return out;
+}
+
+/**
+ * An Electron-like macOS app, as the real release zips it: `Agent Orchestrator.app` with
+ * ~3,000 entries (locales, helper apps, an unpacked node_modules), an incompressible
+ * ~100 MB `app.asar`, an Electron Framework with the usual version symlinks. `totalBytes`
+ * is the unpacked size (254 MB for the bench).
+ */
+export async function writeElectronLikeTree(dir: string, totalBytes: number): Promise<string[]> {
+  await rm(dir, { recursive: true, force: true });
+  const contents = join(dir, MAC_BUNDLE, 'Contents');
+  const put = async (rel: string, data: Buffer | string, mode = 0o644) => {
+    await mkdir(dirname(join(contents, rel)), { recursive: true });
+    await writeFile(join(contents, rel), data, { mode });
+  };
+  await put('Info.plist', '<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>CFBundleExecutable</key><string>Agent Orchestrator</string></dict></plist>\n');
+  await put('MacOS/Agent Orchestrator', semiCompressible(200 << 10), 0o755);
+  await put('_CodeSignature/CodeResources', `<plist version="1.0"><dict><key>files</key><data>${randomBytes(2048).toString('base64')}</data></dict></plist>\n`);
+  const asar = Math.round(totalBytes * 0.4);
+  await writePadding(join(contents, 'Resources', 'app.asar'), asar);
+  const fw = join('Frameworks', 'Electron Framework.framework');
+  let left = totalBytes - asar - (200 << 10);
+  let entries = 3;
+  const small = async (rel: string, size: number, mode = 0o644) => {
+    await put(rel, semiCompressible(size), mode);
+    left -= size;
+    entries++;
+  };
+  for (const helper of ['', ' (GPU)', ' (Plugin)', ' (Renderer)']) {
+    const app = join('Frameworks', `Agent Orchestrator Helper${helper}.app`, 'Contents');
+    await small(join(app, 'MacOS', `Agent Orchestrator Helper${helper}`), 120 << 10, 0o755);
+    await small(join(app, 'Info.plist'), 1 << 10);
+  }
+  for (let i = 0; i < 60; i++) await small(join(fw, 'Versions', 'A', 'Resources', `locale-${i}.lproj`, 'locale.pak'), 90 << 10);
+  for (let i = 0; i < 2900; i++) await small(join('Resources', 'app.asar.unpacked', 'node_modules', `pkg-${i % 97}`, `file-${i}.js`), 4 << 10 | (i % 7) << 10);
+  for (const lib of ['libEGL.dylib', 'libGLESv2.dylib', 'libffmpeg.dylib', 'libvk_swiftshader.dylib']) await small(join(fw, 'Versions', 'A', 'Libraries', lib), 3 << 20, 0o755);
+  // The framework binary takes what is left of the total.
+  await put(join(fw, 'Versions', 'A', 'Electron Framework'), semiCompressible(Math.max(1 << 20, left)), 0o755);
+  await symlink('A', join(contents, fw, 'Versions', 'Current'));
+  await symlink('Versions/Current/Electron Framework', join(contents, fw, 'Electron Framework'));
+  await symlink('Versions/Current/Resources', join(contents, fw, 'Resources'));
+  await symlink('Versions/Current/Libraries', join(contents, fw, 'Libraries'));
+  return [MAC_BUNDLE];
+}
+
+/** The realistic app zipped as a release would: every entry deflated, symlinks stored (`zip -y`). */
+export async function buildElectronLikeZip(outFile: string, totalBytes: number): Promise<string> {
+  const tree = `${outFile}.tree`;
+  await mkdir(dirname(outFile), { recursive: true });
+  await rm(outFile, { force: true });
+  const tops = await writeElectronLikeTree(tree, totalBytes);
+  await run('zip', ['-q', '-y', '-r', outFile, ...tops], { cwd: tree, maxBuffer: 1 << 20 });
+  await rm(tree, { recursive: true, force: true });
+  return outFile;
+}
+
 export interface BuiltApp {
   file: string;
-  format: 'zip' | 'tar.gz' | 'AppImage';
+  format: 'zip' | 'tar.gz' | 'AppImage' | 'exe';
   /** Where the unpacked tree was generated (absent for AppImage). */
   tree?: string;
 }
@@ -83,6 +152,11 @@ export interface BuiltApp {
 export async function buildAppArtifact(kind: AppKind, outFile: string, paddingBytes: number): Promise<BuiltApp> {
   await mkdir(dirname(outFile), { recursive: true });
   await rm(outFile, { force: true });
+  if (kind === 'exe') {
+    await writeFile(outFile, 'MZ not really an NSIS installer\n');
+    await writePadding(outFile, paddingBytes, 'a');
+    return { file: outFile, format: 'exe' };
+  }
   if (kind === 'appimage') {
     await writeFile(outFile, `${LAUNCHER}exit 0\n`, { mode: 0o755 });
     await writePadding(outFile, paddingBytes, 'a');
@@ -240,9 +314,10 @@ export function hostileArchives(): HostileArchive[] {
 }
 
 /** Builds every target's app artifact under `dir` with the file names from matrix.json (for the rehearsal and round-trip tests). */
-export async function buildReleaseApps(targets: Array<{ os: string; app: { file: string; format: 'zip' | 'tar.gz' | 'AppImage' } }>, dir: string, paddingBytes: number): Promise<void> {
+export async function buildReleaseApps(targets: Array<{ os: string; app?: { file: string; format: 'zip' | 'tar.gz' | 'AppImage' | 'exe' } | null }>, dir: string, paddingBytes: number): Promise<void> {
   for (const t of targets) {
-    const kind: AppKind = t.app.format === 'AppImage' ? 'appimage' : t.os === 'linux' ? 'linux' : t.os === 'win32' ? 'win32' : 'darwin';
+    if (!t.app) continue;
+    const kind: AppKind = t.app.format === 'AppImage' ? 'appimage' : t.app.format === 'exe' ? 'exe' : t.os === 'linux' ? 'linux' : t.os === 'win32' ? 'win32' : 'darwin';
     const built = await buildAppArtifact(kind, join(dir, t.app.file), paddingBytes);
     if (built.tree) await rm(built.tree, { recursive: true, force: true });
   }

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMatrix } from '../../../common/matrix.js';
 import { appPath, installApp } from '../../../installer/app/install.js';
 import { MAIN_PACKAGE_FILES } from '../../../postinstall/main-package.js';
-import { buildAppManifest } from '../../../release/app-manifest.js';
+import { buildAppManifest, checkAppArtifact } from '../../../release/app-manifest.js';
 import { stage } from '../../../release/stage.js';
-import { buildReleaseApps } from '../../support/app-fixtures.js';
+import { buildReleaseApps, hostileArchives } from '../../support/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../support/fault-server.js';
 import { fixtureBinaries } from '../../support/fixture-binaries.js';
 import { bundledCli, tempDir } from './helpers.js';
@@ -37,15 +37,23 @@ describe('the release app manifest', () => {
     const manifest = await buildAppManifest({ matrix, version: '0.10.0', artifactsDir, baseUrls: ['https://dl.example/ao/0.10.0', 'https://mirror.example/ao'], signingKey: privateKey, allowMissing: true });
     expect(Object.keys(manifest.targets).sort()).toEqual(['darwin-arm64', 'linux-x64']);
     const linux = manifest.targets['linux-x64'];
-    expect(linux.format).toBe('tar.gz');
-    expect(linux.urls).toEqual(['https://dl.example/ao/0.10.0/ao-desktop-linux-x64.tar.gz', 'https://mirror.example/ao/ao-desktop-linux-x64.tar.gz']);
+    expect(linux.format).toBe('AppImage');
+    expect(linux.urls).toEqual(['https://dl.example/ao/0.10.0/agent-orchestrator-linux-x64.AppImage', 'https://mirror.example/ao/agent-orchestrator-linux-x64.AppImage']);
     expect(linux.unpackedSizeLimit).toBeGreaterThan(300 << 10);
     expect(manifest.publicKey).toMatch(/BEGIN PUBLIC KEY/);
     expect(linux.signature).toBeTruthy();
   });
 
+  it('refuses an artifact users would refuse, with the same checks (checkAppArtifact)', async () => {
+    const dir = await tempDir('hostile-release');
+    const hostile = hostileArchives().find((h) => h.name === 'zip: symlink pointing outside')!;
+    await writeFile(join(dir, 'agent-orchestrator-darwin-arm64.zip'), hostile.bytes);
+    await expect(checkAppArtifact(join(dir, 'agent-orchestrator-darwin-arm64.zip'), 'zip')).rejects.toMatchObject({ code: 'EUNSAFEARCHIVE' });
+    await expect(buildAppManifest({ matrix, version: '0.10.0', artifactsDir: dir, baseUrls: ['https://dl.example'], allowMissing: true })).rejects.toMatchObject({ code: 'EAPPMANIFEST', message: expect.stringMatching(/refusing to unpack.*points outside/) });
+  });
+
   it('names the missing artifact when one is absent', async () => {
-    await expect(buildAppManifest({ matrix, version: '0.10.0', artifactsDir, baseUrls: ['https://dl.example'] })).rejects.toMatchObject({ code: 'EAPPMANIFEST', message: expect.stringMatching(/ao-desktop-darwin-x64\.zip/) });
+    await expect(buildAppManifest({ matrix, version: '0.10.0', artifactsDir, baseUrls: ['https://dl.example'] })).rejects.toMatchObject({ code: 'EAPPMANIFEST', message: expect.stringMatching(/agent-orchestrator-darwin-x64\.zip/) });
   });
 
   it('travels inside the main package tarball and installs from it through a mirror', async () => {

@@ -30,16 +30,16 @@ describe('extracting real app layouts', () => {
     const built = await buildAppArtifact('darwin', join(dir, 'ao-desktop-darwin-arm64.zip'), 256 << 10);
     const staging = join(dir, 'staging');
     await extractArtifact('zip', built.file, staging, 64 << 20, 'x');
-    const fw = join(staging, 'Ao.app/Contents/Frameworks/X.framework');
+    const fw = join(staging, 'Agent Orchestrator.app/Contents/Frameworks/X.framework');
     expect(await readlink(join(fw, 'Versions/Current'))).toBe('A');
     expect(await readlink(join(fw, 'X'))).toBe('Versions/Current/X');
     expect(await readlink(join(fw, 'Resources'))).toBe('Versions/Current/Resources');
     expect((await stat(join(fw, 'X'))).mode & 0o111).not.toBe(0);
-    expect((await stat(join(staging, 'Ao.app/Contents/MacOS/ao'))).mode & 0o777).toBe(0o755);
-    expect((await stat(join(staging, 'Ao.app/Contents/Info.plist'))).mode & 0o111).toBe(0);
-    expect((await stat(join(staging, 'Ao.app/Contents/Resources/app.bin'))).size).toBe(256 << 10);
+    expect((await stat(join(staging, 'Agent Orchestrator.app/Contents/MacOS/ao'))).mode & 0o777).toBe(0o755);
+    expect((await stat(join(staging, 'Agent Orchestrator.app/Contents/Info.plist'))).mode & 0o111).toBe(0);
+    expect((await stat(join(staging, 'Agent Orchestrator.app/Contents/Resources/app.bin'))).size).toBe(256 << 10);
     // Info.plist is deflated, app.bin stored: both come out byte for byte.
-    for (const file of ['Ao.app/Contents/Info.plist', 'Ao.app/Contents/Resources/app.bin']) {
+    for (const file of ['Agent Orchestrator.app/Contents/Info.plist', 'Agent Orchestrator.app/Contents/Resources/app.bin']) {
       expect((await readFile(join(staging, file))).equals(await readFile(join(built.tree!, file)))).toBe(true);
     }
   });

@@ -1,14 +1,14 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { digestFile } from '../../../common/integrity.js';
 import { OUT_DIR, REPO_ROOT } from '../../../common/paths.js';
 import type { AppManifest } from '../../../installer/app/manifest.js';
 import type { FaultServer } from '../../support/fault-server.js';
 
 /** A one-target manifest for an artifact served at `/<file>` by the fault server. */
-export async function manifestFor(server: FaultServer, artifact: string, format: 'zip' | 'tar.gz' | 'AppImage', target = 'linux-x64', extra: Partial<AppManifest['targets'][string]> = {}): Promise<AppManifest> {
+export async function manifestFor(server: FaultServer, artifact: string, format: 'zip' | 'tar.gz' | 'AppImage' | 'exe', target = 'linux-x64', extra: Partial<AppManifest['targets'][string]> = {}): Promise<AppManifest> {
   const file = basename(artifact);
   await server.serve(`/${file}`, artifact);
   const { integrity, size } = await digestFile(artifact);
@@ -24,8 +24,15 @@ export async function tempDir(tag: string): Promise<string> {
 }
 
 /** The ao-app command bundled the way it ships (one CJS file), for child-process tests. */
-export async function bundledCli(): Promise<string> {
-  const out = join(OUT_DIR, 'app-fetcher-test', `${process.pid}`, 'app-fetcher.cjs');
+export async function bundledCli(trustedKeys?: string[]): Promise<string> {
+  const out = join(OUT_DIR, 'app-fetcher-test', `${process.pid}`, trustedKeys ? `app-fetcher-keys-${trustedKeys.length}.cjs` : 'app-fetcher.cjs');
+  // As the release build does: the trusted keys are compiled in from trusted-keys.json.
+  const pinKeys: Plugin = {
+    name: 'trusted-keys',
+    setup(b) {
+      b.onLoad({ filter: /trusted-keys\.json$/ }, () => (trustedKeys ? { contents: JSON.stringify({ keys: trustedKeys }), loader: 'json' } : undefined));
+    },
+  };
   await build({
     absWorkingDir: REPO_ROOT,
     entryPoints: ['installer/app/cli.ts'],
@@ -37,6 +44,7 @@ export async function bundledCli(): Promise<string> {
     define: { 'import.meta.url': '__import_meta_url' },
     banner: { js: "#!/usr/bin/env node\nvar __import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
     logLevel: 'warning',
+    plugins: [pinKeys],
   });
   return out;
 }

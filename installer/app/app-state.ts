@@ -1,0 +1,96 @@
+import { readFile, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join, resolve, sep, win32 } from 'node:path';
+import semver from 'semver';
+import { writeFileAtomic } from '../../common/fs-atomic.js';
+
+/**
+ * `~/.ao/app-state.json`, the marker the real `ao start` reads to find the
+ * desktop app (before it would download 254 MB again, unverified). The app
+ * writes it on every launch; `ao-app` writes it after a verified install so
+ * `ao start` opens that app. Shape and place as the rewrite reads them:
+ * `{schemaVersion, appPath, version, installedAt, lastReconciledAt, installSource}`,
+ * beside running.json (the folder of AO_RUN_FILE when set, else ~/.ao).
+ */
+export const APP_STATE_FILE = 'app-state.json';
+export const INSTALL_SOURCE = 'ao-app';
+
+export interface AppState {
+  schemaVersion: number;
+  appPath: string;
+  version: string;
+  installedAt: string;
+  lastReconciledAt: string;
+  installSource: string;
+  [more: string]: unknown;
+}
+
+/** Where the rewrite keeps running.json, and so the marker. */
+export function aoStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.AO_RUN_FILE ? dirname(resolve(env.AO_RUN_FILE)) : join(homedir(), '.ao');
+}
+
+export async function readAppState(dir = aoStateDir()): Promise<AppState | undefined> {
+  try {
+    const data = JSON.parse(await readFile(join(dir, APP_STATE_FILE), 'utf8')) as AppState;
+    return data && typeof data === 'object' && typeof data.appPath === 'string' ? data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What `ao start` itself accepts: a directory on macOS (the .app), a regular file elsewhere. */
+async function usable(path: string, platform: NodeJS.Platform): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) return false;
+  return platform === 'darwin' ? info.isDirectory() : info.isFile();
+}
+
+export type RecordOutcome = { written: true; path: string } | { written: false; path: string; reason: string };
+
+/**
+ * Points the marker at the app just installed, atomically (mode 0600, as the app writes it).
+ * A marker the app wrote for a newer version that still exists is left alone: the app
+ * updated itself and that copy is what the user runs. Fields we do not own (installedAt,
+ * installSource, anything the app added) are kept.
+ */
+export async function recordAppState(appPath: string, version: string, options: { dir?: string; platform?: NodeJS.Platform; now?: Date } = {}): Promise<RecordOutcome> {
+  const dir = options.dir ?? aoStateDir();
+  const platform = options.platform ?? process.platform;
+  const path = join(dir, APP_STATE_FILE);
+  const existing = await readAppState(dir);
+  if (existing && existing.appPath !== appPath) {
+    const theirs = semver.valid(semver.coerce(existing.version));
+    const ours = semver.valid(semver.coerce(version));
+    if (theirs && ours && semver.gt(theirs, ours) && (await usable(existing.appPath, platform))) {
+      return { written: false, path, reason: `it points at ${existing.appPath}, version ${existing.version}, newer than ${version}` };
+    }
+  }
+  const now = (options.now ?? new Date()).toISOString();
+  const marker: AppState = {
+    ...existing,
+    schemaVersion: existing?.schemaVersion ?? 1,
+    appPath,
+    version,
+    installedAt: existing?.installedAt ?? now,
+    lastReconciledAt: now,
+    installSource: existing?.installSource ?? INSTALL_SOURCE,
+  };
+  await writeFileAtomic(path, `${JSON.stringify(marker, null, 2)}\n`, 0o600);
+  return { written: true, path };
+}
+
+/** Removes the marker when it points into `root` (the app `ao-app remove` just deleted); any other marker stays. */
+export async function clearAppState(root: string, dir = aoStateDir()): Promise<boolean> {
+  const existing = await readAppState(dir);
+  if (!existing) return false;
+  const inside = resolve(existing.appPath).startsWith(resolve(root) + sep);
+  if (!inside) return false;
+  await rm(join(dir, APP_STATE_FILE), { force: true });
+  return true;
+}
+
+/** Where the NSIS installer (`/S`, per-user) puts the app, as the rewrite's `ao start` looks for it. */
+export function windowsInstalledApp(localAppData: string): string {
+  return win32.join(localAppData, 'Programs', 'Agent Orchestrator', 'agent-orchestrator.exe');
+}

@@ -1,0 +1,104 @@
+import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../../common/errors.js';
+import { writeJsonAtomic } from '../../common/fs-atomic.js';
+import type { AppManifest, AppTarget } from './manifest.js';
+import buildKeys from './trusted-keys.json' with { type: 'json' };
+
+/**
+ * Who may sign a desktop app manifest. The keys come from outside the manifest:
+ * those compiled into this build (trusted-keys.json, from the release config)
+ * and those this machine remembered (`<root>/trusted-keys.json`): the first
+ * signed install's key when the build pins none (trust on first use), and any
+ * key a trusted key signed over (rotation, as Sparkle and TUF do). A manifest
+ * signed by any other key is refused, before anything is downloaded.
+ *
+ * What is signed: the target's entry (version, target id, file, format, size,
+ * sha512, unpacked cap) as canonical JSON, not the URLs (mirrors and
+ * AO_APP_BASE_URL change them; the sha512 pins the bytes).
+ */
+export interface TrustedKey {
+  id: string;
+  publicKey: string;
+  /** How this machine came to trust it. */
+  via: string;
+}
+
+export const TRUST_FILE = 'trusted-keys.json';
+
+export function keyId(publicKey: string | KeyObject): string {
+  const key = typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey;
+  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('base64url').slice(0, 16);
+}
+
+export function entryPayload(version: string, targetId: string, t: Pick<AppTarget, 'file' | 'format' | 'size' | 'integrity' | 'unpackedSizeLimit'>): Buffer {
+  return Buffer.from(JSON.stringify({ schema: 1, version, target: targetId, file: t.file, format: t.format, size: t.size, integrity: t.integrity, unpackedSizeLimit: t.unpackedSizeLimit }));
+}
+
+/** What an old key signs to hand trust to a new one: the new key's SPKI bytes. */
+export function rotationPayload(newPublicKey: string): Buffer {
+  return createPublicKey(newPublicKey).export({ type: 'spki', format: 'der' });
+}
+
+export function signWith(privateKey: KeyObject, payload: Buffer): string {
+  return sign(null, payload, privateKey).toString('base64');
+}
+
+function verifies(publicKey: string, payload: Buffer, signature: string): boolean {
+  try {
+    return verify(null, payload, createPublicKey(publicKey), Buffer.from(signature, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+export function pinnedKeys(): TrustedKey[] {
+  return (buildKeys as { keys: string[] }).keys.map((publicKey) => ({ id: keyId(publicKey), publicKey, via: 'the ao-app build' }));
+}
+
+export async function rememberedKeys(root: string): Promise<TrustedKey[]> {
+  try {
+    const data = JSON.parse(await readFile(join(root, TRUST_FILE), 'utf8')) as { keys?: TrustedKey[] };
+    return Array.isArray(data.keys) ? data.keys.filter((k) => typeof k?.publicKey === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+export async function rememberKeys(root: string, add: TrustedKey[]): Promise<void> {
+  if (add.length === 0) return;
+  const keys = await rememberedKeys(root);
+  for (const k of add) if (!keys.some((x) => x.id === k.id)) keys.push(k);
+  await writeJsonAtomic(join(root, TRUST_FILE), { schemaVersion: 1, keys });
+}
+
+function refused(why: string): UserError {
+  return new UserError({
+    what: 'the desktop app manifest is not signed by a key this machine trusts',
+    why: `${why}; nothing was downloaded or installed`,
+    fix: 'reinstall @aoagents/ao from the official registry (npm install -g @aoagents/ao); if it persists, report it: the release may have been tampered with',
+    code: 'ESIGNATURE',
+  });
+}
+
+/**
+ * Checks the target entry's signature against the trusted keys, before any download.
+ * Returns the keys to remember once the install succeeds.
+ */
+export function checkEntryTrust(manifest: AppManifest, targetId: string, target: AppTarget, trusted: TrustedKey[]): TrustedKey[] {
+  const signer = manifest.publicKey;
+  if (!signer && !target.signature) {
+    if (trusted.length > 0) throw refused(`it is unsigned, and this machine trusts ${trusted.map((k) => `key ${k.id} (${k.via})`).join(', ')}`);
+    return [];
+  }
+  if (!signer || !target.signature) throw refused('it carries a signature without a key, or a key without a signature');
+  const id = keyId(signer);
+  if (!verifies(signer, entryPayload(manifest.version, targetId, target), target.signature)) throw refused(`the signature of ${targetId} does not match its entry under key ${id}`);
+  if (trusted.length === 0) return [{ id, publicKey: signer, via: `first install (${manifest.version})` }];
+  if (trusted.some((k) => k.id === id)) return [];
+  const rotation = manifest.keyRotation;
+  const by = rotation ? trusted.find((k) => verifies(k.publicKey, rotationPayload(signer), rotation.signature)) : undefined;
+  if (by) return [{ id, publicKey: signer, via: `rotation signed by ${by.id} (${manifest.version})` }];
+  throw refused(`it is signed by key ${id}; this machine trusts ${trusted.map((k) => `${k.id} (${k.via})`).join(', ')}${rotation ? ', and no trusted key signed the rotation' : ''}`);
+}

@@ -1,0 +1,71 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { APP_STATE_FILE, clearAppState, recordAppState, windowsInstalledApp } from '../../../installer/app/app-state.js';
+import { extractArtifact } from '../../../installer/app/extract.js';
+import { nsisInstallCommand } from '../../../installer/app/windows-installer.js';
+import { buildAppArtifact, MAC_BUNDLE } from '../../support/app-fixtures.js';
+import { tempDir } from './helpers.js';
+
+describe('app-state.json, as the real ao start reads it', () => {
+  it('keeps a marker the app wrote for a newer version that still exists', async () => {
+    const dir = await tempDir('state');
+    const newer = join(dir, 'newer.AppImage');
+    await writeFile(newer, 'x');
+    const theirs = { schemaVersion: 2, appPath: newer, version: '0.11.0', installedAt: '2026-01-01T00:00:00.000Z', lastReconciledAt: '2026-11-01T00:00:00.000Z', installSource: 'npm-bootstrap' };
+    await writeFile(join(dir, APP_STATE_FILE), JSON.stringify(theirs));
+    const outcome = await recordAppState(join(dir, 'ours.AppImage'), '0.10.0', { dir, platform: 'linux' });
+    expect(outcome.written).toBe(false);
+    expect(JSON.parse(await readFile(join(dir, APP_STATE_FILE), 'utf8'))).toEqual(theirs);
+  });
+
+  it('replaces a marker whose app is gone, keeping the fields the app owns', async () => {
+    const dir = await tempDir('state');
+    await writeFile(join(dir, APP_STATE_FILE), JSON.stringify({ schemaVersion: 2, appPath: join(dir, 'gone.AppImage'), version: '0.11.0', installedAt: '2026-01-01T00:00:00.000Z', lastReconciledAt: 'x', installSource: 'npm-bootstrap', migration: { status: 'completed' } }));
+    const ours = join(dir, 'ours.AppImage');
+    const outcome = await recordAppState(ours, '0.10.0', { dir, platform: 'linux', now: new Date('2026-11-21T00:00:00.000Z') });
+    expect(outcome.written).toBe(true);
+    expect(JSON.parse(await readFile(join(dir, APP_STATE_FILE), 'utf8'))).toEqual({ schemaVersion: 2, appPath: ours, version: '0.10.0', installedAt: '2026-01-01T00:00:00.000Z', lastReconciledAt: '2026-11-21T00:00:00.000Z', installSource: 'npm-bootstrap', migration: { status: 'completed' } });
+    expect((await stat(join(dir, APP_STATE_FILE))).mode & 0o777).toBe(0o600);
+  });
+
+  it('ao-app remove clears only a marker that points into its own folder', async () => {
+    const dir = await tempDir('state');
+    await recordAppState('/Applications/Agent Orchestrator.app', '0.10.0', { dir, platform: 'darwin' });
+    expect(await clearAppState(join(dir, 'app'), dir)).toBe(false);
+    expect(existsSync(join(dir, APP_STATE_FILE))).toBe(true);
+    await recordAppState(join(dir, 'app', 'versions', 'v', 'x.AppImage'), '0.10.0', { dir, platform: 'linux' });
+    expect(await clearAppState(join(dir, 'app'), dir)).toBe(true);
+    expect(existsSync(join(dir, APP_STATE_FILE))).toBe(false);
+  });
+});
+
+describe('the Windows NSIS installer', () => {
+  it('is run silently with /S and lands where ao start looks', () => {
+    expect(nsisInstallCommand('C:\\Users\\u\\.ao\\app\\versions\\0.10.0-win32-x64\\agent-orchestrator-win32-x64.exe')).toEqual({ file: 'C:\\Users\\u\\.ao\\app\\versions\\0.10.0-win32-x64\\agent-orchestrator-win32-x64.exe', args: ['/S'] });
+    expect(windowsInstalledApp('C:\\Users\\u\\AppData\\Local')).toBe('C:\\Users\\u\\AppData\\Local\\Programs\\Agent Orchestrator\\agent-orchestrator.exe');
+  });
+});
+
+describe('the macOS zip, unpacked as ditto would', () => {
+  it('keeps symlinks, exact modes and the code signature byte for byte, and drops __MACOSX litter', async () => {
+    const dir = await tempDir('ditto');
+    const built = await buildAppArtifact('darwin', join(dir, 'agent-orchestrator-darwin-arm64.zip'), 64 << 10);
+    // Finder-made zips carry AppleDouble files under __MACOSX/.
+    await mkdir(join(built.tree!, '__MACOSX', MAC_BUNDLE), { recursive: true });
+    await writeFile(join(built.tree!, '__MACOSX', MAC_BUNDLE, '._Contents'), 'resource fork');
+    execFileSync('zip', ['-q', '-r', built.file, '__MACOSX'], { cwd: built.tree });
+    const staging = join(dir, 'out');
+    await extractArtifact('zip', built.file, staging, 16 << 20, 'agent-orchestrator-darwin-arm64.zip');
+    expect(existsSync(join(staging, '__MACOSX'))).toBe(false);
+    const sig = join(MAC_BUNDLE, 'Contents', '_CodeSignature', 'CodeResources');
+    expect(await readFile(join(staging, sig))).toEqual(await readFile(join(built.tree!, sig)));
+    const helper = join(MAC_BUNDLE, 'Contents', 'Frameworks', 'X.framework', 'Versions', 'A', 'Resources', 'helper');
+    expect((await stat(join(staging, helper))).mode & 0o777).toBe(0o750);
+    const fw = join(staging, MAC_BUNDLE, 'Contents', 'Frameworks', 'X.framework');
+    expect((await lstat(join(fw, 'Versions', 'Current'))).isSymbolicLink()).toBe(true);
+    expect(await readlink(join(fw, 'X'))).toBe('Versions/Current/X');
+  });
+});

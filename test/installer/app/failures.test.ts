@@ -1,0 +1,233 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { build } from 'esbuild';
+import { REPO_ROOT } from '../../../common/paths.js';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppManifest } from '../../../installer/app/manifest.js';
+import { startFaultServer, type FaultServer } from '../../support/fault-server.js';
+import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
+
+/**
+ * Every way `ao-app` used to end wrongly (exit 0 with nothing installed, a hang,
+ * a stack trace, exit 70) run through the shipped command, with its exit code.
+ */
+let server: FaultServer;
+let cli: string;
+let work: string;
+
+beforeAll(async () => {
+  server = await startFaultServer();
+  cli = await bundledCli();
+  work = await tempDir('failures');
+}, 120_000);
+afterAll(() => server.close());
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs ao-app; a run still going after `killAfterMs` is killed and reported as a hang (code null). */
+function ao(args: string[], env: Record<string, string> = {}, killAfterMs = 30_000, cwd = work): Promise<Ran> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd, env: { ...process.env, AO_APP_BASE_URL: '', HTTP_PROXY: '', HTTPS_PROXY: '', http_proxy: '', https_proxy: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+/** A tar.gz made by the system's tar, the way most release scripts make one. */
+function systemTarGz(name: string, dotted: boolean): string {
+  const dir = join(work, `${name}-tree`);
+  mkdirSync(join(dir, 'ao-desktop'), { recursive: true });
+  writeFileSync(join(dir, 'ao-desktop', 'ao-desktop'), '#!/bin/sh\necho ao desktop\n');
+  chmodSync(join(dir, 'ao-desktop', 'ao-desktop'), 0o755);
+  symlinkSync('ao-desktop', join(dir, 'ao-desktop', 'ao'));
+  const out = join(work, `${name}.tar.gz`);
+  execFileSync('tar', ['czf', out, '-C', dir, dotted ? '.' : 'ao-desktop']);
+  return out;
+}
+
+async function installArgs(manifest: AppManifest, root: string, extra: string[] = []): Promise<string[]> {
+  const dir = await tempDir('m');
+  return ['install', '--quiet', '--manifest', await writeManifest(dir, manifest), '--target', 'linux-x64', '--dir', root, ...extra];
+}
+
+async function leftovers(root: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const name of await readdir(root).catch(() => [] as string[])) found.push(name);
+  for (const name of await readdir(join(root, 'versions')).catch(() => [] as string[])) if (name.startsWith('.staging')) found.push(`versions/${name}`);
+  return found;
+}
+
+describe('archives as release tools write them', () => {
+  it('installs a tar.gz whose symlink points at its sibling executable (no hang, no silent exit 0)', async () => {
+    const artifact = systemTarGz('sibling', false);
+    const root = join(await tempDir('root'), 'app');
+    const r = await ao(await installArgs(await manifestFor(server, artifact, 'tar.gz'), root));
+    expect(r.code).toBe(0);
+    const current = join(root, 'current');
+    expect(await readlink(join(current, 'ao-desktop', 'ao'))).toBe('ao-desktop');
+    expect((await lstat(join(current, 'ao-desktop', 'ao-desktop'))).mode & 0o111).not.toBe(0);
+    expect(await leftovers(root)).not.toContain('.lock');
+  });
+
+  it('installs a `tar czf x.tar.gz -C dir .` archive (a "./" entry)', async () => {
+    const artifact = systemTarGz('dotted', true);
+    const root = join(await tempDir('root'), 'app');
+    const r = await ao(await installArgs(await manifestFor(server, artifact, 'tar.gz'), root));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(await readlink(join(root, 'current', 'ao-desktop', 'ao'))).toBe('ao-desktop');
+  });
+});
+
+describe('the download fails in a way the user can act on, and never loops', () => {
+  it('recovers when the body breaks right after the headers (no unhandled error event)', async () => {
+    const artifact = systemTarGz('early-drop', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    server.fault(`/${manifest.targets['linux-x64'].file}`, { kind: 'drop', afterBytes: 0 }, { kind: 'drop', afterBytes: 0 });
+    const root = join(await tempDir('root'), 'app');
+    const r = await ao(await installArgs(manifest, root));
+    expect(r.stderr).not.toMatch(/Unhandled|unexpected error/);
+    expect(r.code).toBe(0);
+  });
+
+  it('fails at once when the server holds fewer bytes than the manifest pins', async () => {
+    const artifact = systemTarGz('short', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    const t = manifest.targets['linux-x64'];
+    const path = `/${t.file}`;
+    const before = server.requests.filter((q) => q.path === path).length;
+    const root = join(await tempDir('root'), 'app');
+    const r = await ao(await installArgs({ ...manifest, targets: { 'linux-x64': { ...t, size: t.size + 1000 } } }, root), {}, 30_000);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`${t.size}.*${t.size + 1000}|${t.size + 1000}.*${t.size}`));
+    expect(server.requests.filter((q) => q.path === path).length - before).toBeLessThanOrEqual(3);
+  });
+
+  it('fails, does not busy-loop, when the same dead URL is listed twice', async () => {
+    const artifact = systemTarGz('dup', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    const t = manifest.targets['linux-x64'];
+    const gone = `${server.url}/gone-${Date.now()}.tar.gz`;
+    const root = join(await tempDir('root'), 'app');
+    const r = await ao(await installArgs({ ...manifest, targets: { 'linux-x64': { ...t, urls: [gone, gone] } } }, root), {}, 20_000);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/404/);
+  });
+
+  it('gives up within its deadline when a proxy closes every CONNECT', async () => {
+    const artifact = systemTarGz('proxied', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    const proxy: Server = createServer((_req, res) => res.destroy());
+    let connects = 0;
+    proxy.on('connect', (_req, socket) => {
+      connects++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const root = join(await tempDir('root'), 'app');
+      const r = await ao(await installArgs(manifest, root), { HTTP_PROXY: proxyUrl, HTTPS_PROXY: proxyUrl, NO_PROXY: '', no_proxy: '', AO_APP_DEADLINE_MS: '8000' }, 40_000);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/proxy/i);
+      expect(r.ms).toBeLessThan(20_000);
+      // Our attempt budget, not undici's reconnect loop, bounds how often the proxy is hit.
+      expect(connects).toBeLessThan(200);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  });
+
+  it('leaves no empty .partial after a 404 or a redirect loop, and does not blame the network', async () => {
+    const artifact = systemTarGz('missing', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    const t = manifest.targets['linux-x64'];
+    const root = join(await tempDir('root'), 'app');
+    const r404 = await ao(await installArgs({ ...manifest, targets: { 'linux-x64': { ...t, urls: [`${server.url}/nowhere.tar.gz`] } } }, root));
+    expect(r404.code).toBe(1);
+    expect(r404.stderr).not.toMatch(/check the network/);
+    expect(await readdir(join(root, 'downloads'))).toEqual([]);
+    server.redirect('/loop-a', '/loop-b');
+    server.redirect('/loop-b', '/loop-a');
+    const rLoop = await ao(await installArgs({ ...manifest, targets: { 'linux-x64': { ...t, urls: [`${server.url}/loop-a`] } } }, root));
+    expect(rLoop.code).toBe(1);
+    expect(rLoop.stderr).toMatch(/loop/);
+    expect(rLoop.stderr).not.toMatch(/check the network/);
+    expect(await readdir(join(root, 'downloads'))).toEqual([]);
+  });
+});
+
+describe('the command line', () => {
+  it('installs into a relative --dir and a relative AO_APP_DIR', async () => {
+    const artifact = systemTarGz('relative', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    const cwd = await tempDir('cwd');
+    const args = (await installArgs(manifest, 'rel-dir')).filter((a, i, all) => a !== '--dir' && all[i - 1] !== '--dir');
+    const viaFlag = await ao([...args, '--dir', 'rel-dir'], {}, 30_000, cwd);
+    expect(viaFlag.stderr).toBe('');
+    expect(viaFlag.code).toBe(0);
+    expect(relative(cwd, join(cwd, 'rel-dir', 'current'))).toBe(join('rel-dir', 'current'));
+    expect((await lstat(join(cwd, 'rel-dir', 'current'))).isSymbolicLink()).toBe(true);
+    const viaEnv = await ao(args, { AO_APP_DIR: 'rel-env' }, 30_000, cwd);
+    expect(viaEnv.code).toBe(0);
+    expect((await lstat(join(cwd, 'rel-env', 'current'))).isSymbolicLink()).toBe(true);
+  });
+
+  it('prints usage for --help with exit 0, and a usage error with exit 2 and no stack trace', async () => {
+    const help = await ao(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/usage: ao-app install/);
+    const bad = await ao(['install', '--no-such-flag']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--no-such-flag/);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('reports a manifest error as JSON under --json', async () => {
+    const r = await ao(['install', '--json', '--manifest', join(work, 'no-such-manifest.json'), '--dir', join(work, 'unused')]);
+    expect(r.code).toBe(1);
+    const line = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(line).toMatchObject({ event: 'error', code: 'EAPPMANIFEST' });
+    expect(line.fix).toMatch(/--manifest|reinstall/);
+  });
+
+  it('refuses the Windows installer on another OS before downloading anything', async () => {
+    const artifact = join(work, 'agent-orchestrator-win32-x64.exe');
+    writeFileSync(artifact, 'MZ not really an installer\n');
+    const manifest = await manifestFor(server, artifact, 'exe', 'win32-x64');
+    const r = await ao(['install', '--quiet', '--manifest', await writeManifest(await tempDir('m'), manifest), '--target', 'win32-x64', '--dir', join(work, 'win')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/runs only on Windows/);
+    expect(server.requests.filter((q) => q.path === '/agent-orchestrator-win32-x64.exe')).toEqual([]);
+  });
+
+  it('turns a command whose event loop drains before it settles into exit 70, never exit 0', async () => {
+    const script = join(work, 'never-settles.cjs');
+    await build({
+      stdin: { contents: "import { runCommand } from './installer/app/run-command.ts';\nrunCommand('ao-app', () => new Promise<number>(() => undefined), () => 1);\n", resolveDir: REPO_ROOT, loader: 'ts' },
+      bundle: true, platform: 'node', format: 'cjs', outfile: script, logLevel: 'warning',
+    });
+    const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(70);
+    expect(r.stderr).toMatch(/stopped before it finished/);
+  });
+});
+

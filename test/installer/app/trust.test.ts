@@ -1,0 +1,92 @@
+import { spawn } from 'node:child_process';
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installApp } from '../../../installer/app/install.js';
+import type { AppManifest } from '../../../installer/app/manifest.js';
+import { entryPayload, keyId, rotationPayload, signWith, TRUST_FILE } from '../../../installer/app/trust.js';
+import { buildAppArtifact } from '../../support/app-fixtures.js';
+import { startFaultServer, type FaultServer } from '../../support/fault-server.js';
+import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
+
+/**
+ * The signature means something: keys come from the build and from what this
+ * machine remembered, never from the manifest alone; the entry is checked
+ * before a byte is downloaded; a new key is accepted only when a trusted one
+ * signed the hand-over.
+ */
+let server: FaultServer;
+let artifact: string;
+const A = generateKeyPairSync('ed25519').privateKey;
+const B = generateKeyPairSync('ed25519').privateKey;
+const pem = (k: KeyObject) => createPublicKey(k).export({ type: 'spki', format: 'pem' }).toString();
+
+beforeAll(async () => {
+  server = await startFaultServer();
+  artifact = (await buildAppArtifact('darwin', join(await tempDir('trust'), 'agent-orchestrator-darwin-arm64.zip'), 64 << 10)).file;
+}, 60_000);
+afterAll(() => server.close());
+
+async function manifest(version: string, by?: KeyObject, rotatedFrom?: KeyObject): Promise<AppManifest> {
+  const m = await manifestFor(server, artifact, 'zip', 'darwin-arm64');
+  m.version = version;
+  if (!by) return m;
+  const t = m.targets['darwin-arm64'];
+  t.signature = signWith(by, entryPayload(version, 'darwin-arm64', t));
+  m.publicKey = pem(by);
+  if (rotatedFrom) m.keyRotation = { signature: signWith(rotatedFrom, rotationPayload(m.publicKey)) };
+  return m;
+}
+
+const fetches = () => server.requests.filter((r) => r.path === '/agent-orchestrator-darwin-arm64.zip').length;
+
+describe('who may sign the desktop app', () => {
+  it('refuses a manifest with an empty public key instead of accepting any signature', async () => {
+    const m = await manifest('0.10.0', A);
+    await expect(installApp({ manifest: { ...m, publicKey: '' }, target: 'darwin-arm64', root: await tempDir('root'), trustedKeys: [] })).rejects.toMatchObject({ code: 'EAPPMANIFEST' });
+  });
+
+  it('refuses, before downloading, a manifest signed by a key the build does not pin (its own key inside it proves nothing)', async () => {
+    const before = fetches();
+    const pinned = [{ id: keyId(pem(A)), publicKey: pem(A), via: 'the ao-app build' }];
+    await expect(installApp({ manifest: await manifest('0.10.0', B), target: 'darwin-arm64', root: await tempDir('root'), trustedKeys: pinned })).rejects.toMatchObject({ code: 'ESIGNATURE' });
+    await expect(installApp({ manifest: await manifest('0.10.0'), target: 'darwin-arm64', root: await tempDir('root'), trustedKeys: pinned })).rejects.toMatchObject({ code: 'ESIGNATURE' });
+    expect(fetches()).toBe(before);
+    expect((await installApp({ manifest: await manifest('0.10.0', A), target: 'darwin-arm64', root: await tempDir('root'), trustedKeys: pinned })).status).toBe('installed');
+  });
+
+  it('refuses an entry changed after signing, before downloading', async () => {
+    const m = await manifest('0.10.0', A);
+    m.targets['darwin-arm64'].unpackedSizeLimit *= 100;
+    const before = fetches();
+    await expect(installApp({ manifest: m, target: 'darwin-arm64', root: await tempDir('root'), trustedKeys: [] })).rejects.toMatchObject({ code: 'ESIGNATURE' });
+    expect(fetches()).toBe(before);
+  });
+
+  it('remembers the first key, refuses another, and follows a rotation the old key signed', async () => {
+    const root = await tempDir('root');
+    expect((await installApp({ manifest: await manifest('0.10.0', A), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
+    const remembered = JSON.parse(await readFile(join(root, TRUST_FILE), 'utf8'));
+    expect(remembered.keys.map((k: { id: string }) => k.id)).toEqual([keyId(pem(A))]);
+    await expect(installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({ code: 'ESIGNATURE', why: expect.stringContaining(keyId(pem(B))) });
+    await expect(installApp({ manifest: await manifest('0.11.0', B, B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({ code: 'ESIGNATURE' });
+    expect((await installApp({ manifest: await manifest('0.11.0', B, A), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
+    expect((await installApp({ manifest: await manifest('0.12.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
+  });
+
+  it('uses the key compiled into the ao-app build', async () => {
+    const cli = await bundledCli([pem(A)]);
+    const run = (m: AppManifest, root: string) =>
+      new Promise<{ code: number | null; stderr: string }>(async (resolve) => {
+        const child = spawn(process.execPath, [cli, 'install', '--quiet', '--target', 'darwin-arm64', '--dir', root, '--manifest', await writeManifest(await tempDir('m'), m)], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('exit', (code) => resolve({ code, stderr }));
+      });
+    const forged = await run(await manifest('0.10.0', B), await tempDir('root'));
+    expect(forged.code).toBe(1);
+    expect(forged.stderr).toMatch(/not signed by a key this machine trusts/);
+    expect((await run(await manifest('0.10.0', A), await tempDir('root'))).code).toBe(0);
+  });
+});
