@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { readLayout, strippableBytes, type Layout } from '../common/executable-layout.js';
-import { readGoBuildInfo, type GoBuildInfo } from '../common/go-buildinfo.js';
+import { ldflagsStamps, readGoBuildInfo, type GoBuildInfo } from '../common/go-buildinfo.js';
 import type { Target } from '../common/matrix.js';
 import { goVersionAtLeast, type ReleaseConfig } from '../common/release-config.js';
 
@@ -14,6 +14,11 @@ export interface BinaryFacts {
   vcsModified?: boolean;
   /** Bytes `-s -w` would leave: set only when the binary still carries symbols or DWARF. */
   strippedSize?: number;
+  /**
+   * What `-X <go.stamp.version>=` set, when the build info records the -ldflags (builds without
+   * -trimpath, GoReleaser's default): null when they were recorded without that stamp.
+   */
+  stampedVersion?: string | null;
 }
 
 export interface BinaryCheck {
@@ -57,6 +62,7 @@ export async function checkGoBinary(path: string, target: Target, config: Releas
 
   if (s.GOOS !== target.goos || s.GOARCH !== target.goarch) problems.push(`build info says GOOS=${s.GOOS ?? '?'} GOARCH=${s.GOARCH ?? '?'}, target ${target.id} is ${target.goos}/${target.goarch}`);
   if (s.CGO_ENABLED !== '0') problems.push(`was built with CGO_ENABLED=${s.CGO_ENABLED ?? '(unset)'}; release binaries must be static (CGO_ENABLED=0)`);
+  if (config && s['-ldflags'] !== undefined) facts.stampedVersion = ldflagsStamps(s['-ldflags'])[config.go.stamp.version] ?? null;
   if (config) {
     if (info.path !== config.go.mainPath) problems.push(`build info names main package ${info.path || '(none)'}, the release config says ${config.go.mainPath}`);
     if (!goVersionAtLeast(info.goVersion, config.go.minVersion)) problems.push(`was built with ${info.goVersion}, older than the configured floor go${config.go.minVersion}`);

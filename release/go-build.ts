@@ -32,6 +32,8 @@ export interface GoBuildOptions {
   vcs?: boolean;
   /** Leave out symbols and DWARF (`-s -w`, default true). */
   strip?: boolean;
+  /** `-trimpath` (default true). Without it Go also records the -ldflags in the build info. */
+  trimpath?: boolean;
   /** Builds at once; Go itself is parallel, two suits a 2-core machine. */
   concurrency?: number;
 }
@@ -64,7 +66,8 @@ export async function buildGoBinaries(options: GoBuildOptions): Promise<Map<stri
   const vcs = options.vcs ?? true;
   const stamps = { [options.versionVariable]: options.version, ...options.extraStamps };
   const ldflags = [...(options.strip === false ? [] : ['-s', '-w']), ...Object.entries(stamps).map(([variable, value]) => `-X ${variable}=${value}`)].join(' ');
-  const key = await sourceHash(options.sourceDir, goVersion, `${options.mainPackage}\0${ldflags}${vcs ? '' : '\0novcs'}`);
+  const trimpath = options.trimpath ?? true;
+  const key = await sourceHash(options.sourceDir, goVersion, `${options.mainPackage}\0${ldflags}${vcs ? '' : '\0novcs'}${trimpath ? '' : '\0notrimpath'}`);
   const cacheRoot = join(options.cacheDir ?? join(CACHE_DIR, 'go-build'), key);
   const results = new Map<string, string>();
   const queue = [...options.targets];
@@ -76,7 +79,7 @@ export async function buildGoBinaries(options: GoBuildOptions): Promise<Map<stri
         await rm(tmp, { recursive: true, force: true });
         await mkdir(tmp, { recursive: true });
         try {
-          await run('go', ['build', '-trimpath', `-buildvcs=${vcs}`, '-ldflags', ldflags, '-o', join(tmp, target.executable), options.mainPackage], {
+          await run('go', ['build', ...(trimpath ? ['-trimpath'] : []), `-buildvcs=${vcs}`, '-ldflags', ldflags, '-o', join(tmp, target.executable), options.mainPackage], {
             cwd: options.sourceDir,
             env: { ...process.env, CGO_ENABLED: '0', GOOS: target.goos, GOARCH: target.goarch, GOFLAGS: '-mod=mod' },
           });

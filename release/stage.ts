@@ -162,7 +162,11 @@ async function checkReportedVersions(options: StageOptions, matrix: Matrix, foun
     const binary = found.get(target.id)!;
     const runner = runnerFor(target);
     if (!runner) {
-      if (allowUnstamped !== undefined) targets[target.id] = { reports: allowUnstamped, seen: 'declared' };
+      // Not runnable here: the build info's recorded -ldflags (builds without -trimpath) still tell.
+      const stamped = (await checkGoBinary(binary, target, options.config)).facts.stampedVersion;
+      if (stamped === version) continue;
+      if (typeof stamped === 'string' && stamped !== allowUnstamped) refused.push(`${target.package}: ${binary} is stamped ${stamped} (build info -ldflags), not ${version}`);
+      else if (allowUnstamped !== undefined) targets[target.id] = { reports: allowUnstamped, seen: 'declared' };
       continue;
     }
     let reported: string | undefined;

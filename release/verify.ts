@@ -206,9 +206,16 @@ async function checkPlatform(root: string, target: Target, version: string, mani
   if (digest.size !== entry.size) report(`binary is ${digest.size} bytes, ${MANIFEST_FILE} says ${entry.size}`);
   if (digest.integrity !== entry.integrity) report(`binary hash does not match ${MANIFEST_FILE}`);
   if (entry.version !== version || entry.package !== target.package) report(`${MANIFEST_FILE} entry names ${entry.package}@${entry.version}`);
+  // Read without running (any target): what the recorded -ldflags stamped, when Go recorded them.
+  const expectedVersion = entry.reportsVersion ?? version;
+  const stamped = checked.facts.stampedVersion;
+  const stampFits = entry.reportsVersion ? stamped === null || stamped === entry.reportsVersion : stamped === version;
+  if (stamped !== undefined && !stampFits) {
+    report(`${binaryPathInPackage(target)} build info records -ldflags ${stamped === null ? `without -X ${config?.go.stamp.version}=` : `stamping ${config?.go.stamp.version}=${stamped}`}, the release expects ${expectedVersion === version ? version : `an unstamped build ("${expectedVersion}")`}`);
+  }
   const runner = runnerFor(target);
   if (runnable && !mismatch && runner) {
-    const expected = entry.reportsVersion ?? version;
+    const expected = expectedVersion;
     const reported = await reportedVersion(binary, runner).then(
       (r) => (r.version === undefined ? `unreadable output ${JSON.stringify(r.output)}` : `"${r.version}"`),
       (err: Error) => `nothing: --version failed (${err.message.split('\n')[0]})`,

@@ -86,6 +86,14 @@ describe('Go build info read from binaries without running them', () => {
     }
   });
 
+  it('a cut-off copy of any target declares more bytes than it has (a truncated upload is visible)', () => {
+    for (const target of loadMatrix().targets) {
+      const buf = readFileSync(join(fixtureDir, target.id, target.executable));
+      const cut = buf.subarray(0, buf.length - 100_000);
+      expect(readLayout(cut).declaredSize, target.id).toBeGreaterThan(cut.length);
+    }
+  });
+
   it('esbuild 0.25.9 (stripped by go1.23) has nothing left to strip in any format', async () => {
     for (const target of ['linux-x64', 'darwin-arm64', 'win32-x64']) {
       const buf = readFileSync(await esbuildBinary(target));

@@ -28,10 +28,10 @@ describe('release journey against a real registry', () => {
   let registry: EmbeddedRegistry;
   let target: RegistryTarget;
   let shipped: string;
-  let binaries: string;
   let staged: StageResult;
 
-  const stageAt = async (version: string) => stage({ matrix, version, binariesDir: binaries, outDir: await mkdtemp(join(tmpdir(), `ao-e2e-stage-${version}-`)), shippedDir: shipped });
+  // Binaries stamped with the version they are staged as: stage refuses any other.
+  const stageAt = async (version: string) => stage({ matrix, version, binariesDir: await fixtureBinaries(version), outDir: await mkdtemp(join(tmpdir(), `ao-e2e-stage-${version}-`)), shippedDir: shipped });
   const packument = (name: string) => pacote.packument(name, { registry: registry.url, fullMetadata: true, preferOnline: true, cache: join(registry.storageDir, 'read-cache') }) as Promise<any>;
   const npm = (args: string[]) => run('npm', [...args, '--registry', registry.url, `--${registry.url.replace(/^http:/, '')}:_authToken=${registry.authToken}`, '--loglevel=error'], { env: { ...process.env, npm_config_cache: join(registry.storageDir, 'npm-cache') } });
   /** A minimal legacy release of the main package (the 0.9.x TypeScript CLI stand-in). */
@@ -45,7 +45,7 @@ describe('release journey against a real registry', () => {
   beforeAll(async () => {
     registry = await startEmbeddedRegistry();
     target = { url: registry.url, token: registry.authToken, env: { ...process.env, npm_config_cache: join(registry.storageDir, 'npm-cache') } };
-    [shipped, binaries] = await Promise.all([shippedForTests(), fixtureBinaries('0.10.0')]);
+    shipped = await shippedForTests();
     staged = await stageAt('0.10.0');
     await publishLegacy('0.9.5');
   });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspectExecutable } from '../../common/binary-format.js';
 import { buildGoBinaries } from '../../release/go-build.js';
+import { checkGoBinary } from '../../release/binary-checks.js';
 import { loadMatrix } from '../../common/matrix.js';
 import { FIXTURE_RELEASE_CONFIG_PATH } from '../../common/paths.js';
 import { loadReleaseConfig } from '../../common/release-config.js';
@@ -141,6 +142,26 @@ describe('verify refuses a broken release before it is published', () => {
     const bad = await corruptedCopy(staged, '@aoagents/ao-darwin-arm64', (dir) => copyFile(old, binOf(dir)));
     expect(await refusal(bad)).toContain('@aoagents/ao-darwin-arm64: bin/ao was built with go1.17.2, older than the configured floor go1.19');
   });
+
+  it('reads the version stamp of a build that records its -ldflags (no -trimpath), without running it', async () => {
+    const target = loadMatrix().targets.find((t) => t.id === 'darwin-arm64')!;
+    const build = async (version: string) => {
+      const out = await mkdtemp(join(tmpdir(), 'ao-notrim-'));
+      await buildGoBinaries({ sourceDir: FIXTURE_SOURCE, mainPackage: FIXTURE_MAIN_PACKAGE, versionVariable: FIXTURE_VERSION_VARIABLE, version, targets: [target], outDir: out, vcs: false, trimpath: false });
+      return join(out, target.id, target.executable);
+    };
+    const config = loadReleaseConfig(FIXTURE_RELEASE_CONFIG_PATH);
+    expect((await checkGoBinary(await build('0.10.0'), target, config)).facts.stampedVersion).toBe('0.10.0');
+    const wrong = await build('0.10.9');
+    const bad = await corruptedCopy(staged, '@aoagents/ao-darwin-arm64', (dir) => copyFile(wrong, binOf(dir)));
+    expect(await refusal(bad)).toContain('@aoagents/ao-darwin-arm64: bin/ao build info records -ldflags stamping example.invalid/ao-fixture/internal/cli.Version=0.10.9, the release expects 0.10.0');
+    // stage already refuses it, though this host cannot run a darwin binary
+    const binaries = await mkdtemp(join(tmpdir(), 'ao-bins-'));
+    await cp(await fixtureBinaries('0.10.0'), binaries, { recursive: true });
+    await copyFile(wrong, join(binaries, 'darwin-arm64', 'ao'));
+    const err = await stage({ matrix: loadMatrix(), version: '0.10.0', binariesDir: binaries, outDir: await mkdtemp(join(tmpdir(), 'ao-stage-')), shippedDir: await shippedForTests(), config }).then(() => undefined, (e: Error) => e);
+    expect(err?.message).toContain(`@aoagents/ao-darwin-arm64: ${join(binaries, 'darwin-arm64', 'ao')} is stamped 0.10.9 (build info -ldflags), not 0.10.0`);
+  }, 120_000);
 
   describe('an unstripped build', () => {
     let unstripped: string;
