@@ -271,7 +271,9 @@ export function resultLines(journal: Journal, backupDir: string | undefined): st
   lines.push(`  in the new ao: ${health.projectsInRewrite} of ${imported.projects} projects${health.sessionsInRewrite ? `, ${health.sessionsInRewrite} sessions with their resume ids` : ''}`);
   if (onlyBundle > 0) lines.push(`  kept only in ${imported.bundleFile}: ${onlyBundle} sessions, ${imported.sessionsWithResumeId} of them with an agent resume id (this ao does not import sessions)`);
   // The command that lists and resumes the sessions kept in the bundle is named right after this line.
-  if (imported.projects > health.projectsInRewrite) lines.push(`  kept only in the bundle: ${imported.projects - health.projectsInRewrite} projects that are not in your legacy config`);
+  for (const d of health.declined ?? []) lines.push(`  kept only in the bundle: project ${d.id}, which the new ao declined (${d.note})`);
+  const notInConfig = imported.projects - imported.configProjects.length;
+  if (notInConfig > 0) lines.push(`  kept only in the bundle: ${notInConfig} projects that are not in your legacy config`);
   if (imported.quarantined > 0) lines.push(`  ${imported.quarantined} unreadable legacy files were carried in the bundle's quarantine list, not imported`);
   if (imported.skipped > 0) lines.push(`  ${imported.skipped} legacy entries are neither sessions nor damage (empty id reservations, directories named like sessions); listed in the bundle's skipped list`);
   const backup = journal.record('backup')?.detail as { unreadable?: number } | undefined;
