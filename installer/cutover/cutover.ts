@@ -16,7 +16,8 @@ import { healthStep, type HealthDetail } from './steps/health-step.js';
 import { importLegacy, type ImportOutcome } from './steps/import.js';
 import { importRecordOf, writeImportRecord } from './steps/record.js';
 import { liveDaemon, rewritePaths, type RewritePaths } from './rewrite.js';
-import { installExact, saveLegacyTarball, settleOrphanedInstaller } from './steps/install.js';
+import { installExact, saveLegacyTarball } from './steps/install.js';
+import { settleOrphanedChild, trackChild, untrackChild } from './children.js';
 import { checkDiskSpace, checkNode, checkWritable, lookUpTarget } from './steps/preflight.js';
 
 /**
@@ -225,9 +226,9 @@ async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
     ({ ao } = await journal.step('install', async () => {
       const result = await installExact(pm!, ctx.target, env, undefined, (pid, command) => {
         // On disk before the installer gets far: a crash from here on leaves it running, and the recovery waits for it.
-        void journal.update({ installer: { pid, command, startedAt: new Date().toISOString() } }).then(() => checkpoint('install', 'during', env));
+        void trackChild(journal, pid, command).then(() => checkpoint('install', 'during', env));
       });
-      await journal.update({ installer: undefined });
+      await untrackChild(journal);
       return result;
     }));
 
@@ -240,7 +241,9 @@ async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
   title('Importing your projects, sessions and resume ids');
   const imported = await journal.step('import', async () => {
     if (!ctx.legacyHome) return { skipped: 'no legacy home' };
-    return importLegacy({ home: ctx.home, ao: ao!, paths: ctx.paths, backupDir, manifest: await readManifest(backupDir), env });
+    const result = await importLegacy({ home: ctx.home, ao: ao!, paths: ctx.paths, backupDir, manifest: await readManifest(backupDir), env, onSpawn: (pid, command) => void trackChild(journal, pid, command) });
+    await untrackChild(journal);
+    return result;
   });
   const importedOutcome = 'sessions' in imported ? imported : undefined;
   if (importedOutcome) log(`  ${importedOutcome.sessions} sessions in ${importedOutcome.projects} projects read; ${importedOutcome.projectsImported} projects imported by ao (${importedOutcome.projectsSkipped} already there); ${importedOutcome.sessionImport ? `${importedOutcome.sessionsInRewrite} sessions imported with their resume ids` : 'this ao imports no sessions'}`);
@@ -283,7 +286,7 @@ export function resultLines(journal: Journal, backupDir: string | undefined): st
 
 async function recover(pending: Journal, plan: ReturnType<typeof planRecovery>, ctx: { paths: RewritePaths; home: string; env: NodeJS.ProcessEnv; log: (l: string) => void }): Promise<number | undefined> {
   const id = pending.data.id;
-  await settleOrphanedInstaller(pending, ctx.log);
+  await settleOrphanedChild(pending, ctx.log);
   if (plan === 'finish') {
     // The health check passed before the crash: only the commit is missing.
     await pending.step('commit', () => commit(pending, ctx.paths, ctx.home));
