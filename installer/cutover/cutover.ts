@@ -16,7 +16,8 @@ import { healthStep, type HealthDetail } from './steps/health-step.js';
 import { importLegacy, type ImportOutcome } from './steps/import.js';
 import { importRecordOf, writeImportRecord } from './steps/record.js';
 import { liveDaemon, rewritePaths, type RewritePaths } from './rewrite.js';
-import { installExact, saveLegacyTarball, settleOrphanedInstaller } from './steps/install.js';
+import { installExact, saveLegacyTarball } from './steps/install.js';
+import { settleOrphanedChild, trackChild, untrackChild } from './children.js';
 import { logResumeGuide } from './legacy/guide/summary.js';
 import { checkDiskSpace, checkNode, checkWritable, lookUpTarget } from './steps/preflight.js';
 
@@ -226,9 +227,9 @@ async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
     ({ ao } = await journal.step('install', async () => {
       const result = await installExact(pm!, ctx.target, env, undefined, (pid, command) => {
         // On disk before the installer gets far: a crash from here on leaves it running, and the recovery waits for it.
-        void journal.update({ installer: { pid, command, startedAt: new Date().toISOString() } }).then(() => checkpoint('install', 'during', env));
+        void trackChild(journal, pid, command).then(() => checkpoint('install', 'during', env));
       });
-      await journal.update({ installer: undefined });
+      await untrackChild(journal);
       return result;
     }));
 
@@ -241,7 +242,9 @@ async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
   title('Importing your projects, sessions and resume ids');
   const imported = await journal.step('import', async () => {
     if (!ctx.legacyHome) return { skipped: 'no legacy home' };
-    return importLegacy({ home: ctx.home, ao: ao!, paths: ctx.paths, backupDir, manifest: await readManifest(backupDir), env });
+    const result = await importLegacy({ home: ctx.home, ao: ao!, paths: ctx.paths, backupDir, manifest: await readManifest(backupDir), env, onSpawn: (pid, command) => void trackChild(journal, pid, command) });
+    await untrackChild(journal);
+    return result;
   });
   const importedOutcome = 'sessions' in imported ? imported : undefined;
   if (importedOutcome) log(`  ${importedOutcome.sessions} sessions in ${importedOutcome.projects} projects read; ${importedOutcome.projectsImported} projects imported by ao (${importedOutcome.projectsSkipped} already there); ${importedOutcome.sessionImport ? `${importedOutcome.sessionsInRewrite} sessions imported with their resume ids` : 'this ao imports no sessions'}`);
@@ -273,7 +276,9 @@ export function resultLines(journal: Journal, backupDir: string | undefined): st
   lines.push(`  in the new ao: ${health.projectsInRewrite} of ${imported.projects} projects${health.sessionsInRewrite ? `, ${health.sessionsInRewrite} sessions with their resume ids` : ''}`);
   if (onlyBundle > 0) lines.push(`  kept only in ${imported.bundleFile}: ${onlyBundle} sessions, ${imported.sessionsWithResumeId} of them with an agent resume id (this ao does not import sessions)`);
   // The command that lists and resumes the sessions kept in the bundle is named right after this line.
-  if (imported.projects > health.projectsInRewrite) lines.push(`  kept only in the bundle: ${imported.projects - health.projectsInRewrite} projects that are not in your legacy config`);
+  for (const d of health.declined ?? []) lines.push(`  kept only in the bundle: project ${d.id}, which the new ao declined (${d.note})`);
+  const notInConfig = imported.projects - imported.configProjects.length;
+  if (notInConfig > 0) lines.push(`  kept only in the bundle: ${notInConfig} projects that are not in your legacy config`);
   if (imported.quarantined > 0) lines.push(`  ${imported.quarantined} unreadable legacy files were carried in the bundle's quarantine list, not imported`);
   if (imported.skipped > 0) lines.push(`  ${imported.skipped} legacy entries are neither sessions nor damage (empty id reservations, directories named like sessions); listed in the bundle's skipped list`);
   const backup = journal.record('backup')?.detail as { unreadable?: number } | undefined;
@@ -283,7 +288,7 @@ export function resultLines(journal: Journal, backupDir: string | undefined): st
 
 async function recover(pending: Journal, plan: ReturnType<typeof planRecovery>, ctx: { paths: RewritePaths; home: string; env: NodeJS.ProcessEnv; log: (l: string) => void }): Promise<number | undefined> {
   const id = pending.data.id;
-  await settleOrphanedInstaller(pending, ctx.log);
+  await settleOrphanedChild(pending, ctx.log);
   if (plan === 'finish') {
     // The health check passed before the crash: only the commit is missing.
     await pending.step('commit', () => commit(pending, ctx.paths, ctx.home));

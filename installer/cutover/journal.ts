@@ -42,8 +42,8 @@ export interface JournalData {
   backupDir?: string;
   /** A daemon this cutover started (recorded before it is waited on, so a recovery can stop it). */
   daemon?: StartedDaemon;
-  /** The package manager process the install step started (its own process group), so a recovery can wait for it. */
-  installer?: { pid: number; command: string; startedAt: string };
+  /** A writing command a step started in its own process group (install, import, reinstall): a recovery waits for it (children.ts). */
+  child?: { pid: number; command: string; startedAt: string };
   steps: StepRecord[];
   rollback: StepRecord[];
   /** What a rollback could not undo, for the report. */
@@ -220,8 +220,12 @@ export class Journal {
     return dest;
   }
 
-  private async save(): Promise<void> {
-    await writeJsonAtomic(this.path, this.data);
+  private saving: Promise<void> = Promise.resolve();
+
+  /** Saves in call order: a record made while an earlier save is in flight never lands before it. */
+  private save(): Promise<void> {
+    this.saving = this.saving.catch(() => undefined).then(() => writeJsonAtomic(this.path, this.data));
+    return this.saving;
   }
 }
 

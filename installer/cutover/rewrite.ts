@@ -58,8 +58,8 @@ export async function liveDaemon(runFile: string): Promise<RunInfo | undefined> 
 const lastLines = (text: string, n = 2) => text.trim().split('\n').slice(-n).join(' | ');
 
 /** Runs `ao <args>` and parses its stdout as JSON; a failure names the command, its exit code and its last words. */
-export async function aoJson<T>(ao: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 5 * 60_000): Promise<T> {
-  const res = await runCommand(ao, args, { env, timeoutMs });
+export async function aoJson<T>(ao: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 5 * 60_000, onSpawn?: (pid: number) => void): Promise<T> {
+  const res = await runCommand(ao, args, { env, timeoutMs, onSpawn });
   const command = `ao ${args.join(' ')}`;
   if (res.code !== 0) throw new RewriteCommandError(command, res.code, lastLines(res.stderr) || lastLines(res.stdout));
   try {

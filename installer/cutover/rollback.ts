@@ -7,6 +7,7 @@ import { backupPathOf, livePathOf, readManifest, verifyAndRestore, type Manifest
 import type { Journal, JournalData, RollbackStep } from './journal.js';
 import { STORE_FILES, type RewritePaths } from './rewrite.js';
 import { stopStartedDaemon } from './steps/health.js';
+import { trackChild, untrackChild } from './children.js';
 import { reinstallLegacy, type SavedTarball } from './steps/install.js';
 
 /**
@@ -83,7 +84,8 @@ export async function rollback(ctx: RollbackContext): Promise<{ notUndone: strin
     'reinstall-legacy': async () => {
       if (!data.packageManager || !data.legacyVersion || !tarball) throw new Error('the journal lacks the package manager, legacy version or tarball');
       ctx.log(`  reinstalling @aoagents/ao@${data.legacyVersion} from ${tarball.file}`);
-      await reinstallLegacy(data.packageManager, tarball, data.legacyVersion, ctx.env);
+      await reinstallLegacy(data.packageManager, tarball, data.legacyVersion, ctx.env, (pid, command) => void trackChild(journal, pid, command));
+      await untrackChild(journal);
     },
     'verify-legacy-files': async () => {
       const result = await verifyAndRestore(backupDir!, await readManifest(backupDir!));

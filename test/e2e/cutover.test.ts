@@ -365,7 +365,7 @@ describe.concurrent('crash matrix: SIGKILL at every journal step, then the cutov
     const { sb, facts, before } = await bridgeUser('cutover-crash-install-during');
     const crashed = await ao(sb, ['update', '--yes'], { AO_CUTOVER_CRASH_AT: 'install:during' });
     expect(crashed.stderr).toContain('(killed by SIGKILL)');
-    const orphan = (await Journal.load(join(sb.home, '.ao')))!.data.installer!;
+    const orphan = (await Journal.load(join(sb.home, '.ao')))!.data.child!;
     expect(orphan.command).toBe('npm install -g @aoagents/ao@0.10.0');
     let orphanGoneAt: number | undefined;
     const watch = setInterval(() => {

@@ -21,6 +21,7 @@ export interface HealthDetail {
   log: string;
   projectsInRewrite: number;
   sessionsInRewrite: number;
+  declined: Array<{ id: string; note: string }>;
 }
 
 export async function healthStep(opts: {
@@ -52,7 +53,7 @@ export async function healthStep(opts: {
       timeoutMs: opts.timeoutMs,
       onPid: async (pid) => journal.update({ daemon: { ...daemon, pid } }),
     });
-    const held = opts.imported ? await reconcile({ ao: opts.ao, env: opts.env, imported: opts.imported }) : { projectsInRewrite: 0, sessionsInRewrite: 0 };
+    const held = opts.imported ? await reconcile({ ao: opts.ao, env: opts.env, imported: opts.imported }) : { projectsInRewrite: 0, sessionsInRewrite: 0, declined: [] };
     return { version, unstamped, pid, port, log: daemon.log, ...held };
   } catch (err) {
     failure = err;

@@ -119,7 +119,16 @@ function importFailed(err: unknown, bundleFile: string): UserError {
   return new UserError({ what: 'the rewrite could not import your legacy home', why, fix, code: 'EIMPORT' });
 }
 
-export async function importLegacy(opts: { home: string; ao: string; paths: RewritePaths; backupDir: string; manifest: BackupManifest; env: NodeJS.ProcessEnv }): Promise<ImportOutcome> {
+export async function importLegacy(opts: {
+  home: string;
+  ao: string;
+  paths: RewritePaths;
+  backupDir: string;
+  manifest: BackupManifest;
+  env: NodeJS.ProcessEnv;
+  /** Told of each `ao import` (it writes the store) as it starts. */
+  onSpawn?: (pid: number, command: string) => void;
+}): Promise<ImportOutcome> {
   const { bundle, report } = await exportLegacyHome({ home: opts.home, env: opts.env });
   const bundleFile = await keepBundle(opts.paths, bundle);
   const caps = await importCapabilities(opts.ao, opts.env);
@@ -130,7 +139,7 @@ export async function importLegacy(opts: { home: string; ao: string; paths: Rewr
   let projects: ProjectsReport;
   try {
     const args = ['import', '--from', root, '--yes', '--json'];
-    const res = await runCommand(opts.ao, args, { env: opts.env, timeoutMs: 10 * 60_000 });
+    const res = await runCommand(opts.ao, args, { env: opts.env, timeoutMs: 10 * 60_000, onSpawn: (pid) => opts.onSpawn?.(pid, `ao ${args.join(' ')}`) });
     if (res.code !== 0) throw new RewriteCommandError(`ao ${args.join(' ')}`, res.code, res.stderr.trim().split('\n').slice(-2).join(' | '));
     // A root with no configured project is not an error for the rewrite: it says so in plain text.
     if (/^No legacy AO projects found/.test(res.stdout.trim())) projects = { dryRun: false, projectsImported: 0, projectsSkipped: 0 };
@@ -142,7 +151,8 @@ export async function importLegacy(opts: { home: string; ao: string; paths: Rewr
   }
   let sessions: SessionsReport | undefined;
   if (caps.sessionsFrom) {
-    sessions = await aoJson<SessionsReport>(opts.ao, ['import', '--sessions-from', bundleFile, '--yes', '--json'], opts.env, 10 * 60_000).catch((err: unknown) => Promise.reject(importFailed(err, bundleFile)));
+    const args = ['import', '--sessions-from', bundleFile, '--yes', '--json'];
+    sessions = await aoJson<SessionsReport>(opts.ao, args, opts.env, 10 * 60_000, (pid) => opts.onSpawn?.(pid, `ao ${args.join(' ')}`)).catch((err: unknown) => Promise.reject(importFailed(err, bundleFile)));
   }
   return {
     bundleFile,

@@ -8,8 +8,6 @@ import type { PackageManagerInfo } from '../journal.js';
 import { aoExecutable, globalBinDir, installArgs, installedVersion, PACKAGE_NAME } from '../package-manager.js';
 import { runCommand } from '../run.js';
 import { versionFromOutput } from '../../../common/version-output.js';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Journal } from '../journal.js';
 
 /** Installs the pinned target exactly, with the package manager that installed the legacy CLI, and proves it runs. */
 export async function installExact(pm: PackageManagerInfo, version: string, env: NodeJS.ProcessEnv, spec = `${PACKAGE_NAME}@${version}`, onSpawn?: (pid: number, command: string) => void): Promise<{ ao: string }> {
@@ -54,48 +52,13 @@ export async function saveLegacyTarball(pm: PackageManagerInfo, legacyVersion: s
 }
 
 /** Reinstalls the legacy version from the saved tarball, after checking its bytes against the backup manifest. */
-export async function reinstallLegacy(pm: PackageManagerInfo, tarball: SavedTarball, legacyVersion: string, env: NodeJS.ProcessEnv): Promise<void> {
+export async function reinstallLegacy(pm: PackageManagerInfo, tarball: SavedTarball, legacyVersion: string, env: NodeJS.ProcessEnv, onSpawn?: (pid: number, command: string) => void): Promise<void> {
   const actual = (await digestFile(tarball.file)).integrity;
   if (actual !== tarball.integrity) {
     throw new UserError({ what: 'the saved legacy tarball is damaged', why: `${tarball.file} does not match the sha512 recorded at backup time`, fix: `npm install -g ${PACKAGE_NAME}@${legacyVersion}`, code: 'EINTEGRITY' });
   }
   const spec = pm.name === 'yarn' ? `file:${tarball.file}` : tarball.file;
-  await installExact(pm, legacyVersion, env, spec);
-}
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(process.platform === 'win32' ? pgid : -pgid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * A crash during the install step leaves the package manager running in its own process group, still
- * writing the global folder. Before a recovery decides anything it waits for that installer to finish
- * (up to `waitMs`), and stops it (TERM, then KILL) if it does not.
- */
-export async function settleOrphanedInstaller(journal: Journal, log: (line: string) => void, waitMs = 10 * 60_000): Promise<void> {
-  const installer = journal.data.installer;
-  if (!installer) return;
-  if (groupAlive(installer.pid)) {
-    log(`  waiting for \`${installer.command}\` (pid ${installer.pid}), left running by the interrupted run, to finish`);
-    const deadline = Date.now() + waitMs;
-    while (groupAlive(installer.pid) && Date.now() < deadline) await sleep(200);
-    for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
-      if (!groupAlive(installer.pid)) break;
-      log(`  stopping it (${signal})`);
-      try {
-        process.kill(process.platform === 'win32' ? installer.pid : -installer.pid, signal);
-      } catch {
-        // Gone meanwhile.
-      }
-      for (let i = 0; i < 50 && groupAlive(installer.pid); i++) await sleep(100);
-    }
-  }
-  await journal.update({ installer: undefined });
+  await installExact(pm, legacyVersion, env, spec, onSpawn);
 }
 
 /** What a release recorded its binary reports when it was released unstamped (`ao-manifest.json` `override.allowUnstamped`). */

@@ -12,6 +12,8 @@ import type { ImportOutcome } from './import.js';
 export interface ReconcileOutcome {
   projectsInRewrite: number;
   sessionsInRewrite: number;
+  /** Legacy projects the rewrite's import declined with a note naming them (kept only in the bundle). */
+  declined: Array<{ id: string; note: string }>;
 }
 
 interface SessionRow {
@@ -48,7 +50,10 @@ export function sessionProblems(bundle: Pick<LegacyBundle, 'sessions'>, rows: Se
 export async function reconcile(opts: { ao: string; env: NodeJS.ProcessEnv; imported: ImportOutcome }): Promise<ReconcileOutcome> {
   const { imported } = opts;
   const listed = await aoJson<{ projects: Array<{ id: string }> }>(opts.ao, ['project', 'ls', '--json'], opts.env);
-  const missing = missingProjects(imported.configProjects, listed.projects ?? []);
+  const absent = missingProjects(imported.configProjects, listed.projects ?? []);
+  // A project the import itself declined, saying so in a note, is reported; one missing without a word is a failure.
+  const declined = absent.flatMap((id) => imported.notes.filter((n) => n.includes(JSON.stringify(id))).slice(0, 1).map((note) => ({ id, note })));
+  const missing = absent.filter((id) => !declined.some((d) => d.id === id));
   if (missing.length > 0) {
     throw new UserError({
       what: `${missing.length} legacy project(s) are not in the new ao after its import`,
@@ -57,7 +62,8 @@ export async function reconcile(opts: { ao: string; env: NodeJS.ProcessEnv; impo
       code: 'ERECONCILE',
     });
   }
-  if (!imported.sessionImport) return { projectsInRewrite: imported.configProjects.length, sessionsInRewrite: 0 };
+  const projectsInRewrite = imported.configProjects.length - declined.length;
+  if (!imported.sessionImport) return { projectsInRewrite, sessionsInRewrite: 0, declined };
   const bundle = validateBundle(JSON.parse(await readFile(imported.bundleFile, 'utf8')));
   const rows = await aoJson<{ data: SessionRow[] }>(opts.ao, ['session', 'ls', '--all', '--include-terminated', '--json'], opts.env);
   const problems = sessionProblems(bundle, rows.data ?? []);
@@ -69,5 +75,5 @@ export async function reconcile(opts: { ao: string; env: NodeJS.ProcessEnv; impo
       code: 'ERECONCILE',
     });
   }
-  return { projectsInRewrite: imported.configProjects.length, sessionsInRewrite: bundle.sessions.length };
+  return { projectsInRewrite, sessionsInRewrite: bundle.sessions.length, declined };
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { appendFile, readdir, readFile, stat } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -102,6 +102,16 @@ describe.each(binaries)('ao-legacy-import into %s', (_name, binary, target, take
     const backups = await readdir(join(paths.aoHome, 'backups'));
     expect(backups.length).toBe(1);
     expect(existsSync(join(paths.aoHome, 'backups', backups[0]!, 'rolled-back'))).toBe(true);
+  }, 120_000);
+
+  it('a legacy project the new ao declines (an id it cannot take) is reported as kept in the bundle, not a failure', async () => {
+    const ao = await binary();
+    const { sb, facts, run } = await cutover(ao, target);
+    await appendFile(join(sb.home, '.agent-orchestrator', 'config.yaml'), '  Bad Id!:\n    path: /nowhere\n');
+    const res = await run();
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toContain('kept only in the bundle: project Bad Id!, which the new ao declined (project "Bad Id!" skipped: id is not a valid rewrite project id)');
+    expect(res.stderr).toContain(`in the new ao: ${facts.projects.length} of ${facts.projects.length + 1} projects`);
   }, 120_000);
 
   it('a daemon the user already runs is left alone and the cutover refused, naming it', async () => {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pidAlive } from '../../../common/lock.js';
@@ -69,6 +69,19 @@ describe.each(binaries)('the rewrite contract: %s', (_name, binary) => {
     expect(usage.code).toBe(2);
     const badPort = await run(['status', '--json'], { AO_PORT: '0' });
     expect([badPort.code, badPort.stderr]).toEqual([1, 'invalid AO_PORT 0: out of range 1-65535\n']);
+  });
+
+  it('a legacy project whose id the rewrite cannot take is skipped with a note naming it', async () => {
+    const other = createSandbox({ name: 'rewrite-contract-ids' });
+    try {
+      const base = join(other.home, '.agent-orchestrator');
+      await mkdir(base, { recursive: true });
+      await writeFile(join(base, 'config.yaml'), 'projects:\n  ok:\n    path: /x\n  "Bad Id!":\n    path: /y\n');
+      const res = await runCommand(ao, ['import', '--dry-run', '--json'], { env: other.env, cwd: other.home });
+      expect(JSON.parse(res.stdout)).toEqual({ dryRun: true, projectsImported: 1, projectsSkipped: 0, notes: ['project "Bad Id!" skipped: id is not a valid rewrite project id'] });
+    } finally {
+      other.cleanup();
+    }
   });
 
   it('ao daemon on AO_PORT: running.json 0600, /healthz and /readyz naming the service and pid, status ready', async () => {

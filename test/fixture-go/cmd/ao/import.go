@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -70,7 +71,13 @@ func cmdImport(args []string) error {
 	report := map[string]interface{}{"dryRun": f.bools["--dry-run"], "projectsImported": 0, "projectsSkipped": 0}
 	imported, skipped := 0, 0
 	var records []walRecord
+	var notes []string
+	sort.Slice(projects, func(i, j int) bool { return projects[i].ID < projects[j].ID })
 	for _, p := range projects {
+		if !validProjectID.MatchString(p.ID) || strings.Contains(p.ID, "..") {
+			notes = append(notes, fmt.Sprintf("project %q skipped: id is not a valid rewrite project id", p.ID))
+			continue
+		}
 		if _, exists := st.data.Projects[p.ID]; exists {
 			skipped++
 			continue
@@ -88,14 +95,23 @@ func cmdImport(args []string) error {
 		return fmt.Errorf("close store: %v", err)
 	}
 	report["projectsImported"], report["projectsSkipped"] = imported, skipped
+	if len(notes) > 0 {
+		report["notes"] = notes
+	}
 	if f.bools["--json"] {
 		return printJSON(report)
 	}
 	fmt.Printf("Projects:  %d imported, %d already present\n", imported, skipped)
+	for _, n := range notes {
+		fmt.Printf("  - %s\n", n)
+	}
 	return nil
 }
 
 type legacyProject struct{ ID, Path, SessionPrefix string }
+
+// The ids the real importer takes; others are skipped with a note.
+var validProjectID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // legacyProjects reads the `projects:` map of the legacy config.yaml. Only the block layout the legacy CLI
 // (and the test generator) writes is understood: two-space project keys, four-space scalar fields.

@@ -1,0 +1,46 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Journal } from './journal.js';
+
+/**
+ * Commands that write (the package install, the rewrite's import, the rollback's reinstall) run in a
+ * process group of their own, so killing the cutover leaves them running. Each is recorded in the journal
+ * as soon as it starts, and a recovery waits for (then stops) the one a crash left behind before it
+ * decides anything: otherwise the recovery and the orphan would write the same files at once.
+ */
+export function trackChild(journal: Journal, pid: number, command: string): Promise<void> {
+  return journal.update({ child: { pid, command, startedAt: new Date().toISOString() } });
+}
+
+export function untrackChild(journal: Journal): Promise<void> {
+  return journal.update({ child: undefined });
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(process.platform === 'win32' ? pgid : -pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function settleOrphanedChild(journal: Journal, log: (line: string) => void, waitMs = 10 * 60_000): Promise<void> {
+  const child = journal.data.child;
+  if (!child) return;
+  if (groupAlive(child.pid)) {
+    log(`  waiting for \`${child.command}\` (pid ${child.pid}), left running by the interrupted run, to finish`);
+    const deadline = Date.now() + waitMs;
+    while (groupAlive(child.pid) && Date.now() < deadline) await sleep(200);
+    for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+      if (!groupAlive(child.pid)) break;
+      log(`  stopping it (${signal})`);
+      try {
+        process.kill(process.platform === 'win32' ? child.pid : -child.pid, signal);
+      } catch {
+        // Gone meanwhile.
+      }
+      for (let i = 0; i < 50 && groupAlive(child.pid); i++) await sleep(100);
+    }
+  }
+  await untrackChild(journal);
+}
