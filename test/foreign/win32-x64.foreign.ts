@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, closeSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { inspectExecutable } from '../../common/binary-format.js';
 import { digestFile } from '../../common/integrity.js';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
@@ -109,6 +110,31 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('refusing to run');
     expect(r.stderr).toContain('npm install -g @aoagents/ao@0.10.0');
+  });
+
+  it("the cutover's runCommand passes exact arguments to a .cmd shim in a folder with a space and &, and runs the JS bin/ao with node", async () => {
+    const work = join(root, 'Ann & Bo', 'run command');
+    mkdirSync(work, { recursive: true });
+    const driver = join(work, 'driver.cjs');
+    await build({ entryPoints: [join(__dirname, 'support', 'run-command-driver.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: driver, logLevel: 'error' });
+    // A batch shim like npm's: node plus a script, the arguments forwarded with %*.
+    writeFileSync(join(work, 'print args.js'), 'process.stdout.write(JSON.stringify(process.argv.slice(2)));\n');
+    writeFileSync(join(work, 'print args.cmd'), `@"${winPath(wine.node)}" "%~dp0print args.js" %*\r\n`);
+    const args = ['a b', 'say "hi"', 'x&y', '', 'C:\\Program Files\\', 'a^b|c<d>', '\\"', 'ünï', '--tarball=Z:\\Ann & Bo\\ao-0.10.0.tgz'];
+    // '%PATH%' goes only to bin/ao (no cmd involved): Wine's cmd expands an undefined variable on a /c line to
+    // nothing, where Windows' cmd leaves it as typed, so the escaped '^%PATH^%' cannot be checked under Wine.
+    const jobs = [
+      { cmd: winPath(join(work, 'print args')), args },
+      { cmd: winPath(join(pkgDir(), 'bin', 'ao')), args: ['fixture', 'args', ...args, '%PATH%'] },
+      { cmd: winPath(join(pkgDir(), 'bin', 'ao')), args: ['fixture', 'exit', '7'] },
+    ];
+    writeFileSync(join(work, 'jobs.json'), JSON.stringify(jobs));
+    mustSucceed(await node([winPath(driver), winPath(join(work, 'jobs.json')), winPath(join(work, 'results.json'))]), 'runCommand driver');
+    const results = JSON.parse(readFileSync(join(work, 'results.json'), 'utf8')) as { code: number; stdout: string; stderr: string }[];
+    expect(results[0]!.stderr).toBe('');
+    expect(JSON.parse(results[0]!.stdout)).toEqual(args);
+    expect(JSON.parse(results[1]!.stdout)).toEqual([...args, '%PATH%']);
+    expect(results[2]!.code).toBe(7);
   });
 
   it('ao-app installs the zip app and points current.json at it, replacing the pointer whole on an update', async () => {
