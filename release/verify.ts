@@ -6,6 +6,7 @@ import Arborist from '@npmcli/arborist';
 import semver from 'semver';
 import * as tar from 'tar';
 import { executableMismatch } from '../common/binary-format.js';
+import { machoProblems } from '../common/macho.js';
 import { UserError } from '../common/errors.js';
 import { digestFile } from '../common/integrity.js';
 import { loadMatrix, type Matrix, type Target } from '../common/matrix.js';
@@ -163,6 +164,7 @@ async function checkPlatform(root: string, target: Target, version: string, mani
   if (((await stat(binary)).mode & 0o111) === 0) report(`${binaryPathInPackage(target)} is not executable in the tarball (mode lacks +x)`);
   const mismatch = executableMismatch(binary, target.os, target.cpu);
   if (mismatch) report(mismatch.replace(binary, binaryPathInPackage(target)));
+  else if (target.os === 'darwin') for (const p of machoProblems(binary, target.cpu)) report(p.replaceAll(binary, binaryPathInPackage(target)));
   const entry = manifest?.binaries[target.id];
   if (!entry) return report(`${MANIFEST_FILE} has no entry for ${target.id}`);
   const digest = await digestFile(binary);
