@@ -12,7 +12,7 @@ import { startFaultServer, type FaultServer } from '../support/fault-server.js';
 import { fixtureBinaries } from '../support/fixture-binaries.js';
 import type { Sandbox } from '../support/sandbox.js';
 import { expectExactPassThrough, isElf, isNodeScript, mustRun, useReleaseRegistry } from '../postinstall/install-support.js';
-import { laneTools, runOnFiles } from './support/foreign.js';
+import { laneTools, mustSucceed, runOnFiles } from './support/foreign.js';
 
 /**
  * A Raspberry Pi / Graviton user, for real: Node for linux-arm64 under
@@ -32,19 +32,20 @@ suite(`linux-arm64 under qemu-user${skip ? ` (skipped: ${skip})` : ''}`, () => {
   const armUser = (name: string): Sandbox => release.sandbox(name, [arm.nodeDir], { QEMU_LD_PREFIX: arm.ldPrefix });
   let appServer: FaultServer | undefined;
   /** One install with scripts blocked (the launcher case), shared by the launcher and ao-app cases: each arm64 npm install takes 20-30 s. */
-  let blocked: Sandbox | undefined;
-  const blockedUser = (): Sandbox => {
-    if (!blocked) {
-      blocked = armUser('arm64-ignore-scripts');
-      mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], blocked.env);
-    }
-    return blocked;
-  };
+  let withScripts: Sandbox;
+  let blocked: Sandbox;
+  // Asynchronous: an emulated npm install takes 20-70 s, longer than a vitest worker may block its event loop.
+  const npmInstall = async (sb: Sandbox, ...flags: string[]) => mustSucceed(await runOnFiles('npm', ['install', '-g', SPEC, ...flags], sb.env, { timeoutMs: 300_000 }), 'npm install -g (arm64 Node)');
+  /** qemu starts a Go binary in 0.1-1 s depending on the machine's load: signals wait this long for its handlers. */
+  const SETTLE_MS = 3000;
 
   beforeAll(async () => {
     const binfmt = (await import('../../scripts/foreign-teardown.mjs')) as { registerBinfmt: () => unknown; undoBinfmt: () => string[] };
     teardown = binfmt;
     binfmt.registerBinfmt();
+    withScripts = armUser('arm64-npm');
+    blocked = armUser('arm64-ignore-scripts');
+    await Promise.all([npmInstall(withScripts), npmInstall(blocked, '--ignore-scripts')]);
   });
   afterAll(async () => {
     teardown?.undoBinfmt();
@@ -52,29 +53,28 @@ suite(`linux-arm64 under qemu-user${skip ? ` (skipped: ${skip})` : ''}`, () => {
   });
 
   it('npm under arm64 Node installs exactly @aoagents/ao-linux-arm64, and the postinstall verifies and swaps the arm64 binary in', async () => {
-    const sb = armUser('arm64-npm');
+    const sb = withScripts;
     expect(mustRun('node', ['-p', 'process.arch'], sb.env).stdout.trim()).toBe('arm64');
-    mustRun('npm', ['install', '-g', SPEC], sb.env);
     const scoped = join(sb.prefix, 'lib', 'node_modules', '@aoagents', 'ao', 'node_modules', '@aoagents');
     expect(readdirSync(scoped)).toEqual(['ao-linux-arm64']);
     const ao = join(sb.binDir, 'ao');
     expect(isElf(ao)).toBe(true);
     expect(inspectExecutable(ao).cpus).toEqual(['arm64']);
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
-    await expectExactPassThrough(ao, sb.env);
+    await expectExactPassThrough(ao, sb.env, SETTLE_MS);
   });
 
   it('with scripts blocked, the launcher verifies on its first run, swaps, and passes exit codes and signals through', async () => {
-    const sb = blockedUser();
+    const sb = blocked;
     const ao = join(sb.binDir, 'ao');
     expect(isNodeScript(ao)).toBe(true);
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
     expect(isElf(ao)).toBe(true);
-    await expectExactPassThrough(ao, sb.env);
+    await expectExactPassThrough(ao, sb.env, SETTLE_MS);
   });
 
   it(`ao-app installs the linux-arm64 app the matrix names (${target.app ? target.app.format : 'none'}) or says there is none`, async () => {
-    const sb = blockedUser();
+    const sb = blocked;
     const work = mkdtempSync(join(tmpdir(), 'ao-arm64-app-'));
     try {
       const appRoot = join(work, 'app');

@@ -56,7 +56,8 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
       AO_CACHE_DIR: winPath(join(root, 'local', 'ao-cache')),
       NODE_OPTIONS: `--require ${winPath(wine.keepAlivePatch)}`,
     });
-    mustSucceed(await node([winPath(wine.npmCli), 'install', '-g', '@aoagents/ao@0.10.0']), 'npm install -g (Windows npm under Wine)');
+    // 5 s on a quiet machine; minutes when the machine is shared.
+    mustSucceed(await runOnFiles(wine.wine64, [wine.node, winPath(wine.npmCli), 'install', '-g', '@aoagents/ao@0.10.0'], env, { timeoutMs: 300_000 }), 'npm install -g (Windows npm under Wine)');
   });
   afterAll(async () => {
     await appServer?.close();
