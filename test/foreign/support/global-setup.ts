@@ -1,4 +1,5 @@
 import { fixtureBinaries } from '../../support/fixture-binaries.js';
+import { laneTools } from './foreign.js';
 
 /**
  * Builds the fixture for the whole matrix once. scripts/foreign-setup.mjs has
@@ -7,6 +8,10 @@ import { fixtureBinaries } from '../../support/fixture-binaries.js';
  * the file was killed mid-way.
  */
 export default async function setup(): Promise<() => Promise<void>> {
+  for (const lane of ['wine', 'arm64'] as const) {
+    const { skip } = laneTools(lane);
+    if (skip) process.stderr.write(`foreign lane: every ${lane === 'wine' ? 'win32-x64 (Wine)' : 'linux-arm64 (qemu)'} test is skipped: ${skip}\n`);
+  }
   await fixtureBinaries('0.10.0');
   return async () => {
     const { undoBinfmt } = (await import('../../../scripts/foreign-teardown.mjs')) as { undoBinfmt: () => string[] };
