@@ -168,4 +168,25 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     const where = await app(['where']);
     expect(where.stdout.trim()).toBe(`${winPath(appRoot)}\\versions\\0.10.1-win32-x64`);
   });
+
+  it("the cutover's app step puts the app under %USERPROFILE%\\.ao\\app when HOME is unset, as on Windows", async () => {
+    const work = join(root, 'app step');
+    const pkg = join(work, 'global', '@aoagents', 'ao');
+    mkdirSync(pkg, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(root, 'app-work', 'manifest-0.10.0.json'), 'utf8')) as unknown;
+    writeFileSync(join(pkg, 'ao-manifest.json'), JSON.stringify({ app: manifest }));
+    const driver = join(work, 'driver.cjs');
+    await build({ entryPoints: [join(__dirname, 'support', 'app-step-driver.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: driver, logLevel: 'error' });
+    // Wine's %USERPROFILE% is inside the shared prefix: what the step writes there is removed after.
+    const profileAo = join(wine.prefix, 'drive_c', 'users', process.env.USER ?? 'root', '.ao');
+    try {
+      mustSucceed(await runOnFiles(wine.wine64, [wine.node, winPath(driver), winPath(join(work, 'global')), winPath(join(work, 'out.json'))], env, { cwd: work }), 'app step driver');
+      const { outcome, userProfile } = JSON.parse(readFileSync(join(work, 'out.json'), 'utf8')) as { outcome: { status: string; path?: string; reason?: string }; userProfile: string };
+      expect(outcome.reason).toBeUndefined();
+      expect(outcome).toEqual({ status: 'fetched', path: `${userProfile}\\.ao\\app\\versions\\0.10.0-win32-x64` });
+      expect(existsSync(join(work, '.ao'))).toBe(false);
+    } finally {
+      rmSync(profileAo, { recursive: true, force: true });
+    }
+  });
 });
