@@ -6,6 +6,7 @@ import Arborist from '@npmcli/arborist';
 import semver from 'semver';
 import * as tar from 'tar';
 import { executableMismatch } from '../common/binary-format.js';
+import { machoProblems } from '../common/macho.js';
 import { UserError } from '../common/errors.js';
 import { digestFile } from '../common/integrity.js';
 import { loadMatrix, releaseMatrix, type Matrix, type Target } from '../common/matrix.js';
@@ -194,6 +195,7 @@ async function checkPlatform(root: string, target: Target, version: string, mani
   if (!executable) report(`${binaryPathInPackage(target)} is not executable in the tarball (mode lacks +x)`);
   const mismatch = executableMismatch(binary, target.os, target.cpu);
   if (mismatch) report(mismatch.replace(binary, binaryPathInPackage(target)));
+  if (!mismatch && target.os === 'darwin') for (const p of machoProblems(binary, target.cpu)) report(p.replaceAll(binary, binaryPathInPackage(target)));
   const checked = await checkGoBinary(binary, target, config);
   findings.binaries[target.id] = checked.facts;
   for (const reason of checked.problems) report(`${binaryPathInPackage(target)} ${reason}`);

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { homeDir } from '../../common/home.js';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { formatError, UserError } from '../../common/errors.js';
@@ -77,7 +77,7 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
   const env = opts.env ?? process.env;
   const stderr = opts.stderr ?? process.stderr;
   const log = (line: string) => stderr.write(`${line}\n`);
-  const home = env.HOME ?? homedir();
+  const home = homeDir(env);
   const paths = rewritePaths(home, env);
   const aoHome = paths.aoHome;
   const name = opts.mode === 'update' ? 'ao update' : 'ao-legacy-import';

@@ -1,5 +1,5 @@
 import { readFileSync, realpathSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homeDir } from '../../common/home.js';
 import { dirname, join, sep } from 'node:path';
 import { UserError } from '../../common/errors.js';
 import type { PackageManagerInfo } from './journal.js';
@@ -14,7 +14,7 @@ export const PACKAGE_NAME = '@aoagents/ao';
  */
 export function detectPackageManager(packageRealPath: string, env: NodeJS.ProcessEnv = process.env): PackageManagerInfo | undefined {
   const p = packageRealPath.split(sep).join('/');
-  const bunRoot = join(env.BUN_INSTALL ?? join(env.HOME ?? homedir(), '.bun'), 'install', 'global', 'node_modules').split(sep).join('/');
+  const bunRoot = join(env.BUN_INSTALL ?? join(homeDir(env), '.bun'), 'install', 'global', 'node_modules').split(sep).join('/');
   if (p.startsWith(`${bunRoot}/`)) return { name: 'bun', globalRoot: fromPosix(bunRoot) };
   const pnpm = /^(.*\/pnpm\/global\/[^/]+)\//.exec(p);
   if (pnpm) return { name: 'pnpm', globalRoot: fromPosix(`${pnpm[1]}/node_modules`) };

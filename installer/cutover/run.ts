@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { windowsSpawnPlan } from '../../common/windows-command.js';
 
 export interface CommandResult {
   code: number;
@@ -12,12 +13,14 @@ export interface CommandResult {
  */
 export function runCommand(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; onSpawn?: (pid: number) => void } = {}): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, {
-      env: options.env ?? process.env,
+    const env = options.env ?? process.env;
+    // npm, pnpm, yarn and ao are .cmd shims on Windows and bin/ao is a node script: never `shell: true`, which joins arguments unquoted.
+    const plan = process.platform === 'win32' ? windowsSpawnPlan(cmd, args, env) : { file: cmd, args };
+    const child = spawn(plan.file, plan.args, {
+      env,
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
-      // npm, pnpm and yarn are .cmd shims on Windows.
-      shell: process.platform === 'win32',
+      windowsVerbatimArguments: plan.windowsVerbatimArguments,
       // Its own process group: a Ctrl-C at the terminal reaches only the cutover, which
       // holds it until the step (say, npm install) has finished, instead of killing npm mid-install.
       detached: process.platform !== 'win32',

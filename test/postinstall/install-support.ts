@@ -64,19 +64,20 @@ export const isElf = (path: string) => firstBytes(path).equals(Buffer.from([0x7f
 export const isNodeScript = (path: string) => firstBytes(path, 2).toString() === '#!';
 
 /** Sends `signal` to `ao fixture sleep` once it runs; resolves with how it ended and what it printed. */
-export async function signalDuringSleep(ao: string, env: NodeJS.ProcessEnv, signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
+export async function signalDuringSleep(ao: string, env: NodeJS.ProcessEnv, signal: NodeJS.Signals, settleMs = 700): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
   const child = spawn(ao, ['fixture', 'sleep', '20000'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
   const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, sig) => resolve({ code, signal: sig })));
-  await sleep(700);
+  await sleep(settleMs);
   child.kill(signal);
   const r = await ended;
   return { ...r, stdout };
 }
 
 /** Exit codes and signal deaths pass through `ao` exactly as the binary produced them. */
-export async function expectExactPassThrough(ao: string, env: NodeJS.ProcessEnv): Promise<void> {
+/** `settleMs`: how long the program gets to install its signal handlers (longer under an emulator). */
+export async function expectExactPassThrough(ao: string, env: NodeJS.ProcessEnv, settleMs = 700): Promise<void> {
   for (const code of [0, 1, 3, 42]) {
     const r = run(ao, ['fixture', 'exit', String(code)], env);
     expect(r.stderr).not.toMatch(/at .*\.cjs|Error:/);
@@ -90,7 +91,7 @@ export async function expectExactPassThrough(ao: string, env: NodeJS.ProcessEnv)
     expect(run('sh', ['-c', `"${ao}" fixture signal ${name}; echo "status=$?"`], env).stdout).toContain(`status=${shellCode}`);
   }
   for (const [signal, seen] of [['SIGTERM', 'terminated'], ['SIGINT', 'interrupt']] as const) {
-    const r = await signalDuringSleep(ao, env, signal);
+    const r = await signalDuringSleep(ao, env, signal, settleMs);
     expect(r.stdout).toContain(`got ${seen}`);
     expect(r.signal).toBe(signal);
   }

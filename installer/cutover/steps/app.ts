@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { homeDir } from '../../../common/home.js';
 import { installApp } from '../../app/install.js';
 import type { PackageManagerInfo } from '../journal.js';
 import { PACKAGE_NAME } from '../package-manager.js';
@@ -26,7 +27,7 @@ export function installedPackageAppFetcher(pm: PackageManagerInfo): AppFetcher {
     const manifestFile = join(pm.globalRoot, ...PACKAGE_NAME.split('/'), 'ao-manifest.json');
     const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as { app?: unknown };
     if (manifest.app === undefined) return { skipped: 'app fetch skipped: this release ships no desktop app' };
-    const root = env.AO_APP_DIR || join(env.HOME ?? '', '.ao', 'app');
+    const root = env.AO_APP_DIR || join(homeDir(env), '.ao', 'app');
     const result = await installApp({ manifest: manifest.app, root });
     return { path: result.path };
   };

@@ -1,0 +1,192 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, closeSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { inspectExecutable } from '../../common/binary-format.js';
+import { digestFile } from '../../common/integrity.js';
+import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
+import { buildAppArtifact } from '../support/app-fixtures.js';
+import { startFaultServer, type FaultServer } from '../support/fault-server.js';
+import { registryWithRelease } from '../support/release-fixture.js';
+import { laneTools, mustSucceed, runOnFiles, wineEnv, WINESERVER, winPath, type Ran } from './support/foreign.js';
+
+/**
+ * A Windows x64 user, for real: Node for Windows (node.exe) and npm's own JS
+ * under Wine 8, installing our packages from the embedded registry into a
+ * prefix whose path has a space and an ampersand, then running `ao` the way
+ * npm's ao.cmd shim does (Wine's cmd cannot run npm's shim, see
+ * docs/foreign-platforms.md): `node <prefix>\node_modules\@aoagents\ao\bin\ao <args>`.
+ */
+const { tools, skip } = laneTools('wine');
+const suite = tools ? describe : describe.skip;
+
+suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  const wine = tools!;
+  let registry: EmbeddedRegistry;
+  let appServer: FaultServer;
+  let root: string;
+  /** Like "C:\Users\Ann & Bo\AppData\Roaming\npm". */
+  let prefix: string;
+  let env: NodeJS.ProcessEnv;
+  const pkgDir = (p = prefix) => join(p, 'node_modules', '@aoagents', 'ao');
+  const exePath = (p = prefix) => join(pkgDir(p), 'node_modules', '@aoagents', 'ao-win32-x64', 'bin', 'ao.exe');
+  const node = (args: string[], extra: { input?: string } = {}): Promise<Ran> => runOnFiles(wine.wine64, [wine.node, ...args], env, extra);
+  /** What npm's ao.cmd runs: node.exe and the launcher, arguments forwarded. */
+  const ao = (args: string[], extra: { input?: string; prefix?: string } = {}): Promise<Ran> => node([winPath(join(pkgDir(extra.prefix), 'bin', 'ao')), ...args], extra);
+
+  beforeAll(async () => {
+    // One wineserver for the whole file (it lingers 30 s after the last Windows process): warm calls take ~0.3 s, cold ones ~1.5 s.
+    await runOnFiles(WINESERVER, ['-p30'], wineEnv(wine));
+    ({ registry } = await registryWithRelease('0.10.0'));
+    root = mkdtempSync(join(tmpdir(), 'ao-wine-'));
+    prefix = join(root, 'Ann & Bo', 'npm');
+    for (const d of [prefix, join(root, 'cache'), join(root, 'local')]) mkdirSync(d, { recursive: true });
+    env = wineEnv(wine, {
+      npm_config_prefix: winPath(prefix),
+      npm_config_cache: winPath(join(root, 'cache')),
+      npm_config_userconfig: winPath(join(root, 'npmrc')),
+      npm_config_globalconfig: winPath(join(root, 'global-npmrc')),
+      npm_config_registry: registry.url,
+      npm_config_loglevel: 'error',
+      npm_config_fund: 'false',
+      npm_config_audit: 'false',
+      npm_config_update_notifier: 'false',
+      // Wine sets %LOCALAPPDATA% from its own profile, whatever the caller passes: AO_CACHE_DIR keeps the stamps here.
+      AO_CACHE_DIR: winPath(join(root, 'local', 'ao-cache')),
+      NODE_OPTIONS: `--require ${winPath(wine.keepAlivePatch)}`,
+    });
+    // 5 s on a quiet machine; minutes when the machine is shared.
+    mustSucceed(await runOnFiles(wine.wine64, [wine.node, winPath(wine.npmCli), 'install', '-g', '@aoagents/ao@0.10.0'], env, { timeoutMs: 300_000 }), 'npm install -g (Windows npm under Wine)');
+  });
+  afterAll(async () => {
+    await appServer?.close();
+    await registry?.stop();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it('npm for Windows installs exactly @aoagents/ao-win32-x64, the postinstall verifies ao.exe, and nothing is swapped', async () => {
+    expect(readdirSync(join(pkgDir(), 'node_modules', '@aoagents'))).toEqual(['ao-win32-x64']);
+    const info = inspectExecutable(exePath());
+    expect(info.format).toBe('pe');
+    expect(info.cpus).toContain('x64');
+    // npm's Windows shims, pointing at the launcher we run below.
+    expect(readdirSync(prefix).filter((f) => f.startsWith('ao')).sort()).toEqual(['ao', 'ao-app', 'ao-app.cmd', 'ao-app.ps1', 'ao-legacy-import', 'ao-legacy-import.cmd', 'ao-legacy-import.ps1', 'ao.cmd', 'ao.ps1']);
+    expect(readFileSync(join(prefix, 'ao.cmd'), 'utf8')).toContain('"%dp0%\\node_modules\\@aoagents\\ao\\bin\\ao" %*');
+    // The postinstall ran ao.exe --version and left its stamp in the ao cache.
+    expect(readdirSync(join(root, 'local', 'ao-cache', 'verified'))).toHaveLength(1);
+    // Never swapped: bin/ao stays the JS launcher.
+    expect(readFileSync(join(pkgDir(), 'bin', 'ao'), 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+  });
+
+  it('the launcher runs ao.exe, and bin/ao is still the launcher after the first run', async () => {
+    const r = await ao(['--version']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('ao version 0.10.0\n');
+    expect(readFileSync(join(pkgDir(), 'bin', 'ao'), 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+  });
+
+  it('arguments with spaces, quotes, &, %PATH%, carets, backslashes and empty strings arrive exactly', async () => {
+    const args = ['a b', 'say "hi"', 'x&y', '%PATH%', '', 'C:\\Program Files\\', 'a^b|c<d>', '\\"', 'ünï'];
+    const r = await ao(['fixture', 'args', ...args]);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual(args);
+  });
+
+  it('exit codes and stdin pass through', async () => {
+    for (const code of [0, 1, 3, 42, 255]) expect((await ao(['fixture', 'exit', String(code)])).status).toBe(code);
+    expect((await ao(['fixture', 'stdin'], { input: 'piped\r\nline 2\n' })).stdout).toBe('piped\r\nline 2\n');
+  });
+
+  it('a tampered ao.exe is refused with the reason and the command to run, and does not run', async () => {
+    const copy = join(root, 'tampered prefix');
+    cpSync(prefix, copy, { recursive: true });
+    const exe = exePath(copy);
+    const size = readFileSync(exe).length;
+    const fd = openSync(exe, 'r+');
+    writeSync(fd, Buffer.from([0x90]), 0, 1, Math.floor(size / 2));
+    closeSync(fd);
+    const r = await ao(['fixture', 'args', 'ran'], { prefix: copy });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('refusing to run');
+    expect(r.stderr).toContain('npm install -g @aoagents/ao@0.10.0');
+  });
+
+  it("the cutover's runCommand passes exact arguments to a .cmd shim in a folder with a space and &, and runs the JS bin/ao with node", async () => {
+    const work = join(root, 'Ann & Bo', 'run command');
+    mkdirSync(work, { recursive: true });
+    const driver = join(work, 'driver.cjs');
+    await build({ entryPoints: [join(__dirname, 'support', 'run-command-driver.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: driver, logLevel: 'error' });
+    // A batch shim like npm's: node plus a script, the arguments forwarded with %*.
+    writeFileSync(join(work, 'print args.js'), 'process.stdout.write(JSON.stringify(process.argv.slice(2)));\n');
+    writeFileSync(join(work, 'print args.cmd'), `@"${winPath(wine.node)}" "%~dp0print args.js" %*\r\n`);
+    const args = ['a b', 'say "hi"', 'x&y', '', 'C:\\Program Files\\', 'a^b|c<d>', '\\"', 'ünï', '--tarball=Z:\\Ann & Bo\\ao-0.10.0.tgz'];
+    // '%PATH%' goes only to bin/ao (no cmd involved): Wine's cmd expands an undefined variable on a /c line to
+    // nothing, where Windows' cmd leaves it as typed, so the escaped '^%PATH^%' cannot be checked under Wine.
+    const jobs = [
+      { cmd: winPath(join(work, 'print args')), args },
+      { cmd: winPath(join(pkgDir(), 'bin', 'ao')), args: ['fixture', 'args', ...args, '%PATH%'] },
+      { cmd: winPath(join(pkgDir(), 'bin', 'ao')), args: ['fixture', 'exit', '7'] },
+    ];
+    writeFileSync(join(work, 'jobs.json'), JSON.stringify(jobs));
+    mustSucceed(await node([winPath(driver), winPath(join(work, 'jobs.json')), winPath(join(work, 'results.json'))]), 'runCommand driver');
+    const results = JSON.parse(readFileSync(join(work, 'results.json'), 'utf8')) as { code: number; stdout: string; stderr: string }[];
+    expect(results[0]!.stderr).toBe('');
+    expect(JSON.parse(results[0]!.stdout)).toEqual(args);
+    expect(JSON.parse(results[1]!.stdout)).toEqual([...args, '%PATH%']);
+    expect(results[2]!.code).toBe(7);
+  });
+
+  it('ao-app installs the zip app and points current.json at it, replacing the pointer whole on an update', async () => {
+    appServer = await startFaultServer();
+    const work = join(root, 'app-work');
+    const manifests: string[] = [];
+    for (const version of ['0.10.0', '0.10.1']) {
+      const built = await buildAppArtifact('win32', join(work, `ao-desktop-${version}.zip`), 256 * 1024);
+      await appServer.serve(`/${version}.zip`, built.file);
+      const digest = await digestFile(built.file);
+      const manifest = { schema: 1, version, targets: { 'win32-x64': { file: 'ao-desktop-win32-x64.zip', format: 'zip', urls: [`${appServer.url}/${version}.zip`], size: digest.size, integrity: digest.integrity, unpackedSizeLimit: digest.size * 4 } } };
+      const file = join(work, `manifest-${version}.json`);
+      writeFileSync(file, JSON.stringify(manifest));
+      manifests.push(file);
+    }
+    const appRoot = join(root, 'Ann & Bo', 'ao app');
+    const app = (args: string[]) => node([winPath(join(pkgDir(), 'lib', 'ao-app')), ...args, '--dir', winPath(appRoot)]);
+    for (const [i, version] of ['0.10.0', '0.10.1'].entries()) {
+      const r = await app(['install', '--json', '--manifest', winPath(manifests[i]!)]);
+      expect(r.stderr, r.stdout).toBe('');
+      expect(r.status).toBe(0);
+      const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as { status: string; path: string };
+      expect(result.status).toBe('installed');
+      expect(JSON.parse(readFileSync(join(appRoot, 'current.json'), 'utf8'))).toEqual({ version: `${version}-win32-x64` });
+      expect(existsSync(join(appRoot, 'versions', `${version}-win32-x64`, 'Ao', 'Ao.exe'))).toBe(true);
+      // No symlink on Windows, and no half-written pointer left beside it.
+      expect(readdirSync(appRoot).filter((f) => f.startsWith('current'))).toEqual(['current.json']);
+      expect((await app(['verify', '--manifest', winPath(manifests[i]!)])).status).toBe(0);
+    }
+    const where = await app(['where']);
+    expect(where.stdout.trim()).toBe(`${winPath(appRoot)}\\versions\\0.10.1-win32-x64`);
+  });
+
+  it("the cutover's app step puts the app under %USERPROFILE%\\.ao\\app when HOME is unset, as on Windows", async () => {
+    const work = join(root, 'app step');
+    const pkg = join(work, 'global', '@aoagents', 'ao');
+    mkdirSync(pkg, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(root, 'app-work', 'manifest-0.10.0.json'), 'utf8')) as unknown;
+    writeFileSync(join(pkg, 'ao-manifest.json'), JSON.stringify({ app: manifest }));
+    const driver = join(work, 'driver.cjs');
+    await build({ entryPoints: [join(__dirname, 'support', 'app-step-driver.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: driver, logLevel: 'error' });
+    // Wine's %USERPROFILE% is inside the shared prefix: what the step writes there is removed after.
+    const profileAo = join(wine.prefix, 'drive_c', 'users', process.env.USER ?? 'root', '.ao');
+    try {
+      mustSucceed(await runOnFiles(wine.wine64, [wine.node, winPath(driver), winPath(join(work, 'global')), winPath(join(work, 'out.json'))], env, { cwd: work }), 'app step driver');
+      const { outcome, userProfile } = JSON.parse(readFileSync(join(work, 'out.json'), 'utf8')) as { outcome: { status: string; path?: string; reason?: string }; userProfile: string };
+      expect(outcome.reason).toBeUndefined();
+      expect(outcome).toEqual({ status: 'fetched', path: `${userProfile}\\.ao\\app\\versions\\0.10.0-win32-x64` });
+      expect(existsSync(join(work, '.ao'))).toBe(false);
+    } finally {
+      rmSync(profileAo, { recursive: true, force: true });
+    }
+  });
+});
