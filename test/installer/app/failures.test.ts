@@ -209,6 +209,14 @@ describe('the command line', () => {
     expect(line.fix).toMatch(/--manifest|reinstall/);
   });
 
+  it('says clearly that a platform has no desktop app, with exit 1', async () => {
+    const artifact = systemTarGz('arm', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    const r = await ao(['install', '--manifest', await writeManifest(await tempDir('m'), manifest), '--target', 'linux-arm64', '--dir', join(work, 'arm')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/there is no desktop app for this platform \(linux-arm64\)/);
+  });
+
   it('refuses the Windows installer on another OS before downloading anything', async () => {
     const artifact = join(work, 'agent-orchestrator-win32-x64.exe');
     writeFileSync(artifact, 'MZ not really an installer\n');
