@@ -11,6 +11,7 @@ import { aoStateDir } from './app-state.js';
 import { hostTargetId } from './manifest.js';
 import { appPath, defaultRoot, installApp, removeApp, verifyApp } from './install.js';
 import { EXIT_INTERNAL, runCommand } from './run-command.js';
+import { guardUndiciSocketEnd } from './undici-guard.js';
 
 /**
  * `ao-app install|verify|where|remove [--json] [--quiet] [--manifest <file>]`.
@@ -99,11 +100,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-runCommand('ao-app', () => main(process.argv.slice(2)), (err) => {
+function reportFailure(err: unknown): number {
   process.stderr.write(`${formatError(err, 'ao-app')}\n`);
   if (jsonErrors) {
     const e = err instanceof UserError ? { code: err.code, what: err.what, why: err.why, fix: err.fix } : { code: 'EINTERNAL', what: 'unexpected error', why: String((err as Error)?.message ?? err) };
     process.stdout.write(`${JSON.stringify({ event: 'error', ...e })}\n`);
   }
   return err instanceof UserError ? 1 : EXIT_INTERNAL;
-});
+}
+
+guardUndiciSocketEnd((err) => process.exit(reportFailure(err)));
+runCommand('ao-app', () => main(process.argv.slice(2)), reportFailure);
