@@ -230,6 +230,12 @@ describe('the command line', () => {
     expect(bad.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('refuses a timeout variable that is not a duration instead of cutting every attempt at once', async () => {
+    const r = await ao(['install', '--quiet', '--dir', join(work, 'unused')], { AO_APP_STALL_MS: '30s' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/AO_APP_STALL_MS=30s is not a duration/);
+  });
+
   it('reports a manifest error as JSON under --json', async () => {
     const r = await ao(['install', '--json', '--manifest', join(work, 'no-such-manifest.json'), '--dir', join(work, 'unused')]);
     expect(r.code).toBe(1);
