@@ -11,6 +11,7 @@ import { aoStateDir } from './app-state.js';
 import { hostTargetId } from './manifest.js';
 import { appPath, defaultRoot, installApp, removeApp, verifyApp } from './install.js';
 import { EXIT_INTERNAL, runCommand } from './run-command.js';
+import { guardUndiciSocketEnd } from './undici-guard.js';
 
 /**
  * `ao-app install|verify|where|remove [--json] [--quiet] [--manifest <file>]`.
@@ -37,6 +38,15 @@ const OPTIONS = { json: { type: 'boolean' }, quiet: { type: 'boolean' }, help: {
 
 let jsonErrors = false;
 
+/** A duration in ms from the environment; a value that is not a positive number is refused, not read as 0 or NaN. */
+function msFromEnv(name: string): number | undefined {
+  const raw = process.env[name];
+  if (!raw) return undefined;
+  const ms = Number(raw);
+  if (!Number.isFinite(ms) || ms <= 0) throw new UserError({ what: `${name}=${raw} is not a duration`, why: 'it must be a positive number of milliseconds', fix: `unset ${name}, or set it like ${name}=30000`, code: 'EUSAGE' });
+  return ms;
+}
+
 async function main(argv: string[]): Promise<number> {
   jsonErrors = argv.includes('--json');
   let parsed;
@@ -59,16 +69,18 @@ async function main(argv: string[]): Promise<number> {
   };
   switch (command) {
     case 'install': {
+      const stallTimeoutMs = msFromEnv('AO_APP_STALL_MS');
+      const deadlineMs = msFromEnv('AO_APP_DEADLINE_MS');
       const checkpointAt = process.env.AO_APP_CHECKPOINT;
       const result = await installApp({
         manifest: loadManifest(values.manifest),
         target: values.target,
         root,
         progress: createProgress('desktop app', { mode: pickProgressMode(values) }),
-        stallTimeoutMs: process.env.AO_APP_STALL_MS ? Number(process.env.AO_APP_STALL_MS) : undefined,
+        stallTimeoutMs,
         // Only an app for this machine is one `ao start` here can open.
         stateDir: (values.target ?? hostTargetId()) === hostTargetId() ? aoStateDir() : undefined,
-        deadlineMs: process.env.AO_APP_DEADLINE_MS ? Number(process.env.AO_APP_DEADLINE_MS) : undefined,
+        deadlineMs,
         checkpoint: async (step) => {
           if (step !== checkpointAt) return;
           process.stderr.write(`ao-app: parked at ${step}\n`);
@@ -99,11 +111,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-runCommand('ao-app', () => main(process.argv.slice(2)), (err) => {
+function reportFailure(err: unknown): number {
   process.stderr.write(`${formatError(err, 'ao-app')}\n`);
   if (jsonErrors) {
     const e = err instanceof UserError ? { code: err.code, what: err.what, why: err.why, fix: err.fix } : { code: 'EINTERNAL', what: 'unexpected error', why: String((err as Error)?.message ?? err) };
     process.stdout.write(`${JSON.stringify({ event: 'error', ...e })}\n`);
   }
   return err instanceof UserError ? 1 : EXIT_INTERNAL;
-});
+}
+
+guardUndiciSocketEnd((err) => process.exit(reportFailure(err)));
+runCommand('ao-app', () => main(process.argv.slice(2)), reportFailure);

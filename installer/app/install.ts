@@ -81,9 +81,9 @@ function pickTarget(manifest: AppManifest, target: string): AppTarget {
   const entry = manifest.targets[target];
   if (!entry) {
     throw new UserError({
-      what: `no desktop app for ${target} in release ${manifest.version}`,
-      why: `the manifest has ${Object.keys(manifest.targets).join(', ') || 'no targets'}`,
-      fix: 'use the ao CLI without the desktop app on this platform, or pass --target <id>',
+      what: `there is no desktop app for this platform (${target})`,
+      why: `release ${manifest.version} ships the desktop app for ${Object.keys(manifest.targets).join(', ') || 'no platform'} only`,
+      fix: 'use the ao CLI without the desktop app here (every ao command works), or run ao-app on one of those platforms',
       code: 'EAPPTARGET',
     });
   }

@@ -1,13 +1,15 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { REPO_ROOT } from '../../../common/paths.js';
-import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppManifest } from '../../../installer/app/manifest.js';
+import { writePadding } from '../../support/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../support/fault-server.js';
 import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
 
@@ -107,6 +109,33 @@ describe('the download fails in a way the user can act on, and never loops', () 
     expect(r.code).toBe(0);
   });
 
+  it('never crashes on a server that closes each connection after the body (Connection: close, nodejs/undici#5360)', async () => {
+    const artifact = join(work, 'agent-orchestrator-linux-x64.AppImage');
+    writeFileSync(artifact, '#!/bin/sh\nexit 0\n');
+    await writePadding(artifact, 3 << 20, 'a');
+    const body = readFileSync(artifact);
+    const closing = createNetServer((sock) => {
+      sock.once('data', () => {
+        sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+        sock.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve));
+    try {
+      const manifest = await manifestFor(server, artifact, 'AppImage');
+      const t = manifest.targets['linux-x64'];
+      const viaClosing = { ...manifest, targets: { 'linux-x64': { ...t, urls: [`http://127.0.0.1:${(closing.address() as AddressInfo).port}/app`] } } };
+      // Without the guard about half of these runs died on undici's assertion.
+      for (let i = 0; i < 6; i++) {
+        const r = await ao(await installArgs(viaClosing, join(await tempDir('root'), 'app')));
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+      }
+    } finally {
+      closing.close();
+    }
+  });
+
   it('fails at once when the server holds fewer bytes than the manifest pins', async () => {
     const artifact = systemTarGz('short', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
@@ -201,12 +230,26 @@ describe('the command line', () => {
     expect(bad.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('refuses a timeout variable that is not a duration instead of cutting every attempt at once', async () => {
+    const r = await ao(['install', '--quiet', '--dir', join(work, 'unused')], { AO_APP_STALL_MS: '30s' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/AO_APP_STALL_MS=30s is not a duration/);
+  });
+
   it('reports a manifest error as JSON under --json', async () => {
     const r = await ao(['install', '--json', '--manifest', join(work, 'no-such-manifest.json'), '--dir', join(work, 'unused')]);
     expect(r.code).toBe(1);
     const line = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(line).toMatchObject({ event: 'error', code: 'EAPPMANIFEST' });
     expect(line.fix).toMatch(/--manifest|reinstall/);
+  });
+
+  it('says clearly that a platform has no desktop app, with exit 1', async () => {
+    const artifact = systemTarGz('arm', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    const r = await ao(['install', '--manifest', await writeManifest(await tempDir('m'), manifest), '--target', 'linux-arm64', '--dir', join(work, 'arm')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/there is no desktop app for this platform \(linux-arm64\)/);
   });
 
   it('refuses the Windows installer on another OS before downloading anything', async () => {
