@@ -1,5 +1,5 @@
+import { homeDir } from '../../common/home.js';
 import { readFile, rm, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join, resolve, sep, win32 } from 'node:path';
 import semver from 'semver';
 import { writeFileAtomic } from '../../common/fs-atomic.js';
@@ -27,7 +27,7 @@ export interface AppState {
 
 /** Where the rewrite keeps running.json, and so the marker. */
 export function aoStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.AO_RUN_FILE ? dirname(resolve(env.AO_RUN_FILE)) : join(homedir(), '.ao');
+  return env.AO_RUN_FILE ? dirname(resolve(env.AO_RUN_FILE)) : join(homeDir(env), '.ao');
 }
 
 export async function readAppState(dir = aoStateDir()): Promise<AppState | undefined> {

@@ -213,6 +213,11 @@ describe('the desktop app step', () => {
     expect(res2.code, res2.stderr).toBe(0);
     const path = /desktop app at (\S+)/.exec(res2.stderr)?.[1];
     expect(path && existsSync(path)).toBe(true);
+    // The rewrite's own `ao start` finds the verified app through this marker instead of downloading one.
+    const state = JSON.parse(await readFile(join(ok.sb.home, '.ao', 'app-state.json'), 'utf8')) as { schemaVersion: number; appPath: string; version: string };
+    expect(state.schemaVersion).toBe(1);
+    expect(state.appPath.startsWith(path!)).toBe(true);
+    expect(existsSync(state.appPath)).toBe(true);
   }, 120_000);
 });
 

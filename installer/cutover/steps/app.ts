@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { homeDir } from '../../../common/home.js';
+import { aoStateDir } from '../../app/app-state.js';
 import { installApp } from '../../app/install.js';
 import type { PackageManagerInfo } from '../journal.js';
 import { PACKAGE_NAME } from '../package-manager.js';
@@ -28,7 +29,8 @@ export function installedPackageAppFetcher(pm: PackageManagerInfo): AppFetcher {
     const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as { app?: unknown };
     if (manifest.app === undefined) return { skipped: 'app fetch skipped: this release ships no desktop app' };
     const root = env.AO_APP_DIR || join(homeDir(env), '.ao', 'app');
-    const result = await installApp({ manifest: manifest.app, root });
+    // The marker the rewrite's own `ao start` reads, so it opens this verified app instead of downloading one.
+    const result = await installApp({ manifest: manifest.app, root, stateDir: aoStateDir(env) });
     return { path: result.path };
   };
 }
