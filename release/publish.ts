@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-// @ts-expect-error libnpmpublish ships no types
-import { publish as registryPublish } from 'libnpmpublish';
+// @ts-expect-error libnpmpublish ships no types (CommonJS: default import only)
+import libnpmpublish from 'libnpmpublish';
 import pacote from 'pacote';
 import { UserError } from '../common/errors.js';
 import { writeJsonAtomic } from '../common/fs-atomic.js';
@@ -218,7 +218,7 @@ async function registryPublishTarball(step: PlanStep, tag: string, options: Publ
   try {
     const data = await readFile(step.tarball);
     const manifest = await pacote.manifest(`file:${step.tarball}`, { ...reader.opts, fullMetadata: true, fullReadJson: true } as pacote.Options);
-    await registryPublish(manifest, data, { ...reader.opts, defaultTag: tag, access: 'public', provenance: options.provenance ?? false });
+    await libnpmpublish.publish(manifest, data, { ...reader.opts, defaultTag: tag, access: 'public', provenance: options.provenance ?? false });
   } catch (err) {
     throw registryError(err, registry, `publishing ${step.name}@${step.version}`);
   }

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error @npmcli/config ships no types
 import Config from '@npmcli/config';
-// @ts-expect-error no types for the definitions entry point
-import { definitions, flatten, nerfDarts, shorthands } from '@npmcli/config/lib/definitions/index.js';
+// @ts-expect-error no types for the definitions entry point (CommonJS: default import only)
+import npmDefinitions from '@npmcli/config/lib/definitions/index.js';
 import npmFetch from 'npm-registry-fetch';
 import pacote from 'pacote';
 import { UserError } from '../common/errors.js';
@@ -39,12 +39,18 @@ export function authKey(url: string): string {
 
 const AUTH_SUFFIXES = [':_authToken', ':_auth', ':username', ':certfile'];
 
+/** npm's flat options from its config files and environment, read the way npm reads them. */
+export async function npmConfigOptions(env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown>> {
+  const { definitions, flatten, nerfDarts, shorthands } = npmDefinitions;
+  const conf = new Config({ definitions, flatten, nerfDarts, shorthands, npmPath: tmpdir(), argv: [process.argv[0], 'npm'], env, execPath: process.execPath, platform: process.platform, cwd: process.cwd() });
+  await conf.load();
+  return { ...(conf.flat as Record<string, unknown>) };
+}
+
 /** npm's flat options for this target: its config files and environment, the registry, and the token. */
 export async function registryOptions(target: RegistryTarget): Promise<Record<string, unknown>> {
   const env = target.env ?? process.env;
-  const conf = new Config({ definitions, flatten, nerfDarts, shorthands, npmPath: tmpdir(), argv: [process.argv[0], 'npm'], env, execPath: process.execPath, platform: process.platform, cwd: process.cwd() });
-  await conf.load();
-  const opts: Record<string, unknown> = { ...(conf.flat as Record<string, unknown>), registry: normalizeRegistry(target.url) };
+  const opts: Record<string, unknown> = { ...(await npmConfigOptions(env)), registry: normalizeRegistry(target.url) };
   const nerf = authKey(target.url).replace(/:_authToken$/, '');
   const configured = AUTH_SUFFIXES.some((suffix) => opts[`${nerf}${suffix}`] !== undefined);
   const token = target.token ?? (configured ? undefined : env[TOKEN_VARIABLE] || undefined);
@@ -105,6 +111,10 @@ export function registryError(err: unknown, registry: string, doing: string, out
   }
   if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|socket hang up|fetch failed/i.test(text)) {
     return new UserError({ what: `${doing}: cannot reach ${registry}`, why: last, fix: 'check the --registry URL and your network or proxy, then run the same command again (it resumes)', code: 'EUNREACHABLE', cause: err });
+  }
+  if (e.code === 'E404' || e.code === 'ETARGET' || /No matching version/i.test(text)) {
+    const spec = (err as { pkgid?: string }).pkgid ?? /No matching version found for (\S+?)\.?(\s|$)/.exec(e.message ?? '')?.[1];
+    return new UserError({ what: `${doing}: ${spec ?? 'a package'} is not in ${registry}`, why: e.code === 'E404' ? 'the registry does not have the package' : 'the registry has the package but not that version', fix: `ao-release publish --registry ${registry} first (or check --registry and --stage)`, code: e.code === 'E404' ? 'E404' : 'ETARGET', cause: err });
   }
   if (/EPUBLISHCONFLICT|previously published|cannot publish over|E409/i.test(text)) {
     return new UserError({ what: `${doing} on ${registry}: that version is already taken`, why: last, fix: 'versions are immutable: stage a new version (bump it) and publish that', code: 'ECONFLICT', cause: err });
