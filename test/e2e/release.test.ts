@@ -15,6 +15,7 @@ import { PLACEHOLDER_VERSION } from '../../release/placeholder.js';
 import { publish, PUBLISH_FILE, readPublishRecords, stagingTag } from '../../release/publish.js';
 import type { RegistryTarget } from '../../release/registry-client.js';
 import { stage, type StageResult } from '../../release/stage.js';
+import { releaseStatus, statusLines } from '../../release/status.js';
 import { readStage, verify } from '../../release/verify.js';
 import { fixtureBinaries } from '../support/fixture-binaries.js';
 import { shippedForTests } from '../support/release-fixture.js';
@@ -70,6 +71,18 @@ describe('release journey against a real registry', () => {
       expect(doc.versions['0.10.0'].dist.integrity).toBe(staged.packages.find((p) => p.name === t.package)!.integrity);
       expect(Date.parse(doc.time['0.10.0'])).toBeLessThan(mainTime);
     }
+  });
+
+  it('status: published and verified here, and promote to latest is not allowed while latest is on 0.9.x without the bridge', async () => {
+    const status = await releaseStatus({ stageDir: stageDirOf(staged), policy: { ...POLICY, cutoverOpen: true } });
+    expect(status.staged!.version).toBe('0.10.0');
+    expect(status.registries).toHaveLength(1);
+    const [here] = status.registries;
+    expect(here.record).toMatchObject({ tag: 'staging-0.10.0', verified: true, packages: 7 });
+    expect(here.live!.every((p) => p.staged === 'same bytes')).toBe(true);
+    expect(here.next).toMatchObject({ step: 'promote', tag: 'latest', allowed: false });
+    expect(here.next.why).toContain('the bridge 0.9.6 is not in the registry');
+    expect(statusLines(status).at(-1)).toMatch(/^ {2}next: promote to "latest" NOT allowed: /);
   });
 
   it('resolves exactly one platform package per target from the registry (Arborist with each os/cpu)', async () => {
@@ -189,7 +202,9 @@ describe('a first release into a registry that has none of the packages', () => 
     expect(record!.firstPublish).toEqual(ALL);
     const read = (name: string) => pacote.packument(name, { registry: registry.url, fullMetadata: true, preferOnline: true, cache: join(registry.storageDir, 'read-cache') }) as Promise<any>;
     for (const name of ALL) expect((await read(name))['dist-tags']).toEqual({ latest: PLACEHOLDER_VERSION, [stagingTag('0.10.0')]: '0.10.0' });
+    expect((await releaseStatus({ stageDir: stageDirOf(first), policy: POLICY })).registries[0].next).toEqual({ step: 'promote', tag: 'latest', allowed: true, fix: `ao-release promote --registry ${registry.url}` });
     await promote({ stageDir: stageDirOf(first), registry: target, policy: POLICY });
     for (const name of ALL) expect((await read(name))['dist-tags'].latest).toBe('0.10.0');
+    expect((await releaseStatus({ stageDir: stageDirOf(first), policy: POLICY })).registries[0].next).toMatchObject({ step: 'done', tag: 'latest' });
   });
 });
