@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -8,25 +8,13 @@ import { promisify } from 'node:util';
 import { loadMatrix } from '../../common/matrix.js';
 import { extractArtifact } from '../../installer/app/extract.js';
 import { checkAppArtifacts } from '../../release/app-artifacts.js';
-import { main } from '../../release/cli.js';
 import { checkReleaseApp } from '../../release/stage.js';
 import { buildReleaseApps } from '../support/app-fixtures.js';
+import { cliJson } from './run-cli.js';
 
 const exec = promisify(execFile);
 const matrix = loadMatrix();
 const linux = matrix.targets.find((t) => t.app.format === 'tar.gz')!;
-
-async function cliJson(args: string[]): Promise<{ code: number; body: any }> {
-  let out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await main([...args, '--json']);
-    return { code, body: JSON.parse(out) };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
 
 /** How users' ao-app treats an artifact: the outcome of its own extraction. */
 async function userSide(artifact: string, format: 'tar.gz'): Promise<string> {
@@ -44,7 +32,6 @@ describe('ao-release app-manifest', () => {
     key = join(root, 'app-signing.pem');
     await writeFile(key, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
   });
-  afterEach(() => vi.restoreAllMocks());
 
   it('hashes and signs every matrix artifact into the manifest stage --app takes', async () => {
     const out = join(await mkdtemp(join(tmpdir(), 'ao-app-manifest-out-')), 'app.json');

@@ -1,27 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as tar from 'tar';
-import { main } from '../../release/cli.js';
 import { LEGACY_FIXTURE_DIR } from '../../release/bridge.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
+import { cliJson } from './run-cli.js';
 
 const exec = promisify(execFile);
-
-async function cliJson(args: string[]): Promise<{ code: number; body: any }> {
-  let out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const code = await main([...args, '--json']);
-    return { code, body: JSON.parse(out) };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
 
 /** The package.json and file list inside a built bridge tarball. */
 async function contents(tarball: string): Promise<{ pkg: any; files: string[] }> {
@@ -43,7 +31,6 @@ describe('ao-release bridge --legacy <folder or spec>', () => {
     await exec('npm', ['publish', legacyTarball, '--registry', registry.url, `--${registry.url.replace(/^http:/, '')}:_authToken=${registry.authToken}`, '--loglevel=error'], { env: { ...process.env, npm_config_cache: join(dir, 'cache') } });
   });
   afterAll(async () => registry?.stop());
-  afterEach(() => vi.restoreAllMocks());
 
   it.each([
     ['a folder', () => [LEGACY_FIXTURE_DIR]],

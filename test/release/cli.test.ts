@@ -1,46 +1,24 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '../../common/paths.js';
-import { main } from '../../release/cli.js';
 import { freePort, startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import type { StageResult } from '../../release/stage.js';
 import { fixtureBinaries } from '../support/fixture-binaries.js';
 import { publishPlain, stageFixtureRelease } from '../support/release-fixture.js';
 import { corruptedCopy, stageDirOf } from './staged-copy.js';
+import { cli, cliJson } from './run-cli.js';
 
 const exec = promisify(execFile);
-
-/** Runs the CLI in-process and returns its exit code and what it wrote. */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true));
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
-
-/** --json: stdout is exactly one JSON object on one line, whatever happened. */
-async function cliJson(args: string[]): Promise<{ code: number; body: any; err: string }> {
-  const { code, out, err } = await cli([...args, '--json']);
-  expect(out.endsWith('\n') && out.indexOf('\n') === out.length - 1).toBe(true);
-  return { code, body: JSON.parse(out), err };
-}
 
 describe('ao-release', () => {
   let staged: StageResult;
   beforeAll(async () => {
     staged = await stageFixtureRelease('0.10.0');
   });
-  afterEach(() => vi.restoreAllMocks());
 
   it('is a bin of this project, runnable from a checkout', async () => {
     const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8'));
