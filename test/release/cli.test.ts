@@ -8,7 +8,7 @@ import { REPO_ROOT } from '../../common/paths.js';
 import { freePort, startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import type { StageResult } from '../../release/stage.js';
 import { fixtureBinaries } from '../support/fixture-binaries.js';
-import { publishPlain, stageFixtureRelease } from '../support/release-fixture.js';
+import { stageFixtureRelease } from '../support/release-fixture.js';
 import { corruptedCopy, stageDirOf } from './staged-copy.js';
 import { cli, cliJson } from './run-cli.js';
 
@@ -90,7 +90,10 @@ describe('ao-release', () => {
       const absent = await cliJson(['verify', '--stage', stageDirOf(staged), '--registry', registry.url, '--token', registry.authToken]);
       expect(absent.body.error).toMatchObject({ code: 'E404', what: `resolving the release from ${registry.url}: @aoagents/ao@0.10.0 is not in ${registry.url}`, fix: `ao-release publish --registry ${registry.url} first (or check --registry and --stage)` });
 
-      await publishPlain(registry, await stageFixtureRelease('0.10.1'));
+      // The main package at another version only.
+      const other = await mkdtemp(join(tmpdir(), 'ao-cli-other-'));
+      await writeFile(join(other, 'package.json'), JSON.stringify({ name: '@aoagents/ao', version: '0.10.1' }));
+      await exec('npm', ['publish', other, '--registry', registry.url, `--${registry.url.replace(/^http:/, '')}:_authToken=${registry.authToken}`, '--loglevel=error'], { env: { ...process.env, npm_config_cache: join(other, '.cache') } });
       const otherVersion = await cliJson(['verify', '--stage', stageDirOf(staged), '--registry', registry.url, '--token', registry.authToken]);
       expect(otherVersion.body.error).toMatchObject({ code: 'ETARGET', why: 'the registry has the package but not that version' });
     });
