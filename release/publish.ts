@@ -7,6 +7,7 @@ import { UserError } from '../common/errors.js';
 import { writeJsonAtomic } from '../common/fs-atomic.js';
 import { acquireLock } from '../common/lock.js';
 import { packPlaceholder, PLACEHOLDER_VERSION } from './placeholder.js';
+import { loadPolicy, tagProblem } from './policy.js';
 import type { StagedPackage } from './stage.js';
 import { fetchPackument, normalizeRegistry, openReader, registryError, setDistTag, type Reader, type RegistryTarget } from './registry-client.js';
 import { readStage, verify } from './verify.js';
@@ -57,6 +58,8 @@ export interface PublishOptions {
   provenance?: boolean;
   dryRun?: boolean;
   log?: (line: string) => void;
+  /** Tags only promote may move (release/policy.json's guardedTags by default). */
+  guardedTags?: string[];
 }
 
 export interface PlanStep {
@@ -125,8 +128,10 @@ export async function publish(options: PublishOptions): Promise<{ record?: Publi
   const log = options.log ?? (() => {});
   const staged = await readStage(options.stageDir);
   const tag = options.tag ?? stagingTag(staged.version);
-  if (tag === 'latest') {
-    throw new UserError({ what: 'refusing to publish under the dist-tag "latest"', why: 'latest moves only after the release is verified in the registry', fix: `publish without --tag (uses ${stagingTag(staged.version)}), then run promote`, code: 'ETAG' });
+  const badTag = tagProblem(tag);
+  if (badTag) throw new UserError({ what: `cannot publish under "${tag}"`, why: badTag, fix: `ao-release publish without --tag (uses ${stagingTag(staged.version)}), then ao-release promote`, code: 'EUSAGE' });
+  if (tag === 'latest' || (options.guardedTags ?? loadPolicy().guardedTags).includes(tag)) {
+    throw new UserError({ what: `refusing to publish under the dist-tag "${tag}"`, why: `${tag} moves only after the release is verified in the registry, and only as release/policy.json allows`, fix: `ao-release publish without --tag (uses ${stagingTag(staged.version)}), then ao-release promote`, code: 'ETAG' });
   }
   // Only verified bytes go out, whoever calls this.
   await verify({ stageDir: options.stageDir });

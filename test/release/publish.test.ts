@@ -31,7 +31,10 @@ describe('publish refuses clearly: bad stage, latest, auth, network', () => {
   it('refuses to publish under latest', async () => {
     const err = await publish({ stageDir: stageDirOf(staged), registry: { url: 'http://127.0.0.1:9/' }, tag: 'latest' }).catch((e) => e);
     expect(err).toMatchObject({ code: 'ETAG' });
-    expect(err.fix).toContain('then run promote');
+    expect(err.fix).toContain('then ao-release promote');
+    const guarded = await publish({ stageDir: stageDirOf(staged), registry: { url: 'http://127.0.0.1:9/' }, tag: 'stable', guardedTags: ['latest', 'stable'] }).catch((e) => e);
+    expect(guarded).toMatchObject({ code: 'ETAG', what: 'refusing to publish under the dist-tag "stable"' });
+    expect(await publish({ stageDir: stageDirOf(staged), registry: { url: 'http://127.0.0.1:9/' }, tag: 'v1.2.3' }).catch((e) => e.why)).toBe('"v1.2.3" reads as a version range, which npm refuses as a dist-tag');
   });
 
   it('an unreachable registry: says so, and that a re-run resumes', async () => {
