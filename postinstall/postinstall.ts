@@ -17,7 +17,7 @@ import { formatError, isUserError, UserError } from '../common/errors.js';
 import { versionFromOutput } from '../common/version-output.js';
 import { diagnoseMissingBinary, installerOf } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
-import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from './manifest.js';
+import { expectedReportedVersion, MANIFEST_FILE, type AoManifest, type BinaryEntry } from './manifest.js';
 import { findPlatformPackage, isGlobalInstall } from './resolve.js';
 import { npmBinLink, swapIn } from './swap.js';
 import { checkBinary, writeStamp } from './verify.js';
@@ -41,8 +41,10 @@ function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, r
     throw new UserError({ what: `${binary} --version failed`, why: (cause as Error).message.split('\n')[0], fix: `run ${binary} --version to see why`, code: 'EAOVERSION', cause });
   }
   const reported = versionFromOutput(out);
-  if (reported !== manifest.version) {
-    throw new UserError({ what: `${binary} reports version ${reported ?? JSON.stringify(out)}`, why: `${manifest.name} is ${manifest.version}`, fix: `npm install -g ${manifest.name}@${manifest.version}`, code: 'EAOVERSION' });
+  const expected = expectedReportedVersion(entry, manifest);
+  if (reported !== expected) {
+    const released = expected === manifest.version ? '' : ` (released unstamped: it was recorded as reporting "${expected}")`;
+    throw new UserError({ what: `${binary} reports version ${reported ?? JSON.stringify(out)}`, why: `${manifest.name} is ${manifest.version}${released}`, fix: `npm install -g ${manifest.name}@${manifest.version}`, code: 'EAOVERSION' });
   }
   writeStamp(binary, statSync(binary), entry);
 }

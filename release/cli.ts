@@ -13,9 +13,9 @@ import { loadPolicy } from './policy.js';
 import { promote } from './promote.js';
 import { publish } from './publish.js';
 import { registryError, registryOptions, type RegistryTarget } from './registry-client.js';
-import { checkReleaseApp, releaseVersion, stage } from './stage.js';
+import { checkReleaseApp, overrideLine, releaseVersion, stage, type StageResult } from './stage.js';
 import { releaseStatus, statusLines } from './status.js';
-import { verify } from './verify.js';
+import { readStage, verify } from './verify.js';
 import { releaseWorkflow, WORKFLOW_PATH, writeWorkflow } from './workflow.js';
 
 const BIN = 'ao-release';
@@ -45,6 +45,7 @@ const FLAGS: Record<string, Flag> = {
   key: { type: 'string', value: '<file>', help: 'Ed25519 private key (PEM) that signs each artifact' },
   legacy: { type: 'string', value: '<folder|spec>', help: 'the legacy package: a folder, a .tgz, or a registry spec such as @aoagents/ao@0.9.5' },
   target: { type: 'string', value: '<v>', help: 'the exact rewrite release the bridge migrates to' },
+  'allow-unstamped': { type: 'string', value: '<reported>', help: 'release binaries that report <reported> (e.g. dev) instead of the version; recorded, and shown by every later command' },
   json: { type: 'boolean', help: 'print exactly one JSON object, on success and on failure' },
   help: { type: 'boolean', help: 'this help' },
 };
@@ -59,7 +60,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   stage: {
     summary: 'wrap the binaries into the platform packages and the main package, packed into tarballs (writes --out, default out/stage)',
-    flags: ['version', 'binaries', 'out', 'app'],
+    flags: ['version', 'binaries', 'out', 'app', 'allow-unstamped'],
     required: ['version', 'binaries'],
     examples: ['ao-release stage --version 0.10.0 --binaries dist/', 'ao-release stage --version 0.10.0-rc.1 --binaries binaries --app out/app-manifest-0.10.0-rc.1.json'],
   },
@@ -245,6 +246,12 @@ function unexpected(command: string | undefined, err: unknown): UserError {
   return new UserError({ what: `${command ?? BIN} failed unexpectedly`, why: message, fix: `run the same command again with AO_DEBUG=1 for the stack trace, and report it`, code: 'EINTERNAL', cause: err });
 }
 
+/** On stderr as well as in --json: a release made with the unstamped override must never look like a normal one. */
+function sayOverride(staged: Pick<StageResult, 'override' | 'version'>): void {
+  const line = overrideLine(staged);
+  if (line) process.stderr.write(`${line}\n`);
+}
+
 async function run(command: string, values: Values, stageDir: string, say: (l: string) => void, notice: (l: string) => void): Promise<unknown> {
   const str = (name: string) => values[name] as string | undefined;
   switch (command) {
@@ -253,8 +260,10 @@ async function run(command: string, values: Values, stageDir: string, say: (l: s
       if (normalised) notice(normalised);
       const matrix = loadMatrix();
       const app = str('app') ? checkReleaseApp(await readJsonFile(resolve(str('app')!), 'the app manifest', `ao-release app-manifest --version ${version} --artifacts <dir> --base-url <url> --key <file>, then pass its --out file to --app`), matrix, version) : undefined;
-      const staged = await stage({ matrix, version, binariesDir: resolve(str('binaries')!), outDir: stageDir, ...(app ? { app } : {}) });
+      const allowUnstamped = str('allow-unstamped');
+      const staged = await stage({ matrix, version, binariesDir: resolve(str('binaries')!), outDir: stageDir, ...(app ? { app } : {}), ...(allowUnstamped !== undefined ? { allowUnstamped } : {}) });
       for (const p of staged.packages) say(`staged ${p.name}@${p.version}  ${(p.size / 1024).toFixed(0)} KiB  ${p.integrity.slice(0, 22)}...`);
+      sayOverride(staged);
       say(`stage record: ${join(stageDir, 'stage.json')}`);
       say(`next: ${BIN} verify${stageDir === DEFAULT_STAGE ? '' : ` --stage ${stageDir}`}`);
       return staged;
@@ -268,12 +277,14 @@ async function run(command: string, values: Values, stageDir: string, say: (l: s
         throw isUserError(err) || !registry ? err : registryError(err, registry, `resolving the release from ${registry}`);
       }
       say(`verified ${report.packages} packages of ${report.version}${report.resolution ? ', and npm resolves one platform package per target' : ''}`);
+      sayOverride(report);
       return report;
     }
     case 'publish': {
       const registry = str('registry');
       const embedded = registry ? undefined : await startEmbeddedRegistry({ storageDir: join(OUT_DIR, 'embedded-registry') });
       if (embedded) say(`no --registry: publishing to the embedded registry ${embedded.url} (storage ${embedded.storageDir})`);
+      sayOverride(await readStage(stageDir).catch(() => ({ version: '' })));
       try {
         const target = embedded ? { url: embedded.url, token: embedded.authToken } : targetOf(values, registry!);
         return await publish({ stageDir, registry: target, ...(str('tag') ? { tag: str('tag') } : {}), provenance: values.provenance === true, dryRun: values['dry-run'] === true, log: say });

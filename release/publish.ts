@@ -8,6 +8,7 @@ import { writeJsonAtomic } from '../common/fs-atomic.js';
 import { acquireLock } from '../common/lock.js';
 import { packPlaceholder, PLACEHOLDER_VERSION } from './placeholder.js';
 import { loadPolicy, tagProblem } from './policy.js';
+import type { Matrix } from '../common/matrix.js';
 import type { StagedPackage } from './stage.js';
 import { fetchPackument, normalizeRegistry, openReader, registryError, setDistTag, type Reader, type RegistryTarget } from './registry-client.js';
 import { readStage, verify } from './verify.js';
@@ -60,6 +61,8 @@ export interface PublishOptions {
   log?: (line: string) => void;
   /** Tags only promote may move (release/policy.json's guardedTags by default). */
   guardedTags?: string[];
+  /** The matrix the stage was made for (default matrix.json), for the verify that runs first. */
+  matrix?: Matrix;
 }
 
 export interface PlanStep {
@@ -134,7 +137,7 @@ export async function publish(options: PublishOptions): Promise<{ record?: Publi
     throw new UserError({ what: `refusing to publish under the dist-tag "${tag}"`, why: `${tag} moves only after the release is verified in the registry, and only as release/policy.json allows`, fix: `ao-release publish without --tag (uses ${stagingTag(staged.version)}), then ao-release promote`, code: 'ETAG' });
   }
   // Only verified bytes go out, whoever calls this.
-  await verify({ stageDir: options.stageDir });
+  await verify({ stageDir: options.stageDir, ...(options.matrix ? { matrix: options.matrix } : {}) });
   const registry = normalizeRegistry(options.registry.url);
   // One publisher per stage folder: two would interleave publish.json records.
   const lock = options.dryRun ? undefined : await acquireLock(join(options.stageDir, 'publish.lock'), { purpose: `publishing ${staged.version}` });

@@ -12,6 +12,7 @@ import { binaryPathInPackage, licenseText, writePlatformPackage } from '../platf
 import { MAIN_PACKAGE_FILES, mainPackageJson } from '../postinstall/main-package.js';
 import { MANIFEST_FILE, type AoManifest } from '../postinstall/manifest.js';
 import { locateBinaries } from './binaries-dir.js';
+import { describeOverride, hostRuns, reportedVersion, UNSTAMPED_FLAG } from './binary-version.js';
 import { packDeterministic } from './pack.js';
 
 export const STAGE_FILE = 'stage.json';
@@ -31,8 +32,17 @@ export interface StagedPackage {
   binarySize?: number;
 }
 
+/** Recorded when a release is staged with `--allow-unstamped <reports>`. */
+export interface UnstampedOverride {
+  flag: typeof UNSTAMPED_FLAG;
+  reports: string;
+  /** Per target: what it reports, and whether stage saw it run (`ran`) or took the flag's word (`declared`). */
+  targets: Record<string, { reports: string; seen: 'ran' | 'declared' }>;
+}
+
 export interface StageResult {
   version: string;
+  override?: UnstampedOverride;
   /** Platform packages first, the main package last: the publish order. */
   packages: StagedPackage[];
   manifest: AoManifest;
@@ -49,6 +59,11 @@ export interface StageOptions {
   shippedDir?: string;
   license?: string;
   repository?: string;
+  /**
+   * The version string binaries may report instead of `version` (`dev` for an unstamped
+   * build). Without it, a binary this host can run must report the release version.
+   */
+  allowUnstamped?: string;
 }
 
 /**
@@ -69,6 +84,7 @@ export async function stage(options: StageOptions): Promise<StageResult> {
       code: 'ESTAGE',
     });
   }
+  const override = await checkReportedVersions(options, found);
   for (const entry of STAGE_ENTRIES) await rm(join(options.outDir, entry), { recursive: true, force: true });
   await mkdir(join(options.outDir, 'tarballs'), { recursive: true });
   const packages: StagedPackage[] = [];
@@ -88,11 +104,13 @@ export async function stage(options: StageOptions): Promise<StageResult> {
       format: binaryFormatFor(target),
       integrity: binary.integrity,
       size: binary.size,
+      ...(override?.targets[target.id] ? { reportsVersion: override.targets[target.id].reports } : {}),
     };
     packages.push(await packInto(options.outDir, dir, target.package, version, 'platform', target.id, binary.size));
   }
 
   if (options.app !== undefined) manifest.app = options.app;
+  if (override) manifest.override = { allowUnstamped: override.reports };
   const mainDir = join(options.outDir, 'packages', matrix.mainPackage);
   await rm(mainDir, { recursive: true, force: true });
   await mkdir(mainDir, { recursive: true });
@@ -113,7 +131,7 @@ export async function stage(options: StageOptions): Promise<StageResult> {
   await writeFile(join(mainDir, 'README.md'), `# ${matrix.mainPackage}\n\n\`npm install -g ${matrix.mainPackage}\` installs the \`ao\` CLI and daemon for your platform.\n`);
   packages.push(await packInto(options.outDir, mainDir, matrix.mainPackage, version, 'main'));
 
-  const result: StageResult = { version, packages, manifest };
+  const result: StageResult = { version, ...(override ? { override } : {}), packages, manifest };
   await writeJsonAtomic(join(options.outDir, STAGE_FILE), result);
   return result;
 }
@@ -122,6 +140,53 @@ async function packInto(outDir: string, dir: string, name: string, version: stri
   const tarball = join(outDir, 'tarballs', `${name.replace(/^@/, '').replace('/', '-')}-${version}.tgz`);
   const digest = await packDeterministic(dir, tarball);
   return { name, version, role, ...(target ? { target } : {}), dir, tarball, integrity: digest.integrity, size: (await stat(tarball)).size, ...(binarySize ? { binarySize } : {}) };
+}
+
+/**
+ * Runs every binary this host can run and requires `--version` to name the release
+ * version; a mismatch is accepted only when it is exactly what `--allow-unstamped` names,
+ * and is then recorded. Binaries this host cannot run are recorded as declared by the flag.
+ */
+async function checkReportedVersions(options: StageOptions, found: Map<string, string>): Promise<UnstampedOverride | undefined> {
+  const { version, allowUnstamped } = options;
+  if (allowUnstamped === version) {
+    throw new UserError({ what: `${UNSTAMPED_FLAG} ${allowUnstamped} is the release version itself`, why: 'the override names what an unstamped binary reports instead (for example dev)', fix: `stage without ${UNSTAMPED_FLAG}`, code: 'EUSAGE' });
+  }
+  const targets: UnstampedOverride['targets'] = {};
+  const refused: string[] = [];
+  for (const target of options.matrix.targets) {
+    const binary = found.get(target.id)!;
+    if (!hostRuns(target)) {
+      if (allowUnstamped !== undefined) targets[target.id] = { reports: allowUnstamped, seen: 'declared' };
+      continue;
+    }
+    let reported: string | undefined;
+    try {
+      reported = (await reportedVersion(binary)).version;
+    } catch (cause) {
+      refused.push(`${target.package}: \`${binary} --version\` failed (${String((cause as Error).message).split('\n')[0]})`);
+      continue;
+    }
+    if (reported === version) continue;
+    if (allowUnstamped !== undefined && reported === allowUnstamped) targets[target.id] = { reports: reported, seen: 'ran' };
+    else refused.push(`${target.package}: ${binary} reports version ${reported === undefined ? '(unreadable)' : `"${reported}"`}, not ${version}`);
+  }
+  if (refused.length > 0) {
+    throw new UserError({
+      what: `cannot stage ${version}: a binary does not report the release version (unstamped?)`,
+      why: refused.join('; '),
+      fix: `rebuild with the version stamped (go build -ldflags "-X <module>/internal/cli.Version=${version}"); to release these bytes as they are, stage again with ${UNSTAMPED_FLAG} <what they report> (recorded in the release and shown in every report)`,
+      code: 'EUNSTAMPED',
+    });
+  }
+  if (Object.keys(targets).length === 0) return undefined;
+  return { flag: UNSTAMPED_FLAG, reports: allowUnstamped!, targets };
+}
+
+/** The override line of a stage record, for reports; undefined when there is none. */
+export function overrideLine(staged: Pick<StageResult, 'override' | 'version'>): string | undefined {
+  if (!staged.override) return undefined;
+  return describeOverride(staged.version, staged.override.targets);
 }
 
 function versionError(input: string, why: string): UserError {

@@ -11,7 +11,8 @@ import { digestFile } from '../common/integrity.js';
 import { loadMatrix, type Matrix, type Target } from '../common/matrix.js';
 import { binaryPathInPackage } from '../platforms/platform-package.js';
 import { MANIFEST_FILE, type AoManifest } from '../postinstall/manifest.js';
-import { STAGE_FILE, type StagedPackage, type StageResult } from './stage.js';
+import { hostRuns, reportedVersion, UNSTAMPED_FLAG } from './binary-version.js';
+import { STAGE_FILE, type StagedPackage, type StageResult, type UnstampedOverride } from './stage.js';
 
 /** One reason a package may not be published. */
 export interface Problem {
@@ -36,6 +37,8 @@ export interface VerifyReport {
   packages: number;
   /** Per target: the platform packages Arborist would install there (registry check only). */
   resolution?: Record<string, string[]>;
+  /** The release was staged with `--allow-unstamped`: every report must show it. */
+  override?: UnstampedOverride;
 }
 
 const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare'];
@@ -75,7 +78,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       code: 'EVERIFY',
     });
   }
-  return { version: staged.version, packages: staged.packages.length, ...(resolution ? { resolution } : {}) };
+  return { version: staged.version, packages: staged.packages.length, ...(resolution ? { resolution } : {}), ...(staged.override ? { override: staged.override } : {}) };
 }
 
 async function staticProblems(staged: StageResult, matrix: Matrix): Promise<Problem[]> {
@@ -90,6 +93,7 @@ async function staticProblems(staged: StageResult, matrix: Matrix): Promise<Prob
     const mainPkg = mainRoot ? await readJson<Record<string, any>>(join(mainRoot, 'package.json'), main.name, problems) : undefined;
     if (mainPkg) checkMain(mainPkg, staged.version, matrix, problems);
     if (manifest && mainPkg && manifest.version !== staged.version) problems.push({ package: main.name, reason: `${MANIFEST_FILE} says version ${manifest.version}, release is ${staged.version}` });
+    if (manifest) checkOverrideRecorded(manifest, staged, main.name, problems);
 
     for (const target of matrix.targets) {
       const pkg = staged.packages.find((p) => p.role === 'platform' && p.target === target.id);
@@ -169,6 +173,28 @@ async function checkPlatform(root: string, target: Target, version: string, mani
   if (digest.size !== entry.size) report(`binary is ${digest.size} bytes, ${MANIFEST_FILE} says ${entry.size}`);
   if (digest.integrity !== entry.integrity) report(`binary hash does not match ${MANIFEST_FILE}`);
   if (entry.version !== version || entry.package !== target.package) report(`${MANIFEST_FILE} entry names ${entry.package}@${entry.version}`);
+  if (hostRuns(target)) {
+    const expected = entry.reportsVersion ?? version;
+    const reported = await reportedVersion(binary).then(
+      (r) => (r.version === undefined ? `unreadable output ${JSON.stringify(r.output)}` : `"${r.version}"`),
+      (err: Error) => `nothing: --version failed (${err.message.split('\n')[0]})`,
+    );
+    if (reported !== `"${expected}"`) {
+      report(`${binaryPathInPackage(target)} --version reports ${reported}, not ${expected === version ? `the release version ${version} (unstamped build? stamp the version with -X, or stage with ${UNSTAMPED_FLAG} <reported>)` : `"${expected}" as ${UNSTAMPED_FLAG} recorded`}`);
+    }
+  }
+}
+
+/** The manifest users get must carry exactly the override the stage record shows, no more. */
+function checkOverrideRecorded(manifest: AoManifest, staged: StageResult, name: string, problems: Problem[]): void {
+  const recorded = staged.override;
+  if ((manifest.override?.allowUnstamped ?? null) !== (recorded?.reports ?? null)) {
+    problems.push({ package: name, reason: `${MANIFEST_FILE} override ${JSON.stringify(manifest.override ?? null)} differs from ${STAGE_FILE} (${JSON.stringify(recorded?.reports ?? null)})` });
+  }
+  for (const [id, entry] of Object.entries(manifest.binaries)) {
+    const want = recorded?.targets[id]?.reports;
+    if (entry.reportsVersion !== want) problems.push({ package: name, reason: `${MANIFEST_FILE} says ${id} reports ${JSON.stringify(entry.reportsVersion ?? null)}, ${STAGE_FILE} recorded ${JSON.stringify(want ?? null)}` });
+  }
 }
 
 /**
