@@ -33,7 +33,7 @@ describe('release journey against a real registry', () => {
   let binaries: string;
   let staged: StageResult;
 
-  const stageAt = async (version: string) => stage({ matrix, version, binariesDir: binaries, outDir: await mkdtemp(join(tmpdir(), `ao-e2e-stage-${version}-`)), shippedDir: shipped });
+  const stageAt = async (version: string) => stage({ matrix, version, binariesDir: version === '0.10.0' ? binaries : await fixtureBinaries(version), outDir: await mkdtemp(join(tmpdir(), `ao-e2e-stage-${version}-`)), shippedDir: shipped });
   const packument = (name: string) => pacote.packument(name, { registry: registry.url, fullMetadata: true, preferOnline: true, cache: join(registry.storageDir, 'read-cache') }) as Promise<any>;
   const npm = (args: string[]) => run('npm', [...args, '--registry', registry.url, `--${registry.url.replace(/^http:/, '')}:_authToken=${registry.authToken}`, '--loglevel=error'], { env: { ...process.env, npm_config_cache: join(registry.storageDir, 'npm-cache') } });
   /** A minimal legacy release of the main package (the 0.9.x TypeScript CLI stand-in). */

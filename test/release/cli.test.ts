@@ -32,7 +32,7 @@ describe('ao-release', () => {
     expect(help.code).toBe(0);
     for (const c of ['stage', 'verify', 'publish', 'promote', 'status', 'app-manifest', 'bridge', 'workflow']) expect(help.out).toContain(`\n  ${c} `);
     const stage = await cli(['stage', '--help']);
-    expect(stage.out).toMatch(/^usage: ao-release stage --version <v> --binaries <dir> \[--out <path>\] \[--app <file>\] \[--json\]\n/);
+    expect(stage.out).toMatch(/^usage: ao-release stage --version <v> --binaries <dir> \[--out <path>\] \[--app <file>\] \[--allow-unstamped <reported>\] \[--json\]\n/);
     expect(stage.out).toContain('examples:\n  ao-release stage --version 0.10.0 --binaries dist/\n');
     expect((await cli(['help', 'promote'])).out).toContain('--force-prerelease');
     expect((await cli([])).code).toBe(2);
