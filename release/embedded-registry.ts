@@ -33,7 +33,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function verdaccioConfig(storage: string, port: number): string {
+function verdaccioConfig(storage: string, port: number, requireAuth: boolean): string {
   return [
     `storage: ${JSON.stringify(storage)}`,
     `listen: 127.0.0.1:${port}`,
@@ -41,13 +41,13 @@ function verdaccioConfig(storage: string, port: number): string {
     'auth:',
     '  htpasswd:',
     `    file: ${JSON.stringify(join(storage, 'htpasswd'))}`,
-    '    max_users: -1',
+    `    max_users: ${requireAuth ? 1 : -1}`,
     'uplinks: {}',
     'packages:',
     "  '**':",
     '    access: $all',
-    '    publish: $anonymous',
-    '    unpublish: $anonymous',
+    `    publish: ${requireAuth ? '$authenticated' : '$anonymous'}`,
+    `    unpublish: ${requireAuth ? '$authenticated' : '$anonymous'}`,
     'security:',
     '  api:',
     '    legacy: true',
@@ -60,12 +60,16 @@ function verdaccioConfig(storage: string, port: number): string {
   ].join('\n');
 }
 
-export async function startEmbeddedRegistry(options: { storageDir?: string } = {}): Promise<EmbeddedRegistry> {
+/**
+ * `requireAuth`: writes need a real login (a registry like npmjs); `authToken` is then a token
+ * Verdaccio issued for a user created at start-up.
+ */
+export async function startEmbeddedRegistry(options: { storageDir?: string; requireAuth?: boolean } = {}): Promise<EmbeddedRegistry> {
   const storageDir = options.storageDir ?? (await mkdtemp(join(tmpdir(), 'ao-registry-')));
   await mkdir(storageDir, { recursive: true });
   const port = await freePort();
   const configPath = join(storageDir, 'config.yaml');
-  await writeFile(configPath, verdaccioConfig(join(storageDir, 'storage'), port));
+  await writeFile(configPath, verdaccioConfig(join(storageDir, 'storage'), port, options.requireAuth ?? false));
   const bin = createRequire(import.meta.url).resolve('verdaccio/bin/verdaccio');
   const child: ChildProcess = spawn(process.execPath, [bin, '--config', configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -92,7 +96,7 @@ export async function startEmbeddedRegistry(options: { storageDir?: string } = {
     }
     await sleep(100);
   }
-  const authToken = 'ao-embedded-registry';
+  const authToken = options.requireAuth ? await createUser(url) : 'ao-embedded-registry';
   const hostPath = `//127.0.0.1:${port}/`;
   return {
     url,
@@ -109,4 +113,13 @@ export async function startEmbeddedRegistry(options: { storageDir?: string } = {
       if (!options.storageDir) await rm(storageDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Registers a user the way `npm adduser` does and returns the token Verdaccio issues. */
+async function createUser(url: string): Promise<string> {
+  const name = 'ao-release';
+  const res = await fetch(`${url}-/user/org.couchdb.user:${name}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password: 'ao-release-password' }) });
+  const body = (await res.json()) as { token?: string };
+  if (!res.ok || !body.token) throw new UserError({ what: 'the embedded registry did not create its user', why: `HTTP ${res.status}`, fix: 'run `npm ci` in the toolkit checkout' });
+  return body.token;
 }

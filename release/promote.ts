@@ -1,19 +1,18 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import semver from 'semver';
 import { UserError } from '../common/errors.js';
-import { loadPolicy, policyRefusal, type ReleasePolicy } from './policy.js';
-import { readPublishRecords } from './publish.js';
-import { fetchPackument, normalizeRegistry, npmAuthArgs, openReader, registryError, type RegistryTarget } from './registry-client.js';
+import { defaultPromoteTag, loadPolicy, policyRefusal, tagProblem, type ReleasePolicy } from './policy.js';
+import { readPublishRecords, saveRecord } from './publish.js';
+import { fetchPackument, normalizeRegistry, openReader, setDistTag, type RegistryTarget } from './registry-client.js';
 import { readStage } from './verify.js';
-
-const run = promisify(execFile);
 
 export interface PromoteOptions {
   stageDir: string;
   registry: RegistryTarget;
-  /** Defaults to latest. */
+  /** Defaults to latest, or the policy's prerelease tag (`next`) for a prerelease. */
   tag?: string;
   policy?: ReleasePolicy;
+  /** Lets a prerelease take a guarded tag; recorded in publish.json and printed. */
+  forcePrerelease?: boolean;
   dryRun?: boolean;
   log?: (line: string) => void;
 }
@@ -23,11 +22,14 @@ export interface PromoteOptions {
  * version whose publish record says it was verified in this registry, and only when the
  * release policy allows it.
  */
-export async function promote(options: PromoteOptions): Promise<{ tag: string; version: string; packages: string[]; previous?: string }> {
+export async function promote(options: PromoteOptions): Promise<{ tag: string; version: string; packages: string[]; previous?: string; forcedPrerelease?: true }> {
   const log = options.log ?? (() => {});
-  const tag = options.tag ?? 'latest';
   const registry = normalizeRegistry(options.registry.url);
   const staged = await readStage(options.stageDir);
+  const policy = options.policy ?? loadPolicy();
+  const tag = options.tag ?? defaultPromoteTag(policy, staged.version);
+  const badTag = tagProblem(tag);
+  if (badTag) throw new UserError({ what: `cannot promote ${staged.version} to "${tag}"`, why: badTag, fix: `ao-release promote --registry ${registry} --tag ${defaultPromoteTag(policy, staged.version)}`, code: 'EUSAGE' });
   const record = (await readPublishRecords(options.stageDir))[registry];
   if (!record || record.version !== staged.version || !record.verified) {
     throw new UserError({
@@ -37,7 +39,6 @@ export async function promote(options: PromoteOptions): Promise<{ tag: string; v
       code: 'EPROMOTE',
     });
   }
-  const policy = options.policy ?? loadPolicy();
   const mainName = record.packages.at(-1)!.name;
   const reader = await openReader(options.registry);
   let previous: string | undefined;
@@ -50,26 +51,26 @@ export async function promote(options: PromoteOptions): Promise<{ tag: string; v
       }
       if (pkg.name === mainName) {
         previous = doc['dist-tags'][tag];
-        const refusal = policyRefusal(policy, { tag, version: staged.version, currentTagVersion: previous, publishedVersions: Object.keys(doc.versions) });
+        const refusal = policyRefusal(policy, { tag, version: staged.version, currentTagVersion: previous, publishedVersions: Object.keys(doc.versions), forcePrerelease: options.forcePrerelease });
         if (refusal) throw new UserError({ what: `policy refuses moving "${tag}" of ${mainName} to ${staged.version}`, why: refusal.why, fix: refusal.fix, code: 'EPOLICY' });
       }
     }
+    const forced = options.forcePrerelease === true && semver.prerelease(staged.version) !== null && policy.guardedTags.includes(tag);
+    if (forced) log(`FORCED: prerelease ${staged.version} takes the guarded tag "${tag}" (--force-prerelease); recorded in publish.json`);
     for (const pkg of record.packages) {
       log(`${options.dryRun ? 'would move' : 'moving'} ${tag} -> ${pkg.name}@${pkg.version}`);
       if (options.dryRun) continue;
-      try {
-        await run('npm', ['dist-tag', 'add', `${pkg.name}@${pkg.version}`, tag, '--registry', registry, '--loglevel=error', ...npmAuthArgs(options.registry)], { env: options.registry.env ?? process.env });
-      } catch (err) {
-        throw registryError(err, registry, `moving ${tag} of ${pkg.name}`, `${(err as { stderr?: string }).stderr ?? ''}`);
-      }
+      await setDistTag(reader, pkg.name, pkg.version, tag, registry);
     }
     if (!options.dryRun) {
       const missed = [];
       for (const pkg of record.packages) if ((await fetchPackument(reader, pkg.name, registry))?.['dist-tags'][tag] !== pkg.version) missed.push(pkg.name);
       if (missed.length > 0) throw new UserError({ what: `"${tag}" did not move everywhere`, why: `${missed.join(', ')} still point elsewhere on ${registry}`, fix: 'run the same promote again (it is idempotent)', code: 'EPROMOTE' });
+      record.promotions = [...(record.promotions ?? []), { tag, at: new Date().toISOString(), ...(previous ? { previous } : {}), ...(forced ? { forcedPrerelease: true as const } : {}) }];
+      await saveRecord(options.stageDir, record);
     }
+    return { tag, version: staged.version, packages: record.packages.map((p) => p.name), ...(previous ? { previous } : {}), ...(forced ? { forcedPrerelease: true as const } : {}) };
   } finally {
     await reader.close();
   }
-  return { tag, version: staged.version, packages: record.packages.map((p) => p.name), ...(previous ? { previous } : {}) };
 }

@@ -1,17 +1,17 @@
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+// @ts-expect-error libnpmpublish ships no types (CommonJS: default import only)
+import libnpmpublish from 'libnpmpublish';
 import pacote from 'pacote';
 import { UserError } from '../common/errors.js';
 import { writeJsonAtomic } from '../common/fs-atomic.js';
 import { acquireLock } from '../common/lock.js';
+import { packPlaceholder, PLACEHOLDER_VERSION } from './placeholder.js';
+import { loadPolicy, tagProblem } from './policy.js';
 import type { Matrix } from '../common/matrix.js';
 import type { StagedPackage } from './stage.js';
-import { fetchPackument, normalizeRegistry, npmAuthArgs, openReader, registryError, type Reader, type RegistryTarget } from './registry-client.js';
+import { fetchPackument, normalizeRegistry, openReader, registryError, setDistTag, type Reader, type RegistryTarget } from './registry-client.js';
 import { readStage, verify } from './verify.js';
-
-const run = promisify(execFile);
 
 export const PUBLISH_FILE = 'publish.json';
 
@@ -34,9 +34,18 @@ export interface PublishRecord {
   provenance: boolean;
   /** In publish order: platform packages first, the main package last. */
   packages: PublishedPackage[];
+  /**
+   * Packages that did not exist in this registry before: each got a placeholder holding `latest`
+   * first, since registries tag a package's first publish `latest` whatever `--tag` says.
+   */
+  firstPublish?: string[];
+  /** Packages whose `latest` the registry moved to this version anyway, moved back and read back. */
+  latestMovedBack?: string[];
   /** Every package fetched back from the registry and byte-identical to the staged tarball. */
   verified: boolean;
   verifiedAt?: string;
+  /** Every dist-tag move promote made from this publish, oldest first. */
+  promotions?: Array<{ tag: string; at: string; previous?: string; forcedPrerelease?: true }>;
 }
 
 /** publish.json: one record per registry URL. */
@@ -50,6 +59,8 @@ export interface PublishOptions {
   provenance?: boolean;
   dryRun?: boolean;
   log?: (line: string) => void;
+  /** Tags only promote may move (release/policy.json's guardedTags by default). */
+  guardedTags?: string[];
   /** The matrix the stage was made for (default matrix.json), for the verify that runs first. */
   matrix?: Matrix;
 }
@@ -60,6 +71,10 @@ export interface PlanStep {
   tarball: string;
   integrity: string;
   action: 'publish' | 'skip';
+  /** The registry does not have this package at all yet. */
+  firstPublish: boolean;
+  /** Its `latest` before this run (undefined for a new package). */
+  latestBefore?: string;
 }
 
 export function stagingTag(version: string): string {
@@ -75,7 +90,7 @@ export async function readPublishRecords(stageDir: string): Promise<PublishRecor
   }
 }
 
-async function saveRecord(stageDir: string, record: PublishRecord): Promise<void> {
+export async function saveRecord(stageDir: string, record: PublishRecord): Promise<void> {
   const records = await readPublishRecords(stageDir);
   records[record.registry] = record;
   await writeJsonAtomic(join(stageDir, PUBLISH_FILE), records);
@@ -92,14 +107,15 @@ export function publishOrder(packages: StagedPackage[]): StagedPackage[] {
  * release stops here, so nothing more is published.
  */
 export async function planPublish(packages: StagedPackage[], reader: Reader, registry: string): Promise<PlanStep[]> {
-  const plan: PlanStep[] = [];
+  const ordered = publishOrder(packages);
+  const docs = await Promise.all(ordered.map((pkg) => fetchPackument(reader, pkg.name, registry)));
   const conflicts: string[] = [];
-  for (const pkg of publishOrder(packages)) {
-    const doc = await fetchPackument(reader, pkg.name, registry);
+  const plan = ordered.map((pkg, i): PlanStep => {
+    const doc = docs[i];
     const existing = doc?.versions[pkg.version];
     if (existing && existing.dist.integrity !== pkg.integrity) conflicts.push(`${pkg.name}@${pkg.version}`);
-    plan.push({ name: pkg.name, version: pkg.version, tarball: pkg.tarball, integrity: pkg.integrity, action: existing ? 'skip' : 'publish' });
-  }
+    return { name: pkg.name, version: pkg.version, tarball: pkg.tarball, integrity: pkg.integrity, action: existing ? 'skip' : 'publish', firstPublish: !doc, latestBefore: doc?.['dist-tags'].latest };
+  });
   if (conflicts.length > 0) {
     throw new UserError({
       what: `cannot publish to ${registry}: ${conflicts.join(', ')} already published with different content`,
@@ -115,8 +131,10 @@ export async function publish(options: PublishOptions): Promise<{ record?: Publi
   const log = options.log ?? (() => {});
   const staged = await readStage(options.stageDir);
   const tag = options.tag ?? stagingTag(staged.version);
-  if (tag === 'latest') {
-    throw new UserError({ what: 'refusing to publish under the dist-tag "latest"', why: 'latest moves only after the release is verified in the registry', fix: `publish without --tag (uses ${stagingTag(staged.version)}), then run promote`, code: 'ETAG' });
+  const badTag = tagProblem(tag);
+  if (badTag) throw new UserError({ what: `cannot publish under "${tag}"`, why: badTag, fix: `ao-release publish without --tag (uses ${stagingTag(staged.version)}), then ao-release promote`, code: 'EUSAGE' });
+  if (tag === 'latest' || (options.guardedTags ?? loadPolicy().guardedTags).includes(tag)) {
+    throw new UserError({ what: `refusing to publish under the dist-tag "${tag}"`, why: `${tag} moves only after the release is verified in the registry, and only as release/policy.json allows`, fix: `ao-release publish without --tag (uses ${stagingTag(staged.version)}), then ao-release promote`, code: 'ETAG' });
   }
   // Only verified bytes go out, whoever calls this.
   await verify({ stageDir: options.stageDir, ...(options.matrix ? { matrix: options.matrix } : {}) });
@@ -133,14 +151,41 @@ export async function publish(options: PublishOptions): Promise<{ record?: Publi
     if (options.dryRun) return { plan };
 
     const record: PublishRecord = { registry, tag, version: staged.version, startedAt: new Date().toISOString(), provenance: options.provenance ?? false, packages: [], verified: false };
-    for (const step of plan) {
-      if (step.action === 'publish' && !(await publishUnlessIdentical(step, tag, options, reader))) step.action = 'skip';
-      record.packages.push({ name: step.name, version: step.version, integrity: step.integrity, action: step.action === 'publish' ? 'published' : 'skipped', at: new Date().toISOString() });
-      // Recorded after each package, so a crash leaves an honest record of what went out.
-      await saveRecord(options.stageDir, record);
-      log(`${step.action === 'publish' ? 'published' : 'already there'} ${step.name}@${step.version}`);
+    const mainName = publishOrder(staged.packages).at(-1)!.name;
+    const fresh = plan.filter((s) => s.firstPublish);
+    if (fresh.length > 0) {
+      record.firstPublish = fresh.map((s) => s.name);
+      log(`first publish of ${fresh.length} package(s) here: a placeholder ${PLACEHOLDER_VERSION} takes latest first, so ${staged.version} stays off latest until promote`);
+      const work = join(options.stageDir, 'placeholders');
+      await settleAll(fresh.map(async (step) => {
+        const placeholder = await packPlaceholder(step.name, mainName, work);
+        await publishUnlessIdentical({ ...step, version: PLACEHOLDER_VERSION, ...placeholder }, 'latest', options, reader);
+        step.latestBefore = PLACEHOLDER_VERSION;
+      }));
     }
+    // Recorded after each package, so a crash leaves an honest record of what went out.
+    let saving = Promise.resolve();
+    const done = async (step: PlanStep) => {
+      record.packages.push({ name: step.name, version: step.version, integrity: step.integrity, action: step.action === 'publish' ? 'published' : 'skipped', at: new Date().toISOString() });
+      saving = saving.then(() => saveRecord(options.stageDir, record));
+      await saving;
+      log(`${step.action === 'publish' ? 'published' : 'already there'} ${step.name}@${step.version}`);
+    };
+    const publishStep = async (step: PlanStep) => {
+      if (step.action === 'publish' && !(await publishUnlessIdentical(step, tag, options, reader))) step.action = 'skip';
+      await done(step);
+    };
+    // Platform packages side by side (independent), then the main package, which pins them all.
+    const main = plan.at(-1)!;
+    await settleAll(plan.slice(0, -1).map(publishStep));
+    await publishStep(main);
+    record.packages.sort((a, b) => plan.findIndex((s) => s.name === a.name) - plan.findIndex((s) => s.name === b.name));
     record.finishedAt = new Date().toISOString();
+    const movedBack = await keepLatestWhereItWas(plan, tag, reader, options);
+    if (movedBack.length > 0) {
+      record.latestMovedBack = movedBack;
+      log(`the registry moved latest to ${staged.version} on ${movedBack.join(', ')}; moved it back and read it back`);
+    }
     await verifyPublished(plan, reader, registry);
     record.verified = true;
     record.verifiedAt = new Date().toISOString();
@@ -153,13 +198,19 @@ export async function publish(options: PublishOptions): Promise<{ record?: Publi
   }
 }
 
+/** Waits for every promise (none left running behind a failure), then throws the first failure. */
+async function settleAll(work: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /**
  * Publishes one package; false when the registry turned out to have these very bytes already
  * (an earlier, killed run's npm process can finish after this run read the registry).
  */
 async function publishUnlessIdentical(step: PlanStep, tag: string, options: PublishOptions, reader: Reader): Promise<boolean> {
   try {
-    await npmPublish(step, tag, options);
+    await registryPublishTarball(step, tag, options, reader);
     return true;
   } catch (err) {
     if ((err as { code?: string }).code !== 'ECONFLICT') throw err;
@@ -169,21 +220,45 @@ async function publishUnlessIdentical(step: PlanStep, tag: string, options: Publ
   }
 }
 
-async function npmPublish(step: PlanStep, tag: string, options: PublishOptions): Promise<void> {
-  const args = ['publish', step.tarball, '--tag', tag, '--registry', normalizeRegistry(options.registry.url), '--access', 'public', '--loglevel=error', ...npmAuthArgs(options.registry)];
-  if (options.provenance) args.push('--provenance');
+/** What `npm publish <tarball> --tag <tag>` does, in this process: the manifest read from the tarball, then libnpmpublish. */
+async function registryPublishTarball(step: PlanStep, tag: string, options: PublishOptions, reader: Reader): Promise<void> {
+  const registry = normalizeRegistry(options.registry.url);
   try {
-    await run('npm', args, { env: options.registry.env ?? process.env, maxBuffer: 16 << 20 });
+    const data = await readFile(step.tarball);
+    const manifest = await pacote.manifest(`file:${step.tarball}`, { ...reader.opts, fullMetadata: true, fullReadJson: true } as pacote.Options);
+    await libnpmpublish.publish(manifest, data, { ...reader.opts, defaultTag: tag, access: 'public', provenance: options.provenance ?? false });
   } catch (err) {
-    const output = `${(err as { stdout?: string }).stdout ?? ''}\n${(err as { stderr?: string }).stderr ?? ''}`;
-    throw registryError(err, normalizeRegistry(options.registry.url), `publishing ${step.name}@${step.version}`, output);
+    throw registryError(err, registry, `publishing ${step.name}@${step.version}`);
   }
+}
+
+/**
+ * Reads every package's tags after publishing. Where the registry moved `latest` to the
+ * version just published (promote's job), it is moved back to where it was and read again.
+ */
+async function keepLatestWhereItWas(plan: PlanStep[], tag: string, reader: Reader, options: PublishOptions): Promise<string[]> {
+  const registry = normalizeRegistry(options.registry.url);
+  const moved: string[] = [];
+  for (const step of plan.filter((s) => s.action === 'publish')) {
+    const latest = (await fetchPackument(reader, step.name, registry))?.['dist-tags'].latest;
+    if (latest !== step.version || step.latestBefore === step.version) continue;
+    if (!step.latestBefore) {
+      throw new UserError({ what: `${step.name}@${step.version} took "latest" on ${registry} before promote`, why: `the registry tagged it latest on publish (asked for "${tag}") and there is no earlier version to move latest back to`, fix: `npm dist-tag add ${step.name}@${PLACEHOLDER_VERSION} latest --registry ${registry} after publishing a placeholder, or promote now if this release is ready`, code: 'ELATEST' });
+    }
+    await setDistTag(reader, step.name, step.latestBefore, 'latest', registry);
+    const after = (await fetchPackument(reader, step.name, registry))?.['dist-tags'].latest;
+    if (after !== step.latestBefore) {
+      throw new UserError({ what: `${step.name} keeps "latest" on ${step.version} on ${registry}`, why: `moving it back to ${step.latestBefore} did not hold (the registry says ${after})`, fix: `npm dist-tag add ${step.name}@${step.latestBefore} latest --registry ${registry}`, code: 'ELATEST' });
+    }
+    moved.push(step.name);
+  }
+  return moved;
 }
 
 /** Fetches every package back and compares it byte for byte with what was staged. */
 export async function verifyPublished(plan: PlanStep[], reader: Reader, registry: string): Promise<void> {
   const bad: string[] = [];
-  for (const step of plan) {
+  await Promise.all(plan.map(async (step) => {
     let remote: Buffer;
     try {
       remote = await pacote.tarball(`${step.name}@${step.version}`, reader.opts);
@@ -191,7 +266,7 @@ export async function verifyPublished(plan: PlanStep[], reader: Reader, registry
       throw registryError(err, registry, `fetching back ${step.name}@${step.version}`);
     }
     if (!remote.equals(await readFile(step.tarball))) bad.push(`${step.name}@${step.version}`);
-  }
+  }));
   if (bad.length > 0) {
     throw new UserError({ what: `post-publish check failed on ${registry}`, why: `the registry serves different bytes for ${bad.join(', ')}`, fix: 'do not promote this version; investigate the registry (proxy rewriting tarballs?) and publish a new version', code: 'EVERIFY' });
   }

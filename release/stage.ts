@@ -1,10 +1,13 @@
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { UserError } from '../common/errors.js';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import semver from 'semver';
+import { isUserError, UserError } from '../common/errors.js';
 import { writeJsonAtomic } from '../common/fs-atomic.js';
 import { digestFile } from '../common/integrity.js';
 import { binaryFormatFor, releaseMatrix, type Matrix } from '../common/matrix.js';
 import type { ReleaseConfig } from '../common/release-config.js';
+import { validateAppManifest, type AppManifest } from '../installer/app/manifest.js';
 import { REPO_ROOT } from '../common/paths.js';
 import { binaryPathInPackage, licenseText, writePlatformPackage } from '../platforms/platform-package.js';
 import { MAIN_PACKAGE_FILES, mainPackageJson } from '../postinstall/main-package.js';
@@ -15,6 +18,8 @@ import { describeOverride, reportedVersion, runnerFor, UNSTAMPED_FLAG } from './
 import { packDeterministic } from './pack.js';
 
 export const STAGE_FILE = 'stage.json';
+/** What stage writes into its folder; a restage replaces these and nothing else. */
+const STAGE_ENTRIES = ['packages', 'tarballs', 'placeholders', STAGE_FILE, 'publish.json'];
 
 export interface StagedPackage {
   name: string;
@@ -77,6 +82,9 @@ export interface StageOptions {
 export async function stage(options: StageOptions): Promise<StageResult> {
   const { version } = options;
   const matrix = releaseMatrix(options.matrix);
+  if (releaseVersion(version).version !== version) throw versionError(version, `it is not in the exact form npm publishes (${releaseVersion(version).version})`);
+  checkOutDir(options.outDir, options.binariesDir);
+  if (options.app !== undefined) checkAppManifest(options.app, version);
   const { found, missing } = locateBinaries(options.binariesDir, matrix.targets);
   if (missing.length > 0) {
     throw new UserError({
@@ -87,7 +95,7 @@ export async function stage(options: StageOptions): Promise<StageResult> {
     });
   }
   const override = await checkReportedVersions(options, matrix, found);
-  await rm(options.outDir, { recursive: true, force: true });
+  for (const entry of STAGE_ENTRIES) await rm(join(options.outDir, entry), { recursive: true, force: true });
   await mkdir(join(options.outDir, 'tarballs'), { recursive: true });
   const packages: StagedPackage[] = [];
   const manifest: AoManifest = { schema: 1, name: matrix.mainPackage, version, binaries: {} };
@@ -196,4 +204,84 @@ async function checkReportedVersions(options: StageOptions, matrix: Matrix, foun
 export function overrideLine(staged: Pick<StageResult, 'override' | 'version'>): string | undefined {
   if (!staged.override) return undefined;
   return describeOverride(staged.version, staged.override.targets);
+}
+
+function versionError(input: string, why: string): UserError {
+  const guess = semver.coerce(input)?.version ?? '0.10.0';
+  return new UserError({ what: `cannot stage version ${JSON.stringify(input)}`, why, fix: `ao-release stage --version ${guess} --binaries <dir> (an exact version: 1.2.3 or 1.2.3-rc.1)`, code: 'EVERSION' });
+}
+
+/**
+ * The one exact version a release is staged, published and promoted under. `v1.2.3` (a git
+ * tag) is read as 1.2.3 once, with a notice; anything npm would not publish as written
+ * (banana, a path, 1.2, build metadata that npm drops) is refused.
+ */
+export function releaseVersion(input: string): { version: string; notice?: string } {
+  const bare = /^v\d/.test(input) ? input.slice(1) : input;
+  if (semver.valid(bare) !== bare) {
+    throw versionError(input, /\+/.test(bare) && semver.valid(bare) ? 'npm drops build metadata ("+..."), so it would publish as another version' : 'it is not an exact semver version');
+  }
+  return bare === input ? { version: bare } : { version: bare, notice: `version "${input}" read as ${bare} (npm versions carry no "v")` };
+}
+
+/** A folder stage may write into: absent, empty, or one it staged before; never the binaries' folder. */
+function checkOutDir(outDir: string, binariesDir: string): void {
+  const real = (p: string) => {
+    let at = resolve(p);
+    const rest: string[] = [];
+    while (!existsSync(at) && dirname(at) !== at) {
+      rest.unshift(at.slice(dirname(at).length + 1));
+      at = dirname(at);
+    }
+    return join(realpathSync(at), ...rest);
+  };
+  const out = real(outDir);
+  const bins = real(binariesDir);
+  /** a is b or inside it. */
+  const within = (a: string, b: string) => {
+    const r = relative(b, a);
+    return r === '' || (!r.startsWith(`..${sep}`) && r !== '..' && !isAbsolute(r));
+  };
+  const refuse = (why: string) => new UserError({ what: `refusing to stage into ${outDir}`, why, fix: `ao-release stage ... --out <a new or empty folder> (out/stage by default)`, code: 'ESTAGEOUT' });
+  if (within(out, bins) || within(bins, out)) throw refuse(`it ${out === bins ? 'is' : within(out, bins) ? 'is inside' : 'holds'} the binaries folder ${binariesDir}`);
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw refuse('it is a file, not a folder');
+  const entries = readdirSync(out);
+  if (entries.length > 0 && !entries.includes(STAGE_FILE)) throw refuse(`it holds files that are not a stage (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); stage replaces only a folder holding its own ${STAGE_FILE}`);
+}
+
+function checkAppManifest(app: unknown, version: string): AppManifest {
+  let manifest: AppManifest;
+  try {
+    manifest = validateAppManifest(app, 'the app manifest');
+  } catch (err) {
+    throw isUserError(err) ? appError(version, err.why) : err;
+  }
+  if (manifest.version !== version) throw appError(version, `it is for version ${manifest.version}, the release is ${version}`);
+  return manifest;
+}
+
+function appError(version: string, why: string): UserError {
+  return new UserError({ what: `the desktop app manifest does not fit release ${version}`, why, fix: `ao-release app-manifest --version ${version} --artifacts <dir> --base-url <url> --key <file> --out app.json, then stage with --app app.json`, code: 'EAPPMANIFEST' });
+}
+
+/**
+ * The app manifest `stage --app` takes: valid for users' ao-app, for this version, and naming
+ * every matrix target with the file name and format matrix.json gives it.
+ */
+export function checkReleaseApp(app: unknown, matrix: Matrix, version: string): AppManifest {
+  const manifest = checkAppManifest(app, version);
+  // A matrix may leave a target without a desktop app.
+  const appOf = (t: Matrix['targets'][number]) => (t as { app?: { file: string; format: string } }).app;
+  for (const [id, entry] of Object.entries(manifest.targets)) {
+    const target = matrix.targets.find((t) => t.id === id);
+    if (!target) throw appError(version, `targets.${id} is not a target in matrix.json`);
+    const expected = appOf(target);
+    if (!expected) throw appError(version, `targets.${id}: matrix.json gives ${id} no desktop app`);
+    if (entry.file !== expected.file) throw appError(version, `targets.${id}.file is "${entry.file}", matrix.json says "${expected.file}"`);
+    if (entry.format !== expected.format) throw appError(version, `targets.${id}.format is "${entry.format}", matrix.json says "${expected.format}"`);
+  }
+  const missing = matrix.targets.filter((t) => appOf(t) && !manifest.targets[t.id]).map((t) => t.id);
+  if (missing.length > 0) throw appError(version, `no artifact for ${missing.join(', ')} (every matrix target with an app needs one)`);
+  return manifest;
 }

@@ -57,7 +57,7 @@ export async function readStage(stageDir: string): Promise<StageResult> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as StageResult;
   } catch (cause) {
-    throw new UserError({ what: `cannot read ${file}`, why: (cause as Error).message, fix: 'run `ao-release stage` first (node dist/release/cli.js stage)', code: 'EVERIFY', cause });
+    throw new UserError({ what: `cannot read ${file}`, why: (cause as Error).message, fix: 'ao-release stage --version <v> --binaries <dir> (or pass --stage <the folder stage wrote>)', code: 'EVERIFY', cause });
   }
 }
 

@@ -11,9 +11,11 @@ import { REPO_ROOT } from '../../common/paths.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import type { ReleasePolicy } from '../../release/policy.js';
 import { promote } from '../../release/promote.js';
+import { PLACEHOLDER_VERSION } from '../../release/placeholder.js';
 import { publish, PUBLISH_FILE, readPublishRecords, stagingTag } from '../../release/publish.js';
 import type { RegistryTarget } from '../../release/registry-client.js';
 import { stage, type StageResult } from '../../release/stage.js';
+import { releaseStatus, statusLines } from '../../release/status.js';
 import { readStage, verify } from '../../release/verify.js';
 import { fixtureBinaries } from '../support/fixture-binaries.js';
 import { shippedForTests } from '../support/release-fixture.js';
@@ -60,12 +62,27 @@ describe('release journey against a real registry', () => {
     const mainDoc = await packument(matrix.mainPackage);
     expect(mainDoc['dist-tags']).toMatchObject({ latest: '0.9.5', 'staging-0.10.0': '0.10.0' });
     const mainTime = Date.parse(mainDoc.time['0.10.0']);
+    // The platform packages are brand-new here: the registry would have given them latest on first publish.
+    expect(record!.firstPublish).toEqual(matrix.targets.map((t) => t.package));
     for (const t of matrix.targets) {
       const doc = await packument(t.package);
+      expect(doc['dist-tags'].latest).toBe(PLACEHOLDER_VERSION);
       expect(doc['dist-tags'][stagingTag('0.10.0')]).toBe('0.10.0');
       expect(doc.versions['0.10.0'].dist.integrity).toBe(staged.packages.find((p) => p.name === t.package)!.integrity);
       expect(Date.parse(doc.time['0.10.0'])).toBeLessThan(mainTime);
     }
+  });
+
+  it('status: published and verified here, and promote to latest is not allowed while latest is on 0.9.x without the bridge', async () => {
+    const status = await releaseStatus({ stageDir: stageDirOf(staged), policy: { ...POLICY, cutoverOpen: true } });
+    expect(status.staged!.version).toBe('0.10.0');
+    expect(status.registries).toHaveLength(1);
+    const [here] = status.registries;
+    expect(here.record).toMatchObject({ tag: 'staging-0.10.0', verified: true, packages: 7 });
+    expect(here.live!.every((p) => p.staged === 'same bytes')).toBe(true);
+    expect(here.next).toMatchObject({ step: 'promote', tag: 'latest', allowed: false });
+    expect(here.next.why).toContain('the bridge 0.9.6 is not in the registry');
+    expect(statusLines(status).at(-1)).toMatch(/^ {2}next: promote to "latest" NOT allowed: /);
   });
 
   it('resolves exactly one platform package per target from the registry (Arborist with each os/cpu)', async () => {
@@ -148,5 +165,46 @@ describe('release journey against a real registry', () => {
     expect(done).toMatchObject({ tag: 'latest', version: '0.10.0', previous: '0.9.6' });
     for (const name of ALL) expect((await packument(name))['dist-tags'].latest).toBe('0.10.0');
     expect((await readPublishRecords(stageDirOf(staged)))[registry.url].verified).toBe(true);
+  });
+
+  it('a prerelease is promoted to next, never latest unless forced, and a force is printed and recorded', async () => {
+    const rc = await stageAt('0.10.1-rc.1');
+    await publish({ stageDir: stageDirOf(rc), registry: target });
+    const open = { ...POLICY, cutoverOpen: true };
+    const moved = await promote({ stageDir: stageDirOf(rc), registry: target, policy: open });
+    expect(moved.tag).toBe('next');
+    for (const name of ALL) expect((await packument(name))['dist-tags']).toMatchObject({ latest: '0.10.0', next: '0.10.1-rc.1' });
+
+    const refused = await promote({ stageDir: stageDirOf(rc), registry: target, policy: open, tag: 'latest' }).catch((e) => e);
+    expect(refused.code).toBe('EPOLICY');
+    expect((await packument(matrix.mainPackage))['dist-tags'].latest).toBe('0.10.0');
+
+    const lines: string[] = [];
+    const forced = await promote({ stageDir: stageDirOf(rc), registry: target, policy: open, tag: 'latest', forcePrerelease: true, log: (l) => lines.push(l) });
+    expect(forced.forcedPrerelease).toBe(true);
+    expect(lines[0]).toBe('FORCED: prerelease 0.10.1-rc.1 takes the guarded tag "latest" (--force-prerelease); recorded in publish.json');
+    expect((await readPublishRecords(stageDirOf(rc)))[registry.url].promotions).toEqual([
+      { tag: 'next', at: expect.any(String) },
+      { tag: 'latest', at: expect.any(String), previous: '0.10.0', forcedPrerelease: true },
+    ]);
+  });
+});
+
+describe('a first release into a registry that has none of the packages', () => {
+  let registry: EmbeddedRegistry;
+  afterAll(async () => registry?.stop());
+
+  it('no package carries latest until promote, though registries tag a first publish latest', async () => {
+    registry = await startEmbeddedRegistry();
+    const target: RegistryTarget = { url: registry.url, token: registry.authToken, env: { ...process.env, npm_config_cache: join(registry.storageDir, 'npm-cache') } };
+    const first = await stage({ matrix, version: '0.10.0', binariesDir: await fixtureBinaries('0.10.0'), outDir: await mkdtemp(join(tmpdir(), 'ao-e2e-first-')), shippedDir: await shippedForTests() });
+    const { record } = await publish({ stageDir: stageDirOf(first), registry: target });
+    expect(record!.firstPublish).toEqual(ALL);
+    const read = (name: string) => pacote.packument(name, { registry: registry.url, fullMetadata: true, preferOnline: true, cache: join(registry.storageDir, 'read-cache') }) as Promise<any>;
+    for (const name of ALL) expect((await read(name))['dist-tags']).toEqual({ latest: PLACEHOLDER_VERSION, [stagingTag('0.10.0')]: '0.10.0' });
+    expect((await releaseStatus({ stageDir: stageDirOf(first), policy: POLICY })).registries[0].next).toEqual({ step: 'promote', tag: 'latest', allowed: true, fix: `ao-release promote --registry ${registry.url}` });
+    await promote({ stageDir: stageDirOf(first), registry: target, policy: POLICY });
+    for (const name of ALL) expect((await read(name))['dist-tags'].latest).toBe('0.10.0');
+    expect((await releaseStatus({ stageDir: stageDirOf(first), policy: POLICY })).registries[0].next).toMatchObject({ step: 'done', tag: 'latest' });
   });
 });

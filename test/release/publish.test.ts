@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { chmod, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort } from '../../release/embedded-registry.js';
+import { freePort, startEmbeddedRegistry } from '../../release/embedded-registry.js';
+import { createSandbox } from '../support/sandbox.js';
 import { publish, PUBLISH_FILE } from '../../release/publish.js';
 import type { StageResult } from '../../release/stage.js';
 import { stageFixtureRelease } from '../support/release-fixture.js';
@@ -30,7 +31,10 @@ describe('publish refuses clearly: bad stage, latest, auth, network', () => {
   it('refuses to publish under latest', async () => {
     const err = await publish({ stageDir: stageDirOf(staged), registry: { url: 'http://127.0.0.1:9/' }, tag: 'latest' }).catch((e) => e);
     expect(err).toMatchObject({ code: 'ETAG' });
-    expect(err.fix).toContain('then run promote');
+    expect(err.fix).toContain('then ao-release promote');
+    const guarded = await publish({ stageDir: stageDirOf(staged), registry: { url: 'http://127.0.0.1:9/' }, tag: 'stable', guardedTags: ['latest', 'stable'] }).catch((e) => e);
+    expect(guarded).toMatchObject({ code: 'ETAG', what: 'refusing to publish under the dist-tag "stable"' });
+    expect(await publish({ stageDir: stageDirOf(staged), registry: { url: 'http://127.0.0.1:9/' }, tag: 'v1.2.3' }).catch((e) => e.why)).toBe('"v1.2.3" reads as a version range, which npm refuses as a dist-tag');
   });
 
   it('an unreachable registry: says so, and that a re-run resumes', async () => {
@@ -46,9 +50,24 @@ describe('publish refuses clearly: bad stage, latest, auth, network', () => {
     servers.push(server);
     const err = await publish({ stageDir: stageDirOf(staged), registry: { url, token: 'wrong' } }).catch((e) => e);
     expect(err).toMatchObject({ code: 'EAUTH' });
-    expect(err.what).toContain(`publishing ${staged.packages[0].name}@0.10.0 on ${url} was refused`);
+    expect(err.what).toMatch(new RegExp(`^publishing @aoagents/ao-[a-z0-9-]+@0\\.0\\.0-placeholder on ${url} was refused$`));
     expect(err.fix).toContain(`npm login --registry ${url}`);
     expect(await readdir(stageDirOf(staged))).not.toContain(PUBLISH_FILE);
+  });
+
+  it('a registry that requires auth: NODE_AUTH_TOKEN alone is enough, and the EAUTH fix names it', async () => {
+    const registry = await startEmbeddedRegistry({ requireAuth: true });
+    const sandbox = createSandbox({ name: 'release-auth' });
+    try {
+      const denied = await publish({ stageDir: stageDirOf(staged), registry: { url: registry.url, env: sandbox.env } }).catch((e) => e);
+      expect(denied).toMatchObject({ code: 'EAUTH' });
+      expect(denied.fix).toMatch(/^export NODE_AUTH_TOKEN=<a publish token for /);
+      const { record } = await publish({ stageDir: stageDirOf(staged), registry: { url: registry.url, env: { ...sandbox.env, NODE_AUTH_TOKEN: registry.authToken } } });
+      expect(record!.verified).toBe(true);
+    } finally {
+      sandbox.cleanup();
+      await registry.stop();
+    }
   });
 
   it('refuses a stage that fails verification before contacting any registry', async () => {
