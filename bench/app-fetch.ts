@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { digestFile } from '../common/integrity.js';
 import { CACHE_DIR, REPO_ROOT } from '../common/paths.js';
-import type { AppManifest } from '../installer/app/manifest.js';
-import { buildAppArtifact, buildElectronLikeZip } from '../test/support/app-fixtures.js';
-import { startFaultServer } from '../test/support/fault-server.js';
+import type { AppManifest } from '../common/app-manifest.js';
+import { buildAppArtifact, buildElectronLikeZip } from '../rehearsal/app-fixtures.js';
+import { startFaultServer } from '../rehearsal/fault-server.js';
 
 /**
  * The desktop app fetcher over loopback, alternating with the plain tools in

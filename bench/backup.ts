@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createBackup, legacyRoots } from '../installer/cutover/backup.js';
-import { generateLegacyHome } from '../test/support/legacy-home.js';
+import { generateLegacyHome } from '../rehearsal/legacy-home.js';
 
 const exec = promisify(execFile);
 

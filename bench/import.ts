@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { exportLegacyHome } from '../installer/cutover/legacy/export.js';
-import { hostFixtureBinary } from '../test/support/fixture-binaries.js';
-import { generateLegacyHome } from '../test/support/legacy-home.js';
+import { hostFixtureBinary } from '../rehearsal/fixture-binaries.js';
+import { generateLegacyHome } from '../rehearsal/legacy-home.js';
 
 const exec = promisify(execFile);
 const GOAL_MS = 10_000;

@@ -6,8 +6,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { createSandbox, type Sandbox } from '../test/support/sandbox.js';
-import { registryWithRelease } from '../test/support/release-fixture.js';
+import { createSandbox, type Sandbox } from '../rehearsal/sandbox.js';
+import { registryWithRelease } from '../rehearsal/release-fixture.js';
 
 /**
  * What `ao` costs a user, side by side with its baseline in one run:

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { legacyNotice } from '../postinstall/legacy-notice.js';
-import { generateLegacyHome } from '../test/support/legacy-home.js';
+import { generateLegacyHome } from '../rehearsal/legacy-home.js';
 
 const CALLS = 20_000;
 const terminal = { isTTY: true, write: () => true };

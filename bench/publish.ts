@@ -8,8 +8,8 @@ import { startEmbeddedRegistry, type EmbeddedRegistry } from '../release/embedde
 import { publish } from '../release/publish.js';
 import { stage, type StageResult } from '../release/stage.js';
 import { verify } from '../release/verify.js';
-import { fixtureBinaries } from '../test/support/fixture-binaries.js';
-import { shippedForTests } from '../test/support/release-fixture.js';
+import { fixtureBinaries } from '../rehearsal/fixture-binaries.js';
+import { shippedForTests } from '../rehearsal/release-fixture.js';
 
 const exec = promisify(execFile);
 const SAMPLES = Number(process.env.AO_BENCH_SAMPLES ?? 5);

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { startEmbeddedRegistry } from '../release/embedded-registry.js';
 import { publishRealRewriteRelease } from '../rehearsal/real-release.js';
 import { canRunRealRewrite, REAL_REWRITE } from '../rehearsal/real-rewrite.js';
-import { createSandbox, type Sandbox } from '../test/support/sandbox.js';
+import { createSandbox, type Sandbox } from '../rehearsal/sandbox.js';
 import { median, timeOnce } from './launcher.js';
 
 /**

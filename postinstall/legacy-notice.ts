@@ -11,10 +11,12 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { aoHomeOf, homeOf, importRecordPath, legacyStateDir } from '../common/legacy-paths.js';
+import { DISMISSED_FILE } from '../common/legacy-notice-dismissal.js';
+
+export { DISMISSED_FILE, dismissLegacyNotice } from '../common/legacy-notice-dismissal.js';
 
 export const NOTICE_INTERVAL_MS = 24 * 60 * 60 * 1000;
 export const SHOWN_FILE = 'notice-shown';
-export const DISMISSED_FILE = 'notice-dismissed';
 
 type Stream = { isTTY?: boolean; write(text: string): unknown };
 
@@ -117,11 +119,3 @@ function markShown(state: string, now: number): void {
   }
 }
 
-/** `ao-legacy-import dismiss`: the notice stays silent for this user from now on. */
-export function dismissLegacyNotice(env: NodeJS.ProcessEnv = process.env): string {
-  const state = legacyStateDir(env);
-  mkdirSync(state, { recursive: true, mode: 0o700 });
-  const file = join(state, DISMISSED_FILE);
-  writeFileSync(file, new Date().toISOString() + '\n', { mode: 0o600 });
-  return file;
-}

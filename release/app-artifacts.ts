@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path';
 import { isUserError, UserError } from '../common/errors.js';
 import { writeJsonAtomic } from '../common/fs-atomic.js';
 import type { Matrix } from '../common/matrix.js';
-import { extractArtifact } from '../installer/app/extract.js';
-import type { AppManifest } from '../installer/app/manifest.js';
+import { extractArtifact } from '../common/app-extract.js';
+import type { AppManifest } from '../common/app-manifest.js';
 import { buildAppManifest } from './app-manifest.js';
 import { checkReleaseApp } from './stage.js';
 

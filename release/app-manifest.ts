@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { UserError } from '../common/errors.js';
 import { appTargets, type Matrix } from '../common/matrix.js';
-import { extractArtifact } from '../installer/app/extract.js';
-import { validateAppManifest, type AppManifest, type AppTarget } from '../installer/app/manifest.js';
-import { entryPayload, rotationPayload, signWith } from '../installer/app/trust.js';
+import { extractArtifact } from '../common/app-extract.js';
+import { validateAppManifest, type AppManifest, type AppTarget } from '../common/app-manifest.js';
+import { entryPayload, rotationPayload, signWith } from '../common/app-signing.js';
 
 /**
  * Describes the desktop app artifacts of a release: per target, where to fetch

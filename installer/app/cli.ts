@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { formatError, UserError } from '../../common/errors.js';
 import { createProgress, pickProgressMode } from '../../common/progress.js';
 import { aoStateDir } from './app-state.js';
-import { hostTargetId } from './manifest.js';
+import { hostTargetId } from '../../common/app-manifest.js';
 import { appPath, defaultRoot, installApp, removeApp, verifyApp } from './install.js';
 import { EXIT_INTERNAL, runCommand } from './run-command.js';
 import { guardUndiciSocketEnd } from './undici-guard.js';

@@ -7,7 +7,7 @@ import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import { writeJsonAtomic } from '../../common/fs-atomic.js';
 import type { Progress } from '../../common/progress.js';
-import { streamed } from './memory.js';
+import { streamed } from '../../common/streaming-memory.js';
 
 /**
  * A download that survives anything short of a changed file: streamed to

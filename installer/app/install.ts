@@ -9,10 +9,10 @@ import { acquireLock } from '../../common/lock.js';
 import type { Progress } from '../../common/progress.js';
 import { discardPartial, download, partialPath, usablePartialSize } from './download.js';
 import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
-import { extractArtifact, type PlannedEntry } from './extract.js';
+import { extractArtifact, type PlannedEntry } from '../../common/app-extract.js';
 import { checkEntryTrust, pinnedKeys, rememberedKeys, rememberKeys, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
-import { hostTargetId, validateAppManifest, type AppManifest, type AppTarget } from './manifest.js';
+import { hostTargetId, validateAppManifest, type AppManifest, type AppTarget } from '../../common/app-manifest.js';
 
 /**
  * Installs the desktop app side by side under `<root>/versions/<version>-<target>/`,

@@ -1,9 +1,9 @@
-import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../common/errors.js';
 import { writeJsonAtomic } from '../../common/fs-atomic.js';
-import type { AppManifest, AppTarget } from './manifest.js';
+import type { AppManifest, AppTarget } from '../../common/app-manifest.js';
+import { entryPayload, keyId, rotationPayload, verifies } from '../../common/app-signing.js';
 import buildKeys from './trusted-keys.json' with { type: 'json' };
 
 /**
@@ -26,32 +26,6 @@ export interface TrustedKey {
 }
 
 export const TRUST_FILE = 'trusted-keys.json';
-
-export function keyId(publicKey: string | KeyObject): string {
-  const key = typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey;
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('base64url').slice(0, 16);
-}
-
-export function entryPayload(version: string, targetId: string, t: Pick<AppTarget, 'file' | 'format' | 'size' | 'integrity' | 'unpackedSizeLimit'>): Buffer {
-  return Buffer.from(JSON.stringify({ schema: 1, version, target: targetId, file: t.file, format: t.format, size: t.size, integrity: t.integrity, unpackedSizeLimit: t.unpackedSizeLimit }));
-}
-
-/** What an old key signs to hand trust to a new one: the new key's SPKI bytes. */
-export function rotationPayload(newPublicKey: string): Buffer {
-  return createPublicKey(newPublicKey).export({ type: 'spki', format: 'der' });
-}
-
-export function signWith(privateKey: KeyObject, payload: Buffer): string {
-  return sign(null, payload, privateKey).toString('base64');
-}
-
-function verifies(publicKey: string, payload: Buffer, signature: string): boolean {
-  try {
-    return verify(null, payload, createPublicKey(publicKey), Buffer.from(signature, 'base64'));
-  } catch {
-    return false;
-  }
-}
 
 export function pinnedKeys(): TrustedKey[] {
   return (buildKeys as { keys: string[] }).keys.map((publicKey) => ({ id: keyId(publicKey), publicKey, via: 'the ao-app build' }));

@@ -1,4 +1,4 @@
 // Imported first by the ao-app command, so V8 is tuned before undici compiles its wasm parser.
-import { tuneForStreaming } from './memory.js';
+import { tuneForStreaming } from '../../common/streaming-memory.js';
 
 tuneForStreaming();

@@ -9,7 +9,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dismissLegacyNotice } from '../../postinstall/legacy-notice.js';
+import { dismissLegacyNotice } from '../../common/legacy-notice-dismissal.js';
 import { runCutover } from './cutover.js';
 import { RESUME_USAGE, runResumeCommand, runSessionsCommand, SESSIONS_USAGE } from './legacy/guide/cli.js';
 import { packageDirOf } from './package-manager.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { executableMismatch, inspectExecutable, inspectExecutableBuffer } from '../../common/binary-format.js';
 import { loadMatrix } from '../../common/matrix.js';
-import { fixtureBinaries } from '../support/fixture-binaries.js';
+import { fixtureBinaries } from '../../rehearsal/fixture-binaries.js';
 
 const matrix = loadMatrix();
 

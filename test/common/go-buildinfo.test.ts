@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { readLayout, strippableBytes } from '../../common/executable-layout.js';
 import { ldflagsStamps, NoGoBuildInfoError, readGoBuildInfo, readGoBuildInfoFile } from '../../common/go-buildinfo.js';
 import { loadMatrix } from '../../common/matrix.js';
-import { fixtureBinaries } from '../support/fixture-binaries.js';
+import { fixtureBinaries } from '../../rehearsal/fixture-binaries.js';
 import { realRewriteBinary } from '../support/real-rewrite.js';
 import { esbuildBinary } from '../support/third-party-go.js';
 

@@ -7,7 +7,7 @@ import pacote from 'pacote';
 import { renameWithRetry } from '../../common/fs-atomic.js';
 import { machoProblems, readMacho } from '../../common/macho.js';
 import { CACHE_DIR } from '../../common/paths.js';
-import { fixtureBinaries } from '../support/fixture-binaries.js';
+import { fixtureBinaries } from '../../rehearsal/fixture-binaries.js';
 
 /**
  * Third-party darwin binaries with known load commands: esbuild's Go binaries

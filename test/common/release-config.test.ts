@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { FIXTURE_RELEASE_CONFIG_PATH, RELEASE_CONFIG_PATH } from '../../common/paths.js';
 import { goVersionAtLeast, loadReleaseConfig, sourceRef, stampsFor, validateReleaseConfig } from '../../common/release-config.js';
 import { verify } from '../../release/verify.js';
-import { stageFixtureRelease } from '../support/release-fixture.js';
+import { stageFixtureRelease } from '../../rehearsal/release-fixture.js';
 import { corruptedCopy } from '../release/staged-copy.js';
 
 describe('release config (release.json)', () => {

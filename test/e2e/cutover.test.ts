@@ -21,16 +21,16 @@ import {
   rehearseCutover,
   stopSandboxDaemon,
   userSandbox,
-} from '../../installer/cutover/rehearsal.js';
+} from '../../rehearsal/cutover.js';
 import { runCommand } from '../../installer/cutover/run.js';
 import { readRunFile } from '../../installer/cutover/rewrite.js';
-import { generateLegacyHome, type LegacyHomeFacts } from '../support/legacy-home.js';
-import { publishPlain, stageFixtureRelease } from '../support/release-fixture.js';
-import { buildAppArtifact } from '../support/app-fixtures.js';
-import { startFaultServer, type FaultServer } from '../support/fault-server.js';
+import { generateLegacyHome, type LegacyHomeFacts } from '../../rehearsal/legacy-home.js';
+import { publishPlain, stageFixtureRelease } from '../../rehearsal/release-fixture.js';
+import { buildAppArtifact } from '../../rehearsal/app-fixtures.js';
+import { startFaultServer, type FaultServer } from '../../rehearsal/fault-server.js';
 import { digestFile } from '../../common/integrity.js';
-import { hostTargetId } from '../../installer/app/manifest.js';
-import type { Sandbox } from '../support/sandbox.js';
+import { hostTargetId } from '../../common/app-manifest.js';
+import type { Sandbox } from '../../rehearsal/sandbox.js';
 
 // The legacy user's journey, for real: Verdaccio, npm/pnpm global installs in a
 // sandboxed user, the legacy stand-ins, the Go fixture as the rewrite, SIGKILL.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
-import { createSandbox, type Sandbox } from '../support/sandbox.js';
+import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 import { isNodeScript, mustRun, run, useReleaseRegistry } from '../postinstall/install-support.js';
 
 const SPEC = '@aoagents/ao@0.10.0';

@@ -6,9 +6,9 @@ import { promisify } from 'node:util';
 import { checkBinary } from '../../postinstall/verify.js';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { cachedBinaryPath, integrityHex } from '../../postinstall/locations.js';
-import { createSandbox, type Sandbox } from '../support/sandbox.js';
-import { hostFixtureBinary } from '../support/fixture-binaries.js';
-import { publishPlain, stageFixtureRelease } from '../support/release-fixture.js';
+import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
+import { hostFixtureBinary } from '../../rehearsal/fixture-binaries.js';
+import { publishPlain, stageFixtureRelease } from '../../rehearsal/release-fixture.js';
 import { startEmbeddedRegistry } from '../../release/embedded-registry.js';
 import { expectExactPassThrough, isElf, isNodeScript, mustRun, run, useReleaseRegistry } from '../postinstall/install-support.js';
 

@@ -4,7 +4,7 @@ import { delimiter, join } from 'node:path';
 import { inspectExecutable } from '../../common/binary-format.js';
 import { loadMatrix } from '../../common/matrix.js';
 import { REPO_ROOT } from '../../common/paths.js';
-import type { Sandbox } from '../support/sandbox.js';
+import type { Sandbox } from '../../rehearsal/sandbox.js';
 import { expectExactPassThrough, isElf, mustRun, run, useReleaseRegistry } from '../postinstall/install-support.js';
 
 const SPEC = '@aoagents/ao@0.10.0';

@@ -6,10 +6,10 @@ import { REPO_ROOT } from '../../common/paths.js';
 import { shellQuote } from '../../installer/cutover/legacy/guide/agents.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { publishRealRewriteRelease, type RealRelease } from '../../rehearsal/real-release.js';
-import { generateLegacyHome } from '../support/legacy-home.js';
+import { generateLegacyHome } from '../../rehearsal/legacy-home.js';
 import { canRunRealRewrite, REAL_REWRITE } from '../support/real-rewrite.js';
-import { shippedForTests } from '../support/release-fixture.js';
-import { createSandbox, type Sandbox } from '../support/sandbox.js';
+import { shippedForTests } from '../../rehearsal/release-fixture.js';
+import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 import { isElf, isNodeScript, mustRun, useReleaseRegistry } from '../postinstall/install-support.js';
 
 /**

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rehearseCutover } from '../../installer/cutover/rehearsal.js';
+import { rehearseCutover } from '../../rehearsal/cutover.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { publishRealRewriteRelease } from '../../rehearsal/real-release.js';
-import { shippedForTests } from '../support/release-fixture.js';
+import { shippedForTests } from '../../rehearsal/release-fixture.js';
 import { canRunRealRewrite, REAL_REWRITE } from '../support/real-rewrite.js';
 
 // The legacy user's journey into the REAL rewrite: 0.9.5 -> the 0.9.6 bridge -> @aoagents/ao@0.10.3 wrapping the

@@ -17,8 +17,8 @@ import type { RegistryTarget } from '../../release/registry-client.js';
 import { stage, type StageResult } from '../../release/stage.js';
 import { releaseStatus, statusLines } from '../../release/status.js';
 import { readStage, verify } from '../../release/verify.js';
-import { fixtureBinaries } from '../support/fixture-binaries.js';
-import { shippedForTests } from '../support/release-fixture.js';
+import { fixtureBinaries } from '../../rehearsal/fixture-binaries.js';
+import { shippedForTests } from '../../rehearsal/release-fixture.js';
 import { corruptedCopy, stageDirOf } from '../release/staged-copy.js';
 
 const run = promisify(execFile);

@@ -7,10 +7,10 @@ import { foreignRunner } from '../../common/foreign-runner.js';
 import { digestFile } from '../../common/integrity.js';
 import { loadMatrix } from '../../common/matrix.js';
 import { versionFromOutput } from '../../common/version-output.js';
-import { buildAppArtifact } from '../support/app-fixtures.js';
-import { startFaultServer, type FaultServer } from '../support/fault-server.js';
-import { fixtureBinaries } from '../support/fixture-binaries.js';
-import type { Sandbox } from '../support/sandbox.js';
+import { buildAppArtifact } from '../../rehearsal/app-fixtures.js';
+import { startFaultServer, type FaultServer } from '../../rehearsal/fault-server.js';
+import { fixtureBinaries } from '../../rehearsal/fixture-binaries.js';
+import type { Sandbox } from '../../rehearsal/sandbox.js';
 import { expectExactPassThrough, isElf, isNodeScript, mustRun, useReleaseRegistry } from '../postinstall/install-support.js';
 import { laneTools, mustSucceed, runOnFiles } from './support/foreign.js';
 

@@ -6,9 +6,9 @@ import { build } from 'esbuild';
 import { inspectExecutable } from '../../common/binary-format.js';
 import { digestFile } from '../../common/integrity.js';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
-import { buildAppArtifact } from '../support/app-fixtures.js';
-import { startFaultServer, type FaultServer } from '../support/fault-server.js';
-import { registryWithRelease } from '../support/release-fixture.js';
+import { buildAppArtifact } from '../../rehearsal/app-fixtures.js';
+import { startFaultServer, type FaultServer } from '../../rehearsal/fault-server.js';
+import { registryWithRelease } from '../../rehearsal/release-fixture.js';
 import { laneTools, mustSucceed, runOnFiles, wineEnv, WINESERVER, winPath, type Ran } from './support/foreign.js';
 
 /**

@@ -3,10 +3,10 @@ import { openSync, readSync, closeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { delimiter } from 'node:path';
-import type { AoManifest } from '../../postinstall/manifest.js';
+import type { AoManifest } from '../../common/ao-manifest.js';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
-import { registryWithRelease } from '../support/release-fixture.js';
-import { createSandbox, type Sandbox } from '../support/sandbox.js';
+import { registryWithRelease } from '../../rehearsal/release-fixture.js';
+import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 
 /** Helpers shared by the install journeys in test/e2e/install-*.test.ts. */
 

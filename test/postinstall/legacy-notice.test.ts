@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Generation } from '../../installer/cutover/legacy/bundle.js';
 import { dismissLegacyNotice, legacyHomeHasProjects, legacyNotice, NOTICE_INTERVAL_MS } from '../../postinstall/legacy-notice.js';
-import { generateLegacyHome } from '../support/legacy-home.js';
-import { createSandbox, type Sandbox } from '../support/sandbox.js';
+import { generateLegacyHome } from '../../rehearsal/legacy-home.js';
+import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 
 function terminal(isTTY = true) {
   const s = { isTTY, text: '', write: (t: string) => (s.text += t) };

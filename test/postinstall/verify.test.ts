@@ -7,7 +7,7 @@ import { isUserError } from '../../common/errors.js';
 import { stampPath } from '../../postinstall/locations.js';
 import type { BinaryEntry } from '../../postinstall/manifest.js';
 import { checkBinary, verifyBinaryOnce } from '../../postinstall/verify.js';
-import { hostFixtureBinary } from '../support/fixture-binaries.js';
+import { hostFixtureBinary } from '../../rehearsal/fixture-binaries.js';
 
 const release = { name: '@aoagents/ao', version: '0.10.0' };
 

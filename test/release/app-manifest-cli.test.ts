@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadMatrix } from '../../common/matrix.js';
-import { extractArtifact } from '../../installer/app/extract.js';
+import { extractArtifact } from '../../common/app-extract.js';
 import { checkAppArtifacts } from '../../release/app-artifacts.js';
 import { checkReleaseApp } from '../../release/stage.js';
-import { buildReleaseApps } from '../support/app-fixtures.js';
+import { buildReleaseApps } from '../../rehearsal/app-fixtures.js';
 import { cliJson } from './run-cli.js';
 
 const exec = promisify(execFile);

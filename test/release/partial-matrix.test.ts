@@ -10,9 +10,9 @@ import { stage } from '../../release/stage.js';
 import { verify } from '../../release/verify.js';
 import { releaseWorkflow } from '../../release/workflow.js';
 import { parse } from 'yaml';
-import { buildReleaseApps } from '../support/app-fixtures.js';
-import { fixtureBinaries } from '../support/fixture-binaries.js';
-import { shippedForTests } from '../support/release-fixture.js';
+import { buildReleaseApps } from '../../rehearsal/app-fixtures.js';
+import { fixtureBinaries } from '../../rehearsal/fixture-binaries.js';
+import { shippedForTests } from '../../rehearsal/release-fixture.js';
 import { stageDirOf } from './staged-copy.js';
 
 /**

@@ -3,10 +3,10 @@ import { createServer, type Server } from 'node:http';
 import { chmod, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, startEmbeddedRegistry } from '../../release/embedded-registry.js';
-import { createSandbox } from '../support/sandbox.js';
+import { createSandbox } from '../../rehearsal/sandbox.js';
 import { publish, PUBLISH_FILE } from '../../release/publish.js';
 import type { StageResult } from '../../release/stage.js';
-import { stageFixtureRelease } from '../support/release-fixture.js';
+import { stageFixtureRelease } from '../../rehearsal/release-fixture.js';
 import { corruptedCopy, stageDirOf } from './staged-copy.js';
 
 /** A loopback registry that knows no packages and refuses every write with `status`. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { REHEARSAL_STEPS, formatReport, rehearse, type RehearsalStep } from '../../release/rehearse.js';
+import { REHEARSAL_STEPS, formatReport, rehearse, type RehearsalStep } from '../../rehearsal/main.js';
 import { canRunRealRewrite } from '../support/real-rewrite.js';
-import { shippedForTests } from '../support/release-fixture.js';
+import { shippedForTests } from '../../rehearsal/release-fixture.js';
 
 describe('rehearsal runner', () => {
   it('names the failing step, stops there, and still stops the registry', async () => {

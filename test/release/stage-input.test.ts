@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadMatrix } from '../../common/matrix.js';
 import { checkReleaseApp, releaseVersion, stage, STAGE_FILE } from '../../release/stage.js';
-import { fixtureBinaries } from '../support/fixture-binaries.js';
-import { shippedForTests } from '../support/release-fixture.js';
+import { fixtureBinaries } from '../../rehearsal/fixture-binaries.js';
+import { shippedForTests } from '../../rehearsal/release-fixture.js';
 
 const matrix = loadMatrix();
 const temp = (name: string) => mkdtemp(join(tmpdir(), `ao-stage-input-${name}-`));

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
 import type { StageResult } from '../../release/stage.js';
-import { createSandbox } from '../support/sandbox.js';
-import { registryWithRelease, stageFixtureRelease } from '../support/release-fixture.js';
+import { createSandbox } from '../../rehearsal/sandbox.js';
+import { registryWithRelease, stageFixtureRelease } from '../../rehearsal/release-fixture.js';
 
 describe('staged packages installed from a real registry', () => {
   let registry: EmbeddedRegistry;

@@ -4,14 +4,14 @@ import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadMatrix } from '../../common/matrix.js';
-import type { AoManifest } from '../../postinstall/manifest.js';
+import type { AoManifest } from '../../common/ao-manifest.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { stage, STAGE_FILE, type StageResult } from '../../release/stage.js';
 import { verify } from '../../release/verify.js';
 import { runnerFor } from '../../release/binary-version.js';
-import { fixtureBinaries } from '../support/fixture-binaries.js';
-import { publishPlain, shippedForTests, stageFixtureRelease } from '../support/release-fixture.js';
-import { createSandbox } from '../support/sandbox.js';
+import { fixtureBinaries } from '../../rehearsal/fixture-binaries.js';
+import { publishPlain, shippedForTests, stageFixtureRelease } from '../../rehearsal/release-fixture.js';
+import { createSandbox } from '../../rehearsal/sandbox.js';
 import { isElf, mustRun } from '../postinstall/install-support.js';
 import { corruptedCopy, stageDirOf } from './staged-copy.js';
 

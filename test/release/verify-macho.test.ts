@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StageResult } from '../../release/stage.js';
 import { verify } from '../../release/verify.js';
-import { stageFixtureRelease } from '../support/release-fixture.js';
+import { stageFixtureRelease } from '../../rehearsal/release-fixture.js';
 import { corruptedCopy } from './staged-copy.js';
 
 describe('release verify reads Mach-O load commands', () => {

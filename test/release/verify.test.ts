@@ -9,10 +9,10 @@ import { loadMatrix } from '../../common/matrix.js';
 import { FIXTURE_RELEASE_CONFIG_PATH } from '../../common/paths.js';
 import { loadReleaseConfig } from '../../common/release-config.js';
 import { stage, STAGE_FILE, type StageResult } from '../../release/stage.js';
-import { FIXTURE_MAIN_PACKAGE, FIXTURE_SOURCE, FIXTURE_VERSION_VARIABLE, fixtureBinaries } from '../support/fixture-binaries.js';
+import { FIXTURE_MAIN_PACKAGE, FIXTURE_SOURCE, FIXTURE_VERSION_VARIABLE, fixtureBinaries } from '../../rehearsal/fixture-binaries.js';
 import { realRewriteBinary } from '../support/real-rewrite.js';
 import { verify } from '../../release/verify.js';
-import { shippedForTests, stageFixtureRelease } from '../support/release-fixture.js';
+import { shippedForTests, stageFixtureRelease } from '../../rehearsal/release-fixture.js';
 import { ESBUILD, esbuildBinary } from '../support/third-party-go.js';
 import { corruptedCopy, stageDirOf } from './staged-copy.js';
 

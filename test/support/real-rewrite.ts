@@ -1,2 +1,2 @@
-// The real rewrite's binary moved to rehearsal/ so the rehearsal (product code) can use it; tests keep this path.
+// The real rewrite's binary lives in rehearsal/ (product code uses it); tests keep this path.
 export { canRunRealRewrite, REAL_REWRITE, realRewriteBinary, realRewriteTarball } from '../../rehearsal/real-rewrite.js';

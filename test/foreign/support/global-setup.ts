@@ -1,4 +1,4 @@
-import { fixtureBinaries } from '../../support/fixture-binaries.js';
+import { fixtureBinaries } from '../../../rehearsal/fixture-binaries.js';
 import { laneTools } from './foreign.js';
 
 /**

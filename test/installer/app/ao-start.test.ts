@@ -5,8 +5,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_STATE_FILE } from '../../../installer/app/app-state.js';
-import { writePadding } from '../../support/app-fixtures.js';
-import { startFaultServer, type FaultServer } from '../../support/fault-server.js';
+import { writePadding } from '../../../rehearsal/app-fixtures.js';
+import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { canRunRealRewrite, realRewriteBinary } from '../../support/real-rewrite.js';
 import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
 

@@ -7,12 +7,12 @@ import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMatrix } from '../../../common/matrix.js';
 import { appPath, installApp } from '../../../installer/app/install.js';
-import { MAIN_PACKAGE_FILES } from '../../../postinstall/main-package.js';
+import { MAIN_PACKAGE_FILES } from '../../../release/main-package.js';
 import { buildAppManifest, checkAppArtifact } from '../../../release/app-manifest.js';
 import { stage } from '../../../release/stage.js';
-import { buildReleaseApps, hostileArchives } from '../../support/app-fixtures.js';
-import { startFaultServer, type FaultServer } from '../../support/fault-server.js';
-import { fixtureBinaries } from '../../support/fixture-binaries.js';
+import { buildReleaseApps, hostileArchives } from '../../../rehearsal/app-fixtures.js';
+import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
+import { fixtureBinaries } from '../../../rehearsal/fixture-binaries.js';
 import { bundledCli, tempDir } from './helpers.js';
 
 const exec = promisify(execFile);

@@ -4,9 +4,9 @@ import { lstat, mkdir, readFile, readlink, stat, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { APP_STATE_FILE, clearAppState, recordAppState, windowsInstalledApp } from '../../../installer/app/app-state.js';
-import { extractArtifact } from '../../../installer/app/extract.js';
+import { extractArtifact } from '../../../common/app-extract.js';
 import { nsisInstallCommand } from '../../../installer/app/windows-installer.js';
-import { buildAppArtifact, MAC_BUNDLE } from '../../support/app-fixtures.js';
+import { buildAppArtifact, MAC_BUNDLE } from '../../../rehearsal/app-fixtures.js';
 import { tempDir } from './helpers.js';
 
 describe('app-state.json, as the real ao start reads it', () => {

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
 import { defaultDispatcher, download, partialPath, sidecarPath } from '../../../installer/app/download.js';
-import { writePadding } from '../../support/app-fixtures.js';
-import { startFaultServer, type FaultServer } from '../../support/fault-server.js';
+import { writePadding } from '../../../rehearsal/app-fixtures.js';
+import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { tempDir } from './helpers.js';
 
 const SIZE = 3 << 20;

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { extractArtifact } from '../../../installer/app/extract.js';
-import { buildAppArtifact, hostileArchives } from '../../support/app-fixtures.js';
+import { extractArtifact } from '../../../common/app-extract.js';
+import { buildAppArtifact, hostileArchives } from '../../../rehearsal/app-fixtures.js';
 import { tempDir } from './helpers.js';
 
 describe('extracting hostile archives', () => {

@@ -8,9 +8,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppManifest } from '../../../installer/app/manifest.js';
-import { writePadding } from '../../support/app-fixtures.js';
-import { startFaultServer, type FaultServer } from '../../support/fault-server.js';
+import type { AppManifest } from '../../../common/app-manifest.js';
+import { writePadding } from '../../../rehearsal/app-fixtures.js';
+import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
 
 /**

@@ -4,8 +4,8 @@ import { basename, join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { digestFile } from '../../../common/integrity.js';
 import { OUT_DIR, REPO_ROOT } from '../../../common/paths.js';
-import type { AppManifest } from '../../../installer/app/manifest.js';
-import type { FaultServer } from '../../support/fault-server.js';
+import type { AppManifest } from '../../../common/app-manifest.js';
+import type { FaultServer } from '../../../rehearsal/fault-server.js';
 
 /** A one-target manifest for an artifact served at `/<file>` by the fault server. */
 export async function manifestFor(server: FaultServer, artifact: string, format: 'zip' | 'tar.gz' | 'AppImage' | 'exe', target = 'linux-x64', extra: Partial<AppManifest['targets'][string]> = {}): Promise<AppManifest> {

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
 import { partialPath } from '../../../installer/app/download.js';
 import { appPath, installApp, verifyApp } from '../../../installer/app/install.js';
-import type { AppManifest } from '../../../installer/app/manifest.js';
-import { buildAppArtifact, hostileArchives } from '../../support/app-fixtures.js';
-import { startFaultServer, type FaultServer } from '../../support/fault-server.js';
+import type { AppManifest } from '../../../common/app-manifest.js';
+import { buildAppArtifact, hostileArchives } from '../../../rehearsal/app-fixtures.js';
+import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
 
 let server: FaultServer;

@@ -4,10 +4,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installApp } from '../../../installer/app/install.js';
-import type { AppManifest } from '../../../installer/app/manifest.js';
-import { entryPayload, keyId, rotationPayload, signWith, TRUST_FILE } from '../../../installer/app/trust.js';
-import { buildAppArtifact } from '../../support/app-fixtures.js';
-import { startFaultServer, type FaultServer } from '../../support/fault-server.js';
+import type { AppManifest } from '../../../common/app-manifest.js';
+import { entryPayload, keyId, rotationPayload, signWith } from '../../../common/app-signing.js';
+import { TRUST_FILE } from '../../../installer/app/trust.js';
+import { buildAppArtifact } from '../../../rehearsal/app-fixtures.js';
+import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
 
 /**

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
 import { backupPathOf, createBackup, hashTree, legacyRoots, readManifest, verifyAndRestore } from '../../../installer/cutover/backup.js';
-import { generateLegacyHome } from '../../support/legacy-home.js';
+import { generateLegacyHome } from '../../../rehearsal/legacy-home.js';
 
 async function userWithLegacyHome() {
   const home = await mkdtemp(join(tmpdir(), 'ao-backup-'));

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
 import { runCutover } from '../../../installer/cutover/cutover.js';
-import { inspectRewrite, legacyFingerprint, stopSandboxDaemon } from '../../../installer/cutover/rehearsal.js';
+import { inspectRewrite, legacyFingerprint, stopSandboxDaemon } from '../../../rehearsal/cutover.js';
 import { rewritePaths, STORE_FILES } from '../../../installer/cutover/rewrite.js';
 import { startDaemon, waitHealthy } from '../../../installer/cutover/steps/health.js';
-import { hostFixtureBinary } from '../../support/fixture-binaries.js';
-import { generateLegacyHome } from '../../support/legacy-home.js';
+import { hostFixtureBinary } from '../../../rehearsal/fixture-binaries.js';
+import { generateLegacyHome } from '../../../rehearsal/legacy-home.js';
 import { canRunRealRewrite, REAL_REWRITE, realRewriteBinary } from '../../support/real-rewrite.js';
-import { createSandbox, type Sandbox } from '../../support/sandbox.js';
+import { createSandbox, type Sandbox } from '../../../rehearsal/sandbox.js';
 
 // The cutover's import, health and store steps run directly against a rewrite binary (`ao-legacy-import`
 // mode: no package install), the real 0.10.3 and the fixture, each in a sandboxed user.

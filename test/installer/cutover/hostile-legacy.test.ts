@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../common/paths.js';
-import { legacyFingerprint } from '../../../installer/cutover/rehearsal.js';
-import { hostFixtureBinary } from '../../support/fixture-binaries.js';
-import { generateLegacyHome } from '../../support/legacy-home.js';
+import { legacyFingerprint } from '../../../rehearsal/cutover.js';
+import { hostFixtureBinary } from '../../../rehearsal/fixture-binaries.js';
+import { generateLegacyHome } from '../../../rehearsal/legacy-home.js';
 
 // A legacy tree with names that are not valid UTF-8 and entries its owner cannot read. The cutover runs as
 // an ordinary user (uid 65534 through setpriv; root reads everything), so the permissions really bite.

@@ -7,10 +7,10 @@ import { versionFromOutput } from '../../../common/version-output.js';
 import { importCapabilities, rewritePaths } from '../../../installer/cutover/rewrite.js';
 import { runCommand } from '../../../installer/cutover/run.js';
 import { DAEMON_SERVICE, freePort, startDaemon, stopStartedDaemon, waitHealthy, type StartedDaemon } from '../../../installer/cutover/steps/health.js';
-import { hostFixtureBinary } from '../../support/fixture-binaries.js';
-import { generateLegacyHome, type LegacyHomeFacts } from '../../support/legacy-home.js';
+import { hostFixtureBinary } from '../../../rehearsal/fixture-binaries.js';
+import { generateLegacyHome, type LegacyHomeFacts } from '../../../rehearsal/legacy-home.js';
 import { canRunRealRewrite, realRewriteBinary } from '../../support/real-rewrite.js';
-import { createSandbox, type Sandbox } from '../../support/sandbox.js';
+import { createSandbox, type Sandbox } from '../../../rehearsal/sandbox.js';
 
 // The same contract checks against the real rewrite (@aoagents/ao-linux-x64@0.10.3) and the Go fixture,
 // so the fixture cannot drift from what the real binary does (docs/rewrite-contract.md).

@@ -7,7 +7,7 @@ import { createBackup, hashTree, legacyRoots } from '../../../installer/cutover/
 import { Journal } from '../../../installer/cutover/journal.js';
 import { rollback } from '../../../installer/cutover/rollback.js';
 import { rewritePaths } from '../../../installer/cutover/rewrite.js';
-import { generateLegacyHome } from '../../support/legacy-home.js';
+import { generateLegacyHome } from '../../../rehearsal/legacy-home.js';
 
 describe('rollback', () => {
   it('keeps going past a step it cannot undo, restores the rest, and reports what is left', async () => {

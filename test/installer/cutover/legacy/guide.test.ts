@@ -7,8 +7,8 @@ import { exportLegacyHome } from '../../../../installer/cutover/legacy/export.js
 import { runResumeCommand, runSessionsCommand } from '../../../../installer/cutover/legacy/guide/cli.js';
 import type { SessionsReport, SessionView } from '../../../../installer/cutover/legacy/guide/sessions.js';
 import { resumeGuideNote } from '../../../../installer/cutover/legacy/guide/summary.js';
-import { generateLegacyHome, type ExpectedSession, type LegacyHomeFacts } from '../../../support/legacy-home.js';
-import { createSandbox, type Sandbox } from '../../../support/sandbox.js';
+import { generateLegacyHome, type ExpectedSession, type LegacyHomeFacts } from '../../../../rehearsal/legacy-home.js';
+import { createSandbox, type Sandbox } from '../../../../rehearsal/sandbox.js';
 import { treeDigest } from './helpers.js';
 
 function sink(): Writable & { text: string } {

@@ -7,9 +7,9 @@ import { validateBundle, type LegacyBundle } from '../../../../installer/cutover
 import { exportLegacyHome, hasLegacyHome, type ExportReport } from '../../../../installer/cutover/legacy/export.js';
 import { rewritePaths } from '../../../../installer/cutover/rewrite.js';
 import { startDaemon, stopStartedDaemon, waitHealthy } from '../../../../installer/cutover/steps/health.js';
-import { hostFixtureBinary } from '../../../support/fixture-binaries.js';
-import { generateLegacyHome, type LegacyHomeFacts } from '../../../support/legacy-home.js';
-import { createSandbox, type Sandbox } from '../../../support/sandbox.js';
+import { hostFixtureBinary } from '../../../../rehearsal/fixture-binaries.js';
+import { generateLegacyHome, type LegacyHomeFacts } from '../../../../rehearsal/legacy-home.js';
+import { createSandbox, type Sandbox } from '../../../../rehearsal/sandbox.js';
 import { treeDigest } from './helpers.js';
 
 const run = promisify(execFile);

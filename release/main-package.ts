@@ -1,5 +1,5 @@
 import { packageMetadataFields, type PackageMetadata } from '../common/release-config.js';
-import type { AoManifest } from './manifest.js';
+import type { AoManifest } from '../common/ao-manifest.js';
 
 /**
  * What this part contributes to the main package `@aoagents/ao`: the files it

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { stringify } from 'yaml';
-import type { BundleResume, Generation } from '../../installer/cutover/legacy/bundle.js';
+import type { BundleResume, Generation } from '../installer/cutover/legacy/bundle.js';
 
 // The legacy naming rules, written out here on purpose rather than imported from the reader,
 // so a reader bug cannot make the generated home agree with it.

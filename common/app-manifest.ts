@@ -1,4 +1,4 @@
-import { UserError } from '../../common/errors.js';
+import { UserError } from './errors.js';
 
 /**
  * The desktop app manifest: written by release/app-manifest.ts, carried inside

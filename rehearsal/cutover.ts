@@ -1,15 +1,15 @@
-import { versionFromOutput } from '../../common/version-output.js';
+import { versionFromOutput } from '../common/version-output.js';
 import { mkdir, mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { REPO_ROOT } from '../../common/paths.js';
-import { buildBridge, buildLegacyPackage } from '../../release/bridge.js';
-import { generateLegacyHome, type LegacyHomeFacts, type LegacyHomeOptions } from '../../test/support/legacy-home.js';
-import { createSandbox, type Sandbox } from '../../test/support/sandbox.js';
-import { hashTree } from './backup.js';
-import { aoJson, importCapabilities, readRunFile, rewritePaths } from './rewrite.js';
-import { runCommand, type CommandResult } from './run.js';
-import { startDaemon, stopStartedDaemon, waitHealthy } from './steps/health.js';
+import { REPO_ROOT } from '../common/paths.js';
+import { buildBridge, buildLegacyPackage } from '../release/bridge.js';
+import { generateLegacyHome, type LegacyHomeFacts, type LegacyHomeOptions } from './legacy-home.js';
+import { createSandbox, type Sandbox } from './sandbox.js';
+import { hashTree } from '../installer/cutover/backup.js';
+import { aoJson, importCapabilities, readRunFile, rewritePaths } from '../installer/cutover/rewrite.js';
+import { runCommand, type CommandResult } from '../installer/cutover/run.js';
+import { startDaemon, stopStartedDaemon, waitHealthy } from '../installer/cutover/steps/health.js';
 
 /**
  * The 0.9.5 -> 0.9.6 -> 0.10.0 journey a legacy user takes, run for real in a

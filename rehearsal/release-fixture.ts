@@ -3,11 +3,11 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { loadMatrix } from '../../common/matrix.js';
-import { FIXTURE_RELEASE_CONFIG_PATH, OUT_DIR, REPO_ROOT } from '../../common/paths.js';
-import { loadReleaseConfig } from '../../common/release-config.js';
-import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
-import { stage, type StageResult } from '../../release/stage.js';
+import { loadMatrix } from '../common/matrix.js';
+import { FIXTURE_RELEASE_CONFIG_PATH, OUT_DIR, REPO_ROOT } from '../common/paths.js';
+import { loadReleaseConfig } from '../common/release-config.js';
+import { startEmbeddedRegistry, type EmbeddedRegistry } from '../release/embedded-registry.js';
+import { stage, type StageResult } from '../release/stage.js';
 import { fixtureBinaries } from './fixture-binaries.js';
 
 const run = promisify(execFile);

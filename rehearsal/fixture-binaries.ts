@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { loadMatrix, type Target } from '../../common/matrix.js';
-import { OUT_DIR, REPO_ROOT } from '../../common/paths.js';
-import { buildGoBinaries } from '../../release/go-build.js';
+import { loadMatrix, type Target } from '../common/matrix.js';
+import { OUT_DIR, REPO_ROOT } from '../common/paths.js';
+import { buildGoBinaries } from '../release/go-build.js';
 
 export const FIXTURE_SOURCE = join(REPO_ROOT, 'test', 'fixture-go');
 /** Laid out like the rewrite's backend: main package ./cmd/ao, build metadata in internal/cli. */

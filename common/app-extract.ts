@@ -8,9 +8,9 @@ import { promisify } from 'node:util';
 import { crc32, createInflateRaw, inflateRaw, type ZlibOptions } from 'node:zlib';
 import StreamZip from 'node-stream-zip';
 import type { ReadEntry } from 'tar';
-import { UserError } from '../../common/errors.js';
-import type { AppFormat } from './manifest.js';
-import { streamed } from './memory.js';
+import { UserError } from './errors.js';
+import type { AppFormat } from './app-manifest.js';
+import { streamed } from './streaming-memory.js';
 
 /**
  * Unpacks a verified artifact into a staging folder. The whole entry list is
