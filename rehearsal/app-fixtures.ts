@@ -103,11 +103,9 @@ export async function writeElectronLikeTree(dir: string, totalBytes: number): Pr
   await writePadding(join(contents, 'Resources', 'app.asar'), asar);
   const fw = join('Frameworks', 'Electron Framework.framework');
   let left = totalBytes - asar - (200 << 10);
-  let entries = 3;
   const small = async (rel: string, size: number, mode = 0o644) => {
     await put(rel, semiCompressible(size), mode);
     left -= size;
-    entries++;
   };
   for (const helper of ['', ' (GPU)', ' (Plugin)', ' (Renderer)']) {
     const app = join('Frameworks', `Agent Orchestrator Helper${helper}.app`, 'Contents');

@@ -115,7 +115,7 @@ async function staticChecks(staged: StageResult, matrix: Matrix, config: Release
     if (staged.packages.at(-1) !== main) problems.push({ package: main.name, reason: 'must be the last package in the publish order' });
     const mainRoot = await extract(main, work, problems);
     const manifest = mainRoot ? await readJson<AoManifest>(join(mainRoot, MANIFEST_FILE), main.name, problems) : undefined;
-    const mainPkg = mainRoot ? await readJson<Record<string, any>>(join(mainRoot, 'package.json'), main.name, problems) : undefined;
+    const mainPkg = mainRoot ? await readJson<PackageJson>(join(mainRoot, 'package.json'), main.name, problems) : undefined;
     if (mainPkg) checkMain(mainPkg, staged.version, matrix, problems);
     if (mainPkg && config) checkMetadata(mainPkg, config, main.name, problems);
     if (manifest && mainPkg && manifest.version !== staged.version) problems.push({ package: main.name, reason: `${MANIFEST_FILE} says version ${manifest.version}, release is ${staged.version}` });
@@ -136,6 +136,18 @@ async function staticChecks(staged: StageResult, matrix: Matrix, config: Release
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** The package.json fields verify reads; anything else stays unknown. */
+interface PackageJson {
+  name?: string;
+  version?: string;
+  os?: unknown;
+  cpu?: unknown;
+  preferUnplugged?: unknown;
+  optionalDependencies?: Record<string, string>;
+  scripts?: Record<string, string>;
+  [field: string]: unknown;
 }
 
 /** Extracts one tarball (after checking it is the one stage recorded) and returns its package root. */
@@ -161,7 +173,7 @@ async function readJson<T>(path: string, name: string, problems: Problem[]): Pro
   }
 }
 
-function checkMain(pkg: Record<string, any>, version: string, matrix: Matrix, problems: Problem[]): void {
+function checkMain(pkg: PackageJson, version: string, matrix: Matrix, problems: Problem[]): void {
   const name = matrix.mainPackage;
   if (pkg.name !== name) problems.push({ package: name, reason: `package.json name is ${pkg.name}` });
   if (pkg.version !== version) problems.push({ package: name, reason: `version ${pkg.version} does not match the release version ${version}` });
@@ -177,7 +189,7 @@ function checkMain(pkg: Record<string, any>, version: string, matrix: Matrix, pr
 async function checkPlatform(root: string, target: Target, version: string, manifest: AoManifest | undefined, config: ReleaseConfig | undefined, findings: Findings): Promise<void> {
   const { problems } = findings;
   const report = (reason: string): void => void problems.push({ package: target.package, reason });
-  const pkg = await readJson<Record<string, any>>(join(root, 'package.json'), target.package, problems);
+  const pkg = await readJson<PackageJson>(join(root, 'package.json'), target.package, problems);
   if (!pkg) return;
   if (pkg.name !== target.package) report(`package.json name is ${pkg.name}, matrix.json says ${target.package}`);
   if (pkg.version !== version) report(`version ${pkg.version} does not match the release version ${version}`);

@@ -13,8 +13,13 @@ import { buildReleaseApps } from '../../rehearsal/app-fixtures.js';
 import { cliJson } from './run-cli.js';
 
 const exec = promisify(execFile);
-const matrix = loadMatrix();
-const linux = matrix.targets.find((t) => t.app.format === 'tar.gz')!;
+// The released matrix ships an AppImage for linux-x64; these cases are about tar.gz archives, so they
+// use the same matrix with linux-x64's desktop app as a tar.gz (passed to the command with --matrix).
+const released = loadMatrix();
+const linuxApp = { file: 'agent-orchestrator-linux-x64.tar.gz', format: 'tar.gz' as const };
+const matrix = { ...released, targets: released.targets.map((t) => (t.id === 'linux-x64' ? { ...t, app: linuxApp } : t)) };
+const linux = { ...matrix.targets.find((t) => t.id === 'linux-x64')!, app: linuxApp };
+let matrixFile: string;
 
 /** How users' ao-app treats an artifact: the outcome of its own extraction. */
 async function userSide(artifact: string, format: 'tar.gz'): Promise<string> {
@@ -27,6 +32,8 @@ describe('ao-release app-manifest', () => {
   let key: string;
   beforeAll(async () => {
     const root = await mkdtemp(join(tmpdir(), 'ao-app-manifest-cli-'));
+    matrixFile = join(root, 'matrix.json');
+    await writeFile(matrixFile, JSON.stringify(matrix));
     artifacts = join(root, 'artifacts');
     await buildReleaseApps(matrix.targets, artifacts, 64 * 1024);
     key = join(root, 'app-signing.pem');
@@ -35,7 +42,7 @@ describe('ao-release app-manifest', () => {
 
   it('hashes and signs every matrix artifact into the manifest stage --app takes', async () => {
     const out = join(await mkdtemp(join(tmpdir(), 'ao-app-manifest-out-')), 'app.json');
-    const { code, body } = await cliJson(['app-manifest', '--version', '0.10.0', '--artifacts', artifacts, '--base-url', 'https://dl.example.com/ao/0.10.0', '--mirror', 'https://mirror.example.com/ao/0.10.0', '--key', key, '--out', out]);
+    const { code, body } = await cliJson(['app-manifest', '--matrix', matrixFile, '--version', '0.10.0', '--artifacts', artifacts, '--base-url', 'https://dl.example.com/ao/0.10.0', '--mirror', 'https://mirror.example.com/ao/0.10.0', '--key', key, '--out', out]);
     expect(code).toBe(0);
     const manifest = JSON.parse(await readFile(out, 'utf8'));
     expect(checkReleaseApp(manifest, matrix, '0.10.0')).toEqual(body.result.manifest);
@@ -44,8 +51,8 @@ describe('ao-release app-manifest', () => {
   });
 
   it('refuses a base URL users cannot download from, and a missing key, each with the fix', async () => {
-    expect((await cliJson(['app-manifest', '--version', '0.10.0', '--artifacts', artifacts, '--base-url', 'ftp://x', '--key', key])).body.error).toMatchObject({ code: 'EUSAGE', why: 'ao-app downloads only from http(s) URLs' });
-    expect((await cliJson(['app-manifest', '--version', '0.10.0', '--artifacts', artifacts, '--base-url', 'https://x', '--key', join(artifacts, 'nope.pem')])).body.error).toMatchObject({ code: 'EAPPMANIFEST', fix: expect.stringContaining('openssl genpkey -algorithm ed25519') });
+    expect((await cliJson(['app-manifest', '--matrix', matrixFile, '--version', '0.10.0', '--artifacts', artifacts, '--base-url', 'ftp://x', '--key', key])).body.error).toMatchObject({ code: 'EUSAGE', why: 'ao-app downloads only from http(s) URLs' });
+    expect((await cliJson(['app-manifest', '--matrix', matrixFile, '--version', '0.10.0', '--artifacts', artifacts, '--base-url', 'https://x', '--key', join(artifacts, 'nope.pem')])).body.error).toMatchObject({ code: 'EAPPMANIFEST', fix: expect.stringContaining('openssl genpkey -algorithm ed25519') });
   });
 
   it('a tar.gz with "./" entries (tar czf x.tar.gz -C dir .): the release side decides exactly as users\' ao-app does', async () => {
@@ -61,7 +68,7 @@ describe('ao-release app-manifest', () => {
     expect((await exec('tar', ['tzf', artifact])).stdout.split('\n')[0]).toBe('./');
 
     const user = await userSide(artifact, 'tar.gz');
-    const release = await cliJson(['app-manifest', '--version', '0.10.0', '--artifacts', dir, '--base-url', 'https://dl.example.com', '--key', key, '--out', join(root, 'app.json')]);
+    const release = await cliJson(['app-manifest', '--matrix', matrixFile, '--version', '0.10.0', '--artifacts', dir, '--base-url', 'https://dl.example.com', '--key', key, '--out', join(root, 'app.json')]);
     const releaseOutcome = release.code === 0 ? 'accepted' : `refused: ${release.body.error.why.replace(/^users' ao-app would refuse it: /, '')}`;
     expect(releaseOutcome).toBe(user);
   });

@@ -55,7 +55,7 @@ describe('ao-release', () => {
   it('verify prints one human line, or a what/why/fix error', async () => {
     const ok = await cli(['verify', '--stage', stageDirOf(staged)]);
     expect(ok.code).toBe(0);
-    expect(ok.out).toMatch(/^verified 7 packages of 0.10.0\n(  [a-z0-9-]+: go1\.\d+\.\d+ example\.invalid\/ao-fixture\/cmd\/ao, [\d,]+ bytes\n){6}$/);
+    expect(ok.out).toMatch(/^verified 7 packages of 0.10.0\n( {2}[a-z0-9-]+: go1\.\d+\.\d+ example\.invalid\/ao-fixture\/cmd\/ao, [\d,]+ bytes\n){6}$/);
     const bad = await corruptedCopy(staged, '@aoagents/ao-linux-arm64', (dir) => chmod(join(dir, 'bin', 'ao'), 0o644));
     const refused = await cli(['verify', '--stage', bad]);
     expect(refused.code).toBe(1);

@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadMatrix } from '../../common/matrix.js';
+import { appTargets, loadMatrix } from '../../common/matrix.js';
 import { checkReleaseApp, releaseVersion, stage, STAGE_FILE } from '../../release/stage.js';
 import { fixtureBinaries } from '../../rehearsal/fixture-binaries.js';
 import { shippedForTests } from '../../rehearsal/release-fixture.js';
@@ -69,9 +69,10 @@ describe('stage refuses bad input before it writes anything', () => {
 });
 
 describe('an app manifest is checked against the release', () => {
-  const target = matrix.targets[0];
+  const withApp = appTargets(matrix);
+  const target = withApp[0]!;
   const entry = (t = target) => ({ file: t.app.file, format: t.app.format, urls: [`https://dl.example/${t.app.file}`], size: 10, integrity: `sha512-${'A'.repeat(86)}==`, unpackedSizeLimit: 100 });
-  const full = () => ({ schema: 1, version: '0.10.0', targets: Object.fromEntries(matrix.targets.map((t) => [t.id, entry(t)])) });
+  const full = () => ({ schema: 1, version: '0.10.0', targets: Object.fromEntries(withApp.map((t) => [t.id, entry(t)])) });
 
   it('accepts a manifest for this version naming every matrix target with its file and format', () => {
     expect(checkReleaseApp(full(), matrix, '0.10.0').version).toBe('0.10.0');
@@ -81,7 +82,7 @@ describe('an app manifest is checked against the release', () => {
     ['any JSON', { hello: 1 }, 'schema is undefined, expected 1'],
     ['another version', { ...full(), version: '0.9.9' }, 'it is for version 0.9.9, the release is 0.10.0'],
     ['a target not in the matrix', { ...full(), targets: { ...full().targets, 'plan9-x64': entry() } }, 'targets.plan9-x64 is not a target in matrix.json'],
-    ['a missing target', { ...full(), targets: { [target.id]: entry() } }, `no artifact for ${matrix.targets[1].id}`],
+    ['a missing target', { ...full(), targets: { [target.id]: entry() } }, `no artifact for ${withApp[1]!.id}`],
     ['another file name', { ...full(), targets: { ...full().targets, [target.id]: { ...entry(), file: 'other.zip' } } }, `targets.${target.id}.file is "other.zip", matrix.json says "${target.app.file}"`],
     ['another format', { ...full(), targets: { ...full().targets, [target.id]: { ...entry(), format: 'AppImage' } } }, `targets.${target.id}.format is "AppImage", matrix.json says "${target.app.format}"`],
   ])('refuses %s', (_name, app, why) => {

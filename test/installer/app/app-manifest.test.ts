@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadMatrix } from '../../../common/matrix.js';
+import { appTargets, loadMatrix } from '../../../common/matrix.js';
 import { appPath, installApp } from '../../../installer/app/install.js';
 import { MAIN_PACKAGE_FILES } from '../../../release/main-package.js';
 import { buildAppManifest, checkAppArtifact } from '../../../release/app-manifest.js';
@@ -24,7 +24,7 @@ let artifactsDir: string;
 beforeAll(async () => {
   server = await startFaultServer();
   artifactsDir = await tempDir('release-artifacts');
-  const some = matrix.targets.filter((t) => ['darwin-arm64', 'linux-x64'].includes(t.id));
+  const some = appTargets(matrix).filter((t) => ['darwin-arm64', 'linux-x64'].includes(t.id));
   await buildReleaseApps(some, artifactsDir, 300 << 10);
   // Only the mirror has the files: the primary answers 404.
   for (const target of some) await server.serve(`/mirror/${target.app.file}`, join(artifactsDir, target.app.file));

@@ -1,0 +1,45 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * `npm run test:unit`, the fast loop: these files build no Go (no global setup), start no registry,
+ * run no package manager and no real rewrite binary; they may use temp folders, loopback servers and
+ * child Node processes. `npm test` runs them with everything else. Left out although they need none of
+ * that: test/installer/app/failures.test.ts and memory.test.ts (ao-app's bundled command under long
+ * deadlines and RSS sampling, 25 s between them).
+ */
+export const UNIT_TESTS = [
+  'test/common/foreign-runner.test.ts',
+  'test/common/fs-atomic.test.ts',
+  'test/common/lock.test.ts',
+  'test/common/matrix.test.ts',
+  'test/common/progress.test.ts',
+  'test/common/version-output.test.ts',
+  'test/common/windows-command.test.ts',
+  'test/installer/app/app-state.test.ts',
+  'test/installer/app/download.test.ts',
+  'test/installer/app/extract.test.ts',
+  'test/installer/app/install.test.ts',
+  'test/installer/app/trust.test.ts',
+  'test/installer/cutover/backup.test.ts',
+  'test/installer/cutover/bridge.test.ts',
+  'test/installer/cutover/journal.test.ts',
+  'test/installer/cutover/legacy/activity.test.ts',
+  'test/installer/cutover/legacy/read.test.ts',
+  'test/installer/cutover/legacy/resume.test.ts',
+  'test/installer/cutover/package-manager.test.ts',
+  'test/installer/cutover/preflight.test.ts',
+  'test/installer/cutover/rollback.test.ts',
+  'test/layers.test.ts',
+  'test/ci/count-results.test.ts',
+  'test/postinstall/diagnose.test.ts',
+  'test/release/policy.test.ts',
+  'test/release/workflow.test.ts',
+];
+
+export default defineConfig({
+  test: {
+    include: UNIT_TESTS,
+    pool: 'threads',
+    testTimeout: 20_000,
+  },
+});
