@@ -31,6 +31,7 @@ export const UNIT_TESTS = [
   'test/installer/cutover/rollback.test.ts',
   'test/layers.test.ts',
   'test/ci/count-results.test.ts',
+  'test/ci/ci-workflow.test.ts',
   'test/postinstall/diagnose.test.ts',
   'test/release/policy.test.ts',
   'test/release/workflow.test.ts',
