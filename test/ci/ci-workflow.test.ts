@@ -44,7 +44,7 @@ describe('.github/workflows/ci.yml', () => {
   });
 
   it('pins every action by SHA, with the same pins as the release workflow', () => {
-    const pinned = new Set(Object.values(ACTIONS).map((a) => a.uses));
+    const pinned = new Set<string>(Object.values(ACTIONS).map((a) => a.uses));
     const uses = jobs.flatMap((j) => j.steps.flatMap((s) => (s.uses ? [s.uses] : [])));
     expect(uses.length).toBeGreaterThan(0);
     for (const u of uses) {
