@@ -1,3 +1,5 @@
+import type { ExecutableFormat } from './binary-format.js';
+
 /**
  * `ao-manifest.json`, written into @aoagents/ao at stage time: the hashes every
  * platform binary must match, and the desktop app's pinned artifacts. It
@@ -13,7 +15,7 @@ export interface BinaryEntry {
   cpu: string;
   /** Path of the executable inside the platform package, "/"-separated. */
   path: string;
-  format: 'elf' | 'macho' | 'pe';
+  format: ExecutableFormat;
   integrity: string;
   size: number;
   /**

@@ -9,6 +9,7 @@ import { crc32, createInflateRaw, inflateRaw, type ZlibOptions } from 'node:zlib
 import StreamZip from 'node-stream-zip';
 import type { ReadEntry } from 'tar';
 import { UserError } from './errors.js';
+import { integrityOf, integrityOfHash } from './integrity.js';
 import type { AppFormat } from './app-manifest.js';
 import { streamed } from './streaming-memory.js';
 
@@ -138,7 +139,7 @@ function capCounter(archive: string, budget: { left: number }, digested?: (integ
       else done(null, chunk);
     },
     flush(done) {
-      if (hash) digested!(`sha512-${hash.digest('base64')}`);
+      if (hash) digested!(integrityOfHash(hash));
       done();
     },
   });
@@ -206,7 +207,7 @@ async function writeSmallZipEntry(archive: string, fh: FileHandle, entry: Stream
   } finally {
     await out.close();
   }
-  return `sha512-${createHash('sha512').update(data).digest('base64')}`;
+  return integrityOf(data);
 }
 
 /** Runs `fn` over `items`, `width` at a time; stops taking new items after the first failure and rethrows it once all in flight have settled. */
@@ -272,7 +273,7 @@ export async function extractZip(archive: string, staging: string, cap: number):
           }
           const digest = createHash('sha512');
           await pipeline([...zipEntryData(archive, entry, start, digest), capCounter(archive, budget), createWriteStream(dest, { flags: 'wx' })]);
-          e.integrity = `sha512-${digest.digest('base64')}`;
+          e.integrity = integrityOfHash(digest);
           await chmod(dest, mode);
         } catch (cause) {
           if (isDiskError(cause)) throw cause;

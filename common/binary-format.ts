@@ -70,6 +70,11 @@ export function inspectExecutable(path: string): ExecutableInfo {
 
 const FORMAT_FOR_OS: Record<string, ExecutableFormat> = { darwin: 'macho', linux: 'elf', win32: 'pe' };
 
+/** The executable format an npm os runs (darwin Mach-O, linux ELF, win32 PE). */
+export function executableFormatFor(os: 'darwin' | 'linux' | 'win32'): ExecutableFormat {
+  return FORMAT_FOR_OS[os] as ExecutableFormat;
+}
+
 /**
  * Why a binary does not fit an npm os/cpu pair, or undefined when it does.
  * A universal Mach-O fits any CPU it contains.

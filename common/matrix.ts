@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
+import type { AppFormat } from './app-manifest.js';
 import { UserError } from './errors.js';
 import { MATRIX_PATH, MATRIX_SCHEMA_PATH } from './paths.js';
 
 export type NpmOs = 'darwin' | 'linux' | 'win32';
 export type NpmCpu = 'x64' | 'arm64';
-export type AppFormat = 'zip' | 'tar.gz' | 'AppImage' | 'exe';
-export type BinaryFormat = 'elf' | 'macho' | 'pe';
 
 export interface Target {
   id: string;
@@ -30,12 +29,6 @@ export interface Matrix {
 
 const GOOS_FOR: Record<NpmOs, Target['goos']> = { darwin: 'darwin', linux: 'linux', win32: 'windows' };
 const GOARCH_FOR: Record<NpmCpu, Target['goarch']> = { x64: 'amd64', arm64: 'arm64' };
-const FORMAT_FOR: Record<NpmOs, BinaryFormat> = { darwin: 'macho', linux: 'elf', win32: 'pe' };
-
-/** The executable format a target's binary must have. */
-export function binaryFormatFor(target: Pick<Target, 'os'>): BinaryFormat {
-  return FORMAT_FOR[target.os];
-}
 
 const schema = JSON.parse(readFileSync(MATRIX_SCHEMA_PATH, 'utf8'));
 const validateShape = new Ajv({ allErrors: true }).compile<Matrix>(schema);
@@ -130,10 +123,6 @@ export function loadMatrix(path = MATRIX_PATH): Matrix {
     throw new UserError({ what: `${path} is not JSON`, why: (cause as Error).message, fix: `fix the syntax of ${path}`, code: 'EMATRIX' });
   }
   return validateMatrix(data, path);
-}
-
-export function findTarget(matrix: Matrix, os: string, cpu: string): Target | undefined {
-  return matrix.targets.find((t) => t.os === os && t.cpu === cpu);
 }
 
 /** The matrix a release is made of: the targets not marked `"released": false`. */

@@ -231,13 +231,3 @@ export async function rehearseCutover(opts: RehearsalOptions): Promise<Rehearsal
     }
   }
 }
-
-/** The lines a release engineer reads. */
-export function formatRehearsalReport(r: RehearsalReport): string[] {
-  return [
-    `cutover rehearsal (${r.packageManager}): ${r.ok ? 'PASS' : 'FAIL'}`,
-    ...r.hops.map((h) => `  ao update ${h.from} -> ${h.to}: ${(h.ms / 1000).toFixed(1)} s`),
-    `  projects in the rewrite ${r.projectsInRewrite}/${r.projects}; sessions ${r.sessionImport ? `in the rewrite ${r.sessionsInRewrite}/${r.sessions}` : 'not imported by this rewrite'}, in the bundle ${r.sessionsInBundle}/${r.sessions} (${r.resumeIdsInBundle} with resume ids); daemon ${r.daemonHealthy ? 'healthy' : 'NOT healthy'}; legacy home ${r.legacyHomeUnchanged ? 'byte-identical' : 'CHANGED'}`,
-    ...r.problems.map((p) => `  problem: ${p}`),
-  ];
-}

@@ -1,9 +1,9 @@
-import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { UserError } from '../common/errors.js';
+import { digestFile } from '../common/integrity.js';
 import { appTargets, type Matrix } from '../common/matrix.js';
 import { extractArtifact } from '../common/app-extract.js';
 import { validateAppManifest, type AppManifest, type AppTarget } from '../common/app-manifest.js';
@@ -31,15 +31,6 @@ export interface AppManifestOptions {
   marginRatio?: number;
 }
 
-async function sha512Of(path: string): Promise<{ digest: Buffer; size: number }> {
-  const hash = createHash('sha512');
-  let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { digest: hash.digest(), size };
-}
 
 function ed25519(key: string | KeyObject | undefined): KeyObject | undefined {
   const k = key === undefined ? undefined : typeof key === 'string' ? createPrivateKey(key) : key;
@@ -72,10 +63,10 @@ export async function buildAppManifest(options: AppManifestOptions): Promise<App
   // Targets without a desktop app (or left out of the release) get no entry: ao-app says there is none.
   for (const target of appTargets(options.matrix)) {
     const path = join(options.artifactsDir, target.app.file);
-    let digest: Buffer;
+    let integrity: string;
     let size: number;
     try {
-      ({ digest, size } = await sha512Of(path));
+      ({ integrity, size } = await digestFile(path));
     } catch (cause) {
       if (options.allowMissing && (cause as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw new UserError({ what: `cannot describe the desktop app for ${target.id}`, why: `${path} is missing or unreadable`, fix: `put ${target.app.file} (from the app build) into ${options.artifactsDir}`, code: 'EAPPMANIFEST', cause });
@@ -92,7 +83,7 @@ export async function buildAppManifest(options: AppManifestOptions): Promise<App
       format: target.app.format,
       urls: options.baseUrls.map((base) => `${base.replace(/\/+$/, '')}/${encodeURIComponent(target.app.file)}`),
       size,
-      integrity: `sha512-${digest.toString('base64')}`,
+      integrity,
       unpackedSizeLimit: unpacked + Math.max(Math.ceil(unpacked * margin), 1 << 20),
     };
     targets[target.id] = key ? { ...entry, signature: signWith(key, entryPayload(options.version, target.id, entry)) } : entry;

@@ -5,7 +5,8 @@ import semver from 'semver';
 import { isUserError, UserError } from '../common/errors.js';
 import { writeJsonAtomic } from '../common/fs-atomic.js';
 import { digestFile } from '../common/integrity.js';
-import { binaryFormatFor, releaseMatrix, type Matrix } from '../common/matrix.js';
+import { executableFormatFor } from '../common/binary-format.js';
+import { releaseMatrix, type Matrix } from '../common/matrix.js';
 import type { ReleaseConfig } from '../common/release-config.js';
 import { validateAppManifest, type AppManifest } from '../common/app-manifest.js';
 import { REPO_ROOT } from '../common/paths.js';
@@ -113,7 +114,7 @@ export async function stage(options: StageOptions): Promise<StageResult> {
       os: target.os,
       cpu: target.cpu,
       path: binaryPathInPackage(target),
-      format: binaryFormatFor(target),
+      format: executableFormatFor(target.os),
       integrity: binary.integrity,
       size: binary.size,
       ...(override?.targets[target.id] ? { reportsVersion: override.targets[target.id].reports } : {}),

@@ -5,6 +5,7 @@ import { open, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
+import { integrityOfHash } from '../../common/integrity.js';
 import { writeJsonAtomic } from '../../common/fs-atomic.js';
 import type { Progress } from '../../common/progress.js';
 import { streamed } from '../../common/streaming-memory.js';
@@ -327,7 +328,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       code: 'EAPPDOWNLOAD',
     });
   }
-  const got = `sha512-${hash.digest('base64')}`;
+  const got = integrityOfHash(hash);
   if (got !== integrity) {
     await discardPartial(dest);
     options.progress?.fail('checksum mismatch');

@@ -6,6 +6,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeJsonAtomic } from '../../common/fs-atomic.js';
 import { UserError } from '../../common/errors.js';
+import { digestFile, integrityOf, integrityOfHash } from '../../common/integrity.js';
 
 /**
  * The backup under `~/.ao/backups/legacy-<timestamp>/`: a copy of every legacy
@@ -173,7 +174,7 @@ async function copyHashed(src: FsPath, dest: FsPath, size: number): Promise<stri
   if (size <= WHOLE_FILE_LIMIT) {
     const data = await readFile(src);
     await writeFile(dest, data);
-    return `sha512-${createHash('sha512').update(data).digest('base64')}`;
+    return integrityOf(data);
   }
   const hash = createHash('sha512');
   const tap = new Transform({
@@ -183,13 +184,11 @@ async function copyHashed(src: FsPath, dest: FsPath, size: number): Promise<stri
     },
   });
   await pipeline(createReadStream(src), tap, createWriteStream(dest));
-  return `sha512-${hash.digest('base64')}`;
+  return integrityOfHash(hash);
 }
 
 async function hashFile(p: FsPath): Promise<string> {
-  const hash = createHash('sha512');
-  await pipeline(createReadStream(p), hash);
-  return `sha512-${hash.digest('base64')}`;
+  return (await digestFile(p)).integrity;
 }
 
 export function backupPathOf(backupDir: string, entry: Pick<ManifestEntry, 'root' | 'path' | 'pathBytes'>): FsPath & string {

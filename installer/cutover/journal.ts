@@ -90,11 +90,6 @@ export function holdSignals(): () => void {
   };
 }
 
-/** The first interrupt held so far, if any. */
-export function heldSignal(): NodeJS.Signals | undefined {
-  return held;
-}
-
 /**
  * Runs `fn` with the interrupts held. With `ignore` they are dropped (rollback
  * must not be interrupted); otherwise the first one is returned so the caller

@@ -1,8 +1,6 @@
 import { copyFile, mkdir, rename } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { digestFile } from '../../common/integrity.js';
 import { backupPathOf, livePathOf, readManifest, verifyAndRestore, type ManifestEntry } from './backup.js';
 import type { Journal, JournalData, RollbackStep } from './journal.js';
 import { STORE_FILES, type RewritePaths } from './rewrite.js';
@@ -38,9 +36,7 @@ const ignoreMissing = (err: NodeJS.ErrnoException) => {
 };
 
 async function sha512(file: string): Promise<string> {
-  const hash = createHash('sha512');
-  await pipeline(createReadStream(file), hash);
-  return `sha512-${hash.digest('base64')}`;
+  return (await digestFile(file)).integrity;
 }
 
 /**

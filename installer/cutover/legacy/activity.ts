@@ -6,6 +6,7 @@ import { pidAlive } from '../../../common/lock.js';
 import type { BundleSession } from './bundle.js';
 import { LEGACY_BASE } from './config.js';
 import { readLegacyHome } from './read.js';
+import { isObject } from '../../../common/is-object.js';
 
 const run = promisify(execFile);
 
@@ -23,7 +24,6 @@ export interface ActivityOptions {
   tmuxSocket?: string;
 }
 
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 const TERMINAL_STATUS = new Set(['killed', 'terminated', 'done', 'merged', 'cleanup', 'exited']);
 
 /** Not done/terminated, PR not merged, runtime not missing/exited: the legacy CLI may still be driving it. */

@@ -1,4 +1,5 @@
 import { UserError } from '../../../common/errors.js';
+import { isObject } from '../../../common/is-object.js';
 
 /**
  * The normalized legacy bundle: everything the legacy TypeScript CLI kept on disk, in one versioned JSON
@@ -88,7 +89,6 @@ function invalid(field: string, why: string): UserError {
   });
 }
 
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 function str(o: Record<string, unknown>, key: string, field: string, optional = false): void {
   const v = o[key];

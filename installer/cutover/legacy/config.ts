@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { decodeText } from './kv.js';
 import type { QuarantineEntry } from './bundle.js';
+import { isObject } from '../../../common/is-object.js';
 
 export const LEGACY_BASE = '.agent-orchestrator';
 
@@ -23,7 +24,6 @@ export interface LegacyConfig {
   projects: Map<string, Record<string, unknown>>;
 }
 
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** Reads one YAML config; a missing file is undefined, an unreadable one is quarantined. */
 export function readYamlConfig(path: string, quarantine: QuarantineEntry[]): LegacyConfig | undefined {

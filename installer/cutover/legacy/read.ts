@@ -5,6 +5,7 @@ import type { BundleProject, BundleSession, Generation, QuarantineEntry } from '
 import { LEGACY_BASE, legacyConfigPath, readYamlConfig, type LegacyConfig } from './config.js';
 import { decodeText, parseKeyValue } from './kv.js';
 import { OPENCODE_SESSION_ID } from './resume.js';
+import { isObject } from '../../../common/is-object.js';
 
 /** What the legacy home holds, before resume ids are derived. Reading never writes to the home. */
 export interface LegacyHome {
@@ -56,7 +57,6 @@ function sha256hex(s: string): string {
   }
   return h;
 }
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 function listDir(dir: string): Dirent[] {
   try {

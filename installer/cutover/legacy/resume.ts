@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { isObject } from '../../../common/is-object.js';
 
 export const OPENCODE_SESSION_ID = /^ses_[A-Za-z0-9_-]+$/;
 
@@ -69,7 +70,6 @@ interface CodexRollout {
   modelFromTurnContext: boolean;
 }
 
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 function parseLines(lines: string[]): Array<Record<string, unknown>> {
   const entries: Array<Record<string, unknown>> = [];

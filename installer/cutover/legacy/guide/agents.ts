@@ -1,4 +1,5 @@
 import type { BundleSession, LegacyBundle } from '../bundle.js';
+import { isObject } from '../../../../common/is-object.js';
 
 /**
  * How each agent resumes a conversation by id, as the agent documents it:
@@ -42,7 +43,6 @@ export function resumeCommands(s: BundleSession): ResumeCommand[] {
   return out;
 }
 
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** The agent the legacy CLI started for a session that recorded none: its project's `agent`, else the config's `defaults.agent`. */
 export function configuredAgent(bundle: LegacyBundle, s: BundleSession): string | undefined {

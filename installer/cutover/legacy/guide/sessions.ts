@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import type { BundleSession, LegacyBundle } from '../bundle.js';
 import { agentName, chooseCommand, commandLine, type ResumeCommand } from './agents.js';
 import type { SessionsOrigin } from './source.js';
+import { isObject } from '../../../../common/is-object.js';
 
 /** One legacy session as `ao-legacy-import sessions` shows it. Read only: worktrees and records are only stat()ed. */
 export interface SessionView {
@@ -38,7 +39,6 @@ export interface SessionsReport {
   projects: Array<{ id: string; path: string | null; sessions: SessionView[] }>;
 }
 
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 export function worktreeExists(path: string | undefined): boolean {
   if (!path) return false;
