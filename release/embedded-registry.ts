@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../common/errors.js';
+import { freePort } from '../common/free-port.js';
 
 /**
  * A real npm registry (Verdaccio) on loopback with its own temporary storage
@@ -19,18 +19,6 @@ export interface EmbeddedRegistry {
   /** `.npmrc` lines that point npm, pnpm, yarn 1 and bun at this registry. */
   npmrc: string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function verdaccioConfig(storage: string, port: number, requireAuth: boolean): string {

@@ -3,7 +3,8 @@ import { packageDirOf } from '../package-manager.js';
 import { unstampedOverride } from './install.js';
 import type { Journal } from '../journal.js';
 import { rewriteVersion, type RewritePaths } from '../rewrite.js';
-import { daemonLog, freePort, startDaemon, stopStartedDaemon, waitHealthy } from './health.js';
+import { freePort } from '../../../common/free-port.js';
+import { daemonLog, startDaemon, stopStartedDaemon, waitHealthy } from './health.js';
 import type { ImportOutcome } from './import.js';
 import { reconcile } from './reconcile.js';
 

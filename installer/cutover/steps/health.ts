@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../../../common/errors.js';
 import { pidAlive } from '../../../common/lock.js';
 import { readRunFile, type RewritePaths } from '../rewrite.js';
 import { runCommand } from '../run.js';
+import { freePort } from '../../../common/free-port.js';
 
 /**
  * The rewrite's daemon as the real one runs: `ao daemon` in the foreground, which the cutover starts
@@ -26,18 +26,6 @@ export interface StartedDaemon {
   port: number;
   log: string;
   spawnedAt: string;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export function daemonLog(paths: RewritePaths, id: string): string {
