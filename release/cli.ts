@@ -90,7 +90,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'app-manifest': {
     summary: 'hash and sign the desktop app artifacts named in matrix.json into the manifest `stage --app` takes, refusing any artifact users\' ao-app would refuse',
-    flags: ['version', 'artifacts', 'base-url', 'mirror', 'key', 'out'],
+    flags: ['version', 'artifacts', 'base-url', 'mirror', 'key', 'out', 'matrix'],
     required: ['version', 'artifacts', 'base-url', 'key'],
     examples: ['ao-release app-manifest --version 0.10.0 --artifacts app-dist/ --base-url https://dl.example.com/ao/0.10.0 --mirror https://mirror.example.com/ao/0.10.0 --key app-signing.pem'],
   },
