@@ -533,6 +533,8 @@ func cmdFixture(args []string) int {
 		case <-time.After(time.Duration(ms) * time.Millisecond):
 			return 0
 		}
+	case "trap":
+		return fixtureTrap(args[1:])
 	case "signal":
 		names := map[string]syscall.Signal{"TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "KILL": syscall.SIGKILL}
 		s, ok := names[args[1]]
