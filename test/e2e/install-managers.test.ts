@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
@@ -39,6 +39,24 @@ describe('other package managers install a working, verified ao', () => {
     for (let i = 0; i < 3; i++) expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
     expect(run(ao, ['fixture', 'exit', '42'], sb.env).status).toBe(42);
     expect(isNodeScript(launcher)).toBe(true);
+  });
+
+  it('pnpm 10 global with an altered binary: ao names the pnpm command that repairs it, and that command works', () => {
+    const { sb, ao } = pnpmSandbox('pnpm-tampered');
+    mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    const root = mustRun('node', [PNPM, 'root', '-g'], sb.env).stdout.trim();
+    const bin = join(realpathSync(join(root, '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao');
+    const bytes = readFileSync(bin);
+    bytes[bytes.length - 100] ^= 0xff;
+    rmSync(bin);
+    writeFileSync(bin, bytes, { mode: 0o755 });
+    const r = run(ao, ['--version'], sb.env);
+    expect(r.status).toBe(1);
+    const fix = /fix: reinstall: (.*?)  \(/.exec(r.stderr)?.[1];
+    expect(fix).toBe(`pnpm add -g ${SPEC} --force`);
+    mustRun('node', [PNPM, ...fix!.split(' ').slice(1)], sb.env);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
   });
 
   it('pnpm 10 global with the build allowed: the postinstall verifies, the shim keeps the launcher', () => {
