@@ -45,7 +45,8 @@ function globalFromPath(p: string, f: LayoutFacts): { manager: PackageManager; g
   if (p.startsWith(`${bunRoot}/`)) return { manager: 'bun', globalRoot: bunRoot };
   const bun = /^(.*\/\.bun\/install\/global\/node_modules)\//.exec(p);
   if (bun) return { manager: 'bun', globalRoot: bun[1]! };
-  const pnpm = /^(.*\/pnpm\/global\/[^/]+)\//.exec(p);
+  // `<pnpm home>/global/<layout version>/`: ~/.local/share/pnpm by default, anywhere with PNPM_HOME.
+  const pnpm = /^(.*\/pnpm\/global\/[^/]+)\//.exec(p) ?? /^(.*\/global\/\d+)\/(?:\.pnpm|node_modules)\//.exec(p);
   if (pnpm) return { manager: 'pnpm', globalRoot: `${pnpm[1]}/node_modules` };
   const yarn = /^(.*\/yarn\/global\/node_modules)\//.exec(p);
   if (yarn) return { manager: 'yarn', globalRoot: yarn[1]! };

@@ -104,7 +104,7 @@ describe('npm global installs from the registry', () => {
       if (stray.length > 0) failures.push(`trial ${trial}: left ${stray.join(', ')}`);
     }
     expect(failures).toEqual([]);
-  });
+  }, 180_000); // 160 Node start-ups, 8 at a time on 2 cores
 
   it('with --ignore-scripts, the launcher verifies on the first call and stays: npm only swaps in the postinstall', async () => {
     const sb = sandbox('npm-noscripts');
