@@ -45,6 +45,25 @@ function sideBySide(cmds: Array<[string, string[], NodeJS.ProcessEnv, string?]>,
   return times;
 }
 
+/**
+ * CPU time (user + system) a command used, read from bash's `times` (getrusage of its children, microseconds).
+ * Unlike wall time it barely moves when other work shares the cores.
+ */
+function cpuOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv): number {
+  const r = spawnSync('bash', ['-c', '"$@" >/dev/null; times', '_', cmd, ...args], { env, encoding: 'utf8' });
+  const children = r.stdout.trim().split('\n').pop()!.split(/\s+/).map((t) => {
+    const m = /^(\d+)m([\d.]+)s$/.exec(t)!;
+    return Number(m[1]) * 60_000 + Number(m[2]) * 1000;
+  });
+  return children[0] + children[1];
+}
+
+function cpuSideBySide(cmds: Array<[string, string[], NodeJS.ProcessEnv]>, rounds = ROUNDS): number[][] {
+  const times = cmds.map(() => [] as number[]);
+  for (let i = 0; i < rounds; i++) cmds.forEach(([cmd, args, env], j) => times[j].push(cpuOnce(cmd, args, env)));
+  return times;
+}
+
 /** `a` against the baseline `b`: medians, their difference, and each one's spread. */
 function versus(a: number[], b: number[]): string {
   return `${median(a).toFixed(2)} ms [IQR ${iqr(a)}] vs ${median(b).toFixed(2)} ms [IQR ${iqr(b)}]: ${median(a) - median(b) >= 0 ? '+' : ''}${(median(a) - median(b)).toFixed(2)} ms`;
@@ -113,6 +132,16 @@ export async function run(): Promise<void> {
       [node22, ['-e', '0'], blocked.env],
       [node22, [stub, '--version'], blocked.env],
     ]);
+    const [cpuLauncherT, cpuNodeT, cpuBareT] = cpuSideBySide([
+      [blockedAo, ['--version'], blocked.env],
+      [process.execPath, ['-e', '0'], blocked.env],
+      [bare, ['--version'], blocked.env],
+    ]);
+    const [cpuLauncher22T, cpuNode22T, cpuStub22T] = cpuSideBySide([
+      [node22, [launcher, '--version'], blocked.env],
+      [node22, ['-e', '0'], blocked.env],
+      [node22, [stub, '--version'], blocked.env],
+    ]);
     const postinstallEnv = { ...swapped.env, npm_config_user_agent: 'npm/11 node/v20 linux x64' };
     const [postinstallT, nodeAgainT] = sideBySide([[process.execPath, ['lib/postinstall.cjs'], postinstallEnv, pkgDir], [process.execPath, ['-e', '0'], postinstallEnv]], 15);
     const [swappedMs, bareMs, postinstallMs, nodeAgainMs] = [median(swappedT), median(bareT), median(postinstallT), median(nodeAgainT)];
@@ -130,6 +159,8 @@ export async function run(): Promise<void> {
       `  npm with scripts blocked now keeps the launcher: ${(median(blockedT) - swappedMs).toFixed(2)} ms per call over the swapped binary`,
       `JS launcher, Node 22 (execve)  ${versus(launcher22T, node22T)} over node -e 0 (goal <= +3 ms) ${verdict(launcher22Over <= 3)}`,
       `  with the compile cache (stub) ${versus(stub22T, launcher22T)} vs the plain launcher`,
+      `CPU time (user+sys), same commands: Node 20 launcher ${versus(cpuLauncherT, cpuNodeT)}; the bare binary alone ${median(cpuBareT).toFixed(2)} ms`,
+      `  Node 22: launcher ${versus(cpuLauncher22T, cpuNode22T)}; with the compile cache (stub) ${versus(cpuStub22T, cpuNode22T)}`,
       `postinstall (median)        ${postinstallMs.toFixed(1)} ms (goal <= 150 ms) ${verdict(postinstallMs <= 150)}; node -e 0 alone ${nodeAgainMs.toFixed(1)} ms, so its own work is ${(postinstallMs - nodeAgainMs).toFixed(1)} ms`,
       `global install download     ${downloaded} B vs main + linux-x64 tarballs ${tarballs} B: ${ratio(downloaded, tarballs)}x (goal <= 1.05x) ${verdict(downloaded / tarballs <= 1.05)}`,
     ];

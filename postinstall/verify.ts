@@ -77,7 +77,8 @@ export function checkBinary(path: string, entry: BinaryEntry, st: Stats = statSy
  * Verifies once per file state; throws a UserError naming the file when the
  * bytes are not the release's. `installedVersion` is read only on a mismatch,
  * to tell a version skew from an altered file; `reinstall` names the command
- * that puts the release back for the install method in use.
+ * that puts the release back for the install method in use. Returns true when
+ * it hashed the file just now (the launcher's first run), false on a stamp hit.
  */
 export function verifyBinaryOnce(
   path: string,
@@ -86,14 +87,14 @@ export function verifyBinaryOnce(
   installedVersion: () => string | undefined,
   reinstall: () => string,
   cache?: string,
-): void {
+): boolean {
   const ownVersion = release.version;
   const st = statSync(path);
-  if (hasValidStamp(path, st, entry, cache)) return;
+  if (hasValidStamp(path, st, entry, cache)) return false;
   const problem = checkBinary(path, entry, st);
   if (!problem) {
     writeStamp(path, st, entry, cache);
-    return;
+    return true;
   }
   const theirs = installedVersion();
   if (theirs && theirs !== ownVersion) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
 import { isNodeScript, mustRun, run, useReleaseRegistry } from '../postinstall/install-support.js';
@@ -93,6 +93,24 @@ describe('other package managers install a working, verified ao', () => {
     expect(existsSync(join(dir, 'node_modules'))).toBe(false);
     expect(mustRun('node', [YARN4, 'ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
     expect(run('node', [YARN4, 'ao', 'fixture', 'exit', '3'], env, { cwd: dir }).status).toBe(3);
+  });
+
+  it('bun global with an altered binary: ao names the bun command that repairs it, and that command works', () => {
+    const bunInstall = join(sandbox('bun-tampered-dir').root, 'bun');
+    const sb = sandbox('bun-tampered', [join(bunInstall, 'bin'), dirname(BUN)], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: release.registry.url });
+    mustRun(BUN, ['add', '-g', SPEC], sb.env);
+    const ao = join(bunInstall, 'bin', 'ao');
+    const bin = join(bunInstall, 'install', 'global', 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
+    const bytes = readFileSync(bin);
+    bytes[bytes.length - 100] ^= 0xff;
+    rmSync(bin);
+    writeFileSync(bin, bytes, { mode: 0o755 });
+    const r = run(ao, ['--version'], sb.env);
+    expect(r.status).toBe(1);
+    const fix = /fix: reinstall: (.*?)  \(/.exec(r.stderr)?.[1];
+    expect(fix).toBe(`bun remove -g @aoagents/ao && bun add -g ${SPEC}`);
+    mustRun('sh', ['-c', fix!], sb.env);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
   });
 
   it('bun global, package untrusted: the launcher works and verifies on first run', () => {
