@@ -9,9 +9,10 @@
  * prints what failed and what to run, and leaves the launcher in place.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatError, isUserError, UserError } from '../common/errors.js';
 import { versionFromOutput } from '../common/version-output.js';
@@ -19,6 +20,7 @@ import { installLayout, reinstallCommand, swapBlocker } from '../common/install-
 import { diagnoseMissingBinary } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from './manifest.js';
+import { untrustedBy } from './ownership.js';
 import { findPlatformPackage } from './resolve.js';
 import { swapIn } from './swap.js';
 import { checkBinary, writeStamp } from './verify.js';
@@ -79,9 +81,15 @@ async function main(): Promise<number> {
     const { fetchPlatformBinary } = fetchRequire(join(packageDir, 'lib', 'fetch-platform.cjs')) as typeof import('./fetch-platform.js');
     say(`ao: ${entry.package} is not installed (optional dependencies omitted?); fetching ${entry.package}@${entry.version}`);
     const binary = await fetchPlatformBinary(entry, process.env.INIT_CWD ?? process.cwd());
-    verifyFully(binary, entry, manifest, true);
-    say(`ao: verified and installed ${binary}`);
-    trySwap(binary, entry);
+    // A cache another user can change (sudo keeping HOME): check, run and swap in a private copy, never their file.
+    const checked = untrustedBy(binary) ? privateCopy(binary) : binary;
+    try {
+      verifyFully(checked, entry, manifest, true);
+      say(`ao: verified and installed ${binary}`);
+      trySwap(checked, entry);
+    } finally {
+      if (checked !== binary) rmSync(dirname(checked), { recursive: true, force: true });
+    }
   } catch (err) {
     say(formatError(err));
     const missing = diagnoseMissingBinary({ manifest, wanted, presentTargets: [], installer: layout.manager, global: layout.global });
@@ -91,6 +99,12 @@ async function main(): Promise<number> {
 }
 
 const __filename_ = fileURLToPath(import.meta.url);
+
+function privateCopy(binary: string): string {
+  const copy = join(mkdtempSync(join(tmpdir(), 'ao-check-')), basename(binary));
+  writeFileSync(copy, readFileSync(binary), { mode: 0o755 });
+  return copy;
+}
 
 function trySwap(binary: string, entry: BinaryEntry): void {
   const blocked = swapBlocker(packageDir, layout);
