@@ -260,6 +260,22 @@ describe('npm global installs from the registry', () => {
     expect(readdirSync(join(sb.home, '.cache', 'ao', 'tmp'))).toEqual([]);
   });
 
+  it('a global install with an altered binary names the command that repairs it, and that command works', () => {
+    const sb = sandbox('npm-global-tampered');
+    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    const bin = platformBinary(sb);
+    const bytes = readFileSync(bin);
+    bytes[bytes.length - 100] ^= 0xff;
+    writeFileSync(bin, bytes);
+    const ao = join(sb.binDir, 'ao');
+    const r = run(ao, ['--version'], sb.env);
+    expect(r.status).toBe(1);
+    const fix = /fix: reinstall: (.*?)  \(/.exec(r.stderr)?.[1];
+    expect(fix).toBe(`npm uninstall -g @aoagents/ao && npm install -g ${SPEC}`);
+    mustRun('sh', ['-c', fix!], sb.env);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+  });
+
   it('a project install with an altered binary names the command that repairs a project, and that command works', () => {
     const sb = sandbox('npm-local-tampered');
     const dir = project(sb);
