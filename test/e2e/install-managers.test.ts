@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync,
 import { dirname, join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
 import { createSandbox, type Sandbox } from '../support/sandbox.js';
-import { isNodeScript, mustRun, run, useReleaseRegistry } from '../postinstall/install-support.js';
+import { alterBinary, isNodeScript, mustRun, repairCommand, run, useReleaseRegistry } from '../postinstall/install-support.js';
 
 const SPEC = '@aoagents/ao@0.10.0';
 const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
@@ -47,13 +47,10 @@ describe('other package managers install a working, verified ao', () => {
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
     const root = mustRun('node', [PNPM, 'root', '-g'], sb.env).stdout.trim();
     const bin = join(realpathSync(join(root, '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao');
-    const bytes = readFileSync(bin);
-    bytes[bytes.length - 100] ^= 0xff;
-    rmSync(bin);
-    writeFileSync(bin, bytes, { mode: 0o755 });
+    alterBinary(bin, false);
     const r = run(ao, ['--version'], sb.env);
     expect(r.status).toBe(1);
-    const fix = /fix: reinstall: (.*?)  \(/.exec(r.stderr)?.[1];
+    const fix = repairCommand(r.stderr);
     expect(fix).toBe(`pnpm add -g ${SPEC} --force`);
     mustRun('node', [PNPM, ...fix!.split(' ').slice(1)], sb.env);
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
@@ -101,13 +98,10 @@ describe('other package managers install a working, verified ao', () => {
     mustRun(BUN, ['add', '-g', SPEC], sb.env);
     const ao = join(bunInstall, 'bin', 'ao');
     const bin = join(bunInstall, 'install', 'global', 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
-    const bytes = readFileSync(bin);
-    bytes[bytes.length - 100] ^= 0xff;
-    rmSync(bin);
-    writeFileSync(bin, bytes, { mode: 0o755 });
+    alterBinary(bin, false);
     const r = run(ao, ['--version'], sb.env);
     expect(r.status).toBe(1);
-    const fix = /fix: reinstall: (.*?)  \(/.exec(r.stderr)?.[1];
+    const fix = repairCommand(r.stderr);
     expect(fix).toBe(`bun remove -g @aoagents/ao && bun add -g ${SPEC}`);
     mustRun('sh', ['-c', fix!], sb.env);
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');

@@ -10,7 +10,7 @@ import { createSandbox, type Sandbox } from '../support/sandbox.js';
 import { hostFixtureBinary } from '../support/fixture-binaries.js';
 import { publishPlain, stageFixtureRelease } from '../support/release-fixture.js';
 import { startEmbeddedRegistry } from '../../release/embedded-registry.js';
-import { expectExactPassThrough, isElf, isNodeScript, mustRun, run, useReleaseRegistry } from '../postinstall/install-support.js';
+import { alterBinary, expectExactPassThrough, isElf, isNodeScript, mustRun, repairCommand, run, useReleaseRegistry } from '../postinstall/install-support.js';
 
 const execFileAsync = promisify(execFile);
 const SPEC = '@aoagents/ao@0.10.0';
@@ -139,10 +139,7 @@ describe('npm global installs from the registry', () => {
       expect(run(ao, ['fixture', 'exit', '42'], sb.env).status).toBe(42);
 
       // Same size, one byte changed: the stamp no longer matches and the hash check refuses it.
-      const bin = platformBinary(sb);
-      const bytes = readFileSync(bin);
-      bytes[bytes.length - 100] ^= 0xff;
-      writeFileSync(bin, bytes);
+      alterBinary(platformBinary(sb));
       const r = run(ao, ['fixture', 'args', 'ran'], sb.env);
       expect(r.status).toBe(1);
       expect(r.stdout).toBe('');
@@ -264,13 +261,11 @@ describe('npm global installs from the registry', () => {
     const sb = sandbox('npm-global-tampered');
     mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
     const bin = platformBinary(sb);
-    const bytes = readFileSync(bin);
-    bytes[bytes.length - 100] ^= 0xff;
-    writeFileSync(bin, bytes);
+    alterBinary(bin);
     const ao = join(sb.binDir, 'ao');
     const r = run(ao, ['--version'], sb.env);
     expect(r.status).toBe(1);
-    const fix = /fix: reinstall: (.*?)  \(/.exec(r.stderr)?.[1];
+    const fix = repairCommand(r.stderr);
     expect(fix).toBe(`npm uninstall -g @aoagents/ao && npm install -g ${SPEC}`);
     mustRun('sh', ['-c', fix!], sb.env);
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
@@ -282,12 +277,10 @@ describe('npm global installs from the registry', () => {
     mustRun('npm', ['install', SPEC, '--ignore-scripts'], sb.env, { cwd: dir });
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     const bin = join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
-    const bytes = readFileSync(bin);
-    bytes[bytes.length - 100] ^= 0xff;
-    writeFileSync(bin, bytes);
+    alterBinary(bin);
     const r = run(ao, ['--version'], sb.env, { cwd: dir });
     expect(r.status).toBe(1);
-    const fix = /fix: reinstall: (.*?)  \(/.exec(r.stderr)?.[1];
+    const fix = repairCommand(r.stderr);
     expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in ${realpathSync(dir)})`);
     mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], sb.env, { cwd: dir });
     expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
