@@ -20,7 +20,8 @@ export class UserError extends Error {
 }
 
 export function isUserError(err: unknown): err is UserError {
-  return err instanceof UserError;
+  // By name too: each shipped file bundles its own copy of this class (the postinstall meets the fetch's errors).
+  return err instanceof UserError || (err instanceof Error && err.name === 'UserError' && 'what' in err && 'code' in err);
 }
 
 /** Three lines at most: what failed, why, what to run. */

@@ -1,4 +1,5 @@
 import { UserError } from '../common/errors.js';
+import type { PackageManager } from '../common/install-layout.js';
 import type { AoManifest } from './manifest.js';
 
 /**
@@ -6,7 +7,7 @@ import type { AoManifest } from './manifest.js';
  * decision logic over facts gathered by the caller, so every branch is
  * tested with another machine's facts.
  */
-export type Installer = 'npm' | 'pnpm' | 'yarn' | 'bun';
+export type Installer = PackageManager;
 
 export interface MissingBinaryFacts {
   manifest: AoManifest;
@@ -85,13 +86,4 @@ function globalInstall(installer: Installer, spec: string): string {
 
 function localInstall(installer: Installer): string {
   return { npm: 'npm install', pnpm: 'pnpm install', yarn: 'yarn install', bun: 'bun install' }[installer];
-}
-
-/** Which package manager laid out the folder ao runs from, read from its path. */
-export function installerOf(packageDir: string, pnpVersion: string | undefined): Installer {
-  const p = packageDir.replace(/\\/g, '/');
-  if (p.includes('/.pnpm/') || p.includes('/pnpm/global/')) return 'pnpm';
-  if (p.includes('/.bun/')) return 'bun';
-  if (pnpVersion || p.includes('/.yarn/') || p.includes('/yarn/global/')) return 'yarn';
-  return 'npm';
 }

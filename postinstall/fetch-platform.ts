@@ -20,6 +20,8 @@ import { dirname, join } from 'node:path';
 import Config from '@npmcli/config';
 // @ts-expect-error no types for the definitions entry point
 import { definitions, flatten, nerfDarts, shorthands } from '@npmcli/config/lib/definitions/index.js';
+// @ts-expect-error @npmcli/redact ships no types
+import { redactLog } from '@npmcli/redact';
 import pacote from 'pacote';
 import { UserError } from '../common/errors.js';
 import { renameWithRetry, tempSibling } from '../common/fs-atomic.js';
@@ -33,8 +35,15 @@ export async function npmFlatOptions(cwd: string): Promise<Record<string, unknow
   return { ...(conf.flat as Record<string, unknown>) };
 }
 
-/** Returns the verified binary's path in the cache; throws a UserError on any failure. */
+/** Returns the verified binary's path in the cache; throws a UserError (credentials redacted) on any failure. */
 export async function fetchPlatformBinary(entry: BinaryEntry, cwd: string): Promise<string> {
+  return fetchInto(entry, cwd).catch((err: Error) => {
+    if (err instanceof UserError) throw err;
+    throw new UserError({ what: `cannot install ${entry.package}@${entry.version}`, why: redactLog(String(err.message).split('\n')[0]), fix: 'check the registry and network settings (npm config get registry), then reinstall ao', code: 'EAOFETCH' });
+  });
+}
+
+async function fetchInto(entry: BinaryEntry, cwd: string): Promise<string> {
   const dest = cachedBinaryPath(entry);
   if (!checkSafely(dest, entry)) return dest;
   const spec = `${entry.package}@${entry.version}`;
@@ -44,7 +53,8 @@ export async function fetchPlatformBinary(entry: BinaryEntry, cwd: string): Prom
   try {
     // pacote checks the tarball against the integrity in the registry's packument.
     await pacote.extract(spec, staging, opts).catch((cause: Error) => {
-      throw new UserError({ what: `cannot download ${spec}`, why: cause.message.split('\n')[0], fix: `check your registry settings (npm config get registry), then: npm install -g ${spec}`, code: 'EAOFETCH', cause });
+      // Registry URLs can carry credentials (https://user:token@host/): never print them into install logs.
+      throw new UserError({ what: `cannot download ${spec}`, why: redactLog(cause.message.split('\n')[0]), fix: 'check the registry and network settings (npm config get registry), then reinstall ao', code: 'EAOFETCH' });
     });
     const fetched = join(staging, ...entry.path.split('/'));
     const problem = checkSafely(fetched, entry);

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import type { AoManifest } from './manifest.js';
 
 /**
@@ -20,6 +20,7 @@ export function hostFacts(): HostFacts {
 function underRosetta(): boolean {
   if (process.platform !== 'darwin' || process.arch !== 'x64') return false;
   try {
+    const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
     return execFileSync('sysctl', ['-n', 'sysctl.proc_translated'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === '1';
   } catch {
     return false;

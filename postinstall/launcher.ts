@@ -1,25 +1,29 @@
 /**
- * The `ao` command of @aoagents/ao when the postinstall did not swap in the
- * native binary (scripts blocked, pnpm/yarn/bun shims, Windows). It finds the
- * platform binary, verifies it once per file state (swapping it in on that
- * first run where npm's layout allows, see swap.ts), and runs it, passing
- * arguments, stdio, the exit code and signals through unchanged.
+ * The `ao` command of @aoagents/ao wherever the native binary is not swapped
+ * in (scripts blocked, pnpm/yarn/bun shims, Windows). It finds the platform
+ * binary, verifies it once per file state, and hands over to it: where Node
+ * can (`process.execve`, Node >= 22.15) the binary replaces this process, so
+ * signals, the exit status and the pid are the binary's own; elsewhere it is
+ * spawned and signals are forwarded (signal-forward.ts).
  * It runs on every such `ao` call, so it uses Node built-ins only and does as
- * little as possible before the spawn.
+ * little as possible before the hand-over. It never modifies the install: a
+ * process the kernel already started through `#!/usr/bin/env node` reads this
+ * file afterwards, and would die of a SyntaxError if a binary had replaced it.
  */
-import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { constants as osConstants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatError, UserError } from '../common/errors.js';
-import { diagnoseMissingBinary, installerOf } from './diagnose.js';
+import { installLayout, reinstallCommand } from '../common/install-layout.js';
+import { diagnoseMissingBinary } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { legacyNotice } from './legacy-notice.js';
 import { cachedBinaryPath } from './locations.js';
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from './manifest.js';
-import { findPlatformPackage, isGlobalInstall, lockfileTargets } from './resolve.js';
+import { untrustedBy } from './ownership.js';
+import { findPlatformPackage, lockfileTargets } from './resolve.js';
+import { forwardSignals, mirrorExit } from './signal-forward.js';
 import { verifyBinaryOnce } from './verify.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,67 +45,63 @@ function fromOverride(): string | undefined {
   return override;
 }
 
-/**
- * Scripts were blocked (or the postinstall could not swap): do the postinstall's
- * swap now that the binary is verified, so later calls skip Node. lib/swap.cjs
- * is loaded only here, on the first run; any failure keeps the launcher silently.
- */
-function swapAfterFirstVerify(binary: string): void {
-  try {
-    const { swapFromLauncher } = createRequire(join(packageDir, 'package.json'))(join(packageDir, 'lib', 'swap.cjs')) as typeof import('./swap.js');
-    swapFromLauncher(packageDir, binary);
-  } catch {
-    // never fail the user's command over an optimisation: keep the launcher
-  }
-}
-
 function resolveBinary(manifest: AoManifest): string {
   const override = fromOverride();
   if (override) return override;
   const wanted = preferredTargets(hostFacts());
   const release = { name: manifest.name, version: manifest.version };
-  const req = createRequire(join(packageDir, 'package.json'));
+  const layout = () => installLayout(packageDir);
   for (const target of wanted) {
     const entry: BinaryEntry | undefined = manifest.binaries[target];
     if (!entry) continue;
-    const found = findPlatformPackage(req, entry);
+    const found = findPlatformPackage(packageDir, entry);
     if (found) {
-      if (verifyBinaryOnce(found.binary, entry, release, () => found.version())) swapAfterFirstVerify(found.binary);
+      verifyBinaryOnce(found.binary, entry, release, () => found.version(), () => reinstallCommand(layout(), `${release.name}@${release.version}`, found.dir));
       return found.binary;
     }
-    // Where the postinstall puts a package it had to fetch itself.
+    // Where the postinstall puts a package it had to fetch itself (outside the package: another user may own it).
     const cached = cachedBinaryPath(entry);
     if (existsSync(cached)) {
-      if (verifyBinaryOnce(cached, entry, release, () => undefined)) swapAfterFirstVerify(cached);
+      const untrusted = untrustedBy(cached);
+      if (untrusted) {
+        throw new UserError({ what: `refusing to run ${cached}`, why: untrusted, fix: `install ao's platform package for this user: ${reinstallCommand(layout(), `${release.name}@${release.version}`)}`, code: 'EAOOWNER' });
+      }
+      verifyBinaryOnce(cached, entry, release, () => undefined, () => reinstallCommand(layout(), `${release.name}@${release.version}`));
       return cached;
     }
   }
-  const present = Object.keys(manifest.binaries).filter((t) => !wanted.includes(t) && findPlatformPackage(req, manifest.binaries[t]));
-  const global = isGlobalInstall(packageDir);
+  const present = Object.keys(manifest.binaries).filter((t) => !wanted.includes(t) && findPlatformPackage(packageDir, manifest.binaries[t]));
+  const { manager, global } = layout();
   throw diagnoseMissingBinary({
     manifest,
     wanted,
     presentTargets: present,
     lockfileTargets: global ? undefined : lockfileTargets(packageDir, manifest),
-    installer: installerOf(packageDir, process.versions.pnp),
+    installer: manager,
     global,
   });
 }
 
+function cannotRun(binary: string, err: Error): UserError {
+  return new UserError({ what: `cannot run ${binary}`, why: err.message, fix: `check the file exists and is executable: ls -l ${binary}`, code: 'EAOSPAWN' });
+}
+
 function run(binary: string): void {
-  const child = spawn(binary, process.argv.slice(2), { stdio: 'inherit' });
-  const forward = (signal: NodeJS.Signals) => () => {
-    child.kill(signal);
-  };
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, forward(signal));
-  child.on('error', (err) => die(new UserError({ what: `cannot run ${binary}`, why: err.message, fix: `check the file exists and is executable: ls -l ${binary}`, code: 'EAOSPAWN' })));
-  child.on('exit', (code, signal) => {
-    if (!signal) process.exit(code ?? 1);
-    // Die of the same signal so our parent (a shell: 128+n) sees what the child saw.
-    process.removeAllListeners(signal);
-    process.kill(process.pid, signal);
-    setTimeout(() => process.exit(128 + ((osConstants.signals as Record<string, number>)[signal] ?? 1)), 100);
-  });
+  const args = process.argv.slice(2);
+  const { execve } = process as NodeJS.Process & { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never };
+  if (typeof execve === 'function') {
+    try {
+      execve(binary, [binary, ...args], process.env);
+    } catch (err) {
+      die(cannotRun(binary, err as Error));
+    }
+  }
+  // Loaded only here: node:child_process is most of what a Node start-up costs the launcher.
+  const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  const child = spawn(binary, args, { stdio: 'inherit' });
+  forwardSignals(child);
+  child.on('error', (err) => die(cannotRun(binary, err)));
+  child.on('exit', mirrorExit);
 }
 
 function main(): void {

@@ -9,30 +9,36 @@
  * prints what failed and what to run, and leaves the launcher in place.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatError, isUserError, UserError } from '../common/errors.js';
 import { versionFromOutput } from '../common/version-output.js';
-import { diagnoseMissingBinary, installerOf } from './diagnose.js';
+import { installLayout, reinstallCommand, swapBlocker } from '../common/install-layout.js';
+import { diagnoseMissingBinary } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { legacyNotice } from './legacy-notice.js';
 import { expectedReportedVersion, MANIFEST_FILE, type AoManifest, type BinaryEntry } from './manifest.js';
-import { findPlatformPackage, isGlobalInstall } from './resolve.js';
-import { npmBinLink, swapIn } from './swap.js';
+import { untrustedBy } from './ownership.js';
+import { findPlatformPackage } from './resolve.js';
+import { swapIn } from './swap.js';
 import { checkBinary, writeStamp } from './verify.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const layout = installLayout(packageDir);
+/** The command that puts this release back for the install method in use. */
+const reinstall = (manifest: AoManifest, platformDir?: string) => reinstallCommand(layout, `${manifest.name}@${manifest.version}`, platformDir);
 
 function say(text: string): void {
   process.stderr.write(text + '\n');
 }
 
-function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, runnable: boolean): void {
+function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, runnable: boolean, platformDir?: string): void {
   const problem = checkBinary(binary, entry);
   if (problem) {
-    throw new UserError({ what: `refusing ${entry.package}@${entry.version}`, why: `${problem.detail}: the file is not the one released`, fix: `reinstall: npm install -g ${manifest.name}@${manifest.version} (report it if it happens again)`, code: 'EAOINTEGRITY' });
+    throw new UserError({ what: `refusing ${entry.package}@${entry.version}`, why: `${problem.detail}: the file is not the one released`, fix: `reinstall: ${reinstall(manifest, platformDir)}  (report it if it happens again)`, code: 'EAOINTEGRITY' });
   }
   if (!runnable) return;
   let out: string;
@@ -45,28 +51,14 @@ function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, r
   const expected = expectedReportedVersion(entry, manifest);
   if (reported !== expected) {
     const released = expected === manifest.version ? '' : ` (released unstamped: it was recorded as reporting "${expected}")`;
-    throw new UserError({ what: `${binary} reports version ${reported ?? JSON.stringify(out)}`, why: `${manifest.name} is ${manifest.version}${released}`, fix: `npm install -g ${manifest.name}@${manifest.version}`, code: 'EAOVERSION' });
+    throw new UserError({ what: `${binary} reports version ${reported ?? JSON.stringify(out)}`, why: `${manifest.name} is ${manifest.version}${released}`, fix: reinstall(manifest, platformDir), code: 'EAOVERSION' });
   }
   writeStamp(binary, statSync(binary), entry);
-}
-
-/**
- * npm runs bins through their symlink, so the native binary can take the
- * launcher's place. yarn 1 and pnpm run `node <file>`, bun and Windows use
- * shims: they keep the launcher.
- */
-function swapAllowed(): string | undefined {
-  if (process.platform === 'win32') return 'Windows runs bins through a .cmd shim';
-  const agent = process.env.npm_config_user_agent ?? '';
-  if (!agent.startsWith('npm/')) return `${agent.split(' ')[0] || 'this package manager'} runs bins through node`;
-  if (!npmBinLink(packageDir)) return 'the ao bin link is not a plain symlink to bin/ao';
-  return undefined;
 }
 
 async function main(): Promise<number> {
   legacyNotice('install');
   const manifest = JSON.parse(readFileSync(join(packageDir, MANIFEST_FILE), 'utf8')) as AoManifest;
-  const req = createRequire(join(packageDir, 'package.json'));
   // `npm install --os=darwin --cpu=arm64` installs for another machine: check that platform's binary, run nothing.
   const forOs = process.env.npm_config_os;
   const forCpu = process.env.npm_config_cpu;
@@ -75,18 +67,17 @@ async function main(): Promise<number> {
 
   for (const target of wanted) {
     const entry = manifest.binaries[target];
-    const found = entry && findPlatformPackage(req, entry);
+    const found = entry && findPlatformPackage(packageDir, entry);
     if (!found) continue;
-    verifyFully(found.binary, entry, manifest, !crossInstall);
-    if (!crossInstall) trySwap(found.binary);
+    verifyFully(found.binary, entry, manifest, !crossInstall, found.dir);
+    if (!crossInstall) trySwap(found.binary, entry);
     return 0;
   }
   if (crossInstall) return 0;
 
   const entry = wanted.map((t) => manifest.binaries[t]).find(Boolean);
-  const global = isGlobalInstall(packageDir);
   if (!entry) {
-    say(formatError(diagnoseMissingBinary({ manifest, wanted, presentTargets: [], installer: installerOf(packageDir, process.versions.pnp), global })));
+    say(formatError(diagnoseMissingBinary({ manifest, wanted, presentTargets: [], installer: layout.manager, global: layout.global })));
     return 0;
   }
   try {
@@ -94,22 +85,40 @@ async function main(): Promise<number> {
     const { fetchPlatformBinary } = fetchRequire(join(packageDir, 'lib', 'fetch-platform.cjs')) as typeof import('./fetch-platform.js');
     say(`ao: ${entry.package} is not installed (optional dependencies omitted?); fetching ${entry.package}@${entry.version}`);
     const binary = await fetchPlatformBinary(entry, process.env.INIT_CWD ?? process.cwd());
-    verifyFully(binary, entry, manifest, true);
-    say(`ao: verified and installed ${binary}`);
-    trySwap(binary);
+    // A cache another user can change (sudo keeping HOME): check, run and swap in a private copy, never their file.
+    const checked = untrustedBy(binary) ? privateCopy(binary) : binary;
+    try {
+      verifyFully(checked, entry, manifest, true);
+      say(`ao: verified and installed ${binary}`);
+      trySwap(checked, entry);
+    } finally {
+      if (checked !== binary) rmSync(dirname(checked), { recursive: true, force: true });
+    }
   } catch (err) {
     say(formatError(err));
-    say(`ao: the install continues; \`ao\` will say what is missing. To fix: npm install -g ${manifest.name}@${manifest.version} --include=optional`);
+    const missing = diagnoseMissingBinary({ manifest, wanted, presentTargets: [], installer: layout.manager, global: layout.global });
+    say(`ao: the install continues; \`ao\` will say what is missing. To fix: ${missing.fix}`);
   }
   return 0;
 }
 
 const __filename_ = fileURLToPath(import.meta.url);
 
-function trySwap(binary: string): void {
-  if (swapAllowed()) return;
+function privateCopy(binary: string): string {
+  const copy = join(mkdtempSync(join(tmpdir(), 'ao-check-')), basename(binary));
+  writeFileSync(copy, readFileSync(binary), { mode: 0o755 });
+  return copy;
+}
+
+function trySwap(binary: string, entry: BinaryEntry): void {
+  const blocked = swapBlocker(packageDir, layout);
+  if (blocked) {
+    // Only where the launcher could have given way: elsewhere keeping it is simply how the manager works.
+    if (layout.manager === 'npm' && !layout.pnp && process.platform !== 'win32') say(`ao: keeping the JS launcher: ${blocked}`);
+    return;
+  }
   try {
-    swapIn(packageDir, binary);
+    swapIn(packageDir, binary, entry);
   } catch (err) {
     say(`ao: could not replace the launcher with the native binary (${(err as Error).message}); ao works, it just starts through Node`);
   }

@@ -1,6 +1,30 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { AoManifest, BinaryEntry } from './manifest.js';
+
+/**
+ * Where Node's resolution looks first from @aoagents/ao: its own node_modules
+ * (nested), then the node_modules holding it (hoisted, and pnpm's sibling
+ * links). Two stats, where createRequire + require.resolve cost the launcher
+ * a module system round trip on every call.
+ */
+function probe(packageDir: string, name: string): string | undefined {
+  const nodeModules = name.startsWith('@') ? join(packageDir, '..', '..') : join(packageDir, '..');
+  for (const base of [join(packageDir, 'node_modules'), nodeModules]) {
+    const pkgJson = join(base, ...name.split('/'), 'package.json');
+    if (existsSync(pkgJson)) return realpathSync(pkgJson);
+  }
+  return undefined;
+}
+
+function resolved(packageDir: string, name: string): string | undefined {
+  try {
+    return createRequire(join(packageDir, 'package.json')).resolve(`${name}/package.json`);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Finding the platform package the way Node (and Yarn PnP, which patches
@@ -14,13 +38,9 @@ export interface FoundPackage {
   version(): string | undefined;
 }
 
-export function findPlatformPackage(req: NodeJS.Require, entry: BinaryEntry): FoundPackage | undefined {
-  let pkgJson: string;
-  try {
-    pkgJson = req.resolve(`${entry.package}/package.json`);
-  } catch {
-    return undefined;
-  }
+export function findPlatformPackage(packageDir: string, entry: BinaryEntry): FoundPackage | undefined {
+  const pkgJson = probe(packageDir, entry.package) ?? resolved(packageDir, entry.package);
+  if (!pkgJson) return undefined;
   const dir = dirname(pkgJson);
   const binary = join(dir, ...entry.path.split('/'));
   if (!existsSync(binary)) return undefined;
@@ -35,12 +55,6 @@ export function findPlatformPackage(req: NodeJS.Require, entry: BinaryEntry): Fo
       }
     },
   };
-}
-
-/** Global installs of npm, pnpm, yarn 1 and bun, told apart from project installs by their layout. */
-export function isGlobalInstall(packageDir: string): boolean {
-  const p = packageDir.replace(/\\/g, '/');
-  return /\/lib\/node_modules\/|\/pnpm\/global\/|\/\.bun\/install\/global\/|\/yarn\/global\//.test(p) || (process.platform === 'win32' && /\/npm\/node_modules\//i.test(p));
 }
 
 /**

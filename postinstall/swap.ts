@@ -1,79 +1,56 @@
 /**
  * Putting the native binary in the launcher's place (`<pkg>/bin/ao`), so `ao`
- * runs without a Node start-up. Used by the postinstall and, when scripts were
- * blocked, by the launcher right after its first verification (shipped as
- * lib/swap.cjs and loaded only then, to keep it off the launcher's usual path).
- * Only where the bin link is a plain symlink to bin/ao that the shell follows:
- * npm's `<prefix>/bin/ao` or `node_modules/.bin/ao`.
+ * runs without a Node start-up. Only the postinstall does this, and only where
+ * the install layout allows it (see common/install-layout.ts swapBlocker): a
+ * launcher that swapped itself on a later run could not stop a process the
+ * kernel had already started through its `#!/usr/bin/env node` line from
+ * reading the binary as JavaScript.
  */
-import { accessSync, chmodSync, constants, copyFileSync, existsSync, linkSync, lstatSync, realpathSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { chmodSync, linkSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { tempSibling } from '../common/fs-atomic.js';
+import type { BinaryEntry } from './manifest.js';
+import { checkBinary } from './verify.js';
 
 const launcherOf = (packageDir: string) => join(packageDir, 'bin', 'ao');
 
-/** The bin link npm made for us, global (<prefix>/bin/ao) or local (node_modules/.bin/ao). */
-export function npmBinLink(packageDir: string): string | undefined {
-  const candidates = [join(packageDir, '..', '..', '..', '..', 'bin', 'ao'), join(packageDir, '..', '..', '.bin', 'ao'), join(packageDir, '..', '.bin', 'ao')];
-  const ours = realpathSync(launcherOf(packageDir));
-  for (const link of candidates) {
-    try {
-      if (lstatSync(link).isSymbolicLink() && realpathSync(link) === ours) return link;
-    } catch {
-      // not there
-    }
+function sameFile(a: string, b: string): boolean {
+  try {
+    const [x, y] = [statSync(a), statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
   }
-  return undefined;
+}
+
+/** A hard link shares the file's owner and every later change to it: only for a file inside our own package, owned like bin/. */
+function mayLink(packageDir: string, binary: string): boolean {
+  const inside = realpathSync(binary).startsWith(realpathSync(packageDir) + sep);
+  return inside && statSync(binary).uid === statSync(join(packageDir, 'bin')).uid;
 }
 
 /**
- * Why the launcher must stay, seen from the layout alone (the launcher has no
- * npm_config_user_agent): pnpm's shims run `node <file>`, yarn 1 runs bins
- * through node, Yarn PnP has no bin links, bun's global install
- * (`$BUN_INSTALL/install/global`) is left out, Windows uses .cmd shims.
+ * Hard link (or copy, then check the copy against the manifest) the verified
+ * binary to a temp sibling, then one rename: `ao` is the launcher or the
+ * binary, never half of one. Already in place (`npm rebuild`): nothing to do.
  */
-export function layoutBlocksSwap(packageDir: string): string | undefined {
-  if (process.platform === 'win32') return 'Windows runs bins through a .cmd shim';
-  if (process.versions.pnp) return 'Yarn PnP';
-  const real = realpathSync(packageDir).replace(/\\/g, '/');
-  if (/\/\.pnpm\/|\/pnpm\/global\//.test(real)) return 'pnpm runs bins through node';
-  if (/\/install\/global\/node_modules\//.test(real)) return 'bun global: left out, its bin links were not checked';
-  const nodeModules = basename(dirname(packageDir)).startsWith('@') ? dirname(dirname(packageDir)) : dirname(packageDir);
-  if (existsSync(join(nodeModules, '.yarn-integrity'))) return 'yarn 1 runs bins through node';
-  if (!npmBinLink(packageDir)) return 'the ao bin link is not a plain symlink to bin/ao';
-  try {
-    accessSync(join(packageDir, 'bin'), constants.W_OK);
-  } catch {
-    return `${join(packageDir, 'bin')} is not writable`;
-  }
-  return undefined;
-}
-
-/** Hard link (or copy) the verified binary to a temp sibling, then one rename: `ao` is the launcher or the binary, never half of one. */
-export function swapIn(packageDir: string, binary: string): void {
+export function swapIn(packageDir: string, binary: string, entry: BinaryEntry): void {
   const launcher = launcherOf(packageDir);
+  if (sameFile(launcher, binary)) return;
   const tmp = tempSibling(launcher, 'swap');
   try {
-    try {
+    if (mayLink(packageDir, binary)) {
       linkSync(binary, tmp);
-    } catch {
-      copyFileSync(binary, tmp);
+    } else {
+      // Not copyFileSync: libuv's copy gives the copy the source's owner, and root would install the user's file again.
+      writeFileSync(tmp, readFileSync(binary), { mode: 0o755 });
+      const problem = checkBinary(tmp, entry);
+      if (problem) throw new Error(`the copy of ${binary} changed while copying: ${problem.detail}`);
     }
     chmodSync(tmp, 0o755);
     renameSync(tmp, launcher);
-  } catch (err) {
+  } finally {
+    // Gone after a rename; still there if the rename met a link to the same file (which POSIX makes a no-op).
     rmSync(tmp, { force: true });
-    throw err;
-  }
-}
-
-/** The launcher's first-run swap: silent and never failing, the command runs either way. */
-export function swapFromLauncher(packageDir: string, binary: string): boolean {
-  try {
-    if (layoutBlocksSwap(packageDir)) return false;
-    swapIn(packageDir, binary);
-    return true;
-  } catch {
-    return false;
   }
 }

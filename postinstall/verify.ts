@@ -1,46 +1,55 @@
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { executableMismatch } from '../common/binary-format.js';
 import { UserError } from '../common/errors.js';
-import { stampPath } from './locations.js';
+import { cacheRoot, stampPath } from './locations.js';
 import type { BinaryEntry } from './manifest.js';
+import { ownedByMe } from './ownership.js';
 
 /**
  * Verification of a platform binary against the manifest (size, sha512,
- * format and CPU), remembered in a small stamp keyed by path, size, mtime and
- * inode: later launches cost one stat and one small read until the file changes.
+ * format and CPU), remembered in a small stamp: later launches cost one stat
+ * and one small read until the file changes. The stamp is keyed on the
+ * file's ctime with its device, inode, size and mtime: a user-space edit can
+ * restore the mtime (`touch -r`) but not the ctime, which the kernel sets on
+ * every write, chmod or link. A stamp this user does not own, or in a folder
+ * this user does not own, proves nothing: the binary is verified again.
  * Synchronous and built-ins only: the launcher uses it on its start-up path.
  */
 interface Stamp {
   path: string;
+  dev: number;
+  ino: number;
   size: number;
   mtimeMs: number;
-  ino: number;
+  ctimeMs: number;
   integrity: string;
 }
 
 function stampFor(path: string, st: Stats, integrity: string): Stamp {
-  return { path, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, integrity };
+  return { path, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, integrity };
 }
 
 function sameStamp(a: Stamp, b: Stamp): boolean {
-  return a.path === b.path && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.integrity === b.integrity;
+  return (Object.keys(b) as Array<keyof Stamp>).every((k) => a[k] === b[k]);
 }
 
 export function hasValidStamp(path: string, st: Stats, entry: BinaryEntry, cache?: string): boolean {
+  const file = stampPath(path, cache);
   try {
-    const stamp = JSON.parse(readFileSync(stampPath(path, cache), 'utf8')) as Stamp;
-    return sameStamp(stamp, stampFor(path, st, entry.integrity));
+    const stamp = JSON.parse(readFileSync(file, 'utf8')) as Stamp;
+    return sameStamp(stamp, stampFor(path, st, entry.integrity)) && [file, dirname(file), dirname(dirname(file))].every((p) => ownedByMe(p));
   } catch {
     return false;
   }
 }
 
-/** Best effort: a read-only cache only means the next launch verifies again. */
-export function writeStamp(path: string, st: Stats, entry: BinaryEntry, cache?: string): void {
+/** Best effort: a read-only cache, or one that belongs to another user (sudo keeping HOME), only means the next launch verifies again. */
+export function writeStamp(path: string, st: Stats, entry: BinaryEntry, cache = cacheRoot()): void {
   const file = stampPath(path, cache);
   try {
+    if (existsSync(cache) && !ownedByMe(cache)) return;
     mkdirSync(dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(stampFor(path, st, entry.integrity)));
@@ -67,14 +76,16 @@ export function checkBinary(path: string, entry: BinaryEntry, st: Stats = statSy
 /**
  * Verifies once per file state; throws a UserError naming the file when the
  * bytes are not the release's. `installedVersion` is read only on a mismatch,
- * to tell a version skew from an altered file. Returns true when it hashed
- * the file just now (no valid stamp), false on a stamp hit.
+ * to tell a version skew from an altered file; `reinstall` names the command
+ * that puts the release back for the install method in use. Returns true when
+ * it hashed the file just now (the launcher's first run), false on a stamp hit.
  */
 export function verifyBinaryOnce(
   path: string,
   entry: BinaryEntry,
   release: { name: string; version: string },
   installedVersion: () => string | undefined,
+  reinstall: () => string,
   cache?: string,
 ): boolean {
   const ownVersion = release.version;
@@ -90,14 +101,14 @@ export function verifyBinaryOnce(
     throw new UserError({
       what: `${entry.package}@${theirs} does not match ao ${ownVersion}`,
       why: `the launcher and its platform package come from different releases (${problem.detail})`,
-      fix: `reinstall one release of both: npm install -g ${release.name}@${ownVersion} (or the same command with your package manager)`,
+      fix: `reinstall one release of both: ${reinstall()}`,
       code: 'EAOSKEW',
     });
   }
   throw new UserError({
     what: `refusing to run ${path}`,
     why: `it is not the binary of release ${ownVersion}: ${problem.detail}`,
-    fix: `reinstall: npm install -g ${release.name}@${ownVersion} (if it happens again, report it: the file was altered after release)`,
+    fix: `reinstall: ${reinstall()}  (if it happens again, report it: the file was altered after release)`,
     code: 'EAOINTEGRITY',
   });
 }

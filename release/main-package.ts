@@ -18,7 +18,6 @@ export interface ShippedFile {
 export const MAIN_PACKAGE_FILES: ShippedFile[] = [
   { from: 'launcher.cjs', to: 'bin/ao', executable: true },
   { from: 'postinstall.cjs', to: 'lib/postinstall.cjs', executable: false },
-  { from: 'swap.cjs', to: 'lib/swap.cjs', executable: false },
   { from: 'fetch-platform.cjs', to: 'lib/fetch-platform.cjs', executable: false },
   { from: 'app-fetcher.cjs', to: 'lib/ao-app', executable: true },
   { from: 'ao-legacy-import.cjs', to: 'lib/ao-legacy-import', executable: true },

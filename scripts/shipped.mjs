@@ -7,8 +7,6 @@ import { build } from 'esbuild';
 export const SHIPPED = [
   { in: 'postinstall/launcher.ts', out: 'launcher.cjs', shebang: true },
   { in: 'postinstall/postinstall.ts', out: 'postinstall.cjs' },
-  // Loaded by the launcher only on its first run, to swap the verified binary in (scripts blocked under npm).
-  { in: 'postinstall/swap.ts', out: 'swap.cjs' },
   // Loaded by the postinstall only when the platform package is missing: pacote stays off every other path.
   { in: 'postinstall/fetch-platform.ts', out: 'fetch-platform.cjs', minify: true, quiet: ['require-resolve-not-external'] },
   // The desktop app fetcher (ao-app), run on demand, never by install scripts.

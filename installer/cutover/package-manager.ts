@@ -1,32 +1,21 @@
 import { readFileSync, realpathSync } from 'node:fs';
-import { homeDir } from '../../common/home.js';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { UserError } from '../../common/errors.js';
+import { installLayout } from '../../common/install-layout.js';
 import type { PackageManagerInfo } from './journal.js';
 import { runCommand } from './run.js';
 
 export const PACKAGE_NAME = '@aoagents/ao';
 
 /**
- * Which package manager installed the running `@aoagents/ao`, judged from the
- * package's real path the way the legacy `ao update` did, plus yarn 1 and bun.
- * Returns the global node_modules folder too: the install and the checks use it.
+ * Which package manager installed the running `@aoagents/ao` globally, and its
+ * global node_modules folder (the install and the checks use it); undefined
+ * for a project install or a checkout. Asks common/install-layout.ts, the one
+ * module that knows install layouts.
  */
 export function detectPackageManager(packageRealPath: string, env: NodeJS.ProcessEnv = process.env): PackageManagerInfo | undefined {
-  const p = packageRealPath.split(sep).join('/');
-  const bunRoot = join(env.BUN_INSTALL ?? join(homeDir(env), '.bun'), 'install', 'global', 'node_modules').split(sep).join('/');
-  if (p.startsWith(`${bunRoot}/`)) return { name: 'bun', globalRoot: fromPosix(bunRoot) };
-  const pnpm = /^(.*\/pnpm\/global\/[^/]+)\//.exec(p);
-  if (pnpm) return { name: 'pnpm', globalRoot: fromPosix(`${pnpm[1]}/node_modules`) };
-  const yarn = /^(.*\/yarn\/global\/node_modules)\//.exec(p) ?? /^(.*\/\.config\/yarn\/global\/node_modules)\//.exec(p);
-  if (yarn) return { name: 'yarn', globalRoot: fromPosix(yarn[1]!) };
-  const npm = /^(.*\/lib\/node_modules)\//.exec(p) ?? (process.platform === 'win32' ? /^(.*\/node_modules)\/@aoagents\/ao(\/|$)/.exec(p) : null);
-  if (npm) return { name: 'npm', globalRoot: fromPosix(npm[1]!) };
-  return undefined;
-}
-
-function fromPosix(p: string): string {
-  return p.split('/').join(sep);
+  const layout = installLayout(packageRealPath, env);
+  return layout.global && layout.globalRoot ? { name: layout.manager, globalRoot: layout.globalRoot } : undefined;
 }
 
 /** The folder of the `@aoagents/ao` package that contains `file` (the running cutover bundle). */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
-import { isNodeScript, mustRun, run, useReleaseRegistry } from '../postinstall/install-support.js';
+import { alterBinary, isNodeScript, mustRun, repairCommand, run, useReleaseRegistry } from '../postinstall/install-support.js';
 
 const SPEC = '@aoagents/ao@0.10.0';
 const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
@@ -41,6 +41,21 @@ describe('other package managers install a working, verified ao', () => {
     expect(isNodeScript(launcher)).toBe(true);
   });
 
+  it('pnpm 10 global with an altered binary: ao names the pnpm command that repairs it, and that command works', () => {
+    const { sb, ao } = pnpmSandbox('pnpm-tampered');
+    mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    const root = mustRun('node', [PNPM, 'root', '-g'], sb.env).stdout.trim();
+    const bin = join(realpathSync(join(root, '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao');
+    alterBinary(bin, false);
+    const r = run(ao, ['--version'], sb.env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`pnpm add -g ${SPEC} --force`);
+    mustRun('node', [PNPM, ...fix!.split(' ').slice(1)], sb.env);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+  });
+
   it('pnpm 10 global with the build allowed: the postinstall verifies, the shim keeps the launcher', () => {
     const { sb, ao } = pnpmSandbox('pnpm-allowed');
     mustRun('node', [PNPM, 'add', '-g', SPEC, '--allow-build=@aoagents/ao'], sb.env);
@@ -75,6 +90,21 @@ describe('other package managers install a working, verified ao', () => {
     expect(existsSync(join(dir, 'node_modules'))).toBe(false);
     expect(mustRun('node', [YARN4, 'ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
     expect(run('node', [YARN4, 'ao', 'fixture', 'exit', '3'], env, { cwd: dir }).status).toBe(3);
+  });
+
+  it('bun global with an altered binary: ao names the bun command that repairs it, and that command works', () => {
+    const bunInstall = join(sandbox('bun-tampered-dir').root, 'bun');
+    const sb = sandbox('bun-tampered', [join(bunInstall, 'bin'), dirname(BUN)], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: release.registry.url });
+    mustRun(BUN, ['add', '-g', SPEC], sb.env);
+    const ao = join(bunInstall, 'bin', 'ao');
+    const bin = join(bunInstall, 'install', 'global', 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
+    alterBinary(bin, false);
+    const r = run(ao, ['--version'], sb.env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`bun remove -g @aoagents/ao && bun add -g ${SPEC}`);
+    mustRun('sh', ['-c', fix!], sb.env);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
   });
 
   it('bun global, package untrusted: the launcher works and verifies on first run', () => {

@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, rmSync, readFileSync, realpathSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { checkBinary } from '../../postinstall/verify.js';
+import { checkBinary, writeStamp } from '../../postinstall/verify.js';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { cachedBinaryPath, integrityHex } from '../../postinstall/locations.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 import { hostFixtureBinary } from '../../rehearsal/fixture-binaries.js';
 import { publishPlain, stageFixtureRelease } from '../../rehearsal/release-fixture.js';
 import { startEmbeddedRegistry } from '../../release/embedded-registry.js';
-import { expectExactPassThrough, isElf, isNodeScript, mustRun, run, useReleaseRegistry } from '../postinstall/install-support.js';
+import { alterBinary, expectExactPassThrough, isElf, isNodeScript, mustRun, repairCommand, run, useReleaseRegistry } from '../postinstall/install-support.js';
 
 const execFileAsync = promisify(execFile);
 const SPEC = '@aoagents/ao@0.10.0';
@@ -25,6 +25,28 @@ function makeReadOnly(dir: string): () => void {
   return () => chmodSync(dir, 0o755);
 }
 const platformBinary = (sb: Sandbox) => join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
+const asRoot = process.getuid?.() === 0;
+/** Another user's uid, for files a root test must not trust (no account needed: ownership is a number). */
+const OTHER_UID = 4242;
+
+/** Flips one byte of `path` in place (same inode, same size), then puts its mtime back as `touch -r` would. */
+function editKeepingMtime(path: string): void {
+  const ref = `${path}.times`;
+  execFileSync('touch', ['-r', path, ref]);
+  const before = statSync(path);
+  const fd = openSync(path, 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    const at = before.size - 100;
+    byte[0] = readFileSync(path)[at] ^ 0xff;
+    writeSync(fd, byte, 0, 1, at);
+  } finally {
+    closeSync(fd);
+  }
+  execFileSync('touch', ['-r', ref, path]);
+  rmSync(ref);
+  expect(statSync(path).mtimeMs).toBe(before.mtimeMs);
+}
 
 describe('npm global installs from the registry', () => {
   const release = useReleaseRegistry();
@@ -40,22 +62,61 @@ describe('npm global installs from the registry', () => {
     await expectExactPassThrough(ao, sb.env);
   });
 
-  it('with --ignore-scripts, the first ao call verifies the binary, then swaps it in for the launcher', async () => {
+  it('npm rebuild after the swap keeps the binary and leaves no temp file beside it', () => {
+    const sb = sandbox('npm-rebuild');
+    mustRun('npm', ['install', '-g', SPEC], sb.env);
+    mustRun('npm', ['rebuild', '-g', '@aoagents/ao'], sb.env);
+    const ao = join(sb.binDir, 'ao');
+    expect(readdirSync(join(globalPkg(sb), 'bin'))).toEqual(['ao']);
+    expect(isElf(ao)).toBe(true);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  it('AO_BINARY_PATH set at install time: the postinstall keeps the launcher, says why, and ao runs the override', async () => {
+    const own = await hostFixtureBinary('0.10.0');
+    const sb = sandbox('npm-override');
+    const install = mustRun('npm', ['install', '-g', SPEC, '--foreground-scripts'], { ...sb.env, AO_BINARY_PATH: own });
+    expect(install.stdout + install.stderr).toContain('ao: keeping the JS launcher: AO_BINARY_PATH is set');
+    const ao = join(sb.binDir, 'ao');
+    expect(isNodeScript(ao)).toBe(true);
+    const r = run(ao, ['fixture', 'exit', '42'], { ...sb.env, AO_BINARY_PATH: own });
+    expect(r.status).toBe(42);
+    expect(r.stderr).toBe(`ao: using AO_BINARY_PATH=${own} (not verified)\n`);
+  });
+
+  it('with --ignore-scripts, 8 concurrent ao calls started at once on a fresh install all succeed, in 20 trials, and leave no file behind', async () => {
+    const sb = sandbox('npm-concurrent');
+    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    const ao = join(sb.binDir, 'ao');
+    const binDir = join(globalPkg(sb), 'bin');
+    const launcher = readFileSync(join(binDir, 'ao'));
+    const failures: string[] = [];
+    for (let trial = 0; trial < 20; trial++) {
+      // The state right after the install: the launcher in bin/ao, nothing verified yet.
+      rmSync(join(binDir, 'ao'));
+      writeFileSync(join(binDir, 'ao'), launcher, { mode: 0o755 });
+      rmSync(join(sb.home, '.cache', 'ao'), { recursive: true, force: true });
+      const calls = await Promise.all(
+        Array.from({ length: 8 }, () => execFileAsync(ao, ['--version'], { env: sb.env }).catch((err: { code?: number; stdout?: string; stderr?: string }) => err)),
+      );
+      for (const c of calls) if (c.stdout !== 'ao version 0.10.0\n' || c.stderr) failures.push(`trial ${trial}: exit ${(c as { code?: number }).code ?? 0}: ${c.stderr?.split('\n').find((l) => /Error|ao:/.test(l))}`);
+      const stray = readdirSync(binDir).filter((f) => f !== 'ao');
+      if (stray.length > 0) failures.push(`trial ${trial}: left ${stray.join(', ')}`);
+    }
+    expect(failures).toEqual([]);
+  }, 180_000); // 160 Node start-ups, 8 at a time on 2 cores
+
+  it('with --ignore-scripts, the launcher verifies on the first call and stays: npm only swaps in the postinstall', async () => {
     const sb = sandbox('npm-noscripts');
     mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
     const ao = join(sb.binDir, 'ao');
-    const inPackage = join(globalPkg(sb), 'bin', 'ao');
-    expect(isNodeScript(ao)).toBe(true);
     const stamps = join(sb.home, '.cache', 'ao', 'verified');
     expect(existsSync(stamps)).toBe(false);
     const first = mustRun(ao, ['--version'], sb.env);
     expect(first.stdout).toBe('ao version 0.10.0\n');
     expect(first.stderr).toBe('');
     expect(readdirSync(stamps)).toHaveLength(1);
-    // Later calls run the release's binary directly, through npm's unchanged symlink.
-    expect(realpathSync(ao)).toBe(inPackage);
-    expect(isElf(inPackage)).toBe(true);
-    expect(checkBinary(inPackage, release.manifest.binaries['linux-x64'])).toBeUndefined();
+    expect(isNodeScript(join(globalPkg(sb), 'bin', 'ao'))).toBe(true);
     expect(readdirSync(join(globalPkg(sb), 'bin'))).toEqual(['ao']);
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
     await expectExactPassThrough(ao, sb.env);
@@ -78,10 +139,7 @@ describe('npm global installs from the registry', () => {
       expect(run(ao, ['fixture', 'exit', '42'], sb.env).status).toBe(42);
 
       // Same size, one byte changed: the stamp no longer matches and the hash check refuses it.
-      const bin = platformBinary(sb);
-      const bytes = readFileSync(bin);
-      bytes[bytes.length - 100] ^= 0xff;
-      writeFileSync(bin, bytes);
+      alterBinary(platformBinary(sb));
       const r = run(ao, ['fixture', 'args', 'ran'], sb.env);
       expect(r.status).toBe(1);
       expect(r.stdout).toBe('');
@@ -96,6 +154,76 @@ describe('npm global installs from the registry', () => {
     const rebuild = run('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], sb.env);
     expect(rebuild.status).not.toBe(0);
     expect(rebuild.stdout + rebuild.stderr).toContain('refusing @aoagents/ao-linux-x64@0.10.0');
+  });
+
+  it('an in-place edit of the verified binary with its mtime put back (touch -r) is refused, not run', () => {
+    const sb = sandbox('npm-touch-r');
+    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    const ao = join(sb.binDir, 'ao');
+    const undo = makeReadOnly(join(globalPkg(sb), 'bin'));
+    try {
+      expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+      editKeepingMtime(platformBinary(sb));
+      const r = run(ao, ['fixture', 'args', 'ran'], sb.env);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('refusing to run');
+      expect(r.status).toBe(1);
+    } finally {
+      undo();
+    }
+  });
+
+  it.runIf(asRoot)('as root, a stamp in a cache another user owns proves nothing: the altered binary is refused', () => {
+    const sb = sandbox('npm-foreign-stamp');
+    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    const ao = join(sb.binDir, 'ao');
+    const cache = join(sb.home, '.cache', 'ao');
+    const undo = makeReadOnly(join(globalPkg(sb), 'bin'));
+    try {
+      const bin = platformBinary(sb);
+      editKeepingMtime(bin);
+      // What that user could write: a stamp matching the altered file as it is now.
+      mkdirSync(cache, { recursive: true });
+      writeStamp(bin, statSync(bin), release.manifest.binaries['linux-x64'], cache);
+      execFileSync('chown', ['-R', `${OTHER_UID}:${OTHER_UID}`, cache]);
+      const r = run(ao, ['--version'], sb.env);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain('refusing to run');
+      expect(r.status).toBe(1);
+    } finally {
+      undo();
+    }
+  });
+
+  it.runIf(asRoot)("as root, with the platform package missing and the cache in another user's home, bin/ao becomes a verified copy root owns, never a link to their file", async () => {
+    const sb = sandbox('npm-root-cache');
+    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    rmSync(join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64'), { recursive: true });
+    // The invoking user's cache (sudo keeps HOME), holding this release's binary as that user's file.
+    const userCache = join(sb.root, 'user-home-cache');
+    const entry = release.manifest.binaries['linux-x64'];
+    const theirs = cachedBinaryPath(entry, join(userCache, 'ao'));
+    mkdirSync(join(theirs, '..'), { recursive: true });
+    copyFileSync(await hostFixtureBinary('0.10.0'), theirs);
+    expect(checkBinary(theirs, entry)).toBeUndefined();
+    execFileSync('chown', ['-R', `${OTHER_UID}:${OTHER_UID}`, userCache]);
+    const env = { ...sb.env, XDG_CACHE_HOME: userCache };
+
+    // `sudo ao` with scripts blocked: their file is refused, not run.
+    const refused = run(join(sb.binDir, 'ao'), ['--version'], env);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toContain(`refusing to run ${theirs}`);
+    expect(refused.status).toBe(1);
+
+    // `sudo npm rebuild -g` (the postinstall): the swap copies and checks the copy instead of linking.
+    const rebuild = mustRun('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], env);
+    const inPackage = join(globalPkg(sb), 'bin', 'ao');
+    expect(isElf(inPackage)).toBe(true);
+    const [mine, their] = [statSync(inPackage), statSync(theirs)];
+    expect(mine.uid, rebuild.stdout + rebuild.stderr).toBe(0);
+    expect(mine.ino).not.toBe(their.ino);
+    expect(checkBinary(inPackage, entry)).toBeUndefined();
+    expect(readdirSync(join(globalPkg(sb), 'bin'))).toEqual(['ao']);
   });
 
   // npm 11 ignores --omit=optional for global installs, so the omitted case is a project install.
@@ -127,6 +255,48 @@ describe('npm global installs from the registry', () => {
     expect(checkBinary(cached, release.manifest.binaries['linux-x64'])).toBeUndefined();
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
     expect(readdirSync(join(sb.home, '.cache', 'ao', 'tmp'))).toEqual([]);
+  });
+
+  it('a global install with an altered binary names the command that repairs it, and that command works', () => {
+    const sb = sandbox('npm-global-tampered');
+    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    const bin = platformBinary(sb);
+    alterBinary(bin);
+    const ao = join(sb.binDir, 'ao');
+    const r = run(ao, ['--version'], sb.env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`npm uninstall -g @aoagents/ao && npm install -g ${SPEC}`);
+    mustRun('sh', ['-c', fix!], sb.env);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  it('a project install with an altered binary names the command that repairs a project, and that command works', () => {
+    const sb = sandbox('npm-local-tampered');
+    const dir = project(sb);
+    mustRun('npm', ['install', SPEC, '--ignore-scripts'], sb.env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    const bin = join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
+    alterBinary(bin);
+    const r = run(ao, ['--version'], sb.env, { cwd: dir });
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in ${realpathSync(dir)})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], sb.env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  it('a failed fallback fetch never prints the credentials of the registry URL', () => {
+    const sb = sandbox('npm-redact');
+    const dir = project(sb);
+    mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts'], sb.env, { cwd: dir });
+    const pkgDir = join(dir, 'node_modules', '@aoagents', 'ao');
+    // A registry with credentials in its URL that refuses connections (port 9 on loopback: discard, nothing listens).
+    const env = { ...sb.env, npm_config_user_agent: 'npm/11 node/v20 linux x64', INIT_CWD: dir, npm_config_registry: 'http://aouser:s3cr3t-t0ken@127.0.0.1:9/', npm_config_fetch_retries: '0' };
+    const r = run(process.execPath, ['lib/postinstall.cjs'], env, { cwd: pkgDir });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('ao: cannot');
+    expect(r.stderr).not.toContain('s3cr3t-t0ken');
   });
 
   it('with --ignore-scripts --omit=optional, ao names the fix instead of failing obscurely', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { diagnoseMissingBinary, installerOf, type MissingBinaryFacts } from '../../postinstall/diagnose.js';
+import { installLayout } from '../../common/install-layout.js';
+import { diagnoseMissingBinary, type MissingBinaryFacts } from '../../postinstall/diagnose.js';
 import { preferredTargets } from '../../postinstall/host.js';
 import type { AoManifest, BinaryEntry } from '../../postinstall/manifest.js';
 
@@ -82,6 +83,6 @@ describe('telling package managers apart by layout', () => {
     ['/p/.yarn/unplugged/x/node_modules/@aoagents/ao', '3', 'yarn'],
     ['/usr/local/lib/node_modules/@aoagents/ao', undefined, 'npm'],
   ] as const)('%s is %s', (dir, pnp, want) => {
-    expect(installerOf(dir, pnp)).toBe(want);
+    expect(installLayout(dir, {}, { env: {}, platform: 'linux', pnp, exists: () => false }).manager).toBe(want);
   });
 });

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { openSync, readSync, closeSync } from 'node:fs';
+import { openSync, readSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { delimiter } from 'node:path';
@@ -96,3 +96,14 @@ export async function expectExactPassThrough(ao: string, env: NodeJS.ProcessEnv,
     expect(r.signal).toBe(signal);
   }
 }
+
+/** Flips one byte near the end of `path` (same size): no longer the released binary. A new file unless `inPlace` (a store's hard link stays intact). */
+export function alterBinary(path: string, inPlace = true): void {
+  const bytes = readFileSync(path);
+  bytes[bytes.length - 100] ^= 0xff;
+  if (!inPlace) rmSync(path);
+  writeFileSync(path, bytes, { mode: 0o755 });
+}
+
+/** The repair command an integrity refusal names on its `fix:` line. */
+export const repairCommand = (stderr: string): string | undefined => /fix: reinstall: (.*?) {2}\(/.exec(stderr)?.[1];

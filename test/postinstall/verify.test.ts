@@ -10,6 +10,7 @@ import { checkBinary, verifyBinaryOnce } from '../../postinstall/verify.js';
 import { hostFixtureBinary } from '../../rehearsal/fixture-binaries.js';
 
 const release = { name: '@aoagents/ao', version: '0.10.0' };
+const reinstall = () => 'npm uninstall -g @aoagents/ao && npm install -g @aoagents/ao@0.10.0';
 
 function codeOf(fn: () => void): string | undefined {
   try {
@@ -36,31 +37,31 @@ describe('verifying a platform binary once per file state', () => {
 
   it('accepts the released bytes and leaves a stamp for the next launch', () => {
     const cache = join(dir, 'cache1');
-    expect(codeOf(() => verifyBinaryOnce(binary, entry, release, () => '0.10.0', cache))).toBeUndefined();
+    expect(codeOf(() => verifyBinaryOnce(binary, entry, release, () => '0.10.0', reinstall, cache))).toBeUndefined();
     expect(existsSync(stampPath(binary, cache))).toBe(true);
   });
 
   it('a stamp recorded for another release hash does not vouch for this one', () => {
     const cache = join(dir, 'cache2');
-    verifyBinaryOnce(binary, entry, release, () => '0.10.0', cache);
+    verifyBinaryOnce(binary, entry, release, () => '0.10.0', reinstall, cache);
     const other = { ...entry, integrity: 'sha512-' + Buffer.alloc(64).toString('base64') };
-    expect(codeOf(() => verifyBinaryOnce(binary, other, release, () => '0.10.0', cache))).toBe('EAOINTEGRITY');
+    expect(codeOf(() => verifyBinaryOnce(binary, other, release, () => '0.10.0', reinstall, cache))).toBe('EAOINTEGRITY');
   });
 
   it('refuses a same-size file with one byte changed after it was stamped', () => {
     const cache = join(dir, 'cache3');
     const copy = join(dir, 'ao-altered');
     copyFileSync(binary, copy);
-    verifyBinaryOnce(copy, entry, release, () => '0.10.0', cache);
+    verifyBinaryOnce(copy, entry, release, () => '0.10.0', reinstall, cache);
     const bytes = readFileSync(copy);
     bytes[bytes.length - 1] ^= 1;
     writeFileSync(copy, bytes);
-    expect(codeOf(() => verifyBinaryOnce(copy, entry, release, () => '0.10.0', cache))).toBe('EAOINTEGRITY');
+    expect(codeOf(() => verifyBinaryOnce(copy, entry, release, () => '0.10.0', reinstall, cache))).toBe('EAOINTEGRITY');
   });
 
   it('explains a version skew between launcher and platform package', () => {
     const skewed = { ...entry, size: entry.size + 1 };
-    expect(codeOf(() => verifyBinaryOnce(binary, skewed, release, () => '0.9.6', join(dir, 'cache4')))).toBe('EAOSKEW');
+    expect(codeOf(() => verifyBinaryOnce(binary, skewed, release, () => '0.9.6', reinstall, join(dir, 'cache4')))).toBe('EAOSKEW');
   });
 
   it('a binary with the right hash but built for another OS fails the format check', () => {

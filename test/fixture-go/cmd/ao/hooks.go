@@ -48,6 +48,11 @@ func cmdFixture(args []string) error {
 		case <-time.After(time.Duration(ms) * time.Millisecond):
 			return nil
 		}
+	case "trap":
+		if code := fixtureTrap(args[1:]); code != 0 {
+			return exitError(code)
+		}
+		return nil
 	case "signal":
 		names := map[string]syscall.Signal{"TERM": syscall.SIGTERM, "INT": syscall.SIGINT, "KILL": syscall.SIGKILL}
 		s, ok := names[args[1]]

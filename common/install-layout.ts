@@ -1,0 +1,164 @@
+import { accessSync, constants, existsSync, lstatSync, realpathSync } from 'node:fs';
+import { homeDir } from './home.js';
+import { join, sep } from 'node:path';
+
+/**
+ * The one place that knows how @aoagents/ao was installed: which package
+ * manager laid out its folder, global or project-local, and whether the
+ * native binary may take the launcher's place. The launcher, the postinstall
+ * and the cutover all ask this module. Decided from the package's location
+ * first (each manager's global folder and store have their own shape), then
+ * the marker files a manager leaves in a project, then the agent string the
+ * running manager exports to install scripts.
+ * Node built-ins only: this ships inside @aoagents/ao.
+ */
+export type PackageManager = 'npm' | 'pnpm' | 'yarn' | 'bun';
+
+export interface InstallLayout {
+  manager: PackageManager;
+  global: boolean;
+  /** Yarn Plug'n'Play: no node_modules, no bin links. */
+  pnp: boolean;
+  /** Global installs: the node_modules folder that holds @aoagents/ao (what the cutover installs into). */
+  globalRoot?: string;
+  /** Project installs: the folder whose node_modules holds @aoagents/ao. */
+  project?: string;
+}
+
+export interface LayoutFacts {
+  env: NodeJS.ProcessEnv;
+  platform: string;
+  /** process.versions.pnp */
+  pnp?: string;
+  /** Whether a file exists (marker files of a project); injectable for tests. */
+  exists(path: string): boolean;
+}
+
+const hostFacts = (env: NodeJS.ProcessEnv): LayoutFacts => ({ env, platform: process.platform, pnp: process.versions.pnp, exists: existsSync });
+
+const posix = (p: string) => p.split(sep).join('/').replace(/\\/g, '/');
+const native = (p: string) => (sep === '/' ? p : p.split('/').join(sep));
+
+/** Global folders, by manager, as they appear in the package's real path. */
+function globalFromPath(p: string, f: LayoutFacts): { manager: PackageManager; globalRoot: string } | undefined {
+  const bunRoot = posix(join(f.env.BUN_INSTALL ?? join(homeDir(f.env), '.bun'), 'install', 'global', 'node_modules'));
+  if (p.startsWith(`${bunRoot}/`)) return { manager: 'bun', globalRoot: bunRoot };
+  const bun = /^(.*\/\.bun\/install\/global\/node_modules)\//.exec(p);
+  if (bun) return { manager: 'bun', globalRoot: bun[1]! };
+  // `<pnpm home>/global/<layout version>/`: ~/.local/share/pnpm by default, anywhere with PNPM_HOME.
+  const pnpm = /^(.*\/pnpm\/global\/[^/]+)\//.exec(p) ?? /^(.*\/global\/\d+)\/(?:\.pnpm|node_modules)\//.exec(p);
+  if (pnpm) return { manager: 'pnpm', globalRoot: `${pnpm[1]}/node_modules` };
+  const yarn = /^(.*\/yarn\/global\/node_modules)\//.exec(p);
+  if (yarn) return { manager: 'yarn', globalRoot: yarn[1]! };
+  const npm = /^(.*\/lib\/node_modules)\//.exec(p) ?? (f.platform === 'win32' ? /^(.*\/npm\/node_modules)\//i.exec(p) : null);
+  if (npm) return { manager: 'npm', globalRoot: npm[1]! };
+  return undefined;
+}
+
+/** The node_modules folder and project of a hoisted or pnpm-store package path. */
+function projectOf(p: string): string | undefined {
+  const at = p.indexOf('/node_modules/');
+  return at > 0 ? p.slice(0, at) : undefined;
+}
+
+function managerFromMarkers(project: string, f: LayoutFacts): PackageManager | undefined {
+  const has = (name: string) => f.exists(native(`${project}/${name}`));
+  if (has('node_modules/.modules.yaml') || has('pnpm-lock.yaml')) return 'pnpm';
+  if (has('node_modules/.yarn-integrity') || has('node_modules/.yarn-state.yml') || has('yarn.lock') || has('.pnp.cjs')) return 'yarn';
+  if (has('bun.lock') || has('bun.lockb')) return 'bun';
+  if (has('node_modules/.package-lock.json') || has('package-lock.json')) return 'npm';
+  return undefined;
+}
+
+/** The manager running us, from the agent string every manager exports to install scripts. */
+function managerFromAgent(env: NodeJS.ProcessEnv): PackageManager | undefined {
+  const name = /^(npm|pnpm|yarn|bun)\//.exec(env.npm_config_user_agent ?? '')?.[1];
+  return name as PackageManager | undefined;
+}
+
+/** How the package at `packageDir` (its real path, or a path to be resolved) was installed. */
+export function installLayout(packageDir: string, env: NodeJS.ProcessEnv = process.env, facts: LayoutFacts = hostFacts(env)): InstallLayout {
+  const p = posix(packageDir);
+  const pnp = Boolean(facts.pnp) || p.includes('/.yarn/');
+  const global = globalFromPath(p, facts);
+  if (global) return { manager: global.manager, global: true, pnp: false, globalRoot: native(global.globalRoot) };
+  if (pnp) return { manager: 'yarn', global: false, pnp: true, project: projectOf(p) ?? p.replace(/\/\.yarn\/.*$/, '') };
+  const project = projectOf(p);
+  if (p.includes('/node_modules/.pnpm/')) return { manager: 'pnpm', global: false, pnp: false, project: project && native(project) };
+  // During an install the manager running the script is the one laying the folder out (markers may not exist yet).
+  const installing = env.npm_lifecycle_event ? managerFromAgent(env) : undefined;
+  const manager = installing ?? (project ? managerFromMarkers(project, facts) : undefined) ?? managerFromAgent(env) ?? 'npm';
+  return { manager, global: false, pnp: false, project: project && native(project) };
+}
+
+/** The bin link npm made for us, global (`<prefix>/bin/ao`) or local (`node_modules/.bin/ao`), when it is a plain symlink to bin/ao. */
+export function npmBinLink(packageDir: string): string | undefined {
+  const launcher = join(packageDir, 'bin', 'ao');
+  const candidates = [join(packageDir, '..', '..', '..', '..', 'bin', 'ao'), join(packageDir, '..', '..', '.bin', 'ao'), join(packageDir, '..', '.bin', 'ao')];
+  let ours: string;
+  try {
+    ours = realpathSync(launcher);
+  } catch {
+    return undefined;
+  }
+  for (const link of candidates) {
+    try {
+      if (lstatSync(link).isSymbolicLink() && realpathSync(link) === ours) return link;
+    } catch {
+      // not there
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why the native binary must not take the launcher's place, or undefined when
+ * it may. Only npm on POSIX runs a bin through its symlink, so the kernel
+ * execs whatever file bin/ao is; every other manager execs `node bin/ao`
+ * (pnpm and bun shims, yarn) or has no bin links (Yarn PnP), and a native
+ * binary there breaks every call. AO_BINARY_PATH needs the launcher to honour it.
+ */
+export function swapBlocker(packageDir: string, layout: InstallLayout, env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string | undefined {
+  if (platform === 'win32') return 'Windows runs bins through a .cmd shim';
+  if (env.AO_BINARY_PATH) return 'AO_BINARY_PATH is set, and only the launcher honours it';
+  if (layout.pnp) return "Yarn Plug'n'Play has no bin links";
+  if (layout.manager !== 'npm') return `${layout.manager} runs bins through node`;
+  if (!npmBinLink(packageDir)) return 'the ao bin link is not a plain symlink to bin/ao';
+  try {
+    accessSync(join(packageDir, 'bin'), constants.W_OK);
+  } catch {
+    return `${join(packageDir, 'bin')} is not writable`;
+  }
+  return undefined;
+}
+
+/**
+ * The command that puts a release's files back exactly, for this install
+ * method (a plain `npm install` in a project says "up to date" and rewrites
+ * nothing; `npm install -g` of the same version keeps a modified platform
+ * package). `platformDir` is the installed platform package, when known.
+ */
+export function reinstallCommand(layout: InstallLayout, spec: string, platformDir?: string): string {
+  const name = spec.replace(/@[^@/]+$/, '');
+  if (layout.global) {
+    return {
+      npm: `npm uninstall -g ${name} && npm install -g ${spec}`,
+      pnpm: `pnpm add -g ${spec} --force`,
+      yarn: `yarn global remove ${name} && yarn global add ${spec}`,
+      bun: `bun remove -g ${name} && bun add -g ${spec}`,
+    }[layout.manager];
+  }
+  const inProject = layout.project ? ` (in ${layout.project})` : '';
+  const folder = platformDir && layout.project && !layout.pnp ? posix(platformDir).replace(`${posix(layout.project)}/`, '') : undefined;
+  switch (layout.manager) {
+    case 'npm':
+      return `${folder ? `rm -rf ${folder} && npm install` : 'npm ci'}${inProject}`;
+    case 'pnpm':
+      return `pnpm install --force${inProject}`;
+    case 'yarn':
+      return layout.pnp ? `yarn install --refetch${inProject}` : `yarn install --force${inProject}`;
+    case 'bun':
+      return `${folder ? `rm -rf ${folder} && ` : ''}bun install --force${inProject}`;
+  }
+}
+

@@ -1,0 +1,61 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { installLayout, reinstallCommand, swapBlocker, type LayoutFacts } from '../../common/install-layout.js';
+
+const facts = (files: string[] = [], env: NodeJS.ProcessEnv = {}, pnp?: string): LayoutFacts => ({ env, platform: 'linux', pnp, exists: (p) => files.includes(p) });
+const SPEC = '@aoagents/ao@0.10.0';
+
+describe('the install layout, decided in one place', () => {
+  it.each([
+    ['/usr/local/lib/node_modules/@aoagents/ao', 'npm', '/usr/local/lib/node_modules'],
+    ['/home/u/.local/share/pnpm/global/5/.pnpm/@aoagents+ao@0.10.0/node_modules/@aoagents/ao', 'pnpm', '/home/u/.local/share/pnpm/global/5/node_modules'],
+    ['/home/u/.config/yarn/global/node_modules/@aoagents/ao', 'yarn', '/home/u/.config/yarn/global/node_modules'],
+    ['/opt/pnpm-home/global/5/.pnpm/@aoagents+ao@0.10.0/node_modules/@aoagents/ao', 'pnpm', '/opt/pnpm-home/global/5/node_modules'],
+    ['/home/u/.bun/install/global/node_modules/@aoagents/ao', 'bun', '/home/u/.bun/install/global/node_modules'],
+  ] as const)('global: %s is %s', (dir, manager, globalRoot) => {
+    expect(installLayout(dir, {}, facts())).toEqual({ manager, global: true, pnp: false, globalRoot });
+  });
+
+  it('a project is told apart by the marker files its manager leaves, and during an install by the running manager', () => {
+    const dir = '/p/node_modules/@aoagents/ao';
+    expect(installLayout(dir, {}, facts(['/p/bun.lock'])).manager).toBe('bun');
+    expect(installLayout(dir, {}, facts(['/p/node_modules/.yarn-integrity'])).manager).toBe('yarn');
+    expect(installLayout(dir, {}, facts(['/p/node_modules/.modules.yaml'])).manager).toBe('pnpm');
+    expect(installLayout(dir, {}, facts(['/p/package-lock.json']))).toEqual({ manager: 'npm', global: false, pnp: false, project: '/p' });
+    // A postinstall run by bun in a fresh project, before bun wrote its lockfile.
+    const env = { npm_lifecycle_event: 'postinstall', npm_config_user_agent: 'bun/1.4.5 npm/? node/v20 linux x64' };
+    expect(installLayout(dir, env, facts([], env)).manager).toBe('bun');
+    expect(installLayout('/p/node_modules/.pnpm/@aoagents+ao@0.10.0/node_modules/@aoagents/ao', {}, facts()).manager).toBe('pnpm');
+    expect(installLayout('/p/.yarn/unplugged/@aoagents-ao-npm-0.10.0/node_modules/@aoagents/ao', {}, facts([], {}, '3'))).toMatchObject({ manager: 'yarn', pnp: true });
+  });
+
+  it('names the command that repairs each install method', () => {
+    expect(reinstallCommand({ manager: 'npm', global: true, pnp: false }, SPEC)).toBe('npm uninstall -g @aoagents/ao && npm install -g @aoagents/ao@0.10.0');
+    expect(reinstallCommand({ manager: 'npm', global: false, pnp: false, project: '/p' }, SPEC, '/p/node_modules/@aoagents/ao-linux-x64')).toBe('rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in /p)');
+    expect(reinstallCommand({ manager: 'pnpm', global: true, pnp: false }, SPEC)).toBe('pnpm add -g @aoagents/ao@0.10.0 --force');
+    expect(reinstallCommand({ manager: 'yarn', global: false, pnp: true, project: '/p' }, SPEC)).toBe('yarn install --refetch (in /p)');
+    expect(reinstallCommand({ manager: 'bun', global: true, pnp: false }, SPEC)).toBe('bun remove -g @aoagents/ao && bun add -g @aoagents/ao@0.10.0');
+  });
+
+  describe('whether the native binary may replace the launcher', () => {
+    const root = mkdtempSync(join(tmpdir(), 'ao-layout-'));
+    afterAll(() => rmSync(root, { recursive: true, force: true }));
+    const pkg = join(root, 'lib', 'node_modules', '@aoagents', 'ao');
+    mkdirSync(join(pkg, 'bin'), { recursive: true });
+    writeFileSync(join(pkg, 'bin', 'ao'), '#!/usr/bin/env node\n');
+    mkdirSync(join(root, 'bin'));
+    symlinkSync(join('..', 'lib', 'node_modules', '@aoagents', 'ao', 'bin', 'ao'), join(root, 'bin', 'ao'));
+    const npm = { manager: 'npm', global: true, pnp: false } as const;
+
+    it('only npm with its plain bin symlink, on POSIX, without AO_BINARY_PATH', () => {
+      expect(swapBlocker(pkg, npm, {}, 'linux')).toBeUndefined();
+      expect(swapBlocker(pkg, npm, { AO_BINARY_PATH: '/x/ao' }, 'linux')).toBe('AO_BINARY_PATH is set, and only the launcher honours it');
+      expect(swapBlocker(pkg, { ...npm, manager: 'pnpm' }, {}, 'linux')).toBe('pnpm runs bins through node');
+      expect(swapBlocker(pkg, npm, {}, 'win32')).toBe('Windows runs bins through a .cmd shim');
+      rmSync(join(root, 'bin', 'ao'));
+      expect(swapBlocker(pkg, npm, {}, 'linux')).toBe('the ao bin link is not a plain symlink to bin/ao');
+    });
+  });
+});
