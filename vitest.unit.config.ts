@@ -32,6 +32,7 @@ export const UNIT_TESTS = [
   'test/layers.test.ts',
   'test/ci/count-results.test.ts',
   'test/ci/ci-workflow.test.ts',
+  'test/ci/test-hooks.test.ts',
   'test/postinstall/diagnose.test.ts',
   'test/release/policy.test.ts',
   'test/release/workflow.test.ts',

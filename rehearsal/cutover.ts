@@ -68,10 +68,10 @@ export async function publishTarball(registry: RegistryRef, tarball: string, tag
 }
 
 /** Builds 0.9.5 (plain legacy) and 0.9.6 (bridge pinned to `target`) and publishes them; 0.9.6 ends up `latest`. */
-export async function publishLegacyAndBridge(registry: RegistryRef, opts: { legacyVersion?: string; bridgeVersion?: string; target?: string } = {}): Promise<void> {
+export async function publishLegacyAndBridge(registry: RegistryRef, opts: { legacyVersion?: string; bridgeVersion?: string; target?: string; testHooks?: boolean } = {}): Promise<void> {
   const outDir = await mkdtemp(join(tmpdir(), 'ao-bridge-'));
   const legacy = await buildLegacyPackage({ version: opts.legacyVersion ?? '0.9.5', outDir });
-  const bridge = await buildBridge({ version: opts.bridgeVersion ?? '0.9.6', target: opts.target ?? '0.10.0', outDir });
+  const bridge = await buildBridge({ version: opts.bridgeVersion ?? '0.9.6', target: opts.target ?? '0.10.0', outDir, testHooks: opts.testHooks });
   await publishTarball(registry, legacy.tarball, 'latest');
   await publishTarball(registry, bridge.tarball, 'latest');
 }

@@ -19,12 +19,15 @@ import { npmConfigOptions, registryError, registryOptions, type RegistryTarget }
 export const LEGACY_FIXTURE_DIR = join(REPO_ROOT, 'test', 'fixture-legacy');
 export const CUTOVER_BUNDLE = 'cutover/cutover.cjs';
 
-type BundleEntry = (entry: { in: string }, outFile: string, root: string, define: Record<string, string>) => Promise<unknown>;
+type BundleEntry = (entry: { in: string }, outFile: string, root: string, define: Record<string, string>, options: { testHooks?: boolean }) => Promise<unknown>;
 
-/** installer/cutover/cli.ts with the pinned target written in, bundled the way every shipped file is. */
-export async function bundleCutover(outFile: string, target: string): Promise<void> {
+/**
+ * installer/cutover/cli.ts with the pinned target written in, bundled the way every shipped file is.
+ * `testHooks` (tests only) keeps the crash points in.
+ */
+export async function bundleCutover(outFile: string, target: string, testHooks = false): Promise<void> {
   const { bundleEntry } = (await import(pathToFileURL(join(REPO_ROOT, 'scripts', 'shipped.mjs')).href)) as { bundleEntry: BundleEntry };
-  await bundleEntry({ in: 'installer/cutover/cli.ts' }, outFile, REPO_ROOT, { __AO_CUTOVER_TARGET__: JSON.stringify(target) });
+  await bundleEntry({ in: 'installer/cutover/cli.ts' }, outFile, REPO_ROOT, { __AO_CUTOVER_TARGET__: JSON.stringify(target) }, { testHooks });
 }
 
 export interface BuiltPackage {
@@ -38,7 +41,7 @@ export interface BuiltPackage {
  * Copies a legacy package folder at `version`; with `target` it becomes the
  * bridge (cutover bundled in). Packed deterministically into `outDir`.
  */
-export async function buildLegacyPackage(opts: { legacyDir?: string; version: string; target?: string; outDir: string }): Promise<BuiltPackage> {
+export async function buildLegacyPackage(opts: { legacyDir?: string; version: string; target?: string; outDir: string; testHooks?: boolean }): Promise<BuiltPackage> {
   const dir = join(opts.outDir, `ao-${opts.version}`);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -46,7 +49,7 @@ export async function buildLegacyPackage(opts: { legacyDir?: string; version: st
   const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as Record<string, unknown>;
   pkg.version = opts.version;
   if (opts.target) {
-    await bundleCutover(join(dir, CUTOVER_BUNDLE), opts.target);
+    await bundleCutover(join(dir, CUTOVER_BUNDLE), opts.target, opts.testHooks);
     pkg.aoCutoverTarget = opts.target;
     if (Array.isArray(pkg.files)) pkg.files = [...(pkg.files as string[]), 'cutover/'];
   }
@@ -57,7 +60,7 @@ export async function buildLegacyPackage(opts: { legacyDir?: string; version: st
 }
 
 /** The bridge release: `legacyDir` (the real legacy package, or the test stand-in) at `version`, pinned to `target`. */
-export async function buildBridge(opts: { legacyDir?: string; version: string; target: string; outDir: string }): Promise<BuiltPackage> {
+export async function buildBridge(opts: { legacyDir?: string; version: string; target: string; outDir: string; testHooks?: boolean }): Promise<BuiltPackage> {
   // Every migrating user must land on the same tested release: an exact version, never a tag or range.
   if (!semver.valid(opts.target)) {
     throw new UserError({ what: `cannot build the bridge ${opts.version}`, why: `the cutover target ${JSON.stringify(opts.target)} is not an exact version`, fix: 'pass the exact release, e.g. 0.10.0', code: 'EBRIDGE' });

@@ -9,8 +9,10 @@ export const SHIPPED = [
   { in: 'postinstall/postinstall.ts', out: 'postinstall.cjs' },
   // Loaded by the postinstall only when the platform package is missing: pacote stays off every other path.
   { in: 'postinstall/fetch-platform.ts', out: 'fetch-platform.cjs', minify: true, quiet: ['require-resolve-not-external'] },
-  // The desktop app fetcher (ao-app), run on demand, never by install scripts.
-  { in: 'installer/app/cli.ts', out: 'app-fetcher.cjs', shebang: true, minify: true },
+  // The desktop app fetcher (ao-app), run on demand, never by install scripts. Not minified: its guard
+  // for undici's `assert(!this.paused)` (installer/app/undici-guard.ts) needs undici's function names,
+  // and Node builds that assertion's message by parsing the source line, which fails on a minified one.
+  { in: 'installer/app/cli.ts', out: 'app-fetcher.cjs', shebang: true },
   // For users who reached 0.10.0 without the bridge, and to finish an interrupted cutover.
   { in: 'installer/cutover/legacy-import-cli.ts', out: 'ao-legacy-import.cjs', shebang: true, minify: true },
 ];
@@ -18,10 +20,19 @@ export const SHIPPED = [
 const importMetaUrl = "var __import_meta_url = require('node:url').pathToFileURL(__filename).href;";
 
 /**
+ * Environment variables that only tests may act on (crash and park points). Shipped bundles are
+ * built without them: `__AO_TEST_HOOKS__` is false there, so the code reading them (guarded by
+ * common/test-hooks.ts) is folded away and the names are not in the file (test/ci/test-hooks.test.ts).
+ */
+export const TEST_HOOK_VARIABLES = ['AO_CUTOVER_CRASH_AT', 'AO_APP_CHECKPOINT'];
+
+/**
  * Bundles one entry into one CommonJS file (Node built-ins only at run time).
  * `define` writes build-time constants in (the bridge pins its cutover target this way).
+ * `options.testHooks` compiles the test hooks in (tests only); `options.plugins` are esbuild plugins
+ * (the tests pin their own trusted keys this way).
  */
-export function bundleEntry(entry, outFile, root = process.cwd(), define = {}) {
+export function bundleEntry(entry, outFile, root = process.cwd(), define = {}, options = {}) {
   return build({
     absWorkingDir: root,
     entryPoints: [entry.in],
@@ -30,15 +41,19 @@ export function bundleEntry(entry, outFile, root = process.cwd(), define = {}) {
     platform: 'node',
     target: 'node20.17',
     format: 'cjs',
-    define: { 'import.meta.url': '__import_meta_url', ...define },
+    define: { 'import.meta.url': '__import_meta_url', __AO_TEST_HOOKS__: options.testHooks ? 'true' : 'false', ...define },
     banner: { js: `${entry.shebang ? '#!/usr/bin/env node\n' : ''}${importMetaUrl}` },
     legalComments: 'none',
     minify: entry.minify ?? false,
+    // Folds constants across modules, so code behind a false __AO_TEST_HOOKS__ is dropped even unminified.
+    minifySyntax: true,
+    plugins: options.plugins ?? [],
     logOverride: Object.fromEntries((entry.quiet ?? []).map((id) => [id, 'silent'])),
     logLevel: 'warning',
   });
 }
 
-export async function bundleShipped(outDir, root = process.cwd()) {
-  await Promise.all(SHIPPED.map((entry) => bundleEntry(entry, `${outDir}/${entry.out}`, root)));
+/** Every shipped file into `outDir`; `options.testHooks` for the bundles tests install. */
+export async function bundleShipped(outDir, root = process.cwd(), options = {}) {
+  await Promise.all(SHIPPED.map((entry) => bundleEntry(entry, `${outDir}/${entry.out}`, root, {}, options)));
 }

@@ -12,6 +12,7 @@ import { hostTargetId } from '../../common/app-manifest.js';
 import { appPath, defaultRoot, installApp, removeApp, verifyApp } from './install.js';
 import { EXIT_INTERNAL, runCommand } from './run-command.js';
 import { guardUndiciSocketEnd } from './undici-guard.js';
+import { TEST_HOOKS } from '../../common/test-hooks.js';
 
 /**
  * `ao-app install|verify|where|remove [--json] [--quiet] [--manifest <file>]`.
@@ -71,7 +72,8 @@ async function main(argv: string[]): Promise<number> {
     case 'install': {
       const stallTimeoutMs = msFromEnv('AO_APP_STALL_MS');
       const deadlineMs = msFromEnv('AO_APP_DEADLINE_MS');
-      const checkpointAt = process.env.AO_APP_CHECKPOINT;
+      // Test builds only (common/test-hooks.ts): parks the command at a step, holding its lock.
+      const checkpointAt = TEST_HOOKS ? process.env.AO_APP_CHECKPOINT : undefined;
       const result = await installApp({
         manifest: loadManifest(values.manifest),
         target: values.target,

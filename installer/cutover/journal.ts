@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { writeJsonAtomic } from '../../common/fs-atomic.js';
 import { UserError } from '../../common/errors.js';
 import type { StartedDaemon } from './steps/health.js';
+import { TEST_HOOKS } from '../../common/test-hooks.js';
 
 /**
  * The cutover's write-ahead journal (`~/.ao/cutover/journal.json`): every step
@@ -54,9 +55,12 @@ export function journalPath(aoHome: string): string {
   return join(aoHome, 'cutover', 'journal.json');
 }
 
-/** Crash testing the rustup way: `AO_CUTOVER_CRASH_AT=<step>:<before|after>` kills this process at that point. */
+/**
+ * Crash testing the rustup way: `AO_CUTOVER_CRASH_AT=<step>:<before|after>` kills this process at
+ * that point. Test builds only (common/test-hooks.ts): not in the shipped bundles.
+ */
 export function checkpoint(step: StepName, when: 'before' | 'during' | 'after', env: NodeJS.ProcessEnv = process.env): void {
-  if (env.AO_CUTOVER_CRASH_AT === `${step}:${when}`) process.kill(process.pid, 'SIGKILL');
+  if (TEST_HOOKS && env.AO_CUTOVER_CRASH_AT === `${step}:${when}`) process.kill(process.pid, 'SIGKILL');
 }
 
 export class Interrupted extends Error {

@@ -58,7 +58,7 @@ beforeAll(async () => {
   };
   // 0.10.0 is never `latest` while the bridge path is the way in.
   await publishPlain(registry, await stageFixtureRelease('0.10.0', { app }), 'next');
-  await publishLegacyAndBridge(registry);
+  await publishLegacyAndBridge(registry, { testHooks: true });
   template = userSandbox(registry, 'npm', 'cutover-template');
   const installed = await globalInstall(template, 'npm', '@aoagents/ao@0.9.6');
   expect(installed.stderr).toBe('');

@@ -1,7 +1,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import type { Plugin } from 'esbuild';
 import { digestFile } from '../../../common/integrity.js';
 import { OUT_DIR, REPO_ROOT } from '../../../common/paths.js';
 import type { AppManifest } from '../../../common/app-manifest.js';
@@ -23,6 +23,11 @@ export async function tempDir(tag: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `ao-app-${tag}-`));
 }
 
+interface ShippedModule {
+  SHIPPED: Array<{ in: string; out: string }>;
+  bundleEntry: (entry: { in: string }, outFile: string, root: string, define: Record<string, string>, options: { testHooks?: boolean; plugins?: Plugin[] }) => Promise<unknown>;
+}
+
 /** The ao-app command bundled the way it ships (one CJS file), for child-process tests. */
 export async function bundledCli(trustedKeys?: string[]): Promise<string> {
   const out = join(OUT_DIR, 'app-fetcher-test', `${process.pid}`, trustedKeys ? `app-fetcher-keys-${trustedKeys.length}.cjs` : 'app-fetcher.cjs');
@@ -33,19 +38,10 @@ export async function bundledCli(trustedKeys?: string[]): Promise<string> {
       b.onLoad({ filter: /trusted-keys\.json$/ }, () => (trustedKeys ? { contents: JSON.stringify({ keys: trustedKeys }), loader: 'json' } : undefined));
     },
   };
-  await build({
-    absWorkingDir: REPO_ROOT,
-    entryPoints: ['installer/app/cli.ts'],
-    outfile: out,
-    bundle: true,
-    platform: 'node',
-    target: 'node20.17',
-    format: 'cjs',
-    define: { 'import.meta.url': '__import_meta_url' },
-    banner: { js: "#!/usr/bin/env node\nvar __import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
-    logLevel: 'warning',
-    plugins: [pinKeys],
-  });
+  // The release's own bundler and entry (scripts/shipped.mjs), with the test hooks compiled in.
+  const { SHIPPED, bundleEntry } = (await import(join(REPO_ROOT, 'scripts', 'shipped.mjs'))) as ShippedModule;
+  const entry = SHIPPED.find((e) => e.in === 'installer/app/cli.ts')!;
+  await bundleEntry(entry, out, REPO_ROOT, {}, { testHooks: true, plugins: [pinKeys] });
   return out;
 }
 
