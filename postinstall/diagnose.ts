@@ -1,6 +1,6 @@
 import { UserError } from '../common/errors.js';
 import type { PackageManager } from '../common/install-layout.js';
-import type { AoManifest } from './manifest.js';
+import type { AoManifest } from '../common/ao-manifest.js';
 
 /**
  * Why no usable ao binary was found, and the command that fixes it. Pure

@@ -26,7 +26,7 @@ import pacote from 'pacote';
 import { UserError } from '../common/errors.js';
 import { renameWithRetry, tempSibling } from '../common/fs-atomic.js';
 import { cacheRoot, cachedBinaryPath } from './locations.js';
-import type { BinaryEntry } from './manifest.js';
+import type { BinaryEntry } from '../common/ao-manifest.js';
 import { checkBinary } from './verify.js';
 
 export async function npmFlatOptions(cwd: string): Promise<Record<string, unknown>> {

@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import type { AoManifest } from './manifest.js';
 
 /**
  * What the launcher and the postinstall need to know about the machine, kept
@@ -31,8 +30,4 @@ function underRosetta(): boolean {
 export function preferredTargets(host: HostFacts): string[] {
   const own = `${host.platform}-${host.arch}`;
   return host.rosetta ? [`${host.platform}-arm64`, own] : [own];
-}
-
-export function supportedTargets(manifest: AoManifest): string[] {
-  return Object.keys(manifest.binaries).sort();
 }

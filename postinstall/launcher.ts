@@ -20,7 +20,7 @@ import { diagnoseMissingBinary } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { legacyNotice } from './legacy-notice.js';
 import { cachedBinaryPath } from './locations.js';
-import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from './manifest.js';
+import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
 import { untrustedBy } from './ownership.js';
 import { findPlatformPackage, lockfileTargets } from './resolve.js';
 import { forwardSignals, mirrorExit } from './signal-forward.js';

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { BinaryEntry } from './manifest.js';
+import type { BinaryEntry } from '../common/ao-manifest.js';
 
 /**
  * Where ao keeps what it verified or fetched outside node_modules: a

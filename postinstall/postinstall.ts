@@ -20,7 +20,7 @@ import { installLayout, reinstallCommand, swapBlocker } from '../common/install-
 import { diagnoseMissingBinary } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { legacyNotice } from './legacy-notice.js';
-import { expectedReportedVersion, MANIFEST_FILE, type AoManifest, type BinaryEntry } from './manifest.js';
+import { expectedReportedVersion, MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
 import { untrustedBy } from './ownership.js';
 import { findPlatformPackage } from './resolve.js';
 import { swapIn } from './swap.js';

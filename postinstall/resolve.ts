@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { AoManifest, BinaryEntry } from './manifest.js';
+import type { AoManifest, BinaryEntry } from '../common/ao-manifest.js';
 
 /**
  * Where Node's resolution looks first from @aoagents/ao: its own node_modules

@@ -9,7 +9,7 @@
 import { chmodSync, linkSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { tempSibling } from '../common/fs-atomic.js';
-import type { BinaryEntry } from './manifest.js';
+import type { BinaryEntry } from '../common/ao-manifest.js';
 import { checkBinary } from './verify.js';
 
 const launcherOf = (packageDir: string) => join(packageDir, 'bin', 'ao');

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { executableMismatch } from '../common/binary-format.js';
 import { UserError } from '../common/errors.js';
 import { cacheRoot, stampPath } from './locations.js';
-import type { BinaryEntry } from './manifest.js';
+import type { BinaryEntry } from '../common/ao-manifest.js';
 import { ownedByMe } from './ownership.js';
 
 /**

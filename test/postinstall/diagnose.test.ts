@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { installLayout } from '../../common/install-layout.js';
 import { diagnoseMissingBinary, type MissingBinaryFacts } from '../../postinstall/diagnose.js';
 import { preferredTargets } from '../../postinstall/host.js';
-import type { AoManifest, BinaryEntry } from '../../postinstall/manifest.js';
+import type { AoManifest, BinaryEntry } from '../../common/ao-manifest.js';
 
 const entry = (os: string, cpu: string): BinaryEntry => ({
   package: `@aoagents/ao-${os}-${cpu}`,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { digestFile } from '../../common/integrity.js';
 import { isUserError } from '../../common/errors.js';
 import { stampPath } from '../../postinstall/locations.js';
-import type { BinaryEntry } from '../../postinstall/manifest.js';
+import type { BinaryEntry } from '../../common/ao-manifest.js';
 import { checkBinary, verifyBinaryOnce } from '../../postinstall/verify.js';
 import { hostFixtureBinary } from '../../rehearsal/fixture-binaries.js';
 
