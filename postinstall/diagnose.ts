@@ -7,7 +7,6 @@ import type { AoManifest } from '../common/ao-manifest.js';
  * decision logic over facts gathered by the caller, so every branch is
  * tested with another machine's facts.
  */
-export type Installer = PackageManager;
 
 export interface MissingBinaryFacts {
   manifest: AoManifest;
@@ -17,7 +16,7 @@ export interface MissingBinaryFacts {
   presentTargets: string[];
   /** Platform targets listed in the project's package-lock.json, when there is one. */
   lockfileTargets?: string[];
-  installer: Installer;
+  installer: PackageManager;
   global: boolean;
 }
 
@@ -67,7 +66,7 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
 }
 
 /** How to let ao's install script run under each package manager. */
-export function blockedScriptFix(installer: Installer, name: string, global: boolean): string | undefined {
+export function blockedScriptFix(installer: PackageManager, name: string, global: boolean): string | undefined {
   switch (installer) {
     case 'pnpm':
       return global ? `pnpm add -g ${name} --allow-build=${name}  or  pnpm approve-builds -g` : 'pnpm approve-builds';
@@ -80,10 +79,10 @@ export function blockedScriptFix(installer: Installer, name: string, global: boo
   }
 }
 
-function globalInstall(installer: Installer, spec: string): string {
+function globalInstall(installer: PackageManager, spec: string): string {
   return { npm: `npm install -g ${spec}`, pnpm: `pnpm add -g ${spec}`, yarn: `yarn global add ${spec}`, bun: `bun add -g ${spec}` }[installer];
 }
 
-function localInstall(installer: Installer): string {
+function localInstall(installer: PackageManager): string {
   return { npm: 'npm install', pnpm: 'pnpm install', yarn: 'yarn install', bun: 'bun install' }[installer];
 }

@@ -27,7 +27,7 @@ import { UserError } from '../common/errors.js';
 import { renameWithRetry, tempSibling } from '../common/fs-atomic.js';
 import { cacheRoot, cachedBinaryPath } from './locations.js';
 import type { BinaryEntry } from '../common/ao-manifest.js';
-import { checkBinary } from './verify.js';
+import { checkBinary } from './verify-binary.js';
 
 export async function npmFlatOptions(cwd: string): Promise<Record<string, unknown>> {
   const conf = new Config({ definitions, flatten, nerfDarts, shorthands, npmPath: cwd, argv: [process.argv[0], 'npm'], env: process.env, execPath: process.execPath, platform: process.platform, cwd });

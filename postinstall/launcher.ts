@@ -24,7 +24,7 @@ import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-m
 import { untrustedBy } from './ownership.js';
 import { findPlatformPackage, lockfileTargets } from './resolve.js';
 import { forwardSignals, mirrorExit } from './signal-forward.js';
-import { verifyBinaryOnce } from './verify.js';
+import { verifyBinaryOnce } from './verify-binary.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -24,7 +24,7 @@ import { expectedReportedVersion, MANIFEST_FILE, type AoManifest, type BinaryEnt
 import { untrustedBy } from './ownership.js';
 import { findPlatformPackage } from './resolve.js';
 import { swapIn } from './swap.js';
-import { checkBinary, writeStamp } from './verify.js';
+import { checkBinary, writeStamp } from './verify-binary.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const layout = installLayout(packageDir);

@@ -10,7 +10,7 @@ import { chmodSync, linkSync, readFileSync, realpathSync, renameSync, rmSync, st
 import { join, sep } from 'node:path';
 import { tempSibling } from '../common/fs-atomic.js';
 import type { BinaryEntry } from '../common/ao-manifest.js';
-import { checkBinary } from './verify.js';
+import { checkBinary } from './verify-binary.js';
 
 const launcherOf = (packageDir: string) => join(packageDir, 'bin', 'ao');
 

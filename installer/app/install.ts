@@ -253,14 +253,14 @@ export async function appPath(root = defaultRoot()): Promise<string | undefined>
   return dir && (await readMarker(dir)) ? dir : undefined;
 }
 
-export interface VerifyResult {
+export interface AppVerification {
   ok: boolean;
   path?: string;
   problems: string[];
 }
 
 /** Checks the current install against the manifest and its own marker: every entry present, every file re-hashed, every link's target. */
-export async function verifyApp(options: { manifest: AppManifest | unknown; target?: string; root?: string }): Promise<VerifyResult> {
+export async function verifyApp(options: { manifest: AppManifest | unknown; target?: string; root?: string }): Promise<AppVerification> {
   const manifest = validateAppManifest(options.manifest);
   const targetId = options.target ?? hostTargetId();
   const target = pickTarget(manifest, targetId);

@@ -276,7 +276,7 @@ export async function readManifest(backupDir: string): Promise<BackupManifest> {
   }
 }
 
-export interface VerifyResult {
+export interface RestoreResult {
   checked: number;
   restored: string[];
   failed: string[];
@@ -286,8 +286,8 @@ export interface VerifyResult {
  * Proves the legacy files are what the backup recorded, restoring any file
  * that differs or went missing (the cutover only reads them, so normally none).
  */
-export async function verifyAndRestore(backupDir: string, manifest: BackupManifest, keys: RootKey[] = ['legacyBase', 'globalConfig']): Promise<VerifyResult> {
-  const result: VerifyResult = { checked: 0, restored: [], failed: [] };
+export async function verifyAndRestore(backupDir: string, manifest: BackupManifest, keys: RootKey[] = ['legacyBase', 'globalConfig']): Promise<RestoreResult> {
+  const result: RestoreResult = { checked: 0, restored: [], failed: [] };
   await pool(
     manifest.files.filter((f) => keys.includes(f.root)),
     COPY_CONCURRENCY,

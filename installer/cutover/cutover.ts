@@ -105,19 +105,22 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
     }
 
     // 2. Where and what the legacy install is.
-    const pm = opts.mode === 'update' ? locateLegacy(opts, env, pending?.data.packageManager) : undefined;
-    const legacyVersion = pm ? installedVersion(pm) : undefined;
+    let legacy: LegacyInstall = { kind: 'none' };
     if (opts.mode === 'update') {
-      if (!legacyVersion) throw new UserError({ what: 'cannot find the installed @aoagents/ao', why: `nothing in ${pm!.globalRoot}`, fix: `npm install -g ${PACKAGE_NAME}@${opts.target}, then run ao-legacy-import`, code: 'ELEGACY' });
-      if (legacyVersion === opts.target) {
+      const pm = locateLegacy(opts, env, pending?.data.packageManager);
+      const version = installedVersion(pm);
+      if (!version) throw new UserError({ what: 'cannot find the installed @aoagents/ao', why: `nothing in ${pm.globalRoot}`, fix: `npm install -g ${PACKAGE_NAME}@${opts.target}, then run ao-legacy-import`, code: 'ELEGACY' });
+      if (version === opts.target) {
         log(`${name}: ${PACKAGE_NAME} is already at ${opts.target}`);
         return EXIT.ok;
       }
+      legacy = { kind: 'package', pm, version };
     }
+    const legacyVersion = legacy.kind === 'package' ? legacy.version : undefined;
     const roots = legacyRoots(home, aoHome, env);
     const legacyHome = hasLegacyHome(home);
     const backupBytes = await measureRoots(roots);
-    printPlan(log, { mode: opts.mode, target: opts.target, legacyVersion, pm, home, aoHome, backupBytes, legacyHome });
+    printPlan(log, { target: opts.target, legacy, home, aoHome, backupBytes, legacyHome });
 
     // 3. Guards: no rewrite daemon already running, nothing active (unless --force-migrate), then a person's yes.
     await refuseRunningDaemon(paths, name);
@@ -132,7 +135,7 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
       }
     }
     if (flags.check) {
-      const ok = await dryRunChecks(log, { mode: opts.mode, target: opts.target, env, pm, aoHome, backupBytes });
+      const ok = await dryRunChecks(log, { target: opts.target, env, legacy, aoHome, backupBytes });
       return ok ? EXIT.ok : EXIT.failed;
     }
     if (!flags.yes) await confirm(name, opts.stdin ?? process.stdin, stderr);
@@ -140,9 +143,9 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
     // 4. The journaled steps.
     const journal = await Journal.create(aoHome, { command: opts.mode, target: opts.target }, env);
     releaseSignals = holdSignals();
-    await journal.update({ legacyVersion, packageManager: pm });
+    await journal.update({ legacyVersion, packageManager: legacy.kind === 'package' ? legacy.pm : undefined });
     try {
-      await forward(journal, { ...opts, env, home, aoHome, paths, log, flags, pm, legacyVersion, roots, legacyHome, backupBytes });
+      await forward(journal, { ...opts, env, home, aoHome, paths, log, flags, legacy, roots, legacyHome, backupBytes });
     } catch (err) {
       log(formatError(err, name));
       log(`${name}: rolling back`);
@@ -168,6 +171,12 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
   }
 }
 
+/**
+ * The legacy install a cutover replaces: `ao update` runs from the 0.9.6 package and replaces it
+ * through the package manager that installed it; `ao-legacy-import` runs on the rewrite and replaces none.
+ */
+type LegacyInstall = { kind: 'package'; pm: PackageManagerInfo; version: string } | { kind: 'none' };
+
 interface ForwardContext extends CutoverOptions {
   env: NodeJS.ProcessEnv;
   home: string;
@@ -175,17 +184,15 @@ interface ForwardContext extends CutoverOptions {
   paths: RewritePaths;
   log: (line: string) => void;
   flags: Flags;
-  pm: PackageManagerInfo | undefined;
-  legacyVersion: string | undefined;
+  legacy: LegacyInstall;
   roots: ReturnType<typeof legacyRoots>;
   legacyHome: boolean;
   backupBytes: number;
 }
 
 async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
-  const { env, log, pm } = ctx;
-  const update = ctx.mode === 'update';
-  const total = update ? 6 : 4;
+  const { env, log, legacy } = ctx;
+  const total = legacy.kind === 'package' ? 6 : 4;
   let n = 0;
   const title = (text: string) => log(`[${++n}/${total}] ${text}`);
 
@@ -193,12 +200,12 @@ async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
   await journal.step('preflight', async () => {
     const resumeScript = join(ctx.aoHome, 'cutover', 'resume.cjs');
     if (ctx.selfBytes) await writeFileAtomic(resumeScript, ctx.selfBytes, 0o755);
-    if (!update) return { free: await checkDiskSpace(ctx.aoHome, ctx.backupBytes * 1.1 + 10e6), ao: ctx.ao };
+    if (legacy.kind === 'none') return { free: await checkDiskSpace(ctx.aoHome, ctx.backupBytes * 1.1 + 10e6), ao: ctx.ao };
     const target = await lookUpTarget(ctx.target, env);
     checkNode(target);
-    await checkWritable(pm!);
+    await checkWritable(legacy.pm);
     const free = await checkDiskSpace(ctx.aoHome, ctx.backupBytes * 1.1 + 150e6);
-    log(`  Node ${process.version} ok, ${Math.floor(free / 1e6)} MB free, ${pm!.globalRoot} writable, ${PACKAGE_NAME}@${ctx.target} in the registry`);
+    log(`  Node ${process.version} ok, ${Math.floor(free / 1e6)} MB free, ${legacy.pm.globalRoot} writable, ${PACKAGE_NAME}@${ctx.target} in the registry`);
     return { free, resumeScript: ctx.selfBytes ? resumeScript : undefined };
   });
 
@@ -207,10 +214,11 @@ async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
   title(`Backing up your legacy files to ${backupDir}`);
   await journal.step('backup', async () => {
     const manifest = await createBackup(backupDir, ctx.roots, {
-      legacyVersion: ctx.legacyVersion,
-      writeExtras: update
+      legacyVersion: legacy.kind === 'package' ? legacy.version : undefined,
+      writeExtras:
+        legacy.kind === 'package'
         ? async (dir) => {
-            const saved = await saveLegacyTarball(pm!, ctx.legacyVersion!, dir, env);
+            const saved = await saveLegacyTarball(legacy.pm, legacy.version, dir, env);
             return { ...saved, file: basename(saved.file) };
           }
         : undefined,
@@ -221,11 +229,12 @@ async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
   });
 
   let ao = ctx.ao;
-  if (update) {
-    const [cmd, args] = installArgs(pm!.name, `${PACKAGE_NAME}@${ctx.target}`);
+  if (legacy.kind === 'package') {
+    const { pm } = legacy;
+    const [cmd, args] = installArgs(pm.name, `${PACKAGE_NAME}@${ctx.target}`);
     title(`Installing: ${cmd} ${args.join(' ')}`);
     ({ ao } = await journal.step('install', async () => {
-      const result = await installExact(pm!, ctx.target, env, undefined, (pid, command) => {
+      const result = await installExact(pm, ctx.target, env, undefined, (pid, command) => {
         // On disk before the installer gets far: a crash from here on leaves it running, and the recovery waits for it.
         void trackChild(journal, pid, command).then(() => checkpoint('install', 'during', env));
       });
@@ -234,7 +243,7 @@ async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
     }));
 
     title('Fetching the desktop app');
-    const app = await journal.step('app', () => fetchAppStep(ctx.fetchApp ?? installedPackageAppFetcher(pm!), { home: ctx.home, env, log }));
+    const app = await journal.step('app', () => fetchAppStep(ctx.fetchApp ?? installedPackageAppFetcher(pm), { home: ctx.home, env, log }));
     if (app.status === 'fetched') log(`  desktop app at ${app.path}`);
     else log(`  ${app.status === 'skipped' ? app.reason : `app fetch failed (${app.reason})`}; the CLI works without it; fetch it later with: ${app.later}`);
   }
@@ -346,13 +355,15 @@ function locateLegacy(opts: CutoverOptions, env: NodeJS.ProcessEnv, fromJournal:
   return pm;
 }
 
-function printPlan(log: (l: string) => void, p: { mode: string; target: string; legacyVersion?: string; pm?: PackageManagerInfo; home: string; aoHome: string; backupBytes: number; legacyHome: boolean }): void {
-  if (p.mode === 'update') log(`ao update will move ${PACKAGE_NAME} ${p.legacyVersion} (${p.pm!.name}) to ${p.target}:`);
+function printPlan(log: (l: string) => void, p: { target: string; legacy: LegacyInstall; home: string; aoHome: string; backupBytes: number; legacyHome: boolean }): void {
+  const pm = p.legacy.kind === 'package' ? p.legacy.pm : undefined;
+  const legacyVersion = p.legacy.kind === 'package' ? p.legacy.version : undefined;
+  if (pm) log(`ao update will move ${PACKAGE_NAME} ${legacyVersion} (${pm.name}) to ${p.target}:`);
   else log(`ao-legacy-import will import your legacy ao home into ao ${p.target}:`);
-  log(`  - check: Node, free disk space${p.pm ? `, write access to ${p.pm.globalRoot}, ${p.target} in the registry` : ''}`);
+  log(`  - check: Node, free disk space${pm ? `, write access to ${pm.globalRoot}, ${p.target} in the registry` : ''}`);
   log(`  - back up ${join(p.home, '.agent-orchestrator')} and the global config (${(p.backupBytes / 1e6).toFixed(1)} MB) to ${join(p.aoHome, 'backups')}/`);
-  if (p.pm) {
-    const [cmd, args] = installArgs(p.pm.name, `${PACKAGE_NAME}@${p.target}`);
+  if (pm) {
+    const [cmd, args] = installArgs(pm.name, `${PACKAGE_NAME}@${p.target}`);
     log(`  - install: ${cmd} ${args.join(' ')}`);
     log('  - fetch the desktop app');
   }
@@ -362,13 +373,14 @@ function printPlan(log: (l: string) => void, p: { mode: string; target: string; 
       : '  - import: nothing (no legacy home found)',
   );
   log('  - start the new daemon, check it is healthy and holds your projects, then stop it again');
-  log(`  Your legacy data is only read. On any failure you are put back${p.legacyVersion ? ` on ${p.legacyVersion}` : ''} as you were.`);
+  log(`  Your legacy data is only read. On any failure you are put back${legacyVersion ? ` on ${legacyVersion}` : ''} as you were.`);
 }
 
-async function dryRunChecks(log: (l: string) => void, p: { mode: string; target: string; env: NodeJS.ProcessEnv; pm?: PackageManagerInfo; aoHome: string; backupBytes: number }): Promise<boolean> {
+async function dryRunChecks(log: (l: string) => void, p: { target: string; env: NodeJS.ProcessEnv; legacy: LegacyInstall; aoHome: string; backupBytes: number }): Promise<boolean> {
   const checks: Array<[string, () => Promise<unknown>]> = [['free disk space', () => checkDiskSpace(p.aoHome, p.backupBytes * 1.1 + 150e6)]];
-  if (p.pm) {
-    checks.unshift(['registry and Node', async () => checkNode(await lookUpTarget(p.target, p.env, { readOnly: true }))], ['write access', () => checkWritable(p.pm!)]);
+  if (p.legacy.kind === 'package') {
+    const { pm } = p.legacy;
+    checks.unshift(['registry and Node', async () => checkNode(await lookUpTarget(p.target, p.env, { readOnly: true }))], ['write access', () => checkWritable(pm)]);
   }
   let ok = true;
   for (const [label, check] of checks) {

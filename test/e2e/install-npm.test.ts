@@ -3,7 +3,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, closeSync, re
 import { join } from 'node:path';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { checkBinary, writeStamp } from '../../postinstall/verify.js';
+import { checkBinary, writeStamp } from '../../postinstall/verify-binary.js';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { cachedBinaryPath, integrityHex } from '../../postinstall/locations.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';

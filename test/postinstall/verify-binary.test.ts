@@ -6,7 +6,7 @@ import { digestFile } from '../../common/integrity.js';
 import { isUserError } from '../../common/errors.js';
 import { stampPath } from '../../postinstall/locations.js';
 import type { BinaryEntry } from '../../common/ao-manifest.js';
-import { checkBinary, verifyBinaryOnce } from '../../postinstall/verify.js';
+import { checkBinary, verifyBinaryOnce } from '../../postinstall/verify-binary.js';
 import { hostFixtureBinary } from '../../rehearsal/fixture-binaries.js';
 
 const release = { name: '@aoagents/ao', version: '0.10.0' };
