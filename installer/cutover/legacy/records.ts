@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import type { BundleProject, BundleSession, Generation, QuarantineEntry } from './bundle.js';
-import { type LegacyConfig } from './config.js';
+import type { LegacyConfig } from './config.js';
 import { decodeText } from './kv.js';
 import { OPENCODE_SESSION_ID } from './resume.js';
 import { isObject } from '../../../common/is-object.js';
