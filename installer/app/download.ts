@@ -1,14 +1,11 @@
-import { createHash, type Hash } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
-import { createReadStream } from 'node:fs';
-import { open, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
-import { integrityOfHash } from '../../common/integrity.js';
-import { writeJsonAtomic } from '../../common/fs-atomic.js';
 import type { Progress } from '../../common/progress.js';
-import { streamed } from '../../common/streaming-memory.js';
+import { DeadUrlError, MirrorPolicy, RetryableError } from './mirror-policy.js';
+import { discardPartial, PartialFile, type Sidecar } from './partial-file.js';
+
 
 /**
  * A download that survives anything short of a changed file: streamed to
@@ -17,6 +14,8 @@ import { streamed } from '../../common/streaming-memory.js';
  * expected size and hash) with Range + If-Range, retried with backoff and
  * jitter (honouring Retry-After), rotated through mirrors, cut when idle.
  * The caller gets bytes whose size and sha512 match, or a UserError.
+ * The parts: partial-file.ts (the bytes so far), mirror-policy.ts (which URL next, how long to
+ * wait, when to give up), and here one attempt (`fetchOnce`) and the loop joining them.
  */
 export interface DownloadOptions {
   urls: string[];
@@ -48,17 +47,6 @@ export interface DownloadResult {
   url: string;
 }
 
-interface Sidecar {
-  url: string;
-  etag?: string;
-  lastModified?: string;
-  size: number;
-  integrity: string;
-}
-
-export const partialPath = (dest: string) => `${dest}.partial`;
-export const sidecarPath = (dest: string) => `${dest}.partial.json`;
-
 /** The proxy-aware dispatcher: HTTP(S)_PROXY/NO_PROXY, or npm's proxy config when npm runs us. */
 export function defaultDispatcher(): Dispatcher {
   const env = process.env;
@@ -69,46 +57,6 @@ export function defaultDispatcher(): Dispatcher {
     httpProxy: env.HTTP_PROXY || env.http_proxy || env.npm_config_proxy || undefined,
     httpsProxy: env.HTTPS_PROXY || env.https_proxy || npmProxy || undefined,
     noProxy: env.NO_PROXY || env.no_proxy || env.npm_config_noproxy || undefined,
-  });
-}
-
-export async function discardPartial(dest: string): Promise<void> {
-  await rm(partialPath(dest), { force: true });
-  await rm(sidecarPath(dest), { force: true });
-}
-
-/** Size of a resumable partial for exactly this artifact, 0 when there is none. */
-export async function usablePartialSize(dest: string, size: number, integrity: string): Promise<number> {
-  try {
-    const sidecar = JSON.parse(await readFile(sidecarPath(dest), 'utf8')) as Sidecar;
-    if (sidecar.size !== size || sidecar.integrity !== integrity) return 0;
-    const have = (await stat(partialPath(dest))).size;
-    return have <= size ? have : 0;
-  } catch {
-    return 0;
-  }
-}
-
-class RetryableError extends Error {
-  constructor(message: string, readonly retryAfterMs?: number) {
-    super(message);
-  }
-}
-
-/** This URL will not work however often it is asked (404, a redirect loop, another file): drop it from the rotation. */
-class DeadUrlError extends RetryableError {}
-
-/** Errors writing the partial that no retry can cure. */
-const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO']);
-
-function diskError(dest: string, err: NodeJS.ErrnoException): UserError {
-  const full = err.code === 'ENOSPC' || err.code === 'EDQUOT';
-  return new UserError({
-    what: `cannot write the desktop app download to ${partialPath(dest)}`,
-    why: full ? 'the disk is full (the bytes already downloaded are kept)' : `${err.code}: ${err.message}`,
-    fix: full ? 'free some space there (or set AO_APP_DIR to a folder on a larger disk), then run ao-app install again: it resumes' : 'make that folder writable, or set AO_APP_DIR to a writable folder, then run ao-app install again',
-    code: full ? 'ENOSPC' : 'EAPPDISK',
-    cause: err,
   });
 }
 
@@ -145,134 +93,43 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
 
 export async function download(options: DownloadOptions): Promise<DownloadResult> {
   const { dest, size, integrity } = options;
-  // The same URL twice is one place to fail at, not two.
-  const urls = [...new Set(options.urls)];
-  const retries = options.retries ?? 6;
   const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
-  const maxRedirects = options.maxRedirects ?? 5;
-  const backoffBaseMs = options.backoffBaseMs ?? 500;
-  const maxRetryAfterMs = options.maxRetryAfterMs ?? 120_000;
-  const deadline = Date.now() + (options.deadlineMs ?? 2 * 60 * 60_000);
-  const maxAttempts = options.maxAttempts ?? 40;
+  const part = await PartialFile.open(dest, size, integrity);
+  const policy = new MirrorPolicy(
+    // The same URL twice is one place to fail at, not two.
+    [...new Set(options.urls)],
+    {
+      retries: options.retries ?? 6,
+      maxAttempts: options.maxAttempts ?? 40,
+      deadline: Date.now() + (options.deadlineMs ?? 2 * 60 * 60_000),
+      backoffBaseMs: options.backoffBaseMs ?? 500,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? 120_000,
+    },
+    part.offset,
+  );
   const ownDispatcher = options.dispatcher === undefined;
   let dispatcher = options.dispatcher ?? defaultDispatcher();
-  const partial = partialPath(dest);
-
-  let sidecar: Sidecar | undefined;
-  let offset = await usablePartialSize(dest, size, integrity);
-  if (offset > 0) sidecar = JSON.parse(await readFile(sidecarPath(dest), 'utf8')) as Sidecar;
-  else await discardPartial(dest);
-  const resumedFrom = offset;
-
-  // Re-hash what an earlier run left, so the final digest covers every byte on disk.
-  let hash: Hash = createHash('sha512');
-  if (offset > 0) {
-    for await (const chunk of createReadStream(partial, { end: offset - 1, highWaterMark: 1 << 20 })) {
-      hash.update(chunk as Buffer);
-      streamed((chunk as Buffer).length);
-    }
-  }
-  options.progress?.start(size, offset);
-
-  // Opened on the first usable answer: a 404 or a redirect loop leaves no empty partial behind.
-  let file: FileHandle | undefined = offset > 0 ? await open(partial, 'r+') : undefined;
-  let fetched = 0;
-  let failures = 0;
-  let attempts = 0;
-  let mirror = 0;
-  // Progress counts only past the furthest point ever reached: re-fetching the same bytes forever is not progress.
-  let furthest = offset;
-  const dead = new Set<string>();
-  let lastError = '';
-  let gaveUp = '';
+  options.progress?.start(size, part.offset);
   const restart = async () => {
-    await file?.truncate(0);
-    offset = 0;
-    hash = createHash('sha512');
+    await part.restart();
     options.progress?.start(size, 0);
   };
 
   try {
-    while (offset < size) {
-      if (++attempts > maxAttempts) {
-        gaveUp = `${maxAttempts} requests in all`;
-        break;
-      }
-      if (Date.now() > deadline) {
-        gaveUp = 'the overall deadline (AO_APP_DEADLINE_MS)';
-        break;
-      }
-      while (dead.has(urls[mirror % urls.length])) mirror++;
-      const url = urls[mirror % urls.length];
-      const furthestBefore = furthest;
+    while (part.offset < size) {
+      const url = policy.next();
+      if (url === undefined) break;
       const attempt = new AbortController();
       const stopWatching = abortOnRepeatedConnectErrors(url, attempt);
-      const attemptTimer = setTimeout(() => attempt.abort(new RetryableError(`${url} did not answer within ${stallTimeoutMs} ms`)), Math.min(stallTimeoutMs, Math.max(0, deadline - Date.now())));
-      try {
-        const res = await follow(url, maxRedirects, dispatcher, stallTimeoutMs, offset, sidecar, attempt.signal).finally(stopWatching);
-        clearTimeout(attemptTimer);
-        // A body error must reach the read below, never crash the process as an unhandled 'error' event.
-        res.body.on('error', () => undefined);
-        const status = res.statusCode;
-        if (status === 429 || status === 503 || status >= 500) {
-          discard(res.body);
-          throw new RetryableError(`${url} answered ${status}`, parseRetryAfter(res.headers['retry-after']));
-        }
-        if (status === 416 && offset > 0) {
-          discard(res.body);
-          const total = rangeTotal(header(res.headers, 'content-range'));
-          if (total !== undefined && total !== size) throw new DeadUrlError(`${url} holds ${total} bytes, but the release pins ${size}`);
-          await restart();
-          throw new RetryableError(`${url} refused the resume range`);
-        }
-        if (status !== 200 && status !== 206) {
-          discard(res.body);
-          const permanent = status >= 400 && status < 500 && status !== 408;
-          throw permanent ? new DeadUrlError(`${url} answered ${status}`) : new RetryableError(`${url} answered ${status}`);
-        }
-        if (status === 206) {
-          const m = /^bytes (\d+)-/.exec(header(res.headers, 'content-range') ?? '');
-          const total = rangeTotal(header(res.headers, 'content-range'));
-          if (total !== undefined && total !== size) {
-            discard(res.body);
-            throw new DeadUrlError(`${url} holds ${total} bytes, but the release pins ${size}`);
-          }
-          if (!m || Number(m[1]) !== offset) {
-            discard(res.body);
-            await restart();
-            throw new RetryableError(`${url} sent a range that does not start at ${offset}`);
-          }
-        } else {
-          // A 200 where a range was asked (ignored Range, or If-Range saw a new ETag): start over.
-          if (offset > 0) await restart();
-        }
-        file ??= await open(partial, 'w');
-        sidecar = { url, etag: header(res.headers, 'etag'), lastModified: header(res.headers, 'last-modified'), size, integrity };
-        await writeJsonAtomic(sidecarPath(dest), sidecar);
-        for await (const chunk of res.body) {
-          const buf = chunk as Buffer;
-          const take = Math.min(buf.length, size - offset);
-          try {
-            await file.write(buf, 0, take, offset);
-          } catch (err) {
-            discard(res.body);
-            throw DISK_ERRORS.has((err as NodeJS.ErrnoException).code ?? '') ? diskError(dest, err as NodeJS.ErrnoException) : err;
-          }
-          hash.update(take === buf.length ? buf : buf.subarray(0, take));
-          offset += take;
-          fetched += take;
-          streamed(take);
-          options.progress?.advance(take);
-          if (offset >= size) {
-            // More bytes than the manifest pins: whatever this is, it is not the artifact.
-            discard(res.body);
-            break;
-          }
-        }
-        if (offset < size) throw new RetryableError(`${url} ended the body early at ${offset} of ${size} bytes`);
-      } catch (err) {
+      const attemptTimer = setTimeout(() => attempt.abort(new RetryableError(`${url} did not answer within ${stallTimeoutMs} ms`)), Math.min(stallTimeoutMs, policy.msLeft()));
+      const answered = () => {
         stopWatching();
         clearTimeout(attemptTimer);
+      };
+      try {
+        await fetchOnce(url, part, { dispatcher, maxRedirects: options.maxRedirects ?? 5, stallTimeoutMs, signal: attempt.signal, answered, restart, progress: options.progress });
+      } catch (err) {
+        answered();
         if (err instanceof UserError) throw err;
         const aborted = attempt.signal.aborted && attempt.signal.reason instanceof RetryableError ? attempt.signal.reason : undefined;
         if (aborted && ownDispatcher) {
@@ -281,41 +138,26 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
           void dispatcher.destroy().catch(() => undefined);
           dispatcher = defaultDispatcher();
         }
-        const e = aborted ?? err;
-        lastError = e instanceof RetryableError ? e.message : `${url}: ${(e as Error).message}`;
-        furthest = Math.max(furthest, offset);
-        failures = furthest > furthestBefore ? 1 : failures + 1;
-        if (e instanceof DeadUrlError) dead.add(url);
-        if (dead.size === urls.length) break;
-        if (failures > retries) {
-          gaveUp = `${failures} attempts in a row without progress`;
-          break;
-        }
-        mirror++;
-        const retryAfter = e instanceof RetryableError ? e.retryAfterMs : undefined;
-        if (retryAfter !== undefined && retryAfter > maxRetryAfterMs) {
-          if (urls.length === 1) break;
-          continue;
-        }
-        const backoff = Math.min(30_000, backoffBaseMs * 2 ** (failures - 1)) * (0.5 + Math.random());
-        await sleep(Math.max(0, Math.min(Math.max(retryAfter ?? 0, backoff), deadline - Date.now())));
+        const wait = policy.failed(url, aborted ?? err, part.offset);
+        if (wait === undefined) break;
+        if (wait > 0) await sleep(wait);
       }
     }
-    await file?.sync();
+    await part.sync();
   } finally {
-    await file?.close();
-    if (offset === 0) await discardPartial(dest);
+    await part.close();
     // Our own agent: close it so no reconnect loop (a proxy refusing CONNECT) outlives the download.
     if (ownDispatcher) await dispatcher.destroy().catch(() => undefined);
   }
 
-  if (offset < size) {
-    options.progress?.fail(lastError);
-    const kept = offset > 0 ? `${offset} of ${size} bytes kept for the next run` : 'nothing was kept';
-    if (dead.size === urls.length) {
+  if (part.offset < size) {
+    options.progress?.fail(policy.lastError);
+    const kept = part.offset > 0 ? `${part.offset} of ${size} bytes kept for the next run` : 'nothing was kept';
+    const urls = policy.urls;
+    if (policy.allDead) {
       throw new UserError({
         what: `cannot download the desktop app ${urls[0]}`,
-        why: `${lastError}${urls.length > 1 ? ` (and every mirror failed the same way)` : ''}; ${kept}`,
+        why: `${policy.lastError}${urls.length > 1 ? ` (and every mirror failed the same way)` : ''}; ${kept}`,
         fix: "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it",
         code: 'EAPPDOWNLOAD',
       });
@@ -323,12 +165,12 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     const proxy = proxyInUse();
     throw new UserError({
       what: `cannot download the desktop app ${urls[0]}`,
-      why: `${lastError} (gave up after ${gaveUp || `${failures} attempts in a row without progress`}; ${kept})`,
+      why: `${policy.lastError} (gave up after ${policy.gaveUp || `${policy.failures} attempts in a row without progress`}; ${kept})`,
       fix: proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY), then run ao-app install again: it resumes` : 'check the network connection, then run ao-app install again: it resumes',
       code: 'EAPPDOWNLOAD',
     });
   }
-  const got = integrityOfHash(hash);
+  const got = part.digest();
   if (got !== integrity) {
     await discardPartial(dest);
     options.progress?.fail('checksum mismatch');
@@ -339,7 +181,81 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       code: 'EINTEGRITY',
     });
   }
-  return { resumedFrom, fetched, url: sidecar?.url ?? options.urls[0] };
+  return { resumedFrom: part.resumedFrom, fetched: part.fetched, url: part.sidecar?.url ?? options.urls[0]! };
+}
+
+interface AttemptContext {
+  dispatcher: Dispatcher;
+  maxRedirects: number;
+  stallTimeoutMs: number;
+  signal: AbortSignal;
+  /** Called once the request settles (headers in, or failed). */
+  answered: () => void;
+  /** Drops the partial's bytes and starts over. */
+  restart: () => Promise<void>;
+  progress?: Progress;
+}
+
+/**
+ * One attempt: a GET from `url` (resuming at the partial's offset), its answer judged, and the body
+ * streamed into the partial. Throws RetryableError or DeadUrlError for the policy to weigh, a
+ * UserError when no retry can help (a full disk).
+ */
+async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): Promise<void> {
+  const { size } = part;
+  const res = await follow(url, ctx.maxRedirects, ctx.dispatcher, ctx.stallTimeoutMs, part.offset, part.sidecar, ctx.signal).finally(ctx.answered);
+  // A body error must reach the read below, never crash the process as an unhandled 'error' event.
+  res.body.on('error', () => undefined);
+  const status = res.statusCode;
+  if (status === 429 || status === 503 || status >= 500) {
+    discard(res.body);
+    throw new RetryableError(`${url} answered ${status}`, parseRetryAfter(res.headers['retry-after']));
+  }
+  if (status === 416 && part.offset > 0) {
+    discard(res.body);
+    const total = rangeTotal(header(res.headers, 'content-range'));
+    if (total !== undefined && total !== size) throw new DeadUrlError(`${url} holds ${total} bytes, but the release pins ${size}`);
+    await ctx.restart();
+    throw new RetryableError(`${url} refused the resume range`);
+  }
+  if (status !== 200 && status !== 206) {
+    discard(res.body);
+    const permanent = status >= 400 && status < 500 && status !== 408;
+    throw permanent ? new DeadUrlError(`${url} answered ${status}`) : new RetryableError(`${url} answered ${status}`);
+  }
+  if (status === 206) {
+    const m = /^bytes (\d+)-/.exec(header(res.headers, 'content-range') ?? '');
+    const total = rangeTotal(header(res.headers, 'content-range'));
+    if (total !== undefined && total !== size) {
+      discard(res.body);
+      throw new DeadUrlError(`${url} holds ${total} bytes, but the release pins ${size}`);
+    }
+    if (!m || Number(m[1]) !== part.offset) {
+      discard(res.body);
+      await ctx.restart();
+      throw new RetryableError(`${url} sent a range that does not start at ${part.offset}`);
+    }
+  } else {
+    // A 200 where a range was asked (ignored Range, or If-Range saw a new ETag): start over.
+    if (part.offset > 0) await ctx.restart();
+  }
+  await part.begin(url, header(res.headers, 'etag'), header(res.headers, 'last-modified'));
+  for await (const chunk of res.body) {
+    let take: number;
+    try {
+      take = await part.write(chunk as Buffer);
+    } catch (err) {
+      discard(res.body);
+      throw err;
+    }
+    ctx.progress?.advance(take);
+    if (part.offset >= size) {
+      // More bytes than the manifest pins: whatever this is, it is not the artifact.
+      discard(res.body);
+      break;
+    }
+  }
+  if (part.offset < size) throw new RetryableError(`${url} ended the body early at ${part.offset} of ${size} bytes`);
 }
 
 /**

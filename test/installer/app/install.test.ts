@@ -5,7 +5,7 @@ import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/pro
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
-import { partialPath } from '../../../installer/app/download.js';
+import { partialPath } from '../../../installer/app/partial-file.js';
 import { appPath, installApp, verifyApp } from '../../../installer/app/install.js';
 import type { AppManifest } from '../../../common/app-manifest.js';
 import { buildAppArtifact, hostileArchives } from '../../../rehearsal/app-fixtures.js';

@@ -1,0 +1,95 @@
+/**
+ * Which URL to ask next and how long to wait first: retries with exponential backoff and jitter
+ * (at least Retry-After, up to a cap), each failed attempt moving to the next mirror, URLs that
+ * cannot work (404, a redirect loop, another file) dropped from the rotation, and the budgets:
+ * failed attempts in a row without new bytes, requests in all, an overall deadline.
+ */
+export class RetryableError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** This URL will not work however often it is asked (404, a redirect loop, another file): drop it from the rotation. */
+export class DeadUrlError extends RetryableError {}
+
+export interface MirrorLimits {
+  /** Failed attempts in a row (without new bytes) before giving up. */
+  retries: number;
+  /** Requests in all, across mirrors and retries. */
+  maxAttempts: number;
+  /** Date.now() after which no attempt starts. */
+  deadline: number;
+  backoffBaseMs: number;
+  /** Longest Retry-After honoured; longer waits fail the attempt instead. */
+  maxRetryAfterMs: number;
+}
+
+export class MirrorPolicy {
+  /** Failed attempts in a row without new bytes. */
+  failures = 0;
+  /** The last failure, as the user reads it. */
+  lastError = '';
+  /** Which budget ran out, when one did. */
+  gaveUp = '';
+  private readonly dead = new Set<string>();
+  private mirror = 0;
+  private attempts = 0;
+  // Progress counts only past the furthest point ever reached: re-fetching the same bytes forever is not progress.
+  private furthest: number;
+  private furthestBefore: number;
+
+  constructor(
+    readonly urls: string[],
+    private readonly limits: MirrorLimits,
+    startOffset: number,
+  ) {
+    this.furthest = startOffset;
+    this.furthestBefore = startOffset;
+  }
+
+  /** Every URL is dead: the host does not serve the file as pinned. */
+  get allDead(): boolean {
+    return this.dead.size === this.urls.length;
+  }
+
+  msLeft(): number {
+    return Math.max(0, this.limits.deadline - Date.now());
+  }
+
+  /** The URL for the next attempt, or undefined when a budget ran out (`gaveUp` says which). */
+  next(): string | undefined {
+    if (++this.attempts > this.limits.maxAttempts) {
+      this.gaveUp = `${this.limits.maxAttempts} requests in all`;
+      return undefined;
+    }
+    if (Date.now() > this.limits.deadline) {
+      this.gaveUp = 'the overall deadline (AO_APP_DEADLINE_MS)';
+      return undefined;
+    }
+    while (this.dead.has(this.urls[this.mirror % this.urls.length]!)) this.mirror++;
+    this.furthestBefore = this.furthest;
+    return this.urls[this.mirror % this.urls.length];
+  }
+
+  /** After a failed attempt that left the download at `offset`: the wait before the next attempt, or undefined to stop. */
+  failed(url: string, err: unknown, offset: number): number | undefined {
+    this.lastError = err instanceof RetryableError ? err.message : `${url}: ${(err as Error).message}`;
+    this.furthest = Math.max(this.furthest, offset);
+    this.failures = this.furthest > this.furthestBefore ? 1 : this.failures + 1;
+    if (err instanceof DeadUrlError) this.dead.add(url);
+    if (this.allDead) return undefined;
+    if (this.failures > this.limits.retries) {
+      this.gaveUp = `${this.failures} attempts in a row without progress`;
+      return undefined;
+    }
+    this.mirror++;
+    const retryAfter = err instanceof RetryableError ? err.retryAfterMs : undefined;
+    if (retryAfter !== undefined && retryAfter > this.limits.maxRetryAfterMs) return this.urls.length === 1 ? undefined : 0;
+    const backoff = Math.min(30_000, this.limits.backoffBaseMs * 2 ** (this.failures - 1)) * (0.5 + Math.random());
+    return Math.min(Math.max(retryAfter ?? 0, backoff), this.msLeft());
+  }
+}

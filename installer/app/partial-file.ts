@@ -1,0 +1,136 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
+import { UserError } from '../../common/errors.js';
+import { writeJsonAtomic } from '../../common/fs-atomic.js';
+import { integrityOfHash } from '../../common/integrity.js';
+import { streamed } from '../../common/streaming-memory.js';
+
+/**
+ * The bytes of one artifact downloaded so far: `<dest>.partial`, the sha512 of every byte in it,
+ * and its sidecar `<dest>.partial.json` (url, ETag, Last-Modified, the pinned size and hash), which
+ * lets a later run resume with Range + If-Range. A partial for another size or hash is discarded.
+ */
+export interface Sidecar {
+  url: string;
+  etag?: string;
+  lastModified?: string;
+  size: number;
+  integrity: string;
+}
+
+export const partialPath = (dest: string) => `${dest}.partial`;
+export const sidecarPath = (dest: string) => `${dest}.partial.json`;
+
+export async function discardPartial(dest: string): Promise<void> {
+  await rm(partialPath(dest), { force: true });
+  await rm(sidecarPath(dest), { force: true });
+}
+
+/** Size of a resumable partial for exactly this artifact, 0 when there is none. */
+export async function usablePartialSize(dest: string, size: number, integrity: string): Promise<number> {
+  try {
+    const sidecar = JSON.parse(await readFile(sidecarPath(dest), 'utf8')) as Sidecar;
+    if (sidecar.size !== size || sidecar.integrity !== integrity) return 0;
+    const have = (await stat(partialPath(dest))).size;
+    return have <= size ? have : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Errors writing the partial that no retry can cure. */
+const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO']);
+
+function diskError(dest: string, err: NodeJS.ErrnoException): UserError {
+  const full = err.code === 'ENOSPC' || err.code === 'EDQUOT';
+  return new UserError({
+    what: `cannot write the desktop app download to ${partialPath(dest)}`,
+    why: full ? 'the disk is full (the bytes already downloaded are kept)' : `${err.code}: ${err.message}`,
+    fix: full ? 'free some space there (or set AO_APP_DIR to a folder on a larger disk), then run ao-app install again: it resumes' : 'make that folder writable, or set AO_APP_DIR to a writable folder, then run ao-app install again',
+    code: full ? 'ENOSPC' : 'EAPPDISK',
+    cause: err,
+  });
+}
+
+export class PartialFile {
+  /** Bytes on disk, all hashed. */
+  offset: number;
+  /** Bytes received over the network by this run. */
+  fetched = 0;
+  readonly resumedFrom: number;
+
+  private constructor(
+    readonly dest: string,
+    readonly size: number,
+    readonly integrity: string,
+    offset: number,
+    public sidecar: Sidecar | undefined,
+    private hash: Hash,
+    // Opened on the first usable answer: a 404 or a redirect loop leaves no empty partial behind.
+    private file: FileHandle | undefined,
+  ) {
+    this.offset = offset;
+    this.resumedFrom = offset;
+  }
+
+  /** Picks up what an earlier run left for this very artifact (re-hashed, so the digest covers every byte on disk), or starts empty. */
+  static async open(dest: string, size: number, integrity: string): Promise<PartialFile> {
+    const offset = await usablePartialSize(dest, size, integrity);
+    let sidecar: Sidecar | undefined;
+    if (offset > 0) sidecar = JSON.parse(await readFile(sidecarPath(dest), 'utf8')) as Sidecar;
+    else await discardPartial(dest);
+    const hash = createHash('sha512');
+    if (offset > 0) {
+      for await (const chunk of createReadStream(partialPath(dest), { end: offset - 1, highWaterMark: 1 << 20 })) {
+        hash.update(chunk as Buffer);
+        streamed((chunk as Buffer).length);
+      }
+    }
+    return new PartialFile(dest, size, integrity, offset, sidecar, hash, offset > 0 ? await open(partialPath(dest), 'r+') : undefined);
+  }
+
+  /** Throws the bytes away and starts from zero (the server would not resume, or sent another range). */
+  async restart(): Promise<void> {
+    await this.file?.truncate(0);
+    this.offset = 0;
+    this.hash = createHash('sha512');
+  }
+
+  /** A usable answer from `url`: the partial exists from here on, and the sidecar names where its bytes come from. */
+  async begin(url: string, etag: string | undefined, lastModified: string | undefined): Promise<void> {
+    this.file ??= await open(partialPath(this.dest), 'w');
+    this.sidecar = { url, etag, lastModified, size: this.size, integrity: this.integrity };
+    await writeJsonAtomic(sidecarPath(this.dest), this.sidecar);
+  }
+
+  /** Appends what fits under the pinned size; returns how many bytes were taken. A disk error is final (UserError). */
+  async write(buf: Buffer): Promise<number> {
+    const take = Math.min(buf.length, this.size - this.offset);
+    try {
+      await this.file!.write(buf, 0, take, this.offset);
+    } catch (err) {
+      throw DISK_ERRORS.has((err as NodeJS.ErrnoException).code ?? '') ? diskError(this.dest, err as NodeJS.ErrnoException) : err;
+    }
+    this.hash.update(take === buf.length ? buf : buf.subarray(0, take));
+    this.offset += take;
+    this.fetched += take;
+    streamed(take);
+    return take;
+  }
+
+  async sync(): Promise<void> {
+    await this.file?.sync();
+  }
+
+  /** Closes the file; an empty partial leaves nothing behind. */
+  async close(): Promise<void> {
+    await this.file?.close();
+    if (this.offset === 0) await discardPartial(this.dest);
+  }
+
+  /** The SRI string of every byte written (finishes the hash). */
+  digest(): string {
+    return integrityOfHash(this.hash);
+  }
+}
