@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { versionFromOutput } from '../common/version-output.js';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -15,10 +15,10 @@ import { buildReleaseApps } from '../test/support/app-fixtures.js';
 import { startFaultServer } from '../test/support/fault-server.js';
 import { fixtureBinaries } from '../test/support/fixture-binaries.js';
 import { createSandbox, type Sandbox } from '../test/support/sandbox.js';
-import { startEmbeddedRegistry, type EmbeddedRegistry } from './embedded-registry.js';
+import { freePort, startEmbeddedRegistry, type EmbeddedRegistry } from './embedded-registry.js';
 import { buildAppManifest } from './app-manifest.js';
 import { describeInstall, expectUnstampedRefusal, installAndRunFirstCommands, publishRealRewriteRelease } from '../rehearsal/real-release.js';
-import { canRunRealRewrite, REAL_REWRITE } from '../rehearsal/real-rewrite.js';
+import { canRunRealRewrite, REAL_REWRITE, realRewriteBinary } from '../rehearsal/real-rewrite.js';
 import { publish, type PublishRecord } from './publish.js';
 import { overrideLine, stage, type StageResult } from './stage.js';
 import { verify } from './verify.js';
@@ -163,6 +163,33 @@ const fetchApp: RehearsalStep = {
   },
 };
 
+/**
+ * The rewrite's own `ao start` (the real 0.10.3; linux-x64 hosts) opens the app `ao-app` just verified and
+ * installed, found through ~/.ao/app-state.json, with its own download blocked (proxies on a closed port): the
+ * user downloads nothing twice and nothing unverified is opened. The rehearsal's app is a script that exits.
+ */
+const realStartFindsApp: RehearsalStep = {
+  name: 'real ao start finds the app',
+  async run(ctx) {
+    if (!canRunRealRewrite) return `skipped: the real binary exists for linux-x64 only, this host is ${process.platform}-${process.arch}`;
+    const stateFile = join(ctx.sandbox!.home, '.ao', 'app-state.json');
+    const state = JSON.parse(await readFile(stateFile, 'utf8')) as { appPath?: string };
+    const blocked = `http://127.0.0.1:${await freePort()}`;
+    const env = { ...ctx.sandbox!.env, HTTPS_PROXY: blocked, HTTP_PROXY: blocked, https_proxy: blocked, http_proxy: blocked, NO_PROXY: '', no_proxy: '' };
+    const started = spawnSync(await realRewriteBinary(), ['start', '--json'], { env, input: '', encoding: 'utf8', timeout: 60_000 });
+    let answer: { resolved?: boolean; fetched?: boolean; appPath?: string } = {};
+    try {
+      answer = JSON.parse(started.stdout) as typeof answer;
+    } catch {
+      // Named below with what it printed.
+    }
+    if (started.status !== 0 || !answer.resolved || answer.fetched !== false || answer.appPath !== state.appPath) {
+      throw new Error(`the real ao start did not open the app ao-app installed (${stateFile} names ${state.appPath}): exit ${started.status}, ${(started.stdout + started.stderr).trim().slice(-300)}`);
+    }
+    return `opened ${answer.appPath} through app-state.json, downloaded nothing (its own download blocked)`;
+  },
+};
+
 /** The legacy user's journey (installer/cutover), against the release just published. */
 const legacyCutover: RehearsalStep = {
   name: 'legacy cutover',
@@ -223,7 +250,7 @@ const legacyCutoverReal: RehearsalStep = {
   },
 };
 
-export const REHEARSAL_STEPS: RehearsalStep[] = [buildBinaries, buildApps, stageRelease, verifyStaged, startRegistry, publishStaged, verifyResolution, installGlobally, runInstalled, fetchApp, realRewrite, legacyCutover, legacyCutoverReal];
+export const REHEARSAL_STEPS: RehearsalStep[] = [buildBinaries, buildApps, stageRelease, verifyStaged, startRegistry, publishStaged, verifyResolution, installGlobally, runInstalled, fetchApp, realStartFindsApp, realRewrite, legacyCutover, legacyCutoverReal];
 
 export async function rehearse(options: { steps?: RehearsalStep[]; version?: string; shippedDir?: string; log?: (line: string) => void } = {}): Promise<{ ok: boolean; results: StepResult[]; ctx: RehearsalContext }> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
