@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { versionFromOutput } from '../common/version-output.js';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -16,9 +16,10 @@ import { startFaultServer } from './fault-server.js';
 import { fixtureBinaries } from './fixture-binaries.js';
 import { createSandbox, type Sandbox } from './sandbox.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../release/embedded-registry.js';
+import { freePort } from '../common/free-port.js';
 import { buildAppManifest } from '../release/app-manifest.js';
 import { describeInstall, expectUnstampedRefusal, installAndRunFirstCommands, publishRealRewriteRelease } from './real-release.js';
-import { canRunRealRewrite, REAL_REWRITE } from './real-rewrite.js';
+import { canRunRealRewrite, REAL_REWRITE, realRewriteBinary } from './real-rewrite.js';
 import { publish, type PublishRecord } from '../release/publish.js';
 import { overrideLine, stage, type StageResult } from '../release/stage.js';
 import { verify } from '../release/verify.js';
@@ -163,6 +164,33 @@ const fetchApp: RehearsalStep = {
   },
 };
 
+/**
+ * The rewrite's own `ao start` (the real 0.10.3; linux-x64 hosts) opens the app `ao-app` just verified and
+ * installed, found through ~/.ao/app-state.json, with its own download blocked (proxies on a closed port): the
+ * user downloads nothing twice and nothing unverified is opened. The rehearsal's app is a script that exits.
+ */
+const realStartFindsApp: RehearsalStep = {
+  name: 'real ao start finds the app',
+  async run(ctx) {
+    if (!canRunRealRewrite) return `skipped: the real binary exists for linux-x64 only, this host is ${process.platform}-${process.arch}`;
+    const stateFile = join(ctx.sandbox!.home, '.ao', 'app-state.json');
+    const state = JSON.parse(await readFile(stateFile, 'utf8')) as { appPath?: string };
+    const blocked = `http://127.0.0.1:${await freePort()}`;
+    const env = { ...ctx.sandbox!.env, HTTPS_PROXY: blocked, HTTP_PROXY: blocked, https_proxy: blocked, http_proxy: blocked, NO_PROXY: '', no_proxy: '' };
+    const started = spawnSync(await realRewriteBinary(), ['start', '--json'], { env, input: '', encoding: 'utf8', timeout: 60_000 });
+    let answer: { resolved?: boolean; fetched?: boolean; appPath?: string } = {};
+    try {
+      answer = JSON.parse(started.stdout) as typeof answer;
+    } catch {
+      // Named below with what it printed.
+    }
+    if (started.status !== 0 || !answer.resolved || answer.fetched !== false || answer.appPath !== state.appPath) {
+      throw new Error(`the real ao start did not open the app ao-app installed (${stateFile} names ${state.appPath}): exit ${started.status}, ${(started.stdout + started.stderr).trim().slice(-300)}`);
+    }
+    return `opened ${answer.appPath} through app-state.json, downloaded nothing (its own download blocked)`;
+  },
+};
+
 /** The legacy user's journey (installer/cutover), against the release just published. */
 const legacyCutover: RehearsalStep = {
   name: 'legacy cutover',
@@ -223,7 +251,7 @@ const legacyCutoverReal: RehearsalStep = {
   },
 };
 
-export const REHEARSAL_STEPS: RehearsalStep[] = [buildBinaries, buildApps, stageRelease, verifyStaged, startRegistry, publishStaged, verifyResolution, installGlobally, runInstalled, fetchApp, realRewrite, legacyCutover, legacyCutoverReal];
+export const REHEARSAL_STEPS: RehearsalStep[] = [buildBinaries, buildApps, stageRelease, verifyStaged, startRegistry, publishStaged, verifyResolution, installGlobally, runInstalled, fetchApp, realStartFindsApp, realRewrite, legacyCutover, legacyCutoverReal];
 
 export async function rehearse(options: { steps?: RehearsalStep[]; version?: string; shippedDir?: string; log?: (line: string) => void } = {}): Promise<{ ok: boolean; results: StepResult[]; ctx: RehearsalContext }> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));

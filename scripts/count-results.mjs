@@ -1,20 +1,17 @@
-// Prints the one plain line CI reads, "N passed, N failed, N skipped", from vitest's JSON
-// report, and exits non-zero when anything failed, nothing ran, or a test was skipped that
-// .ci/expected-skips.json does not allow on this machine kind (each skip is listed with its reason).
+// Prints the one plain line CI reads, "N passed, N failed, N skipped", summed over vitest JSON
+// reports (the main suite, the foreign-platform lane), and exits non-zero when anything failed, a
+// report is missing, nothing passed at all, or a test was skipped that the allow-list
+// (`--allow <file>`, default .ci/expected-skips.json) does not expect on this machine kind.
+// Each skip is listed on stderr with its reason.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 
-const file = process.argv[2] ?? 'out/test-results.json';
-const allowFile = process.argv[3] ?? '.ci/expected-skips.json';
-let report;
-try {
-  report = JSON.parse(readFileSync(file, 'utf8'));
-} catch {
-  console.log('0 passed, 1 failed');
-  console.error(`no test report at ${file}: the test run did not finish`);
-  process.exit(1);
-}
+const args = process.argv.slice(2);
+const allowAt = args.indexOf('--allow');
+const allowFile = allowAt >= 0 ? args[allowAt + 1] : '.ci/expected-skips.json';
+const files = args.filter((_, i) => allowAt < 0 || (i !== allowAt && i !== allowAt + 1));
+if (files.length === 0) files.push('out/test-results.json');
 
 const onPath = (cmd) => {
   try {
@@ -32,15 +29,28 @@ const conditions = {
 };
 const allowed = existsSync(allowFile) ? JSON.parse(readFileSync(allowFile, 'utf8')).skips : [];
 
-const passed = report.numPassedTests ?? 0;
-// Files that failed to load count as failures, not as nothing.
-const failedSuites = (report.testResults ?? []).filter((r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0).length;
-const failed = (report.numFailedTests ?? 0) + failedSuites;
-const skips = (report.testResults ?? []).flatMap((r) =>
-  (r.assertionResults ?? [])
-    .filter((a) => a.status === 'skipped' || a.status === 'pending' || a.status === 'todo')
-    .map((a) => ({ file: relative(process.cwd(), resolve(r.name)), name: a.fullName ?? a.title })),
-);
+let passed = 0;
+let failed = 0;
+const skips = [];
+for (const file of files) {
+  let report;
+  try {
+    report = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    console.error(`no test report at ${file}: that test run did not finish`);
+    failed += 1;
+    continue;
+  }
+  passed += report.numPassedTests ?? 0;
+  // Files that failed to load count as failures, not as nothing.
+  const failedSuites = (report.testResults ?? []).filter((r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0).length;
+  failed += (report.numFailedTests ?? 0) + failedSuites;
+  for (const r of report.testResults ?? []) {
+    for (const a of r.assertionResults ?? []) {
+      if (a.status === 'skipped' || a.status === 'pending' || a.status === 'todo') skips.push({ file: relative(process.cwd(), resolve(r.name)), name: a.fullName ?? a.title });
+    }
+  }
+}
 let unexpected = 0;
 for (const s of skips) {
   const entry = allowed.find((e) => e.file === s.file && s.name.includes(e.test) && conditions[e.when]?.());

@@ -15,7 +15,7 @@ function count(assertions: Array<{ title: string; status: string }>, skips: unkn
   };
   writeFileSync(join(dir, 'r.json'), JSON.stringify(report));
   writeFileSync(join(dir, 'skips.json'), JSON.stringify({ skips }));
-  const r = spawnSync(process.execPath, ['scripts/count-results.mjs', join(dir, 'r.json'), join(dir, 'skips.json')], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['scripts/count-results.mjs', join(dir, 'r.json'), '--allow', join(dir, 'skips.json')], { cwd: REPO_ROOT, encoding: 'utf8' });
   return { line: r.stdout.trim(), code: r.status, stderr: r.stderr };
 }
 
@@ -37,5 +37,16 @@ describe('scripts/count-results.mjs', () => {
 
   it('a failed test fails the run', () => {
     expect(count([{ title: 'a', status: 'failed' }], [])).toMatchObject({ line: '0 passed, 1 failed, 0 skipped', code: 1 });
+  });
+
+  it('sums several reports (the main suite and the foreign lane), and a missing one counts as a failure', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ao-count-'));
+    const one = { numPassedTests: 2, numFailedTests: 0, testResults: [] };
+    writeFileSync(join(dir, 'a.json'), JSON.stringify(one));
+    writeFileSync(join(dir, 'b.json'), JSON.stringify(one));
+    const both = spawnSync(process.execPath, ['scripts/count-results.mjs', join(dir, 'a.json'), join(dir, 'b.json')], { cwd: REPO_ROOT, encoding: 'utf8' });
+    expect([both.stdout.trim(), both.status]).toEqual(['4 passed, 0 failed, 0 skipped', 0]);
+    const missing = spawnSync(process.execPath, ['scripts/count-results.mjs', join(dir, 'a.json'), join(dir, 'gone.json')], { cwd: REPO_ROOT, encoding: 'utf8' });
+    expect([missing.stdout.trim(), missing.status]).toEqual(['2 passed, 1 failed, 0 skipped', 1]);
   });
 });

@@ -63,8 +63,9 @@ describe.runIf(canRunRealRewrite)('the real rewrite binary released through our 
     ]);
     expect(facts.runs.slice(0, 2).map((r) => r.stdout)).toEqual(['dev\n', 'ao version dev\n']);
     expect(JSON.parse(facts.runs[2].stdout).checks.find((c: { name: string }) => c.name === 'data-dir')?.message).toBe(join(sb.home, '.ao', 'data'));
-    // The launcher's first verified run swapped the binary in for later calls.
-    expect(isElf(join(globalPkg(sb), 'bin', 'ao'))).toBe(true);
+    // No first-run swap (a process the kernel started through the launcher's shebang would read the ELF):
+    // the launcher stays, and runs the verified binary every time.
+    expect(isElf(join(globalPkg(sb), 'bin', 'ao'))).toBe(false);
   });
 
   it('without the override, the release tools refuse the real binary as unstamped', async () => {

@@ -23,6 +23,7 @@ describe('rehearsal runner', () => {
     expect(names.indexOf('publish + post-verify')).toBeLessThan(names.indexOf('npm install -g'));
     expect(names.indexOf('desktop app artifacts')).toBeLessThan(names.indexOf('stage'));
     expect(names.indexOf('ao --version')).toBeLessThan(names.indexOf('desktop app fetch'));
+    expect(names.indexOf('desktop app fetch')).toBe(names.indexOf('real ao start finds the app') - 1);
     expect(names.slice(-2)).toEqual(['legacy cutover', 'legacy cutover, real']);
   });
 
