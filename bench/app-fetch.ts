@@ -63,7 +63,16 @@ async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof 
   const manifest: AppManifest = {
     schema: 1,
     version: '0.10.0',
-    targets: { 'darwin-arm64': { file: 'agent-orchestrator-darwin-arm64.zip', format: 'zip', urls: [`${server.url}${path}`], size, integrity, unpackedSizeLimit: size * 3 } },
+    targets: {
+      'darwin-arm64': {
+        file: 'agent-orchestrator-darwin-arm64.zip',
+        format: 'zip',
+        urls: [`${server.url}${path}`],
+        size,
+        integrity,
+        unpackedSizeLimit: size * 3,
+      },
+    },
   };
   const manifestFile = join(work, `${c.name}-manifest.json`);
   await writeFile(manifestFile, JSON.stringify({ app: manifest }));
@@ -81,7 +90,9 @@ async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof 
     await rm(join(work, 'baseline'), { recursive: true, force: true });
     base.push(baseMs);
     const root = join(work, 'root');
-    const [result, ms] = await timed(() => runFetcher(['install', '--quiet', '--manifest', manifestFile, '--target', 'darwin-arm64', '--dir', root], reporter).done);
+    const [result, ms] = await timed(
+      () => runFetcher(['install', '--quiet', '--manifest', manifestFile, '--target', 'darwin-arm64', '--dir', root], reporter).done,
+    );
     if (result.code !== 0) throw new Error(`ao-app install failed (exit ${result.code})`);
     await rm(root, { recursive: true, force: true });
     ours.push(ms);
@@ -91,7 +102,9 @@ async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof 
   console.log(`app-fetch: ${c.name}: ${mb(size)} zip over loopback, ${samples} samples alternating`);
   console.log(`app-fetch:   curl -o + sha512sum + unzip -q (baseline)  median ${s(median(base))}  (${s(Math.min(...base))} to ${s(Math.max(...base))})`);
   console.log(`app-fetch:   ao-app install (fetch+verify+extract)     median ${s(median(ours))}  (${s(Math.min(...ours))} to ${s(Math.max(...ours))})`);
-  console.log(`app-fetch:   ratio per pair                            median ${median(ratios).toFixed(2)}x  (${Math.min(...ratios).toFixed(2)}x to ${Math.max(...ratios).toFixed(2)}x; goal at most 0.8x)`);
+  console.log(
+    `app-fetch:   ratio per pair                            median ${median(ratios).toFixed(2)}x  (${Math.min(...ratios).toFixed(2)}x to ${Math.max(...ratios).toFixed(2)}x; goal at most 0.8x)`,
+  );
   console.log(`app-fetch:   ao-app peak RSS                           median ${mb(median(rss))}  (max ${mb(Math.max(...rss))}; goal at most 80 MB)`);
 }
 
@@ -120,7 +133,20 @@ export async function run(): Promise<void> {
 async function resumeAfterKill(file: string, work: string, server: Awaited<ReturnType<typeof startFaultServer>>, reporter: string): Promise<void> {
   await server.serve('/resume.zip', file);
   const { integrity, size } = await digestFile(file);
-  const manifest: AppManifest = { schema: 1, version: '0.10.0', targets: { 'darwin-arm64': { file: 'agent-orchestrator-darwin-arm64.zip', format: 'zip', urls: [`${server.url}/resume.zip`], size, integrity, unpackedSizeLimit: size * 2 } } };
+  const manifest: AppManifest = {
+    schema: 1,
+    version: '0.10.0',
+    targets: {
+      'darwin-arm64': {
+        file: 'agent-orchestrator-darwin-arm64.zip',
+        format: 'zip',
+        urls: [`${server.url}/resume.zip`],
+        size,
+        integrity,
+        unpackedSizeLimit: size * 2,
+      },
+    },
+  };
   const manifestFile = join(work, 'resume-manifest.json');
   await writeFile(manifestFile, JSON.stringify({ app: manifest }));
   const root = join(work, 'root-b');
@@ -140,7 +166,9 @@ async function resumeAfterKill(file: string, work: string, server: Awaited<Retur
   if (resumed.code !== 0) throw new Error(`resumed ao-app install failed (exit ${resumed.code})`);
   const sentAgain = server.bytesSent('/resume.zip') - sentBefore;
   console.log(`app-fetch: SIGKILL at ${((kept / size) * 100).toFixed(0)}%: ${mb(sentBeforeKill)} sent, ${mb(kept)} kept on disk, ${mb(size - kept)} remained`);
-  console.log(`app-fetch:   bytes sent again after restart          ${mb(sentAgain)}  (${(sentAgain / (size - kept)).toFixed(3)}x what remained; ${(sentAgain / size).toFixed(3)}x a full restart)`);
+  console.log(
+    `app-fetch:   bytes sent again after restart          ${mb(sentAgain)}  (${(sentAgain / (size - kept)).toFixed(3)}x what remained; ${(sentAgain / size).toFixed(3)}x a full restart)`,
+  );
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) await run();

@@ -51,12 +51,16 @@ export async function run(): Promise<void> {
     const total = exportMs + writeMs + importMs;
     const f = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
     console.log(`import: legacy home of ${report.sessions} sessions / ${report.projects} projects (${(bytes / 1e6).toFixed(1)} MB, generated in ${f(genMs)})`);
-    console.log(`import:   resume ids claude ${report.resumeIds.claude}, codex ${report.resumeIds.codex}, opencode ${report.resumeIds.opencode}; quarantined ${report.quarantined}`);
+    console.log(
+      `import:   resume ids claude ${report.resumeIds.claude}, codex ${report.resumeIds.codex}, opencode ${report.resumeIds.opencode}; quarantined ${report.quarantined}`,
+    );
     console.log(`import:   raw read of every file (floor)  ${f(floorMs)}`);
     console.log(`import:   export to bundle                 ${f(exportMs)}  (${(exportMs / floorMs).toFixed(2)}x the raw read)`);
     console.log(`import:   write bundle (${(readFileSync(bundleFile).length / 1e6).toFixed(1)} MB)           ${f(writeMs)}`);
     console.log(`import:   fixture ao import                ${f(importMs)}; re-import (idempotent) ${f(reimportMs)}`);
-    console.log(`import:   export + import                  ${f(total)}  (${(total / GOAL_MS).toFixed(2)}x the ${GOAL_MS / 1000} s goal) ${total <= GOAL_MS ? 'OK' : 'OVER GOAL'}`);
+    console.log(
+      `import:   export + import                  ${f(total)}  (${(total / GOAL_MS).toFixed(2)}x the ${GOAL_MS / 1000} s goal) ${total <= GOAL_MS ? 'OK' : 'OVER GOAL'}`,
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

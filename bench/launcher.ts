@@ -51,10 +51,15 @@ function sideBySide(cmds: Array<[string, string[], NodeJS.ProcessEnv, string?]>,
  */
 function cpuOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv): number {
   const r = spawnSync('bash', ['-c', '"$@" >/dev/null; times', '_', cmd, ...args], { env, encoding: 'utf8' });
-  const children = r.stdout.trim().split('\n').pop()!.split(/\s+/).map((t) => {
-    const m = /^(\d+)m([\d.]+)s$/.exec(t)!;
-    return Number(m[1]) * 60_000 + Number(m[2]) * 1000;
-  });
+  const children = r.stdout
+    .trim()
+    .split('\n')
+    .pop()!
+    .split(/\s+/)
+    .map((t) => {
+      const m = /^(\d+)m([\d.]+)s$/.exec(t)!;
+      return Number(m[1]) * 60_000 + Number(m[2]) * 1000;
+    });
   return children[0] + children[1];
 }
 
@@ -115,7 +120,10 @@ export async function run(): Promise<void> {
     const launcher = join(blocked.prefix, 'lib', 'node_modules', '@aoagents', 'ao', 'bin', 'ao');
     timeOnce(blockedAo, ['--version'], blocked.env); // the first call verifies and writes the stamp
 
-    const [swappedT, bareT] = sideBySide([[ao, ['--version'], swapped.env], [bare, ['--version'], swapped.env]]);
+    const [swappedT, bareT] = sideBySide([
+      [ao, ['--version'], swapped.env],
+      [bare, ['--version'], swapped.env],
+    ]);
     // The least any Node launcher can cost on Node 20: load child_process, spawn, wait.
     const minimalSpawn = `require('node:child_process').spawn(${JSON.stringify(bare)}, ['--version'], { stdio: 'inherit' }).on('exit', (c) => process.exit(c))`;
     const [blockedT, nodeT, spawnT] = sideBySide([
@@ -126,7 +134,10 @@ export async function run(): Promise<void> {
     const node22 = join(REPO_ROOT, 'node_modules', 'node22', 'bin', 'node');
     // Node's compile cache can only cover code loaded after it is enabled: a stub that enables it, then loads the launcher.
     const stub = join(blocked.root, 'cached-launcher.cjs');
-    writeFileSync(stub, `require('node:module').enableCompileCache?.(${JSON.stringify(join(blocked.root, 'compile-cache'))});\nrequire(${JSON.stringify(launcher)});\n`);
+    writeFileSync(
+      stub,
+      `require('node:module').enableCompileCache?.(${JSON.stringify(join(blocked.root, 'compile-cache'))});\nrequire(${JSON.stringify(launcher)});\n`,
+    );
     const [launcher22T, node22T, stub22T] = sideBySide([
       [node22, [launcher, '--version'], blocked.env],
       [node22, ['-e', '0'], blocked.env],
@@ -143,7 +154,13 @@ export async function run(): Promise<void> {
       [node22, [stub, '--version'], blocked.env],
     ]);
     const postinstallEnv = { ...swapped.env, npm_config_user_agent: 'npm/11 node/v20 linux x64' };
-    const [postinstallT, nodeAgainT] = sideBySide([[process.execPath, ['lib/postinstall.cjs'], postinstallEnv, pkgDir], [process.execPath, ['-e', '0'], postinstallEnv]], 15);
+    const [postinstallT, nodeAgainT] = sideBySide(
+      [
+        [process.execPath, ['lib/postinstall.cjs'], postinstallEnv, pkgDir],
+        [process.execPath, ['-e', '0'], postinstallEnv],
+      ],
+      15,
+    );
     const [swappedMs, bareMs, postinstallMs, nodeAgainMs] = [median(swappedT), median(bareT), median(postinstallT), median(nodeAgainT)];
     const launcherOver = median(blockedT) - median(nodeT);
     const launcher22Over = median(launcher22T) - median(node22T);

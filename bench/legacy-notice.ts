@@ -36,7 +36,8 @@ export async function run(): Promise<void> {
       ['legacy home, imported', perCallUs(() => legacyNotice('launch', { HOME: imported }, terminal))],
       ['legacy home, not imported, shown today', perCallUs(() => legacyNotice('launch', { HOME: shown }, terminal))],
     ];
-    for (const [label, us] of rows) console.log(`legacy notice, ${label}: ${us.toFixed(2)} µs per call (${(us / stat).toFixed(1)}x one stat of a missing file, ${stat.toFixed(2)} µs)`);
+    for (const [label, us] of rows)
+      console.log(`legacy notice, ${label}: ${us.toFixed(2)} µs per call (${(us / stat).toFixed(1)}x one stat of a missing file, ${stat.toFixed(2)} µs)`);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

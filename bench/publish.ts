@@ -30,7 +30,9 @@ const spread = (xs: number[]) => `${(Math.min(...xs) / 1000).toFixed(2)} to ${(M
 async function npmPublishAll(registry: EmbeddedRegistry, staged: StageResult, tag: string, cache: string): Promise<void> {
   const auth = `--${registry.url.replace(/^http:/, '')}:_authToken=${registry.authToken}`;
   for (const p of staged.packages) {
-    await exec('npm', ['publish', p.tarball, '--tag', tag, '--registry', registry.url, auth, '--access', 'public', '--loglevel=error'], { env: { ...process.env, npm_config_cache: cache } });
+    await exec('npm', ['publish', p.tarball, '--tag', tag, '--registry', registry.url, auth, '--access', 'public', '--loglevel=error'], {
+      env: { ...process.env, npm_config_cache: cache },
+    });
   }
 }
 
@@ -42,7 +44,11 @@ async function npmPublishAll(registry: EmbeddedRegistry, staged: StageResult, ta
  */
 export async function run(): Promise<void> {
   const matrix = loadMatrix();
-  const [binaries, previousBinaries, shippedDir] = await Promise.all([fixtureBinaries(VERSION, matrix.targets), fixtureBinaries(PREVIOUS, matrix.targets), shippedForTests()]);
+  const [binaries, previousBinaries, shippedDir] = await Promise.all([
+    fixtureBinaries(VERSION, matrix.targets),
+    fixtureBinaries(PREVIOUS, matrix.targets),
+    shippedForTests(),
+  ]);
   const work = await mkdtemp(join(tmpdir(), 'ao-bench-publish-'));
   const previous = await stage({ matrix, version: PREVIOUS, binariesDir: previousBinaries, outDir: join(work, 'previous'), shippedDir });
   const ours: Array<{ stage: number; verify: number; publish: number; total: number }> = [];
@@ -52,7 +58,10 @@ export async function run(): Promise<void> {
     for (let i = 0; i < SAMPLES; i++) {
       const [a, b] = await Promise.all([startEmbeddedRegistry(), startEmbeddedRegistry()]);
       try {
-        await Promise.all([npmPublishAll(a, previous, 'latest', join(work, `cache-seed-a-${i}`)), npmPublishAll(b, previous, 'latest', join(work, `cache-seed-b-${i}`))]);
+        await Promise.all([
+          npmPublishAll(a, previous, 'latest', join(work, `cache-seed-a-${i}`)),
+          npmPublishAll(b, previous, 'latest', join(work, `cache-seed-b-${i}`)),
+        ]);
         const releasePath = async () => {
           const stageDir = join(work, `stage-${i}`);
           const s = await timed(async () => (staged = await stage({ matrix, version: VERSION, binariesDir: binaries, outDir: stageDir, shippedDir })));
@@ -82,10 +91,16 @@ export async function run(): Promise<void> {
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   const total = ours.map((o) => o.total);
   const part = (k: 'stage' | 'verify' | 'publish') => median(ours.map((o) => o[k]));
-  console.log(`input: fixture binaries for ${matrix.targets.length} targets (${VERSION}), 7 packages, into embedded Verdaccio registries that hold ${PREVIOUS}; ${SAMPLES} samples, alternating`);
-  console.log(`release path, median: stage ${s(part('stage'))} + verify ${s(part('verify'))} + publish & fetch-back ${s(part('publish'))} = ${s(median(total))} (spread ${spread(total)})`);
+  console.log(
+    `input: fixture binaries for ${matrix.targets.length} targets (${VERSION}), 7 packages, into embedded Verdaccio registries that hold ${PREVIOUS}; ${SAMPLES} samples, alternating`,
+  );
+  console.log(
+    `release path, median: stage ${s(part('stage'))} + verify ${s(part('verify'))} + publish & fetch-back ${s(part('publish'))} = ${s(median(total))} (spread ${spread(total)})`,
+  );
   console.log(`plain npm publish of the same 7 tarballs, median: ${s(median(plain))} (spread ${spread(plain)})`);
-  console.log(`ratio release path / plain publish: ${(median(total) / median(plain)).toFixed(2)}x (per sample ${total.map((t, i) => (t / plain[i]).toFixed(2)).join(', ')}; publish step alone ${(part('publish') / median(plain)).toFixed(2)}x)`);
+  console.log(
+    `ratio release path / plain publish: ${(median(total) / median(plain)).toFixed(2)}x (per sample ${total.map((t, i) => (t / plain[i]).toFixed(2)).join(', ')}; publish step alone ${(part('publish') / median(plain)).toFixed(2)}x)`,
+  );
   for (const p of staged?.packages ?? []) {
     const ratio = p.binarySize ? `, ${(p.size / p.binarySize).toFixed(2)} of its ${(p.binarySize / 1024).toFixed(0)} KiB binary` : '';
     console.log(`  ${p.name.padEnd(28)} tarball ${(p.size / 1024).toFixed(0)} KiB${ratio}`);

@@ -16,7 +16,9 @@ const modules = readdirSync(here)
   .sort();
 const unknown = wanted.filter((w) => !modules.includes(w));
 if (unknown.length > 0) {
-  process.stderr.write(`bench: no bench named ${unknown.join(', ')}\n  why: the benches are ${modules.join(', ')}\n  fix: node dist/bench/run.js [${modules.join('|')}]\n`);
+  process.stderr.write(
+    `bench: no bench named ${unknown.join(', ')}\n  why: the benches are ${modules.join(', ')}\n  fix: node dist/bench/run.js [${modules.join('|')}]\n`,
+  );
   process.exit(2);
 }
 let failed = 0;

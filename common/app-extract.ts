@@ -80,17 +80,24 @@ export function checkPlan(archive: string, raw: Array<Omit<PlannedEntry, 'path'>
   for (const e of entries) {
     const parts = e.path.split('/');
     for (let i = 1; i < parts.length; i++) {
-      if (links.has(parts.slice(0, i).join('/'))) throw refuse(archive, `entry "${e.path}" would be written through the symlink "${parts.slice(0, i).join('/')}"`);
+      if (links.has(parts.slice(0, i).join('/')))
+        throw refuse(archive, `entry "${e.path}" would be written through the symlink "${parts.slice(0, i).join('/')}"`);
     }
     if (e.type === 'symlink') {
       const target = e.link ?? '';
-      if (target.startsWith('/') || /^[a-zA-Z]:/.test(target) || target.includes('\\')) throw refuse(archive, `symlink "${e.path}" points to the absolute path ${JSON.stringify(target)}`);
-      if (resolveInside([...parts.slice(0, -1), ...target.split('/')], links, 0) === undefined) throw refuse(archive, `symlink "${e.path}" points outside the app (${JSON.stringify(target)})`);
+      if (target.startsWith('/') || /^[a-zA-Z]:/.test(target) || target.includes('\\'))
+        throw refuse(archive, `symlink "${e.path}" points to the absolute path ${JSON.stringify(target)}`);
+      if (resolveInside([...parts.slice(0, -1), ...target.split('/')], links, 0) === undefined)
+        throw refuse(archive, `symlink "${e.path}" points outside the app (${JSON.stringify(target)})`);
     }
     if (e.type === 'hardlink') {
-      const target = (e.link ?? '').replace(/\\/g, '/').split('/').filter((p) => p && p !== '.');
+      const target = (e.link ?? '')
+        .replace(/\\/g, '/')
+        .split('/')
+        .filter((p) => p && p !== '.');
       const dest = byPath.get(target.join('/'));
-      if (target.includes('..') || (e.link ?? '').startsWith('/') || !dest || dest.type !== 'file') throw refuse(archive, `hardlink "${e.path}" points outside the app's files (${JSON.stringify(e.link)})`);
+      if (target.includes('..') || (e.link ?? '').startsWith('/') || !dest || dest.type !== 'file')
+        throw refuse(archive, `hardlink "${e.path}" points outside the app's files (${JSON.stringify(e.link)})`);
     }
   }
   return entries;
@@ -125,7 +132,12 @@ function inside(root: string, path: string): string {
   return full;
 }
 
-const cleanPath = (path: string) => path.replace(/\\/g, '/').split('/').filter((p) => p && p !== '.').join('/');
+const cleanPath = (path: string) =>
+  path
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((p) => p && p !== '.')
+    .join('/');
 
 /** Counts bytes as they are written and fails past the cap; with `digested`, hashes them too. */
 function capCounter(archive: string, budget: { left: number }, digested?: (integrity: string) => void): Transform {
@@ -190,7 +202,15 @@ const SMALL_ENTRY = 256 << 10;
 const ZIP_WORKERS = 4;
 const inflateRawAsync = promisify(inflateRaw) as (buf: Buffer, options: ZlibOptions) => Promise<Buffer>;
 
-async function writeSmallZipEntry(archive: string, fh: FileHandle, entry: StreamZip.ZipEntry, start: number, dest: string, mode: number, budget: { left: number }): Promise<string> {
+async function writeSmallZipEntry(
+  archive: string,
+  fh: FileHandle,
+  entry: StreamZip.ZipEntry,
+  start: number,
+  dest: string,
+  mode: number,
+  budget: { left: number },
+): Promise<string> {
   const packed = Buffer.alloc(entry.compressedSize);
   if (packed.length > 0) await fh.read(packed, 0, packed.length, start);
   // maxOutputLength: a lying size cannot make inflate allocate more than the entry declared.
@@ -251,7 +271,16 @@ export async function extractZip(archive: string, staging: string, cap: number):
     }
     const plan = checkPlan(archive, raw, cap);
     const budget = { left: cap };
-    const names = new Map(Object.values(await zip.entries()).map((e) => [e.name.replace(/\\/g, '/').split('/').filter((p) => p && p !== '.').join('/'), e.name]));
+    const names = new Map(
+      Object.values(await zip.entries()).map((e) => [
+        e.name
+          .replace(/\\/g, '/')
+          .split('/')
+          .filter((p) => p && p !== '.')
+          .join('/'),
+        e.name,
+      ]),
+    );
     for (const e of plan.filter((x) => x.type === 'dir')) await mkdir(inside(staging, e.path), { recursive: true, mode: 0o755 });
     const made = new Set<string>();
     const fh = await open(archive, 'r');
@@ -263,7 +292,7 @@ export async function extractZip(archive: string, staging: string, cap: number):
           made.add(dirname(dest));
         }
         // The archive's own mode, as ditto keeps it (a zip made without Unix modes gets 0644); always readable by us.
-        const mode = ((e.mode & 0o777) || 0o644) | 0o400;
+        const mode = (e.mode & 0o777 || 0o644) | 0o400;
         try {
           const entry = (await zip.entry(names.get(e.path)!))!;
           const start = await zipDataStart(fh, entry);
@@ -286,7 +315,11 @@ export async function extractZip(archive: string, staging: string, cap: number):
       const files = plan.filter((x) => x.type === 'file');
       const small = (e: PlannedEntry) => e.size <= SMALL_ENTRY;
       await inParallel(files.filter(small), ZIP_WORKERS, writeOne);
-      await inParallel(files.filter((e) => !small(e)), 1, writeOne);
+      await inParallel(
+        files.filter((e) => !small(e)),
+        1,
+        writeOne,
+      );
     } finally {
       await fh.close();
     }
@@ -297,7 +330,14 @@ export async function extractZip(archive: string, staging: string, cap: number):
   }
 }
 
-const TAR_TYPES: Record<string, PlannedEntry['type']> = { File: 'file', OldFile: 'file', ContiguousFile: 'file', Directory: 'dir', SymbolicLink: 'symlink', Link: 'hardlink' };
+const TAR_TYPES: Record<string, PlannedEntry['type']> = {
+  File: 'file',
+  OldFile: 'file',
+  ContiguousFile: 'file',
+  Directory: 'dir',
+  SymbolicLink: 'symlink',
+  Link: 'hardlink',
+};
 
 /** node-tar reads 16 MiB at a time by default; 1 MiB keeps the process small at no cost in speed. */
 const TAR_READ_SIZE = 1 << 20;
@@ -385,7 +425,14 @@ async function unpack(format: AppFormat, artifact: string, staging: string, cap:
 }
 
 /** `integrity`: the artifact's verified sha512, recorded for a single-file app (AppImage, exe). */
-export async function extractArtifact(format: AppFormat, artifact: string, staging: string, cap: number, file: string, integrity?: string): Promise<PlannedEntry[]> {
+export async function extractArtifact(
+  format: AppFormat,
+  artifact: string,
+  staging: string,
+  cap: number,
+  file: string,
+  integrity?: string,
+): Promise<PlannedEntry[]> {
   try {
     return await unpack(format, artifact, staging, cap, file, integrity);
   } catch (err) {

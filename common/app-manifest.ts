@@ -48,16 +48,19 @@ export function validateAppManifest(data: unknown, source = 'the manifest'): App
   if (m.schema !== 1) throw bad(`schema is ${JSON.stringify(m.schema)}, expected 1`, source);
   if (typeof m.version !== 'string' || !m.version) throw bad('"version" is missing', source);
   if (!m.targets || typeof m.targets !== 'object') throw bad('"targets" is missing', source);
-  if (m.publicKey !== undefined && (typeof m.publicKey !== 'string' || !m.publicKey.includes('BEGIN PUBLIC KEY'))) throw bad('"publicKey" must be a PEM public key when present', source);
+  if (m.publicKey !== undefined && (typeof m.publicKey !== 'string' || !m.publicKey.includes('BEGIN PUBLIC KEY')))
+    throw bad('"publicKey" must be a PEM public key when present', source);
   if (m.keyRotation !== undefined && typeof m.keyRotation?.signature !== 'string') throw bad('"keyRotation.signature" must be a string', source);
   for (const [id, t] of Object.entries(m.targets)) {
     const where = `targets.${id}`;
     if (!t || typeof t !== 'object') throw bad(`${where} is not an object`, source);
     if (typeof t.file !== 'string' || !t.file || /[\\/]/.test(t.file)) throw bad(`${where}.file must be a plain file name`, source);
     if (!FORMATS.has(t.format)) throw bad(`${where}.format must be zip, tar.gz, AppImage or exe`, source);
-    if (!Array.isArray(t.urls) || t.urls.length === 0 || t.urls.some((u) => typeof u !== 'string' || !/^https?:\/\//.test(u))) throw bad(`${where}.urls must list http(s) URLs`, source);
+    if (!Array.isArray(t.urls) || t.urls.length === 0 || t.urls.some((u) => typeof u !== 'string' || !/^https?:\/\//.test(u)))
+      throw bad(`${where}.urls must list http(s) URLs`, source);
     if (!Number.isSafeInteger(t.size) || t.size <= 0) throw bad(`${where}.size must be a positive integer`, source);
-    if (typeof t.integrity !== 'string' || !/^sha512-[A-Za-z0-9+/]{86}==$/.test(t.integrity)) throw bad(`${where}.integrity must be a sha512 SRI string`, source);
+    if (typeof t.integrity !== 'string' || !/^sha512-[A-Za-z0-9+/]{86}==$/.test(t.integrity))
+      throw bad(`${where}.integrity must be a sha512 SRI string`, source);
     if (!Number.isSafeInteger(t.unpackedSizeLimit) || t.unpackedSizeLimit <= 0) throw bad(`${where}.unpackedSizeLimit must be a positive integer`, source);
     if (m.publicKey !== undefined && typeof t.signature !== 'string') throw bad(`${where}.signature is missing but the manifest carries a public key`, source);
   }

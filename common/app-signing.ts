@@ -8,11 +8,25 @@ import type { AppTarget } from './app-manifest.js';
  */
 export function keyId(publicKey: string | KeyObject): string {
   const key = typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey;
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('base64url').slice(0, 16);
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('base64url')
+    .slice(0, 16);
 }
 
 export function entryPayload(version: string, targetId: string, t: Pick<AppTarget, 'file' | 'format' | 'size' | 'integrity' | 'unpackedSizeLimit'>): Buffer {
-  return Buffer.from(JSON.stringify({ schema: 1, version, target: targetId, file: t.file, format: t.format, size: t.size, integrity: t.integrity, unpackedSizeLimit: t.unpackedSizeLimit }));
+  return Buffer.from(
+    JSON.stringify({
+      schema: 1,
+      version,
+      target: targetId,
+      file: t.file,
+      format: t.format,
+      size: t.size,
+      integrity: t.integrity,
+      unpackedSizeLimit: t.unpackedSizeLimit,
+    }),
+  );
 }
 
 /** What an old key signs to hand trust to a new one: the new key's SPKI bytes. */
@@ -31,4 +45,3 @@ export function verifies(publicKey: string, payload: Buffer, signature: string):
     return false;
   }
 }
-

@@ -116,7 +116,9 @@ function fat(buf: Buffer, wide: boolean): Layout {
   let first: Layout | undefined;
   for (let i = 0; i < count; i++) {
     const e = 8 + i * entry;
-    const [offset, size] = wide ? [Number(buf.readBigUInt64BE(e + 8)), Number(buf.readBigUInt64BE(e + 16))] : [buf.readUInt32BE(e + 8), buf.readUInt32BE(e + 12)];
+    const [offset, size] = wide
+      ? [Number(buf.readBigUInt64BE(e + 8)), Number(buf.readBigUInt64BE(e + 16))]
+      : [buf.readUInt32BE(e + 8), buf.readUInt32BE(e + 12)];
     declared = Math.max(declared, offset + size);
     if (i === 0 && offset < buf.length) first = macho(buf, offset);
   }
@@ -143,13 +145,17 @@ function macho(buf: Buffer, base: number): Layout {
     if (cmd === 0x19 || cmd === 0x1) {
       const w = cmd === 0x19;
       const segname = r.cstr(p + 8, 16);
-      const [vmaddr, fileoff, filesize, nsects] = w ? [r.u64(p + 24), r.u64(p + 40), r.u64(p + 48), r.u32(p + 64)] : [r.u32(p + 24), r.u32(p + 32), r.u32(p + 36), r.u32(p + 48)];
+      const [vmaddr, fileoff, filesize, nsects] = w
+        ? [r.u64(p + 24), r.u64(p + 40), r.u64(p + 48), r.u32(p + 64)]
+        : [r.u32(p + 24), r.u32(p + 32), r.u32(p + 36), r.u32(p + 48)];
       if (filesize > 0) mappings.push({ addr: vmaddr, offset: base + fileoff, size: filesize });
       declared = Math.max(declared, base + fileoff + filesize);
       if (segname === '__DWARF') dwarf += filesize;
       let s = p + (w ? 72 : 56);
       for (let j = 0; j < nsects; j++, s += w ? 80 : 68) {
-        const [addr, ssize, offset, flags] = w ? [r.u64(s + 32), r.u64(s + 40), r.u32(s + 48), r.u32(s + 64)] : [r.u32(s + 32), r.u32(s + 36), r.u32(s + 40), r.u32(s + 56)];
+        const [addr, ssize, offset, flags] = w
+          ? [r.u64(s + 32), r.u64(s + 40), r.u32(s + 48), r.u32(s + 64)]
+          : [r.u32(s + 32), r.u32(s + 36), r.u32(s + 40), r.u32(s + 56)];
         const type = flags & 0xff;
         sections.push({ name: r.cstr(s, 16), addr, size: ssize, offset: base + offset, inFile: ![0x1, 0xc, 0x12].includes(type) });
       }

@@ -22,7 +22,12 @@ const QEMU: Record<string, string[]> = {
 
 function findExecutable(names: string[], pathVar: string): string | undefined {
   for (const name of names) {
-    const candidates = name.includes('/') ? [name] : pathVar.split(delimiter).filter(Boolean).map((d) => join(d, name));
+    const candidates = name.includes('/')
+      ? [name]
+      : pathVar
+          .split(delimiter)
+          .filter(Boolean)
+          .map((d) => join(d, name));
     for (const file of candidates) {
       try {
         accessSync(file, constants.X_OK);

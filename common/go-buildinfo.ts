@@ -64,7 +64,8 @@ function parseAt(buf: Buffer, at: number, layout: Layout): GoBuildInfo | undefin
     mod = m?.text;
   } else {
     const bigEndian = (flags & FLAG_BIG_ENDIAN) !== 0;
-    const ptr = (o: number) => (ptrSize === 8 ? Number(bigEndian ? buf.readBigUInt64BE(o) : buf.readBigUInt64LE(o)) : bigEndian ? buf.readUInt32BE(o) : buf.readUInt32LE(o));
+    const ptr = (o: number) =>
+      ptrSize === 8 ? Number(bigEndian ? buf.readBigUInt64BE(o) : buf.readBigUInt64LE(o)) : bigEndian ? buf.readUInt32BE(o) : buf.readUInt32LE(o);
     const goString = (addr: number): string | undefined => {
       const header = offsetOfAddress(layout, addr);
       if (header === undefined || header + 2 * ptrSize > buf.length) return undefined;

@@ -118,7 +118,12 @@ export function npmBinLink(packageDir: string): string | undefined {
  * (pnpm and bun shims, yarn) or has no bin links (Yarn PnP), and a native
  * binary there breaks every call. AO_BINARY_PATH needs the launcher to honour it.
  */
-export function swapBlocker(packageDir: string, layout: InstallLayout, env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string | undefined {
+export function swapBlocker(
+  packageDir: string,
+  layout: InstallLayout,
+  env: NodeJS.ProcessEnv = process.env,
+  platform: string = process.platform,
+): string | undefined {
   if (platform === 'win32') return 'Windows runs bins through a .cmd shim';
   if (env.AO_BINARY_PATH) return 'AO_BINARY_PATH is set, and only the launcher honours it';
   if (layout.pnp) return "Yarn Plug'n'Play has no bin links";
@@ -161,4 +166,3 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
       return `${folder ? `rm -rf ${folder} && ` : ''}bun install --force${inProject}`;
   }
 }
-

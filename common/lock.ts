@@ -91,10 +91,13 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
       const me: Holder = { pid: process.pid, host: hostname(), acquiredAt: new Date().toISOString(), token: randomUUID() };
       await handle.writeFile(JSON.stringify(me));
       await handle.close();
-      const heartbeat = setInterval(() => {
-        const now = new Date();
-        utimes(path, now, now).catch(() => undefined);
-      }, Math.max(1000, staleMs / 3));
+      const heartbeat = setInterval(
+        () => {
+          const now = new Date();
+          utimes(path, now, now).catch(() => undefined);
+        },
+        Math.max(1000, staleMs / 3),
+      );
       heartbeat.unref();
       let released = false;
       return {

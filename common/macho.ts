@@ -88,7 +88,8 @@ export function machoProblems(file: string, expectedCpu?: 'arm64' | 'x64'): stri
   const problems: string[] = [];
   if (expectedCpu && !slices.some((s) => s.cpu === expectedCpu)) problems.push(`${file} holds ${slices.map((s) => s.cpu).join(', ')}, not ${expectedCpu}`);
   for (const s of slices) {
-    if (s.cpu === 'arm64' && s.signature === 'none') problems.push(`${file} (arm64) has no code signature: macOS on Apple silicon kills it at launch; sign it (at least ad-hoc: codesign -s - ${file})`);
+    if (s.cpu === 'arm64' && s.signature === 'none')
+      problems.push(`${file} (arm64) has no code signature: macOS on Apple silicon kills it at launch; sign it (at least ad-hoc: codesign -s - ${file})`);
   }
   return problems;
 }

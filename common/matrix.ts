@@ -62,7 +62,8 @@ function describe(data: unknown, err: ErrorObject): string {
 function appProblems(os: NpmOs, app: NonNullable<Target['app']>, where: string): string[] {
   const problems: string[] = [];
   if (os === 'darwin' && app.format !== 'zip') problems.push(`${where}: field "app.format" must be zip for darwin (.app bundles)`);
-  if (os === 'win32' && app.format !== 'zip' && app.format !== 'exe') problems.push(`${where}: field "app.format" must be exe (the NSIS installer) or zip for win32`);
+  if (os === 'win32' && app.format !== 'zip' && app.format !== 'exe')
+    problems.push(`${where}: field "app.format" must be exe (the NSIS installer) or zip for win32`);
   if (os !== 'win32' && app.format === 'exe') problems.push(`${where}: exe is a Windows format`);
   if (os !== 'linux' && app.format === 'AppImage') problems.push(`${where}: AppImage is a Linux format`);
   const suffix = app.format === 'AppImage' ? '.AppImage' : `.${app.format}`;

@@ -96,7 +96,10 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
       startedAt = now();
       lastDecile = total ? Math.floor((done / total) * 10) : -1;
       if (mode === 'json') emit({ event: 'start', total, resumedFrom: already });
-      else if (mode === 'plain') stream.write(`${label}: starting${total ? ` (${formatBytes(total)}` : ''}${already && total ? `, resuming at ${formatBytes(already)})` : total ? ')' : ''}\n`);
+      else if (mode === 'plain')
+        stream.write(
+          `${label}: starting${total ? ` (${formatBytes(total)}` : ''}${already && total ? `, resuming at ${formatBytes(already)})` : total ? ')' : ''}\n`,
+        );
       else if (mode === 'tty') draw(true);
     },
     advance(bytes) {

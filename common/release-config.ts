@@ -17,13 +17,21 @@ const validateShape = new Ajv({ allErrors: true }).compile<ReleaseConfig>(JSON.p
 export function validateReleaseConfig(data: unknown, source = 'release.json'): ReleaseConfig {
   const problems: string[] = [];
   if (!validateShape(data)) {
-    for (const err of validateShape.errors ?? []) problems.push(`field "${err.instancePath.split('/').filter(Boolean).join('.') || '(root)'}" ${err.message ?? 'is invalid'}${err.params && 'additionalProperty' in err.params ? ` (${String(err.params.additionalProperty)})` : ''}`);
+    for (const err of validateShape.errors ?? [])
+      problems.push(
+        `field "${err.instancePath.split('/').filter(Boolean).join('.') || '(root)'}" ${err.message ?? 'is invalid'}${err.params && 'additionalProperty' in err.params ? ` (${String(err.params.additionalProperty)})` : ''}`,
+      );
   } else {
     const { go, source: src } = data;
     if (!go.mainPath.endsWith(src.mainPackage.slice(1))) problems.push(`go.mainPath ${go.mainPath} does not end with source.mainPackage ${src.mainPackage}`);
   }
   if (problems.length > 0) {
-    throw new UserError({ what: `${source} is not a valid release config`, why: problems.join('; '), fix: `edit ${source} (its schema is common/release-config.schema.json)`, code: 'ECONFIG' });
+    throw new UserError({
+      what: `${source} is not a valid release config`,
+      why: problems.join('; '),
+      fix: `edit ${source} (its schema is common/release-config.schema.json)`,
+      code: 'ECONFIG',
+    });
   }
   return data as ReleaseConfig;
 }
@@ -33,7 +41,13 @@ export function loadReleaseConfig(path = RELEASE_CONFIG_PATH): ReleaseConfig {
   try {
     data = JSON.parse(readFileSync(path, 'utf8'));
   } catch (cause) {
-    throw new UserError({ what: `cannot read the release config ${path}`, why: (cause as Error).message, fix: `create or fix ${path} (schema: common/release-config.schema.json)`, code: 'ECONFIG', cause });
+    throw new UserError({
+      what: `cannot read the release config ${path}`,
+      why: (cause as Error).message,
+      fix: `create or fix ${path} (schema: common/release-config.schema.json)`,
+      code: 'ECONFIG',
+      cause,
+    });
   }
   return validateReleaseConfig(data, path);
 }

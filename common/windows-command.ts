@@ -43,7 +43,8 @@ export function cmdLine(file: string, args: string[]): string {
 export function resolveWindowsCommand(cmd: string, env: NodeJS.ProcessEnv, exists: (file: string) => boolean = isFile): string | undefined {
   const get = (name: string) => Object.entries(env).find(([k]) => k.toUpperCase() === name)?.[1];
   const exts = (get('PATHEXT') ?? '.COM;.EXE;.BAT;.CMD').split(';').filter(Boolean);
-  const withExt = (base: string) => (win32.extname(base) && exts.some((e) => e.toLowerCase() === win32.extname(base).toLowerCase()) ? [base] : exts.map((e) => base + e.toLowerCase()));
+  const withExt = (base: string) =>
+    win32.extname(base) && exts.some((e) => e.toLowerCase() === win32.extname(base).toLowerCase()) ? [base] : exts.map((e) => base + e.toLowerCase());
   const dirs = /[\\/]/.test(cmd) ? [''] : (get('PATH') ?? '').split(';').filter(Boolean);
   for (const dir of dirs) {
     for (const candidate of withExt(dir ? win32.join(dir, cmd) : cmd)) if (exists(candidate)) return candidate;
@@ -76,7 +77,13 @@ function hasNodeShebang(file: string): boolean {
 }
 
 /** What to spawn for `cmd args` on Windows: the program itself, node for a node script, or cmd.exe for a batch file. */
-export function windowsSpawnPlan(cmd: string, args: string[], env: NodeJS.ProcessEnv, exists?: (file: string) => boolean, nodeScript: (file: string) => boolean = hasNodeShebang): SpawnPlan {
+export function windowsSpawnPlan(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  exists?: (file: string) => boolean,
+  nodeScript: (file: string) => boolean = hasNodeShebang,
+): SpawnPlan {
   const file = resolveWindowsCommand(cmd, env, exists) ?? cmd;
   if (!/\.(cmd|bat|exe|com)$/i.test(file) && nodeScript(file)) return { file: process.execPath, args: [file, ...args] };
   if (!/\.(cmd|bat)$/i.test(file)) return { file, args };

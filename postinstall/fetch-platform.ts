@@ -30,7 +30,18 @@ import type { BinaryEntry } from '../common/ao-manifest.js';
 import { checkBinary } from './verify-binary.js';
 
 export async function npmFlatOptions(cwd: string): Promise<Record<string, unknown>> {
-  const conf = new Config({ definitions, flatten, nerfDarts, shorthands, npmPath: cwd, argv: [process.argv[0], 'npm'], env: process.env, execPath: process.execPath, platform: process.platform, cwd });
+  const conf = new Config({
+    definitions,
+    flatten,
+    nerfDarts,
+    shorthands,
+    npmPath: cwd,
+    argv: [process.argv[0], 'npm'],
+    env: process.env,
+    execPath: process.execPath,
+    platform: process.platform,
+    cwd,
+  });
   await conf.load();
   return { ...(conf.flat as Record<string, unknown>) };
 }
@@ -39,7 +50,12 @@ export async function npmFlatOptions(cwd: string): Promise<Record<string, unknow
 export async function fetchPlatformBinary(entry: BinaryEntry, cwd: string): Promise<string> {
   return fetchInto(entry, cwd).catch((err: Error) => {
     if (err instanceof UserError) throw err;
-    throw new UserError({ what: `cannot install ${entry.package}@${entry.version}`, why: redactLog(String(err.message).split('\n')[0]), fix: 'check the registry and network settings (npm config get registry), then reinstall ao', code: 'EAOFETCH' });
+    throw new UserError({
+      what: `cannot install ${entry.package}@${entry.version}`,
+      why: redactLog(String(err.message).split('\n')[0]),
+      fix: 'check the registry and network settings (npm config get registry), then reinstall ao',
+      code: 'EAOFETCH',
+    });
   });
 }
 
@@ -54,11 +70,22 @@ async function fetchInto(entry: BinaryEntry, cwd: string): Promise<string> {
     // pacote checks the tarball against the integrity in the registry's packument.
     await pacote.extract(spec, staging, opts).catch((cause: Error) => {
       // Registry URLs can carry credentials (https://user:token@host/): never print them into install logs.
-      throw new UserError({ what: `cannot download ${spec}`, why: redactLog(cause.message.split('\n')[0]), fix: 'check the registry and network settings (npm config get registry), then reinstall ao', code: 'EAOFETCH' });
+      throw new UserError({
+        what: `cannot download ${spec}`,
+        why: redactLog(cause.message.split('\n')[0]),
+        fix: 'check the registry and network settings (npm config get registry), then reinstall ao',
+        code: 'EAOFETCH',
+      });
     });
     const fetched = join(staging, ...entry.path.split('/'));
     const problem = checkSafely(fetched, entry);
-    if (problem) throw new UserError({ what: `refusing ${spec} from the registry`, why: problem, fix: 'the registry served a binary that is not this release\'s; report it and reinstall from the public registry', code: 'EAOINTEGRITY' });
+    if (problem)
+      throw new UserError({
+        what: `refusing ${spec} from the registry`,
+        why: problem,
+        fix: "the registry served a binary that is not this release's; report it and reinstall from the public registry",
+        code: 'EAOINTEGRITY',
+      });
     await mkdir(dirname(dest), { recursive: true });
     // Same bytes whoever wins: concurrent postinstalls each rename a complete file into place.
     const tmp = tempSibling(dest);

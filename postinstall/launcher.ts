@@ -39,7 +39,12 @@ function fromOverride(): string | undefined {
   try {
     accessSync(override, constants.X_OK);
   } catch (cause) {
-    throw new UserError({ what: `AO_BINARY_PATH=${override} cannot be run`, why: (cause as Error).message, fix: 'point AO_BINARY_PATH at an executable ao binary, or unset it', code: 'EAOOVERRIDE' });
+    throw new UserError({
+      what: `AO_BINARY_PATH=${override} cannot be run`,
+      why: (cause as Error).message,
+      fix: 'point AO_BINARY_PATH at an executable ao binary, or unset it',
+      code: 'EAOOVERRIDE',
+    });
   }
   process.stderr.write(`ao: using AO_BINARY_PATH=${override} (not verified)\n`);
   return override;
@@ -56,7 +61,13 @@ function resolveBinary(manifest: AoManifest): string {
     if (!entry) continue;
     const found = findPlatformPackage(packageDir, entry);
     if (found) {
-      verifyBinaryOnce(found.binary, entry, release, () => found.version(), () => reinstallCommand(layout(), `${release.name}@${release.version}`, found.dir));
+      verifyBinaryOnce(
+        found.binary,
+        entry,
+        release,
+        () => found.version(),
+        () => reinstallCommand(layout(), `${release.name}@${release.version}`, found.dir),
+      );
       return found.binary;
     }
     // Where the postinstall puts a package it had to fetch itself (outside the package: another user may own it).
@@ -64,9 +75,20 @@ function resolveBinary(manifest: AoManifest): string {
     if (existsSync(cached)) {
       const untrusted = untrustedBy(cached);
       if (untrusted) {
-        throw new UserError({ what: `refusing to run ${cached}`, why: untrusted, fix: `install ao's platform package for this user: ${reinstallCommand(layout(), `${release.name}@${release.version}`)}`, code: 'EAOOWNER' });
+        throw new UserError({
+          what: `refusing to run ${cached}`,
+          why: untrusted,
+          fix: `install ao's platform package for this user: ${reinstallCommand(layout(), `${release.name}@${release.version}`)}`,
+          code: 'EAOOWNER',
+        });
       }
-      verifyBinaryOnce(cached, entry, release, () => undefined, () => reinstallCommand(layout(), `${release.name}@${release.version}`));
+      verifyBinaryOnce(
+        cached,
+        entry,
+        release,
+        () => undefined,
+        () => reinstallCommand(layout(), `${release.name}@${release.version}`),
+      );
       return cached;
     }
   }

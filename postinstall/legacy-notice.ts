@@ -118,4 +118,3 @@ function markShown(state: string, now: number): void {
     // unwritable ~/.ao: the notice shows again next time, which is better than never
   }
 }
-

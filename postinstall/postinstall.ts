@@ -38,20 +38,36 @@ function say(text: string): void {
 function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, runnable: boolean, platformDir?: string): void {
   const problem = checkBinary(binary, entry);
   if (problem) {
-    throw new UserError({ what: `refusing ${entry.package}@${entry.version}`, why: `${problem.detail}: the file is not the one released`, fix: `reinstall: ${reinstall(manifest, platformDir)}  (report it if it happens again)`, code: 'EAOINTEGRITY' });
+    throw new UserError({
+      what: `refusing ${entry.package}@${entry.version}`,
+      why: `${problem.detail}: the file is not the one released`,
+      fix: `reinstall: ${reinstall(manifest, platformDir)}  (report it if it happens again)`,
+      code: 'EAOINTEGRITY',
+    });
   }
   if (!runnable) return;
   let out: string;
   try {
     out = execFileSync(binary, ['--version'], { encoding: 'utf8', timeout: 15_000, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   } catch (cause) {
-    throw new UserError({ what: `${binary} --version failed`, why: (cause as Error).message.split('\n')[0], fix: `run ${binary} --version to see why`, code: 'EAOVERSION', cause });
+    throw new UserError({
+      what: `${binary} --version failed`,
+      why: (cause as Error).message.split('\n')[0],
+      fix: `run ${binary} --version to see why`,
+      code: 'EAOVERSION',
+      cause,
+    });
   }
   const reported = versionFromOutput(out);
   const expected = expectedReportedVersion(entry, manifest);
   if (reported !== expected) {
     const released = expected === manifest.version ? '' : ` (released unstamped: it was recorded as reporting "${expected}")`;
-    throw new UserError({ what: `${binary} reports version ${reported ?? JSON.stringify(out)}`, why: `${manifest.name} is ${manifest.version}${released}`, fix: reinstall(manifest, platformDir), code: 'EAOVERSION' });
+    throw new UserError({
+      what: `${binary} reports version ${reported ?? JSON.stringify(out)}`,
+      why: `${manifest.name} is ${manifest.version}${released}`,
+      fix: reinstall(manifest, platformDir),
+      code: 'EAOVERSION',
+    });
   }
   writeStamp(binary, statSync(binary), entry);
 }

@@ -26,12 +26,18 @@ function inTerminalForeground(): boolean {
     if (process.platform === 'linux') {
       // Fields after "(comm)": state ppid pgrp session tty_nr tpgid.
       const stat = readFileSync('/proc/self/stat', 'utf8');
-      const [, , pgrp, , ttyNr, tpgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+      const [, , pgrp, , ttyNr, tpgid] = stat
+        .slice(stat.lastIndexOf(')') + 2)
+        .split(' ')
+        .map(Number);
       return ttyNr !== 0 && tpgid === pgrp;
     }
     if (process.platform === 'win32') return false;
     const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
-    const [pgid, tpgid] = execFileSync('ps', ['-o', 'pgid=,tpgid=', '-p', String(process.pid)], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
+    const [pgid, tpgid] = execFileSync('ps', ['-o', 'pgid=,tpgid=', '-p', String(process.pid)], { encoding: 'utf8' })
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     return tpgid > 0 && tpgid === pgid;
   } catch {
     return false;

@@ -67,7 +67,8 @@ export function checkBinary(path: string, entry: BinaryEntry, st: Stats = statSy
   // node:crypto is loaded only here, off the launcher's usual path (a stamp hit).
   const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   const digest = `sha512-${createHash('sha512').update(readFileSync(path)).digest('base64')}`;
-  if (digest !== entry.integrity) return { kind: 'hash', detail: `${path} has sha512 ${digest.slice(0, 27)}..., the release's is ${entry.integrity.slice(0, 27)}...` };
+  if (digest !== entry.integrity)
+    return { kind: 'hash', detail: `${path} has sha512 ${digest.slice(0, 27)}..., the release's is ${entry.integrity.slice(0, 27)}...` };
   const mismatch = executableMismatch(path, entry.os, entry.cpu);
   if (mismatch) return { kind: 'format', detail: mismatch };
   return undefined;

@@ -43,7 +43,10 @@ export async function writeAppTree(dir: string, kind: Exclude<AppKind, 'appimage
   if (kind === 'darwin') {
     const contents = join(dir, MAC_BUNDLE, 'Contents');
     await mkdir(join(contents, 'MacOS'), { recursive: true });
-    await writeFile(join(contents, 'Info.plist'), '<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>CFBundleExecutable</key><string>ao</string></dict></plist>\n');
+    await writeFile(
+      join(contents, 'Info.plist'),
+      '<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>CFBundleExecutable</key><string>ao</string></dict></plist>\n',
+    );
     await writeFile(join(contents, 'MacOS', 'ao'), LAUNCHER, { mode: 0o755 });
     const fw = join(contents, 'Frameworks', 'X.framework');
     await mkdir(join(fw, 'Versions', 'A', 'Resources'), { recursive: true });
@@ -55,7 +58,10 @@ export async function writeAppTree(dir: string, kind: Exclude<AppKind, 'appimage
     await writePadding(join(contents, 'Resources', 'app.bin'), paddingBytes);
     // The code signature: its files must come out byte-identical or the bundle no longer verifies.
     await mkdir(join(contents, '_CodeSignature'), { recursive: true });
-    await writeFile(join(contents, '_CodeSignature', 'CodeResources'), `<?xml version="1.0"?>\n<plist version="1.0"><dict><key>files</key><data>${randomBytes(48).toString('base64')}</data></dict></plist>\n`);
+    await writeFile(
+      join(contents, '_CodeSignature', 'CodeResources'),
+      `<?xml version="1.0"?>\n<plist version="1.0"><dict><key>files</key><data>${randomBytes(48).toString('base64')}</data></dict></plist>\n`,
+    );
     await writeFile(join(fw, 'Versions', 'A', 'Resources', 'helper'), LAUNCHER, { mode: 0o750 });
     return [MAC_BUNDLE];
   }
@@ -79,7 +85,7 @@ export async function writeAppTree(dir: string, kind: Exclude<AppKind, 'appimage
 function semiCompressible(bytes: number): Buffer {
   const out = Buffer.alloc(bytes);
   const noise = randomBytes(Math.min(bytes, 1 << 20));
-  for (let at = 0; at < bytes; at += 128) noise.copy(out, at, at % noise.length, Math.min(at % noise.length + 64, noise.length));
+  for (let at = 0; at < bytes; at += 128) noise.copy(out, at, at % noise.length, Math.min((at % noise.length) + 64, noise.length));
   return out;
 }
 
@@ -96,7 +102,10 @@ export async function writeElectronLikeTree(dir: string, totalBytes: number): Pr
     await mkdir(dirname(join(contents, rel)), { recursive: true });
     await writeFile(join(contents, rel), data, { mode });
   };
-  await put('Info.plist', '<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>CFBundleExecutable</key><string>Agent Orchestrator</string></dict></plist>\n');
+  await put(
+    'Info.plist',
+    '<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>CFBundleExecutable</key><string>Agent Orchestrator</string></dict></plist>\n',
+  );
   await put('MacOS/Agent Orchestrator', semiCompressible(200 << 10), 0o755);
   await put('_CodeSignature/CodeResources', `<plist version="1.0"><dict><key>files</key><data>${randomBytes(2048).toString('base64')}</data></dict></plist>\n`);
   const asar = Math.round(totalBytes * 0.4);
@@ -113,8 +122,10 @@ export async function writeElectronLikeTree(dir: string, totalBytes: number): Pr
     await small(join(app, 'Info.plist'), 1 << 10);
   }
   for (let i = 0; i < 60; i++) await small(join(fw, 'Versions', 'A', 'Resources', `locale-${i}.lproj`, 'locale.pak'), 90 << 10);
-  for (let i = 0; i < 2900; i++) await small(join('Resources', 'app.asar.unpacked', 'node_modules', `pkg-${i % 97}`, `file-${i}.js`), 4 << 10 | (i % 7) << 10);
-  for (const lib of ['libEGL.dylib', 'libGLESv2.dylib', 'libffmpeg.dylib', 'libvk_swiftshader.dylib']) await small(join(fw, 'Versions', 'A', 'Libraries', lib), 3 << 20, 0o755);
+  for (let i = 0; i < 2900; i++)
+    await small(join('Resources', 'app.asar.unpacked', 'node_modules', `pkg-${i % 97}`, `file-${i}.js`), (4 << 10) | ((i % 7) << 10));
+  for (const lib of ['libEGL.dylib', 'libGLESv2.dylib', 'libffmpeg.dylib', 'libvk_swiftshader.dylib'])
+    await small(join(fw, 'Versions', 'A', 'Libraries', lib), 3 << 20, 0o755);
   // The framework binary takes what is left of the total.
   await put(join(fw, 'Versions', 'A', 'Electron Framework'), semiCompressible(Math.max(1 << 20, left)), 0o755);
   await symlink('A', join(contents, fw, 'Versions', 'Current'));
@@ -280,42 +291,87 @@ const SYMLINK = 0o120777;
 /** Every kind of archive the extractor must refuse before writing outside staging. */
 export function hostileArchives(): HostileArchive[] {
   const zeros = Buffer.alloc(8 << 20);
-  const t = (name: string, entries: RawTarEntry[], cap = CAP): HostileArchive => ({ name: `tar: ${name}`, format: 'tar.gz', bytes: rawTarGz(entries), unpackedSizeLimit: cap });
-  const z = (name: string, entries: RawZipEntry[], cap = CAP): HostileArchive => ({ name: `zip: ${name}`, format: 'zip', bytes: rawZip(entries), unpackedSizeLimit: cap });
+  const t = (name: string, entries: RawTarEntry[], cap = CAP): HostileArchive => ({
+    name: `tar: ${name}`,
+    format: 'tar.gz',
+    bytes: rawTarGz(entries),
+    unpackedSizeLimit: cap,
+  });
+  const z = (name: string, entries: RawZipEntry[], cap = CAP): HostileArchive => ({
+    name: `zip: ${name}`,
+    format: 'zip',
+    bytes: rawZip(entries),
+    unpackedSizeLimit: cap,
+  });
   return [
-    t('parent traversal', [{ path: 'app/ok.txt', data: 'ok' }, { path: 'app/../../escaped.txt', data: 'pwned' }]),
+    t('parent traversal', [
+      { path: 'app/ok.txt', data: 'ok' },
+      { path: 'app/../../escaped.txt', data: 'pwned' },
+    ]),
     t('absolute path', [{ path: '/tmp/ao-escaped-abs.txt', data: 'pwned' }]),
     t('drive letter', [{ path: 'C:/Windows/escaped.txt', data: 'pwned' }]),
     t('symlink pointing outside', [{ path: 'app/out', type: 'SymbolicLink', linkpath: '../../..' }]),
     t('absolute symlink', [{ path: 'app/etc', type: 'SymbolicLink', linkpath: '/etc' }]),
     t('hardlink pointing outside', [{ path: 'app/passwd', type: 'Link', linkpath: '../../../../etc/passwd' }]),
-    t('write through a symlink', [{ path: 'app/dir', type: 'SymbolicLink', linkpath: '.' }, { path: 'app/dir/file.txt', data: 'through' }]),
+    t('write through a symlink', [
+      { path: 'app/dir', type: 'SymbolicLink', linkpath: '.' },
+      { path: 'app/dir/file.txt', data: 'through' },
+    ]),
     t('character device', [{ path: 'app/null', type: 'CharacterDevice' }]),
     t('block device', [{ path: 'app/disk', type: 'BlockDevice' }]),
     t('FIFO', [{ path: 'app/pipe', type: 'FIFO' }]),
-    t('duplicate names', [{ path: 'app/a.txt', data: 'one' }, { path: 'app/a.txt', data: 'two' }]),
-    t('case-colliding names', [{ path: 'app/Readme', data: 'one' }, { path: 'app/README', data: 'two' }]),
+    t('duplicate names', [
+      { path: 'app/a.txt', data: 'one' },
+      { path: 'app/a.txt', data: 'two' },
+    ]),
+    t('case-colliding names', [
+      { path: 'app/Readme', data: 'one' },
+      { path: 'app/README', data: 'two' },
+    ]),
     t('decompression bomb', [{ path: 'app/zeros.bin', data: zeros }]),
-    t('contents over the cap', [{ path: 'app/a.bin', data: randomBytes(700 << 10) }, { path: 'app/b.bin', data: randomBytes(700 << 10) }]),
+    t('contents over the cap', [
+      { path: 'app/a.bin', data: randomBytes(700 << 10) },
+      { path: 'app/b.bin', data: randomBytes(700 << 10) },
+    ]),
     z('parent traversal', [{ name: 'app/../../escaped.txt', data: 'pwned' }]),
     z('absolute path', [{ name: '/tmp/ao-escaped-abs.txt', data: 'pwned' }]),
     z('drive letter', [{ name: 'C:\\Windows\\escaped.txt', data: 'pwned' }]),
     z('backslash traversal', [{ name: 'app\\..\\..\\escaped.txt', data: 'pwned' }]),
     z('symlink pointing outside', [{ name: 'app/out', data: '../../..', mode: SYMLINK }]),
-    z('write through a symlink', [{ name: 'app/dir', data: '.', mode: SYMLINK }, { name: 'app/dir/file.txt', data: 'through' }]),
+    z('write through a symlink', [
+      { name: 'app/dir', data: '.', mode: SYMLINK },
+      { name: 'app/dir/file.txt', data: 'through' },
+    ]),
     z('FIFO mode', [{ name: 'app/pipe', data: '', mode: 0o10644 }]),
-    z('duplicate names', [{ name: 'app/a.txt', data: 'one' }, { name: 'app/a.txt', data: 'two' }]),
-    z('case-colliding names', [{ name: 'app/Readme', data: 'one' }, { name: 'app/README', data: 'two' }]),
+    z('duplicate names', [
+      { name: 'app/a.txt', data: 'one' },
+      { name: 'app/a.txt', data: 'two' },
+    ]),
+    z('case-colliding names', [
+      { name: 'app/Readme', data: 'one' },
+      { name: 'app/README', data: 'two' },
+    ]),
     z('decompression bomb', [{ name: 'app/zeros.bin', data: zeros }]),
-    { ...z('declared sizes that lie', [{ name: 'app/a.bin', data: randomBytes(700 << 10), size: 10 }, { name: 'app/b.bin', data: randomBytes(700 << 10), size: 10 }]), caughtWhileWriting: true },
+    {
+      ...z('declared sizes that lie', [
+        { name: 'app/a.bin', data: randomBytes(700 << 10), size: 10 },
+        { name: 'app/b.bin', data: randomBytes(700 << 10), size: 10 },
+      ]),
+      caughtWhileWriting: true,
+    },
   ];
 }
 
 /** Builds every target's app artifact under `dir` with the file names from matrix.json (for the rehearsal and round-trip tests). */
-export async function buildReleaseApps(targets: Array<{ os: string; app?: { file: string; format: 'zip' | 'tar.gz' | 'AppImage' | 'exe' } | null }>, dir: string, paddingBytes: number): Promise<void> {
+export async function buildReleaseApps(
+  targets: Array<{ os: string; app?: { file: string; format: 'zip' | 'tar.gz' | 'AppImage' | 'exe' } | null }>,
+  dir: string,
+  paddingBytes: number,
+): Promise<void> {
   for (const t of targets) {
     if (!t.app) continue;
-    const kind: AppKind = t.app.format === 'AppImage' ? 'appimage' : t.app.format === 'exe' ? 'exe' : t.os === 'linux' ? 'linux' : t.os === 'win32' ? 'win32' : 'darwin';
+    const kind: AppKind =
+      t.app.format === 'AppImage' ? 'appimage' : t.app.format === 'exe' ? 'exe' : t.os === 'linux' ? 'linux' : t.os === 'win32' ? 'win32' : 'darwin';
     const built = await buildAppArtifact(kind, join(dir, t.app.file), paddingBytes);
     if (built.tree) await rm(built.tree, { recursive: true, force: true });
   }

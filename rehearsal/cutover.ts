@@ -61,14 +61,21 @@ export const DEFAULT_LEGACY_HOME: LegacyHomeOptions = { projects: 3, sessionsPer
 
 export async function publishTarball(registry: RegistryRef, tarball: string, tag: string): Promise<void> {
   const host = registry.url.replace(/^https?:/, '');
-  const res = await runCommand('npm', ['publish', tarball, '--tag', tag, '--registry', registry.url, `--${host}:_authToken=${registry.authToken}`, '--loglevel=error'], {
-    env: { ...process.env, npm_config_cache: join(tmpdir(), 'ao-publish-cache') },
-  });
+  const res = await runCommand(
+    'npm',
+    ['publish', tarball, '--tag', tag, '--registry', registry.url, `--${host}:_authToken=${registry.authToken}`, '--loglevel=error'],
+    {
+      env: { ...process.env, npm_config_cache: join(tmpdir(), 'ao-publish-cache') },
+    },
+  );
   if (res.code !== 0) throw new Error(`npm publish ${tarball} failed: ${res.stderr.trim()}`);
 }
 
 /** Builds 0.9.5 (plain legacy) and 0.9.6 (bridge pinned to `target`) and publishes them; 0.9.6 ends up `latest`. */
-export async function publishLegacyAndBridge(registry: RegistryRef, opts: { legacyVersion?: string; bridgeVersion?: string; target?: string; testHooks?: boolean } = {}): Promise<void> {
+export async function publishLegacyAndBridge(
+  registry: RegistryRef,
+  opts: { legacyVersion?: string; bridgeVersion?: string; target?: string; testHooks?: boolean } = {},
+): Promise<void> {
   const outDir = await mkdtemp(join(tmpdir(), 'ao-bridge-'));
   const legacy = await buildLegacyPackage({ version: opts.legacyVersion ?? '0.9.5', outDir });
   const bridge = await buildBridge({ version: opts.bridgeVersion ?? '0.9.6', target: opts.target ?? '0.10.0', outDir, testHooks: opts.testHooks });
@@ -116,7 +123,8 @@ export interface RewriteInspection {
 }
 
 const RESUME_KEYS = ['claudeSessionUuid', 'codexThreadId', 'opencodeSessionId'] as const;
-const sameResume = (want: Partial<Record<(typeof RESUME_KEYS)[number], string>>, got: Record<string, string | undefined> | undefined) => RESUME_KEYS.every((k) => (want[k] ?? '') === (got?.[k] ?? ''));
+const sameResume = (want: Partial<Record<(typeof RESUME_KEYS)[number], string>>, got: Record<string, string | undefined> | undefined) =>
+  RESUME_KEYS.every((k) => (want[k] ?? '') === (got?.[k] ?? ''));
 
 /**
  * What a user has after the cutover, asked of the rewrite itself: its daemon started on a free port, healthy
@@ -127,7 +135,15 @@ export async function inspectRewrite(sb: Sandbox, facts: LegacyHomeFacts, aoPath
   const problems: string[] = [];
   const env = { ...sb.env };
   const paths = rewritePaths(sb.home, env);
-  const out: RewriteInspection = { daemonHealthy: false, projectsInRewrite: 0, sessionsInRewrite: 0, sessionsInBundle: 0, resumeIdsInBundle: 0, sessionImport: false, problems };
+  const out: RewriteInspection = {
+    daemonHealthy: false,
+    projectsInRewrite: 0,
+    sessionsInRewrite: 0,
+    sessionsInBundle: 0,
+    resumeIdsInBundle: 0,
+    sessionImport: false,
+    problems,
+  };
   const bundleFile = join(paths.aoHome, 'legacy', 'bundle.json');
   try {
     if (((await stat(bundleFile)).mode & 0o777) !== 0o600) problems.push(`${bundleFile} is not mode 0600`);
@@ -152,10 +168,15 @@ export async function inspectRewrite(sb: Sandbox, facts: LegacyHomeFacts, aoPath
     out.daemonHealthy = true;
     const listed = await aoJson<{ projects: Array<{ id: string }> }>(aoPath, ['project', 'ls', '--json'], env);
     const ids = new Set(listed.projects.map((p) => p.id));
-    for (const id of facts.projects) if (ids.has(id)) out.projectsInRewrite++;
+    for (const id of facts.projects)
+      if (ids.has(id)) out.projectsInRewrite++;
       else problems.push(`project ${id} is not in the rewrite`);
     if (out.sessionImport) {
-      const rows = await aoJson<{ data: Array<{ id: string; projectId: string; resume?: Record<string, string> }> }>(aoPath, ['session', 'ls', '--all', '--include-terminated', '--json'], env);
+      const rows = await aoJson<{ data: Array<{ id: string; projectId: string; resume?: Record<string, string> }> }>(
+        aoPath,
+        ['session', 'ls', '--all', '--include-terminated', '--json'],
+        env,
+      );
       const byKey = new Map(rows.data.map((r) => [`${r.projectId}/${r.id}`, r]));
       for (const s of facts.sessions.values()) {
         const got = byKey.get(s.key);
@@ -195,7 +216,8 @@ export async function rehearseCutover(opts: RehearsalOptions): Promise<Rehearsal
   const hops: RehearsalReport['hops'] = [];
   const expectVersion = async (v: string, when: string) => {
     const got = await ao(sb, ['--version']);
-    if (versionFromOutput(got.stdout) !== v) problems.push(`${when}: ao --version printed ${JSON.stringify(got.stdout.trim())} (${got.stderr.trim().slice(-200)}), expected ${v}`);
+    if (versionFromOutput(got.stdout) !== v)
+      problems.push(`${when}: ao --version printed ${JSON.stringify(got.stdout.trim())} (${got.stderr.trim().slice(-200)}), expected ${v}`);
   };
   try {
     await mkdir(sb.home, { recursive: true });
@@ -222,7 +244,17 @@ export async function rehearseCutover(opts: RehearsalOptions): Promise<Rehearsal
     problems.push(...held.problems);
     const legacyHomeUnchanged = (await legacyFingerprint(sb.home)) === before;
     if (!legacyHomeUnchanged) problems.push('the legacy home changed during the cutover');
-    return { ok: problems.length === 0, packageManager: pm, hops, projects: facts.projects.length, sessions: facts.sessions.size, ...held, legacyHomeUnchanged, problems, sandbox: sb.root };
+    return {
+      ok: problems.length === 0,
+      packageManager: pm,
+      hops,
+      projects: facts.projects.length,
+      sessions: facts.sessions.size,
+      ...held,
+      legacyHomeUnchanged,
+      problems,
+      sandbox: sb.root,
+    };
   } finally {
     if (!opts.keep) {
       await ao(sb, ['stop']).catch(() => undefined);

@@ -74,7 +74,14 @@ export async function startFaultServer(): Promise<FaultServer> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const record: RequestRecord = { method: req.method ?? 'GET', path, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, status: 0, bytesSent: 0 };
+    const record: RequestRecord = {
+      method: req.method ?? 'GET',
+      path,
+      range: req.headers.range,
+      ifRange: req.headers['if-range'] as string | undefined,
+      status: 0,
+      bytesSent: 0,
+    };
     requests.push(record);
     const fault = queues.get(path)?.shift();
     record.fault = fault?.kind;

@@ -11,7 +11,15 @@ export const FIXTURE_VERSION_VARIABLE = 'example.invalid/ao-fixture/internal/cli
 /** The fixture binary for every target at `version`, in the `<target>/<exe>` layout (built once, cached). */
 export async function fixtureBinaries(version: string, targets: Target[] = loadMatrix().targets): Promise<string> {
   const outDir = join(OUT_DIR, 'fixture-bins', version);
-  await buildGoBinaries({ sourceDir: FIXTURE_SOURCE, mainPackage: FIXTURE_MAIN_PACKAGE, versionVariable: FIXTURE_VERSION_VARIABLE, version, targets, outDir, vcs: false });
+  await buildGoBinaries({
+    sourceDir: FIXTURE_SOURCE,
+    mainPackage: FIXTURE_MAIN_PACKAGE,
+    versionVariable: FIXTURE_VERSION_VARIABLE,
+    version,
+    targets,
+    outDir,
+    vcs: false,
+  });
   return outDir;
 }
 

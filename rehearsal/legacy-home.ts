@@ -73,7 +73,10 @@ function writeAt(path: string, content: string | Buffer, mtimeMs?: number): void
   if (mtimeMs !== undefined) utimesSync(path, mtimeMs / 1000, mtimeMs / 1000);
 }
 
-const kv = (record: Record<string, string>): string => Object.entries(record).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+const kv = (record: Record<string, string>): string =>
+  Object.entries(record)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n') + '\n';
 
 export function generateLegacyHome(home: string, options: LegacyHomeOptions): LegacyHomeFacts {
   const generations = options.generations ?? ['v1a', 'v1b', 'v2', 'v0'];
@@ -179,7 +182,11 @@ export function generateLegacyHome(home: string, options: LegacyHomeOptions): Le
           runtimeHandle: { id: tmuxName, runtimeName: 'tmux', data: { createdAt: T0 } },
           lifecycle: {
             version: 2,
-            session: { kind: orchestrator ? 'orchestrator' : 'worker', state: terminated ? 'terminated' : 'working', reason: terminated ? 'manually_killed' : 'task_in_progress' },
+            session: {
+              kind: orchestrator ? 'orchestrator' : 'worker',
+              state: terminated ? 'terminated' : 'working',
+              reason: terminated ? 'manually_killed' : 'task_in_progress',
+            },
             pr: { state: 'none' },
             runtime: { state: terminated ? 'missing' : 'alive', tmuxName },
           },
@@ -192,7 +199,12 @@ export function generateLegacyHome(home: string, options: LegacyHomeOptions): Le
         writeAt(join(base, 'projects', projectId, 'sessions', `${id}.json`), JSON.stringify(record, null, 2));
         expect({ projectId, id, generation, agent, archived: false, resume, resumeMissing: missing, unknownKey: ['futureField', { v: n }] });
       } else {
-        const statePayload = { version: 2, session: { kind: orchestrator ? 'orchestrator' : 'worker', state: 'working' }, pr: { state: 'open', number: n }, runtime: { state: 'alive' } };
+        const statePayload = {
+          version: 2,
+          session: { kind: orchestrator ? 'orchestrator' : 'worker', state: 'working' },
+          pr: { state: 'open', number: n },
+          runtime: { state: 'alive' },
+        };
         const record: Record<string, string> = {
           worktree,
           branch: `feat/${n}`,
@@ -212,9 +224,7 @@ export function generateLegacyHome(home: string, options: LegacyHomeOptions): Le
         };
         const archived = terminated && generation !== 'v0';
         const sessionsDir = generation === 'v0' ? join(home, '.ao-sessions', projectId) : join(base, v1Dir!, 'sessions');
-        const path = archived
-          ? join(sessionsDir, 'archive', `${id}_${new Date(T0 + n * DAY).toISOString().replace(/[:.]/g, '-')}`)
-          : join(sessionsDir, id);
+        const path = archived ? join(sessionsDir, 'archive', `${id}_${new Date(T0 + n * DAY).toISOString().replace(/[:.]/g, '-')}`) : join(sessionsDir, id);
         writeAt(path, `# written by the legacy CLI\n${kv(record)}\n`);
         expect({ projectId, id, generation, agent, archived, resume, resumeMissing: missing, unknownKey: ['futureKey', `value-${n}`] });
       }
@@ -283,8 +293,20 @@ export function generateLegacyHome(home: string, options: LegacyHomeOptions): Le
     v1(otherKey, 'hw-9', { futureKey: 'kept' });
     expect({ projectId, id: 'hw-9', generation: 'v1b', agent: 'aider', archived: false, resume: {}, resumeMissing: true, unknownKey: ['futureKey', 'kept'] });
     for (const id of ['hw-1', 'hw-2', `hw-2__from-${otherKey}`]) {
-      writeAt(join(base, 'projects', projectId, 'sessions', `${id}.json`), JSON.stringify({ worktree: join(home, '.worktrees', projectId, id), agent: 'aider', branch: 'fresh', migratedBy: 'ao migrate-storage' }));
-      expect({ projectId, id, generation: 'v2', agent: 'aider', archived: false, resume: {}, resumeMissing: true, unknownKey: ['migratedBy', 'ao migrate-storage'] });
+      writeAt(
+        join(base, 'projects', projectId, 'sessions', `${id}.json`),
+        JSON.stringify({ worktree: join(home, '.worktrees', projectId, id), agent: 'aider', branch: 'fresh', migratedBy: 'ao migrate-storage' }),
+      );
+      expect({
+        projectId,
+        id,
+        generation: 'v2',
+        agent: 'aider',
+        archived: false,
+        resume: {},
+        resumeMissing: true,
+        unknownKey: ['migratedBy', 'ao migrate-storage'],
+      });
     }
   }
 }

@@ -83,7 +83,13 @@ const buildApps: RehearsalStep = {
     ctx.cleanups.push(() => server.close());
     for (const t of withApp) await server.serve(`/ao/${ctx.version}/${t.app.file}`, join(dir, t.app.file));
     const { privateKey } = generateKeyPairSync('ed25519');
-    ctx.app = await buildAppManifest({ matrix: ctx.matrix, version: ctx.version, artifactsDir: dir, baseUrls: [`${server.url}/ao/${ctx.version}`], signingKey: privateKey });
+    ctx.app = await buildAppManifest({
+      matrix: ctx.matrix,
+      version: ctx.version,
+      artifactsDir: dir,
+      baseUrls: [`${server.url}/ao/${ctx.version}`],
+      signingKey: privateKey,
+    });
     return `${withApp.length} artifacts signed, served at ${server.url}`;
   },
 };
@@ -92,7 +98,14 @@ const stageRelease: RehearsalStep = {
   name: 'stage',
   async run(ctx) {
     ctx.stageDir = join(ctx.workDir, 'stage');
-    ctx.staged = await stage({ matrix: ctx.matrix, config: loadReleaseConfig(FIXTURE_RELEASE_CONFIG_PATH), version: ctx.version, binariesDir: ctx.binariesDir!, outDir: ctx.stageDir, ...(ctx.app ? { app: ctx.app } : {}) });
+    ctx.staged = await stage({
+      matrix: ctx.matrix,
+      config: loadReleaseConfig(FIXTURE_RELEASE_CONFIG_PATH),
+      version: ctx.version,
+      binariesDir: ctx.binariesDir!,
+      outDir: ctx.stageDir,
+      ...(ctx.app ? { app: ctx.app } : {}),
+    });
     return `${ctx.staged.packages.length} packages`;
   },
 };
@@ -185,7 +198,9 @@ const realStartFindsApp: RehearsalStep = {
       // Named below with what it printed.
     }
     if (started.status !== 0 || !answer.resolved || answer.fetched !== false || answer.appPath !== state.appPath) {
-      throw new Error(`the real ao start did not open the app ao-app installed (${stateFile} names ${state.appPath}): exit ${started.status}, ${(started.stdout + started.stderr).trim().slice(-300)}`);
+      throw new Error(
+        `the real ao start did not open the app ao-app installed (${stateFile} names ${state.appPath}): exit ${started.status}, ${(started.stdout + started.stderr).trim().slice(-300)}`,
+      );
     }
     return `opened ${answer.appPath} through app-state.json, downloaded nothing (its own download blocked)`;
   },
@@ -198,7 +213,9 @@ const legacyCutover: RehearsalStep = {
     const report = await rehearseCutover({ registry: { url: ctx.registry!.url, authToken: ctx.registry!.authToken }, target: ctx.version });
     if (!report.ok) throw new Error(report.problems.join('; '));
     const hops = report.hops.map((h) => `${h.from} -> ${h.to} ${(h.ms / 1000).toFixed(1)} s`).join(', ');
-    const sessions = report.sessionImport ? `${report.sessionsInRewrite}/${report.sessions} sessions in the rewrite` : `${report.sessionsInBundle}/${report.sessions} sessions in the bundle only`;
+    const sessions = report.sessionImport
+      ? `${report.sessionsInRewrite}/${report.sessions} sessions in the rewrite`
+      : `${report.sessionsInBundle}/${report.sessions} sessions in the bundle only`;
     return `${hops}; ${report.projectsInRewrite}/${report.projects} projects, ${sessions}, ${report.resumeIdsInBundle} resume ids, daemon healthy, legacy home ${report.legacyHomeUnchanged ? 'unchanged' : 'CHANGED'}`;
   },
 };
@@ -215,8 +232,16 @@ const realRewrite: RehearsalStep = {
     if (!canRunRealRewrite) return `skipped: the real binary exists for linux-x64 only, this host is ${process.platform}-${process.arch}`;
     const workDir = join(ctx.workDir, 'real-rewrite');
     const refusal = await expectUnstampedRefusal({ workDir });
-    const release = await publishRealRewriteRelease({ registry: { url: ctx.registry!.url, token: ctx.registry!.authToken }, workDir, ...(ctx.shippedDir ? { shippedDir: ctx.shippedDir } : {}) });
-    const lines = [`expected refusal without the override: ${refusal}`, overrideLine(release.staged)!, `published ${release.record.packages.map((p) => `${p.name}@${p.version}`).join(', ')} under ${release.record.tag}`];
+    const release = await publishRealRewriteRelease({
+      registry: { url: ctx.registry!.url, token: ctx.registry!.authToken },
+      workDir,
+      ...(ctx.shippedDir ? { shippedDir: ctx.shippedDir } : {}),
+    });
+    const lines = [
+      `expected refusal without the override: ${refusal}`,
+      overrideLine(release.staged)!,
+      `published ${release.record.packages.map((p) => `${p.name}@${p.version}`).join(', ')} under ${release.record.tag}`,
+    ];
     for (const w of (await verify({ stageDir: release.stageDir, matrix: release.matrix })).warnings) lines.push(`warning: ${w.package}: ${w.reason}`);
     for (const scripts of [false, true]) {
       const sandbox = createSandbox({ registry: ctx.registry!.url, name: `rehearsal-real-${scripts ? 'scripts' : 'noscripts'}` });
@@ -251,13 +276,36 @@ const legacyCutoverReal: RehearsalStep = {
   },
 };
 
-export const REHEARSAL_STEPS: RehearsalStep[] = [buildBinaries, buildApps, stageRelease, verifyStaged, startRegistry, publishStaged, verifyResolution, installGlobally, runInstalled, fetchApp, realStartFindsApp, realRewrite, legacyCutover, legacyCutoverReal];
+export const REHEARSAL_STEPS: RehearsalStep[] = [
+  buildBinaries,
+  buildApps,
+  stageRelease,
+  verifyStaged,
+  startRegistry,
+  publishStaged,
+  verifyResolution,
+  installGlobally,
+  runInstalled,
+  fetchApp,
+  realStartFindsApp,
+  realRewrite,
+  legacyCutover,
+  legacyCutoverReal,
+];
 
-export async function rehearse(options: { steps?: RehearsalStep[]; version?: string; shippedDir?: string; log?: (line: string) => void } = {}): Promise<{ ok: boolean; results: StepResult[]; ctx: RehearsalContext }> {
+export async function rehearse(
+  options: { steps?: RehearsalStep[]; version?: string; shippedDir?: string; log?: (line: string) => void } = {},
+): Promise<{ ok: boolean; results: StepResult[]; ctx: RehearsalContext }> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const workDir = join(OUT_DIR, 'rehearsal');
   await rm(workDir, { recursive: true, force: true });
-  const ctx: RehearsalContext = { version: options.version ?? '0.10.0', matrix: loadMatrix(), workDir, cleanups: [], ...(options.shippedDir ? { shippedDir: options.shippedDir } : {}) };
+  const ctx: RehearsalContext = {
+    version: options.version ?? '0.10.0',
+    matrix: loadMatrix(),
+    workDir,
+    cleanups: [],
+    ...(options.shippedDir ? { shippedDir: options.shippedDir } : {}),
+  };
   const results: StepResult[] = [];
   try {
     for (const step of options.steps ?? REHEARSAL_STEPS) {
@@ -280,12 +328,17 @@ export async function rehearse(options: { steps?: RehearsalStep[]; version?: str
 /** The report a release engineer reads: steps with timings, then every package. */
 export function formatReport(results: StepResult[], ctx: RehearsalContext): string {
   const lines = ['', 'step                        result   time      detail'];
-  for (const r of results) lines.push(`${r.name.padEnd(28)}${(r.ok ? 'ok' : 'FAILED').padEnd(9)}${`${(r.ms / 1000).toFixed(2)} s`.padEnd(10)}${r.detail.split('\n').join('\n' + ' '.repeat(47))}`);
+  for (const r of results)
+    lines.push(
+      `${r.name.padEnd(28)}${(r.ok ? 'ok' : 'FAILED').padEnd(9)}${`${(r.ms / 1000).toFixed(2)} s`.padEnd(10)}${r.detail.split('\n').join('\n' + ' '.repeat(47))}`,
+    );
   if (ctx.staged) {
     lines.push('', 'package                          tarball    binary     ratio  integrity');
     for (const p of ctx.staged.packages) {
       const ratio = p.binarySize ? (p.size / p.binarySize).toFixed(2) : '';
-      lines.push(`${p.name.padEnd(33)}${kib(p.size).padEnd(11)}${(p.binarySize ? kib(p.binarySize) : '').padEnd(11)}${ratio.padEnd(7)}${p.integrity.slice(0, 30)}…`);
+      lines.push(
+        `${p.name.padEnd(33)}${kib(p.size).padEnd(11)}${(p.binarySize ? kib(p.binarySize) : '').padEnd(11)}${ratio.padEnd(7)}${p.integrity.slice(0, 30)}…`,
+      );
     }
   }
   return lines.join('\n');
@@ -299,6 +352,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const { ok, results, ctx } = await rehearse();
   process.stdout.write(`${formatReport(results, ctx)}\n`);
   const failed = results.find((r) => !r.ok);
-  process.stdout.write(ok ? `\nrehearsal passed in ${(results.reduce((s, r) => s + r.ms, 0) / 1000).toFixed(1)} s\n` : `\nrehearsal FAILED at step "${failed?.name}"\n`);
+  process.stdout.write(
+    ok ? `\nrehearsal passed in ${(results.reduce((s, r) => s + r.ms, 0) / 1000).toFixed(1)} s\n` : `\nrehearsal FAILED at step "${failed?.name}"\n`,
+  );
   process.exit(ok ? 0 : 1);
 }

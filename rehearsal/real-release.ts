@@ -38,12 +38,21 @@ export async function expectUnstampedRefusal(options: { workDir?: string; shippe
   const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'ao-real-refusal-')));
   const matrix = realRewriteMatrix();
   const binariesDir = await binariesFolder(workDir, matrix);
-  const outcome = await stage({ matrix, version: REAL_REWRITE.version, binariesDir, outDir: join(workDir, 'stage-refused'), config: realRewriteConfig(), ...(options.shippedDir ? { shippedDir: options.shippedDir } : {}) }).then(
+  const outcome = await stage({
+    matrix,
+    version: REAL_REWRITE.version,
+    binariesDir,
+    outDir: join(workDir, 'stage-refused'),
+    config: realRewriteConfig(),
+    ...(options.shippedDir ? { shippedDir: options.shippedDir } : {}),
+  }).then(
     () => undefined,
     (err: unknown) => err,
   );
   if (!isUserError(outcome) || outcome.code !== 'EUNSTAMPED') {
-    throw new Error(`stage of the real ${REAL_REWRITE.version} binary without ${UNSTAMPED_FLAG} was expected to be refused as unstamped, got ${outcome === undefined ? 'success' : String(outcome)}`);
+    throw new Error(
+      `stage of the real ${REAL_REWRITE.version} binary without ${UNSTAMPED_FLAG} was expected to be refused as unstamped, got ${outcome === undefined ? 'success' : String(outcome)}`,
+    );
   }
   return outcome.why;
 }
@@ -127,7 +136,11 @@ export const FIRST_COMMANDS = [['version'], ['--version'], ['doctor', '--json']]
  * --ignore-scripts, bin/ao is our launcher, kept (a copy beside it) for every command, since its
  * first verified run swaps bin/ao itself.
  */
-export async function installAndRunFirstCommands(spec: string, sandbox: { env: NodeJS.ProcessEnv; prefix: string; binDir: string }, scripts: boolean): Promise<InstallFacts> {
+export async function installAndRunFirstCommands(
+  spec: string,
+  sandbox: { env: NodeJS.ProcessEnv; prefix: string; binDir: string },
+  scripts: boolean,
+): Promise<InstallFacts> {
   const args = ['install', '-g', spec, ...(scripts ? [] : ['--ignore-scripts'])];
   await run('npm', args, { env: sandbox.env });
   const packageDir = join(sandbox.prefix, 'lib', 'node_modules', ...spec.slice(0, spec.lastIndexOf('@')).split('/'));

@@ -15,7 +15,9 @@ const run = promisify(execFile);
 /** Bundles the shipped launcher/postinstall code from source, so tests never depend on a prior `npm run build`. */
 export async function shippedForTests(): Promise<string> {
   const dir = join(OUT_DIR, 'shipped-test', String(process.pid));
-  const { bundleShipped } = (await import(join(REPO_ROOT, 'scripts', 'shipped.mjs'))) as { bundleShipped: (o: string, r: string, options: { testHooks: boolean }) => Promise<void> };
+  const { bundleShipped } = (await import(join(REPO_ROOT, 'scripts', 'shipped.mjs'))) as {
+    bundleShipped: (o: string, r: string, options: { testHooks: boolean }) => Promise<void>;
+  };
   // The release's own bundler, with the test hooks in (tests crash and park what they install).
   await bundleShipped(dir, REPO_ROOT, { testHooks: true });
   return dir;
@@ -26,7 +28,15 @@ export async function stageFixtureRelease(version: string, options: { app?: unkn
   const matrix = loadMatrix();
   const binariesDir = await fixtureBinaries(version, matrix.targets);
   const outDir = await mkdtemp(join(tmpdir(), `ao-stage-${version}-`));
-  return stage({ matrix, version, binariesDir, outDir, shippedDir: await shippedForTests(), config: loadReleaseConfig(FIXTURE_RELEASE_CONFIG_PATH), ...options });
+  return stage({
+    matrix,
+    version,
+    binariesDir,
+    outDir,
+    shippedDir: await shippedForTests(),
+    config: loadReleaseConfig(FIXTURE_RELEASE_CONFIG_PATH),
+    ...options,
+  });
 }
 
 /**

@@ -24,7 +24,10 @@ export async function checkAppArtifacts(manifest: AppManifest, artifactsDir: str
       throw new UserError({
         what: `refusing the desktop app artifact ${entry.file} (${id})`,
         why: `users' ao-app would refuse it: ${err.why}`,
-        fix: entry.format === 'tar.gz' ? `rebuild it with plain entry names, e.g. tar czf ${entry.file} -C <app-dir> <top-folder> (no "./" entries), then run app-manifest again` : 'rebuild the artifact so it unpacks cleanly, then run app-manifest again',
+        fix:
+          entry.format === 'tar.gz'
+            ? `rebuild it with plain entry names, e.g. tar czf ${entry.file} -C <app-dir> <top-folder> (no "./" entries), then run app-manifest again`
+            : 'rebuild the artifact so it unpacks cleanly, then run app-manifest again',
         code: 'EAPPARTIFACT',
         cause: err,
       });
@@ -54,22 +57,45 @@ export async function writeAppManifest(request: AppManifestRequest): Promise<{ p
       parsed = undefined;
     }
     if (!parsed || !/^https?:$/.test(parsed.protocol)) {
-      throw new UserError({ what: `cannot use ${JSON.stringify(url)} as a download URL`, why: 'ao-app downloads only from http(s) URLs', fix: 'pass --base-url https://<host>/<path> (and --mirror the same way)', code: 'EUSAGE' });
+      throw new UserError({
+        what: `cannot use ${JSON.stringify(url)} as a download URL`,
+        why: 'ao-app downloads only from http(s) URLs',
+        fix: 'pass --base-url https://<host>/<path> (and --mirror the same way)',
+        code: 'EUSAGE',
+      });
     }
   }
   let key: string;
   try {
     key = await readFile(request.keyFile, 'utf8');
   } catch (cause) {
-    throw new UserError({ what: `cannot read the signing key ${request.keyFile}`, why: (cause as Error).message, fix: 'openssl genpkey -algorithm ed25519 -out app-signing.pem (keep it secret), then pass --key app-signing.pem', code: 'EAPPMANIFEST', cause });
+    throw new UserError({
+      what: `cannot read the signing key ${request.keyFile}`,
+      why: (cause as Error).message,
+      fix: 'openssl genpkey -algorithm ed25519 -out app-signing.pem (keep it secret), then pass --key app-signing.pem',
+      code: 'EAPPMANIFEST',
+      cause,
+    });
   }
   let manifest: AppManifest;
   try {
-    manifest = await buildAppManifest({ matrix: request.matrix, version: request.version, artifactsDir: request.artifactsDir, baseUrls: request.baseUrls, signingKey: key });
+    manifest = await buildAppManifest({
+      matrix: request.matrix,
+      version: request.version,
+      artifactsDir: request.artifactsDir,
+      baseUrls: request.baseUrls,
+      signingKey: key,
+    });
   } catch (err) {
     // A PEM that does not parse comes from node:crypto, not as a UserError.
     if (isUserError(err)) throw err;
-    throw new UserError({ what: `cannot sign with ${request.keyFile}`, why: (err as Error).message.split('\n')[0], fix: 'pass an Ed25519 private key in PEM (openssl genpkey -algorithm ed25519 -out app-signing.pem)', code: 'EAPPMANIFEST', cause: err });
+    throw new UserError({
+      what: `cannot sign with ${request.keyFile}`,
+      why: (err as Error).message.split('\n')[0],
+      fix: 'pass an Ed25519 private key in PEM (openssl genpkey -algorithm ed25519 -out app-signing.pem)',
+      code: 'EAPPMANIFEST',
+      cause: err,
+    });
   }
   checkReleaseApp(manifest, request.matrix, request.version);
   await checkAppArtifacts(manifest, request.artifactsDir);

@@ -31,11 +31,15 @@ export interface AppManifestOptions {
   marginRatio?: number;
 }
 
-
 function ed25519(key: string | KeyObject | undefined): KeyObject | undefined {
   const k = key === undefined ? undefined : typeof key === 'string' ? createPrivateKey(key) : key;
   if (k && k.asymmetricKeyType !== 'ed25519') {
-    throw new UserError({ what: 'cannot sign the app manifest', why: `the signing key is ${k.asymmetricKeyType}, not ed25519`, fix: 'openssl genpkey -algorithm ed25519 -out app-signing.pem', code: 'EAPPMANIFEST' });
+    throw new UserError({
+      what: 'cannot sign the app manifest',
+      why: `the signing key is ${k.asymmetricKeyType}, not ed25519`,
+      fix: 'openssl genpkey -algorithm ed25519 -out app-signing.pem',
+      code: 'EAPPMANIFEST',
+    });
   }
   return k;
 }
@@ -69,14 +73,26 @@ export async function buildAppManifest(options: AppManifestOptions): Promise<App
       ({ integrity, size } = await digestFile(path));
     } catch (cause) {
       if (options.allowMissing && (cause as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw new UserError({ what: `cannot describe the desktop app for ${target.id}`, why: `${path} is missing or unreadable`, fix: `put ${target.app.file} (from the app build) into ${options.artifactsDir}`, code: 'EAPPMANIFEST', cause });
+      throw new UserError({
+        what: `cannot describe the desktop app for ${target.id}`,
+        why: `${path} is missing or unreadable`,
+        fix: `put ${target.app.file} (from the app build) into ${options.artifactsDir}`,
+        code: 'EAPPMANIFEST',
+        cause,
+      });
     }
     let unpacked: number;
     try {
       unpacked = await checkAppArtifact(path, target.app.format);
     } catch (cause) {
       const why = cause instanceof UserError ? `${cause.what}: ${cause.why}` : `${path} is not a readable ${target.app.format} (${(cause as Error).message})`;
-      throw new UserError({ what: `cannot describe the desktop app for ${target.id}`, why, fix: 'rebuild the app artifact: ao-app on users\' machines would refuse it', code: 'EAPPMANIFEST', cause });
+      throw new UserError({
+        what: `cannot describe the desktop app for ${target.id}`,
+        why,
+        fix: "rebuild the app artifact: ao-app on users' machines would refuse it",
+        code: 'EAPPMANIFEST',
+        cause,
+      });
     }
     const entry: AppTarget = {
       file: target.app.file,

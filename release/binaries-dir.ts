@@ -10,7 +10,11 @@ import type { Target } from '../common/matrix.js';
 export function locateBinaries(dir: string, targets: Target[]): { found: Map<string, string>; missing: Target[] } {
   const found = new Map<string, string>();
   const missing: Target[] = [];
-  const entries = existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : [];
+  const entries = existsSync(dir)
+    ? readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+    : [];
   for (const target of targets) {
     const ours = join(dir, target.id, target.executable);
     if (existsSync(ours)) {

@@ -60,17 +60,24 @@ export async function checkGoBinary(path: string, target: Target, config: Releas
   if (s['vcs.revision']) facts.vcsRevision = s['vcs.revision'];
   if (s['vcs.modified']) facts.vcsModified = s['vcs.modified'] === 'true';
 
-  if (s.GOOS !== target.goos || s.GOARCH !== target.goarch) problems.push(`build info says GOOS=${s.GOOS ?? '?'} GOARCH=${s.GOARCH ?? '?'}, target ${target.id} is ${target.goos}/${target.goarch}`);
+  if (s.GOOS !== target.goos || s.GOARCH !== target.goarch)
+    problems.push(`build info says GOOS=${s.GOOS ?? '?'} GOARCH=${s.GOARCH ?? '?'}, target ${target.id} is ${target.goos}/${target.goarch}`);
   if (s.CGO_ENABLED !== '0') problems.push(`was built with CGO_ENABLED=${s.CGO_ENABLED ?? '(unset)'}; release binaries must be static (CGO_ENABLED=0)`);
   if (config && s['-ldflags'] !== undefined) facts.stampedVersion = ldflagsStamps(s['-ldflags'])[config.go.stamp.version] ?? null;
   if (config) {
-    if (info.path !== config.go.mainPath) problems.push(`build info names main package ${info.path || '(none)'}, the release config says ${config.go.mainPath}`);
-    if (!goVersionAtLeast(info.goVersion, config.go.minVersion)) problems.push(`was built with ${info.goVersion}, older than the configured floor go${config.go.minVersion}`);
+    if (info.path !== config.go.mainPath)
+      problems.push(`build info names main package ${info.path || '(none)'}, the release config says ${config.go.mainPath}`);
+    if (!goVersionAtLeast(info.goVersion, config.go.minVersion))
+      problems.push(`was built with ${info.goVersion}, older than the configured floor go${config.go.minVersion}`);
   }
   if (facts.vcsModified) {
     const at = `vcs.modified=true at ${facts.vcsRevision?.slice(0, 12) ?? 'an unknown revision'}`;
-    if (config?.checks.allowModifiedTree) warnings.push(`was built from a modified tree (${at}), accepted because the release config sets checks.allowModifiedTree`);
-    else problems.push(`was built from a modified tree (${at}): build from a clean checkout of the release tag, or set checks.allowModifiedTree in the release config`);
+    if (config?.checks.allowModifiedTree)
+      warnings.push(`was built from a modified tree (${at}), accepted because the release config sets checks.allowModifiedTree`);
+    else
+      problems.push(
+        `was built from a modified tree (${at}): build from a clean checkout of the release tag, or set checks.allowModifiedTree in the release config`,
+      );
   }
   // Go before 1.22 kept Mach-O local symbols even with -s, so there only DWARF counts as unstripped.
   if (layout.dwarf > 0 || (layout.format !== 'macho' && layout.symbols > 0)) {

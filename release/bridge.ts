@@ -41,7 +41,13 @@ export interface BuiltPackage {
  * Copies a legacy package folder at `version`; with `target` it becomes the
  * bridge (cutover bundled in). Packed deterministically into `outDir`.
  */
-export async function buildLegacyPackage(opts: { legacyDir?: string; version: string; target?: string; outDir: string; testHooks?: boolean }): Promise<BuiltPackage> {
+export async function buildLegacyPackage(opts: {
+  legacyDir?: string;
+  version: string;
+  target?: string;
+  outDir: string;
+  testHooks?: boolean;
+}): Promise<BuiltPackage> {
   const dir = join(opts.outDir, `ao-${opts.version}`);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -63,7 +69,12 @@ export async function buildLegacyPackage(opts: { legacyDir?: string; version: st
 export async function buildBridge(opts: { legacyDir?: string; version: string; target: string; outDir: string; testHooks?: boolean }): Promise<BuiltPackage> {
   // Every migrating user must land on the same tested release: an exact version, never a tag or range.
   if (!semver.valid(opts.target)) {
-    throw new UserError({ what: `cannot build the bridge ${opts.version}`, why: `the cutover target ${JSON.stringify(opts.target)} is not an exact version`, fix: 'pass the exact release, e.g. 0.10.0', code: 'EBRIDGE' });
+    throw new UserError({
+      what: `cannot build the bridge ${opts.version}`,
+      why: `the cutover target ${JSON.stringify(opts.target)} is not an exact version`,
+      fix: 'pass the exact release, e.g. 0.10.0',
+      code: 'EBRIDGE',
+    });
   }
   return buildLegacyPackage(opts);
 }
@@ -85,9 +96,13 @@ export interface BridgeRequest {
  * package on the legacy line, and not already a bridge.
  */
 export async function buildBridgeFrom(request: BridgeRequest): Promise<BuiltPackage & { target: string; from: string }> {
-  const fail = (why: string, fix: string) => new UserError({ what: `cannot build the bridge ${request.version} from ${request.legacy}`, why, fix, code: 'EBRIDGE' });
+  const fail = (why: string, fix: string) =>
+    new UserError({ what: `cannot build the bridge ${request.version} from ${request.legacy}`, why, fix, code: 'EBRIDGE' });
   if (!semver.valid(request.version) || !semver.satisfies(request.version, request.legacyRange, { includePrerelease: true })) {
-    throw fail(`the bridge version ${JSON.stringify(request.version)} is not an exact version on the legacy line ${request.legacyRange}`, 'pass --version 0.9.6 (the bridgeVersion of release/policy.json)');
+    throw fail(
+      `the bridge version ${JSON.stringify(request.version)} is not an exact version on the legacy line ${request.legacyRange}`,
+      'pass --version 0.9.6 (the bridgeVersion of release/policy.json)',
+    );
   }
   const asFolder = existsSync(request.legacy) && statSync(request.legacy).isDirectory();
   const work = asFolder ? undefined : await mkdtemp(join(tmpdir(), 'ao-bridge-legacy-'));
@@ -106,12 +121,19 @@ export async function buildBridgeFrom(request: BridgeRequest): Promise<BuiltPack
           : registryError(err, registry, `fetching ${request.legacy}`);
       }
     }
-    const pkg = JSON.parse(await readFile(join(legacyDir, 'package.json'), 'utf8').catch(() => 'null')) as { name?: string; version?: string; aoCutoverTarget?: string } | null;
+    const pkg = JSON.parse(await readFile(join(legacyDir, 'package.json'), 'utf8').catch(() => 'null')) as {
+      name?: string;
+      version?: string;
+      aoCutoverTarget?: string;
+    } | null;
     const mainName = loadMatrix().mainPackage;
-    if (!pkg) throw fail('it has no package.json', 'pass the legacy package folder (the one holding its package.json), a .tgz, or a spec like @aoagents/ao@0.9.5');
+    if (!pkg)
+      throw fail('it has no package.json', 'pass the legacy package folder (the one holding its package.json), a .tgz, or a spec like @aoagents/ao@0.9.5');
     if (pkg.name !== mainName) throw fail(`it is ${pkg.name ?? 'a package without a name'}, not ${mainName}`, `pass the legacy ${mainName} package`);
-    if (!pkg.version || !semver.satisfies(pkg.version, request.legacyRange, { includePrerelease: true })) throw fail(`its version ${pkg.version} is not on the legacy line ${request.legacyRange}`, `pass the last legacy release, e.g. ${mainName}@0.9.5`);
-    if (pkg.aoCutoverTarget) throw fail(`it is already a bridge (cutover to ${pkg.aoCutoverTarget})`, 'build the bridge from the last legacy release without the cutover');
+    if (!pkg.version || !semver.satisfies(pkg.version, request.legacyRange, { includePrerelease: true }))
+      throw fail(`its version ${pkg.version} is not on the legacy line ${request.legacyRange}`, `pass the last legacy release, e.g. ${mainName}@0.9.5`);
+    if (pkg.aoCutoverTarget)
+      throw fail(`it is already a bridge (cutover to ${pkg.aoCutoverTarget})`, 'build the bridge from the last legacy release without the cutover');
     const built = await buildBridge({ legacyDir, version: request.version, target: request.target, outDir: request.outDir });
     return { ...built, target: request.target, from: `${pkg.name}@${pkg.version}` };
   } finally {

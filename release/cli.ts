@@ -46,7 +46,11 @@ const FLAGS: Record<string, Flag> = {
   key: { type: 'string', value: '<file>', help: 'Ed25519 private key (PEM) that signs each artifact' },
   legacy: { type: 'string', value: '<folder|spec>', help: 'the legacy package: a folder, a .tgz, or a registry spec such as @aoagents/ao@0.9.5' },
   target: { type: 'string', value: '<v>', help: 'the exact rewrite release the bridge migrates to' },
-  'allow-unstamped': { type: 'string', value: '<reported>', help: 'release binaries that report <reported> (e.g. dev) instead of the version; recorded, and shown by every later command' },
+  'allow-unstamped': {
+    type: 'string',
+    value: '<reported>',
+    help: 'release binaries that report <reported> (e.g. dev) instead of the version; recorded, and shown by every later command',
+  },
   matrix: { type: 'string', value: '<file>', help: 'the target list (default matrix.json)' },
   config: { type: 'string', value: '<file>', help: 'the release config: Go source, stamping, binary checks, package metadata (default release.json)' },
   json: { type: 'boolean', help: 'print exactly one JSON object, on success and on failure' },
@@ -65,7 +69,10 @@ const COMMANDS: Record<string, Command> = {
     summary: 'wrap the binaries into the platform packages and the main package, packed into tarballs (writes --out, default out/stage)',
     flags: ['version', 'binaries', 'out', 'app', 'allow-unstamped', 'matrix', 'config'],
     required: ['version', 'binaries'],
-    examples: ['ao-release stage --version 0.10.0 --binaries dist/', 'ao-release stage --version 0.10.0-rc.1 --binaries binaries --app out/app-manifest-0.10.0-rc.1.json'],
+    examples: [
+      'ao-release stage --version 0.10.0 --binaries dist/',
+      'ao-release stage --version 0.10.0-rc.1 --binaries binaries --app out/app-manifest-0.10.0-rc.1.json',
+    ],
   },
   verify: {
     summary: 'check the staged tarballs; with --registry, also that npm resolves exactly one platform package per target',
@@ -73,7 +80,8 @@ const COMMANDS: Record<string, Command> = {
     examples: ['ao-release verify', 'ao-release verify --registry https://registry.npmjs.org/'],
   },
   publish: {
-    summary: 'publish platform packages then the main package under staging-<version>, resume-safe, then fetch every package back byte for byte (no --registry: the embedded Verdaccio)',
+    summary:
+      'publish platform packages then the main package under staging-<version>, resume-safe, then fetch every package back byte for byte (no --registry: the embedded Verdaccio)',
     flags: ['stage', 'registry', 'tag', 'token', 'otp', 'provenance', 'dry-run', 'matrix'],
     examples: ['ao-release publish --registry https://registry.npmjs.org/ --provenance', 'ao-release publish --dry-run --registry https://registry.npmjs.org/'],
   },
@@ -89,16 +97,22 @@ const COMMANDS: Record<string, Command> = {
     examples: ['ao-release status', 'ao-release status --registry https://registry.npmjs.org/ --json'],
   },
   'app-manifest': {
-    summary: 'hash and sign the desktop app artifacts named in matrix.json into the manifest `stage --app` takes, refusing any artifact users\' ao-app would refuse',
+    summary:
+      "hash and sign the desktop app artifacts named in matrix.json into the manifest `stage --app` takes, refusing any artifact users' ao-app would refuse",
     flags: ['version', 'artifacts', 'base-url', 'mirror', 'key', 'out', 'matrix'],
     required: ['version', 'artifacts', 'base-url', 'key'],
-    examples: ['ao-release app-manifest --version 0.10.0 --artifacts app-dist/ --base-url https://dl.example.com/ao/0.10.0 --mirror https://mirror.example.com/ao/0.10.0 --key app-signing.pem'],
+    examples: [
+      'ao-release app-manifest --version 0.10.0 --artifacts app-dist/ --base-url https://dl.example.com/ao/0.10.0 --mirror https://mirror.example.com/ao/0.10.0 --key app-signing.pem',
+    ],
   },
   bridge: {
     summary: 'build the bridge release (the legacy package with the cutover bundled in) from a real legacy package (writes --out, default out/bridge)',
     flags: ['legacy', 'version', 'target', 'registry', 'token', 'policy', 'out'],
     required: ['legacy'],
-    examples: ['ao-release bridge --legacy @aoagents/ao@0.9.5 --registry https://registry.npmjs.org/', 'ao-release bridge --legacy ../ao-legacy --version 0.9.6 --target 0.10.0'],
+    examples: [
+      'ao-release bridge --legacy @aoagents/ao@0.9.5 --registry https://registry.npmjs.org/',
+      'ao-release bridge --legacy ../ao-legacy --version 0.9.6 --target 0.10.0',
+    ],
   },
   workflow: {
     summary: 'regenerate .github/workflows/release.yml from matrix.json',
@@ -123,7 +137,13 @@ function mainHelp(): string {
 
 function commandHelp(name: string): string {
   const c = COMMANDS[name];
-  const lines = [`usage: ${BIN} ${name} ${c.flags.map((f) => (c.required?.includes(f) ? flagUsage(f) : `[${flagUsage(f)}]`)).join(' ')} [--json]`, '', c.summary, '', 'flags:'];
+  const lines = [
+    `usage: ${BIN} ${name} ${c.flags.map((f) => (c.required?.includes(f) ? flagUsage(f) : `[${flagUsage(f)}]`)).join(' ')} [--json]`,
+    '',
+    c.summary,
+    '',
+    'flags:',
+  ];
   for (const f of [...c.flags, ...GLOBAL_FLAGS]) lines.push(`  ${flagUsage(f).padEnd(30)}${FLAGS[f].help}`);
   lines.push('', 'examples:', ...c.examples.map((e) => `  ${e}`), '');
   return lines.join('\n');
@@ -157,7 +177,9 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 
 function parse(command: string | undefined, argv: string[]): { values: Values; positionals: string[] } {
   const allowed = command && COMMANDS[command] ? [...COMMANDS[command].flags, ...GLOBAL_FLAGS] : Object.keys(FLAGS);
-  const options = Object.fromEntries(allowed.map((name) => [name, { type: FLAGS[name].type, ...(FLAGS[name].multiple ? { multiple: true } : {}), ...(name === 'help' ? { short: 'h' } : {}) }]));
+  const options = Object.fromEntries(
+    allowed.map((name) => [name, { type: FLAGS[name].type, ...(FLAGS[name].multiple ? { multiple: true } : {}), ...(name === 'help' ? { short: 'h' } : {}) }]),
+  );
   try {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options });
     return { values: values as Values, positionals };
@@ -168,7 +190,10 @@ function parse(command: string | undefined, argv: string[]): { values: Values; p
       const name = unknown[2];
       const near = closest(name, allowed);
       const elsewhere = !allowed.includes(name) && FLAGS[name] ? Object.keys(COMMANDS).filter((c) => COMMANDS[c].flags.includes(name)) : [];
-      throw usage(command, `unknown flag ${unknown[1]}${name}${near ? ` (did you mean --${near}?)` : elsewhere.length > 0 ? ` (${elsewhere.join(', ')} take${elsewhere.length === 1 ? 's' : ''} it, not ${command})` : ''}`);
+      throw usage(
+        command,
+        `unknown flag ${unknown[1]}${name}${near ? ` (did you mean --${near}?)` : elsewhere.length > 0 ? ` (${elsewhere.join(', ')} take${elsewhere.length === 1 ? 's' : ''} it, not ${command})` : ''}`,
+      );
     }
     throw usage(command, message.split('\n')[0]);
   }
@@ -184,7 +209,13 @@ async function readJsonFile(path: string, what: string, fix: string): Promise<un
   try {
     text = await readFile(path, 'utf8');
   } catch (cause) {
-    throw new UserError({ what: `cannot read ${what} ${path}`, why: (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message, fix, code: 'ENOFILE', cause });
+    throw new UserError({
+      what: `cannot read ${what} ${path}`,
+      why: (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message,
+      fix,
+      code: 'ENOFILE',
+      cause,
+    });
   }
   try {
     return JSON.parse(text);
@@ -224,13 +255,16 @@ export async function main(argv: string[]): Promise<number> {
     if (positionals.length > 1) throw usage(command, `unexpected argument "${positionals[1]}" (flags take the form --name value)`);
     const missing = (COMMANDS[command].required ?? []).filter((f) => values[f] === undefined || values[f] === '');
     if (missing.length > 0) throw usage(command, `${command} needs ${missing.map(flagUsage).join(', ')}`);
-    const stageDir = resolve((values.stage as string | undefined) ?? (command === 'stage' ? ((values.out as string | undefined) ?? DEFAULT_STAGE) : DEFAULT_STAGE));
+    const stageDir = resolve(
+      (values.stage as string | undefined) ?? (command === 'stage' ? ((values.out as string | undefined) ?? DEFAULT_STAGE) : DEFAULT_STAGE),
+    );
     const result = await run(command, values, stageDir, say, notice);
     if (json) process.stdout.write(`${JSON.stringify({ ok: true, command, result, ...(notices.length > 0 ? { notices } : {}) })}\n`);
     return 0;
   } catch (err) {
     const e = isUserError(err) ? err : unexpected(command, err);
-    if (json) process.stdout.write(`${JSON.stringify({ ok: false, command: command ?? null, error: { code: e.code, what: e.what, why: e.why, fix: e.fix } })}\n`);
+    if (json)
+      process.stdout.write(`${JSON.stringify({ ok: false, command: command ?? null, error: { code: e.code, what: e.what, why: e.why, fix: e.fix } })}\n`);
     else process.stderr.write(`${BIN}: ${e.what}\n  why: ${e.why}\n${e.fix ? `  fix: ${e.fix}\n` : ''}`);
     if (!isUserError(err) && process.env.AO_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
     return 1;
@@ -246,7 +280,13 @@ function help(text: string, json: boolean): number {
 /** A failure nobody anticipated still gets one what/why/fix, never a bare stack trace. */
 function unexpected(command: string | undefined, err: unknown): UserError {
   const message = ((err as Error)?.message ?? String(err)).split('\n')[0];
-  return new UserError({ what: `${command ?? BIN} failed unexpectedly`, why: message, fix: `run the same command again with AO_DEBUG=1 for the stack trace, and report it`, code: 'EINTERNAL', cause: err });
+  return new UserError({
+    what: `${command ?? BIN} failed unexpectedly`,
+    why: message,
+    fix: `run the same command again with AO_DEBUG=1 for the stack trace, and report it`,
+    code: 'EINTERNAL',
+    cause: err,
+  });
 }
 
 /** On stderr as well as in --json: a release made with the unstamped override must never look like a normal one. */
@@ -263,10 +303,28 @@ async function run(command: string, values: Values, stageDir: string, say: (l: s
       const { version, notice: normalised } = releaseVersion(str('version')!);
       if (normalised) notice(normalised);
       const targets = matrix();
-      const app = str('app') ? checkReleaseApp(await readJsonFile(resolve(str('app')!), 'the app manifest', `ao-release app-manifest --version ${version} --artifacts <dir> --base-url <url> --key <file>, then pass its --out file to --app`), targets, version) : undefined;
+      const app = str('app')
+        ? checkReleaseApp(
+            await readJsonFile(
+              resolve(str('app')!),
+              'the app manifest',
+              `ao-release app-manifest --version ${version} --artifacts <dir> --base-url <url> --key <file>, then pass its --out file to --app`,
+            ),
+            targets,
+            version,
+          )
+        : undefined;
       const allowUnstamped = str('allow-unstamped');
       const config = loadReleaseConfig(str('config') ? resolve(str('config')!) : undefined);
-      const staged = await stage({ matrix: targets, config, version, binariesDir: resolve(str('binaries')!), outDir: stageDir, ...(app ? { app } : {}), ...(allowUnstamped !== undefined ? { allowUnstamped } : {}) });
+      const staged = await stage({
+        matrix: targets,
+        config,
+        version,
+        binariesDir: resolve(str('binaries')!),
+        outDir: stageDir,
+        ...(app ? { app } : {}),
+        ...(allowUnstamped !== undefined ? { allowUnstamped } : {}),
+      });
       for (const p of staged.packages) say(`staged ${p.name}@${p.version}  ${(p.size / 1024).toFixed(0)} KiB  ${p.integrity.slice(0, 22)}...`);
       sayOverride(staged);
       say(`stage record: ${join(stageDir, 'stage.json')}`);
@@ -283,7 +341,9 @@ async function run(command: string, values: Values, stageDir: string, say: (l: s
       }
       say(`verified ${report.packages} packages of ${report.version}${report.resolution ? ', and npm resolves one platform package per target' : ''}`);
       for (const [id, b] of Object.entries(report.binaries)) {
-        say(`  ${id}: ${b.goVersion ?? '?'} ${b.mainPath ?? '?'}${b.vcsRevision ? ` at ${b.vcsRevision.slice(0, 12)}${b.vcsModified ? ' (modified tree)' : ''}` : ''}, ${b.size.toLocaleString('en-US')} bytes`);
+        say(
+          `  ${id}: ${b.goVersion ?? '?'} ${b.mainPath ?? '?'}${b.vcsRevision ? ` at ${b.vcsRevision.slice(0, 12)}${b.vcsModified ? ' (modified tree)' : ''}` : ''}, ${b.size.toLocaleString('en-US')} bytes`,
+        );
       }
       for (const w of report.warnings) notice(`warning: ${w.package}: ${w.reason}`);
       sayOverride(report);
@@ -296,7 +356,15 @@ async function run(command: string, values: Values, stageDir: string, say: (l: s
       sayOverride(await readStage(stageDir).catch(() => ({ version: '' })));
       try {
         const target = embedded ? { url: embedded.url, token: embedded.authToken } : targetOf(values, registry!);
-        return await publish({ stageDir, matrix: matrix(), registry: target, ...(str('tag') ? { tag: str('tag') } : {}), provenance: values.provenance === true, dryRun: values['dry-run'] === true, log: say });
+        return await publish({
+          stageDir,
+          matrix: matrix(),
+          registry: target,
+          ...(str('tag') ? { tag: str('tag') } : {}),
+          provenance: values.provenance === true,
+          dryRun: values['dry-run'] === true,
+          log: say,
+        });
       } finally {
         await embedded?.stop();
       }
@@ -304,10 +372,22 @@ async function run(command: string, values: Values, stageDir: string, say: (l: s
     case 'promote': {
       const policy = loadPolicy(str('policy'));
       if (str('policy')) notice(`using the policy ${resolve(str('policy')!)}, not release/policy.json`);
-      return promote({ stageDir, registry: targetOf(values, str('registry')!), ...(str('tag') ? { tag: str('tag') } : {}), policy, forcePrerelease: values['force-prerelease'] === true, dryRun: values['dry-run'] === true, log: say });
+      return promote({
+        stageDir,
+        registry: targetOf(values, str('registry')!),
+        ...(str('tag') ? { tag: str('tag') } : {}),
+        policy,
+        forcePrerelease: values['force-prerelease'] === true,
+        dryRun: values['dry-run'] === true,
+        log: say,
+      });
     }
     case 'status': {
-      const status = await releaseStatus({ stageDir, policy: loadPolicy(str('policy')), ...(str('registry') ? { registry: targetOf(values, str('registry')!) } : {}) });
+      const status = await releaseStatus({
+        stageDir,
+        policy: loadPolicy(str('policy')),
+        ...(str('registry') ? { registry: targetOf(values, str('registry')!) } : {}),
+      });
       for (const line of statusLines(status)) say(line);
       return status;
     }
@@ -315,7 +395,14 @@ async function run(command: string, values: Values, stageDir: string, say: (l: s
       const { version, notice: normalised } = releaseVersion(str('version')!);
       if (normalised) notice(normalised);
       const out = resolve(str('out') ?? join(OUT_DIR, `app-manifest-${version}.json`));
-      const written = await writeAppManifest({ matrix: matrix(), version, artifactsDir: resolve(str('artifacts')!), baseUrls: [str('base-url')!, ...((values.mirror as string[] | undefined) ?? [])], keyFile: resolve(str('key')!), out });
+      const written = await writeAppManifest({
+        matrix: matrix(),
+        version,
+        artifactsDir: resolve(str('artifacts')!),
+        baseUrls: [str('base-url')!, ...((values.mirror as string[] | undefined) ?? [])],
+        keyFile: resolve(str('key')!),
+        out,
+      });
       say(`app manifest for ${version}: ${Object.keys(written.manifest.targets).length} targets hashed, signed, and unpacked as ao-app does`);
       say(`written: ${out}`);
       say(`next: ${BIN} stage --version ${version} --binaries <dir> --app ${out}`);
@@ -324,7 +411,14 @@ async function run(command: string, values: Values, stageDir: string, say: (l: s
     case 'bridge': {
       const policy = loadPolicy(str('policy'));
       const registry = str('registry');
-      const built = await buildBridgeFrom({ legacy: str('legacy')!, version: str('version') ?? policy.bridgeVersion, target: str('target') ?? policy.rewriteFrom, legacyRange: policy.legacyRange, outDir: resolve(str('out') ?? join(OUT_DIR, 'bridge')), ...(registry ? { registry: targetOf(values, registry) } : {}) });
+      const built = await buildBridgeFrom({
+        legacy: str('legacy')!,
+        version: str('version') ?? policy.bridgeVersion,
+        target: str('target') ?? policy.rewriteFrom,
+        legacyRange: policy.legacyRange,
+        outDir: resolve(str('out') ?? join(OUT_DIR, 'bridge')),
+        ...(registry ? { registry: targetOf(values, registry) } : {}),
+      });
       say(`bridge ${built.version} (cutover to ${built.target}) built from ${built.from}`);
       say(`tarball: ${built.tarball}  ${built.integrity.slice(0, 22)}...`);
       return built;
@@ -333,7 +427,13 @@ async function run(command: string, values: Values, stageDir: string, say: (l: s
       const text = releaseWorkflow(loadMatrix(), loadReleaseConfig());
       const upToDate = (await readFile(WORKFLOW_PATH, 'utf8').catch(() => '')) === text;
       if (values.check) {
-        if (!upToDate) throw new UserError({ what: `${WORKFLOW_PATH} is stale`, why: 'it differs from what matrix.json and release.json generate', fix: `${BIN} workflow`, code: 'ESTALE' });
+        if (!upToDate)
+          throw new UserError({
+            what: `${WORKFLOW_PATH} is stale`,
+            why: 'it differs from what matrix.json and release.json generate',
+            fix: `${BIN} workflow`,
+            code: 'ESTALE',
+          });
         say(`${WORKFLOW_PATH} is up to date`);
       } else {
         const written = await writeWorkflow();

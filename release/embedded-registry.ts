@@ -70,7 +70,11 @@ export async function startEmbeddedRegistry(options: { storageDir?: string; requ
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) {
-      throw new UserError({ what: 'the embedded registry (Verdaccio) did not start', why: output.trim().split('\n').slice(-3).join(' | ') || `exit ${child.exitCode}`, fix: 'run `npm ci` in the toolkit checkout' });
+      throw new UserError({
+        what: 'the embedded registry (Verdaccio) did not start',
+        why: output.trim().split('\n').slice(-3).join(' | ') || `exit ${child.exitCode}`,
+        fix: 'run `npm ci` in the toolkit checkout',
+      });
     }
     try {
       const res = await fetch(`${url}-/ping`);
@@ -106,8 +110,13 @@ export async function startEmbeddedRegistry(options: { storageDir?: string; requ
 /** Registers a user the way `npm adduser` does and returns the token Verdaccio issues. */
 async function createUser(url: string): Promise<string> {
   const name = 'ao-release';
-  const res = await fetch(`${url}-/user/org.couchdb.user:${name}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, password: 'ao-release-password' }) });
+  const res = await fetch(`${url}-/user/org.couchdb.user:${name}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name, password: 'ao-release-password' }),
+  });
   const body = (await res.json()) as { token?: string };
-  if (!res.ok || !body.token) throw new UserError({ what: 'the embedded registry did not create its user', why: `HTTP ${res.status}`, fix: 'run `npm ci` in the toolkit checkout' });
+  if (!res.ok || !body.token)
+    throw new UserError({ what: 'the embedded registry did not create its user', why: `HTTP ${res.status}`, fix: 'run `npm ci` in the toolkit checkout' });
   return body.token;
 }

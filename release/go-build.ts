@@ -44,7 +44,11 @@ async function sourceHash(dir: string, goVersion: string, version: string): Prom
     for (const entry of (await readdir(d, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
       const p = join(d, entry.name);
       if (entry.isDirectory()) await walk(p);
-      else if (/\.(go|mod|sum)$/.test(entry.name)) hash.update(relative(dir, p)).update('\0').update(await readFile(p));
+      else if (/\.(go|mod|sum)$/.test(entry.name))
+        hash
+          .update(relative(dir, p))
+          .update('\0')
+          .update(await readFile(p));
     }
   };
   await walk(dir);
@@ -79,10 +83,14 @@ export async function buildGoBinaries(options: GoBuildOptions): Promise<Map<stri
         await rm(tmp, { recursive: true, force: true });
         await mkdir(tmp, { recursive: true });
         try {
-          await run('go', ['build', ...(trimpath ? ['-trimpath'] : []), `-buildvcs=${vcs}`, '-ldflags', ldflags, '-o', join(tmp, target.executable), options.mainPackage], {
-            cwd: options.sourceDir,
-            env: { ...process.env, CGO_ENABLED: '0', GOOS: target.goos, GOARCH: target.goarch, GOFLAGS: '-mod=mod' },
-          });
+          await run(
+            'go',
+            ['build', ...(trimpath ? ['-trimpath'] : []), `-buildvcs=${vcs}`, '-ldflags', ldflags, '-o', join(tmp, target.executable), options.mainPackage],
+            {
+              cwd: options.sourceDir,
+              env: { ...process.env, CGO_ENABLED: '0', GOOS: target.goos, GOARCH: target.goarch, GOFLAGS: '-mod=mod' },
+            },
+          );
         } catch (cause) {
           throw new UserError({ what: `go build failed for ${target.id}`, why: String((cause as { stderr?: string }).stderr ?? cause).trim(), cause });
         }

@@ -34,7 +34,13 @@ export function loadPolicy(path = POLICY_PATH): ReleasePolicy {
   try {
     data = JSON.parse(readFileSync(path, 'utf8'));
   } catch (cause) {
-    throw new UserError({ what: `cannot read the release policy ${path}`, why: (cause as Error).message, fix: `restore ${path} (documented in release/README.md)`, code: 'EPOLICY', cause });
+    throw new UserError({
+      what: `cannot read the release policy ${path}`,
+      why: (cause as Error).message,
+      fix: `restore ${path} (documented in release/README.md)`,
+      code: 'EPOLICY',
+      cause,
+    });
   }
   const problems: string[] = [];
   if (typeof data.rewriteFrom !== 'string' || !semver.valid(data.rewriteFrom)) problems.push('"rewriteFrom" must be a version');
@@ -42,8 +48,18 @@ export function loadPolicy(path = POLICY_PATH): ReleasePolicy {
   if (typeof data.bridgeVersion !== 'string' || !semver.valid(data.bridgeVersion)) problems.push('"bridgeVersion" must be a version');
   if (!Array.isArray(data.guardedTags) || !data.guardedTags.every((t) => typeof t === 'string')) problems.push('"guardedTags" must be a list of dist-tags');
   if (typeof data.cutoverOpen !== 'boolean') problems.push('"cutoverOpen" must be true or false');
-  if (data.prereleaseTag !== undefined && (typeof data.prereleaseTag !== 'string' || tagProblem(data.prereleaseTag) || data.guardedTags?.includes(data.prereleaseTag))) problems.push('"prereleaseTag" must be a dist-tag that is not guarded');
-  if (problems.length > 0) throw new UserError({ what: `${path} is not a valid release policy`, why: problems.join('; '), fix: `edit ${path} (fields in release/README.md)`, code: 'EPOLICY' });
+  if (
+    data.prereleaseTag !== undefined &&
+    (typeof data.prereleaseTag !== 'string' || tagProblem(data.prereleaseTag) || data.guardedTags?.includes(data.prereleaseTag))
+  )
+    problems.push('"prereleaseTag" must be a dist-tag that is not guarded');
+  if (problems.length > 0)
+    throw new UserError({
+      what: `${path} is not a valid release policy`,
+      why: problems.join('; '),
+      fix: `edit ${path} (fields in release/README.md)`,
+      code: 'EPOLICY',
+    });
   return data as ReleasePolicy;
 }
 
@@ -57,7 +73,13 @@ export function tagProblem(tag: string): string | undefined {
 /** The release line of a version, prerelease dropped: 0.10.0-rc.1 is on the 0.10.0 line. */
 function releaseLine(version: string): string {
   const v = semver.parse(version);
-  if (!v) throw new UserError({ what: `"${version}" is not a version`, why: 'the policy compares exact semver versions', fix: 'use an exact version such as 0.10.0', code: 'EPOLICY' });
+  if (!v)
+    throw new UserError({
+      what: `"${version}" is not a version`,
+      why: 'the policy compares exact semver versions',
+      fix: 'use an exact version such as 0.10.0',
+      code: 'EPOLICY',
+    });
   return `${v.major}.${v.minor}.${v.patch}`;
 }
 
@@ -71,7 +93,10 @@ export function defaultPromoteTag(policy: ReleasePolicy, version: string): strin
  * `forcePrerelease` lets a prerelease take a guarded tag (the caller records and prints it);
  * it never opens the cutover.
  */
-export function policyRefusal(policy: ReleasePolicy, input: { tag: string; version: string; currentTagVersion?: string; publishedVersions: string[]; forcePrerelease?: boolean }): { why: string; fix: string } | undefined {
+export function policyRefusal(
+  policy: ReleasePolicy,
+  input: { tag: string; version: string; currentTagVersion?: string; publishedVersions: string[]; forcePrerelease?: boolean },
+): { why: string; fix: string } | undefined {
   if (!policy.guardedTags.includes(input.tag)) return undefined;
   if (semver.prerelease(input.version) && !input.forcePrerelease) {
     return {

@@ -86,7 +86,12 @@ export async function readPublishRecords(stageDir: string): Promise<PublishRecor
     return JSON.parse(await readFile(join(stageDir, PUBLISH_FILE), 'utf8')) as PublishRecords;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new UserError({ what: `cannot read ${join(stageDir, PUBLISH_FILE)}`, why: (err as Error).message, fix: 'run publish again; it rewrites the record', cause: err });
+    throw new UserError({
+      what: `cannot read ${join(stageDir, PUBLISH_FILE)}`,
+      why: (err as Error).message,
+      fix: 'run publish again; it rewrites the record',
+      cause: err,
+    });
   }
 }
 
@@ -114,7 +119,15 @@ export async function planPublish(packages: StagedPackage[], reader: Reader, reg
     const doc = docs[i];
     const existing = doc?.versions[pkg.version];
     if (existing && existing.dist.integrity !== pkg.integrity) conflicts.push(`${pkg.name}@${pkg.version}`);
-    return { name: pkg.name, version: pkg.version, tarball: pkg.tarball, integrity: pkg.integrity, action: existing ? 'skip' : 'publish', firstPublish: !doc, latestBefore: doc?.['dist-tags'].latest };
+    return {
+      name: pkg.name,
+      version: pkg.version,
+      tarball: pkg.tarball,
+      integrity: pkg.integrity,
+      action: existing ? 'skip' : 'publish',
+      firstPublish: !doc,
+      latestBefore: doc?.['dist-tags'].latest,
+    };
   });
   if (conflicts.length > 0) {
     throw new UserError({
@@ -132,9 +145,20 @@ export async function publish(options: PublishOptions): Promise<{ record?: Publi
   const staged = await readStage(options.stageDir);
   const tag = options.tag ?? stagingTag(staged.version);
   const badTag = tagProblem(tag);
-  if (badTag) throw new UserError({ what: `cannot publish under "${tag}"`, why: badTag, fix: `ao-release publish without --tag (uses ${stagingTag(staged.version)}), then ao-release promote`, code: 'EUSAGE' });
+  if (badTag)
+    throw new UserError({
+      what: `cannot publish under "${tag}"`,
+      why: badTag,
+      fix: `ao-release publish without --tag (uses ${stagingTag(staged.version)}), then ao-release promote`,
+      code: 'EUSAGE',
+    });
   if (tag === 'latest' || (options.guardedTags ?? loadPolicy().guardedTags).includes(tag)) {
-    throw new UserError({ what: `refusing to publish under the dist-tag "${tag}"`, why: `${tag} moves only after the release is verified in the registry, and only as release/policy.json allows`, fix: `ao-release publish without --tag (uses ${stagingTag(staged.version)}), then ao-release promote`, code: 'ETAG' });
+    throw new UserError({
+      what: `refusing to publish under the dist-tag "${tag}"`,
+      why: `${tag} moves only after the release is verified in the registry, and only as release/policy.json allows`,
+      fix: `ao-release publish without --tag (uses ${stagingTag(staged.version)}), then ao-release promote`,
+      code: 'ETAG',
+    });
   }
   // Only verified bytes go out, whoever calls this.
   await verify({ stageDir: options.stageDir, ...(options.matrix ? { matrix: options.matrix } : {}) });
@@ -150,23 +174,41 @@ export async function publish(options: PublishOptions): Promise<{ record?: Publi
     for (const step of plan) log(`${options.dryRun ? 'would ' : ''}${step.action} ${step.name}@${step.version} (${tag})`);
     if (options.dryRun) return { plan };
 
-    const record: PublishRecord = { registry, tag, version: staged.version, startedAt: new Date().toISOString(), provenance: options.provenance ?? false, packages: [], verified: false };
+    const record: PublishRecord = {
+      registry,
+      tag,
+      version: staged.version,
+      startedAt: new Date().toISOString(),
+      provenance: options.provenance ?? false,
+      packages: [],
+      verified: false,
+    };
     const mainName = publishOrder(staged.packages).at(-1)!.name;
     const fresh = plan.filter((s) => s.firstPublish);
     if (fresh.length > 0) {
       record.firstPublish = fresh.map((s) => s.name);
-      log(`first publish of ${fresh.length} package(s) here: a placeholder ${PLACEHOLDER_VERSION} takes latest first, so ${staged.version} stays off latest until promote`);
+      log(
+        `first publish of ${fresh.length} package(s) here: a placeholder ${PLACEHOLDER_VERSION} takes latest first, so ${staged.version} stays off latest until promote`,
+      );
       const work = join(options.stageDir, 'placeholders');
-      await settleAll(fresh.map(async (step) => {
-        const placeholder = await packPlaceholder(step.name, mainName, work);
-        await publishUnlessIdentical({ ...step, version: PLACEHOLDER_VERSION, ...placeholder }, 'latest', options, reader);
-        step.latestBefore = PLACEHOLDER_VERSION;
-      }));
+      await settleAll(
+        fresh.map(async (step) => {
+          const placeholder = await packPlaceholder(step.name, mainName, work);
+          await publishUnlessIdentical({ ...step, version: PLACEHOLDER_VERSION, ...placeholder }, 'latest', options, reader);
+          step.latestBefore = PLACEHOLDER_VERSION;
+        }),
+      );
     }
     // Recorded after each package, so a crash leaves an honest record of what went out.
     let saving = Promise.resolve();
     const done = async (step: PlanStep) => {
-      record.packages.push({ name: step.name, version: step.version, integrity: step.integrity, action: step.action === 'publish' ? 'published' : 'skipped', at: new Date().toISOString() });
+      record.packages.push({
+        name: step.name,
+        version: step.version,
+        integrity: step.integrity,
+        action: step.action === 'publish' ? 'published' : 'skipped',
+        at: new Date().toISOString(),
+      });
       saving = saving.then(() => saveRecord(options.stageDir, record));
       await saving;
       log(`${step.action === 'publish' ? 'published' : 'already there'} ${step.name}@${step.version}`);
@@ -243,12 +285,22 @@ async function keepLatestWhereItWas(plan: PlanStep[], tag: string, reader: Reade
     const latest = (await fetchPackument(reader, step.name, registry))?.['dist-tags'].latest;
     if (latest !== step.version || step.latestBefore === step.version) continue;
     if (!step.latestBefore) {
-      throw new UserError({ what: `${step.name}@${step.version} took "latest" on ${registry} before promote`, why: `the registry tagged it latest on publish (asked for "${tag}") and there is no earlier version to move latest back to`, fix: `npm dist-tag add ${step.name}@${PLACEHOLDER_VERSION} latest --registry ${registry} after publishing a placeholder, or promote now if this release is ready`, code: 'ELATEST' });
+      throw new UserError({
+        what: `${step.name}@${step.version} took "latest" on ${registry} before promote`,
+        why: `the registry tagged it latest on publish (asked for "${tag}") and there is no earlier version to move latest back to`,
+        fix: `npm dist-tag add ${step.name}@${PLACEHOLDER_VERSION} latest --registry ${registry} after publishing a placeholder, or promote now if this release is ready`,
+        code: 'ELATEST',
+      });
     }
     await setDistTag(reader, step.name, step.latestBefore, 'latest', registry);
     const after = (await fetchPackument(reader, step.name, registry))?.['dist-tags'].latest;
     if (after !== step.latestBefore) {
-      throw new UserError({ what: `${step.name} keeps "latest" on ${step.version} on ${registry}`, why: `moving it back to ${step.latestBefore} did not hold (the registry says ${after})`, fix: `npm dist-tag add ${step.name}@${step.latestBefore} latest --registry ${registry}`, code: 'ELATEST' });
+      throw new UserError({
+        what: `${step.name} keeps "latest" on ${step.version} on ${registry}`,
+        why: `moving it back to ${step.latestBefore} did not hold (the registry says ${after})`,
+        fix: `npm dist-tag add ${step.name}@${step.latestBefore} latest --registry ${registry}`,
+        code: 'ELATEST',
+      });
     }
     moved.push(step.name);
   }
@@ -258,16 +310,23 @@ async function keepLatestWhereItWas(plan: PlanStep[], tag: string, reader: Reade
 /** Fetches every package back and compares it byte for byte with what was staged. */
 export async function verifyPublished(plan: PlanStep[], reader: Reader, registry: string): Promise<void> {
   const bad: string[] = [];
-  await Promise.all(plan.map(async (step) => {
-    let remote: Buffer;
-    try {
-      remote = await pacote.tarball(`${step.name}@${step.version}`, reader.opts);
-    } catch (err) {
-      throw registryError(err, registry, `fetching back ${step.name}@${step.version}`);
-    }
-    if (!remote.equals(await readFile(step.tarball))) bad.push(`${step.name}@${step.version}`);
-  }));
+  await Promise.all(
+    plan.map(async (step) => {
+      let remote: Buffer;
+      try {
+        remote = await pacote.tarball(`${step.name}@${step.version}`, reader.opts);
+      } catch (err) {
+        throw registryError(err, registry, `fetching back ${step.name}@${step.version}`);
+      }
+      if (!remote.equals(await readFile(step.tarball))) bad.push(`${step.name}@${step.version}`);
+    }),
+  );
   if (bad.length > 0) {
-    throw new UserError({ what: `post-publish check failed on ${registry}`, why: `the registry serves different bytes for ${bad.join(', ')}`, fix: 'do not promote this version; investigate the registry (proxy rewriting tarballs?) and publish a new version', code: 'EVERIFY' });
+    throw new UserError({
+      what: `post-publish check failed on ${registry}`,
+      why: `the registry serves different bytes for ${bad.join(', ')}`,
+      fix: 'do not promote this version; investigate the registry (proxy rewriting tarballs?) and publish a new version',
+      code: 'EVERIFY',
+    });
   }
 }

@@ -42,7 +42,18 @@ const AUTH_SUFFIXES = [':_authToken', ':_auth', ':username', ':certfile'];
 /** npm's flat options from its config files and environment, read the way npm reads them. */
 export async function npmConfigOptions(env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown>> {
   const { definitions, flatten, nerfDarts, shorthands } = npmDefinitions;
-  const conf = new Config({ definitions, flatten, nerfDarts, shorthands, npmPath: tmpdir(), argv: [process.argv[0], 'npm'], env, execPath: process.execPath, platform: process.platform, cwd: process.cwd() });
+  const conf = new Config({
+    definitions,
+    flatten,
+    nerfDarts,
+    shorthands,
+    npmPath: tmpdir(),
+    argv: [process.argv[0], 'npm'],
+    env,
+    execPath: process.execPath,
+    platform: process.platform,
+    cwd: process.cwd(),
+  });
   await conf.load();
   return { ...(conf.flat as Record<string, unknown>) };
 }
@@ -92,7 +103,13 @@ export async function fetchPackument(reader: Reader, name: string, registry: str
 /** Points `tag` of `name` at `version`, as `npm dist-tag add` does. */
 export async function setDistTag(reader: Reader, name: string, version: string, tag: string, registry: string): Promise<void> {
   try {
-    await npmFetch(`/-/package/${name.replace('/', '%2f')}/dist-tags/${encodeURIComponent(tag)}`, { ...reader.opts, method: 'PUT', body: JSON.stringify(version), headers: { 'content-type': 'application/json' }, spec: name });
+    await npmFetch(`/-/package/${name.replace('/', '%2f')}/dist-tags/${encodeURIComponent(tag)}`, {
+      ...reader.opts,
+      method: 'PUT',
+      body: JSON.stringify(version),
+      headers: { 'content-type': 'application/json' },
+      spec: name,
+    });
   } catch (err) {
     throw registryError(err, registry, `moving ${tag} of ${name} to ${version}`);
   }
@@ -102,22 +119,69 @@ export async function setDistTag(reader: Reader, name: string, version: string, 
 export function registryError(err: unknown, registry: string, doing: string, output = ''): UserError {
   const e = err as { code?: string; message?: string; statusCode?: number };
   const text = `${e.code ?? ''} ${e.message ?? ''} ${output}`;
-  const last = (output.trim().split('\n').filter((l) => /npm error|ERR!/.test(l)).slice(0, 2).join(' ') || e.message || String(err)).split('\n')[0].trim();
+  const last = (
+    output
+      .trim()
+      .split('\n')
+      .filter((l) => /npm error|ERR!/.test(l))
+      .slice(0, 2)
+      .join(' ') ||
+    e.message ||
+    String(err)
+  )
+    .split('\n')[0]
+    .trim();
   if (/EOTP|one-time pass/i.test(text)) {
-    return new UserError({ what: `${doing} on ${registry} needs a one-time password`, why: 'the account has two-factor authentication for writes', fix: 'run the same command again with --otp <code from your authenticator>', code: 'EOTP', cause: err });
+    return new UserError({
+      what: `${doing} on ${registry} needs a one-time password`,
+      why: 'the account has two-factor authentication for writes',
+      fix: 'run the same command again with --otp <code from your authenticator>',
+      code: 'EOTP',
+      cause: err,
+    });
   }
   if (/E401|E403|ENEEDAUTH|Unable to authenticate|need auth|forbidden/i.test(text) && !/previously published|cannot publish over/i.test(text)) {
-    return new UserError({ what: `${doing} on ${registry} was refused`, why: `the registry rejected the credentials (${last})`, fix: `export ${TOKEN_VARIABLE}=<a publish token for ${registry}> (or pass --token, or npm login --registry ${registry}) and run the same command again`, code: 'EAUTH', cause: err });
+    return new UserError({
+      what: `${doing} on ${registry} was refused`,
+      why: `the registry rejected the credentials (${last})`,
+      fix: `export ${TOKEN_VARIABLE}=<a publish token for ${registry}> (or pass --token, or npm login --registry ${registry}) and run the same command again`,
+      code: 'EAUTH',
+      cause: err,
+    });
   }
   if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|socket hang up|fetch failed/i.test(text)) {
-    return new UserError({ what: `${doing}: cannot reach ${registry}`, why: last, fix: 'check the --registry URL and your network or proxy, then run the same command again (it resumes)', code: 'EUNREACHABLE', cause: err });
+    return new UserError({
+      what: `${doing}: cannot reach ${registry}`,
+      why: last,
+      fix: 'check the --registry URL and your network or proxy, then run the same command again (it resumes)',
+      code: 'EUNREACHABLE',
+      cause: err,
+    });
   }
   if (e.code === 'E404' || e.code === 'ETARGET' || /No matching version/i.test(text)) {
     const spec = (err as { pkgid?: string }).pkgid ?? /No matching version found for (\S+?)\.?(\s|$)/.exec(e.message ?? '')?.[1];
-    return new UserError({ what: `${doing}: ${spec ?? 'a package'} is not in ${registry}`, why: e.code === 'E404' ? 'the registry does not have the package' : 'the registry has the package but not that version', fix: `ao-release publish --registry ${registry} first (or check --registry and --stage)`, code: e.code === 'E404' ? 'E404' : 'ETARGET', cause: err });
+    return new UserError({
+      what: `${doing}: ${spec ?? 'a package'} is not in ${registry}`,
+      why: e.code === 'E404' ? 'the registry does not have the package' : 'the registry has the package but not that version',
+      fix: `ao-release publish --registry ${registry} first (or check --registry and --stage)`,
+      code: e.code === 'E404' ? 'E404' : 'ETARGET',
+      cause: err,
+    });
   }
   if (/EPUBLISHCONFLICT|previously published|cannot publish over|E409/i.test(text)) {
-    return new UserError({ what: `${doing} on ${registry}: that version is already taken`, why: last, fix: 'versions are immutable: stage a new version (bump it) and publish that', code: 'ECONFLICT', cause: err });
+    return new UserError({
+      what: `${doing} on ${registry}: that version is already taken`,
+      why: last,
+      fix: 'versions are immutable: stage a new version (bump it) and publish that',
+      code: 'ECONFLICT',
+      cause: err,
+    });
   }
-  return new UserError({ what: `${doing} on ${registry} failed`, why: last, fix: 'check the registry URL and its status, then run the same command again (it resumes)', code: 'EREGISTRY', cause: err });
+  return new UserError({
+    what: `${doing} on ${registry} failed`,
+    why: last,
+    fix: 'check the registry URL and its status, then run the same command again (it resumes)',
+    code: 'EREGISTRY',
+    cause: err,
+  });
 }

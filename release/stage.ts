@@ -83,7 +83,8 @@ export interface StageOptions {
 export async function stage(options: StageOptions): Promise<StageResult> {
   const { version } = options;
   const matrix = releaseMatrix(options.matrix);
-  if (releaseVersion(version).version !== version) throw versionError(version, `it is not in the exact form npm publishes (${releaseVersion(version).version})`);
+  if (releaseVersion(version).version !== version)
+    throw versionError(version, `it is not in the exact form npm publishes (${releaseVersion(version).version})`);
   checkOutDir(options.outDir, options.binariesDir);
   if (options.app !== undefined) checkAppManifest(options.app, version);
   const { found, missing } = locateBinaries(options.binariesDir, matrix.targets);
@@ -105,7 +106,14 @@ export async function stage(options: StageOptions): Promise<StageResult> {
   for (const target of matrix.targets) {
     const dir = join(options.outDir, 'packages', target.package);
     const binaryPath = found.get(target.id)!;
-    await writePlatformPackage({ target, version, binaryPath, dir, mainPackage: matrix.mainPackage, ...(options.config ? { metadata: options.config.package } : {}) });
+    await writePlatformPackage({
+      target,
+      version,
+      binaryPath,
+      dir,
+      mainPackage: matrix.mainPackage,
+      ...(options.config ? { metadata: options.config.package } : {}),
+    });
     const binary = await digestFile(binaryPath);
     facts[target.id] = (await checkGoBinary(binaryPath, target, options.config)).facts;
     manifest.binaries[target.id] = {
@@ -141,18 +149,46 @@ export async function stage(options: StageOptions): Promise<StageResult> {
   await writeJsonAtomic(join(mainDir, MANIFEST_FILE), manifest);
   await writeJsonAtomic(join(mainDir, 'package.json'), mainPackageJson(manifest, options.config?.package));
   await writeFile(join(mainDir, 'LICENSE'), licenseText(options.config?.package.license ?? 'MIT'));
-  await writeFile(join(mainDir, 'README.md'), `# ${matrix.mainPackage}\n\n\`npm install -g ${matrix.mainPackage}\` installs the \`ao\` CLI and daemon for your platform.\n`);
+  await writeFile(
+    join(mainDir, 'README.md'),
+    `# ${matrix.mainPackage}\n\n\`npm install -g ${matrix.mainPackage}\` installs the \`ao\` CLI and daemon for your platform.\n`,
+  );
   packages.push(await packInto(options.outDir, mainDir, matrix.mainPackage, version, 'main'));
 
-  const result: StageResult = { version, ...(override ? { override } : {}), ...(options.config ? { config: options.config } : {}), binaries: facts, packages, manifest };
+  const result: StageResult = {
+    version,
+    ...(override ? { override } : {}),
+    ...(options.config ? { config: options.config } : {}),
+    binaries: facts,
+    packages,
+    manifest,
+  };
   await writeJsonAtomic(join(options.outDir, STAGE_FILE), result);
   return result;
 }
 
-async function packInto(outDir: string, dir: string, name: string, version: string, role: StagedPackage['role'], target?: string, binarySize?: number): Promise<StagedPackage> {
+async function packInto(
+  outDir: string,
+  dir: string,
+  name: string,
+  version: string,
+  role: StagedPackage['role'],
+  target?: string,
+  binarySize?: number,
+): Promise<StagedPackage> {
   const tarball = join(outDir, 'tarballs', `${name.replace(/^@/, '').replace('/', '-')}-${version}.tgz`);
   const digest = await packDeterministic(dir, tarball);
-  return { name, version, role, ...(target ? { target } : {}), dir, tarball, integrity: digest.integrity, size: (await stat(tarball)).size, ...(binarySize ? { binarySize } : {}) };
+  return {
+    name,
+    version,
+    role,
+    ...(target ? { target } : {}),
+    dir,
+    tarball,
+    integrity: digest.integrity,
+    size: (await stat(tarball)).size,
+    ...(binarySize ? { binarySize } : {}),
+  };
 }
 
 /**
@@ -163,7 +199,12 @@ async function packInto(outDir: string, dir: string, name: string, version: stri
 async function checkReportedVersions(options: StageOptions, matrix: Matrix, found: Map<string, string>): Promise<UnstampedOverride | undefined> {
   const { version, allowUnstamped } = options;
   if (allowUnstamped === version) {
-    throw new UserError({ what: `${UNSTAMPED_FLAG} ${allowUnstamped} is the release version itself`, why: 'the override names what an unstamped binary reports instead (for example dev)', fix: `stage without ${UNSTAMPED_FLAG}`, code: 'EUSAGE' });
+    throw new UserError({
+      what: `${UNSTAMPED_FLAG} ${allowUnstamped} is the release version itself`,
+      why: 'the override names what an unstamped binary reports instead (for example dev)',
+      fix: `stage without ${UNSTAMPED_FLAG}`,
+      code: 'EUSAGE',
+    });
   }
   const targets: UnstampedOverride['targets'] = {};
   const refused: string[] = [];
@@ -174,7 +215,8 @@ async function checkReportedVersions(options: StageOptions, matrix: Matrix, foun
       // Not runnable here: the build info's recorded -ldflags (builds without -trimpath) still tell.
       const stamped = (await checkGoBinary(binary, target, options.config)).facts.stampedVersion;
       if (stamped === version) continue;
-      if (typeof stamped === 'string' && stamped !== allowUnstamped) refused.push(`${target.package}: ${binary} is stamped ${stamped} (build info -ldflags), not ${version}`);
+      if (typeof stamped === 'string' && stamped !== allowUnstamped)
+        refused.push(`${target.package}: ${binary} is stamped ${stamped} (build info -ldflags), not ${version}`);
       else if (allowUnstamped !== undefined) targets[target.id] = { reports: allowUnstamped, seen: 'declared' };
       continue;
     }
@@ -209,7 +251,12 @@ export function overrideLine(staged: Pick<StageResult, 'override' | 'version'>):
 
 function versionError(input: string, why: string): UserError {
   const guess = semver.coerce(input)?.version ?? '0.10.0';
-  return new UserError({ what: `cannot stage version ${JSON.stringify(input)}`, why, fix: `ao-release stage --version ${guess} --binaries <dir> (an exact version: 1.2.3 or 1.2.3-rc.1)`, code: 'EVERSION' });
+  return new UserError({
+    what: `cannot stage version ${JSON.stringify(input)}`,
+    why,
+    fix: `ao-release stage --version ${guess} --binaries <dir> (an exact version: 1.2.3 or 1.2.3-rc.1)`,
+    code: 'EVERSION',
+  });
 }
 
 /**
@@ -220,7 +267,10 @@ function versionError(input: string, why: string): UserError {
 export function releaseVersion(input: string): { version: string; notice?: string } {
   const bare = /^v\d/.test(input) ? input.slice(1) : input;
   if (semver.valid(bare) !== bare) {
-    throw versionError(input, /\+/.test(bare) && semver.valid(bare) ? 'npm drops build metadata ("+..."), so it would publish as another version' : 'it is not an exact semver version');
+    throw versionError(
+      input,
+      /\+/.test(bare) && semver.valid(bare) ? 'npm drops build metadata ("+..."), so it would publish as another version' : 'it is not an exact semver version',
+    );
   }
   return bare === input ? { version: bare } : { version: bare, notice: `version "${input}" read as ${bare} (npm versions carry no "v")` };
 }
@@ -243,12 +293,22 @@ function checkOutDir(outDir: string, binariesDir: string): void {
     const r = relative(b, a);
     return r === '' || (!r.startsWith(`..${sep}`) && r !== '..' && !isAbsolute(r));
   };
-  const refuse = (why: string) => new UserError({ what: `refusing to stage into ${outDir}`, why, fix: `ao-release stage ... --out <a new or empty folder> (out/stage by default)`, code: 'ESTAGEOUT' });
-  if (within(out, bins) || within(bins, out)) throw refuse(`it ${out === bins ? 'is' : within(out, bins) ? 'is inside' : 'holds'} the binaries folder ${binariesDir}`);
+  const refuse = (why: string) =>
+    new UserError({
+      what: `refusing to stage into ${outDir}`,
+      why,
+      fix: `ao-release stage ... --out <a new or empty folder> (out/stage by default)`,
+      code: 'ESTAGEOUT',
+    });
+  if (within(out, bins) || within(bins, out))
+    throw refuse(`it ${out === bins ? 'is' : within(out, bins) ? 'is inside' : 'holds'} the binaries folder ${binariesDir}`);
   if (!existsSync(out)) return;
   if (!statSync(out).isDirectory()) throw refuse('it is a file, not a folder');
   const entries = readdirSync(out);
-  if (entries.length > 0 && !entries.includes(STAGE_FILE)) throw refuse(`it holds files that are not a stage (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); stage replaces only a folder holding its own ${STAGE_FILE}`);
+  if (entries.length > 0 && !entries.includes(STAGE_FILE))
+    throw refuse(
+      `it holds files that are not a stage (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}); stage replaces only a folder holding its own ${STAGE_FILE}`,
+    );
 }
 
 function checkAppManifest(app: unknown, version: string): AppManifest {
@@ -263,7 +323,12 @@ function checkAppManifest(app: unknown, version: string): AppManifest {
 }
 
 function appError(version: string, why: string): UserError {
-  return new UserError({ what: `the desktop app manifest does not fit release ${version}`, why, fix: `ao-release app-manifest --version ${version} --artifacts <dir> --base-url <url> --key <file> --out app.json, then stage with --app app.json`, code: 'EAPPMANIFEST' });
+  return new UserError({
+    what: `the desktop app manifest does not fit release ${version}`,
+    why,
+    fix: `ao-release app-manifest --version ${version} --artifacts <dir> --base-url <url> --key <file> --out app.json, then stage with --app app.json`,
+    code: 'EAPPMANIFEST',
+  });
 }
 
 /**

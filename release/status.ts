@@ -47,10 +47,21 @@ export async function releaseStatus(options: { stageDir: string; policy: Release
       for (const pkg of staged.packages) {
         const doc = await fetchPackument(reader, pkg.name, registry);
         const there = doc?.versions[staged.version];
-        status.live.push({ name: pkg.name, distTags: doc?.['dist-tags'] ?? {}, staged: !there ? 'absent' : there.dist.integrity === pkg.integrity ? 'same bytes' : 'other bytes' });
+        status.live.push({
+          name: pkg.name,
+          distTags: doc?.['dist-tags'] ?? {},
+          staged: !there ? 'absent' : there.dist.integrity === pkg.integrity ? 'same bytes' : 'other bytes',
+        });
         if (pkg.role === 'main') mainDoc = doc;
       }
-      status.next = nextStep(staged.version, record, status.live, options.policy, mainDoc ? { tags: mainDoc['dist-tags'], versions: Object.keys(mainDoc.versions) } : undefined, registry);
+      status.next = nextStep(
+        staged.version,
+        record,
+        status.live,
+        options.policy,
+        mainDoc ? { tags: mainDoc['dist-tags'], versions: Object.keys(mainDoc.versions) } : undefined,
+        registry,
+      );
     } catch (err) {
       if (!isUserError(err)) throw err;
       status.unreadable = `${err.what}: ${err.why}`;
@@ -60,7 +71,11 @@ export async function releaseStatus(options: { stageDir: string; policy: Release
     }
     registries.push(status);
   }
-  return { stageDir: options.stageDir, staged: { version: staged.version, packages: staged.packages.map((p) => ({ name: p.name, integrity: p.integrity })) }, registries };
+  return {
+    stageDir: options.stageDir,
+    staged: { version: staged.version, packages: staged.packages.map((p) => ({ name: p.name, integrity: p.integrity })) },
+    registries,
+  };
 }
 
 function pick(record: PublishRecord) {
@@ -68,16 +83,26 @@ function pick(record: PublishRecord) {
   return Object.fromEntries(Object.entries({ verifiedAt, finishedAt, firstPublish, latestMovedBack, promotions }).filter(([, v]) => v !== undefined));
 }
 
-function nextStep(version: string, record: PublishRecord | undefined, live: NonNullable<RegistryStatus['live']>, policy: ReleasePolicy, main: { tags: Record<string, string>; versions: string[] } | undefined, registry: string): RegistryStatus['next'] {
+function nextStep(
+  version: string,
+  record: PublishRecord | undefined,
+  live: NonNullable<RegistryStatus['live']>,
+  policy: ReleasePolicy,
+  main: { tags: Record<string, string>; versions: string[] } | undefined,
+  registry: string,
+): RegistryStatus['next'] {
   const other = live.filter((p) => p.staged === 'other bytes').map((p) => p.name);
-  if (other.length > 0) return { step: 'publish', allowed: false, why: `${other.join(', ')}@${version} hold other bytes there`, fix: 'stage and publish a new version' };
+  if (other.length > 0)
+    return { step: 'publish', allowed: false, why: `${other.join(', ')}@${version} hold other bytes there`, fix: 'stage and publish a new version' };
   if (!record?.verified || record.version !== version || live.some((p) => p.staged === 'absent')) {
     return { step: 'publish', allowed: true, fix: `ao-release publish --registry ${registry}` };
   }
   const tag = defaultPromoteTag(policy, version);
   if (live.every((p) => p.distTags[tag] === version)) return { step: 'done', tag, allowed: true, why: `"${tag}" is on ${version} for every package` };
   const refusal = policyRefusal(policy, { tag, version, currentTagVersion: main?.tags[tag], publishedVersions: main?.versions ?? [] });
-  return refusal ? { step: 'promote', tag, allowed: false, ...refusal } : { step: 'promote', tag, allowed: true, fix: `ao-release promote --registry ${registry}${tag === 'latest' ? '' : ` --tag ${tag}`}` };
+  return refusal
+    ? { step: 'promote', tag, allowed: false, ...refusal }
+    : { step: 'promote', tag, allowed: true, fix: `ao-release promote --registry ${registry}${tag === 'latest' ? '' : ` --tag ${tag}`}` };
 }
 
 /** The human form of a status. */
@@ -87,14 +112,26 @@ export function statusLines(status: ReleaseStatus): string[] {
   if (status.registries.length === 0) lines.push('published: nowhere yet', 'next: ao-release verify, then ao-release publish --registry <url>');
   for (const r of status.registries) {
     const rec = r.record;
-    lines.push(`${r.registry}: ${rec ? `${rec.packages} packages published under "${rec.tag}", ${rec.verified ? `verified byte for byte ${rec.verifiedAt ?? ''}`.trim() : 'NOT verified'}` : 'no publish record from this stage'}`);
+    lines.push(
+      `${r.registry}: ${rec ? `${rec.packages} packages published under "${rec.tag}", ${rec.verified ? `verified byte for byte ${rec.verifiedAt ?? ''}`.trim() : 'NOT verified'}` : 'no publish record from this stage'}`,
+    );
     if (rec?.firstPublish) lines.push(`  first publish of ${rec.firstPublish.length} package(s): a placeholder holds latest until promote`);
-    for (const p of rec?.promotions ?? []) lines.push(`  promoted "${p.tag}" ${p.at}${p.previous ? ` (was ${p.previous})` : ''}${p.forcedPrerelease ? ' FORCED prerelease' : ''}`);
+    for (const p of rec?.promotions ?? [])
+      lines.push(`  promoted "${p.tag}" ${p.at}${p.previous ? ` (was ${p.previous})` : ''}${p.forcedPrerelease ? ' FORCED prerelease' : ''}`);
     if (r.unreadable) lines.push(`  cannot read it now: ${r.unreadable}`);
     const main = r.live?.at(-1);
-    if (main) lines.push(`  ${main.name} tags: ${Object.entries(main.distTags).map(([t, v]) => `${t}=${v}`).join(' ') || 'none'}; ${status.staged.version} ${main.staged}`);
+    if (main)
+      lines.push(
+        `  ${main.name} tags: ${
+          Object.entries(main.distTags)
+            .map(([t, v]) => `${t}=${v}`)
+            .join(' ') || 'none'
+        }; ${status.staged.version} ${main.staged}`,
+      );
     const n = r.next;
-    lines.push(`  next: ${n.step === 'done' ? `nothing: ${n.why}` : `${n.step}${n.tag ? ` to "${n.tag}"` : ''} ${n.allowed ? 'allowed' : 'NOT allowed'}${n.why ? `: ${n.why}` : ''}${n.fix ? ` (${n.fix})` : ''}`}`);
+    lines.push(
+      `  next: ${n.step === 'done' ? `nothing: ${n.why}` : `${n.step}${n.tag ? ` to "${n.tag}"` : ''} ${n.allowed ? 'allowed' : 'NOT allowed'}${n.why ? `: ${n.why}` : ''}${n.fix ? ` (${n.fix})` : ''}`}`,
+    );
   }
   return lines;
 }

@@ -57,7 +57,13 @@ export async function readStage(stageDir: string): Promise<StageResult> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as StageResult;
   } catch (cause) {
-    throw new UserError({ what: `cannot read ${file}`, why: (cause as Error).message, fix: 'ao-release stage --version <v> --binaries <dir> (or pass --stage <the folder stage wrote>)', code: 'EVERIFY', cause });
+    throw new UserError({
+      what: `cannot read ${file}`,
+      why: (cause as Error).message,
+      fix: 'ao-release stage --version <v> --binaries <dir> (or pass --stage <the folder stage wrote>)',
+      code: 'EVERIFY',
+      cause,
+    });
   }
 }
 
@@ -78,7 +84,10 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
     for (const target of matrix.targets) {
       const got = resolution[target.id];
       if (got.length !== 1 || got[0] !== target.package) {
-        problems.push({ package: matrix.mainPackage, reason: `on ${target.id} npm would install [${got.join(', ') || 'nothing'}], expected exactly ${target.package}` });
+        problems.push({
+          package: matrix.mainPackage,
+          reason: `on ${target.id} npm would install [${got.join(', ') || 'nothing'}], expected exactly ${target.package}`,
+        });
       }
     }
   }
@@ -118,7 +127,8 @@ async function staticChecks(staged: StageResult, matrix: Matrix, config: Release
     const mainPkg = mainRoot ? await readJson<PackageJson>(join(mainRoot, 'package.json'), main.name, problems) : undefined;
     if (mainPkg) checkMain(mainPkg, staged.version, matrix, problems);
     if (mainPkg && config) checkMetadata(mainPkg, config, main.name, problems);
-    if (manifest && mainPkg && manifest.version !== staged.version) problems.push({ package: main.name, reason: `${MANIFEST_FILE} says version ${manifest.version}, release is ${staged.version}` });
+    if (manifest && mainPkg && manifest.version !== staged.version)
+      problems.push({ package: main.name, reason: `${MANIFEST_FILE} says version ${manifest.version}, release is ${staged.version}` });
     if (manifest) checkOverrideRecorded(manifest, staged, main.name, problems);
 
     for (const target of matrix.targets) {
@@ -131,7 +141,8 @@ async function staticChecks(staged: StageResult, matrix: Matrix, config: Release
       if (root) await checkPlatform(root, target, staged.version, manifest, config, findings);
     }
     for (const pkg of staged.packages) {
-      if (pkg.role === 'platform' && !matrix.targets.some((t) => t.id === pkg.target)) problems.push({ package: pkg.name, reason: `target ${pkg.target} is not a released target of matrix.json` });
+      if (pkg.role === 'platform' && !matrix.targets.some((t) => t.id === pkg.target))
+        problems.push({ package: pkg.name, reason: `target ${pkg.target} is not a released target of matrix.json` });
     }
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -157,7 +168,8 @@ async function extract(pkg: StagedPackage, work: string, problems: Problem[]): P
     return undefined;
   }
   const digest = await digestFile(pkg.tarball);
-  if (digest.integrity !== pkg.integrity) problems.push({ package: pkg.name, reason: `tarball ${pkg.tarball} changed after staging (integrity differs from ${STAGE_FILE})` });
+  if (digest.integrity !== pkg.integrity)
+    problems.push({ package: pkg.name, reason: `tarball ${pkg.tarball} changed after staging (integrity differs from ${STAGE_FILE})` });
   const dest = join(work, pkg.name.replace(/[@/]/g, '_'));
   await mkdir(dest, { recursive: true });
   await tar.x({ file: pkg.tarball, cwd: dest, strict: true });
@@ -181,12 +193,20 @@ function checkMain(pkg: PackageJson, version: string, matrix: Matrix, problems: 
   for (const target of matrix.targets) {
     const pin = pins[target.package];
     if (pin === undefined) problems.push({ package: name, reason: `optionalDependencies lacks ${target.package}` });
-    else if (semver.valid(pin) === null) problems.push({ package: name, reason: `optionalDependencies pins ${target.package} loosely ("${pin}"), it must be the exact version ${version}` });
+    else if (semver.valid(pin) === null)
+      problems.push({ package: name, reason: `optionalDependencies pins ${target.package} loosely ("${pin}"), it must be the exact version ${version}` });
     else if (pin !== version) problems.push({ package: name, reason: `optionalDependencies pins ${target.package}@${pin}, the release is ${version}` });
   }
 }
 
-async function checkPlatform(root: string, target: Target, version: string, manifest: AoManifest | undefined, config: ReleaseConfig | undefined, findings: Findings): Promise<void> {
+async function checkPlatform(
+  root: string,
+  target: Target,
+  version: string,
+  manifest: AoManifest | undefined,
+  config: ReleaseConfig | undefined,
+  findings: Findings,
+): Promise<void> {
   const { problems } = findings;
   const report = (reason: string): void => void problems.push({ package: target.package, reason });
   const pkg = await readJson<PackageJson>(join(root, 'package.json'), target.package, problems);
@@ -225,7 +245,9 @@ async function checkPlatform(root: string, target: Target, version: string, mani
   const stamped = checked.facts.stampedVersion;
   const stampFits = entry.reportsVersion ? stamped === null || stamped === entry.reportsVersion : stamped === version;
   if (stamped !== undefined && !stampFits) {
-    report(`${binaryPathInPackage(target)} build info records -ldflags ${stamped === null ? `without -X ${config?.go.stamp.version}=` : `stamping ${config?.go.stamp.version}=${stamped}`}, the release expects ${expectedVersion === version ? version : `an unstamped build ("${expectedVersion}")`}`);
+    report(
+      `${binaryPathInPackage(target)} build info records -ldflags ${stamped === null ? `without -X ${config?.go.stamp.version}=` : `stamping ${config?.go.stamp.version}=${stamped}`}, the release expects ${expectedVersion === version ? version : `an unstamped build ("${expectedVersion}")`}`,
+    );
   }
   const runner = runnerFor(target);
   if (runnable && !mismatch && runner) {
@@ -235,7 +257,9 @@ async function checkPlatform(root: string, target: Target, version: string, mani
       (err: Error) => `nothing: --version failed (${err.message.split('\n')[0]})`,
     );
     if (reported !== `"${expected}"`) {
-      report(`${binaryPathInPackage(target)} --version reports ${reported}, not ${expected === version ? `the release version ${version} (unstamped build? stamp the version with -X, or stage with ${UNSTAMPED_FLAG} <reported>)` : `"${expected}" as ${UNSTAMPED_FLAG} recorded`}`);
+      report(
+        `${binaryPathInPackage(target)} --version reports ${reported}, not ${expected === version ? `the release version ${version} (unstamped build? stamp the version with -X, or stage with ${UNSTAMPED_FLAG} <reported>)` : `"${expected}" as ${UNSTAMPED_FLAG} recorded`}`,
+      );
     }
   }
 }
@@ -243,7 +267,11 @@ async function checkPlatform(root: string, target: Target, version: string, mani
 /** repository (npm provenance refuses a publish without it), homepage, bugs and license, as the release config says. */
 function checkMetadata(pkg: Record<string, unknown>, config: ReleaseConfig, name: string, problems: Problem[]): void {
   for (const [field, want] of Object.entries(packageMetadataFields(config.package))) {
-    if (JSON.stringify(pkg[field]) !== JSON.stringify(want)) problems.push({ package: name, reason: `package.json "${field}" is ${JSON.stringify(pkg[field] ?? null)}, the release config says ${JSON.stringify(want)}` });
+    if (JSON.stringify(pkg[field]) !== JSON.stringify(want))
+      problems.push({
+        package: name,
+        reason: `package.json "${field}" is ${JSON.stringify(pkg[field] ?? null)}, the release config says ${JSON.stringify(want)}`,
+      });
   }
 }
 
@@ -251,11 +279,18 @@ function checkMetadata(pkg: Record<string, unknown>, config: ReleaseConfig, name
 function checkOverrideRecorded(manifest: AoManifest, staged: StageResult, name: string, problems: Problem[]): void {
   const recorded = staged.override;
   if ((manifest.override?.allowUnstamped ?? null) !== (recorded?.reports ?? null)) {
-    problems.push({ package: name, reason: `${MANIFEST_FILE} override ${JSON.stringify(manifest.override ?? null)} differs from ${STAGE_FILE} (${JSON.stringify(recorded?.reports ?? null)})` });
+    problems.push({
+      package: name,
+      reason: `${MANIFEST_FILE} override ${JSON.stringify(manifest.override ?? null)} differs from ${STAGE_FILE} (${JSON.stringify(recorded?.reports ?? null)})`,
+    });
   }
   for (const [id, entry] of Object.entries(manifest.binaries)) {
     const want = recorded?.targets[id]?.reports;
-    if (entry.reportsVersion !== want) problems.push({ package: name, reason: `${MANIFEST_FILE} says ${id} reports ${JSON.stringify(entry.reportsVersion ?? null)}, ${STAGE_FILE} recorded ${JSON.stringify(want ?? null)}` });
+    if (entry.reportsVersion !== want)
+      problems.push({
+        package: name,
+        reason: `${MANIFEST_FILE} says ${id} reports ${JSON.stringify(entry.reportsVersion ?? null)}, ${STAGE_FILE} recorded ${JSON.stringify(want ?? null)}`,
+      });
   }
 }
 
@@ -264,13 +299,20 @@ function checkOverrideRecorded(manifest: AoManifest, staged: StageResult, name: 
  * (Arborist's `os`/`cpu` options, what `npm install --os --cpu` passes) and lists the
  * platform packages that would be installed, i.e. not marked inert.
  */
-export async function resolveEachTarget(matrix: Matrix, version: string, registry: string, npmOptions: Record<string, unknown> = {}): Promise<Record<string, string[]>> {
+export async function resolveEachTarget(
+  matrix: Matrix,
+  version: string,
+  registry: string,
+  npmOptions: Record<string, unknown> = {},
+): Promise<Record<string, string[]>> {
   const platformNames = new Set(matrix.targets.map((t) => t.package));
   const result: Record<string, string[]> = {};
   const work = await mkdtemp(join(tmpdir(), 'ao-resolve-'));
   try {
     for (const target of matrix.targets) {
-      const arb = new Arborist({ path: work, registry, cache: join(work, '.cache'), os: target.os, cpu: target.cpu, ...npmOptions } as ConstructorParameters<typeof Arborist>[0]);
+      const arb = new Arborist({ path: work, registry, cache: join(work, '.cache'), os: target.os, cpu: target.cpu, ...npmOptions } as ConstructorParameters<
+        typeof Arborist
+      >[0]);
       const tree = await arb.buildIdealTree({ add: [`${matrix.mainPackage}@${version}`] } as Parameters<typeof arb.buildIdealTree>[0]);
       result[target.id] = [...tree.inventory.values()]
         .filter((node) => platformNames.has(node.name) && !(node as unknown as { inert?: boolean }).inert)

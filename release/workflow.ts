@@ -50,7 +50,9 @@ export function releaseWorkflow(matrix: Matrix, config: ReleaseConfig, options: 
   const registry = options.registry ?? 'https://registry.npmjs.org/';
   const moduleDir = config.source.moduleDir === '.' ? SOURCE_DIR : `${SOURCE_DIR}/${config.source.moduleDir}`;
   const stamp = config.go.stamp;
-  const x = [`-X ${stamp.version}=$VERSION`, ...(stamp.commit ? [`-X ${stamp.commit}=$COMMIT`] : []), ...(stamp.date ? [`-X ${stamp.date}=$DATE`] : [])].join(' ');
+  const x = [`-X ${stamp.version}=$VERSION`, ...(stamp.commit ? [`-X ${stamp.commit}=$COMMIT`] : []), ...(stamp.date ? [`-X ${stamp.date}=$DATE`] : [])].join(
+    ' ',
+  );
   const workflow = {
     name: 'release',
     on: {
@@ -72,8 +74,16 @@ export function releaseWorkflow(matrix: Matrix, config: ReleaseConfig, options: 
         'runs-on': 'ubuntu-latest',
         strategy: { 'fail-fast': true, matrix: { include: buildMatrix(matrix) } },
         steps: [
-          { name: `check out ${config.source.repository}`, uses: ACTIONS.checkout.uses, with: { repository: config.source.repository, ref: refExpression(config), path: SOURCE_DIR, 'persist-credentials': false } },
-          { name: 'Go from go.mod', uses: ACTIONS.setupGo.uses, with: { 'go-version-file': `${moduleDir}/go.mod`, 'cache-dependency-path': `${moduleDir}/go.sum` } },
+          {
+            name: `check out ${config.source.repository}`,
+            uses: ACTIONS.checkout.uses,
+            with: { repository: config.source.repository, ref: refExpression(config), path: SOURCE_DIR, 'persist-credentials': false },
+          },
+          {
+            name: 'Go from go.mod',
+            uses: ACTIONS.setupGo.uses,
+            with: { 'go-version-file': `${moduleDir}/go.mod`, 'cache-dependency-path': `${moduleDir}/go.sum` },
+          },
           {
             name: 'cross-compile',
             'working-directory': moduleDir,
@@ -86,7 +96,10 @@ export function releaseWorkflow(matrix: Matrix, config: ReleaseConfig, options: 
             ].join('\n'),
           },
           // Artifacts lose the executable bit; stage sets 0755 again and verify checks it in the tarball.
-          { uses: ACTIONS.uploadArtifact.uses, with: { name: '${{ matrix.target }}', path: 'binaries/${{ matrix.target }}/${{ matrix.executable }}', 'if-no-files-found': 'error' } },
+          {
+            uses: ACTIONS.uploadArtifact.uses,
+            with: { name: '${{ matrix.target }}', path: 'binaries/${{ matrix.target }}/${{ matrix.executable }}', 'if-no-files-found': 'error' },
+          },
         ],
       },
       publish: {
@@ -107,7 +120,12 @@ export function releaseWorkflow(matrix: Matrix, config: ReleaseConfig, options: 
           },
           { name: 'verify in the registry', run: `npx ao-release verify --stage out/stage --registry ${registry}` },
           // The record of what went out, also (above all) when a step failed part-way.
-          { name: 'upload the release record', if: 'always()', uses: ACTIONS.uploadArtifact.uses, with: { name: 'release-record', path: 'out/stage/*.json', 'if-no-files-found': 'ignore' } },
+          {
+            name: 'upload the release record',
+            if: 'always()',
+            uses: ACTIONS.uploadArtifact.uses,
+            with: { name: 'release-record', path: 'out/stage/*.json', 'if-no-files-found': 'ignore' },
+          },
         ],
       },
     },

@@ -47,7 +47,8 @@ for (const file of files) {
   failed += (report.numFailedTests ?? 0) + failedSuites;
   for (const r of report.testResults ?? []) {
     for (const a of r.assertionResults ?? []) {
-      if (a.status === 'skipped' || a.status === 'pending' || a.status === 'todo') skips.push({ file: relative(process.cwd(), resolve(r.name)), name: a.fullName ?? a.title });
+      if (a.status === 'skipped' || a.status === 'pending' || a.status === 'todo')
+        skips.push({ file: relative(process.cwd(), resolve(r.name)), name: a.fullName ?? a.title });
     }
   }
 }

@@ -54,7 +54,11 @@ export type RecordOutcome = { written: true; path: string } | { written: false; 
  * updated itself and that copy is what the user runs. Fields we do not own (installedAt,
  * installSource, anything the app added) are kept.
  */
-export async function recordAppState(appPath: string, version: string, options: { dir?: string; platform?: NodeJS.Platform; now?: Date } = {}): Promise<RecordOutcome> {
+export async function recordAppState(
+  appPath: string,
+  version: string,
+  options: { dir?: string; platform?: NodeJS.Platform; now?: Date } = {},
+): Promise<RecordOutcome> {
   const dir = options.dir ?? aoStateDir();
   const platform = options.platform ?? process.platform;
   const path = join(dir, APP_STATE_FILE);

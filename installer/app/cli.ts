@@ -19,7 +19,8 @@ import { TEST_HOOKS } from '../../common/test-hooks.js';
  * Shipped as `lib/ao-app` inside @aoagents/ao; by default the manifest is the
  * package's own `ao-manifest.json` (field `app`), one folder up.
  */
-const USAGE = 'usage: ao-app install|verify|where|remove [--json] [--quiet] [--manifest <file>] [--target <os-cpu>] [--dir <folder>]\n  AO_APP_DIR (default ~/.ao/app), AO_APP_BASE_URL, AO_APP_STALL_MS, AO_APP_DEADLINE_MS, HTTPS_PROXY/NO_PROXY';
+const USAGE =
+  'usage: ao-app install|verify|where|remove [--json] [--quiet] [--manifest <file>] [--target <os-cpu>] [--dir <folder>]\n  AO_APP_DIR (default ~/.ao/app), AO_APP_BASE_URL, AO_APP_STALL_MS, AO_APP_DEADLINE_MS, HTTPS_PROXY/NO_PROXY';
 
 function loadManifest(file: string | undefined): unknown {
   const path = file ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'ao-manifest.json');
@@ -27,15 +28,33 @@ function loadManifest(file: string | undefined): unknown {
   try {
     data = JSON.parse(readFileSync(path, 'utf8'));
   } catch (cause) {
-    throw new UserError({ what: `cannot read the app manifest ${path}`, why: (cause as Error).message, fix: 'reinstall @aoagents/ao, or pass --manifest <file>', code: 'EAPPMANIFEST', cause });
+    throw new UserError({
+      what: `cannot read the app manifest ${path}`,
+      why: (cause as Error).message,
+      fix: 'reinstall @aoagents/ao, or pass --manifest <file>',
+      code: 'EAPPMANIFEST',
+      cause,
+    });
   }
   // Either a whole ao-manifest.json (app inside) or a bare app manifest.
   if (data.app !== undefined) return data.app;
   if (data.targets !== undefined) return data;
-  throw new UserError({ what: `${path} has no desktop app`, why: 'its "app" field is missing: this release ships no desktop app', fix: 'use the ao CLI alone, or install a release with the desktop app', code: 'EAPPMANIFEST' });
+  throw new UserError({
+    what: `${path} has no desktop app`,
+    why: 'its "app" field is missing: this release ships no desktop app',
+    fix: 'use the ao CLI alone, or install a release with the desktop app',
+    code: 'EAPPMANIFEST',
+  });
 }
 
-const OPTIONS = { json: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, manifest: { type: 'string' }, target: { type: 'string' }, dir: { type: 'string' } } as const;
+const OPTIONS = {
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  manifest: { type: 'string' },
+  target: { type: 'string' },
+  dir: { type: 'string' },
+} as const;
 
 let jsonErrors = false;
 
@@ -44,7 +63,13 @@ function msFromEnv(name: string): number | undefined {
   const raw = process.env[name];
   if (!raw) return undefined;
   const ms = Number(raw);
-  if (!Number.isFinite(ms) || ms <= 0) throw new UserError({ what: `${name}=${raw} is not a duration`, why: 'it must be a positive number of milliseconds', fix: `unset ${name}, or set it like ${name}=30000`, code: 'EUSAGE' });
+  if (!Number.isFinite(ms) || ms <= 0)
+    throw new UserError({
+      what: `${name}=${raw} is not a duration`,
+      why: 'it must be a positive number of milliseconds',
+      fix: `unset ${name}, or set it like ${name}=30000`,
+      code: 'EUSAGE',
+    });
   return ms;
 }
 
@@ -90,12 +115,20 @@ async function main(argv: string[]): Promise<number> {
           await new Promise(() => setInterval(() => undefined, 60_000));
         },
       });
-      say(result.status === 'installed' ? `installed the desktop app ${result.version} at ${result.path}` : `the desktop app ${result.version} is already installed at ${result.path}`, { event: 'result', ...result });
+      say(
+        result.status === 'installed'
+          ? `installed the desktop app ${result.version} at ${result.path}`
+          : `the desktop app ${result.version} is already installed at ${result.path}`,
+        { event: 'result', ...result },
+      );
       return 0;
     }
     case 'verify': {
       const result = await verifyApp({ manifest: loadManifest(values.manifest), target: values.target, root });
-      say(result.ok ? `the desktop app at ${result.path} is intact` : `the desktop app is not intact:\n  ${result.problems.join('\n  ')}\nfix: ao-app install`, result as unknown as Record<string, unknown>);
+      say(
+        result.ok ? `the desktop app at ${result.path} is intact` : `the desktop app is not intact:\n  ${result.problems.join('\n  ')}\nfix: ao-app install`,
+        result as unknown as Record<string, unknown>,
+      );
       return result.ok ? 0 : 1;
     }
     case 'where': {
@@ -116,7 +149,10 @@ async function main(argv: string[]): Promise<number> {
 function reportFailure(err: unknown): number {
   process.stderr.write(`${formatError(err, 'ao-app')}\n`);
   if (jsonErrors) {
-    const e = err instanceof UserError ? { code: err.code, what: err.what, why: err.why, fix: err.fix } : { code: 'EINTERNAL', what: 'unexpected error', why: String((err as Error)?.message ?? err) };
+    const e =
+      err instanceof UserError
+        ? { code: err.code, what: err.what, why: err.why, fix: err.fix }
+        : { code: 'EINTERNAL', what: 'unexpected error', why: String((err as Error)?.message ?? err) };
     process.stdout.write(`${JSON.stringify({ event: 'error', ...e })}\n`);
   }
   return err instanceof UserError ? 1 : EXIT_INTERNAL;

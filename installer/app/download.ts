@@ -6,7 +6,6 @@ import type { Progress } from '../../common/progress.js';
 import { DeadUrlError, MirrorPolicy, RetryableError } from './mirror-policy.js';
 import { discardPartial, PartialFile, type Sidecar } from './partial-file.js';
 
-
 /**
  * A download that survives anything short of a changed file: streamed to
  * `<dest>.partial` with sha512 computed on the way, resumed across process
@@ -121,13 +120,24 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       if (url === undefined) break;
       const attempt = new AbortController();
       const stopWatching = abortOnRepeatedConnectErrors(url, attempt);
-      const attemptTimer = setTimeout(() => attempt.abort(new RetryableError(`${url} did not answer within ${stallTimeoutMs} ms`)), Math.min(stallTimeoutMs, policy.msLeft()));
+      const attemptTimer = setTimeout(
+        () => attempt.abort(new RetryableError(`${url} did not answer within ${stallTimeoutMs} ms`)),
+        Math.min(stallTimeoutMs, policy.msLeft()),
+      );
       const answered = () => {
         stopWatching();
         clearTimeout(attemptTimer);
       };
       try {
-        await fetchOnce(url, part, { dispatcher, maxRedirects: options.maxRedirects ?? 5, stallTimeoutMs, signal: attempt.signal, answered, restart, progress: options.progress });
+        await fetchOnce(url, part, {
+          dispatcher,
+          maxRedirects: options.maxRedirects ?? 5,
+          stallTimeoutMs,
+          signal: attempt.signal,
+          answered,
+          restart,
+          progress: options.progress,
+        });
       } catch (err) {
         answered();
         if (err instanceof UserError) throw err;
@@ -166,7 +176,9 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     throw new UserError({
       what: `cannot download the desktop app ${urls[0]}`,
       why: `${policy.lastError} (gave up after ${policy.gaveUp || `${policy.failures} attempts in a row without progress`}; ${kept})`,
-      fix: proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY), then run ao-app install again: it resumes` : 'check the network connection, then run ao-app install again: it resumes',
+      fix: proxy
+        ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY), then run ao-app install again: it resumes`
+        : 'check the network connection, then run ao-app install again: it resumes',
       code: 'EAPPDOWNLOAD',
     });
   }
@@ -272,7 +284,9 @@ function abortOnRepeatedConnectErrors(url: string, attempt: AbortController, lim
     if (connectParams?.hostname !== host && !connectParams?.host?.startsWith(host)) return;
     if (++seen < limit || attempt.signal.aborted) return;
     const proxy = proxyInUse();
-    attempt.abort(new RetryableError(`cannot connect to ${host}${proxy ? ` through the proxy ${proxy}` : ''} (${error?.message ?? 'connection failed'}, ${seen} times)`));
+    attempt.abort(
+      new RetryableError(`cannot connect to ${host}${proxy ? ` through the proxy ${proxy}` : ''} (${error?.message ?? 'connection failed'}, ${seen} times)`),
+    );
   };
   channel.subscribe(onError);
   return () => channel.unsubscribe(onError);
@@ -299,7 +313,15 @@ function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /** One GET with Range/If-Range, following redirects by hand so chains are capped and loops caught. */
-async function follow(start: string, maxRedirects: number, dispatcher: Dispatcher, stallTimeoutMs: number, offset: number, sidecar: Sidecar | undefined, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+async function follow(
+  start: string,
+  maxRedirects: number,
+  dispatcher: Dispatcher,
+  stallTimeoutMs: number,
+  offset: number,
+  sidecar: Sidecar | undefined,
+  signal: AbortSignal,
+): Promise<Dispatcher.ResponseData> {
   const seen = new Set<string>();
   let url = start;
   for (let hops = 0; ; hops++) {

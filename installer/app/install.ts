@@ -164,7 +164,15 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
         await sweepOld(root, versionDir);
       }
       await rememberKeys(root, newKeys);
-      return { status: 'already-installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: 0, fetched: 0, ...(await pointAoStartAt(options, target, versionDir, done, manifest.version)) };
+      return {
+        status: 'already-installed',
+        version: manifest.version,
+        target: targetId,
+        path: versionDir,
+        resumedFrom: 0,
+        fetched: 0,
+        ...(await pointAoStartAt(options, target, versionDir, done, manifest.version)),
+      };
     }
 
     const artifact = join(root, 'downloads', target.file);
@@ -180,7 +188,18 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       });
     }
 
-    const got = await download({ urls: target.urls, dest: artifact, size: target.size, integrity: target.integrity, progress: options.progress, dispatcher: options.dispatcher, retries: options.retries, stallTimeoutMs: options.stallTimeoutMs, deadlineMs: options.deadlineMs, backoffBaseMs: options.backoffBaseMs });
+    const got = await download({
+      urls: target.urls,
+      dest: artifact,
+      size: target.size,
+      integrity: target.integrity,
+      progress: options.progress,
+      dispatcher: options.dispatcher,
+      retries: options.retries,
+      stallTimeoutMs: options.stallTimeoutMs,
+      deadlineMs: options.deadlineMs,
+      backoffBaseMs: options.backoffBaseMs,
+    });
     await options.checkpoint?.('downloaded');
     // Again now that the download is done: minutes passed and something else may have filled the disk.
     const freeNow = await (options.freeSpace ?? freeBytes)(root);
@@ -204,7 +223,13 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       if (err instanceof UserError && err.code === 'EUNSAFEARCHIVE') await discardPartial(artifact);
       throw err;
     }
-    const marker: Marker = { version: manifest.version, target: targetId, integrity: target.integrity, installedAt: new Date().toISOString(), entries: entries.map(({ path, type, size, link, integrity }) => ({ path, type, size, link, integrity })) };
+    const marker: Marker = {
+      version: manifest.version,
+      target: targetId,
+      integrity: target.integrity,
+      installedAt: new Date().toISOString(),
+      entries: entries.map(({ path, type, size, link, integrity }) => ({ path, type, size, link, integrity })),
+    };
     await writeJsonAtomic(join(staging, MARKER), marker);
     await options.checkpoint?.('extracted');
     await rm(versionDir, { recursive: true, force: true });
@@ -217,14 +242,28 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     await discardPartial(artifact);
     await rememberKeys(root, newKeys);
     options.progress?.finish(`installed ${manifest.version} for ${targetId}`);
-    return { status: 'installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: got.resumedFrom, fetched: got.fetched, ...(await pointAoStartAt(options, target, versionDir, marker, manifest.version)) };
+    return {
+      status: 'installed',
+      version: manifest.version,
+      target: targetId,
+      path: versionDir,
+      resumedFrom: got.resumedFrom,
+      fetched: got.fetched,
+      ...(await pointAoStartAt(options, target, versionDir, marker, manifest.version)),
+    };
   } finally {
     await lock.release();
   }
 }
 
 /** The app `ao start` should open, from the installed entries (a top-level .app, the AppImage) or the Windows installer. */
-async function pointAoStartAt(options: InstallOptions, target: AppTarget, versionDir: string, marker: Marker, version: string): Promise<Pick<InstallResult, 'appPath' | 'appState'>> {
+async function pointAoStartAt(
+  options: InstallOptions,
+  target: AppTarget,
+  versionDir: string,
+  marker: Marker,
+  version: string,
+): Promise<Pick<InstallResult, 'appPath' | 'appState'>> {
   let app: string | undefined;
   if (target.format === 'AppImage') app = join(versionDir, target.file);
   else if (target.format === 'exe') app = await runWindowsInstaller(join(versionDir, target.file));
@@ -236,7 +275,13 @@ async function pointAoStartAt(options: InstallOptions, target: AppTarget, versio
   try {
     return { appPath: app, appState: await recordAppState(app, version, { dir: options.stateDir }) };
   } catch (cause) {
-    throw new UserError({ what: 'the desktop app is installed, but ao start cannot be told where', why: `writing ${join(options.stateDir, 'app-state.json')} failed: ${(cause as Error).message}`, fix: 'make ~/.ao writable, then run ao-app install again (it does not download again)', code: 'EAPPSTATE', cause });
+    throw new UserError({
+      what: 'the desktop app is installed, but ao start cannot be told where',
+      why: `writing ${join(options.stateDir, 'app-state.json')} failed: ${(cause as Error).message}`,
+      fix: 'make ~/.ao writable, then run ao-app install again (it does not download again)',
+      code: 'EAPPSTATE',
+      cause,
+    });
   }
 }
 

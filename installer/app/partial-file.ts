@@ -47,7 +47,9 @@ function diskError(dest: string, err: NodeJS.ErrnoException): UserError {
   return new UserError({
     what: `cannot write the desktop app download to ${partialPath(dest)}`,
     why: full ? 'the disk is full (the bytes already downloaded are kept)' : `${err.code}: ${err.message}`,
-    fix: full ? 'free some space there (or set AO_APP_DIR to a folder on a larger disk), then run ao-app install again: it resumes' : 'make that folder writable, or set AO_APP_DIR to a writable folder, then run ao-app install again',
+    fix: full
+      ? 'free some space there (or set AO_APP_DIR to a folder on a larger disk), then run ao-app install again: it resumes'
+      : 'make that folder writable, or set AO_APP_DIR to a writable folder, then run ao-app install again',
     code: full ? 'ENOSPC' : 'EAPPDISK',
     cause: err,
   });

@@ -68,11 +68,14 @@ export function checkEntryTrust(manifest: AppManifest, targetId: string, target:
   }
   if (!signer || !target.signature) throw refused('it carries a signature without a key, or a key without a signature');
   const id = keyId(signer);
-  if (!verifies(signer, entryPayload(manifest.version, targetId, target), target.signature)) throw refused(`the signature of ${targetId} does not match its entry under key ${id}`);
+  if (!verifies(signer, entryPayload(manifest.version, targetId, target), target.signature))
+    throw refused(`the signature of ${targetId} does not match its entry under key ${id}`);
   if (trusted.length === 0) return [{ id, publicKey: signer, via: `first install (${manifest.version})` }];
   if (trusted.some((k) => k.id === id)) return [];
   const rotation = manifest.keyRotation;
   const by = rotation ? trusted.find((k) => verifies(k.publicKey, rotationPayload(signer), rotation.signature)) : undefined;
   if (by) return [{ id, publicKey: signer, via: `rotation signed by ${by.id} (${manifest.version})` }];
-  throw refused(`it is signed by key ${id}; this machine trusts ${trusted.map((k) => `${k.id} (${k.via})`).join(', ')}${rotation ? ', and no trusted key signed the rotation' : ''}`);
+  throw refused(
+    `it is signed by key ${id}; this machine trusts ${trusted.map((k) => `${k.id} (${k.via})`).join(', ')}${rotation ? ', and no trusted key signed the rotation' : ''}`,
+  );
 }

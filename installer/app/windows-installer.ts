@@ -21,16 +21,32 @@ export function nsisInstallCommand(installer: string): InstallerCommand {
 
 export async function runWindowsInstaller(installer: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   if (process.platform !== 'win32') {
-    throw new UserError({ what: 'cannot run the Windows desktop app installer here', why: `this is ${process.platform}; the NSIS installer runs only on Windows`, fix: 'run ao-app install on the Windows machine (or pass --target for this platform)', code: 'EAPPTARGET' });
+    throw new UserError({
+      what: 'cannot run the Windows desktop app installer here',
+      why: `this is ${process.platform}; the NSIS installer runs only on Windows`,
+      fix: 'run ao-app install on the Windows machine (or pass --target for this platform)',
+      code: 'EAPPTARGET',
+    });
   }
   if (!env.LOCALAPPDATA) {
-    throw new UserError({ what: 'cannot tell where the desktop app installs', why: 'LOCALAPPDATA is not set', fix: 'run ao-app install from a normal Windows user session', code: 'EAPPINSTALL' });
+    throw new UserError({
+      what: 'cannot tell where the desktop app installs',
+      why: 'LOCALAPPDATA is not set',
+      fix: 'run ao-app install from a normal Windows user session',
+      code: 'EAPPINSTALL',
+    });
   }
   const { file, args } = nsisInstallCommand(installer);
   try {
     await promisify(execFile)(file, args, { windowsHide: true, timeout: 10 * 60_000 });
   } catch (cause) {
-    throw new UserError({ what: 'the desktop app installer failed', why: (cause as Error).message, fix: 'run ao-app install again; if it fails again, run the verified installer by hand from the downloads folder', code: 'EAPPINSTALL', cause });
+    throw new UserError({
+      what: 'the desktop app installer failed',
+      why: (cause as Error).message,
+      fix: 'run ao-app install again; if it fails again, run the verified installer by hand from the downloads folder',
+      code: 'EAPPINSTALL',
+      cause,
+    });
   }
   return windowsInstalledApp(env.LOCALAPPDATA);
 }

@@ -123,7 +123,11 @@ function entryPath(rel: Buffer[]): Pick<ManifestEntry, 'path' | 'pathBytes'> {
 }
 
 function relOf(entry: Pick<ManifestEntry, 'path' | 'pathBytes'>): Buffer[] {
-  if (entry.pathBytes) return Buffer.from(entry.pathBytes, 'base64').toString('latin1').split('\u0000').map((n) => Buffer.from(n, 'latin1'));
+  if (entry.pathBytes)
+    return Buffer.from(entry.pathBytes, 'base64')
+      .toString('latin1')
+      .split('\u0000')
+      .map((n) => Buffer.from(n, 'latin1'));
   return entry.path ? entry.path.split('/').map((n) => Buffer.from(n, 'utf8')) : [];
 }
 
@@ -222,11 +226,24 @@ const STORE_NAMES = new Set(['ao.db', 'ao.db-wal', 'ao.db-shm']);
 const keepOf = (key: RootKey) => (key === 'store' ? (rel: Buffer[]) => rel.length === 1 && STORE_NAMES.has(rel[0]!.toString()) : undefined);
 
 /** Backs up every root that exists into `backupDir` (created via `<backupDir>.partial`). */
-export async function createBackup(backupDir: string, roots: BackupRoots, extra: { legacyVersion?: string; writeExtras?: (partialDir: string) => Promise<BackupManifest['tarball'] | undefined> } = {}): Promise<BackupManifest> {
+export async function createBackup(
+  backupDir: string,
+  roots: BackupRoots,
+  extra: { legacyVersion?: string; writeExtras?: (partialDir: string) => Promise<BackupManifest['tarball'] | undefined> } = {},
+): Promise<BackupManifest> {
   const partial = `${backupDir}.partial`;
   await rm(partial, { recursive: true, force: true });
   await mkdir(partial, { recursive: true });
-  const manifest: BackupManifest = { schema: 1, createdAt: new Date().toISOString(), legacyVersion: extra.legacyVersion, roots: {}, files: [], worktrees: [], unreadable: [], bytes: 0 };
+  const manifest: BackupManifest = {
+    schema: 1,
+    createdAt: new Date().toISOString(),
+    legacyVersion: extra.legacyVersion,
+    roots: {},
+    files: [],
+    worktrees: [],
+    unreadable: [],
+    bytes: 0,
+  };
   for (const key of Object.keys(roots) as RootKey[]) {
     const root = roots[key];
     if (!root || !(await exists(root))) continue;
@@ -272,7 +289,13 @@ export async function readManifest(backupDir: string): Promise<BackupManifest> {
     manifest.unreadable ??= [];
     return manifest;
   } catch (cause) {
-    throw new UserError({ what: 'cannot read the backup manifest', why: `${join(backupDir, MANIFEST)} is missing or not JSON`, fix: `your legacy files are in ${backupDir}/files; copy them back by hand if needed`, code: 'EBACKUP', cause });
+    throw new UserError({
+      what: 'cannot read the backup manifest',
+      why: `${join(backupDir, MANIFEST)} is missing or not JSON`,
+      fix: `your legacy files are in ${backupDir}/files; copy them back by hand if needed`,
+      code: 'EBACKUP',
+      cause,
+    });
   }
 }
 
@@ -341,7 +364,9 @@ export async function hashTree(dir: string): Promise<Record<string, string>> {
   await pool(items, COPY_CONCURRENCY, async (item) => {
     const key = entryPath(item.rel);
     const info = await lstat(item.abs);
-    out[key.pathBytes ? `bytes:${key.pathBytes}` : key.path] = info.isSymbolicLink() ? `link:${await readlink(item.abs)}` : await hashFile(item.abs).catch((err: NodeJS.ErrnoException) => `unreadable:${err.code}`);
+    out[key.pathBytes ? `bytes:${key.pathBytes}` : key.path] = info.isSymbolicLink()
+      ? `link:${await readlink(item.abs)}`
+      : await hashFile(item.abs).catch((err: NodeJS.ErrnoException) => `unreadable:${err.code}`);
   });
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }

@@ -64,7 +64,8 @@ export function parseFlags(argv: string[]): Flags {
     else if (a === '--ready-timeout' || a.startsWith('--ready-timeout=')) {
       const value = a.includes('=') ? a.split('=')[1] : argv[++i];
       const seconds = Number(value);
-      if (!Number.isFinite(seconds) || seconds <= 0) throw new UserError({ what: `invalid --ready-timeout ${JSON.stringify(value)}`, why: 'it takes a number of seconds', fix: USAGE, code: 'EUSAGE' });
+      if (!Number.isFinite(seconds) || seconds <= 0)
+        throw new UserError({ what: `invalid --ready-timeout ${JSON.stringify(value)}`, why: 'it takes a number of seconds', fix: USAGE, code: 'EUSAGE' });
       flags.readyTimeoutMs = seconds * 1000;
     } else throw new UserError({ what: `unknown option ${a}`, why: 'ao update does not take it', fix: USAGE, code: 'EUSAGE' });
   }
@@ -109,7 +110,13 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
     if (opts.mode === 'update') {
       const pm = locateLegacy(opts, env, pending?.data.packageManager);
       const version = installedVersion(pm);
-      if (!version) throw new UserError({ what: 'cannot find the installed @aoagents/ao', why: `nothing in ${pm.globalRoot}`, fix: `npm install -g ${PACKAGE_NAME}@${opts.target}, then run ao-legacy-import`, code: 'ELEGACY' });
+      if (!version)
+        throw new UserError({
+          what: 'cannot find the installed @aoagents/ao',
+          why: `nothing in ${pm.globalRoot}`,
+          fix: `npm install -g ${PACKAGE_NAME}@${opts.target}, then run ao-legacy-import`,
+          code: 'ELEGACY',
+        });
       if (version === opts.target) {
         log(`${name}: ${PACKAGE_NAME} is already at ${opts.target}`);
         return EXIT.ok;
@@ -127,9 +134,17 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
     if (legacyHome) {
       const active = await findActiveSessions({ home, env, tmuxHasSession: opts.tmuxHasSession });
       if (active.length > 0) {
-        const list = active.slice(0, 5).map((a) => `${a.projectId}/${a.sessionId} (${a.reason})`).join(', ');
+        const list = active
+          .slice(0, 5)
+          .map((a) => `${a.projectId}/${a.sessionId} (${a.reason})`)
+          .join(', ');
         if (!flags.forceMigrate) {
-          throw new UserError({ what: `${active.length} legacy session(s) are still active`, why: list, fix: `stop them (ao stop) and run \`${name}\` again, or pass --force-migrate to migrate anyway`, code: 'EACTIVE' });
+          throw new UserError({
+            what: `${active.length} legacy session(s) are still active`,
+            why: list,
+            fix: `stop them (ao stop) and run \`${name}\` again, or pass --force-migrate to migrate anyway`,
+            code: 'EACTIVE',
+          });
         }
         log(`${name}: --force-migrate: migrating although ${active.length} session(s) are active: ${list}`);
       }
@@ -217,15 +232,23 @@ async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
       legacyVersion: legacy.kind === 'package' ? legacy.version : undefined,
       writeExtras:
         legacy.kind === 'package'
-        ? async (dir) => {
-            const saved = await saveLegacyTarball(legacy.pm, legacy.version, dir, env);
-            return { ...saved, file: basename(saved.file) };
-          }
-        : undefined,
+          ? async (dir) => {
+              const saved = await saveLegacyTarball(legacy.pm, legacy.version, dir, env);
+              return { ...saved, file: basename(saved.file) };
+            }
+          : undefined,
     });
-    log(`  ${manifest.files.length} files, ${(manifest.bytes / 1e6).toFixed(1)} MB, each with its sha512; ${manifest.worktrees.length} worktrees left in place`);
-    if (manifest.unreadable.length > 0) log(`  ${manifest.unreadable.length} entries could not be read and were left where they are (listed in ${join(backupDir, 'manifest.json')})`);
-    return { files: manifest.files.length, bytes: manifest.bytes, unreadable: manifest.unreadable.length, tarball: manifest.tarball ? { ...manifest.tarball, file: join(backupDir, manifest.tarball.file) } : undefined };
+    log(
+      `  ${manifest.files.length} files, ${(manifest.bytes / 1e6).toFixed(1)} MB, each with its sha512; ${manifest.worktrees.length} worktrees left in place`,
+    );
+    if (manifest.unreadable.length > 0)
+      log(`  ${manifest.unreadable.length} entries could not be read and were left where they are (listed in ${join(backupDir, 'manifest.json')})`);
+    return {
+      files: manifest.files.length,
+      bytes: manifest.bytes,
+      unreadable: manifest.unreadable.length,
+      tarball: manifest.tarball ? { ...manifest.tarball, file: join(backupDir, manifest.tarball.file) } : undefined,
+    };
   });
 
   let ao = ctx.ao;
@@ -251,16 +274,31 @@ async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
   title('Importing your projects, sessions and resume ids');
   const imported = await journal.step('import', async () => {
     if (!ctx.legacyHome) return { skipped: 'no legacy home' };
-    const result = await importLegacy({ home: ctx.home, ao: ao!, paths: ctx.paths, backupDir, manifest: await readManifest(backupDir), env, onSpawn: (pid, command) => void trackChild(journal, pid, command) });
+    const result = await importLegacy({
+      home: ctx.home,
+      ao: ao!,
+      paths: ctx.paths,
+      backupDir,
+      manifest: await readManifest(backupDir),
+      env,
+      onSpawn: (pid, command) => void trackChild(journal, pid, command),
+    });
     await untrackChild(journal);
     return result;
   });
   const importedOutcome = 'sessions' in imported ? imported : undefined;
-  if (importedOutcome) log(`  ${importedOutcome.sessions} sessions in ${importedOutcome.projects} projects read; ${importedOutcome.projectsImported} projects imported by ao (${importedOutcome.projectsSkipped} already there); ${importedOutcome.sessionImport ? `${importedOutcome.sessionsInRewrite} sessions imported with their resume ids` : 'this ao imports no sessions'}`);
+  if (importedOutcome)
+    log(
+      `  ${importedOutcome.sessions} sessions in ${importedOutcome.projects} projects read; ${importedOutcome.projectsImported} projects imported by ao (${importedOutcome.projectsSkipped} already there); ${importedOutcome.sessionImport ? `${importedOutcome.sessionsInRewrite} sessions imported with their resume ids` : 'this ao imports no sessions'}`,
+    );
 
   title('Starting the daemon, waiting until it is ready, checking what it holds');
-  const health = await journal.step('health', () => healthStep({ journal, ao: ao!, target: ctx.target, paths: ctx.paths, env, timeoutMs: ctx.flags.readyTimeoutMs, imported: importedOutcome }));
-  log(`  daemon pid ${health.pid} on port ${health.port} healthy and ready, version ${health.version}${health.unstamped ? ` (an unstamped build; the installed package is ${ctx.target})` : ''}; stopped again`);
+  const health = await journal.step('health', () =>
+    healthStep({ journal, ao: ao!, target: ctx.target, paths: ctx.paths, env, timeoutMs: ctx.flags.readyTimeoutMs, imported: importedOutcome }),
+  );
+  log(
+    `  daemon pid ${health.pid} on port ${health.port} healthy and ready, version ${health.version}${health.unstamped ? ` (an unstamped build; the installed package is ${ctx.target})` : ''}; stopped again`,
+  );
 
   await journal.step('commit', () => commit(journal, ctx.paths, ctx.home));
   await journal.update({ status: 'done' });
@@ -279,23 +317,40 @@ async function commit(journal: Journal, paths: RewritePaths, home: string): Prom
 export function resultLines(journal: Journal, backupDir: string | undefined): string[] {
   const imported = journal.record('import')?.detail as ImportOutcome | { skipped: string } | undefined;
   const health = journal.record('health')?.detail as HealthDetail | undefined;
-  const lines = [`Done: ao ${journal.data.target} is installed; its daemon was healthy. Your legacy data was only read${backupDir ? `; its backup is ${backupDir}` : ''}.`];
+  const lines = [
+    `Done: ao ${journal.data.target} is installed; its daemon was healthy. Your legacy data was only read${backupDir ? `; its backup is ${backupDir}` : ''}.`,
+  ];
   if (!imported || !('sessions' in imported) || !health) return lines;
   const onlyBundle = imported.sessions - health.sessionsInRewrite;
-  lines.push(`  in the new ao: ${health.projectsInRewrite} of ${imported.projects} projects${health.sessionsInRewrite ? `, ${health.sessionsInRewrite} sessions with their resume ids` : ''}`);
-  if (onlyBundle > 0) lines.push(`  kept only in ${imported.bundleFile}: ${onlyBundle} sessions, ${imported.sessionsWithResumeId} of them with an agent resume id (this ao does not import sessions)`);
+  lines.push(
+    `  in the new ao: ${health.projectsInRewrite} of ${imported.projects} projects${health.sessionsInRewrite ? `, ${health.sessionsInRewrite} sessions with their resume ids` : ''}`,
+  );
+  if (onlyBundle > 0)
+    lines.push(
+      `  kept only in ${imported.bundleFile}: ${onlyBundle} sessions, ${imported.sessionsWithResumeId} of them with an agent resume id (this ao does not import sessions)`,
+    );
   // The command that lists and resumes the sessions kept in the bundle is named right after this line.
   for (const d of health.declined ?? []) lines.push(`  kept only in the bundle: project ${d.id}, which the new ao declined (${d.note})`);
   const notInConfig = imported.projects - imported.configProjects.length;
   if (notInConfig > 0) lines.push(`  kept only in the bundle: ${notInConfig} projects that are not in your legacy config`);
   if (imported.quarantined > 0) lines.push(`  ${imported.quarantined} unreadable legacy files were carried in the bundle's quarantine list, not imported`);
-  if (imported.skipped > 0) lines.push(`  ${imported.skipped} legacy entries are neither sessions nor damage (empty id reservations, directories named like sessions); listed in the bundle's skipped list`);
+  if (imported.skipped > 0)
+    lines.push(
+      `  ${imported.skipped} legacy entries are neither sessions nor damage (empty id reservations, directories named like sessions); listed in the bundle's skipped list`,
+    );
   const backup = journal.record('backup')?.detail as { unreadable?: number } | undefined;
-  if (backup?.unreadable) lines.push(`  ${backup.unreadable} legacy entries could not be read, so they were left where they are and not backed up; listed in the backup's manifest.json`);
+  if (backup?.unreadable)
+    lines.push(
+      `  ${backup.unreadable} legacy entries could not be read, so they were left where they are and not backed up; listed in the backup's manifest.json`,
+    );
   return lines;
 }
 
-async function recover(pending: Journal, plan: ReturnType<typeof planRecovery>, ctx: { paths: RewritePaths; home: string; env: NodeJS.ProcessEnv; log: (l: string) => void }): Promise<number | undefined> {
+async function recover(
+  pending: Journal,
+  plan: ReturnType<typeof planRecovery>,
+  ctx: { paths: RewritePaths; home: string; env: NodeJS.ProcessEnv; log: (l: string) => void },
+): Promise<number | undefined> {
   const id = pending.data.id;
   await settleOrphanedChild(pending, ctx.log);
   if (plan === 'finish') {
@@ -355,7 +410,10 @@ function locateLegacy(opts: CutoverOptions, env: NodeJS.ProcessEnv, fromJournal:
   return pm;
 }
 
-function printPlan(log: (l: string) => void, p: { target: string; legacy: LegacyInstall; home: string; aoHome: string; backupBytes: number; legacyHome: boolean }): void {
+function printPlan(
+  log: (l: string) => void,
+  p: { target: string; legacy: LegacyInstall; home: string; aoHome: string; backupBytes: number; legacyHome: boolean },
+): void {
   const pm = p.legacy.kind === 'package' ? p.legacy.pm : undefined;
   const legacyVersion = p.legacy.kind === 'package' ? p.legacy.version : undefined;
   if (pm) log(`ao update will move ${PACKAGE_NAME} ${legacyVersion} (${pm.name}) to ${p.target}:`);
@@ -376,11 +434,17 @@ function printPlan(log: (l: string) => void, p: { target: string; legacy: Legacy
   log(`  Your legacy data is only read. On any failure you are put back${legacyVersion ? ` on ${legacyVersion}` : ''} as you were.`);
 }
 
-async function dryRunChecks(log: (l: string) => void, p: { target: string; env: NodeJS.ProcessEnv; legacy: LegacyInstall; aoHome: string; backupBytes: number }): Promise<boolean> {
+async function dryRunChecks(
+  log: (l: string) => void,
+  p: { target: string; env: NodeJS.ProcessEnv; legacy: LegacyInstall; aoHome: string; backupBytes: number },
+): Promise<boolean> {
   const checks: Array<[string, () => Promise<unknown>]> = [['free disk space', () => checkDiskSpace(p.aoHome, p.backupBytes * 1.1 + 150e6)]];
   if (p.legacy.kind === 'package') {
     const { pm } = p.legacy;
-    checks.unshift(['registry and Node', async () => checkNode(await lookUpTarget(p.target, p.env, { readOnly: true }))], ['write access', () => checkWritable(pm)]);
+    checks.unshift(
+      ['registry and Node', async () => checkNode(await lookUpTarget(p.target, p.env, { readOnly: true }))],
+      ['write access', () => checkWritable(pm)],
+    );
   }
   let ok = true;
   for (const [label, check] of checks) {
@@ -398,10 +462,16 @@ async function dryRunChecks(log: (l: string) => void, p: { target: string; env: 
 
 async function confirm(name: string, stdin: NodeJS.ReadableStream & { isTTY?: boolean }, stderr: NodeJS.WritableStream & { isTTY?: boolean }): Promise<void> {
   if (!stdin.isTTY || !stderr.isTTY) {
-    throw new UserError({ what: `${name} needs a confirmation`, why: 'there is no terminal to ask on', fix: `run \`${name} --yes\` to go ahead, or \`${name} --check\` to see the plan`, code: 'ECONFIRM' });
+    throw new UserError({
+      what: `${name} needs a confirmation`,
+      why: 'there is no terminal to ask on',
+      fix: `run \`${name} --yes\` to go ahead, or \`${name} --check\` to see the plan`,
+      code: 'ECONFIRM',
+    });
   }
   const rl = createInterface({ input: stdin, output: stderr });
   const answer = await rl.question('Go ahead? [y/N] ');
   rl.close();
-  if (!/^y(es)?$/i.test(answer.trim())) throw new UserError({ what: `${name} cancelled`, why: 'you did not confirm', fix: `run \`${name}\` again when ready`, code: 'ECANCELLED' });
+  if (!/^y(es)?$/i.test(answer.trim()))
+    throw new UserError({ what: `${name} cancelled`, why: 'you did not confirm', fix: `run \`${name}\` again when ready`, code: 'ECANCELLED' });
 }

@@ -113,7 +113,11 @@ export async function withSignalsDeferred<T>(fn: () => Promise<T>, ignore = fals
 }
 
 export class Journal {
-  private constructor(readonly path: string, public data: JournalData, private readonly env: NodeJS.ProcessEnv) {}
+  private constructor(
+    readonly path: string,
+    public data: JournalData,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
 
   static async create(aoHome: string, init: Pick<JournalData, 'command' | 'target'>, env: NodeJS.ProcessEnv = process.env): Promise<Journal> {
     const data: JournalData = {
@@ -153,7 +157,12 @@ export class Journal {
       });
     }
     if (data.schema !== 1 || !Array.isArray(data.steps)) {
-      throw new UserError({ what: 'cannot read the cutover journal', why: `${path} has schema ${String(data.schema)}; this ao reads schema 1`, fix: 'update with the newest `ao`', code: 'EJOURNAL' });
+      throw new UserError({
+        what: 'cannot read the cutover journal',
+        why: `${path} has schema ${String(data.schema)}; this ao reads schema 1`,
+        fix: 'update with the newest `ao`',
+        code: 'EJOURNAL',
+      });
     }
     data.rollback ??= [];
     data.notUndone ??= [];

@@ -17,7 +17,9 @@ import { packageDirOf } from './package-manager.js';
 export async function runLegacyImport(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const pkgDir = packageDirOf(fileURLToPath(import.meta.url));
   if (!pkgDir) {
-    process.stderr.write('ao-legacy-import: cannot find the @aoagents/ao package this runs from\n  fix: npm install -g @aoagents/ao, then run ao-legacy-import\n');
+    process.stderr.write(
+      'ao-legacy-import: cannot find the @aoagents/ao package this runs from\n  fix: npm install -g @aoagents/ao, then run ao-legacy-import\n',
+    );
     return 1;
   }
   const { version } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { version: string };

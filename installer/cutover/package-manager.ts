@@ -69,7 +69,11 @@ export async function globalBinDir(pm: PackageManagerInfo, env: NodeJS.ProcessEn
   const res = await runCommand(cmd, args, { env, timeoutMs: 30_000 });
   const out = res.stdout.trim().split('\n').pop()?.trim();
   if (res.code !== 0 || !out) {
-    throw new UserError({ what: `cannot find ${pm.name}'s global bin folder`, why: `\`${cmd} ${args.join(' ')}\` failed: ${res.stderr.trim().slice(-300)}`, fix: `check that ${pm.name} runs` });
+    throw new UserError({
+      what: `cannot find ${pm.name}'s global bin folder`,
+      why: `\`${cmd} ${args.join(' ')}\` failed: ${res.stderr.trim().slice(-300)}`,
+      fix: `check that ${pm.name} runs`,
+    });
   }
   return pm.name === 'npm' && process.platform !== 'win32' ? join(out, 'bin') : out;
 }

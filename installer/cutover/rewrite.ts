@@ -83,7 +83,12 @@ export class RewriteCommandError extends Error {
 export async function rewriteVersion(ao: string, env: NodeJS.ProcessEnv): Promise<string> {
   const res = await runCommand(ao, ['version'], { env, timeoutMs: 60_000 });
   const version = res.code === 0 ? versionFromOutput(res.stdout) : undefined;
-  if (!version) throw new UserError({ what: 'cannot read the new ao version', why: `\`ao version\` exited ${res.code}: ${lastLines(res.stdout + res.stderr)}`, code: 'EHEALTH' });
+  if (!version)
+    throw new UserError({
+      what: 'cannot read the new ao version',
+      why: `\`ao version\` exited ${res.code}: ${lastLines(res.stdout + res.stderr)}`,
+      code: 'EHEALTH',
+    });
   return version;
 }
 

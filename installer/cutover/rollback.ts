@@ -46,7 +46,10 @@ async function sha512(file: string): Promise<string> {
  */
 async function restoreStore(ctx: RollbackContext, backupDir: string | undefined): Promise<{ restored: number; movedAside: string }> {
   const aside = join(backupDir ?? join(ctx.paths.aoHome, 'cutover'), 'rolled-back', String(Date.now()));
-  const current = [...STORE_FILES.map((f) => [join(ctx.paths.dataDir, f), join(aside, 'data', f)]), ...['bundle.json', 'imported.json'].map((f) => [join(ctx.paths.aoHome, 'legacy', f), join(aside, 'legacy', f)])];
+  const current = [
+    ...STORE_FILES.map((f) => [join(ctx.paths.dataDir, f), join(aside, 'data', f)]),
+    ...['bundle.json', 'imported.json'].map((f) => [join(ctx.paths.aoHome, 'legacy', f), join(aside, 'legacy', f)]),
+  ];
   for (const [live, dest] of current) {
     await mkdir(dirname(dest!), { recursive: true });
     await rename(live!, dest!).catch(ignoreMissing);

@@ -11,7 +11,11 @@ export interface CommandResult {
  * Runs a command to completion and captures its output. Never throws for a
  * non-zero exit: the caller decides what a failure means for its step.
  */
-export function runCommand(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; onSpawn?: (pid: number) => void } = {}): Promise<CommandResult> {
+export function runCommand(
+  cmd: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; onSpawn?: (pid: number) => void } = {},
+): Promise<CommandResult> {
   return new Promise((resolve) => {
     const env = options.env ?? process.env;
     // npm, pnpm, yarn and ao are .cmd shims on Windows and bin/ao is a node script: never `shell: true`, which joins arguments unquoted.

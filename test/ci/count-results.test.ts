@@ -15,7 +15,10 @@ function count(assertions: Array<{ title: string; status: string }>, skips: unkn
   };
   writeFileSync(join(dir, 'r.json'), JSON.stringify(report));
   writeFileSync(join(dir, 'skips.json'), JSON.stringify({ skips }));
-  const r = spawnSync(process.execPath, ['scripts/count-results.mjs', join(dir, 'r.json'), '--allow', join(dir, 'skips.json')], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['scripts/count-results.mjs', join(dir, 'r.json'), '--allow', join(dir, 'skips.json')], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+  });
   return { line: r.stdout.trim(), code: r.status, stderr: r.stderr };
 }
 
@@ -25,13 +28,25 @@ describe('scripts/count-results.mjs', () => {
   });
 
   it('fails the run when a test was skipped that the allow-list does not expect on this machine', () => {
-    const r = count([{ title: 'a', status: 'passed' }, { title: 'needs root', status: 'skipped' }], []);
+    const r = count(
+      [
+        { title: 'a', status: 'passed' },
+        { title: 'needs root', status: 'skipped' },
+      ],
+      [],
+    );
     expect(r).toMatchObject({ line: '1 passed, 0 failed, 1 skipped', code: 1 });
     expect(r.stderr).toContain('skipped, NOT expected on this machine: test/x.test.ts > needs root');
   });
 
   it('an allow-list entry excuses a skip only when its condition holds on this machine (an unknown condition never does)', () => {
-    const r = count([{ title: 'a', status: 'passed' }, { title: 'mounts a tmpfs', status: 'skipped' }], [{ file: 'test/x.test.ts', test: 'tmpfs', when: 'on-a-full-moon', reason: 'why' }]);
+    const r = count(
+      [
+        { title: 'a', status: 'passed' },
+        { title: 'mounts a tmpfs', status: 'skipped' },
+      ],
+      [{ file: 'test/x.test.ts', test: 'tmpfs', when: 'on-a-full-moon', reason: 'why' }],
+    );
     expect(r.code).toBe(1);
   });
 
@@ -46,7 +61,10 @@ describe('scripts/count-results.mjs', () => {
     writeFileSync(join(dir, 'b.json'), JSON.stringify(one));
     const both = spawnSync(process.execPath, ['scripts/count-results.mjs', join(dir, 'a.json'), join(dir, 'b.json')], { cwd: REPO_ROOT, encoding: 'utf8' });
     expect([both.stdout.trim(), both.status]).toEqual(['4 passed, 0 failed, 0 skipped', 0]);
-    const missing = spawnSync(process.execPath, ['scripts/count-results.mjs', join(dir, 'a.json'), join(dir, 'gone.json')], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const missing = spawnSync(process.execPath, ['scripts/count-results.mjs', join(dir, 'a.json'), join(dir, 'gone.json')], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
     expect([missing.stdout.trim(), missing.status]).toEqual(['2 passed, 1 failed, 0 skipped', 1]);
   });
 });

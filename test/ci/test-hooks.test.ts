@@ -29,18 +29,23 @@ describe('test hooks and the shipped bundles', () => {
   });
 
   it('every test-only variable product code reads is listed (AO_*CRASH*, AO_*CHECKPOINT*)', () => {
-    const read = execFileSync('git', ['grep', '-ohE', 'AO_[A-Z_]*(CRASH|CHECKPOINT)[A-Z_]*', '--', 'common', 'postinstall', 'installer', 'release'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const read = execFileSync('git', ['grep', '-ohE', 'AO_[A-Z_]*(CRASH|CHECKPOINT)[A-Z_]*', '--', 'common', 'postinstall', 'installer', 'release'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
     expect([...new Set(read.trim().split('\n'))].sort()).toEqual([...shipped.TEST_HOOK_VARIABLES].sort());
   });
 
-  it('no shipped bundle (launcher, postinstall, ao-app, ao-legacy-import, the bridge\'s cutover) names a test hook', () => {
+  it("no shipped bundle (launcher, postinstall, ao-app, ao-legacy-import, the bridge's cutover) names a test hook", () => {
     const found = bundles(releaseDir).flatMap(({ file, text }) => shipped.TEST_HOOK_VARIABLES.filter((v) => text.includes(v)).map((v) => `${file}: ${v}`));
     expect(bundles(releaseDir).length).toBeGreaterThanOrEqual(6);
     expect(found).toEqual([]);
   });
 
   it('the bundles tests build have them (the same bundler, with testHooks)', () => {
-    const all = bundles(testDir).map((b) => b.text).join('\n');
+    const all = bundles(testDir)
+      .map((b) => b.text)
+      .join('\n');
     for (const v of shipped.TEST_HOOK_VARIABLES) expect(all).toContain(v);
   });
 });

@@ -31,7 +31,14 @@ describe('Go build info read from binaries without running them', () => {
     expect(info.goVersion).toBe('go1.25.7');
     expect(info.path).toBe('github.com/aoagents/agent-orchestrator/backend/cmd/ao');
     expect(info.main).toEqual({ path: 'github.com/aoagents/agent-orchestrator/backend', version: '(devel)' });
-    expect(info.settings).toMatchObject({ CGO_ENABLED: '0', GOOS: 'linux', GOARCH: 'amd64', vcs: 'git', 'vcs.revision': 'c89414ddb8cf4dc35e77417907e1ea663b79cf6b', 'vcs.modified': 'true' });
+    expect(info.settings).toMatchObject({
+      CGO_ENABLED: '0',
+      GOOS: 'linux',
+      GOARCH: 'amd64',
+      vcs: 'git',
+      'vcs.revision': 'c89414ddb8cf4dc35e77417907e1ea663b79cf6b',
+      'vcs.modified': 'true',
+    });
     // No -ldflags at all: nothing was stamped and nothing stripped.
     expect(info.settings['-ldflags']).toBeUndefined();
     expect(info.deps.length).toBeGreaterThan(10);
@@ -39,7 +46,12 @@ describe('Go build info read from binaries without running them', () => {
   }, 120_000);
 
   it('reads esbuild 0.25.9 (go1.23, inline layout) for linux, darwin and windows', async () => {
-    for (const [target, goos, goarch] of [['linux-x64', 'linux', 'amd64'], ['linux-arm64', 'linux', 'arm64'], ['darwin-arm64', 'darwin', 'arm64'], ['win32-x64', 'windows', 'amd64']]) {
+    for (const [target, goos, goarch] of [
+      ['linux-x64', 'linux', 'amd64'],
+      ['linux-arm64', 'linux', 'arm64'],
+      ['darwin-arm64', 'darwin', 'arm64'],
+      ['win32-x64', 'windows', 'amd64'],
+    ]) {
       const info = readGoBuildInfoFile(await esbuildBinary(target));
       expect(info.goVersion, target).toBe('go1.23.12');
       expect(info.path).toBe('github.com/evanw/esbuild/cmd/esbuild');
@@ -50,7 +62,11 @@ describe('Go build info read from binaries without running them', () => {
   it('reads esbuild 0.13.15 (go1.17, the older pointer-based layout) for linux, darwin and windows', async () => {
     const xsys = [{ path: 'golang.org/x/sys', version: 'v0.0.0-20210908233432-aa78b53d3365', sum: 'h1:6wSTsvPddg9gc/mVEEyk9oOAoxn+bT4Z9q1zx+4RwA4=' }];
     // What `go version -m` prints for each: the windows build has no x/sys dependency.
-    for (const [target, deps] of [['linux-x64', xsys], ['darwin-arm64', xsys], ['win32-x64', []]] as const) {
+    for (const [target, deps] of [
+      ['linux-x64', xsys],
+      ['darwin-arm64', xsys],
+      ['win32-x64', []],
+    ] as const) {
       const info = readGoBuildInfoFile(await esbuildBinary(target, 'go117'));
       expect(info.goVersion, target).toBe('go1.17.2');
       expect(info.path).toBe('github.com/evanw/esbuild/cmd/esbuild');

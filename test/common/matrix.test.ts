@@ -37,7 +37,9 @@ describe('matrix.json', () => {
   });
 
   it('rejects a duplicate target', () => {
-    expect(problemsOf((m) => m.targets.push({ ...m.targets[3] }))).toMatch(/target linux-arm64 \(targets\[6\]\): duplicate id "linux-arm64" \(also in target linux-arm64 \(targets\[3\]\)\)/);
+    expect(problemsOf((m) => m.targets.push({ ...m.targets[3] }))).toMatch(
+      /target linux-arm64 \(targets\[6\]\): duplicate id "linux-arm64" \(also in target linux-arm64 \(targets\[3\]\)\)/,
+    );
   });
 
   it('rejects inconsistent Go and npm names', () => {

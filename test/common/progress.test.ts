@@ -4,7 +4,15 @@ import { createProgress, formatBytes, pickProgressMode } from '../../common/prog
 
 function sink(isTTY = false) {
   const chunks: string[] = [];
-  const stream = Object.assign(new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } }), { isTTY });
+  const stream = Object.assign(
+    new Writable({
+      write(c, _e, cb) {
+        chunks.push(String(c));
+        cb();
+      },
+    }),
+    { isTTY },
+  );
   return { stream, text: () => chunks.join(''), chunks };
 }
 
@@ -45,7 +53,11 @@ describe('progress output', () => {
     p.start(100, 40);
     p.advance(60);
     p.fail('hash mismatch');
-    const events = out.text().trim().split('\n').map((l) => JSON.parse(l));
+    const events = out
+      .text()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(events[0]).toMatchObject({ label: 'app', event: 'start', total: 100, resumedFrom: 40 });
     expect(events.some((e) => e.event === 'progress' && e.bytes === 100)).toBe(true);
     expect(events.at(-1)).toMatchObject({ event: 'error', message: 'hash mismatch' });
@@ -80,7 +92,7 @@ describe('progress ETA on a terminal', () => {
     expect(out.at(-1)).toMatch(/ETA 9s/);
   });
 
-  it('gives a resumed download an ETA from this run\'s rate only', () => {
+  it("gives a resumed download an ETA from this run's rate only", () => {
     const { out, stream } = tty();
     let t = 0;
     const progress = createProgress('desktop app', { mode: 'tty', stream, now: () => t });

@@ -26,7 +26,9 @@ describe('release config (release.json)', () => {
     bad.checks.unstripped = 'ignore';
     delete bad.package.repository;
     bad.go.mainPath = 'example.invalid/x/cmd/other';
-    expect(() => validateReleaseConfig(bad)).toThrow(/field "checks.unstripped" must be equal to one of the allowed values.*field "package" must have required property 'repository'/);
+    expect(() => validateReleaseConfig(bad)).toThrow(
+      /field "checks.unstripped" must be equal to one of the allowed values.*field "package" must have required property 'repository'/,
+    );
     const meaning = JSON.parse(readFileSync(RELEASE_CONFIG_PATH, 'utf8'));
     meaning.go.mainPath = 'example.invalid/x/cmd/other';
     expect(() => validateReleaseConfig(meaning)).toThrow('go.mainPath example.invalid/x/cmd/other does not end with source.mainPackage ./cmd/ao');
@@ -45,7 +47,12 @@ describe('release config (release.json)', () => {
     const config = loadReleaseConfig(FIXTURE_RELEASE_CONFIG_PATH);
     for (const p of staged.packages) {
       const pkg = JSON.parse(readFileSync(join(p.dir, 'package.json'), 'utf8'));
-      expect(pkg, p.name).toMatchObject({ repository: config.package.repository, homepage: config.package.homepage, bugs: { url: config.package.bugs }, license: config.package.license });
+      expect(pkg, p.name).toMatchObject({
+        repository: config.package.repository,
+        homepage: config.package.homepage,
+        bugs: { url: config.package.bugs },
+        license: config.package.license,
+      });
     }
     const bad = await corruptedCopy(staged, '@aoagents/ao', async (dir) => {
       const file = join(dir, 'package.json');
@@ -53,6 +60,8 @@ describe('release config (release.json)', () => {
       delete pkg.repository;
       await writeFile(file, JSON.stringify(pkg));
     });
-    await expect(verify({ stageDir: bad })).rejects.toThrow('@aoagents/ao: package.json "repository" is null, the release config says {"type":"git","url":"git+https://github.com/aoagents/agent-orchestrator.git"}');
+    await expect(verify({ stageDir: bad })).rejects.toThrow(
+      '@aoagents/ao: package.json "repository" is null, the release config says {"type":"git","url":"git+https://github.com/aoagents/agent-orchestrator.git"}',
+    );
   });
 });

@@ -35,7 +35,15 @@ describe('Windows command lines', () => {
     const env = { PATH: 'C:\\bin', PATHEXT: '.COM;.EXE;.BAT;.CMD' };
     expect(windowsSpawnPlan('git', ['a b'], env, (f) => f === 'C:\\bin\\git.exe')).toEqual({ file: 'C:\\bin\\git.exe', args: ['a b'] });
     const ao = 'C:\\npm\\node_modules\\@aoagents\\ao\\bin\\ao';
-    expect(windowsSpawnPlan(ao, ['--version'], env, () => false, (f) => f === ao)).toEqual({ file: process.execPath, args: [ao, '--version'] });
+    expect(
+      windowsSpawnPlan(
+        ao,
+        ['--version'],
+        env,
+        () => false,
+        (f) => f === ao,
+      ),
+    ).toEqual({ file: process.execPath, args: [ao, '--version'] });
   });
 });
 

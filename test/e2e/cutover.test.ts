@@ -54,7 +54,16 @@ beforeAll(async () => {
   const app = {
     schema: 1,
     version: '0.10.0',
-    targets: { [hostTargetId()]: { file: 'ao.AppImage', format: 'AppImage', urls: [`${appServer.url}/ao.AppImage`], size: digest.size, integrity: digest.integrity, unpackedSizeLimit: digest.size * 2 } },
+    targets: {
+      [hostTargetId()]: {
+        file: 'ao.AppImage',
+        format: 'AppImage',
+        urls: [`${appServer.url}/ao.AppImage`],
+        size: digest.size,
+        integrity: digest.integrity,
+        unpackedSizeLimit: digest.size * 2,
+      },
+    },
   };
   // 0.10.0 is never `latest` while the bridge path is the way in.
   await publishPlain(registry, await stageFixtureRelease('0.10.0', { app }), 'next');
@@ -106,7 +115,11 @@ async function expectOnRewrite(sb: Sandbox, facts: LegacyHomeFacts, before: stri
   expect(held.projectsInRewrite).toBe(facts.projects.length);
   expect(await legacyFingerprint(sb.home)).toBe(before);
   expect(existsSync(join(sb.home, '.ao', 'cutover', 'journal.json'))).toBe(false);
-  expect(JSON.parse(await readFile(join(sb.home, '.ao', 'legacy', 'imported.json'), 'utf8'))).toMatchObject({ via, sessions: facts.sessions.size, sessionsInRewrite: facts.sessions.size });
+  expect(JSON.parse(await readFile(join(sb.home, '.ao', 'legacy', 'imported.json'), 'utf8'))).toMatchObject({
+    via,
+    sessions: facts.sessions.size,
+    sessionsInRewrite: facts.sessions.size,
+  });
 }
 
 describe('ao update: 0.9.5 -> 0.9.6 -> 0.10.0', () => {
@@ -237,7 +250,11 @@ describe('ao update rolls back to 0.9.6 with every legacy byte as it was', () =>
     const { sb, before } = await bridgeUser('cutover-import-error');
     const data = join(sb.home, '.ao', 'data');
     await mkdir(data, { recursive: true });
-    const prior = { 'ao.db': '{"format":"ao-fixture-store","schema":1,"projects":{},"sessions":{}}', 'ao.db-wal': '{"op":"project","key":"keep","value":{"id":"keep"}}\n', 'ao.db-shm': 'committed=52\n' };
+    const prior = {
+      'ao.db': '{"format":"ao-fixture-store","schema":1,"projects":{},"sessions":{}}',
+      'ao.db-wal': '{"op":"project","key":"keep","value":{"id":"keep"}}\n',
+      'ao.db-shm': 'committed=52\n',
+    };
     for (const [f, text] of Object.entries(prior)) await writeFile(join(data, f), text);
     const res = await ao(sb, ['update', '--yes'], { AO_FIXTURE_FAULT: 'import-error' });
     expect(res.code).toBe(1);
@@ -257,11 +274,14 @@ describe('ao update rolls back to 0.9.6 with every legacy byte as it was', () =>
     await expectBackOnLegacy(sb, before);
   }, 120_000);
 
-  it('when the install fails mid-way (the new package\'s install script fails)', async () => {
+  it("when the install fails mid-way (the new package's install script fails)", async () => {
     const broken = join(extraPackages, 'broken');
     const pkgDir = join(broken, 'src');
     await mkdir(join(pkgDir, 'bin'), { recursive: true });
-    await writeFile(join(pkgDir, 'package.json'), JSON.stringify({ name: '@aoagents/ao', version: '0.10.2', bin: { ao: 'bin/ao' }, scripts: { postinstall: 'node -e "process.exit(7)"' } }));
+    await writeFile(
+      join(pkgDir, 'package.json'),
+      JSON.stringify({ name: '@aoagents/ao', version: '0.10.2', bin: { ao: 'bin/ao' }, scripts: { postinstall: 'node -e "process.exit(7)"' } }),
+    );
     await writeFile(join(pkgDir, 'bin', 'ao'), '#!/usr/bin/env node\nconsole.log("0.10.2")\n');
     const packed = await runCommand('npm', ['pack', pkgDir, '--pack-destination', broken], { env: template.env, cwd: broken });
     expect(packed.code).toBe(0);
@@ -297,7 +317,9 @@ describe('interrupts', () => {
     expect(stderr).toContain('SIGINT received; stopping after this step');
     expect(stderr).toContain('rolled back: you are on @aoagents/ao@0.9.6');
     const journals = await readdir(join(sb.home, '.ao', 'cutover'));
-    const archived = JSON.parse(await readFile(join(sb.home, '.ao', 'cutover', journals.find((f) => f.startsWith('journal-'))!), 'utf8')) as { steps: Array<{ name: string; status: string }> };
+    const archived = JSON.parse(await readFile(join(sb.home, '.ao', 'cutover', journals.find((f) => f.startsWith('journal-'))!), 'utf8')) as {
+      steps: Array<{ name: string; status: string }>;
+    };
     // The install ran to completion (npm was not killed mid-way); nothing after it started.
     expect(archived.steps.at(-1)).toMatchObject({ name: 'install', status: 'done' });
     await expectBackOnLegacy(sb, before);
@@ -335,7 +357,11 @@ const CRASH_OUTCOMES: Record<string, { onPath: '0.9.6' | '0.10.0'; recovery: 'di
   'verify-legacy-files:before': { onPath: '0.9.6', recovery: 'rolled back' },
   'verify-legacy-files:after': { onPath: '0.9.6', recovery: 'rolled back' },
 };
-const RECOVERY_LINE = { discarded: 'had changed nothing; starting again', 'rolled back': 'rolled back; your legacy data is unchanged', finished: 'finished the cutover' } as const;
+const RECOVERY_LINE = {
+  discarded: 'had changed nothing; starting again',
+  'rolled back': 'rolled back; your legacy data is unchanged',
+  finished: 'finished the cutover',
+} as const;
 
 describe.concurrent('crash matrix: SIGKILL at every journal step, then the cutover again', () => {
   it('covers every step', () => {
@@ -347,7 +373,10 @@ describe.concurrent('crash matrix: SIGKILL at every journal step, then the cutov
       const { sb, facts, before } = await bridgeUser(`cutover-crash-${point.replace(':', '-')}`);
       const [step, when] = point.split(':');
       const inRollback = (ROLLBACK_STEPS as readonly string[]).includes(step!);
-      const crashed = await ao(sb, ['update', '--yes', ...(inRollback ? ['--ready-timeout', '1'] : [])], { AO_CUTOVER_CRASH_AT: point, ...(inRollback ? { AO_FIXTURE_FAULT: 'never-ready' } : {}) });
+      const crashed = await ao(sb, ['update', '--yes', ...(inRollback ? ['--ready-timeout', '1'] : [])], {
+        AO_CUTOVER_CRASH_AT: point,
+        ...(inRollback ? { AO_FIXTURE_FAULT: 'never-ready' } : {}),
+      });
       expect(crashed.stderr).toContain('(killed by SIGKILL)');
       const left = (await Journal.load(join(sb.home, '.ao')))!;
       expect(left.data[inRollback ? 'rollback' : 'steps'].at(-1)).toMatchObject({ name: step, status: when === 'before' ? 'started' : 'done' });
@@ -382,7 +411,9 @@ describe.concurrent('crash matrix: SIGKILL at every journal step, then the cutov
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(orphanGoneAt).toBeDefined();
       const cutoverDir = join(sb.home, '.ao', 'cutover');
-      const rolledBack = JSON.parse(await readFile(join(cutoverDir, (await readdir(cutoverDir)).find((f) => f.endsWith('-rolled-back.json'))!), 'utf8')) as Journal['data'];
+      const rolledBack = JSON.parse(
+        await readFile(join(cutoverDir, (await readdir(cutoverDir)).find((f) => f.endsWith('-rolled-back.json'))!), 'utf8'),
+      ) as Journal['data'];
       const reinstall = rolledBack.rollback.find((r) => r.name === 'reinstall-legacy')!;
       // The legacy reinstall started only once the orphaned npm had finished: the two never wrote the global folder at once.
       expect(Date.parse(reinstall.startedAt)).toBeGreaterThanOrEqual(orphanGoneAt! - 25);

@@ -1,5 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, rmSync, readFileSync, realpathSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+  readdirSync,
+  rmSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -97,9 +111,13 @@ describe('npm global installs from the registry', () => {
       writeFileSync(join(binDir, 'ao'), launcher, { mode: 0o755 });
       rmSync(join(sb.home, '.cache', 'ao'), { recursive: true, force: true });
       const calls = await Promise.all(
-        Array.from({ length: 8 }, () => execFileAsync(ao, ['--version'], { env: sb.env }).catch((err: { code?: number; stdout?: string; stderr?: string }) => err)),
+        Array.from({ length: 8 }, () =>
+          execFileAsync(ao, ['--version'], { env: sb.env }).catch((err: { code?: number; stdout?: string; stderr?: string }) => err),
+        ),
       );
-      for (const c of calls) if (c.stdout !== 'ao version 0.10.0\n' || c.stderr) failures.push(`trial ${trial}: exit ${(c as { code?: number }).code ?? 0}: ${c.stderr?.split('\n').find((l) => /Error|ao:/.test(l))}`);
+      for (const c of calls)
+        if (c.stdout !== 'ao version 0.10.0\n' || c.stderr)
+          failures.push(`trial ${trial}: exit ${(c as { code?: number }).code ?? 0}: ${c.stderr?.split('\n').find((l) => /Error|ao:/.test(l))}`);
       const stray = readdirSync(binDir).filter((f) => f !== 'ao');
       if (stray.length > 0) failures.push(`trial ${trial}: left ${stray.join(', ')}`);
     }
@@ -195,36 +213,39 @@ describe('npm global installs from the registry', () => {
     }
   });
 
-  it.runIf(asRoot)("as root, with the platform package missing and the cache in another user's home, bin/ao becomes a verified copy root owns, never a link to their file", async () => {
-    const sb = sandbox('npm-root-cache');
-    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
-    rmSync(join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64'), { recursive: true });
-    // The invoking user's cache (sudo keeps HOME), holding this release's binary as that user's file.
-    const userCache = join(sb.root, 'user-home-cache');
-    const entry = release.manifest.binaries['linux-x64'];
-    const theirs = cachedBinaryPath(entry, join(userCache, 'ao'));
-    mkdirSync(join(theirs, '..'), { recursive: true });
-    copyFileSync(await hostFixtureBinary('0.10.0'), theirs);
-    expect(checkBinary(theirs, entry)).toBeUndefined();
-    execFileSync('chown', ['-R', `${OTHER_UID}:${OTHER_UID}`, userCache]);
-    const env = { ...sb.env, XDG_CACHE_HOME: userCache };
+  it.runIf(asRoot)(
+    "as root, with the platform package missing and the cache in another user's home, bin/ao becomes a verified copy root owns, never a link to their file",
+    async () => {
+      const sb = sandbox('npm-root-cache');
+      mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+      rmSync(join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64'), { recursive: true });
+      // The invoking user's cache (sudo keeps HOME), holding this release's binary as that user's file.
+      const userCache = join(sb.root, 'user-home-cache');
+      const entry = release.manifest.binaries['linux-x64'];
+      const theirs = cachedBinaryPath(entry, join(userCache, 'ao'));
+      mkdirSync(join(theirs, '..'), { recursive: true });
+      copyFileSync(await hostFixtureBinary('0.10.0'), theirs);
+      expect(checkBinary(theirs, entry)).toBeUndefined();
+      execFileSync('chown', ['-R', `${OTHER_UID}:${OTHER_UID}`, userCache]);
+      const env = { ...sb.env, XDG_CACHE_HOME: userCache };
 
-    // `sudo ao` with scripts blocked: their file is refused, not run.
-    const refused = run(join(sb.binDir, 'ao'), ['--version'], env);
-    expect(refused.stdout).toBe('');
-    expect(refused.stderr).toContain(`refusing to run ${theirs}`);
-    expect(refused.status).toBe(1);
+      // `sudo ao` with scripts blocked: their file is refused, not run.
+      const refused = run(join(sb.binDir, 'ao'), ['--version'], env);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toContain(`refusing to run ${theirs}`);
+      expect(refused.status).toBe(1);
 
-    // `sudo npm rebuild -g` (the postinstall): the swap copies and checks the copy instead of linking.
-    const rebuild = mustRun('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], env);
-    const inPackage = join(globalPkg(sb), 'bin', 'ao');
-    expect(isElf(inPackage)).toBe(true);
-    const [mine, their] = [statSync(inPackage), statSync(theirs)];
-    expect(mine.uid, rebuild.stdout + rebuild.stderr).toBe(0);
-    expect(mine.ino).not.toBe(their.ino);
-    expect(checkBinary(inPackage, entry)).toBeUndefined();
-    expect(readdirSync(join(globalPkg(sb), 'bin'))).toEqual(['ao']);
-  });
+      // `sudo npm rebuild -g` (the postinstall): the swap copies and checks the copy instead of linking.
+      const rebuild = mustRun('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], env);
+      const inPackage = join(globalPkg(sb), 'bin', 'ao');
+      expect(isElf(inPackage)).toBe(true);
+      const [mine, their] = [statSync(inPackage), statSync(theirs)];
+      expect(mine.uid, rebuild.stdout + rebuild.stderr).toBe(0);
+      expect(mine.ino).not.toBe(their.ino);
+      expect(checkBinary(inPackage, entry)).toBeUndefined();
+      expect(readdirSync(join(globalPkg(sb), 'bin'))).toEqual(['ao']);
+    },
+  );
 
   // npm 11 ignores --omit=optional for global installs, so the omitted case is a project install.
   const project = (sb: Sandbox) => {
@@ -292,7 +313,13 @@ describe('npm global installs from the registry', () => {
     mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts'], sb.env, { cwd: dir });
     const pkgDir = join(dir, 'node_modules', '@aoagents', 'ao');
     // A registry with credentials in its URL that refuses connections (port 9 on loopback: discard, nothing listens).
-    const env = { ...sb.env, npm_config_user_agent: 'npm/11 node/v20 linux x64', INIT_CWD: dir, npm_config_registry: 'http://aouser:s3cr3t-t0ken@127.0.0.1:9/', npm_config_fetch_retries: '0' };
+    const env = {
+      ...sb.env,
+      npm_config_user_agent: 'npm/11 node/v20 linux x64',
+      INIT_CWD: dir,
+      npm_config_registry: 'http://aouser:s3cr3t-t0ken@127.0.0.1:9/',
+      npm_config_fetch_retries: '0',
+    };
     const r = run(process.execPath, ['lib/postinstall.cjs'], env, { cwd: pkgDir });
     expect(r.status).toBe(0);
     expect(r.stderr).toContain('ao: cannot');

@@ -46,7 +46,17 @@ const ageShownMark = (sb: Sandbox) => {
 /** The record a successful cutover or ao-legacy-import writes as its last step (~/.ao/legacy/imported.json). */
 const writeImportRecord = (sb: Sandbox) => {
   mkdirSync(join(sb.home, '.ao', 'legacy'), { recursive: true, mode: 0o700 });
-  const record = { schemaVersion: 1, importedAt: new Date().toISOString(), legacyHome: join(sb.home, '.agent-orchestrator'), via: 'ao-legacy-import', rewriteVersion: '0.10.0', projects: 3, sessions: 12, sessionsWithResumeId: 8, sessionsInRewrite: 0 };
+  const record = {
+    schemaVersion: 1,
+    importedAt: new Date().toISOString(),
+    legacyHome: join(sb.home, '.agent-orchestrator'),
+    via: 'ao-legacy-import',
+    rewriteVersion: '0.10.0',
+    projects: 3,
+    sessions: 12,
+    sessionsWithResumeId: 8,
+    sessionsInRewrite: 0,
+  };
   writeFileSync(join(sb.home, '.ao', 'legacy', 'imported.json'), JSON.stringify(record), { mode: 0o600 });
 };
 
@@ -75,7 +85,7 @@ function noticeJourneys(release: Published, SPEC: string, versionLine: () => str
     expect(count(inTerminal(['npm', 'install', '-g', SPEC], env))).toBe(0);
   });
 
-  it('npm with --ignore-scripts: the launcher\'s first run shows it, on stderr only; the next call does not', () => {
+  it("npm with --ignore-scripts: the launcher's first run shows it, on stderr only; the next call does not", () => {
     const sb = release.sandbox('notice-npm-noscripts');
     legacyHome(sb);
     const env = userEnv(sb);
@@ -127,7 +137,9 @@ function noticeJourneys(release: Published, SPEC: string, versionLine: () => str
     const guide = join(sb.binDir, 'ao-legacy-import');
     expect(mustRun(guide, ['--help'], env).stdout).toMatch(/ao-legacy-import sessions .*\n.*ao-legacy-import resume .*\n.*ao-legacy-import dismiss/);
     const listed = JSON.parse(mustRun(guide, ['sessions', '--json'], env).stdout) as { projects: Array<{ sessions: Array<{ key: string; resume: unknown }> }> };
-    expect(new Map(listed.projects.flatMap((p) => p.sessions).map((v) => [v.key, v.resume]))).toEqual(new Map([...facts.sessions].map(([k, e]) => [k, e.resume])));
+    expect(new Map(listed.projects.flatMap((p) => p.sessions).map((v) => [v.key, v.resume]))).toEqual(
+      new Map([...facts.sessions].map(([k, e]) => [k, e.resume])),
+    );
     const claude = [...facts.sessions.values()].find((e) => e.resume.claudeSessionUuid)!;
     const worktree = join(sb.home, '.worktrees', claude.projectId, claude.id);
     mkdirSync(worktree, { recursive: true });
@@ -189,19 +201,27 @@ describe.runIf(canRunRealRewrite)('the same, with the real rewrite 0.10.3 instal
   noticeJourneys(release, `@aoagents/ao@${REAL_REWRITE.version}`, () => `ao version ${REAL_REWRITE.reportedVersion}\n`);
 
   // Needs the cutover against the real rewrite (branch i9: steps/record.ts writes the import record); runs once merged.
-  it.runIf(existsSync(join(REPO_ROOT, 'installer', 'cutover', 'steps', 'record.ts')))('ao-legacy-import with the real binary: the report names the resume guide, the guide reads the kept bundle, the notice is gone', () => {
-    const sb = release.sandbox('notice-real-import');
-    legacyHome(sb);
-    const env = userEnv(sb);
-    expect(count(inTerminal(['npm', 'install', '-g', real.spec], env))).toBe(1);
-    const imported = spawnSync(join(sb.binDir, 'ao-legacy-import'), ['--yes'], { env, encoding: 'utf8', timeout: 240_000 });
-    expect(imported.status, imported.stderr).toBe(0);
-    expect(imported.stderr).toContain('8 of your 16 legacy sessions have an agent resume id that ao did not import; list them, with the command that resumes each: ao-legacy-import sessions');
-    const listed = JSON.parse(mustRun(join(sb.binDir, 'ao-legacy-import'), ['sessions', '--json'], env).stdout) as { source: { kind: string }; counts: { withResumeId: number } };
-    expect({ source: listed.source.kind, withResumeId: listed.counts.withResumeId }).toEqual({ source: 'bundle', withResumeId: 8 });
-    ageShownMark(sb);
-    expect(count(inTerminal(['npm', 'install', '-g', real.spec], env))).toBe(0);
-  });
+  it.runIf(existsSync(join(REPO_ROOT, 'installer', 'cutover', 'steps', 'record.ts')))(
+    'ao-legacy-import with the real binary: the report names the resume guide, the guide reads the kept bundle, the notice is gone',
+    () => {
+      const sb = release.sandbox('notice-real-import');
+      legacyHome(sb);
+      const env = userEnv(sb);
+      expect(count(inTerminal(['npm', 'install', '-g', real.spec], env))).toBe(1);
+      const imported = spawnSync(join(sb.binDir, 'ao-legacy-import'), ['--yes'], { env, encoding: 'utf8', timeout: 240_000 });
+      expect(imported.status, imported.stderr).toBe(0);
+      expect(imported.stderr).toContain(
+        '8 of your 16 legacy sessions have an agent resume id that ao did not import; list them, with the command that resumes each: ao-legacy-import sessions',
+      );
+      const listed = JSON.parse(mustRun(join(sb.binDir, 'ao-legacy-import'), ['sessions', '--json'], env).stdout) as {
+        source: { kind: string };
+        counts: { withResumeId: number };
+      };
+      expect({ source: listed.source.kind, withResumeId: listed.counts.withResumeId }).toEqual({ source: 'bundle', withResumeId: 8 });
+      ageShownMark(sb);
+      expect(count(inTerminal(['npm', 'install', '-g', real.spec], env))).toBe(0);
+    },
+  );
 
   it('the real binary itself says nothing about the legacy home: the notice is ours', () => {
     const sb = release.sandbox('notice-real-silent');

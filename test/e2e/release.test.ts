@@ -33,9 +33,20 @@ describe('release journey against a real registry', () => {
   let staged: StageResult;
 
   // Binaries stamped with the version they are staged as: stage refuses any other.
-  const stageAt = async (version: string) => stage({ matrix, version, binariesDir: await fixtureBinaries(version), outDir: await mkdtemp(join(tmpdir(), `ao-e2e-stage-${version}-`)), shippedDir: shipped });
-  const packument = (name: string) => pacote.packument(name, { registry: registry.url, fullMetadata: true, preferOnline: true, cache: join(registry.storageDir, 'read-cache') }) as Promise<any>;
-  const npm = (args: string[]) => run('npm', [...args, '--registry', registry.url, `--${registry.url.replace(/^http:/, '')}:_authToken=${registry.authToken}`, '--loglevel=error'], { env: { ...process.env, npm_config_cache: join(registry.storageDir, 'npm-cache') } });
+  const stageAt = async (version: string) =>
+    stage({
+      matrix,
+      version,
+      binariesDir: await fixtureBinaries(version),
+      outDir: await mkdtemp(join(tmpdir(), `ao-e2e-stage-${version}-`)),
+      shippedDir: shipped,
+    });
+  const packument = (name: string) =>
+    pacote.packument(name, { registry: registry.url, fullMetadata: true, preferOnline: true, cache: join(registry.storageDir, 'read-cache') }) as Promise<any>;
+  const npm = (args: string[]) =>
+    run('npm', [...args, '--registry', registry.url, `--${registry.url.replace(/^http:/, '')}:_authToken=${registry.authToken}`, '--loglevel=error'], {
+      env: { ...process.env, npm_config_cache: join(registry.storageDir, 'npm-cache') },
+    });
   /** A minimal legacy release of the main package (the 0.9.x TypeScript CLI stand-in). */
   const publishLegacy = async (version: string) => {
     const dir = await mkdtemp(join(tmpdir(), `ao-legacy-${version}-`));
@@ -86,7 +97,11 @@ describe('release journey against a real registry', () => {
   });
 
   it('resolves exactly one platform package per target from the registry (Arborist with each os/cpu)', async () => {
-    const report = await verify({ stageDir: stageDirOf(staged), registry: registry.url, npmOptions: { [`${registry.url.replace(/^http:/, '')}:_authToken`]: registry.authToken } });
+    const report = await verify({
+      stageDir: stageDirOf(staged),
+      registry: registry.url,
+      npmOptions: { [`${registry.url.replace(/^http:/, '')}:_authToken`]: registry.authToken },
+    });
     for (const t of matrix.targets) expect(report.resolution![t.id]).toEqual([t.package]);
   });
 
@@ -111,13 +126,33 @@ describe('release journey against a real registry', () => {
   it('a publish SIGKILLed part-way leaves an honest record, and the next run finishes it', async () => {
     const killed = await stageAt('0.10.3');
     const script = join(await mkdtemp(join(tmpdir(), 'ao-cli-child-')), 'child.ts');
-    await writeFile(script, `import { main } from ${JSON.stringify(join(REPO_ROOT, 'release', 'cli.ts'))};\nprocess.exit(await main(process.argv.slice(2)));\n`);
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'node_modules', 'vite-node', 'vite-node.mjs'), script, 'publish', '--stage', stageDirOf(killed), '--registry', registry.url, '--token', registry.authToken], { env: target.env, stdio: 'ignore' });
+    await writeFile(
+      script,
+      `import { main } from ${JSON.stringify(join(REPO_ROOT, 'release', 'cli.ts'))};\nprocess.exit(await main(process.argv.slice(2)));\n`,
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'node_modules', 'vite-node', 'vite-node.mjs'),
+        script,
+        'publish',
+        '--stage',
+        stageDirOf(killed),
+        '--registry',
+        registry.url,
+        '--token',
+        registry.authToken,
+      ],
+      { env: target.env, stdio: 'ignore' },
+    );
     const exited = new Promise((r) => child.once('exit', r));
     let recorded = 0;
     while (recorded < 2 && child.exitCode === null) {
       await sleep(50);
-      recorded = await readFile(join(stageDirOf(killed), PUBLISH_FILE), 'utf8').then((t) => JSON.parse(t)[registry.url]?.packages.length ?? 0, () => 0);
+      recorded = await readFile(join(stageDirOf(killed), PUBLISH_FILE), 'utf8').then(
+        (t) => JSON.parse(t)[registry.url]?.packages.length ?? 0,
+        () => 0,
+      );
     }
     child.kill('SIGKILL');
     await exited;
@@ -198,13 +233,34 @@ describe('a first release into a registry that has none of the packages', () => 
 
   it('no package carries latest until promote, though registries tag a first publish latest', async () => {
     registry = await startEmbeddedRegistry();
-    const target: RegistryTarget = { url: registry.url, token: registry.authToken, env: { ...process.env, npm_config_cache: join(registry.storageDir, 'npm-cache') } };
-    const first = await stage({ matrix, version: '0.10.0', binariesDir: await fixtureBinaries('0.10.0'), outDir: await mkdtemp(join(tmpdir(), 'ao-e2e-first-')), shippedDir: await shippedForTests() });
+    const target: RegistryTarget = {
+      url: registry.url,
+      token: registry.authToken,
+      env: { ...process.env, npm_config_cache: join(registry.storageDir, 'npm-cache') },
+    };
+    const first = await stage({
+      matrix,
+      version: '0.10.0',
+      binariesDir: await fixtureBinaries('0.10.0'),
+      outDir: await mkdtemp(join(tmpdir(), 'ao-e2e-first-')),
+      shippedDir: await shippedForTests(),
+    });
     const { record } = await publish({ stageDir: stageDirOf(first), registry: target });
     expect(record!.firstPublish).toEqual(ALL);
-    const read = (name: string) => pacote.packument(name, { registry: registry.url, fullMetadata: true, preferOnline: true, cache: join(registry.storageDir, 'read-cache') }) as Promise<any>;
+    const read = (name: string) =>
+      pacote.packument(name, {
+        registry: registry.url,
+        fullMetadata: true,
+        preferOnline: true,
+        cache: join(registry.storageDir, 'read-cache'),
+      }) as Promise<any>;
     for (const name of ALL) expect((await read(name))['dist-tags']).toEqual({ latest: PLACEHOLDER_VERSION, [stagingTag('0.10.0')]: '0.10.0' });
-    expect((await releaseStatus({ stageDir: stageDirOf(first), policy: POLICY })).registries[0].next).toEqual({ step: 'promote', tag: 'latest', allowed: true, fix: `ao-release promote --registry ${registry.url}` });
+    expect((await releaseStatus({ stageDir: stageDirOf(first), policy: POLICY })).registries[0].next).toEqual({
+      step: 'promote',
+      tag: 'latest',
+      allowed: true,
+      fix: `ao-release promote --registry ${registry.url}`,
+    });
     await promote({ stageDir: stageDirOf(first), registry: target, policy: POLICY });
     for (const name of ALL) expect((await read(name))['dist-tags'].latest).toBe('0.10.0');
     expect((await releaseStatus({ stageDir: stageDirOf(first), policy: POLICY })).registries[0].next).toMatchObject({ step: 'done', tag: 'latest' });

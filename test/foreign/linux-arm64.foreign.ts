@@ -35,7 +35,8 @@ suite(`linux-arm64 under qemu-user${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let withScripts: Sandbox;
   let blocked: Sandbox;
   // Asynchronous: an emulated npm install takes 20-70 s, longer than a vitest worker may block its event loop.
-  const npmInstall = async (sb: Sandbox, ...flags: string[]) => mustSucceed(await runOnFiles('npm', ['install', '-g', SPEC, ...flags], sb.env, { timeoutMs: 300_000 }), 'npm install -g (arm64 Node)');
+  const npmInstall = async (sb: Sandbox, ...flags: string[]) =>
+    mustSucceed(await runOnFiles('npm', ['install', '-g', SPEC, ...flags], sb.env, { timeoutMs: 300_000 }), 'npm install -g (arm64 Node)');
   /** qemu starts a Go binary in 0.1-1 s depending on the machine's load: signals wait this long for its handlers. */
   const SETTLE_MS = 3000;
 
@@ -86,7 +87,14 @@ suite(`linux-arm64 under qemu-user${skip ? ` (skipped: ${skip})` : ''}`, () => {
         const built = await buildAppArtifact(kind, join(work, target.app.file), 128 * 1024);
         await appServer.serve(`/${target.app.file}`, built.file);
         const digest = await digestFile(built.file);
-        targets['linux-arm64'] = { file: target.app.file, format: target.app.format, urls: [`${appServer.url}/${target.app.file}`], size: digest.size, integrity: digest.integrity, unpackedSizeLimit: digest.size * 4 };
+        targets['linux-arm64'] = {
+          file: target.app.file,
+          format: target.app.format,
+          urls: [`${appServer.url}/${target.app.file}`],
+          size: digest.size,
+          integrity: digest.integrity,
+          unpackedSizeLimit: digest.size * 4,
+        };
       }
       writeFileSync(manifestFile, JSON.stringify({ schema: 1, version: '0.10.0', targets }));
       // Asynchronous: the app server lives in this process.

@@ -33,7 +33,8 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
   const exePath = (p = prefix) => join(pkgDir(p), 'node_modules', '@aoagents', 'ao-win32-x64', 'bin', 'ao.exe');
   const node = (args: string[], extra: { input?: string } = {}): Promise<Ran> => runOnFiles(wine.wine64, [wine.node, ...args], env, extra);
   /** What npm's ao.cmd runs: node.exe and the launcher, arguments forwarded. */
-  const ao = (args: string[], extra: { input?: string; prefix?: string } = {}): Promise<Ran> => node([winPath(join(pkgDir(extra.prefix), 'bin', 'ao')), ...args], extra);
+  const ao = (args: string[], extra: { input?: string; prefix?: string } = {}): Promise<Ran> =>
+    node([winPath(join(pkgDir(extra.prefix), 'bin', 'ao')), ...args], extra);
 
   beforeAll(async () => {
     // One wineserver for the whole file (it lingers 30 s after the last Windows process): warm calls take ~0.3 s, cold ones ~1.5 s.
@@ -57,7 +58,10 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
       NODE_OPTIONS: `--require ${winPath(wine.keepAlivePatch)}`,
     });
     // 5 s on a quiet machine; minutes when the machine is shared.
-    mustSucceed(await runOnFiles(wine.wine64, [wine.node, winPath(wine.npmCli), 'install', '-g', '@aoagents/ao@0.10.0'], env, { timeoutMs: 300_000 }), 'npm install -g (Windows npm under Wine)');
+    mustSucceed(
+      await runOnFiles(wine.wine64, [wine.node, winPath(wine.npmCli), 'install', '-g', '@aoagents/ao@0.10.0'], env, { timeoutMs: 300_000 }),
+      'npm install -g (Windows npm under Wine)',
+    );
   });
   afterAll(async () => {
     await appServer?.close();
@@ -71,7 +75,11 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(info.format).toBe('pe');
     expect(info.cpus).toContain('x64');
     // npm's Windows shims, pointing at the launcher we run below.
-    expect(readdirSync(prefix).filter((f) => f.startsWith('ao')).sort()).toEqual(['ao', 'ao-app', 'ao-app.cmd', 'ao-app.ps1', 'ao-legacy-import', 'ao-legacy-import.cmd', 'ao-legacy-import.ps1', 'ao.cmd', 'ao.ps1']);
+    expect(
+      readdirSync(prefix)
+        .filter((f) => f.startsWith('ao'))
+        .sort(),
+    ).toEqual(['ao', 'ao-app', 'ao-app.cmd', 'ao-app.ps1', 'ao-legacy-import', 'ao-legacy-import.cmd', 'ao-legacy-import.ps1', 'ao.cmd', 'ao.ps1']);
     expect(readFileSync(join(prefix, 'ao.cmd'), 'utf8')).toContain('"%dp0%\\node_modules\\@aoagents\\ao\\bin\\ao" %*');
     // The postinstall ran ao.exe --version and left its stamp in the ao cache.
     expect(readdirSync(join(root, 'local', 'ao-cache', 'verified'))).toHaveLength(1);
@@ -117,7 +125,15 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     const work = join(root, 'Ann & Bo', 'run command');
     mkdirSync(work, { recursive: true });
     const driver = join(work, 'driver.cjs');
-    await build({ entryPoints: [join(__dirname, 'support', 'run-command-driver.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: driver, logLevel: 'error' });
+    await build({
+      entryPoints: [join(__dirname, 'support', 'run-command-driver.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      outfile: driver,
+      logLevel: 'error',
+    });
     // A batch shim like npm's: node plus a script, the arguments forwarded with %*.
     writeFileSync(join(work, 'print args.js'), 'process.stdout.write(JSON.stringify(process.argv.slice(2)));\n');
     writeFileSync(join(work, 'print args.cmd'), `@"${winPath(wine.node)}" "%~dp0print args.js" %*\r\n`);
@@ -146,7 +162,20 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
       const built = await buildAppArtifact('win32', join(work, `ao-desktop-${version}.zip`), 256 * 1024);
       await appServer.serve(`/${version}.zip`, built.file);
       const digest = await digestFile(built.file);
-      const manifest = { schema: 1, version, targets: { 'win32-x64': { file: 'ao-desktop-win32-x64.zip', format: 'zip', urls: [`${appServer.url}/${version}.zip`], size: digest.size, integrity: digest.integrity, unpackedSizeLimit: digest.size * 4 } } };
+      const manifest = {
+        schema: 1,
+        version,
+        targets: {
+          'win32-x64': {
+            file: 'ao-desktop-win32-x64.zip',
+            format: 'zip',
+            urls: [`${appServer.url}/${version}.zip`],
+            size: digest.size,
+            integrity: digest.integrity,
+            unpackedSizeLimit: digest.size * 4,
+          },
+        },
+      };
       const file = join(work, `manifest-${version}.json`);
       writeFileSync(file, JSON.stringify(manifest));
       manifests.push(file);
@@ -176,12 +205,26 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     const manifest = JSON.parse(readFileSync(join(root, 'app-work', 'manifest-0.10.0.json'), 'utf8')) as unknown;
     writeFileSync(join(pkg, 'ao-manifest.json'), JSON.stringify({ app: manifest }));
     const driver = join(work, 'driver.cjs');
-    await build({ entryPoints: [join(__dirname, 'support', 'app-step-driver.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: driver, logLevel: 'error' });
+    await build({
+      entryPoints: [join(__dirname, 'support', 'app-step-driver.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      outfile: driver,
+      logLevel: 'error',
+    });
     // Wine's %USERPROFILE% is inside the shared prefix: what the step writes there is removed after.
     const profileAo = join(wine.prefix, 'drive_c', 'users', process.env.USER ?? 'root', '.ao');
     try {
-      mustSucceed(await runOnFiles(wine.wine64, [wine.node, winPath(driver), winPath(join(work, 'global')), winPath(join(work, 'out.json'))], env, { cwd: work }), 'app step driver');
-      const { outcome, userProfile } = JSON.parse(readFileSync(join(work, 'out.json'), 'utf8')) as { outcome: { status: string; path?: string; reason?: string }; userProfile: string };
+      mustSucceed(
+        await runOnFiles(wine.wine64, [wine.node, winPath(driver), winPath(join(work, 'global')), winPath(join(work, 'out.json'))], env, { cwd: work }),
+        'app step driver',
+      );
+      const { outcome, userProfile } = JSON.parse(readFileSync(join(work, 'out.json'), 'utf8')) as {
+        outcome: { status: string; path?: string; reason?: string };
+        userProfile: string;
+      };
       expect(outcome.reason).toBeUndefined();
       expect(outcome).toEqual({ status: 'fetched', path: `${userProfile}\\.ao\\app\\versions\\0.10.0-win32-x64` });
       expect(existsSync(join(work, '.ao'))).toBe(false);

@@ -18,9 +18,18 @@ const manifest: AoManifest = {
   schema: 1,
   name: '@aoagents/ao',
   version: '0.10.0',
-  binaries: Object.fromEntries(['darwin-arm64', 'darwin-x64', 'linux-arm64', 'linux-x64', 'win32-arm64', 'win32-x64'].map((t) => [t, entry(...(t.split('-') as [string, string]))])),
+  binaries: Object.fromEntries(
+    ['darwin-arm64', 'darwin-x64', 'linux-arm64', 'linux-x64', 'win32-arm64', 'win32-x64'].map((t) => [t, entry(...(t.split('-') as [string, string]))]),
+  ),
 };
-const facts = (over: Partial<MissingBinaryFacts>): MissingBinaryFacts => ({ manifest, wanted: ['linux-x64'], presentTargets: [], installer: 'npm', global: true, ...over });
+const facts = (over: Partial<MissingBinaryFacts>): MissingBinaryFacts => ({
+  manifest,
+  wanted: ['linux-x64'],
+  presentTargets: [],
+  installer: 'npm',
+  global: true,
+  ...over,
+});
 
 describe('which binary a host wants', () => {
   it('prefers the native arm64 binary for x64 Node under Rosetta, then x64', () => {
@@ -65,7 +74,9 @@ describe('diagnosing a missing binary', () => {
   });
 
   it("pnpm's blocked build and bun's untrusted package name their own approval commands", () => {
-    expect(diagnoseMissingBinary(facts({ installer: 'pnpm' })).fix).toContain('pnpm add -g @aoagents/ao --allow-build=@aoagents/ao  or  pnpm approve-builds -g');
+    expect(diagnoseMissingBinary(facts({ installer: 'pnpm' })).fix).toContain(
+      'pnpm add -g @aoagents/ao --allow-build=@aoagents/ao  or  pnpm approve-builds -g',
+    );
     expect(diagnoseMissingBinary(facts({ installer: 'bun' })).fix).toContain('bun pm -g trust @aoagents/ao');
   });
 

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { installLayout, reinstallCommand, swapBlocker, type LayoutFacts } from '../../common/install-layout.js';
 
-const facts = (files: string[] = [], env: NodeJS.ProcessEnv = {}, pnp?: string): LayoutFacts => ({ env, platform: 'linux', pnp, exists: (p) => files.includes(p) });
+const facts = (files: string[] = [], env: NodeJS.ProcessEnv = {}, pnp?: string): LayoutFacts => ({
+  env,
+  platform: 'linux',
+  pnp,
+  exists: (p) => files.includes(p),
+});
 const SPEC = '@aoagents/ao@0.10.0';
 
 describe('the install layout, decided in one place', () => {
@@ -28,12 +33,17 @@ describe('the install layout, decided in one place', () => {
     const env = { npm_lifecycle_event: 'postinstall', npm_config_user_agent: 'bun/1.4.5 npm/? node/v20 linux x64' };
     expect(installLayout(dir, env, facts([], env)).manager).toBe('bun');
     expect(installLayout('/p/node_modules/.pnpm/@aoagents+ao@0.10.0/node_modules/@aoagents/ao', {}, facts()).manager).toBe('pnpm');
-    expect(installLayout('/p/.yarn/unplugged/@aoagents-ao-npm-0.10.0/node_modules/@aoagents/ao', {}, facts([], {}, '3'))).toMatchObject({ manager: 'yarn', pnp: true });
+    expect(installLayout('/p/.yarn/unplugged/@aoagents-ao-npm-0.10.0/node_modules/@aoagents/ao', {}, facts([], {}, '3'))).toMatchObject({
+      manager: 'yarn',
+      pnp: true,
+    });
   });
 
   it('names the command that repairs each install method', () => {
     expect(reinstallCommand({ manager: 'npm', global: true, pnp: false }, SPEC)).toBe('npm uninstall -g @aoagents/ao && npm install -g @aoagents/ao@0.10.0');
-    expect(reinstallCommand({ manager: 'npm', global: false, pnp: false, project: '/p' }, SPEC, '/p/node_modules/@aoagents/ao-linux-x64')).toBe('rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in /p)');
+    expect(reinstallCommand({ manager: 'npm', global: false, pnp: false, project: '/p' }, SPEC, '/p/node_modules/@aoagents/ao-linux-x64')).toBe(
+      'rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in /p)',
+    );
     expect(reinstallCommand({ manager: 'pnpm', global: true, pnp: false }, SPEC)).toBe('pnpm add -g @aoagents/ao@0.10.0 --force');
     expect(reinstallCommand({ manager: 'yarn', global: false, pnp: true, project: '/p' }, SPEC)).toBe('yarn install --refetch (in /p)');
     expect(reinstallCommand({ manager: 'bun', global: true, pnp: false }, SPEC)).toBe('bun remove -g @aoagents/ao && bun add -g @aoagents/ao@0.10.0');

@@ -39,7 +39,12 @@ export function useReleaseRegistry(version = '0.10.0'): ReleaseRegistry {
   });
   return ctx;
 }
-export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string; input?: string; timeout?: number } = {}): SpawnSyncReturns<string> {
+export function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { cwd?: string; input?: string; timeout?: number } = {},
+): SpawnSyncReturns<string> {
   return spawnSync(cmd, args, { env, encoding: 'utf8', cwd: options.cwd, input: options.input, timeout: options.timeout ?? 240_000 });
 }
 
@@ -64,11 +69,18 @@ export const isElf = (path: string) => firstBytes(path).equals(Buffer.from([0x7f
 export const isNodeScript = (path: string) => firstBytes(path, 2).toString() === '#!';
 
 /** Sends `signal` to `ao fixture sleep` once it runs; resolves with how it ended and what it printed. */
-export async function signalDuringSleep(ao: string, env: NodeJS.ProcessEnv, signal: NodeJS.Signals, settleMs = 700): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
+export async function signalDuringSleep(
+  ao: string,
+  env: NodeJS.ProcessEnv,
+  signal: NodeJS.Signals,
+  settleMs = 700,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
   const child = spawn(ao, ['fixture', 'sleep', '20000'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
-  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, sig) => resolve({ code, signal: sig })));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, sig) => resolve({ code, signal: sig })),
+  );
   await sleep(settleMs);
   child.kill(signal);
   const r = await ended;
@@ -86,11 +98,17 @@ export async function expectExactPassThrough(ao: string, env: NodeJS.ProcessEnv,
   const args = run(ao, ['fixture', 'args', 'a b', '--x=1', ''], env);
   expect(JSON.parse(args.stdout)).toEqual(['a b', '--x=1', '']);
   expect(run(ao, ['fixture', 'stdin'], env, { input: 'piped\n' }).stdout).toBe('piped\n');
-  for (const [name, signal, shellCode] of [['TERM', 'SIGTERM', 143], ['INT', 'SIGINT', 130]] as const) {
+  for (const [name, signal, shellCode] of [
+    ['TERM', 'SIGTERM', 143],
+    ['INT', 'SIGINT', 130],
+  ] as const) {
     expect(run(ao, ['fixture', 'signal', name], env).signal).toBe(signal);
     expect(run('sh', ['-c', `"${ao}" fixture signal ${name}; echo "status=$?"`], env).stdout).toContain(`status=${shellCode}`);
   }
-  for (const [signal, seen] of [['SIGTERM', 'terminated'], ['SIGINT', 'interrupt']] as const) {
+  for (const [signal, seen] of [
+    ['SIGTERM', 'terminated'],
+    ['SIGINT', 'interrupt'],
+  ] as const) {
     const r = await signalDuringSleep(ao, env, signal, settleMs);
     expect(r.stdout).toContain(`got ${seen}`);
     expect(r.signal).toBe(signal);

@@ -44,7 +44,14 @@ function groupAlive(pgid: number): boolean {
 }
 
 /** Runs `node <launcher> <args>` as the leader of its own process group and sends `signal` once the binary is ready. */
-async function signalled(node: string, launcher: string, env: NodeJS.ProcessEnv, args: string[], signal: NodeJS.Signals, target: 'process' | 'group'): Promise<Ended> {
+async function signalled(
+  node: string,
+  launcher: string,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  signal: NodeJS.Signals,
+  target: 'process' | 'group',
+): Promise<Ended> {
   const child = spawn(node, [launcher, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stdout = '';
   let stderr = '';
@@ -55,7 +62,9 @@ async function signalled(node: string, launcher: string, env: NodeJS.ProcessEnv,
     }),
   );
   child.stderr.on('data', (d) => (stderr += d));
-  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, sig) => resolve({ code, signal: sig })));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, sig) => resolve({ code, signal: sig })),
+  );
   const closed = new Promise((resolve) => child.on('close', resolve));
   // `fixture trap` says when its handlers are in place; `fixture sleep` says nothing, so give it time to start.
   await Promise.race([args[1] === 'trap' ? ready : sleep(1500), ended]);

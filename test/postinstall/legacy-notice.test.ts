@@ -23,16 +23,19 @@ describe('the legacy-home notice', () => {
   });
   afterEach(() => sandbox.cleanup());
 
-  it.each<Generation>(['v1a', 'v1b', 'v2', 'v0'])('a %s home that nothing imported: shown on stderr, naming ao-legacy-import, at most once a day', (generation) => {
-    generateLegacyHome(sandbox.home, { projects: 2, sessionsPerProject: 3, generations: [generation] });
-    const err = terminal();
-    expect(legacyNotice('launch', env, err, T)).toBe(true);
-    expect(err.text).toContain(`${join(sandbox.home, '.agent-orchestrator')}`);
-    expect(err.text).toMatch(/^ {2}import them .*: {2}ao-legacy-import$/m);
-    expect(legacyNotice('launch', env, err, T + 60_000)).toBe(false);
-    expect(legacyNotice('launch', env, err, T + DAY - 1000)).toBe(false);
-    expect(legacyNotice('launch', env, err, T + DAY + 1000)).toBe(true);
-  });
+  it.each<Generation>(['v1a', 'v1b', 'v2', 'v0'])(
+    'a %s home that nothing imported: shown on stderr, naming ao-legacy-import, at most once a day',
+    (generation) => {
+      generateLegacyHome(sandbox.home, { projects: 2, sessionsPerProject: 3, generations: [generation] });
+      const err = terminal();
+      expect(legacyNotice('launch', env, err, T)).toBe(true);
+      expect(err.text).toContain(`${join(sandbox.home, '.agent-orchestrator')}`);
+      expect(err.text).toMatch(/^ {2}import them .*: {2}ao-legacy-import$/m);
+      expect(legacyNotice('launch', env, err, T + 60_000)).toBe(false);
+      expect(legacyNotice('launch', env, err, T + DAY - 1000)).toBe(false);
+      expect(legacyNotice('launch', env, err, T + DAY + 1000)).toBe(true);
+    },
+  );
 
   it('silent once the import record exists, as the cutover and ao-legacy-import write it last', () => {
     generateLegacyHome(sandbox.home, { projects: 2, sessionsPerProject: 2 });

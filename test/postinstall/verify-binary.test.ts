@@ -31,7 +31,16 @@ describe('verifying a platform binary once per file state', () => {
     binary = join(dir, 'ao');
     copyFileSync(await hostFixtureBinary('0.10.0'), binary);
     const d = await digestFile(binary);
-    entry = { package: '@aoagents/ao-linux-x64', version: '0.10.0', os: 'linux', cpu: 'x64', path: 'bin/ao', format: 'elf', integrity: d.integrity, size: d.size };
+    entry = {
+      package: '@aoagents/ao-linux-x64',
+      version: '0.10.0',
+      os: 'linux',
+      cpu: 'x64',
+      path: 'bin/ao',
+      format: 'elf',
+      integrity: d.integrity,
+      size: d.size,
+    };
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -23,7 +23,10 @@ let matrixFile: string;
 /** How users' ao-app treats an artifact: the outcome of its own extraction. */
 async function userSide(artifact: string, format: 'tar.gz'): Promise<string> {
   const staging = await mkdtemp(join(tmpdir(), 'ao-user-side-'));
-  return extractArtifact(format, artifact, join(staging, 'app'), 1 << 30, linux.app!.file).then(() => 'accepted', (e) => `refused: ${e.why}`);
+  return extractArtifact(format, artifact, join(staging, 'app'), 1 << 30, linux.app!.file).then(
+    () => 'accepted',
+    (e) => `refused: ${e.why}`,
+  );
 }
 
 describe('ao-release app-manifest', () => {
@@ -41,17 +44,42 @@ describe('ao-release app-manifest', () => {
 
   it('hashes and signs every matrix artifact into the manifest stage --app takes', async () => {
     const out = join(await mkdtemp(join(tmpdir(), 'ao-app-manifest-out-')), 'app.json');
-    const { code, body } = await cliJson(['app-manifest', '--version', '0.10.0', '--artifacts', artifacts, '--base-url', 'https://dl.example.com/ao/0.10.0', '--mirror', 'https://mirror.example.com/ao/0.10.0', '--key', key, '--out', out, '--matrix', matrixFile]);
+    const { code, body } = await cliJson([
+      'app-manifest',
+      '--version',
+      '0.10.0',
+      '--artifacts',
+      artifacts,
+      '--base-url',
+      'https://dl.example.com/ao/0.10.0',
+      '--mirror',
+      'https://mirror.example.com/ao/0.10.0',
+      '--key',
+      key,
+      '--out',
+      out,
+      '--matrix',
+      matrixFile,
+    ]);
     expect(code).toBe(0);
     const manifest = JSON.parse(await readFile(out, 'utf8'));
     expect(checkReleaseApp(manifest, matrix, '0.10.0')).toEqual(body.result.manifest);
-    expect(manifest.targets[linux.id].urls).toEqual([`https://dl.example.com/ao/0.10.0/${linux.app!.file}`, `https://mirror.example.com/ao/0.10.0/${linux.app!.file}`]);
+    expect(manifest.targets[linux.id].urls).toEqual([
+      `https://dl.example.com/ao/0.10.0/${linux.app!.file}`,
+      `https://mirror.example.com/ao/0.10.0/${linux.app!.file}`,
+    ]);
     for (const t of Object.values(manifest.targets) as Array<{ signature?: string }>) expect(t.signature).toMatch(/^[A-Za-z0-9+/]{86}==$/);
   });
 
   it('refuses a base URL users cannot download from, and a missing key, each with the fix', async () => {
-    expect((await cliJson(['app-manifest', '--version', '0.10.0', '--artifacts', artifacts, '--base-url', 'ftp://x', '--key', key])).body.error).toMatchObject({ code: 'EUSAGE', why: 'ao-app downloads only from http(s) URLs' });
-    expect((await cliJson(['app-manifest', '--version', '0.10.0', '--artifacts', artifacts, '--base-url', 'https://x', '--key', join(artifacts, 'nope.pem')])).body.error).toMatchObject({ code: 'EAPPMANIFEST', fix: expect.stringContaining('openssl genpkey -algorithm ed25519') });
+    expect((await cliJson(['app-manifest', '--version', '0.10.0', '--artifacts', artifacts, '--base-url', 'ftp://x', '--key', key])).body.error).toMatchObject({
+      code: 'EUSAGE',
+      why: 'ao-app downloads only from http(s) URLs',
+    });
+    expect(
+      (await cliJson(['app-manifest', '--version', '0.10.0', '--artifacts', artifacts, '--base-url', 'https://x', '--key', join(artifacts, 'nope.pem')])).body
+        .error,
+    ).toMatchObject({ code: 'EAPPMANIFEST', fix: expect.stringContaining('openssl genpkey -algorithm ed25519') });
   });
 
   it('a tar.gz with "./" entries (tar czf x.tar.gz -C dir .): the release side decides exactly as users\' ao-app does', async () => {
@@ -67,19 +95,46 @@ describe('ao-release app-manifest', () => {
     expect((await exec('tar', ['tzf', artifact])).stdout.split('\n')[0]).toBe('./');
 
     const user = await userSide(artifact, 'tar.gz');
-    const release = await cliJson(['app-manifest', '--version', '0.10.0', '--artifacts', dir, '--base-url', 'https://dl.example.com', '--key', key, '--out', join(root, 'app.json'), '--matrix', matrixFile]);
+    const release = await cliJson([
+      'app-manifest',
+      '--version',
+      '0.10.0',
+      '--artifacts',
+      dir,
+      '--base-url',
+      'https://dl.example.com',
+      '--key',
+      key,
+      '--out',
+      join(root, 'app.json'),
+      '--matrix',
+      matrixFile,
+    ]);
     const releaseOutcome = release.code === 0 ? 'accepted' : `refused: ${release.body.error.why.replace(/^users' ao-app would refuse it: /, '')}`;
     expect(releaseOutcome).toBe(user);
   });
 
-  it('an archive users would refuse as unsafe is refused before anything is written, naming ao-app\'s reason', async () => {
+  it("an archive users would refuse as unsafe is refused before anything is written, naming ao-app's reason", async () => {
     const root = await mkdtemp(join(tmpdir(), 'ao-unsafe-'));
     const artifact = join(root, linux.app!.file);
     const tree = join(root, 'tree');
     await mkdir(join(tree, 'app'), { recursive: true });
     await writeFile(join(tree, 'app', 'x'), 'x');
     await exec('tar', ['czf', artifact, '-C', tree, '--transform', 's,^app/x,app/../../escaped,', 'app/x']);
-    const manifest = { schema: 1 as const, version: '0.10.0', targets: { [linux.id]: { file: linux.app!.file, format: 'tar.gz' as const, urls: ['https://x/'], size: 1, integrity: `sha512-${'A'.repeat(86)}==`, unpackedSizeLimit: 1 << 20 } } };
+    const manifest = {
+      schema: 1 as const,
+      version: '0.10.0',
+      targets: {
+        [linux.id]: {
+          file: linux.app!.file,
+          format: 'tar.gz' as const,
+          urls: ['https://x/'],
+          size: 1,
+          integrity: `sha512-${'A'.repeat(86)}==`,
+          unpackedSizeLimit: 1 << 20,
+        },
+      },
+    };
     const err = await checkAppArtifacts(manifest, root).catch((e) => e);
     expect(err).toMatchObject({ code: 'EAPPARTIFACT', what: `refusing the desktop app artifact ${linux.app!.file} (${linux.id})` });
     expect(err.why).toBe(`users' ao-app would refuse it: ${(await userSide(artifact, 'tar.gz')).replace(/^refused: /, '')}`);

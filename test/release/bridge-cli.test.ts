@@ -28,7 +28,11 @@ describe('ao-release bridge --legacy <folder or spec>', () => {
     const dir = await mkdtemp(join(tmpdir(), 'ao-legacy-pack-'));
     const packed = await exec('npm', ['pack', LEGACY_FIXTURE_DIR, '--pack-destination', dir, '--json', '--loglevel=error']);
     legacyTarball = join(dir, JSON.parse(packed.stdout)[0].filename);
-    await exec('npm', ['publish', legacyTarball, '--registry', registry.url, `--${registry.url.replace(/^http:/, '')}:_authToken=${registry.authToken}`, '--loglevel=error'], { env: { ...process.env, npm_config_cache: join(dir, 'cache') } });
+    await exec(
+      'npm',
+      ['publish', legacyTarball, '--registry', registry.url, `--${registry.url.replace(/^http:/, '')}:_authToken=${registry.authToken}`, '--loglevel=error'],
+      { env: { ...process.env, npm_config_cache: join(dir, 'cache') } },
+    );
   });
   afterAll(async () => registry?.stop());
 
@@ -53,8 +57,17 @@ describe('ao-release bridge --legacy <folder or spec>', () => {
     await writeFile(join(other, 'package.json'), JSON.stringify({ name: 'left-pad', version: '1.3.0' }));
     expect((await cliJson(['bridge', '--legacy', other])).body.error).toMatchObject({ code: 'EBRIDGE', why: 'it is left-pad, not @aoagents/ao' });
     const first = await cliJson(['bridge', '--legacy', LEGACY_FIXTURE_DIR, '--out', await mkdtemp(join(tmpdir(), 'ao-bridge-twice-'))]);
-    expect((await cliJson(['bridge', '--legacy', first.body.result.dir])).body.error).toMatchObject({ code: 'EBRIDGE', why: 'it is already a bridge (cutover to 0.10.0)' });
-    expect((await cliJson(['bridge', '--legacy', LEGACY_FIXTURE_DIR, '--version', '0.10.1'])).body.error).toMatchObject({ code: 'EBRIDGE', why: 'the bridge version "0.10.1" is not an exact version on the legacy line 0.9.x' });
-    expect((await cliJson(['bridge', '--legacy', '@aoagents/ao@0.9.4', '--registry', registry.url])).body.error).toMatchObject({ code: 'EBRIDGE', why: `@aoagents/ao@0.9.4 is not in ${registry.url}` });
+    expect((await cliJson(['bridge', '--legacy', first.body.result.dir])).body.error).toMatchObject({
+      code: 'EBRIDGE',
+      why: 'it is already a bridge (cutover to 0.10.0)',
+    });
+    expect((await cliJson(['bridge', '--legacy', LEGACY_FIXTURE_DIR, '--version', '0.10.1'])).body.error).toMatchObject({
+      code: 'EBRIDGE',
+      why: 'the bridge version "0.10.1" is not an exact version on the legacy line 0.9.x',
+    });
+    expect((await cliJson(['bridge', '--legacy', '@aoagents/ao@0.9.4', '--registry', registry.url])).body.error).toMatchObject({
+      code: 'EBRIDGE',
+      why: `@aoagents/ao@0.9.4 is not in ${registry.url}`,
+    });
   });
 });

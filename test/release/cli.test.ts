@@ -36,7 +36,9 @@ describe('ao-release', () => {
     expect(help.code).toBe(0);
     for (const c of ['stage', 'verify', 'publish', 'promote', 'status', 'app-manifest', 'bridge', 'workflow']) expect(help.out).toContain(`\n  ${c} `);
     const stage = await cli(['stage', '--help']);
-    expect(stage.out).toMatch(/^usage: ao-release stage --version <v> --binaries <dir> \[--out <path>\] \[--app <file>\] \[--allow-unstamped <reported>\] \[--matrix <file>\] \[--config <file>\] \[--json\]\n/);
+    expect(stage.out).toMatch(
+      /^usage: ao-release stage --version <v> --binaries <dir> \[--out <path>\] \[--app <file>\] \[--allow-unstamped <reported>\] \[--matrix <file>\] \[--config <file>\] \[--json\]\n/,
+    );
     expect(stage.out).toContain('examples:\n  ao-release stage --version 0.10.0 --binaries dist/\n');
     expect((await cli(['help', 'promote'])).out).toContain('--force-prerelease');
     expect((await cli([])).code).toBe(2);
@@ -48,7 +50,11 @@ describe('ao-release', () => {
     expect(typo.err).toBe('ao-release: bad arguments for stage\n  why: unknown flag --versoin (did you mean --version?)\n  fix: ao-release stage --help\n');
     const { code, body } = await cliJson(['publish', '--regsitry', 'http://127.0.0.1:9/']);
     expect(code).toBe(1);
-    expect(body).toEqual({ ok: false, command: 'publish', error: { code: 'EUSAGE', what: 'bad arguments for publish', why: 'unknown flag --regsitry (did you mean --registry?)', fix: 'ao-release publish --help' } });
+    expect(body).toEqual({
+      ok: false,
+      command: 'publish',
+      error: { code: 'EUSAGE', what: 'bad arguments for publish', why: 'unknown flag --regsitry (did you mean --registry?)', fix: 'ao-release publish --help' },
+    });
     expect((await cliJson(['promote'])).body.error).toMatchObject({ code: 'EUSAGE', why: 'promote needs --registry <url>' });
     expect((await cliJson(['stauts'])).body.error.why).toContain('unknown command "stauts" (did you mean status?)');
   });
@@ -60,14 +66,19 @@ describe('ao-release', () => {
     const bad = await corruptedCopy(staged, '@aoagents/ao-linux-arm64', (dir) => chmod(join(dir, 'bin', 'ao'), 0o644));
     const refused = await cli(['verify', '--stage', bad]);
     expect(refused.code).toBe(1);
-    expect(refused.err).toMatch(/^ao-release: release 0.10.0 failed verification \(1 problem\)\n {2}why: @aoagents\/ao-linux-arm64: bin\/ao is not executable.*\n {2}fix: /);
+    expect(refused.err).toMatch(
+      /^ao-release: release 0.10.0 failed verification \(1 problem\)\n {2}why: @aoagents\/ao-linux-arm64: bin\/ao is not executable.*\n {2}fix: /,
+    );
   });
 
   it('a missing or malformed --app file: one line each of what, why, fix, before staging anything', async () => {
     const out = join(await mkdtemp(join(tmpdir(), 'ao-cli-app-')), 'stage');
     const binaries = await fixtureBinaries('0.10.0');
     const missing = await cliJson(['stage', '--version', '0.10.0', '--binaries', binaries, '--out', out, '--app', join(out, 'nope.json')]);
-    expect(missing.body).toMatchObject({ ok: false, error: { code: 'ENOFILE', why: 'no such file', fix: expect.stringMatching(/^ao-release app-manifest --version 0\.10\.0 /) } });
+    expect(missing.body).toMatchObject({
+      ok: false,
+      error: { code: 'ENOFILE', why: 'no such file', fix: expect.stringMatching(/^ao-release app-manifest --version 0\.10\.0 /) },
+    });
     const file = join(out, '..', 'hello.json');
     await writeFile(file, '{"hello":1}');
     const hello = await cliJson(['stage', '--version', '0.10.0', '--binaries', binaries, '--out', out, '--app', file]);
@@ -93,12 +104,20 @@ describe('ao-release', () => {
 
       registry = await startEmbeddedRegistry();
       const absent = await cliJson(['verify', '--stage', stageDirOf(staged), '--registry', registry.url, '--token', registry.authToken]);
-      expect(absent.body.error).toMatchObject({ code: 'E404', what: `resolving the release from ${registry.url}: @aoagents/ao@0.10.0 is not in ${registry.url}`, fix: `ao-release publish --registry ${registry.url} first (or check --registry and --stage)` });
+      expect(absent.body.error).toMatchObject({
+        code: 'E404',
+        what: `resolving the release from ${registry.url}: @aoagents/ao@0.10.0 is not in ${registry.url}`,
+        fix: `ao-release publish --registry ${registry.url} first (or check --registry and --stage)`,
+      });
 
       // The main package at another version only.
       const other = await mkdtemp(join(tmpdir(), 'ao-cli-other-'));
       await writeFile(join(other, 'package.json'), JSON.stringify({ name: '@aoagents/ao', version: '0.10.1' }));
-      await exec('npm', ['publish', other, '--registry', registry.url, `--${registry.url.replace(/^http:/, '')}:_authToken=${registry.authToken}`, '--loglevel=error'], { env: { ...process.env, npm_config_cache: join(other, '.cache') } });
+      await exec(
+        'npm',
+        ['publish', other, '--registry', registry.url, `--${registry.url.replace(/^http:/, '')}:_authToken=${registry.authToken}`, '--loglevel=error'],
+        { env: { ...process.env, npm_config_cache: join(other, '.cache') } },
+      );
       const otherVersion = await cliJson(['verify', '--stage', stageDirOf(staged), '--registry', registry.url, '--token', registry.authToken]);
       expect(otherVersion.body.error).toMatchObject({ code: 'ETARGET', why: 'the registry has the package but not that version' });
     });
@@ -118,7 +137,18 @@ describe.runIf(canRunRealRewrite)('release cli on the real 0.10.3 binary, with a
     await writeFile(join(work, 'release.json'), JSON.stringify(config));
     await mkdir(join(work, 'bins', 'linux-x64'), { recursive: true });
     await copyFile(await realRewriteBinary(), join(work, 'bins', 'linux-x64', 'ao'));
-    const common = ['--version', '0.10.3', '--binaries', join(work, 'bins'), '--matrix', join(work, 'matrix.json'), '--config', join(work, 'release.json'), '--out', join(work, 'stage')];
+    const common = [
+      '--version',
+      '0.10.3',
+      '--binaries',
+      join(work, 'bins'),
+      '--matrix',
+      join(work, 'matrix.json'),
+      '--config',
+      join(work, 'release.json'),
+      '--out',
+      join(work, 'stage'),
+    ];
 
     const refused = await cli(['stage', ...common]);
     expect(refused.code).toBe(1);
@@ -135,6 +165,8 @@ describe.runIf(canRunRealRewrite)('release cli on the real 0.10.3 binary, with a
     expect(verified.code).toBe(0);
     expect(verified.err).toContain('OVERRIDE --allow-unstamped');
     expect(verified.err).toContain('warning: @aoagents/ao-linux-x64: bin/ao is not stripped');
-    expect(verified.out).toBe('verified 2 packages of 0.10.3\n  linux-x64: go1.25.7 github.com/aoagents/agent-orchestrator/backend/cmd/ao at c89414ddb8cf (modified tree), 23,078,286 bytes\n');
+    expect(verified.out).toBe(
+      'verified 2 packages of 0.10.3\n  linux-x64: go1.25.7 github.com/aoagents/agent-orchestrator/backend/cmd/ao at c89414ddb8cf (modified tree), 23,078,286 bytes\n',
+    );
   }, 120_000);
 });

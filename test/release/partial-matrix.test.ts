@@ -56,12 +56,26 @@ describe('a matrix where a target has no desktop app or is left out of the relea
     expect(staged.packages.map((p) => p.name)).not.toContain('@aoagents/ao-win32-arm64');
     expect(staged.packages).toHaveLength(6);
     const main = JSON.parse(await readFile(join(staged.packages.at(-1)!.dir, 'package.json'), 'utf8'));
-    expect(Object.keys(main.optionalDependencies).sort()).toEqual(['@aoagents/ao-darwin-arm64', '@aoagents/ao-darwin-x64', '@aoagents/ao-linux-arm64', '@aoagents/ao-linux-x64', '@aoagents/ao-win32-x64']);
+    expect(Object.keys(main.optionalDependencies).sort()).toEqual([
+      '@aoagents/ao-darwin-arm64',
+      '@aoagents/ao-darwin-x64',
+      '@aoagents/ao-linux-arm64',
+      '@aoagents/ao-linux-x64',
+      '@aoagents/ao-win32-x64',
+    ]);
     await expect(verify({ stageDir: stageDirOf(staged), matrix })).resolves.toMatchObject({ packages: 6 });
     // The full matrix still requires win32-arm64: leaving it out is a matrix decision, not an accident.
-    await expect(verify({ stageDir: stageDirOf(staged) })).rejects.toThrow('@aoagents/ao-win32-arm64: target win32-arm64 from matrix.json is missing from the release');
+    await expect(verify({ stageDir: stageDirOf(staged) })).rejects.toThrow(
+      '@aoagents/ao-win32-arm64: target win32-arm64 from matrix.json is missing from the release',
+    );
 
     const workflow = parse(releaseWorkflow(matrix, loadReleaseConfig()));
-    expect(workflow.jobs.build.strategy.matrix.include.map((e: { target: string }) => e.target)).toEqual(['darwin-arm64', 'darwin-x64', 'linux-x64', 'linux-arm64', 'win32-x64']);
+    expect(workflow.jobs.build.strategy.matrix.include.map((e: { target: string }) => e.target)).toEqual([
+      'darwin-arm64',
+      'darwin-x64',
+      'linux-x64',
+      'linux-arm64',
+      'win32-x64',
+    ]);
   }, 180_000);
 });

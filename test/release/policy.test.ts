@@ -40,7 +40,9 @@ describe('release policy', () => {
     expect(refusal?.fix).toContain('--tag next');
     expect(policyRefusal(open, { ...input, forcePrerelease: true })).toBeUndefined();
     // Forcing a prerelease does not open the cutover.
-    expect(policyRefusal(policy, { ...input, currentTagVersion: '0.9.5', publishedVersions: ['0.9.5', '0.9.6'], forcePrerelease: true })?.why).toContain('"cutoverOpen": false');
+    expect(policyRefusal(policy, { ...input, currentTagVersion: '0.9.5', publishedVersions: ['0.9.5', '0.9.6'], forcePrerelease: true })?.why).toContain(
+      '"cutoverOpen": false',
+    );
   });
 
   it('a prerelease is promoted to the configured prerelease tag by default', () => {

@@ -18,7 +18,9 @@ function refusingRegistry(status: number): Promise<{ url: string; server: Server
     res.writeHead(code, { 'content-type': 'application/json', ...(code === 401 ? { 'www-authenticate': 'Bearer' } : {}) });
     res.end(JSON.stringify({ error: code === 404 ? 'not found' : 'you must be logged in to publish packages' }));
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, server })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, server })),
+  );
 }
 
 describe('publish refuses clearly: bad stage, latest, auth, network', () => {
@@ -33,9 +35,16 @@ describe('publish refuses clearly: bad stage, latest, auth, network', () => {
     const err = await publish({ stageDir: stageDirOf(staged), registry: { url: 'http://127.0.0.1:9/' }, tag: 'latest' }).catch((e) => e);
     expect(err).toMatchObject({ code: 'ETAG' });
     expect(err.fix).toContain('then ao-release promote');
-    const guarded = await publish({ stageDir: stageDirOf(staged), registry: { url: 'http://127.0.0.1:9/' }, tag: 'stable', guardedTags: ['latest', 'stable'] }).catch((e) => e);
+    const guarded = await publish({
+      stageDir: stageDirOf(staged),
+      registry: { url: 'http://127.0.0.1:9/' },
+      tag: 'stable',
+      guardedTags: ['latest', 'stable'],
+    }).catch((e) => e);
     expect(guarded).toMatchObject({ code: 'ETAG', what: 'refusing to publish under the dist-tag "stable"' });
-    expect(await publish({ stageDir: stageDirOf(staged), registry: { url: 'http://127.0.0.1:9/' }, tag: 'v1.2.3' }).catch((e) => e.why)).toBe('"v1.2.3" reads as a version range, which npm refuses as a dist-tag');
+    expect(await publish({ stageDir: stageDirOf(staged), registry: { url: 'http://127.0.0.1:9/' }, tag: 'v1.2.3' }).catch((e) => e.why)).toBe(
+      '"v1.2.3" reads as a version range, which npm refuses as a dist-tag',
+    );
   });
 
   it('an unreachable registry: says so, and that a re-run resumes', async () => {
@@ -63,7 +72,10 @@ describe('publish refuses clearly: bad stage, latest, auth, network', () => {
       const denied = await publish({ stageDir: stageDirOf(staged), registry: { url: registry.url, env: sandbox.env } }).catch((e) => e);
       expect(denied).toMatchObject({ code: 'EAUTH' });
       expect(denied.fix).toMatch(/^export NODE_AUTH_TOKEN=<a publish token for /);
-      const { record } = await publish({ stageDir: stageDirOf(staged), registry: { url: registry.url, env: { ...sandbox.env, NODE_AUTH_TOKEN: registry.authToken } } });
+      const { record } = await publish({
+        stageDir: stageDirOf(staged),
+        registry: { url: registry.url, env: { ...sandbox.env, NODE_AUTH_TOKEN: registry.authToken } },
+      });
       expect(record!.verified).toBe(true);
     } finally {
       sandbox.cleanup();

@@ -72,7 +72,14 @@ describe('an app manifest is checked against the release', () => {
   // Targets without a desktop app (linux-arm64 and win32-arm64 in the real release) get no entry.
   const withApp = matrix.targets.filter((t) => t.app);
   const target = withApp[0]!;
-  const entry = (t = target) => ({ file: t.app!.file, format: t.app!.format, urls: [`https://dl.example/${t.app!.file}`], size: 10, integrity: `sha512-${'A'.repeat(86)}==`, unpackedSizeLimit: 100 });
+  const entry = (t = target) => ({
+    file: t.app!.file,
+    format: t.app!.format,
+    urls: [`https://dl.example/${t.app!.file}`],
+    size: 10,
+    integrity: `sha512-${'A'.repeat(86)}==`,
+    unpackedSizeLimit: 100,
+  });
   const full = () => ({ schema: 1, version: '0.10.0', targets: Object.fromEntries(withApp.map((t) => [t.id, entry(t)])) });
 
   it('accepts a manifest for this version naming every matrix target with its file and format', () => {
@@ -82,7 +89,9 @@ describe('an app manifest is checked against the release', () => {
   it('refuses an entry for a target the matrix gives no desktop app', () => {
     const bare = matrix.targets.find((t) => !t.app)!;
     const app = { ...full(), targets: { ...full().targets, [bare.id]: entry() } };
-    expect(() => checkReleaseApp(app, matrix, '0.10.0')).toThrow(expect.objectContaining({ code: 'EAPPMANIFEST', why: expect.stringContaining(`matrix.json gives ${bare.id} no desktop app`) }));
+    expect(() => checkReleaseApp(app, matrix, '0.10.0')).toThrow(
+      expect.objectContaining({ code: 'EAPPMANIFEST', why: expect.stringContaining(`matrix.json gives ${bare.id} no desktop app`) }),
+    );
   });
 
   it.each([
@@ -90,8 +99,16 @@ describe('an app manifest is checked against the release', () => {
     ['another version', { ...full(), version: '0.9.9' }, 'it is for version 0.9.9, the release is 0.10.0'],
     ['a target not in the matrix', { ...full(), targets: { ...full().targets, 'plan9-x64': entry() } }, 'targets.plan9-x64 is not a target in matrix.json'],
     ['a missing target', { ...full(), targets: { [target.id]: entry() } }, `no artifact for ${withApp[1]!.id}`],
-    ['another file name', { ...full(), targets: { ...full().targets, [target.id]: { ...entry(), file: 'other.zip' } } }, `targets.${target.id}.file is "other.zip", matrix.json says "${target.app!.file}"`],
-    ['another format', { ...full(), targets: { ...full().targets, [target.id]: { ...entry(), format: 'AppImage' } } }, `targets.${target.id}.format is "AppImage", matrix.json says "${target.app!.format}"`],
+    [
+      'another file name',
+      { ...full(), targets: { ...full().targets, [target.id]: { ...entry(), file: 'other.zip' } } },
+      `targets.${target.id}.file is "other.zip", matrix.json says "${target.app!.file}"`,
+    ],
+    [
+      'another format',
+      { ...full(), targets: { ...full().targets, [target.id]: { ...entry(), format: 'AppImage' } } },
+      `targets.${target.id}.format is "AppImage", matrix.json says "${target.app!.format}"`,
+    ],
   ])('refuses %s', (_name, app, why) => {
     expect(() => checkReleaseApp(app, matrix, '0.10.0')).toThrow(expect.objectContaining({ code: 'EAPPMANIFEST', why: expect.stringContaining(why) }));
   });

@@ -29,10 +29,20 @@ describe('binaries that report "dev" instead of the release version', () => {
     shipped = await shippedForTests();
   });
   const stageDev = async (allowUnstamped?: string) =>
-    stage({ matrix: loadMatrix(), version: '0.10.0', binariesDir: devBinaries, outDir: await mkdtemp(join(tmpdir(), 'ao-stage-dev-')), shippedDir: shipped, ...(allowUnstamped ? { allowUnstamped } : {}) });
+    stage({
+      matrix: loadMatrix(),
+      version: '0.10.0',
+      binariesDir: devBinaries,
+      outDir: await mkdtemp(join(tmpdir(), 'ao-stage-dev-')),
+      shippedDir: shipped,
+      ...(allowUnstamped ? { allowUnstamped } : {}),
+    });
 
   it('stage refuses them without the override, naming the package and what it reports', async () => {
-    const err = await stageDev().then(() => undefined, (e: Error & { code?: string }) => e);
+    const err = await stageDev().then(
+      () => undefined,
+      (e: Error & { code?: string }) => e,
+    );
     expect(err?.code).toBe('EUNSTAMPED');
     expect(err?.message).toContain(`${hostTarget.package}: ${join(devBinaries, hostTarget.id, hostTarget.executable)} reports version "dev", not 0.10.0`);
   });
@@ -50,26 +60,40 @@ describe('binaries that report "dev" instead of the release version', () => {
   });
 
   it('the override must name exactly what the binary reports', async () => {
-    const err = await stageDev('devel').then(() => undefined, (e: Error & { code?: string }) => e);
+    const err = await stageDev('devel').then(
+      () => undefined,
+      (e: Error & { code?: string }) => e,
+    );
     expect(err?.message).toContain('reports version "dev", not 0.10.0');
   });
 
   it('verify refuses a stamped release whose host binary was swapped for an unstamped one', async () => {
     const staged = await stageFixtureRelease('0.10.0');
-    const bad = await corruptedCopy(staged, hostTarget.package, (dir) => copyFile(join(devBinaries, hostTarget.id, hostTarget.executable), join(dir, 'bin', hostTarget.executable)));
-    const err = await verify({ stageDir: bad }).then(() => undefined, (e: Error) => e);
+    const bad = await corruptedCopy(staged, hostTarget.package, (dir) =>
+      copyFile(join(devBinaries, hostTarget.id, hostTarget.executable), join(dir, 'bin', hostTarget.executable)),
+    );
+    const err = await verify({ stageDir: bad }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err?.message).toContain(`${hostTarget.package}: bin/${hostTarget.executable} --version reports "dev", not the release version 0.10.0`);
   });
 
-  it.runIf(runnerFor({ os: 'linux', cpu: 'arm64' })?.length === 1)('runs the linux-arm64 binary under qemu-user-static too: stage sees it say "dev", verify refuses it in a stamped release', async () => {
-    const staged = await stageDev('dev');
-    expect(staged.override?.targets['linux-arm64']).toEqual({ reports: 'dev', seen: 'ran' });
-    expect(staged.override?.targets['darwin-arm64']).toEqual({ reports: 'dev', seen: 'declared' });
-    const stamped = await stageFixtureRelease('0.10.0');
-    const bad = await corruptedCopy(stamped, '@aoagents/ao-linux-arm64', (dir) => copyFile(join(devBinaries, 'linux-arm64', 'ao'), join(dir, 'bin', 'ao')));
-    const err = await verify({ stageDir: bad }).then(() => undefined, (e: Error) => e);
-    expect(err?.message).toContain('@aoagents/ao-linux-arm64: bin/ao --version reports "dev", not the release version 0.10.0');
-  });
+  it.runIf(runnerFor({ os: 'linux', cpu: 'arm64' })?.length === 1)(
+    'runs the linux-arm64 binary under qemu-user-static too: stage sees it say "dev", verify refuses it in a stamped release',
+    async () => {
+      const staged = await stageDev('dev');
+      expect(staged.override?.targets['linux-arm64']).toEqual({ reports: 'dev', seen: 'ran' });
+      expect(staged.override?.targets['darwin-arm64']).toEqual({ reports: 'dev', seen: 'declared' });
+      const stamped = await stageFixtureRelease('0.10.0');
+      const bad = await corruptedCopy(stamped, '@aoagents/ao-linux-arm64', (dir) => copyFile(join(devBinaries, 'linux-arm64', 'ao'), join(dir, 'bin', 'ao')));
+      const err = await verify({ stageDir: bad }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err?.message).toContain('@aoagents/ao-linux-arm64: bin/ao --version reports "dev", not the release version 0.10.0');
+    },
+  );
 
   describe('installed from a registry', () => {
     let registry: EmbeddedRegistry;

@@ -21,7 +21,12 @@ describe('release verify reads Mach-O load commands', () => {
       for (let i = 0; i < buf.readUInt32LE(16); i++, at += buf.readUInt32LE(at + 4)) if (buf.readUInt32LE(at) === 0x1d) buf.writeUInt32LE(0x31, at);
       await writeFile(file, buf);
     });
-    const err = await verify({ stageDir: bad }).then(() => undefined, (e: Error) => e);
-    expect(err?.message).toContain('@aoagents/ao-darwin-arm64: bin/ao (arm64) has no code signature: macOS on Apple silicon kills it at launch; sign it (at least ad-hoc: codesign -s - bin/ao)');
+    const err = await verify({ stageDir: bad }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toContain(
+      '@aoagents/ao-darwin-arm64: bin/ao (arm64) has no code signature: macOS on Apple silicon kills it at launch; sign it (at least ad-hoc: codesign -s - bin/ao)',
+    );
   });
 });

@@ -19,7 +19,10 @@ import { corruptedCopy, stageDirOf } from './staged-copy.js';
 const ESBUILD_PACKAGES = Object.keys(ESBUILD.current.packages);
 
 async function refusal(stageDir: string): Promise<string> {
-  const err = await verify({ stageDir }).then(() => undefined, (e: Error) => e);
+  const err = await verify({ stageDir }).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   expect(err, 'verify should refuse').toBeDefined();
   return err!.message;
 }
@@ -79,7 +82,13 @@ describe('verify refuses a broken release before it is published', () => {
       await writeFile(join(dir, 'package.json'), JSON.stringify(pkg));
     });
     const message = await refusal(bad);
-    for (const reason of ['version 0.10.1 does not match the release version 0.10.0', '"os" is ["linux"], expected ["win32"]', '"cpu" is ["arm64","x64"], expected ["arm64"]', '"preferUnplugged" must be true', 'has install scripts (postinstall)']) {
+    for (const reason of [
+      'version 0.10.1 does not match the release version 0.10.0',
+      '"os" is ["linux"], expected ["win32"]',
+      '"cpu" is ["arm64","x64"], expected ["arm64"]',
+      '"preferUnplugged" must be true',
+      'has install scripts (postinstall)',
+    ]) {
       expect(message).toContain(`@aoagents/ao-win32-arm64: ${reason}`);
     }
   });
@@ -115,7 +124,9 @@ describe('verify refuses a broken release before it is published', () => {
   });
 
   it('refuses a truncated binary: shorter than its headers declare', async () => {
-    const bad = await corruptedCopy(staged, '@aoagents/ao-win32-x64', async (dir) => truncate(binOf(dir, 'ao.exe'), (await stat(binOf(dir, 'ao.exe'))).size - 100_000));
+    const bad = await corruptedCopy(staged, '@aoagents/ao-win32-x64', async (dir) =>
+      truncate(binOf(dir, 'ao.exe'), (await stat(binOf(dir, 'ao.exe'))).size - 100_000),
+    );
     expect(await refusal(bad)).toMatch(/@aoagents\/ao-win32-x64: bin\/ao\.exe is truncated: the file has \d+ bytes, its headers declare \d+/);
   });
 
@@ -127,7 +138,8 @@ describe('verify refuses a broken release before it is published', () => {
       'bin/ao was built from a modified tree (vcs.modified=true at c89414ddb8cf)',
       'bin/ao build info names main package github.com/aoagents/agent-orchestrator/backend/cmd/ao, the release config says example.invalid/ao-fixture/cmd/ao',
       'bin/ao is not stripped: 23.1 MB (23,078,286 bytes), about',
-    ]) expect(message).toContain(`@aoagents/ao-linux-x64: ${reason}`);
+    ])
+      expect(message).toContain(`@aoagents/ao-linux-x64: ${reason}`);
   }, 120_000);
 
   it("refuses esbuild's own linux-x64 binary: a Go program with another main package that reports another version", async () => {
@@ -147,19 +159,40 @@ describe('verify refuses a broken release before it is published', () => {
     const target = loadMatrix().targets.find((t) => t.id === 'darwin-arm64')!;
     const build = async (version: string) => {
       const out = await mkdtemp(join(tmpdir(), 'ao-notrim-'));
-      await buildGoBinaries({ sourceDir: FIXTURE_SOURCE, mainPackage: FIXTURE_MAIN_PACKAGE, versionVariable: FIXTURE_VERSION_VARIABLE, version, targets: [target], outDir: out, vcs: false, trimpath: false });
+      await buildGoBinaries({
+        sourceDir: FIXTURE_SOURCE,
+        mainPackage: FIXTURE_MAIN_PACKAGE,
+        versionVariable: FIXTURE_VERSION_VARIABLE,
+        version,
+        targets: [target],
+        outDir: out,
+        vcs: false,
+        trimpath: false,
+      });
       return join(out, target.id, target.executable);
     };
     const config = loadReleaseConfig(FIXTURE_RELEASE_CONFIG_PATH);
     expect((await checkGoBinary(await build('0.10.0'), target, config)).facts.stampedVersion).toBe('0.10.0');
     const wrong = await build('0.10.9');
     const bad = await corruptedCopy(staged, '@aoagents/ao-darwin-arm64', (dir) => copyFile(wrong, binOf(dir)));
-    expect(await refusal(bad)).toContain('@aoagents/ao-darwin-arm64: bin/ao build info records -ldflags stamping example.invalid/ao-fixture/internal/cli.Version=0.10.9, the release expects 0.10.0');
+    expect(await refusal(bad)).toContain(
+      '@aoagents/ao-darwin-arm64: bin/ao build info records -ldflags stamping example.invalid/ao-fixture/internal/cli.Version=0.10.9, the release expects 0.10.0',
+    );
     // stage already refuses it, though this host cannot run a darwin binary
     const binaries = await mkdtemp(join(tmpdir(), 'ao-bins-'));
     await cp(await fixtureBinaries('0.10.0'), binaries, { recursive: true });
     await copyFile(wrong, join(binaries, 'darwin-arm64', 'ao'));
-    const err = await stage({ matrix: loadMatrix(), version: '0.10.0', binariesDir: binaries, outDir: await mkdtemp(join(tmpdir(), 'ao-stage-')), shippedDir: await shippedForTests(), config }).then(() => undefined, (e: Error) => e);
+    const err = await stage({
+      matrix: loadMatrix(),
+      version: '0.10.0',
+      binariesDir: binaries,
+      outDir: await mkdtemp(join(tmpdir(), 'ao-stage-')),
+      shippedDir: await shippedForTests(),
+      config,
+    }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(err?.message).toContain(`@aoagents/ao-darwin-arm64: ${join(binaries, 'darwin-arm64', 'ao')} is stamped 0.10.9 (build info -ldflags), not 0.10.0`);
   }, 120_000);
 
@@ -168,13 +201,24 @@ describe('verify refuses a broken release before it is published', () => {
     beforeAll(async () => {
       const target = loadMatrix().targets.find((t) => t.id === 'linux-x64')!;
       const out = await mkdtemp(join(tmpdir(), 'ao-unstripped-'));
-      await buildGoBinaries({ sourceDir: FIXTURE_SOURCE, mainPackage: FIXTURE_MAIN_PACKAGE, versionVariable: FIXTURE_VERSION_VARIABLE, version: '0.10.0', targets: [target], outDir: out, vcs: false, strip: false });
+      await buildGoBinaries({
+        sourceDir: FIXTURE_SOURCE,
+        mainPackage: FIXTURE_MAIN_PACKAGE,
+        versionVariable: FIXTURE_VERSION_VARIABLE,
+        version: '0.10.0',
+        targets: [target],
+        outDir: out,
+        vcs: false,
+        strip: false,
+      });
       unstripped = join(out, 'linux-x64', 'ao');
     });
 
     it('is refused where the release config says unstripped: error, with the size stripping would give', async () => {
       const bad = await corruptedCopy(staged, '@aoagents/ao-linux-x64', (dir) => copyFile(unstripped, binOf(dir)));
-      expect(await refusal(bad)).toMatch(/@aoagents\/ao-linux-x64: bin\/ao is not stripped: [\d.]+ MB \([\d,]+ bytes\), about [\d.]+ MB \([\d,]+ bytes\) with go build -ldflags "-s -w" \(the release config makes this an error\)/);
+      expect(await refusal(bad)).toMatch(
+        /@aoagents\/ao-linux-x64: bin\/ao is not stripped: [\d.]+ MB \([\d,]+ bytes\), about [\d.]+ MB \([\d,]+ bytes\) with go build -ldflags "-s -w" \(the release config makes this an error\)/,
+      );
     });
 
     it('is a warning in the report by default', async () => {
@@ -183,7 +227,14 @@ describe('verify refuses a broken release before it is published', () => {
       await copyFile(unstripped, join(binaries, 'linux-x64', 'ao'));
       const config = loadReleaseConfig(FIXTURE_RELEASE_CONFIG_PATH);
       const warnOnly = { ...config, checks: { ...config.checks, unstripped: 'warn' as const } };
-      const again = await stage({ matrix: loadMatrix(), version: '0.10.0', binariesDir: binaries, outDir: await mkdtemp(join(tmpdir(), 'ao-stage-')), shippedDir: await shippedForTests(), config: warnOnly });
+      const again = await stage({
+        matrix: loadMatrix(),
+        version: '0.10.0',
+        binariesDir: binaries,
+        outDir: await mkdtemp(join(tmpdir(), 'ao-stage-')),
+        shippedDir: await shippedForTests(),
+        config: warnOnly,
+      });
       const report = await verify({ stageDir: stageDirOf(again) });
       expect(report.warnings).toEqual([{ package: '@aoagents/ao-linux-x64', reason: expect.stringMatching(/^bin\/ao is not stripped: /) }]);
       expect(report.binaries['linux-x64'].strippedSize).toBeLessThan(report.binaries['linux-x64'].size);

@@ -9,7 +9,15 @@ import { REPO_ROOT } from '../../common/paths.js';
 import { loadReleaseConfig } from '../../common/release-config.js';
 import { releaseWorkflow, WORKFLOW_PATH } from '../../release/workflow.js';
 
-type Step = { name?: string; uses?: string; run?: string; if?: string; with?: Record<string, unknown>; env?: Record<string, string>; 'working-directory'?: string };
+type Step = {
+  name?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, string>;
+  'working-directory'?: string;
+};
 
 const ACTION_VALIDATOR = join(REPO_ROOT, 'node_modules', '.bin', 'action-validator');
 
@@ -38,17 +46,25 @@ describe('generated release workflow', () => {
 
   it('checks out the configured Go repository at the release ref and takes Go from its go.mod', () => {
     const checkout = build[0];
-    expect(checkout.with).toMatchObject({ repository: config.source.repository, ref: "${{ inputs.ref || format('v{0}', inputs.version) }}", 'persist-credentials': false });
+    expect(checkout.with).toMatchObject({
+      repository: config.source.repository,
+      ref: "${{ inputs.ref || format('v{0}', inputs.version) }}",
+      'persist-credentials': false,
+    });
     const setupGo = build.find((s) => s.uses?.startsWith('actions/setup-go@'))!;
     expect(setupGo.with!['go-version-file']).toBe(`${checkout.with!.path}/${config.source.moduleDir}/go.mod`);
   });
 
   it('builds every released target, static, stripped and stamped with the configured version, commit and date', () => {
-    expect(workflow.jobs.build.strategy.matrix.include).toEqual(loadMatrix().targets.map((t) => ({ target: t.id, goos: t.goos, goarch: t.goarch, executable: t.executable })));
+    expect(workflow.jobs.build.strategy.matrix.include).toEqual(
+      loadMatrix().targets.map((t) => ({ target: t.id, goos: t.goos, goarch: t.goarch, executable: t.executable })),
+    );
     const compile = build.find((s) => s.name === 'cross-compile')!;
     expect(compile.env!.CGO_ENABLED).toBe('0');
     expect(compile['working-directory']).toBe(`go-source/${config.source.moduleDir}`);
-    expect(compile.run).toContain(`go build -trimpath -ldflags "-s -w -X ${config.go.stamp.version}=$VERSION -X ${config.go.stamp.commit}=$COMMIT -X ${config.go.stamp.date}=$DATE"`);
+    expect(compile.run).toContain(
+      `go build -trimpath -ldflags "-s -w -X ${config.go.stamp.version}=$VERSION -X ${config.go.stamp.commit}=$COMMIT -X ${config.go.stamp.date}=$DATE"`,
+    );
     expect(compile.run).toMatch(new RegExp(` ${config.source.mainPackage.replace('.', '\\.')}$`));
     // The version input reaches scripts through the environment only.
     expect(workflow.env.VERSION).toBe('${{ inputs.version }}');

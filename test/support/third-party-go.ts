@@ -9,7 +9,15 @@ import { CACHE_DIR } from '../../common/paths.js';
  * 0.25.9 is built with go1.23 (inline build info); 0.13.15 with go1.17 (the older pointer-based layout).
  */
 export const ESBUILD = {
-  current: { version: '0.25.9', packages: { 'linux-x64': '@esbuild/linux-x64', 'linux-arm64': '@esbuild/linux-arm64', 'darwin-arm64': '@esbuild/darwin-arm64', 'win32-x64': '@esbuild/win32-x64' } },
+  current: {
+    version: '0.25.9',
+    packages: {
+      'linux-x64': '@esbuild/linux-x64',
+      'linux-arm64': '@esbuild/linux-arm64',
+      'darwin-arm64': '@esbuild/darwin-arm64',
+      'win32-x64': '@esbuild/win32-x64',
+    },
+  },
   go117: { version: '0.13.15', packages: { 'linux-x64': 'esbuild-linux-64', 'darwin-arm64': 'esbuild-darwin-arm64', 'win32-x64': 'esbuild-windows-64' } },
 } as const;
 

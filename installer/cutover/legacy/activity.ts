@@ -34,13 +34,7 @@ export function isTerminated(s: BundleSession): boolean {
   const session = isObject(lc.session) ? lc.session : {};
   const pr = isObject(lc.pr) ? lc.pr : {};
   const runtime = isObject(lc.runtime) ? lc.runtime : {};
-  return (
-    session.state === 'terminated' ||
-    session.state === 'done' ||
-    pr.state === 'merged' ||
-    runtime.state === 'missing' ||
-    runtime.state === 'exited'
-  );
+  return session.state === 'terminated' || session.state === 'done' || pr.state === 'merged' || runtime.state === 'missing' || runtime.state === 'exited';
 }
 
 /** Every tmux name the session may run under, across the naming eras. */

@@ -89,7 +89,6 @@ function invalid(field: string, why: string): UserError {
   });
 }
 
-
 function str(o: Record<string, unknown>, key: string, field: string, optional = false): void {
   const v = o[key];
   if (v === undefined && optional) return;
@@ -148,8 +147,10 @@ export function validateBundle(x: unknown): LegacyBundle {
     const key = `${s.projectId}/${s.id}`;
     if (keys.has(key)) throw invalid(`${f}.id`, `duplicate session ${key}`);
     keys.add(key);
-    if (!GENERATIONS.includes(s.generation as Generation)) throw invalid(`${f}.generation`, `expected one of ${GENERATIONS.join(', ')}, got ${JSON.stringify(s.generation)}`);
-    if (s.role !== undefined && s.role !== 'worker' && s.role !== 'orchestrator') throw invalid(`${f}.role`, `expected worker or orchestrator, got ${JSON.stringify(s.role)}`);
+    if (!GENERATIONS.includes(s.generation as Generation))
+      throw invalid(`${f}.generation`, `expected one of ${GENERATIONS.join(', ')}, got ${JSON.stringify(s.generation)}`);
+    if (s.role !== undefined && s.role !== 'worker' && s.role !== 'orchestrator')
+      throw invalid(`${f}.role`, `expected worker or orchestrator, got ${JSON.stringify(s.role)}`);
     for (const k of ['agent', 'worktree', 'branch', 'status', 'tmuxName', 'createdAt', 'resumeMissing']) str(s, k, f, true);
     obj(s, 'lifecycle', f, true);
     obj(s, 'runtimeHandle', f, true);
@@ -160,11 +161,12 @@ export function validateBundle(x: unknown): LegacyBundle {
     obj(s, 'extra', f);
     str(s, 'sourcePath', f);
   });
-  for (const list of ['quarantine', ...(x.skipped !== undefined ? ['skipped'] : [])]) arr(x, list, 'bundle').forEach((q, i) => {
-    const f = `${list}[${i}]`;
-    if (!isObject(q)) throw invalid(f, 'expected an object');
-    str(q, 'path', f);
-    str(q, 'reason', f);
-  });
+  for (const list of ['quarantine', ...(x.skipped !== undefined ? ['skipped'] : [])])
+    arr(x, list, 'bundle').forEach((q, i) => {
+      const f = `${list}[${i}]`;
+      if (!isObject(q)) throw invalid(f, 'expected an object');
+      str(q, 'path', f);
+      str(q, 'reason', f);
+    });
   return x as unknown as LegacyBundle;
 }

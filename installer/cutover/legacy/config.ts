@@ -24,7 +24,6 @@ export interface LegacyConfig {
   projects: Map<string, Record<string, unknown>>;
 }
 
-
 /** Reads one YAML config; a missing file is undefined, an unreadable one is quarantined. */
 export function readYamlConfig(path: string, quarantine: QuarantineEntry[]): LegacyConfig | undefined {
   let bytes: Buffer;

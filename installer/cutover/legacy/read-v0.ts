@@ -10,7 +10,15 @@ export function readV0(home: LegacyHome): Candidate[] {
   const out: Candidate[] = [];
   const consumed = new Set<string>();
   // Flat files are sessions naming their project in `project=`; subdirs (other than archive) are per-project.
-  const flat = readV1Sessions(root, (r) => r.project && /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/.test(r.project) ? r.project : 'ao-sessions', 'v0', '', home.quarantine, consumed, home.skipped);
+  const flat = readV1Sessions(
+    root,
+    (r) => (r.project && /^[a-zA-Z0-9][a-zA-Z0-9._-]*$/.test(r.project) ? r.project : 'ao-sessions'),
+    'v0',
+    '',
+    home.quarantine,
+    consumed,
+    home.skipped,
+  );
   out.push(...flat);
   for (const e of listDir(root)) {
     if (!e.isDirectory() || e.name === 'archive' || e.name.startsWith('.')) continue;

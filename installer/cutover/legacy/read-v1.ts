@@ -5,7 +5,25 @@ import { readYamlConfig, type LegacyConfig } from './config.js';
 import { parseKeyValue } from './kv.js';
 import { isObject } from '../../../common/is-object.js';
 import { v1bStorageKey, v1aDirName } from './origin.js';
-import { type LegacyHome, SESSION_ID, RESERVED, DIRECTORY_NAMED_LIKE_SESSION, isReservation, HEX12, V1A_DIR, ARCHIVE_NAME, CORRUPT, listDir, isFile, isDir, toSession, type Candidate, readTextFile, inventory, addProject } from './records.js';
+import {
+  type LegacyHome,
+  SESSION_ID,
+  RESERVED,
+  DIRECTORY_NAMED_LIKE_SESSION,
+  isReservation,
+  HEX12,
+  V1A_DIR,
+  ARCHIVE_NAME,
+  CORRUPT,
+  listDir,
+  isFile,
+  isDir,
+  toSession,
+  type Candidate,
+  readTextFile,
+  inventory,
+  addProject,
+} from './records.js';
 
 // V1: key=value session files under <12-hex>-<name> (V1a) or <12-hex> (V1b) project dirs, live and archived.
 export interface V1Dir {

@@ -1,6 +1,19 @@
 import { join, relative } from 'node:path';
 import { isObject } from '../../../common/is-object.js';
-import { type LegacyHome, SESSION_ID, RESERVED, DIRECTORY_NAMED_LIKE_SESSION, isReservation, CORRUPT, listDir, toSession, type Candidate, readTextFile, inventory, addProject } from './records.js';
+import {
+  type LegacyHome,
+  SESSION_ID,
+  RESERVED,
+  DIRECTORY_NAMED_LIKE_SESSION,
+  isReservation,
+  CORRUPT,
+  listDir,
+  toSession,
+  type Candidate,
+  readTextFile,
+  inventory,
+  addProject,
+} from './records.js';
 
 // V2: typed JSON session records under projects/<id>/sessions/.
 export function readV2(home: LegacyHome): Candidate[] {

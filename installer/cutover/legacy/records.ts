@@ -83,13 +83,7 @@ export function roleOf(id: string, declared: unknown, kind: unknown): 'worker' |
 }
 
 /** Maps one record (V1 key=value strings or V2 typed JSON) onto the bundle's session fields; the rest goes to `extra`. */
-export function toSession(
-  id: string,
-  projectId: string,
-  generation: Generation,
-  record: Record<string, unknown>,
-  sourcePath: string,
-): BundleSession {
+export function toSession(id: string, projectId: string, generation: Generation, record: Record<string, unknown>, sourcePath: string): BundleSession {
   const extra: Record<string, unknown> = {};
   const s: BundleSession = { id, projectId, generation, resume: {}, extra, sourcePath };
   for (const [key, raw] of Object.entries(record)) {

@@ -70,7 +70,6 @@ interface CodexRollout {
   modelFromTurnContext: boolean;
 }
 
-
 function parseLines(lines: string[]): Array<Record<string, unknown>> {
   const entries: Array<Record<string, unknown>> = [];
   for (const line of lines) {

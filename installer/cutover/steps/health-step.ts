@@ -39,7 +39,12 @@ export async function healthStep(opts: {
   const pkgDir = packageDirOf(opts.ao);
   const unstamped = version !== opts.target && pkgDir !== undefined && unstampedOverride(pkgDir) === version;
   if (version !== opts.target && !unstamped) {
-    throw new UserError({ what: 'the new ao is not the version just installed', why: `\`ao version\` says ${version}, expected ${opts.target}`, fix: 'run the update again; if it repeats, reinstall with npm install -g @aoagents/ao@' + opts.target, code: 'EHEALTH' });
+    throw new UserError({
+      what: 'the new ao is not the version just installed',
+      why: `\`ao version\` says ${version}, expected ${opts.target}`,
+      fix: 'run the update again; if it repeats, reinstall with npm install -g @aoagents/ao@' + opts.target,
+      code: 'EHEALTH',
+    });
   }
   // The port is on disk before the spawn: a crash in between still leaves the recovery a way to find the daemon.
   const port = await freePort();
@@ -54,7 +59,9 @@ export async function healthStep(opts: {
       timeoutMs: opts.timeoutMs,
       onPid: async (pid) => journal.update({ daemon: { ...daemon, pid } }),
     });
-    const held = opts.imported ? await reconcile({ ao: opts.ao, env: opts.env, imported: opts.imported }) : { projectsInRewrite: 0, sessionsInRewrite: 0, declined: [] };
+    const held = opts.imported
+      ? await reconcile({ ao: opts.ao, env: opts.env, imported: opts.imported })
+      : { projectsInRewrite: 0, sessionsInRewrite: 0, declined: [] };
     return { version, unstamped, pid, port, log: daemon.log, ...held };
   } catch (err) {
     failure = err;

@@ -76,7 +76,12 @@ function logTail(file: string): string {
 }
 
 /** Waits until the daemon we started is healthy and ready; records its pid through `onPid` as soon as it is known. */
-export async function waitHealthy(opts: { daemon: StartedDaemon; paths: RewritePaths; timeoutMs: number; onPid?: (pid: number) => Promise<void> }): Promise<{ pid: number; port: number }> {
+export async function waitHealthy(opts: {
+  daemon: StartedDaemon;
+  paths: RewritePaths;
+  timeoutMs: number;
+  onPid?: (pid: number) => Promise<void>;
+}): Promise<{ pid: number; port: number }> {
   const { daemon } = opts;
   const deadline = Date.now() + opts.timeoutMs;
   const base = `http://127.0.0.1:${daemon.port}`;
@@ -85,7 +90,12 @@ export async function waitHealthy(opts: { daemon: StartedDaemon; paths: RewriteP
   let pid: number | undefined;
   while (Date.now() < deadline) {
     if (!pidAlive(daemon.spawnedPid) && (pid === undefined || !pidAlive(pid))) {
-      throw new UserError({ what: 'the new ao daemon exited during start-up', why: `\`ao daemon\` (pid ${daemon.spawnedPid}) is gone; its log says: ${logTail(daemon.log)}`, fix: `see ${daemon.log}`, code: 'EHEALTH' });
+      throw new UserError({
+        what: 'the new ao daemon exited during start-up',
+        why: `\`ao daemon\` (pid ${daemon.spawnedPid}) is gone; its log says: ${logTail(daemon.log)}`,
+        fix: `see ${daemon.log}`,
+        code: 'EHEALTH',
+      });
     }
     if (stage === 'running.json') {
       const info = await readRunFile(opts.paths.runFile);
@@ -129,7 +139,12 @@ export async function waitHealthy(opts: { daemon: StartedDaemon; paths: RewriteP
  * Stops a daemon this cutover started: `ao stop --json` when running.json still names it (never another
  * daemon), then by its recorded pids, TERM then KILL. Throws when it is still alive after that.
  */
-export async function stopStartedDaemon(opts: { ao?: string; daemon: StartedDaemon | undefined; paths: RewritePaths; env: NodeJS.ProcessEnv }): Promise<{ stopped: number[] }> {
+export async function stopStartedDaemon(opts: {
+  ao?: string;
+  daemon: StartedDaemon | undefined;
+  paths: RewritePaths;
+  env: NodeJS.ProcessEnv;
+}): Promise<{ stopped: number[] }> {
   const { daemon } = opts;
   if (!daemon) return { stopped: [] };
   const info = await readRunFile(opts.paths.runFile);

@@ -72,7 +72,11 @@ async function importSnapshot(backupDir: string, manifest: BackupManifest): Prom
 
 /** Read-only (or writable again) all the way down; names are handled as bytes, like the backup's. */
 async function setWritable(dir: string | Buffer, writable: boolean): Promise<void> {
-  const entries = (await readdir(dir, { withFileTypes: true, encoding: 'buffer' } as never)) as unknown as Array<{ name: Buffer; isDirectory(): boolean; isFile(): boolean }>;
+  const entries = (await readdir(dir, { withFileTypes: true, encoding: 'buffer' } as never)) as unknown as Array<{
+    name: Buffer;
+    isDirectory(): boolean;
+    isFile(): boolean;
+  }>;
   if (writable) await chmod(dir, 0o700);
   for (const e of entries) {
     const p = Buffer.concat([Buffer.from(dir), Buffer.from(sep), Buffer.from(e.name)]);
@@ -133,7 +137,12 @@ export async function importLegacy(opts: {
   const bundleFile = await keepBundle(opts.paths, bundle);
   const caps = await importCapabilities(opts.ao, opts.env);
   if (!caps.fromDir) {
-    throw new UserError({ what: 'this ao cannot import a legacy home', why: '`ao import --help` offers no --from', fix: `your sessions and resume ids are kept in ${bundleFile}`, code: 'EIMPORT' });
+    throw new UserError({
+      what: 'this ao cannot import a legacy home',
+      why: '`ao import --help` offers no --from',
+      fix: `your sessions and resume ids are kept in ${bundleFile}`,
+      code: 'EIMPORT',
+    });
   }
   const root = await importSnapshot(opts.backupDir, opts.manifest);
   let projects: ProjectsReport;
@@ -152,7 +161,9 @@ export async function importLegacy(opts: {
   let sessions: SessionsReport | undefined;
   if (caps.sessionsFrom) {
     const args = ['import', '--sessions-from', bundleFile, '--yes', '--json'];
-    sessions = await aoJson<SessionsReport>(opts.ao, args, opts.env, 10 * 60_000, (pid) => opts.onSpawn?.(pid, `ao ${args.join(' ')}`)).catch((err: unknown) => Promise.reject(importFailed(err, bundleFile)));
+    sessions = await aoJson<SessionsReport>(opts.ao, args, opts.env, 10 * 60_000, (pid) => opts.onSpawn?.(pid, `ao ${args.join(' ')}`)).catch((err: unknown) =>
+      Promise.reject(importFailed(err, bundleFile)),
+    );
   }
   return {
     bundleFile,

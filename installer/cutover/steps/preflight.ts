@@ -22,7 +22,10 @@ export async function lookUpTarget(target: string, env: NodeJS.ProcessEnv, opts:
   const spec = `${PACKAGE_NAME}@${target}`;
   // A check leaves no trace: npm gets a throwaway cache and writes no log file.
   const scratch = opts.readOnly ? await mkdtemp(join(tmpdir(), 'ao-update-check-')) : undefined;
-  const res = await runCommand('npm', ['view', spec, 'version', 'engines', '--json', ...(scratch ? ['--logs-max=0'] : [])], { env: scratch ? { ...env, npm_config_cache: scratch } : env, timeoutMs: 60_000 }).finally(() => (scratch ? rm(scratch, { recursive: true, force: true }) : undefined));
+  const res = await runCommand('npm', ['view', spec, 'version', 'engines', '--json', ...(scratch ? ['--logs-max=0'] : [])], {
+    env: scratch ? { ...env, npm_config_cache: scratch } : env,
+    timeoutMs: 60_000,
+  }).finally(() => (scratch ? rm(scratch, { recursive: true, force: true }) : undefined));
   const text = res.stdout.trim();
   if (res.code !== 0 || !text) {
     throw new UserError({

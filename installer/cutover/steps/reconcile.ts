@@ -41,7 +41,8 @@ export function sessionProblems(bundle: Pick<LegacyBundle, 'sessions'>, rows: Se
       continue;
     }
     for (const k of RESUME_KEYS) {
-      if ((s.resume[k] ?? '') !== (row.resume?.[k] ?? '')) problems.push(`${key} has ${k} ${JSON.stringify(row.resume?.[k])}, expected ${JSON.stringify(s.resume[k])}`);
+      if ((s.resume[k] ?? '') !== (row.resume?.[k] ?? ''))
+        problems.push(`${key} has ${k} ${JSON.stringify(row.resume?.[k])}, expected ${JSON.stringify(s.resume[k])}`);
     }
   }
   return problems;
@@ -52,7 +53,12 @@ export async function reconcile(opts: { ao: string; env: NodeJS.ProcessEnv; impo
   const listed = await aoJson<{ projects: Array<{ id: string }> }>(opts.ao, ['project', 'ls', '--json'], opts.env);
   const absent = missingProjects(imported.configProjects, listed.projects ?? []);
   // A project the import itself declined, saying so in a note, is reported; one missing without a word is a failure.
-  const declined = absent.flatMap((id) => imported.notes.filter((n) => n.includes(JSON.stringify(id))).slice(0, 1).map((note) => ({ id, note })));
+  const declined = absent.flatMap((id) =>
+    imported.notes
+      .filter((n) => n.includes(JSON.stringify(id)))
+      .slice(0, 1)
+      .map((note) => ({ id, note })),
+  );
   const missing = absent.filter((id) => !declined.some((d) => d.id === id));
   if (missing.length > 0) {
     throw new UserError({

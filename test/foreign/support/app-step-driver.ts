@@ -7,7 +7,11 @@ import { fetchAppStep, installedPackageAppFetcher } from '../../../installer/cut
 async function main(): Promise<void> {
   const env = { ...process.env };
   delete env.HOME;
-  const outcome = await fetchAppStep(installedPackageAppFetcher({ name: 'npm', globalRoot: process.argv[2]! }), { home: env.USERPROFILE!, env, log: () => undefined });
+  const outcome = await fetchAppStep(installedPackageAppFetcher({ name: 'npm', globalRoot: process.argv[2]! }), {
+    home: env.USERPROFILE!,
+    env,
+    log: () => undefined,
+  });
   writeFileSync(process.argv[3]!, JSON.stringify({ outcome, userProfile: process.env.USERPROFILE }));
 }
 void main();

@@ -53,7 +53,12 @@ export interface Ran {
  * under Wine cannot use a Unix pipe for its stdio (EBADF in createWritableStdioStream).
  * Asynchronous, so servers in the test's own process (the app server) keep answering.
  */
-export async function runOnFiles(cmd: string, args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<Ran> {
+export async function runOnFiles(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { cwd?: string; input?: string; timeoutMs?: number } = {},
+): Promise<Ran> {
   const dir = mkdtempSync(join(tmpdir(), 'ao-foreign-io-'));
   const files = { in: join(dir, 'in'), out: join(dir, 'out'), err: join(dir, 'err') };
   writeFileSync(files.in, options.input ?? '');
@@ -104,4 +109,3 @@ export function wineEnv(tools: WineTools, windowsEnv: Record<string, string> = {
     ...windowsEnv,
   };
 }
-

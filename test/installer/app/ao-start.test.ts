@@ -56,11 +56,24 @@ describe.runIf(canRunRealRewrite)('ao-app and the real ao start', () => {
     const artifact = await recordingAppImage(await tempDir('art'));
     const manifestFile = await writeManifest(await tempDir('m'), await manifestFor(server, artifact, 'AppImage', 'linux-x64'));
     const blocked = `http://127.0.0.1:${closedPort}`;
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, HTTPS_PROXY: blocked, HTTP_PROXY: blocked, https_proxy: blocked, http_proxy: blocked, NO_PROXY: '', no_proxy: '' };
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: home,
+      HTTPS_PROXY: blocked,
+      HTTP_PROXY: blocked,
+      https_proxy: blocked,
+      http_proxy: blocked,
+      NO_PROXY: '',
+      no_proxy: '',
+    };
 
     // Async: the artifact server runs in this process.
-    const install = await run(process.execPath, [cli, 'install', '--json', '--manifest', manifestFile], { ...env, NO_PROXY: '127.0.0.1', no_proxy: '127.0.0.1' });
-    expect(install.stderr).toBe("");
+    const install = await run(process.execPath, [cli, 'install', '--json', '--manifest', manifestFile], {
+      ...env,
+      NO_PROXY: '127.0.0.1',
+      no_proxy: '127.0.0.1',
+    });
+    expect(install.stderr).toBe('');
     expect(install.status).toBe(0);
     const result = JSON.parse(install.stdout.trim().split('\n').at(-1)!);
     expect(result.appPath).toBe(join(home, '.ao', 'app', 'versions', '0.10.0-linux-x64', 'agent-orchestrator-linux-x64.AppImage'));

@@ -34,11 +34,21 @@ afterAll(() => server.close());
 describe('the release app manifest', () => {
   it('pins size, sha512 and an unpacked cap above the real total, signed with Ed25519', async () => {
     const { privateKey } = generateKeyPairSync('ed25519');
-    const manifest = await buildAppManifest({ matrix, version: '0.10.0', artifactsDir, baseUrls: ['https://dl.example/ao/0.10.0', 'https://mirror.example/ao'], signingKey: privateKey, allowMissing: true });
+    const manifest = await buildAppManifest({
+      matrix,
+      version: '0.10.0',
+      artifactsDir,
+      baseUrls: ['https://dl.example/ao/0.10.0', 'https://mirror.example/ao'],
+      signingKey: privateKey,
+      allowMissing: true,
+    });
     expect(Object.keys(manifest.targets).sort()).toEqual(['darwin-arm64', 'linux-x64']);
     const linux = manifest.targets['linux-x64'];
     expect(linux.format).toBe('AppImage');
-    expect(linux.urls).toEqual(['https://dl.example/ao/0.10.0/agent-orchestrator-linux-x64.AppImage', 'https://mirror.example/ao/agent-orchestrator-linux-x64.AppImage']);
+    expect(linux.urls).toEqual([
+      'https://dl.example/ao/0.10.0/agent-orchestrator-linux-x64.AppImage',
+      'https://mirror.example/ao/agent-orchestrator-linux-x64.AppImage',
+    ]);
     expect(linux.unpackedSizeLimit).toBeGreaterThan(300 << 10);
     expect(manifest.publicKey).toMatch(/BEGIN PUBLIC KEY/);
     expect(linux.signature).toBeTruthy();
@@ -49,16 +59,28 @@ describe('the release app manifest', () => {
     const hostile = hostileArchives().find((h) => h.name === 'zip: symlink pointing outside')!;
     await writeFile(join(dir, 'agent-orchestrator-darwin-arm64.zip'), hostile.bytes);
     await expect(checkAppArtifact(join(dir, 'agent-orchestrator-darwin-arm64.zip'), 'zip')).rejects.toMatchObject({ code: 'EUNSAFEARCHIVE' });
-    await expect(buildAppManifest({ matrix, version: '0.10.0', artifactsDir: dir, baseUrls: ['https://dl.example'], allowMissing: true })).rejects.toMatchObject({ code: 'EAPPMANIFEST', message: expect.stringMatching(/refusing to unpack.*points outside/) });
+    await expect(
+      buildAppManifest({ matrix, version: '0.10.0', artifactsDir: dir, baseUrls: ['https://dl.example'], allowMissing: true }),
+    ).rejects.toMatchObject({ code: 'EAPPMANIFEST', message: expect.stringMatching(/refusing to unpack.*points outside/) });
   });
 
   it('names the missing artifact when one is absent', async () => {
-    await expect(buildAppManifest({ matrix, version: '0.10.0', artifactsDir, baseUrls: ['https://dl.example'] })).rejects.toMatchObject({ code: 'EAPPMANIFEST', message: expect.stringMatching(/agent-orchestrator-darwin-x64\.zip/) });
+    await expect(buildAppManifest({ matrix, version: '0.10.0', artifactsDir, baseUrls: ['https://dl.example'] })).rejects.toMatchObject({
+      code: 'EAPPMANIFEST',
+      message: expect.stringMatching(/agent-orchestrator-darwin-x64\.zip/),
+    });
   });
 
   it('travels inside the main package tarball and installs from it through a mirror', async () => {
     const { privateKey } = generateKeyPairSync('ed25519');
-    const app = await buildAppManifest({ matrix, version: '0.10.0', artifactsDir, baseUrls: [`${server.url}/primary`, `${server.url}/mirror`], signingKey: privateKey, allowMissing: true });
+    const app = await buildAppManifest({
+      matrix,
+      version: '0.10.0',
+      artifactsDir,
+      baseUrls: [`${server.url}/primary`, `${server.url}/mirror`],
+      signingKey: privateKey,
+      allowMissing: true,
+    });
     const shippedDir = await tempDir('shipped');
     for (const f of MAIN_PACKAGE_FILES) await writeFile(join(shippedDir, f.from), '// stand-in: this test is about the manifest\n');
     await copyFile(await bundledCli(), join(shippedDir, 'app-fetcher.cjs'));

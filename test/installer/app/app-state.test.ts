@@ -14,7 +14,14 @@ describe('app-state.json, as the real ao start reads it', () => {
     const dir = await tempDir('state');
     const newer = join(dir, 'newer.AppImage');
     await writeFile(newer, 'x');
-    const theirs = { schemaVersion: 2, appPath: newer, version: '0.11.0', installedAt: '2026-01-01T00:00:00.000Z', lastReconciledAt: '2026-11-01T00:00:00.000Z', installSource: 'npm-bootstrap' };
+    const theirs = {
+      schemaVersion: 2,
+      appPath: newer,
+      version: '0.11.0',
+      installedAt: '2026-01-01T00:00:00.000Z',
+      lastReconciledAt: '2026-11-01T00:00:00.000Z',
+      installSource: 'npm-bootstrap',
+    };
     await writeFile(join(dir, APP_STATE_FILE), JSON.stringify(theirs));
     const outcome = await recordAppState(join(dir, 'ours.AppImage'), '0.10.0', { dir, platform: 'linux' });
     expect(outcome.written).toBe(false);
@@ -23,11 +30,30 @@ describe('app-state.json, as the real ao start reads it', () => {
 
   it('replaces a marker whose app is gone, keeping the fields the app owns', async () => {
     const dir = await tempDir('state');
-    await writeFile(join(dir, APP_STATE_FILE), JSON.stringify({ schemaVersion: 2, appPath: join(dir, 'gone.AppImage'), version: '0.11.0', installedAt: '2026-01-01T00:00:00.000Z', lastReconciledAt: 'x', installSource: 'npm-bootstrap', migration: { status: 'completed' } }));
+    await writeFile(
+      join(dir, APP_STATE_FILE),
+      JSON.stringify({
+        schemaVersion: 2,
+        appPath: join(dir, 'gone.AppImage'),
+        version: '0.11.0',
+        installedAt: '2026-01-01T00:00:00.000Z',
+        lastReconciledAt: 'x',
+        installSource: 'npm-bootstrap',
+        migration: { status: 'completed' },
+      }),
+    );
     const ours = join(dir, 'ours.AppImage');
     const outcome = await recordAppState(ours, '0.10.0', { dir, platform: 'linux', now: new Date('2026-11-21T00:00:00.000Z') });
     expect(outcome.written).toBe(true);
-    expect(JSON.parse(await readFile(join(dir, APP_STATE_FILE), 'utf8'))).toEqual({ schemaVersion: 2, appPath: ours, version: '0.10.0', installedAt: '2026-01-01T00:00:00.000Z', lastReconciledAt: '2026-11-21T00:00:00.000Z', installSource: 'npm-bootstrap', migration: { status: 'completed' } });
+    expect(JSON.parse(await readFile(join(dir, APP_STATE_FILE), 'utf8'))).toEqual({
+      schemaVersion: 2,
+      appPath: ours,
+      version: '0.10.0',
+      installedAt: '2026-01-01T00:00:00.000Z',
+      lastReconciledAt: '2026-11-21T00:00:00.000Z',
+      installSource: 'npm-bootstrap',
+      migration: { status: 'completed' },
+    });
     expect((await stat(join(dir, APP_STATE_FILE))).mode & 0o777).toBe(0o600);
   });
 
@@ -44,7 +70,10 @@ describe('app-state.json, as the real ao start reads it', () => {
 
 describe('the Windows NSIS installer', () => {
   it('is run silently with /S and lands where ao start looks', () => {
-    expect(nsisInstallCommand('C:\\Users\\u\\.ao\\app\\versions\\0.10.0-win32-x64\\agent-orchestrator-win32-x64.exe')).toEqual({ file: 'C:\\Users\\u\\.ao\\app\\versions\\0.10.0-win32-x64\\agent-orchestrator-win32-x64.exe', args: ['/S'] });
+    expect(nsisInstallCommand('C:\\Users\\u\\.ao\\app\\versions\\0.10.0-win32-x64\\agent-orchestrator-win32-x64.exe')).toEqual({
+      file: 'C:\\Users\\u\\.ao\\app\\versions\\0.10.0-win32-x64\\agent-orchestrator-win32-x64.exe',
+      args: ['/S'],
+    });
     expect(windowsInstalledApp('C:\\Users\\u\\AppData\\Local')).toBe('C:\\Users\\u\\AppData\\Local\\Programs\\Agent Orchestrator\\agent-orchestrator.exe');
   });
 });

@@ -50,7 +50,10 @@ describe('extracting real app layouts', () => {
     const bytes = await readFile(built.file);
     bytes[bytes.length >> 1] ^= 0xff; // inside the stored app.bin
     await writeFile(built.file, bytes);
-    await expect(extractArtifact('zip', built.file, join(dir, 'staging'), 64 << 20, 'x')).rejects.toMatchObject({ code: 'EUNSAFEARCHIVE', message: expect.stringContaining('CRC-32') });
+    await expect(extractArtifact('zip', built.file, join(dir, 'staging'), 64 << 20, 'x')).rejects.toMatchObject({
+      code: 'EUNSAFEARCHIVE',
+      message: expect.stringContaining('CRC-32'),
+    });
   });
 
   it('unpacks the Linux tar.gz with its library symlink', async () => {

@@ -39,7 +39,11 @@ interface Ran {
 function ao(args: string[], env: Record<string, string> = {}, killAfterMs = 30_000, cwd = work): Promise<Ran> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd, env: { ...process.env, AO_APP_BASE_URL: '', HTTP_PROXY: '', HTTPS_PROXY: '', http_proxy: '', https_proxy: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, ...args], {
+      cwd,
+      env: { ...process.env, AO_APP_BASE_URL: '', HTTP_PROXY: '', HTTPS_PROXY: '', http_proxy: '', https_proxy: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -173,7 +177,11 @@ describe('the download fails in a way the user can act on, and never loops', () 
     try {
       const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
       const root = join(await tempDir('root'), 'app');
-      const r = await ao(await installArgs(manifest, root), { HTTP_PROXY: proxyUrl, HTTPS_PROXY: proxyUrl, NO_PROXY: '', no_proxy: '', AO_APP_DEADLINE_MS: '8000' }, 40_000);
+      const r = await ao(
+        await installArgs(manifest, root),
+        { HTTP_PROXY: proxyUrl, HTTPS_PROXY: proxyUrl, NO_PROXY: '', no_proxy: '', AO_APP_DEADLINE_MS: '8000' },
+        40_000,
+      );
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/proxy/i);
       expect(r.ms).toBeLessThan(20_000);
@@ -256,7 +264,16 @@ describe('the command line', () => {
     const artifact = join(work, 'agent-orchestrator-win32-x64.exe');
     writeFileSync(artifact, 'MZ not really an installer\n');
     const manifest = await manifestFor(server, artifact, 'exe', 'win32-x64');
-    const r = await ao(['install', '--quiet', '--manifest', await writeManifest(await tempDir('m'), manifest), '--target', 'win32-x64', '--dir', join(work, 'win')]);
+    const r = await ao([
+      'install',
+      '--quiet',
+      '--manifest',
+      await writeManifest(await tempDir('m'), manifest),
+      '--target',
+      'win32-x64',
+      '--dir',
+      join(work, 'win'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/runs only on Windows/);
     expect(server.requests.filter((q) => q.path === '/agent-orchestrator-win32-x64.exe')).toEqual([]);
@@ -265,12 +282,19 @@ describe('the command line', () => {
   it('turns a command whose event loop drains before it settles into exit 70, never exit 0', async () => {
     const script = join(work, 'never-settles.cjs');
     await build({
-      stdin: { contents: "import { runCommand } from './installer/app/run-command.ts';\nrunCommand('ao-app', () => new Promise<number>(() => undefined), () => 1);\n", resolveDir: REPO_ROOT, loader: 'ts' },
-      bundle: true, platform: 'node', format: 'cjs', outfile: script, logLevel: 'warning',
+      stdin: {
+        contents: "import { runCommand } from './installer/app/run-command.ts';\nrunCommand('ao-app', () => new Promise<number>(() => undefined), () => 1);\n",
+        resolveDir: REPO_ROOT,
+        loader: 'ts',
+      },
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      outfile: script,
+      logLevel: 'warning',
     });
     const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status).toBe(70);
     expect(r.stderr).toMatch(/stopped before it finished/);
   });
 });
-

@@ -8,7 +8,13 @@ import type { AppManifest } from '../../../common/app-manifest.js';
 import type { FaultServer } from '../../../rehearsal/fault-server.js';
 
 /** A one-target manifest for an artifact served at `/<file>` by the fault server. */
-export async function manifestFor(server: FaultServer, artifact: string, format: 'zip' | 'tar.gz' | 'AppImage' | 'exe', target = 'linux-x64', extra: Partial<AppManifest['targets'][string]> = {}): Promise<AppManifest> {
+export async function manifestFor(
+  server: FaultServer,
+  artifact: string,
+  format: 'zip' | 'tar.gz' | 'AppImage' | 'exe',
+  target = 'linux-x64',
+  extra: Partial<AppManifest['targets'][string]> = {},
+): Promise<AppManifest> {
   const file = basename(artifact);
   await server.serve(`/${file}`, artifact);
   const { integrity, size } = await digestFile(artifact);
@@ -25,7 +31,13 @@ export async function tempDir(tag: string): Promise<string> {
 
 interface ShippedModule {
   SHIPPED: Array<{ in: string; out: string }>;
-  bundleEntry: (entry: { in: string }, outFile: string, root: string, define: Record<string, string>, options: { testHooks?: boolean; plugins?: Plugin[] }) => Promise<unknown>;
+  bundleEntry: (
+    entry: { in: string },
+    outFile: string,
+    root: string,
+    define: Record<string, string>,
+    options: { testHooks?: boolean; plugins?: Plugin[] },
+  ) => Promise<unknown>;
 }
 
 /** The ao-app command bundled the way it ships (one CJS file), for child-process tests. */

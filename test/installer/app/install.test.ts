@@ -31,7 +31,13 @@ afterAll(() => server.close());
 async function macManifest(artifact: string, version: string, path: string): Promise<AppManifest> {
   await server.serve(path, artifact);
   const { integrity, size } = await digestFile(artifact);
-  return { schema: 1, version, targets: { 'darwin-arm64': { file: 'ao-desktop-darwin-arm64.zip', format: 'zip', urls: [`${server.url}${path}`], size, integrity, unpackedSizeLimit: 16 << 20 } } };
+  return {
+    schema: 1,
+    version,
+    targets: {
+      'darwin-arm64': { file: 'ao-desktop-darwin-arm64.zip', format: 'zip', urls: [`${server.url}${path}`], size, integrity, unpackedSizeLimit: 16 << 20 },
+    },
+  };
 }
 
 /** Root on Linux can mount a tiny tmpfs: a real full disk, not a stubbed probe. */
@@ -98,7 +104,11 @@ describe('installing the desktop app', () => {
     const plist = join(result.path, 'Agent Orchestrator.app/Contents/Info.plist');
     const text = await readFile(plist, 'utf8');
     await writeFile(plist, text.replace('<string>ao</string>', '<string>xx</string>'));
-    expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toEqual({ ok: false, path: result.path, problems: ['Agent Orchestrator.app/Contents/Info.plist differs from the file installed (sha512 mismatch)'] });
+    expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toEqual({
+      ok: false,
+      path: result.path,
+      problems: ['Agent Orchestrator.app/Contents/Info.plist differs from the file installed (sha512 mismatch)'],
+    });
 
     const image = join(await tempDir('img'), 'agent-orchestrator-linux-x64.AppImage');
     await writeFile(image, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
@@ -106,7 +116,9 @@ describe('installing the desktop app', () => {
     const m = await manifestFor(server, image, 'AppImage', 'linux-x64');
     const installed = await installApp({ manifest: m, target: 'linux-x64', root: imageRoot });
     await writeFile(join(installed.path, 'agent-orchestrator-linux-x64.AppImage'), '#!/bin/sh\nexit 1\n');
-    expect((await verifyApp({ manifest: m, target: 'linux-x64', root: imageRoot })).problems).toEqual(['agent-orchestrator-linux-x64.AppImage differs from the file installed (sha512 mismatch)']);
+    expect((await verifyApp({ manifest: m, target: 'linux-x64', root: imageRoot })).problems).toEqual([
+      'agent-orchestrator-linux-x64.AppImage differs from the file installed (sha512 mismatch)',
+    ]);
   });
 
   it('installs nothing from wrong bytes and discards them', async () => {
@@ -188,11 +200,17 @@ describe('installing the desktop app', () => {
       // The free-space probe is told there is room (another process fills the disk after it looked).
       const roomy = async () => 1 << 30;
       const bigManifest = await manifestFor(server, big, 'tar.gz', 'linux-x64');
-      await expect(installApp({ manifest: bigManifest, target: 'linux-x64', root: join(root, 'a'), freeSpace: roomy })).rejects.toMatchObject({ code: 'ENOSPC', what: expect.stringMatching(/cannot write the desktop app download/) });
+      await expect(installApp({ manifest: bigManifest, target: 'linux-x64', root: join(root, 'a'), freeSpace: roomy })).rejects.toMatchObject({
+        code: 'ENOSPC',
+        what: expect.stringMatching(/cannot write the desktop app download/),
+      });
       rmSync(join(root, 'a'), { recursive: true, force: true });
       // 700 KB zip fits; its unpacked 1.3 MB does not.
       const zip = await manifestFor(server, mac, 'zip', 'darwin-arm64');
-      await expect(installApp({ manifest: zip, target: 'darwin-arm64', root: join(root, 'b'), freeSpace: roomy })).rejects.toMatchObject({ code: 'ENOSPC', what: 'the disk filled up while unpacking the desktop app' });
+      await expect(installApp({ manifest: zip, target: 'darwin-arm64', root: join(root, 'b'), freeSpace: roomy })).rejects.toMatchObject({
+        code: 'ENOSPC',
+        what: 'the disk filled up while unpacking the desktop app',
+      });
       expect(existsSync(join(root, 'b', 'downloads', 'ao-desktop-darwin-arm64.zip.partial'))).toBe(true);
       expect((await readdir(join(root, 'b', 'versions'))).filter((n) => n.startsWith('.staging'))).toEqual([]);
     } finally {
@@ -209,7 +227,10 @@ describe('installing the desktop app', () => {
       const checkpoint = async (step: string) => {
         if (step === 'downloaded') await writeFile(filler, Buffer.alloc(2 << 20));
       };
-      await expect(installApp({ manifest, target: 'darwin-arm64', root: join(root, 'app'), checkpoint })).rejects.toMatchObject({ code: 'ENOSPC', what: 'not enough disk space to unpack the desktop app' });
+      await expect(installApp({ manifest, target: 'darwin-arm64', root: join(root, 'app'), checkpoint })).rejects.toMatchObject({
+        code: 'ENOSPC',
+        what: 'not enough disk space to unpack the desktop app',
+      });
       rmSync(filler);
       expect(await installApp({ manifest, target: 'darwin-arm64', root: join(root, 'app') })).toMatchObject({ status: 'installed', fetched: 0 });
     } finally {
@@ -299,7 +320,10 @@ describe('installing the desktop app', () => {
     const file = await writeManifest(dir, manifest);
     const run = runCli(['install', '--json', '--manifest', file, '--target', 'darwin-arm64', '--dir', root], { AO_APP_BASE_URL: `${server.url}/elsewhere/` });
     expect(await run.done).toBe(0);
-    const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const events = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(events[0]).toMatchObject({ event: 'start', total: manifest.targets['darwin-arm64'].size });
     expect(events.some((e) => e.event === 'progress')).toBe(true);
     expect(events.at(-1)).toMatchObject({ event: 'result', status: 'installed', version: '0.10.0' });

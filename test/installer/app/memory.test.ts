@@ -38,7 +38,9 @@ afterAll(async () => {
 });
 
 async function peakRssOfInstall(manifestFile: string, target: string, root: string): Promise<number> {
-  const child = spawn(process.execPath, ['--require', reporter, cli, 'install', '--quiet', '--manifest', manifestFile, '--target', target, '--dir', root], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--require', reporter, cli, 'install', '--quiet', '--manifest', manifestFile, '--target', target, '--dir', root], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -47,7 +49,10 @@ async function peakRssOfInstall(manifestFile: string, target: string, root: stri
 }
 
 describe('memory of ao-app install', () => {
-  for (const [kind, format, target] of [['darwin', 'zip', 'darwin-arm64'], ['linux', 'tar.gz', 'linux-x64']] as const) {
+  for (const [kind, format, target] of [
+    ['darwin', 'zip', 'darwin-arm64'],
+    ['linux', 'tar.gz', 'linux-x64'],
+  ] as const) {
     it(`stays under ${BOUND_MB[format]} MB peak RSS installing a 60 MB ${format}`, async () => {
       const artifact = (await buildAppArtifact(kind, join(dir, kind, `ao-desktop-${target}.${format}`), SIZE)).file;
       const manifest = await manifestFor(server, artifact, format, target, { unpackedSizeLimit: 2 * SIZE });

@@ -45,23 +45,33 @@ const fetches = () => server.requests.filter((r) => r.path === '/agent-orchestra
 describe('who may sign the desktop app', () => {
   it('refuses a manifest with an empty public key instead of accepting any signature', async () => {
     const m = await manifest('0.10.0', A);
-    await expect(installApp({ manifest: { ...m, publicKey: '' }, target: 'darwin-arm64', root: await tempDir('root'), trustedKeys: [] })).rejects.toMatchObject({ code: 'EAPPMANIFEST' });
+    await expect(installApp({ manifest: { ...m, publicKey: '' }, target: 'darwin-arm64', root: await tempDir('root'), trustedKeys: [] })).rejects.toMatchObject(
+      { code: 'EAPPMANIFEST' },
+    );
   });
 
   it('refuses, before downloading, a manifest signed by a key the build does not pin (its own key inside it proves nothing)', async () => {
     const before = fetches();
     const pinned = [{ id: keyId(pem(A)), publicKey: pem(A), via: 'the ao-app build' }];
-    await expect(installApp({ manifest: await manifest('0.10.0', B), target: 'darwin-arm64', root: await tempDir('root'), trustedKeys: pinned })).rejects.toMatchObject({ code: 'ESIGNATURE' });
-    await expect(installApp({ manifest: await manifest('0.10.0'), target: 'darwin-arm64', root: await tempDir('root'), trustedKeys: pinned })).rejects.toMatchObject({ code: 'ESIGNATURE' });
+    await expect(
+      installApp({ manifest: await manifest('0.10.0', B), target: 'darwin-arm64', root: await tempDir('root'), trustedKeys: pinned }),
+    ).rejects.toMatchObject({ code: 'ESIGNATURE' });
+    await expect(
+      installApp({ manifest: await manifest('0.10.0'), target: 'darwin-arm64', root: await tempDir('root'), trustedKeys: pinned }),
+    ).rejects.toMatchObject({ code: 'ESIGNATURE' });
     expect(fetches()).toBe(before);
-    expect((await installApp({ manifest: await manifest('0.10.0', A), target: 'darwin-arm64', root: await tempDir('root'), trustedKeys: pinned })).status).toBe('installed');
+    expect((await installApp({ manifest: await manifest('0.10.0', A), target: 'darwin-arm64', root: await tempDir('root'), trustedKeys: pinned })).status).toBe(
+      'installed',
+    );
   });
 
   it('refuses an entry changed after signing, before downloading', async () => {
     const m = await manifest('0.10.0', A);
     m.targets['darwin-arm64'].unpackedSizeLimit *= 100;
     const before = fetches();
-    await expect(installApp({ manifest: m, target: 'darwin-arm64', root: await tempDir('root'), trustedKeys: [] })).rejects.toMatchObject({ code: 'ESIGNATURE' });
+    await expect(installApp({ manifest: m, target: 'darwin-arm64', root: await tempDir('root'), trustedKeys: [] })).rejects.toMatchObject({
+      code: 'ESIGNATURE',
+    });
     expect(fetches()).toBe(before);
   });
 
@@ -70,8 +80,13 @@ describe('who may sign the desktop app', () => {
     expect((await installApp({ manifest: await manifest('0.10.0', A), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
     const remembered = JSON.parse(await readFile(join(root, TRUST_FILE), 'utf8'));
     expect(remembered.keys.map((k: { id: string }) => k.id)).toEqual([keyId(pem(A))]);
-    await expect(installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({ code: 'ESIGNATURE', why: expect.stringContaining(keyId(pem(B))) });
-    await expect(installApp({ manifest: await manifest('0.11.0', B, B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({ code: 'ESIGNATURE' });
+    await expect(installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({
+      code: 'ESIGNATURE',
+      why: expect.stringContaining(keyId(pem(B))),
+    });
+    await expect(installApp({ manifest: await manifest('0.11.0', B, B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({
+      code: 'ESIGNATURE',
+    });
     expect((await installApp({ manifest: await manifest('0.11.0', B, A), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
     expect((await installApp({ manifest: await manifest('0.12.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
   });
@@ -80,7 +95,11 @@ describe('who may sign the desktop app', () => {
     const cli = await bundledCli([pem(A)]);
     const run = (m: AppManifest, root: string) =>
       new Promise<{ code: number | null; stderr: string }>(async (resolve) => {
-        const child = spawn(process.execPath, [cli, 'install', '--quiet', '--target', 'darwin-arm64', '--dir', root, '--manifest', await writeManifest(await tempDir('m'), m)], { stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(
+          process.execPath,
+          [cli, 'install', '--quiet', '--target', 'darwin-arm64', '--dir', root, '--manifest', await writeManifest(await tempDir('m'), m)],
+          { stdio: ['ignore', 'ignore', 'pipe'] },
+        );
         let stderr = '';
         child.stderr.on('data', (d) => (stderr += d));
         child.on('exit', (code) => resolve({ code, stderr }));

@@ -20,7 +20,11 @@ describe('the 0.9.6 bridge package', () => {
     const required = [...bundle.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]!.replace(/^node:/, ''));
     const builtins = new Set(builtinModules);
     expect(required.filter((r) => !builtins.has(r))).toEqual([]);
-    expect(JSON.parse(await readFile(join(built.dir, 'package.json'), 'utf8'))).toMatchObject({ name: '@aoagents/ao', version: '0.9.6', aoCutoverTarget: '0.10.0' });
+    expect(JSON.parse(await readFile(join(built.dir, 'package.json'), 'utf8'))).toMatchObject({
+      name: '@aoagents/ao',
+      version: '0.9.6',
+      aoCutoverTarget: '0.10.0',
+    });
   });
 
   it('refuses a target that is a tag or a range', async () => {

@@ -59,15 +59,31 @@ describe.each(binaries)('ao-legacy-import into %s', (_name, binary, target, take
     // No daemon left behind: the cutover stops the one it started.
     expect(existsSync(paths.runFile)).toBe(false);
     const record = JSON.parse(await readFile(join(paths.aoHome, 'legacy', 'imported.json'), 'utf8')) as Record<string, unknown>;
-    expect(record).toMatchObject({ schemaVersion: 1, legacyHome: join(sb.home, '.agent-orchestrator'), via: 'ao-legacy-import', projects: facts.projects.length, sessions: facts.sessions.size, sessionsInRewrite: takesSessions ? facts.sessions.size : 0 });
+    expect(record).toMatchObject({
+      schemaVersion: 1,
+      legacyHome: join(sb.home, '.agent-orchestrator'),
+      via: 'ao-legacy-import',
+      projects: facts.projects.length,
+      sessions: facts.sessions.size,
+      sessionsInRewrite: takesSessions ? facts.sessions.size : 0,
+    });
     expect((await stat(join(paths.aoHome, 'legacy', 'imported.json'))).mode & 0o777).toBe(0o600);
     expect((await stat(join(paths.aoHome, 'legacy'))).mode & 0o777).toBe(0o700);
     const held = await inspectRewrite(sb, facts, ao);
     expect(held.problems).toEqual([]);
-    expect(held).toMatchObject({ daemonHealthy: true, projectsInRewrite: facts.projects.length, sessionsInBundle: facts.sessions.size, sessionImport: takesSessions, sessionsInRewrite: takesSessions ? facts.sessions.size : 0 });
+    expect(held).toMatchObject({
+      daemonHealthy: true,
+      projectsInRewrite: facts.projects.length,
+      sessionsInBundle: facts.sessions.size,
+      sessionImport: takesSessions,
+      sessionsInRewrite: takesSessions ? facts.sessions.size : 0,
+    });
     expect(held.resumeIdsInBundle).toBe(record.sessionsWithResumeId);
     expect(res.stderr).toContain(`in the new ao: ${facts.projects.length} of ${facts.projects.length} projects`);
-    if (!takesSessions) expect(res.stderr).toContain(`kept only in ${join(paths.aoHome, 'legacy', 'bundle.json')}: ${facts.sessions.size} sessions, ${String(record.sessionsWithResumeId)} of them with an agent resume id`);
+    if (!takesSessions)
+      expect(res.stderr).toContain(
+        `kept only in ${join(paths.aoHome, 'legacy', 'bundle.json')}: ${facts.sessions.size} sessions, ${String(record.sessionsWithResumeId)} of them with an agent resume id`,
+      );
     expect(await legacyFingerprint(sb.home)).toBe(before);
   }, 120_000);
 
@@ -110,7 +126,9 @@ describe.each(binaries)('ao-legacy-import into %s', (_name, binary, target, take
     await appendFile(join(sb.home, '.agent-orchestrator', 'config.yaml'), '  Bad Id!:\n    path: /nowhere\n');
     const res = await run();
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stderr).toContain('kept only in the bundle: project Bad Id!, which the new ao declined (project "Bad Id!" skipped: id is not a valid rewrite project id)');
+    expect(res.stderr).toContain(
+      'kept only in the bundle: project Bad Id!, which the new ao declined (project "Bad Id!" skipped: id is not a valid rewrite project id)',
+    );
     expect(res.stderr).toContain(`in the new ao: ${facts.projects.length} of ${facts.projects.length + 1} projects`);
   }, 120_000);
 
@@ -135,16 +153,20 @@ describe('the health step refuses a daemon that is not the one it started, healt
     ['wrong-pid', "something else answers on the new daemon's port"],
     ['crash', 'the new ao daemon exited during start-up'],
   ];
-  it.each(cases)('%s: rolled back with the reason, no daemon left', async (fault, reason) => {
-    const ao = await hostFixtureBinary('0.10.0');
-    const { sb, before, run } = await cutover(ao, '0.10.0', ['--yes'], { AO_FIXTURE_FAULT: fault });
-    const res = await run();
-    expect(res.code, res.stderr).toBe(1);
-    expect(res.stderr).toContain(reason);
-    expect(res.stderr).toContain('rolled back');
-    const paths = rewritePaths(sb.home, sb.env);
-    expect(existsSync(paths.runFile)).toBe(false);
-    expect(existsSync(join(paths.aoHome, 'legacy', 'imported.json'))).toBe(false);
-    expect(await legacyFingerprint(sb.home)).toBe(before);
-  }, 60_000);
+  it.each(cases)(
+    '%s: rolled back with the reason, no daemon left',
+    async (fault, reason) => {
+      const ao = await hostFixtureBinary('0.10.0');
+      const { sb, before, run } = await cutover(ao, '0.10.0', ['--yes'], { AO_FIXTURE_FAULT: fault });
+      const res = await run();
+      expect(res.code, res.stderr).toBe(1);
+      expect(res.stderr).toContain(reason);
+      expect(res.stderr).toContain('rolled back');
+      const paths = rewritePaths(sb.home, sb.env);
+      expect(existsSync(paths.runFile)).toBe(false);
+      expect(existsSync(join(paths.aoHome, 'legacy', 'imported.json'))).toBe(false);
+      expect(await legacyFingerprint(sb.home)).toBe(before);
+    },
+    60_000,
+  );
 });

@@ -24,7 +24,15 @@ describe.skipIf(!canDropPrivileges)('a hostile legacy tree: bad names and unread
     chmodSync(root, 0o755);
     cutoverModule = join(root, 'cutover.mjs');
     // The cutover as it ships: one bundle, run by node as the ordinary user.
-    await build({ entryPoints: [join(REPO_ROOT, 'installer', 'cutover', 'cutover.ts')], bundle: true, platform: 'node', format: 'esm', outfile: cutoverModule, logLevel: 'error', banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" } });
+    await build({
+      entryPoints: [join(REPO_ROOT, 'installer', 'cutover', 'cutover.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outfile: cutoverModule,
+      logLevel: 'error',
+      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    });
     ao = await hostFixtureBinary('0.10.0');
   }, 120_000);
 
@@ -53,11 +61,18 @@ describe.skipIf(!canDropPrivileges)('a hostile legacy tree: bad names and unread
 
   function runAsNobody(home: string, env: Record<string, string> = {}): { code: number; stderr: string } {
     const runner = join(root, 'run.mjs');
-    writeFileSync(runner, `import { runCutover } from ${JSON.stringify(cutoverModule)};
+    writeFileSync(
+      runner,
+      `import { runCutover } from ${JSON.stringify(cutoverModule)};
 let stderr = '';
 const code = await runCutover({ mode: 'legacy-import', argv: ['--yes'], target: '0.10.0', ao: ${JSON.stringify(ao)}, env: { ...process.env }, stderr: { write: (s) => ((stderr += s), true) } });
-process.stdout.write(JSON.stringify({ code, stderr }));`);
-    const out = execFileSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, runner], { env: { PATH: process.env.PATH, HOME: home, ...env }, cwd: home, encoding: 'utf8' });
+process.stdout.write(JSON.stringify({ code, stderr }));`,
+    );
+    const out = execFileSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, runner], {
+      env: { PATH: process.env.PATH, HOME: home, ...env },
+      cwd: home,
+      encoding: 'utf8',
+    });
     return JSON.parse(out) as { code: number; stderr: string };
   }
 
@@ -73,7 +88,10 @@ process.stdout.write(JSON.stringify({ code, stderr }));`);
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toContain('2 entries could not be read and were left where they are');
     const backup = backupOf(home);
-    const manifest = JSON.parse(readFileSync(join(backup, 'manifest.json'), 'utf8')) as { unreadable: Array<{ path: string; reason: string }>; files: Array<{ path: string; pathBytes?: string }> };
+    const manifest = JSON.parse(readFileSync(join(backup, 'manifest.json'), 'utf8')) as {
+      unreadable: Array<{ path: string; reason: string }>;
+      files: Array<{ path: string; pathBytes?: string }>;
+    };
     expect(manifest.unreadable.map((u) => [u.path, u.reason]).sort()).toEqual([
       ['locked', 'cannot list: EACCES'],
       ['private.yaml', 'cannot read: EACCES'],

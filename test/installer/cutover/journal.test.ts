@@ -11,7 +11,11 @@ import { rollbackPlan } from '../../../installer/cutover/rollback.js';
 const aoHome = () => mkdtemp(join(tmpdir(), 'ao-journal-'));
 
 /** Runs a real Node process that journals two steps; the env decides where it crashes. */
-async function journalChild(home: string, env: NodeJS.ProcessEnv, onStart?: (pid: number) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
+async function journalChild(
+  home: string,
+  env: NodeJS.ProcessEnv,
+  onStart?: (pid: number) => void,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
   const entry = join(home, 'child.cjs');
   buildSync({
     stdin: {
@@ -112,23 +116,108 @@ describe('recovery and rollback decisions', () => {
 
   it('finishes a cutover whose health check passed, rolls back one that touched the install or store, discards one that only read', () => {
     expect(planRecovery(undefined)).toBe('none');
-    expect(planRecovery(data([['preflight', 'done'], ['backup', 'started']]))).toBe('discard');
-    expect(planRecovery(data([['preflight', 'done'], ['backup', 'done'], ['install', 'started']]))).toBe('rollback');
-    expect(planRecovery(data([['install', 'done'], ['app', 'done'], ['import', 'done'], ['health', 'started']]))).toBe('rollback');
-    expect(planRecovery(data([['install', 'done'], ['import', 'done'], ['health', 'done']]))).toBe('finish');
+    expect(
+      planRecovery(
+        data([
+          ['preflight', 'done'],
+          ['backup', 'started'],
+        ]),
+      ),
+    ).toBe('discard');
+    expect(
+      planRecovery(
+        data([
+          ['preflight', 'done'],
+          ['backup', 'done'],
+          ['install', 'started'],
+        ]),
+      ),
+    ).toBe('rollback');
+    expect(
+      planRecovery(
+        data([
+          ['install', 'done'],
+          ['app', 'done'],
+          ['import', 'done'],
+          ['health', 'started'],
+        ]),
+      ),
+    ).toBe('rollback');
+    expect(
+      planRecovery(
+        data([
+          ['install', 'done'],
+          ['import', 'done'],
+          ['health', 'done'],
+        ]),
+      ),
+    ).toBe('finish');
     expect(planRecovery(data([], { status: 'rolling-back' }))).toBe('rollback');
     expect(planRecovery(data([['health', 'done']], { status: 'done' }))).toBe('none');
   });
 
   it('undoes only what was touched, daemon first and legacy files proven last', () => {
     expect(rollbackPlan(data([['preflight', 'done']]))).toEqual([]);
-    expect(rollbackPlan(data([['backup', 'done'], ['install', 'failed']], { backupDir: '/b' }))).toEqual(['reinstall-legacy', 'verify-legacy-files']);
-    expect(rollbackPlan(data([['backup', 'done'], ['install', 'done'], ['import', 'done'], ['health', 'failed']], { backupDir: '/b' }))).toEqual(['stop-daemon', 'restore-store', 'reinstall-legacy', 'verify-legacy-files']);
+    expect(
+      rollbackPlan(
+        data(
+          [
+            ['backup', 'done'],
+            ['install', 'failed'],
+          ],
+          { backupDir: '/b' },
+        ),
+      ),
+    ).toEqual(['reinstall-legacy', 'verify-legacy-files']);
+    expect(
+      rollbackPlan(
+        data(
+          [
+            ['backup', 'done'],
+            ['install', 'done'],
+            ['import', 'done'],
+            ['health', 'failed'],
+          ],
+          { backupDir: '/b' },
+        ),
+      ),
+    ).toEqual(['stop-daemon', 'restore-store', 'reinstall-legacy', 'verify-legacy-files']);
     // ao-legacy-import never installed anything, so it never reinstalls.
-    expect(rollbackPlan(data([['backup', 'done'], ['import', 'failed']], { backupDir: '/b', command: 'legacy-import' }))).toEqual(['restore-store', 'verify-legacy-files']);
+    expect(
+      rollbackPlan(
+        data(
+          [
+            ['backup', 'done'],
+            ['import', 'failed'],
+          ],
+          { backupDir: '/b', command: 'legacy-import' },
+        ),
+      ),
+    ).toEqual(['restore-store', 'verify-legacy-files']);
     // A backup that never completed: the run only read, so there is nothing to verify (no false rollback item).
-    expect(rollbackPlan(data([['preflight', 'done'], ['backup', 'failed']], { backupDir: '/b' }))).toEqual([]);
+    expect(
+      rollbackPlan(
+        data(
+          [
+            ['preflight', 'done'],
+            ['backup', 'failed'],
+          ],
+          { backupDir: '/b' },
+        ),
+      ),
+    ).toEqual([]);
     // A daemon the run started is stopped even when the journal crashed before the health step's record.
-    expect(rollbackPlan(data([['backup', 'done'], ['import', 'done'], ['health', 'started']], { backupDir: '/b', command: 'legacy-import', daemon: { spawnedPid: 1, port: 2, log: '', spawnedAt: '' } }))).toEqual(['stop-daemon', 'restore-store', 'verify-legacy-files']);
+    expect(
+      rollbackPlan(
+        data(
+          [
+            ['backup', 'done'],
+            ['import', 'done'],
+            ['health', 'started'],
+          ],
+          { backupDir: '/b', command: 'legacy-import', daemon: { spawnedPid: 1, port: 2, log: '', spawnedAt: '' } },
+        ),
+      ),
+    ).toEqual(['stop-daemon', 'restore-store', 'verify-legacy-files']);
   });
 });

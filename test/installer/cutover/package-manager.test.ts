@@ -9,7 +9,11 @@ describe('package manager detection from the installed package real path', () =>
     ['/usr/local/lib/node_modules/@aoagents/ao', 'npm', '/usr/local/lib/node_modules'],
     ['/home/alice/.nvm/versions/node/v20.17.0/lib/node_modules/@aoagents/ao', 'npm', '/home/alice/.nvm/versions/node/v20.17.0/lib/node_modules'],
     ['/opt/homebrew/lib/node_modules/@aoagents/ao', 'npm', '/opt/homebrew/lib/node_modules'],
-    ['/home/alice/.local/share/pnpm/global/5/.pnpm/@aoagents+ao@0.9.6/node_modules/@aoagents/ao', 'pnpm', '/home/alice/.local/share/pnpm/global/5/node_modules'],
+    [
+      '/home/alice/.local/share/pnpm/global/5/.pnpm/@aoagents+ao@0.9.6/node_modules/@aoagents/ao',
+      'pnpm',
+      '/home/alice/.local/share/pnpm/global/5/node_modules',
+    ],
     ['/home/alice/.config/yarn/global/node_modules/@aoagents/ao', 'yarn', '/home/alice/.config/yarn/global/node_modules'],
     ['/home/alice/.bun/install/global/node_modules/@aoagents/ao', 'bun', '/home/alice/.bun/install/global/node_modules'],
   ])('%s -> %s', (path, name, globalRoot) => {
@@ -33,7 +37,12 @@ describe('package manager detection from the installed package real path', () =>
 
 describe('flags', () => {
   it('reads the documented flags and names a bad one', () => {
-    expect(parseFlags(['--dry-run', '--yes', '--force-migrate', '--ready-timeout', '5'])).toEqual({ check: true, yes: true, forceMigrate: true, readyTimeoutMs: 5000 });
+    expect(parseFlags(['--dry-run', '--yes', '--force-migrate', '--ready-timeout', '5'])).toEqual({
+      check: true,
+      yes: true,
+      forceMigrate: true,
+      readyTimeoutMs: 5000,
+    });
     expect(() => parseFlags(['--ready-timeout', 'soon'])).toThrow(/invalid --ready-timeout "soon"/);
     expect(() => parseFlags(['--latest'])).toThrow(/unknown option --latest/);
   });
@@ -50,7 +59,9 @@ describe('reconcile', () => {
       ],
     } as never;
     const row = (id: string, resume?: object) => ({ id, projectId: 'p', resume: resume as never });
-    expect(sessionProblems(bundle, [row('a-1', { claudeSessionUuid: 'u1' }), row('a-2', {}), row('a-3')])).toEqual(['p/a-2 has opencodeSessionId undefined, expected "ses_x"']);
+    expect(sessionProblems(bundle, [row('a-1', { claudeSessionUuid: 'u1' }), row('a-2', {}), row('a-3')])).toEqual([
+      'p/a-2 has opencodeSessionId undefined, expected "ses_x"',
+    ]);
     expect(sessionProblems(bundle, [row('a-1', { claudeSessionUuid: 'u1' })])).toHaveLength(2);
   });
 });

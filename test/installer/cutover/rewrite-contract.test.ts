@@ -63,7 +63,11 @@ describe.each(binaries)('the rewrite contract: %s', (_name, binary) => {
     const caps = await importCapabilities(ao, sb.env);
     expect(caps.fromDir).toBe(true);
     const from = join(sb.home, '.agent-orchestrator');
-    expect(await json(['import', '--from', from, '--dry-run', '--json'])).toEqual({ dryRun: true, projectsImported: facts.projects.length, projectsSkipped: 0 });
+    expect(await json(['import', '--from', from, '--dry-run', '--json'])).toEqual({
+      dryRun: true,
+      projectsImported: facts.projects.length,
+      projectsSkipped: 0,
+    });
     expect(await json(['import', '--from', from, '--yes', '--json'])).toEqual({ dryRun: false, projectsImported: facts.projects.length, projectsSkipped: 0 });
     expect(await json(['import', '--from', from, '--yes', '--json'])).toEqual({ dryRun: false, projectsImported: 0, projectsSkipped: facts.projects.length });
     const usage = await run(['import', '--no-such-flag']);
@@ -79,7 +83,12 @@ describe.each(binaries)('the rewrite contract: %s', (_name, binary) => {
       await mkdir(base, { recursive: true });
       await writeFile(join(base, 'config.yaml'), 'projects:\n  ok:\n    path: /x\n  "Bad Id!":\n    path: /y\n');
       const res = await runCommand(ao, ['import', '--dry-run', '--json'], { env: other.env, cwd: other.home });
-      expect(JSON.parse(res.stdout)).toEqual({ dryRun: true, projectsImported: 1, projectsSkipped: 0, notes: ['project "Bad Id!" skipped: id is not a valid rewrite project id'] });
+      expect(JSON.parse(res.stdout)).toEqual({
+        dryRun: true,
+        projectsImported: 1,
+        projectsSkipped: 0,
+        notes: ['project "Bad Id!" skipped: id is not a valid rewrite project id'],
+      });
     } finally {
       other.cleanup();
     }
@@ -94,7 +103,10 @@ describe.each(binaries)('the rewrite contract: %s', (_name, binary) => {
     const info = JSON.parse(await readFile(runFile, 'utf8')) as Record<string, unknown>;
     expect(info).toMatchObject({ pid, port });
     expect(Number.isNaN(Date.parse(info.startedAt as string))).toBe(false);
-    for (const [path, status] of [['healthz', 'ok'], ['readyz', 'ready']] as const) {
+    for (const [path, status] of [
+      ['healthz', 'ok'],
+      ['readyz', 'ready'],
+    ] as const) {
       const body = (await (await fetch(`http://127.0.0.1:${port}/${path}`)).json()) as Record<string, unknown>;
       expect(body).toMatchObject({ status, service: DAEMON_SERVICE, pid });
       expect(Object.keys(body).sort()).toEqual(['executablePath', 'pid', 'service', 'status', 'workingDirectory']);

@@ -38,11 +38,11 @@ export function resumeCommands(s: BundleSession): ResumeCommand[] {
   const out: ResumeCommand[] = [];
   const { claudeSessionUuid, codexThreadId, codexModel, opencodeSessionId } = s.resume;
   if (claudeSessionUuid) out.push({ agent: 'claude-code', cli: 'claude', args: ['--resume', claudeSessionUuid], install: INSTALL['claude-code'] });
-  if (codexThreadId) out.push({ agent: 'codex', cli: 'codex', args: ['resume', codexThreadId, ...(codexModel ? ['--model', codexModel] : [])], install: INSTALL.codex });
+  if (codexThreadId)
+    out.push({ agent: 'codex', cli: 'codex', args: ['resume', codexThreadId, ...(codexModel ? ['--model', codexModel] : [])], install: INSTALL.codex });
   if (opencodeSessionId) out.push({ agent: 'opencode', cli: 'opencode', args: ['--session', opencodeSessionId], install: INSTALL.opencode });
   return out;
 }
-
 
 /** The agent the legacy CLI started for a session that recorded none: its project's `agent`, else the config's `defaults.agent`. */
 export function configuredAgent(bundle: LegacyBundle, s: BundleSession): string | undefined {

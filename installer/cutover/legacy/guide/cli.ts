@@ -50,7 +50,8 @@ async function guarded(io: GuideIO, name: string, body: () => Promise<number>): 
 export function runSessionsCommand(argv: string[], io: GuideIO): Promise<number> {
   return guarded(io, 'ao-legacy-import sessions', async () => {
     const p = parse(argv, ['--project', '--agent'], ['--json', '--from-legacy-home'], SESSIONS_USAGE);
-    if (p.positional.length > 0) throw new UserError({ what: `unexpected argument ${p.positional[0]}`, why: 'sessions takes options only', fix: SESSIONS_USAGE, code: 'EUSAGE' });
+    if (p.positional.length > 0)
+      throw new UserError({ what: `unexpected argument ${p.positional[0]}`, why: 'sessions takes options only', fix: SESSIONS_USAGE, code: 'EUSAGE' });
     const { bundle, origin } = await loadLegacySessions(io.env, { fromLegacyHome: p.flags.has('--from-legacy-home') });
     const report = sessionsReport(bundle, origin, { project: p.values['--project'], agent: p.values['--agent'] });
     if (p.flags.has('--json')) io.stdout.write(JSON.stringify(report, null, 2) + '\n');
@@ -65,7 +66,13 @@ export function runSessionsCommand(argv: string[], io: GuideIO): Promise<number>
 export function runResumeCommand(argv: string[], io: GuideIO): Promise<number> {
   return guarded(io, 'ao-legacy-import resume', async () => {
     const p = parse(argv, ['--agent'], ['--run', '--from-legacy-home'], RESUME_USAGE);
-    if (p.positional.length !== 1) throw new UserError({ what: p.positional.length ? 'resume takes one session' : 'which session?', why: p.positional.length ? `got ${p.positional.join(' ')}` : 'no session was named', fix: `${RESUME_USAGE}; list them with: ao-legacy-import sessions`, code: 'EUSAGE' });
+    if (p.positional.length !== 1)
+      throw new UserError({
+        what: p.positional.length ? 'resume takes one session' : 'which session?',
+        why: p.positional.length ? `got ${p.positional.join(' ')}` : 'no session was named',
+        fix: `${RESUME_USAGE}; list them with: ao-legacy-import sessions`,
+        code: 'EUSAGE',
+      });
     const { bundle } = await loadLegacySessions(io.env, { fromLegacyHome: p.flags.has('--from-legacy-home') });
     const plan = planResume(bundle, findSession(bundle, p.positional[0]!), p.values['--agent']);
     if (!p.flags.has('--run')) {

@@ -11,9 +11,19 @@ export function findSession(bundle: LegacyBundle, ref: string): BundleSession {
   const matches = slash > 0 ? bundle.sessions.filter((s) => `${s.projectId}/${s.id}` === ref) : bundle.sessions.filter((s) => s.id === ref);
   if (matches.length === 1) return matches[0]!;
   if (matches.length > 1) {
-    throw new UserError({ what: `${matches.length} legacy sessions are called ${ref}`, why: `in projects ${matches.map((s) => s.projectId).join(', ')}`, fix: `name one with its project: ao-legacy-import resume ${matches[0]!.projectId}/${ref}`, code: 'EAMBIGUOUS' });
+    throw new UserError({
+      what: `${matches.length} legacy sessions are called ${ref}`,
+      why: `in projects ${matches.map((s) => s.projectId).join(', ')}`,
+      fix: `name one with its project: ao-legacy-import resume ${matches[0]!.projectId}/${ref}`,
+      code: 'EAMBIGUOUS',
+    });
   }
-  throw new UserError({ what: `no legacy session ${ref}`, why: `the ${bundle.sessions.length} legacy sessions do not include it`, fix: 'list them with: ao-legacy-import sessions', code: 'ENOSESSION' });
+  throw new UserError({
+    what: `no legacy session ${ref}`,
+    why: `the ${bundle.sessions.length} legacy sessions do not include it`,
+    fix: 'list them with: ao-legacy-import sessions',
+    code: 'ENOSESSION',
+  });
 }
 
 export interface ResumePlan {
@@ -32,10 +42,20 @@ export function planResume(bundle: LegacyBundle, s: BundleSession, agent?: strin
     const any = resumeCommands(s);
     const why = agent && any.length > 0 ? `it has a resume id for ${any.map((c) => c.agent).join(', ')} only` : (s.resumeMissing ?? 'no resume id was found');
     const where = s.worktree ? `cd ${s.worktree}` : `open the project${s.branch ? ` on branch ${s.branch}` : ''}`;
-    throw new UserError({ what: `${key} has no ${agent ? `${agentName(agent)} ` : ''}resume id`, why, fix: `its work is in its worktree and branch, not in a conversation to resume: ${where} and start ${agentName(s.agent) ?? 'your agent'} there`, code: 'ENORESUMEID' });
+    throw new UserError({
+      what: `${key} has no ${agent ? `${agentName(agent)} ` : ''}resume id`,
+      why,
+      fix: `its work is in its worktree and branch, not in a conversation to resume: ${where} and start ${agentName(s.agent) ?? 'your agent'} there`,
+      code: 'ENORESUMEID',
+    });
   }
   if (!command) {
-    throw new UserError({ what: `${key} has resume ids for ${alternatives.map((c) => c.agent).join(' and ')}`, why: 'no agent was recorded for it or configured for its project, so both were found', fix: `pick one: ao-legacy-import resume ${key} --agent ${alternatives[0]!.agent}`, code: 'EAMBIGUOUS' });
+    throw new UserError({
+      what: `${key} has resume ids for ${alternatives.map((c) => c.agent).join(' and ')}`,
+      why: 'no agent was recorded for it or configured for its project, so both were found',
+      fix: `pick one: ao-legacy-import resume ${key} --agent ${alternatives[0]!.agent}`,
+      code: 'EAMBIGUOUS',
+    });
   }
   return { command, cwd: s.worktree, missingWorktree: worktreeExists(s.worktree) ? undefined : missingWorktree(bundle, s) };
 }
@@ -44,9 +64,19 @@ export function planResume(bundle: LegacyBundle, s: BundleSession, agent?: strin
 function missingWorktree(bundle: LegacyBundle, s: BundleSession): UserError {
   const key = `${s.projectId}/${s.id}`;
   const project = bundle.projects.find((p) => p.id === s.projectId);
-  const add = s.worktree && s.branch ? `git ${project?.path ? `-C ${shellQuote(project.path)} ` : ''}worktree add ${shellQuote(s.worktree)} ${shellQuote(s.branch)}` : undefined;
-  const fix = add ? `recreate it${project?.path ? '' : ` from inside the ${s.projectId} repository`}: ${add}, then run this again` : 'recreate the worktree from its branch, then run this again';
-  return new UserError({ what: `the worktree of ${key} is missing`, why: s.worktree ? `${s.worktree} does not exist` : 'no worktree was recorded', fix, code: 'ENOWORKTREE' });
+  const add =
+    s.worktree && s.branch
+      ? `git ${project?.path ? `-C ${shellQuote(project.path)} ` : ''}worktree add ${shellQuote(s.worktree)} ${shellQuote(s.branch)}`
+      : undefined;
+  const fix = add
+    ? `recreate it${project?.path ? '' : ` from inside the ${s.projectId} repository`}: ${add}, then run this again`
+    : 'recreate the worktree from its branch, then run this again';
+  return new UserError({
+    what: `the worktree of ${key} is missing`,
+    why: s.worktree ? `${s.worktree} does not exist` : 'no worktree was recorded',
+    fix,
+    code: 'ENOWORKTREE',
+  });
 }
 
 export function printResume(plan: ResumePlan): string {
@@ -74,8 +104,18 @@ export function runResume(plan: ResumePlan, env: NodeJS.ProcessEnv): Promise<num
     child.on('error', (err: NodeJS.ErrnoException) => {
       done();
       if (err.code === 'ENOENT') {
-        reject(new UserError({ what: `${command.cli} is not installed (not found on PATH)`, why: `resuming a ${command.agent} session needs the ${command.agent} CLI`, fix: `install it (${command.install}), then run: ${commandLine(command, cwd)}`, code: 'ENOAGENTCLI' }));
-      } else reject(new UserError({ what: `cannot run ${command.cli}`, why: err.message, fix: `run it yourself: ${commandLine(command, cwd)}`, code: 'EAGENTSPAWN' }));
+        reject(
+          new UserError({
+            what: `${command.cli} is not installed (not found on PATH)`,
+            why: `resuming a ${command.agent} session needs the ${command.agent} CLI`,
+            fix: `install it (${command.install}), then run: ${commandLine(command, cwd)}`,
+            code: 'ENOAGENTCLI',
+          }),
+        );
+      } else
+        reject(
+          new UserError({ what: `cannot run ${command.cli}`, why: err.message, fix: `run it yourself: ${commandLine(command, cwd)}`, code: 'EAGENTSPAWN' }),
+        );
     });
     child.on('exit', (code, signal) => {
       done();

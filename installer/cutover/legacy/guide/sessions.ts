@@ -39,7 +39,6 @@ export interface SessionsReport {
   projects: Array<{ id: string; path: string | null; sessions: SessionView[] }>;
 }
 
-
 export function worktreeExists(path: string | undefined): boolean {
   if (!path) return false;
   try {
@@ -109,7 +108,9 @@ export interface SessionFilter {
 }
 
 export function sessionsReport(bundle: LegacyBundle, origin: SessionsOrigin, filter: SessionFilter = {}): SessionsReport {
-  const wanted = bundle.sessions.filter((s) => (!filter.project || s.projectId === filter.project) && (!filter.agent || agentName(s.agent) === agentName(filter.agent)));
+  const wanted = bundle.sessions.filter(
+    (s) => (!filter.project || s.projectId === filter.project) && (!filter.agent || agentName(s.agent) === agentName(filter.agent)),
+  );
   const byProject = new Map<string, SessionView[]>();
   for (const s of wanted) {
     const list = byProject.get(s.projectId) ?? [];
@@ -122,7 +123,12 @@ export function sessionsReport(bundle: LegacyBundle, origin: SessionsOrigin, fil
     .map(([id, sessions]) => ({ id, path: paths.get(id) ?? null, sessions: sessions.sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true })) }));
   const all = projects.flatMap((p) => p.sessions);
   const withResumeId = all.filter((v) => v.commands.length > 0).length;
-  return { schemaVersion: 1, source: origin, counts: { projects: projects.length, sessions: all.length, withResumeId, withoutResumeId: all.length - withResumeId }, projects };
+  return {
+    schemaVersion: 1,
+    source: origin,
+    counts: { projects: projects.length, sessions: all.length, withResumeId, withoutResumeId: all.length - withResumeId },
+    projects,
+  };
 }
 
 /** The human table: one block per project, one line per session, then how to resume. */
@@ -133,9 +139,14 @@ export function formatSessions(report: SessionsReport): string {
     for (const v of p.sessions) {
       const where = v.worktree ? `${v.worktree}${v.worktreeExists ? '' : ' (missing)'}` : '(no worktree)';
       const when = v.lastActivity ? v.lastActivity.slice(0, 16).replace('T', ' ') : '-';
-      lines.push(`  ${v.id}  ${v.agent ?? '(no agent)'}  ${v.state}${v.role === 'orchestrator' ? ' (orchestrator)' : ''}  ${v.branch ?? '-'}  ${where}  last ${when}`);
+      lines.push(
+        `  ${v.id}  ${v.agent ?? '(no agent)'}  ${v.state}${v.role === 'orchestrator' ? ' (orchestrator)' : ''}  ${v.branch ?? '-'}  ${where}  last ${when}`,
+      );
       if (v.command) lines.push(`      resume: ${v.command.line}`);
-      else if (v.commands.length > 0) lines.push(`      no agent recorded; resume ids for ${v.commands.map((c) => c.agent).join(' and ')}: ao-legacy-import resume ${v.key} --agent <one of them>`);
+      else if (v.commands.length > 0)
+        lines.push(
+          `      no agent recorded; resume ids for ${v.commands.map((c) => c.agent).join(' and ')}: ao-legacy-import resume ${v.key} --agent <one of them>`,
+        );
       else lines.push(`      no resume id: ${v.resumeMissing}`);
     }
   }

@@ -37,11 +37,22 @@ export function readBundleFile(path: string): LegacyBundle {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (cause) {
-    throw new UserError({ what: `cannot read the legacy bundle ${path}`, why: (cause as Error).message, fix: 'list the sessions from the legacy home instead: ao-legacy-import sessions --from-legacy-home', code: 'EBUNDLE', cause });
+    throw new UserError({
+      what: `cannot read the legacy bundle ${path}`,
+      why: (cause as Error).message,
+      fix: 'list the sessions from the legacy home instead: ao-legacy-import sessions --from-legacy-home',
+      code: 'EBUNDLE',
+      cause,
+    });
   }
   const head = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { format?: unknown; version?: unknown };
   if (head.format !== BUNDLE_FORMAT) {
-    throw new UserError({ what: `${path} is not a legacy bundle`, why: `its format is ${JSON.stringify(head.format)}, expected "${BUNDLE_FORMAT}"`, fix: 'list the sessions from the legacy home instead: ao-legacy-import sessions --from-legacy-home', code: 'EBUNDLE' });
+    throw new UserError({
+      what: `${path} is not a legacy bundle`,
+      why: `its format is ${JSON.stringify(head.format)}, expected "${BUNDLE_FORMAT}"`,
+      fix: 'list the sessions from the legacy home instead: ao-legacy-import sessions --from-legacy-home',
+      code: 'EBUNDLE',
+    });
   }
   if (head.version !== BUNDLE_VERSION) {
     throw new UserError({
@@ -58,7 +69,10 @@ export function readBundleFile(path: string): LegacyBundle {
  * The legacy sessions, read only: the bundle the cutover kept (`~/.ao/legacy/bundle.json`), else the newest
  * cutover backup's bundle, else the legacy home itself (the same reader the cutover uses). Nothing is written.
  */
-export async function loadLegacySessions(env: NodeJS.ProcessEnv, opts: { fromLegacyHome?: boolean } = {}): Promise<{ bundle: LegacyBundle; origin: SessionsOrigin }> {
+export async function loadLegacySessions(
+  env: NodeJS.ProcessEnv,
+  opts: { fromLegacyHome?: boolean } = {},
+): Promise<{ bundle: LegacyBundle; origin: SessionsOrigin }> {
   const home = homeOf(env);
   if (!opts.fromLegacyHome) {
     const kept = legacyBundlePath(env);

@@ -5,7 +5,8 @@
  */
 export function resumeGuideNote(outcome: object): string | undefined {
   const { sessions, sessionsWithResumeId, sessionsInRewrite } = outcome as { sessions?: unknown; sessionsWithResumeId?: unknown; sessionsInRewrite?: unknown };
-  if (typeof sessions !== 'number' || typeof sessionsWithResumeId !== 'number' || typeof sessionsInRewrite !== 'number' || sessionsInRewrite >= sessions) return undefined;
+  if (typeof sessions !== 'number' || typeof sessionsWithResumeId !== 'number' || typeof sessionsInRewrite !== 'number' || sessionsInRewrite >= sessions)
+    return undefined;
   return `  ${sessionsWithResumeId} of your ${sessions} legacy sessions have an agent resume id that ao did not import; list them, with the command that resumes each: ao-legacy-import sessions`;
 }
 

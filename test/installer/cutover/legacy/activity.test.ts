@@ -8,7 +8,12 @@ import { put, tempHome } from './helpers.js';
 const SOCKET = `ao-legacy-test-${process.pid}`;
 const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
 const B = '.agent-orchestrator';
-const lifecycle = (state: string, runtime = 'alive', pr = 'open') => ({ version: 2, session: { kind: 'worker', state }, pr: { state: pr }, runtime: { state: runtime } });
+const lifecycle = (state: string, runtime = 'alive', pr = 'open') => ({
+  version: 2,
+  session: { kind: 'worker', state },
+  pr: { state: pr },
+  runtime: { state: runtime },
+});
 
 describe('findActiveSessions', () => {
   let child: ChildProcess;
@@ -29,7 +34,11 @@ describe('findActiveSessions', () => {
     // A recorded tmuxName wins over every derived one.
     put(home, `${B}/projects/v2/sessions/vp-3.json`, JSON.stringify({ tmuxName: 'custom-name', lifecycle: lifecycle('working') }));
     // Process runtime with a live pid.
-    put(home, `${B}/projects/v2/sessions/vp-4.json`, JSON.stringify({ runtimeHandle: { id: 'p', runtimeName: 'process', data: { pid: child.pid } }, lifecycle: lifecycle('working') }));
+    put(
+      home,
+      `${B}/projects/v2/sessions/vp-4.json`,
+      JSON.stringify({ runtimeHandle: { id: 'p', runtimeName: 'process', data: { pid: child.pid } }, lifecycle: lifecycle('working') }),
+    );
     // Finished sessions do not count even when something with their name still runs.
     put(home, `${B}/projects/v2/sessions/vp-5.json`, JSON.stringify({ lifecycle: lifecycle('terminated', 'missing') }));
     put(home, `${B}/projects/v2/sessions/vp-6.json`, JSON.stringify({ lifecycle: lifecycle('working', 'alive', 'merged') }));
@@ -37,7 +46,19 @@ describe('findActiveSessions', () => {
     put(home, `${B}/aaaaaaaaaaaa-app/sessions/archive/ap-8_2026-04-20T14-30-52-123Z`, 'agent=aider\nproject=app');
     // Not live: nothing runs under any of its names.
     put(home, `${B}/projects/v2/sessions/vp-9.json`, JSON.stringify({ lifecycle: lifecycle('working') }));
-    for (const name of ['aaaaaaaaaaaa-ap-1', 'aaaaaaaaaaaa-ap-orchestrator-1', 'aaaaaaaaaaaa-ap-10', 'bbbbbbbbbbbb-bp-2', 'vp-orchestrator', 'custom-name', 'vp-5', 'vp-6', 'vp-7', 'aaaaaaaaaaaa-ap-8', 'vp-9-not-exact']) {
+    for (const name of [
+      'aaaaaaaaaaaa-ap-1',
+      'aaaaaaaaaaaa-ap-orchestrator-1',
+      'aaaaaaaaaaaa-ap-10',
+      'bbbbbbbbbbbb-bp-2',
+      'vp-orchestrator',
+      'custom-name',
+      'vp-5',
+      'vp-6',
+      'vp-7',
+      'aaaaaaaaaaaa-ap-8',
+      'vp-9-not-exact',
+    ]) {
       tmux('new-session', '-d', '-s', name, 'sleep 300');
     }
   });

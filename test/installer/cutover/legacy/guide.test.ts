@@ -56,7 +56,16 @@ describe.each(GENERATIONS)('ao-legacy-import sessions and resume on a $name home
 
   beforeAll(async () => {
     sandbox = createSandbox({ name: 'legacy-guide' });
-    facts = generateLegacyHome(sandbox.home, { projects: 4, sessionsPerProject: 7, generations, corrupt: true, claude: true, codex: true, opencode: true, seed: generations.length * 7 });
+    facts = generateLegacyHome(sandbox.home, {
+      projects: 4,
+      sessionsPerProject: 7,
+      generations,
+      corrupt: true,
+      claude: true,
+      codex: true,
+      opencode: true,
+      seed: generations.length * 7,
+    });
     // Most worktrees still exist on Monday; every third was removed.
     let n = 0;
     for (const e of facts.sessions.values()) if (n++ % 3 !== 2) mkdirSync(worktreeOf(sandbox.home, e), { recursive: true });
@@ -81,7 +90,12 @@ describe.each(GENERATIONS)('ao-legacy-import sessions and resume on a $name home
       expect(v.worktree).toBe(worktreeOf(sandbox.home, e));
     }
     const withId = [...facts.sessions.values()].filter((e) => expectedArgv(e)).length;
-    expect(report.counts).toEqual({ projects: new Set([...facts.sessions.values()].map((e) => e.projectId)).size, sessions: facts.sessions.size, withResumeId: withId, withoutResumeId: facts.sessions.size - withId });
+    expect(report.counts).toEqual({
+      projects: new Set([...facts.sessions.values()].map((e) => e.projectId)).size,
+      sessions: facts.sessions.size,
+      withResumeId: withId,
+      withoutResumeId: facts.sessions.size - withId,
+    });
   });
 
   it('resume prints `cd <worktree> && <command>` for every session with an id (warning how to recreate a missing worktree); the others fail naming why', async () => {
@@ -159,7 +173,17 @@ describe('the bundle the cutover kept', () => {
     expect(out.code, out.stderr).toBe(0);
     const report = JSON.parse(out.stdout) as SessionsReport;
     expect(report.source).toEqual({ kind: 'backup', path: newest });
-    expect(report.projects.flatMap((p) => p.sessions).map((v) => v.key).sort()).toEqual([...facts.sessions.values()].filter((e) => e.agent === 'codex').map((e) => e.key).sort());
+    expect(
+      report.projects
+        .flatMap((p) => p.sessions)
+        .map((v) => v.key)
+        .sort(),
+    ).toEqual(
+      [...facts.sessions.values()]
+        .filter((e) => e.agent === 'codex')
+        .map((e) => e.key)
+        .sort(),
+    );
   });
 
   it('no bundle and no legacy home: a clear error, exit 1', async () => {
@@ -186,7 +210,10 @@ describe('resume --run', () => {
     mkdirSync(fakeBin);
     for (const cli of ['claude', 'codex', 'opencode']) {
       const file = join(fakeBin, cli);
-      writeFileSync(file, `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify({ cli: ${JSON.stringify(cli)}, argv: process.argv.slice(2), cwd: process.cwd() }));\nprocess.exit(Number(process.env.FAKE_EXIT || 0));\n`);
+      writeFileSync(
+        file,
+        `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify({ cli: ${JSON.stringify(cli)}, argv: process.argv.slice(2), cwd: process.cwd() }));\nprocess.exit(Number(process.env.FAKE_EXIT || 0));\n`,
+      );
       chmodSync(file, 0o755);
     }
   });
@@ -195,13 +222,16 @@ describe('resume --run', () => {
 
   const first = (agent: string) => [...facts.sessions.values()].find((e) => e.agent === agent)!;
 
-  it.each(['claude-code', 'codex', 'opencode'])('starts %s in the worktree with the resume id as arguments, and passes its exit code through', async (agent) => {
-    const e = first(agent);
-    const out = await cli(runResumeCommand, [e.key, '--run'], { ...sandbox.env, PATH: `${fakeBin}:/usr/bin:/bin`, FAKE_EXIT: '7' });
-    expect(out.code, out.stderr).toBe(7);
-    const started = JSON.parse(readFileSync(record, 'utf8'));
-    expect(started).toEqual({ cli: expectedArgv(e)![0], argv: expectedArgv(e)!.slice(1), cwd: worktreeOf(sandbox.home, e) });
-  });
+  it.each(['claude-code', 'codex', 'opencode'])(
+    'starts %s in the worktree with the resume id as arguments, and passes its exit code through',
+    async (agent) => {
+      const e = first(agent);
+      const out = await cli(runResumeCommand, [e.key, '--run'], { ...sandbox.env, PATH: `${fakeBin}:/usr/bin:/bin`, FAKE_EXIT: '7' });
+      expect(out.code, out.stderr).toBe(7);
+      const started = JSON.parse(readFileSync(record, 'utf8'));
+      expect(started).toEqual({ cli: expectedArgv(e)![0], argv: expectedArgv(e)!.slice(1), cwd: worktreeOf(sandbox.home, e) });
+    },
+  );
 
   it('a missing agent CLI is named with how to install it, exit 1', async () => {
     const e = first('codex');
@@ -248,7 +278,11 @@ describe('resume --run', () => {
     expect((await cli(runResumeCommand, [key, '--agent', 'codex'], env)).stdout).toBe(codexLine);
     const listed = JSON.parse((await cli(runSessionsCommand, ['--json'], env)).stdout) as SessionsReport;
     const view = listed.projects.flatMap((p) => p.sessions).find((v) => v.key === key)!;
-    expect({ command: view.command, agents: view.commands.map((c) => c.agent), missing: view.resumeMissing }).toEqual({ command: null, agents: ['claude-code', 'codex'], missing: null });
+    expect({ command: view.command, agents: view.commands.map((c) => c.agent), missing: view.resumeMissing }).toEqual({
+      command: null,
+      agents: ['claude-code', 'codex'],
+      missing: null,
+    });
   });
 
   it('a session without a resume id is not started: exit 1, saying which and why', async () => {
@@ -268,7 +302,9 @@ describe('resume --run', () => {
 
 describe('the cutover report', () => {
   it('names the sessions with a resume id and the command that lists them when the rewrite did not take sessions', () => {
-    expect(resumeGuideNote({ sessions: 12, sessionsWithResumeId: 8, sessionsInRewrite: 0 })).toBe('  8 of your 12 legacy sessions have an agent resume id that ao did not import; list them, with the command that resumes each: ao-legacy-import sessions');
+    expect(resumeGuideNote({ sessions: 12, sessionsWithResumeId: 8, sessionsInRewrite: 0 })).toBe(
+      '  8 of your 12 legacy sessions have an agent resume id that ao did not import; list them, with the command that resumes each: ao-legacy-import sessions',
+    );
     expect(resumeGuideNote({ sessions: 12, sessionsWithResumeId: 8, sessionsInRewrite: 12 })).toBeUndefined();
     expect(resumeGuideNote({ skipped: 'no legacy home' })).toBeUndefined();
   });

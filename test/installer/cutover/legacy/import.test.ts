@@ -50,7 +50,14 @@ describe('a generated legacy home through export and the real fixture import', (
     expect([...got.keys()].sort()).toEqual([...facts.sessions.keys()].sort());
     for (const [key, e] of facts.sessions) {
       const s = got.get(key)!;
-      expect({ key, generation: s.generation, agent: s.agent, archived: s.archived ?? false, resume: s.resume, missing: s.resumeMissing !== undefined }).toEqual({
+      expect({
+        key,
+        generation: s.generation,
+        agent: s.agent,
+        archived: s.archived ?? false,
+        resume: s.resume,
+        missing: s.resumeMissing !== undefined,
+      }).toEqual({
         key,
         generation: e.generation,
         agent: e.agent,

@@ -8,8 +8,7 @@ import { readLegacyHome, v1aDirName, v1bStorageKey, normalizeOrigin } from '../.
 import { put, tempHome } from './helpers.js';
 
 const B = '.agent-orchestrator';
-const byKey = (home: string, env: NodeJS.ProcessEnv = {}) =>
-  new Map(readLegacyHome(home, env).sessions.map((s) => [`${s.projectId}/${s.id}`, s]));
+const byKey = (home: string, env: NodeJS.ProcessEnv = {}) => new Map(readLegacyHome(home, env).sessions.map((s) => [`${s.projectId}/${s.id}`, s]));
 
 describe('the V1 key=value format', () => {
   it('splits at the first =, trims, skips blanks and # lines, ignores lines without =', () => {
@@ -19,16 +18,20 @@ describe('the V1 key=value format', () => {
 
   it('parses the JSON-valued keys, keeps a broken JSON value as written, carries every unknown key', () => {
     const home = tempHome();
-    put(home, `${B}/abcdefabcdef/sessions/ma-3`, [
-      'worktree=/w/ma-3',
-      'runtimeHandle={"id":"abcdefabcdef-ma-3","runtimeName":"tmux","data":{"createdAt":1}}',
-      'statePayload={"version":2,"session":{"kind":"worker","state":"working"}}',
-      'prEnrichment={"title":"t"}',
-      'prReviewComments={"broken":',
-      'stateVersion=2',
-      'somethingNew=carried',
-      'agentReportedState=working',
-    ].join('\n'));
+    put(
+      home,
+      `${B}/abcdefabcdef/sessions/ma-3`,
+      [
+        'worktree=/w/ma-3',
+        'runtimeHandle={"id":"abcdefabcdef-ma-3","runtimeName":"tmux","data":{"createdAt":1}}',
+        'statePayload={"version":2,"session":{"kind":"worker","state":"working"}}',
+        'prEnrichment={"title":"t"}',
+        'prReviewComments={"broken":',
+        'stateVersion=2',
+        'somethingNew=carried',
+        'agentReportedState=working',
+      ].join('\n'),
+    );
     const s = byKey(home).get('abcdefabcdef/ma-3')!;
     expect(s.worktree).toBe('/w/ma-3');
     expect(s.runtimeHandle).toEqual({ id: 'abcdefabcdef-ma-3', runtimeName: 'tmux', data: { createdAt: 1 } });
@@ -83,14 +86,18 @@ describe('projects of V1 dirs', () => {
     const b = join(home, 'code', 'beta');
     const c = join(home, 'code', 'gamma');
     const keyC = v1bStorageKey('git@GitHub.com:Acme/gamma.git/', c);
-    put(home, `${B}/config.yaml`, stringify({
-      port: 3001,
-      projects: {
-        alpha: { path: a },
-        beta: { path: b, storageKey: '0123456789ab' },
-        gamma: { path: c, repo: { originUrl: 'git@GitHub.com:Acme/gamma.git/' } },
-      },
-    }));
+    put(
+      home,
+      `${B}/config.yaml`,
+      stringify({
+        port: 3001,
+        projects: {
+          alpha: { path: a },
+          beta: { path: b, storageKey: '0123456789ab' },
+          gamma: { path: c, repo: { originUrl: 'git@GitHub.com:Acme/gamma.git/' } },
+        },
+      }),
+    );
     put(home, `${B}/${v1aDirName(config, a)}/.origin`, config);
     put(home, `${B}/${v1aDirName(config, a)}/sessions/al-1`, 'agent=aider');
     put(home, `${B}/0123456789ab/sessions/be-1`, 'agent=aider');
@@ -110,7 +117,11 @@ describe('projects of V1 dirs', () => {
     put(home, `${B}/${dir}/sessions/de-1`, 'agent=aider\nproject=not-this-one');
     const { bundle } = await exportLegacyHome({ home, env: {} });
     expect(bundle.sessions.map((s) => `${s.projectId}/${s.id}`)).toEqual(['delta-app/de-1']);
-    expect(bundle.projects[0]).toMatchObject({ id: 'delta-app', storageDirs: [dir], localConfig: { path: local, data: { projects: { 'delta-app': { path: '.', agent: 'codex' } } } } });
+    expect(bundle.projects[0]).toMatchObject({
+      id: 'delta-app',
+      storageDirs: [dir],
+      localConfig: { path: local, data: { projects: { 'delta-app': { path: '.', agent: 'codex' } } } },
+    });
   });
 
   it('normalizes origins the way the V1b key did', () => {
@@ -138,15 +149,19 @@ describe('archives', () => {
 describe('V2 and the half-migrated home', () => {
   it('reads projects/{projectId}/sessions/{sid}.json with typed fields and every other key in extra', () => {
     const home = tempHome();
-    put(home, `${B}/projects/my-app_0123456789/sessions/ma-orchestrator.json`, JSON.stringify({
-      worktree: '/w',
-      agent: 'codex',
-      lifecycle: { version: 2, session: { kind: 'orchestrator', state: 'working' } },
-      runtimeHandle: { id: 'ma-orchestrator', runtimeName: 'tmux', data: {} },
-      prAutoDetect: false,
-      dashboard: { port: 3000 },
-      opencodeSessionId: 'not-a-ses-id',
-    }));
+    put(
+      home,
+      `${B}/projects/my-app_0123456789/sessions/ma-orchestrator.json`,
+      JSON.stringify({
+        worktree: '/w',
+        agent: 'codex',
+        lifecycle: { version: 2, session: { kind: 'orchestrator', state: 'working' } },
+        runtimeHandle: { id: 'ma-orchestrator', runtimeName: 'tmux', data: {} },
+        prAutoDetect: false,
+        dashboard: { port: 3000 },
+        opencodeSessionId: 'not-a-ses-id',
+      }),
+    );
     put(home, `${B}/projects/my-app_0123456789/sessions/ma-orchestrator.json.lock`, '');
     const legacy = readLegacyHome(home, {});
     const s = legacy.sessions[0];

@@ -35,8 +35,19 @@ describe('Claude session uuid', () => {
 describe('Codex thread id and model', () => {
   it('thread id from payload.id, else payload.threadId, else the entry threadId; model from turn_context, else the first payload.model', () => {
     const home = tempHome();
-    put(home, '.codex/sessions/2026/04/20/a.jsonl', line({ type: 'session_meta', payload: { id: 'id-a', threadId: 'not-this', cwd: '/w/a', model: 'first' } }) + line({ type: 'turn_context', payload: { model: 'from-turn' } }));
-    put(home, '.codex/sessions/2026/04/20/b.jsonl', line({ type: 'session_meta', payload: { threadId: 'thr-b', cwd: '/w/b' } }) + line({ type: 'event', payload: { model: 'first-seen' } }) + line({ type: 'event', payload: { model: 'second' } }));
+    put(
+      home,
+      '.codex/sessions/2026/04/20/a.jsonl',
+      line({ type: 'session_meta', payload: { id: 'id-a', threadId: 'not-this', cwd: '/w/a', model: 'first' } }) +
+        line({ type: 'turn_context', payload: { model: 'from-turn' } }),
+    );
+    put(
+      home,
+      '.codex/sessions/2026/04/20/b.jsonl',
+      line({ type: 'session_meta', payload: { threadId: 'thr-b', cwd: '/w/b' } }) +
+        line({ type: 'event', payload: { model: 'first-seen' } }) +
+        line({ type: 'event', payload: { model: 'second' } }),
+    );
     put(home, '.codex/sessions/2026/04/20/c.jsonl', line({ type: 'session_meta', threadId: 'entry-c', payload: { cwd: '/w/c' } }));
     const index = new CodexIndex(home);
     expect(index.lookup('/w/a')).toEqual({ value: { threadId: 'id-a', model: 'from-turn' } });
@@ -47,7 +58,13 @@ describe('Codex thread id and model', () => {
   it('finds a turn_context model past the first 10 lines of the chosen rollout', () => {
     const home = tempHome();
     const filler = Array.from({ length: 30 }, () => line({ type: 'response_item', payload: {} })).join('');
-    put(home, '.codex/sessions/x.jsonl', line({ type: 'session_meta', payload: { id: 't', cwd: '/w', model: 'meta-model' } }) + filler + line({ type: 'turn_context', payload: { model: 'late' } }));
+    put(
+      home,
+      '.codex/sessions/x.jsonl',
+      line({ type: 'session_meta', payload: { id: 't', cwd: '/w', model: 'meta-model' } }) +
+        filler +
+        line({ type: 'turn_context', payload: { model: 'late' } }),
+    );
     expect(new CodexIndex(home).lookup('/w')).toEqual({ value: { threadId: 't', model: 'late' } });
   });
 
@@ -77,7 +94,11 @@ describe('resume ids in the export', () => {
     put(home, `${B}/cu-1.json`, JSON.stringify({ agent: 'cursor', worktree: '/w/cl.1' }));
     put(home, `${B}/nw-1.json`, JSON.stringify({ agent: 'claude-code' }));
     put(home, '.claude/projects/-w-cl-1/uuid-1.jsonl', '{}');
-    put(home, '.codex/sessions/r.jsonl', line({ type: 'session_meta', payload: { id: 'thread-1', cwd: '/w/cx' } }) + line({ type: 'turn_context', payload: { model: 'gpt-5-codex' } }));
+    put(
+      home,
+      '.codex/sessions/r.jsonl',
+      line({ type: 'session_meta', payload: { id: 'thread-1', cwd: '/w/cx' } }) + line({ type: 'turn_context', payload: { model: 'gpt-5-codex' } }),
+    );
     const { bundle, report } = await exportLegacyHome({ home, env: {} });
     const s = Object.fromEntries(bundle.sessions.map((x) => [x.id, { resume: x.resume, missing: x.resumeMissing }]));
     expect(s['oc-1']).toEqual({ resume: { opencodeSessionId: 'ses_Ab-9_z' }, missing: undefined });
