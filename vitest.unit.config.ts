@@ -42,6 +42,9 @@ export default defineConfig({
   test: {
     include: UNIT_TESTS,
     pool: 'threads',
+    // One module graph per worker, not per file (about 7 s less on 2 cores); npm test runs the same
+    // files isolated, so a test that leans on another file's leftovers still fails there.
+    isolate: false,
     testTimeout: 20_000,
   },
 });
