@@ -50,9 +50,22 @@ function globalFromPath(p: string, f: LayoutFacts): { manager: PackageManager; g
   if (pnpm) return { manager: 'pnpm', globalRoot: `${pnpm[1]}/node_modules` };
   const yarn = /^(.*\/yarn\/global\/node_modules)\//.exec(p);
   if (yarn) return { manager: 'yarn', globalRoot: yarn[1]! };
-  const npm = /^(.*\/lib\/node_modules)\//.exec(p) ?? (f.platform === 'win32' ? /^(.*\/npm\/node_modules)\//i.exec(p) : null);
+  const npm = /^(.*\/lib\/node_modules)\//.exec(p) ?? (f.platform === 'win32' ? /^(.*\/npm\/node_modules)\//i.exec(p) ?? windowsNpmPrefix(p, f) : null);
   if (npm) return { manager: 'npm', globalRoot: npm[1]! };
   return undefined;
+}
+
+/**
+ * npm on Windows keeps global packages in `<prefix>\node_modules` and writes its `ao.cmd` shim
+ * beside that folder, wherever the prefix is (nvm-windows, a custom `prefix`); a project keeps
+ * its shims in `node_modules\.bin` and has a package.json instead.
+ */
+function windowsNpmPrefix(p: string, f: LayoutFacts): [string, string] | undefined {
+  const at = /^(.*)\/node_modules\/@aoagents\/ao(?:\/|$)/.exec(p);
+  if (!at || at[1]!.includes('/node_modules/')) return undefined;
+  const prefix = at[1]!;
+  const shim = f.exists(native(`${prefix}/ao.cmd`)) && !f.exists(native(`${prefix}/package.json`));
+  return shim ? [p, `${prefix}/node_modules`] : undefined;
 }
 
 /** The node_modules folder and project of a hoisted or pnpm-store package path. */

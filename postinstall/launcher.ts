@@ -111,7 +111,8 @@ function cannotRun(binary: string, err: Error): UserError {
 function run(binary: string): void {
   const args = process.argv.slice(2);
   const { execve } = process as NodeJS.Process & { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never };
-  if (typeof execve === 'function') {
+  // Windows Node has the function but throws ERR_FEATURE_UNAVAILABLE_ON_PLATFORM: spawn there.
+  if (typeof execve === 'function' && process.platform !== 'win32') {
     try {
       execve(binary, [binary, ...args], process.env);
     } catch (err) {

@@ -65,12 +65,12 @@ suite(`linux-arm64 under qemu-user${skip ? ` (skipped: ${skip})` : ''}`, () => {
     await expectExactPassThrough(ao, sb.env, SETTLE_MS);
   });
 
-  it('with scripts blocked, the launcher verifies on its first run, swaps, and passes exit codes and signals through', async () => {
+  it('with scripts blocked, the launcher verifies, runs the arm64 binary, stays (no first-run swap), and passes exit codes and signals through', async () => {
     const sb = blocked;
     const ao = join(sb.binDir, 'ao');
     expect(isNodeScript(ao)).toBe(true);
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
-    expect(isElf(ao)).toBe(true);
+    expect(isNodeScript(ao)).toBe(true);
     await expectExactPassThrough(ao, sb.env, SETTLE_MS);
   });
 
@@ -101,7 +101,7 @@ suite(`linux-arm64 under qemu-user${skip ? ` (skipped: ${skip})` : ''}`, () => {
       const r = await runOnFiles(join(sb.binDir, 'ao-app'), ['install', '--json', '--manifest', manifestFile, '--dir', appRoot], sb.env);
       if (!target.app) {
         expect(r.status).toBe(1);
-        expect(r.stderr).toContain('no desktop app for linux-arm64');
+        expect(r.stderr).toContain('there is no desktop app for this platform (linux-arm64)');
         expect(existsSync(join(appRoot, 'current'))).toBe(false);
         return;
       }

@@ -23,6 +23,15 @@ describe('the install layout, decided in one place', () => {
     expect(installLayout(dir, {}, facts())).toEqual({ manager, global: true, pnp: false, globalRoot });
   });
 
+  it('Windows npm with a prefix of any name (nvm-windows, a custom prefix) is global: its ao.cmd shim sits beside node_modules', () => {
+    const win = (files: string[]): LayoutFacts => ({ env: {}, platform: 'win32', exists: (p) => files.includes(p.split('\\').join('/')) });
+    const dir = 'C:/Users/Ann & Bo/tools/node_modules/@aoagents/ao';
+    expect(installLayout(dir, {}, win(['C:/Users/Ann & Bo/tools/ao.cmd']))).toMatchObject({ manager: 'npm', global: true });
+    // A project has its shims in node_modules/.bin and a package.json of its own.
+    expect(installLayout(dir, {}, win(['C:/Users/Ann & Bo/tools/package.json', 'C:/Users/Ann & Bo/tools/ao.cmd']))).toMatchObject({ manager: 'npm', global: false });
+    expect(installLayout(dir, {}, win([]))).toMatchObject({ global: false });
+  });
+
   it('a project is told apart by the marker files its manager leaves, and during an install by the running manager', () => {
     const dir = '/p/node_modules/@aoagents/ao';
     expect(installLayout(dir, {}, facts(['/p/bun.lock'])).manager).toBe('bun');
