@@ -50,7 +50,7 @@ function globalFromPath(p: string, f: LayoutFacts): { manager: PackageManager; g
   if (pnpm) return { manager: 'pnpm', globalRoot: `${pnpm[1]}/node_modules` };
   const yarn = /^(.*\/yarn\/global\/node_modules)\//.exec(p);
   if (yarn) return { manager: 'yarn', globalRoot: yarn[1]! };
-  const npm = /^(.*\/lib\/node_modules)\//.exec(p) ?? (f.platform === 'win32' ? /^(.*\/npm\/node_modules)\//i.exec(p) ?? windowsNpmPrefix(p, f) : null);
+  const npm = /^(.*\/lib\/node_modules)\//.exec(p) ?? (f.platform === 'win32' ? (/^(.*\/npm\/node_modules)\//i.exec(p) ?? windowsNpmPrefix(p, f)) : null);
   if (npm) return { manager: 'npm', globalRoot: npm[1]! };
   return undefined;
 }

@@ -28,7 +28,10 @@ describe('the install layout, decided in one place', () => {
     const dir = 'C:/Users/Ann & Bo/tools/node_modules/@aoagents/ao';
     expect(installLayout(dir, {}, win(['C:/Users/Ann & Bo/tools/ao.cmd']))).toMatchObject({ manager: 'npm', global: true });
     // A project has its shims in node_modules/.bin and a package.json of its own.
-    expect(installLayout(dir, {}, win(['C:/Users/Ann & Bo/tools/package.json', 'C:/Users/Ann & Bo/tools/ao.cmd']))).toMatchObject({ manager: 'npm', global: false });
+    expect(installLayout(dir, {}, win(['C:/Users/Ann & Bo/tools/package.json', 'C:/Users/Ann & Bo/tools/ao.cmd']))).toMatchObject({
+      manager: 'npm',
+      global: false,
+    });
     expect(installLayout(dir, {}, win([]))).toMatchObject({ global: false });
   });
 
