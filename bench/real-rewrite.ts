@@ -63,7 +63,7 @@ export async function run(): Promise<void> {
       `input: the real ${REAL_REWRITE.spec} binary, ${REAL_REWRITE.binarySize.toLocaleString('en-US')} bytes, released through @aoagents/ao@${REAL_REWRITE.version} with the override`,
       `postinstall           ${spread(postinstall)}`,
       `  node -e 0 beside it ${spread(nodeA)}; the postinstall's own work +${(median(postinstall) - median(nodeA)).toFixed(1)} ms`,
-      `first ao --version    ${spread(first)} (scripts blocked: launcher hashes the binary, swaps it in, runs it)`,
+      `first ao --version    ${spread(first)} (scripts blocked: the launcher hashes the binary, records it, and runs it; it stays the launcher)`,
       `  node -e 0 beside it ${spread(nodeB)}; the first run's own work +${(median(first) - median(nodeB)).toFixed(1)} ms`,
     ];
     process.stdout.write(lines.join('\n') + `\n(load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores while measuring)\n`);
