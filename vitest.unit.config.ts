@@ -10,6 +10,7 @@ import { defineConfig } from 'vitest/config';
 export const UNIT_TESTS = [
   'test/common/foreign-runner.test.ts',
   'test/common/fs-atomic.test.ts',
+  'test/common/json-file.test.ts',
   'test/common/lock.test.ts',
   'test/common/matrix.test.ts',
   'test/common/progress.test.ts',

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { UserError } from './errors.js';
 import { RELEASE_CONFIG_PATH, RELEASE_CONFIG_SCHEMA_PATH } from './paths.js';
+import { readJsonFile } from './json-file.js';
 
 /** `release.json` (schema: common/release-config.schema.json). */
 export interface ReleaseConfig {
@@ -37,18 +38,7 @@ export function validateReleaseConfig(data: unknown, source = 'release.json'): R
 }
 
 export function loadReleaseConfig(path = RELEASE_CONFIG_PATH): ReleaseConfig {
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new UserError({
-      what: `cannot read the release config ${path}`,
-      why: (cause as Error).message,
-      fix: `create or fix ${path} (schema: common/release-config.schema.json)`,
-      code: 'ECONFIG',
-      cause,
-    });
-  }
+  const data = readJsonFile(path, { what: 'the release config', fix: `create or fix ${path} (schema: common/release-config.schema.json)`, code: 'ECONFIG' });
   return validateReleaseConfig(data, path);
 }
 

@@ -18,6 +18,7 @@ import { checkReleaseApp, overrideLine, releaseVersion, stage, type StageResult 
 import { releaseStatus, statusLines } from './status.js';
 import { readStage, verify } from './verify.js';
 import { releaseWorkflow, WORKFLOW_PATH, writeWorkflow } from './workflow.js';
+import { readJsonFile } from '../common/json-file.js';
 
 const BIN = 'ao-release';
 const DEFAULT_STAGE = join(OUT_DIR, 'stage');
@@ -204,26 +205,6 @@ function targetOf(values: Values, url: string): RegistryTarget {
   return { url, ...(values.token ? { token: values.token as string } : {}), ...(values.otp ? { otp: values.otp as string } : {}) };
 }
 
-async function readJsonFile(path: string, what: string, fix: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (cause) {
-    throw new UserError({
-      what: `cannot read ${what} ${path}`,
-      why: (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message,
-      fix,
-      code: 'ENOFILE',
-      cause,
-    });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new UserError({ what: `cannot read ${what} ${path}`, why: `it is not JSON (${(cause as Error).message})`, fix, code: 'EBADJSON', cause });
-  }
-}
-
 export async function main(argv: string[]): Promise<number> {
   const command = argv.find((a) => !a.startsWith('-'));
   const json = argv.includes('--json');
@@ -305,11 +286,10 @@ async function run(command: string, values: Values, stageDir: string, say: (l: s
       const targets = matrix();
       const app = str('app')
         ? checkReleaseApp(
-            await readJsonFile(
-              resolve(str('app')!),
-              'the app manifest',
-              `ao-release app-manifest --version ${version} --artifacts <dir> --base-url <url> --key <file>, then pass its --out file to --app`,
-            ),
+            readJsonFile(resolve(str('app')!), {
+              what: 'the app manifest',
+              fix: `ao-release app-manifest --version ${version} --artifacts <dir> --base-url <url> --key <file>, then pass its --out file to --app`,
+            }),
             targets,
             version,
           )

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import semver from 'semver';
 import { UserError } from '../common/errors.js';
 import { REPO_ROOT } from '../common/paths.js';
+import { readJsonFile } from '../common/json-file.js';
 
 /**
  * The written rule for moving a dist-tag from the legacy 0.9.x line to the rewrite
@@ -30,18 +30,11 @@ export const DEFAULT_PRERELEASE_TAG = 'next';
 export const POLICY_PATH = join(REPO_ROOT, 'release', 'policy.json');
 
 export function loadPolicy(path = POLICY_PATH): ReleasePolicy {
-  let data: Partial<ReleasePolicy>;
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new UserError({
-      what: `cannot read the release policy ${path}`,
-      why: (cause as Error).message,
-      fix: `restore ${path} (documented in release/README.md)`,
-      code: 'EPOLICY',
-      cause,
-    });
-  }
+  const data = readJsonFile(path, {
+    what: 'the release policy',
+    fix: `restore ${path} (documented in release/README.md)`,
+    code: 'EPOLICY',
+  }) as Partial<ReleasePolicy>;
   const problems: string[] = [];
   if (typeof data.rewriteFrom !== 'string' || !semver.valid(data.rewriteFrom)) problems.push('"rewriteFrom" must be a version');
   if (typeof data.legacyRange !== 'string' || !semver.validRange(data.legacyRange)) problems.push('"legacyRange" must be a semver range');

@@ -1,7 +1,6 @@
 // First: tunes V8 before undici loads (see memory.ts).
 import './tune-process.js';
 import './quiet-warnings.js';
-import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -13,6 +12,7 @@ import { appPath, defaultRoot, installApp, removeApp, verifyApp } from './instal
 import { EXIT_INTERNAL, runCommand } from './run-command.js';
 import { guardUndiciSocketEnd } from './undici-guard.js';
 import { TEST_HOOKS } from '../../common/test-hooks.js';
+import { readJsonFile } from '../../common/json-file.js';
 
 /**
  * `ao-app install|verify|where|remove [--json] [--quiet] [--manifest <file>]`.
@@ -24,18 +24,10 @@ const USAGE =
 
 function loadManifest(file: string | undefined): unknown {
   const path = file ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'ao-manifest.json');
-  let data: { app?: unknown; schema?: unknown; targets?: unknown };
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new UserError({
-      what: `cannot read the app manifest ${path}`,
-      why: (cause as Error).message,
-      fix: 'reinstall @aoagents/ao, or pass --manifest <file>',
-      code: 'EAPPMANIFEST',
-      cause,
-    });
-  }
+  const data = readJsonFile(path, { what: 'the app manifest', fix: 'reinstall @aoagents/ao, or pass --manifest <file>', code: 'EAPPMANIFEST' }) as {
+    app?: unknown;
+    targets?: unknown;
+  };
   // Either a whole ao-manifest.json (app inside) or a bare app manifest.
   if (data.app !== undefined) return data.app;
   if (data.targets !== undefined) return data;

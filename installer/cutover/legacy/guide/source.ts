@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../../../common/errors.js';
 import { aoHomeOf, homeOf, legacyBundlePath } from '../../../../common/legacy-paths.js';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, validateBundle, type LegacyBundle } from '../bundle.js';
 import { exportLegacyHome, hasLegacyHome } from '../export.js';
+import { readJsonFile } from '../../../../common/json-file.js';
 
 /** Where the sessions were read from: the bundle the cutover kept, an older cutover's backup, or the legacy home itself. */
 export interface SessionsOrigin {
@@ -33,18 +34,11 @@ function newestBackupBundle(aoHome: string): string | undefined {
 
 /** Reads and checks a kept bundle: an unknown format or schema version is refused by name, never half-read. */
 export function readBundleFile(path: string): LegacyBundle {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new UserError({
-      what: `cannot read the legacy bundle ${path}`,
-      why: (cause as Error).message,
-      fix: 'list the sessions from the legacy home instead: ao-legacy-import sessions --from-legacy-home',
-      code: 'EBUNDLE',
-      cause,
-    });
-  }
+  const parsed = readJsonFile(path, {
+    what: 'the legacy bundle',
+    fix: 'list the sessions from the legacy home instead: ao-legacy-import sessions --from-legacy-home',
+    code: 'EBUNDLE',
+  });
   const head = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { format?: unknown; version?: unknown };
   if (head.format !== BUNDLE_FORMAT) {
     throw new UserError({
