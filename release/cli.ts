@@ -357,6 +357,7 @@ async function run(command: string, values: Values, stageDir: string, say: (l: s
         registry: targetOf(values, str('registry')!),
         ...(str('tag') ? { tag: str('tag') } : {}),
         policy,
+        ...(str('policy') ? { policyFile: resolve(str('policy')!) } : {}),
         forcePrerelease: values['force-prerelease'] === true,
         dryRun: values['dry-run'] === true,
         log: say,

@@ -11,6 +11,8 @@ export interface PromoteOptions {
   /** Defaults to latest, or the policy's prerelease tag (`next`) for a prerelease. */
   tag?: string;
   policy?: ReleasePolicy;
+  /** Where `policy` came from when it is not release/policy.json: recorded with the promotion, so a swapped policy shows. */
+  policyFile?: string;
   /** Lets a prerelease take a guarded tag; recorded in publish.json and printed. */
   forcePrerelease?: boolean;
   dryRun?: boolean;
@@ -103,7 +105,13 @@ export async function promote(
         });
       record.promotions = [
         ...(record.promotions ?? []),
-        { tag, at: new Date().toISOString(), ...(previous ? { previous } : {}), ...(forced ? { forcedPrerelease: true as const } : {}) },
+        {
+          tag,
+          at: new Date().toISOString(),
+          ...(previous ? { previous } : {}),
+          ...(forced ? { forcedPrerelease: true as const } : {}),
+          ...(options.policyFile ? { policyFile: options.policyFile } : {}),
+        },
       ];
       await saveRecord(options.stageDir, record);
     }

@@ -45,7 +45,7 @@ export interface PublishRecord {
   verified: boolean;
   verifiedAt?: string;
   /** Every dist-tag move promote made from this publish, oldest first. */
-  promotions?: Array<{ tag: string; at: string; previous?: string; forcedPrerelease?: true }>;
+  promotions?: Array<{ tag: string; at: string; previous?: string; forcedPrerelease?: true; policyFile?: string }>;
 }
 
 /** publish.json: one record per registry URL. */

@@ -217,12 +217,20 @@ describe('release journey against a real registry', () => {
     expect((await packument(matrix.mainPackage))['dist-tags'].latest).toBe('0.10.0');
 
     const lines: string[] = [];
-    const forced = await promote({ stageDir: stageDirOf(rc), registry: target, policy: open, tag: 'latest', forcePrerelease: true, log: (l) => lines.push(l) });
+    const forced = await promote({
+      stageDir: stageDirOf(rc),
+      registry: target,
+      policy: open,
+      policyFile: '/reviewed/policy-open.json',
+      tag: 'latest',
+      forcePrerelease: true,
+      log: (l) => lines.push(l),
+    });
     expect(forced.forcedPrerelease).toBe(true);
     expect(lines[0]).toBe('FORCED: prerelease 0.10.1-rc.1 takes the guarded tag "latest" (--force-prerelease); recorded in publish.json');
     expect((await readPublishRecords(stageDirOf(rc)))[registry.url].promotions).toEqual([
       { tag: 'next', at: expect.any(String) },
-      { tag: 'latest', at: expect.any(String), previous: '0.10.0', forcedPrerelease: true },
+      { tag: 'latest', at: expect.any(String), previous: '0.10.0', forcedPrerelease: true, policyFile: '/reviewed/policy-open.json' },
     ]);
   });
 });
