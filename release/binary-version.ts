@@ -1,38 +1,11 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Target } from '../common/matrix.js';
 import { versionFromOutput } from '../common/version-output.js';
 
 const run = promisify(execFile);
-
-const QEMU_USER: Record<string, string> = { arm64: 'qemu-aarch64-static', x64: 'qemu-x86_64-static' };
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return join(dir, name);
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-/**
- * How this machine can run a target's binary: natively (`[]`), through qemu-user-static for
- * another Linux CPU (`['/usr/bin/qemu-aarch64-static']`), or not at all (undefined).
- */
-export function runnerFor(target: Pick<Target, 'os' | 'cpu'>): string[] | undefined {
-  if (target.os !== process.platform) return undefined;
-  if (target.cpu === process.arch) return [];
-  const qemu = target.os === 'linux' ? onPath(QEMU_USER[target.cpu] ?? '') : undefined;
-  return qemu ? [qemu] : undefined;
-}
 
 export interface ReportedVersion {
   /** What `--version` printed, trimmed. */

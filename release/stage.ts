@@ -15,8 +15,9 @@ import { MAIN_PACKAGE_FILES, mainPackageJson } from './main-package.js';
 import { MANIFEST_FILE, type AoManifest } from '../common/ao-manifest.js';
 import { locateBinaries } from './binaries-dir.js';
 import { checkGoBinary, type BinaryFacts } from './binary-checks.js';
-import { describeOverride, reportedVersion, runnerFor, UNSTAMPED_FLAG } from './binary-version.js';
+import { describeOverride, reportedVersion, UNSTAMPED_FLAG } from './binary-version.js';
 import { packDeterministic } from './pack.js';
+import { foreignRunner } from '../common/foreign-runner.js';
 
 export const STAGE_FILE = 'stage.json';
 /** What stage writes into its folder; a restage replaces these and nothing else. */
@@ -210,7 +211,7 @@ async function checkReportedVersions(options: StageOptions, matrix: Matrix, foun
   const refused: string[] = [];
   for (const target of matrix.targets) {
     const binary = found.get(target.id)!;
-    const runner = runnerFor(target);
+    const runner = foreignRunner(target);
     if (!runner) {
       // Not runnable here: the build info's recorded -ldflags (builds without -trimpath) still tell.
       const stamped = (await checkGoBinary(binary, target, options.config)).facts.stampedVersion;

@@ -14,8 +14,9 @@ import { binaryPathInPackage } from './platform-package.js';
 import { MANIFEST_FILE, type AoManifest } from '../common/ao-manifest.js';
 import { packageMetadataFields, type ReleaseConfig } from '../common/release-config.js';
 import { checkGoBinary, type BinaryFacts } from './binary-checks.js';
-import { reportedVersion, runnerFor, UNSTAMPED_FLAG } from './binary-version.js';
+import { reportedVersion, UNSTAMPED_FLAG } from './binary-version.js';
 import { STAGE_FILE, type StagedPackage, type StageResult, type UnstampedOverride } from './stage.js';
+import { foreignRunner } from '../common/foreign-runner.js';
 
 /** One reason a package may not be published. */
 export interface Problem {
@@ -249,7 +250,7 @@ async function checkPlatform(
       `${binaryPathInPackage(target)} build info records -ldflags ${stamped === null ? `without -X ${config?.go.stamp.version}=` : `stamping ${config?.go.stamp.version}=${stamped}`}, the release expects ${expectedVersion === version ? version : `an unstamped build ("${expectedVersion}")`}`,
     );
   }
-  const runner = runnerFor(target);
+  const runner = foreignRunner(target);
   if (runnable && !mismatch && runner) {
     const expected = expectedVersion;
     const reported = await reportedVersion(binary, runner).then(

@@ -8,7 +8,7 @@ import type { AoManifest } from '../../common/ao-manifest.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { stage, STAGE_FILE, type StageResult } from '../../release/stage.js';
 import { verify } from '../../release/verify.js';
-import { runnerFor } from '../../release/binary-version.js';
+import { foreignRunner } from '../../common/foreign-runner.js';
 import { fixtureBinaries } from '../../rehearsal/fixture-binaries.js';
 import { publishPlain, shippedForTests, stageFixtureRelease } from '../../rehearsal/release-fixture.js';
 import { createSandbox } from '../../rehearsal/sandbox.js';
@@ -79,7 +79,7 @@ describe('binaries that report "dev" instead of the release version', () => {
     expect(err?.message).toContain(`${hostTarget.package}: bin/${hostTarget.executable} --version reports "dev", not the release version 0.10.0`);
   });
 
-  it.runIf(runnerFor({ os: 'linux', cpu: 'arm64' })?.length === 1)(
+  it.runIf(foreignRunner({ os: 'linux', cpu: 'arm64' })?.length === 1)(
     'runs the linux-arm64 binary under qemu-user-static too: stage sees it say "dev", verify refuses it in a stamped release',
     async () => {
       const staged = await stageDev('dev');
