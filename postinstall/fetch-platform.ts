@@ -16,35 +16,15 @@
  */
 import { chmod, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-// @ts-expect-error @npmcli/config ships no types
-import Config from '@npmcli/config';
-// @ts-expect-error no types for the definitions entry point
-import { definitions, flatten, nerfDarts, shorthands } from '@npmcli/config/lib/definitions/index.js';
 // @ts-expect-error @npmcli/redact ships no types
 import { redactLog } from '@npmcli/redact';
 import pacote from 'pacote';
 import { UserError } from '../common/errors.js';
+import { npmFlatOptions } from '../common/npm-config.js';
 import { renameWithRetry, tempSibling } from '../common/fs-atomic.js';
 import { cacheRoot, cachedBinaryPath } from './locations.js';
 import type { BinaryEntry } from '../common/ao-manifest.js';
 import { checkBinary } from './verify-binary.js';
-
-export async function npmFlatOptions(cwd: string): Promise<Record<string, unknown>> {
-  const conf = new Config({
-    definitions,
-    flatten,
-    nerfDarts,
-    shorthands,
-    npmPath: cwd,
-    argv: [process.argv[0], 'npm'],
-    env: process.env,
-    execPath: process.execPath,
-    platform: process.platform,
-    cwd,
-  });
-  await conf.load();
-  return { ...(conf.flat as Record<string, unknown>) };
-}
 
 /** Returns the verified binary's path in the cache; throws a UserError (credentials redacted) on any failure. */
 export async function fetchPlatformBinary(entry: BinaryEntry, cwd: string): Promise<string> {
@@ -63,7 +43,7 @@ async function fetchInto(entry: BinaryEntry, cwd: string): Promise<string> {
   const dest = cachedBinaryPath(entry);
   if (!checkSafely(dest, entry)) return dest;
   const spec = `${entry.package}@${entry.version}`;
-  const opts = await npmFlatOptions(cwd);
+  const opts = await npmFlatOptions({ cwd });
   await mkdir(join(cacheRoot(), 'tmp'), { recursive: true });
   const staging = await mkdtemp(join(cacheRoot(), 'tmp', 'fetch-'));
   try {

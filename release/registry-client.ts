@@ -1,13 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-// @ts-expect-error @npmcli/config ships no types
-import Config from '@npmcli/config';
-// @ts-expect-error no types for the definitions entry point (CommonJS: default import only)
-import npmDefinitions from '@npmcli/config/lib/definitions/index.js';
 import npmFetch from 'npm-registry-fetch';
 import pacote from 'pacote';
 import { UserError } from '../common/errors.js';
+import { npmFlatOptions } from '../common/npm-config.js';
 
 /**
  * How the release tools talk to a registry: in-process, with npm's own libraries
@@ -41,21 +38,7 @@ const AUTH_SUFFIXES = [':_authToken', ':_auth', ':username', ':certfile'];
 
 /** npm's flat options from its config files and environment, read the way npm reads them. */
 export async function npmConfigOptions(env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown>> {
-  const { definitions, flatten, nerfDarts, shorthands } = npmDefinitions;
-  const conf = new Config({
-    definitions,
-    flatten,
-    nerfDarts,
-    shorthands,
-    npmPath: tmpdir(),
-    argv: [process.argv[0], 'npm'],
-    env,
-    execPath: process.execPath,
-    platform: process.platform,
-    cwd: process.cwd(),
-  });
-  await conf.load();
-  return { ...(conf.flat as Record<string, unknown>) };
+  return npmFlatOptions({ cwd: process.cwd(), env, npmPath: tmpdir() });
 }
 
 /** npm's flat options for this target: its config files and environment, the registry, and the token. */
