@@ -174,7 +174,7 @@ describe('ao update guards', () => {
             child.stdin.write(`${reply}\r`);
           }
         });
-        child.on('exit', (code) => resolve({ code, screen }));
+        child.on('close', (code) => resolve({ code, screen }));
       });
     const declined = await answer('n');
     expect(declined.code).toBe(1);

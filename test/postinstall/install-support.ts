@@ -79,7 +79,7 @@ export async function signalDuringSleep(
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
   const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, sig) => resolve({ code, signal: sig })),
+    child.on('close', (code, sig) => resolve({ code, signal: sig })),
   );
   await sleep(settleMs);
   child.kill(signal);

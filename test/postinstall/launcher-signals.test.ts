@@ -135,7 +135,7 @@ describe('signals through the JS launcher', () => {
     child.stdout.on('data', (d) => (out += d));
     await new Promise<void>((resolve) => child.stdout.on('data', () => out.includes('ready') && resolve()));
     child.stdin.write('\x03');
-    await new Promise((resolve) => child.on('exit', resolve));
+    await new Promise((resolve) => child.on('close', resolve));
     const lines = out.replace(/\r/g, '').split('\n');
     // The terminal echoes ^C on the line the binary then prints on.
     expect(lines.filter((l) => l.endsWith('got interrupt'))).toHaveLength(1);

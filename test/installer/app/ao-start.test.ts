@@ -39,7 +39,7 @@ function run(file: string, args: string[], env: Record<string, string>): Promise
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
 

@@ -64,7 +64,7 @@ interface Run {
 
 function runCli(args: string[], env: Record<string, string> = {}): Run {
   const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const run: Run = { child, stdout: '', stderr: '', done: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
+  const run: Run = { child, stdout: '', stderr: '', done: new Promise((resolve) => child.on('close', (code) => resolve(code))) };
   child.stdout!.on('data', (d) => (run.stdout += d));
   child.stderr!.on('data', (d) => (run.stderr += d));
   return run;

@@ -43,7 +43,7 @@ async function peakRssOfInstall(manifestFile: string, target: string, root: stri
   });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   expect(code, stderr).toBe(0);
   return Number(/peakRssKb=(\d+)/.exec(stderr)?.[1]);
 }

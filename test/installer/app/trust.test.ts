@@ -102,7 +102,7 @@ describe('who may sign the desktop app', () => {
         );
         let stderr = '';
         child.stderr.on('data', (d) => (stderr += d));
-        child.on('exit', (code) => resolve({ code, stderr }));
+        child.on('close', (code) => resolve({ code, stderr }));
       });
     const forged = await run(await manifest('0.10.0', B), await tempDir('root'));
     expect(forged.code).toBe(1);
