@@ -4,12 +4,13 @@ import { link, mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/p
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from './errors.js';
+import { processStartId, recordedProcessAlive } from './process-identity.js';
 
 /**
- * An exclusive lock file with stale-lock reclaim. The holder writes its pid,
- * host and a random token and keeps the file's mtime fresh. On this host the pid
+ * An exclusive lock file with stale-lock reclaim. The holder writes its pid, its
+ * start id (process-identity.ts), host and a random token and keeps the file's mtime fresh. On this host the pid
  * decides: a live holder is trusted however old its heartbeat (a blocked event
- * loop, a suspended laptop), a dead one is taken over. A holder on another host
+ * loop, a suspended laptop), a dead one (or a pid now naming another process) is taken over. A holder on another host
  * (a shared folder) is judged by its heartbeat: stopped for `staleMs`, taken over.
  * A release removes the lock only if it still carries the holder's own token.
  * Node built-ins only: this ships inside @aoagents/ao.
@@ -31,15 +32,7 @@ interface Holder {
   host: string;
   acquiredAt: string;
   token: string;
-}
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  startId?: string;
 }
 
 /** The stale lock's content when it is stale, so a reclaimer can check it took that very file. */
@@ -52,7 +45,7 @@ async function staleContent(path: string, staleMs: number): Promise<string | und
     } catch {
       // A holder killed between create and write leaves an empty file: judge by age.
     }
-    if (holder.host === hostname() && typeof holder.pid === 'number') return pidAlive(holder.pid) ? undefined : text;
+    if (holder.host === hostname() && typeof holder.pid === 'number') return recordedProcessAlive(holder.pid, holder.startId) ? undefined : text;
     return Date.now() - info.mtimeMs > staleMs ? text : undefined;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOENT' ? '' : undefined;
@@ -88,7 +81,13 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
   for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
     try {
       const handle = await open(path, 'wx');
-      const me: Holder = { pid: process.pid, host: hostname(), acquiredAt: new Date().toISOString(), token: randomUUID() };
+      const me: Holder = {
+        pid: process.pid,
+        host: hostname(),
+        acquiredAt: new Date().toISOString(),
+        token: randomUUID(),
+        startId: processStartId(process.pid),
+      };
       await handle.writeFile(JSON.stringify(me));
       await handle.close();
       const heartbeat = setInterval(

@@ -44,7 +44,7 @@ export interface JournalData {
   /** A daemon this cutover started (recorded before it is waited on, so a recovery can stop it). */
   daemon?: StartedDaemon;
   /** A writing command a step started in its own process group (install, import, reinstall): a recovery waits for it (children.ts). */
-  child?: { pid: number; command: string; startedAt: string };
+  child?: { pid: number; command: string; startedAt: string; startId?: string };
   steps: StepRecord[];
   rollback: StepRecord[];
   /** What a rollback could not undo, for the report. */

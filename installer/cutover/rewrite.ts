@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../common/errors.js';
-import { pidAlive } from '../../common/lock.js';
+import { pidAlive } from '../../common/process-identity.js';
 import { versionFromOutput } from '../../common/version-output.js';
 import { runCommand } from './run.js';
 

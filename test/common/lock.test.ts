@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildSync } from 'esbuild';
@@ -66,6 +66,22 @@ describe('acquireLock', () => {
       expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(holder.pid);
     } finally {
       holder.kill('SIGKILL');
+    }
+  });
+
+  it('takes over a lock whose pid now names another process (the holder died and its pid was reused, or the machine rebooted)', async () => {
+    const path = join(dir(), 'x.lock');
+    // A live process that is not the holder the lock file names: same pid number, another start.
+    const stranger = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => stranger.once('spawn', resolve));
+      const dead = { pid: stranger.pid, host: hostname(), acquiredAt: '2026-01-01T00:00:00Z', token: 'old', startId: 'a process that ended' };
+      writeFileSync(path, JSON.stringify(dead));
+      const lock = await acquireLock(path, { purpose: 't' });
+      expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(process.pid);
+      await lock.release();
+    } finally {
+      stranger.kill('SIGKILL');
     }
   });
 

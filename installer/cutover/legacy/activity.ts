@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
-import { pidAlive } from '../../../common/lock.js';
+import { pidAlive } from '../../../common/process-identity.js';
 import type { BundleSession } from './bundle.js';
 import { LEGACY_BASE } from './config.js';
 import { readLegacyHome } from './read.js';

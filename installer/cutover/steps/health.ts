@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../../../common/errors.js';
-import { pidAlive } from '../../../common/lock.js';
+import { pidAlive } from '../../../common/process-identity.js';
 import { readRunFile, type RewritePaths } from '../rewrite.js';
 import { runCommand } from '../run.js';
 import { freePort } from '../../../common/free-port.js';

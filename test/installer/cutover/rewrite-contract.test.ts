@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pidAlive } from '../../../common/lock.js';
+import { pidAlive } from '../../../common/process-identity.js';
 import { versionFromOutput } from '../../../common/version-output.js';
 import { importCapabilities, rewritePaths } from '../../../installer/cutover/rewrite.js';
 import { runCommand } from '../../../installer/cutover/run.js';

@@ -1,0 +1,55 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/**
+ * Whether a pid still names the process we recorded. A pid alone does not say: once a process ends its
+ * pid is handed to the next one, and a reboot starts the count again, so a lock or a journal that names
+ * pid 4242 may be looking at an unrelated program. We record a start id beside the pid and compare.
+ * Node built-ins only: this ships inside @aoagents/ao.
+ */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+let bootId: string | undefined;
+
+/**
+ * A string that differs between two processes that held the same pid: on Linux the boot id and the
+ * start time in clock ticks (/proc), elsewhere on Unix the start time `ps` reports. Undefined for a pid
+ * that names no process, and where neither source exists (Windows).
+ */
+export function processStartId(pid: number): string | undefined {
+  if (process.platform === 'linux') {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      bootId ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      // Field 2, the command name, may hold spaces and parentheses: count from after its last ')'.
+      // What follows starts at field 3 (state); the start time is field 22.
+      const startTicks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+      return startTicks ? `${bootId}:${startTicks}` : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  if (process.platform === 'win32') return undefined;
+  try {
+    const started = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return started || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `pid` is alive and, when a start id was recorded for it, still that very process. */
+export function recordedProcessAlive(pid: number, startId: string | undefined): boolean {
+  if (!pidAlive(pid)) return false;
+  if (startId === undefined) return true;
+  const now = processStartId(pid);
+  // Unreadable (another user's process under hidepid): the pid is all we have, so trust it.
+  return now === undefined || now === startId;
+}
