@@ -9,7 +9,7 @@ import { acquireLock, pidAlive } from '../../common/lock.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { buildBridge } from '../../release/bridge.js';
 import { FORWARD_STEPS, Journal, ROLLBACK_STEPS } from '../../installer/cutover/journal.js';
-import { hashTree } from '../../installer/cutover/backup.js';
+import { hashTree } from '../../installer/cutover/backup/walk.js';
 import {
   ao,
   DEFAULT_LEGACY_HOME,
