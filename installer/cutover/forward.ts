@@ -16,7 +16,7 @@ import { installExact, saveLegacyTarball } from './steps/install.js';
 import { checkDiskSpace, checkNode, checkWritable, lookUpTarget } from './steps/preflight.js';
 import { importRecordOf, writeImportRecord } from './steps/record.js';
 
-/** The journaled steps of a cutover, in order, from preflight to commit. */
+/** What the journaled steps need: the run's options plus what `runCutover` found before the journal. */
 export interface ForwardContext extends CutoverOptions {
   env: NodeJS.ProcessEnv;
   home: string;
@@ -30,6 +30,7 @@ export interface ForwardContext extends CutoverOptions {
   backupBytes: number;
 }
 
+/** The journaled steps of a cutover, in order, from preflight to commit; a throw is rolled back by the caller. */
 export async function forward(journal: Journal, ctx: ForwardContext): Promise<void> {
   const { env, log, legacy } = ctx;
   const total = legacy.kind === 'package' ? 6 : 4;

@@ -9,6 +9,7 @@ import { detectPackageManager, packageDirOf, PACKAGE_NAME } from './package-mana
  */
 export type LegacyInstall = { kind: 'package'; pm: PackageManagerInfo; version: string } | { kind: 'none' };
 
+/** The package manager that installed the running legacy package (from its real path), else the one a crashed run recorded. */
 export function locateLegacy(opts: CutoverOptions, env: NodeJS.ProcessEnv, fromJournal: PackageManagerInfo | undefined): PackageManagerInfo {
   const pkgDir = opts.selfFile ? packageDirOf(opts.selfFile) : undefined;
   const pm = (pkgDir ? detectPackageManager(pkgDir, env) : undefined) ?? fromJournal;

@@ -10,6 +10,8 @@ import { type BackupManifest, type BackupRoots, backupPathOf, MANIFEST, type Man
 import { display, entryPath, type FsPath, joinRaw, relOf, relString } from './raw-names.js';
 import { COPY_CONCURRENCY, exists, keepOf, pool, walk } from './walk.js';
 
+// Making the backup: each file copied and hashed in one read, built in `<dir>.partial`, renamed when complete.
+
 const WHOLE_FILE_LIMIT = 16 * 1024 * 1024;
 
 /** Copies one file and hashes the bytes it copied (one read). */

@@ -3,6 +3,9 @@ import { digestFile } from '../../../common/integrity.js';
 import type { BackupRoots, RootKey } from './manifest.js';
 import { display, entryPath, type FsPath, joinRaw } from './raw-names.js';
 
+// Listing a tree under its raw names, and what is built on that: the pool the copy and the proof share,
+// the hash of a whole tree (tests, the rehearsal) and the size of the roots (the disk-space check).
+
 export const COPY_CONCURRENCY = 32;
 
 export async function exists(p: FsPath): Promise<boolean> {
