@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -45,9 +46,15 @@ export default defineConfig({
   test: {
     include: UNIT_TESTS,
     pool: 'threads',
+    // Vitest's default is one thread less than the cores: a single worker on 2 cores, which ran every
+    // file in a row. One per core, all started at once (with fewer kept alive, tinypool ends a spare one
+    // mid-run and vitest reports "Terminating worker thread" as an unhandled rejection).
+    poolOptions: { threads: { maxThreads: availableParallelism(), minThreads: availableParallelism() } },
     // One module graph per worker, not per file (about 7 s less on 2 cores); npm test runs the same
     // files isolated, so a test that leans on another file's leftovers still fails there.
     isolate: false,
     testTimeout: 20_000,
+    // test-hooks.test.ts bundles every shipped file twice before its tests: over 10 s (vitest's default) at load 17.
+    hookTimeout: 60_000,
   },
 });

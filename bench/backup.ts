@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createBackup, legacyRoots } from '../installer/cutover/backup.js';
+import { createBackup } from '../installer/cutover/backup/create.js';
+import { legacyRoots } from '../installer/cutover/backup/manifest.js';
 import { generateLegacyHome } from '../rehearsal/legacy-home.js';
 
 const exec = promisify(execFile);

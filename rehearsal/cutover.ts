@@ -6,7 +6,7 @@ import { REPO_ROOT } from '../common/paths.js';
 import { buildBridge, buildLegacyPackage } from '../release/bridge.js';
 import { generateLegacyHome, type LegacyHomeFacts, type LegacyHomeOptions } from './legacy-home.js';
 import { createSandbox, type Sandbox } from './sandbox.js';
-import { hashTree } from '../installer/cutover/backup.js';
+import { hashTree } from '../installer/cutover/backup/walk.js';
 import { aoJson, importCapabilities, readRunFile, rewritePaths } from '../installer/cutover/rewrite.js';
 import { runCommand, type CommandResult } from '../installer/cutover/run.js';
 import { startDaemon, stopStartedDaemon, waitHealthy } from '../installer/cutover/steps/health.js';

@@ -20,7 +20,7 @@ export const STATE_FILE = join(FOREIGN_DIR, 'state.json');
 
 const WINE64 = '/usr/lib/wine/wine64';
 const QEMU = '/usr/bin/qemu-aarch64-static';
-// Node 22 for both: the line the toolkit's own devDependency `node22` runs.
+// Node 22 for both: the line the toolkit's own optionalDependency `node22` (linux-x64) runs.
 const NODE_SPEC = '22';
 const NPM_SPEC = '10';
 const ARM64_LIBS = ['libc6-arm64-cross', 'libgcc-s1-arm64-cross', 'libstdc++6-arm64-cross'];

@@ -1,7 +1,8 @@
 import { copyFile, mkdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { digestFile } from '../../common/integrity.js';
-import { backupPathOf, livePathOf, readManifest, verifyAndRestore, type ManifestEntry } from './backup.js';
+import { backupPathOf, livePathOf, readManifest, type ManifestEntry } from './backup/manifest.js';
+import { verifyAndRestore } from './backup/restore.js';
 import type { Journal, JournalData, RollbackStep } from './journal.js';
 import { STORE_FILES, type RewritePaths } from './rewrite.js';
 import { stopStartedDaemon } from './steps/health.js';

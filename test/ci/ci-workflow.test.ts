@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import semver from 'semver';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +12,23 @@ import { ACTIONS } from '../../release/workflow.js';
 /** .github/workflows/ci.yml cannot run here; this reads it and holds it to matrix.json, engines and the release's action pins. */
 const WORKFLOW = join(REPO_ROOT, '.github', 'workflows', 'ci.yml');
 const RUNNER_OF_OS: Record<string, string> = { linux: 'ubuntu-latest', darwin: 'macos-latest', win32: 'windows-latest' };
+/** The host each runner label stands for, as npm sees it (macos-latest is Apple silicon). */
+const HOST_OF_RUNNER: Record<string, { os: string; cpu: string; libc?: string }> = {
+  'ubuntu-latest': { os: 'linux', cpu: 'x64', libc: 'glibc' },
+  'macos-latest': { os: 'darwin', cpu: 'arm64' },
+  'windows-latest': { os: 'win32', cpu: 'x64' },
+};
+/** npm's own platform check (what `npm ci` runs on every package that is not optional; EBADPLATFORM when it throws). */
+const { checkPlatform } = createRequire(import.meta.url)('npm-install-checks') as {
+  checkPlatform: (pkg: { os?: string | string[]; cpu?: string | string[]; libc?: string | string[] }, force: boolean, host: object) => void;
+};
+
+interface LockedPackage {
+  os?: string | string[];
+  cpu?: string | string[];
+  libc?: string | string[];
+  optional?: boolean;
+}
 
 interface Job {
   'runs-on': string;
@@ -51,6 +69,25 @@ describe('.github/workflows/ci.yml', () => {
       expect(u).toMatch(/@[0-9a-f]{40}$/);
       expect(pinned.has(u)).toBe(true);
     }
+  });
+
+  it('npm ci installs on every runner: a package limited to some os/cpu that excludes one is only ever optional (node22 is linux-x64)', () => {
+    const locked = (JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockedPackage> }).packages;
+    const runners = [...new Set(jobs.flatMap((j) => j.strategy.matrix.os))];
+    const refused: string[] = [];
+    for (const runner of runners) {
+      const host = HOST_OF_RUNNER[runner];
+      expect(host, runner).toBeDefined();
+      for (const [path, pkg] of Object.entries(locked)) {
+        if (pkg.optional) continue;
+        try {
+          checkPlatform(pkg, false, host!);
+        } catch {
+          refused.push(`${path} on ${runner}`);
+        }
+      }
+    }
+    expect(refused).toEqual([]);
   });
 
   it('is a valid GitHub Actions workflow (action-validator)', () => {

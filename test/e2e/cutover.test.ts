@@ -10,7 +10,7 @@ import { pidAlive } from '../../common/process-identity.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { buildBridge } from '../../release/bridge.js';
 import { FORWARD_STEPS, Journal, ROLLBACK_STEPS } from '../../installer/cutover/journal.js';
-import { hashTree } from '../../installer/cutover/backup.js';
+import { hashTree } from '../../installer/cutover/backup/walk.js';
 import {
   ao,
   DEFAULT_LEGACY_HOME,

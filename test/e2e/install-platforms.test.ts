@@ -3,12 +3,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { inspectExecutable } from '../../common/binary-format.js';
 import { loadMatrix } from '../../common/matrix.js';
-import { REPO_ROOT } from '../../common/paths.js';
 import type { Sandbox } from '../../rehearsal/sandbox.js';
+import { hasNode22, NODE22_BIN } from '../support/node22.js';
 import { expectExactPassThrough, isElf, mustRun, run, useReleaseRegistry } from '../postinstall/install-support.js';
 
 const SPEC = '@aoagents/ao@0.10.0';
-const NODE22_BIN = join(REPO_ROOT, 'node_modules', 'node22', 'bin');
 const FORMAT = { darwin: 'macho', linux: 'elf', win32: 'pe' } as const;
 
 describe('npm installs for every target and on another Node', () => {
@@ -38,7 +37,7 @@ describe('npm installs for every target and on another Node', () => {
     expect(carried.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('on Node 22 (npm too), the default global install swaps in the binary and passes exit codes and signals through', async () => {
+  it.skipIf(!hasNode22)('on Node 22 (npm too), the default global install swaps in the binary and passes exit codes and signals through', async () => {
     const sb = sandbox('npm-node22');
     sb.env = { ...sb.env, PATH: [NODE22_BIN, sb.env.PATH].join(delimiter) };
     expect(JSON.parse(mustRun('npm', ['version', '--json'], sb.env).stdout).node).toMatch(/^22\./);

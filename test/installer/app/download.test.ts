@@ -164,12 +164,15 @@ describe.concurrent('download against a misbehaving server', () => {
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const dispatchers: Array<ReturnType<typeof defaultDispatcher>> = [];
     const withEnv = (env: Record<string, string>) => {
       const saved = { ...process.env };
       for (const k of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy']) delete process.env[k];
       Object.assign(process.env, env);
       try {
-        return defaultDispatcher();
+        const dispatcher = defaultDispatcher();
+        dispatchers.push(dispatcher);
+        return dispatcher;
       } finally {
         for (const k of Object.keys(env)) delete process.env[k];
         Object.assign(process.env, saved);
@@ -182,6 +185,8 @@ describe.concurrent('download against a misbehaving server', () => {
       await expectGood((await fetchTo(path, { dispatcher: withEnv({ HTTP_PROXY: proxyUrl, NO_PROXY: '127.0.0.1' }) })).dest);
       expect(connects).toHaveLength(1);
     } finally {
+      // The agents' keep-alive sockets hold the CONNECT tunnels open, and proxy.close() waits for them (4 s).
+      await Promise.all(dispatchers.map((d) => d.close()));
       proxy.closeAllConnections();
       await new Promise((resolve) => proxy.close(resolve));
     }

@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
-import { backupPathOf, createBackup, hashTree, legacyRoots, readManifest, verifyAndRestore } from '../../../installer/cutover/backup.js';
+import { createBackup } from '../../../installer/cutover/backup/create.js';
+import { backupPathOf, legacyRoots, readManifest } from '../../../installer/cutover/backup/manifest.js';
+import { verifyAndRestore } from '../../../installer/cutover/backup/restore.js';
+import { hashTree } from '../../../installer/cutover/backup/walk.js';
 import { generateLegacyHome } from '../../../rehearsal/legacy-home.js';
 
 async function userWithLegacyHome() {

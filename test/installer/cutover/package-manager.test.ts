@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detectPackageManager, installArgs } from '../../../installer/cutover/package-manager.js';
-import { parseFlags } from '../../../installer/cutover/cutover.js';
+import { parseFlags } from '../../../installer/cutover/options.js';
 import { missingProjects, sessionProblems } from '../../../installer/cutover/steps/reconcile.js';
 
 describe('package manager detection from the installed package real path', () => {
