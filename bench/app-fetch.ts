@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { digestFile } from '../common/integrity.js';
@@ -15,12 +15,17 @@ import { startFaultServer } from '../rehearsal/fault-server.js';
  * the same run (`curl -o` + `sha512sum` + `unzip -q`), on two inputs: an
  * Electron-like 254 MB app (~3,000 deflated entries, a ~100 MB incompressible
  * app.asar, framework symlinks) and a single 254 MB stored file. Medians and
- * the spread; peak RSS as the child reports it; and how many bytes a run
- * SIGKILLed at ~60% makes the server send again, against what remained.
+ * the spread; peak RSS as the child reports it (its getrusage maxRSS: every
+ * thread of the one process, libuv's pool included; ao-app starts no other
+ * process); the machine's 1-minute load average at each sample, since others
+ * share it; and how many bytes a run SIGKILLed at ~60% makes the server send
+ * again, against what remained.
  */
 const exec = promisify(execFile);
 const SIZE = 254_000_000;
 const CLI = join(REPO_ROOT, 'dist', 'shipped', 'app-fetcher.cjs');
+/** Another build of ao-app (say, the previous commit's dist/shipped/app-fetcher.cjs) measured in the same alternation, for a before/after under the same load. */
+const OTHER_CLI = process.env.AO_BENCH_OTHER_APP_FETCHER;
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const start = performance.now();
@@ -29,8 +34,8 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 }
 
 /** Runs ao-app with a preload that prints the child's own peak RSS at exit. */
-function runFetcher(args: string[], reporter: string): { pid: number; done: Promise<{ code: number | null; maxRssKb?: number }> } {
-  const child = spawn(process.execPath, ['--require', reporter, CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+function runFetcher(args: string[], reporter: string, cli = CLI): { pid: number; done: Promise<{ code: number | null; maxRssKb?: number }> } {
+  const child = spawn(process.execPath, ['--require', reporter, cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const done = new Promise<{ code: number | null; maxRssKb?: number }>((resolve) =>
@@ -79,7 +84,20 @@ async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof 
   const base: number[] = [];
   const ours: number[] = [];
   const rss: number[] = [];
+  const load: number[] = [];
+  const other: number[] = [];
+  const otherRss: number[] = [];
+  const install = async (cli: string) => {
+    const root = join(work, 'root');
+    const [result, ms] = await timed(
+      () => runFetcher(['install', '--quiet', '--manifest', manifestFile, '--target', 'darwin-arm64', '--dir', root], reporter, cli).done,
+    );
+    if (result.code !== 0) throw new Error(`${cli} install failed (exit ${result.code})`);
+    await rm(root, { recursive: true, force: true });
+    return { ms, rss: (result.maxRssKb ?? 0) * 1024 };
+  };
   for (let i = 0; i < samples; i++) {
+    load.push(loadavg()[0]!);
     const [, baseMs] = await timed(async () => {
       const dir = join(work, 'baseline');
       await mkdir(dir, { recursive: true });
@@ -89,23 +107,32 @@ async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof 
     });
     await rm(join(work, 'baseline'), { recursive: true, force: true });
     base.push(baseMs);
-    const root = join(work, 'root');
-    const [result, ms] = await timed(
-      () => runFetcher(['install', '--quiet', '--manifest', manifestFile, '--target', 'darwin-arm64', '--dir', root], reporter).done,
-    );
-    if (result.code !== 0) throw new Error(`ao-app install failed (exit ${result.code})`);
-    await rm(root, { recursive: true, force: true });
-    ours.push(ms);
-    if (result.maxRssKb) rss.push(result.maxRssKb * 1024);
+    const now = await install(CLI);
+    ours.push(now.ms);
+    rss.push(now.rss);
+    if (OTHER_CLI) {
+      const then = await install(OTHER_CLI);
+      other.push(then.ms);
+      otherRss.push(then.rss);
+    }
   }
   const ratios = ours.map((o, i) => o / base[i]);
-  console.log(`app-fetch: ${c.name}: ${mb(size)} zip over loopback, ${samples} samples alternating`);
+  console.log(
+    `app-fetch: ${c.name}: ${mb(size)} zip over loopback, ${samples} samples alternating; load average ${median(load).toFixed(1)} (${Math.min(...load).toFixed(1)} to ${Math.max(...load).toFixed(1)}) on ${cpus().length} cores`,
+  );
   console.log(`app-fetch:   curl -o + sha512sum + unzip -q (baseline)  median ${s(median(base))}  (${s(Math.min(...base))} to ${s(Math.max(...base))})`);
   console.log(`app-fetch:   ao-app install (fetch+verify+extract)     median ${s(median(ours))}  (${s(Math.min(...ours))} to ${s(Math.max(...ours))})`);
   console.log(
     `app-fetch:   ratio per pair                            median ${median(ratios).toFixed(2)}x  (${Math.min(...ratios).toFixed(2)}x to ${Math.max(...ratios).toFixed(2)}x; goal at most 0.8x)`,
   );
   console.log(`app-fetch:   ao-app peak RSS                           median ${mb(median(rss))}  (max ${mb(Math.max(...rss))}; goal at most 80 MB)`);
+  if (OTHER_CLI) {
+    const otherRatios = other.map((o, i) => o / base[i]!);
+    console.log(`app-fetch:   other build (${OTHER_CLI})`);
+    console.log(
+      `app-fetch:     median ${s(median(other))}  (${s(Math.min(...other))} to ${s(Math.max(...other))}), ratio per pair median ${median(otherRatios).toFixed(2)}x  (${Math.min(...otherRatios).toFixed(2)}x to ${Math.max(...otherRatios).toFixed(2)}x), peak RSS median ${mb(median(otherRss))}`,
+    );
+  }
 }
 
 export async function run(): Promise<void> {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import { digestFile } from '../../common/integrity.js';
-import { fsyncDir, renameWithRetry, tempSibling, writeJsonAtomic } from '../../common/fs-atomic.js';
+import { fsyncDir, renameWithRetry, tempSibling, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
 import { acquireLock } from '../../common/lock.js';
 import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
@@ -230,9 +230,13 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       installedAt: new Date().toISOString(),
       entries: entries.map(({ path, type, size, link, integrity }) => ({ path, type, size, link, integrity })),
     };
-    await writeJsonAtomic(join(staging, MARKER), marker);
+    // On one line: pretty-printed, an Electron app's ~3,000 entries double the string, at the install's peak.
+    await writeFileAtomic(join(staging, MARKER), JSON.stringify(marker));
     await options.checkpoint?.('extracted');
     await rm(versionDir, { recursive: true, force: true });
+    // No fsync per unpacked file (~3,000 for an Electron app): the marker and this rename are the commit
+    // point, and a SIGKILL keeps the page cache, so a killed run never commits a version missing bytes.
+    // A power cut before the kernel writes them back can (as after unzip); `ao-app verify` names such a file.
     await renameWithRetry(staging, versionDir);
     fsyncDir(join(root, 'versions'));
     await options.checkpoint?.('committed');

@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { extractArtifact } from '../../../common/app-extract.js';
@@ -78,5 +80,56 @@ describe('extracting real app layouts', () => {
     const dir = await tempDir('cap');
     const built = await buildAppArtifact('win32', join(dir, 'ao-desktop-win32-x64.zip'), 2 << 20);
     await expect(extractArtifact('zip', built.file, join(dir, 'staging'), 1 << 20, 'x')).rejects.toMatchObject({ code: 'EUNSAFEARCHIVE' });
+  });
+
+  /** A zip with both kinds of entry: 300 small ones (written synchronously) and two large ones (streamed meanwhile). */
+  async function mixedZip(dir: string): Promise<{ zip: string; tree: string; stored: Buffer }> {
+    const tree = join(dir, 'tree');
+    const app = join(tree, 'App.app', 'Contents');
+    for (let i = 0; i < 300; i++) {
+      await mkdir(join(app, 'Resources', `pkg-${i % 17}`), { recursive: true });
+      await writeFile(join(app, 'Resources', `pkg-${i % 17}`, `file-${i}.js`), randomBytes(1500 + i * 7).toString('base64'), { mode: i % 5 ? 0o644 : 0o755 });
+    }
+    await mkdir(join(app, 'Frameworks', 'A'), { recursive: true });
+    await writeFile(join(app, 'Frameworks', 'A', 'Framework'), randomBytes(1 << 20).toString('hex'), { mode: 0o755 });
+    const stored = randomBytes(3 << 20);
+    await writeFile(join(app, 'Resources', 'app.bin'), stored);
+    await symlink('A/Framework', join(app, 'Frameworks', 'Framework'));
+    const zip = join(dir, 'mixed.zip');
+    execFileSync('zip', ['-q', '-y', '-r', '-n', '.bin', zip, 'App.app'], { cwd: tree });
+    return { zip, tree, stored };
+  }
+
+  it('unpacks small and large zip entries at once, byte for byte and mode for mode as unzip does', async () => {
+    const dir = await tempDir('mixed');
+    const { zip } = await mixedZip(dir);
+    const staging = join(dir, 'staging');
+    const entries = await extractArtifact('zip', zip, staging, 64 << 20, 'x');
+    const reference = join(dir, 'unzipped');
+    execFileSync('unzip', ['-q', zip, '-d', reference]);
+    const files = entries.filter((e) => e.type === 'file');
+    expect(files).toHaveLength(302);
+    for (const e of files) {
+      const [ours, theirs] = [await readFile(join(staging, e.path)), await readFile(join(reference, e.path))];
+      expect(ours.equals(theirs), e.path).toBe(true);
+      expect((await stat(join(staging, e.path))).mode & 0o777, e.path).toBe((await stat(join(reference, e.path))).mode & 0o777);
+      expect(e.integrity, e.path).toBe(`sha512-${createHash('sha512').update(theirs).digest('base64')}`);
+    }
+    expect(await readlink(join(staging, 'App.app/Contents/Frameworks/Framework'))).toBe('A/Framework');
+  });
+
+  it('refuses a zip whose large entry is corrupt while its small entries are written beside it, naming that entry', async () => {
+    const dir = await tempDir('mixed-bad');
+    const { zip, stored } = await mixedZip(dir);
+    const bytes = await readFile(zip);
+    const at = bytes.indexOf(stored.subarray(2 << 20, (2 << 20) + 64));
+    expect(at).toBeGreaterThan(0);
+    bytes[at] ^= 0xff;
+    await writeFile(zip, bytes);
+    const staging = join(dir, 'staging');
+    await expect(extractArtifact('zip', zip, staging, 64 << 20, 'x')).rejects.toMatchObject({
+      code: 'EUNSAFEARCHIVE',
+      message: expect.stringContaining('App.app/Contents/Resources/app.bin'),
+    });
   });
 });

@@ -106,7 +106,9 @@ describe('the download fails in a way the user can act on, and never loops', () 
   it('recovers when the body breaks right after the headers (no unhandled error event)', async () => {
     const artifact = systemTarGz('early-drop', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
-    server.fault(`/${manifest.targets['linux-x64'].file}`, { kind: 'drop', afterBytes: 0 }, { kind: 'drop', afterBytes: 0 });
+    // One body byte, so the headers really go out and the break lands as a body error while the
+    // sidecar is written (afterBytes 0 cut before the headers left: a request error, which never failed).
+    server.fault(`/${manifest.targets['linux-x64'].file}`, { kind: 'drop', afterBytes: 1 }, { kind: 'drop', afterBytes: 1 });
     const root = join(await tempDir('root'), 'app');
     const r = await ao(await installArgs(manifest, root));
     expect(r.stderr).not.toMatch(/Unhandled|unexpected error/);

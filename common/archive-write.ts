@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import { mkdir, symlink } from 'node:fs/promises';
+import { dirname, resolve, sep } from 'node:path';
+import { Transform } from 'node:stream';
+import { integrityOfHash } from './integrity.js';
+import { refuse, type PlannedEntry } from './archive-plan.js';
+import { streamed } from './streaming-memory.js';
+
+/** Writing a checked plan into the staging folder: paths kept inside it, the byte cap held, symlinks last. */
+export function inside(root: string, path: string): string {
+  const full = resolve(root, path);
+  if (!full.startsWith(root + sep)) throw new Error(`internal: ${path} resolves outside ${root}`);
+  return full;
+}
+
+/** Counts bytes as they are written and fails past the cap; with `digested`, hashes them too. */
+export function capCounter(archive: string, budget: { left: number }, digested?: (integrity: string) => void): Transform {
+  const hash = digested ? createHash('sha512') : undefined;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      budget.left -= chunk.length;
+      streamed(chunk.length);
+      hash?.update(chunk);
+      if (budget.left < 0) done(refuse(archive, 'it unpacks to more bytes than its entries declare and than the manifest allows'));
+      else done(null, chunk);
+    },
+    flush(done) {
+      if (hash) digested!(integrityOfHash(hash));
+      done();
+    },
+  });
+}
+
+/** Symlinks last, so no file can ever be written through one. */
+export async function createSymlinks(staging: string, plan: PlannedEntry[]): Promise<void> {
+  for (const e of plan.filter((x) => x.type === 'symlink')) {
+    const dest = inside(staging, e.path);
+    await mkdir(dirname(dest), { recursive: true });
+    await symlink(e.link!, dest);
+  }
+}
+
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+
+export function isDiskError(err: unknown): boolean {
+  return DISK_FULL.has((err as NodeJS.ErrnoException)?.code ?? '');
+}

@@ -1,0 +1,182 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { chmod, mkdir, open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { crc32, createInflateRaw } from 'node:zlib';
+import StreamZip from 'node-stream-zip';
+import { UserError } from './errors.js';
+import { integrityOfHash } from './integrity.js';
+import { checkPlan, cleanPath, refuse, type PlannedEntry } from './archive-plan.js';
+import { capCounter, createSymlinks, inside, isDiskError } from './archive-write.js';
+import { SmallEntryError, writeSmallEntries, type SmallEntryJob } from './zip-small-entries.js';
+
+/**
+ * A zip (the macOS and Windows app) unpacked by our own writer, keeping symlinks and Unix modes
+ * (node-stream-zip's own extract drops both); node-stream-zip parses the central directory.
+ * Small entries are written synchronously between the turns of the large entries' streams
+ * (zip-small-entries.ts): the main thread and libuv's pool work on both cores at once.
+ */
+const S_IFMT = 0o170000;
+
+/** An entry this size or smaller is read, inflated and written whole, synchronously. */
+const SMALL_ENTRY = 256 << 10;
+
+/** node-stream-zip's own entry stream reads 16 KiB at a time and checks CRC-32 byte by byte in JS (~100 MB/s); 1 MiB reads and writes pushed memory.test.ts's zip install to 97 MB peak RSS, 256 KiB stays within bounds. */
+const ZIP_READ_SIZE = 64 << 10;
+
+/** Where a large entry's data starts, from its local header (whose name and extra lengths may differ from the central directory's). */
+async function zipDataStart(fh: FileHandle, entry: EntryData): Promise<number> {
+  const header = Buffer.alloc(30);
+  const { bytesRead } = await fh.read(header, 0, 30, entry.offset);
+  if (bytesRead !== 30 || header.readUInt32LE(0) !== 0x04034b50) throw new Error('invalid local header');
+  return entry.offset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+}
+
+/**
+ * One large entry's unpacked bytes, checked against the central directory's
+ * size and CRC-32 (native `zlib.crc32`) and hashed as they stream.
+ */
+function zipEntryData(archive: string, entry: EntryData, start: number, digest: Hash): NodeJS.ReadableStream[] {
+  const raw = createReadStream(archive, { start, end: start + entry.compressedSize - 1, highWaterMark: ZIP_READ_SIZE });
+  let crc = 0;
+  let size = 0;
+  const check = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      crc = crc32(chunk, crc);
+      digest.update(chunk);
+      size += chunk.length;
+      if (size > entry.size) done(new Error('more bytes than its declared size'));
+      else done(null, chunk);
+    },
+    flush(done) {
+      if (size !== entry.size) done(new Error(`${size} bytes instead of the declared ${entry.size}`));
+      else if (crc !== entry.crc) done(new Error('CRC-32 mismatch'));
+      else done();
+    },
+  });
+  return entry.method === 8 ? [raw, createInflateRaw({ chunkSize: 64 << 10 }), check] : [raw, check];
+}
+
+/** A disk error as it is; anything else while reading an entry's data means the archive lies. */
+function entryFailure(archive: string, path: string, cause: unknown): unknown {
+  if (isDiskError(cause) || cause instanceof UserError) return cause;
+  return refuse(archive, `entry "${path}" is corrupt (${(cause as Error).message})`);
+}
+
+/** What the writer needs of a central directory entry. */
+type EntryData = Pick<StreamZip.ZipEntry, 'offset' | 'compressedSize' | 'size' | 'crc' | 'method' | 'encrypted'>;
+
+/**
+ * The entry list, checked as a whole before anything is written, and where each entry's data is.
+ * The zip is closed before unpacking: node-stream-zip's 3,000 entry objects are not kept around.
+ */
+async function planZip(archive: string, cap: number): Promise<{ plan: PlannedEntry[]; located: Map<string, EntryData> }> {
+  const zip = new StreamZip.async({ file: archive, storeEntries: true, skipEntryNameValidation: true });
+  try {
+    const all = await zip.entries();
+    // entries() is keyed by name, so a repeated name only shows in the count.
+    if (Object.keys(all).length !== (await zip.entriesCount)) throw refuse(archive, 'some entry names appear more than once');
+    const plan = checkPlan(archive, await rawEntries(archive, zip, all), cap);
+    const located = new Map<string, EntryData>();
+    for (const { name, offset, compressedSize, size, crc, method, encrypted } of Object.values(all))
+      located.set(cleanPath(name), { offset, compressedSize, size, crc, method, encrypted });
+    return { plan, located };
+  } finally {
+    await zip.close();
+  }
+}
+
+async function rawEntries(archive: string, zip: InstanceType<typeof StreamZip.async>, all: Record<string, StreamZip.ZipEntry>): Promise<PlannedEntry[]> {
+  const raw: PlannedEntry[] = [];
+  // entries() is keyed by name, so a repeated name only shows in the count.
+  if (Object.keys(all).length !== (await zip.entriesCount)) throw refuse(archive, 'some entry names appear more than once');
+  for (const entry of Object.values(all)) {
+    // Finder's zip keeps resource forks in __MACOSX/; ditto folds them back, it never unpacks them as files.
+    if (/^__MACOSX(\/|$)/.test(entry.name.replace(/\\/g, '/'))) continue;
+    const unixMode = (entry.attr >>> 16) & 0xffff;
+    const kind = unixMode & S_IFMT;
+    const type: PlannedEntry['type'] = entry.isDirectory || kind === 0o040000 ? 'dir' : kind === 0o120000 ? 'symlink' : 'file';
+    if (kind !== 0 && kind !== 0o100000 && kind !== 0o040000 && kind !== 0o120000) {
+      throw refuse(archive, `entry ${JSON.stringify(entry.name)} is a device, FIFO or socket (mode ${unixMode.toString(8)})`);
+    }
+    const link = type === 'symlink' ? (entry.size > 4096 ? '/' : (await zip.entryData(entry)).toString('utf8')) : undefined;
+    raw.push({ path: entry.name, type, mode: unixMode & 0o777, size: entry.size, link });
+  }
+  return raw;
+}
+
+export async function extractZip(archive: string, staging: string, cap: number): Promise<PlannedEntry[]> {
+  const { plan, located: byPath } = await planZip(archive, cap);
+  const files = plan.filter((x) => x.type === 'file');
+  const folders = new Set([...plan.filter((x) => x.type === 'dir').map((e) => inside(staging, e.path)), ...files.map((e) => dirname(inside(staging, e.path)))]);
+  for (const folder of folders) await mkdir(folder, { recursive: true, mode: 0o755 });
+
+  const small: PlannedEntry[] = [];
+  const jobs: SmallEntryJob[] = [];
+  const large: PlannedEntry[] = [];
+  for (const e of files) {
+    const entry = byPath.get(e.path)!;
+    if (entry.encrypted) throw refuse(archive, `entry "${e.path}" is encrypted`);
+    if (entry.method !== 0 && entry.method !== 8) throw refuse(archive, `entry "${e.path}" uses the unknown compression method ${entry.method}`);
+    if (entry.size > SMALL_ENTRY || entry.compressedSize > SMALL_ENTRY) {
+      large.push(e);
+      continue;
+    }
+    small.push(e);
+    // The archive's own mode, as ditto keeps it (a zip made without Unix modes gets 0644); always readable by us.
+    const mode = (e.mode & 0o777 || 0o644) | 0o400;
+    jobs.push({
+      dest: inside(staging, e.path),
+      mode,
+      offset: entry.offset,
+      compressedSize: entry.compressedSize,
+      size: entry.size,
+      crc: entry.crc,
+      method: entry.method,
+    });
+  }
+
+  // The small entries' sizes are checked exactly as they are written; the plan capped their sum.
+  const budget = { left: cap - small.reduce((sum, e) => sum + e.size, 0) };
+  let failed = false;
+  const writeLarge = async () => {
+    const fh = await open(archive, 'r');
+    try {
+      for (const e of large) {
+        if (failed) return;
+        const entry = byPath.get(e.path)!;
+        const dest = inside(staging, e.path);
+        const digest = createHash('sha512');
+        try {
+          const start = await zipDataStart(fh, entry);
+          await pipeline([...zipEntryData(archive, entry, start, digest), capCounter(archive, budget), createWriteStream(dest, { flags: 'wx' })]);
+        } catch (cause) {
+          throw entryFailure(archive, e.path, cause);
+        }
+        e.integrity = integrityOfHash(digest);
+        await chmod(dest, (e.mode & 0o777 || 0o644) | 0o400);
+      }
+    } finally {
+      await fh.close();
+    }
+  };
+  const writeSmall = async () => {
+    const integrities = await writeSmallEntries(archive, jobs, () => failed).catch((err: unknown) => {
+      throw err instanceof SmallEntryError ? entryFailure(archive, small[err.index]!.path, err.cause) : err;
+    });
+    for (const [i, integrity] of integrities.entries()) small[i]!.integrity = integrity;
+  };
+  // Both at once; once either fails, the other stops at its next entry, and the first failure is reported.
+  let firstFailure: { error: unknown } | undefined;
+  const noting = (work: Promise<void>) =>
+    work.catch((error: unknown) => {
+      failed = true;
+      firstFailure ??= { error };
+    });
+  await Promise.all([noting(writeLarge()), noting(writeSmall())]);
+  if (firstFailure) throw firstFailure.error;
+  await createSymlinks(staging, plan);
+  return plan;
+}
