@@ -10,6 +10,7 @@
  * process the kernel already started through `#!/usr/bin/env node` reads this
  * file afterwards, and would die of a SyntaxError if a binary had replaced it.
  */
+import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -23,7 +24,7 @@ import { cachedBinaryPath } from './locations.js';
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
 import { untrustedBy } from './ownership.js';
 import { findPlatformPackage, lockfileTargets } from './resolve.js';
-import { forwardSignals, mirrorExit } from './signal-forward.js';
+import { binaryNeedsOwnSession, forwardSignals, mirrorExit } from './signal-forward.js';
 import { verifyBinaryOnce } from './verify-binary.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -121,8 +122,9 @@ function run(binary: string): void {
   }
   // Loaded only here: node:child_process is most of what a Node start-up costs the launcher.
   const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
-  const child = spawn(binary, args, { stdio: 'inherit' });
-  forwardSignals(child);
+  let child: ChildProcess | undefined;
+  forwardSignals(() => child);
+  child = spawn(binary, args, { stdio: 'inherit', detached: binaryNeedsOwnSession() });
   child.on('error', (err) => die(cannotRun(binary, err)));
   child.on('exit', mirrorExit);
 }
