@@ -12,7 +12,6 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatError, UserError } from '../common/errors.js';
@@ -120,8 +119,8 @@ function run(binary: string): void {
       die(cannotRun(binary, err as Error));
     }
   }
-  // Loaded only here: node:child_process is most of what a Node start-up costs the launcher.
-  const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  // Loaded only here: node:child_process (with net and streams) is most of what the spawn costs the launcher.
+  const { spawn } = process.getBuiltinModule('node:child_process');
   let child: ChildProcess | undefined;
   forwardSignals(() => child);
   child = spawn(binary, args, { stdio: 'inherit', detached: binaryNeedsOwnSession() });

@@ -1,7 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { constants as osConstants } from 'node:os';
 
 /**
  * Signals for a spawned binary, where Node cannot exec it in our place
@@ -50,7 +48,7 @@ function inTerminalForeground(): boolean {
       return ttyNr !== 0 && tpgid === pgrp;
     }
     if (process.platform === 'win32') return false;
-    const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+    const { execFileSync } = process.getBuiltinModule('node:child_process');
     const [pgid, tpgid] = execFileSync('ps', ['-o', 'pgid=,tpgid=', '-p', String(process.pid)], { encoding: 'utf8' })
       .trim()
       .split(/\s+/)
@@ -90,7 +88,7 @@ export function forwardSignals(child: () => ChildProcess | undefined): void {
 /** Ends the launcher the way the binary ended, so a shell sees the same status (128+n for a signal). */
 export function mirrorExit(code: number | null, signal: NodeJS.Signals | null): void {
   if (!signal) process.exit(code ?? 1);
-  const number = (osConstants.signals as Record<string, number>)[signal] ?? 0;
+  const number = (process.getBuiltinModule('node:os').constants.signals as Record<string, number>)[signal] ?? 0;
   // SIGUSR1 would start Node's inspector rather than end us: report it as a shell would.
   if (signal !== 'SIGUSR1') {
     process.removeAllListeners(signal);
