@@ -30,15 +30,14 @@ function stampFor(path: string, st: Stats, integrity: string): Stamp {
   return { path, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, integrity };
 }
 
-function sameStamp(a: Stamp, b: Stamp): boolean {
-  return (Object.keys(b) as Array<keyof Stamp>).every((k) => a[k] === b[k]);
-}
-
 export function hasValidStamp(path: string, st: Stats, entry: BinaryEntry, cache?: string): boolean {
   const file = stampPath(path, cache);
   try {
-    const stamp = JSON.parse(readFileSync(file, 'utf8')) as Stamp;
-    return sameStamp(stamp, stampFor(path, st, entry.integrity)) && [file, dirname(file), dirname(dirname(file))].every((p) => ownedByMe(p));
+    // The stamp is exactly what writeStamp writes for this file state: compared as text, not parsed.
+    return (
+      readFileSync(file, 'utf8') === JSON.stringify(stampFor(path, st, entry.integrity)) &&
+      [file, dirname(file), dirname(dirname(file))].every((p) => ownedByMe(p))
+    );
   } catch {
     return false;
   }
