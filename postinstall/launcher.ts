@@ -131,6 +131,15 @@ function run(binary: string): void {
 function main(): void {
   let binary: string;
   try {
+    // Built-ins off the usual path come from process.getBuiltinModule (Node >= 20.16; package.json asks >= 20.17).
+    if (typeof process.getBuiltinModule !== 'function') {
+      throw new UserError({
+        what: `cannot run on Node ${process.version}`,
+        why: 'it needs Node 20.17 or later',
+        fix: 'install a current Node (https://nodejs.org), or install ao with npm and its install script allowed, which puts the native binary in place of this launcher',
+        code: 'EAONODE',
+      });
+    }
     const manifest = JSON.parse(readFileSync(join(packageDir, MANIFEST_FILE), 'utf8')) as AoManifest;
     binary = resolveBinary(manifest);
   } catch (err) {

@@ -182,6 +182,18 @@ describe('signals through the JS launcher', () => {
     expect([headed.stdout, headed.status, headed.signal]).toEqual(['y\ny\n', 0, null]);
   });
 
+  it('on a Node older than the package asks for (no process.getBuiltinModule), the launcher says which Node it needs', () => {
+    // Node 20.16 added process.getBuiltinModule; a preload takes it away, as on Node 18.
+    const r = spawnSync(node20, ['--require', join(REPO_ROOT, 'test', 'postinstall', 'support', 'without-get-builtin-module.cjs'), launcher, '--version'], {
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('ao: cannot run on Node v20.20.2');
+    expect(r.stderr).toContain('fix: install a current Node');
+  });
+
   describe('Node 22 (process.execve): signals to the whole group', () => {
     for (const signal of SIGNALS) {
       it(`${signal} sent to the group reaches the binary exactly once`, async () => {
