@@ -6,20 +6,24 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { REPO_ROOT } from '../common/paths.js';
 import { createSandbox, type Sandbox } from '../rehearsal/sandbox.js';
 import { registryWithRelease } from '../rehearsal/release-fixture.js';
+import { pinnedNode } from '../rehearsal/pinned-node.js';
 
 /**
  * What `ao` costs a user, side by side with its baseline in one run:
  * - the npm-installed (swapped) `ao --version` vs the bare binary (goal <= 1.10x);
  * - the JS launcher (pnpm, yarn and bun shims; npm with scripts blocked, which no
- *   longer swaps on first run) vs a bare `node -e 0` (goal <= +3 ms), on this Node
- *   (spawn) and on Node 22 (process.execve), and with Node's compile cache;
+ *   longer swaps on first run) vs a bare `node -e 0` (goal <= +3 ms), on Node 20
+ *   (spawn) and Node 22 (process.execve), and with Node's compile cache. Each is
+ *   decomposed: launcher+binary, `node -e 0` and the bare binary alone, so the
+ *   launcher's own work (launcher - node -e 0 - bare binary) shows apart from the
+ *   binary's own run;
  * - the postinstall's own time (goal <= 150 ms median);
  * - bytes a global install downloads vs main + one platform tarball (goal <= 1.05x).
  * Samples alternate between the commands compared; each row gives medians and
- * the interquartile range.
+ * the interquartile range, and the machine's load average while it was measured
+ * (the machine is shared: a figure means little without it).
  */
 const execFileAsync = promisify(execFile);
 const SPEC = '@aoagents/ao@0.10.0';
@@ -67,6 +71,34 @@ function cpuSideBySide(cmds: Array<[string, string[], NodeJS.ProcessEnv]>, round
   const times = cmds.map(() => [] as number[]);
   for (let i = 0; i < rounds; i++) cmds.forEach(([cmd, args, env], j) => times[j].push(cpuOnce(cmd, args, env)));
   return times;
+}
+
+/** The 1-minute load average now, for the figures measured around it. */
+const load = () => loadavg()[0].toFixed(1);
+
+/** Times `cmds` side by side (wall or CPU) and notes the load before and after. */
+function measured(sampler: (cmds: Array<[string, string[], NodeJS.ProcessEnv]>) => number[][], cmds: Array<[string, string[], NodeJS.ProcessEnv]>) {
+  const before = load();
+  const times = sampler(cmds);
+  return { times, load: `load ${before}..${load()}` };
+}
+
+/**
+ * The launcher's cost, decomposed: launcher+binary against `node -e 0` and the bare binary, taken in the same
+ * rounds. "Own" is the launcher's work alone: per round, launcher - node -e 0 - bare binary, then the median and
+ * interquartile range of those (pairing samples of one round cancels most of the shared machine's drift).
+ */
+function decomposed(launcherT: number[], nodeT: number[], bareT: number[]): { over: number; own: number; text: string } {
+  const over = median(launcherT) - median(nodeT);
+  const own = launcherT.map((t, i) => t - nodeT[i]! - bareT[i]!);
+  const sign = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
+  return {
+    over,
+    own: median(own),
+    text:
+      `launcher+binary ${median(launcherT).toFixed(2)} ms [IQR ${iqr(launcherT)}], node -e 0 ${median(nodeT).toFixed(2)} [${iqr(nodeT)}], ` +
+      `bare binary ${median(bareT).toFixed(2)} [${iqr(bareT)}]; over node -e 0 ${sign(over)} ms, launcher's own ${sign(median(own))} ms [IQR ${iqr(own)}]`,
+  };
 }
 
 /** `a` against the baseline `b`: medians, their difference, and each one's spread. */
@@ -120,39 +152,77 @@ export async function run(): Promise<void> {
     const launcher = join(blocked.prefix, 'lib', 'node_modules', '@aoagents', 'ao', 'bin', 'ao');
     timeOnce(blockedAo, ['--version'], blocked.env); // the first call verifies and writes the stamp
 
-    const [swappedT, bareT] = sideBySide([
-      [ao, ['--version'], swapped.env],
-      [bare, ['--version'], swapped.env],
-    ]);
+    const swappedRun = measured(
+      (c) => sideBySide(c),
+      [
+        [ao, ['--version'], swapped.env],
+        [bare, ['--version'], swapped.env],
+      ],
+    );
+    const [swappedT, bareT] = swappedRun.times;
+    // Both lines named explicitly (rehearsal/pinned-node.ts), whatever Node runs the bench.
+    const node20 = await pinnedNode(20);
+    const node22 = await pinnedNode(22);
     // The least any Node launcher can cost on Node 20: load child_process, spawn, wait.
     const minimalSpawn = `require('node:child_process').spawn(${JSON.stringify(bare)}, ['--version'], { stdio: 'inherit' }).on('exit', (c) => process.exit(c))`;
-    const [blockedT, nodeT, spawnT] = sideBySide([
-      [blockedAo, ['--version'], blocked.env],
-      [process.execPath, ['-e', '0'], blocked.env],
-      [process.execPath, ['-e', minimalSpawn], blocked.env],
-    ]);
-    const node22 = join(REPO_ROOT, 'node_modules', 'node22', 'bin', 'node');
+    // On Node 22: a file that only execs the binary (what replacing a Node process costs, with the binary's run).
+    const minimalExec = `process.execve(${JSON.stringify(bare)}, [${JSON.stringify(bare)}, '--version'], process.env)`;
+    const run20 = measured(
+      (c) => sideBySide(c),
+      [
+        [node20, [launcher, '--version'], blocked.env],
+        [node20, ['-e', '0'], blocked.env],
+        [bare, ['--version'], blocked.env],
+        [node20, ['-e', minimalSpawn], blocked.env],
+      ],
+    );
+    const [launcher20T, node20T, bare20T, spawnT] = run20.times;
     // Node's compile cache can only cover code loaded after it is enabled: a stub that enables it, then loads the launcher.
     const stub = join(blocked.root, 'cached-launcher.cjs');
     writeFileSync(
       stub,
       `require('node:module').enableCompileCache?.(${JSON.stringify(join(blocked.root, 'compile-cache'))});\nrequire(${JSON.stringify(launcher)});\n`,
     );
-    const [launcher22T, node22T, stub22T] = sideBySide([
-      [node22, [launcher, '--version'], blocked.env],
-      [node22, ['-e', '0'], blocked.env],
-      [node22, [stub, '--version'], blocked.env],
-    ]);
-    const [cpuLauncherT, cpuNodeT, cpuBareT] = cpuSideBySide([
-      [blockedAo, ['--version'], blocked.env],
-      [process.execPath, ['-e', '0'], blocked.env],
-      [bare, ['--version'], blocked.env],
-    ]);
-    const [cpuLauncher22T, cpuNode22T, cpuStub22T] = cpuSideBySide([
-      [node22, [launcher, '--version'], blocked.env],
-      [node22, ['-e', '0'], blocked.env],
-      [node22, [stub, '--version'], blocked.env],
-    ]);
+    const run22 = measured(
+      (c) => sideBySide(c),
+      [
+        [node22, [launcher, '--version'], blocked.env],
+        [node22, ['-e', '0'], blocked.env],
+        [bare, ['--version'], blocked.env],
+        [node22, [stub, '--version'], blocked.env],
+        [node22, ['-e', minimalExec], blocked.env],
+      ],
+    );
+    const [launcher22T, node22T, bare22T, stub22T, execT] = run22.times;
+    // npm with scripts blocked: the bin link runs the launcher through `#!/usr/bin/env node`, whichever Node is on PATH.
+    const blockedRun = measured(
+      (c) => sideBySide(c),
+      [
+        [blockedAo, ['--version'], blocked.env],
+        [ao, ['--version'], swapped.env],
+      ],
+    );
+    const [blockedT, swappedAgainT] = blockedRun.times;
+    const blockedNode = spawnSync('node', ['--version'], { env: blocked.env, encoding: 'utf8' }).stdout.trim();
+    const cpu20 = measured(
+      (c) => cpuSideBySide(c),
+      [
+        [node20, [launcher, '--version'], blocked.env],
+        [node20, ['-e', '0'], blocked.env],
+        [bare, ['--version'], blocked.env],
+        [node20, ['-e', minimalSpawn], blocked.env],
+      ],
+    );
+    const cpu22 = measured(
+      (c) => cpuSideBySide(c),
+      [
+        [node22, [launcher, '--version'], blocked.env],
+        [node22, ['-e', '0'], blocked.env],
+        [bare, ['--version'], blocked.env],
+        [node22, [stub, '--version'], blocked.env],
+        [node22, ['-e', minimalExec], blocked.env],
+      ],
+    );
     const postinstallEnv = { ...swapped.env, npm_config_user_agent: 'npm/11 node/v20 linux x64' };
     const [postinstallT, nodeAgainT] = sideBySide(
       [
@@ -162,26 +232,29 @@ export async function run(): Promise<void> {
       15,
     );
     const [swappedMs, bareMs, postinstallMs, nodeAgainMs] = [median(swappedT), median(bareT), median(postinstallT), median(nodeAgainT)];
-    const launcherOver = median(blockedT) - median(nodeT);
-    const launcher22Over = median(launcher22T) - median(node22T);
+    const wall20 = decomposed(launcher20T, node20T, bare20T);
+    const wall22 = decomposed(launcher22T, node22T, bare22T);
+    const [cpuLauncher20T, cpuNode20T, cpuBare20T, cpuSpawnT] = cpu20.times;
+    const [cpuLauncher22T, cpuNode22T, cpuBare22T, cpuStub22T, cpuExecT] = cpu22.times;
 
     const main = staged.packages.at(-1)!;
     const platform = staged.packages.find((p) => p.name.endsWith('linux-x64'))!;
     const tarballs = statSync(main.tarball).size + statSync(platform.tarball).size;
 
     const lines = [
-      `swapped ao --version        ${swappedMs.toFixed(2)} ms vs bare binary ${bareMs.toFixed(2)} ms: ${ratio(swappedMs, bareMs)}x (goal <= 1.10x) ${verdict(swappedMs / bareMs <= 1.1)}`,
-      `JS launcher, Node ${process.versions.node} (spawn)  ${versus(blockedT, nodeT)} over node -e 0 (goal <= +3 ms) ${verdict(launcherOver <= 3)}`,
-      `  a spawn-only 1-line launcher   ${versus(spawnT, nodeT)}: the floor on this Node (child_process + the binary's own run)`,
-      `  npm with scripts blocked now keeps the launcher: ${(median(blockedT) - swappedMs).toFixed(2)} ms per call over the swapped binary`,
-      `JS launcher, Node 22 (execve)  ${versus(launcher22T, node22T)} over node -e 0 (goal <= +3 ms) ${verdict(launcher22Over <= 3)}`,
+      `swapped ao --version        ${swappedMs.toFixed(2)} ms vs bare binary ${bareMs.toFixed(2)} ms: ${ratio(swappedMs, bareMs)}x (goal <= 1.10x) ${verdict(swappedMs / bareMs <= 1.1)} (${swappedRun.load})`,
+      `JS launcher, Node 20 (spawn; ${spawnSync(node20, ['--version'], { encoding: 'utf8' }).stdout.trim()}): ${wall20.text} (goal <= +3 ms over node -e 0) ${verdict(wall20.over <= 3)} (${run20.load})`,
+      `  a spawn-only 1-line launcher   ${versus(spawnT, node20T)}: the floor on Node 20 (child_process + the binary's own run); ours over it ${versus(launcher20T, spawnT)}`,
+      `JS launcher, Node 22 (execve; ${spawnSync(node22, ['--version'], { encoding: 'utf8' }).stdout.trim()}): ${wall22.text} (goal <= +3 ms over node -e 0) ${verdict(wall22.over <= 3)} (${run22.load})`,
+      `  an execve-only 1-line launcher ${versus(execT, node22T)}: the floor on Node 22 (replacing a Node process + the binary's own run); ours over it ${versus(launcher22T, execT)}`,
       `  with the compile cache (stub) ${versus(stub22T, launcher22T)} vs the plain launcher`,
-      `CPU time (user+sys), same commands: Node 20 launcher ${versus(cpuLauncherT, cpuNodeT)}; the bare binary alone ${median(cpuBareT).toFixed(2)} ms`,
-      `  Node 22: launcher ${versus(cpuLauncher22T, cpuNode22T)}; with the compile cache (stub) ${versus(cpuStub22T, cpuNode22T)}`,
+      `npm with scripts blocked (\`ao\` runs the launcher on ${blockedNode}): ${versus(blockedT, swappedAgainT)} vs the swapped binary (${blockedRun.load})`,
+      `CPU time (user+sys), same commands: Node 20 ${decomposed(cpuLauncher20T, cpuNode20T, cpuBare20T).text}; spawn-only floor ${versus(cpuSpawnT, cpuNode20T)}, ours over it ${versus(cpuLauncher20T, cpuSpawnT)} (${cpu20.load})`,
+      `  Node 22 ${decomposed(cpuLauncher22T, cpuNode22T, cpuBare22T).text}; execve-only floor ${versus(cpuExecT, cpuNode22T)}, ours over it ${versus(cpuLauncher22T, cpuExecT)}; compile cache stub ${versus(cpuStub22T, cpuLauncher22T)} vs the plain launcher (${cpu22.load})`,
       `postinstall (median)        ${postinstallMs.toFixed(1)} ms (goal <= 150 ms) ${verdict(postinstallMs <= 150)}; node -e 0 alone ${nodeAgainMs.toFixed(1)} ms, so its own work is ${(postinstallMs - nodeAgainMs).toFixed(1)} ms`,
       `global install download     ${downloaded} B vs main + linux-x64 tarballs ${tarballs} B: ${ratio(downloaded, tarballs)}x (goal <= 1.05x) ${verdict(downloaded / tarballs <= 1.05)}`,
     ];
-    process.stdout.write(lines.join('\n') + `\n(load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores while measuring)\n`);
+    process.stdout.write(lines.join('\n') + `\n(${availableParallelism()} cores)\n`);
   } finally {
     for (const sb of sandboxes) sb.cleanup();
     proxy.server.close();

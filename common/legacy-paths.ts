@@ -1,4 +1,3 @@
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 /**
@@ -8,7 +7,7 @@ import { join } from 'node:path';
  * - `imported.json`: the import record, written last by a successful cutover or `ao-legacy-import`.
  */
 export function homeOf(env: NodeJS.ProcessEnv): string {
-  return env.HOME || homedir();
+  return env.HOME || process.getBuiltinModule('node:os').homedir();
 }
 
 export function aoHomeOf(env: NodeJS.ProcessEnv): string {

@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-
 /**
  * What the launcher and the postinstall need to know about the machine, kept
  * as plain data so the decision logic can be tested with any platform's facts.
@@ -19,7 +17,7 @@ export function hostFacts(): HostFacts {
 function underRosetta(): boolean {
   if (process.platform !== 'darwin' || process.arch !== 'x64') return false;
   try {
-    const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+    const { execFileSync } = process.getBuiltinModule('node:child_process');
     return execFileSync('sysctl', ['-n', 'sysctl.proc_translated'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === '1';
   } catch {
     return false;

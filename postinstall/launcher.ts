@@ -10,8 +10,8 @@
  * process the kernel already started through `#!/usr/bin/env node` reads this
  * file afterwards, and would die of a SyntaxError if a binary had replaced it.
  */
+import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatError, UserError } from '../common/errors.js';
@@ -23,7 +23,7 @@ import { cachedBinaryPath } from './locations.js';
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
 import { untrustedBy } from './ownership.js';
 import { findPlatformPackage, lockfileTargets } from './resolve.js';
-import { forwardSignals, mirrorExit } from './signal-forward.js';
+import { binaryNeedsOwnSession, forwardSignals, mirrorExit } from './signal-forward.js';
 import { verifyBinaryOnce } from './verify-binary.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -119,10 +119,11 @@ function run(binary: string): void {
       die(cannotRun(binary, err as Error));
     }
   }
-  // Loaded only here: node:child_process is most of what a Node start-up costs the launcher.
-  const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
-  const child = spawn(binary, args, { stdio: 'inherit' });
-  forwardSignals(child);
+  // Loaded only here: node:child_process (with net and streams) is most of what the spawn costs the launcher.
+  const { spawn } = process.getBuiltinModule('node:child_process');
+  let child: ChildProcess | undefined;
+  forwardSignals(() => child);
+  child = spawn(binary, args, { stdio: 'inherit', detached: binaryNeedsOwnSession() });
   child.on('error', (err) => die(cannotRun(binary, err)));
   child.on('exit', mirrorExit);
 }
@@ -130,6 +131,15 @@ function run(binary: string): void {
 function main(): void {
   let binary: string;
   try {
+    // Built-ins off the usual path come from process.getBuiltinModule (Node >= 20.16; package.json asks >= 20.17).
+    if (typeof process.getBuiltinModule !== 'function') {
+      throw new UserError({
+        what: `cannot run on Node ${process.version}`,
+        why: 'it needs Node 20.17 or later',
+        fix: 'install a current Node (https://nodejs.org), or install ao with npm and its install script allowed, which puts the native binary in place of this launcher',
+        code: 'EAONODE',
+      });
+    }
     const manifest = JSON.parse(readFileSync(join(packageDir, MANIFEST_FILE), 'utf8')) as AoManifest;
     binary = resolveBinary(manifest);
   } catch (err) {

@@ -4,7 +4,7 @@
  * the bridge's backup, checks and rollback). Called once by the postinstall and once per launcher run.
  *
  * Cheap on the launcher's path: environment checks, then a stat of the legacy home (a second one for the
- * pre-2026 `~/.ao-sessions`), then a stat of the import record. Only a home that is not imported reads further.
+ * pre-2026 `~/.ao-sessions`), then whether stderr is a terminal, then a stat of the import record. Only a home that is not imported reads further.
  * "Once" means at most once a day until the home is imported or the notice dismissed: once ever is too easy to
  * miss for someone about to lose a week of work, every call would be noise. It never blocks and never throws.
  */
@@ -82,14 +82,16 @@ export function noticeText(home: string): string {
  * Prints the notice if a legacy home with projects is not imported, not dismissed, and the notice was not shown in
  * the last day. Silent with AO_NO_LEGACY_NOTICE, in CI, and when stderr is not a terminal, unless AO_LEGACY_NOTICE=1.
  */
-export function legacyNotice(context: 'install' | 'launch', env: NodeJS.ProcessEnv = process.env, stderr: Stream = process.stderr, now = Date.now()): boolean {
+export function legacyNotice(context: 'install' | 'launch', env: NodeJS.ProcessEnv = process.env, stream?: Stream, now = Date.now()): boolean {
   try {
     if (on(env.AO_NO_LEGACY_NOTICE)) return false;
     const forced = on(env.AO_LEGACY_NOTICE);
     if (!forced && on(env.CI)) return false;
-    if (!forced && !stderr.isTTY && context === 'launch') return false;
     const home = homeOf(env);
     if (mtimeMs(join(home, '.agent-orchestrator')) === undefined && mtimeMs(join(home, '.ao-sessions')) === undefined) return false;
+    // Node builds process.stderr on first use, with its stream modules (milliseconds): only a legacy user pays that.
+    const stderr = stream ?? process.stderr;
+    if (!forced && !stderr.isTTY && context === 'launch') return false;
     if (mtimeMs(importRecordPath(env)) !== undefined) return false;
     // `ao update` installing this package: the cutover under way imports the home and speaks for itself.
     if (context === 'install' && mtimeMs(join(aoHomeOf(env), 'cutover', 'journal.json')) !== undefined) return false;

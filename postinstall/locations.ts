@@ -1,6 +1,6 @@
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { BinaryEntry } from '../common/ao-manifest.js';
+import { homeDir } from '../common/home.js';
 
 /**
  * Where ao keeps what it verified or fetched outside node_modules: a
@@ -10,8 +10,8 @@ import type { BinaryEntry } from '../common/ao-manifest.js';
  */
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
   if (env.AO_CACHE_DIR) return env.AO_CACHE_DIR;
-  if (platform === 'win32') return join(env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local'), 'ao', 'cache');
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'ao');
+  if (platform === 'win32') return join(env.LOCALAPPDATA ?? join(homeDir(env, platform), 'AppData', 'Local'), 'ao', 'cache');
+  return join(env.XDG_CACHE_HOME || join(homeDir(env, platform), '.cache'), 'ao');
 }
 
 export function integrityHex(integrity: string): string {

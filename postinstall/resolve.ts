@@ -1,5 +1,4 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { AoManifest, BinaryEntry } from '../common/ao-manifest.js';
 
@@ -13,14 +12,15 @@ function probe(packageDir: string, name: string): string | undefined {
   const nodeModules = name.startsWith('@') ? join(packageDir, '..', '..') : join(packageDir, '..');
   for (const base of [join(packageDir, 'node_modules'), nodeModules]) {
     const pkgJson = join(base, ...name.split('/'), 'package.json');
-    if (existsSync(pkgJson)) return realpathSync(pkgJson);
+    // realpath(3) in one call: the JS realpathSync lstats every component. Windows keeps the JS one (native mis-resolves some drives).
+    if (existsSync(pkgJson)) return process.platform === 'win32' ? realpathSync(pkgJson) : realpathSync.native(pkgJson);
   }
   return undefined;
 }
 
 function resolved(packageDir: string, name: string): string | undefined {
   try {
-    return createRequire(join(packageDir, 'package.json')).resolve(`${name}/package.json`);
+    return process.getBuiltinModule('node:module').createRequire(join(packageDir, 'package.json')).resolve(`${name}/package.json`);
   } catch {
     return undefined;
   }

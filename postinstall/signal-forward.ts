@@ -1,7 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { constants as osConstants } from 'node:os';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 
 /**
  * Signals for a spawned binary, where Node cannot exec it in our place
@@ -9,13 +7,30 @@ import { constants as osConstants } from 'node:os';
  * launcher (SIGQUIT, SIGUSR1 opening Node's inspector, ...) is caught, so the
  * launcher never dies before the binary and never leaves it without a parent,
  * and is sent on to the binary once.
- * A terminal sends Ctrl-C, Ctrl-\ and its hang-up to the whole foreground
- * process group, the binary included: forwarding those again would deliver
- * them twice (a second Ctrl-C means "force quit" to many programs). Node does
- * not tell who sent a signal, so when the launcher is in the foreground group
- * of its terminal those three are taken as the terminal's and not forwarded.
- * Without a terminal a signal sent to the whole group still reaches the
- * binary twice here; Node >= 22.15 replaces the launcher with the binary instead.
+ * Node does not tell a handler who sent a signal, so a signal sent to the whole
+ * process group (`kill -TERM -<pgid>`, `timeout`, a supervisor or an agent's
+ * harness ending a job) would reach a binary in the launcher's group twice: from
+ * the kernel and again from us. Two cases:
+ * - With a controlling terminal the binary stays in our group, because the
+ *   terminal's job control needs it there: a binary that reads the terminal or
+ *   runs an interactive agent on it must be in the foreground group the shell
+ *   hands the terminal to (in a group of its own it would be stopped with
+ *   SIGTTIN, in a session of its own it would have no terminal), and Ctrl-Z must
+ *   stop it with us. The terminal sends Ctrl-C, Ctrl-\ and its hang-up to the
+ *   whole foreground group, the binary included, so while we are in that group
+ *   those three are taken as the terminal's and not forwarded (Ctrl-C arrives
+ *   once). Known limit: `kill -TERM -<pgid>` of such a job still doubles.
+ * - Without one (CI, cron, services, agents' tool calls) nothing needs the
+ *   binary in our group, so it gets a session of its own (`detached`) and we
+ *   forward everything: each signal reaches it once, sent to our pid or our
+ *   group. Pipes (`ao | head`), stdin and exit status are unaffected. What it
+ *   costs: SIGKILL and SIGSTOP, which no process can catch, sent to our group
+ *   reach only us, so a job killed with `kill -KILL -<pgid>` leaves the binary
+ *   running (as `kill -KILL <our pid>` does in either case). We judged a double
+ *   SIGINT or SIGTERM, which many programs read as "force quit now", the worse
+ *   of the two for the common case (a polite signal first, SIGKILL only for a
+ *   binary that did not exit). Node >= 22.15 has neither limit: the binary
+ *   replaces the launcher (launcher.ts).
  */
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM'] as const;
 const FROM_TERMINAL = new Set<NodeJS.Signals>(['SIGINT', 'SIGQUIT', 'SIGHUP']);
@@ -33,7 +48,7 @@ function inTerminalForeground(): boolean {
       return ttyNr !== 0 && tpgid === pgrp;
     }
     if (process.platform === 'win32') return false;
-    const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+    const { execFileSync } = process.getBuiltinModule('node:child_process');
     const [pgid, tpgid] = execFileSync('ps', ['-o', 'pgid=,tpgid=', '-p', String(process.pid)], { encoding: 'utf8' })
       .trim()
       .split(/\s+/)
@@ -44,11 +59,28 @@ function inTerminalForeground(): boolean {
   }
 }
 
-export function forwardSignals(child: ChildProcess): void {
+/** Whether the spawned binary gets its own session: only when we have no controlling terminal (see above). */
+export function binaryNeedsOwnSession(): boolean {
+  if (process.platform === 'win32') return false;
+  try {
+    // Opening /dev/tty fails (ENXIO) exactly when there is no controlling terminal.
+    closeSync(openSync('/dev/tty', 'r'));
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Installs the handlers; call it before spawning. The binary can start and be signalled before the line after
+ * `spawn` runs (a busy machine can pause us there), and a signal with no handler yet would kill us or open the
+ * inspector. Handlers run from the event loop, so by the time one runs `spawn` has returned.
+ */
+export function forwardSignals(child: () => ChildProcess | undefined): void {
   for (const signal of FORWARDED) {
     process.on(signal, () => {
       if (FROM_TERMINAL.has(signal) && inTerminalForeground()) return;
-      child.kill(signal);
+      child()?.kill(signal);
     });
   }
 }
@@ -56,7 +88,7 @@ export function forwardSignals(child: ChildProcess): void {
 /** Ends the launcher the way the binary ended, so a shell sees the same status (128+n for a signal). */
 export function mirrorExit(code: number | null, signal: NodeJS.Signals | null): void {
   if (!signal) process.exit(code ?? 1);
-  const number = (osConstants.signals as Record<string, number>)[signal] ?? 0;
+  const number = (process.getBuiltinModule('node:os').constants.signals as Record<string, number>)[signal] ?? 0;
   // SIGUSR1 would start Node's inspector rather than end us: report it as a shell would.
   if (signal !== 'SIGUSR1') {
     process.removeAllListeners(signal);

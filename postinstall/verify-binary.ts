@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { executableMismatch } from '../common/binary-format.js';
 import { UserError } from '../common/errors.js';
@@ -31,15 +30,14 @@ function stampFor(path: string, st: Stats, integrity: string): Stamp {
   return { path, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, integrity };
 }
 
-function sameStamp(a: Stamp, b: Stamp): boolean {
-  return (Object.keys(b) as Array<keyof Stamp>).every((k) => a[k] === b[k]);
-}
-
 export function hasValidStamp(path: string, st: Stats, entry: BinaryEntry, cache?: string): boolean {
   const file = stampPath(path, cache);
   try {
-    const stamp = JSON.parse(readFileSync(file, 'utf8')) as Stamp;
-    return sameStamp(stamp, stampFor(path, st, entry.integrity)) && [file, dirname(file), dirname(dirname(file))].every((p) => ownedByMe(p));
+    // The stamp is exactly what writeStamp writes for this file state: compared as text, not parsed.
+    return (
+      readFileSync(file, 'utf8') === JSON.stringify(stampFor(path, st, entry.integrity)) &&
+      [file, dirname(file), dirname(dirname(file))].every((p) => ownedByMe(p))
+    );
   } catch {
     return false;
   }
@@ -65,7 +63,7 @@ export type Problem = { kind: 'size' | 'hash' | 'format'; detail: string };
 export function checkBinary(path: string, entry: BinaryEntry, st: Stats = statSync(path)): Problem | undefined {
   if (st.size !== entry.size) return { kind: 'size', detail: `${path} is ${st.size} bytes, the release's is ${entry.size}` };
   // node:crypto is loaded only here, off the launcher's usual path (a stamp hit).
-  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  const { createHash } = process.getBuiltinModule('node:crypto');
   const digest = `sha512-${createHash('sha512').update(readFileSync(path)).digest('base64')}`;
   if (digest !== entry.integrity)
     return { kind: 'hash', detail: `${path} has sha512 ${digest.slice(0, 27)}..., the release's is ${entry.integrity.slice(0, 27)}...` };

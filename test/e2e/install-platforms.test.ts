@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { inspectExecutable } from '../../common/binary-format.js';
 import { loadMatrix } from '../../common/matrix.js';
 import type { Sandbox } from '../../rehearsal/sandbox.js';
-import { hasNode22, NODE22_BIN } from '../support/node22.js';
+import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
 import { expectExactPassThrough, isElf, mustRun, run, useReleaseRegistry } from '../postinstall/install-support.js';
 
 const SPEC = '@aoagents/ao@0.10.0';
@@ -37,9 +37,9 @@ describe('npm installs for every target and on another Node', () => {
     expect(carried.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it.skipIf(!hasNode22)('on Node 22 (npm too), the default global install swaps in the binary and passes exit codes and signals through', async () => {
+  it.runIf(canRunPinnedNode)('on Node 22 (npm too), the default global install swaps in the binary and passes exit codes and signals through', async () => {
     const sb = sandbox('npm-node22');
-    sb.env = { ...sb.env, PATH: [NODE22_BIN, sb.env.PATH].join(delimiter) };
+    sb.env = { ...sb.env, PATH: [dirname(await pinnedNode(22)), sb.env.PATH].join(delimiter) };
     expect(JSON.parse(mustRun('npm', ['version', '--json'], sb.env).stdout).node).toMatch(/^22\./);
     mustRun('npm', ['install', '-g', SPEC], sb.env);
     const ao = join(sb.binDir, 'ao');

@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../common/paths.js';
-import { hasNode22, NODE22 } from '../support/node22.js';
+import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
 import { mustRun, useReleaseRegistry } from './install-support.js';
 
 /**
@@ -30,17 +31,42 @@ interface Ended {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
-  /** Whether any process of the launcher's group was still alive right after the launcher ended. */
+  /** Whether any process of the launcher's group, or a process it started, was still alive right after the launcher ended. */
   groupLeft: boolean;
 }
 
-function groupAlive(pgid: number): boolean {
+function alive(pidOrGroup: number): boolean {
   try {
-    process.kill(-pgid, 0);
+    process.kill(pidOrGroup, 0);
     return true;
   } catch {
     return false;
   }
+}
+
+/** The processes whose parent is `pid` (the binary, when the launcher spawned it rather than became it). */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** The state letter of a process (R, S, T for stopped, ...), from /proc. */
+function processState(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(10);
 }
 
 /** Runs `node <launcher> <args>` as the leader of its own process group and sends `signal` once the binary is ready. */
@@ -51,6 +77,7 @@ async function signalled(
   args: string[],
   signal: NodeJS.Signals,
   target: 'process' | 'group',
+  holdLauncher = false,
 ): Promise<Ended> {
   const child = spawn(node, [launcher, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stdout = '';
@@ -68,21 +95,39 @@ async function signalled(
   const closed = new Promise((resolve) => child.on('close', resolve));
   // `fixture trap` says when its handlers are in place; `fixture sleep` says nothing, so give it time to start.
   await Promise.race([args[1] === 'trap' ? ready : sleep(1500), ended]);
-  process.kill(target === 'group' ? -child.pid! : child.pid!, signal);
+  const started = childrenOf(child.pid!);
+  if (holdLauncher) {
+    // Go merges a second copy of a signal that arrives before its signal goroutine took the first, and a launcher
+    // that forwards within that instant hides a double delivery. Hold the launcher (SIGSTOP, its pid only) while the
+    // signal lands, so whatever reaches the binary directly has been counted before anything the launcher sends.
+    process.kill(child.pid!, 'SIGSTOP');
+    await until(() => processState(child.pid!) === 'T');
+    process.kill(target === 'group' ? -child.pid! : child.pid!, signal);
+    await sleep(300);
+    process.kill(child.pid!, 'SIGCONT');
+  } else {
+    process.kill(target === 'group' ? -child.pid! : child.pid!, signal);
+  }
   const r = await ended;
-  const groupLeft = groupAlive(child.pid!);
-  if (groupLeft) process.kill(-child.pid!, 'SIGKILL');
+  const left = [-child.pid!, ...started].filter(alive);
+  for (const p of left) process.kill(p, 'SIGKILL');
+  const groupLeft = left.length > 0;
   await closed;
   return { ...r, stdout, stderr, groupLeft };
 }
 
 const count = (out: string, name: string) => out.split('\n').filter((l) => l === `got ${name}`).length;
 
-describe('signals through the JS launcher', () => {
+describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
   const release = useReleaseRegistry();
   let launcher: string;
   let env: NodeJS.ProcessEnv;
-  beforeAll(() => {
+  // Not process.execPath: under npm test that is node_modules/.bin/node, Node 22.
+  let node20: string;
+  let node22: string;
+  beforeAll(async () => {
+    node20 = await pinnedNode(20);
+    node22 = await pinnedNode(22);
     const pnpmHome = join(release.sandbox('pnpm-home-dir').root, 'pnpm-home');
     const sb = release.sandbox('signals', [pnpmHome], { PNPM_HOME: pnpmHome });
     mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
@@ -93,13 +138,13 @@ describe('signals through the JS launcher', () => {
   });
 
   for (const [label, node] of [
-    ['Node 20 (no process.execve)', process.execPath],
-    ['Node 22 (process.execve)', NODE22],
+    ['Node 20 (no process.execve)', () => node20],
+    ['Node 22 (process.execve)', () => node22],
   ] as const) {
-    describe.skipIf(node === NODE22 && !hasNode22)(label, () => {
+    describe(label, () => {
       for (const signal of SIGNALS) {
         it(`${signal} sent to the launcher reaches the binary exactly once; the launcher waits and exits with its status`, async () => {
-          const r = await signalled(node, launcher, env, ['fixture', 'trap', '1500', '5'], signal, 'process');
+          const r = await signalled(node(), launcher, env, ['fixture', 'trap', '1500', '5'], signal, 'process');
           expect(r.stderr).not.toContain('Debugger');
           expect(count(r.stdout, GO_NAMES[signal])).toBe(1);
           expect([r.code, r.signal]).toEqual([5, null]);
@@ -108,7 +153,7 @@ describe('signals through the JS launcher', () => {
       }
 
       it('a binary that dies of a signal makes the launcher die of it too, leaving no process behind', async () => {
-        const r = await signalled(node, launcher, env, ['fixture', 'sleep', '20000'], 'SIGTERM', 'process');
+        const r = await signalled(node(), launcher, env, ['fixture', 'sleep', '20000'], 'SIGTERM', 'process');
         expect(r.stdout).toBe('got terminated\n');
         expect(r.signal).toBe('SIGTERM');
         expect(r.groupLeft).toBe(false);
@@ -116,10 +161,44 @@ describe('signals through the JS launcher', () => {
     });
   }
 
-  describe.skipIf(!hasNode22)('Node 22 (process.execve): signals to the whole group', () => {
+  describe('Node 20 (spawn), no terminal: signals to the whole group', () => {
+    // A supervisor, `timeout` or an agent's harness ending a job: kill(-pgid) reaches the launcher and whatever shares its group.
+    for (const signal of SIGNALS) {
+      it(`${signal} sent to the group reaches the binary exactly once; the launcher exits with its status`, async () => {
+        const r = await signalled(node20, launcher, env, ['fixture', 'trap', '1500', '5'], signal, 'group', true);
+        expect(r.stderr).not.toContain('Debugger');
+        expect(count(r.stdout, GO_NAMES[signal])).toBe(1);
+        expect([r.code, r.signal]).toEqual([5, null]);
+        expect(r.groupLeft).toBe(false);
+      });
+    }
+  });
+
+  it('Node 20 without a terminal: stdin and stdout pipes reach the binary in its own session, and `ao | head` ends', () => {
+    const piped = spawnSync(node20, [launcher, 'fixture', 'stdin'], { env, input: 'piped\nline 2\n', encoding: 'utf8', timeout: 60_000 });
+    expect([piped.stdout, piped.status]).toEqual(['piped\nline 2\n', 0]);
+    // `yes` never ends by itself: the pipeline ends only if the binary stops when `head` closes the pipe.
+    const cmd = `yes | ${JSON.stringify(node20)} ${JSON.stringify(launcher)} fixture stdin | head -n 2`;
+    const headed = spawnSync('sh', ['-c', cmd], { env, encoding: 'utf8', timeout: 60_000 });
+    expect([headed.stdout, headed.status, headed.signal]).toEqual(['y\ny\n', 0, null]);
+  });
+
+  it('on a Node older than the package asks for (no process.getBuiltinModule), the launcher says which Node it needs', () => {
+    // Node 20.16 added process.getBuiltinModule; a preload takes it away, as on Node 18.
+    const r = spawnSync(node20, ['--require', join(REPO_ROOT, 'test', 'postinstall', 'support', 'without-get-builtin-module.cjs'), launcher, '--version'], {
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('ao: cannot run on Node v20.20.2');
+    expect(r.stderr).toContain('fix: install a current Node');
+  });
+
+  describe('Node 22 (process.execve): signals to the whole group', () => {
     for (const signal of SIGNALS) {
       it(`${signal} sent to the group reaches the binary exactly once`, async () => {
-        const r = await signalled(NODE22, launcher, env, ['fixture', 'trap', '1500', '5'], signal, 'group');
+        const r = await signalled(node22, launcher, env, ['fixture', 'trap', '1500', '5'], signal, 'group');
         expect(count(r.stdout, GO_NAMES[signal])).toBe(1);
         expect([r.code, r.signal]).toEqual([5, null]);
         expect(r.groupLeft).toBe(false);
@@ -129,7 +208,7 @@ describe('signals through the JS launcher', () => {
 
   it('Node 20: Ctrl-C in a terminal (SIGINT to the foreground group) reaches the binary exactly once', async () => {
     // script(1) gives the launcher a pseudo-terminal; ^C written to it is the terminal's own SIGINT to the group.
-    const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(launcher)} fixture trap 2500 5; echo "status=$?"`;
+    const cmd = `${JSON.stringify(node20)} ${JSON.stringify(launcher)} fixture trap 2500 5; echo "status=$?"`;
     const child = spawn('script', ['-qfec', cmd, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));

@@ -24,6 +24,14 @@ func fixtureTrap(args []string) int {
 	code, _ := strconv.Atoi(args[1])
 	sig := make(chan os.Signal, 16)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM)
+	// Go keeps one pending bit per signal until os/signal's goroutine takes it: a second signal that arrives before
+	// that goroutine first runs is merged into the first. Receive one signal through it before saying "ready", so
+	// every later signal is counted.
+	started := make(chan os.Signal, 1)
+	signal.Notify(started, syscall.SIGWINCH)
+	_ = syscall.Kill(os.Getpid(), syscall.SIGWINCH)
+	<-started
+	signal.Stop(started)
 	fmt.Println("ready")
 	deadline := time.After(time.Duration(ms) * time.Millisecond)
 	for {

@@ -1,0 +1,2 @@
+// Test preload: a Node without process.getBuiltinModule (before 20.16).
+delete process.getBuiltinModule;
