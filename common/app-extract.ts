@@ -236,7 +236,7 @@ async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise
   let failure: { error: unknown } | undefined;
   const worker = async () => {
     while (!failure && next < items.length) {
-      const item = items[next++];
+      const item = items[next++]!; // next < items.length, checked just above
       try {
         await fn(item);
       } catch (error) {
