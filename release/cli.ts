@@ -125,7 +125,7 @@ const COMMANDS: Record<string, Command> = {
 const GLOBAL_FLAGS = ['json', 'help'];
 
 function flagUsage(name: string): string {
-  const f = FLAGS[name];
+  const f = FLAGS[name]!; // names come from COMMANDS' flag lists, which name FLAGS' keys
   return `--${name}${f.value ? ` ${f.value}` : ''}`;
 }
 
@@ -137,7 +137,7 @@ function mainHelp(): string {
 }
 
 function commandHelp(name: string): string {
-  const c = COMMANDS[name];
+  const c = COMMANDS[name]!; // callers checked the name
   const lines = [
     `usage: ${BIN} ${name} ${c.flags.map((f) => (c.required?.includes(f) ? flagUsage(f) : `[${flagUsage(f)}]`)).join(' ')} [--json]`,
     '',
@@ -145,7 +145,7 @@ function commandHelp(name: string): string {
     '',
     'flags:',
   ];
-  for (const f of [...c.flags, ...GLOBAL_FLAGS]) lines.push(`  ${flagUsage(f).padEnd(30)}${FLAGS[f].help}`);
+  for (const f of [...c.flags, ...GLOBAL_FLAGS]) lines.push(`  ${flagUsage(f).padEnd(30)}${FLAGS[f]!.help}`);
   lines.push('', 'examples:', ...c.examples.map((e) => `  ${e}`), '');
   return lines.join('\n');
 }
@@ -158,15 +158,15 @@ function usage(command: string | undefined, why: string): UserError {
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
+    let prev = row[0]!;
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const cur = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
       prev = cur;
     }
   }
-  return row[b.length];
+  return row[b.length]!;
 }
 
 function closest(word: string, known: string[]): string | undefined {
@@ -179,7 +179,10 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 function parse(command: string | undefined, argv: string[]): { values: Values; positionals: string[] } {
   const allowed = command && COMMANDS[command] ? [...COMMANDS[command].flags, ...GLOBAL_FLAGS] : Object.keys(FLAGS);
   const options = Object.fromEntries(
-    allowed.map((name) => [name, { type: FLAGS[name].type, ...(FLAGS[name].multiple ? { multiple: true } : {}), ...(name === 'help' ? { short: 'h' } : {}) }]),
+    allowed.map((name) => [
+      name,
+      { type: FLAGS[name]!.type, ...(FLAGS[name]!.multiple ? { multiple: true } : {}), ...(name === 'help' ? { short: 'h' } : {}) },
+    ]),
   );
   try {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options });
@@ -188,15 +191,15 @@ function parse(command: string | undefined, argv: string[]): { values: Values; p
     const message = (err as Error).message;
     const unknown = /Unknown option '(-{1,2})([^']+)'/.exec(message);
     if (unknown) {
-      const name = unknown[2];
+      const name = unknown[2]!;
       const near = closest(name, allowed);
-      const elsewhere = !allowed.includes(name) && FLAGS[name] ? Object.keys(COMMANDS).filter((c) => COMMANDS[c].flags.includes(name)) : [];
+      const elsewhere = !allowed.includes(name) && FLAGS[name] ? Object.keys(COMMANDS).filter((c) => COMMANDS[c]!.flags.includes(name)) : [];
       throw usage(
         command,
         `unknown flag ${unknown[1]}${name}${near ? ` (did you mean --${near}?)` : elsewhere.length > 0 ? ` (${elsewhere.join(', ')} take${elsewhere.length === 1 ? 's' : ''} it, not ${command})` : ''}`,
       );
     }
-    throw usage(command, message.split('\n')[0]);
+    throw usage(command, message.split('\n')[0]!);
   }
 }
 
@@ -260,7 +263,7 @@ function help(text: string, json: boolean): number {
 
 /** A failure nobody anticipated still gets one what/why/fix, never a bare stack trace. */
 function unexpected(command: string | undefined, err: unknown): UserError {
-  const message = ((err as Error)?.message ?? String(err)).split('\n')[0];
+  const message = ((err as Error)?.message ?? String(err)).split('\n')[0]!;
   return new UserError({
     what: `${command ?? BIN} failed unexpectedly`,
     why: message,
