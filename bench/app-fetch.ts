@@ -45,7 +45,7 @@ function runFetcher(args: string[], reporter: string): { pid: number; done: Prom
 
 const median = (xs: number[]) => {
   const v = [...xs].sort((a, b) => a - b);
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
 };
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
@@ -98,7 +98,7 @@ async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof 
     ours.push(ms);
     if (result.maxRssKb) rss.push(result.maxRssKb * 1024);
   }
-  const ratios = ours.map((o, i) => o / base[i]);
+  const ratios = ours.map((o, i) => o / base[i]!);
   console.log(`app-fetch: ${c.name}: ${mb(size)} zip over loopback, ${samples} samples alternating`);
   console.log(`app-fetch:   curl -o + sha512sum + unzip -q (baseline)  median ${s(median(base))}  (${s(Math.min(...base))} to ${s(Math.max(...base))})`);
   console.log(`app-fetch:   ao-app install (fetch+verify+extract)     median ${s(median(ours))}  (${s(Math.min(...ours))} to ${s(Math.max(...ours))})`);
