@@ -48,7 +48,7 @@ describe('extracting real app layouts', () => {
     const dir = await tempDir('crc');
     const built = await buildAppArtifact('darwin', join(dir, 'ao-desktop-darwin-arm64.zip'), 256 << 10);
     const bytes = await readFile(built.file);
-    bytes[bytes.length >> 1] ^= 0xff; // inside the stored app.bin
+    bytes[bytes.length >> 1]! ^= 0xff; // inside the stored app.bin
     await writeFile(built.file, bytes);
     await expect(extractArtifact('zip', built.file, join(dir, 'staging'), 64 << 20, 'x')).rejects.toMatchObject({
       code: 'EUNSAFEARCHIVE',
