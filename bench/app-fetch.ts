@@ -50,7 +50,7 @@ function runFetcher(args: string[], reporter: string, cli = CLI): { pid: number;
 
 const median = (xs: number[]) => {
   const v = [...xs].sort((a, b) => a - b);
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
 };
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
@@ -116,7 +116,7 @@ async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof 
       otherRss.push(then.rss);
     }
   }
-  const ratios = ours.map((o, i) => o / base[i]);
+  const ratios = ours.map((o, i) => o / base[i]!);
   console.log(
     `app-fetch: ${c.name}: ${mb(size)} zip over loopback, ${samples} samples alternating; load average ${median(load).toFixed(1)} (${Math.min(...load).toFixed(1)} to ${Math.max(...load).toFixed(1)}) on ${cpus().length} cores`,
   );

@@ -38,14 +38,14 @@ export function timeOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv, cw
 }
 
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-export const median = (xs: number[]) => sorted(xs)[Math.floor(xs.length / 2)];
-const iqr = (xs: number[]) => `${sorted(xs)[Math.floor(xs.length / 4)].toFixed(1)}..${sorted(xs)[Math.floor((xs.length * 3) / 4)].toFixed(1)}`;
+export const median = (xs: number[]) => sorted(xs)[Math.floor(xs.length / 2)]!;
+const iqr = (xs: number[]) => `${sorted(xs)[Math.floor(xs.length / 4)]!.toFixed(1)}..${sorted(xs)[Math.floor((xs.length * 3) / 4)]!.toFixed(1)}`;
 
 /** Runs the commands interleaved, so machine noise falls on all of them alike; returns each one's samples in ms. */
-function sideBySide(cmds: Array<[string, string[], NodeJS.ProcessEnv, string?]>, rounds = ROUNDS): number[][] {
-  const times = cmds.map(() => [] as number[]);
+function sideBySide<const C extends Array<[string, string[], NodeJS.ProcessEnv, string?]>>(cmds: C, rounds = ROUNDS): { [K in keyof C]: number[] } {
+  const times = cmds.map(() => [] as number[]) as { [K in keyof C]: number[] };
   for (const [cmd, args, env, cwd] of cmds) timeOnce(cmd, args, env, cwd); // warm the page cache
-  for (let i = 0; i < rounds; i++) cmds.forEach(([cmd, args, env, cwd], j) => times[j].push(timeOnce(cmd, args, env, cwd)));
+  for (let i = 0; i < rounds; i++) cmds.forEach(([cmd, args, env, cwd], j) => times[j]!.push(timeOnce(cmd, args, env, cwd)));
   return times;
 }
 
@@ -64,20 +64,20 @@ function cpuOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv): number {
       const m = /^(\d+)m([\d.]+)s$/.exec(t)!;
       return Number(m[1]) * 60_000 + Number(m[2]) * 1000;
     });
-  return children[0] + children[1];
+  return children[0]! + children[1]!; // bash's `times` prints the children's user and system time
 }
 
-function cpuSideBySide(cmds: Array<[string, string[], NodeJS.ProcessEnv]>, rounds = ROUNDS): number[][] {
-  const times = cmds.map(() => [] as number[]);
-  for (let i = 0; i < rounds; i++) cmds.forEach(([cmd, args, env], j) => times[j].push(cpuOnce(cmd, args, env)));
+function cpuSideBySide<const C extends Array<[string, string[], NodeJS.ProcessEnv]>>(cmds: C, rounds = ROUNDS): { [K in keyof C]: number[] } {
+  const times = cmds.map(() => [] as number[]) as { [K in keyof C]: number[] };
+  for (let i = 0; i < rounds; i++) cmds.forEach(([cmd, args, env], j) => times[j]!.push(cpuOnce(cmd, args, env)));
   return times;
 }
 
 /** The 1-minute load average now, for the figures measured around it. */
-const load = () => loadavg()[0].toFixed(1);
+const load = () => loadavg()[0]!.toFixed(1);
 
 /** Times `cmds` side by side (wall or CPU) and notes the load before and after. */
-function measured(sampler: (cmds: Array<[string, string[], NodeJS.ProcessEnv]>) => number[][], cmds: Array<[string, string[], NodeJS.ProcessEnv]>) {
+function measured<const C extends Array<[string, string[], NodeJS.ProcessEnv]>>(sampler: (cmds: C) => { [K in keyof C]: number[] }, cmds: C) {
   const before = load();
   const times = sampler(cmds);
   return { times, load: `load ${before}..${load()}` };

@@ -99,7 +99,7 @@ export async function run(): Promise<void> {
   );
   console.log(`plain npm publish of the same 7 tarballs, median: ${s(median(plain))} (spread ${spread(plain)})`);
   console.log(
-    `ratio release path / plain publish: ${(median(total) / median(plain)).toFixed(2)}x (per sample ${total.map((t, i) => (t / plain[i]).toFixed(2)).join(', ')}; publish step alone ${(part('publish') / median(plain)).toFixed(2)}x)`,
+    `ratio release path / plain publish: ${(median(total) / median(plain)).toFixed(2)}x (per sample ${total.map((t, i) => (t / plain[i]!).toFixed(2)).join(', ')}; publish step alone ${(part('publish') / median(plain)).toFixed(2)}x)`,
   );
   for (const p of staged?.packages ?? []) {
     const ratio = p.binarySize ? `, ${(p.size / p.binarySize).toFixed(2)} of its ${(p.binarySize / 1024).toFixed(0)} KiB binary` : '';

@@ -19,7 +19,7 @@ const ROUNDS = 15;
 
 const spread = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return `median ${median(s).toFixed(1)} ms, p10-p90 ${s[Math.floor(s.length * 0.1)].toFixed(1)}-${s[Math.ceil(s.length * 0.9) - 1].toFixed(1)} ms, n=${s.length}`;
+  return `median ${median(s).toFixed(1)} ms, p10-p90 ${s[Math.floor(s.length * 0.1)]!.toFixed(1)}-${s[Math.ceil(s.length * 0.9) - 1]!.toFixed(1)} ms, n=${s.length}`;
 };
 
 export async function run(): Promise<void> {
@@ -66,7 +66,7 @@ export async function run(): Promise<void> {
       `first ao --version    ${spread(first)} (scripts blocked: the launcher hashes the binary, records it, and runs it; it stays the launcher)`,
       `  node -e 0 beside it ${spread(nodeB)}; the first run's own work +${(median(first) - median(nodeB)).toFixed(1)} ms`,
     ];
-    process.stdout.write(lines.join('\n') + `\n(load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores while measuring)\n`);
+    process.stdout.write(lines.join('\n') + `\n(load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores while measuring)\n`);
   } finally {
     for (const sb of sandboxes) sb.cleanup();
     await registry.stop();

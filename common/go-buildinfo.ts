@@ -53,7 +53,7 @@ function* candidateOffsets(buf: Buffer, layout: Layout): Generator<number> {
 function parseAt(buf: Buffer, at: number, layout: Layout): GoBuildInfo | undefined {
   if (at + 32 > buf.length) return undefined;
   const ptrSize = buf[at + 14];
-  const flags = buf[at + 15];
+  const flags = buf[at + 15]!; // in bounds: at + 32 <= buf.length
   if (ptrSize !== 4 && ptrSize !== 8) return undefined;
   let version: string | undefined;
   let mod: string | undefined;
@@ -87,7 +87,7 @@ function varintString(buf: Buffer, at: number): { text: string; next: number } |
   let o = at;
   for (;;) {
     if (o >= buf.length || shift > 28) return undefined;
-    const byte = buf[o++];
+    const byte = buf[o++]!; // o < buf.length, checked just above
     length |= (byte & 0x7f) << shift;
     if ((byte & 0x80) === 0) break;
     shift += 7;
@@ -105,8 +105,8 @@ function parseModInfo(text: string): Omit<GoBuildInfo, 'goVersion'> {
   const info: Omit<GoBuildInfo, 'goVersion'> = { path: '', deps: [], settings: {} };
   for (const line of text.split('\n')) {
     const [kind, ...fields] = line.split('\t');
-    const module = (): GoModule => ({ path: fields[0], version: fields[1] ?? '', ...(fields[2] ? { sum: fields[2] } : {}) });
-    if (kind === 'path') info.path = fields[0];
+    const module = (): GoModule => ({ path: fields[0] ?? '', version: fields[1] ?? '', ...(fields[2] ? { sum: fields[2] } : {}) });
+    if (kind === 'path') info.path = fields[0] ?? '';
     else if (kind === 'mod') info.main = module();
     else if (kind === 'dep') info.deps.push(module());
     else if (kind === 'build') {
@@ -141,7 +141,7 @@ export function ldflagsStamps(ldflags: string): Record<string, string> {
   const words = ldflags.match(/'[^']*'|"[^"]*"|\S+/g) ?? [];
   const stamps: Record<string, string> = {};
   for (let i = 0; i < words.length; i++) {
-    let w = words[i];
+    let w = words[i]!;
     if (w === '-X' || w === '--X') w = words[++i] ?? '';
     else if (/^--?X=/.test(w)) w = w.replace(/^--?X=/, '');
     else continue;

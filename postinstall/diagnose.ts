@@ -36,7 +36,7 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
       code: 'EAOUNSUPPORTED',
     });
   }
-  const entry = manifest.binaries[target];
+  const entry = manifest.binaries[target]!; // target was found among the keys above
   const [os, cpu] = [entry.os, entry.cpu];
   if (f.presentTargets.length > 0 && !f.presentTargets.includes(target)) {
     return new UserError({

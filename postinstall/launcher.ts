@@ -92,7 +92,7 @@ function resolveBinary(manifest: AoManifest): string {
       return cached;
     }
   }
-  const present = Object.keys(manifest.binaries).filter((t) => !wanted.includes(t) && findPlatformPackage(packageDir, manifest.binaries[t]));
+  const present = Object.keys(manifest.binaries).filter((t) => !wanted.includes(t) && findPlatformPackage(packageDir, manifest.binaries[t]!));
   const { manager, global } = layout();
   throw diagnoseMissingBinary({
     manifest,

@@ -52,7 +52,7 @@ function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, r
   } catch (cause) {
     throw new UserError({
       what: `${binary} --version failed`,
-      why: (cause as Error).message.split('\n')[0],
+      why: (cause as Error).message.split('\n')[0]!,
       fix: `run ${binary} --version to see why`,
       code: 'EAOVERSION',
       cause,

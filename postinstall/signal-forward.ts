@@ -53,7 +53,7 @@ function inTerminalForeground(): boolean {
       .trim()
       .split(/\s+/)
       .map(Number);
-    return tpgid > 0 && tpgid === pgid;
+    return tpgid !== undefined && tpgid > 0 && tpgid === pgid;
   } catch {
     return false;
   }

@@ -153,7 +153,7 @@ export async function startFaultServer(): Promise<FaultServer> {
       }
       if (fault?.kind === 'wrong-bytes' && !flipped) {
         chunk = Buffer.from(chunk);
-        chunk[0] ^= 0xff;
+        chunk[0]! ^= 0xff; // a file stream never yields an empty chunk
         flipped = true;
       }
       if (sent + chunk.length > sendLimit) chunk = chunk.subarray(0, sendLimit - sent);

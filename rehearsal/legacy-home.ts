@@ -135,7 +135,7 @@ export function generateLegacyHome(home: string, options: LegacyHomeOptions): Le
   };
 
   for (let p = 0; p < options.projects; p++) {
-    const generation = generations[p % generations.length];
+    const generation = generations[p % generations.length]!;
     const projectId = generation === 'v2' ? `app${p}_${hex(10)}` : `app${p}`;
     const prefix = `a${p}`;
     const projectPath = join(home, 'code', `app${p}`);
@@ -164,7 +164,7 @@ export function generateLegacyHome(home: string, options: LegacyHomeOptions): Le
     for (let n = 1; n <= options.sessionsPerProject; n++) {
       const orchestrator = n === options.sessionsPerProject && n > 1;
       const id = orchestrator ? (generation === 'v2' ? `${prefix}-orchestrator` : `${prefix}-orchestrator-1`) : `${prefix}-${n}`;
-      const agent = AGENTS[(p + n) % AGENTS.length];
+      const agent = AGENTS[(p + n) % AGENTS.length]!;
       const worktree = join(home, '.worktrees', projectId, id);
       const { resume, missing, opencode } = agentFiles(agent, worktree, p * 1000 + n);
       const createdAt = new Date(T0 + n * 60_000).toISOString();

@@ -60,6 +60,7 @@ export async function expectUnstampedRefusal(options: { workDir?: string; shippe
 /** `<workDir>/binaries/<target>/<exe>`: the real binary in the layout stage reads. */
 async function binariesFolder(workDir: string, matrix: Matrix): Promise<string> {
   const [target] = matrix.targets;
+  if (!target) throw new Error(`matrix.json has no ${REAL_REWRITE_TARGET} target to put the real binary under`);
   const binariesDir = join(workDir, 'binaries');
   const dest = join(binariesDir, target.id, target.executable);
   await mkdir(join(binariesDir, target.id), { recursive: true });

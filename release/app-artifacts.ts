@@ -91,7 +91,7 @@ export async function writeAppManifest(request: AppManifestRequest): Promise<{ p
     if (isUserError(err)) throw err;
     throw new UserError({
       what: `cannot sign with ${request.keyFile}`,
-      why: (err as Error).message.split('\n')[0],
+      why: (err as Error).message.split('\n')[0]!,
       fix: 'pass an Ed25519 private key in PEM (openssl genpkey -algorithm ed25519 -out app-signing.pem)',
       code: 'EAPPMANIFEST',
       cause: err,

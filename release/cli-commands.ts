@@ -107,7 +107,7 @@ export const COMMANDS: Record<string, Command> = {
 export const GLOBAL_FLAGS = ['json', 'help'];
 
 export function flagUsage(name: string): string {
-  const f = FLAGS[name];
+  const f = FLAGS[name]!; // names come from COMMANDS' flag lists, which name FLAGS' keys
   return `--${name}${f.value ? ` ${f.value}` : ''}`;
 }
 
@@ -119,7 +119,7 @@ export function mainHelp(): string {
 }
 
 export function commandHelp(name: string): string {
-  const c = COMMANDS[name];
+  const c = COMMANDS[name]!; // callers checked the name
   const lines = [
     `usage: ${BIN} ${name} ${c.flags.map((f) => (c.required?.includes(f) ? flagUsage(f) : `[${flagUsage(f)}]`)).join(' ')} [--json]`,
     '',
@@ -127,7 +127,7 @@ export function commandHelp(name: string): string {
     '',
     'flags:',
   ];
-  for (const f of [...c.flags, ...GLOBAL_FLAGS]) lines.push(`  ${flagUsage(f).padEnd(30)}${FLAGS[f].help}`);
+  for (const f of [...c.flags, ...GLOBAL_FLAGS]) lines.push(`  ${flagUsage(f).padEnd(30)}${FLAGS[f]!.help}`);
   lines.push('', 'examples:', ...c.examples.map((e) => `  ${e}`), '');
   return lines.join('\n');
 }

@@ -12,15 +12,15 @@ export function usage(command: string | undefined, why: string): UserError {
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
+    let prev = row[0]!;
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const cur = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
       prev = cur;
     }
   }
-  return row[b.length];
+  return row[b.length]!;
 }
 
 export function closest(word: string, known: string[]): string | undefined {
@@ -33,7 +33,10 @@ export type Values = Record<string, string | boolean | string[] | undefined>;
 export function parse(command: string | undefined, argv: string[]): { values: Values; positionals: string[] } {
   const allowed = command && COMMANDS[command] ? [...COMMANDS[command].flags, ...GLOBAL_FLAGS] : Object.keys(FLAGS);
   const options = Object.fromEntries(
-    allowed.map((name) => [name, { type: FLAGS[name].type, ...(FLAGS[name].multiple ? { multiple: true } : {}), ...(name === 'help' ? { short: 'h' } : {}) }]),
+    allowed.map((name) => [
+      name,
+      { type: FLAGS[name]!.type, ...(FLAGS[name]!.multiple ? { multiple: true } : {}), ...(name === 'help' ? { short: 'h' } : {}) },
+    ]),
   );
   try {
     const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options });
@@ -42,14 +45,14 @@ export function parse(command: string | undefined, argv: string[]): { values: Va
     const message = (err as Error).message;
     const unknown = /Unknown option '(-{1,2})([^']+)'/.exec(message);
     if (unknown) {
-      const name = unknown[2];
+      const name = unknown[2]!;
       const near = closest(name, allowed);
-      const elsewhere = !allowed.includes(name) && FLAGS[name] ? Object.keys(COMMANDS).filter((c) => COMMANDS[c].flags.includes(name)) : [];
+      const elsewhere = !allowed.includes(name) && FLAGS[name] ? Object.keys(COMMANDS).filter((c) => COMMANDS[c]!.flags.includes(name)) : [];
       throw usage(
         command,
         `unknown flag ${unknown[1]}${name}${near ? ` (did you mean --${near}?)` : elsewhere.length > 0 ? ` (${elsewhere.join(', ')} take${elsewhere.length === 1 ? 's' : ''} it, not ${command})` : ''}`,
       );
     }
-    throw usage(command, message.split('\n')[0]);
+    throw usage(command, message.split('\n')[0]!);
   }
 }

@@ -62,7 +62,7 @@ function help(text: string, json: boolean): number {
 
 /** A failure nobody anticipated still gets one what/why/fix, never a bare stack trace. */
 function unexpected(command: string | undefined, err: unknown): UserError {
-  const message = ((err as Error)?.message ?? String(err)).split('\n')[0];
+  const message = ((err as Error)?.message ?? String(err)).split('\n')[0]!;
   return new UserError({
     what: `${command ?? BIN} failed unexpectedly`,
     why: message,

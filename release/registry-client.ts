@@ -112,7 +112,7 @@ export function registryError(err: unknown, registry: string, doing: string, out
     e.message ||
     String(err)
   )
-    .split('\n')[0]
+    .split('\n')[0]!
     .trim();
   if (/EOTP|one-time pass/i.test(text)) {
     return new UserError({

@@ -126,7 +126,7 @@ export async function stage(options: StageOptions): Promise<StageResult> {
       format: executableFormatFor(target.os),
       integrity: binary.integrity,
       size: binary.size,
-      ...(override?.targets[target.id] ? { reportsVersion: override.targets[target.id].reports } : {}),
+      ...(override?.targets[target.id] ? { reportsVersion: override.targets[target.id]!.reports } : {}),
     };
     packages.push(await packInto(options.outDir, dir, target.package, version, 'platform', target.id, binary.size));
   }

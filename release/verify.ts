@@ -83,7 +83,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
   if (problems.length === 0 && options.registry) {
     resolution = await resolveEachTarget(matrix, staged.version, options.registry, options.npmOptions);
     for (const target of matrix.targets) {
-      const got = resolution[target.id];
+      const got = resolution[target.id]!; // resolveEachTarget answers for every target
       if (got.length !== 1 || got[0] !== target.package) {
         problems.push({
           package: matrix.mainPackage,

@@ -272,7 +272,7 @@ async function pointAoStartAt(
   if (target.format === 'AppImage') app = join(versionDir, target.file);
   else if (target.format === 'exe') app = await runWindowsInstaller(join(versionDir, target.file));
   else {
-    const bundle = marker.entries.map((e) => e.path.split('/')[0]).find((top) => top.endsWith('.app'));
+    const bundle = marker.entries.map((e) => e.path.split('/')[0]!).find((top) => top.endsWith('.app'));
     if (bundle) app = join(versionDir, bundle);
   }
   if (!app || options.stateDir === undefined) return { appPath: app };

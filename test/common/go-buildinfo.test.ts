@@ -51,7 +51,7 @@ describe('Go build info read from binaries without running them', () => {
       ['linux-arm64', 'linux', 'arm64'],
       ['darwin-arm64', 'darwin', 'arm64'],
       ['win32-x64', 'windows', 'amd64'],
-    ]) {
+    ] as const) {
       const info = readGoBuildInfoFile(await esbuildBinary(target));
       expect(info.goVersion, target).toBe('go1.23.12');
       expect(info.path).toBe('github.com/evanw/esbuild/cmd/esbuild');

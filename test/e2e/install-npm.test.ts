@@ -52,7 +52,7 @@ function editKeepingMtime(path: string): void {
   try {
     const byte = Buffer.alloc(1);
     const at = before.size - 100;
-    byte[0] = readFileSync(path)[at] ^ 0xff;
+    byte[0] = readFileSync(path)[at]! ^ 0xff;
     writeSync(fd, byte, 0, 1, at);
   } finally {
     closeSync(fd);
@@ -202,7 +202,7 @@ describe('npm global installs from the registry', () => {
       editKeepingMtime(bin);
       // What that user could write: a stamp matching the altered file as it is now.
       mkdirSync(cache, { recursive: true });
-      writeStamp(bin, statSync(bin), release.manifest.binaries['linux-x64'], cache);
+      writeStamp(bin, statSync(bin), release.manifest.binaries['linux-x64']!, cache);
       execFileSync('chown', ['-R', `${OTHER_UID}:${OTHER_UID}`, cache]);
       const r = run(ao, ['--version'], sb.env);
       expect(r.stdout).toBe('');
@@ -221,7 +221,7 @@ describe('npm global installs from the registry', () => {
       rmSync(join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64'), { recursive: true });
       // The invoking user's cache (sudo keeps HOME), holding this release's binary as that user's file.
       const userCache = join(sb.root, 'user-home-cache');
-      const entry = release.manifest.binaries['linux-x64'];
+      const entry = release.manifest.binaries['linux-x64']!;
       const theirs = cachedBinaryPath(entry, join(userCache, 'ao'));
       mkdirSync(join(theirs, '..'), { recursive: true });
       copyFileSync(await hostFixtureBinary('0.10.0'), theirs);
@@ -260,8 +260,8 @@ describe('npm global installs from the registry', () => {
     const dir = project(sb);
     mustRun('npm', ['install', SPEC, '--omit=optional', '--prefix', dir], sb.env, { cwd: dir });
     expect(existsSync(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
-    const cached = cachedBinaryPath(release.manifest.binaries['linux-x64'], join(sb.home, '.cache', 'ao'));
-    expect(cached).toContain(integrityHex(release.manifest.binaries['linux-x64'].integrity).slice(0, 32));
+    const cached = cachedBinaryPath(release.manifest.binaries['linux-x64']!, join(sb.home, '.cache', 'ao'));
+    expect(cached).toContain(integrityHex(release.manifest.binaries['linux-x64']!.integrity).slice(0, 32));
     expect(isElf(cached)).toBe(true);
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     expect(isElf(ao)).toBe(true);
@@ -273,7 +273,7 @@ describe('npm global installs from the registry', () => {
     const env = { ...sb.env, npm_config_user_agent: 'npm/11 node/v20 linux x64', INIT_CWD: dir };
     const both = await Promise.all([1, 2].map(() => execFileAsync(process.execPath, ['lib/postinstall.cjs'], { cwd: pkgDir, env })));
     expect(both.map((r) => r.stderr).join('')).toContain('verified and installed');
-    expect(checkBinary(cached, release.manifest.binaries['linux-x64'])).toBeUndefined();
+    expect(checkBinary(cached, release.manifest.binaries['linux-x64']!)).toBeUndefined();
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
     expect(readdirSync(join(sb.home, '.cache', 'ao', 'tmp'))).toEqual([]);
   });
@@ -359,10 +359,10 @@ describe('a registry serving an altered platform package', () => {
     const platform = staged.packages.find((p) => p.name === '@aoagents/ao-linux-x64')!;
     const bin = join(platform.dir, 'bin', 'ao');
     const bytes = readFileSync(bin);
-    bytes[bytes.length - 100] ^= 0xff;
+    bytes[bytes.length - 100]! ^= 0xff;
     writeFileSync(bin, bytes);
     const packed = await execFileAsync('npm', ['pack', platform.dir, '--pack-destination', join(platform.dir, '..'), '--json'], { env: process.env });
-    platform.tarball = join(platform.dir, '..', (JSON.parse(packed.stdout) as Array<{ filename: string }>)[0].filename);
+    platform.tarball = join(platform.dir, '..', (JSON.parse(packed.stdout) as Array<{ filename: string }>)[0]!.filename);
     await publishPlain(registry, staged);
     sb = createSandbox({ registry: registry.url, name: 'npm-tampered' });
   });

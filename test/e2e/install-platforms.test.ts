@@ -30,7 +30,7 @@ describe('npm installs for every target and on another Node', () => {
       expect(info.cpus, t.id).toContain(t.cpu);
     }
     // What a user meets with a macOS install carried onto Linux: the cause and the command, no stack trace.
-    const carried = run(join(byTarget['darwin-arm64'].binDir, 'ao'), ['--version'], byTarget['darwin-arm64'].env);
+    const carried = run(join(byTarget['darwin-arm64']!.binDir, 'ao'), ['--version'], byTarget['darwin-arm64']!.env);
     expect(carried.status).toBe(1);
     expect(carried.stderr).toContain('holds darwin-arm64');
     expect(carried.stderr).toContain(`npm install -g ${SPEC}`);

@@ -47,10 +47,10 @@ describe.runIf(canRunRealRewrite)('the real rewrite binary released through our 
       ['ao --version', 'native binary', 0],
       ['ao doctor --json', 'native binary', 0],
     ]);
-    expect(facts.runs[0].file).toBe(join(globalPkg(sb), 'bin', 'ao'));
-    expect(statSync(facts.runs[0].file).size).toBe(REAL_REWRITE.binarySize);
+    expect(facts.runs[0]!.file).toBe(join(globalPkg(sb), 'bin', 'ao'));
+    expect(statSync(facts.runs[0]!.file).size).toBe(REAL_REWRITE.binarySize);
     expect(facts.runs.slice(0, 2).map((r) => r.stdout)).toEqual(['dev\n', 'ao version dev\n']);
-    expect(JSON.parse(facts.runs[2].stdout).checks.find((c: { name: string }) => c.name === 'data-dir')?.message).toBe(join(sb.home, '.ao', 'data'));
+    expect(JSON.parse(facts.runs[2]!.stdout).checks.find((c: { name: string }) => c.name === 'data-dir')?.message).toBe(join(sb.home, '.ao', 'data'));
   });
 
   it('with --ignore-scripts, our launcher verifies the real binary and runs the same three commands through it', async () => {
@@ -62,7 +62,7 @@ describe.runIf(canRunRealRewrite)('the real rewrite binary released through our 
       ['ao doctor --json', 'launcher', 0],
     ]);
     expect(facts.runs.slice(0, 2).map((r) => r.stdout)).toEqual(['dev\n', 'ao version dev\n']);
-    expect(JSON.parse(facts.runs[2].stdout).checks.find((c: { name: string }) => c.name === 'data-dir')?.message).toBe(join(sb.home, '.ao', 'data'));
+    expect(JSON.parse(facts.runs[2]!.stdout).checks.find((c: { name: string }) => c.name === 'data-dir')?.message).toBe(join(sb.home, '.ao', 'data'));
     // No first-run swap (a process the kernel started through the launcher's shebang would read the ELF):
     // the launcher stays, and runs the verified binary every time.
     expect(isElf(join(globalPkg(sb), 'bin', 'ao'))).toBe(false);

@@ -88,7 +88,7 @@ describe('release journey against a real registry', () => {
     const status = await releaseStatus({ stageDir: stageDirOf(staged), policy: { ...POLICY, cutoverOpen: true } });
     expect(status.staged!.version).toBe('0.10.0');
     expect(status.registries).toHaveLength(1);
-    const [here] = status.registries;
+    const here = status.registries[0]!;
     expect(here.record).toMatchObject({ tag: 'staging-0.10.0', verified: true, packages: 7 });
     expect(here.live!.every((p) => p.staged === 'same bytes')).toBe(true);
     expect(here.next).toMatchObject({ step: 'promote', tag: 'latest', allowed: false });
@@ -156,7 +156,7 @@ describe('release journey against a real registry', () => {
     }
     child.kill('SIGKILL');
     await exited;
-    const record = (await readPublishRecords(stageDirOf(killed)))[registry.url];
+    const record = (await readPublishRecords(stageDirOf(killed)))[registry.url]!;
     expect(record.verified).toBe(false);
     expect((await packument(matrix.mainPackage)).versions['0.10.3']).toBeUndefined();
     for (const p of record.packages) expect((await packument(p.name)).versions['0.10.3'].dist.integrity).toBe(p.integrity);
@@ -171,10 +171,10 @@ describe('release journey against a real registry', () => {
 
   it('stops on a version already taken with other content and publishes nothing more', async () => {
     const good = await stageAt('0.10.2');
-    const first = good.packages[0];
+    const first = good.packages[0]!;
     const other = await corruptedCopy(good, first.name, (dir) => writeFile(join(dir, 'README.md'), 'a different build\n'));
     // A different build of the first platform package got out earlier.
-    await npm(['publish', (await readStage(other)).packages[0].tarball, '--tag', stagingTag('0.10.2')]);
+    await npm(['publish', (await readStage(other)).packages[0]!.tarball, '--tag', stagingTag('0.10.2')]);
     const err = await publish({ stageDir: stageDirOf(good), registry: target }).catch((e) => e);
     expect(err.code).toBe('ECONFLICT');
     expect(err.message).toContain(`${first.name}@0.10.2 already published with different content`);
@@ -201,7 +201,7 @@ describe('release journey against a real registry', () => {
     const done = await promote({ stageDir: stageDirOf(staged), registry: target, policy: { ...POLICY, cutoverOpen: true } });
     expect(done).toMatchObject({ tag: 'latest', version: '0.10.0', previous: '0.9.6' });
     for (const name of ALL) expect((await packument(name))['dist-tags'].latest).toBe('0.10.0');
-    expect((await readPublishRecords(stageDirOf(staged)))[registry.url].verified).toBe(true);
+    expect((await readPublishRecords(stageDirOf(staged)))[registry.url]!.verified).toBe(true);
   });
 
   it('a prerelease is promoted to next, never latest unless forced, and a force is printed and recorded', async () => {
@@ -228,7 +228,7 @@ describe('release journey against a real registry', () => {
     });
     expect(forced.forcedPrerelease).toBe(true);
     expect(lines[0]).toBe('FORCED: prerelease 0.10.1-rc.1 takes the guarded tag "latest" (--force-prerelease); recorded in publish.json');
-    expect((await readPublishRecords(stageDirOf(rc)))[registry.url].promotions).toEqual([
+    expect((await readPublishRecords(stageDirOf(rc)))[registry.url]!.promotions).toEqual([
       { tag: 'next', at: expect.any(String) },
       { tag: 'latest', at: expect.any(String), previous: '0.10.0', forcedPrerelease: true, policyFile: '/reviewed/policy-open.json' },
     ]);
@@ -263,7 +263,7 @@ describe('a first release into a registry that has none of the packages', () => 
         cache: join(registry.storageDir, 'read-cache'),
       }) as Promise<any>;
     for (const name of ALL) expect((await read(name))['dist-tags']).toEqual({ latest: PLACEHOLDER_VERSION, [stagingTag('0.10.0')]: '0.10.0' });
-    expect((await releaseStatus({ stageDir: stageDirOf(first), policy: POLICY })).registries[0].next).toEqual({
+    expect((await releaseStatus({ stageDir: stageDirOf(first), policy: POLICY })).registries[0]!.next).toEqual({
       step: 'promote',
       tag: 'latest',
       allowed: true,
@@ -271,6 +271,6 @@ describe('a first release into a registry that has none of the packages', () => 
     });
     await promote({ stageDir: stageDirOf(first), registry: target, policy: POLICY });
     for (const name of ALL) expect((await read(name))['dist-tags'].latest).toBe('0.10.0');
-    expect((await releaseStatus({ stageDir: stageDirOf(first), policy: POLICY })).registries[0].next).toMatchObject({ step: 'done', tag: 'latest' });
+    expect((await releaseStatus({ stageDir: stageDirOf(first), policy: POLICY })).registries[0]!.next).toMatchObject({ step: 'done', tag: 'latest' });
   });
 });

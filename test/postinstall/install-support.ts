@@ -118,7 +118,7 @@ export async function expectExactPassThrough(ao: string, env: NodeJS.ProcessEnv,
 /** Flips one byte near the end of `path` (same size): no longer the released binary. A new file unless `inPlace` (a store's hard link stays intact). */
 export function alterBinary(path: string, inPlace = true): void {
   const bytes = readFileSync(path);
-  bytes[bytes.length - 100] ^= 0xff;
+  bytes[bytes.length - 100]! ^= 0xff;
   if (!inPlace) rmSync(path);
   writeFileSync(path, bytes, { mode: 0o755 });
 }

@@ -17,7 +17,7 @@ import { mustRun, useReleaseRegistry } from './install-support.js';
 const SPEC = '@aoagents/ao@0.10.0';
 const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
-const GO_NAMES: Record<string, string> = {
+const GO_NAMES: Record<(typeof SIGNALS)[number], string> = {
   SIGINT: 'interrupt',
   SIGTERM: 'terminated',
   SIGHUP: 'hangup',

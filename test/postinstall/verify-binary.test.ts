@@ -63,7 +63,7 @@ describe('verifying a platform binary once per file state', () => {
     copyFileSync(binary, copy);
     verifyBinaryOnce(copy, entry, release, () => '0.10.0', reinstall, cache);
     const bytes = readFileSync(copy);
-    bytes[bytes.length - 1] ^= 1;
+    bytes[bytes.length - 1]! ^= 1;
     writeFileSync(copy, bytes);
     expect(codeOf(() => verifyBinaryOnce(copy, entry, release, () => '0.10.0', reinstall, cache))).toBe('EAOINTEGRITY');
   });

@@ -43,7 +43,7 @@ describe('ao-release bridge --legacy <folder or spec>', () => {
   ])('builds the 0.9.6 bridge from %s of the legacy package', async (_name, source) => {
     const out = await mkdtemp(join(tmpdir(), 'ao-bridge-out-'));
     const [legacy, ...rest] = source();
-    const { code, body } = await cliJson(['bridge', '--legacy', legacy, ...rest, '--out', out]);
+    const { code, body } = await cliJson(['bridge', '--legacy', legacy!, ...rest, '--out', out]);
     expect(code).toBe(0);
     expect(body.result).toMatchObject({ version: '0.9.6', target: '0.10.0', from: '@aoagents/ao@0.9.5' });
     const { pkg, files } = await contents(body.result.tarball);

@@ -18,7 +18,7 @@ describe('staged packages installed from a real registry', () => {
   it('staging the same inputs twice gives byte-identical tarballs', async () => {
     const again = await stageFixtureRelease('0.10.0');
     expect(again.packages.map((p) => p.integrity)).toEqual(staged.packages.map((p) => p.integrity));
-    for (const [i, p] of again.packages.entries()) expect(readFileSync(p.tarball).equals(readFileSync(staged.packages[i].tarball))).toBe(true);
+    for (const [i, p] of again.packages.entries()) expect(readFileSync(p.tarball).equals(readFileSync(staged.packages[i]!.tarball))).toBe(true);
   });
 
   it('pins every platform package exactly and records each binary hash', () => {

@@ -6,7 +6,7 @@ import { STAGE_FILE, type StageResult } from '../../release/stage.js';
 
 /** The stage folder of a StageResult (stage.json sits beside tarballs/ and packages/). */
 export function stageDirOf(staged: StageResult): string {
-  return dirname(dirname(staged.packages[0].tarball));
+  return dirname(dirname(staged.packages[0]!.tarball));
 }
 
 /**

@@ -55,7 +55,7 @@ describe('binaries that report "dev" instead of the release version', () => {
     const main = staged.packages.at(-1)!;
     const manifest = JSON.parse(await readFile(join(main.dir, 'ao-manifest.json'), 'utf8')) as AoManifest;
     expect(manifest.override).toEqual({ allowUnstamped: 'dev' });
-    expect(manifest.binaries[hostTarget.id].reportsVersion).toBe('dev');
+    expect(manifest.binaries[hostTarget.id]!.reportsVersion).toBe('dev');
     await expect(verify({ stageDir: stageDirOf(staged) })).resolves.toMatchObject({ override: { reports: 'dev' } });
   });
 

@@ -107,19 +107,20 @@ describe('verify refuses a broken release before it is published', () => {
     await cp(stageDirOf(staged), dir, { recursive: true });
     const result = JSON.parse((await readFile(join(dir, STAGE_FILE), 'utf8')).split(stageDirOf(staged)).join(dir)) as StageResult;
     await writeFile(join(dir, STAGE_FILE), JSON.stringify(result));
-    await copyFile(result.packages[0].tarball, result.packages[1].tarball);
-    expect(await refusal(dir)).toContain(`${result.packages[1].name}: tarball ${result.packages[1].tarball} changed after staging`);
+    const [first, second] = [result.packages[0]!, result.packages[1]!];
+    await copyFile(first.tarball, second.tarball);
+    expect(await refusal(dir)).toContain(`${second.name}: tarball ${second.tarball} changed after staging`);
   });
 
   it('classifies real esbuild binaries (third-party Go builds) by format and CPU', () => {
-    expect(inspectExecutable(esbuild['linux-x64'])).toEqual({ format: 'elf', cpus: ['x64'] });
-    expect(inspectExecutable(esbuild['linux-arm64'])).toEqual({ format: 'elf', cpus: ['arm64'] });
-    expect(inspectExecutable(esbuild['darwin-arm64'])).toEqual({ format: 'macho', cpus: ['arm64'] });
-    expect(inspectExecutable(esbuild['win32-x64'])).toEqual({ format: 'pe', cpus: ['x64'] });
+    expect(inspectExecutable(esbuild['linux-x64']!)).toEqual({ format: 'elf', cpus: ['x64'] });
+    expect(inspectExecutable(esbuild['linux-arm64']!)).toEqual({ format: 'elf', cpus: ['arm64'] });
+    expect(inspectExecutable(esbuild['darwin-arm64']!)).toEqual({ format: 'macho', cpus: ['arm64'] });
+    expect(inspectExecutable(esbuild['win32-x64']!)).toEqual({ format: 'pe', cpus: ['x64'] });
   });
 
   it("refuses esbuild's linux-arm64 binary placed in the linux-x64 slot", async () => {
-    const bad = await corruptedCopy(staged, '@aoagents/ao-linux-x64', (dir) => copyFile(esbuild['linux-arm64'], binOf(dir)));
+    const bad = await corruptedCopy(staged, '@aoagents/ao-linux-x64', (dir) => copyFile(esbuild['linux-arm64']!, binOf(dir)));
     expect(await refusal(bad)).toContain('@aoagents/ao-linux-x64: bin/ao is an ELF binary for arm64, expected CPU x64');
   });
 
@@ -143,7 +144,7 @@ describe('verify refuses a broken release before it is published', () => {
   }, 120_000);
 
   it("refuses esbuild's own linux-x64 binary: a Go program with another main package that reports another version", async () => {
-    const bad = await corruptedCopy(staged, '@aoagents/ao-linux-x64', (dir) => copyFile(esbuild['linux-x64'], binOf(dir)));
+    const bad = await corruptedCopy(staged, '@aoagents/ao-linux-x64', (dir) => copyFile(esbuild['linux-x64']!, binOf(dir)));
     const message = await refusal(bad);
     expect(message).toContain('@aoagents/ao-linux-x64: bin/ao build info names main package github.com/evanw/esbuild/cmd/esbuild');
     expect(message).toContain('@aoagents/ao-linux-x64: bin/ao --version reports "0.25.9", not the release version 0.10.0');
@@ -237,7 +238,7 @@ describe('verify refuses a broken release before it is published', () => {
       });
       const report = await verify({ stageDir: stageDirOf(again) });
       expect(report.warnings).toEqual([{ package: '@aoagents/ao-linux-x64', reason: expect.stringMatching(/^bin\/ao is not stripped: /) }]);
-      expect(report.binaries['linux-x64'].strippedSize).toBeLessThan(report.binaries['linux-x64'].size);
+      expect(report.binaries['linux-x64']!.strippedSize).toBeLessThan(report.binaries['linux-x64']!.size);
     });
   });
 });

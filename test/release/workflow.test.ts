@@ -45,7 +45,7 @@ describe('generated release workflow', () => {
   });
 
   it('checks out the configured Go repository at the release ref and takes Go from its go.mod', () => {
-    const checkout = build[0];
+    const checkout = build[0]!;
     expect(checkout.with).toMatchObject({
       repository: config.source.repository,
       ref: "${{ inputs.ref || format('v{0}', inputs.version) }}",

@@ -24,6 +24,7 @@ export const ESBUILD = {
 export async function esbuildBinary(target: string, release: keyof typeof ESBUILD = 'current'): Promise<string> {
   const { version, packages } = ESBUILD[release];
   const name = (packages as Record<string, string>)[target];
+  if (!name) throw new Error(`esbuild ${version} has no package for ${target}`);
   const dir = join(CACHE_DIR, 'third-party', `${name.replace(/^@esbuild\//, 'esbuild-')}-${version}`);
   if (!existsSync(join(dir, 'package.json'))) await pacote.extract(`${name}@${version}`, dir, { registry: 'https://registry.npmjs.org/' });
   return join(dir, target.startsWith('win32') ? 'esbuild.exe' : 'bin/esbuild');

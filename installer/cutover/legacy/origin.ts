@@ -20,7 +20,7 @@ export function normalizeOrigin(url: string): string {
   const scp = /^([^@/]+@)?([^:/]+):(?!\/)(.*)$/.exec(u);
   if (scp && !/^[a-z]+:\/\//i.test(u)) u = `https://${scp[2]}/${scp[3]}`;
   const m = /^([a-z][a-z0-9+.-]*):\/\/(?:[^@/]+@)?([^/]+)(.*)$/i.exec(u);
-  if (m) u = `${m[1].toLowerCase()}://${m[2].toLowerCase()}${m[3]}`;
+  if (m) u = `${m[1]!.toLowerCase()}://${m[2]!.toLowerCase()}${m[3]}`;
   for (;;) {
     if (u.endsWith('/')) u = u.slice(0, -1);
     else if (u.endsWith('.git')) u = u.slice(0, -4);

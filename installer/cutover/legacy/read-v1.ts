@@ -77,7 +77,7 @@ export function readV1Sessions(
           quarantine.push({ path: apath, reason: 'archive name is not {sessionId}_{time}' });
           continue;
         }
-        readOne(apath, m[1], m[2]);
+        readOne(apath, m[1]!, m[2]!);
       }
     } else if (e.isFile()) {
       if (CORRUPT.test(e.name)) {
@@ -100,7 +100,7 @@ export function classifyBaseEntry(e: Dirent): V1Dir | undefined {
   const name = migrated ? e.name.slice(0, -'.migrated'.length) : e.name;
   if (HEX12.test(name)) return { name: e.name, path: '', migrated, generation: 'v1b', storageKey: name };
   const m = V1A_DIR.exec(name);
-  if (m && m[2] !== 'observability') return { name: e.name, path: '', migrated, generation: 'v1a', storageKey: m[1] };
+  if (m && m[2] !== 'observability') return { name: e.name, path: '', migrated, generation: 'v1a', storageKey: m[1]! };
   return undefined;
 }
 

@@ -18,7 +18,7 @@ function merge(home: LegacyHome, v2: Candidate[], v1: Candidate[], v0: Candidate
   for (const c of v2) {
     taken.set(`${c.session.projectId}/${c.session.id}`, c.session);
     const m = /^(.+)__from-([0-9a-z]+)$/.exec(c.session.id);
-    if (m) renamedInV2.set(`${c.session.projectId}/${m[1]}`, [...(renamedInV2.get(`${c.session.projectId}/${m[1]}`) ?? []), m[2]]);
+    if (m) renamedInV2.set(`${c.session.projectId}/${m[1]}`, [...(renamedInV2.get(`${c.session.projectId}/${m[1]}`) ?? []), m[2]!]);
   }
   home.sessions.push(...v2.map((c) => c.session));
   const supersededByV2 = (c: Candidate): boolean => {

@@ -43,7 +43,7 @@ describe('the release app manifest', () => {
       allowMissing: true,
     });
     expect(Object.keys(manifest.targets).sort()).toEqual(['darwin-arm64', 'linux-x64']);
-    const linux = manifest.targets['linux-x64'];
+    const linux = manifest.targets['linux-x64']!;
     expect(linux.format).toBe('AppImage');
     expect(linux.urls).toEqual([
       'https://dl.example/ao/0.10.0/agent-orchestrator-linux-x64.AppImage',

@@ -50,11 +50,11 @@ describe.concurrent('download against a misbehaving server', () => {
     await expectGood(dest);
     const reqs = server.requests.filter((r) => r.path === path);
     expect(reqs).toHaveLength(2);
-    const resumedAt = Number(/bytes=(\d+)-/.exec(reqs[1].range ?? '')?.[1]);
+    const resumedAt = Number(/bytes=(\d+)-/.exec(reqs[1]!.range ?? '')?.[1]);
     expect(resumedAt).toBeGreaterThan(0);
     expect(resumedAt).toBeLessThanOrEqual(1 << 20);
-    expect(reqs[1].status).toBe(206);
-    expect(reqs[1].bytesSent).toBe(SIZE - resumedAt);
+    expect(reqs[1]!.status).toBe(206);
+    expect(reqs[1]!.bytesSent).toBe(SIZE - resumedAt);
   });
 
   it('cuts a stalled transfer and resumes', async () => {
@@ -64,7 +64,7 @@ describe.concurrent('download against a misbehaving server', () => {
     const { dest } = await fetchTo(path, { stallTimeoutMs: 500 });
     await expectGood(dest);
     expect(Date.now() - started).toBeLessThan(4_500);
-    expect(server.requests.filter((r) => r.path === path)[1].range).toBe(`bytes=${512 << 10}-`);
+    expect(server.requests.filter((r) => r.path === path)[1]!.range).toBe(`bytes=${512 << 10}-`);
   });
 
   it('retries after 5xx answers', async () => {
@@ -98,8 +98,8 @@ describe.concurrent('download against a misbehaving server', () => {
     const { dest } = await fetchTo(path);
     await expectGood(dest);
     const reqs = server.requests.filter((r) => r.path === path);
-    expect(reqs[1].ifRange).toBeTruthy();
-    expect(reqs[1].status).toBe(200);
+    expect(reqs[1]!.ifRange).toBeTruthy();
+    expect(reqs[1]!.status).toBe(200);
   });
 
   it('survives a Content-Length that lies in either direction', async () => {

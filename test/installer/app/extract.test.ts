@@ -50,7 +50,7 @@ describe('extracting real app layouts', () => {
     const dir = await tempDir('crc');
     const built = await buildAppArtifact('darwin', join(dir, 'ao-desktop-darwin-arm64.zip'), 256 << 10);
     const bytes = await readFile(built.file);
-    bytes[bytes.length >> 1] ^= 0xff; // inside the stored app.bin
+    bytes[bytes.length >> 1]! ^= 0xff; // inside the stored app.bin
     await writeFile(built.file, bytes);
     await expect(extractArtifact('zip', built.file, join(dir, 'staging'), 64 << 20, 'x')).rejects.toMatchObject({
       code: 'EUNSAFEARCHIVE',
@@ -124,7 +124,7 @@ describe('extracting real app layouts', () => {
     const bytes = await readFile(zip);
     const at = bytes.indexOf(stored.subarray(2 << 20, (2 << 20) + 64));
     expect(at).toBeGreaterThan(0);
-    bytes[at] ^= 0xff;
+    bytes[at]! ^= 0xff;
     await writeFile(zip, bytes);
     const staging = join(dir, 'staging');
     await expect(extractArtifact('zip', zip, staging, 64 << 20, 'x')).rejects.toMatchObject({

@@ -7,10 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
 import { partialPath } from '../../../installer/app/partial-file.js';
 import { appPath, installApp, verifyApp } from '../../../installer/app/install.js';
-import type { AppManifest } from '../../../common/app-manifest.js';
 import { buildAppArtifact, hostileArchives } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
-import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
+import { bundledCli, type ManifestWith, manifestFor, tempDir, writeManifest } from './helpers.js';
 
 let server: FaultServer;
 let cli: string;
@@ -28,7 +27,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => server.close());
 
-async function macManifest(artifact: string, version: string, path: string): Promise<AppManifest> {
+async function macManifest(artifact: string, version: string, path: string): Promise<ManifestWith<'darwin-arm64'>> {
   await server.serve(path, artifact);
   const { integrity, size } = await digestFile(artifact);
   return {

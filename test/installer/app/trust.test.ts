@@ -9,7 +9,7 @@ import { entryPayload, keyId, rotationPayload, signWith } from '../../../common/
 import { TRUST_FILE } from '../../../installer/app/trust.js';
 import { buildAppArtifact } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
-import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
+import { bundledCli, type ManifestWith, manifestFor, tempDir, writeManifest } from './helpers.js';
 
 /**
  * The signature means something: keys come from the build and from what this
@@ -29,7 +29,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => server.close());
 
-async function manifest(version: string, by?: KeyObject, rotatedFrom?: KeyObject): Promise<AppManifest> {
+async function manifest(version: string, by?: KeyObject, rotatedFrom?: KeyObject): Promise<ManifestWith<'darwin-arm64'>> {
   const m = await manifestFor(server, artifact, 'zip', 'darwin-arm64');
   m.version = version;
   if (!by) return m;

@@ -164,7 +164,7 @@ describe('V2 and the half-migrated home', () => {
     );
     put(home, `${B}/projects/my-app_0123456789/sessions/ma-orchestrator.json.lock`, '');
     const legacy = readLegacyHome(home, {});
-    const s = legacy.sessions[0];
+    const s = legacy.sessions[0]!;
     expect(s).toMatchObject({ id: 'ma-orchestrator', projectId: 'my-app_0123456789', generation: 'v2', role: 'orchestrator', agent: 'codex' });
     expect(s.extra).toEqual({ prAutoDetect: false, dashboard: { port: 3000 }, opencodeSessionId: 'not-a-ses-id' });
     expect(s.resume).toEqual({});

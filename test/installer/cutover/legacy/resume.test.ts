@@ -105,11 +105,11 @@ describe('resume ids in the export', () => {
     expect(s['oc-2']).toEqual({ resume: {}, missing: 'opencodeSessionId "ses bad" is not a ses_ id' });
     expect(s['oc-3']).toEqual({ resume: {}, missing: 'opencode session id was not stored' });
     expect(s['cl-1']).toEqual({ resume: { claudeSessionUuid: 'uuid-1' }, missing: undefined });
-    expect(s['cl-2'].missing).toMatch(/no Claude project dir .*-w-none/);
+    expect(s['cl-2']!.missing).toMatch(/no Claude project dir .*-w-none/);
     expect(s['cx-1']).toEqual({ resume: { codexThreadId: 'thread-1', codexModel: 'gpt-5-codex' }, missing: undefined });
     expect(s['ai-1']).toEqual({ resume: {}, missing: 'agent aider has no resume id' });
     expect(s['cu-1']).toEqual({ resume: {}, missing: 'agent cursor has no resume id' });
-    expect(s['nw-1'].missing).toBe('no worktree recorded, so no agent session to look up');
+    expect(s['nw-1']!.missing).toBe('no worktree recorded, so no agent session to look up');
     expect(report.resumeIds).toEqual({ claude: 1, codex: 1, opencode: 1 });
     expect(report.withoutResumeId.sort()).toEqual(['p/ai-1', 'p/cl-2', 'p/cu-1', 'p/nw-1', 'p/oc-2', 'p/oc-3']);
     expect(bundle.sessions.find((x) => x.id === 'oc-2')!.extra.opencodeSessionId).toBe('ses bad');
