@@ -48,7 +48,10 @@ function globalFromPath(p: string, f: LayoutFacts): { manager: PackageManager; g
   // `<pnpm home>/global/<layout version>/`: ~/.local/share/pnpm by default, anywhere with PNPM_HOME.
   const pnpm = /^(.*\/pnpm\/global\/[^/]+)\//.exec(p) ?? /^(.*\/global\/\d+)\/(?:\.pnpm|node_modules)\//.exec(p);
   if (pnpm) return { manager: 'pnpm', globalRoot: `${pnpm[1]}/node_modules` };
-  const yarn = /^(.*\/yarn\/global\/node_modules)\//.exec(p);
+  // yarn 1: `<data dir>/global` (~/.config/yarn, $XDG_DATA_HOME/yarn, %LOCALAPPDATA%\Yarn\Data), or YARN_GLOBAL_FOLDER.
+  const yarnRoot = f.env.YARN_GLOBAL_FOLDER && posix(join(f.env.YARN_GLOBAL_FOLDER, 'node_modules'));
+  if (yarnRoot && p.startsWith(`${yarnRoot}/`)) return { manager: 'yarn', globalRoot: yarnRoot };
+  const yarn = /^(.*\/yarn\/(?:data\/)?global\/node_modules)\//i.exec(p);
   if (yarn) return { manager: 'yarn', globalRoot: yarn[1]! };
   const npm = /^(.*\/lib\/node_modules)\//.exec(p) ?? (f.platform === 'win32' ? (/^(.*\/npm\/node_modules)\//i.exec(p) ?? windowsNpmPrefix(p, f)) : null);
   if (npm) return { manager: 'npm', globalRoot: npm[1]! };

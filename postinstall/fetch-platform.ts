@@ -22,13 +22,13 @@ import pacote from 'pacote';
 import { UserError } from '../common/errors.js';
 import { npmFlatOptions } from '../common/npm-config.js';
 import { renameWithRetry, tempSibling } from '../common/fs-atomic.js';
-import { cacheRoot, cachedBinaryPath } from './locations.js';
+import { cachedBinaryPath } from './locations.js';
 import type { BinaryEntry } from '../common/ao-manifest.js';
 import { checkBinary } from './verify-binary.js';
 
-/** Returns the verified binary's path in the cache; throws a UserError (credentials redacted) on any failure. */
-export async function fetchPlatformBinary(entry: BinaryEntry, cwd: string): Promise<string> {
-  return fetchInto(entry, cwd).catch((err: Error) => {
+/** Returns the verified binary's path in `cache` (see writableCacheRoot); throws a UserError (credentials redacted) on any failure. */
+export async function fetchPlatformBinary(entry: BinaryEntry, cwd: string, cache: string): Promise<string> {
+  return fetchInto(entry, cwd, cache).catch((err: Error) => {
     if (err instanceof UserError) throw err;
     throw new UserError({
       what: `cannot install ${entry.package}@${entry.version}`,
@@ -39,13 +39,13 @@ export async function fetchPlatformBinary(entry: BinaryEntry, cwd: string): Prom
   });
 }
 
-async function fetchInto(entry: BinaryEntry, cwd: string): Promise<string> {
-  const dest = cachedBinaryPath(entry);
+async function fetchInto(entry: BinaryEntry, cwd: string, cache: string): Promise<string> {
+  const dest = cachedBinaryPath(entry, cache);
   if (!checkSafely(dest, entry)) return dest;
   const spec = `${entry.package}@${entry.version}`;
   const opts = await npmFlatOptions({ cwd });
-  await mkdir(join(cacheRoot(), 'tmp'), { recursive: true });
-  const staging = await mkdtemp(join(cacheRoot(), 'tmp', 'fetch-'));
+  await mkdir(join(cache, 'tmp'), { recursive: true });
+  const staging = await mkdtemp(join(cache, 'tmp', 'fetch-'));
   try {
     // pacote checks the tarball against the integrity in the registry's packument.
     await pacote.extract(spec, staging, opts).catch((cause: Error) => {

@@ -19,7 +19,7 @@ import { installLayout, reinstallCommand } from '../common/install-layout.js';
 import { diagnoseMissingBinary } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { legacyNotice } from './legacy-notice.js';
-import { cachedBinaryPath } from './locations.js';
+import { cachedBinaryPath, cacheRootsToSearch, writableCacheRoot } from './locations.js';
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
 import { untrustedBy } from './ownership.js';
 import { findPlatformPackage, lockfileTargets } from './resolve.js';
@@ -56,6 +56,8 @@ function resolveBinary(manifest: AoManifest): string {
   const wanted = preferredTargets(hostFacts());
   const release = { name: manifest.name, version: manifest.version };
   const layout = () => installLayout(packageDir);
+  // Stamps go where this user may write: as root, never into another user's home (sudo keeping HOME).
+  const cache = writableCacheRoot(packageDir);
   for (const target of wanted) {
     const entry: BinaryEntry | undefined = manifest.binaries[target];
     if (!entry) continue;
@@ -67,12 +69,15 @@ function resolveBinary(manifest: AoManifest): string {
         release,
         () => found.version(),
         () => reinstallCommand(layout(), `${release.name}@${release.version}`, found.dir),
+        cache,
       );
       return found.binary;
     }
-    // Where the postinstall puts a package it had to fetch itself (outside the package: another user may own it).
-    const cached = cachedBinaryPath(entry);
-    if (existsSync(cached)) {
+    // Where the postinstall puts a package it had to fetch itself (a user's cache: another user may own it).
+    const cached = cacheRootsToSearch(packageDir)
+      .map((root) => cachedBinaryPath(entry, root))
+      .find((path) => existsSync(path));
+    if (cached) {
       const untrusted = untrustedBy(cached);
       if (untrusted) {
         throw new UserError({
@@ -88,6 +93,7 @@ function resolveBinary(manifest: AoManifest): string {
         release,
         () => undefined,
         () => reinstallCommand(layout(), `${release.name}@${release.version}`),
+        cache,
       );
       return cached;
     }

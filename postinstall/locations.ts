@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { BinaryEntry } from '../common/ao-manifest.js';
 import { homeDir } from '../common/home.js';
+import { untrustedToCreate } from './ownership.js';
 
 /**
  * Where ao keeps what it verified or fetched outside node_modules: a
@@ -12,6 +13,35 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env, platform: string
   if (env.AO_CACHE_DIR) return env.AO_CACHE_DIR;
   if (platform === 'win32') return join(env.LOCALAPPDATA ?? join(homeDir(env, platform), 'AppData', 'Local'), 'ao', 'cache');
   return join(env.XDG_CACHE_HOME || join(homeDir(env, platform), '.cache'), 'ao');
+}
+
+/** Where a root install keeps what it fetched and verified: inside the package, which root owns in a global root install. */
+export function packageCacheRoot(packageDir: string): string {
+  return join(packageDir, 'cache');
+}
+
+/**
+ * The cache this process writes into (fetched binaries, stamps). cacheRoot(),
+ * except as root when it lies in a folder another user controls (`sudo npm i
+ * -g` on macOS, `sudo -E` or a Docker build with a user's HOME): files root
+ * created there would be root's in that user's home, and their own ao could no
+ * longer write its cache. Root then uses the package's own folder, or, when
+ * that is someone else's too (root installing into a user's project), root's
+ * own home.
+ */
+export function writableCacheRoot(packageDir: string, uid: number | undefined = process.getuid?.()): string {
+  const own = cacheRoot();
+  if (uid !== 0) return own;
+  const candidates = [own, packageCacheRoot(packageDir)];
+  return (
+    candidates.find((root) => !untrustedToCreate(root, uid)) ??
+    cacheRoot({ XDG_CACHE_HOME: join(process.getBuiltinModule('node:os').userInfo().homedir, '.cache') })
+  );
+}
+
+/** Every cache that may hold a binary fetched for this package, the one this process writes first. */
+export function cacheRootsToSearch(packageDir: string): string[] {
+  return [...new Set([writableCacheRoot(packageDir), packageCacheRoot(packageDir), cacheRoot()])];
 }
 
 export function integrityHex(integrity: string): string {

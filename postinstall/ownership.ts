@@ -22,6 +22,24 @@ export function untrustedBy(path: string, uid: number | undefined = process.getu
   }
 }
 
+/**
+ * Why creating `path` (with its missing parents) as this user would put files
+ * where another user controls them, or undefined when it would not: the
+ * nearest folder that exists must pass untrustedBy. Root creating a cache in
+ * the invoking user's home (sudo keeping HOME) would leave root-owned files
+ * there that the user's own ao then cannot write.
+ */
+export function untrustedToCreate(path: string, uid: number | undefined = process.getuid?.()): string | undefined {
+  for (let p = path; ; p = dirname(p)) {
+    try {
+      lstatSync(p);
+    } catch {
+      if (dirname(p) !== p) continue;
+    }
+    return untrustedBy(p, uid);
+  }
+}
+
 /** Whether `path` belongs to this user (a stamp someone else wrote, or could replace, is no proof). */
 export function ownedByMe(path: string, uid: number | undefined = process.getuid?.()): boolean {
   if (uid === undefined) return true;

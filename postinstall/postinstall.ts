@@ -21,6 +21,7 @@ import { diagnoseMissingBinary } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { legacyNotice } from './legacy-notice.js';
 import { expectedReportedVersion, MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
+import { writableCacheRoot } from './locations.js';
 import { untrustedBy } from './ownership.js';
 import { findPlatformPackage } from './resolve.js';
 import { swapIn } from './swap.js';
@@ -28,6 +29,8 @@ import { checkBinary, writeStamp } from './verify-binary.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const layout = installLayout(packageDir);
+/** Where this run may write fetched binaries and stamps: never, as root, into another user's home. */
+const cache = writableCacheRoot(packageDir);
 /** The command that puts this release back for the install method in use. */
 const reinstall = (manifest: AoManifest, platformDir?: string) => reinstallCommand(layout, `${manifest.name}@${manifest.version}`, platformDir);
 
@@ -69,7 +72,7 @@ function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, r
       code: 'EAOVERSION',
     });
   }
-  writeStamp(binary, statSync(binary), entry);
+  writeStamp(binary, statSync(binary), entry, cache);
 }
 
 async function main(): Promise<number> {
@@ -100,7 +103,7 @@ async function main(): Promise<number> {
     const fetchRequire = createRequire(__filename_);
     const { fetchPlatformBinary } = fetchRequire(join(packageDir, 'lib', 'fetch-platform.cjs')) as typeof import('./fetch-platform.js');
     say(`ao: ${entry.package} is not installed (optional dependencies omitted?); fetching ${entry.package}@${entry.version}`);
-    const binary = await fetchPlatformBinary(entry, process.env.INIT_CWD ?? process.cwd());
+    const binary = await fetchPlatformBinary(entry, process.env.INIT_CWD ?? process.cwd(), cache);
     // A cache another user can change (sudo keeping HOME): check, run and swap in a private copy, never their file.
     const checked = untrustedBy(binary) ? privateCopy(binary) : binary;
     try {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 import { alterBinary, isNodeScript, mustRun, repairCommand, run, useReleaseRegistry } from '../postinstall/install-support.js';
@@ -73,6 +73,32 @@ describe('other package managers install a working, verified ao', () => {
     expect(stamps(sb)).toBe(1);
     expect(mustRun(ao, ['--version'], yarnEnv).stdout).toBe('ao version 0.10.0\n');
     expect(run(ao, ['fixture', 'exit', '3'], yarnEnv).status).toBe(3);
+  });
+
+  it('yarn 1 global with an altered binary: ao names the yarn command that repairs it, and that command works', () => {
+    const sb = sandbox('yarn1-tampered');
+    const prefix = join(sb.root, 'yarn-prefix');
+    // `yarn` on PATH is yarn 1, configured the way a user's ~/.yarnrc would, so the printed command runs as typed.
+    const shims = join(sb.root, 'shims');
+    mkdirSync(shims);
+    writeFileSync(join(shims, 'yarn'), `#!/bin/sh\nexec node ${JSON.stringify(YARN1)} "$@"\n`, { mode: 0o755 });
+    writeFileSync(join(sb.home, '.yarnrc'), `prefix "${prefix}"\nregistry "${release.registry.url}"\n`);
+    const env = {
+      ...sb.env,
+      PATH: [join(prefix, 'bin'), shims, sb.env.PATH].join(delimiter),
+      YARN_CACHE_FOLDER: join(sb.root, 'yarn-cache'),
+      YARN_GLOBAL_FOLDER: join(sb.root, 'yarn-global'),
+    };
+    mustRun('yarn', ['global', 'add', SPEC, '--non-interactive'], env);
+    const ao = join(prefix, 'bin', 'ao');
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    alterBinary(join(sb.root, 'yarn-global', 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`yarn global remove @aoagents/ao && yarn global add ${SPEC}`);
+    mustRun('sh', ['-c', fix!], env);
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
   it('yarn 4 PnP project: `yarn ao` resolves the unplugged platform package', () => {

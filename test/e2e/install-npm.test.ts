@@ -3,6 +3,7 @@ import {
   chmodSync,
   copyFileSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   openSync,
   closeSync,
@@ -42,6 +43,16 @@ const platformBinary = (sb: Sandbox) => join(globalPkg(sb), 'node_modules', '@ao
 const asRoot = process.getuid?.() === 0;
 /** Another user's uid, for files a root test must not trust (no account needed: ownership is a number). */
 const OTHER_UID = 4242;
+/** An unprivileged user to run `ao` as (nobody), through setpriv. */
+const NOBODY = 65534;
+const canDropPrivileges = asRoot && process.platform === 'linux' && existsSync('/usr/bin/setpriv');
+
+/** Every file and folder under `dir` that root owns, relative to it. */
+function rootOwnedUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((rel) => lstatSync(join(dir, rel)).uid === 0)
+    .sort();
+}
 
 /** Flips one byte of `path` in place (same inode, same size), then puts its mtime back as `touch -r` would. */
 function editKeepingMtime(path: string): void {
@@ -244,6 +255,57 @@ describe('npm global installs from the registry', () => {
       expect(mine.ino).not.toBe(their.ino);
       expect(checkBinary(inPackage, entry)).toBeUndefined();
       expect(readdirSync(join(globalPkg(sb), 'bin'))).toEqual(['ao']);
+    },
+  );
+
+  /** A sandbox whose HOME belongs to an unprivileged user, who can reach the npm prefix (`sudo npm i -g` keeping HOME). */
+  const userHomeSandbox = (name: string) => {
+    const sb = sandbox(name);
+    chmodSync(sb.root, 0o755);
+    execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, sb.home]);
+    return sb;
+  };
+  const asUser = (cmd: string, args: string[], env: NodeJS.ProcessEnv) =>
+    mustRun('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', cmd, ...args], env, { cwd: '/' });
+
+  it.runIf(canDropPrivileges)(
+    "as root with a user's HOME, the fallback fetch and the swap leave nothing root owns in that home; ao works for root and for that user",
+    () => {
+      const sb = userHomeSandbox('npm-root-user-home');
+      mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+      rmSync(join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64'), { recursive: true });
+      const rebuild = mustRun('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], sb.env);
+      expect(rebuild.stderr).toContain('ao: verified and installed');
+      expect(rootOwnedUnder(sb.home)).toEqual([]);
+      const ao = join(sb.binDir, 'ao');
+      expect(isElf(ao)).toBe(true);
+      expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+      expect(asUser(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+      expect(rootOwnedUnder(sb.home)).toEqual([]);
+    },
+  );
+
+  it.runIf(canDropPrivileges)(
+    "as root with a user's HOME and the launcher kept, the fetched binary and root's stamps stay out of that home; the launcher finds the binary for root and for that user",
+    () => {
+      const sb = userHomeSandbox('npm-root-user-home-launcher');
+      mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+      rmSync(join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64'), { recursive: true });
+      // The documented way to keep the launcher; the platform package is still fetched.
+      const own = join(sb.root, 'own-ao');
+      writeFileSync(own, '#!/bin/sh\n', { mode: 0o755 });
+      mustRun('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], { ...sb.env, AO_BINARY_PATH: own });
+      const ao = join(sb.binDir, 'ao');
+      expect(isNodeScript(ao)).toBe(true);
+      for (let i = 0; i < 2; i++) expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+      expect(rootOwnedUnder(sb.home)).toEqual([]);
+      const user = asUser(ao, ['--version'], sb.env);
+      expect(user.stdout).toBe('ao version 0.10.0\n');
+      expect(user.stderr).toBe('');
+      // That user's own stamp, in that user's own cache.
+      const stamps = join(sb.home, '.cache', 'ao', 'verified');
+      expect(readdirSync(stamps).map((f) => statSync(join(stamps, f)).uid)).toEqual([NOBODY]);
+      expect(rootOwnedUnder(sb.home)).toEqual([]);
     },
   );
 

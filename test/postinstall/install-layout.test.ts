@@ -23,6 +23,15 @@ describe('the install layout, decided in one place', () => {
     expect(installLayout(dir, {}, facts())).toEqual({ manager, global: true, pnp: false, globalRoot });
   });
 
+  it('yarn 1 global is known by its global folder: the default on each OS, or YARN_GLOBAL_FOLDER wherever it points', () => {
+    const dir = '/opt/yg/node_modules/@aoagents/ao';
+    expect(installLayout(dir, {}, facts())).toMatchObject({ manager: 'npm', global: false });
+    const env = { YARN_GLOBAL_FOLDER: '/opt/yg' };
+    expect(installLayout(dir, env, facts([], env))).toEqual({ manager: 'yarn', global: true, pnp: false, globalRoot: '/opt/yg/node_modules' });
+    const win = 'C:/Users/ann/AppData/Local/Yarn/Data/global/node_modules/@aoagents/ao';
+    expect(installLayout(win, {}, facts())).toMatchObject({ manager: 'yarn', global: true });
+  });
+
   it('Windows npm with a prefix of any name (nvm-windows, a custom prefix) is global: its ao.cmd shim sits beside node_modules', () => {
     const win = (files: string[]): LayoutFacts => ({ env: {}, platform: 'win32', exists: (p) => files.includes(p.split('\\').join('/')) });
     const dir = 'C:/Users/Ann & Bo/tools/node_modules/@aoagents/ao';
