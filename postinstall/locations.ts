@@ -29,8 +29,8 @@ export function packageCacheRoot(packageDir: string): string {
  * that is someone else's too (root installing into a user's project), root's
  * own home.
  */
-export function writableCacheRoot(packageDir: string, uid: number | undefined = process.getuid?.()): string {
-  const own = cacheRoot();
+export function writableCacheRoot(packageDir: string, env: NodeJS.ProcessEnv = process.env, uid: number | undefined = process.getuid?.()): string {
+  const own = cacheRoot(env);
   if (uid !== 0) return own;
   const candidates = [own, packageCacheRoot(packageDir)];
   return (

@@ -1,0 +1,34 @@
+import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { packageCacheRoot, writableCacheRoot } from '../../postinstall/locations.js';
+
+const asRoot = process.getuid?.() === 0;
+const USER = 4242;
+
+describe('the cache ao writes into', () => {
+  const root = mkdtempSync(join(tmpdir(), 'ao-locations-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const userHome = join(root, 'home');
+  mkdirSync(userHome);
+  const env = { HOME: userHome, XDG_CACHE_HOME: join(userHome, '.cache') };
+
+  it("is the user's own cache for a user", () => {
+    expect(writableCacheRoot(join(root, 'pkg'), env, USER)).toBe(join(userHome, '.cache', 'ao'));
+  });
+
+  it.runIf(asRoot)("as root, is never in a folder another user owns: the package's own folder, else root's home", () => {
+    chownSync(userHome, USER, USER);
+    const rootsPackage = join(root, 'lib', 'node_modules', '@aoagents', 'ao');
+    mkdirSync(rootsPackage, { recursive: true });
+    expect(writableCacheRoot(rootsPackage, env, 0)).toBe(packageCacheRoot(rootsPackage));
+    // Root installing into that user's project: the package folder is theirs too.
+    const theirPackage = join(userHome, 'project', 'node_modules', '@aoagents', 'ao');
+    expect(writableCacheRoot(theirPackage, env, 0)).toBe(join(userInfo().homedir, '.cache', 'ao'));
+    // Root's own HOME: root's own cache, as before.
+    const rootHome = join(root, 'root-home');
+    mkdirSync(rootHome);
+    expect(writableCacheRoot(rootsPackage, { HOME: rootHome }, 0)).toBe(join(rootHome, '.cache', 'ao'));
+  });
+});
