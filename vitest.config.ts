@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
+    globalSetup: ['test/support/temp-root.ts', 'test/support/global-setup.ts'],
     pool: 'forks',
     // Two cores: end-to-end files spawn registries, package managers and daemons of their own.
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },

@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/foreign/**/*.foreign.ts'],
-    globalSetup: ['test/foreign/support/global-setup.ts'],
+    globalSetup: ['test/support/temp-root.ts', 'test/foreign/support/global-setup.ts'],
     pool: 'forks',
     // One Wine file and one qemu file side by side: each is mostly one emulated process at a time.
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },

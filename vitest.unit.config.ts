@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
- * `npm run test:unit`, the fast loop: these files build no Go (no global setup), start no registry,
+ * `npm run test:unit`, the fast loop: these files build no Go (no Go global setup), start no registry,
  * run no package manager and no real rewrite binary; they may use temp folders, loopback servers and
  * child Node processes. `npm test` runs them with everything else. Left out although they need none of
  * that: test/installer/app/failures.test.ts and memory.test.ts (ao-app's bundled command under long
@@ -36,6 +36,7 @@ export const UNIT_TESTS = [
   'test/layers.test.ts',
   'test/ci/count-results.test.ts',
   'test/ci/ci-workflow.test.ts',
+  'test/ci/temp-root.test.ts',
   'test/ci/test-hooks.test.ts',
   'test/postinstall/diagnose.test.ts',
   'test/release/policy.test.ts',
@@ -45,6 +46,7 @@ export const UNIT_TESTS = [
 export default defineConfig({
   test: {
     include: UNIT_TESTS,
+    globalSetup: ['test/support/temp-root.ts'],
     pool: 'threads',
     // Vitest's default is one thread less than the cores: a single worker on 2 cores, which ran every
     // file in a row. One per core, all started at once (with fewer kept alive, tinypool ends a spare one
