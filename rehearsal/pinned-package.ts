@@ -18,7 +18,16 @@ export async function pinnedPackage(spec: string, integrity: string, dir: string
   await rm(tmp, { recursive: true, force: true });
   await pacote.extract(spec, tmp, { integrity, cache: join(CACHE_DIR, 'npm-cache') });
   await chmod(join(tmp, executable), 0o755);
-  // A concurrent run may have finished first: theirs is as good as ours.
-  await renameWithRetry(tmp, unpacked).catch(() => rm(tmp, { recursive: true, force: true }));
+  try {
+    await renameWithRetry(tmp, unpacked);
+  } catch {
+    // A concurrent run finished first (theirs is as good as ours), or an interrupted copy left a folder
+    // without the executable, which must not be taken for a complete one.
+    if (existsSync(join(unpacked, executable))) await rm(tmp, { recursive: true, force: true });
+    else {
+      await rm(unpacked, { recursive: true, force: true });
+      await renameWithRetry(tmp, unpacked);
+    }
+  }
   return unpacked;
 }
