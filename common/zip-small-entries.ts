@@ -44,8 +44,7 @@ function writeSmallEntry(fd: number, staging: string, job: SmallEntryJob, scratc
   if (packed.length > 0 && readSync(fd, packed, 0, packed.length, start) !== packed.length) throw new Error('the archive ends inside it');
   // maxOutputLength: a lying size cannot make inflate allocate more than the entry declared; a chunk
   // one byte over the declared size inflates it into one buffer (16 KiB chunks and a concat otherwise).
-  const data =
-    job.method === 8 ? inflateRawSync(packed, { maxOutputLength: Math.max(1, job.size) + 1, chunkSize: Math.max(64, job.size + 1) }) : packed;
+  const data = job.method === 8 ? inflateRawSync(packed, { maxOutputLength: Math.max(1, job.size) + 1, chunkSize: Math.max(64, job.size + 1) }) : packed;
   if (data.length !== job.size) throw new Error(`${data.length} bytes instead of the declared ${job.size}`);
   if (crc32(data) !== job.crc) throw new Error('CRC-32 mismatch');
   // The archive's own mode, as ditto keeps it (a zip made without Unix modes gets 0644); always readable by us.
