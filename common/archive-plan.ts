@@ -37,11 +37,17 @@ function segmentsOf(archive: string, raw: string): string[] {
   return parts;
 }
 
-/** Checks the entry list as a whole; returns entries with clean "/"-joined paths. */
-export function checkPlan(archive: string, raw: Array<Omit<PlannedEntry, 'path'> & { path: string }>, cap: number): PlannedEntry[] {
-  const entries: PlannedEntry[] = [];
-  const byPath = new Map<string, PlannedEntry>();
+/**
+ * Checks the entry list as a whole; returns the raw entries themselves (no copies: an Electron app
+ * has ~3,000), their paths made clean and "/"-joined, each keeping whatever else it carried (a zip
+ * entry's offset, sizes and CRC-32).
+ */
+export function checkPlan<T extends PlannedEntry>(archive: string, raw: T[], cap: number): T[] {
+  const entries: T[] = [];
+  const byPath = new Map<string, T>();
   const byLower = new Map<string, { path: string; dir: boolean }>();
+  // Folders already claimed, by their exact path: each is lower-cased and checked once, not once per entry inside it.
+  const claimedDirs = new Set<string>();
   let total = 0;
   const claim = (path: string, dir: boolean) => {
     const seen = byLower.get(path.toLowerCase());
@@ -54,26 +60,30 @@ export function checkPlan(archive: string, raw: Array<Omit<PlannedEntry, 'path'>
     if (e.type === 'dir' && /^(\.\/?)+$/.test(e.path)) continue;
     const parts = segmentsOf(archive, e.path);
     const path = parts.join('/');
-    for (let i = 1; i < parts.length; i++) claim(parts.slice(0, i).join('/'), true);
+    for (let cut = path.indexOf('/'); cut !== -1; cut = path.indexOf('/', cut + 1)) {
+      const dir = path.slice(0, cut);
+      if (claimedDirs.has(dir)) continue;
+      claim(dir, true);
+      claimedDirs.add(dir);
+    }
     claim(path, e.type === 'dir');
     total += e.type === 'file' ? e.size : 0;
     if (total > cap) throw refuse(archive, `it unpacks to more than ${cap} bytes, the cap the manifest allows`);
-    const entry = { ...e, path };
-    entries.push(entry);
-    byPath.set(path, entry);
+    e.path = path;
+    entries.push(e);
+    byPath.set(path, e);
   }
   const links = new Map(entries.filter((e) => e.type === 'symlink').map((e) => [e.path, e.link ?? '']));
   for (const e of entries) {
-    const parts = e.path.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      if (links.has(parts.slice(0, i).join('/')))
-        throw refuse(archive, `entry "${e.path}" would be written through the symlink "${parts.slice(0, i).join('/')}"`);
+    for (let cut = links.size > 0 ? e.path.indexOf('/') : -1; cut !== -1; cut = e.path.indexOf('/', cut + 1)) {
+      const dir = e.path.slice(0, cut);
+      if (links.has(dir)) throw refuse(archive, `entry "${e.path}" would be written through the symlink "${dir}"`);
     }
     if (e.type === 'symlink') {
       const target = e.link ?? '';
       if (target.startsWith('/') || /^[a-zA-Z]:/.test(target) || target.includes('\\'))
         throw refuse(archive, `symlink "${e.path}" points to the absolute path ${JSON.stringify(target)}`);
-      if (resolveInside([...parts.slice(0, -1), ...target.split('/')], links, 0) === undefined)
+      if (resolveInside([...e.path.split('/').slice(0, -1), ...target.split('/')], links, 0) === undefined)
         throw refuse(archive, `symlink "${e.path}" points outside the app (${JSON.stringify(target)})`);
     }
     if (e.type === 'hardlink') {

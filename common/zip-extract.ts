@@ -8,9 +8,10 @@ import { crc32, createInflateRaw } from 'node:zlib';
 import StreamZip from 'node-stream-zip';
 import { UserError } from './errors.js';
 import { integrityOfHash } from './integrity.js';
-import { checkPlan, cleanPath, refuse, type PlannedEntry } from './archive-plan.js';
+import { checkPlan, refuse, type PlannedEntry } from './archive-plan.js';
 import { capCounter, createSymlinks, inside, isDiskError } from './archive-write.js';
-import { SmallEntryError, writeSmallEntries, type SmallEntryJob } from './zip-small-entries.js';
+import { settle } from './streaming-memory.js';
+import { SMALL_ENTRY, SmallEntryError, writeSmallEntries } from './zip-small-entries.js';
 
 /**
  * A zip (the macOS and Windows app) unpacked by our own writer, keeping symlinks and Unix modes
@@ -19,9 +20,6 @@ import { SmallEntryError, writeSmallEntries, type SmallEntryJob } from './zip-sm
  * (zip-small-entries.ts): the main thread and libuv's pool work on both cores at once.
  */
 const S_IFMT = 0o170000;
-
-/** An entry this size or smaller is read, inflated and written whole, synchronously. */
-const SMALL_ENTRY = 256 << 10;
 
 /** node-stream-zip's own entry stream reads 16 KiB at a time and checks CRC-32 byte by byte in JS (~100 MB/s); 1 MiB reads and writes pushed memory.test.ts's zip install to 97 MB peak RSS, 256 KiB stays within bounds. */
 const ZIP_READ_SIZE = 64 << 10;
@@ -69,29 +67,37 @@ function entryFailure(archive: string, path: string, cause: unknown): unknown {
 type EntryData = Pick<StreamZip.ZipEntry, 'offset' | 'compressedSize' | 'size' | 'crc' | 'method' | 'encrypted'>;
 
 /**
- * The entry list, checked as a whole before anything is written, and where each entry's data is.
- * The zip is closed before unpacking: node-stream-zip's 3,000 entry objects are not kept around.
+ * A planned entry and where its data is, in one flat object of one shape for every entry
+ * (an Electron app has ~3,000 of them, alive until the completion marker is written).
  */
-async function planZip(archive: string, cap: number): Promise<{ plan: PlannedEntry[]; located: Map<string, EntryData> }> {
+type ZipPlanned = PlannedEntry & EntryData;
+
+/**
+ * The entry list, checked as a whole before anything is written, and where each entry's data is.
+ * The zip is closed and node-stream-zip's ~3,000 entry objects collected before the checks
+ * allocate theirs: the heap holds one set, not both (peak RSS of the Electron-like bench -2 MB).
+ */
+async function planZip(archive: string, cap: number): Promise<ZipPlanned[]> {
+  const raw = await readEntries(archive);
+  settle();
+  return checkPlan(archive, raw, cap);
+}
+
+/** The central directory's entries, in a function of their own so nothing of node-stream-zip outlives it. */
+async function readEntries(archive: string): Promise<ZipPlanned[]> {
   const zip = new StreamZip.async({ file: archive, storeEntries: true, skipEntryNameValidation: true });
   try {
     const all = await zip.entries();
     // entries() is keyed by name, so a repeated name only shows in the count.
     if (Object.keys(all).length !== (await zip.entriesCount)) throw refuse(archive, 'some entry names appear more than once');
-    const plan = checkPlan(archive, await rawEntries(archive, zip, all), cap);
-    const located = new Map<string, EntryData>();
-    for (const { name, offset, compressedSize, size, crc, method, encrypted } of Object.values(all))
-      located.set(cleanPath(name), { offset, compressedSize, size, crc, method, encrypted });
-    return { plan, located };
+    return await rawEntries(archive, zip, all);
   } finally {
     await zip.close();
   }
 }
 
-async function rawEntries(archive: string, zip: InstanceType<typeof StreamZip.async>, all: Record<string, StreamZip.ZipEntry>): Promise<PlannedEntry[]> {
-  const raw: PlannedEntry[] = [];
-  // entries() is keyed by name, so a repeated name only shows in the count.
-  if (Object.keys(all).length !== (await zip.entriesCount)) throw refuse(archive, 'some entry names appear more than once');
+async function rawEntries(archive: string, zip: InstanceType<typeof StreamZip.async>, all: Record<string, StreamZip.ZipEntry>): Promise<ZipPlanned[]> {
+  const raw: ZipPlanned[] = [];
   for (const entry of Object.values(all)) {
     // Finder's zip keeps resource forks in __MACOSX/; ditto folds them back, it never unpacks them as files.
     if (/^__MACOSX(\/|$)/.test(entry.name.replace(/\\/g, '/'))) continue;
@@ -102,41 +108,27 @@ async function rawEntries(archive: string, zip: InstanceType<typeof StreamZip.as
       throw refuse(archive, `entry ${JSON.stringify(entry.name)} is a device, FIFO or socket (mode ${unixMode.toString(8)})`);
     }
     const link = type === 'symlink' ? (entry.size > 4096 ? '/' : (await zip.entryData(entry)).toString('utf8')) : undefined;
-    raw.push({ path: entry.name, type, mode: unixMode & 0o777, size: entry.size, link });
+    const { name: path, size, offset, compressedSize, crc, method, encrypted } = entry;
+    raw.push({ path, type, mode: unixMode & 0o777, size, link, integrity: undefined, offset, compressedSize, crc, method, encrypted });
   }
   return raw;
 }
 
 export async function extractZip(archive: string, staging: string, cap: number): Promise<PlannedEntry[]> {
-  const { plan, located: byPath } = await planZip(archive, cap);
+  const plan = await planZip(archive, cap);
   const files = plan.filter((x) => x.type === 'file');
   const folders = new Set([...plan.filter((x) => x.type === 'dir').map((e) => inside(staging, e.path)), ...files.map((e) => dirname(inside(staging, e.path)))]);
   for (const folder of folders) await mkdir(folder, { recursive: true, mode: 0o755 });
 
-  const small: PlannedEntry[] = [];
-  const jobs: SmallEntryJob[] = [];
-  const large: PlannedEntry[] = [];
+  const small: ZipPlanned[] = [];
+  const large: ZipPlanned[] = [];
   for (const e of files) {
-    const entry = byPath.get(e.path)!;
-    if (entry.encrypted) throw refuse(archive, `entry "${e.path}" is encrypted`);
-    if (entry.method !== 0 && entry.method !== 8) throw refuse(archive, `entry "${e.path}" uses the unknown compression method ${entry.method}`);
-    if (entry.size > SMALL_ENTRY || entry.compressedSize > SMALL_ENTRY) {
-      large.push(e);
-      continue;
-    }
-    small.push(e);
-    // The archive's own mode, as ditto keeps it (a zip made without Unix modes gets 0644); always readable by us.
-    const mode = (e.mode & 0o777 || 0o644) | 0o400;
-    jobs.push({
-      dest: inside(staging, e.path),
-      mode,
-      offset: entry.offset,
-      compressedSize: entry.compressedSize,
-      size: entry.size,
-      crc: entry.crc,
-      method: entry.method,
-    });
+    if (e.encrypted) throw refuse(archive, `entry "${e.path}" is encrypted`);
+    if (e.method !== 0 && e.method !== 8) throw refuse(archive, `entry "${e.path}" uses the unknown compression method ${e.method}`);
+    (e.size > SMALL_ENTRY || e.compressedSize > SMALL_ENTRY ? large : small).push(e);
   }
+  // The central directory's objects and the checks' garbage are gone: the unpack starts from a small heap.
+  settle();
 
   // The small entries' sizes are checked exactly as they are written; the plan capped their sum.
   const budget = { left: cap - small.reduce((sum, e) => sum + e.size, 0) };
@@ -146,28 +138,26 @@ export async function extractZip(archive: string, staging: string, cap: number):
     try {
       for (const e of large) {
         if (failed) return;
-        const entry = byPath.get(e.path)!;
         const dest = inside(staging, e.path);
         const digest = createHash('sha512');
         try {
-          const start = await zipDataStart(fh, entry);
-          await pipeline([...zipEntryData(archive, entry, start, digest), capCounter(archive, budget), createWriteStream(dest, { flags: 'wx' })]);
+          const start = await zipDataStart(fh, e);
+          await pipeline([...zipEntryData(archive, e, start, digest), capCounter(archive, budget), createWriteStream(dest, { flags: 'wx' })]);
         } catch (cause) {
           throw entryFailure(archive, e.path, cause);
         }
         e.integrity = integrityOfHash(digest);
+        // The archive's own mode, as ditto keeps it (a zip made without Unix modes gets 0644); always readable by us.
         await chmod(dest, (e.mode & 0o777 || 0o644) | 0o400);
       }
     } finally {
       await fh.close();
     }
   };
-  const writeSmall = async () => {
-    const integrities = await writeSmallEntries(archive, jobs, () => failed).catch((err: unknown) => {
+  const writeSmall = () =>
+    writeSmallEntries(archive, staging, small, () => failed).catch((err: unknown) => {
       throw err instanceof SmallEntryError ? entryFailure(archive, small[err.index]!.path, err.cause) : err;
     });
-    for (const [i, integrity] of integrities.entries()) small[i]!.integrity = integrity;
-  };
   // Both at once; once either fails, the other stops at its next entry, and the first failure is reported.
   let firstFailure: { error: unknown } | undefined;
   const noting = (work: Promise<void>) =>

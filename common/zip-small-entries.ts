@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, fchmodSync, openSync, readSync, writeSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { crc32, inflateRawSync } from 'node:zlib';
+import { inside } from './archive-write.js';
 import { integrityOfHash } from './integrity.js';
 import { streamed } from './streaming-memory.js';
 
@@ -16,8 +17,9 @@ import { streamed } from './streaming-memory.js';
  * CRC-32, and hashed (sha512) for `ao-app verify`.
  */
 export interface SmallEntryJob {
-  /** The staging path to create (its folder exists). */
-  dest: string;
+  /** The entry's clean path inside the staging folder (its folder exists). */
+  path: string;
+  /** The archive's permission bits. */
   mode: number;
   /** Where the entry's local header starts. */
   offset: number;
@@ -26,28 +28,36 @@ export interface SmallEntryJob {
   crc: number;
   /** 0 stored, 8 deflated (others are refused before this). */
   method: number;
+  /** Set once written: the sha512 (SRI) of its bytes. */
+  integrity?: string;
 }
 
-/** Writes one entry; returns the sha512 (SRI) of its bytes. */
-function writeSmallEntry(fd: number, job: SmallEntryJob, header: Buffer): string {
+/** The largest small entry, compressed or not (zip-extract.ts picks them). */
+export const SMALL_ENTRY = 256 << 10;
+
+/** Writes one entry; `scratch` (SMALL_ENTRY bytes) holds its compressed bytes, read once per entry into the same memory. */
+function writeSmallEntry(fd: number, staging: string, job: SmallEntryJob, scratch: Buffer): void {
   // The local header's name and extra lengths may differ from the central directory's.
-  if (readSync(fd, header, 0, 30, job.offset) !== 30 || header.readUInt32LE(0) !== 0x04034b50) throw new Error('invalid local header');
-  const start = job.offset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
-  const packed = Buffer.allocUnsafe(job.compressedSize);
+  if (readSync(fd, scratch, 0, 30, job.offset) !== 30 || scratch.readUInt32LE(0) !== 0x04034b50) throw new Error('invalid local header');
+  const start = job.offset + 30 + scratch.readUInt16LE(26) + scratch.readUInt16LE(28);
+  const packed = scratch.subarray(0, job.compressedSize);
   if (packed.length > 0 && readSync(fd, packed, 0, packed.length, start) !== packed.length) throw new Error('the archive ends inside it');
-  // maxOutputLength: a lying size cannot make inflate allocate more than the entry declared.
-  const data = job.method === 8 ? inflateRawSync(packed, { maxOutputLength: Math.max(1, job.size) + 1 }) : packed;
+  // maxOutputLength: a lying size cannot make inflate allocate more than the entry declared; a chunk
+  // one byte over the declared size inflates it into one buffer (16 KiB chunks and a concat otherwise).
+  const data = job.method === 8 ? inflateRawSync(packed, { maxOutputLength: Math.max(1, job.size) + 1, chunkSize: Math.max(64, job.size + 1) }) : packed;
   if (data.length !== job.size) throw new Error(`${data.length} bytes instead of the declared ${job.size}`);
   if (crc32(data) !== job.crc) throw new Error('CRC-32 mismatch');
-  const out = openSync(job.dest, 'wx', job.mode);
+  // The archive's own mode, as ditto keeps it (a zip made without Unix modes gets 0644); always readable by us.
+  const mode = (job.mode & 0o777 || 0o644) | 0o400;
+  const out = openSync(inside(staging, job.path), 'wx', mode);
   try {
     for (let written = 0; written < data.length; ) written += writeSync(out, data, written);
-    fchmodSync(out, job.mode);
+    fchmodSync(out, mode);
   } finally {
     closeSync(out);
   }
   streamed(packed.length + data.length);
-  return integrityOfHash(createHash('sha512').update(data));
+  job.integrity = integrityOfHash(createHash('sha512').update(data));
 }
 
 /** The failing job's index travels with the error, so the caller can name the entry. */
@@ -60,15 +70,14 @@ export class SmallEntryError extends Error {
   }
 }
 
-/** Writes every job, one per event-loop turn; `stopped()` ends the loop early (the large entries failed). */
-export async function writeSmallEntries(archive: string, jobs: SmallEntryJob[], stopped: () => boolean): Promise<string[]> {
-  const integrities: string[] = [];
-  const header = Buffer.alloc(30);
+/** Writes every job into `staging`, one per event-loop turn; `stopped()` ends the loop early (the large entries failed). */
+export async function writeSmallEntries(archive: string, staging: string, jobs: SmallEntryJob[], stopped: () => boolean): Promise<void> {
+  const scratch = Buffer.allocUnsafe(SMALL_ENTRY);
   const fd = openSync(archive, 'r');
   try {
     for (let i = 0; i < jobs.length && !stopped(); i++) {
       try {
-        integrities.push(writeSmallEntry(fd, jobs[i]!, header));
+        writeSmallEntry(fd, staging, jobs[i]!, scratch);
       } catch (cause) {
         throw new SmallEntryError(i, cause);
       }
@@ -77,5 +86,4 @@ export async function writeSmallEntries(archive: string, jobs: SmallEntryJob[], 
   } finally {
     closeSync(fd);
   }
-  return integrities;
 }

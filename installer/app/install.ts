@@ -6,6 +6,7 @@ import { UserError } from '../../common/errors.js';
 import { digestFile } from '../../common/integrity.js';
 import { fsyncDir, renameWithRetry, tempSibling, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
 import { acquireLock } from '../../common/lock.js';
+import { settle } from '../../common/streaming-memory.js';
 import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
 import { discardPartial, partialPath, usablePartialSize } from './partial-file.js';
@@ -23,6 +24,9 @@ import { hostTargetId, validateAppManifest, type AppManifest, type AppTarget } f
  * one is complete, so a process killed at any moment leaves a launchable app.
  */
 export const MARKER = '.ao-app-complete.json';
+
+/** The marker's fields, its entries' included: JSON.stringify writes only these. */
+const MARKER_KEYS = ['version', 'target', 'integrity', 'installedAt', 'entries', 'path', 'type', 'size', 'link'];
 
 export interface Marker {
   version: string;
@@ -228,10 +232,12 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       target: targetId,
       integrity: target.integrity,
       installedAt: new Date().toISOString(),
-      entries: entries.map(({ path, type, size, link, integrity }) => ({ path, type, size, link, integrity })),
+      entries,
     };
-    // On one line: pretty-printed, an Electron app's ~3,000 entries double the string, at the install's peak.
-    await writeFileAtomic(join(staging, MARKER), JSON.stringify(marker));
+    // At the install's peak: the unpack's garbage collected first, no copy of the ~3,000 entries (the
+    // key list picks each entry's fields for the marker), and on one line (pretty-printed doubles it).
+    settle();
+    await writeFileAtomic(join(staging, MARKER), JSON.stringify(marker, MARKER_KEYS));
     await options.checkpoint?.('extracted');
     await rm(versionDir, { recursive: true, force: true });
     // No fsync per unpacked file (~3,000 for an Electron app): the marker and this rename are the commit
