@@ -60,11 +60,16 @@ interface Case {
   file: string;
 }
 
-/** Baseline and ao-app alternating, `samples` times each, in one run; medians and the spread. */
-async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof startFaultServer>>, reporter: string, samples: number): Promise<void> {
-  const path = `/${c.name}.zip`;
-  await server.serve(path, c.file);
-  const { integrity, size } = await digestFile(c.file);
+/** Serves `file` at `path` and writes a darwin-arm64 zip manifest for it; `limitFactor` x its size may unpack. */
+async function servedZip(
+  server: Awaited<ReturnType<typeof startFaultServer>>,
+  path: string,
+  file: string,
+  manifestFile: string,
+  limitFactor: number,
+): Promise<{ manifestFile: string; size: number }> {
+  await server.serve(path, file);
+  const { integrity, size } = await digestFile(file);
   const manifest: AppManifest = {
     schema: 1,
     version: '0.10.0',
@@ -75,12 +80,18 @@ async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof 
         urls: [`${server.url}${path}`],
         size,
         integrity,
-        unpackedSizeLimit: size * 3,
+        unpackedSizeLimit: size * limitFactor,
       },
     },
   };
-  const manifestFile = join(work, `${c.name}-manifest.json`);
   await writeFile(manifestFile, JSON.stringify({ app: manifest }));
+  return { manifestFile, size };
+}
+
+/** Baseline and ao-app alternating, `samples` times each, in one run; medians and the spread. */
+async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof startFaultServer>>, reporter: string, samples: number): Promise<void> {
+  const path = `/${c.name}.zip`;
+  const { manifestFile, size } = await servedZip(server, path, c.file, join(work, `${c.name}-manifest.json`), 3);
   const base: number[] = [];
   const ours: number[] = [];
   const rss: number[] = [];
@@ -158,24 +169,7 @@ export async function run(): Promise<void> {
 
 /** SIGKILL at ~60%: throttle so the kill lands where intended, then resume at full speed. */
 async function resumeAfterKill(file: string, work: string, server: Awaited<ReturnType<typeof startFaultServer>>, reporter: string): Promise<void> {
-  await server.serve('/resume.zip', file);
-  const { integrity, size } = await digestFile(file);
-  const manifest: AppManifest = {
-    schema: 1,
-    version: '0.10.0',
-    targets: {
-      'darwin-arm64': {
-        file: 'agent-orchestrator-darwin-arm64.zip',
-        format: 'zip',
-        urls: [`${server.url}/resume.zip`],
-        size,
-        integrity,
-        unpackedSizeLimit: size * 2,
-      },
-    },
-  };
-  const manifestFile = join(work, 'resume-manifest.json');
-  await writeFile(manifestFile, JSON.stringify({ app: manifest }));
+  const { manifestFile, size } = await servedZip(server, '/resume.zip', file, join(work, 'resume-manifest.json'), 2);
   const root = join(work, 'root-b');
   const args = ['install', '--quiet', '--manifest', manifestFile, '--target', 'darwin-arm64', '--dir', root];
   const partial = join(root, 'downloads', 'agent-orchestrator-darwin-arm64.zip.partial');
