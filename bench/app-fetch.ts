@@ -105,7 +105,8 @@ async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof 
     );
     if (result.code !== 0) throw new Error(`${cli} install failed (exit ${result.code})`);
     await rm(root, { recursive: true, force: true });
-    return { ms, rss: (result.maxRssKb ?? 0) * 1024 };
+    if (result.maxRssKb === undefined) throw new Error(`app-fetch: ${cli} reported no peak RSS`);
+    return { ms, rss: result.maxRssKb * 1024 };
   };
   for (let i = 0; i < samples; i++) {
     load.push(loadavg()[0]!);
@@ -149,6 +150,7 @@ async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof 
 export async function run(): Promise<void> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   const samples = Number(process.env.AO_BENCH_SAMPLES ?? 5);
+  if (!Number.isInteger(samples) || samples < 1) throw new Error(`AO_BENCH_SAMPLES must be a whole number of at least 1, not ${process.env.AO_BENCH_SAMPLES}`);
   const realistic = join(CACHE_DIR, 'bench-app', 'electron-like-254mb.zip');
   if (!existsSync(realistic)) await buildElectronLikeZip(realistic, SIZE);
   const single = join(CACHE_DIR, 'bench-app', 'ao-desktop-darwin-arm64.zip');
@@ -176,7 +178,12 @@ async function resumeAfterKill(file: string, work: string, server: Awaited<Retur
   const sentBeforeFirst = server.bytesSent('/resume.zip');
   server.throttle(150 << 20);
   const first = runFetcher(args, reporter);
-  while (((await stat(partial).catch(() => undefined))?.size ?? 0) < size * 0.6) await new Promise((r) => setTimeout(r, 10));
+  let firstEnded = false;
+  void first.done.then(() => (firstEnded = true));
+  while (((await stat(partial).catch(() => undefined))?.size ?? 0) < size * 0.6) {
+    if (firstEnded) throw new Error('app-fetch: the first ao-app install ended before 60% was downloaded, so there was nothing to kill');
+    await new Promise((r) => setTimeout(r, 10));
+  }
   process.kill(first.pid, 'SIGKILL');
   await first.done;
   server.throttle(0);

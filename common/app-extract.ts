@@ -14,7 +14,7 @@ import { extractZip } from './zip-extract.js';
  */
 export type { PlannedEntry } from './archive-plan.js';
 
-export async function extractAppImage(artifact: string, staging: string, file: string, integrity?: string): Promise<PlannedEntry[]> {
+async function extractAppImage(artifact: string, staging: string, file: string, integrity?: string): Promise<PlannedEntry[]> {
   const dest = inside(staging, file);
   await copyFile(artifact, dest);
   await chmod(dest, 0o755);

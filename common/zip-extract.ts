@@ -21,7 +21,7 @@ import { SMALL_ENTRY, SmallEntryError, writeSmallEntries } from './zip-small-ent
  */
 const S_IFMT = 0o170000;
 
-/** node-stream-zip's own entry stream reads 16 KiB at a time and checks CRC-32 byte by byte in JS (~100 MB/s); 1 MiB reads and writes pushed memory.test.ts's zip install to 97 MB peak RSS, 256 KiB stays within bounds. */
+/** Large entries are read in 64 KiB slices: 1 MiB pushed memory.test.ts's zip install to 97 MB peak RSS, and 256 KiB (about 10% faster) to 84-85 MB on the Electron-like zip (installer/app/README.md, Memory). */
 const ZIP_READ_SIZE = 64 << 10;
 
 /** Where a large entry's data starts, from its local header (whose name and extra lengths may differ from the central directory's). */

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { closeSync, fchmodSync, openSync, readSync, writeSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { crc32, inflateRawSync } from 'node:zlib';
 import { inside } from './archive-write.js';
-import { integrityOfHash } from './integrity.js';
+import { integrityOf } from './integrity.js';
 import { streamed } from './streaming-memory.js';
 
 /**
@@ -16,7 +15,7 @@ import { streamed } from './streaming-memory.js';
  * of peak RSS for its own V8 heap. Every entry is checked against the central directory's size and
  * CRC-32, and hashed (sha512) for `ao-app verify`.
  */
-export interface SmallEntryJob {
+interface SmallEntryJob {
   /** The entry's clean path inside the staging folder (its folder exists). */
   path: string;
   /** The archive's permission bits. */
@@ -57,7 +56,7 @@ function writeSmallEntry(fd: number, staging: string, job: SmallEntryJob, scratc
     closeSync(out);
   }
   streamed(packed.length + data.length);
-  job.integrity = integrityOfHash(createHash('sha512').update(data));
+  job.integrity = integrityOf(data);
 }
 
 /** The failing job's index travels with the error, so the caller can name the entry. */

@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import { UserError } from '../../common/errors.js';
+import { isDiskError } from '../../common/archive-write.js';
 import { writeJsonAtomic } from '../../common/fs-atomic.js';
 import { integrityOfHash } from '../../common/integrity.js';
 import { streamed } from '../../common/streaming-memory.js';
@@ -43,7 +44,7 @@ export async function usablePartialSize(dest: string, size: number, integrity: s
 const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO']);
 
 function diskError(dest: string, err: NodeJS.ErrnoException): UserError {
-  const full = err.code === 'ENOSPC' || err.code === 'EDQUOT';
+  const full = isDiskError(err);
   return new UserError({
     what: `cannot write the desktop app download to ${partialPath(dest)}`,
     why: full ? 'the disk is full (the bytes already downloaded are kept)' : `${err.code}: ${err.message}`,

@@ -6,7 +6,7 @@
  * downloads from such a server. By then every body byte has been handed to the reader, so the
  * download completes: the command drops that one assertion. Anything else uncaught is a bug, exit 70.
  */
-export function isPausedParserFinish(err: unknown): boolean {
+function isPausedParserFinish(err: unknown): boolean {
   const e = err as { code?: string; stack?: string; message?: string } | undefined;
   return e?.code === 'ERR_ASSERTION' && /this\.paused/.test(e.message ?? '') && /Parser\.finish|onHttpSocketEnd/.test(e.stack ?? '');
 }
