@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { homeDir } from './home.js';
 
 /**
  * Where the toolkit keeps what it carried over from a legacy (0.9.x) home, under the AO home `~/.ao` (the rewrite
@@ -6,12 +7,8 @@ import { join } from 'node:path';
  * - `bundle.json`: the legacy bundle the cutover keeps (sessions with their resume ids; mode 0600).
  * - `imported.json`: the import record, written last by a successful cutover or `ao-legacy-import`.
  */
-export function homeOf(env: NodeJS.ProcessEnv): string {
-  return env.HOME || process.getBuiltinModule('node:os').homedir();
-}
-
 export function aoHomeOf(env: NodeJS.ProcessEnv): string {
-  return join(homeOf(env), '.ao');
+  return join(homeDir(env), '.ao');
 }
 
 export function legacyStateDir(env: NodeJS.ProcessEnv): string {

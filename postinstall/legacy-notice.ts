@@ -10,7 +10,8 @@
  */
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { aoHomeOf, homeOf, importRecordPath, legacyStateDir } from '../common/legacy-paths.js';
+import { homeDir } from '../common/home.js';
+import { aoHomeOf, importRecordPath, legacyStateDir } from '../common/legacy-paths.js';
 import { DISMISSED_FILE } from '../common/legacy-notice-dismissal.js';
 
 export { DISMISSED_FILE, dismissLegacyNotice } from '../common/legacy-notice-dismissal.js';
@@ -87,7 +88,7 @@ export function legacyNotice(context: 'install' | 'launch', env: NodeJS.ProcessE
     if (on(env.AO_NO_LEGACY_NOTICE)) return false;
     const forced = on(env.AO_LEGACY_NOTICE);
     if (!forced && on(env.CI)) return false;
-    const home = homeOf(env);
+    const home = homeDir(env);
     if (mtimeMs(join(home, '.agent-orchestrator')) === undefined && mtimeMs(join(home, '.ao-sessions')) === undefined) return false;
     // Node builds process.stderr on first use, with its stream modules (milliseconds): only a legacy user pays that.
     const stderr = stream ?? process.stderr;

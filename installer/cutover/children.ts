@@ -18,14 +18,8 @@ export function untrackChild(journal: Journal): Promise<void> {
   return journal.update({ child: undefined });
 }
 
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(process.platform === 'win32' ? pgid : -pgid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** A process group's id is its leader's pid; Windows has no groups, so the leader stands for it. */
+const groupAlive = (pgid: number): boolean => pidAlive(process.platform === 'win32' ? pgid : -pgid);
 
 /**
  * Whether the recorded command's group still runs. A pid is not reused while a group still carries it as

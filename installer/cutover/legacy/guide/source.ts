@@ -1,7 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../../../common/errors.js';
-import { aoHomeOf, homeOf, legacyBundlePath } from '../../../../common/legacy-paths.js';
+import { homeDir } from '../../../../common/home.js';
+import { aoHomeOf, legacyBundlePath } from '../../../../common/legacy-paths.js';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, validateBundle, type LegacyBundle } from '../bundle.js';
 import { exportLegacyHome, hasLegacyHome } from '../export.js';
 import { readJsonFile } from '../../../../common/json-file.js';
@@ -67,7 +68,7 @@ export async function loadLegacySessions(
   env: NodeJS.ProcessEnv,
   opts: { fromLegacyHome?: boolean } = {},
 ): Promise<{ bundle: LegacyBundle; origin: SessionsOrigin }> {
-  const home = homeOf(env);
+  const home = homeDir(env);
   if (!opts.fromLegacyHome) {
     const kept = legacyBundlePath(env);
     if (existsSync(kept)) return { bundle: readBundleFile(kept), origin: { kind: 'bundle', path: kept } };
