@@ -74,7 +74,7 @@ function resolveBinary(manifest: AoManifest): string {
       return found.binary;
     }
     // Where the postinstall puts a package it had to fetch itself (a user's cache: another user may own it).
-    const cached = cacheRootsToSearch(packageDir)
+    const cached = cacheRootsToSearch(packageDir, cache)
       .map((root) => cachedBinaryPath(entry, root))
       .find((path) => existsSync(path));
     if (cached) {

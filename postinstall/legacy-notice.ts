@@ -14,8 +14,6 @@ import { homeDir } from '../common/home.js';
 import { aoHomeOf, importRecordPath, legacyStateDir } from '../common/legacy-paths.js';
 import { DISMISSED_FILE } from '../common/legacy-notice-dismissal.js';
 
-export { DISMISSED_FILE, dismissLegacyNotice } from '../common/legacy-notice-dismissal.js';
-
 export const NOTICE_INTERVAL_MS = 24 * 60 * 60 * 1000;
 export const SHOWN_FILE = 'notice-shown';
 

@@ -40,8 +40,8 @@ export function writableCacheRoot(packageDir: string, env: NodeJS.ProcessEnv = p
 }
 
 /** Every cache that may hold a binary fetched for this package, the one this process writes first. */
-export function cacheRootsToSearch(packageDir: string): string[] {
-  return [...new Set([writableCacheRoot(packageDir), packageCacheRoot(packageDir), cacheRoot()])];
+export function cacheRootsToSearch(packageDir: string, writable = writableCacheRoot(packageDir)): string[] {
+  return [...new Set([writable, packageCacheRoot(packageDir), cacheRoot()])];
 }
 
 export function integrityHex(integrity: string): string {

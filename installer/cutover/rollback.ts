@@ -1,8 +1,8 @@
 import { copyFile, mkdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { digestFile } from '../../common/integrity.js';
 import { backupPathOf, livePathOf, readManifest, type ManifestEntry } from './backup/manifest.js';
 import { verifyAndRestore } from './backup/restore.js';
+import { hashFile } from './backup/walk.js';
 import type { Journal, JournalData, RollbackStep } from './journal.js';
 import { STORE_FILES, type RewritePaths } from './rewrite.js';
 import { stopStartedDaemon } from './steps/health.js';
@@ -36,10 +36,6 @@ const ignoreMissing = (err: NodeJS.ErrnoException) => {
   if (err.code !== 'ENOENT') throw err;
 };
 
-async function sha512(file: string): Promise<string> {
-  return (await digestFile(file)).integrity;
-}
-
 /**
  * The store (`ao.db` with its `-wal` and `-shm`) and `~/.ao/legacy` go back whole to what the backup holds:
  * what the import left is moved aside (never deleted), then every backed-up file is copied back and its
@@ -63,7 +59,7 @@ async function restoreStore(ctx: RollbackContext, backupDir: string | undefined)
     const tmp = `${live}.ao-restore`;
     await mkdir(dirname(live), { recursive: true });
     await copyFile(backupPathOf(backupDir, entry), tmp);
-    if ((await sha512(tmp)) !== entry.integrity) throw new Error(`the backed-up ${live} does not match its recorded sha512`);
+    if ((await hashFile(tmp)) !== entry.integrity) throw new Error(`the backed-up ${live} does not match its recorded sha512`);
     await rename(tmp, live);
   }
   return { restored: entries.length, movedAside: aside };

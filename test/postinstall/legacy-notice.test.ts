@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Generation } from '../../installer/cutover/legacy/bundle.js';
-import { dismissLegacyNotice, legacyHomeHasProjects, legacyNotice, NOTICE_INTERVAL_MS } from '../../postinstall/legacy-notice.js';
+import { dismissLegacyNotice } from '../../common/legacy-notice-dismissal.js';
+import { legacyHomeHasProjects, legacyNotice, NOTICE_INTERVAL_MS } from '../../postinstall/legacy-notice.js';
 import { generateLegacyHome } from '../../rehearsal/legacy-home.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 

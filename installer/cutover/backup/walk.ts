@@ -1,6 +1,7 @@
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { digestFile } from '../../../common/integrity.js';
 import type { BackupRoots, RootKey } from './manifest.js';
+import { STORE_FILES } from '../rewrite.js';
 import { display, entryPath, type FsPath, joinRaw } from './raw-names.js';
 
 // Listing a tree under its raw names, and what is built on that: the pool the copy and the proof share,
@@ -70,7 +71,7 @@ export async function hashFile(p: FsPath): Promise<string> {
 }
 
 /** Only the store's three files are the store (the data folder also holds caches the rewrite rebuilds). */
-const STORE_NAMES = new Set(['ao.db', 'ao.db-wal', 'ao.db-shm']);
+const STORE_NAMES = new Set<string>(STORE_FILES);
 export const keepOf = (key: RootKey) => (key === 'store' ? (rel: Buffer[]) => rel.length === 1 && STORE_NAMES.has(rel[0]!.toString()) : undefined);
 
 /** A hash of every file under `dir` (path -> sha512), for tests and the rehearsal to compare a home before and after. */

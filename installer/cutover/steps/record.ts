@@ -1,4 +1,4 @@
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../../common/fs-atomic.js';
 import type { Journal } from '../journal.js';
@@ -50,8 +50,4 @@ export async function writeImportRecord(paths: RewritePaths, record: ImportRecor
   await chmod(join(paths.aoHome, 'legacy'), 0o700);
   await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`, 0o600);
   return file;
-}
-
-export async function removeImportRecord(paths: RewritePaths): Promise<void> {
-  await rm(importRecordPath(paths), { force: true });
 }
