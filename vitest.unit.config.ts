@@ -30,6 +30,7 @@ export const UNIT_TESTS = [
   'test/installer/cutover/legacy/activity.test.ts',
   'test/installer/cutover/legacy/read.test.ts',
   'test/installer/cutover/legacy/resume.test.ts',
+  'test/installer/cutover/other-journal.test.ts',
   'test/installer/cutover/package-manager.test.ts',
   'test/installer/cutover/preflight.test.ts',
   'test/installer/cutover/rollback.test.ts',

@@ -48,8 +48,11 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
         // A cutover of the other kind (ao update found by ao-legacy-import, or the reverse) is
         // only recovered here; starting the other flow on top of it would mix the two.
         if (pending.data.command !== opts.mode) {
-          log(`${name}: recovered the interrupted ${pending.data.command === 'update' ? 'ao update' : 'ao-legacy-import'}; run it again to retry`);
-          return EXIT.ok;
+          // Not done what was asked: a script reading the exit code must not take this for success.
+          log(
+            `${name}: recovered the interrupted ${pending.data.command === 'update' ? 'ao update' : 'ao-legacy-import'}; nothing of this run was done: run ${name} again`,
+          );
+          return EXIT.failed;
         }
       }
     }
