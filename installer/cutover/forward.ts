@@ -13,7 +13,7 @@ import { fetchAppStep, installedPackageAppFetcher } from './steps/app.js';
 import { healthStep, type HealthDetail } from './steps/health-step.js';
 import { importLegacy, type ImportOutcome } from './steps/import.js';
 import { installExact, saveLegacyTarball } from './steps/install.js';
-import { checkDiskSpace, checkNode, checkWritable, lookUpTarget } from './steps/preflight.js';
+import { checkDiskSpace, checkNode, checkWritable, lookUpTarget, requiredFreeBytes } from './steps/preflight.js';
 import { importRecordOf, writeImportRecord } from './steps/record.js';
 
 /** What the journaled steps need: the run's options plus what `runCutover` found before the journal. */
@@ -41,11 +41,11 @@ export async function forward(journal: Journal, ctx: ForwardContext): Promise<vo
   await journal.step('preflight', async () => {
     const resumeScript = join(ctx.aoHome, 'cutover', 'resume.cjs');
     if (ctx.selfBytes) await writeFileAtomic(resumeScript, ctx.selfBytes, 0o755);
-    if (legacy.kind === 'none') return { free: await checkDiskSpace(ctx.aoHome, ctx.backupBytes * 1.1 + 10e6), ao: ctx.ao };
+    if (legacy.kind === 'none') return { free: await checkDiskSpace(ctx.aoHome, requiredFreeBytes(false, ctx.backupBytes)), ao: ctx.ao };
     const target = await lookUpTarget(ctx.target, env);
     checkNode(target);
     await checkWritable(legacy.pm);
-    const free = await checkDiskSpace(ctx.aoHome, ctx.backupBytes * 1.1 + 150e6);
+    const free = await checkDiskSpace(ctx.aoHome, requiredFreeBytes(true, ctx.backupBytes));
     log(`  Node ${process.version} ok, ${Math.floor(free / 1e6)} MB free, ${legacy.pm.globalRoot} writable, ${PACKAGE_NAME}@${ctx.target} in the registry`);
     return { free, resumeScript: ctx.selfBytes ? resumeScript : undefined };
   });

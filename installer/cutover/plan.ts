@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline/promises';
 import { formatError, UserError } from '../../common/errors.js';
 import type { LegacyInstall } from './legacy-install.js';
 import { installArgs, PACKAGE_NAME } from './package-manager.js';
-import { checkDiskSpace, checkNode, checkWritable, lookUpTarget } from './steps/preflight.js';
+import { checkDiskSpace, checkNode, checkWritable, lookUpTarget, requiredFreeBytes } from './steps/preflight.js';
 
 /** Before anything changes: the plan a person reads, the read-only checks of `--check`, and the yes. */
 export function printPlan(
@@ -34,7 +34,9 @@ export async function dryRunChecks(
   log: (l: string) => void,
   p: { target: string; env: NodeJS.ProcessEnv; legacy: LegacyInstall; aoHome: string; backupBytes: number },
 ): Promise<boolean> {
-  const checks: Array<[string, () => Promise<unknown>]> = [['free disk space', () => checkDiskSpace(p.aoHome, p.backupBytes * 1.1 + 150e6)]];
+  const checks: Array<[string, () => Promise<unknown>]> = [
+    ['free disk space', () => checkDiskSpace(p.aoHome, requiredFreeBytes(p.legacy.kind === 'package', p.backupBytes))],
+  ];
   if (p.legacy.kind === 'package') {
     const { pm } = p.legacy;
     checks.unshift(

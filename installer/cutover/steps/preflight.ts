@@ -51,6 +51,11 @@ export function checkNode(target: TargetInfo, nodeVersion = process.version): vo
   }
 }
 
+/** What a cutover needs free: its backup with 10% to spare, and room for the new ao when it installs the package. */
+export function requiredFreeBytes(installsPackage: boolean, backupBytes: number): number {
+  return backupBytes * 1.1 + (installsPackage ? 150e6 : 10e6);
+}
+
 /** Free space where `dir` will be, measured on its nearest existing ancestor: a check creates nothing. */
 export async function checkDiskSpace(dir: string, neededBytes: number): Promise<number> {
   let existing = dir;

@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkDiskSpace, checkNode } from '../../../installer/cutover/steps/preflight.js';
+import { checkDiskSpace, checkNode, requiredFreeBytes } from '../../../installer/cutover/steps/preflight.js';
 
 describe('preflight', () => {
   it('refuses a Node the target does not support, naming both', () => {
@@ -16,5 +16,9 @@ describe('preflight', () => {
     const free = await checkDiskSpace(dir, 1);
     expect(free).toBeGreaterThan(1);
     await expect(checkDiskSpace(dir, free * 10)).rejects.toMatchObject({ code: 'ENOSPC', fix: expect.stringContaining('ao update') });
+  });
+  it('asks for the backup plus 10 MB when no package is installed (ao-legacy-import), plus 150 MB when ao update installs one: --check and the run share this', () => {
+    expect(requiredFreeBytes(false, 100e6)).toBeCloseTo(120e6, 0);
+    expect(requiredFreeBytes(true, 100e6)).toBeCloseTo(260e6, 0);
   });
 });
