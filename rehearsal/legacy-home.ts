@@ -170,14 +170,11 @@ export function generateLegacyHome(home: string, options: LegacyHomeOptions): Le
       const createdAt = new Date(T0 + n * 60_000).toISOString();
       const terminated = n % 5 === 0;
       const tmuxName = v1Dir ? `${v1Dir.slice(0, 12)}-${id}` : id;
+      // The fields every generation writes, in the order the legacy CLI wrote them.
+      const common = { worktree, branch: `feat/${n}`, tmuxName, project: projectId, agent, createdAt };
       if (generation === 'v2') {
         const record: Record<string, unknown> = {
-          worktree,
-          branch: `feat/${n}`,
-          tmuxName,
-          project: projectId,
-          agent,
-          createdAt,
+          ...common,
           ...(orchestrator ? { role: 'orchestrator' } : {}),
           runtimeHandle: { id: tmuxName, runtimeName: 'tmux', data: { createdAt: T0 } },
           lifecycle: {
@@ -206,12 +203,7 @@ export function generateLegacyHome(home: string, options: LegacyHomeOptions): Le
           runtime: { state: 'alive' },
         };
         const record: Record<string, string> = {
-          worktree,
-          branch: `feat/${n}`,
-          tmuxName,
-          project: projectId,
-          agent,
-          createdAt,
+          ...common,
           runtimeHandle: JSON.stringify({ id: tmuxName, runtimeName: 'tmux', data: { createdAt: T0 } }),
           stateVersion: '2',
           statePayload: JSON.stringify(statePayload),
