@@ -10,7 +10,6 @@
  * process the kernel already started through `#!/usr/bin/env node` reads this
  * file afterwards, and would die of a SyntaxError if a binary had replaced it.
  */
-import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +23,7 @@ import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-m
 import { untrustedBy } from './ownership.js';
 import { findPlatformPackage, lockfileTargets } from './resolve.js';
 import { binaryNeedsOwnSession, forwardSignals, mirrorExit } from './signal-forward.js';
+import { startBinary, type StartedBinary } from './spawn-binary.js';
 import { verifyBinaryOnce } from './verify-binary.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -125,13 +125,9 @@ function run(binary: string): void {
       die(cannotRun(binary, err as Error));
     }
   }
-  // Loaded only here: node:child_process (with net and streams) is most of what the spawn costs the launcher.
-  const { spawn } = process.getBuiltinModule('node:child_process');
-  let child: ChildProcess | undefined;
+  let child: StartedBinary | undefined;
   forwardSignals(() => child);
-  child = spawn(binary, args, { stdio: 'inherit', detached: binaryNeedsOwnSession() });
-  child.on('error', (err) => die(cannotRun(binary, err)));
-  child.on('exit', mirrorExit);
+  child = startBinary({ binary, args, detached: binaryNeedsOwnSession(), onExit: mirrorExit, onError: (err) => die(cannotRun(binary, err)) });
 }
 
 function main(): void {

@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import type { StartedBinary } from './spawn-binary.js';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 
 /**
@@ -76,7 +76,7 @@ export function binaryNeedsOwnSession(): boolean {
  * `spawn` runs (a busy machine can pause us there), and a signal with no handler yet would kill us or open the
  * inspector. Handlers run from the event loop, so by the time one runs `spawn` has returned.
  */
-export function forwardSignals(child: () => ChildProcess | undefined): void {
+export function forwardSignals(child: () => StartedBinary | undefined): void {
   for (const signal of FORWARDED) {
     process.on(signal, () => {
       if (FROM_TERMINAL.has(signal) && inTerminalForeground()) return;
@@ -85,10 +85,12 @@ export function forwardSignals(child: () => ChildProcess | undefined): void {
   }
 }
 
+export const signalNumber = (signal: NodeJS.Signals): number => (process.getBuiltinModule('node:os').constants.signals as Record<string, number>)[signal] ?? 0;
+
 /** Ends the launcher the way the binary ended, so a shell sees the same status (128+n for a signal). */
 export function mirrorExit(code: number | null, signal: NodeJS.Signals | null): void {
   if (!signal) process.exit(code ?? 1);
-  const number = (process.getBuiltinModule('node:os').constants.signals as Record<string, number>)[signal] ?? 0;
+  const number = signalNumber(signal);
   // SIGUSR1 would start Node's inspector rather than end us: report it as a shell would.
   if (signal !== 'SIGUSR1') {
     process.removeAllListeners(signal);

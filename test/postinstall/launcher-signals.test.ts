@@ -183,6 +183,34 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     expect([headed.stdout, headed.status, headed.signal]).toEqual(['y\ny\n', 0, null]);
   });
 
+  describe('Node 20: how the launcher starts the binary', () => {
+    const preload = (name: string) => ['--require', join(REPO_ROOT, 'test', 'postinstall', 'support', name)];
+    const run = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
+      spawnSync(node20, args, { env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 60_000 });
+
+    it('starts it through the process handle Node already holds, without loading child_process, and quietly', () => {
+      // child_process (with net and streams) was most of the launcher's cost on Node 20 (bench/launcher.ts).
+      const r = run([...preload('report-loaded-modules.cjs'), launcher, 'fixture', 'exit', '7'], { NODE_OPTIONS: '--pending-deprecation' });
+      expect(r.status).toBe(7);
+      expect(r.stderr).toBe('child_process loaded: false\n');
+    });
+
+    it('falls back to child_process where process.binding is refused, with the same exit status', () => {
+      const r = run([...preload('without-process-binding.cjs'), ...preload('report-loaded-modules.cjs'), launcher, 'fixture', 'exit', '7']);
+      expect(r.status).toBe(7);
+      expect(r.stderr).toBe('child_process loaded: true\n');
+    });
+
+    it('a path the kernel cannot start ends in one clear message and exit 1', () => {
+      // A folder passes the override's X_OK check; execve refuses it (EACCES).
+      const folder = release.sandbox('not-a-binary').root;
+      const r = run([launcher, '--version'], { AO_BINARY_PATH: folder });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`ao: cannot run ${folder}`);
+      expect(r.stderr).toContain(`spawn ${folder} EACCES`);
+    });
+  });
+
   it('on a Node older than the package asks for (no process.getBuiltinModule), the launcher says which Node it needs', () => {
     // Node 20.16 added process.getBuiltinModule; a preload takes it away, as on Node 18.
     const r = spawnSync(node20, ['--require', join(REPO_ROOT, 'test', 'postinstall', 'support', 'without-get-builtin-module.cjs'), launcher, '--version'], {

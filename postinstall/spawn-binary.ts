@@ -1,0 +1,89 @@
+/**
+ * Starts the binary where Node cannot exec it in our place (before Node 22.15, Windows).
+ * On POSIX it takes the process handle `child_process` itself wraps (process_wrap's `Process`,
+ * already in memory at start-up): loading `child_process` (with net, streams and their
+ * dependencies) was most of a Node 20 launcher's cost, +7 ms of wall time and +8 ms of CPU over
+ * `node -e 0` here (`bench/launcher.ts`). `process.binding` is deprecated (DEP0111, a warning
+ * only under --pending-deprecation, which we keep quiet), but the Node versions that take this
+ * path (20, 21, 22 before 22.15) are released and fixed; if the binding is missing or refused
+ * (the permission model), `child_process.spawn` does the same job. Windows always takes it.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { signalNumber } from './signal-forward.js';
+
+export interface StartedBinary {
+  kill(signal: NodeJS.Signals): void;
+}
+
+interface ProcessHandle {
+  pid?: number;
+  onexit: (exitCode: number, signalCode: string) => void;
+  spawn(options: object): number;
+  kill(signal: number): number;
+  close(): void;
+}
+
+type ProcessWrap = { Process: new () => ProcessHandle };
+
+function processWrap(): ProcessWrap | undefined {
+  if (process.platform === 'win32') return undefined;
+  const quiet = process.noDeprecation;
+  process.noDeprecation = true;
+  try {
+    const wrap = (process as NodeJS.Process & { binding(name: string): unknown }).binding('process_wrap') as ProcessWrap | undefined;
+    return typeof wrap?.Process === 'function' ? wrap : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    process.noDeprecation = quiet;
+  }
+}
+
+/** `binary args` with our stdio, in a session of its own when `detached`; `onExit` gets the code or the signal it ended with, `onError` why it could not start. */
+export interface BinaryStart {
+  binary: string;
+  args: string[];
+  detached: boolean;
+  onExit: (code: number | null, signal: NodeJS.Signals | null) => void;
+  onError: (err: Error) => void;
+}
+
+export function startBinary(start: BinaryStart): StartedBinary {
+  const wrap = processWrap();
+  if (!wrap) return spawnWithChildProcess(start);
+  const { binary, args, detached, onExit, onError } = start;
+  const handle = new wrap.Process();
+  let running = true;
+  handle.onexit = (code, signal) => {
+    running = false;
+    handle.close();
+    onExit(signal ? null : code, (signal || null) as NodeJS.Signals | null);
+  };
+  const envPairs = Object.entries(process.env).flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${value}`]));
+  const failed = handle.spawn({
+    file: binary,
+    args: [binary, ...args],
+    envPairs,
+    stdio: [0, 1, 2].map((fd) => ({ type: 'inherit', fd })),
+    detached,
+    windowsHide: false,
+    windowsVerbatimArguments: false,
+  });
+  if (failed) {
+    const name = process.getBuiltinModule('node:util').getSystemErrorName(failed);
+    // After the handlers' turn, as child_process reports it, so the caller's state is in place.
+    queueMicrotask(() => onError(Object.assign(new Error(`spawn ${binary} ${name}`), { code: name })));
+    return { kill: () => {} };
+  }
+  // Never after the exit: the pid may be another process's by then.
+  return { kill: (signal) => void (running && handle.kill(signalNumber(signal))) };
+}
+
+function spawnWithChildProcess({ binary, args, detached, onExit, onError }: BinaryStart): StartedBinary {
+  // Loaded only here: node:child_process (with net and streams) is most of what the spawn costs the launcher.
+  const { spawn } = process.getBuiltinModule('node:child_process');
+  const child: ChildProcess = spawn(binary, args, { stdio: 'inherit', detached });
+  child.on('error', onError);
+  child.on('exit', onExit);
+  return { kill: (signal) => void child.kill(signal) };
+}
