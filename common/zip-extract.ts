@@ -9,7 +9,7 @@ import StreamZip from 'node-stream-zip';
 import { UserError } from './errors.js';
 import { integrityOfHash } from './integrity.js';
 import { checkPlan, refuse, type PlannedEntry } from './archive-plan.js';
-import { capCounter, createSymlinks, inside, isDiskError } from './archive-write.js';
+import { capCounter, createSymlinks, inside, isFileSystemError } from './archive-write.js';
 import { settle } from './streaming-memory.js';
 import { SMALL_ENTRY, SmallEntryError, writeSmallEntries } from './zip-small-entries.js';
 
@@ -57,9 +57,9 @@ function zipEntryData(archive: string, entry: EntryData, start: number, digest: 
   return entry.method === 8 ? [raw, createInflateRaw({ chunkSize: 64 << 10 }), check] : [raw, check];
 }
 
-/** A disk error as it is; anything else while reading an entry's data means the archive lies. */
+/** A file-system error (a full disk, too many open files, a file-size limit...) as it is; anything else while reading an entry's data means the archive lies. */
 function entryFailure(archive: string, path: string, cause: unknown): unknown {
-  if (isDiskError(cause) || cause instanceof UserError) return cause;
+  if (isFileSystemError(cause) || cause instanceof UserError) return cause;
   return refuse(archive, `entry "${path}" is corrupt (${(cause as Error).message})`);
 }
 

@@ -61,8 +61,10 @@ interface Run {
   done: Promise<number | null>;
 }
 
-function runCli(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `through`: a command that runs ao-app, as `prlimit --fsize=N`. */
+function runCli(args: string[], env: Record<string, string> = {}, through: string[] = []): Run {
+  const [command, ...prefix] = [...through, process.execPath];
+  const child = spawn(command!, [...prefix, cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const run: Run = { child, stdout: '', stderr: '', done: new Promise((resolve) => child.on('close', (code) => resolve(code))) };
   child.stdout!.on('data', (d) => (run.stdout += d));
   child.stderr!.on('data', (d) => (run.stderr += d));
@@ -282,6 +284,30 @@ describe('installing the desktop app', () => {
     const statuses = runs.map((r) => JSON.parse(r.stdout.trim().split('\n').at(-1)!).status).sort();
     expect(statuses).toEqual(['already-installed', 'installed']);
     expect(server.bytesSent(path) - sentBefore).toBe(manifest.targets['darwin-arm64'].size);
+  });
+
+  it('a file-system error while unpacking is reported as itself (exit 1), never as an unsafe archive, and keeps the verified download', async () => {
+    const root = await tempDir('root');
+    const file = await writeManifest(await tempDir('m'), await macManifest(mac, '0.10.0', '/mac-efbig.zip'));
+    const args = ['install', '--quiet', '--manifest', file, '--target', 'darwin-arm64', '--dir', root];
+    // The download completes and is verified; the run is killed before unpacking.
+    const parked = runCli(args, { AO_APP_CHECKPOINT: 'downloaded' });
+    await until(() => parked.stderr.includes('parked at downloaded'));
+    parked.child.kill('SIGKILL');
+    await parked.done;
+    const requests = server.requests.filter((r) => r.path === '/mac-efbig.zip').length;
+    // A file-size limit below the app's 512 KiB app.bin: the unpack's write fails with EFBIG, a real file-system error.
+    const limited = runCli(args, {}, ['prlimit', '--fsize=300000:300000']);
+    expect(await limited.done).toBe(1);
+    expect(limited.stderr).toContain('EFBIG');
+    expect(limited.stderr).not.toContain('refusing to unpack');
+    expect(limited.stderr).toContain('the verified download is kept');
+    expect(existsSync(join(root, 'downloads', 'ao-desktop-darwin-arm64.zip.partial'))).toBe(true);
+    expect(await readdir(join(root, 'versions'))).toEqual([]);
+    const again = runCli(args);
+    expect(await again.done).toBe(0);
+    expect(await appPath(root)).toBe(join(root, 'versions', '0.10.0-darwin-arm64'));
+    expect(server.requests.filter((r) => r.path === '/mac-efbig.zip')).toHaveLength(requests);
   });
 
   for (const step of ['extracted', 'committed'] as const) {
