@@ -117,14 +117,16 @@ async function rawEntries(archive: string, zip: InstanceType<typeof StreamZip.as
 export async function extractZip(archive: string, staging: string, cap: number): Promise<PlannedEntry[]> {
   const plan = await planZip(archive, cap);
   const files = plan.filter((x) => x.type === 'file');
+  for (const e of files) {
+    if (e.encrypted) throw refuse(archive, `entry "${e.path}" is encrypted`);
+    if (e.method !== 0 && e.method !== 8) throw refuse(archive, `entry "${e.path}" uses the unknown compression method ${e.method}`);
+  }
   const folders = new Set([...plan.filter((x) => x.type === 'dir').map((e) => inside(staging, e.path)), ...files.map((e) => dirname(inside(staging, e.path)))]);
   for (const folder of folders) await mkdir(folder, { recursive: true, mode: 0o755 });
 
   const small: ZipPlanned[] = [];
   const large: ZipPlanned[] = [];
   for (const e of files) {
-    if (e.encrypted) throw refuse(archive, `entry "${e.path}" is encrypted`);
-    if (e.method !== 0 && e.method !== 8) throw refuse(archive, `entry "${e.path}" uses the unknown compression method ${e.method}`);
     (e.size > SMALL_ENTRY || e.compressedSize > SMALL_ENTRY ? large : small).push(e);
   }
   // The central directory's objects and the checks' garbage are gone: the unpack starts from a small heap.

@@ -228,6 +228,10 @@ export interface RawZipEntry {
   mode?: number;
   /** Declared uncompressed size when it should differ from the data. */
   size?: number;
+  /** Declared compression method (the data is stored whatever it says); 0 unless set. */
+  method?: number;
+  /** Sets the general-purpose flag that says the entry is encrypted. */
+  encrypted?: boolean;
 }
 
 /** A zip written entry by entry (stored, Unix "made by", modes in external attributes). */
@@ -240,11 +244,13 @@ export function rawZip(entries: RawZipEntry[]): Buffer {
     const data = Buffer.from(e.data ?? '');
     const crc = crc32(data);
     const size = e.size ?? data.length;
+    const flags = 0x0800 | (e.encrypted ? 0x0001 : 0); // UTF-8 names
+    const method = e.method ?? 0;
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x0800, 6); // UTF-8 names
-    local.writeUInt16LE(0, 8); // stored
+    local.writeUInt16LE(flags, 6);
+    local.writeUInt16LE(method, 8);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(data.length, 18);
     local.writeUInt32LE(size, 22);
@@ -254,8 +260,8 @@ export function rawZip(entries: RawZipEntry[]): Buffer {
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE((3 << 8) | 20, 4); // made by Unix
     central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0x0800, 8);
-    central.writeUInt16LE(0, 10);
+    central.writeUInt16LE(flags, 8);
+    central.writeUInt16LE(method, 10);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(data.length, 20);
     central.writeUInt32LE(size, 24);
@@ -352,6 +358,14 @@ export function hostileArchives(): HostileArchive[] {
       { name: 'app/README', data: 'two' },
     ]),
     z('decompression bomb', [{ name: 'app/zeros.bin', data: zeros }]),
+    z('an encrypted entry', [
+      { name: 'app/ok.txt', data: 'ok' },
+      { name: 'app/secret.bin', data: randomBytes(64), encrypted: true },
+    ]),
+    z('an unknown compression method (bzip2)', [
+      { name: 'app/ok.txt', data: 'ok' },
+      { name: 'app/packed.bin', data: randomBytes(64), method: 12 },
+    ]),
     {
       ...z('declared sizes that lie', [
         { name: 'app/a.bin', data: randomBytes(700 << 10), size: 10 },
