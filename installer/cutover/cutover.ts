@@ -23,6 +23,8 @@ import { liveDaemon, rewritePaths, type RewritePaths } from './rewrite.js';
  * install, app, import, health, each a journal step; any failure from the
  * install on is rolled back. Legacy data is only ever read.
  */
+const commandName = (mode: CutoverOptions['mode']) => (mode === 'update' ? 'ao update' : 'ao-legacy-import');
+
 export async function runCutover(opts: CutoverOptions): Promise<number> {
   const env = opts.env ?? process.env;
   const stderr = opts.stderr ?? process.stderr;
@@ -30,11 +32,11 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
   const home = homeDir(env);
   const paths = rewritePaths(home, env);
   const aoHome = paths.aoHome;
-  const name = opts.mode === 'update' ? 'ao update' : 'ao-legacy-import';
+  const name = commandName(opts.mode);
   let lock: Lock | undefined;
   let releaseSignals: (() => void) | undefined;
   try {
-    const flags = parseFlags(opts.argv);
+    const flags = parseFlags(opts.argv, name);
     if (!flags.check) lock = await acquireLock(join(aoHome, 'cutover', 'update.lock'), { purpose: name });
 
     // 1. A journal a crash left behind is finished or rolled back first.
@@ -43,14 +45,14 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
     if (pending && recovery !== 'none') {
       if (flags.check) log(`${name}: an interrupted cutover (${pending.data.id}) will be ${recovery === 'finish' ? 'finished' : 'rolled back'} first`);
       else {
-        const done = await recover(pending, recovery, { paths, home, env, log });
+        const done = await recover(pending, recovery, { paths, home, env, log, mode: opts.mode });
         if (done !== undefined) return done;
         // A cutover of the other kind (ao update found by ao-legacy-import, or the reverse) is
         // only recovered here; starting the other flow on top of it would mix the two.
         if (pending.data.command !== opts.mode) {
           // Not done what was asked: a script reading the exit code must not take this for success.
           log(
-            `${name}: recovered the interrupted ${pending.data.command === 'update' ? 'ao update' : 'ao-legacy-import'}; nothing of this run was done: run ${name} again`,
+            `${name}: recovered the interrupted ${commandName(pending.data.command)}; nothing of this run was done: run ${name} again`,
           );
           return EXIT.failed;
         }
@@ -140,16 +142,20 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
 async function recover(
   pending: Journal,
   plan: ReturnType<typeof planRecovery>,
-  ctx: { paths: RewritePaths; home: string; env: NodeJS.ProcessEnv; log: (l: string) => void },
+  ctx: { paths: RewritePaths; home: string; env: NodeJS.ProcessEnv; log: (l: string) => void; mode: CutoverOptions['mode'] },
 ): Promise<number | undefined> {
   const id = pending.data.id;
+  // Each line names the command speaking and whose cutover it was (ao-legacy-import may recover an ao update's).
+  const name = commandName(ctx.mode);
+  const what = `${commandName(pending.data.command)} cutover ${id}`;
+  const again = pending.data.command === ctx.mode ? '; starting again' : '';
   await settleOrphanedChild(pending, ctx.log);
   if (plan === 'finish') {
     // The health check passed before the crash: only the commit is missing.
     await pending.step('commit', () => commit(pending, ctx.paths, ctx.home));
     await pending.update({ status: 'done' });
     await pending.archive();
-    ctx.log(`ao update: finished the cutover ${id} that was interrupted after its health check; ao ${pending.data.target} is installed`);
+    ctx.log(`${name}: finished the ${what}, interrupted after its health check; ao ${pending.data.target} is installed`);
     return EXIT.ok;
   }
   if (plan === 'discard') {
@@ -157,18 +163,18 @@ async function recover(
     if (pending.data.backupDir) await rm(`${pending.data.backupDir}.partial`, { recursive: true, force: true });
     await pending.update({ status: 'rolled-back' });
     await pending.archive();
-    ctx.log(`ao update: an interrupted cutover (${id}) had changed nothing; starting again`);
+    ctx.log(`${name}: the interrupted ${what} had changed nothing${again}`);
     return undefined;
   }
-  ctx.log(`ao update: rolling back the interrupted cutover ${id}`);
+  ctx.log(`${name}: rolling back the interrupted ${what}`);
   const { notUndone } = await rollback({ journal: pending, paths: ctx.paths, env: ctx.env, log: ctx.log });
   await pending.archive();
   if (notUndone.length > 0) {
-    ctx.log('ao update: the rollback could not undo everything:');
+    ctx.log(`${name}: the rollback could not undo everything:`);
     for (const n of notUndone) ctx.log(`  - ${n}`);
     return EXIT.notUndone;
   }
-  ctx.log('ao update: rolled back; your legacy data is unchanged (checked against the backup); starting again');
+  ctx.log(`${name}: rolled back; your legacy data is unchanged (checked against the backup)${again}`);
   return undefined;
 }
 

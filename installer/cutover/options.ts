@@ -27,9 +27,10 @@ export interface Flags {
   readyTimeoutMs: number;
 }
 
-export const USAGE = 'usage: ao update [--check|--dry-run] [--yes] [--force-migrate] [--ready-timeout <seconds>]';
+const usage = (command: string) => `usage: ${command} [--check|--dry-run] [--yes] [--force-migrate] [--ready-timeout <seconds>]`;
 
-export function parseFlags(argv: string[]): Flags {
+/** `command`: the name the user typed (`ao update`, `ao-legacy-import`), for the messages. */
+export function parseFlags(argv: string[], command: string): Flags {
   const flags: Flags = { check: false, yes: false, forceMigrate: false, readyTimeoutMs: 60_000 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -40,9 +41,9 @@ export function parseFlags(argv: string[]): Flags {
       const value = a.includes('=') ? a.split('=')[1] : argv[++i];
       const seconds = Number(value);
       if (!Number.isFinite(seconds) || seconds <= 0)
-        throw new UserError({ what: `invalid --ready-timeout ${JSON.stringify(value)}`, why: 'it takes a number of seconds', fix: USAGE, code: 'EUSAGE' });
+        throw new UserError({ what: `invalid --ready-timeout ${JSON.stringify(value)}`, why: 'it takes a number of seconds', fix: usage(command), code: 'EUSAGE' });
       flags.readyTimeoutMs = seconds * 1000;
-    } else throw new UserError({ what: `unknown option ${a}`, why: 'ao update does not take it', fix: USAGE, code: 'EUSAGE' });
+    } else throw new UserError({ what: `unknown option ${a}`, why: `${command} does not take it`, fix: usage(command), code: 'EUSAGE' });
   }
   return flags;
 }

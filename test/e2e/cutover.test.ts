@@ -361,7 +361,7 @@ const CRASH_OUTCOMES: Record<string, { onPath: '0.9.6' | '0.10.0'; recovery: 'di
 const RECOVERY_LINE = {
   discarded: 'had changed nothing; starting again',
   'rolled back': 'rolled back; your legacy data is unchanged',
-  finished: 'finished the cutover',
+  finished: 'ao update: finished the ao update cutover',
 } as const;
 
 describe.concurrent('crash matrix: SIGKILL at every journal step, then the cutover again', () => {
@@ -440,7 +440,7 @@ describe('ao-legacy-import: a user who installed 0.10.0 directly', () => {
     expect((await ao(sb, ['status'])).stderr).toMatch(/migration from the legacy ao was interrupted[\s\S]*ao-legacy-import/);
     const res = await runCommand(importer, ['--yes'], { env: sb.env, cwd: sb.home });
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stderr).toContain('rolling back the interrupted cutover');
+    expect(res.stderr).toContain('ao-legacy-import: rolling back the interrupted ao-legacy-import cutover');
     await expectOnRewrite(sb, facts, before, 'ao-legacy-import');
     expect((await ao(sb, ['status'])).stderr).not.toContain('ao-legacy-import');
     expect((await readdir(join(sb.home, '.ao', 'backups'))).some((d) => d.startsWith('legacy-'))).toBe(true);

@@ -37,14 +37,20 @@ describe('package manager detection from the installed package real path', () =>
 
 describe('flags', () => {
   it('reads the documented flags and names a bad one', () => {
-    expect(parseFlags(['--dry-run', '--yes', '--force-migrate', '--ready-timeout', '5'])).toEqual({
+    expect(parseFlags(['--dry-run', '--yes', '--force-migrate', '--ready-timeout', '5'], 'ao update')).toEqual({
       check: true,
       yes: true,
       forceMigrate: true,
       readyTimeoutMs: 5000,
     });
-    expect(() => parseFlags(['--ready-timeout', 'soon'])).toThrow(/invalid --ready-timeout "soon"/);
-    expect(() => parseFlags(['--latest'])).toThrow(/unknown option --latest/);
+    expect(() => parseFlags(['--ready-timeout', 'soon'], 'ao update')).toThrow(/invalid --ready-timeout "soon"/);
+    expect(() => parseFlags(['--latest'], 'ao update')).toThrow(/unknown option --latest/);
+  });
+
+  it('names the command the user ran in its usage, ao-legacy-import included', () => {
+    expect(() => parseFlags(['--latest'], 'ao-legacy-import')).toThrow(
+      expect.objectContaining({ why: 'ao-legacy-import does not take it', fix: expect.stringMatching(/^usage: ao-legacy-import \[--check/) }),
+    );
   });
 });
 
