@@ -83,7 +83,8 @@ function resolveBinary(manifest: AoManifest): string {
         throw new UserError({
           what: `refusing to run ${cached}`,
           why: untrusted,
-          fix: `install ao's platform package for this user: ${reinstallCommand(layout(), `${release.name}@${release.version}`)}`,
+          // As root this is mostly `sudo ao` keeping the invoking user's HOME, and so their cache.
+          fix: `${process.getuid?.() === 0 ? 'run it with sudo -H (root then uses its own cache), or ' : ''}install ao's platform package for this user: ${reinstallCommand(layout(), `${release.name}@${release.version}`)}`,
           code: 'EAOOWNER',
         });
       }

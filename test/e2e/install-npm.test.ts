@@ -244,6 +244,7 @@ describe('npm global installs from the registry', () => {
       const refused = run(join(sb.binDir, 'ao'), ['--version'], env);
       expect(refused.stdout).toBe('');
       expect(refused.stderr).toContain(`refusing to run ${theirs}`);
+      expect(refused.stderr).toContain('run it with sudo -H');
       expect(refused.status).toBe(1);
 
       // `sudo npm rebuild -g` (the postinstall): the swap copies and checks the copy instead of linking.
