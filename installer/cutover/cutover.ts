@@ -51,9 +51,7 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
         // only recovered here; starting the other flow on top of it would mix the two.
         if (pending.data.command !== opts.mode) {
           // Not done what was asked: a script reading the exit code must not take this for success.
-          log(
-            `${name}: recovered the interrupted ${commandName(pending.data.command)}; nothing of this run was done: run ${name} again`,
-          );
+          log(`${name}: recovered the interrupted ${commandName(pending.data.command)}; nothing of this run was done: run ${name} again`);
           return EXIT.failed;
         }
       }

@@ -41,7 +41,12 @@ export function parseFlags(argv: string[], command: string): Flags {
       const value = a.includes('=') ? a.split('=')[1] : argv[++i];
       const seconds = Number(value);
       if (!Number.isFinite(seconds) || seconds <= 0)
-        throw new UserError({ what: `invalid --ready-timeout ${JSON.stringify(value)}`, why: 'it takes a number of seconds', fix: usage(command), code: 'EUSAGE' });
+        throw new UserError({
+          what: `invalid --ready-timeout ${JSON.stringify(value)}`,
+          why: 'it takes a number of seconds',
+          fix: usage(command),
+          code: 'EUSAGE',
+        });
       flags.readyTimeoutMs = seconds * 1000;
     } else throw new UserError({ what: `unknown option ${a}`, why: `${command} does not take it`, fix: usage(command), code: 'EUSAGE' });
   }
