@@ -8,6 +8,8 @@ import { v1bStorageKey, v1aDirName } from './origin.js';
 import {
   type LegacyHome,
   SESSION_ID,
+  MOVED_ASIDE_AS_CORRUPT,
+  invalidSessionId,
   RESERVED,
   DIRECTORY_NAMED_LIKE_SESSION,
   isReservation,
@@ -82,10 +84,10 @@ export function readV1Sessions(
     } else if (e.isFile()) {
       if (CORRUPT.test(e.name)) {
         consumed.add(path);
-        quarantine.push({ path, reason: 'moved aside as corrupt by the legacy CLI' });
+        quarantine.push({ path, reason: MOVED_ASIDE_AS_CORRUPT });
       } else if (!SESSION_ID.test(e.name)) {
         consumed.add(path);
-        quarantine.push({ path, reason: `invalid session id ${JSON.stringify(e.name)} (expected ^[a-zA-Z0-9_-]+$)` });
+        quarantine.push({ path, reason: invalidSessionId(e.name) });
       } else {
         readOne(path, e.name);
       }

@@ -3,6 +3,8 @@ import { isObject } from '../../../common/is-object.js';
 import {
   type LegacyHome,
   SESSION_ID,
+  MOVED_ASIDE_AS_CORRUPT,
+  invalidSessionId,
   RESERVED,
   DIRECTORY_NAMED_LIKE_SESSION,
   isReservation,
@@ -36,14 +38,14 @@ export function readV2(home: LegacyHome): Candidate[] {
       if (!e.isFile()) continue;
       if (CORRUPT.test(e.name)) {
         consumed.add(path);
-        home.quarantine.push({ path, reason: 'moved aside as corrupt by the legacy CLI' });
+        home.quarantine.push({ path, reason: MOVED_ASIDE_AS_CORRUPT });
         continue;
       }
       if (!e.name.endsWith('.json')) continue; // .json.lock and others: inventoried below
       consumed.add(path);
       const id = e.name.slice(0, -'.json'.length);
       if (!SESSION_ID.test(id)) {
-        home.quarantine.push({ path, reason: `invalid session id ${JSON.stringify(id)} (expected ^[a-zA-Z0-9_-]+$)` });
+        home.quarantine.push({ path, reason: invalidSessionId(id) });
         continue;
       }
       if (isReservation(path)) {

@@ -30,6 +30,8 @@ export interface LegacyHome {
 export const SESSION_ID = /^[a-zA-Z0-9_-]+$/;
 export const RESERVED = 'empty: a session id reserved by the legacy CLI, never used';
 export const DIRECTORY_NAMED_LIKE_SESSION = 'a directory named like a session file';
+export const MOVED_ASIDE_AS_CORRUPT = 'moved aside as corrupt by the legacy CLI';
+export const invalidSessionId = (id: string) => `invalid session id ${JSON.stringify(id)} (expected ${SESSION_ID.source})`;
 
 /** The legacy `reserveSessionId` creates the file empty (O_EXCL); its reader returns nothing for it. */
 export function isReservation(path: string): boolean {
