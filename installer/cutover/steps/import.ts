@@ -1,12 +1,12 @@
-import { chmod, cp, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, cp, readdir, rm, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { UserError } from '../../../common/errors.js';
-import { writeFileAtomic } from '../../../common/fs-atomic.js';
 import { copyRootFromBackup } from '../backup/create.js';
 import { backupPathOf, type BackupManifest } from '../backup/manifest.js';
 import type { LegacyBundle } from '../legacy/bundle.js';
 import { exportLegacyHome } from '../legacy/export.js';
 import { aoJson, importCapabilities, RewriteCommandError, type RewritePaths } from '../rewrite.js';
+import { writeLegacyState } from './legacy-state.js';
 import { runCommand } from '../run.js';
 
 /**
@@ -49,12 +49,8 @@ export function configProjectIds(bundle: Pick<LegacyBundle, 'config'>): string[]
 const hasResumeId = (s: LegacyBundle['sessions'][number]) => Boolean(s.resume.claudeSessionUuid || s.resume.codexThreadId || s.resume.opencodeSessionId);
 
 /** Writes the bundle where the toolkit keeps it: folder 0700, file 0600, atomically. */
-export async function keepBundle(paths: RewritePaths, bundle: LegacyBundle): Promise<string> {
-  const file = bundlePath(paths);
-  await mkdir(join(paths.aoHome, 'legacy'), { recursive: true, mode: 0o700 });
-  await chmod(join(paths.aoHome, 'legacy'), 0o700);
-  await writeFileAtomic(file, `${JSON.stringify(bundle, null, 2)}\n`, 0o600);
-  return file;
+export function keepBundle(paths: RewritePaths, bundle: LegacyBundle): Promise<string> {
+  return writeLegacyState(paths, 'bundle.json', bundle);
 }
 
 /**

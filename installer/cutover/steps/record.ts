@@ -1,10 +1,9 @@
-import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../../common/fs-atomic.js';
 import type { Journal } from '../journal.js';
 import type { RewritePaths } from '../rewrite.js';
 import type { HealthDetail } from './health-step.js';
 import type { ImportOutcome } from './import.js';
+import { writeLegacyState } from './legacy-state.js';
 
 /**
  * The import record `~/.ao/legacy/imported.json`, written atomically (0600) as the last step of a cutover or
@@ -44,10 +43,6 @@ export function importRecordOf(journal: Journal, home: string): ImportRecord | u
   };
 }
 
-export async function writeImportRecord(paths: RewritePaths, record: ImportRecord): Promise<string> {
-  const file = importRecordPath(paths);
-  await mkdir(join(paths.aoHome, 'legacy'), { recursive: true, mode: 0o700 });
-  await chmod(join(paths.aoHome, 'legacy'), 0o700);
-  await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`, 0o600);
-  return file;
+export function writeImportRecord(paths: RewritePaths, record: ImportRecord): Promise<string> {
+  return writeLegacyState(paths, 'imported.json', record);
 }
