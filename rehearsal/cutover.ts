@@ -194,8 +194,9 @@ export async function inspectRewrite(sb: Sandbox, facts: LegacyHomeFacts, aoPath
 }
 
 /** Stops a daemon a sandbox may have left running (by the pid in running.json). */
-export async function stopSandboxDaemon(home: string): Promise<void> {
-  const info = await readRunFile(join(home, '.ao', 'running.json')).catch(() => undefined);
+/** Stops the daemon a sandbox's rewrite left running, found where the rewrite itself looks (AO_RUN_FILE first). */
+export async function stopSandboxDaemon(sb: Pick<Sandbox, 'home' | 'env'>): Promise<void> {
+  const info = await readRunFile(rewritePaths(sb.home, sb.env).runFile).catch(() => undefined);
   if (!info) return;
   try {
     process.kill(info.pid, 'SIGTERM');
@@ -258,7 +259,7 @@ export async function rehearseCutover(opts: RehearsalOptions): Promise<Rehearsal
   } finally {
     if (!opts.keep) {
       await ao(sb, ['stop']).catch(() => undefined);
-      await stopSandboxDaemon(sb.home);
+      await stopSandboxDaemon(sb);
       sb.cleanup();
     }
   }

@@ -76,7 +76,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const sb of sandboxes) {
-    await stopSandboxDaemon(sb.home);
+    await stopSandboxDaemon(sb);
     sb.cleanup();
   }
   template?.cleanup();
@@ -220,7 +220,7 @@ describe('the desktop app step', () => {
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toMatch(/app fetch failed .*fetch it later with: ao-app install/);
     await expectOnRewrite(sb, facts, before);
-    await stopSandboxDaemon(sb.home);
+    await stopSandboxDaemon(sb);
 
     const ok = await bridgeUser('cutover-app-ok');
     const res2 = await ao(ok.sb, ['update', '--yes']);

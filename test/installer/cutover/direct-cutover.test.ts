@@ -18,7 +18,7 @@ import { createSandbox, type Sandbox } from '../../../rehearsal/sandbox.js';
 const sandboxes: Sandbox[] = [];
 afterAll(async () => {
   for (const sb of sandboxes) {
-    await stopSandboxDaemon(sb.home);
+    await stopSandboxDaemon(sb);
     sb.cleanup();
   }
 });
