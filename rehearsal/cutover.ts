@@ -1,5 +1,5 @@
 import { versionFromOutput } from '../common/version-output.js';
-import { mkdir, mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { REPO_ROOT } from '../common/paths.js';
@@ -77,10 +77,14 @@ export async function publishLegacyAndBridge(
   opts: { legacyVersion?: string; bridgeVersion?: string; target?: string; testHooks?: boolean } = {},
 ): Promise<void> {
   const outDir = await mkdtemp(join(tmpdir(), 'ao-bridge-'));
-  const legacy = await buildLegacyPackage({ version: opts.legacyVersion ?? '0.9.5', outDir });
-  const bridge = await buildBridge({ version: opts.bridgeVersion ?? '0.9.6', target: opts.target ?? '0.10.0', outDir, testHooks: opts.testHooks });
-  await publishTarball(registry, legacy.tarball, 'latest');
-  await publishTarball(registry, bridge.tarball, 'latest');
+  try {
+    const legacy = await buildLegacyPackage({ version: opts.legacyVersion ?? '0.9.5', outDir });
+    const bridge = await buildBridge({ version: opts.bridgeVersion ?? '0.9.6', target: opts.target ?? '0.10.0', outDir, testHooks: opts.testHooks });
+    await publishTarball(registry, legacy.tarball, 'latest');
+    await publishTarball(registry, bridge.tarball, 'latest');
+  } finally {
+    await rm(outDir, { recursive: true, force: true });
+  }
 }
 
 /** A sandboxed user for a package manager: npm's prefix, or PNPM_HOME on PATH for pnpm. */

@@ -261,11 +261,11 @@ const realRewrite: RehearsalStep = {
  */
 const legacyCutoverReal: RehearsalStep = {
   name: 'legacy cutover, real',
-  async run() {
+  async run(ctx) {
     if (!canRunRealRewrite) return 'skipped: the real rewrite binary exists for linux-x64 only';
     const registry = await startEmbeddedRegistry();
     try {
-      await publishRealRewriteRelease({ registry: { url: registry.url, token: registry.authToken } });
+      await publishRealRewriteRelease({ registry: { url: registry.url, token: registry.authToken }, workDir: join(ctx.workDir, 'real-rewrite-cutover') });
       const report = await rehearseCutover({ registry, target: REAL_REWRITE.version, targetReports: REAL_REWRITE.reportedVersion });
       if (!report.ok) throw new Error(report.problems.join('; '));
       const hops = report.hops.map((h) => `${h.from} -> ${h.to} ${(h.ms / 1000).toFixed(1)} s`).join(', ');
