@@ -30,6 +30,12 @@ export function closest(word: string, known: string[]): string | undefined {
 
 export type Values = Record<string, string | boolean | string[] | undefined>;
 
+/** The command word wherever it stands: a flag's value (`--stage dir verify`) is not it; the strict parse that follows judges the rest. */
+export function commandOf(argv: string[]): string | undefined {
+  const options = Object.fromEntries(Object.entries(FLAGS).map(([name, f]) => [name, { type: f.type }]));
+  return parseArgs({ args: argv, allowPositionals: true, strict: false, options }).positionals[0];
+}
+
 export function parse(command: string | undefined, argv: string[]): { values: Values; positionals: string[] } {
   const allowed = command && COMMANDS[command] ? [...COMMANDS[command].flags, ...GLOBAL_FLAGS] : Object.keys(FLAGS);
   const options = Object.fromEntries(

@@ -3,12 +3,12 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isUserError, UserError } from '../common/errors.js';
 import { BIN, COMMANDS, commandHelp, DEFAULT_STAGE, flagUsage, mainHelp } from './cli-commands.js';
-import { closest, parse, usage } from './cli-parse.js';
+import { closest, commandOf, parse, usage } from './cli-parse.js';
 import { run } from './cli-run.js';
 
 /** `ao-release <command> [flags] [--json]`: help, usage errors and the one JSON object live here; `cli-run.ts` does the work. */
 export async function main(argv: string[]): Promise<number> {
-  const command = argv.find((a) => !a.startsWith('-'));
+  const command = commandOf(argv);
   const json = argv.includes('--json');
   const say = (line: string) => {
     if (!json) process.stdout.write(`${line}\n`);

@@ -59,6 +59,12 @@ describe('ao-release', () => {
     expect((await cliJson(['stauts'])).body.error.why).toContain('unknown command "stauts" (did you mean status?)');
   });
 
+  it("flags may come before the command, as in most CLIs: the flag's value is not taken for the command", async () => {
+    const ok = await cli(['--stage', stageDirOf(staged), 'verify']);
+    expect(ok.err).toBe('');
+    expect([ok.code, ok.out.split('\n')[0]]).toEqual([0, 'verified 7 packages of 0.10.0']);
+  });
+
   it('verify prints one human line, or a what/why/fix error', async () => {
     const ok = await cli(['verify', '--stage', stageDirOf(staged)]);
     expect(ok.code).toBe(0);
