@@ -34,11 +34,8 @@ interface SmallEntryJob {
 /** The largest small entry, compressed or not (zip-extract.ts picks them). */
 export const SMALL_ENTRY = 256 << 10;
 
-/**
- * One entry's unpacked bytes, checked against the central directory's size and CRC-32; `scratch`
- * (SMALL_ENTRY bytes) holds its compressed bytes, read once per entry into the same memory.
- */
-export function readSmallEntry(fd: number, job: Omit<SmallEntryJob, 'path' | 'mode'>, scratch: Buffer): { packed: number; data: Buffer } {
+/** Writes one entry; `scratch` (SMALL_ENTRY bytes) holds its compressed bytes, read once per entry into the same memory. */
+function writeSmallEntry(fd: number, staging: string, job: SmallEntryJob, scratch: Buffer): void {
   // The local header's name and extra lengths may differ from the central directory's.
   if (readSync(fd, scratch, 0, 30, job.offset) !== 30 || scratch.readUInt32LE(0) !== 0x04034b50) throw new Error('invalid local header');
   const start = job.offset + 30 + scratch.readUInt16LE(26) + scratch.readUInt16LE(28);
@@ -49,12 +46,6 @@ export function readSmallEntry(fd: number, job: Omit<SmallEntryJob, 'path' | 'mo
   const data = job.method === 8 ? inflateRawSync(packed, { maxOutputLength: Math.max(1, job.size) + 1, chunkSize: Math.max(64, job.size + 1) }) : packed;
   if (data.length !== job.size) throw new Error(`${data.length} bytes instead of the declared ${job.size}`);
   if (crc32(data) !== job.crc) throw new Error('CRC-32 mismatch');
-  return { packed: packed.length, data };
-}
-
-/** Writes one entry. */
-function writeSmallEntry(fd: number, staging: string, job: SmallEntryJob, scratch: Buffer): void {
-  const { packed, data } = readSmallEntry(fd, job, scratch);
   // The archive's own mode, as ditto keeps it (a zip made without Unix modes gets 0644); always readable by us.
   const mode = (job.mode & 0o777 || 0o644) | 0o400;
   const out = openSync(inside(staging, job.path), 'wx', mode);
@@ -64,7 +55,7 @@ function writeSmallEntry(fd: number, staging: string, job: SmallEntryJob, scratc
   } finally {
     closeSync(out);
   }
-  streamed(packed + data.length);
+  streamed(packed.length + data.length);
   job.integrity = integrityOf(data);
 }
 
@@ -78,22 +69,12 @@ export class SmallEntryError extends Error {
   }
 }
 
-/**
- * Writes every job into `staging`, one per event-loop turn; `stopped()` ends the loop early (the large
- * entries failed). With `arrived`, each job first waits for it (the archive is still being downloaded).
- */
-export async function writeSmallEntries(
-  archive: string,
-  staging: string,
-  jobs: SmallEntryJob[],
-  stopped: () => boolean,
-  arrived?: (job: SmallEntryJob) => Promise<void>,
-): Promise<void> {
+/** Writes every job into `staging`, one per event-loop turn; `stopped()` ends the loop early (the large entries failed). */
+export async function writeSmallEntries(archive: string, staging: string, jobs: SmallEntryJob[], stopped: () => boolean): Promise<void> {
   const scratch = Buffer.allocUnsafe(SMALL_ENTRY);
   const fd = openSync(archive, 'r');
   try {
     for (let i = 0; i < jobs.length && !stopped(); i++) {
-      if (arrived) await arrived(jobs[i]!);
       try {
         writeSmallEntry(fd, staging, jobs[i]!, scratch);
       } catch (cause) {

@@ -36,10 +36,6 @@ export interface DownloadOptions {
   /** Requests in all, across mirrors and retries, before giving up. */
   maxAttempts?: number;
   dispatcher?: Dispatcher;
-  /** Told the partial's length after each write, and the URL the bytes come from (an unpacker following the download reads up to there). */
-  written?: (offset: number, url: string) => void;
-  /** Told when the partial's bytes were thrown away and the download starts over. */
-  restarted?: () => void;
 }
 
 export interface DownloadResult {
@@ -115,7 +111,6 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   options.progress?.start(size, part.offset);
   const restart = async () => {
     await part.restart();
-    options.restarted?.();
     options.progress?.start(size, 0);
   };
 
@@ -142,7 +137,6 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
           answered,
           restart,
           progress: options.progress,
-          written: options.written,
         });
       } catch (err) {
         answered();
@@ -212,7 +206,6 @@ interface AttemptContext {
   /** Drops the partial's bytes and starts over. */
   restart: () => Promise<void>;
   progress?: Progress;
-  written?: (offset: number, url: string) => void;
 }
 
 /**
@@ -268,7 +261,6 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
       throw err;
     }
     ctx.progress?.advance(take);
-    ctx.written?.(part.offset, url);
     if (part.offset >= size) {
       // More bytes than the manifest pins: whatever this is, it is not the artifact.
       discard(res.body);
@@ -320,36 +312,6 @@ function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/**
- * Bytes `start` to `end` (inclusive) of the `size`-byte file at `url`, or undefined when the server
- * does not answer exactly that range (no Range support: a 200, whose body is dropped unread). Network
- * errors are thrown. Nothing here is verified: the caller must check the bytes against the pinned hash.
- */
-export async function fetchRange(
-  url: string,
-  range: { start: number; end: number; size: number },
-  options: { dispatcher: Dispatcher; stallTimeoutMs: number; signal: AbortSignal },
-): Promise<Buffer | undefined> {
-  const { start, end, size } = range;
-  const res = await follow(url, 5, options.dispatcher, options.stallTimeoutMs, start, undefined, options.signal, end);
-  res.body.on('error', () => undefined);
-  if (res.statusCode !== 206 || header(res.headers, 'content-range') !== `bytes ${start}-${end}/${size}`) {
-    discard(res.body);
-    return undefined;
-  }
-  const chunks: Buffer[] = [];
-  let got = 0;
-  for await (const chunk of res.body) {
-    got += (chunk as Buffer).length;
-    if (got > end - start + 1) {
-      discard(res.body);
-      return undefined;
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return got === end - start + 1 ? Buffer.concat(chunks) : undefined;
-}
-
 /** One GET with Range/If-Range, following redirects by hand so chains are capped and loops caught. */
 async function follow(
   start: string,
@@ -359,14 +321,12 @@ async function follow(
   offset: number,
   sidecar: Sidecar | undefined,
   signal: AbortSignal,
-  end?: number,
 ): Promise<Dispatcher.ResponseData> {
   const seen = new Set<string>();
   let url = start;
   for (let hops = 0; ; hops++) {
     const headers: Record<string, string> = { 'user-agent': 'ao-app-fetcher', 'accept-encoding': 'identity' };
-    if (end !== undefined) headers.range = `bytes=${offset}-${end}`;
-    else if (offset > 0) {
+    if (offset > 0) {
       headers.range = `bytes=${offset}-`;
       // If-Range only against the URL the partial came from: another mirror's validators differ.
       const validator = sidecar?.url === start ? (sidecar.etag ?? sidecar.lastModified) : undefined;

@@ -9,12 +9,11 @@ import { acquireLock } from '../../common/lock.js';
 import { settle } from '../../common/streaming-memory.js';
 import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
-import { discardPartial, partialPath, tailPath, usablePartialSize } from './partial-file.js';
+import { discardPartial, partialPath, usablePartialSize } from './partial-file.js';
 import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
 import { extractArtifact, type PlannedEntry } from '../../common/app-extract.js';
 import { checkEntryTrust, pinnedKeys, rememberedKeys, rememberKeys, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
-import { UnpackWhileDownloading } from './unpack-while-downloading.js';
 import { hostTargetId, validateAppManifest, type AppManifest, type AppTarget } from '../../common/app-manifest.js';
 
 /**
@@ -193,67 +192,40 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       });
     }
 
-    const staging = join(root, 'versions', `.staging-${name}-${process.pid}`);
-    await rm(staging, { recursive: true, force: true });
-    // A zip downloaded from the start is unpacked as it arrives (a resumed one as before: its tail request would cost bytes).
-    const early =
-      target.format === 'zip' && have === 0
-        ? new UnpackWhileDownloading({
-            partial: partialPath(artifact),
-            size: target.size,
-            staging,
-            cap: target.unpackedSizeLimit,
-            scratch: tailPath(artifact),
-            dispatcher: options.dispatcher,
-            stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
-          })
-        : undefined;
-    let got: Awaited<ReturnType<typeof download>>;
-    let entries: PlannedEntry[] | undefined;
-    try {
-      got = await download({
-        urls: target.urls,
-        dest: artifact,
-        size: target.size,
-        integrity: target.integrity,
-        progress: options.progress,
-        dispatcher: options.dispatcher,
-        retries: options.retries,
-        stallTimeoutMs: options.stallTimeoutMs,
-        deadlineMs: options.deadlineMs,
-        backoffBaseMs: options.backoffBaseMs,
-        written: early?.written,
-        restarted: early?.restarted,
+    const got = await download({
+      urls: target.urls,
+      dest: artifact,
+      size: target.size,
+      integrity: target.integrity,
+      progress: options.progress,
+      dispatcher: options.dispatcher,
+      retries: options.retries,
+      stallTimeoutMs: options.stallTimeoutMs,
+      deadlineMs: options.deadlineMs,
+      backoffBaseMs: options.backoffBaseMs,
+    });
+    await options.checkpoint?.('downloaded');
+    // Again now that the download is done: minutes passed and something else may have filled the disk.
+    const freeNow = await (options.freeSpace ?? freeBytes)(root);
+    if (freeNow < target.unpackedSizeLimit) {
+      throw new UserError({
+        what: 'not enough disk space to unpack the desktop app',
+        why: `${root} has ${freeNow} bytes free after the download; unpacking needs up to ${target.unpackedSizeLimit} (the verified download is kept)`,
+        fix: `free at least ${target.unpackedSizeLimit - freeNow} bytes there, then run ao-app install again: it unpacks without downloading again`,
+        code: 'ENOSPC',
       });
-      await options.checkpoint?.('downloaded');
-      // Again now that the download is done: minutes passed and something else may have filled the disk
-      // (what is already unpacked counts: its space is taken).
-      if ((await (options.freeSpace ?? freeBytes)(root)) + (early?.unpackedBytes() ?? 0) < target.unpackedSizeLimit) {
-        await early?.cancel();
-        const freeNow = await (options.freeSpace ?? freeBytes)(root);
-        throw new UserError({
-          what: 'not enough disk space to unpack the desktop app',
-          why: `${root} has ${freeNow} bytes free after the download; unpacking needs up to ${target.unpackedSizeLimit} (the verified download is kept)`,
-          fix: `free at least ${target.unpackedSizeLimit - freeNow} bytes there, then run ao-app install again: it unpacks without downloading again`,
-          code: 'ENOSPC',
-        });
-      }
-      // The download is verified (size and sha512): only now may what was unpacked from it count.
-      entries = await early?.finish();
-    } catch (err) {
-      await early?.cancel();
-      throw err;
     }
 
-    if (!entries) {
-      try {
-        entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file, target.integrity);
-      } catch (err) {
-        await rm(staging, { recursive: true, force: true });
-        // An unsafe archive is never worth keeping; a full disk keeps the verified download for the next run.
-        if (err instanceof UserError && err.code === 'EUNSAFEARCHIVE') await discardPartial(artifact);
-        throw err;
-      }
+    const staging = join(root, 'versions', `.staging-${name}-${process.pid}`);
+    await rm(staging, { recursive: true, force: true });
+    let entries: PlannedEntry[];
+    try {
+      entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file, target.integrity);
+    } catch (err) {
+      await rm(staging, { recursive: true, force: true });
+      // An unsafe archive is never worth keeping; a full disk keeps the verified download for the next run.
+      if (err instanceof UserError && err.code === 'EUNSAFEARCHIVE') await discardPartial(artifact);
+      throw err;
     }
     const marker: Marker = {
       version: manifest.version,

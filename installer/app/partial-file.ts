@@ -22,13 +22,10 @@ export interface Sidecar {
 
 export const partialPath = (dest: string) => `${dest}.partial`;
 export const sidecarPath = (dest: string) => `${dest}.partial.json`;
-/** The archive's tail, fetched on its own while the download runs (unpack-while-downloading.ts); left only by a killed run. */
-export const tailPath = (dest: string) => `${dest}.tail`;
 
 export async function discardPartial(dest: string): Promise<void> {
   await rm(partialPath(dest), { force: true });
   await rm(sidecarPath(dest), { force: true });
-  await rm(tailPath(dest), { force: true });
 }
 
 /** Size of a resumable partial for exactly this artifact, 0 when there is none. */
