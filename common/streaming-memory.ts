@@ -4,7 +4,7 @@ import { runInNewContext } from 'node:vm';
 /**
  * Keeps `ao-app install` near Node's own footprint while it streams hundreds
  * of MB (254 MB bench: peak RSS ~110 MB before, ~70 MB after).
- * Two costs, both measured with VmHWM:
+ * What it costs, measured with VmHWM:
  * - undici parses HTTP with llhttp compiled to WebAssembly; the first response
  *   makes V8 tier it up with TurboFan, a ~30 MB transient spike. Liftoff (the
  *   baseline wasm compiler) is fast enough here: bodies are sized, so llhttp
@@ -20,9 +20,9 @@ import { runInNewContext } from 'node:vm';
  *   unpack 88 -> 78 MB. (--max-semi-space-size is read only at start-up; the
  *   growth factor is read each time V8 would grow.)
  * - TurboFan optimising the JS that runs hot (undici, streams, the unpacker)
- *   cost ~7 MB of peak RSS (its compile zones) and, on a busy 2-core machine,
- *   CPU the download and the unpack needed: without it (Sparkplug/Maglev
- *   only) the Electron-like install peaked at 71 MB instead of 78 MB, no slower.
+ *   cost 7-9 MB of peak RSS (its compile zones): without it (Sparkplug, and
+ *   Maglev on Node 22) the bench's Electron-like install peaked at 66.9 MB
+ *   instead of 75.6 MB, and took no longer (2.77 s against 2.90 s).
  * `tuneForStreaming()` is for the command's process only (it changes V8 flags
  * for the whole process); must run before undici is loaded. Library callers
  * that do not call it get `streamed()` as a no-op.
