@@ -9,15 +9,16 @@ import { CACHE_DIR, REPO_ROOT } from '../common/paths.js';
 import type { AppManifest } from '../common/app-manifest.js';
 import { buildAppArtifact, buildElectronLikeZip } from '../rehearsal/app-fixtures.js';
 import { startFaultServer } from '../rehearsal/fault-server.js';
+import { PEAK_RSS_PRELOAD, peakRssKb } from '../rehearsal/peak-rss.js';
 
 /**
  * The desktop app fetcher over loopback, alternating with the plain tools in
  * the same run (`curl -o` + `sha512sum` + `unzip -q`), on two inputs: an
  * Electron-like 254 MB app (~3,000 deflated entries, a ~100 MB incompressible
  * app.asar, framework symlinks) and a single 254 MB stored file. Medians and
- * the spread; peak RSS as the child reports it (its getrusage maxRSS: every
- * thread of the one process, libuv's pool included; ao-app starts no other
- * process); the machine's 1-minute load average at each sample, since others
+ * the spread; peak RSS as the child reports it (its VmHWM: every thread of
+ * the one process, libuv's pool included, since exec; ao-app starts no other
+ * process; rehearsal/peak-rss.ts says why not maxRSS); the machine's 1-minute load average at each sample, since others
  * share it; and how many bytes a run SIGKILLed at ~60% makes the server send
  * again, against what remained.
  */
@@ -33,16 +34,15 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [value, performance.now() - start];
 }
 
-/** Runs ao-app with a preload that prints the child's own peak RSS at exit. */
+/** Runs ao-app with a preload that prints the child's own peak RSS at exit (rehearsal/peak-rss.ts). */
 function runFetcher(args: string[], reporter: string, cli = CLI): { pid: number; done: Promise<{ code: number | null; maxRssKb?: number }> } {
   const child = spawn(process.execPath, ['--require', reporter, cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const done = new Promise<{ code: number | null; maxRssKb?: number }>((resolve) =>
     child.on('exit', (code) => {
-      const m = /maxRSS=(\d+)/.exec(stderr);
       if (code !== 0 && code !== null) process.stderr.write(stderr);
-      resolve({ code, maxRssKb: m ? Number(m[1]) : undefined });
+      resolve({ code, maxRssKb: peakRssKb(stderr) });
     }),
   );
   return { pid: child.pid!, done };
@@ -159,7 +159,7 @@ export async function run(): Promise<void> {
   const server = await startFaultServer();
   try {
     const reporter = join(work, 'rss.cjs');
-    await writeFile(reporter, "process.on('exit', () => require('node:fs').writeSync(2, `maxRSS=${process.resourceUsage().maxRSS}\\n`));\n");
+    await writeFile(reporter, PEAK_RSS_PRELOAD);
     await measure({ name: 'electron-like', file: realistic }, work, server, reporter, samples);
     await measure({ name: 'single-stored-file', file: single }, work, server, reporter, samples);
     await resumeAfterKill(single, work, server, reporter);

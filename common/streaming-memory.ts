@@ -4,7 +4,7 @@ import { runInNewContext } from 'node:vm';
 /**
  * Keeps `ao-app install` near Node's own footprint while it streams hundreds
  * of MB (254 MB bench: peak RSS ~110 MB before, ~70 MB after).
- * Two costs, both measured with VmHWM:
+ * What it costs, measured with VmHWM:
  * - undici parses HTTP with llhttp compiled to WebAssembly; the first response
  *   makes V8 tier it up with TurboFan, a ~30 MB transient spike. Liftoff (the
  *   baseline wasm compiler) is fast enough here: bodies are sized, so llhttp
@@ -19,6 +19,10 @@ import { runInNewContext } from 'node:vm';
  *   A growth factor of 1 keeps them at their starting size: peak RSS of that
  *   unpack 88 -> 78 MB. (--max-semi-space-size is read only at start-up; the
  *   growth factor is read each time V8 would grow.)
+ * - TurboFan optimising the JS that runs hot (undici, streams, the unpacker)
+ *   cost 7-9 MB of peak RSS (its compile zones): without it (Sparkplug, and
+ *   Maglev on Node 22) the bench's Electron-like install peaked at 66.9 MB
+ *   instead of 75.6 MB, and took no longer (2.77 s against 2.90 s).
  * `tuneForStreaming()` is for the command's process only (it changes V8 flags
  * for the whole process); must run before undici is loaded. Library callers
  * that do not call it get `streamed()` as a no-op.
@@ -32,6 +36,7 @@ let sinceCollect = 0;
 export function tuneForStreaming(): void {
   try {
     setFlagsFromString('--liftoff-only');
+    setFlagsFromString('--no-turbofan');
     setFlagsFromString('--semi-space-growth-factor=1');
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void;
