@@ -2,8 +2,9 @@
  * Starts the binary where Node cannot exec it in our place (before Node 22.15, Windows).
  * On POSIX it takes the process handle `child_process` itself wraps (process_wrap's `Process`,
  * already in memory at start-up): loading `child_process` (with net, streams and their
- * dependencies) was most of a Node 20 launcher's cost, +7 ms of wall time and +8 ms of CPU over
- * `node -e 0` here (`bench/launcher.ts`). `process.binding` is deprecated (DEP0111, a warning
+ * dependencies) was the largest single cost of a Node 20 launcher; a 1-line launcher spawning
+ * through it took +3.4 to +5.2 ms more wall time here than one using this handle
+ * (`bench/launcher.ts`). `process.binding` is deprecated (DEP0111, a warning
  * only under --pending-deprecation, which we keep quiet), but the Node versions that take this
  * path (20, 21, 22 before 22.15) are released and fixed; if the binding is missing or refused
  * (the permission model), `child_process.spawn` does the same job. Windows always takes it.
@@ -16,7 +17,6 @@ export interface StartedBinary {
 }
 
 interface ProcessHandle {
-  pid?: number;
   onexit: (exitCode: number, signalCode: string) => void;
   spawn(options: object): number;
   kill(signal: number): number;
