@@ -176,16 +176,15 @@ export async function run(): Promise<void> {
     const childProcessSpawn = `require('node:child_process').spawn(${JSON.stringify(bare)}, ['--version'], { stdio: 'inherit' }).on('exit', (c) => process.exit(c))`;
     // On Node 22: a file that only execs the binary (what replacing a Node process costs, with the binary's run).
     const minimalExec = `process.execve(${JSON.stringify(bare)}, [${JSON.stringify(bare)}, '--version'], process.env)`;
-    const run20 = measured(
-      (c) => sideBySide(c),
-      [
-        [node20, [launcher, '--version'], blocked.env],
-        [node20, ['-e', '0'], blocked.env],
-        [bare, ['--version'], blocked.env],
-        [node20, ['-e', minimalSpawn], blocked.env],
-        [node20, ['-e', childProcessSpawn], blocked.env],
-      ],
-    );
+    // Each line's commands, timed twice: wall time here, CPU time below.
+    const line20 = [
+      [node20, [launcher, '--version'], blocked.env],
+      [node20, ['-e', '0'], blocked.env],
+      [bare, ['--version'], blocked.env],
+      [node20, ['-e', minimalSpawn], blocked.env],
+      [node20, ['-e', childProcessSpawn], blocked.env],
+    ] as const satisfies Array<[string, string[], NodeJS.ProcessEnv]>;
+    const run20 = measured((c) => sideBySide(c), [...line20]);
     const [launcher20T, node20T, bare20T, spawnT, childProcessT] = run20.times;
     // Node's compile cache can only cover code loaded after it is enabled: a stub that enables it, then loads the launcher.
     const stub = join(blocked.root, 'cached-launcher.cjs');
@@ -193,16 +192,14 @@ export async function run(): Promise<void> {
       stub,
       `require('node:module').enableCompileCache?.(${JSON.stringify(join(blocked.root, 'compile-cache'))});\nrequire(${JSON.stringify(launcher)});\n`,
     );
-    const run22 = measured(
-      (c) => sideBySide(c),
-      [
-        [node22, [launcher, '--version'], blocked.env],
-        [node22, ['-e', '0'], blocked.env],
-        [bare, ['--version'], blocked.env],
-        [node22, [stub, '--version'], blocked.env],
-        [node22, ['-e', minimalExec], blocked.env],
-      ],
-    );
+    const line22 = [
+      [node22, [launcher, '--version'], blocked.env],
+      [node22, ['-e', '0'], blocked.env],
+      [bare, ['--version'], blocked.env],
+      [node22, [stub, '--version'], blocked.env],
+      [node22, ['-e', minimalExec], blocked.env],
+    ] as const satisfies Array<[string, string[], NodeJS.ProcessEnv]>;
+    const run22 = measured((c) => sideBySide(c), [...line22]);
     const [launcher22T, node22T, bare22T, stub22T, execT] = run22.times;
     // npm with scripts blocked: the bin link runs the launcher through `#!/usr/bin/env node`, whichever Node is on PATH.
     const blockedRun = measured(
@@ -214,25 +211,8 @@ export async function run(): Promise<void> {
     );
     const [blockedT, swappedAgainT] = blockedRun.times;
     const blockedNode = spawnSync('node', ['--version'], { env: blocked.env, encoding: 'utf8' }).stdout.trim();
-    const cpu20 = measured(
-      (c) => cpuSideBySide(c),
-      [
-        [node20, [launcher, '--version'], blocked.env],
-        [node20, ['-e', '0'], blocked.env],
-        [bare, ['--version'], blocked.env],
-        [node20, ['-e', minimalSpawn], blocked.env],
-      ],
-    );
-    const cpu22 = measured(
-      (c) => cpuSideBySide(c),
-      [
-        [node22, [launcher, '--version'], blocked.env],
-        [node22, ['-e', '0'], blocked.env],
-        [bare, ['--version'], blocked.env],
-        [node22, [stub, '--version'], blocked.env],
-        [node22, ['-e', minimalExec], blocked.env],
-      ],
-    );
+    const cpu20 = measured((c) => cpuSideBySide(c), [...line20]);
+    const cpu22 = measured((c) => cpuSideBySide(c), [...line22]);
     const postinstallEnv = { ...swapped.env, npm_config_user_agent: 'npm/11 node/v20 linux x64' };
     const [postinstallT, nodeAgainT] = sideBySide(
       [
