@@ -30,6 +30,11 @@ import { alterBinary, expectExactPassThrough, isElf, isNodeScript, mustRun, repa
 const execFileAsync = promisify(execFile);
 const SPEC = '@aoagents/ao@0.10.0';
 const globalPkg = (sb: Sandbox) => join(sb.prefix, 'lib', 'node_modules', '@aoagents', 'ao');
+/** A global install, scripts blocked, whose platform package then went missing: the postinstall or launcher must fetch it. */
+function installWithoutPlatformPackage(sb: Sandbox): void {
+  mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+  rmSync(join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64'), { recursive: true });
+}
 /** A dir the launcher cannot rename into, also for root (which ignores modes): immutable, else mode 0555. */
 function makeReadOnly(dir: string): () => void {
   if (process.getuid?.() === 0) {
@@ -228,8 +233,7 @@ describe('npm global installs from the registry', () => {
     "as root, with the platform package missing and the cache in another user's home, bin/ao becomes a verified copy root owns, never a link to their file",
     async () => {
       const sb = sandbox('npm-root-cache');
-      mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
-      rmSync(join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64'), { recursive: true });
+      installWithoutPlatformPackage(sb);
       // The invoking user's cache (sudo keeps HOME), holding this release's binary as that user's file.
       const userCache = join(sb.root, 'user-home-cache');
       const entry = release.manifest.binaries['linux-x64']!;
@@ -273,8 +277,7 @@ describe('npm global installs from the registry', () => {
     "as root with a user's HOME, the fallback fetch and the swap leave nothing root owns in that home; ao works for root and for that user",
     () => {
       const sb = userHomeSandbox('npm-root-user-home');
-      mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
-      rmSync(join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64'), { recursive: true });
+      installWithoutPlatformPackage(sb);
       const rebuild = mustRun('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], sb.env);
       expect(rebuild.stderr).toContain('ao: verified and installed');
       expect(rootOwnedUnder(sb.home)).toEqual([]);
@@ -290,8 +293,7 @@ describe('npm global installs from the registry', () => {
     "as root with a user's HOME and the launcher kept, the fetched binary and root's stamps stay out of that home; the launcher finds the binary for root and for that user",
     () => {
       const sb = userHomeSandbox('npm-root-user-home-launcher');
-      mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
-      rmSync(join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64'), { recursive: true });
+      installWithoutPlatformPackage(sb);
       // The documented way to keep the launcher; the platform package is still fetched.
       const own = join(sb.root, 'own-ao');
       writeFileSync(own, '#!/bin/sh\n', { mode: 0o755 });
