@@ -132,9 +132,6 @@ const ratio = (a: number, b: number) => (a / b).toFixed(2);
 const verdict = (ok: boolean) => (ok ? 'ok' : 'MISSED');
 
 export async function run(): Promise<void> {
-  // This sandbox sets NODE_EXTRA_CA_CERTS; Node 20 parses that bundle at every start (+50 ms here; Node 22 only
-  // when TLS is used), which would bury the launcher's few ms in noise. Nothing here uses TLS.
-  delete process.env.NODE_EXTRA_CA_CERTS;
   const { registry, staged } = await registryWithRelease('0.10.0');
   const proxy = await countingProxy(registry.url);
   const sandboxes: Sandbox[] = [];

@@ -13,7 +13,7 @@ import { median, timeOnce } from './launcher.js';
  * What the real 23 MB rewrite binary costs at install and on the first run, beside
  * `node -e 0` in the same run, samples alternating so machine noise falls on both alike:
  * - the postinstall (sha512 of the binary, `--version`, the swap);
- * - the first `ao --version` with scripts blocked (the launcher verifies and swaps).
+ * - the first `ao --version` with scripts blocked (the launcher verifies, records the stamp and runs it; it never swaps).
  */
 const ROUNDS = 15;
 
