@@ -30,10 +30,10 @@ export function closest(word: string, known: string[]): string | undefined {
 
 export type Values = Record<string, string | boolean | string[] | undefined>;
 
-/** The command word wherever it stands: a flag's value (`--stage dir verify`) is not it; the strict parse that follows judges the rest. */
-export function commandOf(argv: string[]): string | undefined {
+/** The words that are not flags or flag values, wherever they stand (`--stage dir verify`, `--json help verify`); the strict parse that follows judges the rest. */
+export function positionalsOf(argv: string[]): string[] {
   const options = Object.fromEntries(Object.entries(FLAGS).map(([name, f]) => [name, { type: f.type }]));
-  return parseArgs({ args: argv, allowPositionals: true, strict: false, options }).positionals[0];
+  return parseArgs({ args: argv, allowPositionals: true, strict: false, options }).positionals;
 }
 
 export function parse(command: string | undefined, argv: string[]): { values: Values; positionals: string[] } {

@@ -3,12 +3,13 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isUserError, UserError } from '../common/errors.js';
 import { BIN, COMMANDS, commandHelp, DEFAULT_STAGE, flagUsage, mainHelp } from './cli-commands.js';
-import { closest, commandOf, parse, usage } from './cli-parse.js';
+import { closest, parse, positionalsOf, usage } from './cli-parse.js';
 import { run } from './cli-run.js';
 
 /** `ao-release <command> [flags] [--json]`: help, usage errors and the one JSON object live here; `cli-run.ts` does the work. */
 export async function main(argv: string[]): Promise<number> {
-  const command = commandOf(argv);
+  const words = positionalsOf(argv);
+  const command = words[0];
   const json = argv.includes('--json');
   const say = (line: string) => {
     if (!json) process.stdout.write(`${line}\n`);
@@ -20,7 +21,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   try {
     if (!command || command === 'help') {
-      const topic = argv.filter((a) => !a.startsWith('-'))[1];
+      const topic = words[1];
       if (topic && COMMANDS[topic]) return help(commandHelp(topic), json);
       if (!command && !argv.includes('--help') && !argv.includes('-h')) {
         if (json) throw usage(undefined, 'no command given');

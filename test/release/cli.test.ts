@@ -63,6 +63,8 @@ describe('ao-release', () => {
     const ok = await cli(['--stage', stageDirOf(staged), 'verify']);
     expect(ok.err).toBe('');
     expect([ok.code, ok.out.split('\n')[0]]).toEqual([0, 'verified 7 packages of 0.10.0']);
+    // The same for a help topic after a flag with a value.
+    expect((await cli(['--matrix', 'matrix.json', 'help', 'verify'])).out).toMatch(/^usage: ao-release verify /);
   });
 
   it('verify prints one human line, or a what/why/fix error', async () => {
