@@ -37,8 +37,18 @@ export function processStartId(pid: number): string | undefined {
     }
   }
   if (process.platform === 'win32') return undefined;
+  return psStartId(pid);
+}
+
+/**
+ * The start time `ps` prints (macOS and the BSDs; exported so Linux's procps can test it). `lstart` is local
+ * time in the user's locale: a second `ao update` run under another TZ or LANG would read a live holder as
+ * another process, so both are fixed.
+ */
+export function psStartId(pid: number): string | undefined {
   try {
-    const started = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const env = { ...process.env, LC_ALL: 'C', TZ: 'UTC0' };
+    const started = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env }).trim();
     return started || undefined;
   } catch {
     return undefined;
