@@ -40,7 +40,8 @@ function runFetcher(args: string[], reporter: string, cli = CLI): { pid: number;
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const done = new Promise<{ code: number | null; maxRssKb?: number }>((resolve) =>
-    child.on('exit', (code) => {
+    // 'close', not 'exit': the peak figure is written as the child exits and may still be in the pipe.
+    child.on('close', (code) => {
       if (code !== 0 && code !== null) process.stderr.write(stderr);
       resolve({ code, maxRssKb: peakRssKb(stderr) });
     }),

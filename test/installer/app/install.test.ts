@@ -286,36 +286,40 @@ describe('installing the desktop app', () => {
     expect(server.bytesSent(path) - sentBefore).toBe(manifest.targets['darwin-arm64'].size);
   });
 
+  // prlimit is util-linux: the Linux runners and this machine have it, macOS and Windows do not.
   for (const format of ['zip', 'tar.gz'] as const) {
-    it(`a file-system error while unpacking a ${format} is reported as itself (exit 1), never as an unsafe archive, and keeps the verified download`, async () => {
-      const root = await tempDir('root');
-      // The zip's app.bin is 512 KiB, the tar.gz's padding 8 MiB: both over the file-size limit below.
-      const [artifact, target] = format === 'zip' ? [mac, 'darwin-arm64'] : [big, 'linux-x64'];
-      const manifest = await manifestFor(server, artifact, format, target);
-      const file = await writeManifest(await tempDir('m'), manifest);
-      const artifactFile = manifest.targets[target]!.file;
-      const path = `/${artifactFile}`;
-      const args = ['install', '--quiet', '--manifest', file, '--target', target, '--dir', root];
-      // The download completes and is verified; the run is killed before unpacking.
-      const parked = runCli(args, { AO_APP_CHECKPOINT: 'downloaded' });
-      await until(() => parked.stderr.includes('parked at downloaded'));
-      parked.child.kill('SIGKILL');
-      await parked.done;
-      const requests = server.requests.filter((r) => r.path === path).length;
-      // A file-size limit below the largest file: the unpack's write fails with EFBIG, a real file-system error.
-      const limited = runCli(args, {}, ['prlimit', '--fsize=300000:300000']);
-      expect(await limited.done).toBe(1);
-      expect(limited.stderr).toContain('cannot write the desktop app');
-      expect(limited.stderr).toContain('EFBIG');
-      expect(limited.stderr).toContain('the verified download is kept');
-      expect(limited.stderr).toContain('ulimit -f');
-      expect(existsSync(join(root, 'downloads', `${artifactFile}.partial`))).toBe(true);
-      expect(await readdir(join(root, 'versions'))).toEqual([]);
-      const again = runCli(args);
-      expect(await again.done).toBe(0);
-      expect(await appPath(root)).toBe(join(root, 'versions', `0.10.0-${target}`));
-      expect(server.requests.filter((r) => r.path === path)).toHaveLength(requests);
-    });
+    it.runIf(process.platform === 'linux')(
+      `a file-system error while unpacking a ${format} is reported as itself (exit 1), never as an unsafe archive, and keeps the verified download`,
+      async () => {
+        const root = await tempDir('root');
+        // The zip's app.bin is 512 KiB, the tar.gz's padding 8 MiB: both over the file-size limit below.
+        const [artifact, target] = format === 'zip' ? [mac, 'darwin-arm64'] : [big, 'linux-x64'];
+        const manifest = await manifestFor(server, artifact, format, target);
+        const file = await writeManifest(await tempDir('m'), manifest);
+        const artifactFile = manifest.targets[target]!.file;
+        const path = `/${artifactFile}`;
+        const args = ['install', '--quiet', '--manifest', file, '--target', target, '--dir', root];
+        // The download completes and is verified; the run is killed before unpacking.
+        const parked = runCli(args, { AO_APP_CHECKPOINT: 'downloaded' });
+        await until(() => parked.stderr.includes('parked at downloaded'));
+        parked.child.kill('SIGKILL');
+        await parked.done;
+        const requests = server.requests.filter((r) => r.path === path).length;
+        // A file-size limit below the largest file: the unpack's write fails with EFBIG, a real file-system error.
+        const limited = runCli(args, {}, ['prlimit', '--fsize=300000:300000']);
+        expect(await limited.done).toBe(1);
+        expect(limited.stderr).toContain('cannot write the desktop app');
+        expect(limited.stderr).toContain('EFBIG');
+        expect(limited.stderr).toContain('the verified download is kept');
+        expect(limited.stderr).toContain('ulimit -f');
+        expect(existsSync(join(root, 'downloads', `${artifactFile}.partial`))).toBe(true);
+        expect(await readdir(join(root, 'versions'))).toEqual([]);
+        const again = runCli(args);
+        expect(await again.done).toBe(0);
+        expect(await appPath(root)).toBe(join(root, 'versions', `0.10.0-${target}`));
+        expect(server.requests.filter((r) => r.path === path)).toHaveLength(requests);
+      },
+    );
   }
 
   for (const step of ['extracted', 'committed'] as const) {
