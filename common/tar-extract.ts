@@ -1,7 +1,7 @@
 import type { ReadEntry } from 'tar';
 import type { UserError } from './errors.js';
 import { checkPlan, cleanPath, refuse, type PlannedEntry } from './archive-plan.js';
-import { capCounter, createSymlinks } from './archive-write.js';
+import { capCounter, createSymlinks, isFileSystemError } from './archive-write.js';
 import { streamed } from './streaming-memory.js';
 
 /** The Linux app's tar.gz: listed and checked whole, then unpacked by node-tar with every file's bytes counted and hashed. */
@@ -36,6 +36,8 @@ export async function extractTarGz(archive: string, staging: string, cap: number
       },
     });
   } catch (cause) {
+    // Reading the verified file failed (EIO, EMFILE...): this disk's fault, not the archive's.
+    if (isFileSystemError(cause)) throw cause;
     // node-tar's own guards (a gzip bomb's ratio, a corrupt header) end up here.
     throw refuse(archive, `it is not a sound tar.gz (${(cause as Error).message})`);
   }

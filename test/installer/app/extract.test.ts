@@ -26,6 +26,21 @@ describe('extracting hostile archives', () => {
   }
 });
 
+describe('a verified artifact this disk cannot read', () => {
+  // A folder where the file should be: reading it fails with EISDIR, a real file-system error, as EIO would.
+  for (const format of ['zip', 'tar.gz'] as const) {
+    it(`${format}: is a file-system error (EAPPDISK), never an unsafe archive, so the download is not deleted for it`, async () => {
+      const dir = await tempDir('unreadable');
+      const archive = join(dir, `a.${format}`);
+      await mkdir(archive);
+      await expect(extractArtifact(format, archive, join(dir, 'staging'), 1 << 20, 'a')).rejects.toMatchObject({
+        code: 'EAPPDISK',
+        why: expect.stringContaining('EISDIR'),
+      });
+    });
+  }
+});
+
 describe('extracting real app layouts', () => {
   it('keeps the macOS bundle symlinks and executable bits from a zip -y archive', async () => {
     const dir = await tempDir('mac');
