@@ -1,8 +1,8 @@
 import { chmod, copyFile, mkdir, stat } from 'node:fs/promises';
-import { UserError } from './errors.js';
 import type { AppFormat } from './app-manifest.js';
 import type { PlannedEntry } from './archive-plan.js';
-import { inside, isDiskError, isFileSystemError } from './archive-write.js';
+import { inside } from './archive-write.js';
+import { fileSystemFailure, isFileSystemError } from './file-system-error.js';
 import { extractTarGz } from './tar-extract.js';
 import { extractZip } from './zip-extract.js';
 
@@ -42,35 +42,13 @@ export async function extractArtifact(
     return await unpack(format, artifact, staging, cap, file, integrity);
   } catch (err) {
     if (!isFileSystemError(err)) throw err;
-    throw unpackFailure(staging, err);
-  }
-}
-
-/** Fixes for the file-system errors a user can cure by hand; the rest get the general one. */
-const FIXES: Record<string, string> = {
-  EMFILE: 'raise the open-file limit (ulimit -n) or close other programs',
-  ENFILE: 'close other programs (the system ran out of open files)',
-  EFBIG: 'raise the file-size limit (ulimit -f)',
-  ENAMETOOLONG: 'set AO_APP_DIR to a folder on a file system that allows long names (eCryptfs home folders do not)',
-};
-
-/** The archive is fine and verified; this disk or this process is not: say which, and keep the download for the next run. */
-function unpackFailure(staging: string, err: NodeJS.ErrnoException): UserError {
-  const again = 'then run ao-app install again: it unpacks without downloading again';
-  if (isDiskError(err)) {
-    return new UserError({
-      what: 'the disk filled up while unpacking the desktop app',
-      why: `${staging}: ${err.message} (nothing was installed; the verified download is kept)`,
-      fix: `free some space there (or set AO_APP_DIR to a folder on a larger disk), ${again}`,
-      code: 'ENOSPC',
-      cause: err,
+    // The archive is fine and verified; this disk or this process is not.
+    throw fileSystemFailure(err, {
+      what: 'cannot write the desktop app',
+      whatWhenFull: 'the disk filled up while unpacking the desktop app',
+      where: staging,
+      kept: 'nothing was installed; the verified download is kept',
+      again: 'then run ao-app install again: it unpacks without downloading again',
     });
   }
-  return new UserError({
-    what: 'cannot write the desktop app',
-    why: `${staging}: ${err.message} (nothing was installed; the verified download is kept)`,
-    fix: `${FIXES[err.code!] ?? 'check that folder is writable and its disk is healthy, or set AO_APP_DIR to another folder'}, ${again}`,
-    code: 'EAPPDISK',
-    cause: err,
-  });
 }

@@ -39,15 +39,3 @@ export async function createSymlinks(staging: string, plan: PlannedEntry[]): Pro
     await symlink(e.link!, dest);
   }
 }
-
-const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
-
-export function isDiskError(err: unknown): boolean {
-  return DISK_FULL.has((err as NodeJS.ErrnoException)?.code ?? '');
-}
-
-/** An error from the operating system (a failed open, write, mkdir...), as opposed to one about the archive's bytes. */
-export function isFileSystemError(err: unknown): err is NodeJS.ErrnoException {
-  const { syscall, code } = (err ?? {}) as NodeJS.ErrnoException;
-  return typeof syscall === 'string' && typeof code === 'string';
-}

@@ -1,7 +1,8 @@
 import type { ReadEntry } from 'tar';
 import type { UserError } from './errors.js';
 import { checkPlan, cleanPath, refuse, type PlannedEntry } from './archive-plan.js';
-import { capCounter, createSymlinks, isFileSystemError } from './archive-write.js';
+import { capCounter, createSymlinks } from './archive-write.js';
+import { isFileSystemError } from './file-system-error.js';
 import { streamed } from './streaming-memory.js';
 
 /** The Linux app's tar.gz: listed and checked whole, then unpacked by node-tar with every file's bytes counted and hashed. */

@@ -9,7 +9,8 @@ import StreamZip from 'node-stream-zip';
 import { UserError } from './errors.js';
 import { integrityOfHash } from './integrity.js';
 import { checkPlan, refuse, type PlannedEntry } from './archive-plan.js';
-import { capCounter, createSymlinks, inside, isFileSystemError } from './archive-write.js';
+import { capCounter, createSymlinks, inside } from './archive-write.js';
+import { isFileSystemError } from './file-system-error.js';
 import { settle } from './streaming-memory.js';
 import { SMALL_ENTRY, SmallEntryError, writeSmallEntries } from './zip-small-entries.js';
 

@@ -1,8 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
-import { UserError } from '../../common/errors.js';
-import { isDiskError } from '../../common/archive-write.js';
+import { fileSystemFailure, isFileSystemError } from '../../common/file-system-error.js';
 import { writeJsonAtomic } from '../../common/fs-atomic.js';
 import { integrityOfHash } from '../../common/integrity.js';
 import { streamed } from '../../common/streaming-memory.js';
@@ -38,22 +37,6 @@ export async function usablePartialSize(dest: string, size: number, integrity: s
   } catch {
     return 0;
   }
-}
-
-/** Errors writing the partial that no retry can cure. */
-const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO']);
-
-function diskError(dest: string, err: NodeJS.ErrnoException): UserError {
-  const full = isDiskError(err);
-  return new UserError({
-    what: `cannot write the desktop app download to ${partialPath(dest)}`,
-    why: full ? 'the disk is full (the bytes already downloaded are kept)' : `${err.code}: ${err.message}`,
-    fix: full
-      ? 'free some space there (or set AO_APP_DIR to a folder on a larger disk), then run ao-app install again: it resumes'
-      : 'make that folder writable, or set AO_APP_DIR to a writable folder, then run ao-app install again',
-    code: full ? 'ENOSPC' : 'EAPPDISK',
-    cause: err,
-  });
 }
 
 export class PartialFile {
@@ -113,7 +96,14 @@ export class PartialFile {
     try {
       await this.file!.write(buf, 0, take, this.offset);
     } catch (err) {
-      throw DISK_ERRORS.has((err as NodeJS.ErrnoException).code ?? '') ? diskError(this.dest, err as NodeJS.ErrnoException) : err;
+      // No retry cures a file-system error (a full disk, EFBIG, EMFILE...): it ends the install with its own fix.
+      if (!isFileSystemError(err)) throw err;
+      throw fileSystemFailure(err, {
+        what: `cannot write the desktop app download to ${partialPath(this.dest)}`,
+        where: partialPath(this.dest),
+        kept: 'the bytes already downloaded are kept',
+        again: 'then run ao-app install again: it resumes',
+      });
     }
     this.hash.update(take === buf.length ? buf : buf.subarray(0, take));
     this.offset += take;

@@ -287,6 +287,26 @@ describe('installing the desktop app', () => {
   });
 
   // prlimit is util-linux: the Linux runners and this machine have it, macOS and Windows do not.
+  it.runIf(process.platform === 'linux')(
+    'a file-system error while downloading ends at once with its own fix (exit 1), never as a network retry, and keeps the bytes',
+    async () => {
+      const root = await tempDir('root');
+      const manifest = await manifestFor(server, big, 'tar.gz', 'linux-x64');
+      const file = await writeManifest(await tempDir('m'), manifest);
+      const path = `/${manifest.targets['linux-x64']!.file}`;
+      const before = server.requests.filter((r) => r.path === path).length;
+      // The 8 MiB download outgrows a 1 MB file-size limit: EFBIG on the partial's write.
+      const limited = runCli(['install', '--quiet', '--manifest', file, '--target', 'linux-x64', '--dir', root], {}, ['prlimit', '--fsize=1000000:1000000']);
+      expect(await limited.done).toBe(1);
+      expect(limited.stderr).toContain('cannot write the desktop app download');
+      expect(limited.stderr).toContain('EFBIG');
+      expect(limited.stderr).toContain('ulimit -f');
+      expect(limited.stderr).not.toContain('network');
+      expect(server.requests.filter((r) => r.path === path).length - before).toBe(1);
+      expect((await stat(join(root, 'downloads', `${manifest.targets['linux-x64']!.file}.partial`))).size).toBeGreaterThan(0);
+    },
+  );
+
   for (const format of ['zip', 'tar.gz'] as const) {
     it.runIf(process.platform === 'linux')(
       `a file-system error while unpacking a ${format} is reported as itself (exit 1), never as an unsafe archive, and keeps the verified download`,

@@ -1,0 +1,49 @@
+import { UserError } from './errors.js';
+
+/**
+ * Errors from the operating system while the desktop app is written (its download, its unpack), told
+ * apart from errors about the bytes, and said so a person can act on them.
+ */
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+
+function isDiskError(err: unknown): boolean {
+  return DISK_FULL.has((err as NodeJS.ErrnoException)?.code ?? '');
+}
+
+/** An error from the operating system (a failed open, write, mkdir...), as opposed to one about the data. */
+export function isFileSystemError(err: unknown): err is NodeJS.ErrnoException {
+  const { syscall, code } = (err ?? {}) as NodeJS.ErrnoException;
+  return typeof syscall === 'string' && typeof code === 'string';
+}
+
+/** Fixes for the file-system errors a user can cure by hand; the rest get the general one. */
+const FIXES: Record<string, string> = {
+  EMFILE: 'raise the open-file limit (ulimit -n) or close other programs',
+  ENFILE: 'close other programs (the system ran out of open files)',
+  EFBIG: 'raise the file-size limit (ulimit -f)',
+  ENAMETOOLONG: 'set AO_APP_DIR to a folder on a file system that allows long names (eCryptfs home folders do not)',
+};
+
+export interface FileSystemFailure {
+  /** What could not be done, for the error's first line; `whatWhenFull` replaces it for a full disk. */
+  what: string;
+  whatWhenFull?: string;
+  /** The file or folder it failed on. */
+  where: string;
+  /** What stays for the next run, in parentheses after the cause. */
+  kept: string;
+  /** How the next run picks up: "then run ao-app install again: it resumes". */
+  again: string;
+}
+
+/** The error a person reads: ENOSPC for a full disk, EAPPDISK with the cause's own fix for the rest. */
+export function fileSystemFailure(err: NodeJS.ErrnoException, failure: FileSystemFailure): UserError {
+  const full = isDiskError(err);
+  return new UserError({
+    what: full ? (failure.whatWhenFull ?? failure.what) : failure.what,
+    why: `${failure.where}: ${err.message} (${failure.kept})`,
+    fix: `${full ? 'free some space there (or set AO_APP_DIR to a folder on a larger disk)' : (FIXES[err.code!] ?? 'check that folder is writable and its disk is healthy, or set AO_APP_DIR to another folder')}, ${failure.again}`,
+    code: full ? 'ENOSPC' : 'EAPPDISK',
+    cause: err,
+  });
+}
