@@ -14,7 +14,8 @@ import { healthStep, type HealthDetail } from './steps/health-step.js';
 import { importLegacy, type ImportOutcome } from './steps/import.js';
 import { installExact, saveLegacyTarball } from './steps/install.js';
 import { checkDiskSpace, checkNode, checkWritable, lookUpTarget, requiredFreeBytes } from './steps/preflight.js';
-import { importRecordOf, writeImportRecord } from './steps/record.js';
+import { writeLegacyState } from './steps/legacy-state.js';
+import { importRecordOf } from './steps/record.js';
 
 /** What the journaled steps need: the run's options plus what `runCutover` found before the journal. */
 export interface ForwardContext extends CutoverOptions {
@@ -136,7 +137,7 @@ export async function forward(journal: Journal, ctx: ForwardContext): Promise<vo
 /** The last step: the import record, when a legacy home was imported. */
 export async function commit(journal: Journal, paths: RewritePaths, home: string): Promise<{ record?: string }> {
   const record = importRecordOf(journal, home);
-  return record ? { record: await writeImportRecord(paths, record) } : {};
+  return record ? { record: await writeLegacyState(paths, 'imported.json', record) } : {};
 }
 
 /** What a person reads at the end: what the new ao holds, what only the bundle keeps, with counts. */

@@ -37,21 +37,12 @@ export interface ImportOutcome {
   skipped: number;
 }
 
-export function bundlePath(paths: RewritePaths): string {
-  return join(paths.aoHome, 'legacy', 'bundle.json');
-}
-
 export function configProjectIds(bundle: Pick<LegacyBundle, 'config'>): string[] {
   const projects = (bundle.config?.data as { projects?: unknown } | undefined)?.projects;
   return projects && typeof projects === 'object' && !Array.isArray(projects) ? Object.keys(projects) : [];
 }
 
 const hasResumeId = (s: LegacyBundle['sessions'][number]) => Boolean(s.resume.claudeSessionUuid || s.resume.codexThreadId || s.resume.opencodeSessionId);
-
-/** Writes the bundle where the toolkit keeps it: folder 0700, file 0600, atomically. */
-export function keepBundle(paths: RewritePaths, bundle: LegacyBundle): Promise<string> {
-  return writeLegacyState(paths, 'bundle.json', bundle);
-}
 
 /**
  * The root `ao import --from` reads: the legacy base dir as the backup copied it (proven by its sha512s), with
@@ -131,7 +122,7 @@ export async function importLegacy(opts: {
   onSpawn?: (pid: number, command: string) => void;
 }): Promise<ImportOutcome> {
   const { bundle, report } = await exportLegacyHome({ home: opts.home, env: opts.env });
-  const bundleFile = await keepBundle(opts.paths, bundle);
+  const bundleFile = await writeLegacyState(opts.paths, 'bundle.json', bundle);
   const caps = await importCapabilities(opts.ao, opts.env);
   if (!caps.fromDir) {
     throw new UserError({

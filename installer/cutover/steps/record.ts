@@ -1,9 +1,7 @@
 import { join } from 'node:path';
 import type { Journal } from '../journal.js';
-import type { RewritePaths } from '../rewrite.js';
 import type { HealthDetail } from './health-step.js';
 import type { ImportOutcome } from './import.js';
-import { writeLegacyState } from './legacy-state.js';
 
 /**
  * The import record `~/.ao/legacy/imported.json`, written atomically (0600) as the last step of a cutover or
@@ -19,10 +17,6 @@ export interface ImportRecord {
   sessions: number;
   sessionsWithResumeId: number;
   sessionsInRewrite: number;
-}
-
-export function importRecordPath(paths: RewritePaths): string {
-  return join(paths.aoHome, 'legacy', 'imported.json');
 }
 
 /** Builds the record from what the journal's import and health steps recorded; undefined when nothing was imported. */
@@ -41,8 +35,4 @@ export function importRecordOf(journal: Journal, home: string): ImportRecord | u
     sessionsWithResumeId: imported.sessionsWithResumeId,
     sessionsInRewrite: health.sessionsInRewrite,
   };
-}
-
-export function writeImportRecord(paths: RewritePaths, record: ImportRecord): Promise<string> {
-  return writeLegacyState(paths, 'imported.json', record);
 }
