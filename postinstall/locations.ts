@@ -40,7 +40,7 @@ export function writableCacheRoot(packageDir: string, env: NodeJS.ProcessEnv = p
 }
 
 /** Every cache that may hold a binary fetched for this package, the one this process writes first. */
-export function cacheRootsToSearch(packageDir: string, writable = writableCacheRoot(packageDir)): string[] {
+export function cacheRootsToSearch(packageDir: string, writable: string): string[] {
   return [...new Set([writable, packageCacheRoot(packageDir), cacheRoot()])];
 }
 

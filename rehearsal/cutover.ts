@@ -197,7 +197,6 @@ export async function inspectRewrite(sb: Sandbox, facts: LegacyHomeFacts, aoPath
   return out;
 }
 
-/** Stops a daemon a sandbox may have left running (by the pid in running.json). */
 /** Stops the daemon a sandbox's rewrite left running, found where the rewrite itself looks (AO_RUN_FILE first). */
 export async function stopSandboxDaemon(sb: Pick<Sandbox, 'home' | 'env'>): Promise<void> {
   const info = await readRunFile(rewritePaths(sb.home, sb.env).runFile).catch(() => undefined);

@@ -1,8 +1,8 @@
 import { lstat, mkdir, readdir, readFile, readlink, rm, statfs, symlink } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
+import { homeDir } from '../../common/home.js';
 import { digestFile } from '../../common/integrity.js';
 import { fsyncDir, renameWithRetry, tempSibling, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
 import { acquireLock } from '../../common/lock.js';
@@ -23,12 +23,12 @@ import { hostTargetId, validateAppManifest, type AppManifest, type AppTarget } f
  * rewritten atomically on Windows). The previous version stays until the new
  * one is complete, so a process killed at any moment leaves a launchable app.
  */
-export const MARKER = '.ao-app-complete.json';
+const MARKER = '.ao-app-complete.json';
 
 /** The marker's fields, its entries' included: JSON.stringify writes only these. */
 const MARKER_KEYS = ['version', 'target', 'integrity', 'installedAt', 'entries', 'path', 'type', 'size', 'link'];
 
-export interface Marker {
+interface Marker {
   version: string;
   target: string;
   integrity: string;
@@ -77,7 +77,7 @@ export interface InstallResult {
 
 export function defaultRoot(): string {
   // Absolute from here on: a relative AO_APP_DIR must mean the same folder in every step.
-  return resolve(process.env.AO_APP_DIR || join(homedir(), '.ao', 'app'));
+  return resolve(process.env.AO_APP_DIR || join(homeDir(), '.ao', 'app'));
 }
 
 const versionName = (version: string, target: string) => `${version}-${target}`;
@@ -110,7 +110,7 @@ async function readMarker(dir: string): Promise<Marker | undefined> {
 }
 
 /** The version folder `current` points to, or undefined. */
-export async function currentVersionDir(root: string): Promise<string | undefined> {
+async function currentVersionDir(root: string): Promise<string | undefined> {
   try {
     if (process.platform === 'win32') {
       const { version } = JSON.parse(await readFile(join(root, 'current.json'), 'utf8')) as { version: string };
