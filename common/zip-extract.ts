@@ -12,7 +12,7 @@ import { checkPlan, refuse, type PlannedEntry } from './archive-plan.js';
 import { capCounter, createSymlinks, inside } from './archive-write.js';
 import { isFileSystemError } from './file-system-error.js';
 import { settle } from './streaming-memory.js';
-import { SMALL_ENTRY, SmallEntryError, writeSmallEntries } from './zip-small-entries.js';
+import { fileMode, SMALL_ENTRY, SmallEntryError, writeSmallEntries } from './zip-small-entries.js';
 
 /**
  * A zip (the macOS and Windows app) unpacked by our own writer, keeping symlinks and Unix modes
@@ -150,8 +150,7 @@ export async function extractZip(archive: string, staging: string, cap: number):
           throw entryFailure(archive, e.path, cause);
         }
         e.integrity = integrityOfHash(digest);
-        // The archive's own mode, as ditto keeps it (a zip made without Unix modes gets 0644); always readable by us.
-        await chmod(dest, (e.mode & 0o777 || 0o644) | 0o400);
+        await chmod(dest, fileMode(e.mode));
       }
     } finally {
       await fh.close();

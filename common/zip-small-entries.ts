@@ -32,6 +32,9 @@ interface SmallEntryJob {
 }
 
 /** The largest small entry, compressed or not (zip-extract.ts picks them). */
+/** A file's mode from its zip entry, as ditto keeps it (a zip made without Unix modes gets 0644); always readable by us. */
+export const fileMode = (mode: number): number => (mode & 0o777 || 0o644) | 0o400;
+
 export const SMALL_ENTRY = 256 << 10;
 
 /** Writes one entry; `scratch` (SMALL_ENTRY bytes) holds its compressed bytes, read once per entry into the same memory. */
@@ -46,8 +49,7 @@ function writeSmallEntry(fd: number, staging: string, job: SmallEntryJob, scratc
   const data = job.method === 8 ? inflateRawSync(packed, { maxOutputLength: Math.max(1, job.size) + 1, chunkSize: Math.max(64, job.size + 1) }) : packed;
   if (data.length !== job.size) throw new Error(`${data.length} bytes instead of the declared ${job.size}`);
   if (crc32(data) !== job.crc) throw new Error('CRC-32 mismatch');
-  // The archive's own mode, as ditto keeps it (a zip made without Unix modes gets 0644); always readable by us.
-  const mode = (job.mode & 0o777 || 0o644) | 0o400;
+  const mode = fileMode(job.mode);
   const out = openSync(inside(staging, job.path), 'wx', mode);
   try {
     for (let written = 0; written < data.length; ) written += writeSync(out, data, written);
