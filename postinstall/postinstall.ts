@@ -104,7 +104,8 @@ async function main(): Promise<number> {
     const { fetchPlatformBinary } = fetchRequire(join(packageDir, 'lib', 'fetch-platform.cjs')) as typeof import('./fetch-platform.js');
     say(`ao: ${entry.package} is not installed (optional dependencies omitted?); fetching ${entry.package}@${entry.version}`);
     const binary = await fetchPlatformBinary(entry, process.env.INIT_CWD ?? process.cwd(), cache);
-    // A cache another user can change (sudo keeping HOME): check, run and swap in a private copy, never their file.
+    // A cache another user can change (a shared AO_CACHE_DIR; root no longer writes into a user's home): check,
+    // run and swap in a private copy, never their file.
     const checked = untrustedBy(binary) ? privateCopy(binary) : binary;
     try {
       verifyFully(checked, entry, manifest, true);

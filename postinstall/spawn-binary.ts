@@ -1,7 +1,7 @@
 /**
  * Starts the binary where Node cannot exec it in our place (before Node 22.15, Windows).
  * On POSIX it takes the process handle `child_process` itself wraps (process_wrap's `Process`,
- * already in memory at start-up): loading `child_process` (with net, streams and their
+ * a native binding: no JS module is loaded for it): loading `child_process` (with net, streams and their
  * dependencies) was the largest single cost of a Node 20 launcher; a 1-line launcher spawning
  * through it took +3.4 to +5.2 ms more wall time here than one using this handle
  * (`bench/launcher.ts`). `process.binding` is deprecated (DEP0111, a warning

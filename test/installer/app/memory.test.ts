@@ -12,7 +12,9 @@ import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
  * peak is Node itself (~40 MB) plus the bundle (~17 MB) plus a bounded churn;
  * before memory.ts it was ~112 MB for any artifact of 50 MB or more (TurboFan
  * compiling undici's wasm parser, dead read buffers piling up between GCs).
- * The bounds leave 10-12 MB over what is measured. The peak
+ * The bounds are loose for the single-file cases (28-29 MB over what is
+ * measured: they catch the ~110 MB regression, not a few MB) and hold the
+ * issue's 80 MB for the Electron-like zip (13 MB over). The peak
  * is the kernel's high-water mark of the child's own memory (VmHWM, see
  * rehearsal/peak-rss.ts: getrusage's maxRSS also counted this vitest worker's
  * RSS at the fork), so CPU contention from other test files does not move it much.
