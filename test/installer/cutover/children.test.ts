@@ -42,4 +42,28 @@ describe('a recovery and the command a crash left running', () => {
       stranger.kill('SIGKILL');
     }
   });
+
+  it('waits for and stops the group when its leader has exited but a process it started still runs in it', async () => {
+    const journal = await Journal.create(await mkdtemp(join(tmpdir(), 'ao-children-')), { command: 'update', target: '0.10.0' });
+    // npm exiting while a script it started runs on in its group: the leader prints the script's pid, exits when told.
+    const script = [
+      "const c = require('node:child_process').spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });",
+      'c.unref(); console.log(c.pid);',
+      "process.stdin.on('end', () => process.exit(0)).resume();",
+    ].join(' ');
+    const leader = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+    const grandchild = Number(await new Promise<string>((resolve) => leader.stdout.once('data', (d) => resolve(String(d)))));
+    await trackChild(journal, leader.pid!, 'npm install -g @aoagents/ao@0.10.0');
+    leader.stdin.end();
+    await new Promise((resolve) => leader.once('close', resolve));
+    expect([pidAlive(leader.pid!), pidAlive(grandchild)]).toEqual([false, true]);
+    try {
+      const lines: string[] = [];
+      await settleOrphanedChild(journal, (l) => lines.push(l), 300);
+      expect(pidAlive(grandchild)).toBe(false);
+      expect(lines.join('\n')).toMatch(/waiting for `npm install -g @aoagents\/ao@0.10.0`[\s\S]*stopping it \(SIGTERM\)/);
+    } finally {
+      if (pidAlive(grandchild)) process.kill(grandchild, 'SIGKILL');
+    }
+  });
 });
