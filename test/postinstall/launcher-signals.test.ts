@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -193,6 +193,17 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       const r = run([...preload('report-loaded-modules.cjs'), launcher, 'fixture', 'exit', '7'], { NODE_OPTIONS: '--pending-deprecation' });
       expect(r.status).toBe(7);
       expect(r.stderr).toBe('child_process loaded: false\n');
+    });
+
+    it('on a verified run loads nothing an empty script does not, but the signal and process bindings (README: the usual path)', () => {
+      const empty = join(release.sandbox('empty-script').root, 'empty.js');
+      writeFileSync(empty, '\n');
+      const loaded = (args: string[]) => {
+        const r = run([...preload('report-module-list.cjs'), ...args]);
+        return JSON.parse(/modules: (.*)/.exec(r.stderr)![1]!) as string[];
+      };
+      const baseline = new Set(loaded([empty]));
+      expect(loaded([launcher, '--version']).filter((m) => !baseline.has(m))).toEqual(['Internal Binding signal_wrap', 'Internal Binding process_wrap']);
     });
 
     it('falls back to child_process where process.binding is refused, with the same exit status', () => {
