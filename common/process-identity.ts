@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { procStatFields } from './proc-stat.js';
 
 /**
  * Whether a pid still names the process we recorded. A pid alone does not say: once a process ends its
@@ -26,11 +27,8 @@ let bootId: string | undefined;
 export function processStartId(pid: number): string | undefined {
   if (process.platform === 'linux') {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const startTicks = procStatFields(pid)[19];
       bootId ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-      // Field 2, the command name, may hold spaces and parentheses: count from after its last ')'.
-      // What follows starts at field 3 (state); the start time is field 22.
-      const startTicks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
       return startTicks ? `${bootId}:${startTicks}` : undefined;
     } catch {
       return undefined;

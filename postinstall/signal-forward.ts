@@ -1,5 +1,6 @@
 import type { StartedBinary } from './spawn-binary.js';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
+import { procStatFields } from '../common/proc-stat.js';
 
 /**
  * Signals for a spawned binary, where Node cannot exec it in our place
@@ -39,12 +40,7 @@ const FROM_TERMINAL = new Set<NodeJS.Signals>(['SIGINT', 'SIGQUIT', 'SIGHUP']);
 function inTerminalForeground(): boolean {
   try {
     if (process.platform === 'linux') {
-      // Fields after "(comm)": state ppid pgrp session tty_nr tpgid.
-      const stat = readFileSync('/proc/self/stat', 'utf8');
-      const [, , pgrp, , ttyNr, tpgid] = stat
-        .slice(stat.lastIndexOf(')') + 2)
-        .split(' ')
-        .map(Number);
+      const [, , pgrp, , ttyNr, tpgid] = procStatFields('self').map(Number);
       return ttyNr !== 0 && tpgid === pgrp;
     }
     if (process.platform === 'win32') return false;

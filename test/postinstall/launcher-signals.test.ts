@@ -1,9 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../common/paths.js';
+import { procStatFields } from '../../common/proc-stat.js';
+import { pidAlive } from '../../common/process-identity.js';
 import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
 import { mustRun, useReleaseRegistry } from './install-support.js';
 
@@ -35,23 +37,13 @@ interface Ended {
   groupLeft: boolean;
 }
 
-function alive(pidOrGroup: number): boolean {
-  try {
-    process.kill(pidOrGroup, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The processes whose parent is `pid` (the binary, when the launcher spawned it rather than became it). */
 function childrenOf(pid: number): number[] {
   return readdirSync('/proc')
     .filter((name) => /^\d+$/.test(name))
     .filter((name) => {
       try {
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+        return Number(procStatFields(Number(name))[1]) === pid;
       } catch {
         return false;
       }
@@ -61,8 +53,7 @@ function childrenOf(pid: number): number[] {
 
 /** The state letter of a process (R, S, T for stopped, ...), from /proc. */
 function processState(pid: number): string {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return procStatFields(pid)[0]!;
 }
 
 async function until(condition: () => boolean): Promise<void> {
@@ -109,7 +100,7 @@ async function signalled(
     process.kill(target === 'group' ? -child.pid! : child.pid!, signal);
   }
   const r = await ended;
-  const left = [-child.pid!, ...started].filter(alive);
+  const left = [-child.pid!, ...started].filter(pidAlive);
   for (const p of left) process.kill(p, 'SIGKILL');
   const groupLeft = left.length > 0;
   await closed;
