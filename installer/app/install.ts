@@ -25,8 +25,21 @@ import { hostTargetId, validateAppManifest, type AppManifest, type AppTarget } f
  */
 const MARKER = '.ao-app-complete.json';
 
-/** The marker's fields, its entries' included: JSON.stringify writes only these. */
-const MARKER_KEYS = ['version', 'target', 'integrity', 'installedAt', 'entries', 'path', 'type', 'size', 'link'];
+/**
+ * The marker's fields, its entries' included: JSON.stringify writes only these. Spelled as an object that must
+ * name every key of Marker and its entries, and no other, so a field added to either cannot be left out.
+ */
+const MARKER_KEYS = Object.keys({
+  version: 1,
+  target: 1,
+  integrity: 1,
+  installedAt: 1,
+  entries: 1,
+  path: 1,
+  type: 1,
+  size: 1,
+  link: 1,
+} satisfies Record<keyof Marker | keyof Marker['entries'][number], 1>);
 
 interface Marker {
   version: string;
