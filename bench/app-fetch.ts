@@ -4,10 +4,8 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { digestFile } from '../common/integrity.js';
 import { CACHE_DIR, REPO_ROOT } from '../common/paths.js';
-import type { AppManifest } from '../common/app-manifest.js';
-import { buildAppArtifact, buildElectronLikeZip } from '../rehearsal/app-fixtures.js';
+import { buildAppArtifact, buildElectronLikeZip, manifestFor } from '../rehearsal/app-fixtures.js';
 import { startFaultServer } from '../rehearsal/fault-server.js';
 import { PEAK_RSS_PRELOAD, peakRssKb } from '../rehearsal/peak-rss.js';
 
@@ -69,22 +67,9 @@ async function servedZip(
   manifestFile: string,
   limitFactor: number,
 ): Promise<{ manifestFile: string; size: number }> {
-  await server.serve(path, file);
-  const { integrity, size } = await digestFile(file);
-  const manifest: AppManifest = {
-    schema: 1,
-    version: '0.10.0',
-    targets: {
-      'darwin-arm64': {
-        file: 'agent-orchestrator-darwin-arm64.zip',
-        format: 'zip',
-        urls: [`${server.url}${path}`],
-        size,
-        integrity,
-        unpackedSizeLimit: size * limitFactor,
-      },
-    },
-  };
+  const { size } = await stat(file);
+  const target = { file: 'agent-orchestrator-darwin-arm64.zip', unpackedSizeLimit: size * limitFactor };
+  const manifest = await manifestFor(server, file, 'zip', 'darwin-arm64', target, { path });
   await writeFile(manifestFile, JSON.stringify({ app: manifest }));
   return { manifestFile, size };
 }

@@ -2,10 +2,13 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { crc32, gzipSync } from 'node:zlib';
 import * as tar from 'tar';
+import type { AppManifest, AppTarget } from '../common/app-manifest.js';
+import { digestFile } from '../common/integrity.js';
+import type { FaultServer } from './fault-server.js';
 
 /**
  * Generated desktop-app artifacts for tests and the bench: app trees shaped
@@ -389,4 +392,30 @@ export async function buildReleaseApps(
     const built = await buildAppArtifact(kind, join(dir, t.app.file), paddingBytes);
     if (built.tree) await rm(built.tree, { recursive: true, force: true });
   }
+}
+
+/** A manifest whose `targets` is known to hold `T`. */
+export type ManifestWith<T extends string> = AppManifest & { targets: Record<T, AppTarget> };
+
+/**
+ * A one-target manifest for an artifact the fault server serves (at `/<file>`, or `served.path`), pinned to
+ * its size and sha512; `extra` overrides the target's fields (64 MiB unpacked cap by default).
+ */
+export async function manifestFor<T extends string = 'linux-x64'>(
+  server: FaultServer,
+  artifact: string,
+  format: 'zip' | 'tar.gz' | 'AppImage' | 'exe',
+  target = 'linux-x64' as T,
+  extra: Partial<AppTarget> = {},
+  served: { path?: string; version?: string } = {},
+): Promise<ManifestWith<T>> {
+  const file = basename(artifact);
+  const path = served.path ?? `/${file}`;
+  await server.serve(path, artifact);
+  const { integrity, size } = await digestFile(artifact);
+  return {
+    schema: 1,
+    version: served.version ?? '0.10.0',
+    targets: { [target]: { file, format, urls: [`${server.url}${path}`], size, integrity, unpackedSizeLimit: 64 << 20, ...extra } } as Record<T, AppTarget>,
+  };
 }

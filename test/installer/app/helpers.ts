@@ -1,32 +1,11 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { Plugin } from 'esbuild';
-import { digestFile } from '../../../common/integrity.js';
 import { OUT_DIR, REPO_ROOT } from '../../../common/paths.js';
-import type { AppManifest, AppTarget } from '../../../common/app-manifest.js';
-import type { FaultServer } from '../../../rehearsal/fault-server.js';
+import type { AppManifest } from '../../../common/app-manifest.js';
 
-/** A manifest whose `targets` is known to hold `T`. */
-export type ManifestWith<T extends string> = AppManifest & { targets: Record<T, AppTarget> };
-
-/** A one-target manifest for an artifact served at `/<file>` by the fault server. */
-export async function manifestFor<T extends string = 'linux-x64'>(
-  server: FaultServer,
-  artifact: string,
-  format: 'zip' | 'tar.gz' | 'AppImage' | 'exe',
-  target = 'linux-x64' as T,
-  extra: Partial<AppTarget> = {},
-): Promise<ManifestWith<T>> {
-  const file = basename(artifact);
-  await server.serve(`/${file}`, artifact);
-  const { integrity, size } = await digestFile(artifact);
-  return {
-    schema: 1,
-    version: '0.10.0',
-    targets: { [target]: { file, format, urls: [`${server.url}/${file}`], size, integrity, unpackedSizeLimit: 64 << 20, ...extra } } as Record<T, AppTarget>,
-  };
-}
+export { manifestFor, type ManifestWith } from '../../../rehearsal/app-fixtures.js';
 
 export async function tempDir(tag: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `ao-app-${tag}-`));

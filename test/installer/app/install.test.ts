@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { digestFile } from '../../../common/integrity.js';
 import { partialPath } from '../../../installer/app/partial-file.js';
 import { appPath, installApp, verifyApp } from '../../../installer/app/install.js';
 import { buildAppArtifact, hostileArchives } from '../../../rehearsal/app-fixtures.js';
@@ -27,16 +26,9 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => server.close());
 
-async function macManifest(artifact: string, version: string, path: string): Promise<ManifestWith<'darwin-arm64'>> {
-  await server.serve(path, artifact);
-  const { integrity, size } = await digestFile(artifact);
-  return {
-    schema: 1,
-    version,
-    targets: {
-      'darwin-arm64': { file: 'ao-desktop-darwin-arm64.zip', format: 'zip', urls: [`${server.url}${path}`], size, integrity, unpackedSizeLimit: 16 << 20 },
-    },
-  };
+/** The macOS zip served at `path` as `version`, 16 MiB unpacked cap. */
+function macManifest(artifact: string, version: string, path: string): Promise<ManifestWith<'darwin-arm64'>> {
+  return manifestFor(server, artifact, 'zip', 'darwin-arm64', { unpackedSizeLimit: 16 << 20 }, { path, version });
 }
 
 /** Root on Linux can mount a tiny tmpfs: a real full disk, not a stubbed probe. */
