@@ -2,11 +2,14 @@ import { createHash } from 'node:crypto';
 import { mkdir, symlink } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
-import { integrityOfHash } from './integrity.js';
+import { integrityOfHash, type DigestAlgorithm } from './integrity.js';
 import { refuse, type PlannedEntry } from './archive-plan.js';
 import { streamed } from './streaming-memory.js';
 
 /** Writing a checked plan into the staging folder: paths kept inside it, the byte cap held, symlinks last. */
+
+/** How each unpacked file is hashed for `ao-app verify` (integrity.ts says why not sha512). */
+export const ENTRY_DIGEST: DigestAlgorithm = 'sha256';
 export function inside(root: string, path: string): string {
   const full = resolve(root, path);
   if (!full.startsWith(root + sep)) throw new Error(`internal: ${path} resolves outside ${root}`);
@@ -15,7 +18,7 @@ export function inside(root: string, path: string): string {
 
 /** Counts bytes as they are written and fails past the cap; with `digested`, hashes them too. */
 export function capCounter(archive: string, budget: { left: number }, digested?: (integrity: string) => void): Transform {
-  const hash = digested ? createHash('sha512') : undefined;
+  const hash = digested ? createHash(ENTRY_DIGEST) : undefined;
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
       budget.left -= chunk.length;
@@ -25,7 +28,7 @@ export function capCounter(archive: string, budget: { left: number }, digested?:
       else done(null, chunk);
     },
     flush(done) {
-      if (hash) digested!(integrityOfHash(hash));
+      if (hash) digested!(integrityOfHash(hash, ENTRY_DIGEST));
       done();
     },
   });

@@ -9,7 +9,7 @@ import StreamZip from 'node-stream-zip';
 import { UserError } from './errors.js';
 import { integrityOfHash } from './integrity.js';
 import { checkPlan, refuse, type PlannedEntry } from './archive-plan.js';
-import { capCounter, createSymlinks, inside } from './archive-write.js';
+import { capCounter, createSymlinks, ENTRY_DIGEST, inside } from './archive-write.js';
 import { isFileSystemError } from './file-system-error.js';
 import { settle } from './streaming-memory.js';
 import { fileMode, SMALL_ENTRY, SmallEntryError, writeSmallEntries } from './zip-small-entries.js';
@@ -142,14 +142,14 @@ export async function extractZip(archive: string, staging: string, cap: number):
       for (const e of large) {
         if (failed) return;
         const dest = inside(staging, e.path);
-        const digest = createHash('sha512');
+        const digest = createHash(ENTRY_DIGEST);
         try {
           const start = await zipDataStart(fh, e);
           await pipeline([...zipEntryData(archive, e, start, digest), capCounter(archive, budget), createWriteStream(dest, { flags: 'wx' })]);
         } catch (cause) {
           throw entryFailure(archive, e.path, cause);
         }
-        e.integrity = integrityOfHash(digest);
+        e.integrity = integrityOfHash(digest, ENTRY_DIGEST);
         await chmod(dest, fileMode(e.mode));
       }
     } finally {

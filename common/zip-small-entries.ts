@@ -1,7 +1,7 @@
 import { closeSync, fchmodSync, openSync, readSync, writeSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { crc32, inflateRawSync } from 'node:zlib';
-import { inside } from './archive-write.js';
+import { ENTRY_DIGEST, inside } from './archive-write.js';
 import { integrityOf } from './integrity.js';
 import { streamed } from './streaming-memory.js';
 
@@ -13,7 +13,7 @@ import { streamed } from './streaming-memory.js';
  * one entry per event-loop turn, so the large entries streaming meanwhile (their reads, inflate and
  * writes on libuv's pool) keep the second core busy. A worker thread did the same but cost ~10 MB
  * of peak RSS for its own V8 heap. Every entry is checked against the central directory's size and
- * CRC-32, and hashed (sha512) for `ao-app verify`.
+ * CRC-32, and hashed for `ao-app verify`.
  */
 interface SmallEntryJob {
   /** The entry's clean path inside the staging folder (its folder exists). */
@@ -27,7 +27,7 @@ interface SmallEntryJob {
   crc: number;
   /** 0 stored, 8 deflated (others are refused before this). */
   method: number;
-  /** Set once written: the sha512 (SRI) of its bytes. */
+  /** Set once written: the digest (SRI) of its bytes. */
   integrity?: string;
 }
 
@@ -58,7 +58,7 @@ function writeSmallEntry(fd: number, staging: string, job: SmallEntryJob, scratc
     closeSync(out);
   }
   streamed(packed.length + data.length);
-  job.integrity = integrityOf(data);
+  job.integrity = integrityOf(data, ENTRY_DIGEST);
 }
 
 /** The failing job's index travels with the error, so the caller can name the entry. */

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import { homeDir } from '../../common/home.js';
-import { digestFile } from '../../common/integrity.js';
+import { algorithmOf, digestFile } from '../../common/integrity.js';
 import { fsyncDir, renameWithRetry, tempSibling, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
 import { acquireLock } from '../../common/lock.js';
 import { settle } from '../../common/streaming-memory.js';
@@ -322,6 +322,14 @@ export async function appPath(root = defaultRoot()): Promise<string | undefined>
   return dir && (await readMarker(dir)) ? dir : undefined;
 }
 
+/** A file whose size matches, re-hashed with the algorithm its recorded digest names (sha256 for unpacked files, sha512 for a single-file app). */
+async function fileDigestProblems(full: string, path: string, integrity: string | undefined): Promise<string[]> {
+  const algorithm = integrity === undefined ? undefined : algorithmOf(integrity);
+  if (!algorithm) return [`${path} has no recorded digest (installed by an older ao-app): run ao-app install to reinstall`];
+  if ((await digestFile(full, algorithm)).integrity !== integrity) return [`${path} differs from the file installed (${algorithm} mismatch)`];
+  return [];
+}
+
 export interface AppVerification {
   ok: boolean;
   path?: string;
@@ -350,8 +358,7 @@ export async function verifyApp(options: { manifest: AppManifest | unknown; targ
     } else if (e.type === 'file') {
       if (!info.isFile()) problems.push(`${e.path} is no longer a file`);
       else if (info.size !== e.size) problems.push(`${e.path} has ${info.size} bytes, expected ${e.size}`);
-      else if (e.integrity && (await digestFile(full)).integrity !== e.integrity) problems.push(`${e.path} differs from the file installed (sha512 mismatch)`);
-      else if (!e.integrity) problems.push(`${e.path} has no recorded sha512 (installed by an older ao-app): run ao-app install to reinstall`);
+      else problems.push(...(await fileDigestProblems(full, e.path, e.integrity)));
     }
   }
   return { ok: problems.length === 0, path: dir, problems };

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { digestFile } from '../../../common/integrity.js';
 import { partialPath } from '../../../installer/app/partial-file.js';
 import { appPath, installApp, verifyApp } from '../../../installer/app/install.js';
 import { buildAppArtifact, hostileArchives } from '../../../rehearsal/app-fixtures.js';
@@ -100,7 +101,7 @@ describe('installing the desktop app', () => {
     expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toEqual({
       ok: false,
       path: result.path,
-      problems: ['Agent Orchestrator.app/Contents/Info.plist differs from the file installed (sha512 mismatch)'],
+      problems: ['Agent Orchestrator.app/Contents/Info.plist differs from the file installed (sha256 mismatch)'],
     });
 
     const image = join(await tempDir('img'), 'agent-orchestrator-linux-x64.AppImage');
@@ -111,6 +112,24 @@ describe('installing the desktop app', () => {
     await writeFile(join(installed.path, 'agent-orchestrator-linux-x64.AppImage'), '#!/bin/sh\nexit 1\n');
     expect((await verifyApp({ manifest: m, target: 'linux-x64', root: imageRoot })).problems).toEqual([
       'agent-orchestrator-linux-x64.AppImage differs from the file installed (sha512 mismatch)',
+    ]);
+  });
+
+  it('verify still reads an install recorded with sha512 per file (by an ao-app before sha256), and names a change in it', async () => {
+    const root = await tempDir('root');
+    const manifest = await macManifest(mac, '0.10.0', '/mac-verify-sha512.zip');
+    const result = await installApp({ manifest, target: 'darwin-arm64', root });
+    const markerFile = join(result.path, '.ao-app-complete.json');
+    const marker = JSON.parse(await readFile(markerFile, 'utf8')) as { entries: Array<{ path: string; type: string; integrity?: string }> };
+    for (const e of marker.entries) {
+      if (e.type === 'file') e.integrity = (await digestFile(join(result.path, e.path), 'sha512')).integrity;
+    }
+    await writeFile(markerFile, JSON.stringify(marker));
+    expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toMatchObject({ ok: true, problems: [] });
+    const plist = join(result.path, 'Agent Orchestrator.app/Contents/Info.plist');
+    await writeFile(plist, (await readFile(plist, 'utf8')).replace('<string>ao</string>', '<string>xx</string>'));
+    expect((await verifyApp({ manifest, target: 'darwin-arm64', root })).problems).toEqual([
+      'Agent Orchestrator.app/Contents/Info.plist differs from the file installed (sha512 mismatch)',
     ]);
   });
 
