@@ -22,8 +22,16 @@ import { fileMode, SMALL_ENTRY, SmallEntryError, writeSmallEntries } from './zip
  */
 const S_IFMT = 0o170000;
 
-/** Large entries are read in 64 KiB slices: 1 MiB pushed memory.test.ts's zip install to 97 MB peak RSS, and 256 KiB (about 10% faster) to 84-85 MB on the Electron-like zip (installer/app/README.md, Memory). */
-const ZIP_READ_SIZE = 64 << 10;
+/**
+ * Large entries are read and inflated in 128 KiB slices. Each slice costs a few trips through libuv's
+ * pool and a turn of the main thread, so 64 KiB slices took 1.5 s to unpack the Electron-like bench
+ * zip and 128 KiB ones about 1.0 s, peak RSS unchanged (71-72 MB); 256 KiB reached 78-80 MB and
+ * 1 MiB 93 MB (installer/app/README.md, Memory).
+ */
+const ZIP_SLICE = 128 << 10;
+
+/** Large entries unpacked at once: two keep both cores busy (one inflating, one copying stored or incompressible bytes). */
+const LARGE_LANES = 2;
 
 /** Where a large entry's data starts, from its local header (whose name and extra lengths may differ from the central directory's). */
 async function zipDataStart(fh: FileHandle, entry: EntryData): Promise<number> {
@@ -38,7 +46,7 @@ async function zipDataStart(fh: FileHandle, entry: EntryData): Promise<number> {
  * size and CRC-32 (native `zlib.crc32`) and hashed as they stream.
  */
 function zipEntryData(archive: string, entry: EntryData, start: number, digest: Hash): NodeJS.ReadableStream[] {
-  const raw = createReadStream(archive, { start, end: start + entry.compressedSize - 1, highWaterMark: ZIP_READ_SIZE });
+  const raw = createReadStream(archive, { start, end: start + entry.compressedSize - 1, highWaterMark: ZIP_SLICE });
   let crc = 0;
   let size = 0;
   const check = new Transform({
@@ -55,7 +63,7 @@ function zipEntryData(archive: string, entry: EntryData, start: number, digest: 
       else done();
     },
   });
-  return entry.method === 8 ? [raw, createInflateRaw({ chunkSize: 64 << 10 }), check] : [raw, check];
+  return entry.method === 8 ? [raw, createInflateRaw({ chunkSize: ZIP_SLICE }), check] : [raw, check];
 }
 
 /** A file-system error (a full disk, too many open files, a file-size limit...) as it is; anything else while reading an entry's data means the archive lies. */
@@ -136,38 +144,41 @@ export async function extractZip(archive: string, staging: string, cap: number):
   // The small entries' sizes are checked exactly as they are written; the plan capped their sum.
   const budget = { left: cap - small.reduce((sum, e) => sum + e.size, 0) };
   let failed = false;
-  const writeLarge = async () => {
-    const fh = await open(archive, 'r');
-    try {
-      for (const e of large) {
-        if (failed) return;
-        const dest = inside(staging, e.path);
-        const digest = createHash(ENTRY_DIGEST);
-        try {
-          const start = await zipDataStart(fh, e);
-          await pipeline([...zipEntryData(archive, e, start, digest), capCounter(archive, budget), createWriteStream(dest, { flags: 'wx' })]);
-        } catch (cause) {
-          throw entryFailure(archive, e.path, cause);
-        }
-        e.integrity = integrityOfHash(digest, ENTRY_DIGEST);
-        await chmod(dest, fileMode(e.mode));
+  // Largest first, taken in turn by each lane: the Electron Framework's inflate and app.asar's copy overlap.
+  large.sort((a, b) => b.compressedSize - a.compressedSize);
+  let nextLarge = 0;
+  const writeLarge = async (fh: FileHandle) => {
+    while (nextLarge < large.length && !failed) {
+      const e = large[nextLarge++]!;
+      const dest = inside(staging, e.path);
+      const digest = createHash(ENTRY_DIGEST);
+      try {
+        const start = await zipDataStart(fh, e);
+        await pipeline([...zipEntryData(archive, e, start, digest), capCounter(archive, budget), createWriteStream(dest, { flags: 'wx' })]);
+      } catch (cause) {
+        throw entryFailure(archive, e.path, cause);
       }
-    } finally {
-      await fh.close();
+      e.integrity = integrityOfHash(digest, ENTRY_DIGEST);
+      await chmod(dest, fileMode(e.mode));
     }
   };
   const writeSmall = () =>
     writeSmallEntries(archive, staging, small, () => failed).catch((err: unknown) => {
       throw err instanceof SmallEntryError ? entryFailure(archive, small[err.index]!.path, err.cause) : err;
     });
-  // Both at once; once either fails, the other stops at its next entry, and the first failure is reported.
+  // All at once; once one fails, the others stop at their next entry, and the first failure is reported.
   let firstFailure: { error: unknown } | undefined;
   const noting = (work: Promise<void>) =>
     work.catch((error: unknown) => {
       failed = true;
       firstFailure ??= { error };
     });
-  await Promise.all([noting(writeLarge()), noting(writeSmall())]);
+  const fh = await open(archive, 'r');
+  try {
+    await Promise.all([...Array.from({ length: LARGE_LANES }, () => noting(writeLarge(fh))), noting(writeSmall())]);
+  } finally {
+    await fh.close();
+  }
   if (firstFailure) throw firstFailure.error;
   await createSymlinks(staging, plan);
   return plan;
