@@ -39,6 +39,21 @@ export async function usablePartialSize(dest: string, size: number, integrity: s
   }
 }
 
+/** `chunks` split after their first `n` bytes (a short writev). */
+function splitAt(chunks: Buffer[], n: number): [Buffer[], Buffer[]] {
+  const head: Buffer[] = [];
+  const tail: Buffer[] = [];
+  for (const chunk of chunks) {
+    if (n >= chunk.length) head.push(chunk);
+    else if (n > 0) {
+      head.push(chunk.subarray(0, n));
+      tail.push(chunk.subarray(n));
+    } else tail.push(chunk);
+    n = Math.max(0, n - chunk.length);
+  }
+  return [head, tail];
+}
+
 export class PartialFile {
   /** Bytes on disk, all hashed. */
   offset: number;
@@ -90,11 +105,25 @@ export class PartialFile {
     await writeJsonAtomic(sidecarPath(this.dest), this.sidecar);
   }
 
-  /** Appends what fits under the pinned size; returns how many bytes were taken. A disk error is final (UserError). */
-  async write(buf: Buffer): Promise<number> {
-    const take = Math.min(buf.length, this.size - this.offset);
+  /**
+   * Appends what fits under the pinned size, in one write where the disk takes it all; returns how
+   * many bytes were taken. Bytes a short write did put on disk are counted and hashed before a
+   * following error ends the install (a disk error is final: UserError), so the next run resumes after them.
+   */
+  async write(chunks: Buffer[]): Promise<number> {
+    let [pending] = splitAt(chunks, this.size - this.offset);
+    let taken = 0;
     try {
-      await this.file!.write(buf, 0, take, this.offset);
+      while (pending.length > 0) {
+        const { bytesWritten } = await this.file!.writev(pending, this.offset);
+        const [written, rest] = splitAt(pending, bytesWritten);
+        for (const part of written) this.hash.update(part);
+        this.offset += bytesWritten;
+        this.fetched += bytesWritten;
+        taken += bytesWritten;
+        streamed(bytesWritten);
+        pending = rest;
+      }
     } catch (err) {
       // No retry cures a file-system error (a full disk, EFBIG, EMFILE...): it ends the install with its own fix.
       if (!isFileSystemError(err)) throw err;
@@ -105,11 +134,7 @@ export class PartialFile {
         again: 'then run ao-app install again: it resumes',
       });
     }
-    this.hash.update(take === buf.length ? buf : buf.subarray(0, take));
-    this.offset += take;
-    this.fetched += take;
-    streamed(take);
-    return take;
+    return taken;
   }
 
   async sync(): Promise<void> {
