@@ -36,6 +36,7 @@ export const UNIT_TESTS = [
   'test/installer/cutover/rollback.test.ts',
   'test/layers.test.ts',
   'test/rehearsal/pinned-package.test.ts',
+  'test/rehearsal/real-release.test.ts',
   'test/ci/count-results.test.ts',
   'test/ci/ci-workflow.test.ts',
   'test/ci/temp-root.test.ts',

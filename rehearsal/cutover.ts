@@ -59,16 +59,20 @@ export interface RehearsalReport {
 
 export const DEFAULT_LEGACY_HOME: LegacyHomeOptions = { projects: 3, sessionsPerProject: 4, claude: true, codex: true, opencode: true, corrupt: true, seed: 7 };
 
+/** `npm publish` with an npm cache of its own, removed after (the rehearsal leaves nothing in os.tmpdir()). */
 export async function publishTarball(registry: RegistryRef, tarball: string, tag: string): Promise<void> {
   const host = registry.url.replace(/^https?:/, '');
-  const res = await runCommand(
-    'npm',
-    ['publish', tarball, '--tag', tag, '--registry', registry.url, `--${host}:_authToken=${registry.authToken}`, '--loglevel=error'],
-    {
-      env: { ...process.env, npm_config_cache: join(tmpdir(), 'ao-publish-cache') },
-    },
-  );
-  if (res.code !== 0) throw new Error(`npm publish ${tarball} failed: ${res.stderr.trim()}`);
+  const cache = await mkdtemp(join(tmpdir(), 'ao-publish-cache-'));
+  try {
+    const res = await runCommand(
+      'npm',
+      ['publish', tarball, '--tag', tag, '--registry', registry.url, `--${host}:_authToken=${registry.authToken}`, '--loglevel=error'],
+      { env: { ...process.env, npm_config_cache: cache } },
+    );
+    if (res.code !== 0) throw new Error(`npm publish ${tarball} failed: ${res.stderr.trim()}`);
+  } finally {
+    await rm(cache, { recursive: true, force: true });
+  }
 }
 
 /** Builds 0.9.5 (plain legacy) and 0.9.6 (bridge pinned to `target`) and publishes them; 0.9.6 ends up `latest`. */

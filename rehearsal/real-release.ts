@@ -3,7 +3,7 @@ import { copyFile, link, mkdir, mkdtemp, open, realpath } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { loadMatrix, type Matrix } from '../common/matrix.js';
+import { loadMatrix, type Matrix, type Target } from '../common/matrix.js';
 import { loadReleaseConfig, type ReleaseConfig } from '../common/release-config.js';
 import { publish, type PublishRecord } from '../release/publish.js';
 import type { RegistryTarget } from '../release/registry-client.js';
@@ -28,6 +28,16 @@ export const REAL_REWRITE_TARGET = 'linux-x64';
 /** matrix.json restricted to the target the real binary exists for. */
 export function realRewriteMatrix(matrix: Matrix = loadMatrix()): Matrix {
   return { ...matrix, targets: matrix.targets.filter((t) => t.id === REAL_REWRITE_TARGET) };
+}
+
+/** The matrix target the real binary goes under; a matrix.json without it gets a clear error, not a TypeError later. */
+export function realRewriteTarget(matrix: Matrix): Target {
+  const target = matrix.targets.find((t) => t.id === REAL_REWRITE_TARGET);
+  if (!target)
+    throw new Error(
+      `matrix.json has no ${REAL_REWRITE_TARGET} target to put the real binary under (the rewrite published its binary for ${REAL_REWRITE_TARGET} only): put the ${REAL_REWRITE_TARGET} target back into matrix.json`,
+    );
+  return target;
 }
 
 /**
@@ -59,8 +69,7 @@ export async function expectUnstampedRefusal(options: { workDir?: string; shippe
 
 /** `<workDir>/binaries/<target>/<exe>`: the real binary in the layout stage reads. */
 async function binariesFolder(workDir: string, matrix: Matrix): Promise<string> {
-  const [target] = matrix.targets;
-  if (!target) throw new Error(`matrix.json has no ${REAL_REWRITE_TARGET} target to put the real binary under`);
+  const target = realRewriteTarget(matrix);
   const binariesDir = join(workDir, 'binaries');
   const dest = join(binariesDir, target.id, target.executable);
   await mkdir(join(binariesDir, target.id), { recursive: true });

@@ -1,8 +1,7 @@
-import { copyFile, mkdir, rename } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { backupPathOf, livePathOf, readManifest, type ManifestEntry } from './backup/manifest.js';
-import { verifyAndRestore } from './backup/restore.js';
-import { hashFile } from './backup/walk.js';
+import { readManifest, type RootKey } from './backup/manifest.js';
+import { type RestoreResult, verifyAndRestore } from './backup/restore.js';
 import type { Journal, JournalData, RollbackStep } from './journal.js';
 import { STORE_FILES, type RewritePaths } from './rewrite.js';
 import { stopStartedDaemon } from './steps/health.js';
@@ -36,10 +35,18 @@ const ignoreMissing = (err: NodeJS.ErrnoException) => {
   if (err.code !== 'ENOENT') throw err;
 };
 
+/** Puts back from the backup what differs under `keys`; any file it could not put back fails the step, named. */
+async function restoreFromBackup(backupDir: string, keys?: RootKey[]): Promise<RestoreResult> {
+  const result = await verifyAndRestore(backupDir, await readManifest(backupDir), keys);
+  if (result.failed.length > 0) throw new Error(`could not restore ${result.failed.join('; ')}`);
+  return result;
+}
+
 /**
  * The store (`ao.db` with its `-wal` and `-shm`) and `~/.ao/legacy` go back whole to what the backup holds:
- * what the import left is moved aside (never deleted), then every backed-up file is copied back and its
- * sha512 checked. A file that did not exist before does not exist after.
+ * what the import left (the store's three files, `bundle.json`, `imported.json`) is moved aside under
+ * `rolled-back/<ms>` (never deleted), then every backed-up file and symlink is put back, checked against its
+ * sha512 and given its mode. A file that did not exist before does not exist after.
  */
 async function restoreStore(ctx: RollbackContext, backupDir: string | undefined): Promise<{ restored: number; movedAside: string }> {
   const aside = join(backupDir ?? join(ctx.paths.aoHome, 'cutover'), 'rolled-back', String(Date.now()));
@@ -52,17 +59,8 @@ async function restoreStore(ctx: RollbackContext, backupDir: string | undefined)
     await rename(live!, dest!).catch(ignoreMissing);
   }
   if (!backupDir) return { restored: 0, movedAside: aside };
-  const manifest = await readManifest(backupDir);
-  const entries = manifest.files.filter((f): f is ManifestEntry => (f.root === 'store' || f.root === 'legacyRecord') && f.type === 'file');
-  for (const entry of entries) {
-    const live = livePathOf(manifest, entry);
-    const tmp = `${live}.ao-restore`;
-    await mkdir(dirname(live), { recursive: true });
-    await copyFile(backupPathOf(backupDir, entry), tmp);
-    if ((await hashFile(tmp)) !== entry.integrity) throw new Error(`the backed-up ${live} does not match its recorded sha512`);
-    await rename(tmp, live);
-  }
-  return { restored: entries.length, movedAside: aside };
+  const result = await restoreFromBackup(backupDir, ['store', 'legacyRecord']);
+  return { restored: result.restored.length, movedAside: aside };
 }
 
 export async function rollback(ctx: RollbackContext): Promise<{ notUndone: string[] }> {
@@ -84,8 +82,7 @@ export async function rollback(ctx: RollbackContext): Promise<{ notUndone: strin
       await untrackChild(journal);
     },
     'verify-legacy-files': async () => {
-      const result = await verifyAndRestore(backupDir!, await readManifest(backupDir!));
-      if (result.failed.length > 0) throw new Error(`could not restore ${result.failed.join('; ')}`);
+      const result = await restoreFromBackup(backupDir!);
       return { checked: result.checked, restored: result.restored.length };
     },
   };

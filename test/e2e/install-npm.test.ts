@@ -229,6 +229,17 @@ describe('npm global installs from the registry', () => {
     }
   });
 
+  /** This release's binary in `cache` where an install by another user (OTHER_UID, who owns `theirFolder`) leaves it. */
+  async function theirCachedBinary(cache: string, theirFolder: string) {
+    const entry = release.manifest.binaries['linux-x64']!;
+    const theirs = cachedBinaryPath(entry, cache);
+    mkdirSync(join(theirs, '..'), { recursive: true });
+    copyFileSync(await hostFixtureBinary('0.10.0'), theirs);
+    expect(checkBinary(theirs, entry)).toBeUndefined();
+    execFileSync('chown', ['-R', `${OTHER_UID}:${OTHER_UID}`, theirFolder]);
+    return { entry, theirs };
+  }
+
   it.runIf(asRoot)(
     "as root, with the platform package missing and the cache in another user's home, bin/ao becomes a verified copy root owns, never a link to their file",
     async () => {
@@ -236,12 +247,7 @@ describe('npm global installs from the registry', () => {
       installWithoutPlatformPackage(sb);
       // The invoking user's cache (sudo keeps HOME), holding this release's binary as that user's file.
       const userCache = join(sb.root, 'user-home-cache');
-      const entry = release.manifest.binaries['linux-x64']!;
-      const theirs = cachedBinaryPath(entry, join(userCache, 'ao'));
-      mkdirSync(join(theirs, '..'), { recursive: true });
-      copyFileSync(await hostFixtureBinary('0.10.0'), theirs);
-      expect(checkBinary(theirs, entry)).toBeUndefined();
-      execFileSync('chown', ['-R', `${OTHER_UID}:${OTHER_UID}`, userCache]);
+      const { entry, theirs } = await theirCachedBinary(join(userCache, 'ao'), userCache);
       const env = { ...sb.env, XDG_CACHE_HOME: userCache };
 
       // `sudo ao` with scripts blocked: their file is refused, not run.
@@ -309,6 +315,49 @@ describe('npm global installs from the registry', () => {
       const stamps = join(sb.home, '.cache', 'ao', 'verified');
       expect(readdirSync(stamps).map((f) => statSync(join(stamps, f)).uid)).toEqual([NOBODY]);
       expect(rootOwnedUnder(sb.home)).toEqual([]);
+    },
+  );
+
+  it.runIf(canDropPrivileges)(
+    "as a user whose AO_CACHE_DIR is shared and world-writable, holding another user's binary, the postinstall runs and swaps in a private copy: ao is that user's own file, linked to nothing in the cache, unchanged by a later edit there",
+    async () => {
+      const sb = sandbox('npm-shared-cache');
+      installWithoutPlatformPackage(sb);
+      // A cache every user may write (mode 0777, no sticky bit), where another user's install left this release's binary.
+      const shared = join(sb.root, 'shared-cache');
+      mkdirSync(shared);
+      chmodSync(shared, 0o777);
+      const { entry, theirs } = await theirCachedBinary(shared, join(shared, 'bin'));
+      // The installing user owns their npm prefix, HOME and npm cache.
+      chmodSync(sb.root, 0o755);
+      for (const dir of [sb.prefix, sb.home, sb.cache]) execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, dir]);
+      const env = { ...sb.env, AO_CACHE_DIR: shared };
+      const ao = join(sb.binDir, 'ao');
+      const inPackage = join(globalPkg(sb), 'bin', 'ao');
+      // The other user holds their file open for writing, free to change it at any moment. The kernel refuses to
+      // execute a file open for writing (ETXTBSY), so an install that ran their file, or an ao that is their file, fails here.
+      const writer = openSync(theirs, 'r+');
+      try {
+        const rebuild = asUser('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], env);
+        expect(isElf(inPackage), rebuild.stdout + rebuild.stderr).toBe(true);
+        const mine = statSync(inPackage);
+        expect(mine.uid).toBe(NOBODY);
+        const sameFile = readdirSync(shared, { recursive: true, encoding: 'utf8' }).filter((rel) => {
+          const other = lstatSync(join(shared, rel));
+          return other.dev === mine.dev && other.ino === mine.ino;
+        });
+        expect(sameFile).toEqual([]);
+        expect(asUser(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+
+        // The other user rewrites their file in place: what ao runs is still the release.
+        writeSync(writer, Buffer.from('#!/bin/sh\necho tampered\n'), 0, undefined, 0);
+        expect(checkBinary(theirs, entry)).toBeDefined();
+        expect(asUser(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+        expect(checkBinary(inPackage, entry)).toBeUndefined();
+        expect(readdirSync(join(globalPkg(sb), 'bin'))).toEqual(['ao']);
+      } finally {
+        closeSync(writer);
+      }
     },
   );
 

@@ -11,8 +11,11 @@ export interface RestoreResult {
 }
 
 /**
- * Proves the legacy files are what the backup recorded, restoring any file
- * that differs or went missing (the cutover only reads them, so normally none).
+ * Proves the files under `keys` are what the backup recorded, restoring any file or symlink that differs
+ * (bytes, mode or link target) or went missing: copied beside it under a hidden temporary name, its sha512
+ * checked, given its recorded mode, then renamed into place. A file that cannot be restored is named in
+ * `failed` and the others still are. The legacy files by default (the cutover only reads them, so normally
+ * none is restored); a rollback also puts back the store and `~/.ao/legacy` this way.
  */
 export async function verifyAndRestore(backupDir: string, manifest: BackupManifest, keys: RootKey[] = ['legacyBase', 'globalConfig']): Promise<RestoreResult> {
   const result: RestoreResult = { checked: 0, restored: [], failed: [] };
@@ -55,6 +58,7 @@ async function matches(live: FsPath, entry: ManifestEntry): Promise<boolean> {
     if (entry.type === 'symlink') return (await readlink(live)) === entry.target;
     const info = await stat(live);
     if (info.size !== entry.size) return false;
+    if (entry.mode !== undefined && (info.mode & 0o777) !== entry.mode) return false;
     return (await hashFile(live)) === entry.integrity;
   } catch {
     return false;

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -92,5 +92,18 @@ describe('backup', () => {
     expect(result.failed[0]).toContain('does not match its recorded sha512');
     expect(await readFile(join(u.base, ...f.path.split('/')), 'utf8')).toBe('changed');
     expect((await readdir(join(u.base, ...f.path.split('/').slice(0, -1)))).some((n) => n.includes('ao-restore'))).toBe(false);
+  });
+
+  it('a legacy file with its bytes intact but its mode changed gets its recorded mode back', async () => {
+    const u = await userWithLegacyHome();
+    const dir = join(u.aoHome, 'backups', 'b');
+    const manifest = await createBackup(dir, u.roots);
+    const f = manifest.files.find((x) => x.root === 'legacyBase' && x.type === 'file')!;
+    const live = join(u.base, ...f.path.split('/'));
+    await chmod(live, 0o666);
+    const result = await verifyAndRestore(dir, manifest);
+    expect(result.failed).toEqual([]);
+    expect(result.restored).toEqual([live]);
+    expect((await stat(live)).mode & 0o777).toBe(f.mode);
   });
 });
