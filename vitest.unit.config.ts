@@ -16,6 +16,7 @@ export const UNIT_TESTS = [
   'test/common/matrix.test.ts',
   'test/common/process-identity.test.ts',
   'test/common/progress.test.ts',
+  'test/common/streaming-memory.test.ts',
   'test/common/version-output.test.ts',
   'test/common/windows-command.test.ts',
   'test/installer/app/app-state.test.ts',
