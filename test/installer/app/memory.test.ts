@@ -68,8 +68,8 @@ describe('memory of ao-app install', () => {
     }, 120_000);
   }
 
-  // An Electron app's ~3,163 entries (plan, per-file sha512s, the marker) cost more than one big file.
-  // The goal, 80 MB (1 MB = 10^6 bytes, as in the bench). Measured on this 46 MB zip: 66.5-67.0 MB
+  // An Electron app's ~3,163 entries (plan, per-file digests, the marker) cost more than one big file.
+  // The goal, 80 MB (1 MB = 10^6 bytes, as in the bench). Measured on this 46 MB zip: 67.4-68.0 MB
   // (TurboFan off, common/streaming-memory.ts); 74.4-75.3 MB with it on. The 78-84 MB read here before
   // was mostly this vitest worker's own RSS, which getrusage's maxRSS counts from the fork.
   it('stays under 80 MB peak RSS installing an Electron-like zip of 3,163 entries', async () => {
