@@ -23,11 +23,11 @@ export async function shippedForTests(): Promise<string> {
   return dir;
 }
 
-/** Stages the fixture binaries at `version` into a temp folder. */
-export async function stageFixtureRelease(version: string, options: { app?: unknown } = {}): Promise<StageResult> {
+/** Stages the fixture binaries at `version` into `outDir` (the caller removes it), or a temp folder (tests: their temp root goes). */
+export async function stageFixtureRelease(version: string, options: { app?: unknown; outDir?: string } = {}): Promise<StageResult> {
   const matrix = loadMatrix();
   const binariesDir = await fixtureBinaries(version, matrix.targets);
-  const outDir = await mkdtemp(join(tmpdir(), `ao-stage-${version}-`));
+  const { outDir = await mkdtemp(join(tmpdir(), `ao-stage-${version}-`)), app } = options;
   return stage({
     matrix,
     version,
@@ -35,7 +35,7 @@ export async function stageFixtureRelease(version: string, options: { app?: unkn
     outDir,
     shippedDir: await shippedForTests(),
     config: loadReleaseConfig(FIXTURE_RELEASE_CONFIG_PATH),
-    ...options,
+    app,
   });
 }
 
@@ -52,10 +52,10 @@ export async function publishPlain(registry: EmbeddedRegistry, staged: StageResu
   }
 }
 
-/** A registry holding the fixture release at `version`, tagged `latest`. */
+/** A registry holding the fixture release at `version`, tagged `latest`; the staged packages live in its folder, removed when it stops. */
 export async function registryWithRelease(version = '0.10.0'): Promise<{ registry: EmbeddedRegistry; staged: StageResult }> {
   const registry = await startEmbeddedRegistry();
-  const staged = await stageFixtureRelease(version);
+  const staged = await stageFixtureRelease(version, { outDir: join(registry.storageDir, 'stage') });
   await publishPlain(registry, staged);
   return { registry, staged };
 }

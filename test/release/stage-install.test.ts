@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
 import type { StageResult } from '../../release/stage.js';
 import { createSandbox } from '../../rehearsal/sandbox.js';
@@ -36,5 +38,19 @@ describe('staged packages installed from a real registry', () => {
     } finally {
       sb.cleanup();
     }
+  });
+
+  it('a registry with the release leaves nothing in os.tmpdir() once it stops (the bench staged into a folder of its own and left it)', async () => {
+    const temp = await mkdtemp(join(tmpdir(), 'ao-registry-release-'));
+    const saved = process.env.TMPDIR;
+    let started: EmbeddedRegistry | undefined;
+    try {
+      process.env.TMPDIR = temp;
+      ({ registry: started } = await registryWithRelease('0.10.0'));
+    } finally {
+      process.env.TMPDIR = saved;
+      await started?.stop();
+    }
+    expect(await readdir(temp)).toEqual([]);
   });
 });
