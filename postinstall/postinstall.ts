@@ -106,10 +106,11 @@ async function main(): Promise<number> {
     const binary = await fetchPlatformBinary(entry, process.env.INIT_CWD ?? process.cwd(), cache);
     // A cache another user can change (a shared AO_CACHE_DIR; root no longer writes into a user's home): check,
     // run and swap in a private copy, never their file.
-    const checked = untrustedBy(binary) ? privateCopy(binary) : binary;
+    const untrusted = untrustedBy(binary);
+    const checked = untrusted ? privateCopy(binary) : binary;
     try {
       verifyFully(checked, entry, manifest, true);
-      say(`ao: verified and installed ${binary}`);
+      say(untrusted ? `ao: verified and installed a private copy of ${binary} (${untrusted})` : `ao: verified and installed ${binary}`);
       trySwap(checked, entry);
     } finally {
       if (checked !== binary) rmSync(dirname(checked), { recursive: true, force: true });

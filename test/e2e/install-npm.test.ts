@@ -340,6 +340,8 @@ describe('npm global installs from the registry', () => {
       try {
         const rebuild = asUser('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], env);
         expect(isElf(inPackage), rebuild.stdout + rebuild.stderr).toBe(true);
+        // It says what it installed: its own copy, not the file in the shared cache.
+        expect(rebuild.stdout + rebuild.stderr).toContain(`ao: verified and installed a private copy of ${theirs} (`);
         const mine = statSync(inPackage);
         expect(mine.uid).toBe(NOBODY);
         const sameFile = readdirSync(shared, { recursive: true, encoding: 'utf8' }).filter((rel) => {
