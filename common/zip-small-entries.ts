@@ -31,10 +31,10 @@ interface SmallEntryJob {
   integrity?: string;
 }
 
-/** The largest small entry, compressed or not (zip-extract.ts picks them). */
 /** A file's mode from its zip entry, as ditto keeps it (a zip made without Unix modes gets 0644); always readable by us. */
 export const fileMode = (mode: number): number => (mode & 0o777 || 0o644) | 0o400;
 
+/** The largest small entry, compressed or not (zip-extract.ts picks them). */
 export const SMALL_ENTRY = 256 << 10;
 
 /** Writes one entry; `scratch` (SMALL_ENTRY bytes) holds its compressed bytes, read once per entry into the same memory. */
