@@ -278,7 +278,8 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
       if (batched >= WRITE_BATCH) await flush();
     }
   } finally {
-    // What arrived before a body error is written too, so the next attempt resumes after it.
+    // What was read before a body error or a cut attempt is written too, so the next attempt resumes after it
+    // (bytes undici still held unread go with the body it destroys, and are fetched again).
     await flush();
   }
   if (part.offset < size) throw new RetryableError(`${url} ended the body early at ${part.offset} of ${size} bytes`);

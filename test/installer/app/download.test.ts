@@ -57,6 +57,17 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(reqs[1]!.bytesSent).toBe(SIZE - resumedAt);
   });
 
+  it('writes the bytes it read before a stalled transfer was cut, though they filled no write batch, and resumes exactly after them', async () => {
+    const path = await servedPath();
+    // 100 KiB, less than one 256 KiB write batch: all of it read and waiting to be written when the attempt is cut.
+    const stallAt = 100 << 10;
+    server.fault(path, { kind: 'stall', ms: 5_000, afterBytes: stallAt });
+    const { dest } = await fetchTo(path, { stallTimeoutMs: 500 });
+    await expectGood(dest);
+    const reqs = server.requests.filter((r) => r.path === path);
+    expect(reqs.map((r) => r.range)).toEqual([undefined, `bytes=${stallAt}-`]);
+  });
+
   it('cuts a stalled transfer and resumes', async () => {
     const path = await servedPath();
     server.fault(path, { kind: 'stall', ms: 5_000, afterBytes: 512 << 10 });
