@@ -6,10 +6,14 @@ import { integrityOfHash, type DigestAlgorithm } from './integrity.js';
 import { refuse, type PlannedEntry } from './archive-plan.js';
 import { streamed } from './streaming-memory.js';
 
-/** Writing a checked plan into the staging folder: paths kept inside it, the byte cap held, symlinks last. */
+/*
+ * Writing a checked plan into the staging folder: paths kept inside it, the byte cap held, symlinks last.
+ */
 
 /** How each unpacked file is hashed for `ao-app verify` (integrity.ts says why not sha512). */
 export const ENTRY_DIGEST: DigestAlgorithm = 'sha256';
+
+/** `path` resolved inside `root`; a path that would leave it is a bug (the plan already refused such entries). */
 export function inside(root: string, path: string): string {
   const full = resolve(root, path);
   if (!full.startsWith(root + sep)) throw new Error(`internal: ${path} resolves outside ${root}`);
