@@ -39,6 +39,9 @@ function loadManifest(file: string | undefined): unknown {
   });
 }
 
+/** What gives back an intact app whatever verify found: `install` alone keeps a version whose marker is complete. */
+const REINSTALL = 'ao-app remove, then ao-app install (it downloads the app again)';
+
 const OPTIONS = {
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
@@ -118,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
     case 'verify': {
       const result = await verifyApp({ manifest: loadManifest(values.manifest), target: values.target, root });
       say(
-        result.ok ? `the desktop app at ${result.path} is intact` : `the desktop app is not intact:\n  ${result.problems.join('\n  ')}\nfix: ao-app install`,
+        result.ok ? `the desktop app at ${result.path} is intact` : `the desktop app is not intact:\n  ${result.problems.join('\n  ')}\nfix: ${REINSTALL}`,
         result as unknown as Record<string, unknown>,
       );
       return result.ok ? 0 : 1;

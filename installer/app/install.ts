@@ -325,7 +325,7 @@ export async function appPath(root = defaultRoot()): Promise<string | undefined>
 /** A file whose size matches, re-hashed with the algorithm its recorded digest names (sha256 for unpacked files, sha512 for a single-file app). */
 async function fileDigestProblems(full: string, path: string, integrity: string | undefined): Promise<string[]> {
   const algorithm = integrity === undefined ? undefined : algorithmOf(integrity);
-  if (!algorithm) return [`${path} has no recorded digest (installed by an older ao-app): run ao-app install to reinstall`];
+  if (!algorithm) return [`${path} has no recorded digest (installed by an older ao-app)`];
   if ((await digestFile(full, algorithm)).integrity !== integrity) return [`${path} differs from the file installed (${algorithm} mismatch)`];
   return [];
 }

@@ -397,6 +397,24 @@ describe('installing the desktop app', () => {
     expect(events.at(-1)).toMatchObject({ event: 'result', status: 'installed', version: '0.10.0' });
   });
 
+  it('verify names a fix that, followed as printed, gives back an intact app after a file was changed', async () => {
+    const root = await tempDir('root');
+    const file = await writeManifest(await tempDir('m'), await macManifest(mac, '0.10.0', '/mac-cli-fix.zip'));
+    const flags = ['--manifest', file, '--target', 'darwin-arm64', '--dir', root];
+    expect(await runCli(['install', '--quiet', ...flags]).done).toBe(0);
+    const plist = join((await appPath(root))!, 'Agent Orchestrator.app/Contents/Info.plist');
+    await writeFile(plist, (await readFile(plist, 'utf8')).replace('<string>ao</string>', '<string>xx</string>'));
+    const damaged = runCli(['verify', ...flags]);
+    expect(await damaged.done).toBe(1);
+    const fix = /^fix: (.*)$/m.exec(damaged.stdout)?.[1] ?? '';
+    // Every `ao-app <verb>` the fix names, in its order, run as the user would (same manifest and folder).
+    const verbs = [...fix.matchAll(/ao-app (\w+)/g)].map((m) => m[1]!);
+    expect(verbs.length, damaged.stdout).toBeGreaterThan(0);
+    for (const verb of verbs) expect(await runCli([verb, '--quiet', ...(verb === 'remove' ? ['--dir', root] : flags)]).done).toBe(0);
+    const again = runCli(['verify', ...flags]);
+    expect(await again.done, again.stdout).toBe(0);
+  });
+
   it('answers where/verify/remove from the command', async () => {
     const root = await tempDir('root');
     const dir = await tempDir('m');
