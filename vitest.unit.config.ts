@@ -23,6 +23,7 @@ export const UNIT_TESTS = [
   'test/installer/app/download.test.ts',
   'test/installer/app/extract.test.ts',
   'test/installer/app/install.test.ts',
+  'test/installer/app/partial-file.test.ts',
   'test/installer/app/trust.test.ts',
   'test/installer/cutover/backup.test.ts',
   'test/installer/cutover/bridge.test.ts',

@@ -115,9 +115,20 @@ export class PartialFile {
     let taken = 0;
     try {
       while (pending.length > 0) {
-        const { bytesWritten } = await this.file!.writev(pending, this.offset);
+        // The bytes are hashed while libuv's pool writes them; a short write or an error puts the hash back
+        // to where it was and hashes only what reached the disk.
+        const before = this.hash.copy();
+        const writing = this.file!.writev(pending, this.offset);
+        for (const part of pending) this.hash.update(part);
+        const { bytesWritten } = await writing.catch((err: unknown) => {
+          this.hash = before;
+          throw err;
+        });
         const [written, rest] = splitAt(pending, bytesWritten);
-        for (const part of written) this.hash.update(part);
+        if (rest.length > 0) {
+          this.hash = before;
+          for (const part of written) this.hash.update(part);
+        }
         this.offset += bytesWritten;
         this.fetched += bytesWritten;
         taken += bytesWritten;
