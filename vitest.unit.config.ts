@@ -9,6 +9,7 @@ import { defineConfig } from 'vitest/config';
  * deadlines and RSS sampling, 25 s between them).
  */
 export const UNIT_TESTS = [
+  'test/common/archive-write.test.ts',
   'test/common/foreign-runner.test.ts',
   'test/common/fs-atomic.test.ts',
   'test/common/json-file.test.ts',

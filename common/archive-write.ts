@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdir, symlink } from 'node:fs/promises';
-import { dirname, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { integrityOfHash, type DigestAlgorithm } from './integrity.js';
 import { refuse, type PlannedEntry } from './archive-plan.js';
@@ -13,8 +13,16 @@ import { streamed } from './streaming-memory.js';
 /** How each unpacked file is hashed for `ao-app verify` (integrity.ts says why not sha512). */
 export const ENTRY_DIGEST: DigestAlgorithm = 'sha256';
 
-/** `path` resolved inside `root`; a path that would leave it is a bug (the plan already refused such entries). */
+/** A relative "/"-joined path without empty, "." or ".." segments or a NUL: joined to a folder, it stays inside. */
+const CLEAN_PATH = /^(?!\/)(?!.*\/\/)(?!(?:.*\/)?\.\.?(?:\/|$))[^\0]+(?<!\/)$/;
+
+/**
+ * `path` resolved inside `root`; a path that would leave it is a bug (the plan already refused such entries).
+ * The plan's paths are clean, so on POSIX joining them is resolving them: `path.resolve` in JS without
+ * TurboFan (streaming-memory.ts) took ~45 ms for the ~6,000 calls an Electron app makes, the check ~3 ms.
+ */
 export function inside(root: string, path: string): string {
+  if (sep === '/' && isAbsolute(root) && !root.endsWith('/') && CLEAN_PATH.test(path)) return `${root}/${path}`;
   const full = resolve(root, path);
   if (!full.startsWith(root + sep)) throw new Error(`internal: ${path} resolves outside ${root}`);
   return full;
