@@ -148,10 +148,6 @@ export class PartialFile {
     return taken;
   }
 
-  async sync(): Promise<void> {
-    await this.file?.sync();
-  }
-
   /** Closes the file; an empty partial leaves nothing behind. */
   async close(): Promise<void> {
     await this.file?.close();
