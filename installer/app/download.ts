@@ -263,26 +263,35 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   await part.begin(url, header(res.headers, 'etag'), header(res.headers, 'last-modified'));
   let batch: Buffer[] = [];
   let batched = 0;
+  // One batch is written (and hashed) while the next one arrives: on a disk whose page cache is slow to
+  // fill, awaiting each write before reading on left the connection idle for half the download.
+  let writing: Promise<void> | undefined;
   const flush = async () => {
+    await writing;
     if (batched === 0) return;
     const chunks = batch;
     batch = [];
     batched = 0;
-    const taken = await part.write(chunks);
-    ctx.progress?.advance(taken);
+    writing = part.write(chunks).then((taken) => ctx.progress?.advance(taken));
+    // A failed write ends the attempt at the next flush; until then nobody must be left to hear it.
+    writing.catch(() => undefined);
   };
+  // Where the bytes received so far end, written or not.
+  let received = part.offset;
   try {
     for await (const chunk of res.body) {
       batch.push(chunk as Buffer);
       batched += (chunk as Buffer).length;
+      received += (chunk as Buffer).length;
       // More bytes than the manifest pins: whatever else comes is not the artifact (leaving the loop discards the body).
-      if (part.offset + batched >= size) break;
+      if (received >= size) break;
       if (batched >= WRITE_BATCH) await flush();
     }
   } finally {
     // What was read before a body error or a cut attempt is written too, so the next attempt resumes after it
     // (bytes undici still held unread go with the body it destroys, and are fetched again).
     await flush();
+    await writing;
   }
   if (part.offset < size) throw new RetryableError(`${url} ended the body early at ${part.offset} of ${size} bytes`);
 }
