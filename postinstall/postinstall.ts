@@ -116,6 +116,8 @@ async function main(): Promise<number> {
       if (checked !== binary) rmSync(dirname(checked), { recursive: true, force: true });
     }
   } catch (err) {
+    // Bytes that are not this release's stop the install, as they do in the platform package itself.
+    if (isUserError(err) && err.code === 'EAOINTEGRITY') throw err;
     say(formatError(err));
     const missing = diagnoseMissingBinary({ manifest, wanted, presentTargets: [], installer: layout.manager, global: layout.global });
     say(`ao: the install continues; \`ao\` will say what is missing. To fix: ${missing.fix}`);

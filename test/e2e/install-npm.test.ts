@@ -487,13 +487,16 @@ describe('a registry serving an altered platform package', () => {
     await registry?.stop();
   });
 
-  it('the fallback fetch refuses it, installs nothing, and ao says what to run', async () => {
+  it('the fallback fetch refuses it and fails the install, installs nothing, and ao says what to run', async () => {
     const dir = join(sb.root, 'project');
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), '{"name":"p","version":"1.0.0","private":true}\n');
-    const install = mustRun('npm', ['install', SPEC, '--omit=optional', '--foreground-scripts', '--prefix', dir], sb.env, { cwd: dir });
+    const install = run('npm', ['install', SPEC, '--omit=optional', '--foreground-scripts', '--prefix', dir], sb.env, { cwd: dir });
+    expect(install.status).toBe(1);
     expect(install.stdout + install.stderr).toContain('refusing @aoagents/ao-linux-x64@0.10.0 from the registry');
     expect(existsSync(join(sb.home, '.cache', 'ao', 'bin'))).toBe(false);
+    // With scripts blocked the same install completes; the launcher then refuses to run without the binary.
+    mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts', '--prefix', dir], sb.env, { cwd: dir });
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     expect(isNodeScript(ao)).toBe(true);
     const r = run(ao, ['--version'], sb.env, { cwd: dir });
