@@ -161,8 +161,8 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       }
     }
     // No fsync: it cost ~120 ms for 182 MB on this machine's ext4 and protects nothing. The bytes are
-    // unpacked from the page cache, a later run re-hashes whatever a crash left in the partial, and
-    // the pinned sha512 refuses a partial that lost bytes (the download then starts over).
+    // unpacked from the page cache, and a later run re-hashes whatever a crash left in the partial: the
+    // pinned sha512 refuses one that lost bytes (it is discarded, and the next run downloads again).
   } finally {
     await part.close();
     // Our own agent: close it so no reconnect loop (a proxy refusing CONNECT) outlives the download.
