@@ -159,6 +159,24 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(existsSync(sidecarPath(dest))).toBe(false);
   });
 
+  // The finished partial is not fsynced: what a power cut leaves in it must never pass for the artifact.
+  it('refuses a resumed partial whose kept bytes went bad, discards it, and the next run downloads it whole', async () => {
+    const path = await servedPath();
+    const dest = join(await tempDir('dl'), 'app.zip');
+    const kept = (await readFile(source)).subarray(0, SIZE / 2);
+    kept[1000]! ^= 0xff;
+    await writeFile(partialPath(dest), kept);
+    await writeFile(sidecarPath(dest), JSON.stringify({ url: `${server.url}${path}`, ...pinned }));
+    const sentBefore = server.bytesSent(path);
+    await expect(download({ urls: [`${server.url}${path}`], dest, ...pinned, backoffBaseMs: 10 })).rejects.toMatchObject({ code: 'EINTEGRITY' });
+    expect(server.bytesSent(path) - sentBefore).toBe(SIZE / 2);
+    expect(existsSync(partialPath(dest))).toBe(false);
+    expect(existsSync(sidecarPath(dest))).toBe(false);
+    const again = await download({ urls: [`${server.url}${path}`], dest, ...pinned, backoffBaseMs: 10 });
+    expect(again).toMatchObject({ resumedFrom: 0, fetched: SIZE });
+    expect(await digestFile(partialPath(dest))).toEqual(pinned);
+  });
+
   it('goes through HTTPS_PROXY/HTTP_PROXY (CONNECT) unless NO_PROXY names the host', async () => {
     const connects: string[] = [];
     const proxy = createServer();
