@@ -26,7 +26,9 @@ export type Fault =
   | { kind: 'lie-length'; by: number }
   | { kind: 'redirect'; to: string; status?: 301 | 302 | 303 | 307 | 308 }
   /** Flip one byte of the body. */
-  | { kind: 'wrong-bytes' };
+  | { kind: 'wrong-bytes' }
+  /** Send the body a byte at a time, this many a second: never idle for long, never done (a slow-loris server). */
+  | { kind: 'trickle'; bytesPerSecond: number };
 
 export interface RequestRecord {
   method: string;
@@ -155,6 +157,14 @@ export async function startFaultServer(): Promise<FaultServer> {
         chunk = Buffer.from(chunk);
         chunk[0]! ^= 0xff; // a file stream never yields an empty chunk
         flipped = true;
+      }
+      if (fault?.kind === 'trickle') {
+        for (let i = 0; i < chunk.length; i++, sent++) {
+          await write(res, chunk.subarray(i, i + 1), record);
+          await sleep(1000 / fault.bytesPerSecond);
+          if (closing || res.destroyed) return;
+        }
+        continue;
       }
       if (sent + chunk.length > sendLimit) chunk = chunk.subarray(0, sendLimit - sent);
       if (chunk.length > 0) await write(res, chunk, record);

@@ -131,6 +131,12 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         () => attempt.abort(new RetryableError(`${url} did not answer within ${stallTimeoutMs} ms`)),
         Math.min(stallTimeoutMs, policy.msLeft()),
       );
+      // The overall deadline cuts an attempt whose body is still arriving, too: a server sending a byte a
+      // second never trips the idle timeout. (setTimeout takes at most 2^31-1 ms.)
+      const deadlineTimer = setTimeout(
+        () => attempt.abort(new RetryableError(`${url} was still sending when the overall deadline passed`)),
+        Math.min(policy.msLeft(), 2 ** 31 - 1),
+      );
       const answered = () => {
         stopWatching();
         clearTimeout(attemptTimer);
@@ -158,6 +164,8 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         const wait = policy.failed(url, aborted ?? err, part.offset);
         if (wait === undefined) break;
         if (wait > 0) await sleep(wait);
+      } finally {
+        clearTimeout(deadlineTimer);
       }
     }
     // No fsync: it cost ~120 ms for 182 MB on this machine's ext4 and protects nothing. The bytes are

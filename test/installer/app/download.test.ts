@@ -143,6 +143,17 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === '/only-loop-a')).toHaveLength(1);
   });
 
+  // A body that trickles in never trips the idle timeout: only the overall deadline can end it.
+  it('the overall deadline also ends an attempt whose body is still trickling in, keeping what arrived', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'trickle', bytesPerSecond: 20 });
+    const started = Date.now();
+    const failure = fetchTo(path, { deadlineMs: 1_500, stallTimeoutMs: 1_000 });
+    await expect(failure).rejects.toMatchObject({ code: 'EAPPDOWNLOAD', message: expect.stringMatching(/overall deadline.*bytes kept for the next run/) });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
+  }, 20_000);
+
   it('fails at once, without retrying, when every mirror answers 404', async () => {
     const started = Date.now();
     await expect(fetchTo('/missing.zip', { backoffBaseMs: 2_000 })).rejects.toMatchObject({ code: 'EAPPDOWNLOAD', message: expect.stringMatching(/404/) });
