@@ -236,7 +236,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // A body error must reach the read below, never crash the process as an unhandled 'error' event.
   res.body.on('error', () => undefined);
   const status = res.statusCode;
-  if (status === 429 || status === 503 || status >= 500) {
+  if (status === 429 || (status >= 500 && status < 600)) {
     discard(res.body);
     throw new RetryableError(`${url} answered ${status}`, parseRetryAfter(res.headers['retry-after']));
   }
@@ -249,8 +249,10 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   }
   if (status !== 200 && status !== 206) {
     discard(res.body);
-    const permanent = status >= 400 && status < 500 && status !== 408;
-    throw permanent ? new DeadUrlError(`${url} answered ${status}`) : new RetryableError(`${url} answered ${status}`);
+    // A timeout (408) may pass, like overload and server errors above; any other answer (a 404, a 204, a 304
+    // nobody asked for, a status HTTP does not define) is what this URL serves, however often it is asked.
+    if (status === 408) throw new RetryableError(`${url} answered ${status}`);
+    throw new DeadUrlError(`${url} answered ${status}`);
   }
   if (status === 206) {
     const m = /^bytes (\d+)-/.exec(header(res.headers, 'content-range') ?? '');
@@ -372,7 +374,9 @@ async function follow(
     const location = header(res.headers, 'location');
     if (!location) throw new RetryableError(`${url} redirected without a Location`);
     seen.add(url);
-    url = new URL(location, url).toString();
+    const next = URL.canParse(location, url) ? new URL(location, url) : undefined;
+    if (next?.protocol !== 'http:' && next?.protocol !== 'https:') throw new DeadUrlError(`${start} redirects to ${location}, which is not an http(s) URL`);
+    url = next.toString();
     if (seen.has(url)) throw new DeadUrlError(`${start} redirects in a loop (back to ${url})`);
     if (hops + 1 >= maxRedirects) throw new DeadUrlError(`${start} redirected more than ${maxRedirects} times`);
   }

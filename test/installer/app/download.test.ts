@@ -154,6 +154,35 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
   }, 20_000);
 
+  for (const to of ['file:///etc/passwd', 'ftp://127.0.0.1/app.zip', 'http://[::1']) {
+    it(`drops a URL at once when it redirects to ${to}, which no retry can fetch`, async () => {
+      const path = await servedPath();
+      server.fault(path, { kind: 'redirect', to });
+      const started = Date.now();
+      await expect(fetchTo(path, { backoffBaseMs: 2_000 })).rejects.toMatchObject({
+        code: 'EAPPDOWNLOAD',
+        message: expect.stringMatching(/redirects to .* not an http\(s\) URL/),
+        fix: expect.stringMatching(/report it to the ao maintainers/),
+      });
+      expect(Date.now() - started).toBeLessThan(1_500);
+      expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
+    });
+  }
+
+  for (const status of [204, 304, 999]) {
+    it(`drops a URL at once when it answers ${status}, which no retry changes`, async () => {
+      const path = await servedPath();
+      server.fault(path, { kind: 'status', status });
+      const started = Date.now();
+      await expect(fetchTo(path, { backoffBaseMs: 2_000 })).rejects.toMatchObject({
+        code: 'EAPPDOWNLOAD',
+        message: expect.stringMatching(new RegExp(`answered ${status}`)),
+      });
+      expect(Date.now() - started).toBeLessThan(1_500);
+      expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
+    });
+  }
+
   it('fails at once, without retrying, when every mirror answers 404', async () => {
     const started = Date.now();
     await expect(fetchTo('/missing.zip', { backoffBaseMs: 2_000 })).rejects.toMatchObject({ code: 'EAPPDOWNLOAD', message: expect.stringMatching(/404/) });
