@@ -27,7 +27,7 @@ export type Fault =
   | { kind: 'redirect'; to: string; status?: 301 | 302 | 303 | 307 | 308 }
   /** Flip one byte of the body. */
   | { kind: 'wrong-bytes' }
-  /** Send the body a byte at a time, this many a second: never idle for long, never done (a slow-loris server). */
+  /** Send the body this many bytes a second, a tenth of that every 100 ms: never idle for long, never done (a slow-loris server). */
   | { kind: 'trickle'; bytesPerSecond: number };
 
 export interface RequestRecord {
@@ -159,9 +159,11 @@ export async function startFaultServer(): Promise<FaultServer> {
         flipped = true;
       }
       if (fault?.kind === 'trickle') {
-        for (let i = 0; i < chunk.length; i++, sent++) {
-          await write(res, chunk.subarray(i, i + 1), record);
-          await sleep(1000 / fault.bytesPerSecond);
+        const step = Math.max(1, Math.round(fault.bytesPerSecond / 10));
+        for (let i = 0; i < chunk.length; i += step) {
+          await write(res, chunk.subarray(i, i + step), record);
+          sent += Math.min(step, chunk.length - i);
+          await sleep(100);
           if (closing || res.destroyed) return;
         }
         continue;

@@ -53,6 +53,9 @@ export interface DownloadResult {
  */
 const WRITE_BATCH = 256 << 10;
 
+/** Fewer bytes than this in a stall window (AO_APP_STALL_MS) is a stall, too: a mirror that trickles is left for the next. */
+const TRICKLE_BYTES = 1024;
+
 /** The proxy-aware dispatcher: HTTP(S)_PROXY/NO_PROXY, or npm's proxy config when npm runs us. */
 export function defaultDispatcher(): Dispatcher {
   const env = process.env;
@@ -288,11 +291,20 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   };
   // Where the bytes received so far end, written or not.
   let received = part.offset;
+  let windowStart = Date.now();
+  let windowBytes = 0;
   try {
     for await (const chunk of res.body) {
       batch.push(chunk as Buffer);
       batched += (chunk as Buffer).length;
       received += (chunk as Buffer).length;
+      windowBytes += (chunk as Buffer).length;
+      if (windowBytes >= TRICKLE_BYTES) {
+        windowStart = Date.now();
+        windowBytes = 0;
+      } else if (Date.now() - windowStart > ctx.stallTimeoutMs) {
+        throw new RetryableError(`${url} sent only ${windowBytes} bytes in ${ctx.stallTimeoutMs} ms`);
+      }
       // More bytes than the manifest pins: whatever else comes is not the artifact (leaving the loop discards the body).
       if (received >= size) break;
       if (batched >= WRITE_BATCH) await flush();

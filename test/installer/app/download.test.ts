@@ -143,10 +143,23 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === '/only-loop-a')).toHaveLength(1);
   });
 
-  // A body that trickles in never trips the idle timeout: only the overall deadline can end it.
+  it('leaves a mirror that trickles (under 1 KiB in a stall window) for the next one, and resumes there', async () => {
+    const slow = await servedPath();
+    const good = await servedPath();
+    server.fault(slow, { kind: 'trickle', bytesPerSecond: 200 });
+    const started = Date.now();
+    const { dest, result } = await fetchTo(slow, { urls: [`${server.url}${slow}`, `${server.url}${good}`], stallTimeoutMs: 1_000 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(result.url).toBe(`${server.url}${good}`);
+    expect(server.requests.filter((r) => r.path === good)).toHaveLength(1);
+    expect(await digestFile(partialPath(dest))).toEqual(pinned);
+  }, 30_000);
+
+  // A body that trickles in never trips the idle timeout; one fast enough for the stall rule meets the overall deadline.
   it('the overall deadline also ends an attempt whose body is still trickling in, keeping what arrived', async () => {
     const path = await servedPath();
-    server.fault(path, { kind: 'trickle', bytesPerSecond: 20 });
+    // 5 KB/s: fast enough for the stall rule (1 KiB a window), far too slow to finish 3 MiB before the deadline.
+    server.fault(path, { kind: 'trickle', bytesPerSecond: 5_000 });
     const started = Date.now();
     const failure = fetchTo(path, { deadlineMs: 1_500, stallTimeoutMs: 1_000 });
     await expect(failure).rejects.toMatchObject({ code: 'EAPPDOWNLOAD', message: expect.stringMatching(/overall deadline.*bytes kept for the next run/) });
