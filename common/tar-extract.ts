@@ -101,6 +101,12 @@ export async function extractTarGz(archive: string, staging: string, cap: number
     },
   });
   for (const e of plan) if (e.type === 'file') e.integrity = digests.get(e.path);
+  // A hardlink is its target's bytes (the plan put the target, cleaned, in its link): recorded like a file, so verify re-hashes it.
+  const files = new Map(plan.filter((e) => e.type === 'file').map((e) => [e.path, e]));
+  for (const e of plan) {
+    const target = e.type === 'hardlink' ? files.get(e.link!) : undefined;
+    if (target) Object.assign(e, { size: target.size, integrity: target.integrity });
+  }
   await createSymlinks(staging, plan);
   return plan;
 }

@@ -355,7 +355,8 @@ export async function verifyApp(options: { manifest: AppManifest | unknown; targ
     else if (e.type === 'symlink') {
       if (!info.isSymbolicLink()) problems.push(`${e.path} is no longer a symlink`);
       else if (e.link !== undefined && (await readlink(full)) !== e.link) problems.push(`${e.path} now points to ${await readlink(full)}, not ${e.link}`);
-    } else if (e.type === 'file') {
+    } else if (e.type === 'file' || e.type === 'hardlink') {
+      // A hardlink is recorded with its target's size and digest: re-hashed like any file.
       if (!info.isFile()) problems.push(`${e.path} is no longer a file`);
       else if (info.size !== e.size) problems.push(`${e.path} has ${info.size} bytes, expected ${e.size}`);
       else problems.push(...(await fileDigestProblems(full, e.path, e.integrity)));
