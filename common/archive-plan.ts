@@ -56,7 +56,7 @@ export function checkPlan<T extends PlannedEntry>(archive: string, raw: T[], cap
     const seen = byFolded.get(folded);
     if (!seen) return void byFolded.set(folded, { path, kind });
     if (seen.path !== path)
-      throw refuse(archive, `entries "${seen.path}" and "${path}" differ only in case or Unicode normalisation (they collide on macOS and Windows)`);
+      throw refuse(archive, `entries ${shown(seen.path)} and ${shown(path)} differ only in case or Unicode normalisation (they collide on macOS and Windows)`);
     if (seen.kind === 'dir' && kind === 'dir') return;
     if (seen.kind === 'symlink' && kind === 'dir') throw refuse(archive, `entry "${entry}" would be written through the symlink "${path}"`);
     if (seen.kind === 'dir' && kind === 'symlink') throw refuse(archive, `symlink "${path}" would replace a folder the archive writes into`);
@@ -114,6 +114,9 @@ type Claim = 'dir' | 'symlink' | 'other';
 
 /** A name as macOS (and Windows) compare them: case-insensitive, and on macOS NFC and NFD spellings are the same name. */
 const foldName = (path: string) => path.normalize('NFC').toLowerCase();
+
+/** A name quoted with anything outside printable ASCII escaped: "caf\u00e9" and "cafe\u0301" print alike otherwise. */
+const shown = (path: string) => JSON.stringify(path).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /** Resolves a path inside the archive's own tree, following its symlinks; undefined when it leaves the root. */
 function resolveInside(segments: string[], links: Map<string, string>, depth: number): string[] | undefined {
