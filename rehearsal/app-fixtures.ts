@@ -332,6 +332,13 @@ export function hostileArchives(): HostileArchive[] {
       why: /"app\/dir\/file\.txt" would be written through the symlink "app\/dir"/,
     },
     {
+      ...t('symlink over a folder it writes into', [
+        { path: 'app/dir/file.txt', data: 'inside' },
+        { path: 'app/dir', type: 'SymbolicLink', linkpath: '.' },
+      ]),
+      why: /symlink "app\/dir" would replace a folder the archive writes into/,
+    },
+    {
       ...t('hardlink before its target', [
         { path: 'app/b', type: 'Link', linkpath: 'app/a' },
         { path: 'app/a', data: 'A' },
