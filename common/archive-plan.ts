@@ -14,7 +14,7 @@ export interface PlannedEntry {
   mode: number;
   size: number;
   link?: string;
-  /** sha512 (SRI) of a file's bytes as written, for `ao-app verify`. */
+  /** The digest (SRI, sha256: archive-write.ts) of a file's bytes as written, a tar hardlink's its target's, for `ao-app verify`. */
   integrity?: string;
 }
 
