@@ -9,8 +9,8 @@ import { extractZip } from './zip-extract.js';
 /**
  * Unpacks a verified artifact into a staging folder, by format: zip-extract.ts, tar-extract.ts, or
  * one file copied (an AppImage, a Windows installer). Each checks the whole entry list first
- * (archive-plan.ts), so a hostile archive writes nothing. Returns every entry, files with the
- * sha512 of their bytes as written (what `ao-app verify` re-hashes).
+ * (archive-plan.ts), so a hostile archive writes nothing. Returns every entry, files and hardlinks
+ * with the digest of their bytes as written (what `ao-app verify` re-hashes).
  */
 export type { PlannedEntry } from './archive-plan.js';
 

@@ -2,8 +2,9 @@ import { UserError } from './errors.js';
 
 /**
  * An archive's entry list checked as a whole before anything is written
- * (traversal, absolute paths, drive letters, links out, writing through a link,
- * duplicate or case-colliding names, declared size over the cap), so a hostile
+ * (traversal, absolute paths, drive letters, links out or empty, writing through a link,
+ * hardlinks before their target, duplicate names or names colliding by case or Unicode
+ * normalisation, declared size over the cap), so a hostile
  * archive writes nothing. The cap is enforced again while writing (archive-write.ts)
  * because declared sizes can lie.
  */
@@ -13,7 +14,7 @@ export interface PlannedEntry {
   mode: number;
   size: number;
   link?: string;
-  /** sha512 (SRI) of a file's bytes as written, for `ao-app verify`. */
+  /** The digest (SRI, sha256: archive-write.ts) of a file's bytes as written, a tar hardlink's its target's, for `ao-app verify`. */
   integrity?: string;
 }
 
@@ -45,15 +46,21 @@ function segmentsOf(archive: string, raw: string): string[] {
 export function checkPlan<T extends PlannedEntry>(archive: string, raw: T[], cap: number): T[] {
   const entries: T[] = [];
   const byPath = new Map<string, T>();
-  const byLower = new Map<string, { path: string; dir: boolean }>();
-  // Folders already claimed, by their exact path: each is lower-cased and checked once, not once per entry inside it.
+  const byFolded = new Map<string, { path: string; kind: Claim }>();
+  // Folders already claimed, by their exact path: each is folded and checked once, not once per entry inside it.
   const claimedDirs = new Set<string>();
   let total = 0;
-  const claim = (path: string, dir: boolean) => {
-    const seen = byLower.get(path.toLowerCase());
-    if (!seen) return void byLower.set(path.toLowerCase(), { path, dir });
-    if (seen.path !== path) throw refuse(archive, `entries "${seen.path}" and "${path}" differ only in case (they collide on macOS and Windows)`);
-    if (!(seen.dir && dir)) throw refuse(archive, `entry "${path}" appears more than once`);
+  /** `entry`: the entry being checked, which is `path` itself or lies inside the folder `path`. */
+  const claim = (path: string, kind: Claim, entry: string) => {
+    const folded = foldName(path);
+    const seen = byFolded.get(folded);
+    if (!seen) return void byFolded.set(folded, { path, kind });
+    if (seen.path !== path)
+      throw refuse(archive, `entries ${shown(seen.path)} and ${shown(path)} differ only in case or Unicode normalisation (they collide on macOS and Windows)`);
+    if (seen.kind === 'dir' && kind === 'dir') return;
+    if (seen.kind === 'symlink' && kind === 'dir') throw refuse(archive, `entry "${entry}" would be written through the symlink "${path}"`);
+    if (seen.kind === 'dir' && kind === 'symlink') throw refuse(archive, `symlink "${path}" would replace a folder the archive writes into`);
+    throw refuse(archive, `entry "${path}" appears more than once`);
   };
   for (const e of raw) {
     // `tar czf x.tar.gz -C dir .` starts with a "./" entry: the root itself, nothing to create.
@@ -63,10 +70,10 @@ export function checkPlan<T extends PlannedEntry>(archive: string, raw: T[], cap
     for (let cut = path.indexOf('/'); cut !== -1; cut = path.indexOf('/', cut + 1)) {
       const dir = path.slice(0, cut);
       if (claimedDirs.has(dir)) continue;
-      claim(dir, true);
+      claim(dir, 'dir', path);
       claimedDirs.add(dir);
     }
-    claim(path, e.type === 'dir');
+    claim(path, e.type === 'dir' ? 'dir' : e.type === 'symlink' ? 'symlink' : 'other', path);
     total += e.type === 'file' ? e.size : 0;
     if (total > cap) throw refuse(archive, `it unpacks to more than ${cap} bytes, the cap the manifest allows`);
     e.path = path;
@@ -74,13 +81,14 @@ export function checkPlan<T extends PlannedEntry>(archive: string, raw: T[], cap
     byPath.set(path, e);
   }
   const links = new Map(entries.filter((e) => e.type === 'symlink').map((e) => [e.path, e.link ?? '']));
+  // Files in archive order: a hardlink names one already written (tar's own rule; node-tar cannot link to what is not there yet).
+  const filesSoFar = new Set<string>();
   for (const e of entries) {
-    for (let cut = links.size > 0 ? e.path.indexOf('/') : -1; cut !== -1; cut = e.path.indexOf('/', cut + 1)) {
-      const dir = e.path.slice(0, cut);
-      if (links.has(dir)) throw refuse(archive, `entry "${e.path}" would be written through the symlink "${dir}"`);
-    }
+    if (e.type === 'file') filesSoFar.add(e.path);
     if (e.type === 'symlink') {
       const target = e.link ?? '';
+      if (target === '') throw refuse(archive, `symlink "${e.path}" has an empty target`);
+      if (target.includes('\0')) throw refuse(archive, `symlink "${e.path}" has a NUL byte in its target`);
       if (target.startsWith('/') || /^[a-zA-Z]:/.test(target) || target.includes('\\'))
         throw refuse(archive, `symlink "${e.path}" points to the absolute path ${JSON.stringify(target)}`);
       if (resolveInside([...e.path.split('/').slice(0, -1), ...target.split('/')], links, 0) === undefined)
@@ -94,10 +102,21 @@ export function checkPlan<T extends PlannedEntry>(archive: string, raw: T[], cap
       const dest = byPath.get(target.join('/'));
       if (target.includes('..') || (e.link ?? '').startsWith('/') || !dest || dest.type !== 'file')
         throw refuse(archive, `hardlink "${e.path}" points outside the app's files (${JSON.stringify(e.link)})`);
+      if (!filesSoFar.has(dest.path)) throw refuse(archive, `hardlink "${e.path}" comes before its target "${dest.path}"`);
+      // Clean, as the marker records it and verify finds the target's digest by it.
+      e.link = dest.path;
     }
   }
   return entries;
 }
+
+type Claim = 'dir' | 'symlink' | 'other';
+
+/** A name as macOS (and Windows) compare them: case-insensitive, and on macOS NFC and NFD spellings are the same name. */
+const foldName = (path: string) => path.normalize('NFC').toLowerCase();
+
+/** A name quoted with anything outside printable ASCII escaped: "caf\u00e9" and "cafe\u0301" print alike otherwise. */
+const shown = (path: string) => JSON.stringify(path).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /** Resolves a path inside the archive's own tree, following its symlinks; undefined when it leaves the root. */
 function resolveInside(segments: string[], links: Map<string, string>, depth: number): string[] | undefined {

@@ -13,6 +13,16 @@ import { streamed } from './streaming-memory.js';
 /** How each unpacked file is hashed for `ao-app verify` (integrity.ts says why not sha512). */
 export const ENTRY_DIGEST: DigestAlgorithm = 'sha256';
 
+/**
+ * The mode a file is installed with, for a zip and a tar.gz alike: the archive's permission bits (none at all,
+ * as a zip made without Unix modes has, meaning 0644), never setuid, setgid or sticky, always readable by the
+ * owner (`ao-app verify` re-hashes every file).
+ */
+export const fileMode = (mode: number): number => (mode & 0o777 || 0o644) | 0o400;
+
+/** A folder's mode from a tar.gz: its permission bits, always rwx for the owner (files are written into it, and it is removed). */
+export const dirMode = (mode: number): number => (mode & 0o777) | 0o700;
+
 /** A relative "/"-joined path without empty, "." or ".." segments or a NUL: joined to a folder, it stays inside. */
 const CLEAN_PATH = /^(?!\/)(?!.*\/\/)(?!(?:.*\/)?\.\.?(?:\/|$))[^\0]+(?<!\/)$/;
 

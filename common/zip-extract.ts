@@ -9,10 +9,10 @@ import StreamZip from 'node-stream-zip';
 import { UserError } from './errors.js';
 import { integrityOfHash } from './integrity.js';
 import { checkPlan, refuse, type PlannedEntry } from './archive-plan.js';
-import { capCounter, createSymlinks, ENTRY_DIGEST, inside } from './archive-write.js';
+import { capCounter, createSymlinks, ENTRY_DIGEST, fileMode, inside } from './archive-write.js';
 import { isFileSystemError } from './file-system-error.js';
 import { settle } from './streaming-memory.js';
-import { fileMode, SMALL_ENTRY, SmallEntryError, writeSmallEntries } from './zip-small-entries.js';
+import { SMALL_ENTRY, SmallEntryError, writeSmallEntries } from './zip-small-entries.js';
 
 /**
  * A zip (the macOS and Windows app) unpacked by our own writer, keeping symlinks and Unix modes

@@ -1,7 +1,7 @@
 import { closeSync, fchmodSync, openSync, readSync, writeSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { crc32, inflateRawSync } from 'node:zlib';
-import { ENTRY_DIGEST, inside } from './archive-write.js';
+import { ENTRY_DIGEST, fileMode, inside } from './archive-write.js';
 import { integrityOf } from './integrity.js';
 import { streamed } from './streaming-memory.js';
 
@@ -30,9 +30,6 @@ interface SmallEntryJob {
   /** Set once written: the digest (SRI) of its bytes. */
   integrity?: string;
 }
-
-/** A file's mode from its zip entry, as ditto keeps it (a zip made without Unix modes gets 0644); always readable by us. */
-export const fileMode = (mode: number): number => (mode & 0o777 || 0o644) | 0o400;
 
 /** The largest small entry, compressed or not (zip-extract.ts picks them). */
 export const SMALL_ENTRY = 256 << 10;

@@ -292,6 +292,8 @@ export interface HostileArchive {
   unpackedSizeLimit: number;
   /** Only the data gives it away (lying sizes): refused while writing, inside staging. */
   caughtWhileWriting?: boolean;
+  /** What the refusal must say, when one message is the right one. */
+  why?: RegExp;
 }
 
 const CAP = 1 << 20;
@@ -322,10 +324,34 @@ export function hostileArchives(): HostileArchive[] {
     t('symlink pointing outside', [{ path: 'app/out', type: 'SymbolicLink', linkpath: '../../..' }]),
     t('absolute symlink', [{ path: 'app/etc', type: 'SymbolicLink', linkpath: '/etc' }]),
     t('hardlink pointing outside', [{ path: 'app/passwd', type: 'Link', linkpath: '../../../../etc/passwd' }]),
-    t('write through a symlink', [
-      { path: 'app/dir', type: 'SymbolicLink', linkpath: '.' },
-      { path: 'app/dir/file.txt', data: 'through' },
-    ]),
+    {
+      ...t('write through a symlink', [
+        { path: 'app/dir', type: 'SymbolicLink', linkpath: '.' },
+        { path: 'app/dir/file.txt', data: 'through' },
+      ]),
+      why: /"app\/dir\/file\.txt" would be written through the symlink "app\/dir"/,
+    },
+    {
+      ...t('symlink over a folder it writes into', [
+        { path: 'app/dir/file.txt', data: 'inside' },
+        { path: 'app/dir', type: 'SymbolicLink', linkpath: '.' },
+      ]),
+      why: /symlink "app\/dir" would replace a folder the archive writes into/,
+    },
+    {
+      ...t('hardlink before its target', [
+        { path: 'app/b', type: 'Link', linkpath: 'app/a' },
+        { path: 'app/a', data: 'A' },
+      ]),
+      why: /hardlink "app\/b" comes before its target "app\/a"/,
+    },
+    {
+      ...t('names that differ only in Unicode normalisation', [
+        { path: 'app/caf\u00e9', data: 'nfc' },
+        { path: 'app/cafe\u0301', data: 'nfd' },
+      ]),
+      why: /"app\/caf\\u00e9" and "app\/cafe\\u0301" differ only in case or Unicode normalisation/,
+    },
     t('character device', [{ path: 'app/null', type: 'CharacterDevice' }]),
     t('block device', [{ path: 'app/disk', type: 'BlockDevice' }]),
     t('FIFO', [{ path: 'app/pipe', type: 'FIFO' }]),
@@ -347,10 +373,34 @@ export function hostileArchives(): HostileArchive[] {
     z('drive letter', [{ name: 'C:\\Windows\\escaped.txt', data: 'pwned' }]),
     z('backslash traversal', [{ name: 'app\\..\\..\\escaped.txt', data: 'pwned' }]),
     z('symlink pointing outside', [{ name: 'app/out', data: '../../..', mode: SYMLINK }]),
-    z('write through a symlink', [
-      { name: 'app/dir', data: '.', mode: SYMLINK },
-      { name: 'app/dir/file.txt', data: 'through' },
-    ]),
+    {
+      ...z('write through a symlink', [
+        { name: 'app/dir', data: '.', mode: SYMLINK },
+        { name: 'app/dir/file.txt', data: 'through' },
+      ]),
+      why: /"app\/dir\/file\.txt" would be written through the symlink "app\/dir"/,
+    },
+    {
+      ...z('symlink whose target holds a NUL byte', [
+        { name: 'app/f', data: 'x' },
+        { name: 'app/l', data: 'f\0x', mode: SYMLINK },
+      ]),
+      why: /symlink "app\/l" has a NUL byte in its target/,
+    },
+    {
+      ...z('symlink with an empty target', [
+        { name: 'app/f', data: 'x' },
+        { name: 'app/l', data: '', mode: SYMLINK },
+      ]),
+      why: /symlink "app\/l" has an empty target/,
+    },
+    {
+      ...z('names that differ only in Unicode normalisation', [
+        { name: 'app/caf\u00e9', data: 'nfc' },
+        { name: 'app/cafe\u0301', data: 'nfd' },
+      ]),
+      why: /"app\/caf\\u00e9" and "app\/cafe\\u0301" differ only in case or Unicode normalisation/,
+    },
     z('FIFO mode', [{ name: 'app/pipe', data: '', mode: 0o10644 }]),
     z('duplicate names', [
       { name: 'app/a.txt', data: 'one' },

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, readlink, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { extractArtifact } from '../../../common/app-extract.js';
-import { buildAppArtifact, hostileArchives } from '../../../rehearsal/app-fixtures.js';
+import { buildAppArtifact, hostileArchives, rawTarGz, rawZip } from '../../../rehearsal/app-fixtures.js';
 import { tempDir } from './helpers.js';
 
 describe('extracting hostile archives', () => {
@@ -16,7 +16,10 @@ describe('extracting hostile archives', () => {
       const archive = join(outer, hostile.format === 'zip' ? 'a.zip' : 'a.tar.gz');
       await writeFile(archive, hostile.bytes);
       const staging = join(box, 'versions', 'staging');
-      await expect(extractArtifact(hostile.format, archive, staging, hostile.unpackedSizeLimit, 'a')).rejects.toMatchObject({ code: 'EUNSAFEARCHIVE' });
+      await expect(extractArtifact(hostile.format, archive, staging, hostile.unpackedSizeLimit, 'a')).rejects.toMatchObject({
+        code: 'EUNSAFEARCHIVE',
+        ...(hostile.why ? { why: expect.stringMatching(hostile.why) } : {}),
+      });
       // Pre-scan refusal: staging stays empty, nothing lands beside or above it.
       if (!hostile.caughtWhileWriting) expect(await readdir(staging)).toEqual([]);
       expect((await readdir(outer)).sort()).toEqual(['a.tar.gz', 'a.zip', 'root'].filter((n) => n === 'root' || n === archive.split('/').pop()));
@@ -24,6 +27,101 @@ describe('extracting hostile archives', () => {
       expect(existsSync(join(dirname(outer), 'escaped.txt'))).toBe(false);
     });
   }
+});
+
+/** A tar.gz of `app/sp`, a 2 MiB file of holes around "hi", packed by GNU tar with `--sparse` and `flags`. */
+async function sparseTarGz(dir: string, flags: string[]): Promise<string> {
+  const tree = join(dir, 'tree');
+  await mkdir(join(tree, 'app'), { recursive: true });
+  const sparse = join(tree, 'app', 'sp');
+  await writeFile(sparse, '');
+  await truncate(sparse, 2 << 20);
+  const fh = await open(sparse, 'r+');
+  await fh.write('hi', 1_000_000);
+  await fh.close();
+  const archive = join(dir, 'sparse.tar.gz');
+  execFileSync('tar', ['--sparse', ...flags, '-czf', archive, '-C', tree, 'app']);
+  return archive;
+}
+
+describe('tar entries node-tar would skip or misread', () => {
+  // node-tar skips GNU sparse entries (type "S") without a word, and unpacks a PAX sparse file (GNU.sparse.* keys,
+  // which it does not read) as "GNUSparseFile.<pid>/sp" holding the raw sparse map: either way app/sp is missing.
+  for (const [form, flags] of [
+    ['GNU (type S)', ['--format=gnu']],
+    ['PAX 1.0 (GNU.sparse.* keys)', ['--format=pax', '--sparse-version=1.0']],
+  ] as const) {
+    it(`refuses a ${form} sparse file, writing nothing`, async () => {
+      const dir = await tempDir('sparse');
+      const archive = await sparseTarGz(dir, [...flags]);
+      const staging = join(dir, 'staging');
+      await expect(extractArtifact('tar.gz', archive, staging, 64 << 20, 'x')).rejects.toMatchObject({
+        code: 'EUNSAFEARCHIVE',
+        why: expect.stringMatching(/sparse files are not supported; the release artifact must be made without --sparse/),
+      });
+      expect(await readdir(staging)).toEqual([]);
+    });
+  }
+
+  it('refuses an entry type it does not know (a tape volume header) instead of skipping it', async () => {
+    const dir = await tempDir('volume');
+    const tree = join(dir, 'tree');
+    await mkdir(join(tree, 'app'), { recursive: true });
+    await writeFile(join(tree, 'app', 'f'), 'x');
+    const archive = join(dir, 'volume.tar.gz');
+    execFileSync('tar', ['-V', 'LABEL', '-czf', archive, '-C', tree, 'app']);
+    await expect(extractArtifact('tar.gz', archive, join(dir, 'staging'), 64 << 20, 'x')).rejects.toMatchObject({
+      code: 'EUNSAFEARCHIVE',
+      why: expect.stringContaining('TapeVolumeHeader'),
+    });
+  });
+});
+
+describe('file modes', () => {
+  // Modes an archive may carry and what is installed, the same for a zip and a tar.gz: no setuid, setgid or sticky
+  // bit, always readable by the owner (a file we cannot read cannot be verified), no mode at all meaning 0644.
+  const modes: Array<[string, number, number]> = [
+    ['none', 0, 0o644],
+    ['write-only', 0o200, 0o600],
+    ['setuid', 0o4755, 0o755],
+    ['setgid', 0o2755, 0o755],
+    ['sticky', 0o1644, 0o644],
+    ['plain', 0o640, 0o640],
+  ];
+  for (const format of ['zip', 'tar.gz'] as const) {
+    it(`${format}: files get the archive's permission bits, readable by the owner, never setuid, setgid or sticky`, async () => {
+      const dir = await tempDir('modes');
+      const archive = join(dir, `a.${format}`);
+      await writeFile(
+        archive,
+        format === 'zip'
+          ? rawZip(modes.map(([name, mode]) => ({ name: `app/${name}`, data: name, mode: 0o100000 | mode })))
+          : rawTarGz(modes.map(([name, mode]) => ({ path: `app/${name}`, data: name, mode }))),
+      );
+      const staging = join(dir, 'staging');
+      await extractArtifact(format, archive, staging, 1 << 20, 'x');
+      for (const [name, , installed] of modes) expect((await stat(join(staging, 'app', name))).mode & 0o7777, name).toBe(installed);
+    });
+  }
+
+  it('tar.gz: folders are always rwx for the owner, whatever mode the archive gives them', async () => {
+    const dir = await tempDir('dir-modes');
+    const archive = join(dir, 'a.tar.gz');
+    await writeFile(
+      archive,
+      rawTarGz([
+        { path: 'app/', type: 'Directory', mode: 0 },
+        { path: 'app/ro/', type: 'Directory', mode: 0o555 },
+        { path: 'app/ro/f', data: 'x' },
+        { path: 'app/sticky/', type: 'Directory', mode: 0o1777 },
+      ]),
+    );
+    const staging = join(dir, 'staging');
+    await extractArtifact('tar.gz', archive, staging, 1 << 20, 'x');
+    expect((await stat(join(staging, 'app'))).mode & 0o7777).toBe(0o700);
+    expect((await stat(join(staging, 'app/ro'))).mode & 0o7777).toBe(0o755);
+    expect((await stat(join(staging, 'app/sticky'))).mode & 0o7777).toBe(0o777);
+  });
 });
 
 describe('a verified artifact this disk cannot read', () => {

@@ -1,13 +1,13 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
 import { partialPath } from '../../../installer/app/partial-file.js';
 import { appPath, installApp, verifyApp } from '../../../installer/app/install.js';
-import { buildAppArtifact, hostileArchives } from '../../../rehearsal/app-fixtures.js';
+import { buildAppArtifact, hostileArchives, rawTarGz } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { bundledCli, type ManifestWith, manifestFor, tempDir, writeManifest } from './helpers.js';
 
@@ -113,6 +113,30 @@ describe('installing the desktop app', () => {
     expect((await verifyApp({ manifest: m, target: 'linux-x64', root: imageRoot })).problems).toEqual([
       'agent-orchestrator-linux-x64.AppImage differs from the file installed (sha512 mismatch)',
     ]);
+  });
+
+  it('verify re-hashes a hardlinked file like any file and names it when it is replaced', async () => {
+    const dir = await tempDir('hardlink');
+    const artifact = join(dir, 'ao-desktop-linux-x64.tar.gz');
+    await writeFile(
+      artifact,
+      rawTarGz([
+        { path: 'app/a', data: 'AAAA' },
+        { path: './app/b', type: 'Link', linkpath: './app/a' },
+      ]),
+    );
+    const root = await tempDir('root');
+    const manifest = await manifestFor(server, artifact, 'tar.gz', 'linux-x64', {}, { path: '/hardlink.tar.gz' });
+    const result = await installApp({ manifest, target: 'linux-x64', root });
+    expect(await verifyApp({ manifest, target: 'linux-x64', root })).toMatchObject({ ok: true, problems: [] });
+    // Replaced by another file of the same size: the link is broken, app/a is untouched.
+    await rm(join(result.path, 'app/b'));
+    await writeFile(join(result.path, 'app/b'), 'evil');
+    expect(await verifyApp({ manifest, target: 'linux-x64', root })).toEqual({
+      ok: false,
+      path: result.path,
+      problems: ['app/b differs from the file installed (sha256 mismatch)'],
+    });
   });
 
   it('verify still reads an install recorded with sha512 per file (by an ao-app before sha256), and names a change in it', async () => {
