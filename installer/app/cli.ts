@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { formatError, UserError } from '../../common/errors.js';
 import { createProgress, pickProgressMode } from '../../common/progress.js';
 import { aoStateDir } from './app-state.js';
-import { hostTargetId } from '../../common/app-manifest.js';
+import { hostTargetId, validateAppManifest, type AppManifest } from '../../common/app-manifest.js';
 import { appPath, defaultRoot, installApp, removeApp, verifyApp } from './install.js';
 import { EXIT_INTERNAL, runCommand } from './run-command.js';
 import { guardUndiciSocketEnd } from './undici-guard.js';
@@ -22,15 +22,15 @@ import { readJsonFile } from '../../common/json-file.js';
 const USAGE =
   'usage: ao-app install|verify|where|remove [--json] [--quiet] [--manifest <file>] [--target <os-cpu>] [--dir <folder>]\n  AO_APP_DIR (default ~/.ao/app), AO_APP_BASE_URL, AO_APP_STALL_MS, AO_APP_DEADLINE_MS, HTTPS_PROXY/NO_PROXY';
 
-function loadManifest(file: string | undefined): unknown {
+function loadManifest(file: string | undefined): AppManifest {
   const path = file ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'ao-manifest.json');
   const data = readJsonFile(path, { what: 'the app manifest', fix: 'reinstall @aoagents/ao, or pass --manifest <file>', code: 'EAPPMANIFEST' }) as {
     app?: unknown;
     targets?: unknown;
-  };
-  // Either a whole ao-manifest.json (app inside) or a bare app manifest.
-  if (data.app !== undefined) return data.app;
-  if (data.targets !== undefined) return data;
+  } | null;
+  // Either a whole ao-manifest.json (app inside) or a bare app manifest; anything but an object is an invalid one.
+  if (data?.app !== undefined) return validateAppManifest(data.app, path);
+  if (data === null || typeof data !== 'object' || Array.isArray(data) || data.targets !== undefined) return validateAppManifest(data, path);
   throw new UserError({
     what: `${path} has no desktop app`,
     why: 'its "app" field is missing: this release ships no desktop app',

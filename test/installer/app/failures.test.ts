@@ -1,7 +1,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { REPO_ROOT } from '../../../common/paths.js';
-import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppManifest } from '../../../common/app-manifest.js';
+import { versionFolder } from '../../../installer/app/install.js';
 import { writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
@@ -298,5 +299,64 @@ describe('the command line', () => {
     const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status).toBe(70);
     expect(r.stderr).toMatch(/stopped before it finished/);
+  });
+});
+
+/** The `{"event":"error"}` line `--json` ends a failure with. */
+function errorEvent(stdout: string): Record<string, unknown> {
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+}
+
+describe('a manifest that is not a release manifest is refused (exit 1, EAPPMANIFEST), never installed from', () => {
+  it('refuses a version that climbs out of the app folder, leaving the folder beside it untouched', async () => {
+    const artifact = systemTarGz('climb', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    const base = await tempDir('climb');
+    mkdirSync(join(base, 'victim-linux-x64'));
+    writeFileSync(join(base, 'victim-linux-x64', 'precious.txt'), 'user data');
+    const evil = await writeManifest(await tempDir('m'), { ...manifest, version: '../../victim' });
+    const r = await ao(['install', '--json', '--manifest', evil, '--target', 'linux-x64', '--dir', join(base, 'root')]);
+    expect(r.code).toBe(1);
+    expect(errorEvent(r.stdout)).toMatchObject({ event: 'error', code: 'EAPPMANIFEST', why: expect.stringContaining('"version"') });
+    expect(readdirSync(join(base, 'victim-linux-x64'))).toEqual(['precious.txt']);
+    expect(readFileSync(join(base, 'victim-linux-x64', 'precious.txt'), 'utf8')).toBe('user data');
+    expect(server.requests.filter((q) => q.path === '/climb.tar.gz')).toEqual([]);
+  });
+
+  it('refuses a version that is not a plain semver of sane length (NUL, ".", 300 characters, "1.0")', async () => {
+    const artifact = systemTarGz('versions', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    for (const version of ['1\u0000', '.', '..', 'v'.repeat(300), `1.0.0-${'a'.repeat(120)}`, '1.0', '', 'latest']) {
+      const root = join(await tempDir('root'), 'app');
+      const r = await ao(['install', '--json', '--manifest', await writeManifest(await tempDir('m'), { ...manifest, version }), '--dir', root]);
+      expect(r.code, JSON.stringify(version)).toBe(1);
+      expect(errorEvent(r.stdout), JSON.stringify(version)).toMatchObject({ code: 'EAPPMANIFEST', why: expect.stringContaining('"version"') });
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(await readdir(join(root, 'versions')).catch(() => [])).toEqual([]);
+    }
+    expect(server.requests.filter((q) => q.path === '/versions.tar.gz')).toEqual([]);
+  });
+
+  it('refuses a manifest file holding null, an array, a number or a string, naming the file', async () => {
+    for (const text of ['null', '[]', '42', '"app"']) {
+      const file = join(await tempDir('m'), 'ao-manifest.json');
+      writeFileSync(file, text);
+      const r = await ao(['install', '--json', '--manifest', file, '--dir', join(work, 'unused')]);
+      expect(r.code, text).toBe(1);
+      expect(errorEvent(r.stdout), text).toMatchObject({ code: 'EAPPMANIFEST', what: expect.stringContaining(file) });
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('never builds a version folder outside <root>/versions, whatever the manifest passed', () => {
+    expect(versionFolder('/r', '0.10.0', 'linux-x64')).toBe(join('/r', 'versions', '0.10.0-linux-x64'));
+    for (const [version, target] of [
+      ['../../victim', 'linux-x64'],
+      ['0.10.0', '../../x'],
+      ['.', ''],
+      ['0.10.0/..', 'linux-x64'],
+    ] as const) {
+      expect(() => versionFolder('/r', version, target), `${version} ${target}`).toThrow(expect.objectContaining({ code: 'EAPPMANIFEST' }));
+    }
   });
 });
