@@ -4,7 +4,8 @@ import './quiet-warnings.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatError, UserError } from '../../common/errors.js';
+import { formatError, isUserError, UserError } from '../../common/errors.js';
+import { fileSystemFailure, isFileSystemError } from '../../common/file-system-error.js';
 import { createProgress, pickProgressMode } from '../../common/progress.js';
 import { aoStateDir } from './app-state.js';
 import { hostTargetId, validateAppManifest, type AppManifest } from '../../common/app-manifest.js';
@@ -88,6 +89,36 @@ async function main(argv: string[]): Promise<number> {
     if (values.json) process.stdout.write(`${JSON.stringify(json)}\n`);
     else if (!values.quiet) process.stdout.write(`${human}\n`);
   };
+  try {
+    return await runVerb(command, root, values, say);
+  } catch (err) {
+    throw fileSystemProblem(err, command ?? '', root);
+  }
+}
+
+const DOING: Record<string, string> = {
+  install: 'cannot install the desktop app into',
+  remove: 'cannot remove the desktop app from',
+  verify: 'cannot check the desktop app in',
+};
+
+/**
+ * The one place a command's file-system errors (a file where its folder should be, a folder it may not
+ * write, a full disk, EIO) become what a person reads; the download and the unpack say theirs more precisely.
+ */
+function fileSystemProblem(err: unknown, command: string, root: string): unknown {
+  if (isUserError(err) || !isFileSystemError(err)) return err;
+  return fileSystemFailure(err, {
+    what: `${DOING[command] ?? 'cannot use the desktop app folder'} ${root}`,
+    whatWhenFull: `the disk holding ${root} is full`,
+    where: (err as { dest?: string }).dest ?? err.path ?? root,
+    again: `then run ao-app ${command} again${command === 'install' ? ' (a download already verified is not fetched again)' : ''}`,
+  });
+}
+
+type Say = (human: string, json: Record<string, unknown>) => void;
+
+async function runVerb(command: string | undefined, root: string, values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'], say: Say): Promise<number> {
   switch (command) {
     case 'install': {
       const stallTimeoutMs = msFromEnv('AO_APP_STALL_MS');

@@ -154,8 +154,14 @@ async function switchCurrent(root: string, name: string): Promise<void> {
     return;
   }
   const tmp = tempSibling(join(root, 'current'), 'link');
-  await symlink(join('versions', name), tmp);
-  await renameWithRetry(tmp, join(root, 'current'));
+  try {
+    await symlink(join('versions', name), tmp);
+    await renameWithRetry(tmp, join(root, 'current'));
+  } catch (err) {
+    // A folder in place of `current`, a full disk: the command says so; no stray link is left.
+    await rm(tmp, { force: true });
+    throw err;
+  }
   fsyncDir(root);
 }
 

@@ -1,9 +1,9 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { REPO_ROOT } from '../../../common/paths.js';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir, readlink, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
@@ -37,10 +37,12 @@ interface Ran {
 }
 
 /** Runs ao-app; a run still going after `killAfterMs` is killed and reported as a hang (code null). */
-function ao(args: string[], env: Record<string, string> = {}, killAfterMs = 30_000, cwd = work): Promise<Ran> {
+/** `through`: a command that runs ao-app, as `setpriv --reuid=65534 ...`. */
+function ao(args: string[], env: Record<string, string> = {}, killAfterMs = 30_000, cwd = work, through: string[] = []): Promise<Ran> {
   const started = Date.now();
+  const [command, ...prefix] = [...through, process.execPath];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], {
+    const child = spawn(command!, [...prefix, cli, ...args], {
       cwd,
       env: { ...process.env, AO_APP_BASE_URL: '', HTTP_PROXY: '', HTTPS_PROXY: '', http_proxy: '', https_proxy: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -357,6 +359,95 @@ describe('a manifest that is not a release manifest is refused (exit 1, EAPPMANI
       ['0.10.0/..', 'linux-x64'],
     ] as const) {
       expect(() => versionFolder('/r', version, target), `${version} ${target}`).toThrow(expect.objectContaining({ code: 'EAPPMANIFEST' }));
+    }
+  });
+});
+
+// Root writes everywhere: a folder it may not write to is tried as nobody (uid 65534, through setpriv).
+const NOBODY = 65534;
+const asRoot = process.getuid?.() === 0;
+const canBeDenied = process.platform !== 'win32' && (!asRoot || (process.platform === 'linux' && existsSync('/usr/bin/setpriv')));
+
+describe('a file-system problem outside the download and unpack says what, why and the fix (exit 1, no stack trace)', () => {
+  async function tarManifest(name: string, version: string): Promise<string> {
+    const manifest = await manifestFor(server, systemTarGz(name, false), 'tar.gz', 'linux-x64', {}, { version });
+    const dir = await tempDir('m');
+    chmodSync(dir, 0o755);
+    return writeManifest(dir, manifest);
+  }
+
+  it('--dir naming a file: install and remove', async () => {
+    const file = join(await tempDir('dir-file'), 'a-file');
+    writeFileSync(file, 'not a folder');
+    const manifest = await tarManifest('dir-file', '0.10.0');
+    for (const args of [['install', '--manifest', manifest, '--target', 'linux-x64'], ['remove']]) {
+      const r = await ao([...args, '--json', '--dir', file]);
+      expect(r.code, args[0]).toBe(1);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(errorEvent(r.stdout), args[0]).toMatchObject({
+        code: 'EAPPDISK',
+        what: expect.stringContaining(file),
+        fix: expect.stringMatching(/a file is in the way/),
+      });
+    }
+    expect(readFileSync(file, 'utf8')).toBe('not a folder');
+  });
+
+  it.skipIf(!canBeDenied)('a --dir the user may not write to (EACCES)', async () => {
+    const base = await tempDir('read-only');
+    chmodSync(base, 0o755);
+    mkdirSync(join(base, 'ro'), { mode: 0o555 });
+    chmodSync(join(base, 'ro'), 0o555);
+    const manifest = await tarManifest('read-only', '0.10.0');
+    const through = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : [];
+    for (const dir of [join(base, 'ro'), join(base, 'ro', 'app')]) {
+      const r = await ao(['install', '--json', '--manifest', manifest, '--target', 'linux-x64', '--dir', dir], { HOME: base }, 30_000, base, through);
+      expect(r.code, dir).toBe(1);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(errorEvent(r.stdout), dir).toMatchObject({
+        code: 'EAPPDISK',
+        why: expect.stringContaining('EACCES'),
+        fix: expect.stringMatching(/writable/),
+      });
+    }
+  });
+
+  it('`current` replaced by a folder: refused naming it, kept, and the next run after it is moved away finishes', async () => {
+    const root = join(await tempDir('current-dir'), 'app');
+    expect((await ao(['install', '--quiet', '--manifest', await tarManifest('current-v1', '0.10.0'), '--target', 'linux-x64', '--dir', root])).code).toBe(0);
+    await rm(join(root, 'current'));
+    mkdirSync(join(root, 'current', 'mine'), { recursive: true });
+    const v2 = await tarManifest('current-v2', '0.11.0');
+    const install = ['install', '--json', '--manifest', v2, '--target', 'linux-x64', '--dir', root];
+    for (const args of [install, ['remove', '--json', '--dir', root]]) {
+      const r = await ao(args);
+      expect(r.code, args[0]).toBe(1);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(errorEvent(r.stdout), args[0]).toMatchObject({
+        code: 'EAPPDISK',
+        why: expect.stringContaining(join(root, 'current')),
+        fix: expect.stringMatching(/a folder is in the way/),
+      });
+      expect(readdirSync(join(root, 'current'))).toEqual(['mine']);
+    }
+    expect(readdirSync(root).filter((n) => n.startsWith('.current'))).toEqual([]);
+    await rm(join(root, 'current'), { recursive: true });
+    expect((await ao(install)).code).toBe(0);
+    expect(await readlink(join(root, 'current'))).toBe(join('versions', '0.11.0-linux-x64'));
+  });
+
+  it('`downloads` that is a file, or a .partial that is a folder', async () => {
+    const manifest = await tarManifest('downloads', '0.10.0');
+    const asFile = join(await tempDir('downloads-file'), 'app');
+    mkdirSync(asFile);
+    writeFileSync(join(asFile, 'downloads'), 'x');
+    const partialDir = join(await tempDir('partial-dir'), 'app');
+    mkdirSync(join(partialDir, 'downloads', 'downloads.tar.gz.partial'), { recursive: true });
+    for (const root of [asFile, partialDir]) {
+      const r = await ao(['install', '--json', '--manifest', manifest, '--target', 'linux-x64', '--dir', root]);
+      expect(r.code, root).toBe(1);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(errorEvent(r.stdout), root).toMatchObject({ code: 'EAPPDISK', fix: expect.stringMatching(/in the way/) });
     }
   });
 });
