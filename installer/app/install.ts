@@ -199,6 +199,10 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
         await switchCurrent(root, name);
         await sweepOld(root, versionDir);
       }
+      // A run killed after its commit left this artifact's verified download behind: it is not needed any more
+      // (a partial of another release's artifact under the same name is left to resume).
+      const artifact = join(root, 'downloads', target.file);
+      if ((await usablePartialSize(artifact, target.size, target.integrity)) > 0) await discardPartial(artifact);
       await rememberKeys(root, newKeys);
       return {
         status: 'already-installed',
