@@ -151,15 +151,22 @@ async function runVerb(command: string | undefined, root: string, values: Return
     }
     case 'verify': {
       const result = await verifyApp({ manifest: loadManifest(values.manifest), target: values.target, root });
-      say(
-        result.ok ? `the desktop app at ${result.path} is intact` : `the desktop app is not intact:\n  ${result.problems.join('\n  ')}\nfix: ${REINSTALL}`,
-        result as unknown as Record<string, unknown>,
-      );
-      return result.ok ? 0 : 1;
+      if (result.ok) {
+        say(`the desktop app at ${result.path} is intact`, result as unknown as Record<string, unknown>);
+        return 0;
+      }
+      const failure: Failure =
+        result.path === undefined
+          ? notInstalled(root)
+          : { code: 'EAPPDAMAGED', what: 'the desktop app is not intact', why: result.problems.join('; '), fix: REINSTALL };
+      say(`${failure.what}:\n  ${result.problems.join('\n  ')}\nfix: ${failure.fix}`, result as unknown as Record<string, unknown>);
+      if (values.json) writeJsonError(failure);
+      return 1;
     }
     case 'where': {
       const path = await appPath(root);
       say(path ?? 'the desktop app is not installed (run: ao-app install)', { path: path ?? null });
+      if (!path && values.json) writeJsonError(notInstalled(root));
       return path ? 0 : 1;
     }
     case 'remove':
@@ -172,15 +179,33 @@ async function runVerb(command: string | undefined, root: string, values: Return
   }
 }
 
+interface Failure {
+  code: string;
+  what: string;
+  why: string;
+  fix?: string;
+}
+
+const notInstalled = (root: string): Failure => ({
+  code: 'EAPPNOTINSTALLED',
+  what: 'the desktop app is not installed',
+  why: `${root} holds no completely installed version`,
+  fix: 'ao-app install',
+});
+
+/** The line `--json` ends every failure with. */
+function writeJsonError(failure: Failure): void {
+  process.stdout.write(`${JSON.stringify({ event: 'error', ...failure })}\n`);
+}
+
 function reportFailure(err: unknown): number {
   process.stderr.write(`${formatError(err, 'ao-app')}\n`);
-  if (jsonErrors) {
-    const e =
+  if (jsonErrors)
+    writeJsonError(
       err instanceof UserError
         ? { code: err.code, what: err.what, why: err.why, fix: err.fix }
-        : { code: 'EINTERNAL', what: 'unexpected error', why: String((err as Error)?.message ?? err) };
-    process.stdout.write(`${JSON.stringify({ event: 'error', ...e })}\n`);
-  }
+        : { code: 'EINTERNAL', what: 'unexpected error', why: String((err as Error)?.message ?? err) },
+    );
   return err instanceof UserError ? 1 : EXIT_INTERNAL;
 }
 

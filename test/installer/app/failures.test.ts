@@ -451,3 +451,44 @@ describe('a file-system problem outside the download and unpack says what, why a
     }
   });
 });
+
+describe('every failure under --json ends with an error event, and none waits for nothing', () => {
+  it('where (not installed) and verify (not installed, or a file changed) end with {"event":"error",code,what,why,fix}', async () => {
+    const manifestFile = await writeManifest(await tempDir('m'), await manifestFor(server, systemTarGz('json-verify', false), 'tar.gz'));
+    const root = join(await tempDir('json-verify'), 'app');
+    const where = await ao(['where', '--json', '--dir', root]);
+    expect(where.code).toBe(1);
+    expect(errorEvent(where.stdout)).toMatchObject({ event: 'error', code: 'EAPPNOTINSTALLED', fix: expect.stringContaining('ao-app install') });
+    const flags = ['--json', '--manifest', manifestFile, '--target', 'linux-x64', '--dir', root];
+    const missing = await ao(['verify', ...flags]);
+    expect(missing.code).toBe(1);
+    expect(errorEvent(missing.stdout)).toMatchObject({ event: 'error', code: 'EAPPNOTINSTALLED', fix: expect.stringContaining('ao-app install') });
+    expect((await ao(['install', ...flags])).code).toBe(0);
+    writeFileSync(join(root, 'current', 'ao-desktop', 'ao-desktop'), '#!/bin/sh\necho changed\n');
+    const damaged = await ao(['verify', ...flags]);
+    expect(damaged.code).toBe(1);
+    expect(JSON.parse(damaged.stdout.trim().split('\n')[0]!)).toMatchObject({ ok: false });
+    expect(errorEvent(damaged.stdout)).toMatchObject({
+      event: 'error',
+      code: 'EAPPDAMAGED',
+      why: expect.stringContaining('ao-desktop/ao-desktop'),
+      fix: expect.stringContaining('ao-app remove, then ao-app install'),
+    });
+  });
+
+  it('a .lock that is a folder, not a lock file, is an immediate error (not a 15-minute wait)', async () => {
+    const root = join(await tempDir('lock-dir'), 'app');
+    mkdirSync(join(root, '.lock'), { recursive: true });
+    const manifestFile = await writeManifest(await tempDir('m'), await manifestFor(server, systemTarGz('lock-dir', false), 'tar.gz'));
+    for (const args of [['install', '--manifest', manifestFile, '--target', 'linux-x64'], ['remove']]) {
+      // Killed after 20 s (code null): the lock wait is 15 minutes for install, 1 for remove.
+      const r = await ao([...args, '--json', '--dir', root], {}, 20_000);
+      expect(r.code, args[0]).toBe(1);
+      expect(errorEvent(r.stdout), args[0]).toMatchObject({
+        code: 'EBADLOCK',
+        why: expect.stringContaining('a folder'),
+        fix: expect.stringContaining(join(root, '.lock')),
+      });
+    }
+  });
+});
