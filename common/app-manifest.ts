@@ -54,12 +54,16 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const plainFileName = (name: unknown) => typeof name === 'string' && name.length <= 200 && /^[^\\/\0]+$/.test(name) && name !== '.' && name !== '..';
 
 export function validateAppManifest(data: unknown, source = 'the manifest'): AppManifest {
-  if (!isObject(data)) throw invalidAppManifest(`it is ${data === null ? 'null' : Array.isArray(data) ? 'an array' : `a ${typeof data}`}, not an object`, source);
+  if (!isObject(data))
+    throw invalidAppManifest(`it is ${data === null ? 'null' : Array.isArray(data) ? 'an array' : `a ${typeof data}`}, not an object`, source);
   const m = data as Partial<AppManifest>;
   if (m.schema !== 1) throw invalidAppManifest(`schema is ${JSON.stringify(m.schema)}, expected 1`, source);
   // The version names the install folder (versions/<version>-<target>): only a plain semver, as npm writes it.
   if (typeof m.version !== 'string' || m.version.length > MAX_VERSION_LENGTH || semver.valid(m.version) !== m.version)
-    throw invalidAppManifest(`"version" is ${JSON.stringify(m.version)?.slice(0, 80)}, not a semver version (like 0.10.0) of at most ${MAX_VERSION_LENGTH} characters`, source);
+    throw invalidAppManifest(
+      `"version" is ${JSON.stringify(m.version)?.slice(0, 80)}, not a semver version (like 0.10.0) of at most ${MAX_VERSION_LENGTH} characters`,
+      source,
+    );
   if (!isObject(m.targets)) throw invalidAppManifest('"targets" is missing or not an object', source);
   if (m.publicKey !== undefined && (typeof m.publicKey !== 'string' || !m.publicKey.includes('BEGIN PUBLIC KEY')))
     throw invalidAppManifest('"publicKey" must be a PEM public key when present', source);
@@ -75,8 +79,10 @@ export function validateAppManifest(data: unknown, source = 'the manifest'): App
     if (!Number.isSafeInteger(t.size) || t.size <= 0) throw invalidAppManifest(`${where}.size must be a positive integer`, source);
     if (typeof t.integrity !== 'string' || !/^sha512-[A-Za-z0-9+/]{86}==$/.test(t.integrity))
       throw invalidAppManifest(`${where}.integrity must be a sha512 SRI string`, source);
-    if (!Number.isSafeInteger(t.unpackedSizeLimit) || t.unpackedSizeLimit <= 0) throw invalidAppManifest(`${where}.unpackedSizeLimit must be a positive integer`, source);
-    if (m.publicKey !== undefined && typeof t.signature !== 'string') throw invalidAppManifest(`${where}.signature is missing but the manifest carries a public key`, source);
+    if (!Number.isSafeInteger(t.unpackedSizeLimit) || t.unpackedSizeLimit <= 0)
+      throw invalidAppManifest(`${where}.unpackedSizeLimit must be a positive integer`, source);
+    if (m.publicKey !== undefined && typeof t.signature !== 'string')
+      throw invalidAppManifest(`${where}.signature is missing but the manifest carries a public key`, source);
   }
   return m as AppManifest;
 }

@@ -118,7 +118,12 @@ function fileSystemProblem(err: unknown, command: string, root: string): unknown
 
 type Say = (human: string, json: Record<string, unknown>) => void;
 
-async function runVerb(command: string | undefined, root: string, values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'], say: Say): Promise<number> {
+async function runVerb(
+  command: string | undefined,
+  root: string,
+  values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'],
+  say: Say,
+): Promise<number> {
   switch (command) {
     case 'install': {
       const stallTimeoutMs = msFromEnv('AO_APP_STALL_MS');
