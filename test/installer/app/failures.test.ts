@@ -492,3 +492,36 @@ describe('every failure under --json ends with an error event, and none waits fo
     }
   });
 });
+
+/** strace can inject a syscall's failure here (it exists and ptrace is allowed). */
+const canInject = process.platform === 'linux' && spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', 'true']).status === 0;
+
+describe.skipIf(!canInject)('a full disk met while switching `current` (injected with strace)', () => {
+  it('is ENOSPC with exit 1, and the next run switches without downloading again', async () => {
+    const artifact = join(work, 'agent-orchestrator-linux-x64.AppImage');
+    writeFileSync(artifact, '#!/bin/sh\nexit 0\n');
+    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/switch-full.AppImage' });
+    const root = join(await tempDir('switch-full'), 'app');
+    const args = await installArgs(manifest, root, ['--json']);
+    // An AppImage is copied, not unpacked: the only symlink an install makes is the new `current`.
+    const full = await ao([...args, '--quiet'], {}, 30_000, work, [
+      'strace',
+      '-f',
+      '-qq',
+      '-o',
+      '/dev/null',
+      '-e',
+      'trace=symlink',
+      '-e',
+      'inject=symlink:error=ENOSPC',
+    ]);
+    expect(full.code).toBe(1);
+    expect(full.stderr).not.toMatch(/\n\s+at /);
+    expect(errorEvent(full.stdout)).toMatchObject({ code: 'ENOSPC', fix: expect.stringMatching(/free some space/) });
+    expect(readdirSync(root).filter((n) => n.startsWith('.current'))).toEqual([]);
+    const requests = server.requests.filter((q) => q.path === '/switch-full.AppImage').length;
+    expect((await ao(args)).code).toBe(0);
+    expect(await readlink(join(root, 'current'))).toBe(join('versions', '0.10.0-linux-x64'));
+    expect(server.requests.filter((q) => q.path === '/switch-full.AppImage')).toHaveLength(requests);
+  });
+});
