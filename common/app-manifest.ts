@@ -1,9 +1,10 @@
+import semver from 'semver';
 import { UserError } from './errors.js';
 
 /**
  * The desktop app manifest: written by release/app-manifest.ts, carried inside
  * `ao-manifest.json` (field `app`) so its hashes arrive through npm's own
- * integrity chain. Node built-ins only: this ships inside @aoagents/ao.
+ * integrity chain. Ships inside @aoagents/ao (ao-app's bundle, with semver).
  */
 /** `exe`: the Windows NSIS installer, verified then run with /S. */
 export type AppFormat = 'zip' | 'tar.gz' | 'AppImage' | 'exe';
@@ -33,7 +34,7 @@ export interface AppManifest {
 
 const FORMATS = new Set<AppFormat>(['zip', 'tar.gz', 'AppImage', 'exe']);
 
-function bad(why: string, source: string): UserError {
+export function invalidAppManifest(why: string, source = 'the manifest'): UserError {
   return new UserError({
     what: `the desktop app manifest in ${source} is invalid`,
     why,
@@ -42,27 +43,46 @@ function bad(why: string, source: string): UserError {
   });
 }
 
+/** Longer than any release version; the version names a folder, so it stays well under a file name's limit. */
+const MAX_VERSION_LENGTH = 64;
+/** A matrix id (`os-cpu`): it names the version folder too. */
+const TARGET_ID = /^[a-z0-9]+-[a-z0-9]+$/;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A file name that stays one entry inside its folder: no separators, no NUL, not `.` or `..`. */
+const plainFileName = (name: unknown) => typeof name === 'string' && name.length <= 200 && /^[^\\/\0]+$/.test(name) && name !== '.' && name !== '..';
+
 export function validateAppManifest(data: unknown, source = 'the manifest'): AppManifest {
-  const m = data as Partial<AppManifest> | undefined;
-  if (!m || typeof m !== 'object') throw bad('it is not an object', source);
-  if (m.schema !== 1) throw bad(`schema is ${JSON.stringify(m.schema)}, expected 1`, source);
-  if (typeof m.version !== 'string' || !m.version) throw bad('"version" is missing', source);
-  if (!m.targets || typeof m.targets !== 'object') throw bad('"targets" is missing', source);
+  if (!isObject(data))
+    throw invalidAppManifest(`it is ${data === null ? 'null' : Array.isArray(data) ? 'an array' : `a ${typeof data}`}, not an object`, source);
+  const m = data as Partial<AppManifest>;
+  if (m.schema !== 1) throw invalidAppManifest(`schema is ${JSON.stringify(m.schema)}, expected 1`, source);
+  // The version names the install folder (versions/<version>-<target>): only a plain semver, as npm writes it.
+  if (typeof m.version !== 'string' || m.version.length > MAX_VERSION_LENGTH || semver.valid(m.version) !== m.version)
+    throw invalidAppManifest(
+      `"version" is ${JSON.stringify(m.version)?.slice(0, 80)}, not a semver version (like 0.10.0) of at most ${MAX_VERSION_LENGTH} characters`,
+      source,
+    );
+  if (!isObject(m.targets)) throw invalidAppManifest('"targets" is missing or not an object', source);
   if (m.publicKey !== undefined && (typeof m.publicKey !== 'string' || !m.publicKey.includes('BEGIN PUBLIC KEY')))
-    throw bad('"publicKey" must be a PEM public key when present', source);
-  if (m.keyRotation !== undefined && typeof m.keyRotation?.signature !== 'string') throw bad('"keyRotation.signature" must be a string', source);
+    throw invalidAppManifest('"publicKey" must be a PEM public key when present', source);
+  if (m.keyRotation !== undefined && typeof m.keyRotation?.signature !== 'string') throw invalidAppManifest('"keyRotation.signature" must be a string', source);
   for (const [id, t] of Object.entries(m.targets)) {
     const where = `targets.${id}`;
-    if (!t || typeof t !== 'object') throw bad(`${where} is not an object`, source);
-    if (typeof t.file !== 'string' || !t.file || /[\\/]/.test(t.file)) throw bad(`${where}.file must be a plain file name`, source);
-    if (!FORMATS.has(t.format)) throw bad(`${where}.format must be zip, tar.gz, AppImage or exe`, source);
+    if (!TARGET_ID.test(id)) throw invalidAppManifest(`${JSON.stringify(id)} is not a target id like linux-x64`, source);
+    if (!isObject(t)) throw invalidAppManifest(`${where} is not an object`, source);
+    if (!plainFileName(t.file)) throw invalidAppManifest(`${where}.file must be a plain file name`, source);
+    if (!FORMATS.has(t.format)) throw invalidAppManifest(`${where}.format must be zip, tar.gz, AppImage or exe`, source);
     if (!Array.isArray(t.urls) || t.urls.length === 0 || t.urls.some((u) => typeof u !== 'string' || !/^https?:\/\//.test(u)))
-      throw bad(`${where}.urls must list http(s) URLs`, source);
-    if (!Number.isSafeInteger(t.size) || t.size <= 0) throw bad(`${where}.size must be a positive integer`, source);
+      throw invalidAppManifest(`${where}.urls must list http(s) URLs`, source);
+    if (!Number.isSafeInteger(t.size) || t.size <= 0) throw invalidAppManifest(`${where}.size must be a positive integer`, source);
     if (typeof t.integrity !== 'string' || !/^sha512-[A-Za-z0-9+/]{86}==$/.test(t.integrity))
-      throw bad(`${where}.integrity must be a sha512 SRI string`, source);
-    if (!Number.isSafeInteger(t.unpackedSizeLimit) || t.unpackedSizeLimit <= 0) throw bad(`${where}.unpackedSizeLimit must be a positive integer`, source);
-    if (m.publicKey !== undefined && typeof t.signature !== 'string') throw bad(`${where}.signature is missing but the manifest carries a public key`, source);
+      throw invalidAppManifest(`${where}.integrity must be a sha512 SRI string`, source);
+    if (!Number.isSafeInteger(t.unpackedSizeLimit) || t.unpackedSizeLimit <= 0)
+      throw invalidAppManifest(`${where}.unpackedSizeLimit must be a positive integer`, source);
+    if (m.publicKey !== undefined && typeof t.signature !== 'string')
+      throw invalidAppManifest(`${where}.signature is missing but the manifest carries a public key`, source);
   }
   return m as AppManifest;
 }

@@ -16,12 +16,25 @@ export function isFileSystemError(err: unknown): err is NodeJS.ErrnoException {
   return typeof syscall === 'string' && typeof code === 'string';
 }
 
+const FILE_IN_THE_WAY = 'a file is in the way where a folder should be: move it away, or set AO_APP_DIR (or pass --dir) to a folder';
+const FOLDER_IN_THE_WAY = 'a folder is in the way where ao-app keeps a file or a link: move it away';
+const NOT_WRITABLE = 'make that folder writable for this user, or set AO_APP_DIR (or pass --dir) to a folder you own';
+
 /** Fixes for the file-system errors a user can cure by hand; the rest get the general one. */
 const FIXES: Record<string, string> = {
   EMFILE: 'raise the open-file limit (ulimit -n) or close other programs',
   ENFILE: 'close other programs (the system ran out of open files)',
   EFBIG: 'raise the file-size limit (ulimit -f)',
   ENAMETOOLONG: 'set AO_APP_DIR to a folder on a file system that allows long names (eCryptfs home folders do not)',
+  ENOTDIR: FILE_IN_THE_WAY,
+  // mkdir of a path where a file stands.
+  EEXIST: FILE_IN_THE_WAY,
+  EISDIR: FOLDER_IN_THE_WAY,
+  // fs.rm of a folder where a file or link was expected.
+  ERR_FS_EISDIR: FOLDER_IN_THE_WAY,
+  EACCES: NOT_WRITABLE,
+  EPERM: NOT_WRITABLE,
+  EROFS: 'set AO_APP_DIR (or pass --dir) to a folder on a writable disk (this one is mounted read-only)',
 };
 
 export interface FileSystemFailure {
@@ -31,7 +44,7 @@ export interface FileSystemFailure {
   /** The file or folder it failed on. */
   where: string;
   /** What stays for the next run, in parentheses after the cause. */
-  kept: string;
+  kept?: string;
   /** How the next run picks up: "then run ao-app install again: it resumes". */
   again: string;
 }
@@ -41,7 +54,7 @@ export function fileSystemFailure(err: NodeJS.ErrnoException, failure: FileSyste
   const full = isDiskError(err);
   return new UserError({
     what: full ? (failure.whatWhenFull ?? failure.what) : failure.what,
-    why: `${failure.where}: ${err.message} (${failure.kept})`,
+    why: `${failure.where}: ${err.message}${failure.kept ? ` (${failure.kept})` : ''}`,
     fix: `${full ? 'free some space there (or set AO_APP_DIR to a folder on a larger disk)' : (FIXES[err.code!] ?? 'check that folder is writable and its disk is healthy, or set AO_APP_DIR to another folder')}, ${failure.again}`,
     code: full ? 'ENOSPC' : 'EAPPDISK',
     cause: err,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { link, mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from './errors.js';
@@ -74,6 +74,18 @@ async function removeIfOurs(path: string, token: string): Promise<void> {
   await rm(aside, { force: true });
 }
 
+/** Something other than a lock file at the lock's path (a folder, a link) would never be released: say so now, not after the wait. */
+async function refuseNonLock(path: string): Promise<void> {
+  const info = await lstat(path).catch(() => undefined);
+  if (!info || info.isFile()) return;
+  throw new UserError({
+    what: `${path} is not a lock file`,
+    why: `it is ${info.isDirectory() ? 'a folder' : info.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}, which no process holding the lock would have made`,
+    fix: `remove ${path} (rm -r ${JSON.stringify(path)}), then run the command again`,
+    code: 'EBADLOCK',
+  });
+}
+
 export async function acquireLock(path: string, options: LockOptions): Promise<Lock> {
   const staleMs = options.staleMs ?? 30_000;
   const deadline = Date.now() + (options.waitMs ?? 0);
@@ -110,6 +122,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
+    await refuseNonLock(path);
     const stale = await staleContent(path, staleMs);
     if (stale !== undefined) {
       // Move the stale lock aside, then make sure it is the file we judged: another

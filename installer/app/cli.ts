@@ -4,10 +4,11 @@ import './quiet-warnings.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatError, UserError } from '../../common/errors.js';
+import { formatError, isUserError, UserError } from '../../common/errors.js';
+import { fileSystemFailure, isFileSystemError } from '../../common/file-system-error.js';
 import { createProgress, pickProgressMode } from '../../common/progress.js';
 import { aoStateDir } from './app-state.js';
-import { hostTargetId } from '../../common/app-manifest.js';
+import { hostTargetId, validateAppManifest, type AppManifest } from '../../common/app-manifest.js';
 import { appPath, defaultRoot, installApp, removeApp, verifyApp } from './install.js';
 import { EXIT_INTERNAL, runCommand } from './run-command.js';
 import { guardUndiciSocketEnd } from './undici-guard.js';
@@ -22,15 +23,15 @@ import { readJsonFile } from '../../common/json-file.js';
 const USAGE =
   'usage: ao-app install|verify|where|remove [--json] [--quiet] [--manifest <file>] [--target <os-cpu>] [--dir <folder>]\n  AO_APP_DIR (default ~/.ao/app), AO_APP_BASE_URL, AO_APP_STALL_MS, AO_APP_DEADLINE_MS, HTTPS_PROXY/NO_PROXY';
 
-function loadManifest(file: string | undefined): unknown {
+function loadManifest(file: string | undefined): AppManifest {
   const path = file ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'ao-manifest.json');
   const data = readJsonFile(path, { what: 'the app manifest', fix: 'reinstall @aoagents/ao, or pass --manifest <file>', code: 'EAPPMANIFEST' }) as {
     app?: unknown;
     targets?: unknown;
-  };
-  // Either a whole ao-manifest.json (app inside) or a bare app manifest.
-  if (data.app !== undefined) return data.app;
-  if (data.targets !== undefined) return data;
+  } | null;
+  // Either a whole ao-manifest.json (app inside) or a bare app manifest; anything but an object is an invalid one.
+  if (data?.app !== undefined) return validateAppManifest(data.app, path);
+  if (data === null || typeof data !== 'object' || Array.isArray(data) || data.targets !== undefined) return validateAppManifest(data, path);
   throw new UserError({
     what: `${path} has no desktop app`,
     why: 'its "app" field is missing: this release ships no desktop app',
@@ -88,6 +89,41 @@ async function main(argv: string[]): Promise<number> {
     if (values.json) process.stdout.write(`${JSON.stringify(json)}\n`);
     else if (!values.quiet) process.stdout.write(`${human}\n`);
   };
+  try {
+    return await runVerb(command, root, values, say);
+  } catch (err) {
+    throw fileSystemProblem(err, command ?? '', root);
+  }
+}
+
+const DOING: Record<string, string> = {
+  install: 'cannot install the desktop app into',
+  remove: 'cannot remove the desktop app from',
+  verify: 'cannot check the desktop app in',
+};
+
+/**
+ * The one place a command's file-system errors (a file where its folder should be, a folder it may not
+ * write, a full disk, EIO) become what a person reads; the download and the unpack say theirs more precisely.
+ */
+function fileSystemProblem(err: unknown, command: string, root: string): unknown {
+  if (isUserError(err) || !isFileSystemError(err)) return err;
+  return fileSystemFailure(err, {
+    what: `${DOING[command] ?? 'cannot use the desktop app folder'} ${root}`,
+    whatWhenFull: `the disk holding ${root} is full`,
+    where: (err as { dest?: string }).dest ?? err.path ?? root,
+    again: `then run ao-app ${command} again${command === 'install' ? ' (a download already verified is not fetched again)' : ''}`,
+  });
+}
+
+type Say = (human: string, json: Record<string, unknown>) => void;
+
+async function runVerb(
+  command: string | undefined,
+  root: string,
+  values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'],
+  say: Say,
+): Promise<number> {
   switch (command) {
     case 'install': {
       const stallTimeoutMs = msFromEnv('AO_APP_STALL_MS');
@@ -120,15 +156,22 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'verify': {
       const result = await verifyApp({ manifest: loadManifest(values.manifest), target: values.target, root });
-      say(
-        result.ok ? `the desktop app at ${result.path} is intact` : `the desktop app is not intact:\n  ${result.problems.join('\n  ')}\nfix: ${REINSTALL}`,
-        result as unknown as Record<string, unknown>,
-      );
-      return result.ok ? 0 : 1;
+      if (result.ok) {
+        say(`the desktop app at ${result.path} is intact`, result as unknown as Record<string, unknown>);
+        return 0;
+      }
+      const failure: Failure =
+        result.path === undefined
+          ? notInstalled(root)
+          : { code: 'EAPPDAMAGED', what: 'the desktop app is not intact', why: result.problems.join('; '), fix: REINSTALL };
+      say(`${failure.what}:\n  ${result.problems.join('\n  ')}\nfix: ${failure.fix}`, result as unknown as Record<string, unknown>);
+      if (values.json) writeJsonError(failure);
+      return 1;
     }
     case 'where': {
       const path = await appPath(root);
       say(path ?? 'the desktop app is not installed (run: ao-app install)', { path: path ?? null });
+      if (!path && values.json) writeJsonError(notInstalled(root));
       return path ? 0 : 1;
     }
     case 'remove':
@@ -141,15 +184,33 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+interface Failure {
+  code: string;
+  what: string;
+  why: string;
+  fix?: string;
+}
+
+const notInstalled = (root: string): Failure => ({
+  code: 'EAPPNOTINSTALLED',
+  what: 'the desktop app is not installed',
+  why: `${root} holds no completely installed version`,
+  fix: 'ao-app install',
+});
+
+/** The line `--json` ends every failure with. */
+function writeJsonError(failure: Failure): void {
+  process.stdout.write(`${JSON.stringify({ event: 'error', ...failure })}\n`);
+}
+
 function reportFailure(err: unknown): number {
   process.stderr.write(`${formatError(err, 'ao-app')}\n`);
-  if (jsonErrors) {
-    const e =
+  if (jsonErrors)
+    writeJsonError(
       err instanceof UserError
         ? { code: err.code, what: err.what, why: err.why, fix: err.fix }
-        : { code: 'EINTERNAL', what: 'unexpected error', why: String((err as Error)?.message ?? err) };
-    process.stdout.write(`${JSON.stringify({ event: 'error', ...e })}\n`);
-  }
+        : { code: 'EINTERNAL', what: 'unexpected error', why: String((err as Error)?.message ?? err) },
+    );
   return err instanceof UserError ? 1 : EXIT_INTERNAL;
 }
 

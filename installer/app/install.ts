@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { mkdir, readdir, readFile, readlink, rm, statfs, symlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import { homeDir } from '../../common/home.js';
@@ -16,7 +16,7 @@ import { clearAppState, recordAppState, type RecordOutcome } from './app-state.j
 import { extractArtifact, type PlannedEntry } from '../../common/app-extract.js';
 import { checkEntryTrust, pinnedKeys, rememberedKeys, rememberKeys, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
-import { hostTargetId, validateAppManifest, type AppManifest, type AppTarget } from '../../common/app-manifest.js';
+import { hostTargetId, invalidAppManifest, validateAppManifest, type AppManifest, type AppTarget } from '../../common/app-manifest.js';
 
 /**
  * Installs the desktop app side by side under `<root>/versions/<version>-<target>/`,
@@ -95,7 +95,20 @@ export function defaultRoot(): string {
   return resolve(process.env.AO_APP_DIR || join(homeDir(), '.ao', 'app'));
 }
 
-const versionName = (version: string, target: string) => `${version}-${target}`;
+/**
+ * `<root>/versions/<version>-<target>`. The manifest was validated (a semver version, a matrix target id);
+ * this checks again that the name is one plain folder inside versions/, since install deletes and replaces it.
+ */
+export function versionFolder(root: string, version: string, target: string): string {
+  const versions = join(root, 'versions');
+  const name = `${version}-${target}`;
+  const dir = join(versions, name);
+  if (dirname(dir) !== versions || basename(dir) !== name || name.startsWith('.') || name.includes('\0'))
+    throw invalidAppManifest(
+      `its version ${JSON.stringify(version).slice(0, 80)} and target ${JSON.stringify(target).slice(0, 40)} do not name a folder inside ${versions}`,
+    );
+  return dir;
+}
 
 function pickTarget(manifest: AppManifest, target: string): AppTarget {
   const entry = manifest.targets[target];
@@ -143,8 +156,14 @@ async function switchCurrent(root: string, name: string): Promise<void> {
     return;
   }
   const tmp = tempSibling(join(root, 'current'), 'link');
-  await symlink(join('versions', name), tmp);
-  await renameWithRetry(tmp, join(root, 'current'));
+  try {
+    await symlink(join('versions', name), tmp);
+    await renameWithRetry(tmp, join(root, 'current'));
+  } catch (err) {
+    // A folder in place of `current`, a full disk: the command says so; no stray link is left.
+    await rm(tmp, { force: true });
+    throw err;
+  }
   fsyncDir(root);
 }
 
@@ -164,8 +183,8 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   const target = pickTarget(manifest, targetId);
   const root = resolve(options.root ?? defaultRoot());
   if (target.format === 'exe' && process.platform !== 'win32') await runWindowsInstaller(''); // refuses, before any download
-  const name = versionName(manifest.version, targetId);
-  const versionDir = join(root, 'versions', name);
+  const versionDir = versionFolder(root, manifest.version, targetId);
+  const name = basename(versionDir);
   await mkdir(join(root, 'versions'), { recursive: true });
   await mkdir(join(root, 'downloads'), { recursive: true });
 
@@ -182,6 +201,10 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
         await switchCurrent(root, name);
         await sweepOld(root, versionDir);
       }
+      // A run killed after its commit left this artifact's verified download behind: it is not needed any more
+      // (a partial of another release's artifact under the same name is left to resume).
+      const artifact = join(root, 'downloads', target.file);
+      if ((await usablePartialSize(artifact, target.size, target.integrity)) > 0) await discardPartial(artifact);
       await rememberKeys(root, newKeys);
       return {
         status: 'already-installed',

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../common/errors.js';
@@ -31,13 +32,53 @@ export function pinnedKeys(): TrustedKey[] {
   return (buildKeys as { keys: string[] }).keys.map((publicKey) => ({ id: keyId(publicKey), publicKey, via: 'the ao-app build' }));
 }
 
-export async function rememberedKeys(root: string): Promise<TrustedKey[]> {
+function damagedStore(path: string, why: string, cause?: unknown): UserError {
+  return new UserError({
+    what: 'the signing keys this machine trusts for the desktop app cannot be read',
+    why: `${path}: ${why}; without it any signing key would be trusted again, so nothing was downloaded or installed`,
+    fix: `restore ${path} from a backup; or, only if you trust the manifest you install next, delete ${path} (its signing key is then trusted as on a first install); or reinstall @aoagents/ao and run ao-app install again`,
+    code: 'ETRUSTSTORE',
+    cause,
+  });
+}
+
+/** A stored key the crypto library accepts as an Ed25519 public key, with its id computed, not taken from the file. */
+function storedKey(entry: unknown): TrustedKey | undefined {
+  const { publicKey, via } = (entry ?? {}) as Partial<TrustedKey>;
+  if (typeof publicKey !== 'string') return undefined;
   try {
-    const data = JSON.parse(await readFile(join(root, TRUST_FILE), 'utf8')) as { keys?: TrustedKey[] };
-    return Array.isArray(data.keys) ? data.keys.filter((k) => typeof k?.publicKey === 'string') : [];
+    if (createPublicKey(publicKey).asymmetricKeyType !== 'ed25519') return undefined;
+    return { id: keyId(publicKey), publicKey, via: typeof via === 'string' ? via : 'remembered' };
   } catch {
-    return [];
+    return undefined;
   }
+}
+
+/**
+ * The keys this machine remembered. Only a missing file means none: a store that cannot be read or
+ * parsed is refused (ETRUSTSTORE), never taken as empty, which would trust the next key on first use again.
+ */
+export async function rememberedKeys(root: string): Promise<TrustedKey[]> {
+  const path = join(root, TRUST_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw damagedStore(path, `it cannot be read (${(err as Error).message})`, err);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw damagedStore(path, `it is not JSON (${(err as Error).message})`, err);
+  }
+  const entries = (data as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(entries)) throw damagedStore(path, 'it has no "keys" list');
+  const keys = entries.map(storedKey);
+  const bad = keys.findIndex((k) => !k);
+  if (bad >= 0) throw damagedStore(path, `keys[${bad}] is not an Ed25519 public key (SPKI PEM)`);
+  return keys as TrustedKey[];
 }
 
 export async function rememberKeys(root: string, add: TrustedKey[]): Promise<void> {

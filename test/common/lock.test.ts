@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -35,6 +35,16 @@ describe('acquireLock', () => {
     const second = await acquireLock(path, { purpose: 'ao-app install' });
     await second.release();
     expect(existsSync(path)).toBe(false);
+  });
+
+  it('refuses at once, without waiting, a lock path that is a folder', async () => {
+    const path = join(dir(), 'app.lock');
+    mkdirSync(path);
+    const started = Date.now();
+    await expect(acquireLock(path, { purpose: 'test', waitMs: 60_000 })).rejects.toMatchObject({ code: 'EBADLOCK', why: expect.stringContaining('a folder') });
+    // Well under the wait it was given: the folder is never going to be released.
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(existsSync(path)).toBe(true);
   });
 
   it('waits for a live holder to release', async () => {

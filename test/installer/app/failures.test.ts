@@ -1,14 +1,15 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { REPO_ROOT } from '../../../common/paths.js';
-import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir, readlink, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppManifest } from '../../../common/app-manifest.js';
+import { versionFolder } from '../../../installer/app/install.js';
 import { writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
@@ -36,10 +37,12 @@ interface Ran {
 }
 
 /** Runs ao-app; a run still going after `killAfterMs` is killed and reported as a hang (code null). */
-function ao(args: string[], env: Record<string, string> = {}, killAfterMs = 30_000, cwd = work): Promise<Ran> {
+/** `through`: a command that runs ao-app, as `setpriv --reuid=65534 ...`. */
+function ao(args: string[], env: Record<string, string> = {}, killAfterMs = 30_000, cwd = work, through: string[] = []): Promise<Ran> {
   const started = Date.now();
+  const [command, ...prefix] = [...through, process.execPath];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], {
+    const child = spawn(command!, [...prefix, cli, ...args], {
       cwd,
       env: { ...process.env, AO_APP_BASE_URL: '', HTTP_PROXY: '', HTTPS_PROXY: '', http_proxy: '', https_proxy: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -298,5 +301,227 @@ describe('the command line', () => {
     const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status).toBe(70);
     expect(r.stderr).toMatch(/stopped before it finished/);
+  });
+});
+
+/** The `{"event":"error"}` line `--json` ends a failure with. */
+function errorEvent(stdout: string): Record<string, unknown> {
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+}
+
+describe('a manifest that is not a release manifest is refused (exit 1, EAPPMANIFEST), never installed from', () => {
+  it('refuses a version that climbs out of the app folder, leaving the folder beside it untouched', async () => {
+    const artifact = systemTarGz('climb', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    const base = await tempDir('climb');
+    mkdirSync(join(base, 'victim-linux-x64'));
+    writeFileSync(join(base, 'victim-linux-x64', 'precious.txt'), 'user data');
+    const evil = await writeManifest(await tempDir('m'), { ...manifest, version: '../../victim' });
+    const r = await ao(['install', '--json', '--manifest', evil, '--target', 'linux-x64', '--dir', join(base, 'root')]);
+    expect(r.code).toBe(1);
+    expect(errorEvent(r.stdout)).toMatchObject({ event: 'error', code: 'EAPPMANIFEST', why: expect.stringContaining('"version"') });
+    expect(readdirSync(join(base, 'victim-linux-x64'))).toEqual(['precious.txt']);
+    expect(readFileSync(join(base, 'victim-linux-x64', 'precious.txt'), 'utf8')).toBe('user data');
+    expect(server.requests.filter((q) => q.path === '/climb.tar.gz')).toEqual([]);
+  });
+
+  it('refuses a version that is not a plain semver of sane length (NUL, ".", 300 characters, "1.0")', async () => {
+    const artifact = systemTarGz('versions', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    for (const version of ['1\u0000', '.', '..', 'v'.repeat(300), `1.0.0-${'a'.repeat(120)}`, '1.0', '', 'latest']) {
+      const root = join(await tempDir('root'), 'app');
+      const r = await ao(['install', '--json', '--manifest', await writeManifest(await tempDir('m'), { ...manifest, version }), '--dir', root]);
+      expect(r.code, JSON.stringify(version)).toBe(1);
+      expect(errorEvent(r.stdout), JSON.stringify(version)).toMatchObject({ code: 'EAPPMANIFEST', why: expect.stringContaining('"version"') });
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(await readdir(join(root, 'versions')).catch(() => [])).toEqual([]);
+    }
+    expect(server.requests.filter((q) => q.path === '/versions.tar.gz')).toEqual([]);
+  });
+
+  it('refuses a manifest file holding null, an array, a number or a string, naming the file', async () => {
+    for (const text of ['null', '[]', '42', '"app"']) {
+      const file = join(await tempDir('m'), 'ao-manifest.json');
+      writeFileSync(file, text);
+      const r = await ao(['install', '--json', '--manifest', file, '--dir', join(work, 'unused')]);
+      expect(r.code, text).toBe(1);
+      expect(errorEvent(r.stdout), text).toMatchObject({ code: 'EAPPMANIFEST', what: expect.stringContaining(file) });
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('never builds a version folder outside <root>/versions, whatever the manifest passed', () => {
+    expect(versionFolder('/r', '0.10.0', 'linux-x64')).toBe(join('/r', 'versions', '0.10.0-linux-x64'));
+    for (const [version, target] of [
+      ['../../victim', 'linux-x64'],
+      ['0.10.0', '../../x'],
+      ['.', ''],
+      ['0.10.0/..', 'linux-x64'],
+    ] as const) {
+      expect(() => versionFolder('/r', version, target), `${version} ${target}`).toThrow(expect.objectContaining({ code: 'EAPPMANIFEST' }));
+    }
+  });
+});
+
+// Root writes everywhere: a folder it may not write to is tried as nobody (uid 65534, through setpriv).
+const NOBODY = 65534;
+const asRoot = process.getuid?.() === 0;
+const canBeDenied = process.platform !== 'win32' && (!asRoot || (process.platform === 'linux' && existsSync('/usr/bin/setpriv')));
+
+describe('a file-system problem outside the download and unpack says what, why and the fix (exit 1, no stack trace)', () => {
+  async function tarManifest(name: string, version: string): Promise<string> {
+    const manifest = await manifestFor(server, systemTarGz(name, false), 'tar.gz', 'linux-x64', {}, { version });
+    const dir = await tempDir('m');
+    chmodSync(dir, 0o755);
+    return writeManifest(dir, manifest);
+  }
+
+  it('--dir naming a file: install and remove', async () => {
+    const file = join(await tempDir('dir-file'), 'a-file');
+    writeFileSync(file, 'not a folder');
+    const manifest = await tarManifest('dir-file', '0.10.0');
+    for (const args of [['install', '--manifest', manifest, '--target', 'linux-x64'], ['remove']]) {
+      const r = await ao([...args, '--json', '--dir', file]);
+      expect(r.code, args[0]).toBe(1);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(errorEvent(r.stdout), args[0]).toMatchObject({
+        code: 'EAPPDISK',
+        what: expect.stringContaining(file),
+        fix: expect.stringMatching(/a file is in the way/),
+      });
+    }
+    expect(readFileSync(file, 'utf8')).toBe('not a folder');
+  });
+
+  it.skipIf(!canBeDenied)('a --dir the user may not write to (EACCES)', async () => {
+    const base = await tempDir('read-only');
+    chmodSync(base, 0o755);
+    mkdirSync(join(base, 'ro'), { mode: 0o555 });
+    chmodSync(join(base, 'ro'), 0o555);
+    const manifest = await tarManifest('read-only', '0.10.0');
+    const through = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : [];
+    for (const dir of [join(base, 'ro'), join(base, 'ro', 'app')]) {
+      const r = await ao(['install', '--json', '--manifest', manifest, '--target', 'linux-x64', '--dir', dir], { HOME: base }, 30_000, base, through);
+      expect(r.code, dir).toBe(1);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(errorEvent(r.stdout), dir).toMatchObject({
+        code: 'EAPPDISK',
+        why: expect.stringContaining('EACCES'),
+        fix: expect.stringMatching(/writable/),
+      });
+    }
+  });
+
+  it('`current` replaced by a folder: refused naming it, kept, and the next run after it is moved away finishes', async () => {
+    const root = join(await tempDir('current-dir'), 'app');
+    expect((await ao(['install', '--quiet', '--manifest', await tarManifest('current-v1', '0.10.0'), '--target', 'linux-x64', '--dir', root])).code).toBe(0);
+    await rm(join(root, 'current'));
+    mkdirSync(join(root, 'current', 'mine'), { recursive: true });
+    const v2 = await tarManifest('current-v2', '0.11.0');
+    const install = ['install', '--json', '--manifest', v2, '--target', 'linux-x64', '--dir', root];
+    for (const args of [install, ['remove', '--json', '--dir', root]]) {
+      const r = await ao(args);
+      expect(r.code, args[0]).toBe(1);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(errorEvent(r.stdout), args[0]).toMatchObject({
+        code: 'EAPPDISK',
+        why: expect.stringContaining(join(root, 'current')),
+        fix: expect.stringMatching(/a folder is in the way/),
+      });
+      expect(readdirSync(join(root, 'current'))).toEqual(['mine']);
+    }
+    expect(readdirSync(root).filter((n) => n.startsWith('.current'))).toEqual([]);
+    await rm(join(root, 'current'), { recursive: true });
+    expect((await ao(install)).code).toBe(0);
+    expect(await readlink(join(root, 'current'))).toBe(join('versions', '0.11.0-linux-x64'));
+  });
+
+  it('`downloads` that is a file, or a .partial that is a folder', async () => {
+    const manifest = await tarManifest('downloads', '0.10.0');
+    const asFile = join(await tempDir('downloads-file'), 'app');
+    mkdirSync(asFile);
+    writeFileSync(join(asFile, 'downloads'), 'x');
+    const partialDir = join(await tempDir('partial-dir'), 'app');
+    mkdirSync(join(partialDir, 'downloads', 'downloads.tar.gz.partial'), { recursive: true });
+    for (const root of [asFile, partialDir]) {
+      const r = await ao(['install', '--json', '--manifest', manifest, '--target', 'linux-x64', '--dir', root]);
+      expect(r.code, root).toBe(1);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(errorEvent(r.stdout), root).toMatchObject({ code: 'EAPPDISK', fix: expect.stringMatching(/in the way/) });
+    }
+  });
+});
+
+describe('every failure under --json ends with an error event, and none waits for nothing', () => {
+  it('where (not installed) and verify (not installed, or a file changed) end with {"event":"error",code,what,why,fix}', async () => {
+    const manifestFile = await writeManifest(await tempDir('m'), await manifestFor(server, systemTarGz('json-verify', false), 'tar.gz'));
+    const root = join(await tempDir('json-verify'), 'app');
+    const where = await ao(['where', '--json', '--dir', root]);
+    expect(where.code).toBe(1);
+    expect(errorEvent(where.stdout)).toMatchObject({ event: 'error', code: 'EAPPNOTINSTALLED', fix: expect.stringContaining('ao-app install') });
+    const flags = ['--json', '--manifest', manifestFile, '--target', 'linux-x64', '--dir', root];
+    const missing = await ao(['verify', ...flags]);
+    expect(missing.code).toBe(1);
+    expect(errorEvent(missing.stdout)).toMatchObject({ event: 'error', code: 'EAPPNOTINSTALLED', fix: expect.stringContaining('ao-app install') });
+    expect((await ao(['install', ...flags])).code).toBe(0);
+    writeFileSync(join(root, 'current', 'ao-desktop', 'ao-desktop'), '#!/bin/sh\necho changed\n');
+    const damaged = await ao(['verify', ...flags]);
+    expect(damaged.code).toBe(1);
+    expect(JSON.parse(damaged.stdout.trim().split('\n')[0]!)).toMatchObject({ ok: false });
+    expect(errorEvent(damaged.stdout)).toMatchObject({
+      event: 'error',
+      code: 'EAPPDAMAGED',
+      why: expect.stringContaining('ao-desktop/ao-desktop'),
+      fix: expect.stringContaining('ao-app remove, then ao-app install'),
+    });
+  });
+
+  it('a .lock that is a folder, not a lock file, is an immediate error (not a 15-minute wait)', async () => {
+    const root = join(await tempDir('lock-dir'), 'app');
+    mkdirSync(join(root, '.lock'), { recursive: true });
+    const manifestFile = await writeManifest(await tempDir('m'), await manifestFor(server, systemTarGz('lock-dir', false), 'tar.gz'));
+    for (const args of [['install', '--manifest', manifestFile, '--target', 'linux-x64'], ['remove']]) {
+      // Killed after 20 s (code null): the lock wait is 15 minutes for install, 1 for remove.
+      const r = await ao([...args, '--json', '--dir', root], {}, 20_000);
+      expect(r.code, args[0]).toBe(1);
+      expect(errorEvent(r.stdout), args[0]).toMatchObject({
+        code: 'EBADLOCK',
+        why: expect.stringContaining('a folder'),
+        fix: expect.stringContaining(join(root, '.lock')),
+      });
+    }
+  });
+});
+
+/** strace can inject a syscall's failure here (it exists and ptrace is allowed). */
+const canInject = process.platform === 'linux' && spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', 'true']).status === 0;
+
+describe.skipIf(!canInject)('a full disk met while switching `current` (injected with strace)', () => {
+  it('is ENOSPC with exit 1, and the next run switches without downloading again', async () => {
+    const artifact = join(work, 'agent-orchestrator-linux-x64.AppImage');
+    writeFileSync(artifact, '#!/bin/sh\nexit 0\n');
+    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/switch-full.AppImage' });
+    const root = join(await tempDir('switch-full'), 'app');
+    const args = await installArgs(manifest, root, ['--json']);
+    // An AppImage is copied, not unpacked: the only symlink an install makes is the new `current`.
+    const full = await ao([...args, '--quiet'], {}, 30_000, work, [
+      'strace',
+      '-f',
+      '-qq',
+      '-o',
+      '/dev/null',
+      '-e',
+      'trace=symlink',
+      '-e',
+      'inject=symlink:error=ENOSPC',
+    ]);
+    expect(full.code).toBe(1);
+    expect(full.stderr).not.toMatch(/\n\s+at /);
+    expect(errorEvent(full.stdout)).toMatchObject({ code: 'ENOSPC', fix: expect.stringMatching(/free some space/) });
+    expect(readdirSync(root).filter((n) => n.startsWith('.current'))).toEqual([]);
+    const requests = server.requests.filter((q) => q.path === '/switch-full.AppImage').length;
+    expect((await ao(args)).code).toBe(0);
+    expect(await readlink(join(root, 'current'))).toBe(join('versions', '0.10.0-linux-x64'));
+    expect(server.requests.filter((q) => q.path === '/switch-full.AppImage')).toHaveLength(requests);
   });
 });

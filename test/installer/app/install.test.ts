@@ -401,6 +401,8 @@ describe('installing the desktop app', () => {
       expect(await appPath(root)).toBe(join(root, 'versions', '0.10.0-darwin-arm64'));
       expect(await readdir(join(root, 'versions'))).toEqual(['0.10.0-darwin-arm64']);
       expect((await lstat(join(root, 'current'))).isSymbolicLink()).toBe(true);
+      // The verified download (182 MB for the real app) and its sidecar go once the version is installed.
+      expect(await readdir(join(root, 'downloads'))).toEqual([]);
     });
   }
 

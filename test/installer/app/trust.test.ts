@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installApp } from '../../../installer/app/install.js';
@@ -89,6 +89,42 @@ describe('who may sign the desktop app', () => {
     });
     expect((await installApp({ manifest: await manifest('0.11.0', B, A), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
     expect((await installApp({ manifest: await manifest('0.12.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
+  });
+
+  it('refuses, and keeps as it is, a remembered-key store that is damaged, instead of trusting the first key again', async () => {
+    const root = await tempDir('root');
+    expect((await installApp({ manifest: await manifest('0.10.0', A), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
+    const store = join(root, TRUST_FILE);
+    const remembered = await readFile(store, 'utf8');
+    const damaged = [
+      remembered.slice(0, -5),
+      'null',
+      '{"keys":"nope"}',
+      '{"keys":[{"pem":"garbage"}]}',
+      '{"schemaVersion":1,"keys":[{"id":"x","publicKey":"not a key","via":"hand"}]}',
+    ];
+    for (const text of damaged) {
+      await writeFile(store, text);
+      const before = fetches();
+      for (const m of [await manifest('0.11.0'), await manifest('0.11.0', B)]) {
+        await expect(installApp({ manifest: m, target: 'darwin-arm64', root, trustedKeys: [] }), text).rejects.toMatchObject({
+          code: 'ETRUSTSTORE',
+          why: expect.stringContaining(store),
+          fix: expect.stringContaining(store),
+        });
+      }
+      expect(fetches(), text).toBe(before);
+      expect(await readFile(store, 'utf8'), text).toBe(text);
+    }
+    // A store that cannot be read (here a folder in its place) is refused the same way.
+    await rm(store);
+    await mkdir(store);
+    await expect(installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({
+      code: 'ETRUSTSTORE',
+    });
+    // Only a missing store means nothing is remembered.
+    await rm(store, { recursive: true });
+    expect((await installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
   });
 
   it('uses the key compiled into the ao-app build', async () => {
