@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { executableMismatch } from '../common/binary-format.js';
 import { UserError } from '../common/errors.js';
@@ -46,14 +46,20 @@ export function hasValidStamp(path: string, st: Stats, entry: BinaryEntry, cache
 /** Best effort: a read-only cache, or one that belongs to another user (sudo keeping HOME), only means the next launch verifies again. */
 export function writeStamp(path: string, st: Stats, entry: BinaryEntry, cache = cacheRoot()): void {
   const file = stampPath(path, cache);
+  const tmp = `${file}.${process.pid}.tmp`;
   try {
     if (existsSync(cache) && !ownedByMe(cache)) return;
     mkdirSync(dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(stampFor(path, st, entry.integrity)));
     renameSync(tmp, file);
   } catch {
-    // ignore
+    // No stamp only means the next launch verifies again; a half-written temp file must not stay (a full disk
+    // would collect one per run).
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // the folder refuses even that: nothing of ours can be there
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { digestFile } from '../../common/integrity.js';
 import { isUserError } from '../../common/errors.js';
 import { stampPath } from '../../postinstall/locations.js';
@@ -43,6 +44,19 @@ describe('verifying a platform binary once per file state', () => {
     };
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  // prlimit is util-linux; the limit is this test process's own, soft side only, and put back.
+  it.runIf(process.platform === 'linux')('a stamp the disk refuses (a file-size limit) leaves no temp file behind, run after run', () => {
+    const cache = join(dir, 'cache-full');
+    const limit = (soft: string) => execFileSync('prlimit', ['--pid', String(process.pid), `--fsize=${soft}:`]);
+    limit('10');
+    try {
+      for (let i = 0; i < 3; i++) expect(codeOf(() => verifyBinaryOnce(binary, entry, release, () => '0.10.0', reinstall, cache))).toBeUndefined();
+    } finally {
+      limit('unlimited');
+    }
+    expect(readdirSync(dirname(stampPath(binary, cache)))).toEqual([]);
+  });
 
   it('accepts the released bytes and leaves a stamp for the next launch', () => {
     const cache = join(dir, 'cache1');
