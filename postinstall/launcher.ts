@@ -10,8 +10,8 @@
  * process the kernel already started through `#!/usr/bin/env node` reads this
  * file afterwards, and would die of a SyntaxError if a binary had replaced it.
  */
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatError, UserError } from '../common/errors.js';
 import { installLayout, reinstallCommand } from '../common/install-layout.js';
@@ -34,20 +34,37 @@ function die(err: unknown): never {
 }
 
 function fromOverride(): string | undefined {
-  const override = process.env.AO_BINARY_PATH;
-  if (!override) return undefined;
+  const given = process.env.AO_BINARY_PATH;
+  if (!given) return undefined;
+  // Absolute, so the file checked is the file run: a spawn looks a bare name up on PATH.
+  const override = resolve(given);
   try {
     accessSync(override, constants.X_OK);
   } catch (cause) {
     throw new UserError({
-      what: `AO_BINARY_PATH=${override} cannot be run`,
+      what: `AO_BINARY_PATH=${given} cannot be run`,
       why: (cause as Error).message,
       fix: 'point AO_BINARY_PATH at an executable ao binary, or unset it',
       code: 'EAOOVERRIDE',
     });
   }
+  if (isThisLauncher(override)) {
+    throw new UserError({
+      what: `AO_BINARY_PATH=${given} is this ao launcher itself`,
+      why: 'it would start the launcher again, and that one again, without end',
+      fix: 'point AO_BINARY_PATH at the ao binary (not the `ao` command npm, pnpm, yarn or bun put on PATH), or unset it',
+      code: 'EAOOVERRIDE',
+    });
+  }
   process.stderr.write(`ao: using AO_BINARY_PATH=${override} (not verified)\n`);
   return override;
+}
+
+/** Whether `path` is this very file, however it is linked. */
+function isThisLauncher(path: string): boolean {
+  const self = statSync(fileURLToPath(import.meta.url));
+  const other = statSync(path);
+  return self.ino === other.ino && self.dev === other.dev;
 }
 
 function resolveBinary(manifest: AoManifest): string {

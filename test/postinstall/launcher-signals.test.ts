@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -201,6 +201,33 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       const r = run([...preload('without-process-binding.cjs'), ...preload('report-loaded-modules.cjs'), launcher, 'fixture', 'exit', '7']);
       expect(r.status).toBe(7);
       expect(r.stderr).toBe('child_process loaded: true\n');
+    });
+
+    it('a relative AO_BINARY_PATH runs the file it names from the working folder, the one it checked, never one found on PATH', () => {
+      const dir = release.sandbox('relative-override').root;
+      const onPath = join(dir, 'on-path');
+      mkdirSync(onPath);
+      writeFileSync(join(onPath, 'ao'), '#!/bin/sh\necho found-on-path\n', { mode: 0o755 });
+      writeFileSync(join(dir, 'ao'), '#!/bin/sh\necho the-named-file\n', { mode: 0o755 });
+      const r = spawnSync(node20, [launcher, '--version'], {
+        cwd: dir,
+        env: { ...env, AO_BINARY_PATH: 'ao', PATH: `${onPath}:${env.PATH}` },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(r.stdout).toBe('the-named-file\n');
+      expect(r.stderr).toBe(`ao: using AO_BINARY_PATH=${join(dir, 'ao')} (not verified)\n`);
+    });
+
+    it('AO_BINARY_PATH naming the launcher itself (or a link to it) is refused, never run: it would start itself without end', () => {
+      const link = join(release.sandbox('override-self').root, 'ao');
+      symlinkSync(launcher, link);
+      for (const self of [launcher, link]) {
+        const r = run([launcher, '--version'], { AO_BINARY_PATH: self });
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain(`AO_BINARY_PATH=${self} is this ao launcher itself`);
+        expect(r.stderr).toContain('fix: point AO_BINARY_PATH at the ao binary');
+      }
     });
 
     it('a path the kernel cannot start ends in one clear message and exit 1', () => {
