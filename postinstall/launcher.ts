@@ -22,7 +22,7 @@ import { cachedBinaryPath, cacheRootsToSearch, writableCacheRoot } from './locat
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
 import { untrustedBy } from './ownership.js';
 import { findPlatformPackage, lockfileTargets } from './resolve.js';
-import { binaryNeedsOwnSession, forwardSignals, mirrorExit } from './signal-forward.js';
+import { binaryNeedsOwnSession, FORWARDED, forwardSignals, INSPECTOR_SIGNAL, mirrorExit } from './signal-forward.js';
 import { startBinary, type StartedBinary } from './spawn-binary.js';
 import { verifyBinaryOnce } from './verify-binary.js';
 
@@ -132,23 +132,36 @@ function cannotRun(binary: string, err: Error): UserError {
   return new UserError({ what: `cannot run ${binary}`, why: err.message, fix: `check the file exists and is executable: ls -l ${binary}`, code: 'EAOSPAWN' });
 }
 
-function run(binary: string): void {
+type Execve = (file: string, args: string[], env: NodeJS.ProcessEnv) => never;
+
+/** Node's `process.execve` where it can replace this process (Node >= 22.15; Windows Node has it but throws). */
+function execveHere(): Execve | undefined {
+  const { execve } = process as NodeJS.Process & { execve?: Execve };
+  return typeof execve === 'function' && process.platform !== 'win32' ? execve : undefined;
+}
+
+let child: StartedBinary | undefined;
+
+function run(binary: string, execve: Execve | undefined): void {
   const args = process.argv.slice(2);
-  const { execve } = process as NodeJS.Process & { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never };
-  // Windows Node has the function but throws ERR_FEATURE_UNAVAILABLE_ON_PLATFORM: spawn there.
-  if (typeof execve === 'function' && process.platform !== 'win32') {
+  if (execve) {
     try {
       execve(binary, [binary, ...args], process.env);
     } catch (err) {
       die(cannotRun(binary, err as Error));
     }
   }
-  let child: StartedBinary | undefined;
-  forwardSignals(() => child);
+  forwardSignals(
+    () => child,
+    FORWARDED.filter((signal) => signal !== INSPECTOR_SIGNAL),
+  );
   child = startBinary({ binary, args, detached: binaryNeedsOwnSession(), onExit: mirrorExit, onError: (err) => die(cannotRun(binary, err)) });
 }
 
 function main(): void {
+  const execve = execveHere();
+  // Where we stay alive beside the binary, SIGUSR1 is ours from the first moment (signal-forward.ts).
+  if (!execve) forwardSignals(() => child, [INSPECTOR_SIGNAL]);
   let binary: string;
   try {
     // Built-ins off the usual path come from process.getBuiltinModule (Node >= 20.16; package.json asks >= 20.17).
@@ -166,7 +179,7 @@ function main(): void {
     die(err);
   }
   legacyNotice('launch');
-  run(binary);
+  run(binary, execve);
 }
 
 main();

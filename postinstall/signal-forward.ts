@@ -33,7 +33,7 @@ import { procStatFields } from '../common/proc-stat.js';
  *   binary that did not exit). Node >= 22.15 has neither limit: the binary
  *   replaces the launcher (launcher.ts).
  */
-const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM'] as const;
+export const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM'];
 const FROM_TERMINAL = new Set<NodeJS.Signals>(['SIGINT', 'SIGQUIT', 'SIGHUP']);
 
 /** Whether this process is in the foreground process group of a controlling terminal. Asked only when a signal arrives. */
@@ -68,12 +68,20 @@ export function binaryNeedsOwnSession(): boolean {
 }
 
 /**
- * Installs the handlers; call it before spawning. The binary can start and be signalled before the line after
- * `spawn` runs (a busy machine can pause us there), and a signal with no handler yet would kill us or open the
- * inspector. Handlers run from the event loop, so by the time one runs `spawn` has returned.
+ * Node opens its inspector on SIGUSR1 while no handler exists, and keeps it open as long as we run: the launcher
+ * takes this one from its first moment (a first run hashes the binary before starting it). The others keep their
+ * default until the spawn: before the binary runs, a Ctrl-C or SIGTERM should simply end us.
  */
-export function forwardSignals(child: () => StartedBinary | undefined): void {
-  for (const signal of FORWARDED) {
+export const INSPECTOR_SIGNAL = 'SIGUSR1';
+
+/**
+ * Installs the handlers for `signals`; call it before spawning. The binary can start and be signalled before the
+ * line after `spawn` runs (a busy machine can pause us there), and a signal with no handler yet would kill us or
+ * open the inspector. Handlers run from the event loop, so by the time one runs `spawn` has returned (and one
+ * that arrived earlier is sent on then).
+ */
+export function forwardSignals(child: () => StartedBinary | undefined, signals: readonly NodeJS.Signals[] = FORWARDED): void {
+  for (const signal of signals) {
     process.on(signal, () => {
       if (FROM_TERMINAL.has(signal) && inTerminalForeground()) return;
       child()?.kill(signal);

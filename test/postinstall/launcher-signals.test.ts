@@ -1,6 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../common/paths.js';
@@ -163,6 +164,35 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
         expect(r.groupLeft).toBe(false);
       });
     }
+  });
+
+  it("Node 20: a SIGUSR1 while the launcher is still finding its binary never opens Node's inspector, and the launcher carries on", async () => {
+    // A copy of the package in a plain node_modules, its ao-manifest.json a FIFO: the launcher blocks reading it,
+    // early in its start-up, until the test has signalled it (before the fix, Node's inspector answered).
+    const installed = realpathSync(dirname(dirname(launcher)));
+    const scope = join(release.sandbox('early-usr1').root, 'node_modules', '@aoagents');
+    cpSync(installed, join(scope, 'ao'), { recursive: true, dereference: true });
+    cpSync(realpathSync(join(installed, '..', 'ao-linux-x64')), join(scope, 'ao-linux-x64'), { recursive: true, dereference: true });
+    const manifestFile = join(scope, 'ao', 'ao-manifest.json');
+    const manifest = readFileSync(manifestFile);
+    rmSync(manifestFile);
+    execFileSync('mkfifo', [manifestFile]);
+    const child = spawn(node20, [join(scope, 'ao', 'bin', 'ao'), 'fixture', 'trap', '300', '5'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // Opening the FIFO to write returns once the launcher has opened it to read.
+    const writer = await open(manifestFile, 'w');
+    process.kill(child.pid!, 'SIGUSR1');
+    await sleep(300);
+    await writer.writeFile(manifest);
+    await writer.close();
+    // The signal is sent on as the binary starts: whether it lands before the Go runtime takes signals (the binary
+    // then ends of it, as a bare binary would) or after (it prints it) is the binary's own race, so no status is
+    // asserted. Before the fix Node answered instead: "Debugger listening on ws://127.0.0.1:9229", or the read of
+    // the manifest failed and the launcher exited with an error; either way stderr was not empty.
+    await ended;
+    expect(stderr).toBe('');
   });
 
   it('Node 20 without a terminal: stdin and stdout pipes reach the binary in its own session, and `ao | head` ends', () => {
