@@ -110,7 +110,7 @@ export async function applyTrustChange(root: string, change: TrustChange): Promi
   const keys = store.keys.filter((k) => k.id !== retire?.id && k.id !== add.id);
   const retired = store.retired.filter((k) => k.id !== add.id && k.id !== retire?.id);
   keys.push(add);
-  if (retire) retired.push({ ...retire, via: `rotated out by ${add.via}` });
+  if (retire) retired.push(retire);
   await writeJsonAtomic(join(root, TRUST_FILE), { schemaVersion: 1, keys, retired });
 }
 
@@ -148,7 +148,8 @@ export function checkEntryTrust(manifest: AppManifest, targetId: string, target:
   const by = rotation ? trusted.find((k) => verifies(k.publicKey, rotationPayload(signer), rotation.signature)) : undefined;
   if (by) {
     const add = { id, publicKey: signer, via: `rotation signed by ${by.id} (${manifest.version})` };
-    return { add, retire: pinned.some((k) => k.id === by.id) ? undefined : store.keys.find((k) => k.id === by.id) };
+    const from = pinned.some((k) => k.id === by.id) ? undefined : store.keys.find((k) => k.id === by.id);
+    return { add, retire: from && { ...from, via: `handed over to key ${id} in ${manifest.version}` } };
   }
   const retired = store.retired.find((k) => k.id === id);
   if (retired) throw refused(`it is signed by key ${id}; key ${id} was rotated out (${retired.via}), and this machine now trusts ${listKeys(trusted)}`);
