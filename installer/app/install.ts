@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { mkdir, readdir, readFile, readlink, rm, statfs, symlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, stat, statfs, symlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
@@ -14,7 +14,7 @@ import { download } from './download.js';
 import { discardPartial, partialPath, usablePartialSize } from './partial-file.js';
 import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
 import { extractArtifact, type PlannedEntry } from '../../common/app-extract.js';
-import { checkEntryTrust, pinnedKeys, rememberedKeys, rememberKeys, type TrustedKey } from './trust.js';
+import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
 import { hostTargetId, invalidAppManifest, validateAppManifest, type AppManifest, type AppTarget } from '../../common/app-manifest.js';
 
@@ -188,10 +188,12 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   await mkdir(join(root, 'versions'), { recursive: true });
   await mkdir(join(root, 'downloads'), { recursive: true });
 
-  // The signature over this entry, against keys from outside the manifest, before a byte is fetched.
-  const newKeys = checkEntryTrust(manifest, targetId, target, [...(options.trustedKeys ?? pinnedKeys()), ...(await rememberedKeys(root))]);
   const lock = await acquireLock(join(root, '.lock'), { purpose: 'the desktop app installer', waitMs: options.lockWaitMs ?? 15 * 60_000 });
   try {
+    // The signature over this entry, against keys from outside the manifest, before a byte is fetched. Under the
+    // lock: the remembered keys are read after any other install wrote its own (two first installs at once would
+    // otherwise both trust their key).
+    const trustChange = checkEntryTrust(manifest, targetId, target, options.trustedKeys ?? pinnedKeys(), await rememberedTrust(root));
     const current = await currentVersionDir(root);
     await sweep(root, new Set([current ?? '']));
     const done = await readMarker(versionDir);
@@ -205,7 +207,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       // (a partial of another release's artifact under the same name is left to resume).
       const artifact = join(root, 'downloads', target.file);
       if ((await usablePartialSize(artifact, target.size, target.integrity)) > 0) await discardPartial(artifact);
-      await rememberKeys(root, newKeys);
+      await applyTrustChange(root, trustChange);
       return {
         status: 'already-installed',
         version: manifest.version,
@@ -288,7 +290,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // The new version is complete and current: only now do older ones go.
     await sweepOld(root, versionDir);
     await discardPartial(artifact);
-    await rememberKeys(root, newKeys);
+    await applyTrustChange(root, trustChange);
     options.progress?.finish(`installed ${manifest.version} for ${targetId}`);
     return {
       status: 'installed',
@@ -391,17 +393,34 @@ export interface AppVerification {
 }
 
 /** Checks the current install against the manifest and its own marker: every entry present, every file re-hashed, every link's target. */
-export async function verifyApp(options: { manifest: AppManifest | unknown; target?: string; root?: string }): Promise<AppVerification> {
+export async function verifyApp(options: {
+  manifest: AppManifest | unknown;
+  target?: string;
+  root?: string;
+  /** How long to wait for an install or remove in progress. */
+  lockWaitMs?: number;
+}): Promise<AppVerification> {
   const manifest = validateAppManifest(options.manifest);
   const targetId = options.target ?? hostTargetId();
   const target = pickTarget(manifest, targetId);
   const root = resolve(options.root ?? defaultRoot());
+  if (!(await stat(root).catch(() => undefined))) return { ok: false, problems: ['the desktop app is not installed'] };
+  // Under the installer's lock: a remove or an install's switch and sweep in progress is not damage.
+  const lock = await acquireLock(join(root, '.lock'), { purpose: 'the desktop app installer', waitMs: options.lockWaitMs ?? 60_000 });
+  try {
+    return await verifyInstalled(root, target, manifest.version);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function verifyInstalled(root: string, target: AppTarget, release: string): Promise<AppVerification> {
   const dir = await currentVersionDir(root);
   if (!dir) return { ok: false, problems: ['the desktop app is not installed'] };
   const marker = await readMarker(dir);
   if (!marker) return { ok: false, path: dir, problems: [`${dir} has no completion marker`] };
   const problems: string[] = [];
-  if (marker.integrity !== target.integrity) problems.push(`installed ${marker.version} does not match release ${manifest.version}`);
+  if (marker.integrity !== target.integrity) problems.push(`installed ${marker.version} does not match release ${release}`);
   const scratch = Buffer.allocUnsafe(SMALL_FILE);
   for (const e of marker.entries) {
     const full = join(dir, e.path);

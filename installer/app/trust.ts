@@ -55,16 +55,42 @@ function storedKey(entry: unknown): TrustedKey | undefined {
 }
 
 /**
- * The keys this machine remembered. Only a missing file means none: a store that cannot be read or
- * parsed is refused (ETRUSTSTORE), never taken as empty, which would trust the next key on first use again.
+ * What this machine remembered: the keys it trusts, and the keys a rotation retired (refused from then on,
+ * with a message that says so). The pinned keys are not in it: the build carries them.
  */
-export async function rememberedKeys(root: string): Promise<TrustedKey[]> {
+export interface TrustStore {
+  keys: TrustedKey[];
+  retired: TrustedKey[];
+}
+
+/** What an accepted manifest changes in the store: a key to trust from now on, and the remembered key it replaces. */
+export interface TrustChange {
+  add?: TrustedKey;
+  retire?: TrustedKey;
+}
+
+function storedKeys(path: string, data: unknown, field: 'keys' | 'retired'): TrustedKey[] {
+  const entries = (data as Record<string, unknown> | null)?.[field];
+  if (field === 'retired' && entries === undefined) return [];
+  if (!Array.isArray(entries)) throw damagedStore(path, `it has no "${field}" list`);
+  const keys = entries.map(storedKey);
+  const bad = keys.findIndex((k) => !k);
+  if (bad >= 0) throw damagedStore(path, `${field}[${bad}] is not an Ed25519 public key (SPKI PEM)`);
+  return keys as TrustedKey[];
+}
+
+/**
+ * The store this machine remembered. Only a missing file means none: a store that cannot be read or
+ * parsed is refused (ETRUSTSTORE), never taken as empty, which would trust the next key on first use again.
+ * Read under `<root>/.lock`: two first installs at once must not both trust their own key.
+ */
+export async function rememberedTrust(root: string): Promise<TrustStore> {
   const path = join(root, TRUST_FILE);
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { keys: [], retired: [] };
     throw damagedStore(path, `it cannot be read (${(err as Error).message})`, err);
   }
   let data: unknown;
@@ -73,19 +99,19 @@ export async function rememberedKeys(root: string): Promise<TrustedKey[]> {
   } catch (err) {
     throw damagedStore(path, `it is not JSON (${(err as Error).message})`, err);
   }
-  const entries = (data as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(entries)) throw damagedStore(path, 'it has no "keys" list');
-  const keys = entries.map(storedKey);
-  const bad = keys.findIndex((k) => !k);
-  if (bad >= 0) throw damagedStore(path, `keys[${bad}] is not an Ed25519 public key (SPKI PEM)`);
-  return keys as TrustedKey[];
+  return { keys: storedKeys(path, data, 'keys'), retired: storedKeys(path, data, 'retired') };
 }
 
-export async function rememberKeys(root: string, add: TrustedKey[]): Promise<void> {
-  if (add.length === 0) return;
-  const keys = await rememberedKeys(root);
-  for (const k of add) if (!keys.some((x) => x.id === k.id)) keys.push(k);
-  await writeJsonAtomic(join(root, TRUST_FILE), { schemaVersion: 1, keys });
+/** Writes an accepted manifest's change: the rotated-out key leaves `keys` for `retired`, the new one joins `keys`. */
+export async function applyTrustChange(root: string, change: TrustChange): Promise<void> {
+  const { add, retire } = change;
+  if (!add) return;
+  const store = await rememberedTrust(root);
+  const keys = store.keys.filter((k) => k.id !== retire?.id && k.id !== add.id);
+  const retired = store.retired.filter((k) => k.id !== add.id && k.id !== retire?.id);
+  keys.push(add);
+  if (retire) retired.push(retire);
+  await writeJsonAtomic(join(root, TRUST_FILE), { schemaVersion: 1, keys, retired });
 }
 
 function refused(why: string): UserError {
@@ -97,26 +123,35 @@ function refused(why: string): UserError {
   });
 }
 
+const listKeys = (keys: TrustedKey[]) => keys.map((k) => `${k.id} (${k.via})`).join(', ');
+
 /**
- * Checks the target entry's signature against the trusted keys, before any download.
- * Returns the keys to remember once the install succeeds.
+ * Checks the target entry's signature against the pinned and remembered keys, before any download.
+ * Returns what to change in the store once the install succeeds. A rotation signed by a remembered key
+ * retires that key (TUF and Sparkle stop trusting a rotated-out key); one signed by a pinned key leaves it
+ * pinned, since the release config, not a manifest, decides what the build trusts.
  */
-export function checkEntryTrust(manifest: AppManifest, targetId: string, target: AppTarget, trusted: TrustedKey[]): TrustedKey[] {
+export function checkEntryTrust(manifest: AppManifest, targetId: string, target: AppTarget, pinned: TrustedKey[], store: TrustStore): TrustChange {
+  const trusted = [...pinned, ...store.keys];
   const signer = manifest.publicKey;
   if (!signer && !target.signature) {
     if (trusted.length > 0) throw refused(`it is unsigned, and this machine trusts ${trusted.map((k) => `key ${k.id} (${k.via})`).join(', ')}`);
-    return [];
+    return {};
   }
   if (!signer || !target.signature) throw refused('it carries a signature without a key, or a key without a signature');
   const id = keyId(signer);
   if (!verifies(signer, entryPayload(manifest.version, targetId, target), target.signature))
     throw refused(`the signature of ${targetId} does not match its entry under key ${id}`);
-  if (trusted.length === 0) return [{ id, publicKey: signer, via: `first install (${manifest.version})` }];
-  if (trusted.some((k) => k.id === id)) return [];
+  if (trusted.length === 0 && store.retired.length === 0) return { add: { id, publicKey: signer, via: `first install (${manifest.version})` } };
+  if (trusted.some((k) => k.id === id)) return {};
   const rotation = manifest.keyRotation;
   const by = rotation ? trusted.find((k) => verifies(k.publicKey, rotationPayload(signer), rotation.signature)) : undefined;
-  if (by) return [{ id, publicKey: signer, via: `rotation signed by ${by.id} (${manifest.version})` }];
-  throw refused(
-    `it is signed by key ${id}; this machine trusts ${trusted.map((k) => `${k.id} (${k.via})`).join(', ')}${rotation ? ', and no trusted key signed the rotation' : ''}`,
-  );
+  if (by) {
+    const add = { id, publicKey: signer, via: `rotation signed by ${by.id} (${manifest.version})` };
+    const from = pinned.some((k) => k.id === by.id) ? undefined : store.keys.find((k) => k.id === by.id);
+    return { add, retire: from && { ...from, via: `handed over to key ${id} in ${manifest.version}` } };
+  }
+  const retired = store.retired.find((k) => k.id === id);
+  if (retired) throw refused(`it is signed by key ${id}; key ${id} was rotated out (${retired.via}), and this machine now trusts ${listKeys(trusted)}`);
+  throw refused(`it is signed by key ${id}; this machine trusts ${listKeys(trusted)}${rotation ? ', and no trusted key signed the rotation' : ''}`);
 }

@@ -5,6 +5,7 @@ import { lstat, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
+import { acquireLock } from '../../../common/lock.js';
 import { partialPath } from '../../../installer/app/partial-file.js';
 import { appPath, installApp, verifyApp } from '../../../installer/app/install.js';
 import { buildAppArtifact, hostileArchives, rawTarGz } from '../../../rehearsal/app-fixtures.js';
@@ -155,6 +156,24 @@ describe('installing the desktop app', () => {
     expect((await verifyApp({ manifest, target: 'darwin-arm64', root })).problems).toEqual([
       'Agent Orchestrator.app/Contents/Info.plist differs from the file installed (sha512 mismatch)',
     ]);
+  });
+
+  it('verify waits for a remove in progress instead of reporting the half-removed app as damaged', async () => {
+    const root = await tempDir('root');
+    const manifest = await macManifest(mac, '0.10.0', '/mac-verify-remove.zip');
+    const result = await installApp({ manifest, target: 'darwin-arm64', root });
+    // A remove holding the installer's lock, half-way through deleting the version folder.
+    const removing = await acquireLock(join(root, '.lock'), { purpose: 'the desktop app installer' });
+    await rm(join(result.path, 'Agent Orchestrator.app/Contents/Info.plist'));
+    await expect(verifyApp({ manifest, target: 'darwin-arm64', root, lockWaitMs: 0 })).rejects.toMatchObject({
+      code: 'ELOCKED',
+      what: 'the desktop app installer is already running',
+    });
+    const verified = verifyApp({ manifest, target: 'darwin-arm64', root });
+    await rm(join(root, 'current'));
+    await rm(join(root, 'versions'), { recursive: true });
+    await removing.release();
+    expect(await verified).toEqual({ ok: false, problems: ['the desktop app is not installed'] });
   });
 
   it('installs nothing from wrong bytes and discards them', async () => {

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { installApp } from '../../../installer/app/install.js';
 import type { AppManifest } from '../../../common/app-manifest.js';
 import { entryPayload, keyId, rotationPayload, signWith } from '../../../common/app-signing.js';
@@ -39,6 +39,23 @@ async function manifest(version: string, by?: KeyObject, rotatedFrom?: KeyObject
   if (rotatedFrom) m.keyRotation = { signature: signWith(rotatedFrom, rotationPayload(m.publicKey)) };
   return m;
 }
+
+/** Called when an install asks for `<root>/.lock`: the real lock, told to a test that orders two installs by it. */
+const lockAsked = vi.hoisted(() => ({ waiters: [] as Array<() => void> }));
+vi.mock('../../../common/lock.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../../common/lock.js')>();
+  return {
+    ...real,
+    acquireLock: (...args: Parameters<typeof real.acquireLock>) => {
+      for (const tell of lockAsked.waiters.splice(0)) tell();
+      return real.acquireLock(...args);
+    },
+  };
+});
+
+const C = generateKeyPairSync('ed25519').privateKey;
+const rememberedIds = async (root: string) =>
+  (JSON.parse(await readFile(join(root, TRUST_FILE), 'utf8')) as { keys: Array<{ id: string }> }).keys.map((k) => k.id);
 
 const fetches = () => server.requests.filter((r) => r.path === '/agent-orchestrator-darwin-arm64.zip').length;
 
@@ -89,6 +106,72 @@ describe('who may sign the desktop app', () => {
     });
     expect((await installApp({ manifest: await manifest('0.11.0', B, A), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
     expect((await installApp({ manifest: await manifest('0.12.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
+  });
+
+  it('retires the key a rotation replaces: a release signed by the old key is refused as rotated out, and the store trusts only the new key', async () => {
+    const root = await tempDir('root');
+    const target = 'darwin-arm64';
+    expect((await installApp({ manifest: await manifest('0.10.0', A), target, root, trustedKeys: [] })).status).toBe('installed');
+    expect((await installApp({ manifest: await manifest('0.11.0', B, A), target, root, trustedKeys: [] })).status).toBe('installed');
+    expect(await rememberedIds(root)).toEqual([keyId(pem(B))]);
+    const before = fetches();
+    await expect(installApp({ manifest: await manifest('0.12.0', A), target, root, trustedKeys: [] })).rejects.toMatchObject({
+      code: 'ESIGNATURE',
+      why: expect.stringContaining(`key ${keyId(pem(A))} was rotated out`),
+    });
+    // The old rotation replayed with the retired key's signature does not bring it back either.
+    await expect(installApp({ manifest: await manifest('0.12.0', A, A), target, root, trustedKeys: [] })).rejects.toMatchObject({ code: 'ESIGNATURE' });
+    expect(fetches()).toBe(before);
+    expect((await installApp({ manifest: await manifest('0.13.0', C, B), target, root, trustedKeys: [] })).status).toBe('installed');
+    expect(await rememberedIds(root)).toEqual([keyId(pem(C))]);
+    // The B->C hand-over replayed by B's holder (an attacker with the old key) is refused: B was rotated out.
+    await expect(installApp({ manifest: await manifest('0.14.0', B, A), target, root, trustedKeys: [] })).rejects.toMatchObject({
+      code: 'ESIGNATURE',
+      why: expect.stringContaining(`key ${keyId(pem(B))} was rotated out`),
+    });
+  });
+
+  it('keeps a key pinned in the build trusted after a rotation it signed (the release config, not a manifest, retires it)', async () => {
+    const root = await tempDir('root');
+    const target = 'darwin-arm64';
+    const pinned = [{ id: keyId(pem(A)), publicKey: pem(A), via: 'the ao-app build' }];
+    expect((await installApp({ manifest: await manifest('0.11.0', B, A), target, root, trustedKeys: pinned })).status).toBe('installed');
+    expect(await rememberedIds(root)).toEqual([keyId(pem(B))]);
+    expect((await installApp({ manifest: await manifest('0.12.0', A), target, root, trustedKeys: pinned })).status).toBe('installed');
+    expect((await installApp({ manifest: await manifest('0.13.0', B), target, root, trustedKeys: pinned })).status).toBe('installed');
+  });
+
+  it('two first installs at once remember one key: the second reads what the first remembered and is refused', async () => {
+    const root = await tempDir('root');
+    const target = 'darwin-arm64';
+    let unpark!: () => void;
+    const parked = new Promise<void>((resolve) => (unpark = resolve));
+    let reached!: () => void;
+    const firstHoldsLock = new Promise<void>((resolve) => (reached = resolve));
+    const first = installApp({
+      manifest: await manifest('0.10.0', A),
+      target,
+      root,
+      trustedKeys: [],
+      checkpoint: async (step) => {
+        if (step !== 'downloaded') return;
+        reached();
+        await parked;
+      },
+    });
+    await firstHoldsLock;
+    const other = await manifest('0.11.0', B);
+    const secondAsksLock = new Promise<void>((resolve) => lockAsked.waiters.push(resolve));
+    const second = installApp({ manifest: other, target, root, trustedKeys: [] }).then(
+      (result) => result,
+      (err: unknown) => err,
+    );
+    await secondAsksLock;
+    unpark();
+    expect((await first).status).toBe('installed');
+    expect(await second).toMatchObject({ code: 'ESIGNATURE', why: expect.stringContaining(keyId(pem(B))) });
+    expect(await rememberedIds(root)).toEqual([keyId(pem(A))]);
+    expect(await readlink(join(root, 'current'))).toBe(join('versions', '0.10.0-darwin-arm64'));
   });
 
   it('refuses, and keeps as it is, a remembered-key store that is damaged, instead of trusting the first key again', async () => {
