@@ -295,7 +295,9 @@ describe.concurrent('download against a misbehaving server', () => {
       });
     });
     const dest = join(await tempDir('dl'), 'app.zip');
-    const failed = await download({ urls: [`http://127.0.0.1:${closed}/app.zip`], dest, ...pinned, retries: 2, backoffBaseMs: 10 }).catch((err: unknown) => err);
+    const failed = await download({ urls: [`http://127.0.0.1:${closed}/app.zip`], dest, ...pinned, retries: 2, backoffBaseMs: 10 }).catch(
+      (err: unknown) => err,
+    );
     expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/nothing was kept/) });
     expect((failed as { fix: string }).fix).not.toMatch(/resume/);
     expect((failed as { fix: string }).fix).toMatch(/run ao-app install again/);
