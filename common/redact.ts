@@ -8,12 +8,12 @@ const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi;
 /**
  * A message with the secrets its URLs may carry replaced by `***`: npm's own redactLog takes the
  * password of `user:pass@` (and npm tokens); a user name alone (`https://TOKEN@host`, as git hosts
- * take tokens) and every query value (`?token=...`, signed-URL signatures) are redacted here, since
- * redactLog leaves them.
+ * take tokens) and every query value (`?token=...`, signed-URL signatures), which redactLog leaves,
+ * are redacted here. Only URLs are touched: redactLog also blanks any UUID, which would bend a path.
  */
 export function redactSecrets(text: string): string {
-  return (redactLog(text) as string).replace(URL_IN_TEXT, (url) =>
-    url
+  return text.replace(URL_IN_TEXT, (url) =>
+    (redactLog(url) as string)
       .replace(
         /^([^:]+:\/\/)([^/?#]*)@/,
         (_m, scheme: string, userinfo: string) => `${scheme}${userinfo.includes(':') ? `${userinfo.split(':')[0]}:***` : '***'}@`,

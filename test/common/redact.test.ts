@@ -16,8 +16,10 @@ describe('redactSecrets', () => {
     expect(redactSecrets('AO_APP_BASE_URL=ftp://alice:p@ss@h/x is not an http(s) URL')).toBe('AO_APP_BASE_URL=ftp://alice:***@h/x is not an http(s) URL');
   });
 
-  it('leaves text without secrets as it was', () => {
+  it('leaves text without secrets as it was, paths holding a UUID too (a result line names the install folder)', () => {
     const plain = 'desktop app: 40% 1.2 MB/3.0 MB 1.0 MB/s ETA 2s, from http://127.0.0.1:4000/app.zip';
     expect(redactSecrets(plain)).toBe(plain);
+    const path = '{"event":"result","path":"/tmp/0f8fad5b-d9cb-469f-a165-70867728950e/app/versions/0.10.0-linux-x64"}';
+    expect(redactSecrets(path)).toBe(path);
   });
 });
