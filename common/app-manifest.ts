@@ -53,6 +53,13 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** A file name that stays one entry inside its folder: no separators, no NUL, not `.` or `..`. */
 const plainFileName = (name: unknown) => typeof name === 'string' && name.length <= 200 && /^[^\\/\0]+$/.test(name) && name !== '.' && name !== '..';
 
+/** A string that parses as an absolute http or https URL. */
+export function isHttpUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const { protocol } = new URL(text);
+  return protocol === 'http:' || protocol === 'https:';
+}
+
 export function validateAppManifest(data: unknown, source = 'the manifest'): AppManifest {
   if (!isObject(data))
     throw invalidAppManifest(`it is ${data === null ? 'null' : Array.isArray(data) ? 'an array' : `a ${typeof data}`}, not an object`, source);
@@ -74,8 +81,8 @@ export function validateAppManifest(data: unknown, source = 'the manifest'): App
     if (!isObject(t)) throw invalidAppManifest(`${where} is not an object`, source);
     if (!plainFileName(t.file)) throw invalidAppManifest(`${where}.file must be a plain file name`, source);
     if (!FORMATS.has(t.format)) throw invalidAppManifest(`${where}.format must be zip, tar.gz, AppImage or exe`, source);
-    if (!Array.isArray(t.urls) || t.urls.length === 0 || t.urls.some((u) => typeof u !== 'string' || !/^https?:\/\//.test(u)))
-      throw invalidAppManifest(`${where}.urls must list http(s) URLs`, source);
+    if (!Array.isArray(t.urls) || t.urls.length === 0 || t.urls.some((u) => typeof u !== 'string' || !isHttpUrl(u)))
+      throw invalidAppManifest(`${where}.urls must list http(s) URLs that parse`, source);
     if (!Number.isSafeInteger(t.size) || t.size <= 0) throw invalidAppManifest(`${where}.size must be a positive integer`, source);
     if (typeof t.integrity !== 'string' || !/^sha512-[A-Za-z0-9+/]{86}==$/.test(t.integrity))
       throw invalidAppManifest(`${where}.integrity must be a sha512 SRI string`, source);

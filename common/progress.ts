@@ -5,12 +5,19 @@
  */
 export type ProgressMode = 'tty' | 'plain' | 'json' | 'quiet';
 
+/** What progress writes to: a stream, or a wrapper around one (ao-app's redacts URLs' secrets). */
+export interface ProgressSink {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
 export interface ProgressOptions {
   mode?: ProgressMode;
   /** Where the bar and plain lines go (stderr by default). */
-  stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stream?: ProgressSink;
   /** Where --json events go (stdout by default). */
-  jsonStream?: NodeJS.WritableStream;
+  jsonStream?: ProgressSink;
   now?: () => number;
 }
 

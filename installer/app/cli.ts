@@ -7,8 +7,9 @@ import { parseArgs } from 'node:util';
 import { formatError, isUserError, UserError } from '../../common/errors.js';
 import { fileSystemFailure, isFileSystemError } from '../../common/file-system-error.js';
 import { createProgress, pickProgressMode } from '../../common/progress.js';
+import { redactingSink } from '../../common/redact.js';
 import { aoStateDir } from './app-state.js';
-import { hostTargetId, validateAppManifest, type AppManifest } from '../../common/app-manifest.js';
+import { hostTargetId, isHttpUrl, validateAppManifest, type AppManifest } from '../../common/app-manifest.js';
 import { appPath, defaultRoot, installApp, removeApp, verifyApp } from './install.js';
 import { EXIT_INTERNAL, runCommand } from './run-command.js';
 import { guardUndiciSocketEnd } from './undici-guard.js';
@@ -54,6 +55,13 @@ const OPTIONS = {
 
 let jsonErrors = false;
 
+/**
+ * Everything ao-app prints goes through these two: a URL in a message (AO_APP_BASE_URL, a manifest's,
+ * a proxy's) may carry a password or a token, and none is ever printed.
+ */
+const stdout = redactingSink(process.stdout);
+const stderr = redactingSink(process.stderr);
+
 /** A duration in ms from the environment; a value that is not a positive number is refused, not read as 0 or NaN. */
 function msFromEnv(name: string): number | undefined {
   const raw = process.env[name];
@@ -69,25 +77,36 @@ function msFromEnv(name: string): number | undefined {
   return ms;
 }
 
+/** AO_APP_BASE_URL, when set, must be an http(s) URL: anything else failed every attempt (or crashed) far from its cause. */
+function checkBaseUrl(): void {
+  const base = process.env.AO_APP_BASE_URL;
+  if (!base || isHttpUrl(base)) return;
+  throw new UserError({
+    what: `AO_APP_BASE_URL=${base} is not an http(s) URL`,
+    why: URL.canParse(base) ? `ao-app downloads only over http or https, not ${new URL(base).protocol}` : 'it does not parse as a URL',
+    fix: 'unset AO_APP_BASE_URL, or set it to the http(s) folder holding the release files, like AO_APP_BASE_URL=https://mirror.example.com/ao/',
+    code: 'EUSAGE',
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   jsonErrors = argv.includes('--json');
   let parsed;
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (err) {
-    process.stderr.write(`ao-app: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
+    return usageError((err as Error).message);
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
+    stdout.write(`${USAGE}\n`);
     return 0;
   }
   const command = positionals[0];
   const root = values.dir ? resolve(values.dir) : defaultRoot();
   const say = (human: string, json: Record<string, unknown>) => {
-    if (values.json) process.stdout.write(`${JSON.stringify(json)}\n`);
-    else if (!values.quiet) process.stdout.write(`${human}\n`);
+    if (values.json) stdout.write(`${JSON.stringify(json)}\n`);
+    else if (!values.quiet) stdout.write(`${human}\n`);
   };
   try {
     return await runVerb(command, root, values, say);
@@ -128,20 +147,21 @@ async function runVerb(
     case 'install': {
       const stallTimeoutMs = msFromEnv('AO_APP_STALL_MS');
       const deadlineMs = msFromEnv('AO_APP_DEADLINE_MS');
+      checkBaseUrl();
       // Test builds only (common/test-hooks.ts): parks the command at a step, holding its lock.
       const checkpointAt = TEST_HOOKS ? process.env.AO_APP_CHECKPOINT : undefined;
       const result = await installApp({
         manifest: loadManifest(values.manifest),
         target: values.target,
         root,
-        progress: createProgress('desktop app', { mode: pickProgressMode(values) }),
+        progress: createProgress('desktop app', { mode: pickProgressMode(values), stream: stderr, jsonStream: stdout }),
         stallTimeoutMs,
         // Only an app for this machine is one `ao start` here can open.
         stateDir: (values.target ?? hostTargetId()) === hostTargetId() ? aoStateDir() : undefined,
         deadlineMs,
         checkpoint: async (step) => {
           if (step !== checkpointAt) return;
-          process.stderr.write(`ao-app: parked at ${step}\n`);
+          stderr.write(`ao-app: parked at ${step}\n`);
           // A timer keeps the process alive while parked (a bare pending promise would let it exit).
           await new Promise(() => setInterval(() => undefined, 60_000));
         },
@@ -179,8 +199,7 @@ async function runVerb(
       say(`removed the desktop app from ${root}`, { removed: root });
       return 0;
     default:
-      process.stderr.write(`${USAGE}\n`);
-      return 2;
+      return usageError(command === undefined ? 'no command given' : `unknown command ${JSON.stringify(command)}`);
   }
 }
 
@@ -200,11 +219,18 @@ const notInstalled = (root: string): Failure => ({
 
 /** The line `--json` ends every failure with. */
 function writeJsonError(failure: Failure): void {
-  process.stdout.write(`${JSON.stringify({ event: 'error', ...failure })}\n`);
+  stdout.write(`${JSON.stringify({ event: 'error', ...failure })}\n`);
+}
+
+/** A command line ao-app cannot read: exit 2, with the usage, and under --json the error line too. */
+function usageError(problem: string): number {
+  stderr.write(`ao-app: ${problem}\n${USAGE}\n`);
+  if (jsonErrors) writeJsonError({ code: 'EUSAGE', what: 'ao-app cannot read its command line', why: problem, fix: 'ao-app --help' });
+  return 2;
 }
 
 function reportFailure(err: unknown): number {
-  process.stderr.write(`${formatError(err, 'ao-app')}\n`);
+  stderr.write(`${formatError(err, 'ao-app')}\n`);
   if (jsonErrors)
     writeJsonError(
       err instanceof UserError

@@ -193,12 +193,11 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       });
     }
     const proxy = proxyInUse();
+    const again = `then run ao-app install again${part.offset > 0 ? ': it resumes' : ''}`;
     throw new UserError({
       what: `cannot download the desktop app ${urls[0]}`,
       why: `${policy.lastError} (gave up after ${policy.gaveUp || `${policy.failures} attempts in a row without progress`}; ${kept})`,
-      fix: proxy
-        ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY), then run ao-app install again: it resumes`
-        : 'check the network connection, then run ao-app install again: it resumes',
+      fix: proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY), ${again}` : `check the network connection, ${again}`,
       code: 'EAPPDOWNLOAD',
     });
   }

@@ -59,7 +59,8 @@ export class PartialFile {
   offset: number;
   /** Bytes received over the network by this run. */
   fetched = 0;
-  readonly resumedFrom: number;
+  /** Bytes from an earlier run that this run kept: 0 once they are thrown away. */
+  resumedFrom: number;
 
   private constructor(
     readonly dest: string,
@@ -95,6 +96,7 @@ export class PartialFile {
   async restart(): Promise<void> {
     await this.file?.truncate(0);
     this.offset = 0;
+    this.resumedFrom = 0;
     this.hash = createHash('sha512');
   }
 

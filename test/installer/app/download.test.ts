@@ -274,6 +274,35 @@ describe.concurrent('download against a misbehaving server', () => {
     }
   });
 
+  it('reports resumedFrom 0 when a partial from an earlier run was thrown away (the server answered 200 with the whole file)', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'ignore-range' });
+    const dest = join(await tempDir('dl'), 'app.zip');
+    await writeFile(partialPath(dest), (await readFile(source)).subarray(0, SIZE / 2));
+    await writeFile(sidecarPath(dest), JSON.stringify({ url: `${server.url}${path}`, size: SIZE, integrity: pinned.integrity }));
+    const result = await download({ urls: [`${server.url}${path}`], dest, ...pinned });
+    expect(server.requests.filter((r) => r.path === path).map((r) => r.status)).toEqual([200]);
+    expect(result).toMatchObject({ resumedFrom: 0, fetched: SIZE });
+    await expectGood(dest);
+  });
+
+  it('does not promise a resume when it gives up having kept nothing', async () => {
+    // A port nobody listens on: every attempt fails before a byte arrives.
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const dest = join(await tempDir('dl'), 'app.zip');
+    const failed = await download({ urls: [`http://127.0.0.1:${closed}/app.zip`], dest, ...pinned, retries: 2, backoffBaseMs: 10 }).catch(
+      (err: unknown) => err,
+    );
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/nothing was kept/) });
+    expect((failed as { fix: string }).fix).not.toMatch(/resume/);
+    expect((failed as { fix: string }).fix).toMatch(/run ao-app install again/);
+  });
+
   it('resumes from a partial left by an earlier run, re-hashing it', async () => {
     const path = await servedPath();
     const dest = join(await tempDir('dl'), 'app.zip');

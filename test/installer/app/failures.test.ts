@@ -525,3 +525,89 @@ describe.skipIf(!canInject)('a full disk met while switching `current` (injected
     expect(server.requests.filter((q) => q.path === '/switch-full.AppImage')).toHaveLength(requests);
   });
 });
+
+/** A loopback port nobody listens on. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createNetServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+describe('URLs: credentials never printed, malformed or non-http ones refused at once', () => {
+  /** An install printing --json (or, with `json` false, its text progress and errors). */
+  async function jsonInstall(manifest: AppManifest, env: Record<string, string> = {}, json = true): Promise<Ran> {
+    const args = (await installArgs(manifest, join(await tempDir('root'), 'app'))).filter((a) => a !== '--quiet');
+    return ao([...args, ...(json ? ['--json'] : [])], env);
+  }
+
+  it('prints no password or token of AO_APP_BASE_URL, in --json (progress, errors) or as text on stderr', async () => {
+    const manifest = await manifestFor(server, systemTarGz('secret-base', false), 'tar.gz');
+    const host = new URL(server.url).host;
+    for (const base of [`http://alice:s3cretPW@${host}/nope`, `${server.url}/nope?token=SECRETTOKEN`]) {
+      for (const json of [true, false]) {
+        const r = await jsonInstall(manifest, { AO_APP_BASE_URL: base }, json);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/404/);
+        expect(r.stdout + r.stderr).not.toMatch(/s3cretPW|SECRETTOKEN/);
+        if (json) expect(errorEvent(r.stdout)).toMatchObject({ event: 'error', code: 'EAPPDOWNLOAD', what: expect.stringContaining(host) });
+      }
+    }
+  });
+
+  it('prints no password of a manifest URL or of HTTPS_PROXY', async () => {
+    const manifest = await manifestFor(server, systemTarGz('secret-proxy', false), 'tar.gz');
+    const t = manifest.targets['linux-x64'];
+    const host = new URL(server.url).host;
+    const inManifest = await jsonInstall({ ...manifest, targets: { 'linux-x64': { ...t, urls: [`http://u:MANIFESTSECRET@${host}/nope.tar.gz`] } } });
+    expect(inManifest.code).toBe(1);
+    expect(errorEvent(inManifest.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD' });
+    expect(inManifest.stdout + inManifest.stderr).not.toMatch(/MANIFESTSECRET/);
+    const proxy = `http://bob:PXsecret@127.0.0.1:${await closedPort()}`;
+    const viaProxy = await jsonInstall(manifest, { HTTP_PROXY: proxy, HTTPS_PROXY: proxy, NO_PROXY: '', no_proxy: '', AO_APP_DEADLINE_MS: '3000' });
+    expect(viaProxy.code).toBe(1);
+    expect(errorEvent(viaProxy.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/check the proxy/) });
+    expect(viaProxy.stdout + viaProxy.stderr).not.toMatch(/PXsecret/);
+  });
+
+  it('refuses an AO_APP_BASE_URL that is not an http(s) URL at once (exit 1, naming the variable), never retrying it', async () => {
+    const manifest = await manifestFor(server, systemTarGz('bad-base', false), 'tar.gz');
+    for (const base of ['not a url', 'http://[::1', 'ftp://127.0.0.1/x', 'file:///tmp/x']) {
+      const r = await jsonInstall(manifest, { AO_APP_BASE_URL: base });
+      expect(r.code).toBe(1);
+      expect(r.stderr).not.toMatch(/\n\s+at |unexpected error/);
+      expect(errorEvent(r.stdout)).toMatchObject({
+        event: 'error',
+        code: 'EUSAGE',
+        what: expect.stringContaining('AO_APP_BASE_URL'),
+        fix: expect.stringContaining('AO_APP_BASE_URL'),
+      });
+    }
+  });
+
+  it('refuses a manifest URL that does not parse as EAPPMANIFEST (exit 1, no stack trace)', async () => {
+    const manifest = await manifestFor(server, systemTarGz('bad-url', false), 'tar.gz');
+    const t = manifest.targets['linux-x64'];
+    const r = await jsonInstall({ ...manifest, targets: { 'linux-x64': { ...t, urls: ['http://[::1'] } } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(/\n\s+at |unexpected error/);
+    expect(errorEvent(r.stdout)).toMatchObject({ event: 'error', code: 'EAPPMANIFEST', why: expect.stringContaining('urls') });
+  });
+});
+
+describe('usage errors under --json', () => {
+  it('end with a {"event":"error","code":"EUSAGE"} line and exit 2: an unknown flag, a flag without its value, an unknown verb', async () => {
+    for (const args of [
+      ['install', '--json', '--bogus'],
+      ['install', '--json', '--target'],
+      ['--json', 'instal'],
+    ]) {
+      const r = await ao(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/usage: ao-app/);
+      expect(errorEvent(r.stdout)).toMatchObject({ event: 'error', code: 'EUSAGE', what: expect.any(String), fix: expect.stringMatching(/ao-app/) });
+    }
+  });
+});

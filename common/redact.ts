@@ -1,0 +1,36 @@
+// @ts-expect-error @npmcli/redact ships no types
+import { redactLog } from '@npmcli/redact';
+import type { ProgressSink } from './progress.js';
+
+/** A URL inside a message: up to whitespace or the quote that ends a JSON string. */
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi;
+
+/**
+ * A message with the secrets its URLs may carry replaced by `***`: npm's own redactLog takes the
+ * password of `user:pass@` (and npm tokens); a user name alone (`https://TOKEN@host`, as git hosts
+ * take tokens) and every query value (`?token=...`, signed-URL signatures), which redactLog leaves,
+ * are redacted here. Only URLs are touched: redactLog also blanks any UUID, which would bend a path.
+ */
+export function redactSecrets(text: string): string {
+  return text.replace(URL_IN_TEXT, (url) =>
+    (redactLog(url) as string)
+      .replace(
+        /^([^:]+:\/\/)([^/?#]*)@/,
+        (_m, scheme: string, userinfo: string) => `${scheme}${userinfo.includes(':') ? `${userinfo.split(':')[0]}:***` : '***'}@`,
+      )
+      .replace(/([?&][^=&#]*=)[^&#]*/g, '$1***'),
+  );
+}
+
+/** `stream`, with every text written to it redacted first: what a command prints can carry URLs. */
+export function redactingSink(stream: NodeJS.WriteStream): ProgressSink {
+  return {
+    write: (text) => stream.write(redactSecrets(text)),
+    get isTTY() {
+      return stream.isTTY;
+    },
+    get columns() {
+      return stream.columns;
+    },
+  };
+}
