@@ -142,6 +142,10 @@ describe('who may sign the desktop app', () => {
   });
 
   it('two first installs at once remember one key: the second reads what the first remembered and is refused', async () => {
+    // The unit run shares one module graph per worker (isolate: false): install.js may already be loaded there with
+    // the real lock module, so this test loads it afresh, with the lock module above.
+    vi.resetModules();
+    const { installApp } = await import('../../../installer/app/install.js');
     const root = await tempDir('root');
     const target = 'darwin-arm64';
     let unpark!: () => void;
