@@ -9,7 +9,7 @@ import { fileSystemFailure, isFileSystemError } from '../../common/file-system-e
 import { createProgress, pickProgressMode } from '../../common/progress.js';
 import { redactingSink } from '../../common/redact.js';
 import { aoStateDir } from './app-state.js';
-import { hostTargetId, isHttpUrl, validateAppManifest, type AppManifest } from '../../common/app-manifest.js';
+import { hostTargetId, validateAppManifest, type AppManifest } from '../../common/app-manifest.js';
 import { appPath, defaultRoot, installApp, removeApp, verifyApp } from './install.js';
 import { EXIT_INTERNAL, runCommand } from './run-command.js';
 import { guardUndiciSocketEnd } from './undici-guard.js';
@@ -77,18 +77,6 @@ function msFromEnv(name: string): number | undefined {
   return ms;
 }
 
-/** AO_APP_BASE_URL, when set, must be an http(s) URL: anything else failed every attempt (or crashed) far from its cause. */
-function checkBaseUrl(): void {
-  const base = process.env.AO_APP_BASE_URL;
-  if (!base || isHttpUrl(base)) return;
-  throw new UserError({
-    what: `AO_APP_BASE_URL=${base} is not an http(s) URL`,
-    why: URL.canParse(base) ? `ao-app downloads only over http or https, not ${new URL(base).protocol}` : 'it does not parse as a URL',
-    fix: 'unset AO_APP_BASE_URL, or set it to the http(s) folder holding the release files, like AO_APP_BASE_URL=https://mirror.example.com/ao/',
-    code: 'EUSAGE',
-  });
-}
-
 async function main(argv: string[]): Promise<number> {
   jsonErrors = argv.includes('--json');
   let parsed;
@@ -147,7 +135,6 @@ async function runVerb(
     case 'install': {
       const stallTimeoutMs = msFromEnv('AO_APP_STALL_MS');
       const deadlineMs = msFromEnv('AO_APP_DEADLINE_MS');
-      checkBaseUrl();
       // Test builds only (common/test-hooks.ts): parks the command at a step, holding its lock.
       const checkpointAt = TEST_HOOKS ? process.env.AO_APP_CHECKPOINT : undefined;
       const result = await installApp({

@@ -16,7 +16,7 @@ import { clearAppState, recordAppState, type RecordOutcome } from './app-state.j
 import { extractArtifact, type PlannedEntry } from '../../common/app-extract.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
-import { hostTargetId, invalidAppManifest, validateAppManifest, type AppManifest, type AppTarget } from '../../common/app-manifest.js';
+import { hostTargetId, invalidAppManifest, isHttpUrl, validateAppManifest, type AppManifest, type AppTarget } from '../../common/app-manifest.js';
 
 /**
  * Installs the desktop app side by side under `<root>/versions/<version>-<target>/`,
@@ -121,7 +121,18 @@ function pickTarget(manifest: AppManifest, target: string): AppTarget {
     });
   }
   const base = process.env.AO_APP_BASE_URL;
-  return base ? { ...entry, urls: [`${base.replace(/\/+$/, '')}/${encodeURIComponent(entry.file)}`] } : entry;
+  if (!base) return entry;
+  // Checked here, where it is applied, for every caller (ao-app and ao update alike): anything but an http(s) URL
+  // failed every attempt, or crashed, far from its cause.
+  if (!isHttpUrl(base)) {
+    throw new UserError({
+      what: `AO_APP_BASE_URL=${base} is not an http(s) URL`,
+      why: URL.canParse(base) ? `ao-app downloads only over http or https, not ${new URL(base).protocol}` : 'it does not parse as a URL',
+      fix: 'unset AO_APP_BASE_URL, or set it to the http(s) folder holding the release files, like AO_APP_BASE_URL=https://mirror.example.com/ao/',
+      code: 'EUSAGE',
+    });
+  }
+  return { ...entry, urls: [`${base.replace(/\/+$/, '')}/${encodeURIComponent(entry.file)}`] };
 }
 
 async function freeBytes(dir: string): Promise<number> {

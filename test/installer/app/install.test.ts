@@ -442,6 +442,22 @@ describe('installing the desktop app', () => {
     expect(events.at(-1)).toMatchObject({ event: 'result', status: 'installed', version: '0.10.0' });
   });
 
+  // `ao update` calls installApp itself: the variable is checked where it is applied, not only by the ao-app command.
+  it('refuses an AO_APP_BASE_URL that is not an http(s) URL for a library caller too, before anything is fetched', async () => {
+    const manifest = await macManifest(mac, '0.10.0', '/mac-bad-base.zip');
+    const before = server.requests.length;
+    process.env.AO_APP_BASE_URL = 'ftp://127.0.0.1/ao/';
+    try {
+      await expect(installApp({ manifest, target: 'darwin-arm64', root: await tempDir('root') })).rejects.toMatchObject({
+        code: 'EUSAGE',
+        what: 'AO_APP_BASE_URL=ftp://127.0.0.1/ao/ is not an http(s) URL',
+      });
+    } finally {
+      delete process.env.AO_APP_BASE_URL;
+    }
+    expect(server.requests.length).toBe(before);
+  });
+
   it('verify names a fix that, followed as printed, gives back an intact app after a file was changed', async () => {
     const root = await tempDir('root');
     const file = await writeManifest(await tempDir('m'), await macManifest(mac, '0.10.0', '/mac-cli-fix.zip'));
