@@ -26,6 +26,7 @@ export const UNIT_TESTS = [
   'test/installer/app/install.test.ts',
   'test/installer/app/partial-file.test.ts',
   'test/installer/app/trust.test.ts',
+  'test/installer/cutover/app-step.test.ts',
   'test/installer/cutover/backup.test.ts',
   'test/installer/cutover/bridge.test.ts',
   'test/installer/cutover/children.test.ts',

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { homeDir } from '../../../common/home.js';
+import { redactSecrets } from '../../../common/redact.js';
 import { aoStateDir } from '../../app/app-state.js';
 import { installApp } from '../../app/install.js';
 import type { PackageManagerInfo } from '../journal.js';
@@ -41,6 +42,7 @@ export async function fetchAppStep(fetcher: AppFetcher | undefined, opts: Parame
     const got = await fetcher(opts);
     return 'path' in got ? { status: 'fetched', path: got.path } : { status: 'skipped', reason: got.skipped, later: FETCH_APP_LATER };
   } catch (err) {
-    return { status: 'failed', reason: (err as Error).message, later: FETCH_APP_LATER };
+    // The reason is printed and kept in the journal: a download URL in it may carry a password or a token.
+    return { status: 'failed', reason: redactSecrets((err as Error).message), later: FETCH_APP_LATER };
   }
 }
