@@ -148,11 +148,41 @@ export async function run(): Promise<void> {
     await writeFile(reporter, PEAK_RSS_PRELOAD);
     await measure({ name: 'electron-like', file: realistic }, work, server, reporter, samples);
     await measure({ name: 'single-stored-file', file: single }, work, server, reporter, samples);
+    await measureVerify(realistic, work, server, samples);
     await resumeAfterKill(single, work, server, reporter);
   } finally {
     await server.close();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * `ao-app verify` on the installed Electron-like app (every file re-hashed against its recorded sha256)
+ * alternating with `find -type f | xargs sha256sum` over the same version folder: the plain tools doing
+ * the same reads and hashes.
+ */
+async function measureVerify(file: string, work: string, server: Awaited<ReturnType<typeof startFaultServer>>, samples: number): Promise<void> {
+  const { manifestFile } = await servedZip(server, '/verify.zip', file, join(work, 'verify-manifest.json'), 3);
+  const root = join(work, 'root-verify');
+  const flags = ['--quiet', '--manifest', manifestFile, '--target', 'darwin-arm64', '--dir', root];
+  await exec(process.execPath, [CLI, 'install', ...flags], { maxBuffer: 1 << 20 });
+  const versions = join(root, 'versions');
+  const ours: number[] = [];
+  const base: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    base.push((await timed(() => exec('sh', ['-c', `find ${JSON.stringify(versions)} -type f -print0 | xargs -0 sha256sum > /dev/null`])))[1]);
+    ours.push((await timed(() => exec(process.execPath, [CLI, 'verify', ...flags])))[1]);
+  }
+  const ratios = ours.map((o, i) => o / base[i]!);
+  console.log(
+    `app-fetch: verify, the installed electron-like app (3,163 entries, 254 MB), ${samples} samples alternating; load average ${loadavg()[0]!.toFixed(1)}`,
+  );
+  console.log(`app-fetch:   find -type f | xargs sha256sum (baseline)      median ${s(median(base))}  (${s(Math.min(...base))} to ${s(Math.max(...base))})`);
+  console.log(`app-fetch:   ao-app verify                                 median ${s(median(ours))}  (${s(Math.min(...ours))} to ${s(Math.max(...ours))})`);
+  console.log(
+    `app-fetch:   ratio per pair                                median ${median(ratios).toFixed(2)}x  (${Math.min(...ratios).toFixed(2)}x to ${Math.max(...ratios).toFixed(2)}x)`,
+  );
+  await rm(root, { recursive: true, force: true });
 }
 
 /** SIGKILL at ~60%: throttle so the kill lands where intended, then resume at full speed. */
