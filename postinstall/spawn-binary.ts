@@ -7,7 +7,9 @@
  * (`bench/launcher.ts`). `process.binding` is deprecated (DEP0111, a warning
  * only under --pending-deprecation, which we keep quiet), but the Node versions that take this
  * path (20, 21, 22 before 22.15) are released and fixed; if the binding is missing or refused
- * (the permission model), `child_process.spawn` does the same job. Windows always takes it.
+ * (the permission model), or speaks another form (from nodejs/node#63930, in Node 24.21, it takes
+ * positional arguments and aborts the process when handed the options object, so it is taken
+ * only on Node 20 to 23), `child_process.spawn` does the same job. Windows always takes it.
  */
 import type { ChildProcess } from 'node:child_process';
 import { signalNumber } from './signal-forward.js';
@@ -25,8 +27,11 @@ interface ProcessHandle {
 
 type ProcessWrap = { Process: new () => ProcessHandle };
 
+/** Node 20 to 23: the lines whose process handle takes the options object `startBinary` passes. */
+const handleTakesOptions = Number(process.versions.node.split('.')[0]) <= 23;
+
 function processWrap(): ProcessWrap | undefined {
-  if (process.platform === 'win32') return undefined;
+  if (process.platform === 'win32' || !handleTakesOptions) return undefined;
   const quiet = process.noDeprecation;
   process.noDeprecation = true;
   try {

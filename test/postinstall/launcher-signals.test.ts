@@ -117,9 +117,11 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
   // Not process.execPath: under npm test that is node_modules/.bin/node, Node 22.
   let node20: string;
   let node22: string;
+  let node24: string;
   beforeAll(async () => {
     node20 = await pinnedNode(20);
     node22 = await pinnedNode(22);
+    node24 = await pinnedNode(24);
     const pnpmHome = join(release.sandbox('pnpm-home-dir').root, 'pnpm-home');
     const sb = release.sandbox('signals', [pnpmHome], { PNPM_HOME: pnpmHome });
     mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
@@ -132,6 +134,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
   for (const [label, node] of [
     ['Node 20 (no process.execve)', () => node20],
     ['Node 22 (process.execve)', () => node22],
+    ['Node 24 (process.execve)', () => node24],
   ] as const) {
     describe(label, () => {
       for (const signal of SIGNALS) {
@@ -268,6 +271,19 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       expect(r.stderr).toContain(`ao: cannot run ${folder}`);
       expect(r.stderr).toContain(`spawn ${folder} EACCES`);
     });
+  });
+
+  it('Node 24 without process.execve: its process handle takes another form, so the launcher spawns through child_process (no native abort)', () => {
+    // Node 24.21's process_wrap takes positional arguments (nodejs/node#63930); handed the options object that
+    // Node 20 to 23 take, it aborts the process (exit 134) before the binary runs.
+    const preload = (name: string) => ['--require', join(REPO_ROOT, 'test', 'postinstall', 'support', name)];
+    const r = spawnSync(node24, [...preload('without-execve.cjs'), ...preload('report-loaded-modules.cjs'), launcher, 'fixture', 'exit', '7'], {
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect([r.status, r.signal]).toEqual([7, null]);
+    expect(r.stderr).toBe('child_process loaded: true\n');
   });
 
   it('on a Node older than the package asks for (no process.getBuiltinModule), the launcher says which Node it needs', () => {
