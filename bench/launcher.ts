@@ -15,7 +15,7 @@ import { pinnedNode } from '../rehearsal/pinned-node.js';
  * - the npm-installed (swapped) `ao --version` vs the bare binary (goal <= 1.10x);
  * - the JS launcher (pnpm, yarn and bun shims; npm with scripts blocked, which no
  *   longer swaps on first run) vs a bare `node -e 0` (goal <= +3 ms), on Node 20
- *   (spawn) and Node 22 (process.execve), and with Node's compile cache. Each is
+ *   (spawn), Node 22 and 24 (process.execve), and with Node's compile cache. Each is
  *   decomposed: launcher+binary, `node -e 0` and the bare binary alone, so the
  *   launcher's own work (launcher - node -e 0 - bare binary) shows apart from the
  *   binary's own run;
@@ -163,6 +163,7 @@ export async function run(): Promise<void> {
     // Both lines named explicitly (rehearsal/pinned-node.ts), whatever Node runs the bench.
     const node20 = await pinnedNode(20);
     const node22 = await pinnedNode(22);
+    const node24 = await pinnedNode(24);
     // The least any Node launcher can cost on Node 20: spawn through the process handle Node holds (as
     // postinstall/spawn-binary.ts does), wait. And what loading child_process to do the same costs.
     const minimalSpawn = [
@@ -198,6 +199,17 @@ export async function run(): Promise<void> {
     ] as const satisfies Array<[string, string[], NodeJS.ProcessEnv]>;
     const run22 = measured((c) => sideBySide(c), [...line22]);
     const [launcher22T, node22T, bare22T, stub22T, execT] = run22.times;
+    // Node 24, the active LTS line: the same execve path, wall time only.
+    const run24 = measured(
+      (c) => sideBySide(c),
+      [
+        [node24, [launcher, '--version'], blocked.env],
+        [node24, ['-e', '0'], blocked.env],
+        [bare, ['--version'], blocked.env],
+        [node24, ['-e', minimalExec], blocked.env],
+      ],
+    );
+    const [launcher24T, node24T, bare24T, exec24T] = run24.times;
     // npm with scripts blocked: the bin link runs the launcher through `#!/usr/bin/env node`, whichever Node is on PATH.
     const blockedRun = measured(
       (c) => sideBySide(c),
@@ -221,6 +233,7 @@ export async function run(): Promise<void> {
     const [swappedMs, bareMs, postinstallMs, nodeAgainMs] = [median(swappedT), median(bareT), median(postinstallT), median(nodeAgainT)];
     const wall20 = decomposed(launcher20T, node20T, bare20T);
     const wall22 = decomposed(launcher22T, node22T, bare22T);
+    const wall24 = decomposed(launcher24T, node24T, bare24T);
     const [cpuLauncher20T, cpuNode20T, cpuBare20T, cpuSpawnT] = cpu20.times;
     const [cpuLauncher22T, cpuNode22T, cpuBare22T, cpuStub22T, cpuExecT] = cpu22.times;
 
@@ -236,6 +249,8 @@ export async function run(): Promise<void> {
       `JS launcher, Node 22 (execve; ${spawnSync(node22, ['--version'], { encoding: 'utf8' }).stdout.trim()}): ${wall22.text} (goal <= +3 ms over node -e 0) ${verdict(wall22.over <= 3)} (${run22.load})`,
       `  an execve-only 1-line launcher ${versus(execT, node22T)}: the floor on Node 22 (replacing a Node process + the binary's own run); ours over it ${versus(launcher22T, execT)} (goal <= +3 ms) ${verdict(median(launcher22T) - median(execT) <= 3)}`,
       `  with the compile cache (stub) ${versus(stub22T, launcher22T)} vs the plain launcher`,
+      `JS launcher, Node 24 (execve; ${spawnSync(node24, ['--version'], { encoding: 'utf8' }).stdout.trim()}): ${wall24.text} (goal <= +3 ms over node -e 0) ${verdict(wall24.over <= 3)} (${run24.load})`,
+      `  an execve-only 1-line launcher ${versus(exec24T, node24T)}: the floor on Node 24; ours over it ${versus(launcher24T, exec24T)} (goal <= +3 ms) ${verdict(median(launcher24T) - median(exec24T) <= 3)}`,
       `npm with scripts blocked (\`ao\` runs the launcher on ${blockedNode}): ${versus(blockedT, swappedAgainT)} vs the swapped binary (${blockedRun.load})`,
       `CPU time (user+sys), same commands: Node 20 ${decomposed(cpuLauncher20T, cpuNode20T, cpuBare20T).text}; spawn-only floor ${versus(cpuSpawnT, cpuNode20T)}, ours over it ${versus(cpuLauncher20T, cpuSpawnT)} (${cpu20.load})`,
       `  Node 22 ${decomposed(cpuLauncher22T, cpuNode22T, cpuBare22T).text}; execve-only floor ${versus(cpuExecT, cpuNode22T)}, ours over it ${versus(cpuLauncher22T, cpuExecT)}; compile cache stub ${versus(cpuStub22T, cpuLauncher22T)} vs the plain launcher (${cpu22.load})`,
