@@ -16,10 +16,9 @@
  */
 import { chmod, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-// @ts-expect-error @npmcli/redact ships no types
-import { redactLog } from '@npmcli/redact';
 import pacote from 'pacote';
 import { UserError } from '../common/errors.js';
+import { redactSecrets } from '../common/redact.js';
 import { npmFlatOptions } from '../common/npm-config.js';
 import { renameWithRetry, tempSibling } from '../common/fs-atomic.js';
 import { cachedBinaryPath } from './locations.js';
@@ -32,7 +31,7 @@ export async function fetchPlatformBinary(entry: BinaryEntry, cwd: string, cache
     if (err instanceof UserError) throw err;
     throw new UserError({
       what: `cannot install ${entry.package}@${entry.version}`,
-      why: redactLog(String(err.message).split('\n')[0]),
+      why: redactSecrets(String(err.message).split('\n')[0] ?? ''),
       fix: 'check the registry and network settings (npm config get registry), then reinstall ao',
       code: 'EAOFETCH',
     });
@@ -49,10 +48,10 @@ async function fetchInto(entry: BinaryEntry, cwd: string, cache: string): Promis
   try {
     // pacote checks the tarball against the integrity in the registry's packument.
     await pacote.extract(spec, staging, opts).catch((cause: Error) => {
-      // Registry URLs can carry credentials (https://user:token@host/): never print them into install logs.
+      // Registry URLs can carry credentials (https://user:token@host/, https://token@host/, ?token=): never print them into install logs.
       throw new UserError({
         what: `cannot download ${spec}`,
-        why: redactLog(cause.message.split('\n')[0]),
+        why: redactSecrets(cause.message.split('\n')[0] ?? ''),
         fix: 'check the registry and network settings (npm config get registry), then reinstall ao',
         code: 'EAOFETCH',
       });

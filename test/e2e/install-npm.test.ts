@@ -428,18 +428,22 @@ describe('npm global installs from the registry', () => {
     const dir = project(sb);
     mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts'], sb.env, { cwd: dir });
     const pkgDir = join(dir, 'node_modules', '@aoagents', 'ao');
-    // A registry with credentials in its URL that refuses connections (port 9 on loopback: discard, nothing listens).
-    const env = {
-      ...sb.env,
-      npm_config_user_agent: 'npm/11 node/v20 linux x64',
-      INIT_CWD: dir,
-      npm_config_registry: 'http://aouser:s3cr3t-t0ken@127.0.0.1:9/',
-      npm_config_fetch_retries: '0',
-    };
-    const r = run(process.execPath, ['lib/postinstall.cjs'], env, { cwd: pkgDir });
-    expect(r.status).toBe(0);
-    expect(r.stderr).toContain('ao: cannot');
-    expect(r.stderr).not.toContain('s3cr3t-t0ken');
+    // Registries with credentials in their URL that refuse connections (port 9 on loopback: discard, nothing
+    // listens): a password, a token as the user name (as git hosts take them), a token in the query.
+    for (const registry of ['http://aouser:s3cr3t-t0ken@127.0.0.1:9/', 'http://s3cr3t-t0ken@127.0.0.1:9/', 'http://127.0.0.1:9/npm/?token=s3cr3t-t0ken']) {
+      const env = {
+        ...sb.env,
+        npm_config_user_agent: 'npm/11 node/v20 linux x64',
+        INIT_CWD: dir,
+        npm_config_registry: registry,
+        npm_config_fetch_retries: '0',
+      };
+      const r = run(process.execPath, ['lib/postinstall.cjs'], env, { cwd: pkgDir });
+      expect(r.status).toBe(0);
+      expect(r.stderr).toContain('ao: cannot');
+      expect(r.stderr).toContain('127.0.0.1:9');
+      expect(r.stderr, registry).not.toContain('s3cr3t-t0ken');
+    }
   });
 
   it('with --ignore-scripts --omit=optional, ao names the fix instead of failing obscurely', async () => {
