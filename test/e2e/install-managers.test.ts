@@ -101,35 +101,88 @@ describe('other package managers install a working, verified ao', () => {
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
-  it('yarn 4 PnP project: `yarn ao` resolves the unplugged platform package', () => {
-    const sb = sandbox('yarn4');
+  /** A yarn 4 project with the given linker, `yarn` on PATH being yarn 4 (so a printed command runs as typed). */
+  const yarn4Project = (name: string, nodeLinker: 'pnp' | 'node-modules') => {
+    const sb = sandbox(name);
     const dir = join(sb.root, 'project');
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
     writeFileSync(
       join(dir, '.yarnrc.yml'),
-      `nodeLinker: pnp\nnpmRegistryServer: "${release.registry.url}"\nunsafeHttpWhitelist: ["127.0.0.1", "localhost"]\nenableGlobalCache: false\nenableTelemetry: false\nnpmMinimalAgeGate: 0\ncacheFolder: "${join(sb.root, 'yarn4-cache')}"\n`,
+      `nodeLinker: ${nodeLinker}\nnpmRegistryServer: "${release.registry.url}"\nunsafeHttpWhitelist: ["127.0.0.1", "localhost"]\nenableGlobalCache: false\nenableTelemetry: false\nnpmMinimalAgeGate: 0\ncacheFolder: "${join(sb.root, 'yarn4-cache')}"\n`,
     );
     writeFileSync(join(dir, 'yarn.lock'), '');
-    const env = { ...sb.env, YARN_ENABLE_IMMUTABLE_INSTALLS: 'false' };
-    mustRun('node', [YARN4, 'add', SPEC], env, { cwd: dir });
+    const shims = join(sb.root, 'shims');
+    mkdirSync(shims);
+    writeFileSync(join(shims, 'yarn'), `#!/bin/sh\nexec node ${JSON.stringify(YARN4)} "$@"\n`, { mode: 0o755 });
+    const env = { ...sb.env, PATH: [shims, sb.env.PATH].join(delimiter), YARN_ENABLE_IMMUTABLE_INSTALLS: 'false' };
+    mustRun('yarn', ['add', SPEC], env, { cwd: dir });
+    return { dir, env };
+  };
+
+  it('yarn 4 PnP project: `yarn ao` resolves the unplugged platform package', () => {
+    const { dir, env } = yarn4Project('yarn4', 'pnp');
     expect(existsSync(join(dir, 'node_modules'))).toBe(false);
-    expect(mustRun('node', [YARN4, 'ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
-    expect(run('node', [YARN4, 'ao', 'fixture', 'exit', '3'], env, { cwd: dir }).status).toBe(3);
+    expect(mustRun('yarn', ['ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+    expect(run('yarn', ['ao', 'fixture', 'exit', '3'], env, { cwd: dir }).status).toBe(3);
   });
 
-  it('bun global with an altered binary: ao names the bun command that repairs it, and that command works', () => {
+  // Yarn 2+ has neither `install --force` nor `--refetch`: the command must be one yarn 4 accepts, in the project.
+  it('yarn 4 PnP project with an altered binary: ao names the yarn 4 command that repairs it in the project, and that command works', () => {
+    const { dir, env } = yarn4Project('yarn4-pnp-tampered', 'pnp');
+    const [unplugged] = readdirSync(join(dir, '.yarn', 'unplugged')).filter((d) => d.startsWith('@aoagents-ao-linux-x64-'));
+    alterBinary(join(dir, '.yarn', 'unplugged', unplugged!, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const r = run('yarn', ['ao', '--version'], env, { cwd: dir });
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`rm -rf .yarn/unplugged/${unplugged} && yarn install (in ${dir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun('yarn', ['ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  it('yarn 4 node-modules project with an altered binary: ao names the yarn 4 command that repairs it, and that command works', () => {
+    const { dir, env } = yarn4Project('yarn4-nm-tampered', 'node-modules');
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in ${dir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // bun hard-links packages from its cache: an edit in place alters the cached copy too, which a reinstall links again.
+  it('bun global with a binary altered in place: ao names the bun command that repairs it, cache included, and that command works', () => {
     const bunInstall = join(sandbox('bun-tampered-dir').root, 'bun');
     const sb = sandbox('bun-tampered', [join(bunInstall, 'bin'), dirname(BUN)], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: release.registry.url });
     mustRun(BUN, ['add', '-g', SPEC], sb.env);
     const ao = join(bunInstall, 'bin', 'ao');
     const bin = join(bunInstall, 'install', 'global', 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
-    alterBinary(bin, false);
+    alterBinary(bin);
     const r = run(ao, ['--version'], sb.env);
     expect(r.status).toBe(1);
     const fix = repairCommand(r.stderr);
-    expect(fix).toBe(`bun remove -g @aoagents/ao && bun add -g ${SPEC}`);
+    expect(fix).toBe(`bun pm cache rm && bun remove -g @aoagents/ao && bun add -g ${SPEC}`);
     mustRun('sh', ['-c', fix!], sb.env);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  it('bun project with a binary altered in place: ao names the bun command that repairs it, cache included, and that command works', () => {
+    const bunInstall = join(sandbox('bun-project-dir').root, 'bun');
+    const sb = sandbox('bun-project', [dirname(BUN)], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: release.registry.url });
+    const dir = join(sb.root, 'project');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
+    mustRun(BUN, ['add', SPEC], sb.env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const r = run(ao, ['--version'], sb.env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && bun pm cache rm && bun install --force (in ${dir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], sb.env, { cwd: dir });
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
   });
 
