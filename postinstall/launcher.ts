@@ -130,13 +130,12 @@ function resolveBinary(manifest: AoManifest): string {
 
 function cannotRun(binary: string, err: Error): UserError {
   const st = statSync(binary, { throwIfNoEntry: false });
-  const noExecBit = st?.isFile() && (st.mode & 0o111) === 0;
+  const mode = st?.isFile() ? st.mode & 0o777 : undefined;
+  const noExecBit = mode !== undefined && (mode & 0o111) === 0;
   return new UserError({
     what: `cannot run ${binary}`,
-    why: noExecBit ? `it is not executable (mode ${(st.mode & 0o777).toString(8)}): ${err.message}` : err.message,
-    fix: noExecBit
-      ? `chmod +x ${binary}`
-      : `check the file exists and is executable, and that its file system is not mounted noexec: ls -l ${binary}`,
+    why: noExecBit ? `it is not executable (mode ${mode.toString(8)}): ${err.message}` : err.message,
+    fix: noExecBit ? `chmod +x ${binary}` : `check the file exists and is executable, and that its file system is not mounted noexec: ls -l ${binary}`,
     code: 'EAOSPAWN',
   });
 }
