@@ -1,5 +1,6 @@
 import { accessSync, constants, existsSync, lstatSync, realpathSync } from 'node:fs';
 import { homeDir } from './home.js';
+import { shellQuote } from './shell-quote.js';
 import { join, sep } from 'node:path';
 
 /**
@@ -197,14 +198,18 @@ export function swapBlocker(
  * The command that puts a release's files back exactly, for this install
  * method (a plain `npm install` in a project says "up to date" and rewrites
  * nothing; `npm install -g` of the same version keeps a modified platform
- * package). `platformDir` is the installed platform package, when known.
+ * package). `platformDir` is the installed platform package and `binary` the file found altered, when known.
  */
-export function reinstallCommand(layout: InstallLayout, spec: string, platformDir?: string): string {
+export function reinstallCommand(layout: InstallLayout, spec: string, platformDir?: string, binary?: string, platform = process.platform): string {
   const name = spec.replace(/@[^@/]+$/, '');
+  const inside = (path: string) => (layout.project ? posix(path).replace(`${posix(layout.project)}/`, '') : path);
+  // pnpm hard-links its store and believes a store file whose mtime is not newer than its last check: an edit in
+  // place with the mtime put back would be linked again by `--force`. A fresh mtime makes pnpm re-hash and refetch it.
+  const touch = binary && platform !== 'win32' ? `touch ${shellQuote(inside(binary))} && ` : '';
   if (layout.global) {
     return {
       npm: `npm uninstall -g ${name} && npm install -g ${spec}`,
-      pnpm: `pnpm add -g ${spec} --force`,
+      pnpm: `${touch}pnpm add -g ${spec} --force`,
       yarn: `yarn global remove ${name} && yarn global add ${spec}`,
       bun: `bun pm cache rm && bun remove -g ${name} && bun add -g ${spec}`,
     }[layout.manager];
@@ -213,12 +218,12 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
   // The folder to remove, relative to the project: the package, or under PnP the whole unplugged folder holding it.
   const unplugged = layout.pnp && platformDir ? /^(.*\/\.yarn\/unplugged\/[^/]+)\//.exec(posix(platformDir))?.[1] : undefined;
   const removed = layout.pnp ? unplugged : platformDir && posix(platformDir);
-  const folder = removed && layout.project ? removed.replace(`${posix(layout.project)}/`, '') : undefined;
+  const folder = removed && layout.project ? inside(removed) : undefined;
   switch (layout.manager) {
     case 'npm':
       return `${folder ? `rm -rf ${folder} && npm install` : 'npm ci'}${inProject}`;
     case 'pnpm':
-      return `pnpm install --force${inProject}`;
+      return `${touch}pnpm install --force${inProject}`;
     case 'yarn':
       // Yarn 2+ re-creates a removed package folder (unplugged or in node_modules) on a plain install.
       if (layout.yarnBerry) return `rm -rf ${folder ?? (layout.pnp ? '.yarn/unplugged' : 'node_modules')} && yarn install${inProject}`;

@@ -85,7 +85,7 @@ function resolveBinary(manifest: AoManifest): string {
         entry,
         release,
         () => found.version(),
-        () => reinstallCommand(layout(), `${release.name}@${release.version}`, found.dir),
+        () => reinstallCommand(layout(), `${release.name}@${release.version}`, found.dir, found.binary),
         cache,
       );
       return found.binary;

@@ -32,7 +32,8 @@ const layout = installLayout(packageDir);
 /** Where this run may write fetched binaries and stamps: never, as root, into another user's home. */
 const cache = writableCacheRoot(packageDir);
 /** The command that puts this release back for the install method in use. */
-const reinstall = (manifest: AoManifest, platformDir?: string) => reinstallCommand(layout, `${manifest.name}@${manifest.version}`, platformDir);
+const reinstall = (manifest: AoManifest, platformDir?: string, binary?: string) =>
+  reinstallCommand(layout, `${manifest.name}@${manifest.version}`, platformDir, binary);
 
 function say(text: string): void {
   process.stderr.write(text + '\n');
@@ -44,7 +45,7 @@ function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, r
     throw new UserError({
       what: `refusing ${entry.package}@${entry.version}`,
       why: `${problem.detail}: the file is not the one released`,
-      fix: `reinstall: ${reinstall(manifest, platformDir)}  (report it if it happens again)`,
+      fix: `reinstall: ${reinstall(manifest, platformDir, platformDir && binary)}  (report it if it happens again)`,
       code: 'EAOINTEGRITY',
     });
   }
@@ -68,7 +69,7 @@ function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, r
     throw new UserError({
       what: `${binary} reports version ${reported ?? JSON.stringify(out)}`,
       why: `${manifest.name} is ${manifest.version}${released}`,
-      fix: reinstall(manifest, platformDir),
+      fix: reinstall(manifest, platformDir, platformDir && binary),
       code: 'EAOVERSION',
     });
   }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, realpathSync, writeFileSync } from 
 import { delimiter, dirname, join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
-import { alterBinary, isNodeScript, mustRun, repairCommand, run, useReleaseRegistry } from '../postinstall/install-support.js';
+import { alterBinary, editKeepingMtime, isNodeScript, mustRun, repairCommand, run, useReleaseRegistry } from '../postinstall/install-support.js';
 
 const SPEC = '@aoagents/ao@0.10.0';
 const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
@@ -41,19 +41,48 @@ describe('other package managers install a working, verified ao', () => {
     expect(isNodeScript(launcher)).toBe(true);
   });
 
-  it('pnpm 10 global with an altered binary: ao names the pnpm command that repairs it, and that command works', () => {
+  /** `pnpm` on PATH, so a printed command runs as typed. */
+  const withPnpmShim = (sb: Sandbox) => {
+    const shims = join(sb.root, 'shims');
+    mkdirSync(shims);
+    writeFileSync(join(shims, 'pnpm'), `#!/bin/sh\nexec node ${JSON.stringify(PNPM)} "$@"\n`, { mode: 0o755 });
+    return { ...sb.env, PATH: [shims, sb.env.PATH].join(delimiter) };
+  };
+
+  // pnpm hard-links its store and trusts a store file whose mtime is not newer than its last check: an edit in place
+  // with the mtime put back (touch -r) survives `--force`, unless the file's mtime is bumped first.
+  it('pnpm 10 global with a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {
     const { sb, ao } = pnpmSandbox('pnpm-tampered');
-    mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
-    const root = mustRun('node', [PNPM, 'root', '-g'], sb.env).stdout.trim();
-    const bin = join(realpathSync(join(root, '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao');
-    alterBinary(bin, false);
-    const r = run(ao, ['--version'], sb.env);
+    const env = withPnpmShim(sb);
+    mustRun('pnpm', ['add', '-g', SPEC], env);
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    const root = mustRun('pnpm', ['root', '-g'], env).stdout.trim();
+    const bin = realpathSync(join(realpathSync(join(root, '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao'));
+    editKeepingMtime(bin);
+    const r = run(ao, ['--version'], env);
     expect(r.status).toBe(1);
     const fix = repairCommand(r.stderr);
-    expect(fix).toBe(`pnpm add -g ${SPEC} --force`);
-    mustRun('node', [PNPM, ...fix!.split(' ').slice(1)], sb.env);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    expect(fix).toBe(`touch ${bin} && pnpm add -g ${SPEC} --force`);
+    mustRun('sh', ['-c', fix!], env);
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  it('pnpm 10 project with a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {
+    const { sb } = pnpmSandbox('pnpm-project-tampered');
+    const env = withPnpmShim(sb);
+    const dir = join(sb.root, 'project');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
+    mustRun('pnpm', ['add', SPEC], env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    const rel = 'node_modules/.pnpm/@aoagents+ao-linux-x64@0.10.0/node_modules/@aoagents/ao-linux-x64/bin/ao';
+    editKeepingMtime(join(dir, rel));
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`touch ${rel} && pnpm install --force (in ${dir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
   it('pnpm 10 global with the build allowed: the postinstall verifies, the shim keeps the launcher', () => {

@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { installLayout, reinstallCommand, swapBlocker, type LayoutFacts } from '../../common/install-layout.js';
 
@@ -79,6 +79,14 @@ describe('the install layout, decided in one place', () => {
       'rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in /p)',
     );
     expect(reinstallCommand({ manager: 'pnpm', global: true, pnp: false }, SPEC)).toBe('pnpm add -g @aoagents/ao@0.10.0 --force');
+    // The altered file's mtime made fresh, so pnpm re-hashes its store copy; quoted for the shell; no `touch` on Windows.
+    const pnpmBin = '/h/pnpm home/global/5/.pnpm/@aoagents+ao-linux-x64@0.10.0/node_modules/@aoagents/ao-linux-x64/bin/ao';
+    expect(reinstallCommand({ manager: 'pnpm', global: true, pnp: false }, SPEC, dirname(dirname(pnpmBin)), pnpmBin, 'linux')).toBe(
+      `touch '${pnpmBin}' && pnpm add -g @aoagents/ao@0.10.0 --force`,
+    );
+    expect(reinstallCommand({ manager: 'pnpm', global: true, pnp: false }, SPEC, dirname(dirname(pnpmBin)), pnpmBin, 'win32')).toBe(
+      'pnpm add -g @aoagents/ao@0.10.0 --force',
+    );
     const pnp = { manager: 'yarn', global: false, pnp: true, yarnBerry: true, project: '/p' } as const;
     expect(reinstallCommand(pnp, SPEC, '/p/.yarn/unplugged/@aoagents-ao-linux-x64-npm-0.10.0-43951c742e/node_modules/@aoagents/ao-linux-x64')).toBe(
       'rm -rf .yarn/unplugged/@aoagents-ao-linux-x64-npm-0.10.0-43951c742e && yarn install (in /p)',
