@@ -130,6 +130,29 @@ describe('other package managers install a working, verified ao', () => {
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
+  /** A yarn 1 project, `yarn` on PATH being yarn 1 and the registry set only in ~/.npmrc (as a mirror user has it). */
+  const yarn1Project = (name: string) => {
+    const sb = sandbox(name);
+    const dir = join(sb.root, 'project');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
+    const shims = join(sb.root, 'shims');
+    mkdirSync(shims);
+    writeFileSync(join(shims, 'yarn'), `#!/bin/sh\nexec node ${JSON.stringify(YARN1)} "$@"\n`, { mode: 0o755 });
+    const { npm_config_registry: _, ...env } = sb.env;
+    return { sb, dir, env: { ...env, PATH: [shims, sb.env.PATH].join(delimiter), YARN_CACHE_FOLDER: join(sb.root, 'yarn-cache') } };
+  };
+
+  // yarn 1 hands install scripts npm_config_registry=https://registry.yarnpkg.com (its own default) over the user's
+  // npmrc, which yarn 1 itself installs from: the fallback fetch must use the registry the install used.
+  it('yarn 1 project with --ignore-optional: the postinstall fetches the platform package from the registry in ~/.npmrc, and ao works', () => {
+    const { dir, env } = yarn1Project('yarn1-no-optional');
+    const install = mustRun('yarn', ['add', SPEC, '--ignore-optional', '--verbose'], env, { cwd: dir });
+    expect(existsSync(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
+    expect(install.stdout).not.toContain('cannot download');
+    expect(mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
   /** A yarn 4 project with the given linker, `yarn` on PATH being yarn 4 (so a printed command runs as typed). */
   const yarn4Project = (name: string, nodeLinker: 'pnp' | 'node-modules') => {
     const sb = sandbox(name);
