@@ -117,7 +117,7 @@ function resolveBinary(manifest: AoManifest): string {
     }
   }
   const present = Object.keys(manifest.binaries).filter((t) => !wanted.includes(t) && findPlatformPackage(packageDir, manifest.binaries[t]!));
-  const { manager, global } = layout();
+  const { manager, global, yarnBerry } = layout();
   throw diagnoseMissingBinary({
     manifest,
     wanted,
@@ -125,6 +125,7 @@ function resolveBinary(manifest: AoManifest): string {
     lockfileTargets: global ? undefined : lockfileTargets(packageDir, manifest),
     installer: manager,
     global,
+    yarnBerry,
   });
 }
 

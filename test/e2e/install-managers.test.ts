@@ -153,6 +153,21 @@ describe('other package managers install a working, verified ao', () => {
     expect(mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
+  it('yarn 1 project with --ignore-optional and a failed fallback fetch: ao names the yarn 1 command that brings the binary back, and that command works', () => {
+    const { sb, dir, env } = yarn1Project('yarn1-no-optional-offline');
+    // A cache folder the fetch cannot create (its parent is a file) makes the fallback fetch fail.
+    const blocker = join(sb.root, 'not-a-folder');
+    writeFileSync(blocker, '');
+    mustRun('yarn', ['add', SPEC, '--ignore-optional'], { ...env, AO_CACHE_DIR: join(blocker, 'ao') }, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = /fix: (.*)/.exec(r.stderr)?.[1];
+    expect(fix).toBe('yarn install --force');
+    mustRun('sh', ['-c', fix!], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
   /** A yarn 4 project with the given linker, `yarn` on PATH being yarn 4 (so a printed command runs as typed). */
   const yarn4Project = (name: string, nodeLinker: 'pnp' | 'node-modules') => {
     const sb = sandbox(name);
