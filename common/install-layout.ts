@@ -119,10 +119,11 @@ function managerFromAgent(env: NodeJS.ProcessEnv): PackageManager | undefined {
   return name as PackageManager | undefined;
 }
 
-/** Yarn 2+ in a node_modules project: its state file or config, or (during an install) its agent string. */
+/** Yarn 2+ in a node_modules project: the yarn running us says which it is, else its state file or config does. */
 function isYarnBerry(project: string | undefined, env: NodeJS.ProcessEnv, f: LayoutFacts): boolean {
-  if (project && (f.exists(native(`${project}/node_modules/.yarn-state.yml`)) || f.exists(native(`${project}/.yarnrc.yml`)))) return true;
-  return /^yarn\/([2-9]|\d\d)/.test(env.npm_config_user_agent ?? '');
+  const major = /^yarn\/(\d+)\./.exec(env.npm_config_user_agent ?? '')?.[1];
+  if (major) return Number(major) >= 2;
+  return Boolean(project && (f.exists(native(`${project}/node_modules/.yarn-state.yml`)) || f.exists(native(`${project}/.yarnrc.yml`))));
 }
 
 /** The project of a package Yarn unplugged (`<project>/.yarn/unplugged/<folder>/node_modules/...`). */

@@ -68,6 +68,9 @@ describe('the install layout, decided in one place', () => {
     expect(installLayout(dir, {}, facts(['/p/yarn.lock', '/p/node_modules/.yarn-integrity'])).yarnBerry).toBeUndefined();
     const env = { npm_lifecycle_event: 'postinstall', npm_config_user_agent: 'yarn/4.18.1 npm/? node/v22.0.0 linux x64' };
     expect(installLayout(dir, env, facts([], env))).toMatchObject({ manager: 'yarn', yarnBerry: true });
+    // yarn 1 installing where a .yarnrc.yml lies about (`yarn set version classic` leaves one): the running yarn decides.
+    const yarn1 = { npm_lifecycle_event: 'postinstall', npm_config_user_agent: 'yarn/1.22.22 npm/? node/v22.0.0 linux x64' };
+    expect(installLayout(dir, yarn1, facts(['/p/.yarnrc.yml'], yarn1)).yarnBerry).toBeUndefined();
     const zip = '/home/u/.yarn/berry/cache/@aoagents-ao-npm-0.10.0-ee1d9d6391-10c0.zip/node_modules/@aoagents/ao';
     const pnpFacts = { ...facts([], {}, '3'), pnpProject: (from: string) => (from === zip ? '/work/app' : undefined) };
     expect(installLayout(zip, {}, pnpFacts)).toEqual({ manager: 'yarn', global: false, pnp: true, yarnBerry: true, project: '/work/app' });
