@@ -95,13 +95,11 @@ async function main(): Promise<number> {
   }
   if (crossInstall) return 0;
 
+  const missing = () =>
+    diagnoseMissingBinary({ manifest, wanted, presentTargets: [], installer: layout.manager, global: layout.global, yarnBerry: layout.yarnBerry });
   const entry = wanted.map((t) => manifest.binaries[t]).find(Boolean);
   if (!entry) {
-    say(
-      formatError(
-        diagnoseMissingBinary({ manifest, wanted, presentTargets: [], installer: layout.manager, global: layout.global, yarnBerry: layout.yarnBerry }),
-      ),
-    );
+    say(formatError(missing()));
     return 0;
   }
   try {
@@ -124,15 +122,7 @@ async function main(): Promise<number> {
     // Bytes that are not this release's stop the install, as they do in the platform package itself.
     if (isUserError(err) && err.code === 'EAOINTEGRITY') throw err;
     say(formatError(err));
-    const missing = diagnoseMissingBinary({
-      manifest,
-      wanted,
-      presentTargets: [],
-      installer: layout.manager,
-      global: layout.global,
-      yarnBerry: layout.yarnBerry,
-    });
-    say(`ao: the install continues; \`ao\` will say what is missing. To fix: ${missing.fix}`);
+    say(`ao: the install continues; \`ao\` will say what is missing. To fix: ${missing().fix}`);
   }
   return 0;
 }
