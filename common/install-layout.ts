@@ -1,5 +1,6 @@
 import { accessSync, constants, existsSync, lstatSync, realpathSync } from 'node:fs';
 import { homeDir } from './home.js';
+import { shellQuote } from './shell-quote.js';
 import { join, sep } from 'node:path';
 
 /**
@@ -19,6 +20,8 @@ export interface InstallLayout {
   global: boolean;
   /** Yarn Plug'n'Play: no node_modules, no bin links. */
   pnp: boolean;
+  /** Yarn 2 or later (Yarn PnP always is): its `yarn install` has neither `--force` nor `--refetch`. */
+  yarnBerry?: boolean;
   /** Global installs: the node_modules folder that holds @aoagents/ao (what the cutover installs into). */
   globalRoot?: string;
   /** Project installs: the folder whose node_modules holds @aoagents/ao. */
@@ -32,9 +35,33 @@ export interface LayoutFacts {
   pnp?: string;
   /** Whether a file exists (marker files of a project); injectable for tests. */
   exists(path: string): boolean;
+  /** Under Yarn PnP: the project the running PnP runtime belongs to (a package in Yarn's cache lies outside it). */
+  pnpProject?(packageDir: string): string | undefined;
 }
 
-const hostFacts = (env: NodeJS.ProcessEnv): LayoutFacts => ({ env, platform: process.platform, pnp: process.versions.pnp, exists: existsSync });
+const hostFacts = (env: NodeJS.ProcessEnv): LayoutFacts => ({
+  env,
+  platform: process.platform,
+  pnp: process.versions.pnp,
+  exists: existsSync,
+  pnpProject: pnpRuntimeProject,
+});
+
+interface PnpApi {
+  topLevel: unknown;
+  getPackageInformation(locator: unknown): { packageLocation: string } | null;
+}
+
+/** The top-level workspace of the PnP runtime that serves `packageDir` (Yarn adds findPnpApi to node:module). */
+function pnpRuntimeProject(packageDir: string): string | undefined {
+  try {
+    const { findPnpApi } = process.getBuiltinModule('node:module') as { findPnpApi?: (from: string) => PnpApi | null };
+    const api = findPnpApi?.(packageDir);
+    return api?.getPackageInformation(api.topLevel)?.packageLocation.replace(/[\\/]$/, '');
+  } catch {
+    return undefined;
+  }
+}
 
 const posix = (p: string) => p.split(sep).join('/').replace(/\\/g, '/');
 const native = (p: string) => (sep === '/' ? p : p.split('/').join(sep));
@@ -92,19 +119,34 @@ function managerFromAgent(env: NodeJS.ProcessEnv): PackageManager | undefined {
   return name as PackageManager | undefined;
 }
 
+/** Yarn 2+ in a node_modules project: the yarn running us says which it is, else its state file or config does. */
+function isYarnBerry(project: string | undefined, env: NodeJS.ProcessEnv, f: LayoutFacts): boolean {
+  const major = /^yarn\/(\d+)\./.exec(env.npm_config_user_agent ?? '')?.[1];
+  if (major) return Number(major) >= 2;
+  return Boolean(project && (f.exists(native(`${project}/node_modules/.yarn-state.yml`)) || f.exists(native(`${project}/.yarnrc.yml`))));
+}
+
+/** The project of a package Yarn unplugged (`<project>/.yarn/unplugged/<folder>/node_modules/...`). */
+const unpluggedProject = (p: string) => /^(.*)\/\.yarn\/unplugged\//.exec(p)?.[1];
+
 /** How the package at `packageDir` (its real path, or a path to be resolved) was installed. */
 export function installLayout(packageDir: string, env: NodeJS.ProcessEnv = process.env, facts: LayoutFacts = hostFacts(env)): InstallLayout {
   const p = posix(packageDir);
   const pnp = Boolean(facts.pnp) || p.includes('/.yarn/');
   const global = globalFromPath(p, facts);
   if (global) return { manager: global.manager, global: true, pnp: false, globalRoot: native(global.globalRoot) };
-  if (pnp) return { manager: 'yarn', global: false, pnp: true, project: projectOf(p) ?? p.replace(/\/\.yarn\/.*$/, '') };
+  if (pnp) {
+    // ao itself may sit in a zip in Yarn's cache, outside the project: the PnP runtime knows the project.
+    const project = facts.pnpProject?.(packageDir) ?? unpluggedProject(p) ?? projectOf(p) ?? p.replace(/\/\.yarn\/.*$/, '');
+    return { manager: 'yarn', global: false, pnp: true, yarnBerry: true, project: native(posix(project)) };
+  }
   const project = projectOf(p);
   if (p.includes('/node_modules/.pnpm/')) return { manager: 'pnpm', global: false, pnp: false, project: project && native(project) };
   // During an install the manager running the script is the one laying the folder out (markers may not exist yet).
   const installing = env.npm_lifecycle_event ? managerFromAgent(env) : undefined;
   const manager = installing ?? (project ? managerFromMarkers(project, facts) : undefined) ?? managerFromAgent(env) ?? 'npm';
-  return { manager, global: false, pnp: false, project: project && native(project) };
+  const berry = manager === 'yarn' && isYarnBerry(project, env, facts) ? { yarnBerry: true } : {};
+  return { manager, global: false, pnp: false, ...berry, project: project && native(project) };
 }
 
 /** The bin link npm made for us, global (`<prefix>/bin/ao`) or local (`node_modules/.bin/ao`), when it is a plain symlink to bin/ao. */
@@ -157,28 +199,38 @@ export function swapBlocker(
  * The command that puts a release's files back exactly, for this install
  * method (a plain `npm install` in a project says "up to date" and rewrites
  * nothing; `npm install -g` of the same version keeps a modified platform
- * package). `platformDir` is the installed platform package, when known.
+ * package). `platformDir` is the installed platform package and `binary` the file found altered, when known.
  */
-export function reinstallCommand(layout: InstallLayout, spec: string, platformDir?: string): string {
+export function reinstallCommand(layout: InstallLayout, spec: string, platformDir?: string, binary?: string, platform = process.platform): string {
   const name = spec.replace(/@[^@/]+$/, '');
+  const inside = (path: string) => (layout.project ? posix(path).replace(`${posix(layout.project)}/`, '') : path);
+  // pnpm hard-links its store and believes a store file whose mtime is not newer than its last check: an edit in
+  // place with the mtime put back would be linked again by `--force`. A fresh mtime makes pnpm re-hash and refetch it.
+  const touch = binary && platform !== 'win32' ? `touch ${shellQuote(inside(binary))} && ` : '';
   if (layout.global) {
     return {
       npm: `npm uninstall -g ${name} && npm install -g ${spec}`,
-      pnpm: `pnpm add -g ${spec} --force`,
+      pnpm: `${touch}pnpm add -g ${spec} --force`,
       yarn: `yarn global remove ${name} && yarn global add ${spec}`,
-      bun: `bun remove -g ${name} && bun add -g ${spec}`,
+      bun: `bun pm cache rm && bun remove -g ${name} && bun add -g ${spec}`,
     }[layout.manager];
   }
   const inProject = layout.project ? ` (in ${layout.project})` : '';
-  const folder = platformDir && layout.project && !layout.pnp ? posix(platformDir).replace(`${posix(layout.project)}/`, '') : undefined;
+  // The folder to remove, relative to the project: the package, or under PnP the whole unplugged folder holding it.
+  const unplugged = layout.pnp && platformDir ? /^(.*\/\.yarn\/unplugged\/[^/]+)\//.exec(posix(platformDir))?.[1] : undefined;
+  const removed = layout.pnp ? unplugged : platformDir && posix(platformDir);
+  const folder = removed && layout.project ? inside(removed) : undefined;
   switch (layout.manager) {
     case 'npm':
       return `${folder ? `rm -rf ${folder} && npm install` : 'npm ci'}${inProject}`;
     case 'pnpm':
-      return `pnpm install --force${inProject}`;
+      return `${touch}pnpm install --force${inProject}`;
     case 'yarn':
-      return layout.pnp ? `yarn install --refetch${inProject}` : `yarn install --force${inProject}`;
+      // Yarn 2+ re-creates a removed package folder (unplugged or in node_modules) on a plain install.
+      if (layout.yarnBerry) return `rm -rf ${folder ?? (layout.pnp ? '.yarn/unplugged' : 'node_modules')} && yarn install${inProject}`;
+      return `yarn install --force${inProject}`;
     case 'bun':
-      return `${folder ? `rm -rf ${folder} && ` : ''}bun install --force${inProject}`;
+      // bun hard-links from its cache, so an edit in place altered the cached copy too: clear it, or bun links it again.
+      return `${folder ? `rm -rf ${folder} && ` : ''}bun pm cache rm && bun install --force${inProject}`;
   }
 }

@@ -18,6 +18,8 @@ export interface MissingBinaryFacts {
   lockfileTargets?: string[];
   installer: PackageManager;
   global: boolean;
+  /** Yarn 2 or later (its `yarn install` has no --force). */
+  yarnBerry?: boolean;
 }
 
 export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
@@ -44,7 +46,7 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
       why: 'these node_modules were installed on another platform (copied into a container, a VM or WSL)',
       fix: f.global
         ? `reinstall on this machine: ${globalInstall(installer, spec)}`
-        : `reinstall here: rm -rf node_modules && ${localInstall(installer)}  (or for npm >= 10: npm install --os=${os} --cpu=${cpu})`,
+        : `reinstall here: rm -rf node_modules && ${localInstall(installer, f.yarnBerry)}  (or for npm >= 10: npm install --os=${os} --cpu=${cpu})`,
       code: 'EAOWRONGPLATFORM',
     });
   }
@@ -60,7 +62,7 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
   return new UserError({
     what: `ao's platform package ${entry.package}@${entry.version} is not installed`,
     why: `optional dependencies were left out (--omit=optional, --no-optional or a production-only install)${fetchHint ? ', and the install script that would have fetched it did not run' : ''}`,
-    fix: `${installer === 'npm' ? `${f.global ? 'npm install -g ' + spec : 'npm install'} --include=optional` : f.global ? globalInstall(installer, spec) : localInstall(installer)}${fetchHint ? `  (or allow its install script: ${fetchHint})` : ''}`,
+    fix: `${installer === 'npm' ? `${f.global ? 'npm install -g ' + spec : 'npm install'} --include=optional` : f.global ? globalInstall(installer, spec) : localInstall(installer, f.yarnBerry)}${fetchHint ? `  (or allow its install script: ${fetchHint})` : ''}`,
     code: 'EAOMISSING',
   });
 }
@@ -83,6 +85,7 @@ function globalInstall(installer: PackageManager, spec: string): string {
   return { npm: `npm install -g ${spec}`, pnpm: `pnpm add -g ${spec}`, yarn: `yarn global add ${spec}`, bun: `bun add -g ${spec}` }[installer];
 }
 
-function localInstall(installer: PackageManager): string {
-  return { npm: 'npm install', pnpm: 'pnpm install', yarn: 'yarn install', bun: 'bun install' }[installer];
+/** yarn 1 records no --ignore-optional and no failed fetch: without --force it says "Already up-to-date". */
+function localInstall(installer: PackageManager, yarnBerry = false): string {
+  return { npm: 'npm install', pnpm: 'pnpm install', yarn: yarnBerry ? 'yarn install' : 'yarn install --force', bun: 'bun install' }[installer];
 }

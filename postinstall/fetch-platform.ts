@@ -42,7 +42,7 @@ async function fetchInto(entry: BinaryEntry, cwd: string, cache: string): Promis
   const dest = cachedBinaryPath(entry, cache);
   if (!checkSafely(dest, entry)) return dest;
   const spec = `${entry.package}@${entry.version}`;
-  const opts = await npmFlatOptions({ cwd });
+  const opts = await npmFlatOptions({ cwd, env: withoutYarn1DefaultRegistry(process.env) });
   await mkdir(join(cache, 'tmp'), { recursive: true });
   const staging = await mkdtemp(join(cache, 'tmp', 'fetch-'));
   try {
@@ -78,6 +78,18 @@ async function fetchInto(entry: BinaryEntry, cwd: string, cache: string): Promis
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * yarn 1 hands install scripts its own default registry as npm_config_registry, over the npmrc that yarn 1 itself
+ * installs from (a mirror, a private registry): that value is dropped so the npmrc files decide, as for the
+ * install. A registry the user set for yarn (.yarnrc) is exported as set and kept.
+ */
+function withoutYarn1DefaultRegistry(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const yarn1 = /^yarn\/1\./.test(env.npm_config_user_agent ?? '');
+  if (!yarn1 || !/^https:\/\/registry\.yarnpkg\.com\/?$/.test(env.npm_config_registry ?? '')) return env;
+  const { npm_config_registry: _, ...rest } = env;
+  return rest;
 }
 
 function checkSafely(path: string, entry: BinaryEntry): string | undefined {

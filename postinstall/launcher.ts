@@ -85,7 +85,7 @@ function resolveBinary(manifest: AoManifest): string {
         entry,
         release,
         () => found.version(),
-        () => reinstallCommand(layout(), `${release.name}@${release.version}`, found.dir),
+        () => reinstallCommand(layout(), `${release.name}@${release.version}`, found.dir, found.binary),
         cache,
       );
       return found.binary;
@@ -117,7 +117,7 @@ function resolveBinary(manifest: AoManifest): string {
     }
   }
   const present = Object.keys(manifest.binaries).filter((t) => !wanted.includes(t) && findPlatformPackage(packageDir, manifest.binaries[t]!));
-  const { manager, global } = layout();
+  const { manager, global, yarnBerry } = layout();
   throw diagnoseMissingBinary({
     manifest,
     wanted,
@@ -125,11 +125,34 @@ function resolveBinary(manifest: AoManifest): string {
     lockfileTargets: global ? undefined : lockfileTargets(packageDir, manifest),
     installer: manager,
     global,
+    yarnBerry,
   });
 }
 
 function cannotRun(binary: string, err: Error): UserError {
-  return new UserError({ what: `cannot run ${binary}`, why: err.message, fix: `check the file exists and is executable: ls -l ${binary}`, code: 'EAOSPAWN' });
+  const st = statSync(binary, { throwIfNoEntry: false });
+  const mode = st?.isFile() ? st.mode & 0o777 : undefined;
+  const noExecBit = mode !== undefined && (mode & 0o111) === 0;
+  return new UserError({
+    what: `cannot run ${binary}`,
+    why: noExecBit ? `it is not executable (mode ${mode.toString(8)}): ${err.message}` : err.message,
+    fix: noExecBit ? `chmod +x ${binary}` : `check the file exists and is executable, and that its file system is not mounted noexec: ls -l ${binary}`,
+    code: 'EAOSPAWN',
+  });
+}
+
+/**
+ * Why the kernel would refuse to start `binary`. Checked before process.execve, since Node aborts the whole
+ * process (SIGABRT, a native stack trace) when execve fails instead of throwing. access(X_OK) also answers
+ * EACCES for a file system mounted noexec; a folder passes it, so that is checked too.
+ */
+function execRefusal(binary: string): Error | undefined {
+  try {
+    accessSync(binary, constants.X_OK);
+    return statSync(binary).isFile() ? undefined : new Error(`EACCES: ${binary} is not a file`);
+  } catch (err) {
+    return err as Error;
+  }
 }
 
 type Execve = (file: string, args: string[], env: NodeJS.ProcessEnv) => never;
@@ -145,6 +168,8 @@ let child: StartedBinary | undefined;
 function run(binary: string, execve: Execve | undefined): void {
   const args = process.argv.slice(2);
   if (execve) {
+    const refused = execRefusal(binary);
+    if (refused) die(cannotRun(binary, refused));
     try {
       execve(binary, [binary, ...args], process.env);
     } catch (err) {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { homeDir } from '../common/home.js';
 import { aoHomeOf, importRecordPath, legacyStateDir } from '../common/legacy-paths.js';
 import { DISMISSED_FILE } from '../common/legacy-notice-dismissal.js';
+import { untrustedToCreate } from './ownership.js';
 
 export const NOTICE_INTERVAL_MS = 24 * 60 * 60 * 1000;
 export const SHOWN_FILE = 'notice-shown';
@@ -79,7 +80,8 @@ export function noticeText(home: string): string {
 
 /**
  * Prints the notice if a legacy home with projects is not imported, not dismissed, and the notice was not shown in
- * the last day. Silent with AO_NO_LEGACY_NOTICE, in CI, and when stderr is not a terminal, unless AO_LEGACY_NOTICE=1.
+ * the last day. Silent with AO_NO_LEGACY_NOTICE, in CI, and when stderr is not a terminal, unless AO_LEGACY_NOTICE=1;
+ * silent as root in a home that is not root's.
  */
 export function legacyNotice(context: 'install' | 'launch', env: NodeJS.ProcessEnv = process.env, stream?: Stream, now = Date.now()): boolean {
   try {
@@ -95,6 +97,9 @@ export function legacyNotice(context: 'install' | 'launch', env: NodeJS.ProcessE
     // `ao update` installing this package: the cutover under way imports the home and speaks for itself.
     if (context === 'install' && mtimeMs(join(aoHomeOf(env), 'cutover', 'journal.json')) !== undefined) return false;
     const state = legacyStateDir(env);
+    // Root in another user's home (`sudo ao`, `sudo npm i -g` keeping HOME): a root-owned ~/.ao would lock the user's
+    // own ao out of it. The notice is theirs to see, on their own next call.
+    if (process.getuid?.() === 0 && untrustedToCreate(state, 0)) return false;
     if (mtimeMs(join(state, DISMISSED_FILE)) !== undefined) return false;
     const shown = mtimeMs(join(state, SHOWN_FILE));
     if (shown !== undefined && now - shown < NOTICE_INTERVAL_MS) return false;

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { BinaryEntry } from '../common/ao-manifest.js';
 import { homeDir } from '../common/home.js';
 import { untrustedToCreate } from './ownership.js';
@@ -12,7 +12,9 @@ import { untrustedToCreate } from './ownership.js';
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
   if (env.AO_CACHE_DIR) return env.AO_CACHE_DIR;
   if (platform === 'win32') return join(env.LOCALAPPDATA ?? join(homeDir(env, platform), 'AppData', 'Local'), 'ao', 'cache');
-  return join(env.XDG_CACHE_HOME || join(homeDir(env, platform), '.cache'), 'ao');
+  // A relative XDG_CACHE_HOME is invalid (XDG spec): taken as is, it would leave a cache in every folder ao runs in.
+  const xdg = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : undefined;
+  return join(xdg ?? join(homeDir(env, platform), '.cache'), 'ao');
 }
 
 /** Where a root install keeps what it fetched and verified: inside the package, which root owns in a global root install. */

@@ -32,7 +32,8 @@ const layout = installLayout(packageDir);
 /** Where this run may write fetched binaries and stamps: never, as root, into another user's home. */
 const cache = writableCacheRoot(packageDir);
 /** The command that puts this release back for the install method in use. */
-const reinstall = (manifest: AoManifest, platformDir?: string) => reinstallCommand(layout, `${manifest.name}@${manifest.version}`, platformDir);
+const reinstall = (manifest: AoManifest, platformDir?: string, binary?: string) =>
+  reinstallCommand(layout, `${manifest.name}@${manifest.version}`, platformDir, binary);
 
 function say(text: string): void {
   process.stderr.write(text + '\n');
@@ -44,7 +45,7 @@ function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, r
     throw new UserError({
       what: `refusing ${entry.package}@${entry.version}`,
       why: `${problem.detail}: the file is not the one released`,
-      fix: `reinstall: ${reinstall(manifest, platformDir)}  (report it if it happens again)`,
+      fix: `reinstall: ${reinstall(manifest, platformDir, platformDir && binary)}  (report it if it happens again)`,
       code: 'EAOINTEGRITY',
     });
   }
@@ -68,7 +69,7 @@ function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, r
     throw new UserError({
       what: `${binary} reports version ${reported ?? JSON.stringify(out)}`,
       why: `${manifest.name} is ${manifest.version}${released}`,
-      fix: reinstall(manifest, platformDir),
+      fix: reinstall(manifest, platformDir, platformDir && binary),
       code: 'EAOVERSION',
     });
   }
@@ -94,9 +95,11 @@ async function main(): Promise<number> {
   }
   if (crossInstall) return 0;
 
+  const missing = () =>
+    diagnoseMissingBinary({ manifest, wanted, presentTargets: [], installer: layout.manager, global: layout.global, yarnBerry: layout.yarnBerry });
   const entry = wanted.map((t) => manifest.binaries[t]).find(Boolean);
   if (!entry) {
-    say(formatError(diagnoseMissingBinary({ manifest, wanted, presentTargets: [], installer: layout.manager, global: layout.global })));
+    say(formatError(missing()));
     return 0;
   }
   try {
@@ -119,8 +122,7 @@ async function main(): Promise<number> {
     // Bytes that are not this release's stop the install, as they do in the platform package itself.
     if (isUserError(err) && err.code === 'EAOINTEGRITY') throw err;
     say(formatError(err));
-    const missing = diagnoseMissingBinary({ manifest, wanted, presentTargets: [], installer: layout.manager, global: layout.global });
-    say(`ao: the install continues; \`ao\` will say what is missing. To fix: ${missing.fix}`);
+    say(`ao: the install continues; \`ao\` will say what is missing. To fix: ${missing().fix}`);
   }
   return 0;
 }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, realpathSync, writeFileSync } from 
 import { delimiter, dirname, join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
-import { alterBinary, isNodeScript, mustRun, repairCommand, run, useReleaseRegistry } from '../postinstall/install-support.js';
+import { alterBinary, editKeepingMtime, isNodeScript, mustRun, repairCommand, run, useReleaseRegistry } from '../postinstall/install-support.js';
 
 const SPEC = '@aoagents/ao@0.10.0';
 const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
@@ -41,19 +41,48 @@ describe('other package managers install a working, verified ao', () => {
     expect(isNodeScript(launcher)).toBe(true);
   });
 
-  it('pnpm 10 global with an altered binary: ao names the pnpm command that repairs it, and that command works', () => {
+  /** `pnpm` on PATH, so a printed command runs as typed. */
+  const withPnpmShim = (sb: Sandbox) => {
+    const shims = join(sb.root, 'shims');
+    mkdirSync(shims);
+    writeFileSync(join(shims, 'pnpm'), `#!/bin/sh\nexec node ${JSON.stringify(PNPM)} "$@"\n`, { mode: 0o755 });
+    return { ...sb.env, PATH: [shims, sb.env.PATH].join(delimiter) };
+  };
+
+  // pnpm hard-links its store and trusts a store file whose mtime is not newer than its last check: an edit in place
+  // with the mtime put back (touch -r) survives `--force`, unless the file's mtime is bumped first.
+  it('pnpm 10 global with a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {
     const { sb, ao } = pnpmSandbox('pnpm-tampered');
-    mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
-    const root = mustRun('node', [PNPM, 'root', '-g'], sb.env).stdout.trim();
-    const bin = join(realpathSync(join(root, '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao');
-    alterBinary(bin, false);
-    const r = run(ao, ['--version'], sb.env);
+    const env = withPnpmShim(sb);
+    mustRun('pnpm', ['add', '-g', SPEC], env);
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    const root = mustRun('pnpm', ['root', '-g'], env).stdout.trim();
+    const bin = realpathSync(join(realpathSync(join(root, '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao'));
+    editKeepingMtime(bin);
+    const r = run(ao, ['--version'], env);
     expect(r.status).toBe(1);
     const fix = repairCommand(r.stderr);
-    expect(fix).toBe(`pnpm add -g ${SPEC} --force`);
-    mustRun('node', [PNPM, ...fix!.split(' ').slice(1)], sb.env);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    expect(fix).toBe(`touch ${bin} && pnpm add -g ${SPEC} --force`);
+    mustRun('sh', ['-c', fix!], env);
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  it('pnpm 10 project with a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {
+    const { sb } = pnpmSandbox('pnpm-project-tampered');
+    const env = withPnpmShim(sb);
+    const dir = join(sb.root, 'project');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
+    mustRun('pnpm', ['add', SPEC], env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    const rel = 'node_modules/.pnpm/@aoagents+ao-linux-x64@0.10.0/node_modules/@aoagents/ao-linux-x64/bin/ao';
+    editKeepingMtime(join(dir, rel));
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`touch ${rel} && pnpm install --force (in ${dir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
   it('pnpm 10 global with the build allowed: the postinstall verifies, the shim keeps the launcher', () => {
@@ -101,35 +130,126 @@ describe('other package managers install a working, verified ao', () => {
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
-  it('yarn 4 PnP project: `yarn ao` resolves the unplugged platform package', () => {
-    const sb = sandbox('yarn4');
+  /** A yarn 1 project, `yarn` on PATH being yarn 1 and the registry set only in ~/.npmrc (as a mirror user has it). */
+  const yarn1Project = (name: string) => {
+    const sb = sandbox(name);
+    const dir = join(sb.root, 'project');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
+    const shims = join(sb.root, 'shims');
+    mkdirSync(shims);
+    writeFileSync(join(shims, 'yarn'), `#!/bin/sh\nexec node ${JSON.stringify(YARN1)} "$@"\n`, { mode: 0o755 });
+    const { npm_config_registry: _, ...env } = sb.env;
+    return { sb, dir, env: { ...env, PATH: [shims, sb.env.PATH].join(delimiter), YARN_CACHE_FOLDER: join(sb.root, 'yarn-cache') } };
+  };
+
+  // yarn 1 hands install scripts npm_config_registry=https://registry.yarnpkg.com (its own default) over the user's
+  // npmrc, which yarn 1 itself installs from: the fallback fetch must use the registry the install used.
+  it('yarn 1 project with --ignore-optional: the postinstall fetches the platform package from the registry in ~/.npmrc, and ao works', () => {
+    const { dir, env } = yarn1Project('yarn1-no-optional');
+    const install = mustRun('yarn', ['add', SPEC, '--ignore-optional', '--verbose'], env, { cwd: dir });
+    expect(existsSync(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
+    expect(install.stdout).not.toContain('cannot download');
+    expect(mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  it('yarn 1 project with --ignore-optional and a failed fallback fetch: ao names the yarn 1 command that brings the binary back, and that command works', () => {
+    const { sb, dir, env } = yarn1Project('yarn1-no-optional-offline');
+    // A cache folder the fetch cannot create (its parent is a file) makes the fallback fetch fail.
+    const blocker = join(sb.root, 'not-a-folder');
+    writeFileSync(blocker, '');
+    mustRun('yarn', ['add', SPEC, '--ignore-optional'], { ...env, AO_CACHE_DIR: join(blocker, 'ao') }, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = /fix: (.*)/.exec(r.stderr)?.[1];
+    expect(fix).toBe('yarn install --force');
+    mustRun('sh', ['-c', fix!], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  /** A yarn 4 project with the given linker, `yarn` on PATH being yarn 4 (so a printed command runs as typed). */
+  const yarn4Project = (name: string, nodeLinker: 'pnp' | 'node-modules') => {
+    const sb = sandbox(name);
     const dir = join(sb.root, 'project');
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
     writeFileSync(
       join(dir, '.yarnrc.yml'),
-      `nodeLinker: pnp\nnpmRegistryServer: "${release.registry.url}"\nunsafeHttpWhitelist: ["127.0.0.1", "localhost"]\nenableGlobalCache: false\nenableTelemetry: false\nnpmMinimalAgeGate: 0\ncacheFolder: "${join(sb.root, 'yarn4-cache')}"\n`,
+      `nodeLinker: ${nodeLinker}\nnpmRegistryServer: "${release.registry.url}"\nunsafeHttpWhitelist: ["127.0.0.1", "localhost"]\nenableGlobalCache: false\nenableTelemetry: false\nnpmMinimalAgeGate: 0\ncacheFolder: "${join(sb.root, 'yarn4-cache')}"\n`,
     );
     writeFileSync(join(dir, 'yarn.lock'), '');
-    const env = { ...sb.env, YARN_ENABLE_IMMUTABLE_INSTALLS: 'false' };
-    mustRun('node', [YARN4, 'add', SPEC], env, { cwd: dir });
+    const shims = join(sb.root, 'shims');
+    mkdirSync(shims);
+    writeFileSync(join(shims, 'yarn'), `#!/bin/sh\nexec node ${JSON.stringify(YARN4)} "$@"\n`, { mode: 0o755 });
+    const env = { ...sb.env, PATH: [shims, sb.env.PATH].join(delimiter), YARN_ENABLE_IMMUTABLE_INSTALLS: 'false' };
+    mustRun('yarn', ['add', SPEC], env, { cwd: dir });
+    return { dir, env };
+  };
+
+  it('yarn 4 PnP project: `yarn ao` resolves the unplugged platform package', () => {
+    const { dir, env } = yarn4Project('yarn4', 'pnp');
     expect(existsSync(join(dir, 'node_modules'))).toBe(false);
-    expect(mustRun('node', [YARN4, 'ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
-    expect(run('node', [YARN4, 'ao', 'fixture', 'exit', '3'], env, { cwd: dir }).status).toBe(3);
+    expect(mustRun('yarn', ['ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+    expect(run('yarn', ['ao', 'fixture', 'exit', '3'], env, { cwd: dir }).status).toBe(3);
   });
 
-  it('bun global with an altered binary: ao names the bun command that repairs it, and that command works', () => {
+  // Yarn 2+ has neither `install --force` nor `--refetch`: the command must be one yarn 4 accepts, in the project.
+  it('yarn 4 PnP project with an altered binary: ao names the yarn 4 command that repairs it in the project, and that command works', () => {
+    const { dir, env } = yarn4Project('yarn4-pnp-tampered', 'pnp');
+    const [unplugged] = readdirSync(join(dir, '.yarn', 'unplugged')).filter((d) => d.startsWith('@aoagents-ao-linux-x64-'));
+    alterBinary(join(dir, '.yarn', 'unplugged', unplugged!, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const r = run('yarn', ['ao', '--version'], env, { cwd: dir });
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`rm -rf .yarn/unplugged/${unplugged} && yarn install (in ${dir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun('yarn', ['ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  it('yarn 4 node-modules project with an altered binary: ao names the yarn 4 command that repairs it, and that command works', () => {
+    const { dir, env } = yarn4Project('yarn4-nm-tampered', 'node-modules');
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in ${dir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // bun hard-links packages from its cache: an edit in place alters the cached copy too, which a reinstall links again.
+  it('bun global with a binary altered in place: ao names the bun command that repairs it, cache included, and that command works', () => {
     const bunInstall = join(sandbox('bun-tampered-dir').root, 'bun');
     const sb = sandbox('bun-tampered', [join(bunInstall, 'bin'), dirname(BUN)], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: release.registry.url });
     mustRun(BUN, ['add', '-g', SPEC], sb.env);
     const ao = join(bunInstall, 'bin', 'ao');
     const bin = join(bunInstall, 'install', 'global', 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
-    alterBinary(bin, false);
+    alterBinary(bin);
     const r = run(ao, ['--version'], sb.env);
     expect(r.status).toBe(1);
     const fix = repairCommand(r.stderr);
-    expect(fix).toBe(`bun remove -g @aoagents/ao && bun add -g ${SPEC}`);
+    expect(fix).toBe(`bun pm cache rm && bun remove -g @aoagents/ao && bun add -g ${SPEC}`);
     mustRun('sh', ['-c', fix!], sb.env);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  it('bun project with a binary altered in place: ao names the bun command that repairs it, cache included, and that command works', () => {
+    const bunInstall = join(sandbox('bun-project-dir').root, 'bun');
+    const sb = sandbox('bun-project', [dirname(BUN)], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: release.registry.url });
+    const dir = join(sb.root, 'project');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
+    mustRun(BUN, ['add', SPEC], sb.env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const r = run(ao, ['--version'], sb.env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && bun pm cache rm && bun install --force (in ${dir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], sb.env, { cwd: dir });
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
   });
 

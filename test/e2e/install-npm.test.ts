@@ -25,7 +25,17 @@ import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 import { hostFixtureBinary } from '../../rehearsal/fixture-binaries.js';
 import { publishPlain, stageFixtureRelease } from '../../rehearsal/release-fixture.js';
 import { startEmbeddedRegistry } from '../../release/embedded-registry.js';
-import { alterBinary, expectExactPassThrough, isElf, isNodeScript, mustRun, repairCommand, run, useReleaseRegistry } from '../postinstall/install-support.js';
+import {
+  alterBinary,
+  editKeepingMtime,
+  expectExactPassThrough,
+  isElf,
+  isNodeScript,
+  mustRun,
+  repairCommand,
+  run,
+  useReleaseRegistry,
+} from '../postinstall/install-support.js';
 
 const execFileAsync = promisify(execFile);
 const SPEC = '@aoagents/ao@0.10.0';
@@ -57,25 +67,6 @@ function rootOwnedUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .filter((rel) => lstatSync(join(dir, rel)).uid === 0)
     .sort();
-}
-
-/** Flips one byte of `path` in place (same inode, same size), then puts its mtime back as `touch -r` would. */
-function editKeepingMtime(path: string): void {
-  const ref = `${path}.times`;
-  execFileSync('touch', ['-r', path, ref]);
-  const before = statSync(path);
-  const fd = openSync(path, 'r+');
-  try {
-    const byte = Buffer.alloc(1);
-    const at = before.size - 100;
-    byte[0] = readFileSync(path)[at]! ^ 0xff;
-    writeSync(fd, byte, 0, 1, at);
-  } finally {
-    closeSync(fd);
-  }
-  execFileSync('touch', ['-r', ref, path]);
-  rmSync(ref);
-  expect(statSync(path).mtimeMs).toBe(before.mtimeMs);
 }
 
 describe('npm global installs from the registry', () => {

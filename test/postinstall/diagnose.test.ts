@@ -55,6 +55,13 @@ describe('diagnosing a missing binary', () => {
     expect(e.fix).toContain('npm install --os=linux --cpu=x64');
   });
 
+  // yarn 1 records neither --ignore-optional nor a failed fallback fetch: a plain `yarn install` says "Already
+  // up-to-date" and installs nothing. Yarn 2+ has no --force.
+  it('optional dependencies left out in a yarn project: yarn 1 needs --force, Yarn 2+ a plain install', () => {
+    expect(diagnoseMissingBinary(facts({ installer: 'yarn', global: false })).fix).toBe('yarn install --force');
+    expect(diagnoseMissingBinary(facts({ installer: 'yarn', global: false, yarnBerry: true })).fix).toBe('yarn install');
+  });
+
   it('a global install from another platform: reinstall with the same package manager', () => {
     expect(diagnoseMissingBinary(facts({ presentTargets: ['darwin-arm64'], installer: 'pnpm' })).fix).toContain('pnpm add -g @aoagents/ao@0.10.0');
   });

@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { installLayout, reinstallCommand, swapBlocker, type LayoutFacts } from '../../common/install-layout.js';
 
@@ -57,7 +57,23 @@ describe('the install layout, decided in one place', () => {
     expect(installLayout('/p/.yarn/unplugged/@aoagents-ao-npm-0.10.0/node_modules/@aoagents/ao', {}, facts([], {}, '3'))).toMatchObject({
       manager: 'yarn',
       pnp: true,
+      project: '/p',
     });
+  });
+
+  it("Yarn 2+ is told from Yarn 1 (their `yarn install` takes different flags), and a PnP package in Yarn's cache belongs to the runtime's project", () => {
+    const dir = '/p/node_modules/@aoagents/ao';
+    expect(installLayout(dir, {}, facts(['/p/yarn.lock', '/p/node_modules/.yarn-state.yml']))).toMatchObject({ manager: 'yarn', yarnBerry: true });
+    expect(installLayout(dir, {}, facts(['/p/yarn.lock', '/p/.yarnrc.yml']))).toMatchObject({ manager: 'yarn', yarnBerry: true });
+    expect(installLayout(dir, {}, facts(['/p/yarn.lock', '/p/node_modules/.yarn-integrity'])).yarnBerry).toBeUndefined();
+    const env = { npm_lifecycle_event: 'postinstall', npm_config_user_agent: 'yarn/4.18.1 npm/? node/v22.0.0 linux x64' };
+    expect(installLayout(dir, env, facts([], env))).toMatchObject({ manager: 'yarn', yarnBerry: true });
+    // yarn 1 installing where a .yarnrc.yml lies about (`yarn set version classic` leaves one): the running yarn decides.
+    const yarn1 = { npm_lifecycle_event: 'postinstall', npm_config_user_agent: 'yarn/1.22.22 npm/? node/v22.0.0 linux x64' };
+    expect(installLayout(dir, yarn1, facts(['/p/.yarnrc.yml'], yarn1)).yarnBerry).toBeUndefined();
+    const zip = '/home/u/.yarn/berry/cache/@aoagents-ao-npm-0.10.0-ee1d9d6391-10c0.zip/node_modules/@aoagents/ao';
+    const pnpFacts = { ...facts([], {}, '3'), pnpProject: (from: string) => (from === zip ? '/work/app' : undefined) };
+    expect(installLayout(zip, {}, pnpFacts)).toEqual({ manager: 'yarn', global: false, pnp: true, yarnBerry: true, project: '/work/app' });
   });
 
   it('names the command that repairs each install method', () => {
@@ -66,8 +82,24 @@ describe('the install layout, decided in one place', () => {
       'rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in /p)',
     );
     expect(reinstallCommand({ manager: 'pnpm', global: true, pnp: false }, SPEC)).toBe('pnpm add -g @aoagents/ao@0.10.0 --force');
-    expect(reinstallCommand({ manager: 'yarn', global: false, pnp: true, project: '/p' }, SPEC)).toBe('yarn install --refetch (in /p)');
-    expect(reinstallCommand({ manager: 'bun', global: true, pnp: false }, SPEC)).toBe('bun remove -g @aoagents/ao && bun add -g @aoagents/ao@0.10.0');
+    // The altered file's mtime made fresh, so pnpm re-hashes its store copy; quoted for the shell; no `touch` on Windows.
+    const pnpmBin = '/h/pnpm home/global/5/.pnpm/@aoagents+ao-linux-x64@0.10.0/node_modules/@aoagents/ao-linux-x64/bin/ao';
+    expect(reinstallCommand({ manager: 'pnpm', global: true, pnp: false }, SPEC, dirname(dirname(pnpmBin)), pnpmBin, 'linux')).toBe(
+      `touch '${pnpmBin}' && pnpm add -g @aoagents/ao@0.10.0 --force`,
+    );
+    expect(reinstallCommand({ manager: 'pnpm', global: true, pnp: false }, SPEC, dirname(dirname(pnpmBin)), pnpmBin, 'win32')).toBe(
+      'pnpm add -g @aoagents/ao@0.10.0 --force',
+    );
+    const pnp = { manager: 'yarn', global: false, pnp: true, yarnBerry: true, project: '/p' } as const;
+    expect(reinstallCommand(pnp, SPEC, '/p/.yarn/unplugged/@aoagents-ao-linux-x64-npm-0.10.0-43951c742e/node_modules/@aoagents/ao-linux-x64')).toBe(
+      'rm -rf .yarn/unplugged/@aoagents-ao-linux-x64-npm-0.10.0-43951c742e && yarn install (in /p)',
+    );
+    const berry = { manager: 'yarn', global: false, pnp: false, yarnBerry: true, project: '/p' } as const;
+    expect(reinstallCommand(berry, SPEC, '/p/node_modules/@aoagents/ao-linux-x64')).toBe('rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in /p)');
+    expect(reinstallCommand({ ...berry, yarnBerry: undefined }, SPEC)).toBe('yarn install --force (in /p)');
+    expect(reinstallCommand({ manager: 'bun', global: true, pnp: false }, SPEC)).toBe(
+      'bun pm cache rm && bun remove -g @aoagents/ao && bun add -g @aoagents/ao@0.10.0',
+    );
   });
 
   describe('whether the native binary may replace the launcher', () => {

@@ -1,5 +1,5 @@
-import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { openSync, readSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { openSync, readSync, closeSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { delimiter } from 'node:path';
@@ -125,3 +125,22 @@ export function alterBinary(path: string, inPlace = true): void {
 
 /** The repair command an integrity refusal names on its `fix:` line. */
 export const repairCommand = (stderr: string): string | undefined => /fix: reinstall: (.*?) {2}\(/.exec(stderr)?.[1];
+
+/** Flips one byte of `path` in place (same inode, same size), then puts its mtime back as `touch -r` would. */
+export function editKeepingMtime(path: string): void {
+  const ref = `${path}.times`;
+  execFileSync('touch', ['-r', path, ref]);
+  const before = statSync(path);
+  const fd = openSync(path, 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    const at = before.size - 100;
+    byte[0] = readFileSync(path)[at]! ^ 0xff;
+    writeSync(fd, byte, 0, 1, at);
+  } finally {
+    closeSync(fd);
+  }
+  execFileSync('touch', ['-r', ref, path]);
+  rmSync(ref);
+  expect(statSync(path).mtimeMs).toBe(before.mtimeMs);
+}

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -307,6 +307,32 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
         expect(r.groupLeft).toBe(false);
       });
     }
+  });
+
+  // Node aborts the whole process when process.execve fails (SIGABRT, a native stack trace, maybe a core file): a
+  // platform binary that lost its exec bit, a file system mounted noexec, or an AO_BINARY_PATH naming a folder.
+  describe('Node 22 (process.execve): a binary the kernel refuses to start', () => {
+    it('without its exec bit: one clear message naming the fix, and exit 1, not an abort', () => {
+      const pnpmHome = join(release.sandbox('no-exec-bit-dir').root, 'pnpm-home');
+      const sb = release.sandbox('no-exec-bit', [pnpmHome], { PNPM_HOME: pnpmHome });
+      mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
+      const own = join(mustRun('node', [PNPM, 'root', '-g'], sb.env).stdout.trim(), '@aoagents', 'ao');
+      const binary = realpathSync(join(realpathSync(own), '..', 'ao-linux-x64', 'bin', 'ao'));
+      chmodSync(binary, 0o644);
+      const r = spawnSync(node22, [join(own, 'bin', 'ao'), '--version'], { env: sb.env, encoding: 'utf8', timeout: 60_000 });
+      expect([r.status, r.signal]).toEqual([1, null]);
+      expect(r.stderr).toContain(`ao: cannot run ${binary}`);
+      expect(r.stderr).toContain(`fix: chmod +x ${binary}`);
+      expect(r.stderr).not.toContain('process.execve failed');
+    });
+
+    it('an AO_BINARY_PATH naming a folder: one clear message and exit 1, not an abort', () => {
+      const folder = release.sandbox('override-folder').root;
+      const r = spawnSync(node22, [launcher, '--version'], { env: { ...env, AO_BINARY_PATH: folder }, encoding: 'utf8', timeout: 60_000 });
+      expect([r.status, r.signal]).toEqual([1, null]);
+      expect(r.stderr).toContain(`ao: cannot run ${folder}`);
+      expect(r.stderr).not.toContain('process.execve failed');
+    });
   });
 
   it('Node 20: Ctrl-C in a terminal (SIGINT to the foreground group) reaches the binary exactly once', async () => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Generation } from '../../installer/cutover/legacy/bundle.js';
@@ -13,6 +13,7 @@ function terminal(isTTY = true) {
 }
 
 const DAY = NOTICE_INTERVAL_MS;
+const asRoot = process.getuid?.() === 0;
 const T = Date.parse('2026-06-01T09:00:00Z');
 
 describe('the legacy-home notice', () => {
@@ -83,5 +84,17 @@ describe('the legacy-home notice', () => {
     expect(err.text).toBe('');
     expect(existsSync(join(sandbox.home, '.ao'))).toBe(false);
     expect(readdirSync(sandbox.home).sort()).toEqual(['.agent-orchestrator', '.npmrc']);
+  });
+
+  // `sudo ao`, or `sudo npm i -g` on macOS, keeps the user's HOME: a root-owned ~/.ao (mode 0700) there locks the
+  // user's own ao out of its home. The notice is the home owner's to see, on their own next call.
+  it.runIf(asRoot)("as root in another user's home (sudo keeping HOME): silent, and nothing of root's is left there", () => {
+    generateLegacyHome(sandbox.home, { projects: 2, sessionsPerProject: 2 });
+    chownSync(sandbox.home, 65534, 65534);
+    const err = terminal();
+    expect(legacyNotice('launch', env, err, T)).toBe(false);
+    expect(legacyNotice('install', env, err, T)).toBe(false);
+    expect(err.text).toBe('');
+    expect(existsSync(join(sandbox.home, '.ao'))).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { packageCacheRoot, writableCacheRoot } from '../../postinstall/locations.js';
+import { cacheRoot, packageCacheRoot, writableCacheRoot } from '../../postinstall/locations.js';
 
 const asRoot = process.getuid?.() === 0;
 const USER = 4242;
@@ -16,6 +16,12 @@ describe('the cache ao writes into', () => {
 
   it("is the user's own cache for a user", () => {
     expect(writableCacheRoot(join(root, 'pkg'), env, USER)).toBe(join(userHome, '.cache', 'ao'));
+  });
+
+  // A relative one would put a `.cache/ao/verified` folder into every folder ao is run from; the XDG spec says to ignore it.
+  it('ignores a relative XDG_CACHE_HOME, as the XDG spec asks (and Go, which the rewrite is written in, refuses it)', () => {
+    expect(cacheRoot({ HOME: userHome, XDG_CACHE_HOME: '.cache' }, 'linux')).toBe(join(userHome, '.cache', 'ao'));
+    expect(cacheRoot({ HOME: userHome, XDG_CACHE_HOME: '/var/cache/u' }, 'linux')).toBe(join('/var/cache/u', 'ao'));
   });
 
   it.runIf(asRoot)("as root, is never in a folder another user owns: the package's own folder, else root's home", () => {

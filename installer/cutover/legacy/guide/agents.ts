@@ -1,5 +1,6 @@
 import type { BundleSession, LegacyBundle } from '../bundle.js';
 import { isObject } from '../../../../common/is-object.js';
+import { shellQuote } from '../../../../common/shell-quote.js';
 
 /**
  * How each agent resumes a conversation by id, as the agent documents it:
@@ -66,10 +67,7 @@ export function chooseCommand(bundle: LegacyBundle, s: BundleSession, agent?: st
   return { command: preferred.length === 1 ? preferred[0] : undefined, alternatives };
 }
 
-/** POSIX shell quoting, only where needed, so a printed command can be pasted as is. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
+export { shellQuote };
 
 export function commandLine(cmd: ResumeCommand, cwd?: string): string {
   const line = [cmd.cli, ...cmd.args].map(shellQuote).join(' ');
