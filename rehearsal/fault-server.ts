@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gzipSync } from 'node:zlib';
 
 /**
  * A real HTTP server on 127.0.0.1 that serves files with Range/If-Range/ETag
@@ -28,7 +29,11 @@ export type Fault =
   /** Flip one byte of the body. */
   | { kind: 'wrong-bytes' }
   /** Send the body this many bytes a second, a tenth of that every 100 ms: never idle for long, never done (a slow-loris server). */
-  | { kind: 'trickle'; bytesPerSecond: number };
+  | { kind: 'trickle'; bytesPerSecond: number }
+  /** Answer 200 with a small HTML page, as a hotel or café network's sign-in page (a captive portal) does for any URL. */
+  | { kind: 'login-page' }
+  /** Send the whole file gzip-compressed with `Content-Encoding: gzip` (200, or 206 of the compressed bytes when a Range was asked), whatever Accept-Encoding said. */
+  | { kind: 'gzip' };
 
 export interface RequestRecord {
   method: string;
@@ -87,7 +92,7 @@ export async function startFaultServer(): Promise<FaultServer> {
     requests.push(record);
     const fault = queues.get(path)?.shift();
     record.fault = fault?.kind;
-    const finishWith = (status: number, headers: Record<string, string | number> = {}, body = '') => {
+    const finishWith = (status: number, headers: Record<string, string | number> = {}, body: string | Buffer = '') => {
       record.status = status;
       res.writeHead(status, headers).end(body);
     };
@@ -96,6 +101,12 @@ export async function startFaultServer(): Promise<FaultServer> {
     if (permanent) return finishWith(permanent.status, { location: permanent.to });
     if (fault?.kind === 'status') return finishWith(fault.status, {}, `fault ${fault.status}\n`);
     if (fault?.kind === 'retry-after') return finishWith(fault.status ?? 429, { 'retry-after': String(fault.seconds) }, 'slow down\n');
+    if (fault?.kind === 'login-page')
+      return finishWith(
+        200,
+        { 'content-type': 'text/html; charset=utf-8' },
+        '<!doctype html><html><body><form action="/login">Sign in to the hotel Wi-Fi</form></body></html>\n',
+      );
     const served = files.get(path);
     if (!served) return finishWith(404, {}, 'not found\n');
     if (fault?.kind === 'change-etag') {
@@ -114,6 +125,14 @@ export async function startFaultServer(): Promise<FaultServer> {
       end = range[2] ? Math.min(Number(range[2]), served.size - 1) : served.size - 1;
       if (start >= served.size) return finishWith(416, { 'content-range': `bytes */${served.size}` });
       status = 206;
+    }
+    if (fault?.kind === 'gzip') {
+      const zipped = gzipSync(await readFile(served.file));
+      const from = status === 206 ? Math.min(start, zipped.length - 1) : 0;
+      const headers: Record<string, string | number> = { 'content-encoding': 'gzip', 'content-length': zipped.length - from, etag: served.etag };
+      if (status === 206) headers['content-range'] = `bytes ${from}-${zipped.length - 1}/${zipped.length}`;
+      record.bytesSent += zipped.length - from;
+      return finishWith(status, headers, zipped.subarray(from));
     }
     const length = end - start + 1;
     const headers: Record<string, string | number> = {

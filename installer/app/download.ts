@@ -1,9 +1,11 @@
 import diagnostics from 'node:diagnostics_channel';
+import { pipeline, type Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import type { Progress } from '../../common/progress.js';
-import { DeadUrlError, MirrorPolicy, RetryableError } from './mirror-policy.js';
+import { DeadUrlError, humanWait, LoginPageError, MirrorPolicy, RetryableError } from './mirror-policy.js';
 import { discardPartial, PartialFile, type Sidecar } from './partial-file.js';
 
 /**
@@ -68,6 +70,14 @@ export function defaultDispatcher(): Dispatcher {
     noProxy: env.NO_PROXY || env.no_proxy || env.npm_config_noproxy || undefined,
   });
 }
+
+/** Content-Encodings a server may apply although ao-app asks for identity, and how to undo each. */
+const DECODERS: Record<string, () => Transform> = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
 
 /** The total size a Content-Range or 416 answer gives, if any. */
 function rangeTotal(value: string | undefined): number | undefined {
@@ -194,10 +204,15 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     }
     const proxy = proxyInUse();
     const again = `then run ao-app install again${part.offset > 0 ? ': it resumes' : ''}`;
+    let fix = proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY), ${again}` : `check the network connection, ${again}`;
+    if (policy.comeBackInMs !== undefined)
+      fix = `the download host is busy and asked to come back in ${humanWait(policy.comeBackInMs)}: run ao-app install again after that${part.offset > 0 ? ' (it resumes)' : ''}`;
+    if (policy.lastFailure instanceof LoginPageError)
+      fix = `sign in to this network in a web browser (a hotel or café network shows its sign-in page in place of any download)${proxy ? ` or check the proxy ${proxy}` : ''}, ${again}`;
     throw new UserError({
       what: `cannot download the desktop app ${urls[0]}`,
       why: `${policy.lastError} (gave up after ${policy.gaveUp || `${policy.failures} attempts in a row without progress`}; ${kept})`,
-      fix: proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY), ${again}` : `check the network connection, ${again}`,
+      fix,
       code: 'EAPPDOWNLOAD',
     });
   }
@@ -238,6 +253,10 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // A body error must reach the read below, never crash the process as an unhandled 'error' event.
   res.body.on('error', () => undefined);
   const status = res.statusCode;
+  if (status === 511) {
+    discard(res.body);
+    throw new LoginPageError(`${url} answered 511 Network Authentication Required (the network wants a sign-in first)`);
+  }
   if (status === 429 || (status >= 500 && status < 600)) {
     discard(res.body);
     throw new RetryableError(`${url} answered ${status}`, parseRetryAfter(res.headers['retry-after']));
@@ -255,6 +274,24 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     // nobody asked for, a status HTTP does not define) is what this URL serves, however often it is asked.
     if (status === 408) throw new RetryableError(`${url} answered ${status}`);
     throw new DeadUrlError(`${url} answered ${status}`);
+  }
+  // The app is never an HTML page: this is a network's sign-in page (a captive portal answers any URL with one) or a
+  // proxy's error page. Taken for the app's first bytes, it would make the whole download fail its hash at the end.
+  if (/^\s*text\/html\b/i.test(header(res.headers, 'content-type') ?? '')) {
+    discard(res.body);
+    throw new LoginPageError(`${url} answered with an HTML page (a network's sign-in page or a proxy's error page), not the app`);
+  }
+  const encoding = (header(res.headers, 'content-encoding') ?? 'identity').trim().toLowerCase();
+  const decoder = encoding === 'identity' ? undefined : DECODERS[encoding];
+  if (encoding !== 'identity' && !decoder) {
+    discard(res.body);
+    throw new DeadUrlError(`${url} sends the file with Content-Encoding: ${encoding}, which ao-app cannot decode (it asked for identity)`);
+  }
+  if (decoder && status === 206) {
+    // A range of the compressed bytes is no range of the file: start over, asking for all of it.
+    discard(res.body);
+    await ctx.restart();
+    throw new RetryableError(`${url} answered a resume with a range of the compressed (Content-Encoding: ${encoding}) file`);
   }
   if (status === 206) {
     const m = /^bytes (\d+)-/.exec(header(res.headers, 'content-range') ?? '');
@@ -292,8 +329,10 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   let received = part.offset;
   let windowStart = Date.now();
   let windowBytes = 0;
+  // A server or proxy that compresses although identity was asked (Content-Encoding: gzip): the pinned hash is the file's, so decode it.
+  const body: AsyncIterable<unknown> = decoder ? pipeline(res.body, decoder(), () => undefined) : res.body;
   try {
-    for await (const chunk of res.body) {
+    for await (const chunk of body) {
       batch.push(chunk as Buffer);
       batched += (chunk as Buffer).length;
       received += (chunk as Buffer).length;

@@ -95,6 +95,62 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
   });
 
+  it('gives up at once on a Retry-After longer than it waits, saying when to come back, not blaming the network', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'retry-after', seconds: 86_400, status: 503 });
+    const failed = await fetchTo(path).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/Retry-After: 86400 s/) });
+    expect((failed as { fix: string }).fix).toMatch(/in 24 hours/);
+    expect((failed as { fix: string }).fix).not.toMatch(/network/);
+    expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
+  });
+
+  it("keeps nothing of a network's sign-in page (a captive portal's 200 text/html) and downloads the app once the network lets it through", async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'login-page' }, { kind: 'login-page' });
+    const { dest, result } = await fetchTo(path);
+    await expectGood(dest);
+    const reqs = server.requests.filter((r) => r.path === path);
+    // The page's bytes were never taken for the app's first bytes: the real answer is asked for from byte 0.
+    expect(reqs.map((r) => [r.status, r.range])).toEqual([
+      [200, undefined],
+      [200, undefined],
+      [200, undefined],
+    ]);
+    expect(result.fetched).toBe(SIZE);
+  });
+
+  it('gives up on a network that keeps answering with its sign-in page, saying to sign in there, keeping nothing', async () => {
+    const path = await servedPath();
+    server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'login-page' }) as const));
+    const failed = await fetchTo(path, { retries: 2 }).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/HTML page.*nothing was kept/) });
+    expect((failed as { fix: string }).fix).toMatch(/sign in to this network in a web browser/);
+    expect((failed as { fix: string }).fix).not.toMatch(/resume/);
+    // The status a captive portal should send (RFC 6585): the same advice.
+    const portal = await servedPath();
+    server.fault(portal, ...Array.from({ length: 5 }, () => ({ kind: 'status', status: 511 }) as const));
+    const refused = await fetchTo(portal, { retries: 2 }).catch((err: unknown) => err);
+    expect((refused as { fix: string }).fix).toMatch(/sign in to this network in a web browser/);
+  });
+
+  it('decodes a body sent with Content-Encoding: gzip although identity was asked, and starts over when a resume comes back compressed', async () => {
+    const whole = await servedPath();
+    server.fault(whole, { kind: 'gzip' });
+    await expectGood((await fetchTo(whole)).dest);
+    expect(server.requests.filter((r) => r.path === whole)).toHaveLength(1);
+
+    const resumed = await servedPath();
+    server.fault(resumed, { kind: 'drop', afterBytes: 1 << 20 }, { kind: 'gzip' }, { kind: 'gzip' });
+    await expectGood((await fetchTo(resumed)).dest);
+    // A range of the compressed bytes is no range of the file: the next request starts from byte 0.
+    expect(server.requests.filter((r) => r.path === resumed).map((r) => [r.status, r.range === undefined])).toEqual([
+      [200, true],
+      [206, false],
+      [200, true],
+    ]);
+  });
+
   it('starts over cleanly when the server ignores Range and answers 200', async () => {
     const path = await servedPath();
     server.fault(path, { kind: 'drop', afterBytes: 1 << 20 }, { kind: 'ignore-range' });
