@@ -526,6 +526,40 @@ describe.skipIf(!canInject)('a full disk met while switching `current` (injected
   });
 });
 
+describe.skipIf(!canInject)('a full disk met creating the download file (injected with strace)', () => {
+  it('is ENOSPC with exit 1 at once, after one request, not network retries that blame the connection', async () => {
+    const artifact = join(work, 'begin-full.AppImage');
+    writeFileSync(artifact, '#!/bin/sh\nexit 0\n');
+    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/begin-full.AppImage' });
+    const root = join(await tempDir('begin-full'), 'app');
+    const args = await installArgs(manifest, root, ['--json']);
+    const partial = join(root, 'downloads', 'begin-full.AppImage.partial');
+    // Only the open that creates the partial fails: the lock, the folders and the request all work.
+    const full = await ao(args, {}, 30_000, work, [
+      'strace',
+      '-f',
+      '-qq',
+      '-o',
+      '/dev/null',
+      '-P',
+      partial,
+      '-e',
+      'trace=openat',
+      '-e',
+      'inject=openat:error=ENOSPC',
+    ]);
+    expect(full.code).toBe(1);
+    expect(full.stderr).not.toMatch(/\n\s+at /);
+    expect(errorEvent(full.stdout)).toMatchObject({
+      code: 'ENOSPC',
+      why: expect.stringContaining(partial),
+      fix: expect.stringMatching(/free some space/),
+    });
+    expect(server.requests.filter((q) => q.path === '/begin-full.AppImage')).toHaveLength(1);
+    expect((await ao(args)).code).toBe(0);
+  });
+});
+
 /** A loopback port nobody listens on. */
 function closedPort(): Promise<number> {
   return new Promise((resolve) => {
