@@ -159,6 +159,29 @@ describe('extracting real app layouts', () => {
     }
   });
 
+  it('unpacks a zip made on Windows whose folder entries carry the DOS folder attribute and no trailing slash', async () => {
+    const dir = await tempDir('dos-folders');
+    const zip = join(dir, 'app.zip');
+    await writeFile(
+      zip,
+      rawZip([
+        { name: 'Ao', dosAttributes: 0x10 },
+        { name: 'Ao/Ao.exe', data: 'MZ', dosAttributes: 0x20 },
+        { name: 'Ao/resources', dosAttributes: 0x10 },
+        { name: 'Ao/resources/app.asar', data: 'asar', dosAttributes: 0x20 },
+      ]),
+    );
+    const staging = join(dir, 'staging');
+    const plan = await extractArtifact('zip', zip, staging, 1 << 20, 'x');
+    expect(plan.map((e) => [e.path, e.type])).toEqual([
+      ['Ao', 'dir'],
+      ['Ao/Ao.exe', 'file'],
+      ['Ao/resources', 'dir'],
+      ['Ao/resources/app.asar', 'file'],
+    ]);
+    expect(await readFile(join(staging, 'Ao/resources/app.asar'), 'utf8')).toBe('asar');
+  });
+
   it('refuses a zip entry whose bytes do not match its CRC-32', async () => {
     const dir = await tempDir('crc');
     const built = await buildAppArtifact('darwin', join(dir, 'ao-desktop-darwin-arm64.zip'), 256 << 10);
