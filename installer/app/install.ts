@@ -269,32 +269,34 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
 
     const staging = join(root, 'versions', `.staging-${name}-${process.pid}`);
     await rm(staging, { recursive: true, force: true });
-    let entries: PlannedEntry[];
+    let marker: Marker;
     try {
-      entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file, target.integrity);
+      const entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file, target.integrity);
+      marker = {
+        version: manifest.version,
+        target: targetId,
+        integrity: target.integrity,
+        installedAt: new Date().toISOString(),
+        entries,
+      };
+      // At the install's peak: the unpack's garbage collected first, no copy of the ~3,000 entries (the
+      // key list picks each entry's fields for the marker), and on one line (pretty-printed doubles it).
+      settle();
+      await writeFileAtomic(join(staging, MARKER), JSON.stringify(marker, MARKER_KEYS));
+      await options.checkpoint?.('extracted');
+      await rm(versionDir, { recursive: true, force: true });
+      // No fsync per unpacked file (~3,000 for an Electron app): the marker and this rename are the commit
+      // point, and a SIGKILL keeps the page cache, so a killed run never commits a version missing bytes.
+      // A power cut before the kernel writes them back can (as after unzip); `ao-app verify` names such a file.
+      await renameWithRetry(staging, versionDir);
     } catch (err) {
+      // Whatever failed before the commit (the unpack, the marker on a full disk, the rename), the unpacked
+      // tree (254 MB for the real app) does not stay behind on a disk that may be full.
       await rm(staging, { recursive: true, force: true });
       // An unsafe archive is never worth keeping; a full disk keeps the verified download for the next run.
       if (err instanceof UserError && err.code === 'EUNSAFEARCHIVE') await discardPartial(artifact);
       throw err;
     }
-    const marker: Marker = {
-      version: manifest.version,
-      target: targetId,
-      integrity: target.integrity,
-      installedAt: new Date().toISOString(),
-      entries,
-    };
-    // At the install's peak: the unpack's garbage collected first, no copy of the ~3,000 entries (the
-    // key list picks each entry's fields for the marker), and on one line (pretty-printed doubles it).
-    settle();
-    await writeFileAtomic(join(staging, MARKER), JSON.stringify(marker, MARKER_KEYS));
-    await options.checkpoint?.('extracted');
-    await rm(versionDir, { recursive: true, force: true });
-    // No fsync per unpacked file (~3,000 for an Electron app): the marker and this rename are the commit
-    // point, and a SIGKILL keeps the page cache, so a killed run never commits a version missing bytes.
-    // A power cut before the kernel writes them back can (as after unzip); `ao-app verify` names such a file.
-    await renameWithRetry(staging, versionDir);
     fsyncDir(join(root, 'versions'));
     await options.checkpoint?.('committed');
     await switchCurrent(root, name);

@@ -361,6 +361,25 @@ describe('installing the desktop app', () => {
     },
   );
 
+  it.runIf(process.platform === 'linux')(
+    'a file-system error writing the completion marker removes the unpacked staging folder, keeping the verified download',
+    async () => {
+      const root = await tempDir('root');
+      // 3,000 empty files: a ~50 KB download and empty files, but a ~400 KB marker (each file's path and sha256).
+      const entries = Array.from({ length: 3000 }, (_, i) => ({ path: `ao-desktop/node_modules/pkg-${i % 97}/file-${i}.js`, data: '' }));
+      const artifact = join(await tempDir('many'), 'ao-desktop-linux-x64.tar.gz');
+      await writeFile(artifact, rawTarGz(entries));
+      const manifest = await manifestFor(server, artifact, 'tar.gz', 'linux-x64', {}, { path: '/marker-efbig.tar.gz' });
+      const file = await writeManifest(await tempDir('m'), manifest);
+      const limited = runCli(['install', '--quiet', '--manifest', file, '--target', 'linux-x64', '--dir', root], {}, ['prlimit', '--fsize=200000:200000']);
+      expect(await limited.done).toBe(1);
+      expect(limited.stderr).toContain('EFBIG');
+      // 3,000 unpacked files (254 MB for the real app) are not left on a disk that just failed a write.
+      expect(await readdir(join(root, 'versions'))).toEqual([]);
+      expect(existsSync(join(root, 'downloads', 'ao-desktop-linux-x64.tar.gz.partial'))).toBe(true);
+    },
+  );
+
   for (const format of ['zip', 'tar.gz'] as const) {
     it.runIf(process.platform === 'linux')(
       `a file-system error while unpacking a ${format} is reported as itself (exit 1), never as an unsafe archive, and keeps the verified download`,
