@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import semver from 'semver';
 import { UserError } from './errors.js';
 
@@ -60,6 +61,14 @@ export function isHttpUrl(text: string): boolean {
   return protocol === 'http:' || protocol === 'https:';
 }
 
+function isEd25519PublicKey(pem: string): boolean {
+  try {
+    return createPublicKey(pem).asymmetricKeyType === 'ed25519';
+  } catch {
+    return false;
+  }
+}
+
 export function validateAppManifest(data: unknown, source = 'the manifest'): AppManifest {
   if (!isObject(data))
     throw invalidAppManifest(`it is ${data === null ? 'null' : Array.isArray(data) ? 'an array' : `a ${typeof data}`}, not an object`, source);
@@ -74,6 +83,9 @@ export function validateAppManifest(data: unknown, source = 'the manifest'): App
   if (!isObject(m.targets)) throw invalidAppManifest('"targets" is missing or not an object', source);
   if (m.publicKey !== undefined && (typeof m.publicKey !== 'string' || !m.publicKey.includes('BEGIN PUBLIC KEY')))
     throw invalidAppManifest('"publicKey" must be a PEM public key when present', source);
+  // Ed25519 only, as the store of remembered keys holds: another kind trusted on first use made every later run
+  // refuse that store as damaged, and a PEM that does not parse crashed the signature check (exit 70).
+  if (m.publicKey !== undefined && !isEd25519PublicKey(m.publicKey)) throw invalidAppManifest('"publicKey" is not an Ed25519 public key', source);
   if (m.keyRotation !== undefined && typeof m.keyRotation?.signature !== 'string') throw invalidAppManifest('"keyRotation.signature" must be a string', source);
   for (const [id, t] of Object.entries(m.targets)) {
     const where = `targets.${id}`;
