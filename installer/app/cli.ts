@@ -131,6 +131,10 @@ async function runVerb(
   values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'],
   say: Say,
 ): Promise<number> {
+  // Said on stderr (stdout keeps the one result line under --json): a wait for another ao-app's lock.
+  const note = (message: string) => {
+    if (!values.quiet) stderr.write(`ao-app: ${message}\n`);
+  };
   switch (command) {
     case 'install': {
       const stallTimeoutMs = msFromEnv('AO_APP_STALL_MS');
@@ -162,7 +166,7 @@ async function runVerb(
       return 0;
     }
     case 'verify': {
-      const result = await verifyApp({ manifest: loadManifest(values.manifest), target: values.target, root });
+      const result = await verifyApp({ manifest: loadManifest(values.manifest), target: values.target, root, onLockWait: note });
       if (result.ok) {
         say(`the desktop app at ${result.path} is intact`, result as unknown as Record<string, unknown>);
         return 0;
@@ -182,7 +186,7 @@ async function runVerb(
       return path ? 0 : 1;
     }
     case 'remove':
-      await removeApp(root, aoStateDir());
+      await removeApp(root, aoStateDir(), note);
       say(`removed the desktop app from ${root}`, { removed: root });
       return 0;
     default:

@@ -188,6 +188,9 @@ async function sweep(root: string, keep: Set<string>): Promise<void> {
   }
 }
 
+/** What a command held up by another's lock says, once. */
+const waitingFor = (holder: string, lockPath: string) => `waiting for another ao-app (${holder}) to finish: it holds ${lockPath}`;
+
 export async function installApp(options: InstallOptions): Promise<InstallResult> {
   const manifest = validateAppManifest(options.manifest);
   const targetId = options.target ?? hostTargetId();
@@ -199,7 +202,12 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   await mkdir(join(root, 'versions'), { recursive: true });
   await mkdir(join(root, 'downloads'), { recursive: true });
 
-  const lock = await acquireLock(join(root, '.lock'), { purpose: 'the desktop app installer', waitMs: options.lockWaitMs ?? 15 * 60_000 });
+  const lockPath = join(root, '.lock');
+  const lock = await acquireLock(lockPath, {
+    purpose: 'the desktop app installer',
+    waitMs: options.lockWaitMs ?? 15 * 60_000,
+    onWait: (holder) => options.progress?.waiting(waitingFor(holder, lockPath)),
+  });
   try {
     // The signature over this entry, against keys from outside the manifest, before a byte is fetched. Under the
     // lock: the remembered keys are read after any other install wrote its own (two first installs at once would
@@ -412,6 +420,8 @@ export async function verifyApp(options: {
   root?: string;
   /** How long to wait for an install or remove in progress. */
   lockWaitMs?: number;
+  /** Told once when an install or remove in progress makes verify wait. */
+  onLockWait?: (message: string) => void;
 }): Promise<AppVerification> {
   const manifest = validateAppManifest(options.manifest);
   const targetId = options.target ?? hostTargetId();
@@ -419,7 +429,12 @@ export async function verifyApp(options: {
   const root = resolve(options.root ?? defaultRoot());
   if (!(await stat(root).catch(() => undefined))) return { ok: false, problems: ['the desktop app is not installed'] };
   // Under the installer's lock: a remove or an install's switch and sweep in progress is not damage.
-  const lock = await acquireLock(join(root, '.lock'), { purpose: 'the desktop app installer', waitMs: options.lockWaitMs ?? 60_000 });
+  const lockPath = join(root, '.lock');
+  const lock = await acquireLock(lockPath, {
+    purpose: 'the desktop app installer',
+    waitMs: options.lockWaitMs ?? 60_000,
+    onWait: (holder) => options.onLockWait?.(waitingFor(holder, lockPath)),
+  });
   try {
     return await verifyInstalled(root, target, manifest.version);
   } finally {
@@ -452,9 +467,15 @@ async function verifyInstalled(root: string, target: AppTarget, release: string)
   return { ok: problems.length === 0, path: dir, problems };
 }
 
-export async function removeApp(root = defaultRoot(), stateDir?: string): Promise<void> {
+/** `onLockWait`: told once when an install in progress makes the remove wait. */
+export async function removeApp(root = defaultRoot(), stateDir?: string, onLockWait?: (message: string) => void): Promise<void> {
   root = resolve(root);
-  const lock = await acquireLock(join(root, '.lock'), { purpose: 'the desktop app installer', waitMs: 60_000 });
+  const lockPath = join(root, '.lock');
+  const lock = await acquireLock(lockPath, {
+    purpose: 'the desktop app installer',
+    waitMs: 60_000,
+    onWait: (holder) => onLockWait?.(waitingFor(holder, lockPath)),
+  });
   try {
     await rm(join(root, 'current'), { force: true });
     await rm(join(root, 'current.json'), { force: true });

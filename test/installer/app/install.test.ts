@@ -340,6 +340,35 @@ describe('installing the desktop app', () => {
     expect(server.bytesSent(path) - sentBefore).toBe(manifest.targets['darwin-arm64'].size);
   });
 
+  it('says it is waiting for another install (which pid, which lock) instead of sitting silent, then carries on when that one is killed', async () => {
+    const root = await tempDir('root');
+    const manifest = await macManifest(mac, '0.10.0', '/mac-lock-wait.zip');
+    const file = await writeManifest(await tempDir('m'), manifest);
+    const args = ['install', '--manifest', file, '--target', 'darwin-arm64', '--dir', root];
+    const first = runCli([...args, '--quiet'], { AO_APP_CHECKPOINT: 'downloaded' });
+    const others: Run[] = [];
+    try {
+      await until(() => first.stderr.includes('parked at downloaded'));
+      const json = runCli([...args, '--json']);
+      const text = runCli(args);
+      const verify = runCli(['verify', '--manifest', file, '--target', 'darwin-arm64', '--dir', root]);
+      others.push(json, text, verify);
+      // Up to 15 minutes (a minute for verify) of nothing on the screen looked like a hang.
+      await until(() => json.stdout.includes('"event":"waiting"') && text.stderr.includes('waiting for') && verify.stderr.includes('waiting for'));
+      const waiting = JSON.parse(json.stdout.split('\n').find((l) => l.includes('"event":"waiting"'))!);
+      expect(waiting.message).toContain(`pid ${first.child.pid}`);
+      expect(waiting.message).toContain(join(root, '.lock'));
+      expect(text.stderr).toContain(`pid ${first.child.pid}`);
+      first.child.kill('SIGKILL');
+      expect(await first.done).toBeNull();
+      expect(await Promise.all([json.done, text.done])).toEqual([0, 0]);
+      expect(await appPath(root)).toBe(join(root, 'versions', '0.10.0-darwin-arm64'));
+      await verify.done;
+    } finally {
+      for (const run of [first, ...others]) run.child.kill('SIGKILL');
+    }
+  });
+
   // prlimit is util-linux: the Linux runners and this machine have it, macOS and Windows do not.
   it.runIf(process.platform === 'linux')(
     'a file-system error while downloading ends at once with its own fix (exit 1), never as a network retry, and keeps the bytes',
