@@ -103,7 +103,14 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
         token: randomUUID(),
         startId: processStartId(process.pid),
       };
-      await handle.writeFile(JSON.stringify(me));
+      try {
+        await handle.writeFile(JSON.stringify(me));
+      } catch (err) {
+        // A full disk: the empty file we created carries no pid, and the next run would wait for it to go stale.
+        await handle.close().catch(() => undefined);
+        await rm(path, { force: true });
+        throw err;
+      }
       await handle.close();
       const heartbeat = setInterval(
         () => {

@@ -560,6 +560,37 @@ describe.skipIf(!canInject)('a full disk met creating the download file (injecte
   });
 });
 
+describe.skipIf(!canInject)('a full disk met taking the lock (injected with strace)', () => {
+  it('leaves no empty .lock behind, so the next run does not wait for it to go stale', async () => {
+    const artifact = join(work, 'lock-full.AppImage');
+    writeFileSync(artifact, '#!/bin/sh\nexit 0\n');
+    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/lock-full.AppImage' });
+    const root = join(await tempDir('lock-full'), 'app');
+    const args = await installArgs(manifest, root);
+    const lock = join(root, '.lock');
+    const full = await ao(args, {}, 30_000, work, [
+      'strace',
+      '-f',
+      '-qq',
+      '-o',
+      '/dev/null',
+      '-P',
+      lock,
+      '-e',
+      'trace=write,pwrite64',
+      '-e',
+      'inject=write,pwrite64:error=ENOSPC',
+    ]);
+    expect(full.code).toBe(1);
+    expect(full.stderr).toMatch(/ENOSPC/);
+    // An empty lock carries no pid: the next run could only wait 30 s for it to go stale.
+    expect(existsSync(lock)).toBe(false);
+    const again = await ao(args.filter((a) => a !== '--quiet'));
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toContain('waiting for');
+  });
+});
+
 /** A loopback port nobody listens on. */
 function closedPort(): Promise<number> {
   return new Promise((resolve) => {
