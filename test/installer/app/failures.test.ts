@@ -526,28 +526,37 @@ describe.skipIf(!canInject)('a full disk met while switching `current` (injected
   });
 });
 
-describe.skipIf(!canInject)('a full disk met creating the download file (injected with strace)', () => {
-  it('is ENOSPC with exit 1 at once, after one request, not network retries that blame the connection', async () => {
-    const artifact = join(work, 'begin-full.AppImage');
-    writeFileSync(artifact, '#!/bin/sh\nexit 0\n');
-    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/begin-full.AppImage' });
-    const root = join(await tempDir('begin-full'), 'app');
-    const args = await installArgs(manifest, root, ['--json']);
+/** A tiny AppImage served at /<name>.AppImage, and the install arguments for a fresh root. */
+async function appImageCase(name: string, extra: string[] = []): Promise<{ root: string; args: string[]; path: string }> {
+  const artifact = join(work, `${name}.AppImage`);
+  writeFileSync(artifact, '#!/bin/sh\nexit 0\n');
+  const path = `/${name}.AppImage`;
+  const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path });
+  const root = join(await tempDir(name), 'app');
+  return { root, args: await installArgs(manifest, root, extra), path };
+}
+
+/** strace failing `calls` with ENOSPC, only where they touch `file` (-P). */
+const fullDiskAt = (file: string, calls: string) => [
+  'strace',
+  '-f',
+  '-qq',
+  '-o',
+  '/dev/null',
+  '-P',
+  file,
+  '-e',
+  `trace=${calls}`,
+  '-e',
+  `inject=${calls}:error=ENOSPC`,
+];
+
+describe.skipIf(!canInject)('a full disk met creating the download file or the lock (injected with strace)', () => {
+  it('creating the download file: ENOSPC with exit 1 at once, after one request, not network retries that blame the connection', async () => {
+    const { root, args, path } = await appImageCase('begin-full', ['--json']);
     const partial = join(root, 'downloads', 'begin-full.AppImage.partial');
     // Only the open that creates the partial fails: the lock, the folders and the request all work.
-    const full = await ao(args, {}, 30_000, work, [
-      'strace',
-      '-f',
-      '-qq',
-      '-o',
-      '/dev/null',
-      '-P',
-      partial,
-      '-e',
-      'trace=openat',
-      '-e',
-      'inject=openat:error=ENOSPC',
-    ]);
+    const full = await ao(args, {}, 30_000, work, fullDiskAt(partial, 'openat'));
     expect(full.code).toBe(1);
     expect(full.stderr).not.toMatch(/\n\s+at /);
     expect(errorEvent(full.stdout)).toMatchObject({
@@ -555,32 +564,14 @@ describe.skipIf(!canInject)('a full disk met creating the download file (injecte
       why: expect.stringContaining(partial),
       fix: expect.stringMatching(/free some space/),
     });
-    expect(server.requests.filter((q) => q.path === '/begin-full.AppImage')).toHaveLength(1);
+    expect(server.requests.filter((q) => q.path === path)).toHaveLength(1);
     expect((await ao(args)).code).toBe(0);
   });
-});
 
-describe.skipIf(!canInject)('a full disk met taking the lock (injected with strace)', () => {
-  it('leaves no empty .lock behind, so the next run does not wait for it to go stale', async () => {
-    const artifact = join(work, 'lock-full.AppImage');
-    writeFileSync(artifact, '#!/bin/sh\nexit 0\n');
-    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/lock-full.AppImage' });
-    const root = join(await tempDir('lock-full'), 'app');
-    const args = await installArgs(manifest, root);
+  it('taking the lock: leaves no empty .lock behind, so the next run does not wait for it to go stale', async () => {
+    const { root, args } = await appImageCase('lock-full');
     const lock = join(root, '.lock');
-    const full = await ao(args, {}, 30_000, work, [
-      'strace',
-      '-f',
-      '-qq',
-      '-o',
-      '/dev/null',
-      '-P',
-      lock,
-      '-e',
-      'trace=write,pwrite64',
-      '-e',
-      'inject=write,pwrite64:error=ENOSPC',
-    ]);
+    const full = await ao(args, {}, 30_000, work, fullDiskAt(lock, 'write,pwrite64'));
     expect(full.code).toBe(1);
     expect(full.stderr).toMatch(/ENOSPC/);
     // An empty lock carries no pid: the next run could only wait 30 s for it to go stale.
