@@ -7,7 +7,7 @@ import { UserError } from '../../common/errors.js';
 import { homeDir } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
 import { fsyncDir, renameWithRetry, tempSibling, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
-import { acquireLock } from '../../common/lock.js';
+import { acquireLock, type Lock } from '../../common/lock.js';
 import { settle } from '../../common/streaming-memory.js';
 import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
@@ -187,6 +187,9 @@ async function sweep(root: string, keep: Set<string>): Promise<void> {
     if (name.startsWith('.staging-') || !(await readMarker(dir))) await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** A lock this user cannot create: the folder is not theirs to write, or the disk is read-only. */
+const CANNOT_WRITE = new Set(['EACCES', 'EPERM', 'EROFS']);
 
 /** What a command held up by another's lock says, once. */
 const waitingFor = (holder: string, lockPath: string) => `waiting for another ao-app (${holder}) to finish: it holds ${lockPath}`;
@@ -430,15 +433,21 @@ export async function verifyApp(options: {
   if (!(await stat(root).catch(() => undefined))) return { ok: false, problems: ['the desktop app is not installed'] };
   // Under the installer's lock: a remove or an install's switch and sweep in progress is not damage.
   const lockPath = join(root, '.lock');
-  const lock = await acquireLock(lockPath, {
-    purpose: 'the desktop app installer',
-    waitMs: options.lockWaitMs ?? 60_000,
-    onWait: (holder) => options.onLockWait?.(waitingFor(holder, lockPath)),
-  });
+  let lock: Lock | undefined;
+  try {
+    lock = await acquireLock(lockPath, {
+      purpose: 'the desktop app installer',
+      waitMs: options.lockWaitMs ?? 60_000,
+      onWait: (holder) => options.onLockWait?.(waitingFor(holder, lockPath)),
+    });
+  } catch (err) {
+    // A folder this user may not write (an admin's install, a read-only disk): verify only reads, so it reads it as it is.
+    if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  }
   try {
     return await verifyInstalled(root, target, manifest.version);
   } finally {
-    await lock.release();
+    await lock?.release();
   }
 }
 

@@ -412,6 +412,26 @@ describe('a file-system problem outside the download and unpack says what, why a
     }
   });
 
+  it.skipIf(!canBeDenied)('verify and where read an app folder the user may not write to (installed by an admin, or a read-only disk)', async () => {
+    const base = await tempDir('shared-app');
+    chmodSync(base, 0o755);
+    const root = join(base, 'app');
+    const manifest = await tarManifest('shared-app', '0.10.0');
+    expect((await ao(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64', '--dir', root])).code).toBe(0);
+    chmodSync(root, 0o555);
+    try {
+      const through = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : [];
+      // verify only reads: it has no lock of its own to take where nobody of this user's can be installing.
+      const verify = await ao(['verify', '--manifest', manifest, '--target', 'linux-x64', '--dir', root], { HOME: base }, 30_000, base, through);
+      expect(verify.stderr).toBe('');
+      expect(verify.code).toBe(0);
+      expect(verify.stdout).toContain('is intact');
+      expect((await ao(['where', '--dir', root], { HOME: base }, 30_000, base, through)).code).toBe(0);
+    } finally {
+      chmodSync(root, 0o755);
+    }
+  });
+
   it('`current` replaced by a folder: refused naming it, kept, and the next run after it is moved away finishes', async () => {
     const root = join(await tempDir('current-dir'), 'app');
     expect((await ao(['install', '--quiet', '--manifest', await tarManifest('current-v1', '0.10.0'), '--target', 'linux-x64', '--dir', root])).code).toBe(0);
