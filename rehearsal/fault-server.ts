@@ -55,8 +55,8 @@ interface Served {
 
 export interface FaultServer {
   url: string;
-  /** Serves `file` at `path` ("/name"). */
-  serve(path: string, file: string): Promise<void>;
+  /** Serves `file` at `path` ("/name"); `weakEtag`: a weak ETag (W/"..."), as Express's static files have, which If-Range never matches (RFC 9110, nginx). */
+  serve(path: string, file: string, options?: { weakEtag?: boolean }): Promise<void>;
   /** Queues faults for the next requests to `path`, in order. */
   fault(path: string, ...faults: Fault[]): void;
   /** A redirect that always applies (for chains and loops). */
@@ -111,7 +111,8 @@ export async function startFaultServer(): Promise<FaultServer> {
     if (!served) return finishWith(404, {}, 'not found\n');
     if (fault?.kind === 'change-etag') {
       served.generation++;
-      served.etag = `"${served.etag.slice(1, -1).split('-g')[0]}-g${served.generation}"`;
+      const weak = served.etag.startsWith('W/') ? 'W/' : '';
+      served.etag = `${weak}"${served.etag.slice(weak.length + 1, -1).split('-g')[0]}-g${served.generation}"`;
     }
 
     let start = 0;
@@ -119,7 +120,9 @@ export async function startFaultServer(): Promise<FaultServer> {
     let status = 200;
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const ifRange = req.headers['if-range'];
-    const rangeApplies = range && fault?.kind !== 'ignore-range' && (ifRange === undefined || ifRange === served.etag || ifRange === served.lastModified);
+    // If-Range compares strongly: a weak ETag never matches (RFC 9110 13.1.5, as nginx does).
+    const ifRangeMatches = ifRange === undefined || (ifRange === served.etag && !ifRange.startsWith('W/')) || ifRange === served.lastModified;
+    const rangeApplies = range && fault?.kind !== 'ignore-range' && ifRangeMatches;
     if (range && rangeApplies) {
       start = Number(range[1]);
       end = range[2] ? Math.min(Number(range[2]), served.size - 1) : served.size - 1;
@@ -225,10 +228,10 @@ export async function startFaultServer(): Promise<FaultServer> {
 
   return {
     url: `http://127.0.0.1:${port}`,
-    async serve(path, file) {
+    async serve(path, file, options = {}) {
       const info = await stat(file);
       const tag = createHash('sha1').update(`${file}:${info.size}:${info.mtimeMs}`).digest('hex').slice(0, 16);
-      files.set(path, { file, size: info.size, etag: `"${tag}"`, lastModified: info.mtime.toUTCString(), generation: 0 });
+      files.set(path, { file, size: info.size, etag: `${options.weakEtag ? 'W/' : ''}"${tag}"`, lastModified: info.mtime.toUTCString(), generation: 0 });
     },
     fault(path, ...faults) {
       queues.set(path, [...(queues.get(path) ?? []), ...faults]);

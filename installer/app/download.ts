@@ -415,7 +415,9 @@ async function follow(
     if (offset > 0) {
       headers.range = `bytes=${offset}-`;
       // If-Range only against the URL the partial came from: another mirror's validators differ.
-      const validator = sidecar?.url === start ? (sidecar.etag ?? sidecar.lastModified) : undefined;
+      // A weak ETag (W/"...") never matches If-Range (RFC 9110 forbids sending one; nginx ignores the Range then): Last-Modified instead.
+      const strongEtag = sidecar?.etag?.startsWith('W/') ? undefined : sidecar?.etag;
+      const validator = sidecar?.url === start ? (strongEtag ?? sidecar.lastModified) : undefined;
       if (validator) headers['if-range'] = validator;
     }
     const res = await untilAborted(request(url, { dispatcher, headers, signal, headersTimeout: stallTimeoutMs, bodyTimeout: stallTimeoutMs }), signal);

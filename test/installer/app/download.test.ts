@@ -169,6 +169,19 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(reqs[1]!.status).toBe(200);
   });
 
+  it('resumes from a server whose ETag is weak (W/"...", as Express serves files), sending If-Range a validator it can match', async () => {
+    const path = `/case-${++n}/app.zip`;
+    await server.serve(path, source, { weakEtag: true });
+    server.fault(path, { kind: 'drop', afterBytes: 1 << 20 });
+    const { dest } = await fetchTo(path);
+    await expectGood(dest);
+    const reqs = server.requests.filter((r) => r.path === path);
+    // A weak ETag in If-Range never matches (RFC 9110 forbids sending one): every resume started over from byte 0.
+    expect(reqs.map((r) => r.status)).toEqual([200, 206]);
+    expect(reqs[1]!.ifRange).toBeTruthy();
+    expect(reqs[1]!.ifRange).not.toMatch(/^W\//);
+  });
+
   it('survives a Content-Length that lies in either direction', async () => {
     const longer = await servedPath();
     server.fault(longer, { kind: 'lie-length', by: 1000 });
