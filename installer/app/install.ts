@@ -132,7 +132,11 @@ function pickTarget(manifest: AppManifest, target: string): AppTarget {
       code: 'EUSAGE',
     });
   }
-  return { ...entry, urls: [`${base.replace(/\/+$/, '')}/${encodeURIComponent(entry.file)}`] };
+  // The file name goes into the path: a query (a private mirror's ?token=) stays a query, a fragment is dropped.
+  const url = new URL(base);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/${encodeURIComponent(entry.file)}`;
+  url.hash = '';
+  return { ...entry, urls: [url.toString()] };
 }
 
 async function freeBytes(dir: string): Promise<number> {

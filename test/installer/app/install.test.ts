@@ -490,6 +490,22 @@ describe('installing the desktop app', () => {
     expect(events.at(-1)).toMatchObject({ event: 'result', status: 'installed', version: '0.10.0' });
   });
 
+  it('keeps the query of an AO_APP_BASE_URL (a private mirror signed with ?token=), putting the file name in its path', async () => {
+    const manifest = await macManifest(mac, '0.10.0', '/signed/ao-desktop-darwin-arm64.zip');
+    manifest.targets['darwin-arm64'].urls = ['https://downloads.invalid/ao-desktop-darwin-arm64.zip'];
+    const before = server.requests.length;
+    const saved = process.env.AO_APP_BASE_URL;
+    process.env.AO_APP_BASE_URL = `${server.url}/signed/?token=abc`;
+    try {
+      expect(await installApp({ manifest, target: 'darwin-arm64', root: await tempDir('root') })).toMatchObject({ status: 'installed' });
+    } finally {
+      if (saved === undefined) delete process.env.AO_APP_BASE_URL;
+      else process.env.AO_APP_BASE_URL = saved;
+    }
+    // It asked for <base path>/<file>; the file name had gone into the query (?token=abc/ao-desktop-...), a 404.
+    expect(server.requests.slice(before).map((r) => r.path)).toEqual(['/signed/ao-desktop-darwin-arm64.zip']);
+  });
+
   // `ao update` calls installApp itself: the variable is checked where it is applied, not only by the ao-app command.
   it('refuses an AO_APP_BASE_URL that is not an http(s) URL for a library caller too, before anything is fetched', async () => {
     const manifest = await macManifest(mac, '0.10.0', '/mac-bad-base.zip');
