@@ -26,7 +26,13 @@ const USAGE =
 
 function loadManifest(file: string | undefined): AppManifest {
   const path = file ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'ao-manifest.json');
-  const data = readJsonFile(path, { what: 'the app manifest', fix: 'reinstall @aoagents/ao, or pass --manifest <file>', code: 'EAPPMANIFEST' }) as {
+  // A release's manifest is a few KB: 16 MB is far past any real one, and /dev/zero is refused instead of read without end.
+  const data = readJsonFile(path, {
+    what: 'the app manifest',
+    fix: 'reinstall @aoagents/ao, or pass --manifest <file>',
+    code: 'EAPPMANIFEST',
+    maxBytes: 16 << 20,
+  }) as {
     app?: unknown;
     targets?: unknown;
   } | null;

@@ -257,6 +257,17 @@ describe('the command line', () => {
     expect(line.fix).toMatch(/--manifest|reinstall/);
   });
 
+  it('refuses an endless or enormous --manifest (/dev/zero, 40 MB of spaces) at once instead of reading it into memory', async () => {
+    const enormous = join(work, 'enormous.json');
+    writeFileSync(enormous, Buffer.alloc(40 << 20, 0x20));
+    for (const manifest of ['/dev/zero', enormous]) {
+      // /dev/zero was read without end, its memory growing until the run was killed.
+      const r = await ao(['install', '--json', '--manifest', manifest, '--dir', join(work, 'unused')], {}, 10_000);
+      expect(r.code, manifest).toBe(1);
+      expect(errorEvent(r.stdout), manifest).toMatchObject({ code: 'EAPPMANIFEST', why: expect.stringMatching(/larger than 16 MB/) });
+    }
+  });
+
   it('says clearly that a platform has no desktop app, with exit 1', async () => {
     const artifact = systemTarGz('arm', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
