@@ -134,7 +134,33 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     options.progress?.start(size, 0);
   };
 
+  // Set when a whole download failed its hash and no other mirror was left to try.
+  let wrongDigest: string | undefined;
   try {
+    for (;;) {
+      await fill(part, policy);
+      if (part.offset < size) break;
+      const got = part.digest();
+      if (got === integrity) break;
+      // The URLs these bytes came from serve another file of the pinned size: another mirror may serve the pinned one.
+      for (const url of part.sources) policy.drop(url);
+      if (policy.allDead) {
+        wrongDigest = got;
+        break;
+      }
+      await restart();
+    }
+    // No fsync: it cost ~120 ms for 182 MB on this machine's ext4 and protects nothing. The bytes are
+    // unpacked from the page cache, and a later run re-hashes whatever a crash left in the partial: the
+    // pinned sha512 refuses one that lost bytes (it is discarded, and the next run downloads again).
+  } finally {
+    await part.close();
+    // Our own agent: close it so no reconnect loop (a proxy refusing CONNECT) outlives the download.
+    if (ownDispatcher) await dispatcher.destroy().catch(() => undefined);
+  }
+
+  /** Attempts until the partial holds `size` bytes or the policy gives up. */
+  async function fill(part: PartialFile, policy: MirrorPolicy): Promise<void> {
     while (part.offset < size) {
       const url = policy.next();
       if (url === undefined) break;
@@ -181,13 +207,6 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         clearTimeout(deadlineTimer);
       }
     }
-    // No fsync: it cost ~120 ms for 182 MB on this machine's ext4 and protects nothing. The bytes are
-    // unpacked from the page cache, and a later run re-hashes whatever a crash left in the partial: the
-    // pinned sha512 refuses one that lost bytes (it is discarded, and the next run downloads again).
-  } finally {
-    await part.close();
-    // Our own agent: close it so no reconnect loop (a proxy refusing CONNECT) outlives the download.
-    if (ownDispatcher) await dispatcher.destroy().catch(() => undefined);
   }
 
   if (part.offset < size) {
@@ -216,13 +235,12 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       code: 'EAPPDOWNLOAD',
     });
   }
-  const got = part.digest();
-  if (got !== integrity) {
+  if (wrongDigest !== undefined) {
     await discardPartial(dest);
     options.progress?.fail('checksum mismatch');
     throw new UserError({
       what: `the downloaded desktop app failed verification`,
-      why: `its sha512 is ${got}, the manifest pins ${integrity}; the bytes were discarded and nothing was installed`,
+      why: `its sha512 is ${wrongDigest}, the manifest pins ${integrity}${policy.urls.length > 1 ? ' (every mirror served such bytes)' : ''}; the bytes were discarded and nothing was installed`,
       fix: 'run the same command again; if it keeps failing, the download host or a proxy is serving the wrong file',
       code: 'EINTEGRITY',
     });

@@ -71,6 +71,11 @@ export class MirrorPolicy {
     return this.dead.size === this.urls.length;
   }
 
+  /** Drops a URL from the rotation for good (it served a whole file of other bytes). */
+  drop(url: string): void {
+    this.dead.add(url);
+  }
+
   msLeft(): number {
     return Math.max(0, this.limits.deadline - Date.now());
   }

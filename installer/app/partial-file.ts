@@ -61,6 +61,8 @@ export class PartialFile {
   fetched = 0;
   /** Bytes from an earlier run that this run kept: 0 once they are thrown away. */
   resumedFrom: number;
+  /** The URLs the bytes on disk came from (an earlier run's too), to blame when they fail the pinned hash. */
+  readonly sources = new Set<string>();
 
   private constructor(
     readonly dest: string,
@@ -74,6 +76,7 @@ export class PartialFile {
   ) {
     this.offset = offset;
     this.resumedFrom = offset;
+    if (offset > 0 && sidecar) this.sources.add(sidecar.url);
   }
 
   /** Picks up what an earlier run left for this very artifact (re-hashed, so the digest covers every byte on disk), or starts empty. */
@@ -98,12 +101,14 @@ export class PartialFile {
     this.offset = 0;
     this.resumedFrom = 0;
     this.hash = createHash('sha512');
+    this.sources.clear();
   }
 
   /** A usable answer from `url`: the partial exists from here on, and the sidecar names where its bytes come from. */
   async begin(url: string, etag: string | undefined, lastModified: string | undefined): Promise<void> {
     try {
       this.file ??= await open(partialPath(this.dest), 'w');
+      this.sources.add(url);
       this.sidecar = { url, etag, lastModified, size: this.size, integrity: this.integrity };
       await writeJsonAtomic(sidecarPath(this.dest), this.sidecar);
     } catch (err) {

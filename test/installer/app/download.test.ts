@@ -272,6 +272,18 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === '/missing.zip')).toHaveLength(1);
   });
 
+  it('takes the file from the next mirror when the first serves other bytes of the pinned size', async () => {
+    const bad = await servedPath();
+    const good = await servedPath();
+    server.fault(bad, { kind: 'wrong-bytes' }, { kind: 'wrong-bytes' });
+    const { dest, result } = await fetchTo(bad, { urls: [`${server.url}${bad}`, `${server.url}${good}`] });
+    await expectGood(dest);
+    expect(result).toMatchObject({ resumedFrom: 0, url: `${server.url}${good}` });
+    // The mirror that served other bytes is not asked again; the good one gives the whole file.
+    expect(server.requests.filter((r) => r.path === bad)).toHaveLength(1);
+    expect(server.requests.filter((r) => r.path === good).map((r) => [r.status, r.range])).toEqual([[200, undefined]]);
+  });
+
   it('discards wrong bytes and their sidecar', async () => {
     const path = await servedPath();
     server.fault(path, { kind: 'wrong-bytes' });
