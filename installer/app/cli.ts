@@ -47,8 +47,8 @@ function loadManifest(file: string | undefined): AppManifest {
   });
 }
 
-/** What gives back an intact app whatever verify found: `install` alone keeps a version whose marker is complete. */
-const REINSTALL = 'ao-app remove, then ao-app install (it downloads the app again)';
+/** What gives back an intact app whatever verify found: install re-hashes the installed version and replaces a damaged one. */
+const REINSTALL = 'ao-app install (it downloads the app again and replaces the damaged version)';
 
 const OPTIONS = {
   json: { type: 'boolean' },

@@ -503,7 +503,7 @@ describe('every failure under --json ends with an error event, and none waits fo
       event: 'error',
       code: 'EAPPDAMAGED',
       why: expect.stringContaining('ao-desktop/ao-desktop'),
-      fix: expect.stringContaining('ao-app remove, then ao-app install'),
+      fix: expect.stringContaining('ao-app install (it downloads the app again'),
     });
   });
 

@@ -116,6 +116,20 @@ describe('installing the desktop app', () => {
     ]);
   });
 
+  it('install repairs an installed app whose files were deleted or changed, instead of saying it is already installed (exit 0 over a broken app)', async () => {
+    const root = await tempDir('root');
+    const manifest = await macManifest(mac, '0.10.0', '/mac-repair.zip');
+    const first = await installApp({ manifest, target: 'darwin-arm64', root });
+    expect(await installApp({ manifest, target: 'darwin-arm64', root })).toMatchObject({ status: 'already-installed', fetched: 0 });
+    // What an antivirus quarantine or a disk error leaves: one file gone, one changed at the same size.
+    await rm(join(first.path, 'Agent Orchestrator.app/Contents/MacOS/ao'));
+    const plist = join(first.path, 'Agent Orchestrator.app/Contents/Info.plist');
+    await writeFile(plist, (await readFile(plist, 'utf8')).replace('<string>ao</string>', '<string>xx</string>'));
+    const again = await installApp({ manifest, target: 'darwin-arm64', root });
+    expect(again).toMatchObject({ status: 'installed', path: first.path, fetched: manifest.targets['darwin-arm64'].size });
+    expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toMatchObject({ ok: true });
+  });
+
   it('verify re-hashes a hardlinked file like any file and names it when it is replaced', async () => {
     const dir = await tempDir('hardlink');
     const artifact = join(dir, 'ao-desktop-linux-x64.tar.gz');
