@@ -40,6 +40,7 @@ export interface RequestRecord {
   path: string;
   range?: string;
   ifRange?: string;
+  authorization?: string;
   status: number;
   fault?: Fault['kind'];
   bytesSent: number;
@@ -51,12 +52,14 @@ interface Served {
   etag: string;
   lastModified: string;
   generation: number;
+  /** "user:password" this file is served to only (HTTP Basic), as a private mirror does. */
+  basicAuth?: string;
 }
 
 export interface FaultServer {
   url: string;
   /** Serves `file` at `path` ("/name"); `weakEtag`: a weak ETag (W/"..."), as Express's static files have, which If-Range never matches (RFC 9110, nginx). */
-  serve(path: string, file: string, options?: { weakEtag?: boolean }): Promise<void>;
+  serve(path: string, file: string, options?: { weakEtag?: boolean; basicAuth?: string }): Promise<void>;
   /** Queues faults for the next requests to `path`, in order. */
   fault(path: string, ...faults: Fault[]): void;
   /** A redirect that always applies (for chains and loops). */
@@ -86,6 +89,7 @@ export async function startFaultServer(): Promise<FaultServer> {
       path,
       range: req.headers.range,
       ifRange: req.headers['if-range'] as string | undefined,
+      authorization: req.headers.authorization,
       status: 0,
       bytesSent: 0,
     };
@@ -109,6 +113,8 @@ export async function startFaultServer(): Promise<FaultServer> {
       );
     const served = files.get(path);
     if (!served) return finishWith(404, {}, 'not found\n');
+    if (served.basicAuth && req.headers.authorization !== `Basic ${Buffer.from(served.basicAuth).toString('base64')}`)
+      return finishWith(401, { 'www-authenticate': 'Basic realm="mirror"' }, 'who are you\n');
     if (fault?.kind === 'change-etag') {
       served.generation++;
       const weak = served.etag.startsWith('W/') ? 'W/' : '';
@@ -231,7 +237,14 @@ export async function startFaultServer(): Promise<FaultServer> {
     async serve(path, file, options = {}) {
       const info = await stat(file);
       const tag = createHash('sha1').update(`${file}:${info.size}:${info.mtimeMs}`).digest('hex').slice(0, 16);
-      files.set(path, { file, size: info.size, etag: `${options.weakEtag ? 'W/' : ''}"${tag}"`, lastModified: info.mtime.toUTCString(), generation: 0 });
+      files.set(path, {
+        file,
+        size: info.size,
+        etag: `${options.weakEtag ? 'W/' : ''}"${tag}"`,
+        lastModified: info.mtime.toUTCString(),
+        generation: 0,
+        basicAuth: options.basicAuth,
+      });
     },
     fault(path, ...faults) {
       queues.set(path, [...(queues.get(path) ?? []), ...faults]);

@@ -416,6 +416,13 @@ function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/** The HTTP Basic credentials a URL carries (a private mirror's https://user:token@host/), and the origin they belong to. */
+function basicAuthOf(url: string): { origin: string; authorization?: string } {
+  const { origin, username, password } = new URL(url);
+  if (!username && !password) return { origin };
+  return { origin, authorization: `Basic ${Buffer.from(`${decodeURIComponent(username)}:${decodeURIComponent(password)}`).toString('base64')}` };
+}
+
 /** One GET with Range/If-Range, following redirects by hand so chains are capped and loops caught. */
 async function follow(
   start: string,
@@ -428,8 +435,14 @@ async function follow(
 ): Promise<Dispatcher.ResponseData> {
   const seen = new Set<string>();
   let url = start;
+  const { origin, authorization } = basicAuthOf(start);
   for (let hops = 0; ; hops++) {
     const headers: Record<string, string> = { 'user-agent': 'ao-app-fetcher', 'accept-encoding': 'identity' };
+    // undici drops a URL's user and password: sent as HTTP Basic, as curl does, and only to that URL's own origin.
+    const target = new URL(url);
+    if (authorization && target.origin === origin) headers.authorization = authorization;
+    target.username = '';
+    target.password = '';
     if (offset > 0) {
       headers.range = `bytes=${offset}-`;
       // If-Range only against the URL the partial came from: another mirror's validators differ.
@@ -438,7 +451,10 @@ async function follow(
       const validator = sidecar?.url === start ? (strongEtag ?? sidecar.lastModified) : undefined;
       if (validator) headers['if-range'] = validator;
     }
-    const res = await untilAborted(request(url, { dispatcher, headers, signal, headersTimeout: stallTimeoutMs, bodyTimeout: stallTimeoutMs }), signal);
+    const res = await untilAborted(
+      request(target.toString(), { dispatcher, headers, signal, headersTimeout: stallTimeoutMs, bodyTimeout: stallTimeoutMs }),
+      signal,
+    );
     if (res.statusCode < 300 || res.statusCode >= 400 || res.statusCode === 304) return res;
     discard(res.body);
     const location = header(res.headers, 'location');

@@ -182,6 +182,22 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(reqs[1]!.ifRange).not.toMatch(/^W\//);
   });
 
+  it('sends the user and password of a URL (a private mirror, https://user:token@host/) as HTTP Basic, and not to another host it redirects to', async () => {
+    const path = `/case-${++n}/app.zip`;
+    await server.serve(path, source, { basicAuth: 'alice:s3cr3t/+' });
+    const withCredentials = server.url.replace('http://', 'http://alice:s3cr3t%2F%2B@');
+    await expectGood((await fetchTo(path, { urls: [`${withCredentials}${path}`] })).dest);
+    // undici drops a URL's credentials: the mirror answered 401 and was given up as "does not serve this file".
+    expect(server.requests.filter((r) => r.path === path).map((r) => r.status)).toEqual([200]);
+
+    const elsewhere = await servedPath();
+    const hop = `/case-${++n}/hop.zip`;
+    server.redirect(hop, `${server.url.replace('127.0.0.1', 'localhost')}${elsewhere}`);
+    await expectGood((await fetchTo(hop, { urls: [`${withCredentials}${hop}`] })).dest);
+    expect(server.requests.find((r) => r.path === hop)?.authorization).toMatch(/^Basic /);
+    expect(server.requests.find((r) => r.path === elsewhere)?.authorization).toBeUndefined();
+  });
+
   it('survives a Content-Length that lies in either direction', async () => {
     const longer = await servedPath();
     server.fault(longer, { kind: 'lie-length', by: 1000 });
