@@ -49,6 +49,17 @@ const MAX_VERSION_LENGTH = 64;
 /** A matrix id (`os-cpu`): it names the version folder too. */
 const TARGET_ID = /^[a-z0-9]+-[a-z0-9]+$/;
 
+/**
+ * A folder name ao-app makes in `versions/`: `<version>-<os>-<cpu>` (a plain semver, a matrix id) or a
+ * `.staging-` folder. Anything else there is someone else's (an AO_APP_DIR or --dir that already held a `versions`
+ * folder) and is never swept or removed.
+ */
+export function isVersionFolderName(name: string): boolean {
+  if (name.startsWith('.staging-')) return true;
+  const m = /^(.+)-([a-z0-9]+-[a-z0-9]+)$/.exec(name);
+  return m !== null && semver.valid(m[1]) === m[1] && TARGET_ID.test(m[2]!);
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A file name that stays one entry inside its folder: no separators, no NUL, not `.` or `..`. */

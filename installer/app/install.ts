@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { mkdir, readdir, readFile, readlink, rm, stat, statfs, symlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, rmdir, stat, statfs, symlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
@@ -16,7 +16,15 @@ import { clearAppState, recordAppState, type RecordOutcome } from './app-state.j
 import { extractArtifact, type PlannedEntry } from '../../common/app-extract.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
-import { hostTargetId, invalidAppManifest, isHttpUrl, validateAppManifest, type AppManifest, type AppTarget } from '../../common/app-manifest.js';
+import {
+  hostTargetId,
+  invalidAppManifest,
+  isHttpUrl,
+  isVersionFolderName,
+  validateAppManifest,
+  type AppManifest,
+  type AppTarget,
+} from '../../common/app-manifest.js';
 
 /**
  * Installs the desktop app side by side under `<root>/versions/<version>-<target>/`,
@@ -188,6 +196,7 @@ async function sweep(root: string, keep: Set<string>): Promise<void> {
   for (const name of await readdir(versions).catch(() => [] as string[])) {
     const dir = join(versions, name);
     if (keep.has(dir)) continue;
+    if (!isVersionFolderName(name)) continue;
     if (name.startsWith('.staging-') || !(await readMarker(dir))) await rm(dir, { recursive: true, force: true });
   }
 }
@@ -368,8 +377,21 @@ async function pointAoStartAt(
 async function sweepOld(root: string, keep: string): Promise<void> {
   const versions = join(root, 'versions');
   for (const name of await readdir(versions)) {
-    if (join(versions, name) !== keep) await rm(join(versions, name), { recursive: true, force: true });
+    if (join(versions, name) !== keep && isVersionFolderName(name)) await rm(join(versions, name), { recursive: true, force: true });
   }
+}
+
+/** A file ao-app makes in `downloads/`: a partial, its sidecar, or the sidecar's temp sibling (fs-atomic.ts). */
+const isDownloadName = (name: string) => /\.partial(\.json)?$/.test(name) || /^\..+\.partial\.json\.tmp-/.test(name);
+
+/** Removes what ao-app made in `dir` (names `ours` accepts), then `dir` itself if nothing else is left in it. */
+async function removeOurs(dir: string, ours: (name: string) => boolean): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (ours(name)) await rm(join(dir, name), { recursive: true, force: true });
+  }
+  await rmdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT' && err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+  });
 }
 
 /** The installed app folder `current` points to, when it is complete. */
@@ -501,8 +523,9 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
   try {
     await rm(join(root, 'current'), { force: true });
     await rm(join(root, 'current.json'), { force: true });
-    await rm(join(root, 'versions'), { recursive: true, force: true });
-    await rm(join(root, 'downloads'), { recursive: true, force: true });
+    // Only what ao-app made: AO_APP_DIR (or --dir) may name a folder that already held a `versions` or `downloads` of its own.
+    await removeOurs(join(root, 'versions'), isVersionFolderName);
+    await removeOurs(join(root, 'downloads'), isDownloadName);
     if (stateDir !== undefined) await clearAppState(root, stateDir);
   } finally {
     await lock.release();

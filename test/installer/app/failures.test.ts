@@ -443,6 +443,27 @@ describe('a file-system problem outside the download and unpack says what, why a
     }
   });
 
+  it('install and remove in a folder that already held other things (--dir ~, a project folder) delete only what ao-app made', async () => {
+    const home = await tempDir('user-folder');
+    writeFileSync(join(home, 'notes.txt'), 'mine');
+    mkdirSync(join(home, 'versions', 'thesis'), { recursive: true });
+    writeFileSync(join(home, 'versions', 'thesis', 'ch1.md'), 'chapter one');
+    mkdirSync(join(home, 'downloads'));
+    writeFileSync(join(home, 'downloads', 'photo.jpg'), 'precious');
+    const manifest = await tarManifest('user-folder', '0.10.0');
+    const args = ['--manifest', manifest, '--target', 'linux-x64', '--dir', home];
+    expect((await ao(['install', '--quiet', ...args], { HOME: home })).code).toBe(0);
+    expect(readFileSync(join(home, 'versions', 'thesis', 'ch1.md'), 'utf8')).toBe('chapter one');
+    expect((await ao(['remove', '--quiet', '--dir', home], { HOME: home })).code).toBe(0);
+    expect((await ao(['where', '--dir', home], { HOME: home })).code).toBe(1);
+    // The user's files stay; ao-app's version folder, download and pointer are gone.
+    expect(readFileSync(join(home, 'versions', 'thesis', 'ch1.md'), 'utf8')).toBe('chapter one');
+    expect(readFileSync(join(home, 'downloads', 'photo.jpg'), 'utf8')).toBe('precious');
+    expect(readFileSync(join(home, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(readdirSync(join(home, 'versions'))).toEqual(['thesis']);
+    expect(existsSync(join(home, 'current'))).toBe(false);
+  });
+
   it('`current` replaced by a folder: refused naming it, kept, and the next run after it is moved away finishes', async () => {
     const root = join(await tempDir('current-dir'), 'app');
     expect((await ao(['install', '--quiet', '--manifest', await tarManifest('current-v1', '0.10.0'), '--target', 'linux-x64', '--dir', root])).code).toBe(0);
