@@ -44,7 +44,18 @@ function ao(args: string[], env: Record<string, string> = {}, killAfterMs = 30_0
   return new Promise((resolve) => {
     const child = spawn(command!, [...prefix, cli, ...args], {
       cwd,
-      env: { ...process.env, AO_APP_BASE_URL: '', HTTP_PROXY: '', HTTPS_PROXY: '', http_proxy: '', https_proxy: '', ...env },
+      // A sandboxed HOME unless the case gives one: an install for this machine's target writes ~/.ao/app-state.json.
+      env: {
+        ...process.env,
+        HOME: join(work, 'home'),
+        AO_RUN_FILE: '',
+        AO_APP_BASE_URL: '',
+        HTTP_PROXY: '',
+        HTTPS_PROXY: '',
+        http_proxy: '',
+        https_proxy: '',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

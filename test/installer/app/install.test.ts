@@ -17,10 +17,12 @@ let cli: string;
 let mac: string;
 let macV2: string;
 let big: string;
+let sandboxHome: string;
 
 beforeAll(async () => {
   server = await startFaultServer();
   cli = await bundledCli();
+  sandboxHome = await tempDir('home');
   const dir = await tempDir('artifacts');
   mac = (await buildAppArtifact('darwin', join(dir, 'v1', 'ao-desktop-darwin-arm64.zip'), 512 << 10)).file;
   macV2 = (await buildAppArtifact('darwin', join(dir, 'v2', 'ao-desktop-darwin-arm64.zip'), 768 << 10)).file;
@@ -58,7 +60,11 @@ interface Run {
 /** `through`: a command that runs ao-app, as `prlimit --fsize=N`. */
 function runCli(args: string[], env: Record<string, string> = {}, through: string[] = []): Run {
   const [command, ...prefix] = [...through, process.execPath];
-  const child = spawn(command!, [...prefix, cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A sandboxed HOME: an install for this machine's target writes ~/.ao/app-state.json.
+  const child = spawn(command!, [...prefix, cli, ...args], {
+    env: { ...process.env, HOME: sandboxHome, AO_RUN_FILE: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const run: Run = { child, stdout: '', stderr: '', done: new Promise((resolve) => child.on('close', (code) => resolve(code))) };
   child.stdout!.on('data', (d) => (run.stdout += d));
   child.stderr!.on('data', (d) => (run.stderr += d));
