@@ -5,7 +5,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import type { Progress } from '../../common/progress.js';
-import { DeadUrlError, humanWait, LoginPageError, MirrorPolicy, RetryableError } from './mirror-policy.js';
+import { CredentialsError, DeadUrlError, humanWait, LoginPageError, MirrorPolicy, RetryableError } from './mirror-policy.js';
 import { discardPartial, PartialFile, type Sidecar } from './partial-file.js';
 
 /**
@@ -217,7 +217,10 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       throw new UserError({
         what: `cannot download the desktop app ${urls[0]}`,
         why: `${policy.lastError}${urls.length > 1 ? ` (and every mirror failed the same way)` : ''}; ${kept}`,
-        fix: "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it",
+        fix:
+          policy.lastFailure instanceof CredentialsError
+            ? 'the download host asks for credentials: if it is a private mirror, give them in its URL, as AO_APP_BASE_URL=https://<user>:<token>@<host>/<path>/, then run ao-app install again'
+            : "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it",
         code: 'EAPPDOWNLOAD',
       });
     }
@@ -291,6 +294,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     // A timeout (408) may pass, like overload and server errors above; any other answer (a 404, a 204, a 304
     // nobody asked for, a status HTTP does not define) is what this URL serves, however often it is asked.
     if (status === 408) throw new RetryableError(`${url} answered ${status}`);
+    if (status === 401) throw new CredentialsError(`${url} answered 401 (it asks for credentials)`);
     throw new DeadUrlError(`${url} answered ${status}`);
   }
   // The app is never an HTML page: this is a network's sign-in page (a captive portal answers any URL with one) or a

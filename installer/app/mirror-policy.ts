@@ -16,6 +16,9 @@ export class RetryableError extends Error {
 /** This URL will not work however often it is asked (404, a redirect loop, another file): drop it from the rotation. */
 export class DeadUrlError extends RetryableError {}
 
+/** A URL that answered 401: it serves the file only to whoever signs in (a private mirror). */
+export class CredentialsError extends DeadUrlError {}
+
 /** An HTML page where the app should be: a network's sign-in page (a captive portal) or a proxy's error page, gone once the user signs in. */
 export class LoginPageError extends RetryableError {}
 

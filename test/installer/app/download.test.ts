@@ -198,6 +198,15 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.find((r) => r.path === elsewhere)?.authorization).toBeUndefined();
   });
 
+  it('says a mirror wants credentials when it answers 401, instead of blaming the release', async () => {
+    const path = `/case-${++n}/app.zip`;
+    await server.serve(path, source, { basicAuth: 'alice:s3cr3t' });
+    const failed = await fetchTo(path).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/401/) });
+    expect((failed as { fix: string }).fix).toMatch(/asks for credentials.*AO_APP_BASE_URL=https:\/\/<user>:<token>@/);
+    expect((failed as { fix: string }).fix).not.toMatch(/maintainers/);
+  });
+
   it('survives a Content-Length that lies in either direction', async () => {
     const longer = await servedPath();
     server.fault(longer, { kind: 'lie-length', by: 1000 });
