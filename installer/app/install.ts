@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { mkdir, readdir, readFile, readlink, rm, rmdir, stat, statfs, symlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, rm, rmdir, stat, statfs, symlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
@@ -190,6 +190,24 @@ async function switchCurrent(root: string, name: string): Promise<void> {
   fsyncDir(root);
 }
 
+/**
+ * `current` is ao-app's link to the installed version: anything else there (a user's file or folder, in an AO_APP_DIR
+ * or --dir that already held one) is never replaced or removed; the command stops before it changes anything.
+ */
+async function refuseForeignCurrent(root: string, command: 'install' | 'remove'): Promise<void> {
+  if (process.platform === 'win32') return;
+  const path = join(root, 'current');
+  const info = await lstat(path).catch(() => undefined);
+  if (!info || info.isSymbolicLink()) return;
+  const kind = info.isDirectory() ? 'a folder' : 'a file';
+  throw new UserError({
+    what: `cannot ${command} the desktop app ${command === 'install' ? 'into' : 'from'} ${root}`,
+    why: `${path} is ${kind} ao-app did not make (it keeps a link to the installed version there); nothing was changed`,
+    fix: `${kind} is in the way where ao-app keeps its link: move it away, or set AO_APP_DIR (or pass --dir) to a folder of its own, then run ao-app ${command} again`,
+    code: 'EAPPDISK',
+  });
+}
+
 /** Removes half-written versions and staging folders (no marker), never the current one. */
 async function sweep(root: string, keep: Set<string>): Promise<void> {
   const versions = join(root, 'versions');
@@ -228,6 +246,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // The signature over this entry, against keys from outside the manifest, before a byte is fetched. Under the
     // lock: the remembered keys are read after any other install wrote its own (two first installs at once would
     // otherwise both trust their key).
+    await refuseForeignCurrent(root, 'install');
     const trustChange = checkEntryTrust(manifest, targetId, target, options.trustedKeys ?? pinnedKeys(), await rememberedTrust(root));
     const current = await currentVersionDir(root);
     await sweep(root, new Set([current ?? '']));
@@ -521,6 +540,7 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     onWait: (holder) => onLockWait?.(waitingFor(holder, lockPath)),
   });
   try {
+    await refuseForeignCurrent(root, 'remove');
     await rm(join(root, 'current'), { force: true });
     await rm(join(root, 'current.json'), { force: true });
     // Only what ao-app made: AO_APP_DIR (or --dir) may name a folder that already held a `versions` or `downloads` of its own.

@@ -475,6 +475,23 @@ describe('a file-system problem outside the download and unpack says what, why a
     expect(existsSync(join(home, 'current'))).toBe(false);
   });
 
+  it.runIf(process.platform !== 'win32')('a file of the user named `current` in that folder is never replaced or removed', async () => {
+    const home = await tempDir('user-current');
+    writeFileSync(join(home, 'current'), 'my current notes');
+    const manifest = await tarManifest('user-current', '0.10.0');
+    const install = await ao(['install', '--json', '--manifest', manifest, '--target', 'linux-x64', '--dir', home], { HOME: home });
+    expect(install.code).toBe(1);
+    expect(errorEvent(install.stdout)).toMatchObject({
+      code: 'EAPPDISK',
+      why: expect.stringContaining(join(home, 'current')),
+      fix: expect.stringMatching(/in the way/),
+    });
+    const remove = await ao(['remove', '--json', '--dir', home], { HOME: home });
+    expect(remove.code).toBe(1);
+    expect(errorEvent(remove.stdout)).toMatchObject({ code: 'EAPPDISK', fix: expect.stringMatching(/a file is in the way/) });
+    expect(readFileSync(join(home, 'current'), 'utf8')).toBe('my current notes');
+  });
+
   it('`current` replaced by a folder: refused naming it, kept, and the next run after it is moved away finishes', async () => {
     const root = join(await tempDir('current-dir'), 'app');
     expect((await ao(['install', '--quiet', '--manifest', await tarManifest('current-v1', '0.10.0'), '--target', 'linux-x64', '--dir', root])).code).toBe(0);
