@@ -96,12 +96,16 @@ async function planZip(archive: string, cap: number): Promise<ZipPlanned[]> {
 async function readEntries(archive: string): Promise<ZipPlanned[]> {
   const zip = new StreamZip.async({ file: archive, storeEntries: true, skipEntryNameValidation: true });
   try {
-    const all = await zip.entries();
+    const all = await zip.entries().catch((cause: unknown) => {
+      // Reading the verified file failed (EIO...): this disk's fault. Anything else: the bytes are no zip.
+      throw isFileSystemError(cause) ? cause : refuse(archive, `it is not a sound zip (${(cause as Error).message})`);
+    });
     // entries() is keyed by name, so a repeated name only shows in the count.
     if (Object.keys(all).length !== (await zip.entriesCount)) throw refuse(archive, 'some entry names appear more than once');
     return await rawEntries(archive, zip, all);
   } finally {
-    await zip.close();
+    // A zip that never opened fails its close with the same error: the first one is what is reported.
+    await zip.close().catch(() => undefined);
   }
 }
 

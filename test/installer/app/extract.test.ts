@@ -182,6 +182,20 @@ describe('extracting real app layouts', () => {
     expect(await readFile(join(staging, 'Ao/resources/app.asar'), 'utf8')).toBe('asar');
   });
 
+  it('refuses a zip that does not parse (random bytes, a tar.gz, a truncated zip) as unsafe, never as an internal error', async () => {
+    const dir = await tempDir('not-zip');
+    const zip = join(dir, 'app.zip');
+    const whole = rawZip([{ name: 'Ao/Ao.exe', data: 'MZ' }]);
+    for (const bytes of [randomBytes(5000), rawTarGz([{ path: 'ao/x', data: 'x' }]), whole.subarray(0, whole.length - 10)]) {
+      await writeFile(zip, bytes);
+      // node-stream-zip's "Bad archive" went out as it was: exit 70, and the download was kept for the next run to fail alike.
+      await expect(extractArtifact('zip', zip, join(dir, 'staging'), 1 << 20, 'x')).rejects.toMatchObject({
+        code: 'EUNSAFEARCHIVE',
+        why: expect.stringMatching(/not a sound zip/),
+      });
+    }
+  });
+
   it('refuses a zip entry whose bytes do not match its CRC-32', async () => {
     const dir = await tempDir('crc');
     const built = await buildAppArtifact('darwin', join(dir, 'ao-desktop-darwin-arm64.zip'), 256 << 10);
