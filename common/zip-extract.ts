@@ -147,7 +147,16 @@ async function rawEntries(archive: string, zip: InstanceType<typeof StreamZip.as
     if (kind !== 0 && kind !== 0o100000 && kind !== 0o040000 && kind !== 0o120000) {
       throw refuse(archive, `entry ${JSON.stringify(entry.name)} is a device, FIFO or socket (mode ${unixMode.toString(8)})`);
     }
-    const link = type === 'symlink' ? (entry.size > 4096 ? '/' : (await zip.entryData(entry)).toString('utf8')) : undefined;
+    const link =
+      type === 'symlink'
+        ? entry.size > 4096
+          ? '/'
+          : (
+              await zip.entryData(entry).catch((cause: unknown) => {
+                throw entryFailure(archive, entry.name, cause);
+              })
+            ).toString('utf8')
+        : undefined;
     const { name: path, size, offset, compressedSize, crc, method, encrypted } = entry;
     raw.push({ path, type, mode: unixMode & 0o777, size, link, integrity: undefined, offset, compressedSize, crc, method, encrypted });
   }

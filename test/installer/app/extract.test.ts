@@ -194,6 +194,12 @@ describe('extracting real app layouts', () => {
         why: expect.stringMatching(/not a sound zip/),
       });
     }
+    // A symlink whose target does not inflate.
+    await writeFile(zip, rawZip([{ name: 'Ao/link', mode: 0o120777, data: 'not deflate', method: 8 }]));
+    await expect(extractArtifact('zip', zip, join(dir, 'staging'), 1 << 20, 'x')).rejects.toMatchObject({
+      code: 'EUNSAFEARCHIVE',
+      why: expect.stringMatching(/entry "Ao\/link" is corrupt/),
+    });
   });
 
   it('refuses a zip entry whose bytes do not match its CRC-32', async () => {
