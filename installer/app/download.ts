@@ -424,7 +424,15 @@ function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
 function basicAuthOf(url: string): { origin: string; authorization?: string } {
   const { origin, username, password } = new URL(url);
   if (!username && !password) return { origin };
-  return { origin, authorization: `Basic ${Buffer.from(`${decodeURIComponent(username)}:${decodeURIComponent(password)}`).toString('base64')}` };
+  // As curl does: percent-escapes decoded; a stray "%" that starts none is taken as it is.
+  const decode = (part: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  };
+  return { origin, authorization: `Basic ${Buffer.from(`${decode(username)}:${decode(password)}`).toString('base64')}` };
 }
 
 /** One GET with Range/If-Range, following redirects by hand so chains are capped and loops caught. */

@@ -190,6 +190,11 @@ describe.concurrent('download against a misbehaving server', () => {
     // undici drops a URL's credentials: the mirror answered 401 and was given up as "does not serve this file".
     expect(server.requests.filter((r) => r.path === path).map((r) => r.status)).toEqual([200]);
 
+    // A "%" that starts no escape (a token holding one) is sent as it is, not a URIError on every attempt.
+    const percent = `/case-${++n}/app.zip`;
+    await server.serve(percent, source, { basicAuth: 'bob:50%off' });
+    await expectGood((await fetchTo(percent, { urls: [`${server.url.replace('http://', 'http://bob:50%off@')}${percent}`] })).dest);
+
     const elsewhere = await servedPath();
     const hop = `/case-${++n}/hop.zip`;
     server.redirect(hop, `${server.url.replace('127.0.0.1', 'localhost')}${elsewhere}`);
