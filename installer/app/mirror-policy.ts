@@ -19,6 +19,9 @@ export class DeadUrlError extends RetryableError {}
 /** A URL that answered 401: it serves the file only to whoever signs in (a private mirror). */
 export class CredentialsError extends DeadUrlError {}
 
+/** An HTTPS certificate this machine does not trust (a proxy inspecting HTTPS, a self-signed mirror): no retry changes it. */
+export class CertificateError extends DeadUrlError {}
+
 /** An HTML page where the app should be: a network's sign-in page (a captive portal) or a proxy's error page, gone once the user signs in. */
 export class LoginPageError extends RetryableError {}
 

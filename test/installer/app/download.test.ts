@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +14,8 @@ import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-ser
 import { tempDir } from './helpers.js';
 
 const SIZE = 3 << 20;
+/** openssl makes the self-signed certificate of the TLS case (the Linux and macOS runners have it). */
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 let server: FaultServer;
 let source: string;
 let pinned: { integrity: string; size: number };
@@ -211,6 +215,51 @@ describe.concurrent('download against a misbehaving server', () => {
     expect((failed as { fix: string }).fix).toMatch(/asks for credentials.*AO_APP_BASE_URL=https:\/\/<user>:<token>@/);
     expect((failed as { fix: string }).fix).not.toMatch(/maintainers/);
   });
+
+  it.runIf(hasOpenssl)(
+    'stops at once on a certificate it cannot trust (a proxy inspecting HTTPS), naming NODE_EXTRA_CA_CERTS, not retrying as the network',
+    async () => {
+      const dir = await tempDir('tls');
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
+      const tls = createHttpsServer({ key: await readFile(join(dir, 'key.pem')), cert: await readFile(join(dir, 'cert.pem')) }, (_req, res) => res.end());
+      let connections = 0;
+      tls.on('connection', () => connections++);
+      await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/app.zip`;
+        const failed = await fetchTo('/unused', { urls: [url] }).catch((err: unknown) => err);
+        expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/self-signed certificate/) });
+        expect((failed as { fix: string }).fix).toMatch(/NODE_EXTRA_CA_CERTS/);
+        // No retry changes a certificate: it was asked seven times, then blamed on "the network connection".
+        expect(connections).toBe(1);
+      } finally {
+        tls.closeAllConnections();
+        await new Promise((resolve) => tls.close(resolve));
+      }
+    },
+  );
 
   it('survives a Content-Length that lies in either direction', async () => {
     const longer = await servedPath();
