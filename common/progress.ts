@@ -121,7 +121,9 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
       else if (mode === 'json') emit({ event: 'done', bytes: done, message });
     },
     waiting(message) {
-      if (mode === 'tty' || mode === 'plain') stream.write(`${label}: ${message}\n`);
+      // On a TTY the bar's line is cleared first; the bar is drawn again below at the next advance.
+      if (mode === 'tty') stream.write(`\r\x1b[2K${label}: ${message}\n`);
+      else if (mode === 'plain') stream.write(`${label}: ${message}\n`);
       else if (mode === 'json') emit({ event: 'waiting', message });
     },
     fail(message) {

@@ -226,6 +226,8 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         }
         const wait = policy.failed(url, aborted ?? untrustedCertificate(url, err) ?? err, part.offset);
         if (wait === undefined) break;
+        // A wait of seconds (backoff up to 30 s, Retry-After up to 2 minutes) is said, or it looks like a hang.
+        if (wait >= 1000) options.progress?.waiting(`${policy.lastError}; trying again in ${humanWait(wait)}`);
         if (wait > 0) await sleep(wait);
       } finally {
         clearTimeout(deadlineTimer);

@@ -90,13 +90,17 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === path).map((r) => r.status)).toEqual([500, 502, 200]);
   });
 
-  it('waits as long as Retry-After says on 429', async () => {
+  it('waits as long as Retry-After says on 429, saying so while it waits', async () => {
     const path = await servedPath();
     server.fault(path, { kind: 'retry-after', seconds: 1 });
+    const said: string[] = [];
+    const progress = { start: () => undefined, advance: () => undefined, finish: () => undefined, fail: () => undefined, waiting: (m: string) => said.push(m) };
     const started = Date.now();
-    const { dest } = await fetchTo(path);
+    const { dest } = await fetchTo(path, { progress });
     await expectGood(dest);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    // A silent wait of seconds (up to 2 minutes for Retry-After, 30 s of backoff) looked like a hang.
+    expect(said).toEqual([expect.stringMatching(/answered 429; trying again in 1 s/)]);
   });
 
   it('gives up at once on a Retry-After longer than it waits, saying when to come back, not blaming the network', async () => {
