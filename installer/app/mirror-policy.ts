@@ -74,7 +74,8 @@ export class MirrorPolicy {
 
   /** Every URL is dead: the host does not serve the file as pinned. */
   get allDead(): boolean {
-    return this.dead.size === this.urls.length;
+    // Every URL of this run: a partial's bytes may name a URL from an earlier run that is not among them.
+    return this.urls.every((url) => this.dead.has(url));
   }
 
   /** Drops a URL from the rotation for good (it served a whole file of other bytes). */
