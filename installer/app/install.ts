@@ -409,7 +409,8 @@ async function removeOurs(dir: string, ours: (name: string) => boolean): Promise
     if (ours(name)) await rm(join(dir, name), { recursive: true, force: true });
   }
   await rmdir(dir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT' && err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+    // Gone, still holding someone else's files, or a link to a folder elsewhere (kept as the user made it).
+    if (!['ENOENT', 'ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes(err.code ?? '')) throw err;
   });
 }
 

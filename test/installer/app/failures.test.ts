@@ -475,6 +475,21 @@ describe('a file-system problem outside the download and unpack says what, why a
     expect(existsSync(join(home, 'current'))).toBe(false);
   });
 
+  it.runIf(process.platform !== 'win32')('installs into, and removes from, a `versions` folder the user moved to a bigger disk and linked', async () => {
+    const base = await tempDir('linked-versions');
+    const root = join(base, 'app');
+    mkdirSync(join(base, 'bigger-disk'));
+    mkdirSync(root);
+    symlinkSync(join(base, 'bigger-disk'), join(root, 'versions'));
+    const manifest = await tarManifest('linked-versions', '0.10.0');
+    expect((await ao(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64', '--dir', root])).code).toBe(0);
+    expect(readdirSync(join(base, 'bigger-disk'))).toEqual(['0.10.0-linux-x64']);
+    const remove = await ao(['remove', '--dir', root]);
+    expect(remove.stderr).toBe('');
+    expect(remove.code).toBe(0);
+    expect(readdirSync(join(base, 'bigger-disk'))).toEqual([]);
+  });
+
   it.runIf(process.platform !== 'win32')('a file of the user named `current` in that folder is never replaced or removed', async () => {
     const home = await tempDir('user-current');
     writeFileSync(join(home, 'current'), 'my current notes');
