@@ -169,6 +169,9 @@ describe('extracting real app layouts', () => {
         { name: 'Ao/Ao.exe', data: 'MZ', dosAttributes: 0x20 },
         { name: 'Ao/resources', dosAttributes: 0x10 },
         { name: 'Ao/resources/app.asar', data: 'asar', dosAttributes: 0x20 },
+        // .NET Framework's ZipFile (PowerShell 5's Compress-Archive) writes backslashes, a folder's name ending in one.
+        { name: 'Ao\\locales\\', dosAttributes: 0 },
+        { name: 'Ao\\locales\\en-US.pak', data: 'pak', dosAttributes: 0 },
       ]),
     );
     const staging = join(dir, 'staging');
@@ -178,6 +181,8 @@ describe('extracting real app layouts', () => {
       ['Ao/Ao.exe', 'file'],
       ['Ao/resources', 'dir'],
       ['Ao/resources/app.asar', 'file'],
+      ['Ao/locales', 'dir'],
+      ['Ao/locales/en-US.pak', 'file'],
     ]);
     expect(await readFile(join(staging, 'Ao/resources/app.asar'), 'utf8')).toBe('asar');
   });
