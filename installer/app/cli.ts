@@ -68,6 +68,14 @@ let jsonErrors = false;
 const stdout = redactingSink(process.stdout);
 const stderr = redactingSink(process.stderr);
 
+// A reader that goes away (`ao-app install --json | head -n 1`, a closed pipe) does not end the install: what it would
+// have read is dropped. Any other error on these streams is the bug it was.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 /** A duration in ms from the environment; a value that is not a positive number is refused, not read as 0 or NaN. */
 function msFromEnv(name: string): number | undefined {
   const raw = process.env[name];

@@ -631,6 +631,36 @@ async function appImageCase(name: string, extra: string[] = []): Promise<{ root:
   return { root, args: await installArgs(manifest, root, extra), path };
 }
 
+describe('a reader of its output that goes away', () => {
+  it('does not end the install (ao-app install --json | head -n 1): it finishes, exit 0', async () => {
+    const artifact = join(work, 'epipe.AppImage');
+    await writePadding(artifact, 4 << 20);
+    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/epipe.AppImage' });
+    const root = join(await tempDir('epipe'), 'app');
+    const args = (await installArgs(manifest, root, ['--json'])).filter((a) => a !== '--quiet');
+    // 2 s of download: progress events keep coming after the reader has gone.
+    server.throttle(2 << 20);
+    try {
+      const child = spawn(process.execPath, [cli, ...args], {
+        env: { ...process.env, HOME: join(work, 'home'), AO_APP_BASE_URL: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      // Like head -n 1: one line read, then the pipe closed.
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      child.stdout.destroy();
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      // It died of EPIPE mid-download: exit 70, "unexpected error" and a stack trace.
+      expect(stderr).not.toMatch(/EPIPE|unexpected error/);
+      expect(code).toBe(0);
+    } finally {
+      server.throttle(0);
+    }
+    expect((await ao(['where', '--dir', root])).code).toBe(0);
+  });
+});
+
 /** strace failing `calls` with ENOSPC, only where they touch `file` (-P). */
 const fullDiskAt = (file: string, calls: string) => [
   'strace',
