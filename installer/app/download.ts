@@ -247,7 +247,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
           policy.lastFailure instanceof CredentialsError
             ? 'the download host asks for credentials: if it is a private mirror, give them in its URL, as AO_APP_BASE_URL=https://<user>:<token>@<host>/<path>/, then run ao-app install again'
             : policy.lastFailure instanceof CertificateError
-              ? "this network shows an HTTPS certificate Node does not trust (a proxy or firewall inspecting HTTPS; for an expired one, check the clock): set NODE_EXTRA_CA_CERTS to that proxy's CA certificate file (the one npm's cafile names), then run ao-app install again"
+              ? "this network shows an HTTPS certificate Node does not trust: on a hotel or café network, sign in to it in a web browser first; behind a proxy or firewall inspecting HTTPS, set NODE_EXTRA_CA_CERTS to its CA certificate file (the one npm's cafile names); for an expired one, check the clock; then run ao-app install again"
               : "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it",
         code: 'EAPPDOWNLOAD',
       });
