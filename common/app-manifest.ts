@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import semver from 'semver';
 import { UserError } from './errors.js';
 
@@ -48,6 +49,17 @@ const MAX_VERSION_LENGTH = 64;
 /** A matrix id (`os-cpu`): it names the version folder too. */
 const TARGET_ID = /^[a-z0-9]+-[a-z0-9]+$/;
 
+/**
+ * A folder name ao-app makes in `versions/`: `<version>-<os>-<cpu>` (a plain semver, a matrix id) or a
+ * `.staging-` folder. Anything else there is someone else's (an AO_APP_DIR or --dir that already held a `versions`
+ * folder) and is never swept or removed.
+ */
+export function isVersionFolderName(name: string): boolean {
+  if (name.startsWith('.staging-')) return true;
+  const m = /^(.+)-([a-z0-9]+-[a-z0-9]+)$/.exec(name);
+  return m !== null && semver.valid(m[1]) === m[1] && TARGET_ID.test(m[2]!);
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A file name that stays one entry inside its folder: no separators, no NUL, not `.` or `..`. */
@@ -58,6 +70,14 @@ export function isHttpUrl(text: string): boolean {
   if (!URL.canParse(text)) return false;
   const { protocol } = new URL(text);
   return protocol === 'http:' || protocol === 'https:';
+}
+
+function isEd25519PublicKey(pem: string): boolean {
+  try {
+    return createPublicKey(pem).asymmetricKeyType === 'ed25519';
+  } catch {
+    return false;
+  }
 }
 
 export function validateAppManifest(data: unknown, source = 'the manifest'): AppManifest {
@@ -74,6 +94,9 @@ export function validateAppManifest(data: unknown, source = 'the manifest'): App
   if (!isObject(m.targets)) throw invalidAppManifest('"targets" is missing or not an object', source);
   if (m.publicKey !== undefined && (typeof m.publicKey !== 'string' || !m.publicKey.includes('BEGIN PUBLIC KEY')))
     throw invalidAppManifest('"publicKey" must be a PEM public key when present', source);
+  // Ed25519 only, as the store of remembered keys holds: another kind trusted on first use made every later run
+  // refuse that store as damaged, and a PEM that does not parse crashed the signature check (exit 70).
+  if (m.publicKey !== undefined && !isEd25519PublicKey(m.publicKey)) throw invalidAppManifest('"publicKey" is not an Ed25519 public key', source);
   if (m.keyRotation !== undefined && typeof m.keyRotation?.signature !== 'string') throw invalidAppManifest('"keyRotation.signature" must be a string', source);
   for (const [id, t] of Object.entries(m.targets)) {
     const where = `targets.${id}`;

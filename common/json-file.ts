@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { UserError } from './errors.js';
 
 /** What a file is to the person reading the error, the command that fixes it, and the error code. */
@@ -8,6 +8,28 @@ export interface JsonFileRole {
   fix: string;
   /** One code for both failures; without it, ENOFILE for an unreadable file and EBADJSON for bad JSON. */
   code?: string;
+  /** Refuse a file larger than this (a path like /dev/zero never ends, and a huge file would be held in memory whole). */
+  maxBytes?: number;
+}
+
+/** The file's text, reading at most `maxBytes` + 1 bytes; undefined when it holds more. */
+function readCapped(path: string, maxBytes: number): string | undefined {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(Math.min(maxBytes + 1, 1 << 20));
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > maxBytes) return undefined;
+      chunks.push(Buffer.from(buffer.subarray(0, n)));
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -15,13 +37,20 @@ export interface JsonFileRole {
  * unreadable or not JSON, and what to run. Node built-ins only: this ships inside @aoagents/ao.
  */
 export function readJsonFile(path: string, role: JsonFileRole): unknown {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = readFileSync(path, 'utf8');
+    text = role.maxBytes === undefined ? readFileSync(path, 'utf8') : readCapped(path, role.maxBytes);
   } catch (cause) {
     const why = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message;
     throw new UserError({ what: `cannot read ${role.what} ${path}`, why, fix: role.fix, code: role.code ?? 'ENOFILE', cause });
   }
+  if (text === undefined)
+    throw new UserError({
+      what: `cannot read ${role.what} ${path}`,
+      why: `it is larger than ${Math.round(role.maxBytes! / (1 << 20))} MB, which no such file is`,
+      fix: role.fix,
+      code: role.code ?? 'EBADJSON',
+    });
   try {
     return JSON.parse(text);
   } catch (cause) {

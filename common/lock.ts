@@ -21,6 +21,8 @@ export interface LockOptions {
   /** How long to wait for a live holder before giving up. */
   waitMs?: number;
   staleMs?: number;
+  /** Told once, when a live holder makes us wait: who holds the lock (a wait of minutes must not look like a hang). */
+  onWait?: (holder: string) => void;
 }
 
 export interface Lock {
@@ -90,6 +92,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
   const staleMs = options.staleMs ?? 30_000;
   const deadline = Date.now() + (options.waitMs ?? 0);
   await mkdir(dirname(path), { recursive: true });
+  let told = false;
   for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
     try {
       const handle = await open(path, 'wx');
@@ -100,7 +103,14 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
         token: randomUUID(),
         startId: processStartId(process.pid),
       };
-      await handle.writeFile(JSON.stringify(me));
+      try {
+        await handle.writeFile(JSON.stringify(me));
+      } catch (err) {
+        // A full disk: the empty file we created carries no pid, and the next run would wait for it to go stale.
+        await handle.close().catch(() => undefined);
+        await rm(path, { force: true });
+        throw err;
+      }
       await handle.close();
       const heartbeat = setInterval(
         () => {
@@ -138,13 +148,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
       continue;
     }
     if (Date.now() + delay > deadline) {
-      let who = 'another process';
-      try {
-        const holder = JSON.parse(await readFile(path, 'utf8')) as Holder;
-        who = `pid ${holder.pid} on ${holder.host} (since ${holder.acquiredAt})`;
-      } catch {
-        // Keep the generic description.
-      }
+      const who = await holderOf(path);
       throw new UserError({
         what: `${options.purpose} is already running`,
         why: `${who} holds ${path}`,
@@ -152,6 +156,20 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
         code: 'ELOCKED',
       });
     }
+    if (!told && options.onWait) {
+      told = true;
+      options.onWait(await holderOf(path));
+    }
     await sleep(delay);
+  }
+}
+
+/** Who holds the lock, as a person reads it. */
+async function holderOf(path: string): Promise<string> {
+  try {
+    const holder = JSON.parse(await readFile(path, 'utf8')) as Holder;
+    return `pid ${holder.pid} on ${holder.host} (since ${holder.acquiredAt})`;
+  } catch {
+    return 'another process';
   }
 }

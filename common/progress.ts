@@ -27,6 +27,8 @@ export interface Progress {
   advance(bytes: number): void;
   finish(message?: string): void;
   fail(message: string): void;
+  /** Something holds the operation up before it starts (another process's lock): said once, so a long wait does not look like a hang. */
+  waiting(message: string): void;
 }
 
 export function pickProgressMode(flags: { json?: boolean; quiet?: boolean }, stream: { isTTY?: boolean } = process.stderr): ProgressMode {
@@ -117,6 +119,12 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
       if (mode === 'tty') stream.write(`\r\x1b[2K${label}: ${message ?? `done, ${formatBytes(done)}`}\n`);
       else if (mode === 'plain') stream.write(`${label}: ${message ?? `done, ${formatBytes(done)}`}\n`);
       else if (mode === 'json') emit({ event: 'done', bytes: done, message });
+    },
+    waiting(message) {
+      // On a TTY the bar's line is cleared first; the bar is drawn again below at the next advance.
+      if (mode === 'tty') stream.write(`\r\x1b[2K${label}: ${message}\n`);
+      else if (mode === 'plain') stream.write(`${label}: ${message}\n`);
+      else if (mode === 'json') emit({ event: 'waiting', message });
     },
     fail(message) {
       if (mode === 'tty') stream.write(`\r\x1b[2K${label}: failed: ${message}\n`);

@@ -8,7 +8,7 @@ import { crc32, createInflateRaw } from 'node:zlib';
 import StreamZip from 'node-stream-zip';
 import { UserError } from './errors.js';
 import { integrityOfHash } from './integrity.js';
-import { checkPlan, refuse, type PlannedEntry } from './archive-plan.js';
+import { checkPlan, cleanPath, refuse, type PlannedEntry } from './archive-plan.js';
 import { capCounter, createSymlinks, ENTRY_DIGEST, fileMode, inside } from './archive-write.js';
 import { isFileSystemError } from './file-system-error.js';
 import { settle } from './streaming-memory.js';
@@ -96,27 +96,67 @@ async function planZip(archive: string, cap: number): Promise<ZipPlanned[]> {
 async function readEntries(archive: string): Promise<ZipPlanned[]> {
   const zip = new StreamZip.async({ file: archive, storeEntries: true, skipEntryNameValidation: true });
   try {
-    const all = await zip.entries();
+    const all = await zip.entries().catch((cause: unknown) => {
+      // Reading the verified file failed (EIO...): this disk's fault. Anything else: the bytes are no zip.
+      throw isFileSystemError(cause) ? cause : refuse(archive, `it is not a sound zip (${(cause as Error).message})`);
+    });
     // entries() is keyed by name, so a repeated name only shows in the count.
     if (Object.keys(all).length !== (await zip.entriesCount)) throw refuse(archive, 'some entry names appear more than once');
     return await rawEntries(archive, zip, all);
   } finally {
-    await zip.close();
+    // A zip that never opened fails its close with the same error: the first one is what is reported.
+    await zip.close().catch(() => undefined);
   }
+}
+
+/** MS-DOS's folder attribute, in the low byte of the external attributes (a zip made on Windows may name a folder without a trailing slash). */
+const DOS_FOLDER = 0x10;
+
+/**
+ * Every name an entry list holds, its folders' included: what an AppleDouble `._<name>` is checked against.
+ * ditto stores a file's extended attributes inline as `._<name>` beside it (without --sequesterRsrc) and
+ * folds them back when it unpacks; unpacked as files inside a signed .app, they would break its seal.
+ */
+function appleDoubleCompanions(names: string[]): Set<string> {
+  const companions = new Set<string>();
+  // Most zips have none: no set of every path is built for them (an Electron app has ~3,000 entries).
+  if (!names.some((name) => /(^|[/\\])\._/.test(name))) return companions;
+  const present = new Set<string>();
+  for (const name of names) {
+    const parts = cleanPath(name).split('/');
+    for (let i = 1; i <= parts.length; i++) present.add(parts.slice(0, i).join('/'));
+  }
+  for (const name of names) {
+    const parts = cleanPath(name).split('/');
+    const last = parts.at(-1)!;
+    if (last.startsWith('._') && last.length > 2 && present.has([...parts.slice(0, -1), last.slice(2)].join('/'))) companions.add(name);
+  }
+  return companions;
 }
 
 async function rawEntries(archive: string, zip: InstanceType<typeof StreamZip.async>, all: Record<string, StreamZip.ZipEntry>): Promise<ZipPlanned[]> {
   const raw: ZipPlanned[] = [];
+  const companions = appleDoubleCompanions(Object.keys(all));
   for (const entry of Object.values(all)) {
     // Finder's zip keeps resource forks in __MACOSX/; ditto folds them back, it never unpacks them as files.
-    if (/^__MACOSX(\/|$)/.test(entry.name.replace(/\\/g, '/'))) continue;
+    if (/^__MACOSX(\/|$)/.test(entry.name.replace(/\\/g, '/')) || companions.has(entry.name)) continue;
     const unixMode = (entry.attr >>> 16) & 0xffff;
     const kind = unixMode & S_IFMT;
-    const type: PlannedEntry['type'] = entry.isDirectory || kind === 0o040000 ? 'dir' : kind === 0o120000 ? 'symlink' : 'file';
+    const dosFolder = kind === 0 && (entry.attr & DOS_FOLDER) !== 0;
+    const type: PlannedEntry['type'] = entry.isDirectory || kind === 0o040000 || dosFolder ? 'dir' : kind === 0o120000 ? 'symlink' : 'file';
     if (kind !== 0 && kind !== 0o100000 && kind !== 0o040000 && kind !== 0o120000) {
       throw refuse(archive, `entry ${JSON.stringify(entry.name)} is a device, FIFO or socket (mode ${unixMode.toString(8)})`);
     }
-    const link = type === 'symlink' ? (entry.size > 4096 ? '/' : (await zip.entryData(entry)).toString('utf8')) : undefined;
+    const link =
+      type === 'symlink'
+        ? entry.size > 4096
+          ? '/'
+          : (
+              await zip.entryData(entry).catch((cause: unknown) => {
+                throw entryFailure(archive, entry.name, cause);
+              })
+            ).toString('utf8')
+        : undefined;
     const { name: path, size, offset, compressedSize, crc, method, encrypted } = entry;
     raw.push({ path, type, mode: unixMode & 0o777, size, link, integrity: undefined, offset, compressedSize, crc, method, encrypted });
   }

@@ -235,6 +235,8 @@ export interface RawZipEntry {
   method?: number;
   /** Sets the general-purpose flag that says the entry is encrypted. */
   encrypted?: boolean;
+  /** Made by MS-DOS/Windows: these DOS attributes (0x10 a folder, 0x20 archive) and no Unix mode. */
+  dosAttributes?: number;
 }
 
 /** A zip written entry by entry (stored, Unix "made by", modes in external attributes). */
@@ -261,7 +263,7 @@ export function rawZip(entries: RawZipEntry[]): Buffer {
     locals.push(local, name, data);
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE((3 << 8) | 20, 4); // made by Unix
+    central.writeUInt16LE(((e.dosAttributes === undefined ? 3 : 0) << 8) | 20, 4); // made by Unix, or by MS-DOS
     central.writeUInt16LE(20, 6);
     central.writeUInt16LE(flags, 8);
     central.writeUInt16LE(method, 10);
@@ -269,7 +271,7 @@ export function rawZip(entries: RawZipEntry[]): Buffer {
     central.writeUInt32LE(data.length, 20);
     central.writeUInt32LE(size, 24);
     central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(((e.mode ?? (e.name.endsWith('/') ? 0o40755 : 0o100644)) << 16) >>> 0, 38);
+    central.writeUInt32LE(e.dosAttributes ?? ((e.mode ?? (e.name.endsWith('/') ? 0o40755 : 0o100644)) << 16) >>> 0, 38);
     central.writeUInt32LE(offset, 42);
     centrals.push(central, name);
     offset += 30 + name.length + data.length;

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gzipSync } from 'node:zlib';
 
 /**
  * A real HTTP server on 127.0.0.1 that serves files with Range/If-Range/ETag
@@ -28,13 +29,18 @@ export type Fault =
   /** Flip one byte of the body. */
   | { kind: 'wrong-bytes' }
   /** Send the body this many bytes a second, a tenth of that every 100 ms: never idle for long, never done (a slow-loris server). */
-  | { kind: 'trickle'; bytesPerSecond: number };
+  | { kind: 'trickle'; bytesPerSecond: number }
+  /** Answer 200 with a small HTML page, as a hotel or café network's sign-in page (a captive portal) does for any URL. */
+  | { kind: 'login-page' }
+  /** Send the whole file gzip-compressed with `Content-Encoding: gzip` (200, or 206 of the compressed bytes when a Range was asked), whatever Accept-Encoding said. */
+  | { kind: 'gzip' };
 
 export interface RequestRecord {
   method: string;
   path: string;
   range?: string;
   ifRange?: string;
+  authorization?: string;
   status: number;
   fault?: Fault['kind'];
   bytesSent: number;
@@ -46,12 +52,14 @@ interface Served {
   etag: string;
   lastModified: string;
   generation: number;
+  /** "user:password" this file is served to only (HTTP Basic), as a private mirror does. */
+  basicAuth?: string;
 }
 
 export interface FaultServer {
   url: string;
-  /** Serves `file` at `path` ("/name"). */
-  serve(path: string, file: string): Promise<void>;
+  /** Serves `file` at `path` ("/name"); `weakEtag`: a weak ETag (W/"..."), as Express's static files have, which If-Range never matches (RFC 9110, nginx). */
+  serve(path: string, file: string, options?: { weakEtag?: boolean; basicAuth?: string }): Promise<void>;
   /** Queues faults for the next requests to `path`, in order. */
   fault(path: string, ...faults: Fault[]): void;
   /** A redirect that always applies (for chains and loops). */
@@ -81,13 +89,14 @@ export async function startFaultServer(): Promise<FaultServer> {
       path,
       range: req.headers.range,
       ifRange: req.headers['if-range'] as string | undefined,
+      authorization: req.headers.authorization,
       status: 0,
       bytesSent: 0,
     };
     requests.push(record);
     const fault = queues.get(path)?.shift();
     record.fault = fault?.kind;
-    const finishWith = (status: number, headers: Record<string, string | number> = {}, body = '') => {
+    const finishWith = (status: number, headers: Record<string, string | number> = {}, body: string | Buffer = '') => {
       record.status = status;
       res.writeHead(status, headers).end(body);
     };
@@ -96,11 +105,20 @@ export async function startFaultServer(): Promise<FaultServer> {
     if (permanent) return finishWith(permanent.status, { location: permanent.to });
     if (fault?.kind === 'status') return finishWith(fault.status, {}, `fault ${fault.status}\n`);
     if (fault?.kind === 'retry-after') return finishWith(fault.status ?? 429, { 'retry-after': String(fault.seconds) }, 'slow down\n');
+    if (fault?.kind === 'login-page')
+      return finishWith(
+        200,
+        { 'content-type': 'text/html; charset=utf-8' },
+        '<!doctype html><html><body><form action="/login">Sign in to the hotel Wi-Fi</form></body></html>\n',
+      );
     const served = files.get(path);
     if (!served) return finishWith(404, {}, 'not found\n');
+    if (served.basicAuth && req.headers.authorization !== `Basic ${Buffer.from(served.basicAuth).toString('base64')}`)
+      return finishWith(401, { 'www-authenticate': 'Basic realm="mirror"' }, 'who are you\n');
     if (fault?.kind === 'change-etag') {
       served.generation++;
-      served.etag = `"${served.etag.slice(1, -1).split('-g')[0]}-g${served.generation}"`;
+      const weak = served.etag.startsWith('W/') ? 'W/' : '';
+      served.etag = `${weak}"${served.etag.slice(weak.length + 1, -1).split('-g')[0]}-g${served.generation}"`;
     }
 
     let start = 0;
@@ -108,12 +126,22 @@ export async function startFaultServer(): Promise<FaultServer> {
     let status = 200;
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const ifRange = req.headers['if-range'];
-    const rangeApplies = range && fault?.kind !== 'ignore-range' && (ifRange === undefined || ifRange === served.etag || ifRange === served.lastModified);
+    // If-Range compares strongly: a weak ETag never matches (RFC 9110 13.1.5, as nginx does).
+    const ifRangeMatches = ifRange === undefined || (ifRange === served.etag && !ifRange.startsWith('W/')) || ifRange === served.lastModified;
+    const rangeApplies = range && fault?.kind !== 'ignore-range' && ifRangeMatches;
     if (range && rangeApplies) {
       start = Number(range[1]);
       end = range[2] ? Math.min(Number(range[2]), served.size - 1) : served.size - 1;
       if (start >= served.size) return finishWith(416, { 'content-range': `bytes */${served.size}` });
       status = 206;
+    }
+    if (fault?.kind === 'gzip') {
+      const zipped = gzipSync(await readFile(served.file));
+      const from = status === 206 ? Math.min(start, zipped.length - 1) : 0;
+      const headers: Record<string, string | number> = { 'content-encoding': 'gzip', 'content-length': zipped.length - from, etag: served.etag };
+      if (status === 206) headers['content-range'] = `bytes ${from}-${zipped.length - 1}/${zipped.length}`;
+      record.bytesSent += zipped.length - from;
+      return finishWith(status, headers, zipped.subarray(from));
     }
     const length = end - start + 1;
     const headers: Record<string, string | number> = {
@@ -206,10 +234,17 @@ export async function startFaultServer(): Promise<FaultServer> {
 
   return {
     url: `http://127.0.0.1:${port}`,
-    async serve(path, file) {
+    async serve(path, file, options = {}) {
       const info = await stat(file);
       const tag = createHash('sha1').update(`${file}:${info.size}:${info.mtimeMs}`).digest('hex').slice(0, 16);
-      files.set(path, { file, size: info.size, etag: `"${tag}"`, lastModified: info.mtime.toUTCString(), generation: 0 });
+      files.set(path, {
+        file,
+        size: info.size,
+        etag: `${options.weakEtag ? 'W/' : ''}"${tag}"`,
+        lastModified: info.mtime.toUTCString(),
+        generation: 0,
+        basicAuth: options.basicAuth,
+      });
     },
     fault(path, ...faults) {
       queues.set(path, [...(queues.get(path) ?? []), ...faults]);

@@ -26,7 +26,13 @@ const USAGE =
 
 function loadManifest(file: string | undefined): AppManifest {
   const path = file ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'ao-manifest.json');
-  const data = readJsonFile(path, { what: 'the app manifest', fix: 'reinstall @aoagents/ao, or pass --manifest <file>', code: 'EAPPMANIFEST' }) as {
+  // A release's manifest is a few KB: 16 MB is far past any real one, and /dev/zero is refused instead of read without end.
+  const data = readJsonFile(path, {
+    what: 'the app manifest',
+    fix: 'reinstall @aoagents/ao, or pass --manifest <file>',
+    code: 'EAPPMANIFEST',
+    maxBytes: 16 << 20,
+  }) as {
     app?: unknown;
     targets?: unknown;
   } | null;
@@ -41,8 +47,8 @@ function loadManifest(file: string | undefined): AppManifest {
   });
 }
 
-/** What gives back an intact app whatever verify found: `install` alone keeps a version whose marker is complete. */
-const REINSTALL = 'ao-app remove, then ao-app install (it downloads the app again)';
+/** What gives back an intact app whatever verify found: install re-hashes the installed version and replaces a damaged one. */
+const REINSTALL = 'ao-app install (it downloads the app again and replaces the damaged version)';
 
 const OPTIONS = {
   json: { type: 'boolean' },
@@ -61,6 +67,14 @@ let jsonErrors = false;
  */
 const stdout = redactingSink(process.stdout);
 const stderr = redactingSink(process.stderr);
+
+// A reader that goes away (`ao-app install --json | head -n 1`, a closed pipe) does not end the install: what it would
+// have read is dropped. Any other error on these streams is the bug it was.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
 
 /** A duration in ms from the environment; a value that is not a positive number is refused, not read as 0 or NaN. */
 function msFromEnv(name: string): number | undefined {
@@ -131,6 +145,10 @@ async function runVerb(
   values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'],
   say: Say,
 ): Promise<number> {
+  // Said on stderr (stdout keeps the one result line under --json): a wait for another ao-app's lock.
+  const note = (message: string) => {
+    if (!values.quiet) stderr.write(`ao-app: ${message}\n`);
+  };
   switch (command) {
     case 'install': {
       const stallTimeoutMs = msFromEnv('AO_APP_STALL_MS');
@@ -162,7 +180,7 @@ async function runVerb(
       return 0;
     }
     case 'verify': {
-      const result = await verifyApp({ manifest: loadManifest(values.manifest), target: values.target, root });
+      const result = await verifyApp({ manifest: loadManifest(values.manifest), target: values.target, root, onLockWait: note });
       if (result.ok) {
         say(`the desktop app at ${result.path} is intact`, result as unknown as Record<string, unknown>);
         return 0;
@@ -182,7 +200,7 @@ async function runVerb(
       return path ? 0 : 1;
     }
     case 'remove':
-      await removeApp(root, aoStateDir());
+      await removeApp(root, aoStateDir(), note);
       say(`removed the desktop app from ${root}`, { removed: root });
       return 0;
     default:

@@ -1,9 +1,11 @@
 import diagnostics from 'node:diagnostics_channel';
+import { pipeline, type Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import type { Progress } from '../../common/progress.js';
-import { DeadUrlError, MirrorPolicy, RetryableError } from './mirror-policy.js';
+import { CertificateError, CredentialsError, DeadUrlError, humanWait, LoginPageError, MirrorPolicy, RetryableError } from './mirror-policy.js';
 import { discardPartial, PartialFile, type Sidecar } from './partial-file.js';
 
 /**
@@ -69,6 +71,38 @@ export function defaultDispatcher(): Dispatcher {
   });
 }
 
+/** Content-Encodings a server may apply although ao-app asks for identity, and how to undo each. */
+const DECODERS: Record<string, () => Transform> = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
+/** OpenSSL's and Node's codes for a certificate that does not verify. */
+const CERTIFICATE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REVOKED',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** A failed attempt that was a certificate this machine does not trust, as a CertificateError; undefined for anything else. */
+function untrustedCertificate(url: string, err: unknown): CertificateError | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown; message?: string } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && CERTIFICATE_CODES.has(e.code)) return new CertificateError(`${url}: ${e.message} (${e.code})`);
+  }
+  return undefined;
+}
+
 /** The total size a Content-Range or 416 answer gives, if any. */
 function rangeTotal(value: string | undefined): number | undefined {
   const m = /\/(\d+)\s*$/.exec(value ?? '');
@@ -124,7 +158,33 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     options.progress?.start(size, 0);
   };
 
+  // Set when a whole download failed its hash and no other mirror was left to try.
+  let wrongDigest: string | undefined;
   try {
+    for (;;) {
+      await fill(part, policy);
+      if (part.offset < size) break;
+      const got = part.digest();
+      if (got === integrity) break;
+      // The URLs these bytes came from serve another file of the pinned size: another mirror may serve the pinned one.
+      for (const url of part.sources) policy.drop(url);
+      if (policy.allDead) {
+        wrongDigest = got;
+        break;
+      }
+      await restart();
+    }
+    // No fsync: it cost ~120 ms for 182 MB on this machine's ext4 and protects nothing. The bytes are
+    // unpacked from the page cache, and a later run re-hashes whatever a crash left in the partial: the
+    // pinned sha512 refuses one that lost bytes (it is discarded, and the next run downloads again).
+  } finally {
+    await part.close();
+    // Our own agent: close it so no reconnect loop (a proxy refusing CONNECT) outlives the download.
+    if (ownDispatcher) await dispatcher.destroy().catch(() => undefined);
+  }
+
+  /** Attempts until the partial holds `size` bytes or the policy gives up. */
+  async function fill(part: PartialFile, policy: MirrorPolicy): Promise<void> {
     while (part.offset < size) {
       const url = policy.next();
       if (url === undefined) break;
@@ -164,20 +224,15 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
           void dispatcher.destroy().catch(() => undefined);
           dispatcher = defaultDispatcher();
         }
-        const wait = policy.failed(url, aborted ?? err, part.offset);
+        const wait = policy.failed(url, aborted ?? untrustedCertificate(url, err) ?? err, part.offset);
         if (wait === undefined) break;
+        // A wait of seconds (backoff up to 30 s, Retry-After up to 2 minutes) is said, or it looks like a hang.
+        if (wait >= 1000) options.progress?.waiting(`${policy.lastError}; trying again in ${humanWait(wait)}`);
         if (wait > 0) await sleep(wait);
       } finally {
         clearTimeout(deadlineTimer);
       }
     }
-    // No fsync: it cost ~120 ms for 182 MB on this machine's ext4 and protects nothing. The bytes are
-    // unpacked from the page cache, and a later run re-hashes whatever a crash left in the partial: the
-    // pinned sha512 refuses one that lost bytes (it is discarded, and the next run downloads again).
-  } finally {
-    await part.close();
-    // Our own agent: close it so no reconnect loop (a proxy refusing CONNECT) outlives the download.
-    if (ownDispatcher) await dispatcher.destroy().catch(() => undefined);
   }
 
   if (part.offset < size) {
@@ -188,26 +243,35 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       throw new UserError({
         what: `cannot download the desktop app ${urls[0]}`,
         why: `${policy.lastError}${urls.length > 1 ? ` (and every mirror failed the same way)` : ''}; ${kept}`,
-        fix: "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it",
+        fix:
+          policy.lastFailure instanceof CredentialsError
+            ? 'the download host asks for credentials: if it is a private mirror, give them in its URL, as AO_APP_BASE_URL=https://<user>:<token>@<host>/<path>/, then run ao-app install again'
+            : policy.lastFailure instanceof CertificateError
+              ? "this network shows an HTTPS certificate Node does not trust: on a hotel or café network, sign in to it in a web browser first; behind a proxy or firewall inspecting HTTPS, set NODE_EXTRA_CA_CERTS to its CA certificate file (the one npm's cafile names); for an expired one, check the clock; then run ao-app install again"
+              : "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it",
         code: 'EAPPDOWNLOAD',
       });
     }
     const proxy = proxyInUse();
     const again = `then run ao-app install again${part.offset > 0 ? ': it resumes' : ''}`;
+    let fix = proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY), ${again}` : `check the network connection, ${again}`;
+    if (policy.comeBackInMs !== undefined)
+      fix = `the download host is busy and asked to come back in ${humanWait(policy.comeBackInMs)}: run ao-app install again after that${part.offset > 0 ? ' (it resumes)' : ''}`;
+    if (policy.lastFailure instanceof LoginPageError)
+      fix = `sign in to this network in a web browser (a hotel or café network shows its sign-in page in place of any download)${proxy ? ` or check the proxy ${proxy}` : ''}, ${again}`;
     throw new UserError({
       what: `cannot download the desktop app ${urls[0]}`,
       why: `${policy.lastError} (gave up after ${policy.gaveUp || `${policy.failures} attempts in a row without progress`}; ${kept})`,
-      fix: proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY), ${again}` : `check the network connection, ${again}`,
+      fix,
       code: 'EAPPDOWNLOAD',
     });
   }
-  const got = part.digest();
-  if (got !== integrity) {
+  if (wrongDigest !== undefined) {
     await discardPartial(dest);
     options.progress?.fail('checksum mismatch');
     throw new UserError({
       what: `the downloaded desktop app failed verification`,
-      why: `its sha512 is ${got}, the manifest pins ${integrity}; the bytes were discarded and nothing was installed`,
+      why: `its sha512 is ${wrongDigest}, the manifest pins ${integrity}${policy.urls.length > 1 ? ' (every mirror served such bytes)' : ''}; the bytes were discarded and nothing was installed`,
       fix: 'run the same command again; if it keeps failing, the download host or a proxy is serving the wrong file',
       code: 'EINTEGRITY',
     });
@@ -238,6 +302,10 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // A body error must reach the read below, never crash the process as an unhandled 'error' event.
   res.body.on('error', () => undefined);
   const status = res.statusCode;
+  if (status === 511) {
+    discard(res.body);
+    throw new LoginPageError(`${url} answered 511 Network Authentication Required (the network wants a sign-in first)`);
+  }
   if (status === 429 || (status >= 500 && status < 600)) {
     discard(res.body);
     throw new RetryableError(`${url} answered ${status}`, parseRetryAfter(res.headers['retry-after']));
@@ -254,7 +322,26 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     // A timeout (408) may pass, like overload and server errors above; any other answer (a 404, a 204, a 304
     // nobody asked for, a status HTTP does not define) is what this URL serves, however often it is asked.
     if (status === 408) throw new RetryableError(`${url} answered ${status}`);
+    if (status === 401) throw new CredentialsError(`${url} answered 401 (it asks for credentials)`);
     throw new DeadUrlError(`${url} answered ${status}`);
+  }
+  // The app is never an HTML page: this is a network's sign-in page (a captive portal answers any URL with one) or a
+  // proxy's error page. Taken for the app's first bytes, it would make the whole download fail its hash at the end.
+  if (/^\s*text\/html\b/i.test(header(res.headers, 'content-type') ?? '')) {
+    discard(res.body);
+    throw new LoginPageError(`${url} answered with an HTML page (a network's sign-in page or a proxy's error page), not the app`);
+  }
+  const encoding = (header(res.headers, 'content-encoding') ?? 'identity').trim().toLowerCase();
+  const decoder = encoding === 'identity' ? undefined : DECODERS[encoding];
+  if (encoding !== 'identity' && !decoder) {
+    discard(res.body);
+    throw new DeadUrlError(`${url} sends the file with Content-Encoding: ${encoding}, which ao-app cannot decode (it asked for identity)`);
+  }
+  if (decoder && status === 206) {
+    // A range of the compressed bytes is no range of the file: start over, asking for all of it.
+    discard(res.body);
+    await ctx.restart();
+    throw new RetryableError(`${url} answered a resume with a range of the compressed (Content-Encoding: ${encoding}) file`);
   }
   if (status === 206) {
     const m = /^bytes (\d+)-/.exec(header(res.headers, 'content-range') ?? '');
@@ -292,8 +379,10 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   let received = part.offset;
   let windowStart = Date.now();
   let windowBytes = 0;
+  // A server or proxy that compresses although identity was asked (Content-Encoding: gzip): the pinned hash is the file's, so decode it.
+  const body: AsyncIterable<unknown> = decoder ? pipeline(res.body, decoder(), () => undefined) : res.body;
   try {
-    for await (const chunk of res.body) {
+    for await (const chunk of body) {
       batch.push(chunk as Buffer);
       batched += (chunk as Buffer).length;
       received += (chunk as Buffer).length;
@@ -359,6 +448,21 @@ function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/** The HTTP Basic credentials a URL carries (a private mirror's https://user:token@host/), and the origin they belong to. */
+function basicAuthOf(url: string): { origin: string; authorization?: string } {
+  const { origin, username, password } = new URL(url);
+  if (!username && !password) return { origin };
+  // As curl does: percent-escapes decoded; a stray "%" that starts none is taken as it is.
+  const decode = (part: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  };
+  return { origin, authorization: `Basic ${Buffer.from(`${decode(username)}:${decode(password)}`).toString('base64')}` };
+}
+
 /** One GET with Range/If-Range, following redirects by hand so chains are capped and loops caught. */
 async function follow(
   start: string,
@@ -371,15 +475,26 @@ async function follow(
 ): Promise<Dispatcher.ResponseData> {
   const seen = new Set<string>();
   let url = start;
+  const { origin, authorization } = basicAuthOf(start);
   for (let hops = 0; ; hops++) {
     const headers: Record<string, string> = { 'user-agent': 'ao-app-fetcher', 'accept-encoding': 'identity' };
+    // undici drops a URL's user and password: sent as HTTP Basic, as curl does, and only to that URL's own origin.
+    const target = new URL(url);
+    if (authorization && target.origin === origin) headers.authorization = authorization;
+    target.username = '';
+    target.password = '';
     if (offset > 0) {
       headers.range = `bytes=${offset}-`;
       // If-Range only against the URL the partial came from: another mirror's validators differ.
-      const validator = sidecar?.url === start ? (sidecar.etag ?? sidecar.lastModified) : undefined;
+      // A weak ETag (W/"...") never matches If-Range (RFC 9110 forbids sending one; nginx ignores the Range then): Last-Modified instead.
+      const strongEtag = sidecar?.etag?.startsWith('W/') ? undefined : sidecar?.etag;
+      const validator = sidecar?.url === start ? (strongEtag ?? sidecar.lastModified) : undefined;
       if (validator) headers['if-range'] = validator;
     }
-    const res = await untilAborted(request(url, { dispatcher, headers, signal, headersTimeout: stallTimeoutMs, bodyTimeout: stallTimeoutMs }), signal);
+    const res = await untilAborted(
+      request(target.toString(), { dispatcher, headers, signal, headersTimeout: stallTimeoutMs, bodyTimeout: stallTimeoutMs }),
+      signal,
+    );
     if (res.statusCode < 300 || res.statusCode >= 400 || res.statusCode === 304) return res;
     discard(res.body);
     const location = header(res.headers, 'location');

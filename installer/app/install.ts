@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { mkdir, readdir, readFile, readlink, rm, stat, statfs, symlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, rm, rmdir, stat, statfs, symlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import { homeDir } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
 import { fsyncDir, renameWithRetry, tempSibling, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
-import { acquireLock } from '../../common/lock.js';
+import { acquireLock, type Lock } from '../../common/lock.js';
 import { settle } from '../../common/streaming-memory.js';
 import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
@@ -16,7 +16,15 @@ import { clearAppState, recordAppState, type RecordOutcome } from './app-state.j
 import { extractArtifact, type PlannedEntry } from '../../common/app-extract.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
-import { hostTargetId, invalidAppManifest, isHttpUrl, validateAppManifest, type AppManifest, type AppTarget } from '../../common/app-manifest.js';
+import {
+  hostTargetId,
+  invalidAppManifest,
+  isHttpUrl,
+  isVersionFolderName,
+  validateAppManifest,
+  type AppManifest,
+  type AppTarget,
+} from '../../common/app-manifest.js';
 
 /**
  * Installs the desktop app side by side under `<root>/versions/<version>-<target>/`,
@@ -132,7 +140,11 @@ function pickTarget(manifest: AppManifest, target: string): AppTarget {
       code: 'EUSAGE',
     });
   }
-  return { ...entry, urls: [`${base.replace(/\/+$/, '')}/${encodeURIComponent(entry.file)}`] };
+  // The file name goes into the path: a query (a private mirror's ?token=) stays a query, a fragment is dropped.
+  const url = new URL(base);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/${encodeURIComponent(entry.file)}`;
+  url.hash = '';
+  return { ...entry, urls: [url.toString()] };
 }
 
 async function freeBytes(dir: string): Promise<number> {
@@ -178,15 +190,40 @@ async function switchCurrent(root: string, name: string): Promise<void> {
   fsyncDir(root);
 }
 
+/**
+ * `current` is ao-app's link to the installed version: anything else there (a user's file or folder, in an AO_APP_DIR
+ * or --dir that already held one) is never replaced or removed; the command stops before it changes anything.
+ */
+async function refuseForeignCurrent(root: string, command: 'install' | 'remove'): Promise<void> {
+  if (process.platform === 'win32') return;
+  const path = join(root, 'current');
+  const info = await lstat(path).catch(() => undefined);
+  if (!info || info.isSymbolicLink()) return;
+  const kind = info.isDirectory() ? 'a folder' : 'a file';
+  throw new UserError({
+    what: `cannot ${command} the desktop app ${command === 'install' ? 'into' : 'from'} ${root}`,
+    why: `${path} is ${kind} ao-app did not make (it keeps a link to the installed version there); nothing was changed`,
+    fix: `${kind} is in the way where ao-app keeps its link: move it away, or set AO_APP_DIR (or pass --dir) to a folder of its own, then run ao-app ${command} again`,
+    code: 'EAPPDISK',
+  });
+}
+
 /** Removes half-written versions and staging folders (no marker), never the current one. */
 async function sweep(root: string, keep: Set<string>): Promise<void> {
   const versions = join(root, 'versions');
   for (const name of await readdir(versions).catch(() => [] as string[])) {
     const dir = join(versions, name);
     if (keep.has(dir)) continue;
+    if (!isVersionFolderName(name)) continue;
     if (name.startsWith('.staging-') || !(await readMarker(dir))) await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** A lock this user cannot create: the folder is not theirs to write, or the disk is read-only. */
+const CANNOT_WRITE = new Set(['EACCES', 'EPERM', 'EROFS']);
+
+/** What a command held up by another's lock says, once. */
+const waitingFor = (holder: string, lockPath: string) => `waiting for another ao-app (${holder}) to finish: it holds ${lockPath}`;
 
 export async function installApp(options: InstallOptions): Promise<InstallResult> {
   const manifest = validateAppManifest(options.manifest);
@@ -199,16 +236,24 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   await mkdir(join(root, 'versions'), { recursive: true });
   await mkdir(join(root, 'downloads'), { recursive: true });
 
-  const lock = await acquireLock(join(root, '.lock'), { purpose: 'the desktop app installer', waitMs: options.lockWaitMs ?? 15 * 60_000 });
+  const lockPath = join(root, '.lock');
+  const lock = await acquireLock(lockPath, {
+    purpose: 'the desktop app installer',
+    waitMs: options.lockWaitMs ?? 15 * 60_000,
+    onWait: (holder) => options.progress?.waiting(waitingFor(holder, lockPath)),
+  });
   try {
     // The signature over this entry, against keys from outside the manifest, before a byte is fetched. Under the
     // lock: the remembered keys are read after any other install wrote its own (two first installs at once would
     // otherwise both trust their key).
+    await refuseForeignCurrent(root, 'install');
     const trustChange = checkEntryTrust(manifest, targetId, target, options.trustedKeys ?? pinnedKeys(), await rememberedTrust(root));
     const current = await currentVersionDir(root);
     await sweep(root, new Set([current ?? '']));
     const done = await readMarker(versionDir);
-    if (done?.integrity === target.integrity) {
+    // Installed, and still intact: every file re-hashed (~0.4 s for the real app). A version whose files were deleted or
+    // changed since (an antivirus, a disk error) is installed again below, never reported as installed.
+    if (done?.integrity === target.integrity && (await entryProblems(versionDir, done)).length === 0) {
       if (current !== versionDir) {
         // Committed by a run killed before its pointer switch: finish that run's work.
         await switchCurrent(root, name);
@@ -269,32 +314,34 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
 
     const staging = join(root, 'versions', `.staging-${name}-${process.pid}`);
     await rm(staging, { recursive: true, force: true });
-    let entries: PlannedEntry[];
+    let marker: Marker;
     try {
-      entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file, target.integrity);
+      const entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file, target.integrity);
+      marker = {
+        version: manifest.version,
+        target: targetId,
+        integrity: target.integrity,
+        installedAt: new Date().toISOString(),
+        entries,
+      };
+      // At the install's peak: the unpack's garbage collected first, no copy of the ~3,000 entries (the
+      // key list picks each entry's fields for the marker), and on one line (pretty-printed doubles it).
+      settle();
+      await writeFileAtomic(join(staging, MARKER), JSON.stringify(marker, MARKER_KEYS));
+      await options.checkpoint?.('extracted');
+      await rm(versionDir, { recursive: true, force: true });
+      // No fsync per unpacked file (~3,000 for an Electron app): the marker and this rename are the commit
+      // point, and a SIGKILL keeps the page cache, so a killed run never commits a version missing bytes.
+      // A power cut before the kernel writes them back can (as after unzip); `ao-app verify` names such a file.
+      await renameWithRetry(staging, versionDir);
     } catch (err) {
+      // Whatever failed before the commit (the unpack, the marker on a full disk, the rename), the unpacked
+      // tree (254 MB for the real app) does not stay behind on a disk that may be full.
       await rm(staging, { recursive: true, force: true });
       // An unsafe archive is never worth keeping; a full disk keeps the verified download for the next run.
       if (err instanceof UserError && err.code === 'EUNSAFEARCHIVE') await discardPartial(artifact);
       throw err;
     }
-    const marker: Marker = {
-      version: manifest.version,
-      target: targetId,
-      integrity: target.integrity,
-      installedAt: new Date().toISOString(),
-      entries,
-    };
-    // At the install's peak: the unpack's garbage collected first, no copy of the ~3,000 entries (the
-    // key list picks each entry's fields for the marker), and on one line (pretty-printed doubles it).
-    settle();
-    await writeFileAtomic(join(staging, MARKER), JSON.stringify(marker, MARKER_KEYS));
-    await options.checkpoint?.('extracted');
-    await rm(versionDir, { recursive: true, force: true });
-    // No fsync per unpacked file (~3,000 for an Electron app): the marker and this rename are the commit
-    // point, and a SIGKILL keeps the page cache, so a killed run never commits a version missing bytes.
-    // A power cut before the kernel writes them back can (as after unzip); `ao-app verify` names such a file.
-    await renameWithRetry(staging, versionDir);
     fsyncDir(join(root, 'versions'));
     await options.checkpoint?.('committed');
     await switchCurrent(root, name);
@@ -349,8 +396,22 @@ async function pointAoStartAt(
 async function sweepOld(root: string, keep: string): Promise<void> {
   const versions = join(root, 'versions');
   for (const name of await readdir(versions)) {
-    if (join(versions, name) !== keep) await rm(join(versions, name), { recursive: true, force: true });
+    if (join(versions, name) !== keep && isVersionFolderName(name)) await rm(join(versions, name), { recursive: true, force: true });
   }
+}
+
+/** A file ao-app makes in `downloads/`: a partial, its sidecar, or the sidecar's temp sibling (fs-atomic.ts). */
+const isDownloadName = (name: string) => /\.partial(\.json)?$/.test(name) || /^\..+\.partial\.json\.tmp-/.test(name);
+
+/** Removes what ao-app made in `dir` (names `ours` accepts), then `dir` itself if nothing else is left in it. */
+async function removeOurs(dir: string, ours: (name: string) => boolean): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (ours(name)) await rm(join(dir, name), { recursive: true, force: true });
+  }
+  await rmdir(dir).catch((err: NodeJS.ErrnoException) => {
+    // Gone, still holding someone else's files, or a link to a folder elsewhere (kept as the user made it).
+    if (!['ENOENT', 'ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes(err.code ?? '')) throw err;
+  });
 }
 
 /** The installed app folder `current` points to, when it is complete. */
@@ -410,6 +471,8 @@ export async function verifyApp(options: {
   root?: string;
   /** How long to wait for an install or remove in progress. */
   lockWaitMs?: number;
+  /** Told once when an install or remove in progress makes verify wait. */
+  onLockWait?: (message: string) => void;
 }): Promise<AppVerification> {
   const manifest = validateAppManifest(options.manifest);
   const targetId = options.target ?? hostTargetId();
@@ -417,11 +480,22 @@ export async function verifyApp(options: {
   const root = resolve(options.root ?? defaultRoot());
   if (!(await stat(root).catch(() => undefined))) return { ok: false, problems: ['the desktop app is not installed'] };
   // Under the installer's lock: a remove or an install's switch and sweep in progress is not damage.
-  const lock = await acquireLock(join(root, '.lock'), { purpose: 'the desktop app installer', waitMs: options.lockWaitMs ?? 60_000 });
+  const lockPath = join(root, '.lock');
+  let lock: Lock | undefined;
+  try {
+    lock = await acquireLock(lockPath, {
+      purpose: 'the desktop app installer',
+      waitMs: options.lockWaitMs ?? 60_000,
+      onWait: (holder) => options.onLockWait?.(waitingFor(holder, lockPath)),
+    });
+  } catch (err) {
+    // A folder this user may not write (an admin's install, a read-only disk): verify only reads, so it reads it as it is.
+    if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  }
   try {
     return await verifyInstalled(root, target, manifest.version);
   } finally {
-    await lock.release();
+    await lock?.release();
   }
 }
 
@@ -432,6 +506,13 @@ async function verifyInstalled(root: string, target: AppTarget, release: string)
   if (!marker) return { ok: false, path: dir, problems: [`${dir} has no completion marker`] };
   const problems: string[] = [];
   if (marker.integrity !== target.integrity) problems.push(`installed ${marker.version} does not match release ${release}`);
+  problems.push(...(await entryProblems(dir, marker)));
+  return { ok: problems.length === 0, path: dir, problems };
+}
+
+/** Every marker entry checked on disk: present, of its type, each file and hardlink re-hashed, each link's target. */
+async function entryProblems(dir: string, marker: Marker): Promise<string[]> {
+  const problems: string[] = [];
   const scratch = Buffer.allocUnsafe(SMALL_FILE);
   for (const e of marker.entries) {
     const full = join(dir, e.path);
@@ -447,17 +528,25 @@ async function verifyInstalled(root: string, target: AppTarget, release: string)
       else problems.push(...(await fileDigestProblems(full, e.path, e.size, e.integrity, scratch)));
     }
   }
-  return { ok: problems.length === 0, path: dir, problems };
+  return problems;
 }
 
-export async function removeApp(root = defaultRoot(), stateDir?: string): Promise<void> {
+/** `onLockWait`: told once when an install in progress makes the remove wait. */
+export async function removeApp(root = defaultRoot(), stateDir?: string, onLockWait?: (message: string) => void): Promise<void> {
   root = resolve(root);
-  const lock = await acquireLock(join(root, '.lock'), { purpose: 'the desktop app installer', waitMs: 60_000 });
+  const lockPath = join(root, '.lock');
+  const lock = await acquireLock(lockPath, {
+    purpose: 'the desktop app installer',
+    waitMs: 60_000,
+    onWait: (holder) => onLockWait?.(waitingFor(holder, lockPath)),
+  });
   try {
+    await refuseForeignCurrent(root, 'remove');
     await rm(join(root, 'current'), { force: true });
     await rm(join(root, 'current.json'), { force: true });
-    await rm(join(root, 'versions'), { recursive: true, force: true });
-    await rm(join(root, 'downloads'), { recursive: true, force: true });
+    // Only what ao-app made: AO_APP_DIR (or --dir) may name a folder that already held a `versions` or `downloads` of its own.
+    await removeOurs(join(root, 'versions'), isVersionFolderName);
+    await removeOurs(join(root, 'downloads'), isDownloadName);
     if (stateDir !== undefined) await clearAppState(root, stateDir);
   } finally {
     await lock.release();

@@ -16,6 +16,23 @@ export class RetryableError extends Error {
 /** This URL will not work however often it is asked (404, a redirect loop, another file): drop it from the rotation. */
 export class DeadUrlError extends RetryableError {}
 
+/** A URL that answered 401: it serves the file only to whoever signs in (a private mirror). */
+export class CredentialsError extends DeadUrlError {}
+
+/** An HTTPS certificate this machine does not trust (a proxy inspecting HTTPS, a self-signed mirror): no retry changes it. */
+export class CertificateError extends DeadUrlError {}
+
+/** An HTML page where the app should be: a network's sign-in page (a captive portal) or a proxy's error page, gone once the user signs in. */
+export class LoginPageError extends RetryableError {}
+
+/** A wait as a person says it: "90 s", "20 minutes", "24 hours". */
+export function humanWait(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  if (s < 2 * 3600) return `${Math.round(s / 60)} minutes`;
+  return `${Math.round(s / 3600)} hours`;
+}
+
 export interface MirrorLimits {
   /** Failed attempts in a row (without new bytes) before giving up. */
   retries: number;
@@ -35,6 +52,10 @@ export class MirrorPolicy {
   lastError = '';
   /** Which budget ran out, when one did. */
   gaveUp = '';
+  /** The last failure itself (its kind decides the fix the user reads). */
+  lastFailure: unknown;
+  /** The server's own Retry-After, when it asked for a longer wait than we give it and so ended the download. */
+  comeBackInMs: number | undefined;
   private readonly dead = new Set<string>();
   private mirror = 0;
   private attempts = 0;
@@ -53,7 +74,13 @@ export class MirrorPolicy {
 
   /** Every URL is dead: the host does not serve the file as pinned. */
   get allDead(): boolean {
-    return this.dead.size === this.urls.length;
+    // Every URL of this run: a partial's bytes may name a URL from an earlier run that is not among them.
+    return this.urls.every((url) => this.dead.has(url));
+  }
+
+  /** Drops a URL from the rotation for good (it served a whole file of other bytes). */
+  drop(url: string): void {
+    this.dead.add(url);
   }
 
   msLeft(): number {
@@ -78,6 +105,7 @@ export class MirrorPolicy {
   /** After a failed attempt that left the download at `offset`: the wait before the next attempt, or undefined to stop. */
   failed(url: string, err: unknown, offset: number): number | undefined {
     this.lastError = err instanceof RetryableError ? err.message : `${url}: ${(err as Error).message}`;
+    this.lastFailure = err;
     this.furthest = Math.max(this.furthest, offset);
     this.failures = this.furthest > this.furthestBefore ? 1 : this.failures + 1;
     if (err instanceof DeadUrlError) this.dead.add(url);
@@ -88,7 +116,13 @@ export class MirrorPolicy {
     }
     this.mirror++;
     const retryAfter = err instanceof RetryableError ? err.retryAfterMs : undefined;
-    if (retryAfter !== undefined && retryAfter > this.limits.maxRetryAfterMs) return this.urls.length === 1 ? undefined : 0;
+    if (retryAfter !== undefined && retryAfter > this.limits.maxRetryAfterMs) {
+      if (this.urls.length > 1) return 0;
+      // Not the network's fault, nor worth more attempts: the host said when to come back.
+      this.comeBackInMs = retryAfter;
+      this.gaveUp = `its Retry-After: ${Math.round(retryAfter / 1000)} s, longer than the ${humanWait(this.limits.maxRetryAfterMs)} ao-app waits`;
+      return undefined;
+    }
     const backoff = Math.min(30_000, this.limits.backoffBaseMs * 2 ** (this.failures - 1)) * (0.5 + Math.random());
     return Math.min(Math.max(retryAfter ?? 0, backoff), this.msLeft());
   }

@@ -61,6 +61,8 @@ export class PartialFile {
   fetched = 0;
   /** Bytes from an earlier run that this run kept: 0 once they are thrown away. */
   resumedFrom: number;
+  /** The URLs the bytes on disk came from (an earlier run's too), to blame when they fail the pinned hash. */
+  readonly sources = new Set<string>();
 
   private constructor(
     readonly dest: string,
@@ -74,6 +76,7 @@ export class PartialFile {
   ) {
     this.offset = offset;
     this.resumedFrom = offset;
+    if (offset > 0 && sidecar) this.sources.add(sidecar.url);
   }
 
   /** Picks up what an earlier run left for this very artifact (re-hashed, so the digest covers every byte on disk), or starts empty. */
@@ -98,13 +101,31 @@ export class PartialFile {
     this.offset = 0;
     this.resumedFrom = 0;
     this.hash = createHash('sha512');
+    this.sources.clear();
   }
 
   /** A usable answer from `url`: the partial exists from here on, and the sidecar names where its bytes come from. */
   async begin(url: string, etag: string | undefined, lastModified: string | undefined): Promise<void> {
-    this.file ??= await open(partialPath(this.dest), 'w');
-    this.sidecar = { url, etag, lastModified, size: this.size, integrity: this.integrity };
-    await writeJsonAtomic(sidecarPath(this.dest), this.sidecar);
+    try {
+      this.file ??= await open(partialPath(this.dest), 'w');
+      this.sources.add(url);
+      this.sidecar = { url, etag, lastModified, size: this.size, integrity: this.integrity };
+      await writeJsonAtomic(sidecarPath(this.dest), this.sidecar);
+    } catch (err) {
+      // A full disk here is no network failure: retrying the request cannot cure it.
+      throw this.diskFailure(err);
+    }
+  }
+
+  /** A file-system error as the UserError that ends the install with its own fix; anything else as it is. */
+  private diskFailure(err: unknown): unknown {
+    if (!isFileSystemError(err)) return err;
+    return fileSystemFailure(err, {
+      what: `cannot write the desktop app download to ${partialPath(this.dest)}`,
+      where: partialPath(this.dest),
+      kept: this.offset > 0 ? 'the bytes already downloaded are kept' : undefined,
+      again: `then run ao-app install again${this.offset > 0 ? ': it resumes' : ''}`,
+    });
   }
 
   /**
@@ -139,13 +160,7 @@ export class PartialFile {
       }
     } catch (err) {
       // No retry cures a file-system error (a full disk, EFBIG, EMFILE...): it ends the install with its own fix.
-      if (!isFileSystemError(err)) throw err;
-      throw fileSystemFailure(err, {
-        what: `cannot write the desktop app download to ${partialPath(this.dest)}`,
-        where: partialPath(this.dest),
-        kept: 'the bytes already downloaded are kept',
-        again: 'then run ao-app install again: it resumes',
-      });
+      throw this.diskFailure(err);
     }
     return taken;
   }

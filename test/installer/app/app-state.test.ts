@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { APP_STATE_FILE, clearAppState, recordAppState, windowsInstalledApp } from '../../../installer/app/app-state.js';
 import { extractArtifact } from '../../../common/app-extract.js';
 import { nsisInstallCommand } from '../../../installer/app/windows-installer.js';
-import { buildAppArtifact, MAC_BUNDLE } from '../../../rehearsal/app-fixtures.js';
+import { buildAppArtifact, MAC_BUNDLE, rawZip } from '../../../rehearsal/app-fixtures.js';
 import { tempDir } from './helpers.js';
 
 describe('app-state.json, as the real ao start reads it', () => {
@@ -96,5 +96,31 @@ describe('the macOS zip, unpacked as ditto would', () => {
     const fw = join(staging, MAC_BUNDLE, 'Contents', 'Frameworks', 'X.framework');
     expect((await lstat(join(fw, 'Versions', 'Current'))).isSymbolicLink()).toBe(true);
     expect(await readlink(join(fw, 'X'))).toBe('Versions/Current/X');
+  });
+
+  it('drops the AppleDouble companions ditto stores beside each file (._name next to name), which it folds back into attributes', async () => {
+    const dir = await tempDir('ditto-inline');
+    // `ditto -c -k --keepParent` without --sequesterRsrc keeps extended attributes inline as ._<name> (AppleDouble, magic 00 05 16 07).
+    const appleDouble = Buffer.concat([Buffer.from([0, 5, 0x16, 7, 0, 2, 0, 0]), Buffer.alloc(18)]);
+    const zip = join(dir, 'agent-orchestrator-darwin-arm64.zip');
+    await writeFile(
+      zip,
+      rawZip([
+        { name: `${MAC_BUNDLE}/` },
+        { name: `._${MAC_BUNDLE}`, data: appleDouble },
+        { name: `${MAC_BUNDLE}/Contents/` },
+        { name: `${MAC_BUNDLE}/Contents/Info.plist`, data: '<plist/>' },
+        { name: `${MAC_BUNDLE}/Contents/._Info.plist`, data: appleDouble },
+        { name: `${MAC_BUNDLE}/Contents/MacOS/ao`, data: '#!/bin/sh\n', mode: 0o100755 },
+        { name: `${MAC_BUNDLE}/Contents/MacOS/._ao`, data: appleDouble },
+      ]),
+    );
+    const staging = join(dir, 'out');
+    const plan = await extractArtifact('zip', zip, staging, 1 << 20, 'agent-orchestrator-darwin-arm64.zip');
+    // A file added inside a signed bundle breaks its seal (codesign --verify --strict: "a sealed resource is missing or invalid").
+    expect(plan.map((e) => e.path).filter((p) => p.split('/').at(-1)!.startsWith('._'))).toEqual([]);
+    expect(await readdir(staging)).toEqual([MAC_BUNDLE]);
+    expect((await readdir(join(staging, MAC_BUNDLE, 'Contents'))).sort()).toEqual(['Info.plist', 'MacOS']);
+    expect(await readdir(join(staging, MAC_BUNDLE, 'Contents', 'MacOS'))).toEqual(['ao']);
   });
 });

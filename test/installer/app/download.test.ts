@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +14,8 @@ import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-ser
 import { tempDir } from './helpers.js';
 
 const SIZE = 3 << 20;
+/** openssl makes the self-signed certificate of the TLS case (the Linux and macOS runners have it). */
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 let server: FaultServer;
 let source: string;
 let pinned: { integrity: string; size: number };
@@ -86,13 +90,73 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === path).map((r) => r.status)).toEqual([500, 502, 200]);
   });
 
-  it('waits as long as Retry-After says on 429', async () => {
+  it('waits as long as Retry-After says on 429, saying so while it waits', async () => {
     const path = await servedPath();
     server.fault(path, { kind: 'retry-after', seconds: 1 });
+    const said: string[] = [];
+    const progress = { start: () => undefined, advance: () => undefined, finish: () => undefined, fail: () => undefined, waiting: (m: string) => said.push(m) };
     const started = Date.now();
-    const { dest } = await fetchTo(path);
+    const { dest } = await fetchTo(path, { progress });
     await expectGood(dest);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    // A silent wait of seconds (up to 2 minutes for Retry-After, 30 s of backoff) looked like a hang.
+    expect(said).toEqual([expect.stringMatching(/answered 429; trying again in 1 s/)]);
+  });
+
+  it('gives up at once on a Retry-After longer than it waits, saying when to come back, not blaming the network', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'retry-after', seconds: 86_400, status: 503 });
+    const failed = await fetchTo(path).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/Retry-After: 86400 s/) });
+    expect((failed as { fix: string }).fix).toMatch(/in 24 hours/);
+    expect((failed as { fix: string }).fix).not.toMatch(/network/);
+    expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
+  });
+
+  it("keeps nothing of a network's sign-in page (a captive portal's 200 text/html) and downloads the app once the network lets it through", async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'login-page' }, { kind: 'login-page' });
+    const { dest, result } = await fetchTo(path);
+    await expectGood(dest);
+    const reqs = server.requests.filter((r) => r.path === path);
+    // The page's bytes were never taken for the app's first bytes: the real answer is asked for from byte 0.
+    expect(reqs.map((r) => [r.status, r.range])).toEqual([
+      [200, undefined],
+      [200, undefined],
+      [200, undefined],
+    ]);
+    expect(result.fetched).toBe(SIZE);
+  });
+
+  it('gives up on a network that keeps answering with its sign-in page, saying to sign in there, keeping nothing', async () => {
+    const path = await servedPath();
+    server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'login-page' }) as const));
+    const failed = await fetchTo(path, { retries: 2 }).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/HTML page.*nothing was kept/) });
+    expect((failed as { fix: string }).fix).toMatch(/sign in to this network in a web browser/);
+    expect((failed as { fix: string }).fix).not.toMatch(/resume/);
+    // The status a captive portal should send (RFC 6585): the same advice.
+    const portal = await servedPath();
+    server.fault(portal, ...Array.from({ length: 5 }, () => ({ kind: 'status', status: 511 }) as const));
+    const refused = await fetchTo(portal, { retries: 2 }).catch((err: unknown) => err);
+    expect((refused as { fix: string }).fix).toMatch(/sign in to this network in a web browser/);
+  });
+
+  it('decodes a body sent with Content-Encoding: gzip although identity was asked, and starts over when a resume comes back compressed', async () => {
+    const whole = await servedPath();
+    server.fault(whole, { kind: 'gzip' });
+    await expectGood((await fetchTo(whole)).dest);
+    expect(server.requests.filter((r) => r.path === whole)).toHaveLength(1);
+
+    const resumed = await servedPath();
+    server.fault(resumed, { kind: 'drop', afterBytes: 1 << 20 }, { kind: 'gzip' }, { kind: 'gzip' });
+    await expectGood((await fetchTo(resumed)).dest);
+    // A range of the compressed bytes is no range of the file: the next request starts from byte 0.
+    expect(server.requests.filter((r) => r.path === resumed).map((r) => [r.status, r.range === undefined])).toEqual([
+      [200, true],
+      [206, false],
+      [200, true],
+    ]);
   });
 
   it('starts over cleanly when the server ignores Range and answers 200', async () => {
@@ -112,6 +176,94 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(reqs[1]!.ifRange).toBeTruthy();
     expect(reqs[1]!.status).toBe(200);
   });
+
+  it('resumes from a server whose ETag is weak (W/"...", as Express serves files), sending If-Range a validator it can match', async () => {
+    const path = `/case-${++n}/app.zip`;
+    await server.serve(path, source, { weakEtag: true });
+    server.fault(path, { kind: 'drop', afterBytes: 1 << 20 });
+    const { dest } = await fetchTo(path);
+    await expectGood(dest);
+    const reqs = server.requests.filter((r) => r.path === path);
+    // A weak ETag in If-Range never matches (RFC 9110 forbids sending one): every resume started over from byte 0.
+    expect(reqs.map((r) => r.status)).toEqual([200, 206]);
+    expect(reqs[1]!.ifRange).toBeTruthy();
+    expect(reqs[1]!.ifRange).not.toMatch(/^W\//);
+  });
+
+  it('sends the user and password of a URL (a private mirror, https://user:token@host/) as HTTP Basic, and not to another host it redirects to', async () => {
+    const path = `/case-${++n}/app.zip`;
+    await server.serve(path, source, { basicAuth: 'alice:s3cr3t/+' });
+    const withCredentials = server.url.replace('http://', 'http://alice:s3cr3t%2F%2B@');
+    await expectGood((await fetchTo(path, { urls: [`${withCredentials}${path}`] })).dest);
+    // undici drops a URL's credentials: the mirror answered 401 and was given up as "does not serve this file".
+    expect(server.requests.filter((r) => r.path === path).map((r) => r.status)).toEqual([200]);
+
+    // A "%" that starts no escape (a token holding one) is sent as it is, not a URIError on every attempt.
+    const percent = `/case-${++n}/app.zip`;
+    await server.serve(percent, source, { basicAuth: 'bob:50%off' });
+    await expectGood((await fetchTo(percent, { urls: [`${server.url.replace('http://', 'http://bob:50%off@')}${percent}`] })).dest);
+
+    const elsewhere = await servedPath();
+    const hop = `/case-${++n}/hop.zip`;
+    server.redirect(hop, `${server.url.replace('127.0.0.1', 'localhost')}${elsewhere}`);
+    await expectGood((await fetchTo(hop, { urls: [`${withCredentials}${hop}`] })).dest);
+    expect(server.requests.find((r) => r.path === hop)?.authorization).toMatch(/^Basic /);
+    expect(server.requests.find((r) => r.path === elsewhere)?.authorization).toBeUndefined();
+  });
+
+  it('says a mirror wants credentials when it answers 401, instead of blaming the release', async () => {
+    const path = `/case-${++n}/app.zip`;
+    await server.serve(path, source, { basicAuth: 'alice:s3cr3t' });
+    const failed = await fetchTo(path).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/401/) });
+    expect((failed as { fix: string }).fix).toMatch(/asks for credentials.*AO_APP_BASE_URL=https:\/\/<user>:<token>@/);
+    expect((failed as { fix: string }).fix).not.toMatch(/maintainers/);
+  });
+
+  it.runIf(hasOpenssl)(
+    'stops at once on a certificate it cannot trust (a proxy inspecting HTTPS), naming NODE_EXTRA_CA_CERTS, not retrying as the network',
+    async () => {
+      const dir = await tempDir('tls');
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
+      const tls = createHttpsServer({ key: await readFile(join(dir, 'key.pem')), cert: await readFile(join(dir, 'cert.pem')) }, (_req, res) => res.end());
+      let connections = 0;
+      tls.on('connection', () => connections++);
+      await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/app.zip`;
+        const failed = await fetchTo('/unused', { urls: [url] }).catch((err: unknown) => err);
+        expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/self-signed certificate/) });
+        expect((failed as { fix: string }).fix).toMatch(/NODE_EXTRA_CA_CERTS/);
+        // No retry changes a certificate: it was asked seven times, then blamed on "the network connection".
+        expect(connections).toBe(1);
+      } finally {
+        tls.closeAllConnections();
+        await new Promise((resolve) => tls.close(resolve));
+      }
+    },
+  );
 
   it('survives a Content-Length that lies in either direction', async () => {
     const longer = await servedPath();
@@ -201,6 +353,18 @@ describe.concurrent('download against a misbehaving server', () => {
     await expect(fetchTo('/missing.zip', { backoffBaseMs: 2_000 })).rejects.toMatchObject({ code: 'EAPPDOWNLOAD', message: expect.stringMatching(/404/) });
     expect(Date.now() - started).toBeLessThan(1_500);
     expect(server.requests.filter((r) => r.path === '/missing.zip')).toHaveLength(1);
+  });
+
+  it('takes the file from the next mirror when the first serves other bytes of the pinned size', async () => {
+    const bad = await servedPath();
+    const good = await servedPath();
+    server.fault(bad, { kind: 'wrong-bytes' }, { kind: 'wrong-bytes' });
+    const { dest, result } = await fetchTo(bad, { urls: [`${server.url}${bad}`, `${server.url}${good}`] });
+    await expectGood(dest);
+    expect(result).toMatchObject({ resumedFrom: 0, url: `${server.url}${good}` });
+    // The mirror that served other bytes is not asked again; the good one gives the whole file.
+    expect(server.requests.filter((r) => r.path === bad)).toHaveLength(1);
+    expect(server.requests.filter((r) => r.path === good).map((r) => [r.status, r.range])).toEqual([[200, undefined]]);
   });
 
   it('discards wrong bytes and their sidecar', async () => {

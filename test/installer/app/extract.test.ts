@@ -159,6 +159,54 @@ describe('extracting real app layouts', () => {
     }
   });
 
+  it('unpacks a zip made on Windows whose folder entries carry the DOS folder attribute and no trailing slash', async () => {
+    const dir = await tempDir('dos-folders');
+    const zip = join(dir, 'app.zip');
+    await writeFile(
+      zip,
+      rawZip([
+        { name: 'Ao', dosAttributes: 0x10 },
+        { name: 'Ao/Ao.exe', data: 'MZ', dosAttributes: 0x20 },
+        { name: 'Ao/resources', dosAttributes: 0x10 },
+        { name: 'Ao/resources/app.asar', data: 'asar', dosAttributes: 0x20 },
+        // .NET Framework's ZipFile (PowerShell 5's Compress-Archive) writes backslashes, a folder's name ending in one.
+        { name: 'Ao\\locales\\', dosAttributes: 0 },
+        { name: 'Ao\\locales\\en-US.pak', data: 'pak', dosAttributes: 0 },
+      ]),
+    );
+    const staging = join(dir, 'staging');
+    const plan = await extractArtifact('zip', zip, staging, 1 << 20, 'x');
+    expect(plan.map((e) => [e.path, e.type])).toEqual([
+      ['Ao', 'dir'],
+      ['Ao/Ao.exe', 'file'],
+      ['Ao/resources', 'dir'],
+      ['Ao/resources/app.asar', 'file'],
+      ['Ao/locales', 'dir'],
+      ['Ao/locales/en-US.pak', 'file'],
+    ]);
+    expect(await readFile(join(staging, 'Ao/resources/app.asar'), 'utf8')).toBe('asar');
+  });
+
+  it('refuses a zip that does not parse (random bytes, a tar.gz, a truncated zip) as unsafe, never as an internal error', async () => {
+    const dir = await tempDir('not-zip');
+    const zip = join(dir, 'app.zip');
+    const whole = rawZip([{ name: 'Ao/Ao.exe', data: 'MZ' }]);
+    for (const bytes of [randomBytes(5000), rawTarGz([{ path: 'ao/x', data: 'x' }]), whole.subarray(0, whole.length - 10)]) {
+      await writeFile(zip, bytes);
+      // node-stream-zip's "Bad archive" went out as it was: exit 70, and the download was kept for the next run to fail alike.
+      await expect(extractArtifact('zip', zip, join(dir, 'staging'), 1 << 20, 'x')).rejects.toMatchObject({
+        code: 'EUNSAFEARCHIVE',
+        why: expect.stringMatching(/not a sound zip/),
+      });
+    }
+    // A symlink whose target does not inflate.
+    await writeFile(zip, rawZip([{ name: 'Ao/link', mode: 0o120777, data: 'not deflate', method: 8 }]));
+    await expect(extractArtifact('zip', zip, join(dir, 'staging'), 1 << 20, 'x')).rejects.toMatchObject({
+      code: 'EUNSAFEARCHIVE',
+      why: expect.stringMatching(/entry "Ao\/link" is corrupt/),
+    });
+  });
+
   it('refuses a zip entry whose bytes do not match its CRC-32', async () => {
     const dir = await tempDir('crc');
     const built = await buildAppArtifact('darwin', join(dir, 'ao-desktop-darwin-arm64.zip'), 256 << 10);

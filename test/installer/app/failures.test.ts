@@ -44,7 +44,18 @@ function ao(args: string[], env: Record<string, string> = {}, killAfterMs = 30_0
   return new Promise((resolve) => {
     const child = spawn(command!, [...prefix, cli, ...args], {
       cwd,
-      env: { ...process.env, AO_APP_BASE_URL: '', HTTP_PROXY: '', HTTPS_PROXY: '', http_proxy: '', https_proxy: '', ...env },
+      // A sandboxed HOME unless the case gives one: an install for this machine's target writes ~/.ao/app-state.json.
+      env: {
+        ...process.env,
+        HOME: join(work, 'home'),
+        AO_RUN_FILE: '',
+        AO_APP_BASE_URL: '',
+        HTTP_PROXY: '',
+        HTTPS_PROXY: '',
+        http_proxy: '',
+        https_proxy: '',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -257,6 +268,17 @@ describe('the command line', () => {
     expect(line.fix).toMatch(/--manifest|reinstall/);
   });
 
+  it('refuses an endless or enormous --manifest (/dev/zero, 40 MB of spaces) at once instead of reading it into memory', async () => {
+    const enormous = join(work, 'enormous.json');
+    writeFileSync(enormous, Buffer.alloc(40 << 20, 0x20));
+    for (const manifest of ['/dev/zero', enormous]) {
+      // /dev/zero was read without end, its memory growing until the run was killed.
+      const r = await ao(['install', '--json', '--manifest', manifest, '--dir', join(work, 'unused')], {}, 10_000);
+      expect(r.code, manifest).toBe(1);
+      expect(errorEvent(r.stdout), manifest).toMatchObject({ code: 'EAPPMANIFEST', why: expect.stringMatching(/larger than 16 MB/) });
+    }
+  });
+
   it('says clearly that a platform has no desktop app, with exit 1', async () => {
     const artifact = systemTarGz('arm', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
@@ -412,6 +434,79 @@ describe('a file-system problem outside the download and unpack says what, why a
     }
   });
 
+  it.skipIf(!canBeDenied)('verify and where read an app folder the user may not write to (installed by an admin, or a read-only disk)', async () => {
+    const base = await tempDir('shared-app');
+    chmodSync(base, 0o755);
+    const root = join(base, 'app');
+    const manifest = await tarManifest('shared-app', '0.10.0');
+    expect((await ao(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64', '--dir', root])).code).toBe(0);
+    chmodSync(root, 0o555);
+    try {
+      const through = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : [];
+      // verify only reads: it has no lock of its own to take where nobody of this user's can be installing.
+      const verify = await ao(['verify', '--manifest', manifest, '--target', 'linux-x64', '--dir', root], { HOME: base }, 30_000, base, through);
+      expect(verify.stderr).toBe('');
+      expect(verify.code).toBe(0);
+      expect(verify.stdout).toContain('is intact');
+      expect((await ao(['where', '--dir', root], { HOME: base }, 30_000, base, through)).code).toBe(0);
+    } finally {
+      chmodSync(root, 0o755);
+    }
+  });
+
+  it('install and remove in a folder that already held other things (--dir ~, a project folder) delete only what ao-app made', async () => {
+    const home = await tempDir('user-folder');
+    writeFileSync(join(home, 'notes.txt'), 'mine');
+    mkdirSync(join(home, 'versions', 'thesis'), { recursive: true });
+    writeFileSync(join(home, 'versions', 'thesis', 'ch1.md'), 'chapter one');
+    mkdirSync(join(home, 'downloads'));
+    writeFileSync(join(home, 'downloads', 'photo.jpg'), 'precious');
+    const manifest = await tarManifest('user-folder', '0.10.0');
+    const args = ['--manifest', manifest, '--target', 'linux-x64', '--dir', home];
+    expect((await ao(['install', '--quiet', ...args], { HOME: home })).code).toBe(0);
+    expect(readFileSync(join(home, 'versions', 'thesis', 'ch1.md'), 'utf8')).toBe('chapter one');
+    expect((await ao(['remove', '--quiet', '--dir', home], { HOME: home })).code).toBe(0);
+    expect((await ao(['where', '--dir', home], { HOME: home })).code).toBe(1);
+    // The user's files stay; ao-app's version folder, download and pointer are gone.
+    expect(readFileSync(join(home, 'versions', 'thesis', 'ch1.md'), 'utf8')).toBe('chapter one');
+    expect(readFileSync(join(home, 'downloads', 'photo.jpg'), 'utf8')).toBe('precious');
+    expect(readFileSync(join(home, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(readdirSync(join(home, 'versions'))).toEqual(['thesis']);
+    expect(existsSync(join(home, 'current'))).toBe(false);
+  });
+
+  it.runIf(process.platform !== 'win32')('installs into, and removes from, a `versions` folder the user moved to a bigger disk and linked', async () => {
+    const base = await tempDir('linked-versions');
+    const root = join(base, 'app');
+    mkdirSync(join(base, 'bigger-disk'));
+    mkdirSync(root);
+    symlinkSync(join(base, 'bigger-disk'), join(root, 'versions'));
+    const manifest = await tarManifest('linked-versions', '0.10.0');
+    expect((await ao(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64', '--dir', root])).code).toBe(0);
+    expect(readdirSync(join(base, 'bigger-disk'))).toEqual(['0.10.0-linux-x64']);
+    const remove = await ao(['remove', '--dir', root]);
+    expect(remove.stderr).toBe('');
+    expect(remove.code).toBe(0);
+    expect(readdirSync(join(base, 'bigger-disk'))).toEqual([]);
+  });
+
+  it.runIf(process.platform !== 'win32')('a file of the user named `current` in that folder is never replaced or removed', async () => {
+    const home = await tempDir('user-current');
+    writeFileSync(join(home, 'current'), 'my current notes');
+    const manifest = await tarManifest('user-current', '0.10.0');
+    const install = await ao(['install', '--json', '--manifest', manifest, '--target', 'linux-x64', '--dir', home], { HOME: home });
+    expect(install.code).toBe(1);
+    expect(errorEvent(install.stdout)).toMatchObject({
+      code: 'EAPPDISK',
+      why: expect.stringContaining(join(home, 'current')),
+      fix: expect.stringMatching(/in the way/),
+    });
+    const remove = await ao(['remove', '--json', '--dir', home], { HOME: home });
+    expect(remove.code).toBe(1);
+    expect(errorEvent(remove.stdout)).toMatchObject({ code: 'EAPPDISK', fix: expect.stringMatching(/a file is in the way/) });
+    expect(readFileSync(join(home, 'current'), 'utf8')).toBe('my current notes');
+  });
+
   it('`current` replaced by a folder: refused naming it, kept, and the next run after it is moved away finishes', async () => {
     const root = join(await tempDir('current-dir'), 'app');
     expect((await ao(['install', '--quiet', '--manifest', await tarManifest('current-v1', '0.10.0'), '--target', 'linux-x64', '--dir', root])).code).toBe(0);
@@ -472,7 +567,7 @@ describe('every failure under --json ends with an error event, and none waits fo
       event: 'error',
       code: 'EAPPDAMAGED',
       why: expect.stringContaining('ao-desktop/ao-desktop'),
-      fix: expect.stringContaining('ao-app remove, then ao-app install'),
+      fix: expect.stringContaining('ao-app install (it downloads the app again'),
     });
   });
 
@@ -523,6 +618,92 @@ describe.skipIf(!canInject)('a full disk met while switching `current` (injected
     expect((await ao(args)).code).toBe(0);
     expect(await readlink(join(root, 'current'))).toBe(join('versions', '0.10.0-linux-x64'));
     expect(server.requests.filter((q) => q.path === '/switch-full.AppImage')).toHaveLength(requests);
+  });
+});
+
+/** A tiny AppImage served at /<name>.AppImage, and the install arguments for a fresh root. */
+async function appImageCase(name: string, extra: string[] = []): Promise<{ root: string; args: string[]; path: string }> {
+  const artifact = join(work, `${name}.AppImage`);
+  writeFileSync(artifact, '#!/bin/sh\nexit 0\n');
+  const path = `/${name}.AppImage`;
+  const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path });
+  const root = join(await tempDir(name), 'app');
+  return { root, args: await installArgs(manifest, root, extra), path };
+}
+
+describe('a reader of its output that goes away', () => {
+  it('does not end the install (ao-app install --json | head -n 1): it finishes, exit 0', async () => {
+    const artifact = join(work, 'epipe.AppImage');
+    await writePadding(artifact, 4 << 20);
+    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/epipe.AppImage' });
+    const root = join(await tempDir('epipe'), 'app');
+    const args = (await installArgs(manifest, root, ['--json'])).filter((a) => a !== '--quiet');
+    // 2 s of download: progress events keep coming after the reader has gone.
+    server.throttle(2 << 20);
+    try {
+      const child = spawn(process.execPath, [cli, ...args], {
+        env: { ...process.env, HOME: join(work, 'home'), AO_APP_BASE_URL: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      // Like head -n 1: one line read, then the pipe closed.
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      child.stdout.destroy();
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      // It died of EPIPE mid-download: exit 70, "unexpected error" and a stack trace.
+      expect(stderr).not.toMatch(/EPIPE|unexpected error/);
+      expect(code).toBe(0);
+    } finally {
+      server.throttle(0);
+    }
+    expect((await ao(['where', '--dir', root])).code).toBe(0);
+  });
+});
+
+/** strace failing `calls` with ENOSPC, only where they touch `file` (-P). */
+const fullDiskAt = (file: string, calls: string) => [
+  'strace',
+  '-f',
+  '-qq',
+  '-o',
+  '/dev/null',
+  '-P',
+  file,
+  '-e',
+  `trace=${calls}`,
+  '-e',
+  `inject=${calls}:error=ENOSPC`,
+];
+
+describe.skipIf(!canInject)('a full disk met creating the download file or the lock (injected with strace)', () => {
+  it('creating the download file: ENOSPC with exit 1 at once, after one request, not network retries that blame the connection', async () => {
+    const { root, args, path } = await appImageCase('begin-full', ['--json']);
+    const partial = join(root, 'downloads', 'begin-full.AppImage.partial');
+    // Only the open that creates the partial fails: the lock, the folders and the request all work.
+    const full = await ao(args, {}, 30_000, work, fullDiskAt(partial, 'openat'));
+    expect(full.code).toBe(1);
+    expect(full.stderr).not.toMatch(/\n\s+at /);
+    expect(errorEvent(full.stdout)).toMatchObject({
+      code: 'ENOSPC',
+      why: expect.stringContaining(partial),
+      fix: expect.stringMatching(/free some space/),
+    });
+    expect(server.requests.filter((q) => q.path === path)).toHaveLength(1);
+    expect((await ao(args)).code).toBe(0);
+  });
+
+  it('taking the lock: leaves no empty .lock behind, so the next run does not wait for it to go stale', async () => {
+    const { root, args } = await appImageCase('lock-full');
+    const lock = join(root, '.lock');
+    const full = await ao(args, {}, 30_000, work, fullDiskAt(lock, 'write,pwrite64'));
+    expect(full.code).toBe(1);
+    expect(full.stderr).toMatch(/ENOSPC/);
+    // An empty lock carries no pid: the next run could only wait 30 s for it to go stale.
+    expect(existsSync(lock)).toBe(false);
+    const again = await ao(args.filter((a) => a !== '--quiet'));
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toContain('waiting for');
   });
 });
 

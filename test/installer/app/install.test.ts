@@ -17,10 +17,12 @@ let cli: string;
 let mac: string;
 let macV2: string;
 let big: string;
+let sandboxHome: string;
 
 beforeAll(async () => {
   server = await startFaultServer();
   cli = await bundledCli();
+  sandboxHome = await tempDir('home');
   const dir = await tempDir('artifacts');
   mac = (await buildAppArtifact('darwin', join(dir, 'v1', 'ao-desktop-darwin-arm64.zip'), 512 << 10)).file;
   macV2 = (await buildAppArtifact('darwin', join(dir, 'v2', 'ao-desktop-darwin-arm64.zip'), 768 << 10)).file;
@@ -58,7 +60,11 @@ interface Run {
 /** `through`: a command that runs ao-app, as `prlimit --fsize=N`. */
 function runCli(args: string[], env: Record<string, string> = {}, through: string[] = []): Run {
   const [command, ...prefix] = [...through, process.execPath];
-  const child = spawn(command!, [...prefix, cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A sandboxed HOME: an install for this machine's target writes ~/.ao/app-state.json.
+  const child = spawn(command!, [...prefix, cli, ...args], {
+    env: { ...process.env, HOME: sandboxHome, AO_RUN_FILE: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const run: Run = { child, stdout: '', stderr: '', done: new Promise((resolve) => child.on('close', (code) => resolve(code))) };
   child.stdout!.on('data', (d) => (run.stdout += d));
   child.stderr!.on('data', (d) => (run.stderr += d));
@@ -114,6 +120,20 @@ describe('installing the desktop app', () => {
     expect((await verifyApp({ manifest: m, target: 'linux-x64', root: imageRoot })).problems).toEqual([
       'agent-orchestrator-linux-x64.AppImage differs from the file installed (sha512 mismatch)',
     ]);
+  });
+
+  it('install repairs an installed app whose files were deleted or changed, instead of saying it is already installed (exit 0 over a broken app)', async () => {
+    const root = await tempDir('root');
+    const manifest = await macManifest(mac, '0.10.0', '/mac-repair.zip');
+    const first = await installApp({ manifest, target: 'darwin-arm64', root });
+    expect(await installApp({ manifest, target: 'darwin-arm64', root })).toMatchObject({ status: 'already-installed', fetched: 0 });
+    // What an antivirus quarantine or a disk error leaves: one file gone, one changed at the same size.
+    await rm(join(first.path, 'Agent Orchestrator.app/Contents/MacOS/ao'));
+    const plist = join(first.path, 'Agent Orchestrator.app/Contents/Info.plist');
+    await writeFile(plist, (await readFile(plist, 'utf8')).replace('<string>ao</string>', '<string>xx</string>'));
+    const again = await installApp({ manifest, target: 'darwin-arm64', root });
+    expect(again).toMatchObject({ status: 'installed', path: first.path, fetched: manifest.targets['darwin-arm64'].size });
+    expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toMatchObject({ ok: true });
   });
 
   it('verify re-hashes a hardlinked file like any file and names it when it is replaced', async () => {
@@ -340,6 +360,35 @@ describe('installing the desktop app', () => {
     expect(server.bytesSent(path) - sentBefore).toBe(manifest.targets['darwin-arm64'].size);
   });
 
+  it('says it is waiting for another install (which pid, which lock) instead of sitting silent, then carries on when that one is killed', async () => {
+    const root = await tempDir('root');
+    const manifest = await macManifest(mac, '0.10.0', '/mac-lock-wait.zip');
+    const file = await writeManifest(await tempDir('m'), manifest);
+    const args = ['install', '--manifest', file, '--target', 'darwin-arm64', '--dir', root];
+    const first = runCli([...args, '--quiet'], { AO_APP_CHECKPOINT: 'downloaded' });
+    const others: Run[] = [];
+    try {
+      await until(() => first.stderr.includes('parked at downloaded'));
+      const json = runCli([...args, '--json']);
+      const text = runCli(args);
+      const verify = runCli(['verify', '--manifest', file, '--target', 'darwin-arm64', '--dir', root]);
+      others.push(json, text, verify);
+      // Up to 15 minutes (a minute for verify) of nothing on the screen looked like a hang.
+      await until(() => json.stdout.includes('"event":"waiting"') && text.stderr.includes('waiting for') && verify.stderr.includes('waiting for'));
+      const waiting = JSON.parse(json.stdout.split('\n').find((l) => l.includes('"event":"waiting"'))!);
+      expect(waiting.message).toContain(`pid ${first.child.pid}`);
+      expect(waiting.message).toContain(join(root, '.lock'));
+      expect(text.stderr).toContain(`pid ${first.child.pid}`);
+      first.child.kill('SIGKILL');
+      expect(await first.done).toBeNull();
+      expect(await Promise.all([json.done, text.done])).toEqual([0, 0]);
+      expect(await appPath(root)).toBe(join(root, 'versions', '0.10.0-darwin-arm64'));
+      await verify.done;
+    } finally {
+      for (const run of [first, ...others]) run.child.kill('SIGKILL');
+    }
+  });
+
   // prlimit is util-linux: the Linux runners and this machine have it, macOS and Windows do not.
   it.runIf(process.platform === 'linux')(
     'a file-system error while downloading ends at once with its own fix (exit 1), never as a network retry, and keeps the bytes',
@@ -358,6 +407,25 @@ describe('installing the desktop app', () => {
       expect(limited.stderr).not.toContain('network');
       expect(server.requests.filter((r) => r.path === path).length - before).toBe(1);
       expect((await stat(join(root, 'downloads', `${manifest.targets['linux-x64']!.file}.partial`))).size).toBeGreaterThan(0);
+    },
+  );
+
+  it.runIf(process.platform === 'linux')(
+    'a file-system error writing the completion marker removes the unpacked staging folder, keeping the verified download',
+    async () => {
+      const root = await tempDir('root');
+      // 3,000 empty files: a ~50 KB download and empty files, but a ~400 KB marker (each file's path and sha256).
+      const entries = Array.from({ length: 3000 }, (_, i) => ({ path: `ao-desktop/node_modules/pkg-${i % 97}/file-${i}.js`, data: '' }));
+      const artifact = join(await tempDir('many'), 'ao-desktop-linux-x64.tar.gz');
+      await writeFile(artifact, rawTarGz(entries));
+      const manifest = await manifestFor(server, artifact, 'tar.gz', 'linux-x64', {}, { path: '/marker-efbig.tar.gz' });
+      const file = await writeManifest(await tempDir('m'), manifest);
+      const limited = runCli(['install', '--quiet', '--manifest', file, '--target', 'linux-x64', '--dir', root], {}, ['prlimit', '--fsize=200000:200000']);
+      expect(await limited.done).toBe(1);
+      expect(limited.stderr).toContain('EFBIG');
+      // 3,000 unpacked files (254 MB for the real app) are not left on a disk that just failed a write.
+      expect(await readdir(join(root, 'versions'))).toEqual([]);
+      expect(existsSync(join(root, 'downloads', 'ao-desktop-linux-x64.tar.gz.partial'))).toBe(true);
     },
   );
 
@@ -440,6 +508,22 @@ describe('installing the desktop app', () => {
     expect(events[0]).toMatchObject({ event: 'start', total: manifest.targets['darwin-arm64'].size });
     expect(events.some((e) => e.event === 'progress')).toBe(true);
     expect(events.at(-1)).toMatchObject({ event: 'result', status: 'installed', version: '0.10.0' });
+  });
+
+  it('keeps the query of an AO_APP_BASE_URL (a private mirror signed with ?token=), putting the file name in its path', async () => {
+    const manifest = await macManifest(mac, '0.10.0', '/signed/ao-desktop-darwin-arm64.zip');
+    manifest.targets['darwin-arm64'].urls = ['https://downloads.invalid/ao-desktop-darwin-arm64.zip'];
+    const before = server.requests.length;
+    const saved = process.env.AO_APP_BASE_URL;
+    process.env.AO_APP_BASE_URL = `${server.url}/signed/?token=abc`;
+    try {
+      expect(await installApp({ manifest, target: 'darwin-arm64', root: await tempDir('root') })).toMatchObject({ status: 'installed' });
+    } finally {
+      if (saved === undefined) delete process.env.AO_APP_BASE_URL;
+      else process.env.AO_APP_BASE_URL = saved;
+    }
+    // It asked for <base path>/<file>; the file name had gone into the query (?token=abc/ao-desktop-...), a 404.
+    expect(server.requests.slice(before).map((r) => r.path)).toEqual(['/signed/ao-desktop-darwin-arm64.zip']);
   });
 
   // `ao update` calls installApp itself: the variable is checked where it is applied, not only by the ao-app command.

@@ -44,6 +44,8 @@ afterAll(async () => {
 async function peakRssOfInstall(manifestFile: string, target: string, root: string): Promise<number> {
   const child = spawn(process.execPath, ['--require', reporter, cli, 'install', '--quiet', '--manifest', manifestFile, '--target', target, '--dir', root], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    // A sandboxed HOME: the linux-x64 install is this machine's target and writes ~/.ao/app-state.json.
+    env: { ...process.env, HOME: root, AO_RUN_FILE: '' },
   });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));

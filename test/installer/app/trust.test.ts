@@ -82,6 +82,26 @@ describe('who may sign the desktop app', () => {
     );
   });
 
+  it('refuses, before downloading, a manifest whose key is not Ed25519 (ECDSA, RSA) or not a key at all, instead of trusting it or crashing', async () => {
+    const before = fetches();
+    for (const type of ['ec', 'rsa'] as const) {
+      const other =
+        type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey : generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+      const root = await tempDir('root');
+      // A valid signature by that key: Node's verify accepts it, but the store keeps Ed25519 keys only, so trusting it
+      // on first use made every later run refuse the store as damaged (ETRUSTSTORE).
+      await expect(installApp({ manifest: await manifest('0.10.0', other), target: 'darwin-arm64', root, trustedKeys: [] }), type).rejects.toMatchObject({
+        code: 'EAPPMANIFEST',
+        why: expect.stringMatching(/not an Ed25519 public key/),
+      });
+    }
+    const garbled = { ...(await manifest('0.10.0', A)), publicKey: '-----BEGIN PUBLIC KEY-----\nZ2FyYmFnZQ==\n-----END PUBLIC KEY-----\n' };
+    await expect(installApp({ manifest: garbled, target: 'darwin-arm64', root: await tempDir('root'), trustedKeys: [] })).rejects.toMatchObject({
+      code: 'EAPPMANIFEST',
+    });
+    expect(fetches()).toBe(before);
+  });
+
   it('refuses an entry changed after signing, before downloading', async () => {
     const m = await manifest('0.10.0', A);
     m.targets['darwin-arm64'].unpackedSizeLimit *= 100;
