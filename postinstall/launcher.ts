@@ -29,8 +29,19 @@ import { verifyBinaryOnce } from './verify-binary.js';
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 function die(err: unknown): never {
-  process.stderr.write(formatError(err) + '\n');
+  process.stderr.write(formatError(permissionDenied(err) ?? err) + '\n');
   process.exit(1);
+}
+
+/** Node's permission model (`--permission`, mostly from NODE_OPTIONS) refusing a read or the start of the binary. */
+function permissionDenied(err: unknown): UserError | undefined {
+  if ((err as NodeJS.ErrnoException | undefined)?.code !== 'ERR_ACCESS_DENIED') return undefined;
+  return new UserError({
+    what: "Node's permission model stops the ao launcher",
+    why: (err as Error).message,
+    fix: 'the launcher reads its package and starts the ao binary: run ao without --permission (NODE_OPTIONS= ao ...), or allow both: --allow-fs-read=* --allow-child-process',
+    code: 'EAONODE',
+  });
 }
 
 function fromOverride(): string | undefined {
@@ -130,6 +141,8 @@ function resolveBinary(manifest: AoManifest): string {
 }
 
 function cannotRun(binary: string, err: Error): UserError {
+  const denied = permissionDenied(err);
+  if (denied) return denied;
   const st = statSync(binary, { throwIfNoEntry: false });
   const mode = st?.isFile() ? st.mode & 0o777 : undefined;
   const noExecBit = mode !== undefined && (mode & 0o111) === 0;

@@ -286,6 +286,23 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     expect(r.stderr).toBe('child_process loaded: true\n');
   });
 
+  it("Node 22 and 24 under Node's permission model (--permission in NODE_OPTIONS): one message naming it and what to allow, no stack trace", () => {
+    // Reads allowed, so the launcher runs; starting the binary is not. (With reads refused too, Node itself fails
+    // resolving the launcher's path, before any of its code runs.)
+    for (const node of [node22, node24]) {
+      const r = spawnSync(node, [launcher, '--version'], {
+        env: { ...env, NODE_OPTIONS: '--permission --allow-fs-read=*' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect([r.status, r.signal], `${node}: ${r.stderr}`).toEqual([1, null]);
+      expect(r.stderr).toContain("ao: Node's permission model stops the ao launcher");
+      expect(r.stderr).toContain('--allow-fs-read=* --allow-child-process');
+      expect(r.stderr).not.toContain('ls -l');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
   it('on a Node older than the package asks for (no process.getBuiltinModule), the launcher says which Node it needs', () => {
     // Node 20.16 added process.getBuiltinModule; a preload takes it away, as on Node 18.
     const r = spawnSync(node20, ['--require', join(REPO_ROOT, 'test', 'postinstall', 'support', 'without-get-builtin-module.cjs'), launcher, '--version'], {
