@@ -203,12 +203,18 @@ describe.concurrent('download against a misbehaving server', () => {
     await server.serve(percent, source, { basicAuth: 'bob:50%off' });
     await expectGood((await fetchTo(percent, { urls: [`${server.url.replace('http://', 'http://bob:50%off@')}${percent}`] })).dest);
 
-    const elsewhere = await servedPath();
-    const hop = `/case-${++n}/hop.zip`;
-    server.redirect(hop, `${server.url.replace('127.0.0.1', 'localhost')}${elsewhere}`);
-    await expectGood((await fetchTo(hop, { urls: [`${withCredentials}${hop}`] })).dest);
-    expect(server.requests.find((r) => r.path === hop)?.authorization).toMatch(/^Basic /);
-    expect(server.requests.find((r) => r.path === elsewhere)?.authorization).toBeUndefined();
+    // Another origin (another port): the credentials stay behind.
+    const other = await startFaultServer();
+    try {
+      await other.serve('/app.zip', source);
+      const hop = `/case-${++n}/hop.zip`;
+      server.redirect(hop, `${other.url}/app.zip`);
+      await expectGood((await fetchTo(hop, { urls: [`${withCredentials}${hop}`] })).dest);
+      expect(server.requests.find((r) => r.path === hop)?.authorization).toMatch(/^Basic /);
+      expect(other.requests.map((r) => r.authorization)).toEqual([undefined]);
+    } finally {
+      await other.close();
+    }
   });
 
   it('says a mirror wants credentials when it answers 401, instead of blaming the release', async () => {
