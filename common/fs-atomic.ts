@@ -70,6 +70,6 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   fsyncDir(dirname(path));
 }
 
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+export async function writeJsonAtomic(path: string, value: unknown, mode?: number): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, mode);
 }

@@ -110,7 +110,8 @@ export class PartialFile {
       this.file ??= await open(partialPath(this.dest), 'w');
       this.sources.add(url);
       this.sidecar = { url, etag, lastModified, size: this.size, integrity: this.integrity };
-      await writeJsonAtomic(sidecarPath(this.dest), this.sidecar);
+      // Owner-only: the URL may carry a mirror's credentials (user:token@, ?token=), and the sidecar outlives a failed run.
+      await writeJsonAtomic(sidecarPath(this.dest), this.sidecar, 0o600);
     } catch (err) {
       // A full disk here is no network failure: retrying the request cannot cure it.
       throw this.diskFailure(err);

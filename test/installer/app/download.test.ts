@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -215,6 +215,16 @@ describe.concurrent('download against a misbehaving server', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it.runIf(process.platform !== 'win32')('keeps the resume sidecar, which names the URL with its credentials, readable by its owner only', async () => {
+    const path = `/case-${++n}/app.zip`;
+    await server.serve(path, source, { basicAuth: 'alice:s3cr3t' });
+    server.fault(path, { kind: 'drop', afterBytes: 1 << 20 });
+    const { dest } = await fetchTo(path, { urls: [`${server.url.replace('http://', 'http://alice:s3cr3t@')}${path}`] });
+    // The download is kept (with its sidecar) until the install commits; a crash or Ctrl-C leaves both behind.
+    expect(await readFile(sidecarPath(dest), 'utf8')).toContain('s3cr3t');
+    expect((await stat(sidecarPath(dest))).mode & 0o777).toBe(0o600);
   });
 
   it('says a mirror wants credentials when it answers 401, instead of blaming the release', async () => {
