@@ -119,11 +119,17 @@ function managerFromAgent(env: NodeJS.ProcessEnv): PackageManager | undefined {
   return name as PackageManager | undefined;
 }
 
-/** Yarn 2+ in a node_modules project: the yarn running us says which it is, else its state file or config does. */
+/**
+ * Yarn 2+ in a node_modules project: the yarn running us says which it is, else the state file each one writes
+ * (2+: `.yarn-state.yml`, 1: `.yarn-integrity`), else a `.yarnrc.yml` (which `yarn set version classic` leaves behind).
+ */
 function isYarnBerry(project: string | undefined, env: NodeJS.ProcessEnv, f: LayoutFacts): boolean {
   const major = /^yarn\/(\d+)\./.exec(env.npm_config_user_agent ?? '')?.[1];
   if (major) return Number(major) >= 2;
-  return Boolean(project && (f.exists(native(`${project}/node_modules/.yarn-state.yml`)) || f.exists(native(`${project}/.yarnrc.yml`))));
+  if (!project) return false;
+  const has = (name: string) => f.exists(native(`${project}/${name}`));
+  if (has('node_modules/.yarn-state.yml')) return true;
+  return !has('node_modules/.yarn-integrity') && has('.yarnrc.yml');
 }
 
 /** The project of a package Yarn unplugged (`<project>/.yarn/unplugged/<folder>/node_modules/...`). */

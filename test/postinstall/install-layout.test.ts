@@ -66,6 +66,8 @@ describe('the install layout, decided in one place', () => {
     expect(installLayout(dir, {}, facts(['/p/yarn.lock', '/p/node_modules/.yarn-state.yml']))).toMatchObject({ manager: 'yarn', yarnBerry: true });
     expect(installLayout(dir, {}, facts(['/p/yarn.lock', '/p/.yarnrc.yml']))).toMatchObject({ manager: 'yarn', yarnBerry: true });
     expect(installLayout(dir, {}, facts(['/p/yarn.lock', '/p/node_modules/.yarn-integrity'])).yarnBerry).toBeUndefined();
+    // Run later (no yarn running us) in a yarn 1 project with a .yarnrc.yml left about: yarn 1's own state file decides.
+    expect(installLayout(dir, {}, facts(['/p/yarn.lock', '/p/.yarnrc.yml', '/p/node_modules/.yarn-integrity'])).yarnBerry).toBeUndefined();
     const env = { npm_lifecycle_event: 'postinstall', npm_config_user_agent: 'yarn/4.18.1 npm/? node/v22.0.0 linux x64' };
     expect(installLayout(dir, env, facts([], env))).toMatchObject({ manager: 'yarn', yarnBerry: true });
     // yarn 1 installing where a .yarnrc.yml lies about (`yarn set version classic` leaves one): the running yarn decides.
