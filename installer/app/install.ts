@@ -542,8 +542,8 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
   });
   try {
     await refuseForeignCurrent(root, 'remove');
-    await rm(join(root, 'current'), { force: true });
-    await rm(join(root, 'current.json'), { force: true });
+    // Only this platform's pointer: a `current.json` on POSIX (or a `current` on Windows) is not ao-app's.
+    await rm(join(root, process.platform === 'win32' ? 'current.json' : 'current'), { force: true });
     // Only what ao-app made: AO_APP_DIR (or --dir) may name a folder that already held a `versions` or `downloads` of its own.
     await removeOurs(join(root, 'versions'), isVersionFolderName);
     await removeOurs(join(root, 'downloads'), isDownloadName);

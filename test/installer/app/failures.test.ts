@@ -457,6 +457,9 @@ describe('a file-system problem outside the download and unpack says what, why a
   it('install and remove in a folder that already held other things (--dir ~, a project folder) delete only what ao-app made', async () => {
     const home = await tempDir('user-folder');
     writeFileSync(join(home, 'notes.txt'), 'mine');
+    // ao-app's pointer on Windows; on POSIX, where the pointer is the `current` link, a file of the user's.
+    const posix = process.platform !== 'win32';
+    if (posix) writeFileSync(join(home, 'current.json'), '{"mine": true}');
     mkdirSync(join(home, 'versions', 'thesis'), { recursive: true });
     writeFileSync(join(home, 'versions', 'thesis', 'ch1.md'), 'chapter one');
     mkdirSync(join(home, 'downloads'));
@@ -471,6 +474,7 @@ describe('a file-system problem outside the download and unpack says what, why a
     expect(readFileSync(join(home, 'versions', 'thesis', 'ch1.md'), 'utf8')).toBe('chapter one');
     expect(readFileSync(join(home, 'downloads', 'photo.jpg'), 'utf8')).toBe('precious');
     expect(readFileSync(join(home, 'notes.txt'), 'utf8')).toBe('mine');
+    if (posix) expect(readFileSync(join(home, 'current.json'), 'utf8')).toBe('{"mine": true}');
     expect(readdirSync(join(home, 'versions'))).toEqual(['thesis']);
     expect(existsSync(join(home, 'current'))).toBe(false);
   });
