@@ -59,6 +59,14 @@ function fromOverride(): string | undefined {
       code: 'EAOOVERRIDE',
     });
   }
+  if (!statSync(override).isFile()) {
+    throw new UserError({
+      what: `AO_BINARY_PATH=${given} is not a file`,
+      why: `it names a ${statSync(override).isDirectory() ? 'folder' : 'special file'}, and the kernel starts only files`,
+      fix: 'point AO_BINARY_PATH at the ao binary itself (the file, not its folder), or unset it',
+      code: 'EAOOVERRIDE',
+    });
+  }
   if (isThisLauncher(override)) {
     throw new UserError({
       what: `AO_BINARY_PATH=${given} is this ao launcher itself`,
@@ -157,12 +165,13 @@ function cannotRun(binary: string, err: Error): UserError {
 /**
  * Why the kernel would refuse to start `binary`. Checked before process.execve, since Node aborts the whole
  * process (SIGABRT, a native stack trace) when execve fails instead of throwing. access(X_OK) also answers
- * EACCES for a file system mounted noexec; a folder passes it, so that is checked too.
+ * EACCES for a file system mounted noexec. That it is a file is known by now: the platform binary was hashed,
+ * and an AO_BINARY_PATH that names a folder is refused in fromOverride.
  */
 function execRefusal(binary: string): Error | undefined {
   try {
     accessSync(binary, constants.X_OK);
-    return statSync(binary).isFile() ? undefined : new Error(`EACCES: ${binary} is not a file`);
+    return undefined;
   } catch (err) {
     return err as Error;
   }

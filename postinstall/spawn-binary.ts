@@ -27,7 +27,10 @@ interface ProcessHandle {
 
 type ProcessWrap = { Process: new () => ProcessHandle };
 
-/** Node 20 to 23: the lines whose process handle takes the options object `startBinary` passes. */
+/**
+ * Node 20 to 23: the lines whose process handle takes the options object `startBinary` passes. Later lines all
+ * have process.execve, so they come here only without it (a test removes it), and then spawn through child_process.
+ */
 const handleTakesOptions = Number(process.versions.node.split('.')[0]) <= 23;
 
 function processWrap(): ProcessWrap | undefined {

@@ -347,7 +347,8 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       const folder = release.sandbox('override-folder').root;
       const r = spawnSync(node22, [launcher, '--version'], { env: { ...env, AO_BINARY_PATH: folder }, encoding: 'utf8', timeout: 60_000 });
       expect([r.status, r.signal]).toEqual([1, null]);
-      expect(r.stderr).toContain(`ao: cannot run ${folder}`);
+      expect(r.stderr).toContain(`ao: AO_BINARY_PATH=${folder} is not a file`);
+      expect(r.stderr).toContain('fix: point AO_BINARY_PATH at the ao binary itself (the file, not its folder), or unset it');
       expect(r.stderr).not.toContain('process.execve failed');
     });
   });
