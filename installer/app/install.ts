@@ -11,7 +11,7 @@ import { acquireLock, type Lock } from '../../common/lock.js';
 import { settle } from '../../common/streaming-memory.js';
 import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
-import { discardPartial, partialPath, usablePartialSize } from './partial-file.js';
+import { discardPartial, isDownloadFileName, partialPath, usablePartialSize } from './partial-file.js';
 import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
 import { extractArtifact, type PlannedEntry } from '../../common/app-extract.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, type TrustedKey } from './trust.js';
@@ -400,9 +400,6 @@ async function sweepOld(root: string, keep: string): Promise<void> {
   }
 }
 
-/** A file ao-app makes in `downloads/`: a partial, its sidecar, or the sidecar's temp sibling (fs-atomic.ts). */
-const isDownloadName = (name: string) => /\.partial(\.json)?$/.test(name) || /^\..+\.partial\.json\.tmp-/.test(name);
-
 /** Removes what ao-app made in `dir` (names `ours` accepts), then `dir` itself if nothing else is left in it. */
 async function removeOurs(dir: string, ours: (name: string) => boolean): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
@@ -546,7 +543,7 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     await rm(join(root, process.platform === 'win32' ? 'current.json' : 'current'), { force: true });
     // Only what ao-app made: AO_APP_DIR (or --dir) may name a folder that already held a `versions` or `downloads` of its own.
     await removeOurs(join(root, 'versions'), isVersionFolderName);
-    await removeOurs(join(root, 'downloads'), isDownloadName);
+    await removeOurs(join(root, 'downloads'), isDownloadFileName);
     if (stateDir !== undefined) await clearAppState(root, stateDir);
   } finally {
     await lock.release();

@@ -21,6 +21,8 @@ export interface Sidecar {
 
 export const partialPath = (dest: string) => `${dest}.partial`;
 export const sidecarPath = (dest: string) => `${dest}.partial.json`;
+/** A file name the two above give, or the sidecar's temp sibling (common/fs-atomic.ts tempSibling): what `remove` may delete. */
+export const isDownloadFileName = (name: string) => /\.partial(\.json)?$/.test(name) || /^\..+\.partial\.json\.tmp-/.test(name);
 
 export async function discardPartial(dest: string): Promise<void> {
   await rm(partialPath(dest), { force: true });
