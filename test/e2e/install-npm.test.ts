@@ -61,6 +61,7 @@ const OTHER_UID = 4242;
 /** An unprivileged user to run `ao` as (nobody), through setpriv. */
 const NOBODY = 65534;
 const canDropPrivileges = asRoot && process.platform === 'linux' && existsSync('/usr/bin/setpriv');
+const hasStrace = process.platform === 'linux' && existsSync('/usr/bin/strace');
 
 /** Every file and folder under `dir` that root owns, relative to it. */
 function rootOwnedUnder(dir: string): string[] {
@@ -89,6 +90,27 @@ describe('npm global installs from the registry', () => {
     mustRun('npm', ['rebuild', '-g', '@aoagents/ao'], sb.env);
     const ao = join(sb.binDir, 'ao');
     expect(readdirSync(join(globalPkg(sb), 'bin'))).toEqual(['ao']);
+    expect(isElf(ao)).toBe(true);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  it.runIf(hasStrace)('a postinstall killed between its temp file and the rename: ao works, and npm rebuild leaves no temp file', () => {
+    const sb = sandbox('npm-killed-swap');
+    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    const pkg = globalPkg(sb);
+    // SIGKILL on entry to the postinstall's second rename: the first puts its stamp in place, the second is the swap's.
+    const killed = run(
+      'strace',
+      ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=rename', '-e', 'inject=rename:signal=SIGKILL:when=2', 'node', 'lib/postinstall.cjs'],
+      sb.env,
+      { cwd: pkg },
+    );
+    expect(killed.signal).toBe('SIGKILL'); // strace dies as the postinstall did
+    expect(readdirSync(join(pkg, 'bin')).filter((f) => f.startsWith('.ao.swap-'))).toHaveLength(1);
+    const ao = join(sb.binDir, 'ao');
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    mustRun('npm', ['rebuild', '-g', '@aoagents/ao'], sb.env);
+    expect(readdirSync(join(pkg, 'bin'))).toEqual(['ao']);
     expect(isElf(ao)).toBe(true);
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
   });
