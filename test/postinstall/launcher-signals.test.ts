@@ -303,6 +303,17 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     }
   });
 
+  it('a copy or hard link of the launcher outside its package says so and how to link it instead, no stack trace', () => {
+    const dir = release.sandbox('launcher-copy').root;
+    const copy = join(dir, 'ao');
+    cpSync(launcher, copy);
+    const r = spawnSync(node22, [copy, '--version'], { env, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`ao: ${copy} is a copy of the ao launcher outside its package`);
+    expect(r.stderr).toContain(`fix: rm ${copy} && ln -s <the ao your package manager installed> ${copy}`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('on a Node older than the package asks for (no process.getBuiltinModule), the launcher says which Node it needs', () => {
     // Node 20.16 added process.getBuiltinModule; a preload takes it away, as on Node 18.
     const r = spawnSync(node20, ['--require', join(REPO_ROOT, 'test', 'postinstall', 'support', 'without-get-builtin-module.cjs'), launcher, '--version'], {
