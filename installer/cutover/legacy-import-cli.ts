@@ -9,6 +9,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dropWritesToClosedPipes } from '../../common/closed-pipe.js';
 import { dismissLegacyNotice } from '../../common/legacy-notice-dismissal.js';
 import { runCutover } from './cutover.js';
 import { RESUME_USAGE, runResumeCommand, runSessionsCommand, SESSIONS_USAGE } from './legacy/guide/cli.js';
@@ -58,6 +59,7 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
+  dropWritesToClosedPipes();
   const argv = process.argv.slice(2);
   void legacyImportMain(argv).then((code) => {
     // The guide lets the loop drain (a long `sessions --json` on a pipe is written out whole); the import exits at once, as before.

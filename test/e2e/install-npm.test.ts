@@ -16,7 +16,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { checkBinary, writeStamp } from '../../postinstall/verify-binary.js';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
@@ -82,6 +82,30 @@ describe('npm global installs from the registry', () => {
     expect(isElf(ao)).toBe(true);
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
     await expectExactPassThrough(ao, sb.env);
+  });
+
+  it('the shipped ao-app and ao-legacy-import run through their bin links: --help, usage errors, and a reader that has gone (| head)', async () => {
+    const sb = sandbox('npm-shipped-commands');
+    mustRun('npm', ['install', '-g', SPEC], sb.env);
+    for (const [cmd, usage, bad] of [
+      ['ao-app', 'usage: ao-app install|verify|where|remove', 'bogus'],
+      ['ao-legacy-import', 'usage: ao-legacy-import [--check]', '--bogus'],
+    ] as const) {
+      const bin = join(sb.binDir, cmd);
+      const help = mustRun(bin, ['--help'], sb.env);
+      expect(help.stdout).toContain(usage);
+      const wrong = run(bin, [bad], sb.env);
+      expect(wrong.status).toBe(2);
+      expect(wrong.stderr).toContain(bad);
+      // `<cmd> --help | head -n 1`: the reader closed its end before the command wrote.
+      const child = spawn(bin, ['--help'], { env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(stderr).not.toMatch(/EPIPE|\n\s+at /);
+      expect(code).toBe(0);
+    }
   });
 
   it('npm rebuild after the swap keeps the binary and leaves no temp file beside it', () => {
