@@ -3,7 +3,16 @@ import { existsSync, mkdirSync, readdirSync, realpathSync, writeFileSync } from 
 import { delimiter, dirname, join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
-import { alterBinary, editKeepingMtime, expectShippedCommandsRun, isNodeScript, mustRun, repairCommand, run, useReleaseRegistry } from '../postinstall/install-support.js';
+import {
+  alterBinary,
+  editKeepingMtime,
+  expectShippedCommandsRun,
+  isNodeScript,
+  mustRun,
+  repairCommand,
+  run,
+  useReleaseRegistry,
+} from '../postinstall/install-support.js';
 
 const SPEC = '@aoagents/ao@0.10.0';
 const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
