@@ -86,7 +86,7 @@ describe('npm global installs from the registry', () => {
     await expectExactPassThrough(ao, sb.env);
   });
 
-  it('the shipped ao-app and ao-legacy-import run through their bin links: --help, usage errors, and a reader that has gone (| head)', async () => {
+  it('the shipped ao-app and ao-legacy-import run through their bin links: --help, usage errors, and a reader that has gone (| head), dismiss where ~/.ao cannot be made', async () => {
     const sb = sandbox('npm-shipped-commands');
     mustRun('npm', ['install', '-g', SPEC], sb.env);
     expectShippedCommandsRun(sb.binDir, sb.env);
@@ -101,6 +101,13 @@ describe('npm global installs from the registry', () => {
       expect(stderr).not.toMatch(/EPIPE|\n\s+at /);
       expect(code).toBe(0);
     }
+    // A home where ~/.ao cannot be made (read-only, or a file there): dismiss says why and what else silences the notice.
+    writeFileSync(join(sb.home, '.ao'), '');
+    const dismiss = run(join(sb.binDir, 'ao-legacy-import'), ['dismiss'], sb.env);
+    expect(dismiss.stderr).toContain('ao-legacy-import: cannot record that the legacy-home notice is dismissed');
+    expect(dismiss.stderr).toContain('fix: set AO_NO_LEGACY_NOTICE=1');
+    expect(dismiss.stderr).not.toMatch(/\n\s+at /);
+    expect(dismiss.status).toBe(1);
   });
 
   it('npm rebuild after the swap keeps the binary and leaves no temp file beside it', () => {
