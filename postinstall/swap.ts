@@ -9,20 +9,12 @@
 import { chmodSync, linkSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import { tempSibling } from '../common/fs-atomic.js';
+import { pidAlive } from '../common/process-identity.js';
 import type { BinaryEntry } from '../common/ao-manifest.js';
 import { checkBinary } from './verify-binary.js';
 
 const launcherOf = (packageDir: string) => join(packageDir, 'bin', 'ao');
 const TEMP_TAG = 'swap';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Temp siblings of a swap whose postinstall died between writing one and the rename (SIGKILL, a Ctrl-C,
@@ -35,7 +27,8 @@ function removeLeftovers(launcher: string): void {
   for (const name of readdirSync(dir)) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number.parseInt(name.slice(prefix.length), 10);
-    if (!(pid > 0 && isAlive(pid))) rmSync(join(dir, name), { force: true });
+    // Our own pid too: a container's fresh pid namespace hands out the pid the killed run had.
+    if (!(pid > 0 && pid !== process.pid && pidAlive(pid))) rmSync(join(dir, name), { force: true });
   }
 }
 
