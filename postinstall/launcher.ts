@@ -13,6 +13,7 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dropWritesToClosedPipes } from '../common/closed-pipe.js';
 import { formatError, UserError } from '../common/errors.js';
 import { installLayout, reinstallCommand } from '../common/install-layout.js';
 import { shellQuote } from '../common/shell-quote.js';
@@ -89,6 +90,8 @@ function fromOverride(): string | undefined {
       code: 'EAOOVERRIDE',
     });
   }
+  // A reader gone before this line (`ao ... 2>&1 | head -n 1`) must not kill the launcher while the binary runs.
+  dropWritesToClosedPipes([process.stderr]);
   process.stderr.write(`ao: using AO_BINARY_PATH=${override} (not verified)\n`);
   return override;
 }

@@ -236,6 +236,14 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       expect(r.stderr).toBe('child_process loaded: true\n');
     });
 
+    it("AO_BINARY_PATH's notice on a stderr whose reader has gone (2>&1 | head -n 1): the launcher waits for the binary and exits with its status", async () => {
+      const binary = realpathSync(join(realpathSync(join(dirname(launcher), '..')), '..', 'ao-linux-x64', 'bin', 'ao'));
+      const child = spawn(node20, [launcher, 'fixture', 'exit', '3'], { env: { ...env, AO_BINARY_PATH: binary }, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stderr.destroy();
+      const ended = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, sig) => resolve([code, sig])));
+      expect(ended).toEqual([3, null]);
+    });
+
     it('a relative AO_BINARY_PATH runs the file it names from the working folder, the one it checked, never one found on PATH', () => {
       const dir = release.sandbox('relative-override').root;
       const onPath = join(dir, 'on-path');
