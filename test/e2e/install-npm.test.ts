@@ -141,6 +141,23 @@ describe('npm global installs from the registry', () => {
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
   });
 
+  it('a postinstall whose stderr reader has gone (--foreground-scripts 2>&1 | head) still fetches, swaps and succeeds', async () => {
+    const sb = sandbox('npm-postinstall-epipe');
+    installWithoutPlatformPackage(sb);
+    // As npm runs it with --foreground-scripts; it has something to say here (the fetch).
+    const child = spawn(process.execPath, ['lib/postinstall.cjs'], {
+      cwd: globalPkg(sb),
+      env: { ...sb.env, npm_config_user_agent: 'npm/11 node/v22 linux x64', npm_config_global: 'true' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    const ao = join(sb.binDir, 'ao');
+    expect(isElf(ao)).toBe(true);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+  });
+
   it('AO_BINARY_PATH set at install time: the postinstall keeps the launcher, says why, and ao runs the override', async () => {
     const own = await hostFixtureBinary('0.10.0');
     const sb = sandbox('npm-override');
