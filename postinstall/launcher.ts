@@ -13,8 +13,10 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dropWritesToClosedPipes } from '../common/closed-pipe.js';
 import { formatError, UserError } from '../common/errors.js';
 import { installLayout, reinstallCommand } from '../common/install-layout.js';
+import { shellQuote } from '../common/shell-quote.js';
 import { diagnoseMissingBinary } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { legacyNotice } from './legacy-notice.js';
@@ -42,6 +44,27 @@ function permissionDenied(err: unknown): UserError | undefined {
     fix: 'the launcher reads its package and starts the ao binary: run ao without --permission (NODE_OPTIONS= ao ...), or allow both: --allow-fs-read=* --allow-child-process',
     code: 'EAONODE',
   });
+}
+
+/** The release this launcher belongs to, from the manifest beside it in @aoagents/ao. */
+function readManifest(): AoManifest {
+  const path = join(packageDir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw cause;
+    // `cp` or `ln` of the launcher into ~/bin or /usr/local/bin: only a symbolic link leads back to the package.
+    const self = fileURLToPath(import.meta.url);
+    throw new UserError({
+      what: `${self} is a copy of the ao launcher outside its package`,
+      why: `there is no ${MANIFEST_FILE} at ${path}: a copy or hard link of the launcher cannot find the ao binary, a symbolic link can`,
+      fix: `rm ${shellQuote(self)} && ln -s <the ao your package manager installed> ${shellQuote(self)}`,
+      code: 'EAOMISSING',
+      cause,
+    });
+  }
+  return JSON.parse(text) as AoManifest;
 }
 
 function fromOverride(): string | undefined {
@@ -75,6 +98,8 @@ function fromOverride(): string | undefined {
       code: 'EAOOVERRIDE',
     });
   }
+  // A reader gone before this line (`ao ... 2>&1 | head -n 1`) must not kill the launcher while the binary runs.
+  dropWritesToClosedPipes([process.stderr]);
   process.stderr.write(`ao: using AO_BINARY_PATH=${override} (not verified)\n`);
   return override;
 }
@@ -220,8 +245,7 @@ function main(): void {
         code: 'EAONODE',
       });
     }
-    const manifest = JSON.parse(readFileSync(join(packageDir, MANIFEST_FILE), 'utf8')) as AoManifest;
-    binary = resolveBinary(manifest);
+    binary = resolveBinary(readManifest());
   } catch (err) {
     die(err);
   }

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dropWritesToClosedPipes } from '../common/closed-pipe.js';
 import { formatError, isUserError, UserError } from '../common/errors.js';
 import { versionFromOutput } from '../common/version-output.js';
 import { installLayout, reinstallCommand, swapBlocker } from '../common/install-layout.js';
@@ -77,6 +78,8 @@ function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, r
 }
 
 async function main(): Promise<number> {
+  // A reader of the install's output that has gone (`--foreground-scripts 2>&1 | head`) must not fail the install.
+  dropWritesToClosedPipes();
   legacyNotice('install');
   const manifest = JSON.parse(readFileSync(join(packageDir, MANIFEST_FILE), 'utf8')) as AoManifest;
   // `npm install --os=darwin --cpu=arm64` installs for another machine: check that platform's binary, run nothing.

@@ -9,6 +9,8 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dropWritesToClosedPipes } from '../../common/closed-pipe.js';
+import { formatError, UserError } from '../../common/errors.js';
 import { dismissLegacyNotice } from '../../common/legacy-notice-dismissal.js';
 import { runCutover } from './cutover.js';
 import { RESUME_USAGE, runResumeCommand, runSessionsCommand, SESSIONS_USAGE } from './legacy/guide/cli.js';
@@ -43,7 +45,20 @@ export async function legacyImportMain(argv: string[], env: NodeJS.ProcessEnv = 
     return 0;
   }
   if (argv[0] === 'dismiss') {
-    process.stderr.write(`ao-legacy-import: the legacy-home notice will not show again (remove ${dismissLegacyNotice(env)} to undo)\n`);
+    let marker: string;
+    try {
+      marker = dismissLegacyNotice(env);
+    } catch (cause) {
+      // A read-only home, or a file where ~/.ao should be: the variable silences the notice without writing anything.
+      const err = new UserError({
+        what: 'cannot record that the legacy-home notice is dismissed',
+        why: (cause as Error).message,
+        fix: 'set AO_NO_LEGACY_NOTICE=1 in your shell profile, or make ~/.ao a folder you can write, then run ao-legacy-import dismiss again',
+      });
+      process.stderr.write(`${formatError(err, 'ao-legacy-import')}\n`);
+      return 1;
+    }
+    process.stderr.write(`ao-legacy-import: the legacy-home notice will not show again (remove ${marker} to undo)\n`);
     return 0;
   }
   return runLegacyImport(argv, env);
@@ -58,6 +73,7 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
+  dropWritesToClosedPipes();
   const argv = process.argv.slice(2);
   void legacyImportMain(argv).then((code) => {
     // The guide lets the loop drain (a long `sessions --json` on a pipe is written out whole); the import exits at once, as before.

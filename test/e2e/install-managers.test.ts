@@ -3,7 +3,16 @@ import { existsSync, mkdirSync, readdirSync, realpathSync, writeFileSync } from 
 import { delimiter, dirname, join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
-import { alterBinary, editKeepingMtime, isNodeScript, mustRun, repairCommand, run, useReleaseRegistry } from '../postinstall/install-support.js';
+import {
+  alterBinary,
+  editKeepingMtime,
+  expectShippedCommandsRun,
+  isNodeScript,
+  mustRun,
+  repairCommand,
+  run,
+  useReleaseRegistry,
+} from '../postinstall/install-support.js';
 
 const SPEC = '@aoagents/ao@0.10.0';
 const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
@@ -39,6 +48,7 @@ describe('other package managers install a working, verified ao', () => {
     for (let i = 0; i < 3; i++) expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
     expect(run(ao, ['fixture', 'exit', '42'], sb.env).status).toBe(42);
     expect(isNodeScript(launcher)).toBe(true);
+    expectShippedCommandsRun(dirname(ao), sb.env);
   });
 
   /** `pnpm` on PATH, so a printed command runs as typed. */
@@ -102,6 +112,7 @@ describe('other package managers install a working, verified ao', () => {
     expect(stamps(sb)).toBe(1);
     expect(mustRun(ao, ['--version'], yarnEnv).stdout).toBe('ao version 0.10.0\n');
     expect(run(ao, ['fixture', 'exit', '3'], yarnEnv).status).toBe(3);
+    expectShippedCommandsRun(dirname(ao), yarnEnv);
   });
 
   it('yarn 1 global with an altered binary: ao names the yarn command that repairs it, and that command works', () => {
@@ -263,5 +274,6 @@ describe('other package managers install a working, verified ao', () => {
     expect(stamps(sb)).toBe(1);
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
     expect(isNodeScript(join(bunInstall, 'install', 'global', 'node_modules', '@aoagents', 'ao', 'bin', 'ao'))).toBe(true);
+    expectShippedCommandsRun(dirname(ao), sb.env);
   });
 });

@@ -16,7 +16,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { checkBinary, writeStamp } from '../../postinstall/verify-binary.js';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
@@ -29,11 +29,13 @@ import {
   alterBinary,
   editKeepingMtime,
   expectExactPassThrough,
+  expectShippedCommandsRun,
   isElf,
   isNodeScript,
   mustRun,
   repairCommand,
   run,
+  SHIPPED_COMMANDS,
   useReleaseRegistry,
 } from '../postinstall/install-support.js';
 
@@ -61,6 +63,7 @@ const OTHER_UID = 4242;
 /** An unprivileged user to run `ao` as (nobody), through setpriv. */
 const NOBODY = 65534;
 const canDropPrivileges = asRoot && process.platform === 'linux' && existsSync('/usr/bin/setpriv');
+const hasStrace = process.platform === 'linux' && existsSync('/usr/bin/strace');
 
 /** Every file and folder under `dir` that root owns, relative to it. */
 function rootOwnedUnder(dir: string): string[] {
@@ -83,12 +86,74 @@ describe('npm global installs from the registry', () => {
     await expectExactPassThrough(ao, sb.env);
   });
 
+  it('the shipped ao-app and ao-legacy-import run through their bin links: --help, usage errors, and a reader that has gone (| head), dismiss where ~/.ao cannot be made', async () => {
+    const sb = sandbox('npm-shipped-commands');
+    mustRun('npm', ['install', '-g', SPEC], sb.env);
+    expectShippedCommandsRun(sb.binDir, sb.env);
+    for (const [cmd] of SHIPPED_COMMANDS) {
+      const bin = join(sb.binDir, cmd);
+      // `<cmd> --help | head -n 1`: the reader closed its end before the command wrote.
+      const child = spawn(bin, ['--help'], { env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(stderr).not.toMatch(/EPIPE|\n\s+at /);
+      expect(code).toBe(0);
+    }
+    // A home where ~/.ao cannot be made (read-only, or a file there): dismiss says why and what else silences the notice.
+    writeFileSync(join(sb.home, '.ao'), '');
+    const dismiss = run(join(sb.binDir, 'ao-legacy-import'), ['dismiss'], sb.env);
+    expect(dismiss.stderr).toContain('ao-legacy-import: cannot record that the legacy-home notice is dismissed');
+    expect(dismiss.stderr).toContain('fix: set AO_NO_LEGACY_NOTICE=1');
+    expect(dismiss.stderr).not.toMatch(/\n\s+at /);
+    expect(dismiss.status).toBe(1);
+  });
+
   it('npm rebuild after the swap keeps the binary and leaves no temp file beside it', () => {
     const sb = sandbox('npm-rebuild');
     mustRun('npm', ['install', '-g', SPEC], sb.env);
     mustRun('npm', ['rebuild', '-g', '@aoagents/ao'], sb.env);
     const ao = join(sb.binDir, 'ao');
     expect(readdirSync(join(globalPkg(sb), 'bin'))).toEqual(['ao']);
+    expect(isElf(ao)).toBe(true);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  it.runIf(hasStrace)('a postinstall killed between its temp file and the rename: ao works, and npm rebuild leaves no temp file', () => {
+    const sb = sandbox('npm-killed-swap');
+    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    const pkg = globalPkg(sb);
+    // SIGKILL on entry to the postinstall's second rename: the first puts its stamp in place, the second is the swap's.
+    const killed = run(
+      'strace',
+      ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=rename', '-e', 'inject=rename:signal=SIGKILL:when=2', 'node', 'lib/postinstall.cjs'],
+      sb.env,
+      { cwd: pkg },
+    );
+    expect(killed.signal).toBe('SIGKILL'); // strace dies as the postinstall did
+    expect(readdirSync(join(pkg, 'bin')).filter((f) => f.startsWith('.ao.swap-'))).toHaveLength(1);
+    const ao = join(sb.binDir, 'ao');
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    mustRun('npm', ['rebuild', '-g', '@aoagents/ao'], sb.env);
+    expect(readdirSync(join(pkg, 'bin'))).toEqual(['ao']);
+    expect(isElf(ao)).toBe(true);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  it('a postinstall whose stderr reader has gone (--foreground-scripts 2>&1 | head) still fetches, swaps and succeeds', async () => {
+    const sb = sandbox('npm-postinstall-epipe');
+    installWithoutPlatformPackage(sb);
+    // As npm runs it with --foreground-scripts; it has something to say here (the fetch).
+    const child = spawn(process.execPath, ['lib/postinstall.cjs'], {
+      cwd: globalPkg(sb),
+      env: { ...sb.env, npm_config_user_agent: 'npm/11 node/v22 linux x64', npm_config_global: 'true' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    const ao = join(sb.binDir, 'ao');
     expect(isElf(ao)).toBe(true);
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
   });

@@ -9,6 +9,7 @@ import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { buildAppArtifact } from '../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../rehearsal/fault-server.js';
 import { registryWithRelease } from '../../rehearsal/release-fixture.js';
+import { SHIPPED_COMMANDS } from '../postinstall/install-support.js';
 import { laneTools, mustSucceed, runOnFiles, wineEnv, WINESERVER, winPath, type Ran } from './support/foreign.js';
 
 /**
@@ -104,6 +105,19 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
   it('exit codes and stdin pass through', async () => {
     for (const code of [0, 1, 3, 42, 255]) expect((await ao(['fixture', 'exit', String(code)])).status).toBe(code);
     expect((await ao(['fixture', 'stdin'], { input: 'piped\r\nline 2\n' })).stdout).toBe('piped\r\nline 2\n');
+  });
+
+  it('ao-app and ao-legacy-import run as their .cmd shims run them: --help, and exit 2 on a usage error', async () => {
+    for (const [cmd, usage, bad] of SHIPPED_COMMANDS) {
+      const file = winPath(join(pkgDir(), 'lib', cmd));
+      expect(readFileSync(join(prefix, `${cmd}.cmd`), 'utf8')).toContain(`"%dp0%\\node_modules\\@aoagents\\ao\\lib\\${cmd}" %*`);
+      const help = await node([file, '--help']);
+      expect(help.stdout).toContain(usage);
+      expect(help.status).toBe(0);
+      const wrong = await node([file, bad]);
+      expect(wrong.stderr).toContain(bad);
+      expect(wrong.status).toBe(2);
+    }
   });
 
   it('a tampered ao.exe is refused with the reason and the command to run, and does not run', async () => {

@@ -2,7 +2,7 @@ import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:chil
 import { openSync, readSync, closeSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { delimiter } from 'node:path';
+import { delimiter, join } from 'node:path';
 import type { AoManifest } from '../../common/ao-manifest.js';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { registryWithRelease } from '../../rehearsal/release-fixture.js';
@@ -143,4 +143,21 @@ export function editKeepingMtime(path: string): void {
   execFileSync('touch', ['-r', ref, path]);
   rmSync(ref);
   expect(statSync(path).mtimeMs).toBe(before.mtimeMs);
+}
+
+/** The shipped commands besides ao, each with what its --help prints and an argument it refuses (exit 2). */
+export const SHIPPED_COMMANDS = [
+  ['ao-app', 'usage: ao-app install|verify|where|remove', 'bogus'],
+  ['ao-legacy-import', 'usage: ao-legacy-import [--check]', '--bogus'],
+] as const;
+
+/** ao-app and ao-legacy-import through the bin links or shims a package manager put in `binDir`: --help, and a usage error's exit 2. */
+export function expectShippedCommandsRun(binDir: string, env: NodeJS.ProcessEnv): void {
+  for (const [cmd, usage, bad] of SHIPPED_COMMANDS) {
+    const bin = join(binDir, cmd);
+    expect(mustRun(bin, ['--help'], env).stdout).toContain(usage);
+    const wrong = run(bin, [bad], env);
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toContain(bad);
+  }
 }

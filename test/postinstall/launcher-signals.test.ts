@@ -236,6 +236,14 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       expect(r.stderr).toBe('child_process loaded: true\n');
     });
 
+    it("AO_BINARY_PATH's notice on a stderr whose reader has gone (2>&1 | head -n 1): the launcher waits for the binary and exits with its status", async () => {
+      const binary = realpathSync(join(realpathSync(join(dirname(launcher), '..')), '..', 'ao-linux-x64', 'bin', 'ao'));
+      const child = spawn(node20, [launcher, 'fixture', 'exit', '3'], { env: { ...env, AO_BINARY_PATH: binary }, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stderr.destroy();
+      const ended = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, sig) => resolve([code, sig])));
+      expect(ended).toEqual([3, null]);
+    });
+
     it('a relative AO_BINARY_PATH runs the file it names from the working folder, the one it checked, never one found on PATH', () => {
       const dir = release.sandbox('relative-override').root;
       const onPath = join(dir, 'on-path');
@@ -301,6 +309,17 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       expect(r.stderr).not.toContain('ls -l');
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
+  });
+
+  it('a copy or hard link of the launcher outside its package says so and how to link it instead, no stack trace', () => {
+    const dir = release.sandbox('launcher-copy').root;
+    const copy = join(dir, 'ao');
+    cpSync(launcher, copy);
+    const r = spawnSync(node22, [copy, '--version'], { env, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`ao: ${copy} is a copy of the ao launcher outside its package`);
+    expect(r.stderr).toContain(`fix: rm ${copy} && ln -s <the ao your package manager installed> ${copy}`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('on a Node older than the package asks for (no process.getBuiltinModule), the launcher says which Node it needs', () => {
