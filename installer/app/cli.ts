@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { formatError, isUserError, UserError } from '../../common/errors.js';
 import { fileSystemFailure, isFileSystemError } from '../../common/file-system-error.js';
 import { createProgress, pickProgressMode } from '../../common/progress.js';
+import { dropWritesToClosedPipes } from '../../common/closed-pipe.js';
 import { redactingSink } from '../../common/redact.js';
 import { aoStateDir } from './app-state.js';
 import { hostTargetId, validateAppManifest, type AppManifest } from '../../common/app-manifest.js';
@@ -68,13 +69,8 @@ let jsonErrors = false;
 const stdout = redactingSink(process.stdout);
 const stderr = redactingSink(process.stderr);
 
-// A reader that goes away (`ao-app install --json | head -n 1`, a closed pipe) does not end the install: what it would
-// have read is dropped. Any other error on these streams is the bug it was.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-  });
-}
+// A reader that goes away (`ao-app install --json | head -n 1`) does not end the install.
+dropWritesToClosedPipes();
 
 /** A duration in ms from the environment; a value that is not a positive number is refused, not read as 0 or NaN. */
 function msFromEnv(name: string): number | undefined {
