@@ -254,11 +254,11 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // Installed, and still intact: every file re-hashed (~0.4 s for the real app). A version whose files were deleted or
     // changed since (an antivirus, a disk error) is installed again below, never reported as installed.
     if (done?.integrity === target.integrity && (await entryProblems(versionDir, done)).length === 0) {
-      if (current !== versionDir) {
-        // Committed by a run killed before its pointer switch: finish that run's work.
-        await switchCurrent(root, name);
-        await sweepOld(root, versionDir);
-      }
+      // Committed by a run killed before its pointer switch: finish that run's work.
+      if (current !== versionDir) await switchCurrent(root, name);
+      // Any other complete version is a leftover (an upgrade killed after its commit, then this one kept): the
+      // whole unpacked app would otherwise stay on the disk for good.
+      await sweepOld(root, versionDir);
       // A run killed after its commit left this artifact's verified download behind: it is not needed any more
       // (a partial of another release's artifact under the same name is left to resume).
       const artifact = join(root, 'downloads', target.file);

@@ -493,6 +493,26 @@ describe('installing the desktop app', () => {
     });
   }
 
+  it('going back to the current version after an upgrade killed at "committed" deletes the upgrade it left', async () => {
+    const root = await tempDir('root');
+    const dir = await tempDir('m');
+    const v1 = await macManifest(mac, '0.9.0', '/mac-v1-back.zip');
+    await installApp({ manifest: v1, target: 'darwin-arm64', root });
+    const v2 = await macManifest(macV2, '0.10.0', '/mac-v2-back.zip');
+    const run = runCli(['install', '--quiet', '--manifest', await writeManifest(dir, v2), '--target', 'darwin-arm64', '--dir', root], {
+      AO_APP_CHECKPOINT: 'committed',
+    });
+    await until(() => run.stderr.includes('parked at committed'));
+    run.child.kill('SIGKILL');
+    expect(await run.done).toBeNull();
+    // The user stays on (reinstalls) 0.9.0: it is current and intact, so nothing is fetched, and the committed but never
+    // current 0.10.0 (the whole unpacked app) must not stay on the disk for good.
+    const back = runCli(['install', '--quiet', '--manifest', await writeManifest(await tempDir('m1'), v1), '--target', 'darwin-arm64', '--dir', root]);
+    expect(await back.done).toBe(0);
+    expect(await appPath(root)).toBe(join(root, 'versions', '0.9.0-darwin-arm64'));
+    expect(await readdir(join(root, 'versions'))).toEqual(['0.9.0-darwin-arm64']);
+  });
+
   it('fetches from AO_APP_BASE_URL when set, reporting --json progress events', async () => {
     const root = await tempDir('root');
     const dir = await tempDir('m');
