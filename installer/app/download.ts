@@ -5,7 +5,16 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import type { Progress } from '../../common/progress.js';
-import { CertificateError, CredentialsError, DeadUrlError, humanWait, LoginPageError, MirrorPolicy, RetryableError } from './mirror-policy.js';
+import {
+  CertificateError,
+  CredentialsError,
+  DeadUrlError,
+  humanWait,
+  LoginPageError,
+  MirrorPolicy,
+  ProxyCredentialsError,
+  RetryableError,
+} from './mirror-policy.js';
 import { discardPartial, PartialFile, type Sidecar } from './partial-file.js';
 
 /**
@@ -99,6 +108,14 @@ const CERTIFICATE_CODES = new Set([
 function untrustedCertificate(url: string, err: unknown): CertificateError | undefined {
   for (let e = err as { code?: unknown; cause?: unknown; message?: string } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
     if (typeof e.code === 'string' && CERTIFICATE_CODES.has(e.code)) return new CertificateError(`${url}: ${e.message} (${e.code})`);
+  }
+  return undefined;
+}
+
+/** A proxy that refused the tunnel with 407 (undici says only "Proxy response (407) !== 200 when HTTP Tunneling"), as a ProxyCredentialsError. */
+function proxyWantsCredentials(url: string, err: unknown): ProxyCredentialsError | undefined {
+  for (let e = err as { cause?: unknown; message?: string } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (/^Proxy response \(407\)/.test(e.message ?? '')) return new ProxyCredentialsError(`${url}: the proxy answered 407 (it asks for credentials)`);
   }
   return undefined;
 }
@@ -224,7 +241,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
           void dispatcher.destroy().catch(() => undefined);
           dispatcher = defaultDispatcher();
         }
-        const wait = policy.failed(url, aborted ?? untrustedCertificate(url, err) ?? err, part.offset);
+        const wait = policy.failed(url, aborted ?? untrustedCertificate(url, err) ?? proxyWantsCredentials(url, err) ?? err, part.offset);
         if (wait === undefined) break;
         // A wait of seconds (backoff up to 30 s, Retry-After up to 2 minutes) is said, or it looks like a hang.
         if (wait >= 1000) options.progress?.waiting(`${policy.lastError}; trying again in ${humanWait(wait)}`);
@@ -246,9 +263,11 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         fix:
           policy.lastFailure instanceof CredentialsError
             ? 'the download host asks for credentials: if it is a private mirror, give them in its URL, as AO_APP_BASE_URL=https://<user>:<token>@<host>/<path>/, then run ao-app install again'
-            : policy.lastFailure instanceof CertificateError
-              ? "this network shows an HTTPS certificate Node does not trust: on a hotel or café network, sign in to it in a web browser first; behind a proxy or firewall inspecting HTTPS, set NODE_EXTRA_CA_CERTS to its CA certificate file (the one npm's cafile names); for an expired one, check the clock; then run ao-app install again"
-              : "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it",
+            : policy.lastFailure instanceof ProxyCredentialsError
+              ? `the proxy ${proxyInUse() ?? ''} asks for credentials (or refused those in its URL): give its user and password in its URL, as HTTPS_PROXY=http://<user>:<password>@<proxy host>:<port> (and HTTP_PROXY alike; npm's proxy settings work the same way), then run ao-app install again`
+              : policy.lastFailure instanceof CertificateError
+                ? "this network shows an HTTPS certificate Node does not trust: on a hotel or café network, sign in to it in a web browser first; behind a proxy or firewall inspecting HTTPS, set NODE_EXTRA_CA_CERTS to its CA certificate file (the one npm's cafile names); for an expired one, check the clock; then run ao-app install again"
+                : "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it",
         code: 'EAPPDOWNLOAD',
       });
     }

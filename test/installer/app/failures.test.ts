@@ -209,6 +209,32 @@ describe('the download fails in a way the user can act on, and never loops', () 
     }
   });
 
+  it('gives up at once when the proxy asks for credentials (407), saying how to give them', async () => {
+    const artifact = systemTarGz('proxy-auth', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    // A corporate proxy that wants a sign-in: it answers every CONNECT with 407, however often it is asked.
+    const proxy: Server = createServer((_req, res) => res.destroy());
+    let connects = 0;
+    proxy.on('connect', (_req, socket) => {
+      connects++;
+      socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="corp"\r\nContent-Length: 0\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const root = join(await tempDir('root'), 'app');
+      const r = await ao(await installArgs(manifest, root, ['--json']), { HTTP_PROXY: proxyUrl, HTTPS_PROXY: proxyUrl, NO_PROXY: '', no_proxy: '' }, 60_000);
+      expect(r.code).toBe(1);
+      // No retry changes a 407: one CONNECT, and a fix that says where the proxy's user and password go.
+      expect(connects).toBe(1);
+      expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringContaining('HTTPS_PROXY=http://<user>:<password>@') });
+      expect(r.stderr).toMatch(/proxy .* asks for credentials/);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  });
+
   it('leaves no empty .partial after a 404 or a redirect loop, and does not blame the network', async () => {
     const artifact = systemTarGz('missing', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
