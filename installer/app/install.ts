@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, readlink, rm, rmdir, stat, statfs, symlink } from 'node:fs/promises';
+import { access, chmod, constants, lstat, mkdir, readdir, readFile, readlink, rm, rmdir, stat, statfs, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
@@ -208,6 +208,30 @@ async function refuseForeignCurrent(root: string, command: 'install' | 'remove')
   });
 }
 
+/**
+ * A file system mounted noexec (a hardened /home, a USB stick, a /tmp) takes the app's bytes but never runs them: the
+ * AppImage, and ao start's launch of it, fail with EACCES. An executable probe file there tells, before any download.
+ */
+async function refuseNoExec(versions: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const probe = tempSibling(join(versions, '.exec-probe'), 'probe');
+  await writeFile(probe, '');
+  try {
+    // chmod, not writeFile's mode: a umask must not take the probe's x bits and pass for noexec.
+    await chmod(probe, 0o755);
+    await access(probe, constants.X_OK);
+  } catch {
+    throw new UserError({
+      what: `cannot install the desktop app into ${versions}`,
+      why: 'its file system does not let programs run from it (mounted noexec): the app would be installed but could never start',
+      fix: 'set AO_APP_DIR (or pass --dir) to a folder on a file system that allows programs to run, like one in your home folder, then run ao-app install again',
+      code: 'EAPPDISK',
+    });
+  } finally {
+    await rm(probe, { force: true });
+  }
+}
+
 /** Removes half-written versions and staging folders (no marker), never the current one. */
 async function sweep(root: string, keep: Set<string>): Promise<void> {
   const versions = join(root, 'versions');
@@ -247,6 +271,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // lock: the remembered keys are read after any other install wrote its own (two first installs at once would
     // otherwise both trust their key).
     await refuseForeignCurrent(root, 'install');
+    await refuseNoExec(join(root, 'versions'));
     const trustChange = checkEntryTrust(manifest, targetId, target, options.trustedKeys ?? pinnedKeys(), await rememberedTrust(root));
     const current = await currentVersionDir(root);
     await sweep(root, new Set([current ?? '']));

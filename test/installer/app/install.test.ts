@@ -246,6 +246,23 @@ describe('installing the desktop app', () => {
     }
   });
 
+  it.skipIf(!canMountTmpfs())('refuses before downloading into a folder mounted noexec, where the app could never start', async () => {
+    const root = await tempDir('noexec');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,noexec', 'tmpfs', root]);
+    try {
+      const appImage = (await buildAppArtifact('appimage', join(await tempDir('ai'), 'ao-desktop-linux-x64.AppImage'), 64 << 10)).file;
+      const manifest = await manifestFor(server, appImage, 'AppImage', 'linux-x64', { unpackedSizeLimit: 1 << 20 }, { path: '/noexec.AppImage' });
+      // Installed there, the AppImage (and ao start's launch of it) fails with EACCES: that is no installed app.
+      await expect(installApp({ manifest, target: 'linux-x64', root: join(root, 'app') })).rejects.toMatchObject({
+        code: 'EAPPDISK',
+        message: expect.stringContaining('noexec'),
+      });
+      expect(server.requests.filter((r) => r.path === '/noexec.AppImage')).toHaveLength(0);
+    } finally {
+      execFileSync('umount', [root]);
+    }
+  });
+
   it('checks the disk again after the download, keeping the verified bytes for the next run', async () => {
     const root = await tempDir('root');
     const manifest = await macManifest(mac, '0.10.0', '/mac-nospace-later.zip');
