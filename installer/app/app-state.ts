@@ -57,13 +57,15 @@ export type RecordOutcome = { written: true; path: string } | { written: false; 
 export async function recordAppState(
   appPath: string,
   version: string,
-  options: { dir?: string; platform?: NodeJS.Platform; now?: Date } = {},
+  options: { dir?: string; platform?: NodeJS.Platform; now?: Date; replacing?: string } = {},
 ): Promise<RecordOutcome> {
   const dir = options.dir ?? aoStateDir();
   const platform = options.platform ?? process.platform;
   const path = join(dir, APP_STATE_FILE);
   const existing = await readAppState(dir);
-  if (existing && existing.appPath !== appPath) {
+  // `replacing`: the folder of ao-app's own versions, which this install replaces (a newer one there is going back, not the app's self-update).
+  const ours = options.replacing !== undefined && existing !== undefined && resolve(existing.appPath).startsWith(resolve(options.replacing) + sep);
+  if (existing && existing.appPath !== appPath && !ours) {
     const theirs = semver.valid(semver.coerce(existing.version));
     const ours = semver.valid(semver.coerce(version));
     if (theirs && ours && semver.gt(theirs, ours) && (await usable(existing.appPath, platform))) {

@@ -281,6 +281,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     if (done?.integrity === target.integrity && (await entryProblems(versionDir, done)).length === 0) {
       // Committed by a run killed before its pointer switch: finish that run's work.
       if (current !== versionDir) await switchCurrent(root, name);
+      const aoStart = await pointAoStartAt(options, target, root, versionDir, done, manifest.version);
       // Any other complete version is a leftover (an upgrade killed after its commit, then this one kept): the
       // whole unpacked app would otherwise stay on the disk for good.
       await sweepOld(root, versionDir);
@@ -296,7 +297,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
         path: versionDir,
         resumedFrom: 0,
         fetched: 0,
-        ...(await pointAoStartAt(options, target, versionDir, done, manifest.version)),
+        ...aoStart,
       };
     }
 
@@ -370,6 +371,9 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     fsyncDir(join(root, 'versions'));
     await options.checkpoint?.('committed');
     await switchCurrent(root, name);
+    // ao start is told before the old version goes: a run ending during the sweep (Ctrl-C, a full battery, a failed
+    // rmdir) must not leave app-state.json naming a deleted app, which ao start replaces with an unverified download.
+    const aoStart = await pointAoStartAt(options, target, root, versionDir, marker, manifest.version);
     // The new version is complete and current: only now do older ones go.
     await sweepOld(root, versionDir);
     await discardPartial(artifact);
@@ -382,7 +386,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       path: versionDir,
       resumedFrom: got.resumedFrom,
       fetched: got.fetched,
-      ...(await pointAoStartAt(options, target, versionDir, marker, manifest.version)),
+      ...aoStart,
     };
   } finally {
     await lock.release();
@@ -393,6 +397,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
 async function pointAoStartAt(
   options: InstallOptions,
   target: AppTarget,
+  root: string,
   versionDir: string,
   marker: Marker,
   version: string,
@@ -406,7 +411,7 @@ async function pointAoStartAt(
   }
   if (!app || options.stateDir === undefined) return { appPath: app };
   try {
-    return { appPath: app, appState: await recordAppState(app, version, { dir: options.stateDir }) };
+    return { appPath: app, appState: await recordAppState(app, version, { dir: options.stateDir, replacing: join(root, 'versions') }) };
   } catch (cause) {
     throw new UserError({
       what: 'the desktop app is installed, but ao start cannot be told where',

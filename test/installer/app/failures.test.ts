@@ -647,6 +647,64 @@ describe.skipIf(!canInject)('a full disk met while switching `current` (injected
   });
 });
 
+/** Install arguments for AppImages of 0.9.0 and 0.10.0 (same file name, other bytes) into one fresh root. */
+async function twoVersions(tag: string): Promise<{ root: string; args: string[][] }> {
+  const root = join(await tempDir(tag), 'app');
+  const args: string[][] = [];
+  for (const version of ['0.9.0', '0.10.0']) {
+    const dir = join(work, `${tag}-${version}`);
+    mkdirSync(dir, { recursive: true });
+    const artifact = join(dir, 'agent-orchestrator-linux-x64.AppImage');
+    writeFileSync(artifact, `#!/bin/sh\necho ${version}\n`);
+    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: `/${tag}-${version}.AppImage`, version });
+    args.push(await installArgs(manifest, root));
+  }
+  return { root, args };
+}
+
+/** What ~/.ao/app-state.json tells the real ao start to open. */
+const appState = (home: string) => JSON.parse(readFileSync(join(home, '.ao', 'app-state.json'), 'utf8')) as { appPath: string; version: string };
+
+describe('going back from 0.10.0 to 0.9.0 with ao-app install', () => {
+  it('points app-state.json at 0.9.0, which exists, not at the 0.10.0 it deleted', async () => {
+    const home = await tempDir('back-home');
+    const { root, args } = await twoVersions('back');
+    expect((await ao(args[1]!, { HOME: home })).code).toBe(0);
+    expect((await ao(args[0]!, { HOME: home })).code).toBe(0);
+    const state = appState(home);
+    expect(state).toMatchObject({ version: '0.9.0', appPath: join(root, 'versions', '0.9.0-linux-x64', 'agent-orchestrator-linux-x64.AppImage') });
+    expect(existsSync(state.appPath)).toBe(true);
+  });
+});
+
+describe.skipIf(!canInject)('an upgrade that ends while the old version is being deleted (injected with strace)', () => {
+  it('leaves app-state.json naming the new version, never a deleted app that ao start would replace with an unverified download', async () => {
+    const home = await tempDir('upgrade-home');
+    const { root, args } = await twoVersions('upgrade');
+    expect((await ao(args[0]!, { HOME: home })).code).toBe(0);
+    const old = join(root, 'versions', '0.9.0-linux-x64');
+    // The old version's files go, then its folder's rmdir fails: the command ends there, as a Ctrl-C or a flat battery would.
+    const upgrade = await ao(args[1]!, { HOME: home }, 30_000, work, [
+      'strace',
+      '-f',
+      '-qq',
+      '-o',
+      '/dev/null',
+      '-P',
+      old,
+      '-e',
+      'trace=rmdir',
+      '-e',
+      'inject=rmdir:error=EACCES',
+    ]);
+    expect(upgrade.code).not.toBe(0);
+    expect(await readlink(join(root, 'current'))).toBe(join('versions', '0.10.0-linux-x64'));
+    const state = appState(home);
+    expect(state).toMatchObject({ version: '0.10.0', appPath: join(root, 'versions', '0.10.0-linux-x64', 'agent-orchestrator-linux-x64.AppImage') });
+    expect(existsSync(state.appPath)).toBe(true);
+  });
+});
+
 /** A tiny AppImage served at /<name>.AppImage, and the install arguments for a fresh root. */
 async function appImageCase(name: string, extra: string[] = []): Promise<{ root: string; args: string[]; path: string }> {
   const artifact = join(work, `${name}.AppImage`);
