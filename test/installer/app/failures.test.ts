@@ -235,6 +235,25 @@ describe('the download fails in a way the user can act on, and never loops', () 
     }
   });
 
+  it('under --json, a failed download prints JSON lines only, and one error event: the last, with its code', async () => {
+    const artifact = systemTarGz('json-404', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    const t = manifest.targets['linux-x64'];
+    const root = join(await tempDir('root'), 'app');
+    const args = (await installArgs({ ...manifest, targets: { 'linux-x64': { ...t, urls: [`${server.url}/json-nowhere.tar.gz`] } } }, root, ['--json'])).filter(
+      (a) => a !== '--quiet',
+    );
+    const r = await ao(args);
+    expect(r.code).toBe(1);
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    // A reader takes the error event for the command's outcome: the progress bar's own failure must not be one too.
+    expect(events.filter((e) => e.event === 'error')).toEqual([events.at(-1)]);
+    expect(events.at(-1)).toMatchObject({ code: 'EAPPDOWNLOAD' });
+  });
+
   it('leaves no empty .partial after a 404 or a redirect loop, and does not blame the network', async () => {
     const artifact = systemTarGz('missing', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
