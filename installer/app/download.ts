@@ -3,6 +3,7 @@ import { pipeline, type Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { isHttpUrl } from '../../common/app-manifest.js';
 import { UserError } from '../../common/errors.js';
 import type { Progress } from '../../common/progress.js';
 import {
@@ -74,10 +75,43 @@ export function defaultDispatcher(): Dispatcher {
   const anyProxy = env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy || npmProxy;
   if (!anyProxy) return new Agent({ connections: 4 });
   return new EnvHttpProxyAgent({
-    httpProxy: env.HTTP_PROXY || env.http_proxy || env.npm_config_proxy || undefined,
-    httpsProxy: env.HTTPS_PROXY || env.https_proxy || npmProxy || undefined,
+    httpProxy: proxySetting(['HTTP_PROXY', 'http_proxy', 'npm_config_proxy']),
+    httpsProxy: proxySetting(['HTTPS_PROXY', 'https_proxy', 'npm_config_https_proxy', 'npm_config_proxy']),
     noProxy: env.NO_PROXY || env.no_proxy || env.npm_config_noproxy || undefined,
   });
+}
+
+/** As curl reads a URL's user and password: percent-escapes decoded; a stray "%" that starts none is taken as it is. */
+function decodeLoosely(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/**
+ * The first of these variables that is set, as the proxy URL undici takes: `host:port` gets http:// (as curl reads it),
+ * and the user and password are escaped so undici's decodeURIComponent reads them as curl would (a stray "%" threw
+ * 'URI malformed', exit 70). Anything that is still no http(s) URL is the user's to fix, named.
+ */
+function proxySetting(names: string[]): string | undefined {
+  const name = names.find((n) => process.env[n]);
+  if (!name) return undefined;
+  const value = process.env[name]!.trim();
+  const withScheme = value.includes('://') ? value : `http://${value}`;
+  if (!isHttpUrl(withScheme)) {
+    throw new UserError({
+      what: `${name}=${value} is not a proxy URL`,
+      why: URL.canParse(withScheme) ? `ao-app talks to a proxy over http or https, not ${new URL(withScheme).protocol}` : 'it does not parse as a URL',
+      fix: `set ${name} to the proxy's URL, like ${name}=http://proxy.example.com:3128, or unset it, then run ao-app install again`,
+      code: 'EUSAGE',
+    });
+  }
+  const url = new URL(withScheme);
+  url.username = encodeURIComponent(decodeLoosely(url.username));
+  url.password = encodeURIComponent(decodeLoosely(url.password));
+  return url.toString();
 }
 
 /** Content-Encodings a server may apply although ao-app asks for identity, and how to undo each. */
@@ -471,15 +505,7 @@ function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
 function basicAuthOf(url: string): { origin: string; authorization?: string } {
   const { origin, username, password } = new URL(url);
   if (!username && !password) return { origin };
-  // As curl does: percent-escapes decoded; a stray "%" that starts none is taken as it is.
-  const decode = (part: string) => {
-    try {
-      return decodeURIComponent(part);
-    } catch {
-      return part;
-    }
-  };
-  return { origin, authorization: `Basic ${Buffer.from(`${decode(username)}:${decode(password)}`).toString('base64')}` };
+  return { origin, authorization: `Basic ${Buffer.from(`${decodeLoosely(username)}:${decodeLoosely(password)}`).toString('base64')}` };
 }
 
 /** One GET with Range/If-Range, following redirects by hand so chains are capped and loops caught. */

@@ -235,6 +235,48 @@ describe('the download fails in a way the user can act on, and never loops', () 
     }
   });
 
+  it('sends a proxy password holding a "%" that starts no escape as it is, and names a proxy setting that is no URL', async () => {
+    const artifact = systemTarGz('proxy-pct', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    const authorizations: Array<string | undefined> = [];
+    const proxy: Server = createServer((_req, res) => res.destroy());
+    proxy.on('connect', (req, socket) => {
+      authorizations.push(req.headers['proxy-authorization']);
+      socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const proxyUrl = `http://corp:50%off@127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const root = join(await tempDir('root'), 'app');
+      // undici's ProxyAgent decodeURIComponent()s the password: 'URI malformed', exit 70 with a stack trace.
+      const r = await ao(await installArgs(manifest, root, ['--json']), { HTTP_PROXY: proxyUrl, HTTPS_PROXY: proxyUrl, NO_PROXY: '', no_proxy: '' });
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(authorizations).toEqual([`Basic ${Buffer.from('corp:50%off').toString('base64')}`]);
+      expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD' });
+      // host:port without http://, as curl and npm take it (corporate setups often write it so).
+      const bare = await ao(await installArgs(manifest, root, ['--json']), {
+        HTTP_PROXY: proxyUrl.replace('http://', ''),
+        HTTPS_PROXY: proxyUrl.replace('http://', ''),
+        NO_PROXY: '',
+        no_proxy: '',
+      });
+      expect(errorEvent(bare.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD' });
+      expect(authorizations).toHaveLength(2);
+      const notUrl = await ao(await installArgs(manifest, root, ['--json']), {
+        HTTP_PROXY: '',
+        HTTPS_PROXY: 'proxy.corp:3128 (ask IT)',
+        NO_PROXY: '',
+        no_proxy: '',
+      });
+      expect(notUrl.code).toBe(1);
+      expect(notUrl.stderr).not.toMatch(/\n\s+at /);
+      expect(errorEvent(notUrl.stdout)).toMatchObject({ code: 'EUSAGE', what: expect.stringContaining('HTTPS_PROXY') });
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  });
+
   it('under --json, a failed download prints JSON lines only, and one error event: the last, with its code', async () => {
     const artifact = systemTarGz('json-404', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
