@@ -726,8 +726,29 @@ async function twoVersions(tag: string): Promise<{ root: string; args: string[][
 /** What ~/.ao/app-state.json tells the real ao start to open. */
 const appState = (home: string) => JSON.parse(readFileSync(join(home, '.ao', 'app-state.json'), 'utf8')) as { appPath: string; version: string };
 
-describe('going back from 0.10.0 to 0.9.0 with ao-app install', () => {
-  it('points app-state.json at 0.9.0, which exists, not at the 0.10.0 it deleted', async () => {
+describe('app-state.json (what the real ao start opens) after a remove or going back', () => {
+  it('remove through another spelling of the folder (a link to it) still clears the app-state.json naming the removed app', async () => {
+    const home = await tempDir('spelled-home');
+    const { root, args } = await twoVersions('spelled');
+    mkdirSync(root, { recursive: true });
+    const link = join(await tempDir('spelled-link'), 'apps');
+    symlinkSync(root, link);
+    // Installed as AO_APP_DIR=<link> (a /home that is a link to another disk), removed by its real path.
+    expect(
+      (
+        await ao(
+          args[0]!.map((a) => (a === root ? link : a)),
+          { HOME: home },
+        )
+      ).code,
+    ).toBe(0);
+    expect(appState(home).appPath.startsWith(link)).toBe(true);
+    expect((await ao(['remove', '--dir', root], { HOME: home })).code).toBe(0);
+    // Left behind, it names a deleted app, and ao start replaces that with its own unverified download.
+    expect(existsSync(join(home, '.ao', 'app-state.json'))).toBe(false);
+  });
+
+  it('going back from 0.10.0 to 0.9.0 points it at 0.9.0, which exists, not at the 0.10.0 it deleted', async () => {
     const home = await tempDir('back-home');
     const { root, args } = await twoVersions('back');
     expect((await ao(args[1]!, { HOME: home })).code).toBe(0);
