@@ -263,6 +263,35 @@ describe('installing the desktop app', () => {
     }
   });
 
+  it.skipIf(!canMountTmpfs())(
+    'a disk with space left but no free inodes is ENOSPC while unpacking a zip or a tar.gz (not ENOENT, "check the folder is writable"), naming df -i',
+    async () => {
+      const cases = [
+        { manifest: await macManifest(mac, '0.10.0', '/mac-inodes.zip'), target: 'darwin-arm64', file: 'ao-desktop-darwin-arm64.zip' },
+        {
+          manifest: await manifestFor(server, big, 'tar.gz', 'linux-x64', { unpackedSizeLimit: 16 << 20 }, { path: '/big-inodes.tar.gz' }),
+          target: 'linux-x64',
+          file: 'ao-desktop-linux-x64.tar.gz',
+        },
+      ];
+      for (const { manifest, target, file } of cases) {
+        const root = await tempDir('inodes');
+        // Megabytes free, files not: room for the folders, the download and the lock, not for the app's entries.
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32m,nr_inodes=14', 'tmpfs', root]);
+        try {
+          // The zip's folders are made with a recursive mkdir, which said ENOENT for the parent it could not create.
+          await expect(installApp({ manifest, target, root: join(root, 'app') })).rejects.toMatchObject({
+            code: 'ENOSPC',
+            fix: expect.stringContaining('df -i'),
+          });
+          expect(existsSync(join(root, 'app', 'downloads', `${file}.partial`))).toBe(true);
+        } finally {
+          execFileSync('umount', [root]);
+        }
+      }
+    },
+  );
+
   it('checks the disk again after the download, keeping the verified bytes for the next run', async () => {
     const root = await tempDir('root');
     const manifest = await macManifest(mac, '0.10.0', '/mac-nospace-later.zip');
