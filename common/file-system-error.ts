@@ -55,7 +55,7 @@ export function fileSystemFailure(err: NodeJS.ErrnoException, failure: FileSyste
   return new UserError({
     what: full ? (failure.whatWhenFull ?? failure.what) : failure.what,
     why: `${failure.where}: ${err.message}${failure.kept ? ` (${failure.kept})` : ''}`,
-    fix: `${full ? 'free some space there (or set AO_APP_DIR to a folder on a larger disk)' : (FIXES[err.code!] ?? 'check that folder is writable and its disk is healthy, or set AO_APP_DIR to another folder')}, ${failure.again}`,
+    fix: `${full ? 'free some space there (or set AO_APP_DIR to a folder on a larger disk; if df -h shows space left, df -i shows whether its inodes ran out: delete some files there)' : (FIXES[err.code!] ?? 'check that folder is writable and its disk is healthy, or set AO_APP_DIR to another folder')}, ${failure.again}`,
     code: full ? 'ENOSPC' : 'EAPPDISK',
     cause: err,
   });

@@ -129,7 +129,8 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
     fail(message) {
       if (mode === 'tty') stream.write(`\r\x1b[2K${label}: failed: ${message}\n`);
       else if (mode === 'plain') stream.write(`${label}: failed: ${message}\n`);
-      else if (mode === 'json') emit({ event: 'error', bytes: done, message });
+      // 'failed', not 'error': the command's own {event:'error',code,...} line is its outcome, and a reader looks for one.
+      else if (mode === 'json') emit({ event: 'failed', bytes: done, message });
     },
   };
 }

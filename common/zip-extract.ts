@@ -163,6 +163,26 @@ async function rawEntries(archive: string, zip: InstanceType<typeof StreamZip.as
   return raw;
 }
 
+/**
+ * mkdir -p that reports the real cause. Node's recursive mkdir says ENOENT when creating a parent failed (ENOSPC on a
+ * disk with no free inodes left), which read as "check that folder is writable"; one level at a time, the failing
+ * level throws its own error.
+ */
+async function makeFolder(folder: string): Promise<void> {
+  try {
+    await mkdir(folder, { recursive: true, mode: 0o755 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const levels: string[] = [];
+    for (let level = folder; dirname(level) !== level; level = dirname(level)) levels.unshift(level);
+    for (const level of levels) {
+      await mkdir(level, { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
+    }
+  }
+}
+
 export async function extractZip(archive: string, staging: string, cap: number): Promise<PlannedEntry[]> {
   const plan = await planZip(archive, cap);
   const files = plan.filter((x) => x.type === 'file');
@@ -171,7 +191,7 @@ export async function extractZip(archive: string, staging: string, cap: number):
     if (e.method !== 0 && e.method !== 8) throw refuse(archive, `entry "${e.path}" uses the unknown compression method ${e.method}`);
   }
   const folders = new Set([...plan.filter((x) => x.type === 'dir').map((e) => inside(staging, e.path)), ...files.map((e) => dirname(inside(staging, e.path)))]);
-  for (const folder of folders) await mkdir(folder, { recursive: true, mode: 0o755 });
+  for (const folder of folders) await makeFolder(folder);
 
   const small: ZipPlanned[] = [];
   const large: ZipPlanned[] = [];

@@ -1,6 +1,6 @@
 import { homeDir } from '../../common/home.js';
-import { readFile, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve, sep, win32 } from 'node:path';
+import { readFile, realpath, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep, win32 } from 'node:path';
 import semver from 'semver';
 import { writeFileAtomic } from '../../common/fs-atomic.js';
 
@@ -57,13 +57,16 @@ export type RecordOutcome = { written: true; path: string } | { written: false; 
 export async function recordAppState(
   appPath: string,
   version: string,
-  options: { dir?: string; platform?: NodeJS.Platform; now?: Date } = {},
+  options: { dir?: string; platform?: NodeJS.Platform; now?: Date; replacing?: string } = {},
 ): Promise<RecordOutcome> {
   const dir = options.dir ?? aoStateDir();
   const platform = options.platform ?? process.platform;
   const path = join(dir, APP_STATE_FILE);
   const existing = await readAppState(dir);
-  if (existing && existing.appPath !== appPath) {
+  // `replacing`: the folder of ao-app's own versions, which this install replaces (a newer one there is going back, not the app's self-update).
+  const ours =
+    options.replacing !== undefined && existing !== undefined && (await physical(existing.appPath)).startsWith((await physical(options.replacing)) + sep);
+  if (existing && existing.appPath !== appPath && !ours) {
     const theirs = semver.valid(semver.coerce(existing.version));
     const ours = semver.valid(semver.coerce(version));
     if (theirs && ours && semver.gt(theirs, ours) && (await usable(existing.appPath, platform))) {
@@ -84,11 +87,24 @@ export async function recordAppState(
   return { written: true, path };
 }
 
-/** Removes the marker when it points into `root` (the app `ao-app remove` just deleted); any other marker stays. */
+/** `path` with links resolved as far as it exists (the app it names may be deleted already): one spelling per place. */
+async function physical(path: string): Promise<string> {
+  const full = resolve(path);
+  const found = await realpath(full).catch(() => undefined);
+  if (found !== undefined) return found;
+  const parent = dirname(full);
+  return parent === full ? full : join(await physical(parent), basename(full));
+}
+
+/**
+ * Removes the marker when it points into `root` (the app `ao-app remove` just deleted); any other marker stays.
+ * Compared with links resolved: installed as AO_APP_DIR=<a link> and removed by the real path (or the other way round),
+ * a marker left naming the deleted app makes ao start fetch its own unverified download.
+ */
 export async function clearAppState(root: string, dir = aoStateDir()): Promise<boolean> {
   const existing = await readAppState(dir);
   if (!existing) return false;
-  const inside = resolve(existing.appPath).startsWith(resolve(root) + sep);
+  const inside = (await physical(existing.appPath)).startsWith((await physical(root)) + sep);
   if (!inside) return false;
   await rm(join(dir, APP_STATE_FILE), { force: true });
   return true;

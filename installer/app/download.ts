@@ -3,9 +3,19 @@ import { pipeline, type Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { isHttpUrl } from '../../common/app-manifest.js';
 import { UserError } from '../../common/errors.js';
 import type { Progress } from '../../common/progress.js';
-import { CertificateError, CredentialsError, DeadUrlError, humanWait, LoginPageError, MirrorPolicy, RetryableError } from './mirror-policy.js';
+import {
+  CertificateError,
+  CredentialsError,
+  DeadUrlError,
+  humanWait,
+  LoginPageError,
+  MirrorPolicy,
+  ProxyCredentialsError,
+  RetryableError,
+} from './mirror-policy.js';
 import { discardPartial, PartialFile, type Sidecar } from './partial-file.js';
 
 /**
@@ -65,10 +75,43 @@ export function defaultDispatcher(): Dispatcher {
   const anyProxy = env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy || npmProxy;
   if (!anyProxy) return new Agent({ connections: 4 });
   return new EnvHttpProxyAgent({
-    httpProxy: env.HTTP_PROXY || env.http_proxy || env.npm_config_proxy || undefined,
-    httpsProxy: env.HTTPS_PROXY || env.https_proxy || npmProxy || undefined,
+    httpProxy: proxySetting(['HTTP_PROXY', 'http_proxy', 'npm_config_proxy']),
+    httpsProxy: proxySetting(['HTTPS_PROXY', 'https_proxy', 'npm_config_https_proxy', 'npm_config_proxy']),
     noProxy: env.NO_PROXY || env.no_proxy || env.npm_config_noproxy || undefined,
   });
+}
+
+/** As curl reads a URL's user and password: percent-escapes decoded; a stray "%" that starts none is taken as it is. */
+function decodeLoosely(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/**
+ * The first of these variables that is set, as the proxy URL undici takes: `host:port` gets http:// (as curl reads it),
+ * and the user and password are escaped so undici's decodeURIComponent reads them as curl would (a stray "%" threw
+ * 'URI malformed', exit 70). Anything that is still no http(s) URL is the user's to fix, named.
+ */
+function proxySetting(names: string[]): string | undefined {
+  const name = names.find((n) => process.env[n]);
+  if (!name) return undefined;
+  const value = process.env[name]!.trim();
+  const withScheme = value.includes('://') ? value : `http://${value}`;
+  if (!isHttpUrl(withScheme)) {
+    throw new UserError({
+      what: `${name}=${value} is not a proxy URL`,
+      why: URL.canParse(withScheme) ? `ao-app talks to a proxy over http or https, not ${new URL(withScheme).protocol}` : 'it does not parse as a URL',
+      fix: `set ${name} to the proxy's URL, like ${name}=http://proxy.example.com:3128, or unset it, then run ao-app install again`,
+      code: 'EUSAGE',
+    });
+  }
+  const url = new URL(withScheme);
+  url.username = encodeURIComponent(decodeLoosely(url.username));
+  url.password = encodeURIComponent(decodeLoosely(url.password));
+  return url.toString();
 }
 
 /** Content-Encodings a server may apply although ao-app asks for identity, and how to undo each. */
@@ -99,6 +142,14 @@ const CERTIFICATE_CODES = new Set([
 function untrustedCertificate(url: string, err: unknown): CertificateError | undefined {
   for (let e = err as { code?: unknown; cause?: unknown; message?: string } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
     if (typeof e.code === 'string' && CERTIFICATE_CODES.has(e.code)) return new CertificateError(`${url}: ${e.message} (${e.code})`);
+  }
+  return undefined;
+}
+
+/** A proxy that refused the tunnel with 407 (undici says only "Proxy response (407) !== 200 when HTTP Tunneling"), as a ProxyCredentialsError. */
+function proxyWantsCredentials(url: string, err: unknown): ProxyCredentialsError | undefined {
+  for (let e = err as { cause?: unknown; message?: string } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (/^Proxy response \(407\)/.test(e.message ?? '')) return new ProxyCredentialsError(`${url}: the proxy answered 407 (it asks for credentials)`);
   }
   return undefined;
 }
@@ -224,7 +275,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
           void dispatcher.destroy().catch(() => undefined);
           dispatcher = defaultDispatcher();
         }
-        const wait = policy.failed(url, aborted ?? untrustedCertificate(url, err) ?? err, part.offset);
+        const wait = policy.failed(url, aborted ?? untrustedCertificate(url, err) ?? proxyWantsCredentials(url, err) ?? err, part.offset);
         if (wait === undefined) break;
         // A wait of seconds (backoff up to 30 s, Retry-After up to 2 minutes) is said, or it looks like a hang.
         if (wait >= 1000) options.progress?.waiting(`${policy.lastError}; trying again in ${humanWait(wait)}`);
@@ -246,9 +297,11 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         fix:
           policy.lastFailure instanceof CredentialsError
             ? 'the download host asks for credentials: if it is a private mirror, give them in its URL, as AO_APP_BASE_URL=https://<user>:<token>@<host>/<path>/, then run ao-app install again'
-            : policy.lastFailure instanceof CertificateError
-              ? "this network shows an HTTPS certificate Node does not trust: on a hotel or café network, sign in to it in a web browser first; behind a proxy or firewall inspecting HTTPS, set NODE_EXTRA_CA_CERTS to its CA certificate file (the one npm's cafile names); for an expired one, check the clock; then run ao-app install again"
-              : "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it",
+            : policy.lastFailure instanceof ProxyCredentialsError
+              ? `the proxy ${proxyInUse() ?? ''} asks for credentials (or refused those in its URL): give its user and password in its URL, as HTTPS_PROXY=http://<user>:<password>@<proxy host>:<port> (and HTTP_PROXY alike; npm's proxy settings work the same way), then run ao-app install again`
+              : policy.lastFailure instanceof CertificateError
+                ? "this network shows an HTTPS certificate Node does not trust: on a hotel or café network, sign in to it in a web browser first; behind a proxy or firewall inspecting HTTPS, set NODE_EXTRA_CA_CERTS to its CA certificate file (the one npm's cafile names); for an expired one, check the clock; then run ao-app install again"
+                : "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it",
         code: 'EAPPDOWNLOAD',
       });
     }
@@ -452,15 +505,7 @@ function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
 function basicAuthOf(url: string): { origin: string; authorization?: string } {
   const { origin, username, password } = new URL(url);
   if (!username && !password) return { origin };
-  // As curl does: percent-escapes decoded; a stray "%" that starts none is taken as it is.
-  const decode = (part: string) => {
-    try {
-      return decodeURIComponent(part);
-    } catch {
-      return part;
-    }
-  };
-  return { origin, authorization: `Basic ${Buffer.from(`${decode(username)}:${decode(password)}`).toString('base64')}` };
+  return { origin, authorization: `Basic ${Buffer.from(`${decodeLoosely(username)}:${decodeLoosely(password)}`).toString('base64')}` };
 }
 
 /** One GET with Range/If-Range, following redirects by hand so chains are capped and loops caught. */

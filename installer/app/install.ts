@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, readlink, rm, rmdir, stat, statfs, symlink } from 'node:fs/promises';
+import { access, chmod, constants, lstat, mkdir, readdir, readFile, readlink, rm, rmdir, stat, statfs, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
@@ -208,6 +208,30 @@ async function refuseForeignCurrent(root: string, command: 'install' | 'remove')
   });
 }
 
+/**
+ * A file system mounted noexec (a hardened /home, a USB stick, a /tmp) takes the app's bytes but never runs them: the
+ * AppImage, and ao start's launch of it, fail with EACCES. An executable probe file there tells, before any download.
+ */
+async function refuseNoExec(versions: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const probe = tempSibling(join(versions, '.exec-probe'), 'probe');
+  await writeFile(probe, '');
+  try {
+    // chmod, not writeFile's mode: a umask must not take the probe's x bits and pass for noexec.
+    await chmod(probe, 0o755);
+    await access(probe, constants.X_OK);
+  } catch {
+    throw new UserError({
+      what: `cannot install the desktop app into ${versions}`,
+      why: 'its file system does not let programs run from it (mounted noexec): the app would be installed but could never start',
+      fix: 'set AO_APP_DIR (or pass --dir) to a folder on a file system that allows programs to run, like one in your home folder, then run ao-app install again',
+      code: 'EAPPDISK',
+    });
+  } finally {
+    await rm(probe, { force: true });
+  }
+}
+
 /** Removes half-written versions and staging folders (no marker), never the current one. */
 async function sweep(root: string, keep: Set<string>): Promise<void> {
   const versions = join(root, 'versions');
@@ -247,6 +271,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // lock: the remembered keys are read after any other install wrote its own (two first installs at once would
     // otherwise both trust their key).
     await refuseForeignCurrent(root, 'install');
+    await refuseNoExec(join(root, 'versions'));
     const trustChange = checkEntryTrust(manifest, targetId, target, options.trustedKeys ?? pinnedKeys(), await rememberedTrust(root));
     const current = await currentVersionDir(root);
     await sweep(root, new Set([current ?? '']));
@@ -254,11 +279,12 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // Installed, and still intact: every file re-hashed (~0.4 s for the real app). A version whose files were deleted or
     // changed since (an antivirus, a disk error) is installed again below, never reported as installed.
     if (done?.integrity === target.integrity && (await entryProblems(versionDir, done)).length === 0) {
-      if (current !== versionDir) {
-        // Committed by a run killed before its pointer switch: finish that run's work.
-        await switchCurrent(root, name);
-        await sweepOld(root, versionDir);
-      }
+      // Committed by a run killed before its pointer switch: finish that run's work.
+      if (current !== versionDir) await switchCurrent(root, name);
+      const aoStart = await pointAoStartAt(options, target, root, versionDir, done, manifest.version);
+      // Any other complete version is a leftover (an upgrade killed after its commit, then this one kept): the
+      // whole unpacked app would otherwise stay on the disk for good.
+      await sweepOld(root, versionDir);
       // A run killed after its commit left this artifact's verified download behind: it is not needed any more
       // (a partial of another release's artifact under the same name is left to resume).
       const artifact = join(root, 'downloads', target.file);
@@ -271,7 +297,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
         path: versionDir,
         resumedFrom: 0,
         fetched: 0,
-        ...(await pointAoStartAt(options, target, versionDir, done, manifest.version)),
+        ...aoStart,
       };
     }
 
@@ -345,6 +371,9 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     fsyncDir(join(root, 'versions'));
     await options.checkpoint?.('committed');
     await switchCurrent(root, name);
+    // ao start is told before the old version goes: a run ending during the sweep (Ctrl-C, a full battery, a failed
+    // rmdir) must not leave app-state.json naming a deleted app, which ao start replaces with an unverified download.
+    const aoStart = await pointAoStartAt(options, target, root, versionDir, marker, manifest.version);
     // The new version is complete and current: only now do older ones go.
     await sweepOld(root, versionDir);
     await discardPartial(artifact);
@@ -357,7 +386,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       path: versionDir,
       resumedFrom: got.resumedFrom,
       fetched: got.fetched,
-      ...(await pointAoStartAt(options, target, versionDir, marker, manifest.version)),
+      ...aoStart,
     };
   } finally {
     await lock.release();
@@ -368,6 +397,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
 async function pointAoStartAt(
   options: InstallOptions,
   target: AppTarget,
+  root: string,
   versionDir: string,
   marker: Marker,
   version: string,
@@ -381,7 +411,7 @@ async function pointAoStartAt(
   }
   if (!app || options.stateDir === undefined) return { appPath: app };
   try {
-    return { appPath: app, appState: await recordAppState(app, version, { dir: options.stateDir }) };
+    return { appPath: app, appState: await recordAppState(app, version, { dir: options.stateDir, replacing: join(root, 'versions') }) };
   } catch (cause) {
     throw new UserError({
       what: 'the desktop app is installed, but ao start cannot be told where',

@@ -19,6 +19,9 @@ export class DeadUrlError extends RetryableError {}
 /** A URL that answered 401: it serves the file only to whoever signs in (a private mirror). */
 export class CredentialsError extends DeadUrlError {}
 
+/** The proxy answered 407: it lets nothing through without its user and password, however often it is asked. */
+export class ProxyCredentialsError extends DeadUrlError {}
+
 /** An HTTPS certificate this machine does not trust (a proxy inspecting HTTPS, a self-signed mirror): no retry changes it. */
 export class CertificateError extends DeadUrlError {}
 

@@ -60,7 +60,7 @@ describe('progress output', () => {
       .map((l) => JSON.parse(l));
     expect(events[0]).toMatchObject({ label: 'app', event: 'start', total: 100, resumedFrom: 40 });
     expect(events.some((e) => e.event === 'progress' && e.bytes === 100)).toBe(true);
-    expect(events.at(-1)).toMatchObject({ event: 'error', message: 'hash mismatch' });
+    expect(events.at(-1)).toMatchObject({ event: 'failed', message: 'hash mismatch' });
   });
 
   it('is silent when quiet', () => {

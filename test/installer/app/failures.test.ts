@@ -209,6 +209,93 @@ describe('the download fails in a way the user can act on, and never loops', () 
     }
   });
 
+  it('gives up at once when the proxy asks for credentials (407), saying how to give them', async () => {
+    const artifact = systemTarGz('proxy-auth', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    // A corporate proxy that wants a sign-in: it answers every CONNECT with 407, however often it is asked.
+    const proxy: Server = createServer((_req, res) => res.destroy());
+    let connects = 0;
+    proxy.on('connect', (_req, socket) => {
+      connects++;
+      socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="corp"\r\nContent-Length: 0\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const root = join(await tempDir('root'), 'app');
+      const r = await ao(await installArgs(manifest, root, ['--json']), { HTTP_PROXY: proxyUrl, HTTPS_PROXY: proxyUrl, NO_PROXY: '', no_proxy: '' }, 60_000);
+      expect(r.code).toBe(1);
+      // No retry changes a 407: one CONNECT, and a fix that says where the proxy's user and password go.
+      expect(connects).toBe(1);
+      expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringContaining('HTTPS_PROXY=http://<user>:<password>@') });
+      expect(r.stderr).toMatch(/proxy .* asks for credentials/);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  });
+
+  it('sends a proxy password holding a "%" that starts no escape as it is, and names a proxy setting that is no URL', async () => {
+    const artifact = systemTarGz('proxy-pct', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    const authorizations: Array<string | undefined> = [];
+    const proxy: Server = createServer((_req, res) => res.destroy());
+    proxy.on('connect', (req, socket) => {
+      authorizations.push(req.headers['proxy-authorization']);
+      socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const proxyUrl = `http://corp:50%off@127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const root = join(await tempDir('root'), 'app');
+      // undici's ProxyAgent decodeURIComponent()s the password: 'URI malformed', exit 70 with a stack trace.
+      const r = await ao(await installArgs(manifest, root, ['--json']), { HTTP_PROXY: proxyUrl, HTTPS_PROXY: proxyUrl, NO_PROXY: '', no_proxy: '' });
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(authorizations).toEqual([`Basic ${Buffer.from('corp:50%off').toString('base64')}`]);
+      expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD' });
+      // host:port without http://, as curl and npm take it (corporate setups often write it so).
+      const bare = await ao(await installArgs(manifest, root, ['--json']), {
+        HTTP_PROXY: proxyUrl.replace('http://', ''),
+        HTTPS_PROXY: proxyUrl.replace('http://', ''),
+        NO_PROXY: '',
+        no_proxy: '',
+      });
+      expect(errorEvent(bare.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD' });
+      expect(authorizations).toHaveLength(2);
+      const notUrl = await ao(await installArgs(manifest, root, ['--json']), {
+        HTTP_PROXY: '',
+        HTTPS_PROXY: 'proxy.corp:3128 (ask IT)',
+        NO_PROXY: '',
+        no_proxy: '',
+      });
+      expect(notUrl.code).toBe(1);
+      expect(notUrl.stderr).not.toMatch(/\n\s+at /);
+      expect(errorEvent(notUrl.stdout)).toMatchObject({ code: 'EUSAGE', what: expect.stringContaining('HTTPS_PROXY') });
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  });
+
+  it('under --json, a failed download prints JSON lines only, and one error event: the last, with its code', async () => {
+    const artifact = systemTarGz('json-404', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    const t = manifest.targets['linux-x64'];
+    const root = join(await tempDir('root'), 'app');
+    const args = (await installArgs({ ...manifest, targets: { 'linux-x64': { ...t, urls: [`${server.url}/json-nowhere.tar.gz`] } } }, root, ['--json'])).filter(
+      (a) => a !== '--quiet',
+    );
+    const r = await ao(args);
+    expect(r.code).toBe(1);
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    // A reader takes the error event for the command's outcome: the progress bar's own failure must not be one too.
+    expect(events.filter((e) => e.event === 'error')).toEqual([events.at(-1)]);
+    expect(events.at(-1)).toMatchObject({ code: 'EAPPDOWNLOAD' });
+  });
+
   it('leaves no empty .partial after a 404 or a redirect loop, and does not blame the network', async () => {
     const artifact = systemTarGz('missing', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
@@ -622,6 +709,85 @@ describe.skipIf(!canInject)('a full disk met while switching `current` (injected
     expect((await ao(args)).code).toBe(0);
     expect(await readlink(join(root, 'current'))).toBe(join('versions', '0.10.0-linux-x64'));
     expect(server.requests.filter((q) => q.path === '/switch-full.AppImage')).toHaveLength(requests);
+  });
+});
+
+/** Install arguments for AppImages of 0.9.0 and 0.10.0 (same file name, other bytes) into one fresh root. */
+async function twoVersions(tag: string): Promise<{ root: string; args: string[][] }> {
+  const root = join(await tempDir(tag), 'app');
+  const args: string[][] = [];
+  for (const version of ['0.9.0', '0.10.0']) {
+    const dir = join(work, `${tag}-${version}`);
+    mkdirSync(dir, { recursive: true });
+    const artifact = join(dir, 'agent-orchestrator-linux-x64.AppImage');
+    writeFileSync(artifact, `#!/bin/sh\necho ${version}\n`);
+    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: `/${tag}-${version}.AppImage`, version });
+    args.push(await installArgs(manifest, root));
+  }
+  return { root, args };
+}
+
+/** What ~/.ao/app-state.json tells the real ao start to open. */
+const appState = (home: string) => JSON.parse(readFileSync(join(home, '.ao', 'app-state.json'), 'utf8')) as { appPath: string; version: string };
+
+describe('app-state.json (what the real ao start opens) after a remove or going back', () => {
+  it('remove through another spelling of the folder (a link to it) still clears the app-state.json naming the removed app', async () => {
+    const home = await tempDir('spelled-home');
+    const { root, args } = await twoVersions('spelled');
+    mkdirSync(root, { recursive: true });
+    const link = join(await tempDir('spelled-link'), 'apps');
+    symlinkSync(root, link);
+    // Installed as AO_APP_DIR=<link> (a /home that is a link to another disk), removed by its real path.
+    expect(
+      (
+        await ao(
+          args[0]!.map((a) => (a === root ? link : a)),
+          { HOME: home },
+        )
+      ).code,
+    ).toBe(0);
+    expect(appState(home).appPath.startsWith(link)).toBe(true);
+    expect((await ao(['remove', '--dir', root], { HOME: home })).code).toBe(0);
+    // Left behind, it names a deleted app, and ao start replaces that with its own unverified download.
+    expect(existsSync(join(home, '.ao', 'app-state.json'))).toBe(false);
+  });
+
+  it('going back from 0.10.0 to 0.9.0 points it at 0.9.0, which exists, not at the 0.10.0 it deleted', async () => {
+    const home = await tempDir('back-home');
+    const { root, args } = await twoVersions('back');
+    expect((await ao(args[1]!, { HOME: home })).code).toBe(0);
+    expect((await ao(args[0]!, { HOME: home })).code).toBe(0);
+    const state = appState(home);
+    expect(state).toMatchObject({ version: '0.9.0', appPath: join(root, 'versions', '0.9.0-linux-x64', 'agent-orchestrator-linux-x64.AppImage') });
+    expect(existsSync(state.appPath)).toBe(true);
+  });
+});
+
+describe.skipIf(!canInject)('an upgrade that ends while the old version is being deleted (injected with strace)', () => {
+  it('leaves app-state.json naming the new version, never a deleted app that ao start would replace with an unverified download', async () => {
+    const home = await tempDir('upgrade-home');
+    const { root, args } = await twoVersions('upgrade');
+    expect((await ao(args[0]!, { HOME: home })).code).toBe(0);
+    const old = join(root, 'versions', '0.9.0-linux-x64');
+    // The old version's files go, then its folder's rmdir fails: the command ends there, as a Ctrl-C or a flat battery would.
+    const upgrade = await ao(args[1]!, { HOME: home }, 30_000, work, [
+      'strace',
+      '-f',
+      '-qq',
+      '-o',
+      '/dev/null',
+      '-P',
+      old,
+      '-e',
+      'trace=rmdir',
+      '-e',
+      'inject=rmdir:error=EACCES',
+    ]);
+    expect(upgrade.code).not.toBe(0);
+    expect(await readlink(join(root, 'current'))).toBe(join('versions', '0.10.0-linux-x64'));
+    const state = appState(home);
+    expect(state).toMatchObject({ version: '0.10.0', appPath: join(root, 'versions', '0.10.0-linux-x64', 'agent-orchestrator-linux-x64.AppImage') });
+    expect(existsSync(state.appPath)).toBe(true);
   });
 });
 

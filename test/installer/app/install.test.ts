@@ -246,6 +246,52 @@ describe('installing the desktop app', () => {
     }
   });
 
+  it.skipIf(!canMountTmpfs())('refuses before downloading into a folder mounted noexec, where the app could never start', async () => {
+    const root = await tempDir('noexec');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,noexec', 'tmpfs', root]);
+    try {
+      const appImage = (await buildAppArtifact('appimage', join(await tempDir('ai'), 'ao-desktop-linux-x64.AppImage'), 64 << 10)).file;
+      const manifest = await manifestFor(server, appImage, 'AppImage', 'linux-x64', { unpackedSizeLimit: 1 << 20 }, { path: '/noexec.AppImage' });
+      // Installed there, the AppImage (and ao start's launch of it) fails with EACCES: that is no installed app.
+      await expect(installApp({ manifest, target: 'linux-x64', root: join(root, 'app') })).rejects.toMatchObject({
+        code: 'EAPPDISK',
+        message: expect.stringContaining('noexec'),
+      });
+      expect(server.requests.filter((r) => r.path === '/noexec.AppImage')).toHaveLength(0);
+    } finally {
+      execFileSync('umount', [root]);
+    }
+  });
+
+  it.skipIf(!canMountTmpfs())(
+    'a disk with space left but no free inodes is ENOSPC while unpacking a zip or a tar.gz (not ENOENT, "check the folder is writable"), naming df -i',
+    async () => {
+      const cases = [
+        { manifest: await macManifest(mac, '0.10.0', '/mac-inodes.zip'), target: 'darwin-arm64', file: 'ao-desktop-darwin-arm64.zip' },
+        {
+          manifest: await manifestFor(server, big, 'tar.gz', 'linux-x64', { unpackedSizeLimit: 16 << 20 }, { path: '/big-inodes.tar.gz' }),
+          target: 'linux-x64',
+          file: 'ao-desktop-linux-x64.tar.gz',
+        },
+      ];
+      for (const { manifest, target, file } of cases) {
+        const root = await tempDir('inodes');
+        // Megabytes free, files not: room for the folders, the download and the lock, not for the app's entries.
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=32m,nr_inodes=14', 'tmpfs', root]);
+        try {
+          // The zip's folders are made with a recursive mkdir, which said ENOENT for the parent it could not create.
+          await expect(installApp({ manifest, target, root: join(root, 'app') })).rejects.toMatchObject({
+            code: 'ENOSPC',
+            fix: expect.stringContaining('df -i'),
+          });
+          expect(existsSync(join(root, 'app', 'downloads', `${file}.partial`))).toBe(true);
+        } finally {
+          execFileSync('umount', [root]);
+        }
+      }
+    },
+  );
+
   it('checks the disk again after the download, keeping the verified bytes for the next run', async () => {
     const root = await tempDir('root');
     const manifest = await macManifest(mac, '0.10.0', '/mac-nospace-later.zip');
@@ -492,6 +538,26 @@ describe('installing the desktop app', () => {
       expect(await readdir(join(root, 'downloads'))).toEqual([]);
     });
   }
+
+  it('going back to the current version after an upgrade killed at "committed" deletes the upgrade it left', async () => {
+    const root = await tempDir('root');
+    const dir = await tempDir('m');
+    const v1 = await macManifest(mac, '0.9.0', '/mac-v1-back.zip');
+    await installApp({ manifest: v1, target: 'darwin-arm64', root });
+    const v2 = await macManifest(macV2, '0.10.0', '/mac-v2-back.zip');
+    const run = runCli(['install', '--quiet', '--manifest', await writeManifest(dir, v2), '--target', 'darwin-arm64', '--dir', root], {
+      AO_APP_CHECKPOINT: 'committed',
+    });
+    await until(() => run.stderr.includes('parked at committed'));
+    run.child.kill('SIGKILL');
+    expect(await run.done).toBeNull();
+    // The user stays on (reinstalls) 0.9.0: it is current and intact, so nothing is fetched, and the committed but never
+    // current 0.10.0 (the whole unpacked app) must not stay on the disk for good.
+    const back = runCli(['install', '--quiet', '--manifest', await writeManifest(await tempDir('m1'), v1), '--target', 'darwin-arm64', '--dir', root]);
+    expect(await back.done).toBe(0);
+    expect(await appPath(root)).toBe(join(root, 'versions', '0.9.0-darwin-arm64'));
+    expect(await readdir(join(root, 'versions'))).toEqual(['0.9.0-darwin-arm64']);
+  });
 
   it('fetches from AO_APP_BASE_URL when set, reporting --json progress events', async () => {
     const root = await tempDir('root');
