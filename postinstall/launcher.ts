@@ -231,7 +231,9 @@ function run(binary: string, execve: Execve | undefined): void {
 }
 
 function main(): void {
-  const execve = execveHere();
+  // An AO_BINARY_PATH is spawned, never exec'd: it is not verified, and the kernel may refuse it in ways no check
+  // foresees (a missing interpreter, another CPU's binary), where Node aborts the process instead of throwing.
+  const execve = process.env.AO_BINARY_PATH ? undefined : execveHere();
   // Where we stay alive beside the binary, SIGUSR1 is ours from the first moment (signal-forward.ts).
   if (!execve) forwardSignals(() => child, [INSPECTOR_SIGNAL]);
   let binary: string;
