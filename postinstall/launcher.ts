@@ -64,7 +64,27 @@ function readManifest(): AoManifest {
       cause,
     });
   }
-  return JSON.parse(text) as AoManifest;
+  try {
+    return JSON.parse(text) as AoManifest;
+  } catch (cause) {
+    throw new UserError({
+      what: `${path} is damaged`,
+      why: `it does not parse as JSON (${(cause as Error).message}): the launcher cannot tell which binary is this release's`,
+      fix: `reinstall ao: ${reinstallCommand(installLayout(packageDir), ownSpec())}`,
+      code: 'EAOINTEGRITY',
+      cause,
+    });
+  }
+}
+
+/** `@aoagents/ao@<version>` from the package's own package.json, for a fix printed when the manifest cannot say. */
+function ownSpec(): string {
+  try {
+    const { name, version } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { name: string; version: string };
+    return `${name}@${version}`;
+  } catch {
+    return '@aoagents/ao';
+  }
 }
 
 function fromOverride(): string | undefined {

@@ -332,6 +332,21 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('a damaged ao-manifest.json beside the launcher: one message naming the file and the reinstall, no stack trace', () => {
+    const pnpmHome = join(release.sandbox('damaged-manifest-dir').root, 'pnpm-home');
+    const sb = release.sandbox('damaged-manifest', [pnpmHome], { PNPM_HOME: pnpmHome });
+    mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
+    const own = realpathSync(join(mustRun('node', [PNPM, 'root', '-g'], sb.env).stdout.trim(), '@aoagents', 'ao'));
+    const manifest = join(own, 'ao-manifest.json');
+    rmSync(manifest); // a hard link into pnpm's store: a new file, not an edit of the store's
+    writeFileSync(manifest, '{"name": "@aoagents/ao", "binaries": {');
+    const r = spawnSync(node22, [join(own, 'bin', 'ao'), '--version'], { env: sb.env, encoding: 'utf8', timeout: 60_000 });
+    expect([r.status, r.signal]).toEqual([1, null]);
+    expect(r.stderr).toContain(`ao: ${manifest} is damaged`);
+    expect(r.stderr).toContain('fix: reinstall ao: pnpm add -g @aoagents/ao@0.10.0 --force');
+    expect(r.stderr).not.toContain('unexpected error');
+  });
+
   it('on a Node older than the package asks for (no process.getBuiltinModule), the launcher says which Node it needs', () => {
     // Node 20.16 added process.getBuiltinModule; a preload takes it away, as on Node 18.
     const r = spawnSync(node20, ['--require', join(REPO_ROOT, 'test', 'postinstall', 'support', 'without-get-builtin-module.cjs'), launcher, '--version'], {
