@@ -246,8 +246,15 @@ async function sweep(root: string, keep: Set<string>): Promise<void> {
 /** A lock this user cannot create: the folder is not theirs to write, or the disk is read-only. */
 const CANNOT_WRITE = new Set(['EACCES', 'EPERM', 'EROFS']);
 
-/** What a command held up by another's lock says, once. */
-const waitingFor = (holder: string, lockPath: string) => `waiting for another ao-app (${holder}) to finish: it holds ${lockPath}`;
+/** The installer's lock on `root`, waiting up to `waitMs`; `onWait` is told once, in words, when another ao-app holds it. */
+function lockAppRoot(root: string, waitMs: number, onWait?: (message: string) => void): Promise<Lock> {
+  const lockPath = join(root, '.lock');
+  return acquireLock(lockPath, {
+    purpose: 'the desktop app installer',
+    waitMs,
+    onWait: (holder) => onWait?.(`waiting for another ao-app (${holder}) to finish: it holds ${lockPath}`),
+  });
+}
 
 export async function installApp(options: InstallOptions): Promise<InstallResult> {
   const manifest = validateAppManifest(options.manifest);
@@ -260,12 +267,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   await mkdir(join(root, 'versions'), { recursive: true });
   await mkdir(join(root, 'downloads'), { recursive: true });
 
-  const lockPath = join(root, '.lock');
-  const lock = await acquireLock(lockPath, {
-    purpose: 'the desktop app installer',
-    waitMs: options.lockWaitMs ?? 15 * 60_000,
-    onWait: (holder) => options.progress?.waiting(waitingFor(holder, lockPath)),
-  });
+  const lock = await lockAppRoot(root, options.lockWaitMs ?? 15 * 60_000, (message) => options.progress?.waiting(message));
   try {
     // The signature over this entry, against keys from outside the manifest, before a byte is fetched. Under the
     // lock: the remembered keys are read after any other install wrote its own (two first installs at once would
@@ -507,14 +509,9 @@ export async function verifyApp(options: {
   const root = resolve(options.root ?? defaultRoot());
   if (!(await stat(root).catch(() => undefined))) return { ok: false, problems: ['the desktop app is not installed'] };
   // Under the installer's lock: a remove or an install's switch and sweep in progress is not damage.
-  const lockPath = join(root, '.lock');
   let lock: Lock | undefined;
   try {
-    lock = await acquireLock(lockPath, {
-      purpose: 'the desktop app installer',
-      waitMs: options.lockWaitMs ?? 60_000,
-      onWait: (holder) => options.onLockWait?.(waitingFor(holder, lockPath)),
-    });
+    lock = await lockAppRoot(root, options.lockWaitMs ?? 60_000, options.onLockWait);
   } catch (err) {
     // A folder this user may not write (an admin's install, a read-only disk): verify only reads, so it reads it as it is.
     if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
@@ -561,12 +558,7 @@ async function entryProblems(dir: string, marker: Marker): Promise<string[]> {
 /** `onLockWait`: told once when an install in progress makes the remove wait. */
 export async function removeApp(root = defaultRoot(), stateDir?: string, onLockWait?: (message: string) => void): Promise<void> {
   root = resolve(root);
-  const lockPath = join(root, '.lock');
-  const lock = await acquireLock(lockPath, {
-    purpose: 'the desktop app installer',
-    waitMs: 60_000,
-    onWait: (holder) => onLockWait?.(waitingFor(holder, lockPath)),
-  });
+  const lock = await lockAppRoot(root, 60_000, onLockWait);
   try {
     await refuseForeignCurrent(root, 'remove');
     // Only this platform's pointer: a `current.json` on POSIX (or a `current` on Windows) is not ao-app's.
