@@ -4,8 +4,9 @@ import { REPO_ROOT } from '../../../common/paths.js';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { lstat, readdir, readlink, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppManifest } from '../../../common/app-manifest.js';
@@ -116,6 +117,20 @@ describe('archives as release tools write them', () => {
   });
 });
 
+/** A loopback HTTP proxy that answers every CONNECT with `onConnect`; `close` ends it and its connections. */
+async function connectProxy(onConnect: (req: IncomingMessage, socket: Duplex) => void): Promise<{ url: string; close(): Promise<void> }> {
+  const proxy: Server = createServer((_req, res) => res.destroy());
+  proxy.on('connect', onConnect);
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    close: async () => {
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    },
+  };
+}
+
 describe('the download fails in a way the user can act on, and never loops', () => {
   it('recovers when the body breaks right after the headers (no unhandled error event)', async () => {
     const artifact = systemTarGz('early-drop', false);
@@ -183,15 +198,13 @@ describe('the download fails in a way the user can act on, and never loops', () 
   it('gives up within its deadline when a proxy closes every CONNECT', async () => {
     const artifact = systemTarGz('proxied', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
-    const proxy: Server = createServer((_req, res) => res.destroy());
     let connects = 0;
-    proxy.on('connect', (_req, socket) => {
+    const proxy = await connectProxy((_req, socket) => {
       connects++;
       socket.destroy();
     });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     try {
-      const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const proxyUrl = proxy.url;
       const root = join(await tempDir('root'), 'app');
       const r = await ao(
         await installArgs(manifest, root),
@@ -204,8 +217,7 @@ describe('the download fails in a way the user can act on, and never loops', () 
       // Our attempt budget, not undici's reconnect loop, bounds how often the proxy is hit.
       expect(connects).toBeLessThan(200);
     } finally {
-      proxy.closeAllConnections();
-      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      await proxy.close();
     }
   });
 
@@ -213,15 +225,13 @@ describe('the download fails in a way the user can act on, and never loops', () 
     const artifact = systemTarGz('proxy-auth', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
     // A corporate proxy that wants a sign-in: it answers every CONNECT with 407, however often it is asked.
-    const proxy: Server = createServer((_req, res) => res.destroy());
     let connects = 0;
-    proxy.on('connect', (_req, socket) => {
+    const proxy = await connectProxy((_req, socket) => {
       connects++;
       socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="corp"\r\nContent-Length: 0\r\n\r\n');
     });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     try {
-      const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const proxyUrl = proxy.url;
       const root = join(await tempDir('root'), 'app');
       const r = await ao(await installArgs(manifest, root, ['--json']), { HTTP_PROXY: proxyUrl, HTTPS_PROXY: proxyUrl, NO_PROXY: '', no_proxy: '' }, 60_000);
       expect(r.code).toBe(1);
@@ -230,8 +240,7 @@ describe('the download fails in a way the user can act on, and never loops', () 
       expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringContaining('HTTPS_PROXY=http://<user>:<password>@') });
       expect(r.stderr).toMatch(/proxy .* asks for credentials/);
     } finally {
-      proxy.closeAllConnections();
-      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      await proxy.close();
     }
   });
 
@@ -239,14 +248,12 @@ describe('the download fails in a way the user can act on, and never loops', () 
     const artifact = systemTarGz('proxy-pct', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
     const authorizations: Array<string | undefined> = [];
-    const proxy: Server = createServer((_req, res) => res.destroy());
-    proxy.on('connect', (req, socket) => {
+    const proxy = await connectProxy((req, socket) => {
       authorizations.push(req.headers['proxy-authorization']);
       socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n');
     });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     try {
-      const proxyUrl = `http://corp:50%off@127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const proxyUrl = proxy.url.replace('http://', 'http://corp:50%off@');
       const root = join(await tempDir('root'), 'app');
       // undici's ProxyAgent decodeURIComponent()s the password: 'URI malformed', exit 70 with a stack trace.
       const r = await ao(await installArgs(manifest, root, ['--json']), { HTTP_PROXY: proxyUrl, HTTPS_PROXY: proxyUrl, NO_PROXY: '', no_proxy: '' });
@@ -272,8 +279,7 @@ describe('the download fails in a way the user can act on, and never loops', () 
       expect(notUrl.stderr).not.toMatch(/\n\s+at /);
       expect(errorEvent(notUrl.stdout)).toMatchObject({ code: 'EUSAGE', what: expect.stringContaining('HTTPS_PROXY') });
     } finally {
-      proxy.closeAllConnections();
-      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      await proxy.close();
     }
   });
 
