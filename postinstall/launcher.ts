@@ -10,7 +10,7 @@
  * process the kernel already started through `#!/usr/bin/env node` reads this
  * file afterwards, and would die of a SyntaxError if a binary had replaced it.
  */
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dropWritesToClosedPipes } from '../common/closed-pipe.js';
@@ -92,31 +92,27 @@ function fromOverride(): string | undefined {
   if (!given) return undefined;
   // Absolute, so the file checked is the file run: a spawn looks a bare name up on PATH.
   const override = resolve(given);
+  const refuse = (what: string, why: string, fix: string) =>
+    new UserError({ what: `AO_BINARY_PATH=${given} ${what}`, why, fix: `point AO_BINARY_PATH at ${fix}, or unset it`, code: 'EAOOVERRIDE' });
   try {
     accessSync(override, constants.X_OK);
   } catch (cause) {
-    throw new UserError({
-      what: `AO_BINARY_PATH=${given} cannot be run`,
-      why: (cause as Error).message,
-      fix: 'point AO_BINARY_PATH at an executable ao binary, or unset it',
-      code: 'EAOOVERRIDE',
-    });
+    throw refuse('cannot be run', (cause as Error).message, 'an executable ao binary');
   }
-  if (!statSync(override).isFile()) {
-    throw new UserError({
-      what: `AO_BINARY_PATH=${given} is not a file`,
-      why: `it names a ${statSync(override).isDirectory() ? 'folder' : 'special file'}, and the kernel starts only files`,
-      fix: 'point AO_BINARY_PATH at the ao binary itself (the file, not its folder), or unset it',
-      code: 'EAOOVERRIDE',
-    });
+  const st = statSync(override);
+  if (!st.isFile()) {
+    throw refuse(
+      'is not a file',
+      `it names a ${st.isDirectory() ? 'folder' : 'special file'}, and the kernel starts only files`,
+      'the ao binary itself (the file, not its folder)',
+    );
   }
-  if (isThisLauncher(override)) {
-    throw new UserError({
-      what: `AO_BINARY_PATH=${given} is this ao launcher itself`,
-      why: 'it would start the launcher again, and that one again, without end',
-      fix: 'point AO_BINARY_PATH at the ao binary (not the `ao` command npm, pnpm, yarn or bun put on PATH), or unset it',
-      code: 'EAOOVERRIDE',
-    });
+  if (isThisLauncher(st)) {
+    throw refuse(
+      'is this ao launcher itself',
+      'it would start the launcher again, and that one again, without end',
+      'the ao binary (not the `ao` command npm, pnpm, yarn or bun put on PATH)',
+    );
   }
   // A reader gone before this line (`ao ... 2>&1 | head -n 1`) must not kill the launcher while the binary runs.
   dropWritesToClosedPipes([process.stderr]);
@@ -124,10 +120,9 @@ function fromOverride(): string | undefined {
   return override;
 }
 
-/** Whether `path` is this very file, however it is linked. */
-function isThisLauncher(path: string): boolean {
+/** Whether the file `other` describes is this very file, however it is linked. */
+function isThisLauncher(other: Stats): boolean {
   const self = statSync(fileURLToPath(import.meta.url));
-  const other = statSync(path);
   return self.ino === other.ino && self.dev === other.dev;
 }
 
