@@ -387,6 +387,27 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       expect(r.stderr).not.toContain('process.execve failed');
     });
 
+    it.runIf(process.platform === 'linux' && process.getuid?.() === 0)(
+      'on a file system mounted noexec (a hardened home or prefix): one clear message naming it, and exit 1, not an abort',
+      () => {
+        const sb = release.sandbox('noexec-prefix');
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,noexec', 'tmpfs', sb.prefix]);
+        try {
+          mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+          const r = spawnSync(node22, [join(sb.prefix, 'lib', 'node_modules', '@aoagents', 'ao', 'bin', 'ao'), '--version'], {
+            env: sb.env,
+            encoding: 'utf8',
+            timeout: 60_000,
+          });
+          expect([r.status, r.signal], r.stderr).toEqual([1, null]);
+          expect(r.stderr).toMatch(/^ao: cannot run .*\/ao-linux-x64\/bin\/ao$/m);
+          expect(r.stderr).toContain('that its file system is not mounted noexec');
+        } finally {
+          execFileSync('umount', ['-l', sb.prefix]);
+        }
+      },
+    );
+
     it('an AO_BINARY_PATH naming a folder: one clear message and exit 1, not an abort', () => {
       const folder = release.sandbox('override-folder').root;
       const r = spawnSync(node22, [launcher, '--version'], { env: { ...env, AO_BINARY_PATH: folder }, encoding: 'utf8', timeout: 60_000 });
