@@ -20,6 +20,7 @@ export const UNIT_TESTS = [
   'test/common/streaming-memory.test.ts',
   'test/common/version-output.test.ts',
   'test/common/windows-command.test.ts',
+  'test/foreign/support/wine-noise.test.ts',
   'test/installer/app/app-state.test.ts',
   'test/installer/app/download.test.ts',
   'test/installer/app/extract.test.ts',

@@ -74,13 +74,22 @@ export async function runOnFiles(
       child.once('error', reject);
       child.once('exit', (code, sig) => resolve([code, sig]));
     }).finally(() => clearTimeout(timer));
-    const stderr = readFileSync(files.err, 'utf8') + (timedOut ? `\n[runOnFiles: killed after ${options.timeoutMs ?? 60_000} ms]` : '');
+    const stderr = withoutWineNoise(readFileSync(files.err, 'utf8')) + (timedOut ? `\n[runOnFiles: killed after ${options.timeoutMs ?? 60_000} ms]` : '');
     return { status, signal, stdout: readFileSync(files.out, 'utf8'), stderr };
   } finally {
     for (const fd of fds) closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Wine's own line when a thread of an exiting Windows process loses its wineserver connection
+ * ("wine client error:1b0: read: Bad file descriptor", cut short after the colon when the exit wins the race).
+ * It comes from Wine's ntdll, never from the program, and a real Windows has no such line; the status,
+ * stdout and every other stderr line stay as the program wrote them.
+ */
+const WINE_CLIENT_ERROR = /^wine client error:[0-9a-f]+: [^\n]*(?:\n|$)/gm;
+export const withoutWineNoise = (stderr: string): string => stderr.replace(WINE_CLIENT_ERROR, '');
 
 export function mustSucceed(r: Ran, what: string): Ran {
   if (r.status !== 0) throw new Error(`${what} exited ${r.status ?? r.signal}\n${r.stdout}\n${r.stderr}`);
