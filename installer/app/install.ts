@@ -13,7 +13,7 @@ import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
 import { discardPartial, isDownloadFileName, partialPath, usablePartialSize } from './partial-file.js';
 import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
-import { extractArtifact, type PlannedEntry } from '../../common/app-extract.js';
+import { COMPLETION_MARKER, extractArtifact, type PlannedEntry } from '../../common/app-extract.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
 import {
@@ -33,7 +33,6 @@ import {
  * rewritten atomically on Windows). The previous version stays until the new
  * one is complete, so a process killed at any moment leaves a launchable app.
  */
-const MARKER = '.ao-app-complete.json';
 
 /**
  * The marker's fields, its entries' included: JSON.stringify writes only these. Spelled as an object that must
@@ -154,7 +153,7 @@ async function freeBytes(dir: string): Promise<number> {
 
 async function readMarker(dir: string): Promise<Marker | undefined> {
   try {
-    return JSON.parse(await readFile(join(dir, MARKER), 'utf8')) as Marker;
+    return JSON.parse(await readFile(join(dir, COMPLETION_MARKER), 'utf8')) as Marker;
   } catch {
     return undefined;
   }
@@ -355,7 +354,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       // At the install's peak: the unpack's garbage collected first, no copy of the ~3,000 entries (the
       // key list picks each entry's fields for the marker), and on one line (pretty-printed doubles it).
       settle();
-      await writeFileAtomic(join(staging, MARKER), JSON.stringify(marker, MARKER_KEYS));
+      await writeFileAtomic(join(staging, COMPLETION_MARKER), JSON.stringify(marker, MARKER_KEYS));
       await options.checkpoint?.('extracted');
       await rm(versionDir, { recursive: true, force: true });
       // No fsync per unpacked file (~3,000 for an Electron app): the marker and this rename are the commit
