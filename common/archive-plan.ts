@@ -115,6 +115,8 @@ export function checkPlan<T extends PlannedEntry>(archive: string, raw: T[], cap
       e.link = dest.path;
     }
   }
+  // Nothing to run: a packaging step that found nothing to pack. Installed, it was a version folder with no app, exit 0.
+  if (!entries.some((e) => e.type === 'file')) throw refuse(archive, 'it holds no file (folders and links at most): it is no app');
   return entries;
 }
 

@@ -417,6 +417,16 @@ export function hostileArchives(): HostileArchive[] {
       ...t('an entry named like the completion marker in another case', [{ path: '.AO-App-Complete.json', data: '{}' }]),
       why: /entry "\.AO-App-Complete\.json" has the name of the completion marker ao-app writes/,
     },
+    // A packaging step that found nothing to pack (or a zip comment holding an end record, which unzip reads too):
+    // installed, it left a version folder with no app in it, exit 0.
+    { ...z('no file at all (an empty zip)', []), why: /it holds no file/ },
+    {
+      ...t('no file at all (only the folders of `tar czf x.tar.gz -C empty .`)', [
+        { path: './', type: 'Directory' },
+        { path: 'app/', type: 'Directory' },
+      ]),
+      why: /it holds no file/,
+    },
     z('FIFO mode', [{ name: 'app/pipe', data: '', mode: 0o10644 }]),
     z('duplicate names', [
       { name: 'app/a.txt', data: 'one' },
