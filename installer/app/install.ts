@@ -304,6 +304,9 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
 
     const artifact = join(root, 'downloads', target.file);
     const have = await usablePartialSize(artifact, target.size, target.integrity);
+    // An unfinished download of another release under this name is discarded by the download anyway: before the
+    // disk is measured, so its bytes (most of the app, after an interrupted upgrade) count as free.
+    if (have === 0) await discardPartial(artifact);
     const need = target.size - have + target.unpackedSizeLimit;
     const free = await (options.freeSpace ?? freeBytes)(root);
     if (free < need) {

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
 import { acquireLock } from '../../../common/lock.js';
-import { partialPath } from '../../../installer/app/partial-file.js';
+import { partialPath, sidecarPath } from '../../../installer/app/partial-file.js';
 import { appPath, installApp, verifyApp } from '../../../installer/app/install.js';
-import { buildAppArtifact, hostileArchives, rawTarGz } from '../../../rehearsal/app-fixtures.js';
+import { buildAppArtifact, hostileArchives, rawTarGz, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { bundledCli, type ManifestWith, manifestFor, tempDir, writeManifest } from './helpers.js';
 
@@ -358,6 +358,29 @@ describe('installing the desktop app', () => {
       execFileSync('umount', [root]);
     }
   });
+
+  it.skipIf(!canMountTmpfs())(
+    "counts an earlier release's unfinished download as free space, since it is discarded anyway (a 4 MB tmpfs it fills most of)",
+    async () => {
+      const root = await tempDir('tmpfs-stale');
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', root]);
+      try {
+        const manifest = await manifestFor(server, mac, 'zip', 'darwin-arm64', { unpackedSizeLimit: 2 << 20 }, { path: '/mac-stale.zip' });
+        const { file } = manifest.targets['darwin-arm64'];
+        // An interrupted download of the release before (same file name, another pin): 2.5 of its 3 MB.
+        const stale = join(root, 'app', 'downloads', file);
+        await writePadding(partialPath(stale), 5 << 19);
+        await writeFile(
+          sidecarPath(stale),
+          JSON.stringify({ url: `${server.url}/mac-stale.zip`, size: 3 << 20, integrity: `sha512-${Buffer.alloc(64, 1).toString('base64')}` }),
+        );
+        expect(await installApp({ manifest, target: 'darwin-arm64', root: join(root, 'app') })).toMatchObject({ status: 'installed', resumedFrom: 0 });
+        expect(await readdir(join(root, 'app', 'downloads'))).toEqual([]);
+      } finally {
+        execFileSync('umount', [root]);
+      }
+    },
+  );
 
   it('resumes after the command is SIGKILLed mid-download instead of starting over', async () => {
     const root = await tempDir('root');
