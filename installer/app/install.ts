@@ -14,6 +14,7 @@ import { download } from './download.js';
 import { discardPartial, isDownloadFileName, partialPath, usablePartialSize } from './partial-file.js';
 import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
 import { COMPLETION_MARKER, extractArtifact, type PlannedEntry } from '../../common/app-extract.js';
+import { refuse } from '../../common/archive-plan.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
 import {
@@ -347,6 +348,9 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     let marker: Marker;
     try {
       const entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file, target.integrity);
+      // ao start on macOS opens a top-level .app bundle: without one, nothing installed here is an app it can open.
+      if (targetId.startsWith('darwin-') && (target.format === 'zip' || target.format === 'tar.gz') && !topLevelBundle(entries))
+        throw refuse(partialPath(artifact), 'it holds no .app bundle at its top, the folder ao start opens on macOS');
       marker = {
         version: manifest.version,
         target: targetId,
@@ -397,6 +401,15 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   }
 }
 
+/** The `.app` bundle (a folder) at the top of the unpacked entries, if any. */
+function topLevelBundle(entries: Array<Pick<PlannedEntry, 'path' | 'type'>>): string | undefined {
+  for (const e of entries) {
+    const [top, ...inside] = e.path.split('/');
+    if (top!.endsWith('.app') && (inside.length > 0 || e.type === 'dir')) return top;
+  }
+  return undefined;
+}
+
 /** The app `ao start` should open, from the installed entries (a top-level .app, the AppImage) or the Windows installer. */
 async function pointAoStartAt(
   options: InstallOptions,
@@ -410,7 +423,7 @@ async function pointAoStartAt(
   if (target.format === 'AppImage') app = join(versionDir, target.file);
   else if (target.format === 'exe') app = await runWindowsInstaller(join(versionDir, target.file));
   else {
-    const bundle = marker.entries.map((e) => e.path.split('/')[0]!).find((top) => top.endsWith('.app'));
+    const bundle = topLevelBundle(marker.entries);
     if (bundle) app = join(versionDir, bundle);
   }
   if (!app || options.stateDir === undefined) return { appPath: app };

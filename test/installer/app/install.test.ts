@@ -8,7 +8,7 @@ import { digestFile } from '../../../common/integrity.js';
 import { acquireLock } from '../../../common/lock.js';
 import { partialPath, sidecarPath } from '../../../installer/app/partial-file.js';
 import { appPath, installApp, verifyApp } from '../../../installer/app/install.js';
-import { buildAppArtifact, hostileArchives, rawTarGz, writePadding } from '../../../rehearsal/app-fixtures.js';
+import { buildAppArtifact, hostileArchives, rawTarGz, rawZip, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { bundledCli, type ManifestWith, manifestFor, tempDir, writeManifest } from './helpers.js';
 
@@ -222,6 +222,28 @@ describe('installing the desktop app', () => {
       expect((await readdir(root)).length).toBe(3);
     }
     expect(await appPath(root)).toBe(join(root, 'versions', '0.9.0-darwin-arm64'));
+  });
+
+  it('refuses a macOS zip with no .app at its top (ao start could open nothing), keeping the installed version', async () => {
+    const root = await tempDir('root');
+    await installApp({ manifest: await macManifest(mac, '0.9.0', '/mac-before-nested.zip'), target: 'darwin-arm64', root });
+    // The bundle zipped one folder too deep, as a packaging step that zips its output folder does.
+    const file = join(await tempDir('nested'), 'ao-desktop-darwin-arm64.zip');
+    await writeFile(
+      file,
+      rawZip([
+        { name: 'mac-arm64/Agent Orchestrator.app/Contents/Info.plist', data: '<plist/>' },
+        { name: 'mac-arm64/Agent Orchestrator.app/Contents/MacOS/ao', data: '#!/bin/sh\n', mode: 0o100755 },
+      ]),
+    );
+    const manifest = await macManifest(file, '0.10.0', '/mac-nested.zip');
+    // It installed with exit 0 and no app for ao start, which then fetched its own, unverified.
+    await expect(installApp({ manifest, target: 'darwin-arm64', root, stateDir: await tempDir('state') })).rejects.toMatchObject({
+      code: 'EUNSAFEARCHIVE',
+      why: expect.stringMatching(/no \.app bundle at its top/),
+    });
+    expect(await readdir(join(root, 'versions'))).toEqual(['0.9.0-darwin-arm64']);
+    expect(await readdir(join(root, 'downloads'))).toEqual([]);
   });
 
   it('refuses before downloading when the disk is too small', async () => {
