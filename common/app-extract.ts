@@ -13,7 +13,6 @@ import { extractZip } from './zip-extract.js';
  * with the digest of their bytes as written (what `ao-app verify` re-hashes).
  */
 export type { PlannedEntry } from './archive-plan.js';
-export { COMPLETION_MARKER } from './archive-plan.js';
 
 async function extractAppImage(artifact: string, staging: string, file: string, integrity?: string): Promise<PlannedEntry[]> {
   const dest = inside(staging, file);

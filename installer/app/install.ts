@@ -13,8 +13,8 @@ import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
 import { discardPartial, isDownloadFileName, partialPath, usablePartialSize } from './partial-file.js';
 import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
-import { COMPLETION_MARKER, extractArtifact, type PlannedEntry } from '../../common/app-extract.js';
-import { refuse } from '../../common/archive-plan.js';
+import { extractArtifact, type PlannedEntry } from '../../common/app-extract.js';
+import { COMPLETION_MARKER, refuse } from '../../common/archive-plan.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
 import {
