@@ -18,6 +18,12 @@ export interface PlannedEntry {
   integrity?: string;
 }
 
+/**
+ * The file ao-app writes last into an unpacked version (installer/app/install.ts): an archive's own entry of that name
+ * would be replaced, and the app then called damaged by every verify and downloaded again by every install.
+ */
+export const COMPLETION_MARKER = '.ao-app-complete.json';
+
 export function refuse(archive: string, why: string): UserError {
   return new UserError({
     what: `refusing to unpack ${archive}`,
@@ -67,6 +73,8 @@ export function checkPlan<T extends PlannedEntry>(archive: string, raw: T[], cap
     if (e.type === 'dir' && /^(\.\/?)+$/.test(e.path)) continue;
     const parts = segmentsOf(archive, e.path);
     const path = parts.join('/');
+    if (parts.length === 1 && foldName(path) === foldName(COMPLETION_MARKER))
+      throw refuse(archive, `entry ${shown(e.path)} has the name of the completion marker ao-app writes into the installed app`);
     for (let cut = path.indexOf('/'); cut !== -1; cut = path.indexOf('/', cut + 1)) {
       const dir = path.slice(0, cut);
       if (claimedDirs.has(dir)) continue;
@@ -107,6 +115,8 @@ export function checkPlan<T extends PlannedEntry>(archive: string, raw: T[], cap
       e.link = dest.path;
     }
   }
+  // Nothing to run: a packaging step that found nothing to pack. Installed, it was a version folder with no app, exit 0.
+  if (!entries.some((e) => e.type === 'file')) throw refuse(archive, 'it holds no file (folders and links at most): it is no app');
   return entries;
 }
 

@@ -403,6 +403,30 @@ export function hostileArchives(): HostileArchive[] {
       ]),
       why: /"app\/caf\\u00e9" and "app\/cafe\\u0301" differ only in case or Unicode normalisation/,
     },
+    {
+      // Not unsafe as such, but ao-app writes its completion marker there last: the archive's would be replaced, and
+      // every later verify would call the app damaged, every install download it again.
+      ...z('an entry named like the completion marker ao-app writes last', [
+        { name: 'app/run', data: 'x' },
+        { name: '.ao-app-complete.json', data: '{}' },
+      ]),
+      why: /entry "\.ao-app-complete\.json" has the name of the completion marker ao-app writes/,
+    },
+    {
+      // The same name on a case-insensitive disk (macOS, Windows).
+      ...t('an entry named like the completion marker in another case', [{ path: '.AO-App-Complete.json', data: '{}' }]),
+      why: /entry "\.AO-App-Complete\.json" has the name of the completion marker ao-app writes/,
+    },
+    // A packaging step that found nothing to pack (or a zip comment holding an end record, which unzip reads too):
+    // installed, it left a version folder with no app in it, exit 0.
+    { ...z('no file at all (an empty zip)', []), why: /it holds no file/ },
+    {
+      ...t('no file at all (only the folders of `tar czf x.tar.gz -C empty .`)', [
+        { path: './', type: 'Directory' },
+        { path: 'app/', type: 'Directory' },
+      ]),
+      why: /it holds no file/,
+    },
     z('FIFO mode', [{ name: 'app/pipe', data: '', mode: 0o10644 }]),
     z('duplicate names', [
       { name: 'app/a.txt', data: 'one' },

@@ -30,8 +30,11 @@ export type Fault =
   | { kind: 'wrong-bytes' }
   /** Send the body this many bytes a second, a tenth of that every 100 ms: never idle for long, never done (a slow-loris server). */
   | { kind: 'trickle'; bytesPerSecond: number }
-  /** Answer 200 with a small HTML page, as a hotel or café network's sign-in page (a captive portal) does for any URL. */
-  | { kind: 'login-page' }
+  /**
+   * Answer 200 with a small HTML page, as a hotel or café network's sign-in page (a captive portal) does for any URL.
+   * `contentType`: what the page says it is (text/html by default; some portals send none, '', or application/octet-stream).
+   */
+  | { kind: 'login-page'; contentType?: string }
   /** Send the whole file gzip-compressed with `Content-Encoding: gzip` (200, or 206 of the compressed bytes when a Range was asked), whatever Accept-Encoding said. */
   | { kind: 'gzip' };
 
@@ -108,7 +111,7 @@ export async function startFaultServer(): Promise<FaultServer> {
     if (fault?.kind === 'login-page')
       return finishWith(
         200,
-        { 'content-type': 'text/html; charset=utf-8' },
+        fault.contentType === '' ? {} : { 'content-type': fault.contentType ?? 'text/html; charset=utf-8' },
         '<!doctype html><html><body><form action="/login">Sign in to the hotel Wi-Fi</form></body></html>\n',
       );
     const served = files.get(path);

@@ -68,6 +68,26 @@ const WRITE_BATCH = 256 << 10;
 /** Fewer bytes than this in a stall window (AO_APP_STALL_MS) is a stall, too: a mirror that trickles is left for the next. */
 const TRICKLE_BYTES = 1024;
 
+/**
+ * How a web page begins (the common HTML patterns of WHATWG MIME sniffing), which no app artifact (a zip, a gzip, an
+ * ELF or MZ executable) does: a sign-in page sent without `Content-Type: text/html` is known by its first bytes.
+ */
+const HTML_START = /^\uFEFF?[\t\n\f\r ]*<(?:!doctype\s+html|html|head|body|title|meta|script|!--)/i;
+
+const htmlPage = (url: string) => new LoginPageError(`${url} answered with an HTML page (a network's sign-in page or a proxy's error page), not the app`);
+
+/** The first `n` bytes of `chunks`, copied only as far as needed. */
+function firstBytes(chunks: Buffer[], n: number): Buffer {
+  const head: Buffer[] = [];
+  let length = 0;
+  for (const chunk of chunks) {
+    if (length >= n) break;
+    head.push(chunk);
+    length += chunk.length;
+  }
+  return Buffer.concat(head).subarray(0, n);
+}
+
 /** The proxy-aware dispatcher: HTTP(S)_PROXY/NO_PROXY, or npm's proxy config when npm runs us. */
 export function defaultDispatcher(): Dispatcher {
   const env = process.env;
@@ -382,7 +402,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // proxy's error page. Taken for the app's first bytes, it would make the whole download fail its hash at the end.
   if (/^\s*text\/html\b/i.test(header(res.headers, 'content-type') ?? '')) {
     discard(res.body);
-    throw new LoginPageError(`${url} answered with an HTML page (a network's sign-in page or a proxy's error page), not the app`);
+    throw htmlPage(url);
   }
   const encoding = (header(res.headers, 'content-encoding') ?? 'identity').trim().toLowerCase();
   const decoder = encoding === 'identity' ? undefined : DECODERS[encoding];
@@ -415,12 +435,23 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   await part.begin(url, header(res.headers, 'etag'), header(res.headers, 'last-modified'));
   let batch: Buffer[] = [];
   let batched = 0;
+  // The file's first bytes are looked at before any is written: kept, a sign-in page's would be resumed after
+  // once the network lets the app through, and the spliced file fail its hash at the end of the whole download.
+  let sniff = part.offset === 0;
   // One batch is written (and hashed) while the next one arrives: on a disk whose page cache is slow to
   // fill, awaiting each write before reading on left the connection idle for half the download.
   let writing: Promise<void> | undefined;
   const flush = async () => {
     await writing;
     if (batched === 0) return;
+    if (sniff) {
+      sniff = false;
+      if (HTML_START.test(firstBytes(batch, 512).toString('latin1'))) {
+        batch = [];
+        batched = 0;
+        throw htmlPage(url);
+      }
+    }
     const chunks = batch;
     batch = [];
     batched = 0;

@@ -14,6 +14,7 @@ import { download } from './download.js';
 import { discardPartial, isDownloadFileName, partialPath, usablePartialSize } from './partial-file.js';
 import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
 import { extractArtifact, type PlannedEntry } from '../../common/app-extract.js';
+import { COMPLETION_MARKER, refuse } from '../../common/archive-plan.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
 import {
@@ -33,7 +34,6 @@ import {
  * rewritten atomically on Windows). The previous version stays until the new
  * one is complete, so a process killed at any moment leaves a launchable app.
  */
-const MARKER = '.ao-app-complete.json';
 
 /**
  * The marker's fields, its entries' included: JSON.stringify writes only these. Spelled as an object that must
@@ -154,7 +154,7 @@ async function freeBytes(dir: string): Promise<number> {
 
 async function readMarker(dir: string): Promise<Marker | undefined> {
   try {
-    return JSON.parse(await readFile(join(dir, MARKER), 'utf8')) as Marker;
+    return JSON.parse(await readFile(join(dir, COMPLETION_MARKER), 'utf8')) as Marker;
   } catch {
     return undefined;
   }
@@ -305,6 +305,9 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
 
     const artifact = join(root, 'downloads', target.file);
     const have = await usablePartialSize(artifact, target.size, target.integrity);
+    // An unfinished download of another release under this name is discarded by the download anyway: before the
+    // disk is measured, so its bytes (most of the app, after an interrupted upgrade) count as free.
+    if (have === 0) await discardPartial(artifact);
     const need = target.size - have + target.unpackedSizeLimit;
     const free = await (options.freeSpace ?? freeBytes)(root);
     if (free < need) {
@@ -345,6 +348,9 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     let marker: Marker;
     try {
       const entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file, target.integrity);
+      // ao start on macOS opens a top-level .app bundle: without one, nothing installed here is an app it can open.
+      if (targetId.startsWith('darwin-') && (target.format === 'zip' || target.format === 'tar.gz') && !topLevelBundle(entries))
+        throw refuse(partialPath(artifact), 'it holds no .app bundle at its top, the folder ao start opens on macOS');
       marker = {
         version: manifest.version,
         target: targetId,
@@ -355,7 +361,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       // At the install's peak: the unpack's garbage collected first, no copy of the ~3,000 entries (the
       // key list picks each entry's fields for the marker), and on one line (pretty-printed doubles it).
       settle();
-      await writeFileAtomic(join(staging, MARKER), JSON.stringify(marker, MARKER_KEYS));
+      await writeFileAtomic(join(staging, COMPLETION_MARKER), JSON.stringify(marker, MARKER_KEYS));
       await options.checkpoint?.('extracted');
       await rm(versionDir, { recursive: true, force: true });
       // No fsync per unpacked file (~3,000 for an Electron app): the marker and this rename are the commit
@@ -395,6 +401,15 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   }
 }
 
+/** The `.app` bundle (a folder) at the top of the unpacked entries, if any. */
+function topLevelBundle(entries: Array<Pick<PlannedEntry, 'path' | 'type'>>): string | undefined {
+  for (const e of entries) {
+    const [top, ...inside] = e.path.split('/');
+    if (top!.endsWith('.app') && (inside.length > 0 || e.type === 'dir')) return top;
+  }
+  return undefined;
+}
+
 /** The app `ao start` should open, from the installed entries (a top-level .app, the AppImage) or the Windows installer. */
 async function pointAoStartAt(
   options: InstallOptions,
@@ -408,7 +423,7 @@ async function pointAoStartAt(
   if (target.format === 'AppImage') app = join(versionDir, target.file);
   else if (target.format === 'exe') app = await runWindowsInstaller(join(versionDir, target.file));
   else {
-    const bundle = marker.entries.map((e) => e.path.split('/')[0]!).find((top) => top.endsWith('.app'));
+    const bundle = topLevelBundle(marker.entries);
     if (bundle) app = join(versionDir, bundle);
   }
   if (!app || options.stateDir === undefined) return { appPath: app };
@@ -561,12 +576,14 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
   const lock = await lockAppRoot(root, 60_000, onLockWait);
   try {
     await refuseForeignCurrent(root, 'remove');
+    // ao start is told first: a remove ending inside the deletion (Ctrl-C, a failed rmdir) must not leave it naming what
+    // is left of the app (a half-deleted .app it would open) or a deleted one (which it replaces with an unverified download).
+    if (stateDir !== undefined) await clearAppState(root, stateDir);
     // Only this platform's pointer: a `current.json` on POSIX (or a `current` on Windows) is not ao-app's.
     await rm(join(root, process.platform === 'win32' ? 'current.json' : 'current'), { force: true });
     // Only what ao-app made: AO_APP_DIR (or --dir) may name a folder that already held a `versions` or `downloads` of its own.
     await removeOurs(join(root, 'versions'), isVersionFolderName);
     await removeOurs(join(root, 'downloads'), isDownloadFileName);
-    if (stateDir !== undefined) await clearAppState(root, stateDir);
   } finally {
     await lock.release();
   }

@@ -144,6 +144,10 @@ export function checkEntryTrust(manifest: AppManifest, targetId: string, target:
     throw refused(`the signature of ${targetId} does not match its entry under key ${id}`);
   if (trusted.length === 0 && store.retired.length === 0) return { add: { id, publicKey: signer, via: `first install (${manifest.version})` } };
   if (trusted.some((k) => k.id === id)) return {};
+  // Before any rotation: a rotation signature never expires, so the one that once handed trust to this key (a pinned
+  // key's, still trusted) would otherwise bring a key back that was rotated out, maybe because it leaked.
+  const retired = store.retired.find((k) => k.id === id);
+  if (retired) throw refused(`it is signed by key ${id}; key ${id} was rotated out (${retired.via}), and this machine now trusts ${listKeys(trusted)}`);
   const rotation = manifest.keyRotation;
   const by = rotation ? trusted.find((k) => verifies(k.publicKey, rotationPayload(signer), rotation.signature)) : undefined;
   if (by) {
@@ -151,7 +155,5 @@ export function checkEntryTrust(manifest: AppManifest, targetId: string, target:
     const from = pinned.some((k) => k.id === by.id) ? undefined : store.keys.find((k) => k.id === by.id);
     return { add, retire: from && { ...from, via: `handed over to key ${id} in ${manifest.version}` } };
   }
-  const retired = store.retired.find((k) => k.id === id);
-  if (retired) throw refused(`it is signed by key ${id}; key ${id} was rotated out (${retired.via}), and this machine now trusts ${listKeys(trusted)}`);
   throw refused(`it is signed by key ${id}; this machine trusts ${listKeys(trusted)}${rotation ? ', and no trusted key signed the rotation' : ''}`);
 }

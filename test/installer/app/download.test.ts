@@ -142,6 +142,32 @@ describe.concurrent('download against a misbehaving server', () => {
     expect((refused as { fix: string }).fix).toMatch(/sign in to this network in a web browser/);
   });
 
+  it('keeps nothing of a sign-in page that does not say it is HTML, so the next run downloads the app whole instead of splicing it onto the page', async () => {
+    const path = await servedPath();
+    // No Content-Type, then application/octet-stream: the page is known by its first bytes only.
+    server.fault(
+      path,
+      { kind: 'login-page', contentType: '' },
+      ...Array.from({ length: 2 }, () => ({ kind: 'login-page', contentType: 'application/octet-stream' }) as const),
+    );
+    const dest = join(await tempDir('dl'), 'app.zip');
+    const options = { urls: [`${server.url}${path}`], dest, ...pinned, backoffBaseMs: 10, stallTimeoutMs: 2_000, retries: 2 };
+    const failed = await download(options).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/HTML page.*nothing was kept/) });
+    expect((failed as { fix: string }).fix).toMatch(/sign in to this network in a web browser/);
+    expect(existsSync(partialPath(dest))).toBe(false);
+    // Signed in: the app, from byte 0, on the first try.
+    const result = await download(options);
+    await expectGood(dest);
+    expect(result.fetched).toBe(SIZE);
+    expect(server.requests.filter((r) => r.path === path).map((r) => [r.fault, r.range])).toEqual([
+      ['login-page', undefined],
+      ['login-page', undefined],
+      ['login-page', undefined],
+      [undefined, undefined],
+    ]);
+  });
+
   it('decodes a body sent with Content-Encoding: gzip although identity was asked, and starts over when a resume comes back compressed', async () => {
     const whole = await servedPath();
     server.fault(whole, { kind: 'gzip' });

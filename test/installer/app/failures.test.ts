@@ -797,6 +797,34 @@ describe.skipIf(!canInject)('an upgrade that ends while the old version is being
   });
 });
 
+describe.skipIf(!canInject)('a remove that ends while the app is being deleted (injected with strace)', () => {
+  it('has already cleared app-state.json, so ao start never opens what is left of the app nor replaces it with an unverified download', async () => {
+    const home = await tempDir('remove-home');
+    const { root, args } = await twoVersions('remove-cut');
+    expect((await ao(args[0]!, { HOME: home })).code).toBe(0);
+    expect(existsSync(appState(home).appPath)).toBe(true);
+    // The version folder's rmdir fails: the command ends inside the deletion, as a Ctrl-C or a flat battery would
+    // (whether the folder's files went first depends on how Node's rm walks it).
+    const cut = await ao(['remove', '--dir', root], { HOME: home }, 30_000, work, [
+      'strace',
+      '-f',
+      '-qq',
+      '-o',
+      '/dev/null',
+      '-P',
+      join(root, 'versions', '0.9.0-linux-x64'),
+      '-e',
+      'trace=rmdir',
+      '-e',
+      'inject=rmdir:error=EACCES',
+    ]);
+    expect(cut.code).toBe(1);
+    expect(existsSync(join(home, '.ao', 'app-state.json'))).toBe(false);
+    expect((await ao(['remove', '--dir', root], { HOME: home })).code).toBe(0);
+    expect(existsSync(join(root, 'versions', '0.9.0-linux-x64'))).toBe(false);
+  });
+});
+
 /** A tiny AppImage served at /<name>.AppImage, and the install arguments for a fresh root. */
 async function appImageCase(name: string, extra: string[] = []): Promise<{ root: string; args: string[]; path: string }> {
   const artifact = join(work, `${name}.AppImage`);

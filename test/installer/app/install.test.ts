@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
 import { acquireLock } from '../../../common/lock.js';
-import { partialPath } from '../../../installer/app/partial-file.js';
+import { partialPath, sidecarPath } from '../../../installer/app/partial-file.js';
 import { appPath, installApp, verifyApp } from '../../../installer/app/install.js';
-import { buildAppArtifact, hostileArchives, rawTarGz } from '../../../rehearsal/app-fixtures.js';
+import { buildAppArtifact, hostileArchives, rawTarGz, rawZip, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { bundledCli, type ManifestWith, manifestFor, tempDir, writeManifest } from './helpers.js';
 
@@ -224,6 +224,28 @@ describe('installing the desktop app', () => {
     expect(await appPath(root)).toBe(join(root, 'versions', '0.9.0-darwin-arm64'));
   });
 
+  it('refuses a macOS zip with no .app at its top (ao start could open nothing), keeping the installed version', async () => {
+    const root = await tempDir('root');
+    await installApp({ manifest: await macManifest(mac, '0.9.0', '/mac-before-nested.zip'), target: 'darwin-arm64', root });
+    // The bundle zipped one folder too deep, as a packaging step that zips its output folder does.
+    const file = join(await tempDir('nested'), 'ao-desktop-darwin-arm64.zip');
+    await writeFile(
+      file,
+      rawZip([
+        { name: 'mac-arm64/Agent Orchestrator.app/Contents/Info.plist', data: '<plist/>' },
+        { name: 'mac-arm64/Agent Orchestrator.app/Contents/MacOS/ao', data: '#!/bin/sh\n', mode: 0o100755 },
+      ]),
+    );
+    const manifest = await macManifest(file, '0.10.0', '/mac-nested.zip');
+    // It installed with exit 0 and no app for ao start, which then fetched its own, unverified.
+    await expect(installApp({ manifest, target: 'darwin-arm64', root, stateDir: await tempDir('state') })).rejects.toMatchObject({
+      code: 'EUNSAFEARCHIVE',
+      why: expect.stringMatching(/no \.app bundle at its top/),
+    });
+    expect(await readdir(join(root, 'versions'))).toEqual(['0.9.0-darwin-arm64']);
+    expect(await readdir(join(root, 'downloads'))).toEqual([]);
+  });
+
   it('refuses before downloading when the disk is too small', async () => {
     const root = await tempDir('root');
     const manifest = await macManifest(mac, '0.10.0', '/mac-nospace.zip');
@@ -358,6 +380,29 @@ describe('installing the desktop app', () => {
       execFileSync('umount', [root]);
     }
   });
+
+  it.skipIf(!canMountTmpfs())(
+    "counts an earlier release's unfinished download as free space, since it is discarded anyway (a 4 MB tmpfs it fills most of)",
+    async () => {
+      const root = await tempDir('tmpfs-stale');
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', root]);
+      try {
+        const manifest = await manifestFor(server, mac, 'zip', 'darwin-arm64', { unpackedSizeLimit: 2 << 20 }, { path: '/mac-stale.zip' });
+        const { file } = manifest.targets['darwin-arm64'];
+        // An interrupted download of the release before (same file name, another pin): 2.5 of its 3 MB.
+        const stale = join(root, 'app', 'downloads', file);
+        await writePadding(partialPath(stale), 5 << 19);
+        await writeFile(
+          sidecarPath(stale),
+          JSON.stringify({ url: `${server.url}/mac-stale.zip`, size: 3 << 20, integrity: `sha512-${Buffer.alloc(64, 1).toString('base64')}` }),
+        );
+        expect(await installApp({ manifest, target: 'darwin-arm64', root: join(root, 'app') })).toMatchObject({ status: 'installed', resumedFrom: 0 });
+        expect(await readdir(join(root, 'app', 'downloads'))).toEqual([]);
+      } finally {
+        execFileSync('umount', [root]);
+      }
+    },
+  );
 
   it('resumes after the command is SIGKILLed mid-download instead of starting over', async () => {
     const root = await tempDir('root');

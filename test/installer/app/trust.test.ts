@@ -161,6 +161,23 @@ describe('who may sign the desktop app', () => {
     expect((await installApp({ manifest: await manifest('0.13.0', B), target, root, trustedKeys: pinned })).status).toBe('installed');
   });
 
+  it('never trusts a rotated-out key again, even when the pinned key’s earlier rotation to it is replayed', async () => {
+    const root = await tempDir('root');
+    const target = 'darwin-arm64';
+    const pinned = [{ id: keyId(pem(A)), publicKey: pem(A), via: 'the ao-app build' }];
+    expect((await installApp({ manifest: await manifest('0.11.0', B, A), target, root, trustedKeys: pinned })).status).toBe('installed');
+    // B hands over to C (B leaked, say): B is rotated out.
+    expect((await installApp({ manifest: await manifest('0.12.0', C, B), target, root, trustedKeys: pinned })).status).toBe('installed');
+    const before = fetches();
+    // Whoever holds B signs a release and attaches A's rotation to B from 0.11.0, public in that manifest.
+    await expect(installApp({ manifest: await manifest('0.13.0', B, A), target, root, trustedKeys: pinned })).rejects.toMatchObject({
+      code: 'ESIGNATURE',
+      why: expect.stringMatching(new RegExp(`key ${keyId(pem(B))} was rotated out`)),
+    });
+    expect(fetches()).toBe(before);
+    expect(await rememberedIds(root)).toEqual([keyId(pem(C))]);
+  });
+
   it('two first installs at once remember one key: the second reads what the first remembered and is refused', async () => {
     // The unit run shares one module graph per worker (isolate: false): install.js may already be loaded there with
     // the real lock module, so this test loads it afresh, with the lock module above.
