@@ -1,6 +1,6 @@
 import { chmod, copyFile, mkdir, stat } from 'node:fs/promises';
 import type { AppFormat } from './app-manifest.js';
-import type { PlannedEntry } from './archive-plan.js';
+import { refuse, type PlannedEntry } from './archive-plan.js';
 import { inside } from './archive-write.js';
 import { fileSystemFailure, isFileSystemError } from './file-system-error.js';
 import { extractTarGz } from './tar-extract.js';
@@ -51,4 +51,22 @@ export async function extractArtifact(
       again: 'then run ao-app install again: it unpacks without downloading again',
     });
   }
+}
+
+/** The `.app` bundle (a folder) at the top of the unpacked entries, if any: what `ao start` opens on macOS. */
+export function topLevelBundle(entries: Array<Pick<PlannedEntry, 'path' | 'type'>>): string | undefined {
+  for (const e of entries) {
+    const [top, ...inside] = e.path.split('/');
+    if (top!.endsWith('.app') && (inside.length > 0 || e.type === 'dir')) return top;
+  }
+  return undefined;
+}
+
+/**
+ * Refuses a macOS archive with no `.app` at its top (a bundle zipped one folder too deep): installed,
+ * it would leave nothing `ao start` can open. Users' ao-app and the release check both ask it.
+ */
+export function checkOpenableApp(targetId: string, format: AppFormat, archive: string, entries: Array<Pick<PlannedEntry, 'path' | 'type'>>): void {
+  if (targetId.startsWith('darwin-') && (format === 'zip' || format === 'tar.gz') && !topLevelBundle(entries))
+    throw refuse(archive, 'it holds no .app bundle at its top, the folder ao start opens on macOS');
 }

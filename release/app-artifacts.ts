@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { isUserError, UserError } from '../common/errors.js';
 import { writeJsonAtomic } from '../common/fs-atomic.js';
 import type { Matrix } from '../common/matrix.js';
-import { extractArtifact } from '../common/app-extract.js';
+import { checkOpenableApp, extractArtifact } from '../common/app-extract.js';
 import type { AppManifest } from '../common/app-manifest.js';
 import { buildAppManifest } from './app-manifest.js';
 import { checkReleaseApp } from './stage.js';
@@ -18,7 +18,8 @@ export async function checkAppArtifacts(manifest: AppManifest, artifactsDir: str
   for (const [id, entry] of Object.entries(manifest.targets)) {
     const work = await mkdtemp(join(tmpdir(), 'ao-app-check-'));
     try {
-      await extractArtifact(entry.format, join(artifactsDir, entry.file), join(work, 'app'), entry.unpackedSizeLimit, entry.file);
+      const artifact = join(artifactsDir, entry.file);
+      checkOpenableApp(id, entry.format, artifact, await extractArtifact(entry.format, artifact, join(work, 'app'), entry.unpackedSizeLimit, entry.file));
     } catch (err) {
       if (!isUserError(err)) throw err;
       throw new UserError({

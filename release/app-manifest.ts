@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { UserError } from '../common/errors.js';
 import { digestFile } from '../common/integrity.js';
 import { appTargets, type Matrix } from '../common/matrix.js';
-import { extractArtifact } from '../common/app-extract.js';
+import { checkOpenableApp, extractArtifact } from '../common/app-extract.js';
 import { validateAppManifest, type AppManifest, type AppTarget } from '../common/app-manifest.js';
 import { entryPayload, rotationPayload, signWith } from '../common/app-signing.js';
 
@@ -49,10 +49,11 @@ function ed25519(key: string | KeyObject | undefined): KeyObject | undefined {
  * sizes, CRCs, every byte written), run on a release artifact: the release refuses what users
  * would refuse. Unpacks into a temporary folder and removes it; returns the real unpacked size.
  */
-export async function checkAppArtifact(file: string, format: AppTarget['format'], cap = Number.MAX_SAFE_INTEGER): Promise<number> {
+export async function checkAppArtifact(file: string, format: AppTarget['format'], targetId: string, cap = Number.MAX_SAFE_INTEGER): Promise<number> {
   const scratch = await mkdtemp(join(tmpdir(), 'ao-app-check-'));
   try {
     const entries = await extractArtifact(format, file, join(scratch, 'app'), cap, basename(file));
+    checkOpenableApp(targetId, format, file, entries);
     return format === 'AppImage' || format === 'exe' ? (await stat(file)).size : entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -83,7 +84,7 @@ export async function buildAppManifest(options: AppManifestOptions): Promise<App
     }
     let unpacked: number;
     try {
-      unpacked = await checkAppArtifact(path, target.app.format);
+      unpacked = await checkAppArtifact(path, target.app.format, target.id);
     } catch (cause) {
       const why = cause instanceof UserError ? `${cause.what}: ${cause.why}` : `${path} is not a readable ${target.app.format} (${(cause as Error).message})`;
       throw new UserError({

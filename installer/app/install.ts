@@ -13,8 +13,8 @@ import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
 import { discardPartial, isDownloadFileName, partialPath, usablePartialSize } from './partial-file.js';
 import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
-import { extractArtifact, type PlannedEntry } from '../../common/app-extract.js';
-import { COMPLETION_MARKER, refuse } from '../../common/archive-plan.js';
+import { checkOpenableApp, extractArtifact, topLevelBundle, type PlannedEntry } from '../../common/app-extract.js';
+import { COMPLETION_MARKER } from '../../common/archive-plan.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
 import {
@@ -348,9 +348,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     let marker: Marker;
     try {
       const entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file, target.integrity);
-      // ao start on macOS opens a top-level .app bundle: without one, nothing installed here is an app it can open.
-      if (targetId.startsWith('darwin-') && (target.format === 'zip' || target.format === 'tar.gz') && !topLevelBundle(entries))
-        throw refuse(partialPath(artifact), 'it holds no .app bundle at its top, the folder ao start opens on macOS');
+      checkOpenableApp(targetId, target.format, partialPath(artifact), entries);
       marker = {
         version: manifest.version,
         target: targetId,
@@ -399,15 +397,6 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   } finally {
     await lock.release();
   }
-}
-
-/** The `.app` bundle (a folder) at the top of the unpacked entries, if any. */
-function topLevelBundle(entries: Array<Pick<PlannedEntry, 'path' | 'type'>>): string | undefined {
-  for (const e of entries) {
-    const [top, ...inside] = e.path.split('/');
-    if (top!.endsWith('.app') && (inside.length > 0 || e.type === 'dir')) return top;
-  }
-  return undefined;
 }
 
 /** The app `ao start` should open, from the installed entries (a top-level .app, the AppImage) or the Windows installer. */

@@ -9,7 +9,7 @@ import { loadMatrix } from '../../common/matrix.js';
 import { extractArtifact } from '../../common/app-extract.js';
 import { checkAppArtifacts } from '../../release/app-artifacts.js';
 import { checkReleaseApp } from '../../release/stage.js';
-import { buildReleaseApps } from '../../rehearsal/app-fixtures.js';
+import { buildReleaseApps, rawZip } from '../../rehearsal/app-fixtures.js';
 import { cliJson } from './run-cli.js';
 
 const exec = promisify(execFile);
@@ -27,6 +27,12 @@ async function userSide(artifact: string, format: 'tar.gz'): Promise<string> {
     () => 'accepted',
     (e) => `refused: ${e.why}`,
   );
+}
+
+/** A manifest naming one artifact: checkAppArtifacts reads only its file, format and cap. */
+function oneTargetManifest(id: string, file: string, format: 'zip' | 'tar.gz') {
+  const entry = { file, format, urls: ['https://x/'], size: 1, integrity: `sha512-${'A'.repeat(86)}==`, unpackedSizeLimit: 1 << 20 };
+  return { schema: 1 as const, version: '0.10.0', targets: { [id]: entry } };
 }
 
 describe('ao-release app-manifest', () => {
@@ -121,22 +127,20 @@ describe('ao-release app-manifest', () => {
     await mkdir(join(tree, 'app'), { recursive: true });
     await writeFile(join(tree, 'app', 'x'), 'x');
     await exec('tar', ['czf', artifact, '-C', tree, '--transform', 's,^app/x,app/../../escaped,', 'app/x']);
-    const manifest = {
-      schema: 1 as const,
-      version: '0.10.0',
-      targets: {
-        [linux.id]: {
-          file: linux.app!.file,
-          format: 'tar.gz' as const,
-          urls: ['https://x/'],
-          size: 1,
-          integrity: `sha512-${'A'.repeat(86)}==`,
-          unpackedSizeLimit: 1 << 20,
-        },
-      },
-    };
+    const manifest = oneTargetManifest(linux.id, linux.app!.file, 'tar.gz');
     const err = await checkAppArtifacts(manifest, root).catch((e) => e);
     expect(err).toMatchObject({ code: 'EAPPARTIFACT', what: `refusing the desktop app artifact ${linux.app!.file} (${linux.id})` });
     expect(err.why).toBe(`users' ao-app would refuse it: ${(await userSide(artifact, 'tar.gz')).replace(/^refused: /, '')}`);
+  });
+
+  it("a macOS zip with no .app at its top is refused at publish, as users' ao-app refuses it", async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ao-nested-app-'));
+    const mac = matrix.targets.find((t) => t.id === 'darwin-arm64')!;
+    // The bundle zipped one folder too deep: users' ao-app would install nothing ao start can open.
+    await writeFile(join(root, mac.app!.file), rawZip([{ name: 'mac-arm64/Agent Orchestrator.app/Contents/Info.plist', data: '<plist/>' }]));
+    const manifest = oneTargetManifest(mac.id, mac.app!.file, 'zip');
+    const err = await checkAppArtifacts(manifest, root).catch((e) => e);
+    expect(err).toMatchObject({ code: 'EAPPARTIFACT', what: `refusing the desktop app artifact ${mac.app!.file} (${mac.id})` });
+    expect(err.why).toMatch(/^users' ao-app would refuse it: .*no \.app bundle at its top/);
   });
 });

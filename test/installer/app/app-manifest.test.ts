@@ -10,7 +10,7 @@ import { appPath, installApp } from '../../../installer/app/install.js';
 import { MAIN_PACKAGE_FILES } from '../../../release/main-package.js';
 import { buildAppManifest, checkAppArtifact } from '../../../release/app-manifest.js';
 import { stage } from '../../../release/stage.js';
-import { buildReleaseApps, hostileArchives } from '../../../rehearsal/app-fixtures.js';
+import { buildReleaseApps, hostileArchives, rawZip } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { fixtureBinaries } from '../../../rehearsal/fixture-binaries.js';
 import { bundledCli, tempDir } from './helpers.js';
@@ -58,10 +58,25 @@ describe('the release app manifest', () => {
     const dir = await tempDir('hostile-release');
     const hostile = hostileArchives().find((h) => h.name === 'zip: symlink pointing outside')!;
     await writeFile(join(dir, 'agent-orchestrator-darwin-arm64.zip'), hostile.bytes);
-    await expect(checkAppArtifact(join(dir, 'agent-orchestrator-darwin-arm64.zip'), 'zip')).rejects.toMatchObject({ code: 'EUNSAFEARCHIVE' });
+    await expect(checkAppArtifact(join(dir, 'agent-orchestrator-darwin-arm64.zip'), 'zip', 'darwin-arm64')).rejects.toMatchObject({ code: 'EUNSAFEARCHIVE' });
     await expect(
       buildAppManifest({ matrix, version: '0.10.0', artifactsDir: dir, baseUrls: ['https://dl.example'], allowMissing: true }),
     ).rejects.toMatchObject({ code: 'EAPPMANIFEST', message: expect.stringMatching(/refusing to unpack.*points outside/) });
+  });
+
+  it("refuses a macOS zip with no .app at its top, as users' ao-app does, before anything is published", async () => {
+    const dir = await tempDir('nested-release');
+    // The bundle zipped one folder too deep, as a packaging step that zips its output folder does.
+    const nested = rawZip([
+      { name: 'mac-arm64/Agent Orchestrator.app/Contents/Info.plist', data: '<plist/>' },
+      { name: 'mac-arm64/Agent Orchestrator.app/Contents/MacOS/ao', data: '#!/bin/sh\n', mode: 0o100755 },
+    ]);
+    await writeFile(join(dir, 'agent-orchestrator-darwin-arm64.zip'), nested);
+    await expect(
+      buildAppManifest({ matrix, version: '0.10.0', artifactsDir: dir, baseUrls: ['https://dl.example'], allowMissing: true }),
+    ).rejects.toMatchObject({ code: 'EAPPMANIFEST', message: expect.stringMatching(/no \.app bundle at its top/) });
+    // The same bytes as a Linux tar.gz or zip name no bundle: only macOS opens one.
+    await expect(checkAppArtifact(join(dir, 'agent-orchestrator-darwin-arm64.zip'), 'zip', 'win32-x64')).resolves.toBeGreaterThan(0);
   });
 
   it('names the missing artifact when one is absent', async () => {
