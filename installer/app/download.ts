@@ -45,8 +45,8 @@ export interface DownloadOptions {
   maxRetryAfterMs?: number;
   /** The whole download gives up after this long, whatever happens (AO_APP_DEADLINE_MS). */
   deadlineMs?: number;
-  /** Requests in all, across mirrors and retries, before giving up. */
-  maxAttempts?: number;
+  /** Requests that brought no new bytes, in all, across mirrors and retries, before giving up. */
+  maxFruitlessRequests?: number;
   dispatcher?: Dispatcher;
 }
 
@@ -214,7 +214,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     [...new Set(options.urls)],
     {
       retries: options.retries ?? 6,
-      maxAttempts: options.maxAttempts ?? 40,
+      maxFruitlessRequests: options.maxFruitlessRequests ?? 40,
       deadline: Date.now() + (options.deadlineMs ?? 2 * 60 * 60_000),
       backoffBaseMs: options.backoffBaseMs ?? 500,
       maxRetryAfterMs: options.maxRetryAfterMs ?? 120_000,

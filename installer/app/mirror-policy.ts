@@ -2,7 +2,8 @@
  * Which URL to ask next and how long to wait first: retries with exponential backoff and jitter
  * (at least Retry-After, up to a cap), each failed attempt moving to the next mirror, URLs that
  * cannot work (404, a redirect loop, another file) dropped from the rotation, and the budgets:
- * failed attempts in a row without new bytes, requests in all, an overall deadline.
+ * failed attempts in a row without new bytes, requests without new bytes in all (those that brought some are
+ * free: a network that cuts every connection after a few MB still finishes), an overall deadline.
  */
 export class RetryableError extends Error {
   constructor(
@@ -39,8 +40,8 @@ export function humanWait(ms: number): string {
 export interface MirrorLimits {
   /** Failed attempts in a row (without new bytes) before giving up. */
   retries: number;
-  /** Requests in all, across mirrors and retries. */
-  maxAttempts: number;
+  /** Requests that brought no new bytes, in all, across mirrors and retries. */
+  maxFruitlessRequests: number;
   /** Date.now() after which no attempt starts. */
   deadline: number;
   backoffBaseMs: number;
@@ -61,7 +62,7 @@ export class MirrorPolicy {
   comeBackInMs: number | undefined;
   private readonly dead = new Set<string>();
   private mirror = 0;
-  private attempts = 0;
+  private fruitless = 0;
   // Progress counts only past the furthest point ever reached: re-fetching the same bytes forever is not progress.
   private furthest: number;
   private furthestBefore: number;
@@ -92,8 +93,8 @@ export class MirrorPolicy {
 
   /** The URL for the next attempt, or undefined when a budget ran out (`gaveUp` says which). */
   next(): string | undefined {
-    if (++this.attempts > this.limits.maxAttempts) {
-      this.gaveUp = `${this.limits.maxAttempts} requests in all`;
+    if (this.fruitless >= this.limits.maxFruitlessRequests) {
+      this.gaveUp = `${this.fruitless} requests that brought no new bytes`;
       return undefined;
     }
     if (Date.now() > this.limits.deadline) {
@@ -110,7 +111,9 @@ export class MirrorPolicy {
     this.lastError = err instanceof RetryableError ? err.message : `${url}: ${(err as Error).message}`;
     this.lastFailure = err;
     this.furthest = Math.max(this.furthest, offset);
-    this.failures = this.furthest > this.furthestBefore ? 1 : this.failures + 1;
+    const progressed = this.furthest > this.furthestBefore;
+    this.failures = progressed ? 1 : this.failures + 1;
+    if (!progressed) this.fruitless++;
     if (err instanceof DeadUrlError) this.dead.add(url);
     if (this.allDead) return undefined;
     if (this.failures > this.limits.retries) {

@@ -72,6 +72,36 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(reqs.map((r) => r.range)).toEqual([undefined, `bytes=${stallAt}-`]);
   });
 
+  /** A 24 MiB file at its own path: room for more connections than any budget allows, at 512 KiB each. */
+  async function servedLarge(): Promise<{ path: string; pin: { integrity: string; size: number } }> {
+    const file = join(await tempDir('dl-large'), 'app.zip');
+    await writePadding(file, 24 << 20);
+    const path = `/case-${++n}/large.zip`;
+    await server.serve(path, file);
+    return { path, pin: await digestFile(file) };
+  }
+
+  it('finishes on a network that cuts every connection after a little data, however many connections that takes', async () => {
+    // As a hotel or mobile network capping each connection: 512 KiB each, over 40 connections for 24 MiB. Before,
+    // 40 requests in all ended it with most of the app kept, and the user had to run install again, and again.
+    const { path, pin } = await servedLarge();
+    server.fault(path, ...Array.from({ length: 80 }, () => ({ kind: 'drop' as const, afterBytes: 512 << 10 })));
+    const { dest } = await fetchTo(path, { ...pin, backoffBaseMs: 1 });
+    expect((await digestFile(partialPath(dest))).integrity).toBe(pin.integrity);
+    expect(server.requests.filter((r) => r.path === path).length).toBeGreaterThan(40);
+  });
+
+  it('still gives up after 40 requests that brought no new bytes, spread between ones that did', async () => {
+    // Five failures, then a connection that brings 512 KiB, again and again: never six in a row without progress.
+    const { path, pin } = await servedLarge();
+    const round = [...Array.from({ length: 5 }, () => ({ kind: 'status' as const, status: 503 })), { kind: 'drop' as const, afterBytes: 512 << 10 }];
+    server.fault(path, ...Array.from({ length: 12 }, () => round).flat());
+    const err = await fetchTo(path, { ...pin, backoffBaseMs: 1 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/gave up after 40 requests that brought no new bytes;/) });
+    // The 40th fruitless request is the last: 8 rounds of 5, and the 8 that brought bytes between them.
+    expect(server.requests.filter((r) => r.path === path)).toHaveLength(47);
+  });
+
   it('cuts a stalled transfer and resumes', async () => {
     const path = await servedPath();
     server.fault(path, { kind: 'stall', ms: 5_000, afterBytes: 512 << 10 });
