@@ -176,16 +176,31 @@ async function runVerb(
       return 0;
     }
     case 'verify': {
-      const result = await verifyApp({ manifest: loadManifest(values.manifest), target: values.target, root, onLockWait: note });
+      const manifest = loadManifest(values.manifest);
+      const result = await verifyApp({ manifest, target: values.target, root, onLockWait: note });
+      // verifyApp validated the manifest: its version is a release's.
+      const manifestVersion = manifest.version;
       if (result.ok) {
         say(`the desktop app at ${result.path} is intact`, result as unknown as Record<string, unknown>);
         return 0;
       }
+      // Only the release differs (every file as installed): an update, not a repair.
+      const outdated = result.otherRelease !== undefined && result.problems.length === 1;
       const failure: Failure =
         result.path === undefined
           ? notInstalled(root)
-          : { code: 'EAPPDAMAGED', what: 'the desktop app is not intact', why: result.problems.join('; '), fix: REINSTALL };
-      say(`${failure.what}:\n  ${result.problems.join('\n  ')}\nfix: ${failure.fix}`, result as unknown as Record<string, unknown>);
+          : outdated
+            ? {
+                code: 'EAPPOUTDATED',
+                what: `the desktop app is ${result.otherRelease}, intact, not release ${manifestVersion}`,
+                why: result.problems[0]!,
+                fix: `ao-app install (it updates the app to ${manifestVersion})`,
+              }
+            : { code: 'EAPPDAMAGED', what: 'the desktop app is not intact', why: result.problems.join('; '), fix: REINSTALL };
+      say(
+        outdated ? `${failure.what}\nfix: ${failure.fix}` : `${failure.what}:\n  ${result.problems.join('\n  ')}\nfix: ${failure.fix}`,
+        result as unknown as Record<string, unknown>,
+      );
       if (values.json) writeJsonError(failure);
       return 1;
     }

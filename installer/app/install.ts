@@ -495,6 +495,8 @@ export interface AppVerification {
   ok: boolean;
   path?: string;
   problems: string[];
+  /** The installed version when it is another release than the manifest's (intact or not). */
+  otherRelease?: string;
 }
 
 /** Checks the current install against the manifest and its own marker: every entry present, every file re-hashed, every link's target. */
@@ -533,9 +535,10 @@ async function verifyInstalled(root: string, target: AppTarget, release: string)
   const marker = await readMarker(dir);
   if (!marker) return { ok: false, path: dir, problems: [`${dir} has no completion marker`] };
   const problems: string[] = [];
-  if (marker.integrity !== target.integrity) problems.push(`installed ${marker.version} does not match release ${release}`);
+  const otherRelease = marker.integrity !== target.integrity ? marker.version : undefined;
+  if (otherRelease) problems.push(`installed ${otherRelease} does not match release ${release}`);
   problems.push(...(await entryProblems(dir, marker)));
-  return { ok: problems.length === 0, path: dir, problems };
+  return { ok: problems.length === 0, path: dir, problems, otherRelease };
 }
 
 /** Every marker entry checked on disk: present, of its type, each file and hardlink re-hashed, each link's target. */

@@ -668,6 +668,26 @@ describe('every failure under --json ends with an error event, and none waits fo
     });
   });
 
+  it('verify of an intact older version against a newer release says it is out of date, not damaged', async () => {
+    const root = join(await tempDir('json-outdated'), 'app');
+    const old = await writeManifest(
+      await tempDir('m'),
+      await manifestFor(server, systemTarGz('outdated-old', false), 'tar.gz', 'linux-x64', {}, { version: '0.9.0' }),
+    );
+    const newer = join(work, 'outdated-new.tar.gz');
+    writeFileSync(join(work, 'outdated-new-file'), 'the newer release\n');
+    execFileSync('tar', ['czf', newer, '-C', work, 'outdated-new-file']);
+    const current = await writeManifest(await tempDir('m'), await manifestFor(server, newer, 'tar.gz', 'linux-x64', {}, { version: '0.10.0' }));
+    const flags = ['--target', 'linux-x64', '--dir', root];
+    expect((await ao(['install', '--quiet', '--manifest', old, ...flags])).code).toBe(0);
+    const human = await ao(['verify', '--manifest', current, ...flags]);
+    expect(human.code).toBe(1);
+    expect(human.stdout + human.stderr).toContain('the desktop app is 0.9.0, intact, not release 0.10.0');
+    expect(human.stdout + human.stderr).not.toMatch(/damaged|not intact/);
+    const json = await ao(['verify', '--json', '--manifest', current, ...flags]);
+    expect(errorEvent(json.stdout)).toMatchObject({ code: 'EAPPOUTDATED', fix: 'ao-app install (it updates the app to 0.10.0)' });
+  });
+
   it('a .lock that is a folder, not a lock file, is an immediate error (not a 15-minute wait)', async () => {
     const root = join(await tempDir('lock-dir'), 'app');
     mkdirSync(join(root, '.lock'), { recursive: true });
