@@ -44,7 +44,12 @@ export function fsyncDir(dir: string): void {
 }
 
 export function tempSibling(path: string, tag = 'tmp'): string {
-  return join(dirname(path), `.${basename(path)}.${tag}-${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`);
+  return join(dirname(path), `${tempSiblingPrefix(path, tag)}${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`);
+}
+
+/** How every name tempSibling(path, tag) gives begins (a run killed before its rename left one). */
+export function tempSiblingPrefix(path: string, tag = 'tmp'): string {
+  return `.${basename(path)}.${tag}-`;
 }
 
 /** Writes to a temp sibling, fsyncs it, then renames it over the target. */

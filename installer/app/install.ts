@@ -6,7 +6,7 @@ import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import { homeDir } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
-import { fsyncDir, renameWithRetry, tempSibling, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
+import { fsyncDir, renameWithRetry, tempSibling, tempSiblingPrefix, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
 import { acquireLock, type Lock } from '../../common/lock.js';
 import { settle } from '../../common/streaming-memory.js';
 import type { Progress } from '../../common/progress.js';
@@ -173,12 +173,29 @@ async function currentVersionDir(root: string): Promise<string | undefined> {
   }
 }
 
+const CURRENT_LINK_TAG = 'link';
+const EXEC_PROBE = '.exec-probe';
+
+/**
+ * The temporary names of steps a killed run left: `current`'s next link (killed before its rename) and the noexec
+ * probe. Called under the lock, so no live run owns one.
+ */
+async function sweepKilledSteps(root: string): Promise<void> {
+  const versions = join(root, 'versions');
+  for (const [dir, prefix] of [
+    [root, tempSiblingPrefix(join(root, 'current'), CURRENT_LINK_TAG)],
+    [versions, tempSiblingPrefix(join(versions, EXEC_PROBE), 'probe')],
+  ] as const) {
+    for (const name of await readdir(dir).catch(() => [] as string[])) if (name.startsWith(prefix)) await rm(join(dir, name), { force: true });
+  }
+}
+
 async function switchCurrent(root: string, name: string): Promise<void> {
   if (process.platform === 'win32') {
     await writeJsonAtomic(join(root, 'current.json'), { version: name });
     return;
   }
-  const tmp = tempSibling(join(root, 'current'), 'link');
+  const tmp = tempSibling(join(root, 'current'), CURRENT_LINK_TAG);
   try {
     await symlink(join('versions', name), tmp);
     await renameWithRetry(tmp, join(root, 'current'));
@@ -214,7 +231,7 @@ async function refuseForeignCurrent(root: string, command: 'install' | 'remove')
  */
 async function refuseNoExec(versions: string): Promise<void> {
   if (process.platform === 'win32') return;
-  const probe = tempSibling(join(versions, '.exec-probe'), 'probe');
+  const probe = tempSibling(join(versions, EXEC_PROBE), 'probe');
   await writeFile(probe, '');
   try {
     // chmod, not writeFile's mode: a umask must not take the probe's x bits and pass for noexec.
@@ -276,6 +293,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     await refuseNoExec(join(root, 'versions'));
     const trustChange = checkEntryTrust(manifest, targetId, target, options.trustedKeys ?? pinnedKeys(), await rememberedTrust(root));
     const current = await currentVersionDir(root);
+    await sweepKilledSteps(root);
     await sweep(root, new Set([current ?? '']));
     const done = await readMarker(versionDir);
     // Installed, and still intact: every file re-hashed (~0.4 s for the real app). A version whose files were deleted or
@@ -576,6 +594,7 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     // Only what ao-app made: AO_APP_DIR (or --dir) may name a folder that already held a `versions` or `downloads` of its own.
     await removeOurs(join(root, 'versions'), isVersionFolderName);
     await removeOurs(join(root, 'downloads'), isDownloadFileName);
+    await sweepKilledSteps(root);
   } finally {
     await lock.release();
   }

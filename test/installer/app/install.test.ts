@@ -1,13 +1,13 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { lstat, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
 import { acquireLock } from '../../../common/lock.js';
 import { partialPath, sidecarPath } from '../../../installer/app/partial-file.js';
-import { appPath, installApp, verifyApp } from '../../../installer/app/install.js';
+import { appPath, installApp, removeApp, verifyApp } from '../../../installer/app/install.js';
 import { buildAppArtifact, hostileArchives, rawTarGz, rawZip, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { bundledCli, type ManifestWith, manifestFor, tempDir, writeManifest } from './helpers.js';
@@ -583,6 +583,24 @@ describe('installing the desktop app', () => {
       expect(await readdir(join(root, 'downloads'))).toEqual([]);
     });
   }
+
+  it('clears the temporary link and exec probe a run killed mid-step left, on the next install', async () => {
+    const root = await tempDir('root');
+    await installApp({ manifest: await macManifest(mac, '0.9.0', '/mac-leftovers-1.zip'), target: 'darwin-arm64', root });
+    // What a SIGKILL between creating `current`'s new link and its rename, or during the noexec probe, leaves:
+    // names from common/fs-atomic.ts tempSibling, for a run that is gone (the lock says no other run is live).
+    await symlink(join('versions', '0.9.0-darwin-arm64'), join(root, '.current.link-99999-lz1abc'));
+    await writeFile(join(root, 'versions', '..exec-probe.probe-99999-lz1abc'), '');
+    await installApp({ manifest: await macManifest(macV2, '0.10.0', '/mac-leftovers-2.zip'), target: 'darwin-arm64', root });
+    expect((await readdir(root)).filter((f) => f.startsWith('.'))).toEqual([]);
+    expect(await readdir(join(root, 'versions'))).toEqual(['0.10.0-darwin-arm64']);
+    // And remove leaves none either.
+    await symlink(join('versions', '0.10.0-darwin-arm64'), join(root, '.current.link-99999-lz1abd'));
+    await writeFile(join(root, 'versions', '..exec-probe.probe-99999-lz1abd'), '');
+    await removeApp(root);
+    expect((await readdir(root)).filter((f) => f.startsWith('.'))).toEqual([]);
+    expect(await readdir(join(root, 'versions'))).toEqual([]);
+  });
 
   it('going back to the current version after an upgrade killed at "committed" deletes the upgrade it left', async () => {
     const root = await tempDir('root');
