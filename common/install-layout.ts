@@ -22,6 +22,8 @@ export interface InstallLayout {
   pnp: boolean;
   /** Yarn 2 or later (Yarn PnP always is): its `yarn install` has neither `--force` nor `--refetch`. */
   yarnBerry?: boolean;
+  /** pnpm with `node-linker=hoisted`: packages lie in node_modules itself, not in its `.pnpm` store, and `--force` relinks nothing. */
+  pnpmHoisted?: boolean;
   /** Global installs: the node_modules folder that holds @aoagents/ao (what the cutover installs into). */
   globalRoot?: string;
   /** Project installs: the folder whose node_modules holds @aoagents/ao. */
@@ -140,7 +142,10 @@ export function installLayout(packageDir: string, env: NodeJS.ProcessEnv = proce
   const p = posix(packageDir);
   const pnp = Boolean(facts.pnp) || p.includes('/.yarn/');
   const global = globalFromPath(p, facts);
-  if (global) return { manager: global.manager, global: true, pnp: false, globalRoot: native(global.globalRoot) };
+  if (global) {
+    const hoisted = global.manager === 'pnpm' && !p.includes('/.pnpm/') ? { pnpmHoisted: true } : {};
+    return { manager: global.manager, global: true, pnp: false, ...hoisted, globalRoot: native(global.globalRoot) };
+  }
   if (pnp) {
     // ao itself may sit in a zip in Yarn's cache, outside the project: the PnP runtime knows the project.
     const project = facts.pnpProject?.(packageDir) ?? unpluggedProject(p) ?? projectOf(p) ?? p.replace(/\/\.yarn\/.*$/, '');
@@ -152,7 +157,9 @@ export function installLayout(packageDir: string, env: NodeJS.ProcessEnv = proce
   const installing = env.npm_lifecycle_event ? managerFromAgent(env) : undefined;
   const manager = installing ?? (project ? managerFromMarkers(project, facts) : undefined) ?? managerFromAgent(env) ?? 'npm';
   const berry = manager === 'yarn' && isYarnBerry(project, env, facts) ? { yarnBerry: true } : {};
-  return { manager, global: false, pnp: false, ...berry, project: project && native(project) };
+  // pnpm whose package is not in its .pnpm store (checked above) laid node_modules out hoisted.
+  const hoisted = manager === 'pnpm' ? { pnpmHoisted: true } : {};
+  return { manager, global: false, pnp: false, ...berry, ...hoisted, project: project && native(project) };
 }
 
 /** The bin link npm made for us, global (`<prefix>/bin/ao`) or local (`node_modules/.bin/ao`), when it is a plain symlink to bin/ao. */
@@ -213,10 +220,14 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
   // pnpm hard-links its store and believes a store file whose mtime is not newer than its last check: an edit in
   // place with the mtime put back would be linked again by `--force`. A fresh mtime makes pnpm re-hash and refetch it.
   const touch = binary && platform !== 'win32' ? `touch ${shellQuote(inside(binary))} && ` : '';
+  // pnpm's hoisted linker answers `--force` with "Already up to date": only a folder it finds missing is linked again.
+  const pnpmFolder = layout.pnpmHoisted
+    ? shellQuote(inside(platformDir ?? join(layout.globalRoot ?? join(layout.project ?? '.', 'node_modules'), ...name.split('/'))))
+    : undefined;
   if (layout.global) {
     return {
       npm: `npm uninstall -g ${name} && npm install -g ${spec}`,
-      pnpm: `${touch}pnpm add -g ${spec} --force`,
+      pnpm: pnpmFolder ? `${touch}rm -rf ${pnpmFolder} && pnpm add -g ${spec}` : `${touch}pnpm add -g ${spec} --force`,
       yarn: `yarn global remove ${name} && yarn global add ${spec}`,
       bun: `bun pm cache rm && bun remove -g ${name} && bun add -g ${spec}`,
     }[layout.manager];
@@ -230,7 +241,7 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
     case 'npm':
       return `${folder ? `rm -rf ${folder} && npm install` : 'npm ci'}${inProject}`;
     case 'pnpm':
-      return `${touch}pnpm install --force${inProject}`;
+      return pnpmFolder ? `${touch}rm -rf ${pnpmFolder} && pnpm install${inProject}` : `${touch}pnpm install --force${inProject}`;
     case 'yarn':
       // Yarn 2+ re-creates a removed package folder (unplugged or in node_modules) on a plain install.
       if (layout.yarnBerry) return `rm -rf ${folder ?? (layout.pnp ? '.yarn/unplugged' : 'node_modules')} && yarn install${inProject}`;

@@ -95,6 +95,46 @@ describe('other package managers install a working, verified ao', () => {
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
+  // With node-linker=hoisted pnpm lays packages out as npm does and answers `install --force` (and `add -g --force`)
+  // with "Already up to date", relinking nothing: only a removed folder is linked again from the store.
+  it('pnpm 10 project with node-linker=hoisted and a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {
+    const { sb } = pnpmSandbox('pnpm-hoisted-tampered');
+    const env = withPnpmShim(sb);
+    const dir = join(sb.root, 'project');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
+    writeFileSync(join(dir, '.npmrc'), 'node-linker=hoisted\n');
+    mustRun('pnpm', ['add', SPEC], env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    const rel = 'node_modules/@aoagents/ao-linux-x64/bin/ao';
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    editKeepingMtime(join(dir, rel));
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`touch ${rel} && rm -rf node_modules/@aoagents/ao-linux-x64 && pnpm install (in ${dir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  it('pnpm 10 global with node-linker=hoisted and a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {
+    const { sb, ao } = pnpmSandbox('pnpm-global-hoisted-tampered');
+    const env = withPnpmShim(sb);
+    mkdirSync(join(sb.home, '.config', 'pnpm'), { recursive: true });
+    writeFileSync(join(sb.home, '.config', 'pnpm', 'rc'), 'node-linker=hoisted\n');
+    mustRun('pnpm', ['add', '-g', SPEC], env);
+    const platformDir = join(mustRun('pnpm', ['root', '-g'], env).stdout.trim(), '@aoagents', 'ao-linux-x64');
+    const bin = join(platformDir, 'bin', 'ao');
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    editKeepingMtime(bin);
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`touch ${bin} && rm -rf ${platformDir} && pnpm add -g ${SPEC}`);
+    mustRun('sh', ['-c', fix!], env);
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
   it('pnpm 10 global with the build allowed: the postinstall verifies, the shim keeps the launcher', () => {
     const { sb, ao } = pnpmSandbox('pnpm-allowed');
     mustRun('node', [PNPM, 'add', '-g', SPEC, '--allow-build=@aoagents/ao'], sb.env);

@@ -23,6 +23,24 @@ describe('the install layout, decided in one place', () => {
     expect(installLayout(dir, {}, facts())).toEqual({ manager, global: true, pnp: false, globalRoot });
   });
 
+  it("pnpm's hoisted linker (no .pnpm store in the package's path) is told from its default, globally and in a project", () => {
+    expect(installLayout('/home/u/.local/share/pnpm/global/5/node_modules/@aoagents/ao', {}, facts())).toEqual({
+      manager: 'pnpm',
+      global: true,
+      pnp: false,
+      pnpmHoisted: true,
+      globalRoot: '/home/u/.local/share/pnpm/global/5/node_modules',
+    });
+    expect(installLayout('/p/node_modules/@aoagents/ao', {}, facts(['/p/node_modules/.modules.yaml']))).toEqual({
+      manager: 'pnpm',
+      global: false,
+      pnp: false,
+      pnpmHoisted: true,
+      project: '/p',
+    });
+    expect(installLayout('/p/node_modules/.pnpm/@aoagents+ao@0.10.0/node_modules/@aoagents/ao', {}, facts()).pnpmHoisted).toBeUndefined();
+  });
+
   it('yarn 1 global is known by its global folder: the default on each OS, or YARN_GLOBAL_FOLDER wherever it points', () => {
     const dir = '/opt/yg/node_modules/@aoagents/ao';
     expect(installLayout(dir, {}, facts())).toMatchObject({ manager: 'npm', global: false });
@@ -92,6 +110,15 @@ describe('the install layout, decided in one place', () => {
     expect(reinstallCommand({ manager: 'pnpm', global: true, pnp: false }, SPEC, dirname(dirname(pnpmBin)), pnpmBin, 'win32')).toBe(
       'pnpm add -g @aoagents/ao@0.10.0 --force',
     );
+    // pnpm's hoisted linker relinks only a folder it finds missing (`--force` says "Already up to date").
+    const hoisted = { manager: 'pnpm', global: false, pnp: false, pnpmHoisted: true, project: '/p' } as const;
+    const hoistedDir = '/p/node_modules/@aoagents/ao-linux-x64';
+    expect(reinstallCommand(hoisted, SPEC, hoistedDir, `${hoistedDir}/bin/ao`, 'linux')).toBe(
+      'touch node_modules/@aoagents/ao-linux-x64/bin/ao && rm -rf node_modules/@aoagents/ao-linux-x64 && pnpm install (in /p)',
+    );
+    expect(reinstallCommand(hoisted, SPEC)).toBe('rm -rf node_modules/@aoagents/ao && pnpm install (in /p)');
+    const hoistedGlobal = { manager: 'pnpm', global: true, pnp: false, pnpmHoisted: true, globalRoot: '/h/pnpm/global/5/node_modules' } as const;
+    expect(reinstallCommand(hoistedGlobal, SPEC)).toBe('rm -rf /h/pnpm/global/5/node_modules/@aoagents/ao && pnpm add -g @aoagents/ao@0.10.0');
     const pnp = { manager: 'yarn', global: false, pnp: true, yarnBerry: true, project: '/p' } as const;
     expect(reinstallCommand(pnp, SPEC, '/p/.yarn/unplugged/@aoagents-ao-linux-x64-npm-0.10.0-43951c742e/node_modules/@aoagents/ao-linux-x64')).toBe(
       'rm -rf .yarn/unplugged/@aoagents-ao-linux-x64-npm-0.10.0-43951c742e && yarn install (in /p)',
