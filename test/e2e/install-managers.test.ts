@@ -77,6 +77,25 @@ describe('other package managers install a working, verified ao', () => {
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
+  // pnpm's `global-dir` may be any folder: `<global-dir>/<layout version>/.pnpm/...` has no `global` in its path.
+  it('pnpm 10 global with its own global-dir and an altered binary: ao knows it as a pnpm global install and names the pnpm command that repairs it', () => {
+    const { sb, ao } = pnpmSandbox('pnpm-global-dir-tampered');
+    const env = withPnpmShim(sb);
+    mkdirSync(join(sb.home, '.config', 'pnpm'), { recursive: true });
+    writeFileSync(join(sb.home, '.config', 'pnpm', 'rc'), `global-dir=${join(sb.root, 'pnpm-packages')}\n`);
+    mustRun('pnpm', ['add', '-g', SPEC], env);
+    const root = mustRun('pnpm', ['root', '-g'], env).stdout.trim();
+    expect(root.startsWith(join(sb.root, 'pnpm-packages'))).toBe(true);
+    const bin = realpathSync(join(realpathSync(join(root, '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao'));
+    editKeepingMtime(bin);
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`touch ${bin} && pnpm add -g ${SPEC} --force`);
+    mustRun('sh', ['-c', fix!], env);
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
   it('pnpm 10 project with a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {
     const { sb } = pnpmSandbox('pnpm-project-tampered');
     const env = withPnpmShim(sb);

@@ -18,6 +18,8 @@ describe('the install layout, decided in one place', () => {
     ['/home/u/.local/share/pnpm/global/5/.pnpm/@aoagents+ao@0.10.0/node_modules/@aoagents/ao', 'pnpm', '/home/u/.local/share/pnpm/global/5/node_modules'],
     ['/home/u/.config/yarn/global/node_modules/@aoagents/ao', 'yarn', '/home/u/.config/yarn/global/node_modules'],
     ['/opt/pnpm-home/global/5/.pnpm/@aoagents+ao@0.10.0/node_modules/@aoagents/ao', 'pnpm', '/opt/pnpm-home/global/5/node_modules'],
+    // A global-dir of the user's choosing: only the layout version's folder holds the .pnpm store.
+    ['/opt/pnpm-packages/5/.pnpm/@aoagents+ao@0.10.0/node_modules/@aoagents/ao', 'pnpm', '/opt/pnpm-packages/5/node_modules'],
     ['/home/u/.bun/install/global/node_modules/@aoagents/ao', 'bun', '/home/u/.bun/install/global/node_modules'],
   ] as const)('global: %s is %s', (dir, manager, globalRoot) => {
     expect(installLayout(dir, {}, facts())).toEqual({ manager, global: true, pnp: false, globalRoot });
