@@ -108,6 +108,16 @@ function projectOf(p: string): string | undefined {
   return at > 0 ? p.slice(0, at) : undefined;
 }
 
+const LOCKFILES = ['package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', 'bun.lock', 'bun.lockb'];
+
+/** The project of a package outside any node_modules (yarn 1's `--modules-folder`): the nearest folder above it with a lockfile. */
+function projectByLockfile(p: string, f: LayoutFacts): string | undefined {
+  for (let dir = p.slice(0, p.lastIndexOf('/')); dir.includes('/'); dir = dir.slice(0, dir.lastIndexOf('/'))) {
+    if (LOCKFILES.some((name) => f.exists(native(`${dir}/${name}`)))) return dir;
+  }
+  return undefined;
+}
+
 function managerFromMarkers(project: string, f: LayoutFacts): PackageManager | undefined {
   const has = (name: string) => f.exists(native(`${project}/${name}`));
   if (has('node_modules/.modules.yaml') || has('pnpm-lock.yaml')) return 'pnpm';
@@ -153,7 +163,7 @@ export function installLayout(packageDir: string, env: NodeJS.ProcessEnv = proce
     const project = facts.pnpProject?.(packageDir) ?? unpluggedProject(p) ?? projectOf(p) ?? p.replace(/\/\.yarn\/.*$/, '');
     return { manager: 'yarn', global: false, pnp: true, yarnBerry: true, project: native(posix(project)) };
   }
-  const project = projectOf(p);
+  const project = projectOf(p) ?? projectByLockfile(p, facts);
   if (p.includes('/node_modules/.pnpm/')) return { manager: 'pnpm', global: false, pnp: false, project: project && native(project) };
   // During an install the manager running the script is the one laying the folder out (markers may not exist yet).
   const installing = env.npm_lifecycle_event ? managerFromAgent(env) : undefined;

@@ -238,6 +238,22 @@ describe('other package managers install a working, verified ao', () => {
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
+  // `--modules-folder` in .yarnrc: no node_modules anywhere in ao's path, so the project is found by its lockfile.
+  it('yarn 1 project with its own modules folder and an altered binary: ao names the yarn 1 command that repairs it, and that command works', () => {
+    const { dir, env } = yarn1Project('yarn1-modules-folder');
+    writeFileSync(join(dir, '.yarnrc'), `--modules-folder vendor_modules\nregistry "${release.registry.url}"\n`);
+    mustRun('yarn', ['add', SPEC], env, { cwd: dir });
+    const ao = join(dir, 'vendor_modules', '.bin', 'ao');
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    alterBinary(join(dir, 'vendor_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`yarn install --force (in ${dir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
   /** A yarn 4 project with the given linker, `yarn` on PATH being yarn 4 (so a printed command runs as typed). */
   const yarn4Project = (name: string, nodeLinker: 'pnp' | 'node-modules') => {
     const sb = sandbox(name);
