@@ -76,8 +76,7 @@ function globalFromPath(p: string, f: LayoutFacts): { manager: PackageManager; g
   if (bun) return { manager: 'bun', globalRoot: bun[1]! };
   // `<pnpm home>/global/<layout version>/`: ~/.local/share/pnpm by default, anywhere with PNPM_HOME; with a
   // `global-dir` of the user's own, `<global-dir>/<layout version>/.pnpm` (a project's store is `node_modules/.pnpm`).
-  const pnpm =
-    /^(.*\/pnpm\/global\/[^/]+)\//.exec(p) ?? /^(.*\/global\/\d+)\/(?:\.pnpm|node_modules)\//.exec(p) ?? /^(.*\/\d+)\/\.pnpm\//.exec(p);
+  const pnpm = /^(.*\/pnpm\/global\/[^/]+)\//.exec(p) ?? /^(.*\/global\/\d+)\/(?:\.pnpm|node_modules)\//.exec(p) ?? /^(.*\/\d+)\/\.pnpm\//.exec(p);
   if (pnpm) return { manager: 'pnpm', globalRoot: `${pnpm[1]}/node_modules` };
   // yarn 1: `<data dir>/global` (~/.config/yarn, $XDG_DATA_HOME/yarn, %LOCALAPPDATA%\Yarn\Data), or YARN_GLOBAL_FOLDER.
   const yarnRoot = f.env.YARN_GLOBAL_FOLDER && posix(join(f.env.YARN_GLOBAL_FOLDER, 'node_modules'));
