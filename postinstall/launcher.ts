@@ -32,8 +32,20 @@ const self = realFilePath(import.meta.url);
 const packageDir = join(dirname(self), '..');
 
 function die(err: unknown): never {
-  process.stderr.write(formatError(permissionDenied(err) ?? err) + '\n');
+  process.stderr.write(formatError(permissionDenied(err) ?? unreadable(err) ?? err) + '\n');
   process.exit(1);
+}
+
+/** A file of the install this user may not read: another user installed ao and its mode shuts this one out (0600, or 0711 for the binary). */
+function unreadable(err: unknown): UserError | undefined {
+  const { code, syscall, path } = (err ?? {}) as NodeJS.ErrnoException;
+  if ((code !== 'EACCES' && code !== 'EPERM') || syscall !== 'open' || !path) return undefined;
+  return new UserError({
+    what: `cannot read ${path}`,
+    why: `${(err as Error).message}: the launcher reads its manifest and hashes the binary before it runs it`,
+    fix: `make it readable for this user (as its owner: chmod a+r ${shellQuote(path)}), or run ao as the user who installed it`,
+    code: 'EAOACCESS',
+  });
 }
 
 /** Node's permission model (`--permission`, mostly from NODE_OPTIONS) refusing a read or the start of the binary. */

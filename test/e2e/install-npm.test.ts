@@ -374,6 +374,32 @@ describe('npm global installs from the registry', () => {
     },
   );
 
+  // A root install with scripts blocked whose files another user may run but not read (a tight mode set by hand or
+  // a hardening script; mode 0711 lets the kernel execute a file no one else can read).
+  it.runIf(canDropPrivileges)(
+    "as a user who may not read the manifest or the binary of root's install, the launcher names the file and the fix, no stack trace",
+    () => {
+      const sb = userHomeSandbox('npm-unreadable');
+      mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+      const ao = join(sb.binDir, 'ao');
+      const asNobody = () => run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ao, '--version'], sb.env, { cwd: '/' });
+      for (const [file, mode] of [
+        [join(globalPkg(sb), 'ao-manifest.json'), 0o600],
+        [platformBinary(sb), 0o711],
+      ] as const) {
+        const before = statSync(file).mode & 0o777;
+        chmodSync(file, mode);
+        const r = asNobody();
+        chmodSync(file, before);
+        expect(r.stderr, file).toContain(`ao: cannot read ${file}`);
+        expect(r.stderr).toContain(`fix: make it readable for this user (as its owner: chmod a+r ${file})`);
+        expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+        expect(r.status).toBe(1);
+      }
+      expect(asNobody().stdout).toBe('ao version 0.10.0\n');
+    },
+  );
+
   it.runIf(canDropPrivileges)(
     "as a user whose AO_CACHE_DIR is shared and world-writable, holding another user's binary, the postinstall runs and swaps in a private copy: ao is that user's own file, linked to nothing in the cache, unchanged by a later edit there",
     async () => {
