@@ -446,8 +446,8 @@ describe('npm global installs from the registry', () => {
   );
 
   // npm 11 ignores --omit=optional for global installs, so the omitted case is a project install.
-  const project = (sb: Sandbox) => {
-    const dir = join(sb.root, 'project');
+  const project = (sb: Sandbox, name = 'project') => {
+    const dir = join(sb.root, name);
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), '{"name":"p","version":"1.0.0","private":true}\n');
     return dir;
@@ -497,6 +497,21 @@ describe('npm global installs from the registry', () => {
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     const bin = join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
     alterBinary(bin);
+    const r = run(ao, ['--version'], sb.env, { cwd: dir });
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in ${realpathSync(dir)})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], sb.env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // npm's global folder is `<prefix>/lib/node_modules`; a project whose own folder is named lib has the same shape.
+  it('a project in a folder named lib is a project, not a global install: an altered binary names the project command, and that command works', () => {
+    const sb = sandbox('npm-lib-project');
+    const dir = project(sb, 'lib');
+    mustRun('npm', ['install', SPEC, '--ignore-scripts'], sb.env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
     const r = run(ao, ['--version'], sb.env, { cwd: dir });
     expect(r.status).toBe(1);
     const fix = repairCommand(r.stderr);

@@ -69,6 +69,13 @@ describe('the install layout, decided in one place', () => {
     expect(installLayout(dir, {}, facts(['/p/bun.lock'])).manager).toBe('bun');
     expect(installLayout(dir, {}, facts(['/p/node_modules/.yarn-integrity'])).manager).toBe('yarn');
     expect(installLayout(dir, {}, facts(['/p/node_modules/.modules.yaml'])).manager).toBe('pnpm');
+    // A project whose folder is named lib has the shape of npm's global `<prefix>/lib/node_modules`, and a package.json.
+    expect(installLayout('/home/u/code/lib/node_modules/@aoagents/ao', {}, facts(['/home/u/code/lib/package.json']))).toEqual({
+      manager: 'npm',
+      global: false,
+      pnp: false,
+      project: '/home/u/code/lib',
+    });
     expect(installLayout(dir, {}, facts(['/p/package-lock.json']))).toEqual({ manager: 'npm', global: false, pnp: false, project: '/p' });
     // A postinstall run by bun in a fresh project, before bun wrote its lockfile.
     const env = { npm_lifecycle_event: 'postinstall', npm_config_user_agent: 'bun/1.4.5 npm/? node/v20 linux x64' };
