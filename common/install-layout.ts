@@ -83,10 +83,13 @@ function globalFromPath(p: string, f: LayoutFacts): { manager: PackageManager; g
   if (yarnRoot && p.startsWith(`${yarnRoot}/`)) return { manager: 'yarn', globalRoot: yarnRoot };
   const yarn = /^(.*\/yarn\/(?:data\/)?global\/node_modules)\//i.exec(p);
   if (yarn) return { manager: 'yarn', globalRoot: yarn[1]! };
-  // `<prefix>/lib/node_modules`, unless that lib folder is a project of its own (it has a package.json).
-  const npmLib = /^(.*\/lib)\/node_modules\//.exec(p);
-  const npmPosix = npmLib && !f.exists(native(`${npmLib[1]}/package.json`)) ? [p, `${npmLib[1]}/node_modules`] : null;
-  const npm = npmPosix ?? (f.platform === 'win32' ? (/^(.*\/npm\/node_modules)\//i.exec(p) ?? windowsNpmPrefix(p, f)) : null);
+  // `<prefix>/lib/node_modules` (`%APPDATA%\npm\node_modules` on Windows), unless that folder is a project of its own
+  // (it has a package.json): a project whose folder is named lib has the same shape.
+  const prefixed = (re: RegExp) => {
+    const at = re.exec(p);
+    return at && !f.exists(native(`${at[1]}/package.json`)) ? [p, `${at[1]}/node_modules`] : null;
+  };
+  const npm = prefixed(/^(.*\/lib)\/node_modules\//) ?? (f.platform === 'win32' ? (prefixed(/^(.*\/npm)\/node_modules\//i) ?? windowsNpmPrefix(p, f)) : null);
   if (npm) return { manager: 'npm', globalRoot: npm[1]! };
   return undefined;
 }

@@ -62,6 +62,13 @@ describe('the install layout, decided in one place', () => {
       global: false,
     });
     expect(installLayout(dir, {}, win([]))).toMatchObject({ global: false });
+    // npm's default Windows prefix, %APPDATA%\npm, and a project whose folder is named npm (it has a package.json).
+    const appData = 'C:/Users/ann/AppData/Roaming/npm/node_modules/@aoagents/ao';
+    expect(installLayout(appData, {}, win([]))).toMatchObject({ manager: 'npm', global: true, globalRoot: 'C:/Users/ann/AppData/Roaming/npm/node_modules' });
+    expect(installLayout('C:/code/npm/node_modules/@aoagents/ao', {}, win(['C:/code/npm/package.json']))).toMatchObject({
+      global: false,
+      project: 'C:/code/npm',
+    });
   });
 
   it('a project is told apart by the marker files its manager leaves, and during an install by the running manager', () => {
