@@ -543,6 +543,21 @@ describe('npm global installs from the registry', () => {
     }
   });
 
+  // ignore-scripts=true in ~/.npmrc (as supply-chain advice has it) blocks `npm rebuild` too, not only installs.
+  it('with ignore-scripts=true in ~/.npmrc and optional dependencies omitted, the install-script command ao names runs the script, and ao works', () => {
+    const sb = sandbox('npm-npmrc-ignore-scripts');
+    writeFileSync(sb.npmrc, `${readFileSync(sb.npmrc, 'utf8')}ignore-scripts=true\n`);
+    const dir = project(sb);
+    mustRun('npm', ['install', SPEC, '--omit=optional'], sb.env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    const r = run(ao, ['--version'], sb.env, { cwd: dir });
+    expect(r.status).toBe(1);
+    const fix = /allow its install script: (.*)\)$/m.exec(r.stderr)?.[1];
+    expect(fix).toBe('npm rebuild @aoagents/ao --ignore-scripts=false');
+    mustRun('sh', ['-c', fix!], sb.env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+  });
+
   it('with --ignore-scripts --omit=optional, ao names the fix instead of failing obscurely', async () => {
     const sb = sandbox('npm-nothing');
     const dir = project(sb);
