@@ -125,10 +125,15 @@ function projectByLockfile(p: string, f: LayoutFacts): string | undefined {
 
 function managerFromMarkers(project: string, f: LayoutFacts): PackageManager | undefined {
   const has = (name: string) => f.exists(native(`${project}/${name}`));
-  if (has('node_modules/.modules.yaml') || has('pnpm-lock.yaml')) return 'pnpm';
-  if (has('node_modules/.yarn-integrity') || has('node_modules/.yarn-state.yml') || has('yarn.lock') || has('.pnp.cjs')) return 'yarn';
+  // The manager that laid out node_modules leaves its state file there; a lockfile at the root may be another
+  // manager's, committed beside (repositories often keep a yarn.lock and a package-lock.json).
+  if (has('node_modules/.modules.yaml')) return 'pnpm';
+  if (has('node_modules/.yarn-integrity') || has('node_modules/.yarn-state.yml')) return 'yarn';
+  if (has('node_modules/.package-lock.json')) return 'npm';
+  if (has('pnpm-lock.yaml')) return 'pnpm';
+  if (has('yarn.lock') || has('.pnp.cjs')) return 'yarn';
   if (has('bun.lock') || has('bun.lockb')) return 'bun';
-  if (has('node_modules/.package-lock.json') || has('package-lock.json')) return 'npm';
+  if (has('package-lock.json')) return 'npm';
   return undefined;
 }
 

@@ -84,6 +84,9 @@ describe('the install layout, decided in one place', () => {
       project: '/home/u/code/lib',
     });
     expect(installLayout(dir, {}, facts(['/p/package-lock.json']))).toEqual({ manager: 'npm', global: false, pnp: false, project: '/p' });
+    // A lockfile of another manager committed beside: the state file in node_modules says who laid it out.
+    expect(installLayout(dir, {}, facts(['/p/yarn.lock', '/p/package-lock.json', '/p/node_modules/.package-lock.json'])).manager).toBe('npm');
+    expect(installLayout(dir, {}, facts(['/p/pnpm-lock.yaml', '/p/yarn.lock', '/p/node_modules/.yarn-integrity'])).manager).toBe('yarn');
     // A postinstall run by bun in a fresh project, before bun wrote its lockfile.
     const env = { npm_lifecycle_event: 'postinstall', npm_config_user_agent: 'bun/1.4.5 npm/? node/v20 linux x64' };
     expect(installLayout(dir, env, facts([], env)).manager).toBe('bun');
