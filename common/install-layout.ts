@@ -173,6 +173,8 @@ export function installLayout(packageDir: string, env: NodeJS.ProcessEnv = proce
     const project = facts.pnpProject?.(packageDir) ?? unpluggedProject(p) ?? projectOf(p) ?? p.replace(/\/\.yarn\/.*$/, '');
     return { manager: 'yarn', global: false, pnp: true, yarnBerry: true, project: native(posix(project)) };
   }
+  // pnpm's global virtual store (enable-global-virtual-store) holds the packages of every project: none in the path.
+  if (/\/store\/v\d+\/links\//.test(p)) return { manager: 'pnpm', global: false, pnp: false };
   const project = projectOf(p) ?? projectByLockfile(p, facts);
   if (p.includes('/node_modules/.pnpm/')) return { manager: 'pnpm', global: false, pnp: false, project: project && native(project) };
   // During an install the manager running the script is the one laying the folder out (markers may not exist yet).

@@ -114,6 +114,28 @@ describe('other package managers install a working, verified ao', () => {
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
+  // pnpm's global virtual store keeps every project's packages in `<store>/v10/links/...`: no project in the path.
+  it('pnpm 10 project with enable-global-virtual-store and a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {
+    const { sb } = pnpmSandbox('pnpm-gvs-tampered');
+    const env = withPnpmShim(sb);
+    const dir = join(sb.root, 'project');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
+    writeFileSync(join(dir, '.npmrc'), 'enable-global-virtual-store=true\n');
+    mustRun('pnpm', ['add', SPEC], env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    const bin = realpathSync(join(realpathSync(join(dir, 'node_modules', '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao'));
+    expect(bin).toContain('/links/');
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    editKeepingMtime(bin);
+    const r = run(ao, ['--version'], env, { cwd: dir });
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`touch ${bin} && pnpm install --force`);
+    mustRun('sh', ['-c', fix!], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
   // With node-linker=hoisted pnpm lays packages out as npm does and answers `install --force` (and `add -g --force`)
   // with "Already up to date", relinking nothing: only a removed folder is linked again from the store.
   it('pnpm 10 project with node-linker=hoisted and a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {

@@ -91,6 +91,9 @@ describe('the install layout, decided in one place', () => {
     const env = { npm_lifecycle_event: 'postinstall', npm_config_user_agent: 'bun/1.4.5 npm/? node/v20 linux x64' };
     expect(installLayout(dir, env, facts([], env)).manager).toBe('bun');
     expect(installLayout('/p/node_modules/.pnpm/@aoagents+ao@0.10.0/node_modules/@aoagents/ao', {}, facts()).manager).toBe('pnpm');
+    // pnpm's global virtual store: shared by every project, so none is named.
+    const gvs = '/h/.local/share/pnpm/store/v10/links/@aoagents/ao/0.10.0/acab70ca/node_modules/@aoagents/ao';
+    expect(installLayout(gvs, {}, facts())).toEqual({ manager: 'pnpm', global: false, pnp: false });
     // yarn 1's --modules-folder: no node_modules in the path, the project is where the lockfile is.
     expect(installLayout('/p/vendor_modules/@aoagents/ao', {}, facts(['/p/yarn.lock']))).toEqual({ manager: 'yarn', global: false, pnp: false, project: '/p' });
     expect(installLayout('/p/.yarn/unplugged/@aoagents-ao-npm-0.10.0/node_modules/@aoagents/ao', {}, facts([], {}, '3'))).toMatchObject({
