@@ -110,6 +110,25 @@ describe('npm global installs from the registry', () => {
     expect(dismiss.status).toBe(1);
   });
 
+  // The legacy CLI was first published as @composio/ao, whose `ao` bin npm will not overwrite for another package.
+  it('over the legacy CLI installed as @composio/ao: npm refuses with EEXIST, and the command the README gives installs ao', () => {
+    const sb = sandbox('npm-over-composio');
+    const legacy = join(sb.root, 'composio-ao');
+    mkdirSync(legacy);
+    writeFileSync(join(legacy, 'package.json'), '{"name":"@composio/ao","version":"0.1.0","bin":{"ao":"cli.js"}}\n');
+    writeFileSync(join(legacy, 'cli.js'), '#!/usr/bin/env node\nconsole.log("legacy ao 0.1.0");\n', { mode: 0o755 });
+    const host = release.registry.url.replace(/^https?:/, '');
+    mustRun('npm', ['publish', legacy, `--${host}:_authToken=${release.registry.authToken}`], sb.env);
+    mustRun('npm', ['install', '-g', '@composio/ao'], sb.env);
+    const ao = join(sb.binDir, 'ao');
+    expect(mustRun(ao, [], sb.env).stdout).toBe('legacy ao 0.1.0\n');
+    const refused = run('npm', ['install', '-g', SPEC], sb.env);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain('EEXIST');
+    mustRun('sh', ['-c', `npm uninstall -g @composio/ao && npm install -g ${SPEC}`], sb.env);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+  });
+
   it('npm rebuild after the swap keeps the binary and leaves no temp file beside it', () => {
     const sb = sandbox('npm-rebuild');
     mustRun('npm', ['install', '-g', SPEC], sb.env);
