@@ -22,6 +22,8 @@ export interface InstallLayout {
   pnp: boolean;
   /** Yarn 2 or later (Yarn PnP always is): its `yarn install` has neither `--force` nor `--refetch`. */
   yarnBerry?: boolean;
+  /** pnpm with `node-linker=hoisted`: packages lie in node_modules itself, not in its `.pnpm` store, and `--force` relinks nothing. */
+  pnpmHoisted?: boolean;
   /** Global installs: the node_modules folder that holds @aoagents/ao (what the cutover installs into). */
   globalRoot?: string;
   /** Project installs: the folder whose node_modules holds @aoagents/ao. */
@@ -72,15 +74,22 @@ function globalFromPath(p: string, f: LayoutFacts): { manager: PackageManager; g
   if (p.startsWith(`${bunRoot}/`)) return { manager: 'bun', globalRoot: bunRoot };
   const bun = /^(.*\/\.bun\/install\/global\/node_modules)\//.exec(p);
   if (bun) return { manager: 'bun', globalRoot: bun[1]! };
-  // `<pnpm home>/global/<layout version>/`: ~/.local/share/pnpm by default, anywhere with PNPM_HOME.
-  const pnpm = /^(.*\/pnpm\/global\/[^/]+)\//.exec(p) ?? /^(.*\/global\/\d+)\/(?:\.pnpm|node_modules)\//.exec(p);
+  // `<pnpm home>/global/<layout version>/`: ~/.local/share/pnpm by default, anywhere with PNPM_HOME; with a
+  // `global-dir` of the user's own, `<global-dir>/<layout version>/.pnpm` (a project's store is `node_modules/.pnpm`).
+  const pnpm = /^(.*\/pnpm\/global\/[^/]+)\//.exec(p) ?? /^(.*\/global\/\d+)\/(?:\.pnpm|node_modules)\//.exec(p) ?? /^(.*\/\d+)\/\.pnpm\//.exec(p);
   if (pnpm) return { manager: 'pnpm', globalRoot: `${pnpm[1]}/node_modules` };
   // yarn 1: `<data dir>/global` (~/.config/yarn, $XDG_DATA_HOME/yarn, %LOCALAPPDATA%\Yarn\Data), or YARN_GLOBAL_FOLDER.
   const yarnRoot = f.env.YARN_GLOBAL_FOLDER && posix(join(f.env.YARN_GLOBAL_FOLDER, 'node_modules'));
   if (yarnRoot && p.startsWith(`${yarnRoot}/`)) return { manager: 'yarn', globalRoot: yarnRoot };
   const yarn = /^(.*\/yarn\/(?:data\/)?global\/node_modules)\//i.exec(p);
   if (yarn) return { manager: 'yarn', globalRoot: yarn[1]! };
-  const npm = /^(.*\/lib\/node_modules)\//.exec(p) ?? (f.platform === 'win32' ? (/^(.*\/npm\/node_modules)\//i.exec(p) ?? windowsNpmPrefix(p, f)) : null);
+  // `<prefix>/lib/node_modules` (`%APPDATA%\npm\node_modules` on Windows), unless that folder is a project of its own
+  // (it has a package.json): a project whose folder is named lib has the same shape.
+  const prefixed = (re: RegExp) => {
+    const at = re.exec(p);
+    return at && !f.exists(native(`${at[1]}/package.json`)) ? [p, `${at[1]}/node_modules`] : null;
+  };
+  const npm = prefixed(/^(.*\/lib)\/node_modules\//) ?? (f.platform === 'win32' ? (prefixed(/^(.*\/npm)\/node_modules\//i) ?? windowsNpmPrefix(p, f)) : null);
   if (npm) return { manager: 'npm', globalRoot: npm[1]! };
   return undefined;
 }
@@ -104,12 +113,27 @@ function projectOf(p: string): string | undefined {
   return at > 0 ? p.slice(0, at) : undefined;
 }
 
+const LOCKFILES = ['package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', 'bun.lock', 'bun.lockb'];
+
+/** The project of a package outside any node_modules (yarn 1's `--modules-folder`): the nearest folder above it with a lockfile. */
+function projectByLockfile(p: string, f: LayoutFacts): string | undefined {
+  for (let dir = p.slice(0, p.lastIndexOf('/')); dir.includes('/'); dir = dir.slice(0, dir.lastIndexOf('/'))) {
+    if (LOCKFILES.some((name) => f.exists(native(`${dir}/${name}`)))) return dir;
+  }
+  return undefined;
+}
+
 function managerFromMarkers(project: string, f: LayoutFacts): PackageManager | undefined {
   const has = (name: string) => f.exists(native(`${project}/${name}`));
-  if (has('node_modules/.modules.yaml') || has('pnpm-lock.yaml')) return 'pnpm';
-  if (has('node_modules/.yarn-integrity') || has('node_modules/.yarn-state.yml') || has('yarn.lock') || has('.pnp.cjs')) return 'yarn';
+  // The manager that laid out node_modules leaves its state file there; a lockfile at the root may be another
+  // manager's, committed beside (repositories often keep a yarn.lock and a package-lock.json).
+  if (has('node_modules/.modules.yaml')) return 'pnpm';
+  if (has('node_modules/.yarn-integrity') || has('node_modules/.yarn-state.yml')) return 'yarn';
+  if (has('node_modules/.package-lock.json')) return 'npm';
+  if (has('pnpm-lock.yaml')) return 'pnpm';
+  if (has('yarn.lock') || has('.pnp.cjs')) return 'yarn';
   if (has('bun.lock') || has('bun.lockb')) return 'bun';
-  if (has('node_modules/.package-lock.json') || has('package-lock.json')) return 'npm';
+  if (has('package-lock.json')) return 'npm';
   return undefined;
 }
 
@@ -140,19 +164,26 @@ export function installLayout(packageDir: string, env: NodeJS.ProcessEnv = proce
   const p = posix(packageDir);
   const pnp = Boolean(facts.pnp) || p.includes('/.yarn/');
   const global = globalFromPath(p, facts);
-  if (global) return { manager: global.manager, global: true, pnp: false, globalRoot: native(global.globalRoot) };
+  if (global) {
+    const hoisted = global.manager === 'pnpm' && !p.includes('/.pnpm/') ? { pnpmHoisted: true } : {};
+    return { manager: global.manager, global: true, pnp: false, ...hoisted, globalRoot: native(global.globalRoot) };
+  }
   if (pnp) {
     // ao itself may sit in a zip in Yarn's cache, outside the project: the PnP runtime knows the project.
     const project = facts.pnpProject?.(packageDir) ?? unpluggedProject(p) ?? projectOf(p) ?? p.replace(/\/\.yarn\/.*$/, '');
     return { manager: 'yarn', global: false, pnp: true, yarnBerry: true, project: native(posix(project)) };
   }
-  const project = projectOf(p);
+  // pnpm's global virtual store (enable-global-virtual-store) holds the packages of every project: none in the path.
+  if (/\/store\/v\d+\/links\//.test(p)) return { manager: 'pnpm', global: false, pnp: false };
+  const project = projectOf(p) ?? projectByLockfile(p, facts);
   if (p.includes('/node_modules/.pnpm/')) return { manager: 'pnpm', global: false, pnp: false, project: project && native(project) };
   // During an install the manager running the script is the one laying the folder out (markers may not exist yet).
   const installing = env.npm_lifecycle_event ? managerFromAgent(env) : undefined;
   const manager = installing ?? (project ? managerFromMarkers(project, facts) : undefined) ?? managerFromAgent(env) ?? 'npm';
   const berry = manager === 'yarn' && isYarnBerry(project, env, facts) ? { yarnBerry: true } : {};
-  return { manager, global: false, pnp: false, ...berry, project: project && native(project) };
+  // pnpm whose package is not in its .pnpm store (checked above) laid node_modules out hoisted.
+  const hoisted = manager === 'pnpm' ? { pnpmHoisted: true } : {};
+  return { manager, global: false, pnp: false, ...berry, ...hoisted, project: project && native(project) };
 }
 
 /** The bin link npm made for us, global (`<prefix>/bin/ao`) or local (`node_modules/.bin/ao`), when it is a plain symlink to bin/ao. */
@@ -213,10 +244,14 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
   // pnpm hard-links its store and believes a store file whose mtime is not newer than its last check: an edit in
   // place with the mtime put back would be linked again by `--force`. A fresh mtime makes pnpm re-hash and refetch it.
   const touch = binary && platform !== 'win32' ? `touch ${shellQuote(inside(binary))} && ` : '';
+  // pnpm's hoisted linker answers `--force` with "Already up to date": only a folder it finds missing is linked again.
+  const pnpmFolder = layout.pnpmHoisted
+    ? shellQuote(inside(platformDir ?? join(layout.globalRoot ?? join(layout.project ?? '.', 'node_modules'), ...name.split('/'))))
+    : undefined;
   if (layout.global) {
     return {
       npm: `npm uninstall -g ${name} && npm install -g ${spec}`,
-      pnpm: `${touch}pnpm add -g ${spec} --force`,
+      pnpm: pnpmFolder ? `${touch}rm -rf ${pnpmFolder} && pnpm add -g ${spec}` : `${touch}pnpm add -g ${spec} --force`,
       yarn: `yarn global remove ${name} && yarn global add ${spec}`,
       bun: `bun pm cache rm && bun remove -g ${name} && bun add -g ${spec}`,
     }[layout.manager];
@@ -230,7 +265,7 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
     case 'npm':
       return `${folder ? `rm -rf ${folder} && npm install` : 'npm ci'}${inProject}`;
     case 'pnpm':
-      return `${touch}pnpm install --force${inProject}`;
+      return pnpmFolder ? `${touch}rm -rf ${pnpmFolder} && pnpm install${inProject}` : `${touch}pnpm install --force${inProject}`;
     case 'yarn':
       // Yarn 2+ re-creates a removed package folder (unplugged or in node_modules) on a plain install.
       if (layout.yarnBerry) return `rm -rf ${folder ?? (layout.pnp ? '.yarn/unplugged' : 'node_modules')} && yarn install${inProject}`;

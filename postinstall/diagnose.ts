@@ -75,7 +75,8 @@ export function blockedScriptFix(installer: PackageManager, name: string, global
     case 'bun':
       return global ? `bun pm -g trust ${name}` : `bun pm trust ${name}`;
     case 'npm':
-      return `npm rebuild ${global ? '-g ' : ''}${name}  (without --ignore-scripts)`;
+      // Explicit: ignore-scripts=true in an npmrc blocks `npm rebuild` too.
+      return `npm rebuild ${global ? '-g ' : ''}${name} --ignore-scripts=false`;
     default:
       return undefined;
   }

@@ -12,10 +12,10 @@
  */
 import { accessSync, constants, existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { dropWritesToClosedPipes } from '../common/closed-pipe.js';
 import { formatError, UserError } from '../common/errors.js';
 import { installLayout, reinstallCommand } from '../common/install-layout.js';
+import { realFilePath } from '../common/own-path.js';
 import { shellQuote } from '../common/shell-quote.js';
 import { diagnoseMissingBinary } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
@@ -28,11 +28,24 @@ import { binaryNeedsOwnSession, FORWARDED, forwardSignals, INSPECTOR_SIGNAL, mir
 import { startBinary, type StartedBinary } from './spawn-binary.js';
 import { verifyBinaryOnce } from './verify-binary.js';
 
-const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const self = realFilePath(import.meta.url);
+const packageDir = join(dirname(self), '..');
 
 function die(err: unknown): never {
-  process.stderr.write(formatError(permissionDenied(err) ?? err) + '\n');
+  process.stderr.write(formatError(permissionDenied(err) ?? unreadable(err) ?? err) + '\n');
   process.exit(1);
+}
+
+/** A file of the install this user may not read: another user installed ao and its mode shuts this one out (0600, or 0711 for the binary). */
+function unreadable(err: unknown): UserError | undefined {
+  const { code, syscall, path } = (err ?? {}) as NodeJS.ErrnoException;
+  if ((code !== 'EACCES' && code !== 'EPERM') || syscall !== 'open' || !path) return undefined;
+  return new UserError({
+    what: `cannot read ${path}`,
+    why: `${(err as Error).message}: the launcher reads its manifest and hashes the binary before it runs it`,
+    fix: `make it readable for this user (as its owner: chmod a+r ${shellQuote(path)}), or run ao as the user who installed it`,
+    code: 'EAOACCESS',
+  });
 }
 
 /** Node's permission model (`--permission`, mostly from NODE_OPTIONS) refusing a read or the start of the binary. */
@@ -55,7 +68,6 @@ function readManifest(): AoManifest {
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw cause;
     // `cp` or `ln` of the launcher into ~/bin or /usr/local/bin: only a symbolic link leads back to the package.
-    const self = fileURLToPath(import.meta.url);
     throw new UserError({
       what: `${self} is a copy of the ao launcher outside its package`,
       why: `there is no ${MANIFEST_FILE} at ${path}: a copy or hard link of the launcher cannot find the ao binary, a symbolic link can`,
@@ -122,8 +134,8 @@ function fromOverride(): string | undefined {
 
 /** Whether the file `other` describes is this very file, however it is linked. */
 function isThisLauncher(other: Stats): boolean {
-  const self = statSync(fileURLToPath(import.meta.url));
-  return self.ino === other.ino && self.dev === other.dev;
+  const own = statSync(self);
+  return own.ino === other.ino && own.dev === other.dev;
 }
 
 function resolveBinary(manifest: AoManifest): string {

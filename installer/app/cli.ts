@@ -2,7 +2,7 @@
 import './tune-process.js';
 import './quiet-warnings.js';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { realFilePath } from '../../common/own-path.js';
 import { parseArgs } from 'node:util';
 import { formatError, isUserError, UserError } from '../../common/errors.js';
 import { fileSystemFailure, isFileSystemError } from '../../common/file-system-error.js';
@@ -26,7 +26,7 @@ const USAGE =
   'usage: ao-app install|verify|where|remove [--json] [--quiet] [--manifest <file>] [--target <os-cpu>] [--dir <folder>]\n  AO_APP_DIR (default ~/.ao/app), AO_APP_BASE_URL, AO_APP_STALL_MS, AO_APP_DEADLINE_MS, HTTPS_PROXY/NO_PROXY';
 
 function loadManifest(file: string | undefined): AppManifest {
-  const path = file ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'ao-manifest.json');
+  const path = file ?? join(dirname(realFilePath(import.meta.url)), '..', 'ao-manifest.json');
   // A release's manifest is a few KB: 16 MB is far past any real one, and /dev/zero is refused instead of read without end.
   const data = readJsonFile(path, {
     what: 'the app manifest',

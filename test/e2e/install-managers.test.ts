@@ -77,6 +77,25 @@ describe('other package managers install a working, verified ao', () => {
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
+  // pnpm's `global-dir` may be any folder: `<global-dir>/<layout version>/.pnpm/...` has no `global` in its path.
+  it('pnpm 10 global with its own global-dir and an altered binary: ao knows it as a pnpm global install and names the pnpm command that repairs it', () => {
+    const { sb, ao } = pnpmSandbox('pnpm-global-dir-tampered');
+    const env = withPnpmShim(sb);
+    mkdirSync(join(sb.home, '.config', 'pnpm'), { recursive: true });
+    writeFileSync(join(sb.home, '.config', 'pnpm', 'rc'), `global-dir=${join(sb.root, 'pnpm-packages')}\n`);
+    mustRun('pnpm', ['add', '-g', SPEC], env);
+    const root = mustRun('pnpm', ['root', '-g'], env).stdout.trim();
+    expect(root.startsWith(join(sb.root, 'pnpm-packages'))).toBe(true);
+    const bin = realpathSync(join(realpathSync(join(root, '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao'));
+    editKeepingMtime(bin);
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`touch ${bin} && pnpm add -g ${SPEC} --force`);
+    mustRun('sh', ['-c', fix!], env);
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
   it('pnpm 10 project with a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {
     const { sb } = pnpmSandbox('pnpm-project-tampered');
     const env = withPnpmShim(sb);
@@ -92,6 +111,68 @@ describe('other package managers install a working, verified ao', () => {
     const fix = repairCommand(r.stderr);
     expect(fix).toBe(`touch ${rel} && pnpm install --force (in ${dir})`);
     mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // pnpm's global virtual store keeps every project's packages in `<store>/v10/links/...`: no project in the path.
+  it('pnpm 10 project with enable-global-virtual-store and a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {
+    const { sb } = pnpmSandbox('pnpm-gvs-tampered');
+    const env = withPnpmShim(sb);
+    const dir = join(sb.root, 'project');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
+    writeFileSync(join(dir, '.npmrc'), 'enable-global-virtual-store=true\n');
+    mustRun('pnpm', ['add', SPEC], env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    const bin = realpathSync(join(realpathSync(join(dir, 'node_modules', '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao'));
+    expect(bin).toContain('/links/');
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    editKeepingMtime(bin);
+    const r = run(ao, ['--version'], env, { cwd: dir });
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`touch ${bin} && pnpm install --force`);
+    mustRun('sh', ['-c', fix!], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // With node-linker=hoisted pnpm lays packages out as npm does and answers `install --force` (and `add -g --force`)
+  // with "Already up to date", relinking nothing: only a removed folder is linked again from the store.
+  it('pnpm 10 project with node-linker=hoisted and a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {
+    const { sb } = pnpmSandbox('pnpm-hoisted-tampered');
+    const env = withPnpmShim(sb);
+    const dir = join(sb.root, 'project');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
+    writeFileSync(join(dir, '.npmrc'), 'node-linker=hoisted\n');
+    mustRun('pnpm', ['add', SPEC], env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    const rel = 'node_modules/@aoagents/ao-linux-x64/bin/ao';
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    editKeepingMtime(join(dir, rel));
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`touch ${rel} && rm -rf node_modules/@aoagents/ao-linux-x64 && pnpm install (in ${dir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  it('pnpm 10 global with node-linker=hoisted and a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {
+    const { sb, ao } = pnpmSandbox('pnpm-global-hoisted-tampered');
+    const env = withPnpmShim(sb);
+    mkdirSync(join(sb.home, '.config', 'pnpm'), { recursive: true });
+    writeFileSync(join(sb.home, '.config', 'pnpm', 'rc'), 'node-linker=hoisted\n');
+    mustRun('pnpm', ['add', '-g', SPEC], env);
+    const platformDir = join(mustRun('pnpm', ['root', '-g'], env).stdout.trim(), '@aoagents', 'ao-linux-x64');
+    const bin = join(platformDir, 'bin', 'ao');
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    editKeepingMtime(bin);
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`touch ${bin} && rm -rf ${platformDir} && pnpm add -g ${SPEC}`);
+    mustRun('sh', ['-c', fix!], env);
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -176,6 +257,22 @@ describe('other package managers install a working, verified ao', () => {
     const fix = /fix: (.*)/.exec(r.stderr)?.[1];
     expect(fix).toBe('yarn install --force');
     mustRun('sh', ['-c', fix!], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // `--modules-folder` in .yarnrc: no node_modules anywhere in ao's path, so the project is found by its lockfile.
+  it('yarn 1 project with its own modules folder and an altered binary: ao names the yarn 1 command that repairs it, and that command works', () => {
+    const { dir, env } = yarn1Project('yarn1-modules-folder');
+    writeFileSync(join(dir, '.yarnrc'), `--modules-folder vendor_modules\nregistry "${release.registry.url}"\n`);
+    mustRun('yarn', ['add', SPEC], env, { cwd: dir });
+    const ao = join(dir, 'vendor_modules', '.bin', 'ao');
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    alterBinary(join(dir, 'vendor_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`yarn install --force (in ${dir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 

@@ -110,6 +110,25 @@ describe('npm global installs from the registry', () => {
     expect(dismiss.status).toBe(1);
   });
 
+  // The legacy CLI was first published as @composio/ao, whose `ao` bin npm will not overwrite for another package.
+  it('over the legacy CLI installed as @composio/ao: npm refuses with EEXIST, and the command the README gives installs ao', () => {
+    const sb = sandbox('npm-over-composio');
+    const legacy = join(sb.root, 'composio-ao');
+    mkdirSync(legacy);
+    writeFileSync(join(legacy, 'package.json'), '{"name":"@composio/ao","version":"0.1.0","bin":{"ao":"cli.js"}}\n');
+    writeFileSync(join(legacy, 'cli.js'), '#!/usr/bin/env node\nconsole.log("legacy ao 0.1.0");\n', { mode: 0o755 });
+    const host = release.registry.url.replace(/^https?:/, '');
+    mustRun('npm', ['publish', legacy, `--${host}:_authToken=${release.registry.authToken}`], sb.env);
+    mustRun('npm', ['install', '-g', '@composio/ao'], sb.env);
+    const ao = join(sb.binDir, 'ao');
+    expect(mustRun(ao, [], sb.env).stdout).toBe('legacy ao 0.1.0\n');
+    const refused = run('npm', ['install', '-g', SPEC], sb.env);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain('EEXIST');
+    mustRun('sh', ['-c', `npm uninstall -g @composio/ao && npm install -g ${SPEC}`], sb.env);
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+  });
+
   it('npm rebuild after the swap keeps the binary and leaves no temp file beside it', () => {
     const sb = sandbox('npm-rebuild');
     mustRun('npm', ['install', '-g', SPEC], sb.env);
@@ -374,6 +393,32 @@ describe('npm global installs from the registry', () => {
     },
   );
 
+  // A root install with scripts blocked whose files another user may run but not read (a tight mode set by hand or
+  // a hardening script; mode 0711 lets the kernel execute a file no one else can read).
+  it.runIf(canDropPrivileges)(
+    "as a user who may not read the manifest or the binary of root's install, the launcher names the file and the fix, no stack trace",
+    () => {
+      const sb = userHomeSandbox('npm-unreadable');
+      mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+      const ao = join(sb.binDir, 'ao');
+      const asNobody = () => run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ao, '--version'], sb.env, { cwd: '/' });
+      for (const [file, mode] of [
+        [join(globalPkg(sb), 'ao-manifest.json'), 0o600],
+        [platformBinary(sb), 0o711],
+      ] as const) {
+        const before = statSync(file).mode & 0o777;
+        chmodSync(file, mode);
+        const r = asNobody();
+        chmodSync(file, before);
+        expect(r.stderr, file).toContain(`ao: cannot read ${file}`);
+        expect(r.stderr).toContain(`fix: make it readable for this user (as its owner: chmod a+r ${file})`);
+        expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+        expect(r.status).toBe(1);
+      }
+      expect(asNobody().stdout).toBe('ao version 0.10.0\n');
+    },
+  );
+
   it.runIf(canDropPrivileges)(
     "as a user whose AO_CACHE_DIR is shared and world-writable, holding another user's binary, the postinstall runs and swaps in a private copy: ao is that user's own file, linked to nothing in the cache, unchanged by a later edit there",
     async () => {
@@ -420,8 +465,8 @@ describe('npm global installs from the registry', () => {
   );
 
   // npm 11 ignores --omit=optional for global installs, so the omitted case is a project install.
-  const project = (sb: Sandbox) => {
-    const dir = join(sb.root, 'project');
+  const project = (sb: Sandbox, name = 'project') => {
+    const dir = join(sb.root, name);
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), '{"name":"p","version":"1.0.0","private":true}\n');
     return dir;
@@ -479,6 +524,37 @@ describe('npm global installs from the registry', () => {
     expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
   });
 
+  // npm's global folder is `<prefix>/lib/node_modules`; a project whose own folder is named lib has the same shape.
+  it('a project in a folder named lib is a project, not a global install: an altered binary names the project command, and that command works', () => {
+    const sb = sandbox('npm-lib-project');
+    const dir = project(sb, 'lib');
+    mustRun('npm', ['install', SPEC, '--ignore-scripts'], sb.env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const r = run(ao, ['--version'], sb.env, { cwd: dir });
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in ${realpathSync(dir)})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], sb.env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // Repositories often commit a yarn.lock beside package-lock.json; whoever laid out node_modules says so in it.
+  it('an npm project beside a yarn.lock it does not use: an altered binary names the npm command, and that command works', () => {
+    const sb = sandbox('npm-stray-yarn-lock');
+    const dir = project(sb);
+    writeFileSync(join(dir, 'yarn.lock'), '# THIS IS AN AUTOGENERATED FILE. DO NOT EDIT THIS FILE DIRECTLY.\n# yarn lockfile v1\n');
+    mustRun('npm', ['install', SPEC, '--ignore-scripts'], sb.env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const r = run(ao, ['--version'], sb.env, { cwd: dir });
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in ${realpathSync(dir)})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], sb.env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+  });
+
   it('a failed fallback fetch never prints the credentials of the registry URL', () => {
     const sb = sandbox('npm-redact');
     const dir = project(sb);
@@ -500,6 +576,21 @@ describe('npm global installs from the registry', () => {
       expect(r.stderr).toContain('127.0.0.1:9');
       expect(r.stderr, registry).not.toContain('s3cr3t-t0ken');
     }
+  });
+
+  // ignore-scripts=true in ~/.npmrc (as supply-chain advice has it) blocks `npm rebuild` too, not only installs.
+  it('with ignore-scripts=true in ~/.npmrc and optional dependencies omitted, the install-script command ao names runs the script, and ao works', () => {
+    const sb = sandbox('npm-npmrc-ignore-scripts');
+    writeFileSync(sb.npmrc, `${readFileSync(sb.npmrc, 'utf8')}ignore-scripts=true\n`);
+    const dir = project(sb);
+    mustRun('npm', ['install', SPEC, '--omit=optional'], sb.env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    const r = run(ao, ['--version'], sb.env, { cwd: dir });
+    expect(r.status).toBe(1);
+    const fix = /allow its install script: (.*)\)$/m.exec(r.stderr)?.[1];
+    expect(fix).toBe('npm rebuild @aoagents/ao --ignore-scripts=false');
+    mustRun('sh', ['-c', fix!], sb.env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
   });
 
   it('with --ignore-scripts --omit=optional, ao names the fix instead of failing obscurely', async () => {

@@ -18,9 +18,29 @@ describe('the install layout, decided in one place', () => {
     ['/home/u/.local/share/pnpm/global/5/.pnpm/@aoagents+ao@0.10.0/node_modules/@aoagents/ao', 'pnpm', '/home/u/.local/share/pnpm/global/5/node_modules'],
     ['/home/u/.config/yarn/global/node_modules/@aoagents/ao', 'yarn', '/home/u/.config/yarn/global/node_modules'],
     ['/opt/pnpm-home/global/5/.pnpm/@aoagents+ao@0.10.0/node_modules/@aoagents/ao', 'pnpm', '/opt/pnpm-home/global/5/node_modules'],
+    // A global-dir of the user's choosing: only the layout version's folder holds the .pnpm store.
+    ['/opt/pnpm-packages/5/.pnpm/@aoagents+ao@0.10.0/node_modules/@aoagents/ao', 'pnpm', '/opt/pnpm-packages/5/node_modules'],
     ['/home/u/.bun/install/global/node_modules/@aoagents/ao', 'bun', '/home/u/.bun/install/global/node_modules'],
   ] as const)('global: %s is %s', (dir, manager, globalRoot) => {
     expect(installLayout(dir, {}, facts())).toEqual({ manager, global: true, pnp: false, globalRoot });
+  });
+
+  it("pnpm's hoisted linker (no .pnpm store in the package's path) is told from its default, globally and in a project", () => {
+    expect(installLayout('/home/u/.local/share/pnpm/global/5/node_modules/@aoagents/ao', {}, facts())).toEqual({
+      manager: 'pnpm',
+      global: true,
+      pnp: false,
+      pnpmHoisted: true,
+      globalRoot: '/home/u/.local/share/pnpm/global/5/node_modules',
+    });
+    expect(installLayout('/p/node_modules/@aoagents/ao', {}, facts(['/p/node_modules/.modules.yaml']))).toEqual({
+      manager: 'pnpm',
+      global: false,
+      pnp: false,
+      pnpmHoisted: true,
+      project: '/p',
+    });
+    expect(installLayout('/p/node_modules/.pnpm/@aoagents+ao@0.10.0/node_modules/@aoagents/ao', {}, facts()).pnpmHoisted).toBeUndefined();
   });
 
   it('yarn 1 global is known by its global folder: the default on each OS, or YARN_GLOBAL_FOLDER wherever it points', () => {
@@ -42,6 +62,13 @@ describe('the install layout, decided in one place', () => {
       global: false,
     });
     expect(installLayout(dir, {}, win([]))).toMatchObject({ global: false });
+    // npm's default Windows prefix, %APPDATA%\npm, and a project whose folder is named npm (it has a package.json).
+    const appData = 'C:/Users/ann/AppData/Roaming/npm/node_modules/@aoagents/ao';
+    expect(installLayout(appData, {}, win([]))).toMatchObject({ manager: 'npm', global: true, globalRoot: 'C:/Users/ann/AppData/Roaming/npm/node_modules' });
+    expect(installLayout('C:/code/npm/node_modules/@aoagents/ao', {}, win(['C:/code/npm/package.json']))).toMatchObject({
+      global: false,
+      project: 'C:/code/npm',
+    });
   });
 
   it('a project is told apart by the marker files its manager leaves, and during an install by the running manager', () => {
@@ -49,11 +76,26 @@ describe('the install layout, decided in one place', () => {
     expect(installLayout(dir, {}, facts(['/p/bun.lock'])).manager).toBe('bun');
     expect(installLayout(dir, {}, facts(['/p/node_modules/.yarn-integrity'])).manager).toBe('yarn');
     expect(installLayout(dir, {}, facts(['/p/node_modules/.modules.yaml'])).manager).toBe('pnpm');
+    // A project whose folder is named lib has the shape of npm's global `<prefix>/lib/node_modules`, and a package.json.
+    expect(installLayout('/home/u/code/lib/node_modules/@aoagents/ao', {}, facts(['/home/u/code/lib/package.json']))).toEqual({
+      manager: 'npm',
+      global: false,
+      pnp: false,
+      project: '/home/u/code/lib',
+    });
     expect(installLayout(dir, {}, facts(['/p/package-lock.json']))).toEqual({ manager: 'npm', global: false, pnp: false, project: '/p' });
+    // A lockfile of another manager committed beside: the state file in node_modules says who laid it out.
+    expect(installLayout(dir, {}, facts(['/p/yarn.lock', '/p/package-lock.json', '/p/node_modules/.package-lock.json'])).manager).toBe('npm');
+    expect(installLayout(dir, {}, facts(['/p/pnpm-lock.yaml', '/p/yarn.lock', '/p/node_modules/.yarn-integrity'])).manager).toBe('yarn');
     // A postinstall run by bun in a fresh project, before bun wrote its lockfile.
     const env = { npm_lifecycle_event: 'postinstall', npm_config_user_agent: 'bun/1.4.5 npm/? node/v20 linux x64' };
     expect(installLayout(dir, env, facts([], env)).manager).toBe('bun');
     expect(installLayout('/p/node_modules/.pnpm/@aoagents+ao@0.10.0/node_modules/@aoagents/ao', {}, facts()).manager).toBe('pnpm');
+    // pnpm's global virtual store: shared by every project, so none is named.
+    const gvs = '/h/.local/share/pnpm/store/v10/links/@aoagents/ao/0.10.0/acab70ca/node_modules/@aoagents/ao';
+    expect(installLayout(gvs, {}, facts())).toEqual({ manager: 'pnpm', global: false, pnp: false });
+    // yarn 1's --modules-folder: no node_modules in the path, the project is where the lockfile is.
+    expect(installLayout('/p/vendor_modules/@aoagents/ao', {}, facts(['/p/yarn.lock']))).toEqual({ manager: 'yarn', global: false, pnp: false, project: '/p' });
     expect(installLayout('/p/.yarn/unplugged/@aoagents-ao-npm-0.10.0/node_modules/@aoagents/ao', {}, facts([], {}, '3'))).toMatchObject({
       manager: 'yarn',
       pnp: true,
@@ -92,6 +134,15 @@ describe('the install layout, decided in one place', () => {
     expect(reinstallCommand({ manager: 'pnpm', global: true, pnp: false }, SPEC, dirname(dirname(pnpmBin)), pnpmBin, 'win32')).toBe(
       'pnpm add -g @aoagents/ao@0.10.0 --force',
     );
+    // pnpm's hoisted linker relinks only a folder it finds missing (`--force` says "Already up to date").
+    const hoisted = { manager: 'pnpm', global: false, pnp: false, pnpmHoisted: true, project: '/p' } as const;
+    const hoistedDir = '/p/node_modules/@aoagents/ao-linux-x64';
+    expect(reinstallCommand(hoisted, SPEC, hoistedDir, `${hoistedDir}/bin/ao`, 'linux')).toBe(
+      'touch node_modules/@aoagents/ao-linux-x64/bin/ao && rm -rf node_modules/@aoagents/ao-linux-x64 && pnpm install (in /p)',
+    );
+    expect(reinstallCommand(hoisted, SPEC)).toBe('rm -rf node_modules/@aoagents/ao && pnpm install (in /p)');
+    const hoistedGlobal = { manager: 'pnpm', global: true, pnp: false, pnpmHoisted: true, globalRoot: '/h/pnpm/global/5/node_modules' } as const;
+    expect(reinstallCommand(hoistedGlobal, SPEC)).toBe('rm -rf /h/pnpm/global/5/node_modules/@aoagents/ao && pnpm add -g @aoagents/ao@0.10.0');
     const pnp = { manager: 'yarn', global: false, pnp: true, yarnBerry: true, project: '/p' } as const;
     expect(reinstallCommand(pnp, SPEC, '/p/.yarn/unplugged/@aoagents-ao-linux-x64-npm-0.10.0-43951c742e/node_modules/@aoagents/ao-linux-x64')).toBe(
       'rm -rf .yarn/unplugged/@aoagents-ao-linux-x64-npm-0.10.0-43951c742e && yarn install (in /p)',

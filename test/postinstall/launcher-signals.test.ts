@@ -332,6 +332,25 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  // Under --preserve-symlinks-main Node names the main script by the link that started it (npm's <prefix>/bin/ao),
+  // whose folder holds nothing of the package.
+  it('through a symbolic link (a bin link) with --preserve-symlinks-main in NODE_OPTIONS, ao and ao-app still find their package', () => {
+    const bin = join(release.sandbox('preserve-symlinks-main').root, 'bin');
+    mkdirSync(bin);
+    const own = realpathSync(join(dirname(launcher), '..'));
+    symlinkSync(launcher, join(bin, 'ao'));
+    symlinkSync(join(own, 'lib', 'ao-app'), join(bin, 'ao-app'));
+    const linkedEnv = { ...env, NODE_OPTIONS: '--preserve-symlinks-main' };
+    for (const node of [node20, node22]) {
+      const r = spawnSync(node, [join(bin, 'ao'), '--version'], { env: linkedEnv, encoding: 'utf8', timeout: 60_000 });
+      expect(r.stderr, node).toBe('');
+      expect(r.stdout).toBe('ao version 0.10.0\n');
+      // The fixture release ships no desktop app: ao-app says so of the package's own manifest.
+      const app = spawnSync(node, [join(bin, 'ao-app'), 'install'], { env: linkedEnv, encoding: 'utf8', timeout: 60_000 });
+      expect(app.stderr, node).toContain(`ao-app: ${join(own, 'ao-manifest.json')} has no desktop app`);
+    }
+  });
+
   it('a damaged ao-manifest.json beside the launcher: one message naming the file and the reinstall, no stack trace', () => {
     const pnpmHome = join(release.sandbox('damaged-manifest-dir').root, 'pnpm-home');
     const sb = release.sandbox('damaged-manifest', [pnpmHome], { PNPM_HOME: pnpmHome });
