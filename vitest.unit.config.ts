@@ -25,6 +25,7 @@ export const UNIT_TESTS = [
   'test/installer/app/download.test.ts',
   'test/installer/app/extract.test.ts',
   'test/installer/app/install.test.ts',
+  'test/installer/app/mirror-policy.test.ts',
   'test/installer/app/partial-file.test.ts',
   'test/installer/app/trust.test.ts',
   'test/installer/cutover/app-step.test.ts',

@@ -45,7 +45,7 @@ export interface DownloadOptions {
   maxRetryAfterMs?: number;
   /** The whole download gives up after this long, whatever happens (AO_APP_DEADLINE_MS). */
   deadlineMs?: number;
-  /** Requests that brought no new bytes, in all, across mirrors and retries, before giving up. */
+  /** Requests that brought under 256 KiB of new bytes, in all, across mirrors and retries, before giving up. */
   maxFruitlessRequests?: number;
   dispatcher?: Dispatcher;
 }

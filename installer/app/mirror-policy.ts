@@ -2,8 +2,8 @@
  * Which URL to ask next and how long to wait first: retries with exponential backoff and jitter
  * (at least Retry-After, up to a cap), each failed attempt moving to the next mirror, URLs that
  * cannot work (404, a redirect loop, another file) dropped from the rotation, and the budgets:
- * failed attempts in a row without new bytes, requests without new bytes in all (those that brought some are
- * free: a network that cuts every connection after a few MB still finishes), an overall deadline.
+ * failed attempts in a row without new bytes, requests that brought under 256 KiB in all (those that brought more
+ * are free: a network that cuts every connection after a few MB still finishes), an overall deadline.
  */
 export class RetryableError extends Error {
   constructor(
@@ -37,10 +37,16 @@ export function humanWait(ms: number): string {
   return `${Math.round(s / 3600)} hours`;
 }
 
+/**
+ * New bytes a failed request must bring to be free of the request budget: a network that cuts every connection
+ * after a few MB finishes, one that drips a few KB per connection (or trickles) does not run to the deadline.
+ */
+const FREE_PROGRESS = 256 << 10;
+
 export interface MirrorLimits {
   /** Failed attempts in a row (without new bytes) before giving up. */
   retries: number;
-  /** Requests that brought no new bytes, in all, across mirrors and retries. */
+  /** Requests that brought less than FREE_PROGRESS new bytes, in all, across mirrors and retries. */
   maxFruitlessRequests: number;
   /** Date.now() after which no attempt starts. */
   deadline: number;
@@ -94,7 +100,7 @@ export class MirrorPolicy {
   /** The URL for the next attempt, or undefined when a budget ran out (`gaveUp` says which). */
   next(): string | undefined {
     if (this.fruitless >= this.limits.maxFruitlessRequests) {
-      this.gaveUp = `${this.fruitless} requests that brought no new bytes`;
+      this.gaveUp = `${this.fruitless} requests that brought less than ${FREE_PROGRESS >> 10} KiB each`;
       return undefined;
     }
     if (Date.now() > this.limits.deadline) {
@@ -113,7 +119,7 @@ export class MirrorPolicy {
     this.furthest = Math.max(this.furthest, offset);
     const progressed = this.furthest > this.furthestBefore;
     this.failures = progressed ? 1 : this.failures + 1;
-    if (!progressed) this.fruitless++;
+    if (this.furthest - this.furthestBefore < FREE_PROGRESS) this.fruitless++;
     if (err instanceof DeadUrlError) this.dead.add(url);
     if (this.allDead) return undefined;
     if (this.failures > this.limits.retries) {

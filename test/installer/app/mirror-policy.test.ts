@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { MirrorPolicy } from '../../../installer/app/mirror-policy.js';
+
+const limits = { retries: 6, maxFruitlessRequests: 40, deadline: Date.now() + 3_600_000, backoffBaseMs: 1, maxRetryAfterMs: 120_000 };
+const dropped = new Error('other side closed');
+
+/** Attempts that each fail after bringing `step` new bytes, until the policy stops; how many it allowed. */
+function attemptsAllowed(step: number, cap = 1000): number {
+  const policy = new MirrorPolicy(['http://127.0.0.1/app.zip'], limits, 0);
+  let offset = 0;
+  for (let n = 0; n < cap; n++) {
+    const url = policy.next();
+    if (url === undefined) return n;
+    offset += step;
+    if (policy.failed(url, dropped, offset) === undefined) return n + 1;
+  }
+  return cap;
+}
+
+describe('the download budget', () => {
+  it('never stops a download whose connections each bring a write batch or more, however many it takes', () => {
+    // A network that cuts every connection after 512 KiB: 254 MB takes ~500 connections.
+    expect(attemptsAllowed(512 << 10)).toBe(1000);
+  });
+
+  it('stops after 40 requests that each brought less than 256 KiB: a server dripping a few bytes a connection', () => {
+    // Each request makes some progress, so the six-in-a-row rule never fires; before, the deadline (2 hours) was all that stopped it.
+    const policy = new MirrorPolicy(['http://127.0.0.1/app.zip'], limits, 0);
+    let offset = 0;
+    let requests = 0;
+    for (let url = policy.next(); url !== undefined && requests < 1000; url = policy.next()) {
+      requests++;
+      offset += 1000;
+      if (policy.failed(url, dropped, offset) === undefined) break;
+    }
+    expect(requests).toBe(40);
+    expect(policy.gaveUp).toBe('40 requests that brought less than 256 KiB each');
+  });
+});
