@@ -17,6 +17,7 @@ import { checkOpenableApp, extractArtifact, topLevelBundle, type PlannedEntry } 
 import { COMPLETION_MARKER } from '../../common/archive-plan.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
+import { refuseRootInOthersFolder } from './foreign-owner.js';
 import {
   hostTargetId,
   invalidAppManifest,
@@ -281,6 +282,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   if (target.format === 'exe' && process.platform !== 'win32') await runWindowsInstaller(''); // refuses, before any download
   const versionDir = versionFolder(root, manifest.version, targetId);
   const name = basename(versionDir);
+  await refuseRootInOthersFolder([root, options.stateDir]);
   await mkdir(join(root, 'versions'), { recursive: true });
   await mkdir(join(root, 'downloads'), { recursive: true });
 
@@ -583,6 +585,11 @@ async function entryProblems(dir: string, marker: Marker): Promise<string[]> {
 /** `onLockWait`: told once when an install in progress makes the remove wait. */
 export async function removeApp(root = defaultRoot(), stateDir?: string, onLockWait?: (message: string) => void): Promise<void> {
   root = resolve(root);
+  // Nothing installed: nothing to lock either (the lock would make the folder, as root a root-owned one in a user's home).
+  if (!(await stat(root).catch(() => undefined))) {
+    if (stateDir !== undefined) await clearAppState(root, stateDir);
+    return;
+  }
   const lock = await lockAppRoot(root, 60_000, onLockWait);
   try {
     await refuseForeignCurrent(root, 'remove');

@@ -1,7 +1,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { REPO_ROOT } from '../../../common/paths.js';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { lstat, readdir, readlink, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -545,6 +545,44 @@ describe('a file-system problem outside the download and unpack says what, why a
     } finally {
       chmodSync(root, 0o755);
     }
+  });
+
+  // `sudo ao-app install` keeping HOME (macOS's sudo does; so does `sudo -E`): everything it made in the user's home
+  // (~/.ao, ~/.ao/app, app-state.json 0600) belonged to root, and the user's own ao-app install and remove then failed
+  // with EACCES, telling them to make a folder writable that they cannot, while ao start could not read the marker.
+  it.runIf(asRoot && canBeDenied)("as root (sudo keeping HOME), install writes nothing into another user's home and says how to run it", async () => {
+    const home = await tempDir('sudo-home');
+    chmodSync(home, 0o755);
+    chownSync(home, NOBODY, NOBODY);
+    // An AppImage for this host, so the marker for ao start is written too.
+    const dir = await tempDir('sudo-m');
+    chmodSync(dir, 0o755);
+    const artifact = join(dir, 'agent-orchestrator-linux-x64.AppImage');
+    writeFileSync(artifact, '#!/bin/sh\necho app\n');
+    const manifest = await writeManifest(dir, await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/sudo-home.AppImage' }));
+    const rootsOwn = await tempDir('root-owned');
+    // By default into ~/.ao/app, and with --dir a folder root owns (the marker still goes to the user's ~/.ao).
+    for (const extra of [[], ['--dir', join(rootsOwn, 'app')]]) {
+      const r = await ao(['install', '--json', '--manifest', manifest, ...extra], { HOME: home }, 60_000, home);
+      expect(r.code, extra.join(' ')).toBe(1);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(errorEvent(r.stdout), extra.join(' ')).toMatchObject({
+        code: 'EAPPOWNER',
+        why: expect.stringContaining(`uid ${NOBODY}`),
+        fix: expect.stringMatching(/without sudo/),
+      });
+      expect(readdirSync(home), extra.join(' ')).toEqual([]);
+    }
+    expect(readdirSync(rootsOwn)).toEqual([]);
+    // remove as root with nothing installed makes nothing either.
+    expect((await ao(['remove', '--quiet'], { HOME: home }, 60_000, home)).code).toBe(0);
+    expect(readdirSync(home)).toEqual([]);
+    // The user's own install, as they were told, then works, and ao start (running as them) can read its marker.
+    const asUser = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
+    const user = await ao(['install', '--quiet', '--manifest', manifest], { HOME: home }, 60_000, home, asUser);
+    expect(user.stderr).toBe('');
+    expect(user.code).toBe(0);
+    expect(statSync(join(home, '.ao', 'app-state.json')).uid).toBe(NOBODY);
   });
 
   it('install and remove in a folder that already held other things (--dir ~, a project folder) delete only what ao-app made', async () => {
