@@ -4,6 +4,7 @@ import { access, chmod, constants, lstat, mkdir, readdir, readFile, readlink, rm
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
+import { DISK_FULL } from '../../common/file-system-error.js';
 import { homeDir } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
 import { fsyncDir, renameWithRetry, tempSibling, tempSiblingPrefix, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
@@ -439,10 +440,21 @@ async function pointAoStartAt(
   try {
     return { appPath: app, appState: await recordAppState(app, version, { dir: options.stateDir, replacing: join(root, 'versions') }) };
   } catch (cause) {
+    const what = 'the desktop app is installed, but ao start cannot be told where';
+    const again = 'then run ao-app install again (it does not download again)';
+    // A full disk (or quota) is the disk's to fix, not the folder's permissions.
+    if (DISK_FULL.has((cause as NodeJS.ErrnoException).code ?? ''))
+      throw new UserError({
+        what,
+        why: `${join(options.stateDir, 'app-state.json')}: ${(cause as Error).message}`,
+        fix: `free some space on the disk holding ${options.stateDir} (if df -h shows space left, df -i shows whether its inodes ran out), ${again}`,
+        code: 'ENOSPC',
+        cause,
+      });
     throw new UserError({
-      what: 'the desktop app is installed, but ao start cannot be told where',
+      what,
       why: `writing ${join(options.stateDir, 'app-state.json')} failed: ${(cause as Error).message}`,
-      fix: 'make ~/.ao writable, then run ao-app install again (it does not download again)',
+      fix: `make ~/.ao writable, ${again}`,
       code: 'EAPPSTATE',
       cause,
     });

@@ -969,6 +969,34 @@ describe.skipIf(!canInject)('a full disk met creating the download file or the l
   });
 });
 
+// A real full disk under ~/.ao: a tmpfs with no inode left for the marker's temp file (root on Linux can mount one).
+describe.runIf(asRoot && process.platform === 'linux')("a full disk met writing app-state.json (ao start's marker)", () => {
+  it('is ENOSPC saying to free space, not to make ~/.ao writable; the next run writes it without downloading', async () => {
+    const home = await tempDir('state-full-home');
+    const aoHome = join(home, '.ao');
+    mkdirSync(aoHome);
+    const { args, path } = await appImageCase('state-full', ['--json']);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,nr_inodes=1', 'tmpfs', aoHome]);
+    let full: Ran;
+    try {
+      full = await ao(args, { HOME: home });
+    } finally {
+      execFileSync('umount', [aoHome]);
+    }
+    expect(full.code).toBe(1);
+    expect(full.stderr).not.toMatch(/\n\s+at /);
+    expect(errorEvent(full.stdout)).toMatchObject({
+      code: 'ENOSPC',
+      why: expect.stringContaining(join(aoHome, 'app-state.json')),
+      fix: expect.stringMatching(/free some space.*does not download again/),
+    });
+    const requests = server.requests.filter((q) => q.path === path).length;
+    expect((await ao(args, { HOME: home })).code).toBe(0);
+    expect(appState(home).version).toBe('0.10.0');
+    expect(server.requests.filter((q) => q.path === path)).toHaveLength(requests);
+  });
+});
+
 /** A loopback port nobody listens on. */
 function closedPort(): Promise<number> {
   return new Promise((resolve) => {
