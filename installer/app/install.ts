@@ -154,6 +154,34 @@ async function freeBytes(dir: string): Promise<number> {
   return Number(info.bavail) * Number(info.bsize);
 }
 
+/**
+ * The disk that cannot hold its part, if any: the rest of the download goes into downloads/, the unpacked app into
+ * versions/. Either may be linked to another disk (a user who moved the app off a half-full laptop disk), so each disk
+ * is asked for what lands on it; one disk for both is asked for the sum.
+ */
+async function shortOfSpace(
+  root: string,
+  downloadBytes: number,
+  unpackBytes: number,
+  freeSpace: (dir: string) => Promise<number>,
+): Promise<{ dir: string; free: number; need: number; what: string } | undefined> {
+  const downloads = join(root, 'downloads');
+  const versions = join(root, 'versions');
+  const [d, v] = await Promise.all([stat(downloads), stat(versions)]);
+  const parts =
+    d.dev === v.dev
+      ? [{ dir: root, need: downloadBytes + unpackBytes, what: 'the download and the unpacked app need' }]
+      : [
+          { dir: downloads, need: downloadBytes, what: 'the download needs' },
+          { dir: versions, need: unpackBytes, what: 'the unpacked app needs' },
+        ];
+  for (const part of parts) {
+    const free = await freeSpace(part.dir);
+    if (free < part.need) return { ...part, free };
+  }
+  return undefined;
+}
+
 async function readMarker(dir: string): Promise<Marker | undefined> {
   try {
     return JSON.parse(await readFile(join(dir, COMPLETION_MARKER), 'utf8')) as Marker;
@@ -329,13 +357,12 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // An unfinished download of another release under this name is discarded by the download anyway: before the
     // disk is measured, so its bytes (most of the app, after an interrupted upgrade) count as free.
     if (have === 0) await discardPartial(artifact);
-    const need = target.size - have + target.unpackedSizeLimit;
-    const free = await (options.freeSpace ?? freeBytes)(root);
-    if (free < need) {
+    const short = await shortOfSpace(root, target.size - have, target.unpackedSizeLimit, options.freeSpace ?? freeBytes);
+    if (short) {
       throw new UserError({
         what: 'not enough disk space for the desktop app',
-        why: `${root} has ${free} bytes free; the download and the unpacked app need ${need}`,
-        fix: `free at least ${need - free} bytes there, or set AO_APP_DIR to a folder on a larger disk, then run ao-app install again`,
+        why: `${short.dir} has ${short.free} bytes free; ${short.what} ${short.need}`,
+        fix: `free at least ${short.need - short.free} bytes there, or set AO_APP_DIR to a folder on a larger disk, then run ao-app install again`,
         code: 'ENOSPC',
       });
     }
@@ -354,11 +381,12 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     });
     await options.checkpoint?.('downloaded');
     // Again now that the download is done: minutes passed and something else may have filled the disk.
-    const freeNow = await (options.freeSpace ?? freeBytes)(root);
+    const unpackDir = join(root, 'versions');
+    const freeNow = await (options.freeSpace ?? freeBytes)(unpackDir);
     if (freeNow < target.unpackedSizeLimit) {
       throw new UserError({
         what: 'not enough disk space to unpack the desktop app',
-        why: `${root} has ${freeNow} bytes free after the download; unpacking needs up to ${target.unpackedSizeLimit} (the verified download is kept)`,
+        why: `${unpackDir} has ${freeNow} bytes free after the download; unpacking needs up to ${target.unpackedSizeLimit} (the verified download is kept)`,
         fix: `free at least ${target.unpackedSizeLimit - freeNow} bytes there, then run ao-app install again: it unpacks without downloading again`,
         code: 'ENOSPC',
       });
