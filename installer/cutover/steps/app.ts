@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isUserError } from '../../../common/errors.js';
 import { homeDir } from '../../../common/home.js';
 import { redactSecrets } from '../../../common/redact.js';
 import { aoStateDir } from '../../app/app-state.js';
@@ -30,9 +31,15 @@ export function installedPackageAppFetcher(pm: PackageManagerInfo): AppFetcher {
     const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as { app?: unknown };
     if (manifest.app === undefined) return { skipped: 'app fetch skipped: this release ships no desktop app' };
     const root = env.AO_APP_DIR || join(homeDir(env), '.ao', 'app');
-    // The marker the rewrite's own `ao start` reads, so it opens this verified app instead of downloading one.
-    const result = await installApp({ manifest: manifest.app, root, stateDir: aoStateDir(env) });
-    return { path: result.path };
+    try {
+      // The marker the rewrite's own `ao start` reads, so it opens this verified app instead of downloading one.
+      const result = await installApp({ manifest: manifest.app, root, stateDir: aoStateDir(env) });
+      return { path: result.path };
+    } catch (err) {
+      // No app for this platform in this release (the real one has none for linux-arm64 or win32-arm64): nothing failed.
+      if (isUserError(err) && err.code === 'EAPPTARGET') return { skipped: `app fetch skipped: ${err.what}` };
+      throw err;
+    }
   };
 }
 
@@ -40,7 +47,8 @@ export async function fetchAppStep(fetcher: AppFetcher | undefined, opts: Parame
   if (!fetcher) return { status: 'skipped', reason: 'app fetch skipped: no app fetcher in this build', later: FETCH_APP_LATER };
   try {
     const got = await fetcher(opts);
-    return 'path' in got ? { status: 'fetched', path: got.path } : { status: 'skipped', reason: got.skipped, later: FETCH_APP_LATER };
+    // A release without an app here gives ao-app nothing to fetch later either.
+    return 'path' in got ? { status: 'fetched', path: got.path } : { status: 'skipped', reason: got.skipped };
   } catch (err) {
     // The reason is printed and kept in the journal: a download URL in it may carry a password or a token.
     return { status: 'failed', reason: redactSecrets((err as Error).message), later: FETCH_APP_LATER };
