@@ -69,10 +69,14 @@ const WRITE_BATCH = 256 << 10;
 const TRICKLE_BYTES = 1024;
 
 /**
- * How a web page begins (the common HTML patterns of WHATWG MIME sniffing), which no app artifact (a zip, a gzip, an
- * ELF or MZ executable) does: a sign-in page sent without `Content-Type: text/html` is known by its first bytes.
+ * How a web page begins (the common HTML patterns of WHATWG MIME sniffing, and the `<?xml` prolog an XHTML page, as
+ * older hotspot gateways serve, starts with), which no app artifact (a zip, a gzip, an ELF or MZ executable) does: a
+ * sign-in page sent without `Content-Type: text/html` is known by its first bytes.
  */
-const HTML_START = /^\uFEFF?[\t\n\f\r ]*<(?:!doctype\s+html|html|head|body|title|meta|script|!--)/i;
+const HTML_START = /^\uFEFF?[\t\n\f\r ]*<(?:\?xml|!doctype\s+html|html|head|body|title|meta|script|!--)/i;
+
+/** The Content-Types of a web page: HTML, or XHTML. */
+const PAGE_TYPE = /^\s*(?:text\/html|application\/xhtml\+xml)\b/i;
 
 const htmlPage = (url: string) => new LoginPageError(`${url} answered with an HTML page (a network's sign-in page or a proxy's error page), not the app`);
 
@@ -400,7 +404,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   }
   // The app is never an HTML page: this is a network's sign-in page (a captive portal answers any URL with one) or a
   // proxy's error page. Taken for the app's first bytes, it would make the whole download fail its hash at the end.
-  if (/^\s*text\/html\b/i.test(header(res.headers, 'content-type') ?? '')) {
+  if (PAGE_TYPE.test(header(res.headers, 'content-type') ?? '')) {
     discard(res.body);
     throw htmlPage(url);
   }
