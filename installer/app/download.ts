@@ -432,16 +432,23 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
       await ctx.restart();
       throw new RetryableError(`${url} sent a range that does not start at ${part.offset}`);
     }
-  } else {
-    // A 200 where a range was asked (ignored Range, or If-Range saw a new ETag): start over.
-    if (part.offset > 0) await ctx.restart();
   }
-  await part.begin(url, header(res.headers, 'etag'), header(res.headers, 'last-modified'));
+  // A 200 where a range was asked (ignored Range, or If-Range saw a new ETag): start over, but only once its first bytes
+  // show it is no sign-in page. A page sent without an HTML type in answer to a resume (a laptop waking up on a hotel
+  // network whose sign-in expired) had cost every byte kept.
+  const startOver = status === 200 && part.offset > 0;
+  let begun = false;
+  const begin = async () => {
+    begun = true;
+    if (startOver) await ctx.restart();
+    await part.begin(url, header(res.headers, 'etag'), header(res.headers, 'last-modified'));
+  };
+  if (!startOver) await begin();
   let batch: Buffer[] = [];
   let batched = 0;
   // The file's first bytes are looked at before any is written: kept, a sign-in page's would be resumed after
   // once the network lets the app through, and the spliced file fail its hash at the end of the whole download.
-  let sniff = part.offset === 0;
+  let sniff = part.offset === 0 || startOver;
   // One batch is written (and hashed) while the next one arrives: on a disk whose page cache is slow to
   // fill, awaiting each write before reading on left the connection idle for half the download.
   let writing: Promise<void> | undefined;
@@ -456,6 +463,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
         throw htmlPage(url);
       }
     }
+    if (!begun) await begin();
     const chunks = batch;
     batch = [];
     batched = 0;
@@ -464,7 +472,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     writing.catch(() => undefined);
   };
   // Where the bytes received so far end, written or not.
-  let received = part.offset;
+  let received = startOver ? 0 : part.offset;
   let windowStart = Date.now();
   let windowBytes = 0;
   // A server or proxy that compresses although identity was asked (Content-Encoding: gzip): the pinned hash is the file's, so decode it.

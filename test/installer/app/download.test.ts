@@ -195,6 +195,25 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(result.fetched).toBe(SIZE);
   });
 
+  // A laptop waking up on the hotel's network, whose sign-in has expired: the resume is answered 200 with the page.
+  it('keeps the bytes already downloaded when a resume is answered with a sign-in page that does not say it is HTML, and resumes after them', async () => {
+    const path = await servedPath();
+    const dropAt = 1 << 20;
+    server.fault(path, { kind: 'drop', afterBytes: dropAt }, ...Array.from({ length: 3 }, () => ({ kind: 'login-page', contentType: '' }) as const));
+    const dest = join(await tempDir('dl'), 'app.zip');
+    const options = { urls: [`${server.url}${path}`], dest, ...pinned, backoffBaseMs: 10, stallTimeoutMs: 2_000, retries: 2 };
+    const failed = await download(options).catch((err: unknown) => err);
+    expect((failed as { fix: string }).fix).toMatch(/sign in to this network in a web browser.*it resumes/);
+    const kept = (await stat(partialPath(dest))).size;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThanOrEqual(dropAt);
+    // Signed in: the rest only.
+    const result = await download(options);
+    await expectGood(dest);
+    expect(result).toMatchObject({ resumedFrom: kept, fetched: SIZE - kept });
+    expect(server.requests.filter((r) => r.path === path).at(-1)).toMatchObject({ status: 206, range: `bytes=${kept}-` });
+  });
+
   it('keeps nothing of a sign-in page that does not say it is HTML, so the next run downloads the app whole instead of splicing it onto the page', async () => {
     const path = await servedPath();
     // No Content-Type, then application/octet-stream: the page is known by its first bytes only.
