@@ -279,6 +279,22 @@ async function refuseNoExec(versions: string): Promise<void> {
   }
 }
 
+/**
+ * Another platform's app (`--target`, fetched for another machine) installed into a folder whose current app is of
+ * another target would become `current` there, and the app this machine runs would be deleted with the old versions.
+ */
+async function refuseReplacingHostApp(root: string, targetId: string, current: string | undefined): Promise<void> {
+  if (targetId === hostTargetId() || current === undefined) return;
+  const installed = (await readMarker(current))?.target;
+  if (installed === undefined || installed === targetId) return;
+  throw new UserError({
+    what: `cannot install the desktop app for ${targetId} into ${root}`,
+    why: `that folder holds the app for ${installed}, which installing another platform's app there would replace and delete; nothing was changed`,
+    fix: `to fetch the app for ${targetId} (for another machine), pass --dir with a folder of its own, like --dir ./ao-app-${targetId}`,
+    code: 'EAPPTARGET',
+  });
+}
+
 /** Removes half-written versions and staging folders (no marker), never the current one. */
 async function sweep(root: string, keep: Set<string>): Promise<void> {
   const versions = join(root, 'versions');
@@ -324,6 +340,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     await refuseNoExec(join(root, 'versions'));
     const trustChange = checkEntryTrust(manifest, targetId, target, options.trustedKeys ?? pinnedKeys(), await rememberedTrust(root));
     const current = await currentVersionDir(root);
+    await refuseReplacingHostApp(root, targetId, current);
     await sweepKilledSteps(root);
     await sweep(root, new Set([current ?? '']));
     const done = await readMarker(versionDir);

@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppManifest } from '../../../common/app-manifest.js';
 import { versionFolder } from '../../../installer/app/install.js';
-import { writePadding } from '../../../rehearsal/app-fixtures.js';
+import { buildAppArtifact, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
 
@@ -815,6 +815,32 @@ describe('app-state.json (what the real ao start opens) after a remove or going 
     // Left behind, it names a deleted app, and ao start replaces that with its own unverified download.
     expect(existsSync(join(home, '.ao', 'app-state.json'))).toBe(false);
   });
+
+  // `--target` fetches another platform's app (for another machine): into the folder holding this machine's app, it made
+  // that one `current` and deleted this machine's, leaving app-state.json naming a deleted app (exit 0).
+  it.runIf(process.platform === 'linux' && process.arch === 'x64')(
+    "installing another platform's app (--target) into the folder holding this machine's is refused, this machine's app kept",
+    async () => {
+      const home = await tempDir('foreign-target-home');
+      const { root, args } = await twoVersions('foreign-target');
+      expect((await ao(args[1]!, { HOME: home })).code).toBe(0);
+      const ours = appState(home).appPath;
+      const mac = (await buildAppArtifact('darwin', join(await tempDir('foreign-mac'), 'ao-desktop-darwin-arm64.zip'), 64 << 10)).file;
+      const macManifest = await writeManifest(await tempDir('m'), await manifestFor(server, mac, 'zip', 'darwin-arm64', {}, { path: '/foreign-target.zip' }));
+      const foreign = await ao(['install', '--json', '--manifest', macManifest, '--target', 'darwin-arm64', '--dir', root], { HOME: home });
+      expect(foreign.code).toBe(1);
+      expect(errorEvent(foreign.stdout)).toMatchObject({ code: 'EAPPTARGET', fix: expect.stringContaining('--dir') });
+      expect(server.requests.filter((q) => q.path === '/foreign-target.zip')).toHaveLength(0);
+      expect(existsSync(ours)).toBe(true);
+      expect(await readlink(join(root, 'current'))).toBe(join('versions', '0.10.0-linux-x64'));
+      // Into a folder of its own, it is fetched.
+      expect(
+        (await ao(['install', '--quiet', '--manifest', macManifest, '--target', 'darwin-arm64', '--dir', join(root, '..', 'for-the-mac')], { HOME: home }))
+          .code,
+      ).toBe(0);
+      expect(appState(home).appPath).toBe(ours);
+    },
+  );
 
   it('going back from 0.10.0 to 0.9.0 points it at 0.9.0, which exists, not at the 0.10.0 it deleted', async () => {
     const home = await tempDir('back-home');
