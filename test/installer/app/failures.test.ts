@@ -3,6 +3,7 @@ import { build } from 'esbuild';
 import { REPO_ROOT } from '../../../common/paths.js';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
+import { hostname } from 'node:os';
 import { lstat, readdir, readlink, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -546,6 +547,31 @@ describe('a file-system problem outside the download and unpack says what, why a
       chmodSync(root, 0o755);
     }
   });
+
+  // An admin's install killed mid-way (Ctrl-C: no handler releases the lock) leaves its .lock, naming a dead pid. A user who
+  // may not write the folder cannot move that stale lock aside: the reclaim failed and was retried at once, without a
+  // pause or a deadline, for good (verify spun at 100% CPU).
+  it.skipIf(!canBeDenied)(
+    'verify of an app folder the user may not write, holding a stale lock a killed install left, reads it (no endless retry)',
+    async () => {
+      const base = await tempDir('stale-shared');
+      chmodSync(base, 0o755);
+      const root = join(base, 'app');
+      const manifest = await tarManifest('stale-shared', '0.10.0');
+      expect((await ao(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64', '--dir', root])).code).toBe(0);
+      const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+      writeFileSync(join(root, '.lock'), JSON.stringify({ pid: Number(dead.stdout), host: hostname(), acquiredAt: new Date().toISOString(), token: 'gone' }));
+      chmodSync(root, 0o555);
+      try {
+        const through = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : [];
+        const verify = await ao(['verify', '--manifest', manifest, '--target', 'linux-x64', '--dir', root], { HOME: base }, 20_000, base, through);
+        expect(verify.code).toBe(0);
+        expect(verify.stdout).toContain('is intact');
+      } finally {
+        chmodSync(root, 0o755);
+      }
+    },
+  );
 
   // `sudo ao-app install` keeping HOME (macOS's sudo does; so does `sudo -E`): everything it made in the user's home
   // (~/.ao, ~/.ao/app, app-state.json 0600) belonged to root, and the user's own ao-app install and remove then failed
