@@ -12,11 +12,12 @@ async function otherUsersFolder(path: string): Promise<{ folder: string; uid: nu
 }
 
 /**
- * Root installing into another user's folder (`sudo ao-app install`, with a sudo that keeps HOME, as macOS's does):
- * everything it makes there (~/.ao, ~/.ao/app, the 0600 app-state.json) would belong to root, and that user's own
- * ao-app could then neither update nor remove the app, nor ao start read its marker. Refused before anything is made.
+ * Root installing into, or removing from, another user's folder (`sudo ao-app install`, with a sudo that keeps HOME, as
+ * macOS's does): everything it writes there (~/.ao, ~/.ao/app, the 0600 app-state.json, which remove rewrites when the
+ * app recorded more in it) would belong to root, and that user's own ao-app could then neither update nor remove the
+ * app, nor ao start and the app read their marker. Refused before anything is changed.
  */
-export async function refuseRootInOthersFolder(paths: Array<string | undefined>): Promise<void> {
+export async function refuseRootInOthersFolder(paths: Array<string | undefined>, command: 'install' | 'remove'): Promise<void> {
   if (process.getuid?.() !== 0) return;
   for (const path of paths) {
     if (path === undefined) continue;
@@ -24,8 +25,8 @@ export async function refuseRootInOthersFolder(paths: Array<string | undefined>)
     if (!other) continue;
     throw new UserError({
       what: `ao-app is running as root, but ${path} is in a folder of another user`,
-      why: `${other.folder} belongs to uid ${other.uid}: what root installed there would belong to root, and that user's own ao-app and ao start could not change or read it; nothing was changed`,
-      fix: `run ao-app install as that user, without sudo (the desktop app installs per user, under ~/.ao); to install it for root, use sudo -H so HOME is root's own`,
+      why: `${other.folder} belongs to uid ${other.uid}: what root wrote there would belong to root, and that user's own ao-app and ao start could not change or read it; nothing was changed`,
+      fix: `run ao-app ${command} as that user, without sudo (the desktop app installs per user, under ~/.ao); for root's own app, use sudo -H so HOME is root's own`,
       code: 'EAPPOWNER',
     });
   }

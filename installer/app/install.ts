@@ -327,7 +327,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   if (target.format === 'exe' && process.platform !== 'win32') await runWindowsInstaller(''); // refuses, before any download
   const versionDir = versionFolder(root, manifest.version, targetId);
   const name = basename(versionDir);
-  await refuseRootInOthersFolder([root, options.stateDir]);
+  await refuseRootInOthersFolder([root, options.stateDir], 'install');
   await mkdir(join(root, 'versions'), { recursive: true });
   await mkdir(join(root, 'downloads'), { recursive: true });
 
@@ -642,6 +642,7 @@ async function entryProblems(dir: string, marker: Marker): Promise<string[]> {
 /** `onLockWait`: told once when an install in progress makes the remove wait. */
 export async function removeApp(root = defaultRoot(), stateDir?: string, onLockWait?: (message: string) => void): Promise<void> {
   root = resolve(root);
+  await refuseRootInOthersFolder([root, stateDir], 'remove');
   // Nothing installed: nothing to lock either (the lock would make the folder, as root a root-owned one in a user's home).
   if (!(await stat(root).catch(() => undefined))) {
     if (stateDir !== undefined) await clearAppState(root, stateDir);

@@ -576,40 +576,56 @@ describe('a file-system problem outside the download and unpack says what, why a
   // `sudo ao-app install` keeping HOME (macOS's sudo does; so does `sudo -E`): everything it made in the user's home
   // (~/.ao, ~/.ao/app, app-state.json 0600) belonged to root, and the user's own ao-app install and remove then failed
   // with EACCES, telling them to make a folder writable that they cannot, while ao start could not read the marker.
-  it.runIf(asRoot && canBeDenied)("as root (sudo keeping HOME), install writes nothing into another user's home and says how to run it", async () => {
-    const home = await tempDir('sudo-home');
-    chmodSync(home, 0o755);
-    chownSync(home, NOBODY, NOBODY);
-    // An AppImage for this host, so the marker for ao start is written too.
-    const dir = await tempDir('sudo-m');
-    chmodSync(dir, 0o755);
-    const artifact = join(dir, 'agent-orchestrator-linux-x64.AppImage');
-    writeFileSync(artifact, '#!/bin/sh\necho app\n');
-    const manifest = await writeManifest(dir, await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/sudo-home.AppImage' }));
-    const rootsOwn = await tempDir('root-owned');
-    // By default into ~/.ao/app, and with --dir a folder root owns (the marker still goes to the user's ~/.ao).
-    for (const extra of [[], ['--dir', join(rootsOwn, 'app')]]) {
-      const r = await ao(['install', '--json', '--manifest', manifest, ...extra], { HOME: home }, 60_000, home);
-      expect(r.code, extra.join(' ')).toBe(1);
-      expect(r.stderr).not.toMatch(/\n\s+at /);
-      expect(errorEvent(r.stdout), extra.join(' ')).toMatchObject({
-        code: 'EAPPOWNER',
-        why: expect.stringContaining(`uid ${NOBODY}`),
-        fix: expect.stringMatching(/without sudo/),
-      });
-      expect(readdirSync(home), extra.join(' ')).toEqual([]);
-    }
-    expect(readdirSync(rootsOwn)).toEqual([]);
-    // remove as root with nothing installed makes nothing either.
-    expect((await ao(['remove', '--quiet'], { HOME: home }, 60_000, home)).code).toBe(0);
-    expect(readdirSync(home)).toEqual([]);
-    // The user's own install, as they were told, then works, and ao start (running as them) can read its marker.
-    const asUser = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
-    const user = await ao(['install', '--quiet', '--manifest', manifest], { HOME: home }, 60_000, home, asUser);
-    expect(user.stderr).toBe('');
-    expect(user.code).toBe(0);
-    expect(statSync(join(home, '.ao', 'app-state.json')).uid).toBe(NOBODY);
-  });
+  it.runIf(asRoot && canBeDenied)(
+    "as root (sudo keeping HOME), install and remove write nothing into another user's home and say how to run them",
+    async () => {
+      const home = await tempDir('sudo-home');
+      chmodSync(home, 0o755);
+      chownSync(home, NOBODY, NOBODY);
+      // An AppImage for this host, so the marker for ao start is written too.
+      const dir = await tempDir('sudo-m');
+      chmodSync(dir, 0o755);
+      const artifact = join(dir, 'agent-orchestrator-linux-x64.AppImage');
+      writeFileSync(artifact, '#!/bin/sh\necho app\n');
+      const manifest = await writeManifest(dir, await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/sudo-home.AppImage' }));
+      const rootsOwn = await tempDir('root-owned');
+      // By default into ~/.ao/app, and with --dir a folder root owns (the marker still goes to the user's ~/.ao).
+      for (const extra of [[], ['--dir', join(rootsOwn, 'app')]]) {
+        const r = await ao(['install', '--json', '--manifest', manifest, ...extra], { HOME: home }, 60_000, home);
+        expect(r.code, extra.join(' ')).toBe(1);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+        expect(errorEvent(r.stdout), extra.join(' ')).toMatchObject({
+          code: 'EAPPOWNER',
+          why: expect.stringContaining(`uid ${NOBODY}`),
+          fix: expect.stringMatching(/without sudo/),
+        });
+        expect(readdirSync(home), extra.join(' ')).toEqual([]);
+      }
+      expect(readdirSync(rootsOwn)).toEqual([]);
+      // remove as root, with nothing installed, makes nothing either.
+      expect(errorEvent((await ao(['remove', '--json'], { HOME: home }, 60_000, home)).stdout)).toMatchObject({ code: 'EAPPOWNER' });
+      expect(readdirSync(home)).toEqual([]);
+      // The user's own install, as they were told, then works, and ao start (running as them) can read its marker.
+      const asUser = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
+      const user = await ao(['install', '--quiet', '--manifest', manifest], { HOME: home }, 60_000, home, asUser);
+      expect(user.stderr).toBe('');
+      expect(user.code).toBe(0);
+      const marker = join(home, '.ao', 'app-state.json');
+      expect(statSync(marker).uid).toBe(NOBODY);
+      // The app, run by the user, records its legacy-import decision in the marker.
+      writeFileSync(marker, JSON.stringify({ ...JSON.parse(readFileSync(marker, 'utf8')), migration: { status: 'completed' } }));
+      chownSync(marker, NOBODY, NOBODY);
+      // Root removing it would leave that marker root's (0600), unreadable to the user's app and ao start: refused too.
+      const sudoRemove = await ao(['remove', '--json'], { HOME: home }, 60_000, home);
+      expect(sudoRemove.code).toBe(1);
+      expect(errorEvent(sudoRemove.stdout)).toMatchObject({ code: 'EAPPOWNER', fix: expect.stringMatching(/run ao-app remove as that user, without sudo/) });
+      expect(existsSync(join(home, '.ao', 'app', 'current'))).toBe(true);
+      const userRemove = await ao(['remove', '--quiet'], { HOME: home }, 60_000, home, asUser);
+      expect(userRemove.code).toBe(0);
+      expect(statSync(marker).uid).toBe(NOBODY);
+      expect(JSON.parse(readFileSync(marker, 'utf8'))).toMatchObject({ appPath: '', migration: { status: 'completed' } });
+    },
+  );
 
   it('install and remove in a folder that already held other things (--dir ~, a project folder) delete only what ao-app made', async () => {
     const home = await tempDir('user-folder');
