@@ -31,6 +31,12 @@ export function installedPackageAppFetcher(pm: PackageManagerInfo): AppFetcher {
     const manifestFile = join(pm.globalRoot, ...PACKAGE_NAME.split('/'), 'ao-manifest.json');
     const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as { app?: unknown };
     if (manifest.app === undefined) return { skipped: 'app fetch skipped: this release ships no desktop app' };
+    // `sudo ao update` (a distro's Node needs root for global installs): the app is per user, and one fetched into root's
+    // home is never opened by the user's own ao start, which reads their ~/.ao.
+    if (process.getuid?.() === 0 && env.SUDO_UID && env.SUDO_UID !== '0')
+      return {
+        skipped: `app fetch skipped: ao update runs as root through sudo, and the desktop app installs per user: run ao-app install as ${env.SUDO_USER || `uid ${env.SUDO_UID}`}, without sudo`,
+      };
     const root = env.AO_APP_DIR || join(homeDir(env), '.ao', 'app');
     try {
       // The marker the rewrite's own `ao start` reads, so it opens this verified app instead of downloading one.

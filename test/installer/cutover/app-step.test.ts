@@ -94,4 +94,30 @@ describe("the cutover's app step", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  // `sudo ao update` (a distro's Node needs sudo for global installs): the app went into root's home, 182 MB that the
+  // user's own ao start, which reads their ~/.ao, never opens.
+  it.runIf(process.getuid?.() === 0 && hostTargetId() === 'linux-x64')(
+    'under sudo, fetches nothing for root and says to run ao-app install as the user',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'ao-app-step-art-'));
+      const artifact = join(dir, 'agent-orchestrator-linux-x64.AppImage');
+      await writePadding(artifact, 64 << 10);
+      const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/step-sudo.AppImage' });
+      const globalRoot = await installedPackage(manifest);
+      try {
+        const home = join(globalRoot, 'root-home');
+        const outcome = await fetchAppStep(installedPackageAppFetcher({ name: 'npm', globalRoot }), {
+          home,
+          env: { ...process.env, HOME: home, AO_RUN_FILE: '', AO_APP_DIR: '', AO_APP_BASE_URL: '', SUDO_UID: '1000', SUDO_USER: 'alice' },
+          log: () => undefined,
+        });
+        expect(outcome).toEqual({ status: 'skipped', reason: expect.stringMatching(/sudo.*run ao-app install as alice, without sudo/) });
+        expect(server.requests.filter((r) => r.path === '/step-sudo.AppImage')).toHaveLength(0);
+      } finally {
+        await rm(globalRoot, { recursive: true, force: true });
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
