@@ -167,10 +167,10 @@ async function shortOfSpace(
 ): Promise<{ dir: string; free: number; need: number; what: string } | undefined> {
   const downloads = join(root, 'downloads');
   const versions = join(root, 'versions');
-  const [d, v] = await Promise.all([stat(downloads), stat(versions)]);
+  const [r, d, v] = await Promise.all([stat(root), stat(downloads), stat(versions)]);
   const parts =
     d.dev === v.dev
-      ? [{ dir: root, need: downloadBytes + unpackBytes, what: 'the download and the unpacked app need' }]
+      ? [{ dir: r.dev === v.dev ? root : versions, need: downloadBytes + unpackBytes, what: 'the download and the unpacked app need' }]
       : [
           { dir: downloads, need: downloadBytes, what: 'the download needs' },
           { dir: versions, need: unpackBytes, what: 'the unpacked app needs' },

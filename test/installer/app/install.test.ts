@@ -299,6 +299,14 @@ describe('installing the desktop app', () => {
           message: expect.stringContaining(`${join(other, 'versions')} has`),
         });
         expect(server.requests.filter((r) => r.path === '/linked-disk.AppImage')).toHaveLength(requests);
+        // Both linked to the bigger disk, the folder itself on the small one: nothing lands on the small disk.
+        const both = join(small, 'both');
+        await mkdir(both);
+        await mkdir(join(bigger, 'both-versions'));
+        await mkdir(join(bigger, 'both-downloads'));
+        await symlink(join(bigger, 'both-versions'), join(both, 'versions'));
+        await symlink(join(bigger, 'both-downloads'), join(both, 'downloads'));
+        expect(await installApp({ manifest: larger, target: 'linux-x64', root: both })).toMatchObject({ status: 'installed' });
       } finally {
         execFileSync('umount', [small]);
       }
