@@ -4,7 +4,7 @@ import { UserError } from './errors.js';
  * Errors from the operating system while the desktop app is written (its download, its unpack), told
  * apart from errors about the bytes, and said so a person can act on them.
  */
-const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+export const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
 
 function isDiskError(err: unknown): boolean {
   return DISK_FULL.has((err as NodeJS.ErrnoException)?.code ?? '');

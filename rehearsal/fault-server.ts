@@ -33,8 +33,9 @@ export type Fault =
   /**
    * Answer 200 with a small HTML page, as a hotel or café network's sign-in page (a captive portal) does for any URL.
    * `contentType`: what the page says it is (text/html by default; some portals send none, '', or application/octet-stream).
+   * `body`: the page itself (a small HTML5 page by default; some portals send XHTML behind an `<?xml ...?>` prolog).
    */
-  | { kind: 'login-page'; contentType?: string }
+  | { kind: 'login-page'; contentType?: string; body?: string }
   /** Send the whole file gzip-compressed with `Content-Encoding: gzip` (200, or 206 of the compressed bytes when a Range was asked), whatever Accept-Encoding said. */
   | { kind: 'gzip' };
 
@@ -112,7 +113,7 @@ export async function startFaultServer(): Promise<FaultServer> {
       return finishWith(
         200,
         fault.contentType === '' ? {} : { 'content-type': fault.contentType ?? 'text/html; charset=utf-8' },
-        '<!doctype html><html><body><form action="/login">Sign in to the hotel Wi-Fi</form></body></html>\n',
+        fault.body ?? '<!doctype html><html><body><form action="/login">Sign in to the hotel Wi-Fi</form></body></html>\n',
       );
     const served = files.get(path);
     if (!served) return finishWith(404, {}, 'not found\n');

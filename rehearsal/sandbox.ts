@@ -18,7 +18,8 @@ export interface Sandbox {
   cleanup(): void;
 }
 
-const LEAKY = /^(npm_|NPM_|PNPM_|YARN_|BUN_|INIT_CWD$|NODE_OPTIONS$|VITEST|TEST$|AO_)/;
+// SUDO_*: a sandbox is a user of its own, not the sudo session the suite may run in (ao update skips the app under sudo).
+const LEAKY = /^(npm_|NPM_|PNPM_|YARN_|BUN_|INIT_CWD$|NODE_OPTIONS$|VITEST|TEST$|AO_|SUDO_)/;
 
 export function createSandbox(options: { registry?: string; npmrc?: string; name?: string } = {}): Sandbox {
   const root = mkdtempSync(join(tmpdir(), `ao-${options.name ?? 'sandbox'}-`));

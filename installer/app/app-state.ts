@@ -106,7 +106,11 @@ export async function clearAppState(root: string, dir = aoStateDir()): Promise<b
   if (!existing) return false;
   const inside = (await physical(existing.appPath)).startsWith((await physical(root)) + sep);
   if (!inside) return false;
-  await rm(join(dir, APP_STATE_FILE), { force: true });
+  // What the app recorded besides where it is (its legacy-import decision, `migration`) outlives this copy of it: an app
+  // installed again later reads it. Kept with an appPath naming nothing, as the app itself writes a marker without an app.
+  const { appPath, version, installedAt, lastReconciledAt, installSource, schemaVersion, ...theirs } = existing;
+  if (Object.keys(theirs).length === 0) await rm(join(dir, APP_STATE_FILE), { force: true });
+  else await writeFileAtomic(join(dir, APP_STATE_FILE), `${JSON.stringify({ schemaVersion, appPath: '', version: '', ...theirs }, null, 2)}\n`, 0o600);
   return true;
 }
 

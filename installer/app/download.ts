@@ -69,10 +69,14 @@ const WRITE_BATCH = 256 << 10;
 const TRICKLE_BYTES = 1024;
 
 /**
- * How a web page begins (the common HTML patterns of WHATWG MIME sniffing), which no app artifact (a zip, a gzip, an
- * ELF or MZ executable) does: a sign-in page sent without `Content-Type: text/html` is known by its first bytes.
+ * How a web page begins (the common HTML patterns of WHATWG MIME sniffing, and the `<?xml` prolog an XHTML page, as
+ * older hotspot gateways serve, starts with), which no app artifact (a zip, a gzip, an ELF or MZ executable) does: a
+ * sign-in page sent without `Content-Type: text/html` is known by its first bytes.
  */
-const HTML_START = /^\uFEFF?[\t\n\f\r ]*<(?:!doctype\s+html|html|head|body|title|meta|script|!--)/i;
+const HTML_START = /^\uFEFF?[\t\n\f\r ]*<(?:\?xml|!doctype\s+html|html|head|body|title|meta|script|!--)/i;
+
+/** The Content-Types of a web page: HTML, or XHTML. */
+const PAGE_TYPE = /^\s*(?:text\/html|application\/xhtml\+xml)\b/i;
 
 const htmlPage = (url: string) => new LoginPageError(`${url} answered with an HTML page (a network's sign-in page or a proxy's error page), not the app`);
 
@@ -400,7 +404,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   }
   // The app is never an HTML page: this is a network's sign-in page (a captive portal answers any URL with one) or a
   // proxy's error page. Taken for the app's first bytes, it would make the whole download fail its hash at the end.
-  if (/^\s*text\/html\b/i.test(header(res.headers, 'content-type') ?? '')) {
+  if (PAGE_TYPE.test(header(res.headers, 'content-type') ?? '')) {
     discard(res.body);
     throw htmlPage(url);
   }
@@ -428,16 +432,23 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
       await ctx.restart();
       throw new RetryableError(`${url} sent a range that does not start at ${part.offset}`);
     }
-  } else {
-    // A 200 where a range was asked (ignored Range, or If-Range saw a new ETag): start over.
-    if (part.offset > 0) await ctx.restart();
   }
-  await part.begin(url, header(res.headers, 'etag'), header(res.headers, 'last-modified'));
+  // A 200 where a range was asked (ignored Range, or If-Range saw a new ETag): start over, but only once its first bytes
+  // show it is no sign-in page. A page sent without an HTML type in answer to a resume (a laptop waking up on a hotel
+  // network whose sign-in expired) had cost every byte kept.
+  const startOver = status === 200 && part.offset > 0;
+  let begun = false;
+  const begin = async () => {
+    begun = true;
+    if (startOver) await ctx.restart();
+    await part.begin(url, header(res.headers, 'etag'), header(res.headers, 'last-modified'));
+  };
+  if (!startOver) await begin();
   let batch: Buffer[] = [];
   let batched = 0;
   // The file's first bytes are looked at before any is written: kept, a sign-in page's would be resumed after
   // once the network lets the app through, and the spliced file fail its hash at the end of the whole download.
-  let sniff = part.offset === 0;
+  let sniff = part.offset === 0 || startOver;
   // One batch is written (and hashed) while the next one arrives: on a disk whose page cache is slow to
   // fill, awaiting each write before reading on left the connection idle for half the download.
   let writing: Promise<void> | undefined;
@@ -452,6 +463,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
         throw htmlPage(url);
       }
     }
+    if (!begun) await begin();
     const chunks = batch;
     batch = [];
     batched = 0;
@@ -460,7 +472,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     writing.catch(() => undefined);
   };
   // Where the bytes received so far end, written or not.
-  let received = part.offset;
+  let received = startOver ? 0 : part.offset;
   let windowStart = Date.now();
   let windowBytes = 0;
   // A server or proxy that compresses although identity was asked (Content-Encoding: gzip): the pinned hash is the file's, so decode it.

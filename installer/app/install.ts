@@ -4,6 +4,7 @@ import { access, chmod, constants, lstat, mkdir, readdir, readFile, readlink, rm
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
+import { DISK_FULL } from '../../common/file-system-error.js';
 import { homeDir } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
 import { fsyncDir, renameWithRetry, tempSibling, tempSiblingPrefix, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
@@ -17,6 +18,7 @@ import { checkOpenableApp, extractArtifact, topLevelBundle, type PlannedEntry } 
 import { COMPLETION_MARKER } from '../../common/archive-plan.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
+import { refuseRootInOthersFolder } from './foreign-owner.js';
 import {
   hostTargetId,
   invalidAppManifest,
@@ -152,6 +154,34 @@ async function freeBytes(dir: string): Promise<number> {
   return Number(info.bavail) * Number(info.bsize);
 }
 
+/**
+ * The disk that cannot hold its part, if any: the rest of the download goes into downloads/, the unpacked app into
+ * versions/. Either may be linked to another disk (a user who moved the app off a half-full laptop disk), so each disk
+ * is asked for what lands on it; one disk for both is asked for the sum.
+ */
+async function shortOfSpace(
+  root: string,
+  downloadBytes: number,
+  unpackBytes: number,
+  freeSpace: (dir: string) => Promise<number>,
+): Promise<{ dir: string; free: number; need: number; what: string } | undefined> {
+  const downloads = join(root, 'downloads');
+  const versions = join(root, 'versions');
+  const [r, d, v] = await Promise.all([stat(root), stat(downloads), stat(versions)]);
+  const parts =
+    d.dev === v.dev
+      ? [{ dir: r.dev === v.dev ? root : versions, need: downloadBytes + unpackBytes, what: 'the download and the unpacked app need' }]
+      : [
+          { dir: downloads, need: downloadBytes, what: 'the download needs' },
+          { dir: versions, need: unpackBytes, what: 'the unpacked app needs' },
+        ];
+  for (const part of parts) {
+    const free = await freeSpace(part.dir);
+    if (free < part.need) return { ...part, free };
+  }
+  return undefined;
+}
+
 async function readMarker(dir: string): Promise<Marker | undefined> {
   try {
     return JSON.parse(await readFile(join(dir, COMPLETION_MARKER), 'utf8')) as Marker;
@@ -249,6 +279,22 @@ async function refuseNoExec(versions: string): Promise<void> {
   }
 }
 
+/**
+ * Another platform's app (`--target`, fetched for another machine) installed into a folder whose current app is of
+ * another target would become `current` there, and the app this machine runs would be deleted with the old versions.
+ */
+async function refuseReplacingHostApp(root: string, targetId: string, current: string | undefined): Promise<void> {
+  if (targetId === hostTargetId() || current === undefined) return;
+  const installed = (await readMarker(current))?.target;
+  if (installed === undefined || installed === targetId) return;
+  throw new UserError({
+    what: `cannot install the desktop app for ${targetId} into ${root}`,
+    why: `that folder holds the app for ${installed}, which installing another platform's app there would replace and delete; nothing was changed`,
+    fix: `to fetch the app for ${targetId} (for another machine), pass --dir with a folder of its own, like --dir ./ao-app-${targetId}`,
+    code: 'EAPPTARGET',
+  });
+}
+
 /** Removes half-written versions and staging folders (no marker), never the current one. */
 async function sweep(root: string, keep: Set<string>): Promise<void> {
   const versions = join(root, 'versions');
@@ -281,6 +327,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   if (target.format === 'exe' && process.platform !== 'win32') await runWindowsInstaller(''); // refuses, before any download
   const versionDir = versionFolder(root, manifest.version, targetId);
   const name = basename(versionDir);
+  await refuseRootInOthersFolder([root, options.stateDir], 'install');
   await mkdir(join(root, 'versions'), { recursive: true });
   await mkdir(join(root, 'downloads'), { recursive: true });
 
@@ -293,6 +340,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     await refuseNoExec(join(root, 'versions'));
     const trustChange = checkEntryTrust(manifest, targetId, target, options.trustedKeys ?? pinnedKeys(), await rememberedTrust(root));
     const current = await currentVersionDir(root);
+    await refuseReplacingHostApp(root, targetId, current);
     await sweepKilledSteps(root);
     await sweep(root, new Set([current ?? '']));
     const done = await readMarker(versionDir);
@@ -326,13 +374,12 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // An unfinished download of another release under this name is discarded by the download anyway: before the
     // disk is measured, so its bytes (most of the app, after an interrupted upgrade) count as free.
     if (have === 0) await discardPartial(artifact);
-    const need = target.size - have + target.unpackedSizeLimit;
-    const free = await (options.freeSpace ?? freeBytes)(root);
-    if (free < need) {
+    const short = await shortOfSpace(root, target.size - have, target.unpackedSizeLimit, options.freeSpace ?? freeBytes);
+    if (short) {
       throw new UserError({
         what: 'not enough disk space for the desktop app',
-        why: `${root} has ${free} bytes free; the download and the unpacked app need ${need}`,
-        fix: `free at least ${need - free} bytes there, or set AO_APP_DIR to a folder on a larger disk, then run ao-app install again`,
+        why: `${short.dir} has ${short.free} bytes free; ${short.what} ${short.need}`,
+        fix: `free at least ${short.need - short.free} bytes there, or set AO_APP_DIR to a folder on a larger disk, then run ao-app install again`,
         code: 'ENOSPC',
       });
     }
@@ -351,11 +398,12 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     });
     await options.checkpoint?.('downloaded');
     // Again now that the download is done: minutes passed and something else may have filled the disk.
-    const freeNow = await (options.freeSpace ?? freeBytes)(root);
+    const unpackDir = join(root, 'versions');
+    const freeNow = await (options.freeSpace ?? freeBytes)(unpackDir);
     if (freeNow < target.unpackedSizeLimit) {
       throw new UserError({
         what: 'not enough disk space to unpack the desktop app',
-        why: `${root} has ${freeNow} bytes free after the download; unpacking needs up to ${target.unpackedSizeLimit} (the verified download is kept)`,
+        why: `${unpackDir} has ${freeNow} bytes free after the download; unpacking needs up to ${target.unpackedSizeLimit} (the verified download is kept)`,
         fix: `free at least ${target.unpackedSizeLimit - freeNow} bytes there, then run ao-app install again: it unpacks without downloading again`,
         code: 'ENOSPC',
       });
@@ -437,10 +485,21 @@ async function pointAoStartAt(
   try {
     return { appPath: app, appState: await recordAppState(app, version, { dir: options.stateDir, replacing: join(root, 'versions') }) };
   } catch (cause) {
+    const what = 'the desktop app is installed, but ao start cannot be told where';
+    const again = 'then run ao-app install again (it does not download again)';
+    // A full disk (or quota) is the disk's to fix, not the folder's permissions.
+    if (DISK_FULL.has((cause as NodeJS.ErrnoException).code ?? ''))
+      throw new UserError({
+        what,
+        why: `${join(options.stateDir, 'app-state.json')}: ${(cause as Error).message}`,
+        fix: `free some space on the disk holding ${options.stateDir} (if df -h shows space left, df -i shows whether its inodes ran out), ${again}`,
+        code: 'ENOSPC',
+        cause,
+      });
     throw new UserError({
-      what: 'the desktop app is installed, but ao start cannot be told where',
+      what,
       why: `writing ${join(options.stateDir, 'app-state.json')} failed: ${(cause as Error).message}`,
-      fix: 'make ~/.ao writable, then run ao-app install again (it does not download again)',
+      fix: `make ~/.ao writable, ${again}`,
       code: 'EAPPSTATE',
       cause,
     });
@@ -583,6 +642,12 @@ async function entryProblems(dir: string, marker: Marker): Promise<string[]> {
 /** `onLockWait`: told once when an install in progress makes the remove wait. */
 export async function removeApp(root = defaultRoot(), stateDir?: string, onLockWait?: (message: string) => void): Promise<void> {
   root = resolve(root);
+  await refuseRootInOthersFolder([root, stateDir], 'remove');
+  // Nothing installed: nothing to lock either (the lock would make the folder, as root a root-owned one in a user's home).
+  if (!(await stat(root).catch(() => undefined))) {
+    if (stateDir !== undefined) await clearAppState(root, stateDir);
+    return;
+  }
   const lock = await lockAppRoot(root, 60_000, onLockWait);
   try {
     await refuseForeignCurrent(root, 'remove');

@@ -95,7 +95,10 @@ export async function forward(journal: Journal, ctx: ForwardContext): Promise<vo
     title('Fetching the desktop app');
     const app = await journal.step('app', () => fetchAppStep(ctx.fetchApp ?? installedPackageAppFetcher(pm), { home: ctx.home, env, log }));
     if (app.status === 'fetched') log(`  desktop app at ${app.path}`);
-    else log(`  ${app.status === 'skipped' ? app.reason : `app fetch failed (${app.reason})`}; the CLI works without it; fetch it later with: ${app.later}`);
+    else
+      log(
+        `  ${app.status === 'skipped' ? app.reason : `app fetch failed (${app.reason})`}; the CLI works without it${app.later ? `; fetch it later with: ${app.later}` : ''}`,
+      );
   }
 
   title('Importing your projects, sessions and resume ids');

@@ -66,6 +66,34 @@ describe('app-state.json, as the real ao start reads it', () => {
     expect(await clearAppState(join(dir, 'app'), dir)).toBe(true);
     expect(existsSync(join(dir, APP_STATE_FILE))).toBe(false);
   });
+
+  // The app keeps its legacy-import decision in the marker (`migration`, next to the launch fields): deleted with the
+  // marker, an app installed again later (from the website, say) asked to import the legacy projects again.
+  it('ao-app remove keeps what the app recorded in the marker besides where it is (its migration decision), naming no app', async () => {
+    const dir = await tempDir('state');
+    const app = join(dir, 'app', 'versions', '0.10.0-linux-x64', 'x.AppImage');
+    await writeFile(
+      join(dir, APP_STATE_FILE),
+      JSON.stringify({
+        schemaVersion: 2,
+        appPath: app,
+        version: '0.10.0',
+        installedAt: '2026-01-01T00:00:00.000Z',
+        lastReconciledAt: '2026-11-01T00:00:00.000Z',
+        installSource: 'ao-app',
+        migration: { status: 'declined', lastAttemptAt: '2026-11-01T00:00:00.000Z' },
+      }),
+    );
+    expect(await clearAppState(join(dir, 'app'), dir)).toBe(true);
+    // ao start reads appPath "" as no app (it stats nothing and scans the known places), as the app's own marker without one.
+    expect(JSON.parse(await readFile(join(dir, APP_STATE_FILE), 'utf8'))).toEqual({
+      schemaVersion: 2,
+      appPath: '',
+      version: '',
+      migration: { status: 'declined', lastAttemptAt: '2026-11-01T00:00:00.000Z' },
+    });
+    expect((await stat(join(dir, APP_STATE_FILE))).mode & 0o777).toBe(0o600);
+  });
 });
 
 describe('the Windows NSIS installer', () => {

@@ -172,6 +172,48 @@ describe.concurrent('download against a misbehaving server', () => {
     expect((refused as { fix: string }).fix).toMatch(/sign in to this network in a web browser/);
   });
 
+  // An XHTML sign-in page (older hotspot gateways serve one): `application/xhtml+xml`, or no HTML type at all and a
+  // `<?xml ...?>` prolog before its doctype. It had been kept as the app's first bytes, and the whole download failed its hash.
+  it('keeps nothing of an XHTML sign-in page, whether it says application/xhtml+xml or nothing, and downloads the app whole once signed in', async () => {
+    const path = await servedPath();
+    const body =
+      '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n' +
+      '<html xmlns="http://www.w3.org/1999/xhtml"><body><form action="/login">Sign in to the hotel Wi-Fi</form></body></html>\n';
+    server.fault(
+      path,
+      { kind: 'login-page', contentType: 'application/xhtml+xml; charset=utf-8', body },
+      ...Array.from({ length: 2 }, () => ({ kind: 'login-page', contentType: '', body }) as const),
+    );
+    const dest = join(await tempDir('dl'), 'app.zip');
+    const options = { urls: [`${server.url}${path}`], dest, ...pinned, backoffBaseMs: 10, stallTimeoutMs: 2_000, retries: 2 };
+    const failed = await download(options).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/HTML page.*nothing was kept/) });
+    expect((failed as { fix: string }).fix).toMatch(/sign in to this network in a web browser/);
+    expect(existsSync(partialPath(dest))).toBe(false);
+    const result = await download(options);
+    await expectGood(dest);
+    expect(result.fetched).toBe(SIZE);
+  });
+
+  // A laptop waking up on the hotel's network, whose sign-in has expired: the resume is answered 200 with the page.
+  it('keeps the bytes already downloaded when a resume is answered with a sign-in page that does not say it is HTML, and resumes after them', async () => {
+    const path = await servedPath();
+    const dropAt = 1 << 20;
+    server.fault(path, { kind: 'drop', afterBytes: dropAt }, ...Array.from({ length: 3 }, () => ({ kind: 'login-page', contentType: '' }) as const));
+    const dest = join(await tempDir('dl'), 'app.zip');
+    const options = { urls: [`${server.url}${path}`], dest, ...pinned, backoffBaseMs: 10, stallTimeoutMs: 2_000, retries: 2 };
+    const failed = await download(options).catch((err: unknown) => err);
+    expect((failed as { fix: string }).fix).toMatch(/sign in to this network in a web browser.*it resumes/);
+    const kept = (await stat(partialPath(dest))).size;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThanOrEqual(dropAt);
+    // Signed in: the rest only.
+    const result = await download(options);
+    await expectGood(dest);
+    expect(result).toMatchObject({ resumedFrom: kept, fetched: SIZE - kept });
+    expect(server.requests.filter((r) => r.path === path).at(-1)).toMatchObject({ status: 206, range: `bytes=${kept}-` });
+  });
+
   it('keeps nothing of a sign-in page that does not say it is HTML, so the next run downloads the app whole instead of splicing it onto the page', async () => {
     const path = await servedPath();
     // No Content-Type, then application/octet-stream: the page is known by its first bytes only.

@@ -1,8 +1,9 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { REPO_ROOT } from '../../../common/paths.js';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
+import { hostname } from 'node:os';
 import { lstat, readdir, readlink, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +12,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppManifest } from '../../../common/app-manifest.js';
 import { versionFolder } from '../../../installer/app/install.js';
-import { writePadding } from '../../../rehearsal/app-fixtures.js';
+import { buildAppArtifact, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
 
@@ -547,6 +548,85 @@ describe('a file-system problem outside the download and unpack says what, why a
     }
   });
 
+  // An admin's install killed mid-way (Ctrl-C: no handler releases the lock) leaves its .lock, naming a dead pid. A user who
+  // may not write the folder cannot move that stale lock aside: the reclaim failed and was retried at once, without a
+  // pause or a deadline, for good (verify spun at 100% CPU).
+  it.skipIf(!canBeDenied)(
+    'verify of an app folder the user may not write, holding a stale lock a killed install left, reads it (no endless retry)',
+    async () => {
+      const base = await tempDir('stale-shared');
+      chmodSync(base, 0o755);
+      const root = join(base, 'app');
+      const manifest = await tarManifest('stale-shared', '0.10.0');
+      expect((await ao(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64', '--dir', root])).code).toBe(0);
+      const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+      writeFileSync(join(root, '.lock'), JSON.stringify({ pid: Number(dead.stdout), host: hostname(), acquiredAt: new Date().toISOString(), token: 'gone' }));
+      chmodSync(root, 0o555);
+      try {
+        const through = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : [];
+        const verify = await ao(['verify', '--manifest', manifest, '--target', 'linux-x64', '--dir', root], { HOME: base }, 20_000, base, through);
+        expect(verify.code).toBe(0);
+        expect(verify.stdout).toContain('is intact');
+      } finally {
+        chmodSync(root, 0o755);
+      }
+    },
+  );
+
+  // `sudo ao-app install` keeping HOME (macOS's sudo does; so does `sudo -E`): everything it made in the user's home
+  // (~/.ao, ~/.ao/app, app-state.json 0600) belonged to root, and the user's own ao-app install and remove then failed
+  // with EACCES, telling them to make a folder writable that they cannot, while ao start could not read the marker.
+  it.runIf(asRoot && canBeDenied)(
+    "as root (sudo keeping HOME), install and remove write nothing into another user's home and say how to run them",
+    async () => {
+      const home = await tempDir('sudo-home');
+      chmodSync(home, 0o755);
+      chownSync(home, NOBODY, NOBODY);
+      // An AppImage for this host, so the marker for ao start is written too.
+      const dir = await tempDir('sudo-m');
+      chmodSync(dir, 0o755);
+      const artifact = join(dir, 'agent-orchestrator-linux-x64.AppImage');
+      writeFileSync(artifact, '#!/bin/sh\necho app\n');
+      const manifest = await writeManifest(dir, await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/sudo-home.AppImage' }));
+      const rootsOwn = await tempDir('root-owned');
+      // By default into ~/.ao/app, and with --dir a folder root owns (the marker still goes to the user's ~/.ao).
+      for (const extra of [[], ['--dir', join(rootsOwn, 'app')]]) {
+        const r = await ao(['install', '--json', '--manifest', manifest, ...extra], { HOME: home }, 60_000, home);
+        expect(r.code, extra.join(' ')).toBe(1);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+        expect(errorEvent(r.stdout), extra.join(' ')).toMatchObject({
+          code: 'EAPPOWNER',
+          why: expect.stringContaining(`uid ${NOBODY}`),
+          fix: expect.stringMatching(/without sudo/),
+        });
+        expect(readdirSync(home), extra.join(' ')).toEqual([]);
+      }
+      expect(readdirSync(rootsOwn)).toEqual([]);
+      // remove as root, with nothing installed, makes nothing either.
+      expect(errorEvent((await ao(['remove', '--json'], { HOME: home }, 60_000, home)).stdout)).toMatchObject({ code: 'EAPPOWNER' });
+      expect(readdirSync(home)).toEqual([]);
+      // The user's own install, as they were told, then works, and ao start (running as them) can read its marker.
+      const asUser = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
+      const user = await ao(['install', '--quiet', '--manifest', manifest], { HOME: home }, 60_000, home, asUser);
+      expect(user.stderr).toBe('');
+      expect(user.code).toBe(0);
+      const marker = join(home, '.ao', 'app-state.json');
+      expect(statSync(marker).uid).toBe(NOBODY);
+      // The app, run by the user, records its legacy-import decision in the marker.
+      writeFileSync(marker, JSON.stringify({ ...JSON.parse(readFileSync(marker, 'utf8')), migration: { status: 'completed' } }));
+      chownSync(marker, NOBODY, NOBODY);
+      // Root removing it would leave that marker root's (0600), unreadable to the user's app and ao start: refused too.
+      const sudoRemove = await ao(['remove', '--json'], { HOME: home }, 60_000, home);
+      expect(sudoRemove.code).toBe(1);
+      expect(errorEvent(sudoRemove.stdout)).toMatchObject({ code: 'EAPPOWNER', fix: expect.stringMatching(/run ao-app remove as that user, without sudo/) });
+      expect(existsSync(join(home, '.ao', 'app', 'current'))).toBe(true);
+      const userRemove = await ao(['remove', '--quiet'], { HOME: home }, 60_000, home, asUser);
+      expect(userRemove.code).toBe(0);
+      expect(statSync(marker).uid).toBe(NOBODY);
+      expect(JSON.parse(readFileSync(marker, 'utf8'))).toMatchObject({ appPath: '', migration: { status: 'completed' } });
+    },
+  );
+
   it('install and remove in a folder that already held other things (--dir ~, a project folder) delete only what ao-app made', async () => {
     const home = await tempDir('user-folder');
     writeFileSync(join(home, 'notes.txt'), 'mine');
@@ -778,6 +858,32 @@ describe('app-state.json (what the real ao start opens) after a remove or going 
     expect(existsSync(join(home, '.ao', 'app-state.json'))).toBe(false);
   });
 
+  // `--target` fetches another platform's app (for another machine): into the folder holding this machine's app, it made
+  // that one `current` and deleted this machine's, leaving app-state.json naming a deleted app (exit 0).
+  it.runIf(process.platform === 'linux' && process.arch === 'x64')(
+    "installing another platform's app (--target) into the folder holding this machine's is refused, this machine's app kept",
+    async () => {
+      const home = await tempDir('foreign-target-home');
+      const { root, args } = await twoVersions('foreign-target');
+      expect((await ao(args[1]!, { HOME: home })).code).toBe(0);
+      const ours = appState(home).appPath;
+      const mac = (await buildAppArtifact('darwin', join(await tempDir('foreign-mac'), 'ao-desktop-darwin-arm64.zip'), 64 << 10)).file;
+      const macManifest = await writeManifest(await tempDir('m'), await manifestFor(server, mac, 'zip', 'darwin-arm64', {}, { path: '/foreign-target.zip' }));
+      const foreign = await ao(['install', '--json', '--manifest', macManifest, '--target', 'darwin-arm64', '--dir', root], { HOME: home });
+      expect(foreign.code).toBe(1);
+      expect(errorEvent(foreign.stdout)).toMatchObject({ code: 'EAPPTARGET', fix: expect.stringContaining('--dir') });
+      expect(server.requests.filter((q) => q.path === '/foreign-target.zip')).toHaveLength(0);
+      expect(existsSync(ours)).toBe(true);
+      expect(await readlink(join(root, 'current'))).toBe(join('versions', '0.10.0-linux-x64'));
+      // Into a folder of its own, it is fetched.
+      expect(
+        (await ao(['install', '--quiet', '--manifest', macManifest, '--target', 'darwin-arm64', '--dir', join(root, '..', 'for-the-mac')], { HOME: home }))
+          .code,
+      ).toBe(0);
+      expect(appState(home).appPath).toBe(ours);
+    },
+  );
+
   it('going back from 0.10.0 to 0.9.0 points it at 0.9.0, which exists, not at the 0.10.0 it deleted', async () => {
     const home = await tempDir('back-home');
     const { root, args } = await twoVersions('back');
@@ -928,6 +1034,34 @@ describe.skipIf(!canInject)('a full disk met creating the download file or the l
     const again = await ao(args.filter((a) => a !== '--quiet'));
     expect(again.code).toBe(0);
     expect(again.stderr).not.toContain('waiting for');
+  });
+});
+
+// A real full disk under ~/.ao: a tmpfs with no inode left for the marker's temp file (root on Linux can mount one).
+describe.runIf(asRoot && process.platform === 'linux')("a full disk met writing app-state.json (ao start's marker)", () => {
+  it('is ENOSPC saying to free space, not to make ~/.ao writable; the next run writes it without downloading', async () => {
+    const home = await tempDir('state-full-home');
+    const aoHome = join(home, '.ao');
+    mkdirSync(aoHome);
+    const { args, path } = await appImageCase('state-full', ['--json']);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,nr_inodes=1', 'tmpfs', aoHome]);
+    let full: Ran;
+    try {
+      full = await ao(args, { HOME: home });
+    } finally {
+      execFileSync('umount', [aoHome]);
+    }
+    expect(full.code).toBe(1);
+    expect(full.stderr).not.toMatch(/\n\s+at /);
+    expect(errorEvent(full.stdout)).toMatchObject({
+      code: 'ENOSPC',
+      why: expect.stringContaining(join(aoHome, 'app-state.json')),
+      fix: expect.stringMatching(/free some space.*does not download again/),
+    });
+    const requests = server.requests.filter((q) => q.path === path).length;
+    expect((await ao(args, { HOME: home })).code).toBe(0);
+    expect(appState(home).version).toBe('0.10.0');
+    expect(server.requests.filter((q) => q.path === path)).toHaveLength(requests);
   });
 });
 

@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { lstat, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
@@ -267,6 +267,51 @@ describe('installing the desktop app', () => {
       execFileSync('umount', [root]);
     }
   });
+
+  // A half-full laptop disk, `versions` linked to a bigger one (a layout install and remove support): the app is
+  // unpacked there, only the download lands on the small disk. Both had been asked of the small one, and refused.
+  it.skipIf(!canMountTmpfs())(
+    "measures each disk for what goes on it: versions linked to a bigger disk installs where the folder's own disk holds only the download",
+    async () => {
+      const small = await tempDir('small-disk');
+      const bigger = await tempDir('bigger-disk');
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', small]);
+      try {
+        const appImage = join(await tempDir('linked-ai'), 'ao-desktop-linux-x64.AppImage');
+        await writePadding(appImage, 1200 << 10);
+        // 1.2 MB to download onto the 2 MB disk, up to 1.5 MB to unpack onto the other: 2.7 MB in all.
+        const manifest = await manifestFor(server, appImage, 'AppImage', 'linux-x64', { unpackedSizeLimit: 1536 << 10 }, { path: '/linked-disk.AppImage' });
+        const root = join(small, 'app');
+        await mkdir(root);
+        await symlink(bigger, join(root, 'versions'));
+        const result = await installApp({ manifest, target: 'linux-x64', root });
+        expect(result.status).toBe('installed');
+        expect(await readdir(bigger)).toEqual(['0.10.0-linux-x64']);
+        // The other way round, versions linked to the small disk, which cannot hold an app of up to 3 MB: refused before
+        // downloading (the folder's own disk has room for both, and it had downloaded, then failed unpacking).
+        const requests = server.requests.filter((r) => r.path === '/linked-disk.AppImage').length;
+        const other = join(bigger, 'app');
+        await mkdir(other);
+        await symlink(small, join(other, 'versions'));
+        const larger = { ...manifest, targets: { 'linux-x64': { ...manifest.targets['linux-x64'], unpackedSizeLimit: 3 << 20 } } };
+        await expect(installApp({ manifest: larger, target: 'linux-x64', root: other })).rejects.toMatchObject({
+          code: 'ENOSPC',
+          message: expect.stringContaining(`${join(other, 'versions')} has`),
+        });
+        expect(server.requests.filter((r) => r.path === '/linked-disk.AppImage')).toHaveLength(requests);
+        // Both linked to the bigger disk, the folder itself on the small one: nothing lands on the small disk.
+        const both = join(small, 'both');
+        await mkdir(both);
+        await mkdir(join(bigger, 'both-versions'));
+        await mkdir(join(bigger, 'both-downloads'));
+        await symlink(join(bigger, 'both-versions'), join(both, 'versions'));
+        await symlink(join(bigger, 'both-downloads'), join(both, 'downloads'));
+        expect(await installApp({ manifest: larger, target: 'linux-x64', root: both })).toMatchObject({ status: 'installed' });
+      } finally {
+        execFileSync('umount', [small]);
+      }
+    },
+  );
 
   it.skipIf(!canMountTmpfs())('refuses before downloading into a folder mounted noexec, where the app could never start', async () => {
     const root = await tempDir('noexec');

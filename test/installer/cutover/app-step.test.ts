@@ -1,5 +1,28 @@
-import { describe, expect, it } from 'vitest';
-import { fetchAppStep } from '../../../installer/cutover/steps/app.js';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostTargetId } from '../../../common/app-manifest.js';
+import { fetchAppStep, installedPackageAppFetcher } from '../../../installer/cutover/steps/app.js';
+import { manifestFor, writePadding } from '../../../rehearsal/app-fixtures.js';
+import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
+
+let server: FaultServer;
+beforeAll(async () => {
+  server = await startFaultServer();
+});
+afterAll(() => server.close());
+
+/** A global node_modules holding @aoagents/ao whose ao-manifest.json carries `app`. */
+async function installedPackage(app: unknown): Promise<string> {
+  const globalRoot = await mkdtemp(join(tmpdir(), 'ao-app-step-'));
+  await mkdir(join(globalRoot, '@aoagents', 'ao'), { recursive: true });
+  await writeFile(
+    join(globalRoot, '@aoagents', 'ao', 'ao-manifest.json'),
+    JSON.stringify({ schema: 1, name: '@aoagents/ao', version: '0.10.0', binaries: {}, app }),
+  );
+  return globalRoot;
+}
 
 describe("the cutover's app step", () => {
   // ao update prints this reason and keeps it in its journal; ao-app's own output is redacted the same way.
@@ -15,4 +38,86 @@ describe("the cutover's app step", () => {
     expect(reason).toContain('https://alice:***@mirror.example/app.zip?token=***');
     expect(reason).not.toMatch(/s3cretPW|T0KEN42/);
   });
+
+  // The real release ships no linux-arm64 or win32-arm64 app: ao update there had "failed" and told the user to run
+  // ao-app install later, which can only fail the same way.
+  it('a release with no app for this platform is skipped, saying so, with no command to run later', async () => {
+    const other = hostTargetId() === 'darwin-arm64' ? 'linux-x64' : 'darwin-arm64';
+    const target = {
+      file: 'app.zip',
+      format: 'zip',
+      urls: ['https://downloads.invalid/app.zip'],
+      size: 1,
+      integrity: `sha512-${'A'.repeat(86)}==`,
+      unpackedSizeLimit: 1 << 20,
+    };
+    const globalRoot = await installedPackage({ schema: 1, version: '0.10.0', targets: { [other]: target } });
+    try {
+      const home = join(globalRoot, 'home');
+      const outcome = await fetchAppStep(installedPackageAppFetcher({ name: 'npm', globalRoot }), {
+        home,
+        env: { ...process.env, HOME: home, AO_RUN_FILE: '', AO_APP_DIR: join(home, 'app'), AO_APP_BASE_URL: '' },
+        log: () => undefined,
+      });
+      expect(outcome).toEqual({ status: 'skipped', reason: expect.stringContaining(`there is no desktop app for this platform (${hostTargetId()})`) });
+    } finally {
+      await rm(globalRoot, { recursive: true, force: true });
+    }
+  });
+
+  // ao update fetches 182 MB here (tens of minutes on a hotel network): it had printed nothing until the end, a run
+  // that looks hung and gets interrupted. Its waits are said too, and a mirror's token in them is not printed.
+  it.runIf(hostTargetId() === 'linux-x64')("says how the download goes, and why it waits, in the cutover's own log, printing no token", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ao-app-step-art-'));
+    const artifact = join(dir, 'agent-orchestrator-linux-x64.AppImage');
+    await writePadding(artifact, 2 << 20);
+    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/step-progress.AppImage' });
+    manifest.targets['linux-x64'].urls = [`${server.url}/step-progress.AppImage?token=S3CRET42`];
+    server.fault('/step-progress.AppImage', { kind: 'retry-after', seconds: 1, status: 503 });
+    const globalRoot = await installedPackage(manifest);
+    try {
+      const home = join(globalRoot, 'home');
+      const lines: string[] = [];
+      const outcome = await fetchAppStep(installedPackageAppFetcher({ name: 'npm', globalRoot }), {
+        home,
+        env: { ...process.env, HOME: home, AO_RUN_FILE: '', AO_APP_DIR: join(home, 'app'), AO_APP_BASE_URL: '' },
+        log: (line) => lines.push(line),
+      });
+      expect(outcome).toMatchObject({ status: 'fetched' });
+      const said = lines.join('\n');
+      expect(said).toMatch(/desktop app: .*503; trying again in 1 s/);
+      expect(said).toMatch(/desktop app: 100%/);
+      expect(said).toContain('token=***');
+      expect(said).not.toContain('S3CRET42');
+    } finally {
+      await rm(globalRoot, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  // `sudo ao update` (a distro's Node needs sudo for global installs): the app went into root's home, 182 MB that the
+  // user's own ao start, which reads their ~/.ao, never opens.
+  it.runIf(process.getuid?.() === 0 && hostTargetId() === 'linux-x64')(
+    'under sudo, fetches nothing for root and says to run ao-app install as the user',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'ao-app-step-art-'));
+      const artifact = join(dir, 'agent-orchestrator-linux-x64.AppImage');
+      await writePadding(artifact, 64 << 10);
+      const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/step-sudo.AppImage' });
+      const globalRoot = await installedPackage(manifest);
+      try {
+        const home = join(globalRoot, 'root-home');
+        const outcome = await fetchAppStep(installedPackageAppFetcher({ name: 'npm', globalRoot }), {
+          home,
+          env: { ...process.env, HOME: home, AO_RUN_FILE: '', AO_APP_DIR: '', AO_APP_BASE_URL: '', SUDO_UID: '1000', SUDO_USER: 'alice' },
+          log: () => undefined,
+        });
+        expect(outcome).toEqual({ status: 'skipped', reason: expect.stringMatching(/sudo.*run ao-app install as alice, without sudo/) });
+        expect(server.requests.filter((r) => r.path === '/step-sudo.AppImage')).toHaveLength(0);
+      } finally {
+        await rm(globalRoot, { recursive: true, force: true });
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
