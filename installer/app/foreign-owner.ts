@@ -26,7 +26,7 @@ export async function refuseRootInOthersFolder(paths: Array<string | undefined>,
     throw new UserError({
       what: `ao-app is running as root, but ${path} is in a folder of another user`,
       why: `${other.folder} belongs to uid ${other.uid}: what root wrote there would belong to root, and that user's own ao-app and ao start could not change or read it; nothing was changed`,
-      fix: `run ao-app ${command} as that user, without sudo (the desktop app installs per user, under ~/.ao); for root's own app, use sudo -H so HOME is root's own, or (a container run as root in a user's home) set AO_APP_DIR to a folder root owns`,
+      fix: `run ao-app ${command} as that user, without sudo (the desktop app installs per user, under ~/.ao); for root's own app, use sudo -H so HOME is root's own, or (a container run as root in a user's home) set HOME to a folder root owns, where root's ao start looks too`,
       code: 'EAPPOWNER',
     });
   }
