@@ -137,6 +137,15 @@ function managerFromMarkers(project: string, f: LayoutFacts): PackageManager | u
   return undefined;
 }
 
+/**
+ * The project's own markers, else those of the workspace it belongs to: a workspace package whose ao is not hoisted
+ * has its own node_modules, while the lockfile and the manager's state file are at the workspace root.
+ */
+function managerOfProject(project: string, f: LayoutFacts): PackageManager | undefined {
+  const root = projectByLockfile(project, f);
+  return managerFromMarkers(project, f) ?? (root ? managerFromMarkers(root, f) : undefined);
+}
+
 /** The manager running us, from the agent string every manager exports to install scripts. */
 function managerFromAgent(env: NodeJS.ProcessEnv): PackageManager | undefined {
   const name = /^(npm|pnpm|yarn|bun)\//.exec(env.npm_config_user_agent ?? '')?.[1];
@@ -174,12 +183,13 @@ export function installLayout(packageDir: string, env: NodeJS.ProcessEnv = proce
     return { manager: 'yarn', global: false, pnp: true, yarnBerry: true, project: native(posix(project)) };
   }
   // pnpm's global virtual store (enable-global-virtual-store) holds the packages of every project: none in the path.
-  if (/\/store\/v\d+\/links\//.test(p)) return { manager: 'pnpm', global: false, pnp: false };
+  // Its layout, wherever the store is (another disk's `.pnpm-store`, a custom store-dir): v<N>/links/<name>/<version>/<hash>/node_modules.
+  if (/\/v\d+\/links\/(?:@[^/]+\/)?[^/]+\/[^/]+\/[^/]+\/node_modules\//.test(p)) return { manager: 'pnpm', global: false, pnp: false };
   const project = projectOf(p) ?? projectByLockfile(p, facts);
   if (p.includes('/node_modules/.pnpm/')) return { manager: 'pnpm', global: false, pnp: false, project: project && native(project) };
   // During an install the manager running the script is the one laying the folder out (markers may not exist yet).
   const installing = env.npm_lifecycle_event ? managerFromAgent(env) : undefined;
-  const manager = installing ?? (project ? managerFromMarkers(project, facts) : undefined) ?? managerFromAgent(env) ?? 'npm';
+  const manager = installing ?? (project ? managerOfProject(project, facts) : undefined) ?? managerFromAgent(env) ?? 'npm';
   const berry = manager === 'yarn' && isYarnBerry(project, env, facts) ? { yarnBerry: true } : {};
   // pnpm whose package is not in its .pnpm store (checked above) laid node_modules out hoisted.
   const hoisted = manager === 'pnpm' ? { pnpmHoisted: true } : {};

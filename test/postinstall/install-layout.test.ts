@@ -94,6 +94,24 @@ describe('the install layout, decided in one place', () => {
     // pnpm's global virtual store: shared by every project, so none is named.
     const gvs = '/h/.local/share/pnpm/store/v10/links/@aoagents/ao/0.10.0/acab70ca/node_modules/@aoagents/ao';
     expect(installLayout(gvs, {}, facts())).toEqual({ manager: 'pnpm', global: false, pnp: false });
+    // The same store wherever it is: at another disk's root (pnpm's default for a project there) or a custom store-dir.
+    for (const store of ['/mnt/data/.pnpm-store', 'D:/.pnpm-store', '/h/.cache/pnpm-store']) {
+      const dir = `${store}/v10/links/@aoagents/ao/0.10.0/acab70ca/node_modules/@aoagents/ao`;
+      expect(installLayout(dir, {}, facts()), store).toEqual({ manager: 'pnpm', global: false, pnp: false });
+    }
+    // A project that happens to sit in a folder named links is a project.
+    expect(installLayout('/home/u/v2/links/app/node_modules/@aoagents/ao', {}, facts(['/home/u/v2/links/app/bun.lock']))).toMatchObject({
+      manager: 'bun',
+      project: '/home/u/v2/links/app',
+    });
+    // A workspace package with ao not hoisted: the manager's lockfile and state file are at the workspace root.
+    expect(installLayout('/r/packages/app/node_modules/@aoagents/ao', {}, facts(['/r/bun.lock']))).toEqual({
+      manager: 'bun',
+      global: false,
+      pnp: false,
+      project: '/r/packages/app',
+    });
+    expect(installLayout('/r/packages/app/node_modules/@aoagents/ao', {}, facts(['/r/yarn.lock', '/r/node_modules/.yarn-integrity'])).manager).toBe('yarn');
     // yarn 1's --modules-folder: no node_modules in the path, the project is where the lockfile is.
     expect(installLayout('/p/vendor_modules/@aoagents/ao', {}, facts(['/p/yarn.lock']))).toEqual({ manager: 'yarn', global: false, pnp: false, project: '/p' });
     expect(installLayout('/p/.yarn/unplugged/@aoagents-ao-npm-0.10.0/node_modules/@aoagents/ao', {}, facts([], {}, '3'))).toMatchObject({
