@@ -48,6 +48,12 @@ function loadManifest(file: string | undefined): AppManifest {
   });
 }
 
+/** "the desktop app is 0.9.0, intact, not release 0.10.0", naming the targets when they differ (a Mac migrated to another CPU). */
+function otherReleaseText(other: { version: string; target: string }, release: string, targetId: string): string {
+  const onOther = other.target !== targetId;
+  return `the desktop app is ${other.version}${onOther ? ` for ${other.target}` : ''}, intact, not release ${release}${onOther ? ` for ${targetId}` : ''}`;
+}
+
 /** What gives back an intact app whatever verify found: install re-hashes the installed version and replaces a damaged one. */
 const REINSTALL = 'ao-app install (it downloads the app again and replaces the damaged version)';
 
@@ -184,23 +190,24 @@ async function runVerb(
         say(`the desktop app at ${result.path} is intact`, result as unknown as Record<string, unknown>);
         return 0;
       }
-      // Only the release differs (every file as installed): an update, not a repair.
-      const outdated = result.otherRelease !== undefined && result.problems.length === 1;
+      const targetId = values.target ?? hostTargetId();
+      const other = result.otherRelease;
+      // Another release, every file as installed: one to put in its place, not a repair.
+      const mismatch = other ? [`installed ${other.version} (${other.target}) is not release ${manifestVersion} (${targetId})`] : [];
+      const problems = [...mismatch, ...result.problems];
       const failure: Failure =
         result.path === undefined
           ? notInstalled(root)
-          : outdated
+          : other && result.problems.length === 0
             ? {
                 code: 'EAPPOUTDATED',
-                what: `the desktop app is ${result.otherRelease}, intact, not release ${manifestVersion}`,
-                why: result.problems[0]!,
-                fix: `ao-app install (it updates the app to ${manifestVersion})`,
+                what: otherReleaseText(other, manifestVersion, targetId),
+                why: mismatch[0]!,
+                fix: `ao-app install (it installs release ${manifestVersion} in its place)`,
               }
-            : { code: 'EAPPDAMAGED', what: 'the desktop app is not intact', why: result.problems.join('; '), fix: REINSTALL };
-      say(
-        outdated ? `${failure.what}\nfix: ${failure.fix}` : `${failure.what}:\n  ${result.problems.join('\n  ')}\nfix: ${failure.fix}`,
-        result as unknown as Record<string, unknown>,
-      );
+            : { code: 'EAPPDAMAGED', what: 'the desktop app is not intact', why: problems.join('; '), fix: REINSTALL };
+      const details = failure.code === 'EAPPOUTDATED' ? '' : `:\n  ${problems.join('\n  ')}`;
+      say(`${failure.what}${details}\nfix: ${failure.fix}`, { ...result, problems } as unknown as Record<string, unknown>);
       if (values.json) writeJsonError(failure);
       return 1;
     }

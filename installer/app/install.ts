@@ -16,7 +16,7 @@ import { discardPartial, isDownloadFileName, partialPath, usablePartialSize } fr
 import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
 import { checkOpenableApp, extractArtifact, topLevelBundle, type PlannedEntry } from '../../common/app-extract.js';
 import { COMPLETION_MARKER } from '../../common/archive-plan.js';
-import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, type TrustedKey } from './trust.js';
+import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, TRUST_FILE, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
 import { refuseRootInOthersFolder } from './foreign-owner.js';
 import {
@@ -207,15 +207,18 @@ const CURRENT_LINK_TAG = 'link';
 const EXEC_PROBE = '.exec-probe';
 
 /**
- * The temporary names of steps a killed run left: `current`'s next link (killed before its rename) and the noexec
- * probe. Called under the lock, so no live run owns one.
+ * The temporary names of steps a killed run left: `current`'s next link (or Windows' `current.json`) and the
+ * remembered keys, killed before their rename, and the noexec probe. Called under the lock, so no live run owns one.
  */
 async function sweepKilledSteps(root: string): Promise<void> {
   const versions = join(root, 'versions');
-  for (const [dir, prefix] of [
+  const prefixes = [
     [root, tempSiblingPrefix(join(root, 'current'), CURRENT_LINK_TAG)],
+    [root, tempSiblingPrefix(join(root, 'current.json'))],
+    [root, tempSiblingPrefix(join(root, TRUST_FILE))],
     [versions, tempSiblingPrefix(join(versions, EXEC_PROBE), 'probe')],
-  ] as const) {
+  ] as const;
+  for (const [dir, prefix] of prefixes) {
     for (const name of await readdir(dir).catch(() => [] as string[])) if (name.startsWith(prefix)) await rm(join(dir, name), { force: true });
   }
 }
@@ -571,9 +574,10 @@ async function fileDigestProblems(full: string, path: string, size: number, inte
 export interface AppVerification {
   ok: boolean;
   path?: string;
+  /** What is wrong with the installed files themselves (missing, changed, no marker): empty when each is as installed. */
   problems: string[];
-  /** The installed version when it is another release than the manifest's (intact or not). */
-  otherRelease?: string;
+  /** The release installed, when it is not the manifest's for this target (intact or not). */
+  otherRelease?: { version: string; target: string };
 }
 
 /** Checks the current install against the manifest and its own marker: every entry present, every file re-hashed, every link's target. */
@@ -600,22 +604,20 @@ export async function verifyApp(options: {
     if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
   }
   try {
-    return await verifyInstalled(root, target, manifest.version);
+    return await verifyInstalled(root, target);
   } finally {
     await lock?.release();
   }
 }
 
-async function verifyInstalled(root: string, target: AppTarget, release: string): Promise<AppVerification> {
+async function verifyInstalled(root: string, target: AppTarget): Promise<AppVerification> {
   const dir = await currentVersionDir(root);
   if (!dir) return { ok: false, problems: ['the desktop app is not installed'] };
   const marker = await readMarker(dir);
   if (!marker) return { ok: false, path: dir, problems: [`${dir} has no completion marker`] };
-  const problems: string[] = [];
-  const otherRelease = marker.integrity !== target.integrity ? marker.version : undefined;
-  if (otherRelease) problems.push(`installed ${otherRelease} does not match release ${release}`);
-  problems.push(...(await entryProblems(dir, marker)));
-  return { ok: problems.length === 0, path: dir, problems, otherRelease };
+  const problems = await entryProblems(dir, marker);
+  if (marker.integrity === target.integrity) return { ok: problems.length === 0, path: dir, problems };
+  return { ok: false, path: dir, problems, otherRelease: { version: marker.version, target: marker.target } };
 }
 
 /** Every marker entry checked on disk: present, of its type, each file and hardlink re-hashed, each link's target. */

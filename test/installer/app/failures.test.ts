@@ -765,7 +765,12 @@ describe('every failure under --json ends with an error event, and none waits fo
     expect(human.stdout + human.stderr).toContain('the desktop app is 0.9.0, intact, not release 0.10.0');
     expect(human.stdout + human.stderr).not.toMatch(/damaged|not intact/);
     const json = await ao(['verify', '--json', '--manifest', current, ...flags]);
-    expect(errorEvent(json.stdout)).toMatchObject({ code: 'EAPPOUTDATED', fix: 'ao-app install (it updates the app to 0.10.0)' });
+    expect(errorEvent(json.stdout)).toMatchObject({ code: 'EAPPOUTDATED', fix: 'ao-app install (it installs release 0.10.0 in its place)' });
+    // The same release for another CPU (a Mac moved to Apple silicon with its home folder) names both targets.
+    const arm = await writeManifest(await tempDir('m'), await manifestFor(server, newer, 'tar.gz', 'linux-arm64', {}, { version: '0.9.0' }));
+    const other = await ao(['verify', '--manifest', arm, '--target', 'linux-arm64', '--dir', root]);
+    expect(other.code).toBe(1);
+    expect(other.stdout + other.stderr).toContain('the desktop app is 0.9.0 for linux-x64, intact, not release 0.9.0 for linux-arm64');
   });
 
   it('a .lock that is a folder, not a lock file, is an immediate error (not a 15-minute wait)', async () => {

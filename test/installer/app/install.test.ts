@@ -629,13 +629,16 @@ describe('installing the desktop app', () => {
     });
   }
 
-  it('clears the temporary link and exec probe a run killed mid-step left, on the next install', async () => {
+  it("clears the temporary files a run killed mid-step left (current's next link or current.json, the remembered keys, the exec probe), on install and on remove", async () => {
     const root = await tempDir('root');
     await installApp({ manifest: await macManifest(mac, '0.9.0', '/mac-leftovers-1.zip'), target: 'darwin-arm64', root });
     // What a SIGKILL between creating `current`'s new link and its rename, or during the noexec probe, leaves:
     // names from common/fs-atomic.ts tempSibling, for a run that is gone (the lock says no other run is live).
     await symlink(join('versions', '0.9.0-darwin-arm64'), join(root, '.current.link-99999-lz1abc'));
     await writeFile(join(root, 'versions', '..exec-probe.probe-99999-lz1abc'), '');
+    // Windows' pointer and the remembered keys, written atomically through a temporary sibling too.
+    await writeFile(join(root, '.current.json.tmp-99999-lz1abc'), '{"ver');
+    await writeFile(join(root, '.trusted-keys.json.tmp-99999-lz1abc'), '{"sch');
     await installApp({ manifest: await macManifest(macV2, '0.10.0', '/mac-leftovers-2.zip'), target: 'darwin-arm64', root });
     expect((await readdir(root)).filter((f) => f.startsWith('.'))).toEqual([]);
     expect(await readdir(join(root, 'versions'))).toEqual(['0.10.0-darwin-arm64']);
