@@ -117,7 +117,8 @@ describe('other package managers install a working, verified ao', () => {
   // pnpm's global virtual store keeps every project's packages in `<store>/v10/links/...`: no project in the path.
   it('pnpm 10 project with enable-global-virtual-store and a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {
     const { sb } = pnpmSandbox('pnpm-gvs-tampered');
-    const env = withPnpmShim(sb);
+    // pnpm turns the global virtual store off in CI (ci-info's isCI, which CI=false overrides): this is a user's machine.
+    const env = { ...withPnpmShim(sb), CI: 'false' };
     const dir = join(sb.root, 'project');
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
