@@ -141,9 +141,12 @@ function managerFromMarkers(project: string, f: LayoutFacts): PackageManager | u
  * The project's own markers, else those of the workspace it belongs to: a workspace package whose ao is not hoisted
  * has its own node_modules, while the lockfile and the manager's state file are at the workspace root.
  */
-function managerOfProject(project: string, f: LayoutFacts): PackageManager | undefined {
+function managerOfProject(project: string, f: LayoutFacts): { manager: PackageManager; markedAt: string } | undefined {
+  const own = managerFromMarkers(project, f);
+  if (own) return { manager: own, markedAt: project };
   const root = projectByLockfile(project, f);
-  return managerFromMarkers(project, f) ?? (root ? managerFromMarkers(root, f) : undefined);
+  const manager = root ? managerFromMarkers(root, f) : undefined;
+  return manager && root ? { manager, markedAt: root } : undefined;
 }
 
 /** The manager running us, from the agent string every manager exports to install scripts. */
@@ -189,8 +192,10 @@ export function installLayout(packageDir: string, env: NodeJS.ProcessEnv = proce
   if (p.includes('/node_modules/.pnpm/')) return { manager: 'pnpm', global: false, pnp: false, project: project && native(project) };
   // During an install the manager running the script is the one laying the folder out (markers may not exist yet).
   const installing = env.npm_lifecycle_event ? managerFromAgent(env) : undefined;
-  const manager = installing ?? (project ? managerOfProject(project, facts) : undefined) ?? managerFromAgent(env) ?? 'npm';
-  const berry = manager === 'yarn' && isYarnBerry(project, env, facts) ? { yarnBerry: true } : {};
+  const marked = project ? managerOfProject(project, facts) : undefined;
+  const manager = installing ?? marked?.manager ?? managerFromAgent(env) ?? 'npm';
+  // Yarn's state file and .yarnrc.yml are where its markers were found: a workspace's root, not the workspace package.
+  const berry = manager === 'yarn' && isYarnBerry(marked?.markedAt ?? project, env, facts) ? { yarnBerry: true } : {};
   // pnpm whose package is not in its .pnpm store (checked above) laid node_modules out hoisted.
   const hoisted = manager === 'pnpm' ? { pnpmHoisted: true } : {};
   return { manager, global: false, pnp: false, ...berry, ...hoisted, project: project && native(project) };

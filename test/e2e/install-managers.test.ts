@@ -278,7 +278,7 @@ describe('other package managers install a working, verified ao', () => {
   });
 
   /** A yarn 4 project with the given linker, `yarn` on PATH being yarn 4 (so a printed command runs as typed). */
-  const yarn4Project = (name: string, nodeLinker: 'pnp' | 'node-modules') => {
+  const yarn4Project = (name: string, nodeLinker: 'pnp' | 'node-modules', workspace?: (dir: string) => string) => {
     const sb = sandbox(name);
     const dir = join(sb.root, 'project');
     mkdirSync(dir);
@@ -292,7 +292,8 @@ describe('other package managers install a working, verified ao', () => {
     mkdirSync(shims);
     writeFileSync(join(shims, 'yarn'), `#!/bin/sh\nexec node ${JSON.stringify(YARN4)} "$@"\n`, { mode: 0o755 });
     const env = { ...sb.env, PATH: [shims, sb.env.PATH].join(delimiter), YARN_ENABLE_IMMUTABLE_INSTALLS: 'false' };
-    mustRun('yarn', ['add', SPEC], env, { cwd: dir });
+    // With a workspace: ao is added to the workspace package the callback made.
+    mustRun('yarn', ['add', SPEC], env, { cwd: workspace?.(dir) ?? dir });
     return { dir, env };
   };
 
@@ -319,6 +320,28 @@ describe('other package managers install a working, verified ao', () => {
   it('yarn 4 node-modules project with an altered binary: ao names the yarn 4 command that repairs it, and that command works', () => {
     const { dir, env } = yarn4Project('yarn4-nm-tampered', 'node-modules');
     const ao = join(dir, 'node_modules', '.bin', 'ao');
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in ${dir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // nmHoistingLimits keeps each workspace's packages in its own node_modules; yarn's state file and .yarnrc.yml stay at the root.
+  it('yarn 4 workspace package with ao not hoisted and an altered binary: ao names the yarn 4 command that repairs it, and that command works', () => {
+    const { dir: root, env } = yarn4Project('yarn4-ws-tampered', 'node-modules', (dir) => {
+      writeFileSync(join(dir, 'package.json'), '{"name":"root","private":true,"workspaces":["packages/*"]}\n');
+      writeFileSync(join(dir, '.yarnrc.yml'), `nmHoistingLimits: workspaces\n`, { flag: 'a' });
+      mkdirSync(join(dir, 'packages', 'app'), { recursive: true });
+      writeFileSync(join(dir, 'packages', 'app', 'package.json'), '{"name":"app","private":true}\n');
+      return join(dir, 'packages', 'app');
+    });
+    const dir = join(root, 'packages', 'app');
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    expect(existsSync(join(root, 'node_modules', '@aoagents', 'ao'))).toBe(false);
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
     alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
     const r = run(ao, ['--version'], env);

@@ -128,6 +128,14 @@ describe('the install layout, decided in one place', () => {
     expect(installLayout(dir, {}, facts(['/p/yarn.lock', '/p/node_modules/.yarn-integrity'])).yarnBerry).toBeUndefined();
     // Run later (no yarn running us) in a yarn 1 project with a .yarnrc.yml left about: yarn 1's own state file decides.
     expect(installLayout(dir, {}, facts(['/p/yarn.lock', '/p/.yarnrc.yml', '/p/node_modules/.yarn-integrity'])).yarnBerry).toBeUndefined();
+    // A yarn 4 workspace package whose ao is not hoisted (nmHoistingLimits): the state file and .yarnrc.yml are at the root.
+    const inWorkspace = '/r/packages/app/node_modules/@aoagents/ao';
+    expect(installLayout(inWorkspace, {}, facts(['/r/yarn.lock', '/r/.yarnrc.yml', '/r/node_modules/.yarn-state.yml']))).toMatchObject({
+      manager: 'yarn',
+      yarnBerry: true,
+      project: '/r/packages/app',
+    });
+    expect(installLayout(inWorkspace, {}, facts(['/r/yarn.lock', '/r/node_modules/.yarn-integrity'])).yarnBerry).toBeUndefined();
     const env = { npm_lifecycle_event: 'postinstall', npm_config_user_agent: 'yarn/4.18.1 npm/? node/v22.0.0 linux x64' };
     expect(installLayout(dir, env, facts([], env))).toMatchObject({ manager: 'yarn', yarnBerry: true });
     // yarn 1 installing where a .yarnrc.yml lies about (`yarn set version classic` leaves one): the running yarn decides.
