@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 import {
@@ -382,6 +382,29 @@ describe('other package managers install a working, verified ao', () => {
     const fix = repairCommand(r.stderr);
     expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && bun pm cache rm && bun install --force (in ${dir})`);
     mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], sb.env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // bun's isolated linker (its default for a new workspace) keeps every package in node_modules/.bun and links it in.
+  it('bun workspace with the isolated linker and a binary altered in place: ao names the bun command that repairs it, and that command works', () => {
+    const bunInstall = join(sandbox('bun-ws-dir').root, 'bun');
+    const sb = sandbox('bun-ws', [dirname(BUN)], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: release.registry.url });
+    const root = join(sb.root, 'project');
+    const dir = join(root, 'packages', 'app');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(root, 'package.json'), '{"name":"root","private":true,"workspaces":["packages/*"]}\n');
+    writeFileSync(join(root, 'bunfig.toml'), '[install]\nlinker = "isolated"\n');
+    writeFileSync(join(dir, 'package.json'), '{"name":"app","private":true}\n');
+    mustRun(BUN, ['add', SPEC], sb.env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    const platformDir = realpathSync(join(root, 'node_modules', '.bun', 'node_modules', '@aoagents', 'ao-linux-x64'));
+    alterBinary(join(platformDir, 'bin', 'ao'));
+    const r = run(ao, ['--version'], sb.env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`rm -rf ${relative(root, platformDir)} && bun pm cache rm && bun install --force (in ${root})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], sb.env, { cwd: root });
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
   });
 
