@@ -408,6 +408,24 @@ describe('other package managers install a working, verified ao', () => {
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
   });
 
+  // pnpm dlx keeps what it ran in a project of its own under pnpm's cache, blocked build and all: the fix names that folder.
+  it('pnpm dlx with a binary edited in place: ao names the pnpm command that repairs it in dlx\'s folder, and that command works', () => {
+    const { sb } = pnpmSandbox('pnpm-dlx');
+    const env = withPnpmShim(sb);
+    expect(mustRun('pnpm', ['dlx', SPEC, '--version'], env).stdout).toBe('ao version 0.10.0\n');
+    const dlx = join(sb.home, '.cache', 'pnpm', 'dlx');
+    const bin = readdirSync(dlx, { recursive: true, encoding: 'utf8' }).find((rel) => rel.endsWith(join('ao-linux-x64', 'bin', 'ao')));
+    editKeepingMtime(join(dlx, bin!));
+    const r = run('pnpm', ['dlx', SPEC, '--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    const folder = / \(in (.*)\)$/.exec(fix ?? '')?.[1];
+    expect(folder && realpathSync(join(dlx, bin!)).startsWith(`${folder}/node_modules/.pnpm/`)).toBe(true);
+    expect(fix).toBe(`touch ${relative(folder!, realpathSync(join(dlx, bin!)))} && pnpm install --force (in ${folder})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: folder });
+    expect(mustRun('pnpm', ['dlx', SPEC, '--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
   it('bun global, package untrusted: the launcher works and verifies on first run', () => {
     const bunInstall = join(sandbox('bun-dir').root, 'bun');
     const sb = sandbox('bun', [join(bunInstall, 'bin')], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: release.registry.url });
