@@ -593,6 +593,25 @@ describe('npm global installs from the registry', () => {
     expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
   });
 
+  // npx installs into a project of its own in npm's cache: a fix run in the folder the user called npx from changes nothing
+  // there (and writes a package-lock.json into that unrelated folder). The message names npx's folder.
+  it.each([
+    ['the install script', (stderr: string) => /allow its install script: (.*)\)$/m.exec(stderr)?.[1]],
+    ['--include=optional', (stderr: string) => /fix: in [^:]+: (npm install --include=optional)/.exec(stderr)?.[1]],
+  ])('npx with ignore-scripts=true and omit=optional in ~/.npmrc: ao names the folder npx installed into, and %s run there makes ao work', (_, fixIn) => {
+    const sb = sandbox('npm-npx-missing');
+    writeFileSync(sb.npmrc, `${readFileSync(sb.npmrc, 'utf8')}ignore-scripts=true\nomit=optional\n`);
+    const elsewhere = project(sb, 'elsewhere');
+    const r = run('npx', ['--yes', SPEC, '--version'], sb.env, { cwd: elsewhere });
+    expect(r.status).toBe(1);
+    const npxDir = readdirSync(join(sb.cache, '_npx')).map((d) => realpathSync(join(sb.cache, '_npx', d)));
+    expect(npxDir).toHaveLength(1);
+    expect(/fix: in ([^:]+): /.exec(r.stderr)?.[1]).toBe(npxDir[0]);
+    mustRun('sh', ['-c', fixIn(r.stderr)!], sb.env, { cwd: npxDir[0] });
+    expect(mustRun('npx', ['--yes', SPEC, '--version'], sb.env, { cwd: elsewhere }).stdout).toBe('ao version 0.10.0\n');
+    expect(readdirSync(elsewhere)).toEqual(['package.json']);
+  });
+
   it('with --ignore-scripts --omit=optional, ao names the fix instead of failing obscurely', async () => {
     const sb = sandbox('npm-nothing');
     const dir = project(sb);
