@@ -255,9 +255,9 @@ describe('other package managers install a working, verified ao', () => {
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     const r = run(ao, ['--version'], env);
     expect(r.status).toBe(1);
-    const fix = /fix: (.*)/.exec(r.stderr)?.[1];
-    expect(fix).toBe('yarn install --force');
-    mustRun('sh', ['-c', fix!], env, { cwd: dir });
+    const fix = /fix: in (.*?): (.*)/.exec(r.stderr);
+    expect(fix?.slice(1)).toEqual([dir, 'yarn install --force']);
+    mustRun('sh', ['-c', fix![2]!], env, { cwd: dir });
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
