@@ -149,18 +149,25 @@ function managerOfProject(project: string, f: LayoutFacts): { manager: PackageMa
   return manager && root ? { manager, markedAt: root } : undefined;
 }
 
-/** The manager running us, from the agent string every manager exports to install scripts. */
+/**
+ * Whether a manager is installing now (a script of the install's own lifecycle runs us): only then is the agent string
+ * the manager laying node_modules out. `npm run dev` in a yarn project exports npm's agent to every script it runs.
+ */
+const INSTALL_EVENTS = new Set(['preinstall', 'install', 'postinstall']);
+const installingNow = (env: NodeJS.ProcessEnv) => INSTALL_EVENTS.has(env.npm_lifecycle_event ?? '');
+
+/** The manager running us, from the agent string every manager exports to the scripts it runs. */
 function managerFromAgent(env: NodeJS.ProcessEnv): PackageManager | undefined {
   const name = /^(npm|pnpm|yarn|bun)\//.exec(env.npm_config_user_agent ?? '')?.[1];
   return name as PackageManager | undefined;
 }
 
 /**
- * Yarn 2+ in a node_modules project: the yarn running us says which it is, else the state file each one writes
+ * Yarn 2+ in a node_modules project: the yarn installing us says which it is, else the state file each one writes
  * (2+: `.yarn-state.yml`, 1: `.yarn-integrity`), else a `.yarnrc.yml` (which `yarn set version classic` leaves behind).
  */
 function isYarnBerry(project: string | undefined, env: NodeJS.ProcessEnv, f: LayoutFacts): boolean {
-  const major = /^yarn\/(\d+)\./.exec(env.npm_config_user_agent ?? '')?.[1];
+  const major = installingNow(env) ? /^yarn\/(\d+)\./.exec(env.npm_config_user_agent ?? '')?.[1] : undefined;
   if (major) return Number(major) >= 2;
   if (!project) return false;
   const has = (name: string) => f.exists(native(`${project}/${name}`));
@@ -191,7 +198,7 @@ export function installLayout(packageDir: string, env: NodeJS.ProcessEnv = proce
   const project = projectOf(p) ?? projectByLockfile(p, facts);
   if (p.includes('/node_modules/.pnpm/')) return { manager: 'pnpm', global: false, pnp: false, project: project && native(project) };
   // During an install the manager running the script is the one laying the folder out (markers may not exist yet).
-  const installing = env.npm_lifecycle_event ? managerFromAgent(env) : undefined;
+  const installing = installingNow(env) ? managerFromAgent(env) : undefined;
   const marked = project ? managerOfProject(project, facts) : undefined;
   const manager = installing ?? marked?.manager ?? managerFromAgent(env) ?? 'npm';
   // Yarn's state file and .yarnrc.yml are where its markers were found: a workspace's root, not the workspace package.

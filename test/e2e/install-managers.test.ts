@@ -261,6 +261,24 @@ describe('other package managers install a working, verified ao', () => {
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
+  // People mix runners: `npm run` of a script that calls ao, in a project yarn laid out. npm's agent string in the
+  // script's environment is not who installed ao, and npm's repair would relayout the project and add a package-lock.json.
+  it('yarn 1 project, ao called from a script run by npm, with an altered binary: ao names the yarn 1 command, and that command works', () => {
+    const { dir, env } = yarn1Project('yarn1-npm-run');
+    writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true,"scripts":{"check":"ao --version"}}\n');
+    writeFileSync(join(dir, '.yarnrc'), `registry "${release.registry.url}"\n`);
+    mustRun('yarn', ['add', SPEC], env, { cwd: dir });
+    expect(mustRun('npm', ['run', '--silent', 'check'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+    alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const r = run('npm', ['run', '--silent', 'check'], env, { cwd: dir });
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`yarn install --force (in ${dir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun('npm', ['run', '--silent', 'check'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+    expect(existsSync(join(dir, 'package-lock.json'))).toBe(false);
+  });
+
   // `--modules-folder` in .yarnrc: no node_modules anywhere in ao's path, so the project is found by its lockfile.
   it('yarn 1 project with its own modules folder and an altered binary: ao names the yarn 1 command that repairs it, and that command works', () => {
     const { dir, env } = yarn1Project('yarn1-modules-folder');
@@ -409,7 +427,7 @@ describe('other package managers install a working, verified ao', () => {
   });
 
   // pnpm dlx keeps what it ran in a project of its own under pnpm's cache, blocked build and all: the fix names that folder.
-  it('pnpm dlx with a binary edited in place: ao names the pnpm command that repairs it in dlx\'s folder, and that command works', () => {
+  it("pnpm dlx with a binary edited in place: ao names the pnpm command that repairs it in dlx's folder, and that command works", () => {
     const { sb } = pnpmSandbox('pnpm-dlx');
     const env = withPnpmShim(sb);
     expect(mustRun('pnpm', ['dlx', SPEC, '--version'], env).stdout).toBe('ao version 0.10.0\n');

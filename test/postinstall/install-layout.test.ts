@@ -121,6 +121,27 @@ describe('the install layout, decided in one place', () => {
     });
   });
 
+  // `npm run dev` in a yarn project (or `bun run` as the script runner of an npm project) exports its own agent string:
+  // only the manager running an install lays node_modules out; a script that calls ao says nothing about who did.
+  it("a project script run by another manager than the project's (npm run in a yarn project) does not change the manager", () => {
+    const dir = '/p/node_modules/@aoagents/ao';
+    const yarn1 = facts(['/p/yarn.lock', '/p/node_modules/.yarn-integrity']);
+    expect(installLayout(dir, { npm_lifecycle_event: 'dev', npm_config_user_agent: 'npm/11.6.2 node/v24.11.0 linux x64 workspaces/false' }, yarn1)).toEqual({
+      manager: 'yarn',
+      global: false,
+      pnp: false,
+      project: '/p',
+    });
+    const npm = facts(['/p/package-lock.json', '/p/node_modules/.package-lock.json']);
+    expect(installLayout(dir, { npm_lifecycle_event: 'check', npm_config_user_agent: 'bun/1.4.5 npm/? node/v24.3.0 linux x64' }, npm).manager).toBe('npm');
+    const berry = facts(['/p/yarn.lock', '/p/.yarnrc.yml', '/p/node_modules/.yarn-state.yml']);
+    expect(installLayout(dir, { npm_lifecycle_event: 'dev', npm_config_user_agent: 'yarn/1.22.22 npm/? node/v20.20.2 linux x64' }, berry).yarnBerry).toBe(true);
+    // The install itself: the manager running ao's postinstall is the one laying the folder out, markers or not.
+    expect(installLayout(dir, { npm_lifecycle_event: 'postinstall', npm_config_user_agent: 'bun/1.4.5 npm/? node/v24.3.0 linux x64' }, npm).manager).toBe(
+      'bun',
+    );
+  });
+
   it("Yarn 2+ is told from Yarn 1 (their `yarn install` takes different flags), and a PnP package in Yarn's cache belongs to the runtime's project", () => {
     const dir = '/p/node_modules/@aoagents/ao';
     expect(installLayout(dir, {}, facts(['/p/yarn.lock', '/p/node_modules/.yarn-state.yml']))).toMatchObject({ manager: 'yarn', yarnBerry: true });
