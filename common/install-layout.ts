@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, lstatSync, realpathSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { homeDir } from './home.js';
 import { shellQuote } from './shell-quote.js';
 import { join, sep } from 'node:path';
@@ -288,10 +288,15 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
       return `${folder ? `rm -rf ${folder} && npm install` : 'npm ci'}${inProject}`;
     case 'pnpm':
       return pnpmFolder ? `${touch}rm -rf ${pnpmFolder} && pnpm install${inProject}` : `${touch}pnpm install --force${inProject}`;
-    case 'yarn':
-      // Yarn 2+ re-creates a removed package folder (unplugged or in node_modules) on a plain install.
-      if (layout.yarnBerry) return `rm -rf ${folder ?? (layout.pnp ? '.yarn/unplugged' : 'node_modules')} && yarn install${inProject}`;
+    case 'yarn': {
+      // Yarn 2+ re-creates a removed package folder (unplugged or in node_modules) on a plain install. Its pnpm linker
+      // (and nmMode: hardlinks-global) hard-links files from a content index in its global folder, which an edit in
+      // place altered too and a reinstall links again: that index entry goes first.
+      const indexed = layout.yarnBerry && !layout.pnp && binary && platform !== 'win32' && (statSync(binary, { throwIfNoEntry: false })?.nlink ?? 1) > 1;
+      const unindex = indexed ? `find "$(yarn config get globalFolder)" -samefile ${shellQuote(inside(binary!))} -delete && ` : '';
+      if (layout.yarnBerry) return `${unindex}rm -rf ${folder ?? (layout.pnp ? '.yarn/unplugged' : 'node_modules')} && yarn install${inProject}`;
       return `yarn install --force${inProject}`;
+    }
     case 'bun':
       // bun hard-links from its cache, so an edit in place altered the cached copy too: clear it, or bun links it again.
       return `${folder ? `rm -rf ${folder} && ` : ''}bun pm cache rm && bun install --force${inProject}`;

@@ -296,7 +296,7 @@ describe('other package managers install a working, verified ao', () => {
   });
 
   /** A yarn 4 project with the given linker, `yarn` on PATH being yarn 4 (so a printed command runs as typed). */
-  const yarn4Project = (name: string, nodeLinker: 'pnp' | 'node-modules', workspace?: (dir: string) => string) => {
+  const yarn4Project = (name: string, nodeLinker: 'pnp' | 'node-modules' | 'pnpm', workspace?: (dir: string) => string) => {
     const sb = sandbox(name);
     const dir = join(sb.root, 'project');
     mkdirSync(dir);
@@ -368,6 +368,25 @@ describe('other package managers install a working, verified ao', () => {
     expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in ${dir})`);
     mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // Yarn's pnpm linker hard-links every file from a content index in its global folder: an edit in place alters the
+  // index entry too, and a reinstall links the altered file again unless that entry goes first.
+  it('yarn 4 project with nodeLinker: pnpm and a binary edited in place: ao names the yarn 4 command that repairs it, and that command works', () => {
+    const { dir, env } = yarn4Project('yarn4-pnpm-linker', 'pnpm');
+    expect(mustRun('yarn', ['ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+    const store = join(dir, 'node_modules', '.store');
+    const [folder] = readdirSync(store).filter((d) => d.startsWith('@aoagents-ao-linux-x64-npm-'));
+    const bin = join('node_modules', '.store', folder!, 'package', 'bin', 'ao');
+    alterBinary(join(dir, bin));
+    const r = run('yarn', ['ao', '--version'], env, { cwd: dir });
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(
+      `find "$(yarn config get globalFolder)" -samefile ${bin} -delete && rm -rf node_modules/.store/${folder}/package && yarn install (in ${dir})`,
+    );
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun('yarn', ['ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
   });
 
   // bun hard-links packages from its cache: an edit in place alters the cached copy too, which a reinstall links again.

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -197,6 +197,18 @@ describe('the install layout, decided in one place', () => {
     const berry = { manager: 'yarn', global: false, pnp: false, yarnBerry: true, project: '/p' } as const;
     expect(reinstallCommand(berry, SPEC, '/p/node_modules/@aoagents/ao-linux-x64')).toBe('rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in /p)');
     expect(reinstallCommand({ ...berry, yarnBerry: undefined }, SPEC)).toBe('yarn install --force (in /p)');
+    // A binary hard-linked from Yarn's content index (its pnpm linker, nmMode: hardlinks-global): the index entry goes first.
+    const project = mkdtempSync(join(tmpdir(), 'ao-yarn-index-'));
+    const bin = join(project, 'node_modules', '.store', 'x', 'package', 'bin', 'ao');
+    mkdirSync(dirname(bin), { recursive: true });
+    writeFileSync(bin, 'ao');
+    const atProject = { ...berry, project };
+    expect(reinstallCommand(atProject, SPEC, dirname(dirname(bin)), bin)).toBe(`rm -rf node_modules/.store/x/package && yarn install (in ${project})`);
+    linkSync(bin, join(project, 'index.dat'));
+    expect(reinstallCommand(atProject, SPEC, dirname(dirname(bin)), bin)).toBe(
+      `find "$(yarn config get globalFolder)" -samefile node_modules/.store/x/package/bin/ao -delete && rm -rf node_modules/.store/x/package && yarn install (in ${project})`,
+    );
+    rmSync(project, { recursive: true, force: true });
     expect(reinstallCommand({ manager: 'bun', global: true, pnp: false }, SPEC)).toBe(
       'bun pm cache rm && bun remove -g @aoagents/ao && bun add -g @aoagents/ao@0.10.0',
     );
