@@ -389,6 +389,25 @@ describe('other package managers install a working, verified ao', () => {
     expect(mustRun('yarn', ['ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
   });
 
+  it('yarn 4 node-modules project with nmMode: hardlinks-global and a binary edited in place: ao names the yarn 4 command that repairs it, and that command works', () => {
+    const { dir, env } = yarn4Project('yarn4-nm-hardlinks', 'node-modules', (project) => {
+      writeFileSync(join(project, '.yarnrc.yml'), 'nmMode: hardlinks-global\n', { flag: 'a' });
+      return project;
+    });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    const bin = join('node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
+    alterBinary(join(dir, bin));
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(
+      `find "$(yarn config get globalFolder)" -samefile ${bin} -delete && rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in ${dir})`,
+    );
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
   // bun hard-links packages from its cache: an edit in place alters the cached copy too, which a reinstall links again.
   it('bun global with a binary altered in place: ao names the bun command that repairs it, cache included, and that command works', () => {
     const bunInstall = join(sandbox('bun-tampered-dir').root, 'bun');
