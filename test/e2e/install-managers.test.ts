@@ -279,6 +279,27 @@ describe('other package managers install a working, verified ao', () => {
     expect(existsSync(join(dir, 'package-lock.json'))).toBe(false);
   });
 
+  // nohoist keeps ao and its platform package in the workspace package's own node_modules; yarn 1's state is at the root.
+  it('yarn 1 workspace package with ao nohoisted and an altered binary: ao names the yarn 1 command that repairs it, and that command works', () => {
+    const { dir: root, env } = yarn1Project('yarn1-ws-nohoist');
+    writeFileSync(join(root, 'package.json'), '{"name":"root","private":true,"workspaces":{"packages":["packages/*"],"nohoist":["**/@aoagents/**"]}}\n');
+    writeFileSync(join(root, '.yarnrc'), `registry "${release.registry.url}"\n`);
+    const dir = join(root, 'packages', 'app');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), '{"name":"app","version":"1.0.0","private":true}\n');
+    mustRun('yarn', ['add', SPEC], env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    expect(existsSync(join(root, 'node_modules', '@aoagents', 'ao'))).toBe(false);
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`yarn install --force (in ${dir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
   // `--modules-folder` in .yarnrc: no node_modules anywhere in ao's path, so the project is found by its lockfile.
   it('yarn 1 project with its own modules folder and an altered binary: ao names the yarn 1 command that repairs it, and that command works', () => {
     const { dir, env } = yarn1Project('yarn1-modules-folder');
