@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, lstatSync, realpathSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { homeDir } from './home.js';
 import { shellQuote } from './shell-quote.js';
 import { join, sep } from 'node:path';
@@ -141,23 +141,33 @@ function managerFromMarkers(project: string, f: LayoutFacts): PackageManager | u
  * The project's own markers, else those of the workspace it belongs to: a workspace package whose ao is not hoisted
  * has its own node_modules, while the lockfile and the manager's state file are at the workspace root.
  */
-function managerOfProject(project: string, f: LayoutFacts): PackageManager | undefined {
+function managerOfProject(project: string, f: LayoutFacts): { manager: PackageManager; markedAt: string } | undefined {
+  const own = managerFromMarkers(project, f);
+  if (own) return { manager: own, markedAt: project };
   const root = projectByLockfile(project, f);
-  return managerFromMarkers(project, f) ?? (root ? managerFromMarkers(root, f) : undefined);
+  const manager = root ? managerFromMarkers(root, f) : undefined;
+  return manager && root ? { manager, markedAt: root } : undefined;
 }
 
-/** The manager running us, from the agent string every manager exports to install scripts. */
+/**
+ * Whether a manager is installing now (a script of the install's own lifecycle runs us): only then is the agent string
+ * the manager laying node_modules out. `npm run dev` in a yarn project exports npm's agent to every script it runs.
+ */
+const INSTALL_EVENTS = new Set(['preinstall', 'install', 'postinstall']);
+const installingNow = (env: NodeJS.ProcessEnv) => INSTALL_EVENTS.has(env.npm_lifecycle_event ?? '');
+
+/** The manager running us, from the agent string every manager exports to the scripts it runs. */
 function managerFromAgent(env: NodeJS.ProcessEnv): PackageManager | undefined {
   const name = /^(npm|pnpm|yarn|bun)\//.exec(env.npm_config_user_agent ?? '')?.[1];
   return name as PackageManager | undefined;
 }
 
 /**
- * Yarn 2+ in a node_modules project: the yarn running us says which it is, else the state file each one writes
+ * Yarn 2+ in a node_modules project: the yarn installing us says which it is, else the state file each one writes
  * (2+: `.yarn-state.yml`, 1: `.yarn-integrity`), else a `.yarnrc.yml` (which `yarn set version classic` leaves behind).
  */
 function isYarnBerry(project: string | undefined, env: NodeJS.ProcessEnv, f: LayoutFacts): boolean {
-  const major = /^yarn\/(\d+)\./.exec(env.npm_config_user_agent ?? '')?.[1];
+  const major = installingNow(env) ? /^yarn\/(\d+)\./.exec(env.npm_config_user_agent ?? '')?.[1] : undefined;
   if (major) return Number(major) >= 2;
   if (!project) return false;
   const has = (name: string) => f.exists(native(`${project}/${name}`));
@@ -188,9 +198,11 @@ export function installLayout(packageDir: string, env: NodeJS.ProcessEnv = proce
   const project = projectOf(p) ?? projectByLockfile(p, facts);
   if (p.includes('/node_modules/.pnpm/')) return { manager: 'pnpm', global: false, pnp: false, project: project && native(project) };
   // During an install the manager running the script is the one laying the folder out (markers may not exist yet).
-  const installing = env.npm_lifecycle_event ? managerFromAgent(env) : undefined;
-  const manager = installing ?? (project ? managerOfProject(project, facts) : undefined) ?? managerFromAgent(env) ?? 'npm';
-  const berry = manager === 'yarn' && isYarnBerry(project, env, facts) ? { yarnBerry: true } : {};
+  const installing = installingNow(env) ? managerFromAgent(env) : undefined;
+  const marked = project ? managerOfProject(project, facts) : undefined;
+  const manager = installing ?? marked?.manager ?? managerFromAgent(env) ?? 'npm';
+  // Yarn's state file and .yarnrc.yml are where its markers were found: a workspace's root, not the workspace package.
+  const berry = manager === 'yarn' && isYarnBerry(marked?.markedAt ?? project, env, facts) ? { yarnBerry: true } : {};
   // pnpm whose package is not in its .pnpm store (checked above) laid node_modules out hoisted.
   const hoisted = manager === 'pnpm' ? { pnpmHoisted: true } : {};
   return { manager, global: false, pnp: false, ...berry, ...hoisted, project: project && native(project) };
@@ -276,10 +288,15 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
       return `${folder ? `rm -rf ${folder} && npm install` : 'npm ci'}${inProject}`;
     case 'pnpm':
       return pnpmFolder ? `${touch}rm -rf ${pnpmFolder} && pnpm install${inProject}` : `${touch}pnpm install --force${inProject}`;
-    case 'yarn':
-      // Yarn 2+ re-creates a removed package folder (unplugged or in node_modules) on a plain install.
-      if (layout.yarnBerry) return `rm -rf ${folder ?? (layout.pnp ? '.yarn/unplugged' : 'node_modules')} && yarn install${inProject}`;
+    case 'yarn': {
+      // Yarn 2+ re-creates a removed package folder (unplugged or in node_modules) on a plain install. Its pnpm linker
+      // (and nmMode: hardlinks-global) hard-links files from a content index in its global folder, which an edit in
+      // place altered too and a reinstall links again: that index entry goes first.
+      const indexed = layout.yarnBerry && !layout.pnp && binary && platform !== 'win32' && (statSync(binary, { throwIfNoEntry: false })?.nlink ?? 1) > 1;
+      const unindex = indexed ? `find "$(yarn config get globalFolder)" -samefile ${shellQuote(inside(binary!))} -delete && ` : '';
+      if (layout.yarnBerry) return `${unindex}rm -rf ${folder ?? (layout.pnp ? '.yarn/unplugged' : 'node_modules')} && yarn install${inProject}`;
       return `yarn install --force${inProject}`;
+    }
     case 'bun':
       // bun hard-links from its cache, so an edit in place altered the cached copy too: clear it, or bun links it again.
       return `${folder ? `rm -rf ${folder} && ` : ''}bun pm cache rm && bun install --force${inProject}`;

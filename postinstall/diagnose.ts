@@ -1,6 +1,7 @@
 import { UserError } from '../common/errors.js';
 import type { PackageManager } from '../common/install-layout.js';
 import type { AoManifest } from '../common/ao-manifest.js';
+import { shellQuote } from '../common/shell-quote.js';
 
 /**
  * Why no usable ao binary was found, and the command that fixes it. Pure
@@ -20,6 +21,11 @@ export interface MissingBinaryFacts {
   global: boolean;
   /** Yarn 2 or later (its `yarn install` has no --force). */
   yarnBerry?: boolean;
+  /**
+   * Project installs: the folder whose node_modules holds ao. Named in the fix, since ao may be called from anywhere
+   * (npx and pnpm dlx install into a folder of their own in the cache, where a fix run in the user's folder does nothing).
+   */
+  project?: string;
 }
 
 export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
@@ -27,6 +33,7 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
   const name = manifest.name;
   const spec = `${name}@${manifest.version}`;
   const here = f.wanted[f.wanted.length - 1];
+  const inProject = f.project ? `in ${shellQuote(f.project)}: ` : '';
   const supported = Object.keys(manifest.binaries).sort();
   // The host's own arch is what the package manager installs (under Rosetta too).
   const target = [...f.wanted].reverse().find((t) => manifest.binaries[t]);
@@ -46,7 +53,7 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
       why: 'these node_modules were installed on another platform (copied into a container, a VM or WSL)',
       fix: f.global
         ? `reinstall on this machine: ${globalInstall(installer, spec)}`
-        : `reinstall here: rm -rf node_modules && ${localInstall(installer, f.yarnBerry)}  (or for npm >= 10: npm install --os=${os} --cpu=${cpu})`,
+        : `reinstall ${f.project ? `in ${shellQuote(f.project)}` : 'here'}: rm -rf node_modules && ${localInstall(installer, f.yarnBerry)}  (or for npm >= 10: npm install --os=${os} --cpu=${cpu})`,
       code: 'EAOWRONGPLATFORM',
     });
   }
@@ -62,7 +69,7 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
   return new UserError({
     what: `ao's platform package ${entry.package}@${entry.version} is not installed`,
     why: `optional dependencies were left out (--omit=optional, --no-optional or a production-only install)${fetchHint ? ', and the install script that would have fetched it did not run' : ''}`,
-    fix: `${installer === 'npm' ? `${f.global ? 'npm install -g ' + spec : 'npm install'} --include=optional` : f.global ? globalInstall(installer, spec) : localInstall(installer, f.yarnBerry)}${fetchHint ? `  (or allow its install script: ${fetchHint})` : ''}`,
+    fix: `${f.global ? '' : inProject}${installer === 'npm' ? `${f.global ? 'npm install -g ' + spec : 'npm install'} --include=optional` : f.global ? globalInstall(installer, spec) : localInstall(installer, f.yarnBerry)}${fetchHint ? `  (or allow its install script: ${fetchHint})` : ''}`,
     code: 'EAOMISSING',
   });
 }

@@ -188,7 +188,7 @@ function resolveBinary(manifest: AoManifest): string {
     }
   }
   const present = Object.keys(manifest.binaries).filter((t) => !wanted.includes(t) && findPlatformPackage(packageDir, manifest.binaries[t]!));
-  const { manager, global, yarnBerry } = layout();
+  const { manager, global, yarnBerry, project } = layout();
   throw diagnoseMissingBinary({
     manifest,
     wanted,
@@ -197,6 +197,7 @@ function resolveBinary(manifest: AoManifest): string {
     installer: manager,
     global,
     yarnBerry,
+    project,
   });
 }
 

@@ -40,11 +40,15 @@ export function untrustedToCreate(path: string, uid: number | undefined = proces
   }
 }
 
-/** Whether `path` belongs to this user (a stamp someone else wrote, or could replace, is no proof). */
-export function ownedByMe(path: string, uid: number | undefined = process.getuid?.()): boolean {
+/**
+ * Whether `path` belongs to this user (a stamp someone else wrote, or could replace, is no proof), and with
+ * `unwritableByOthers`, whether no one else may write it in place either (umask 002 leaves files group-writable).
+ */
+export function ownedByMe(path: string, uid: number | undefined = process.getuid?.(), unwritableByOthers = false): boolean {
   if (uid === undefined) return true;
   try {
-    return lstatSync(path).uid === uid;
+    const st = lstatSync(path);
+    return st.uid === uid && !(unwritableByOthers && (st.mode & 0o022) !== 0);
   } catch {
     return false;
   }

@@ -99,7 +99,15 @@ async function main(): Promise<number> {
   if (crossInstall) return 0;
 
   const missing = () =>
-    diagnoseMissingBinary({ manifest, wanted, presentTargets: [], installer: layout.manager, global: layout.global, yarnBerry: layout.yarnBerry });
+    diagnoseMissingBinary({
+      manifest,
+      wanted,
+      presentTargets: [],
+      installer: layout.manager,
+      global: layout.global,
+      yarnBerry: layout.yarnBerry,
+      project: layout.project,
+    });
   const entry = wanted.map((t) => manifest.binaries[t]).find(Boolean);
   if (!entry) {
     say(formatError(missing()));

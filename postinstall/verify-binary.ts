@@ -12,8 +12,8 @@ import { ownedByMe } from './ownership.js';
  * and one small read until the file changes. The stamp is keyed on the
  * file's ctime with its device, inode, size and mtime: a user-space edit can
  * restore the mtime (`touch -r`) but not the ctime, which the kernel sets on
- * every write, chmod or link. A stamp this user does not own, or in a folder
- * this user does not own, proves nothing: the binary is verified again.
+ * every write, chmod or link. A stamp this user does not own, that others may
+ * write, or in a folder this user does not own, proves nothing: the binary is verified again.
  * Synchronous and built-ins only: the launcher uses it on its start-up path.
  */
 interface Stamp {
@@ -36,7 +36,8 @@ export function hasValidStamp(path: string, st: Stats, entry: BinaryEntry, cache
     // The stamp is exactly what writeStamp writes for this file state: compared as text, not parsed.
     return (
       readFileSync(file, 'utf8') === JSON.stringify(stampFor(path, st, entry.integrity)) &&
-      [file, dirname(file), dirname(dirname(file))].every((p) => ownedByMe(p))
+      ownedByMe(file, undefined, true) &&
+      [dirname(file), dirname(dirname(file))].every((p) => ownedByMe(p))
     );
   } catch {
     return false;
@@ -50,7 +51,8 @@ export function writeStamp(path: string, st: Stats, entry: BinaryEntry, cache = 
   try {
     if (existsSync(cache) && !ownedByMe(cache)) return;
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(tmp, JSON.stringify(stampFor(path, st, entry.integrity)));
+    // Private whatever the umask: a group-writable stamp could be rewritten in place by another member of the group.
+    writeFileSync(tmp, JSON.stringify(stampFor(path, st, entry.integrity)), { mode: 0o600 });
     renameSync(tmp, file);
   } catch {
     // No stamp only means the next launch verifies again; a half-written temp file must not stay (a full disk

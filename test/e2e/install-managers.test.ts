@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 import {
@@ -255,9 +255,48 @@ describe('other package managers install a working, verified ao', () => {
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     const r = run(ao, ['--version'], env);
     expect(r.status).toBe(1);
-    const fix = /fix: (.*)/.exec(r.stderr)?.[1];
-    expect(fix).toBe('yarn install --force');
-    mustRun('sh', ['-c', fix!], env, { cwd: dir });
+    const fix = /fix: in (.*?): (.*)/.exec(r.stderr);
+    expect(fix?.slice(1)).toEqual([dir, 'yarn install --force']);
+    mustRun('sh', ['-c', fix![2]!], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // People mix runners: `npm run` of a script that calls ao, in a project yarn laid out. npm's agent string in the
+  // script's environment is not who installed ao, and npm's repair would relayout the project and add a package-lock.json.
+  it('yarn 1 project, ao called from a script run by npm, with an altered binary: ao names the yarn 1 command, and that command works', () => {
+    const { dir, env } = yarn1Project('yarn1-npm-run');
+    writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true,"scripts":{"check":"ao --version"}}\n');
+    writeFileSync(join(dir, '.yarnrc'), `registry "${release.registry.url}"\n`);
+    mustRun('yarn', ['add', SPEC], env, { cwd: dir });
+    expect(mustRun('npm', ['run', '--silent', 'check'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+    alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const r = run('npm', ['run', '--silent', 'check'], env, { cwd: dir });
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`yarn install --force (in ${dir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun('npm', ['run', '--silent', 'check'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+    expect(existsSync(join(dir, 'package-lock.json'))).toBe(false);
+  });
+
+  // nohoist keeps ao and its platform package in the workspace package's own node_modules; yarn 1's state is at the root.
+  it('yarn 1 workspace package with ao nohoisted and an altered binary: ao names the yarn 1 command that repairs it, and that command works', () => {
+    const { dir: root, env } = yarn1Project('yarn1-ws-nohoist');
+    writeFileSync(join(root, 'package.json'), '{"name":"root","private":true,"workspaces":{"packages":["packages/*"],"nohoist":["**/@aoagents/**"]}}\n');
+    writeFileSync(join(root, '.yarnrc'), `registry "${release.registry.url}"\n`);
+    const dir = join(root, 'packages', 'app');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), '{"name":"app","version":"1.0.0","private":true}\n');
+    mustRun('yarn', ['add', SPEC], env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    expect(existsSync(join(root, 'node_modules', '@aoagents', 'ao'))).toBe(false);
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`yarn install --force (in ${dir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -278,7 +317,7 @@ describe('other package managers install a working, verified ao', () => {
   });
 
   /** A yarn 4 project with the given linker, `yarn` on PATH being yarn 4 (so a printed command runs as typed). */
-  const yarn4Project = (name: string, nodeLinker: 'pnp' | 'node-modules') => {
+  const yarn4Project = (name: string, nodeLinker: 'pnp' | 'node-modules' | 'pnpm', workspace?: (dir: string) => string) => {
     const sb = sandbox(name);
     const dir = join(sb.root, 'project');
     mkdirSync(dir);
@@ -292,7 +331,8 @@ describe('other package managers install a working, verified ao', () => {
     mkdirSync(shims);
     writeFileSync(join(shims, 'yarn'), `#!/bin/sh\nexec node ${JSON.stringify(YARN4)} "$@"\n`, { mode: 0o755 });
     const env = { ...sb.env, PATH: [shims, sb.env.PATH].join(delimiter), YARN_ENABLE_IMMUTABLE_INSTALLS: 'false' };
-    mustRun('yarn', ['add', SPEC], env, { cwd: dir });
+    // With a workspace: ao is added to the workspace package the callback made.
+    mustRun('yarn', ['add', SPEC], env, { cwd: workspace?.(dir) ?? dir });
     return { dir, env };
   };
 
@@ -329,6 +369,66 @@ describe('other package managers install a working, verified ao', () => {
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
+  // nmHoistingLimits keeps each workspace's packages in its own node_modules; yarn's state file and .yarnrc.yml stay at the root.
+  it('yarn 4 workspace package with ao not hoisted and an altered binary: ao names the yarn 4 command that repairs it, and that command works', () => {
+    const { dir: root, env } = yarn4Project('yarn4-ws-tampered', 'node-modules', (dir) => {
+      writeFileSync(join(dir, 'package.json'), '{"name":"root","private":true,"workspaces":["packages/*"]}\n');
+      writeFileSync(join(dir, '.yarnrc.yml'), `nmHoistingLimits: workspaces\n`, { flag: 'a' });
+      mkdirSync(join(dir, 'packages', 'app'), { recursive: true });
+      writeFileSync(join(dir, 'packages', 'app', 'package.json'), '{"name":"app","private":true}\n');
+      return join(dir, 'packages', 'app');
+    });
+    const dir = join(root, 'packages', 'app');
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    expect(existsSync(join(root, 'node_modules', '@aoagents', 'ao'))).toBe(false);
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in ${dir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // Yarn's pnpm linker hard-links every file from a content index in its global folder: an edit in place alters the
+  // index entry too, and a reinstall links the altered file again unless that entry goes first.
+  it('yarn 4 project with nodeLinker: pnpm and a binary edited in place: ao names the yarn 4 command that repairs it, and that command works', () => {
+    const { dir, env } = yarn4Project('yarn4-pnpm-linker', 'pnpm');
+    expect(mustRun('yarn', ['ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+    const store = join(dir, 'node_modules', '.store');
+    const [folder] = readdirSync(store).filter((d) => d.startsWith('@aoagents-ao-linux-x64-npm-'));
+    const bin = join('node_modules', '.store', folder!, 'package', 'bin', 'ao');
+    alterBinary(join(dir, bin));
+    const r = run('yarn', ['ao', '--version'], env, { cwd: dir });
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(
+      `find "$(yarn config get globalFolder)" -samefile ${bin} -delete && rm -rf node_modules/.store/${folder}/package && yarn install (in ${dir})`,
+    );
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun('yarn', ['ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  it('yarn 4 node-modules project with nmMode: hardlinks-global and a binary edited in place: ao names the yarn 4 command that repairs it, and that command works', () => {
+    const { dir, env } = yarn4Project('yarn4-nm-hardlinks', 'node-modules', (project) => {
+      writeFileSync(join(project, '.yarnrc.yml'), 'nmMode: hardlinks-global\n', { flag: 'a' });
+      return project;
+    });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    const bin = join('node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
+    alterBinary(join(dir, bin));
+    const r = run(ao, ['--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(
+      `find "$(yarn config get globalFolder)" -samefile ${bin} -delete && rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in ${dir})`,
+    );
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+  });
+
   // bun hard-links packages from its cache: an edit in place alters the cached copy too, which a reinstall links again.
   it('bun global with a binary altered in place: ao names the bun command that repairs it, cache included, and that command works', () => {
     const bunInstall = join(sandbox('bun-tampered-dir').root, 'bun');
@@ -360,6 +460,47 @@ describe('other package managers install a working, verified ao', () => {
     expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && bun pm cache rm && bun install --force (in ${dir})`);
     mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], sb.env, { cwd: dir });
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // bun's isolated linker (its default for a new workspace) keeps every package in node_modules/.bun and links it in.
+  it('bun workspace with the isolated linker and a binary altered in place: ao names the bun command that repairs it, and that command works', () => {
+    const bunInstall = join(sandbox('bun-ws-dir').root, 'bun');
+    const sb = sandbox('bun-ws', [dirname(BUN)], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: release.registry.url });
+    const root = join(sb.root, 'project');
+    const dir = join(root, 'packages', 'app');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(root, 'package.json'), '{"name":"root","private":true,"workspaces":["packages/*"]}\n');
+    writeFileSync(join(root, 'bunfig.toml'), '[install]\nlinker = "isolated"\n');
+    writeFileSync(join(dir, 'package.json'), '{"name":"app","private":true}\n');
+    mustRun(BUN, ['add', SPEC], sb.env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    const platformDir = realpathSync(join(root, 'node_modules', '.bun', 'node_modules', '@aoagents', 'ao-linux-x64'));
+    alterBinary(join(platformDir, 'bin', 'ao'));
+    const r = run(ao, ['--version'], sb.env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`rm -rf ${relative(root, platformDir)} && bun pm cache rm && bun install --force (in ${root})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], sb.env, { cwd: root });
+    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // pnpm dlx keeps what it ran in a project of its own under pnpm's cache, blocked build and all: the fix names that folder.
+  it("pnpm dlx with a binary edited in place: ao names the pnpm command that repairs it in dlx's folder, and that command works", () => {
+    const { sb } = pnpmSandbox('pnpm-dlx');
+    const env = withPnpmShim(sb);
+    expect(mustRun('pnpm', ['dlx', SPEC, '--version'], env).stdout).toBe('ao version 0.10.0\n');
+    const dlx = join(sb.home, '.cache', 'pnpm', 'dlx');
+    const bin = readdirSync(dlx, { recursive: true, encoding: 'utf8' }).find((rel) => rel.endsWith(join('ao-linux-x64', 'bin', 'ao')));
+    editKeepingMtime(join(dlx, bin!));
+    const r = run('pnpm', ['dlx', SPEC, '--version'], env);
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    const folder = / \(in (.*)\)$/.exec(fix ?? '')?.[1];
+    expect(folder && realpathSync(join(dlx, bin!)).startsWith(`${folder}/node_modules/.pnpm/`)).toBe(true);
+    expect(fix).toBe(`touch ${relative(folder!, realpathSync(join(dlx, bin!)))} && pnpm install --force (in ${folder})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: folder });
+    expect(mustRun('pnpm', ['dlx', SPEC, '--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
   it('bun global, package untrusted: the launcher works and verifies on first run', () => {

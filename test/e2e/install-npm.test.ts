@@ -593,6 +593,40 @@ describe('npm global installs from the registry', () => {
     expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
   });
 
+  it("npx with ignore-scripts=true in ~/.npmrc and an altered binary: ao names the npm command in npx's folder, and that command works", () => {
+    const sb = sandbox('npm-npx-tampered');
+    writeFileSync(sb.npmrc, `${readFileSync(sb.npmrc, 'utf8')}ignore-scripts=true\n`);
+    const elsewhere = project(sb, 'elsewhere');
+    expect(mustRun('npx', ['--yes', SPEC, '--version'], sb.env, { cwd: elsewhere }).stdout).toBe('ao version 0.10.0\n');
+    const [npxDir] = readdirSync(join(sb.cache, '_npx')).map((d) => realpathSync(join(sb.cache, '_npx', d)));
+    alterBinary(join(npxDir!, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const r = run('npx', ['--yes', SPEC, '--version'], sb.env, { cwd: elsewhere });
+    expect(r.status).toBe(1);
+    const fix = repairCommand(r.stderr);
+    expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in ${npxDir})`);
+    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], sb.env, { cwd: npxDir });
+    expect(mustRun('npx', ['--yes', SPEC, '--version'], sb.env, { cwd: elsewhere }).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // npx installs into a project of its own in npm's cache: a fix run in the folder the user called npx from changes nothing
+  // there (and writes a package-lock.json into that unrelated folder). The message names npx's folder.
+  it.each([
+    ['the install script', (stderr: string) => /allow its install script: (.*)\)$/m.exec(stderr)?.[1]],
+    ['--include=optional', (stderr: string) => /fix: in [^:]+: (npm install --include=optional)/.exec(stderr)?.[1]],
+  ])('npx with ignore-scripts=true and omit=optional in ~/.npmrc: ao names the folder npx installed into, and %s run there makes ao work', (_, fixIn) => {
+    const sb = sandbox('npm-npx-missing');
+    writeFileSync(sb.npmrc, `${readFileSync(sb.npmrc, 'utf8')}ignore-scripts=true\nomit=optional\n`);
+    const elsewhere = project(sb, 'elsewhere');
+    const r = run('npx', ['--yes', SPEC, '--version'], sb.env, { cwd: elsewhere });
+    expect(r.status).toBe(1);
+    const npxDir = readdirSync(join(sb.cache, '_npx')).map((d) => realpathSync(join(sb.cache, '_npx', d)));
+    expect(npxDir).toHaveLength(1);
+    expect(/fix: in ([^:]+): /.exec(r.stderr)?.[1]).toBe(npxDir[0]);
+    mustRun('sh', ['-c', fixIn(r.stderr)!], sb.env, { cwd: npxDir[0] });
+    expect(mustRun('npx', ['--yes', SPEC, '--version'], sb.env, { cwd: elsewhere }).stdout).toBe('ao version 0.10.0\n');
+    expect(readdirSync(elsewhere)).toEqual(['package.json']);
+  });
+
   it('with --ignore-scripts --omit=optional, ao names the fix instead of failing obscurely', async () => {
     const sb = sandbox('npm-nothing');
     const dir = project(sb);

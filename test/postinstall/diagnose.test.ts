@@ -80,6 +80,17 @@ describe('diagnosing a missing binary', () => {
     expect(diagnoseMissingBinary(facts({ global: false, lockfileTargets: ['linux-x64', 'darwin-arm64'] })).fix).toContain('npm install --include=optional');
   });
 
+  // npx (and pnpm dlx) install into a project of their own: the user's own folder is not where a fix works.
+  it('a project install names its folder, so the fix runs where ao is installed, not where ao was called', () => {
+    expect(diagnoseMissingBinary(facts({ global: false, project: '/h/.npm/_npx/b675' })).fix).toBe(
+      'in /h/.npm/_npx/b675: npm install --include=optional  (or allow its install script: npm rebuild @aoagents/ao --ignore-scripts=false)',
+    );
+    expect(diagnoseMissingBinary(facts({ global: false, installer: 'yarn', project: '/my app' })).fix).toBe("in '/my app': yarn install --force");
+    expect(diagnoseMissingBinary(facts({ presentTargets: ['darwin-arm64'], global: false, project: '/p' })).fix).toMatch(
+      /^reinstall in \/p: rm -rf node_modules && npm install /,
+    );
+  });
+
   it("pnpm's blocked build and bun's untrusted package name their own approval commands", () => {
     expect(diagnoseMissingBinary(facts({ installer: 'pnpm' })).fix).toContain(
       'pnpm add -g @aoagents/ao --allow-build=@aoagents/ao  or  pnpm approve-builds -g',

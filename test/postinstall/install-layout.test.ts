@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -121,6 +121,27 @@ describe('the install layout, decided in one place', () => {
     });
   });
 
+  // `npm run dev` in a yarn project (or `bun run` as the script runner of an npm project) exports its own agent string:
+  // only the manager running an install lays node_modules out; a script that calls ao says nothing about who did.
+  it("a project script run by another manager than the project's (npm run in a yarn project) does not change the manager", () => {
+    const dir = '/p/node_modules/@aoagents/ao';
+    const yarn1 = facts(['/p/yarn.lock', '/p/node_modules/.yarn-integrity']);
+    expect(installLayout(dir, { npm_lifecycle_event: 'dev', npm_config_user_agent: 'npm/11.6.2 node/v24.11.0 linux x64 workspaces/false' }, yarn1)).toEqual({
+      manager: 'yarn',
+      global: false,
+      pnp: false,
+      project: '/p',
+    });
+    const npm = facts(['/p/package-lock.json', '/p/node_modules/.package-lock.json']);
+    expect(installLayout(dir, { npm_lifecycle_event: 'check', npm_config_user_agent: 'bun/1.4.5 npm/? node/v24.3.0 linux x64' }, npm).manager).toBe('npm');
+    const berry = facts(['/p/yarn.lock', '/p/.yarnrc.yml', '/p/node_modules/.yarn-state.yml']);
+    expect(installLayout(dir, { npm_lifecycle_event: 'dev', npm_config_user_agent: 'yarn/1.22.22 npm/? node/v20.20.2 linux x64' }, berry).yarnBerry).toBe(true);
+    // The install itself: the manager running ao's postinstall is the one laying the folder out, markers or not.
+    expect(installLayout(dir, { npm_lifecycle_event: 'postinstall', npm_config_user_agent: 'bun/1.4.5 npm/? node/v24.3.0 linux x64' }, npm).manager).toBe(
+      'bun',
+    );
+  });
+
   it("Yarn 2+ is told from Yarn 1 (their `yarn install` takes different flags), and a PnP package in Yarn's cache belongs to the runtime's project", () => {
     const dir = '/p/node_modules/@aoagents/ao';
     expect(installLayout(dir, {}, facts(['/p/yarn.lock', '/p/node_modules/.yarn-state.yml']))).toMatchObject({ manager: 'yarn', yarnBerry: true });
@@ -128,6 +149,14 @@ describe('the install layout, decided in one place', () => {
     expect(installLayout(dir, {}, facts(['/p/yarn.lock', '/p/node_modules/.yarn-integrity'])).yarnBerry).toBeUndefined();
     // Run later (no yarn running us) in a yarn 1 project with a .yarnrc.yml left about: yarn 1's own state file decides.
     expect(installLayout(dir, {}, facts(['/p/yarn.lock', '/p/.yarnrc.yml', '/p/node_modules/.yarn-integrity'])).yarnBerry).toBeUndefined();
+    // A yarn 4 workspace package whose ao is not hoisted (nmHoistingLimits): the state file and .yarnrc.yml are at the root.
+    const inWorkspace = '/r/packages/app/node_modules/@aoagents/ao';
+    expect(installLayout(inWorkspace, {}, facts(['/r/yarn.lock', '/r/.yarnrc.yml', '/r/node_modules/.yarn-state.yml']))).toMatchObject({
+      manager: 'yarn',
+      yarnBerry: true,
+      project: '/r/packages/app',
+    });
+    expect(installLayout(inWorkspace, {}, facts(['/r/yarn.lock', '/r/node_modules/.yarn-integrity'])).yarnBerry).toBeUndefined();
     const env = { npm_lifecycle_event: 'postinstall', npm_config_user_agent: 'yarn/4.18.1 npm/? node/v22.0.0 linux x64' };
     expect(installLayout(dir, env, facts([], env))).toMatchObject({ manager: 'yarn', yarnBerry: true });
     // yarn 1 installing where a .yarnrc.yml lies about (`yarn set version classic` leaves one): the running yarn decides.
@@ -168,6 +197,18 @@ describe('the install layout, decided in one place', () => {
     const berry = { manager: 'yarn', global: false, pnp: false, yarnBerry: true, project: '/p' } as const;
     expect(reinstallCommand(berry, SPEC, '/p/node_modules/@aoagents/ao-linux-x64')).toBe('rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in /p)');
     expect(reinstallCommand({ ...berry, yarnBerry: undefined }, SPEC)).toBe('yarn install --force (in /p)');
+    // A binary hard-linked from Yarn's content index (its pnpm linker, nmMode: hardlinks-global): the index entry goes first.
+    const project = mkdtempSync(join(tmpdir(), 'ao-yarn-index-'));
+    const bin = join(project, 'node_modules', '.store', 'x', 'package', 'bin', 'ao');
+    mkdirSync(dirname(bin), { recursive: true });
+    writeFileSync(bin, 'ao');
+    const atProject = { ...berry, project };
+    expect(reinstallCommand(atProject, SPEC, dirname(dirname(bin)), bin)).toBe(`rm -rf node_modules/.store/x/package && yarn install (in ${project})`);
+    linkSync(bin, join(project, 'index.dat'));
+    expect(reinstallCommand(atProject, SPEC, dirname(dirname(bin)), bin)).toBe(
+      `find "$(yarn config get globalFolder)" -samefile node_modules/.store/x/package/bin/ao -delete && rm -rf node_modules/.store/x/package && yarn install (in ${project})`,
+    );
+    rmSync(project, { recursive: true, force: true });
     expect(reinstallCommand({ manager: 'bun', global: true, pnp: false }, SPEC)).toBe(
       'bun pm cache rm && bun remove -g @aoagents/ao && bun add -g @aoagents/ao@0.10.0',
     );

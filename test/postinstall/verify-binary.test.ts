@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { digestFile } from '../../common/integrity.js';
 import { isUserError } from '../../common/errors.js';
 import { stampPath } from '../../postinstall/locations.js';
 import type { BinaryEntry } from '../../common/ao-manifest.js';
-import { checkBinary, verifyBinaryOnce } from '../../postinstall/verify-binary.js';
+import { checkBinary, verifyBinaryOnce, writeStamp } from '../../postinstall/verify-binary.js';
 import { hostFixtureBinary } from '../../rehearsal/fixture-binaries.js';
 
 const release = { name: '@aoagents/ao', version: '0.10.0' };
@@ -79,6 +79,28 @@ describe('verifying a platform binary once per file state', () => {
     const bytes = readFileSync(copy);
     bytes[bytes.length - 1]! ^= 1;
     writeFileSync(copy, bytes);
+    expect(codeOf(() => verifyBinaryOnce(copy, entry, release, () => '0.10.0', reinstall, cache))).toBe('EAOINTEGRITY');
+  });
+
+  // umask 002 (a shared-group setup) made the stamp group-writable: any member of the group could rewrite it in
+  // place, still owned by this user, to vouch for an altered binary.
+  it('a stamp others may write is no proof: written private under umask 002, and a group-writable one is not believed', () => {
+    const cache = join(dir, 'cache-umask');
+    const copy = join(dir, 'ao-group');
+    copyFileSync(binary, copy);
+    const umask = process.umask(0o002);
+    try {
+      verifyBinaryOnce(copy, entry, release, () => '0.10.0', reinstall, cache);
+    } finally {
+      process.umask(umask);
+    }
+    expect(statSync(stampPath(copy, cache)).mode & 0o077).toBe(0);
+    // A group member alters the binary and rewrites the (group-writable) stamp to match it.
+    const bytes = readFileSync(copy);
+    bytes[bytes.length - 1]! ^= 1;
+    writeFileSync(copy, bytes);
+    writeStamp(copy, statSync(copy), entry, cache);
+    chmodSync(stampPath(copy, cache), 0o664);
     expect(codeOf(() => verifyBinaryOnce(copy, entry, release, () => '0.10.0', reinstall, cache))).toBe('EAOINTEGRITY');
   });
 
