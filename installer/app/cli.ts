@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { formatError, isUserError, UserError } from '../../common/errors.js';
 import { fileSystemFailure, isFileSystemError } from '../../common/file-system-error.js';
 import { createProgress, pickProgressMode } from '../../common/progress.js';
-import { dropWritesToClosedPipes } from '../../common/closed-pipe.js';
+import { writesThatNeverFail } from '../../common/closed-pipe.js';
 import { redactingSink } from '../../common/redact.js';
 import { aoStateDir } from './app-state.js';
 import { hostTargetId, validateAppManifest, type AppManifest } from '../../common/app-manifest.js';
@@ -71,12 +71,16 @@ let jsonErrors = false;
 /**
  * Everything ao-app prints goes through these two: a URL in a message (AO_APP_BASE_URL, a manifest's,
  * a proxy's) may carry a password or a token, and none is ever printed.
+ * Output that cannot be written ends nothing (`ao-app install --json | head -n 1`, `> log` on a full disk, a
+ * closed terminal): the install finishes and its exit code tells; a lost stdout is said once on stderr.
  */
-const stdout = redactingSink(process.stdout);
-const stderr = redactingSink(process.stderr);
-
-// A reader that goes away (`ao-app install --json | head -n 1`) does not end the install.
-dropWritesToClosedPipes();
+const stderr = redactingSink(process.stderr, writesThatNeverFail(process.stderr, () => undefined));
+const stdout = redactingSink(
+  process.stdout,
+  writesThatNeverFail(process.stdout, (code) =>
+    stderr.write(`ao-app: cannot write its output to stdout (${code}); it goes on without it, and its exit code still tells how it ended\n`),
+  ),
+);
 
 /** A duration in ms from the environment; a value that is not a positive number is refused, not read as 0 or NaN. */
 function msFromEnv(name: string): number | undefined {

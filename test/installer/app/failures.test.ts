@@ -1,7 +1,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { REPO_ROOT } from '../../../common/paths.js';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, readdirSync, readFileSync, openSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { hostname } from 'node:os';
 import { lstat, readdir, readlink, rm } from 'node:fs/promises';
@@ -993,6 +993,34 @@ describe('a reader of its output that goes away', () => {
       server.throttle(0);
     }
     expect((await ao(['where', '--dir', root])).code).toBe(0);
+  });
+
+  it('does not end the install when its output lands on a full disk (stdout on /dev/full): it finishes, exit 0, and says so on stderr', async () => {
+    const artifact = join(work, 'devfull.AppImage');
+    await writePadding(artifact, 1 << 20);
+    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/devfull.AppImage' });
+    for (const mode of [['--json'], []]) {
+      const root = join(await tempDir('devfull'), 'app');
+      const args = [...(await installArgs(manifest, root, mode)).filter((a) => a !== '--quiet')];
+      // `ao-app install --json > log.json` on a full disk: every write to stdout fails with ENOSPC (thrown at once: a file is written synchronously).
+      const full = openSync('/dev/full', 'w');
+      try {
+        const child = spawn(process.execPath, [cli, ...args], {
+          env: { ...process.env, HOME: join(work, 'home'), AO_APP_BASE_URL: '', AO_RUN_FILE: '' },
+          stdio: ['ignore', full, 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+        // --json died at its first progress event, before downloading (exit 70, a stack trace); text mode died after installing, exit 70.
+        expect(stderr).not.toMatch(/unexpected error|at writeSync/);
+        expect(stderr).toContain('cannot write its output to stdout (ENOSPC)');
+        expect(code).toBe(0);
+      } finally {
+        closeSync(full);
+      }
+      expect((await ao(['where', '--dir', root])).code).toBe(0);
+    }
   });
 });
 
