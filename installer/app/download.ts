@@ -195,13 +195,18 @@ function proxyInUse(): string | undefined {
   return env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy || env.npm_config_https_proxy || env.npm_config_proxy || undefined;
 }
 
-function parseRetryAfter(value: string | string[] | undefined): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
+/**
+ * Retry-After in ms: seconds, or an HTTP-date read against the answer's own Date header when it has one (RFC 9110),
+ * so this machine's clock does not count: a laptop hours behind read "in 1 s" as hours and gave up.
+ */
+function parseRetryAfter(headers: Record<string, string | string[] | undefined>): number | undefined {
+  const v = header(headers, 'retry-after');
   if (!v) return undefined;
   const seconds = Number(v);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(v);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+  const serverNow = Date.parse(header(headers, 'date') ?? '');
+  return Number.isNaN(date) ? undefined : Math.max(0, date - (Number.isNaN(serverNow) ? Date.now() : serverNow));
 }
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
@@ -385,7 +390,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   }
   if (status === 429 || (status >= 500 && status < 600)) {
     discard(res.body);
-    throw new RetryableError(`${url} answered ${status}`, parseRetryAfter(res.headers['retry-after']));
+    throw new RetryableError(`${url} answered ${status}`, parseRetryAfter(res.headers));
   }
   if (status === 416 && part.offset > 0) {
     discard(res.body);
