@@ -82,6 +82,10 @@ const stdout = redactingSink(
   ),
 );
 
+// Output going to files, not a terminal (nohup, `ao-app install > log 2>&1 &`): the terminal closing does not end the
+// install. Node resets an ignored SIGHUP to its default at start-up, so nohup alone had not kept a download alive.
+if (!process.stdout.isTTY && !process.stderr.isTTY) process.on('SIGHUP', () => undefined);
+
 /** A duration in ms from the environment; a value that is not a positive number is refused, not read as 0 or NaN. */
 function msFromEnv(name: string): number | undefined {
   const raw = process.env[name];

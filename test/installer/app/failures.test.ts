@@ -1024,6 +1024,42 @@ describe('a reader of its output that goes away', () => {
   });
 });
 
+describe('the terminal closing (SIGHUP)', () => {
+  // Node resets an ignored SIGHUP to its default at start-up, so nohup alone never protected ao-app: `nohup ao-app install &`
+  // then closing the terminal killed the 182 MB download mid-way (bash hangs up its jobs as it exits).
+  it('does not end an install whose output goes to files, as nohup and `> log 2>&1 &` set it up: it finishes, exit 0', async () => {
+    const artifact = join(work, 'sighup.AppImage');
+    await writePadding(artifact, 4 << 20);
+    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/sighup.AppImage' });
+    const root = join(await tempDir('sighup'), 'app');
+    const args = (await installArgs(manifest, root)).filter((a) => a !== '--quiet');
+    // 2 s of download: the hang-up lands mid-way.
+    server.throttle(2 << 20);
+    try {
+      const child = spawn(process.execPath, [cli, ...args], {
+        env: { ...process.env, HOME: join(work, 'home'), AO_APP_BASE_URL: '', AO_RUN_FILE: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      const started = new Promise<void>((resolve) =>
+        child.stderr.on('data', (d) => {
+          stderr += d;
+          // The first progress line: bytes are coming in.
+          if (/ \d+% /.test(stderr)) resolve();
+        }),
+      );
+      const ended = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+      await started;
+      child.kill('SIGHUP');
+      expect(await ended).toEqual([0, null]);
+      expect(stderr).toContain('installed 0.10.0');
+    } finally {
+      server.throttle(0);
+    }
+    expect((await ao(['where', '--dir', root])).code).toBe(0);
+  });
+});
+
 /** strace failing `calls` with ENOSPC, only where they touch `file` (-P). */
 const fullDiskAt = (file: string, calls: string) => [
   'strace',
