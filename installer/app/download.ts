@@ -35,6 +35,8 @@ export interface DownloadOptions {
   size: number;
   integrity: string;
   progress?: Progress;
+  /** Stops the download when it fires (the cutover's Ctrl-C): `EINTERRUPTED`, the bytes so far kept for the next run. */
+  signal?: AbortSignal;
   /** Failed attempts in a row (without new bytes) before giving up. */
   retries?: number;
   /** No byte for this long and the attempt is cut. */
@@ -238,6 +240,16 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     options.progress?.start(size, 0);
   };
 
+  const interrupted = () => {
+    options.progress?.fail('interrupted');
+    return new UserError({
+      what: 'the desktop app download was interrupted',
+      why: `${part.offset} of ${size} bytes are kept for the next run`,
+      fix: 'run ao-app install: it resumes',
+      code: 'EINTERRUPTED',
+    });
+  };
+
   // Set when a whole download failed its hash and no other mirror was left to try.
   let wrongDigest: string | undefined;
   try {
@@ -266,9 +278,12 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   /** Attempts until the partial holds `size` bytes or the policy gives up. */
   async function fill(part: PartialFile, policy: MirrorPolicy): Promise<void> {
     while (part.offset < size) {
+      if (options.signal?.aborted) throw interrupted();
       const url = policy.next();
       if (url === undefined) break;
       const attempt = new AbortController();
+      const stopAttempt = () => attempt.abort(options.signal?.reason);
+      options.signal?.addEventListener('abort', stopAttempt, { once: true });
       const stopWatching = abortOnRepeatedConnectErrors(url, attempt);
       const attemptTimer = setTimeout(
         () => attempt.abort(new RetryableError(`${url} did not answer within ${stallTimeoutMs} ms`)),
@@ -296,6 +311,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         });
       } catch (err) {
         answered();
+        if (options.signal?.aborted) throw interrupted();
         if (err instanceof UserError) throw err;
         const aborted = attempt.signal.aborted && attempt.signal.reason instanceof RetryableError ? attempt.signal.reason : undefined;
         if (aborted && ownDispatcher) {
@@ -308,9 +324,11 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         if (wait === undefined) break;
         // A wait of seconds (backoff up to 30 s, Retry-After up to 2 minutes) is said, or it looks like a hang.
         if (wait >= 1000) options.progress?.waiting(`${policy.lastError}; trying again in ${humanWait(wait)}`);
-        if (wait > 0) await sleep(wait);
+        // An interrupt ends the wait too (the loop's first line then stops).
+        if (wait > 0) await sleep(wait, undefined, { signal: options.signal }).catch(() => undefined);
       } finally {
         clearTimeout(deadlineTimer);
+        options.signal?.removeEventListener('abort', stopAttempt);
       }
     }
   }

@@ -83,6 +83,8 @@ export interface InstallOptions {
   trustedKeys?: TrustedKey[];
   /** Where to write app-state.json for the real `ao start` (the CLI passes ~/.ao); none when absent. */
   stateDir?: string;
+  /** Stops the download when it fires (the cutover's Ctrl-C): `EINTERRUPTED`, its bytes kept for the next run. */
+  signal?: AbortSignal;
   /** Parks the process at a named step (tests SIGKILL it there). */
   checkpoint?: (step: 'downloaded' | 'extracted' | 'committed') => Promise<void>;
 }
@@ -398,6 +400,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       stallTimeoutMs: options.stallTimeoutMs,
       deadlineMs: options.deadlineMs,
       backoffBaseMs: options.backoffBaseMs,
+      signal: options.signal,
     });
     await options.checkpoint?.('downloaded');
     // Again now that the download is done: minutes passed and something else may have filled the disk.
