@@ -1021,6 +1021,21 @@ describe('a reader of its output that goes away', () => {
       }
       expect((await ao(['where', '--dir', root])).code).toBe(0);
     }
+    // Its progress and messages (stderr) on the full disk: the install goes on, and stdout still says where it is.
+    const root = join(await tempDir('devfull'), 'app');
+    const full = openSync('/dev/full', 'w');
+    try {
+      const child = spawn(process.execPath, [cli, ...(await installArgs(manifest, root)).filter((a) => a !== '--quiet')], {
+        env: { ...process.env, HOME: join(work, 'home'), AO_APP_BASE_URL: '', AO_RUN_FILE: '' },
+        stdio: ['ignore', 'pipe', full],
+      });
+      let stdout = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      expect(await new Promise<number | null>((resolve) => child.on('close', resolve))).toBe(0);
+      expect(stdout).toContain(`installed the desktop app 0.10.0 at ${root}`);
+    } finally {
+      closeSync(full);
+    }
   });
 });
 
