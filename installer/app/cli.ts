@@ -74,7 +74,10 @@ let jsonErrors = false;
  * Output that cannot be written ends nothing (`ao-app install --json | head -n 1`, `> log` on a full disk, a
  * closed terminal): the install finishes and its exit code tells; a lost stdout is said once on stderr.
  */
-const stderr = redactingSink(process.stderr, writesThatNeverFail(process.stderr, () => undefined));
+const stderr = redactingSink(
+  process.stderr,
+  writesThatNeverFail(process.stderr, () => undefined),
+);
 const stdout = redactingSink(
   process.stdout,
   writesThatNeverFail(process.stdout, (code) =>
