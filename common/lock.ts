@@ -24,6 +24,8 @@ export interface LockOptions {
   staleMs?: number;
   /** Told once, when a live holder makes us wait: who holds the lock (a wait of minutes must not look like a hang). */
   onWait?: (holder: string) => void;
+  /** Ends the wait when it fires (`EINTERRUPTED`): the cutover's Ctrl-C, which must not sit out another holder's minutes. */
+  signal?: AbortSignal;
 }
 
 export interface Lock {
@@ -175,7 +177,14 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
       told = true;
       options.onWait(await holderOf(path));
     }
-    await sleep(delay);
+    await sleep(delay, undefined, { signal: options.signal }).catch(() => undefined);
+    if (options.signal?.aborted)
+      throw new UserError({
+        what: `${options.purpose} was interrupted while it waited for the lock`,
+        why: `${await holderOf(path)} holds ${path}`,
+        fix: 'run it again once that one has finished',
+        code: 'EINTERRUPTED',
+      });
   }
 }
 
