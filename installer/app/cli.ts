@@ -78,11 +78,14 @@ const stderr = redactingSink(
   process.stderr,
   writesThatNeverFail(process.stderr, () => undefined),
 );
+/** Why stdout could not be written (ENOSPC, EIO), once that happened; not a reader gone (EPIPE). */
+let stdoutLost: string | undefined;
 const stdout = redactingSink(
   process.stdout,
-  writesThatNeverFail(process.stdout, (code) =>
-    stderr.write(`ao-app: cannot write its output to stdout (${code}); it goes on without it, and its exit code still tells how it ended\n`),
-  ),
+  writesThatNeverFail(process.stdout, (code) => {
+    stdoutLost = code;
+    stderr.write(`ao-app: cannot write its output to stdout (${code}); it goes on without it, and its exit code still tells how it ended\n`);
+  }),
 );
 
 // Output going to files, not a terminal (nohup, `ao-app install > log 2>&1 &`): the terminal closing does not end the
@@ -226,7 +229,10 @@ async function runVerb(
       const path = await appPath(root);
       say(path ?? 'the desktop app is not installed (run: ao-app install)', { path: path ?? null });
       if (!path && values.json) writeJsonError(notInstalled(root));
-      return path ? 0 : 1;
+      // The path printed is the whole job: one that never reached its file (`ao-app where > path.txt` on a full disk) is a
+      // failure. A failed write is reported as an 'error' on the next tick, before this immediate.
+      await new Promise((resolve) => setImmediate(resolve));
+      return path && stdoutLost === undefined ? 0 : 1;
     }
     case 'remove':
       await removeApp(root, aoStateDir(), note);

@@ -1050,6 +1050,22 @@ describe('a reader of its output that goes away', () => {
     } finally {
       closeSync(full);
     }
+    // `ao-app where > path.txt` on a full disk: the path it prints is the whole job, so losing it is a failure, not exit 0
+    // with an empty file a script then reads as "no app".
+    const whereFull = openSync('/dev/full', 'w');
+    try {
+      const child = spawn(process.execPath, [cli, 'where', '--dir', root], {
+        env: { ...process.env, HOME: join(work, 'home'), AO_APP_BASE_URL: '', AO_RUN_FILE: '' },
+        stdio: ['ignore', whereFull, 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      expect(await new Promise<number | null>((resolve) => child.on('close', resolve))).toBe(1);
+      expect(stderr).toContain('cannot write its output to stdout (ENOSPC)');
+      expect(stderr).not.toMatch(/unexpected error|at writeSync/);
+    } finally {
+      closeSync(whereFull);
+    }
   });
 });
 
