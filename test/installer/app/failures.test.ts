@@ -1024,7 +1024,7 @@ describe('a reader of its output that goes away', () => {
           stdio: ['ignore', full, 'pipe'],
         });
         let stderr = '';
-        child.stderr.on('data', (d) => (stderr += d));
+        child.stderr!.on('data', (d) => (stderr += d));
         const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
         // --json died at its first progress event, before downloading (exit 70, a stack trace); text mode died after installing, exit 70.
         expect(stderr).not.toMatch(/unexpected error|at writeSync/);
@@ -1044,7 +1044,7 @@ describe('a reader of its output that goes away', () => {
         stdio: ['ignore', 'pipe', full],
       });
       let stdout = '';
-      child.stdout.on('data', (d) => (stdout += d));
+      child.stdout!.on('data', (d) => (stdout += d));
       expect(await new Promise<number | null>((resolve) => child.on('close', resolve))).toBe(0);
       expect(stdout).toContain(`installed the desktop app 0.10.0 at ${root}`);
     } finally {
@@ -1059,7 +1059,7 @@ describe('a reader of its output that goes away', () => {
         stdio: ['ignore', whereFull, 'pipe'],
       });
       let stderr = '';
-      child.stderr.on('data', (d) => (stderr += d));
+      child.stderr!.on('data', (d) => (stderr += d));
       expect(await new Promise<number | null>((resolve) => child.on('close', resolve))).toBe(1);
       expect(stderr).toContain('cannot write its output to stdout (ENOSPC)');
       expect(stderr).not.toMatch(/unexpected error|at writeSync/);
