@@ -226,7 +226,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     {
       retries: options.retries ?? 6,
       maxFruitlessRequests: options.maxFruitlessRequests ?? 40,
-      deadline: Date.now() + (options.deadlineMs ?? 2 * 60 * 60_000),
+      deadline: performance.now() + (options.deadlineMs ?? 2 * 60 * 60_000),
       backoffBaseMs: options.backoffBaseMs ?? 500,
       maxRetryAfterMs: options.maxRetryAfterMs ?? 120_000,
     },
@@ -496,7 +496,8 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   };
   // Where the bytes received so far end, written or not.
   let received = startOver ? 0 : part.offset;
-  let windowStart = Date.now();
+  // Monotonic, as the deadline: a wall clock stepped forward mid-body would cut a healthy attempt as a trickle.
+  let windowStart = performance.now();
   let windowBytes = 0;
   // A server or proxy that compresses although identity was asked (Content-Encoding: gzip): the pinned hash is the file's, so decode it.
   const body: AsyncIterable<unknown> = decoder ? pipeline(res.body, decoder(), () => undefined) : res.body;
@@ -507,9 +508,9 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
       received += (chunk as Buffer).length;
       windowBytes += (chunk as Buffer).length;
       if (windowBytes >= TRICKLE_BYTES) {
-        windowStart = Date.now();
+        windowStart = performance.now();
         windowBytes = 0;
-      } else if (Date.now() - windowStart > ctx.stallTimeoutMs) {
+      } else if (performance.now() - windowStart > ctx.stallTimeoutMs) {
         throw new RetryableError(`${url} sent only ${windowBytes} bytes in ${ctx.stallTimeoutMs} ms`);
       }
       // More bytes than the manifest pins: whatever else comes is not the artifact (leaving the loop discards the body).
