@@ -52,7 +52,8 @@ export function readJsonFile(path: string, role: JsonFileRole): unknown {
       code: role.code ?? 'EBADJSON',
     });
   try {
-    return JSON.parse(text);
+    // A UTF-8 byte-order mark (PowerShell 5's Set-Content -Encoding UTF8, older Notepad) is no part of the JSON: RFC 8259 lets a reader skip it.
+    return JSON.parse(text.startsWith('\ufeff') ? text.slice(1) : text);
   } catch (cause) {
     throw new UserError({
       what: `cannot read ${role.what} ${path}`,

@@ -4,6 +4,7 @@ import { link, lstat, mkdir, open, readFile, rename, rm, stat, utimes } from 'no
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from './errors.js';
+import { procStatFields } from './proc-stat.js';
 import { processStartId, recordedProcessAlive } from './process-identity.js';
 
 /**
@@ -23,6 +24,8 @@ export interface LockOptions {
   staleMs?: number;
   /** Told once, when a live holder makes us wait: who holds the lock (a wait of minutes must not look like a hang). */
   onWait?: (holder: string) => void;
+  /** Ends the wait when it fires (`EINTERRUPTED`): the cutover's Ctrl-C, which must not sit out another holder's minutes. */
+  signal?: AbortSignal;
 }
 
 export interface Lock {
@@ -153,6 +156,14 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
       }
       continue;
     }
+    const stopped = await stoppedHolder(path);
+    if (stopped !== undefined)
+      throw new UserError({
+        what: `${options.purpose} is already running`,
+        why: `${await holderOf(path)} holds ${path}, and that process is stopped (Ctrl-Z, or a SIGSTOP): it cannot finish while stopped`,
+        fix: `resume it (fg in the terminal it runs in, or kill -CONT ${stopped}) and let it finish, or end it (kill ${stopped}), then run this again`,
+        code: 'ELOCKED',
+      });
     if (Date.now() + delay > deadline) {
       const who = await holderOf(path);
       throw new UserError({
@@ -166,7 +177,28 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
       told = true;
       options.onWait(await holderOf(path));
     }
-    await sleep(delay);
+    await sleep(delay, undefined, { signal: options.signal }).catch(() => undefined);
+    if (options.signal?.aborted)
+      throw new UserError({
+        what: `${options.purpose} was interrupted while it waited for the lock`,
+        why: `${await holderOf(path)} holds ${path}`,
+        fix: 'run it again once that one has finished',
+        code: 'EINTERRUPTED',
+      });
+  }
+}
+
+/**
+ * The pid of a holder on this host stopped by job control (Ctrl-Z: state T in /proc), which no wait sees finish.
+ * Linux only; elsewhere, or when it cannot tell, undefined.
+ */
+async function stoppedHolder(path: string): Promise<number | undefined> {
+  try {
+    const holder = JSON.parse(await readFile(path, 'utf8')) as Partial<Holder>;
+    if (holder.host !== hostname() || typeof holder.pid !== 'number') return undefined;
+    return procStatFields(holder.pid)[0] === 'T' ? holder.pid : undefined;
+  } catch {
+    return undefined;
   }
 }
 

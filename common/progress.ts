@@ -34,7 +34,8 @@ export interface Progress {
 export function pickProgressMode(flags: { json?: boolean; quiet?: boolean }, stream: { isTTY?: boolean } = process.stderr): ProgressMode {
   if (flags.quiet) return 'quiet';
   if (flags.json) return 'json';
-  return stream.isTTY && !process.env.CI ? 'tty' : 'plain';
+  // A dumb terminal (Emacs's shell, some consoles) prints escape codes as text: it gets plain lines.
+  return stream.isTTY && !process.env.CI && process.env.TERM !== 'dumb' ? 'tty' : 'plain';
 }
 
 export function formatBytes(n: number): string {
@@ -78,6 +79,15 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
     return `${pct} ${amount} ${formatBytes(rate())}/s${eta}`.trim();
   }
 
+  /**
+   * The first frame that fits the terminal, else the last one cut: `\x1b[2K` clears only the row the cursor is on,
+   * so a frame that wraps (a split pane, a narrow window) left a new line on the screen at every redraw.
+   */
+  function fitted(frames: string[]): string {
+    const room = (stream.columns ?? Number.POSITIVE_INFINITY) - 1;
+    return frames.find((f) => f.length <= room) ?? frames.at(-1)!.slice(0, Math.max(room, 0));
+  }
+
   function draw(force = false): void {
     const t = now();
     if (mode === 'tty') {
@@ -86,7 +96,7 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
       const width = 24;
       const filled = total ? Math.round((done / total) * width) : 0;
       const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
-      stream.write(`\r\x1b[2K${label} ${bar} ${describe()}`);
+      stream.write(`\r\x1b[2K${fitted([`${label} ${bar} ${describe()}`, `${label} ${describe()}`, describe()])}`);
       return;
     }
     if (!total) return;

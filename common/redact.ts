@@ -22,10 +22,10 @@ export function redactSecrets(text: string): string {
   );
 }
 
-/** `stream`, with every text written to it redacted first: what a command prints can carry URLs. */
-export function redactingSink(stream: NodeJS.WriteStream): ProgressSink {
+/** `stream`, with every text written to it redacted first (through `write`, by default its own): what a command prints can carry URLs. */
+export function redactingSink(stream: NodeJS.WriteStream, write: (text: string) => unknown = (text) => stream.write(text)): ProgressSink {
   return {
-    write: (text) => stream.write(redactSecrets(text)),
+    write: (text) => write(redactSecrets(text)),
     get isTTY() {
       return stream.isTTY;
     },

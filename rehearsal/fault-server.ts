@@ -18,7 +18,11 @@ export type Fault =
   /** Send this many body bytes, then nothing for `ms` (then continue). */
   | { kind: 'stall'; ms: number; afterBytes?: number }
   | { kind: 'status'; status: number }
-  | { kind: 'retry-after'; seconds: number; status?: 429 | 503 }
+  /**
+   * `clockAheadMs`: Retry-After as an HTTP-date instead, `seconds` after the answer's own Date header, both read from a
+   * server clock this far ahead of this machine's (a laptop whose clock is behind).
+   */
+  | { kind: 'retry-after'; seconds: number; status?: 429 | 503; clockAheadMs?: number }
   /** Answer 200 with the whole body even when a Range was asked. */
   | { kind: 'ignore-range' }
   /** From this request on, the file has a new ETag (a redeploy). */
@@ -108,7 +112,13 @@ export async function startFaultServer(): Promise<FaultServer> {
     const permanent = redirects.get(path);
     if (permanent) return finishWith(permanent.status, { location: permanent.to });
     if (fault?.kind === 'status') return finishWith(fault.status, {}, `fault ${fault.status}\n`);
-    if (fault?.kind === 'retry-after') return finishWith(fault.status ?? 429, { 'retry-after': String(fault.seconds) }, 'slow down\n');
+    if (fault?.kind === 'retry-after') {
+      if (fault.clockAheadMs === undefined) return finishWith(fault.status ?? 429, { 'retry-after': String(fault.seconds) }, 'slow down\n');
+      // HTTP-dates count whole seconds.
+      const serverNow = Math.floor((Date.now() + fault.clockAheadMs) / 1000) * 1000;
+      const at = (ms: number) => new Date(ms).toUTCString();
+      return finishWith(fault.status ?? 429, { date: at(serverNow), 'retry-after': at(serverNow + fault.seconds * 1000) }, 'slow down\n');
+    }
     if (fault?.kind === 'login-page')
       return finishWith(
         200,

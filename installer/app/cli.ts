@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { formatError, isUserError, UserError } from '../../common/errors.js';
 import { fileSystemFailure, isFileSystemError } from '../../common/file-system-error.js';
 import { createProgress, pickProgressMode } from '../../common/progress.js';
-import { dropWritesToClosedPipes } from '../../common/closed-pipe.js';
+import { writesThatNeverFail } from '../../common/closed-pipe.js';
 import { redactingSink } from '../../common/redact.js';
 import { aoStateDir } from './app-state.js';
 import { hostTargetId, validateAppManifest, type AppManifest } from '../../common/app-manifest.js';
@@ -71,12 +71,26 @@ let jsonErrors = false;
 /**
  * Everything ao-app prints goes through these two: a URL in a message (AO_APP_BASE_URL, a manifest's,
  * a proxy's) may carry a password or a token, and none is ever printed.
+ * Output that cannot be written ends nothing (`ao-app install --json | head -n 1`, `> log` on a full disk, a
+ * closed terminal): the install finishes and its exit code tells; a lost stdout is said once on stderr.
  */
-const stdout = redactingSink(process.stdout);
-const stderr = redactingSink(process.stderr);
+const stderr = redactingSink(
+  process.stderr,
+  writesThatNeverFail(process.stderr, () => undefined),
+);
+/** Why stdout could not be written (ENOSPC, EIO), once that happened; not a reader gone (EPIPE). */
+let stdoutLost: string | undefined;
+const stdout = redactingSink(
+  process.stdout,
+  writesThatNeverFail(process.stdout, (code) => {
+    stdoutLost = code;
+    stderr.write(`ao-app: cannot write its output to stdout (${code}); it goes on without it, and its exit code still tells how it ended\n`);
+  }),
+);
 
-// A reader that goes away (`ao-app install --json | head -n 1`) does not end the install.
-dropWritesToClosedPipes();
+// Output going to files, not a terminal (nohup, `ao-app install > log 2>&1 &`): the terminal closing does not end the
+// install. Node resets an ignored SIGHUP to its default at start-up, so nohup alone had not kept a download alive.
+if (!process.stdout.isTTY && !process.stderr.isTTY) process.on('SIGHUP', () => undefined);
 
 /** A duration in ms from the environment; a value that is not a positive number is refused, not read as 0 or NaN. */
 function msFromEnv(name: string): number | undefined {
@@ -215,7 +229,10 @@ async function runVerb(
       const path = await appPath(root);
       say(path ?? 'the desktop app is not installed (run: ao-app install)', { path: path ?? null });
       if (!path && values.json) writeJsonError(notInstalled(root));
-      return path ? 0 : 1;
+      // The path printed is the whole job: one that never reached its file (`ao-app where > path.txt` on a full disk) is a
+      // failure. A failed write is reported as an 'error' on the next tick, before this immediate.
+      await new Promise((resolve) => setImmediate(resolve));
+      return path && stdoutLost === undefined ? 0 : 1;
     }
     case 'remove':
       await removeApp(root, aoStateDir(), note);

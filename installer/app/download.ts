@@ -35,6 +35,8 @@ export interface DownloadOptions {
   size: number;
   integrity: string;
   progress?: Progress;
+  /** Stops the download when it fires (the cutover's Ctrl-C): `EINTERRUPTED`, the bytes so far kept for the next run. */
+  signal?: AbortSignal;
   /** Failed attempts in a row (without new bytes) before giving up. */
   retries?: number;
   /** No byte for this long and the attempt is cut. */
@@ -195,13 +197,18 @@ function proxyInUse(): string | undefined {
   return env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy || env.npm_config_https_proxy || env.npm_config_proxy || undefined;
 }
 
-function parseRetryAfter(value: string | string[] | undefined): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
+/**
+ * Retry-After in ms: seconds, or an HTTP-date read against the answer's own Date header when it has one (RFC 9110),
+ * so this machine's clock does not count: a laptop hours behind read "in 1 s" as hours and gave up.
+ */
+function parseRetryAfter(headers: Record<string, string | string[] | undefined>): number | undefined {
+  const v = header(headers, 'retry-after');
   if (!v) return undefined;
   const seconds = Number(v);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(v);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+  const serverNow = Date.parse(header(headers, 'date') ?? '');
+  return Number.isNaN(date) ? undefined : Math.max(0, date - (Number.isNaN(serverNow) ? Date.now() : serverNow));
 }
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
@@ -219,7 +226,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     {
       retries: options.retries ?? 6,
       maxFruitlessRequests: options.maxFruitlessRequests ?? 40,
-      deadline: Date.now() + (options.deadlineMs ?? 2 * 60 * 60_000),
+      deadline: performance.now() + (options.deadlineMs ?? 2 * 60 * 60_000),
       backoffBaseMs: options.backoffBaseMs ?? 500,
       maxRetryAfterMs: options.maxRetryAfterMs ?? 120_000,
     },
@@ -231,6 +238,16 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   const restart = async () => {
     await part.restart();
     options.progress?.start(size, 0);
+  };
+
+  const interrupted = () => {
+    options.progress?.fail('interrupted');
+    return new UserError({
+      what: 'the desktop app download was interrupted',
+      why: `${part.offset} of ${size} bytes are kept for the next run`,
+      fix: 'run ao-app install: it resumes',
+      code: 'EINTERRUPTED',
+    });
   };
 
   // Set when a whole download failed its hash and no other mirror was left to try.
@@ -261,9 +278,12 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   /** Attempts until the partial holds `size` bytes or the policy gives up. */
   async function fill(part: PartialFile, policy: MirrorPolicy): Promise<void> {
     while (part.offset < size) {
+      if (options.signal?.aborted) throw interrupted();
       const url = policy.next();
       if (url === undefined) break;
       const attempt = new AbortController();
+      const stopAttempt = () => attempt.abort(options.signal?.reason);
+      options.signal?.addEventListener('abort', stopAttempt, { once: true });
       const stopWatching = abortOnRepeatedConnectErrors(url, attempt);
       const attemptTimer = setTimeout(
         () => attempt.abort(new RetryableError(`${url} did not answer within ${stallTimeoutMs} ms`)),
@@ -291,6 +311,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         });
       } catch (err) {
         answered();
+        if (options.signal?.aborted) throw interrupted();
         if (err instanceof UserError) throw err;
         const aborted = attempt.signal.aborted && attempt.signal.reason instanceof RetryableError ? attempt.signal.reason : undefined;
         if (aborted && ownDispatcher) {
@@ -303,9 +324,11 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         if (wait === undefined) break;
         // A wait of seconds (backoff up to 30 s, Retry-After up to 2 minutes) is said, or it looks like a hang.
         if (wait >= 1000) options.progress?.waiting(`${policy.lastError}; trying again in ${humanWait(wait)}`);
-        if (wait > 0) await sleep(wait);
+        // An interrupt ends the wait too (the loop's first line then stops).
+        if (wait > 0) await sleep(wait, undefined, { signal: options.signal }).catch(() => undefined);
       } finally {
         clearTimeout(deadlineTimer);
+        options.signal?.removeEventListener('abort', stopAttempt);
       }
     }
   }
@@ -385,7 +408,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   }
   if (status === 429 || (status >= 500 && status < 600)) {
     discard(res.body);
-    throw new RetryableError(`${url} answered ${status}`, parseRetryAfter(res.headers['retry-after']));
+    throw new RetryableError(`${url} answered ${status}`, parseRetryAfter(res.headers));
   }
   if (status === 416 && part.offset > 0) {
     discard(res.body);
@@ -473,7 +496,8 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   };
   // Where the bytes received so far end, written or not.
   let received = startOver ? 0 : part.offset;
-  let windowStart = Date.now();
+  // Monotonic, as the deadline: a wall clock stepped forward mid-body would cut a healthy attempt as a trickle.
+  let windowStart = performance.now();
   let windowBytes = 0;
   // A server or proxy that compresses although identity was asked (Content-Encoding: gzip): the pinned hash is the file's, so decode it.
   const body: AsyncIterable<unknown> = decoder ? pipeline(res.body, decoder(), () => undefined) : res.body;
@@ -484,9 +508,9 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
       received += (chunk as Buffer).length;
       windowBytes += (chunk as Buffer).length;
       if (windowBytes >= TRICKLE_BYTES) {
-        windowStart = Date.now();
+        windowStart = performance.now();
         windowBytes = 0;
-      } else if (Date.now() - windowStart > ctx.stallTimeoutMs) {
+      } else if (performance.now() - windowStart > ctx.stallTimeoutMs) {
         throw new RetryableError(`${url} sent only ${windowBytes} bytes in ${ctx.stallTimeoutMs} ms`);
       }
       // More bytes than the manifest pins: whatever else comes is not the artifact (leaving the loop discards the body).

@@ -83,6 +83,8 @@ export interface InstallOptions {
   trustedKeys?: TrustedKey[];
   /** Where to write app-state.json for the real `ao start` (the CLI passes ~/.ao); none when absent. */
   stateDir?: string;
+  /** Stops a wait for another ao-app's lock or the download when it fires (the cutover's Ctrl-C): `EINTERRUPTED`, the bytes kept for the next run. */
+  signal?: AbortSignal;
   /** Parks the process at a named step (tests SIGKILL it there). */
   checkpoint?: (step: 'downloaded' | 'extracted' | 'committed') => Promise<void>;
 }
@@ -313,11 +315,12 @@ async function sweep(root: string, keep: Set<string>): Promise<void> {
 const CANNOT_WRITE = new Set(['EACCES', 'EPERM', 'EROFS']);
 
 /** The installer's lock on `root`, waiting up to `waitMs`; `onWait` is told once, in words, when another ao-app holds it. */
-function lockAppRoot(root: string, waitMs: number, onWait?: (message: string) => void): Promise<Lock> {
+function lockAppRoot(root: string, waitMs: number, onWait?: (message: string) => void, signal?: AbortSignal): Promise<Lock> {
   const lockPath = join(root, '.lock');
   return acquireLock(lockPath, {
     purpose: 'the desktop app installer',
     waitMs,
+    signal,
     onWait: (holder) => onWait?.(`waiting for another ao-app (${holder}) to finish: it holds ${lockPath}`),
   });
 }
@@ -334,7 +337,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   await mkdir(join(root, 'versions'), { recursive: true });
   await mkdir(join(root, 'downloads'), { recursive: true });
 
-  const lock = await lockAppRoot(root, options.lockWaitMs ?? 15 * 60_000, (message) => options.progress?.waiting(message));
+  const lock = await lockAppRoot(root, options.lockWaitMs ?? 15 * 60_000, (message) => options.progress?.waiting(message), options.signal);
   try {
     // The signature over this entry, against keys from outside the manifest, before a byte is fetched. Under the
     // lock: the remembered keys are read after any other install wrote its own (two first installs at once would
@@ -398,6 +401,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       stallTimeoutMs: options.stallTimeoutMs,
       deadlineMs: options.deadlineMs,
       backoffBaseMs: options.backoffBaseMs,
+      signal: options.signal,
     });
     await options.checkpoint?.('downloaded');
     // Again now that the download is done: minutes passed and something else may have filled the disk.

@@ -48,7 +48,10 @@ export interface MirrorLimits {
   retries: number;
   /** Requests that brought less than FREE_PROGRESS new bytes, in all, across mirrors and retries. */
   maxFruitlessRequests: number;
-  /** Date.now() after which no attempt starts. */
+  /**
+   * performance.now() after which no attempt starts: a monotonic clock, counting the time the download ran. The wall
+   * clock jumps by hours when NTP steps a laptop's wrong clock or it wakes from a suspend, and had ended the download at once.
+   */
   deadline: number;
   backoffBaseMs: number;
   /** Longest Retry-After honoured; longer waits fail the attempt instead. */
@@ -94,7 +97,7 @@ export class MirrorPolicy {
   }
 
   msLeft(): number {
-    return Math.max(0, this.limits.deadline - Date.now());
+    return Math.max(0, this.limits.deadline - performance.now());
   }
 
   /** The URL for the next attempt, or undefined when a budget ran out (`gaveUp` says which). */
@@ -103,7 +106,7 @@ export class MirrorPolicy {
       this.gaveUp = `${this.fruitless} requests that brought less than ${FREE_PROGRESS >> 10} KiB each`;
       return undefined;
     }
-    if (Date.now() > this.limits.deadline) {
+    if (performance.now() > this.limits.deadline) {
       this.gaveUp = 'the overall deadline (AO_APP_DEADLINE_MS)';
       return undefined;
     }

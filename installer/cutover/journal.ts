@@ -74,8 +74,14 @@ let held: NodeJS.Signals | undefined;
 let ignoring = false;
 let holders = 0;
 
+/** Told when an interrupt is held: a step that can stop early (the app's download) does. */
+const onHeld = new Set<() => void>();
+
 function onSignal(signal: NodeJS.Signals): void {
-  if (!ignoring && !held) held = signal;
+  if (!ignoring && !held) {
+    held = signal;
+    for (const listener of onHeld) listener();
+  }
   process.stderr.write(`ao: ${signal} received; ${ignoring ? 'finishing the rollback first' : 'stopping after this step'}\n`);
 }
 
@@ -92,6 +98,19 @@ export function holdSignals(): () => void {
     released = true;
     if (--holders === 0) for (const s of SIGNALS) process.off(s, onSignal);
   };
+}
+
+/**
+ * An AbortSignal that fires when an interrupt is held (at once if one already is), for a step that can stop early
+ * and still leave things as they were: the app's download (minutes long; its bytes are kept for `ao-app install`).
+ * `dispose` when the step ends.
+ */
+export function interruptSignal(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort(new Error(`interrupted by ${held}`));
+  if (held) abort();
+  onHeld.add(abort);
+  return { signal: controller.signal, dispose: () => onHeld.delete(abort) };
 }
 
 /**

@@ -79,6 +79,30 @@ describe('acquireLock', () => {
     }
   });
 
+  // A Ctrl-Z instead of a Ctrl-C on a slow download, then the command again: it waited its whole wait (15 minutes for
+  // ao-app install) for a holder that cannot finish until someone resumes it, then said "wait for it to finish".
+  it.runIf(process.platform === 'linux')(
+    'refuses at once a holder that is stopped (Ctrl-Z), saying how to resume or end it',
+    async () => {
+      const path = join(dir(), 'x.lock');
+      const holder = await holderProcess(path);
+      try {
+        holder.kill('SIGSTOP');
+        // The kernel stops it asynchronously: wait until /proc says so.
+        while (readFileSync(`/proc/${holder.pid}/stat`, 'utf8').split(') ')[1]![0] !== 'T') await new Promise((r) => setTimeout(r, 10));
+        await expect(acquireLock(path, { purpose: 'the desktop app installer', waitMs: 15 * 60_000 })).rejects.toMatchObject({
+          code: 'ELOCKED',
+          why: expect.stringContaining(`pid ${holder.pid}`),
+          fix: expect.stringMatching(new RegExp(`fg.*kill -CONT ${holder.pid}.*kill ${holder.pid}`)),
+        });
+        expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(holder.pid);
+      } finally {
+        holder.kill('SIGKILL');
+      }
+    },
+    60_000,
+  );
+
   it('takes over a lock whose pid now names another process (the holder died and its pid was reused, or the machine rebooted)', async () => {
     const path = join(dir(), 'x.lock');
     // A live process that is not the holder the lock file names: same pid number, another start.

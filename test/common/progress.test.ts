@@ -47,6 +47,43 @@ describe('progress output', () => {
     expect(out.chunks.length).toBe(draws);
   });
 
+  it('keeps each frame within a narrow terminal (a split pane): a line that wraps is never cleared, so every redraw left a new line', () => {
+    for (const columns of [60, 40, 20]) {
+      const out = sink(true);
+      Object.assign(out.stream, { columns });
+      let t = 0;
+      const p = createProgress('desktop app', { mode: 'tty', stream: out.stream, now: () => t });
+      p.start(254_000_000);
+      for (let i = 1; i <= 5; i++) {
+        t += 1000;
+        p.advance(20_000_000);
+      }
+      const frames = out.chunks.filter((c) => c.startsWith('\r\x1b[2K') && !c.endsWith('\n'));
+      expect(frames.length).toBeGreaterThan(0);
+      // `\r\x1b[2K` clears only the line the cursor is on: a frame must stay shorter than the terminal.
+      for (const frame of frames) expect(frame.slice('\r\x1b[2K'.length).length).toBeLessThan(columns);
+      // What matters most survives: how far it is.
+      expect(frames.at(-1)).toContain('39%');
+    }
+  });
+
+  it('prints plain lines, not escape codes, on a dumb terminal (TERM=dumb: Emacs shell, some CI consoles)', () => {
+    const term = process.env.TERM;
+    const ci = process.env.CI;
+    try {
+      delete process.env.CI;
+      process.env.TERM = 'dumb';
+      expect(pickProgressMode({}, { isTTY: true })).toBe('plain');
+      process.env.TERM = 'xterm-256color';
+      expect(pickProgressMode({}, { isTTY: true })).toBe('tty');
+    } finally {
+      if (term === undefined) delete process.env.TERM;
+      else process.env.TERM = term;
+      if (ci === undefined) delete process.env.CI;
+      else process.env.CI = ci;
+    }
+  });
+
   it('emits NDJSON events with --json, resuming from the bytes already there', () => {
     const out = sink();
     const p = createProgress('app', { mode: 'json', jsonStream: out.stream, stream: out.stream, now: () => 0 });

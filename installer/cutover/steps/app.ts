@@ -6,7 +6,7 @@ import { createProgress, type Progress } from '../../../common/progress.js';
 import { redactSecrets } from '../../../common/redact.js';
 import { aoStateDir } from '../../app/app-state.js';
 import { installApp } from '../../app/install.js';
-import type { PackageManagerInfo } from '../journal.js';
+import { interruptSignal, type PackageManagerInfo } from '../journal.js';
 import { PACKAGE_NAME } from '../package-manager.js';
 
 /**
@@ -38,14 +38,18 @@ export function installedPackageAppFetcher(pm: PackageManagerInfo): AppFetcher {
         skipped: `app fetch skipped: ao update runs as root through sudo, and the desktop app installs per user: run ao-app install as ${env.SUDO_USER || `uid ${env.SUDO_UID}`}, without sudo`,
       };
     const root = env.AO_APP_DIR || join(homeDir(env), '.ao', 'app');
+    // A Ctrl-C during the download stops it now, not after the whole app (tens of minutes on a slow network) arrived to be rolled back.
+    const interrupt = interruptSignal();
     try {
       // The marker the rewrite's own `ao start` reads, so it opens this verified app instead of downloading one.
-      const result = await installApp({ manifest: manifest.app, root, stateDir: aoStateDir(env), progress: progressInLog(log) });
+      const result = await installApp({ manifest: manifest.app, root, stateDir: aoStateDir(env), progress: progressInLog(log), signal: interrupt.signal });
       return { path: result.path };
     } catch (err) {
       // No app for this platform in this release (the real one has none for linux-arm64 or win32-arm64): nothing failed.
       if (isUserError(err) && err.code === 'EAPPTARGET') return { skipped: `app fetch skipped: ${err.what}` };
       throw err;
+    } finally {
+      interrupt.dispose();
     }
   };
 }

@@ -133,6 +133,19 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(said).toEqual([expect.stringMatching(/answered 429; trying again in 1 s/)]);
   });
 
+  it("reads a Retry-After date against the server's own Date, so a laptop whose clock is hours behind waits the second asked, not hours", async () => {
+    const path = await servedPath();
+    // The server says "come back in 1 s" as a date; this machine's clock is 3 hours behind the server's.
+    server.fault(path, { kind: 'retry-after', seconds: 1, status: 503, clockAheadMs: 3 * 3600_000 });
+    const said: string[] = [];
+    const progress = { start: () => undefined, advance: () => undefined, finish: () => undefined, fail: () => undefined, waiting: (m: string) => said.push(m) };
+    // It had read 3 hours and 1 s against its own clock, longer than it waits: it gave up, saying to come back in 3 hours.
+    const { dest } = await fetchTo(path, { progress });
+    await expectGood(dest);
+    expect(said).toEqual([expect.stringMatching(/answered 503; trying again in 1 s/)]);
+    expect(server.requests.filter((r) => r.path === path).map((r) => r.status)).toEqual([503, 200]);
+  });
+
   it('gives up at once on a Retry-After longer than it waits, saying when to come back, not blaming the network', async () => {
     const path = await servedPath();
     server.fault(path, { kind: 'retry-after', seconds: 86_400, status: 503 });

@@ -1,7 +1,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { REPO_ROOT } from '../../../common/paths.js';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, readdirSync, readFileSync, openSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { hostname } from 'node:os';
 import { lstat, readdir, readlink, rm } from 'node:fs/promises';
@@ -360,6 +360,20 @@ describe('the command line', () => {
     const line = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(line).toMatchObject({ event: 'error', code: 'EAPPMANIFEST' });
     expect(line.fix).toMatch(/--manifest|reinstall/);
+  });
+
+  // PowerShell 5's `Set-Content -Encoding UTF8` and older Notepad save UTF-8 with a byte-order mark: a private mirror's
+  // manifest written on Windows was refused as "not JSON (Unexpected token '')", the culprit invisible.
+  it('reads a --manifest saved with a UTF-8 byte-order mark and CRLF line ends (Windows tools), and installs from it', async () => {
+    const artifact = join(work, 'bom.AppImage');
+    await writePadding(artifact, 64 << 10);
+    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/bom.AppImage' });
+    const file = join(await tempDir('bom'), 'ao-manifest.json');
+    writeFileSync(file, `\ufeff${JSON.stringify({ app: manifest }, null, 2).replace(/\n/g, '\r\n')}\r\n`);
+    const root = join(await tempDir('bom-root'), 'app');
+    const r = await ao(['install', '--quiet', '--manifest', file, '--target', 'linux-x64', '--dir', root]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 
   it('refuses an endless or enormous --manifest (/dev/zero, 40 MB of spaces) at once instead of reading it into memory', async () => {
@@ -989,6 +1003,101 @@ describe('a reader of its output that goes away', () => {
       // It died of EPIPE mid-download: exit 70, "unexpected error" and a stack trace.
       expect(stderr).not.toMatch(/EPIPE|unexpected error/);
       expect(code).toBe(0);
+    } finally {
+      server.throttle(0);
+    }
+    expect((await ao(['where', '--dir', root])).code).toBe(0);
+  });
+
+  it('does not end the install when its output lands on a full disk (stdout on /dev/full): it finishes, exit 0, and says so on stderr', async () => {
+    const artifact = join(work, 'devfull.AppImage');
+    await writePadding(artifact, 1 << 20);
+    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/devfull.AppImage' });
+    for (const mode of [['--json'], []]) {
+      const root = join(await tempDir('devfull'), 'app');
+      const args = [...(await installArgs(manifest, root, mode)).filter((a) => a !== '--quiet')];
+      // `ao-app install --json > log.json` on a full disk: every write to stdout fails with ENOSPC (thrown at once: a file is written synchronously).
+      const full = openSync('/dev/full', 'w');
+      try {
+        const child = spawn(process.execPath, [cli, ...args], {
+          env: { ...process.env, HOME: join(work, 'home'), AO_APP_BASE_URL: '', AO_RUN_FILE: '' },
+          stdio: ['ignore', full, 'pipe'],
+        });
+        let stderr = '';
+        child.stderr!.on('data', (d) => (stderr += d));
+        const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+        // --json died at its first progress event, before downloading (exit 70, a stack trace); text mode died after installing, exit 70.
+        expect(stderr).not.toMatch(/unexpected error|at writeSync/);
+        expect(stderr).toContain('cannot write its output to stdout (ENOSPC)');
+        expect(code).toBe(0);
+      } finally {
+        closeSync(full);
+      }
+      expect((await ao(['where', '--dir', root])).code).toBe(0);
+    }
+    // Its progress and messages (stderr) on the full disk: the install goes on, and stdout still says where it is.
+    const root = join(await tempDir('devfull'), 'app');
+    const full = openSync('/dev/full', 'w');
+    try {
+      const child = spawn(process.execPath, [cli, ...(await installArgs(manifest, root)).filter((a) => a !== '--quiet')], {
+        env: { ...process.env, HOME: join(work, 'home'), AO_APP_BASE_URL: '', AO_RUN_FILE: '' },
+        stdio: ['ignore', 'pipe', full],
+      });
+      let stdout = '';
+      child.stdout!.on('data', (d) => (stdout += d));
+      expect(await new Promise<number | null>((resolve) => child.on('close', resolve))).toBe(0);
+      expect(stdout).toContain(`installed the desktop app 0.10.0 at ${root}`);
+    } finally {
+      closeSync(full);
+    }
+    // `ao-app where > path.txt` on a full disk: the path it prints is the whole job, so losing it is a failure, not exit 0
+    // with an empty file a script then reads as "no app".
+    const whereFull = openSync('/dev/full', 'w');
+    try {
+      const child = spawn(process.execPath, [cli, 'where', '--dir', root], {
+        env: { ...process.env, HOME: join(work, 'home'), AO_APP_BASE_URL: '', AO_RUN_FILE: '' },
+        stdio: ['ignore', whereFull, 'pipe'],
+      });
+      let stderr = '';
+      child.stderr!.on('data', (d) => (stderr += d));
+      expect(await new Promise<number | null>((resolve) => child.on('close', resolve))).toBe(1);
+      expect(stderr).toContain('cannot write its output to stdout (ENOSPC)');
+      expect(stderr).not.toMatch(/unexpected error|at writeSync/);
+    } finally {
+      closeSync(whereFull);
+    }
+  });
+});
+
+describe('the terminal closing (SIGHUP)', () => {
+  // Node resets an ignored SIGHUP to its default at start-up, so nohup alone never protected ao-app: `nohup ao-app install &`
+  // then closing the terminal killed the 182 MB download mid-way (bash hangs up its jobs as it exits).
+  it('does not end an install whose output goes to files, as nohup and `> log 2>&1 &` set it up: it finishes, exit 0', async () => {
+    const artifact = join(work, 'sighup.AppImage');
+    await writePadding(artifact, 4 << 20);
+    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/sighup.AppImage' });
+    const root = join(await tempDir('sighup'), 'app');
+    const args = (await installArgs(manifest, root)).filter((a) => a !== '--quiet');
+    // 2 s of download: the hang-up lands mid-way.
+    server.throttle(2 << 20);
+    try {
+      const child = spawn(process.execPath, [cli, ...args], {
+        env: { ...process.env, HOME: join(work, 'home'), AO_APP_BASE_URL: '', AO_RUN_FILE: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      const started = new Promise<void>((resolve) =>
+        child.stderr.on('data', (d) => {
+          stderr += d;
+          // The first progress line: bytes are coming in.
+          if (/ \d+% /.test(stderr)) resolve();
+        }),
+      );
+      const ended = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+      await started;
+      child.kill('SIGHUP');
+      expect(await ended).toEqual([0, null]);
+      expect(stderr).toContain('installed 0.10.0');
     } finally {
       server.throttle(0);
     }

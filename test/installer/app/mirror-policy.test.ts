@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MirrorPolicy } from '../../../installer/app/mirror-policy.js';
 
-const limits = { retries: 6, maxFruitlessRequests: 40, deadline: Date.now() + 3_600_000, backoffBaseMs: 1, maxRetryAfterMs: 120_000 };
+const limits = { retries: 6, maxFruitlessRequests: 40, deadline: performance.now() + 3_600_000, backoffBaseMs: 1, maxRetryAfterMs: 120_000 };
 const dropped = new Error('other side closed');
 
 /** Attempts that each fail after bringing `step` new bytes, until the policy stops; how many it allowed. */
@@ -35,5 +35,21 @@ describe('the download budget', () => {
     }
     expect(requests).toBe(40);
     expect(policy.gaveUp).toBe('40 requests that brought less than 256 KiB each');
+  });
+});
+
+describe('the overall deadline', () => {
+  // A laptop whose clock was hours behind joins the hotel network and NTP steps it forward (or it wakes from a night's
+  // sleep): the wall clock jumps, the download has not run any longer. It had given up at once, "the overall deadline".
+  it('counts the time the download ran, not the wall clock, which a clock step or a suspend moves by hours', () => {
+    const policy = new MirrorPolicy(['http://127.0.0.1/app.zip'], { ...limits, deadline: performance.now() + 2 * 3_600_000 }, 0);
+    const stepped = Date.now() + 3 * 3_600_000;
+    const now = vi.spyOn(Date, 'now').mockReturnValue(stepped);
+    try {
+      expect(policy.msLeft()).toBeGreaterThan(3_600_000);
+      expect(policy.next()).toBe('http://127.0.0.1/app.zip');
+    } finally {
+      now.mockRestore();
+    }
   });
 });

@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostTargetId } from '../../../common/app-manifest.js';
+import { acquireLock } from '../../../common/lock.js';
+import { withSignalsDeferred } from '../../../installer/cutover/journal.js';
 import { fetchAppStep, installedPackageAppFetcher } from '../../../installer/cutover/steps/app.js';
 import { manifestFor, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
@@ -94,6 +97,88 @@ describe("the cutover's app step", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  // ao update holds Ctrl-C until the running step ends, then rolls back. The app step is a 182 MB download (tens of minutes
+  // on a hotel network): Ctrl-C had been held until the whole app was downloaded and installed, only to roll it all back.
+  it.runIf(hostTargetId() === 'linux-x64')('a Ctrl-C during the download stops it at once, keeping its bytes for ao-app install to resume', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ao-app-step-art-'));
+    const artifact = join(dir, 'agent-orchestrator-linux-x64.AppImage');
+    const size = 8 << 20;
+    await writePadding(artifact, size);
+    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/step-sigint.AppImage' });
+    const globalRoot = await installedPackage(manifest);
+    // 8 s of download: the Ctrl-C lands early in it.
+    server.throttle(1 << 20);
+    try {
+      const home = join(globalRoot, 'home');
+      let pressed = false;
+      const { value: outcome, signal } = await withSignalsDeferred(() =>
+        fetchAppStep(installedPackageAppFetcher({ name: 'npm', globalRoot }), {
+          home,
+          env: { ...process.env, HOME: home, AO_RUN_FILE: '', AO_APP_DIR: join(home, 'app'), AO_APP_BASE_URL: '' },
+          log: (line) => {
+            // The first progress line: bytes are coming in. As the terminal's Ctrl-C reaches the cutover's handler.
+            if (!pressed && / \d+% /.test(line)) {
+              pressed = true;
+              process.emit('SIGINT', 'SIGINT');
+            }
+          },
+        }),
+      );
+      expect(pressed).toBe(true);
+      expect(signal).toBe('SIGINT');
+      expect(outcome).toMatchObject({ status: 'failed', reason: expect.stringMatching(/interrupted/), later: 'ao-app install' });
+      // Not the whole app: the download stopped when asked.
+      expect(server.bytesSent('/step-sigint.AppImage')).toBeLessThan(size);
+      expect(existsSync(join(home, 'app', 'downloads', 'agent-orchestrator-linux-x64.AppImage.partial'))).toBe(true);
+      expect(existsSync(join(home, 'app', 'current'))).toBe(false);
+      expect(existsSync(join(home, 'app', '.lock'))).toBe(false);
+    } finally {
+      server.throttle(0);
+      await rm(globalRoot, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  // Another ao-app install in another terminal holds the app folder: the step waits for it (up to 15 minutes), and a
+  // Ctrl-C had been held for all of that wait.
+  it.runIf(hostTargetId() === 'linux-x64')(
+    'a Ctrl-C while waiting for another ao-app to finish stops the wait at once',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'ao-app-step-art-'));
+      const artifact = join(dir, 'agent-orchestrator-linux-x64.AppImage');
+      await writePadding(artifact, 64 << 10);
+      const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/step-sigint-lock.AppImage' });
+      const globalRoot = await installedPackage(manifest);
+      const home = join(globalRoot, 'home');
+      // A live holder (this process) of the app folder's lock.
+      const other = await acquireLock(join(home, 'app', '.lock'), { purpose: 'the desktop app installer' });
+      try {
+        let pressed = false;
+        const { value: outcome, signal } = await withSignalsDeferred(() =>
+          fetchAppStep(installedPackageAppFetcher({ name: 'npm', globalRoot }), {
+            home,
+            env: { ...process.env, HOME: home, AO_RUN_FILE: '', AO_APP_DIR: join(home, 'app'), AO_APP_BASE_URL: '' },
+            log: (line) => {
+              if (!pressed && /waiting for another ao-app/.test(line)) {
+                pressed = true;
+                process.emit('SIGINT', 'SIGINT');
+              }
+            },
+          }),
+        );
+        expect(pressed).toBe(true);
+        expect(signal).toBe('SIGINT');
+        expect(outcome).toMatchObject({ status: 'failed', reason: expect.stringMatching(/interrupted/), later: 'ao-app install' });
+        expect(server.requests.filter((r) => r.path === '/step-sigint-lock.AppImage')).toHaveLength(0);
+      } finally {
+        await other.release();
+        await rm(globalRoot, { recursive: true, force: true });
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 
   // `sudo ao update` (a distro's Node needs sudo for global installs): the app went into root's home, 182 MB that the
   // user's own ao start, which reads their ~/.ao, never opens.
