@@ -282,7 +282,7 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
   // The folder to remove, relative to the project: the package, or under PnP the whole unplugged folder holding it.
   const unplugged = layout.pnp && platformDir ? /^(.*\/\.yarn\/unplugged\/[^/]+)\//.exec(posix(platformDir))?.[1] : undefined;
   const removed = layout.pnp ? unplugged : platformDir && posix(platformDir);
-  const folder = removed && layout.project ? inside(removed) : undefined;
+  const folder = removed && layout.project ? shellQuote(inside(removed)) : undefined;
   switch (layout.manager) {
     case 'npm':
       return `${folder ? `rm -rf ${folder} && npm install` : 'npm ci'}${inProject}`;
@@ -293,7 +293,8 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
       // (and nmMode: hardlinks-global) hard-links files from a content index in its global folder, which an edit in
       // place altered too and a reinstall links again: that index entry goes first.
       const indexed = layout.yarnBerry && !layout.pnp && binary && platform !== 'win32' && (statSync(binary, { throwIfNoEntry: false })?.nlink ?? 1) > 1;
-      const unindex = indexed ? `find "$(yarn config get globalFolder)" -samefile ${shellQuote(inside(binary!))} -delete && ` : '';
+      // -H: a global folder that is itself a symlink is searched, not skipped (find would delete nothing and exit 0).
+      const unindex = indexed ? `find -H "$(yarn config get globalFolder)" -samefile ${shellQuote(inside(binary!))} -delete && ` : '';
       if (layout.yarnBerry) return `${unindex}rm -rf ${folder ?? (layout.pnp ? '.yarn/unplugged' : 'node_modules')} && yarn install${inProject}`;
       return `yarn install --force${inProject}`;
     }

@@ -404,7 +404,7 @@ describe('other package managers install a working, verified ao', () => {
     expect(r.status).toBe(1);
     const fix = repairCommand(r.stderr);
     expect(fix).toBe(
-      `find "$(yarn config get globalFolder)" -samefile ${bin} -delete && rm -rf node_modules/.store/${folder}/package && yarn install (in ${dir})`,
+      `find -H "$(yarn config get globalFolder)" -samefile ${bin} -delete && rm -rf node_modules/.store/${folder}/package && yarn install (in ${dir})`,
     );
     mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
     expect(mustRun('yarn', ['ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
@@ -423,7 +423,7 @@ describe('other package managers install a working, verified ao', () => {
     expect(r.status).toBe(1);
     const fix = repairCommand(r.stderr);
     expect(fix).toBe(
-      `find "$(yarn config get globalFolder)" -samefile ${bin} -delete && rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in ${dir})`,
+      `find -H "$(yarn config get globalFolder)" -samefile ${bin} -delete && rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in ${dir})`,
     );
     mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');

@@ -172,6 +172,10 @@ describe('the install layout, decided in one place', () => {
     expect(reinstallCommand({ manager: 'npm', global: false, pnp: false, project: '/p' }, SPEC, '/p/node_modules/@aoagents/ao-linux-x64')).toBe(
       'rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in /p)',
     );
+    // A platform package outside the project (hoisted to a workspace root), in a folder with a space: one quoted word.
+    expect(
+      reinstallCommand({ manager: 'npm', global: false, pnp: false, project: '/w s/packages/app' }, SPEC, '/w s/node_modules/@aoagents/ao-linux-x64'),
+    ).toBe("rm -rf '/w s/node_modules/@aoagents/ao-linux-x64' && npm install (in /w s/packages/app)");
     expect(reinstallCommand({ manager: 'pnpm', global: true, pnp: false }, SPEC)).toBe('pnpm add -g @aoagents/ao@0.10.0 --force');
     // The altered file's mtime made fresh, so pnpm re-hashes its store copy; quoted for the shell; no `touch` on Windows.
     const pnpmBin = '/h/pnpm home/global/5/.pnpm/@aoagents+ao-linux-x64@0.10.0/node_modules/@aoagents/ao-linux-x64/bin/ao';
@@ -206,7 +210,7 @@ describe('the install layout, decided in one place', () => {
     expect(reinstallCommand(atProject, SPEC, dirname(dirname(bin)), bin)).toBe(`rm -rf node_modules/.store/x/package && yarn install (in ${project})`);
     linkSync(bin, join(project, 'index.dat'));
     expect(reinstallCommand(atProject, SPEC, dirname(dirname(bin)), bin)).toBe(
-      `find "$(yarn config get globalFolder)" -samefile node_modules/.store/x/package/bin/ao -delete && rm -rf node_modules/.store/x/package && yarn install (in ${project})`,
+      `find -H "$(yarn config get globalFolder)" -samefile node_modules/.store/x/package/bin/ao -delete && rm -rf node_modules/.store/x/package && yarn install (in ${project})`,
     );
     rmSync(project, { recursive: true, force: true });
     expect(reinstallCommand({ manager: 'bun', global: true, pnp: false }, SPEC)).toBe(
