@@ -99,6 +99,9 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
   const deadline = Date.now() + (options.waitMs ?? 0);
   await mkdir(dirname(path), { recursive: true });
   let told = false;
+  // When the holder was first seen stopped, on consecutive polls: a stop of a moment (Ctrl-Z then bg, cpulimit's
+  // SIGSTOP/SIGCONT) is waited on like any holder; one stopped for a second or more is not coming back by itself.
+  let stoppedSince: number | undefined;
   for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
     try {
       const handle = await open(path, 'wx');
@@ -157,7 +160,8 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
       continue;
     }
     const stopped = await stoppedHolder(path);
-    if (stopped !== undefined)
+    stoppedSince = stopped === undefined ? undefined : (stoppedSince ?? Date.now());
+    if (stopped !== undefined && Date.now() - stoppedSince! >= STOPPED_FOR_MS)
       throw new UserError({
         what: `${options.purpose} is already running`,
         why: `${await holderOf(path)} holds ${path}, and that process is stopped (Ctrl-Z, or a SIGSTOP): it cannot finish while stopped`,
@@ -187,6 +191,8 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
       });
   }
 }
+
+const STOPPED_FOR_MS = 1000;
 
 /**
  * The pid of a holder on this host stopped by job control (Ctrl-Z: state T in /proc), which no wait sees finish.

@@ -82,7 +82,7 @@ describe('acquireLock', () => {
   // A Ctrl-Z instead of a Ctrl-C on a slow download, then the command again: it waited its whole wait (15 minutes for
   // ao-app install) for a holder that cannot finish until someone resumes it, then said "wait for it to finish".
   it.runIf(process.platform === 'linux')(
-    'refuses at once a holder that is stopped (Ctrl-Z), saying how to resume or end it',
+    'refuses within a second a holder that stays stopped (Ctrl-Z), saying how to resume or end it',
     async () => {
       const path = join(dir(), 'x.lock');
       const holder = await holderProcess(path);
@@ -96,6 +96,31 @@ describe('acquireLock', () => {
           fix: expect.stringMatching(new RegExp(`fg.*kill -CONT ${holder.pid}.*kill ${holder.pid}`)),
         });
         expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(holder.pid);
+      } finally {
+        holder.kill('SIGKILL');
+      }
+    },
+    60_000,
+  );
+
+  // Ctrl-Z then bg at once, or cpulimit's SIGSTOP/SIGCONT: stopped for a moment, then running again.
+  it.runIf(process.platform === 'linux')(
+    'waits on a holder stopped only for a moment, as on any holder',
+    async () => {
+      const path = join(dir(), 'x.lock');
+      const holder = await holderProcess(path);
+      try {
+        holder.kill('SIGSTOP');
+        while (readFileSync(`/proc/${holder.pid}/stat`, 'utf8').split(') ')[1]![0] !== 'T') await new Promise((r) => setTimeout(r, 10));
+        const acquired = acquireLock(path, { purpose: 'the desktop app installer', waitMs: 60_000 });
+        // Resumed before a second has passed, then gone (its lock reclaimed): the waiter takes the lock.
+        await new Promise((r) => setTimeout(r, 200));
+        holder.kill('SIGCONT');
+        await new Promise((r) => setTimeout(r, 200));
+        holder.kill('SIGKILL');
+        const lock = await acquired;
+        expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(process.pid);
+        await lock.release();
       } finally {
         holder.kill('SIGKILL');
       }
