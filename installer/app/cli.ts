@@ -1,7 +1,9 @@
 // First: tunes V8 before undici loads (see memory.ts).
 import './tune-process.js';
 import './quiet-warnings.js';
+import { fstatSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { isatty } from 'node:tty';
 import { realFilePath } from '../../common/own-path.js';
 import { parseArgs } from 'node:util';
 import { formatError, isUserError, UserError } from '../../common/errors.js';
@@ -88,9 +90,23 @@ const stdout = redactingSink(
   }),
 );
 
-// Output going to files, not a terminal (nohup, `ao-app install > log 2>&1 &`): the terminal closing does not end the
-// install. Node resets an ignored SIGHUP to its default at start-up, so nohup alone had not kept a download alive.
-if (!process.stdout.isTTY && !process.stderr.isTTY) process.on('SIGHUP', () => undefined);
+/**
+ * Output going to files, not a terminal (nohup's nohup.out, `ao-app install > log 2>&1 &`, /dev/null): the terminal
+ * closing does not end the install. Node resets an ignored SIGHUP to its default at start-up, so nohup alone had not
+ * kept a download alive. A pipe does not count: its reader (`| tee log`) dies with the terminal, and an ao-app left
+ * running there would hold the lock, unseen, for the user's next run.
+ */
+function outputOnFiles(): boolean {
+  return [1, 2].every((fd) => {
+    try {
+      const info = fstatSync(fd);
+      return info.isFile() || (info.isCharacterDevice() && !isatty(fd));
+    } catch {
+      return false;
+    }
+  });
+}
+if (outputOnFiles()) process.on('SIGHUP', () => undefined);
 
 /** A duration in ms from the environment; a value that is not a positive number is refused, not read as 0 or NaN. */
 function msFromEnv(name: string): number | undefined {

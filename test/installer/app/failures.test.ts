@@ -1070,38 +1070,53 @@ describe('a reader of its output that goes away', () => {
 });
 
 describe('the terminal closing (SIGHUP)', () => {
-  // Node resets an ignored SIGHUP to its default at start-up, so nohup alone never protected ao-app: `nohup ao-app install &`
-  // then closing the terminal killed the 182 MB download mid-way (bash hangs up its jobs as it exits).
-  it('does not end an install whose output goes to files, as nohup and `> log 2>&1 &` set it up: it finishes, exit 0', async () => {
-    const artifact = join(work, 'sighup.AppImage');
+  /** ao-app install 2 s into a throttled download, its stdout and stderr as `output` sets them up, sent SIGHUP mid-way. */
+  async function hangUpMidway(
+    name: string,
+    output: 'files' | 'pipes',
+  ): Promise<{ ended: [number | null, NodeJS.Signals | null]; stderr: string; root: string }> {
+    const artifact = join(work, `${name}.AppImage`);
     await writePadding(artifact, 4 << 20);
-    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/sighup.AppImage' });
-    const root = join(await tempDir('sighup'), 'app');
+    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: `/${name}.AppImage` });
+    const root = join(await tempDir(name), 'app');
     const args = (await installArgs(manifest, root)).filter((a) => a !== '--quiet');
-    // 2 s of download: the hang-up lands mid-way.
+    const log = join(await tempDir(`${name}-log`), 'log');
+    const fds = output === 'files' ? [openSync(log, 'w'), openSync(log, 'a')] : undefined;
     server.throttle(2 << 20);
     try {
       const child = spawn(process.execPath, [cli, ...args], {
         env: { ...process.env, HOME: join(work, 'home'), AO_APP_BASE_URL: '', AO_RUN_FILE: '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', fds?.[0] ?? 'pipe', fds?.[1] ?? 'pipe'],
       });
-      let stderr = '';
-      const started = new Promise<void>((resolve) =>
-        child.stderr.on('data', (d) => {
-          stderr += d;
-          // The first progress line: bytes are coming in.
-          if (/ \d+% /.test(stderr)) resolve();
-        }),
-      );
+      let piped = '';
+      child.stderr?.on('data', (d) => (piped += d));
+      child.stdout?.resume();
       const ended = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
-      await started;
+      const stderr = () => (fds ? readFileSync(log, 'utf8') : piped);
+      // The first progress line: bytes are coming in.
+      while (!/ \d+% /.test(stderr())) await new Promise((r) => setTimeout(r, 20));
       child.kill('SIGHUP');
-      expect(await ended).toEqual([0, null]);
-      expect(stderr).toContain('installed 0.10.0');
+      return { ended: await ended, stderr: stderr(), root };
     } finally {
       server.throttle(0);
+      for (const fd of fds ?? []) closeSync(fd);
     }
+  }
+
+  // Node resets an ignored SIGHUP to its default at start-up, so nohup alone never protected ao-app: `nohup ao-app install &`
+  // then closing the terminal killed the 182 MB download mid-way (bash hangs up its jobs as it exits).
+  it('does not end an install whose output goes to files, as nohup and `> log 2>&1 &` set it up: it finishes, exit 0', async () => {
+    const { ended, stderr, root } = await hangUpMidway('sighup-files', 'files');
+    expect(ended).toEqual([0, null]);
+    expect(stderr).toContain('installed 0.10.0');
     expect((await ao(['where', '--dir', root])).code).toBe(0);
+  });
+
+  // `ao-app install 2>&1 | tee log` in a terminal: tee dies with the terminal, and an ao-app left running would hold the
+  // lock, unseen, making the user's next install wait up to 15 minutes.
+  it('ends an install whose output goes to a pipe, whose reader the hang-up ends too', async () => {
+    const { ended } = await hangUpMidway('sighup-pipes', 'pipes');
+    expect(ended).toEqual([null, 'SIGHUP']);
   });
 });
 
