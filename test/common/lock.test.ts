@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +79,12 @@ describe('acquireLock', () => {
     }
   });
 
+  /** Stops `holder` as Ctrl-Z does; the kernel stops it asynchronously, so this waits until /proc says so. */
+  async function stopped(holder: ChildProcess): Promise<void> {
+    holder.kill('SIGSTOP');
+    while (readFileSync(`/proc/${holder.pid}/stat`, 'utf8').split(') ')[1]![0] !== 'T') await new Promise((r) => setTimeout(r, 10));
+  }
+
   // A Ctrl-Z instead of a Ctrl-C on a slow download, then the command again: it waited its whole wait (15 minutes for
   // ao-app install) for a holder that cannot finish until someone resumes it, then said "wait for it to finish".
   it.runIf(process.platform === 'linux')(
@@ -87,9 +93,7 @@ describe('acquireLock', () => {
       const path = join(dir(), 'x.lock');
       const holder = await holderProcess(path);
       try {
-        holder.kill('SIGSTOP');
-        // The kernel stops it asynchronously: wait until /proc says so.
-        while (readFileSync(`/proc/${holder.pid}/stat`, 'utf8').split(') ')[1]![0] !== 'T') await new Promise((r) => setTimeout(r, 10));
+        await stopped(holder);
         await expect(acquireLock(path, { purpose: 'the desktop app installer', waitMs: 15 * 60_000 })).rejects.toMatchObject({
           code: 'ELOCKED',
           why: expect.stringContaining(`pid ${holder.pid}`),
@@ -110,8 +114,7 @@ describe('acquireLock', () => {
       const path = join(dir(), 'x.lock');
       const holder = await holderProcess(path);
       try {
-        holder.kill('SIGSTOP');
-        while (readFileSync(`/proc/${holder.pid}/stat`, 'utf8').split(') ')[1]![0] !== 'T') await new Promise((r) => setTimeout(r, 10));
+        await stopped(holder);
         const acquired = acquireLock(path, { purpose: 'the desktop app installer', waitMs: 60_000 });
         // Resumed before a second has passed, then gone (its lock reclaimed): the waiter takes the lock.
         await new Promise((r) => setTimeout(r, 200));
