@@ -6,6 +6,7 @@ import pacote from 'pacote';
 import { UserError } from '../common/errors.js';
 import { writeJsonAtomic } from '../common/fs-atomic.js';
 import { acquireLock } from '../common/lock.js';
+import { TEST_HOOKS } from '../common/test-hooks.js';
 import { packPlaceholder, PLACEHOLDER_VERSION } from './placeholder.js';
 import { loadPolicy, tagProblem } from './policy.js';
 import type { Matrix } from '../common/matrix.js';
@@ -211,6 +212,9 @@ export async function publish(options: PublishOptions): Promise<{ record?: Publi
       });
       saving = saving.then(() => saveRecord(options.stageDir, record));
       await saving;
+      // Crash testing: `AO_PUBLISH_CRASH_AFTER=<n>` kills this process once n or more packages are recorded (test builds only).
+      const crashAfter = TEST_HOOKS ? Number(process.env.AO_PUBLISH_CRASH_AFTER) : Number.NaN;
+      if (record.packages.length >= crashAfter) process.kill(process.pid, 'SIGKILL');
       log(`${step.action === 'publish' ? 'published' : 'already there'} ${step.name}@${step.version}`);
     };
     const publishStep = async (step: PlanStep) => {

@@ -24,7 +24,10 @@ const importMetaUrl = "var __import_meta_url = require('node:url').pathToFileURL
  * built without them: `__AO_TEST_HOOKS__` is false there, so the code reading them (guarded by
  * common/test-hooks.ts) is folded away and the names are not in the file (test/ci/test-hooks.test.ts).
  */
-export const TEST_HOOK_VARIABLES = ['AO_CUTOVER_CRASH_AT', 'AO_APP_CHECKPOINT'];
+export const TEST_HOOK_VARIABLES = ['AO_CUTOVER_CRASH_AT', 'AO_APP_CHECKPOINT', 'AO_PUBLISH_CRASH_AFTER'];
+
+/** Those only the release tool reads (run from source, never bundled): in no bundle, with or without the hooks. */
+export const RELEASE_TOOL_TEST_HOOKS = ['AO_PUBLISH_CRASH_AFTER'];
 
 /**
  * Bundles one entry into one CommonJS file (Node built-ins only at run time).
