@@ -1,32 +1,21 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostTargetId } from '../../../common/app-manifest.js';
 import { acquireLock } from '../../../common/lock.js';
 import { withSignalsDeferred } from '../../../installer/cutover/journal.js';
-import { installApp } from '../../../installer/app/install.js';
 import { fetchAppStep, installedPackageAppFetcher } from '../../../installer/cutover/steps/app.js';
 import { manifestFor, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
+import { installedPackage } from './installed-package.js';
 
 let server: FaultServer;
 beforeAll(async () => {
   server = await startFaultServer();
 });
 afterAll(() => server.close());
-
-/** A global node_modules holding @aoagents/ao whose ao-manifest.json carries `app`. */
-async function installedPackage(app: unknown): Promise<string> {
-  const globalRoot = await mkdtemp(join(tmpdir(), 'ao-app-step-'));
-  await mkdir(join(globalRoot, '@aoagents', 'ao'), { recursive: true });
-  await writeFile(
-    join(globalRoot, '@aoagents', 'ao', 'ao-manifest.json'),
-    JSON.stringify({ schema: 1, name: '@aoagents/ao', version: '0.10.0', binaries: {}, app }),
-  );
-  return globalRoot;
-}
 
 describe("the cutover's app step", () => {
   // ao update prints this reason and keeps it in its journal; ao-app's own output is redacted the same way.
@@ -180,41 +169,6 @@ describe("the cutover's app step", () => {
     },
     60_000,
   );
-
-  // A user who ran ao-app install of this release before ao update (the release notes say so): the step re-hashes it and
-  // downloads nothing, and a folder that holds another release gets this one once.
-  it.runIf(hostTargetId() === 'linux-x64')('after ao-app install of the same release downloads nothing, and after another release downloads once', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ao-app-step-art-'));
-    const artifact = join(dir, 'agent-orchestrator-linux-x64.AppImage');
-    await writePadding(artifact, 256 << 10);
-    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/step-again.AppImage' });
-    const globalRoot = await installedPackage(manifest);
-    const home = join(globalRoot, 'home');
-    const env = { ...process.env, HOME: home, AO_RUN_FILE: '', AO_APP_DIR: join(home, 'app'), AO_APP_BASE_URL: '' };
-    try {
-      const first = await installApp({ manifest, root: join(home, 'app'), stateDir: join(home, '.ao') });
-      expect(server.requests.filter((r) => r.path === '/step-again.AppImage')).toHaveLength(1);
-      const outcome = await fetchAppStep(installedPackageAppFetcher({ name: 'npm', globalRoot }), { home, env, log: () => undefined });
-      expect(outcome).toEqual({ status: 'fetched', path: first.path });
-      expect(server.requests.filter((r) => r.path === '/step-again.AppImage')).toHaveLength(1);
-
-      const newer = join(dir, 'newer', 'agent-orchestrator-linux-x64.AppImage');
-      await mkdir(join(dir, 'newer'));
-      await writePadding(newer, 300 << 10);
-      const next = await manifestFor(server, newer, 'AppImage', 'linux-x64', {}, { path: '/step-again-2.AppImage', version: '0.11.0' });
-      const nextRoot = await installedPackage(next);
-      try {
-        const upgraded = await fetchAppStep(installedPackageAppFetcher({ name: 'npm', globalRoot: nextRoot }), { home, env, log: () => undefined });
-        expect(upgraded).toMatchObject({ status: 'fetched', path: expect.stringContaining('0.11.0') });
-        expect(server.requests.filter((r) => r.path === '/step-again-2.AppImage')).toHaveLength(1);
-      } finally {
-        await rm(nextRoot, { recursive: true, force: true });
-      }
-    } finally {
-      await rm(globalRoot, { recursive: true, force: true });
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
 
   // `sudo ao update` (a distro's Node needs sudo for global installs): the app went into root's home, 182 MB that the
   // user's own ao start, which reads their ~/.ao, never opens.
