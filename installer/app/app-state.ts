@@ -1,8 +1,9 @@
 import { homeDir } from '../../common/home.js';
-import { readFile, realpath, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep, win32 } from 'node:path';
 import semver from 'semver';
-import { writeFileAtomic } from '../../common/fs-atomic.js';
+import { tempSiblingPrefix, writeFileAtomic } from '../../common/fs-atomic.js';
+import { pidAlive } from '../../common/process-identity.js';
 
 /**
  * `~/.ao/app-state.json`, the marker the real `ao start` reads to find the
@@ -39,6 +40,28 @@ export async function readAppState(dir = aoStateDir()): Promise<AppState | undef
   }
 }
 
+/**
+ * Writes the marker atomically (mode 0600, as the app writes it), first clearing the temp siblings
+ * (common/fs-atomic.ts tempSibling, `.app-state.json.tmp-<pid>-…`) that an ao-app killed between write and
+ * rename left in ~/.ao: nothing else ever removes them.
+ */
+async function writeMarker(dir: string, marker: object): Promise<void> {
+  await sweepKilledWrites(dir);
+  await writeFileAtomic(join(dir, APP_STATE_FILE), `${JSON.stringify(marker, null, 2)}\n`, 0o600);
+}
+
+/**
+ * ~/.ao is not ao-app's folder and no lock of ours covers it, so only a temp name whose pid names no process
+ * goes: a live ao-app (or ao update) may be about to rename its own. The app's temp names are its own business.
+ */
+async function sweepKilledWrites(dir: string): Promise<void> {
+  const prefix = tempSiblingPrefix(join(dir, APP_STATE_FILE));
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    if (name.startsWith(prefix) && pid > 0 && !pidAlive(pid)) await rm(join(dir, name), { force: true });
+  }
+}
+
 /** What `ao start` itself accepts: a directory on macOS (the .app), a regular file elsewhere. */
 async function usable(path: string, platform: NodeJS.Platform): Promise<boolean> {
   const info = await stat(path).catch(() => undefined);
@@ -49,7 +72,7 @@ async function usable(path: string, platform: NodeJS.Platform): Promise<boolean>
 export type RecordOutcome = { written: true; path: string } | { written: false; path: string; reason: string };
 
 /**
- * Points the marker at the app just installed, atomically (mode 0600, as the app writes it).
+ * Points the marker at the app just installed, atomically.
  * A marker the app wrote for a newer version that still exists is left alone: the app
  * updated itself and that copy is what the user runs. Fields we do not own (installedAt,
  * installSource, anything the app added) are kept.
@@ -83,7 +106,7 @@ export async function recordAppState(
     lastReconciledAt: now,
     installSource: existing?.installSource ?? INSTALL_SOURCE,
   };
-  await writeFileAtomic(path, `${JSON.stringify(marker, null, 2)}\n`, 0o600);
+  await writeMarker(dir, marker);
   return { written: true, path };
 }
 
@@ -109,8 +132,11 @@ export async function clearAppState(root: string, dir = aoStateDir()): Promise<b
   // What the app recorded besides where it is (its legacy-import decision, `migration`) outlives this copy of it: an app
   // installed again later reads it. Kept with an appPath naming nothing, as the app itself writes a marker without an app.
   const { appPath, version, installedAt, lastReconciledAt, installSource, schemaVersion, ...theirs } = existing;
-  if (Object.keys(theirs).length === 0) await rm(join(dir, APP_STATE_FILE), { force: true });
-  else await writeFileAtomic(join(dir, APP_STATE_FILE), `${JSON.stringify({ schemaVersion, appPath: '', version: '', ...theirs }, null, 2)}\n`, 0o600);
+  if (Object.keys(theirs).length > 0) await writeMarker(dir, { schemaVersion, appPath: '', version: '', ...theirs });
+  else {
+    await sweepKilledWrites(dir);
+    await rm(join(dir, APP_STATE_FILE), { force: true });
+  }
   return true;
 }
 

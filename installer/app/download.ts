@@ -398,7 +398,7 @@ interface AttemptContext {
  */
 async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): Promise<void> {
   const { size } = part;
-  const res = await follow(url, ctx.maxRedirects, ctx.dispatcher, ctx.stallTimeoutMs, part.offset, part.sidecar, ctx.signal).finally(ctx.answered);
+  const res = await follow(url, ctx.maxRedirects, ctx.dispatcher, ctx.stallTimeoutMs, part.offset, size, part.sidecar, ctx.signal).finally(ctx.answered);
   // A body error must reach the read below, never crash the process as an unhandled 'error' event.
   res.body.on('error', () => undefined);
   const status = res.statusCode;
@@ -582,11 +582,13 @@ async function follow(
   dispatcher: Dispatcher,
   stallTimeoutMs: number,
   offset: number,
+  size: number,
   sidecar: Sidecar | undefined,
   signal: AbortSignal,
 ): Promise<Dispatcher.ResponseData> {
   const seen = new Set<string>();
   let url = start;
+  let validatorRefused = false;
   const { origin, authorization } = basicAuthOf(start);
   for (let hops = 0; ; hops++) {
     const headers: Record<string, string> = { 'user-agent': 'ao-app-fetcher', 'accept-encoding': 'identity' };
@@ -600,13 +602,29 @@ async function follow(
       // If-Range only against the URL the partial came from: another mirror's validators differ.
       // A weak ETag (W/"...") never matches If-Range (RFC 9110 forbids sending one; nginx ignores the Range then): Last-Modified instead.
       const strongEtag = sidecar?.etag?.startsWith('W/') ? undefined : sidecar?.etag;
-      const validator = sidecar?.url === start ? (strongEtag ?? sidecar.lastModified) : undefined;
+      const validator = sidecar?.url === start && !validatorRefused ? (strongEtag ?? sidecar.lastModified) : undefined;
       if (validator) headers['if-range'] = validator;
     }
     const res = await untilAborted(
       request(target.toString(), { dispatcher, headers, signal, headersTimeout: stallTimeoutMs, bodyTimeout: stallTimeoutMs }),
       signal,
     );
+    const sent = headers['if-range'];
+    const etag = header(res.headers, 'etag');
+    const lastModified = header(res.headers, 'last-modified');
+    const sameSizeNewValidator =
+      Number(header(res.headers, 'content-length')) === size && (etag ?? lastModified) !== undefined && etag !== sent && lastModified !== sent;
+    if (res.statusCode === 200 && sent !== undefined && sameSizeNewValidator) {
+      // The URL holds a file of the pinned size under another validator: another edge of a CDN, or a mirror behind a
+      // load balancer, has its own ETag and mtime, and a re-upload of the same bytes gets new ones. The bytes kept are
+      // pinned by size and sha512, which judge them at the end whatever the validator says: asked again without If-Range,
+      // the resume keeps them. Starting over had lost every byte kept at each such resume (a server that ignores Range
+      // answers with the validator sent, a sign-in page with none or another size: those still start over).
+      discard(res.body);
+      validatorRefused = true;
+      hops--;
+      continue;
+    }
     if (res.statusCode < 300 || res.statusCode >= 400 || res.statusCode === 304) return res;
     discard(res.body);
     const location = header(res.headers, 'location');

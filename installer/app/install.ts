@@ -12,7 +12,7 @@ import { acquireLock, type Lock } from '../../common/lock.js';
 import { settle } from '../../common/streaming-memory.js';
 import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
-import { discardPartial, isDownloadFileName, partialPath, usablePartialSize } from './partial-file.js';
+import { discardPartial, isDownloadFileName, isSidecarTempName, partialPath, usablePartialSize } from './partial-file.js';
 import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
 import { checkOpenableApp, extractArtifact, topLevelBundle, type PlannedEntry } from '../../common/app-extract.js';
 import { COMPLETION_MARKER } from '../../common/archive-plan.js';
@@ -209,19 +209,22 @@ const CURRENT_LINK_TAG = 'link';
 const EXEC_PROBE = '.exec-probe';
 
 /**
- * The temporary names of steps a killed run left: `current`'s next link (or Windows' `current.json`) and the
- * remembered keys, killed before their rename, and the noexec probe. Called under the lock, so no live run owns one.
+ * The temporary names of steps a killed run left: `current`'s next link (or Windows' `current.json`), the
+ * remembered keys and the download's resume sidecar (rewritten at every attempt), killed before their rename, and
+ * the noexec probe. Called under the lock, so no live run owns one.
  */
 async function sweepKilledSteps(root: string): Promise<void> {
   const versions = join(root, 'versions');
-  const prefixes = [
-    [root, tempSiblingPrefix(join(root, 'current'), CURRENT_LINK_TAG)],
-    [root, tempSiblingPrefix(join(root, 'current.json'))],
-    [root, tempSiblingPrefix(join(root, TRUST_FILE))],
-    [versions, tempSiblingPrefix(join(versions, EXEC_PROBE), 'probe')],
+  const startsWith = (prefix: string) => (name: string) => name.startsWith(prefix);
+  const leftovers = [
+    [root, startsWith(tempSiblingPrefix(join(root, 'current'), CURRENT_LINK_TAG))],
+    [root, startsWith(tempSiblingPrefix(join(root, 'current.json')))],
+    [root, startsWith(tempSiblingPrefix(join(root, TRUST_FILE)))],
+    [versions, startsWith(tempSiblingPrefix(join(versions, EXEC_PROBE), 'probe'))],
+    [join(root, 'downloads'), isSidecarTempName],
   ] as const;
-  for (const [dir, prefix] of prefixes) {
-    for (const name of await readdir(dir).catch(() => [] as string[])) if (name.startsWith(prefix)) await rm(join(dir, name), { force: true });
+  for (const [dir, left] of leftovers) {
+    for (const name of await readdir(dir).catch(() => [] as string[])) if (left(name)) await rm(join(dir, name), { force: true });
   }
 }
 

@@ -21,8 +21,10 @@ export interface Sidecar {
 
 export const partialPath = (dest: string) => `${dest}.partial`;
 export const sidecarPath = (dest: string) => `${dest}.partial.json`;
-/** A file name the two above give, or the sidecar's temp sibling (common/fs-atomic.ts tempSibling): what `remove` may delete. */
-export const isDownloadFileName = (name: string) => /\.partial(\.json)?$/.test(name) || /^\..+\.partial\.json\.tmp-/.test(name);
+/** The sidecar's temp sibling (common/fs-atomic.ts tempSibling), left by a run killed between its write and rename. */
+export const isSidecarTempName = (name: string) => /^\..+\.partial\.json\.tmp-/.test(name);
+/** A file name the two above give, or a sidecar's temp sibling: what `remove` may delete. */
+export const isDownloadFileName = (name: string) => /\.partial(\.json)?$/.test(name) || isSidecarTempName(name);
 
 export async function discardPartial(dest: string): Promise<void> {
   await rm(partialPath(dest), { force: true });

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -93,6 +93,23 @@ describe('app-state.json, as the real ao start reads it', () => {
       migration: { status: 'declined', lastAttemptAt: '2026-11-01T00:00:00.000Z' },
     });
     expect((await stat(join(dir, APP_STATE_FILE))).mode & 0o777).toBe(0o600);
+  });
+
+  it("clears the temporary marker a killed ao-app left in ~/.ao, and keeps one a live process may still rename (ao-app's or the app's own)", async () => {
+    const dir = await tempDir('state');
+    // A pid that named a process a moment ago and names none now: what a SIGKILL between write and rename leaves.
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    const killed = [`.app-state.json.tmp-${gone}-lz1abc`, `.app-state.json.tmp-${gone}-lz1abd`];
+    // This test's own process is alive: its write may be between the two steps. The app names its own temp
+    // `.app-state-<pid>-<ms>.json` (frontend/src/main/app-state.ts): the app's to clear, whatever its pid.
+    const live = [`.app-state.json.tmp-${process.pid}-lz1abe`, `.app-state-${gone}-1763797200000.json`];
+    for (const name of [...killed, ...live]) await writeFile(join(dir, name), '{"schema');
+    await recordAppState(join(dir, 'ours.AppImage'), '0.10.0', { dir, platform: 'linux' });
+    expect((await readdir(dir)).sort()).toEqual([...live, APP_STATE_FILE].sort());
+    // remove, which rewrites or deletes the marker, clears them too.
+    await writeFile(join(dir, killed[0]!), '{"schema');
+    expect(await clearAppState(dir, dir)).toBe(true);
+    expect((await readdir(dir)).sort()).toEqual([...live].sort());
   });
 });
 

@@ -629,7 +629,7 @@ describe('installing the desktop app', () => {
     });
   }
 
-  it("clears the temporary files a run killed mid-step left (current's next link or current.json, the remembered keys, the exec probe), on install and on remove", async () => {
+  it("clears the temporary files a run killed mid-step left (current's next link or current.json, the remembered keys, the exec probe, the download's sidecar), on install and on remove", async () => {
     const root = await tempDir('root');
     await installApp({ manifest: await macManifest(mac, '0.9.0', '/mac-leftovers-1.zip'), target: 'darwin-arm64', root });
     // What a SIGKILL between creating `current`'s new link and its rename, or during the noexec probe, leaves:
@@ -639,8 +639,11 @@ describe('installing the desktop app', () => {
     // Windows' pointer and the remembered keys, written atomically through a temporary sibling too.
     await writeFile(join(root, '.current.json.tmp-99999-lz1abc'), '{"ver');
     await writeFile(join(root, '.trusted-keys.json.tmp-99999-lz1abc'), '{"sch');
+    // The resume sidecar, rewritten atomically at every attempt of the download (each resume on a flaky network).
+    await writeFile(join(root, 'downloads', '.mac-leftovers-2.zip.partial.json.tmp-99999-lz1abc'), '{"url');
     await installApp({ manifest: await macManifest(macV2, '0.10.0', '/mac-leftovers-2.zip'), target: 'darwin-arm64', root });
     expect((await readdir(root)).filter((f) => f.startsWith('.'))).toEqual([]);
+    expect(await readdir(join(root, 'downloads'))).toEqual([]);
     expect(await readdir(join(root, 'versions'))).toEqual(['0.10.0-darwin-arm64']);
     // And remove leaves none either.
     await symlink(join('versions', '0.10.0-darwin-arm64'), join(root, '.current.link-99999-lz1abd'));

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,23 +9,13 @@ import { withSignalsDeferred } from '../../../installer/cutover/journal.js';
 import { fetchAppStep, installedPackageAppFetcher } from '../../../installer/cutover/steps/app.js';
 import { manifestFor, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
+import { installedPackage } from './installed-package.js';
 
 let server: FaultServer;
 beforeAll(async () => {
   server = await startFaultServer();
 });
 afterAll(() => server.close());
-
-/** A global node_modules holding @aoagents/ao whose ao-manifest.json carries `app`. */
-async function installedPackage(app: unknown): Promise<string> {
-  const globalRoot = await mkdtemp(join(tmpdir(), 'ao-app-step-'));
-  await mkdir(join(globalRoot, '@aoagents', 'ao'), { recursive: true });
-  await writeFile(
-    join(globalRoot, '@aoagents', 'ao', 'ao-manifest.json'),
-    JSON.stringify({ schema: 1, name: '@aoagents/ao', version: '0.10.0', binaries: {}, app }),
-  );
-  return globalRoot;
-}
 
 describe("the cutover's app step", () => {
   // ao update prints this reason and keeps it in its journal; ao-app's own output is redacted the same way.
