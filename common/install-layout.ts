@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homeDir } from './home.js';
 import { shellQuote } from './shell-quote.js';
 import { join, sep } from 'node:path';
@@ -39,6 +39,8 @@ export interface LayoutFacts {
   exists(path: string): boolean;
   /** Under Yarn PnP: the project the running PnP runtime belongs to (a package in Yarn's cache lies outside it). */
   pnpProject?(packageDir: string): string | undefined;
+  /** The `packageManager` field of a project's package.json (corepack's), when there is one. */
+  declaredManager?(project: string): string | undefined;
 }
 
 const hostFacts = (env: NodeJS.ProcessEnv): LayoutFacts => ({
@@ -47,7 +49,17 @@ const hostFacts = (env: NodeJS.ProcessEnv): LayoutFacts => ({
   pnp: process.versions.pnp,
   exists: existsSync,
   pnpProject: pnpRuntimeProject,
+  declaredManager: packageManagerField,
 });
+
+function packageManagerField(project: string): string | undefined {
+  try {
+    const field = (JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { packageManager?: unknown }).packageManager;
+    return typeof field === 'string' ? field : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 interface PnpApi {
   topLevel: unknown;
@@ -130,6 +142,9 @@ function managerFromMarkers(project: string, f: LayoutFacts): PackageManager | u
   if (has('node_modules/.modules.yaml')) return 'pnpm';
   if (has('node_modules/.yarn-integrity') || has('node_modules/.yarn-state.yml')) return 'yarn';
   if (has('node_modules/.package-lock.json')) return 'npm';
+  // No state file (bun writes none): the manager the project declares, before lockfiles another one may have left.
+  const declared = /^(npm|pnpm|yarn|bun)@/.exec(f.declaredManager?.(native(project)) ?? '')?.[1];
+  if (declared) return declared as PackageManager;
   if (has('pnpm-lock.yaml')) return 'pnpm';
   if (has('yarn.lock') || has('.pnp.cjs')) return 'yarn';
   if (has('bun.lock') || has('bun.lockb')) return 'bun';

@@ -1,7 +1,9 @@
+import { join } from 'node:path';
 import { UserError } from '../common/errors.js';
 import type { PackageManager } from '../common/install-layout.js';
 import type { AoManifest } from '../common/ao-manifest.js';
 import { shellQuote } from '../common/shell-quote.js';
+import type { NpmLockfile } from './resolve.js';
 
 /**
  * Why no usable ao binary was found, and the command that fixes it. Pure
@@ -15,8 +17,8 @@ export interface MissingBinaryFacts {
   wanted: string[];
   /** Target ids whose platform package IS installed next to ao (another OS's node_modules). */
   presentTargets: string[];
-  /** Platform targets listed in the project's package-lock.json, when there is one. */
-  lockfileTargets?: string[];
+  /** The package-lock.json that records this ao, when there is one. */
+  lockfile?: NpmLockfile;
   installer: PackageManager;
   global: boolean;
   /** Yarn 2 or later (its `yarn install` has no --force). */
@@ -57,11 +59,13 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
       code: 'EAOWRONGPLATFORM',
     });
   }
-  if (f.lockfileTargets && !f.lockfileTargets.includes(target)) {
+  if (f.lockfile && !f.lockfile.targets.includes(target)) {
+    const { folder, targets } = f.lockfile;
     return new UserError({
-      what: `ao's binary for ${target} is missing: package-lock.json lists ${f.lockfileTargets.length ? f.lockfileTargets.join(', ') : 'no platform package'} only`,
+      what: `ao's binary for ${target} is missing: ${join(folder, 'package-lock.json')} lists ${targets.length ? targets.join(', ') : 'no platform package'} only`,
       why: 'npm wrote the lockfile on one platform and dropped the others (npm/cli#4828)',
-      fix: `rm -rf node_modules package-lock.json && npm install  (then commit the new lockfile)`,
+      // The lockfile's folder, not the caller's: ao runs from anywhere, and a workspace keeps it above ao's project.
+      fix: `in ${shellQuote(folder)}: rm -rf node_modules package-lock.json && npm install  (then commit the new lockfile)`,
       code: 'EAOLOCKFILE',
     });
   }

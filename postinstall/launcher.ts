@@ -23,7 +23,7 @@ import { legacyNotice } from './legacy-notice.js';
 import { cachedBinaryPath, cacheRootsToSearch, writableCacheRoot } from './locations.js';
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
 import { untrustedBy } from './ownership.js';
-import { findPlatformPackage, lockfileTargets } from './resolve.js';
+import { findPlatformPackage, npmLockfile } from './resolve.js';
 import { binaryNeedsOwnSession, FORWARDED, forwardSignals, INSPECTOR_SIGNAL, mirrorExit } from './signal-forward.js';
 import { startBinary, type StartedBinary } from './spawn-binary.js';
 import { verifyBinaryOnce } from './verify-binary.js';
@@ -193,7 +193,7 @@ function resolveBinary(manifest: AoManifest): string {
     manifest,
     wanted,
     presentTargets: present,
-    lockfileTargets: global ? undefined : lockfileTargets(packageDir, manifest),
+    lockfile: global ? undefined : npmLockfile(packageDir, manifest),
     installer: manager,
     global,
     yarnBerry,

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import type { AoManifest, BinaryEntry } from '../common/ao-manifest.js';
 
 /**
@@ -57,11 +57,19 @@ export function findPlatformPackage(packageDir: string, entry: BinaryEntry): Fou
   };
 }
 
+/** A package-lock.json that records this ao: its folder, and the platform targets it lists. */
+export interface NpmLockfile {
+  folder: string;
+  targets: string[];
+}
+
 /**
- * The platform targets a project's package-lock.json lists, or undefined when
- * there is no lockfile above ao. Used only to explain a missing package (npm/cli#4828).
+ * The nearest package-lock.json above ao that records ao at this very place (an npm workspace keeps it at the root),
+ * or undefined. A lockfile that does not list ao's own path describes another tree (one left in a parent folder by an
+ * `npm install` run there, above a pnpm project or one installed with --no-package-lock). Used only to explain a
+ * missing package (npm/cli#4828).
  */
-export function lockfileTargets(packageDir: string, manifest: AoManifest): string[] | undefined {
+export function npmLockfile(packageDir: string, manifest: AoManifest): NpmLockfile | undefined {
   let dir = packageDir;
   while (true) {
     const parent = dirname(dir);
@@ -69,13 +77,17 @@ export function lockfileTargets(packageDir: string, manifest: AoManifest): strin
     dir = parent;
     const lock = join(dir, 'package-lock.json');
     if (!existsSync(lock)) continue;
+    let packages: Record<string, unknown>;
     try {
-      const packages = Object.keys((JSON.parse(readFileSync(lock, 'utf8')) as { packages?: Record<string, unknown> }).packages ?? {});
-      return Object.entries(manifest.binaries)
-        .filter(([, e]) => packages.some((k) => k.endsWith(`node_modules/${e.package}`)))
-        .map(([t]) => t);
+      packages = (JSON.parse(readFileSync(lock, 'utf8')) as { packages?: Record<string, unknown> }).packages ?? {};
     } catch {
       return undefined;
     }
+    if (!(relative(dir, packageDir).split(sep).join('/') in packages)) continue;
+    const keys = Object.keys(packages);
+    const targets = Object.entries(manifest.binaries)
+      .filter(([, e]) => keys.some((k) => k.endsWith(`node_modules/${e.package}`)))
+      .map(([t]) => t);
+    return { folder: dir, targets };
   }
 }

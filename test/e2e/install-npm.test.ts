@@ -555,6 +555,30 @@ describe('npm global installs from the registry', () => {
     expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
   });
 
+  // npm/cli#4828: a lockfile written on one platform may list only that platform's package, and `npm ci` on another
+  // installs none. ao is called from anywhere (an editor, an agent, another folder): the repair names where it runs.
+  it("a package-lock.json listing another platform only: ao, called from another folder, names the lockfile's folder, and the command run there works", () => {
+    const sb = sandbox('npm-lockfile-4828');
+    const dir = realpathSync(project(sb));
+    const elsewhere = project(sb, 'elsewhere');
+    mustRun('npm', ['install', SPEC, '--ignore-scripts'], sb.env, { cwd: dir });
+    const lockPath = join(dir, 'package-lock.json');
+    const lock = JSON.parse(readFileSync(lockPath, 'utf8')) as { packages: Record<string, unknown> };
+    for (const key of Object.keys(lock.packages)) if (/node_modules\/@aoagents\/ao-(?!darwin-arm64$)[^/]+$/.test(key)) delete lock.packages[key];
+    writeFileSync(lockPath, JSON.stringify(lock, null, 2));
+    // What `npm ci` from that lockfile left on an older npm (a current one refuses the out-of-sync lockfile).
+    rmSync(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64'), { recursive: true });
+    const r = run(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env, { cwd: elsewhere });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${lockPath} lists darwin-arm64 only`);
+    const fix = /fix: in ([^:]+): (.*?) {2}\(then commit the new lockfile\)/.exec(r.stderr);
+    expect(fix?.[1]).toBe(dir);
+    expect(fix?.[2]).toBe('rm -rf node_modules package-lock.json && npm install');
+    mustRun('sh', ['-c', fix![2]!], sb.env, { cwd: dir });
+    expect(mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env, { cwd: elsewhere }).stdout).toBe('ao version 0.10.0\n');
+    expect(readdirSync(elsewhere)).toEqual(['package.json']);
+  });
+
   it('a failed fallback fetch never prints the credentials of the registry URL', () => {
     const sb = sandbox('npm-redact');
     const dir = project(sb);

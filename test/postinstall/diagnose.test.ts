@@ -1,7 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { installLayout } from '../../common/install-layout.js';
 import { diagnoseMissingBinary, type MissingBinaryFacts } from '../../postinstall/diagnose.js';
 import { preferredTargets } from '../../postinstall/host.js';
+import { npmLockfile } from '../../postinstall/resolve.js';
 import type { AoManifest, BinaryEntry } from '../../common/ao-manifest.js';
 
 const entry = (os: string, cpu: string): BinaryEntry => ({
@@ -66,18 +70,24 @@ describe('diagnosing a missing binary', () => {
     expect(diagnoseMissingBinary(facts({ presentTargets: ['darwin-arm64'], installer: 'pnpm' })).fix).toContain('pnpm add -g @aoagents/ao@0.10.0');
   });
 
-  it('an npm lockfile holding only another platform (npm/cli#4828) gets the repair command', () => {
-    const e = diagnoseMissingBinary(facts({ global: false, lockfileTargets: ['darwin-arm64'] }));
+  // ao may be called from anywhere (an editor, an agent, another folder): the repair must say where it runs, and the
+  // lockfile's folder is the one (an npm workspace keeps it at the root, above the package's own project).
+  it('an npm lockfile holding only another platform (npm/cli#4828) gets the repair command, run in the lockfile folder', () => {
+    const e = diagnoseMissingBinary(facts({ global: false, project: '/w/packages/a', lockfile: { folder: '/w', targets: ['darwin-arm64'] } }));
     expect(e.code).toBe('EAOLOCKFILE');
     expect(e.why).toContain('npm/cli#4828');
-    expect(e.fix).toBe('rm -rf node_modules package-lock.json && npm install  (then commit the new lockfile)');
+    expect(e.what).toBe("ao's binary for linux-x64 is missing: /w/package-lock.json lists darwin-arm64 only");
+    expect(e.fix).toBe('in /w: rm -rf node_modules package-lock.json && npm install  (then commit the new lockfile)');
+    expect(diagnoseMissingBinary(facts({ global: false, lockfile: { folder: '/my app', targets: [] } })).fix).toMatch(/^in '\/my app': rm -rf /);
   });
 
   it('omitted optional deps under npm: --include=optional, or let the script fetch it', () => {
     const e = diagnoseMissingBinary(facts({}));
     expect(e.code).toBe('EAOMISSING');
     expect(e.fix).toContain('npm install -g @aoagents/ao@0.10.0 --include=optional');
-    expect(diagnoseMissingBinary(facts({ global: false, lockfileTargets: ['linux-x64', 'darwin-arm64'] })).fix).toContain('npm install --include=optional');
+    expect(diagnoseMissingBinary(facts({ global: false, lockfile: { folder: '/p', targets: ['linux-x64', 'darwin-arm64'] } })).fix).toContain(
+      'npm install --include=optional',
+    );
   });
 
   // npx (and pnpm dlx) install into a project of their own: the user's own folder is not where a fix works.
@@ -101,6 +111,41 @@ describe('diagnosing a missing binary', () => {
   it('under Rosetta, names the x64 package that x64 npm installs, not the preferred arm64 one', () => {
     const e = diagnoseMissingBinary(facts({ wanted: ['darwin-arm64', 'darwin-x64'], presentTargets: [] }));
     expect(e.what).toContain('@aoagents/ao-darwin-x64@0.10.0');
+  });
+});
+
+// The diagnosis above tells the user to delete a lockfile and node_modules: only a lockfile that records this very ao
+// may lead there. A package-lock.json left in a parent folder (an `npm install` run in ~ by mistake) describes
+// another tree.
+describe('which package-lock.json describes this ao', () => {
+  const roots: string[] = [];
+  afterEach(() => {
+    for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
+  });
+  const tree = (files: Record<string, object>): string => {
+    const root = mkdtempSync(join(tmpdir(), 'ao-lockfile-'));
+    roots.push(root);
+    for (const [path, json] of Object.entries(files)) {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      writeFileSync(join(root, path), JSON.stringify(json));
+    }
+    return root;
+  };
+  const lock = (...keys: string[]) => ({ lockfileVersion: 3, packages: Object.fromEntries(['', ...keys].map((k) => [k, {}])) });
+
+  it('an npm workspace: the root lockfile that records ao under packages/a, with the platforms it lists', () => {
+    const root = tree({ 'w/package-lock.json': lock('packages/a/node_modules/@aoagents/ao', 'node_modules/@aoagents/ao-darwin-arm64') });
+    expect(npmLockfile(join(root, 'w/packages/a/node_modules/@aoagents/ao'), manifest)).toEqual({ folder: join(root, 'w'), targets: ['darwin-arm64'] });
+  });
+
+  it('a stray lockfile in a parent folder is not the lockfile of a pnpm project below it', () => {
+    const root = tree({ 'home/package-lock.json': lock('node_modules/@aoagents/ao', 'node_modules/@aoagents/ao-darwin-arm64') });
+    expect(npmLockfile(join(root, 'home/proj/node_modules/.pnpm/@aoagents+ao@0.10.0/node_modules/@aoagents/ao'), manifest)).toBeUndefined();
+  });
+
+  it('nor of an npm project installed without a lockfile (--no-package-lock)', () => {
+    const root = tree({ 'home/package-lock.json': lock('node_modules/@aoagents/ao', 'node_modules/@aoagents/ao-darwin-arm64') });
+    expect(npmLockfile(join(root, 'home/proj/node_modules/@aoagents/ao'), manifest)).toBeUndefined();
   });
 });
 

@@ -142,6 +142,32 @@ describe('the install layout, decided in one place', () => {
     );
   });
 
+  // bun leaves no state file in node_modules, and a project moving from yarn to bun (or back) keeps both lockfiles for
+  // a while: the `packageManager` field the project declares (corepack's) names who installs it, so the repair command
+  // is bun's, not `yarn install --force` run over bun's node_modules. A state file still wins: it says who laid it out.
+  it("a project's packageManager field decides between lockfiles when node_modules holds no manager's state file", () => {
+    const project = mkdtempSync(join(tmpdir(), 'ao-declared-'));
+    try {
+      const dir = join(project, 'node_modules', '@aoagents', 'ao');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'package.json'), '{"name":"@aoagents/ao","version":"0.10.0"}');
+      for (const lock of ['yarn.lock', 'bun.lock']) writeFileSync(join(project, lock), '');
+      writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', packageManager: 'bun@1.4.5' }));
+      expect(installLayout(dir, {})).toEqual({ manager: 'bun', global: false, pnp: false, project });
+      expect(reinstallCommand(installLayout(dir, {}), SPEC)).toBe(`bun pm cache rm && bun install --force (in ${project})`);
+      // corepack pins a version with its hash; a field naming no manager we know is no answer.
+      writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', packageManager: 'bun@1.4.5+sha512.abc' }));
+      expect(installLayout(dir, {}).manager).toBe('bun');
+      writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', packageManager: 'deno@2.0.0' }));
+      expect(installLayout(dir, {}).manager).toBe('yarn');
+      writeFileSync(join(project, 'node_modules', '.yarn-integrity'), '{}');
+      writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', packageManager: 'pnpm@9.0.0' }));
+      expect(installLayout(dir, {}).manager).toBe('yarn');
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
+  });
+
   it("Yarn 2+ is told from Yarn 1 (their `yarn install` takes different flags), and a PnP package in Yarn's cache belongs to the runtime's project", () => {
     const dir = '/p/node_modules/@aoagents/ao';
     expect(installLayout(dir, {}, facts(['/p/yarn.lock', '/p/node_modules/.yarn-state.yml']))).toMatchObject({ manager: 'yarn', yarnBerry: true });
