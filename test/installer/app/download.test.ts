@@ -42,6 +42,12 @@ async function fetchTo(path: string, opts: Partial<Parameters<typeof download>[0
   return { dest, result };
 }
 
+/** Download options for `path` that give up after three attempts (the sign-in page cases), into a fresh folder. */
+async function giveUpAfterThree(path: string) {
+  const dest = join(await tempDir('dl'), 'app.zip');
+  return { urls: [`${server.url}${path}`], dest, ...pinned, backoffBaseMs: 10, stallTimeoutMs: 2_000, retries: 2 };
+}
+
 async function expectGood(dest: string) {
   expect((await digestFile(partialPath(dest))).integrity).toBe(pinned.integrity);
 }
@@ -197,8 +203,8 @@ describe.concurrent('download against a misbehaving server', () => {
       { kind: 'login-page', contentType: 'application/xhtml+xml; charset=utf-8', body },
       ...Array.from({ length: 2 }, () => ({ kind: 'login-page', contentType: '', body }) as const),
     );
-    const dest = join(await tempDir('dl'), 'app.zip');
-    const options = { urls: [`${server.url}${path}`], dest, ...pinned, backoffBaseMs: 10, stallTimeoutMs: 2_000, retries: 2 };
+    const options = await giveUpAfterThree(path);
+    const { dest } = options;
     const failed = await download(options).catch((err: unknown) => err);
     expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/HTML page.*nothing was kept/) });
     expect((failed as { fix: string }).fix).toMatch(/sign in to this network in a web browser/);
@@ -213,8 +219,8 @@ describe.concurrent('download against a misbehaving server', () => {
     const path = await servedPath();
     const dropAt = 1 << 20;
     server.fault(path, { kind: 'drop', afterBytes: dropAt }, ...Array.from({ length: 3 }, () => ({ kind: 'login-page', contentType: '' }) as const));
-    const dest = join(await tempDir('dl'), 'app.zip');
-    const options = { urls: [`${server.url}${path}`], dest, ...pinned, backoffBaseMs: 10, stallTimeoutMs: 2_000, retries: 2 };
+    const options = await giveUpAfterThree(path);
+    const { dest } = options;
     const failed = await download(options).catch((err: unknown) => err);
     expect((failed as { fix: string }).fix).toMatch(/sign in to this network in a web browser.*it resumes/);
     const kept = (await stat(partialPath(dest))).size;
@@ -235,8 +241,8 @@ describe.concurrent('download against a misbehaving server', () => {
       { kind: 'login-page', contentType: '' },
       ...Array.from({ length: 2 }, () => ({ kind: 'login-page', contentType: 'application/octet-stream' }) as const),
     );
-    const dest = join(await tempDir('dl'), 'app.zip');
-    const options = { urls: [`${server.url}${path}`], dest, ...pinned, backoffBaseMs: 10, stallTimeoutMs: 2_000, retries: 2 };
+    const options = await giveUpAfterThree(path);
+    const { dest } = options;
     const failed = await download(options).catch((err: unknown) => err);
     expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/HTML page.*nothing was kept/) });
     expect((failed as { fix: string }).fix).toMatch(/sign in to this network in a web browser/);

@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostTargetId } from '../../../common/app-manifest.js';
@@ -7,7 +6,7 @@ import { installApp } from '../../../installer/app/install.js';
 import { fetchAppStep, installedPackageAppFetcher } from '../../../installer/cutover/steps/app.js';
 import { manifestFor, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
-import { installedPackage } from './installed-package.js';
+import { installedPackage, packageWithApp } from './installed-package.js';
 
 // Its own file: app-step.test.ts's Ctrl-C cases leave the cutover's held interrupt set for the rest of their module,
 // as a real ao update does once interrupted (it rolls back and ends), which stops any later download at once.
@@ -21,11 +20,7 @@ describe("the cutover's app step over an app ao-app installed", () => {
   // A user who ran ao-app install of this release before ao update (the release notes say so): the step re-hashes it and
   // downloads nothing, and a folder that holds another release gets this one once.
   it.runIf(hostTargetId() === 'linux-x64')('after ao-app install of the same release downloads nothing, and after another release downloads once', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ao-app-step-art-'));
-    const artifact = join(dir, 'agent-orchestrator-linux-x64.AppImage');
-    await writePadding(artifact, 256 << 10);
-    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/step-again.AppImage' });
-    const globalRoot = await installedPackage(manifest);
+    const { dir, manifest, globalRoot } = await packageWithApp(server, '/step-again.AppImage', 256 << 10);
     const home = join(globalRoot, 'home');
     const env = { ...process.env, HOME: home, AO_RUN_FILE: '', AO_APP_DIR: join(home, 'app'), AO_APP_BASE_URL: '' };
     try {

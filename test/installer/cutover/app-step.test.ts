@@ -9,7 +9,7 @@ import { withSignalsDeferred } from '../../../installer/cutover/journal.js';
 import { fetchAppStep, installedPackageAppFetcher } from '../../../installer/cutover/steps/app.js';
 import { manifestFor, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
-import { installedPackage } from './installed-package.js';
+import { installedPackage, packageWithApp } from './installed-package.js';
 
 let server: FaultServer;
 beforeAll(async () => {
@@ -91,12 +91,8 @@ describe("the cutover's app step", () => {
   // ao update holds Ctrl-C until the running step ends, then rolls back. The app step is a 182 MB download (tens of minutes
   // on a hotel network): Ctrl-C had been held until the whole app was downloaded and installed, only to roll it all back.
   it.runIf(hostTargetId() === 'linux-x64')('a Ctrl-C during the download stops it at once, keeping its bytes for ao-app install to resume', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'ao-app-step-art-'));
-    const artifact = join(dir, 'agent-orchestrator-linux-x64.AppImage');
     const size = 8 << 20;
-    await writePadding(artifact, size);
-    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/step-sigint.AppImage' });
-    const globalRoot = await installedPackage(manifest);
+    const { dir, globalRoot } = await packageWithApp(server, '/step-sigint.AppImage', size);
     // 8 s of download: the Ctrl-C lands early in it.
     server.throttle(1 << 20);
     try {
@@ -135,11 +131,7 @@ describe("the cutover's app step", () => {
   it.runIf(hostTargetId() === 'linux-x64')(
     'a Ctrl-C while waiting for another ao-app to finish stops the wait at once',
     async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'ao-app-step-art-'));
-      const artifact = join(dir, 'agent-orchestrator-linux-x64.AppImage');
-      await writePadding(artifact, 64 << 10);
-      const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/step-sigint-lock.AppImage' });
-      const globalRoot = await installedPackage(manifest);
+      const { dir, globalRoot } = await packageWithApp(server, '/step-sigint-lock.AppImage', 64 << 10);
       const home = join(globalRoot, 'home');
       // A live holder (this process) of the app folder's lock.
       const other = await acquireLock(join(home, 'app', '.lock'), { purpose: 'the desktop app installer' });
@@ -175,11 +167,7 @@ describe("the cutover's app step", () => {
   it.runIf(process.getuid?.() === 0 && hostTargetId() === 'linux-x64')(
     'under sudo, fetches nothing for root and says to run ao-app install as the user',
     async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'ao-app-step-art-'));
-      const artifact = join(dir, 'agent-orchestrator-linux-x64.AppImage');
-      await writePadding(artifact, 64 << 10);
-      const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/step-sudo.AppImage' });
-      const globalRoot = await installedPackage(manifest);
+      const { dir, globalRoot } = await packageWithApp(server, '/step-sudo.AppImage', 64 << 10);
       try {
         const home = join(globalRoot, 'root-home');
         const outcome = await fetchAppStep(installedPackageAppFetcher({ name: 'npm', globalRoot }), {
