@@ -9,7 +9,8 @@ import {
   expectShippedCommandsRun,
   isNodeScript,
   mustRun,
-  repairCommand,
+  refusedWithRepair,
+  runRepair,
   run,
   useReleaseRegistry,
 } from '../postinstall/install-support.js';
@@ -69,11 +70,9 @@ describe('other package managers install a working, verified ao', () => {
     const root = mustRun('pnpm', ['root', '-g'], env).stdout.trim();
     const bin = realpathSync(join(realpathSync(join(root, '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao'));
     editKeepingMtime(bin);
-    const r = run(ao, ['--version'], env);
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`touch ${bin} && pnpm add -g ${SPEC} --force`);
-    mustRun('sh', ['-c', fix!], env);
+    runRepair(fix, env);
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -88,11 +87,9 @@ describe('other package managers install a working, verified ao', () => {
     expect(root.startsWith(join(sb.root, 'pnpm-packages'))).toBe(true);
     const bin = realpathSync(join(realpathSync(join(root, '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao'));
     editKeepingMtime(bin);
-    const r = run(ao, ['--version'], env);
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`touch ${bin} && pnpm add -g ${SPEC} --force`);
-    mustRun('sh', ['-c', fix!], env);
+    runRepair(fix, env);
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -106,11 +103,9 @@ describe('other package managers install a working, verified ao', () => {
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     const rel = 'node_modules/.pnpm/@aoagents+ao-linux-x64@0.10.0/node_modules/@aoagents/ao-linux-x64/bin/ao';
     editKeepingMtime(join(dir, rel));
-    const r = run(ao, ['--version'], env);
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`touch ${rel} && pnpm install --force (in ${dir})`);
-    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    runRepair(fix, env, dir);
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -129,11 +124,9 @@ describe('other package managers install a working, verified ao', () => {
     expect(bin).toContain('/links/');
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
     editKeepingMtime(bin);
-    const r = run(ao, ['--version'], env, { cwd: dir });
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], env, { cwd: dir });
     expect(fix).toBe(`touch ${bin} && pnpm install --force`);
-    mustRun('sh', ['-c', fix!], env, { cwd: dir });
+    runRepair(fix, env, dir);
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -151,11 +144,9 @@ describe('other package managers install a working, verified ao', () => {
     const rel = 'node_modules/@aoagents/ao-linux-x64/bin/ao';
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
     editKeepingMtime(join(dir, rel));
-    const r = run(ao, ['--version'], env);
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`touch ${rel} && rm -rf node_modules/@aoagents/ao-linux-x64 && pnpm install (in ${dir})`);
-    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    runRepair(fix, env, dir);
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -169,11 +160,9 @@ describe('other package managers install a working, verified ao', () => {
     const bin = join(platformDir, 'bin', 'ao');
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
     editKeepingMtime(bin);
-    const r = run(ao, ['--version'], env);
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`touch ${bin} && rm -rf ${platformDir} && pnpm add -g ${SPEC}`);
-    mustRun('sh', ['-c', fix!], env);
+    runRepair(fix, env);
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -215,11 +204,9 @@ describe('other package managers install a working, verified ao', () => {
     const ao = join(prefix, 'bin', 'ao');
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
     alterBinary(join(sb.root, 'yarn-global', 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const r = run(ao, ['--version'], env);
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`yarn global remove @aoagents/ao && yarn global add ${SPEC}`);
-    mustRun('sh', ['-c', fix!], env);
+    runRepair(fix, env);
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -270,11 +257,9 @@ describe('other package managers install a working, verified ao', () => {
     mustRun('yarn', ['add', SPEC], env, { cwd: dir });
     expect(mustRun('npm', ['run', '--silent', 'check'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
     alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const r = run('npm', ['run', '--silent', 'check'], env, { cwd: dir });
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair('npm', ['run', '--silent', 'check'], env, { cwd: dir });
     expect(fix).toBe(`yarn install --force (in ${dir})`);
-    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    runRepair(fix, env, dir);
     expect(mustRun('npm', ['run', '--silent', 'check'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
     expect(existsSync(join(dir, 'package-lock.json'))).toBe(false);
   });
@@ -292,11 +277,9 @@ describe('other package managers install a working, verified ao', () => {
     expect(existsSync(join(root, 'node_modules', '@aoagents', 'ao'))).toBe(false);
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
     alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const r = run(ao, ['--version'], env);
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`yarn install --force (in ${dir})`);
-    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    runRepair(fix, env, dir);
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -308,11 +291,9 @@ describe('other package managers install a working, verified ao', () => {
     const ao = join(dir, 'vendor_modules', '.bin', 'ao');
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
     alterBinary(join(dir, 'vendor_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const r = run(ao, ['--version'], env);
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`yarn install --force (in ${dir})`);
-    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    runRepair(fix, env, dir);
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -348,11 +329,9 @@ describe('other package managers install a working, verified ao', () => {
     const { dir, env } = yarn4Project('yarn4-pnp-tampered', 'pnp');
     const [unplugged] = readdirSync(join(dir, '.yarn', 'unplugged')).filter((d) => d.startsWith('@aoagents-ao-linux-x64-'));
     alterBinary(join(dir, '.yarn', 'unplugged', unplugged!, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const r = run('yarn', ['ao', '--version'], env, { cwd: dir });
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair('yarn', ['ao', '--version'], env, { cwd: dir });
     expect(fix).toBe(`rm -rf .yarn/unplugged/${unplugged} && yarn install (in ${dir})`);
-    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    runRepair(fix, env, dir);
     expect(mustRun('yarn', ['ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -361,11 +340,9 @@ describe('other package managers install a working, verified ao', () => {
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
     alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const r = run(ao, ['--version'], env);
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in ${dir})`);
-    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    runRepair(fix, env, dir);
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -383,11 +360,9 @@ describe('other package managers install a working, verified ao', () => {
     expect(existsSync(join(root, 'node_modules', '@aoagents', 'ao'))).toBe(false);
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
     alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const r = run(ao, ['--version'], env);
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in ${dir})`);
-    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    runRepair(fix, env, dir);
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -400,13 +375,11 @@ describe('other package managers install a working, verified ao', () => {
     const [folder] = readdirSync(store).filter((d) => d.startsWith('@aoagents-ao-linux-x64-npm-'));
     const bin = join('node_modules', '.store', folder!, 'package', 'bin', 'ao');
     alterBinary(join(dir, bin));
-    const r = run('yarn', ['ao', '--version'], env, { cwd: dir });
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair('yarn', ['ao', '--version'], env, { cwd: dir });
     expect(fix).toBe(
       `find -H "$(yarn config get globalFolder)" -samefile ${bin} -delete && rm -rf node_modules/.store/${folder}/package && yarn install (in ${dir})`,
     );
-    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    runRepair(fix, env, dir);
     expect(mustRun('yarn', ['ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -419,13 +392,11 @@ describe('other package managers install a working, verified ao', () => {
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
     const bin = join('node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
     alterBinary(join(dir, bin));
-    const r = run(ao, ['--version'], env);
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(
       `find -H "$(yarn config get globalFolder)" -samefile ${bin} -delete && rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in ${dir})`,
     );
-    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: dir });
+    runRepair(fix, env, dir);
     expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -437,11 +408,9 @@ describe('other package managers install a working, verified ao', () => {
     const ao = join(bunInstall, 'bin', 'ao');
     const bin = join(bunInstall, 'install', 'global', 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
     alterBinary(bin);
-    const r = run(ao, ['--version'], sb.env);
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], sb.env);
     expect(fix).toBe(`bun pm cache rm && bun remove -g @aoagents/ao && bun add -g ${SPEC}`);
-    mustRun('sh', ['-c', fix!], sb.env);
+    runRepair(fix, sb.env);
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -454,11 +423,9 @@ describe('other package managers install a working, verified ao', () => {
     mustRun(BUN, ['add', SPEC], sb.env, { cwd: dir });
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const r = run(ao, ['--version'], sb.env);
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], sb.env);
     expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && bun pm cache rm && bun install --force (in ${dir})`);
-    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], sb.env, { cwd: dir });
+    runRepair(fix, sb.env, dir);
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -477,11 +444,9 @@ describe('other package managers install a working, verified ao', () => {
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
     const platformDir = realpathSync(join(root, 'node_modules', '.bun', 'node_modules', '@aoagents', 'ao-linux-x64'));
     alterBinary(join(platformDir, 'bin', 'ao'));
-    const r = run(ao, ['--version'], sb.env);
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], sb.env);
     expect(fix).toBe(`rm -rf ${relative(root, platformDir)} && bun pm cache rm && bun install --force (in ${root})`);
-    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], sb.env, { cwd: root });
+    runRepair(fix, sb.env, root);
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -493,13 +458,11 @@ describe('other package managers install a working, verified ao', () => {
     const dlx = join(sb.home, '.cache', 'pnpm', 'dlx');
     const bin = readdirSync(dlx, { recursive: true, encoding: 'utf8' }).find((rel) => rel.endsWith(join('ao-linux-x64', 'bin', 'ao')));
     editKeepingMtime(join(dlx, bin!));
-    const r = run('pnpm', ['dlx', SPEC, '--version'], env);
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair('pnpm', ['dlx', SPEC, '--version'], env);
     const folder = / \(in (.*)\)$/.exec(fix ?? '')?.[1];
     expect(folder && realpathSync(join(dlx, bin!)).startsWith(`${folder}/node_modules/.pnpm/`)).toBe(true);
     expect(fix).toBe(`touch ${relative(folder!, realpathSync(join(dlx, bin!)))} && pnpm install --force (in ${folder})`);
-    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, { cwd: folder });
+    runRepair(fix, env, folder);
     expect(mustRun('pnpm', ['dlx', SPEC, '--version'], env).stdout).toBe('ao version 0.10.0\n');
   });
 

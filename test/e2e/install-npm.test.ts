@@ -34,6 +34,8 @@ import {
   isNodeScript,
   mustRun,
   repairCommand,
+  refusedWithRepair,
+  runRepair,
   run,
   SHIPPED_COMMANDS,
   useReleaseRegistry,
@@ -501,11 +503,9 @@ describe('npm global installs from the registry', () => {
     const bin = platformBinary(sb);
     alterBinary(bin);
     const ao = join(sb.binDir, 'ao');
-    const r = run(ao, ['--version'], sb.env);
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], sb.env);
     expect(fix).toBe(`npm uninstall -g @aoagents/ao && npm install -g ${SPEC}`);
-    mustRun('sh', ['-c', fix!], sb.env);
+    runRepair(fix, sb.env);
     expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -516,11 +516,9 @@ describe('npm global installs from the registry', () => {
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     const bin = join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
     alterBinary(bin);
-    const r = run(ao, ['--version'], sb.env, { cwd: dir });
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], sb.env, { cwd: dir });
     expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in ${realpathSync(dir)})`);
-    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], sb.env, { cwd: dir });
+    runRepair(fix, sb.env, dir);
     expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -531,11 +529,9 @@ describe('npm global installs from the registry', () => {
     mustRun('npm', ['install', SPEC, '--ignore-scripts'], sb.env, { cwd: dir });
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const r = run(ao, ['--version'], sb.env, { cwd: dir });
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], sb.env, { cwd: dir });
     expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in ${realpathSync(dir)})`);
-    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], sb.env, { cwd: dir });
+    runRepair(fix, sb.env, dir);
     expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -547,11 +543,9 @@ describe('npm global installs from the registry', () => {
     mustRun('npm', ['install', SPEC, '--ignore-scripts'], sb.env, { cwd: dir });
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const r = run(ao, ['--version'], sb.env, { cwd: dir });
-    expect(r.status).toBe(1);
-    const fix = repairCommand(r.stderr);
+    const fix = refusedWithRepair(ao, ['--version'], sb.env, { cwd: dir });
     expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in ${realpathSync(dir)})`);
-    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], sb.env, { cwd: dir });
+    runRepair(fix, sb.env, dir);
     expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -613,7 +607,7 @@ describe('npm global installs from the registry', () => {
     expect(r.status).toBe(1);
     const fix = /allow its install script: (.*)\)$/m.exec(r.stderr)?.[1];
     expect(fix).toBe('npm rebuild @aoagents/ao --ignore-scripts=false');
-    mustRun('sh', ['-c', fix!], sb.env, { cwd: dir });
+    runRepair(fix, sb.env, dir);
     expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -628,7 +622,7 @@ describe('npm global installs from the registry', () => {
     expect(r.status).toBe(1);
     const fix = repairCommand(r.stderr);
     expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in ${npxDir})`);
-    mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], sb.env, { cwd: npxDir });
+    runRepair(fix, sb.env, npxDir);
     expect(mustRun('npx', ['--yes', SPEC, '--version'], sb.env, { cwd: elsewhere }).stdout).toBe('ao version 0.10.0\n');
   });
 

@@ -126,6 +126,18 @@ export function alterBinary(path: string, inPlace = true): void {
 /** The repair command an integrity refusal names on its `fix:` line. */
 export const repairCommand = (stderr: string): string | undefined => /fix: reinstall: (.*?) {2}\(/.exec(stderr)?.[1];
 
+/** Runs `ao` expecting its integrity refusal (exit 1); the repair command it names. */
+export function refusedWithRepair(cmd: string, args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string } = {}): string | undefined {
+  const r = run(cmd, args, env, options);
+  expect(r.status, r.stderr).toBe(1);
+  return repairCommand(r.stderr);
+}
+
+/** Runs a printed repair command as a user would: in the folder its "(in <folder>)" names (`cwd`), or where they are. */
+export function runRepair(fix: string | undefined, env: NodeJS.ProcessEnv, cwd?: string): void {
+  mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, cwd ? { cwd } : {});
+}
+
 /** Flips one byte of `path` in place (same inode, same size), then puts its mtime back as `touch -r` would. */
 export function editKeepingMtime(path: string): void {
   const ref = `${path}.times`;
