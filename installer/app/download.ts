@@ -97,15 +97,17 @@ function firstBytes(chunks: Buffer[], n: number): Buffer {
 /** The proxy-aware dispatcher: HTTP(S)_PROXY/NO_PROXY, or npm's proxy config when npm runs us. */
 export function defaultDispatcher(): Dispatcher {
   const env = process.env;
-  const npmProxy = env.npm_config_https_proxy || env.npm_config_proxy;
-  const anyProxy = env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy || npmProxy;
-  if (!anyProxy) return new Agent({ connections: 4 });
+  if (![...HTTPS_PROXY_VARIABLES, ...HTTP_PROXY_VARIABLES].some((name) => env[name])) return new Agent({ connections: 4 });
   return new EnvHttpProxyAgent({
-    httpProxy: proxySetting(['HTTP_PROXY', 'http_proxy', 'npm_config_proxy']),
-    httpsProxy: proxySetting(['HTTPS_PROXY', 'https_proxy', 'npm_config_https_proxy', 'npm_config_proxy']),
+    httpProxy: proxySetting(HTTP_PROXY_VARIABLES),
+    httpsProxy: proxySetting(HTTPS_PROXY_VARIABLES),
     noProxy: env.NO_PROXY || env.no_proxy || env.npm_config_noproxy || undefined,
   });
 }
+
+/** Where a proxy may be set, first one wins: the usual variables, then npm's config when npm runs us. */
+const HTTPS_PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'npm_config_https_proxy', 'npm_config_proxy'];
+const HTTP_PROXY_VARIABLES = ['HTTP_PROXY', 'http_proxy', 'npm_config_proxy'];
 
 /** As curl reads a URL's user and password: percent-escapes decoded; a stray "%" that starts none is taken as it is. */
 function decodeLoosely(part: string): string {
@@ -192,9 +194,13 @@ function discard(body: Dispatcher.ResponseData['body']): void {
   body.destroy();
 }
 
+/** The proxy in use, for a message: as a URL with its scheme, so the output's redaction hides its password (a bare `user:pw@host:port` escaped it). */
 function proxyInUse(): string | undefined {
-  const env = process.env;
-  return env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy || env.npm_config_https_proxy || env.npm_config_proxy || undefined;
+  try {
+    return proxySetting(HTTPS_PROXY_VARIABLES) ?? proxySetting(HTTP_PROXY_VARIABLES);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

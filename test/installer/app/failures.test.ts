@@ -240,6 +240,16 @@ describe('the download fails in a way the user can act on, and never loops', () 
       expect(connects).toBe(1);
       expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringContaining('HTTPS_PROXY=http://<user>:<password>@') });
       expect(r.stderr).toMatch(/proxy .* asks for credentials/);
+      // The same proxy given as curl takes it, without a scheme, with a password the proxy refused: never printed.
+      const bare = proxyUrl.replace('http://', 'corp:s3cret@');
+      const again = await ao(
+        await installArgs(manifest, join(await tempDir('root'), 'app'), ['--json']),
+        { HTTP_PROXY: bare, HTTPS_PROXY: bare, NO_PROXY: '', no_proxy: '' },
+        60_000,
+      );
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/proxy .* asks for credentials/);
+      expect(again.stdout + again.stderr).not.toContain('s3cret');
     } finally {
       await proxy.close();
     }
@@ -815,17 +825,7 @@ describe.skipIf(!canInject)('a full disk met while switching `current` (injected
     const root = join(await tempDir('switch-full'), 'app');
     const args = await installArgs(manifest, root, ['--json']);
     // An AppImage is copied, not unpacked: the only symlink an install makes is the new `current`.
-    const full = await ao([...args, '--quiet'], {}, 30_000, work, [
-      'strace',
-      '-f',
-      '-qq',
-      '-o',
-      '/dev/null',
-      '-e',
-      'trace=symlink',
-      '-e',
-      'inject=symlink:error=ENOSPC',
-    ]);
+    const full = await ao([...args, '--quiet'], {}, 30_000, work, injectFailure('symlink', 'ENOSPC'));
     expect(full.code).toBe(1);
     expect(full.stderr).not.toMatch(/\n\s+at /);
     expect(errorEvent(full.stdout)).toMatchObject({ code: 'ENOSPC', fix: expect.stringMatching(/free some space/) });
@@ -921,19 +921,7 @@ describe.skipIf(!canInject)('an upgrade that ends while the old version is being
     expect((await ao(args[0]!, { HOME: home })).code).toBe(0);
     const old = join(root, 'versions', '0.9.0-linux-x64');
     // The old version's files go, then its folder's rmdir fails: the command ends there, as a Ctrl-C or a flat battery would.
-    const upgrade = await ao(args[1]!, { HOME: home }, 30_000, work, [
-      'strace',
-      '-f',
-      '-qq',
-      '-o',
-      '/dev/null',
-      '-P',
-      old,
-      '-e',
-      'trace=rmdir',
-      '-e',
-      'inject=rmdir:error=EACCES',
-    ]);
+    const upgrade = await ao(args[1]!, { HOME: home }, 30_000, work, injectFailure('rmdir', 'EACCES', old));
     expect(upgrade.code).not.toBe(0);
     expect(await readlink(join(root, 'current'))).toBe(join('versions', '0.10.0-linux-x64'));
     const state = appState(home);
@@ -950,19 +938,7 @@ describe.skipIf(!canInject)('a remove that ends while the app is being deleted (
     expect(existsSync(appState(home).appPath)).toBe(true);
     // The version folder's rmdir fails: the command ends inside the deletion, as a Ctrl-C or a flat battery would
     // (whether the folder's files went first depends on how Node's rm walks it).
-    const cut = await ao(['remove', '--dir', root], { HOME: home }, 30_000, work, [
-      'strace',
-      '-f',
-      '-qq',
-      '-o',
-      '/dev/null',
-      '-P',
-      join(root, 'versions', '0.9.0-linux-x64'),
-      '-e',
-      'trace=rmdir',
-      '-e',
-      'inject=rmdir:error=EACCES',
-    ]);
+    const cut = await ao(['remove', '--dir', root], { HOME: home }, 30_000, work, injectFailure('rmdir', 'EACCES', join(root, 'versions', '0.9.0-linux-x64')));
     expect(cut.code).toBe(1);
     expect(existsSync(join(home, '.ao', 'app-state.json'))).toBe(false);
     expect((await ao(['remove', '--dir', root], { HOME: home })).code).toBe(0);
@@ -1121,19 +1097,12 @@ describe('the terminal closing (SIGHUP)', () => {
 });
 
 /** strace failing `calls` with ENOSPC, only where they touch `file` (-P). */
-const fullDiskAt = (file: string, calls: string) => [
-  'strace',
-  '-f',
-  '-qq',
-  '-o',
-  '/dev/null',
-  '-P',
-  file,
-  '-e',
-  `trace=${calls}`,
-  '-e',
-  `inject=${calls}:error=ENOSPC`,
-];
+const fullDiskAt = (file: string, calls: string) => injectFailure(calls, 'ENOSPC', file);
+
+/** strace making `calls` fail with `errno`, only where they touch `file` (-P) when given. */
+function injectFailure(calls: string, errno: string, file?: string): string[] {
+  return ['strace', '-f', '-qq', '-o', '/dev/null', ...(file ? ['-P', file] : []), '-e', `trace=${calls}`, '-e', `inject=${calls}:error=${errno}`];
+}
 
 describe.skipIf(!canInject)('a full disk met creating the download file or the lock (injected with strace)', () => {
   it('creating the download file: ENOSPC with exit 1 at once, after one request, not network retries that blame the connection', async () => {
