@@ -67,12 +67,22 @@ function readManifest(): AoManifest {
     text = readFileSync(path, 'utf8');
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw cause;
+    // Inside its package (a package.json beside it): the package lost a file (an interrupted extract, an antivirus).
+    if (existsSync(join(packageDir, 'package.json'))) {
+      throw new UserError({
+        what: `${path} is missing`,
+        why: "the package is incomplete: the launcher cannot tell which binary is this release's",
+        fix: `reinstall ao: ${reinstallCommand(installLayout(packageDir), ownSpec())}`,
+        code: 'EAOINTEGRITY',
+        cause,
+      });
+    }
     // `cp` or `ln` of the launcher into ~/bin or /usr/local/bin: only a symbolic link leads back to the package.
     throw new UserError({
       what: `${self} is a copy of the ao launcher outside its package`,
       why: `there is no ${MANIFEST_FILE} at ${path}: a copy or hard link of the launcher cannot find the ao binary, a symbolic link can`,
       fix: `rm ${shellQuote(self)} && ln -s <the ao your package manager installed> ${shellQuote(self)}`,
-      code: 'EAOMISSING',
+      code: 'EAOCOPY',
       cause,
     });
   }

@@ -364,6 +364,13 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     expect(r.stderr).toContain(`ao: ${manifest} is damaged`);
     expect(r.stderr).toContain('fix: reinstall ao: pnpm add -g @aoagents/ao@0.10.0 --force');
     expect(r.stderr).not.toContain('unexpected error');
+    // Gone altogether (an interrupted extract, an antivirus) inside the package: the reinstall, not "delete this copy".
+    rmSync(manifest);
+    const gone = spawnSync(node22, [join(own, 'bin', 'ao'), '--version'], { env: sb.env, encoding: 'utf8', timeout: 60_000 });
+    expect([gone.status, gone.signal]).toEqual([1, null]);
+    expect(gone.stderr).toContain(`ao: ${manifest} is missing`);
+    expect(gone.stderr).toContain('fix: reinstall ao: pnpm add -g @aoagents/ao@0.10.0 --force');
+    expect(gone.stderr).not.toContain('copy of the ao launcher');
   });
 
   it('on a Node older than the package asks for (no process.getBuiltinModule), the launcher says which Node it needs', () => {
