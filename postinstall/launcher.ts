@@ -67,8 +67,9 @@ function readManifest(): AoManifest {
     text = readFileSync(path, 'utf8');
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw cause;
-    // Inside its package (a package.json beside it): the package lost a file (an interrupted extract, an antivirus).
-    if (existsSync(join(packageDir, 'package.json'))) {
+    // Inside its package (whose package.json declares this launcher): the package lost a file (an interrupted
+    // extract, an antivirus). A copy in ~/bin may well have some other package.json above it.
+    if (ownPackage()) {
       throw new UserError({
         what: `${path} is missing`,
         why: "the package is incomplete: the launcher cannot tell which binary is this release's",
@@ -101,11 +102,17 @@ function readManifest(): AoManifest {
 
 /** `@aoagents/ao@<version>` from the package's own package.json, for a fix printed when the manifest cannot say. */
 function ownSpec(): string {
+  const own = ownPackage();
+  return own ? `${own.name}@${own.version}` : '@aoagents/ao';
+}
+
+/** The package.json above the launcher when it is the package that declares this launcher as its `ao`. */
+function ownPackage(): { name: string; version: string } | undefined {
   try {
-    const { name, version } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { name: string; version: string };
-    return `${name}@${version}`;
+    const pkg = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { name: string; version: string; bin?: Record<string, string> };
+    return pkg.bin?.ao === 'bin/ao' ? pkg : undefined;
   } catch {
-    return '@aoagents/ao';
+    return undefined;
   }
 }
 

@@ -323,8 +323,11 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
 
   it('a copy or hard link of the launcher outside its package says so and how to link it instead, no stack trace', () => {
     const dir = release.sandbox('launcher-copy').root;
-    const copy = join(dir, 'ao');
+    const copy = join(dir, 'bin', 'ao');
+    mkdirSync(dirname(copy));
     cpSync(launcher, copy);
+    // ~/bin's parent, the home folder, may hold a package.json of its own: still a copy.
+    writeFileSync(join(dir, 'package.json'), '{"name":"dotfiles","version":"1.0.0"}\n');
     const r = spawnSync(node22, [copy, '--version'], { env, encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`ao: ${copy} is a copy of the ao launcher outside its package`);
