@@ -92,7 +92,8 @@ async function refuseNonLock(path: string): Promise<void> {
 }
 
 /** Why a stale lock cannot be moved aside by this user: the folder is not theirs to write, or the disk is read-only. */
-const CANNOT_MOVE = new Set(['EACCES', 'EPERM', 'EROFS']);
+/** Errors that say this user may not create or move files in a folder (not theirs, a read-only disk): no retry changes them. */
+export const CANNOT_WRITE = new Set(['EACCES', 'EPERM', 'EROFS']);
 
 export async function acquireLock(path: string, options: LockOptions): Promise<Lock> {
   const staleMs = options.staleMs ?? 30_000;
@@ -154,7 +155,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
       } catch (err) {
         // A folder this user may not write (an admin's install, a read-only disk): the stale lock cannot be moved, now
         // or later, and retrying at once would spin for good. The caller hears why, as if it had failed to create it.
-        if (CANNOT_MOVE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+        if (CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
         // Someone else reclaimed it first; try again.
       }
       continue;

@@ -2,7 +2,7 @@ import { homeDir } from '../../common/home.js';
 import { readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep, win32 } from 'node:path';
 import semver from 'semver';
-import { tempSiblingPrefix, writeFileAtomic } from '../../common/fs-atomic.js';
+import { tempSiblingPrefix, writeJsonAtomic } from '../../common/fs-atomic.js';
 import { pidAlive } from '../../common/process-identity.js';
 
 /**
@@ -47,7 +47,7 @@ export async function readAppState(dir = aoStateDir()): Promise<AppState | undef
  */
 async function writeMarker(dir: string, marker: object): Promise<void> {
   await sweepKilledWrites(dir);
-  await writeFileAtomic(join(dir, APP_STATE_FILE), `${JSON.stringify(marker, null, 2)}\n`, 0o600);
+  await writeJsonAtomic(join(dir, APP_STATE_FILE), marker, 0o600);
 }
 
 /**

@@ -8,7 +8,7 @@ import { DISK_FULL } from '../../common/file-system-error.js';
 import { homeDir } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
 import { fsyncDir, renameWithRetry, tempSibling, tempSiblingPrefix, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
-import { acquireLock, type Lock } from '../../common/lock.js';
+import { acquireLock, CANNOT_WRITE, type Lock } from '../../common/lock.js';
 import { settle } from '../../common/streaming-memory.js';
 import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
@@ -313,9 +313,6 @@ async function sweep(root: string, keep: Set<string>): Promise<void> {
     if (name.startsWith('.staging-') || !(await readMarker(dir))) await rm(dir, { recursive: true, force: true });
   }
 }
-
-/** A lock this user cannot create: the folder is not theirs to write, or the disk is read-only. */
-const CANNOT_WRITE = new Set(['EACCES', 'EPERM', 'EROFS']);
 
 /** The installer's lock on `root`, waiting up to `waitMs`; `onWait` is told once, in words, when another ao-app holds it. */
 function lockAppRoot(root: string, waitMs: number, onWait?: (message: string) => void, signal?: AbortSignal): Promise<Lock> {

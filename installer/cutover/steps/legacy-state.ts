@@ -1,6 +1,6 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../../common/fs-atomic.js';
+import { writeJsonAtomic } from '../../../common/fs-atomic.js';
 import type { RewritePaths } from '../rewrite.js';
 
 /**
@@ -12,6 +12,6 @@ export async function writeLegacyState(paths: RewritePaths, name: 'bundle.json' 
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   const file = join(dir, name);
-  await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`, 0o600);
+  await writeJsonAtomic(file, value, 0o600);
   return file;
 }
