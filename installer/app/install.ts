@@ -299,7 +299,8 @@ async function refuseReplacingHostApp(root: string, targetId: string, current: s
     what: `cannot install the desktop app for ${targetId} into ${root}`,
     why: `that folder holds the app for ${installed}, which installing another platform's app there would replace and delete; nothing was changed`,
     fix: `to fetch the app for ${targetId} (for another machine), pass --dir with a folder of its own, like --dir ./ao-app-${targetId}`,
-    code: 'EAPPTARGET',
+    // Not EAPPTARGET: the cutover reads that as "no app for this platform" and skips the step.
+    code: 'EAPPDIR',
   });
 }
 

@@ -890,7 +890,7 @@ describe('app-state.json (what the real ao start opens) after a remove or going 
       const macManifest = await writeManifest(await tempDir('m'), await manifestFor(server, mac, 'zip', 'darwin-arm64', {}, { path: '/foreign-target.zip' }));
       const foreign = await ao(['install', '--json', '--manifest', macManifest, '--target', 'darwin-arm64', '--dir', root], { HOME: home });
       expect(foreign.code).toBe(1);
-      expect(errorEvent(foreign.stdout)).toMatchObject({ code: 'EAPPTARGET', fix: expect.stringContaining('--dir') });
+      expect(errorEvent(foreign.stdout)).toMatchObject({ code: 'EAPPDIR', fix: expect.stringContaining('--dir') });
       expect(server.requests.filter((q) => q.path === '/foreign-target.zip')).toHaveLength(0);
       expect(existsSync(ours)).toBe(true);
       expect(await readlink(join(root, 'current'))).toBe(join('versions', '0.10.0-linux-x64'));
