@@ -1,7 +1,8 @@
-import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pidAlive } from './process-identity.js';
 
 /**
  * File operations that either happen whole or not at all, so a crash at any
@@ -45,6 +46,29 @@ export function fsyncDir(dir: string): void {
 
 export function tempSibling(path: string, tag = 'tmp'): string {
   return join(dirname(path), `${tempSiblingPrefix(path, tag)}${process.pid}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`);
+}
+
+/**
+ * Removes the temp siblings of `path` (tempSibling(path, tag)) that a run killed between writing one and its
+ * rename left, in a folder no lock of ours covers: one whose pid still runs may be renamed any moment and stays.
+ * `ownIsStale`: our own pid's goes too, for a one-shot process that writes its own only after this (a container's
+ * fresh pid namespace hands out the pid the killed run had); a library caller may have a write of its own in flight.
+ */
+export function removeKilledTempSiblings(path: string, tag = 'tmp', ownIsStale = false): void {
+  const prefix = tempSiblingPrefix(path, tag);
+  const dir = dirname(path);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number.parseInt(name.slice(prefix.length), 10);
+    const live = pid > 0 && pidAlive(pid) && !(ownIsStale && pid === process.pid);
+    if (!live) rmSync(join(dir, name), { force: true });
+  }
 }
 
 /** How every name tempSibling(path, tag) gives begins (a run killed before its rename left one). */

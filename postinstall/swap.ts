@@ -6,31 +6,14 @@
  * kernel had already started through its `#!/usr/bin/env node` line from
  * reading the binary as JavaScript.
  */
-import { chmodSync, linkSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, sep } from 'node:path';
-import { tempSibling } from '../common/fs-atomic.js';
-import { pidAlive } from '../common/process-identity.js';
+import { chmodSync, linkSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { removeKilledTempSiblings, tempSibling } from '../common/fs-atomic.js';
 import type { BinaryEntry } from '../common/ao-manifest.js';
 import { checkBinary } from './verify-binary.js';
 
 const launcherOf = (packageDir: string) => join(packageDir, 'bin', 'ao');
 const TEMP_TAG = 'swap';
-
-/**
- * Temp siblings of a swap whose postinstall died between writing one and the rename (SIGKILL, a Ctrl-C,
- * a crash): `npm rebuild` keeps the package folder, so nothing else would ever remove them. One whose
- * pid still runs belongs to a postinstall swapping right now.
- */
-function removeLeftovers(launcher: string): void {
-  const prefix = `.${basename(launcher)}.${TEMP_TAG}-`;
-  const dir = dirname(launcher);
-  for (const name of readdirSync(dir)) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number.parseInt(name.slice(prefix.length), 10);
-    // Our own pid too: a container's fresh pid namespace hands out the pid the killed run had.
-    if (!(pid > 0 && pid !== process.pid && pidAlive(pid))) rmSync(join(dir, name), { force: true });
-  }
-}
 
 function sameFile(a: string, b: string): boolean {
   try {
@@ -55,7 +38,8 @@ function mayLink(packageDir: string, binary: string): boolean {
  */
 export function swapIn(packageDir: string, binary: string, entry: BinaryEntry): void {
   const launcher = launcherOf(packageDir);
-  removeLeftovers(launcher);
+  // The postinstall is one process that swaps once: a leftover named with its own pid is a killed run's.
+  removeKilledTempSiblings(launcher, TEMP_TAG, true);
   if (sameFile(launcher, binary)) return;
   const tmp = tempSibling(launcher, TEMP_TAG);
   try {

@@ -1,9 +1,8 @@
 import { homeDir } from '../../common/home.js';
-import { readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { readFile, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep, win32 } from 'node:path';
 import semver from 'semver';
-import { tempSiblingPrefix, writeJsonAtomic } from '../../common/fs-atomic.js';
-import { pidAlive } from '../../common/process-identity.js';
+import { removeKilledTempSiblings, writeJsonAtomic } from '../../common/fs-atomic.js';
 
 /**
  * `~/.ao/app-state.json`, the marker the real `ao start` reads to find the
@@ -46,20 +45,9 @@ export async function readAppState(dir = aoStateDir()): Promise<AppState | undef
  * rename left in ~/.ao: nothing else ever removes them.
  */
 async function writeMarker(dir: string, marker: object): Promise<void> {
-  await sweepKilledWrites(dir);
+  // ~/.ao is not ao-app's and no lock of ours covers it; the app's own temp names are its business.
+  removeKilledTempSiblings(join(dir, APP_STATE_FILE));
   await writeJsonAtomic(join(dir, APP_STATE_FILE), marker, 0o600);
-}
-
-/**
- * ~/.ao is not ao-app's folder and no lock of ours covers it, so only a temp name whose pid names no process
- * goes: a live ao-app (or ao update) may be about to rename its own. The app's temp names are its own business.
- */
-async function sweepKilledWrites(dir: string): Promise<void> {
-  const prefix = tempSiblingPrefix(join(dir, APP_STATE_FILE));
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
-    if (name.startsWith(prefix) && pid > 0 && !pidAlive(pid)) await rm(join(dir, name), { force: true });
-  }
 }
 
 /** What `ao start` itself accepts: a directory on macOS (the .app), a regular file elsewhere. */
@@ -134,7 +122,8 @@ export async function clearAppState(root: string, dir = aoStateDir()): Promise<b
   const { appPath, version, installedAt, lastReconciledAt, installSource, schemaVersion, ...theirs } = existing;
   if (Object.keys(theirs).length > 0) await writeMarker(dir, { schemaVersion, appPath: '', version: '', ...theirs });
   else {
-    await sweepKilledWrites(dir);
+    // ~/.ao is not ao-app's and no lock of ours covers it; the app's own temp names are its business.
+    removeKilledTempSiblings(join(dir, APP_STATE_FILE));
     await rm(join(dir, APP_STATE_FILE), { force: true });
   }
   return true;
