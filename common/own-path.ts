@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
  * whose folder holds nothing of the package. Node built-ins only: the launcher imports this.
  */
 export function realFilePath(url: string): string {
-  const path = fileURLToPath(url);
-  // Windows keeps the JS realpath (the native one mis-resolves some drives; see postinstall/resolve.ts).
+  return realPath(fileURLToPath(url));
+}
+
+/** realpath(3) in one call (the JS realpathSync lstats every component); Windows keeps the JS one (native mis-resolves some drives). */
+export function realPath(path: string): string {
   return process.platform === 'win32' ? realpathSync(path) : realpathSync.native(path);
 }

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { realPath } from '../common/own-path.js';
 import { dirname, join, relative, sep } from 'node:path';
 import type { AoManifest, BinaryEntry } from '../common/ao-manifest.js';
 
@@ -12,8 +13,7 @@ function probe(packageDir: string, name: string): string | undefined {
   const nodeModules = name.startsWith('@') ? join(packageDir, '..', '..') : join(packageDir, '..');
   for (const base of [join(packageDir, 'node_modules'), nodeModules]) {
     const pkgJson = join(base, ...name.split('/'), 'package.json');
-    // realpath(3) in one call: the JS realpathSync lstats every component. Windows keeps the JS one (native mis-resolves some drives).
-    if (existsSync(pkgJson)) return process.platform === 'win32' ? realpathSync(pkgJson) : realpathSync.native(pkgJson);
+    if (existsSync(pkgJson)) return realPath(pkgJson);
   }
   return undefined;
 }
