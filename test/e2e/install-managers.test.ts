@@ -37,19 +37,19 @@ describe('other package managers install a working, verified ao', () => {
     return { sb, ao: join(pnpmHome, 'ao') };
   };
 
-  it('pnpm 10 global, build script blocked: the launcher verifies on first run and is never swapped out', () => {
+  it('pnpm 10 global, build script blocked: the launcher verifies on first run and is never swapped out', async () => {
     const { sb, ao } = pnpmSandbox('pnpm-blocked');
-    mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
+    await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
     expect(stamps(sb)).toBe(0);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
     expect(stamps(sb)).toBe(1);
     // pnpm's shim runs `node <bin/ao>`: a native binary there would break every later call.
-    const launcher = join(mustRun('node', [PNPM, 'root', '-g'], sb.env).stdout.trim(), '@aoagents', 'ao', 'bin', 'ao');
+    const launcher = join((await mustRun('node', [PNPM, 'root', '-g'], sb.env)).stdout.trim(), '@aoagents', 'ao', 'bin', 'ao');
     expect(isNodeScript(launcher)).toBe(true);
-    for (let i = 0; i < 3; i++) expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
-    expect(run(ao, ['fixture', 'exit', '42'], sb.env).status).toBe(42);
+    for (let i = 0; i < 3; i++) expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+    expect((await run(ao, ['fixture', 'exit', '42'], sb.env)).status).toBe(42);
     expect(isNodeScript(launcher)).toBe(true);
-    expectShippedCommandsRun(dirname(ao), sb.env);
+    await expectShippedCommandsRun(dirname(ao), sb.env);
   });
 
   /** `pnpm` on PATH, so a printed command runs as typed. */
@@ -62,55 +62,55 @@ describe('other package managers install a working, verified ao', () => {
 
   // pnpm hard-links its store and trusts a store file whose mtime is not newer than its last check: an edit in place
   // with the mtime put back (touch -r) survives `--force`, unless the file's mtime is bumped first.
-  it('pnpm 10 global with a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {
+  it('pnpm 10 global with a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', async () => {
     const { sb, ao } = pnpmSandbox('pnpm-tampered');
     const env = withPnpmShim(sb);
-    mustRun('pnpm', ['add', '-g', SPEC], env);
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
-    const root = mustRun('pnpm', ['root', '-g'], env).stdout.trim();
+    await mustRun('pnpm', ['add', '-g', SPEC], env);
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
+    const root = (await mustRun('pnpm', ['root', '-g'], env)).stdout.trim();
     const bin = realpathSync(join(realpathSync(join(root, '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao'));
     editKeepingMtime(bin);
-    const fix = refusedWithRepair(ao, ['--version'], env);
+    const fix = await refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`touch ${bin} && pnpm add -g ${SPEC} --force`);
-    runRepair(fix, env);
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, env);
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
   // pnpm's `global-dir` may be any folder: `<global-dir>/<layout version>/.pnpm/...` has no `global` in its path.
-  it('pnpm 10 global with its own global-dir and an altered binary: ao knows it as a pnpm global install and names the pnpm command that repairs it', () => {
+  it('pnpm 10 global with its own global-dir and an altered binary: ao knows it as a pnpm global install and names the pnpm command that repairs it', async () => {
     const { sb, ao } = pnpmSandbox('pnpm-global-dir-tampered');
     const env = withPnpmShim(sb);
     mkdirSync(join(sb.home, '.config', 'pnpm'), { recursive: true });
     writeFileSync(join(sb.home, '.config', 'pnpm', 'rc'), `global-dir=${join(sb.root, 'pnpm-packages')}\n`);
-    mustRun('pnpm', ['add', '-g', SPEC], env);
-    const root = mustRun('pnpm', ['root', '-g'], env).stdout.trim();
+    await mustRun('pnpm', ['add', '-g', SPEC], env);
+    const root = (await mustRun('pnpm', ['root', '-g'], env)).stdout.trim();
     expect(root.startsWith(join(sb.root, 'pnpm-packages'))).toBe(true);
     const bin = realpathSync(join(realpathSync(join(root, '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao'));
     editKeepingMtime(bin);
-    const fix = refusedWithRepair(ao, ['--version'], env);
+    const fix = await refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`touch ${bin} && pnpm add -g ${SPEC} --force`);
-    runRepair(fix, env);
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, env);
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
-  it('pnpm 10 project with a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {
+  it('pnpm 10 project with a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', async () => {
     const { sb } = pnpmSandbox('pnpm-project-tampered');
     const env = withPnpmShim(sb);
     const dir = join(sb.root, 'project');
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
-    mustRun('pnpm', ['add', SPEC], env, { cwd: dir });
+    await mustRun('pnpm', ['add', SPEC], env, { cwd: dir });
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     const rel = 'node_modules/.pnpm/@aoagents+ao-linux-x64@0.10.0/node_modules/@aoagents/ao-linux-x64/bin/ao';
     editKeepingMtime(join(dir, rel));
-    const fix = refusedWithRepair(ao, ['--version'], env);
+    const fix = await refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`touch ${rel} && pnpm install --force (in ${dir})`);
-    runRepair(fix, env, dir);
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, env, dir);
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
   // pnpm's global virtual store keeps every project's packages in `<store>/v10/links/...`: no project in the path.
-  it('pnpm 10 project with enable-global-virtual-store and a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {
+  it('pnpm 10 project with enable-global-virtual-store and a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', async () => {
     const { sb } = pnpmSandbox('pnpm-gvs-tampered');
     // pnpm turns the global virtual store off in CI (ci-info's isCI, which CI=false overrides): this is a user's machine.
     const env = { ...withPnpmShim(sb), CI: 'false' };
@@ -118,75 +118,75 @@ describe('other package managers install a working, verified ao', () => {
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
     writeFileSync(join(dir, '.npmrc'), 'enable-global-virtual-store=true\n');
-    mustRun('pnpm', ['add', SPEC], env, { cwd: dir });
+    await mustRun('pnpm', ['add', SPEC], env, { cwd: dir });
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     const bin = realpathSync(join(realpathSync(join(dir, 'node_modules', '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao'));
     expect(bin).toContain('/links/');
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
     editKeepingMtime(bin);
-    const fix = refusedWithRepair(ao, ['--version'], env, { cwd: dir });
+    const fix = await refusedWithRepair(ao, ['--version'], env, { cwd: dir });
     expect(fix).toBe(`touch ${bin} && pnpm install --force`);
-    runRepair(fix, env, dir);
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, env, dir);
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
   // With node-linker=hoisted pnpm lays packages out as npm does and answers `install --force` (and `add -g --force`)
   // with "Already up to date", relinking nothing: only a removed folder is linked again from the store.
-  it('pnpm 10 project with node-linker=hoisted and a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {
+  it('pnpm 10 project with node-linker=hoisted and a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', async () => {
     const { sb } = pnpmSandbox('pnpm-hoisted-tampered');
     const env = withPnpmShim(sb);
     const dir = join(sb.root, 'project');
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
     writeFileSync(join(dir, '.npmrc'), 'node-linker=hoisted\n');
-    mustRun('pnpm', ['add', SPEC], env, { cwd: dir });
+    await mustRun('pnpm', ['add', SPEC], env, { cwd: dir });
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     const rel = 'node_modules/@aoagents/ao-linux-x64/bin/ao';
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
     editKeepingMtime(join(dir, rel));
-    const fix = refusedWithRepair(ao, ['--version'], env);
+    const fix = await refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`touch ${rel} && rm -rf node_modules/@aoagents/ao-linux-x64 && pnpm install (in ${dir})`);
-    runRepair(fix, env, dir);
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, env, dir);
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
-  it('pnpm 10 global with node-linker=hoisted and a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', () => {
+  it('pnpm 10 global with node-linker=hoisted and a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', async () => {
     const { sb, ao } = pnpmSandbox('pnpm-global-hoisted-tampered');
     const env = withPnpmShim(sb);
     mkdirSync(join(sb.home, '.config', 'pnpm'), { recursive: true });
     writeFileSync(join(sb.home, '.config', 'pnpm', 'rc'), 'node-linker=hoisted\n');
-    mustRun('pnpm', ['add', '-g', SPEC], env);
-    const platformDir = join(mustRun('pnpm', ['root', '-g'], env).stdout.trim(), '@aoagents', 'ao-linux-x64');
+    await mustRun('pnpm', ['add', '-g', SPEC], env);
+    const platformDir = join((await mustRun('pnpm', ['root', '-g'], env)).stdout.trim(), '@aoagents', 'ao-linux-x64');
     const bin = join(platformDir, 'bin', 'ao');
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
     editKeepingMtime(bin);
-    const fix = refusedWithRepair(ao, ['--version'], env);
+    const fix = await refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`touch ${bin} && rm -rf ${platformDir} && pnpm add -g ${SPEC}`);
-    runRepair(fix, env);
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, env);
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
-  it('pnpm 10 global with the build allowed: the postinstall verifies, the shim keeps the launcher', () => {
+  it('pnpm 10 global with the build allowed: the postinstall verifies, the shim keeps the launcher', async () => {
     const { sb, ao } = pnpmSandbox('pnpm-allowed');
-    mustRun('node', [PNPM, 'add', '-g', SPEC, '--allow-build=@aoagents/ao'], sb.env);
+    await mustRun('node', [PNPM, 'add', '-g', SPEC, '--allow-build=@aoagents/ao'], sb.env);
     expect(stamps(sb)).toBe(1);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
   });
 
-  it('yarn 1 global: runs bins through node, so the launcher stays and works', () => {
+  it('yarn 1 global: runs bins through node, so the launcher stays and works', async () => {
     const sb = sandbox('yarn1', [], { YARN_CACHE_FOLDER: '' });
     const prefix = join(sb.root, 'yarn-prefix');
     const yarnEnv = { ...sb.env, YARN_CACHE_FOLDER: join(sb.root, 'yarn-cache'), YARN_GLOBAL_FOLDER: join(sb.root, 'yarn-global') };
-    mustRun('node', [YARN1, 'global', 'add', SPEC, '--prefix', prefix, '--registry', release.registry.url, '--non-interactive'], yarnEnv);
+    await mustRun('node', [YARN1, 'global', 'add', SPEC, '--prefix', prefix, '--registry', release.registry.url, '--non-interactive'], yarnEnv);
     const ao = join(prefix, 'bin', 'ao');
     expect(isNodeScript(ao)).toBe(true);
     expect(stamps(sb)).toBe(1);
-    expect(mustRun(ao, ['--version'], yarnEnv).stdout).toBe('ao version 0.10.0\n');
-    expect(run(ao, ['fixture', 'exit', '3'], yarnEnv).status).toBe(3);
-    expectShippedCommandsRun(dirname(ao), yarnEnv);
+    expect((await mustRun(ao, ['--version'], yarnEnv)).stdout).toBe('ao version 0.10.0\n');
+    expect((await run(ao, ['fixture', 'exit', '3'], yarnEnv)).status).toBe(3);
+    await expectShippedCommandsRun(dirname(ao), yarnEnv);
   });
 
-  it('yarn 1 global with an altered binary: ao names the yarn command that repairs it, and that command works', () => {
+  it('yarn 1 global with an altered binary: ao names the yarn command that repairs it, and that command works', async () => {
     const sb = sandbox('yarn1-tampered');
     const prefix = join(sb.root, 'yarn-prefix');
     // `yarn` on PATH is yarn 1, configured the way a user's ~/.yarnrc would, so the printed command runs as typed.
@@ -200,14 +200,14 @@ describe('other package managers install a working, verified ao', () => {
       YARN_CACHE_FOLDER: join(sb.root, 'yarn-cache'),
       YARN_GLOBAL_FOLDER: join(sb.root, 'yarn-global'),
     };
-    mustRun('yarn', ['global', 'add', SPEC, '--non-interactive'], env);
+    await mustRun('yarn', ['global', 'add', SPEC, '--non-interactive'], env);
     const ao = join(prefix, 'bin', 'ao');
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
     alterBinary(join(sb.root, 'yarn-global', 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const fix = refusedWithRepair(ao, ['--version'], env);
+    const fix = await refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`yarn global remove @aoagents/ao && yarn global add ${SPEC}`);
-    runRepair(fix, env);
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, env);
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
   /** A yarn 1 project, `yarn` on PATH being yarn 1 and the registry set only in ~/.npmrc (as a mirror user has it). */
@@ -225,80 +225,80 @@ describe('other package managers install a working, verified ao', () => {
 
   // yarn 1 hands install scripts npm_config_registry=https://registry.yarnpkg.com (its own default) over the user's
   // npmrc, which yarn 1 itself installs from: the fallback fetch must use the registry the install used.
-  it('yarn 1 project with --ignore-optional: the postinstall fetches the platform package from the registry in ~/.npmrc, and ao works', () => {
+  it('yarn 1 project with --ignore-optional: the postinstall fetches the platform package from the registry in ~/.npmrc, and ao works', async () => {
     const { dir, env } = yarn1Project('yarn1-no-optional');
-    const install = mustRun('yarn', ['add', SPEC, '--ignore-optional', '--verbose'], env, { cwd: dir });
+    const install = await mustRun('yarn', ['add', SPEC, '--ignore-optional', '--verbose'], env, { cwd: dir });
     expect(existsSync(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
     expect(install.stdout).not.toContain('cannot download');
-    expect(mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
-  it('yarn 1 project with --ignore-optional and a failed fallback fetch: ao names the yarn 1 command that brings the binary back, and that command works', () => {
+  it('yarn 1 project with --ignore-optional and a failed fallback fetch: ao names the yarn 1 command that brings the binary back, and that command works', async () => {
     const { sb, dir, env } = yarn1Project('yarn1-no-optional-offline');
     // A cache folder the fetch cannot create (its parent is a file) makes the fallback fetch fail.
     const blocker = join(sb.root, 'not-a-folder');
     writeFileSync(blocker, '');
-    mustRun('yarn', ['add', SPEC, '--ignore-optional'], { ...env, AO_CACHE_DIR: join(blocker, 'ao') }, { cwd: dir });
+    await mustRun('yarn', ['add', SPEC, '--ignore-optional'], { ...env, AO_CACHE_DIR: join(blocker, 'ao') }, { cwd: dir });
     const ao = join(dir, 'node_modules', '.bin', 'ao');
-    const r = run(ao, ['--version'], env);
+    const r = await run(ao, ['--version'], env);
     expect(r.status).toBe(1);
     const fix = /fix: in (.*?): (.*)/.exec(r.stderr);
     expect(fix?.slice(1)).toEqual([dir, 'yarn install --force']);
-    mustRun('sh', ['-c', fix![2]!], env, { cwd: dir });
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    await mustRun('sh', ['-c', fix![2]!], env, { cwd: dir });
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
   // People mix runners: `npm run` of a script that calls ao, in a project yarn laid out. npm's agent string in the
   // script's environment is not who installed ao, and npm's repair would relayout the project and add a package-lock.json.
-  it('yarn 1 project, ao called from a script run by npm, with an altered binary: ao names the yarn 1 command, and that command works', () => {
+  it('yarn 1 project, ao called from a script run by npm, with an altered binary: ao names the yarn 1 command, and that command works', async () => {
     const { dir, env } = yarn1Project('yarn1-npm-run');
     writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true,"scripts":{"check":"ao --version"}}\n');
     writeFileSync(join(dir, '.yarnrc'), `registry "${release.registry.url}"\n`);
-    mustRun('yarn', ['add', SPEC], env, { cwd: dir });
-    expect(mustRun('npm', ['run', '--silent', 'check'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+    await mustRun('yarn', ['add', SPEC], env, { cwd: dir });
+    expect((await mustRun('npm', ['run', '--silent', 'check'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
     alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const fix = refusedWithRepair('npm', ['run', '--silent', 'check'], env, { cwd: dir });
+    const fix = await refusedWithRepair('npm', ['run', '--silent', 'check'], env, { cwd: dir });
     expect(fix).toBe(`yarn install --force (in ${dir})`);
-    runRepair(fix, env, dir);
-    expect(mustRun('npm', ['run', '--silent', 'check'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, env, dir);
+    expect((await mustRun('npm', ['run', '--silent', 'check'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
     expect(existsSync(join(dir, 'package-lock.json'))).toBe(false);
   });
 
   // nohoist keeps ao and its platform package in the workspace package's own node_modules; yarn 1's state is at the root.
-  it('yarn 1 workspace package with ao nohoisted and an altered binary: ao names the yarn 1 command that repairs it, and that command works', () => {
+  it('yarn 1 workspace package with ao nohoisted and an altered binary: ao names the yarn 1 command that repairs it, and that command works', async () => {
     const { dir: root, env } = yarn1Project('yarn1-ws-nohoist');
     writeFileSync(join(root, 'package.json'), '{"name":"root","private":true,"workspaces":{"packages":["packages/*"],"nohoist":["**/@aoagents/**"]}}\n');
     writeFileSync(join(root, '.yarnrc'), `registry "${release.registry.url}"\n`);
     const dir = join(root, 'packages', 'app');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'package.json'), '{"name":"app","version":"1.0.0","private":true}\n');
-    mustRun('yarn', ['add', SPEC], env, { cwd: dir });
+    await mustRun('yarn', ['add', SPEC], env, { cwd: dir });
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     expect(existsSync(join(root, 'node_modules', '@aoagents', 'ao'))).toBe(false);
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
     alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const fix = refusedWithRepair(ao, ['--version'], env);
+    const fix = await refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`yarn install --force (in ${dir})`);
-    runRepair(fix, env, dir);
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, env, dir);
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
   // `--modules-folder` in .yarnrc: no node_modules anywhere in ao's path, so the project is found by its lockfile.
-  it('yarn 1 project with its own modules folder and an altered binary: ao names the yarn 1 command that repairs it, and that command works', () => {
+  it('yarn 1 project with its own modules folder and an altered binary: ao names the yarn 1 command that repairs it, and that command works', async () => {
     const { dir, env } = yarn1Project('yarn1-modules-folder');
     writeFileSync(join(dir, '.yarnrc'), `--modules-folder vendor_modules\nregistry "${release.registry.url}"\n`);
-    mustRun('yarn', ['add', SPEC], env, { cwd: dir });
+    await mustRun('yarn', ['add', SPEC], env, { cwd: dir });
     const ao = join(dir, 'vendor_modules', '.bin', 'ao');
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
     alterBinary(join(dir, 'vendor_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const fix = refusedWithRepair(ao, ['--version'], env);
+    const fix = await refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`yarn install --force (in ${dir})`);
-    runRepair(fix, env, dir);
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, env, dir);
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
   /** A yarn 4 project with the given linker, `yarn` on PATH being yarn 4 (so a printed command runs as typed). */
-  const yarn4Project = (name: string, nodeLinker: 'pnp' | 'node-modules' | 'pnpm', workspace?: (dir: string) => string) => {
+  const yarn4Project = async (name: string, nodeLinker: 'pnp' | 'node-modules' | 'pnpm', workspace?: (dir: string) => string) => {
     const sb = sandbox(name);
     const dir = join(sb.root, 'project');
     mkdirSync(dir);
@@ -313,42 +313,42 @@ describe('other package managers install a working, verified ao', () => {
     writeFileSync(join(shims, 'yarn'), `#!/bin/sh\nexec node ${JSON.stringify(YARN4)} "$@"\n`, { mode: 0o755 });
     const env = { ...sb.env, PATH: [shims, sb.env.PATH].join(delimiter), YARN_ENABLE_IMMUTABLE_INSTALLS: 'false' };
     // With a workspace: ao is added to the workspace package the callback made.
-    mustRun('yarn', ['add', SPEC], env, { cwd: workspace?.(dir) ?? dir });
+    await mustRun('yarn', ['add', SPEC], env, { cwd: workspace?.(dir) ?? dir });
     return { dir, env };
   };
 
-  it('yarn 4 PnP project: `yarn ao` resolves the unplugged platform package', () => {
-    const { dir, env } = yarn4Project('yarn4', 'pnp');
+  it('yarn 4 PnP project: `yarn ao` resolves the unplugged platform package', async () => {
+    const { dir, env } = await yarn4Project('yarn4', 'pnp');
     expect(existsSync(join(dir, 'node_modules'))).toBe(false);
-    expect(mustRun('yarn', ['ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
-    expect(run('yarn', ['ao', 'fixture', 'exit', '3'], env, { cwd: dir }).status).toBe(3);
+    expect((await mustRun('yarn', ['ao', '--version'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
+    expect((await run('yarn', ['ao', 'fixture', 'exit', '3'], env, { cwd: dir })).status).toBe(3);
   });
 
   // Yarn 2+ has neither `install --force` nor `--refetch`: the command must be one yarn 4 accepts, in the project.
-  it('yarn 4 PnP project with an altered binary: ao names the yarn 4 command that repairs it in the project, and that command works', () => {
-    const { dir, env } = yarn4Project('yarn4-pnp-tampered', 'pnp');
+  it('yarn 4 PnP project with an altered binary: ao names the yarn 4 command that repairs it in the project, and that command works', async () => {
+    const { dir, env } = await yarn4Project('yarn4-pnp-tampered', 'pnp');
     const [unplugged] = readdirSync(join(dir, '.yarn', 'unplugged')).filter((d) => d.startsWith('@aoagents-ao-linux-x64-'));
     alterBinary(join(dir, '.yarn', 'unplugged', unplugged!, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const fix = refusedWithRepair('yarn', ['ao', '--version'], env, { cwd: dir });
+    const fix = await refusedWithRepair('yarn', ['ao', '--version'], env, { cwd: dir });
     expect(fix).toBe(`rm -rf .yarn/unplugged/${unplugged} && yarn install (in ${dir})`);
-    runRepair(fix, env, dir);
-    expect(mustRun('yarn', ['ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, env, dir);
+    expect((await mustRun('yarn', ['ao', '--version'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
   });
 
-  it('yarn 4 node-modules project with an altered binary: ao names the yarn 4 command that repairs it, and that command works', () => {
-    const { dir, env } = yarn4Project('yarn4-nm-tampered', 'node-modules');
+  it('yarn 4 node-modules project with an altered binary: ao names the yarn 4 command that repairs it, and that command works', async () => {
+    const { dir, env } = await yarn4Project('yarn4-nm-tampered', 'node-modules');
     const ao = join(dir, 'node_modules', '.bin', 'ao');
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
     alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const fix = refusedWithRepair(ao, ['--version'], env);
+    const fix = await refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in ${dir})`);
-    runRepair(fix, env, dir);
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, env, dir);
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
   // nmHoistingLimits keeps each workspace's packages in its own node_modules; yarn's state file and .yarnrc.yml stay at the root.
-  it('yarn 4 workspace package with ao not hoisted and an altered binary: ao names the yarn 4 command that repairs it, and that command works', () => {
-    const { dir: root, env } = yarn4Project('yarn4-ws-tampered', 'node-modules', (dir) => {
+  it('yarn 4 workspace package with ao not hoisted and an altered binary: ao names the yarn 4 command that repairs it, and that command works', async () => {
+    const { dir: root, env } = await yarn4Project('yarn4-ws-tampered', 'node-modules', (dir) => {
       writeFileSync(join(dir, 'package.json'), '{"name":"root","private":true,"workspaces":["packages/*"]}\n');
       writeFileSync(join(dir, '.yarnrc.yml'), `nmHoistingLimits: workspaces\n`, { flag: 'a' });
       mkdirSync(join(dir, 'packages', 'app'), { recursive: true });
@@ -358,79 +358,79 @@ describe('other package managers install a working, verified ao', () => {
     const dir = join(root, 'packages', 'app');
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     expect(existsSync(join(root, 'node_modules', '@aoagents', 'ao'))).toBe(false);
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
     alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const fix = refusedWithRepair(ao, ['--version'], env);
+    const fix = await refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in ${dir})`);
-    runRepair(fix, env, dir);
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, env, dir);
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
   // Yarn's pnpm linker hard-links every file from a content index in its global folder: an edit in place alters the
   // index entry too, and a reinstall links the altered file again unless that entry goes first.
-  it('yarn 4 project with nodeLinker: pnpm and a binary edited in place: ao names the yarn 4 command that repairs it, and that command works', () => {
-    const { dir, env } = yarn4Project('yarn4-pnpm-linker', 'pnpm');
-    expect(mustRun('yarn', ['ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+  it('yarn 4 project with nodeLinker: pnpm and a binary edited in place: ao names the yarn 4 command that repairs it, and that command works', async () => {
+    const { dir, env } = await yarn4Project('yarn4-pnpm-linker', 'pnpm');
+    expect((await mustRun('yarn', ['ao', '--version'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
     const store = join(dir, 'node_modules', '.store');
     const [folder] = readdirSync(store).filter((d) => d.startsWith('@aoagents-ao-linux-x64-npm-'));
     const bin = join('node_modules', '.store', folder!, 'package', 'bin', 'ao');
     alterBinary(join(dir, bin));
-    const fix = refusedWithRepair('yarn', ['ao', '--version'], env, { cwd: dir });
+    const fix = await refusedWithRepair('yarn', ['ao', '--version'], env, { cwd: dir });
     expect(fix).toBe(
       `find -H "$(yarn config get globalFolder)" -samefile ${bin} -delete && rm -rf node_modules/.store/${folder}/package && yarn install (in ${dir})`,
     );
-    runRepair(fix, env, dir);
-    expect(mustRun('yarn', ['ao', '--version'], env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, env, dir);
+    expect((await mustRun('yarn', ['ao', '--version'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
   });
 
-  it('yarn 4 node-modules project with nmMode: hardlinks-global and a binary edited in place: ao names the yarn 4 command that repairs it, and that command works', () => {
-    const { dir, env } = yarn4Project('yarn4-nm-hardlinks', 'node-modules', (project) => {
+  it('yarn 4 node-modules project with nmMode: hardlinks-global and a binary edited in place: ao names the yarn 4 command that repairs it, and that command works', async () => {
+    const { dir, env } = await yarn4Project('yarn4-nm-hardlinks', 'node-modules', (project) => {
       writeFileSync(join(project, '.yarnrc.yml'), 'nmMode: hardlinks-global\n', { flag: 'a' });
       return project;
     });
     const ao = join(dir, 'node_modules', '.bin', 'ao');
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
     const bin = join('node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
     alterBinary(join(dir, bin));
-    const fix = refusedWithRepair(ao, ['--version'], env);
+    const fix = await refusedWithRepair(ao, ['--version'], env);
     expect(fix).toBe(
       `find -H "$(yarn config get globalFolder)" -samefile ${bin} -delete && rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in ${dir})`,
     );
-    runRepair(fix, env, dir);
-    expect(mustRun(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, env, dir);
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
   // bun hard-links packages from its cache: an edit in place alters the cached copy too, which a reinstall links again.
-  it('bun global with a binary altered in place: ao names the bun command that repairs it, cache included, and that command works', () => {
+  it('bun global with a binary altered in place: ao names the bun command that repairs it, cache included, and that command works', async () => {
     const bunInstall = join(sandbox('bun-tampered-dir').root, 'bun');
     const sb = sandbox('bun-tampered', [join(bunInstall, 'bin'), dirname(BUN)], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: release.registry.url });
-    mustRun(BUN, ['add', '-g', SPEC], sb.env);
+    await mustRun(BUN, ['add', '-g', SPEC], sb.env);
     const ao = join(bunInstall, 'bin', 'ao');
     const bin = join(bunInstall, 'install', 'global', 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
     alterBinary(bin);
-    const fix = refusedWithRepair(ao, ['--version'], sb.env);
+    const fix = await refusedWithRepair(ao, ['--version'], sb.env);
     expect(fix).toBe(`bun pm cache rm && bun remove -g @aoagents/ao && bun add -g ${SPEC}`);
-    runRepair(fix, sb.env);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, sb.env);
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
   });
 
-  it('bun project with a binary altered in place: ao names the bun command that repairs it, cache included, and that command works', () => {
+  it('bun project with a binary altered in place: ao names the bun command that repairs it, cache included, and that command works', async () => {
     const bunInstall = join(sandbox('bun-project-dir').root, 'bun');
     const sb = sandbox('bun-project', [dirname(BUN)], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: release.registry.url });
     const dir = join(sb.root, 'project');
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
-    mustRun(BUN, ['add', SPEC], sb.env, { cwd: dir });
+    await mustRun(BUN, ['add', SPEC], sb.env, { cwd: dir });
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const fix = refusedWithRepair(ao, ['--version'], sb.env);
+    const fix = await refusedWithRepair(ao, ['--version'], sb.env);
     expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && bun pm cache rm && bun install --force (in ${dir})`);
-    runRepair(fix, sb.env, dir);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, sb.env, dir);
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
   });
 
   // bun's isolated linker (its default for a new workspace) keeps every package in node_modules/.bun and links it in.
-  it('bun workspace with the isolated linker and a binary altered in place: ao names the bun command that repairs it, and that command works', () => {
+  it('bun workspace with the isolated linker and a binary altered in place: ao names the bun command that repairs it, and that command works', async () => {
     const bunInstall = join(sandbox('bun-ws-dir').root, 'bun');
     const sb = sandbox('bun-ws', [dirname(BUN)], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: release.registry.url });
     const root = join(sb.root, 'project');
@@ -439,43 +439,43 @@ describe('other package managers install a working, verified ao', () => {
     writeFileSync(join(root, 'package.json'), '{"name":"root","private":true,"workspaces":["packages/*"]}\n');
     writeFileSync(join(root, 'bunfig.toml'), '[install]\nlinker = "isolated"\n');
     writeFileSync(join(dir, 'package.json'), '{"name":"app","private":true}\n');
-    mustRun(BUN, ['add', SPEC], sb.env, { cwd: dir });
+    await mustRun(BUN, ['add', SPEC], sb.env, { cwd: dir });
     const ao = join(dir, 'node_modules', '.bin', 'ao');
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
     const platformDir = realpathSync(join(root, 'node_modules', '.bun', 'node_modules', '@aoagents', 'ao-linux-x64'));
     alterBinary(join(platformDir, 'bin', 'ao'));
-    const fix = refusedWithRepair(ao, ['--version'], sb.env);
+    const fix = await refusedWithRepair(ao, ['--version'], sb.env);
     expect(fix).toBe(`rm -rf ${relative(root, platformDir)} && bun pm cache rm && bun install --force (in ${root})`);
-    runRepair(fix, sb.env, root);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, sb.env, root);
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
   });
 
   // pnpm dlx keeps what it ran in a project of its own under pnpm's cache, blocked build and all: the fix names that folder.
-  it("pnpm dlx with a binary edited in place: ao names the pnpm command that repairs it in dlx's folder, and that command works", () => {
+  it("pnpm dlx with a binary edited in place: ao names the pnpm command that repairs it in dlx's folder, and that command works", async () => {
     const { sb } = pnpmSandbox('pnpm-dlx');
     const env = withPnpmShim(sb);
-    expect(mustRun('pnpm', ['dlx', SPEC, '--version'], env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun('pnpm', ['dlx', SPEC, '--version'], env)).stdout).toBe('ao version 0.10.0\n');
     const dlx = join(sb.home, '.cache', 'pnpm', 'dlx');
     const bin = readdirSync(dlx, { recursive: true, encoding: 'utf8' }).find((rel) => rel.endsWith(join('ao-linux-x64', 'bin', 'ao')));
     editKeepingMtime(join(dlx, bin!));
-    const fix = refusedWithRepair('pnpm', ['dlx', SPEC, '--version'], env);
+    const fix = await refusedWithRepair('pnpm', ['dlx', SPEC, '--version'], env);
     const folder = / \(in (.*)\)$/.exec(fix ?? '')?.[1];
     expect(folder && realpathSync(join(dlx, bin!)).startsWith(`${folder}/node_modules/.pnpm/`)).toBe(true);
     expect(fix).toBe(`touch ${relative(folder!, realpathSync(join(dlx, bin!)))} && pnpm install --force (in ${folder})`);
-    runRepair(fix, env, folder);
-    expect(mustRun('pnpm', ['dlx', SPEC, '--version'], env).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, env, folder);
+    expect((await mustRun('pnpm', ['dlx', SPEC, '--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
-  it('bun global, package untrusted: the launcher works and verifies on first run', () => {
+  it('bun global, package untrusted: the launcher works and verifies on first run', async () => {
     const bunInstall = join(sandbox('bun-dir').root, 'bun');
     const sb = sandbox('bun', [join(bunInstall, 'bin')], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: release.registry.url });
-    mustRun(BUN, ['add', '-g', SPEC], sb.env);
+    await mustRun(BUN, ['add', '-g', SPEC], sb.env);
     expect(stamps(sb)).toBe(0);
     const ao = join(bunInstall, 'bin', 'ao');
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
     expect(stamps(sb)).toBe(1);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
     expect(isNodeScript(join(bunInstall, 'install', 'global', 'node_modules', '@aoagents', 'ao', 'bin', 'ao'))).toBe(true);
-    expectShippedCommandsRun(dirname(ao), sb.env);
+    await expectShippedCommandsRun(dirname(ao), sb.env);
   });
 });

@@ -45,8 +45,8 @@ const execFileAsync = promisify(execFile);
 const SPEC = '@aoagents/ao@0.10.0';
 const globalPkg = (sb: Sandbox) => join(sb.prefix, 'lib', 'node_modules', '@aoagents', 'ao');
 /** A global install, scripts blocked, whose platform package then went missing: the postinstall or launcher must fetch it. */
-function installWithoutPlatformPackage(sb: Sandbox): void {
-  mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+async function installWithoutPlatformPackage(sb: Sandbox): Promise<void> {
+  await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
   rmSync(join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64'), { recursive: true });
 }
 /** A dir the launcher cannot rename into, also for root (which ignores modes): immutable, else mode 0555. */
@@ -74,24 +74,24 @@ function rootOwnedUnder(dir: string): string[] {
     .sort();
 }
 
-describe('npm global installs from the registry', () => {
+describe('npm global installs from the registry', async () => {
   const release = useReleaseRegistry();
   const sandbox = (name: string) => release.sandbox(name);
 
   it('with defaults, the postinstall verifies the binary and swaps it in for the launcher', async () => {
     const sb = sandbox('npm-default');
-    mustRun('npm', ['install', '-g', SPEC], sb.env);
+    await mustRun('npm', ['install', '-g', SPEC], sb.env);
     const ao = join(sb.binDir, 'ao');
     expect(realpathSync(ao)).toBe(join(globalPkg(sb), 'bin', 'ao'));
     expect(isElf(ao)).toBe(true);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
     await expectExactPassThrough(ao, sb.env);
   });
 
   it('the shipped ao-app and ao-legacy-import run through their bin links: --help, usage errors, and a reader that has gone (| head), dismiss where ~/.ao cannot be made', async () => {
     const sb = sandbox('npm-shipped-commands');
-    mustRun('npm', ['install', '-g', SPEC], sb.env);
-    expectShippedCommandsRun(sb.binDir, sb.env);
+    await mustRun('npm', ['install', '-g', SPEC], sb.env);
+    await expectShippedCommandsRun(sb.binDir, sb.env);
     for (const [cmd] of SHIPPED_COMMANDS) {
       const bin = join(sb.binDir, cmd);
       // `<cmd> --help | head -n 1`: the reader closed its end before the command wrote.
@@ -105,7 +105,7 @@ describe('npm global installs from the registry', () => {
     }
     // A home where ~/.ao cannot be made (read-only, or a file there): dismiss says why and what else silences the notice.
     writeFileSync(join(sb.home, '.ao'), '');
-    const dismiss = run(join(sb.binDir, 'ao-legacy-import'), ['dismiss'], sb.env);
+    const dismiss = await run(join(sb.binDir, 'ao-legacy-import'), ['dismiss'], sb.env);
     expect(dismiss.stderr).toContain('ao-legacy-import: cannot record that the legacy-home notice is dismissed');
     expect(dismiss.stderr).toContain('fix: set AO_NO_LEGACY_NOTICE=1');
     expect(dismiss.stderr).not.toMatch(/\n\s+at /);
@@ -113,40 +113,40 @@ describe('npm global installs from the registry', () => {
   });
 
   // The legacy CLI was first published as @composio/ao, whose `ao` bin npm will not overwrite for another package.
-  it('over the legacy CLI installed as @composio/ao: npm refuses with EEXIST, and the command the README gives installs ao', () => {
+  it('over the legacy CLI installed as @composio/ao: npm refuses with EEXIST, and the command the README gives installs ao', async () => {
     const sb = sandbox('npm-over-composio');
     const legacy = join(sb.root, 'composio-ao');
     mkdirSync(legacy);
     writeFileSync(join(legacy, 'package.json'), '{"name":"@composio/ao","version":"0.1.0","bin":{"ao":"cli.js"}}\n');
     writeFileSync(join(legacy, 'cli.js'), '#!/usr/bin/env node\nconsole.log("legacy ao 0.1.0");\n', { mode: 0o755 });
     const host = release.registry.url.replace(/^https?:/, '');
-    mustRun('npm', ['publish', legacy, `--${host}:_authToken=${release.registry.authToken}`], sb.env);
-    mustRun('npm', ['install', '-g', '@composio/ao'], sb.env);
+    await mustRun('npm', ['publish', legacy, `--${host}:_authToken=${release.registry.authToken}`], sb.env);
+    await mustRun('npm', ['install', '-g', '@composio/ao'], sb.env);
     const ao = join(sb.binDir, 'ao');
-    expect(mustRun(ao, [], sb.env).stdout).toBe('legacy ao 0.1.0\n');
-    const refused = run('npm', ['install', '-g', SPEC], sb.env);
+    expect((await mustRun(ao, [], sb.env)).stdout).toBe('legacy ao 0.1.0\n');
+    const refused = await run('npm', ['install', '-g', SPEC], sb.env);
     expect(refused.status).not.toBe(0);
     expect(refused.stderr).toContain('EEXIST');
-    mustRun('sh', ['-c', `npm uninstall -g @composio/ao && npm install -g ${SPEC}`], sb.env);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    await mustRun('sh', ['-c', `npm uninstall -g @composio/ao && npm install -g ${SPEC}`], sb.env);
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
   });
 
-  it('npm rebuild after the swap keeps the binary and leaves no temp file beside it', () => {
+  it('npm rebuild after the swap keeps the binary and leaves no temp file beside it', async () => {
     const sb = sandbox('npm-rebuild');
-    mustRun('npm', ['install', '-g', SPEC], sb.env);
-    mustRun('npm', ['rebuild', '-g', '@aoagents/ao'], sb.env);
+    await mustRun('npm', ['install', '-g', SPEC], sb.env);
+    await mustRun('npm', ['rebuild', '-g', '@aoagents/ao'], sb.env);
     const ao = join(sb.binDir, 'ao');
     expect(readdirSync(join(globalPkg(sb), 'bin'))).toEqual(['ao']);
     expect(isElf(ao)).toBe(true);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
   });
 
-  it.runIf(hasStrace)('a postinstall killed between its temp file and the rename: ao works, and npm rebuild leaves no temp file', () => {
+  it.runIf(hasStrace)('a postinstall killed between its temp file and the rename: ao works, and npm rebuild leaves no temp file', async () => {
     const sb = sandbox('npm-killed-swap');
-    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
     const pkg = globalPkg(sb);
     // SIGKILL on entry to the postinstall's second rename: the first puts its stamp in place, the second is the swap's.
-    const killed = run(
+    const killed = await run(
       'strace',
       ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=rename', '-e', 'inject=rename:signal=SIGKILL:when=2', 'node', 'lib/postinstall.cjs'],
       sb.env,
@@ -155,16 +155,16 @@ describe('npm global installs from the registry', () => {
     expect(killed.signal).toBe('SIGKILL'); // strace dies as the postinstall did
     expect(readdirSync(join(pkg, 'bin')).filter((f) => f.startsWith('.ao.swap-'))).toHaveLength(1);
     const ao = join(sb.binDir, 'ao');
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
-    mustRun('npm', ['rebuild', '-g', '@aoagents/ao'], sb.env);
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+    await mustRun('npm', ['rebuild', '-g', '@aoagents/ao'], sb.env);
     expect(readdirSync(join(pkg, 'bin'))).toEqual(['ao']);
     expect(isElf(ao)).toBe(true);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
   });
 
   it('a postinstall whose stderr reader has gone (--foreground-scripts 2>&1 | head) still fetches, swaps and succeeds', async () => {
     const sb = sandbox('npm-postinstall-epipe');
-    installWithoutPlatformPackage(sb);
+    await installWithoutPlatformPackage(sb);
     // As npm runs it with --foreground-scripts; it has something to say here (the fetch).
     const child = spawn(process.execPath, ['lib/postinstall.cjs'], {
       cwd: globalPkg(sb),
@@ -176,24 +176,24 @@ describe('npm global installs from the registry', () => {
     expect(code).toBe(0);
     const ao = join(sb.binDir, 'ao');
     expect(isElf(ao)).toBe(true);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
   });
 
   it('AO_BINARY_PATH set at install time: the postinstall keeps the launcher, says why, and ao runs the override', async () => {
     const own = await hostFixtureBinary('0.10.0');
     const sb = sandbox('npm-override');
-    const install = mustRun('npm', ['install', '-g', SPEC, '--foreground-scripts'], { ...sb.env, AO_BINARY_PATH: own });
+    const install = await mustRun('npm', ['install', '-g', SPEC, '--foreground-scripts'], { ...sb.env, AO_BINARY_PATH: own });
     expect(install.stdout + install.stderr).toContain('ao: keeping the JS launcher: AO_BINARY_PATH is set');
     const ao = join(sb.binDir, 'ao');
     expect(isNodeScript(ao)).toBe(true);
-    const r = run(ao, ['fixture', 'exit', '42'], { ...sb.env, AO_BINARY_PATH: own });
+    const r = await run(ao, ['fixture', 'exit', '42'], { ...sb.env, AO_BINARY_PATH: own });
     expect(r.status).toBe(42);
     expect(r.stderr).toBe(`ao: using AO_BINARY_PATH=${own} (not verified)\n`);
   });
 
   it('with --ignore-scripts, 8 concurrent ao calls started at once on a fresh install all succeed, in 20 trials, and leave no file behind', async () => {
     const sb = sandbox('npm-concurrent');
-    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
     const ao = join(sb.binDir, 'ao');
     const binDir = join(globalPkg(sb), 'bin');
     const launcher = readFileSync(join(binDir, 'ao'));
@@ -219,39 +219,39 @@ describe('npm global installs from the registry', () => {
 
   it('with --ignore-scripts, the launcher verifies on the first call and stays: npm only swaps in the postinstall', async () => {
     const sb = sandbox('npm-noscripts');
-    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
     const ao = join(sb.binDir, 'ao');
     const stamps = join(sb.home, '.cache', 'ao', 'verified');
     expect(existsSync(stamps)).toBe(false);
-    const first = mustRun(ao, ['--version'], sb.env);
+    const first = await mustRun(ao, ['--version'], sb.env);
     expect(first.stdout).toBe('ao version 0.10.0\n');
     expect(first.stderr).toBe('');
     expect(readdirSync(stamps)).toHaveLength(1);
     expect(isNodeScript(join(globalPkg(sb), 'bin', 'ao'))).toBe(true);
     expect(readdirSync(join(globalPkg(sb), 'bin'))).toEqual(['ao']);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
     await expectExactPassThrough(ao, sb.env);
   });
 
   it('with --ignore-scripts and a read-only package dir, the launcher stays, works, and refuses an altered binary', async () => {
     const sb = sandbox('npm-readonly');
-    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
     const ao = join(sb.binDir, 'ao');
     const binDir = join(globalPkg(sb), 'bin');
     const undo = makeReadOnly(binDir);
     try {
       for (let i = 0; i < 3; i++) {
-        const r = mustRun(ao, ['--version'], sb.env);
+        const r = await mustRun(ao, ['--version'], sb.env);
         expect(r.stdout).toBe('ao version 0.10.0\n');
         expect(r.stderr).toBe('');
       }
       expect(isNodeScript(join(binDir, 'ao'))).toBe(true);
       expect(readdirSync(binDir)).toEqual(['ao']);
-      expect(run(ao, ['fixture', 'exit', '42'], sb.env).status).toBe(42);
+      expect((await run(ao, ['fixture', 'exit', '42'], sb.env)).status).toBe(42);
 
       // Same size, one byte changed: the stamp no longer matches and the hash check refuses it.
       alterBinary(platformBinary(sb));
-      const r = run(ao, ['fixture', 'args', 'ran'], sb.env);
+      const r = await run(ao, ['fixture', 'args', 'ran'], sb.env);
       expect(r.status).toBe(1);
       expect(r.stdout).toBe('');
       expect(r.stderr).toContain('refusing to run');
@@ -262,20 +262,20 @@ describe('npm global installs from the registry', () => {
     }
 
     // The postinstall refuses it too, and fails the rebuild rather than install it.
-    const rebuild = run('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], sb.env);
+    const rebuild = await run('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], sb.env);
     expect(rebuild.status).not.toBe(0);
     expect(rebuild.stdout + rebuild.stderr).toContain('refusing @aoagents/ao-linux-x64@0.10.0');
   });
 
-  it('an in-place edit of the verified binary with its mtime put back (touch -r) is refused, not run', () => {
+  it('an in-place edit of the verified binary with its mtime put back (touch -r) is refused, not run', async () => {
     const sb = sandbox('npm-touch-r');
-    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
     const ao = join(sb.binDir, 'ao');
     const undo = makeReadOnly(join(globalPkg(sb), 'bin'));
     try {
-      expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+      expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
       editKeepingMtime(platformBinary(sb));
-      const r = run(ao, ['fixture', 'args', 'ran'], sb.env);
+      const r = await run(ao, ['fixture', 'args', 'ran'], sb.env);
       expect(r.stdout).toBe('');
       expect(r.stderr).toContain('refusing to run');
       expect(r.status).toBe(1);
@@ -284,9 +284,9 @@ describe('npm global installs from the registry', () => {
     }
   });
 
-  it.runIf(asRoot)('as root, a stamp in a cache another user owns proves nothing: the altered binary is refused', () => {
+  it.runIf(asRoot)('as root, a stamp in a cache another user owns proves nothing: the altered binary is refused', async () => {
     const sb = sandbox('npm-foreign-stamp');
-    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
     const ao = join(sb.binDir, 'ao');
     const cache = join(sb.home, '.cache', 'ao');
     const undo = makeReadOnly(join(globalPkg(sb), 'bin'));
@@ -297,7 +297,7 @@ describe('npm global installs from the registry', () => {
       mkdirSync(cache, { recursive: true });
       writeStamp(bin, statSync(bin), release.manifest.binaries['linux-x64']!, cache);
       execFileSync('chown', ['-R', `${OTHER_UID}:${OTHER_UID}`, cache]);
-      const r = run(ao, ['--version'], sb.env);
+      const r = await run(ao, ['--version'], sb.env);
       expect(r.stdout).toBe('');
       expect(r.stderr).toContain('refusing to run');
       expect(r.status).toBe(1);
@@ -321,21 +321,21 @@ describe('npm global installs from the registry', () => {
     "as root, with the platform package missing and the cache in another user's home, bin/ao becomes a verified copy root owns, never a link to their file",
     async () => {
       const sb = sandbox('npm-root-cache');
-      installWithoutPlatformPackage(sb);
+      await installWithoutPlatformPackage(sb);
       // The invoking user's cache (sudo keeps HOME), holding this release's binary as that user's file.
       const userCache = join(sb.root, 'user-home-cache');
       const { entry, theirs } = await theirCachedBinary(join(userCache, 'ao'), userCache);
       const env = { ...sb.env, XDG_CACHE_HOME: userCache };
 
       // `sudo ao` with scripts blocked: their file is refused, not run.
-      const refused = run(join(sb.binDir, 'ao'), ['--version'], env);
+      const refused = await run(join(sb.binDir, 'ao'), ['--version'], env);
       expect(refused.stdout).toBe('');
       expect(refused.stderr).toContain(`refusing to run ${theirs}`);
       expect(refused.stderr).toContain('run it with sudo -H');
       expect(refused.status).toBe(1);
 
       // `sudo npm rebuild -g` (the postinstall): the swap copies and checks the copy instead of linking.
-      const rebuild = mustRun('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], env);
+      const rebuild = await mustRun('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], env);
       const inPackage = join(globalPkg(sb), 'bin', 'ao');
       expect(isElf(inPackage)).toBe(true);
       const [mine, their] = [statSync(inPackage), statSync(theirs)];
@@ -358,34 +358,34 @@ describe('npm global installs from the registry', () => {
 
   it.runIf(canDropPrivileges)(
     "as root with a user's HOME, the fallback fetch and the swap leave nothing root owns in that home; ao works for root and for that user",
-    () => {
+    async () => {
       const sb = userHomeSandbox('npm-root-user-home');
-      installWithoutPlatformPackage(sb);
-      const rebuild = mustRun('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], sb.env);
+      await installWithoutPlatformPackage(sb);
+      const rebuild = await mustRun('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], sb.env);
       expect(rebuild.stderr).toContain('ao: verified and installed');
       expect(rootOwnedUnder(sb.home)).toEqual([]);
       const ao = join(sb.binDir, 'ao');
       expect(isElf(ao)).toBe(true);
-      expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
-      expect(asUser(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+      expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+      expect((await asUser(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
       expect(rootOwnedUnder(sb.home)).toEqual([]);
     },
   );
 
   it.runIf(canDropPrivileges)(
     "as root with a user's HOME and the launcher kept, the fetched binary and root's stamps stay out of that home; the launcher finds the binary for root and for that user",
-    () => {
+    async () => {
       const sb = userHomeSandbox('npm-root-user-home-launcher');
-      installWithoutPlatformPackage(sb);
+      await installWithoutPlatformPackage(sb);
       // The documented way to keep the launcher; the platform package is still fetched.
       const own = join(sb.root, 'own-ao');
       writeFileSync(own, '#!/bin/sh\n', { mode: 0o755 });
-      mustRun('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], { ...sb.env, AO_BINARY_PATH: own });
+      await mustRun('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], { ...sb.env, AO_BINARY_PATH: own });
       const ao = join(sb.binDir, 'ao');
       expect(isNodeScript(ao)).toBe(true);
-      for (let i = 0; i < 2; i++) expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+      for (let i = 0; i < 2; i++) expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
       expect(rootOwnedUnder(sb.home)).toEqual([]);
-      const user = asUser(ao, ['--version'], sb.env);
+      const user = await asUser(ao, ['--version'], sb.env);
       expect(user.stdout).toBe('ao version 0.10.0\n');
       expect(user.stderr).toBe('');
       // That user's own stamp, in that user's own cache.
@@ -399,9 +399,9 @@ describe('npm global installs from the registry', () => {
   // a hardening script; mode 0711 lets the kernel execute a file no one else can read).
   it.runIf(canDropPrivileges)(
     "as a user who may not read the manifest or the binary of root's install, the launcher names the file and the fix, no stack trace",
-    () => {
+    async () => {
       const sb = userHomeSandbox('npm-unreadable');
-      mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+      await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
       const ao = join(sb.binDir, 'ao');
       const asNobody = () => run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ao, '--version'], sb.env, { cwd: '/' });
       for (const [file, mode] of [
@@ -410,14 +410,14 @@ describe('npm global installs from the registry', () => {
       ] as const) {
         const before = statSync(file).mode & 0o777;
         chmodSync(file, mode);
-        const r = asNobody();
+        const r = await asNobody();
         chmodSync(file, before);
         expect(r.stderr, file).toContain(`ao: cannot read ${file}`);
         expect(r.stderr).toContain(`fix: make it readable for this user (as its owner: chmod a+r ${file})`);
         expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
         expect(r.status).toBe(1);
       }
-      expect(asNobody().stdout).toBe('ao version 0.10.0\n');
+      expect((await asNobody()).stdout).toBe('ao version 0.10.0\n');
     },
   );
 
@@ -425,7 +425,7 @@ describe('npm global installs from the registry', () => {
     "as a user whose AO_CACHE_DIR is shared and world-writable, holding another user's binary, the postinstall runs and swaps in a private copy: ao is that user's own file, linked to nothing in the cache, unchanged by a later edit there",
     async () => {
       const sb = sandbox('npm-shared-cache');
-      installWithoutPlatformPackage(sb);
+      await installWithoutPlatformPackage(sb);
       // A cache every user may write (mode 0777, no sticky bit), where another user's install left this release's binary.
       const shared = join(sb.root, 'shared-cache');
       mkdirSync(shared);
@@ -441,7 +441,7 @@ describe('npm global installs from the registry', () => {
       // execute a file open for writing (ETXTBSY), so an install that ran their file, or an ao that is their file, fails here.
       const writer = openSync(theirs, 'r+');
       try {
-        const rebuild = asUser('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], env);
+        const rebuild = await asUser('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], env);
         expect(isElf(inPackage), rebuild.stdout + rebuild.stderr).toBe(true);
         // It says what it installed: its own copy, not the file in the shared cache.
         expect(rebuild.stdout + rebuild.stderr).toContain(`ao: verified and installed a private copy of ${theirs} (`);
@@ -452,12 +452,12 @@ describe('npm global installs from the registry', () => {
           return other.dev === mine.dev && other.ino === mine.ino;
         });
         expect(sameFile).toEqual([]);
-        expect(asUser(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+        expect((await asUser(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
 
         // The other user rewrites their file in place: what ao runs is still the release.
         writeSync(writer, Buffer.from('#!/bin/sh\necho tampered\n'), 0, undefined, 0);
         expect(checkBinary(theirs, entry)).toBeDefined();
-        expect(asUser(ao, ['--version'], env).stdout).toBe('ao version 0.10.0\n');
+        expect((await asUser(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
         expect(checkBinary(inPackage, entry)).toBeUndefined();
         expect(readdirSync(join(globalPkg(sb), 'bin'))).toEqual(['ao']);
       } finally {
@@ -477,14 +477,14 @@ describe('npm global installs from the registry', () => {
   it('with --omit=optional, the postinstall fetches the platform package through npm config and ao works', async () => {
     const sb = sandbox('npm-omit');
     const dir = project(sb);
-    mustRun('npm', ['install', SPEC, '--omit=optional', '--prefix', dir], sb.env, { cwd: dir });
+    await mustRun('npm', ['install', SPEC, '--omit=optional', '--prefix', dir], sb.env, { cwd: dir });
     expect(existsSync(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
     const cached = cachedBinaryPath(release.manifest.binaries['linux-x64']!, join(sb.home, '.cache', 'ao'));
     expect(cached).toContain(integrityHex(release.manifest.binaries['linux-x64']!.integrity).slice(0, 32));
     expect(isElf(cached)).toBe(true);
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     expect(isElf(ao)).toBe(true);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
 
     // Two postinstalls at once (say, two projects installing together) each fetch and swap; neither corrupts the other.
     rmSync(join(sb.home, '.cache', 'ao'), { recursive: true, force: true });
@@ -493,90 +493,90 @@ describe('npm global installs from the registry', () => {
     const both = await Promise.all([1, 2].map(() => execFileAsync(process.execPath, ['lib/postinstall.cjs'], { cwd: pkgDir, env })));
     expect(both.map((r) => r.stderr).join('')).toContain('verified and installed');
     expect(checkBinary(cached, release.manifest.binaries['linux-x64']!)).toBeUndefined();
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
     expect(readdirSync(join(sb.home, '.cache', 'ao', 'tmp'))).toEqual([]);
   });
 
-  it('a global install with an altered binary names the command that repairs it, and that command works', () => {
+  it('a global install with an altered binary names the command that repairs it, and that command works', async () => {
     const sb = sandbox('npm-global-tampered');
-    mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
     const bin = platformBinary(sb);
     alterBinary(bin);
     const ao = join(sb.binDir, 'ao');
-    const fix = refusedWithRepair(ao, ['--version'], sb.env);
+    const fix = await refusedWithRepair(ao, ['--version'], sb.env);
     expect(fix).toBe(`npm uninstall -g @aoagents/ao && npm install -g ${SPEC}`);
-    runRepair(fix, sb.env);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, sb.env);
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
   });
 
-  it('a project install with an altered binary names the command that repairs a project, and that command works', () => {
+  it('a project install with an altered binary names the command that repairs a project, and that command works', async () => {
     const sb = sandbox('npm-local-tampered');
     const dir = project(sb);
-    mustRun('npm', ['install', SPEC, '--ignore-scripts'], sb.env, { cwd: dir });
+    await mustRun('npm', ['install', SPEC, '--ignore-scripts'], sb.env, { cwd: dir });
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     const bin = join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
     alterBinary(bin);
-    const fix = refusedWithRepair(ao, ['--version'], sb.env, { cwd: dir });
+    const fix = await refusedWithRepair(ao, ['--version'], sb.env, { cwd: dir });
     expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in ${realpathSync(dir)})`);
-    runRepair(fix, sb.env, dir);
-    expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, sb.env, dir);
+    expect((await mustRun(ao, ['--version'], sb.env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
   });
 
   // npm's global folder is `<prefix>/lib/node_modules`; a project whose own folder is named lib has the same shape.
-  it('a project in a folder named lib is a project, not a global install: an altered binary names the project command, and that command works', () => {
+  it('a project in a folder named lib is a project, not a global install: an altered binary names the project command, and that command works', async () => {
     const sb = sandbox('npm-lib-project');
     const dir = project(sb, 'lib');
-    mustRun('npm', ['install', SPEC, '--ignore-scripts'], sb.env, { cwd: dir });
+    await mustRun('npm', ['install', SPEC, '--ignore-scripts'], sb.env, { cwd: dir });
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const fix = refusedWithRepair(ao, ['--version'], sb.env, { cwd: dir });
+    const fix = await refusedWithRepair(ao, ['--version'], sb.env, { cwd: dir });
     expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in ${realpathSync(dir)})`);
-    runRepair(fix, sb.env, dir);
-    expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, sb.env, dir);
+    expect((await mustRun(ao, ['--version'], sb.env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
   });
 
   // Repositories often commit a yarn.lock beside package-lock.json; whoever laid out node_modules says so in it.
-  it('an npm project beside a yarn.lock it does not use: an altered binary names the npm command, and that command works', () => {
+  it('an npm project beside a yarn.lock it does not use: an altered binary names the npm command, and that command works', async () => {
     const sb = sandbox('npm-stray-yarn-lock');
     const dir = project(sb);
     writeFileSync(join(dir, 'yarn.lock'), '# THIS IS AN AUTOGENERATED FILE. DO NOT EDIT THIS FILE DIRECTLY.\n# yarn lockfile v1\n');
-    mustRun('npm', ['install', SPEC, '--ignore-scripts'], sb.env, { cwd: dir });
+    await mustRun('npm', ['install', SPEC, '--ignore-scripts'], sb.env, { cwd: dir });
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const fix = refusedWithRepair(ao, ['--version'], sb.env, { cwd: dir });
+    const fix = await refusedWithRepair(ao, ['--version'], sb.env, { cwd: dir });
     expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in ${realpathSync(dir)})`);
-    runRepair(fix, sb.env, dir);
-    expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, sb.env, dir);
+    expect((await mustRun(ao, ['--version'], sb.env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
   });
 
   // npm/cli#4828: a lockfile written on one platform may list only that platform's package, and `npm ci` on another
   // installs none. ao is called from anywhere (an editor, an agent, another folder): the repair names where it runs.
-  it("a package-lock.json listing another platform only: ao, called from another folder, names the lockfile's folder, and the command run there works", () => {
+  it("a package-lock.json listing another platform only: ao, called from another folder, names the lockfile's folder, and the command run there works", async () => {
     const sb = sandbox('npm-lockfile-4828');
     const dir = realpathSync(project(sb));
     const elsewhere = project(sb, 'elsewhere');
-    mustRun('npm', ['install', SPEC, '--ignore-scripts'], sb.env, { cwd: dir });
+    await mustRun('npm', ['install', SPEC, '--ignore-scripts'], sb.env, { cwd: dir });
     const lockPath = join(dir, 'package-lock.json');
     const lock = JSON.parse(readFileSync(lockPath, 'utf8')) as { packages: Record<string, unknown> };
     for (const key of Object.keys(lock.packages)) if (/node_modules\/@aoagents\/ao-(?!darwin-arm64$)[^/]+$/.test(key)) delete lock.packages[key];
     writeFileSync(lockPath, JSON.stringify(lock, null, 2));
     // What `npm ci` from that lockfile left on an older npm (a current one refuses the out-of-sync lockfile).
     rmSync(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64'), { recursive: true });
-    const r = run(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env, { cwd: elsewhere });
+    const r = await run(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env, { cwd: elsewhere });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`${lockPath} lists darwin-arm64 only`);
     const fix = /fix: in ([^:]+): (.*?) {2}\(then commit the new lockfile\)/.exec(r.stderr);
     expect(fix?.[1]).toBe(dir);
     expect(fix?.[2]).toBe('rm -rf node_modules package-lock.json && npm install');
-    mustRun('sh', ['-c', fix![2]!], sb.env, { cwd: dir });
-    expect(mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env, { cwd: elsewhere }).stdout).toBe('ao version 0.10.0\n');
+    await mustRun('sh', ['-c', fix![2]!], sb.env, { cwd: dir });
+    expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env, { cwd: elsewhere })).stdout).toBe('ao version 0.10.0\n');
     expect(readdirSync(elsewhere)).toEqual(['package.json']);
   });
 
-  it('a failed fallback fetch never prints the credentials of the registry URL', () => {
+  it('a failed fallback fetch never prints the credentials of the registry URL', async () => {
     const sb = sandbox('npm-redact');
     const dir = project(sb);
-    mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts'], sb.env, { cwd: dir });
+    await mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts'], sb.env, { cwd: dir });
     const pkgDir = join(dir, 'node_modules', '@aoagents', 'ao');
     // Registries with credentials in their URL that refuse connections (port 9 on loopback: discard, nothing
     // listens): a password, a token as the user name (as git hosts take them), a token in the query.
@@ -588,7 +588,7 @@ describe('npm global installs from the registry', () => {
         npm_config_registry: registry,
         npm_config_fetch_retries: '0',
       };
-      const r = run(process.execPath, ['lib/postinstall.cjs'], env, { cwd: pkgDir });
+      const r = await run(process.execPath, ['lib/postinstall.cjs'], env, { cwd: pkgDir });
       expect(r.status).toBe(0);
       expect(r.stderr).toContain('ao: cannot');
       expect(r.stderr).toContain('127.0.0.1:9');
@@ -597,33 +597,33 @@ describe('npm global installs from the registry', () => {
   });
 
   // ignore-scripts=true in ~/.npmrc (as supply-chain advice has it) blocks `npm rebuild` too, not only installs.
-  it('with ignore-scripts=true in ~/.npmrc and optional dependencies omitted, the install-script command ao names runs the script, and ao works', () => {
+  it('with ignore-scripts=true in ~/.npmrc and optional dependencies omitted, the install-script command ao names runs the script, and ao works', async () => {
     const sb = sandbox('npm-npmrc-ignore-scripts');
     writeFileSync(sb.npmrc, `${readFileSync(sb.npmrc, 'utf8')}ignore-scripts=true\n`);
     const dir = project(sb);
-    mustRun('npm', ['install', SPEC, '--omit=optional'], sb.env, { cwd: dir });
+    await mustRun('npm', ['install', SPEC, '--omit=optional'], sb.env, { cwd: dir });
     const ao = join(dir, 'node_modules', '.bin', 'ao');
-    const r = run(ao, ['--version'], sb.env, { cwd: dir });
+    const r = await run(ao, ['--version'], sb.env, { cwd: dir });
     expect(r.status).toBe(1);
     const fix = /allow its install script: (.*)\)$/m.exec(r.stderr)?.[1];
     expect(fix).toBe('npm rebuild @aoagents/ao --ignore-scripts=false');
-    runRepair(fix, sb.env, dir);
-    expect(mustRun(ao, ['--version'], sb.env, { cwd: dir }).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, sb.env, dir);
+    expect((await mustRun(ao, ['--version'], sb.env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
   });
 
-  it("npx with ignore-scripts=true in ~/.npmrc and an altered binary: ao names the npm command in npx's folder, and that command works", () => {
+  it("npx with ignore-scripts=true in ~/.npmrc and an altered binary: ao names the npm command in npx's folder, and that command works", async () => {
     const sb = sandbox('npm-npx-tampered');
     writeFileSync(sb.npmrc, `${readFileSync(sb.npmrc, 'utf8')}ignore-scripts=true\n`);
     const elsewhere = project(sb, 'elsewhere');
-    expect(mustRun('npx', ['--yes', SPEC, '--version'], sb.env, { cwd: elsewhere }).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun('npx', ['--yes', SPEC, '--version'], sb.env, { cwd: elsewhere })).stdout).toBe('ao version 0.10.0\n');
     const [npxDir] = readdirSync(join(sb.cache, '_npx')).map((d) => realpathSync(join(sb.cache, '_npx', d)));
     alterBinary(join(npxDir!, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
-    const r = run('npx', ['--yes', SPEC, '--version'], sb.env, { cwd: elsewhere });
+    const r = await run('npx', ['--yes', SPEC, '--version'], sb.env, { cwd: elsewhere });
     expect(r.status).toBe(1);
     const fix = repairCommand(r.stderr);
     expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && npm install (in ${npxDir})`);
-    runRepair(fix, sb.env, npxDir);
-    expect(mustRun('npx', ['--yes', SPEC, '--version'], sb.env, { cwd: elsewhere }).stdout).toBe('ao version 0.10.0\n');
+    await runRepair(fix, sb.env, npxDir);
+    expect((await mustRun('npx', ['--yes', SPEC, '--version'], sb.env, { cwd: elsewhere })).stdout).toBe('ao version 0.10.0\n');
   });
 
   // npx installs into a project of its own in npm's cache: a fix run in the folder the user called npx from changes nothing
@@ -631,25 +631,25 @@ describe('npm global installs from the registry', () => {
   it.each([
     ['the install script', (stderr: string) => /allow its install script: (.*)\)$/m.exec(stderr)?.[1]],
     ['--include=optional', (stderr: string) => /fix: in [^:]+: (npm install --include=optional)/.exec(stderr)?.[1]],
-  ])('npx with ignore-scripts=true and omit=optional in ~/.npmrc: ao names the folder npx installed into, and %s run there makes ao work', (_, fixIn) => {
+  ])('npx with ignore-scripts=true and omit=optional in ~/.npmrc: ao names the folder npx installed into, and %s run there makes ao work', async (_, fixIn) => {
     const sb = sandbox('npm-npx-missing');
     writeFileSync(sb.npmrc, `${readFileSync(sb.npmrc, 'utf8')}ignore-scripts=true\nomit=optional\n`);
     const elsewhere = project(sb, 'elsewhere');
-    const r = run('npx', ['--yes', SPEC, '--version'], sb.env, { cwd: elsewhere });
+    const r = await run('npx', ['--yes', SPEC, '--version'], sb.env, { cwd: elsewhere });
     expect(r.status).toBe(1);
     const npxDir = readdirSync(join(sb.cache, '_npx')).map((d) => realpathSync(join(sb.cache, '_npx', d)));
     expect(npxDir).toHaveLength(1);
     expect(/fix: in ([^:]+): /.exec(r.stderr)?.[1]).toBe(npxDir[0]);
-    mustRun('sh', ['-c', fixIn(r.stderr)!], sb.env, { cwd: npxDir[0] });
-    expect(mustRun('npx', ['--yes', SPEC, '--version'], sb.env, { cwd: elsewhere }).stdout).toBe('ao version 0.10.0\n');
+    await mustRun('sh', ['-c', fixIn(r.stderr)!], sb.env, { cwd: npxDir[0] });
+    expect((await mustRun('npx', ['--yes', SPEC, '--version'], sb.env, { cwd: elsewhere })).stdout).toBe('ao version 0.10.0\n');
     expect(readdirSync(elsewhere)).toEqual(['package.json']);
   });
 
   it('with --ignore-scripts --omit=optional, ao names the fix instead of failing obscurely', async () => {
     const sb = sandbox('npm-nothing');
     const dir = project(sb);
-    mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts', '--prefix', dir], sb.env, { cwd: dir });
-    const r = run(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env, { cwd: dir });
+    await mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts', '--prefix', dir], sb.env, { cwd: dir });
+    const r = await run(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env, { cwd: dir });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('@aoagents/ao-linux-x64@0.10.0 is not installed');
     expect(r.stderr).toContain('npm install --include=optional');
@@ -658,10 +658,10 @@ describe('npm global installs from the registry', () => {
 
     // AO_BINARY_PATH wins over everything, with a notice; a wrong one is named, not spawned.
     const own = await hostFixtureBinary('0.10.0');
-    const viaOverride = run(join(dir, 'node_modules', '.bin', 'ao'), ['fixture', 'exit', '42'], { ...sb.env, AO_BINARY_PATH: own });
+    const viaOverride = await run(join(dir, 'node_modules', '.bin', 'ao'), ['fixture', 'exit', '42'], { ...sb.env, AO_BINARY_PATH: own });
     expect(viaOverride.status).toBe(42);
     expect(viaOverride.stderr).toBe(`ao: using AO_BINARY_PATH=${own} (not verified)\n`);
-    const wrong = run(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], { ...sb.env, AO_BINARY_PATH: join(dir, 'nope') });
+    const wrong = await run(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], { ...sb.env, AO_BINARY_PATH: join(dir, 'nope') });
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toContain(`AO_BINARY_PATH=${join(dir, 'nope')} cannot be run`);
   });
@@ -694,28 +694,28 @@ describe('a registry serving an altered platform package', () => {
     const dir = join(sb.root, 'project');
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), '{"name":"p","version":"1.0.0","private":true}\n');
-    const install = run('npm', ['install', SPEC, '--omit=optional', '--foreground-scripts', '--prefix', dir], sb.env, { cwd: dir });
+    const install = await run('npm', ['install', SPEC, '--omit=optional', '--foreground-scripts', '--prefix', dir], sb.env, { cwd: dir });
     expect(install.status).toBe(1);
     expect(install.stdout + install.stderr).toContain('refusing @aoagents/ao-linux-x64@0.10.0 from the registry');
     expect(existsSync(join(sb.home, '.cache', 'ao', 'bin'))).toBe(false);
     // With scripts blocked the same install completes; the launcher then refuses to run without the binary.
-    mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts', '--prefix', dir], sb.env, { cwd: dir });
+    await mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts', '--prefix', dir], sb.env, { cwd: dir });
     const ao = join(dir, 'node_modules', '.bin', 'ao');
     expect(isNodeScript(ao)).toBe(true);
-    const r = run(ao, ['--version'], sb.env, { cwd: dir });
+    const r = await run(ao, ['--version'], sb.env, { cwd: dir });
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('--include=optional');
   });
 
-  it('installed as an optional dependency, the postinstall fails the install and the launcher refuses to run it', () => {
+  it('installed as an optional dependency, the postinstall fails the install and the launcher refuses to run it', async () => {
     const global = createSandbox({ registry: registry.url, name: 'npm-tampered-global' });
     try {
-      const r = run('npm', ['install', '-g', SPEC], global.env);
+      const r = await run('npm', ['install', '-g', SPEC], global.env);
       expect(r.status).not.toBe(0);
       expect(r.stdout + r.stderr).toContain('refusing @aoagents/ao-linux-x64@0.10.0');
-      mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], global.env);
-      const ran = run(join(global.binDir, 'ao'), ['--version'], global.env);
+      await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], global.env);
+      const ran = await run(join(global.binDir, 'ao'), ['--version'], global.env);
       expect(ran.status).toBe(1);
       expect(ran.stdout).toBe('');
       expect(ran.stderr).toContain('refusing to run');

@@ -14,13 +14,13 @@ describe('npm installs for every target and on another Node', () => {
   const release = useReleaseRegistry();
   const sandbox = (name: string) => release.sandbox(name);
 
-  it('npm --os/--cpu lands exactly the right platform package for each of the six targets, in the right format', () => {
+  it('npm --os/--cpu lands exactly the right platform package for each of the six targets, in the right format', async () => {
     const targets = loadMatrix().targets;
     expect(targets).toHaveLength(6);
     const byTarget: Record<string, Sandbox> = {};
     for (const t of targets) {
       const sb = (byTarget[t.id] = sandbox(`npm-${t.id}`));
-      mustRun('npm', ['install', '-g', SPEC, `--os=${t.os}`, `--cpu=${t.cpu}`], sb.env);
+      await mustRun('npm', ['install', '-g', SPEC, `--os=${t.os}`, `--cpu=${t.cpu}`], sb.env);
       const scoped = join(sb.prefix, 'lib', 'node_modules', '@aoagents', 'ao', 'node_modules', '@aoagents');
       expect(readdirSync(scoped), t.id).toEqual([`ao-${t.id}`]);
       const binary = join(scoped, `ao-${t.id}`, 'bin', t.executable);
@@ -30,7 +30,7 @@ describe('npm installs for every target and on another Node', () => {
       expect(info.cpus, t.id).toContain(t.cpu);
     }
     // What a user meets with a macOS install carried onto Linux: the cause and the command, no stack trace.
-    const carried = run(join(byTarget['darwin-arm64']!.binDir, 'ao'), ['--version'], byTarget['darwin-arm64']!.env);
+    const carried = await run(join(byTarget['darwin-arm64']!.binDir, 'ao'), ['--version'], byTarget['darwin-arm64']!.env);
     expect(carried.status).toBe(1);
     expect(carried.stderr).toContain('holds darwin-arm64');
     expect(carried.stderr).toContain(`npm install -g ${SPEC}`);
@@ -40,11 +40,11 @@ describe('npm installs for every target and on another Node', () => {
   it.runIf(canRunPinnedNode)('on Node 22 (npm too), the default global install swaps in the binary and passes exit codes and signals through', async () => {
     const sb = sandbox('npm-node22');
     sb.env = { ...sb.env, PATH: [dirname(await pinnedNode(22)), sb.env.PATH].join(delimiter) };
-    expect(JSON.parse(mustRun('npm', ['version', '--json'], sb.env).stdout).node).toMatch(/^22\./);
-    mustRun('npm', ['install', '-g', SPEC], sb.env);
+    expect(JSON.parse((await mustRun('npm', ['version', '--json'], sb.env)).stdout).node).toMatch(/^22\./);
+    await mustRun('npm', ['install', '-g', SPEC], sb.env);
     const ao = join(sb.binDir, 'ao');
     expect(isElf(ao)).toBe(true);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
     await expectExactPassThrough(ao, sb.env);
   });
 });

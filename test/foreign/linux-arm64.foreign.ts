@@ -55,13 +55,13 @@ suite(`linux-arm64 under qemu-user${skip ? ` (skipped: ${skip})` : ''}`, () => {
 
   it('npm under arm64 Node installs exactly @aoagents/ao-linux-arm64, and the postinstall verifies and swaps the arm64 binary in', async () => {
     const sb = withScripts;
-    expect(mustRun('node', ['-p', 'process.arch'], sb.env).stdout.trim()).toBe('arm64');
+    expect((await mustRun('node', ['-p', 'process.arch'], sb.env)).stdout.trim()).toBe('arm64');
     const scoped = join(sb.prefix, 'lib', 'node_modules', '@aoagents', 'ao', 'node_modules', '@aoagents');
     expect(readdirSync(scoped)).toEqual(['ao-linux-arm64']);
     const ao = join(sb.binDir, 'ao');
     expect(isElf(ao)).toBe(true);
     expect(inspectExecutable(ao).cpus).toEqual(['arm64']);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
     await expectExactPassThrough(ao, sb.env, SETTLE_MS);
   });
 
@@ -69,7 +69,7 @@ suite(`linux-arm64 under qemu-user${skip ? ` (skipped: ${skip})` : ''}`, () => {
     const sb = blocked;
     const ao = join(sb.binDir, 'ao');
     expect(isNodeScript(ao)).toBe(true);
-    expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
     expect(isNodeScript(ao)).toBe(true);
     await expectExactPassThrough(ao, sb.env, SETTLE_MS);
   });
@@ -123,7 +123,7 @@ suite(`linux-arm64 under qemu-user${skip ? ` (skipped: ${skip})` : ''}`, () => {
     const runner = foreignRunner(target);
     expect(runner).toEqual([arm.qemu]);
     const [cmd, ...pre] = runner!;
-    const out = mustRun(cmd!, [...pre, binary, '--version'], { PATH: process.env.PATH });
+    const out = await mustRun(cmd!, [...pre, binary, '--version'], { PATH: process.env.PATH });
     expect(versionFromOutput(out.stdout)).toBe('0.10.0');
   });
 });

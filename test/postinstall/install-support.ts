@@ -1,5 +1,6 @@
-import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { openSync, readSync, closeSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { delimiter, join } from 'node:path';
@@ -34,22 +35,53 @@ export function useReleaseRegistry(version = '0.10.0'): ReleaseRegistry {
     ctx.manifest = staged.manifest as AoManifest;
   });
   afterAll(async () => {
-    for (const sb of sandboxes) sb.cleanup();
+    // Not sb.cleanup(): removing every sandbox's installs in one synchronous call can hold this worker past
+    // vitest's 60 s reply timeout under load (see run below).
+    await Promise.all(sandboxes.map((sb) => rm(sb.root, { recursive: true, force: true })));
     await ctx.registry?.stop();
   });
   return ctx;
 }
-export function run(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  options: { cwd?: string; input?: string; timeout?: number } = {},
-): SpawnSyncReturns<string> {
-  return spawnSync(cmd, args, { env, encoding: 'utf8', cwd: options.cwd, input: options.input, timeout: options.timeout ?? 240_000 });
+export interface RunResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Set when the command could not be started, or ran past its timeout (then killed with SIGTERM). */
+  error?: Error;
 }
 
-export function mustRun(cmd: string, args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string } = {}): SpawnSyncReturns<string> {
-  const r = run(cmd, args, env, options);
+/**
+ * Runs a command to its end without blocking this worker: a test body made of synchronous installs can keep
+ * the event loop busy for over a minute under load, and then vitest's own 60 s reply timeout fires
+ * ("Timeout calling onTaskUpdate") and fails the run with every test passed.
+ */
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string; input?: string; timeout?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let error: Error | undefined;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      error = Object.assign(new Error(`${cmd} ran past ${options.timeout ?? 240_000} ms`), { code: 'ETIMEDOUT' });
+      child.kill('SIGTERM');
+    }, options.timeout ?? 240_000);
+    child.on('error', (e) => (error = e));
+    // A command that never reads its stdin closes it: EPIPE there is not the command's failure.
+    child.stdin.on('error', () => {});
+    child.stdin.end(options.input);
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      // As spawnSync: no status for a command that never started.
+      resolve({ status: child.pid === undefined ? null : status, signal, stdout, stderr, error });
+    });
+  });
+}
+
+export async function mustRun(cmd: string, args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string } = {}): Promise<RunResult> {
+  const r = await run(cmd, args, env, options);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? r.signal}\n${r.stdout}\n${r.stderr}`);
   return r;
 }
@@ -91,19 +123,19 @@ export async function signalDuringSleep(
 /** `settleMs`: how long the program gets to install its signal handlers (longer under an emulator). */
 export async function expectExactPassThrough(ao: string, env: NodeJS.ProcessEnv, settleMs = 700): Promise<void> {
   for (const code of [0, 1, 3, 42]) {
-    const r = run(ao, ['fixture', 'exit', String(code)], env);
+    const r = await run(ao, ['fixture', 'exit', String(code)], env);
     expect(r.stderr).not.toMatch(/at .*\.cjs|Error:/);
     expect(r.status).toBe(code);
   }
-  const args = run(ao, ['fixture', 'args', 'a b', '--x=1', ''], env);
+  const args = await run(ao, ['fixture', 'args', 'a b', '--x=1', ''], env);
   expect(JSON.parse(args.stdout)).toEqual(['a b', '--x=1', '']);
-  expect(run(ao, ['fixture', 'stdin'], env, { input: 'piped\n' }).stdout).toBe('piped\n');
+  expect((await run(ao, ['fixture', 'stdin'], env, { input: 'piped\n' })).stdout).toBe('piped\n');
   for (const [name, signal, shellCode] of [
     ['TERM', 'SIGTERM', 143],
     ['INT', 'SIGINT', 130],
   ] as const) {
-    expect(run(ao, ['fixture', 'signal', name], env).signal).toBe(signal);
-    expect(run('sh', ['-c', `"${ao}" fixture signal ${name}; echo "status=$?"`], env).stdout).toContain(`status=${shellCode}`);
+    expect((await run(ao, ['fixture', 'signal', name], env)).signal).toBe(signal);
+    expect((await run('sh', ['-c', `"${ao}" fixture signal ${name}; echo "status=$?"`], env)).stdout).toContain(`status=${shellCode}`);
   }
   for (const [signal, seen] of [
     ['SIGTERM', 'terminated'],
@@ -127,15 +159,15 @@ export function alterBinary(path: string, inPlace = true): void {
 export const repairCommand = (stderr: string): string | undefined => /fix: reinstall: (.*?) {2}\(/.exec(stderr)?.[1];
 
 /** Runs `ao` expecting its integrity refusal (exit 1); the repair command it names. */
-export function refusedWithRepair(cmd: string, args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string } = {}): string | undefined {
-  const r = run(cmd, args, env, options);
+export async function refusedWithRepair(cmd: string, args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string } = {}): Promise<string | undefined> {
+  const r = await run(cmd, args, env, options);
   expect(r.status, r.stderr).toBe(1);
   return repairCommand(r.stderr);
 }
 
 /** Runs a printed repair command as a user would: in the folder its "(in <folder>)" names (`cwd`), or where they are. */
-export function runRepair(fix: string | undefined, env: NodeJS.ProcessEnv, cwd?: string): void {
-  mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, cwd ? { cwd } : {});
+export async function runRepair(fix: string | undefined, env: NodeJS.ProcessEnv, cwd?: string): Promise<void> {
+  await mustRun('sh', ['-c', fix!.replace(/ \(in .*\)$/, '')], env, cwd ? { cwd } : {});
 }
 
 /** Flips one byte of `path` in place (same inode, same size), then puts its mtime back as `touch -r` would. */
@@ -164,11 +196,11 @@ export const SHIPPED_COMMANDS = [
 ] as const;
 
 /** ao-app and ao-legacy-import through the bin links or shims a package manager put in `binDir`: --help, and a usage error's exit 2. */
-export function expectShippedCommandsRun(binDir: string, env: NodeJS.ProcessEnv): void {
+export async function expectShippedCommandsRun(binDir: string, env: NodeJS.ProcessEnv): Promise<void> {
   for (const [cmd, usage, bad] of SHIPPED_COMMANDS) {
     const bin = join(binDir, cmd);
-    expect(mustRun(bin, ['--help'], env).stdout).toContain(usage);
-    const wrong = run(bin, [bad], env);
+    expect((await mustRun(bin, ['--help'], env)).stdout).toContain(usage);
+    const wrong = await run(bin, [bad], env);
     expect(wrong.status).toBe(2);
     expect(wrong.stderr).toContain(bad);
   }

@@ -124,11 +124,11 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     node24 = await pinnedNode(24);
     const pnpmHome = join(release.sandbox('pnpm-home-dir').root, 'pnpm-home');
     const sb = release.sandbox('signals', [pnpmHome], { PNPM_HOME: pnpmHome });
-    mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
-    launcher = join(mustRun('node', [PNPM, 'root', '-g'], sb.env).stdout.trim(), '@aoagents', 'ao', 'bin', 'ao');
+    await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
+    launcher = join((await mustRun('node', [PNPM, 'root', '-g'], sb.env)).stdout.trim(), '@aoagents', 'ao', 'bin', 'ao');
     env = sb.env;
     // The first run verifies the binary; the signal tests then measure the usual path.
-    expect(mustRun('node', [launcher, '--version'], env).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun('node', [launcher, '--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
   for (const [label, node] of [
@@ -198,7 +198,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     expect(stderr).toBe('');
   });
 
-  it('Node 20 without a terminal: stdin and stdout pipes reach the binary in its own session, and `ao | head` ends', () => {
+  it('Node 20 without a terminal: stdin and stdout pipes reach the binary in its own session, and `ao | head` ends', async () => {
     const piped = spawnSync(node20, [launcher, 'fixture', 'stdin'], { env, input: 'piped\nline 2\n', encoding: 'utf8', timeout: 60_000 });
     expect([piped.stdout, piped.status]).toEqual(['piped\nline 2\n', 0]);
     // `yes` never ends by itself: the pipeline ends only if the binary stops when `head` closes the pipe.
@@ -212,14 +212,14 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     const run = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
       spawnSync(node20, args, { env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 60_000 });
 
-    it('starts it through the process handle Node already holds, without loading child_process, and quietly', () => {
+    it('starts it through the process handle Node already holds, without loading child_process, and quietly', async () => {
       // child_process (with net and streams) was most of the launcher's cost on Node 20 (bench/launcher.ts).
       const r = run([...preload('report-loaded-modules.cjs'), launcher, 'fixture', 'exit', '7'], { NODE_OPTIONS: '--pending-deprecation' });
       expect(r.status).toBe(7);
       expect(r.stderr).toBe('child_process loaded: false\n');
     });
 
-    it('on a verified run loads nothing an empty script does not, but the signal and process bindings (README: the usual path)', () => {
+    it('on a verified run loads nothing an empty script does not, but the signal and process bindings (README: the usual path)', async () => {
       const empty = join(release.sandbox('empty-script').root, 'empty.js');
       writeFileSync(empty, '\n');
       const loaded = (args: string[]) => {
@@ -230,7 +230,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       expect(loaded([launcher, '--version']).filter((m) => !baseline.has(m))).toEqual(['Internal Binding signal_wrap', 'Internal Binding process_wrap']);
     });
 
-    it('falls back to child_process where process.binding is refused, with the same exit status', () => {
+    it('falls back to child_process where process.binding is refused, with the same exit status', async () => {
       const r = run([...preload('without-process-binding.cjs'), ...preload('report-loaded-modules.cjs'), launcher, 'fixture', 'exit', '7']);
       expect(r.status).toBe(7);
       expect(r.stderr).toBe('child_process loaded: true\n');
@@ -244,7 +244,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       expect(ended).toEqual([3, null]);
     });
 
-    it('a relative AO_BINARY_PATH runs the file it names from the working folder, the one it checked, never one found on PATH', () => {
+    it('a relative AO_BINARY_PATH runs the file it names from the working folder, the one it checked, never one found on PATH', async () => {
       const dir = release.sandbox('relative-override').root;
       const onPath = join(dir, 'on-path');
       mkdirSync(onPath);
@@ -260,7 +260,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       expect(r.stderr).toBe(`ao: using AO_BINARY_PATH=${join(dir, 'ao')} (not verified)\n`);
     });
 
-    it('AO_BINARY_PATH naming the launcher itself (or a link to it) is refused, never run: it would start itself without end', () => {
+    it('AO_BINARY_PATH naming the launcher itself (or a link to it) is refused, never run: it would start itself without end', async () => {
       const link = join(release.sandbox('override-self').root, 'ao');
       symlinkSync(launcher, link);
       for (const self of [launcher, link]) {
@@ -280,7 +280,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     ['Node 22', () => node22],
     ['Node 24', () => node24],
   ] as const) {
-    it(`${label}: an AO_BINARY_PATH the kernel cannot start ends in one clear message and exit 1, not an abort`, () => {
+    it(`${label}: an AO_BINARY_PATH the kernel cannot start ends in one clear message and exit 1, not an abort`, async () => {
       const script = join(release.sandbox('not-startable').root, 'my-ao');
       writeFileSync(script, '#!/nonexistent/interpreter\n', { mode: 0o755 });
       const r = spawnSync(node(), [launcher, '--version'], { env: { ...env, AO_BINARY_PATH: script }, encoding: 'utf8', timeout: 60_000 });
@@ -291,7 +291,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     });
   }
 
-  it('Node 24 without process.execve: its process handle takes another form, so the launcher spawns through child_process (no native abort)', () => {
+  it('Node 24 without process.execve: its process handle takes another form, so the launcher spawns through child_process (no native abort)', async () => {
     // Node 24.21's process_wrap takes positional arguments (nodejs/node#63930); handed the options object that
     // Node 20 to 23 take, it aborts the process (exit 134) before the binary runs.
     const preload = (name: string) => ['--require', join(REPO_ROOT, 'test', 'postinstall', 'support', name)];
@@ -304,7 +304,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     expect(r.stderr).toBe('child_process loaded: true\n');
   });
 
-  it("Node 22 and 24 under Node's permission model (--permission in NODE_OPTIONS): one message naming it and what to allow, no stack trace", () => {
+  it("Node 22 and 24 under Node's permission model (--permission in NODE_OPTIONS): one message naming it and what to allow, no stack trace", async () => {
     // Reads allowed, so the launcher runs; starting the binary is not. (With reads refused too, Node itself fails
     // resolving the launcher's path, before any of its code runs.)
     for (const node of [node22, node24]) {
@@ -321,7 +321,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     }
   });
 
-  it('a copy or hard link of the launcher outside its package says so and how to link it instead, no stack trace', () => {
+  it('a copy or hard link of the launcher outside its package says so and how to link it instead, no stack trace', async () => {
     const dir = release.sandbox('launcher-copy').root;
     const copy = join(dir, 'bin', 'ao');
     mkdirSync(dirname(copy));
@@ -337,7 +337,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
 
   // Under --preserve-symlinks-main Node names the main script by the link that started it (npm's <prefix>/bin/ao),
   // whose folder holds nothing of the package.
-  it('through a symbolic link (a bin link) with --preserve-symlinks-main in NODE_OPTIONS, ao and ao-app still find their package', () => {
+  it('through a symbolic link (a bin link) with --preserve-symlinks-main in NODE_OPTIONS, ao and ao-app still find their package', async () => {
     const bin = join(release.sandbox('preserve-symlinks-main').root, 'bin');
     mkdirSync(bin);
     const own = realpathSync(join(dirname(launcher), '..'));
@@ -354,11 +354,11 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     }
   });
 
-  it('a damaged ao-manifest.json beside the launcher: one message naming the file and the reinstall, no stack trace', () => {
+  it('a damaged ao-manifest.json beside the launcher: one message naming the file and the reinstall, no stack trace', async () => {
     const pnpmHome = join(release.sandbox('damaged-manifest-dir').root, 'pnpm-home');
     const sb = release.sandbox('damaged-manifest', [pnpmHome], { PNPM_HOME: pnpmHome });
-    mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
-    const own = realpathSync(join(mustRun('node', [PNPM, 'root', '-g'], sb.env).stdout.trim(), '@aoagents', 'ao'));
+    await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
+    const own = realpathSync(join((await mustRun('node', [PNPM, 'root', '-g'], sb.env)).stdout.trim(), '@aoagents', 'ao'));
     const manifest = join(own, 'ao-manifest.json');
     rmSync(manifest); // a hard link into pnpm's store: a new file, not an edit of the store's
     writeFileSync(manifest, '{"name": "@aoagents/ao", "binaries": {');
@@ -376,7 +376,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     expect(gone.stderr).not.toContain('copy of the ao launcher');
   });
 
-  it('on a Node older than the package asks for (no process.getBuiltinModule), the launcher says which Node it needs', () => {
+  it('on a Node older than the package asks for (no process.getBuiltinModule), the launcher says which Node it needs', async () => {
     // Node 20.16 added process.getBuiltinModule; a preload takes it away, as on Node 18.
     const r = spawnSync(node20, ['--require', join(REPO_ROOT, 'test', 'postinstall', 'support', 'without-get-builtin-module.cjs'), launcher, '--version'], {
       env,
@@ -402,11 +402,11 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
   // Node aborts the whole process when process.execve fails (SIGABRT, a native stack trace, maybe a core file): a
   // platform binary that lost its exec bit, a file system mounted noexec, or an AO_BINARY_PATH naming a folder.
   describe('Node 22 (process.execve): a binary the kernel refuses to start', () => {
-    it('without its exec bit: one clear message naming the fix, and exit 1, not an abort', () => {
+    it('without its exec bit: one clear message naming the fix, and exit 1, not an abort', async () => {
       const pnpmHome = join(release.sandbox('no-exec-bit-dir').root, 'pnpm-home');
       const sb = release.sandbox('no-exec-bit', [pnpmHome], { PNPM_HOME: pnpmHome });
-      mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
-      const own = join(mustRun('node', [PNPM, 'root', '-g'], sb.env).stdout.trim(), '@aoagents', 'ao');
+      await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
+      const own = join((await mustRun('node', [PNPM, 'root', '-g'], sb.env)).stdout.trim(), '@aoagents', 'ao');
       const binary = realpathSync(join(realpathSync(own), '..', 'ao-linux-x64', 'bin', 'ao'));
       chmodSync(binary, 0o644);
       const r = spawnSync(node22, [join(own, 'bin', 'ao'), '--version'], { env: sb.env, encoding: 'utf8', timeout: 60_000 });
@@ -418,11 +418,11 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
 
     it.runIf(process.platform === 'linux' && process.getuid?.() === 0)(
       'on a file system mounted noexec (a hardened home or prefix): one clear message naming it, and exit 1, not an abort',
-      () => {
+      async () => {
         const sb = release.sandbox('noexec-prefix');
         execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,noexec', 'tmpfs', sb.prefix]);
         try {
-          mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+          await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
           const r = spawnSync(node22, [join(sb.prefix, 'lib', 'node_modules', '@aoagents', 'ao', 'bin', 'ao'), '--version'], {
             env: sb.env,
             encoding: 'utf8',
@@ -437,7 +437,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       },
     );
 
-    it('an AO_BINARY_PATH naming a folder: one clear message and exit 1, not an abort', () => {
+    it('an AO_BINARY_PATH naming a folder: one clear message and exit 1, not an abort', async () => {
       const folder = release.sandbox('override-folder').root;
       const r = spawnSync(node22, [launcher, '--version'], { env: { ...env, AO_BINARY_PATH: folder }, encoding: 'utf8', timeout: 60_000 });
       expect([r.status, r.signal]).toEqual([1, null]);

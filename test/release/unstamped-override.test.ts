@@ -103,15 +103,15 @@ describe('binaries that report "dev" instead of the release version', () => {
     });
     afterAll(async () => registry?.stop());
 
-    it('the postinstall accepts the recorded "dev" and swaps the verified binary in', () => {
+    it('the postinstall accepts the recorded "dev" and swaps the verified binary in', async () => {
       const sb = createSandbox({ registry: registry.url, name: 'unstamped' });
       try {
-        const install = mustRun('npm', ['install', '-g', '@aoagents/ao@0.10.0'], sb.env);
+        const install = await mustRun('npm', ['install', '-g', '@aoagents/ao@0.10.0'], sb.env);
         expect(install.stderr).not.toContain('reports version');
         const ao = join(sb.binDir, 'ao');
         // Swapped in: the postinstall verified the binary fully (hash and version) before replacing the launcher.
         expect(isElf(realpathSync(ao))).toBe(true);
-        expect(mustRun(ao, ['--version'], sb.env).stdout).toBe('ao version dev\n');
+        expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version dev\n');
       } finally {
         sb.cleanup();
       }
