@@ -1,42 +1,11 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { isUserError, UserError } from '../common/errors.js';
 import { writeJsonAtomic } from '../common/fs-atomic.js';
 import type { Matrix } from '../common/matrix.js';
-import { checkOpenableApp, extractArtifact } from '../common/app-extract.js';
 import type { AppManifest } from '../common/app-manifest.js';
 import { buildAppManifest } from './app-manifest.js';
 import { checkReleaseApp } from './stage.js';
-
-/**
- * Unpacks every artifact with ao-app's own extraction (the same entry-list checks and size cap
- * users' machines apply) into a throwaway folder: an artifact users would refuse is refused
- * here, before anything is published.
- */
-export async function checkAppArtifacts(manifest: AppManifest, artifactsDir: string): Promise<void> {
-  for (const [id, entry] of Object.entries(manifest.targets)) {
-    const work = await mkdtemp(join(tmpdir(), 'ao-app-check-'));
-    try {
-      const artifact = join(artifactsDir, entry.file);
-      checkOpenableApp(id, entry.format, artifact, await extractArtifact(entry.format, artifact, join(work, 'app'), entry.unpackedSizeLimit, entry.file));
-    } catch (err) {
-      if (!isUserError(err)) throw err;
-      throw new UserError({
-        what: `refusing the desktop app artifact ${entry.file} (${id})`,
-        why: `users' ao-app would refuse it: ${err.why}`,
-        fix:
-          entry.format === 'tar.gz'
-            ? `rebuild it with plain entry names, e.g. tar czf ${entry.file} -C <app-dir> <top-folder> (no "./" entries), then run app-manifest again`
-            : 'rebuild the artifact so it unpacks cleanly, then run app-manifest again',
-        code: 'EAPPARTIFACT',
-        cause: err,
-      });
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
-  }
-}
 
 export interface AppManifestRequest {
   matrix: Matrix;
@@ -48,7 +17,7 @@ export interface AppManifestRequest {
   out: string;
 }
 
-/** `ao-release app-manifest`: hash, sign, check as users will, and write the manifest stage --app takes. */
+/** `ao-release app-manifest`: hash, check as users will (buildAppManifest unpacks each artifact once), sign, and write the manifest stage --app takes. */
 export async function writeAppManifest(request: AppManifestRequest): Promise<{ path: string; manifest: AppManifest }> {
   for (const url of request.baseUrls) {
     let parsed: URL | undefined;
@@ -99,7 +68,6 @@ export async function writeAppManifest(request: AppManifestRequest): Promise<{ p
     });
   }
   checkReleaseApp(manifest, request.matrix, request.version);
-  await checkAppArtifacts(manifest, request.artifactsDir);
   await mkdir(dirname(request.out), { recursive: true });
   await writeJsonAtomic(request.out, manifest);
   return { path: request.out, manifest };

@@ -86,11 +86,22 @@ export async function buildAppManifest(options: AppManifestOptions): Promise<App
     try {
       unpacked = await checkAppArtifact(path, target.app.format, target.id);
     } catch (cause) {
-      const why = cause instanceof UserError ? `${cause.what}: ${cause.why}` : `${path} is not a readable ${target.app.format} (${(cause as Error).message})`;
+      if (cause instanceof UserError) {
+        throw new UserError({
+          what: `refusing the desktop app artifact ${target.app.file} (${target.id})`,
+          why: `users' ao-app would refuse it: ${cause.why}`,
+          fix:
+            target.app.format === 'tar.gz'
+              ? `rebuild it with plain entry names, e.g. tar czf ${target.app.file} -C <app-dir> <top-folder>, then run app-manifest again`
+              : 'rebuild the artifact so it unpacks cleanly, then run app-manifest again',
+          code: 'EAPPARTIFACT',
+          cause,
+        });
+      }
       throw new UserError({
         what: `cannot describe the desktop app for ${target.id}`,
-        why,
-        fix: "rebuild the app artifact: ao-app on users' machines would refuse it",
+        why: `${path} is not a readable ${target.app.format} (${(cause as Error).message})`,
+        fix: 'rebuild the app artifact, then run app-manifest again',
         code: 'EAPPMANIFEST',
         cause,
       });

@@ -1,13 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadMatrix } from '../../common/matrix.js';
 import { extractArtifact } from '../../common/app-extract.js';
-import { checkAppArtifacts } from '../../release/app-artifacts.js';
 import { checkReleaseApp } from '../../release/stage.js';
 import { buildReleaseApps, rawZip } from '../../rehearsal/app-fixtures.js';
 import { cliJson } from './run-cli.js';
@@ -27,12 +26,6 @@ async function userSide(artifact: string, format: 'tar.gz'): Promise<string> {
     () => 'accepted',
     (e) => `refused: ${e.why}`,
   );
-}
-
-/** A manifest naming one artifact: checkAppArtifacts reads only its file, format and cap. */
-function oneTargetManifest(id: string, file: string, format: 'zip' | 'tar.gz') {
-  const entry = { file, format, urls: ['https://x/'], size: 1, integrity: `sha512-${'A'.repeat(86)}==`, unpackedSizeLimit: 1 << 20 };
-  return { schema: 1 as const, version: '0.10.0', targets: { [id]: entry } };
 }
 
 describe('ao-release app-manifest', () => {
@@ -88,59 +81,53 @@ describe('ao-release app-manifest', () => {
     ).toMatchObject({ code: 'EAPPMANIFEST', fix: expect.stringContaining('openssl genpkey -algorithm ed25519') });
   });
 
+  /** app-manifest on this file's artifacts with one of them rewritten by `write`; its answer, and where it would have written. */
+  async function appManifestWith(file: string, write: (path: string) => Promise<unknown>) {
+    const root = await mkdtemp(join(tmpdir(), 'ao-app-manifest-one-'));
+    const dir = join(root, 'artifacts');
+    await exec('cp', ['-r', artifacts, dir]);
+    await write(join(dir, file));
+    const out = join(root, 'app.json');
+    const args = ['app-manifest', '--version', '0.10.0', '--artifacts', dir, '--base-url', 'https://dl.example.com', '--key', key];
+    return { out, ...(await cliJson([...args, '--out', out, '--matrix', matrixFile])) };
+  }
+
   it('a tar.gz with "./" entries (tar czf x.tar.gz -C dir .): the release side decides exactly as users\' ao-app does', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'ao-dot-entries-'));
-    const tree = join(root, 'tree');
+    const tree = join(await mkdtemp(join(tmpdir(), 'ao-dot-entries-')), 'tree');
     await mkdir(join(tree, 'ao-desktop'), { recursive: true });
     await writeFile(join(tree, 'ao-desktop', 'ao-desktop'), '#!/bin/sh\necho app\n', { mode: 0o755 });
-    const dir = join(root, 'artifacts');
-    await mkdir(dir);
-    await exec('cp', ['-r', `${artifacts}/.`, dir]);
-    const artifact = join(dir, linux.app!.file);
-    await exec('tar', ['czf', artifact, '-C', tree, '.']);
-    expect((await exec('tar', ['tzf', artifact])).stdout.split('\n')[0]).toBe('./');
-
-    const user = await userSide(artifact, 'tar.gz');
-    const release = await cliJson([
-      'app-manifest',
-      '--version',
-      '0.10.0',
-      '--artifacts',
-      dir,
-      '--base-url',
-      'https://dl.example.com',
-      '--key',
-      key,
-      '--out',
-      join(root, 'app.json'),
-      '--matrix',
-      matrixFile,
-    ]);
+    let user = '';
+    const release = await appManifestWith(linux.app!.file, async (artifact) => {
+      await exec('tar', ['czf', artifact, '-C', tree, '.']);
+      expect((await exec('tar', ['tzf', artifact])).stdout.split('\n')[0]).toBe('./');
+      user = await userSide(artifact, 'tar.gz');
+    });
     const releaseOutcome = release.code === 0 ? 'accepted' : `refused: ${release.body.error.why.replace(/^users' ao-app would refuse it: /, '')}`;
     expect(releaseOutcome).toBe(user);
   });
 
   it("an archive users would refuse as unsafe is refused before anything is written, naming ao-app's reason", async () => {
-    const root = await mkdtemp(join(tmpdir(), 'ao-unsafe-'));
-    const artifact = join(root, linux.app!.file);
-    const tree = join(root, 'tree');
+    const tree = join(await mkdtemp(join(tmpdir(), 'ao-unsafe-')), 'tree');
     await mkdir(join(tree, 'app'), { recursive: true });
     await writeFile(join(tree, 'app', 'x'), 'x');
-    await exec('tar', ['czf', artifact, '-C', tree, '--transform', 's,^app/x,app/../../escaped,', 'app/x']);
-    const manifest = oneTargetManifest(linux.id, linux.app!.file, 'tar.gz');
-    const err = await checkAppArtifacts(manifest, root).catch((e) => e);
-    expect(err).toMatchObject({ code: 'EAPPARTIFACT', what: `refusing the desktop app artifact ${linux.app!.file} (${linux.id})` });
-    expect(err.why).toBe(`users' ao-app would refuse it: ${(await userSide(artifact, 'tar.gz')).replace(/^refused: /, '')}`);
+    let user = '';
+    const release = await appManifestWith(linux.app!.file, async (artifact) => {
+      await exec('tar', ['czf', artifact, '-C', tree, '--transform', 's,^app/x,app/../../escaped,', 'app/x']);
+      user = await userSide(artifact, 'tar.gz');
+    });
+    expect(release.code).toBe(1);
+    expect(release.body.error).toMatchObject({ code: 'EAPPARTIFACT', what: `refusing the desktop app artifact ${linux.app!.file} (${linux.id})` });
+    expect(release.body.error.why).toBe(`users' ao-app would refuse it: ${user.replace(/^refused: /, '')}`);
+    await expect(stat(release.out)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it("a macOS zip with no .app at its top is refused at publish, as users' ao-app refuses it", async () => {
-    const root = await mkdtemp(join(tmpdir(), 'ao-nested-app-'));
     const mac = matrix.targets.find((t) => t.id === 'darwin-arm64')!;
     // The bundle zipped one folder too deep: users' ao-app would install nothing ao start can open.
-    await writeFile(join(root, mac.app!.file), rawZip([{ name: 'mac-arm64/Agent Orchestrator.app/Contents/Info.plist', data: '<plist/>' }]));
-    const manifest = oneTargetManifest(mac.id, mac.app!.file, 'zip');
-    const err = await checkAppArtifacts(manifest, root).catch((e) => e);
-    expect(err).toMatchObject({ code: 'EAPPARTIFACT', what: `refusing the desktop app artifact ${mac.app!.file} (${mac.id})` });
-    expect(err.why).toMatch(/^users' ao-app would refuse it: .*no \.app bundle at its top/);
+    const release = await appManifestWith(mac.app!.file, (artifact) =>
+      writeFile(artifact, rawZip([{ name: 'mac-arm64/Agent Orchestrator.app/Contents/Info.plist', data: '<plist/>' }])),
+    );
+    expect(release.body.error).toMatchObject({ code: 'EAPPARTIFACT', what: `refusing the desktop app artifact ${mac.app!.file} (${mac.id})` });
+    expect(release.body.error.why).toMatch(/^users' ao-app would refuse it: .*no \.app bundle at its top/);
   });
 });

@@ -61,7 +61,7 @@ describe('the release app manifest', () => {
     await expect(checkAppArtifact(join(dir, 'agent-orchestrator-darwin-arm64.zip'), 'zip', 'darwin-arm64')).rejects.toMatchObject({ code: 'EUNSAFEARCHIVE' });
     await expect(
       buildAppManifest({ matrix, version: '0.10.0', artifactsDir: dir, baseUrls: ['https://dl.example'], allowMissing: true }),
-    ).rejects.toMatchObject({ code: 'EAPPMANIFEST', message: expect.stringMatching(/refusing to unpack.*points outside/) });
+    ).rejects.toMatchObject({ code: 'EAPPARTIFACT', why: expect.stringMatching(/^users' ao-app would refuse it: symlink .*points outside/) });
   });
 
   it("refuses a macOS zip with no .app at its top, as users' ao-app does, before anything is published", async () => {
@@ -74,7 +74,7 @@ describe('the release app manifest', () => {
     await writeFile(join(dir, 'agent-orchestrator-darwin-arm64.zip'), nested);
     await expect(
       buildAppManifest({ matrix, version: '0.10.0', artifactsDir: dir, baseUrls: ['https://dl.example'], allowMissing: true }),
-    ).rejects.toMatchObject({ code: 'EAPPMANIFEST', message: expect.stringMatching(/no \.app bundle at its top/) });
+    ).rejects.toMatchObject({ code: 'EAPPARTIFACT', why: expect.stringMatching(/no \.app bundle at its top/) });
     // The same bytes as a Linux tar.gz or zip name no bundle: only macOS opens one.
     await expect(checkAppArtifact(join(dir, 'agent-orchestrator-darwin-arm64.zip'), 'zip', 'win32-x64')).resolves.toBeGreaterThan(0);
   });
