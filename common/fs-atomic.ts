@@ -31,7 +31,7 @@ export async function renameWithRetry(from: string, to: string, budgetMs = proce
 }
 
 /** Flushes a directory entry so a rename inside it survives power loss (no-op where unsupported). */
-export function fsyncDir(dir: string): void {
+function fsyncDir(dir: string): void {
   if (process.platform === 'win32') return;
   let fd: number | undefined;
   try {
@@ -76,14 +76,24 @@ export function tempSiblingPrefix(path: string, tag = 'tmp'): string {
   return `.${basename(path)}.${tag}-`;
 }
 
-/** Writes to a temp sibling, fsyncs it, then renames it over the target. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export interface AtomicWriteOptions {
+  /**
+   * Flush the file and its folder before returning (the default), so the new content survives a power cut.
+   * Off for a file whose reader takes one a power cut emptied for none (and then does the work again): each
+   * flush commits the file system's journal, ~40 ms on a journaled ext4 right after an app's 3,000 files were
+   * created. The rename stays atomic either way: a killed process leaves the old file or the new one.
+   */
+  durable?: boolean;
+}
+
+/** Writes to a temp sibling, then renames it over the target; flushed to disk unless `durable: false`. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, { durable = true }: AtomicWriteOptions = {}): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempSibling(path);
   const handle = await open(tmp, 'w', mode);
   try {
     await handle.writeFile(data);
-    await handle.sync();
+    if (durable) await handle.sync();
   } catch (err) {
     await handle.close();
     await rm(tmp, { force: true });
@@ -96,9 +106,9 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await rm(tmp, { force: true });
     throw err;
   }
-  fsyncDir(dirname(path));
+  if (durable) fsyncDir(dirname(path));
 }
 
-export async function writeJsonAtomic(path: string, value: unknown, mode?: number): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, mode);
+export async function writeJsonAtomic(path: string, value: unknown, mode?: number, options?: AtomicWriteOptions): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, mode, options);
 }

@@ -115,7 +115,8 @@ export class PartialFile {
       this.sources.add(url);
       this.sidecar = { url, etag, lastModified, size: this.size, integrity: this.integrity };
       // Owner-only: the URL may carry a mirror's credentials (user:token@, ?token=), and the sidecar outlives a failed run.
-      await writeJsonAtomic(sidecarPath(this.dest), this.sidecar, 0o600);
+      // Not flushed (the download waited on it): one a power cut emptied means no partial, downloaded again.
+      await writeJsonAtomic(sidecarPath(this.dest), this.sidecar, 0o600, { durable: false });
     } catch (err) {
       // A full disk here is no network failure: retrying the request cannot cure it.
       throw this.diskFailure(err);
