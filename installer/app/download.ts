@@ -437,7 +437,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     discard(res.body);
     throw htmlPage(url);
   }
-  const encoding = (header(res.headers, 'content-encoding') ?? 'identity').trim().toLowerCase();
+  const encoding = contentCoding(header(res.headers, 'content-encoding'));
   const decoder = encoding === 'identity' ? undefined : DECODERS[encoding];
   if (encoding !== 'identity' && !decoder) {
     discard(res.body);
@@ -449,8 +449,11 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     await ctx.restart();
     throw new RetryableError(`${url} answered a resume with a range of the compressed (Content-Encoding: ${encoding}) file`);
   }
+  // Where a 206 says its slice ends: a server may hand out a large file in slices, each one a whole answer.
+  let sliceEnd: number | undefined;
   if (status === 206) {
-    const m = /^bytes (\d+)-/.exec(header(res.headers, 'content-range') ?? '');
+    const m = /^bytes (\d+)-(\d+)?/.exec(header(res.headers, 'content-range') ?? '');
+    sliceEnd = m?.[2] === undefined ? undefined : Number(m[2]) + 1;
     const total = rangeTotal(header(res.headers, 'content-range'));
     if (total !== undefined && total !== size) {
       discard(res.body);
@@ -529,7 +532,22 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     await flush();
     await writing;
   }
-  if (part.offset < size) throw new RetryableError(`${url} ended the body early at ${part.offset} of ${size} bytes`);
+  if (part.offset >= size) return;
+  // A slice delivered whole is progress, not a failure: the next request asks for the rest at once. Counted as a failed
+  // attempt, each slice had cost a backoff and, under 256 KiB, a request of the budget, which ended the download.
+  if (sliceEnd !== undefined && sliceEnd < size && part.offset === sliceEnd) return;
+  // A whole answer holding nothing: the URL serves an empty file (an upload that never finished), not a flaky network.
+  if (status === 200 && received === 0) throw new DeadUrlError(`${url} holds 0 bytes, but the release pins ${size}`);
+  throw new RetryableError(`${url} ended the body early at ${part.offset} of ${size} bytes`);
+}
+
+/**
+ * The coding a Content-Encoding header names: `identity` for none, which an empty value (an empty list, RFC 9110) and
+ * `none` (sent by some servers) also mean; these had dropped the URL as a coding ao-app cannot decode.
+ */
+function contentCoding(value: string | undefined): string {
+  const coding = (value ?? '').trim().toLowerCase();
+  return coding === '' || coding === 'none' ? 'identity' : coding;
 }
 
 /**

@@ -414,6 +414,40 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === shorter).at(-1)?.range).toBe(`bytes=${SIZE - 1000}-`);
   });
 
+  it('gives up at once on a URL serving an empty file (an upload that never finished), not blaming the network, and takes the file from the next mirror', async () => {
+    const empty = join(await tempDir('dl-src'), 'empty.zip');
+    await writeFile(empty, '');
+    const path = `/case-${++n}/empty.zip`;
+    await server.serve(path, empty);
+    const failed = await fetchTo(path).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/holds 0 bytes, but the release pins/) });
+    expect((failed as { fix: string }).fix).not.toMatch(/network/);
+    // It had been asked seven times over ~30 s (with the default backoff), then blamed on "the network connection".
+    expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
+    const good = await servedPath();
+    await expectGood((await fetchTo(path, { urls: [`${server.url}${path}`, `${server.url}${good}`] })).dest);
+  });
+
+  it('reads a Content-Encoding header naming no coding (an empty value, "none") as the file itself, where it had dropped the only URL', async () => {
+    for (const value of ['', 'none']) {
+      const path = await servedPath();
+      server.fault(path, { kind: 'content-encoding', value });
+      await expectGood((await fetchTo(path)).dest);
+    }
+  });
+
+  it('finishes from a server that answers each resume with a slice of the rest (a 206 ending before the file does), counting no slice as a failure', async () => {
+    const path = `/case-${++n}/app.zip`;
+    const slice = 64 << 10;
+    await server.serve(path, source, { rangeCap: slice });
+    server.fault(path, { kind: 'drop', afterBytes: 1 << 20 });
+    // Each slice had been "ended the body early": a failed attempt, a backoff, and a request that brought under 256 KiB,
+    // so the request budget ended the download after a few slices (40 by default: 2.5 MB of a 254 MB app).
+    const { dest } = await fetchTo(path, { maxFruitlessRequests: 5 });
+    await expectGood(dest);
+    expect(server.requests.filter((r) => r.path === path && r.status === 206).length).toBeGreaterThanOrEqual(Math.ceil((SIZE - (1 << 20)) / slice));
+  });
+
   it('follows a redirect chain and rotates to a mirror when a redirect loops', async () => {
     const path = await servedPath();
     server.redirect('/chain-1', '/chain-2');
