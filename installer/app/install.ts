@@ -199,7 +199,8 @@ async function currentVersionDir(root: string): Promise<string | undefined> {
       const { version } = JSON.parse(await readFile(join(root, 'current.json'), 'utf8')) as { version: string };
       return join(root, 'versions', version);
     }
-    return join(root, await readlink(join(root, 'current')));
+    // resolve, not join: a link rewritten with an absolute target (ln -sfn) names that folder, not one under root.
+    return resolve(root, await readlink(join(root, 'current')));
   } catch {
     return undefined;
   }
