@@ -88,6 +88,13 @@ export function checkPlan<T extends PlannedEntry>(archive: string, raw: T[], cap
     entries.push(e);
     byPath.set(path, e);
   }
+  // A hard link to a symlink (link(2) links the symlink itself: a tree copied with cp -al or rsync --link-dest, which GNU
+  // tar then archives as a hard link) is that symlink under a second name: the same target, read from its own folder.
+  // It had been refused as pointing "outside the app's files". Checked below as the symlink it is.
+  for (const e of entries) {
+    const dest = e.type === 'hardlink' && !(e.link ?? '').startsWith('/') ? byPath.get(cleanPath(e.link ?? '')) : undefined;
+    if (dest?.type === 'symlink') Object.assign(e, { type: 'symlink', link: dest.link });
+  }
   const links = new Map(entries.filter((e) => e.type === 'symlink').map((e) => [e.path, e.link ?? '']));
   // Files in archive order: a hardlink names one already written (tar's own rule; node-tar cannot link to what is not there yet).
   const filesSoFar = new Set<string>();

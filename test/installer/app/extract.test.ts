@@ -229,6 +229,25 @@ describe('extracting real app layouts', () => {
     expect((await stat(join(staging, 'ao-desktop/ao-desktop'))).mode & 0o111).not.toBe(0);
   });
 
+  it.runIf(process.platform === 'linux')('unpacks a GNU tar whose tree hard-links a symlink (cp -al, rsync --link-dest) as that symlink', async () => {
+    const dir = await tempDir('hardlinked-symlink');
+    const app = join(dir, 'tree', 'ao-desktop');
+    await mkdir(join(app, 'lib'), { recursive: true });
+    await writeFile(join(app, 'lib', 'libao.so.1'), 'ELF');
+    await symlink('libao.so.1', join(app, 'lib', 'libao.so'));
+    // link(2) on a symlink links the symlink itself (ln -P): GNU tar then writes the second name as a hard link to it.
+    execFileSync('ln', ['-P', join(app, 'lib', 'libao.so'), join(app, 'lib', 'libao-current.so')]);
+    const archive = join(dir, 'app.tar.gz');
+    execFileSync('tar', ['czf', archive, '-C', join(dir, 'tree'), 'ao-desktop']);
+    const staging = join(dir, 'staging');
+    // It had been refused as unsafe, "points outside the app's files", so the release could not ship it.
+    await extractArtifact('tar.gz', archive, staging, 1 << 20, 'app.tar.gz');
+    for (const name of ['libao.so', 'libao-current.so']) {
+      expect(await readlink(join(staging, 'ao-desktop', 'lib', name))).toBe('libao.so.1');
+      expect(await readFile(join(staging, 'ao-desktop', 'lib', name), 'utf8')).toBe('ELF');
+    }
+  });
+
   it('installs an AppImage as one executable file', async () => {
     const dir = await tempDir('appimage');
     const built = await buildAppArtifact('appimage', join(dir, 'ao-desktop-linux-x64.AppImage'), 64 << 10);
