@@ -132,6 +132,10 @@ async function main(argv: string[]): Promise<number> {
     return usageError((err as Error).message);
   }
   const { values, positionals } = parsed;
+  // An empty value (a script's `--dir "$APP_DIR"` with APP_DIR unset) names nothing: read as absent, `remove --dir ""`
+  // had removed the app in the default folder.
+  const empty = (['dir', 'manifest', 'target'] as const).find((name) => values[name] === '');
+  if (empty) return usageError(`--${empty} was given an empty value`);
   if (values.help) {
     stdout.write(`${USAGE}\n`);
     return 0;

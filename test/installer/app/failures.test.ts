@@ -1235,6 +1235,22 @@ describe('URLs: credentials never printed, malformed or non-http ones refused at
 });
 
 describe('usage errors under --json', () => {
+  it('an empty --dir, --manifest or --target (a script\'s unset "$APP_DIR") is a usage error, never the default folder', async () => {
+    const artifact = join(await tempDir('empty-dir'), 'ao-desktop-linux-x64.AppImage');
+    await buildAppArtifact('appimage', artifact, 1 << 10);
+    const manifest = await writeManifest(await tempDir('m'), await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/empty-dir.AppImage' }));
+    const home = { HOME: await tempDir('empty-dir-home') };
+    expect((await ao(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64'], home)).code).toBe(0);
+    for (const flag of ['--dir', '--manifest', '--target']) {
+      // `ao-app remove --dir "$APP_DIR"` with APP_DIR unset had removed the app in ~/.ao/app, exit 0.
+      const r = await ao(['remove', '--json', '--manifest', manifest, flag, ''], home);
+      expect(r.code).toBe(2);
+      expect(errorEvent(r.stdout)).toMatchObject({ code: 'EUSAGE', why: expect.stringContaining(flag) });
+    }
+    expect((await ao(['where', '--manifest', manifest], home)).code).toBe(0);
+  });
+
+
   it('end with a {"event":"error","code":"EUSAGE"} line and exit 2: an unknown flag, a flag without its value, an unknown verb', async () => {
     for (const args of [
       ['install', '--json', '--bogus'],
