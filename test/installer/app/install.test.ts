@@ -280,6 +280,26 @@ describe('installing the desktop app', () => {
     }
   });
 
+  // The Linux app is one AppImage: the verified download is the app. Copied into the version folder, it had needed its
+  // size twice on the disk (download, then copy), and the check before downloading asked for both.
+  it.skipIf(!canMountTmpfs())('installs an AppImage on a disk that holds it once and a half, not twice: the verified download becomes the app', async () => {
+    const disk = await tempDir('appimage-disk');
+    const image = join(await tempDir('img'), 'agent-orchestrator-linux-x64.AppImage');
+    await buildAppArtifact('appimage', image, 6 << 20);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=10m', 'tmpfs', disk]);
+    try {
+      const manifest = await manifestFor(server, image, 'AppImage', 'linux-x64', { unpackedSizeLimit: Math.ceil((6 << 20) * 1.1) }, { path: '/appimage-once.AppImage' });
+      const root = join(disk, 'app');
+      const result = await installApp({ manifest, target: 'linux-x64', root });
+      const app = join(result.path, 'agent-orchestrator-linux-x64.AppImage');
+      expect((await stat(app)).mode & 0o111).not.toBe(0);
+      expect(await readdir(join(root, 'downloads'))).toEqual([]);
+      expect(await verifyApp({ manifest, target: 'linux-x64', root })).toMatchObject({ ok: true });
+    } finally {
+      execFileSync('umount', [disk]);
+    }
+  });
+
   // A half-full laptop disk, `versions` linked to a bigger one (a layout install and remove support): the app is
   // unpacked there, only the download lands on the small disk. Both had been asked of the small one, and refused.
   it.skipIf(!canMountTmpfs())(
