@@ -17,7 +17,7 @@ export type { PlannedEntry } from './archive-plan.js';
 async function extractAppImage(artifact: string, staging: string, file: string, integrity: string | undefined, own: boolean): Promise<PlannedEntry[]> {
   const dest = inside(staging, file);
   // The caller's own verified download is the app: linked, not copied, it needs no second copy's room on the disk (the
-  // Linux app is an AppImage of ~130 MB). Another disk, or one without hard links, gets a copy.
+  // Linux app is one AppImage). Another disk, or one without hard links, gets a copy.
   if (!own || !(await link(artifact, dest).then(() => true, () => false))) await copyFile(artifact, dest);
   await chmod(dest, 0o755);
   return [{ path: file, type: 'file', mode: 0o755, size: (await stat(dest)).size, integrity }];
