@@ -14,6 +14,7 @@ import {
   LoginPageError,
   MirrorPolicy,
   ProxyCredentialsError,
+  ProxyRefusedError,
   RetryableError,
 } from './mirror-policy.js';
 import { discardPartial, PartialFile, type Sidecar } from './partial-file.js';
@@ -174,10 +175,15 @@ function untrustedCertificate(url: string, err: unknown): CertificateError | und
   return undefined;
 }
 
-/** A proxy that refused the tunnel with 407 (undici says only "Proxy response (407) !== 200 when HTTP Tunneling"), as a ProxyCredentialsError. */
-function proxyWantsCredentials(url: string, err: unknown): ProxyCredentialsError | undefined {
+/**
+ * A proxy that refused the tunnel for good (undici says only "Proxy response (407) !== 200 when HTTP Tunneling"): 407, it
+ * wants credentials (ProxyCredentialsError); 403, its policy does not let this host through (ProxyRefusedError).
+ */
+function proxyRefusal(url: string, err: unknown): DeadUrlError | undefined {
   for (let e = err as { cause?: unknown; message?: string } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
-    if (/^Proxy response \(407\)/.test(e.message ?? '')) return new ProxyCredentialsError(`${url}: the proxy answered 407 (it asks for credentials)`);
+    const status = /^Proxy response \((\d+)\)/.exec(e.message ?? '')?.[1];
+    if (status === '407') return new ProxyCredentialsError(`${url}: the proxy answered 407 (it asks for credentials)`);
+    if (status === '403') return new ProxyRefusedError(`the proxy ${proxyInUse() ?? ''} refused to connect to ${new URL(url).host} (403)`);
   }
   return undefined;
 }
@@ -326,7 +332,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
           void dispatcher.destroy().catch(() => undefined);
           dispatcher = defaultDispatcher();
         }
-        const wait = policy.failed(url, aborted ?? untrustedCertificate(url, err) ?? proxyWantsCredentials(url, err) ?? err, part.offset);
+        const wait = policy.failed(url, aborted ?? untrustedCertificate(url, err) ?? proxyRefusal(url, err) ?? err, part.offset);
         if (wait === undefined) break;
         // A wait of seconds (backoff up to 30 s, Retry-After up to 2 minutes) is said, or it looks like a hang.
         if (wait >= 1000) options.progress?.waiting(`${policy.lastError}; trying again in ${humanWait(wait)}`);
@@ -347,14 +353,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       throw new UserError({
         what: `cannot download the desktop app ${urls[0]}`,
         why: `${policy.lastError}${urls.length > 1 ? ` (and every mirror failed the same way)` : ''}; ${kept}`,
-        fix:
-          policy.lastFailure instanceof CredentialsError
-            ? 'the download host asks for credentials: if it is a private mirror, give them in its URL, as AO_APP_BASE_URL=https://<user>:<token>@<host>/<path>/, then run ao-app install again'
-            : policy.lastFailure instanceof ProxyCredentialsError
-              ? `the proxy ${proxyInUse() ?? ''} asks for credentials (or refused those in its URL): give its user and password in its URL, as HTTPS_PROXY=http://<user>:<password>@<proxy host>:<port> (and HTTP_PROXY alike; npm's proxy settings work the same way), then run ao-app install again`
-              : policy.lastFailure instanceof CertificateError
-                ? "this network shows an HTTPS certificate Node does not trust: on a hotel or café network, sign in to it in a web browser first; behind a proxy or firewall inspecting HTTPS, set NODE_EXTRA_CA_CERTS to its CA certificate file (the one npm's cafile names); for an expired one, check the clock; then run ao-app install again"
-                : "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it",
+        fix: deadUrlsFix(policy.lastFailure),
         code: 'EAPPDOWNLOAD',
       });
     }
@@ -383,6 +382,20 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     });
   }
   return { resumedFrom: part.resumedFrom, fetched: part.fetched, url: part.sidecar?.url ?? options.urls[0]! };
+}
+
+/** What to do once every URL is dropped, by the kind of the last failure. */
+function deadUrlsFix(failure: unknown): string {
+  const proxy = proxyInUse() ?? '';
+  if (failure instanceof CredentialsError)
+    return 'the download host asks for credentials: if it is a private mirror, give them in its URL, as AO_APP_BASE_URL=https://<user>:<token>@<host>/<path>/, then run ao-app install again';
+  if (failure instanceof ProxyCredentialsError)
+    return `the proxy ${proxy} asks for credentials (or refused those in its URL): give its user and password in its URL, as HTTPS_PROXY=http://<user>:<password>@<proxy host>:<port> (and HTTP_PROXY alike; npm's proxy settings work the same way), then run ao-app install again`;
+  if (failure instanceof ProxyRefusedError)
+    return `the proxy ${proxy} does not let ao-app reach the download host: ask whoever runs it to allow that host, or set AO_APP_BASE_URL to a mirror it allows (or, if the host is reachable without the proxy, add it to NO_PROXY), then run ao-app install again`;
+  if (failure instanceof CertificateError)
+    return "this network shows an HTTPS certificate Node does not trust: on a hotel or café network, sign in to it in a web browser first; behind a proxy or firewall inspecting HTTPS, set NODE_EXTRA_CA_CERTS to its CA certificate file (the one npm's cafile names); for an expired one, check the clock; then run ao-app install again";
+  return "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it";
 }
 
 interface AttemptContext {

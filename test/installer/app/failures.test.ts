@@ -255,6 +255,30 @@ describe('the download fails in a way the user can act on, and never loops', () 
     }
   });
 
+  it('gives up at once when the proxy refuses the download host (403 to CONNECT: a policy), saying so, not to check the proxy', async () => {
+    const artifact = systemTarGz('proxy-forbidden', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    let connects = 0;
+    const proxy = await connectProxy((_req, socket) => {
+      connects++;
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+    });
+    try {
+      const root = join(await tempDir('root'), 'app');
+      const r = await ao(await installArgs(manifest, root, ['--json']), { HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: '', no_proxy: '' }, 60_000);
+      expect(r.code).toBe(1);
+      // It had been asked seven times over ~30 s, then "check the proxy": no retry changes a proxy's policy.
+      expect(connects).toBe(1);
+      expect(errorEvent(r.stdout)).toMatchObject({
+        code: 'EAPPDOWNLOAD',
+        why: expect.stringMatching(/proxy .* refused .*127\.0\.0\.1.* \(403\)/),
+        fix: expect.stringMatching(/AO_APP_BASE_URL/),
+      });
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('sends a proxy password holding a "%" that starts no escape as it is, and names a proxy setting that is no URL', async () => {
     const artifact = systemTarGz('proxy-pct', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
