@@ -1,4 +1,5 @@
 import diagnostics from 'node:diagnostics_channel';
+import { isIP } from 'node:net';
 import { pipeline, type Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
@@ -102,8 +103,19 @@ export function defaultDispatcher(): Dispatcher {
   return new EnvHttpProxyAgent({
     httpProxy: proxySetting(HTTP_PROXY_VARIABLES),
     httpsProxy: proxySetting(HTTPS_PROXY_VARIABLES),
-    noProxy: env.NO_PROXY || env.no_proxy || env.npm_config_noproxy || undefined,
+    noProxy: noProxyList(env.NO_PROXY || env.no_proxy || env.npm_config_noproxy),
   });
+}
+
+/**
+ * NO_PROXY as curl, Go and npm read it, written for undici: a plain domain covers its subdomains too (`example.com`
+ * keeps `downloads.example.com` off the proxy), which undici matches exactly, so a private mirror on a subdomain of a
+ * NO_PROXY domain went through the proxy. `.example.com`, `*.example.com`, `*` and IP addresses stay as they are.
+ */
+function noProxyList(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const entries = value.split(/[,\s]+/).filter(Boolean);
+  return entries.flatMap((entry) => (/^[.*]/.test(entry) || isIP(entry.replace(/:\d+$/, '')) ? [entry] : [entry, `.${entry}`])).join(',');
 }
 
 /** Where a proxy may be set, first one wins: the usual variables, then npm's config when npm runs us. */

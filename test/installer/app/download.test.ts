@@ -4,6 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
+import { request } from 'undici';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
@@ -606,6 +607,34 @@ describe.concurrent('download against a misbehaving server', () => {
     } finally {
       // The agents' keep-alive sockets hold the CONNECT tunnels open, and proxy.close() waits for them (4 s).
       await Promise.all(dispatchers.map((d) => d.close()));
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
+  it('keeps a subdomain of a NO_PROXY domain off the proxy (NO_PROXY=localhost covers mirror.localhost, as curl, Go and npm read it)', async () => {
+    const connects: string[] = [];
+    const proxy = createServer();
+    proxy.on('connect', (req, client) => {
+      connects.push(req.url ?? '');
+      client.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const saved = { ...process.env };
+    try {
+      for (const noProxy of ['localhost', 'LOCALHOST:9', '.localhost']) {
+        for (const k of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy']) delete process.env[k];
+        Object.assign(process.env, { HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, NO_PROXY: noProxy });
+        const dispatcher = defaultDispatcher();
+        // Direct, the name may not resolve here: the only outcome that counts is whether the proxy was asked.
+        await request('http://mirror.localhost:9/app.zip', { dispatcher }).then((res) => res.body.dump(), () => undefined);
+        await dispatcher.destroy();
+      }
+      // undici matched a plain NO_PROXY domain exactly: a private mirror on a subdomain went through the proxy.
+      expect(connects).toEqual([]);
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
       proxy.closeAllConnections();
       await new Promise((resolve) => proxy.close(resolve));
     }
