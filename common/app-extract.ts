@@ -18,12 +18,27 @@ async function extractAppImage(artifact: string, staging: string, file: string, 
   const dest = inside(staging, file);
   // The caller's own verified download is the app: linked, not copied, it needs no second copy's room on the disk (the
   // Linux app is one AppImage). Another disk, or one without hard links, gets a copy.
-  if (!own || !(await link(artifact, dest).then(() => true, () => false))) await copyFile(artifact, dest);
+  if (
+    !own ||
+    !(await link(artifact, dest).then(
+      () => true,
+      () => false,
+    ))
+  )
+    await copyFile(artifact, dest);
   await chmod(dest, 0o755);
   return [{ path: file, type: 'file', mode: 0o755, size: (await stat(dest)).size, integrity }];
 }
 
-async function unpack(format: AppFormat, artifact: string, staging: string, cap: number, file: string, integrity: string | undefined, own: boolean): Promise<PlannedEntry[]> {
+async function unpack(
+  format: AppFormat,
+  artifact: string,
+  staging: string,
+  cap: number,
+  file: string,
+  integrity: string | undefined,
+  own: boolean,
+): Promise<PlannedEntry[]> {
   await mkdir(staging, { recursive: true });
   if (format === 'zip') return extractZip(artifact, staging, cap);
   if (format === 'tar.gz') return extractTarGz(artifact, staging, cap);

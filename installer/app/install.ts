@@ -178,17 +178,16 @@ async function shortOfSpace(
   const versions = join(root, 'versions');
   const [r, v] = await Promise.all([stat(root), stat(versions)]);
   const dir = r.dev === v.dev ? root : versions;
-  const parts =
-    (await oneDisk(root))
-      ? [
-          singleFile
-            ? { dir, need: downloadBytes, what: 'the download (which becomes the app) needs' }
-            : { dir, need: downloadBytes + unpackBytes, what: 'the download and the unpacked app need' },
-        ]
-      : [
-          { dir: downloads, need: downloadBytes, what: 'the download needs' },
-          { dir: versions, need: unpackBytes, what: 'the unpacked app needs' },
-        ];
+  const parts = (await oneDisk(root))
+    ? [
+        singleFile
+          ? { dir, need: downloadBytes, what: 'the download (which becomes the app) needs' }
+          : { dir, need: downloadBytes + unpackBytes, what: 'the download and the unpacked app need' },
+      ]
+    : [
+        { dir: downloads, need: downloadBytes, what: 'the download needs' },
+        { dir: versions, need: unpackBytes, what: 'the unpacked app needs' },
+      ];
   for (const part of parts) {
     const free = await freeSpace(part.dir);
     if (free < part.need) return { ...part, free };

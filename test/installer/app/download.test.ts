@@ -627,7 +627,10 @@ describe.concurrent('download against a misbehaving server', () => {
         Object.assign(process.env, { HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, NO_PROXY: noProxy });
         const dispatcher = defaultDispatcher();
         // Direct, the name may not resolve here: the only outcome that counts is whether the proxy was asked.
-        await request('http://mirror.localhost:9/app.zip', { dispatcher }).then((res) => res.body.dump(), () => undefined);
+        await request('http://mirror.localhost:9/app.zip', { dispatcher }).then(
+          (res) => res.body.dump(),
+          () => undefined,
+        );
         await dispatcher.destroy();
       }
       // undici matched a plain NO_PROXY domain exactly: a private mirror on a subdomain went through the proxy.

@@ -1274,7 +1274,6 @@ describe('usage errors under --json', () => {
     expect((await ao(['where', '--manifest', manifest], home)).code).toBe(0);
   });
 
-
   it('end with a {"event":"error","code":"EUSAGE"} line and exit 2: an unknown flag, a flag without its value, an unknown verb', async () => {
     for (const args of [
       ['install', '--json', '--bogus'],
