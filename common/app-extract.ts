@@ -14,18 +14,18 @@ import { extractZip } from './zip-extract.js';
  */
 export type { PlannedEntry } from './archive-plan.js';
 
+/** Links `to` to `from`; false where it cannot (another disk, a file system without hard links). */
+const hardLinked = (from: string, to: string): Promise<boolean> =>
+  link(from, to).then(
+    () => true,
+    () => false,
+  );
+
 async function extractAppImage(artifact: string, staging: string, file: string, integrity: string | undefined, own: boolean): Promise<PlannedEntry[]> {
   const dest = inside(staging, file);
   // The caller's own verified download is the app: linked, not copied, it needs no second copy's room on the disk (the
   // Linux app is one AppImage). Another disk, or one without hard links, gets a copy.
-  if (
-    !own ||
-    !(await link(artifact, dest).then(
-      () => true,
-      () => false,
-    ))
-  )
-    await copyFile(artifact, dest);
+  if (!(own && (await hardLinked(artifact, dest)))) await copyFile(artifact, dest);
   await chmod(dest, 0o755);
   return [{ path: file, type: 'file', mode: 0o755, size: (await stat(dest)).size, integrity }];
 }
