@@ -136,6 +136,9 @@ async function main(argv: string[]): Promise<number> {
   // had removed the app in the default folder.
   const empty = (['dir', 'manifest', 'target'] as const).find((name) => values[name] === '');
   if (empty) return usageError(`--${empty} was given an empty value`);
+  // Every verb takes flags only: `ao-app remove ~/other-app` (meaning --dir) or `ao-app install 0.9.0` would do
+  // something else than asked, and say it was done.
+  if (positionals.length > 1) return usageError(`unexpected argument ${JSON.stringify(positionals[1])} (ao-app ${positionals[0]} takes flags only)`);
   if (values.help) {
     stdout.write(`${USAGE}\n`);
     return 0;

@@ -1259,7 +1259,7 @@ describe('URLs: credentials never printed, malformed or non-http ones refused at
 });
 
 describe('usage errors under --json', () => {
-  it('an empty --dir, --manifest or --target (a script\'s unset "$APP_DIR") is a usage error, never the default folder', async () => {
+  it('an empty --dir, --manifest or --target (a script\'s unset "$APP_DIR"), or an argument past the verb, is a usage error, never the default folder', async () => {
     const artifact = join(await tempDir('empty-dir'), 'ao-desktop-linux-x64.AppImage');
     await buildAppArtifact('appimage', artifact, 1 << 10);
     const manifest = await writeManifest(await tempDir('m'), await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/empty-dir.AppImage' }));
@@ -1271,6 +1271,10 @@ describe('usage errors under --json', () => {
       expect(r.code).toBe(2);
       expect(errorEvent(r.stdout)).toMatchObject({ code: 'EUSAGE', why: expect.stringContaining(flag) });
     }
+    // `ao-app remove ~/other-app` (meaning --dir) had been read as a plain remove of ~/.ao/app, exit 0.
+    const extra = await ao(['remove', '--json', '--manifest', manifest, join(home.HOME, 'other-app')], home);
+    expect(extra.code).toBe(2);
+    expect(errorEvent(extra.stdout)).toMatchObject({ code: 'EUSAGE', why: expect.stringContaining('other-app') });
     expect((await ao(['where', '--manifest', manifest], home)).code).toBe(0);
   });
 
