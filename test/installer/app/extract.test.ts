@@ -248,6 +248,24 @@ describe('extracting real app layouts', () => {
     }
   });
 
+  it('drops the AppleDouble ._<name> entries macOS tar writes beside each file with extended attributes, as it unpacks them', async () => {
+    const dir = await tempDir('appledouble-tar');
+    const contents = join(dir, 'tree', 'Agent Orchestrator.app', 'Contents');
+    await mkdir(contents, { recursive: true });
+    await writeFile(join(contents, 'Info.plist'), '<plist/>');
+    // What bsdtar on macOS (without COPYFILE_DISABLE=1) stores for a file's and a folder's xattrs: a ._<name> sibling.
+    await writeFile(join(contents, '._Info.plist'), 'com.apple.quarantine');
+    await writeFile(join(dir, 'tree', '._Agent Orchestrator.app'), 'com.apple.FinderInfo');
+    const archive = join(dir, 'app.tar.gz');
+    execFileSync('tar', ['czf', archive, '-C', join(dir, 'tree'), '._Agent Orchestrator.app', 'Agent Orchestrator.app']);
+    const staging = join(dir, 'staging');
+    const entries = await extractArtifact('tar.gz', archive, staging, 1 << 20, 'app.tar.gz');
+    // Unpacked as files inside the signed .app, they broke its seal (a zip's were already dropped, as ditto does).
+    expect(entries.map((e) => e.path).sort()).toEqual(['Agent Orchestrator.app', 'Agent Orchestrator.app/Contents', 'Agent Orchestrator.app/Contents/Info.plist']);
+    expect(await readdir(staging)).toEqual(['Agent Orchestrator.app']);
+    expect(await readdir(join(staging, 'Agent Orchestrator.app', 'Contents'))).toEqual(['Info.plist']);
+  });
+
   it('installs an AppImage as one executable file', async () => {
     const dir = await tempDir('appimage');
     const built = await buildAppArtifact('appimage', join(dir, 'ao-desktop-linux-x64.AppImage'), 64 << 10);
