@@ -261,7 +261,11 @@ describe('extracting real app layouts', () => {
     const staging = join(dir, 'staging');
     const entries = await extractArtifact('tar.gz', archive, staging, 1 << 20, 'app.tar.gz');
     // Unpacked as files inside the signed .app, they broke its seal (a zip's were already dropped, as ditto does).
-    expect(entries.map((e) => e.path).sort()).toEqual(['Agent Orchestrator.app', 'Agent Orchestrator.app/Contents', 'Agent Orchestrator.app/Contents/Info.plist']);
+    expect(entries.map((e) => e.path).sort()).toEqual([
+      'Agent Orchestrator.app',
+      'Agent Orchestrator.app/Contents',
+      'Agent Orchestrator.app/Contents/Info.plist',
+    ]);
     expect(await readdir(staging)).toEqual(['Agent Orchestrator.app']);
     expect(await readdir(join(staging, 'Agent Orchestrator.app', 'Contents'))).toEqual(['Info.plist']);
   });
