@@ -243,7 +243,8 @@ async function runVerb(
                 fix: `ao-app install (it installs release ${manifestVersion} in its place)`,
               }
             : { code: 'EAPPDAMAGED', what: 'the desktop app is not intact', why: problems.join('; '), fix: REINSTALL };
-      const details = failure.code === 'EAPPOUTDATED' ? '' : `:\n  ${problems.join('\n  ')}`;
+      // An outdated app is said in one line; one not installed says where it was looked for; a damaged one lists what is wrong.
+      const details = failure.code === 'EAPPOUTDATED' ? '' : `:\n  ${failure.code === 'EAPPNOTINSTALLED' ? failure.why : problems.join('\n  ')}`;
       say(`${failure.what}${details}\nfix: ${failure.fix}`, { ...result, problems } as unknown as Record<string, unknown>);
       if (values.json) writeJsonError(failure);
       return 1;

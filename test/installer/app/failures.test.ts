@@ -783,6 +783,10 @@ describe('every failure under --json ends with an error event, and none waits fo
     const missing = await ao(['verify', ...flags]);
     expect(missing.code).toBe(1);
     expect(errorEvent(missing.stdout)).toMatchObject({ event: 'error', code: 'EAPPNOTINSTALLED', fix: expect.stringContaining('ao-app install') });
+    // As text, what and why: it had printed "the desktop app is not installed" twice, and never which folder it looked in.
+    expect((await ao(['verify', ...flags.slice(1)])).stdout).toBe(
+      `the desktop app is not installed:\n  ${root} holds no completely installed version\nfix: ao-app install\n`,
+    );
     expect((await ao(['install', ...flags])).code).toBe(0);
     writeFileSync(join(root, 'current', 'ao-desktop', 'ao-desktop'), '#!/bin/sh\necho changed\n');
     const damaged = await ao(['verify', ...flags]);
