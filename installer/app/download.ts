@@ -494,6 +494,11 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // show it is no sign-in page. A page sent without an HTML type in answer to a resume (a laptop waking up on a hotel
   // network whose sign-in expired) had cost every byte kept.
   const startOver = status === 200 && part.offset > 0;
+  // A whole file of another size in answer to a resume is another file (a "latest" URL moved to the next release), known
+  // once its first bytes show it is no sign-in page: the kept bytes stay for a mirror or a later run. Started over, they
+  // had been thrown away for bytes that never match the pin.
+  const length = header(res.headers, 'content-length') ?? '';
+  const otherFile = startOver && !decoder && /^\d+$/.test(length) && Number(length) !== size;
   let begun = false;
   const begin = async () => {
     begun = true;
@@ -518,6 +523,11 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
         batch = [];
         batched = 0;
         throw htmlPage(url);
+      }
+      if (otherFile) {
+        batch = [];
+        batched = 0;
+        throw new DeadUrlError(`${url} holds ${length} bytes, but the release pins ${size}`);
       }
     }
     if (!begun) await begin();

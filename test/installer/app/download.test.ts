@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -653,6 +654,24 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === path).map((r) => r.status)).toEqual([200]);
     expect(result).toMatchObject({ resumedFrom: 0, fetched: SIZE });
     await expectGood(dest);
+  });
+
+  it('keeps an earlier run\'s bytes when their URL now holds a file of another size (a "latest" URL moved on), and resumes them from a mirror', async () => {
+    const moved = `/case-${++n}/app.zip`;
+    const next = join(await tempDir('dl-src'), 'next.zip');
+    await writeFile(next, randomBytes(SIZE + 4096));
+    await server.serve(moved, next);
+    const mirror = await servedPath();
+    const dest = join(await tempDir('dl'), 'app.zip');
+    const kept = SIZE / 2;
+    await writeFile(partialPath(dest), (await readFile(source)).subarray(0, kept));
+    await writeFile(sidecarPath(dest), JSON.stringify({ url: `${server.url}${moved}`, etag: '"0.10.0"', size: SIZE, integrity: pinned.integrity }));
+    const result = await download({ urls: [`${server.url}${moved}`, `${server.url}${mirror}`], dest, ...pinned, backoffBaseMs: 10 });
+    await expectGood(dest);
+    // Its 200 (If-Range saw the next release) had been taken as a restart: the kept half thrown away for a file that can
+    // never match the pin, downloaded to the pinned size, then refused, and the mirror asked for everything.
+    expect(result.resumedFrom).toBe(kept);
+    expect(server.bytesSent(mirror)).toBe(SIZE - kept);
   });
 
   it('does not promise a resume when it gives up having kept nothing', async () => {
