@@ -21,11 +21,18 @@ const hardLinked = (from: string, to: string): Promise<boolean> =>
     () => false,
   );
 
-async function extractAppImage(artifact: string, staging: string, file: string, integrity: string | undefined, own: boolean): Promise<PlannedEntry[]> {
+async function extractAppImage(
+  format: AppFormat,
+  artifact: string,
+  staging: string,
+  file: string,
+  integrity: string | undefined,
+  own: boolean,
+): Promise<PlannedEntry[]> {
   const dest = inside(staging, file);
   // The caller's own verified download is the app: linked, not copied, it needs no second copy's room on the disk (the
   // Linux app is one AppImage). Another disk, or one without hard links, gets a copy.
-  if (!(own && (await hardLinked(artifact, dest)))) await copyFile(artifact, dest);
+  if (!(own && downloadBecomesApp(format) && (await hardLinked(artifact, dest)))) await copyFile(artifact, dest);
   await chmod(dest, 0o755);
   return [{ path: file, type: 'file', mode: 0o755, size: (await stat(dest)).size, integrity }];
 }
@@ -43,12 +50,12 @@ async function unpack(
   if (format === 'zip') return extractZip(artifact, staging, cap);
   if (format === 'tar.gz') return extractTarGz(artifact, staging, cap);
   // An AppImage runs as it is; a Windows installer is kept as verified and run from the version folder.
-  return extractAppImage(artifact, staging, file, integrity, own);
+  return extractAppImage(format, artifact, staging, file, integrity, own);
 }
 
 /**
  * `integrity`: the artifact's verified sha512, recorded for a single-file app (AppImage, exe). `own`: the artifact is the
- * caller's verified download, deleted once installed, so a single-file app may become it (a hard link); a release's
+ * caller's verified download, deleted once installed, so an AppImage may become it (a hard link); a release's
  * artifact is never linked (the app's mode would change it).
  */
 export async function extractArtifact(
@@ -93,5 +100,8 @@ export function checkOpenableApp(targetId: string, format: AppFormat, archive: s
     throw refuse(archive, 'it holds no .app bundle at its top, the folder ao start opens on macOS');
 }
 
-/** An app that is one file (the Linux AppImage, the Windows installer): the verified download itself, not unpacked. */
-export const isSingleFileFormat = (format: AppFormat): boolean => format === 'AppImage' || format === 'exe';
+/**
+ * The download that becomes the app itself (a hard link, extractArtifact's `own`): the Linux AppImage. The Windows
+ * installer is copied: it runs from the version folder, and Windows may refuse to delete a name of a running program.
+ */
+export const downloadBecomesApp = (format: AppFormat): boolean => format === 'AppImage';

@@ -14,7 +14,7 @@ import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
 import { discardPartial, isDownloadFileName, isSidecarTempName, partialPath, usablePartialSize } from './partial-file.js';
 import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
-import { checkOpenableApp, extractArtifact, isSingleFileFormat, topLevelBundle, type PlannedEntry } from '../../common/app-extract.js';
+import { checkOpenableApp, extractArtifact, downloadBecomesApp, topLevelBundle, type PlannedEntry } from '../../common/app-extract.js';
 import { COMPLETION_MARKER } from '../../common/archive-plan.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, TRUST_FILE, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
@@ -171,7 +171,7 @@ async function shortOfSpace(
   root: string,
   downloadBytes: number,
   unpackBytes: number,
-  singleFile: boolean,
+  becomesApp: boolean,
   freeSpace: (dir: string) => Promise<number>,
 ): Promise<{ dir: string; free: number; need: number; what: string } | undefined> {
   const downloads = join(root, 'downloads');
@@ -180,7 +180,7 @@ async function shortOfSpace(
   const dir = r.dev === v.dev ? root : versions;
   const parts = (await oneDisk(root))
     ? [
-        singleFile
+        becomesApp
           ? { dir, need: downloadBytes, what: 'the download (which becomes the app) needs' }
           : { dir, need: downloadBytes + unpackBytes, what: 'the download and the unpacked app need' },
       ]
@@ -393,8 +393,8 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // An unfinished download of another release under this name is discarded by the download anyway: before the
     // disk is measured, so its bytes (most of the app, after an interrupted upgrade) count as free.
     if (have === 0) await discardPartial(artifact);
-    const singleFile = isSingleFileFormat(target.format);
-    const short = await shortOfSpace(root, target.size - have, target.unpackedSizeLimit, singleFile, options.freeSpace ?? freeBytes);
+    const becomesApp = downloadBecomesApp(target.format);
+    const short = await shortOfSpace(root, target.size - have, target.unpackedSizeLimit, becomesApp, options.freeSpace ?? freeBytes);
     if (short) {
       throw new UserError({
         what: 'not enough disk space for the desktop app',
@@ -421,7 +421,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // Again now that the download is done: minutes passed and something else may have filled the disk.
     const unpackDir = join(root, 'versions');
     const freeNow = await (options.freeSpace ?? freeBytes)(unpackDir);
-    if (freeNow < target.unpackedSizeLimit && !(singleFile && (await oneDisk(root)))) {
+    if (freeNow < target.unpackedSizeLimit && !(becomesApp && (await oneDisk(root)))) {
       throw new UserError({
         what: 'not enough disk space to unpack the desktop app',
         why: `${unpackDir} has ${freeNow} bytes free after the download; unpacking needs up to ${target.unpackedSizeLimit} (the verified download is kept)`,
