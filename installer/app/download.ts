@@ -1,5 +1,5 @@
 import diagnostics from 'node:diagnostics_channel';
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { pipeline, type Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
@@ -96,26 +96,44 @@ function firstBytes(chunks: Buffer[], n: number): Buffer {
   return Buffer.concat(head).subarray(0, n);
 }
 
-/** The proxy-aware dispatcher: HTTP(S)_PROXY/NO_PROXY, or npm's proxy config when npm runs us. */
-export function defaultDispatcher(): Dispatcher {
+/**
+ * The proxy-aware dispatcher: HTTP(S)_PROXY/NO_PROXY, or npm's proxy config when npm runs us. `urls`: the download's,
+ * whose addresses a NO_PROXY range (10.0.0.0/8) keeps off the proxy.
+ */
+export function defaultDispatcher(urls: string[] = []): Dispatcher {
   const env = process.env;
   if (![...HTTPS_PROXY_VARIABLES, ...HTTP_PROXY_VARIABLES].some((name) => env[name])) return new Agent({ connections: 4 });
   return new EnvHttpProxyAgent({
     httpProxy: proxySetting(HTTP_PROXY_VARIABLES),
     httpsProxy: proxySetting(HTTPS_PROXY_VARIABLES),
-    noProxy: noProxyList(env.NO_PROXY || env.no_proxy || env.npm_config_noproxy),
+    noProxy: noProxyList(env.NO_PROXY || env.no_proxy || env.npm_config_noproxy, urls),
   });
 }
 
 /**
- * NO_PROXY as curl, Go and npm read it, written for undici: a plain domain covers its subdomains too (`example.com`
- * keeps `downloads.example.com` off the proxy), which undici matches exactly, so a private mirror on a subdomain of a
- * NO_PROXY domain went through the proxy. `.example.com`, `*.example.com`, `*` and IP addresses stay as they are.
+ * NO_PROXY as curl and Go read it, written for undici: a plain domain covers its subdomains too (`example.com` keeps
+ * `downloads.example.com` off the proxy), which undici matches exactly; an address range (`10.0.0.0/8`), which undici
+ * does not read, keeps each of `urls` whose host is an address in it off the proxy (a redirect to another address
+ * is not covered). Both had sent a private mirror through the proxy. `.example.com`, `*.example.com`, `*` and
+ * addresses stay as they are.
  */
-function noProxyList(value: string | undefined): string | undefined {
+function noProxyList(value: string | undefined, urls: string[]): string | undefined {
   if (!value) return undefined;
   const entries = value.split(/[,\s]+/).filter(Boolean);
-  return entries.flatMap((entry) => (/^[.*]/.test(entry) || isIP(entry.replace(/:\d+$/, '')) ? [entry] : [entry, `.${entry}`])).join(',');
+  const ranges = new BlockList();
+  for (const entry of entries) {
+    const [address, bits] = entry.split('/');
+    const family = isIP(address ?? '');
+    if (family && bits !== undefined && /^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))
+      ranges.addSubnet(address!, Number(bits), family === 4 ? 'ipv4' : 'ipv6');
+  }
+  const inRange = urls.flatMap((url) => {
+    const host = URL.canParse(url) ? new URL(url).hostname : '';
+    const family = isIP(host.replace(/^\[|\]$/g, ''));
+    return family && ranges.check(host.replace(/^\[|\]$/g, ''), family === 4 ? 'ipv4' : 'ipv6') ? [host] : [];
+  });
+  const named = entries.flatMap((entry) => (/^[.*]/.test(entry) || isIP(entry.replace(/:\d+$/, '')) || entry.includes('/') ? [entry] : [entry, `.${entry}`]));
+  return [...named, ...inRange].join(',');
 }
 
 /** Where a proxy may be set, first one wins: the usual variables, then npm's config when npm runs us. */
@@ -257,7 +275,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     part.offset,
   );
   const ownDispatcher = options.dispatcher === undefined;
-  let dispatcher = options.dispatcher ?? defaultDispatcher();
+  let dispatcher = options.dispatcher ?? defaultDispatcher(options.urls);
   options.progress?.start(size, part.offset);
   const restart = async () => {
     await part.restart();
@@ -342,7 +360,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
           // undici keeps re-dialling a proxy that drops CONNECT (nodejs/undici#3897, fixed only in undici 8,
           // which needs Node 22): an abort does not reach a request still queued, closing the agent does.
           void dispatcher.destroy().catch(() => undefined);
-          dispatcher = defaultDispatcher();
+          dispatcher = defaultDispatcher(options.urls);
         }
         const wait = policy.failed(url, aborted ?? untrustedCertificate(url, err) ?? proxyRefusal(url, err) ?? err, part.offset);
         if (wait === undefined) break;

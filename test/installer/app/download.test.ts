@@ -613,7 +613,7 @@ describe.concurrent('download against a misbehaving server', () => {
     }
   });
 
-  it('keeps a subdomain of a NO_PROXY domain off the proxy (NO_PROXY=localhost covers mirror.localhost, as curl, Go and npm read it)', async () => {
+  it('keeps off the proxy a subdomain of a NO_PROXY domain and an address in a NO_PROXY range, as curl, Go and npm read them', async () => {
     const connects: string[] = [];
     const proxy = createServer();
     proxy.on('connect', (req, client) => {
@@ -621,24 +621,38 @@ describe.concurrent('download against a misbehaving server', () => {
       client.end('HTTP/1.1 403 Forbidden\r\n\r\n');
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    const saved = { ...process.env };
+    // The environment is changed only while the dispatcher is made: the cases beside this one run at the same time.
+    const dispatcherWith = (noProxy: string, url: string) => {
+      const saved = { ...process.env };
+      for (const k of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy']) delete process.env[k];
+      Object.assign(process.env, { HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, NO_PROXY: noProxy });
+      try {
+        return defaultDispatcher([url]);
+      } finally {
+        for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+        Object.assign(process.env, saved);
+      }
+    };
+    const mirror = `${server.url}${await servedPath()}`;
     try {
-      for (const noProxy of ['localhost', 'LOCALHOST:9', '.localhost']) {
-        for (const k of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy']) delete process.env[k];
-        Object.assign(process.env, { HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, NO_PROXY: noProxy });
-        const dispatcher = defaultDispatcher();
-        // Direct, the name may not resolve here: the only outcome that counts is whether the proxy was asked.
-        await request('http://mirror.localhost:9/app.zip', { dispatcher }).then(
+      for (const [noProxy, url] of [
+        ['localhost', 'http://mirror.localhost:9/app.zip'],
+        ['LOCALHOST:9', 'http://mirror.localhost:9/app.zip'],
+        ['.localhost', 'http://mirror.localhost:9/app.zip'],
+        ['10.0.0.0/8, 127.0.0.0/8', mirror],
+      ] as const) {
+        const dispatcher = dispatcherWith(noProxy, url);
+        // Direct, mirror.localhost may not resolve here: the outcome that counts is whether the proxy was asked.
+        await request(url, { dispatcher }).then(
           (res) => res.body.dump(),
           () => undefined,
         );
         await dispatcher.destroy();
       }
-      // undici matched a plain NO_PROXY domain exactly: a private mirror on a subdomain went through the proxy.
+      // undici matched a plain NO_PROXY domain exactly and no range at all: a private mirror on a subdomain of a
+      // NO_PROXY domain, or on an address of a NO_PROXY range (NO_PROXY=10.0.0.0/8), went through the proxy.
       expect(connects).toEqual([]);
     } finally {
-      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-      Object.assign(process.env, saved);
       proxy.closeAllConnections();
       await new Promise((resolve) => proxy.close(resolve));
     }
