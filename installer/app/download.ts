@@ -129,8 +129,9 @@ function noProxyList(value: string | undefined, urls: string[]): string | undefi
   }
   const inRange = urls.flatMap((url) => {
     const host = URL.canParse(url) ? new URL(url).hostname : '';
-    const family = isIP(host.replace(/^\[|\]$/g, ''));
-    return family && ranges.check(host.replace(/^\[|\]$/g, ''), family === 4 ? 'ipv4' : 'ipv6') ? [host] : [];
+    const address = host.replace(/^\[|\]$/g, '');
+    const family = isIP(address);
+    return family && ranges.check(address, family === 4 ? 'ipv4' : 'ipv6') ? [host] : [];
   });
   const named = entries.flatMap((entry) => (/^[.*]/.test(entry) || isIP(entry.replace(/:\d+$/, '')) || entry.includes('/') ? [entry] : [entry, `.${entry}`]));
   return [...named, ...inRange].join(',');
