@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdir, stat } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, stat } from 'node:fs/promises';
 import type { AppFormat } from './app-manifest.js';
 import { refuse, type PlannedEntry } from './archive-plan.js';
 import { inside } from './archive-write.js';
@@ -14,22 +14,50 @@ import { extractZip } from './zip-extract.js';
  */
 export type { PlannedEntry } from './archive-plan.js';
 
-async function extractAppImage(artifact: string, staging: string, file: string, integrity?: string): Promise<PlannedEntry[]> {
+/** Links `to` to `from`; false where it cannot (another disk, a file system without hard links). */
+const hardLinked = (from: string, to: string): Promise<boolean> =>
+  link(from, to).then(
+    () => true,
+    () => false,
+  );
+
+async function extractAppImage(
+  format: AppFormat,
+  artifact: string,
+  staging: string,
+  file: string,
+  integrity: string | undefined,
+  own: boolean,
+): Promise<PlannedEntry[]> {
   const dest = inside(staging, file);
-  await copyFile(artifact, dest);
+  // The caller's own verified download is the app: linked, not copied, it needs no second copy's room on the disk (the
+  // Linux app is one AppImage). Another disk, or one without hard links, gets a copy.
+  if (!(own && downloadBecomesApp(format) && (await hardLinked(artifact, dest)))) await copyFile(artifact, dest);
   await chmod(dest, 0o755);
   return [{ path: file, type: 'file', mode: 0o755, size: (await stat(dest)).size, integrity }];
 }
 
-async function unpack(format: AppFormat, artifact: string, staging: string, cap: number, file: string, integrity?: string): Promise<PlannedEntry[]> {
+async function unpack(
+  format: AppFormat,
+  artifact: string,
+  staging: string,
+  cap: number,
+  file: string,
+  integrity: string | undefined,
+  own: boolean,
+): Promise<PlannedEntry[]> {
   await mkdir(staging, { recursive: true });
   if (format === 'zip') return extractZip(artifact, staging, cap);
   if (format === 'tar.gz') return extractTarGz(artifact, staging, cap);
   // An AppImage runs as it is; a Windows installer is kept as verified and run from the version folder.
-  return extractAppImage(artifact, staging, file, integrity);
+  return extractAppImage(format, artifact, staging, file, integrity, own);
 }
 
-/** `integrity`: the artifact's verified sha512, recorded for a single-file app (AppImage, exe). */
+/**
+ * `integrity`: the artifact's verified sha512, recorded for a single-file app (AppImage, exe). `own`: the artifact is the
+ * caller's verified download, deleted once installed, so an AppImage may become it (a hard link); a release's
+ * artifact is never linked (the app's mode would change it).
+ */
 export async function extractArtifact(
   format: AppFormat,
   artifact: string,
@@ -37,9 +65,10 @@ export async function extractArtifact(
   cap: number,
   file: string,
   integrity?: string,
+  own = false,
 ): Promise<PlannedEntry[]> {
   try {
-    return await unpack(format, artifact, staging, cap, file, integrity);
+    return await unpack(format, artifact, staging, cap, file, integrity, own);
   } catch (err) {
     if (!isFileSystemError(err)) throw err;
     // The archive is fine and verified; this disk or this process is not.
@@ -70,3 +99,9 @@ export function checkOpenableApp(targetId: string, format: AppFormat, archive: s
   if (targetId.startsWith('darwin-') && (format === 'zip' || format === 'tar.gz') && !topLevelBundle(entries))
     throw refuse(archive, 'it holds no .app bundle at its top, the folder ao start opens on macOS');
 }
+
+/**
+ * The download that becomes the app itself (a hard link, extractArtifact's `own`): the Linux AppImage. The Windows
+ * installer is copied: it runs from the version folder, and Windows may refuse to delete a name of a running program.
+ */
+export const downloadBecomesApp = (format: AppFormat): boolean => format === 'AppImage';

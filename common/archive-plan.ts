@@ -88,6 +88,13 @@ export function checkPlan<T extends PlannedEntry>(archive: string, raw: T[], cap
     entries.push(e);
     byPath.set(path, e);
   }
+  // A hard link to a symlink (link(2) links the symlink itself: a tree copied with cp -al or rsync --link-dest, which GNU
+  // tar then archives as a hard link) is that symlink under a second name: the same target, read from its own folder.
+  // It had been refused as pointing "outside the app's files". Checked below as the symlink it is.
+  for (const e of entries) {
+    const dest = e.type === 'hardlink' && !(e.link ?? '').startsWith('/') ? byPath.get(cleanPath(e.link ?? '')) : undefined;
+    if (dest?.type === 'symlink') Object.assign(e, { type: 'symlink', link: dest.link });
+  }
   const links = new Map(entries.filter((e) => e.type === 'symlink').map((e) => [e.path, e.link ?? '']));
   // Files in archive order: a hardlink names one already written (tar's own rule; node-tar cannot link to what is not there yet).
   const filesSoFar = new Set<string>();
@@ -158,3 +165,26 @@ export const cleanPath = (path: string) =>
     .split('/')
     .filter((p) => p && p !== '.')
     .join('/');
+
+/**
+ * Every name an entry list holds, its folders' included: what an AppleDouble `._<name>` is checked against.
+ * ditto stores a file's extended attributes inline as `._<name>` beside it (without --sequesterRsrc) and
+ * folds them back when it unpacks (so does macOS's tar, which writes them into a tar.gz the same way); unpacked as files
+ * inside a signed .app, they would break its seal.
+ */
+export function appleDoubleCompanions(names: string[]): Set<string> {
+  const companions = new Set<string>();
+  // Most zips have none: no set of every path is built for them (an Electron app has ~3,000 entries).
+  if (!names.some((name) => /(^|[/\\])\._/.test(name))) return companions;
+  const present = new Set<string>();
+  for (const name of names) {
+    const parts = cleanPath(name).split('/');
+    for (let i = 1; i <= parts.length; i++) present.add(parts.slice(0, i).join('/'));
+  }
+  for (const name of names) {
+    const parts = cleanPath(name).split('/');
+    const last = parts.at(-1)!;
+    if (last.startsWith('._') && last.length > 2 && present.has([...parts.slice(0, -1), last.slice(2)].join('/'))) companions.add(name);
+  }
+  return companions;
+}

@@ -97,7 +97,8 @@ export const CANNOT_WRITE = new Set(['EACCES', 'EPERM', 'EROFS']);
 
 export async function acquireLock(path: string, options: LockOptions): Promise<Lock> {
   const staleMs = options.staleMs ?? 30_000;
-  const deadline = Date.now() + (options.waitMs ?? 0);
+  // Monotonic: a wall clock stepped forward (NTP, a laptop waking up) had ended a wait for a live holder at once.
+  const deadline = performance.now() + (options.waitMs ?? 0);
   await mkdir(dirname(path), { recursive: true });
   let told = false;
   // When the holder was first seen stopped, on consecutive polls: a stop of a moment (Ctrl-Z then bg, cpulimit's
@@ -161,15 +162,15 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
       continue;
     }
     const stopped = await stoppedHolder(path);
-    stoppedSince = stopped === undefined ? undefined : (stoppedSince ?? Date.now());
-    if (stopped !== undefined && Date.now() - stoppedSince! >= STOPPED_FOR_MS)
+    stoppedSince = stopped === undefined ? undefined : (stoppedSince ?? performance.now());
+    if (stopped !== undefined && performance.now() - stoppedSince! >= STOPPED_FOR_MS)
       throw new UserError({
         what: `${options.purpose} is already running`,
         why: `${await holderOf(path)} holds ${path}, and that process is stopped (Ctrl-Z, or a SIGSTOP): it cannot finish while stopped`,
         fix: `resume it (fg in the terminal it runs in, or kill -CONT ${stopped}) and let it finish, or end it (kill ${stopped}), then run this again`,
         code: 'ELOCKED',
       });
-    if (Date.now() + delay > deadline) {
+    if (performance.now() + delay > deadline) {
       const who = await holderOf(path);
       throw new UserError({
         what: `${options.purpose} is already running`,

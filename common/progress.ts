@@ -59,7 +59,9 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
   const stream = options.stream ?? process.stderr;
   const jsonStream = options.jsonStream ?? process.stdout;
   const mode = options.mode ?? pickProgressMode({}, stream);
-  const now = options.now ?? Date.now;
+  // Monotonic: a wall clock stepped back (NTP, a laptop waking up) froze the bar until it caught up, hours later; one
+  // stepped forward counted the jump into the rate, making the ETA hours.
+  const now = options.now ?? (() => performance.now());
   let total: number | undefined;
   let done = 0;
   let resumedFrom = 0;

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { ReadEntry } from 'tar';
 import type { UserError } from './errors.js';
-import { checkPlan, cleanPath, refuse, type PlannedEntry } from './archive-plan.js';
+import { appleDoubleCompanions, checkPlan, cleanPath, refuse, type PlannedEntry } from './archive-plan.js';
 import { capCounter, createSymlinks, dirMode, fileMode } from './archive-write.js';
 import { isFileSystemError } from './file-system-error.js';
 import { streamed } from './streaming-memory.js';
@@ -74,7 +74,13 @@ export async function extractTarGz(archive: string, staging: string, cap: number
   // Loaded on demand: ~5 MB of RSS that zip artifacts (macOS, Windows) never need.
   const tar = await import('tar');
   const raw = await listTarGz(tar, archive);
-  const plan = checkPlan(archive, raw, cap);
+  // As macOS's tar unpacks them: folded into extended attributes, never files (node-tar skips what the plan leaves out).
+  const companions = appleDoubleCompanions(raw.map((e) => e.path));
+  const plan = checkPlan(
+    archive,
+    raw.filter((e) => !companions.has(e.path)),
+    cap,
+  );
   // Symlinks are made here after the files, as for zips: node-tar can wait forever on its own
   // path reservation for a link naming its sibling (ao-desktop/ao -> ao-desktop).
   const allowed = new Set(plan.filter((e) => e.type !== 'symlink').map((e) => e.path));

@@ -8,7 +8,7 @@ import { crc32, createInflateRaw } from 'node:zlib';
 import StreamZip from 'node-stream-zip';
 import { UserError } from './errors.js';
 import { integrityOfHash } from './integrity.js';
-import { checkPlan, cleanPath, refuse, type PlannedEntry } from './archive-plan.js';
+import { appleDoubleCompanions, checkPlan, refuse, type PlannedEntry } from './archive-plan.js';
 import { capCounter, createSymlinks, ENTRY_DIGEST, fileMode, inside } from './archive-write.js';
 import { isFileSystemError } from './file-system-error.js';
 import { settle } from './streaming-memory.js';
@@ -111,28 +111,6 @@ async function readEntries(archive: string): Promise<ZipPlanned[]> {
 
 /** MS-DOS's folder attribute, in the low byte of the external attributes (a zip made on Windows may name a folder without a trailing slash). */
 const DOS_FOLDER = 0x10;
-
-/**
- * Every name an entry list holds, its folders' included: what an AppleDouble `._<name>` is checked against.
- * ditto stores a file's extended attributes inline as `._<name>` beside it (without --sequesterRsrc) and
- * folds them back when it unpacks; unpacked as files inside a signed .app, they would break its seal.
- */
-function appleDoubleCompanions(names: string[]): Set<string> {
-  const companions = new Set<string>();
-  // Most zips have none: no set of every path is built for them (an Electron app has ~3,000 entries).
-  if (!names.some((name) => /(^|[/\\])\._/.test(name))) return companions;
-  const present = new Set<string>();
-  for (const name of names) {
-    const parts = cleanPath(name).split('/');
-    for (let i = 1; i <= parts.length; i++) present.add(parts.slice(0, i).join('/'));
-  }
-  for (const name of names) {
-    const parts = cleanPath(name).split('/');
-    const last = parts.at(-1)!;
-    if (last.startsWith('._') && last.length > 2 && present.has([...parts.slice(0, -1), last.slice(2)].join('/'))) companions.add(name);
-  }
-  return companions;
-}
 
 async function rawEntries(archive: string, zip: InstanceType<typeof StreamZip.async>, all: Record<string, StreamZip.ZipEntry>): Promise<ZipPlanned[]> {
   const raw: ZipPlanned[] = [];

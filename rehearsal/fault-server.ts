@@ -41,7 +41,9 @@ export type Fault =
    */
   | { kind: 'login-page'; contentType?: string; body?: string }
   /** Send the whole file gzip-compressed with `Content-Encoding: gzip` (200, or 206 of the compressed bytes when a Range was asked), whatever Accept-Encoding said. */
-  | { kind: 'gzip' };
+  | { kind: 'gzip' }
+  /** Send the file's own bytes under this Content-Encoding header (`''`: the header with an empty value, which names no coding). */
+  | { kind: 'content-encoding'; value: string };
 
 export interface RequestRecord {
   method: string;
@@ -62,12 +64,18 @@ interface Served {
   generation: number;
   /** "user:password" this file is served to only (HTTP Basic), as a private mirror does. */
   basicAuth?: string;
+  /** The most bytes one 206 carries, its Content-Range ending there: a server that serves a large file in slices. */
+  rangeCap?: number;
 }
 
 export interface FaultServer {
   url: string;
-  /** Serves `file` at `path` ("/name"); `weakEtag`: a weak ETag (W/"..."), as Express's static files have, which If-Range never matches (RFC 9110, nginx). */
-  serve(path: string, file: string, options?: { weakEtag?: boolean; basicAuth?: string }): Promise<void>;
+  /**
+   * Serves `file` at `path` ("/name"); `weakEtag`: a weak ETag (W/"..."), as Express's static files have, which If-Range never
+   * matches (RFC 9110, nginx); `rangeCap`: each Range request is answered with at most this many bytes (a 206 whose
+   * Content-Range says where the slice ends), as a server handing out a large file in slices does.
+   */
+  serve(path: string, file: string, options?: { weakEtag?: boolean; basicAuth?: string; rangeCap?: number }): Promise<void>;
   /** Queues faults for the next requests to `path`, in order. */
   fault(path: string, ...faults: Fault[]): void;
   /** A redirect that always applies (for chains and loops). */
@@ -146,6 +154,7 @@ export async function startFaultServer(): Promise<FaultServer> {
     if (range && rangeApplies) {
       start = Number(range[1]);
       end = range[2] ? Math.min(Number(range[2]), served.size - 1) : served.size - 1;
+      if (served.rangeCap !== undefined) end = Math.min(end, start + served.rangeCap - 1);
       if (start >= served.size) return finishWith(416, { 'content-range': `bytes */${served.size}` });
       status = 206;
     }
@@ -166,9 +175,11 @@ export async function startFaultServer(): Promise<FaultServer> {
       'content-length': fault?.kind === 'lie-length' ? Math.max(0, length + fault.by) : length,
     };
     if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${served.size}`;
+    if (fault?.kind === 'content-encoding') headers['content-encoding'] = fault.value;
     record.status = status;
     res.writeHead(status, headers);
-    if (req.method === 'HEAD') return void res.end();
+    // An empty file has no byte range to read (createReadStream refuses end -1).
+    if (req.method === 'HEAD' || length === 0) return void res.end();
 
     const sendLimit = fault?.kind === 'lie-length' && fault.by < 0 ? length + fault.by : length;
     let sent = 0;
@@ -258,6 +269,7 @@ export async function startFaultServer(): Promise<FaultServer> {
         lastModified: info.mtime.toUTCString(),
         generation: 0,
         basicAuth: options.basicAuth,
+        rangeCap: options.rangeCap,
       });
     },
     fault(path, ...faults) {

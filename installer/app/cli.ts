@@ -132,6 +132,13 @@ async function main(argv: string[]): Promise<number> {
     return usageError((err as Error).message);
   }
   const { values, positionals } = parsed;
+  // An empty value (a script's `--dir "$APP_DIR"` with APP_DIR unset) names nothing: read as absent, `remove --dir ""`
+  // had removed the app in the default folder.
+  const empty = (['dir', 'manifest', 'target'] as const).find((name) => values[name] === '');
+  if (empty) return usageError(`--${empty} was given an empty value`);
+  // Every verb takes flags only: `ao-app remove ~/other-app` (meaning --dir) or `ao-app install 0.9.0` would do
+  // something else than asked, and say it was done.
+  if (positionals.length > 1) return usageError(`unexpected argument ${JSON.stringify(positionals[1])} (ao-app ${positionals[0]} takes flags only)`);
   if (values.help) {
     stdout.write(`${USAGE}\n`);
     return 0;
@@ -236,7 +243,8 @@ async function runVerb(
                 fix: `ao-app install (it installs release ${manifestVersion} in its place)`,
               }
             : { code: 'EAPPDAMAGED', what: 'the desktop app is not intact', why: problems.join('; '), fix: REINSTALL };
-      const details = failure.code === 'EAPPOUTDATED' ? '' : `:\n  ${problems.join('\n  ')}`;
+      // An outdated app is said in one line; one not installed says where it was looked for; a damaged one lists what is wrong.
+      const details = failure.code === 'EAPPOUTDATED' ? '' : `:\n  ${failure.code === 'EAPPNOTINSTALLED' ? failure.why : problems.join('\n  ')}`;
       say(`${failure.what}${details}\nfix: ${failure.fix}`, { ...result, problems } as unknown as Record<string, unknown>);
       if (values.json) writeJsonError(failure);
       return 1;

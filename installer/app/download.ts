@@ -1,4 +1,5 @@
 import diagnostics from 'node:diagnostics_channel';
+import { BlockList, isIP } from 'node:net';
 import { pipeline, type Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
@@ -14,6 +15,7 @@ import {
   LoginPageError,
   MirrorPolicy,
   ProxyCredentialsError,
+  ProxyRefusedError,
   RetryableError,
 } from './mirror-policy.js';
 import { discardPartial, PartialFile, type Sidecar } from './partial-file.js';
@@ -94,15 +96,45 @@ function firstBytes(chunks: Buffer[], n: number): Buffer {
   return Buffer.concat(head).subarray(0, n);
 }
 
-/** The proxy-aware dispatcher: HTTP(S)_PROXY/NO_PROXY, or npm's proxy config when npm runs us. */
-export function defaultDispatcher(): Dispatcher {
+/**
+ * The proxy-aware dispatcher: HTTP(S)_PROXY/NO_PROXY, or npm's proxy config when npm runs us. `urls`: the download's,
+ * whose addresses a NO_PROXY range (10.0.0.0/8) keeps off the proxy.
+ */
+export function defaultDispatcher(urls: string[] = []): Dispatcher {
   const env = process.env;
   if (![...HTTPS_PROXY_VARIABLES, ...HTTP_PROXY_VARIABLES].some((name) => env[name])) return new Agent({ connections: 4 });
   return new EnvHttpProxyAgent({
     httpProxy: proxySetting(HTTP_PROXY_VARIABLES),
     httpsProxy: proxySetting(HTTPS_PROXY_VARIABLES),
-    noProxy: env.NO_PROXY || env.no_proxy || env.npm_config_noproxy || undefined,
+    noProxy: noProxyList(env.NO_PROXY || env.no_proxy || env.npm_config_noproxy, urls),
   });
+}
+
+/**
+ * NO_PROXY as curl and Go read it, written for undici: a plain domain covers its subdomains too (`example.com` keeps
+ * `downloads.example.com` off the proxy), which undici matches exactly; an address range (`10.0.0.0/8`), which undici
+ * does not read, keeps each of `urls` whose host is an address in it off the proxy (a redirect to another address
+ * is not covered). Both had sent a private mirror through the proxy. `.example.com`, `*.example.com`, `*` and
+ * addresses stay as they are.
+ */
+function noProxyList(value: string | undefined, urls: string[]): string | undefined {
+  if (!value) return undefined;
+  const entries = value.split(/[,\s]+/).filter(Boolean);
+  const ranges = new BlockList();
+  for (const entry of entries) {
+    const [address, bits] = entry.split('/');
+    const family = isIP(address ?? '');
+    if (family && bits !== undefined && /^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))
+      ranges.addSubnet(address!, Number(bits), family === 4 ? 'ipv4' : 'ipv6');
+  }
+  const inRange = urls.flatMap((url) => {
+    const host = URL.canParse(url) ? new URL(url).hostname : '';
+    const address = host.replace(/^\[|\]$/g, '');
+    const family = isIP(address);
+    return family && ranges.check(address, family === 4 ? 'ipv4' : 'ipv6') ? [host] : [];
+  });
+  const named = entries.flatMap((entry) => (/^[.*]/.test(entry) || isIP(entry.replace(/:\d+$/, '')) || entry.includes('/') ? [entry] : [entry, `.${entry}`]));
+  return [...named, ...inRange].join(',');
 }
 
 /** Where a proxy may be set, first one wins: the usual variables, then npm's config when npm runs us. */
@@ -174,10 +206,15 @@ function untrustedCertificate(url: string, err: unknown): CertificateError | und
   return undefined;
 }
 
-/** A proxy that refused the tunnel with 407 (undici says only "Proxy response (407) !== 200 when HTTP Tunneling"), as a ProxyCredentialsError. */
-function proxyWantsCredentials(url: string, err: unknown): ProxyCredentialsError | undefined {
+/**
+ * A proxy that refused the tunnel for good (undici says only "Proxy response (407) !== 200 when HTTP Tunneling"): 407, it
+ * wants credentials (ProxyCredentialsError); 403, its policy does not let this host through (ProxyRefusedError).
+ */
+function proxyRefusal(url: string, err: unknown): DeadUrlError | undefined {
   for (let e = err as { cause?: unknown; message?: string } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
-    if (/^Proxy response \(407\)/.test(e.message ?? '')) return new ProxyCredentialsError(`${url}: the proxy answered 407 (it asks for credentials)`);
+    const status = /^Proxy response \((\d+)\)/.exec(e.message ?? '')?.[1];
+    if (status === '407') return new ProxyCredentialsError(`${url}: the proxy answered 407 (it asks for credentials)`);
+    if (status === '403') return new ProxyRefusedError(`the proxy ${proxyInUse() ?? ''} refused to connect to ${new URL(url).host} (403)`);
   }
   return undefined;
 }
@@ -239,7 +276,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     part.offset,
   );
   const ownDispatcher = options.dispatcher === undefined;
-  let dispatcher = options.dispatcher ?? defaultDispatcher();
+  let dispatcher = options.dispatcher ?? defaultDispatcher(options.urls);
   options.progress?.start(size, part.offset);
   const restart = async () => {
     await part.restart();
@@ -324,9 +361,9 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
           // undici keeps re-dialling a proxy that drops CONNECT (nodejs/undici#3897, fixed only in undici 8,
           // which needs Node 22): an abort does not reach a request still queued, closing the agent does.
           void dispatcher.destroy().catch(() => undefined);
-          dispatcher = defaultDispatcher();
+          dispatcher = defaultDispatcher(options.urls);
         }
-        const wait = policy.failed(url, aborted ?? untrustedCertificate(url, err) ?? proxyWantsCredentials(url, err) ?? err, part.offset);
+        const wait = policy.failed(url, aborted ?? untrustedCertificate(url, err) ?? proxyRefusal(url, err) ?? err, part.offset);
         if (wait === undefined) break;
         // A wait of seconds (backoff up to 30 s, Retry-After up to 2 minutes) is said, or it looks like a hang.
         if (wait >= 1000) options.progress?.waiting(`${policy.lastError}; trying again in ${humanWait(wait)}`);
@@ -347,14 +384,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       throw new UserError({
         what: `cannot download the desktop app ${urls[0]}`,
         why: `${policy.lastError}${urls.length > 1 ? ` (and every mirror failed the same way)` : ''}; ${kept}`,
-        fix:
-          policy.lastFailure instanceof CredentialsError
-            ? 'the download host asks for credentials: if it is a private mirror, give them in its URL, as AO_APP_BASE_URL=https://<user>:<token>@<host>/<path>/, then run ao-app install again'
-            : policy.lastFailure instanceof ProxyCredentialsError
-              ? `the proxy ${proxyInUse() ?? ''} asks for credentials (or refused those in its URL): give its user and password in its URL, as HTTPS_PROXY=http://<user>:<password>@<proxy host>:<port> (and HTTP_PROXY alike; npm's proxy settings work the same way), then run ao-app install again`
-              : policy.lastFailure instanceof CertificateError
-                ? "this network shows an HTTPS certificate Node does not trust: on a hotel or café network, sign in to it in a web browser first; behind a proxy or firewall inspecting HTTPS, set NODE_EXTRA_CA_CERTS to its CA certificate file (the one npm's cafile names); for an expired one, check the clock; then run ao-app install again"
-                : "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it",
+        fix: deadUrlsFix(policy.lastFailure),
         code: 'EAPPDOWNLOAD',
       });
     }
@@ -383,6 +413,20 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     });
   }
   return { resumedFrom: part.resumedFrom, fetched: part.fetched, url: part.sidecar?.url ?? options.urls[0]! };
+}
+
+/** What to do once every URL is dropped, by the kind of the last failure. */
+function deadUrlsFix(failure: unknown): string {
+  const proxy = proxyInUse() ?? '';
+  if (failure instanceof CredentialsError)
+    return 'the download host asks for credentials: if it is a private mirror, give them in its URL, as AO_APP_BASE_URL=https://<user>:<token>@<host>/<path>/, then run ao-app install again';
+  if (failure instanceof ProxyCredentialsError)
+    return `the proxy ${proxy} asks for credentials (or refused those in its URL): give its user and password in its URL, as HTTPS_PROXY=http://<user>:<password>@<proxy host>:<port> (and HTTP_PROXY alike; npm's proxy settings work the same way), then run ao-app install again`;
+  if (failure instanceof ProxyRefusedError)
+    return `the proxy ${proxy} does not let ao-app reach the download host: ask whoever runs it to allow that host, or set AO_APP_BASE_URL to a mirror it allows (or, if the host is reachable without the proxy, add it to NO_PROXY), then run ao-app install again`;
+  if (failure instanceof CertificateError)
+    return "this network shows an HTTPS certificate Node does not trust: on a hotel or café network, sign in to it in a web browser first; behind a proxy or firewall inspecting HTTPS, set NODE_EXTRA_CA_CERTS to its CA certificate file (the one npm's cafile names); for an expired one, check the clock; then run ao-app install again";
+  return "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it";
 }
 
 interface AttemptContext {
@@ -437,7 +481,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     discard(res.body);
     throw htmlPage(url);
   }
-  const encoding = (header(res.headers, 'content-encoding') ?? 'identity').trim().toLowerCase();
+  const encoding = contentCoding(header(res.headers, 'content-encoding'));
   const decoder = encoding === 'identity' ? undefined : DECODERS[encoding];
   if (encoding !== 'identity' && !decoder) {
     discard(res.body);
@@ -449,8 +493,11 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     await ctx.restart();
     throw new RetryableError(`${url} answered a resume with a range of the compressed (Content-Encoding: ${encoding}) file`);
   }
+  // Where a 206 says its slice ends: a server may hand out a large file in slices, each one a whole answer.
+  let sliceEnd: number | undefined;
   if (status === 206) {
-    const m = /^bytes (\d+)-/.exec(header(res.headers, 'content-range') ?? '');
+    const m = /^bytes (\d+)-(\d+)?/.exec(header(res.headers, 'content-range') ?? '');
+    sliceEnd = m?.[2] === undefined ? undefined : Number(m[2]) + 1;
     const total = rangeTotal(header(res.headers, 'content-range'));
     if (total !== undefined && total !== size) {
       discard(res.body);
@@ -466,6 +513,11 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // show it is no sign-in page. A page sent without an HTML type in answer to a resume (a laptop waking up on a hotel
   // network whose sign-in expired) had cost every byte kept.
   const startOver = status === 200 && part.offset > 0;
+  // A whole file of another size in answer to a resume is another file (a "latest" URL moved to the next release), known
+  // once its first bytes show it is no sign-in page: the kept bytes stay for a mirror or a later run. Started over, they
+  // had been thrown away for bytes that never match the pin.
+  const length = header(res.headers, 'content-length') ?? '';
+  const otherFile = startOver && !decoder && /^\d+$/.test(length) && Number(length) !== size;
   let begun = false;
   const begin = async () => {
     begun = true;
@@ -490,6 +542,11 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
         batch = [];
         batched = 0;
         throw htmlPage(url);
+      }
+      if (otherFile) {
+        batch = [];
+        batched = 0;
+        throw new DeadUrlError(`${url} holds ${length} bytes, but the release pins ${size}`);
       }
     }
     if (!begun) await begin();
@@ -529,7 +586,22 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     await flush();
     await writing;
   }
-  if (part.offset < size) throw new RetryableError(`${url} ended the body early at ${part.offset} of ${size} bytes`);
+  if (part.offset >= size) return;
+  // A slice delivered whole is progress, not a failure: the next request asks for the rest at once. Counted as a failed
+  // attempt, each slice had cost a backoff and, under 256 KiB, a request of the budget, which ended the download.
+  if (sliceEnd !== undefined && sliceEnd < size && part.offset === sliceEnd) return;
+  // A whole answer holding nothing: the URL serves an empty file (an upload that never finished), not a flaky network.
+  if (status === 200 && received === 0) throw new DeadUrlError(`${url} holds 0 bytes, but the release pins ${size}`);
+  throw new RetryableError(`${url} ended the body early at ${part.offset} of ${size} bytes`);
+}
+
+/**
+ * The coding a Content-Encoding header names: `identity` for none, which an empty value (an empty list, RFC 9110) and
+ * `none` (sent by some servers) also mean; these had dropped the URL as a coding ao-app cannot decode.
+ */
+function contentCoding(value: string | undefined): string {
+  const coding = (value ?? '').trim().toLowerCase();
+  return coding === '' || coding === 'none' ? 'identity' : coding;
 }
 
 /**

@@ -14,7 +14,7 @@ import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
 import { discardPartial, isDownloadFileName, isSidecarTempName, partialPath, usablePartialSize } from './partial-file.js';
 import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
-import { checkOpenableApp, extractArtifact, topLevelBundle, type PlannedEntry } from '../../common/app-extract.js';
+import { checkOpenableApp, extractArtifact, downloadBecomesApp, topLevelBundle, type PlannedEntry } from '../../common/app-extract.js';
 import { COMPLETION_MARKER } from '../../common/archive-plan.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, TRUST_FILE, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
@@ -156,27 +156,38 @@ async function freeBytes(dir: string): Promise<number> {
   return Number(info.bavail) * Number(info.bsize);
 }
 
+/** downloads/ and versions/ on one disk: a single-file app's verified download becomes the app there (a hard link), no copy. */
+async function oneDisk(root: string): Promise<boolean> {
+  const [d, v] = await Promise.all([stat(join(root, 'downloads')), stat(join(root, 'versions'))]);
+  return d.dev === v.dev;
+}
+
 /**
  * The disk that cannot hold its part, if any: the rest of the download goes into downloads/, the unpacked app into
  * versions/. Either may be linked to another disk (a user who moved the app off a half-full laptop disk), so each disk
- * is asked for what lands on it; one disk for both is asked for the sum.
+ * is asked for what lands on it; one disk for both is asked for the sum, or for the download alone when it becomes the app.
  */
 async function shortOfSpace(
   root: string,
   downloadBytes: number,
   unpackBytes: number,
+  becomesApp: boolean,
   freeSpace: (dir: string) => Promise<number>,
 ): Promise<{ dir: string; free: number; need: number; what: string } | undefined> {
   const downloads = join(root, 'downloads');
   const versions = join(root, 'versions');
-  const [r, d, v] = await Promise.all([stat(root), stat(downloads), stat(versions)]);
-  const parts =
-    d.dev === v.dev
-      ? [{ dir: r.dev === v.dev ? root : versions, need: downloadBytes + unpackBytes, what: 'the download and the unpacked app need' }]
-      : [
-          { dir: downloads, need: downloadBytes, what: 'the download needs' },
-          { dir: versions, need: unpackBytes, what: 'the unpacked app needs' },
-        ];
+  const [r, v] = await Promise.all([stat(root), stat(versions)]);
+  const dir = r.dev === v.dev ? root : versions;
+  const parts = (await oneDisk(root))
+    ? [
+        becomesApp
+          ? { dir, need: downloadBytes, what: 'the download (which becomes the app) needs' }
+          : { dir, need: downloadBytes + unpackBytes, what: 'the download and the unpacked app need' },
+      ]
+    : [
+        { dir: downloads, need: downloadBytes, what: 'the download needs' },
+        { dir: versions, need: unpackBytes, what: 'the unpacked app needs' },
+      ];
   for (const part of parts) {
     const free = await freeSpace(part.dir);
     if (free < part.need) return { ...part, free };
@@ -199,7 +210,8 @@ async function currentVersionDir(root: string): Promise<string | undefined> {
       const { version } = JSON.parse(await readFile(join(root, 'current.json'), 'utf8')) as { version: string };
       return join(root, 'versions', version);
     }
-    return join(root, await readlink(join(root, 'current')));
+    // resolve, not join: a link rewritten with an absolute target (ln -sfn) names that folder, not one under root.
+    return resolve(root, await readlink(join(root, 'current')));
   } catch {
     return undefined;
   }
@@ -380,7 +392,8 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // An unfinished download of another release under this name is discarded by the download anyway: before the
     // disk is measured, so its bytes (most of the app, after an interrupted upgrade) count as free.
     if (have === 0) await discardPartial(artifact);
-    const short = await shortOfSpace(root, target.size - have, target.unpackedSizeLimit, options.freeSpace ?? freeBytes);
+    const becomesApp = downloadBecomesApp(target.format);
+    const short = await shortOfSpace(root, target.size - have, target.unpackedSizeLimit, becomesApp, options.freeSpace ?? freeBytes);
     if (short) {
       throw new UserError({
         what: 'not enough disk space for the desktop app',
@@ -407,7 +420,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // Again now that the download is done: minutes passed and something else may have filled the disk.
     const unpackDir = join(root, 'versions');
     const freeNow = await (options.freeSpace ?? freeBytes)(unpackDir);
-    if (freeNow < target.unpackedSizeLimit) {
+    if (freeNow < target.unpackedSizeLimit && !(becomesApp && (await oneDisk(root)))) {
       throw new UserError({
         what: 'not enough disk space to unpack the desktop app',
         why: `${unpackDir} has ${freeNow} bytes free after the download; unpacking needs up to ${target.unpackedSizeLimit} (the verified download is kept)`,
@@ -420,7 +433,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     await rm(staging, { recursive: true, force: true });
     let marker: Marker;
     try {
-      const entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file, target.integrity);
+      const entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file, target.integrity, true);
       checkOpenableApp(targetId, target.format, partialPath(artifact), entries);
       marker = {
         version: manifest.version,

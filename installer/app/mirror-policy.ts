@@ -23,6 +23,9 @@ export class CredentialsError extends DeadUrlError {}
 /** The proxy answered 407: it lets nothing through without its user and password, however often it is asked. */
 export class ProxyCredentialsError extends DeadUrlError {}
 
+/** The proxy answered 403 to the tunnel: its policy does not let this host through, however often it is asked. */
+export class ProxyRefusedError extends DeadUrlError {}
+
 /** An HTTPS certificate this machine does not trust (a proxy inspecting HTTPS, a self-signed mirror): no retry changes it. */
 export class CertificateError extends DeadUrlError {}
 

@@ -85,7 +85,13 @@ export class PartialFile {
 
   /** Picks up what an earlier run left for this very artifact (re-hashed, so the digest covers every byte on disk), or starts empty. */
   static async open(dest: string, size: number, integrity: string): Promise<PartialFile> {
-    const offset = await usablePartialSize(dest, size, integrity);
+    // A partial another name shares is the installed AppImage (linked there by a run killed before it deleted its
+    // download): never written to, or a restart's truncate would empty the installed app.
+    const shared = await stat(partialPath(dest)).then(
+      (info) => info.nlink > 1,
+      () => false,
+    );
+    const offset = shared ? 0 : await usablePartialSize(dest, size, integrity);
     let sidecar: Sidecar | undefined;
     if (offset > 0) sidecar = JSON.parse(await readFile(sidecarPath(dest), 'utf8')) as Sidecar;
     else await discardPartial(dest);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -53,6 +53,23 @@ describe('acquireLock', () => {
     setTimeout(() => void first.release(), 200);
     const second = await acquireLock(path, { purpose: 't', waitMs: 5000 });
     await second.release();
+  });
+
+  it('keeps waiting for a live holder when the wall clock steps forward (NTP, a laptop waking up)', async () => {
+    const path = join(dir(), '.lock');
+    const held = await acquireLock(path, { purpose: 'test' });
+    const wall = Date.now.bind(Date);
+    let step = 0;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => wall() + step);
+    try {
+      const waiting = acquireLock(path, { purpose: 'test', waitMs: 60_000 });
+      // On the wall clock the 60 s wait had ended at the step: "already running", the holder still at work.
+      step = 3_600_000;
+      setTimeout(() => void held.release(), 300);
+      await (await waiting).release();
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('reclaims the lock of a process that was SIGKILLed', async () => {

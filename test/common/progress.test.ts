@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it, vi } from 'vitest';
 import { Writable } from 'node:stream';
 import { createProgress, formatBytes, pickProgressMode } from '../../common/progress.js';
 
@@ -45,6 +46,31 @@ describe('progress output', () => {
     const draws = out.chunks.length;
     p.advance(1);
     expect(out.chunks.length).toBe(draws);
+  });
+
+  it('keeps redrawing the bar, with a sane ETA, when the wall clock steps back or forward mid-download (NTP, a laptop waking up)', async () => {
+    const wall = Date.now.bind(Date);
+    let step = 0;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => wall() + step);
+    try {
+      const out = sink(true);
+      const p = createProgress('app', { mode: 'tty', stream: out.stream });
+      p.start(10_000_000);
+      step = -3_600_000;
+      // More than the 100 ms between frames, on any clock that counts the time that passed.
+      await sleep(150);
+      const frames = out.chunks.length;
+      p.advance(1_000_000);
+      // On the wall clock, an hour went by before the next frame could be drawn: the bar froze, looking like a hang.
+      expect(out.chunks).toHaveLength(frames + 1);
+      step = 3_600_000;
+      await sleep(150);
+      p.advance(1_000_000);
+      // An hour counted into the rate had made the ETA hours (8 MB left after 2 MB in well under a minute).
+      expect(Number(/ETA (\d+)m/.exec(out.chunks.at(-1)!)?.[1] ?? 0)).toBeLessThan(10);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('keeps each frame within a narrow terminal (a split pane): a line that wraps is never cleared, so every redraw left a new line', () => {

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect, type AddressInfo } from 'node:net';
+import { request } from 'undici';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
@@ -414,6 +416,40 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === shorter).at(-1)?.range).toBe(`bytes=${SIZE - 1000}-`);
   });
 
+  it('gives up at once on a URL serving an empty file (an upload that never finished), not blaming the network, and takes the file from the next mirror', async () => {
+    const empty = join(await tempDir('dl-src'), 'empty.zip');
+    await writeFile(empty, '');
+    const path = `/case-${++n}/empty.zip`;
+    await server.serve(path, empty);
+    const failed = await fetchTo(path).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/holds 0 bytes, but the release pins/) });
+    expect((failed as { fix: string }).fix).not.toMatch(/network/);
+    // It had been asked seven times over ~30 s (with the default backoff), then blamed on "the network connection".
+    expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
+    const good = await servedPath();
+    await expectGood((await fetchTo(path, { urls: [`${server.url}${path}`, `${server.url}${good}`] })).dest);
+  });
+
+  it('reads a Content-Encoding header naming no coding (an empty value, "none") as the file itself, where it had dropped the only URL', async () => {
+    for (const value of ['', 'none']) {
+      const path = await servedPath();
+      server.fault(path, { kind: 'content-encoding', value });
+      await expectGood((await fetchTo(path)).dest);
+    }
+  });
+
+  it('finishes from a server that answers each resume with a slice of the rest (a 206 ending before the file does), counting no slice as a failure', async () => {
+    const path = `/case-${++n}/app.zip`;
+    const slice = 64 << 10;
+    await server.serve(path, source, { rangeCap: slice });
+    server.fault(path, { kind: 'drop', afterBytes: 1 << 20 });
+    // Each slice had been "ended the body early": a failed attempt, a backoff, and a request that brought under 256 KiB,
+    // so the request budget ended the download after a few slices (40 by default: 2.5 MB of a 254 MB app).
+    const { dest } = await fetchTo(path, { maxFruitlessRequests: 5 });
+    await expectGood(dest);
+    expect(server.requests.filter((r) => r.path === path && r.status === 206).length).toBeGreaterThanOrEqual(Math.ceil((SIZE - (1 << 20)) / slice));
+  });
+
   it('follows a redirect chain and rotates to a mirror when a redirect loops', async () => {
     const path = await servedPath();
     server.redirect('/chain-1', '/chain-2');
@@ -577,6 +613,51 @@ describe.concurrent('download against a misbehaving server', () => {
     }
   });
 
+  it('keeps off the proxy a subdomain of a NO_PROXY domain and an address in a NO_PROXY range, as curl, Go and npm read them', async () => {
+    const connects: string[] = [];
+    const proxy = createServer();
+    proxy.on('connect', (req, client) => {
+      connects.push(req.url ?? '');
+      client.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    // The environment is changed only while the dispatcher is made: the cases beside this one run at the same time.
+    const dispatcherWith = (noProxy: string, url: string) => {
+      const saved = { ...process.env };
+      for (const k of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy']) delete process.env[k];
+      Object.assign(process.env, { HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, NO_PROXY: noProxy });
+      try {
+        return defaultDispatcher([url]);
+      } finally {
+        for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+        Object.assign(process.env, saved);
+      }
+    };
+    const mirror = `${server.url}${await servedPath()}`;
+    try {
+      for (const [noProxy, url] of [
+        ['localhost', 'http://mirror.localhost:9/app.zip'],
+        ['LOCALHOST:9', 'http://mirror.localhost:9/app.zip'],
+        ['.localhost', 'http://mirror.localhost:9/app.zip'],
+        ['10.0.0.0/8, 127.0.0.0/8', mirror],
+      ] as const) {
+        const dispatcher = dispatcherWith(noProxy, url);
+        // Direct, mirror.localhost may not resolve here: the outcome that counts is whether the proxy was asked.
+        await request(url, { dispatcher }).then(
+          (res) => res.body.dump(),
+          () => undefined,
+        );
+        await dispatcher.destroy();
+      }
+      // undici matched a plain NO_PROXY domain exactly and no range at all: a private mirror on a subdomain of a
+      // NO_PROXY domain, or on an address of a NO_PROXY range (NO_PROXY=10.0.0.0/8), went through the proxy.
+      expect(connects).toEqual([]);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
   it('reports resumedFrom 0 when a partial from an earlier run was thrown away (the server answered 200 with the whole file)', async () => {
     const path = await servedPath();
     server.fault(path, { kind: 'ignore-range' });
@@ -587,6 +668,24 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === path).map((r) => r.status)).toEqual([200]);
     expect(result).toMatchObject({ resumedFrom: 0, fetched: SIZE });
     await expectGood(dest);
+  });
+
+  it('keeps an earlier run\'s bytes when their URL now holds a file of another size (a "latest" URL moved on), and resumes them from a mirror', async () => {
+    const moved = `/case-${++n}/app.zip`;
+    const next = join(await tempDir('dl-src'), 'next.zip');
+    await writeFile(next, randomBytes(SIZE + 4096));
+    await server.serve(moved, next);
+    const mirror = await servedPath();
+    const dest = join(await tempDir('dl'), 'app.zip');
+    const kept = SIZE / 2;
+    await writeFile(partialPath(dest), (await readFile(source)).subarray(0, kept));
+    await writeFile(sidecarPath(dest), JSON.stringify({ url: `${server.url}${moved}`, etag: '"0.10.0"', size: SIZE, integrity: pinned.integrity }));
+    const result = await download({ urls: [`${server.url}${moved}`, `${server.url}${mirror}`], dest, ...pinned, backoffBaseMs: 10 });
+    await expectGood(dest);
+    // Its 200 (If-Range saw the next release) had been taken as a restart: the kept half thrown away for a file that can
+    // never match the pin, downloaded to the pinned size, then refused, and the mirror asked for everything.
+    expect(result.resumedFrom).toBe(kept);
+    expect(server.bytesSent(mirror)).toBe(SIZE - kept);
   });
 
   it('does not promise a resume when it gives up having kept nothing', async () => {

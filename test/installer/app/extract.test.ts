@@ -229,6 +229,47 @@ describe('extracting real app layouts', () => {
     expect((await stat(join(staging, 'ao-desktop/ao-desktop'))).mode & 0o111).not.toBe(0);
   });
 
+  it.runIf(process.platform === 'linux')('unpacks a GNU tar whose tree hard-links a symlink (cp -al, rsync --link-dest) as that symlink', async () => {
+    const dir = await tempDir('hardlinked-symlink');
+    const app = join(dir, 'tree', 'ao-desktop');
+    await mkdir(join(app, 'lib'), { recursive: true });
+    await writeFile(join(app, 'lib', 'libao.so.1'), 'ELF');
+    await symlink('libao.so.1', join(app, 'lib', 'libao.so'));
+    // link(2) on a symlink links the symlink itself (ln -P): GNU tar then writes the second name as a hard link to it.
+    execFileSync('ln', ['-P', join(app, 'lib', 'libao.so'), join(app, 'lib', 'libao-current.so')]);
+    const archive = join(dir, 'app.tar.gz');
+    execFileSync('tar', ['czf', archive, '-C', join(dir, 'tree'), 'ao-desktop']);
+    const staging = join(dir, 'staging');
+    // It had been refused as unsafe, "points outside the app's files", so the release could not ship it.
+    await extractArtifact('tar.gz', archive, staging, 1 << 20, 'app.tar.gz');
+    for (const name of ['libao.so', 'libao-current.so']) {
+      expect(await readlink(join(staging, 'ao-desktop', 'lib', name))).toBe('libao.so.1');
+      expect(await readFile(join(staging, 'ao-desktop', 'lib', name), 'utf8')).toBe('ELF');
+    }
+  });
+
+  it('drops the AppleDouble ._<name> entries macOS tar writes beside each file with extended attributes, as it unpacks them', async () => {
+    const dir = await tempDir('appledouble-tar');
+    const contents = join(dir, 'tree', 'Agent Orchestrator.app', 'Contents');
+    await mkdir(contents, { recursive: true });
+    await writeFile(join(contents, 'Info.plist'), '<plist/>');
+    // What bsdtar on macOS (without COPYFILE_DISABLE=1) stores for a file's and a folder's xattrs: a ._<name> sibling.
+    await writeFile(join(contents, '._Info.plist'), 'com.apple.quarantine');
+    await writeFile(join(dir, 'tree', '._Agent Orchestrator.app'), 'com.apple.FinderInfo');
+    const archive = join(dir, 'app.tar.gz');
+    execFileSync('tar', ['czf', archive, '-C', join(dir, 'tree'), '._Agent Orchestrator.app', 'Agent Orchestrator.app']);
+    const staging = join(dir, 'staging');
+    const entries = await extractArtifact('tar.gz', archive, staging, 1 << 20, 'app.tar.gz');
+    // Unpacked as files inside the signed .app, they broke its seal (a zip's were already dropped, as ditto does).
+    expect(entries.map((e) => e.path).sort()).toEqual([
+      'Agent Orchestrator.app',
+      'Agent Orchestrator.app/Contents',
+      'Agent Orchestrator.app/Contents/Info.plist',
+    ]);
+    expect(await readdir(staging)).toEqual(['Agent Orchestrator.app']);
+    expect(await readdir(join(staging, 'Agent Orchestrator.app', 'Contents'))).toEqual(['Info.plist']);
+  });
+
   it('installs an AppImage as one executable file', async () => {
     const dir = await tempDir('appimage');
     const built = await buildAppArtifact('appimage', join(dir, 'ao-desktop-linux-x64.AppImage'), 64 << 10);

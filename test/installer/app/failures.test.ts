@@ -255,6 +255,30 @@ describe('the download fails in a way the user can act on, and never loops', () 
     }
   });
 
+  it('gives up at once when the proxy refuses the download host (403 to CONNECT: a policy), saying so, not to check the proxy', async () => {
+    const artifact = systemTarGz('proxy-forbidden', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    let connects = 0;
+    const proxy = await connectProxy((_req, socket) => {
+      connects++;
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+    });
+    try {
+      const root = join(await tempDir('root'), 'app');
+      const r = await ao(await installArgs(manifest, root, ['--json']), { HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: '', no_proxy: '' }, 60_000);
+      expect(r.code).toBe(1);
+      // It had been asked seven times over ~30 s, then "check the proxy": no retry changes a proxy's policy.
+      expect(connects).toBe(1);
+      expect(errorEvent(r.stdout)).toMatchObject({
+        code: 'EAPPDOWNLOAD',
+        why: expect.stringMatching(/proxy .* refused .*127\.0\.0\.1.* \(403\)/),
+        fix: expect.stringMatching(/AO_APP_BASE_URL/),
+      });
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('sends a proxy password holding a "%" that starts no escape as it is, and names a proxy setting that is no URL', async () => {
     const artifact = systemTarGz('proxy-pct', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
@@ -759,6 +783,10 @@ describe('every failure under --json ends with an error event, and none waits fo
     const missing = await ao(['verify', ...flags]);
     expect(missing.code).toBe(1);
     expect(errorEvent(missing.stdout)).toMatchObject({ event: 'error', code: 'EAPPNOTINSTALLED', fix: expect.stringContaining('ao-app install') });
+    // As text, what and why: it had printed "the desktop app is not installed" twice, and never which folder it looked in.
+    expect((await ao(['verify', ...flags.slice(1)])).stdout).toBe(
+      `the desktop app is not installed:\n  ${root} holds no completely installed version\nfix: ao-app install\n`,
+    );
     expect((await ao(['install', ...flags])).code).toBe(0);
     writeFileSync(join(root, 'current', 'ao-desktop', 'ao-desktop'), '#!/bin/sh\necho changed\n');
     const damaged = await ao(['verify', ...flags]);
@@ -1266,6 +1294,25 @@ describe('URLs: credentials never printed, malformed or non-http ones refused at
 });
 
 describe('usage errors under --json', () => {
+  it('an empty --dir, --manifest or --target (a script\'s unset "$APP_DIR"), or an argument past the verb, is a usage error, never the default folder', async () => {
+    const artifact = join(await tempDir('empty-dir'), 'ao-desktop-linux-x64.AppImage');
+    await buildAppArtifact('appimage', artifact, 1 << 10);
+    const manifest = await writeManifest(await tempDir('m'), await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/empty-dir.AppImage' }));
+    const home = { HOME: await tempDir('empty-dir-home') };
+    expect((await ao(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64'], home)).code).toBe(0);
+    for (const flag of ['--dir', '--manifest', '--target']) {
+      // `ao-app remove --dir "$APP_DIR"` with APP_DIR unset had removed the app in ~/.ao/app, exit 0.
+      const r = await ao(['remove', '--json', '--manifest', manifest, flag, ''], home);
+      expect(r.code).toBe(2);
+      expect(errorEvent(r.stdout)).toMatchObject({ code: 'EUSAGE', why: expect.stringContaining(flag) });
+    }
+    // `ao-app remove ~/other-app` (meaning --dir) had been read as a plain remove of ~/.ao/app, exit 0.
+    const extra = await ao(['remove', '--json', '--manifest', manifest, join(home.HOME, 'other-app')], home);
+    expect(extra.code).toBe(2);
+    expect(errorEvent(extra.stdout)).toMatchObject({ code: 'EUSAGE', why: expect.stringContaining('other-app') });
+    expect((await ao(['where', '--manifest', manifest], home)).code).toBe(0);
+  });
+
   it('end with a {"event":"error","code":"EUSAGE"} line and exit 2: an unknown flag, a flag without its value, an unknown verb', async () => {
     for (const args of [
       ['install', '--json', '--bogus'],

@@ -98,6 +98,21 @@ describe('installing the desktop app', () => {
     expect(server.bytesSent('/mac-basic.zip')).toBe(before);
   });
 
+  it.runIf(process.platform !== 'win32')(
+    'reads a `current` link rewritten with an absolute target (ln -sfn "$PWD/versions/..." current) as the app it names',
+    async () => {
+      const root = await tempDir('root');
+      const manifest = await macManifest(mac, '0.10.0', '/mac-absolute-current.zip');
+      const { path } = await installApp({ manifest, target: 'darwin-arm64', root });
+      await rm(join(root, 'current'));
+      await symlink(path, join(root, 'current'));
+      // Joined to the app folder, the absolute target named <root>/<root>/versions/...: `where` said "not installed" and
+      // verify "has no completion marker", about an app that was intact.
+      expect(await appPath(root)).toBe(path);
+      expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toMatchObject({ ok: true, path });
+    },
+  );
+
   it('verify re-hashes every installed file and names the one that changed, even at the same size', async () => {
     const root = await tempDir('root');
     const manifest = await macManifest(mac, '0.10.0', '/mac-verify.zip');
@@ -265,6 +280,33 @@ describe('installing the desktop app', () => {
       expect(server.requests.filter((r) => r.path === `/${manifest.targets['linux-x64'].file}`)).toHaveLength(0);
     } finally {
       execFileSync('umount', [root]);
+    }
+  });
+
+  // The Linux app is one AppImage: the verified download is the app. Copied into the version folder, it had needed its
+  // size twice on the disk (download, then copy), and the check before downloading asked for both.
+  it.skipIf(!canMountTmpfs())('installs an AppImage on a disk that holds it once and a half, not twice: the verified download becomes the app', async () => {
+    const disk = await tempDir('appimage-disk');
+    const image = join(await tempDir('img'), 'agent-orchestrator-linux-x64.AppImage');
+    await buildAppArtifact('appimage', image, 6 << 20);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=10m', 'tmpfs', disk]);
+    try {
+      const manifest = await manifestFor(
+        server,
+        image,
+        'AppImage',
+        'linux-x64',
+        { unpackedSizeLimit: Math.ceil((6 << 20) * 1.1) },
+        { path: '/appimage-once.AppImage' },
+      );
+      const root = join(disk, 'app');
+      const result = await installApp({ manifest, target: 'linux-x64', root });
+      const app = join(result.path, 'agent-orchestrator-linux-x64.AppImage');
+      expect((await stat(app)).mode & 0o111).not.toBe(0);
+      expect(await readdir(join(root, 'downloads'))).toEqual([]);
+      expect(await verifyApp({ manifest, target: 'linux-x64', root })).toMatchObject({ ok: true });
+    } finally {
+      execFileSync('umount', [disk]);
     }
   });
 
