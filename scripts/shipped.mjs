@@ -50,7 +50,12 @@ export function bundleEntry(entry, outFile, root = process.cwd(), define = {}, o
     platform: 'node',
     target: 'node20.17',
     format: 'cjs',
-    define: { 'import.meta.url': '__import_meta_url', 'import.meta.filename': '__filename', __AO_TEST_HOOKS__: options.testHooks ? 'true' : 'false', ...define },
+    define: {
+      'import.meta.url': '__import_meta_url',
+      'import.meta.filename': '__filename',
+      __AO_TEST_HOOKS__: options.testHooks ? 'true' : 'false',
+      ...define,
+    },
     banner: { js: [entry.shebang && '#!/usr/bin/env node', entry.importMetaUrl !== false && importMetaUrl].filter(Boolean).join('\n') },
     legalComments: 'none',
     minify: entry.minify ?? false,
