@@ -1,24 +1,27 @@
 /**
- * The `ao` command of @aoagents/ao wherever the native binary is not swapped
- * in (scripts blocked, pnpm/yarn/bun shims, Windows). It finds the platform
+ * The full `ao` launcher of @aoagents/ao (`lib/launcher-full.cjs`), wherever the native binary is not swapped
+ * in (scripts blocked, pnpm/yarn/bun shims, Windows). `bin/ao` (launcher-entry.ts) runs first and hands over to
+ * the binary itself on the usual path; it loads this file for everything else: a first run, a binary that changed,
+ * AO_BINARY_PATH, Node without process.execve, Windows, any error. This finds the platform
  * binary, verifies it once per file state, and hands over to it: where Node
  * can (`process.execve`, Node >= 22.15) the binary replaces this process, so
  * signals, the exit status and the pid are the binary's own; elsewhere it is
  * spawned and signals are forwarded (signal-forward.ts).
- * It runs on every such `ao` call, so it uses Node built-ins only and does as
- * little as possible before the hand-over. It never modifies the install: a
- * process the kernel already started through `#!/usr/bin/env node` reads this
- * file afterwards, and would die of a SyntaxError if a binary had replaced it.
+ * It uses Node built-ins only and does as little as possible before the hand-over. It never modifies the
+ * install: a process the kernel already started through `#!/usr/bin/env node` reads bin/ao afterwards, and would
+ * die of a SyntaxError if a binary had replaced it.
  */
 import { accessSync, constants, existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { dropWritesToClosedPipes } from '../common/closed-pipe.js';
 import { formatError, UserError } from '../common/errors.js';
 import { installLayout, reinstallCommand } from '../common/install-layout.js';
-import { realFilePath } from '../common/own-path.js';
+import { realPath } from '../common/own-path.js';
 import { shellQuote } from '../common/shell-quote.js';
 import { diagnoseMissingBinary } from './diagnose.js';
+import { execRefusal, execveHere, nodeSupported, type Execve } from './exec-binary.js';
 import { hostFacts, preferredTargets } from './host.js';
+import { launcherCopy, ownPackage } from './launcher-copy.js';
 import { legacyNotice } from './legacy-notice.js';
 import { cachedBinaryPath, cacheRootsToSearch, writableCacheRoot } from './locations.js';
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
@@ -28,8 +31,10 @@ import { binaryNeedsOwnSession, FORWARDED, forwardSignals, INSPECTOR_SIGNAL, mir
 import { startBinary, type StartedBinary } from './spawn-binary.js';
 import { verifyBinaryOnce } from './verify-binary.js';
 
-const self = realFilePath(import.meta.url);
+const self = realPath(import.meta.filename);
 const packageDir = join(dirname(self), '..');
+/** The file that ran: `bin/ao`, the launcher's entry, which loaded this one. */
+const entryFile = join(packageDir, 'bin', 'ao');
 
 function die(err: unknown): never {
   process.stderr.write(formatError(permissionDenied(err) ?? unreadable(err) ?? err) + '\n');
@@ -69,7 +74,7 @@ function readManifest(): AoManifest {
     if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw cause;
     // Inside its package (whose package.json declares this launcher): the package lost a file (an interrupted
     // extract, an antivirus). A copy in ~/bin may well have some other package.json above it.
-    if (ownPackage()) {
+    if (ownPackage(packageDir)) {
       throw new UserError({
         what: `${path} is missing`,
         why: "the package is incomplete: the launcher cannot tell which binary is this release's",
@@ -78,14 +83,7 @@ function readManifest(): AoManifest {
         cause,
       });
     }
-    // `cp` or `ln` of the launcher into ~/bin or /usr/local/bin: only a symbolic link leads back to the package.
-    throw new UserError({
-      what: `${self} is a copy of the ao launcher outside its package`,
-      why: `there is no ${MANIFEST_FILE} at ${path}: a copy or hard link of the launcher cannot find the ao binary, a symbolic link can`,
-      fix: `rm ${shellQuote(self)} && ln -s <the ao your package manager installed> ${shellQuote(self)}`,
-      code: 'EAOCOPY',
-      cause,
-    });
+    throw launcherCopy(entryFile, path, cause);
   }
   try {
     return JSON.parse(text) as AoManifest;
@@ -102,18 +100,8 @@ function readManifest(): AoManifest {
 
 /** `@aoagents/ao@<version>` from the package's own package.json, for a fix printed when the manifest cannot say. */
 function ownSpec(): string {
-  const own = ownPackage();
+  const own = ownPackage(packageDir);
   return own ? `${own.name}@${own.version}` : '@aoagents/ao';
-}
-
-/** The package.json above the launcher when it is the package that declares this launcher as its `ao`. */
-function ownPackage(): { name: string; version: string } | undefined {
-  try {
-    const pkg = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { name: string; version: string; bin?: Record<string, string> };
-    return pkg.bin?.ao === 'bin/ao' ? pkg : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function fromOverride(): string | undefined {
@@ -149,10 +137,12 @@ function fromOverride(): string | undefined {
   return override;
 }
 
-/** Whether the file `other` describes is this very file, however it is linked. */
+/** Whether the file `other` describes is the launcher (its entry, or this file), however it is linked. */
 function isThisLauncher(other: Stats): boolean {
-  const own = statSync(self);
-  return own.ino === other.ino && own.dev === other.dev;
+  return [entryFile, self].some((file) => {
+    const own = statSync(file, { throwIfNoEntry: false });
+    return own?.ino === other.ino && own?.dev === other.dev;
+  });
 }
 
 function resolveBinary(manifest: AoManifest): string {
@@ -232,29 +222,6 @@ function cannotRun(binary: string, err: Error): UserError {
   });
 }
 
-/**
- * Why the kernel would refuse to start `binary`. Checked before process.execve, since Node aborts the whole
- * process (SIGABRT, a native stack trace) when execve fails instead of throwing. access(X_OK) also answers
- * EACCES for a file system mounted noexec. That it is a file is known by now: the platform binary was hashed,
- * and an AO_BINARY_PATH that names a folder is refused in fromOverride.
- */
-function execRefusal(binary: string): Error | undefined {
-  try {
-    accessSync(binary, constants.X_OK);
-    return undefined;
-  } catch (err) {
-    return err as Error;
-  }
-}
-
-type Execve = (file: string, args: string[], env: NodeJS.ProcessEnv) => never;
-
-/** Node's `process.execve` where it can replace this process (Node >= 22.15; Windows Node has it but throws). */
-function execveHere(): Execve | undefined {
-  const { execve } = process as NodeJS.Process & { execve?: Execve };
-  return typeof execve === 'function' && process.platform !== 'win32' ? execve : undefined;
-}
-
 let child: StartedBinary | undefined;
 
 function run(binary: string, execve: Execve | undefined): void {
@@ -283,8 +250,7 @@ function main(): void {
   if (!execve) forwardSignals(() => child, [INSPECTOR_SIGNAL]);
   let binary: string;
   try {
-    // Built-ins off the usual path come from process.getBuiltinModule (Node >= 20.16; package.json asks >= 20.17).
-    if (typeof process.getBuiltinModule !== 'function') {
+    if (!nodeSupported()) {
       throw new UserError({
         what: `cannot run on Node ${process.version}`,
         why: 'it needs Node 20.17 or later',

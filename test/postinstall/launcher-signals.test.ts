@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -319,6 +319,51 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       expect(r.stderr).not.toContain('ls -l');
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
+  });
+
+  describe('Node 22 and 24: what a call compiles before the binary takes over', () => {
+    const compiled = (node: string, extraEnv: NodeJS.ProcessEnv = {}) => {
+      const preload = join(REPO_ROOT, 'test', 'postinstall', 'support', 'report-files-at-execve.cjs');
+      const r = spawnSync(node, ['--require', preload, launcher, 'fixture', 'exit', '7'], { env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 60_000 });
+      expect([r.status, r.signal], r.stderr).toEqual([7, null]);
+      return JSON.parse(/compiled: (.*)/.exec(r.stderr)![1]!) as string[];
+    };
+    const own = () => realpathSync(join(dirname(launcher), '..'));
+
+    it('on a verified run: bin/ao alone, a small file (V8 parses all of a file it loads, on every call)', async () => {
+      for (const node of [node22, node24]) expect(compiled(node), node).toEqual([realpathSync(launcher)]);
+      // The full launcher was 42 KB, all of it parsed on every call (bench/launcher.ts).
+      expect(statSync(launcher).size).toBeLessThan(12 * 1024);
+    });
+
+    it('with a binary changed since its check, or AO_BINARY_PATH set, bin/ao loads the full launcher, which decides', async () => {
+      const binary = realpathSync(join(own(), '..', 'ao-linux-x64', 'bin', 'ao'));
+      chmodSync(binary, 0o755); // the same mode, a new ctime: the stamp no longer describes the file
+      expect(compiled(node22)).toEqual([realpathSync(launcher), join(own(), 'lib', 'launcher-full.cjs')]);
+      // Verified again by the full launcher, which stamped it: the next call takes the usual path.
+      expect(compiled(node22)).toEqual([realpathSync(launcher)]);
+      const r = spawnSync(node22, [launcher, 'fixture', 'exit', '7'], { env: { ...env, AO_BINARY_PATH: binary }, encoding: 'utf8', timeout: 60_000 });
+      expect([r.status, r.stderr]).toEqual([7, `ao: using AO_BINARY_PATH=${binary} (not verified)\n`]);
+    });
+  });
+
+  it('a package that lost the full launcher (lib/launcher-full.cjs): one message naming the file and a reinstall, no stack trace', async () => {
+    const pnpmHome = join(release.sandbox('no-full-launcher-dir').root, 'pnpm-home');
+    const sb = release.sandbox('no-full-launcher', [pnpmHome], { PNPM_HOME: pnpmHome });
+    await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
+    const own = realpathSync(join((await mustRun('node', [PNPM, 'root', '-g'], sb.env)).stdout.trim(), '@aoagents', 'ao'));
+    const full = join(own, 'lib', 'launcher-full.cjs');
+    rmSync(full); // a hard link into pnpm's store: the store keeps its file
+    // A cache without a stamp: the binary is not known to be verified, so bin/ao needs the full launcher.
+    const r = spawnSync(node22, [join(own, 'bin', 'ao'), '--version'], {
+      env: { ...sb.env, AO_CACHE_DIR: join(sb.root, 'empty-cache') },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect([r.status, r.signal]).toEqual([1, null]);
+    expect(r.stderr).toContain(`ao: ${full} is missing`);
+    expect(r.stderr).toContain('fix: reinstall @aoagents/ao@0.10.0 with the package manager that installed it');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('a copy or hard link of the launcher outside its package says so and how to link it instead, no stack trace', async () => {

@@ -1,0 +1,75 @@
+/**
+ * `bin/ao` of @aoagents/ao, the launcher's first file: what pnpm, yarn and bun shims (and npm with scripts
+ * blocked) run through node on every `ao` call. On the usual path (Node with process.execve, the platform binary
+ * verified before: a stamp hit) it replaces itself with the binary having compiled only this small file, since
+ * V8 parses the whole of a file it loads and the full launcher is many times larger. Anything else (no stamp or a
+ * stale one, AO_BINARY_PATH, Windows, Node without process.execve, a binary fetched into the cache, any error)
+ * loads the full launcher (`lib/launcher-full.cjs`, launcher.ts), which makes every check again and says what is
+ * wrong. Each check here is the full launcher's own function, not a copy of it.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { MANIFEST_FILE, type AoManifest } from '../common/ao-manifest.js';
+import { formatError, UserError } from '../common/errors.js';
+import { realPath } from '../common/own-path.js';
+import { execRefusal, execveHere, nodeSupported } from './exec-binary.js';
+import { hostFacts, preferredTargets } from './host.js';
+import { launcherCopy, ownPackage } from './launcher-copy.js';
+import { legacyNotice } from './legacy-notice.js';
+import { writableCacheRoot } from './locations.js';
+import { findPlatformPackage } from './resolve.js';
+import { hasValidStamp } from './verify-binary.js';
+
+/** The full launcher, in the package's lib/ (release/main-package.ts ships it there). */
+const FULL_LAUNCHER = 'launcher-full.cjs';
+
+const self = realPath(import.meta.filename);
+const packageDir = join(dirname(self), '..');
+
+/** The platform binary when it can replace this process right away, undefined when the full launcher must decide. */
+function verifiedBinary(): string | undefined {
+  // An AO_BINARY_PATH comes first, and is spawned, never exec'd; an old Node and Node's permission model
+  // (`--permission`, which may refuse the exec) get the full launcher's message.
+  if (process.env.AO_BINARY_PATH || !nodeSupported() || (process as { permission?: unknown }).permission) return undefined;
+  const manifest = JSON.parse(readFileSync(join(packageDir, MANIFEST_FILE), 'utf8')) as AoManifest;
+  const entry = manifest.binaries[preferredTargets(hostFacts())[0]!];
+  if (!entry) return undefined;
+  const found = findPlatformPackage(packageDir, entry);
+  if (!found || !hasValidStamp(found.binary, statSync(found.binary), entry, writableCacheRoot(packageDir))) return undefined;
+  return execRefusal(found.binary) ? undefined : found.binary;
+}
+
+function fullLauncher(): void {
+  const full = join(packageDir, 'lib', FULL_LAUNCHER);
+  if (existsSync(full)) {
+    require(full);
+    return;
+  }
+  const own = ownPackage(packageDir);
+  const err = own
+    ? new UserError({
+        what: `${full} is missing`,
+        why: 'the package is incomplete: the launcher is only partly there',
+        fix: `reinstall ${own.name}@${own.version} with the package manager that installed it`,
+        code: 'EAOINTEGRITY',
+      })
+    : launcherCopy(self, full);
+  process.stderr.write(formatError(err) + '\n');
+  process.exit(1);
+}
+
+function main(): void {
+  const execve = execveHere();
+  try {
+    const binary = execve && verifiedBinary();
+    if (execve && binary) {
+      legacyNotice('launch');
+      execve(binary, [binary, ...process.argv.slice(2)], process.env);
+    }
+  } catch {
+    // whatever it is, the full launcher meets it again and explains it
+  }
+  fullLauncher();
+}
+
+main();
