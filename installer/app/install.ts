@@ -7,7 +7,7 @@ import { UserError } from '../../common/errors.js';
 import { DISK_FULL } from '../../common/file-system-error.js';
 import { homeDir } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
-import { renameWithRetry, tempSibling, tempSiblingPrefix, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
+import { fsyncDir, renameWithRetry, tempSibling, tempSiblingPrefix, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
 import { acquireLock, CANNOT_WRITE, type Lock } from '../../common/lock.js';
 import { settle } from '../../common/streaming-memory.js';
 import type { Progress } from '../../common/progress.js';
@@ -446,15 +446,15 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       // key list picks each entry's fields for the marker), and on one line (pretty-printed doubles it).
       settle();
       // Not flushed, like the unpacked files it lists: one a power cut emptied reads as no marker (the version is
-      // installed again), and a flush here cost ~40 ms on a journaled ext4 (the journal commit of every new file).
+      // installed again), and a flush here cost 40 to 80 ms on a journaled ext4 (strace -T: the journal commit of every new file).
       await writeFileAtomic(join(staging, COMPLETION_MARKER), JSON.stringify(marker, MARKER_KEYS), undefined, { durable: false });
       await options.checkpoint?.('extracted');
       await rm(versionDir, { recursive: true, force: true });
       // No fsync per unpacked file (~3,000 for an Electron app): the marker and this rename are the commit
       // point, and a SIGKILL keeps the page cache, so a killed run never commits a version missing bytes.
       // A power cut before the kernel writes them back can (as after unzip); `ao-app verify` names such a file.
-      // Nor of the folders: on a journaling file system this rename, `current`'s link and the old versions' removal are committed in order,
-      // so a power cut keeps a prefix of them (the old app, or the new one), never the sweep without the switch.
+      // Nor of the folders, except before app-state.json points at the new version (pointAoStartAt): on one disk a
+      // journaling file system commits this rename, `current`'s link and the old versions' removal in order.
       await renameWithRetry(staging, versionDir);
     } catch (err) {
       // Whatever failed before the commit (the unpack, the marker on a full disk, the rename), the unpacked
@@ -505,6 +505,10 @@ async function pointAoStartAt(
     if (bundle) app = join(versionDir, bundle);
   }
   if (!app || options.stateDir === undefined) return { appPath: app };
+  // app-state.json is flushed (ao start replaces an app it names but cannot find with an unverified download), so
+  // the rename that made `app` exist is flushed before it: with `versions` on another disk than ~/.ao, or a file
+  // system that flushes only the file asked for (btrfs), a power cut could keep the pointer and lose the folder.
+  fsyncDir(join(root, 'versions'));
   try {
     return { appPath: app, appState: await recordAppState(app, version, { dir: options.stateDir, replacing: join(root, 'versions') }) };
   } catch (cause) {
