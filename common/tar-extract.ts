@@ -85,6 +85,7 @@ export async function extractTarGz(archive: string, staging: string, cap: number
   // path reservation for a link naming its sibling (ao-desktop/ao -> ao-desktop).
   const allowed = new Set(plan.filter((e) => e.type !== 'symlink').map((e) => e.path));
   let written = 0;
+  let overCap = false;
   const budget = { left: cap };
   const digests = new Map<string, string>();
   await tar.x({
@@ -98,14 +99,17 @@ export async function extractTarGz(archive: string, staging: string, cap: number
     preserveOwner: false,
     noChmod: false,
     filter: (path, entry) => {
-      const clean = cleanPath(path);
+      // Only what the plan keeps counts against the cap: the AppleDouble companions it leaves out are never written.
+      if (overCap || !allowed.has(cleanPath(path))) return false;
       // As for zips: no setuid, setgid or sticky bit, files readable and folders rwx for the owner.
       if ('type' in entry) entry.mode = entry.type === 'Directory' ? dirMode(entry.mode ?? 0) : fileMode(entry.mode ?? 0);
       written += 'size' in entry ? (entry.size ?? 0) : 0;
-      if (written > cap) throw refuse(archive, 'it unpacks to more bytes than the manifest allows');
-      return allowed.has(clean);
+      // Thrown from here, node-tar would leave it uncaught and never settle: skip the rest and refuse after.
+      overCap = written > cap;
+      return !overCap;
     },
   });
+  if (overCap) throw refuse(archive, 'it unpacks to more bytes than the manifest allows');
   for (const e of plan) if (e.type === 'file') e.integrity = digests.get(e.path);
   // A hardlink is its target's bytes (the plan put the target, cleaned, in its link): recorded like a file, so verify re-hashes it.
   const files = new Map(plan.filter((e) => e.type === 'file').map((e) => [e.path, e]));

@@ -270,6 +270,22 @@ describe('extracting real app layouts', () => {
     expect(await readdir(join(staging, 'Agent Orchestrator.app', 'Contents'))).toEqual(['Info.plist']);
   });
 
+  it('the AppleDouble entries it drops count nowhere: a cap the kept files fit unpacks, and one they overrun is refused, not a hang', async () => {
+    const dir = await tempDir('appledouble-cap');
+    await mkdir(join(dir, 'tree', 'app'), { recursive: true });
+    await writeFile(join(dir, 'tree', 'app', 'main'), randomBytes(10_000));
+    await writeFile(join(dir, 'tree', 'app', '._main'), randomBytes(5_000));
+    const archive = join(dir, 'app.tar.gz');
+    execFileSync('tar', ['czf', archive, '-C', join(dir, 'tree'), 'app']);
+    // The release sizes the cap from the kept files (10,000 B plus its margin): users' ao-app must fit under it.
+    const entries = await extractArtifact('tar.gz', archive, join(dir, 'fits'), 12_000, 'app.tar.gz');
+    expect(entries.filter((e) => e.type === 'file').map((e) => [e.path, e.size])).toEqual([['app/main', 10_000]]);
+    await expect(extractArtifact('tar.gz', archive, join(dir, 'over'), 9_000, 'app.tar.gz')).rejects.toMatchObject({
+      code: 'EUNSAFEARCHIVE',
+      why: 'it unpacks to more than 9000 bytes, the cap the manifest allows',
+    });
+  });
+
   it('installs an AppImage as one executable file', async () => {
     const dir = await tempDir('appimage');
     const built = await buildAppArtifact('appimage', join(dir, 'ao-desktop-linux-x64.AppImage'), 64 << 10);
