@@ -558,7 +558,8 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     writing.catch(() => undefined);
   };
   // Where the bytes received so far end, written or not.
-  let received = startOver ? 0 : part.offset;
+  const from = startOver ? 0 : part.offset;
+  let received = from;
   // Monotonic, as the deadline: a wall clock stepped forward mid-body would cut a healthy attempt as a trickle.
   let windowStart = performance.now();
   let windowBytes = 0;
@@ -589,7 +590,8 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   if (part.offset >= size) return;
   // A slice delivered whole is progress, not a failure: the next request asks for the rest at once. Counted as a failed
   // attempt, each slice had cost a backoff and, under 256 KiB, a request of the budget, which ended the download.
-  if (sliceEnd !== undefined && sliceEnd < size && part.offset === sliceEnd) return;
+  // An empty slice (`bytes N-(N-1)`) is no progress: taken for one, it was asked for again at once, without end.
+  if (sliceEnd !== undefined && sliceEnd < size && part.offset === sliceEnd && received > from) return;
   // A whole answer holding nothing: the URL serves an empty file (an upload that never finished), not a flaky network.
   if (status === 200 && received === 0) throw new DeadUrlError(`${url} holds 0 bytes, but the release pins ${size}`);
   throw new RetryableError(`${url} ended the body early at ${part.offset} of ${size} bytes`);

@@ -450,6 +450,16 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === path && r.status === 206).length).toBeGreaterThanOrEqual(Math.ceil((SIZE - (1 << 20)) / slice));
   });
 
+  it('gives up within the request budget on a server whose every resume is an empty slice (a 206 of 0 bytes), not after hours of requests', async () => {
+    const path = `/case-${++n}/app.zip`;
+    await server.serve(path, source, { rangeCap: 0 });
+    server.fault(path, { kind: 'drop', afterBytes: 1 << 20 });
+    const err = await fetchTo(path, { maxFruitlessRequests: 5, deadlineMs: 30_000 }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/gave up after 5 requests that brought less than 256 KiB each;/) });
+    // The first request and one for each of the five fruitless ones (an empty slice had counted as progress: hundreds a second).
+    expect(server.requests.filter((r) => r.path === path)).toHaveLength(6);
+  });
+
   it('follows a redirect chain and rotates to a mirror when a redirect loops', async () => {
     const path = await servedPath();
     server.redirect('/chain-1', '/chain-2');
