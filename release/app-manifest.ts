@@ -49,10 +49,10 @@ function ed25519(key: string | KeyObject | undefined): KeyObject | undefined {
  * sizes, CRCs, every byte written), run on a release artifact: the release refuses what users
  * would refuse. Unpacks into a temporary folder and removes it; returns the real unpacked size.
  */
-export async function checkAppArtifact(file: string, format: AppTarget['format'], targetId: string, cap = Number.MAX_SAFE_INTEGER): Promise<number> {
+export async function checkAppArtifact(file: string, format: AppTarget['format'], targetId: string): Promise<number> {
   const scratch = await mkdtemp(join(tmpdir(), 'ao-app-check-'));
   try {
-    const entries = await extractArtifact(format, file, join(scratch, 'app'), cap, basename(file));
+    const entries = await extractArtifact(format, file, join(scratch, 'app'), Number.MAX_SAFE_INTEGER, basename(file));
     checkOpenableApp(targetId, format, file, entries);
     return format === 'AppImage' || format === 'exe' ? (await stat(file)).size : entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
   } finally {
@@ -86,18 +86,17 @@ export async function buildAppManifest(options: AppManifestOptions): Promise<App
     try {
       unpacked = await checkAppArtifact(path, target.app.format, target.id);
     } catch (cause) {
-      if (cause instanceof UserError) {
+      if (cause instanceof UserError && cause.code === 'EUNSAFEARCHIVE') {
         throw new UserError({
           what: `refusing the desktop app artifact ${target.app.file} (${target.id})`,
           why: `users' ao-app would refuse it: ${cause.why}`,
-          fix:
-            target.app.format === 'tar.gz'
-              ? `rebuild it with plain entry names, e.g. tar czf ${target.app.file} -C <app-dir> <top-folder>, then run app-manifest again`
-              : 'rebuild the artifact so it unpacks cleanly, then run app-manifest again',
+          fix: 'rebuild the artifact so it unpacks cleanly, then run app-manifest again',
           code: 'EAPPARTIFACT',
           cause,
         });
       }
+      // This machine's own trouble unpacking it (a full or unwritable temp folder) says so itself.
+      if (cause instanceof UserError) throw cause;
       throw new UserError({
         what: `cannot describe the desktop app for ${target.id}`,
         why: `${path} is not a readable ${target.app.format} (${(cause as Error).message})`,

@@ -127,7 +127,9 @@ describe('ao-release app-manifest', () => {
     const release = await appManifestWith(mac.app!.file, (artifact) =>
       writeFile(artifact, rawZip([{ name: 'mac-arm64/Agent Orchestrator.app/Contents/Info.plist', data: '<plist/>' }])),
     );
+    expect(release.code).toBe(1);
     expect(release.body.error).toMatchObject({ code: 'EAPPARTIFACT', what: `refusing the desktop app artifact ${mac.app!.file} (${mac.id})` });
     expect(release.body.error.why).toMatch(/^users' ao-app would refuse it: .*no \.app bundle at its top/);
+    await expect(stat(release.out)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

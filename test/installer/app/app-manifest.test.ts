@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
@@ -78,6 +78,24 @@ describe('the release app manifest', () => {
     // The same bytes as a Linux tar.gz or zip name no bundle: only macOS opens one.
     await expect(checkAppArtifact(join(dir, 'agent-orchestrator-darwin-arm64.zip'), 'zip', 'win32-x64')).resolves.toBeGreaterThan(0);
   });
+
+  it.runIf(process.platform === 'linux' && process.getuid?.() === 0)(
+    "a temp folder too full to unpack into is the release machine's own trouble, not an artifact users would refuse",
+    async () => {
+      const small = await tempDir('full-tmp');
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', small]);
+      const tmp = process.env.TMPDIR;
+      process.env.TMPDIR = small;
+      try {
+        const err = await buildAppManifest({ matrix, version: '0.10.0', artifactsDir, baseUrls: ['https://dl.example'], allowMissing: true }).catch((e) => e);
+        expect(err).toMatchObject({ code: 'ENOSPC' });
+      } finally {
+        if (tmp === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = tmp;
+        execFileSync('umount', [small]);
+      }
+    },
+  );
 
   it('names the missing artifact when one is absent', async () => {
     await expect(buildAppManifest({ matrix, version: '0.10.0', artifactsDir, baseUrls: ['https://dl.example'] })).rejects.toMatchObject({
