@@ -671,6 +671,33 @@ describe('installing the desktop app', () => {
     });
   }
 
+  it('an AppImage killed before its download was deleted (the two names share the file): a later reinstall never writes through the installed app', async () => {
+    const image = join(await tempDir('shared-img'), 'agent-orchestrator-linux-x64.AppImage');
+    await buildAppArtifact('appimage', image, 1 << 20);
+    const path = '/shared-inode.AppImage';
+    // With a mirror: bytes that fail their hash drop only the URL they came from, and the download starts over.
+    const mirror = '/shared-inode-mirror.AppImage';
+    await server.serve(mirror, image);
+    const manifest = await manifestFor(server, image, 'AppImage', 'linux-x64', { urls: [`${server.url}${path}`, `${server.url}${mirror}`] }, { path });
+    const root = await tempDir('root');
+    const args = ['install', '--quiet', '--manifest', await writeManifest(await tempDir('m'), manifest), '--target', 'linux-x64', '--dir', root];
+    const run = runCli(args, { AO_APP_CHECKPOINT: 'committed' });
+    await until(() => run.stderr.includes('parked at committed'));
+    run.child.kill('SIGKILL');
+    expect(await run.done).toBeNull();
+    const installed = join(root, 'versions', '0.10.0-linux-x64', 'agent-orchestrator-linux-x64.AppImage');
+    expect((await stat(installed)).nlink).toBe(2);
+    // The user's app changed in place (same size): verify fails, so the next install downloads it again, into the
+    // download name still linked to it. The server then refuses (a mirror down): the run fails, the app stays as it was.
+    const bytes = await readFile(installed);
+    bytes[100]! ^= 0xff;
+    await writeFile(installed, bytes);
+    for (const p of [path, mirror]) server.fault(p, ...Array.from({ length: 20 }, () => ({ kind: 'status', status: 503 }) as const));
+    const failed = runCli(args, { AO_APP_DEADLINE_MS: '3000' });
+    expect(await failed.done, failed.stderr + failed.stdout).toBe(1);
+    expect(await readFile(installed)).toEqual(bytes);
+  });
+
   it("clears the temporary files a run killed mid-step left (current's next link or current.json, the remembered keys, the exec probe, the download's sidecar), on install and on remove", async () => {
     const root = await tempDir('root');
     await installApp({ manifest: await macManifest(mac, '0.9.0', '/mac-leftovers-1.zip'), target: 'darwin-arm64', root });
