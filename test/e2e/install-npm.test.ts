@@ -74,7 +74,7 @@ function rootOwnedUnder(dir: string): string[] {
     .sort();
 }
 
-describe('npm global installs from the registry', async () => {
+describe('npm global installs from the registry', () => {
   const release = useReleaseRegistry();
   const sandbox = (name: string) => release.sandbox(name);
 
