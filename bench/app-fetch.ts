@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { hostTargetId } from '../common/app-manifest.js';
 import { CACHE_DIR, REPO_ROOT } from '../common/paths.js';
 import { buildAppArtifact, buildElectronLikeZip, manifestFor } from '../rehearsal/app-fixtures.js';
 import { startFaultServer } from '../rehearsal/fault-server.js';
@@ -33,8 +34,13 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 }
 
 /** Runs ao-app with a preload that prints the child's own peak RSS at exit (rehearsal/peak-rss.ts). */
-function runFetcher(args: string[], reporter: string, cli = CLI): { pid: number; done: Promise<{ code: number | null; maxRssKb?: number }> } {
-  const child = spawn(process.execPath, ['--require', reporter, cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+function runFetcher(
+  args: string[],
+  reporter: string,
+  cli = CLI,
+  env: NodeJS.ProcessEnv = process.env,
+): { pid: number; done: Promise<{ code: number | null; maxRssKb?: number }> } {
+  const child = spawn(process.execPath, ['--require', reporter, cli, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const done = new Promise<{ code: number | null; maxRssKb?: number }>((resolve) =>
@@ -59,17 +65,18 @@ interface Case {
   file: string;
 }
 
-/** Serves `file` at `path` and writes a darwin-arm64 zip manifest for it; `limitFactor` x its size may unpack. */
+/** Serves `file` at `path` and writes a zip manifest for it for `targetId`; `limitFactor` x its size may unpack. */
 async function servedZip(
   server: Awaited<ReturnType<typeof startFaultServer>>,
   path: string,
   file: string,
   manifestFile: string,
   limitFactor: number,
+  targetId = 'darwin-arm64',
 ): Promise<{ manifestFile: string; size: number }> {
   const { size } = await stat(file);
-  const target = { file: 'agent-orchestrator-darwin-arm64.zip', unpackedSizeLimit: size * limitFactor };
-  const manifest = await manifestFor(server, file, 'zip', 'darwin-arm64', target, { path });
+  const target = { file: `agent-orchestrator-${targetId}.zip`, unpackedSizeLimit: size * limitFactor };
+  const manifest = await manifestFor(server, file, 'zip', targetId, target, { path });
   await writeFile(manifestFile, JSON.stringify({ app: manifest }));
   return { manifestFile, size };
 }
@@ -77,7 +84,11 @@ async function servedZip(
 /** Baseline and ao-app alternating, `samples` times each, in one run; medians and the spread. */
 async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof startFaultServer>>, reporter: string, samples: number): Promise<void> {
   const path = `/${c.name}.zip`;
-  const { manifestFile, size } = await servedZip(server, path, c.file, join(work, `${c.name}-manifest.json`), 3);
+  // For this machine's own target, as a user's install is: it then tells ao start where the app is
+  // (~/.ao/app-state.json, in a HOME of the bench's own) and flushes that and the versions folder.
+  const host = hostTargetId();
+  const { manifestFile, size } = await servedZip(server, path, c.file, join(work, `${c.name}-manifest.json`), 3, host);
+  const env = { ...process.env, HOME: join(work, 'home') };
   const base: number[] = [];
   const ours: number[] = [];
   const rss: number[] = [];
@@ -87,10 +98,11 @@ async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof 
   const install = async (cli: string) => {
     const root = join(work, 'root');
     const [result, ms] = await timed(
-      () => runFetcher(['install', '--quiet', '--manifest', manifestFile, '--target', 'darwin-arm64', '--dir', root], reporter, cli).done,
+      () => runFetcher(['install', '--quiet', '--manifest', manifestFile, '--target', host, '--dir', root], reporter, cli, env).done,
     );
     if (result.code !== 0) throw new Error(`${cli} install failed (exit ${result.code})`);
     await rm(root, { recursive: true, force: true });
+    await rm(join(work, 'home'), { recursive: true, force: true });
     if (result.maxRssKb === undefined) throw new Error(`app-fetch: ${cli} reported no peak RSS`);
     return { ms, rss: result.maxRssKb * 1024 };
   };
