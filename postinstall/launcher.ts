@@ -13,12 +13,13 @@
 import { accessSync, constants, existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { dropWritesToClosedPipes } from '../common/closed-pipe.js';
-import { formatError, UserError } from '../common/errors.js';
+import { formatError, isUserError, UserError } from '../common/errors.js';
 import { installLayout, reinstallCommand } from '../common/install-layout.js';
 import { realFilePath } from '../common/own-path.js';
 import { shellQuote } from '../common/shell-quote.js';
 import { diagnoseMissingBinary } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
+import { whenInstallSettles } from './install-settle.js';
 import { legacyNotice } from './legacy-notice.js';
 import { cachedBinaryPath, cacheRootsToSearch, writableCacheRoot } from './locations.js';
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
@@ -218,6 +219,9 @@ function resolveBinary(manifest: AoManifest): string {
   });
 }
 
+/** What a package manager replacing ao leaves for a moment: its platform package not yet there, or another release's. */
+const installInProgress = (err: unknown) => isUserError(err) && (err.code === 'EAOMISSING' || err.code === 'EAOSKEW');
+
 function cannotRun(binary: string, err: Error): UserError {
   const denied = permissionDenied(err);
   if (denied) return denied;
@@ -292,7 +296,7 @@ function main(): void {
         code: 'EAONODE',
       });
     }
-    binary = resolveBinary(readManifest());
+    binary = whenInstallSettles(packageDir, () => resolveBinary(readManifest()), installInProgress);
   } catch (err) {
     die(err);
   }

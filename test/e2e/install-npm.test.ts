@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   chmodSync,
   copyFileSync,
+  cpSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -11,6 +12,7 @@ import {
   rmSync,
   readFileSync,
   realpathSync,
+  renameSync,
   statSync,
   writeFileSync,
   writeSync,
@@ -72,6 +74,40 @@ function rootOwnedUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .filter((rel) => lstatSync(join(dir, rel)).uid === 0)
     .sort();
+}
+
+/**
+ * Runs ao while "an install" keeps writing into `folder` (an entry made and removed every 100 ms, as a package manager
+ * extracting does); once ao says it waits for the install, `finish` completes it. How ao ended and what it printed.
+ */
+function callDuringInstall(ao: string, env: NodeJS.ProcessEnv, folder: string, finish: () => void) {
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(ao, ['--version'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let [stdout, stderr] = ['', ''];
+    const writing = join(folder, '.installing');
+    const installing = setInterval(() => {
+      if (existsSync(writing)) rmSync(writing, { recursive: true });
+      else mkdirSync(writing);
+    }, 100);
+    let finished = false;
+    const done = () => {
+      clearInterval(installing);
+      rmSync(writing, { recursive: true, force: true });
+    };
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (!finished && stderr.includes('ao: waiting for the install in progress')) {
+        finished = true;
+        done();
+        finish();
+      }
+    });
+    child.on('close', (status) => {
+      done();
+      resolve({ status, stdout, stderr });
+    });
+  });
 }
 
 describe('npm global installs from the registry', async () => {
@@ -216,6 +252,37 @@ describe('npm global installs from the registry', async () => {
     }
     expect(failures).toEqual([]);
   }, 180_000); // 160 Node start-ups, 8 at a time on 2 cores
+
+  // What an agent meets when it calls ao while `bun add -g` or `npm i -g --ignore-scripts` replaces the install (seen
+  // with both): ao's new folder is in place, its platform package not yet, or still the other release's.
+  it('ao called while a package manager replaces its install waits for the install to settle, then runs: a platform package not yet there, then one of another release', async () => {
+    const sb = sandbox('npm-mid-install');
+    await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    const ao = join(sb.binDir, 'ao');
+    const platformDir = join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64');
+    const released = join(sb.root, 'released-platform-package');
+    renameSync(platformDir, released);
+    // Another release's platform package, as a downgrade leaves it until the manager replaces it.
+    const other = join(sb.root, 'other-release-platform-package');
+    cpSync(released, other, { recursive: true });
+    copyFileSync(await hostFixtureBinary('0.10.1'), join(other, 'bin', 'ao'));
+    const pkgJson = join(other, 'package.json');
+    writeFileSync(pkgJson, JSON.stringify({ ...JSON.parse(readFileSync(pkgJson, 'utf8')), version: '0.10.1' }));
+    for (const [label, before] of [
+      ['not yet there', undefined],
+      ['of another release', other],
+    ] as const) {
+      if (before) cpSync(before, platformDir, { recursive: true });
+      const r = await callDuringInstall(ao, sb.env, join(globalPkg(sb), 'node_modules', '@aoagents'), () => {
+        rmSync(platformDir, { recursive: true, force: true });
+        cpSync(released, platformDir, { recursive: true });
+      });
+      expect(r.stderr, label).toContain('ao: waiting for the install in progress');
+      expect(r.stdout, r.stderr).toBe('ao version 0.10.0\n');
+      expect(r.status).toBe(0);
+      rmSync(platformDir, { recursive: true });
+    }
+  });
 
   it('with --ignore-scripts, the launcher verifies on the first call and stays: npm only swaps in the postinstall', async () => {
     const sb = sandbox('npm-noscripts');
