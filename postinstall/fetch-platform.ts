@@ -18,6 +18,7 @@ import { chmod, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import pacote from 'pacote';
 import { UserError } from '../common/errors.js';
+import { DISK_FULL, isFileSystemError } from '../common/file-system-error.js';
 import { redactSecrets } from '../common/redact.js';
 import { npmFlatOptions } from '../common/npm-config.js';
 import { renameWithRetry, tempSibling } from '../common/fs-atomic.js';
@@ -29,6 +30,15 @@ import { checkBinary } from './verify-binary.js';
 export async function fetchPlatformBinary(entry: BinaryEntry, cwd: string, cache: string): Promise<string> {
   return fetchInto(entry, cwd, cache).catch((err: Error) => {
     if (err instanceof UserError) throw err;
+    // The cache folder refused the file (not writable, a file in the way, a full disk): nothing the network can fix.
+    if (isFileSystemError(err)) {
+      throw new UserError({
+        what: `cannot install ${entry.package}@${entry.version} into ${cache}`,
+        why: err.message,
+        fix: `make ${cache} a folder this user can write${DISK_FULL.has(err.code!) ? ', on a disk with space left' : ''}, or set AO_CACHE_DIR to a folder you own, then reinstall ao`,
+        code: 'EAOFETCH',
+      });
+    }
     throw new UserError({
       what: `cannot install ${entry.package}@${entry.version}`,
       why: redactSecrets(String(err.message).split('\n')[0] ?? ''),

@@ -1,4 +1,5 @@
-import { isAbsolute, join } from 'node:path';
+import { accessSync, constants } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import type { BinaryEntry } from '../common/ao-manifest.js';
 import { homeDir } from '../common/home.js';
 import { untrustedToCreate } from './ownership.js';
@@ -33,12 +34,26 @@ export function packageCacheRoot(packageDir: string): string {
  */
 export function writableCacheRoot(packageDir: string, env: NodeJS.ProcessEnv = process.env, uid: number | undefined = process.getuid?.()): string {
   const own = cacheRoot(env);
-  if (uid !== 0) return own;
+  // A HOME this user may not write (a service or CI user's /nonexistent or /): the package's own folder, where the
+  // launcher also looks; without it the fallback fetch failed and every call hashed the binary again.
+  if (uid !== 0) return mayCreate(own) || !mayCreate(packageCacheRoot(packageDir)) ? own : packageCacheRoot(packageDir);
   const candidates = [own, packageCacheRoot(packageDir)];
   return (
     candidates.find((root) => !untrustedToCreate(root, uid)) ??
     cacheRoot({ XDG_CACHE_HOME: join(process.getBuiltinModule('node:os').userInfo().homedir, '.cache') })
   );
+}
+
+/** Whether this user may create `path` (or write into it): the nearest folder of it that exists is writable. */
+function mayCreate(path: string): boolean {
+  for (let p = path; ; p = dirname(p)) {
+    try {
+      accessSync(p, constants.W_OK);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(p) === p) return false;
+    }
+  }
 }
 
 /** Every cache that may hold a binary fetched for this package, the one this process writes first. */

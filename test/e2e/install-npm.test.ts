@@ -564,6 +564,29 @@ describe('npm global installs from the registry', async () => {
     expect(readdirSync(join(sb.home, '.cache', 'ao', 'tmp'))).toEqual([]);
   });
 
+  // A service or CI user whose HOME is /nonexistent, /, or a folder it may not write (OpenShift's arbitrary uids).
+  it.runIf(canDropPrivileges)(
+    "as a user whose HOME cannot be written, with --omit=optional, the fallback fetch and the launcher's stamps go into the package's own folder: ao works and verifies once",
+    async () => {
+      const sb = sandbox('npm-home-unwritable');
+      chmodSync(sb.root, 0o755);
+      const dir = project(sb);
+      for (const d of [dir, sb.cache]) execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, d]);
+      const { XDG_CACHE_HOME: _, ...rest } = sb.env;
+      const env = { ...rest, HOME: '/nonexistent' };
+      // The documented way to keep the launcher, so the fetched binary is what it runs.
+      const own = join(sb.root, 'own-ao');
+      writeFileSync(own, '#!/bin/sh\n', { mode: 0o755 });
+      const install = await asUser('npm', ['install', SPEC, '--omit=optional', '--foreground-scripts', '--prefix', dir], { ...env, AO_BINARY_PATH: own });
+      expect(install.stdout + install.stderr).toContain('ao: verified and installed');
+      const ao = join(dir, 'node_modules', '.bin', 'ao');
+      expect(isNodeScript(ao)).toBe(true);
+      for (let i = 0; i < 2; i++) expect((await asUser(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
+      const stamps = join(dir, 'node_modules', '@aoagents', 'ao', 'cache', 'verified');
+      expect(readdirSync(stamps).map((f) => statSync(join(stamps, f)).uid)).toEqual([NOBODY]);
+    },
+  );
+
   it('a global install with an altered binary names the command that repairs it, and that command works', async () => {
     const sb = sandbox('npm-global-tampered');
     await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
@@ -640,7 +663,7 @@ describe('npm global installs from the registry', async () => {
     expect(readdirSync(elsewhere)).toEqual(['package.json']);
   });
 
-  it('a failed fallback fetch never prints the credentials of the registry URL', async () => {
+  it('a failed fallback fetch never prints the credentials of the registry URL, and one that cannot write its cache says so, not to check the network', async () => {
     const sb = sandbox('npm-redact');
     const dir = project(sb);
     await mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts'], sb.env, { cwd: dir });
@@ -661,6 +684,17 @@ describe('npm global installs from the registry', async () => {
       expect(r.stderr).toContain('127.0.0.1:9');
       expect(r.stderr, registry).not.toContain('s3cr3t-t0ken');
     }
+    // Neither the user's cache nor the package's own folder can take the binary (a file in the way of each, read-only in the package).
+    const blocker = join(sb.root, 'a-file');
+    writeFileSync(blocker, '');
+    writeFileSync(join(pkgDir, 'cache'), '', { mode: 0o444 });
+    const env = { ...sb.env, npm_config_user_agent: 'npm/11 node/v20 linux x64', INIT_CWD: dir, AO_CACHE_DIR: join(blocker, 'ao') };
+    const r = await run(process.execPath, ['lib/postinstall.cjs'], env, { cwd: pkgDir });
+    expect(r.stderr).toContain(`ao: cannot install @aoagents/ao-linux-x64@0.10.0 into ${join(blocker, 'ao')}`);
+    expect(r.stderr).toContain('ENOTDIR');
+    expect(r.stderr).toContain('or set AO_CACHE_DIR to a folder');
+    expect(r.stderr).not.toContain('network');
+    expect(r.status).toBe(0);
   });
 
   // ignore-scripts=true in ~/.npmrc (as supply-chain advice has it) blocks `npm rebuild` too, not only installs.
