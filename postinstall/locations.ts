@@ -1,5 +1,5 @@
 import { accessSync, constants } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, posix, win32 } from 'node:path';
 import type { BinaryEntry } from '../common/ao-manifest.js';
 import { homeDir } from '../common/home.js';
 import { untrustedToCreate } from './ownership.js';
@@ -11,7 +11,8 @@ import { untrustedToCreate } from './ownership.js';
  * release share one file and a different release can never be mistaken for it.
  */
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
-  if (env.AO_CACHE_DIR) return env.AO_CACHE_DIR;
+  // Only an absolute AO_CACHE_DIR, as for XDG_CACHE_HOME: a relative one named another folder from every working folder.
+  if (env.AO_CACHE_DIR && (platform === 'win32' ? win32 : posix).isAbsolute(env.AO_CACHE_DIR)) return env.AO_CACHE_DIR;
   if (platform === 'win32') return join(env.LOCALAPPDATA ?? join(homeDir(env, platform), 'AppData', 'Local'), 'ao', 'cache');
   // A relative XDG_CACHE_HOME is invalid (XDG spec): taken as is, it would leave a cache in every folder ao runs in.
   const xdg = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : undefined;
