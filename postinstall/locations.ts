@@ -1,3 +1,4 @@
+import { builtinModule } from '../common/builtin-module.js';
 import { accessSync, constants } from 'node:fs';
 import { dirname, isAbsolute, join, posix, win32 } from 'node:path';
 import type { BinaryEntry } from '../common/ao-manifest.js';
@@ -39,10 +40,7 @@ export function writableCacheRoot(packageDir: string, env: NodeJS.ProcessEnv = p
   // launcher also looks; without it the fallback fetch failed and every call hashed the binary again.
   if (uid !== 0) return mayCreate(own) || !mayCreate(packageCacheRoot(packageDir)) ? own : packageCacheRoot(packageDir);
   const candidates = [own, packageCacheRoot(packageDir)];
-  return (
-    candidates.find((root) => !untrustedToCreate(root, uid)) ??
-    cacheRoot({ XDG_CACHE_HOME: join(process.getBuiltinModule('node:os').userInfo().homedir, '.cache') })
-  );
+  return candidates.find((root) => !untrustedToCreate(root, uid)) ?? cacheRoot({ XDG_CACHE_HOME: join(builtinModule('node:os').userInfo().homedir, '.cache') });
 }
 
 /** Whether this user may create `path` (or write into it): the nearest folder of it that exists is writable. */

@@ -18,6 +18,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { REPO_ROOT } from '../../common/paths.js';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { checkBinary, writeStamp } from '../../postinstall/verify-binary.js';
@@ -213,6 +214,17 @@ describe('npm global installs from the registry', async () => {
     const ao = join(sb.binDir, 'ao');
     expect(isElf(ao)).toBe(true);
     expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // A distribution's Node 18 (Debian 12, Ubuntu 24.04) installs past `engines` with a warning. The launcher cannot run
+  // there and says to let npm run the install script, which puts the native binary in its place: so that script must work.
+  it('on a Node older than the package asks for (no process.getBuiltinModule), the postinstall still verifies and swaps the binary in, and ao runs', async () => {
+    const sb = sandbox('npm-old-node');
+    const oldNode = { ...sb.env, NODE_OPTIONS: `--require ${join(REPO_ROOT, 'test', 'postinstall', 'support', 'without-get-builtin-module.cjs')}` };
+    const install = await mustRun('npm', ['install', '-g', SPEC, '--foreground-scripts'], oldNode);
+    expect(install.stdout + install.stderr).not.toContain('unexpected error');
+    expect(isElf(join(globalPkg(sb), 'bin', 'ao'))).toBe(true);
+    expect((await mustRun(join(sb.binDir, 'ao'), ['--version'], oldNode)).stdout).toBe('ao version 0.10.0\n');
   });
 
   it('AO_BINARY_PATH set at install time: the postinstall keeps the launcher, says why, and ao runs the override', async () => {
