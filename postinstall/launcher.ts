@@ -180,9 +180,11 @@ function resolveBinary(manifest: AoManifest): string {
       return found.binary;
     }
     // Where the postinstall puts a package it had to fetch itself (a user's cache: another user may own it).
-    const cached = cacheRootsToSearch(packageDir, cache)
+    const inCaches = cacheRootsToSearch(packageDir, cache)
       .map((root) => cachedBinaryPath(entry, root))
-      .find((path) => existsSync(path));
+      .filter((path) => existsSync(path));
+    // Another user's file in a shared cache is never run, this user's own copy elsewhere (the package's folder) is.
+    const cached = inCaches.find((path) => !untrustedBy(path)) ?? inCaches[0];
     if (cached) {
       const untrusted = untrustedBy(cached);
       if (untrusted) {

@@ -500,19 +500,25 @@ describe('npm global installs from the registry', async () => {
     },
   );
 
+  /** An unprivileged user's global install missing its platform package, and a shared cache holding another user's copy of it. */
+  async function sharedCacheSandbox(name: string) {
+    const sb = sandbox(name);
+    await installWithoutPlatformPackage(sb);
+    // A cache every user may write (mode 0777, no sticky bit), where another user's install left this release's binary.
+    const shared = join(sb.root, 'shared-cache');
+    mkdirSync(shared);
+    chmodSync(shared, 0o777);
+    const { entry, theirs } = await theirCachedBinary(shared, join(shared, 'bin'));
+    // The installing user owns their npm prefix, HOME and npm cache.
+    chmodSync(sb.root, 0o755);
+    for (const dir of [sb.prefix, sb.home, sb.cache]) execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, dir]);
+    return { sb, shared, entry, theirs };
+  }
+
   it.runIf(canDropPrivileges)(
     "as a user whose AO_CACHE_DIR is shared and world-writable, holding another user's binary, the postinstall runs and swaps in a private copy: ao is that user's own file, linked to nothing in the cache, unchanged by a later edit there",
     async () => {
-      const sb = sandbox('npm-shared-cache');
-      await installWithoutPlatformPackage(sb);
-      // A cache every user may write (mode 0777, no sticky bit), where another user's install left this release's binary.
-      const shared = join(sb.root, 'shared-cache');
-      mkdirSync(shared);
-      chmodSync(shared, 0o777);
-      const { entry, theirs } = await theirCachedBinary(shared, join(shared, 'bin'));
-      // The installing user owns their npm prefix, HOME and npm cache.
-      chmodSync(sb.root, 0o755);
-      for (const dir of [sb.prefix, sb.home, sb.cache]) execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, dir]);
+      const { sb, shared, entry, theirs } = await sharedCacheSandbox('npm-shared-cache');
       const env = { ...sb.env, AO_CACHE_DIR: shared };
       const ao = join(sb.binDir, 'ao');
       const inPackage = join(globalPkg(sb), 'bin', 'ao');
@@ -539,6 +545,29 @@ describe('npm global installs from the registry', async () => {
         expect((await asUser(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
         expect(checkBinary(inPackage, entry)).toBeUndefined();
         expect(readdirSync(join(globalPkg(sb), 'bin'))).toEqual(['ao']);
+      } finally {
+        closeSync(writer);
+      }
+    },
+  );
+
+  // pnpm, yarn and bun always keep the launcher; under npm, AO_BINARY_PATH at install time does.
+  it.runIf(canDropPrivileges)(
+    "as a user whose AO_CACHE_DIR is shared, holding another user's binary, with the launcher kept: the postinstall keeps its verified private copy in the package, and ao runs it, never their file",
+    async () => {
+      const { sb, shared, theirs } = await sharedCacheSandbox('npm-shared-cache-launcher');
+      const env = { ...sb.env, AO_CACHE_DIR: shared };
+      const own = join(sb.root, 'own-ao');
+      writeFileSync(own, '#!/bin/sh\n', { mode: 0o755 });
+      await asUser('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], { ...env, AO_BINARY_PATH: own });
+      const ao = join(sb.binDir, 'ao');
+      expect(isNodeScript(ao)).toBe(true);
+      // Their file is open for writing: the kernel refuses to run it (ETXTBSY), so an ao that ran it fails here.
+      const writer = openSync(theirs, 'r+');
+      try {
+        const r = await run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ao, '--version'], env, { cwd: '/' });
+        expect(r.stdout, r.stderr).toBe('ao version 0.10.0\n');
+        expect(r.status).toBe(0);
       } finally {
         closeSync(writer);
       }
