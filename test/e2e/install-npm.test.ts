@@ -199,6 +199,30 @@ describe('npm global installs from the registry', async () => {
     expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
   });
 
+  // Ctrl-C or a closed laptop during the fallback fetch on a slow network: the fetched package and the copy of its
+  // binary stay in ~/.cache/ao (23 MB each with the real binary), one set per interrupted install.
+  it.runIf(hasStrace)(
+    'a postinstall killed during its fallback fetch: the next one (npm rebuild) removes what it left in the cache, and ao works',
+    async () => {
+      const sb = sandbox('npm-killed-fetch');
+      await installWithoutPlatformPackage(sb);
+      const cache = join(sb.home, '.cache', 'ao');
+      // SIGKILL on entry to its first rename: the fetched binary's copy into place.
+      const killed = await run(
+        'strace',
+        ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=rename', '-e', 'inject=rename:signal=SIGKILL:when=1', 'node', 'lib/postinstall.cjs'],
+        { ...sb.env, npm_config_user_agent: 'npm/11 node/v20 linux x64', npm_config_global: 'true' },
+        { cwd: globalPkg(sb) },
+      );
+      expect(killed.signal).toBe('SIGKILL');
+      const left = () => readdirSync(cache, { recursive: true, encoding: 'utf8' }).filter((rel) => /(^|\/)\.|^tmp\/./.test(rel));
+      expect(left().length).toBeGreaterThan(0);
+      await mustRun('npm', ['rebuild', '-g', '@aoagents/ao'], sb.env);
+      expect(left()).toEqual([]);
+      expect((await mustRun(join(sb.binDir, 'ao'), ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+    },
+  );
+
   it('a postinstall whose stderr reader has gone (--foreground-scripts 2>&1 | head) still fetches, swaps and succeeds', async () => {
     const sb = sandbox('npm-postinstall-epipe');
     await installWithoutPlatformPackage(sb);
