@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dropWritesToClosedPipes } from '../common/closed-pipe.js';
-import { tempSibling } from '../common/fs-atomic.js';
+import { removeKilledTempSiblings, tempSibling } from '../common/fs-atomic.js';
 import { formatError, isUserError, UserError } from '../common/errors.js';
 import { versionFromOutput } from '../common/version-output.js';
 import { installLayout, reinstallCommand, swapBlocker } from '../common/install-layout.js';
@@ -154,6 +154,7 @@ function privateCopy(binary: string, entry: BinaryEntry): { path: string; remove
   const kept = cachedBinaryPath(entry, packageCacheRoot(packageDir));
   try {
     mkdirSync(dirname(kept), { recursive: true });
+    removeKilledTempSiblings(kept, undefined, true);
     const tmp = tempSibling(kept);
     writeFileSync(tmp, bytes, { mode: 0o755 });
     renameSync(tmp, kept);
