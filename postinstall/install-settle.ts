@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
  * as a broken install ("optional dependencies were left out", "different releases") with a reinstall to run, which
  * would then race the install in progress. While the install's folders are still changing, the launcher waits for
  * them to settle and looks again; once nothing has changed for QUIET_MS, what it finds is the install's real state.
- * Only the failures an install passes through wait; an altered binary (same size, another hash) never does.
+ * Only the failures an install passes through wait (a binary of another size is one still being written: npm
+ * extracts in place); an altered binary (same size, another hash) never does.
  */
 const QUIET_MS = 2_000;
 /** A package manager that keeps writing longer than this is not one install. */

@@ -27,7 +27,7 @@ import { untrustedBy } from './ownership.js';
 import { findPlatformPackage, npmLockfile } from './resolve.js';
 import { binaryNeedsOwnSession, FORWARDED, forwardSignals, INSPECTOR_SIGNAL, mirrorExit } from './signal-forward.js';
 import { startBinary, type StartedBinary } from './spawn-binary.js';
-import { verifyBinaryOnce } from './verify-binary.js';
+import { type Problem, verifyBinaryOnce } from './verify-binary.js';
 
 const self = realFilePath(import.meta.url);
 const packageDir = join(dirname(self), '..');
@@ -221,8 +221,13 @@ function resolveBinary(manifest: AoManifest): string {
   });
 }
 
-/** What a package manager replacing ao leaves for a moment: its platform package not yet there, or another release's. */
-const installInProgress = (err: unknown) => isUserError(err) && (err.code === 'EAOMISSING' || err.code === 'EAOSKEW');
+/**
+ * What a package manager replacing ao leaves for a moment: its platform package not yet there, another release's, or
+ * its binary still being written (npm extracts in place: another size). An altered binary of the right size never waits.
+ */
+const installInProgress = (err: unknown) =>
+  isUserError(err) &&
+  (err.code === 'EAOMISSING' || err.code === 'EAOSKEW' || (err.code === 'EAOINTEGRITY' && (err.cause as Problem | undefined)?.kind === 'size'));
 
 function cannotRun(binary: string, err: Error): UserError {
   const denied = permissionDenied(err);

@@ -118,5 +118,7 @@ export function verifyBinaryOnce(
     why: `it is not the binary of release ${ownVersion}: ${problem.detail}`,
     fix: `reinstall: ${reinstall()}  (if it happens again, report it: the file was altered after release)`,
     code: 'EAOINTEGRITY',
+    // Its kind tells a file still being written (another size, while an install runs) from an altered one.
+    cause: problem,
   });
 }

@@ -291,7 +291,7 @@ describe('npm global installs from the registry', async () => {
 
   // What an agent meets when it calls ao while `bun add -g` or `npm i -g --ignore-scripts` replaces the install (seen
   // with both): ao's new folder is in place, its platform package not yet, or still the other release's.
-  it('ao called while a package manager replaces its install waits for the install to settle, then runs: a platform package not yet there, then one of another release', async () => {
+  it('ao called while a package manager replaces its install waits for the install to settle, then runs: a platform package not yet there, one of another release, one being written', async () => {
     const sb = sandbox('npm-mid-install');
     await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
     const ao = join(sb.binDir, 'ao');
@@ -304,9 +304,15 @@ describe('npm global installs from the registry', async () => {
     copyFileSync(await hostFixtureBinary('0.10.1'), join(other, 'bin', 'ao'));
     const pkgJson = join(other, 'package.json');
     writeFileSync(pkgJson, JSON.stringify({ ...JSON.parse(readFileSync(pkgJson, 'utf8')), version: '0.10.1' }));
+    // This release's, its binary half written: npm extracts in place.
+    const writing = join(sb.root, 'half-written-platform-package');
+    cpSync(released, writing, { recursive: true });
+    const binary = readFileSync(join(released, 'bin', 'ao'));
+    writeFileSync(join(writing, 'bin', 'ao'), binary.subarray(0, binary.length >> 1), { mode: 0o755 });
     for (const [label, before] of [
       ['not yet there', undefined],
       ['of another release', other],
+      ['being written', writing],
     ] as const) {
       if (before) cpSync(before, platformDir, { recursive: true });
       const r = await callDuringInstall(ao, sb.env, join(globalPkg(sb), 'node_modules', '@aoagents'), () => {
