@@ -1,4 +1,4 @@
-import { lstatSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
@@ -16,16 +16,35 @@ const QUIET_MS = 2_000;
 const MAX_WAIT_MS = 60_000;
 const POLL_MS = 100;
 
-/** The folders a package manager writes while it replaces ao: ao's own, the one holding it, its nested node_modules. */
-function installFolders(packageDir: string): string[] {
-  return [packageDir, dirname(packageDir), join(packageDir, 'node_modules'), join(packageDir, 'node_modules', '@aoagents')];
+/**
+ * What a package manager writes while it replaces ao: ao's own folder, its nested node_modules, and each package in
+ * the two folders that hold ao's platform package (nested, or beside ao), with its bin folder and binary: npm streams
+ * a package's files in place as it downloads, so a binary still growing on a slow network is a change too.
+ */
+function installPaths(packageDir: string): string[] {
+  const scopes = [dirname(packageDir), join(packageDir, 'node_modules', '@aoagents')];
+  const packages = scopes.flatMap((scope) => entries(scope).map((name) => join(scope, name)));
+  return [
+    packageDir,
+    join(packageDir, 'node_modules'),
+    ...scopes,
+    ...packages.flatMap((pkg) => [pkg, join(pkg, 'bin'), join(pkg, 'bin', 'ao'), join(pkg, 'bin', 'ao.exe')]),
+  ];
 }
 
-/** How long ago any of those folders last changed (an entry added, removed or renamed), in ms; Infinity when none exists. */
+function entries(folder: string): string[] {
+  try {
+    return readdirSync(folder);
+  } catch {
+    return [];
+  }
+}
+
+/** How long ago any of those last changed (written, or an entry added, removed or renamed), in ms; Infinity when none exists. */
 function msSinceChanged(packageDir: string, now = Date.now()): number {
   let newest = -Infinity;
-  for (const folder of installFolders(packageDir)) {
-    const st = lstatSync(folder, { throwIfNoEntry: false });
+  for (const path of installPaths(packageDir)) {
+    const st = lstatSync(path, { throwIfNoEntry: false });
     if (st) newest = Math.max(newest, st.ctimeMs, st.mtimeMs);
   }
   return now - newest;
