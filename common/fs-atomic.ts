@@ -67,8 +67,13 @@ export function removeKilledTempSiblings(path: string, tag = 'tmp', ownIsStale =
     if (!name.startsWith(prefix)) continue;
     const pid = Number.parseInt(name.slice(prefix.length), 10);
     const live = pid > 0 && pidAlive(pid) && !(ownIsStale && pid === process.pid);
-    // recursive: a killed run may have left a temp folder (the fallback fetch's staging) as well as a file.
-    if (!live) rmSync(join(dir, name), { recursive: true, force: true });
+    if (live) continue;
+    try {
+      // recursive: a killed run may have left a temp folder (the fallback fetch's staging) as well as a file.
+      rmSync(join(dir, name), { recursive: true, force: true });
+    } catch {
+      // another user's in a shared folder (a sticky or shared AO_CACHE_DIR): theirs to remove, and no reason to fail
+    }
   }
 }
 
