@@ -49,7 +49,7 @@ export function tempSibling(path: string, tag = 'tmp'): string {
 }
 
 /**
- * Removes the temp siblings of `path` (tempSibling(path, tag)) that a run killed between writing one and its
+ * Removes the temp siblings of `path` (tempSibling(path, tag), files or folders) that a run killed between writing one and its
  * rename left, in a folder no lock of ours covers: one whose pid still runs may be renamed any moment and stays.
  * `ownIsStale`: our own pid's goes too, for a one-shot process that writes its own only after this (a container's
  * fresh pid namespace hands out the pid the killed run had); a library caller may have a write of its own in flight.
@@ -67,7 +67,13 @@ export function removeKilledTempSiblings(path: string, tag = 'tmp', ownIsStale =
     if (!name.startsWith(prefix)) continue;
     const pid = Number.parseInt(name.slice(prefix.length), 10);
     const live = pid > 0 && pidAlive(pid) && !(ownIsStale && pid === process.pid);
-    if (!live) rmSync(join(dir, name), { force: true });
+    if (live) continue;
+    try {
+      // recursive: a killed run may have left a temp folder (the fallback fetch's staging) as well as a file.
+      rmSync(join(dir, name), { recursive: true, force: true });
+    } catch {
+      // another user's in a shared folder (a sticky or shared AO_CACHE_DIR): theirs to remove, and no reason to fail
+    }
   }
 }
 

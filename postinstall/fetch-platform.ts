@@ -14,13 +14,14 @@
  * This file is bundled on its own and loaded only on that path, so neither
  * the launcher nor a normal postinstall pays for pacote.
  */
-import { chmod, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import pacote from 'pacote';
 import { UserError } from '../common/errors.js';
+import { DISK_FULL, isFileSystemError } from '../common/file-system-error.js';
 import { redactSecrets } from '../common/redact.js';
 import { npmFlatOptions } from '../common/npm-config.js';
-import { renameWithRetry, tempSibling } from '../common/fs-atomic.js';
+import { removeKilledTempSiblings, renameWithRetry, tempSibling } from '../common/fs-atomic.js';
 import { cachedBinaryPath } from './locations.js';
 import type { BinaryEntry } from '../common/ao-manifest.js';
 import { checkBinary } from './verify-binary.js';
@@ -29,6 +30,15 @@ import { checkBinary } from './verify-binary.js';
 export async function fetchPlatformBinary(entry: BinaryEntry, cwd: string, cache: string): Promise<string> {
   return fetchInto(entry, cwd, cache).catch((err: Error) => {
     if (err instanceof UserError) throw err;
+    // The cache folder refused the file (not writable, a file in the way, a full disk): nothing the network can fix.
+    if (isFileSystemError(err)) {
+      throw new UserError({
+        what: `cannot install ${entry.package}@${entry.version} into ${cache}`,
+        why: err.message,
+        fix: `make ${cache} a folder this user can write${DISK_FULL.has(err.code!) ? ', on a disk with space left' : ''}, or set AO_CACHE_DIR to a folder you own, then reinstall ao`,
+        code: 'EAOFETCH',
+      });
+    }
     throw new UserError({
       what: `cannot install ${entry.package}@${entry.version}`,
       why: redactSecrets(String(err.message).split('\n')[0] ?? ''),
@@ -38,13 +48,22 @@ export async function fetchPlatformBinary(entry: BinaryEntry, cwd: string, cache
   });
 }
 
+/** The staging folders' names in `<cache>/tmp`: `.fetch.staging-<pid>-...`, so a killed run's is known by its pid. */
+const STAGING_TAG = 'staging';
+
 async function fetchInto(entry: BinaryEntry, cwd: string, cache: string): Promise<string> {
   const dest = cachedBinaryPath(entry, cache);
+  // A fetch killed mid-way (Ctrl-C, a closed laptop on a slow network) left its staging folder, or the copy of the
+  // binary under its temp name: a package's worth each time, that nothing else removes. A live fetch's stay.
+  const stagingName = join(cache, 'tmp', 'fetch');
+  removeKilledTempSiblings(stagingName, STAGING_TAG, true);
+  removeKilledTempSiblings(dest, undefined, true);
   if (!checkSafely(dest, entry)) return dest;
   const spec = `${entry.package}@${entry.version}`;
   const opts = await npmFlatOptions({ cwd, env: withoutYarn1DefaultRegistry(process.env) });
   await mkdir(join(cache, 'tmp'), { recursive: true });
-  const staging = await mkdtemp(join(cache, 'tmp', 'fetch-'));
+  const staging = tempSibling(stagingName, STAGING_TAG);
+  await mkdir(staging);
   try {
     // pacote checks the tarball against the integrity in the registry's packument.
     await pacote.extract(spec, staging, opts).catch((cause: Error) => {

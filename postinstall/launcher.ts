@@ -14,13 +14,14 @@
 import { accessSync, constants, existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { dropWritesToClosedPipes } from '../common/closed-pipe.js';
-import { formatError, UserError } from '../common/errors.js';
+import { formatError, isUserError, UserError } from '../common/errors.js';
 import { installLayout, reinstallCommand } from '../common/install-layout.js';
 import { realPath } from '../common/own-path.js';
 import { shellQuote } from '../common/shell-quote.js';
 import { diagnoseMissingBinary } from './diagnose.js';
 import { execRefusal, execveHere, nodeSupported, type Execve } from './exec-binary.js';
 import { hostFacts, preferredTargets } from './host.js';
+import { whenInstallSettles } from './install-settle.js';
 import { launcherCopy, ownPackage } from './launcher-copy.js';
 import { legacyNotice } from './legacy-notice.js';
 import { cachedBinaryPath, cacheRootsToSearch, writableCacheRoot } from './locations.js';
@@ -29,7 +30,7 @@ import { untrustedBy } from './ownership.js';
 import { findPlatformPackage, npmLockfile } from './resolve.js';
 import { binaryNeedsOwnSession, FORWARDED, forwardSignals, INSPECTOR_SIGNAL, mirrorExit } from './signal-forward.js';
 import { startBinary, type StartedBinary } from './spawn-binary.js';
-import { verifyBinaryOnce } from './verify-binary.js';
+import { type Problem, verifyBinaryOnce } from './verify-binary.js';
 
 const self = realPath(import.meta.filename);
 const packageDir = join(dirname(self), '..');
@@ -169,9 +170,11 @@ function resolveBinary(manifest: AoManifest): string {
       return found.binary;
     }
     // Where the postinstall puts a package it had to fetch itself (a user's cache: another user may own it).
-    const cached = cacheRootsToSearch(packageDir, cache)
+    const inCaches = cacheRootsToSearch(packageDir, cache)
       .map((root) => cachedBinaryPath(entry, root))
-      .find((path) => existsSync(path));
+      .filter((path) => existsSync(path));
+    // Another user's file in a shared cache is never run, this user's own copy elsewhere (the package's folder) is.
+    const cached = inCaches.find((path) => !untrustedBy(path)) ?? inCaches[0];
     if (cached) {
       const untrusted = untrustedBy(cached);
       if (untrusted) {
@@ -207,6 +210,14 @@ function resolveBinary(manifest: AoManifest): string {
     project,
   });
 }
+
+/**
+ * What a package manager replacing ao leaves for a moment: its platform package not yet there, another release's, or
+ * its binary still being written (npm extracts in place: another size). An altered binary of the right size never waits.
+ */
+const installInProgress = (err: unknown) =>
+  isUserError(err) &&
+  (err.code === 'EAOMISSING' || err.code === 'EAOSKEW' || (err.code === 'EAOINTEGRITY' && (err.cause as Problem | undefined)?.kind === 'size'));
 
 function cannotRun(binary: string, err: Error): UserError {
   const denied = permissionDenied(err);
@@ -258,7 +269,7 @@ function main(): void {
         code: 'EAONODE',
       });
     }
-    binary = resolveBinary(readManifest());
+    binary = whenInstallSettles(packageDir, () => resolveBinary(readManifest()), installInProgress);
   } catch (err) {
     die(err);
   }

@@ -1,4 +1,6 @@
-import { isAbsolute, join } from 'node:path';
+import { builtinModule } from '../common/builtin-module.js';
+import { accessSync, constants } from 'node:fs';
+import { dirname, isAbsolute, join, posix, win32 } from 'node:path';
 import type { BinaryEntry } from '../common/ao-manifest.js';
 import { homeDir } from '../common/home.js';
 import { untrustedToCreate } from './ownership.js';
@@ -10,7 +12,8 @@ import { untrustedToCreate } from './ownership.js';
  * release share one file and a different release can never be mistaken for it.
  */
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
-  if (env.AO_CACHE_DIR) return env.AO_CACHE_DIR;
+  // Only an absolute AO_CACHE_DIR, as for XDG_CACHE_HOME: a relative one named another folder from every working folder.
+  if (env.AO_CACHE_DIR && (platform === 'win32' ? win32 : posix).isAbsolute(env.AO_CACHE_DIR)) return env.AO_CACHE_DIR;
   if (platform === 'win32') return join(env.LOCALAPPDATA ?? join(homeDir(env, platform), 'AppData', 'Local'), 'ao', 'cache');
   // A relative XDG_CACHE_HOME is invalid (XDG spec): taken as is, it would leave a cache in every folder ao runs in.
   const xdg = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : undefined;
@@ -33,12 +36,23 @@ export function packageCacheRoot(packageDir: string): string {
  */
 export function writableCacheRoot(packageDir: string, env: NodeJS.ProcessEnv = process.env, uid: number | undefined = process.getuid?.()): string {
   const own = cacheRoot(env);
-  if (uid !== 0) return own;
+  // A HOME this user may not write (a service or CI user's /nonexistent or /): the package's own folder, where the
+  // launcher also looks; without it the fallback fetch failed and every call hashed the binary again.
+  if (uid !== 0) return mayCreate(own) || !mayCreate(packageCacheRoot(packageDir)) ? own : packageCacheRoot(packageDir);
   const candidates = [own, packageCacheRoot(packageDir)];
-  return (
-    candidates.find((root) => !untrustedToCreate(root, uid)) ??
-    cacheRoot({ XDG_CACHE_HOME: join(process.getBuiltinModule('node:os').userInfo().homedir, '.cache') })
-  );
+  return candidates.find((root) => !untrustedToCreate(root, uid)) ?? cacheRoot({ XDG_CACHE_HOME: join(builtinModule('node:os').userInfo().homedir, '.cache') });
+}
+
+/** Whether this user may create `path` (or write into it): the nearest folder of it that exists is writable. */
+function mayCreate(path: string): boolean {
+  for (let p = path; ; p = dirname(p)) {
+    try {
+      accessSync(p, constants.W_OK);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(p) === p) return false;
+    }
+  }
 }
 
 /** Every cache that may hold a binary fetched for this package, the one this process writes first. */

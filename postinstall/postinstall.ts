@@ -9,12 +9,13 @@
  * prints what failed and what to run, and leaves the launcher in place.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dropWritesToClosedPipes } from '../common/closed-pipe.js';
+import { removeKilledTempSiblings, tempSibling } from '../common/fs-atomic.js';
 import { formatError, isUserError, UserError } from '../common/errors.js';
 import { versionFromOutput } from '../common/version-output.js';
 import { installLayout, reinstallCommand, swapBlocker } from '../common/install-layout.js';
@@ -22,7 +23,7 @@ import { diagnoseMissingBinary } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { legacyNotice } from './legacy-notice.js';
 import { expectedReportedVersion, MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
-import { writableCacheRoot } from './locations.js';
+import { cachedBinaryPath, packageCacheRoot, writableCacheRoot } from './locations.js';
 import { untrustedBy } from './ownership.js';
 import { findPlatformPackage } from './resolve.js';
 import { swapIn } from './swap.js';
@@ -121,14 +122,17 @@ async function main(): Promise<number> {
     // A cache another user can change (a shared AO_CACHE_DIR; root no longer writes into a user's home): check,
     // run and swap in a private copy, never their file.
     const untrusted = untrustedBy(binary);
-    const checked = untrusted ? privateCopy(binary) : binary;
+    const copy = untrusted ? privateCopy(binary, entry) : undefined;
+    const checked = copy?.path ?? binary;
     try {
       verifyFully(checked, entry, manifest, true);
       say(untrusted ? `ao: verified and installed a private copy of ${binary} (${untrusted})` : `ao: verified and installed ${binary}`);
       trySwap(checked, entry);
-    } finally {
-      if (checked !== binary) rmSync(dirname(checked), { recursive: true, force: true });
+    } catch (err) {
+      if (copy) rmSync(copy.remove, { recursive: true, force: true });
+      throw err;
     }
+    if (copy?.temporary) rmSync(copy.remove, { recursive: true, force: true });
   } catch (err) {
     // Bytes that are not this release's stop the install, as they do in the platform package itself.
     if (isUserError(err) && err.code === 'EAOINTEGRITY') throw err;
@@ -140,10 +144,26 @@ async function main(): Promise<number> {
 
 const __filename_ = fileURLToPath(import.meta.url);
 
-function privateCopy(binary: string): string {
-  const copy = join(mkdtempSync(join(tmpdir(), 'ao-check-')), basename(binary));
-  writeFileSync(copy, readFileSync(binary), { mode: 0o755 });
-  return copy;
+/**
+ * This user's own copy of a binary another user could change, kept where the launcher also looks (the package's
+ * own cache): pnpm, yarn and bun keep the launcher, which would otherwise find only the other user's file and refuse
+ * it. A temp folder, removed after the swap, when the package's folder cannot take it.
+ */
+function privateCopy(binary: string, entry: BinaryEntry): { path: string; remove: string; temporary: boolean } {
+  const bytes = readFileSync(binary);
+  const kept = cachedBinaryPath(entry, packageCacheRoot(packageDir));
+  try {
+    mkdirSync(dirname(kept), { recursive: true });
+    removeKilledTempSiblings(kept, undefined, true);
+    const tmp = tempSibling(kept);
+    writeFileSync(tmp, bytes, { mode: 0o755 });
+    renameSync(tmp, kept);
+    return { path: kept, remove: kept, temporary: false };
+  } catch {
+    const folder = mkdtempSync(join(tmpdir(), 'ao-check-'));
+    writeFileSync(join(folder, basename(binary)), bytes, { mode: 0o755 });
+    return { path: join(folder, basename(binary)), remove: folder, temporary: true };
+  }
 }
 
 function trySwap(binary: string, entry: BinaryEntry): void {

@@ -1,3 +1,4 @@
+import { builtinModule } from '../common/builtin-module.js';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { executableMismatch } from '../common/binary-format.js';
@@ -71,7 +72,7 @@ export type Problem = { kind: 'size' | 'hash' | 'format'; detail: string };
 export function checkBinary(path: string, entry: BinaryEntry, st: Stats = statSync(path)): Problem | undefined {
   if (st.size !== entry.size) return { kind: 'size', detail: `${path} is ${st.size} bytes, the release's is ${entry.size}` };
   // node:crypto is loaded only here, off the launcher's usual path (a stamp hit).
-  const { createHash } = process.getBuiltinModule('node:crypto');
+  const { createHash } = builtinModule('node:crypto');
   const digest = `sha512-${createHash('sha512').update(readFileSync(path)).digest('base64')}`;
   if (digest !== entry.integrity)
     return { kind: 'hash', detail: `${path} has sha512 ${digest.slice(0, 27)}..., the release's is ${entry.integrity.slice(0, 27)}...` };
@@ -117,5 +118,7 @@ export function verifyBinaryOnce(
     why: `it is not the binary of release ${ownVersion}: ${problem.detail}`,
     fix: `reinstall: ${reinstall()}  (if it happens again, report it: the file was altered after release)`,
     code: 'EAOINTEGRITY',
+    // Its kind tells a file still being written (another size, while an install runs) from an altered one.
+    cause: problem,
   });
 }

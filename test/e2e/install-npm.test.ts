@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   chmodSync,
   copyFileSync,
+  cpSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -11,11 +12,13 @@ import {
   rmSync,
   readFileSync,
   realpathSync,
+  renameSync,
   statSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { REPO_ROOT } from '../../common/paths.js';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { checkBinary, writeStamp } from '../../postinstall/verify-binary.js';
@@ -72,6 +75,40 @@ function rootOwnedUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .filter((rel) => lstatSync(join(dir, rel)).uid === 0)
     .sort();
+}
+
+/**
+ * Runs ao while "an install" keeps writing into `folder` (an entry made and removed every 100 ms, as a package manager
+ * extracting does); once ao says it waits for the install, `finish` completes it. How ao ended and what it printed.
+ */
+function callDuringInstall(ao: string, env: NodeJS.ProcessEnv, folder: string, finish: () => void) {
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(ao, ['--version'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let [stdout, stderr] = ['', ''];
+    const writing = join(folder, '.installing');
+    const installing = setInterval(() => {
+      if (existsSync(writing)) rmSync(writing, { recursive: true });
+      else mkdirSync(writing);
+    }, 100);
+    let finished = false;
+    const done = () => {
+      clearInterval(installing);
+      rmSync(writing, { recursive: true, force: true });
+    };
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (!finished && stderr.includes('ao: waiting for the install in progress')) {
+        finished = true;
+        done();
+        finish();
+      }
+    });
+    child.on('close', (status) => {
+      done();
+      resolve({ status, stdout, stderr });
+    });
+  });
 }
 
 describe('npm global installs from the registry', () => {
@@ -162,6 +199,30 @@ describe('npm global installs from the registry', () => {
     expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
   });
 
+  // Ctrl-C or a closed laptop during the fallback fetch on a slow network: the fetched package and the copy of its
+  // binary stay in ~/.cache/ao (23 MB each with the real binary), one set per interrupted install.
+  it.runIf(hasStrace)(
+    'a postinstall killed during its fallback fetch: the next one (npm rebuild) removes what it left in the cache, and ao works',
+    async () => {
+      const sb = sandbox('npm-killed-fetch');
+      await installWithoutPlatformPackage(sb);
+      const cache = join(sb.home, '.cache', 'ao');
+      // SIGKILL on entry to its first rename: the fetched binary's copy into place.
+      const killed = await run(
+        'strace',
+        ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=rename', '-e', 'inject=rename:signal=SIGKILL:when=1', 'node', 'lib/postinstall.cjs'],
+        { ...sb.env, npm_config_user_agent: 'npm/11 node/v20 linux x64', npm_config_global: 'true' },
+        { cwd: globalPkg(sb) },
+      );
+      expect(killed.signal).toBe('SIGKILL');
+      const left = () => readdirSync(cache, { recursive: true, encoding: 'utf8' }).filter((rel) => /(^|\/)\.|^tmp\/./.test(rel));
+      expect(left().length).toBeGreaterThan(0);
+      await mustRun('npm', ['rebuild', '-g', '@aoagents/ao'], sb.env);
+      expect(left()).toEqual([]);
+      expect((await mustRun(join(sb.binDir, 'ao'), ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+    },
+  );
+
   it('a postinstall whose stderr reader has gone (--foreground-scripts 2>&1 | head) still fetches, swaps and succeeds', async () => {
     const sb = sandbox('npm-postinstall-epipe');
     await installWithoutPlatformPackage(sb);
@@ -177,6 +238,17 @@ describe('npm global installs from the registry', () => {
     const ao = join(sb.binDir, 'ao');
     expect(isElf(ao)).toBe(true);
     expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // A distribution's Node 18 (Debian 12, Ubuntu 24.04) installs past `engines` with a warning. The launcher cannot run
+  // there and says to let npm run the install script, which puts the native binary in its place: so that script must work.
+  it('on a Node older than the package asks for (no process.getBuiltinModule), the postinstall still verifies and swaps the binary in, and ao runs', async () => {
+    const sb = sandbox('npm-old-node');
+    const oldNode = { ...sb.env, NODE_OPTIONS: `--require ${join(REPO_ROOT, 'test', 'postinstall', 'support', 'without-get-builtin-module.cjs')}` };
+    const install = await mustRun('npm', ['install', '-g', SPEC, '--foreground-scripts'], oldNode);
+    expect(install.stdout + install.stderr).not.toContain('unexpected error');
+    expect(isElf(join(globalPkg(sb), 'bin', 'ao'))).toBe(true);
+    expect((await mustRun(join(sb.binDir, 'ao'), ['--version'], oldNode)).stdout).toBe('ao version 0.10.0\n');
   });
 
   it('AO_BINARY_PATH set at install time: the postinstall keeps the launcher, says why, and ao runs the override', async () => {
@@ -216,6 +288,43 @@ describe('npm global installs from the registry', () => {
     }
     expect(failures).toEqual([]);
   }, 180_000); // 160 Node start-ups, 8 at a time on 2 cores
+
+  // What an agent meets when it calls ao while `bun add -g` or `npm i -g --ignore-scripts` replaces the install (seen
+  // with both): ao's new folder is in place, its platform package not yet, or still the other release's.
+  it('ao called while a package manager replaces its install waits for the install to settle, then runs: a platform package not yet there, one of another release, one being written', async () => {
+    const sb = sandbox('npm-mid-install');
+    await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    const ao = join(sb.binDir, 'ao');
+    const platformDir = join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64');
+    const released = join(sb.root, 'released-platform-package');
+    renameSync(platformDir, released);
+    // Another release's platform package, as a downgrade leaves it until the manager replaces it.
+    const other = join(sb.root, 'other-release-platform-package');
+    cpSync(released, other, { recursive: true });
+    copyFileSync(await hostFixtureBinary('0.10.1'), join(other, 'bin', 'ao'));
+    const pkgJson = join(other, 'package.json');
+    writeFileSync(pkgJson, JSON.stringify({ ...JSON.parse(readFileSync(pkgJson, 'utf8')), version: '0.10.1' }));
+    // This release's, its binary half written: npm extracts in place.
+    const writing = join(sb.root, 'half-written-platform-package');
+    cpSync(released, writing, { recursive: true });
+    const binary = readFileSync(join(released, 'bin', 'ao'));
+    writeFileSync(join(writing, 'bin', 'ao'), binary.subarray(0, binary.length >> 1), { mode: 0o755 });
+    for (const [label, before] of [
+      ['not yet there', undefined],
+      ['of another release', other],
+      ['being written', writing],
+    ] as const) {
+      if (before) cpSync(before, platformDir, { recursive: true });
+      const r = await callDuringInstall(ao, sb.env, join(globalPkg(sb), 'node_modules', '@aoagents'), () => {
+        rmSync(platformDir, { recursive: true, force: true });
+        cpSync(released, platformDir, { recursive: true });
+      });
+      expect(r.stderr, label).toContain('ao: waiting for the install in progress');
+      expect(r.stdout, r.stderr).toBe('ao version 0.10.0\n');
+      expect(r.status).toBe(0);
+      rmSync(platformDir, { recursive: true });
+    }
+  });
 
   it('with --ignore-scripts, the launcher verifies on the first call and stays: npm only swaps in the postinstall', async () => {
     const sb = sandbox('npm-noscripts');
@@ -421,19 +530,25 @@ describe('npm global installs from the registry', () => {
     },
   );
 
+  /** An unprivileged user's global install missing its platform package, and a shared cache holding another user's copy of it. */
+  async function sharedCacheSandbox(name: string) {
+    const sb = sandbox(name);
+    await installWithoutPlatformPackage(sb);
+    // A cache every user may write (mode 0777, no sticky bit), where another user's install left this release's binary.
+    const shared = join(sb.root, 'shared-cache');
+    mkdirSync(shared);
+    chmodSync(shared, 0o777);
+    const { entry, theirs } = await theirCachedBinary(shared, join(shared, 'bin'));
+    // The installing user owns their npm prefix, HOME and npm cache.
+    chmodSync(sb.root, 0o755);
+    for (const dir of [sb.prefix, sb.home, sb.cache]) execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, dir]);
+    return { sb, shared, entry, theirs };
+  }
+
   it.runIf(canDropPrivileges)(
     "as a user whose AO_CACHE_DIR is shared and world-writable, holding another user's binary, the postinstall runs and swaps in a private copy: ao is that user's own file, linked to nothing in the cache, unchanged by a later edit there",
     async () => {
-      const sb = sandbox('npm-shared-cache');
-      await installWithoutPlatformPackage(sb);
-      // A cache every user may write (mode 0777, no sticky bit), where another user's install left this release's binary.
-      const shared = join(sb.root, 'shared-cache');
-      mkdirSync(shared);
-      chmodSync(shared, 0o777);
-      const { entry, theirs } = await theirCachedBinary(shared, join(shared, 'bin'));
-      // The installing user owns their npm prefix, HOME and npm cache.
-      chmodSync(sb.root, 0o755);
-      for (const dir of [sb.prefix, sb.home, sb.cache]) execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, dir]);
+      const { sb, shared, entry, theirs } = await sharedCacheSandbox('npm-shared-cache');
       const env = { ...sb.env, AO_CACHE_DIR: shared };
       const ao = join(sb.binDir, 'ao');
       const inPackage = join(globalPkg(sb), 'bin', 'ao');
@@ -460,6 +575,29 @@ describe('npm global installs from the registry', () => {
         expect((await asUser(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
         expect(checkBinary(inPackage, entry)).toBeUndefined();
         expect(readdirSync(join(globalPkg(sb), 'bin'))).toEqual(['ao']);
+      } finally {
+        closeSync(writer);
+      }
+    },
+  );
+
+  // pnpm, yarn and bun always keep the launcher; under npm, AO_BINARY_PATH at install time does.
+  it.runIf(canDropPrivileges)(
+    "as a user whose AO_CACHE_DIR is shared, holding another user's binary, with the launcher kept: the postinstall keeps its verified private copy in the package, and ao runs it, never their file",
+    async () => {
+      const { sb, shared, theirs } = await sharedCacheSandbox('npm-shared-cache-launcher');
+      const env = { ...sb.env, AO_CACHE_DIR: shared };
+      const own = join(sb.root, 'own-ao');
+      writeFileSync(own, '#!/bin/sh\n', { mode: 0o755 });
+      await asUser('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], { ...env, AO_BINARY_PATH: own });
+      const ao = join(sb.binDir, 'ao');
+      expect(isNodeScript(ao)).toBe(true);
+      // Their file is open for writing: the kernel refuses to run it (ETXTBSY), so an ao that ran it fails here.
+      const writer = openSync(theirs, 'r+');
+      try {
+        const r = await run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ao, '--version'], env, { cwd: '/' });
+        expect(r.stdout, r.stderr).toBe('ao version 0.10.0\n');
+        expect(r.status).toBe(0);
       } finally {
         closeSync(writer);
       }
@@ -496,6 +634,29 @@ describe('npm global installs from the registry', () => {
     expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
     expect(readdirSync(join(sb.home, '.cache', 'ao', 'tmp'))).toEqual([]);
   });
+
+  // A service or CI user whose HOME is /nonexistent, /, or a folder it may not write (OpenShift's arbitrary uids).
+  it.runIf(canDropPrivileges)(
+    "as a user whose HOME cannot be written, with --omit=optional, the fallback fetch and the launcher's stamps go into the package's own folder: ao works and verifies once",
+    async () => {
+      const sb = sandbox('npm-home-unwritable');
+      chmodSync(sb.root, 0o755);
+      const dir = project(sb);
+      for (const d of [dir, sb.cache]) execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, d]);
+      const { XDG_CACHE_HOME: _, ...rest } = sb.env;
+      const env = { ...rest, HOME: '/nonexistent' };
+      // The documented way to keep the launcher, so the fetched binary is what it runs.
+      const own = join(sb.root, 'own-ao');
+      writeFileSync(own, '#!/bin/sh\n', { mode: 0o755 });
+      const install = await asUser('npm', ['install', SPEC, '--omit=optional', '--foreground-scripts', '--prefix', dir], { ...env, AO_BINARY_PATH: own });
+      expect(install.stdout + install.stderr).toContain('ao: verified and installed');
+      const ao = join(dir, 'node_modules', '.bin', 'ao');
+      expect(isNodeScript(ao)).toBe(true);
+      for (let i = 0; i < 2; i++) expect((await asUser(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
+      const stamps = join(dir, 'node_modules', '@aoagents', 'ao', 'cache', 'verified');
+      expect(readdirSync(stamps).map((f) => statSync(join(stamps, f)).uid)).toEqual([NOBODY]);
+    },
+  );
 
   it('a global install with an altered binary names the command that repairs it, and that command works', async () => {
     const sb = sandbox('npm-global-tampered');
@@ -573,7 +734,7 @@ describe('npm global installs from the registry', () => {
     expect(readdirSync(elsewhere)).toEqual(['package.json']);
   });
 
-  it('a failed fallback fetch never prints the credentials of the registry URL', async () => {
+  it('a failed fallback fetch never prints the credentials of the registry URL, and one that cannot write its cache says so, not to check the network', async () => {
     const sb = sandbox('npm-redact');
     const dir = project(sb);
     await mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts'], sb.env, { cwd: dir });
@@ -594,6 +755,17 @@ describe('npm global installs from the registry', () => {
       expect(r.stderr).toContain('127.0.0.1:9');
       expect(r.stderr, registry).not.toContain('s3cr3t-t0ken');
     }
+    // Neither the user's cache nor the package's own folder can take the binary (a file in the way of each, read-only in the package).
+    const blocker = join(sb.root, 'a-file');
+    writeFileSync(blocker, '');
+    writeFileSync(join(pkgDir, 'cache'), '', { mode: 0o444 });
+    const env = { ...sb.env, npm_config_user_agent: 'npm/11 node/v20 linux x64', INIT_CWD: dir, AO_CACHE_DIR: join(blocker, 'ao') };
+    const r = await run(process.execPath, ['lib/postinstall.cjs'], env, { cwd: pkgDir });
+    expect(r.stderr).toContain(`ao: cannot install @aoagents/ao-linux-x64@0.10.0 into ${join(blocker, 'ao')}`);
+    expect(r.stderr).toContain('ENOTDIR');
+    expect(r.stderr).toContain('or set AO_CACHE_DIR to a folder');
+    expect(r.stderr).not.toContain('network');
+    expect(r.status).toBe(0);
   });
 
   // ignore-scripts=true in ~/.npmrc (as supply-chain advice has it) blocks `npm rebuild` too, not only installs.

@@ -24,6 +24,14 @@ describe('the cache ao writes into', () => {
     expect(cacheRoot({ HOME: userHome, XDG_CACHE_HOME: '/var/cache/u' }, 'linux')).toBe(join('/var/cache/u', 'ao'));
   });
 
+  // AO_CACHE_DIR=.ao-cache left a `.ao-cache/verified` folder in every folder ao ran from, and the postinstall fetched
+  // into the package's folder a launcher run from anywhere else never found.
+  it('ignores a relative AO_CACHE_DIR too: an absolute one wins over XDG_CACHE_HOME', () => {
+    expect(cacheRoot({ HOME: userHome, AO_CACHE_DIR: '.ao-cache' }, 'linux')).toBe(join(userHome, '.cache', 'ao'));
+    expect(cacheRoot({ HOME: userHome, AO_CACHE_DIR: '/srv/ao-cache', XDG_CACHE_HOME: '/var/cache/u' }, 'linux')).toBe('/srv/ao-cache');
+    expect(cacheRoot({ AO_CACHE_DIR: 'C:\\ao-cache', LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local' }, 'win32')).toBe('C:\\ao-cache');
+  });
+
   it.runIf(asRoot)("as root, is never in a folder another user owns: the package's own folder, else root's home", () => {
     chownSync(userHome, USER, USER);
     const rootsPackage = join(root, 'lib', 'node_modules', '@aoagents', 'ao');
