@@ -398,16 +398,26 @@ describe('the command line', () => {
 
   // PowerShell 5's `Set-Content -Encoding UTF8` and older Notepad save UTF-8 with a byte-order mark: a private mirror's
   // manifest written on Windows was refused as "not JSON (Unexpected token '')", the culprit invisible.
-  it('reads a --manifest saved with a UTF-8 byte-order mark and CRLF line ends (Windows tools), and installs from it', async () => {
+  // PowerShell 5's `>` and `Out-File` (`iwr <url> | Out-File ao-manifest.json`) save UTF-16 with its mark: it had been
+  // "not JSON (Unexpected token '\ufffd')", nothing saying the file was only in another encoding.
+  it('reads a --manifest saved with a UTF-8 or UTF-16 byte-order mark and CRLF line ends (Windows tools), and installs from it', async () => {
     const artifact = join(work, 'bom.AppImage');
     await writePadding(artifact, 64 << 10);
     const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/bom.AppImage' });
-    const file = join(await tempDir('bom'), 'ao-manifest.json');
-    writeFileSync(file, `\ufeff${JSON.stringify({ app: manifest }, null, 2).replace(/\n/g, '\r\n')}\r\n`);
-    const root = join(await tempDir('bom-root'), 'app');
-    const r = await ao(['install', '--quiet', '--manifest', file, '--target', 'linux-x64', '--dir', root]);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    const text = `\ufeff${JSON.stringify({ app: manifest }, null, 2).replace(/\n/g, '\r\n')}\r\n`;
+    const utf16be = Buffer.from(text, 'utf16le').swap16();
+    for (const [encoding, bytes] of [
+      ['utf8', Buffer.from(text, 'utf8')],
+      ['utf16le', Buffer.from(text, 'utf16le')],
+      ['utf16be', utf16be],
+    ] as const) {
+      const file = join(await tempDir('bom'), 'ao-manifest.json');
+      writeFileSync(file, bytes);
+      const root = join(await tempDir('bom-root'), 'app');
+      const r = await ao(['install', '--quiet', '--manifest', file, '--target', 'linux-x64', '--dir', root]);
+      expect(r.stderr, encoding).toBe('');
+      expect(r.code, encoding).toBe(0);
+    }
   });
 
   it('refuses an endless or enormous --manifest (/dev/zero, 40 MB of spaces) at once instead of reading it into memory', async () => {
