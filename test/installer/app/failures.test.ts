@@ -372,6 +372,23 @@ describe('the command line', () => {
     expect((await lstat(join(cwd, 'rel-env', 'current'))).isSymbolicLink()).toBe(true);
   });
 
+  // `export AO_APP_DIR="~/apps"` (quoted), a .env file or a systemd unit, and `--dir=~/apps` (no shell expands a ~ after
+  // `--dir=`) reach ao-app with the ~ unexpanded: it had installed into a folder named `~` in the working folder.
+  it('reads a leading ~ in AO_APP_DIR and in --dir=~/... as the home folder, never a folder named ~ where it runs', async () => {
+    const artifact = systemTarGz('tilde', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    const cwd = await tempDir('tilde-cwd');
+    const home = await tempDir('tilde-home');
+    const args = (await installArgs(manifest, 'unused')).filter((a, i, all) => a !== '--dir' && all[i - 1] !== '--dir');
+    const viaEnv = await ao(args, { HOME: home, AO_APP_DIR: '~/apps' }, 30_000, cwd);
+    expect(viaEnv.stderr).toBe('');
+    expect(viaEnv.code).toBe(0);
+    expect(readdirSync(cwd)).toEqual([]);
+    const where = await ao(['where', '--dir=~/apps'], { HOME: home }, 30_000, cwd);
+    expect(where.stdout.trim()).toBe(join(home, 'apps', 'versions', versionFolder('', manifest.version, 'linux-x64').split('/').at(-1)!));
+    expect(where.code).toBe(0);
+  });
+
   it('prints usage for --help with exit 0, and a usage error with exit 2 and no stack trace', async () => {
     const help = await ao(['--help']);
     expect(help.code).toBe(0);
