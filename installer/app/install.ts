@@ -12,7 +12,7 @@ import { acquireLock, CANNOT_WRITE, type Lock } from '../../common/lock.js';
 import { settle } from '../../common/streaming-memory.js';
 import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
-import { discardPartial, isDownloadFileName, isSidecarTempName, partialPath, usablePartialSize } from './partial-file.js';
+import { discardOtherDownloads, discardPartial, isDownloadFileName, isSidecarTempName, partialPath, usablePartialSize } from './partial-file.js';
 import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
 import { checkOpenableApp, extractArtifact, downloadBecomesApp, topLevelBundle, type PlannedEntry } from '../../common/app-extract.js';
 import { COMPLETION_MARKER } from '../../common/archive-plan.js';
@@ -389,9 +389,10 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
 
     const artifact = join(root, 'downloads', target.file);
     const have = await usablePartialSize(artifact, target.size, target.integrity);
-    // An unfinished download of another release under this name is discarded by the download anyway: before the
+    // An unfinished download of another release, under this name or another, is never resumed: discarded before the
     // disk is measured, so its bytes (most of the app, after an interrupted upgrade) count as free.
     if (have === 0) await discardPartial(artifact);
+    await discardOtherDownloads(artifact);
     const becomesApp = downloadBecomesApp(target.format);
     const short = await shortOfSpace(root, target.size - have, target.unpackedSizeLimit, becomesApp, options.freeSpace ?? freeBytes);
     if (short) {

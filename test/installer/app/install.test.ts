@@ -469,24 +469,31 @@ describe('installing the desktop app', () => {
   });
 
   it.skipIf(!canMountTmpfs())(
-    "counts an earlier release's unfinished download as free space, since it is discarded anyway (a 4 MB tmpfs it fills most of)",
+    "counts an earlier release's unfinished download as free space, since it is discarded anyway (a 4 MB tmpfs it fills most of), under this name or another",
     async () => {
-      const root = await tempDir('tmpfs-stale');
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', root]);
-      try {
-        const manifest = await manifestFor(server, mac, 'zip', 'darwin-arm64', { unpackedSizeLimit: 2 << 20 }, { path: '/mac-stale.zip' });
-        const { file } = manifest.targets['darwin-arm64'];
-        // An interrupted download of the release before (same file name, another pin): 2.5 of its 3 MB.
-        const stale = join(root, 'app', 'downloads', file);
-        await writePadding(partialPath(stale), 5 << 19);
-        await writeFile(
-          sidecarPath(stale),
-          JSON.stringify({ url: `${server.url}/mac-stale.zip`, size: 3 << 20, integrity: `sha512-${Buffer.alloc(64, 1).toString('base64')}` }),
-        );
-        expect(await installApp({ manifest, target: 'darwin-arm64', root: join(root, 'app') })).toMatchObject({ status: 'installed', resumedFrom: 0 });
-        expect(await readdir(join(root, 'app', 'downloads'))).toEqual([]);
-      } finally {
-        execFileSync('umount', [root]);
+      // Another name: the Intel Mac's download on a Mac moved to Apple silicon (Migration Assistant copies ~/.ao), or a
+      // release that renamed its file. It had stayed in downloads/ for good, and counted against the disk.
+      for (const [i, staleName] of [undefined, 'ao-desktop-darwin-x64.zip'].entries()) {
+        const root = await tempDir('tmpfs-stale');
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', root]);
+        try {
+          const manifest = await manifestFor(server, mac, 'zip', 'darwin-arm64', { unpackedSizeLimit: 2 << 20 }, { path: `/mac-stale-${i}.zip` });
+          const { file } = manifest.targets['darwin-arm64'];
+          // An interrupted download of the release before (another pin): 2.5 of its 3 MB.
+          const stale = join(root, 'app', 'downloads', staleName ?? file);
+          await writePadding(partialPath(stale), 5 << 19);
+          await writeFile(
+            sidecarPath(stale),
+            JSON.stringify({ url: `${server.url}/mac-stale.zip`, size: 3 << 20, integrity: `sha512-${Buffer.alloc(64, 1).toString('base64')}` }),
+          );
+          expect(await installApp({ manifest, target: 'darwin-arm64', root: join(root, 'app') }), staleName).toMatchObject({
+            status: 'installed',
+            resumedFrom: 0,
+          });
+          expect(await readdir(join(root, 'app', 'downloads'))).toEqual([]);
+        } finally {
+          execFileSync('umount', [root]);
+        }
       }
     },
   );
