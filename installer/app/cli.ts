@@ -260,8 +260,9 @@ async function runVerb(
       return path && stdoutLost === undefined ? 0 : 1;
     }
     case 'remove':
-      await removeApp(root, aoStateDir(), note);
-      say(`removed the desktop app from ${root}`, { removed: root });
+      if (await removeApp(root, aoStateDir(), note)) say(`removed the desktop app from ${root}`, { removed: root });
+      // Nothing to remove is no failure (the app is gone, as asked), but no "removed" either.
+      else say(`the desktop app is not installed in ${root}: nothing to remove`, { removed: null, notInstalled: root });
       return 0;
     default:
       return usageError(command === undefined ? 'no command given' : `unknown command ${JSON.stringify(command)}`);

@@ -662,18 +662,28 @@ async function entryProblems(dir: string, marker: Marker): Promise<string[]> {
   return problems;
 }
 
-/** `onLockWait`: told once when an install in progress makes the remove wait. */
-export async function removeApp(root = defaultRoot(), stateDir?: string, onLockWait?: (message: string) => void): Promise<void> {
+/** A `current` pointer or a version folder in `root` (a half-written one too): something for remove to remove. */
+async function holdsAnApp(root: string): Promise<boolean> {
+  if (await lstat(join(root, process.platform === 'win32' ? 'current.json' : 'current')).catch(() => undefined)) return true;
+  return (await readdir(join(root, 'versions')).catch(() => [] as string[])).some(isVersionFolderName);
+}
+
+/**
+ * `onLockWait`: told once when an install in progress makes the remove wait. Resolves to whether an app was there to
+ * remove (what was left of a download goes either way).
+ */
+export async function removeApp(root = defaultRoot(), stateDir?: string, onLockWait?: (message: string) => void): Promise<boolean> {
   root = resolve(root);
   await refuseRootInOthersFolder([root, stateDir], 'remove');
   // Nothing installed: nothing to lock either (the lock would make the folder, as root a root-owned one in a user's home).
   if (!(await stat(root).catch(() => undefined))) {
     if (stateDir !== undefined) await clearAppState(root, stateDir);
-    return;
+    return false;
   }
   const lock = await lockAppRoot(root, 60_000, onLockWait);
   try {
     await refuseForeignCurrent(root, 'remove');
+    const installed = await holdsAnApp(root);
     // ao start is told first: a remove ending inside the deletion (Ctrl-C, a failed rmdir) must not leave it naming what
     // is left of the app (a half-deleted .app it would open) or a deleted one (which it replaces with an unverified download).
     if (stateDir !== undefined) await clearAppState(root, stateDir);
@@ -683,6 +693,7 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     await removeOurs(join(root, 'versions'), isVersionFolderName);
     await removeOurs(join(root, 'downloads'), isDownloadFileName);
     await sweepKilledSteps(root);
+    return installed;
   } finally {
     await lock.release();
   }

@@ -803,7 +803,15 @@ describe('installing the desktop app', () => {
     expect(JSON.parse(verify.stdout).ok).toBe(true);
     const remove = runCli(['remove', '--dir', root]);
     expect(await remove.done).toBe(0);
+    expect(remove.stdout).toBe(`removed the desktop app from ${root}\n`);
     expect(await appPath(root)).toBeUndefined();
+    // Nothing left to remove: said so, where it had said "removed the desktop app" about an app that was never there.
+    const again = runCli(['remove', '--json', '--dir', root]);
+    expect(await again.done).toBe(0);
+    expect(JSON.parse(again.stdout)).toEqual({ removed: null, notInstalled: root });
+    const text = runCli(['remove', '--dir', join(root, 'never')]);
+    expect(await text.done).toBe(0);
+    expect(text.stdout).toBe(`the desktop app is not installed in ${join(root, 'never')}: nothing to remove\n`);
     const bad = runCli(['install', '--manifest', join(dir, 'missing.json'), '--dir', root]);
     expect(await bad.done).toBe(1);
     expect(bad.stderr).toMatch(/ao-app: cannot read the app manifest[\s\S]*fix: /);
