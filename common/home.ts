@@ -1,3 +1,5 @@
+import { UserError } from './errors.js';
+
 /**
  * The user's home folder as the rewrite and Node see it: `USERPROFILE` on
  * Windows (where `HOME` is usually unset, or set by Git Bash to something
@@ -5,7 +7,26 @@
  */
 export function homeDir(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
   // node:os only when the variable is missing: the launcher imports this on every `ao` call.
-  return (platform === 'win32' ? env.USERPROFILE : env.HOME) || process.getBuiltinModule('node:os').homedir();
+  return (platform === 'win32' ? env.USERPROFILE : env.HOME) || osHomeDir(platform);
+}
+
+/**
+ * The OS's answer, or a UserError: a container user with no entry in /etc/passwd (`docker run -u 48213`, a random uid) and
+ * no HOME (`env -i`, a bare exec) has none, and Node's SystemError had been "unexpected error" with a stack trace.
+ */
+function osHomeDir(platform: string): string {
+  try {
+    return process.getBuiltinModule('node:os').homedir();
+  } catch (cause) {
+    const variable = platform === 'win32' ? 'USERPROFILE' : 'HOME';
+    throw new UserError({
+      what: 'cannot tell where the home folder is',
+      why: `${variable} is not set, and the system knows no home folder for this user${process.getuid ? ` (uid ${process.getuid()})` : ''}: ${(cause as Error).message}`,
+      fix: `set ${variable} to this user's home folder (a writable one, like export ${variable}=/tmp/home in a container), then run the command again`,
+      code: 'ENOHOME',
+      cause,
+    });
+  }
 }
 
 /**

@@ -389,6 +389,22 @@ describe('the command line', () => {
     expect(where.code).toBe(0);
   });
 
+  // A container user with no entry in /etc/passwd (`docker run -u 48213`, a random uid) and no HOME (`env -i`, a bare
+  // exec): Node cannot tell the home folder, and that had been exit 70, "unexpected error" with a stack trace.
+  it.runIf(process.platform === 'linux' && process.getuid?.() === 0 && existsSync('/usr/bin/setpriv'))(
+    'says how to fix a home folder it cannot tell (no HOME, a uid without a passwd entry): exit 1, no stack trace',
+    async () => {
+      const nameless = ['setpriv', '--reuid=48213', '--regid=48213', '--clear-groups'];
+      // remove --dir still needs the home folder: ~/.ao/app-state.json may name the app it removes.
+      for (const args of [['where'], ['remove', '--dir', join(work, 'unused')]]) {
+        const r = await ao(args, { HOME: undefined as unknown as string }, 30_000, '/', nameless);
+        expect(r.stderr, args[0]).toMatch(/cannot tell where the home folder is[\s\S]*fix: set HOME/);
+        expect(r.stderr, args[0]).not.toMatch(/\n\s+at /);
+        expect(r.code, args[0]).toBe(1);
+      }
+    },
+  );
+
   it('prints usage for --help with exit 0, and a usage error with exit 2 and no stack trace', async () => {
     const help = await ao(['--help']);
     expect(help.code).toBe(0);
