@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { buildAppManifest } from '../../../release/app-manifest.js';
+import { loadMatrix } from '../../../common/matrix.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { installApp } from '../../../installer/app/install.js';
 import type { AppManifest } from '../../../common/app-manifest.js';
@@ -176,6 +178,44 @@ describe('who may sign the desktop app', () => {
     });
     expect(fetches()).toBe(before);
     expect(await rememberedIds(root)).toEqual([keyId(pem(C))]);
+  });
+
+  // A machine that skipped the release rotating A to B (0.11.0) meets 0.12.0, signed by C with B's hand-over: it trusts A
+  // only, and had been refused for good, told the release "may have been tampered with". The release carries the
+  // earlier hand-overs (buildAppManifest's `rotationHistory`), as TUF clients walk every root version in between.
+  it('follows a chain of rotations for a machine that skipped a release (A to B to C), retiring A and B; a chain from a retired key is refused', async () => {
+    const root = await tempDir('root');
+    const target = 'darwin-arm64';
+    expect((await installApp({ manifest: await manifest('0.10.0', A), target, root, trustedKeys: [] })).status).toBe('installed');
+    const handOverToB = await manifest('0.11.0', B, A);
+    const toC = await buildAppManifest({
+      matrix: loadMatrix(),
+      allowMissing: true,
+      version: '0.12.0',
+      artifactsDir: dirname(artifact),
+      baseUrls: [server.url],
+      signingKey: C,
+      previousSigningKey: B,
+      rotationHistory: handOverToB,
+    });
+    expect((await installApp({ manifest: toC, target, root, trustedKeys: [] })).status).toBe('installed');
+    expect(await rememberedIds(root)).toEqual([keyId(pem(C))]);
+    // The next release, signed by C without a new hand-over, still carries the chain for machines further behind.
+    const after = await buildAppManifest({
+      matrix: loadMatrix(),
+      allowMissing: true,
+      version: '0.13.0',
+      artifactsDir: dirname(artifact),
+      baseUrls: [server.url],
+      signingKey: C,
+      rotationHistory: toC,
+    });
+    expect(after.keyRotation).toEqual(toC.keyRotation);
+    // Whoever holds the retired B cannot use the chain either: B's releases are refused as rotated out.
+    await expect(installApp({ manifest: await manifest('0.14.0', B, A), target, root, trustedKeys: [] })).rejects.toMatchObject({
+      code: 'ESIGNATURE',
+      why: expect.stringContaining(`key ${keyId(pem(B))} was rotated out`),
+    });
   });
 
   it('two first installs at once remember one key: the second reads what the first remembered and is refused', async () => {
