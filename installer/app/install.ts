@@ -275,6 +275,24 @@ async function refuseForeignCurrent(root: string, command: 'install' | 'remove')
 }
 
 /**
+ * `versions` or `downloads` linked to another disk (a user who moved the app off a half-full laptop disk) that is not
+ * there now (unplugged, not mounted): said so, where mkdir's ENOENT had said to check that the folder is writable.
+ */
+async function refuseMissingLinkedFolders(root: string): Promise<void> {
+  for (const name of ['versions', 'downloads']) {
+    const path = join(root, name);
+    if (!(await lstat(path).catch(() => undefined))?.isSymbolicLink() || (await stat(path).catch(() => undefined))) continue;
+    const target = resolve(root, await readlink(path));
+    throw new UserError({
+      what: `cannot install the desktop app into ${root}`,
+      why: `${path} is a link to ${target}, which does not exist (a disk not connected or not mounted?)`,
+      fix: `connect or mount the disk holding ${target}, or remove the link (rm ${path}) to keep the app in ${root} itself, then run ao-app install again`,
+      code: 'EAPPDISK',
+    });
+  }
+}
+
+/**
  * A file system mounted noexec (a hardened /home, a USB stick, a /tmp) takes the app's bytes but never runs them: the
  * AppImage, and ao start's launch of it, fail with EACCES. An executable probe file there tells, before any download.
  */
@@ -346,6 +364,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   const versionDir = versionFolder(root, manifest.version, targetId);
   const name = basename(versionDir);
   await refuseRootInOthersFolder([root, options.stateDir], 'install');
+  await refuseMissingLinkedFolders(root);
   await mkdir(join(root, 'versions'), { recursive: true });
   await mkdir(join(root, 'downloads'), { recursive: true });
 

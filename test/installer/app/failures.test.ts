@@ -813,6 +813,25 @@ describe('a file-system problem outside the download and unpack says what, why a
       expect(errorEvent(r.stdout), root).toMatchObject({ code: 'EAPPDISK', fix: expect.stringMatching(/in the way/) });
     }
   });
+
+  // `versions` (or `downloads`) linked to another disk, as this README supports, with that disk unplugged or not mounted:
+  // it had said "ENOENT ... mkdir versions" and to check that the folder is writable.
+  it('`versions` or `downloads` linked to a disk that is not there: says the link names a missing folder and to connect the disk', async () => {
+    const manifest = await tarManifest('unplugged', '0.10.0');
+    for (const name of ['versions', 'downloads']) {
+      const root = join(await tempDir(`unplugged-${name}`), 'app');
+      mkdirSync(root);
+      const gone = join(root, '..', 'unmounted-disk', `ao-${name}`);
+      symlinkSync(gone, join(root, name));
+      const r = await ao(['install', '--json', '--manifest', manifest, '--target', 'linux-x64', '--dir', root]);
+      expect(r.code, name).toBe(1);
+      expect(errorEvent(r.stdout), name).toMatchObject({
+        code: 'EAPPDISK',
+        why: `${join(root, name)} is a link to ${gone}, which does not exist (a disk not connected or not mounted?)`,
+        fix: expect.stringContaining(`connect or mount the disk holding ${gone}, or remove the link (rm ${join(root, name)})`),
+      });
+    }
+  });
 });
 
 describe('every failure under --json ends with an error event, and none waits for nothing', () => {
