@@ -112,7 +112,8 @@ export function validateAppManifest(data: unknown, source = 'the manifest'): App
   if (m.keyRotation !== undefined && typeof m.keyRotation?.signature !== 'string') throw invalidAppManifest('"keyRotation.signature" must be a string', source);
   const chain = m.keyRotation?.chain;
   if (chain !== undefined) {
-    if (!Array.isArray(chain) || chain.length > MAX_ROTATIONS) throw invalidAppManifest(`"keyRotation.chain" must be a list of at most ${MAX_ROTATIONS} hand-overs`, source);
+    if (!Array.isArray(chain) || chain.length > MAX_ROTATIONS)
+      throw invalidAppManifest(`"keyRotation.chain" must be a list of at most ${MAX_ROTATIONS} hand-overs`, source);
     chain.forEach((link, i) => {
       if (!isObject(link) || typeof link.signature !== 'string' || typeof link.publicKey !== 'string' || !isEd25519PublicKey(link.publicKey))
         throw invalidAppManifest(`"keyRotation.chain[${i}]" must hold an Ed25519 "publicKey" (PEM) and a "signature"`, source);

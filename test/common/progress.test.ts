@@ -98,7 +98,10 @@ describe('progress output', () => {
   it('draws the bar on a terminal that reports 0 columns (a pty nobody sized), at the width COLUMNS gives or 80', () => {
     const columnsEnv = process.env.COLUMNS;
     try {
-      for (const [env, width] of [[undefined, 80], ['50', 50]] as const) {
+      for (const [env, width] of [
+        [undefined, 80],
+        ['50', 50],
+      ] as const) {
         if (env === undefined) delete process.env.COLUMNS;
         else process.env.COLUMNS = env;
         const out = sink(true);
@@ -108,7 +111,10 @@ describe('progress output', () => {
         p.start(254_000_000);
         t += 1000;
         p.advance(100_000_000);
-        const frame = out.chunks.filter((c) => c.startsWith('\r\x1b[2K') && !c.endsWith('\n')).at(-1)!.slice('\r\x1b[2K'.length);
+        const frame = out.chunks
+          .filter((c) => c.startsWith('\r\x1b[2K') && !c.endsWith('\n'))
+          .at(-1)!
+          .slice('\r\x1b[2K'.length);
         expect(frame).toContain('39%');
         expect(frame.length).toBeLessThan(width);
       }
