@@ -38,3 +38,26 @@ export function expandHome(path: string, env: NodeJS.ProcessEnv = process.env, p
   const separators = platform === 'win32' ? /^~(?=$|[\\/])/ : /^~(?=$|\/)/;
   return path.replace(separators, () => homeDir(env, platform));
 }
+
+/**
+ * `path` as an absolute one, `~` read as the home folder. A relative path needs the current folder, and a shell left in a
+ * deleted one (an app version folder an upgrade replaced) has none: Node's "ENOENT, uv_cwd" had been an unexpected error.
+ */
+export function absoluteUserPath(path: string, env: NodeJS.ProcessEnv = process.env): string {
+  const expanded = expandHome(path, env);
+  const { isAbsolute, resolve } = process.getBuiltinModule('node:path');
+  if (isAbsolute(expanded)) return resolve(expanded);
+  let cwd: string;
+  try {
+    cwd = process.cwd();
+  } catch (cause) {
+    throw new UserError({
+      what: `cannot tell which folder ${path} is`,
+      why: 'it is relative to the current folder, and the current folder no longer exists (deleted while this shell was in it)',
+      fix: `cd to an existing folder (like cd ~), or give ${path} as an absolute path, then run the command again`,
+      code: 'EUSAGE',
+      cause,
+    });
+  }
+  return resolve(cwd, expanded);
+}

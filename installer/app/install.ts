@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import { DISK_FULL } from '../../common/file-system-error.js';
-import { expandHome, homeDir } from '../../common/home.js';
+import { absoluteUserPath, homeDir } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
 import { renameWithRetry, tempSibling, tempSiblingPrefix, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
 import { acquireLock, CANNOT_WRITE, type Lock } from '../../common/lock.js';
@@ -104,7 +104,7 @@ export interface InstallResult {
 
 export function defaultRoot(): string {
   // Absolute from here on: a relative AO_APP_DIR must mean the same folder in every step.
-  return resolve(expandHome(process.env.AO_APP_DIR || join(homeDir(), '.ao', 'app')));
+  return absoluteUserPath(process.env.AO_APP_DIR || join(homeDir(), '.ao', 'app'));
 }
 
 /**

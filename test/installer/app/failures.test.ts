@@ -372,6 +372,23 @@ describe('the command line', () => {
     expect((await lstat(join(cwd, 'rel-env', 'current'))).isSymbolicLink()).toBe(true);
   });
 
+  // A shell left in a folder that was deleted (the app version folder an upgrade replaced, `cd ~/.ao/app/versions/0.9.0-...`)
+  // has no current folder: a relative --dir or AO_APP_DIR there had been exit 70, "unexpected error: ENOENT, uv_cwd".
+  it('says the current folder is gone when a relative --dir or AO_APP_DIR is read from a deleted one: exit 1, no stack trace', async () => {
+    const deleted = join(await tempDir('deleted-cwd'), 'versions-0.9.0');
+    for (const [args, env] of [
+      [['where', '--dir', 'app'], {}],
+      [['where'], { AO_APP_DIR: 'app' }],
+    ] as const) {
+      mkdirSync(deleted);
+      const inDeleted = ['sh', '-c', 'cd "$0" && rmdir "$0" && exec "$@"', deleted];
+      const r = await ao([...args], env, 30_000, work, inDeleted);
+      expect(r.stderr).toMatch(/the current folder no longer exists[\s\S]*fix: cd to an existing folder/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.code).toBe(1);
+    }
+  });
+
   // `export AO_APP_DIR="~/apps"` (quoted), a .env file or a systemd unit, and `--dir=~/apps` (no shell expands a ~ after
   // `--dir=`) reach ao-app with the ~ unexpanded: it had installed into a folder named `~` in the working folder.
   it('reads a leading ~ in AO_APP_DIR and in --dir=~/... as the home folder, never a folder named ~ where it runs', async () => {
