@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, readlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { UserError } from '../../common/errors.js';
 import { writeJsonAtomic } from '../../common/fs-atomic.js';
 import type { AppManifest, AppTarget, KeyRotation } from '../../common/app-manifest.js';
@@ -90,7 +90,12 @@ export async function rememberedTrust(root: string): Promise<TrustStore> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { keys: [], retired: [] };
+    // A link whose target is not there (a dotfiles folder, a disk not mounted) is a store that cannot be read, not none.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      const link = await readlink(path).catch(() => undefined);
+      if (link === undefined) return { keys: [], retired: [] };
+      throw damagedStore(path, `it is a link to ${resolve(root, link)}, which does not exist`, err);
+    }
     throw damagedStore(path, `it cannot be read (${(err as Error).message})`, err);
   }
   let data: unknown;

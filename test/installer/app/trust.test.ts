@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { buildAppManifest } from '../../../release/app-manifest.js';
 import { loadMatrix } from '../../../common/matrix.js';
@@ -286,6 +286,16 @@ describe('who may sign the desktop app', () => {
     await expect(installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({
       code: 'ETRUSTSTORE',
     });
+    // A link to a store elsewhere (a dotfiles folder, another disk) whose target is not there now is no missing store: read
+    // as one, it had trusted B on first use again.
+    await rm(store, { recursive: true });
+    const elsewhere = join(await tempDir('unmounted'), 'dotfiles', TRUST_FILE);
+    await symlink(elsewhere, store);
+    await expect(installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({
+      code: 'ETRUSTSTORE',
+      why: expect.stringContaining(`a link to ${elsewhere}, which does not exist`),
+    });
+    expect(await readlink(store)).toBe(elsewhere);
     // Only a missing store means nothing is remembered.
     await rm(store, { recursive: true });
     expect((await installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
