@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto';
-import { readFile, readlink } from 'node:fs/promises';
+import { readFile, readlink, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../common/errors.js';
 import { writeJsonAtomic } from '../../common/fs-atomic.js';
@@ -80,6 +80,24 @@ function storedKeys(path: string, data: unknown, field: 'keys' | 'retired'): Tru
 }
 
 /**
+ * A store another user can write (`--dir /tmp/ao-app` on a shared machine, made there by someone else first) may hold
+ * their key: trusted, it made the release's signature mean nothing. Writable by all, or another user's, it is refused.
+ */
+async function refuseOthersWritable(path: string): Promise<void> {
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  const info = await stat(path);
+  const why = info.mode & 0o002 ? 'other users can write it' : info.uid !== uid && info.uid !== 0 ? `it belongs to another user (uid ${info.uid})` : undefined;
+  if (!why) return;
+  throw new UserError({
+    what: 'the signing keys this machine trusts for the desktop app cannot be relied on',
+    why: `${path}: ${why}, so it may hold a key someone else put there; nothing was downloaded or installed`,
+    fix: `install into a folder of your own (AO_APP_DIR or --dir; the default is ~/.ao/app); or, if ${path} is yours, make it yours alone (chown $(id -u) and chmod 644 it), then run ao-app install again`,
+    code: 'ETRUSTSTORE',
+  });
+}
+
+/**
  * The store this machine remembered. Only a missing file means none: a store that cannot be read or
  * parsed is refused (ETRUSTSTORE), never taken as empty, which would trust the next key on first use again.
  * Read under `<root>/.lock`: two first installs at once must not both trust their own key.
@@ -98,6 +116,7 @@ export async function rememberedTrust(root: string): Promise<TrustStore> {
     }
     throw damagedStore(path, `it cannot be read (${(err as Error).message})`, err);
   }
+  await refuseOthersWritable(path);
   let data: unknown;
   try {
     data = JSON.parse(text);

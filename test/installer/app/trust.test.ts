@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { buildAppManifest } from '../../../release/app-manifest.js';
 import { loadMatrix } from '../../../common/matrix.js';
@@ -298,6 +298,33 @@ describe('who may sign the desktop app', () => {
     expect(await readlink(store)).toBe(elsewhere);
     // Only a missing store means nothing is remembered.
     await rm(store, { recursive: true });
+    expect((await installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
+  });
+
+  // `--dir /tmp/ao-app` on a shared machine, where another user made the folder first: whoever can write the store can
+  // put their key in it, and it had been trusted, the release's signature then meaning nothing.
+  it('refuses a remembered-key store another user can write (writable by all, or another user’s) before downloading', async () => {
+    const root = await tempDir('root');
+    const store = join(root, TRUST_FILE);
+    // What another user would write there: their own key B.
+    await writeFile(store, JSON.stringify({ schemaVersion: 1, keys: [{ id: keyId(pem(B)), publicKey: pem(B), via: 'planted' }], retired: [] }));
+    const before = fetches();
+    await chmod(store, 0o666);
+    await expect(installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({
+      code: 'ETRUSTSTORE',
+      why: expect.stringContaining('other users can write it'),
+    });
+    if (process.getuid?.() === 0) {
+      await chmod(store, 0o644);
+      await chown(store, 65534, 65534);
+      await expect(installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({
+        code: 'ETRUSTSTORE',
+        why: expect.stringContaining('belongs to another user (uid 65534)'),
+      });
+      await chown(store, 0, 0);
+    }
+    expect(fetches()).toBe(before);
+    await chmod(store, 0o644);
     expect((await installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
   });
 
