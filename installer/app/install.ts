@@ -18,7 +18,7 @@ import { checkOpenableApp, extractArtifact, downloadBecomesApp, topLevelBundle, 
 import { COMPLETION_MARKER } from '../../common/archive-plan.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, TRUST_FILE, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
-import { refuseRootInOthersFolder } from './foreign-owner.js';
+import { refuseFolderOthersCanWrite, refuseRootInOthersFolder } from './foreign-owner.js';
 import {
   hostTargetId,
   invalidAppManifest,
@@ -364,6 +364,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   const versionDir = versionFolder(root, manifest.version, targetId);
   const name = basename(versionDir);
   await refuseRootInOthersFolder([root, options.stateDir], 'install');
+  await refuseFolderOthersCanWrite(root, 'install');
   await refuseMissingLinkedFolders(root);
   await mkdir(join(root, 'versions'), { recursive: true });
   await mkdir(join(root, 'downloads'), { recursive: true });

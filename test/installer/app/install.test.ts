@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
@@ -261,6 +261,34 @@ describe('installing the desktop app', () => {
     expect(await readdir(join(root, 'downloads'))).toEqual([]);
   });
 
+  // `--dir /tmp/ao-app` on a shared machine: whoever else can write the folder can plant a version folder with a marker of
+  // their own (self-attesting: its digests are what they wrote), which install took for "already installed" and ao start
+  // then opened. A folder any user can write (sticky ones like /tmp aside), or another user's, is refused before anything.
+  it('refuses an app folder other users can write, or one of its folders another user made, before downloading', async () => {
+    const manifest = await macManifest(mac, '0.10.0', '/mac-shared.zip');
+    const open = await tempDir('shared');
+    await chmod(open, 0o777);
+    await expect(installApp({ manifest, target: 'darwin-arm64', root: open })).rejects.toMatchObject({
+      code: 'EAPPOWNER',
+      why: expect.stringContaining(`${open} can be written by any user`),
+    });
+    if (process.getuid?.() === 0) {
+      const sticky = await tempDir('sticky');
+      await chmod(sticky, 0o1777);
+      await mkdir(join(sticky, 'versions'));
+      await chown(join(sticky, 'versions'), 65534, 65534);
+      await expect(installApp({ manifest, target: 'darwin-arm64', root: sticky })).rejects.toMatchObject({
+        code: 'EAPPOWNER',
+        why: expect.stringContaining(`${join(sticky, 'versions')} belongs to another user (uid 65534)`),
+      });
+    }
+    expect(server.requests.filter((r) => r.path === '/mac-shared.zip')).toHaveLength(0);
+    // A sticky folder anyone may add to (like /tmp) is fine when what ao-app keeps in it is its own.
+    const tmpLike = await tempDir('tmp-like');
+    await chmod(tmpLike, 0o1777);
+    expect((await installApp({ manifest, target: 'darwin-arm64', root: tmpLike })).status).toBe('installed');
+  });
+
   it('refuses before downloading when the disk is too small', async () => {
     const root = await tempDir('root');
     const manifest = await macManifest(mac, '0.10.0', '/mac-nospace.zip');
@@ -334,7 +362,9 @@ describe('installing the desktop app', () => {
         const requests = server.requests.filter((r) => r.path === '/linked-disk.AppImage').length;
         const other = join(bigger, 'app');
         await mkdir(other);
-        await symlink(small, join(other, 'versions'));
+        // (A folder of its own there: the tmpfs root is writable by all, which an app folder may not be.)
+        await mkdir(join(small, 'ao-versions'));
+        await symlink(join(small, 'ao-versions'), join(other, 'versions'));
         const larger = { ...manifest, targets: { 'linux-x64': { ...manifest.targets['linux-x64'], unpackedSizeLimit: 3 << 20 } } };
         await expect(installApp({ manifest: larger, target: 'linux-x64', root: other })).rejects.toMatchObject({
           code: 'ENOSPC',
