@@ -29,9 +29,21 @@ export interface AppManifest {
   targets: Record<string, AppTarget>;
   /** PEM (SPKI) Ed25519 key that signed the entries. It is trusted only if pinned or remembered (trust.ts). */
   publicKey?: string;
-  /** A new signing key handed over by an old one: the old key's signature over the new key's SPKI bytes. */
-  keyRotation?: { signature: string };
+  /**
+   * A new signing key handed over by an old one: the old key's signature over the new key's SPKI bytes. `chain`: the
+   * hand-overs before it, oldest first, each key with the signature of the key before it over its SPKI bytes, so a
+   * machine that skipped the release of a hand-over still reaches the key from the one it trusts.
+   */
+  keyRotation?: KeyRotation;
 }
+
+export interface KeyRotation {
+  signature: string;
+  chain?: Array<{ publicKey: string; signature: string }>;
+}
+
+/** Far more hand-overs than a project makes in its life: a longer chain is no release's. */
+const MAX_ROTATIONS = 32;
 
 const FORMATS = new Set<AppFormat>(['zip', 'tar.gz', 'AppImage', 'exe']);
 
@@ -98,6 +110,15 @@ export function validateAppManifest(data: unknown, source = 'the manifest'): App
   // refuse that store as damaged, and a PEM that does not parse crashed the signature check (exit 70).
   if (m.publicKey !== undefined && !isEd25519PublicKey(m.publicKey)) throw invalidAppManifest('"publicKey" is not an Ed25519 public key', source);
   if (m.keyRotation !== undefined && typeof m.keyRotation?.signature !== 'string') throw invalidAppManifest('"keyRotation.signature" must be a string', source);
+  const chain = m.keyRotation?.chain;
+  if (chain !== undefined) {
+    if (!Array.isArray(chain) || chain.length > MAX_ROTATIONS)
+      throw invalidAppManifest(`"keyRotation.chain" must be a list of at most ${MAX_ROTATIONS} hand-overs`, source);
+    chain.forEach((link, i) => {
+      if (!isObject(link) || typeof link.signature !== 'string' || typeof link.publicKey !== 'string' || !isEd25519PublicKey(link.publicKey))
+        throw invalidAppManifest(`"keyRotation.chain[${i}]" must hold an Ed25519 "publicKey" (PEM) and a "signature"`, source);
+    });
+  }
   for (const [id, t] of Object.entries(m.targets)) {
     const where = `targets.${id}`;
     if (!TARGET_ID.test(id)) throw invalidAppManifest(`${JSON.stringify(id)} is not a target id like linux-x64`, source);

@@ -1,4 +1,6 @@
 import { builtinModule } from './builtin-module.js';
+import { UserError } from './errors.js';
+
 /**
  * The user's home folder as the rewrite and Node see it: `USERPROFILE` on
  * Windows (where `HOME` is usually unset, or set by Git Bash to something
@@ -6,5 +8,57 @@ import { builtinModule } from './builtin-module.js';
  */
 export function homeDir(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
   // node:os only when the variable is missing: the launcher imports this on every `ao` call.
-  return (platform === 'win32' ? env.USERPROFILE : env.HOME) || builtinModule('node:os').homedir();
+  return (platform === 'win32' ? env.USERPROFILE : env.HOME) || osHomeDir(platform);
+}
+
+/**
+ * The OS's answer, or a UserError: a container user with no entry in /etc/passwd (`docker run -u 48213`, a random uid) and
+ * no HOME (`env -i`, a bare exec) has none, and Node's SystemError had been "unexpected error" with a stack trace.
+ */
+function osHomeDir(platform: string): string {
+  try {
+    return builtinModule('node:os').homedir();
+  } catch (cause) {
+    const variable = platform === 'win32' ? 'USERPROFILE' : 'HOME';
+    throw new UserError({
+      what: 'cannot tell where the home folder is',
+      why: `${variable} is not set, and the system knows no home folder for this user${process.getuid ? ` (uid ${process.getuid()})` : ''}: ${(cause as Error).message}`,
+      fix: `set ${variable} to this user's home folder (a writable one, like export ${variable}=/tmp/home in a container), then run the command again`,
+      code: 'ENOHOME',
+      cause,
+    });
+  }
+}
+
+/**
+ * A folder setting with its leading `~` read as the home folder, as npm reads its own: `export AO_APP_DIR="~/apps"`
+ * (quoted), a .env file or a systemd unit, and `--dir=~/apps` (no shell expands a `~` after `=` there) arrive unexpanded,
+ * and a path taken as it is made a folder named `~` in the working folder. `~user` is left as it is.
+ */
+export function expandHome(path: string, env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
+  const separators = platform === 'win32' ? /^~(?=$|[\\/])/ : /^~(?=$|\/)/;
+  return path.replace(separators, () => homeDir(env, platform));
+}
+
+/**
+ * `path` as an absolute one, `~` read as the home folder. A relative path needs the current folder, and a shell left in a
+ * deleted one (an app version folder an upgrade replaced) has none: Node's "ENOENT, uv_cwd" had been an unexpected error.
+ */
+export function absoluteUserPath(path: string, env: NodeJS.ProcessEnv = process.env): string {
+  const expanded = expandHome(path, env);
+  const { isAbsolute, resolve } = builtinModule('node:path');
+  if (isAbsolute(expanded)) return resolve(expanded);
+  let cwd: string;
+  try {
+    cwd = process.cwd();
+  } catch (cause) {
+    throw new UserError({
+      what: `cannot tell which folder ${path} is`,
+      why: 'it is relative to the current folder, and the current folder no longer exists (deleted while this shell was in it)',
+      fix: `cd to an existing folder (like cd ~), or give ${path} as an absolute path, then run the command again`,
+      code: 'EUSAGE',
+      cause,
+    });
+  }
+  return resolve(cwd, expanded);
 }

@@ -12,6 +12,16 @@ export interface JsonFileRole {
   maxBytes?: number;
 }
 
+/**
+ * The text of a file's bytes: UTF-8, or UTF-16 when it starts with UTF-16's byte-order mark (Windows PowerShell 5's `>` and
+ * `Out-File` write UTF-16LE with one), read as UTF-8 it is no JSON and the error shows mojibake. The mark itself is kept (parse skips it).
+ */
+function decodeText(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.toString('utf16le');
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return Buffer.from(bytes).swap16().toString('utf16le');
+  return bytes.toString('utf8');
+}
+
 /** The file's text, reading at most `maxBytes` + 1 bytes; undefined when it holds more. */
 function readCapped(path: string, maxBytes: number): string | undefined {
   const fd = openSync(path, 'r');
@@ -26,7 +36,7 @@ function readCapped(path: string, maxBytes: number): string | undefined {
       if (total > maxBytes) return undefined;
       chunks.push(Buffer.from(buffer.subarray(0, n)));
     }
-    return Buffer.concat(chunks).toString('utf8');
+    return decodeText(Buffer.concat(chunks));
   } finally {
     closeSync(fd);
   }
@@ -39,7 +49,7 @@ function readCapped(path: string, maxBytes: number): string | undefined {
 export function readJsonFile(path: string, role: JsonFileRole): unknown {
   let text: string | undefined;
   try {
-    text = role.maxBytes === undefined ? readFileSync(path, 'utf8') : readCapped(path, role.maxBytes);
+    text = role.maxBytes === undefined ? decodeText(readFileSync(path)) : readCapped(path, role.maxBytes);
   } catch (cause) {
     const why = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (cause as Error).message;
     throw new UserError({ what: `cannot read ${role.what} ${path}`, why, fix: role.fix, code: role.code ?? 'ENOFILE', cause });
@@ -52,7 +62,7 @@ export function readJsonFile(path: string, role: JsonFileRole): unknown {
       code: role.code ?? 'EBADJSON',
     });
   try {
-    // A UTF-8 byte-order mark (PowerShell 5's Set-Content -Encoding UTF8, older Notepad) is no part of the JSON: RFC 8259 lets a reader skip it.
+    // A byte-order mark (PowerShell 5's Set-Content -Encoding UTF8, older Notepad; UTF-16's, decoded above) is no part of the JSON: RFC 8259 lets a reader skip it.
     return JSON.parse(text.startsWith('\ufeff') ? text.slice(1) : text);
   } catch (cause) {
     throw new UserError({

@@ -55,6 +55,16 @@ function formatSeconds(s: number): string {
   return `${Math.floor(s / 60)}m${String(Math.ceil(s % 60)).padStart(2, '0')}s`;
 }
 
+/**
+ * A pseudo-terminal nobody sized (`script` run from a script, `docker exec -t` before its first resize, a serial console)
+ * reports 0 columns: read as unknown, COLUMNS if set or else 80, where every frame had been cut to nothing.
+ */
+function terminalWidth(columns: number | undefined): number {
+  if (columns !== 0) return columns ?? Number.POSITIVE_INFINITY;
+  const fromEnv = Number(process.env.COLUMNS);
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 80;
+}
+
 export function createProgress(label: string, options: ProgressOptions = {}): Progress {
   const stream = options.stream ?? process.stderr;
   const jsonStream = options.jsonStream ?? process.stdout;
@@ -86,7 +96,7 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
    * so a frame that wraps (a split pane, a narrow window) left a new line on the screen at every redraw.
    */
   function fitted(frames: string[]): string {
-    const room = (stream.columns ?? Number.POSITIVE_INFINITY) - 1;
+    const room = terminalWidth(stream.columns) - 1;
     return frames.find((f) => f.length <= room) ?? frames.at(-1)!.slice(0, Math.max(room, 0));
   }
 

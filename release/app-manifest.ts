@@ -25,6 +25,11 @@ export interface AppManifestOptions {
   signingKey?: string | KeyObject;
   /** The key users trust today, when `signingKey` is a new one: it signs the hand-over (keyRotation). */
   previousSigningKey?: string | KeyObject;
+  /**
+   * The previous release's app manifest (its `publicKey` and `keyRotation`): the hand-overs it carries are carried on,
+   * with its own when `previousSigningKey` hands over from its key, so a machine that skipped a release follows them all.
+   */
+  rotationHistory?: Pick<AppManifest, 'publicKey' | 'keyRotation'>;
   /** Targets without an artifact are left out instead of failing. */
   allowMissing?: boolean;
   /** Headroom over the real unpacked size (default 10%, at least 1 MiB). */
@@ -58,6 +63,18 @@ export async function checkAppArtifact(file: string, format: AppTarget['format']
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * The manifest's `keyRotation`: a new hand-over from `previous` after the earlier ones `history` carried (with history's
+ * own hand-over to its key), or history's hand-overs carried on unchanged while the key stays the same.
+ */
+function keyRotationFor(publicKey: string, previous: KeyObject | undefined, history: AppManifestOptions['rotationHistory']): Pick<AppManifest, 'keyRotation'> {
+  const earlier = history?.keyRotation;
+  if (!previous) return history?.publicKey === publicKey && earlier ? { keyRotation: earlier } : {};
+  const previousPublic = createPublicKey(previous).export({ type: 'spki', format: 'pem' }).toString();
+  const chain = history?.publicKey === previousPublic && earlier ? [...(earlier.chain ?? []), { publicKey: previousPublic, signature: earlier.signature }] : [];
+  return { keyRotation: { signature: signWith(previous, rotationPayload(publicKey)), ...(chain.length ? { chain } : {}) } };
 }
 
 export async function buildAppManifest(options: AppManifestOptions): Promise<AppManifest> {
@@ -121,7 +138,7 @@ export async function buildAppManifest(options: AppManifestOptions): Promise<App
     version: options.version,
     targets,
     ...(publicKey ? { publicKey } : {}),
-    ...(publicKey && previous ? { keyRotation: { signature: signWith(previous, rotationPayload(publicKey)) } } : {}),
+    ...(publicKey ? keyRotationFor(publicKey, previous, options.rotationHistory) : {}),
   };
   return validateAppManifest(manifest, 'the generated app manifest');
 }

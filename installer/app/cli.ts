@@ -2,7 +2,7 @@
 import './tune-process.js';
 import './quiet-warnings.js';
 import { fstatSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isatty } from 'node:tty';
 import { realFilePath } from '../../common/own-path.js';
 import { parseArgs } from 'node:util';
@@ -12,6 +12,7 @@ import { createProgress, pickProgressMode } from '../../common/progress.js';
 import { writesThatNeverFail } from '../../common/closed-pipe.js';
 import { redactingSink } from '../../common/redact.js';
 import { aoStateDir } from './app-state.js';
+import { absoluteUserPath } from '../../common/home.js';
 import { hostTargetId, validateAppManifest, type AppManifest } from '../../common/app-manifest.js';
 import { appPath, defaultRoot, installApp, removeApp, verifyApp } from './install.js';
 import { EXIT_INTERNAL, runCommand } from './run-command.js';
@@ -28,7 +29,7 @@ const USAGE =
   'usage: ao-app install|verify|where|remove [--json] [--quiet] [--manifest <file>] [--target <os-cpu>] [--dir <folder>]\n  AO_APP_DIR (default ~/.ao/app), AO_APP_BASE_URL, AO_APP_STALL_MS, AO_APP_DEADLINE_MS, HTTPS_PROXY/NO_PROXY';
 
 function loadManifest(file: string | undefined): AppManifest {
-  const path = file ?? join(dirname(realFilePath(import.meta.url)), '..', 'ao-manifest.json');
+  const path = file === undefined ? join(dirname(realFilePath(import.meta.url)), '..', 'ao-manifest.json') : absoluteUserPath(file);
   // A release's manifest is a few KB: 16 MB is far past any real one, and /dev/zero is refused instead of read without end.
   const data = readJsonFile(path, {
     what: 'the app manifest',
@@ -144,7 +145,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = positionals[0];
-  const root = values.dir ? resolve(values.dir) : defaultRoot();
+  const root = values.dir ? absoluteUserPath(values.dir) : defaultRoot();
   const say = (human: string, json: Record<string, unknown>) => {
     if (values.json) stdout.write(`${JSON.stringify(json)}\n`);
     else if (!values.quiet) stdout.write(`${human}\n`);
@@ -259,8 +260,9 @@ async function runVerb(
       return path && stdoutLost === undefined ? 0 : 1;
     }
     case 'remove':
-      await removeApp(root, aoStateDir(), note);
-      say(`removed the desktop app from ${root}`, { removed: root });
+      if (await removeApp(root, aoStateDir(), note)) say(`removed the desktop app from ${root}`, { removed: root });
+      // Nothing to remove is no failure (the app is gone, as asked), but no "removed" either.
+      else say(`the desktop app is not installed in ${root}: nothing to remove`, { removed: null, notInstalled: root });
       return 0;
     default:
       return usageError(command === undefined ? 'no command given' : `unknown command ${JSON.stringify(command)}`);

@@ -77,6 +77,9 @@ const TRICKLE_BYTES = 1024;
  * older hotspot gateways serve, starts with), which no app artifact (a zip, a gzip, an ELF or MZ executable) does: a
  * sign-in page sent without `Content-Type: text/html` is known by its first bytes.
  */
+/** The longest delay setTimeout takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const HTML_START = /^\uFEFF?[\t\n\f\r ]*<(?:\?xml|!doctype\s+html|html|head|body|title|meta|script|!--)/i;
 
 /** The Content-Types of a web page: HTML, or XHTML. */
@@ -261,7 +264,9 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
 
 export async function download(options: DownloadOptions): Promise<DownloadResult> {
   const { dest, size, integrity } = options;
-  const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
+  // A timer holds at most 2^31-1 ms (~24.8 days): Node fires a longer one after 1 ms, so "never give up" written as 30 days
+  // (AO_APP_STALL_MS and AO_APP_DEADLINE_MS) had cut every attempt at once.
+  const stallTimeoutMs = Math.min(options.stallTimeoutMs ?? 30_000, MAX_TIMER_MS);
   const part = await PartialFile.open(dest, size, integrity);
   const policy = new MirrorPolicy(
     // The same URL twice is one place to fail at, not two.
@@ -333,10 +338,10 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         Math.min(stallTimeoutMs, policy.msLeft()),
       );
       // The overall deadline cuts an attempt whose body is still arriving, too: a server sending a byte a
-      // second never trips the idle timeout. (setTimeout takes at most 2^31-1 ms.)
+      // second never trips the idle timeout.
       const deadlineTimer = setTimeout(
         () => attempt.abort(new RetryableError(`${url} was still sending when the overall deadline passed`)),
-        Math.min(policy.msLeft(), 2 ** 31 - 1),
+        Math.min(policy.msLeft(), MAX_TIMER_MS),
       );
       const answered = () => {
         stopWatching();

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../../common/errors.js';
 
 /** The first folder on `path`'s way up (itself included, as far as it exists) that belongs to a user other than root. */
@@ -27,6 +27,34 @@ export async function refuseRootInOthersFolder(paths: Array<string | undefined>,
       what: `ao-app is running as root, but ${path} is in a folder of another user`,
       why: `${other.folder} belongs to uid ${other.uid}: what root wrote there would belong to root, and that user's own ao-app and ao start could not change or read it; nothing was changed`,
       fix: `run ao-app ${command} as that user, without sudo (the desktop app installs per user, under ~/.ao); for root's own app, use sudo -H so HOME is root's own, or (a container run as root in a user's home) set HOME to a folder root owns, where root's ao start looks too`,
+      code: 'EAPPOWNER',
+    });
+  }
+}
+
+/**
+ * An app folder other users can write (`--dir /tmp/ao-app` on a shared machine): whoever can could plant a version folder
+ * with a completion marker of their own, whose digests are what they wrote, or their key in the remembered ones. Refused
+ * before anything is made: the folder when any user may write it (a sticky one like /tmp aside, where only names ao-app
+ * made there are its own), and `versions` and `downloads` when another user (root aside) made them or any user may write them.
+ */
+export async function refuseFolderOthersCanWrite(root: string, command: 'install'): Promise<void> {
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  for (const [path, stickyIsEnough] of [
+    [root, true],
+    [join(root, 'versions'), false],
+    [join(root, 'downloads'), false],
+  ] as const) {
+    const info = await stat(path).catch(() => undefined);
+    if (!info) continue;
+    const anyoneWrites = (info.mode & 0o002) !== 0 && !(stickyIsEnough && (info.mode & 0o1000) !== 0);
+    const why = anyoneWrites ? 'can be written by any user' : info.uid !== uid && info.uid !== 0 ? `belongs to another user (uid ${info.uid})` : undefined;
+    if (!why) continue;
+    throw new UserError({
+      what: `cannot ${command} the desktop app into ${root}`,
+      why: `${path} ${why}, who could replace the app or plant one of their own there; nothing was changed`,
+      fix: `set AO_APP_DIR (or pass --dir) to a folder of your own (the default is ~/.ao/app), or make ${path} yours alone (chown $(id -u) and chmod go-w it), then run ao-app ${command} again`,
       code: 'EAPPOWNER',
     });
   }

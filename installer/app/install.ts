@@ -5,20 +5,20 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import { DISK_FULL } from '../../common/file-system-error.js';
-import { homeDir } from '../../common/home.js';
+import { absoluteUserPath, homeDir } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
 import { fsyncDir, renameWithRetry, tempSibling, tempSiblingPrefix, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
 import { acquireLock, CANNOT_WRITE, type Lock } from '../../common/lock.js';
 import { settle } from '../../common/streaming-memory.js';
 import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
-import { discardPartial, isDownloadFileName, isSidecarTempName, partialPath, usablePartialSize } from './partial-file.js';
+import { discardOtherDownloads, discardPartial, isDownloadFileName, isSidecarTempName, partialPath, usablePartialSize } from './partial-file.js';
 import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
 import { checkOpenableApp, extractArtifact, downloadBecomesApp, topLevelBundle, type PlannedEntry } from '../../common/app-extract.js';
 import { COMPLETION_MARKER } from '../../common/archive-plan.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, TRUST_FILE, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
-import { refuseRootInOthersFolder } from './foreign-owner.js';
+import { refuseFolderOthersCanWrite, refuseRootInOthersFolder } from './foreign-owner.js';
 import {
   hostTargetId,
   invalidAppManifest,
@@ -104,7 +104,7 @@ export interface InstallResult {
 
 export function defaultRoot(): string {
   // Absolute from here on: a relative AO_APP_DIR must mean the same folder in every step.
-  return resolve(process.env.AO_APP_DIR || join(homeDir(), '.ao', 'app'));
+  return absoluteUserPath(process.env.AO_APP_DIR || join(homeDir(), '.ao', 'app'));
 }
 
 /**
@@ -275,6 +275,24 @@ async function refuseForeignCurrent(root: string, command: 'install' | 'remove')
 }
 
 /**
+ * `versions` or `downloads` linked to another disk (a user who moved the app off a half-full laptop disk) that is not
+ * there now (unplugged, not mounted): said so, where mkdir's ENOENT had said to check that the folder is writable.
+ */
+async function refuseMissingLinkedFolders(root: string): Promise<void> {
+  for (const name of ['versions', 'downloads']) {
+    const path = join(root, name);
+    if (!(await lstat(path).catch(() => undefined))?.isSymbolicLink() || (await stat(path).catch(() => undefined))) continue;
+    const target = resolve(root, await readlink(path));
+    throw new UserError({
+      what: `cannot install the desktop app into ${root}`,
+      why: `${path} is a link to ${target}, which does not exist (a disk not connected or not mounted?)`,
+      fix: `connect or mount the disk holding ${target}, or remove the link (rm ${path}) to keep the app in ${root} itself, then run ao-app install again`,
+      code: 'EAPPDISK',
+    });
+  }
+}
+
+/**
  * A file system mounted noexec (a hardened /home, a USB stick, a /tmp) takes the app's bytes but never runs them: the
  * AppImage, and ao start's launch of it, fail with EACCES. An executable probe file there tells, before any download.
  */
@@ -346,6 +364,8 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   const versionDir = versionFolder(root, manifest.version, targetId);
   const name = basename(versionDir);
   await refuseRootInOthersFolder([root, options.stateDir], 'install');
+  await refuseFolderOthersCanWrite(root, 'install');
+  await refuseMissingLinkedFolders(root);
   await mkdir(join(root, 'versions'), { recursive: true });
   await mkdir(join(root, 'downloads'), { recursive: true });
 
@@ -389,9 +409,10 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
 
     const artifact = join(root, 'downloads', target.file);
     const have = await usablePartialSize(artifact, target.size, target.integrity);
-    // An unfinished download of another release under this name is discarded by the download anyway: before the
+    // An unfinished download of another release, under this name or another, is never resumed: discarded before the
     // disk is measured, so its bytes (most of the app, after an interrupted upgrade) count as free.
     if (have === 0) await discardPartial(artifact);
+    await discardOtherDownloads(artifact);
     const becomesApp = downloadBecomesApp(target.format);
     const short = await shortOfSpace(root, target.size - have, target.unpackedSizeLimit, becomesApp, options.freeSpace ?? freeBytes);
     if (short) {
@@ -665,18 +686,28 @@ async function entryProblems(dir: string, marker: Marker): Promise<string[]> {
   return problems;
 }
 
-/** `onLockWait`: told once when an install in progress makes the remove wait. */
-export async function removeApp(root = defaultRoot(), stateDir?: string, onLockWait?: (message: string) => void): Promise<void> {
+/** A `current` pointer or a version folder in `root` (a half-written one too): something for remove to remove. */
+async function holdsAnApp(root: string): Promise<boolean> {
+  if (await lstat(join(root, process.platform === 'win32' ? 'current.json' : 'current')).catch(() => undefined)) return true;
+  return (await readdir(join(root, 'versions')).catch(() => [] as string[])).some(isVersionFolderName);
+}
+
+/**
+ * `onLockWait`: told once when an install in progress makes the remove wait. Resolves to whether an app was there to
+ * remove (what was left of a download goes either way).
+ */
+export async function removeApp(root = defaultRoot(), stateDir?: string, onLockWait?: (message: string) => void): Promise<boolean> {
   root = resolve(root);
   await refuseRootInOthersFolder([root, stateDir], 'remove');
   // Nothing installed: nothing to lock either (the lock would make the folder, as root a root-owned one in a user's home).
   if (!(await stat(root).catch(() => undefined))) {
     if (stateDir !== undefined) await clearAppState(root, stateDir);
-    return;
+    return false;
   }
   const lock = await lockAppRoot(root, 60_000, onLockWait);
   try {
     await refuseForeignCurrent(root, 'remove');
+    const installed = await holdsAnApp(root);
     // ao start is told first: a remove ending inside the deletion (Ctrl-C, a failed rmdir) must not leave it naming what
     // is left of the app (a half-deleted .app it would open) or a deleted one (which it replaces with an unverified download).
     if (stateDir !== undefined) await clearAppState(root, stateDir);
@@ -686,6 +717,7 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     await removeOurs(join(root, 'versions'), isVersionFolderName);
     await removeOurs(join(root, 'downloads'), isDownloadFileName);
     await sweepKilledSteps(root);
+    return installed;
   } finally {
     await lock.release();
   }

@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { fileSystemFailure, isFileSystemError } from '../../common/file-system-error.js';
 import { writeJsonAtomic } from '../../common/fs-atomic.js';
 import { integrityOfHash } from '../../common/integrity.js';
@@ -29,6 +30,16 @@ export const isDownloadFileName = (name: string) => /\.partial(\.json)?$/.test(n
 export async function discardPartial(dest: string): Promise<void> {
   await rm(partialPath(dest), { force: true });
   await rm(sidecarPath(dest), { force: true });
+}
+
+/**
+ * Every download file in `dest`'s folder but `dest`'s own: another name's partial (the Intel Mac's on a Mac moved to Apple
+ * silicon, a release that renamed its file) is of an artifact this release does not pin, and had stayed there for good.
+ */
+export async function discardOtherDownloads(dest: string): Promise<void> {
+  const own = new Set([partialPath(basename(dest)), sidecarPath(basename(dest))]);
+  const dir = dirname(dest);
+  for (const name of await readdir(dir)) if (isDownloadFileName(name) && !own.has(name)) await rm(join(dir, name), { force: true });
 }
 
 /** Size of a resumable partial for exactly this artifact, 0 when there is none. */

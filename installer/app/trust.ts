@@ -1,9 +1,9 @@
 import { createPublicKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, readlink, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { UserError } from '../../common/errors.js';
 import { writeJsonAtomic } from '../../common/fs-atomic.js';
-import type { AppManifest, AppTarget } from '../../common/app-manifest.js';
+import type { AppManifest, AppTarget, KeyRotation } from '../../common/app-manifest.js';
 import { entryPayload, keyId, rotationPayload, verifies } from '../../common/app-signing.js';
 import buildKeys from './trusted-keys.json' with { type: 'json' };
 
@@ -63,10 +63,10 @@ export interface TrustStore {
   retired: TrustedKey[];
 }
 
-/** What an accepted manifest changes in the store: a key to trust from now on, and the remembered key it replaces. */
+/** What an accepted manifest changes in the store: a key to trust from now on, and the keys it replaces (a chain's too). */
 export interface TrustChange {
   add?: TrustedKey;
-  retire?: TrustedKey;
+  retire?: TrustedKey[];
 }
 
 function storedKeys(path: string, data: unknown, field: 'keys' | 'retired'): TrustedKey[] {
@@ -80,6 +80,24 @@ function storedKeys(path: string, data: unknown, field: 'keys' | 'retired'): Tru
 }
 
 /**
+ * A store another user can write (`--dir /tmp/ao-app` on a shared machine, made there by someone else first) may hold
+ * their key: trusted, it made the release's signature mean nothing. Writable by all, or another user's, it is refused.
+ */
+async function refuseOthersWritable(path: string): Promise<void> {
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  const info = await stat(path);
+  const why = info.mode & 0o002 ? 'other users can write it' : info.uid !== uid && info.uid !== 0 ? `it belongs to another user (uid ${info.uid})` : undefined;
+  if (!why) return;
+  throw new UserError({
+    what: 'the signing keys this machine trusts for the desktop app cannot be relied on',
+    why: `${path}: ${why}, so it may hold a key someone else put there; nothing was downloaded or installed`,
+    fix: `install into a folder of your own (AO_APP_DIR or --dir; the default is ~/.ao/app); or, if ${path} is yours, make it yours alone (chown $(id -u) and chmod 644 it), then run ao-app install again`,
+    code: 'ETRUSTSTORE',
+  });
+}
+
+/**
  * The store this machine remembered. Only a missing file means none: a store that cannot be read or
  * parsed is refused (ETRUSTSTORE), never taken as empty, which would trust the next key on first use again.
  * Read under `<root>/.lock`: two first installs at once must not both trust their own key.
@@ -90,9 +108,15 @@ export async function rememberedTrust(root: string): Promise<TrustStore> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { keys: [], retired: [] };
+    // A link whose target is not there (a dotfiles folder, a disk not mounted) is a store that cannot be read, not none.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      const link = await readlink(path).catch(() => undefined);
+      if (link === undefined) return { keys: [], retired: [] };
+      throw damagedStore(path, `it is a link to ${resolve(root, link)}, which does not exist`, err);
+    }
     throw damagedStore(path, `it cannot be read (${(err as Error).message})`, err);
   }
+  await refuseOthersWritable(path);
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -104,13 +128,14 @@ export async function rememberedTrust(root: string): Promise<TrustStore> {
 
 /** Writes an accepted manifest's change: the rotated-out key leaves `keys` for `retired`, the new one joins `keys`. */
 export async function applyTrustChange(root: string, change: TrustChange): Promise<void> {
-  const { add, retire } = change;
+  const { add, retire = [] } = change;
   if (!add) return;
   const store = await rememberedTrust(root);
-  const keys = store.keys.filter((k) => k.id !== retire?.id && k.id !== add.id);
-  const retired = store.retired.filter((k) => k.id !== add.id && k.id !== retire?.id);
+  const gone = new Set([add.id, ...retire.map((k) => k.id)]);
+  const keys = store.keys.filter((k) => !gone.has(k.id));
+  const retired = store.retired.filter((k) => !gone.has(k.id));
   keys.push(add);
-  if (retire) retired.push(retire);
+  retired.push(...retire);
   await writeJsonAtomic(join(root, TRUST_FILE), { schemaVersion: 1, keys, retired });
 }
 
@@ -149,11 +174,32 @@ export function checkEntryTrust(manifest: AppManifest, targetId: string, target:
   const retired = store.retired.find((k) => k.id === id);
   if (retired) throw refused(`it is signed by key ${id}; key ${id} was rotated out (${retired.via}), and this machine now trusts ${listKeys(trusted)}`);
   const rotation = manifest.keyRotation;
-  const by = rotation ? trusted.find((k) => verifies(k.publicKey, rotationPayload(signer), rotation.signature)) : undefined;
-  if (by) {
+  const path = rotation ? handOverPath(signer, rotation, trusted, store.retired) : undefined;
+  if (path) {
+    const by = path.at(-2)!;
     const add = { id, publicKey: signer, via: `rotation signed by ${by.id} (${manifest.version})` };
-    const from = pinned.some((k) => k.id === by.id) ? undefined : store.keys.find((k) => k.id === by.id);
-    return { add, retire: from && { ...from, via: `handed over to key ${id} in ${manifest.version}` } };
+    // Every key handed over from on the way is rotated out; a pinned one stays, since the build decides what it pins.
+    const retire = path
+      .slice(0, -1)
+      .filter((k) => !pinned.some((p) => p.id === k.id))
+      .map((k) => ({ ...(store.keys.find((s) => s.id === k.id) ?? k), via: `handed over to key ${id} in ${manifest.version}` }));
+    return { add, retire };
   }
   throw refused(`it is signed by key ${id}; this machine trusts ${listKeys(trusted)}${rotation ? ', and no trusted key signed the rotation' : ''}`);
+}
+
+/**
+ * The keys from a trusted one to `signer` through the manifest's hand-overs (the chain's, then its own), trusted key
+ * first and `signer` last; undefined when none reaches it. A rotated-out key is never a step: its old hand-overs stay
+ * public and never expire.
+ */
+function handOverPath(signer: string, rotation: KeyRotation, trusted: TrustedKey[], retired: TrustedKey[]): TrustedKey[] | undefined {
+  const reached = new Map<string, TrustedKey[]>(trusted.map((k) => [k.id, [k]]));
+  for (const link of [...(rotation.chain ?? []), { publicKey: signer, signature: rotation.signature }]) {
+    const id = keyId(link.publicKey);
+    if (reached.has(id) || retired.some((k) => k.id === id)) continue;
+    const from = [...reached.values()].find((p) => verifies(p.at(-1)!.publicKey, rotationPayload(link.publicKey), link.signature));
+    if (from) reached.set(id, [...from, { id, publicKey: link.publicKey, via: 'a hand-over' }]);
+  }
+  return reached.get(keyId(signer));
 }

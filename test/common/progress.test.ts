@@ -93,6 +93,37 @@ describe('progress output', () => {
     }
   });
 
+  // A pseudo-terminal nobody sized (`script` run from a script, `docker exec -t` before its first resize, a serial
+  // console) reports 0 columns: every frame had been cut to nothing, so the whole download showed no progress at all.
+  it('draws the bar on a terminal that reports 0 columns (a pty nobody sized), at the width COLUMNS gives or 80', () => {
+    const columnsEnv = process.env.COLUMNS;
+    try {
+      for (const [env, width] of [
+        [undefined, 80],
+        ['50', 50],
+      ] as const) {
+        if (env === undefined) delete process.env.COLUMNS;
+        else process.env.COLUMNS = env;
+        const out = sink(true);
+        Object.assign(out.stream, { columns: 0 });
+        let t = 0;
+        const p = createProgress('desktop app', { mode: 'tty', stream: out.stream, now: () => t });
+        p.start(254_000_000);
+        t += 1000;
+        p.advance(100_000_000);
+        const frame = out.chunks
+          .filter((c) => c.startsWith('\r\x1b[2K') && !c.endsWith('\n'))
+          .at(-1)!
+          .slice('\r\x1b[2K'.length);
+        expect(frame).toContain('39%');
+        expect(frame.length).toBeLessThan(width);
+      }
+    } finally {
+      if (columnsEnv === undefined) delete process.env.COLUMNS;
+      else process.env.COLUMNS = columnsEnv;
+    }
+  });
+
   it('prints plain lines, not escape codes, on a dumb terminal (TERM=dumb: Emacs shell, some CI consoles)', () => {
     const term = process.env.TERM;
     const ci = process.env.CI;

@@ -504,6 +504,15 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
   }, 20_000);
 
+  // "Never give up" spelled as a big number (AO_APP_STALL_MS and AO_APP_DEADLINE_MS of 30 days, on a slow hotel link):
+  // past 2^31-1 ms, Node fires a timer after 1 ms, so every attempt was cut at once, "did not answer within 2592000000 ms".
+  it('downloads with a stall timeout and deadline past what a timer holds (30 days), instead of cutting every attempt at once', async () => {
+    const path = await servedPath();
+    const { dest } = await fetchTo(path, { stallTimeoutMs: 2_592_000_000, deadlineMs: 2_592_000_000 });
+    await expectGood(dest);
+    expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
+  });
+
   for (const to of ['file:///etc/passwd', 'ftp://127.0.0.1/app.zip', 'http://[::1']) {
     it(`drops a URL at once when it redirects to ${to}, which no retry can fetch`, async () => {
       const path = await servedPath();

@@ -372,6 +372,56 @@ describe('the command line', () => {
     expect((await lstat(join(cwd, 'rel-env', 'current'))).isSymbolicLink()).toBe(true);
   });
 
+  // A shell left in a folder that was deleted (the app version folder an upgrade replaced, `cd ~/.ao/app/versions/0.9.0-...`)
+  // has no current folder: a relative --dir or AO_APP_DIR there had been exit 70, "unexpected error: ENOENT, uv_cwd".
+  it('says the current folder is gone when a relative --dir or AO_APP_DIR is read from a deleted one: exit 1, no stack trace', async () => {
+    const deleted = join(await tempDir('deleted-cwd'), 'versions-0.9.0');
+    for (const [args, env] of [
+      [['where', '--dir', 'app'], {}],
+      [['where'], { AO_APP_DIR: 'app' }],
+    ] as const) {
+      mkdirSync(deleted);
+      const inDeleted = ['sh', '-c', 'cd "$0" && rmdir "$0" && exec "$@"', deleted];
+      const r = await ao([...args], env, 30_000, work, inDeleted);
+      expect(r.stderr).toMatch(/the current folder no longer exists[\s\S]*fix: cd to an existing folder/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.code).toBe(1);
+    }
+  });
+
+  // `export AO_APP_DIR="~/apps"` (quoted), a .env file or a systemd unit, and `--dir=~/apps` (no shell expands a ~ after
+  // `--dir=`) reach ao-app with the ~ unexpanded: it had installed into a folder named `~` in the working folder.
+  it('reads a leading ~ in AO_APP_DIR and in --dir=~/... as the home folder, never a folder named ~ where it runs', async () => {
+    const artifact = systemTarGz('tilde', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    const cwd = await tempDir('tilde-cwd');
+    const home = await tempDir('tilde-home');
+    const args = (await installArgs(manifest, 'unused')).filter((a, i, all) => a !== '--dir' && all[i - 1] !== '--dir');
+    const viaEnv = await ao(args, { HOME: home, AO_APP_DIR: '~/apps' }, 30_000, cwd);
+    expect(viaEnv.stderr).toBe('');
+    expect(viaEnv.code).toBe(0);
+    expect(readdirSync(cwd)).toEqual([]);
+    const where = await ao(['where', '--dir=~/apps'], { HOME: home }, 30_000, cwd);
+    expect(where.stdout.trim()).toBe(join(home, 'apps', 'versions', versionFolder('', manifest.version, 'linux-x64').split('/').at(-1)!));
+    expect(where.code).toBe(0);
+  });
+
+  // A container user with no entry in /etc/passwd (`docker run -u 48213`, a random uid) and no HOME (`env -i`, a bare
+  // exec): Node cannot tell the home folder, and that had been exit 70, "unexpected error" with a stack trace.
+  it.runIf(process.platform === 'linux' && process.getuid?.() === 0 && existsSync('/usr/bin/setpriv'))(
+    'says how to fix a home folder it cannot tell (no HOME, a uid without a passwd entry): exit 1, no stack trace',
+    async () => {
+      const nameless = ['setpriv', '--reuid=48213', '--regid=48213', '--clear-groups'];
+      // remove --dir still needs the home folder: ~/.ao/app-state.json may name the app it removes.
+      for (const args of [['where'], ['remove', '--dir', join(work, 'unused')]]) {
+        const r = await ao(args, { HOME: undefined as unknown as string }, 30_000, '/', nameless);
+        expect(r.stderr, args[0]).toMatch(/cannot tell where the home folder is[\s\S]*fix: set HOME/);
+        expect(r.stderr, args[0]).not.toMatch(/\n\s+at /);
+        expect(r.code, args[0]).toBe(1);
+      }
+    },
+  );
+
   it('prints usage for --help with exit 0, and a usage error with exit 2 and no stack trace', async () => {
     const help = await ao(['--help']);
     expect(help.code).toBe(0);
@@ -398,16 +448,26 @@ describe('the command line', () => {
 
   // PowerShell 5's `Set-Content -Encoding UTF8` and older Notepad save UTF-8 with a byte-order mark: a private mirror's
   // manifest written on Windows was refused as "not JSON (Unexpected token '')", the culprit invisible.
-  it('reads a --manifest saved with a UTF-8 byte-order mark and CRLF line ends (Windows tools), and installs from it', async () => {
+  // PowerShell 5's `>` and `Out-File` (`iwr <url> | Out-File ao-manifest.json`) save UTF-16 with its mark: it had been
+  // "not JSON (Unexpected token '\ufffd')", nothing saying the file was only in another encoding.
+  it('reads a --manifest saved with a UTF-8 or UTF-16 byte-order mark and CRLF line ends (Windows tools), and installs from it', async () => {
     const artifact = join(work, 'bom.AppImage');
     await writePadding(artifact, 64 << 10);
     const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/bom.AppImage' });
-    const file = join(await tempDir('bom'), 'ao-manifest.json');
-    writeFileSync(file, `\ufeff${JSON.stringify({ app: manifest }, null, 2).replace(/\n/g, '\r\n')}\r\n`);
-    const root = join(await tempDir('bom-root'), 'app');
-    const r = await ao(['install', '--quiet', '--manifest', file, '--target', 'linux-x64', '--dir', root]);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    const text = `\ufeff${JSON.stringify({ app: manifest }, null, 2).replace(/\n/g, '\r\n')}\r\n`;
+    const utf16be = Buffer.from(text, 'utf16le').swap16();
+    for (const [encoding, bytes] of [
+      ['utf8', Buffer.from(text, 'utf8')],
+      ['utf16le', Buffer.from(text, 'utf16le')],
+      ['utf16be', utf16be],
+    ] as const) {
+      const file = join(await tempDir('bom'), 'ao-manifest.json');
+      writeFileSync(file, bytes);
+      const root = join(await tempDir('bom-root'), 'app');
+      const r = await ao(['install', '--quiet', '--manifest', file, '--target', 'linux-x64', '--dir', root]);
+      expect(r.stderr, encoding).toBe('');
+      expect(r.code, encoding).toBe(0);
+    }
   });
 
   it('refuses an endless or enormous --manifest (/dev/zero, 40 MB of spaces) at once instead of reading it into memory', async () => {
@@ -768,6 +828,25 @@ describe('a file-system problem outside the download and unpack says what, why a
       expect(r.code, root).toBe(1);
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(errorEvent(r.stdout), root).toMatchObject({ code: 'EAPPDISK', fix: expect.stringMatching(/in the way/) });
+    }
+  });
+
+  // `versions` (or `downloads`) linked to another disk, as this README supports, with that disk unplugged or not mounted:
+  // it had said "ENOENT ... mkdir versions" and to check that the folder is writable.
+  it('`versions` or `downloads` linked to a disk that is not there: says the link names a missing folder and to connect the disk', async () => {
+    const manifest = await tarManifest('unplugged', '0.10.0');
+    for (const name of ['versions', 'downloads']) {
+      const root = join(await tempDir(`unplugged-${name}`), 'app');
+      mkdirSync(root);
+      const gone = join(root, '..', 'unmounted-disk', `ao-${name}`);
+      symlinkSync(gone, join(root, name));
+      const r = await ao(['install', '--json', '--manifest', manifest, '--target', 'linux-x64', '--dir', root]);
+      expect(r.code, name).toBe(1);
+      expect(errorEvent(r.stdout), name).toMatchObject({
+        code: 'EAPPDISK',
+        why: `${join(root, name)} is a link to ${gone}, which does not exist (a disk not connected or not mounted?)`,
+        fix: expect.stringContaining(`connect or mount the disk holding ${gone}, or remove the link (rm ${join(root, name)})`),
+      });
     }
   });
 });

@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
@@ -261,6 +261,34 @@ describe('installing the desktop app', () => {
     expect(await readdir(join(root, 'downloads'))).toEqual([]);
   });
 
+  // `--dir /tmp/ao-app` on a shared machine: whoever else can write the folder can plant a version folder with a marker of
+  // their own (self-attesting: its digests are what they wrote), which install took for "already installed" and ao start
+  // then opened. A folder any user can write (sticky ones like /tmp aside), or another user's, is refused before anything.
+  it('refuses an app folder other users can write, or one of its folders another user made, before downloading', async () => {
+    const manifest = await macManifest(mac, '0.10.0', '/mac-shared.zip');
+    const open = await tempDir('shared');
+    await chmod(open, 0o777);
+    await expect(installApp({ manifest, target: 'darwin-arm64', root: open })).rejects.toMatchObject({
+      code: 'EAPPOWNER',
+      why: expect.stringContaining(`${open} can be written by any user`),
+    });
+    if (process.getuid?.() === 0) {
+      const sticky = await tempDir('sticky');
+      await chmod(sticky, 0o1777);
+      await mkdir(join(sticky, 'versions'));
+      await chown(join(sticky, 'versions'), 65534, 65534);
+      await expect(installApp({ manifest, target: 'darwin-arm64', root: sticky })).rejects.toMatchObject({
+        code: 'EAPPOWNER',
+        why: expect.stringContaining(`${join(sticky, 'versions')} belongs to another user (uid 65534)`),
+      });
+    }
+    expect(server.requests.filter((r) => r.path === '/mac-shared.zip')).toHaveLength(0);
+    // A sticky folder anyone may add to (like /tmp) is fine when what ao-app keeps in it is its own.
+    const tmpLike = await tempDir('tmp-like');
+    await chmod(tmpLike, 0o1777);
+    expect((await installApp({ manifest, target: 'darwin-arm64', root: tmpLike })).status).toBe('installed');
+  });
+
   it('refuses before downloading when the disk is too small', async () => {
     const root = await tempDir('root');
     const manifest = await macManifest(mac, '0.10.0', '/mac-nospace.zip');
@@ -334,7 +362,9 @@ describe('installing the desktop app', () => {
         const requests = server.requests.filter((r) => r.path === '/linked-disk.AppImage').length;
         const other = join(bigger, 'app');
         await mkdir(other);
-        await symlink(small, join(other, 'versions'));
+        // (A folder of its own there: the tmpfs root is writable by all, which an app folder may not be.)
+        await mkdir(join(small, 'ao-versions'));
+        await symlink(join(small, 'ao-versions'), join(other, 'versions'));
         const larger = { ...manifest, targets: { 'linux-x64': { ...manifest.targets['linux-x64'], unpackedSizeLimit: 3 << 20 } } };
         await expect(installApp({ manifest: larger, target: 'linux-x64', root: other })).rejects.toMatchObject({
           code: 'ENOSPC',
@@ -469,24 +499,31 @@ describe('installing the desktop app', () => {
   });
 
   it.skipIf(!canMountTmpfs())(
-    "counts an earlier release's unfinished download as free space, since it is discarded anyway (a 4 MB tmpfs it fills most of)",
+    "counts an earlier release's unfinished download as free space, since it is discarded anyway (a 4 MB tmpfs it fills most of), under this name or another",
     async () => {
-      const root = await tempDir('tmpfs-stale');
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', root]);
-      try {
-        const manifest = await manifestFor(server, mac, 'zip', 'darwin-arm64', { unpackedSizeLimit: 2 << 20 }, { path: '/mac-stale.zip' });
-        const { file } = manifest.targets['darwin-arm64'];
-        // An interrupted download of the release before (same file name, another pin): 2.5 of its 3 MB.
-        const stale = join(root, 'app', 'downloads', file);
-        await writePadding(partialPath(stale), 5 << 19);
-        await writeFile(
-          sidecarPath(stale),
-          JSON.stringify({ url: `${server.url}/mac-stale.zip`, size: 3 << 20, integrity: `sha512-${Buffer.alloc(64, 1).toString('base64')}` }),
-        );
-        expect(await installApp({ manifest, target: 'darwin-arm64', root: join(root, 'app') })).toMatchObject({ status: 'installed', resumedFrom: 0 });
-        expect(await readdir(join(root, 'app', 'downloads'))).toEqual([]);
-      } finally {
-        execFileSync('umount', [root]);
+      // Another name: the Intel Mac's download on a Mac moved to Apple silicon (Migration Assistant copies ~/.ao), or a
+      // release that renamed its file. It had stayed in downloads/ for good, and counted against the disk.
+      for (const [i, staleName] of [undefined, 'ao-desktop-darwin-x64.zip'].entries()) {
+        const root = await tempDir('tmpfs-stale');
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', root]);
+        try {
+          const manifest = await manifestFor(server, mac, 'zip', 'darwin-arm64', { unpackedSizeLimit: 2 << 20 }, { path: `/mac-stale-${i}.zip` });
+          const { file } = manifest.targets['darwin-arm64'];
+          // An interrupted download of the release before (another pin): 2.5 of its 3 MB.
+          const stale = join(root, 'app', 'downloads', staleName ?? file);
+          await writePadding(partialPath(stale), 5 << 19);
+          await writeFile(
+            sidecarPath(stale),
+            JSON.stringify({ url: `${server.url}/mac-stale.zip`, size: 3 << 20, integrity: `sha512-${Buffer.alloc(64, 1).toString('base64')}` }),
+          );
+          expect(await installApp({ manifest, target: 'darwin-arm64', root: join(root, 'app') }), staleName).toMatchObject({
+            status: 'installed',
+            resumedFrom: 0,
+          });
+          expect(await readdir(join(root, 'app', 'downloads'))).toEqual([]);
+        } finally {
+          execFileSync('umount', [root]);
+        }
       }
     },
   );
@@ -823,7 +860,15 @@ describe('installing the desktop app', () => {
     expect(JSON.parse(verify.stdout).ok).toBe(true);
     const remove = runCli(['remove', '--dir', root]);
     expect(await remove.done).toBe(0);
+    expect(remove.stdout).toBe(`removed the desktop app from ${root}\n`);
     expect(await appPath(root)).toBeUndefined();
+    // Nothing left to remove: said so, where it had said "removed the desktop app" about an app that was never there.
+    const again = runCli(['remove', '--json', '--dir', root]);
+    expect(await again.done).toBe(0);
+    expect(JSON.parse(again.stdout)).toEqual({ removed: null, notInstalled: root });
+    const text = runCli(['remove', '--dir', join(root, 'never')]);
+    expect(await text.done).toBe(0);
+    expect(text.stdout).toBe(`the desktop app is not installed in ${join(root, 'never')}: nothing to remove\n`);
     const bad = runCli(['install', '--manifest', join(dir, 'missing.json'), '--dir', root]);
     expect(await bad.done).toBe(1);
     expect(bad.stderr).toMatch(/ao-app: cannot read the app manifest[\s\S]*fix: /);

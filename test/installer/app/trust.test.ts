@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, chown, mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { buildAppManifest } from '../../../release/app-manifest.js';
+import { loadMatrix } from '../../../common/matrix.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { installApp } from '../../../installer/app/install.js';
 import type { AppManifest } from '../../../common/app-manifest.js';
@@ -178,6 +180,44 @@ describe('who may sign the desktop app', () => {
     expect(await rememberedIds(root)).toEqual([keyId(pem(C))]);
   });
 
+  // A machine that skipped the release rotating A to B (0.11.0) meets 0.12.0, signed by C with B's hand-over: it trusts A
+  // only, and had been refused for good, told the release "may have been tampered with". The release carries the
+  // earlier hand-overs (buildAppManifest's `rotationHistory`), as TUF clients walk every root version in between.
+  it('follows a chain of rotations for a machine that skipped a release (A to B to C), retiring A and B; a chain from a retired key is refused', async () => {
+    const root = await tempDir('root');
+    const target = 'darwin-arm64';
+    expect((await installApp({ manifest: await manifest('0.10.0', A), target, root, trustedKeys: [] })).status).toBe('installed');
+    const handOverToB = await manifest('0.11.0', B, A);
+    const toC = await buildAppManifest({
+      matrix: loadMatrix(),
+      allowMissing: true,
+      version: '0.12.0',
+      artifactsDir: dirname(artifact),
+      baseUrls: [server.url],
+      signingKey: C,
+      previousSigningKey: B,
+      rotationHistory: handOverToB,
+    });
+    expect((await installApp({ manifest: toC, target, root, trustedKeys: [] })).status).toBe('installed');
+    expect(await rememberedIds(root)).toEqual([keyId(pem(C))]);
+    // The next release, signed by C without a new hand-over, still carries the chain for machines further behind.
+    const after = await buildAppManifest({
+      matrix: loadMatrix(),
+      allowMissing: true,
+      version: '0.13.0',
+      artifactsDir: dirname(artifact),
+      baseUrls: [server.url],
+      signingKey: C,
+      rotationHistory: toC,
+    });
+    expect(after.keyRotation).toEqual(toC.keyRotation);
+    // Whoever holds the retired B cannot use the chain either: B's releases are refused as rotated out.
+    await expect(installApp({ manifest: await manifest('0.14.0', B, A), target, root, trustedKeys: [] })).rejects.toMatchObject({
+      code: 'ESIGNATURE',
+      why: expect.stringContaining(`key ${keyId(pem(B))} was rotated out`),
+    });
+  });
+
   it('two first installs at once remember one key: the second reads what the first remembered and is refused', async () => {
     // The unit run shares one module graph per worker (isolate: false): install.js may already be loaded there with
     // the real lock module, so this test loads it afresh, with the lock module above.
@@ -246,8 +286,45 @@ describe('who may sign the desktop app', () => {
     await expect(installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({
       code: 'ETRUSTSTORE',
     });
+    // A link to a store elsewhere (a dotfiles folder, another disk) whose target is not there now is no missing store: read
+    // as one, it had trusted B on first use again.
+    await rm(store, { recursive: true });
+    const elsewhere = join(await tempDir('unmounted'), 'dotfiles', TRUST_FILE);
+    await symlink(elsewhere, store);
+    await expect(installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({
+      code: 'ETRUSTSTORE',
+      why: expect.stringContaining(`a link to ${elsewhere}, which does not exist`),
+    });
+    expect(await readlink(store)).toBe(elsewhere);
     // Only a missing store means nothing is remembered.
     await rm(store, { recursive: true });
+    expect((await installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
+  });
+
+  // `--dir /tmp/ao-app` on a shared machine, where another user made the folder first: whoever can write the store can
+  // put their key in it, and it had been trusted, the release's signature then meaning nothing.
+  it('refuses a remembered-key store another user can write (writable by all, or another user’s) before downloading', async () => {
+    const root = await tempDir('root');
+    const store = join(root, TRUST_FILE);
+    // What another user would write there: their own key B.
+    await writeFile(store, JSON.stringify({ schemaVersion: 1, keys: [{ id: keyId(pem(B)), publicKey: pem(B), via: 'planted' }], retired: [] }));
+    const before = fetches();
+    await chmod(store, 0o666);
+    await expect(installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({
+      code: 'ETRUSTSTORE',
+      why: expect.stringContaining('other users can write it'),
+    });
+    if (process.getuid?.() === 0) {
+      await chmod(store, 0o644);
+      await chown(store, 65534, 65534);
+      await expect(installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({
+        code: 'ETRUSTSTORE',
+        why: expect.stringContaining('belongs to another user (uid 65534)'),
+      });
+      await chown(store, 0, 0);
+    }
+    expect(fetches()).toBe(before);
+    await chmod(store, 0o644);
     expect((await installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
   });
 
