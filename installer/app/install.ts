@@ -102,9 +102,9 @@ export interface InstallResult {
   appState?: RecordOutcome;
 }
 
-export function defaultRoot(): string {
+export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
   // Absolute from here on: a relative AO_APP_DIR must mean the same folder in every step.
-  return absoluteUserPath(process.env.AO_APP_DIR || join(homeDir(), '.ao', 'app'));
+  return absoluteUserPath(env.AO_APP_DIR || join(homeDir(env), '.ao', 'app'), env);
 }
 
 /**
@@ -364,10 +364,12 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   const versionDir = versionFolder(root, manifest.version, targetId);
   const name = basename(versionDir);
   await refuseRootInOthersFolder([root, options.stateDir], 'install');
-  await refuseFolderOthersCanWrite(root, 'install');
   await refuseMissingLinkedFolders(root);
-  await mkdir(join(root, 'versions'), { recursive: true });
-  await mkdir(join(root, 'downloads'), { recursive: true });
+  // Private whatever the umask (000 made them anyone's, and the next install refused its own folders), and checked
+  // once they exist: a folder someone else made in between is refused, not used.
+  await mkdir(join(root, 'versions'), { recursive: true, mode: 0o755 });
+  await mkdir(join(root, 'downloads'), { recursive: true, mode: 0o755 });
+  await refuseFolderOthersCanWrite(root, 'install');
 
   const lock = await lockAppRoot(root, options.lockWaitMs ?? 15 * 60_000, (message) => options.progress?.waiting(message), options.signal);
   try {

@@ -289,6 +289,18 @@ describe('installing the desktop app', () => {
     expect((await installApp({ manifest, target: 'darwin-arm64', root: tmpLike })).status).toBe('installed');
   });
 
+  it('under umask 000 (an old WSL default) makes its own folders private, and installs again into them', async () => {
+    const manifest = await macManifest(mac, '0.10.0', '/mac-umask.zip');
+    const root = join(await tempDir('umask'), 'app');
+    const args = ['install', '--quiet', '--manifest', await writeManifest(await tempDir('m'), manifest), '--target', 'darwin-arm64', '--dir', root];
+    const umask0 = ['sh', '-c', 'umask 000 && exec "$@"', 'sh'];
+    for (let run = 0; run < 2; run++) {
+      const install = runCli(args, {}, umask0);
+      expect(await install.done, install.stderr).toBe(0);
+    }
+    for (const folder of [root, join(root, 'versions'), join(root, 'downloads')]) expect((await stat(folder)).mode & 0o777).toBe(0o755);
+  });
+
   it('refuses before downloading when the disk is too small', async () => {
     const root = await tempDir('root');
     const manifest = await macManifest(mac, '0.10.0', '/mac-nospace.zip');
