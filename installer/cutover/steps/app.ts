@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isUserError } from '../../../common/errors.js';
-import { expandHome, homeDir } from '../../../common/home.js';
 import { createProgress, type Progress } from '../../../common/progress.js';
 import { redactSecrets } from '../../../common/redact.js';
 import { aoStateDir } from '../../app/app-state.js';
-import { installApp } from '../../app/install.js';
+import { defaultRoot, installApp } from '../../app/install.js';
 import { interruptSignal, type PackageManagerInfo } from '../journal.js';
 import { PACKAGE_NAME } from '../package-manager.js';
 
@@ -37,7 +36,7 @@ export function installedPackageAppFetcher(pm: PackageManagerInfo): AppFetcher {
       return {
         skipped: `app fetch skipped: ao update runs as root through sudo, and the desktop app installs per user: run ao-app install as ${env.SUDO_USER || `uid ${env.SUDO_UID}`}, without sudo`,
       };
-    const root = expandHome(env.AO_APP_DIR || join(homeDir(env), '.ao', 'app'), env);
+    const root = defaultRoot(env);
     // A Ctrl-C during the download stops it now, not after the whole app (tens of minutes on a slow network) arrived to be rolled back.
     const interrupt = interruptSignal();
     try {
