@@ -7,7 +7,7 @@ import { digestFile } from '../common/integrity.js';
 import { appTargets, type Matrix } from '../common/matrix.js';
 import { checkOpenableApp, extractArtifact } from '../common/app-extract.js';
 import { validateAppManifest, type AppManifest, type AppTarget } from '../common/app-manifest.js';
-import { entryPayload, rotationPayload, signWith } from '../common/app-signing.js';
+import { entryPayload, keyId, rotationPayload, signWith } from '../common/app-signing.js';
 
 /**
  * Describes the desktop app artifacts of a release: per target, where to fetch
@@ -71,9 +71,19 @@ export async function checkAppArtifact(file: string, format: AppTarget['format']
  */
 function keyRotationFor(publicKey: string, previous: KeyObject | undefined, history: AppManifestOptions['rotationHistory']): Pick<AppManifest, 'keyRotation'> {
   const earlier = history?.keyRotation;
-  if (!previous) return history?.publicKey === publicKey && earlier ? { keyRotation: earlier } : {};
-  const previousPublic = createPublicKey(previous).export({ type: 'spki', format: 'pem' }).toString();
-  const chain = history?.publicKey === previousPublic && earlier ? [...(earlier.chain ?? []), { publicKey: previousPublic, signature: earlier.signature }] : [];
+  const previousPublic = previous && createPublicKey(previous).export({ type: 'spki', format: 'pem' }).toString();
+  // A history signed by another key would be dropped without a word, and users then refuse this release (ESIGNATURE).
+  if (history && history.publicKey !== (previousPublic ?? publicKey))
+    throw new UserError({
+      what: 'cannot carry the key hand-overs of the history manifest (rotationHistory)',
+      why: `it is signed by ${history.publicKey ? `key ${keyId(history.publicKey)}` : 'no key'}, not by ${previous ? 'the previous signing key' : 'this signing key'} (${keyId(previousPublic ?? publicKey)})`,
+      fix: previous
+        ? 'pass the manifest of the last release the previous key signed as the history'
+        : 'pass the manifest of the last release this key signed as the history, or the previous key that handed over to it',
+      code: 'EAPPMANIFEST',
+    });
+  if (!previousPublic) return earlier ? { keyRotation: earlier } : {};
+  const chain = earlier ? [...(earlier.chain ?? []), { publicKey: previousPublic, signature: earlier.signature }] : [];
   return { keyRotation: { signature: signWith(previous, rotationPayload(publicKey)), ...(chain.length ? { chain } : {}) } };
 }
 

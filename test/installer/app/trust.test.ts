@@ -211,11 +211,35 @@ describe('who may sign the desktop app', () => {
       rotationHistory: toC,
     });
     expect(after.keyRotation).toEqual(toC.keyRotation);
+    // A history another key signed cannot line up with this release's hand-over: refused at release, not dropped.
+    const release = { matrix: loadMatrix(), allowMissing: true, version: '0.13.0', artifactsDir: dirname(artifact), baseUrls: [server.url] };
+    for (const wrong of [
+      { signingKey: C, previousSigningKey: B, rotationHistory: await manifest('0.9.0', A) },
+      { signingKey: C, rotationHistory: handOverToB },
+    ])
+      await expect(buildAppManifest({ ...release, ...wrong })).rejects.toMatchObject({ code: 'EAPPMANIFEST' });
     // Whoever holds the retired B cannot use the chain either: B's releases are refused as rotated out.
     await expect(installApp({ manifest: await manifest('0.14.0', B, A), target, root, trustedKeys: [] })).rejects.toMatchObject({
       code: 'ESIGNATURE',
       why: expect.stringContaining(`key ${keyId(pem(B))} was rotated out`),
     });
+  });
+
+  it('a rotated-out key is never a step of a chain, even where a pinned key once handed over to it', async () => {
+    const root = await tempDir('root');
+    const target = 'darwin-arm64';
+    // A is pinned in the build (so it stays trusted), handed over to B, and B to C: B is rotated out.
+    const pinned = [{ id: keyId(pem(A)), publicKey: pem(A), via: 'pinned in this build' }];
+    for (const m of [await manifest('0.10.0', A), await manifest('0.11.0', B, A), await manifest('0.12.0', C, B)])
+      expect((await installApp({ manifest: m, target, root, trustedKeys: pinned })).status).toBe('installed');
+    // Whoever holds B replays A's public hand-over to B as a chain link, then hands over to a key of their own.
+    const D = generateKeyPairSync('ed25519').privateKey;
+    const forged = await manifest('0.13.0', D);
+    forged.keyRotation = {
+      chain: [{ publicKey: pem(B), signature: signWith(A, rotationPayload(pem(B))) }],
+      signature: signWith(B, rotationPayload(pem(D))),
+    };
+    await expect(installApp({ manifest: forged, target, root, trustedKeys: pinned })).rejects.toMatchObject({ code: 'ESIGNATURE' });
   });
 
   it('two first installs at once remember one key: the second reads what the first remembered and is refused', async () => {
