@@ -69,6 +69,9 @@ export async function bundleEntry(entry, outFile, root = process.cwd(), define =
     logLevel: 'warning',
   });
   for (const file of result.outputFiles) {
+    // Without the banner, a module reading import.meta.url would fail only when its code path runs (a ReferenceError).
+    if (entry.importMetaUrl === false && file.text.includes('__import_meta_url'))
+      throw new Error(`${entry.in}: a bundled module reads import.meta.url, which this entry is built without; use import.meta.filename`);
     await mkdir(dirname(file.path), { recursive: true });
     await writeFile(file.path, entry.hoistLoadedBuiltins ? hoistLoadedBuiltins(file.text) : file.contents);
   }

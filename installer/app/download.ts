@@ -72,14 +72,14 @@ const WRITE_BATCH = 256 << 10;
 /** Fewer bytes than this in a stall window (AO_APP_STALL_MS) is a stall, too: a mirror that trickles is left for the next. */
 const TRICKLE_BYTES = 1024;
 
+/** The longest delay setTimeout takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * How a web page begins (the common HTML patterns of WHATWG MIME sniffing, and the `<?xml` prolog an XHTML page, as
  * older hotspot gateways serve, starts with), which no app artifact (a zip, a gzip, an ELF or MZ executable) does: a
  * sign-in page sent without `Content-Type: text/html` is known by its first bytes.
  */
-/** The longest delay setTimeout takes. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 const HTML_START = /^\uFEFF?[\t\n\f\r ]*<(?:\?xml|!doctype\s+html|html|head|body|title|meta|script|!--)/i;
 
 /** The Content-Types of a web page: HTML, or XHTML. */
