@@ -1,3 +1,4 @@
+import { builtinModule } from './builtin-module.js';
 import { accessSync, constants, existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homeDir } from './home.js';
 import { shellQuote } from './shell-quote.js';
@@ -69,7 +70,7 @@ interface PnpApi {
 /** The top-level workspace of the PnP runtime that serves `packageDir` (Yarn adds findPnpApi to node:module). */
 function pnpRuntimeProject(packageDir: string): string | undefined {
   try {
-    const { findPnpApi } = process.getBuiltinModule('node:module') as { findPnpApi?: (from: string) => PnpApi | null };
+    const { findPnpApi } = builtinModule('node:module') as { findPnpApi?: (from: string) => PnpApi | null };
     const api = findPnpApi?.(packageDir);
     return api?.getPackageInformation(api.topLevel)?.packageLocation.replace(/[\\/]$/, '');
   } catch {

@@ -1,3 +1,4 @@
+import { builtinModule } from '../common/builtin-module.js';
 /**
  * What the launcher and the postinstall need to know about the machine, kept
  * as plain data so the decision logic can be tested with any platform's facts.
@@ -17,7 +18,7 @@ export function hostFacts(): HostFacts {
 function underRosetta(): boolean {
   if (process.platform !== 'darwin' || process.arch !== 'x64') return false;
   try {
-    const { execFileSync } = process.getBuiltinModule('node:child_process');
+    const { execFileSync } = builtinModule('node:child_process');
     return execFileSync('sysctl', ['-n', 'sysctl.proc_translated'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === '1';
   } catch {
     return false;

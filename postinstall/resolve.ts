@@ -1,3 +1,4 @@
+import { builtinModule } from '../common/builtin-module.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { realPath } from '../common/own-path.js';
 import { dirname, join, relative, sep } from 'node:path';
@@ -20,7 +21,7 @@ function probe(packageDir: string, name: string): string | undefined {
 
 function resolved(packageDir: string, name: string): string | undefined {
   try {
-    return process.getBuiltinModule('node:module').createRequire(join(packageDir, 'package.json')).resolve(`${name}/package.json`);
+    return builtinModule('node:module').createRequire(join(packageDir, 'package.json')).resolve(`${name}/package.json`);
   } catch {
     return undefined;
   }
