@@ -41,15 +41,23 @@ function verifiedBinary(): string | undefined {
 
 function fullLauncher(): void {
   const full = join(packageDir, 'lib', FULL_LAUNCHER);
+  let damage: string | undefined;
   if (existsSync(full)) {
-    require(full);
-    return;
+    try {
+      require(full);
+      return;
+    } catch (err) {
+      // Only the file itself failing to load (cut short by a full disk, unreadable, not a file); anything the full
+      // launcher throws while running is its own to report.
+      if (!(err instanceof SyntaxError) && (err as NodeJS.ErrnoException).path !== full) throw err;
+      damage = (err as Error).message;
+    }
   }
   const own = ownPackage(packageDir);
   const err = own
     ? new UserError({
-        what: `${full} is missing`,
-        why: 'the package is incomplete: the launcher is only partly there',
+        what: damage ? `${full} cannot be loaded` : `${full} is missing`,
+        why: damage ? `the package is damaged: ${damage}` : 'the package is incomplete: the launcher is only partly there',
         fix: `reinstall ${own.name}@${own.version} with the package manager that installed it`,
         code: 'EAOINTEGRITY',
       })

@@ -364,6 +364,18 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     expect(r.stderr).toContain(`ao: ${full} is missing`);
     expect(r.stderr).toContain('fix: reinstall @aoagents/ao@0.10.0 with the package manager that installed it');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+    // Cut short (a full disk during the install): the same fix, naming what is wrong with it.
+    writeFileSync(full, 'module.exports = (function () {');
+    const damaged = spawnSync(node22, [join(own, 'bin', 'ao'), '--version'], {
+      env: { ...sb.env, AO_CACHE_DIR: join(sb.root, 'empty-cache') },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect([damaged.status, damaged.signal]).toEqual([1, null]);
+    expect(damaged.stderr).toContain(`ao: ${full} cannot be loaded`);
+    expect(damaged.stderr).toContain('why: the package is damaged: Unexpected end of input');
+    expect(damaged.stderr).toContain('fix: reinstall @aoagents/ao@0.10.0 with the package manager that installed it');
+    expect(damaged.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('a copy or hard link of the launcher outside its package says so and how to link it instead, no stack trace', async () => {
