@@ -40,12 +40,16 @@ function entries(folder: string): string[] {
   }
 }
 
-/** How long ago any of those last changed (written, or an entry added, removed or renamed), in ms; Infinity when none exists. */
+/**
+ * How long ago any of those last changed (written, or an entry added, removed or renamed), in ms; Infinity when none
+ * exists. By ctime, which the kernel sets on every change: an mtime can be anything (an archive's, a clock that was
+ * ahead), and one in the future had held every such failure for the whole wait.
+ */
 function msSinceChanged(packageDir: string, now = Date.now()): number {
   let newest = -Infinity;
   for (const path of installPaths(packageDir)) {
     const st = lstatSync(path, { throwIfNoEntry: false });
-    if (st) newest = Math.max(newest, st.ctimeMs, st.mtimeMs);
+    if (st) newest = Math.max(newest, st.ctimeMs);
   }
   return now - newest;
 }

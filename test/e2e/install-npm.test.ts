@@ -16,10 +16,12 @@ import {
   statSync,
   writeFileSync,
   writeSync,
+  utimesSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
 import { execFile, execFileSync, spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { checkBinary, writeStamp } from '../../postinstall/verify-binary.js';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
@@ -324,6 +326,13 @@ describe('npm global installs from the registry', () => {
       expect(r.status).toBe(0);
       rmSync(platformDir, { recursive: true });
     }
+    // Settled, with a file dated in the future (an archive's mtime, a clock that was ahead): missing is missing, at once.
+    const future = new Date(Date.now() + 60 * 60_000);
+    utimesSync(globalPkg(sb), future, future);
+    await sleep(2_500); // the install's quiet time: what utimes itself changed (its ctime) is then settled too
+    const settled = await run(ao, ['--version'], sb.env, { timeout: 30_000 });
+    expect(settled.stderr).not.toContain('waiting for the install');
+    expect(settled.status, settled.stderr).toBe(1);
   });
 
   it('with --ignore-scripts, the launcher verifies on the first call and stays: npm only swaps in the postinstall', async () => {
