@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { MANIFEST_FILE, type AoManifest } from '../common/ao-manifest.js';
 import { formatError, UserError } from '../common/errors.js';
 import { realPath } from '../common/own-path.js';
-import { execRefusal, execveHere, nodeSupported } from './exec-binary.js';
+import { execRefusal, execveHere } from './exec-binary.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { launcherCopy, ownPackage } from './launcher-copy.js';
 import { legacyNotice } from './legacy-notice.js';
@@ -28,9 +28,9 @@ const packageDir = join(dirname(self), '..');
 
 /** The platform binary when it can replace this process right away, undefined when the full launcher must decide. */
 function verifiedBinary(): string | undefined {
-  // An AO_BINARY_PATH comes first, and is spawned, never exec'd; an old Node and Node's permission model
-  // (`--permission`, which may refuse the exec) get the full launcher's message.
-  if (process.env.AO_BINARY_PATH || !nodeSupported() || (process as { permission?: unknown }).permission) return undefined;
+  // An AO_BINARY_PATH comes first, and is spawned, never exec'd; Node's permission model (`--permission`, which may
+  // refuse the exec) gets the full launcher's message. (A Node old enough to lack getBuiltinModule has no execve either.)
+  if (process.env.AO_BINARY_PATH || (process as { permission?: unknown }).permission) return undefined;
   const manifest = JSON.parse(readFileSync(join(packageDir, MANIFEST_FILE), 'utf8')) as AoManifest;
   const entry = manifest.binaries[preferredTargets(hostFacts())[0]!];
   if (!entry) return undefined;
