@@ -26,6 +26,8 @@ function installPaths(packageDir: string): string[] {
   const packages = scopes.flatMap((scope) => entries(scope).map((name) => join(scope, name)));
   return [
     packageDir,
+    join(packageDir, 'bin'),
+    join(packageDir, 'lib'),
     join(packageDir, 'node_modules'),
     ...scopes,
     ...packages.flatMap((pkg) => [pkg, join(pkg, 'bin'), join(pkg, 'bin', 'ao'), join(pkg, 'bin', 'ao.exe')]),

@@ -14,6 +14,7 @@ import { formatError, UserError } from '../common/errors.js';
 import { realPath } from '../common/own-path.js';
 import { execRefusal, execveHere, nodeSupported } from './exec-binary.js';
 import { hostFacts, preferredTargets } from './host.js';
+import { whenInstallSettles } from './install-settle.js';
 import { launcherCopy, ownPackage } from './launcher-copy.js';
 import { legacyNotice } from './legacy-notice.js';
 import { writableCacheRoot } from './locations.js';
@@ -41,21 +42,28 @@ function verifiedBinary(): string | undefined {
 
 function fullLauncher(): void {
   const full = join(packageDir, 'lib', FULL_LAUNCHER);
-  if (existsSync(full)) {
-    require(full);
-    return;
-  }
   const own = ownPackage(packageDir);
-  const err = own
-    ? new UserError({
-        what: `${full} is missing`,
-        why: 'the package is incomplete: the launcher is only partly there',
-        fix: `reinstall ${own.name}@${own.version} with the package manager that installed it`,
-        code: 'EAOINTEGRITY',
-      })
-    : launcherCopy(self, full);
-  process.stderr.write(formatError(err) + '\n');
-  process.exit(1);
+  const missing = new Error(full);
+  try {
+    // An upgrade extracting in place (yarn 1, bun; npm into ao's new folder) writes bin/ before lib/: a call in
+    // between waits for the install in progress, as the full launcher does for the platform package.
+    const present = () => {
+      if (!existsSync(full)) throw missing;
+    };
+    whenInstallSettles(packageDir, present, (err) => err === missing && own !== undefined);
+  } catch {
+    const err = own
+      ? new UserError({
+          what: `${full} is missing`,
+          why: 'the package is incomplete: the launcher is only partly there',
+          fix: `reinstall ${own.name}@${own.version} with the package manager that installed it`,
+          code: 'EAOINTEGRITY',
+        })
+      : launcherCopy(self, full);
+    process.stderr.write(formatError(err) + '\n');
+    process.exit(1);
+  }
+  require(full);
 }
 
 function main(): void {

@@ -35,12 +35,25 @@ export function packageCacheRoot(packageDir: string): string {
  * own home.
  */
 export function writableCacheRoot(packageDir: string, env: NodeJS.ProcessEnv = process.env, uid: number | undefined = process.getuid?.()): string {
-  const own = cacheRoot(env);
+  const own = homeCacheRoot(env);
+  // No home at all (`docker run -u 48213` without HOME): the package's own folder, or no stamp and a check on every
+  // call; the cache only remembers a verification, and its absence must not stop ao.
+  if (own === undefined) return packageCacheRoot(packageDir);
   // A HOME this user may not write (a service or CI user's /nonexistent or /): the package's own folder, where the
   // launcher also looks; without it the fallback fetch failed and every call hashed the binary again.
   if (uid !== 0) return mayCreate(own) || !mayCreate(packageCacheRoot(packageDir)) ? own : packageCacheRoot(packageDir);
   const candidates = [own, packageCacheRoot(packageDir)];
   return candidates.find((root) => !untrustedToCreate(root, uid)) ?? cacheRoot({ XDG_CACHE_HOME: join(builtinModule('node:os').userInfo().homedir, '.cache') });
+}
+
+/** cacheRoot(), or undefined when no home folder can be found (ENOHOME) and nothing else names the cache. */
+function homeCacheRoot(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  try {
+    return cacheRoot(env);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOHOME') return undefined;
+    throw err;
+  }
 }
 
 /** Whether this user may create `path` (or write into it): the nearest folder of it that exists is writable. */
@@ -57,7 +70,7 @@ function mayCreate(path: string): boolean {
 
 /** Every cache that may hold a binary fetched for this package, the one this process writes first. */
 export function cacheRootsToSearch(packageDir: string, writable: string): string[] {
-  return [...new Set([writable, packageCacheRoot(packageDir), cacheRoot()])];
+  return [...new Set([writable, packageCacheRoot(packageDir), homeCacheRoot() ?? writable])];
 }
 
 export function integrityHex(integrity: string): string {

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -114,6 +114,8 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
   const release = useReleaseRegistry();
   let launcher: string;
   let env: NodeJS.ProcessEnv;
+  /** The sandboxes the launcher's install lies in: pnpm's global folder, and the HOME and cache. */
+  let sandboxRoots: string[];
   // Not process.execPath: under npm test that is node_modules/.bin/node, Node 22.
   let node20: string;
   let node22: string;
@@ -127,6 +129,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
     launcher = join((await mustRun('node', [PNPM, 'root', '-g'], sb.env)).stdout.trim(), '@aoagents', 'ao', 'bin', 'ao');
     env = sb.env;
+    sandboxRoots = [dirname(pnpmHome), sb.root];
     // The first run verifies the binary; the signal tests then measure the usual path.
     expect((await mustRun('node', [launcher, '--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
@@ -353,10 +356,30 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
     const own = realpathSync(join((await mustRun('node', [PNPM, 'root', '-g'], sb.env)).stdout.trim(), '@aoagents', 'ao'));
     const full = join(own, 'lib', 'launcher-full.cjs');
-    rmSync(full); // a hard link into pnpm's store: the store keeps its file
+    const text = readFileSync(full);
     // A cache without a stamp: the binary is not known to be verified, so bin/ao needs the full launcher.
+    const unstamped = { ...sb.env, AO_CACHE_DIR: join(sb.root, 'empty-cache') };
+    // An upgrade extracting in place (yarn 1, bun, npm into the new folder) has written bin/ao, not yet lib/: the
+    // call waits for the install in progress and runs, where it had said the package was incomplete.
+    rmSync(join(own, 'lib'), { recursive: true }); // hard links into pnpm's store: the store keeps its files
+    const during = spawn(node22, [join(own, 'bin', 'ao'), '--version'], { env: unstamped, stdio: ['ignore', 'pipe', 'pipe'] });
+    let duringErr = '';
+    let duringOut = '';
+    during.stdout.on('data', (d) => (duringOut += d));
+    const waiting = new Promise<void>((resolve) =>
+      during.stderr.on('data', (d) => {
+        duringErr += d;
+        if (duringErr.includes('waiting for the install in progress')) resolve();
+      }),
+    );
+    const ended = new Promise<number | null>((resolve) => during.on('close', (code) => resolve(code)));
+    await Promise.race([waiting, ended]);
+    mkdirSync(join(own, 'lib'));
+    writeFileSync(full, text);
+    expect([await ended, duringOut], duringErr).toEqual([0, 'ao version 0.10.0\n']);
+    rmSync(full);
     const r = spawnSync(node22, [join(own, 'bin', 'ao'), '--version'], {
-      env: { ...sb.env, AO_CACHE_DIR: join(sb.root, 'empty-cache') },
+      env: { ...unstamped, AO_CACHE_DIR: join(sb.root, 'another-empty-cache') }, // the run above stamped the first
       encoding: 'utf8',
       timeout: 60_000,
     });
@@ -364,6 +387,18 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     expect(r.stderr).toContain(`ao: ${full} is missing`);
     expect(r.stderr).toContain('fix: reinstall @aoagents/ao@0.10.0 with the package manager that installed it');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  // `docker run -u 48213` with `env -i`: no HOME, and no passwd entry to name one. The cache is where the launcher
+  // remembers a verification: without one it verifies on every call, it never refuses to run ao.
+  it.runIf(process.getuid?.() === 0 && existsSync('/usr/bin/setpriv'))('a user with no home folder (no HOME, no passwd entry) runs ao, verified', async () => {
+    execFileSync('chmod', ['o+x', dirname(sandboxRoots[0]!)]);
+    execFileSync('chmod', ['-R', 'o+rX', ...sandboxRoots]);
+    for (const node of [node20, node22]) {
+      const nameless = ['--reuid=48213', '--regid=48213', '--clear-groups', node, launcher, '--version'];
+      const r = spawnSync('setpriv', nameless, { env: { PATH: env.PATH }, encoding: 'utf8', timeout: 60_000 });
+      expect([r.status, r.stdout, r.stderr], node).toEqual([0, 'ao version 0.10.0\n', '']);
+    }
   });
 
   it('a copy or hard link of the launcher outside its package says so and how to link it instead, no stack trace', async () => {
