@@ -43,27 +43,27 @@ function verifiedBinary(): string | undefined {
 function fullLauncher(): void {
   const full = join(packageDir, 'lib', FULL_LAUNCHER);
   const own = ownPackage(packageDir);
-  const missing = new Error(full);
+  // Both come from loading the file, before any of it ran: loading it again is safe.
+  const incomplete = (err: unknown) =>
+    err instanceof SyntaxError || ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && !existsSync(full));
   try {
-    // An upgrade extracting in place (yarn 1, bun; npm into ao's new folder) writes bin/ before lib/: a call in
-    // between waits for the install in progress, as the full launcher does for the platform package.
-    const present = () => {
-      if (!existsSync(full)) throw missing;
-    };
-    whenInstallSettles(packageDir, present, (err) => err === missing && own !== undefined);
-  } catch {
-    const err = own
-      ? new UserError({
-          what: `${full} is missing`,
-          why: 'the package is incomplete: the launcher is only partly there',
+    // An upgrade extracting in place (yarn 1, bun; npm into ao's new folder) writes bin/ before lib/, and a file in
+    // pieces: a call in between waits for the install in progress, as the full launcher does for the platform package.
+    whenInstallSettles(packageDir, () => require(full), (err) => own !== undefined && incomplete(err));
+  } catch (cause) {
+    if (!incomplete(cause)) throw cause;
+    const gone = !existsSync(full);
+    const err = !own
+      ? launcherCopy(self, full)
+      : new UserError({
+          what: `${full} is ${gone ? 'missing' : 'damaged'}`,
+          why: `the package is incomplete: the launcher is only partly there${gone ? '' : ` (${(cause as Error).message})`}`,
           fix: `reinstall ${own.name}@${own.version} with the package manager that installed it`,
           code: 'EAOINTEGRITY',
-        })
-      : launcherCopy(self, full);
+        });
     process.stderr.write(formatError(err) + '\n');
     process.exit(1);
   }
-  require(full);
 }
 
 function main(): void {

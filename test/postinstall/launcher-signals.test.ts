@@ -350,43 +350,53 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     });
   });
 
-  it('a package that lost the full launcher (lib/launcher-full.cjs): one message naming the file and a reinstall, no stack trace', async () => {
+  it('a package that lost the full launcher (lib/launcher-full.cjs) or holds half of it: waits for an install in progress, then one message naming the file and a reinstall, no stack trace', async () => {
     const pnpmHome = join(release.sandbox('no-full-launcher-dir').root, 'pnpm-home');
     const sb = release.sandbox('no-full-launcher', [pnpmHome], { PNPM_HOME: pnpmHome });
     await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
     const own = realpathSync(join((await mustRun('node', [PNPM, 'root', '-g'], sb.env)).stdout.trim(), '@aoagents', 'ao'));
     const full = join(own, 'lib', 'launcher-full.cjs');
     const text = readFileSync(full);
-    // A cache without a stamp: the binary is not known to be verified, so bin/ao needs the full launcher.
-    const unstamped = { ...sb.env, AO_CACHE_DIR: join(sb.root, 'empty-cache') };
-    // An upgrade extracting in place (yarn 1, bun, npm into the new folder) has written bin/ao, not yet lib/: the
-    // call waits for the install in progress and runs, where it had said the package was incomplete.
-    rmSync(join(own, 'lib'), { recursive: true }); // hard links into pnpm's store: the store keeps its files
-    const during = spawn(node22, [join(own, 'bin', 'ao'), '--version'], { env: unstamped, stdio: ['ignore', 'pipe', 'pipe'] });
-    let duringErr = '';
-    let duringOut = '';
-    during.stdout.on('data', (d) => (duringOut += d));
-    const waiting = new Promise<void>((resolve) =>
-      during.stderr.on('data', (d) => {
-        duringErr += d;
-        if (duringErr.includes('waiting for the install in progress')) resolve();
-      }),
-    );
-    const ended = new Promise<number | null>((resolve) => during.on('close', (code) => resolve(code)));
-    await Promise.race([waiting, ended]);
-    mkdirSync(join(own, 'lib'));
-    writeFileSync(full, text);
-    expect([await ended, duringOut], duringErr).toEqual([0, 'ao version 0.10.0\n']);
-    rmSync(full);
-    const r = spawnSync(node22, [join(own, 'bin', 'ao'), '--version'], {
-      env: { ...unstamped, AO_CACHE_DIR: join(sb.root, 'another-empty-cache') }, // the run above stamped the first
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect([r.status, r.signal]).toEqual([1, null]);
-    expect(r.stderr).toContain(`ao: ${full} is missing`);
-    expect(r.stderr).toContain('fix: reinstall @aoagents/ao@0.10.0 with the package manager that installed it');
-    expect(r.stderr).not.toMatch(/\n\s+at /);
+    let caches = 0;
+    // A cache without a stamp each time: the binary is not known to be verified, so bin/ao needs the full launcher.
+    const unstamped = () => ({ ...sb.env, AO_CACHE_DIR: join(sb.root, `empty-cache-${caches++}`) });
+    /** `ao --version` started with the full launcher as `write` left it (a file just created: an extract under way), and whatever `finish` then does. */
+    const called = async (write: () => void, finish: () => void) => {
+      rmSync(join(own, 'lib'), { recursive: true }); // hard links into pnpm's store: the store keeps its files
+      mkdirSync(join(own, 'lib'));
+      write();
+      const child = spawn(node22, [join(own, 'bin', 'ao'), '--version'], { env: unstamped(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      const waiting = new Promise<void>((resolve) =>
+        child.stderr.on('data', (d) => {
+          stderr += d;
+          if (stderr.includes('waiting for the install in progress')) resolve();
+        }),
+      );
+      const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      await Promise.race([waiting, ended]);
+      finish();
+      return { status: await ended, stdout, stderr };
+    };
+    // An upgrade extracting in place (yarn 1, bun, npm into the new folder) has written bin/ao, not yet lib/ or only
+    // part of the full launcher: the call waits for the install in progress and runs, where it had said the package
+    // was incomplete, or thrown a SyntaxError's stack.
+    const put = () => writeFileSync(full, text);
+    const half = () => writeFileSync(full, text.subarray(0, text.length / 2));
+    for (const [label, write] of [['missing', () => {}], ['half written', half]] as const) {
+      const r = await called(write, put);
+      expect([r.status, r.stdout], `${label}: ${r.stderr}`).toEqual([0, 'ao version 0.10.0\n']);
+    }
+    // Left so once the package stopped changing: the package is incomplete.
+    for (const [label, write] of [['missing', () => {}], ['damaged', half]] as const) {
+      const r = await called(write, () => {});
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`ao: ${full} is ${label}`);
+      expect(r.stderr).toContain('fix: reinstall @aoagents/ao@0.10.0 with the package manager that installed it');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
   });
 
   // `docker run -u 48213` with `env -i`: no HOME, and no passwd entry to name one. The cache is where the launcher
