@@ -42,12 +42,14 @@ function entries(folder: string): string[] {
   }
 }
 
-/** How long ago any of those last changed (written, or an entry added, removed or renamed), in ms; Infinity when none exists. */
+/** How long ago any of those last changed (written, or an entry added, removed or renamed), in ms; Infinity when none did. */
 function msSinceChanged(packageDir: string, now = Date.now()): number {
   let newest = -Infinity;
   for (const path of installPaths(packageDir)) {
     const st = lstatSync(path, { throwIfNoEntry: false });
-    if (st) newest = Math.max(newest, st.ctimeMs, st.mtimeMs);
+    // A time ahead of now is no change under way: a folder copied with its times from a machine whose clock runs
+    // ahead (or `touch -d tomorrow`) would look "just changed" until then. The ctime of a real change is never ahead.
+    for (const time of st ? [st.ctimeMs, st.mtimeMs] : []) if (time <= now) newest = Math.max(newest, time);
   }
   return now - newest;
 }
