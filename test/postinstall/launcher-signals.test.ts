@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -350,7 +350,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     });
   });
 
-  it('a package that lost the full launcher (lib/launcher-full.cjs) or holds half of it: waits for an install in progress, then one message naming the file and a reinstall, no stack trace', async () => {
+  it('a package that lost the full launcher (lib/launcher-full.cjs), holds half of it, or whose folder npm moves aside as bin/ao starts: waits for an install in progress, then one message naming the file and a reinstall, no stack trace', async () => {
     const pnpmHome = join(release.sandbox('no-full-launcher-dir').root, 'pnpm-home');
     const sb = release.sandbox('no-full-launcher', [pnpmHome], { PNPM_HOME: pnpmHome });
     await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
@@ -361,11 +361,11 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     // A cache without a stamp each time: the binary is not known to be verified, so bin/ao needs the full launcher.
     const unstamped = () => ({ ...sb.env, AO_CACHE_DIR: join(sb.root, `empty-cache-${caches++}`) });
     /** `ao --version` started with the full launcher as `write` left it (a file just created: an extract under way), and whatever `finish` then does. */
-    const called = async (write: () => void, finish: () => void) => {
+    const called = async (write: () => void, finish: () => void, preload: string[] = []) => {
       rmSync(join(own, 'lib'), { recursive: true }); // hard links into pnpm's store: the store keeps its files
       mkdirSync(join(own, 'lib'));
       write();
-      const child = spawn(node22, [join(own, 'bin', 'ao'), '--version'], { env: unstamped(), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(node22, [...preload, join(own, 'bin', 'ao'), '--version'], { env: unstamped(), stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
@@ -389,6 +389,17 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       const r = await called(write, put);
       expect([r.status, r.stdout], `${label}: ${r.stderr}`).toEqual([0, 'ao version 0.10.0\n']);
     }
+    // npm moving ao's folder aside the moment bin/ao started, to put a release in its place: the launcher's real-path
+    // lookup had died with ENOENT's stack trace; it waits for the install in progress and runs the release put there.
+    const movePackage = ['--require', join(REPO_ROOT, 'test', 'postinstall', 'support', 'move-package-at-start.cjs')];
+    const moved = await called(put, () => renameSync(`${own}.moved`, own), movePackage);
+    expect([moved.status, moved.stdout], moved.stderr).toEqual([0, 'ao version 0.10.0\n']);
+    // Moved for good (uninstalled under it): said so once the folders are quiet, not called a copy of the launcher.
+    const uninstalled = await called(put, () => {}, movePackage);
+    renameSync(`${own}.moved`, own);
+    expect(uninstalled.status).toBe(1);
+    expect(uninstalled.stderr).toContain(`ao: ${own} is gone\n  why: ao was uninstalled or moved while this call started`);
+    expect(uninstalled.stderr).not.toMatch(/\n\s+at /);
     // Left so once the package stopped changing: the package is incomplete.
     for (const [label, write] of [['missing', () => {}], ['damaged', half]] as const) {
       const r = await called(write, () => {});
