@@ -70,6 +70,9 @@ export function whenInstallSettles<T>(packageDir: string, find: () => T, transie
       const quietFor = msSinceChanged(packageDir);
       if (!transient(err) || quietFor >= QUIET_MS || Date.now() - start >= MAX_WAIT_MS) throw err;
       if (!told) {
+        // A minute blocked here: a SIGUSR1 would open Node's inspector, a debugging port any local user may reach.
+        // Node 22 and later install no handler before their process.execve; one is ours now, ignoring it.
+        if (process.platform !== 'win32' && process.listenerCount('SIGUSR1') === 0) process.on('SIGUSR1', () => {});
         process.stderr.write(`ao: waiting for the install in progress in ${packageDir} to finish (it changed ${Math.max(0, Math.round(quietFor))} ms ago)\n`);
         told = true;
       }

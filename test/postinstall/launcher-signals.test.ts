@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -199,6 +199,40 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     // the manifest failed and the launcher exited with an error; either way stderr was not empty.
     await ended;
     expect(stderr).toBe('');
+  });
+
+  // Node 22 and later hand over with process.execve and so install no handler of their own; while the launcher waits
+  // for an install in progress (up to 60 s) a SIGUSR1 had opened Node's inspector on 127.0.0.1:9229.
+  it("Node 22: a SIGUSR1 while the launcher waits for an install in progress never opens Node's inspector, and the launcher carries on", async () => {
+    const platform = join(realpathSync(join(dirname(launcher), '..')), '..', 'ao-linux-x64');
+    // pnpm links it from its virtual store (and hoists a link into .pnpm/node_modules): the link gone, and its
+    // target, is the platform package not there yet; ao's scope folder just changed, so the launcher waits.
+    const target = readlinkSync(platform);
+    const stored = realpathSync(platform);
+    renameSync(stored, `${stored}.away`);
+    rmSync(platform);
+    const child = spawn(node22, [launcher, '--version'], { env: { ...env, AO_CACHE_DIR: join(sandboxRoots[1]!, 'usr1-cache') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const waiting = new Promise<void>((resolve) =>
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        if (stderr.includes('waiting for the install in progress')) resolve();
+      }),
+    );
+    const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      await Promise.race([waiting, ended]);
+      expect(stderr).toContain('waiting for the install in progress');
+      process.kill(child.pid!, 'SIGUSR1');
+      await sleep(300); // Node's inspector answers within milliseconds of the signal
+    } finally {
+      renameSync(`${stored}.away`, stored);
+      symlinkSync(target, platform);
+    }
+    expect([await ended, stdout], stderr).toEqual([0, 'ao version 0.10.0\n']);
+    expect(stderr).not.toContain('Debugger');
   });
 
   it('Node 20 without a terminal: stdin and stdout pipes reach the binary in its own session, and `ao | head` ends', async () => {
