@@ -55,14 +55,17 @@ function verifiedBinary(): string | undefined {
 function fullLauncher(): void {
   const full = join(packageDir, 'lib', FULL_LAUNCHER);
   // Both come from loading the file, before any of it ran: loading it again is safe.
-  const incomplete = (err: unknown) =>
-    err instanceof SyntaxError || ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && !existsSync(full));
+  const incomplete = (err: unknown) => err instanceof SyntaxError || ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && !existsSync(full));
   // ao's package, partly written, or its folder moved aside for the moment; a copy of the launcher elsewhere is neither.
   const installing = () => ownPackage(packageDir) !== undefined || !existsSync(packageDir);
   try {
     // An upgrade extracting in place (yarn 1, bun; npm into ao's new folder) writes bin/ before lib/, and a file in
     // pieces: a call in between waits for the install in progress, as the full launcher does for the platform package.
-    whenInstallSettles(packageDir, () => require(full), (err) => incomplete(err) && installing());
+    whenInstallSettles(
+      packageDir,
+      () => require(full),
+      (err) => incomplete(err) && installing(),
+    );
   } catch (cause) {
     if (!incomplete(cause)) throw cause;
     const own = ownPackage(packageDir);

@@ -1,5 +1,19 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -211,7 +225,10 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     const stored = realpathSync(platform);
     renameSync(stored, `${stored}.away`);
     rmSync(platform);
-    const child = spawn(node22, [launcher, '--version'], { env: { ...env, AO_CACHE_DIR: join(sandboxRoots[1]!, 'usr1-cache') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(node22, [launcher, '--version'], {
+      env: { ...env, AO_CACHE_DIR: join(sandboxRoots[1]!, 'usr1-cache') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -419,7 +436,10 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     // was incomplete, or thrown a SyntaxError's stack.
     const put = () => writeFileSync(full, text);
     const half = () => writeFileSync(full, text.subarray(0, text.length / 2));
-    for (const [label, write] of [['missing', () => {}], ['half written', half]] as const) {
+    for (const [label, write] of [
+      ['missing', () => {}],
+      ['half written', half],
+    ] as const) {
       const r = await called(write, put);
       expect([r.status, r.stdout], `${label}: ${r.stderr}`).toEqual([0, 'ao version 0.10.0\n']);
     }
@@ -435,7 +455,10 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     expect(uninstalled.stderr).toContain(`ao: ${own} is gone\n  why: ao was uninstalled or moved while this call started`);
     expect(uninstalled.stderr).not.toMatch(/\n\s+at /);
     // Left so once the package stopped changing: the package is incomplete.
-    for (const [label, write] of [['missing', () => {}], ['damaged', half]] as const) {
+    for (const [label, write] of [
+      ['missing', () => {}],
+      ['damaged', half],
+    ] as const) {
       const r = await called(write, () => {});
       expect(r.status).toBe(1);
       expect(r.stderr).toContain(`ao: ${full} is ${label}`);
