@@ -35,14 +35,14 @@ export function packageCacheRoot(packageDir: string): string {
  * own home.
  */
 export function writableCacheRoot(packageDir: string, env: NodeJS.ProcessEnv = process.env, uid: number | undefined = process.getuid?.()): string {
+  // No home at all (`docker run -u 48213` without HOME) is as a home that cannot be written: the package's own folder,
+  // or no stamp and a check on every call. The cache only remembers a verification; its absence must not stop ao.
   const own = homeCacheRoot(env);
-  // No home at all (`docker run -u 48213` without HOME): the package's own folder, or no stamp and a check on every
-  // call; the cache only remembers a verification, and its absence must not stop ao.
-  if (own === undefined) return packageCacheRoot(packageDir);
+  const pkg = packageCacheRoot(packageDir);
   // A HOME this user may not write (a service or CI user's /nonexistent or /): the package's own folder, where the
   // launcher also looks; without it the fallback fetch failed and every call hashed the binary again.
-  if (uid !== 0) return mayCreate(own) || !mayCreate(packageCacheRoot(packageDir)) ? own : packageCacheRoot(packageDir);
-  const candidates = [own, packageCacheRoot(packageDir)];
+  if (uid !== 0) return own !== undefined && (mayCreate(own) || !mayCreate(pkg)) ? own : pkg;
+  const candidates = own === undefined ? [pkg] : [own, pkg];
   return candidates.find((root) => !untrustedToCreate(root, uid)) ?? cacheRoot({ XDG_CACHE_HOME: join(builtinModule('node:os').userInfo().homedir, '.cache') });
 }
 
