@@ -2,7 +2,7 @@ import { builtinModule } from '../common/builtin-module.js';
 import { accessSync, constants } from 'node:fs';
 import { dirname, isAbsolute, join, posix, win32 } from 'node:path';
 import type { BinaryEntry } from '../common/ao-manifest.js';
-import { homeDir } from '../common/home.js';
+import { expandHome, homeDir } from '../common/home.js';
 import { untrustedToCreate } from './ownership.js';
 
 /**
@@ -13,7 +13,9 @@ import { untrustedToCreate } from './ownership.js';
  */
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
   // Only an absolute AO_CACHE_DIR, as for XDG_CACHE_HOME: a relative one named another folder from every working folder.
-  if (env.AO_CACHE_DIR && (platform === 'win32' ? win32 : posix).isAbsolute(env.AO_CACHE_DIR)) return env.AO_CACHE_DIR;
+  // A leading `~` no shell expanded (a systemd unit, a .env file) is the home folder, as for AO_APP_DIR.
+  const given = env.AO_CACHE_DIR && expandHome(env.AO_CACHE_DIR, env, platform);
+  if (given && (platform === 'win32' ? win32 : posix).isAbsolute(given)) return given;
   if (platform === 'win32') return join(env.LOCALAPPDATA ?? join(homeDir(env, platform), 'AppData', 'Local'), 'ao', 'cache');
   // A relative XDG_CACHE_HOME is invalid (XDG spec): taken as is, it would leave a cache in every folder ao runs in.
   const xdg = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : undefined;
