@@ -35,7 +35,7 @@ function osHomeDir(platform: string): string {
  * (quoted), a .env file or a systemd unit, and `--dir=~/apps` (no shell expands a `~` after `=` there) arrive unexpanded,
  * and a path taken as it is made a folder named `~` in the working folder. `~user` is left as it is.
  */
-function expandHome(path: string, env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
+export function expandHome(path: string, env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
   const separators = platform === 'win32' ? /^~(?=$|[\\/])/ : /^~(?=$|\/)/;
   return path.replace(separators, () => homeDir(env, platform));
 }

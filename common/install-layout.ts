@@ -81,10 +81,25 @@ function pnpRuntimeProject(packageDir: string): string | undefined {
 const posix = (p: string) => p.split(sep).join('/').replace(/\\/g, '/');
 const native = (p: string) => (sep === '/' ? p : p.split('/').join(sep));
 
+/**
+ * bun's global folder (BUN_INSTALL, or ~/.bun), or undefined for a user with no home folder at all (ENOHOME): telling
+ * the layout must never fail, it names the fix for whatever did.
+ */
+function bunGlobalRoot(env: NodeJS.ProcessEnv): string | undefined {
+  let bunInstall = env.BUN_INSTALL;
+  try {
+    bunInstall ??= join(homeDir(env), '.bun');
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOHOME') return undefined;
+    throw err;
+  }
+  return posix(join(bunInstall, 'install', 'global', 'node_modules'));
+}
+
 /** Global folders, by manager, as they appear in the package's real path. */
 function globalFromPath(p: string, f: LayoutFacts): { manager: PackageManager; globalRoot: string } | undefined {
-  const bunRoot = posix(join(f.env.BUN_INSTALL ?? join(homeDir(f.env), '.bun'), 'install', 'global', 'node_modules'));
-  if (p.startsWith(`${bunRoot}/`)) return { manager: 'bun', globalRoot: bunRoot };
+  const bunRoot = bunGlobalRoot(f.env);
+  if (bunRoot && p.startsWith(`${bunRoot}/`)) return { manager: 'bun', globalRoot: bunRoot };
   const bun = /^(.*\/\.bun\/install\/global\/node_modules)\//.exec(p);
   if (bun) return { manager: 'bun', globalRoot: bun[1]! };
   // `<pnpm home>/global/<layout version>/`: ~/.local/share/pnpm by default, anywhere with PNPM_HOME; with a

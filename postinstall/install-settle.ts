@@ -26,6 +26,8 @@ function installPaths(packageDir: string): string[] {
   const packages = scopes.flatMap((scope) => entries(scope).map((name) => join(scope, name)));
   return [
     packageDir,
+    join(packageDir, 'bin'),
+    join(packageDir, 'lib'),
     join(packageDir, 'node_modules'),
     ...scopes,
     ...packages.flatMap((pkg) => [pkg, join(pkg, 'bin'), join(pkg, 'bin', 'ao'), join(pkg, 'bin', 'ao.exe')]),
@@ -42,14 +44,15 @@ function entries(folder: string): string[] {
 
 /**
  * How long ago any of those last changed (written, or an entry added, removed or renamed), in ms; Infinity when none
- * exists. By ctime, which the kernel sets on every change: an mtime can be anything (an archive's, a clock that was
- * ahead), and one in the future had held every such failure for the whole wait.
+ * did. By ctime, which the kernel sets on every change: an mtime can be anything (an archive's, a folder copied from a
+ * machine whose clock runs ahead, `touch -d tomorrow`), and one in the future had held every such failure for the
+ * whole wait. A ctime ahead of now (the clock stepped back since) is no change under way either.
  */
 function msSinceChanged(packageDir: string, now = Date.now()): number {
   let newest = -Infinity;
   for (const path of installPaths(packageDir)) {
     const st = lstatSync(path, { throwIfNoEntry: false });
-    if (st) newest = Math.max(newest, st.ctimeMs);
+    if (st && st.ctimeMs <= now) newest = Math.max(newest, st.ctimeMs);
   }
   return now - newest;
 }
@@ -70,6 +73,9 @@ export function whenInstallSettles<T>(packageDir: string, find: () => T, transie
       const quietFor = msSinceChanged(packageDir);
       if (!transient(err) || quietFor >= QUIET_MS || Date.now() - start >= MAX_WAIT_MS) throw err;
       if (!told) {
+        // A minute blocked here: a SIGUSR1 would open Node's inspector, a debugging port any local user may reach.
+        // Node 22 and later install no handler before their process.execve; one is ours now, ignoring it.
+        if (process.platform !== 'win32' && process.listenerCount('SIGUSR1') === 0) process.on('SIGUSR1', () => {});
         process.stderr.write(`ao: waiting for the install in progress in ${packageDir} to finish (it changed ${Math.max(0, Math.round(quietFor))} ms ago)\n`);
         told = true;
       }

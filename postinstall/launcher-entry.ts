@@ -14,6 +14,7 @@ import { formatError, UserError } from '../common/errors.js';
 import { realPath } from '../common/own-path.js';
 import { execRefusal, execveHere } from './exec-binary.js';
 import { hostFacts, preferredTargets } from './host.js';
+import { whenInstallSettles } from './install-settle.js';
 import { launcherCopy, ownPackage } from './launcher-copy.js';
 import { legacyNotice } from './legacy-notice.js';
 import { writableCacheRoot } from './locations.js';
@@ -23,8 +24,20 @@ import { hasValidStamp } from './verify-binary.js';
 /** The full launcher, in the package's lib/ (release/main-package.ts ships it there). */
 const FULL_LAUNCHER = 'launcher-full.cjs';
 
-const self = realPath(import.meta.filename);
+const self = ownPath(import.meta.filename);
 const packageDir = join(dirname(self), '..');
+
+/**
+ * This file's real path, or the path Node started it by when its folder has just gone: npm moves ao's folder aside to
+ * put another release in its place, and the wait for the install in progress (fullLauncher) meets that one there.
+ */
+function ownPath(file: string): string {
+  try {
+    return realPath(file);
+  } catch {
+    return file;
+  }
+}
 
 /** The platform binary when it can replace this process right away, undefined when the full launcher must decide. */
 function verifiedBinary(): string | undefined {
@@ -41,29 +54,40 @@ function verifiedBinary(): string | undefined {
 
 function fullLauncher(): void {
   const full = join(packageDir, 'lib', FULL_LAUNCHER);
-  let damage: string | undefined;
-  if (existsSync(full)) {
-    try {
-      require(full);
-      return;
-    } catch (err) {
-      // Only the file itself failing to load (cut short by a full disk, unreadable, not a file); anything the full
-      // launcher throws while running is its own to report.
-      if (!(err instanceof SyntaxError) && (err as NodeJS.ErrnoException).path !== full) throw err;
-      damage = (err as Error).message;
-    }
+  // Both come from loading the file, before any of it ran: loading it again is safe.
+  const incomplete = (err: unknown) => err instanceof SyntaxError || ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && !existsSync(full));
+  // ao's package, partly written, or its folder moved aside for the moment; a copy of the launcher elsewhere is neither.
+  const installing = () => ownPackage(packageDir) !== undefined || !existsSync(packageDir);
+  try {
+    // An upgrade extracting in place (yarn 1, bun; npm into ao's new folder) writes bin/ before lib/, and a file in
+    // pieces: a call in between waits for the install in progress, as the full launcher does for the platform package.
+    whenInstallSettles(
+      packageDir,
+      () => require(full),
+      (err) => incomplete(err) && installing(),
+    );
+  } catch (cause) {
+    if (!incomplete(cause)) throw cause;
+    const own = ownPackage(packageDir);
+    const gone = !existsSync(full);
+    const err = !existsSync(packageDir)
+      ? new UserError({
+          what: `${packageDir} is gone`,
+          why: 'ao was uninstalled or moved while this call started',
+          fix: 'install ao again (npm install -g @aoagents/ao, or with the package manager you use)',
+          code: 'EAOINTEGRITY',
+        })
+      : !own
+        ? launcherCopy(self, full)
+        : new UserError({
+            what: `${full} is ${gone ? 'missing' : 'damaged'}`,
+            why: `the package is incomplete: the launcher is only partly there${gone ? '' : ` (${(cause as Error).message})`}`,
+            fix: `reinstall ${own.name}@${own.version} with the package manager that installed it`,
+            code: 'EAOINTEGRITY',
+          });
+    process.stderr.write(formatError(err) + '\n');
+    process.exit(1);
   }
-  const own = ownPackage(packageDir);
-  const err = own
-    ? new UserError({
-        what: damage ? `${full} cannot be loaded` : `${full} is missing`,
-        why: damage ? `the package is damaged: ${damage}` : 'the package is incomplete: the launcher is only partly there',
-        fix: `reinstall ${own.name}@${own.version} with the package manager that installed it`,
-        code: 'EAOINTEGRITY',
-      })
-    : launcherCopy(self, full);
-  process.stderr.write(formatError(err) + '\n');
-  process.exit(1);
 }
 
 function main(): void {

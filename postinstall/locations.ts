@@ -2,7 +2,7 @@ import { builtinModule } from '../common/builtin-module.js';
 import { accessSync, constants } from 'node:fs';
 import { dirname, isAbsolute, join, posix, win32 } from 'node:path';
 import type { BinaryEntry } from '../common/ao-manifest.js';
-import { homeDir } from '../common/home.js';
+import { expandHome, homeDir } from '../common/home.js';
 import { untrustedToCreate } from './ownership.js';
 
 /**
@@ -13,7 +13,9 @@ import { untrustedToCreate } from './ownership.js';
  */
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
   // Only an absolute AO_CACHE_DIR, as for XDG_CACHE_HOME: a relative one named another folder from every working folder.
-  if (env.AO_CACHE_DIR && (platform === 'win32' ? win32 : posix).isAbsolute(env.AO_CACHE_DIR)) return env.AO_CACHE_DIR;
+  // A leading `~` no shell expanded (a systemd unit, a .env file) is the home folder, as for AO_APP_DIR.
+  const given = env.AO_CACHE_DIR && expandHome(env.AO_CACHE_DIR, env, platform);
+  if (given && (platform === 'win32' ? win32 : posix).isAbsolute(given)) return given;
   if (platform === 'win32') return join(env.LOCALAPPDATA ?? join(homeDir(env, platform), 'AppData', 'Local'), 'ao', 'cache');
   // A relative XDG_CACHE_HOME is invalid (XDG spec): taken as is, it would leave a cache in every folder ao runs in.
   const xdg = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : undefined;
@@ -35,12 +37,25 @@ export function packageCacheRoot(packageDir: string): string {
  * own home.
  */
 export function writableCacheRoot(packageDir: string, env: NodeJS.ProcessEnv = process.env, uid: number | undefined = process.getuid?.()): string {
-  const own = cacheRoot(env);
+  // No home at all (`docker run -u 48213` without HOME) is as a home that cannot be written: the package's own folder,
+  // or no stamp and a check on every call. The cache only remembers a verification; its absence must not stop ao.
+  const own = homeCacheRoot(env);
+  const pkg = packageCacheRoot(packageDir);
   // A HOME this user may not write (a service or CI user's /nonexistent or /): the package's own folder, where the
   // launcher also looks; without it the fallback fetch failed and every call hashed the binary again.
-  if (uid !== 0) return mayCreate(own) || !mayCreate(packageCacheRoot(packageDir)) ? own : packageCacheRoot(packageDir);
-  const candidates = [own, packageCacheRoot(packageDir)];
+  if (uid !== 0) return own !== undefined && (mayCreate(own) || !mayCreate(pkg)) ? own : pkg;
+  const candidates = own === undefined ? [pkg] : [own, pkg];
   return candidates.find((root) => !untrustedToCreate(root, uid)) ?? cacheRoot({ XDG_CACHE_HOME: join(builtinModule('node:os').userInfo().homedir, '.cache') });
+}
+
+/** cacheRoot(), or undefined when no home folder can be found (ENOHOME) and nothing else names the cache. */
+function homeCacheRoot(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  try {
+    return cacheRoot(env);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOHOME') return undefined;
+    throw err;
+  }
 }
 
 /** Whether this user may create `path` (or write into it): the nearest folder of it that exists is writable. */
@@ -57,7 +72,7 @@ function mayCreate(path: string): boolean {
 
 /** Every cache that may hold a binary fetched for this package, the one this process writes first. */
 export function cacheRootsToSearch(packageDir: string, writable: string): string[] {
-  return [...new Set([writable, packageCacheRoot(packageDir), cacheRoot()])];
+  return [...new Set([writable, packageCacheRoot(packageDir), homeCacheRoot() ?? writable])];
 }
 
 export function integrityHex(integrity: string): string {

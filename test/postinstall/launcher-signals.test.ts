@@ -1,5 +1,19 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,7 +22,7 @@ import { REPO_ROOT } from '../../common/paths.js';
 import { procStatFields } from '../../common/proc-stat.js';
 import { pidAlive } from '../../common/process-identity.js';
 import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
-import { mustRun, useReleaseRegistry } from './install-support.js';
+import { mustRun, run, useReleaseRegistry } from './install-support.js';
 
 /**
  * The JS launcher is what pnpm, yarn and bun users always run (their shims
@@ -114,6 +128,8 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
   const release = useReleaseRegistry();
   let launcher: string;
   let env: NodeJS.ProcessEnv;
+  /** The sandboxes the launcher's install lies in: pnpm's global folder, and the HOME and cache. */
+  let sandboxRoots: string[];
   // Not process.execPath: under npm test that is node_modules/.bin/node, Node 22.
   let node20: string;
   let node22: string;
@@ -127,6 +143,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
     launcher = join((await mustRun('node', [PNPM, 'root', '-g'], sb.env)).stdout.trim(), '@aoagents', 'ao', 'bin', 'ao');
     env = sb.env;
+    sandboxRoots = [dirname(pnpmHome), sb.root];
     // The first run verifies the binary; the signal tests then measure the usual path.
     expect((await mustRun('node', [launcher, '--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
@@ -196,6 +213,43 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     // the manifest failed and the launcher exited with an error; either way stderr was not empty.
     await ended;
     expect(stderr).toBe('');
+  });
+
+  // Node 22 and later hand over with process.execve and so install no handler of their own; while the launcher waits
+  // for an install in progress (up to 60 s) a SIGUSR1 had opened Node's inspector on 127.0.0.1:9229.
+  it("Node 22: a SIGUSR1 while the launcher waits for an install in progress never opens Node's inspector, and the launcher carries on", async () => {
+    const platform = join(realpathSync(join(dirname(launcher), '..')), '..', 'ao-linux-x64');
+    // pnpm links it from its virtual store (and hoists a link into .pnpm/node_modules): the link gone, and its
+    // target, is the platform package not there yet; ao's scope folder just changed, so the launcher waits.
+    const target = readlinkSync(platform);
+    const stored = realpathSync(platform);
+    renameSync(stored, `${stored}.away`);
+    rmSync(platform);
+    const child = spawn(node22, [launcher, '--version'], {
+      env: { ...env, AO_CACHE_DIR: join(sandboxRoots[1]!, 'usr1-cache') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const waiting = new Promise<void>((resolve) =>
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        if (stderr.includes('waiting for the install in progress')) resolve();
+      }),
+    );
+    const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      await Promise.race([waiting, ended]);
+      expect(stderr).toContain('waiting for the install in progress');
+      process.kill(child.pid!, 'SIGUSR1');
+      await sleep(300); // Node's inspector answers within milliseconds of the signal
+    } finally {
+      renameSync(`${stored}.away`, stored);
+      symlinkSync(target, platform);
+    }
+    expect([await ended, stdout], stderr).toEqual([0, 'ao version 0.10.0\n']);
+    expect(stderr).not.toContain('Debugger');
   });
 
   it('Node 20 without a terminal: stdin and stdout pipes reach the binary in its own session, and `ao | head` ends', async () => {
@@ -347,36 +401,102 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     });
   });
 
-  it('a package that lost the full launcher (lib/launcher-full.cjs): one message naming the file and a reinstall, no stack trace', async () => {
+  it('a package that lost the full launcher (lib/launcher-full.cjs), holds half of it, or whose folder npm moves aside as bin/ao starts: waits for an install in progress, then one message naming the file and a reinstall, no stack trace', async () => {
     const pnpmHome = join(release.sandbox('no-full-launcher-dir').root, 'pnpm-home');
     const sb = release.sandbox('no-full-launcher', [pnpmHome], { PNPM_HOME: pnpmHome });
     await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
     const own = realpathSync(join((await mustRun('node', [PNPM, 'root', '-g'], sb.env)).stdout.trim(), '@aoagents', 'ao'));
     const full = join(own, 'lib', 'launcher-full.cjs');
-    rmSync(full); // a hard link into pnpm's store: the store keeps its file
-    // A cache without a stamp: the binary is not known to be verified, so bin/ao needs the full launcher.
-    const r = spawnSync(node22, [join(own, 'bin', 'ao'), '--version'], {
-      env: { ...sb.env, AO_CACHE_DIR: join(sb.root, 'empty-cache') },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect([r.status, r.signal]).toEqual([1, null]);
-    expect(r.stderr).toContain(`ao: ${full} is missing`);
-    expect(r.stderr).toContain('fix: reinstall @aoagents/ao@0.10.0 with the package manager that installed it');
-    expect(r.stderr).not.toMatch(/\n\s+at /);
-    // Cut short (a full disk during the install): the same fix, naming what is wrong with it.
-    writeFileSync(full, 'module.exports = (function () {');
-    const damaged = spawnSync(node22, [join(own, 'bin', 'ao'), '--version'], {
-      env: { ...sb.env, AO_CACHE_DIR: join(sb.root, 'empty-cache') },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect([damaged.status, damaged.signal]).toEqual([1, null]);
-    expect(damaged.stderr).toContain(`ao: ${full} cannot be loaded`);
-    expect(damaged.stderr).toContain('why: the package is damaged: Unexpected end of input');
-    expect(damaged.stderr).toContain('fix: reinstall @aoagents/ao@0.10.0 with the package manager that installed it');
-    expect(damaged.stderr).not.toMatch(/\n\s+at /);
+    const text = readFileSync(full);
+    let caches = 0;
+    // A cache without a stamp each time: the binary is not known to be verified, so bin/ao needs the full launcher.
+    const unstamped = () => ({ ...sb.env, AO_CACHE_DIR: join(sb.root, `empty-cache-${caches++}`) });
+    /** `ao --version` started with the full launcher as `write` left it (a file just created: an extract under way), and whatever `finish` then does. */
+    const called = async (write: () => void, finish: () => void, preload: string[] = []) => {
+      rmSync(join(own, 'lib'), { recursive: true }); // hard links into pnpm's store: the store keeps its files
+      mkdirSync(join(own, 'lib'));
+      write();
+      const child = spawn(node22, [...preload, join(own, 'bin', 'ao'), '--version'], { env: unstamped(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      const waiting = new Promise<void>((resolve) =>
+        child.stderr.on('data', (d) => {
+          stderr += d;
+          if (stderr.includes('waiting for the install in progress')) resolve();
+        }),
+      );
+      const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      await Promise.race([waiting, ended]);
+      finish();
+      return { status: await ended, stdout, stderr };
+    };
+    // An upgrade extracting in place (yarn 1, bun, npm into the new folder) has written bin/ao, not yet lib/ or only
+    // part of the full launcher: the call waits for the install in progress and runs, where it had said the package
+    // was incomplete, or thrown a SyntaxError's stack.
+    const put = () => writeFileSync(full, text);
+    const half = () => writeFileSync(full, text.subarray(0, text.length / 2));
+    for (const [label, write] of [
+      ['missing', () => {}],
+      ['half written', half],
+    ] as const) {
+      const r = await called(write, put);
+      expect([r.status, r.stdout], `${label}: ${r.stderr}`).toEqual([0, 'ao version 0.10.0\n']);
+    }
+    // npm moving ao's folder aside the moment bin/ao started, to put a release in its place: the launcher's real-path
+    // lookup had died with ENOENT's stack trace; it waits for the install in progress and runs the release put there.
+    const movePackage = ['--require', join(REPO_ROOT, 'test', 'postinstall', 'support', 'move-package-at-start.cjs')];
+    const moved = await called(put, () => renameSync(`${own}.moved`, own), movePackage);
+    expect([moved.status, moved.stdout], moved.stderr).toEqual([0, 'ao version 0.10.0\n']);
+    // Moved for good (uninstalled under it): said so once the folders are quiet, not called a copy of the launcher.
+    const uninstalled = await called(put, () => {}, movePackage);
+    renameSync(`${own}.moved`, own);
+    expect(uninstalled.status).toBe(1);
+    expect(uninstalled.stderr).toContain(`ao: ${own} is gone\n  why: ao was uninstalled or moved while this call started`);
+    expect(uninstalled.stderr).not.toMatch(/\n\s+at /);
+    // Left so once the package stopped changing: the package is incomplete.
+    for (const [label, write] of [
+      ['missing', () => {}],
+      ['damaged', half],
+    ] as const) {
+      const r = await called(write, () => {});
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`ao: ${full} is ${label}`);
+      expect(r.stderr).toContain('fix: reinstall @aoagents/ao@0.10.0 with the package manager that installed it');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
   });
+
+  // `docker run -u 48213` with `env -i`: no HOME, and no passwd entry to name one. The cache is where the launcher
+  // remembers a verification: without one it verifies on every call, it never refuses to run ao.
+  it.runIf(process.getuid?.() === 0 && existsSync('/usr/bin/setpriv'))(
+    'a user with no home folder (no HOME, no passwd entry) runs ao, verified, and is told what a broken install lacks',
+    async () => {
+      execFileSync('chmod', ['o+x', dirname(sandboxRoots[0]!)]);
+      execFileSync('chmod', ['-R', 'o+rX', ...sandboxRoots]);
+      for (const node of [node20, node22]) {
+        const nameless = ['--reuid=48213', '--regid=48213', '--clear-groups', node, launcher, '--version'];
+        const r = spawnSync('setpriv', nameless, { env: { PATH: env.PATH }, encoding: 'utf8', timeout: 60_000 });
+        expect([r.status, r.stdout, r.stderr], node).toEqual([0, 'ao version 0.10.0\n', '']);
+      }
+      // Its platform package gone: the diagnosis and its fix, not "cannot tell where the home folder is" (naming the
+      // command looked for bun's global folder in the home folder).
+      const platform = join(realpathSync(join(dirname(launcher), '..')), '..', 'ao-linux-x64');
+      const target = readlinkSync(platform);
+      const stored = realpathSync(platform);
+      renameSync(stored, `${stored}.away`);
+      rmSync(platform);
+      try {
+        const r = await run('setpriv', ['--reuid=48213', '--regid=48213', '--clear-groups', node22, launcher, '--version'], { PATH: env.PATH });
+        expect(r.status).toBe(1);
+        expect(r.stderr).toContain('@aoagents/ao-linux-x64');
+        expect(r.stderr).not.toContain('home folder');
+      } finally {
+        renameSync(`${stored}.away`, stored);
+        symlinkSync(target, platform);
+      }
+    },
+  );
 
   it('a copy or hard link of the launcher outside its package says so and how to link it instead, no stack trace', async () => {
     const dir = release.sandbox('launcher-copy').root;

@@ -32,6 +32,12 @@ describe('the cache ao writes into', () => {
     expect(cacheRoot({ AO_CACHE_DIR: 'C:\\ao-cache', LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local' }, 'win32')).toBe('C:\\ao-cache');
   });
 
+  // A `~` no shell expanded (a systemd unit, a .env file, `export AO_CACHE_DIR="~/ao-cache"`): read as the home folder,
+  // as AO_APP_DIR and npm's own settings are; it had been ignored as relative, the cache silently elsewhere.
+  it('reads a leading ~ in AO_CACHE_DIR as the home folder', () => {
+    expect(cacheRoot({ HOME: userHome, AO_CACHE_DIR: '~/ao-cache' }, 'linux')).toBe(join(userHome, 'ao-cache'));
+  });
+
   it.runIf(asRoot)("as root, is never in a folder another user owns: the package's own folder, else root's home", () => {
     chownSync(userHome, USER, USER);
     const rootsPackage = join(root, 'lib', 'node_modules', '@aoagents', 'ao');
