@@ -214,7 +214,13 @@ export async function publish(options: PublishOptions): Promise<{ record?: Publi
       await saving;
       // Crash testing: `AO_PUBLISH_CRASH_AFTER=<n>` kills this process once n or more packages are recorded (test builds only).
       const crashAfter = TEST_HOOKS ? Number(process.env.AO_PUBLISH_CRASH_AFTER) : Number.NaN;
-      if (record.packages.length >= crashAfter) process.kill(process.pid, 'SIGKILL');
+      if (record.packages.length >= crashAfter) {
+        // Another package, published side by side, may have been pushed after the save awaited above ran: the record
+        // on disk then lagged the one in memory by it, and the crash test read one package where two had gone out.
+        saving = saving.then(() => saveRecord(options.stageDir, record));
+        await saving;
+        process.kill(process.pid, 'SIGKILL');
+      }
       log(`${step.action === 'publish' ? 'published' : 'already there'} ${step.name}@${step.version}`);
     };
     const publishStep = async (step: PlanStep) => {
