@@ -43,7 +43,9 @@ import {
   runRepair,
   run,
   SHIPPED_COMMANDS,
+  startUntilItWaits,
   useReleaseRegistry,
+  WAITS_FOR_INSTALL,
 } from '../postinstall/install-support.js';
 
 const execFileAsync = promisify(execFile);
@@ -83,34 +85,18 @@ function rootOwnedUnder(dir: string): string[] {
  * Runs ao while "an install" keeps writing into `folder` (an entry made and removed every 100 ms, as a package manager
  * extracting does); once ao says it waits for the install, `finish` completes it. How ao ended and what it printed.
  */
-function callDuringInstall(ao: string, env: NodeJS.ProcessEnv, folder: string, finish: () => void) {
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(ao, ['--version'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let [stdout, stderr] = ['', ''];
-    const writing = join(folder, '.installing');
-    const installing = setInterval(() => {
-      if (existsSync(writing)) rmSync(writing, { recursive: true });
-      else mkdirSync(writing);
-    }, 100);
-    let finished = false;
-    const done = () => {
-      clearInterval(installing);
-      rmSync(writing, { recursive: true, force: true });
-    };
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-      if (!finished && stderr.includes('ao: waiting for the install in progress')) {
-        finished = true;
-        done();
-        finish();
-      }
-    });
-    child.on('close', (status) => {
-      done();
-      resolve({ status, stdout, stderr });
-    });
-  });
+async function callDuringInstall(ao: string, env: NodeJS.ProcessEnv, folder: string, finish: () => void) {
+  const writing = join(folder, '.installing');
+  const installing = setInterval(() => {
+    if (existsSync(writing)) rmSync(writing, { recursive: true });
+    else mkdirSync(writing);
+  }, 100);
+  const run = startUntilItWaits(ao, ['--version'], env);
+  await run.waiting;
+  clearInterval(installing);
+  rmSync(writing, { recursive: true, force: true });
+  if (run.out.stderr.includes(WAITS_FOR_INSTALL)) finish();
+  return { status: await run.ended, ...run.out };
 }
 
 describe('npm global installs from the registry', () => {
@@ -321,7 +307,7 @@ describe('npm global installs from the registry', () => {
         rmSync(platformDir, { recursive: true, force: true });
         cpSync(released, platformDir, { recursive: true });
       });
-      expect(r.stderr, label).toContain('ao: waiting for the install in progress');
+      expect(r.stderr, label).toContain(WAITS_FOR_INSTALL);
       expect(r.stdout, r.stderr).toBe('ao version 0.10.0\n');
       expect(r.status).toBe(0);
       rmSync(platformDir, { recursive: true });

@@ -119,6 +119,27 @@ export async function signalDuringSleep(
   return { ...r, stdout };
 }
 
+/** What the launcher prints while it waits for an install in progress (postinstall/install-settle.ts). */
+export const WAITS_FOR_INSTALL = 'ao: waiting for the install in progress';
+
+/**
+ * Starts `cmd args` and follows what it prints: `waiting` settles once it says it waits for an install in progress,
+ * or once it ended without saying so; `ended` gives its exit code. `out` fills as it prints.
+ */
+export function startUntilItWaits(cmd: string, args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
+  const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const said = new Promise<void>((resolve) =>
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      out.stderr += d;
+      if (out.stderr.includes(WAITS_FOR_INSTALL)) resolve();
+    }),
+  );
+  return { child, out, ended, waiting: Promise.race([said, ended.then(() => undefined)]) };
+}
+
 /** Exit codes and signal deaths pass through `ao` exactly as the binary produced them. */
 /** `settleMs`: how long the program gets to install its signal handlers (longer under an emulator). */
 export async function expectExactPassThrough(ao: string, env: NodeJS.ProcessEnv, settleMs = 700): Promise<void> {

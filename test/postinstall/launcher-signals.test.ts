@@ -22,7 +22,7 @@ import { REPO_ROOT } from '../../common/paths.js';
 import { procStatFields } from '../../common/proc-stat.js';
 import { pidAlive } from '../../common/process-identity.js';
 import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
-import { mustRun, run, useReleaseRegistry } from './install-support.js';
+import { mustRun, run, startUntilItWaits, useReleaseRegistry, WAITS_FOR_INSTALL } from './install-support.js';
 
 /**
  * The JS launcher is what pnpm, yarn and bun users always run (their shims
@@ -225,31 +225,18 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     const stored = realpathSync(platform);
     renameSync(stored, `${stored}.away`);
     rmSync(platform);
-    const child = spawn(node22, [launcher, '--version'], {
-      env: { ...env, AO_CACHE_DIR: join(sandboxRoots[1]!, 'usr1-cache') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    const waiting = new Promise<void>((resolve) =>
-      child.stderr.on('data', (d) => {
-        stderr += d;
-        if (stderr.includes('waiting for the install in progress')) resolve();
-      }),
-    );
-    const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const ao = startUntilItWaits(node22, [launcher, '--version'], { ...env, AO_CACHE_DIR: join(sandboxRoots[1]!, 'usr1-cache') });
     try {
-      await Promise.race([waiting, ended]);
-      expect(stderr).toContain('waiting for the install in progress');
-      process.kill(child.pid!, 'SIGUSR1');
+      await ao.waiting;
+      expect(ao.out.stderr).toContain(WAITS_FOR_INSTALL);
+      process.kill(ao.child.pid!, 'SIGUSR1');
       await sleep(300); // Node's inspector answers within milliseconds of the signal
     } finally {
       renameSync(`${stored}.away`, stored);
       symlinkSync(target, platform);
     }
-    expect([await ended, stdout], stderr).toEqual([0, 'ao version 0.10.0\n']);
-    expect(stderr).not.toContain('Debugger');
+    expect([await ao.ended, ao.out.stdout], ao.out.stderr).toEqual([0, 'ao version 0.10.0\n']);
+    expect(ao.out.stderr).not.toContain('Debugger');
   });
 
   it('Node 20 without a terminal: stdin and stdout pipes reach the binary in its own session, and `ao | head` ends', async () => {
@@ -416,20 +403,10 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       rmSync(join(own, 'lib'), { recursive: true }); // hard links into pnpm's store: the store keeps its files
       mkdirSync(join(own, 'lib'));
       write();
-      const child = spawn(node22, [...preload, join(own, 'bin', 'ao'), '--version'], { env: unstamped(), stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      const waiting = new Promise<void>((resolve) =>
-        child.stderr.on('data', (d) => {
-          stderr += d;
-          if (stderr.includes('waiting for the install in progress')) resolve();
-        }),
-      );
-      const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-      await Promise.race([waiting, ended]);
+      const ao = startUntilItWaits(node22, [...preload, join(own, 'bin', 'ao'), '--version'], unstamped());
+      await ao.waiting;
       finish();
-      return { status: await ended, stdout, stderr };
+      return { status: await ao.ended, ...ao.out };
     };
     // An upgrade extracting in place (yarn 1, bun, npm into the new folder) has written bin/ao, not yet lib/ or only
     // part of the full launcher: the call waits for the install in progress and runs, where it had said the package
