@@ -6,7 +6,7 @@ import { installApp } from '../../../installer/app/install.js';
 import { fetchAppStep, installedPackageAppFetcher } from '../../../installer/cutover/steps/app.js';
 import { manifestFor, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
-import { installedPackage, packageWithApp } from './installed-package.js';
+import { appStepEnv, installedPackage, packageWithApp } from './installed-package.js';
 
 // Its own file: app-step.test.ts's Ctrl-C cases leave the cutover's held interrupt set for the rest of their module,
 // as a real ao update does once interrupted (it rolls back and ends), which stops any later download at once.
@@ -22,7 +22,7 @@ describe("the cutover's app step over an app ao-app installed", () => {
   it.runIf(hostTargetId() === 'linux-x64')('after ao-app install of the same release downloads nothing, and after another release downloads once', async () => {
     const { dir, manifest, globalRoot } = await packageWithApp(server, '/step-again.AppImage', 256 << 10);
     const home = join(globalRoot, 'home');
-    const env = { ...process.env, HOME: home, AO_RUN_FILE: '', AO_APP_DIR: join(home, 'app'), AO_APP_BASE_URL: '' };
+    const env = appStepEnv(home);
     try {
       const first = await installApp({ manifest, root: join(home, 'app'), stateDir: join(home, '.ao') });
       expect(server.requests.filter((r) => r.path === '/step-again.AppImage')).toHaveLength(1);

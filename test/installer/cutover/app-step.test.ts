@@ -9,7 +9,7 @@ import { withSignalsDeferred } from '../../../installer/cutover/journal.js';
 import { fetchAppStep, installedPackageAppFetcher } from '../../../installer/cutover/steps/app.js';
 import { manifestFor, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
-import { installedPackage, packageWithApp } from './installed-package.js';
+import { appStepEnv, ctrlCAt, installedPackage, packageWithApp } from './installed-package.js';
 
 let server: FaultServer;
 beforeAll(async () => {
@@ -49,7 +49,7 @@ describe("the cutover's app step", () => {
       const home = join(globalRoot, 'home');
       const outcome = await fetchAppStep(installedPackageAppFetcher({ name: 'npm', globalRoot }), {
         home,
-        env: { ...process.env, HOME: home, AO_RUN_FILE: '', AO_APP_DIR: join(home, 'app'), AO_APP_BASE_URL: '' },
+        env: appStepEnv(home),
         log: () => undefined,
       });
       expect(outcome).toEqual({ status: 'skipped', reason: expect.stringContaining(`there is no desktop app for this platform (${hostTargetId()})`) });
@@ -73,7 +73,7 @@ describe("the cutover's app step", () => {
       const lines: string[] = [];
       const outcome = await fetchAppStep(installedPackageAppFetcher({ name: 'npm', globalRoot }), {
         home,
-        env: { ...process.env, HOME: home, AO_RUN_FILE: '', AO_APP_DIR: join(home, 'app'), AO_APP_BASE_URL: '' },
+        env: appStepEnv(home),
         log: (line) => lines.push(line),
       });
       expect(outcome).toMatchObject({ status: 'fetched' });
@@ -97,21 +97,12 @@ describe("the cutover's app step", () => {
     server.throttle(1 << 20);
     try {
       const home = join(globalRoot, 'home');
-      let pressed = false;
+      // At the first progress line: bytes are coming in.
+      const ctrlC = ctrlCAt(/ \d+% /);
       const { value: outcome, signal } = await withSignalsDeferred(() =>
-        fetchAppStep(installedPackageAppFetcher({ name: 'npm', globalRoot }), {
-          home,
-          env: { ...process.env, HOME: home, AO_RUN_FILE: '', AO_APP_DIR: join(home, 'app'), AO_APP_BASE_URL: '' },
-          log: (line) => {
-            // The first progress line: bytes are coming in. As the terminal's Ctrl-C reaches the cutover's handler.
-            if (!pressed && / \d+% /.test(line)) {
-              pressed = true;
-              process.emit('SIGINT', 'SIGINT');
-            }
-          },
-        }),
+        fetchAppStep(installedPackageAppFetcher({ name: 'npm', globalRoot }), { home, env: appStepEnv(home), log: ctrlC.log }),
       );
-      expect(pressed).toBe(true);
+      expect(ctrlC.pressed()).toBe(true);
       expect(signal).toBe('SIGINT');
       expect(outcome).toMatchObject({ status: 'failed', reason: expect.stringMatching(/interrupted/), later: 'ao-app install' });
       // Not the whole app: the download stopped when asked.
@@ -136,20 +127,11 @@ describe("the cutover's app step", () => {
       // A live holder (this process) of the app folder's lock.
       const other = await acquireLock(join(home, 'app', '.lock'), { purpose: 'the desktop app installer' });
       try {
-        let pressed = false;
+        const ctrlC = ctrlCAt(/waiting for another ao-app/);
         const { value: outcome, signal } = await withSignalsDeferred(() =>
-          fetchAppStep(installedPackageAppFetcher({ name: 'npm', globalRoot }), {
-            home,
-            env: { ...process.env, HOME: home, AO_RUN_FILE: '', AO_APP_DIR: join(home, 'app'), AO_APP_BASE_URL: '' },
-            log: (line) => {
-              if (!pressed && /waiting for another ao-app/.test(line)) {
-                pressed = true;
-                process.emit('SIGINT', 'SIGINT');
-              }
-            },
-          }),
+          fetchAppStep(installedPackageAppFetcher({ name: 'npm', globalRoot }), { home, env: appStepEnv(home), log: ctrlC.log }),
         );
-        expect(pressed).toBe(true);
+        expect(ctrlC.pressed()).toBe(true);
         expect(signal).toBe('SIGINT');
         expect(outcome).toMatchObject({ status: 'failed', reason: expect.stringMatching(/interrupted/), later: 'ao-app install' });
         expect(server.requests.filter((r) => r.path === '/step-sigint-lock.AppImage')).toHaveLength(0);
@@ -172,7 +154,7 @@ describe("the cutover's app step", () => {
         const home = join(globalRoot, 'root-home');
         const outcome = await fetchAppStep(installedPackageAppFetcher({ name: 'npm', globalRoot }), {
           home,
-          env: { ...process.env, HOME: home, AO_RUN_FILE: '', AO_APP_DIR: '', AO_APP_BASE_URL: '', SUDO_UID: '1000', SUDO_USER: 'alice' },
+          env: appStepEnv(home, { AO_APP_DIR: '', SUDO_UID: '1000', SUDO_USER: 'alice' }),
           log: () => undefined,
         });
         expect(outcome).toEqual({ status: 'skipped', reason: expect.stringMatching(/sudo.*run ao-app install as alice, without sudo/) });

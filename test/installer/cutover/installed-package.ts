@@ -26,3 +26,21 @@ export async function packageWithApp(server: FaultServer, path: string, size: nu
   const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path });
   return { dir, manifest, globalRoot: await installedPackage(manifest) };
 }
+
+/** The environment the app step runs in for a user whose home is `home`: the app under `~/app`, no outside settings. */
+export function appStepEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, HOME: home, AO_RUN_FILE: '', AO_APP_DIR: join(home, 'app'), AO_APP_BASE_URL: '', ...extra };
+}
+
+/** A step log that presses Ctrl-C (SIGINT, as the terminal's reaches the cutover) at the first line matching `line`. */
+export function ctrlCAt(line: RegExp): { log: (text: string) => void; pressed: () => boolean } {
+  let pressed = false;
+  return {
+    log: (text) => {
+      if (pressed || !line.test(text)) return;
+      pressed = true;
+      process.emit('SIGINT', 'SIGINT');
+    },
+    pressed: () => pressed,
+  };
+}
