@@ -45,9 +45,11 @@ export const UNIT_TESTS = [
   'test/rehearsal/real-release.test.ts',
   'test/ci/count-results.test.ts',
   'test/ci/ci-workflow.test.ts',
+  'test/ci/shipped-bundle-guard.test.ts',
   'test/ci/temp-root.test.ts',
   'test/ci/test-hooks.test.ts',
   'test/postinstall/diagnose.test.ts',
+  'test/postinstall/install-settle.test.ts',
   'test/release/policy.test.ts',
   'test/release/workflow.test.ts',
 ];
