@@ -96,7 +96,11 @@ export function holdSignals(): () => void {
   return () => {
     if (released) return;
     released = true;
-    if (--holders === 0) for (const s of SIGNALS) process.off(s, onSignal);
+    if (--holders > 0) return;
+    for (const s of SIGNALS) process.off(s, onSignal);
+    // The interrupt was this run's: a later run in the same process (a library caller, the unit suite's shared
+    // module graph) had found it still held and stopped at its first step.
+    held = undefined;
   };
 }
 

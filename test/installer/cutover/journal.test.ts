@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../common/paths.js';
-import { Journal, journalPath, planRecovery, type JournalData } from '../../../installer/cutover/journal.js';
+import { Journal, journalPath, planRecovery, withSignalsDeferred, type JournalData } from '../../../installer/cutover/journal.js';
 import { rollbackPlan } from '../../../installer/cutover/rollback.js';
 
 const aoHome = () => mkdtemp(join(tmpdir(), 'ao-journal-'));
@@ -67,6 +67,16 @@ describe('journal', () => {
     const j = await Journal.create(home, { command: 'update', target: '0.10.0' });
     await expect(j.step('install', async () => Promise.reject(new Error('registry down')))).rejects.toThrow('registry down');
     expect((await Journal.load(home))!.record('install')).toMatchObject({ status: 'failed', error: 'registry down' });
+  });
+
+  it('an interrupt held by one run is gone once its holders released it: the next run in the process starts clean', async () => {
+    const interrupted = await withSignalsDeferred(async () => {
+      process.emit('SIGINT', 'SIGINT');
+    });
+    expect(interrupted.signal).toBe('SIGINT');
+    // A later run (the unit suite shares one module graph per worker, as a long-lived caller would) is not stopped by it.
+    const j = await Journal.create(await aoHome(), { command: 'update', target: '0.10.0' });
+    await expect(j.step('backup', async () => ({ files: 1 }))).resolves.toEqual({ files: 1 });
   });
 
   it('AO_CUTOVER_CRASH_AT kills the process with SIGKILL at that very checkpoint', async () => {
