@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -81,7 +81,7 @@ async function servedZip(
   return { manifestFile, size };
 }
 
-/** Baseline and ao-app alternating, `samples` times each, in one run; medians and the spread. */
+/** Baseline and ao-app (and another build) in turn, each round starting one place later, `samples` rounds in one run; medians and the spread. */
 async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof startFaultServer>>, reporter: string, samples: number): Promise<void> {
   const path = `/${c.name}.zip`;
   // For this machine's own target, as a user's install is: it then tells ao start where the app is
@@ -95,19 +95,31 @@ async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof 
   const load: number[] = [];
   const other: number[] = [];
   const otherRss: number[] = [];
+  // Each sample's output is moved aside, and all of them removed once the case is measured. Removed between
+  // samples, they made every file the next sample created slower: ext4 without a journal (this machine's root
+  // file system) walks the inodes freed in the last 60 to 360 s at each create (recently_deleted() in
+  // fs/ext4/ialloc.c: three quarters of perf's samples of a loop of creates), 0.9 to 1 ms a file there against
+  // 0.03 ms in an untouched folder, so each side paid for the ~3,000 files the other had just removed.
+  // Where the disk has no room for every sample's output, they are removed as before, and the line says so.
+  const steps = OTHER_CLI ? 3 : 2;
+  const room = await statfs(work);
+  const keep = room.bavail * room.bsize > samples * steps * (size + SIZE) * 1.2;
+  const trash = join(work, 'trash');
+  let moved = 0;
+  const moveAside = (path: string) => (keep ? rename(path, join(trash, String(moved++))) : rm(path, { recursive: true, force: true }));
+  await mkdir(trash, { recursive: true });
   const install = async (cli: string) => {
     const root = join(work, 'root');
     const [result, ms] = await timed(
       () => runFetcher(['install', '--quiet', '--manifest', manifestFile, '--target', host, '--dir', root], reporter, cli, env).done,
     );
     if (result.code !== 0) throw new Error(`${cli} install failed (exit ${result.code})`);
-    await rm(root, { recursive: true, force: true });
-    await rm(join(work, 'home'), { recursive: true, force: true });
+    await moveAside(root);
+    await moveAside(join(work, 'home'));
     if (result.maxRssKb === undefined) throw new Error(`app-fetch: ${cli} reported no peak RSS`);
     return { ms, rss: result.maxRssKb * 1024 };
   };
-  for (let i = 0; i < samples; i++) {
-    load.push(loadavg()[0]!);
+  const runBaseline = async () => {
     const [, baseMs] = await timed(async () => {
       const dir = join(work, 'baseline');
       await mkdir(dir, { recursive: true });
@@ -115,20 +127,30 @@ async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof 
       await exec('sha512sum', [join(dir, 'app.zip')]);
       await exec('unzip', ['-q', join(dir, 'app.zip'), '-d', join(dir, 'unpacked')]);
     });
-    await rm(join(work, 'baseline'), { recursive: true, force: true });
+    await moveAside(join(work, 'baseline'));
     base.push(baseMs);
+  };
+  const runOurs = async () => {
     const now = await install(CLI);
     ours.push(now.ms);
     rss.push(now.rss);
-    if (OTHER_CLI) {
-      const then = await install(OTHER_CLI);
-      other.push(then.ms);
-      otherRss.push(then.rss);
-    }
+  };
+  const runOther = async (cli: string) => {
+    const then = await install(cli);
+    other.push(then.ms);
+    otherRss.push(then.rss);
+  };
+  const round = OTHER_CLI ? [runBaseline, runOurs, () => runOther(OTHER_CLI)] : [runBaseline, runOurs];
+  for (let i = 0; i < samples; i++) {
+    load.push(loadavg()[0]!);
+    // Each round starts one place later: on a disk, the place in the round alone moved one build's time by 40%
+    // (the same code measured 1.07x second and 0.76x third), so every command takes every place in turn.
+    for (let k = 0; k < round.length; k++) await round[(i + k) % round.length]!();
   }
+  await rm(trash, { recursive: true, force: true });
   const ratios = ours.map((o, i) => o / base[i]!);
   console.log(
-    `app-fetch: ${c.name}: ${mb(size)} zip over loopback, ${samples} samples alternating; load average ${median(load).toFixed(1)} (${Math.min(...load).toFixed(1)} to ${Math.max(...load).toFixed(1)}) on ${cpus().length} cores`,
+    `app-fetch: ${c.name}: ${mb(size)} zip over loopback, ${samples} samples alternating${keep ? '' : ' (outputs removed between samples: too little free disk to keep them)'}; load average ${median(load).toFixed(1)} (${Math.min(...load).toFixed(1)} to ${Math.max(...load).toFixed(1)}) on ${cpus().length} cores`,
   );
   console.log(`app-fetch:   curl -o + sha512sum + unzip -q (baseline)  median ${s(median(base))}  (${s(Math.min(...base))} to ${s(Math.max(...base))})`);
   console.log(`app-fetch:   ao-app install (fetch+verify+extract)     median ${s(median(ours))}  (${s(Math.min(...ours))} to ${s(Math.max(...ours))})`);
