@@ -23,6 +23,8 @@ import { PEAK_RSS_PRELOAD, peakRssKb } from '../rehearsal/peak-rss.js';
  */
 const exec = promisify(execFile);
 const SIZE = 254_000_000;
+/** statfs's f_type of tmpfs (linux/magic.h). */
+const TMPFS_MAGIC = 0x01021994;
 const CLI = join(REPO_ROOT, 'dist', 'shipped', 'app-fetcher.cjs');
 /** Another build of ao-app (say, the previous commit's dist/shipped/app-fetcher.cjs) measured in the same alternation, for a before/after under the same load. */
 const OTHER_CLI = process.env.AO_BENCH_OTHER_APP_FETCHER;
@@ -95,15 +97,17 @@ async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof 
   const load: number[] = [];
   const other: number[] = [];
   const otherRss: number[] = [];
-  // Each sample's output is moved aside, and all of them removed once the case is measured. Removed between
-  // samples, they made every file the next sample created slower: ext4 without a journal (this machine's root
-  // file system) walks the inodes freed in the last 60 to 360 s at each create (recently_deleted() in
+  // On a disk, each sample's output is moved aside, and all of them removed once the case is measured. Removed
+  // between samples, they made every file the next sample created slower: ext4 without a journal (this machine's
+  // root file system) walks the inodes freed in the last 60 to 360 s at each create (recently_deleted() in
   // fs/ext4/ialloc.c: three quarters of perf's samples of a loop of creates), 0.9 to 1 ms a file there against
-  // 0.03 ms in an untouched folder, so each side paid for the ~3,000 files the other had just removed.
-  // Where the disk has no room for every sample's output, they are removed as before, and the line says so.
+  // 0.03 ms in an untouched folder, so each side paid for the ~3,000 files the other had just removed. On tmpfs
+  // they are removed as before: kept, they filled memory and slowed both tools (installer/app/README.md, Speed);
+  // likewise where the disk has no room for them all, and the line says so.
   const steps = OTHER_CLI ? 3 : 2;
   const room = await statfs(work);
-  const keep = room.bavail * room.bsize > samples * steps * (size + SIZE) * 1.2;
+  const inMemory = room.type === TMPFS_MAGIC;
+  const keep = !inMemory && room.bavail * room.bsize > samples * steps * (size + SIZE) * 1.2;
   const trash = join(work, 'trash');
   let moved = 0;
   const moveAside = (path: string) => (keep ? rename(path, join(trash, String(moved++))) : rm(path, { recursive: true, force: true }));
@@ -150,7 +154,7 @@ async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof 
   await rm(trash, { recursive: true, force: true });
   const ratios = ours.map((o, i) => o / base[i]!);
   console.log(
-    `app-fetch: ${c.name}: ${mb(size)} zip over loopback, ${samples} samples alternating${keep ? '' : ' (outputs removed between samples: too little free disk to keep them)'}; load average ${median(load).toFixed(1)} (${Math.min(...load).toFixed(1)} to ${Math.max(...load).toFixed(1)}) on ${cpus().length} cores`,
+    `app-fetch: ${c.name}: ${mb(size)} zip over loopback, ${samples} samples alternating${keep || inMemory ? '' : ' (outputs removed between samples: too little free disk to keep them)'}; load average ${median(load).toFixed(1)} (${Math.min(...load).toFixed(1)} to ${Math.max(...load).toFixed(1)}) on ${cpus().length} cores`,
   );
   console.log(`app-fetch:   curl -o + sha512sum + unzip -q (baseline)  median ${s(median(base))}  (${s(Math.min(...base))} to ${s(Math.max(...base))})`);
   console.log(`app-fetch:   ao-app install (fetch+verify+extract)     median ${s(median(ours))}  (${s(Math.min(...ours))} to ${s(Math.max(...ours))})`);
