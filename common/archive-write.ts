@@ -14,14 +14,20 @@ import { streamed } from './streaming-memory.js';
 export const ENTRY_DIGEST: DigestAlgorithm = 'sha256';
 
 /**
- * The mode a file is installed with, for a zip and a tar.gz alike: the archive's permission bits (none at all,
- * as a zip made without Unix modes has, meaning 0644), never setuid, setgid or sticky, always readable by the
- * owner (`ao-app verify` re-hashes every file).
+ * Write permission for the group and other users, never kept: the zip writer sets each mode exactly (past the umask),
+ * so an entry zipped as 0777 under umask 000 had become an app executable any user on the machine could rewrite.
  */
-export const fileMode = (mode: number): number => (mode & 0o777 || 0o644) | 0o400;
+const OTHERS_WRITE = 0o022;
 
-/** A folder's mode from a tar.gz: its permission bits, always rwx for the owner (files are written into it, and it is removed). */
-export const dirMode = (mode: number): number => (mode & 0o777) | 0o700;
+/**
+ * The mode a file is installed with, for a zip and a tar.gz alike: the archive's permission bits (none at all,
+ * as a zip made without Unix modes has, meaning 0644), never setuid, setgid or sticky, never writable by the group
+ * or others, always readable by the owner (`ao-app verify` re-hashes every file).
+ */
+export const fileMode = (mode: number): number => ((mode & 0o777 || 0o644) | 0o400) & ~OTHERS_WRITE;
+
+/** A folder's mode from a tar.gz: its permission bits, always rwx for the owner (files are written into it, and it is removed), never writable by others. */
+export const dirMode = (mode: number): number => ((mode & 0o777) | 0o700) & ~OTHERS_WRITE;
 
 /** A relative "/"-joined path without empty, "." or ".." segments or a NUL: joined to a folder, it stays inside. */
 const CLEAN_PATH = /^(?!\/)(?!.*\/\/)(?!(?:.*\/)?\.\.?(?:\/|$))[^\0]+(?<!\/)$/;

@@ -79,7 +79,8 @@ describe('tar entries node-tar would skip or misread', () => {
 
 describe('file modes', () => {
   // Modes an archive may carry and what is installed, the same for a zip and a tar.gz: no setuid, setgid or sticky
-  // bit, always readable by the owner (a file we cannot read cannot be verified), no mode at all meaning 0644.
+  // bit, never writable by the group or others, always readable by the owner (a file we cannot read cannot be
+  // verified), no mode at all meaning 0644.
   const modes: Array<[string, number, number]> = [
     ['none', 0, 0o644],
     ['write-only', 0o200, 0o600],
@@ -87,9 +88,11 @@ describe('file modes', () => {
     ['setgid', 0o2755, 0o755],
     ['sticky', 0o1644, 0o644],
     ['plain', 0o640, 0o640],
+    ['writable by anyone', 0o777, 0o755],
+    ['writable by the group', 0o664, 0o644],
   ];
   for (const format of ['zip', 'tar.gz'] as const) {
-    it(`${format}: files get the archive's permission bits, readable by the owner, never setuid, setgid or sticky`, async () => {
+    it(`${format}: files get the archive's permission bits, readable by the owner, never setuid, setgid, sticky or writable by others`, async () => {
       const dir = await tempDir('modes');
       const archive = join(dir, `a.${format}`);
       await writeFile(
@@ -104,7 +107,7 @@ describe('file modes', () => {
     });
   }
 
-  it('tar.gz: folders are always rwx for the owner, whatever mode the archive gives them', async () => {
+  it('tar.gz: folders are always rwx for the owner and never writable by others, whatever mode the archive gives them', async () => {
     const dir = await tempDir('dir-modes');
     const archive = join(dir, 'a.tar.gz');
     await writeFile(
@@ -120,7 +123,8 @@ describe('file modes', () => {
     await extractArtifact('tar.gz', archive, staging, 1 << 20, 'x');
     expect((await stat(join(staging, 'app'))).mode & 0o7777).toBe(0o700);
     expect((await stat(join(staging, 'app/ro'))).mode & 0o7777).toBe(0o755);
-    expect((await stat(join(staging, 'app/sticky'))).mode & 0o7777).toBe(0o777);
+    // A 1777 folder inside the app (as /tmp is) had stayed 0777: anyone could add files the app would load.
+    expect((await stat(join(staging, 'app/sticky'))).mode & 0o7777).toBe(0o755);
   });
 });
 

@@ -289,6 +289,52 @@ describe('installing the desktop app', () => {
     expect((await installApp({ manifest, target: 'darwin-arm64', root: tmpLike })).status).toBe('installed');
   });
 
+  // A zip records each entry's mode, and the unpack set it exactly (fchmod, past the umask): an entry zipped as 0777 or
+  // 0666 (a release built under umask 000, an old WSL default) became a file any user on the machine could rewrite,
+  // the app's executable among them, which ao start then ran and verify still called intact.
+  it('installs no file or folder that others may write, whatever mode the archive records', async () => {
+    const file = join(await tempDir('modes'), 'ao-desktop-darwin-arm64.zip');
+    await writeFile(
+      file,
+      rawZip([
+        { name: 'Agent Orchestrator.app/Contents/Info.plist', data: '<plist/>', mode: 0o100666 },
+        { name: 'Agent Orchestrator.app/Contents/MacOS/ao', data: '#!/bin/sh\n', mode: 0o100777 },
+      ]),
+    );
+    const root = await tempDir('modes-root');
+    const { path } = await installApp({ manifest: await macManifest(file, '0.10.0', '/mac-modes.zip'), target: 'darwin-arm64', root });
+    const app = join(path, 'Agent Orchestrator.app', 'Contents');
+    expect((await stat(join(app, 'MacOS', 'ao'))).mode & 0o777).toBe(0o755);
+    expect((await stat(join(app, 'Info.plist'))).mode & 0o777).toBe(0o644);
+    const tarRoot = await tempDir('modes-tar');
+    const tar = join(await tempDir('modes-tgz'), 'agent-orchestrator-linux-x64.tar.gz');
+    await writeFile(
+      tar,
+      rawTarGz([
+        { path: 'ao-desktop/', type: 'Directory', mode: 0o777 },
+        { path: 'ao-desktop/ao-desktop', data: '#!/bin/sh\n', mode: 0o777 },
+      ]),
+    );
+    const tarInstall = runCli(
+      [
+        'install',
+        '--quiet',
+        '--manifest',
+        await writeManifest(await tempDir('m'), await manifestFor(server, tar, 'tar.gz')),
+        '--target',
+        'linux-x64',
+        '--dir',
+        tarRoot,
+      ],
+      {},
+      ['sh', '-c', 'umask 000 && exec "$@"', 'sh'],
+    );
+    expect(await tarInstall.done, tarInstall.stderr).toBe(0);
+    const unpacked = join(tarRoot, 'current', 'ao-desktop');
+    expect((await stat(unpacked)).mode & 0o777).toBe(0o755);
+    expect((await stat(join(unpacked, 'ao-desktop'))).mode & 0o777).toBe(0o755);
+  });
+
   it('under umask 000 (an old WSL default) makes its own folders private, and installs again into them', async () => {
     const manifest = await macManifest(mac, '0.10.0', '/mac-umask.zip');
     const root = join(await tempDir('umask'), 'app');
