@@ -35,26 +35,24 @@ export async function refuseRootInOthersFolder(paths: Array<string | undefined>,
 /**
  * An app folder other users can write (`--dir /tmp/ao-app` on a shared machine): whoever can could plant a version folder
  * with a completion marker of their own, whose digests are what they wrote, or their key in the remembered ones. Refused
- * before anything is made: the folder when any user may write it (a sticky one like /tmp aside, where only names ao-app
- * made there are its own), and `versions` and `downloads` when another user (root aside) made them or any user may write them.
+ * before install makes anything, and by verify, which would otherwise check the app against that marker: the folder when
+ * any user may write it (a sticky one like /tmp aside, where only names ao-app made there are its own), and `versions`,
+ * `downloads` and the installed version's own folder when another user (root aside) made them or any user may write them.
  */
-export async function refuseFolderOthersCanWrite(root: string, command: 'install'): Promise<void> {
+export async function refuseFolderOthersCanWrite(root: string, command: 'install' | 'verify', versionDir?: string): Promise<void> {
   const uid = process.getuid?.();
   if (uid === undefined) return;
-  for (const [path, stickyIsEnough] of [
-    [root, true],
-    [join(root, 'versions'), false],
-    [join(root, 'downloads'), false],
-  ] as const) {
+  const inside = [join(root, 'versions'), join(root, 'downloads'), ...(versionDir ? [versionDir] : [])];
+  for (const [path, stickyIsEnough] of [[root, true] as const, ...inside.map((p) => [p, false] as const)]) {
     const info = await stat(path).catch(() => undefined);
     if (!info) continue;
     const anyoneWrites = (info.mode & 0o002) !== 0 && !(stickyIsEnough && (info.mode & 0o1000) !== 0);
     const why = anyoneWrites ? 'can be written by any user' : info.uid !== uid && info.uid !== 0 ? `belongs to another user (uid ${info.uid})` : undefined;
     if (!why) continue;
     throw new UserError({
-      what: `cannot ${command} the desktop app into ${root}`,
-      why: `${path} ${why}, who could replace the app or plant one of their own there; nothing was changed`,
-      fix: `set AO_APP_DIR (or pass --dir) to a folder of your own (the default is ~/.ao/app), or make ${path} yours alone (chown $(id -u) and chmod go-w it), then run ao-app ${command} again`,
+      what: `cannot ${command} the desktop app ${command === 'install' ? 'into' : 'in'} ${root}`,
+      why: `${path} ${why}, who could replace the app or plant one of their own there; ${command === 'install' ? 'nothing was changed' : 'so its files prove nothing'}`,
+      fix: `set AO_APP_DIR (or pass --dir) to a folder of your own (the default is ~/.ao/app), or make ${path} yours alone (chown $(id -u) and chmod go-w it), then run ao-app ${command === 'install' ? 'install' : 'install (it checks every file and downloads the app again if any differs)'} again`,
       code: 'EAPPOWNER',
     });
   }

@@ -660,6 +660,7 @@ export async function verifyApp(options: {
 async function verifyInstalled(root: string, target: AppTarget): Promise<AppVerification> {
   const dir = await currentVersionDir(root);
   if (!dir) return { ok: false, problems: ['the desktop app is not installed'] };
+  await refuseFolderOthersCanWrite(root, 'verify', dir);
   const marker = await readMarker(dir);
   if (!marker) return { ok: false, path: dir, problems: [`${dir} has no completion marker`] };
   const problems = await entryProblems(dir, marker);
@@ -675,6 +676,9 @@ async function entryProblems(dir: string, marker: Marker): Promise<string[]> {
     const full = join(dir, e.path);
     const info = lstatOrUndefined(full);
     if (!info) problems.push(`${e.path} is missing`);
+    // What the group or others may rewrite proves nothing once verified (install never makes one: archive-write.ts).
+    else if (process.platform !== 'win32' && !info.isSymbolicLink() && (info.mode & 0o022) !== 0)
+      problems.push(`${e.path} can be written by other users (mode ${(info.mode & 0o777).toString(8)})`);
     else if (e.type === 'symlink') {
       if (!info.isSymbolicLink()) problems.push(`${e.path} is no longer a symlink`);
       else if (e.link !== undefined && (await readlink(full)) !== e.link) problems.push(`${e.path} now points to ${await readlink(full)}, not ${e.link}`);

@@ -113,6 +113,31 @@ describe('installing the desktop app', () => {
     },
   );
 
+  // Whoever can write the app folder can plant a version with a completion marker of their own (its digests are what
+  // they wrote), or rewrite a file later; verify had called such an app intact, since it checked files against that marker.
+  it('verify refuses an app others can write: a folder it lives in (EAPPOWNER), or a file of it (damaged, and install repairs it)', async () => {
+    const root = await tempDir('root');
+    const manifest = await macManifest(mac, '0.10.0', '/mac-verify-writable.zip');
+    const { path } = await installApp({ manifest, target: 'darwin-arm64', root });
+    for (const folder of [root, join(root, 'versions'), path]) {
+      await chmod(folder, 0o777);
+      await expect(verifyApp({ manifest, target: 'darwin-arm64', root }), folder).rejects.toMatchObject({
+        code: 'EAPPOWNER',
+        why: expect.stringContaining(`${folder} can be written by any user`),
+      });
+      await chmod(folder, 0o755);
+    }
+    const plist = join(path, 'Agent Orchestrator.app/Contents/Info.plist');
+    await chmod(plist, 0o664);
+    expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toEqual({
+      ok: false,
+      path,
+      problems: ['Agent Orchestrator.app/Contents/Info.plist can be written by other users (mode 664)'],
+    });
+    expect((await installApp({ manifest, target: 'darwin-arm64', root })).status).toBe('installed');
+    expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toMatchObject({ ok: true, path });
+  });
+
   it('verify re-hashes every installed file and names the one that changed, even at the same size', async () => {
     const root = await tempDir('root');
     const manifest = await macManifest(mac, '0.10.0', '/mac-verify.zip');
