@@ -344,6 +344,16 @@ async function sweep(root: string, keep: Set<string>): Promise<void> {
   }
 }
 
+/**
+ * versions/ and downloads/, private whatever the umask (000 made them anyone's, and the next install refused its own
+ * folders), and checked once they exist: a folder someone else made in between is refused, not used.
+ */
+async function makeAppFolders(root: string): Promise<void> {
+  await mkdir(join(root, 'versions'), { recursive: true, mode: 0o755 });
+  await mkdir(join(root, 'downloads'), { recursive: true, mode: 0o755 });
+  await refuseFolderOthersCanWrite(root, 'install');
+}
+
 /** The installer's lock on `root`, waiting up to `waitMs`; `onWait` is told once, in words, when another ao-app holds it. */
 function lockAppRoot(root: string, waitMs: number, onWait?: (message: string) => void, signal?: AbortSignal): Promise<Lock> {
   const lockPath = join(root, '.lock');
@@ -365,14 +375,12 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   const name = basename(versionDir);
   await refuseRootInOthersFolder([root, options.stateDir], 'install');
   await refuseMissingLinkedFolders(root);
-  // Private whatever the umask (000 made them anyone's, and the next install refused its own folders), and checked
-  // once they exist: a folder someone else made in between is refused, not used.
-  await mkdir(join(root, 'versions'), { recursive: true, mode: 0o755 });
-  await mkdir(join(root, 'downloads'), { recursive: true, mode: 0o755 });
-  await refuseFolderOthersCanWrite(root, 'install');
+  await makeAppFolders(root);
 
   const lock = await lockAppRoot(root, options.lockWaitMs ?? 15 * 60_000, (message) => options.progress?.waiting(message), options.signal);
   try {
+    // Again under the lock: a remove that held it while this install waited deleted versions/ and downloads/ at its end.
+    await makeAppFolders(root);
     // The signature over this entry, against keys from outside the manifest, before a byte is fetched. Under the
     // lock: the remembered keys are read after any other install wrote its own (two first installs at once would
     // otherwise both trust their key).
