@@ -480,13 +480,22 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       // installed again), and a flush here cost 40 to 80 ms on a journaled ext4 (strace -T: the journal commit of every new file).
       await writeFileAtomic(join(staging, COMPLETION_MARKER), JSON.stringify(marker, MARKER_KEYS), undefined, { durable: false });
       await options.checkpoint?.('extracted');
-      await rm(versionDir, { recursive: true, force: true });
+      // A copy of this version in place (a damaged one being repaired, or the same version released again) is moved
+      // aside, whole, and deleted only once `current` and app-state.json name the new one (sweepOld). Deleted in place,
+      // it had left them naming a half-deleted app for as long as that took (for good after a Ctrl-C or a failed rmdir),
+      // which ao start replaces with an unverified download.
+      const replaced = await moveAside(versionDir, join(root, 'versions', `.staging-${name}-${process.pid}-replaced`));
       // No fsync per unpacked file (~3,000 for an Electron app): the marker and this rename are the commit
       // point, and a SIGKILL keeps the page cache, so a killed run never commits a version missing bytes.
       // A power cut before the kernel writes them back can (as after unzip); `ao-app verify` names such a file.
       // Nor of the folders, except before app-state.json points at the new version (pointAoStartAt): on one disk a
       // journaling file system commits this rename, `current`'s link and the old versions' removal in order.
-      await renameWithRetry(staging, versionDir);
+      try {
+        await renameWithRetry(staging, versionDir);
+      } catch (err) {
+        if (replaced) await renameWithRetry(replaced, versionDir).catch(() => undefined);
+        throw err;
+      }
     } catch (err) {
       // Whatever failed before the commit (the unpack, the marker on a full disk, the rename), the unpacked
       // tree (254 MB for the real app) does not stay behind on a disk that may be full.
@@ -564,6 +573,19 @@ async function pointAoStartAt(
   }
 }
 
+/** Renames `dir` to `aside` (a name sweep and sweepOld remove); undefined when there was no `dir`. */
+async function moveAside(dir: string, aside: string): Promise<string | undefined> {
+  await rm(aside, { recursive: true, force: true });
+  try {
+    await renameWithRetry(dir, aside);
+    return aside;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Removes every version but `keep`, and what a repair moved aside (`.staging-*` names). */
 async function sweepOld(root: string, keep: string): Promise<void> {
   const versions = join(root, 'versions');
   for (const name of await readdir(versions)) {

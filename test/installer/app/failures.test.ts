@@ -1069,6 +1069,46 @@ describe.skipIf(!canInject)('an upgrade that ends while the old version is being
   });
 });
 
+describe.skipIf(!canInject)('a repair of the installed version (slowed with strace)', () => {
+  it('never leaves app-state.json or `current` naming a deleted app: the damaged copy stays whole until the repaired one takes its name', async () => {
+    const home = await tempDir('repair-home');
+    const { root, args } = await twoVersions('repair');
+    expect((await ao(args[1]!, { HOME: home })).code).toBe(0);
+    const app = appState(home).appPath;
+    // One byte changed (a disk error, an antivirus): install downloads the version again and puts it in that one's place.
+    writeFileSync(app, readFileSync(app, 'utf8').replace('0.10.0', '0.10.1'));
+    // Deleting the app's file by that name takes 10 s: the damaged copy had been deleted in place before the repaired one
+    // was moved in, so for as long as that took (a real app's thousands of files; for good after a Ctrl-C), `current` and
+    // app-state.json named a deleted app, which ao start replaces with an unverified download.
+    const slowed = ['strace', '-f', '-qq', '-o', '/dev/null', '-P', app, '-e', 'trace=unlink,unlinkat', '-e', 'inject=unlink,unlinkat:delay_exit=10000000'];
+    const child = spawn(slowed[0]!, [...slowed.slice(1), process.execPath, cli, ...args[1]!], {
+      env: { ...process.env, HOME: home, AO_RUN_FILE: '', AO_APP_BASE_URL: '' },
+      stdio: 'ignore',
+      detached: true,
+    });
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    let exited = false;
+    void closed.then(() => (exited = true));
+    try {
+      // Gone twice 50 ms apart, or the install over: the two renames that swap the copies take microseconds.
+      let goneBefore = false;
+      for (;;) {
+        const gone = !existsSync(appState(home).appPath);
+        if ((gone && goneBefore) || exited) break;
+        goneBefore = gone;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(existsSync(appState(home).appPath)).toBe(true);
+      expect(existsSync(join(root, 'current', 'agent-orchestrator-linux-x64.AppImage'))).toBe(true);
+      expect(await closed).toBe(0);
+      expect(readFileSync(app, 'utf8')).toContain('0.10.0');
+    } finally {
+      if (!exited) process.kill(-child.pid!, 'SIGKILL');
+      await closed;
+    }
+  });
+});
+
 describe.skipIf(!canInject)('a remove that ends while the app is being deleted (injected with strace)', () => {
   it('has already cleared app-state.json, so ao start never opens what is left of the app nor replaces it with an unverified download', async () => {
     const home = await tempDir('remove-home');
