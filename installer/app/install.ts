@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { access, chmod, constants, lstat, mkdir, readdir, readFile, readlink, rm, rmdir, stat, statfs, symlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
+import { isObject } from '../../common/is-object.js';
 import { DISK_FULL } from '../../common/file-system-error.js';
 import { absoluteUserPath, homeDir } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
@@ -195,9 +196,22 @@ async function shortOfSpace(
   return undefined;
 }
 
+/**
+ * Each entry a relative path staying inside the version (verify reads them all) and a type; the release fields as strings.
+ * A marker of another shape (edited by hand, restored from elsewhere) is none: the version is not complete.
+ */
+function isMarker(data: unknown): data is Marker {
+  if (!isObject(data) || !['version', 'target', 'integrity'].every((key) => typeof data[key] === 'string') || !Array.isArray(data.entries)) return false;
+  return data.entries.every(
+    (e: unknown) => isObject(e) && typeof e.type === 'string' && typeof e.path === 'string' && !isAbsolute(e.path) && !e.path.split(/[\\/]/).includes('..'),
+  );
+}
+
+/** The version's completion marker; undefined when it is missing, not JSON, or not a marker. */
 async function readMarker(dir: string): Promise<Marker | undefined> {
   try {
-    return JSON.parse(await readFile(join(dir, COMPLETION_MARKER), 'utf8')) as Marker;
+    const data: unknown = JSON.parse(await readFile(join(dir, COMPLETION_MARKER), 'utf8'));
+    return isMarker(data) ? data : undefined;
   } catch {
     return undefined;
   }
@@ -691,7 +705,7 @@ async function verifyInstalled(root: string, target: AppTarget): Promise<AppVeri
   const dir = await currentVersionDir(root);
   if (!dir) return { ok: false, problems: ['the desktop app is not installed'] };
   const marker = await readMarker(dir);
-  if (!marker) return { ok: false, path: dir, problems: [`${dir} has no completion marker`] };
+  if (!marker) return { ok: false, path: dir, problems: [`${dir} has no completion marker (or one that is not a marker)`] };
   const problems = await entryProblems(dir, marker);
   if (marker.integrity === target.integrity) return { ok: problems.length === 0, path: dir, problems };
   return { ok: false, path: dir, problems, otherRelease: { version: marker.version, target: marker.target } };

@@ -904,6 +904,24 @@ describe('every failure under --json ends with an error event, and none waits fo
     expect(other.stdout + other.stderr).toContain('the desktop app is 0.9.0 for linux-x64, intact, not release 0.9.0 for linux-arm64');
   });
 
+  it('a completion marker that is JSON but no marker (edited, or restored from elsewhere) is damage: verify exit 1, not a TypeError; where says not installed', async () => {
+    const manifestFile = await writeManifest(await tempDir('m'), await manifestFor(server, systemTarGz('bad-marker', false), 'tar.gz'));
+    const root = join(await tempDir('bad-marker'), 'app');
+    const flags = ['--manifest', manifestFile, '--target', 'linux-x64', '--dir', root];
+    expect((await ao(['install', '--quiet', ...flags])).code).toBe(0);
+    const marker = join(root, 'versions', '0.10.0-linux-x64', '.ao-app-complete.json');
+    for (const text of ['{}', '[]', '{"entries":{}}', '{"entries":[null]}', '{"entries":[{"path":"../../outside","type":"file","size":1}]}']) {
+      writeFileSync(marker, text);
+      const verify = await ao(['verify', '--json', ...flags]);
+      expect(verify.code, text).toBe(1);
+      expect(errorEvent(verify.stdout), text).toMatchObject({ code: 'EAPPDAMAGED', why: expect.stringContaining('completion marker') });
+      expect((await ao(['where', '--dir', root])).code, text).toBe(1);
+    }
+    // install puts a whole version back.
+    expect((await ao(['install', '--quiet', ...flags])).code).toBe(0);
+    expect((await ao(['verify', '--quiet', ...flags])).code).toBe(0);
+  });
+
   it('a .lock that is a folder, not a lock file, is an immediate error (not a 15-minute wait)', async () => {
     const root = join(await tempDir('lock-dir'), 'app');
     mkdirSync(join(root, '.lock'), { recursive: true });
