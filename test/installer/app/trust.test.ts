@@ -158,7 +158,9 @@ describe('who may sign the desktop app', () => {
     const target = 'darwin-arm64';
     expect((await installApp({ manifest: await manifest('0.11.0', A), target, root, trustedKeys: [] })).status).toBe('installed');
     // No version floor: the manifest comes inside the package npm installed, so going back is the user's choice.
-    expect((await installApp({ manifest: await manifest('0.10.0', A), target, root, trustedKeys: [] })).path).toBe(join(root, 'versions', '0.10.0-darwin-arm64'));
+    expect((await installApp({ manifest: await manifest('0.10.0', A), target, root, trustedKeys: [] })).path).toBe(
+      join(root, 'versions', '0.10.0-darwin-arm64'),
+    );
     expect((await installApp({ manifest: await manifest('0.12.0', B, A), target, root, trustedKeys: [] })).status).toBe('installed');
     // A release from before the hand-over is refused like one the old key's holder made since; the user going back is told so.
     await expect(installApp({ manifest: await manifest('0.11.0', A), target, root, trustedKeys: [] })).rejects.toMatchObject({
