@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { access, chmod, constants, lstat, mkdir, readdir, readFile, readlink, rm, rmdir, stat, statfs, symlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
+import { isObject } from '../../common/is-object.js';
 import { DISK_FULL } from '../../common/file-system-error.js';
 import { absoluteUserPath, homeDir } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
@@ -195,9 +196,22 @@ async function shortOfSpace(
   return undefined;
 }
 
+/**
+ * Each entry a relative path staying inside the version (verify reads them all) and a type; the release fields as strings.
+ * A marker of another shape (edited by hand, restored from elsewhere) is none: the version is not complete.
+ */
+function isMarker(data: unknown): data is Marker {
+  if (!isObject(data) || !['version', 'target', 'integrity'].every((key) => typeof data[key] === 'string') || !Array.isArray(data.entries)) return false;
+  return data.entries.every(
+    (e: unknown) => isObject(e) && typeof e.type === 'string' && typeof e.path === 'string' && !isAbsolute(e.path) && !e.path.split(/[\\/]/).includes('..'),
+  );
+}
+
+/** The version's completion marker; undefined when it is missing, not JSON, or not a marker. */
 async function readMarker(dir: string): Promise<Marker | undefined> {
   try {
-    return JSON.parse(await readFile(join(dir, COMPLETION_MARKER), 'utf8')) as Marker;
+    const data: unknown = JSON.parse(await readFile(join(dir, COMPLETION_MARKER), 'utf8'));
+    return isMarker(data) ? data : undefined;
   } catch {
     return undefined;
   }
@@ -344,6 +358,16 @@ async function sweep(root: string, keep: Set<string>): Promise<void> {
   }
 }
 
+/**
+ * versions/ and downloads/, private whatever the umask (000 made them anyone's, and the next install refused its own
+ * folders), and checked once they exist: a folder someone else made in between is refused, not used.
+ */
+async function makeAppFolders(root: string): Promise<void> {
+  await mkdir(join(root, 'versions'), { recursive: true, mode: 0o755 });
+  await mkdir(join(root, 'downloads'), { recursive: true, mode: 0o755 });
+  await refuseFolderOthersCanWrite(root, 'install');
+}
+
 /** The installer's lock on `root`, waiting up to `waitMs`; `onWait` is told once, in words, when another ao-app holds it. */
 function lockAppRoot(root: string, waitMs: number, onWait?: (message: string) => void, signal?: AbortSignal): Promise<Lock> {
   const lockPath = join(root, '.lock');
@@ -365,14 +389,12 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   const name = basename(versionDir);
   await refuseRootInOthersFolder([root, options.stateDir], 'install');
   await refuseMissingLinkedFolders(root);
-  // Private whatever the umask (000 made them anyone's, and the next install refused its own folders), and checked
-  // once they exist: a folder someone else made in between is refused, not used.
-  await mkdir(join(root, 'versions'), { recursive: true, mode: 0o755 });
-  await mkdir(join(root, 'downloads'), { recursive: true, mode: 0o755 });
-  await refuseFolderOthersCanWrite(root, 'install');
+  await makeAppFolders(root);
 
   const lock = await lockAppRoot(root, options.lockWaitMs ?? 15 * 60_000, (message) => options.progress?.waiting(message), options.signal);
   try {
+    // Again under the lock: a remove that held it while this install waited deleted versions/ and downloads/ at its end.
+    await makeAppFolders(root);
     // The signature over this entry, against keys from outside the manifest, before a byte is fetched. Under the
     // lock: the remembered keys are read after any other install wrote its own (two first installs at once would
     // otherwise both trust their key).
@@ -472,13 +494,22 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       // installed again), and a flush here cost 40 to 80 ms on a journaled ext4 (strace -T: the journal commit of every new file).
       await writeFileAtomic(join(staging, COMPLETION_MARKER), JSON.stringify(marker, MARKER_KEYS), undefined, { durable: false });
       await options.checkpoint?.('extracted');
-      await rm(versionDir, { recursive: true, force: true });
+      // A copy of this version in place (a damaged one being repaired, or the same version released again) is moved
+      // aside, whole, and deleted only once `current` and app-state.json name the new one (sweepOld). Deleted in place,
+      // it had left them naming a half-deleted app for as long as that took (for good after a Ctrl-C or a failed rmdir),
+      // which ao start replaces with an unverified download.
+      const replaced = await moveAside(versionDir, join(root, 'versions', `.staging-${name}-${process.pid}-replaced`));
       // No fsync per unpacked file (~3,000 for an Electron app): the marker and this rename are the commit
       // point, and a SIGKILL keeps the page cache, so a killed run never commits a version missing bytes.
       // A power cut before the kernel writes them back can (as after unzip); `ao-app verify` names such a file.
       // Nor of the folders, except before app-state.json points at the new version (pointAoStartAt): on one disk a
       // journaling file system commits this rename, `current`'s link and the old versions' removal in order.
-      await renameWithRetry(staging, versionDir);
+      try {
+        await renameWithRetry(staging, versionDir);
+      } catch (err) {
+        if (replaced) await renameWithRetry(replaced, versionDir).catch(() => undefined);
+        throw err;
+      }
     } catch (err) {
       // Whatever failed before the commit (the unpack, the marker on a full disk, the rename), the unpacked
       // tree (254 MB for the real app) does not stay behind on a disk that may be full.
@@ -556,6 +587,19 @@ async function pointAoStartAt(
   }
 }
 
+/** Renames `dir` to `aside` (a name sweep and sweepOld remove); undefined when there was no `dir`. */
+async function moveAside(dir: string, aside: string): Promise<string | undefined> {
+  await rm(aside, { recursive: true, force: true });
+  try {
+    await renameWithRetry(dir, aside);
+    return aside;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Removes every version but `keep`, and what a repair moved aside (`.staging-*` names). */
 async function sweepOld(root: string, keep: string): Promise<void> {
   const versions = join(root, 'versions');
   for (const name of await readdir(versions)) {
@@ -662,7 +706,7 @@ async function verifyInstalled(root: string, target: AppTarget): Promise<AppVeri
   if (!dir) return { ok: false, problems: ['the desktop app is not installed'] };
   await refuseFolderOthersCanWrite(root, 'verify', dir);
   const marker = await readMarker(dir);
-  if (!marker) return { ok: false, path: dir, problems: [`${dir} has no completion marker`] };
+  if (!marker) return { ok: false, path: dir, problems: [`${dir} has no completion marker (or one that is not a marker)`] };
   const problems = await entryProblems(dir, marker);
   if (marker.integrity === target.integrity) return { ok: problems.length === 0, path: dir, problems };
   return { ok: false, path: dir, problems, otherRelease: { version: marker.version, target: marker.target } };

@@ -172,7 +172,11 @@ export function checkEntryTrust(manifest: AppManifest, targetId: string, target:
   // Before any rotation: a rotation signature never expires, so the one that once handed trust to this key (a pinned
   // key's, still trusted) would otherwise bring a key back that was rotated out, maybe because it leaked.
   const retired = store.retired.find((k) => k.id === id);
-  if (retired) throw refused(`it is signed by key ${id}; key ${id} was rotated out (${retired.via}), and this machine now trusts ${listKeys(trusted)}`);
+  // Also what a user going back to a release from before the hand-over (npm install -g @aoagents/ao@<older>) meets: said so.
+  if (retired)
+    throw refused(
+      `it is signed by key ${id}; key ${id} was rotated out (${retired.via}), and this machine now trusts ${listKeys(trusted)}: a release older than that hand-over is signed by the old key and cannot be installed here any more`,
+    );
   const rotation = manifest.keyRotation;
   const path = rotation ? handOverPath(signer, rotation, trusted, store.retired) : undefined;
   if (path) {

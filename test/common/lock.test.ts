@@ -164,6 +164,30 @@ describe('acquireLock', () => {
     }
   });
 
+  // A holder killed (SIGKILL, the OOM killer) whose parent has not reaped it: a container whose PID 1 reaps no orphans, a
+  // busy parent. Its pid still answers kill(0) and /proc, as a zombie (state Z), until then.
+  it.runIf(process.platform === 'linux')('reclaims the lock of a killed holder its parent has not reaped yet (a zombie)', async () => {
+    const path = join(dir(), 'x.lock');
+    // `true` exits at once; its parent then becomes `sleep`, which never reaps it.
+    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (d) => resolve(String(d)))));
+      const state = () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0];
+      for (let i = 0; state() !== 'Z'; i++) {
+        if (i > 400) throw new Error(`pid ${pid} never became a zombie`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const startId = `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}:${readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]}`;
+      writeFileSync(path, JSON.stringify({ pid, host: hostname(), acquiredAt: new Date().toISOString(), token: 'killed', startId }));
+      // It had been waited on as a live holder: 15 minutes for ao-app install, then ELOCKED naming a pid `ps` shows <defunct>.
+      const lock = await acquireLock(path, { purpose: 't', waitMs: 2000 });
+      expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(process.pid);
+      await lock.release();
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+
   it('releases only a lock carrying its own token, never one another process holds now', async () => {
     const path = join(dir(), 'x.lock');
     const mine = await acquireLock(path, { purpose: 't' });

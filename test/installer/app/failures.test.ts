@@ -904,6 +904,24 @@ describe('every failure under --json ends with an error event, and none waits fo
     expect(other.stdout + other.stderr).toContain('the desktop app is 0.9.0 for linux-x64, intact, not release 0.9.0 for linux-arm64');
   });
 
+  it('a completion marker that is JSON but no marker (edited, or restored from elsewhere) is damage: verify exit 1, not a TypeError; where says not installed', async () => {
+    const manifestFile = await writeManifest(await tempDir('m'), await manifestFor(server, systemTarGz('bad-marker', false), 'tar.gz'));
+    const root = join(await tempDir('bad-marker'), 'app');
+    const flags = ['--manifest', manifestFile, '--target', 'linux-x64', '--dir', root];
+    expect((await ao(['install', '--quiet', ...flags])).code).toBe(0);
+    const marker = join(root, 'versions', '0.10.0-linux-x64', '.ao-app-complete.json');
+    for (const text of ['{}', '[]', '{"entries":{}}', '{"entries":[null]}', '{"entries":[{"path":"../../outside","type":"file","size":1}]}']) {
+      writeFileSync(marker, text);
+      const verify = await ao(['verify', '--json', ...flags]);
+      expect(verify.code, text).toBe(1);
+      expect(errorEvent(verify.stdout), text).toMatchObject({ code: 'EAPPDAMAGED', why: expect.stringContaining('completion marker') });
+      expect((await ao(['where', '--dir', root])).code, text).toBe(1);
+    }
+    // install puts a whole version back.
+    expect((await ao(['install', '--quiet', ...flags])).code).toBe(0);
+    expect((await ao(['verify', '--quiet', ...flags])).code).toBe(0);
+  });
+
   it('a .lock that is a folder, not a lock file, is an immediate error (not a 15-minute wait)', async () => {
     const root = join(await tempDir('lock-dir'), 'app');
     mkdirSync(join(root, '.lock'), { recursive: true });
@@ -1066,6 +1084,46 @@ describe.skipIf(!canInject)('an upgrade that ends while the old version is being
     const state = appState(home);
     expect(state).toMatchObject({ version: '0.10.0', appPath: join(root, 'versions', '0.10.0-linux-x64', 'agent-orchestrator-linux-x64.AppImage') });
     expect(existsSync(state.appPath)).toBe(true);
+  });
+});
+
+describe.skipIf(!canInject)('a repair of the installed version (slowed with strace)', () => {
+  it('never leaves app-state.json or `current` naming a deleted app: the damaged copy stays whole until the repaired one takes its name', async () => {
+    const home = await tempDir('repair-home');
+    const { root, args } = await twoVersions('repair');
+    expect((await ao(args[1]!, { HOME: home })).code).toBe(0);
+    const app = appState(home).appPath;
+    // One byte changed (a disk error, an antivirus): install downloads the version again and puts it in that one's place.
+    writeFileSync(app, readFileSync(app, 'utf8').replace('0.10.0', '0.10.1'));
+    // Deleting the app's file by that name takes 10 s: the damaged copy had been deleted in place before the repaired one
+    // was moved in, so for as long as that took (a real app's thousands of files; for good after a Ctrl-C), `current` and
+    // app-state.json named a deleted app, which ao start replaces with an unverified download.
+    const slowed = ['strace', '-f', '-qq', '-o', '/dev/null', '-P', app, '-e', 'trace=unlink,unlinkat', '-e', 'inject=unlink,unlinkat:delay_exit=10000000'];
+    const child = spawn(slowed[0]!, [...slowed.slice(1), process.execPath, cli, ...args[1]!], {
+      env: { ...process.env, HOME: home, AO_RUN_FILE: '', AO_APP_BASE_URL: '' },
+      stdio: 'ignore',
+      detached: true,
+    });
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    let exited = false;
+    void closed.then(() => (exited = true));
+    try {
+      // Gone twice 50 ms apart, or the install over: the two renames that swap the copies take microseconds.
+      let goneBefore = false;
+      for (;;) {
+        const gone = !existsSync(appState(home).appPath);
+        if ((gone && goneBefore) || exited) break;
+        goneBefore = gone;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(existsSync(appState(home).appPath)).toBe(true);
+      expect(existsSync(join(root, 'current', 'agent-orchestrator-linux-x64.AppImage'))).toBe(true);
+      expect(await closed).toBe(0);
+      expect(readFileSync(app, 'utf8')).toContain('0.10.0');
+    } finally {
+      if (!exited) process.kill(-child.pid!, 'SIGKILL');
+      await closed;
+    }
   });
 });
 

@@ -236,6 +236,25 @@ describe('installing the desktop app', () => {
     expect(await verified).toEqual({ ok: false, problems: ['the desktop app is not installed'] });
   });
 
+  it('an install that waited for a remove in progress installs once the remove has deleted the folders it had made', async () => {
+    const root = await tempDir('root');
+    const old = await macManifest(mac, '0.9.0', '/mac-install-after-remove-old.zip');
+    await installApp({ manifest: old, target: 'darwin-arm64', root });
+    // A remove holding the installer's lock: by its end it deletes the app, then versions/ and downloads/ once empty.
+    const removing = await acquireLock(join(root, '.lock'), { purpose: 'the desktop app installer' });
+    let waited!: () => void;
+    const waiting = new Promise<void>((resolve) => (waited = resolve));
+    const progress = { start() {}, advance() {}, finish() {}, fail() {}, waiting: () => waited() };
+    const manifest = await macManifest(macV2, '0.10.0', '/mac-install-after-remove.zip');
+    const installing = installApp({ manifest, target: 'darwin-arm64', root, progress });
+    await waiting;
+    for (const made of ['current', 'versions', 'downloads']) await rm(join(root, made), { recursive: true });
+    await removing.release();
+    // It had failed, exit 1: "cannot install the desktop app into <root>: ENOENT ... versions/..exec-probe".
+    expect((await installing).status).toBe('installed');
+    expect(await appPath(root)).toBe(join(root, 'versions', '0.10.0-darwin-arm64'));
+  });
+
   it('installs nothing from wrong bytes and discards them', async () => {
     const root = await tempDir('root');
     const manifest = await macManifest(mac, '0.10.0', '/mac-wrong.zip');

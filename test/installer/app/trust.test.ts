@@ -153,6 +153,22 @@ describe('who may sign the desktop app', () => {
     });
   });
 
+  it('goes back to an older release its trusted key signed (npm install -g @aoagents/ao@<older>), but not across a rotation, saying why', async () => {
+    const root = await tempDir('root');
+    const target = 'darwin-arm64';
+    expect((await installApp({ manifest: await manifest('0.11.0', A), target, root, trustedKeys: [] })).status).toBe('installed');
+    // No version floor: the manifest comes inside the package npm installed, so going back is the user's choice.
+    expect((await installApp({ manifest: await manifest('0.10.0', A), target, root, trustedKeys: [] })).path).toBe(
+      join(root, 'versions', '0.10.0-darwin-arm64'),
+    );
+    expect((await installApp({ manifest: await manifest('0.12.0', B, A), target, root, trustedKeys: [] })).status).toBe('installed');
+    // A release from before the hand-over is refused like one the old key's holder made since; the user going back is told so.
+    await expect(installApp({ manifest: await manifest('0.11.0', A), target, root, trustedKeys: [] })).rejects.toMatchObject({
+      code: 'ESIGNATURE',
+      why: expect.stringContaining('a release older than that hand-over'),
+    });
+  });
+
   it('keeps a key pinned in the build trusted after a rotation it signed (the release config, not a manifest, retires it)', async () => {
     const root = await tempDir('root');
     const target = 'darwin-arm64';
