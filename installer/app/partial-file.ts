@@ -42,11 +42,20 @@ export async function discardOtherDownloads(dest: string): Promise<void> {
   for (const name of await readdir(dir)) if (isDownloadFileName(name) && !own.has(name)) await rm(join(dir, name), { force: true });
 }
 
+const optionalText = (value: unknown) => value === undefined || typeof value === 'string';
+
+/** The sidecar beside `dest`, or undefined when there is none or it is not one ao-app wrote (JSON of another shape: an ETag that is no string went into If-Range as it was). */
+async function readSidecar(dest: string): Promise<Sidecar | undefined> {
+  const data = JSON.parse(await readFile(sidecarPath(dest), 'utf8')) as Partial<Record<keyof Sidecar, unknown>> | null;
+  if (typeof data?.url !== 'string' || typeof data.size !== 'number' || typeof data.integrity !== 'string') return undefined;
+  return optionalText(data.etag) && optionalText(data.lastModified) ? (data as Sidecar) : undefined;
+}
+
 /** Size of a resumable partial for exactly this artifact, 0 when there is none. */
 export async function usablePartialSize(dest: string, size: number, integrity: string): Promise<number> {
   try {
-    const sidecar = JSON.parse(await readFile(sidecarPath(dest), 'utf8')) as Sidecar;
-    if (sidecar.size !== size || sidecar.integrity !== integrity) return 0;
+    const sidecar = await readSidecar(dest);
+    if (sidecar?.size !== size || sidecar.integrity !== integrity) return 0;
     const have = (await stat(partialPath(dest))).size;
     return have <= size ? have : 0;
   } catch {
@@ -104,7 +113,7 @@ export class PartialFile {
     );
     const offset = shared ? 0 : await usablePartialSize(dest, size, integrity);
     let sidecar: Sidecar | undefined;
-    if (offset > 0) sidecar = JSON.parse(await readFile(sidecarPath(dest), 'utf8')) as Sidecar;
+    if (offset > 0) sidecar = await readSidecar(dest);
     else await discardPartial(dest);
     const hash = createHash('sha512');
     if (offset > 0) {

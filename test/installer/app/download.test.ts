@@ -677,6 +677,19 @@ describe.concurrent('download against a misbehaving server', () => {
     }
   });
 
+  // A sidecar hand-edited, or written by another tool, can be JSON of another shape: its ETag went into If-Range as it
+  // was, and each attempt died of a TypeError until the request budget ran out.
+  it('starts over from a sidecar that is JSON of another shape (an ETag that is no string), as from none', async () => {
+    const path = await servedPath();
+    const dest = join(await tempDir('dl'), 'app.zip');
+    await writeFile(partialPath(dest), (await readFile(source)).subarray(0, SIZE / 2));
+    await writeFile(sidecarPath(dest), JSON.stringify({ url: `${server.url}${path}`, etag: 5, size: SIZE, integrity: pinned.integrity }));
+    const result = await download({ urls: [`${server.url}${path}`], dest, ...pinned, backoffBaseMs: 10 });
+    expect(result).toMatchObject({ resumedFrom: 0, fetched: SIZE });
+    expect(server.requests.filter((r) => r.path === path).map((r) => r.status)).toEqual([200]);
+    await expectGood(dest);
+  });
+
   it('reports resumedFrom 0 when a partial from an earlier run was thrown away (the server answered 200 with the whole file)', async () => {
     const path = await servedPath();
     server.fault(path, { kind: 'ignore-range' });
