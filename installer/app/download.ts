@@ -306,6 +306,13 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       if (part.offset < size) break;
       const got = part.digest();
       if (got === integrity) break;
+      // Bytes kept from an earlier run may be the wrong ones (a power cut damaged the unflushed partial, or a server with no
+      // ETag changed the file between runs): the whole file once more from the same URLs before any of them is blamed.
+      if (part.resumedFrom > 0) {
+        options.progress?.waiting('the bytes kept from an earlier run do not match the release; downloading the whole file again');
+        await restart();
+        continue;
+      }
       // The URLs these bytes came from serve another file of the pinned size: another mirror may serve the pinned one.
       for (const url of part.sources) policy.drop(url);
       if (policy.allDead) {
