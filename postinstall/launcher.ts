@@ -65,6 +65,17 @@ function permissionDenied(err: unknown): UserError | undefined {
   });
 }
 
+/**
+ * The manifest's own failures (missing, cut short, or no package.json above it either): what a call meets while yarn 1
+ * or bun replace ao in place, unlinking each file and writing it anew, so they wait for an install in progress too.
+ */
+const manifestFailures = new WeakSet<object>();
+
+function manifestFailure(err: UserError): UserError {
+  manifestFailures.add(err);
+  return err;
+}
+
 /** The release this launcher belongs to, from the manifest beside it in @aoagents/ao. */
 function readManifest(): AoManifest {
   const path = join(packageDir, MANIFEST_FILE);
@@ -76,26 +87,30 @@ function readManifest(): AoManifest {
     // Inside its package (whose package.json declares this launcher): the package lost a file (an interrupted
     // extract, an antivirus). A copy in ~/bin may well have some other package.json above it.
     if (ownPackage(packageDir)) {
-      throw new UserError({
-        what: `${path} is missing`,
-        why: "the package is incomplete: the launcher cannot tell which binary is this release's",
-        fix: `reinstall ao: ${reinstallCommand(installLayout(packageDir), ownSpec())}`,
-        code: 'EAOINTEGRITY',
-        cause,
-      });
+      throw manifestFailure(
+        new UserError({
+          what: `${path} is missing`,
+          why: "the package is incomplete: the launcher cannot tell which binary is this release's",
+          fix: `reinstall ao: ${reinstallCommand(installLayout(packageDir), ownSpec())}`,
+          code: 'EAOINTEGRITY',
+          cause,
+        }),
+      );
     }
-    throw launcherCopy(entryFile, path, cause);
+    throw manifestFailure(launcherCopy(entryFile, path, cause));
   }
   try {
     return JSON.parse(text) as AoManifest;
   } catch (cause) {
-    throw new UserError({
-      what: `${path} is damaged`,
-      why: `it does not parse as JSON (${(cause as Error).message}): the launcher cannot tell which binary is this release's`,
-      fix: `reinstall ao: ${reinstallCommand(installLayout(packageDir), ownSpec())}`,
-      code: 'EAOINTEGRITY',
-      cause,
-    });
+    throw manifestFailure(
+      new UserError({
+        what: `${path} is damaged`,
+        why: `it does not parse as JSON (${(cause as Error).message}): the launcher cannot tell which binary is this release's`,
+        fix: `reinstall ao: ${reinstallCommand(installLayout(packageDir), ownSpec())}`,
+        code: 'EAOINTEGRITY',
+        cause,
+      }),
+    );
   }
 }
 
@@ -212,12 +227,16 @@ function resolveBinary(manifest: AoManifest): string {
 }
 
 /**
- * What a package manager replacing ao leaves for a moment: its platform package not yet there, another release's, or
- * its binary still being written (npm extracts in place: another size). An altered binary of the right size never waits.
+ * What a package manager replacing ao leaves for a moment: its platform package not yet there, another release's, its
+ * binary still being written (npm extracts in place: another size), or ao's manifest not yet (fully) there. An altered
+ * binary of the right size never waits.
  */
 const installInProgress = (err: unknown) =>
   isUserError(err) &&
-  (err.code === 'EAOMISSING' || err.code === 'EAOSKEW' || (err.code === 'EAOINTEGRITY' && (err.cause as Problem | undefined)?.kind === 'size'));
+  (err.code === 'EAOMISSING' ||
+    err.code === 'EAOSKEW' ||
+    (err.code === 'EAOINTEGRITY' && (err.cause as Problem | undefined)?.kind === 'size') ||
+    manifestFailures.has(err));
 
 function cannotRun(binary: string, err: Error): UserError {
   const denied = permissionDenied(err);

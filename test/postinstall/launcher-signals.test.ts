@@ -508,12 +508,34 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     }
   });
 
-  it('a damaged ao-manifest.json beside the launcher: one message naming the file and the reinstall, no stack trace', async () => {
+  it('a damaged ao-manifest.json beside the launcher: waits for an install in progress, then one message naming the file and the reinstall, no stack trace', async () => {
     const pnpmHome = join(release.sandbox('damaged-manifest-dir').root, 'pnpm-home');
     const sb = release.sandbox('damaged-manifest', [pnpmHome], { PNPM_HOME: pnpmHome });
     await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
     const own = realpathSync(join((await mustRun('node', [PNPM, 'root', '-g'], sb.env)).stdout.trim(), '@aoagents', 'ao'));
     const manifest = join(own, 'ao-manifest.json');
+    const packageJson = join(own, 'package.json');
+    const [manifestText, packageText] = [readFileSync(manifest), readFileSync(packageJson)];
+    // yarn 1 replacing ao in place (`yarn global add` of another release) unlinks each file, then writes it anew: a
+    // call meanwhile met a manifest cut short ("is damaged", reinstall) or, package.json gone too, took itself for a
+    // copy outside its package and was told to delete bin/ao. It waits for the install in progress and runs.
+    for (const [label, write] of [
+      ['half written', () => writeFileSync(manifest, manifestText.subarray(0, manifestText.length / 2))],
+      ['not yet written, package.json neither', () => rmSync(packageJson)],
+    ] as const) {
+      rmSync(manifest); // hard links into pnpm's store: new files, not edits of the store's
+      write();
+      const ao = startUntilItWaits(node22, [join(own, 'bin', 'ao'), '--version'], { ...sb.env, AO_CACHE_DIR: join(sb.root, `cache-${label}`) });
+      await ao.waiting;
+      for (const [file, text] of [
+        [manifest, manifestText],
+        [packageJson, packageText],
+      ] as const) {
+        rmSync(file, { force: true });
+        writeFileSync(file, text);
+      }
+      expect([await ao.ended, ao.out.stdout], `${label}: ${ao.out.stderr}`).toEqual([0, 'ao version 0.10.0\n']);
+    }
     rmSync(manifest); // a hard link into pnpm's store: a new file, not an edit of the store's
     writeFileSync(manifest, '{"name": "@aoagents/ao", "binaries": {');
     const r = spawnSync(node22, [join(own, 'bin', 'ao'), '--version'], { env: sb.env, encoding: 'utf8', timeout: 60_000 });
