@@ -27,6 +27,7 @@ import { legacyNotice } from './legacy-notice.js';
 import { cachedBinaryPath, cacheRootsToSearch, writableCacheRoot } from './locations.js';
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
 import { untrustedBy } from './ownership.js';
+import { platformLimit } from './platform-limit.js';
 import { findPlatformPackage, npmLockfile } from './resolve.js';
 import { binaryNeedsOwnSession, FORWARDED, forwardSignals, INSPECTOR_SIGNAL, mirrorExit } from './signal-forward.js';
 import { startBinary, type StartedBinary } from './spawn-binary.js';
@@ -214,7 +215,9 @@ function resolveBinary(manifest: AoManifest): string {
   }
   const present = Object.keys(manifest.binaries).filter((t) => !wanted.includes(t) && findPlatformPackage(packageDir, manifest.binaries[t]!));
   const { manager, global, yarnBerry, project } = layout();
+  const native = manifest.binaries[[...wanted].reverse().find((t) => manifest.binaries[t]) ?? ''];
   throw diagnoseMissingBinary({
+    platformLimit: native && platformLimit(manager, yarnBerry ?? false, global ? undefined : project, native),
     manifest,
     wanted,
     presentTargets: present,
