@@ -56,8 +56,11 @@ function fullLauncher(): void {
   const full = join(packageDir, 'lib', FULL_LAUNCHER);
   // Both come from loading the file, before any of it ran: loading it again is safe.
   const incomplete = (err: unknown) => err instanceof SyntaxError || ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && !existsSync(full));
-  // ao's package, partly written, or its folder moved aside for the moment; a copy of the launcher elsewhere is neither.
-  const installing = () => ownPackage(packageDir) !== undefined || !existsSync(packageDir);
+  // Where every package manager puts ao; a copy of bin/ao in ~/bin is elsewhere.
+  const inPackageFolder = /[\\/]node_modules[\\/]@aoagents[\\/]ao$/.test(packageDir);
+  // ao's package, partly written (yarn 1 unlinks package.json with the rest), or its folder moved aside for the
+  // moment; a copy of the launcher elsewhere is neither.
+  const installing = () => inPackageFolder || ownPackage(packageDir) !== undefined || !existsSync(packageDir);
   try {
     // An upgrade extracting in place (yarn 1, bun; npm into ao's new folder) writes bin/ before lib/, and a file in
     // pieces: a call in between waits for the install in progress, as the full launcher does for the platform package.
@@ -77,12 +80,12 @@ function fullLauncher(): void {
           fix: 'install ao again (npm install -g @aoagents/ao, or with the package manager you use)',
           code: 'EAOINTEGRITY',
         })
-      : !own
+      : !own && !inPackageFolder
         ? launcherCopy(self, full)
         : new UserError({
             what: `${full} is ${gone ? 'missing' : 'damaged'}`,
             why: `the package is incomplete: the launcher is only partly there${gone ? '' : ` (${(cause as Error).message})`}`,
-            fix: `reinstall ${own.name}@${own.version} with the package manager that installed it`,
+            fix: `reinstall ${own ? `${own.name}@${own.version}` : '@aoagents/ao'} with the package manager that installed it`,
             code: 'EAOINTEGRITY',
           });
     process.stderr.write(formatError(err) + '\n');

@@ -413,11 +413,20 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     // was incomplete, or thrown a SyntaxError's stack.
     const put = () => writeFileSync(full, text);
     const half = () => writeFileSync(full, text.subarray(0, text.length / 2));
+    // yarn 1 unlinks every file of ao's at once before writing it anew: package.json may be gone too, where bin/ao had
+    // taken itself for a copy outside its package and said to delete it.
+    const packageJson = join(own, 'package.json');
+    const packageText = readFileSync(packageJson);
+    const putBoth = () => {
+      put();
+      if (!existsSync(packageJson)) writeFileSync(packageJson, packageText);
+    };
     for (const [label, write] of [
       ['missing', () => {}],
       ['half written', half],
+      ['missing, and package.json too', () => rmSync(packageJson)],
     ] as const) {
-      const r = await called(write, put);
+      const r = await called(write, putBoth);
       expect([r.status, r.stdout], `${label}: ${r.stderr}`).toEqual([0, 'ao version 0.10.0\n']);
     }
     // npm moving ao's folder aside the moment bin/ao started, to put a release in its place: the launcher's real-path
