@@ -7,12 +7,12 @@
  * loads the full launcher (`lib/launcher-full.cjs`, launcher.ts), which makes every check again and says what is
  * wrong. Each check here is the full launcher's own function, not a copy of it.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MANIFEST_FILE, type AoManifest } from '../common/ao-manifest.js';
 import { formatError, UserError } from '../common/errors.js';
 import { realPath } from '../common/own-path.js';
-import { execRefusal, execveHere } from './exec-binary.js';
+import { execRefusal, execveHere, sameFileAs } from './exec-binary.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { whenInstallSettles } from './install-settle.js';
 import { launcherCopy, ownPackage } from './launcher-copy.js';
@@ -39,8 +39,8 @@ function ownPath(file: string): string {
   }
 }
 
-/** The platform binary when it can replace this process right away, undefined when the full launcher must decide. */
-function verifiedBinary(): string | undefined {
+/** The platform binary (and its stat when checked) when it can replace this process right away, undefined when the full launcher must decide. */
+function verifiedBinary(): { binary: string; checked: Stats } | undefined {
   // An AO_BINARY_PATH comes first, and is spawned, never exec'd; Node's permission model (`--permission`, which may
   // refuse the exec) gets the full launcher's message. (A Node old enough to lack getBuiltinModule has no execve either.)
   if (process.env.AO_BINARY_PATH || (process as { permission?: unknown }).permission) return undefined;
@@ -48,8 +48,9 @@ function verifiedBinary(): string | undefined {
   const entry = manifest.binaries[preferredTargets(hostFacts())[0]!];
   if (!entry) return undefined;
   const found = findPlatformPackage(packageDir, entry);
-  if (!found || !hasValidStamp(found.binary, statSync(found.binary), entry, writableCacheRoot(packageDir))) return undefined;
-  return execRefusal(found.binary) ? undefined : found.binary;
+  const checked = found && statSync(found.binary);
+  if (!found || !checked || !hasValidStamp(found.binary, checked, entry, writableCacheRoot(packageDir))) return undefined;
+  return execRefusal(found.binary) ? undefined : { binary: found.binary, checked };
 }
 
 function fullLauncher(): void {
@@ -96,10 +97,11 @@ function fullLauncher(): void {
 function main(): void {
   const execve = execveHere();
   try {
-    const binary = execve && verifiedBinary();
-    if (execve && binary) {
+    const found = execve && verifiedBinary();
+    // Still the file the stamp vouched for (an upgrade may have written it anew since), else the full launcher looks again.
+    if (execve && found && sameFileAs(found.binary, found.checked)) {
       legacyNotice('launch');
-      execve(binary, [binary, ...process.argv.slice(2)], process.env);
+      execve(found.binary, [found.binary, ...process.argv.slice(2)], process.env);
     }
   } catch {
     // whatever it is, the full launcher meets it again and explains it

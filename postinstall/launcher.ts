@@ -19,7 +19,7 @@ import { installLayout, reinstallCommand } from '../common/install-layout.js';
 import { realPath } from '../common/own-path.js';
 import { shellQuote } from '../common/shell-quote.js';
 import { diagnoseMissingBinary } from './diagnose.js';
-import { execRefusal, execveHere, nodeSupported, type Execve } from './exec-binary.js';
+import { execRefusal, execveHere, nodeSupported, sameFileAs, type Execve } from './exec-binary.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { whenInstallSettles } from './install-settle.js';
 import { launcherCopy, ownPackage } from './launcher-copy.js';
@@ -162,9 +162,15 @@ function isThisLauncher(other: Stats): boolean {
   });
 }
 
-function resolveBinary(manifest: AoManifest): string {
+/** The binary to start, with its stat when it was verified (none for AO_BINARY_PATH, which is not). */
+interface Resolved {
+  binary: string;
+  checked?: Stats;
+}
+
+function resolveBinary(manifest: AoManifest): Resolved {
   const override = fromOverride();
-  if (override) return override;
+  if (override) return { binary: override };
   const wanted = preferredTargets(hostFacts());
   const release = { name: manifest.name, version: manifest.version };
   const layout = () => installLayout(packageDir);
@@ -175,6 +181,7 @@ function resolveBinary(manifest: AoManifest): string {
     if (!entry) continue;
     const found = findPlatformPackage(packageDir, entry);
     if (found) {
+      const checked = statSync(found.binary);
       verifyBinaryOnce(
         found.binary,
         entry,
@@ -182,8 +189,9 @@ function resolveBinary(manifest: AoManifest): string {
         () => found.version(),
         () => reinstallCommand(layout(), `${release.name}@${release.version}`, found.dir, found.binary),
         cache,
+        checked,
       );
-      return found.binary;
+      return { binary: found.binary, checked };
     }
     // Where the postinstall puts a package it had to fetch itself (a user's cache: another user may own it).
     const inCaches = cacheRootsToSearch(packageDir, cache)
@@ -202,6 +210,7 @@ function resolveBinary(manifest: AoManifest): string {
           code: 'EAOOWNER',
         });
       }
+      const checked = statSync(cached);
       verifyBinaryOnce(
         cached,
         entry,
@@ -209,8 +218,9 @@ function resolveBinary(manifest: AoManifest): string {
         () => undefined,
         () => reinstallCommand(layout(), `${release.name}@${release.version}`),
         cache,
+        checked,
       );
-      return cached;
+      return { binary: cached, checked };
     }
   }
   const present = Object.keys(manifest.binaries).filter((t) => !wanted.includes(t) && findPlatformPackage(packageDir, manifest.binaries[t]!));
@@ -238,7 +248,7 @@ const installInProgress = (err: unknown) =>
   isUserError(err) &&
   (err.code === 'EAOMISSING' ||
     err.code === 'EAOSKEW' ||
-    (err.code === 'EAOINTEGRITY' && (err.cause as Problem | undefined)?.kind === 'size') ||
+    (err.code === 'EAOINTEGRITY' && ['size', 'replaced'].includes((err.cause as Problem | undefined)?.kind ?? '')) ||
     manifestFailures.has(err));
 
 function cannotRun(binary: string, err: Error): UserError {
@@ -281,7 +291,7 @@ function main(): void {
   const execve = process.env.AO_BINARY_PATH ? undefined : execveHere();
   // Where we stay alive beside the binary, SIGUSR1 is ours from the first moment (signal-forward.ts).
   if (!execve) forwardSignals(() => child, [INSPECTOR_SIGNAL]);
-  let binary: string;
+  let found: Resolved;
   try {
     if (!nodeSupported()) {
       throw new UserError({
@@ -291,12 +301,25 @@ function main(): void {
         code: 'EAONODE',
       });
     }
-    binary = whenInstallSettles(packageDir, () => resolveBinary(readManifest()), installInProgress);
+    const resolve = () => whenInstallSettles(packageDir, () => resolveBinary(readManifest()), installInProgress);
+    found = resolve();
+    // Replaced since it was verified (an upgrade writing it anew): verified again, the install waited for if it is under way.
+    for (let again = 0; found.checked && !sameFileAs(found.binary, found.checked); again++) {
+      if (again === 3) {
+        throw new UserError({
+          what: `${found.binary} keeps changing`,
+          why: 'it was replaced each time the launcher had checked it: something is writing it',
+          fix: 'run ao again once the install or whatever writes that file has finished',
+          code: 'EAOINTEGRITY',
+        });
+      }
+      found = resolve();
+    }
   } catch (err) {
     die(err);
   }
   legacyNotice('launch');
-  run(binary, execve);
+  run(found.binary, execve);
 }
 
 main();

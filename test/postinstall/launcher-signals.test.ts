@@ -453,6 +453,41 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     }
   });
 
+  // yarn 1 replacing ao (`yarn global add` of another release) unlinks the binary and writes the new one in its place.
+  // A call that had checked the old file exec'd whatever the path held by then, bytes never verified; one that met the
+  // file gone mid-check refused it as "altered after release" with a reinstall to run over the install in progress.
+  it('a binary replaced between its check and the hand-over (an upgrade writing it anew) is checked again, never run unverified; one gone mid-check waits for the install', async () => {
+    const pnpmHome = join(release.sandbox('replaced-binary-dir').root, 'pnpm-home');
+    const sb = release.sandbox('replaced-binary', [pnpmHome], { PNPM_HOME: pnpmHome });
+    await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
+    const ao = join((await mustRun('node', [PNPM, 'root', '-g'], sb.env)).stdout.trim(), '@aoagents', 'ao', 'bin', 'ao');
+    const binary = realpathSync(join(realpathSync(join(dirname(ao), '..')), '..', 'ao-linux-x64', 'bin', 'ao'));
+    const preload = join(REPO_ROOT, 'test', 'postinstall', 'support', 'move-binary-after-check.cjs');
+    let caches = 0;
+    const call = async (node: string, after: 'stamp' | 'hash', replaceWith: 'altered' | 'nothing') => {
+      const cache = join(sb.root, `cache-${caches++}`);
+      // A stamp: bin/ao's usual path takes the binary on it; none: the full launcher hashes it.
+      if (after === 'stamp') await mustRun(node, [ao, '--version'], { ...sb.env, AO_CACHE_DIR: cache });
+      const env = { ...sb.env, AO_CACHE_DIR: cache, AO_TEST_BINARY: binary, AO_TEST_MOVE_AFTER: after, AO_TEST_REPLACE_WITH: replaceWith };
+      const started = startUntilItWaits(node, ['--require', preload, ao, '--version'], env);
+      await started.waiting;
+      // The install in progress finishes: the release's binary is back.
+      rmSync(binary, { force: true });
+      renameSync(`${binary}.away`, binary);
+      return { status: await started.ended, ...started.out };
+    };
+    for (const node of [node20, node22, node24]) {
+      for (const after of node === node20 ? (['hash'] as const) : (['stamp', 'hash'] as const)) {
+        const altered = await call(node, after, 'altered');
+        expect([altered.status, altered.stdout], `${node} ${after}: ${altered.stderr}`).toEqual([1, '']);
+        expect(altered.stderr).toContain(`ao: refusing to run ${binary}\n  why: it is not the binary of release 0.10.0: ${binary} has sha512`);
+      }
+      const gone = await call(node, 'hash', 'nothing');
+      expect([gone.status, gone.stdout], `${node}: ${gone.stderr}`).toEqual([0, 'ao version 0.10.0\n']);
+      expect(gone.stderr).toContain(WAITS_FOR_INSTALL);
+    }
+  });
+
   // `docker run -u 48213` with `env -i`: no HOME, and no passwd entry to name one. The cache is where the launcher
   // remembers a verification: without one it verifies on every call, it never refuses to run ao.
   it.runIf(process.getuid?.() === 0 && existsSync('/usr/bin/setpriv'))(
