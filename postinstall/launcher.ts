@@ -301,8 +301,8 @@ function main(): void {
         code: 'EAONODE',
       });
     }
-    const resolve = () => whenInstallSettles(packageDir, () => resolveBinary(readManifest()), installInProgress);
-    found = resolve();
+    const lookUp = () => whenInstallSettles(packageDir, () => resolveBinary(readManifest()), installInProgress);
+    found = lookUp();
     // Replaced since it was verified (an upgrade writing it anew): verified again, the install waited for if it is under way.
     for (let again = 0; found.checked && !sameFileAs(found.binary, found.checked); again++) {
       if (again === 3) {
@@ -313,7 +313,7 @@ function main(): void {
           code: 'EAOINTEGRITY',
         });
       }
-      found = resolve();
+      found = lookUp();
     }
   } catch (err) {
     die(err);
