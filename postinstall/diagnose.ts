@@ -3,6 +3,7 @@ import { UserError } from '../common/errors.js';
 import type { PackageManager } from '../common/install-layout.js';
 import type { AoManifest } from '../common/ao-manifest.js';
 import { shellQuote } from '../common/shell-quote.js';
+import type { PlatformLimit } from './platform-limit.js';
 import type { NpmLockfile } from './resolve.js';
 
 /**
@@ -28,6 +29,8 @@ export interface MissingBinaryFacts {
    * (npx and pnpm dlx install into a folder of their own in the cache, where a fix run in the user's folder does nothing).
    */
   project?: string;
+  /** A setting of the project's (or the user's) that keeps the package manager from installing this platform's package. */
+  platformLimit?: PlatformLimit;
 }
 
 export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
@@ -49,6 +52,23 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
   }
   const entry = manifest.binaries[target]!; // target was found among the keys above
   const [os, cpu] = [entry.os, entry.cpu];
+  const limit = f.platformLimit;
+  if (limit) {
+    // A reinstall installs the same platforms again: the setting is what to change.
+    const [verb, change] =
+      limit.kind === 'npmrc'
+        ? [
+            limit.settings.length > 1 ? 'leave' : 'leaves',
+            `remove the ${limit.settings.map((s) => s.split('=')[0]).join(' and ')} line${limit.settings.length > 1 ? 's' : ''} from`,
+          ]
+        : ['leaves', 'add current to the os and cpu lists of supportedArchitectures in'];
+    return new UserError({
+      what: `ao's platform package ${entry.package}@${entry.version} is not installed`,
+      why: `${limit.file} sets ${limit.settings.join(' and ')}, which ${verb} out ${target}: ${installer} installs the platform packages of the platforms set there only`,
+      fix: `${inProject}${change} ${shellQuote(limit.file)}, then run ${f.global ? globalInstall(installer, spec) : localInstall(installer, f.yarnBerry)}`,
+      code: 'EAOWRONGPLATFORM',
+    });
+  }
   if (f.presentTargets.length > 0 && !f.presentTargets.includes(target)) {
     return new UserError({
       what: `ao's binary for ${target} is missing; node_modules holds ${f.presentTargets.join(', ')}`,

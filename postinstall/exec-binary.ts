@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync, type Stats } from 'node:fs';
 
 /**
  * What decides whether the launcher can replace itself with the binary (process.execve), shared by the launcher's
@@ -30,4 +30,15 @@ export function execRefusal(binary: string): Error | undefined {
   } catch (err) {
     return err as Error;
   }
+}
+
+/**
+ * Whether `binary` is still the very file `checked` (its stat when it was verified) describes. yarn 1 replacing ao
+ * unlinks the binary and writes the new one in its place: a launcher that checked the old file then exec'd bytes never
+ * verified, or met the path empty (ENOENT) or still being written (ETXTBSY), where Node aborts. Asked just before the
+ * hand-over; a file replaced since is looked for again.
+ */
+export function sameFileAs(binary: string, checked: Stats): boolean {
+  const now = statSync(binary, { throwIfNoEntry: false });
+  return now !== undefined && now.ino === checked.ino && now.dev === checked.dev && now.ctimeMs === checked.ctimeMs && now.size === checked.size;
 }

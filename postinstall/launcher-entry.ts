@@ -7,12 +7,12 @@
  * loads the full launcher (`lib/launcher-full.cjs`, launcher.ts), which makes every check again and says what is
  * wrong. Each check here is the full launcher's own function, not a copy of it.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MANIFEST_FILE, type AoManifest } from '../common/ao-manifest.js';
 import { formatError, UserError } from '../common/errors.js';
 import { realPath } from '../common/own-path.js';
-import { execRefusal, execveHere } from './exec-binary.js';
+import { execRefusal, execveHere, sameFileAs } from './exec-binary.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { whenInstallSettles } from './install-settle.js';
 import { launcherCopy, ownPackage } from './launcher-copy.js';
@@ -39,8 +39,8 @@ function ownPath(file: string): string {
   }
 }
 
-/** The platform binary when it can replace this process right away, undefined when the full launcher must decide. */
-function verifiedBinary(): string | undefined {
+/** The platform binary (and its stat when checked) when it can replace this process right away, undefined when the full launcher must decide. */
+function verifiedBinary(): { binary: string; checked: Stats } | undefined {
   // An AO_BINARY_PATH comes first, and is spawned, never exec'd; Node's permission model (`--permission`, which may
   // refuse the exec) gets the full launcher's message. (A Node old enough to lack getBuiltinModule has no execve either.)
   if (process.env.AO_BINARY_PATH || (process as { permission?: unknown }).permission) return undefined;
@@ -48,16 +48,20 @@ function verifiedBinary(): string | undefined {
   const entry = manifest.binaries[preferredTargets(hostFacts())[0]!];
   if (!entry) return undefined;
   const found = findPlatformPackage(packageDir, entry);
-  if (!found || !hasValidStamp(found.binary, statSync(found.binary), entry, writableCacheRoot(packageDir))) return undefined;
-  return execRefusal(found.binary) ? undefined : found.binary;
+  const checked = found && statSync(found.binary);
+  if (!found || !checked || !hasValidStamp(found.binary, checked, entry, writableCacheRoot(packageDir))) return undefined;
+  return execRefusal(found.binary) ? undefined : { binary: found.binary, checked };
 }
 
 function fullLauncher(): void {
   const full = join(packageDir, 'lib', FULL_LAUNCHER);
   // Both come from loading the file, before any of it ran: loading it again is safe.
   const incomplete = (err: unknown) => err instanceof SyntaxError || ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && !existsSync(full));
-  // ao's package, partly written, or its folder moved aside for the moment; a copy of the launcher elsewhere is neither.
-  const installing = () => ownPackage(packageDir) !== undefined || !existsSync(packageDir);
+  // Where every package manager puts ao; a copy of bin/ao in ~/bin is elsewhere.
+  const inPackageFolder = /[\\/]node_modules[\\/]@aoagents[\\/]ao$/.test(packageDir);
+  // ao's package, partly written (yarn 1 unlinks package.json with the rest), or its folder moved aside for the
+  // moment; a copy of the launcher elsewhere is neither.
+  const installing = () => inPackageFolder || ownPackage(packageDir) !== undefined || !existsSync(packageDir);
   try {
     // An upgrade extracting in place (yarn 1, bun; npm into ao's new folder) writes bin/ before lib/, and a file in
     // pieces: a call in between waits for the install in progress, as the full launcher does for the platform package.
@@ -77,12 +81,12 @@ function fullLauncher(): void {
           fix: 'install ao again (npm install -g @aoagents/ao, or with the package manager you use)',
           code: 'EAOINTEGRITY',
         })
-      : !own
+      : !own && !inPackageFolder
         ? launcherCopy(self, full)
         : new UserError({
             what: `${full} is ${gone ? 'missing' : 'damaged'}`,
             why: `the package is incomplete: the launcher is only partly there${gone ? '' : ` (${(cause as Error).message})`}`,
-            fix: `reinstall ${own.name}@${own.version} with the package manager that installed it`,
+            fix: `reinstall ${own ? `${own.name}@${own.version}` : '@aoagents/ao'} with the package manager that installed it`,
             code: 'EAOINTEGRITY',
           });
     process.stderr.write(formatError(err) + '\n');
@@ -93,10 +97,11 @@ function fullLauncher(): void {
 function main(): void {
   const execve = execveHere();
   try {
-    const binary = execve && verifiedBinary();
-    if (execve && binary) {
+    const found = execve && verifiedBinary();
+    // Still the file the stamp vouched for (an upgrade may have written it anew since), else the full launcher looks again.
+    if (execve && found && sameFileAs(found.binary, found.checked)) {
       legacyNotice('launch');
-      execve(binary, [binary, ...process.argv.slice(2)], process.env);
+      execve(found.binary, [found.binary, ...process.argv.slice(2)], process.env);
     }
   } catch {
     // whatever it is, the full launcher meets it again and explains it

@@ -19,7 +19,7 @@ import { installLayout, reinstallCommand } from '../common/install-layout.js';
 import { realPath } from '../common/own-path.js';
 import { shellQuote } from '../common/shell-quote.js';
 import { diagnoseMissingBinary } from './diagnose.js';
-import { execRefusal, execveHere, nodeSupported, type Execve } from './exec-binary.js';
+import { execRefusal, execveHere, nodeSupported, sameFileAs, type Execve } from './exec-binary.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { whenInstallSettles } from './install-settle.js';
 import { launcherCopy, ownPackage } from './launcher-copy.js';
@@ -27,6 +27,7 @@ import { legacyNotice } from './legacy-notice.js';
 import { cachedBinaryPath, cacheRootsToSearch, writableCacheRoot } from './locations.js';
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
 import { untrustedBy } from './ownership.js';
+import { platformLimit } from './platform-limit.js';
 import { findPlatformPackage, npmLockfile } from './resolve.js';
 import { binaryNeedsOwnSession, FORWARDED, forwardSignals, INSPECTOR_SIGNAL, mirrorExit } from './signal-forward.js';
 import { startBinary, type StartedBinary } from './spawn-binary.js';
@@ -65,6 +66,17 @@ function permissionDenied(err: unknown): UserError | undefined {
   });
 }
 
+/**
+ * The manifest's own failures (missing, cut short, or no package.json above it either): what a call meets while yarn 1
+ * or bun replace ao in place, unlinking each file and writing it anew, so they wait for an install in progress too.
+ */
+const manifestFailures = new WeakSet<object>();
+
+function manifestFailure(err: UserError): UserError {
+  manifestFailures.add(err);
+  return err;
+}
+
 /** The release this launcher belongs to, from the manifest beside it in @aoagents/ao. */
 function readManifest(): AoManifest {
   const path = join(packageDir, MANIFEST_FILE);
@@ -76,26 +88,30 @@ function readManifest(): AoManifest {
     // Inside its package (whose package.json declares this launcher): the package lost a file (an interrupted
     // extract, an antivirus). A copy in ~/bin may well have some other package.json above it.
     if (ownPackage(packageDir)) {
-      throw new UserError({
-        what: `${path} is missing`,
-        why: "the package is incomplete: the launcher cannot tell which binary is this release's",
-        fix: `reinstall ao: ${reinstallCommand(installLayout(packageDir), ownSpec())}`,
-        code: 'EAOINTEGRITY',
-        cause,
-      });
+      throw manifestFailure(
+        new UserError({
+          what: `${path} is missing`,
+          why: "the package is incomplete: the launcher cannot tell which binary is this release's",
+          fix: `reinstall ao: ${reinstallCommand(installLayout(packageDir), ownSpec())}`,
+          code: 'EAOINTEGRITY',
+          cause,
+        }),
+      );
     }
-    throw launcherCopy(entryFile, path, cause);
+    throw manifestFailure(launcherCopy(entryFile, path, cause));
   }
   try {
     return JSON.parse(text) as AoManifest;
   } catch (cause) {
-    throw new UserError({
-      what: `${path} is damaged`,
-      why: `it does not parse as JSON (${(cause as Error).message}): the launcher cannot tell which binary is this release's`,
-      fix: `reinstall ao: ${reinstallCommand(installLayout(packageDir), ownSpec())}`,
-      code: 'EAOINTEGRITY',
-      cause,
-    });
+    throw manifestFailure(
+      new UserError({
+        what: `${path} is damaged`,
+        why: `it does not parse as JSON (${(cause as Error).message}): the launcher cannot tell which binary is this release's`,
+        fix: `reinstall ao: ${reinstallCommand(installLayout(packageDir), ownSpec())}`,
+        code: 'EAOINTEGRITY',
+        cause,
+      }),
+    );
   }
 }
 
@@ -146,9 +162,15 @@ function isThisLauncher(other: Stats): boolean {
   });
 }
 
-function resolveBinary(manifest: AoManifest): string {
+/** The binary to start, with its stat when it was verified (none for AO_BINARY_PATH, which is not). */
+interface Resolved {
+  binary: string;
+  checked?: Stats;
+}
+
+function resolveBinary(manifest: AoManifest): Resolved {
   const override = fromOverride();
-  if (override) return override;
+  if (override) return { binary: override };
   const wanted = preferredTargets(hostFacts());
   const release = { name: manifest.name, version: manifest.version };
   const layout = () => installLayout(packageDir);
@@ -159,6 +181,7 @@ function resolveBinary(manifest: AoManifest): string {
     if (!entry) continue;
     const found = findPlatformPackage(packageDir, entry);
     if (found) {
+      const checked = statSync(found.binary);
       verifyBinaryOnce(
         found.binary,
         entry,
@@ -166,8 +189,9 @@ function resolveBinary(manifest: AoManifest): string {
         () => found.version(),
         () => reinstallCommand(layout(), `${release.name}@${release.version}`, found.dir, found.binary),
         cache,
+        checked,
       );
-      return found.binary;
+      return { binary: found.binary, checked };
     }
     // Where the postinstall puts a package it had to fetch itself (a user's cache: another user may own it).
     const inCaches = cacheRootsToSearch(packageDir, cache)
@@ -186,6 +210,7 @@ function resolveBinary(manifest: AoManifest): string {
           code: 'EAOOWNER',
         });
       }
+      const checked = statSync(cached);
       verifyBinaryOnce(
         cached,
         entry,
@@ -193,13 +218,16 @@ function resolveBinary(manifest: AoManifest): string {
         () => undefined,
         () => reinstallCommand(layout(), `${release.name}@${release.version}`),
         cache,
+        checked,
       );
-      return cached;
+      return { binary: cached, checked };
     }
   }
   const present = Object.keys(manifest.binaries).filter((t) => !wanted.includes(t) && findPlatformPackage(packageDir, manifest.binaries[t]!));
   const { manager, global, yarnBerry, project } = layout();
+  const native = manifest.binaries[[...wanted].reverse().find((t) => manifest.binaries[t]) ?? ''];
   throw diagnoseMissingBinary({
+    platformLimit: native && platformLimit(manager, yarnBerry ?? false, global ? undefined : project, native),
     manifest,
     wanted,
     presentTargets: present,
@@ -212,12 +240,16 @@ function resolveBinary(manifest: AoManifest): string {
 }
 
 /**
- * What a package manager replacing ao leaves for a moment: its platform package not yet there, another release's, or
- * its binary still being written (npm extracts in place: another size). An altered binary of the right size never waits.
+ * What a package manager replacing ao leaves for a moment: its platform package not yet there, another release's, its
+ * binary still being written (npm extracts in place: another size), or ao's manifest not yet (fully) there. An altered
+ * binary of the right size never waits.
  */
 const installInProgress = (err: unknown) =>
   isUserError(err) &&
-  (err.code === 'EAOMISSING' || err.code === 'EAOSKEW' || (err.code === 'EAOINTEGRITY' && (err.cause as Problem | undefined)?.kind === 'size'));
+  (err.code === 'EAOMISSING' ||
+    err.code === 'EAOSKEW' ||
+    (err.code === 'EAOINTEGRITY' && ['size', 'replaced'].includes((err.cause as Problem | undefined)?.kind ?? '')) ||
+    manifestFailures.has(err));
 
 function cannotRun(binary: string, err: Error): UserError {
   const denied = permissionDenied(err);
@@ -259,7 +291,7 @@ function main(): void {
   const execve = process.env.AO_BINARY_PATH ? undefined : execveHere();
   // Where we stay alive beside the binary, SIGUSR1 is ours from the first moment (signal-forward.ts).
   if (!execve) forwardSignals(() => child, [INSPECTOR_SIGNAL]);
-  let binary: string;
+  let found: Resolved;
   try {
     if (!nodeSupported()) {
       throw new UserError({
@@ -269,12 +301,25 @@ function main(): void {
         code: 'EAONODE',
       });
     }
-    binary = whenInstallSettles(packageDir, () => resolveBinary(readManifest()), installInProgress);
+    const lookUp = () => whenInstallSettles(packageDir, () => resolveBinary(readManifest()), installInProgress);
+    found = lookUp();
+    // Replaced since it was verified (an upgrade writing it anew): verified again, the install waited for if it is under way.
+    for (let again = 0; found.checked && !sameFileAs(found.binary, found.checked); again++) {
+      if (again === 3) {
+        throw new UserError({
+          what: `${found.binary} keeps changing`,
+          why: 'it was replaced each time the launcher had checked it: something is writing it',
+          fix: 'run ao again once the install or whatever writes that file has finished',
+          code: 'EAOINTEGRITY',
+        });
+      }
+      found = lookUp();
+    }
   } catch (err) {
     die(err);
   }
   legacyNotice('launch');
-  run(binary, execve);
+  run(found.binary, execve);
 }
 
 main();

@@ -5,6 +5,7 @@ import { executableMismatch } from '../common/binary-format.js';
 import { UserError } from '../common/errors.js';
 import { cacheRoot, stampPath } from './locations.js';
 import type { BinaryEntry } from '../common/ao-manifest.js';
+import { sameFileAs } from './exec-binary.js';
 import { ownedByMe } from './ownership.js';
 
 /**
@@ -66,7 +67,7 @@ export function writeStamp(path: string, st: Stats, entry: BinaryEntry, cache = 
   }
 }
 
-export type Problem = { kind: 'size' | 'hash' | 'format'; detail: string };
+export type Problem = { kind: 'size' | 'hash' | 'format' | 'replaced'; detail: string };
 
 /** Why the file does not match its manifest entry, or undefined when it does. */
 export function checkBinary(path: string, entry: BinaryEntry, st: Stats = statSync(path)): Problem | undefined {
@@ -85,7 +86,8 @@ export function checkBinary(path: string, entry: BinaryEntry, st: Stats = statSy
  * Verifies once per file state; throws a UserError naming the file when the
  * bytes are not the release's. `installedVersion` is read only on a mismatch,
  * to tell a version skew from an altered file; `reinstall` names the command
- * that puts the release back for the install method in use. Returns true when
+ * that puts the release back for the install method in use; `st` is the file's stat, which the caller keeps to
+ * tell the file it starts is the one verified (sameFileAs). Returns true when
  * it hashed the file just now (the launcher's first run), false on a stamp hit.
  */
 export function verifyBinaryOnce(
@@ -95,15 +97,17 @@ export function verifyBinaryOnce(
   installedVersion: () => string | undefined,
   reinstall: () => string,
   cache?: string,
+  st: Stats = statSync(path),
 ): boolean {
   const ownVersion = release.version;
-  const st = statSync(path);
   if (hasValidStamp(path, st, entry, cache)) return false;
-  const problem = checkBinary(path, entry, st);
-  if (!problem) {
+  const checked = checkBinary(path, entry, st);
+  if (!checked) {
     writeStamp(path, st, entry, cache);
     return true;
   }
+  // Replaced while it was read (an upgrade unlinking it to write the new one): not an altered file.
+  const problem: Problem = sameFileAs(path, st) ? checked : { kind: 'replaced', detail: `${path} was replaced while it was checked (${checked.detail})` };
   const theirs = installedVersion();
   if (theirs && theirs !== ownVersion) {
     throw new UserError({

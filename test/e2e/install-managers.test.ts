@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
@@ -398,6 +398,60 @@ describe('other package managers install a working, verified ao', () => {
     );
     await runRepair(fix, env, dir);
     expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // A project whose settings list the platforms to install for (a team on Macs building Linux images): this host's
+  // package is never installed, and yarn 4 blocks ao's install script by default, so nothing fetches it. ao had said
+  // the node_modules came from another machine and to reinstall, which installs the same platforms again.
+  it('yarn 4, pnpm and npm projects whose settings leave this platform out: ao names the file and the setting, and the fix it gives works', async () => {
+    const others = '  os: [darwin]\n  cpu: [arm64]\n';
+    const { dir, env } = await yarn4Project('yarn4-architectures', 'pnp', (project) => {
+      writeFileSync(join(project, '.yarnrc.yml'), `supportedArchitectures:\n${others}`, { flag: 'a' });
+      return project;
+    });
+    const yarnrc = join(dir, '.yarnrc.yml');
+    const yarnCall = await run('yarn', ['ao', '--version'], env, { cwd: dir });
+    expect(yarnCall.status).toBe(1);
+    expect(yarnCall.stderr).toContain(`why: ${yarnrc} sets supportedArchitectures, which leaves out linux-x64`);
+    expect(yarnCall.stderr).toContain(`fix: in ${dir}: add current to the os and cpu lists of supportedArchitectures in ${yarnrc}, then run yarn install`);
+    writeFileSync(yarnrc, readFileSync(yarnrc, 'utf8').replace('[darwin]', '[darwin, current]').replace('[arm64]', '[arm64, current]'));
+    await mustRun('yarn', ['install'], env, { cwd: dir });
+    expect((await mustRun('yarn', ['ao', '--version'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
+
+    const { sb } = pnpmSandbox('pnpm-architectures');
+    const pnpmEnv = withPnpmShim(sb);
+    const pnpmDir = join(sb.root, 'project');
+    mkdirSync(pnpmDir);
+    writeFileSync(join(pnpmDir, 'package.json'), '{"name":"p","private":true}\n');
+    const workspace = join(pnpmDir, 'pnpm-workspace.yaml');
+    writeFileSync(workspace, `supportedArchitectures:\n${others}`);
+    await mustRun('pnpm', ['add', SPEC], pnpmEnv, { cwd: pnpmDir });
+    const pnpmAo = join(pnpmDir, 'node_modules', '.bin', 'ao');
+    const pnpmCall = await run(pnpmAo, ['--version'], pnpmEnv);
+    expect(pnpmCall.status).toBe(1);
+    expect(pnpmCall.stderr).toContain(`why: ${workspace} sets supportedArchitectures, which leaves out linux-x64`);
+    expect(pnpmCall.stderr).toContain(
+      `fix: in ${pnpmDir}: add current to the os and cpu lists of supportedArchitectures in ${workspace}, then run pnpm install`,
+    );
+    writeFileSync(workspace, readFileSync(workspace, 'utf8').replace('[darwin]', '[darwin, current]').replace('[arm64]', '[arm64, current]'));
+    await mustRun('pnpm', ['install'], pnpmEnv, { cwd: pnpmDir });
+    expect((await mustRun(pnpmAo, ['--version'], pnpmEnv)).stdout).toBe('ao version 0.10.0\n');
+
+    const npmSb = sandbox('npm-architectures');
+    const npmDir = join(npmSb.root, 'project');
+    mkdirSync(npmDir);
+    writeFileSync(join(npmDir, 'package.json'), '{"name":"p","private":true}\n');
+    const npmrc = join(npmDir, '.npmrc');
+    writeFileSync(npmrc, 'os=darwin\ncpu=arm64\n');
+    await mustRun('npm', ['install', SPEC, '--ignore-scripts'], npmSb.env, { cwd: npmDir });
+    const npmAo = join(npmDir, 'node_modules', '.bin', 'ao');
+    const npmCall = await run(npmAo, ['--version'], npmSb.env);
+    expect(npmCall.status).toBe(1);
+    expect(npmCall.stderr).toContain(`why: ${npmrc} sets os=darwin and cpu=arm64, which leave out linux-x64`);
+    expect(npmCall.stderr).toContain(`fix: in ${npmDir}: remove the os and cpu lines from ${npmrc}, then run npm install`);
+    writeFileSync(npmrc, '');
+    await mustRun('npm', ['install', '--ignore-scripts'], npmSb.env, { cwd: npmDir });
+    expect((await mustRun(npmAo, ['--version'], npmSb.env)).stdout).toBe('ao version 0.10.0\n');
   });
 
   // bun hard-links packages from its cache: an edit in place alters the cached copy too, which a reinstall links again.

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { installLayout } from '../../common/install-layout.js';
 import { diagnoseMissingBinary, type MissingBinaryFacts } from '../../postinstall/diagnose.js';
 import { preferredTargets } from '../../postinstall/host.js';
+import { platformLimit } from '../../postinstall/platform-limit.js';
 import { npmLockfile } from '../../postinstall/resolve.js';
 import type { AoManifest, BinaryEntry } from '../../common/ao-manifest.js';
 
@@ -158,5 +159,58 @@ describe('telling package managers apart by layout', () => {
     ['/usr/local/lib/node_modules/@aoagents/ao', undefined, 'npm'],
   ] as const)('%s is %s', (dir, pnp, want) => {
     expect(installLayout(dir, {}, { env: {}, platform: 'linux', pnp, exists: () => false }).manager).toBe(want);
+  });
+});
+
+describe('settings that leave this platform out', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  const host = { os: 'linux', cpu: 'x64' };
+  /** A project in a folder of its own, with `files` written into it; HOME is an empty folder beside it. */
+  const project = (files: Record<string, string>) => {
+    const root = mkdtempSync(join(tmpdir(), 'ao-platform-limit-'));
+    dirs.push(root);
+    for (const d of ['project', 'home']) mkdirSync(join(root, d));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(root, 'project', name), text);
+    return { dir: join(root, 'project'), env: { HOME: join(root, 'home') } };
+  };
+
+  it('reads yarn and pnpm YAML lists in block and flow form, and a list with current or this host admits it', () => {
+    const limited = [
+      'supportedArchitectures:\n  os:\n    - darwin\n  cpu:\n    - arm64\n',
+      'supportedArchitectures: { os: [darwin, linux], cpu: [arm64] }\n',
+      'nodeLinker: pnp\nsupportedArchitectures:\n  cpu: [arm64] # the Macs\nenableScripts: false\n',
+    ];
+    for (const text of limited) {
+      const { dir, env } = project({ '.yarnrc.yml': text });
+      expect(platformLimit('yarn', true, dir, host, env)?.file, text).toBe(join(dir, '.yarnrc.yml'));
+    }
+    for (const text of [
+      'supportedArchitectures:\n  os: [darwin, current]\n  cpu: [arm64, current]\n',
+      'supportedArchitectures:\n  os: [linux]\n',
+      'nodeLinker: pnp\n',
+    ]) {
+      const { dir, env } = project({ '.yarnrc.yml': text, 'pnpm-workspace.yaml': text });
+      expect(platformLimit('yarn', true, dir, host, env), text).toBeUndefined();
+      expect(platformLimit('pnpm', false, dir, host, env), text).toBeUndefined();
+    }
+    // yarn 1 has no such setting.
+    const { dir, env } = project({ '.yarnrc.yml': limited[0]! });
+    expect(platformLimit('yarn', false, dir, host, env)).toBeUndefined();
+  });
+
+  it("reads pnpm's package.json field and npm's os and cpu, and names them in the message", () => {
+    const pnpm = project({ 'package.json': JSON.stringify({ pnpm: { supportedArchitectures: { os: ['darwin'] } } }) });
+    expect(platformLimit('pnpm', false, pnpm.dir, host, pnpm.env)?.file).toBe(join(pnpm.dir, 'package.json'));
+    const npm = project({ '.npmrc': 'registry=http://x/\nos=darwin\ncpu=x64\n' });
+    const limit = platformLimit('npm', false, npm.dir, host, npm.env);
+    expect(limit).toEqual({ file: join(npm.dir, '.npmrc'), settings: ['os=darwin'], kind: 'npmrc' });
+    const e = diagnoseMissingBinary(facts({ global: false, project: npm.dir, platformLimit: limit }));
+    expect(e.why).toBe(
+      `${join(npm.dir, '.npmrc')} sets os=darwin, which leaves out linux-x64: npm installs the platform packages of the platforms set there only`,
+    );
+    expect(e.fix).toBe(`in ${npm.dir}: remove the os line from ${join(npm.dir, '.npmrc')}, then run npm install`);
   });
 });

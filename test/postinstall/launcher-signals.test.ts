@@ -413,11 +413,20 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     // was incomplete, or thrown a SyntaxError's stack.
     const put = () => writeFileSync(full, text);
     const half = () => writeFileSync(full, text.subarray(0, text.length / 2));
+    // yarn 1 unlinks every file of ao's at once before writing it anew: package.json may be gone too, where bin/ao had
+    // taken itself for a copy outside its package and said to delete it.
+    const packageJson = join(own, 'package.json');
+    const packageText = readFileSync(packageJson);
+    const putBoth = () => {
+      put();
+      if (!existsSync(packageJson)) writeFileSync(packageJson, packageText);
+    };
     for (const [label, write] of [
       ['missing', () => {}],
       ['half written', half],
+      ['missing, and package.json too', () => rmSync(packageJson)],
     ] as const) {
-      const r = await called(write, put);
+      const r = await called(write, putBoth);
       expect([r.status, r.stdout], `${label}: ${r.stderr}`).toEqual([0, 'ao version 0.10.0\n']);
     }
     // npm moving ao's folder aside the moment bin/ao started, to put a release in its place: the launcher's real-path
@@ -441,6 +450,41 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       expect(r.stderr).toContain(`ao: ${full} is ${label}`);
       expect(r.stderr).toContain('fix: reinstall @aoagents/ao@0.10.0 with the package manager that installed it');
       expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  // yarn 1 replacing ao (`yarn global add` of another release) unlinks the binary and writes the new one in its place.
+  // A call that had checked the old file exec'd whatever the path held by then, bytes never verified; one that met the
+  // file gone mid-check refused it as "altered after release" with a reinstall to run over the install in progress.
+  it('a binary replaced between its check and the hand-over (an upgrade writing it anew) is checked again, never run unverified; one gone mid-check waits for the install', async () => {
+    const pnpmHome = join(release.sandbox('replaced-binary-dir').root, 'pnpm-home');
+    const sb = release.sandbox('replaced-binary', [pnpmHome], { PNPM_HOME: pnpmHome });
+    await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
+    const ao = join((await mustRun('node', [PNPM, 'root', '-g'], sb.env)).stdout.trim(), '@aoagents', 'ao', 'bin', 'ao');
+    const binary = realpathSync(join(realpathSync(join(dirname(ao), '..')), '..', 'ao-linux-x64', 'bin', 'ao'));
+    const preload = join(REPO_ROOT, 'test', 'postinstall', 'support', 'move-binary-after-check.cjs');
+    let caches = 0;
+    const call = async (node: string, after: 'stamp' | 'hash', replaceWith: 'altered' | 'nothing') => {
+      const cache = join(sb.root, `cache-${caches++}`);
+      // A stamp: bin/ao's usual path takes the binary on it; none: the full launcher hashes it.
+      if (after === 'stamp') await mustRun(node, [ao, '--version'], { ...sb.env, AO_CACHE_DIR: cache });
+      const env = { ...sb.env, AO_CACHE_DIR: cache, AO_TEST_BINARY: binary, AO_TEST_MOVE_AFTER: after, AO_TEST_REPLACE_WITH: replaceWith };
+      const started = startUntilItWaits(node, ['--require', preload, ao, '--version'], env);
+      await started.waiting;
+      // The install in progress finishes: the release's binary is back.
+      rmSync(binary, { force: true });
+      renameSync(`${binary}.away`, binary);
+      return { status: await started.ended, ...started.out };
+    };
+    for (const node of [node20, node22, node24]) {
+      for (const after of node === node20 ? (['hash'] as const) : (['stamp', 'hash'] as const)) {
+        const altered = await call(node, after, 'altered');
+        expect([altered.status, altered.stdout], `${node} ${after}: ${altered.stderr}`).toEqual([1, '']);
+        expect(altered.stderr).toContain(`ao: refusing to run ${binary}\n  why: it is not the binary of release 0.10.0: ${binary} has sha512`);
+      }
+      const gone = await call(node, 'hash', 'nothing');
+      expect([gone.status, gone.stdout], `${node}: ${gone.stderr}`).toEqual([0, 'ao version 0.10.0\n']);
+      expect(gone.stderr).toContain(WAITS_FOR_INSTALL);
     }
   });
 
@@ -508,12 +552,34 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     }
   });
 
-  it('a damaged ao-manifest.json beside the launcher: one message naming the file and the reinstall, no stack trace', async () => {
+  it('a damaged ao-manifest.json beside the launcher: waits for an install in progress, then one message naming the file and the reinstall, no stack trace', async () => {
     const pnpmHome = join(release.sandbox('damaged-manifest-dir').root, 'pnpm-home');
     const sb = release.sandbox('damaged-manifest', [pnpmHome], { PNPM_HOME: pnpmHome });
     await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
     const own = realpathSync(join((await mustRun('node', [PNPM, 'root', '-g'], sb.env)).stdout.trim(), '@aoagents', 'ao'));
     const manifest = join(own, 'ao-manifest.json');
+    const packageJson = join(own, 'package.json');
+    const [manifestText, packageText] = [readFileSync(manifest), readFileSync(packageJson)];
+    // yarn 1 replacing ao in place (`yarn global add` of another release) unlinks each file, then writes it anew: a
+    // call meanwhile met a manifest cut short ("is damaged", reinstall) or, package.json gone too, took itself for a
+    // copy outside its package and was told to delete bin/ao. It waits for the install in progress and runs.
+    for (const [label, write] of [
+      ['half written', () => writeFileSync(manifest, manifestText.subarray(0, manifestText.length / 2))],
+      ['not yet written, package.json neither', () => rmSync(packageJson)],
+    ] as const) {
+      rmSync(manifest); // hard links into pnpm's store: new files, not edits of the store's
+      write();
+      const ao = startUntilItWaits(node22, [join(own, 'bin', 'ao'), '--version'], { ...sb.env, AO_CACHE_DIR: join(sb.root, `cache-${label}`) });
+      await ao.waiting;
+      for (const [file, text] of [
+        [manifest, manifestText],
+        [packageJson, packageText],
+      ] as const) {
+        rmSync(file, { force: true });
+        writeFileSync(file, text);
+      }
+      expect([await ao.ended, ao.out.stdout], `${label}: ${ao.out.stderr}`).toEqual([0, 'ao version 0.10.0\n']);
+    }
     rmSync(manifest); // a hard link into pnpm's store: a new file, not an edit of the store's
     writeFileSync(manifest, '{"name": "@aoagents/ao", "binaries": {');
     const r = spawnSync(node22, [join(own, 'bin', 'ao'), '--version'], { env: sb.env, encoding: 'utf8', timeout: 60_000 });

@@ -1,0 +1,23 @@
+// Test preload: replaces the platform binary (AO_TEST_BINARY) right after the launcher checked it, before it hands
+// over, as yarn 1 replacing ao does (it unlinks the file, then writes the new one): after reading its stamp
+// (AO_TEST_MOVE_AFTER=stamp, bin/ao's usual path) or after hashing it (=hash, the full launcher). The old file goes
+// to <binary>.away; with AO_TEST_REPLACE_WITH=altered a copy with one byte flipped takes its place, else nothing.
+const fs = require('node:fs');
+
+const binary = process.env.AO_TEST_BINARY;
+const after = process.env.AO_TEST_MOVE_AFTER;
+const readFileSync = fs.readFileSync;
+fs.readFileSync = function (path, ...rest) {
+  const result = readFileSync.call(this, path, ...rest);
+  const file = String(path);
+  if ((after === 'stamp' && file.includes('/verified/')) || (after === 'hash' && file === binary)) {
+    fs.readFileSync = readFileSync;
+    const bytes = readFileSync(binary);
+    fs.renameSync(binary, `${binary}.away`);
+    if (process.env.AO_TEST_REPLACE_WITH === 'altered') {
+      bytes[bytes.length - 100] ^= 0xff;
+      fs.writeFileSync(binary, bytes, { mode: 0o755 });
+    }
+  }
+  return result;
+};
