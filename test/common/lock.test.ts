@@ -168,8 +168,11 @@ describe('acquireLock', () => {
   // busy parent. Its pid still answers kill(0) and /proc, as a zombie (state Z), until then.
   it.runIf(process.platform === 'linux')('reclaims the lock of a killed holder its parent has not reaped yet (a zombie)', async () => {
     const path = join(dir(), 'x.lock');
-    // `true` exits at once; its parent then becomes `sleep`, which never reaps it.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // The child exits at once and its parent never waits for it. (A shell's `true & exec sleep 30` was a race: the
+    // shell could reap `true` before its exec, and the pid was gone, in 1 of a few loaded runs.)
+    const parent = spawn('python3', ['-c', 'import os, time\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nprint(pid, flush=True)\ntime.sleep(30)'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     try {
       const pid = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (d) => resolve(String(d)))));
       const state = () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0];
