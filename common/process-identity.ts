@@ -55,7 +55,7 @@ export function psStartId(pid: number): string | undefined {
 
 /** Whether `pid` is alive and, when a start id was recorded for it, still that very process. */
 export function recordedProcessAlive(pid: number, startId: string | undefined): boolean {
-  if (!pidAlive(pid) || ended(pid)) return false;
+  if (!pidAlive(pid) || processEnded(pid)) return false;
   if (startId === undefined) return true;
   const now = processStartId(pid);
   // Unreadable (another user's process under hidepid): the pid is all we have, so trust it.
@@ -66,7 +66,7 @@ export function recordedProcessAlive(pid: number, startId: string | undefined): 
  * Linux: a process that ended but that its parent has not reaped yet (state Z: a busy parent, a container whose PID 1 reaps
  * no orphans) still answers kill(0) and has its /proc entry, but never runs again. A lock it held had been waited on.
  */
-function ended(pid: number): boolean {
+export function processEnded(pid: number): boolean {
   if (process.platform !== 'linux') return false;
   try {
     const state = procStatFields(pid)[0];

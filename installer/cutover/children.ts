@@ -1,5 +1,7 @@
+import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pidAlive, processStartId, recordedProcessAlive } from '../../common/process-identity.js';
+import { procStatFields } from '../../common/proc-stat.js';
+import { pidAlive, processEnded, processStartId, recordedProcessAlive } from '../../common/process-identity.js';
 import type { Journal } from './journal.js';
 
 /**
@@ -18,15 +20,34 @@ export function untrackChild(journal: Journal): Promise<void> {
   return journal.update({ child: undefined });
 }
 
-/** A process group's id is its leader's pid; Windows has no groups, so the leader stands for it. */
-const groupAlive = (pgid: number): boolean => pidAlive(process.platform === 'win32' ? pgid : -pgid);
+/**
+ * Whether a process of the group still runs. A group's id is its leader's pid; Windows has no groups, so the leader
+ * stands for it. On Linux a group of zombies alone (a finished npm in a container whose PID 1 reaps nothing) answers
+ * kill(0) for good but runs nothing: only a member that has not ended counts.
+ */
+function groupAlive(pgid: number): boolean {
+  if (process.platform === 'win32') return pidAlive(pgid);
+  if (!pidAlive(-pgid)) return false;
+  if (process.platform !== 'linux') return true;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const [state, , pgrp] = procStatFields(Number(entry));
+      if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+    } catch {
+      // ended while listed
+    }
+  }
+  return false;
+}
 
 /**
  * Whether the recorded command's group still runs. A pid is not reused while a group still carries it as
- * its id, so a live group whose leader has exited is still ours; a live leader with another start id is not.
+ * its id, so a live group whose leader has exited (reaped or not: a zombie leader's scripts write on) is still
+ * ours; a live leader with another start id is not.
  */
 function recordedGroupAlive(child: NonNullable<Journal['data']['child']>): boolean {
-  return groupAlive(child.pid) && (!pidAlive(child.pid) || recordedProcessAlive(child.pid, child.startId));
+  return groupAlive(child.pid) && (!pidAlive(child.pid) || processEnded(child.pid) || recordedProcessAlive(child.pid, child.startId));
 }
 
 export async function settleOrphanedChild(journal: Journal, log: (line: string) => void, waitMs = 10 * 60_000): Promise<void> {

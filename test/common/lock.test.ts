@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { buildSync } from 'esbuild';
 import { acquireLock } from '../../common/lock.js';
 import { REPO_ROOT } from '../../common/paths.js';
+import { neverReaping, untilZombie } from '../support/zombie.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'lock-'));
 
@@ -170,16 +171,17 @@ describe('acquireLock', () => {
     const path = join(dir(), 'x.lock');
     // The child exits at once and its parent never waits for it. (A shell's `true & exec sleep 30` was a race: the
     // shell could reap `true` before its exec, and the pid was gone, in 1 of a few loaded runs.)
-    const parent = spawn('python3', ['-c', 'import os, time\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nprint(pid, flush=True)\ntime.sleep(30)'], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    const { parent, printed } = await neverReaping([
+      'import os, time',
+      'pid = os.fork()',
+      'if pid == 0:',
+      '    os._exit(0)',
+      'print(pid, flush=True)',
+      'time.sleep(30)',
+    ]);
     try {
-      const pid = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (d) => resolve(String(d)))));
-      const state = () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0];
-      for (let i = 0; state() !== 'Z'; i++) {
-        if (i > 400) throw new Error(`pid ${pid} never became a zombie`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      const pid = Number(printed);
+      await untilZombie(pid);
       const startId = `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}:${readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]}`;
       writeFileSync(path, JSON.stringify({ pid, host: hostname(), acquiredAt: new Date().toISOString(), token: 'killed', startId }));
       // It had been waited on as a live holder: 15 minutes for ao-app install, then ELOCKED naming a pid `ps` shows <defunct>.

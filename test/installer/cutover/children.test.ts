@@ -3,9 +3,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pidAlive } from '../../../common/process-identity.js';
+import { pidAlive, recordedProcessAlive } from '../../../common/process-identity.js';
 import { settleOrphanedChild, trackChild } from '../../../installer/cutover/children.js';
 import { Journal } from '../../../installer/cutover/journal.js';
+import { neverReaping, untilZombie } from '../../support/zombie.js';
 
 /** A process group leader that lives until killed, as an orphaned `npm install -g` would. */
 async function groupLeader() {
@@ -21,7 +22,7 @@ describe('a recovery and the command a crash left running', () => {
     await trackChild(journal, orphan.pid!, 'npm install -g @aoagents/ao@0.10.0');
     const lines: string[] = [];
     await settleOrphanedChild(journal, (l) => lines.push(l), 300);
-    expect(pidAlive(orphan.pid!)).toBe(false);
+    expect(recordedProcessAlive(orphan.pid!, undefined)).toBe(false);
     expect(lines.join('\n')).toMatch(/waiting for `npm install -g @aoagents\/ao@0.10.0`[\s\S]*stopping it \(SIGTERM\)/);
     expect(journal.data.child).toBeUndefined();
   });
@@ -43,6 +44,64 @@ describe('a recovery and the command a crash left running', () => {
     }
   });
 
+  // npm killed while a script it started runs on, in a container whose PID 1 reaps nothing: the leader is a zombie. Counted
+  // dead (as a lock holder rightly is), it had let the recovery write beside the script still running in its group.
+  it.runIf(process.platform === 'linux')(
+    'waits for and stops the group when its leader is a zombie nobody reaped but a process it started still runs',
+    async () => {
+      const journal = await Journal.create(await mkdtemp(join(tmpdir(), 'ao-children-')), { command: 'update', target: '0.10.0' });
+      const { parent, printed } = await neverReaping([
+        'import os, subprocess, time',
+        'r, w = os.pipe()',
+        'if os.fork() == 0:',
+        '    os.setsid()',
+        "    g = subprocess.Popen(['sleep', '60'])",
+        "    os.write(w, f'{os.getpid()} {g.pid}'.encode())",
+        '    os._exit(0)',
+        'print(os.read(r, 100).decode(), flush=True)',
+        'time.sleep(60)',
+      ]);
+      const [leader, grandchild] = printed.split(' ').map(Number) as [number, number];
+      try {
+        await untilZombie(leader);
+        await trackChild(journal, leader, 'npm install -g @aoagents/ao@0.10.0');
+        const lines: string[] = [];
+        await settleOrphanedChild(journal, (l) => lines.push(l), 300);
+        expect(recordedProcessAlive(grandchild, undefined)).toBe(false);
+        expect(lines.join('\n')).toMatch(/waiting for `npm install -g @aoagents\/ao@0.10.0`[\s\S]*stopping it \(SIGTERM\)/);
+      } finally {
+        if (pidAlive(grandchild)) process.kill(grandchild, 'SIGKILL');
+        parent.kill('SIGKILL');
+      }
+    },
+  );
+
+  // The same container, npm finished with nothing left in its group: a zombie alone, which never goes away. Read as a live
+  // group, it would have held the recovery its whole 10 minutes, then sent it signals it cannot take.
+  it.runIf(process.platform === 'linux')('does not wait for a group whose only member is a finished leader nobody reaped', async () => {
+    const journal = await Journal.create(await mkdtemp(join(tmpdir(), 'ao-children-')), { command: 'update', target: '0.10.0' });
+    const { parent, printed } = await neverReaping([
+      'import os, time',
+      'pid = os.fork()',
+      'if pid == 0:',
+      '    os.setsid()',
+      '    os._exit(0)',
+      'print(pid, flush=True)',
+      'time.sleep(60)',
+    ]);
+    const leader = Number(printed);
+    try {
+      await untilZombie(leader);
+      await trackChild(journal, leader, 'npm install -g @aoagents/ao@0.10.0');
+      const lines: string[] = [];
+      await settleOrphanedChild(journal, (l) => lines.push(l), 60_000);
+      expect(lines).toEqual([]);
+      expect(journal.data.child).toBeUndefined();
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+
   it('waits for and stops the group when its leader has exited but a process it started still runs in it', async () => {
     const journal = await Journal.create(await mkdtemp(join(tmpdir(), 'ao-children-')), { command: 'update', target: '0.10.0' });
     // npm exiting while a script it started runs on in its group: the leader prints the script's pid, exits when told.
@@ -60,7 +119,7 @@ describe('a recovery and the command a crash left running', () => {
     try {
       const lines: string[] = [];
       await settleOrphanedChild(journal, (l) => lines.push(l), 300);
-      expect(pidAlive(grandchild)).toBe(false);
+      expect(recordedProcessAlive(grandchild, undefined)).toBe(false);
       expect(lines.join('\n')).toMatch(/waiting for `npm install -g @aoagents\/ao@0.10.0`[\s\S]*stopping it \(SIGTERM\)/);
     } finally {
       if (pidAlive(grandchild)) process.kill(grandchild, 'SIGKILL');
