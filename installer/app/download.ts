@@ -311,6 +311,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       if (part.resumedFrom > 0) {
         options.progress?.waiting('the bytes kept from an earlier run do not match the release; downloading the whole file again');
         await restart();
+        policy.restarted();
         continue;
       }
       // The URLs these bytes came from serve another file of the pinned size: another mirror may serve the pinned one.
@@ -320,6 +321,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         break;
       }
       await restart();
+      policy.restarted();
     }
     // No fsync: it cost ~120 ms for 182 MB on this machine's ext4 and protects nothing. The bytes are
     // unpacked from the page cache, and a later run re-hashes whatever a crash left in the partial: the

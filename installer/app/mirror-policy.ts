@@ -118,6 +118,13 @@ export class MirrorPolicy {
     return this.urls[this.mirror % this.urls.length];
   }
 
+  /** The download starts over from zero on purpose (its whole bytes failed the pinned hash): what it fetches again is progress. */
+  restarted(): void {
+    this.furthest = 0;
+    this.furthestBefore = 0;
+    this.failures = 0;
+  }
+
   /** After a failed attempt that left the download at `offset`: the wait before the next attempt, or undefined to stop. */
   failed(url: string, err: unknown, offset: number): number | undefined {
     this.lastError = err instanceof RetryableError ? err.message : `${url}: ${(err as Error).message}`;

@@ -587,6 +587,22 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(await digestFile(partialPath(dest))).toEqual(pinned);
   });
 
+  // Fetched again from zero, the file's bytes before the kept offset had counted as no progress (progress counted only
+  // past the furthest byte the resumed run reached): a connection that drops every 256 KiB gave up after `retries`.
+  it('counts the whole file fetched again as progress from zero, on a connection that keeps dropping', async () => {
+    const path = await servedPath();
+    const dest = join(await tempDir('dl'), 'app.zip');
+    const kept = (await readFile(source)).subarray(0, (SIZE / 10) * 9);
+    kept[1000]! ^= 0xff;
+    await writeFile(partialPath(dest), kept);
+    await writeFile(sidecarPath(dest), JSON.stringify({ url: `${server.url}${path}`, ...pinned }));
+    // The resume's request runs whole (a drop past its end), then every request from zero drops after 256 KiB.
+    server.fault(path, { kind: 'drop', afterBytes: SIZE }, ...Array.from({ length: 12 }, () => ({ kind: 'drop' as const, afterBytes: 256 << 10 })));
+    const result = await download({ urls: [`${server.url}${path}`], dest, ...pinned, backoffBaseMs: 10, retries: 6 });
+    expect(result).toMatchObject({ resumedFrom: 0 });
+    expect(await digestFile(partialPath(dest))).toEqual(pinned);
+  });
+
   it('still refuses, once the whole file fetched again fails too, and discards it', async () => {
     const path = await servedPath();
     server.fault(path, { kind: 'wrong-bytes' }, { kind: 'wrong-bytes' });

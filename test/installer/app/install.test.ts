@@ -731,16 +731,16 @@ describe('installing the desktop app', () => {
     'a file-system error writing the completion marker removes the unpacked staging folder, keeping the verified download',
     async () => {
       const root = await tempDir('root');
-      // 3,000 empty files: a ~50 KB download and empty files, but a ~400 KB marker (each file's path and sha256).
-      const entries = Array.from({ length: 3000 }, (_, i) => ({ path: `ao-desktop/node_modules/pkg-${i % 97}/file-${i}.js`, data: '' }));
+      // 1,200 empty files: a ~20 KB download and empty files, but a ~160 KB marker (each file's path and sha256).
+      const entries = Array.from({ length: 1200 }, (_, i) => ({ path: `ao-desktop/node_modules/pkg-${i % 97}/file-${i}.js`, data: '' }));
       const artifact = join(await tempDir('many'), 'ao-desktop-linux-x64.tar.gz');
       await writeFile(artifact, rawTarGz(entries));
       const manifest = await manifestFor(server, artifact, 'tar.gz', 'linux-x64', {}, { path: '/marker-efbig.tar.gz' });
       const file = await writeManifest(await tempDir('m'), manifest);
-      const limited = runCli(['install', '--quiet', '--manifest', file, '--target', 'linux-x64', '--dir', root], {}, ['prlimit', '--fsize=200000:200000']);
+      const limited = runCli(['install', '--quiet', '--manifest', file, '--target', 'linux-x64', '--dir', root], {}, ['prlimit', '--fsize=100000:100000']);
       expect(await limited.done).toBe(1);
       expect(limited.stderr).toContain('EFBIG');
-      // 3,000 unpacked files (254 MB for the real app) are not left on a disk that just failed a write.
+      // 1,200 unpacked files (3,000 and 254 MB for the real app) are not left on a disk that just failed a write.
       expect(await readdir(join(root, 'versions'))).toEqual([]);
       expect(existsSync(join(root, 'downloads', 'ao-desktop-linux-x64.tar.gz.partial'))).toBe(true);
     },
@@ -832,7 +832,7 @@ describe('installing the desktop app', () => {
     bytes[100]! ^= 0xff;
     await writeFile(installed, bytes);
     for (const p of [path, mirror]) server.fault(p, ...Array.from({ length: 20 }, () => ({ kind: 'status', status: 503 }) as const));
-    const failed = runCli(args, { AO_APP_DEADLINE_MS: '3000' });
+    const failed = runCli(args, { AO_APP_DEADLINE_MS: '1000' });
     expect(await failed.done, failed.stderr + failed.stdout).toBe(1);
     expect(await readFile(installed)).toEqual(bytes);
   });
