@@ -46,7 +46,8 @@ async function unpack(
   integrity: string | undefined,
   own: boolean,
 ): Promise<PlannedEntry[]> {
-  await mkdir(staging, { recursive: true });
+  // Its mode given: under umask 000 (an old WSL default) the version's folder had been 0777, one others could write.
+  await mkdir(staging, { recursive: true, mode: 0o755 });
   if (format === 'zip') return extractZip(artifact, staging, cap);
   if (format === 'tar.gz') return extractTarGz(artifact, staging, cap);
   // An AppImage runs as it is; a Windows installer is kept as verified and run from the version folder.

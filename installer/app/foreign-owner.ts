@@ -42,17 +42,22 @@ export async function refuseRootInOthersFolder(paths: Array<string | undefined>,
 export async function refuseFolderOthersCanWrite(root: string, command: 'install' | 'verify', versionDir?: string): Promise<void> {
   const uid = process.getuid?.();
   if (uid === undefined) return;
+  // Root verifying a user's app (sudo keeping HOME) only reads it: that the app is the user's is no reason to refuse.
+  const ownerMatters = !(command === 'verify' && uid === 0);
   const inside = [join(root, 'versions'), join(root, 'downloads'), ...(versionDir ? [versionDir] : [])];
   for (const [path, stickyIsEnough] of [[root, true] as const, ...inside.map((p) => [p, false] as const)]) {
     const info = await stat(path).catch(() => undefined);
     if (!info) continue;
     const anyoneWrites = (info.mode & 0o002) !== 0 && !(stickyIsEnough && (info.mode & 0o1000) !== 0);
-    const why = anyoneWrites ? 'can be written by any user' : info.uid !== uid && info.uid !== 0 ? `belongs to another user (uid ${info.uid})` : undefined;
-    if (!why) continue;
+    const otherOwner = ownerMatters && info.uid !== uid && info.uid !== 0;
+    if (!anyoneWrites && !otherOwner) continue;
+    const again = command === 'install' ? 'ao-app install' : 'ao-app verify';
     throw new UserError({
       what: `cannot ${command} the desktop app ${command === 'install' ? 'into' : 'in'} ${root}`,
-      why: `${path} ${why}, who could replace the app or plant one of their own there; ${command === 'install' ? 'nothing was changed' : 'so its files prove nothing'}`,
-      fix: `set AO_APP_DIR (or pass --dir) to a folder of your own (the default is ~/.ao/app), or make ${path} yours alone (chown $(id -u) and chmod go-w it), then run ao-app ${command === 'install' ? 'install' : 'install (it checks every file and downloads the app again if any differs)'} again`,
+      why: `${path} ${anyoneWrites ? 'can be written by any user' : `belongs to another user (uid ${info.uid})`}, who could replace the app or plant one of their own there; ${command === 'install' ? 'nothing was changed' : 'so its files prove nothing'}`,
+      fix: anyoneWrites
+        ? `as the owner of ${path}, run chmod go-w on it, or set AO_APP_DIR (or pass --dir) to a folder of your own (the default is ~/.ao/app); then run ${again} again`
+        : `run ${again} as the user who owns ${path} (uid ${info.uid}), or set AO_APP_DIR (or pass --dir) to a folder of your own (the default is ~/.ao/app)`,
       code: 'EAPPOWNER',
     });
   }

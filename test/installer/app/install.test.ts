@@ -136,6 +136,12 @@ describe('installing the desktop app', () => {
     });
     expect((await installApp({ manifest, target: 'darwin-arm64', root })).status).toBe('installed');
     expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toMatchObject({ ok: true, path });
+    if (process.getuid?.() === 0) {
+      // Root verifying a user's own app (sudo keeping HOME) only reads it: refused as "another user's", it was told to chown
+      // the user's app folder to root.
+      execFileSync('chown', ['-R', '65534:65534', root]);
+      expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toMatchObject({ ok: true, path });
+    }
   });
 
   it('verify re-hashes every installed file and names the one that changed, even at the same size', async () => {
@@ -389,6 +395,9 @@ describe('installing the desktop app', () => {
       expect(await install.done, install.stderr).toBe(0);
     }
     for (const folder of [root, join(root, 'versions'), join(root, 'downloads')]) expect((await stat(folder)).mode & 0o777).toBe(0o755);
+    // The version's own folder too: made 0777 there, verify refused the app as one others can write (EAPPOWNER).
+    const verify = runCli(['verify', ...args.slice(1)], {}, umask0);
+    expect(await verify.done, verify.stderr).toBe(0);
   });
 
   it('refuses before downloading when the disk is too small', async () => {
