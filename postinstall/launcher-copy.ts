@@ -19,6 +19,12 @@ export function ownPackage(packageDir: string): { name: string; version: string 
   }
 }
 
+/**
+ * Whether `packageDir` is where every package manager puts ao (`node_modules/@aoagents/ao`): its package, though a
+ * yarn 1 upgrade may have unlinked its package.json for the moment; a copy of bin/ao in ~/bin is elsewhere.
+ */
+export const inPackageFolder = (packageDir: string): boolean => /[\\/]node_modules[\\/]@aoagents[\\/]ao$/.test(packageDir);
+
 /** `launcher` (the `bin/ao` that ran) is a copy or hard link outside its package: `missing` is not beside it. */
 export function launcherCopy(launcher: string, missing: string, cause?: unknown): UserError {
   return new UserError({

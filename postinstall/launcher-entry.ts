@@ -15,7 +15,7 @@ import { realPath } from '../common/own-path.js';
 import { execRefusal, execveHere, sameFileAs } from './exec-binary.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { whenInstallSettles } from './install-settle.js';
-import { launcherCopy, ownPackage } from './launcher-copy.js';
+import { inPackageFolder, launcherCopy, ownPackage } from './launcher-copy.js';
 import { legacyNotice } from './legacy-notice.js';
 import { writableCacheRoot } from './locations.js';
 import { findPlatformPackage } from './resolve.js';
@@ -57,11 +57,10 @@ function fullLauncher(): void {
   const full = join(packageDir, 'lib', FULL_LAUNCHER);
   // Both come from loading the file, before any of it ran: loading it again is safe.
   const incomplete = (err: unknown) => err instanceof SyntaxError || ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && !existsSync(full));
-  // Where every package manager puts ao; a copy of bin/ao in ~/bin is elsewhere.
-  const inPackageFolder = /[\\/]node_modules[\\/]@aoagents[\\/]ao$/.test(packageDir);
+  const ours = inPackageFolder(packageDir);
   // ao's package, partly written (yarn 1 unlinks package.json with the rest), or its folder moved aside for the
   // moment; a copy of the launcher elsewhere is neither.
-  const installing = () => inPackageFolder || ownPackage(packageDir) !== undefined || !existsSync(packageDir);
+  const installing = () => ours || ownPackage(packageDir) !== undefined || !existsSync(packageDir);
   try {
     // An upgrade extracting in place (yarn 1, bun; npm into ao's new folder) writes bin/ before lib/, and a file in
     // pieces: a call in between waits for the install in progress, as the full launcher does for the platform package.
@@ -81,7 +80,7 @@ function fullLauncher(): void {
           fix: 'install ao again (npm install -g @aoagents/ao, or with the package manager you use)',
           code: 'EAOINTEGRITY',
         })
-      : !own && !inPackageFolder
+      : !own && !ours
         ? launcherCopy(self, full)
         : new UserError({
             what: `${full} is ${gone ? 'missing' : 'damaged'}`,
@@ -98,10 +97,11 @@ function main(): void {
   const execve = execveHere();
   try {
     const found = execve && verifiedBinary();
-    // Still the file the stamp vouched for (an upgrade may have written it anew since), else the full launcher looks again.
-    if (execve && found && sameFileAs(found.binary, found.checked)) {
+    if (execve && found) {
       legacyNotice('launch');
-      execve(found.binary, [found.binary, ...process.argv.slice(2)], process.env);
+      // Still the file the stamp vouched for (an upgrade may have written it anew since), checked last, right before the
+      // hand-over; else the full launcher looks again.
+      if (sameFileAs(found.binary, found.checked)) execve(found.binary, [found.binary, ...process.argv.slice(2)], process.env);
     }
   } catch {
     // whatever it is, the full launcher meets it again and explains it

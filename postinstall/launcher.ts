@@ -22,7 +22,7 @@ import { diagnoseMissingBinary } from './diagnose.js';
 import { execRefusal, execveHere, nodeSupported, sameFileAs, type Execve } from './exec-binary.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { whenInstallSettles } from './install-settle.js';
-import { launcherCopy, ownPackage } from './launcher-copy.js';
+import { inPackageFolder, launcherCopy, ownPackage } from './launcher-copy.js';
 import { legacyNotice } from './legacy-notice.js';
 import { cachedBinaryPath, cacheRootsToSearch, writableCacheRoot } from './locations.js';
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
@@ -85,9 +85,10 @@ function readManifest(): AoManifest {
     text = readFileSync(path, 'utf8');
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw cause;
-    // Inside its package (whose package.json declares this launcher): the package lost a file (an interrupted
-    // extract, an antivirus). A copy in ~/bin may well have some other package.json above it.
-    if (ownPackage(packageDir)) {
+    // Inside its package (whose package.json declares this launcher, or the folder every package manager puts it in:
+    // yarn 1 unlinks package.json too while it replaces ao): the package lost a file (an interrupted extract, an
+    // antivirus). A copy in ~/bin may well have some other package.json above it, and never waits.
+    if (ownPackage(packageDir) || inPackageFolder(packageDir)) {
       throw manifestFailure(
         new UserError({
           what: `${path} is missing`,
@@ -98,7 +99,7 @@ function readManifest(): AoManifest {
         }),
       );
     }
-    throw manifestFailure(launcherCopy(entryFile, path, cause));
+    throw launcherCopy(entryFile, path, cause);
   }
   try {
     return JSON.parse(text) as AoManifest;
@@ -303,7 +304,9 @@ function main(): void {
     }
     const lookUp = () => whenInstallSettles(packageDir, () => resolveBinary(readManifest()), installInProgress);
     found = lookUp();
-    // Replaced since it was verified (an upgrade writing it anew): verified again, the install waited for if it is under way.
+    legacyNotice('launch');
+    // Replaced since it was verified (an upgrade writing it anew): verified again, the install waited for if it is under
+    // way. Checked last, right before the hand-over.
     for (let again = 0; found.checked && !sameFileAs(found.binary, found.checked); again++) {
       if (again === 3) {
         throw new UserError({
@@ -318,7 +321,6 @@ function main(): void {
   } catch (err) {
     die(err);
   }
-  legacyNotice('launch');
   run(found.binary, execve);
 }
 

@@ -594,6 +594,14 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     expect(gone.stderr).toContain(`ao: ${manifest} is missing`);
     expect(gone.stderr).toContain('fix: reinstall ao: pnpm add -g @aoagents/ao@0.10.0 --force');
     expect(gone.stderr).not.toContain('copy of the ao launcher');
+    // package.json gone too (a yarn 1 upgrade interrupted between its unlinks and writes): still ao's package folder, so
+    // still the reinstall. The full launcher had ended such a call with "a copy outside its package: rm bin/ao".
+    rmSync(packageJson);
+    const bare = spawnSync(node22, [join(own, 'bin', 'ao'), '--version'], { env: sb.env, encoding: 'utf8', timeout: 60_000 });
+    expect([bare.status, bare.signal]).toEqual([1, null]);
+    expect(bare.stderr).toContain(`ao: ${manifest} is missing`);
+    expect(bare.stderr).not.toContain('copy of the ao launcher');
+    writeFileSync(packageJson, packageText);
   });
 
   it('on a Node older than the package asks for (no process.getBuiltinModule), the launcher says which Node it needs', async () => {
