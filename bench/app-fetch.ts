@@ -100,8 +100,9 @@ async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof 
   // On a disk, each sample's output is moved aside, and all of them removed once the case is measured. Removed
   // between samples, they made every file the next sample created slower: ext4 without a journal (this machine's
   // root file system) walks the inodes freed in the last 60 to 360 s at each create (recently_deleted() in
-  // fs/ext4/ialloc.c: three quarters of perf's samples of a loop of creates), 0.9 to 1 ms a file there against
-  // 0.03 ms in an untouched folder, so each side paid for the ~3,000 files the other had just removed. On tmpfs
+  // fs/ext4/ialloc.c: three quarters of perf's samples of a Python loop of 2,000 empty creates, session 10), 0.9 to
+  // 1 ms a file there against 0.03 ms in an untouched folder (the same loop, timed), so each side paid for the ~3,000
+  // files the other had just removed. On tmpfs
   // they are removed as before: kept, they filled memory and slowed both tools (installer/app/README.md, Speed);
   // likewise where the disk has no room for them all, and the line says so.
   const steps = OTHER_CLI ? 3 : 2;
@@ -147,8 +148,9 @@ async function measure(c: Case, work: string, server: Awaited<ReturnType<typeof 
   const round = OTHER_CLI ? [runBaseline, runOurs, () => runOther(OTHER_CLI)] : [runBaseline, runOurs];
   for (let i = 0; i < samples; i++) {
     load.push(loadavg()[0]!);
-    // Each round starts one place later: on a disk, the place in the round alone moved one build's time by 40%
-    // (the same code measured 1.07x second and 0.76x third), so every command takes every place in turn.
+    // Each round starts one place later: on a disk, the place in the round alone moved one build's time by 40% (the
+    // single stored file, whose unpack code two builds shared, 7 rounds on this VM's disk in session 10: 1.07x second,
+    // 0.76x third), so every command takes every place in turn.
     for (let k = 0; k < round.length; k++) await round[(i + k) % round.length]!();
   }
   await rm(trash, { recursive: true, force: true });
