@@ -743,6 +743,28 @@ async function holdsAnApp(root: string): Promise<boolean> {
 }
 
 /**
+ * A second install of this machine's app (`--dir` elsewhere) that ao start was pointed at, removed: ao start is pointed
+ * back at the install in the default folder when that holds this machine's app. Cleared, the pointer had left ao start
+ * to download its own, unverified copy. Under that folder's lock, so no install or remove there is halfway; a lock held
+ * longer than a few seconds leaves the pointer cleared, as before.
+ */
+async function pointBackAtDefault(removed: string, stateDir: string): Promise<void> {
+  const main = resolve(defaultRoot());
+  if (main === removed || !(await currentVersionDir(main))) return;
+  const lock = await lockAppRoot(main, 5_000).catch(() => undefined);
+  if (!lock) return;
+  try {
+    const dir = await currentVersionDir(main);
+    const marker = dir && (await readMarker(dir));
+    if (!dir || !marker || marker.target !== hostTargetId()) return;
+    const app = topLevelBundle(marker.entries) ?? marker.entries.find((e) => e.type === 'file' && e.path.endsWith('.AppImage'))?.path;
+    if (app) await recordAppState(join(dir, app), marker.version, { dir: stateDir, replacing: join(main, 'versions') });
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
  * `onLockWait`: told once when an install in progress makes the remove wait. Resolves to whether an app was there to
  * remove (what was left of a download goes either way).
  */
@@ -760,7 +782,7 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     const installed = await holdsAnApp(root);
     // ao start is told first: a remove ending inside the deletion (Ctrl-C, a failed rmdir) must not leave it naming what
     // is left of the app (a half-deleted .app it would open) or a deleted one (which it replaces with an unverified download).
-    if (stateDir !== undefined) await clearAppState(root, stateDir);
+    if (stateDir !== undefined && (await clearAppState(root, stateDir))) await pointBackAtDefault(root, stateDir);
     // Only this platform's pointer: a `current.json` on POSIX (or a `current` on Windows) is not ao-app's.
     await rm(join(root, process.platform === 'win32' ? 'current.json' : 'current'), { force: true });
     // Only what ao-app made: AO_APP_DIR (or --dir) may name a folder that already held a `versions` or `downloads` of its own.

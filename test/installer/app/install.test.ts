@@ -385,6 +385,29 @@ describe('installing the desktop app', () => {
     expect((await stat(join(unpacked, 'ao-desktop'))).mode & 0o777).toBe(0o755);
   });
 
+  // A second install of this machine's app (--dir elsewhere) points ao start at itself; removing it cleared the pointer
+  // though the install in the default folder was still there, and ao start then downloads its own, unverified copy.
+  it('removing a second install points ao start back at the one in the default folder', async () => {
+    const home = await tempDir('two-installs');
+    const image = join(await tempDir('two-img'), 'agent-orchestrator-linux-x64.AppImage');
+    await buildAppArtifact('appimage', image, 64 << 10);
+    const manifest = await writeManifest(await tempDir('m'), await manifestFor(server, image, 'AppImage', 'linux-x64', {}, { path: '/two-installs.AppImage' }));
+    const base = ['--quiet', '--manifest', manifest, '--target', 'linux-x64'];
+    const other = join(home, 'elsewhere');
+    for (const args of [
+      ['install', ...base],
+      ['install', ...base, '--dir', other],
+      ['remove', '--quiet', '--dir', other],
+    ]) {
+      const run = runCli(args, { HOME: home });
+      expect(await run.done, `${args.join(' ')}: ${run.stderr}`).toBe(0);
+    }
+    expect(JSON.parse(await readFile(join(home, '.ao', 'app-state.json'), 'utf8'))).toMatchObject({
+      appPath: join(home, '.ao', 'app', 'versions', '0.10.0-linux-x64', 'agent-orchestrator-linux-x64.AppImage'),
+      version: '0.10.0',
+    });
+  });
+
   it('under umask 000 (an old WSL default) makes its own folders private, and installs again into them', async () => {
     const manifest = await macManifest(mac, '0.10.0', '/mac-umask.zip');
     const root = join(await tempDir('umask'), 'app');
