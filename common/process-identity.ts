@@ -55,10 +55,16 @@ export function psStartId(pid: number): string | undefined {
 
 /** Whether `pid` is alive and, when a start id was recorded for it, still that very process. */
 export function recordedProcessAlive(pid: number, startId: string | undefined): boolean {
-  if (!pidAlive(pid) || processEnded(pid)) return false;
+  return pidAlive(pid) && !processEnded(pid) && sameProcessStart(pid, startId);
+}
+
+/**
+ * Whether the process `pid` names now is the one `startId` was recorded for (any, when none was). A zombie's start
+ * time is still there to compare. Unreadable (another user's process under hidepid): the pid is all we have, so trust it.
+ */
+export function sameProcessStart(pid: number, startId: string | undefined): boolean {
   if (startId === undefined) return true;
   const now = processStartId(pid);
-  // Unreadable (another user's process under hidepid): the pid is all we have, so trust it.
   return now === undefined || now === startId;
 }
 

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { procStatFields } from '../../common/proc-stat.js';
-import { pidAlive, processEnded, processStartId, recordedProcessAlive } from '../../common/process-identity.js';
+import { pidAlive, processEnded, processStartId, sameProcessStart } from '../../common/process-identity.js';
 import type { Journal } from './journal.js';
 
 /**
@@ -23,31 +23,41 @@ export function untrackChild(journal: Journal): Promise<void> {
 /**
  * Whether a process of the group still runs. A group's id is its leader's pid; Windows has no groups, so the leader
  * stands for it. On Linux a group of zombies alone (a finished npm in a container whose PID 1 reaps nothing) answers
- * kill(0) for good but runs nothing: only a member that has not ended counts.
+ * kill(0) for good but runs nothing; so once its leader has ended, the group runs while /proc shows a member of it that
+ * has not. A member /proc does not show (another user's, under hidepid), or no /proc at all: kill(0) is trusted.
  */
 function groupAlive(pgid: number): boolean {
   if (process.platform === 'win32') return pidAlive(pgid);
   if (!pidAlive(-pgid)) return false;
-  if (process.platform !== 'linux') return true;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const [state, , pgrp] = procStatFields(Number(entry));
-      if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
-    } catch {
-      // ended while listed
+  // The leader is a session leader (run.ts starts it detached): while it runs, so does its group. Read every 200 ms.
+  if (process.platform !== 'linux' || (pidAlive(pgid) && !processEnded(pgid))) return true;
+  let seen = 0;
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      let fields: string[];
+      try {
+        fields = procStatFields(Number(entry));
+      } catch {
+        continue; // ended while listed, or unreadable
+      }
+      if (Number(fields[2]) !== pgid) continue;
+      if (fields[0] !== 'Z' && fields[0] !== 'X') return true;
+      seen++;
     }
+  } catch {
+    return true;
   }
-  return false;
+  return seen === 0;
 }
 
 /**
- * Whether the recorded command's group still runs. A pid is not reused while a group still carries it as
- * its id, so a live group whose leader has exited (reaped or not: a zombie leader's scripts write on) is still
- * ours; a live leader with another start id is not.
+ * Whether the recorded command's group still runs. A pid is not reused while a group still carries it as its id, so a
+ * live group whose leader has exited (reaped or not: a zombie leader's scripts write on) is still ours; a leader, live
+ * or a zombie, with another start id is not.
  */
 function recordedGroupAlive(child: NonNullable<Journal['data']['child']>): boolean {
-  return groupAlive(child.pid) && (!pidAlive(child.pid) || processEnded(child.pid) || recordedProcessAlive(child.pid, child.startId));
+  return groupAlive(child.pid) && (!pidAlive(child.pid) || sameProcessStart(child.pid, child.startId));
 }
 
 export async function settleOrphanedChild(journal: Journal, log: (line: string) => void, waitMs = 10 * 60_000): Promise<void> {

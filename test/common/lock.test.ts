@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { buildSync } from 'esbuild';
 import { acquireLock } from '../../common/lock.js';
 import { REPO_ROOT } from '../../common/paths.js';
+import { processStartId } from '../../common/process-identity.js';
 import { neverReaping, untilZombie } from '../support/zombie.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'lock-'));
@@ -182,7 +183,7 @@ describe('acquireLock', () => {
     try {
       const pid = Number(printed);
       await untilZombie(pid);
-      const startId = `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}:${readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]}`;
+      const startId = processStartId(pid);
       writeFileSync(path, JSON.stringify({ pid, host: hostname(), acquiredAt: new Date().toISOString(), token: 'killed', startId }));
       // It had been waited on as a live holder: 15 minutes for ao-app install, then ELOCKED naming a pid `ps` shows <defunct>.
       const lock = await acquireLock(path, { purpose: 't', waitMs: 2000 });
