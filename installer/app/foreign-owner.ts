@@ -42,14 +42,15 @@ export async function refuseRootInOthersFolder(paths: Array<string | undefined>,
 export async function refuseFolderOthersCanWrite(root: string, command: 'install' | 'verify', versionDir?: string): Promise<void> {
   const uid = process.getuid?.();
   if (uid === undefined) return;
-  // Root verifying a user's app (sudo keeping HOME) only reads it: that the app is the user's is no reason to refuse.
-  const ownerMatters = !(command === 'verify' && uid === 0);
+  // Root verifying a user's app (sudo keeping HOME) only reads it: the app folder's owner is whom it trusts there, so
+  // that the app is the user's is no reason to refuse, but a folder in it a third user made still is.
+  const trusted = command === 'verify' && uid === 0 ? ((await stat(root).catch(() => undefined))?.uid ?? uid) : uid;
   const inside = [join(root, 'versions'), join(root, 'downloads'), ...(versionDir ? [versionDir] : [])];
   for (const [path, stickyIsEnough] of [[root, true] as const, ...inside.map((p) => [p, false] as const)]) {
     const info = await stat(path).catch(() => undefined);
     if (!info) continue;
     const anyoneWrites = (info.mode & 0o002) !== 0 && !(stickyIsEnough && (info.mode & 0o1000) !== 0);
-    const otherOwner = ownerMatters && info.uid !== uid && info.uid !== 0;
+    const otherOwner = info.uid !== trusted && info.uid !== 0;
     if (!anyoneWrites && !otherOwner) continue;
     const again = command === 'install' ? 'ao-app install' : 'ao-app verify';
     throw new UserError({

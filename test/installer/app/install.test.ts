@@ -141,6 +141,12 @@ describe('installing the desktop app', () => {
       // the user's app folder to root.
       execFileSync('chown', ['-R', '65534:65534', root]);
       expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toMatchObject({ ok: true, path });
+      // But a folder in it a third user made is still refused.
+      await chown(join(root, 'versions'), 65533, 65533);
+      await expect(verifyApp({ manifest, target: 'darwin-arm64', root })).rejects.toMatchObject({
+        code: 'EAPPOWNER',
+        why: expect.stringContaining(`${join(root, 'versions')} belongs to another user (uid 65533)`),
+      });
     }
   });
 
