@@ -531,6 +531,15 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     expect(r.stderr).toContain(`ao: ${copy} is a copy of the ao launcher outside its package`);
     expect(r.stderr).toContain(`fix: rm ${copy} && ln -s <the ao your package manager installed> ${copy}`);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+    // bin/ and lib/ copied together (the full launcher runs, and misses the manifest), into a folder just written: said at
+    // once. The full launcher had taken the missing manifest for an install in progress and waited for the folder to settle.
+    const both = join(release.sandbox('launcher-copy-both').root, 'tools');
+    cpSync(join(dirname(dirname(launcher)), 'bin'), join(both, 'bin'), { recursive: true });
+    cpSync(join(dirname(dirname(launcher)), 'lib'), join(both, 'lib'), { recursive: true });
+    const full = spawnSync(node22, [join(both, 'bin', 'ao'), '--version'], { env, encoding: 'utf8', timeout: 60_000 });
+    expect(full.status).toBe(1);
+    expect(full.stderr).toContain('is a copy of the ao launcher outside its package');
+    expect(full.stderr).not.toContain('waiting for the install in progress');
   });
 
   // Under --preserve-symlinks-main Node names the main script by the link that started it (npm's <prefix>/bin/ao),
