@@ -11,6 +11,16 @@ export function homeDir(env: NodeJS.ProcessEnv = process.env, platform: string =
   return (platform === 'win32' ? env.USERPROFILE : env.HOME) || osHomeDir(platform);
 }
 
+/** homeDir(), or undefined for a user with no home folder at all (ENOHOME): for what only looks there, never needs it. */
+export function homeDirOrNone(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  try {
+    return homeDir(env);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOHOME') return undefined;
+    throw err;
+  }
+}
+
 /**
  * The OS's answer, or a UserError: a container user with no entry in /etc/passwd (`docker run -u 48213`, a random uid) and
  * no HOME (`env -i`, a bare exec) has none, and Node's SystemError had been "unexpected error" with a stack trace.

@@ -1,6 +1,6 @@
 import { builtinModule } from './builtin-module.js';
 import { accessSync, constants, existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { homeDir } from './home.js';
+import { homeDirOrNone } from './home.js';
 import { shellQuote } from './shell-quote.js';
 import { join, sep } from 'node:path';
 
@@ -86,14 +86,9 @@ const native = (p: string) => (sep === '/' ? p : p.split('/').join(sep));
  * the layout must never fail, it names the fix for whatever did.
  */
 function bunGlobalRoot(env: NodeJS.ProcessEnv): string | undefined {
-  let bunInstall = env.BUN_INSTALL;
-  try {
-    bunInstall ??= join(homeDir(env), '.bun');
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ENOHOME') return undefined;
-    throw err;
-  }
-  return posix(join(bunInstall, 'install', 'global', 'node_modules'));
+  const home = env.BUN_INSTALL === undefined ? homeDirOrNone(env) : undefined;
+  const bunInstall = env.BUN_INSTALL ?? (home === undefined ? undefined : join(home, '.bun'));
+  return bunInstall === undefined ? undefined : posix(join(bunInstall, 'install', 'global', 'node_modules'));
 }
 
 /** Global folders, by manager, as they appear in the package's real path. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { PackageManager } from '../common/install-layout.js';
-import { homeDir } from '../common/home.js';
+import { homeDirOrNone } from '../common/home.js';
 
 /**
  * A project's own settings that keep a package manager from installing this host's platform package: yarn 2+ and
@@ -28,7 +28,7 @@ export function platformLimit(
   host: Host,
   env = process.env,
 ): PlatformLimit | undefined {
-  const home = homeOrNone(env);
+  const home = homeDirOrNone(env);
   const above = project ? ancestors(project) : [];
   if (manager === 'npm') {
     for (const file of [...(project ? [join(project, '.npmrc')] : []), ...(home ? [join(home, '.npmrc')] : [])]) {
@@ -106,14 +106,6 @@ function ancestors(dir: string): string[] {
 function readOrNone(file: string): string | undefined {
   try {
     return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-function homeOrNone(env: NodeJS.ProcessEnv): string | undefined {
-  try {
-    return homeDir(env);
   } catch {
     return undefined;
   }
