@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { procStatFields } from '../../common/proc-stat.js';
-import { pidAlive, processEnded, processStartId, sameProcessStart } from '../../common/process-identity.js';
+import { pidAlive, processStartId, recordedProcessAlive, sameProcessStart } from '../../common/process-identity.js';
 import type { Journal } from './journal.js';
 
 /**
@@ -20,6 +20,15 @@ export function untrackChild(journal: Journal): Promise<void> {
   return journal.update({ child: undefined });
 }
 
+/** /proc's fields of `pid`, or undefined when it ended since it was listed, or cannot be read. */
+function statFieldsOrNone(pid: number): string[] | undefined {
+  try {
+    return procStatFields(pid);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Whether a process of the group still runs. A group's id is its leader's pid; Windows has no groups, so the leader
  * stands for it. On Linux a group of zombies alone (a finished npm in a container whose PID 1 reaps nothing) answers
@@ -30,23 +39,19 @@ function groupAlive(pgid: number): boolean {
   if (process.platform === 'win32') return pidAlive(pgid);
   if (!pidAlive(-pgid)) return false;
   // The leader is a session leader (run.ts starts it detached): while it runs, so does its group. Read every 200 ms.
-  if (process.platform !== 'linux' || (pidAlive(pgid) && !processEnded(pgid))) return true;
-  let seen = 0;
+  if (process.platform !== 'linux' || recordedProcessAlive(pgid, undefined)) return true;
+  let entries: string[];
   try {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      let fields: string[];
-      try {
-        fields = procStatFields(Number(entry));
-      } catch {
-        continue; // ended while listed, or unreadable
-      }
-      if (Number(fields[2]) !== pgid) continue;
-      if (fields[0] !== 'Z' && fields[0] !== 'X') return true;
-      seen++;
-    }
+    entries = readdirSync('/proc');
   } catch {
     return true;
+  }
+  let seen = 0;
+  for (const entry of entries.filter((name) => /^\d+$/.test(name))) {
+    const fields = statFieldsOrNone(Number(entry));
+    if (fields === undefined || Number(fields[2]) !== pgid) continue;
+    if (fields[0] !== 'Z' && fields[0] !== 'X') return true;
+    seen++;
   }
   return seen === 0;
 }

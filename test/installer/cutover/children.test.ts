@@ -15,6 +15,14 @@ async function groupLeader() {
   return child;
 }
 
+/** The recovery waits for the recorded npm's group (briefly here), then stops it: `member`, still running in it, ends. */
+async function expectWaitedForAndStopped(journal: Journal, member: number): Promise<void> {
+  const lines: string[] = [];
+  await settleOrphanedChild(journal, (l) => lines.push(l), 300);
+  expect(recordedProcessAlive(member, undefined)).toBe(false);
+  expect(lines.join('\n')).toMatch(/waiting for `npm install -g @aoagents\/ao@0.10.0`[\s\S]*stopping it \(SIGTERM\)/);
+}
+
 describe('a recovery and the command a crash left running', () => {
   it('waits for the recorded command, then stops it', async () => {
     const journal = await Journal.create(await mkdtemp(join(tmpdir(), 'ao-children-')), { command: 'update', target: '0.10.0' });
@@ -53,10 +61,7 @@ describe('a recovery and the command a crash left running', () => {
       const { parent, leader, member: grandchild } = await zombieLedGroup();
       try {
         await trackChild(journal, leader, 'npm install -g @aoagents/ao@0.10.0');
-        const lines: string[] = [];
-        await settleOrphanedChild(journal, (l) => lines.push(l), 300);
-        expect(recordedProcessAlive(grandchild, undefined)).toBe(false);
-        expect(lines.join('\n')).toMatch(/waiting for `npm install -g @aoagents\/ao@0.10.0`[\s\S]*stopping it \(SIGTERM\)/);
+        await expectWaitedForAndStopped(journal, grandchild);
       } finally {
         if (pidAlive(grandchild)) process.kill(grandchild, 'SIGKILL');
         parent.kill('SIGKILL');
@@ -123,10 +128,7 @@ describe('a recovery and the command a crash left running', () => {
     await new Promise((resolve) => leader.once('close', resolve));
     expect([pidAlive(leader.pid!), pidAlive(grandchild)]).toEqual([false, true]);
     try {
-      const lines: string[] = [];
-      await settleOrphanedChild(journal, (l) => lines.push(l), 300);
-      expect(recordedProcessAlive(grandchild, undefined)).toBe(false);
-      expect(lines.join('\n')).toMatch(/waiting for `npm install -g @aoagents\/ao@0.10.0`[\s\S]*stopping it \(SIGTERM\)/);
+      await expectWaitedForAndStopped(journal, grandchild);
     } finally {
       if (pidAlive(grandchild)) process.kill(grandchild, 'SIGKILL');
     }
