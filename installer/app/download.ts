@@ -287,6 +287,12 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     await part.restart();
     options.progress?.start(size, 0);
   };
+  // From zero on purpose (the whole file failed its pin): what is fetched again is progress. Not for a server's 200 to a
+  // Range (fetchOnce's restart): one that ignores Range answers so every time and must still run out of attempts.
+  const startOver = async () => {
+    await restart();
+    policy.restarted();
+  };
 
   const interrupted = () => {
     options.progress?.fail('interrupted');
@@ -310,8 +316,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       // ETag changed the file between runs): the whole file once more from the same URLs before any of them is blamed.
       if (part.resumedFrom > 0) {
         options.progress?.waiting('the bytes kept from an earlier run do not match the release; downloading the whole file again');
-        await restart();
-        policy.restarted();
+        await startOver();
         continue;
       }
       // The URLs these bytes came from serve another file of the pinned size: another mirror may serve the pinned one.
@@ -320,8 +325,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         wrongDigest = got;
         break;
       }
-      await restart();
-      policy.restarted();
+      await startOver();
     }
     // No fsync: it cost ~120 ms for 182 MB on this machine's ext4 and protects nothing. The bytes are
     // unpacked from the page cache, and a later run re-hashes whatever a crash left in the partial: the
