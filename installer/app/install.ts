@@ -757,6 +757,8 @@ async function pointBackAtDefault(removed: string, stateDir: string): Promise<vo
     const dir = await currentVersionDir(main);
     const marker = dir && (await readMarker(dir));
     if (!dir || !marker || marker.target !== hostTargetId()) return;
+    // The marker names no format: a macOS `.app` at the top, or the Linux AppImage, named `.AppImage` as every release
+    // names it (common/matrix.ts); a Windows installer is never what ao start opens from here.
     const app = topLevelBundle(marker.entries) ?? marker.entries.find((e) => e.type === 'file' && e.path.endsWith('.AppImage'))?.path;
     if (app) await recordAppState(join(dir, app), marker.version, { dir: stateDir, replacing: join(main, 'versions') });
   } finally {
