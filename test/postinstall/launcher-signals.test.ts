@@ -486,6 +486,11 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       expect([gone.status, gone.stdout], `${node}: ${gone.stderr}`).toEqual([0, 'ao version 0.10.0\n']);
       expect(gone.stderr).toContain(WAITS_FOR_INSTALL);
     }
+    // Rewritten after every check (something keeps writing it): given up after a few rounds, said so, never run.
+    const env = { ...sb.env, AO_CACHE_DIR: join(sb.root, 'cache-every'), AO_TEST_BINARY: binary, AO_TEST_MOVE_AFTER: 'every-hash' };
+    const churn = spawnSync(node22, ['--require', preload, ao, '--version'], { env, encoding: 'utf8', timeout: 60_000 });
+    expect([churn.status, churn.stdout], churn.stderr).toEqual([1, '']);
+    expect(churn.stderr).toContain(`ao: ${binary} keeps changing`);
   });
 
   // `docker run -u 48213` with `env -i`: no HOME, and no passwd entry to name one. The cache is where the launcher

@@ -2,6 +2,8 @@
 // over, as yarn 1 replacing ao does (it unlinks the file, then writes the new one): after reading its stamp
 // (AO_TEST_MOVE_AFTER=stamp, bin/ao's usual path) or after hashing it (=hash, the full launcher). The old file goes
 // to <binary>.away; with AO_TEST_REPLACE_WITH=altered a copy with one byte flipped takes its place, else nothing.
+// AO_TEST_MOVE_AFTER=every-hash: after each hash, the same bytes written anew in its place (something that keeps
+// rewriting the file).
 const fs = require('node:fs');
 
 const binary = process.env.AO_TEST_BINARY;
@@ -10,6 +12,11 @@ const readFileSync = fs.readFileSync;
 fs.readFileSync = function (path, ...rest) {
   const result = readFileSync.call(this, path, ...rest);
   const file = String(path);
+  if (after === 'every-hash' && file === binary) {
+    fs.writeFileSync(`${binary}.next`, readFileSync(binary), { mode: 0o755 });
+    fs.renameSync(`${binary}.next`, binary);
+    return result;
+  }
   if ((after === 'stamp' && file.includes('/verified/')) || (after === 'hash' && file === binary)) {
     fs.readFileSync = readFileSync;
     const bytes = readFileSync(binary);
