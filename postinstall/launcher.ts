@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { dropWritesToClosedPipes } from '../common/closed-pipe.js';
 import { formatError, isUserError, UserError } from '../common/errors.js';
 import { installLayout, reinstallCommand } from '../common/install-layout.js';
-import { realPath } from '../common/own-path.js';
+import { realPathOrGiven } from '../common/own-path.js';
 import { shellQuote } from '../common/shell-quote.js';
 import { diagnoseMissingBinary } from './diagnose.js';
 import { execRefusal, execveHere, nodeSupported, sameFileAs, type Execve } from './exec-binary.js';
@@ -33,7 +33,9 @@ import { binaryNeedsOwnSession, FORWARDED, forwardSignals, INSPECTOR_SIGNAL, mir
 import { startBinary, type StartedBinary } from './spawn-binary.js';
 import { type Problem, verifyBinaryOnce } from './verify-binary.js';
 
-const self = realPath(import.meta.filename);
+// Or the path bin/ao loaded it by, when bun replacing ao has just removed the old release's files: the wait for the
+// install in progress (whenInstallSettles) meets that.
+const self = realPathOrGiven(import.meta.filename);
 const packageDir = join(dirname(self), '..');
 /** The file that ran: `bin/ao`, the launcher's entry, which loaded this one. */
 const entryFile = join(packageDir, 'bin', 'ao');
