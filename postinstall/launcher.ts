@@ -12,9 +12,10 @@
  * die of a SyntaxError if a binary had replaced it.
  */
 import { accessSync, constants, existsSync, readFileSync, statSync, type Stats } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { dropWritesToClosedPipes } from '../common/closed-pipe.js';
 import { formatError, isUserError, UserError } from '../common/errors.js';
+import { absoluteUserPath } from '../common/home.js';
 import { installLayout, reinstallCommand } from '../common/install-layout.js';
 import { realPathOrGiven } from '../common/own-path.js';
 import { shellQuote } from '../common/shell-quote.js';
@@ -127,8 +128,9 @@ function ownSpec(): string {
 function fromOverride(): string | undefined {
   const given = process.env.AO_BINARY_PATH;
   if (!given) return undefined;
-  // Absolute, so the file checked is the file run: a spawn looks a bare name up on PATH.
-  const override = resolve(given);
+  // Absolute, so the file checked is the file run: a spawn looks a bare name up on PATH. A leading ~ (an agent's JSON
+  // config, a systemd unit: no shell expanded it) is the home folder, as in AO_CACHE_DIR and AO_APP_DIR.
+  const override = absoluteUserPath(given);
   const refuse = (what: string, why: string, fix: string) =>
     new UserError({ what: `AO_BINARY_PATH=${given} ${what}`, why, fix: `point AO_BINARY_PATH at ${fix}, or unset it`, code: 'EAOOVERRIDE' });
   try {

@@ -177,7 +177,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
   // SIGXFSZ, and answers SIGUSR1 with its inspector, so a launcher that spawned the binary (Node 20; AO_BINARY_PATH
   // on every Node) could not die of the same signal: it waited 100 ms and exited 128+n, a status that parents reading
   // the signal (Python's returncode -13, Node's 'exit' signal) saw as an exit code.
-  it('a binary that dies of SIGPIPE, SIGXFSZ or SIGUSR1 makes a launcher that spawned it die of the same signal (Node 20; AO_BINARY_PATH on 22 and 24)', async () => {
+  it('a binary that dies of SIGPIPE, SIGXFSZ, SIGUSR1 or SIGKILL makes a launcher that spawned it die of the same signal (Node 20; AO_BINARY_PATH on 22 and 24)', async () => {
     const diesOf = join(release.sandbox('dies-of').root, 'dies-of');
     writeFileSync(diesOf, '#!/bin/sh\nkill -"$1" $$\nsleep 5\nexit 1\n', { mode: 0o755 });
     for (const node of [node20, node22, node24]) {
@@ -315,6 +315,23 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       });
       expect(r.stdout).toBe('the-named-file\n');
       expect(r.stderr).toBe(`ao: using AO_BINARY_PATH=${join(dir, 'ao')} (not verified)\n`);
+    });
+
+    // An agent's JSON config, a systemd unit or a .env file passes `~` as typed: it names the home folder, as in
+    // AO_CACHE_DIR and AO_APP_DIR, where it had been taken as a folder named ~ in the working folder (ENOENT). And a
+    // relative one from a folder deleted under the shell had died of "unexpected error" and Node's uv_cwd stack trace.
+    it('AO_BINARY_PATH with a leading ~ runs the file in the home folder; a relative one from a deleted folder says what to do', async () => {
+      writeFileSync(join(env.HOME!, 'home-ao'), '#!/bin/sh\necho the-home-file\n', { mode: 0o755 });
+      const r = spawnSync(node20, [launcher, '--version'], { env: { ...env, AO_BINARY_PATH: '~/home-ao' }, encoding: 'utf8', timeout: 60_000 });
+      expect([r.status, r.stdout], r.stderr).toEqual([0, 'the-home-file\n']);
+      expect(r.stderr).toBe(`ao: using AO_BINARY_PATH=${join(env.HOME!, 'home-ao')} (not verified)\n`);
+      const gone = join(release.sandbox('deleted-cwd').root, 'gone');
+      mkdirSync(gone);
+      const cmd = `cd ${JSON.stringify(gone)} && rmdir ${JSON.stringify(gone)} && exec ${JSON.stringify(node20)} ${JSON.stringify(launcher)} --version`;
+      const deleted = spawnSync('sh', ['-c', cmd], { env: { ...env, AO_BINARY_PATH: 'ao' }, encoding: 'utf8', timeout: 60_000 });
+      expect(deleted.status).toBe(1);
+      expect(deleted.stderr).toContain('ao: cannot tell which folder ao is\n');
+      expect(deleted.stderr).not.toContain('unexpected error');
     });
 
     it('AO_BINARY_PATH naming the launcher itself (or a link to it) is refused, never run: it would start itself without end', async () => {
