@@ -125,6 +125,9 @@ function ownSpec(): string {
   return own ? `${own.name}@${own.version}` : '@aoagents/ao';
 }
 
+/** What AO_BINARY_PATH should name instead of a launcher or its shim. */
+const THE_BINARY_NOT_A_LAUNCHER = 'the ao binary (not the `ao` command npm, pnpm, yarn or bun put on PATH)';
+
 function fromOverride(): string | undefined {
   const given = process.env.AO_BINARY_PATH;
   if (!given) return undefined;
@@ -147,16 +150,35 @@ function fromOverride(): string | undefined {
     );
   }
   if (isThisLauncher(st)) {
+    throw refuse('is this ao launcher itself', 'it would start the launcher again, and that one again, without end', THE_BINARY_NOT_A_LAUNCHER);
+  }
+  if (startsALauncher(override, st)) {
     throw refuse(
-      'is this ao launcher itself',
-      'it would start the launcher again, and that one again, without end',
-      'the ao binary (not the `ao` command npm, pnpm, yarn or bun put on PATH)',
+      'starts an ao launcher',
+      "it is a script that runs `node .../@aoagents/ao/bin/ao` (a package manager's shim), and that launcher would take AO_BINARY_PATH and start it again, without end",
+      THE_BINARY_NOT_A_LAUNCHER,
     );
   }
   // A reader gone before this line (`ao ... 2>&1 | head -n 1`) must not kill the launcher while the binary runs.
   dropWritesToClosedPipes([process.stderr]);
   process.stderr.write(`ao: using AO_BINARY_PATH=${override} (not verified)\n`);
   return override;
+}
+
+/** The largest file read to tell a shim: pnpm's and npm's shims are about 1 KB, a binary is megabytes. */
+const SHIM_MAX_BYTES = 64 * 1024;
+
+/**
+ * Whether `file` is a script that starts an ao launcher: pnpm's shim (`$(which ao)` under pnpm) and the .cmd and .ps1
+ * shims on Windows name `@aoagents/ao/bin/ao`. Any launcher it starts honours AO_BINARY_PATH too.
+ */
+function startsALauncher(file: string, st: Stats): boolean {
+  if (st.size > SHIM_MAX_BYTES) return false;
+  try {
+    return /@aoagents[\\/]+ao[\\/]+bin[\\/]+ao(?![\w.-])/.test(readFileSync(file, 'latin1'));
+  } catch {
+    return false; // unreadable: the spawn says what it finds
+  }
 }
 
 /** Whether the file `other` describes is the launcher (its entry, or this file), however it is linked. */

@@ -344,6 +344,21 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
         expect(r.stderr).toContain('fix: point AO_BINARY_PATH at the ao binary');
       }
     });
+
+    // `export AO_BINARY_PATH=$(which ao)` under pnpm names its shim, a script that runs `node <...>/@aoagents/ao/bin/ao`:
+    // that launcher took AO_BINARY_PATH again and spawned the shim again, a chain of launchers without end (seen by
+    // hand, as nobody with a process limit). Here a `node` first on PATH ends the chain at its first step, if taken.
+    it("AO_BINARY_PATH naming pnpm's shim for ao (a script that starts an ao launcher) is refused, never run", async () => {
+      const shim = join(sandboxRoots[0]!, 'pnpm-home', 'ao');
+      expect(readFileSync(shim, 'utf8')).toContain('@aoagents/ao/bin/ao');
+      const fakeNode = join(release.sandbox('shim-override').root, 'bin');
+      mkdirSync(fakeNode);
+      writeFileSync(join(fakeNode, 'node'), '#!/bin/sh\necho started-the-launcher-again\nexit 99\n', { mode: 0o755 });
+      const r = run([launcher, '--version'], { AO_BINARY_PATH: shim, PATH: `${fakeNode}:${env.PATH}` });
+      expect([r.status, r.stdout], r.stderr).toEqual([1, '']);
+      expect(r.stderr).toContain(`AO_BINARY_PATH=${shim} starts an ao launcher`);
+      expect(r.stderr).toContain('fix: point AO_BINARY_PATH at the ao binary');
+    });
   });
 
   // An executable file whose interpreter is missing passes every check before the start (X_OK, a file); the kernel
