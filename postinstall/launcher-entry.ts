@@ -3,22 +3,25 @@
  * blocked) run through node on every `ao` call. On the usual path (Node with process.execve, the platform binary
  * verified before: a stamp hit) it replaces itself with the binary having compiled only this small file, since
  * V8 parses the whole of a file it loads and the full launcher is many times larger. Anything else (no stamp or a
- * stale one, AO_BINARY_PATH, Windows, Node without process.execve, a binary fetched into the cache, any error)
- * loads the full launcher (`lib/launcher-full.cjs`, launcher.ts), which makes every check again and says what is
- * wrong. Each check here is the full launcher's own function, not a copy of it.
+ * stale one, AO_BINARY_PATH, Windows, Node without process.execve, a platform package elsewhere than beside ao, a
+ * binary fetched into the cache, a legacy home, any error) loads the full launcher (`lib/launcher-full.cjs`,
+ * launcher.ts), which makes every check again, says what is wrong, or runs the binary.
+ *
+ * The usual path is straight-line code: V8 compiles each function on its first call (about 10 µs each here), and
+ * calling the full launcher's small functions had cost this path 1.3 ms where this costs 0.8 (postinstall/README.md).
+ * It takes the usual case only and never runs a binary the full launcher would not: the stamp's rule (hasValidStamp)
+ * is the full launcher's own, and test/postinstall/launcher-fast-path.test.ts runs both over the same states.
  */
-import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MANIFEST_FILE, type AoManifest } from '../common/ao-manifest.js';
 import { formatError, UserError } from '../common/errors.js';
 import { realPath } from '../common/own-path.js';
-import { execRefusal, execveHere, sameFileAs } from './exec-binary.js';
-import { hostFacts, preferredTargets } from './host.js';
+import { execveHere, sameFileAs } from './exec-binary.js';
 import { whenInstallSettles } from './install-settle.js';
 import { inPackageFolder, launcherCopy, ownPackage } from './launcher-copy.js';
-import { legacyNotice } from './legacy-notice.js';
-import { writableCacheRoot } from './locations.js';
-import { findPlatformPackage } from './resolve.js';
+import { noticeNeverDue } from './legacy-notice.js';
+import { cacheRoot } from './locations.js';
 import { hasValidStamp } from './verify-binary.js';
 
 /** The full launcher, in the package's lib/ (release/main-package.ts ships it there). */
@@ -39,18 +42,34 @@ function ownPath(file: string): string {
   }
 }
 
-/** The platform binary (and its stat when checked) when it can replace this process right away, undefined when the full launcher must decide. */
-function verifiedBinary(): { binary: string; checked: Stats } | undefined {
-  // An AO_BINARY_PATH comes first, and is spawned, never exec'd; Node's permission model (`--permission`, which may
-  // refuse the exec) gets the full launcher's message. (A Node old enough to lack getBuiltinModule has no execve either.)
-  if (process.env.AO_BINARY_PATH || (process as { permission?: unknown }).permission) return undefined;
-  const manifest = JSON.parse(readFileSync(join(packageDir, MANIFEST_FILE), 'utf8')) as AoManifest;
-  const entry = manifest.binaries[preferredTargets(hostFacts())[0]!];
+/**
+ * The platform binary, and its stat when it was found verified, if this call is the usual case; undefined sends it to
+ * the full launcher. Each `undefined` below is a case the full launcher handles (or explains) itself.
+ */
+function usualBinary(): { binary: string; checked: Stats } | undefined {
+  const env = process.env;
+  // AO_BINARY_PATH is spawned, never exec'd; Node's permission model gets the full launcher's message; an Intel Mac
+  // may be an arm64 one under Rosetta (host.ts).
+  if (env.AO_BINARY_PATH || (process as { permission?: unknown }).permission || (process.platform === 'darwin' && process.arch === 'x64')) return undefined;
+  const entry = (JSON.parse(readFileSync(join(packageDir, MANIFEST_FILE), 'utf8')) as AoManifest).binaries[`${process.platform}-${process.arch}`];
   if (!entry) return undefined;
-  const found = findPlatformPackage(packageDir, entry);
-  const checked = found && statSync(found.binary);
-  if (!found || !checked || !hasValidStamp(found.binary, checked, entry, writableCacheRoot(packageDir))) return undefined;
-  return execRefusal(found.binary) ? undefined : { binary: found.binary, checked };
+  // Where resolve.ts looks first: ao's own node_modules, then the folder holding ao (hoisted; pnpm's sibling links).
+  // Elsewhere (Yarn PnP) the full launcher asks Node's resolution.
+  let pkgJson = join(packageDir, 'node_modules', entry.package, 'package.json');
+  if (!existsSync(pkgJson)) pkgJson = join(packageDir, '..', '..', entry.package, 'package.json');
+  if (!existsSync(pkgJson)) return undefined;
+  const binary = join(dirname(realPath(pkgJson)), entry.path);
+  const checked = statSync(binary, { throwIfNoEntry: false });
+  // cacheRoot()'s usual answer, found without its calls; AO_CACHE_DIR or a relative XDG_CACHE_HOME asks it. A stamp
+  // proves its file state was verified wherever it lies (hasValidStamp), so a miss here only costs the full launcher.
+  const xdg = env.XDG_CACHE_HOME || (env.HOME && join(env.HOME, '.cache'));
+  const cache = env.AO_CACHE_DIR || !xdg?.startsWith('/') ? cacheRoot(env) : join(xdg, 'ao');
+  if (!checked || !hasValidStamp(checked, entry, cache)) return undefined;
+  // The kernel's own answer (noexec mounts too): Node aborts the process when execve fails.
+  accessSync(binary, constants.X_OK);
+  // A legacy user who has not imported their home or dismissed the notice: the full launcher shows it when due.
+  if (!env.HOME || !noticeNeverDue(env, env.HOME)) return undefined;
+  return { binary, checked };
 }
 
 function fullLauncher(): void {
@@ -96,13 +115,10 @@ function fullLauncher(): void {
 function main(): void {
   const execve = execveHere();
   try {
-    const found = execve && verifiedBinary();
-    if (execve && found) {
-      legacyNotice('launch');
-      // Still the file the stamp vouched for (an upgrade may have written it anew since), checked last, right before the
-      // hand-over; else the full launcher looks again.
-      if (sameFileAs(found.binary, found.checked)) execve(found.binary, [found.binary, ...process.argv.slice(2)], process.env);
-    }
+    const found = execve && usualBinary();
+    // Still the file the stamp vouched for (an upgrade may have written it anew since), checked last, right before the
+    // hand-over; else the full launcher looks again.
+    if (execve && found && sameFileAs(found.binary, found.checked)) execve(found.binary, [found.binary, ...process.argv.slice(2)], process.env);
   } catch {
     // whatever it is, the full launcher meets it again and explains it
   }

@@ -3,8 +3,9 @@
  * agent resume ids are still in `~/.agent-orchestrator`, and which command imports them (`ao-legacy-import`:
  * the bridge's backup, checks and rollback). Called once by the postinstall and once per launcher run.
  *
- * Cheap on the launcher's path: environment checks, then a stat of the legacy home (a second one for the
- * pre-2026 `~/.ao-sessions`), then whether stderr is a terminal, then a stat of the import record. Only a home that is not imported reads further.
+ * Cheap on the launcher's path (noticeNeverDue): a stat of the legacy home (a second one for the pre-2026
+ * `~/.ao-sessions`), then environment checks, then stats of the import record and the dismissal. Only a home that is
+ * neither imported nor dismissed reads further, starting with whether stderr is a terminal.
  * "Once" means at most once a day until the home is imported or the notice dismissed: once ever is too easy to
  * miss for someone about to lose a week of work, every call would be noise. It never blocks and never throws.
  */
@@ -68,6 +69,17 @@ function terminal(stderr: Stream, context: 'install' | 'launch', forced: boolean
   }
 }
 
+/**
+ * The notice's cheap answers, asked first: no legacy folder at all, silenced (AO_NO_LEGACY_NOTICE, or CI unless
+ * AO_LEGACY_NOTICE), imported, or dismissed. bin/ao's usual path asks only this, on every call, and leaves a call it
+ * answers no to the full launcher (launcher-entry.ts).
+ */
+export function noticeNeverDue(env: NodeJS.ProcessEnv, home: string): boolean {
+  if (mtimeMs(join(home, '.agent-orchestrator')) === undefined && mtimeMs(join(home, '.ao-sessions')) === undefined) return true;
+  if (on(env.AO_NO_LEGACY_NOTICE) || (on(env.CI) && !on(env.AO_LEGACY_NOTICE))) return true;
+  return mtimeMs(importRecordPath(env)) !== undefined || mtimeMs(join(legacyStateDir(env), DISMISSED_FILE)) !== undefined;
+}
+
 export function noticeText(home: string): string {
   return [
     `ao: your projects and agent sessions from the legacy ao (0.9 and before) are still in ${join(home, '.agent-orchestrator')}; this ao has not imported them.`,
@@ -85,22 +97,18 @@ export function noticeText(home: string): string {
  */
 export function legacyNotice(context: 'install' | 'launch', env: NodeJS.ProcessEnv = process.env, stream?: Stream, now = Date.now()): boolean {
   try {
-    if (on(env.AO_NO_LEGACY_NOTICE)) return false;
-    const forced = on(env.AO_LEGACY_NOTICE);
-    if (!forced && on(env.CI)) return false;
     const home = homeDir(env);
-    if (mtimeMs(join(home, '.agent-orchestrator')) === undefined && mtimeMs(join(home, '.ao-sessions')) === undefined) return false;
+    if (noticeNeverDue(env, home)) return false;
+    const forced = on(env.AO_LEGACY_NOTICE);
     // Node builds process.stderr on first use, with its stream modules (milliseconds): only a legacy user pays that.
     const stderr = stream ?? process.stderr;
     if (!forced && !stderr.isTTY && context === 'launch') return false;
-    if (mtimeMs(importRecordPath(env)) !== undefined) return false;
     // `ao update` installing this package: the cutover under way imports the home and speaks for itself.
     if (context === 'install' && mtimeMs(join(aoHomeOf(env), 'cutover', 'journal.json')) !== undefined) return false;
     const state = legacyStateDir(env);
     // Root in another user's home (`sudo ao`, `sudo npm i -g` keeping HOME): a root-owned ~/.ao would lock the user's
     // own ao out of it. The notice is theirs to see, on their own next call.
     if (process.getuid?.() === 0 && untrustedToCreate(state, 0)) return false;
-    if (mtimeMs(join(state, DISMISSED_FILE)) !== undefined) return false;
     const shown = mtimeMs(join(state, SHOWN_FILE));
     if (shown !== undefined && now - shown < NOTICE_INTERVAL_MS) return false;
     if (!legacyHomeHasProjects(home)) return false;

@@ -19,7 +19,6 @@ import { ownedByMe } from './ownership.js';
  * Synchronous and built-ins only: the launcher uses it on its start-up path.
  */
 interface Stamp {
-  path: string;
   dev: number;
   ino: number;
   size: number;
@@ -28,18 +27,21 @@ interface Stamp {
   integrity: string;
 }
 
-function stampFor(path: string, st: Stats, integrity: string): Stamp {
-  return { path, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, integrity };
+function stampFor(st: Stats, integrity: string): Stamp {
+  return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, integrity };
 }
 
-export function hasValidStamp(path: string, st: Stats, entry: BinaryEntry, cache?: string): boolean {
-  const file = stampPath(path, cache);
+export function hasValidStamp(st: Stats, entry: BinaryEntry, cache?: string): boolean {
+  const file = stampPath(st, cache);
+  const uid = process.getuid?.();
   try {
-    // The stamp is exactly what writeStamp writes for this file state: compared as text, not parsed.
+    // The stamp is exactly what writeStamp writes for this file state: compared as text, not parsed. Straight-line:
+    // the launcher's usual path runs this on every call.
     return (
-      readFileSync(file, 'utf8') === JSON.stringify(stampFor(path, st, entry.integrity)) &&
-      ownedByMe(file, undefined, true) &&
-      [dirname(file), dirname(dirname(file))].every((p) => ownedByMe(p))
+      readFileSync(file, 'utf8') === JSON.stringify(stampFor(st, entry.integrity)) &&
+      ownedByMe(file, uid, true) &&
+      ownedByMe(dirname(file), uid) &&
+      ownedByMe(dirname(dirname(file)), uid)
     );
   } catch {
     return false;
@@ -47,14 +49,14 @@ export function hasValidStamp(path: string, st: Stats, entry: BinaryEntry, cache
 }
 
 /** Best effort: a read-only cache, or one that belongs to another user (sudo keeping HOME), only means the next launch verifies again. */
-export function writeStamp(path: string, st: Stats, entry: BinaryEntry, cache = cacheRoot()): void {
-  const file = stampPath(path, cache);
+export function writeStamp(st: Stats, entry: BinaryEntry, cache = cacheRoot()): void {
+  const file = stampPath(st, cache);
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     if (existsSync(cache) && !ownedByMe(cache)) return;
     mkdirSync(dirname(file), { recursive: true });
     // Private whatever the umask: a group-writable stamp could be rewritten in place by another member of the group.
-    writeFileSync(tmp, JSON.stringify(stampFor(path, st, entry.integrity)), { mode: 0o600 });
+    writeFileSync(tmp, JSON.stringify(stampFor(st, entry.integrity)), { mode: 0o600 });
     renameSync(tmp, file);
   } catch {
     // No stamp only means the next launch verifies again; a half-written temp file must not stay (a full disk
@@ -110,10 +112,10 @@ export function verifyBinaryOnce(
   st: Stats = statSync(path),
 ): boolean {
   const ownVersion = release.version;
-  if (hasValidStamp(path, st, entry, cache)) return false;
+  if (hasValidStamp(st, entry, cache)) return false;
   const checked = checkedUnlessGone(path, entry, st);
   if (!checked) {
-    writeStamp(path, st, entry, cache);
+    writeStamp(st, entry, cache);
     return true;
   }
   // Replaced while it was read (an upgrade unlinking it to write the new one): not an altered file.

@@ -55,13 +55,13 @@ describe('verifying a platform binary once per file state', () => {
     } finally {
       limit('unlimited');
     }
-    expect(readdirSync(dirname(stampPath(binary, cache)))).toEqual([]);
+    expect(readdirSync(dirname(stampPath(statSync(binary), cache)))).toEqual([]);
   });
 
   it('accepts the released bytes and leaves a stamp for the next launch', () => {
     const cache = join(dir, 'cache1');
     expect(codeOf(() => verifyBinaryOnce(binary, entry, release, () => '0.10.0', reinstall, cache))).toBeUndefined();
-    expect(existsSync(stampPath(binary, cache))).toBe(true);
+    expect(existsSync(stampPath(statSync(binary), cache))).toBe(true);
   });
 
   it('a stamp recorded for another release hash does not vouch for this one', () => {
@@ -94,13 +94,13 @@ describe('verifying a platform binary once per file state', () => {
     } finally {
       process.umask(umask);
     }
-    expect(statSync(stampPath(copy, cache)).mode & 0o077).toBe(0);
+    expect(statSync(stampPath(statSync(copy), cache)).mode & 0o077).toBe(0);
     // A group member alters the binary and rewrites the (group-writable) stamp to match it.
     const bytes = readFileSync(copy);
     bytes[bytes.length - 1]! ^= 1;
     writeFileSync(copy, bytes);
-    writeStamp(copy, statSync(copy), entry, cache);
-    chmodSync(stampPath(copy, cache), 0o664);
+    writeStamp(statSync(copy), entry, cache);
+    chmodSync(stampPath(statSync(copy), cache), 0o664);
     expect(codeOf(() => verifyBinaryOnce(copy, entry, release, () => '0.10.0', reinstall, cache))).toBe('EAOINTEGRITY');
   });
 

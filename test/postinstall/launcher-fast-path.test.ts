@@ -1,0 +1,186 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, cpSync, existsSync, linkSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DISMISSED_FILE } from '../../common/legacy-notice-dismissal.js';
+import { importRecordPath } from '../../common/legacy-paths.js';
+import { REPO_ROOT } from '../../common/paths.js';
+import { stampPath } from '../../postinstall/locations.js';
+import { writeStamp } from '../../postinstall/verify-binary.js';
+import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
+import { editKeepingMtime, mustRun, run, useReleaseRegistry } from './install-support.js';
+
+/**
+ * bin/ao's usual path (launcher-entry.ts) takes the usual case in straight-line code and sends everything else to the
+ * full launcher. Its promise: it never runs a binary the full launcher would not run. Each state below is run through
+ * bin/ao (which path took it, and the outcome) and, where bin/ao ran the binary itself, through the full launcher alone,
+ * which must run it too.
+ */
+const SPEC = '@aoagents/ao@0.10.0';
+const PRELOAD = join(REPO_ROOT, 'test', 'postinstall', 'support', 'report-files-at-execve.cjs');
+const OTHER_UID = 4242;
+const asRoot = process.getuid?.() === 0;
+
+interface Install {
+  pkg: string;
+  binary: string;
+  home: string;
+  env: NodeJS.ProcessEnv;
+}
+
+describe.runIf(canRunPinnedNode)("bin/ao's usual path never runs what the full launcher would not", () => {
+  const release = useReleaseRegistry();
+  let node22: string;
+  let installed: string;
+  let baseEnv: NodeJS.ProcessEnv;
+  let cases = 0;
+
+  beforeAll(async () => {
+    node22 = await pinnedNode(22);
+    const sb = release.sandbox('fast-path');
+    await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+    installed = join(sb.prefix, 'lib', 'node_modules', '@aoagents');
+    baseEnv = sb.env;
+  });
+
+  /** A copy of the installed packages with a HOME of its own, verified once by the full launcher (its stamp written). */
+  async function freshInstall(): Promise<Install> {
+    const root = join(release.sandbox(`fast-path-${cases++}`).root, 'case');
+    cpSync(installed, join(root, 'node_modules', '@aoagents'), { recursive: true });
+    const pkg = join(root, 'node_modules', '@aoagents', 'ao');
+    const home = join(root, 'home');
+    mkdirSync(home);
+    // As a user's shell: the runner's CI would silence the legacy notice, which some states below are about.
+    const env = { ...baseEnv, HOME: home, XDG_CACHE_HOME: '', CI: '', AO_NO_LEGACY_NOTICE: '', AO_LEGACY_NOTICE: '' };
+    const install = { pkg, binary: realpathSync(join(pkg, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao')), home, env };
+    expect((await full(install)).status).toBe(7);
+    return install;
+  }
+
+  const full = (i: Install, env: NodeJS.ProcessEnv = {}) =>
+    run(node22, [join(i.pkg, 'lib', 'launcher-full.cjs'), 'fixture', 'exit', '7'], { ...i.env, ...env });
+
+  /** Runs bin/ao: which launcher handed over to the binary ('usual path', 'full launcher', or none by exec), and the outcome. */
+  async function viaBinAo(i: Install, env: NodeJS.ProcessEnv = {}) {
+    const r = await run(node22, ['--require', PRELOAD, join(i.pkg, 'bin', 'ao'), 'fixture', 'exit', '7'], { ...i.env, ...env });
+    const compiled = /compiled: (.*)/.exec(r.stderr);
+    const files = compiled ? (JSON.parse(compiled[1]!) as string[]) : undefined;
+    const took = !files ? 'no exec' : files.some((f) => f.endsWith('launcher-full.cjs')) ? 'full launcher' : 'usual path';
+    return { took, status: r.status, stderr: r.stderr.replace(/compiled: .*\n/, '') };
+  }
+
+  /** bin/ao ran the binary itself: the full launcher, alone in the same state, runs it too. */
+  async function expectUsualPath(i: Install, env: NodeJS.ProcessEnv = {}) {
+    expect(await viaBinAo(i, env)).toEqual({ took: 'usual path', status: 7, stderr: '' });
+    expect((await full(i, env)).status).toBe(7);
+  }
+
+  it('a stamp the full launcher wrote for this very file: the usual path runs the binary', async () => {
+    await expectUsualPath(await freshInstall());
+  });
+
+  it('the binary edited in place, its mtime put back: the full launcher decides, and refuses it', async () => {
+    const i = await freshInstall();
+    editKeepingMtime(i.binary);
+    const r = await viaBinAo(i);
+    expect([r.took, r.status]).toEqual(['no exec', 1]);
+    expect(r.stderr).toContain(`refusing to run ${i.binary}`);
+  });
+
+  it.runIf(asRoot)('a stamp another user wrote for the edited binary is no proof: the full launcher refuses it', async () => {
+    const i = await freshInstall();
+    editKeepingMtime(i.binary);
+    const cache = join(i.home, '.cache', 'ao');
+    writeStamp(statSync(i.binary), release.manifest.binaries['linux-x64']!, cache);
+    execFileSync('chown', ['-R', `${OTHER_UID}:${OTHER_UID}`, cache]);
+    const r = await viaBinAo(i);
+    expect([r.took, r.status]).toEqual(['no exec', 1]);
+    expect(r.stderr).toContain(`refusing to run ${i.binary}`);
+  });
+
+  it('a stamp others may write, or in a folder another user owns: the full launcher verifies the binary again, then runs it', async () => {
+    const i = await freshInstall();
+    const stamp = stampPath(statSync(i.binary), join(i.home, '.cache', 'ao'));
+    chmodSync(stamp, 0o664);
+    expect(await viaBinAo(i)).toEqual({ took: 'full launcher', status: 7, stderr: '' });
+    // Verified again, the stamp is private once more: the usual path is open.
+    await expectUsualPath(i);
+    if (asRoot) {
+      chownSync(join(i.home, '.cache', 'ao', 'verified'), OTHER_UID, OTHER_UID);
+      expect((await viaBinAo(i)).took).toBe('full launcher');
+    }
+  });
+
+  it('AO_CACHE_DIR, or an XDG_CACHE_HOME that is not absolute (and so not used): the stamp where cacheRoot() puts it', async () => {
+    const i = await freshInstall();
+    const elsewhere = join(i.home, 'elsewhere');
+    expect((await full(i, { AO_CACHE_DIR: elsewhere })).status).toBe(7);
+    expect(existsSync(stampPath(statSync(i.binary), elsewhere))).toBe(true);
+    await expectUsualPath(i, { AO_CACHE_DIR: elsewhere });
+    await expectUsualPath(i, { XDG_CACHE_HOME: 'relative/cache' });
+    // Absolute: its own cache, with no stamp yet.
+    expect((await viaBinAo(i, { XDG_CACHE_HOME: join(i.home, 'xdg') })).took).toBe('full launcher');
+  });
+
+  it('a legacy home not imported, AO_BINARY_PATH, or the platform package where the usual path does not look: the full launcher takes the call', async () => {
+    const i = await freshInstall();
+    mkdirSync(join(i.home, '.agent-orchestrator'));
+    expect(await viaBinAo(i)).toEqual({ took: 'full launcher', status: 7, stderr: '' });
+    rmSync(join(i.home, '.agent-orchestrator'), { recursive: true });
+    // Spawned, never exec'd: no process.execve at all.
+    const r = await viaBinAo(i, { AO_BINARY_PATH: i.binary });
+    expect([r.took, r.status, r.stderr]).toEqual(['no exec', 7, `ao: using AO_BINARY_PATH=${i.binary} (not verified)\n`]);
+    // Beside ao's grandparent folder, where Node's resolution still finds it (and the full launcher with it).
+    const root = join(i.pkg, '..', '..', '..');
+    mkdirSync(join(root, '..', 'node_modules', '@aoagents'), { recursive: true });
+    cpSync(join(i.pkg, 'node_modules', '@aoagents', 'ao-linux-x64'), join(root, '..', 'node_modules', '@aoagents', 'ao-linux-x64'), { recursive: true });
+    rmSync(join(i.pkg, 'node_modules'), { recursive: true });
+    expect((await full(i)).status).toBe(7);
+    expect(await viaBinAo(i)).toEqual({ took: 'full launcher', status: 7, stderr: '' });
+  });
+
+  it('a legacy home imported, its notice dismissed or silenced: the usual path (the notice is never due)', async () => {
+    const i = await freshInstall();
+    mkdirSync(join(i.home, '.agent-orchestrator', 'projects', 'p1'), { recursive: true });
+    expect((await viaBinAo(i)).took).toBe('full launcher');
+    await expectUsualPath(i, { AO_NO_LEGACY_NOTICE: '1' });
+    await expectUsualPath(i, { CI: 'true' });
+    // Not silenced when asked for (AO_LEGACY_NOTICE), even in CI.
+    expect((await viaBinAo(i, { CI: 'true', AO_LEGACY_NOTICE: '1' })).took).toBe('full launcher');
+    mkdirSync(join(i.home, '.ao', 'legacy'), { recursive: true });
+    writeFileSync(join(i.home, '.ao', 'legacy', DISMISSED_FILE), '');
+    await expectUsualPath(i);
+    rmSync(join(i.home, '.ao', 'legacy', DISMISSED_FILE));
+    writeFileSync(importRecordPath({ HOME: i.home }), '{}');
+    await expectUsualPath(i);
+  });
+
+  it('a hard link of a verified binary (pnpm links one store file into every project) shares its stamp', async () => {
+    const a = await freshInstall();
+    const b = await freshInstall();
+    // b's binary becomes a link to a's file; linking changes the file's ctime, so a verifies it once more.
+    rmSync(b.binary);
+    linkSync(a.binary, b.binary);
+    expect((await full(a)).status).toBe(7);
+    await expectUsualPath({ ...b, env: a.env, home: a.home });
+  });
+
+  it.runIf(asRoot && process.platform === 'linux')('a verified binary on a file system mounted noexec: one clear message, exit 1, never an abort', async () => {
+    const i = await freshInstall();
+    const mnt = join(i.home, 'noexec');
+    mkdirSync(mnt);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'noexec,size=64m', 'tmpfs', mnt]);
+    try {
+      const moved: Install = { ...i, pkg: join(mnt, 'node_modules', '@aoagents', 'ao') };
+      cpSync(join(i.pkg, '..'), join(mnt, 'node_modules', '@aoagents'), { recursive: true });
+      moved.binary = join(moved.pkg, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
+      // A stamp for the copy as it is (the one the full launcher would write, had it been able to hash it there).
+      writeStamp(statSync(moved.binary), release.manifest.binaries['linux-x64']!, join(i.home, '.cache', 'ao'));
+      const r = await viaBinAo(moved);
+      expect([r.took, r.status]).toEqual(['no exec', 1]);
+      expect(r.stderr).toContain(`cannot run ${moved.binary}`);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
+  });
+});
