@@ -207,8 +207,9 @@ function resolveBinary(manifest: AoManifest): Resolved {
     const entry: BinaryEntry | undefined = manifest.binaries[target];
     if (!entry) continue;
     const found = findPlatformPackage(packageDir, entry);
-    if (found) {
-      const checked = statSync(found.binary);
+    // Gone since it was found (an install replacing it) is as not there: the install in progress is waited for.
+    const checked = found && statSync(found.binary, { throwIfNoEntry: false });
+    if (found && checked) {
       verifyBinaryOnce(
         found.binary,
         entry,
