@@ -14,3 +14,12 @@ export function realFilePath(url: string): string {
 export function realPath(path: string): string {
   return process.platform === 'win32' ? realpathSync(path) : realpathSync.native(path);
 }
+
+/** realPath, or `path` itself when it has just gone (a package manager replacing the package as it runs). */
+export function realPathOrGiven(path: string): string {
+  try {
+    return realPath(path);
+  } catch {
+    return path;
+  }
+}

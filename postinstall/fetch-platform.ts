@@ -66,15 +66,23 @@ async function fetchInto(entry: BinaryEntry, cwd: string, cache: string): Promis
   await mkdir(staging);
   try {
     // pacote checks the tarball against the integrity in the registry's packument.
-    await pacote.extract(spec, staging, opts).catch((cause: Error) => {
-      // Registry URLs can carry credentials (https://user:token@host/, https://token@host/, ?token=): never print them into install logs.
-      throw new UserError({
-        what: `cannot download ${spec}`,
-        why: redactSecrets(cause.message.split('\n')[0] ?? ''),
-        fix: 'check the registry and network settings (npm config get registry), then reinstall ao',
-        code: 'EAOFETCH',
+    await pacote
+      .extract(spec, staging, opts)
+      .catch((cause: Error) => {
+        // npm's cache refuses this user (root's after a `sudo npm`; yarn, pnpm and bun never use it): a cache of this
+        // fetch's own, removed with it, where it had failed as a network problem.
+        if (!refusedByNpmCache(cause, opts.cache)) throw cause;
+        return pacote.extract(spec, staging, { ...opts, cache: `${staging}.npm-cache` });
+      })
+      .catch((cause: Error) => {
+        // Registry URLs can carry credentials (https://user:token@host/, https://token@host/, ?token=): never print them into install logs.
+        throw new UserError({
+          what: `cannot download ${spec}`,
+          why: redactSecrets(cause.message.split('\n')[0] ?? ''),
+          fix: 'check the registry and network settings (npm config get registry), then reinstall ao',
+          code: 'EAOFETCH',
+        });
       });
-    });
     const fetched = join(staging, ...entry.path.split('/'));
     const problem = checkSafely(fetched, entry);
     if (problem)
@@ -96,7 +104,14 @@ async function fetchInto(entry: BinaryEntry, cwd: string, cache: string): Promis
     return dest;
   } finally {
     await rm(staging, { recursive: true, force: true });
+    await rm(`${staging}.npm-cache`, { recursive: true, force: true });
   }
+}
+
+/** Whether `err` is npm's cache folder refusing a write (its path in `cache`), not the registry or the network failing. */
+function refusedByNpmCache(err: unknown, cache: unknown): boolean {
+  const { code, path } = err as NodeJS.ErrnoException;
+  return typeof cache === 'string' && ['EACCES', 'EPERM', 'EROFS'].includes(code ?? '') && typeof path === 'string' && path.startsWith(cache);
 }
 
 /**

@@ -12,11 +12,12 @@
  * die of a SyntaxError if a binary had replaced it.
  */
 import { accessSync, constants, existsSync, readFileSync, statSync, type Stats } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { dropWritesToClosedPipes } from '../common/closed-pipe.js';
 import { formatError, isUserError, UserError } from '../common/errors.js';
+import { absoluteUserPath } from '../common/home.js';
 import { installLayout, reinstallCommand } from '../common/install-layout.js';
-import { realPath } from '../common/own-path.js';
+import { realPathOrGiven } from '../common/own-path.js';
 import { shellQuote } from '../common/shell-quote.js';
 import { diagnoseMissingBinary } from './diagnose.js';
 import { execRefusal, execveHere, nodeSupported, sameFileAs, type Execve } from './exec-binary.js';
@@ -33,7 +34,9 @@ import { binaryNeedsOwnSession, FORWARDED, forwardSignals, INSPECTOR_SIGNAL, mir
 import { startBinary, type StartedBinary } from './spawn-binary.js';
 import { type Problem, verifyBinaryOnce } from './verify-binary.js';
 
-const self = realPath(import.meta.filename);
+// Or the path bin/ao loaded it by, when bun replacing ao has just removed the old release's files: the wait for the
+// install in progress (whenInstallSettles) meets that.
+const self = realPathOrGiven(import.meta.filename);
 const packageDir = join(dirname(self), '..');
 /** The file that ran: `bin/ao`, the launcher's entry, which loaded this one. */
 const entryFile = join(packageDir, 'bin', 'ao');
@@ -122,11 +125,15 @@ function ownSpec(): string {
   return own ? `${own.name}@${own.version}` : '@aoagents/ao';
 }
 
+/** What AO_BINARY_PATH should name instead of a launcher or its shim. */
+const THE_BINARY_NOT_A_LAUNCHER = 'the ao binary (not the `ao` command npm, pnpm, yarn or bun put on PATH)';
+
 function fromOverride(): string | undefined {
   const given = process.env.AO_BINARY_PATH;
   if (!given) return undefined;
-  // Absolute, so the file checked is the file run: a spawn looks a bare name up on PATH.
-  const override = resolve(given);
+  // Absolute, so the file checked is the file run: a spawn looks a bare name up on PATH. A leading ~ (an agent's JSON
+  // config, a systemd unit: no shell expanded it) is the home folder, as in AO_CACHE_DIR and AO_APP_DIR.
+  const override = absoluteUserPath(given);
   const refuse = (what: string, why: string, fix: string) =>
     new UserError({ what: `AO_BINARY_PATH=${given} ${what}`, why, fix: `point AO_BINARY_PATH at ${fix}, or unset it`, code: 'EAOOVERRIDE' });
   try {
@@ -143,16 +150,35 @@ function fromOverride(): string | undefined {
     );
   }
   if (isThisLauncher(st)) {
+    throw refuse('is this ao launcher itself', 'it would start the launcher again, and that one again, without end', THE_BINARY_NOT_A_LAUNCHER);
+  }
+  if (startsALauncher(override, st)) {
     throw refuse(
-      'is this ao launcher itself',
-      'it would start the launcher again, and that one again, without end',
-      'the ao binary (not the `ao` command npm, pnpm, yarn or bun put on PATH)',
+      'starts an ao launcher',
+      "it is a script that runs `node .../@aoagents/ao/bin/ao` (a package manager's shim), and that launcher would take AO_BINARY_PATH and start it again, without end",
+      THE_BINARY_NOT_A_LAUNCHER,
     );
   }
   // A reader gone before this line (`ao ... 2>&1 | head -n 1`) must not kill the launcher while the binary runs.
   dropWritesToClosedPipes([process.stderr]);
   process.stderr.write(`ao: using AO_BINARY_PATH=${override} (not verified)\n`);
   return override;
+}
+
+/** The largest file read to tell a shim: pnpm's and npm's shims are about 1 KB, a binary is megabytes. */
+const SHIM_MAX_BYTES = 64 * 1024;
+
+/**
+ * Whether `file` is a script that starts an ao launcher: pnpm's shim (`$(which ao)` under pnpm) and the .cmd and .ps1
+ * shims on Windows name `@aoagents/ao/bin/ao`. Any launcher it starts honours AO_BINARY_PATH too.
+ */
+function startsALauncher(file: string, st: Stats): boolean {
+  if (st.size > SHIM_MAX_BYTES) return false;
+  try {
+    return /@aoagents[\\/]+ao[\\/]+bin[\\/]+ao(?![\w.-])/.test(readFileSync(file, 'latin1'));
+  } catch {
+    return false; // unreadable: the spawn says what it finds
+  }
 }
 
 /** Whether the file `other` describes is the launcher (its entry, or this file), however it is linked. */
@@ -181,8 +207,9 @@ function resolveBinary(manifest: AoManifest): Resolved {
     const entry: BinaryEntry | undefined = manifest.binaries[target];
     if (!entry) continue;
     const found = findPlatformPackage(packageDir, entry);
-    if (found) {
-      const checked = statSync(found.binary);
+    // Gone since it was found (an install replacing it) is as not there: the install in progress is waited for.
+    const checked = found && statSync(found.binary, { throwIfNoEntry: false });
+    if (found && checked) {
       verifyBinaryOnce(
         found.binary,
         entry,

@@ -91,14 +91,17 @@ export function forwardSignals(child: () => StartedBinary | undefined, signals: 
 
 export const signalNumber = (signal: NodeJS.Signals): number => (process.getBuiltinModule('node:os').constants.signals as Record<string, number>)[signal] ?? 0;
 
+/** The signals Node ignores (SIGPIPE, SIGXFSZ) or answers itself (SIGUSR1, its inspector) while no listener is set. */
+const NODE_OWN = new Set<NodeJS.Signals>(['SIGPIPE', 'SIGXFSZ', 'SIGUSR1']);
+
 /** Ends the launcher the way the binary ended, so a shell sees the same status (128+n for a signal). */
 export function mirrorExit(code: number | null, signal: NodeJS.Signals | null): void {
   if (!signal) process.exit(code ?? 1);
-  const number = signalNumber(signal);
-  // SIGUSR1 would start Node's inspector rather than end us: report it as a shell would.
-  if (signal !== 'SIGUSR1') {
-    process.removeAllListeners(signal);
-    process.kill(process.pid, signal);
-  }
-  setTimeout(() => process.exit(128 + number), 100);
+  // Node ignores SIGPIPE and SIGXFSZ and answers SIGUSR1 with its inspector: a listener's removal leaves the signal at
+  // its default (libuv restores SIG_DFL), so the kill ends us as it ended the binary. (A Go binary writing to a pipe
+  // whose reader has gone, `ao ... | head`, dies of SIGPIPE.) SIGKILL and SIGSTOP take no listener at all.
+  if (NODE_OWN.has(signal)) process.on(signal, () => {});
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+  setTimeout(() => process.exit(128 + signalNumber(signal)), 100);
 }

@@ -84,6 +84,16 @@ export function checkBinary(path: string, entry: BinaryEntry, st: Stats = statSy
   return undefined;
 }
 
+/** checkBinary, where a file gone since its stat (bun replacing ao removes the old release's files) is one replaced. */
+function checkedUnlessGone(path: string, entry: BinaryEntry, st: Stats): Problem | undefined {
+  try {
+    return checkBinary(path, entry, st);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return { kind: 'replaced', detail: `${path} was removed while it was checked` };
+  }
+}
+
 /**
  * Verifies once per file state; throws a UserError naming the file when the
  * bytes are not the release's. `installedVersion` is read only on a mismatch,
@@ -103,13 +113,16 @@ export function verifyBinaryOnce(
 ): boolean {
   const ownVersion = release.version;
   if (hasValidStamp(st, entry, cache)) return false;
-  const checked = checkBinary(path, entry, st);
+  const checked = checkedUnlessGone(path, entry, st);
   if (!checked) {
     writeStamp(st, entry, cache);
     return true;
   }
   // Replaced while it was read (an upgrade unlinking it to write the new one): not an altered file.
-  const problem: Problem = sameFileAs(path, st) ? checked : { kind: 'replaced', detail: `${path} was replaced while it was checked (${checked.detail})` };
+  const problem: Problem =
+    checked.kind === 'replaced' || sameFileAs(path, st)
+      ? checked
+      : { kind: 'replaced', detail: `${path} was replaced while it was checked (${checked.detail})` };
   const theirs = installedVersion();
   if (theirs && theirs !== ownVersion) {
     throw new UserError({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
@@ -231,6 +232,27 @@ describe('other package managers install a working, verified ao', () => {
     expect(existsSync(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
     expect(install.stdout).not.toContain('cannot download');
     expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // A `sudo npm ...` once left npm's cache root's (npm itself then says "Your cache folder contains root-owned files"):
+  // yarn 1 never uses that cache, but the fallback fetch did, and failed with "check the registry and network settings".
+  it("yarn 1 project with --ignore-optional and npm's cache not writable (root-owned after a sudo npm): the postinstall fetches anyway, and ao works", async () => {
+    const { sb, dir, env } = yarn1Project('yarn1-no-optional-npm-cache');
+    const asRoot = process.getuid?.() === 0;
+    // Root ignores modes: an immutable folder refuses root too.
+    if (asRoot) execFileSync('chattr', ['+i', sb.cache]);
+    else chmodSync(sb.cache, 0o555);
+    try {
+      const install = await mustRun('yarn', ['add', SPEC, '--ignore-optional', '--verbose'], env, { cwd: dir });
+      expect(install.stdout + install.stderr).not.toContain('cannot download');
+    } finally {
+      if (asRoot) execFileSync('chattr', ['-i', sb.cache]);
+      else chmodSync(sb.cache, 0o755);
+    }
+    expect(existsSync(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
+    expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
+    // The cache of its own is gone with the fetch: nothing of it is left in ao's cache.
+    expect(readdirSync(join(sb.home, '.cache', 'ao', 'tmp'))).toEqual([]);
   });
 
   it('yarn 1 project with --ignore-optional and a failed fallback fetch: ao names the yarn 1 command that brings the binary back, and that command works', async () => {

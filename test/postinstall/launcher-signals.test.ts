@@ -173,6 +173,22 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     });
   }
 
+  // A Go binary writing to a pipe whose reader has gone (`ao ... | head -n 1`) dies of SIGPIPE. Node ignores SIGPIPE and
+  // SIGXFSZ, and answers SIGUSR1 with its inspector, so a launcher that spawned the binary (Node 20; AO_BINARY_PATH
+  // on every Node) could not die of the same signal: it waited 100 ms and exited 128+n, a status that parents reading
+  // the signal (Python's returncode -13, Node's 'exit' signal) saw as an exit code.
+  it('a binary that dies of SIGPIPE, SIGXFSZ, SIGUSR1 or SIGKILL makes a launcher that spawned it die of the same signal (Node 20; AO_BINARY_PATH on 22 and 24)', async () => {
+    const diesOf = join(release.sandbox('dies-of').root, 'dies-of');
+    writeFileSync(diesOf, '#!/bin/sh\nkill -"$1" $$\nsleep 5\nexit 1\n', { mode: 0o755 });
+    for (const node of [node20, node22, node24]) {
+      // SIGKILL too (the OOM killer ending the daemon): no handler can be set for it, and none is tried.
+      for (const signal of ['SIGPIPE', 'SIGXFSZ', 'SIGUSR1', 'SIGKILL'] as const) {
+        const r = await run(node, [launcher, signal.slice(3)], { ...env, AO_BINARY_PATH: diesOf });
+        expect([r.status, r.signal], `${node} ${signal}: ${r.stderr}`).toEqual([null, signal]);
+      }
+    }
+  });
+
   describe('Node 20 (spawn), no terminal: signals to the whole group', () => {
     // A supervisor, `timeout` or an agent's harness ending a job: kill(-pgid) reaches the launcher and whatever shares its group.
     for (const signal of SIGNALS) {
@@ -301,6 +317,23 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       expect(r.stderr).toBe(`ao: using AO_BINARY_PATH=${join(dir, 'ao')} (not verified)\n`);
     });
 
+    // An agent's JSON config, a systemd unit or a .env file passes `~` as typed: it names the home folder, as in
+    // AO_CACHE_DIR and AO_APP_DIR, where it had been taken as a folder named ~ in the working folder (ENOENT). And a
+    // relative one from a folder deleted under the shell had died of "unexpected error" and Node's uv_cwd stack trace.
+    it('AO_BINARY_PATH with a leading ~ runs the file in the home folder; a relative one from a deleted folder says what to do', async () => {
+      writeFileSync(join(env.HOME!, 'home-ao'), '#!/bin/sh\necho the-home-file\n', { mode: 0o755 });
+      const r = spawnSync(node20, [launcher, '--version'], { env: { ...env, AO_BINARY_PATH: '~/home-ao' }, encoding: 'utf8', timeout: 60_000 });
+      expect([r.status, r.stdout], r.stderr).toEqual([0, 'the-home-file\n']);
+      expect(r.stderr).toBe(`ao: using AO_BINARY_PATH=${join(env.HOME!, 'home-ao')} (not verified)\n`);
+      const gone = join(release.sandbox('deleted-cwd').root, 'gone');
+      mkdirSync(gone);
+      const cmd = `cd ${JSON.stringify(gone)} && rmdir ${JSON.stringify(gone)} && exec ${JSON.stringify(node20)} ${JSON.stringify(launcher)} --version`;
+      const deleted = spawnSync('sh', ['-c', cmd], { env: { ...env, AO_BINARY_PATH: 'ao' }, encoding: 'utf8', timeout: 60_000 });
+      expect(deleted.status).toBe(1);
+      expect(deleted.stderr).toContain('ao: cannot tell which folder ao is\n');
+      expect(deleted.stderr).not.toContain('unexpected error');
+    });
+
     it('AO_BINARY_PATH naming the launcher itself (or a link to it) is refused, never run: it would start itself without end', async () => {
       const link = join(release.sandbox('override-self').root, 'ao');
       symlinkSync(launcher, link);
@@ -310,6 +343,21 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
         expect(r.stderr).toContain(`AO_BINARY_PATH=${self} is this ao launcher itself`);
         expect(r.stderr).toContain('fix: point AO_BINARY_PATH at the ao binary');
       }
+    });
+
+    // `export AO_BINARY_PATH=$(which ao)` under pnpm names its shim, a script that runs `node <...>/@aoagents/ao/bin/ao`:
+    // that launcher took AO_BINARY_PATH again and spawned the shim again, a chain of launchers without end (seen by
+    // hand, as nobody with a process limit). Here a `node` first on PATH ends the chain at its first step, if taken.
+    it("AO_BINARY_PATH naming pnpm's shim for ao (a script that starts an ao launcher) is refused, never run", async () => {
+      const shim = join(sandboxRoots[0]!, 'pnpm-home', 'ao');
+      expect(readFileSync(shim, 'utf8')).toContain('@aoagents/ao/bin/ao');
+      const fakeNode = join(release.sandbox('shim-override').root, 'bin');
+      mkdirSync(fakeNode);
+      writeFileSync(join(fakeNode, 'node'), '#!/bin/sh\necho started-the-launcher-again\nexit 99\n', { mode: 0o755 });
+      const r = run([launcher, '--version'], { AO_BINARY_PATH: shim, PATH: `${fakeNode}:${env.PATH}` });
+      expect([r.status, r.stdout], r.stderr).toEqual([1, '']);
+      expect(r.stderr).toContain(`AO_BINARY_PATH=${shim} starts an ao launcher`);
+      expect(r.stderr).toContain('fix: point AO_BINARY_PATH at the ao binary');
     });
   });
 
@@ -399,11 +447,11 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     // A cache without a stamp each time: the binary is not known to be verified, so bin/ao needs the full launcher.
     const unstamped = () => ({ ...sb.env, AO_CACHE_DIR: join(sb.root, `empty-cache-${caches++}`) });
     /** `ao --version` started with the full launcher as `write` left it (a file just created: an extract under way), and whatever `finish` then does. */
-    const called = async (write: () => void, finish: () => void, preload: string[] = []) => {
+    const called = async (write: () => void, finish: () => void, preload: string[] = [], extraEnv: NodeJS.ProcessEnv = {}) => {
       rmSync(join(own, 'lib'), { recursive: true }); // hard links into pnpm's store: the store keeps its files
       mkdirSync(join(own, 'lib'));
       write();
-      const ao = startUntilItWaits(node22, [...preload, join(own, 'bin', 'ao'), '--version'], unstamped());
+      const ao = startUntilItWaits(node22, [...preload, join(own, 'bin', 'ao'), '--version'], { ...unstamped(), ...extraEnv });
       await ao.waiting;
       finish();
       return { status: await ao.ended, ...ao.out };
@@ -434,6 +482,10 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     const movePackage = ['--require', join(REPO_ROOT, 'test', 'postinstall', 'support', 'move-package-at-start.cjs')];
     const moved = await called(put, () => renameSync(`${own}.moved`, own), movePackage);
     expect([moved.status, moved.stdout], moved.stderr).toEqual([0, 'ao version 0.10.0\n']);
+    // bun replacing ao removes the old release's files as bin/ao loads the full launcher: its own real-path lookup had
+    // died with ENOENT's stack trace (seen with callers in a loop through `bun add -g` of another release).
+    const movedUnderFull = await called(put, () => renameSync(`${own}.moved`, own), movePackage, { AO_TEST_MOVE_AT: 'full' });
+    expect([movedUnderFull.status, movedUnderFull.stdout], movedUnderFull.stderr).toEqual([0, 'ao version 0.10.0\n']);
     // Moved for good (uninstalled under it): said so once the folders are quiet, not called a copy of the launcher.
     const uninstalled = await called(put, () => {}, movePackage);
     renameSync(`${own}.moved`, own);
@@ -456,7 +508,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
   // yarn 1 replacing ao (`yarn global add` of another release) unlinks the binary and writes the new one in its place.
   // A call that had checked the old file exec'd whatever the path held by then, bytes never verified; one that met the
   // file gone mid-check refused it as "altered after release" with a reinstall to run over the install in progress.
-  it('a binary replaced between its check and the hand-over (an upgrade writing it anew) is checked again, never run unverified; one gone mid-check waits for the install', async () => {
+  it('a binary replaced between its check and the hand-over (an upgrade writing it anew) is checked again, never run unverified; one gone mid-check (before or after its bytes were read) waits for the install', async () => {
     const pnpmHome = join(release.sandbox('replaced-binary-dir').root, 'pnpm-home');
     const sb = release.sandbox('replaced-binary', [pnpmHome], { PNPM_HOME: pnpmHome });
     await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
@@ -464,7 +516,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     const binary = realpathSync(join(realpathSync(join(dirname(ao), '..')), '..', 'ao-linux-x64', 'bin', 'ao'));
     const preload = join(REPO_ROOT, 'test', 'postinstall', 'support', 'move-binary-after-check.cjs');
     let caches = 0;
-    const call = async (node: string, after: 'stamp' | 'hash', replaceWith: 'altered' | 'nothing') => {
+    const call = async (node: string, after: 'stamp' | 'hash' | 'stat' | 'found', replaceWith: 'altered' | 'nothing') => {
       const cache = join(sb.root, `cache-${caches++}`);
       // A stamp: bin/ao's usual path takes the binary on it; none: the full launcher hashes it.
       if (after === 'stamp') await mustRun(node, [ao, '--version'], { ...sb.env, AO_CACHE_DIR: cache });
@@ -485,6 +537,14 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       const gone = await call(node, 'hash', 'nothing');
       expect([gone.status, gone.stdout], `${node}: ${gone.stderr}`).toEqual([0, 'ao version 0.10.0\n']);
       expect(gone.stderr).toContain(WAITS_FOR_INSTALL);
+      // Gone before its bytes were read (bun replacing ao removes the old files): it had died of "unexpected error"
+      // and ENOENT's stack trace (seen with callers in a loop through `bun add -g` of another release).
+      // Or gone between being found and its stat, which had died the same way.
+      for (const after of ['stat', 'found'] as const) {
+        const goneBeforeRead = await call(node, after, 'nothing');
+        expect([goneBeforeRead.status, goneBeforeRead.stdout], `${node} ${after}: ${goneBeforeRead.stderr}`).toEqual([0, 'ao version 0.10.0\n']);
+        expect(goneBeforeRead.stderr).toContain(WAITS_FOR_INSTALL);
+      }
     }
     // Rewritten after every check (something keeps writing it): given up after a few rounds, said so, never run.
     const env = { ...sb.env, AO_CACHE_DIR: join(sb.root, 'cache-every'), AO_TEST_BINARY: binary, AO_TEST_MOVE_AFTER: 'every-hash' };

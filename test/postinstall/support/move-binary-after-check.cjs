@@ -3,15 +3,22 @@
 // (AO_TEST_MOVE_AFTER=stamp, bin/ao's usual path) or after hashing it (=hash, the full launcher). The old file goes
 // to <binary>.away; with AO_TEST_REPLACE_WITH=altered a copy with one byte flipped takes its place, else nothing.
 // AO_TEST_MOVE_AFTER=every-hash: after each hash, the same bytes written anew in its place (something that keeps
-// rewriting the file).
+// rewriting the file). AO_TEST_MOVE_AFTER=stat: moved away (nothing in its place) after the launcher's stat of it, as
+// its hash starts reading (bun replacing ao removes the old package's files). AO_TEST_MOVE_AFTER=found: moved away
+// once the full launcher found it, as it stats it.
 const fs = require('node:fs');
 
 const binary = process.env.AO_TEST_BINARY;
 const after = process.env.AO_TEST_MOVE_AFTER;
 const readFileSync = fs.readFileSync;
 fs.readFileSync = function (path, ...rest) {
-  const result = readFileSync.call(this, path, ...rest);
   const file = String(path);
+  if (after === 'stat' && file === binary) {
+    fs.readFileSync = readFileSync;
+    fs.renameSync(binary, `${binary}.away`);
+    return readFileSync.call(this, path, ...rest);
+  }
+  const result = readFileSync.call(this, path, ...rest);
   if (after === 'every-hash' && file === binary) {
     fs.writeFileSync(`${binary}.next`, readFileSync(binary), { mode: 0o755 });
     fs.renameSync(`${binary}.next`, binary);
@@ -27,4 +34,12 @@ fs.readFileSync = function (path, ...rest) {
     }
   }
   return result;
+};
+const statSync = fs.statSync;
+fs.statSync = function (path, ...rest) {
+  if (after === 'found' && String(path) === binary && new Error().stack.includes('launcher-full.cjs')) {
+    fs.statSync = statSync;
+    fs.renameSync(binary, `${binary}.away`);
+  }
+  return statSync.call(this, path, ...rest);
 };
