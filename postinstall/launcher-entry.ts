@@ -16,7 +16,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync, type Stats }
 import { dirname, join } from 'node:path';
 import { MANIFEST_FILE, type AoManifest } from '../common/ao-manifest.js';
 import { formatError, UserError } from '../common/errors.js';
-import { realPath } from '../common/own-path.js';
+import { realPath, realPathOrGiven } from '../common/own-path.js';
 import { execveHere, sameFileAs } from './exec-binary.js';
 import { whenInstallSettles } from './install-settle.js';
 import { inPackageFolder, launcherCopy, ownPackage } from './launcher-copy.js';
@@ -27,20 +27,10 @@ import { hasValidStamp } from './verify-binary.js';
 /** The full launcher, in the package's lib/ (release/main-package.ts ships it there). */
 const FULL_LAUNCHER = 'launcher-full.cjs';
 
-const self = ownPath(import.meta.filename);
+// The path Node started it by when its folder has just gone: npm moves ao's folder aside to put another release in
+// its place, and the wait for the install in progress (fullLauncher) meets that one there.
+const self = realPathOrGiven(import.meta.filename);
 const packageDir = join(dirname(self), '..');
-
-/**
- * This file's real path, or the path Node started it by when its folder has just gone: npm moves ao's folder aside to
- * put another release in its place, and the wait for the install in progress (fullLauncher) meets that one there.
- */
-function ownPath(file: string): string {
-  try {
-    return realPath(file);
-  } catch {
-    return file;
-  }
-}
 
 /**
  * The platform binary, and its stat when it was found verified, if this call is the usual case; undefined sends it to
