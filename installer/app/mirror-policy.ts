@@ -73,6 +73,8 @@ export class MirrorPolicy {
   /** The server's own Retry-After, when it asked for a longer wait than we give it and so ended the download. */
   comeBackInMs: number | undefined;
   private readonly dead = new Set<string>();
+  /** URLs whose host asked to come back later than ao-app waits, and how long it asked: not asked again in this run. */
+  private readonly busy = new Map<string, number>();
   private mirror = 0;
   private fruitless = 0;
   // Progress counts only past the furthest point ever reached: re-fetching the same bytes forever is not progress.
@@ -99,6 +101,10 @@ export class MirrorPolicy {
     this.dead.add(url);
   }
 
+  private skipped(url: string): boolean {
+    return this.dead.has(url) || this.busy.has(url);
+  }
+
   msLeft(): number {
     return Math.max(0, this.limits.deadline - performance.now());
   }
@@ -113,7 +119,7 @@ export class MirrorPolicy {
       this.gaveUp = 'the overall deadline (AO_APP_DEADLINE_MS)';
       return undefined;
     }
-    while (this.dead.has(this.urls[this.mirror % this.urls.length]!)) this.mirror++;
+    while (this.skipped(this.urls[this.mirror % this.urls.length]!)) this.mirror++;
     this.furthestBefore = this.furthest;
     return this.urls[this.mirror % this.urls.length];
   }
@@ -134,20 +140,26 @@ export class MirrorPolicy {
     this.failures = progressed ? 1 : this.failures + 1;
     if (this.furthest - this.furthestBefore < FREE_PROGRESS) this.fruitless++;
     if (err instanceof DeadUrlError) this.dead.add(url);
+    const retryAfter = err instanceof RetryableError ? err.retryAfterMs : undefined;
+    // A host asking to come back later than ao-app waits is not asked again in this run: the next mirror at once. Asked
+    // again without a wait (a CDN and its mirror both rate-limiting), they had been asked seven times in a fraction of a
+    // second, and the user told to check the network.
+    const comeBackLater = retryAfter !== undefined && retryAfter > this.limits.maxRetryAfterMs;
+    if (comeBackLater) this.busy.set(url, retryAfter);
     if (this.allDead) return undefined;
+    if (this.urls.every((u) => this.skipped(u))) {
+      // Not the network's fault, nor worth more attempts: the hosts said when to come back.
+      const soonest = Math.min(...this.busy.values());
+      this.comeBackInMs = soonest;
+      this.gaveUp = `its Retry-After: ${Math.round(soonest / 1000)} s, longer than the ${humanWait(this.limits.maxRetryAfterMs)} ao-app waits`;
+      return undefined;
+    }
     if (this.failures > this.limits.retries) {
       this.gaveUp = `${this.failures} attempts in a row without progress`;
       return undefined;
     }
     this.mirror++;
-    const retryAfter = err instanceof RetryableError ? err.retryAfterMs : undefined;
-    if (retryAfter !== undefined && retryAfter > this.limits.maxRetryAfterMs) {
-      if (this.urls.length > 1) return 0;
-      // Not the network's fault, nor worth more attempts: the host said when to come back.
-      this.comeBackInMs = retryAfter;
-      this.gaveUp = `its Retry-After: ${Math.round(retryAfter / 1000)} s, longer than the ${humanWait(this.limits.maxRetryAfterMs)} ao-app waits`;
-      return undefined;
-    }
+    if (comeBackLater) return 0;
     const backoff = Math.min(30_000, this.limits.backoffBaseMs * 2 ** (this.failures - 1)) * (0.5 + Math.random());
     return Math.min(Math.max(retryAfter ?? 0, backoff), this.msLeft());
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { MirrorPolicy } from '../../../installer/app/mirror-policy.js';
+import { DeadUrlError, MirrorPolicy, RetryableError } from '../../../installer/app/mirror-policy.js';
 
 const limits = { retries: 6, maxFruitlessRequests: 40, deadline: performance.now() + 3_600_000, backoffBaseMs: 1, maxRetryAfterMs: 120_000 };
 const dropped = new Error('other side closed');
@@ -51,5 +51,17 @@ describe('the overall deadline', () => {
     } finally {
       now.mockRestore();
     }
+  });
+});
+
+describe('hosts that ask to come back later', () => {
+  it('stops, saying when to come back, once every URL left asked for more than it waits (one mirror gone, the other busy)', () => {
+    const [gone, busy] = ['http://127.0.0.1/a/app.zip', 'http://127.0.0.1/b/app.zip'];
+    const policy = new MirrorPolicy([gone, busy], limits, 0);
+    expect(policy.next()).toBe(gone);
+    expect(policy.failed(gone, new DeadUrlError(`${gone} answered 404`), 0)).toBeGreaterThan(0);
+    expect(policy.next()).toBe(busy);
+    expect(policy.failed(busy, new RetryableError(`${busy} answered 429`, 3_600_000), 0)).toBeUndefined();
+    expect(policy.comeBackInMs).toBe(3_600_000);
   });
 });
