@@ -117,8 +117,8 @@ export function defaultDispatcher(urls: string[] = []): Dispatcher {
  * NO_PROXY as curl and Go read it, written for undici: a plain domain covers its subdomains too (`example.com` keeps
  * `downloads.example.com` off the proxy), which undici matches exactly; an address range (`10.0.0.0/8`), which undici
  * does not read, keeps each of `urls` whose host is an address in it off the proxy (a redirect to another address
- * is not covered). Both had sent a private mirror through the proxy. `.example.com`, `*.example.com`, `*` and
- * addresses stay as they are.
+ * is not covered). Both had sent a private mirror through the proxy. An IPv6 address gets the brackets undici compares.
+ * `.example.com`, `*.example.com`, `*` and other addresses stay as they are.
  */
 function noProxyList(value: string | undefined, urls: string[]): string | undefined {
   if (!value) return undefined;
@@ -136,7 +136,12 @@ function noProxyList(value: string | undefined, urls: string[]): string | undefi
     const family = isIP(address);
     return family && ranges.check(address, family === 4 ? 'ipv4' : 'ipv6') ? [host] : [];
   });
-  const named = entries.flatMap((entry) => (/^[.*]/.test(entry) || isIP(entry.replace(/:\d+$/, '')) || entry.includes('/') ? [entry] : [entry, `.${entry}`]));
+  const named = entries.flatMap((entry) => {
+    // An IPv6 address without brackets (`::1`, as curl and Go take it): undici compares the URL's `[::1]` and read the
+    // entry as host ":" and port 1, so an IPv6 mirror went through the proxy.
+    if (isIP(entry) === 6) return [`[${entry}]`];
+    return /^[.*]/.test(entry) || isIP(entry.replace(/:\d+$/, '')) || entry.includes('/') ? [entry] : [entry, `.${entry}`];
+  });
   return [...named, ...inRange].join(',');
 }
 

@@ -696,6 +696,8 @@ describe.concurrent('download against a misbehaving server', () => {
         ['LOCALHOST:9', 'http://mirror.localhost:9/app.zip'],
         ['.localhost', 'http://mirror.localhost:9/app.zip'],
         ['10.0.0.0/8, 127.0.0.0/8', mirror],
+        // An IPv6 address as curl and Go take it, without brackets (the usual NO_PROXY=localhost,127.0.0.1,::1).
+        ['localhost,127.0.0.1,::1', 'http://[::1]:9/app.zip'],
       ] as const) {
         const dispatcher = dispatcherWith(noProxy, url);
         // Direct, mirror.localhost may not resolve here: the outcome that counts is whether the proxy was asked.
@@ -706,7 +708,8 @@ describe.concurrent('download against a misbehaving server', () => {
         await dispatcher.destroy();
       }
       // undici matched a plain NO_PROXY domain exactly and no range at all: a private mirror on a subdomain of a
-      // NO_PROXY domain, or on an address of a NO_PROXY range (NO_PROXY=10.0.0.0/8), went through the proxy.
+      // NO_PROXY domain, or on an address of a NO_PROXY range (NO_PROXY=10.0.0.0/8), went through the proxy; so did an
+      // IPv6 URL whose address NO_PROXY names without brackets (undici read `::1` as host ":" and port 1).
       expect(connects).toEqual([]);
     } finally {
       proxy.closeAllConnections();
