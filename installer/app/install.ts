@@ -288,22 +288,37 @@ async function refuseForeignCurrent(root: string, command: 'install' | 'remove')
   });
 }
 
+/** `path`, or the nearest folder above it that exists, when that is a link whose target does not exist. */
+async function danglingLinkAt(path: string): Promise<string | undefined> {
+  for (let at = path; ; at = dirname(at)) {
+    const info = await lstat(at).catch(() => undefined);
+    if (info) return info.isSymbolicLink() && !(await stat(at).catch(() => undefined)) ? at : undefined;
+    if (dirname(at) === at) return undefined;
+  }
+}
+
 /**
- * `versions` or `downloads` linked to another disk (a user who moved the app off a half-full laptop disk) that is not
- * there now (unplugged, not mounted): said so, where mkdir's ENOENT had said to check that the folder is writable.
+ * The app folder, or `versions` or `downloads` in it, linked to another disk (a user who moved the app off a half-full
+ * laptop disk) that is not there now (unplugged, not mounted): said so, where mkdir's ENOENT had said to check that the
+ * folder is writable, and the app folder's own link ENOTDIR, "a file is in the way: move it away".
  */
 async function refuseMissingLinkedFolders(root: string): Promise<void> {
+  const rootLink = await danglingLinkAt(root);
+  const links = rootLink ? [rootLink] : [];
   for (const name of ['versions', 'downloads']) {
     const path = join(root, name);
-    if (!(await lstat(path).catch(() => undefined))?.isSymbolicLink() || (await stat(path).catch(() => undefined))) continue;
-    const target = resolve(root, await readlink(path));
-    throw new UserError({
-      what: `cannot install the desktop app into ${root}`,
-      why: `${path} is a link to ${target}, which does not exist (a disk not connected or not mounted?)`,
-      fix: `connect or mount the disk holding ${target}, or remove the link (rm ${path}) to keep the app in ${root} itself, then run ao-app install again`,
-      code: 'EAPPDISK',
-    });
+    if ((await lstat(path).catch(() => undefined))?.isSymbolicLink() && !(await stat(path).catch(() => undefined))) links.push(path);
   }
+  const link = links[0];
+  if (link === undefined) return;
+  const target = resolve(dirname(link), await readlink(link));
+  const instead = link === rootLink ? `to install the app afresh in ${link}` : `to keep the app in ${root} itself`;
+  throw new UserError({
+    what: `cannot install the desktop app into ${root}`,
+    why: `${link} is a link to ${target}, which does not exist (a disk not connected or not mounted?)`,
+    fix: `connect or mount the disk holding ${target}, or remove the link (rm ${link}) ${instead}, then run ao-app install again`,
+    code: 'EAPPDISK',
+  });
 }
 
 /**

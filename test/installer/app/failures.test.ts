@@ -849,6 +849,22 @@ describe('a file-system problem outside the download and unpack says what, why a
       });
     }
   });
+
+  // ~/.ao/app itself (or AO_APP_DIR) moved to another disk and linked back, with that disk unplugged: it had said a file
+  // was in the way and to move it away, which would have lost the user's link to the installed app.
+  it('the app folder itself linked to a disk that is not there: says so and to connect the disk, never that a file is in the way', async () => {
+    const manifest = await tarManifest('unplugged-root', '0.10.0');
+    const parent = await tempDir('unplugged-root');
+    const gone = join(parent, 'unmounted-disk', 'ao-app');
+    symlinkSync(gone, join(parent, 'app'));
+    const r = await ao(['install', '--json', '--manifest', manifest, '--target', 'linux-x64', '--dir', join(parent, 'app')]);
+    expect(r.code).toBe(1);
+    expect(errorEvent(r.stdout)).toMatchObject({
+      code: 'EAPPDISK',
+      why: `${join(parent, 'app')} is a link to ${gone}, which does not exist (a disk not connected or not mounted?)`,
+      fix: expect.stringContaining(`connect or mount the disk holding ${gone}`),
+    });
+  });
 });
 
 describe('every failure under --json ends with an error event, and none waits for nothing', () => {
