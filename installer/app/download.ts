@@ -6,6 +6,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { isHttpUrl } from '../../common/app-manifest.js';
 import { UserError } from '../../common/errors.js';
+import { redactUrlSetting } from '../../common/redact.js';
 import type { Progress } from '../../common/progress.js';
 import {
   CertificateError,
@@ -170,7 +171,8 @@ function proxySetting(names: string[]): string | undefined {
   const withScheme = value.includes('://') ? value : `http://${value}`;
   if (!isHttpUrl(withScheme)) {
     throw new UserError({
-      what: `${name}=${value} is not a proxy URL`,
+      // Redacted here: written without its scheme, no URL in the message matches it, and the output's redaction missed its password.
+      what: `${name}=${redactUrlSetting(value)} is not a proxy URL`,
       why: URL.canParse(withScheme) ? `ao-app talks to a proxy over http or https, not ${new URL(withScheme).protocol}` : 'it does not parse as a URL',
       fix: `set ${name} to the proxy's URL, like ${name}=http://proxy.example.com:3128, or unset it, then run ao-app install again`,
       code: 'EUSAGE',

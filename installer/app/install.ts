@@ -4,6 +4,7 @@ import { access, chmod, constants, lstat, mkdir, readdir, readFile, readlink, rm
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
+import { redactUrlSetting } from '../../common/redact.js';
 import { isObject } from '../../common/is-object.js';
 import { DISK_FULL } from '../../common/file-system-error.js';
 import { absoluteUserPath, homeDir } from '../../common/home.js';
@@ -139,8 +140,13 @@ function pickTarget(manifest: AppManifest, target: string): AppTarget {
   // failed every attempt, or crashed, far from its cause.
   if (!isHttpUrl(base)) {
     throw new UserError({
-      what: `AO_APP_BASE_URL=${base} is not an http(s) URL`,
-      why: URL.canParse(base) ? `ao-app downloads only over http or https, not ${new URL(base).protocol}` : 'it does not parse as a URL',
+      // Redacted here: written without its scheme, no URL in the message matches it, and the output's redaction missed its token.
+      what: `AO_APP_BASE_URL=${redactUrlSetting(base)} is not an http(s) URL`,
+      why: !base.includes('://')
+        ? 'it does not start with https:// or http://'
+        : URL.canParse(base)
+          ? `ao-app downloads only over http or https, not ${new URL(base).protocol}`
+          : 'it does not parse as a URL',
       fix: 'unset AO_APP_BASE_URL, or set it to the http(s) folder holding the release files, like AO_APP_BASE_URL=https://mirror.example.com/ao/',
       code: 'EUSAGE',
     });

@@ -1437,6 +1437,24 @@ describe('URLs: credentials never printed, malformed or non-http ones refused at
     }
   });
 
+  // A URL setting written without its scheme, as people type a host: its refusal repeated it whole, a mirror's token or
+  // the proxy's password in a CI log, in text and in --json.
+  it('prints no token or password of an AO_APP_BASE_URL or proxy setting it refuses for lacking its scheme', async () => {
+    const manifest = await manifestFor(server, systemTarGz('secret-schemeless', false), 'tar.gz');
+    for (const env of [
+      { AO_APP_BASE_URL: 'alice:S3CRETPW@mirror.example.com/ao/' },
+      { AO_APP_BASE_URL: 'mirror.example.com/ao/?token=S3CRETTOKEN' },
+      { HTTPS_PROXY: 'bob:PX5ECRET@proxy.example.com:notaport', NO_PROXY: '' },
+    ]) {
+      for (const json of [true, false]) {
+        const r = await jsonInstall(manifest, env, json);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/(AO_APP_BASE_URL|HTTPS_PROXY)=\S*example\.com/);
+        expect(r.stdout + r.stderr).not.toMatch(/S3CRETPW|S3CRETTOKEN|PX5ECRET/);
+      }
+    }
+  });
+
   it('refuses a manifest URL that does not parse as EAPPMANIFEST (exit 1, no stack trace)', async () => {
     const manifest = await manifestFor(server, systemTarGz('bad-url', false), 'tar.gz');
     const t = manifest.targets['linux-x64'];
