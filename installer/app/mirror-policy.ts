@@ -75,6 +75,8 @@ export class MirrorPolicy {
   private readonly dead = new Set<string>();
   /** URLs whose host asked to come back later than ao-app waits, and how long it asked: not asked again in this run. */
   private readonly busy = new Map<string, number>();
+  /** performance.now() before which a URL's host asked not to be asked again (a Retry-After ao-app waits out). */
+  private readonly notBefore = new Map<string, number>();
   private mirror = 0;
   private fruitless = 0;
   // Progress counts only past the furthest point ever reached: re-fetching the same bytes forever is not progress.
@@ -119,9 +121,14 @@ export class MirrorPolicy {
       this.gaveUp = 'the overall deadline (AO_APP_DEADLINE_MS)';
       return undefined;
     }
-    while (this.skipped(this.urls[this.mirror % this.urls.length]!)) this.mirror++;
     this.furthestBefore = this.furthest;
-    return this.urls[this.mirror % this.urls.length];
+    return this.upcoming();
+  }
+
+  /** The URL the next attempt asks: the one in turn, past those dropped or busy. */
+  private upcoming(): string {
+    while (this.skipped(this.urls[this.mirror % this.urls.length]!)) this.mirror++;
+    return this.urls[this.mirror % this.urls.length]!;
   }
 
   /** The download starts over from zero on purpose (its whole bytes failed the pinned hash): what it fetches again is progress. */
@@ -146,6 +153,8 @@ export class MirrorPolicy {
     // second, and the user told to check the network.
     const comeBackLater = retryAfter !== undefined && retryAfter > this.limits.maxRetryAfterMs;
     if (comeBackLater) this.busy.set(url, retryAfter);
+    const now = performance.now();
+    if (!comeBackLater && retryAfter !== undefined) this.notBefore.set(url, now + retryAfter);
     if (this.allDead) return undefined;
     if (this.urls.every((u) => this.skipped(u))) {
       // Not the network's fault, nor worth more attempts: the hosts said when to come back.
@@ -161,6 +170,11 @@ export class MirrorPolicy {
     this.mirror++;
     if (comeBackLater) return 0;
     const backoff = Math.min(30_000, this.limits.backoffBaseMs * 2 ** (this.failures - 1)) * (0.5 + Math.random());
-    return Math.min(Math.max(retryAfter ?? 0, backoff), this.msLeft());
+    // A Retry-After is its host's: the next mirror is asked after the backoff alone. Waited out whoever came next, a busy
+    // primary had held a mirror that was never busy back for up to 2 minutes at every turn.
+    // The same URL again waits exactly what it asked (now + 1000 - now is not always 1000 in floating point).
+    const next = this.upcoming();
+    const asked = next === url ? (retryAfter ?? 0) : (this.notBefore.get(next) ?? 0) - now;
+    return Math.min(Math.max(asked, backoff), this.msLeft());
   }
 }

@@ -164,6 +164,21 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
   });
 
+  it("asks the next mirror without waiting out the first one's Retry-After, which is that host's alone", async () => {
+    const [primary, mirror] = [await servedPath(), await servedPath()];
+    server.fault(primary, { kind: 'retry-after', seconds: 60, status: 503 });
+    const said: string[] = [];
+    const progress = { start: () => undefined, advance: () => undefined, finish: () => undefined, fail: () => undefined, waiting: (m: string) => said.push(m) };
+    // It had waited the primary's 60 s before asking the mirror, which was never busy.
+    const { dest } = await fetchTo(primary, { urls: [`${server.url}${primary}`, `${server.url}${mirror}`], progress });
+    await expectGood(dest);
+    expect(said).toEqual([]);
+    expect(server.requests.filter((r) => r.path === primary || r.path === mirror).map((r) => [r.path, r.status])).toEqual([
+      [primary, 503],
+      [mirror, 200],
+    ]);
+  });
+
   it('asks each mirror once when every one asks to come back later than it waits, and says when, not to check the network', async () => {
     const [primary, mirror] = [await servedPath(), await servedPath()];
     for (const path of [primary, mirror]) server.fault(path, ...Array.from({ length: 10 }, () => ({ kind: 'retry-after' as const, seconds: 3_600, status: 503 as const })));
