@@ -144,9 +144,13 @@ export class MirrorPolicy {
     this.lastFailure = err;
     this.furthest = Math.max(this.furthest, offset);
     const progressed = this.furthest > this.furthestBefore;
-    this.failures = progressed ? 1 : this.failures + 1;
-    if (this.furthest - this.furthestBefore < FREE_PROGRESS) this.fruitless++;
-    if (err instanceof DeadUrlError) this.dead.add(url);
+    // A URL dropped for good (a 404, another file) is asked once and never again: it spends neither budget, which are for
+    // attempts that may go better next time. Counted, a release listing seven mirrors that lost the file before the one
+    // that has it gave up at the seventh 404, "7 attempts in a row without progress".
+    const dropped = err instanceof DeadUrlError;
+    if (!dropped) this.failures = progressed ? 1 : this.failures + 1;
+    if (!dropped && this.furthest - this.furthestBefore < FREE_PROGRESS) this.fruitless++;
+    if (dropped) this.dead.add(url);
     const retryAfter = err instanceof RetryableError ? err.retryAfterMs : undefined;
     // A host asking to come back later than ao-app waits is not asked again in this run: the next mirror at once. Asked
     // again without a wait (a CDN and its mirror both rate-limiting), they had been asked seven times in a fraction of a
@@ -169,7 +173,7 @@ export class MirrorPolicy {
     }
     this.mirror++;
     if (comeBackLater) return 0;
-    const backoff = Math.min(30_000, this.limits.backoffBaseMs * 2 ** (this.failures - 1)) * (0.5 + Math.random());
+    const backoff = Math.min(30_000, this.limits.backoffBaseMs * 2 ** Math.max(0, this.failures - 1)) * (0.5 + Math.random());
     // A Retry-After is its host's: the next mirror is asked after the backoff alone. Waited out whoever came next, a busy
     // primary had held a mirror that was never busy back for up to 2 minutes at every turn.
     // The same URL again waits exactly what it asked (now + 1000 - now is not always 1000 in floating point).

@@ -164,6 +164,15 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
   });
 
+  it('reaches the one mirror that has the file past many that do not (404), however many are listed first', async () => {
+    const good = await servedPath();
+    const gone = Array.from({ length: 10 }, (_, i) => `${good}.gone-${i}`);
+    // It had given up after the seventh 404, "7 attempts in a row without progress", never asking the mirror that had it.
+    const { dest } = await fetchTo(good, { urls: [...gone, good].map((p) => `${server.url}${p}`) });
+    await expectGood(dest);
+    expect(server.requests.filter((r) => r.path.startsWith(good)).map((r) => r.status)).toEqual([...gone.map(() => 404), 200]);
+  });
+
   it("asks the next mirror without waiting out the first one's Retry-After, which is that host's alone", async () => {
     const [primary, mirror] = [await servedPath(), await servedPath()];
     server.fault(primary, { kind: 'retry-after', seconds: 60, status: 503 });
