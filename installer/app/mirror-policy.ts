@@ -167,7 +167,10 @@ export class MirrorPolicy {
       this.gaveUp = `its Retry-After: ${Math.round(soonest / 1000)} s, longer than the ${humanWait(this.limits.maxRetryAfterMs)} ao-app waits`;
       return undefined;
     }
-    if (this.failures > this.limits.retries) {
+    // Every URL still in the rotation is asked at least once before giving up: with more mirrors than retries, those
+    // listed last (the one that answers, past several a firewall blocks) had never been asked.
+    const live = this.urls.filter((u) => !this.skipped(u)).length;
+    if (this.failures > Math.max(this.limits.retries, live - 1)) {
       this.gaveUp = `${this.failures} attempts in a row without progress`;
       return undefined;
     }

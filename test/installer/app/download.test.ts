@@ -173,6 +173,14 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path.startsWith(good)).map((r) => r.status)).toEqual([...gone.map(() => 404), 200]);
   });
 
+  it('asks every mirror once before giving up, however many cannot be reached ahead of the one that answers', async () => {
+    const good = await servedPath();
+    const unreachable = Array.from({ length: 8 }, (_, i) => `http://127.0.0.1:1/mirror-${i}/app.zip`);
+    // It had given up after the seventh refused connection, "7 attempts in a row without progress", never asking the last.
+    const { dest } = await fetchTo(good, { urls: [...unreachable, `${server.url}${good}`], backoffBaseMs: 1 });
+    await expectGood(dest);
+  });
+
   it("asks the next mirror without waiting out the first one's Retry-After, which is that host's alone", async () => {
     const [primary, mirror] = [await servedPath(), await servedPath()];
     server.fault(primary, { kind: 'retry-after', seconds: 60, status: 503 });
