@@ -198,7 +198,8 @@ describe.concurrent('download against a misbehaving server', () => {
 
   it('asks each mirror once when every one asks to come back later than it waits, and says when, not to check the network', async () => {
     const [primary, mirror] = [await servedPath(), await servedPath()];
-    for (const path of [primary, mirror]) server.fault(path, ...Array.from({ length: 10 }, () => ({ kind: 'retry-after' as const, seconds: 3_600, status: 503 as const })));
+    for (const path of [primary, mirror])
+      server.fault(path, ...Array.from({ length: 10 }, () => ({ kind: 'retry-after' as const, seconds: 3_600, status: 503 as const })));
     const failed = await fetchTo(primary, { urls: [`${server.url}${primary}`, `${server.url}${mirror}`] }).catch((err: unknown) => err);
     // It had asked them seven times in 0.2 s, without a wait, and said to check the network connection.
     expect(server.requests.filter((r) => r.path === primary || r.path === mirror).map((r) => r.path)).toEqual([primary, mirror]);
