@@ -1455,7 +1455,7 @@ describe('URLs: credentials never printed, malformed or non-http ones refused at
   it('prints no token or password of an AO_APP_BASE_URL or proxy setting it refuses for lacking its scheme', async () => {
     const manifest = await manifestFor(server, systemTarGz('secret-schemeless', false), 'tar.gz');
     for (const env of [
-      { AO_APP_BASE_URL: 'alice:S3CRETPW@mirror.example.com/ao/' },
+      { AO_APP_BASE_URL: 'alice:S3CRETPW@mirror.example.com/ao/' } as Record<string, string>,
       { AO_APP_BASE_URL: 'mirror.example.com/ao/?token=S3CRETTOKEN' },
       { HTTPS_PROXY: 'bob:PX5ECRET@proxy.example.com:notaport', NO_PROXY: '' },
     ]) {
