@@ -176,7 +176,10 @@ export class MirrorPolicy {
     }
     this.mirror++;
     if (comeBackLater) return 0;
-    const backoff = Math.min(30_000, this.limits.backoffBaseMs * 2 ** Math.max(0, this.failures - 1)) * (0.5 + Math.random());
+    // The backoff doubles once per round of the mirrors still in the rotation, not per attempt: each host is asked again
+    // as often as if it were the only one, and a list of mirrors that cannot be reached is not waited on for minutes.
+    const rounds = Math.floor(Math.max(0, this.failures - 1) / Math.max(1, live));
+    const backoff = Math.min(30_000, this.limits.backoffBaseMs * 2 ** rounds) * (0.5 + Math.random());
     // A Retry-After is its host's: the next mirror is asked after the backoff alone. Waited out whoever came next, a busy
     // primary had held a mirror that was never busy back for up to 2 minutes at every turn.
     // The same URL again waits exactly what it asked (now + 1000 - now is not always 1000 in floating point).

@@ -65,3 +65,15 @@ describe('hosts that ask to come back later', () => {
     expect(policy.comeBackInMs).toBe(3_600_000);
   });
 });
+
+describe('the backoff between mirrors', () => {
+  // Doubled at every attempt, ten mirrors a firewall blocks were waited on for over a minute (30 s a turn by the last)
+  // before the user heard anything; each host is now asked again as often as if it were the only one.
+  it('doubles once per round of the mirrors, not per attempt: a first round of ten unreachable mirrors takes seconds', () => {
+    const urls = Array.from({ length: 10 }, (_, i) => `http://127.0.0.1:1/m${i}/app.zip`);
+    const policy = new MirrorPolicy(urls, { ...limits, backoffBaseMs: 500 }, 0);
+    let waited = 0;
+    for (let i = 0; i < 9; i++) waited += policy.failed(policy.next()!, new RetryableError('connect ECONNREFUSED'), 0)!;
+    expect(waited).toBeLessThan(9 * 750 + 1);
+  });
+});
