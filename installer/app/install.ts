@@ -410,9 +410,23 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   const name = basename(versionDir);
   await refuseRootInOthersFolder([root, options.stateDir], 'install');
   await refuseMissingLinkedFolders(root);
-  await makeAppFolders(root);
-
-  const lock = await lockAppRoot(root, options.lockWaitMs ?? 15 * 60_000, (message) => options.progress?.waiting(message), options.signal);
+  let lock: Lock;
+  try {
+    await makeAppFolders(root);
+    lock = await lockAppRoot(root, options.lockWaitMs ?? 15 * 60_000, (message) => options.progress?.waiting(message), options.signal);
+  } catch (err) {
+    // A folder this user may not write (an admin's install, a disk mounted read-only): the release asked for, current there
+    // and intact, needs no change and no lock, as verify reads it. It had failed with EACCES on the lock, exit 1, about an
+    // app it only had to check (`ao update` runs this for each user). Anything else to do there still needs the folder.
+    if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    const done = await readMarker(versionDir);
+    if ((await currentVersionDir(root)) !== versionDir || done?.integrity !== target.integrity) throw err;
+    checkEntryTrust(manifest, targetId, target, options.trustedKeys ?? pinnedKeys(), await rememberedTrust(root));
+    await refuseFolderOthersCanWrite(root, 'verify', versionDir);
+    if ((await entryProblems(versionDir, done)).length > 0) throw err;
+    const aoStart = await pointAoStartAt(options, target, root, versionDir, done, manifest.version);
+    return { status: 'already-installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: 0, fetched: 0, ...aoStart };
+  }
   try {
     // Again under the lock: a remove that held it while this install waited deleted versions/ and downloads/ at its end.
     await makeAppFolders(root);

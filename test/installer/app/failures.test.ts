@@ -669,6 +669,29 @@ describe('a file-system problem outside the download and unpack says what, why a
     }
   });
 
+  // An admin's install (or one on a disk since mounted read-only) that is this release, intact: `ao-app install` (as `ao
+  // update` runs it for each user) had failed with EACCES on the lock, exit 1, about an app it only had to check.
+  it.skipIf(!canBeDenied)('install of the version already installed, intact, in a folder the user may not write says so, exit 0', async () => {
+    const base = await tempDir('shared-installed');
+    chmodSync(base, 0o755);
+    const root = join(base, 'app');
+    const manifest = await tarManifest('shared-installed', '0.10.0');
+    expect((await ao(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64', '--dir', root])).code).toBe(0);
+    const home = join(base, 'home');
+    mkdirSync(home);
+    if (asRoot) chownSync(home, NOBODY, NOBODY);
+    chmodSync(root, 0o555);
+    try {
+      const through = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : [];
+      const again = await ao(['install', '--manifest', manifest, '--target', 'linux-x64', '--dir', root], { HOME: home }, 30_000, base, through);
+      expect(again.stderr).toBe('');
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('the desktop app 0.10.0 is already installed');
+    } finally {
+      chmodSync(root, 0o755);
+    }
+  });
+
   // An admin's install killed mid-way (Ctrl-C: no handler releases the lock) leaves its .lock, naming a dead pid. A user who
   // may not write the folder cannot move that stale lock aside: the reclaim failed and was retried at once, without a
   // pause or a deadline, for good (verify spun at 100% CPU).
