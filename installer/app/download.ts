@@ -12,6 +12,7 @@ import {
   CertificateError,
   CredentialsError,
   DeadUrlError,
+  HostAnsweredError,
   humanWait,
   LoginPageError,
   MirrorPolicy,
@@ -418,6 +419,10 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     let fix = proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY), ${again}` : `check the network connection, ${again}`;
     if (policy.comeBackInMs !== undefined)
       fix = `the download host is busy and asked to come back in ${humanWait(policy.comeBackInMs)}: run ao-app install again after that${part.offset > 0 ? ' (it resumes)' : ''}`;
+    // The host answered, last with an outage or overload status: the connection reached it. "Check the network" sent the user
+    // after the wrong thing.
+    else if (policy.lastFailure instanceof HostAnsweredError)
+      fix = `the download host${proxy ? ` (or the proxy ${proxy})` : ''} answered ${policy.lastFailure.status}, an outage or overload on its side: run ao-app install again later${part.offset > 0 ? ' (it resumes)' : ''}, or set AO_APP_BASE_URL to a mirror that has the file`;
     if (policy.lastFailure instanceof LoginPageError)
       fix = `sign in to this network in a web browser (a hotel or café network shows its sign-in page in place of any download)${proxy ? ` or check the proxy ${proxy}` : ''}, ${again}`;
     throw new UserError({
@@ -483,7 +488,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   }
   if (status === 429 || (status >= 500 && status < 600)) {
     discard(res.body);
-    throw new RetryableError(`${url} answered ${status}`, parseRetryAfter(res.headers));
+    throw new HostAnsweredError(`${url} answered ${status}`, status, parseRetryAfter(res.headers));
   }
   if (status === 416 && part.offset > 0) {
     discard(res.body);
@@ -496,7 +501,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     discard(res.body);
     // A timeout (408) may pass, like overload and server errors above; any other answer (a 404, a 204, a 304
     // nobody asked for, a status HTTP does not define) is what this URL serves, however often it is asked.
-    if (status === 408) throw new RetryableError(`${url} answered ${status}`);
+    if (status === 408) throw new HostAnsweredError(`${url} answered ${status}`, status);
     if (status === 401) throw new CredentialsError(`${url} answered 401 (it asks for credentials)`);
     throw new DeadUrlError(`${url} answered ${status}`);
   }

@@ -29,6 +29,20 @@ export class ProxyRefusedError extends DeadUrlError {}
 /** An HTTPS certificate this machine does not trust (a proxy inspecting HTTPS, a self-signed mirror): no retry changes it. */
 export class CertificateError extends DeadUrlError {}
 
+/**
+ * The host answered, but with an overload or failure status (408, 429, 5xx) worth asking again: the network reached it, so
+ * a give-up on these blames the host, not the connection.
+ */
+export class HostAnsweredError extends RetryableError {
+  constructor(
+    message: string,
+    readonly status: number,
+    retryAfterMs?: number,
+  ) {
+    super(message, retryAfterMs);
+  }
+}
+
 /** An HTML page where the app should be: a network's sign-in page (a captive portal) or a proxy's error page, gone once the user signs in. */
 export class LoginPageError extends RetryableError {}
 

@@ -196,6 +196,15 @@ describe.concurrent('download against a misbehaving server', () => {
     ]);
   });
 
+  it('a host that keeps answering 503 (an outage) is said to be failing, not the network, which reached it every time', async () => {
+    const path = await servedPath();
+    server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'status' as const, status: 503 })));
+    const failed = await fetchTo(path, { retries: 2 }).catch((err: unknown) => err);
+    // It had said "check the network connection".
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/the download host .*answered 503/) });
+    expect((failed as { fix: string }).fix).not.toMatch(/network/);
+  });
+
   it('asks each mirror once when every one asks to come back later than it waits, and says when, not to check the network', async () => {
     const [primary, mirror] = [await servedPath(), await servedPath()];
     for (const path of [primary, mirror])
