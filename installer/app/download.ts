@@ -456,6 +456,10 @@ function deadUrlsFix(failure: unknown): string {
     return `the proxy ${proxy} does not let ao-app reach the download host: ask whoever runs it to allow that host, or set AO_APP_BASE_URL to a mirror it allows (or, if the host is reachable without the proxy, add it to NO_PROXY), then run ao-app install again`;
   if (failure instanceof CertificateError)
     return "this network shows an HTTPS certificate Node does not trust: on a hotel or café network, sign in to it in a web browser first; behind a proxy or firewall inspecting HTTPS, set NODE_EXTRA_CA_CERTS to its CA certificate file (the one npm's cafile names); for an expired one, check the clock; then run ao-app install again";
+  // The URL was the user's (AO_APP_BASE_URL, its folder with the file name added): a file URL pasted in there, or a mirror
+  // that lacks this release, is theirs to mend, not the release's to report.
+  if (process.env.AO_APP_BASE_URL)
+    return "AO_APP_BASE_URL is set, and the URL made from it (that folder, then the file's name) does not serve this file as pinned: set AO_APP_BASE_URL to the folder holding this release's files, not to a file in it (like AO_APP_BASE_URL=https://mirror.example.com/ao/), or unset it to download from the release's own host, then run ao-app install again";
   return "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it";
 }
 

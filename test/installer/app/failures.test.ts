@@ -1473,6 +1473,17 @@ describe('URLs: credentials never printed, malformed or non-http ones refused at
     }
   });
 
+  // AO_APP_BASE_URL names the folder; a user who pasted the file's own URL there got <file>/<file>, a 404, and was told to
+  // report the release to its maintainers.
+  it('an AO_APP_BASE_URL that does not hold the file (the file URL itself pasted in) says to set it to the folder, not to report the release', async () => {
+    const manifest = await manifestFor(server, systemTarGz('base-is-file', false), 'tar.gz');
+    const fileUrl = manifest.targets['linux-x64'].urls[0]!;
+    const r = await jsonInstall(manifest, { AO_APP_BASE_URL: fileUrl });
+    expect(r.code).toBe(1);
+    expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/AO_APP_BASE_URL .*folder/) });
+    expect(errorEvent(r.stdout).fix).not.toMatch(/maintainers/);
+  });
+
   // A URL setting written without its scheme, as people type a host: its refusal repeated it whole, a mirror's token or
   // the proxy's password in a CI log, in text and in --json.
   it('prints no token or password of an AO_APP_BASE_URL or proxy setting it refuses for lacking its scheme', async () => {
