@@ -96,6 +96,7 @@ export function checkPlan<T extends PlannedEntry>(archive: string, raw: T[], cap
     if (dest?.type === 'symlink') Object.assign(e, { type: 'symlink', link: dest.link });
   }
   const links = new Map(entries.filter((e) => e.type === 'symlink').map((e) => [e.path, e.link ?? '']));
+  const resolvedLinks = new Map<string, string[]>();
   // Files in archive order: a hardlink names one already written (tar's own rule; node-tar cannot link to what is not there yet).
   const filesSoFar = new Set<string>();
   for (const e of entries) {
@@ -106,7 +107,7 @@ export function checkPlan<T extends PlannedEntry>(archive: string, raw: T[], cap
       if (target.includes('\0')) throw refuse(archive, `symlink "${e.path}" has a NUL byte in its target`);
       if (target.startsWith('/') || /^[a-zA-Z]:/.test(target) || target.includes('\\'))
         throw refuse(archive, `symlink "${e.path}" points to the absolute path ${JSON.stringify(target)}`);
-      if (resolveInside([...e.path.split('/').slice(0, -1), ...target.split('/')], links, 0) === undefined)
+      if (resolveInside([...e.path.split('/').slice(0, -1), ...target.split('/')], links, 0, resolvedLinks) === undefined)
         throw refuse(archive, `symlink "${e.path}" points outside the app (${JSON.stringify(target)})`);
     }
     if (e.type === 'hardlink') {
@@ -135,8 +136,13 @@ const foldName = (path: string) => path.normalize('NFC').toLowerCase();
 /** A name quoted with anything outside printable ASCII escaped: "caf\u00e9" and "cafe\u0301" print alike otherwise. */
 const shown = (path: string) => JSON.stringify(path).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
-/** Resolves a path inside the archive's own tree, following its symlinks; undefined when it leaves the root. */
-function resolveInside(segments: string[], links: Map<string, string>, depth: number): string[] | undefined {
+/**
+ * Resolves a path inside the archive's own tree, following its symlinks; undefined when it leaves the root.
+ * `resolved`: where each link already followed leads (a link's folder and target decide it), so each is followed once.
+ * Followed afresh at every mention, links naming the next one twice (`l1 -> l2/../l2`) cost 2^n steps: 30 of them, a
+ * zip of a few KB, held the main thread for ~15 minutes.
+ */
+function resolveInside(segments: string[], links: Map<string, string>, depth: number, resolved: Map<string, string[]>): string[] | undefined {
   if (depth > 32) return undefined;
   const out: string[] = [];
   for (const seg of segments) {
@@ -147,12 +153,17 @@ function resolveInside(segments: string[], links: Map<string, string>, depth: nu
       continue;
     }
     out.push(seg);
-    const link = links.get(out.join('/'));
+    const at = out.join('/');
+    const link = links.get(at);
     if (link !== undefined) {
-      if (link.startsWith('/')) return undefined;
-      const resolved = resolveInside([...out.slice(0, -1), ...link.split('/')], links, depth + 1);
-      if (resolved === undefined) return undefined;
-      out.splice(0, out.length, ...resolved);
+      let to = resolved.get(at);
+      if (to === undefined) {
+        if (link.startsWith('/')) return undefined;
+        to = resolveInside([...out.slice(0, -1), ...link.split('/')], links, depth + 1, resolved);
+        if (to === undefined) return undefined;
+        resolved.set(at, to);
+      }
+      out.splice(0, out.length, ...to);
     }
   }
   return out;

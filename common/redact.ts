@@ -22,6 +22,14 @@ export function redactSecrets(text: string): string {
   );
 }
 
+/**
+ * A setting meant as a URL, its secrets hidden as in one, also when it was written without its scheme (`user:token@host/`,
+ * `host/?token=`), which no URL in a message matches: repeated as it was, a refusal of it printed the token.
+ */
+export function redactUrlSetting(value: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? redactSecrets(value) : redactSecrets(`x://${value}`).slice('x://'.length);
+}
+
 /** `stream`, with every text written to it redacted first (through `write`, by default its own): what a command prints can carry URLs. */
 export function redactingSink(stream: NodeJS.WriteStream, write: (text: string) => unknown = (text) => stream.write(text)): ProgressSink {
   return {

@@ -108,14 +108,16 @@ async function physical(path: string): Promise<string> {
 }
 
 /**
- * Removes the marker when it points into `root` (the app `ao-app remove` just deleted); any other marker stays.
+ * Removes the marker when it points into `root`'s versions (the app `ao-app remove` just deleted); any other marker stays.
  * Compared with links resolved: installed as AO_APP_DIR=<a link> and removed by the real path (or the other way round),
  * a marker left naming the deleted app makes ao start fetch its own unverified download.
  */
 export async function clearAppState(root: string, dir = aoStateDir()): Promise<boolean> {
   const existing = await readAppState(dir);
   if (!existing) return false;
-  const inside = (await physical(existing.appPath)).startsWith((await physical(root)) + sep);
+  // Inside its `versions`, where ao-app puts every app (and `versions` linked to another disk is followed): an app folder
+  // deeper down (`remove --dir /opt` beside `--dir /opt/ao-app`) is another install, which had lost its marker.
+  const inside = (await physical(existing.appPath)).startsWith((await physical(join(root, 'versions'))) + sep);
   if (!inside) return false;
   // What the app recorded besides where it is (its legacy-import decision, `migration`) outlives this copy of it: an app
   // installed again later reads it. Kept with an appPath naming nothing, as the app itself writes a marker without an app.

@@ -6,11 +6,13 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { isHttpUrl } from '../../common/app-manifest.js';
 import { UserError } from '../../common/errors.js';
+import { redactUrlSetting } from '../../common/redact.js';
 import type { Progress } from '../../common/progress.js';
 import {
   CertificateError,
   CredentialsError,
   DeadUrlError,
+  HostAnsweredError,
   humanWait,
   LoginPageError,
   MirrorPolicy,
@@ -117,8 +119,8 @@ export function defaultDispatcher(urls: string[] = []): Dispatcher {
  * NO_PROXY as curl and Go read it, written for undici: a plain domain covers its subdomains too (`example.com` keeps
  * `downloads.example.com` off the proxy), which undici matches exactly; an address range (`10.0.0.0/8`), which undici
  * does not read, keeps each of `urls` whose host is an address in it off the proxy (a redirect to another address
- * is not covered). Both had sent a private mirror through the proxy. `.example.com`, `*.example.com`, `*` and
- * addresses stay as they are.
+ * is not covered). Both had sent a private mirror through the proxy. An IPv6 address gets the brackets undici compares.
+ * `.example.com`, `*.example.com`, `*` and other addresses stay as they are.
  */
 function noProxyList(value: string | undefined, urls: string[]): string | undefined {
   if (!value) return undefined;
@@ -136,7 +138,12 @@ function noProxyList(value: string | undefined, urls: string[]): string | undefi
     const family = isIP(address);
     return family && ranges.check(address, family === 4 ? 'ipv4' : 'ipv6') ? [host] : [];
   });
-  const named = entries.flatMap((entry) => (/^[.*]/.test(entry) || isIP(entry.replace(/:\d+$/, '')) || entry.includes('/') ? [entry] : [entry, `.${entry}`]));
+  const named = entries.flatMap((entry) => {
+    // An IPv6 address without brackets (`::1`, as curl and Go take it): undici compares the URL's `[::1]` and read the
+    // entry as host ":" and port 1, so an IPv6 mirror went through the proxy.
+    if (isIP(entry) === 6) return [`[${entry}]`];
+    return /^[.*]/.test(entry) || isIP(entry.replace(/:\d+$/, '')) || entry.includes('/') ? [entry] : [entry, `.${entry}`];
+  });
   return [...named, ...inRange].join(',');
 }
 
@@ -165,7 +172,8 @@ function proxySetting(names: string[]): string | undefined {
   const withScheme = value.includes('://') ? value : `http://${value}`;
   if (!isHttpUrl(withScheme)) {
     throw new UserError({
-      what: `${name}=${value} is not a proxy URL`,
+      // Redacted here: written without its scheme, no URL in the message matches it, and the output's redaction missed its password.
+      what: `${name}=${redactUrlSetting(value)} is not a proxy URL`,
       why: URL.canParse(withScheme) ? `ao-app talks to a proxy over http or https, not ${new URL(withScheme).protocol}` : 'it does not parse as a URL',
       fix: `set ${name} to the proxy's URL, like ${name}=http://proxy.example.com:3128, or unset it, then run ao-app install again`,
       code: 'EUSAGE',
@@ -411,6 +419,10 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     let fix = proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY), ${again}` : `check the network connection, ${again}`;
     if (policy.comeBackInMs !== undefined)
       fix = `the download host is busy and asked to come back in ${humanWait(policy.comeBackInMs)}: run ao-app install again after that${part.offset > 0 ? ' (it resumes)' : ''}`;
+    // The host answered, last with an outage or overload status: the connection reached it. "Check the network" sent the user
+    // after the wrong thing.
+    else if (policy.lastFailure instanceof HostAnsweredError)
+      fix = `the download host${proxy ? ` (or the proxy ${proxy})` : ''} answered ${policy.lastFailure.status}, an outage or overload on its side: run ao-app install again later${part.offset > 0 ? ' (it resumes)' : ''}, or set AO_APP_BASE_URL to a mirror that has the file`;
     if (policy.lastFailure instanceof LoginPageError)
       fix = `sign in to this network in a web browser (a hotel or café network shows its sign-in page in place of any download)${proxy ? ` or check the proxy ${proxy}` : ''}, ${again}`;
     throw new UserError({
@@ -444,6 +456,10 @@ function deadUrlsFix(failure: unknown): string {
     return `the proxy ${proxy} does not let ao-app reach the download host: ask whoever runs it to allow that host, or set AO_APP_BASE_URL to a mirror it allows (or, if the host is reachable without the proxy, add it to NO_PROXY), then run ao-app install again`;
   if (failure instanceof CertificateError)
     return "this network shows an HTTPS certificate Node does not trust: on a hotel or café network, sign in to it in a web browser first; behind a proxy or firewall inspecting HTTPS, set NODE_EXTRA_CA_CERTS to its CA certificate file (the one npm's cafile names); for an expired one, check the clock; then run ao-app install again";
+  // The URL was the user's (AO_APP_BASE_URL, its folder with the file name added): a file URL pasted in there, or a mirror
+  // that lacks this release, is theirs to mend, not the release's to report.
+  if (process.env.AO_APP_BASE_URL)
+    return "AO_APP_BASE_URL is set, and the URL made from it (that folder, then the file's name) does not serve this file as pinned: set AO_APP_BASE_URL to the folder holding this release's files, not to a file in it (like AO_APP_BASE_URL=https://mirror.example.com/ao/), or unset it to download from the release's own host, then run ao-app install again";
   return "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it";
 }
 
@@ -476,7 +492,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   }
   if (status === 429 || (status >= 500 && status < 600)) {
     discard(res.body);
-    throw new RetryableError(`${url} answered ${status}`, parseRetryAfter(res.headers));
+    throw new HostAnsweredError(`${url} answered ${status}`, status, parseRetryAfter(res.headers));
   }
   if (status === 416 && part.offset > 0) {
     discard(res.body);
@@ -489,7 +505,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     discard(res.body);
     // A timeout (408) may pass, like overload and server errors above; any other answer (a 404, a 204, a 304
     // nobody asked for, a status HTTP does not define) is what this URL serves, however often it is asked.
-    if (status === 408) throw new RetryableError(`${url} answered ${status}`);
+    if (status === 408) throw new HostAnsweredError(`${url} answered ${status}`, status);
     if (status === 401) throw new CredentialsError(`${url} answered 401 (it asks for credentials)`);
     throw new DeadUrlError(`${url} answered ${status}`);
   }

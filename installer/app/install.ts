@@ -4,6 +4,7 @@ import { access, chmod, constants, lstat, mkdir, readdir, readFile, readlink, rm
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
+import { redactUrlSetting } from '../../common/redact.js';
 import { isObject } from '../../common/is-object.js';
 import { DISK_FULL } from '../../common/file-system-error.js';
 import { absoluteUserPath, homeDir } from '../../common/home.js';
@@ -139,8 +140,13 @@ function pickTarget(manifest: AppManifest, target: string): AppTarget {
   // failed every attempt, or crashed, far from its cause.
   if (!isHttpUrl(base)) {
     throw new UserError({
-      what: `AO_APP_BASE_URL=${base} is not an http(s) URL`,
-      why: URL.canParse(base) ? `ao-app downloads only over http or https, not ${new URL(base).protocol}` : 'it does not parse as a URL',
+      // Redacted here: written without its scheme, no URL in the message matches it, and the output's redaction missed its token.
+      what: `AO_APP_BASE_URL=${redactUrlSetting(base)} is not an http(s) URL`,
+      why: !base.includes('://')
+        ? 'it does not start with https:// or http://'
+        : URL.canParse(base)
+          ? `ao-app downloads only over http or https, not ${new URL(base).protocol}`
+          : 'it does not parse as a URL',
       fix: 'unset AO_APP_BASE_URL, or set it to the http(s) folder holding the release files, like AO_APP_BASE_URL=https://mirror.example.com/ao/',
       code: 'EUSAGE',
     });
@@ -288,22 +294,37 @@ async function refuseForeignCurrent(root: string, command: 'install' | 'remove')
   });
 }
 
+/** `path`, or the nearest folder above it that exists, when that is a link whose target does not exist. */
+async function danglingLinkAt(path: string): Promise<string | undefined> {
+  for (let at = path; ; at = dirname(at)) {
+    const info = await lstat(at).catch(() => undefined);
+    if (info) return info.isSymbolicLink() && !(await stat(at).catch(() => undefined)) ? at : undefined;
+    if (dirname(at) === at) return undefined;
+  }
+}
+
 /**
- * `versions` or `downloads` linked to another disk (a user who moved the app off a half-full laptop disk) that is not
- * there now (unplugged, not mounted): said so, where mkdir's ENOENT had said to check that the folder is writable.
+ * The app folder, or `versions` or `downloads` in it, linked to another disk (a user who moved the app off a half-full
+ * laptop disk) that is not there now (unplugged, not mounted): said so, where mkdir's ENOENT had said to check that the
+ * folder is writable, and the app folder's own link ENOTDIR, "a file is in the way: move it away".
  */
 async function refuseMissingLinkedFolders(root: string): Promise<void> {
+  const rootLink = await danglingLinkAt(root);
+  const links = rootLink ? [rootLink] : [];
   for (const name of ['versions', 'downloads']) {
     const path = join(root, name);
-    if (!(await lstat(path).catch(() => undefined))?.isSymbolicLink() || (await stat(path).catch(() => undefined))) continue;
-    const target = resolve(root, await readlink(path));
-    throw new UserError({
-      what: `cannot install the desktop app into ${root}`,
-      why: `${path} is a link to ${target}, which does not exist (a disk not connected or not mounted?)`,
-      fix: `connect or mount the disk holding ${target}, or remove the link (rm ${path}) to keep the app in ${root} itself, then run ao-app install again`,
-      code: 'EAPPDISK',
-    });
+    if ((await lstat(path).catch(() => undefined))?.isSymbolicLink() && !(await stat(path).catch(() => undefined))) links.push(path);
   }
+  const link = links[0];
+  if (link === undefined) return;
+  const target = resolve(dirname(link), await readlink(link));
+  const instead = link === rootLink ? `to install the app afresh in ${link}` : `to keep the app in ${root} itself`;
+  throw new UserError({
+    what: `cannot install the desktop app into ${root}`,
+    why: `${link} is a link to ${target}, which does not exist (a disk not connected or not mounted?)`,
+    fix: `connect or mount the disk holding ${target}, or remove the link (rm ${link}) ${instead}, then run ao-app install again`,
+    code: 'EAPPDISK',
+  });
 }
 
 /**
@@ -389,9 +410,23 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   const name = basename(versionDir);
   await refuseRootInOthersFolder([root, options.stateDir], 'install');
   await refuseMissingLinkedFolders(root);
-  await makeAppFolders(root);
-
-  const lock = await lockAppRoot(root, options.lockWaitMs ?? 15 * 60_000, (message) => options.progress?.waiting(message), options.signal);
+  let lock: Lock;
+  try {
+    await makeAppFolders(root);
+    lock = await lockAppRoot(root, options.lockWaitMs ?? 15 * 60_000, (message) => options.progress?.waiting(message), options.signal);
+  } catch (err) {
+    // A folder this user may not write (an admin's install, a disk mounted read-only): the release asked for, current there
+    // and intact, needs no change and no lock, as verify reads it. It had failed with EACCES on the lock, exit 1, about an
+    // app it only had to check (`ao update` runs this for each user). Anything else to do there still needs the folder.
+    if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    const done = await readMarker(versionDir);
+    if ((await currentVersionDir(root)) !== versionDir || done?.integrity !== target.integrity) throw err;
+    checkEntryTrust(manifest, targetId, target, options.trustedKeys ?? pinnedKeys(), await rememberedTrust(root));
+    await refuseFolderOthersCanWrite(root, 'verify', versionDir);
+    if ((await entryProblems(versionDir, done)).length > 0) throw err;
+    const aoStart = await pointAoStartAt(options, target, root, versionDir, done, manifest.version);
+    return { status: 'already-installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: 0, fetched: 0, ...aoStart };
+  }
   try {
     // Again under the lock: a remove that held it while this install waited deleted versions/ and downloads/ at its end.
     await makeAppFolders(root);

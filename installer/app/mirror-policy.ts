@@ -29,6 +29,20 @@ export class ProxyRefusedError extends DeadUrlError {}
 /** An HTTPS certificate this machine does not trust (a proxy inspecting HTTPS, a self-signed mirror): no retry changes it. */
 export class CertificateError extends DeadUrlError {}
 
+/**
+ * The host answered, but with an overload or failure status (408, 429, 5xx) worth asking again: the network reached it, so
+ * a give-up on these blames the host, not the connection.
+ */
+export class HostAnsweredError extends RetryableError {
+  constructor(
+    message: string,
+    readonly status: number,
+    retryAfterMs?: number,
+  ) {
+    super(message, retryAfterMs);
+  }
+}
+
 /** An HTML page where the app should be: a network's sign-in page (a captive portal) or a proxy's error page, gone once the user signs in. */
 export class LoginPageError extends RetryableError {}
 
@@ -73,6 +87,10 @@ export class MirrorPolicy {
   /** The server's own Retry-After, when it asked for a longer wait than we give it and so ended the download. */
   comeBackInMs: number | undefined;
   private readonly dead = new Set<string>();
+  /** URLs whose host asked to come back later than ao-app waits, and how long it asked: not asked again in this run. */
+  private readonly busy = new Map<string, number>();
+  /** performance.now() before which a URL's host asked not to be asked again (a Retry-After ao-app waits out). */
+  private readonly notBefore = new Map<string, number>();
   private mirror = 0;
   private fruitless = 0;
   // Progress counts only past the furthest point ever reached: re-fetching the same bytes forever is not progress.
@@ -99,6 +117,10 @@ export class MirrorPolicy {
     this.dead.add(url);
   }
 
+  private skipped(url: string): boolean {
+    return this.dead.has(url) || this.busy.has(url);
+  }
+
   msLeft(): number {
     return Math.max(0, this.limits.deadline - performance.now());
   }
@@ -113,9 +135,14 @@ export class MirrorPolicy {
       this.gaveUp = 'the overall deadline (AO_APP_DEADLINE_MS)';
       return undefined;
     }
-    while (this.dead.has(this.urls[this.mirror % this.urls.length]!)) this.mirror++;
     this.furthestBefore = this.furthest;
-    return this.urls[this.mirror % this.urls.length];
+    return this.upcoming();
+  }
+
+  /** The URL the next attempt asks: the one in turn, past those dropped or busy. */
+  private upcoming(): string {
+    while (this.skipped(this.urls[this.mirror % this.urls.length]!)) this.mirror++;
+    return this.urls[this.mirror % this.urls.length]!;
   }
 
   /** The download starts over from zero on purpose (its whole bytes failed the pinned hash): what it fetches again is progress. */
@@ -131,24 +158,47 @@ export class MirrorPolicy {
     this.lastFailure = err;
     this.furthest = Math.max(this.furthest, offset);
     const progressed = this.furthest > this.furthestBefore;
-    this.failures = progressed ? 1 : this.failures + 1;
-    if (this.furthest - this.furthestBefore < FREE_PROGRESS) this.fruitless++;
-    if (err instanceof DeadUrlError) this.dead.add(url);
+    // A URL dropped for good (a 404, another file) is asked once and never again: it spends neither budget, which are for
+    // attempts that may go better next time. Counted, a release listing seven mirrors that lost the file before the one
+    // that has it gave up at the seventh 404, "7 attempts in a row without progress".
+    const dropped = err instanceof DeadUrlError;
+    if (!dropped) this.failures = progressed ? 1 : this.failures + 1;
+    if (!dropped && this.furthest - this.furthestBefore < FREE_PROGRESS) this.fruitless++;
+    if (dropped) this.dead.add(url);
+    const retryAfter = err instanceof RetryableError ? err.retryAfterMs : undefined;
+    // A host asking to come back later than ao-app waits is not asked again in this run: the next mirror at once. Asked
+    // again without a wait (a CDN and its mirror both rate-limiting), they had been asked seven times in a fraction of a
+    // second, and the user told to check the network.
+    const comeBackLater = retryAfter !== undefined && retryAfter > this.limits.maxRetryAfterMs;
+    if (comeBackLater) this.busy.set(url, retryAfter);
+    const now = performance.now();
+    if (!comeBackLater && retryAfter !== undefined) this.notBefore.set(url, now + retryAfter);
     if (this.allDead) return undefined;
-    if (this.failures > this.limits.retries) {
+    if (this.urls.every((u) => this.skipped(u))) {
+      // Not the network's fault, nor worth more attempts: the hosts said when to come back.
+      const soonest = Math.min(...this.busy.values());
+      this.comeBackInMs = soonest;
+      this.gaveUp = `its Retry-After: ${Math.round(soonest / 1000)} s, longer than the ${humanWait(this.limits.maxRetryAfterMs)} ao-app waits`;
+      return undefined;
+    }
+    // Every URL still in the rotation is asked at least once before giving up: with more mirrors than retries, those
+    // listed last (the one that answers, past several a firewall blocks) had never been asked.
+    const live = this.urls.filter((u) => !this.skipped(u)).length;
+    if (this.failures > Math.max(this.limits.retries, live - 1)) {
       this.gaveUp = `${this.failures} attempts in a row without progress`;
       return undefined;
     }
     this.mirror++;
-    const retryAfter = err instanceof RetryableError ? err.retryAfterMs : undefined;
-    if (retryAfter !== undefined && retryAfter > this.limits.maxRetryAfterMs) {
-      if (this.urls.length > 1) return 0;
-      // Not the network's fault, nor worth more attempts: the host said when to come back.
-      this.comeBackInMs = retryAfter;
-      this.gaveUp = `its Retry-After: ${Math.round(retryAfter / 1000)} s, longer than the ${humanWait(this.limits.maxRetryAfterMs)} ao-app waits`;
-      return undefined;
-    }
-    const backoff = Math.min(30_000, this.limits.backoffBaseMs * 2 ** (this.failures - 1)) * (0.5 + Math.random());
-    return Math.min(Math.max(retryAfter ?? 0, backoff), this.msLeft());
+    if (comeBackLater) return 0;
+    // The backoff doubles once per round of the mirrors still in the rotation, not per attempt: each host is asked again
+    // as often as if it were the only one, and a list of mirrors that cannot be reached is not waited on for minutes.
+    const rounds = Math.floor(Math.max(0, this.failures - 1) / Math.max(1, live));
+    const backoff = Math.min(30_000, this.limits.backoffBaseMs * 2 ** rounds) * (0.5 + Math.random());
+    // A Retry-After is its host's: the next mirror is asked after the backoff alone. Waited out whoever came next, a busy
+    // primary had held a mirror that was never busy back for up to 2 minutes at every turn.
+    // The same URL again waits exactly what it asked (now + 1000 - now is not always 1000 in floating point).
+    const next = this.upcoming();
+    const asked = next === url ? (retryAfter ?? 0) : (this.notBefore.get(next) ?? 0) - now;
+    return Math.min(Math.max(asked, backoff), this.msLeft());
   }
 }

@@ -67,6 +67,15 @@ describe('app-state.json, as the real ao start reads it', () => {
     expect(existsSync(join(dir, APP_STATE_FILE))).toBe(false);
   });
 
+  // `ao-app remove --dir /opt` for an app installed with `--dir /opt/ao-app`: nothing of ao-app's is in /opt itself, and the
+  // app stays, but the marker naming it had been cleared, so ao start downloaded its own, unverified copy.
+  it('ao-app remove of a folder that holds another app folder deeper down keeps the marker naming that app', async () => {
+    const dir = await tempDir('state');
+    await recordAppState(join(dir, 'opt', 'ao-app', 'versions', '0.10.0-linux-x64', 'x.AppImage'), '0.10.0', { dir, platform: 'linux' });
+    expect(await clearAppState(join(dir, 'opt'), dir)).toBe(false);
+    expect(existsSync(join(dir, APP_STATE_FILE))).toBe(true);
+  });
+
   // The app keeps its legacy-import decision in the marker (`migration`, next to the launch fields): deleted with the
   // marker, an app installed again later (from the website, say) asked to import the legacy projects again.
   it('ao-app remove keeps what the app recorded in the marker besides where it is (its migration decision), naming no app', async () => {
@@ -104,7 +113,7 @@ describe('app-state.json, as the real ao start reads it', () => {
     // `.app-state-<pid>-<ms>.json` (frontend/src/main/app-state.ts): the app's to clear, whatever its pid.
     const live = [`.app-state.json.tmp-${process.pid}-lz1abe`, `.app-state-${gone}-1763797200000.json`];
     for (const name of [...killed, ...live]) await writeFile(join(dir, name), '{"schema');
-    await recordAppState(join(dir, 'ours.AppImage'), '0.10.0', { dir, platform: 'linux' });
+    await recordAppState(join(dir, 'versions', '0.10.0-linux-x64', 'ours.AppImage'), '0.10.0', { dir, platform: 'linux' });
     expect((await readdir(dir)).sort()).toEqual([...live, APP_STATE_FILE].sort());
     // remove, which rewrites or deletes the marker, clears them too.
     await writeFile(join(dir, killed[0]!), '{"schema');

@@ -164,6 +164,57 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
   });
 
+  it('reaches the one mirror that has the file past many that do not (404), however many are listed first', async () => {
+    const good = await servedPath();
+    const gone = Array.from({ length: 10 }, (_, i) => `${good}.gone-${i}`);
+    // It had given up after the seventh 404, "7 attempts in a row without progress", never asking the mirror that had it.
+    const { dest } = await fetchTo(good, { urls: [...gone, good].map((p) => `${server.url}${p}`) });
+    await expectGood(dest);
+    expect(server.requests.filter((r) => r.path.startsWith(good)).map((r) => r.status)).toEqual([...gone.map(() => 404), 200]);
+  });
+
+  it('asks every mirror once before giving up, however many cannot be reached ahead of the one that answers', async () => {
+    const good = await servedPath();
+    const unreachable = Array.from({ length: 8 }, (_, i) => `http://127.0.0.1:1/mirror-${i}/app.zip`);
+    // It had given up after the seventh refused connection, "7 attempts in a row without progress", never asking the last.
+    const { dest } = await fetchTo(good, { urls: [...unreachable, `${server.url}${good}`], backoffBaseMs: 1 });
+    await expectGood(dest);
+  });
+
+  it("asks the next mirror without waiting out the first one's Retry-After, which is that host's alone", async () => {
+    const [primary, mirror] = [await servedPath(), await servedPath()];
+    server.fault(primary, { kind: 'retry-after', seconds: 60, status: 503 });
+    const said: string[] = [];
+    const progress = { start: () => undefined, advance: () => undefined, finish: () => undefined, fail: () => undefined, waiting: (m: string) => said.push(m) };
+    // It had waited the primary's 60 s before asking the mirror, which was never busy.
+    const { dest } = await fetchTo(primary, { urls: [`${server.url}${primary}`, `${server.url}${mirror}`], progress });
+    await expectGood(dest);
+    expect(said).toEqual([]);
+    expect(server.requests.filter((r) => r.path === primary || r.path === mirror).map((r) => [r.path, r.status])).toEqual([
+      [primary, 503],
+      [mirror, 200],
+    ]);
+  });
+
+  it('a host that keeps answering 503 (an outage) is said to be failing, not the network, which reached it every time', async () => {
+    const path = await servedPath();
+    server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'status' as const, status: 503 })));
+    const failed = await fetchTo(path, { retries: 2 }).catch((err: unknown) => err);
+    // It had said "check the network connection".
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/the download host .*answered 503/) });
+    expect((failed as { fix: string }).fix).not.toMatch(/network/);
+  });
+
+  it('asks each mirror once when every one asks to come back later than it waits, and says when, not to check the network', async () => {
+    const [primary, mirror] = [await servedPath(), await servedPath()];
+    for (const path of [primary, mirror])
+      server.fault(path, ...Array.from({ length: 10 }, () => ({ kind: 'retry-after' as const, seconds: 3_600, status: 503 as const })));
+    const failed = await fetchTo(primary, { urls: [`${server.url}${primary}`, `${server.url}${mirror}`] }).catch((err: unknown) => err);
+    // It had asked them seven times in 0.2 s, without a wait, and said to check the network connection.
+    expect(server.requests.filter((r) => r.path === primary || r.path === mirror).map((r) => r.path)).toEqual([primary, mirror]);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/asked to come back in 60 minutes/) });
+  });
+
   it("keeps nothing of a network's sign-in page (a captive portal's 200 text/html) and downloads the app once the network lets it through", async () => {
     const path = await servedPath();
     server.fault(path, { kind: 'login-page' }, { kind: 'login-page' });
@@ -687,6 +738,8 @@ describe.concurrent('download against a misbehaving server', () => {
         ['LOCALHOST:9', 'http://mirror.localhost:9/app.zip'],
         ['.localhost', 'http://mirror.localhost:9/app.zip'],
         ['10.0.0.0/8, 127.0.0.0/8', mirror],
+        // An IPv6 address as curl and Go take it, without brackets (the usual NO_PROXY=localhost,127.0.0.1,::1).
+        ['localhost,127.0.0.1,::1', 'http://[::1]:9/app.zip'],
       ] as const) {
         const dispatcher = dispatcherWith(noProxy, url);
         // Direct, mirror.localhost may not resolve here: the outcome that counts is whether the proxy was asked.
@@ -697,7 +750,8 @@ describe.concurrent('download against a misbehaving server', () => {
         await dispatcher.destroy();
       }
       // undici matched a plain NO_PROXY domain exactly and no range at all: a private mirror on a subdomain of a
-      // NO_PROXY domain, or on an address of a NO_PROXY range (NO_PROXY=10.0.0.0/8), went through the proxy.
+      // NO_PROXY domain, or on an address of a NO_PROXY range (NO_PROXY=10.0.0.0/8), went through the proxy; so did an
+      // IPv6 URL whose address NO_PROXY names without brackets (undici read `::1` as host ":" and port 1).
       expect(connects).toEqual([]);
     } finally {
       proxy.closeAllConnections();

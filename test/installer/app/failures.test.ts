@@ -12,7 +12,7 @@ import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppManifest } from '../../../common/app-manifest.js';
 import { versionFolder } from '../../../installer/app/install.js';
-import { buildAppArtifact, writePadding } from '../../../rehearsal/app-fixtures.js';
+import { buildAppArtifact, rawZip, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
 
@@ -106,6 +106,19 @@ describe('archives as release tools write them', () => {
     expect(await readlink(join(current, 'ao-desktop', 'ao'))).toBe('ao-desktop');
     expect((await lstat(join(current, 'ao-desktop', 'ao-desktop'))).mode & 0o111).not.toBe(0);
     expect(await leftovers(root)).not.toContain('.lock');
+  });
+
+  // Each link's target names the next one twice (`l1/../l1`): resolved afresh at every mention, checking the plan took
+  // 2^30 steps (~15 minutes at 100% CPU on the main thread, holding the lock) for this 31-entry zip of a few KB.
+  it('installs a chain of symlinks that each name the next one twice without hanging on the check', async () => {
+    const n = 30;
+    const links = Array.from({ length: n }, (_, i) => ({ name: `ao-desktop/l${i}`, mode: 0o120777, data: i === n - 1 ? 'run' : `l${i + 1}/../l${i + 1}` }));
+    const artifact = join(await tempDir('link-chain'), 'link-chain.zip');
+    writeFileSync(artifact, rawZip([{ name: 'ao-desktop/run', mode: 0o100755, data: '#!/bin/sh\n' }, ...links]));
+    const root = join(await tempDir('root'), 'app');
+    const r = await ao(await installArgs(await manifestFor(server, artifact, 'zip'), root), {}, 20_000);
+    expect(r.code).toBe(0);
+    expect(await readlink(join(root, 'current', 'ao-desktop', 'l0'))).toBe('l1/../l1');
   });
 
   it('installs a `tar czf x.tar.gz -C dir .` archive (a "./" entry)', async () => {
@@ -656,6 +669,29 @@ describe('a file-system problem outside the download and unpack says what, why a
     }
   });
 
+  // An admin's install (or one on a disk since mounted read-only) that is this release, intact: `ao-app install` (as `ao
+  // update` runs it for each user) had failed with EACCES on the lock, exit 1, about an app it only had to check.
+  it.skipIf(!canBeDenied)('install of the version already installed, intact, in a folder the user may not write says so, exit 0', async () => {
+    const base = await tempDir('shared-installed');
+    chmodSync(base, 0o755);
+    const root = join(base, 'app');
+    const manifest = await tarManifest('shared-installed', '0.10.0');
+    expect((await ao(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64', '--dir', root])).code).toBe(0);
+    const home = join(base, 'home');
+    mkdirSync(home);
+    if (asRoot) chownSync(home, NOBODY, NOBODY);
+    chmodSync(root, 0o555);
+    try {
+      const through = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : [];
+      const again = await ao(['install', '--manifest', manifest, '--target', 'linux-x64', '--dir', root], { HOME: home }, 30_000, base, through);
+      expect(again.stderr).toBe('');
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('the desktop app 0.10.0 is already installed');
+    } finally {
+      chmodSync(root, 0o755);
+    }
+  });
+
   // An admin's install killed mid-way (Ctrl-C: no handler releases the lock) leaves its .lock, naming a dead pid. A user who
   // may not write the folder cannot move that stale lock aside: the reclaim failed and was retried at once, without a
   // pause or a deadline, for good (verify spun at 100% CPU).
@@ -848,6 +884,22 @@ describe('a file-system problem outside the download and unpack says what, why a
         fix: expect.stringContaining(`connect or mount the disk holding ${gone}, or remove the link (rm ${join(root, name)})`),
       });
     }
+  });
+
+  // ~/.ao/app itself (or AO_APP_DIR) moved to another disk and linked back, with that disk unplugged: it had said a file
+  // was in the way and to move it away, which would have lost the user's link to the installed app.
+  it('the app folder itself linked to a disk that is not there: says so and to connect the disk, never that a file is in the way', async () => {
+    const manifest = await tarManifest('unplugged-root', '0.10.0');
+    const parent = await tempDir('unplugged-root');
+    const gone = join(parent, 'unmounted-disk', 'ao-app');
+    symlinkSync(gone, join(parent, 'app'));
+    const r = await ao(['install', '--json', '--manifest', manifest, '--target', 'linux-x64', '--dir', join(parent, 'app')]);
+    expect(r.code).toBe(1);
+    expect(errorEvent(r.stdout)).toMatchObject({
+      code: 'EAPPDISK',
+      why: `${join(parent, 'app')} is a link to ${gone}, which does not exist (a disk not connected or not mounted?)`,
+      fix: expect.stringContaining(`connect or mount the disk holding ${gone}`),
+    });
   });
 });
 
@@ -1418,6 +1470,35 @@ describe('URLs: credentials never printed, malformed or non-http ones refused at
         what: expect.stringContaining('AO_APP_BASE_URL'),
         fix: expect.stringContaining('AO_APP_BASE_URL'),
       });
+    }
+  });
+
+  // AO_APP_BASE_URL names the folder; a user who pasted the file's own URL there got <file>/<file>, a 404, and was told to
+  // report the release to its maintainers.
+  it('an AO_APP_BASE_URL that does not hold the file (the file URL itself pasted in) says to set it to the folder, not to report the release', async () => {
+    const manifest = await manifestFor(server, systemTarGz('base-is-file', false), 'tar.gz');
+    const fileUrl = manifest.targets['linux-x64'].urls[0]!;
+    const r = await jsonInstall(manifest, { AO_APP_BASE_URL: fileUrl });
+    expect(r.code).toBe(1);
+    expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/AO_APP_BASE_URL .*folder/) });
+    expect(errorEvent(r.stdout).fix).not.toMatch(/maintainers/);
+  });
+
+  // A URL setting written without its scheme, as people type a host: its refusal repeated it whole, a mirror's token or
+  // the proxy's password in a CI log, in text and in --json.
+  it('prints no token or password of an AO_APP_BASE_URL or proxy setting it refuses for lacking its scheme', async () => {
+    const manifest = await manifestFor(server, systemTarGz('secret-schemeless', false), 'tar.gz');
+    for (const env of [
+      { AO_APP_BASE_URL: 'alice:S3CRETPW@mirror.example.com/ao/' } as Record<string, string>,
+      { AO_APP_BASE_URL: 'mirror.example.com/ao/?token=S3CRETTOKEN' },
+      { HTTPS_PROXY: 'bob:PX5ECRET@proxy.example.com:notaport', NO_PROXY: '' },
+    ]) {
+      for (const json of [true, false]) {
+        const r = await jsonInstall(manifest, env, json);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/(AO_APP_BASE_URL|HTTPS_PROXY)=\S*example\.com/);
+        expect(r.stdout + r.stderr).not.toMatch(/S3CRETPW|S3CRETTOKEN|PX5ECRET/);
+      }
     }
   });
 

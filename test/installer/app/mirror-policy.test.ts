@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { MirrorPolicy } from '../../../installer/app/mirror-policy.js';
+import { DeadUrlError, MirrorPolicy, RetryableError } from '../../../installer/app/mirror-policy.js';
 
 const limits = { retries: 6, maxFruitlessRequests: 40, deadline: performance.now() + 3_600_000, backoffBaseMs: 1, maxRetryAfterMs: 120_000 };
 const dropped = new Error('other side closed');
@@ -51,5 +51,29 @@ describe('the overall deadline', () => {
     } finally {
       now.mockRestore();
     }
+  });
+});
+
+describe('hosts that ask to come back later', () => {
+  it('stops, saying when to come back, once every URL left asked for more than it waits (one mirror gone, the other busy)', () => {
+    const [gone, busy] = ['http://127.0.0.1/a/app.zip', 'http://127.0.0.1/b/app.zip'];
+    const policy = new MirrorPolicy([gone, busy], limits, 0);
+    expect(policy.next()).toBe(gone);
+    expect(policy.failed(gone, new DeadUrlError(`${gone} answered 404`), 0)).toBeGreaterThan(0);
+    expect(policy.next()).toBe(busy);
+    expect(policy.failed(busy, new RetryableError(`${busy} answered 429`, 3_600_000), 0)).toBeUndefined();
+    expect(policy.comeBackInMs).toBe(3_600_000);
+  });
+});
+
+describe('the backoff between mirrors', () => {
+  // Doubled at every attempt, ten mirrors a firewall blocks were waited on for over a minute (30 s a turn by the last)
+  // before the user heard anything; each host is now asked again as often as if it were the only one.
+  it('doubles once per round of the mirrors, not per attempt: a first round of ten unreachable mirrors takes seconds', () => {
+    const urls = Array.from({ length: 10 }, (_, i) => `http://127.0.0.1:1/m${i}/app.zip`);
+    const policy = new MirrorPolicy(urls, { ...limits, backoffBaseMs: 500 }, 0);
+    let waited = 0;
+    for (let i = 0; i < 9; i++) waited += policy.failed(policy.next()!, new RetryableError('connect ECONNREFUSED'), 0)!;
+    expect(waited).toBeLessThan(9 * 750 + 1);
   });
 });
