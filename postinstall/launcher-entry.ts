@@ -16,12 +16,13 @@ import { accessSync, constants, existsSync, readFileSync, statSync, type Stats }
 import { dirname, join } from 'node:path';
 import { MANIFEST_FILE, type AoManifest } from '../common/ao-manifest.js';
 import { formatError, UserError } from '../common/errors.js';
+import { homeDirOrNone } from '../common/home.js';
 import { realPath, realPathOrGiven } from '../common/own-path.js';
 import { execveHere, sameFileAs } from './exec-binary.js';
 import { whenInstallSettles } from './install-settle.js';
 import { inPackageFolder, launcherCopy, ownPackage } from './launcher-copy.js';
 import { noticeNeverDue } from './legacy-notice.js';
-import { cacheRoot } from './locations.js';
+import { homeCacheRoot, packageCacheRoot } from './locations.js';
 import { hasValidStamp } from './verify-binary.js';
 
 /** The full launcher, in the package's lib/ (release/main-package.ts ships it there). */
@@ -50,15 +51,18 @@ function usualBinary(): { binary: string; checked: Stats } | undefined {
   if (!existsSync(pkgJson)) return undefined;
   const binary = join(dirname(realPath(pkgJson)), entry.path);
   const checked = statSync(binary, { throwIfNoEntry: false });
-  // cacheRoot()'s usual answer, found without its calls; AO_CACHE_DIR or a relative XDG_CACHE_HOME asks it. A stamp
-  // proves its file state was verified wherever it lies (hasValidStamp), so a miss here only costs the full launcher.
+  // The stamp where the full launcher writes it (writableCacheRoot): the user's cache, found without cacheRoot's calls
+  // unless AO_CACHE_DIR or a relative XDG_CACHE_HOME needs them, or else the package's own (root with a HOME another
+  // user owns, a HOME no one may write). A stamp proves its file state was verified wherever it lies (hasValidStamp).
   const xdg = env.XDG_CACHE_HOME || (env.HOME && join(env.HOME, '.cache'));
-  const cache = env.AO_CACHE_DIR || !xdg?.startsWith('/') ? cacheRoot(env) : join(xdg, 'ao');
-  if (!checked || !hasValidStamp(checked, entry, cache)) return undefined;
+  const cache = env.AO_CACHE_DIR || !xdg?.startsWith('/') ? homeCacheRoot(env) : join(xdg, 'ao');
+  if (!checked) return undefined;
+  if (!(cache && hasValidStamp(binary, checked, entry, cache)) && !hasValidStamp(binary, checked, entry, packageCacheRoot(packageDir))) return undefined;
   // The kernel's own answer (noexec mounts too): Node aborts the process when execve fails.
   accessSync(binary, constants.X_OK);
   // A legacy user who has not imported their home or dismissed the notice: the full launcher shows it when due.
-  if (!env.HOME || !noticeNeverDue(env, env.HOME)) return undefined;
+  const home = homeDirOrNone(env);
+  if (home !== undefined && !noticeNeverDue(env, home)) return undefined;
   return { binary, checked };
 }
 

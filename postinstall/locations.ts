@@ -1,5 +1,5 @@
 import { builtinModule } from '../common/builtin-module.js';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, posix, win32 } from 'node:path';
 import type { BinaryEntry } from '../common/ao-manifest.js';
 import { expandHome, homeDir } from '../common/home.js';
@@ -10,6 +10,7 @@ import { untrustedToCreate } from './ownership.js';
  * per-user cache (XDG_CACHE_HOME on POSIX, LOCALAPPDATA on Windows).
  * Binaries are content-addressed by their sha512, so two installs of the same
  * release share one file and a different release can never be mistaken for it.
+ * bin/ao's usual path (launcher-entry.ts) restates the XDG_CACHE_HOME and HOME cases inline: change them together.
  */
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
   // Only an absolute AO_CACHE_DIR, as for XDG_CACHE_HOME: a relative one named another folder from every working folder.
@@ -49,7 +50,7 @@ export function writableCacheRoot(packageDir: string, env: NodeJS.ProcessEnv = p
 }
 
 /** cacheRoot(), or undefined when no home folder can be found (ENOHOME) and nothing else names the cache. */
-function homeCacheRoot(env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function homeCacheRoot(env: NodeJS.ProcessEnv = process.env): string | undefined {
   try {
     return cacheRoot(env);
   } catch (err) {
@@ -86,11 +87,14 @@ export function cachedBinaryPath(entry: BinaryEntry, root = cacheRoot()): string
 }
 
 /**
- * The stamp remembering that one state of a file was verified, named by the file's device and inode, which the
- * launcher has from its stat already (a name hashed from the path cost its usual path 70 µs of interpreted loop). Hard
- * links share the stamp (pnpm links one store file into every project); an inode reused by another file comes with
- * another ctime, which the stamp records.
+ * The stamp remembering that one state of the file at `path` was verified, named by the file's device and inode, which
+ * the launcher has from its stat already (a name hashed from the path cost its usual path 70 µs of interpreted loop).
+ * Hard links share the stamp (pnpm links one store file into every project); an inode reused by another file comes
+ * with another ctime, which the stamp records. Numbers past 2^53 (overlayfs with xino sets an inode's high bits; Lustre)
+ * are not exact in JS, and two files would share a name: those are taken from an exact (bigint) stat.
  */
-export function stampPath(st: { dev: number; ino: number }, root = cacheRoot()): string {
-  return join(root, 'verified', `${st.dev}-${st.ino}.json`);
+export function stampPath(path: string, st: { dev: number; ino: number }, root = cacheRoot()): string {
+  if (Number.isSafeInteger(st.dev) && Number.isSafeInteger(st.ino)) return join(root, 'verified', `${st.dev}-${st.ino}.json`);
+  const exact = statSync(path, { bigint: true });
+  return join(root, 'verified', `${BigInt.asUintN(64, exact.dev)}-${BigInt.asUintN(64, exact.ino)}.json`);
 }

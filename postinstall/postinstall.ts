@@ -75,7 +75,7 @@ function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, r
       code: 'EAOVERSION',
     });
   }
-  writeStamp(statSync(binary), entry, cache);
+  writeStamp(binary, statSync(binary), entry, cache);
 }
 
 async function main(): Promise<number> {

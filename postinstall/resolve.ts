@@ -8,7 +8,8 @@ import type { AoManifest, BinaryEntry } from '../common/ao-manifest.js';
  * Where Node's resolution looks first from @aoagents/ao: its own node_modules
  * (nested), then the node_modules holding it (hoisted, and pnpm's sibling
  * links). Two stats, where createRequire + require.resolve cost the launcher
- * a module system round trip on every call.
+ * a module system round trip on every call. bin/ao's usual path (launcher-entry.ts) restates these two places
+ * inline: change them together.
  */
 function probe(packageDir: string, name: string): string | undefined {
   const nodeModules = name.startsWith('@') ? join(packageDir, '..', '..') : join(packageDir, '..');

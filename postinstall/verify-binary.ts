@@ -31,8 +31,8 @@ function stampFor(st: Stats, integrity: string): Stamp {
   return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, integrity };
 }
 
-export function hasValidStamp(st: Stats, entry: BinaryEntry, cache?: string): boolean {
-  const file = stampPath(st, cache);
+export function hasValidStamp(path: string, st: Stats, entry: BinaryEntry, cache?: string): boolean {
+  const file = stampPath(path, st, cache);
   const uid = process.getuid?.();
   try {
     // The stamp is exactly what writeStamp writes for this file state: compared as text, not parsed. Straight-line:
@@ -49,8 +49,8 @@ export function hasValidStamp(st: Stats, entry: BinaryEntry, cache?: string): bo
 }
 
 /** Best effort: a read-only cache, or one that belongs to another user (sudo keeping HOME), only means the next launch verifies again. */
-export function writeStamp(st: Stats, entry: BinaryEntry, cache = cacheRoot()): void {
-  const file = stampPath(st, cache);
+export function writeStamp(path: string, st: Stats, entry: BinaryEntry, cache = cacheRoot()): void {
+  const file = stampPath(path, st, cache);
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     if (existsSync(cache) && !ownedByMe(cache)) return;
@@ -112,10 +112,10 @@ export function verifyBinaryOnce(
   st: Stats = statSync(path),
 ): boolean {
   const ownVersion = release.version;
-  if (hasValidStamp(st, entry, cache)) return false;
+  if (hasValidStamp(path, st, entry, cache)) return false;
   const checked = checkedUnlessGone(path, entry, st);
   if (!checked) {
-    writeStamp(st, entry, cache);
+    writeStamp(path, st, entry, cache);
     return true;
   }
   // Replaced while it was read (an upgrade unlinking it to write the new one): not an altered file.

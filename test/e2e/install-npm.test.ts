@@ -399,7 +399,7 @@ describe('npm global installs from the registry', () => {
       editKeepingMtime(bin);
       // What that user could write: a stamp matching the altered file as it is now.
       mkdirSync(cache, { recursive: true });
-      writeStamp(statSync(bin), release.manifest.binaries['linux-x64']!, cache);
+      writeStamp(bin, statSync(bin), release.manifest.binaries['linux-x64']!, cache);
       execFileSync('chown', ['-R', `${OTHER_UID}:${OTHER_UID}`, cache]);
       const r = await run(ao, ['--version'], sb.env);
       expect(r.stdout).toBe('');

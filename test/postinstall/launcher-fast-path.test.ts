@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, existsSync, linkSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DISMISSED_FILE } from '../../common/legacy-notice-dismissal.js';
@@ -91,7 +92,7 @@ describe.runIf(canRunPinnedNode)("bin/ao's usual path never runs what the full l
     const i = await freshInstall();
     editKeepingMtime(i.binary);
     const cache = join(i.home, '.cache', 'ao');
-    writeStamp(statSync(i.binary), release.manifest.binaries['linux-x64']!, cache);
+    writeStamp(i.binary, statSync(i.binary), release.manifest.binaries['linux-x64']!, cache);
     execFileSync('chown', ['-R', `${OTHER_UID}:${OTHER_UID}`, cache]);
     const r = await viaBinAo(i);
     expect([r.took, r.status]).toEqual(['no exec', 1]);
@@ -100,7 +101,7 @@ describe.runIf(canRunPinnedNode)("bin/ao's usual path never runs what the full l
 
   it('a stamp others may write, or in a folder another user owns: the full launcher verifies the binary again, then runs it', async () => {
     const i = await freshInstall();
-    const stamp = stampPath(statSync(i.binary), join(i.home, '.cache', 'ao'));
+    const stamp = stampPath(i.binary, statSync(i.binary), join(i.home, '.cache', 'ao'));
     chmodSync(stamp, 0o664);
     expect(await viaBinAo(i)).toEqual({ took: 'full launcher', status: 7, stderr: '' });
     // Verified again, the stamp is private once more: the usual path is open.
@@ -115,12 +116,35 @@ describe.runIf(canRunPinnedNode)("bin/ao's usual path never runs what the full l
     const i = await freshInstall();
     const elsewhere = join(i.home, 'elsewhere');
     expect((await full(i, { AO_CACHE_DIR: elsewhere })).status).toBe(7);
-    expect(existsSync(stampPath(statSync(i.binary), elsewhere))).toBe(true);
+    expect(existsSync(stampPath(i.binary, statSync(i.binary), elsewhere))).toBe(true);
     await expectUsualPath(i, { AO_CACHE_DIR: elsewhere });
     await expectUsualPath(i, { XDG_CACHE_HOME: 'relative/cache' });
     // Absolute: its own cache, with no stamp yet.
     expect((await viaBinAo(i, { XDG_CACHE_HOME: join(i.home, 'xdg') })).took).toBe('full launcher');
   });
+
+  it.runIf(asRoot)(
+    "root with a HOME another user owns (sudo keeping HOME): the stamp in the package's own cache, where the full launcher writes it",
+    async () => {
+      const i = await freshInstall();
+      rmSync(join(i.home, '.cache'), { recursive: true });
+      chownSync(i.home, OTHER_UID, OTHER_UID);
+      expect(await viaBinAo(i)).toEqual({ took: 'full launcher', status: 7, stderr: '' });
+      expect(existsSync(stampPath(i.binary, statSync(i.binary), join(i.pkg, 'cache')))).toBe(true);
+      await expectUsualPath(i);
+    },
+  );
+
+  // Without HOME the home is the system's (root's here): only read, and only where no legacy home is.
+  it.runIf(!existsSync(join(homedir(), '.agent-orchestrator')) && !existsSync(join(homedir(), '.ao-sessions')))(
+    'no HOME at all (a system service, env -i) with the cache named by XDG_CACHE_HOME: the usual path',
+    async () => {
+      const i = await freshInstall();
+      const xdg = join(i.home, 'xdg');
+      expect((await full(i, { XDG_CACHE_HOME: xdg })).status).toBe(7);
+      await expectUsualPath({ ...i, env: { ...i.env, HOME: undefined } }, { XDG_CACHE_HOME: xdg });
+    },
+  );
 
   it('a legacy home not imported, AO_BINARY_PATH, or the platform package where the usual path does not look: the full launcher takes the call', async () => {
     const i = await freshInstall();
@@ -175,7 +199,7 @@ describe.runIf(canRunPinnedNode)("bin/ao's usual path never runs what the full l
       cpSync(join(i.pkg, '..'), join(mnt, 'node_modules', '@aoagents'), { recursive: true });
       moved.binary = join(moved.pkg, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
       // A stamp for the copy as it is (the one the full launcher would write, had it been able to hash it there).
-      writeStamp(statSync(moved.binary), release.manifest.binaries['linux-x64']!, join(i.home, '.cache', 'ao'));
+      writeStamp(moved.binary, statSync(moved.binary), release.manifest.binaries['linux-x64']!, join(i.home, '.cache', 'ao'));
       const r = await viaBinAo(moved);
       expect([r.took, r.status]).toEqual(['no exec', 1]);
       expect(r.stderr).toContain(`cannot run ${moved.binary}`);

@@ -55,13 +55,13 @@ describe('verifying a platform binary once per file state', () => {
     } finally {
       limit('unlimited');
     }
-    expect(readdirSync(dirname(stampPath(statSync(binary), cache)))).toEqual([]);
+    expect(readdirSync(dirname(stampPath(binary, statSync(binary), cache)))).toEqual([]);
   });
 
   it('accepts the released bytes and leaves a stamp for the next launch', () => {
     const cache = join(dir, 'cache1');
     expect(codeOf(() => verifyBinaryOnce(binary, entry, release, () => '0.10.0', reinstall, cache))).toBeUndefined();
-    expect(existsSync(stampPath(statSync(binary), cache))).toBe(true);
+    expect(existsSync(stampPath(binary, statSync(binary), cache))).toBe(true);
   });
 
   it('a stamp recorded for another release hash does not vouch for this one', () => {
@@ -94,15 +94,49 @@ describe('verifying a platform binary once per file state', () => {
     } finally {
       process.umask(umask);
     }
-    expect(statSync(stampPath(statSync(copy), cache)).mode & 0o077).toBe(0);
+    expect(statSync(stampPath(copy, statSync(copy), cache)).mode & 0o077).toBe(0);
     // A group member alters the binary and rewrites the (group-writable) stamp to match it.
     const bytes = readFileSync(copy);
     bytes[bytes.length - 1]! ^= 1;
     writeFileSync(copy, bytes);
-    writeStamp(statSync(copy), entry, cache);
-    chmodSync(stampPath(statSync(copy), cache), 0o664);
+    writeStamp(copy, statSync(copy), entry, cache);
+    chmodSync(stampPath(copy, statSync(copy), cache), 0o664);
     expect(codeOf(() => verifyBinaryOnce(copy, entry, release, () => '0.10.0', reinstall, cache))).toBe('EAOINTEGRITY');
   });
+
+  // overlayfs with xino puts the layer's number in an inode's high bits: past 2^53, which a JS number cannot hold.
+  it.runIf(process.platform === 'linux' && process.getuid?.() === 0)(
+    "files whose inode numbers Node's numbers cannot hold apart (overlayfs with xino) each need a stamp of their own",
+    () => {
+      const root = join(dir, 'overlay');
+      const [lower, upper, merged] = ['lower', 'upper', 'merged'].map((name) => join(root, name)) as [string, string, string];
+      for (const d of [lower, upper, merged]) execFileSync('mkdir', ['-p', d]);
+      execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', lower]);
+      execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', upper]);
+      try {
+        // The released binary, and one of its size with another byte, side by side in the lower layer.
+        const bytes = readFileSync(binary);
+        writeFileSync(join(lower, 'ao'), bytes, { mode: 0o755 });
+        bytes[bytes.length - 100]! ^= 0xff;
+        writeFileSync(join(lower, 'other'), bytes, { mode: 0o755 });
+        execFileSync('mkdir', [join(upper, 'u'), join(upper, 'w')]);
+        execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper}/u,workdir=${upper}/w,xino=on`, merged]);
+        try {
+          const [ao, other] = [join(merged, 'ao'), join(merged, 'other')];
+          // The premise: as Node's numbers, the two files have one device and one inode.
+          expect([statSync(other).dev, statSync(other).ino]).toEqual([statSync(ao).dev, statSync(ao).ino]);
+          expect(stampPath(other, statSync(other), join(dir, 'cache-xino'))).not.toBe(stampPath(ao, statSync(ao), join(dir, 'cache-xino')));
+          expect(codeOf(() => verifyBinaryOnce(ao, entry, release, () => '0.10.0', reinstall, join(dir, 'cache-xino')))).toBeUndefined();
+          expect(codeOf(() => verifyBinaryOnce(other, entry, release, () => '0.10.0', reinstall, join(dir, 'cache-xino')))).toBe('EAOINTEGRITY');
+        } finally {
+          execFileSync('umount', [merged]);
+        }
+      } finally {
+        execFileSync('umount', [lower]);
+        execFileSync('umount', [upper]);
+      }
+    },
+  );
 
   it('explains a version skew between launcher and platform package', () => {
     const skewed = { ...entry, size: entry.size + 1 };
