@@ -28,6 +28,8 @@ const TMPFS_MAGIC = 0x01021994;
 const CLI = join(REPO_ROOT, 'dist', 'shipped', 'app-fetcher.cjs');
 /** Another build of ao-app (say, the previous commit's dist/shipped/app-fetcher.cjs) measured in the same alternation, for a before/after under the same load. */
 const OTHER_CLI = process.env.AO_BENCH_OTHER_APP_FETCHER;
+/** `AO_BENCH_APP_CASES=electron-like`: only the Electron-like install case (more rounds of the one that counts in the time a full run takes). */
+const ELECTRON_LIKE_ONLY = process.env.AO_BENCH_APP_CASES === 'electron-like';
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const start = performance.now();
@@ -187,6 +189,7 @@ export async function run(): Promise<void> {
     const reporter = join(work, 'rss.cjs');
     await writeFile(reporter, PEAK_RSS_PRELOAD);
     await measure({ name: 'electron-like', file: realistic }, work, server, reporter, samples);
+    if (ELECTRON_LIKE_ONLY) return;
     await measure({ name: 'single-stored-file', file: single }, work, server, reporter, samples);
     await measureVerify(realistic, work, server, samples);
     await resumeAfterKill(single, work, server, reporter);
