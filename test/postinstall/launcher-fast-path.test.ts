@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, linkSync, mkdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, linkSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -144,6 +144,22 @@ describe.runIf(canRunPinnedNode)("bin/ao's usual path never runs what the full l
       const xdg = join(i.home, 'xdg');
       expect((await full(i, { XDG_CACHE_HOME: xdg })).status).toBe(7);
       await expectUsualPath({ ...i, env: { ...i.env, HOME: undefined } }, { XDG_CACHE_HOME: xdg });
+    },
+  );
+
+  // As nobody (its passwd home, /nonexistent, cannot be created): as root the fix would write root's own home.
+  it.runIf(asRoot && existsSync('/usr/bin/setpriv'))(
+    "an empty HOME (HOME= in a unit file or a CI step) is the user's home from the system, not the working folder: no .cache left in every folder ao runs in",
+    async () => {
+      const i = await freshInstall();
+      const cwd = join(i.home, 'some-project');
+      mkdirSync(cwd);
+      chmodSync(cwd, 0o777);
+      for (let dir = i.home; dir !== '/'; dir = join(dir, '..')) chmodSync(dir, statSync(dir).mode | 0o005);
+      execFileSync('chmod', ['-R', 'o+rX', join(i.pkg, '..')]);
+      const nobody = ['--reuid=65534', '--regid=65534', '--clear-groups', node22, join(i.pkg, 'bin', 'ao'), 'fixture', 'exit', '7'];
+      const r = await run('setpriv', nobody, { ...i.env, HOME: '' }, { cwd });
+      expect([r.status, r.stderr, readdirSync(cwd)]).toEqual([7, '', []]);
     },
   );
 
