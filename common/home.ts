@@ -27,7 +27,10 @@ export function homeDirOrNone(env: NodeJS.ProcessEnv = process.env): string | un
  */
 function osHomeDir(platform: string): string {
   try {
-    return builtinModule('node:os').homedir();
+    const os = builtinModule('node:os');
+    // os.homedir() answers an empty HOME with '' (libuv takes a set variable as it is), and '' made every path below the
+    // home relative: ao's cache in each working folder. The passwd entry's folder instead.
+    return os.homedir() || os.userInfo().homedir;
   } catch (cause) {
     const variable = platform === 'win32' ? 'USERPROFILE' : 'HOME';
     throw new UserError({

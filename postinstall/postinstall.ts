@@ -42,7 +42,10 @@ function say(text: string): void {
 }
 
 function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, runnable: boolean, platformDir?: string): void {
-  const problem = checkBinary(binary, entry);
+  // The state hashed is the state stamped: a file put in the binary's place later (while its --version ran) was never
+  // hashed, and a stamp of it would let bin/ao run it unchecked.
+  const hashed = statSync(binary);
+  const problem = checkBinary(binary, entry, hashed);
   if (problem) {
     throw new UserError({
       what: `refusing ${entry.package}@${entry.version}`,
@@ -75,7 +78,7 @@ function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, r
       code: 'EAOVERSION',
     });
   }
-  writeStamp(binary, statSync(binary), entry, cache);
+  writeStamp(binary, hashed, entry, cache);
 }
 
 async function main(): Promise<number> {

@@ -31,8 +31,8 @@ function mayLink(packageDir: string, binary: string): boolean {
 }
 
 /**
- * Hard link (or copy, then check the copy against the manifest) the verified
- * binary to a temp sibling, then one rename: `ao` is the launcher or the
+ * Hard link (or copy) the verified binary to a temp sibling, check that
+ * against the manifest, then one rename: `ao` is the launcher or the
  * binary, never half of one. Already in place (`npm rebuild`): nothing to do
  * but remove what a killed earlier run left.
  */
@@ -43,14 +43,13 @@ export function swapIn(packageDir: string, binary: string, entry: BinaryEntry): 
   if (sameFile(launcher, binary)) return;
   const tmp = tempSibling(launcher, TEMP_TAG);
   try {
-    if (mayLink(packageDir, binary)) {
-      linkSync(binary, tmp);
-    } else {
-      // Not copyFileSync: libuv's copy gives the copy the source's owner, and root would install the user's file again.
-      writeFileSync(tmp, readFileSync(binary), { mode: 0o755 });
-      const problem = checkBinary(tmp, entry);
-      if (problem) throw new Error(`the copy of ${binary} changed while copying: ${problem.detail}`);
-    }
+    // Not copyFileSync: libuv's copy gives the copy the source's owner, and root would install the user's file again.
+    if (mayLink(packageDir, binary)) linkSync(binary, tmp);
+    else writeFileSync(tmp, readFileSync(binary), { mode: 0o755 });
+    // What is put in place is checked as it is, link or copy: the file at `binary` may not be the one verified any more
+    // (replaced by rename while its --version ran: a link made the new file `ao`, never hashed).
+    const problem = checkBinary(tmp, entry);
+    if (problem) throw new Error(`${binary} changed since it was verified: ${problem.detail}`);
     chmodSync(tmp, 0o755);
     renameSync(tmp, launcher);
   } finally {

@@ -1,5 +1,18 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, linkSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +32,7 @@ import { editKeepingMtime, mustRun, run, useReleaseRegistry } from './install-su
  */
 const SPEC = '@aoagents/ao@0.10.0';
 const PRELOAD = join(REPO_ROOT, 'test', 'postinstall', 'support', 'report-files-at-execve.cjs');
+const REPLACE_AFTER_VERSION = join(REPO_ROOT, 'test', 'postinstall', 'support', 'replace-after-version.cjs');
 const OTHER_UID = 4242;
 const asRoot = process.getuid?.() === 0;
 
@@ -146,6 +160,22 @@ describe.runIf(canRunPinnedNode)("bin/ao's usual path never runs what the full l
     },
   );
 
+  // As nobody (its passwd home, /nonexistent, cannot be created): as root the fix would write root's own home.
+  it.runIf(asRoot && existsSync('/usr/bin/setpriv'))(
+    "an empty HOME (HOME= in a unit file or a CI step) is the user's home from the system, not the working folder: no .cache left in every folder ao runs in",
+    async () => {
+      const i = await freshInstall();
+      const cwd = join(i.home, 'some-project');
+      mkdirSync(cwd);
+      chmodSync(cwd, 0o777);
+      for (let dir = i.home; dir !== '/'; dir = join(dir, '..')) chmodSync(dir, statSync(dir).mode | 0o005);
+      execFileSync('chmod', ['-R', 'o+rX', join(i.pkg, '..')]);
+      const nobody = ['--reuid=65534', '--regid=65534', '--clear-groups', node22, join(i.pkg, 'bin', 'ao'), 'fixture', 'exit', '7'];
+      const r = await run('setpriv', nobody, { ...i.env, HOME: '' }, { cwd });
+      expect([r.status, r.stderr, readdirSync(cwd)]).toEqual([7, '', []]);
+    },
+  );
+
   it('a legacy home not imported, AO_BINARY_PATH, or the platform package where the usual path does not look: the full launcher takes the call', async () => {
     const i = await freshInstall();
     mkdirSync(join(i.home, '.agent-orchestrator'));
@@ -187,6 +217,34 @@ describe.runIf(canRunPinnedNode)("bin/ao's usual path never runs what the full l
     linkSync(a.binary, b.binary);
     expect((await full(a)).status).toBe(7);
     await expectUsualPath({ ...b, env: a.env, home: a.home });
+  });
+
+  /** Runs the postinstall of `i` while another file of the same size (one byte changed) takes the binary's place by rename, once its --version has run. */
+  async function postinstallMeetingAReplacement(i: Install) {
+    const replacement = `${i.binary}.next`;
+    cpSync(i.binary, replacement);
+    editKeepingMtime(replacement);
+    const post = await run(node22, ['--require', REPLACE_AFTER_VERSION, join(i.pkg, 'lib', 'postinstall.cjs')], { ...i.env, AO_TEST_REPLACEMENT: replacement });
+    expect([post.status, existsSync(replacement)]).toEqual([0, false]);
+  }
+
+  it('a binary replaced while the postinstall ran its --version: its stamp vouches for the file it hashed, not the one there after', async () => {
+    const i = await freshInstall();
+    await postinstallMeetingAReplacement(i);
+    const r = await viaBinAo(i);
+    expect([r.took, r.status]).toEqual(['no exec', 1]);
+    expect(r.stderr).toContain(`refusing to run ${i.binary}`);
+  });
+
+  it("a binary replaced while the postinstall ran its --version: the swap never puts the file there after in the launcher's place", async () => {
+    const i = await freshInstall();
+    // npm's bin link, so the postinstall swaps (a hard link of the binary: it is inside the package).
+    const binLink = join(i.pkg, '..', '..', '.bin', 'ao');
+    mkdirSync(join(binLink, '..'));
+    symlinkSync('../@aoagents/ao/bin/ao', binLink);
+    await postinstallMeetingAReplacement(i);
+    const r = await run(binLink, ['fixture', 'exit', '7'], i.env);
+    expect([r.status, r.stderr]).toEqual([1, expect.stringContaining(`refusing to run ${i.binary}`)]);
   });
 
   it.runIf(asRoot && process.platform === 'linux')('a verified binary on a file system mounted noexec: one clear message, exit 1, never an abort', async () => {
