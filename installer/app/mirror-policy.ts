@@ -135,8 +135,22 @@ export class MirrorPolicy {
       this.gaveUp = 'the overall deadline (AO_APP_DEADLINE_MS)';
       return undefined;
     }
+    // Every URL left is busy (the others dropped since: one served other bytes of the pinned size): upcoming() would look for
+    // one to ask for ever, at 100% CPU.
+    if (this.urls.every((u) => this.skipped(u))) {
+      if (!this.allDead) this.busyUntilLater();
+      return undefined;
+    }
     this.furthestBefore = this.furthest;
     return this.upcoming();
+  }
+
+  /** Gives up on URLs that are all dropped or busy, saying when the soonest host asked to be asked again. */
+  private busyUntilLater(): void {
+    // Not the network's fault, nor worth more attempts: the hosts said when to come back.
+    const soonest = Math.min(...this.busy.values());
+    this.comeBackInMs = soonest;
+    this.gaveUp = `its Retry-After: ${Math.round(soonest / 1000)} s, longer than the ${humanWait(this.limits.maxRetryAfterMs)} ao-app waits`;
   }
 
   /** The URL the next attempt asks: the one in turn, past those dropped or busy. */
@@ -175,10 +189,7 @@ export class MirrorPolicy {
     if (!comeBackLater && retryAfter !== undefined) this.notBefore.set(url, now + retryAfter);
     if (this.allDead) return undefined;
     if (this.urls.every((u) => this.skipped(u))) {
-      // Not the network's fault, nor worth more attempts: the hosts said when to come back.
-      const soonest = Math.min(...this.busy.values());
-      this.comeBackInMs = soonest;
-      this.gaveUp = `its Retry-After: ${Math.round(soonest / 1000)} s, longer than the ${humanWait(this.limits.maxRetryAfterMs)} ao-app waits`;
+      this.busyUntilLater();
       return undefined;
     }
     // Every URL still in the rotation is asked at least once before giving up: with more mirrors than retries, those

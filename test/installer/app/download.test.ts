@@ -215,6 +215,15 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/asked to come back in 60 minutes/) });
   });
 
+  it('gives up, saying when to come back, when the one mirror not busy serves other bytes of the pinned size (it had hung at 100% CPU)', async () => {
+    const [busy, wrong] = [await servedPath(), await servedPath()];
+    server.fault(busy, { kind: 'retry-after', seconds: 600, status: 503 });
+    server.fault(wrong, { kind: 'wrong-bytes' });
+    const failed = await fetchTo(busy, { urls: [`${server.url}${busy}`, `${server.url}${wrong}`] }).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/asked to come back in 10 minutes/) });
+    expect(server.requests.filter((r) => r.path === busy || r.path === wrong).map((r) => r.path)).toEqual([busy, wrong]);
+  });
+
   it("keeps nothing of a network's sign-in page (a captive portal's 200 text/html) and downloads the app once the network lets it through", async () => {
     const path = await servedPath();
     server.fault(path, { kind: 'login-page' }, { kind: 'login-page' });
