@@ -354,14 +354,11 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       const stopAttempt = () => attempt.abort(options.signal?.reason);
       options.signal?.addEventListener('abort', stopAttempt, { once: true });
       const stopWatching = abortOnRepeatedConnectErrors(url, attempt);
-      const attemptTimer = setTimeout(
-        () => attempt.abort(new RetryableError(`${url} did not answer within ${stallTimeoutMs} ms`)),
-        Math.min(stallTimeoutMs, policy.msLeft()),
-      );
-      // The overall deadline cuts an attempt whose body is still arriving, too: a server sending a byte a
-      // second never trips the idle timeout.
+      const attemptTimer = setTimeout(() => attempt.abort(new RetryableError(`${url} did not answer within ${stallTimeoutMs} ms`)), stallTimeoutMs);
+      // The overall deadline cuts an attempt whose body is still arriving, too (a server sending a byte a second never trips
+      // the idle timeout), and one still waiting for its answer: said as the deadline, not as a host that did not answer.
       const deadlineTimer = setTimeout(
-        () => attempt.abort(new RetryableError(`${url} was still sending when the overall deadline passed`)),
+        () => attempt.abort(new RetryableError(`${url} had not finished when the overall deadline passed`)),
         Math.min(policy.msLeft(), MAX_TIMER_MS),
       );
       const answered = () => {

@@ -60,6 +60,8 @@ export function humanWait(ms: number): string {
  */
 const FREE_PROGRESS = 256 << 10;
 
+const DEADLINE = 'the overall deadline (AO_APP_DEADLINE_MS)';
+
 export interface MirrorLimits {
   /** Failed attempts in a row (without new bytes) before giving up. */
   retries: number;
@@ -132,7 +134,7 @@ export class MirrorPolicy {
       return undefined;
     }
     if (performance.now() > this.limits.deadline) {
-      this.gaveUp = 'the overall deadline (AO_APP_DEADLINE_MS)';
+      this.gaveUp = DEADLINE;
       return undefined;
     }
     // Every URL left is busy (the others dropped since: one served other bytes of the pinned size): upcoming() would look for
@@ -210,6 +212,14 @@ export class MirrorPolicy {
     // The same URL again waits exactly what it asked (now + 1000 - now is not always 1000 in floating point).
     const next = this.upcoming();
     const asked = next === url ? (retryAfter ?? 0) : (this.notBefore.get(next) ?? 0) - now;
-    return Math.min(Math.max(asked, backoff), this.msLeft());
+    const wait = Math.max(asked, backoff);
+    // A wait that runs to the deadline leaves no time for the attempt after it: given up now, on this failure. Waited out,
+    // the attempt after it was cut at once, and the user read "did not answer" and "check the network" about a host that
+    // had answered 503 every time.
+    if (wait >= this.msLeft()) {
+      this.gaveUp = DEADLINE;
+      return undefined;
+    }
+    return wait;
   }
 }
