@@ -15,7 +15,7 @@ import { settle } from '../../common/streaming-memory.js';
 import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
 import { discardOtherDownloads, discardPartial, isDownloadFileName, isSidecarTempName, partialPath, usablePartialSize } from './partial-file.js';
-import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
+import { clearAppState, physical, recordAppState, type RecordOutcome } from './app-state.js';
 import { checkOpenableApp, extractArtifact, downloadBecomesApp, topLevelBundle, type PlannedEntry } from '../../common/app-extract.js';
 import { COMPLETION_MARKER } from '../../common/archive-plan.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, TRUST_FILE, type TrustedKey } from './trust.js';
@@ -785,7 +785,8 @@ async function holdsAnApp(root: string): Promise<boolean> {
  */
 async function pointBackAtDefault(removed: string, stateDir: string): Promise<void> {
   const main = resolve(defaultRoot());
-  if (main === removed || !(await currentVersionDir(main))) return;
+  // The default folder named another way (a link to it, or from it): the app just removed, whose lock this remove holds.
+  if ((await physical(main)) === (await physical(removed)) || !(await currentVersionDir(main))) return;
   const lock = await lockAppRoot(main, 5_000).catch(() => undefined);
   if (!lock) return;
   try {
