@@ -423,7 +423,16 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     if ((await currentVersionDir(root)) !== versionDir || done?.integrity !== target.integrity) throw err;
     checkEntryTrust(manifest, targetId, target, options.trustedKeys ?? pinnedKeys(), await rememberedTrust(root));
     await refuseFolderOthersCanWrite(root, 'verify', versionDir);
-    if ((await entryProblems(versionDir, done)).length > 0) throw err;
+    const problems = await entryProblems(versionDir, done);
+    // Said as the damage it is (the file, who can mend it), not only as the lock this user may not take.
+    if (problems.length > 0)
+      throw new UserError({
+        what: `the desktop app ${manifest.version} in ${root} is damaged, and this user may not write there to repair it`,
+        why: `${problems.join('; ')}; ${(err as Error).message}`,
+        fix: `ask whoever installed it to run ao-app install there (it repairs the app), or set AO_APP_DIR (or pass --dir) to a folder you own and run ao-app install again`,
+        code: 'EAPPDAMAGED',
+        cause: err,
+      });
     const aoStart = await pointAoStartAt(options, target, root, versionDir, done, manifest.version);
     return { status: 'already-installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: 0, fetched: 0, ...aoStart };
   }
