@@ -1529,6 +1529,22 @@ describe('URLs: credentials never printed, malformed or non-http ones refused at
     }
   });
 
+  // A password or token holding "/", "#" or "?" unescaped (a base64 token, a generated password): no URL parser ends the
+  // user and password at its "@", so the refusal had printed it whole.
+  it('prints no password of a proxy setting or AO_APP_BASE_URL it refuses whose password holds an unescaped "/", "#" or "?"', async () => {
+    const manifest = await manifestFor(server, systemTarGz('secret-slash', false), 'tar.gz');
+    for (const env of [
+      { HTTPS_PROXY: 'http://bob:PX/5ECRET@proxy.example.com:3128', NO_PROXY: '' } as Record<string, string>,
+      { HTTPS_PROXY: 'bob:PX#5ECRET@proxy.example.com:3128', NO_PROXY: '' },
+      { AO_APP_BASE_URL: 'https://alice:S3CRET?PW@mirror.example.com:notaport/ao/' },
+    ]) {
+      const r = await jsonInstall(manifest, env);
+      expect(r.code).toBe(1);
+      expect(errorEvent(r.stdout)).toMatchObject({ code: 'EUSAGE', what: expect.stringMatching(/example\.com/) });
+      expect(r.stdout + r.stderr).not.toMatch(/5ECRET|S3CRET/);
+    }
+  });
+
   it('refuses a manifest URL that does not parse as EAPPMANIFEST (exit 1, no stack trace)', async () => {
     const manifest = await manifestFor(server, systemTarGz('bad-url', false), 'tar.gz');
     const t = manifest.targets['linux-x64'];
