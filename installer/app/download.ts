@@ -416,10 +416,13 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     let fix = proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY), ${again}` : `check the network connection, ${again}`;
     if (policy.comeBackInMs !== undefined)
       fix = `the download host is busy and asked to come back in ${humanWait(policy.comeBackInMs)}: run ao-app install again after that${part.offset > 0 ? ' (it resumes)' : ''}`;
-    // The host answered, last with an outage or overload status: the connection reached it. "Check the network" sent the user
-    // after the wrong thing.
-    else if (policy.lastFailure instanceof HostAnsweredError)
-      fix = `the download host${proxy ? ` (or the proxy ${proxy})` : ''} answered ${policy.lastFailure.status}, an outage or overload on its side: run ao-app install again later${part.offset > 0 ? ' (it resumes)' : ''}, or set AO_APP_BASE_URL to a mirror that has the file`;
+    // A host answered, the last time it was asked, with an outage or overload status: the connection reached it, whatever
+    // another mirror's failure said after. "Check the network" sent the user after the wrong thing.
+    else if (policy.hostAnswered) {
+      const { url, failure } = policy.hostAnswered;
+      const host = failure === policy.lastFailure ? 'the download host' : `the download host ${new URL(url).host}`;
+      fix = `${host}${proxy ? ` (or the proxy ${proxy})` : ''} answered ${failure.status}, an outage or overload on its side: run ao-app install again later${part.offset > 0 ? ' (it resumes)' : ''}, or set AO_APP_BASE_URL to a mirror that has the file`;
+    }
     if (policy.lastFailure instanceof LoginPageError)
       fix = `sign in to this network in a web browser (a hotel or café network shows its sign-in page in place of any download)${proxy ? ` or check the proxy ${proxy}` : ''}, ${again}`;
     throw new UserError({

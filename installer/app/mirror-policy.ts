@@ -93,6 +93,8 @@ export class MirrorPolicy {
   private readonly busy = new Map<string, number>();
   /** performance.now() before which a URL's host asked not to be asked again (a Retry-After ao-app waits out). */
   private readonly notBefore = new Map<string, number>();
+  /** Each URL's latest failure, the most recent last. */
+  private readonly latest = new Map<string, unknown>();
   private mirror = 0;
   private fruitless = 0;
   // Progress counts only past the furthest point ever reached: re-fetching the same bytes forever is not progress.
@@ -121,6 +123,16 @@ export class MirrorPolicy {
 
   private skipped(url: string): boolean {
     return this.dead.has(url) || this.busy.has(url);
+  }
+
+  /**
+   * The most recent outage or overload answer (408, 429, 5xx) that is still the latest word of a URL in the rotation, and
+   * that URL: the network reached that host the last time it was asked, whatever another mirror's failure said after it.
+   */
+  get hostAnswered(): { url: string; failure: HostAnsweredError } | undefined {
+    const answers = [...this.latest].filter(([url, failure]) => failure instanceof HostAnsweredError && !this.dead.has(url));
+    const [url, failure] = answers.at(-1) ?? [];
+    return url === undefined ? undefined : { url, failure: failure as HostAnsweredError };
   }
 
   msLeft(): number {
@@ -172,6 +184,8 @@ export class MirrorPolicy {
   failed(url: string, err: unknown, offset: number): number | undefined {
     this.lastError = err instanceof RetryableError ? err.message : `${url}: ${(err as Error).message}`;
     this.lastFailure = err;
+    this.latest.delete(url);
+    this.latest.set(url, err);
     this.furthest = Math.max(this.furthest, offset);
     const progressed = this.furthest > this.furthestBefore;
     // A URL dropped for good (a 404, another file) is asked once and never again: it spends neither budget, which are for

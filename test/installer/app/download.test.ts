@@ -205,6 +205,17 @@ describe.concurrent('download against a misbehaving server', () => {
     expect((failed as { fix: string }).fix).not.toMatch(/network/);
   });
 
+  it('a host in an outage (503) beside a mirror that cannot be reached is said to be failing, whichever was asked last', async () => {
+    const path = await servedPath();
+    server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'status' as const, status: 503 })));
+    const urls = ['http://127.0.0.1:1/mirror/app.zip', `${server.url}${path}`];
+    const failed = await fetchTo(path, { urls, retries: 2, backoffBaseMs: 1 }).catch((err: unknown) => err);
+    // The refused mirror was asked last, and the user read "check the network connection" about a network that had reached
+    // the other host every time.
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/answered 503/) });
+    expect((failed as { fix: string }).fix).not.toMatch(/check the network/);
+  });
+
   it('asks each mirror once when every one asks to come back later than it waits, and says when, not to check the network', async () => {
     const [primary, mirror] = [await servedPath(), await servedPath()];
     for (const path of [primary, mirror])
@@ -224,7 +235,7 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === busy || r.path === wrong).map((r) => r.path)).toEqual([busy, wrong]);
   });
 
-  it('an outage outlasting the overall deadline is said to be the host\'s, not a timeout of a request it had answered', async () => {
+  it("an outage outlasting the overall deadline is said to be the host's, not a timeout of a request it had answered", async () => {
     const path = await servedPath();
     server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'retry-after' as const, seconds: 1, status: 503 as const })));
     const failed = await fetchTo(path, { deadlineMs: 1_500 }).catch((err: unknown) => err);

@@ -420,7 +420,10 @@ describe('installing the desktop app', () => {
     const home = await tempDir('linked-default');
     const image = join(await tempDir('linked-img'), 'agent-orchestrator-linux-x64.AppImage');
     await buildAppArtifact('appimage', image, 64 << 10);
-    const manifest = await writeManifest(await tempDir('m'), await manifestFor(server, image, 'AppImage', 'linux-x64', {}, { path: '/linked-default.AppImage' }));
+    const manifest = await writeManifest(
+      await tempDir('m'),
+      await manifestFor(server, image, 'AppImage', 'linux-x64', {}, { path: '/linked-default.AppImage' }),
+    );
     const install = runCli(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64'], { HOME: home });
     expect(await install.done, install.stderr).toBe(0);
     const link = join(home, 'ao-app-link');
