@@ -423,7 +423,8 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       const host = failure === policy.lastFailure ? 'the download host' : `the download host ${new URL(url).host}`;
       fix = `${host}${proxy ? ` (or the proxy ${proxy})` : ''} answered ${failure.status}, an outage or overload on its side: run ao-app install again later${part.offset > 0 ? ' (it resumes)' : ''}, or set AO_APP_BASE_URL to a mirror that has the file`;
     }
-    if (policy.lastFailure instanceof LoginPageError)
+    // A sign-in page outweighs any other mirror's failure after it: a network holding back every host until the user signs in.
+    if (policy.loginPage)
       fix = `sign in to this network in a web browser (a hotel or café network shows its sign-in page in place of any download)${proxy ? ` or check the proxy ${proxy}` : ''}, ${again}`;
     throw new UserError({
       what: `cannot download the desktop app ${urls[0]}`,

@@ -130,9 +130,17 @@ export class MirrorPolicy {
    * that URL: the network reached that host the last time it was asked, whatever another mirror's failure said after it.
    */
   get hostAnswered(): { url: string; failure: HostAnsweredError } | undefined {
-    const answers = [...this.latest].filter(([url, failure]) => failure instanceof HostAnsweredError && !this.dead.has(url));
-    const [url, failure] = answers.at(-1) ?? [];
-    return url === undefined ? undefined : { url, failure: failure as HostAnsweredError };
+    return this.latestOfKind(HostAnsweredError);
+  }
+
+  /** The most recent sign-in page that is still the latest word of a URL in the rotation: a network that wants a sign-in first. */
+  get loginPage(): { url: string; failure: LoginPageError } | undefined {
+    return this.latestOfKind(LoginPageError);
+  }
+
+  private latestOfKind<T>(kind: abstract new (...args: never[]) => T): { url: string; failure: T } | undefined {
+    const found = [...this.latest].filter(([url, failure]) => failure instanceof kind && !this.dead.has(url)).at(-1);
+    return found === undefined ? undefined : { url: found[0], failure: found[1] as T };
   }
 
   msLeft(): number {

@@ -259,6 +259,16 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(result.fetched).toBe(SIZE);
   });
 
+  // A hotel network that refuses every connection to one mirror and answers the other with its sign-in page, until the
+  // user signs in: the refused one asked last had said "check the network connection".
+  it('says to sign in to the network when one mirror shows its sign-in page, though another that cannot be reached was asked last', async () => {
+    const path = await servedPath();
+    server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'login-page' as const })));
+    const urls = ['http://127.0.0.1:1/mirror/app.zip', `${server.url}${path}`];
+    const failed = await fetchTo(path, { urls, retries: 2, backoffBaseMs: 1 }).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/^sign in to this network/) });
+  });
+
   it('gives up on a network that keeps answering with its sign-in page, saying to sign in there, keeping nothing', async () => {
     const path = await servedPath();
     server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'login-page' }) as const));
