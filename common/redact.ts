@@ -27,7 +27,17 @@ export function redactSecrets(text: string): string {
  * `host/?token=`), which no URL in a message matches: repeated as it was, a refusal of it printed the token.
  */
 export function redactUrlSetting(value: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? redactSecrets(value) : redactSecrets(`x://${value}`).slice('x://'.length);
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value)?.[0];
+  let rest = scheme === undefined ? value : value.slice(scheme.length);
+  // A password holding "/", "?" or "#" unescaped (a base64 token, a generated password) ends the user and password at no
+  // "@" a URL parser or redactSecrets sees, and was printed whole: in a setting that does not parse, all before its last
+  // "@" is taken as them.
+  const at = rest.lastIndexOf('@');
+  if (at !== -1 && !URL.canParse(`${scheme ?? 'http://'}${rest}`)) {
+    const userinfo = rest.slice(0, at);
+    rest = `${userinfo.includes(':') ? `${userinfo.split(':')[0]}:***` : '***'}${rest.slice(at)}`;
+  }
+  return scheme === undefined ? redactSecrets(`x://${rest}`).slice('x://'.length) : redactSecrets(`${scheme}${rest}`);
 }
 
 /** `stream`, with every text written to it redacted first (through `write`, by default its own): what a command prints can carry URLs. */

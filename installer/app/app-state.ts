@@ -99,7 +99,7 @@ export async function recordAppState(
 }
 
 /** `path` with links resolved as far as it exists (the app it names may be deleted already): one spelling per place. */
-async function physical(path: string): Promise<string> {
+export async function physical(path: string): Promise<string> {
   const full = resolve(path);
   const found = await realpath(full).catch(() => undefined);
   if (found !== undefined) return found;

@@ -354,14 +354,11 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       const stopAttempt = () => attempt.abort(options.signal?.reason);
       options.signal?.addEventListener('abort', stopAttempt, { once: true });
       const stopWatching = abortOnRepeatedConnectErrors(url, attempt);
-      const attemptTimer = setTimeout(
-        () => attempt.abort(new RetryableError(`${url} did not answer within ${stallTimeoutMs} ms`)),
-        Math.min(stallTimeoutMs, policy.msLeft()),
-      );
-      // The overall deadline cuts an attempt whose body is still arriving, too: a server sending a byte a
-      // second never trips the idle timeout.
+      const attemptTimer = setTimeout(() => attempt.abort(new RetryableError(`${url} did not answer within ${stallTimeoutMs} ms`)), stallTimeoutMs);
+      // The overall deadline cuts an attempt whose body is still arriving, too (a server sending a byte a second never trips
+      // the idle timeout), and one still waiting for its answer: said as the deadline, not as a host that did not answer.
       const deadlineTimer = setTimeout(
-        () => attempt.abort(new RetryableError(`${url} was still sending when the overall deadline passed`)),
+        () => attempt.abort(new RetryableError(`${url} had not finished when the overall deadline passed`)),
         Math.min(policy.msLeft(), MAX_TIMER_MS),
       );
       const answered = () => {
@@ -419,11 +416,15 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     let fix = proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY), ${again}` : `check the network connection, ${again}`;
     if (policy.comeBackInMs !== undefined)
       fix = `the download host is busy and asked to come back in ${humanWait(policy.comeBackInMs)}: run ao-app install again after that${part.offset > 0 ? ' (it resumes)' : ''}`;
-    // The host answered, last with an outage or overload status: the connection reached it. "Check the network" sent the user
-    // after the wrong thing.
-    else if (policy.lastFailure instanceof HostAnsweredError)
-      fix = `the download host${proxy ? ` (or the proxy ${proxy})` : ''} answered ${policy.lastFailure.status}, an outage or overload on its side: run ao-app install again later${part.offset > 0 ? ' (it resumes)' : ''}, or set AO_APP_BASE_URL to a mirror that has the file`;
-    if (policy.lastFailure instanceof LoginPageError)
+    // A host answered, the last time it was asked, with an outage or overload status: the connection reached it, whatever
+    // another mirror's failure said after. "Check the network" sent the user after the wrong thing.
+    else if (policy.hostAnswered) {
+      const { url, failure } = policy.hostAnswered;
+      const host = failure === policy.lastFailure ? 'the download host' : `the download host ${new URL(url).host}`;
+      fix = `${host}${proxy ? ` (or the proxy ${proxy})` : ''} answered ${failure.status}, an outage or overload on its side: run ao-app install again later${part.offset > 0 ? ' (it resumes)' : ''}, or set AO_APP_BASE_URL to a mirror that has the file`;
+    }
+    // A sign-in page outweighs any other mirror's failure after it: a network holding back every host until the user signs in.
+    if (policy.loginPage)
       fix = `sign in to this network in a web browser (a hotel or café network shows its sign-in page in place of any download)${proxy ? ` or check the proxy ${proxy}` : ''}, ${again}`;
     throw new UserError({
       what: `cannot download the desktop app ${urls[0]}`,

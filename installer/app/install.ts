@@ -15,7 +15,7 @@ import { settle } from '../../common/streaming-memory.js';
 import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
 import { discardOtherDownloads, discardPartial, isDownloadFileName, isSidecarTempName, partialPath, usablePartialSize } from './partial-file.js';
-import { clearAppState, recordAppState, type RecordOutcome } from './app-state.js';
+import { clearAppState, physical, recordAppState, type RecordOutcome } from './app-state.js';
 import { checkOpenableApp, extractArtifact, downloadBecomesApp, topLevelBundle, type PlannedEntry } from '../../common/app-extract.js';
 import { COMPLETION_MARKER } from '../../common/archive-plan.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, TRUST_FILE, type TrustedKey } from './trust.js';
@@ -423,7 +423,16 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     if ((await currentVersionDir(root)) !== versionDir || done?.integrity !== target.integrity) throw err;
     checkEntryTrust(manifest, targetId, target, options.trustedKeys ?? pinnedKeys(), await rememberedTrust(root));
     await refuseFolderOthersCanWrite(root, 'verify', versionDir);
-    if ((await entryProblems(versionDir, done)).length > 0) throw err;
+    const problems = await entryProblems(versionDir, done);
+    // Said as the damage it is (the file, who can mend it), not only as the lock this user may not take.
+    if (problems.length > 0)
+      throw new UserError({
+        what: `the desktop app ${manifest.version} in ${root} is damaged, and this user may not write there to repair it`,
+        why: `${problems.join('; ')}; ${(err as Error).message}`,
+        fix: `ask whoever installed it to run ao-app install there (it repairs the app), or set AO_APP_DIR (or pass --dir) to a folder you own and run ao-app install again`,
+        code: 'EAPPDAMAGED',
+        cause: err,
+      });
     const aoStart = await pointAoStartAt(options, target, root, versionDir, done, manifest.version);
     return { status: 'already-installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: 0, fetched: 0, ...aoStart };
   }
@@ -785,7 +794,8 @@ async function holdsAnApp(root: string): Promise<boolean> {
  */
 async function pointBackAtDefault(removed: string, stateDir: string): Promise<void> {
   const main = resolve(defaultRoot());
-  if (main === removed || !(await currentVersionDir(main))) return;
+  // The default folder named another way (a link to it, or from it): the app just removed, whose lock this remove holds.
+  if ((await physical(main)) === (await physical(removed)) || !(await currentVersionDir(main))) return;
   const lock = await lockAppRoot(main, 5_000).catch(() => undefined);
   if (!lock) return;
   try {

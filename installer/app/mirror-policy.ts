@@ -60,6 +60,8 @@ export function humanWait(ms: number): string {
  */
 const FREE_PROGRESS = 256 << 10;
 
+const DEADLINE = 'the overall deadline (AO_APP_DEADLINE_MS)';
+
 export interface MirrorLimits {
   /** Failed attempts in a row (without new bytes) before giving up. */
   retries: number;
@@ -91,6 +93,8 @@ export class MirrorPolicy {
   private readonly busy = new Map<string, number>();
   /** performance.now() before which a URL's host asked not to be asked again (a Retry-After ao-app waits out). */
   private readonly notBefore = new Map<string, number>();
+  /** Each URL's latest failure, the most recent last. */
+  private readonly latest = new Map<string, unknown>();
   private mirror = 0;
   private fruitless = 0;
   // Progress counts only past the furthest point ever reached: re-fetching the same bytes forever is not progress.
@@ -121,6 +125,24 @@ export class MirrorPolicy {
     return this.dead.has(url) || this.busy.has(url);
   }
 
+  /**
+   * The most recent outage or overload answer (408, 429, 5xx) that is still the latest word of a URL in the rotation, and
+   * that URL: the network reached that host the last time it was asked, whatever another mirror's failure said after it.
+   */
+  get hostAnswered(): { url: string; failure: HostAnsweredError } | undefined {
+    return this.latestOfKind(HostAnsweredError);
+  }
+
+  /** The most recent sign-in page that is still the latest word of a URL in the rotation: a network that wants a sign-in first. */
+  get loginPage(): { url: string; failure: LoginPageError } | undefined {
+    return this.latestOfKind(LoginPageError);
+  }
+
+  private latestOfKind<T>(kind: abstract new (...args: never[]) => T): { url: string; failure: T } | undefined {
+    const found = [...this.latest].filter(([url, failure]) => failure instanceof kind && !this.dead.has(url)).at(-1);
+    return found === undefined ? undefined : { url: found[0], failure: found[1] as T };
+  }
+
   msLeft(): number {
     return Math.max(0, this.limits.deadline - performance.now());
   }
@@ -132,11 +154,25 @@ export class MirrorPolicy {
       return undefined;
     }
     if (performance.now() > this.limits.deadline) {
-      this.gaveUp = 'the overall deadline (AO_APP_DEADLINE_MS)';
+      this.gaveUp = DEADLINE;
+      return undefined;
+    }
+    // Every URL left is busy (the others dropped since: one served other bytes of the pinned size): upcoming() would look for
+    // one to ask for ever, at 100% CPU.
+    if (this.urls.every((u) => this.skipped(u))) {
+      if (!this.allDead) this.busyUntilLater();
       return undefined;
     }
     this.furthestBefore = this.furthest;
     return this.upcoming();
+  }
+
+  /** Gives up on URLs that are all dropped or busy, saying when the soonest host asked to be asked again. */
+  private busyUntilLater(): void {
+    // Not the network's fault, nor worth more attempts: the hosts said when to come back.
+    const soonest = Math.min(...this.busy.values());
+    this.comeBackInMs = soonest;
+    this.gaveUp = `its Retry-After: ${Math.round(soonest / 1000)} s, longer than the ${humanWait(this.limits.maxRetryAfterMs)} ao-app waits`;
   }
 
   /** The URL the next attempt asks: the one in turn, past those dropped or busy. */
@@ -156,6 +192,8 @@ export class MirrorPolicy {
   failed(url: string, err: unknown, offset: number): number | undefined {
     this.lastError = err instanceof RetryableError ? err.message : `${url}: ${(err as Error).message}`;
     this.lastFailure = err;
+    this.latest.delete(url);
+    this.latest.set(url, err);
     this.furthest = Math.max(this.furthest, offset);
     const progressed = this.furthest > this.furthestBefore;
     // A URL dropped for good (a 404, another file) is asked once and never again: it spends neither budget, which are for
@@ -175,10 +213,7 @@ export class MirrorPolicy {
     if (!comeBackLater && retryAfter !== undefined) this.notBefore.set(url, now + retryAfter);
     if (this.allDead) return undefined;
     if (this.urls.every((u) => this.skipped(u))) {
-      // Not the network's fault, nor worth more attempts: the hosts said when to come back.
-      const soonest = Math.min(...this.busy.values());
-      this.comeBackInMs = soonest;
-      this.gaveUp = `its Retry-After: ${Math.round(soonest / 1000)} s, longer than the ${humanWait(this.limits.maxRetryAfterMs)} ao-app waits`;
+      this.busyUntilLater();
       return undefined;
     }
     // Every URL still in the rotation is asked at least once before giving up: with more mirrors than retries, those
@@ -199,6 +234,14 @@ export class MirrorPolicy {
     // The same URL again waits exactly what it asked (now + 1000 - now is not always 1000 in floating point).
     const next = this.upcoming();
     const asked = next === url ? (retryAfter ?? 0) : (this.notBefore.get(next) ?? 0) - now;
-    return Math.min(Math.max(asked, backoff), this.msLeft());
+    const wait = Math.max(asked, backoff);
+    // A wait that runs to the deadline leaves no time for the attempt after it: given up now, on this failure. Waited out,
+    // the attempt after it was cut at once, and the user read "did not answer" and "check the network" about a host that
+    // had answered 503 every time.
+    if (wait >= this.msLeft()) {
+      this.gaveUp = DEADLINE;
+      return undefined;
+    }
+    return wait;
   }
 }

@@ -205,6 +205,17 @@ describe.concurrent('download against a misbehaving server', () => {
     expect((failed as { fix: string }).fix).not.toMatch(/network/);
   });
 
+  it('a host in an outage (503) beside a mirror that cannot be reached is said to be failing, whichever was asked last', async () => {
+    const path = await servedPath();
+    server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'status' as const, status: 503 })));
+    const urls = ['http://127.0.0.1:1/mirror/app.zip', `${server.url}${path}`];
+    const failed = await fetchTo(path, { urls, retries: 2, backoffBaseMs: 1 }).catch((err: unknown) => err);
+    // The refused mirror was asked last, and the user read "check the network connection" about a network that had reached
+    // the other host every time.
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/answered 503/) });
+    expect((failed as { fix: string }).fix).not.toMatch(/check the network/);
+  });
+
   it('asks each mirror once when every one asks to come back later than it waits, and says when, not to check the network', async () => {
     const [primary, mirror] = [await servedPath(), await servedPath()];
     for (const path of [primary, mirror])
@@ -213,6 +224,24 @@ describe.concurrent('download against a misbehaving server', () => {
     // It had asked them seven times in 0.2 s, without a wait, and said to check the network connection.
     expect(server.requests.filter((r) => r.path === primary || r.path === mirror).map((r) => r.path)).toEqual([primary, mirror]);
     expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/asked to come back in 60 minutes/) });
+  });
+
+  it('gives up, saying when to come back, when the one mirror not busy serves other bytes of the pinned size (it had hung at 100% CPU)', async () => {
+    const [busy, wrong] = [await servedPath(), await servedPath()];
+    server.fault(busy, { kind: 'retry-after', seconds: 600, status: 503 });
+    server.fault(wrong, { kind: 'wrong-bytes' });
+    const failed = await fetchTo(busy, { urls: [`${server.url}${busy}`, `${server.url}${wrong}`] }).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/asked to come back in 10 minutes/) });
+    expect(server.requests.filter((r) => r.path === busy || r.path === wrong).map((r) => r.path)).toEqual([busy, wrong]);
+  });
+
+  it("an outage outlasting the overall deadline is said to be the host's, not a timeout of a request it had answered", async () => {
+    const path = await servedPath();
+    server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'retry-after' as const, seconds: 1, status: 503 as const })));
+    const failed = await fetchTo(path, { deadlineMs: 1_500 }).catch((err: unknown) => err);
+    // The last wait had run to the deadline and the attempt after it was cut at once: "did not answer within 2000 ms",
+    // "check the network connection", about a host that had answered 503 every time.
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringMatching(/answered 503/), fix: expect.stringMatching(/answered 503/) });
   });
 
   it("keeps nothing of a network's sign-in page (a captive portal's 200 text/html) and downloads the app once the network lets it through", async () => {
@@ -228,6 +257,16 @@ describe.concurrent('download against a misbehaving server', () => {
       [200, undefined],
     ]);
     expect(result.fetched).toBe(SIZE);
+  });
+
+  // A hotel network that refuses every connection to one mirror and answers the other with its sign-in page, until the
+  // user signs in: the refused one asked last had said "check the network connection".
+  it('says to sign in to the network when one mirror shows its sign-in page, though another that cannot be reached was asked last', async () => {
+    const path = await servedPath();
+    server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'login-page' as const })));
+    const urls = ['http://127.0.0.1:1/mirror/app.zip', `${server.url}${path}`];
+    const failed = await fetchTo(path, { urls, retries: 2, backoffBaseMs: 1 }).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/^sign in to this network/) });
   });
 
   it('gives up on a network that keeps answering with its sign-in page, saying to sign in there, keeping nothing', async () => {

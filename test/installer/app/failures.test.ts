@@ -692,6 +692,33 @@ describe('a file-system problem outside the download and unpack says what, why a
     }
   });
 
+  // The same admin's install with a file since changed: the user was told EACCES on the lock and to make the folder writable,
+  // not that the app is damaged, nor which file, nor that its owner can repair it.
+  it.skipIf(!canBeDenied)('install over a damaged app in a folder the user may not write names the damaged file and who can repair it', async () => {
+    const base = await tempDir('shared-damaged');
+    chmodSync(base, 0o755);
+    const root = join(base, 'app');
+    const manifest = await tarManifest('shared-damaged', '0.10.0');
+    expect((await ao(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64', '--dir', root])).code).toBe(0);
+    writeFileSync(join(root, 'current', 'ao-desktop', 'ao-desktop'), '#!/bin/sh\necho changed\n');
+    const home = join(base, 'home');
+    mkdirSync(home);
+    if (asRoot) chownSync(home, NOBODY, NOBODY);
+    chmodSync(root, 0o555);
+    try {
+      const through = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : [];
+      const r = await ao(['install', '--json', '--manifest', manifest, '--target', 'linux-x64', '--dir', root], { HOME: home }, 30_000, base, through);
+      expect(r.code).toBe(1);
+      expect(errorEvent(r.stdout)).toMatchObject({
+        code: 'EAPPDAMAGED',
+        why: expect.stringContaining('ao-desktop/ao-desktop'),
+        fix: expect.stringMatching(/whoever installed it.*AO_APP_DIR/),
+      });
+    } finally {
+      chmodSync(root, 0o755);
+    }
+  });
+
   // An admin's install killed mid-way (Ctrl-C: no handler releases the lock) leaves its .lock, naming a dead pid. A user who
   // may not write the folder cannot move that stale lock aside: the reclaim failed and was retried at once, without a
   // pause or a deadline, for good (verify spun at 100% CPU).
@@ -1499,6 +1526,22 @@ describe('URLs: credentials never printed, malformed or non-http ones refused at
         expect(r.stderr).toMatch(/(AO_APP_BASE_URL|HTTPS_PROXY)=\S*example\.com/);
         expect(r.stdout + r.stderr).not.toMatch(/S3CRETPW|S3CRETTOKEN|PX5ECRET/);
       }
+    }
+  });
+
+  // A password or token holding "/", "#" or "?" unescaped (a base64 token, a generated password): no URL parser ends the
+  // user and password at its "@", so the refusal had printed it whole.
+  it('prints no password of a proxy setting or AO_APP_BASE_URL it refuses whose password holds an unescaped "/", "#" or "?"', async () => {
+    const manifest = await manifestFor(server, systemTarGz('secret-slash', false), 'tar.gz');
+    for (const env of [
+      { HTTPS_PROXY: 'http://bob:PX/5ECRET@proxy.example.com:3128', NO_PROXY: '' } as Record<string, string>,
+      { HTTPS_PROXY: 'bob:PX#5ECRET@proxy.example.com:3128', NO_PROXY: '' },
+      { AO_APP_BASE_URL: 'https://alice:S3CRET?PW@mirror.example.com:notaport/ao/' },
+    ]) {
+      const r = await jsonInstall(manifest, env);
+      expect(r.code).toBe(1);
+      expect(errorEvent(r.stdout)).toMatchObject({ code: 'EUSAGE', what: expect.stringMatching(/example\.com/) });
+      expect(r.stdout + r.stderr).not.toMatch(/5ECRET|S3CRET/);
     }
   });
 

@@ -414,6 +414,27 @@ describe('installing the desktop app', () => {
     });
   });
 
+  // `--dir` naming the default folder through a link: the remove held that folder's lock and then waited 5 s, saying
+  // nothing, for that same lock, to point ao start back at the app it was removing.
+  it('removes the default install named through a link to it at once, its marker cleared', async () => {
+    const home = await tempDir('linked-default');
+    const image = join(await tempDir('linked-img'), 'agent-orchestrator-linux-x64.AppImage');
+    await buildAppArtifact('appimage', image, 64 << 10);
+    const manifest = await writeManifest(
+      await tempDir('m'),
+      await manifestFor(server, image, 'AppImage', 'linux-x64', {}, { path: '/linked-default.AppImage' }),
+    );
+    const install = runCli(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64'], { HOME: home });
+    expect(await install.done, install.stderr).toBe(0);
+    const link = join(home, 'ao-app-link');
+    await symlink(join(home, '.ao', 'app'), link);
+    const started = Date.now();
+    const remove = runCli(['remove', '--quiet', '--dir', link], { HOME: home });
+    expect(await remove.done, remove.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(4_500);
+    expect(existsSync(join(home, '.ao', 'app-state.json'))).toBe(false);
+  });
+
   it('under umask 000 (an old WSL default) makes its own folders private, and installs again into them', async () => {
     const manifest = await macManifest(mac, '0.10.0', '/mac-umask.zip');
     const root = join(await tempDir('umask'), 'app');
