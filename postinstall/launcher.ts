@@ -317,8 +317,9 @@ function main(): void {
   // An AO_BINARY_PATH is spawned, never exec'd: it is not verified, and the kernel may refuse it in ways no check
   // foresees (a missing interpreter, another CPU's binary), where Node aborts the process instead of throwing.
   const execve = process.env.AO_BINARY_PATH ? undefined : execveHere();
-  // Where we stay alive beside the binary, SIGUSR1 is ours from the first moment (signal-forward.ts).
-  if (!execve) forwardSignals(() => child, [INSPECTOR_SIGNAL]);
+  // SIGUSR1 is ours from the first moment (signal-forward.ts), also where the binary will replace this process: a
+  // first run hashes it first, and meanwhile Node's inspector would answer the signal (a debugger port open).
+  forwardSignals(() => child, [INSPECTOR_SIGNAL]);
   let found: Resolved;
   try {
     if (!nodeSupported()) {

@@ -233,6 +233,34 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
 
   // Node 22 and later hand over with process.execve and so install no handler of their own; while the launcher waits
   // for an install in progress (up to 60 s) a SIGUSR1 had opened Node's inspector on 127.0.0.1:9229.
+  it("Node 22: a SIGUSR1 while the full launcher verifies a binary before its execve never opens Node's inspector", async () => {
+    // A fresh copy (no stamp: bin/ao hands over to the full launcher, which hashes), its ao-manifest.json a FIFO read
+    // twice: by bin/ao's usual path, then by the full launcher, which the test holds there while it signals.
+    const installed = realpathSync(dirname(dirname(launcher)));
+    const scope = join(release.sandbox('verify-usr1').root, 'node_modules', '@aoagents');
+    cpSync(installed, join(scope, 'ao'), { recursive: true, dereference: true });
+    cpSync(realpathSync(join(installed, '..', 'ao-linux-x64')), join(scope, 'ao-linux-x64'), { recursive: true, dereference: true });
+    const manifestFile = join(scope, 'ao', 'ao-manifest.json');
+    const manifest = readFileSync(manifestFile);
+    rmSync(manifestFile);
+    execFileSync('mkfifo', [manifestFile]);
+    const child = spawn(node22, [join(scope, 'ao', 'bin', 'ao'), 'fixture', 'exit', '7'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const first = await open(manifestFile, 'w');
+    await first.writeFile(manifest);
+    await first.close();
+    // Opening the FIFO to write returns once the full launcher has opened it to read.
+    const second = await open(manifestFile, 'w');
+    process.kill(child.pid!, 'SIGUSR1');
+    await sleep(300);
+    await second.writeFile(manifest);
+    await second.close();
+    // Before the fix: "Debugger listening on ws://127.0.0.1:9229/..." on stderr.
+    expect([await ended, stderr]).toEqual([7, '']);
+  });
+
   it("Node 22: a SIGUSR1 while the launcher waits for an install in progress never opens Node's inspector, and the launcher carries on", async () => {
     const platform = join(realpathSync(join(dirname(launcher), '..')), '..', 'ao-linux-x64');
     // pnpm links it from its virtual store (and hoists a link into .pnpm/node_modules): the link gone, and its
