@@ -148,6 +148,19 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     expect((await mustRun('node', [launcher, '--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
+  /** A copy of the installed package in a plain node_modules, its ao-manifest.json a FIFO the test writes when it chooses. */
+  function copyWithFifoManifest(name: string): { scope: string; manifestFile: string; manifest: Buffer } {
+    const installed = realpathSync(dirname(dirname(launcher)));
+    const scope = join(release.sandbox(name).root, 'node_modules', '@aoagents');
+    cpSync(installed, join(scope, 'ao'), { recursive: true, dereference: true });
+    cpSync(realpathSync(join(installed, '..', 'ao-linux-x64')), join(scope, 'ao-linux-x64'), { recursive: true, dereference: true });
+    const manifestFile = join(scope, 'ao', 'ao-manifest.json');
+    const manifest = readFileSync(manifestFile);
+    rmSync(manifestFile);
+    execFileSync('mkfifo', [manifestFile]);
+    return { scope, manifestFile, manifest };
+  }
+
   for (const [label, node] of [
     ['Node 20 (no process.execve)', () => node20],
     ['Node 22 (process.execve)', () => node22],
@@ -205,14 +218,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
   it("Node 20: a SIGUSR1 while the launcher is still finding its binary never opens Node's inspector, and the launcher carries on", async () => {
     // A copy of the package in a plain node_modules, its ao-manifest.json a FIFO: the launcher blocks reading it,
     // early in its start-up, until the test has signalled it (before the fix, Node's inspector answered).
-    const installed = realpathSync(dirname(dirname(launcher)));
-    const scope = join(release.sandbox('early-usr1').root, 'node_modules', '@aoagents');
-    cpSync(installed, join(scope, 'ao'), { recursive: true, dereference: true });
-    cpSync(realpathSync(join(installed, '..', 'ao-linux-x64')), join(scope, 'ao-linux-x64'), { recursive: true, dereference: true });
-    const manifestFile = join(scope, 'ao', 'ao-manifest.json');
-    const manifest = readFileSync(manifestFile);
-    rmSync(manifestFile);
-    execFileSync('mkfifo', [manifestFile]);
+    const { scope, manifestFile, manifest } = copyWithFifoManifest('early-usr1');
     const child = spawn(node20, [join(scope, 'ao', 'bin', 'ao'), 'fixture', 'trap', '300', '5'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
@@ -231,36 +237,26 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     expect(stderr).toBe('');
   });
 
-  // Node 22 and later hand over with process.execve and so install no handler of their own; while the launcher waits
-  // for an install in progress (up to 60 s) a SIGUSR1 had opened Node's inspector on 127.0.0.1:9229.
   it("Node 22: a SIGUSR1 while the full launcher verifies a binary before its execve never opens Node's inspector", async () => {
-    // A fresh copy (no stamp: bin/ao hands over to the full launcher, which hashes), its ao-manifest.json a FIFO read
-    // twice: by bin/ao's usual path, then by the full launcher, which the test holds there while it signals.
-    const installed = realpathSync(dirname(dirname(launcher)));
-    const scope = join(release.sandbox('verify-usr1').root, 'node_modules', '@aoagents');
-    cpSync(installed, join(scope, 'ao'), { recursive: true, dereference: true });
-    cpSync(realpathSync(join(installed, '..', 'ao-linux-x64')), join(scope, 'ao-linux-x64'), { recursive: true, dereference: true });
-    const manifestFile = join(scope, 'ao', 'ao-manifest.json');
-    const manifest = readFileSync(manifestFile);
-    rmSync(manifestFile);
-    execFileSync('mkfifo', [manifestFile]);
-    const child = spawn(node22, [join(scope, 'ao', 'bin', 'ao'), 'fixture', 'exit', '7'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The full launcher itself (what bin/ao loads for a binary with no stamp, which it then hashes), held by the test
+    // at its read of ao-manifest.json, a FIFO, while it signals. (bin/ao's own usual path is about 1 ms.)
+    const { scope, manifestFile, manifest } = copyWithFifoManifest('verify-usr1');
+    const child = spawn(node22, [join(scope, 'ao', 'lib', 'launcher-full.cjs'), 'fixture', 'exit', '7'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    const first = await open(manifestFile, 'w');
-    await first.writeFile(manifest);
-    await first.close();
-    // Opening the FIFO to write returns once the full launcher has opened it to read.
-    const second = await open(manifestFile, 'w');
+    // Opening the FIFO to write returns once the launcher has opened it to read.
+    const writer = await open(manifestFile, 'w');
     process.kill(child.pid!, 'SIGUSR1');
     await sleep(300);
-    await second.writeFile(manifest);
-    await second.close();
-    // Before the fix: "Debugger listening on ws://127.0.0.1:9229/..." on stderr.
+    await writer.writeFile(manifest);
+    await writer.close();
+    // Before the fix: "Debugger listening on ws://127.0.0.1:9229/...", then EINTR's "unexpected error" from the read.
     expect([await ended, stderr]).toEqual([7, '']);
   });
 
+  // Node 22 and later hand over with process.execve and so install no handler of their own; while the launcher waits
+  // for an install in progress (up to 60 s) a SIGUSR1 had opened Node's inspector on 127.0.0.1:9229.
   it("Node 22: a SIGUSR1 while the launcher waits for an install in progress never opens Node's inspector, and the launcher carries on", async () => {
     const platform = join(realpathSync(join(dirname(launcher), '..')), '..', 'ao-linux-x64');
     // pnpm links it from its virtual store (and hoists a link into .pnpm/node_modules): the link gone, and its
