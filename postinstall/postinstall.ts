@@ -9,7 +9,7 @@
  * prints what failed and what to run, and leaves the launcher in place.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
@@ -26,7 +26,7 @@ import { expectedReportedVersion, MANIFEST_FILE, type AoManifest, type BinaryEnt
 import { cachedBinaryPath, packageCacheRoot, writableCacheRoot } from './locations.js';
 import { untrustedBy } from './ownership.js';
 import { findPlatformPackage } from './resolve.js';
-import { swapIn } from './swap.js';
+import { swapIn, sweepKilledSwaps } from './swap.js';
 import { checkBinary, writeStamp } from './verify-binary.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,7 +41,8 @@ function say(text: string): void {
   process.stderr.write(text + '\n');
 }
 
-function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, runnable: boolean, platformDir?: string): void {
+/** Hashes, runs and stamps `binary`; returns its stat as hashed, for the swap to put that very file in place. */
+function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, runnable: boolean, platformDir?: string): Stats {
   // The state hashed is the state stamped: a file put in the binary's place later (while its --version ran) was never
   // hashed, and a stamp of it would let bin/ao run it unchecked.
   const hashed = statSync(binary);
@@ -54,7 +55,7 @@ function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, r
       code: 'EAOINTEGRITY',
     });
   }
-  if (!runnable) return;
+  if (!runnable) return hashed;
   let out: string;
   try {
     out = execFileSync(binary, ['--version'], { encoding: 'utf8', timeout: 15_000, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
@@ -79,6 +80,7 @@ function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, r
     });
   }
   writeStamp(binary, hashed, entry, cache);
+  return hashed;
 }
 
 async function main(): Promise<number> {
@@ -92,12 +94,14 @@ async function main(): Promise<number> {
   const crossInstall = Boolean((forOs && forOs !== process.platform) || (forCpu && forCpu !== process.arch));
   const wanted = crossInstall ? [`${forOs ?? process.platform}-${forCpu ?? process.arch}`] : preferredTargets(hostFacts());
 
+  // Before any hash: removing a killed swap's hard link moves the binary's ctime, by which the swap knows the file hashed.
+  if (!crossInstall) sweepKilledSwaps(packageDir);
   for (const target of wanted) {
     const entry = manifest.binaries[target];
     const found = entry && findPlatformPackage(packageDir, entry);
     if (!found) continue;
-    verifyFully(found.binary, entry, manifest, !crossInstall, found.dir);
-    if (!crossInstall) trySwap(found.binary, entry);
+    const hashed = verifyFully(found.binary, entry, manifest, !crossInstall, found.dir);
+    if (!crossInstall) trySwap(found.binary, entry, hashed);
     return 0;
   }
   if (crossInstall) return 0;
@@ -128,9 +132,9 @@ async function main(): Promise<number> {
     const copy = untrusted ? privateCopy(binary, entry) : undefined;
     const checked = copy?.path ?? binary;
     try {
-      verifyFully(checked, entry, manifest, true);
+      const hashed = verifyFully(checked, entry, manifest, true);
       say(untrusted ? `ao: verified and installed a private copy of ${binary} (${untrusted})` : `ao: verified and installed ${binary}`);
-      trySwap(checked, entry);
+      trySwap(checked, entry, hashed);
     } catch (err) {
       if (copy) rmSync(copy.remove, { recursive: true, force: true });
       throw err;
@@ -169,7 +173,7 @@ function privateCopy(binary: string, entry: BinaryEntry): { path: string; remove
   }
 }
 
-function trySwap(binary: string, entry: BinaryEntry): void {
+function trySwap(binary: string, entry: BinaryEntry, hashed: Stats): void {
   const blocked = swapBlocker(packageDir, layout);
   if (blocked) {
     // Only where the launcher could have given way: elsewhere keeping it is simply how the manager works.
@@ -177,7 +181,7 @@ function trySwap(binary: string, entry: BinaryEntry): void {
     return;
   }
   try {
-    swapIn(packageDir, binary, entry);
+    swapIn(packageDir, binary, entry, hashed);
   } catch (err) {
     say(`ao: could not replace the launcher with the native binary (${(err as Error).message}); ao works, it just starts through Node`);
   }

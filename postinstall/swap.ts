@@ -6,7 +6,7 @@
  * kernel had already started through its `#!/usr/bin/env node` line from
  * reading the binary as JavaScript.
  */
-import { chmodSync, linkSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { join, sep } from 'node:path';
 import { removeKilledTempSiblings, tempSibling } from '../common/fs-atomic.js';
 import type { BinaryEntry } from '../common/ao-manifest.js';
@@ -31,25 +31,43 @@ function mayLink(packageDir: string, binary: string): boolean {
 }
 
 /**
- * Hard link (or copy) the verified binary to a temp sibling, check that
- * against the manifest, then one rename: `ao` is the launcher or the
- * binary, never half of one. Already in place (`npm rebuild`): nothing to do
- * but remove what a killed earlier run left.
+ * Removes what a killed earlier swap left (a hard link of the binary, whose removal moves the binary's ctime): the
+ * postinstall does so before it hashes, so the swap can tell the file it hashed by its ctime. The postinstall is one
+ * process that swaps once: a leftover named with its own pid is a killed run's.
  */
-export function swapIn(packageDir: string, binary: string, entry: BinaryEntry): void {
+export function sweepKilledSwaps(packageDir: string): void {
+  removeKilledTempSiblings(launcherOf(packageDir), TEMP_TAG, true);
+}
+
+/**
+ * Hard link (or copy) the verified binary to a temp sibling, check that it is
+ * what was hashed (`hashed`, its stat then), then one rename: `ao` is the
+ * launcher or the binary, never half of one. Already in place (`npm rebuild`):
+ * nothing to do but remove what a killed earlier run left.
+ */
+export function swapIn(packageDir: string, binary: string, entry: BinaryEntry, hashed: Stats): void {
   const launcher = launcherOf(packageDir);
-  // The postinstall is one process that swaps once: a leftover named with its own pid is a killed run's.
-  removeKilledTempSiblings(launcher, TEMP_TAG, true);
+  sweepKilledSwaps(packageDir);
   if (sameFile(launcher, binary)) return;
   const tmp = tempSibling(launcher, TEMP_TAG);
   try {
     // Not copyFileSync: libuv's copy gives the copy the source's owner, and root would install the user's file again.
-    if (mayLink(packageDir, binary)) linkSync(binary, tmp);
-    else writeFileSync(tmp, readFileSync(binary), { mode: 0o755 });
-    // What is put in place is checked as it is, link or copy: the file at `binary` may not be the one verified any more
-    // (replaced by rename while its --version ran: a link made the new file `ao`, never hashed).
-    const problem = checkBinary(tmp, entry);
-    if (problem) throw new Error(`${binary} changed since it was verified: ${problem.detail}`);
+    // The file at `binary` may not be the one hashed any more (replaced by rename while its --version ran). A link is
+    // that very file when it is the same inode, unchanged since (its ctime before the link, which the link moves); a
+    // copy is new bytes, hashed again (a second sha512 only there).
+    if (mayLink(packageDir, binary)) {
+      const now = statSync(binary);
+      linkSync(binary, tmp);
+      const linked = statSync(tmp);
+      const isHashed = (st: Stats) => st.dev === hashed.dev && st.ino === hashed.ino;
+      if (!isHashed(now) || now.ctimeMs !== hashed.ctimeMs || !isHashed(linked)) {
+        throw new Error(`${binary} changed since it was verified: it is not the file that was hashed`);
+      }
+    } else {
+      writeFileSync(tmp, readFileSync(binary), { mode: 0o755 });
+      const problem = checkBinary(tmp, entry);
+      if (problem) throw new Error(`${binary} changed since it was verified: ${problem.detail}`);
+    }
     chmodSync(tmp, 0o755);
     renameSync(tmp, launcher);
   } finally {
