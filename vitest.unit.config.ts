@@ -13,6 +13,7 @@ export const UNIT_TESTS = [
   'test/common/archive-write.test.ts',
   'test/common/foreign-runner.test.ts',
   'test/common/fs-atomic.test.ts',
+  'test/common/home.test.ts',
   'test/common/json-file.test.ts',
   'test/common/lock.test.ts',
   'test/common/matrix.test.ts',
