@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { DeadUrlError, MirrorPolicy, RetryableError } from '../../../installer/app/mirror-policy.js';
+import { DeadUrlError, HostAnsweredError, MirrorPolicy, RetryableError } from '../../../installer/app/mirror-policy.js';
 
 const limits = { retries: 6, maxFruitlessRequests: 40, deadline: performance.now() + 3_600_000, backoffBaseMs: 1, maxRetryAfterMs: 120_000 };
 const dropped = new Error('other side closed');
@@ -63,6 +63,21 @@ describe('hosts that ask to come back later', () => {
     expect(policy.next()).toBe(busy);
     expect(policy.failed(busy, new RetryableError(`${busy} answered 429`, 3_600_000), 0)).toBeUndefined();
     expect(policy.comeBackInMs).toBe(3_600_000);
+  });
+
+  // Counted as failures in a row, five busy hosts used up the retry budget: h7 to h9 were never asked, and the user read
+  // "7 attempts in a row without progress" about h4's 429, not when to come back.
+  it('does not spend the retry budget on them: with 5 of 10 hosts busy for 10 minutes and 5 refusing, every host is asked', () => {
+    const urls = Array.from({ length: 10 }, (_, i) => `http://127.0.0.1:1/h${i}/app.zip`);
+    const policy = new MirrorPolicy(urls, limits, 0);
+    const asked = new Set<string>();
+    for (let url = policy.next(); url !== undefined; url = policy.next()) {
+      asked.add(url);
+      const i = urls.indexOf(url);
+      const err = i < 5 ? new HostAnsweredError(`${url} answered 429`, 429, 600_000) : new RetryableError(`${url}: connect ECONNREFUSED`);
+      if (policy.failed(url, err, 0) === undefined) break;
+    }
+    expect([...asked].sort()).toEqual([...urls].sort());
   });
 });
 
