@@ -11,6 +11,7 @@ import type { Progress } from '../../common/progress.js';
 import {
   CertificateError,
   CredentialsError,
+  DeadlineError,
   DeadUrlError,
   HostAnsweredError,
   humanWait,
@@ -358,7 +359,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       // The overall deadline cuts an attempt whose body is still arriving, too (a server sending a byte a second never trips
       // the idle timeout), and one still waiting for its answer: said as the deadline, not as a host that did not answer.
       const deadlineTimer = setTimeout(
-        () => attempt.abort(new RetryableError(`${url} had not finished when the overall deadline passed`)),
+        () => attempt.abort(new DeadlineError(`${url} had not finished when the overall deadline passed`)),
         Math.min(policy.msLeft(), MAX_TIMER_MS),
       );
       const answered = () => {

@@ -14,6 +14,9 @@ export class RetryableError extends Error {
   }
 }
 
+/** The overall deadline cut the attempt: the time ran out, not the host, so the failures before it still say what went wrong. */
+export class DeadlineError extends RetryableError {}
+
 /** This URL will not work however often it is asked (404, a redirect loop, another file): drop it from the rotation. */
 export class DeadUrlError extends RetryableError {}
 
@@ -190,6 +193,13 @@ export class MirrorPolicy {
 
   /** After a failed attempt that left the download at `offset`: the wait before the next attempt, or undefined to stop. */
   failed(url: string, err: unknown, offset: number): number | undefined {
+    // The deadline's cut is not the host's word: recorded as the URL's latest failure, it hid a 503 before it, and the user
+    // was told to check the network. Its message stands only when nothing failed before it (a body trickling in).
+    if (err instanceof DeadlineError) {
+      this.lastError ||= err.message;
+      this.gaveUp = DEADLINE;
+      return undefined;
+    }
     this.lastError = err instanceof RetryableError ? err.message : `${url}: ${(err as Error).message}`;
     this.lastFailure = err;
     this.latest.delete(url);

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { DeadUrlError, HostAnsweredError, MirrorPolicy, RetryableError } from '../../../installer/app/mirror-policy.js';
+import { DeadlineError, DeadUrlError, HostAnsweredError, MirrorPolicy, RetryableError } from '../../../installer/app/mirror-policy.js';
 
 const limits = { retries: 6, maxFruitlessRequests: 40, deadline: performance.now() + 3_600_000, backoffBaseMs: 1, maxRetryAfterMs: 120_000 };
 const dropped = new Error('other side closed');
@@ -50,6 +50,30 @@ describe('the overall deadline', () => {
       expect(policy.next()).toBe('http://127.0.0.1/app.zip');
     } finally {
       now.mockRestore();
+    }
+  });
+
+  // The last wait left 1 ms before the deadline: the attempt after it started, the deadline cut it, and that cut became the
+  // host's latest word, so the user read "check the network connection" about a host that had answered 503 every time.
+  it("an outage outlasting the deadline is said to be the host's, not the deadline's cut of an attempt it had answered", () => {
+    const url = 'http://127.0.0.1/app.zip';
+    const start = performance.now();
+    const clock = vi.spyOn(performance, 'now').mockReturnValue(start);
+    try {
+      const policy = new MirrorPolicy([url], { ...limits, deadline: start + 1_500 }, 0);
+      const outage = () => new HostAnsweredError(`${url} answered 503`, 503, 1_000);
+      expect(policy.next()).toBe(url);
+      clock.mockReturnValue(start + 499);
+      expect(policy.failed(url, outage(), 0)).toBe(1_000);
+      clock.mockReturnValue(start + 1_499);
+      expect(policy.next()).toBe(url);
+      clock.mockReturnValue(start + 1_500);
+      expect(policy.failed(url, new DeadlineError(`${url} had not finished when the overall deadline passed`), 0)).toBeUndefined();
+      expect(policy.gaveUp).toBe('the overall deadline (AO_APP_DEADLINE_MS)');
+      expect(policy.hostAnswered?.failure.status).toBe(503);
+      expect(policy.lastError).toBe(`${url} answered 503`);
+    } finally {
+      clock.mockRestore();
     }
   });
 });
