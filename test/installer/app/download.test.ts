@@ -631,7 +631,7 @@ describe.concurrent('download against a misbehaving server', () => {
   });
 
   // The downloader read AO_APP_BASE_URL itself, though it does not know where its URLs came from: its caller says so.
-  it("says to mend AO_APP_BASE_URL, not to report the release, when the URLs its caller made from it do not serve the file", async () => {
+  it('says to mend AO_APP_BASE_URL, not to report the release, when the URLs its caller made from it do not serve the file', async () => {
     await expect(fetchTo('/missing-mirror.zip', { fromBaseUrl: true })).rejects.toMatchObject({
       code: 'EAPPDOWNLOAD',
       fix: expect.stringMatching(/^AO_APP_BASE_URL is set, .* folder holding this release's files/),
