@@ -14,12 +14,14 @@ const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi;
 export function redactSecrets(text: string): string {
   return text.replace(URL_IN_TEXT, (url) =>
     (redactLog(url) as string)
-      .replace(
-        /^([^:]+:\/\/)([^/?#]*)@/,
-        (_m, scheme: string, userinfo: string) => `${scheme}${userinfo.includes(':') ? `${userinfo.split(':')[0]}:***` : '***'}@`,
-      )
+      .replace(/^([^:]+:\/\/)([^/?#]*)@/, (_m, scheme: string, userinfo: string) => `${scheme}${maskUserinfo(userinfo)}@`)
       .replace(/([?&][^=&#]*=)[^&#]*/g, '$1***'),
   );
+}
+
+/** A URL's `user:password` as `user:***`, a user alone (a token, as git hosts take them) as `***`. */
+function maskUserinfo(userinfo: string): string {
+  return userinfo.includes(':') ? `${userinfo.split(':')[0]}:***` : '***';
 }
 
 /**
@@ -35,7 +37,7 @@ export function redactUrlSetting(value: string): string {
   const at = rest.lastIndexOf('@');
   if (at !== -1 && !URL.canParse(`${scheme ?? 'http://'}${rest}`)) {
     const userinfo = rest.slice(0, at);
-    rest = `${userinfo.includes(':') ? `${userinfo.split(':')[0]}:***` : '***'}${rest.slice(at)}`;
+    rest = `${maskUserinfo(userinfo)}${rest.slice(at)}`;
   }
   return scheme === undefined ? redactSecrets(`x://${rest}`).slice('x://'.length) : redactSecrets(`${scheme}${rest}`);
 }

@@ -11,6 +11,7 @@ import type { Progress } from '../../common/progress.js';
 import {
   CertificateError,
   CredentialsError,
+  DeadlineError,
   DeadUrlError,
   HostAnsweredError,
   humanWait,
@@ -54,6 +55,8 @@ export interface DownloadOptions {
   /** Requests that brought under 256 KiB of new bytes, in all, across mirrors and retries, before giving up. */
   maxFruitlessRequests?: number;
   dispatcher?: Dispatcher;
+  /** The URLs were made from AO_APP_BASE_URL, the user's own mirror: one that does not serve the file is theirs to mend. */
+  fromBaseUrl?: boolean;
 }
 
 export interface DownloadResult {
@@ -358,7 +361,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       // The overall deadline cuts an attempt whose body is still arriving, too (a server sending a byte a second never trips
       // the idle timeout), and one still waiting for its answer: said as the deadline, not as a host that did not answer.
       const deadlineTimer = setTimeout(
-        () => attempt.abort(new RetryableError(`${url} had not finished when the overall deadline passed`)),
+        () => attempt.abort(new DeadlineError(`${url} had not finished when the overall deadline passed`)),
         Math.min(policy.msLeft(), MAX_TIMER_MS),
       );
       const answered = () => {
@@ -407,7 +410,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       throw new UserError({
         what: `cannot download the desktop app ${urls[0]}`,
         why: `${policy.lastError}${urls.length > 1 ? ` (and every mirror failed the same way)` : ''}; ${kept}`,
-        fix: deadUrlsFix(policy.lastFailure),
+        fix: deadUrlsFix(policy.lastFailure, options.fromBaseUrl === true),
         code: 'EAPPDOWNLOAD',
       });
     }
@@ -447,7 +450,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
 }
 
 /** What to do once every URL is dropped, by the kind of the last failure. */
-function deadUrlsFix(failure: unknown): string {
+function deadUrlsFix(failure: unknown, fromBaseUrl: boolean): string {
   const proxy = proxyInUse() ?? '';
   if (failure instanceof CredentialsError)
     return 'the download host asks for credentials: if it is a private mirror, give them in its URL, as AO_APP_BASE_URL=https://<user>:<token>@<host>/<path>/, then run ao-app install again';
@@ -459,7 +462,7 @@ function deadUrlsFix(failure: unknown): string {
     return "this network shows an HTTPS certificate Node does not trust: on a hotel or café network, sign in to it in a web browser first; behind a proxy or firewall inspecting HTTPS, set NODE_EXTRA_CA_CERTS to its CA certificate file (the one npm's cafile names); for an expired one, check the clock; then run ao-app install again";
   // The URL was the user's (AO_APP_BASE_URL, its folder with the file name added): a file URL pasted in there, or a mirror
   // that lacks this release, is theirs to mend, not the release's to report.
-  if (process.env.AO_APP_BASE_URL)
+  if (fromBaseUrl)
     return "AO_APP_BASE_URL is set, and the URL made from it (that folder, then the file's name) does not serve this file as pinned: set AO_APP_BASE_URL to the folder holding this release's files, not to a file in it (like AO_APP_BASE_URL=https://mirror.example.com/ao/), or unset it to download from the release's own host, then run ao-app install again";
   return "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it";
 }

@@ -504,6 +504,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       deadlineMs: options.deadlineMs,
       backoffBaseMs: options.backoffBaseMs,
       signal: options.signal,
+      fromBaseUrl: Boolean(process.env.AO_APP_BASE_URL), // pickTarget made the URLs from it
     });
     await options.checkpoint?.('downloaded');
     // Again now that the download is done: minutes passed and something else may have filled the disk.

@@ -14,6 +14,9 @@ export class RetryableError extends Error {
   }
 }
 
+/** The overall deadline cut the attempt: the time ran out, not the host, so the failures before it still say what went wrong. */
+export class DeadlineError extends RetryableError {}
+
 /** This URL will not work however often it is asked (404, a redirect loop, another file): drop it from the rotation. */
 export class DeadUrlError extends RetryableError {}
 
@@ -190,6 +193,13 @@ export class MirrorPolicy {
 
   /** After a failed attempt that left the download at `offset`: the wait before the next attempt, or undefined to stop. */
   failed(url: string, err: unknown, offset: number): number | undefined {
+    // The deadline's cut is not the host's word: recorded as the URL's latest failure, it hid a 503 before it, and the user
+    // was told to check the network. Its message stands only when nothing failed before it (a body trickling in).
+    if (err instanceof DeadlineError) {
+      this.lastError ||= err.message;
+      this.gaveUp = DEADLINE;
+      return undefined;
+    }
     this.lastError = err instanceof RetryableError ? err.message : `${url}: ${(err as Error).message}`;
     this.lastFailure = err;
     this.latest.delete(url);
@@ -200,14 +210,15 @@ export class MirrorPolicy {
     // attempts that may go better next time. Counted, a release listing seven mirrors that lost the file before the one
     // that has it gave up at the seventh 404, "7 attempts in a row without progress".
     const dropped = err instanceof DeadUrlError;
-    if (!dropped) this.failures = progressed ? 1 : this.failures + 1;
-    if (!dropped && this.furthest - this.furthestBefore < FREE_PROGRESS) this.fruitless++;
-    if (dropped) this.dead.add(url);
     const retryAfter = err instanceof RetryableError ? err.retryAfterMs : undefined;
     // A host asking to come back later than ao-app waits is not asked again in this run: the next mirror at once. Asked
     // again without a wait (a CDN and its mirror both rate-limiting), they had been asked seven times in a fraction of a
-    // second, and the user told to check the network.
+    // second, and the user told to check the network. Nor does it spend the retry budget, as a dropped URL does not:
+    // counted, five busy hosts of ten used it up and the last three were never asked.
     const comeBackLater = retryAfter !== undefined && retryAfter > this.limits.maxRetryAfterMs;
+    if (!dropped && !comeBackLater) this.failures = progressed ? 1 : this.failures + 1;
+    if (!dropped && this.furthest - this.furthestBefore < FREE_PROGRESS) this.fruitless++;
+    if (dropped) this.dead.add(url);
     if (comeBackLater) this.busy.set(url, retryAfter);
     const now = performance.now();
     if (!comeBackLater && retryAfter !== undefined) this.notBefore.set(url, now + retryAfter);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactSecrets } from '../../common/redact.js';
+import { redactSecrets, redactUrlSetting } from '../../common/redact.js';
 
 describe('redactSecrets', () => {
   it('hides a URL password (npm redactLog), a user name alone (a token) and every query value, keeping the rest', () => {
@@ -21,5 +21,21 @@ describe('redactSecrets', () => {
     expect(redactSecrets(plain)).toBe(plain);
     const path = '{"event":"result","path":"/tmp/0f8fad5b-d9cb-469f-a165-70867728950e/app/versions/0.10.0-linux-x64"}';
     expect(redactSecrets(path)).toBe(path);
+  });
+});
+
+describe('redactUrlSetting', () => {
+  it.each([
+    ['https://alice:S3CRET@mirror.example.com/ao/', 'https://alice:***@mirror.example.com/ao/'],
+    ['https://TOKEN@mirror.example.com/ao/', 'https://***@mirror.example.com/ao/'],
+    ['alice:S3CRET@mirror.example.com/ao/', 'alice:***@mirror.example.com/ao/'],
+    ['TOKEN@mirror.example.com/ao/', '***@mirror.example.com/ao/'],
+    ['mirror.example.com/ao/?token=S3CRET', 'mirror.example.com/ao/?token=***'],
+    // A password holding an unescaped "/", "?" or "#": all before the last "@" is the user and password.
+    ['https://alice:ab/c?d#e@mirror.example.com/ao/', 'https://alice:***@mirror.example.com/ao/'],
+    ['alice:ab/c@mirror.example.com/ao/', 'alice:***@mirror.example.com/ao/'],
+    ['https://mirror.example.com/ao/', 'https://mirror.example.com/ao/'],
+  ])('%s is printed as %s', (value, printed) => {
+    expect(redactUrlSetting(value)).toBe(printed);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { DeadUrlError, MirrorPolicy, RetryableError } from '../../../installer/app/mirror-policy.js';
+import { DeadlineError, DeadUrlError, HostAnsweredError, MirrorPolicy, RetryableError } from '../../../installer/app/mirror-policy.js';
 
 const limits = { retries: 6, maxFruitlessRequests: 40, deadline: performance.now() + 3_600_000, backoffBaseMs: 1, maxRetryAfterMs: 120_000 };
 const dropped = new Error('other side closed');
@@ -52,6 +52,30 @@ describe('the overall deadline', () => {
       now.mockRestore();
     }
   });
+
+  // The last wait left 1 ms before the deadline: the attempt after it started, the deadline cut it, and that cut became the
+  // host's latest word, so the user read "check the network connection" about a host that had answered 503 every time.
+  it("an outage outlasting the deadline is said to be the host's, not the deadline's cut of an attempt it had answered", () => {
+    const url = 'http://127.0.0.1/app.zip';
+    const start = performance.now();
+    const clock = vi.spyOn(performance, 'now').mockReturnValue(start);
+    try {
+      const policy = new MirrorPolicy([url], { ...limits, deadline: start + 1_500 }, 0);
+      const outage = () => new HostAnsweredError(`${url} answered 503`, 503, 1_000);
+      expect(policy.next()).toBe(url);
+      clock.mockReturnValue(start + 499);
+      expect(policy.failed(url, outage(), 0)).toBe(1_000);
+      clock.mockReturnValue(start + 1_499);
+      expect(policy.next()).toBe(url);
+      clock.mockReturnValue(start + 1_500);
+      expect(policy.failed(url, new DeadlineError(`${url} had not finished when the overall deadline passed`), 0)).toBeUndefined();
+      expect(policy.gaveUp).toBe('the overall deadline (AO_APP_DEADLINE_MS)');
+      expect(policy.hostAnswered?.failure.status).toBe(503);
+      expect(policy.lastError).toBe(`${url} answered 503`);
+    } finally {
+      clock.mockRestore();
+    }
+  });
 });
 
 describe('hosts that ask to come back later', () => {
@@ -63,6 +87,21 @@ describe('hosts that ask to come back later', () => {
     expect(policy.next()).toBe(busy);
     expect(policy.failed(busy, new RetryableError(`${busy} answered 429`, 3_600_000), 0)).toBeUndefined();
     expect(policy.comeBackInMs).toBe(3_600_000);
+  });
+
+  // Counted as failures in a row, five busy hosts used up the retry budget: h7 to h9 were never asked, and the user read
+  // "7 attempts in a row without progress" about h4's 429, not when to come back.
+  it('does not spend the retry budget on them: with 5 of 10 hosts busy for 10 minutes and 5 refusing, every host is asked', () => {
+    const urls = Array.from({ length: 10 }, (_, i) => `http://127.0.0.1:1/h${i}/app.zip`);
+    const policy = new MirrorPolicy(urls, limits, 0);
+    const asked = new Set<string>();
+    for (let url = policy.next(); url !== undefined; url = policy.next()) {
+      asked.add(url);
+      const i = urls.indexOf(url);
+      const err = i < 5 ? new HostAnsweredError(`${url} answered 429`, 429, 600_000) : new RetryableError(`${url}: connect ECONNREFUSED`);
+      if (policy.failed(url, err, 0) === undefined) break;
+    }
+    expect([...asked].sort()).toEqual([...urls].sort());
   });
 });
 
