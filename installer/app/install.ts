@@ -792,11 +792,12 @@ async function holdsAnApp(root: string): Promise<boolean> {
  * to download its own, unverified copy. Under that folder's lock, so no install or remove there is halfway; a lock held
  * longer than a few seconds leaves the pointer cleared, as before.
  */
-async function pointBackAtDefault(removed: string, stateDir: string): Promise<void> {
+async function pointBackAtDefault(removed: string, stateDir: string, onLockWait?: (message: string) => void): Promise<void> {
   const main = resolve(defaultRoot());
   // The default folder named another way (a link to it, or from it): the app just removed, whose lock this remove holds.
   if ((await physical(main)) === (await physical(removed)) || !(await currentVersionDir(main))) return;
-  const lock = await lockAppRoot(main, 5_000).catch(() => undefined);
+  // A wait is said (as the remove's own wait is): it had been 5 s of silence.
+  const lock = await lockAppRoot(main, 5_000, onLockWait).catch(() => undefined);
   if (!lock) return;
   try {
     const dir = await currentVersionDir(main);
@@ -829,7 +830,7 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     const installed = await holdsAnApp(root);
     // ao start is told first: a remove ending inside the deletion (Ctrl-C, a failed rmdir) must not leave it naming what
     // is left of the app (a half-deleted .app it would open) or a deleted one (which it replaces with an unverified download).
-    if (stateDir !== undefined && (await clearAppState(root, stateDir))) await pointBackAtDefault(root, stateDir);
+    if (stateDir !== undefined && (await clearAppState(root, stateDir))) await pointBackAtDefault(root, stateDir, onLockWait);
     // Only this platform's pointer: a `current.json` on POSIX (or a `current` on Windows) is not ao-app's.
     await rm(join(root, process.platform === 'win32' ? 'current.json' : 'current'), { force: true });
     // Only what ao-app made: AO_APP_DIR (or --dir) may name a folder that already held a `versions` or `downloads` of its own.

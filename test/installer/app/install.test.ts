@@ -415,7 +415,7 @@ describe('installing the desktop app', () => {
   });
 
   // `--dir` naming the default folder through a link: the remove held that folder's lock and then waited 5 s, saying
-  // nothing, for that same lock, to point ao start back at the app it was removing.
+  // nothing, for that same lock, to point ao start back at the app it was removing. Such a wait is now said on stderr.
   it('removes the default install named through a link to it at once, its marker cleared', async () => {
     const home = await tempDir('linked-default');
     const image = join(await tempDir('linked-img'), 'agent-orchestrator-linux-x64.AppImage');
@@ -428,10 +428,10 @@ describe('installing the desktop app', () => {
     expect(await install.done, install.stderr).toBe(0);
     const link = join(home, 'ao-app-link');
     await symlink(join(home, '.ao', 'app'), link);
-    const started = Date.now();
-    const remove = runCli(['remove', '--quiet', '--dir', link], { HOME: home });
+    // Not --quiet: a wait for a lock is said on stderr, so the wait is seen without timing it on a busy machine.
+    const remove = runCli(['remove', '--dir', link], { HOME: home });
     expect(await remove.done, remove.stderr).toBe(0);
-    expect(Date.now() - started).toBeLessThan(4_500);
+    expect(remove.stderr).not.toMatch(/waiting for/);
     expect(existsSync(join(home, '.ao', 'app-state.json'))).toBe(false);
   });
 
