@@ -340,15 +340,33 @@ async function refuseNoExec(versions: string): Promise<void> {
     await chmod(probe, 0o755);
     await access(probe, constants.X_OK);
   } catch {
-    throw new UserError({
-      what: `cannot install the desktop app into ${versions}`,
-      why: 'its file system does not let programs run from it (mounted noexec): the app would be installed but could never start',
-      fix: 'set AO_APP_DIR (or pass --dir) to a folder on a file system that allows programs to run, like one in your home folder, then run ao-app install again',
-      code: 'EAPPDISK',
-    });
+    throw noExecError(versions);
   } finally {
     await rm(probe, { force: true });
   }
+}
+
+/** An installed app's first executable file, checked as the kernel will run it: X_OK fails on a noexec mount, for root too. */
+async function refuseNoExecApp(versionDir: string, marker: Marker, versions: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  for (const entry of marker.entries) {
+    if (entry.type !== 'file') continue;
+    const full = join(versionDir, entry.path);
+    if (((await stat(full)).mode & 0o111) === 0) continue;
+    await access(full, constants.X_OK).catch(() => {
+      throw noExecError(versions);
+    });
+    return;
+  }
+}
+
+function noExecError(versions: string): UserError {
+  return new UserError({
+    what: `cannot install the desktop app into ${versions}`,
+    why: 'its file system does not let programs run from it (mounted noexec): the app would be installed but could never start',
+    fix: 'set AO_APP_DIR (or pass --dir) to a folder on a file system that allows programs to run, like one in your home folder, then run ao-app install again',
+    code: 'EAPPDISK',
+  });
 }
 
 /**
@@ -419,20 +437,22 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // and intact, needs no change and no lock, as verify reads it. It had failed with EACCES on the lock, exit 1, about an
     // app it only had to check (`ao update` runs this for each user). Anything else to do there still needs the folder.
     if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    // What verify says of it: anything but this release, current there (damaged or not), still needs the folder.
+    const found = await verifyInstalled(root, target);
     const done = await readMarker(versionDir);
-    if ((await currentVersionDir(root)) !== versionDir || done?.integrity !== target.integrity) throw err;
+    if (found.path !== versionDir || found.otherRelease || !done) throw err;
     checkEntryTrust(manifest, targetId, target, options.trustedKeys ?? pinnedKeys(), await rememberedTrust(root));
-    await refuseFolderOthersCanWrite(root, 'verify', versionDir);
-    const problems = await entryProblems(versionDir, done);
     // Said as the damage it is (the file, who can mend it), not only as the lock this user may not take.
-    if (problems.length > 0)
+    if (!found.ok)
       throw new UserError({
         what: `the desktop app ${manifest.version} in ${root} is damaged, and this user may not write there to repair it`,
-        why: `${problems.join('; ')}; ${(err as Error).message}`,
+        why: `${found.problems.join('; ')}; ${(err as Error).message}`,
         fix: `ask whoever installed it to run ao-app install there (it repairs the app), or set AO_APP_DIR (or pass --dir) to a folder you own and run ao-app install again`,
         code: 'EAPPDAMAGED',
         cause: err,
       });
+    // The probe install makes needs a write; a disk since mounted ro,noexec holds an app that could never start.
+    await refuseNoExecApp(versionDir, done, join(root, 'versions'));
     const aoStart = await pointAoStartAt(options, target, root, versionDir, done, manifest.version);
     return { status: 'already-installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: 0, fetched: 0, ...aoStart };
   }

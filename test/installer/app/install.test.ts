@@ -563,6 +563,33 @@ describe('installing the desktop app', () => {
     }
   });
 
+  // An intact install on a disk since mounted read-only and noexec: install (which cannot take the lock there) had said
+  // "already installed", exit 0, and pointed ao start at an app the kernel will not run.
+  it.skipIf(!canMountTmpfs())('install of an intact app on a disk since remounted ro,noexec refuses it as noexec (exit 1), not already installed', async () => {
+    const mount = await tempDir('ro-noexec');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mount]);
+    try {
+      const home = await tempDir('ro-noexec-home');
+      const image = join(await tempDir('ro-noexec-img'), 'agent-orchestrator-linux-x64.AppImage');
+      await buildAppArtifact('appimage', image, 64 << 10);
+      const manifest = await writeManifest(
+        await tempDir('m'),
+        await manifestFor(server, image, 'AppImage', 'linux-x64', {}, { path: '/ro-noexec.AppImage' }),
+      );
+      const args = ['install', '--manifest', manifest, '--target', 'linux-x64', '--dir', join(mount, 'app')];
+      const install = runCli(args, { HOME: home });
+      expect(await install.done, install.stderr).toBe(0);
+      await rm(join(home, '.ao', 'app-state.json'));
+      execFileSync('mount', ['-o', 'remount,ro,noexec', mount]);
+      const again = runCli(args, { HOME: home });
+      expect(await again.done, again.stdout).toBe(1);
+      expect(again.stderr).toContain('mounted noexec');
+      expect(existsSync(join(home, '.ao', 'app-state.json'))).toBe(false);
+    } finally {
+      execFileSync('umount', [mount]);
+    }
+  });
+
   it.skipIf(!canMountTmpfs())(
     'a disk with space left but no free inodes is ENOSPC while unpacking a zip or a tar.gz (not ENOENT, "check the folder is writable"), naming df -i',
     async () => {
