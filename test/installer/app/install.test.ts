@@ -572,10 +572,7 @@ describe('installing the desktop app', () => {
       const home = await tempDir('ro-noexec-home');
       const image = join(await tempDir('ro-noexec-img'), 'agent-orchestrator-linux-x64.AppImage');
       await buildAppArtifact('appimage', image, 64 << 10);
-      const manifest = await writeManifest(
-        await tempDir('m'),
-        await manifestFor(server, image, 'AppImage', 'linux-x64', {}, { path: '/ro-noexec.AppImage' }),
-      );
+      const manifest = await writeManifest(await tempDir('m'), await manifestFor(server, image, 'AppImage', 'linux-x64', {}, { path: '/ro-noexec.AppImage' }));
       const args = ['install', '--manifest', manifest, '--target', 'linux-x64', '--dir', join(mount, 'app')];
       const install = runCli(args, { HOME: home });
       expect(await install.done, install.stderr).toBe(0);
