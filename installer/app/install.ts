@@ -340,15 +340,33 @@ async function refuseNoExec(versions: string): Promise<void> {
     await chmod(probe, 0o755);
     await access(probe, constants.X_OK);
   } catch {
-    throw new UserError({
-      what: `cannot install the desktop app into ${versions}`,
-      why: 'its file system does not let programs run from it (mounted noexec): the app would be installed but could never start',
-      fix: 'set AO_APP_DIR (or pass --dir) to a folder on a file system that allows programs to run, like one in your home folder, then run ao-app install again',
-      code: 'EAPPDISK',
-    });
+    throw noExecError(versions);
   } finally {
     await rm(probe, { force: true });
   }
+}
+
+/** An installed app's first executable file, checked as the kernel will run it: X_OK fails on a noexec mount, for root too. */
+async function refuseNoExecApp(versionDir: string, marker: Marker, versions: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  for (const entry of marker.entries) {
+    if (entry.type !== 'file') continue;
+    const full = join(versionDir, entry.path);
+    if (((await stat(full)).mode & 0o111) === 0) continue;
+    await access(full, constants.X_OK).catch(() => {
+      throw noExecError(versions);
+    });
+    return;
+  }
+}
+
+function noExecError(versions: string): UserError {
+  return new UserError({
+    what: `cannot install the desktop app into ${versions}`,
+    why: 'its file system does not let programs run from it (mounted noexec): the app would be installed but could never start',
+    fix: 'set AO_APP_DIR (or pass --dir) to a folder on a file system that allows programs to run, like one in your home folder, then run ao-app install again',
+    code: 'EAPPDISK',
+  });
 }
 
 /**
@@ -419,20 +437,22 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // and intact, needs no change and no lock, as verify reads it. It had failed with EACCES on the lock, exit 1, about an
     // app it only had to check (`ao update` runs this for each user). Anything else to do there still needs the folder.
     if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    // What verify says of it: anything but this release, current there (damaged or not), still needs the folder.
+    const found = await verifyInstalled(root, target);
     const done = await readMarker(versionDir);
-    if ((await currentVersionDir(root)) !== versionDir || done?.integrity !== target.integrity) throw err;
+    if (found.path !== versionDir || found.otherRelease || !done) throw err;
     checkEntryTrust(manifest, targetId, target, options.trustedKeys ?? pinnedKeys(), await rememberedTrust(root));
-    await refuseFolderOthersCanWrite(root, 'verify', versionDir);
-    const problems = await entryProblems(versionDir, done);
     // Said as the damage it is (the file, who can mend it), not only as the lock this user may not take.
-    if (problems.length > 0)
+    if (!found.ok)
       throw new UserError({
         what: `the desktop app ${manifest.version} in ${root} is damaged, and this user may not write there to repair it`,
-        why: `${problems.join('; ')}; ${(err as Error).message}`,
+        why: `${found.problems.join('; ')}; ${(err as Error).message}`,
         fix: `ask whoever installed it to run ao-app install there (it repairs the app), or set AO_APP_DIR (or pass --dir) to a folder you own and run ao-app install again`,
         code: 'EAPPDAMAGED',
         cause: err,
       });
+    // The probe install makes needs a write; a disk since mounted ro,noexec holds an app that could never start.
+    await refuseNoExecApp(versionDir, done, join(root, 'versions'));
     const aoStart = await pointAoStartAt(options, target, root, versionDir, done, manifest.version);
     return { status: 'already-installed', version: manifest.version, target: targetId, path: versionDir, resumedFrom: 0, fetched: 0, ...aoStart };
   }
@@ -793,11 +813,12 @@ async function holdsAnApp(root: string): Promise<boolean> {
  * to download its own, unverified copy. Under that folder's lock, so no install or remove there is halfway; a lock held
  * longer than a few seconds leaves the pointer cleared, as before.
  */
-async function pointBackAtDefault(removed: string, stateDir: string): Promise<void> {
+async function pointBackAtDefault(removed: string, stateDir: string, onLockWait?: (message: string) => void): Promise<void> {
   const main = resolve(defaultRoot());
   // The default folder named another way (a link to it, or from it): the app just removed, whose lock this remove holds.
   if ((await physical(main)) === (await physical(removed)) || !(await currentVersionDir(main))) return;
-  const lock = await lockAppRoot(main, 5_000).catch(() => undefined);
+  // A wait is said (as the remove's own wait is): it had been 5 s of silence.
+  const lock = await lockAppRoot(main, 5_000, onLockWait).catch(() => undefined);
   if (!lock) return;
   try {
     const dir = await currentVersionDir(main);
@@ -830,7 +851,7 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     const installed = await holdsAnApp(root);
     // ao start is told first: a remove ending inside the deletion (Ctrl-C, a failed rmdir) must not leave it naming what
     // is left of the app (a half-deleted .app it would open) or a deleted one (which it replaces with an unverified download).
-    if (stateDir !== undefined && (await clearAppState(root, stateDir))) await pointBackAtDefault(root, stateDir);
+    if (stateDir !== undefined && (await clearAppState(root, stateDir))) await pointBackAtDefault(root, stateDir, onLockWait);
     // Only this platform's pointer: a `current.json` on POSIX (or a `current` on Windows) is not ao-app's.
     await rm(join(root, process.platform === 'win32' ? 'current.json' : 'current'), { force: true });
     // Only what ao-app made: AO_APP_DIR (or --dir) may name a folder that already held a `versions` or `downloads` of its own.

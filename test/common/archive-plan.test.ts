@@ -1,0 +1,60 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { OUT_DIR, REPO_ROOT } from '../../common/paths.js';
+
+// The check is synchronous: a regression would hold this process's event loop (vitest's timeout included) for minutes,
+// so it runs in a Node of its own, on the module bundled from source, killed if it has not answered in time.
+const MODULE = join(OUT_DIR, 'archive-plan-test', `${process.pid}`, 'archive-plan.mjs');
+
+beforeAll(async () => {
+  await build({
+    entryPoints: [join(REPO_ROOT, 'common', 'archive-plan.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: MODULE,
+    logLevel: 'error',
+  });
+});
+
+/** `ao-desktop/run`, then 30 links each naming the next one twice (`l0 -> l1/../l1`), the last naming `last`. */
+async function planChain(last: string): Promise<{ paths?: string[]; l0?: string; refused?: string }> {
+  const script = `
+    const { checkPlan } = await import(${JSON.stringify(pathToFileURL(MODULE).href)});
+    const n = 30;
+    const raw = [
+      { path: 'ao-desktop/run', type: 'file', mode: 0o755, size: 10 },
+      ...Array.from({ length: n }, (_, i) => ({
+        path: 'ao-desktop/l' + i, type: 'symlink', mode: 0o777, size: 0,
+        link: i === n - 1 ? ${JSON.stringify(last)} : 'l' + (i + 1) + '/../l' + (i + 1),
+      })),
+    ];
+    try {
+      const plan = checkPlan('chain.zip', raw, 1 << 20);
+      console.log(JSON.stringify({ paths: plan.map((e) => e.path), l0: plan.find((e) => e.path === 'ao-desktop/l0').link }));
+    } catch (err) {
+      console.log(JSON.stringify({ refused: err.message }));
+    }
+  `;
+  // 2^30 steps unremembered (~15 minutes); remembered, milliseconds: the bound is far from both.
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { timeout: 15_000, killSignal: 'SIGKILL' });
+  return JSON.parse(stdout);
+}
+
+describe('checking an archive plan', () => {
+  // Followed afresh at every mention, each link doubled the work: a zip of a few KB held ao-app (and the release's check)
+  // at 100% CPU for ~15 minutes.
+  it('plans a chain of 30 symlinks that each name the next one twice, each followed once', async () => {
+    const plan = await planChain('run');
+    expect(plan.paths).toEqual(['ao-desktop/run', ...Array.from({ length: 30 }, (_, i) => `ao-desktop/l${i}`)]);
+    expect(plan.l0).toBe('l1/../l1');
+  });
+
+  it('refuses the same chain when its last link leaves the app', async () => {
+    expect((await planChain('../../outside')).refused).toMatch(/symlink "ao-desktop\/l0" points outside the app/);
+  });
+});
