@@ -52,6 +52,7 @@ export const UNIT_TESTS = [
   'test/ci/test-hooks.test.ts',
   'test/postinstall/diagnose.test.ts',
   'test/postinstall/install-settle.test.ts',
+  'test/postinstall/swap.test.ts',
   'test/release/policy.test.ts',
   'test/release/workflow.test.ts',
 ];

@@ -19,7 +19,7 @@ import { removeKilledTempSiblings, tempSibling } from '../common/fs-atomic.js';
 import { formatError, isUserError, UserError } from '../common/errors.js';
 import { versionFromOutput } from '../common/version-output.js';
 import { installLayout, reinstallCommand, swapBlocker } from '../common/install-layout.js';
-import { diagnoseMissingBinary } from './diagnose.js';
+import { blockedScriptFix, diagnoseMissingBinary } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { legacyNotice } from './legacy-notice.js';
 import { expectedReportedVersion, MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
@@ -183,7 +183,9 @@ function trySwap(binary: string, entry: BinaryEntry, hashed: Stats): void {
   try {
     swapIn(packageDir, binary, entry, hashed);
   } catch (err) {
-    say(`ao: could not replace the launcher with the native binary (${(err as Error).message}); ao works, it just starts through Node`);
+    say(
+      `ao: could not replace the launcher with the native binary (${(err as Error).message}); ao works, it just starts through Node. To swap it in: ${blockedScriptFix('npm', '@aoagents/ao', layout.global)}`,
+    );
   }
 }
 

@@ -43,11 +43,11 @@ export function sweepKilledSwaps(packageDir: string): void {
  * Hard link (or copy) the verified binary to a temp sibling, check that it is
  * what was hashed (`hashed`, its stat then), then one rename: `ao` is the
  * launcher or the binary, never half of one. Already in place (`npm rebuild`):
- * nothing to do but remove what a killed earlier run left.
+ * nothing to do. What a killed earlier run left is swept before the hash
+ * (sweepKilledSwaps), not here: its removal would move the ctime checked.
  */
 export function swapIn(packageDir: string, binary: string, entry: BinaryEntry, hashed: Stats): void {
   const launcher = launcherOf(packageDir);
-  sweepKilledSwaps(packageDir);
   if (sameFile(launcher, binary)) return;
   const tmp = tempSibling(launcher, TEMP_TAG);
   try {
@@ -61,7 +61,7 @@ export function swapIn(packageDir: string, binary: string, entry: BinaryEntry, h
       const linked = statSync(tmp);
       const isHashed = (st: Stats) => st.dev === hashed.dev && st.ino === hashed.ino;
       if (!isHashed(now) || now.ctimeMs !== hashed.ctimeMs || !isHashed(linked)) {
-        throw new Error(`${binary} changed since it was verified: it is not the file that was hashed`);
+        throw new Error(`${binary} changed since it was verified (another install, or something else, replaced, wrote or linked it meanwhile)`);
       }
     } else {
       writeFileSync(tmp, readFileSync(binary), { mode: 0o755 });

@@ -3,12 +3,12 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { digestFile } from '../../common/integrity.js';
 import { isUserError } from '../../common/errors.js';
 import { stampPath } from '../../postinstall/locations.js';
 import type { BinaryEntry } from '../../common/ao-manifest.js';
 import { checkBinary, verifyBinaryOnce, writeStamp } from '../../postinstall/verify-binary.js';
 import { hostFixtureBinary } from '../../rehearsal/fixture-binaries.js';
+import { linuxEntryFor } from './support/binary-entry.js';
 
 const release = { name: '@aoagents/ao', version: '0.10.0' };
 const reinstall = () => 'npm uninstall -g @aoagents/ao && npm install -g @aoagents/ao@0.10.0';
@@ -31,17 +31,7 @@ describe('verifying a platform binary once per file state', () => {
     dir = mkdtempSync(join(tmpdir(), 'ao-verify-'));
     binary = join(dir, 'ao');
     copyFileSync(await hostFixtureBinary('0.10.0'), binary);
-    const d = await digestFile(binary);
-    entry = {
-      package: '@aoagents/ao-linux-x64',
-      version: '0.10.0',
-      os: 'linux',
-      cpu: 'x64',
-      path: 'bin/ao',
-      format: 'elf',
-      integrity: d.integrity,
-      size: d.size,
-    };
+    entry = await linuxEntryFor(binary);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
