@@ -352,7 +352,8 @@ async function refuseNoExecApp(versionDir: string, marker: Marker, versions: str
   for (const entry of marker.entries) {
     if (entry.type !== 'file') continue;
     const full = join(versionDir, entry.path);
-    if (((await stat(full)).mode & 0o111) === 0) continue;
+    // One anyone may run: an admin's 0700 file refuses other users whatever the mount, which is no noexec.
+    if (((await stat(full)).mode & 0o001) === 0) continue;
     await access(full, constants.X_OK).catch(() => {
       throw noExecError(versions);
     });
@@ -437,10 +438,12 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // and intact, needs no change and no lock, as verify reads it. It had failed with EACCES on the lock, exit 1, about an
     // app it only had to check (`ao update` runs this for each user). Anything else to do there still needs the folder.
     if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
-    // What verify says of it: anything but this release, current there (damaged or not), still needs the folder.
-    const found = await verifyInstalled(root, target);
+    // Anything but this release, current there, still needs the folder: said at once, before any hashing.
     const done = await readMarker(versionDir);
-    if (found.path !== versionDir || found.otherRelease || !done) throw err;
+    if ((await currentVersionDir(root)) !== versionDir || done?.integrity !== target.integrity) throw err;
+    // What verify says of it (damaged or not).
+    const found = await verifyInstalled(root, target);
+    if (found.path !== versionDir || found.otherRelease) throw err;
     checkEntryTrust(manifest, targetId, target, options.trustedKeys ?? pinnedKeys(), await rememberedTrust(root));
     // Said as the damage it is (the file, who can mend it), not only as the lock this user may not take.
     if (!found.ok)
