@@ -46,6 +46,7 @@ import {
   startUntilItWaits,
   useReleaseRegistry,
   WAITS_FOR_INSTALL,
+  OTHER_UID,
 } from '../postinstall/install-support.js';
 
 const execFileAsync = promisify(execFile);
@@ -67,8 +68,6 @@ function makeReadOnly(dir: string): () => void {
 }
 const platformBinary = (sb: Sandbox) => join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
 const asRoot = process.getuid?.() === 0;
-/** Another user's uid, for files a root test must not trust (no account needed: ownership is a number). */
-const OTHER_UID = 4242;
 /** An unprivileged user to run `ao` as (nobody), through setpriv. */
 const NOBODY = 65534;
 const canDropPrivileges = asRoot && process.platform === 'linux' && existsSync('/usr/bin/setpriv');

@@ -11,6 +11,9 @@ import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 
 /** Helpers shared by the install journeys in test/e2e/install-*.test.ts. */
 
+/** Another user's uid, for files a root test must not trust (no account needed: ownership is a number). */
+export const OTHER_UID = 4242;
+
 export interface ReleaseRegistry {
   registry: EmbeddedRegistry;
   manifest: AoManifest;

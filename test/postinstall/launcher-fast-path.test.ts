@@ -22,7 +22,7 @@ import { REPO_ROOT } from '../../common/paths.js';
 import { stampPath } from '../../postinstall/locations.js';
 import { writeStamp } from '../../postinstall/verify-binary.js';
 import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
-import { editKeepingMtime, mustRun, run, useReleaseRegistry } from './install-support.js';
+import { editKeepingMtime, mustRun, OTHER_UID, run, useReleaseRegistry } from './install-support.js';
 
 /**
  * bin/ao's usual path (launcher-entry.ts) takes the usual case in straight-line code and sends everything else to the
@@ -33,7 +33,6 @@ import { editKeepingMtime, mustRun, run, useReleaseRegistry } from './install-su
 const SPEC = '@aoagents/ao@0.10.0';
 const PRELOAD = join(REPO_ROOT, 'test', 'postinstall', 'support', 'report-files-at-execve.cjs');
 const REPLACE_AFTER_VERSION = join(REPO_ROOT, 'test', 'postinstall', 'support', 'replace-after-version.cjs');
-const OTHER_UID = 4242;
 const asRoot = process.getuid?.() === 0;
 
 interface Install {

@@ -148,6 +148,23 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     expect((await mustRun('node', [launcher, '--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
+  /**
+   * Runs `node file args`, sends it a SIGUSR1 while it blocks reading its manifest (a FIFO: opening it to write returns
+   * once the launcher has opened it to read), then lets the read finish; its exit code and stderr.
+   */
+  async function usr1WhileReadingManifest(node: string, file: string, args: string[], manifestFile: string, manifest: Buffer) {
+    const child = spawn(node, [file, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const writer = await open(manifestFile, 'w');
+    process.kill(child.pid!, 'SIGUSR1');
+    await sleep(300);
+    await writer.writeFile(manifest);
+    await writer.close();
+    return { code: await ended, stderr };
+  }
+
   /** A copy of the installed package in a plain node_modules, its ao-manifest.json a FIFO the test writes when it chooses. */
   function copyWithFifoManifest(name: string): { scope: string; manifestFile: string; manifest: Buffer } {
     const installed = realpathSync(dirname(dirname(launcher)));
@@ -219,21 +236,11 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     // A copy of the package in a plain node_modules, its ao-manifest.json a FIFO: the launcher blocks reading it,
     // early in its start-up, until the test has signalled it (before the fix, Node's inspector answered).
     const { scope, manifestFile, manifest } = copyWithFifoManifest('early-usr1');
-    const child = spawn(node20, [join(scope, 'ao', 'bin', 'ao'), 'fixture', 'trap', '300', '5'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    // Opening the FIFO to write returns once the launcher has opened it to read.
-    const writer = await open(manifestFile, 'w');
-    process.kill(child.pid!, 'SIGUSR1');
-    await sleep(300);
-    await writer.writeFile(manifest);
-    await writer.close();
+    const { stderr } = await usr1WhileReadingManifest(node20, join(scope, 'ao', 'bin', 'ao'), ['fixture', 'trap', '300', '5'], manifestFile, manifest);
     // The signal is sent on as the binary starts: whether it lands before the Go runtime takes signals (the binary
     // then ends of it, as a bare binary would) or after (it prints it) is the binary's own race, so no status is
     // asserted. Before the fix Node answered instead: "Debugger listening on ws://127.0.0.1:9229", or the read of
     // the manifest failed and the launcher exited with an error; either way stderr was not empty.
-    await ended;
     expect(stderr).toBe('');
   });
 
@@ -241,18 +248,9 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     // The full launcher itself (what bin/ao loads for a binary with no stamp, which it then hashes), held by the test
     // at its read of ao-manifest.json, a FIFO, while it signals. (bin/ao's own usual path is about 1 ms.)
     const { scope, manifestFile, manifest } = copyWithFifoManifest('verify-usr1');
-    const child = spawn(node22, [join(scope, 'ao', 'lib', 'launcher-full.cjs'), 'fixture', 'exit', '7'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    // Opening the FIFO to write returns once the launcher has opened it to read.
-    const writer = await open(manifestFile, 'w');
-    process.kill(child.pid!, 'SIGUSR1');
-    await sleep(300);
-    await writer.writeFile(manifest);
-    await writer.close();
+    const r = await usr1WhileReadingManifest(node22, join(scope, 'ao', 'lib', 'launcher-full.cjs'), ['fixture', 'exit', '7'], manifestFile, manifest);
     // Before the fix: "Debugger listening on ws://127.0.0.1:9229/...", then EINTR's "unexpected error" from the read.
-    expect([await ended, stderr]).toEqual([7, '']);
+    expect([r.code, r.stderr]).toEqual([7, '']);
   });
 
   // Node 22 and later hand over with process.execve and so install no handler of their own; while the launcher waits

@@ -604,6 +604,8 @@ describe('a manifest that is not a release manifest is refused (exit 1, EAPPMANI
 const NOBODY = 65534;
 const asRoot = process.getuid?.() === 0;
 const canBeDenied = process.platform !== 'win32' && (!asRoot || (process.platform === 'linux' && existsSync('/usr/bin/setpriv')));
+/** How a test runs ao-app as a user who may not write what this one (root, when it is) made: nobody, through setpriv. */
+const AS_NOBODY = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : [];
 
 describe('a file-system problem outside the download and unpack says what, why and the fix (exit 1, no stack trace)', () => {
   async function tarManifest(name: string, version: string): Promise<string> {
@@ -636,7 +638,7 @@ describe('a file-system problem outside the download and unpack says what, why a
     mkdirSync(join(base, 'ro'), { mode: 0o555 });
     chmodSync(join(base, 'ro'), 0o555);
     const manifest = await tarManifest('read-only', '0.10.0');
-    const through = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : [];
+    const through = AS_NOBODY;
     for (const dir of [join(base, 'ro'), join(base, 'ro', 'app')]) {
       const r = await ao(['install', '--json', '--manifest', manifest, '--target', 'linux-x64', '--dir', dir], { HOME: base }, 30_000, base, through);
       expect(r.code, dir).toBe(1);
@@ -649,74 +651,74 @@ describe('a file-system problem outside the download and unpack says what, why a
     }
   });
 
-  it.skipIf(!canBeDenied)('verify and where read an app folder the user may not write to (installed by an admin, or a read-only disk)', async () => {
-    const base = await tempDir('shared-app');
+  /** The release installed into `<a temp folder>/app` by this user: what an admin's shared install looks like to another. */
+  async function sharedInstall(name: string): Promise<{ base: string; root: string; manifest: string }> {
+    const base = await tempDir(name);
     chmodSync(base, 0o755);
     const root = join(base, 'app');
-    const manifest = await tarManifest('shared-app', '0.10.0');
+    const manifest = await tarManifest(name, '0.10.0');
     expect((await ao(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64', '--dir', root])).code).toBe(0);
+    return { base, root, manifest };
+  }
+
+  /** `run` with the app folder read-only (0555), as for a user who may not write it; writable again after. */
+  async function whileReadOnly<T>(root: string, run: () => Promise<T>): Promise<T> {
     chmodSync(root, 0o555);
     try {
-      const through = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : [];
-      // verify only reads: it has no lock of its own to take where nobody of this user's can be installing.
-      const verify = await ao(['verify', '--manifest', manifest, '--target', 'linux-x64', '--dir', root], { HOME: base }, 30_000, base, through);
-      expect(verify.stderr).toBe('');
-      expect(verify.code).toBe(0);
-      expect(verify.stdout).toContain('is intact');
-      expect((await ao(['where', '--dir', root], { HOME: base }, 30_000, base, through)).code).toBe(0);
+      return await run();
     } finally {
       chmodSync(root, 0o755);
     }
+  }
+
+  /** A HOME of its own for the user AS_NOBODY runs as. */
+  function otherUsersHome(base: string): string {
+    const home = join(base, 'home');
+    mkdirSync(home);
+    if (asRoot) chownSync(home, NOBODY, NOBODY);
+    return home;
+  }
+
+  it.skipIf(!canBeDenied)('verify and where read an app folder the user may not write to (installed by an admin, or a read-only disk)', async () => {
+    const { base, root, manifest } = await sharedInstall('shared-app');
+    await whileReadOnly(root, async () => {
+      // verify only reads: it has no lock of its own to take where nobody of this user's can be installing.
+      const verify = await ao(['verify', '--manifest', manifest, '--target', 'linux-x64', '--dir', root], { HOME: base }, 30_000, base, AS_NOBODY);
+      expect(verify.stderr).toBe('');
+      expect(verify.code).toBe(0);
+      expect(verify.stdout).toContain('is intact');
+      expect((await ao(['where', '--dir', root], { HOME: base }, 30_000, base, AS_NOBODY)).code).toBe(0);
+    });
   });
 
   // An admin's install (or one on a disk since mounted read-only) that is this release, intact: `ao-app install` (as `ao
   // update` runs it for each user) had failed with EACCES on the lock, exit 1, about an app it only had to check.
   it.skipIf(!canBeDenied)('install of the version already installed, intact, in a folder the user may not write says so, exit 0', async () => {
-    const base = await tempDir('shared-installed');
-    chmodSync(base, 0o755);
-    const root = join(base, 'app');
-    const manifest = await tarManifest('shared-installed', '0.10.0');
-    expect((await ao(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64', '--dir', root])).code).toBe(0);
-    const home = join(base, 'home');
-    mkdirSync(home);
-    if (asRoot) chownSync(home, NOBODY, NOBODY);
-    chmodSync(root, 0o555);
-    try {
-      const through = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : [];
-      const again = await ao(['install', '--manifest', manifest, '--target', 'linux-x64', '--dir', root], { HOME: home }, 30_000, base, through);
+    const { base, root, manifest } = await sharedInstall('shared-installed');
+    const home = otherUsersHome(base);
+    await whileReadOnly(root, async () => {
+      const again = await ao(['install', '--manifest', manifest, '--target', 'linux-x64', '--dir', root], { HOME: home }, 30_000, base, AS_NOBODY);
       expect(again.stderr).toBe('');
       expect(again.code).toBe(0);
       expect(again.stdout).toContain('the desktop app 0.10.0 is already installed');
-    } finally {
-      chmodSync(root, 0o755);
-    }
+    });
   });
 
   // The same admin's install with a file since changed: the user was told EACCES on the lock and to make the folder writable,
   // not that the app is damaged, nor which file, nor that its owner can repair it.
   it.skipIf(!canBeDenied)('install over a damaged app in a folder the user may not write names the damaged file and who can repair it', async () => {
-    const base = await tempDir('shared-damaged');
-    chmodSync(base, 0o755);
-    const root = join(base, 'app');
-    const manifest = await tarManifest('shared-damaged', '0.10.0');
-    expect((await ao(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64', '--dir', root])).code).toBe(0);
+    const { base, root, manifest } = await sharedInstall('shared-damaged');
     writeFileSync(join(root, 'current', 'ao-desktop', 'ao-desktop'), '#!/bin/sh\necho changed\n');
-    const home = join(base, 'home');
-    mkdirSync(home);
-    if (asRoot) chownSync(home, NOBODY, NOBODY);
-    chmodSync(root, 0o555);
-    try {
-      const through = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : [];
-      const r = await ao(['install', '--json', '--manifest', manifest, '--target', 'linux-x64', '--dir', root], { HOME: home }, 30_000, base, through);
+    const home = otherUsersHome(base);
+    await whileReadOnly(root, async () => {
+      const r = await ao(['install', '--json', '--manifest', manifest, '--target', 'linux-x64', '--dir', root], { HOME: home }, 30_000, base, AS_NOBODY);
       expect(r.code).toBe(1);
       expect(errorEvent(r.stdout)).toMatchObject({
         code: 'EAPPDAMAGED',
         why: expect.stringContaining('ao-desktop/ao-desktop'),
         fix: expect.stringMatching(/whoever installed it.*AO_APP_DIR/),
       });
-    } finally {
-      chmodSync(root, 0o755);
-    }
+    });
   });
 
   // An admin's install killed mid-way (Ctrl-C: no handler releases the lock) leaves its .lock, naming a dead pid. A user who
@@ -725,22 +727,14 @@ describe('a file-system problem outside the download and unpack says what, why a
   it.skipIf(!canBeDenied)(
     'verify of an app folder the user may not write, holding a stale lock a killed install left, reads it (no endless retry)',
     async () => {
-      const base = await tempDir('stale-shared');
-      chmodSync(base, 0o755);
-      const root = join(base, 'app');
-      const manifest = await tarManifest('stale-shared', '0.10.0');
-      expect((await ao(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64', '--dir', root])).code).toBe(0);
+      const { base, root, manifest } = await sharedInstall('stale-shared');
       const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
       writeFileSync(join(root, '.lock'), JSON.stringify({ pid: Number(dead.stdout), host: hostname(), acquiredAt: new Date().toISOString(), token: 'gone' }));
-      chmodSync(root, 0o555);
-      try {
-        const through = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : [];
-        const verify = await ao(['verify', '--manifest', manifest, '--target', 'linux-x64', '--dir', root], { HOME: base }, 20_000, base, through);
+      await whileReadOnly(root, async () => {
+        const verify = await ao(['verify', '--manifest', manifest, '--target', 'linux-x64', '--dir', root], { HOME: base }, 20_000, base, AS_NOBODY);
         expect(verify.code).toBe(0);
         expect(verify.stdout).toContain('is intact');
-      } finally {
-        chmodSync(root, 0o755);
-      }
+      });
     },
   );
 
@@ -777,7 +771,7 @@ describe('a file-system problem outside the download and unpack says what, why a
       expect(errorEvent((await ao(['remove', '--json'], { HOME: home }, 60_000, home)).stdout)).toMatchObject({ code: 'EAPPOWNER' });
       expect(readdirSync(home)).toEqual([]);
       // The user's own install, as they were told, then works, and ao start (running as them) can read its marker.
-      const asUser = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
+      const asUser = AS_NOBODY;
       const user = await ao(['install', '--quiet', '--manifest', manifest], { HOME: home }, 60_000, home, asUser);
       expect(user.stderr).toBe('');
       expect(user.code).toBe(0);
