@@ -17,7 +17,7 @@ import { DISMISSED_FILE } from '../common/legacy-notice-dismissal.js';
 import { untrustedToCreate } from './ownership.js';
 
 export const NOTICE_INTERVAL_MS = 24 * 60 * 60 * 1000;
-export const SHOWN_FILE = 'notice-shown';
+const SHOWN_FILE = 'notice-shown';
 
 type Stream = { isTTY?: boolean; write(text: string): unknown };
 
@@ -80,7 +80,7 @@ export function noticeNeverDue(env: NodeJS.ProcessEnv, home: string): boolean {
   return mtimeMs(importRecordPath(env)) !== undefined || mtimeMs(join(legacyStateDir(env), DISMISSED_FILE)) !== undefined;
 }
 
-export function noticeText(home: string): string {
+function noticeText(home: string): string {
   return [
     `ao: your projects and agent sessions from the legacy ao (0.9 and before) are still in ${join(home, '.agent-orchestrator')}; this ao has not imported them.`,
     '  import them (backup first, legacy files only read):  ao-legacy-import',

@@ -13,7 +13,7 @@ import { removeKilledTempSiblings, writeJsonAtomic } from '../../common/fs-atomi
  * beside running.json (the folder of AO_RUN_FILE when set, else ~/.ao).
  */
 export const APP_STATE_FILE = 'app-state.json';
-export const INSTALL_SOURCE = 'ao-app';
+const INSTALL_SOURCE = 'ao-app';
 
 export interface AppState {
   schemaVersion: number;
@@ -30,7 +30,7 @@ export function aoStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.AO_RUN_FILE ? dirname(resolve(env.AO_RUN_FILE)) : join(homeDir(env), '.ao');
 }
 
-export async function readAppState(dir = aoStateDir()): Promise<AppState | undefined> {
+async function readAppState(dir = aoStateDir()): Promise<AppState | undefined> {
   try {
     const data = JSON.parse(await readFile(join(dir, APP_STATE_FILE), 'utf8')) as AppState;
     return data && typeof data === 'object' && typeof data.appPath === 'string' ? data : undefined;
