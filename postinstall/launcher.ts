@@ -30,8 +30,8 @@ import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-m
 import { untrustedBy } from './ownership.js';
 import { platformLimit } from './platform-limit.js';
 import { findPlatformPackage, npmLockfile } from './resolve.js';
-import { binaryNeedsOwnSession, FORWARDED, forwardSignals, INSPECTOR_SIGNAL, mirrorExit } from './signal-forward.js';
-import { startBinary, type StartedBinary } from './spawn-binary.js';
+import { FORWARDED, forwardSignals, INSPECTOR_SIGNAL } from './signal-forward.js';
+import { runAsChild, type StartedBinary } from './spawn-binary.js';
 import { type Problem, verifyBinaryOnce } from './verify-binary.js';
 
 // Or the path bin/ao loaded it by, when bun replacing ao has just removed the old release's files: the wait for the
@@ -306,11 +306,12 @@ function run(binary: string, execve: Execve | undefined): void {
       die(cannotRun(binary, err as Error));
     }
   }
-  forwardSignals(
-    () => child,
+  child = runAsChild(
+    binary,
+    args,
+    (err) => die(cannotRun(binary, err)),
     FORWARDED.filter((signal) => signal !== INSPECTOR_SIGNAL),
   );
-  child = startBinary({ binary, args, detached: binaryNeedsOwnSession(), onExit: mirrorExit, onError: (err) => die(cannotRun(binary, err)) });
 }
 
 function main(): void {

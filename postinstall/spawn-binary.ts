@@ -12,7 +12,7 @@
  * only on Node 20 to 23), `child_process.spawn` does the same job. Windows always takes it.
  */
 import type { ChildProcess } from 'node:child_process';
-import { signalNumber } from './signal-forward.js';
+import { binaryNeedsOwnSession, FORWARDED, forwardSignals, mirrorExit, signalNumber } from './signal-forward.js';
 
 export interface StartedBinary {
   kill(signal: NodeJS.Signals): void;
@@ -85,6 +85,20 @@ export function startBinary(start: BinaryStart): StartedBinary {
   }
   // Never after the exit: the pid may be another process's by then.
   return { kill: (signal) => void (running && handle.kill(signalNumber(signal))) };
+}
+
+/**
+ * Runs `binary args` as this launcher's child and ends as it ends (signal-forward.ts): `signals` forwarded to it, in a
+ * session of its own without a terminal; `onError` is told why it could not start (the handlers then forward to
+ * nothing). Returns the child, for signals the caller forwards itself. Shared by the full launcher and, on Node without
+ * process.execve, bin/ao's usual path (through lib/launcher-spawn.cjs, this module alone: that path never loads the
+ * full launcher).
+ */
+export function runAsChild(binary: string, args: string[], onError: (err: Error) => void, signals: readonly NodeJS.Signals[] = FORWARDED): StartedBinary {
+  let child: StartedBinary | undefined;
+  forwardSignals(() => child, signals);
+  child = startBinary({ binary, args, detached: binaryNeedsOwnSession(), onExit: mirrorExit, onError });
+  return child;
 }
 
 function spawnWithChildProcess({ binary, args, detached, onExit, onError }: BinaryStart): StartedBinary {
