@@ -27,6 +27,8 @@ import { hasValidStamp } from './verify-binary.js';
 
 /** The full launcher, in the package's lib/ (release/main-package.ts ships it there). */
 const FULL_LAUNCHER = 'launcher-full.cjs';
+/** Its last line, which the build writes (scripts/shipped.mjs): a file without it is one an install is still writing. */
+declare const __AO_FULL_LAUNCHER_END__: string;
 /** What spawns the binary on the usual path where Node cannot exec it (main, below). */
 const SPAWNER = 'launcher-spawn.cjs';
 
@@ -70,6 +72,14 @@ function usualBinary(): { binary: string; checked: Stats } | undefined {
   return { binary, checked };
 }
 
+function endsWhole(file: string): boolean {
+  try {
+    return readFileSync(file, 'latin1').trimEnd().endsWith(__AO_FULL_LAUNCHER_END__);
+  } catch {
+    return false;
+  }
+}
+
 function fullLauncher(): void {
   const full = join(packageDir, 'lib', FULL_LAUNCHER);
   // Both come from loading the file, before any of it ran: loading it again is safe.
@@ -83,7 +93,11 @@ function fullLauncher(): void {
     // pieces: a call in between waits for the install in progress, as the full launcher does for the platform package.
     whenInstallSettles(
       packageDir,
-      () => require(full),
+      () => {
+        // Cut short between two statements it would parse, and run half of itself.
+        if (!endsWhole(full)) throw new SyntaxError(`${FULL_LAUNCHER} ends before its last line`);
+        require(full);
+      },
       (err) => incomplete(err) && installing(),
     );
   } catch (cause) {
@@ -111,8 +125,8 @@ function fullLauncher(): void {
 }
 
 /**
- * Node without process.execve (20 to 22.14) on POSIX: the binary is spawned, as the full launcher does it, from
- * lib/launcher-spawn.cjs (spawn-binary.ts alone, 2 KB), not from the full launcher's 54 KB, which Node 20 (no compile
+ * Node without process.execve (20 to 22.14, 23.0 to 23.10) on POSIX: the binary is spawned, as the full launcher does it, from
+ * lib/launcher-spawn.cjs (spawn-binary.ts alone, 3 KB), not from the full launcher's 54 KB, which Node 20 (no compile
  * cache) parsed on every call. Needs process.getBuiltinModule (Node >= 20.16), as the full launcher does.
  */
 const spawnsHere = process.platform !== 'win32' && typeof process.getBuiltinModule === 'function';

@@ -15,6 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -333,20 +334,38 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     });
 
     it('a start that fails on the usual path (EAGAIN: a process limit reached for the moment): the full launcher starts it, and a signal reaches it once', async () => {
-      const failFirst = join(REPO_ROOT, 'test', 'postinstall', 'support', 'fail-first-spawn.cjs');
-      const report = join(REPO_ROOT, 'test', 'postinstall', 'support', 'report-files-at-exit.cjs');
-      const r = await signalled(
-        node20,
-        launcher,
-        { ...env, NODE_OPTIONS: `--require ${failFirst} --require ${report}` },
-        ['fixture', 'trap', '1500', '5'],
-        'SIGTERM',
-        'process',
-      );
+      const support = (name: string) => join(REPO_ROOT, 'test', 'postinstall', 'support', name);
+      const preloads = ['fail-first-spawn.cjs', 'report-files-at-exit.cjs', 'report-forwarded-signals.cjs'].map((name) => `--require ${support(name)}`);
+      const r = await signalled(node20, launcher, { ...env, NODE_OPTIONS: preloads.join(' ') }, ['fixture', 'trap', '1500', '5'], 'SIGTERM', 'process');
       expect(count(r.stdout, GO_NAMES.SIGTERM)).toBe(1);
       expect([r.code, r.signal, r.groupLeft]).toEqual([5, null, false]);
+      // Sent once, counted where it is sent (Go merges two copies that arrive at once, so the binary cannot tell).
+      expect(/forwarded: (.*)/.exec(r.stderr)![1]).toBe(JSON.stringify({ [constants.signals.SIGTERM]: 1 }));
       const files = JSON.parse(/compiled: (.*)/.exec(r.stderr)![1]!) as string[];
       expect(files).toEqual([realpathSync(launcher), join(own(), 'lib', 'launcher-spawn.cjs'), join(own(), 'lib', 'launcher-full.cjs')]);
+    });
+
+    it('after a start that failed on the usual path, a SIGTERM while the full launcher works (an install to wait for) ends the launcher at once', async () => {
+      const support = (name: string) => join(REPO_ROOT, 'test', 'postinstall', 'support', name);
+      const child = spawn(node20, [launcher, 'fixture', 'trap', '1500', '5'], {
+        env: { ...env, NODE_OPTIONS: `--require ${support('fail-first-spawn.cjs')} --require ${support('slow-full-launcher.cjs')}` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      const loading = new Promise<void>((resolve) =>
+        child.stderr.on('data', (d) => {
+          stderr += d;
+          if (stderr.includes('full launcher loading')) resolve();
+        }),
+      );
+      const ended = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+      await loading;
+      process.kill(child.pid!, 'SIGTERM');
+      // The usual path's handlers had stayed: the signal waited for the full launcher, which started the binary first.
+      expect(await ended).toEqual([null, 'SIGTERM']);
+      expect([stderr, stdout]).toEqual(['full launcher loading\n', '']);
     });
 
     it('falls back to child_process where process.binding is refused, with the same exit status', async () => {
@@ -523,6 +542,8 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     // was incomplete, or thrown a SyntaxError's stack.
     const put = () => writeFileSync(full, text);
     const half = () => writeFileSync(full, text.subarray(0, text.length / 2));
+    // Cut between two statements, it parses: cut before its last, it had defined everything, run nothing and exit 0.
+    const beforeLast = () => writeFileSync(full, text.subarray(0, text.lastIndexOf('main();')));
     // yarn 1 unlinks every file of ao's at once before writing it anew: package.json may be gone too, where bin/ao had
     // taken itself for a copy outside its package and said to delete it.
     const packageJson = join(own, 'package.json');
@@ -534,6 +555,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     for (const [label, write] of [
       ['missing', () => {}],
       ['half written', half],
+      ['cut before its last statement', beforeLast],
       ['missing, and package.json too', () => rmSync(packageJson)],
     ] as const) {
       const r = await called(write, putBoth);
@@ -558,6 +580,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     for (const [label, write] of [
       ['missing', () => {}],
       ['damaged', half],
+      ['damaged', beforeLast],
     ] as const) {
       const r = await called(write, () => {});
       expect(r.status).toBe(1);
