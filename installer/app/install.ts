@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readSync, type Dirent, type Stats } from 'node:fs';
 import { access, chmod, constants, lstat, mkdir, readdir, readFile, readlink, rm, rmdir, stat, statfs, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
@@ -17,7 +17,7 @@ import { download } from './download.js';
 import { discardOtherDownloads, discardPartial, isDownloadFileName, isSidecarTempName, partialPath, usablePartialSize } from './partial-file.js';
 import { clearAppState, physical, recordAppState, type RecordOutcome } from './app-state.js';
 import { checkOpenableApp, extractArtifact, downloadBecomesApp, topLevelBundle, type PlannedEntry } from '../../common/app-extract.js';
-import { COMPLETION_MARKER } from '../../common/archive-plan.js';
+import { cleanPath, COMPLETION_MARKER } from '../../common/archive-plan.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, TRUST_FILE, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
 import { refuseFolderOthersCanWrite, refuseRootInOthersFolder } from './foreign-owner.js';
@@ -801,7 +801,49 @@ async function entryProblems(dir: string, marker: Marker): Promise<string[]> {
       else problems.push(...(await fileDigestProblems(full, e.path, e.size, e.integrity, scratch)));
     }
   }
+  problems.push(...addedEntries(dir, marker).map((path) => `${path} is not part of the release (added after it was installed)`));
   return problems;
+}
+
+/** Written by Finder into any folder someone looked at (an app's "Show Package Contents"): no change to the app. */
+const FINDER_VIEW_SETTINGS = '.DS_Store';
+
+/**
+ * What is in the version folder but not in its marker, each added folder named once (not what it holds). Electron loads
+ * `Resources/app/` before `app.asar`: a folder added there runs instead of the release, every installed file unchanged.
+ */
+function addedEntries(dir: string, marker: Marker): string[] {
+  // Each entry's path and, as folders, every folder above it (an archive need not list its folders).
+  const known = new Map<string, boolean>([[COMPLETION_MARKER, false]]);
+  for (const e of marker.entries) {
+    const path = cleanPath(e.path);
+    known.set(path, known.get(path) === true || e.type === 'dir');
+    for (let cut = path.lastIndexOf('/'); cut > 0; cut = path.lastIndexOf('/', cut - 1)) {
+      const above = path.slice(0, cut);
+      if (known.get(above) === true) break;
+      known.set(above, true);
+    }
+  }
+  const added: string[] = [];
+  const walk = (folder: string, prefix: string) => {
+    let names: Dirent[];
+    try {
+      names = readdirSync(folder, { withFileTypes: true });
+    } catch {
+      return; // A folder that cannot be read is named by the entries in it (missing, or not readable).
+    }
+    for (const d of names) {
+      if (d.name === FINDER_VIEW_SETTINGS) continue;
+      const path = prefix + d.name;
+      const isFolder = known.get(path);
+      if (isFolder === undefined) added.push(path);
+      // Links are not followed (an app's own links to its folders lead back inside it), nor a folder where the release has
+      // a file or link: that entry is named already.
+      else if (isFolder && d.isDirectory()) walk(join(folder, d.name), `${path}/`);
+    }
+  };
+  walk(dir, '');
+  return added.sort();
 }
 
 /** A `current` pointer or a version folder in `root` (a half-written one too): something for remove to remove. */
