@@ -125,7 +125,8 @@ export function versionFolder(root: string, version: string, target: string): st
 }
 
 function pickTarget(manifest: AppManifest, target: string): AppTarget {
-  const entry = manifest.targets[target];
+  // Its own entries only: `constructor` or `toString` had found Object.prototype's, an entry with no file or hash.
+  const entry = Object.hasOwn(manifest.targets, target) ? manifest.targets[target] : undefined;
   if (!entry) {
     throw new UserError({
       what: `there is no desktop app for this platform (${target})`,

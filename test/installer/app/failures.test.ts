@@ -502,6 +502,22 @@ describe('the command line', () => {
     expect(r.stderr).toMatch(/there is no desktop app for this platform \(linux-arm64\)/);
   });
 
+  // Names every object has (Object.prototype's) were read as the release's entry for them: a function or the prototype,
+  // with no file and no hash, and install died in its "already installed" check, exit 70 with a TypeError's stack trace.
+  it('says there is no app for a --target that names an object property (constructor, toString, __proto__), exit 1', async () => {
+    const manifest = await manifestFor(server, systemTarGz('proto', false), 'tar.gz');
+    const file = await writeManifest(await tempDir('m'), manifest);
+    for (const target of ['constructor', 'toString', '__proto__'])
+      for (const verb of ['install', 'verify']) {
+        const r = await ao([verb, '--json', '--manifest', file, '--target', target, '--dir', join(work, `proto-${verb}`)]);
+        expect(r.code, `${verb} --target ${target}: ${r.stderr}`).toBe(1);
+        expect(errorEvent(r.stdout), `${verb} --target ${target}`).toMatchObject({
+          code: 'EAPPTARGET',
+          what: `there is no desktop app for this platform (${target})`,
+        });
+      }
+  });
+
   it('refuses the Windows installer on another OS before downloading anything', async () => {
     const artifact = join(work, 'agent-orchestrator-win32-x64.exe');
     writeFileSync(artifact, 'MZ not really an installer\n');
