@@ -409,13 +409,18 @@ async function makeAppFolders(root: string): Promise<void> {
   await refuseFolderOthersCanWrite(root, 'install');
 }
 
-/** The installer's lock on `root`, waiting up to `waitMs`; `onWait` is told once, in words, when another ao-app holds it. */
-function lockAppRoot(root: string, waitMs: number, onWait?: (message: string) => void, signal?: AbortSignal): Promise<Lock> {
+/**
+ * The installer's lock on `root`, waiting up to `waitMs`; `onWait` is told once, in words, when another ao-app holds it.
+ * `needsNoSpace`: verify (it reads) and remove (it frees space) take it on a full disk too, where they had failed
+ * writing it, "free some space there", about the command that would have.
+ */
+function lockAppRoot(root: string, waitMs: number, onWait?: (message: string) => void, signal?: AbortSignal, needsNoSpace = false): Promise<Lock> {
   const lockPath = join(root, '.lock');
   return acquireLock(lockPath, {
     purpose: 'the desktop app installer',
     waitMs,
     signal,
+    emptyOnFullDisk: needsNoSpace,
     onWait: (holder) => onWait?.(`waiting for another ao-app (${holder}) to finish: it holds ${lockPath}`),
   });
 }
@@ -758,7 +763,7 @@ export async function verifyApp(options: {
   // Under the installer's lock: a remove or an install's switch and sweep in progress is not damage.
   let lock: Lock | undefined;
   try {
-    lock = await lockAppRoot(root, options.lockWaitMs ?? 60_000, options.onLockWait);
+    lock = await lockAppRoot(root, options.lockWaitMs ?? 60_000, options.onLockWait, undefined, true);
   } catch (err) {
     // A folder this user may not write (an admin's install, a read-only disk): verify only reads, so it reads it as it is.
     if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
@@ -891,7 +896,7 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     if (stateDir !== undefined) await clearAppState(root, stateDir);
     return false;
   }
-  const lock = await lockAppRoot(root, 60_000, onLockWait);
+  const lock = await lockAppRoot(root, 60_000, onLockWait, undefined, true);
   try {
     await refuseForeignCurrent(root, 'remove');
     const installed = await holdsAnApp(root);

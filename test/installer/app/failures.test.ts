@@ -1449,6 +1449,32 @@ describe.runIf(asRoot && process.platform === 'linux')("a full disk met writing 
   });
 });
 
+// A disk with not a byte left: `ao-app remove` is how a user gets the app's space back, and verify only reads. Both had
+// failed writing their lock ("the disk holding ... is full: free some space there"), leaving the app where it was.
+describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left (a full tmpfs holding the home folder)', () => {
+  it('verify still checks the app and remove still removes it, exit 0, leaving no lock behind', async () => {
+    const home = await tempDir('no-byte-home');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', home]);
+    try {
+      // The default app folder, ~/.ao/app, and ao start's marker beside it, on the full disk.
+      const release = (await appImageCase('no-byte')).args.slice(2, 6); // --manifest <file> --target linux-x64
+      expect((await ao(['install', '--quiet', ...release], { HOME: home })).code).toBe(0);
+      const free = Number(execFileSync('df', ['-B1', '--output=avail', home], { encoding: 'utf8' }).trim().split('\n')[1]);
+      execFileSync('fallocate', ['-l', String(free), join(home, 'filler')]);
+      const verify = await ao(['verify', '--quiet', ...release], { HOME: home });
+      expect(verify.stderr).toBe('');
+      expect(verify.code).toBe(0);
+      const remove = await ao(['remove', '--quiet'], { HOME: home });
+      expect(remove.stderr).toBe('');
+      expect(remove.code).toBe(0);
+      expect(readdirSync(join(home, '.ao', 'app'))).toEqual([]);
+      expect(existsSync(join(home, '.ao', 'app-state.json'))).toBe(false);
+    } finally {
+      execFileSync('umount', [home]);
+    }
+  });
+});
+
 /** A loopback port nobody listens on. */
 function closedPort(): Promise<number> {
   return new Promise((resolve) => {
