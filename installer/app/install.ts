@@ -819,10 +819,11 @@ const FINDER_VIEW_SETTINGS = '.DS_Store';
  * `Resources/app/` before `app.asar`: a folder added there runs instead of the release, every installed file unchanged.
  */
 function addedEntries(dir: string, marker: Marker): string[] {
-  // Each entry's path and, as folders, every folder above it (an archive need not list its folders).
+  // Each entry's path and, as folders, every folder above it (an archive need not list its folders). In NFC on both sides:
+  // HFS+ stores a name in NFD whatever the archive spelled (the plan refuses two names that differ only so).
   const known = new Map<string, boolean>([[COMPLETION_MARKER, false]]);
   for (const e of marker.entries) {
-    const path = cleanPath(e.path);
+    const path = cleanPath(e.path).normalize('NFC');
     known.set(path, known.get(path) === true || e.type === 'dir');
     for (let cut = path.lastIndexOf('/'); cut > 0; cut = path.lastIndexOf('/', cut - 1)) {
       const above = path.slice(0, cut);
@@ -840,7 +841,7 @@ function addedEntries(dir: string, marker: Marker): string[] {
     }
     for (const d of names) {
       if (d.name === FINDER_VIEW_SETTINGS) continue;
-      const path = prefix + d.name;
+      const path = prefix + d.name.normalize('NFC');
       const isFolder = known.get(path);
       if (isFolder === undefined) added.push(path);
       // Links are not followed (an app's own links to its folders lead back inside it), nor a folder where the release has
