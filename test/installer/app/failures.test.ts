@@ -1452,13 +1452,16 @@ describe.runIf(asRoot && process.platform === 'linux')("a full disk met writing 
 // A disk with not a byte left: `ao-app remove` is how a user gets the app's space back, and verify only reads. Both had
 // failed writing their lock ("the disk holding ... is full: free some space there"), leaving the app where it was.
 describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left (a full tmpfs holding the home folder)', () => {
-  it('verify still checks the app and remove still removes it, exit 0, leaving no lock behind', async () => {
+  it('verify still checks the app and remove still removes it, exit 0, leaving no lock behind, keeping what the app recorded in the marker ao start reads', async () => {
     const home = await tempDir('no-byte-home');
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', home]);
     try {
       // The default app folder, ~/.ao/app, and ao start's marker beside it, on the full disk.
       const release = (await appImageCase('no-byte')).args.slice(2, 6); // --manifest <file> --target linux-x64
       expect((await ao(['install', '--quiet', ...release], { HOME: home })).code).toBe(0);
+      // What the app records in ao start's marker besides where it is (its legacy-import decision) outlives a remove.
+      const migration = { status: 'declined', lastAttemptAt: '2026-11-01T00:00:00.000Z' };
+      writeFileSync(join(home, '.ao', 'app-state.json'), JSON.stringify({ ...appState(home), migration }));
       const free = Number(execFileSync('df', ['-B1', '--output=avail', home], { encoding: 'utf8' }).trim().split('\n')[1]);
       execFileSync('fallocate', ['-l', String(free), join(home, 'filler')]);
       const verify = await ao(['verify', '--quiet', ...release], { HOME: home });
@@ -1468,7 +1471,7 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
       expect(remove.stderr).toBe('');
       expect(remove.code).toBe(0);
       expect(readdirSync(join(home, '.ao', 'app'))).toEqual([]);
-      expect(existsSync(join(home, '.ao', 'app-state.json'))).toBe(false);
+      expect(appState(home)).toMatchObject({ appPath: '', version: '', migration });
     } finally {
       execFileSync('umount', [home]);
     }
