@@ -807,7 +807,7 @@ async function entryProblems(dir: string, marker: Marker): Promise<string[]> {
       else problems.push(...(await fileDigestProblems(full, e.path, e.size, e.integrity, scratch)));
     }
   }
-  problems.push(...addedEntries(dir, marker).map((path) => `${path} is not part of the release (added after it was installed)`));
+  problems.push(...treeProblems(dir, marker));
   return problems;
 }
 
@@ -815,10 +815,11 @@ async function entryProblems(dir: string, marker: Marker): Promise<string[]> {
 const FINDER_VIEW_SETTINGS = '.DS_Store';
 
 /**
- * What is in the version folder but not in its marker, each added folder named once (not what it holds). Electron loads
+ * What is in the version folder but not in its marker, each added folder named once (not what it holds), and a folder of
+ * the release that is no folder now (a link to a copy elsewhere, whose files hash as installed). Electron loads
  * `Resources/app/` before `app.asar`: a folder added there runs instead of the release, every installed file unchanged.
  */
-function addedEntries(dir: string, marker: Marker): string[] {
+function treeProblems(dir: string, marker: Marker): string[] {
   // Each entry's path and, as folders, every folder above it (an archive need not list its folders). In NFC on both sides:
   // HFS+ stores a name in NFD whatever the archive spelled (the plan refuses two names that differ only so).
   const known = new Map<string, boolean>([[COMPLETION_MARKER, false]]);
@@ -831,7 +832,7 @@ function addedEntries(dir: string, marker: Marker): string[] {
       known.set(above, true);
     }
   }
-  const added: string[] = [];
+  const problems: string[] = [];
   const walk = (folder: string, prefix: string) => {
     let names: Dirent[];
     try {
@@ -843,14 +844,15 @@ function addedEntries(dir: string, marker: Marker): string[] {
       if (d.name === FINDER_VIEW_SETTINGS) continue;
       const path = prefix + d.name.normalize('NFC');
       const isFolder = known.get(path);
-      if (isFolder === undefined) added.push(path);
-      // Links are not followed (an app's own links to its folders lead back inside it), nor a folder where the release has
-      // a file or link: that entry is named already.
+      if (isFolder === undefined) problems.push(`${path} is not part of the release (added after it was installed)`);
+      // Links are not followed (an app's own links to its folders lead back inside it). A file or link in place of a
+      // release's file or link is named by its entry.
       else if (isFolder && d.isDirectory()) walk(join(folder, d.name), `${path}/`);
+      else if (isFolder) problems.push(`${path} is no longer a folder`);
     }
   };
   walk(dir, '');
-  return added.sort();
+  return problems.sort();
 }
 
 /** A `current` pointer or a version folder in `root` (a half-written one too): something for remove to remove. */

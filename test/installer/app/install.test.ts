@@ -198,6 +198,26 @@ describe('installing the desktop app', () => {
     expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toMatchObject({ ok: true, problems: [] });
   });
 
+  // Its files copied elsewhere and a link left in its place: each file still hashed as installed (read through the link),
+  // and what was added there (Resources/app/, which Electron runs first) was never looked at.
+  it('verify names a folder of the app replaced by a link to another folder', async () => {
+    const root = await tempDir('root');
+    const manifest = await macManifest(mac, '0.10.0', '/mac-verify-linked.zip');
+    const result = await installApp({ manifest, target: 'darwin-arm64', root });
+    const resources = join(result.path, 'Agent Orchestrator.app/Contents/Resources');
+    const elsewhere = join(await tempDir('elsewhere'), 'Resources');
+    execFileSync('cp', ['-a', resources, elsewhere]);
+    await mkdir(join(elsewhere, 'app'));
+    await writeFile(join(elsewhere, 'app', 'package.json'), '{"main":"main.js"}');
+    await rm(resources, { recursive: true });
+    await symlink(elsewhere, resources);
+    expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toEqual({
+      ok: false,
+      path: result.path,
+      problems: ['Agent Orchestrator.app/Contents/Resources is no longer a folder'],
+    });
+  });
+
   it('install repairs an installed app whose files were deleted or changed, instead of saying it is already installed (exit 0 over a broken app)', async () => {
     const root = await tempDir('root');
     const manifest = await macManifest(mac, '0.10.0', '/mac-repair.zip');
