@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readdirSync, readSync, type Dirent, type Stats } from 'node:fs';
-import { access, chmod, constants, lstat, mkdir, readdir, readFile, readlink, rm, rmdir, stat, statfs, symlink, writeFile } from 'node:fs/promises';
+import { access, chmod, constants, lstat, readdir, readFile, readlink, rm, rmdir, stat, statfs, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
@@ -11,6 +11,7 @@ import { absoluteUserPath, homeDir } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
 import { fsyncDir, renameWithRetry, tempSibling, tempSiblingPrefix, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
 import { acquireLock, CANNOT_WRITE, type Lock } from '../../common/lock.js';
+import { makeFolderLevels } from '../../common/make-folder.js';
 import { settle } from '../../common/streaming-memory.js';
 import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
@@ -404,8 +405,8 @@ async function sweep(root: string, keep: Set<string>): Promise<void> {
  * folders), and checked once they exist: a folder someone else made in between is refused, not used.
  */
 async function makeAppFolders(root: string): Promise<void> {
-  await mkdir(join(root, 'versions'), { recursive: true, mode: 0o755 });
-  await mkdir(join(root, 'downloads'), { recursive: true, mode: 0o755 });
+  await makeFolderLevels(join(root, 'versions'));
+  await makeFolderLevels(join(root, 'downloads'));
   await refuseFolderOthersCanWrite(root, 'install');
 }
 

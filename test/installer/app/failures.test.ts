@@ -1461,6 +1461,17 @@ describe.runIf(asRoot && process.platform === 'linux')("a full disk met writing 
   });
 });
 
+// A folder that exists but whose file system answers ENOENT to making anything in it (/proc here): Node's recursive mkdir
+// goes up on ENOENT, finds the folder there and tries again, for ever; ao-app had sat at 100% CPU, silent.
+describe.runIf(process.platform === 'linux')('an app folder on a file system that refuses new folders with ENOENT', () => {
+  it('is EAPPDISK naming the folder, exit 1, not a hang', async () => {
+    const root = `/proc/${process.pid}/ao-app`;
+    const r = await ao(await installArgs(await manifestFor(server, systemTarGz('proc', false), 'tar.gz'), root, ['--json']), {}, 20_000);
+    expect(r.code, r.stderr).toBe(1);
+    expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPDISK', why: expect.stringContaining(root) });
+  });
+});
+
 // A disk with not a byte left: `ao-app remove` is how a user gets the app's space back, and verify only reads. Both had
 // failed writing their lock ("the disk holding ... is full: free some space there"), leaving the app where it was.
 describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left (a full tmpfs holding the home folder)', () => {
