@@ -133,11 +133,16 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
       try {
         await handle.writeFile(JSON.stringify(me));
       } catch (err) {
-        if (options.emptyOnFullDisk && DISK_FULL.has((err as NodeJS.ErrnoException).code ?? '')) {
-          // Empty, as the others read it (a part of the pid written is no pid either).
-          await handle.truncate(0);
-          ours = isFile(await handle.stat());
-        } else {
+        // Held empty (a part of the pid written is no pid either), known by its inode; where that fails too, as below.
+        const empty =
+          options.emptyOnFullDisk && DISK_FULL.has((err as NodeJS.ErrnoException).code ?? '')
+            ? await handle.truncate(0).then(
+                () => handle.stat(),
+                () => undefined,
+              )
+            : undefined;
+        if (empty) ours = isFile(empty);
+        else {
           // A full disk: the empty file we created carries no pid, and the next run would wait for it to go stale.
           await handle.close().catch(() => undefined);
           await rm(path, { force: true });
