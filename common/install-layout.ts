@@ -322,7 +322,9 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
       // -H: a global folder that is itself a symlink is searched, not skipped (find would delete nothing and exit 0).
       const unindex = indexed ? `find -H "$(yarn config get globalFolder)" -samefile ${shellQuote(inside(binary!))} -delete && ` : '';
       if (layout.yarnBerry) return `${unindex}rm -rf ${folder ?? (layout.pnp ? '.yarn/unplugged' : 'node_modules')} && yarn install${inProject}`;
-      return `yarn install --force${inProject}`;
+      // yarn 1 copies from its cache and skips a file whose size and mtime match the cached one, --force or not: an edit
+      // in place with the mtime put back survived it. A removed folder is copied again.
+      return `${folder ? `rm -rf ${folder} && ` : ''}yarn install --force${inProject}`;
     }
     case 'bun':
       // bun hard-links from its cache, so an edit in place altered the cached copy too: clear it, or bun links it again.
