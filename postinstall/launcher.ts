@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { dropWritesToClosedPipes } from '../common/closed-pipe.js';
 import { formatError, isUserError, UserError } from '../common/errors.js';
 import { absoluteUserPath } from '../common/home.js';
-import { installLayout, reinstallCommand } from '../common/install-layout.js';
+import { installLayout, reinstallCommand, sudoFor } from '../common/install-layout.js';
 import { realPathOrGiven } from '../common/own-path.js';
 import { shellQuote } from '../common/shell-quote.js';
 import { diagnoseMissingBinary } from './diagnose.js';
@@ -252,7 +252,8 @@ function resolveBinary(manifest: AoManifest): Resolved {
     }
   }
   const present = Object.keys(manifest.binaries).filter((t) => !wanted.includes(t) && findPlatformPackage(packageDir, manifest.binaries[t]!));
-  const { manager, global, yarnBerry, project } = layout();
+  const installed = layout();
+  const { manager, global, yarnBerry, project } = installed;
   const native = manifest.binaries[[...wanted].reverse().find((t) => manifest.binaries[t]) ?? ''];
   throw diagnoseMissingBinary({
     platformLimit: native && platformLimit(manager, yarnBerry ?? false, global ? undefined : project, native),
@@ -264,6 +265,7 @@ function resolveBinary(manifest: AoManifest): Resolved {
     global,
     yarnBerry,
     project,
+    sudo: sudoFor(installed),
   });
 }
 
