@@ -312,7 +312,12 @@ function run(binary: string, execve: Execve | undefined): void {
     () => child,
     FORWARDED.filter((signal) => signal !== INSPECTOR_SIGNAL),
   );
-  child = startBinary({ binary, args, detached: binaryNeedsOwnSession(), onExit: mirrorExit, onError: (err) => die(cannotRun(binary, err)) });
+  try {
+    child = startBinary({ binary, args, detached: binaryNeedsOwnSession(), onExit: mirrorExit, onError: (err) => die(cannotRun(binary, err)) });
+  } catch (err) {
+    // Node's permission model refuses a spawn by a throw, not an 'error' event: uncaught, it had printed its stack.
+    die(cannotRun(binary, err as Error));
+  }
 }
 
 function main(): void {
