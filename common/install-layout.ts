@@ -281,6 +281,23 @@ export function swapBlocker(
 }
 
 /**
+ * `sudo ` where a global install lies in a folder root owns and this user may not write (`sudo npm i -g` with a
+ * distro's Node, `sudo yarn global add`): a repair printed without it failed there with EACCES. Only npm and yarn 1,
+ * whose global folder under sudo is the one a root install used (pnpm's and bun's follow PNPM_HOME and BUN_INSTALL,
+ * which sudo resets).
+ */
+export function sudoFor(layout: InstallLayout, platform = process.platform): string {
+  const { global, globalRoot, manager } = layout;
+  if (!global || !globalRoot || platform === 'win32' || (manager !== 'npm' && manager !== 'yarn') || process.getuid?.() === 0) return '';
+  try {
+    accessSync(globalRoot, constants.W_OK);
+    return '';
+  } catch {
+    return statSync(globalRoot, { throwIfNoEntry: false })?.uid === 0 ? 'sudo ' : '';
+  }
+}
+
+/**
  * The command that puts a release's files back exactly, for this install
  * method (a plain `npm install` in a project says "up to date" and rewrites
  * nothing; `npm install -g` of the same version keeps a modified platform
@@ -297,10 +314,11 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
     ? shellQuote(inside(platformDir ?? join(layout.globalRoot ?? join(layout.project ?? '.', 'node_modules'), ...name.split('/'))))
     : undefined;
   if (layout.global) {
+    const sudo = sudoFor(layout, platform);
     return {
-      npm: `npm uninstall -g ${name} && npm install -g ${spec}`,
+      npm: `${sudo}npm uninstall -g ${name} && ${sudo}npm install -g ${spec}`,
       pnpm: pnpmFolder ? `${touch}rm -rf ${pnpmFolder} && pnpm add -g ${spec}` : `${touch}pnpm add -g ${spec} --force`,
-      yarn: `yarn global remove ${name} && yarn global add ${spec}`,
+      yarn: `${sudo}yarn global remove ${name} && ${sudo}yarn global add ${spec}`,
       bun: `bun pm cache rm && bun remove -g ${name} && bun add -g ${spec}`,
     }[layout.manager];
   }
@@ -322,7 +340,9 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
       // -H: a global folder that is itself a symlink is searched, not skipped (find would delete nothing and exit 0).
       const unindex = indexed ? `find -H "$(yarn config get globalFolder)" -samefile ${shellQuote(inside(binary!))} -delete && ` : '';
       if (layout.yarnBerry) return `${unindex}rm -rf ${folder ?? (layout.pnp ? '.yarn/unplugged' : 'node_modules')} && yarn install${inProject}`;
-      return `yarn install --force${inProject}`;
+      // yarn 1 copies from its cache and skips a file whose size and mtime match the cached one, --force or not: an edit
+      // in place with the mtime put back survived it. A removed folder is copied again.
+      return `${folder ? `rm -rf ${folder} && ` : ''}yarn install --force${inProject}`;
     }
     case 'bun':
       // bun hard-links from its cache, so an edit in place altered the cached copy too: clear it, or bun links it again.

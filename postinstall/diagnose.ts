@@ -31,10 +31,14 @@ export interface MissingBinaryFacts {
   project?: string;
   /** A setting of the project's (or the user's) that keeps the package manager from installing this platform's package. */
   platformLimit?: PlatformLimit;
+  /** `sudo ` for a global folder root owns that this user may not write (sudoFor), else empty. */
+  sudo?: string;
 }
 
 export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
   const { manifest, installer } = f;
+  const sudo = f.global ? (f.sudo ?? '') : '';
+  const globalInstall = (spec: string) => sudo + globalInstallOf(installer, spec);
   const name = manifest.name;
   const spec = `${name}@${manifest.version}`;
   const here = f.wanted[f.wanted.length - 1];
@@ -65,7 +69,7 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
     return new UserError({
       what: `ao's platform package ${entry.package}@${entry.version} is not installed`,
       why: `${limit.file} sets ${limit.settings.join(' and ')}, which ${verb} out ${target}: ${installer} installs the platform packages of the platforms set there only`,
-      fix: `${inProject}${change} ${shellQuote(limit.file)}, then run ${f.global ? globalInstall(installer, spec) : localInstall(installer, f.yarnBerry)}`,
+      fix: `${inProject}${change} ${shellQuote(limit.file)}, then run ${f.global ? globalInstall(spec) : localInstall(installer, f.yarnBerry)}`,
       code: 'EAOWRONGPLATFORM',
     });
   }
@@ -74,7 +78,7 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
       what: `ao's binary for ${target} is missing; node_modules holds ${f.presentTargets.join(', ')}`,
       why: 'these node_modules were installed on another platform (copied into a container, a VM or WSL)',
       fix: f.global
-        ? `reinstall on this machine: ${globalInstall(installer, spec)}`
+        ? `reinstall on this machine: ${globalInstall(spec)}`
         : `reinstall ${f.project ? `in ${shellQuote(f.project)}` : 'here'}: rm -rf node_modules && ${localInstall(installer, f.yarnBerry)}  (or for npm >= 10: npm install --os=${os} --cpu=${cpu})`,
       code: 'EAOWRONGPLATFORM',
     });
@@ -89,17 +93,17 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
       code: 'EAOLOCKFILE',
     });
   }
-  const fetchHint = blockedScriptFix(installer, name, f.global);
+  const fetchHint = blockedScriptFix(installer, name, f.global, sudo);
   return new UserError({
     what: `ao's platform package ${entry.package}@${entry.version} is not installed`,
     why: `optional dependencies were left out (--omit=optional, --no-optional or a production-only install)${fetchHint ? ', and the install script that would have fetched it did not run' : ''}`,
-    fix: `${f.global ? '' : inProject}${installer === 'npm' ? `${f.global ? 'npm install -g ' + spec : 'npm install'} --include=optional` : f.global ? globalInstall(installer, spec) : localInstall(installer, f.yarnBerry)}${fetchHint ? `  (or allow its install script: ${fetchHint})` : ''}`,
+    fix: `${f.global ? '' : inProject}${installer === 'npm' ? `${f.global ? `${sudo}npm install -g ${spec}` : 'npm install'} --include=optional` : f.global ? globalInstall(spec) : localInstall(installer, f.yarnBerry)}${fetchHint ? `  (or allow its install script: ${fetchHint})` : ''}`,
     code: 'EAOMISSING',
   });
 }
 
-/** How to let ao's install script run under each package manager. */
-export function blockedScriptFix(installer: PackageManager, name: string, global: boolean): string | undefined {
+/** How to let ao's install script run under each package manager; `sudo` as for sudoFor. */
+export function blockedScriptFix(installer: PackageManager, name: string, global: boolean, sudo = ''): string | undefined {
   switch (installer) {
     case 'pnpm':
       return global ? `pnpm add -g ${name} --allow-build=${name}  or  pnpm approve-builds -g` : 'pnpm approve-builds';
@@ -107,13 +111,13 @@ export function blockedScriptFix(installer: PackageManager, name: string, global
       return global ? `bun pm -g trust ${name}` : `bun pm trust ${name}`;
     case 'npm':
       // Explicit: ignore-scripts=true in an npmrc blocks `npm rebuild` too.
-      return `npm rebuild ${global ? '-g ' : ''}${name} --ignore-scripts=false`;
+      return `${global ? `${sudo}npm rebuild -g ` : 'npm rebuild '}${name} --ignore-scripts=false`;
     default:
       return undefined;
   }
 }
 
-function globalInstall(installer: PackageManager, spec: string): string {
+function globalInstallOf(installer: PackageManager, spec: string): string {
   return { npm: `npm install -g ${spec}`, pnpm: `pnpm add -g ${spec}`, yarn: `yarn global add ${spec}`, bun: `bun add -g ${spec}` }[installer];
 }
 

@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { dropWritesToClosedPipes } from '../common/closed-pipe.js';
 import { formatError, isUserError, UserError } from '../common/errors.js';
 import { absoluteUserPath } from '../common/home.js';
-import { installLayout, reinstallCommand } from '../common/install-layout.js';
+import { installLayout, reinstallCommand, sudoFor } from '../common/install-layout.js';
 import { realPathOrGiven } from '../common/own-path.js';
 import { shellQuote } from '../common/shell-quote.js';
 import { diagnoseMissingBinary } from './diagnose.js';
@@ -252,7 +252,8 @@ function resolveBinary(manifest: AoManifest): Resolved {
     }
   }
   const present = Object.keys(manifest.binaries).filter((t) => !wanted.includes(t) && findPlatformPackage(packageDir, manifest.binaries[t]!));
-  const { manager, global, yarnBerry, project } = layout();
+  const installed = layout();
+  const { manager, global, yarnBerry, project } = installed;
   const native = manifest.binaries[[...wanted].reverse().find((t) => manifest.binaries[t]) ?? ''];
   throw diagnoseMissingBinary({
     platformLimit: native && platformLimit(manager, yarnBerry ?? false, global ? undefined : project, native),
@@ -264,6 +265,7 @@ function resolveBinary(manifest: AoManifest): Resolved {
     global,
     yarnBerry,
     project,
+    sudo: sudoFor(installed),
   });
 }
 
@@ -306,12 +308,18 @@ function run(binary: string, execve: Execve | undefined): void {
       die(cannotRun(binary, err as Error));
     }
   }
-  child = runAsChild(
-    binary,
-    args,
-    (err) => die(cannotRun(binary, err)),
-    FORWARDED.filter((signal) => signal !== INSPECTOR_SIGNAL),
-  );
+  const failed = (err: Error) => die(cannotRun(binary, err));
+  try {
+    child = runAsChild(
+      binary,
+      args,
+      failed,
+      FORWARDED.filter((signal) => signal !== INSPECTOR_SIGNAL),
+    );
+  } catch (err) {
+    // Node's permission model refuses a spawn by a throw, not an 'error' event: uncaught, it had printed its stack.
+    failed(err as Error);
+  }
 }
 
 function main(): void {

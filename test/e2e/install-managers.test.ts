@@ -270,6 +270,22 @@ describe('other package managers install a working, verified ao', () => {
     expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
+  // yarn 1 copies a package's files from its cache and skips a file whose size and mtime match the cached one, even
+  // with --force: an edit in place with the mtime put back (touch -r) survived `yarn install --force`, whose
+  // postinstall then failed the install naming that same command again.
+  it('yarn 1 project with a binary edited in place, mtime put back: ao names the yarn 1 command that repairs it, and that command works', async () => {
+    const { dir, env } = yarn1Project('yarn1-tampered-mtime');
+    writeFileSync(join(dir, '.yarnrc'), `registry "${release.registry.url}"\n`);
+    await mustRun('yarn', ['add', SPEC], env, { cwd: dir });
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
+    editKeepingMtime(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const fix = await refusedWithRepair(ao, ['--version'], env);
+    expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install --force (in ${dir})`);
+    await runRepair(fix, env, dir);
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
+  });
+
   // People mix runners: `npm run` of a script that calls ao, in a project yarn laid out. npm's agent string in the
   // script's environment is not who installed ao, and npm's repair would relayout the project and add a package-lock.json.
   it('yarn 1 project, ao called from a script run by npm, with an altered binary: ao names the yarn 1 command, and that command works', async () => {
@@ -280,7 +296,7 @@ describe('other package managers install a working, verified ao', () => {
     expect((await mustRun('npm', ['run', '--silent', 'check'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
     alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
     const fix = await refusedWithRepair('npm', ['run', '--silent', 'check'], env, { cwd: dir });
-    expect(fix).toBe(`yarn install --force (in ${dir})`);
+    expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install --force (in ${dir})`);
     await runRepair(fix, env, dir);
     expect((await mustRun('npm', ['run', '--silent', 'check'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
     expect(existsSync(join(dir, 'package-lock.json'))).toBe(false);
@@ -300,7 +316,7 @@ describe('other package managers install a working, verified ao', () => {
     expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
     alterBinary(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
     const fix = await refusedWithRepair(ao, ['--version'], env);
-    expect(fix).toBe(`yarn install --force (in ${dir})`);
+    expect(fix).toBe(`rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install --force (in ${dir})`);
     await runRepair(fix, env, dir);
     expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
@@ -314,7 +330,7 @@ describe('other package managers install a working, verified ao', () => {
     expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
     alterBinary(join(dir, 'vendor_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
     const fix = await refusedWithRepair(ao, ['--version'], env);
-    expect(fix).toBe(`yarn install --force (in ${dir})`);
+    expect(fix).toBe(`rm -rf vendor_modules/@aoagents/ao-linux-x64 && yarn install --force (in ${dir})`);
     await runRepair(fix, env, dir);
     expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });

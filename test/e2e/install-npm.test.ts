@@ -664,6 +664,45 @@ describe('npm global installs from the registry', () => {
     expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
   });
 
+  /** `sb.env` with a `sudo` on PATH that only runs its command: these tests run as root already. */
+  const withSudo = (sb: Sandbox) => {
+    const shims = join(sb.root, 'shims');
+    mkdirSync(shims);
+    writeFileSync(join(shims, 'sudo'), '#!/bin/sh\nexec "$@"\n', { mode: 0o755 });
+    return { ...sb.env, PATH: `${shims}:${sb.env.PATH}` };
+  };
+
+  // `sudo npm i -g` (a distro's Node keeps its global folder root's) with scripts blocked: a user's `ao` refusing an
+  // altered binary named `npm uninstall -g ...`, which that user cannot run there (EACCES).
+  it.runIf(canDropPrivileges)(
+    'a root global install with an altered binary, called by a user who may not write it: ao names the command with sudo, and that command works',
+    async () => {
+      const sb = userHomeSandbox('npm-root-global-tampered');
+      await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
+      alterBinary(platformBinary(sb));
+      const ao = join(sb.binDir, 'ao');
+      const fix = await refusedWithRepair('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ao, '--version'], sb.env, { cwd: '/' });
+      expect(fix).toBe(`sudo npm uninstall -g @aoagents/ao && sudo npm install -g ${SPEC}`);
+      await runRepair(fix, withSudo(sb));
+      expect((await asUser(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+    },
+  );
+
+  it.runIf(canDropPrivileges)(
+    'a root global install without its platform package, called by a user who may not write it: ao names the commands with sudo, and the first works',
+    async () => {
+      const sb = userHomeSandbox('npm-root-global-missing');
+      await installWithoutPlatformPackage(sb);
+      const ao = join(sb.binDir, 'ao');
+      const r = await run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ao, '--version'], sb.env, { cwd: '/' });
+      expect(r.status).toBe(1);
+      const fix = /fix: (.*?) {2}\(or allow its install script: (.*)\)/.exec(r.stderr);
+      expect(fix?.slice(1)).toEqual([`sudo npm install -g ${SPEC} --include=optional`, 'sudo npm rebuild -g @aoagents/ao --ignore-scripts=false']);
+      await runRepair(fix![1], withSudo(sb));
+      expect((await asUser(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+    },
+  );
+
   it('a project install with an altered binary names the command that repairs a project, and that command works', async () => {
     const sb = sandbox('npm-local-tampered');
     const dir = project(sb);

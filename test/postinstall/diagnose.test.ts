@@ -67,6 +67,17 @@ describe('diagnosing a missing binary', () => {
     expect(diagnoseMissingBinary(facts({ installer: 'yarn', global: false, yarnBerry: true })).fix).toBe('yarn install');
   });
 
+  // A global folder root owns that this user may not write (`sudo npm i -g`, `sudo yarn global add`): sudoFor's prefix.
+  it('a root global install, for a user who may not write it: every command it names runs with sudo', () => {
+    expect(diagnoseMissingBinary(facts({ sudo: 'sudo ' })).fix).toBe(
+      'sudo npm install -g @aoagents/ao@0.10.0 --include=optional  (or allow its install script: sudo npm rebuild -g @aoagents/ao --ignore-scripts=false)',
+    );
+    expect(diagnoseMissingBinary(facts({ installer: 'yarn', sudo: 'sudo ' })).fix).toBe('sudo yarn global add @aoagents/ao@0.10.0');
+    expect(diagnoseMissingBinary(facts({ presentTargets: ['darwin-arm64'], sudo: 'sudo ' })).fix).toBe(
+      'reinstall on this machine: sudo npm install -g @aoagents/ao@0.10.0',
+    );
+  });
+
   it('a global install from another platform: reinstall with the same package manager', () => {
     expect(diagnoseMissingBinary(facts({ presentTargets: ['darwin-arm64'], installer: 'pnpm' })).fix).toContain('pnpm add -g @aoagents/ao@0.10.0');
   });

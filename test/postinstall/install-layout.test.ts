@@ -227,6 +227,10 @@ describe('the install layout, decided in one place', () => {
     const berry = { manager: 'yarn', global: false, pnp: false, yarnBerry: true, project: '/p' } as const;
     expect(reinstallCommand(berry, SPEC, '/p/node_modules/@aoagents/ao-linux-x64')).toBe('rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install (in /p)');
     expect(reinstallCommand({ ...berry, yarnBerry: undefined }, SPEC)).toBe('yarn install --force (in /p)');
+    // yarn 1 keeps a file whose size and mtime match its cache's, --force or not: the altered package's folder goes first.
+    expect(reinstallCommand({ ...berry, yarnBerry: undefined }, SPEC, '/p/node_modules/@aoagents/ao-linux-x64')).toBe(
+      'rm -rf node_modules/@aoagents/ao-linux-x64 && yarn install --force (in /p)',
+    );
     // A binary hard-linked from Yarn's content index (its pnpm linker, nmMode: hardlinks-global): the index entry goes first.
     const project = mkdtempSync(join(tmpdir(), 'ao-yarn-index-'));
     const bin = join(project, 'node_modules', '.store', 'x', 'package', 'bin', 'ao');

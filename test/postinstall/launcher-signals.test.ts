@@ -491,6 +491,28 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     }
   });
 
+  // Where the launcher spawns the binary (Node 20; AO_BINARY_PATH on every Node), the model refuses the spawn by a
+  // throw, not an 'error' event: it had ended in an uncaught ERR_ACCESS_DENIED and its stack trace.
+  it("a spawn under Node's permission model (Node 20, and AO_BINARY_PATH on Node 22 and 24): the same one message, no stack trace", async () => {
+    const own = join(release.sandbox('permission-override').root, 'my-ao');
+    writeFileSync(own, '#!/bin/sh\necho ran\n', { mode: 0o755 });
+    for (const [node, flag, extra] of [
+      [node20, '--experimental-permission', {}],
+      [node22, '--permission', { AO_BINARY_PATH: own }],
+      [node24, '--permission', { AO_BINARY_PATH: own }],
+    ] as const) {
+      const r = spawnSync(node, [launcher, '--version'], {
+        env: { ...env, ...extra, NODE_OPTIONS: `${flag} --allow-fs-read=*` },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect([r.status, r.signal, r.stdout], `${node}: ${r.stderr}`).toEqual([1, null, '']);
+      expect(r.stderr).toContain("ao: Node's permission model stops the ao launcher");
+      expect(r.stderr).toContain('--allow-fs-read=* --allow-child-process');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
   describe('Node 22 and 24: what a call compiles before the binary takes over', () => {
     const compiled = (node: string, extraEnv: NodeJS.ProcessEnv = {}) => {
       const preload = join(REPO_ROOT, 'test', 'postinstall', 'support', 'report-files-at-execve.cjs');
