@@ -46,6 +46,7 @@ export const UNIT_TESTS = [
   'test/rehearsal/pinned-package.test.ts',
   'test/rehearsal/real-release.test.ts',
   'test/ci/count-results.test.ts',
+  'test/ci/ensure-tools.test.ts',
   'test/ci/ci-workflow.test.ts',
   'test/ci/shipped-bundle-guard.test.ts',
   'test/ci/temp-root.test.ts',

@@ -13,6 +13,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { aptInstall } from './apt-install.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const FOREIGN_DIR = join(ROOT, '.cache', 'foreign');
@@ -38,24 +39,6 @@ net.Socket.prototype.setKeepAlive = function (...args) {
 `;
 
 const say = (m) => process.stderr.write(`foreign-setup: ${m}\n`);
-
-function has(cmd, args = ['--version']) {
-  return spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
-}
-
-function aptInstall(packages) {
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (!isRoot) return `${packages.join(', ')} missing and not root (fix: sudo apt-get install -y --no-install-recommends ${packages.join(' ')})`;
-  if (!has('apt-get', ['--version'])) return `${packages.join(', ')} missing and no apt-get on this machine`;
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  say(`installing ${packages.join(' ')} from Debian`);
-  let r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: 'inherit', env });
-  if (r.status !== 0) {
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-    r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: 'inherit', env });
-  }
-  return r.status === 0 ? undefined : `apt-get install ${packages.join(' ')} failed (exit ${r.status})`;
-}
 
 /** `npm pack <spec>` from the registry into `dir`, unpacked; returns the package folder. */
 function npmPackage(spec, dir) {
@@ -128,7 +111,7 @@ export function setupForeign() {
   if (!existsSync(WINE64)) missing.push('wine64');
   if (!existsSync(QEMU)) missing.push('qemu-user-static');
   if (!existsSync('/usr/sbin/update-binfmts')) missing.push('binfmt-support');
-  const aptProblem = missing.length ? aptInstall(missing) : undefined;
+  const aptProblem = missing.length ? aptInstall(missing, say) : undefined;
 
   if (!existsSync(WINE64)) state.skip.wine = aptProblem ?? 'wine64 is not installed';
   else {
