@@ -75,8 +75,8 @@ function cpuSideBySide<const C extends Array<[string, string[], NodeJS.ProcessEn
 
 /**
  * The launcher's own work timed inside its process, which the machine's load barely moves (wall figures here drift
- * by milliseconds): from Node starting to compile the launcher's first file to its process.execve call. A preload
- * marks the first compile, takes process.execve's place, prints the time and exits, so the binary never runs.
+ * by milliseconds): from Node starting to compile the launcher's first file to its process.execve call (its spawn on
+ * Node 20). A preload marks the first compile, takes that call's place, prints the time and exits, so the binary never runs.
  */
 const OWN_WORK_PRELOAD = [
   "const { performance } = require('node:perf_hooks');",
@@ -84,7 +84,9 @@ const OWN_WORK_PRELOAD = [
   'let start;',
   'const compile = Module.prototype._compile;',
   'Module.prototype._compile = function (...args) { start ??= performance.now(); return compile.apply(this, args); };',
-  "process.execve = () => { require('node:fs').writeSync(2, `own ${performance.now() - start}\\n`); process.reallyExit(0); };",
+  "const done = () => { require('node:fs').writeSync(2, `own ${performance.now() - start}\\n`); process.reallyExit(0); };",
+  // Node 20 has no process.execve and spawns through the process handle (postinstall/spawn-binary.ts): it ends there.
+  "if (typeof process.execve === 'function') process.execve = done; else { process.noDeprecation = true; process.binding('process_wrap').Process.prototype.spawn = done; process.noDeprecation = false; }",
 ].join('\n');
 
 function ownWork(node: string, file: string, args: string[], env: NodeJS.ProcessEnv, preload: string): number {
@@ -261,16 +263,18 @@ export async function run(): Promise<void> {
     writeFileSync(preload, OWN_WORK_PRELOAD);
     const minimalExecFile = join(blocked.root, 'exec-only.cjs');
     writeFileSync(minimalExecFile, minimalExec);
-    // Alternating, as everywhere here: the launcher on its usual path (a stamp hit), and a file that only execs.
-    const inProcess = (node: string) => {
+    const minimalSpawnFile = join(blocked.root, 'spawn-only.cjs');
+    writeFileSync(minimalSpawnFile, minimalSpawn);
+    // Alternating, as everywhere here: the launcher on its usual path (a stamp hit), and a file that only execs (spawns).
+    const inProcess = (node: string, floorFile = minimalExecFile) => {
       const before = load();
       const [ours, floor] = [[] as number[], [] as number[]];
       for (let i = 0; i < ROUNDS; i++) {
         ours.push(ownWork(node, launcher, ['--version'], blocked.env, preload));
-        floor.push(ownWork(node, minimalExecFile, [], blocked.env, preload));
+        floor.push(ownWork(node, floorFile, [], blocked.env, preload));
       }
       const text = (xs: number[]) => `min ${sorted(xs)[0]!.toFixed(2)}, median ${median(xs).toFixed(2)} ms`;
-      return `ours ${text(ours)}; a 1-line execve file ${text(floor)} (load ${before}..${load()})`;
+      return `ours ${text(ours)}; a 1-line ${floorFile === minimalExecFile ? 'execve' : 'spawn'} file ${text(floor)} (load ${before}..${load()})`;
     };
 
     const main = staged.packages.at(-1)!;
@@ -288,7 +292,7 @@ export async function run(): Promise<void> {
       `JS launcher, Node 24 (execve; ${spawnSync(node24, ['--version'], { encoding: 'utf8' }).stdout.trim()}): ${wall24.text} (goal <= +3 ms over node -e 0) ${verdict(wall24.over <= 3)} (${run24.load})`,
       `  an execve-only 1-line launcher ${versus(exec24T, node24T)}: the floor on Node 24; ours over it ${versus(launcher24T, exec24T)} (goal <= +3 ms) ${verdict(median(launcher24T) - median(exec24T) <= 3)}`,
       `npm with scripts blocked (\`ao\` runs the launcher on ${blockedNode}): ${versus(blockedT, swappedAgainT)} vs the swapped binary (${blockedRun.load})`,
-      `launcher's own work in-process (Node compiling bin/ao to its process.execve call, ${ROUNDS} runs): Node 22 ${inProcess(node22)}; Node 24 ${inProcess(node24)}`,
+      `launcher's own work in-process (Node compiling bin/ao to its process.execve call, ${ROUNDS} runs): Node 22 ${inProcess(node22)}; Node 24 ${inProcess(node24)}; Node 20 (to its spawn) ${inProcess(node20, minimalSpawnFile)}`,
       `CPU time (user+sys), same commands: Node 20 ${decomposed(cpuLauncher20T, cpuNode20T, cpuBare20T).text}; spawn-only floor ${versus(cpuSpawnT, cpuNode20T)}, ours over it ${versus(cpuLauncher20T, cpuSpawnT)} (${cpu20.load})`,
       `  Node 22 ${decomposed(cpuLauncher22T, cpuNode22T, cpuBare22T).text}; execve-only floor ${versus(cpuExecT, cpuNode22T)}, ours over it ${versus(cpuLauncher22T, cpuExecT)}; compile cache stub ${versus(cpuStub22T, cpuLauncher22T)} vs the plain launcher (${cpu22.load})`,
       `postinstall (median)        ${postinstallMs.toFixed(1)} ms (goal <= 150 ms) ${verdict(postinstallMs <= 150)}; node -e 0 alone ${nodeAgainMs.toFixed(1)} ms, so its own work is ${(postinstallMs - nodeAgainMs).toFixed(1)} ms`,

@@ -4,6 +4,7 @@ import { link, lstat, mkdir, open, readFile, rename, rm, stat, utimes } from 'no
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from './errors.js';
+import { DISK_FULL } from './file-system-error.js';
 import { procStatFields } from './proc-stat.js';
 import { processStartId, recordedProcessAlive } from './process-identity.js';
 
@@ -26,6 +27,12 @@ export interface LockOptions {
   onWait?: (holder: string) => void;
   /** Ends the wait when it fires (`EINTERRUPTED`): the cutover's Ctrl-C, which must not sit out another holder's minutes. */
   signal?: AbortSignal;
+  /**
+   * For a command that needs no space (one that only reads, or one that frees it): on a full disk, where its pid cannot be
+   * written, the lock is held as the empty file made for it. Exclusive all the same, and kept fresh by the heartbeat, so
+   * others wait for it as for any holder whose pid they cannot read; its release deletes that very file (by its inode).
+   */
+  emptyOnFullDisk?: boolean;
 }
 
 export interface Lock {
@@ -66,18 +73,26 @@ function tokenOf(text: string): string | undefined {
 }
 
 /** Moves the lock aside and deletes it if it is ours; a lock someone else holds now is put back. */
-async function removeIfOurs(path: string, token: string): Promise<void> {
-  const text = await readFile(path, 'utf8').catch(() => undefined);
-  if (text === undefined || tokenOf(text) !== token) return;
+async function removeIfOurs(path: string, ours: (file: string) => Promise<boolean>): Promise<void> {
+  if (!(await ours(path))) return;
   const aside = `${path}.release-${process.pid}-${Date.now()}`;
   try {
     await rename(path, aside);
   } catch {
     return;
   }
-  if (tokenOf(await readFile(aside, 'utf8').catch(() => '')) !== token) await link(aside, path).catch(() => undefined);
+  if (!(await ours(aside))) await link(aside, path).catch(() => undefined);
   await rm(aside, { force: true });
 }
+
+/** A lock file carrying `token`. */
+const carries = (token: string) => async (file: string) => tokenOf(await readFile(file, 'utf8').catch(() => '')) === token;
+
+/** The empty lock file made on a full disk, known by its inode: it carries no token. */
+const isFile = (made: { dev: number; ino: number }) => async (file: string) => {
+  const info = await lstat(file).catch(() => undefined);
+  return info?.dev === made.dev && info.ino === made.ino;
+};
 
 /** Something other than a lock file at the lock's path (a folder, a link) would never be released: say so now, not after the wait. */
 async function refuseNonLock(path: string): Promise<void> {
@@ -114,13 +129,25 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
         token: randomUUID(),
         startId: processStartId(process.pid),
       };
+      let ours = carries(me.token);
       try {
         await handle.writeFile(JSON.stringify(me));
       } catch (err) {
-        // A full disk: the empty file we created carries no pid, and the next run would wait for it to go stale.
-        await handle.close().catch(() => undefined);
-        await rm(path, { force: true });
-        throw err;
+        // Held empty (a part of the pid written is no pid either), known by its inode; where that fails too, as below.
+        const empty =
+          options.emptyOnFullDisk && DISK_FULL.has((err as NodeJS.ErrnoException).code ?? '')
+            ? await handle.truncate(0).then(
+                () => handle.stat(),
+                () => undefined,
+              )
+            : undefined;
+        if (empty) ours = isFile(empty);
+        else {
+          // A full disk: the empty file we created carries no pid, and the next run would wait for it to go stale.
+          await handle.close().catch(() => undefined);
+          await rm(path, { force: true });
+          throw err;
+        }
       }
       await handle.close();
       const heartbeat = setInterval(
@@ -137,7 +164,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
           if (released) return;
           released = true;
           clearInterval(heartbeat);
-          await removeIfOurs(path, me.token);
+          await removeIfOurs(path, ours);
         },
       };
     } catch (err) {

@@ -12,6 +12,7 @@ import { appleDoubleCompanions, checkPlan, refuse, type PlannedEntry } from './a
 import { capCounter, createSymlinks, ENTRY_DIGEST, fileMode, inside } from './archive-write.js';
 import { isFileSystemError } from './file-system-error.js';
 import { settle } from './streaming-memory.js';
+import { makeFolderLevels } from './make-folder.js';
 import { SMALL_ENTRY, SmallEntryError, writeSmallEntries } from './zip-small-entries.js';
 
 /**
@@ -141,23 +142,13 @@ async function rawEntries(archive: string, zip: InstanceType<typeof StreamZip.as
   return raw;
 }
 
-/**
- * mkdir -p that reports the real cause. Node's recursive mkdir says ENOENT when creating a parent failed (ENOSPC on a
- * disk with no free inodes left), which read as "check that folder is writable"; one level at a time, the failing
- * level throws its own error.
- */
+/** mkdir -p (recursive, fast) where it works; where it fails, one level at a time, so the failing level says why (make-folder.ts). */
 async function makeFolder(folder: string): Promise<void> {
   try {
     await mkdir(folder, { recursive: true, mode: 0o755 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    const levels: string[] = [];
-    for (let level = folder; dirname(level) !== level; level = dirname(level)) levels.unshift(level);
-    for (const level of levels) {
-      await mkdir(level, { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'EEXIST') throw e;
-      });
-    }
+    await makeFolderLevels(folder);
   }
 }
 

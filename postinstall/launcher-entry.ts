@@ -1,10 +1,10 @@
 /**
  * `bin/ao` of @aoagents/ao, the launcher's first file: what pnpm, yarn and bun shims (and npm with scripts
- * blocked) run through node on every `ao` call. On the usual path (Node with process.execve, the platform binary
- * verified before: a stamp hit) it replaces itself with the binary having compiled only this small file, since
- * V8 parses the whole of a file it loads and the full launcher is many times larger. Anything else (no stamp or a
- * stale one, AO_BINARY_PATH, Windows, Node without process.execve, a platform package elsewhere than beside ao, a
- * binary fetched into the cache, a legacy home, any error) loads the full launcher (`lib/launcher-full.cjs`,
+ * blocked) run through node on every `ao` call. On the usual path (the platform binary verified before: a stamp hit)
+ * it replaces itself with the binary (process.execve), or spawns it where Node cannot (lib/launcher-spawn.cjs), having
+ * compiled only this small file, since V8 parses the whole of a file it loads and the full launcher is many times
+ * larger. Anything else (no stamp or a stale one, AO_BINARY_PATH, Windows, a platform package elsewhere than beside
+ * ao, a binary fetched into the cache, a legacy home, any error) loads the full launcher (`lib/launcher-full.cjs`,
  * launcher.ts), which makes every check again, says what is wrong, or runs the binary.
  *
  * The usual path is straight-line code: V8 compiles each function on its first call (about 10 µs each here), and
@@ -27,11 +27,17 @@ import { hasValidStamp } from './verify-binary.js';
 
 /** The full launcher, in the package's lib/ (release/main-package.ts ships it there). */
 const FULL_LAUNCHER = 'launcher-full.cjs';
+/** Its last line, which the build writes (scripts/shipped.mjs): a file without it is one an install is still writing. */
+declare const __AO_FULL_LAUNCHER_END__: string;
+/** What spawns the binary on the usual path where Node cannot exec it (main, below). */
+const SPAWNER = 'launcher-spawn.cjs';
 
 // The path Node started it by when its folder has just gone: npm moves ao's folder aside to put another release in
 // its place, and the wait for the install in progress (fullLauncher) meets that one there.
 const self = realPathOrGiven(import.meta.filename);
-const packageDir = join(dirname(self), '..');
+// Paths on the usual path are put together by hand from known parts (a real path, the manifest's names): path.join
+// runs Node's interpreted normalizeString over the whole path, 10 to 35 µs a call there (postinstall/README.md).
+const packageDir = dirname(dirname(self));
 
 /**
  * The platform binary, and its stat when it was found verified, if this call is the usual case; undefined sends it to
@@ -42,20 +48,20 @@ function usualBinary(): { binary: string; checked: Stats } | undefined {
   // AO_BINARY_PATH is spawned, never exec'd; Node's permission model gets the full launcher's message; an Intel Mac
   // may be an arm64 one under Rosetta (host.ts).
   if (env.AO_BINARY_PATH || (process as { permission?: unknown }).permission || (process.platform === 'darwin' && process.arch === 'x64')) return undefined;
-  const entry = (JSON.parse(readFileSync(join(packageDir, MANIFEST_FILE), 'utf8')) as AoManifest).binaries[`${process.platform}-${process.arch}`];
+  const entry = (JSON.parse(readFileSync(`${packageDir}/${MANIFEST_FILE}`, 'utf8')) as AoManifest).binaries[`${process.platform}-${process.arch}`];
   if (!entry) return undefined;
   // Where resolve.ts looks first: ao's own node_modules, then the folder holding ao (hoisted; pnpm's sibling links).
   // Elsewhere (Yarn PnP) the full launcher asks Node's resolution.
-  let pkgJson = join(packageDir, 'node_modules', entry.package, 'package.json');
-  if (!existsSync(pkgJson)) pkgJson = join(packageDir, '..', '..', entry.package, 'package.json');
+  let pkgJson = `${packageDir}/node_modules/${entry.package}/package.json`;
+  if (!existsSync(pkgJson)) pkgJson = `${dirname(dirname(packageDir))}/${entry.package}/package.json`;
   if (!existsSync(pkgJson)) return undefined;
-  const binary = join(dirname(realPath(pkgJson)), entry.path);
+  const binary = `${dirname(realPath(pkgJson))}/${entry.path}`;
   const checked = statSync(binary, { throwIfNoEntry: false });
   // The stamp where the full launcher writes it (writableCacheRoot): the user's cache, found without cacheRoot's calls
   // unless AO_CACHE_DIR or a relative XDG_CACHE_HOME needs them, or else the package's own (root with a HOME another
   // user owns, a HOME no one may write). A stamp proves its file state was verified wherever it lies (hasValidStamp).
-  const xdg = env.XDG_CACHE_HOME || (env.HOME && join(env.HOME, '.cache'));
-  const cache = env.AO_CACHE_DIR || !xdg?.startsWith('/') ? homeCacheRoot(env) : join(xdg, 'ao');
+  const xdg = env.XDG_CACHE_HOME || (env.HOME && `${env.HOME}/.cache`);
+  const cache = env.AO_CACHE_DIR || !xdg?.startsWith('/') ? homeCacheRoot(env) : `${xdg}/ao`;
   if (!checked) return undefined;
   if (!(cache && hasValidStamp(binary, checked, entry, cache)) && !hasValidStamp(binary, checked, entry, packageCacheRoot(packageDir))) return undefined;
   // The kernel's own answer (noexec mounts too): Node aborts the process when execve fails.
@@ -64,6 +70,14 @@ function usualBinary(): { binary: string; checked: Stats } | undefined {
   const home = homeDirOrNone(env);
   if (home !== undefined && !noticeNeverDue(env, home)) return undefined;
   return { binary, checked };
+}
+
+function endsWhole(file: string): boolean {
+  try {
+    return readFileSync(file, 'latin1').trimEnd().endsWith(__AO_FULL_LAUNCHER_END__);
+  } catch {
+    return false;
+  }
 }
 
 function fullLauncher(): void {
@@ -79,7 +93,11 @@ function fullLauncher(): void {
     // pieces: a call in between waits for the install in progress, as the full launcher does for the platform package.
     whenInstallSettles(
       packageDir,
-      () => require(full),
+      () => {
+        // Cut short between two statements it would parse, and run half of itself.
+        if (!endsWhole(full)) throw new SyntaxError(`${FULL_LAUNCHER} ends before its last line`);
+        require(full);
+      },
       (err) => incomplete(err) && installing(),
     );
   } catch (cause) {
@@ -106,13 +124,30 @@ function fullLauncher(): void {
   }
 }
 
+/**
+ * Node without process.execve (20 to 22.14, 23.0 to 23.10) on POSIX: the binary is spawned, as the full launcher does it, from
+ * lib/launcher-spawn.cjs (spawn-binary.ts alone, 3 KB), not from the full launcher's 54 KB, which Node 20 (no compile
+ * cache) parsed on every call. Needs process.getBuiltinModule (Node >= 20.16), as the full launcher does.
+ */
+const spawnsHere = process.platform !== 'win32' && typeof process.getBuiltinModule === 'function';
+
 function main(): void {
   const execve = execveHere();
+  // Where the launcher stays beside the binary, SIGUSR1 is ours from the first moment, as in the full launcher
+  // (signal-forward.ts): without a listener Node opens its inspector, and this path reads files that may block.
+  if (!execve && spawnsHere) process.on('SIGUSR1', () => {});
   try {
-    const found = execve && usualBinary();
+    const found = (execve || spawnsHere) && usualBinary();
     // Still the file the stamp vouched for (an upgrade may have written it anew since), checked last, right before the
     // hand-over; else the full launcher looks again.
-    if (execve && found && sameFileAs(found.binary, found.checked)) execve(found.binary, [found.binary, ...process.argv.slice(2)], process.env);
+    if (found && sameFileAs(found.binary, found.checked)) {
+      const args = process.argv.slice(2);
+      if (execve) execve(found.binary, [found.binary, ...args], process.env);
+      const { runAsChild } = require(`${packageDir}/lib/${SPAWNER}`) as typeof import('./spawn-binary.js');
+      // One that cannot start (removed since its check) is the full launcher's to look for again or explain.
+      runAsChild(found.binary, args, fullLauncher);
+      return;
+    }
   } catch {
     // whatever it is, the full launcher meets it again and explains it
   }

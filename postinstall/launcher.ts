@@ -30,8 +30,8 @@ import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-m
 import { untrustedBy } from './ownership.js';
 import { platformLimit } from './platform-limit.js';
 import { findPlatformPackage, npmLockfile } from './resolve.js';
-import { binaryNeedsOwnSession, FORWARDED, forwardSignals, INSPECTOR_SIGNAL, mirrorExit } from './signal-forward.js';
-import { startBinary, type StartedBinary } from './spawn-binary.js';
+import { FORWARDED, forwardSignals, INSPECTOR_SIGNAL } from './signal-forward.js';
+import { runAsChild, type StartedBinary } from './spawn-binary.js';
 import { type Problem, verifyBinaryOnce } from './verify-binary.js';
 
 // Or the path bin/ao loaded it by, when bun replacing ao has just removed the old release's files: the wait for the
@@ -329,14 +329,11 @@ function run(found: Resolved, execve: Execve | undefined, retry = true): void {
       die(cannotRun(binary, err as Error));
     }
   }
-  const forwarded = FORWARDED.filter((signal) => signal !== INSPECTOR_SIGNAL);
-  forwardSignals(() => child, forwarded);
-  const onError = (err: Error) => {
+  const failed = (err: Error) => {
     // Gone since its last check (npm moves ao's folder aside to put another release there): the install in progress is
-    // waited for and the binary looked for again, with the signals' defaults back meanwhile (a Ctrl-C ends the wait).
-    // It had ended in "cannot run ... ENOENT" and a fix to check that the file is executable.
+    // waited for and the binary looked for again, once (runAsChild has taken its signal handlers away: a Ctrl-C ends the
+    // wait). It had ended in "cannot run ... ENOENT" and a fix to check that the file is executable.
     if (!(retry && found.checked && (err as NodeJS.ErrnoException).code === 'ENOENT')) die(cannotRun(binary, err));
-    for (const signal of forwarded) process.removeAllListeners(signal);
     let again: Resolved;
     try {
       again = stillInPlace(lookUp());
@@ -346,10 +343,15 @@ function run(found: Resolved, execve: Execve | undefined, retry = true): void {
     run(again, undefined, false);
   };
   try {
-    child = startBinary({ binary, args, detached: binaryNeedsOwnSession(), onExit: mirrorExit, onError });
+    child = runAsChild(
+      binary,
+      args,
+      failed,
+      FORWARDED.filter((signal) => signal !== INSPECTOR_SIGNAL),
+    );
   } catch (err) {
     // Node's permission model refuses a spawn by a throw, not an 'error' event: uncaught, it had printed its stack.
-    die(cannotRun(binary, err as Error));
+    failed(err as Error);
   }
 }
 

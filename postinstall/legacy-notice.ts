@@ -72,10 +72,10 @@ function terminal(stderr: Stream, context: 'install' | 'launch', forced: boolean
 /**
  * The notice's cheap answers, asked first: no legacy folder at all, silenced (AO_NO_LEGACY_NOTICE, or CI unless
  * AO_LEGACY_NOTICE), imported, or dismissed. bin/ao's usual path asks only this, on every call, and leaves a call it
- * answers no to the full launcher (launcher-entry.ts).
+ * answers no to the full launcher (launcher-entry.ts), whose paths are put together by hand, not path.join (it says why).
  */
 export function noticeNeverDue(env: NodeJS.ProcessEnv, home: string): boolean {
-  if (mtimeMs(join(home, '.agent-orchestrator')) === undefined && mtimeMs(join(home, '.ao-sessions')) === undefined) return true;
+  if (mtimeMs(`${home}/.agent-orchestrator`) === undefined && mtimeMs(`${home}/.ao-sessions`) === undefined) return true;
   if (on(env.AO_NO_LEGACY_NOTICE) || (on(env.CI) && !on(env.AO_LEGACY_NOTICE))) return true;
   return mtimeMs(importRecordPath(env)) !== undefined || mtimeMs(join(legacyStateDir(env), DISMISSED_FILE)) !== undefined;
 }

@@ -91,10 +91,11 @@ export function cachedBinaryPath(entry: BinaryEntry, root = cacheRoot()): string
  * the launcher has from its stat already (a name hashed from the path cost its usual path 70 µs of interpreted loop).
  * Hard links share the stamp (pnpm links one store file into every project); an inode reused by another file comes
  * with another ctime, which the stamp records. Numbers past 2^53 (overlayfs with xino sets an inode's high bits; Lustre)
- * are not exact in JS, and two files would share a name: those are taken from an exact (bigint) stat.
+ * are not exact in JS, and two files would share a name: those are taken from an exact (bigint) stat. Put together by
+ * hand, not path.join, on bin/ao's usual path (launcher-entry.ts says why); Windows takes '/' as well.
  */
 export function stampPath(path: string, st: { dev: number; ino: number }, root = cacheRoot()): string {
-  if (Number.isSafeInteger(st.dev) && Number.isSafeInteger(st.ino)) return join(root, 'verified', `${st.dev}-${st.ino}.json`);
+  if (Number.isSafeInteger(st.dev) && Number.isSafeInteger(st.ino)) return `${root}/verified/${st.dev}-${st.ino}.json`;
   const exact = statSync(path, { bigint: true });
   return join(root, 'verified', `${BigInt.asUintN(64, exact.dev)}-${BigInt.asUintN(64, exact.ino)}.json`);
 }

@@ -78,15 +78,17 @@ export const INSPECTOR_SIGNAL = 'SIGUSR1';
  * Installs the handlers for `signals`; call it before spawning. The binary can start and be signalled before the
  * line after `spawn` runs (a busy machine can pause us there), and a signal with no handler yet would kill us or
  * open the inspector. Handlers run from the event loop, so by the time one runs `spawn` has returned (and one
- * that arrived earlier is sent on then).
+ * that arrived earlier is sent on then). Returns what removes them again.
  */
-export function forwardSignals(child: () => StartedBinary | undefined, signals: readonly NodeJS.Signals[] = FORWARDED): void {
-  for (const signal of signals) {
-    process.on(signal, () => {
-      if (FROM_TERMINAL.has(signal) && inTerminalForeground()) return;
-      child()?.kill(signal);
-    });
-  }
+export function forwardSignals(child: () => StartedBinary | undefined, signals: readonly NodeJS.Signals[] = FORWARDED): () => void {
+  const forward = (signal: NodeJS.Signals) => {
+    if (FROM_TERMINAL.has(signal) && inTerminalForeground()) return;
+    child()?.kill(signal);
+  };
+  for (const signal of signals) process.on(signal, forward);
+  return () => {
+    for (const signal of signals) process.removeListener(signal, forward);
+  };
 }
 
 export const signalNumber = (signal: NodeJS.Signals): number => (process.getBuiltinModule('node:os').constants.signals as Record<string, number>)[signal] ?? 0;

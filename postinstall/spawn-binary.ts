@@ -12,7 +12,7 @@
  * only on Node 20 to 23), `child_process.spawn` does the same job. Windows always takes it.
  */
 import type { ChildProcess } from 'node:child_process';
-import { signalNumber } from './signal-forward.js';
+import { binaryNeedsOwnSession, FORWARDED, forwardSignals, mirrorExit, signalNumber } from './signal-forward.js';
 
 export interface StartedBinary {
   kill(signal: NodeJS.Signals): void;
@@ -48,7 +48,7 @@ function processWrap(): ProcessWrap | undefined {
 }
 
 /** `binary args` with our stdio, in a session of its own when `detached`; `onExit` gets the code or the signal it ended with, `onError` why it could not start. */
-export interface BinaryStart {
+interface BinaryStart {
   binary: string;
   args: string[];
   detached: boolean;
@@ -56,7 +56,7 @@ export interface BinaryStart {
   onError: (err: Error) => void;
 }
 
-export function startBinary(start: BinaryStart): StartedBinary {
+function startBinary(start: BinaryStart): StartedBinary {
   const wrap = processWrap();
   if (!wrap) return spawnWithChildProcess(start);
   const { binary, args, detached, onExit, onError } = start;
@@ -87,11 +87,37 @@ export function startBinary(start: BinaryStart): StartedBinary {
   return { kill: (signal) => void (running && handle.kill(signalNumber(signal))) };
 }
 
+/**
+ * Runs `binary args` as this launcher's child and ends as it ends (signal-forward.ts): `signals` forwarded to it, in a
+ * session of its own without a terminal. Returns the child, for signals the caller forwards itself. A start that fails
+ * takes its handlers away again before `onError` hears why: the caller may go on working synchronously (bin/ao hands
+ * over to the full launcher, which may wait for an install), and a Ctrl-C or SIGTERM meanwhile must end it, not wait.
+ * Shared by the full launcher and, on Node without process.execve, bin/ao's usual path (through
+ * lib/launcher-spawn.cjs, this module alone: that path never loads the full launcher). bin/ao of one release may load
+ * lib/launcher-spawn.cjs of another while an upgrade writes the package: keep this signature.
+ */
+export function runAsChild(binary: string, args: string[], onError: (err: Error) => void, signals: readonly NodeJS.Signals[] = FORWARDED): StartedBinary {
+  let child: StartedBinary | undefined;
+  const stopForwarding = forwardSignals(() => child, signals);
+  const failed = (err: Error) => {
+    stopForwarding();
+    onError(err);
+  };
+  try {
+    child = startBinary({ binary, args, detached: binaryNeedsOwnSession(), onExit: mirrorExit, onError: failed });
+  } catch (err) {
+    stopForwarding();
+    throw err;
+  }
+  return child;
+}
+
 function spawnWithChildProcess({ binary, args, detached, onExit, onError }: BinaryStart): StartedBinary {
   // Loaded only here: node:child_process (with net and streams) is most of what the spawn costs the launcher.
   const { spawn } = process.getBuiltinModule('node:child_process');
   const child: ChildProcess = spawn(binary, args, { stdio: 'inherit', detached });
-  child.on('error', onError);
+  // Also emitted when a later kill fails: only a start that failed is the caller's to hear.
+  child.on('error', (err) => child.pid === undefined && onError(err));
   child.on('exit', onExit);
   return { kill: (signal) => void child.kill(signal) };
 }

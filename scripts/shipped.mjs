@@ -6,12 +6,28 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { build } from 'esbuild';
 
+/**
+ * The full launcher's last line. bin/ao loads no lib/launcher-full.cjs without it: yarn 1 and bun write ao's files in
+ * place, and a call meeting one cut short could parse it (a cut between two statements) and run half of it.
+ */
+const FULL_LAUNCHER_END = '//# the end of the ao launcher';
+
 export const SHIPPED = [
   // bin/ao: on the usual path it is the only file Node compiles before the binary takes over (postinstall/README.md).
   // Minified: V8 parses all of it on every call, and it prints no stack of its own (it falls back to the full launcher).
-  { in: 'postinstall/launcher-entry.ts', out: 'launcher.cjs', shebang: true, minify: true, importMetaUrl: false, hoistLoadedBuiltins: true },
+  {
+    in: 'postinstall/launcher-entry.ts',
+    out: 'launcher.cjs',
+    shebang: true,
+    minify: true,
+    importMetaUrl: false,
+    hoistLoadedBuiltins: true,
+    define: { __AO_FULL_LAUNCHER_END__: JSON.stringify(FULL_LAUNCHER_END) },
+  },
   // lib/launcher-full.cjs: everything else the launcher does, loaded by bin/ao when the usual path is not open.
-  { in: 'postinstall/launcher.ts', out: 'launcher-full.cjs', importMetaUrl: false, hoistLoadedBuiltins: true },
+  { in: 'postinstall/launcher.ts', out: 'launcher-full.cjs', importMetaUrl: false, hoistLoadedBuiltins: true, footer: FULL_LAUNCHER_END },
+  // lib/launcher-spawn.cjs: bin/ao's usual path where Node has no process.execve (spawn-binary.ts's exports).
+  { in: 'postinstall/spawn-binary.ts', out: 'launcher-spawn.cjs', minify: true, importMetaUrl: false, hoistLoadedBuiltins: true },
   { in: 'postinstall/postinstall.ts', out: 'postinstall.cjs' },
   // Loaded by the postinstall only when the platform package is missing: pacote stays off every other path.
   { in: 'postinstall/fetch-platform.ts', out: 'fetch-platform.cjs', minify: true, quiet: ['require-resolve-not-external'] },
@@ -57,9 +73,11 @@ export async function bundleEntry(entry, outFile, root = process.cwd(), define =
       'import.meta.url': '__import_meta_url',
       'import.meta.filename': '__filename',
       __AO_TEST_HOOKS__: options.testHooks ? 'true' : 'false',
+      ...entry.define,
       ...define,
     },
     banner: { js: [entry.shebang && '#!/usr/bin/env node', entry.importMetaUrl !== false && importMetaUrl].filter(Boolean).join('\n') },
+    footer: { js: entry.footer ?? '' },
     legalComments: 'none',
     minify: entry.minify ?? false,
     // Folds constants across modules, so code behind a false __AO_TEST_HOOKS__ is dropped even unminified.

@@ -3,6 +3,7 @@ import { readFile, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep, win32 } from 'node:path';
 import semver from 'semver';
 import { removeKilledTempSiblings, writeJsonAtomic } from '../../common/fs-atomic.js';
+import { DISK_FULL } from '../../common/file-system-error.js';
 
 /**
  * `~/.ao/app-state.json`, the marker the real `ao start` reads to find the
@@ -112,7 +113,7 @@ export async function physical(path: string): Promise<string> {
  * Compared with links resolved: installed as AO_APP_DIR=<a link> and removed by the real path (or the other way round),
  * a marker left naming the deleted app makes ao start fetch its own unverified download.
  */
-export async function clearAppState(root: string, dir = aoStateDir()): Promise<boolean> {
+export async function clearAppState(root: string, dir = aoStateDir(), later?: Array<() => Promise<void>>): Promise<boolean> {
   const existing = await readAppState(dir);
   if (!existing) return false;
   // Inside its `versions`, where ao-app puts every app (and `versions` linked to another disk is followed): an app folder
@@ -122,8 +123,17 @@ export async function clearAppState(root: string, dir = aoStateDir()): Promise<b
   // What the app recorded besides where it is (its legacy-import decision, `migration`) outlives this copy of it: an app
   // installed again later reads it. Kept with an appPath naming nothing, as the app itself writes a marker without an app.
   const { appPath, version, installedAt, lastReconciledAt, installSource, schemaVersion, ...theirs } = existing;
-  if (Object.keys(theirs).length > 0) await writeMarker(dir, { schemaVersion, appPath: '', version: '', ...theirs });
-  else {
+  if (Object.keys(theirs).length > 0) {
+    const kept = { schemaVersion, appPath: '', version: '', ...theirs };
+    await writeMarker(dir, kept).catch(async (err: NodeJS.ErrnoException) => {
+      // A full disk, where `ao-app remove` is how the app's space comes back (`later`: run once the app is deleted): the
+      // marker goes now, so ao start never names what is being deleted, and what the app recorded is written back after,
+      // under any marker written meanwhile. The remove had failed here, "free some space", deleting nothing.
+      if (!later || !DISK_FULL.has(err.code ?? '')) throw err;
+      await rm(join(dir, APP_STATE_FILE), { force: true });
+      later.push(async () => writeMarker(dir, { ...kept, ...(await readAppState(dir)) }));
+    });
+  } else {
     // ~/.ao is not ao-app's and no lock of ours covers it; the app's own temp names are its business.
     removeKilledTempSiblings(join(dir, APP_STATE_FILE));
     await rm(join(dir, APP_STATE_FILE), { force: true });

@@ -20,6 +20,7 @@ import {
   ProxyCredentialsError,
   ProxyRefusedError,
   RetryableError,
+  StallError,
 } from './mirror-policy.js';
 import { discardPartial, PartialFile, type Sidecar } from './partial-file.js';
 
@@ -357,7 +358,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       const stopAttempt = () => attempt.abort(options.signal?.reason);
       options.signal?.addEventListener('abort', stopAttempt, { once: true });
       const stopWatching = abortOnRepeatedConnectErrors(url, attempt);
-      const attemptTimer = setTimeout(() => attempt.abort(new RetryableError(`${url} did not answer within ${stallTimeoutMs} ms`)), stallTimeoutMs);
+      const attemptTimer = setTimeout(() => attempt.abort(new StallError(`${url} did not answer within ${stallTimeoutMs} ms`)), stallTimeoutMs);
       // The overall deadline cuts an attempt whose body is still arriving, too (a server sending a byte a second never trips
       // the idle timeout), and one still waiting for its answer: said as the deadline, not as a host that did not answer.
       const deadlineTimer = setTimeout(
@@ -416,7 +417,12 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     }
     const proxy = proxyInUse();
     const again = `then run ao-app install again${part.offset > 0 ? ': it resumes' : ''}`;
-    let fix = proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY), ${again}` : `check the network connection, ${again}`;
+    // Silent for the whole stall time at the last attempt: maybe only slow (a proxy that fetches and scans the whole file
+    // before it answers), which no retry with the same wait gets through.
+    const patience = stalled(policy.lastFailure)
+      ? `; if it is only slow (a proxy that scans the whole file before it answers), raise AO_APP_STALL_MS (now ${stallTimeoutMs} ms), like AO_APP_STALL_MS=600000;`
+      : ',';
+    let fix = proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY)${patience} ${again}` : `check the network connection${patience} ${again}`;
     if (policy.comeBackInMs !== undefined)
       fix = `the download host is busy and asked to come back in ${humanWait(policy.comeBackInMs)}: run ao-app install again after that${part.offset > 0 ? ' (it resumes)' : ''}`;
     // A host answered, the last time it was asked, with an outage or overload status: the connection reached it, whatever
@@ -447,6 +453,12 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     });
   }
   return { resumedFrom: part.resumedFrom, fetched: part.fetched, url: part.sidecar?.url ?? options.urls[0]! };
+}
+
+/** A failure that was the stall time running out: ours, or undici's own headers or body timeout (set to the same time). */
+function stalled(failure: unknown): boolean {
+  const code = (failure as { code?: unknown } | undefined)?.code;
+  return failure instanceof StallError || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
 }
 
 /** What to do once every URL is dropped, by the kind of the last failure. */
@@ -613,7 +625,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
         windowStart = performance.now();
         windowBytes = 0;
       } else if (performance.now() - windowStart > ctx.stallTimeoutMs) {
-        throw new RetryableError(`${url} sent only ${windowBytes} bytes in ${ctx.stallTimeoutMs} ms`);
+        throw new StallError(`${url} sent only ${windowBytes} bytes in ${ctx.stallTimeoutMs} ms`);
       }
       // More bytes than the manifest pins: whatever else comes is not the artifact (leaving the loop discards the body).
       if (received >= size) break;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { closeSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { access, chmod, constants, lstat, mkdir, readdir, readFile, readlink, rm, rmdir, stat, statfs, symlink, writeFile } from 'node:fs/promises';
+import { closeSync, lstatSync, openSync, readdirSync, readSync, type Dirent, type Stats } from 'node:fs';
+import { access, chmod, constants, lstat, readdir, readFile, readlink, rm, rmdir, stat, statfs, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
@@ -11,13 +11,14 @@ import { absoluteUserPath, homeDir } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
 import { fsyncDir, renameWithRetry, tempSibling, tempSiblingPrefix, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
 import { acquireLock, CANNOT_WRITE, type Lock } from '../../common/lock.js';
+import { makeFolderLevels } from '../../common/make-folder.js';
 import { settle } from '../../common/streaming-memory.js';
 import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
 import { discardOtherDownloads, discardPartial, isDownloadFileName, isSidecarTempName, partialPath, usablePartialSize } from './partial-file.js';
 import { clearAppState, physical, recordAppState, type RecordOutcome } from './app-state.js';
 import { checkOpenableApp, extractArtifact, downloadBecomesApp, topLevelBundle, type PlannedEntry } from '../../common/app-extract.js';
-import { COMPLETION_MARKER } from '../../common/archive-plan.js';
+import { cleanPath, COMPLETION_MARKER } from '../../common/archive-plan.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, TRUST_FILE, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
 import { refuseFolderOthersCanWrite, refuseRootInOthersFolder } from './foreign-owner.js';
@@ -125,7 +126,8 @@ export function versionFolder(root: string, version: string, target: string): st
 }
 
 function pickTarget(manifest: AppManifest, target: string): AppTarget {
-  const entry = manifest.targets[target];
+  // Its own entries only: `constructor` or `toString` had found Object.prototype's, an entry with no file or hash.
+  const entry = Object.hasOwn(manifest.targets, target) ? manifest.targets[target] : undefined;
   if (!entry) {
     throw new UserError({
       what: `there is no desktop app for this platform (${target})`,
@@ -403,18 +405,23 @@ async function sweep(root: string, keep: Set<string>): Promise<void> {
  * folders), and checked once they exist: a folder someone else made in between is refused, not used.
  */
 async function makeAppFolders(root: string): Promise<void> {
-  await mkdir(join(root, 'versions'), { recursive: true, mode: 0o755 });
-  await mkdir(join(root, 'downloads'), { recursive: true, mode: 0o755 });
+  await makeFolderLevels(join(root, 'versions'));
+  await makeFolderLevels(join(root, 'downloads'));
   await refuseFolderOthersCanWrite(root, 'install');
 }
 
-/** The installer's lock on `root`, waiting up to `waitMs`; `onWait` is told once, in words, when another ao-app holds it. */
-function lockAppRoot(root: string, waitMs: number, onWait?: (message: string) => void, signal?: AbortSignal): Promise<Lock> {
+/**
+ * The installer's lock on `root`, waiting up to `waitMs`; `onWait` is told once, in words, when another ao-app holds it.
+ * `needsNoSpace`: verify (it reads) and remove (it frees space) take it on a full disk too, where they had failed
+ * writing it, "free some space there", about the command that would have.
+ */
+function lockAppRoot(root: string, waitMs: number, onWait?: (message: string) => void, signal?: AbortSignal, needsNoSpace = false): Promise<Lock> {
   const lockPath = join(root, '.lock');
   return acquireLock(lockPath, {
     purpose: 'the desktop app installer',
     waitMs,
     signal,
+    emptyOnFullDisk: needsNoSpace,
     onWait: (holder) => onWait?.(`waiting for another ao-app (${holder}) to finish: it holds ${lockPath}`),
   });
 }
@@ -757,7 +764,7 @@ export async function verifyApp(options: {
   // Under the installer's lock: a remove or an install's switch and sweep in progress is not damage.
   let lock: Lock | undefined;
   try {
-    lock = await lockAppRoot(root, options.lockWaitMs ?? 60_000, options.onLockWait);
+    lock = await lockAppRoot(root, options.lockWaitMs ?? 60_000, options.onLockWait, undefined, true);
   } catch (err) {
     // A folder this user may not write (an admin's install, a read-only disk): verify only reads, so it reads it as it is.
     if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
@@ -801,7 +808,52 @@ async function entryProblems(dir: string, marker: Marker): Promise<string[]> {
       else problems.push(...(await fileDigestProblems(full, e.path, e.size, e.integrity, scratch)));
     }
   }
+  problems.push(...treeProblems(dir, marker));
   return problems;
+}
+
+/** Written by Finder into any folder someone looked at (an app's "Show Package Contents"): no change to the app. */
+const FINDER_VIEW_SETTINGS = '.DS_Store';
+
+/**
+ * What is in the version folder but not in its marker, each added folder named once (not what it holds), and a folder of
+ * the release that is no folder now (a link to a copy elsewhere, whose files hash as installed). Electron loads
+ * `Resources/app/` before `app.asar`: a folder added there runs instead of the release, every installed file unchanged.
+ */
+function treeProblems(dir: string, marker: Marker): string[] {
+  // Each entry's path and, as folders, every folder above it (an archive need not list its folders). In NFC on both sides:
+  // HFS+ stores a name in NFD whatever the archive spelled (the plan refuses two names that differ only so).
+  const known = new Map<string, boolean>([[COMPLETION_MARKER, false]]);
+  for (const e of marker.entries) {
+    const path = cleanPath(e.path).normalize('NFC');
+    known.set(path, known.get(path) === true || e.type === 'dir');
+    for (let cut = path.lastIndexOf('/'); cut > 0; cut = path.lastIndexOf('/', cut - 1)) {
+      const above = path.slice(0, cut);
+      if (known.get(above) === true) break;
+      known.set(above, true);
+    }
+  }
+  const problems: string[] = [];
+  const walk = (folder: string, prefix: string) => {
+    let names: Dirent[];
+    try {
+      names = readdirSync(folder, { withFileTypes: true });
+    } catch {
+      return; // A folder that cannot be read is named by the entries in it (missing, or not readable).
+    }
+    for (const d of names) {
+      if (d.name === FINDER_VIEW_SETTINGS) continue;
+      const path = prefix + d.name.normalize('NFC');
+      const isFolder = known.get(path);
+      if (isFolder === undefined) problems.push(`${path} is not part of the release (added after it was installed)`);
+      // Links are not followed (an app's own links to its folders lead back inside it). A file or link in place of a
+      // release's file or link is named by its entry.
+      else if (isFolder && d.isDirectory()) walk(join(folder, d.name), `${path}/`);
+      else if (isFolder) problems.push(`${path} is no longer a folder`);
+    }
+  };
+  walk(dir, '');
+  return problems.sort();
 }
 
 /** A `current` pointer or a version folder in `root` (a half-written one too): something for remove to remove. */
@@ -848,19 +900,21 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     if (stateDir !== undefined) await clearAppState(root, stateDir);
     return false;
   }
-  const lock = await lockAppRoot(root, 60_000, onLockWait);
+  const lock = await lockAppRoot(root, 60_000, onLockWait, undefined, true);
   try {
     await refuseForeignCurrent(root, 'remove');
     const installed = await holdsAnApp(root);
     // ao start is told first: a remove ending inside the deletion (Ctrl-C, a failed rmdir) must not leave it naming what
     // is left of the app (a half-deleted .app it would open) or a deleted one (which it replaces with an unverified download).
-    if (stateDir !== undefined && (await clearAppState(root, stateDir))) await pointBackAtDefault(root, stateDir, onLockWait);
+    const afterRemoval: Array<() => Promise<void>> = [];
+    if (stateDir !== undefined && (await clearAppState(root, stateDir, afterRemoval))) await pointBackAtDefault(root, stateDir, onLockWait);
     // Only this platform's pointer: a `current.json` on POSIX (or a `current` on Windows) is not ao-app's.
     await rm(join(root, process.platform === 'win32' ? 'current.json' : 'current'), { force: true });
     // Only what ao-app made: AO_APP_DIR (or --dir) may name a folder that already held a `versions` or `downloads` of its own.
     await removeOurs(join(root, 'versions'), isVersionFolderName);
     await removeOurs(join(root, 'downloads'), isDownloadFileName);
     await sweepKilledSteps(root);
+    for (const step of afterRemoval) await step();
     return installed;
   } finally {
     await lock.release();

@@ -17,6 +17,9 @@ export class RetryableError extends Error {
 /** The overall deadline cut the attempt: the time ran out, not the host, so the failures before it still say what went wrong. */
 export class DeadlineError extends RetryableError {}
 
+/** Nothing, or under 1 KiB, came within the stall time (AO_APP_STALL_MS): a host or proxy that may only be slow. */
+export class StallError extends RetryableError {}
+
 /** This URL will not work however often it is asked (404, a redirect loop, another file): drop it from the rotation. */
 export class DeadUrlError extends RetryableError {}
 

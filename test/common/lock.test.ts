@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -229,5 +229,32 @@ describe('acquireLock', () => {
       }),
     );
     expect(maxInside).toBe(1);
+  });
+});
+
+// A command that needs no space (ao-app verify reads, remove frees it) on a disk with not a byte left: its lock is the
+// empty file it made, still exclusive, and gone once released. It had failed writing its pid, ENOSPC.
+describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('acquireLock on a disk with no byte left', () => {
+  it('holds the lock as an empty file that others wait for, and deletes it on release', async () => {
+    const disk = dir();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', disk]);
+    try {
+      const free = Number(execFileSync('df', ['-B1', '--output=avail', disk], { encoding: 'utf8' }).trim().split('\n')[1]);
+      execFileSync('fallocate', ['-l', String(free), join(disk, 'filler')]);
+      const path = join(disk, 'x.lock');
+      const options = { purpose: 'ao-app remove', emptyOnFullDisk: true };
+      const first = await acquireLock(path, options);
+      expect(readFileSync(path, 'utf8')).toBe('');
+      // Without the option, as install takes it: the disk's error, and no empty file left behind by it.
+      await expect(acquireLock(join(disk, 'y.lock'), { purpose: 'ao-app install' })).rejects.toMatchObject({ code: 'ENOSPC' });
+      expect(existsSync(join(disk, 'y.lock'))).toBe(false);
+      await expect(acquireLock(path, { ...options, waitMs: 300 })).rejects.toMatchObject({ code: 'ELOCKED' });
+      await first.release();
+      expect(existsSync(path)).toBe(false);
+      const second = await acquireLock(path, options);
+      await second.release();
+    } finally {
+      execFileSync('umount', [disk]);
+    }
   });
 });

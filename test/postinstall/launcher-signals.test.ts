@@ -15,6 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -150,9 +151,10 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
 
   /**
    * Runs `node file args`, sends it a SIGUSR1 while it blocks reading its manifest (a FIFO: opening it to write returns
-   * once the launcher has opened it to read), then lets the read finish; its exit code and stderr.
+   * once the launcher has opened it to read), then lets the read finish; its exit code and stderr. `readAgain`: the
+   * manifest is a plain file from then on, for a later read (bin/ao's usual path reads it, then the full launcher).
    */
-  async function usr1WhileReadingManifest(node: string, file: string, args: string[], manifestFile: string, manifest: Buffer) {
+  async function usr1WhileReadingManifest(node: string, file: string, args: string[], manifestFile: string, manifest: Buffer, readAgain = false) {
     const child = spawn(node, [file, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
@@ -160,6 +162,11 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     const writer = await open(manifestFile, 'w');
     process.kill(child.pid!, 'SIGUSR1');
     await sleep(300);
+    if (readAgain) {
+      // The open FIFO stays the launcher's; the name now leads to a plain copy.
+      writeFileSync(`${manifestFile}.plain`, manifest);
+      renameSync(`${manifestFile}.plain`, manifestFile);
+    }
     await writer.writeFile(manifest);
     await writer.close();
     return { code: await ended, stderr };
@@ -234,9 +241,10 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
 
   it("Node 20: a SIGUSR1 while the launcher is still finding its binary never opens Node's inspector, and the launcher carries on", async () => {
     // A copy of the package in a plain node_modules, its ao-manifest.json a FIFO: the launcher blocks reading it,
-    // early in its start-up, until the test has signalled it (before the fix, Node's inspector answered).
+    // early in its start-up, until the test has signalled it (before the fix, Node's inspector answered). bin/ao reads
+    // it first (its usual path, which finds no stamp for the copy), then the full launcher.
     const { scope, manifestFile, manifest } = copyWithFifoManifest('early-usr1');
-    const { stderr } = await usr1WhileReadingManifest(node20, join(scope, 'ao', 'bin', 'ao'), ['fixture', 'trap', '300', '5'], manifestFile, manifest);
+    const { stderr } = await usr1WhileReadingManifest(node20, join(scope, 'ao', 'bin', 'ao'), ['fixture', 'trap', '300', '5'], manifestFile, manifest, true);
     // The signal is sent on as the binary starts: whether it lands before the Go runtime takes signals (the binary
     // then ends of it, as a bare binary would) or after (it prints it) is the binary's own race, so no status is
     // asserted. Before the fix Node answered instead: "Debugger listening on ws://127.0.0.1:9229", or the read of
@@ -307,6 +315,57 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       };
       const baseline = new Set(loaded([empty]));
       expect(loaded([launcher, '--version']).filter((m) => !baseline.has(m))).toEqual(['Internal Binding signal_wrap', 'Internal Binding process_wrap']);
+    });
+
+    const compiled = (extraEnv: NodeJS.ProcessEnv = {}) => {
+      const r = run([...preload('report-files-at-exit.cjs'), launcher, 'fixture', 'exit', '7'], extraEnv);
+      expect([r.status, r.signal], r.stderr).toEqual([7, null]);
+      return JSON.parse(/compiled: (.*)/.exec(r.stderr)![1]!) as string[];
+    };
+    const own = () => realpathSync(join(dirname(launcher), '..'));
+
+    it('on a verified run: bin/ao spawns it with lib/launcher-spawn.cjs and never loads the full launcher (54 KB, parsed on every call)', async () => {
+      expect(compiled()).toEqual([realpathSync(launcher), join(own(), 'lib', 'launcher-spawn.cjs')]);
+      const binary = realpathSync(join(own(), '..', 'ao-linux-x64', 'bin', 'ao'));
+      chmodSync(binary, 0o755); // the same mode, a new ctime: the stamp no longer describes the file
+      expect(compiled()).toEqual([realpathSync(launcher), join(own(), 'lib', 'launcher-full.cjs')]);
+      // Verified again by the full launcher, which stamped it: the next call takes the usual path.
+      expect(compiled()).toEqual([realpathSync(launcher), join(own(), 'lib', 'launcher-spawn.cjs')]);
+    });
+
+    it('a start that fails on the usual path (EAGAIN: a process limit reached for the moment): the full launcher starts it, and a signal reaches it once', async () => {
+      const support = (name: string) => join(REPO_ROOT, 'test', 'postinstall', 'support', name);
+      const preloads = ['fail-first-spawn.cjs', 'report-files-at-exit.cjs', 'report-forwarded-signals.cjs'].map((name) => `--require ${support(name)}`);
+      const r = await signalled(node20, launcher, { ...env, NODE_OPTIONS: preloads.join(' ') }, ['fixture', 'trap', '1500', '5'], 'SIGTERM', 'process');
+      expect(count(r.stdout, GO_NAMES.SIGTERM)).toBe(1);
+      expect([r.code, r.signal, r.groupLeft]).toEqual([5, null, false]);
+      // Sent once, counted where it is sent (Go merges two copies that arrive at once, so the binary cannot tell).
+      expect(/forwarded: (.*)/.exec(r.stderr)![1]).toBe(JSON.stringify({ [constants.signals.SIGTERM]: 1 }));
+      const files = JSON.parse(/compiled: (.*)/.exec(r.stderr)![1]!) as string[];
+      expect(files).toEqual([realpathSync(launcher), join(own(), 'lib', 'launcher-spawn.cjs'), join(own(), 'lib', 'launcher-full.cjs')]);
+    });
+
+    it('after a start that failed on the usual path, a SIGTERM while the full launcher works (an install to wait for) ends the launcher at once', async () => {
+      const support = (name: string) => join(REPO_ROOT, 'test', 'postinstall', 'support', name);
+      const child = spawn(node20, [launcher, 'fixture', 'trap', '1500', '5'], {
+        env: { ...env, NODE_OPTIONS: `--require ${support('fail-first-spawn.cjs')} --require ${support('slow-full-launcher.cjs')}` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      const loading = new Promise<void>((resolve) =>
+        child.stderr.on('data', (d) => {
+          stderr += d;
+          if (stderr.includes('full launcher loading')) resolve();
+        }),
+      );
+      const ended = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+      await loading;
+      process.kill(child.pid!, 'SIGTERM');
+      // The usual path's handlers had stayed: the signal waited for the full launcher, which started the binary first.
+      expect(await ended).toEqual([null, 'SIGTERM']);
+      expect([stderr, stdout]).toEqual(['full launcher loading\n', '']);
     });
 
     it('falls back to child_process where process.binding is refused, with the same exit status', async () => {
@@ -505,6 +564,8 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     // was incomplete, or thrown a SyntaxError's stack.
     const put = () => writeFileSync(full, text);
     const half = () => writeFileSync(full, text.subarray(0, text.length / 2));
+    // Cut between two statements, it parses: cut before its last, it had defined everything, run nothing and exit 0.
+    const beforeLast = () => writeFileSync(full, text.subarray(0, text.lastIndexOf('main();')));
     // yarn 1 unlinks every file of ao's at once before writing it anew: package.json may be gone too, where bin/ao had
     // taken itself for a copy outside its package and said to delete it.
     const packageJson = join(own, 'package.json');
@@ -516,6 +577,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     for (const [label, write] of [
       ['missing', () => {}],
       ['half written', half],
+      ['cut before its last statement', beforeLast],
       ['missing, and package.json too', () => rmSync(packageJson)],
     ] as const) {
       const r = await called(write, putBoth);
@@ -540,6 +602,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     for (const [label, write] of [
       ['missing', () => {}],
       ['damaged', half],
+      ['damaged', beforeLast],
     ] as const) {
       const r = await called(write, () => {});
       expect(r.status).toBe(1);

@@ -585,6 +585,25 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
   }, 20_000);
 
+  // A proxy that fetches and scans the whole file before it answers (a corporate antivirus proxy) is silent for longer than
+  // the stall time at every attempt: the give-up had said only to check the network or the proxy, never which setting waits longer.
+  it('gives up on a host that never answers within the stall time saying to raise AO_APP_STALL_MS', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/app.zip`;
+      const failure = download({ urls: [url], dest: join(await tempDir('dl'), 'app.zip'), ...pinned, backoffBaseMs: 1, stallTimeoutMs: 200, retries: 1 });
+      await expect(failure).rejects.toMatchObject({
+        code: 'EAPPDOWNLOAD',
+        why: expect.stringContaining('did not answer within 200 ms'),
+        fix: expect.stringMatching(/raise AO_APP_STALL_MS \(now 200 ms\)/),
+      });
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
   // "Never give up" spelled as a big number (AO_APP_STALL_MS and AO_APP_DEADLINE_MS of 30 days, on a slow hotel link):
   // past 2^31-1 ms, Node fires a timer after 1 ms, so every attempt was cut at once, "did not answer within 2592000000 ms".
   it('downloads with a stall timeout and deadline past what a timer holds (30 days), instead of cutting every attempt at once', async () => {

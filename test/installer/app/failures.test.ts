@@ -502,6 +502,22 @@ describe('the command line', () => {
     expect(r.stderr).toMatch(/there is no desktop app for this platform \(linux-arm64\)/);
   });
 
+  // Names every object has (Object.prototype's) were read as the release's entry for them: a function or the prototype,
+  // with no file and no hash, and install died in its "already installed" check, exit 70 with a TypeError's stack trace.
+  it('says there is no app for a --target that names an object property (constructor, toString, __proto__), exit 1', async () => {
+    const manifest = await manifestFor(server, systemTarGz('proto', false), 'tar.gz');
+    const file = await writeManifest(await tempDir('m'), manifest);
+    for (const target of ['constructor', 'toString', '__proto__'])
+      for (const verb of ['install', 'verify']) {
+        const r = await ao([verb, '--json', '--manifest', file, '--target', target, '--dir', join(work, `proto-${verb}`)]);
+        expect(r.code, `${verb} --target ${target}: ${r.stderr}`).toBe(1);
+        expect(errorEvent(r.stdout), `${verb} --target ${target}`).toMatchObject({
+          code: 'EAPPTARGET',
+          what: `there is no desktop app for this platform (${target})`,
+        });
+      }
+  });
+
   it('refuses the Windows installer on another OS before downloading anything', async () => {
     const artifact = join(work, 'agent-orchestrator-win32-x64.exe');
     writeFileSync(artifact, 'MZ not really an installer\n');
@@ -585,6 +601,18 @@ describe('a manifest that is not a release manifest is refused (exit 1, EAPPMANI
       expect(errorEvent(r.stdout), text).toMatchObject({ code: 'EAPPMANIFEST', what: expect.stringContaining(file) });
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
+  });
+
+  // A single-file app is kept under its own name in the version folder, where the completion marker is written last: an
+  // AppImage of that name was replaced by the marker, and ao start pointed at it (a JSON file), exit 0.
+  it('refuses a release file named like the completion marker, before any download', async () => {
+    const artifact = join(await tempDir('marker-named'), '.ao-app-complete.json');
+    writeFileSync(artifact, '#!/bin/sh\nexit 0\n');
+    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/marker-named' });
+    const r = await ao([...(await installArgs(manifest, join(work, 'marker-named'), ['--json'])).filter((a) => a !== '--quiet')]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPMANIFEST', why: expect.stringContaining('the completion marker') });
+    expect(server.requests.filter((q) => q.path === '/marker-named')).toHaveLength(0);
   });
 
   it('never builds a version folder outside <root>/versions, whatever the manifest passed', () => {
@@ -1430,6 +1458,46 @@ describe.runIf(asRoot && process.platform === 'linux')("a full disk met writing 
     expect((await ao(args, { HOME: home })).code).toBe(0);
     expect(appState(home).version).toBe('0.10.0');
     expect(server.requests.filter((q) => q.path === path)).toHaveLength(requests);
+  });
+});
+
+// A folder that exists but whose file system answers ENOENT to making anything in it (/proc here): Node's recursive mkdir
+// goes up on ENOENT, finds the folder there and tries again, for ever; ao-app had sat at 100% CPU, silent.
+describe.runIf(process.platform === 'linux')('an app folder on a file system that refuses new folders with ENOENT', () => {
+  it('is EAPPDISK naming the folder, exit 1, not a hang', async () => {
+    const root = `/proc/${process.pid}/ao-app`;
+    const r = await ao(await installArgs(await manifestFor(server, systemTarGz('proc', false), 'tar.gz'), root, ['--json']), {}, 20_000);
+    expect(r.code, r.stderr).toBe(1);
+    expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPDISK', why: expect.stringContaining(root) });
+  });
+});
+
+// A disk with not a byte left: `ao-app remove` is how a user gets the app's space back, and verify only reads. Both had
+// failed writing their lock ("the disk holding ... is full: free some space there"), leaving the app where it was.
+describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left (a full tmpfs holding the home folder)', () => {
+  it('verify still checks the app and remove still removes it, exit 0, leaving no lock behind, keeping what the app recorded in the marker ao start reads', async () => {
+    const home = await tempDir('no-byte-home');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', home]);
+    try {
+      // The default app folder, ~/.ao/app, and ao start's marker beside it, on the full disk.
+      const release = (await appImageCase('no-byte')).args.slice(2, 6); // --manifest <file> --target linux-x64
+      expect((await ao(['install', '--quiet', ...release], { HOME: home })).code).toBe(0);
+      // What the app records in ao start's marker besides where it is (its legacy-import decision) outlives a remove.
+      const migration = { status: 'declined', lastAttemptAt: '2026-11-01T00:00:00.000Z' };
+      writeFileSync(join(home, '.ao', 'app-state.json'), JSON.stringify({ ...appState(home), migration }));
+      const free = Number(execFileSync('df', ['-B1', '--output=avail', home], { encoding: 'utf8' }).trim().split('\n')[1]);
+      execFileSync('fallocate', ['-l', String(free), join(home, 'filler')]);
+      const verify = await ao(['verify', '--quiet', ...release], { HOME: home });
+      expect(verify.stderr).toBe('');
+      expect(verify.code).toBe(0);
+      const remove = await ao(['remove', '--quiet'], { HOME: home });
+      expect(remove.stderr).toBe('');
+      expect(remove.code).toBe(0);
+      expect(readdirSync(join(home, '.ao', 'app'))).toEqual([]);
+      expect(appState(home)).toMatchObject({ appPath: '', version: '', migration });
+    } finally {
+      execFileSync('umount', [home]);
+    }
   });
 });
 

