@@ -297,7 +297,28 @@ function cannotRun(binary: string, err: Error): UserError {
 
 let child: StartedBinary | undefined;
 
-function run(binary: string, execve: Execve | undefined): void {
+/** The binary found and verified, the install in progress waited for when it is under way. */
+const lookUp = () => whenInstallSettles(packageDir, () => resolveBinary(readManifest()), installInProgress);
+
+/** `found`, or, replaced since it was verified (an upgrade writing it anew), verified again. Checked last, right before the hand-over. */
+function stillInPlace(found: Resolved): Resolved {
+  for (let again = 0; found.checked && !sameFileAs(found.binary, found.checked); again++) {
+    if (again === 3) {
+      throw new UserError({
+        what: `${found.binary} keeps changing`,
+        why: 'it was replaced each time the launcher had checked it: something is writing it',
+        fix: 'run ao again once the install or whatever writes that file has finished',
+        code: 'EAOINTEGRITY',
+      });
+    }
+    found = lookUp();
+  }
+  return found;
+}
+
+/** `retry`: a verified binary gone at its spawn is looked for again, once. */
+function run(found: Resolved, execve: Execve | undefined, retry = true): void {
+  const { binary } = found;
   const args = process.argv.slice(2);
   if (execve) {
     const refused = execRefusal(binary);
@@ -308,7 +329,19 @@ function run(binary: string, execve: Execve | undefined): void {
       die(cannotRun(binary, err as Error));
     }
   }
-  const failed = (err: Error) => die(cannotRun(binary, err));
+  const failed = (err: Error) => {
+    // Gone since its last check (npm moves ao's folder aside to put another release there): the install in progress is
+    // waited for and the binary looked for again, once (runAsChild has taken its signal handlers away: a Ctrl-C ends the
+    // wait). It had ended in "cannot run ... ENOENT" and a fix to check that the file is executable.
+    if (!(retry && found.checked && (err as NodeJS.ErrnoException).code === 'ENOENT')) die(cannotRun(binary, err));
+    let again: Resolved;
+    try {
+      again = stillInPlace(lookUp());
+    } catch (cause) {
+      die(cause);
+    }
+    run(again, undefined, false);
+  };
   try {
     child = runAsChild(
       binary,
@@ -339,26 +372,13 @@ function main(): void {
         code: 'EAONODE',
       });
     }
-    const lookUp = () => whenInstallSettles(packageDir, () => resolveBinary(readManifest()), installInProgress);
     found = lookUp();
     legacyNotice('launch');
-    // Replaced since it was verified (an upgrade writing it anew): verified again, the install waited for if it is under
-    // way. Checked last, right before the hand-over.
-    for (let again = 0; found.checked && !sameFileAs(found.binary, found.checked); again++) {
-      if (again === 3) {
-        throw new UserError({
-          what: `${found.binary} keeps changing`,
-          why: 'it was replaced each time the launcher had checked it: something is writing it',
-          fix: 'run ao again once the install or whatever writes that file has finished',
-          code: 'EAOINTEGRITY',
-        });
-      }
-      found = lookUp();
-    }
+    found = stillInPlace(found);
   } catch (err) {
     die(err);
   }
-  run(found.binary, execve);
+  run(found, execve);
 }
 
 main();

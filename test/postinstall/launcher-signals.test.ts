@@ -623,7 +623,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     const binary = realpathSync(join(realpathSync(join(dirname(ao), '..')), '..', 'ao-linux-x64', 'bin', 'ao'));
     const preload = join(REPO_ROOT, 'test', 'postinstall', 'support', 'move-binary-after-check.cjs');
     let caches = 0;
-    const call = async (node: string, after: 'stamp' | 'hash' | 'stat' | 'found', replaceWith: 'altered' | 'nothing') => {
+    const call = async (node: string, after: 'stamp' | 'hash' | 'stat' | 'found' | 'checked', replaceWith: 'altered' | 'nothing') => {
       const cache = join(sb.root, `cache-${caches++}`);
       // A stamp: bin/ao's usual path takes the binary on it; none: the full launcher hashes it.
       if (after === 'stamp') await mustRun(node, [ao, '--version'], { ...sb.env, AO_CACHE_DIR: cache });
@@ -653,6 +653,11 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
         expect(goneBeforeRead.stderr).toContain(WAITS_FOR_INSTALL);
       }
     }
+    // Gone after its last check, before Node 20 spawns it (npm moving ao's folder aside): it had ended in "cannot run
+    // ... spawn ENOENT" and a fix to check the file is executable (seen with callers in a loop through `npm i -g`).
+    const goneAtSpawn = await call(node20, 'checked', 'nothing');
+    expect([goneAtSpawn.status, goneAtSpawn.stdout], goneAtSpawn.stderr).toEqual([0, 'ao version 0.10.0\n']);
+    expect(goneAtSpawn.stderr).toContain(WAITS_FOR_INSTALL);
     // Rewritten after every check (something keeps writing it): given up after a few rounds, said so, never run.
     const env = { ...sb.env, AO_CACHE_DIR: join(sb.root, 'cache-every'), AO_TEST_BINARY: binary, AO_TEST_MOVE_AFTER: 'every-hash' };
     const churn = spawnSync(node22, ['--require', preload, ao, '--version'], { env, encoding: 'utf8', timeout: 60_000 });

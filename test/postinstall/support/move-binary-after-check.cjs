@@ -5,7 +5,9 @@
 // AO_TEST_MOVE_AFTER=every-hash: after each hash, the same bytes written anew in its place (something that keeps
 // rewriting the file). AO_TEST_MOVE_AFTER=stat: moved away (nothing in its place) after the launcher's stat of it, as
 // its hash starts reading (bun replacing ao removes the old package's files). AO_TEST_MOVE_AFTER=found: moved away
-// once the full launcher found it, as it stats it.
+// once the full launcher found it, as it stats it. AO_TEST_MOVE_AFTER=checked: moved away (nothing in its place) after
+// the full launcher's last check of it, before its spawn (Node 20), as npm moves ao's folder aside to put another
+// release there.
 const fs = require('node:fs');
 
 const binary = process.env.AO_TEST_BINARY;
@@ -36,10 +38,18 @@ fs.readFileSync = function (path, ...rest) {
   return result;
 };
 const statSync = fs.statSync;
+let stats = 0;
 fs.statSync = function (path, ...rest) {
-  if (after === 'found' && String(path) === binary && new Error().stack.includes('launcher-full.cjs')) {
+  const ours = String(path) === binary && new Error().stack.includes('launcher-full.cjs');
+  if (after === 'found' && ours) {
     fs.statSync = statSync;
     fs.renameSync(binary, `${binary}.away`);
   }
-  return statSync.call(this, path, ...rest);
+  const result = statSync.call(this, path, ...rest);
+  // Its stat when found, then the check right before the hand-over (sameFileAs).
+  if (after === 'checked' && ours && ++stats === 2) {
+    fs.statSync = statSync;
+    fs.renameSync(binary, `${binary}.away`);
+  }
+  return result;
 };
