@@ -901,12 +901,13 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     return false;
   }
   const lock = await lockAppRoot(root, 60_000, onLockWait, undefined, true);
+  const afterRemoval: Array<() => Promise<void>> = [];
+  let removed = false;
   try {
     await refuseForeignCurrent(root, 'remove');
     const installed = await holdsAnApp(root);
     // ao start is told first: a remove ending inside the deletion (Ctrl-C, a failed rmdir) must not leave it naming what
     // is left of the app (a half-deleted .app it would open) or a deleted one (which it replaces with an unverified download).
-    const afterRemoval: Array<() => Promise<void>> = [];
     if (stateDir !== undefined && (await clearAppState(root, stateDir, afterRemoval))) await pointBackAtDefault(root, stateDir, onLockWait);
     // Only this platform's pointer: a `current.json` on POSIX (or a `current` on Windows) is not ao-app's.
     await rm(join(root, process.platform === 'win32' ? 'current.json' : 'current'), { force: true });
@@ -914,9 +915,14 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     await removeOurs(join(root, 'versions'), isVersionFolderName);
     await removeOurs(join(root, 'downloads'), isDownloadFileName);
     await sweepKilledSteps(root);
-    for (const step of afterRemoval) await step();
+    removed = true;
     return installed;
   } finally {
-    await lock.release();
+    try {
+      // Also after a deletion that failed (best effort then: its error is the one to tell), or what the app recorded is lost.
+      for (const step of afterRemoval) await step().catch((err) => (removed ? Promise.reject(err) : undefined));
+    } finally {
+      await lock.release();
+    }
   }
 }
