@@ -30,7 +30,8 @@ export interface LockOptions {
   /**
    * For a command that needs no space (one that only reads, or one that frees it): on a full disk, where its pid cannot be
    * written, the lock is held as the empty file made for it. Exclusive all the same, and kept fresh by the heartbeat, so
-   * others wait for it as for any holder whose pid they cannot read; its release deletes that very file (by its inode).
+   * others wait for it as for any holder whose pid they cannot read, judged by that heartbeat alone (a holder stopped for
+   * `staleMs` has it taken over, as one on another host); its release deletes that very file (by inode and birth time).
    */
   emptyOnFullDisk?: boolean;
 }
@@ -88,10 +89,14 @@ async function removeIfOurs(path: string, ours: (file: string) => Promise<boolea
 /** A lock file carrying `token`. */
 const carries = (token: string) => async (file: string) => tokenOf(await readFile(file, 'utf8').catch(() => '')) === token;
 
-/** The empty lock file made on a full disk, known by its inode: it carries no token. */
-const isFile = (made: { dev: number; ino: number }) => async (file: string) => {
+/**
+ * The empty lock file made on a full disk, known by its inode and its birth time: it carries no token. The inode alone
+ * was not enough: ext4 gives a new file the inode just freed, so the lock taken over from a holder whose heartbeat stopped
+ * had the same one, and that holder's release deleted it.
+ */
+const isFile = (made: { dev: number; ino: number; birthtimeMs: number }) => async (file: string) => {
   const info = await lstat(file).catch(() => undefined);
-  return info?.dev === made.dev && info.ino === made.ino;
+  return info?.dev === made.dev && info.ino === made.ino && info.birthtimeMs === made.birthtimeMs;
 };
 
 /** Something other than a lock file at the lock's path (a folder, a link) would never be released: say so now, not after the wait. */

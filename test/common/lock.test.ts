@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -235,14 +235,30 @@ describe('acquireLock', () => {
 // A command that needs no space (ao-app verify reads, remove frees it) on a disk with not a byte left: its lock is the
 // empty file it made, still exclusive, and gone once released. It had failed writing its pid, ENOSPC.
 describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('acquireLock on a disk with no byte left', () => {
-  it('holds the lock as an empty file that others wait for, and deletes it on release', async () => {
+  const options = { purpose: 'ao-app remove', emptyOnFullDisk: true };
+
+  /** A full disk of `type` (a loop-mounted image for ext4), mounted for `use`. */
+  async function onFullDisk(type: 'tmpfs' | 'ext4', use: (disk: string) => Promise<void>): Promise<void> {
     const disk = dir();
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', disk]);
+    if (type === 'tmpfs') execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', disk]);
+    else {
+      const image = join(dir(), 'disk.img');
+      execFileSync('truncate', ['-s', '16M', image]);
+      execFileSync('mkfs.ext4', ['-q', '-m', '0', image]);
+      execFileSync('mount', ['-o', 'loop', image, disk]);
+    }
     try {
-      const free = Number(execFileSync('df', ['-B1', '--output=avail', disk], { encoding: 'utf8' }).trim().split('\n')[1]);
-      execFileSync('fallocate', ['-l', String(free), join(disk, 'filler')]);
+      // dd ends failing with ENOSPC, as it should.
+      spawnSync('dd', ['if=/dev/zero', `of=${join(disk, 'filler')}`, 'bs=1k'], { stdio: 'ignore' });
+      await use(disk);
+    } finally {
+      execFileSync('umount', [disk]);
+    }
+  }
+
+  it('holds the lock as an empty file that others wait for, and deletes it on release', async () => {
+    await onFullDisk('tmpfs', async (disk) => {
       const path = join(disk, 'x.lock');
-      const options = { purpose: 'ao-app remove', emptyOnFullDisk: true };
       const first = await acquireLock(path, options);
       expect(readFileSync(path, 'utf8')).toBe('');
       // Without the option, as install takes it: the disk's error, and no empty file left behind by it.
@@ -253,8 +269,36 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('acquir
       expect(existsSync(path)).toBe(false);
       const second = await acquireLock(path, options);
       await second.release();
-    } finally {
-      execFileSync('umount', [disk]);
-    }
+    });
+  });
+
+  it('keeps the empty lock fresh with its heartbeat: held past staleMs, it is still waited for', async () => {
+    await onFullDisk('tmpfs', async (disk) => {
+      const path = join(disk, 'x.lock');
+      // A heartbeat every second (its floor); stale after 3 s without one.
+      const fresh = { ...options, staleMs: 3000 };
+      const first = await acquireLock(path, fresh);
+      await new Promise((r) => setTimeout(r, 5000));
+      await expect(acquireLock(path, { ...fresh, waitMs: 300 })).rejects.toMatchObject({ code: 'ELOCKED' });
+      await first.release();
+      expect(existsSync(path)).toBe(false);
+    });
+  }, 20_000);
+
+  // ext4 gives a new file the inode just freed: the empty lock taken over (its holder's heartbeat stopped) reuses the
+  // taken-over one's inode, and the first holder's release had deleted the second's lock.
+  it('releases only its own empty lock, not the one that took it over in the same inode (ext4)', async () => {
+    await onFullDisk('ext4', async (disk) => {
+      const path = join(disk, 'x.lock');
+      const first = await acquireLock(path, options);
+      // Its heartbeat stopped long ago (a holder stopped with Ctrl-Z): the next one takes the lock over.
+      const old = new Date(Date.now() - 120_000);
+      utimesSync(path, old, old);
+      const second = await acquireLock(path, options);
+      await first.release();
+      expect(existsSync(path)).toBe(true);
+      await second.release();
+      expect(existsSync(path)).toBe(false);
+    });
   });
 });
