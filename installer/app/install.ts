@@ -812,6 +812,13 @@ async function entryProblems(dir: string, marker: Marker): Promise<string[]> {
   return problems;
 }
 
+/**
+ * A name as the file system tells it apart: in NFC on macOS, whose file systems fold NFC and NFD into one name (HFS+ stores
+ * NFD whatever the archive spelled; the plan refuses two names that differ only so). Elsewhere as stored: on ext4 they are
+ * two names, and an NFD twin added beside a release file had been taken for that file.
+ */
+const asStored = (name: string) => (process.platform === 'darwin' ? name.normalize('NFC') : name);
+
 /** Written by Finder into any folder someone looked at (an app's "Show Package Contents"): no change to the app. */
 const FINDER_VIEW_SETTINGS = '.DS_Store';
 
@@ -821,11 +828,10 @@ const FINDER_VIEW_SETTINGS = '.DS_Store';
  * `Resources/app/` before `app.asar`: a folder added there runs instead of the release, every installed file unchanged.
  */
 function treeProblems(dir: string, marker: Marker): string[] {
-  // Each entry's path and, as folders, every folder above it (an archive need not list its folders). In NFC on both sides:
-  // HFS+ stores a name in NFD whatever the archive spelled (the plan refuses two names that differ only so).
+  // Each entry's path and, as folders, every folder above it (an archive need not list its folders).
   const known = new Map<string, boolean>([[COMPLETION_MARKER, false]]);
   for (const e of marker.entries) {
-    const path = cleanPath(e.path).normalize('NFC');
+    const path = asStored(cleanPath(e.path));
     known.set(path, known.get(path) === true || e.type === 'dir');
     for (let cut = path.lastIndexOf('/'); cut > 0; cut = path.lastIndexOf('/', cut - 1)) {
       const above = path.slice(0, cut);
@@ -843,7 +849,7 @@ function treeProblems(dir: string, marker: Marker): string[] {
     }
     for (const d of names) {
       if (d.name === FINDER_VIEW_SETTINGS) continue;
-      const path = prefix + d.name.normalize('NFC');
+      const path = prefix + asStored(d.name);
       const isFolder = known.get(path);
       if (isFolder === undefined) problems.push(`${path} is not part of the release (added after it was installed)`);
       // Links are not followed (an app's own links to its folders lead back inside it). A file or link in place of a
