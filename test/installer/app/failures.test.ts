@@ -916,6 +916,23 @@ describe('a file-system problem outside the download and unpack says what, why a
     }
   });
 
+  // The folders made again once the app is installed, as mkdir -p makes them: a file in their place had been taken for the
+  // folder, and the install answered "already installed", exit 0.
+  it('`downloads` replaced by a file once the app is installed: refused naming it, not "already installed"', async () => {
+    const root = join(await tempDir('downloads-later'), 'app');
+    const args = ['install', '--json', '--manifest', await tarManifest('downloads-later', '0.10.0'), '--target', 'linux-x64', '--dir', root];
+    expect((await ao(args)).code).toBe(0);
+    await rm(join(root, 'downloads'), { recursive: true, force: true });
+    writeFileSync(join(root, 'downloads'), 'x');
+    const r = await ao(args);
+    expect(r.code).toBe(1);
+    expect(errorEvent(r.stdout)).toMatchObject({
+      code: 'EAPPDISK',
+      why: expect.stringContaining(join(root, 'downloads')),
+      fix: expect.stringMatching(/a file is in the way/),
+    });
+  });
+
   // `versions` (or `downloads`) linked to another disk, as this README supports, with that disk unplugged or not mounted:
   // it had said "ENOENT ... mkdir versions" and to check that the folder is writable.
   it('`versions` or `downloads` linked to a disk that is not there: says the link names a missing folder and to connect the disk', async () => {
