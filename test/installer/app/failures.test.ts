@@ -605,13 +605,16 @@ describe('a manifest that is not a release manifest is refused (exit 1, EAPPMANI
 
   // A single-file app is kept under its own name in the version folder, where the completion marker is written last: an
   // AppImage of that name was replaced by the marker, and ao start pointed at it (a JSON file), exit 0.
+  // Also in another case, or with trailing dots and spaces, which Windows drops: the same file there.
   it('refuses a release file named like the completion marker, before any download', async () => {
-    const artifact = join(await tempDir('marker-named'), '.ao-app-complete.json');
-    writeFileSync(artifact, '#!/bin/sh\nexit 0\n');
-    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/marker-named' });
-    const r = await ao([...(await installArgs(manifest, join(work, 'marker-named'), ['--json'])).filter((a) => a !== '--quiet')]);
-    expect(r.code, r.stderr).toBe(1);
-    expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPMANIFEST', why: expect.stringContaining('the completion marker') });
+    for (const name of ['.ao-app-complete.json', '.AO-App-Complete.json', '.ao-app-complete.json.', '.ao-app-complete.json .']) {
+      const artifact = join(await tempDir('marker-named'), name);
+      writeFileSync(artifact, '#!/bin/sh\nexit 0\n');
+      const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/marker-named' });
+      const r = await ao([...(await installArgs(manifest, join(work, 'marker-named'), ['--json'])).filter((a) => a !== '--quiet')]);
+      expect(r.code, name).toBe(1);
+      expect(errorEvent(r.stdout), name).toMatchObject({ code: 'EAPPMANIFEST', why: expect.stringContaining('the completion marker') });
+    }
     expect(server.requests.filter((q) => q.path === '/marker-named')).toHaveLength(0);
   });
 
