@@ -11,7 +11,8 @@ import { processStartId, recordedProcessAlive } from './process-identity.js';
 
 /**
  * An exclusive lock file with stale-lock reclaim. The holder writes its pid, its
- * start id (process-identity.ts), host and a random token and keeps the file's mtime fresh. On this host the pid
+ * start id (process-identity.ts), host and a random token (held empty on a full disk: in the name of a hard link to it,
+ * `emptyOnFullDisk`) and keeps the file's mtime fresh. On this host the pid
  * decides: a live holder is trusted however old its heartbeat (a blocked event
  * loop, a suspended laptop), a dead one (or a pid now naming another process) is taken over. A holder on another host
  * (a shared folder) is judged by its heartbeat: stopped for `staleMs`, taken over.
