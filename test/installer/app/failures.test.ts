@@ -1529,13 +1529,18 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
     execFileSync('truncate', ['-s', '16M', image]);
     execFileSync('mkfs.ext4', ['-q', '-m', '0', image]);
     execFileSync('mount', ['-o', 'loop', image, home]);
-    const { root, args } = await appImageCase(tag);
-    expect((await ao(args, { HOME: home })).code).toBe(0);
-    // Written compact, as long as two 1 KiB blocks: the 2-space indented rewrite (3 blocks) needs more than deleting it frees.
-    const migration = { status: 'declined', lastAttemptAt: '2026-11-01T00:00:00.000Z', skipped: Array.from({ length: 200 }, (_, i) => `s${i}`) };
-    writeFileSync(join(home, '.ao', 'app-state.json'), JSON.stringify({ ...appState(home), migration }));
-    fillDisk(home);
-    return { home, root, migration };
+    try {
+      const { root, args } = await appImageCase(tag);
+      expect((await ao(args, { HOME: home })).code).toBe(0);
+      // Written compact, as long as two 1 KiB blocks: the 2-space indented rewrite (3 blocks) needs more than deleting it frees.
+      const migration = { status: 'declined', lastAttemptAt: '2026-11-01T00:00:00.000Z', skipped: Array.from({ length: 200 }, (_, i) => `s${i}`) };
+      writeFileSync(join(home, '.ao', 'app-state.json'), JSON.stringify({ ...appState(home), migration }));
+      fillDisk(home);
+      return { home, root, migration };
+    } catch (err) {
+      execFileSync('umount', [home]);
+      throw err;
+    }
   }
 
   it('remove of an app on another disk keeps what the app recorded, exit 0 (it had deleted the app, then failed writing it back)', async () => {
