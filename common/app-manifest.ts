@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import semver from 'semver';
 import { UserError } from './errors.js';
-import { COMPLETION_MARKER } from './archive-plan.js';
+import { namesCompletionMarker } from './archive-plan.js';
 
 /**
  * The desktop app manifest: written by release/app-manifest.ts, carried inside
@@ -126,7 +126,7 @@ export function validateAppManifest(data: unknown, source = 'the manifest'): App
     if (!isObject(t)) throw invalidAppManifest(`${where} is not an object`, source);
     if (!plainFileName(t.file)) throw invalidAppManifest(`${where}.file must be a plain file name`, source);
     // An AppImage or exe is kept under its own name in the version folder, where the marker is written last (over it).
-    if (t.file.toLowerCase() === COMPLETION_MARKER)
+    if (namesCompletionMarker(t.file))
       throw invalidAppManifest(`${where}.file is named like the completion marker ao-app writes into the installed app`, source);
     if (!FORMATS.has(t.format)) throw invalidAppManifest(`${where}.format must be zip, tar.gz, AppImage or exe`, source);
     if (!Array.isArray(t.urls) || t.urls.length === 0 || t.urls.some((u) => typeof u !== 'string' || !isHttpUrl(u)))

@@ -73,7 +73,7 @@ export function checkPlan<T extends PlannedEntry>(archive: string, raw: T[], cap
     if (e.type === 'dir' && /^(\.\/?)+$/.test(e.path)) continue;
     const parts = segmentsOf(archive, e.path);
     const path = parts.join('/');
-    if (parts.length === 1 && foldName(path) === foldName(COMPLETION_MARKER))
+    if (parts.length === 1 && namesCompletionMarker(path))
       throw refuse(archive, `entry ${shown(e.path)} has the name of the completion marker ao-app writes into the installed app`);
     for (let cut = path.indexOf('/'); cut !== -1; cut = path.indexOf('/', cut + 1)) {
       const dir = path.slice(0, cut);
@@ -132,6 +132,12 @@ type Claim = 'dir' | 'symlink' | 'other';
 
 /** A name as macOS (and Windows) compare them: case-insensitive, and on macOS NFC and NFD spellings are the same name. */
 const foldName = (path: string) => path.normalize('NFC').toLowerCase();
+
+/**
+ * Whether a file of this name is the completion marker on some OS: in another case (macOS, Windows), or with trailing dots
+ * and spaces, which Windows drops (`.ao-app-complete.json.` had passed, the marker's own file there).
+ */
+export const namesCompletionMarker = (name: string) => foldName(name).replace(/[. ]+$/, '') === COMPLETION_MARKER;
 
 /** A name quoted with anything outside printable ASCII escaped: "caf\u00e9" and "cafe\u0301" print alike otherwise. */
 const shown = (path: string) => JSON.stringify(path).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

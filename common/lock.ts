@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { link, lstat, mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import type { Stats } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, readFile, rename, rm, utimes } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from './errors.js';
 import { DISK_FULL } from './file-system-error.js';
@@ -10,7 +11,8 @@ import { processStartId, recordedProcessAlive } from './process-identity.js';
 
 /**
  * An exclusive lock file with stale-lock reclaim. The holder writes its pid, its
- * start id (process-identity.ts), host and a random token and keeps the file's mtime fresh. On this host the pid
+ * start id (process-identity.ts), host and a random token (held empty on a full disk: in the name of a hard link to it,
+ * `emptyOnFullDisk`) and keeps the file's mtime fresh. On this host the pid
  * decides: a live holder is trusted however old its heartbeat (a blocked event
  * loop, a suspended laptop), a dead one (or a pid now naming another process) is taken over. A holder on another host
  * (a shared folder) is judged by its heartbeat: stopped for `staleMs`, taken over.
@@ -29,8 +31,10 @@ export interface LockOptions {
   signal?: AbortSignal;
   /**
    * For a command that needs no space (one that only reads, or one that frees it): on a full disk, where its pid cannot be
-   * written, the lock is held as the empty file made for it. Exclusive all the same, and kept fresh by the heartbeat, so
-   * others wait for it as for any holder whose pid they cannot read; its release deletes that very file (by its inode).
+   * written, the lock is held as the empty file made for it, with a hard link to it beside it whose name says who holds it
+   * (`<lock>.holder-<pid>.<token>.<host>.<start id>`: a name needs no data block). Judged by that holder as any lock: on
+   * this host a live one is waited for however old the heartbeat, a stopped one is ELOCKED, a dead one reclaimed. Its
+   * release deletes the lock only while the link names its token, then the link.
    */
   emptyOnFullDisk?: boolean;
 }
@@ -47,52 +51,86 @@ interface Holder {
   startId?: string;
 }
 
-/** The stale lock's content when it is stale, so a reclaimer can check it took that very file. */
-async function staleContent(path: string, staleMs: number): Promise<string | undefined> {
+/**
+ * The stale lock's identity (readLock) when it is stale, so a reclaimer can check it took that very file;
+ * '' when the lock is gone. Judged from one reading of the file: the holder and the identity are of the same lock.
+ */
+async function staleIdentity(path: string, staleMs: number): Promise<string | undefined> {
   try {
-    const [text, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
-    let holder: Partial<Holder> = {};
-    try {
-      holder = JSON.parse(text) as Holder;
-    } catch {
-      // A holder killed between create and write leaves an empty file: judge by age.
-    }
-    if (holder.host === hostname() && typeof holder.pid === 'number') return recordedProcessAlive(holder.pid, holder.startId) ? undefined : text;
-    return Date.now() - info.mtimeMs > staleMs ? text : undefined;
+    const { identity, holder, info } = await readLock(path);
+    // A holder killed between create and write (or between creating an empty lock and naming it) names no one: judge by age.
+    if (holder?.host === hostname() && typeof holder.pid === 'number') return recordedProcessAlive(holder.pid, holder.startId) ? undefined : identity;
+    return Date.now() - info.mtimeMs > staleMs ? identity : undefined;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOENT' ? '' : undefined;
   }
 }
 
-function tokenOf(text: string): string | undefined {
+/**
+ * The lock `file` (the lock at `path`, or that lock moved aside): its identity, which tells it from any other (its JSON,
+ * or for an empty one, which may all look alike, its inode and birth time), and its holder: the JSON, or for a lock held
+ * empty on a full disk the hard link to it its holder made beside it, whose name says who (a name needs no data block).
+ */
+async function readLock(file: string, path = file): Promise<{ identity: string; holder?: Partial<Holder>; link?: string; info: Stats }> {
+  const [text, info] = await Promise.all([readFile(file, 'utf8'), lstat(file)]);
+  if (text === '') return { identity: `${info.dev}:${info.ino}:${info.birthtimeMs}`, info, ...(await emptyLockHolder(path, info)) };
   try {
-    return (JSON.parse(text) as Partial<Holder>).token;
+    return { identity: text, holder: JSON.parse(text) as Partial<Holder>, info };
   } catch {
-    return undefined;
+    return { identity: text, info };
   }
 }
 
-/** Moves the lock aside and deletes it if it is ours; a lock someone else holds now is put back. */
-async function removeIfOurs(path: string, ours: (file: string) => Promise<boolean>): Promise<void> {
-  if (!(await ours(path))) return;
+/** Who holds the lock `file` (the lock at `path`, or that lock moved aside), undefined when it cannot tell. */
+const readHolder = (path: string, file = path) =>
+  readLock(file, path).then(
+    (lock) => lock.holder,
+    () => undefined,
+  );
+
+/** `<lock>.holder-<pid>.<token>.<host>.<start id>` (host and start id in base64url, which has no dot): who holds an empty lock. */
+const holderLinkName = (path: string, me: Holder) =>
+  `${path}.holder-${me.pid}.${me.token}.${Buffer.from(me.host).toString('base64url')}.${Buffer.from(me.startId ?? '').toString('base64url')}`;
+const HOLDER_LINK = /\.holder-(\d+)\.([0-9a-f-]{36})\.([\w-]*)\.([\w-]*)$/;
+
+/** The holder link of the empty lock `info` (the same inode), and who it names. */
+async function emptyLockHolder(path: string, info: Stats): Promise<{ link: string; holder: Holder } | undefined> {
+  const prefix = `${basename(path)}.holder-`;
+  for (const name of await readdir(dirname(path)).catch(() => [] as string[])) {
+    const found = name.startsWith(prefix) ? HOLDER_LINK.exec(name) : null;
+    if (!found) continue;
+    const link = join(dirname(path), name);
+    const linked = await lstat(link).catch(() => undefined);
+    if (linked?.dev !== info.dev || linked.ino !== info.ino) continue;
+    const startId = Buffer.from(found[4]!, 'base64url').toString();
+    return {
+      link,
+      holder: {
+        pid: Number(found[1]),
+        token: found[2]!,
+        host: Buffer.from(found[3]!, 'base64url').toString(),
+        startId: startId || undefined,
+        acquiredAt: info.birthtime.toISOString(),
+      },
+    };
+  }
+  return undefined;
+}
+
+/** Moves the lock aside and deletes it (and, held empty, its holder link) if it is ours; a lock someone else holds now is put back. */
+async function removeIfOurs(path: string, token: string): Promise<void> {
+  if ((await readHolder(path))?.token !== token) return;
   const aside = `${path}.release-${process.pid}-${Date.now()}`;
   try {
     await rename(path, aside);
   } catch {
     return;
   }
-  if (!(await ours(aside))) await link(aside, path).catch(() => undefined);
+  const moved = await readLock(aside, path).catch(() => undefined);
+  if (moved?.holder?.token !== token) await link(aside, path).catch(() => undefined);
   await rm(aside, { force: true });
+  if (moved?.holder?.token === token && moved.link) await rm(moved.link, { force: true });
 }
-
-/** A lock file carrying `token`. */
-const carries = (token: string) => async (file: string) => tokenOf(await readFile(file, 'utf8').catch(() => '')) === token;
-
-/** The empty lock file made on a full disk, known by its inode: it carries no token. */
-const isFile = (made: { dev: number; ino: number }) => async (file: string) => {
-  const info = await lstat(file).catch(() => undefined);
-  return info?.dev === made.dev && info.ino === made.ino;
-};
 
 /** Something other than a lock file at the lock's path (a folder, a link) would never be released: say so now, not after the wait. */
 async function refuseNonLock(path: string): Promise<void> {
@@ -129,20 +167,19 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
         token: randomUUID(),
         startId: processStartId(process.pid),
       };
-      let ours = carries(me.token);
       try {
         await handle.writeFile(JSON.stringify(me));
       } catch (err) {
-        // Held empty (a part of the pid written is no pid either), known by its inode; where that fails too, as below.
-        const empty =
+        // Held empty (a part of the pid written is no pid either), named by a hard link beside it that says who holds it
+        // (an entry needs no data block); where that fails too, as below.
+        const named =
           options.emptyOnFullDisk && DISK_FULL.has((err as NodeJS.ErrnoException).code ?? '')
             ? await handle.truncate(0).then(
-                () => handle.stat(),
-                () => undefined,
+                () => link(path, holderLinkName(path, me)).then(() => true),
+                () => false,
               )
-            : undefined;
-        if (empty) ours = isFile(empty);
-        else {
+            : false;
+        if (!named) {
           // A full disk: the empty file we created carries no pid, and the next run would wait for it to go stale.
           await handle.close().catch(() => undefined);
           await rm(path, { force: true });
@@ -164,22 +201,24 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
           if (released) return;
           released = true;
           clearInterval(heartbeat);
-          await removeIfOurs(path, ours);
+          await removeIfOurs(path, me.token);
         },
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     await refuseNonLock(path);
-    const stale = await staleContent(path, staleMs);
+    const stale = await staleIdentity(path, staleMs);
     if (stale !== undefined) {
       // Move the stale lock aside, then make sure it is the file we judged: another
       // reclaimer may have replaced it with a live lock in between; put that back.
       const aside = `${path}.stale-${process.pid}-${Date.now()}`;
       try {
         await rename(path, aside);
-        if ((await readFile(aside, 'utf8')) !== stale) await link(aside, path).catch(() => undefined);
+        const moved = await readLock(aside, path);
+        if (moved.identity !== stale) await link(aside, path).catch(() => undefined);
         await rm(aside, { force: true });
+        if (moved.identity === stale && moved.link) await rm(moved.link, { force: true });
       } catch (err) {
         // A folder this user may not write (an admin's install, a read-only disk): the stale lock cannot be moved, now
         // or later, and retrying at once would spin for good. The caller hears why, as if it had failed to create it.
@@ -228,9 +267,9 @@ const STOPPED_FOR_MS = 1000;
  * Linux only; elsewhere, or when it cannot tell, undefined.
  */
 async function stoppedHolder(path: string): Promise<number | undefined> {
+  const holder = await readHolder(path);
+  if (holder?.host !== hostname() || typeof holder.pid !== 'number') return undefined;
   try {
-    const holder = JSON.parse(await readFile(path, 'utf8')) as Partial<Holder>;
-    if (holder.host !== hostname() || typeof holder.pid !== 'number') return undefined;
     return procStatFields(holder.pid)[0] === 'T' ? holder.pid : undefined;
   } catch {
     return undefined;
@@ -239,10 +278,6 @@ async function stoppedHolder(path: string): Promise<number | undefined> {
 
 /** Who holds the lock, as a person reads it. */
 async function holderOf(path: string): Promise<string> {
-  try {
-    const holder = JSON.parse(await readFile(path, 'utf8')) as Holder;
-    return `pid ${holder.pid} on ${holder.host} (since ${holder.acquiredAt})`;
-  } catch {
-    return 'another process';
-  }
+  const holder = await readHolder(path);
+  return holder && typeof holder.pid === 'number' ? `pid ${holder.pid} on ${holder.host} (since ${holder.acquiredAt})` : 'another process';
 }

@@ -15,4 +15,6 @@ export async function makeFolderLevels(folder: string, mode = 0o755): Promise<vo
       if (err.code !== 'EEXIST') throw err;
     });
   }
+  // A file at the path fails as mkdir -p fails there (EEXIST, the OS's own error): it had been taken for the folder.
+  if (!(await stat(folder)).isDirectory()) await mkdir(folder, { mode });
 }

@@ -417,6 +417,14 @@ export function hostileArchives(): HostileArchive[] {
       ...t('an entry named like the completion marker in another case', [{ path: '.AO-App-Complete.json', data: '{}' }]),
       why: /entry "\.AO-App-Complete\.json" has the name of the completion marker ao-app writes/,
     },
+    {
+      // The same name on Windows, which drops a name's trailing dots and spaces.
+      ...z('an entry named like the completion marker with a trailing dot and space', [
+        { name: 'app/run', data: 'x' },
+        { name: '.ao-app-complete.json. ', data: '{}' },
+      ]),
+      why: /entry "\.ao-app-complete\.json\. " has the name of the completion marker ao-app writes/,
+    },
     // A packaging step that found nothing to pack (or a zip comment holding an end record, which unzip reads too):
     // installed, it left a version folder with no app in it, exit 0.
     { ...z('no file at all (an empty zip)', []), why: /it holds no file/ },

@@ -1,9 +1,11 @@
 import { homeDir } from '../../common/home.js';
-import { readFile, realpath, rm, stat } from 'node:fs/promises';
+import { open, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep, win32 } from 'node:path';
 import semver from 'semver';
 import { removeKilledTempSiblings, writeJsonAtomic } from '../../common/fs-atomic.js';
-import { DISK_FULL } from '../../common/file-system-error.js';
+import { DISK_FULL, fileSystemFailure } from '../../common/file-system-error.js';
+import type { UserError } from '../../common/errors.js';
+import { shellQuote } from '../../common/shell-quote.js';
 
 /**
  * `~/.ao/app-state.json`, the marker the real `ao start` reads to find the
@@ -126,12 +128,24 @@ export async function clearAppState(root: string, dir = aoStateDir(), later?: Ar
   if (Object.keys(theirs).length > 0) {
     const kept = { schemaVersion, appPath: '', version: '', ...theirs };
     await writeMarker(dir, kept).catch(async (err: NodeJS.ErrnoException) => {
-      // A full disk, where `ao-app remove` is how the app's space comes back (`later`: run once the app is deleted): the
-      // marker goes now, so ao start never names what is being deleted, and what the app recorded is written back after,
-      // under any marker written meanwhile. The remove had failed here, "free some space", deleting nothing.
+      // A full disk, where `ao-app remove` is how the app's space comes back (the remove had failed "free some space",
+      // deleting nothing). The shorter record goes into the marker's own blocks, needing none. The rewrite had waited
+      // for the app to be gone: with the app on another disk, nothing was freed and what the app recorded was lost.
       if (!later || !DISK_FULL.has(err.code ?? '')) throw err;
-      await rm(join(dir, APP_STATE_FILE), { force: true });
-      later.push(async () => writeMarker(dir, { ...kept, ...(await readAppState(dir)) }));
+      const path = join(dir, APP_STATE_FILE);
+      if (await overwriteInPlace(path, kept)) return;
+      // Copy-on-write (btrfs, APFS) needs new blocks even so: the marker goes now, so ao start never names what is being
+      // deleted, and is written back after (`later`), under any marker written meanwhile; only where deleting the app
+      // frees space for it, else nothing is deleted.
+      if ((await stat(dir)).dev !== (await stat(join(root, 'versions')).catch(() => stat(root))).dev)
+        throw stateDiskFull(err, dir, 'then run ao-app remove again');
+      await rm(path, { force: true });
+      later.push(async () => {
+        const marker = { ...kept, ...(await readAppState(dir)) };
+        await writeMarker(dir, marker).catch((cause: NodeJS.ErrnoException) => {
+          throw stateDiskFull(cause, dir, `then write it back: echo ${shellQuote(JSON.stringify(marker))} > ${shellQuote(path)}`);
+        });
+      });
     });
   } else {
     // ~/.ao is not ao-app's and no lock of ours covers it; the app's own temp names are its business.
@@ -139,6 +153,35 @@ export async function clearAppState(root: string, dir = aoStateDir(), later?: Ar
     await rm(join(dir, APP_STATE_FILE), { force: true });
   }
   return true;
+}
+
+/**
+ * Rewrites the marker in its own blocks with `value`, never longer than what it replaces (a subset of its fields): padded
+ * with spaces to the old length in one write, so a kill before the truncate leaves valid JSON. False where that fails.
+ */
+async function overwriteInPlace(path: string, value: object): Promise<boolean> {
+  const text = Buffer.from(JSON.stringify(value));
+  const handle = await open(path, 'r+').catch(() => undefined);
+  if (!handle) return false;
+  try {
+    const { size } = await handle.stat();
+    if (text.length > size) return false;
+    const padded = Buffer.alloc(size, ' ');
+    text.copy(padded);
+    if ((await handle.write(padded, 0, size, 0)).bytesWritten !== size) return false;
+    await handle.truncate(text.length);
+    await handle.sync();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The disk holding ~/.ao (not the app's) is full: said so, with what to do then. */
+function stateDiskFull(err: NodeJS.ErrnoException, dir: string, again: string): UserError {
+  return fileSystemFailure(err, { what: `the disk holding ${dir} is full`, where: join(dir, APP_STATE_FILE), again });
 }
 
 /** Where the NSIS installer (`/S`, per-user) puts the app, as the rewrite's `ao start` looks for it. */

@@ -812,6 +812,13 @@ async function entryProblems(dir: string, marker: Marker): Promise<string[]> {
   return problems;
 }
 
+/**
+ * A name as the file system tells it apart: in NFC on macOS, whose file systems fold NFC and NFD into one name (HFS+ stores
+ * NFD whatever the archive spelled; the plan refuses two names that differ only so). Elsewhere as stored: on ext4 they are
+ * two names, and an NFD twin added beside a release file had been taken for that file.
+ */
+const asStored = (name: string) => (process.platform === 'darwin' ? name.normalize('NFC') : name);
+
 /** Written by Finder into any folder someone looked at (an app's "Show Package Contents"): no change to the app. */
 const FINDER_VIEW_SETTINGS = '.DS_Store';
 
@@ -821,11 +828,10 @@ const FINDER_VIEW_SETTINGS = '.DS_Store';
  * `Resources/app/` before `app.asar`: a folder added there runs instead of the release, every installed file unchanged.
  */
 function treeProblems(dir: string, marker: Marker): string[] {
-  // Each entry's path and, as folders, every folder above it (an archive need not list its folders). In NFC on both sides:
-  // HFS+ stores a name in NFD whatever the archive spelled (the plan refuses two names that differ only so).
+  // Each entry's path and, as folders, every folder above it (an archive need not list its folders).
   const known = new Map<string, boolean>([[COMPLETION_MARKER, false]]);
   for (const e of marker.entries) {
-    const path = cleanPath(e.path).normalize('NFC');
+    const path = asStored(cleanPath(e.path));
     known.set(path, known.get(path) === true || e.type === 'dir');
     for (let cut = path.lastIndexOf('/'); cut > 0; cut = path.lastIndexOf('/', cut - 1)) {
       const above = path.slice(0, cut);
@@ -843,7 +849,7 @@ function treeProblems(dir: string, marker: Marker): string[] {
     }
     for (const d of names) {
       if (d.name === FINDER_VIEW_SETTINGS) continue;
-      const path = prefix + d.name.normalize('NFC');
+      const path = prefix + asStored(d.name);
       const isFolder = known.get(path);
       if (isFolder === undefined) problems.push(`${path} is not part of the release (added after it was installed)`);
       // Links are not followed (an app's own links to its folders lead back inside it). A file or link in place of a
@@ -901,12 +907,13 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     return false;
   }
   const lock = await lockAppRoot(root, 60_000, onLockWait, undefined, true);
+  const afterRemoval: Array<() => Promise<void>> = [];
+  let removed = false;
   try {
     await refuseForeignCurrent(root, 'remove');
     const installed = await holdsAnApp(root);
     // ao start is told first: a remove ending inside the deletion (Ctrl-C, a failed rmdir) must not leave it naming what
     // is left of the app (a half-deleted .app it would open) or a deleted one (which it replaces with an unverified download).
-    const afterRemoval: Array<() => Promise<void>> = [];
     if (stateDir !== undefined && (await clearAppState(root, stateDir, afterRemoval))) await pointBackAtDefault(root, stateDir, onLockWait);
     // Only this platform's pointer: a `current.json` on POSIX (or a `current` on Windows) is not ao-app's.
     await rm(join(root, process.platform === 'win32' ? 'current.json' : 'current'), { force: true });
@@ -914,9 +921,14 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     await removeOurs(join(root, 'versions'), isVersionFolderName);
     await removeOurs(join(root, 'downloads'), isDownloadFileName);
     await sweepKilledSteps(root);
-    for (const step of afterRemoval) await step();
+    removed = true;
     return installed;
   } finally {
-    await lock.release();
+    try {
+      // Also after a deletion that failed (best effort then: its error is the one to tell), or what the app recorded is lost.
+      for (const step of afterRemoval) await step().catch((err) => (removed ? Promise.reject(err) : undefined));
+    } finally {
+      await lock.release();
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,19 +13,25 @@ import { neverReaping, untilZombie } from '../support/zombie.js';
 const dir = () => mkdtempSync(join(tmpdir(), 'lock-'));
 
 /** A real process that takes the lock and then hangs until killed. */
-function holderProcess(lockPath: string): Promise<import('node:child_process').ChildProcess> {
+function holderProcess(lockPath: string, options: Record<string, unknown> = {}): Promise<import('node:child_process').ChildProcess> {
   // Node 20 cannot run TypeScript: bundle the real lock module for the child.
   const bundled = join(dir(), 'lock.mjs');
   buildSync({ entryPoints: [join(REPO_ROOT, 'common', 'lock.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundled, logLevel: 'error' });
   const lockModule = pathToFileURL(bundled).href;
   const code = `const { acquireLock } = await import(${JSON.stringify(lockModule)});
-    await acquireLock(${JSON.stringify(lockPath)}, { purpose: 'test' });
+    await acquireLock(${JSON.stringify(lockPath)}, { purpose: 'test', ...${JSON.stringify(options)} });
     process.stdout.write('locked\\n'); setInterval(() => {}, 1000);`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.stdout!.once('data', () => resolve(child));
     child.once('exit', (c) => reject(new Error(`holder exited ${c}`)));
   });
+}
+
+/** Stops `holder` as Ctrl-Z does, and waits until it is stopped. */
+async function stopped(holder: ChildProcess): Promise<void> {
+  holder.kill('SIGSTOP');
+  while (readFileSync(`/proc/${holder.pid}/stat`, 'utf8').split(') ')[1]![0] !== 'T') await new Promise((r) => setTimeout(r, 10));
 }
 
 describe('acquireLock', () => {
@@ -99,11 +105,6 @@ describe('acquireLock', () => {
   });
 
   /** Stops `holder` as Ctrl-Z does; the kernel stops it asynchronously, so this waits until /proc says so. */
-  async function stopped(holder: ChildProcess): Promise<void> {
-    holder.kill('SIGSTOP');
-    while (readFileSync(`/proc/${holder.pid}/stat`, 'utf8').split(') ')[1]![0] !== 'T') await new Promise((r) => setTimeout(r, 10));
-  }
-
   // A Ctrl-Z instead of a Ctrl-C on a slow download, then the command again: it waited its whole wait (15 minutes for
   // ao-app install) for a holder that cannot finish until someone resumes it, then said "wait for it to finish".
   it.runIf(process.platform === 'linux')(
@@ -235,14 +236,30 @@ describe('acquireLock', () => {
 // A command that needs no space (ao-app verify reads, remove frees it) on a disk with not a byte left: its lock is the
 // empty file it made, still exclusive, and gone once released. It had failed writing its pid, ENOSPC.
 describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('acquireLock on a disk with no byte left', () => {
-  it('holds the lock as an empty file that others wait for, and deletes it on release', async () => {
+  const options = { purpose: 'ao-app remove', emptyOnFullDisk: true };
+
+  /** A full disk of `type` (a loop-mounted image for ext4), mounted for `use`. */
+  async function onFullDisk(type: 'tmpfs' | 'ext4', use: (disk: string) => Promise<void>): Promise<void> {
     const disk = dir();
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', disk]);
+    if (type === 'tmpfs') execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', disk]);
+    else {
+      const image = join(dir(), 'disk.img');
+      execFileSync('truncate', ['-s', '16M', image]);
+      execFileSync('mkfs.ext4', ['-q', '-m', '0', image]);
+      execFileSync('mount', ['-o', 'loop', image, disk]);
+    }
     try {
-      const free = Number(execFileSync('df', ['-B1', '--output=avail', disk], { encoding: 'utf8' }).trim().split('\n')[1]);
-      execFileSync('fallocate', ['-l', String(free), join(disk, 'filler')]);
+      // dd ends failing with ENOSPC, as it should.
+      spawnSync('dd', ['if=/dev/zero', `of=${join(disk, 'filler')}`, 'bs=1k'], { stdio: 'ignore' });
+      await use(disk);
+    } finally {
+      execFileSync('umount', [disk]);
+    }
+  }
+
+  it('holds the lock as an empty file that others wait for, and deletes it on release', async () => {
+    await onFullDisk('tmpfs', async (disk) => {
       const path = join(disk, 'x.lock');
-      const options = { purpose: 'ao-app remove', emptyOnFullDisk: true };
       const first = await acquireLock(path, options);
       expect(readFileSync(path, 'utf8')).toBe('');
       // Without the option, as install takes it: the disk's error, and no empty file left behind by it.
@@ -253,8 +270,71 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('acquir
       expect(existsSync(path)).toBe(false);
       const second = await acquireLock(path, options);
       await second.release();
-    } finally {
-      execFileSync('umount', [disk]);
-    }
+    });
+  });
+
+  it('keeps the empty lock fresh with its heartbeat: held past staleMs, it is still waited for', async () => {
+    await onFullDisk('tmpfs', async (disk) => {
+      const path = join(disk, 'x.lock');
+      // A heartbeat every second (its floor); stale after 3 s without one.
+      const fresh = { ...options, staleMs: 3000 };
+      const first = await acquireLock(path, fresh);
+      await new Promise((r) => setTimeout(r, 5000));
+      await expect(acquireLock(path, { ...fresh, waitMs: 300 })).rejects.toMatchObject({ code: 'ELOCKED' });
+      await first.release();
+      expect(existsSync(path)).toBe(false);
+    });
+  }, 20_000);
+
+  // The empty lock names its holder (a hard link beside it): judged by its pid as any lock on this host. Judged by its
+  // heartbeat alone, a holder stopped with Ctrl-Z had it taken over after 30 s with no error.
+  it.runIf(process.platform === 'linux')(
+    'refuses, saying how to resume it, an empty lock whose holder stays stopped, and never takes it over',
+    async () => {
+      await onFullDisk('tmpfs', async (disk) => {
+        const path = join(disk, 'x.lock');
+        const holder = await holderProcess(path, options);
+        try {
+          expect(readFileSync(path, 'utf8')).toBe('');
+          await stopped(holder);
+          // Its heartbeat long stopped, as after 30 s stopped.
+          const old = new Date(Date.now() - 120_000);
+          utimesSync(path, old, old);
+          await expect(acquireLock(path, { ...options, staleMs: 30_000, waitMs: 60_000 })).rejects.toMatchObject({
+            code: 'ELOCKED',
+            why: expect.stringContaining(`pid ${holder.pid}`),
+            fix: expect.stringContaining(`kill -CONT ${holder.pid}`),
+          });
+          expect(existsSync(path)).toBe(true);
+        } finally {
+          holder.kill('SIGKILL');
+        }
+        // Killed: its lock is reclaimed at once (no wait for its heartbeat to go stale), its holder link with it.
+        await new Promise((r) => holder.once('exit', r));
+        const next = await acquireLock(path, options);
+        await next.release();
+        expect(readdirSync(disk).sort()).toEqual(['filler', 'lost+found'].filter((n) => existsSync(join(disk, n))));
+      });
+    },
+    30_000,
+  );
+
+  // ext4 gives a new file the inode just freed: the empty lock taken over (a holder on another host, on a shared folder,
+  // whose heartbeat stopped) reuses the taken-over one's inode, and the first holder's release had deleted the second's.
+  it('releases only its own empty lock, not the one that took it over in the same inode (ext4)', async () => {
+    await onFullDisk('ext4', async (disk) => {
+      const path = join(disk, 'x.lock');
+      const first = await acquireLock(path, options);
+      // As a holder on another host: named so, its heartbeat stopped long ago.
+      const link = readdirSync(disk).find((n) => n.startsWith('x.lock.holder-'))!;
+      renameSync(join(disk, link), join(disk, link.replace(/\.[\w-]*\.([\w-]*)$/, `.${Buffer.from('elsewhere').toString('base64url')}.$1`)));
+      const old = new Date(Date.now() - 120_000);
+      utimesSync(path, old, old);
+      const second = await acquireLock(path, options);
+      await first.release();
+      expect(existsSync(path)).toBe(true);
+      await second.release();
+      expect(existsSync(path)).toBe(false);
+    });
   });
 });

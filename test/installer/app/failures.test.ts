@@ -605,13 +605,16 @@ describe('a manifest that is not a release manifest is refused (exit 1, EAPPMANI
 
   // A single-file app is kept under its own name in the version folder, where the completion marker is written last: an
   // AppImage of that name was replaced by the marker, and ao start pointed at it (a JSON file), exit 0.
+  // Also in another case, or with trailing dots and spaces, which Windows drops: the same file there.
   it('refuses a release file named like the completion marker, before any download', async () => {
-    const artifact = join(await tempDir('marker-named'), '.ao-app-complete.json');
-    writeFileSync(artifact, '#!/bin/sh\nexit 0\n');
-    const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/marker-named' });
-    const r = await ao([...(await installArgs(manifest, join(work, 'marker-named'), ['--json'])).filter((a) => a !== '--quiet')]);
-    expect(r.code, r.stderr).toBe(1);
-    expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPMANIFEST', why: expect.stringContaining('the completion marker') });
+    for (const name of ['.ao-app-complete.json', '.AO-App-Complete.json', '.ao-app-complete.json.', '.ao-app-complete.json .']) {
+      const artifact = join(await tempDir('marker-named'), name);
+      writeFileSync(artifact, '#!/bin/sh\nexit 0\n');
+      const manifest = await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/marker-named' });
+      const r = await ao([...(await installArgs(manifest, join(work, 'marker-named'), ['--json'])).filter((a) => a !== '--quiet')]);
+      expect(r.code, name).toBe(1);
+      expect(errorEvent(r.stdout), name).toMatchObject({ code: 'EAPPMANIFEST', why: expect.stringContaining('the completion marker') });
+    }
     expect(server.requests.filter((q) => q.path === '/marker-named')).toHaveLength(0);
   });
 
@@ -914,6 +917,23 @@ describe('a file-system problem outside the download and unpack says what, why a
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(errorEvent(r.stdout), root).toMatchObject({ code: 'EAPPDISK', fix: expect.stringMatching(/in the way/) });
     }
+  });
+
+  // The folders made again once the app is installed, as mkdir -p makes them: a file in their place had been taken for the
+  // folder, and the install answered "already installed", exit 0.
+  it('`downloads` replaced by a file once the app is installed: refused naming it, not "already installed"', async () => {
+    const root = join(await tempDir('downloads-later'), 'app');
+    const args = ['install', '--json', '--manifest', await tarManifest('downloads-later', '0.10.0'), '--target', 'linux-x64', '--dir', root];
+    expect((await ao(args)).code).toBe(0);
+    await rm(join(root, 'downloads'), { recursive: true, force: true });
+    writeFileSync(join(root, 'downloads'), 'x');
+    const r = await ao(args);
+    expect(r.code).toBe(1);
+    expect(errorEvent(r.stdout)).toMatchObject({
+      code: 'EAPPDISK',
+      why: expect.stringContaining(join(root, 'downloads')),
+      fix: expect.stringMatching(/a file is in the way/),
+    });
   });
 
   // `versions` (or `downloads`) linked to another disk, as this README supports, with that disk unplugged or not mounted:
@@ -1485,8 +1505,7 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
       // What the app records in ao start's marker besides where it is (its legacy-import decision) outlives a remove.
       const migration = { status: 'declined', lastAttemptAt: '2026-11-01T00:00:00.000Z' };
       writeFileSync(join(home, '.ao', 'app-state.json'), JSON.stringify({ ...appState(home), migration }));
-      const free = Number(execFileSync('df', ['-B1', '--output=avail', home], { encoding: 'utf8' }).trim().split('\n')[1]);
-      execFileSync('fallocate', ['-l', String(free), join(home, 'filler')]);
+      fillDisk(home);
       const verify = await ao(['verify', '--quiet', ...release], { HOME: home });
       expect(verify.stderr).toBe('');
       expect(verify.code).toBe(0);
@@ -1499,7 +1518,106 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
       execFileSync('umount', [home]);
     }
   });
+
+  /**
+   * ~/.ao on a full ext4 holding app-state.json with the app's `migration`, the app itself on another disk (`--dir`). Not a
+   * tmpfs: there a deleted file's page is free again at once, on ext4 only once its journal commits.
+   */
+  async function fullHomeAppElsewhere(tag: string) {
+    const home = await tempDir(`${tag}-home`);
+    const image = join(work, `${tag}-home.img`);
+    execFileSync('truncate', ['-s', '16M', image]);
+    execFileSync('mkfs.ext4', ['-q', '-m', '0', image]);
+    execFileSync('mount', ['-o', 'loop', image, home]);
+    try {
+      const { root, args } = await appImageCase(tag);
+      expect((await ao(args, { HOME: home })).code).toBe(0);
+      // Written compact, as long as two 1 KiB blocks: the 2-space indented rewrite (3 blocks) needs more than deleting it frees.
+      const migration = { status: 'declined', lastAttemptAt: '2026-11-01T00:00:00.000Z', skipped: Array.from({ length: 200 }, (_, i) => `s${i}`) };
+      writeFileSync(join(home, '.ao', 'app-state.json'), JSON.stringify({ ...appState(home), migration }));
+      fillDisk(home);
+      return { home, root, migration };
+    } catch (err) {
+      execFileSync('umount', [home]);
+      throw err;
+    }
+  }
+
+  it('remove of an app on another disk keeps what the app recorded, exit 0 (it had deleted the app, then failed writing it back)', async () => {
+    const { home, root, migration } = await fullHomeAppElsewhere('elsewhere');
+    try {
+      const remove = await ao(['remove', '--quiet', '--dir', root], { HOME: home });
+      expect(remove.stderr).toBe('');
+      expect(remove.code).toBe(0);
+      expect(existsSync(join(root, 'versions'))).toBe(false);
+      expect(appState(home)).toMatchObject({ appPath: '', version: '', migration });
+    } finally {
+      execFileSync('umount', [home]);
+    }
+  });
+
+  it('remove whose deletion fails keeps what the app recorded (exit 1), and app-state.json names no app', async () => {
+    const { home, root, migration } = await fullHomeAppElsewhere('busy');
+    const version = join(root, 'versions', '0.10.0-linux-x64');
+    const mount = join(version, 'busy');
+    mkdirSync(mount);
+    // A mount point inside the version folder: its rmdir fails (EBUSY), the command ends inside the deletion.
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mount]);
+    try {
+      const remove = await ao(['remove', '--json', '--dir', root], { HOME: home });
+      expect(remove.code).toBe(1);
+      expect(appState(home)).toMatchObject({ appPath: '', version: '', migration });
+    } finally {
+      execFileSync('umount', [mount]);
+      execFileSync('umount', [home]);
+    }
+  });
+
+  // A copy-on-write disk (btrfs, APFS) needs new blocks even to rewrite a file in place: that write fails too (injected).
+  it.runIf(canInject)(
+    'where even an in-place rewrite fails: removes nothing when the app is on another disk, ENOSPC naming the disk holding ~/.ao',
+    async () => {
+      const { home, root, migration } = await fullHomeAppElsewhere('cow');
+      const state = join(home, '.ao', 'app-state.json');
+      try {
+        const remove = await ao(['remove', '--json', '--dir', root], { HOME: home }, 30_000, work, fullDiskAt(state, 'write,pwrite64'));
+        expect(remove.code).toBe(1);
+        expect(errorEvent(remove.stdout)).toMatchObject({ code: 'ENOSPC', what: `the disk holding ${join(home, '.ao')} is full` });
+        expect(existsSync(join(root, 'versions', '0.10.0-linux-x64'))).toBe(true);
+        expect(appState(home)).toMatchObject({ version: '0.10.0', migration });
+      } finally {
+        execFileSync('umount', [home]);
+      }
+    },
+  );
+
+  it.runIf(canInject)(
+    'where even an in-place rewrite fails: with the app on the same disk, writes what the app recorded back once the app is gone',
+    async () => {
+      const home = await tempDir('cow-same-home');
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', home]);
+      try {
+        const release = (await appImageCase('cow-same')).args.slice(2, 6); // --manifest <file> --target linux-x64
+        expect((await ao(['install', '--quiet', ...release], { HOME: home })).code).toBe(0);
+        const migration = { status: 'declined' };
+        writeFileSync(join(home, '.ao', 'app-state.json'), JSON.stringify({ ...appState(home), migration }));
+        fillDisk(home);
+        const remove = await ao(['remove', '--quiet'], { HOME: home }, 30_000, work, fullDiskAt(join(home, '.ao', 'app-state.json'), 'write,pwrite64'));
+        expect(remove.code, remove.stderr).toBe(0);
+        expect(readdirSync(join(home, '.ao', 'app'))).toEqual([]);
+        expect(appState(home)).toMatchObject({ appPath: '', version: '', migration });
+      } finally {
+        execFileSync('umount', [home]);
+      }
+    },
+  );
 });
+
+/** Fills the disk holding `folder` to its last block (dd ends failing with ENOSPC, as it should). */
+function fillDisk(folder: string): void {
+  spawnSync('dd', ['if=/dev/zero', `of=${join(folder, 'filler')}`, 'bs=1k'], { stdio: 'ignore' });
+  expect(Number(execFileSync('df', ['-B1', '--output=avail', folder], { encoding: 'utf8' }).trim().split('\n')[1])).toBe(0);
+}
 
 /** A loopback port nobody listens on. */
 function closedPort(): Promise<number> {
