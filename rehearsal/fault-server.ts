@@ -25,6 +25,8 @@ export type Fault =
   | { kind: 'retry-after'; seconds: number; status?: 429 | 503; clockAheadMs?: number }
   /** Answer 200 with the whole body even when a Range was asked. */
   | { kind: 'ignore-range' }
+  /** Answer a Range with its bytes and Content-Range, but under status 200 (a proxy that rewrites the status, not the range). */
+  | { kind: 'range-as-200' }
   /** From this request on, the file has a new ETag (a redeploy). */
   | { kind: 'change-etag' }
   /** Announce more (positive) or fewer (negative) bytes than sent. */
@@ -176,6 +178,7 @@ export async function startFaultServer(): Promise<FaultServer> {
     };
     if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${served.size}`;
     if (fault?.kind === 'content-encoding') headers['content-encoding'] = fault.value;
+    if (fault?.kind === 'range-as-200') status = 200;
     record.status = status;
     res.writeHead(status, headers);
     // An empty file has no byte range to read (createReadStream refuses end -1).

@@ -240,6 +240,16 @@ function rangeTotal(value: string | undefined): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/**
+ * A resume answered 200 whose Content-Range starts where the partial ends: a server or proxy that rewrites the status but
+ * sends the range asked for. Those bytes are the rest, as a 206's; read as a whole file of another size, the URL had been
+ * dropped, and every later run was answered the same way: a download once interrupted never finished from it.
+ */
+function rangeUnder200(status: number, contentRange: string | undefined, offset: number): boolean {
+  const start = /^bytes (\d+)-/.exec(contentRange ?? '')?.[1];
+  return status === 200 && offset > 0 && start !== undefined && Number(start) === offset;
+}
+
 /** Drops a body we will not read (undici reports a destroyed body as an 'error': nobody must be left to hear it). */
 function discard(body: Dispatcher.ResponseData['body']): void {
   body.on('error', () => undefined);
@@ -501,7 +511,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   const res = await follow(url, ctx.maxRedirects, ctx.dispatcher, ctx.stallTimeoutMs, part.offset, size, part.sidecar, ctx.signal).finally(ctx.answered);
   // A body error must reach the read below, never crash the process as an unhandled 'error' event.
   res.body.on('error', () => undefined);
-  const status = res.statusCode;
+  const status = rangeUnder200(res.statusCode, header(res.headers, 'content-range'), part.offset) ? 206 : res.statusCode;
   if (status === 511) {
     discard(res.body);
     throw new LoginPageError(`${url} answered 511 Network Authentication Required (the network wants a sign-in first)`);
