@@ -419,6 +419,33 @@ describe('the command line', () => {
     expect(where.code).toBe(0);
   });
 
+  // Node reads the environment and the command line as UTF-8: a home folder named under a Latin-1 locale (`/home/jos\xe9`)
+  // arrived as `/home/jos\uFFFD`, another folder. ao-app had installed there, exit 0, and ao start, which reads the bytes
+  // as they are, found no app-state.json and downloaded its own, unverified app.
+  it.runIf(process.platform !== 'win32')(
+    'refuses a HOME or --dir whose bytes are not UTF-8, making nothing, where it had installed into another folder, exit 0',
+    async () => {
+      const manifest = await writeManifest(await tempDir('m'), await manifestFor(server, systemTarGz('latin1', false), 'tar.gz'));
+      const base = await tempDir('latin1');
+      const home = join(base, 'home');
+      mkdirSync(home);
+      // Through a shell, which passes the bytes on as they are (spawn writes its strings as UTF-8).
+      const latin1 = `"$(printf '%s/jos\\351' '${base}')"`;
+      execFileSync('sh', ['-c', `mkdir ${latin1}`]);
+      const runs = {
+        HOME: await ao(['install', '--json', '--manifest', manifest], {}, 30_000, base, ['sh', '-c', `HOME=${latin1} exec "$@"`, 'sh']),
+        '--dir': await ao(['install', '--json', '--manifest', manifest], { HOME: home }, 30_000, base, ['sh', '-c', `exec "$@" --dir ${latin1}`, 'sh']),
+      };
+      for (const [named, r] of Object.entries(runs)) {
+        expect(errorEvent(r.stdout), named).toMatchObject({ code: 'EUSAGE', why: expect.stringContaining('UTF-8') });
+        expect(r.code, named).toBe(1);
+      }
+      // Neither the folder Node would have named nor anything in the real home was made.
+      expect(existsSync(join(base, 'jos\uFFFD'))).toBe(false);
+      expect(readdirSync(home)).toEqual([]);
+    },
+  );
+
   // A container user with no entry in /etc/passwd (`docker run -u 48213`, a random uid) and no HOME (`env -i`, a bare
   // exec): Node cannot tell the home folder, and that had been exit 70, "unexpected error" with a stack trace.
   it.runIf(process.platform === 'linux' && process.getuid?.() === 0 && existsSync('/usr/bin/setpriv'))(
