@@ -4,6 +4,7 @@ import './quiet-warnings.js';
 import { fstatSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isatty } from 'node:tty';
+import { fileURLToPath } from 'node:url';
 import { realFilePath } from '../../common/own-path.js';
 import { parseArgs } from 'node:util';
 import { formatError, isUserError, UserError } from '../../common/errors.js';
@@ -29,7 +30,7 @@ const USAGE =
   'usage: ao-app install|verify|where|remove [--json] [--quiet] [--manifest <file>] [--target <os-cpu>] [--dir <folder>]\n  AO_APP_DIR (default ~/.ao/app), AO_APP_BASE_URL, AO_APP_STALL_MS, AO_APP_DEADLINE_MS, HTTPS_PROXY/NO_PROXY';
 
 function loadManifest(file: string | undefined): AppManifest {
-  const path = file === undefined ? join(dirname(realFilePath(import.meta.url)), '..', 'ao-manifest.json') : absoluteUserPath(file);
+  const path = file === undefined ? join(dirname(realFilePath(import.meta.url)), '..', 'ao-manifest.json') : pathArgument('manifest', file);
   // A release's manifest is a few KB: 16 MB is far past any real one, and /dev/zero is refused instead of read without end.
   const data = readJsonFile(path, {
     what: 'the app manifest',
@@ -48,6 +49,32 @@ function loadManifest(file: string | undefined): AppManifest {
     why: 'its "app" field is missing: this release ships no desktop app',
     fix: 'use the ao CLI alone, or install a release with the desktop app',
     code: 'EAPPMANIFEST',
+  });
+}
+
+/**
+ * A --manifest or --dir as an absolute path; a file:// URL (as a browser or a file manager copies a path) is its path. A
+ * web address had been read as a path under the working folder: "no such file" for `--manifest https://...`, and a
+ * folder named `file:` there for `--dir file:///...`, exit 0.
+ */
+function pathArgument(flag: 'manifest' | 'dir', value: string): string {
+  if (!/^[a-z][a-z0-9+.-]+:\/\//i.test(value)) return absoluteUserPath(value);
+  let why = `ao-app reads --${flag} from this machine's disk`;
+  if (/^file:/i.test(value)) {
+    try {
+      return fileURLToPath(value);
+    } catch (err) {
+      why = `it names no path on this machine (${(err as Error).message})`;
+    }
+  }
+  throw new UserError({
+    what: `--${flag} ${value} is an address, not a ${flag === 'dir' ? 'folder' : 'file'} on this machine`,
+    why,
+    fix:
+      flag === 'manifest'
+        ? `download it first (curl -fLo ao-manifest.json '${value}'), then pass --manifest ao-manifest.json`
+        : 'pass --dir a folder on this machine, like --dir ~/ao-app',
+    code: 'EUSAGE',
   });
 }
 
@@ -160,7 +187,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = positionals[0];
-  const root = utf8Path(values.dir ? absoluteUserPath(values.dir) : defaultRoot());
+  const root = utf8Path(values.dir ? pathArgument('dir', values.dir) : defaultRoot());
   const say = (human: string, json: Record<string, unknown>) => {
     if (values.json) stdout.write(`${JSON.stringify(json)}\n`);
     else if (!values.quiet) stdout.write(`${human}\n`);

@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { dirname, join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppManifest } from '../../../common/app-manifest.js';
 import { versionFolder } from '../../../installer/app/install.js';
@@ -484,6 +485,33 @@ describe('the command line', () => {
     const line = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(line).toMatchObject({ event: 'error', code: 'EAPPMANIFEST' });
     expect(line.fix).toMatch(/--manifest|reinstall/);
+  });
+
+  // A manifest's address pasted as --manifest had been read as a path under the working folder: "cannot read the app
+  // manifest <cwd>/https:/host/...: no such file", fix "pass --manifest <file>", which is what the user had done; and a
+  // file:// URL, as a browser or a file manager copies a path, as --dir made a folder named `file:` there, exit 0.
+  it('reads a file:// URL given as --manifest or --dir as its path, and says a --manifest that is a web address must be downloaded first', async () => {
+    const cwd = await tempDir('url-cwd');
+    const dir = await tempDir('url-dir');
+    const artifact = join(work, 'url.AppImage');
+    await writePadding(artifact, 64 << 10);
+    const manifest = await writeManifest(await tempDir('m'), await manifestFor(server, artifact, 'AppImage', 'linux-x64', {}, { path: '/url.AppImage' }));
+    const web = await ao(['install', '--json', '--manifest', `${server.url}/ao-manifest.json`, '--dir', dir], {}, 30_000, cwd);
+    expect(errorEvent(web.stdout)).toMatchObject({
+      code: 'EUSAGE',
+      fix: expect.stringContaining(`curl -fLo ao-manifest.json '${server.url}/ao-manifest.json'`),
+    });
+    expect(web.code).toBe(1);
+    const files = await ao(
+      ['install', '--quiet', '--manifest', pathToFileURL(manifest).href, '--target', 'linux-x64', '--dir', pathToFileURL(dir).href],
+      {},
+      30_000,
+      cwd,
+    );
+    expect(files.stderr).toBe('');
+    expect(files.code).toBe(0);
+    expect(readdirSync(cwd)).toEqual([]);
+    expect(readdirSync(dir)).toContain('current');
   });
 
   // PowerShell 5's `Set-Content -Encoding UTF8` and older Notepad save UTF-8 with a byte-order mark: a private mirror's
