@@ -305,6 +305,9 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   const ownDispatcher = options.dispatcher === undefined;
   let dispatcher = options.dispatcher ?? defaultDispatcher(options.urls);
   options.progress?.start(size, part.offset);
+  // The bar is redrawn with no bytes coming too: through a stall it had stood at its last rate and ETA for the whole stall time.
+  const tick = setInterval(() => options.progress?.advance(0), 1000);
+  tick.unref();
   const restart = async () => {
     await part.restart();
     options.progress?.start(size, 0);
@@ -353,6 +356,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     // unpacked from the page cache, and a later run re-hashes whatever a crash left in the partial: the
     // pinned sha512 refuses one that lost bytes (it is discarded, and the next run downloads again).
   } finally {
+    clearInterval(tick);
     await part.close();
     // Our own agent: close it so no reconnect loop (a proxy refusing CONNECT) outlives the download.
     if (ownDispatcher) await dispatcher.destroy().catch(() => undefined);

@@ -9,6 +9,7 @@ import { request } from 'undici';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
+import { createProgress } from '../../../common/progress.js';
 import { defaultDispatcher, download } from '../../../installer/app/download.js';
 import { partialPath, sidecarPath } from '../../../installer/app/partial-file.js';
 import { writePadding } from '../../../rehearsal/app-fixtures.js';
@@ -118,6 +119,18 @@ describe.concurrent('download against a misbehaving server', () => {
     await expectGood(dest);
     expect(Date.now() - started).toBeLessThan(4_500);
     expect(server.requests.filter((r) => r.path === path)[1]!.range).toBe(`bytes=${512 << 10}-`);
+  });
+
+  // A hotel network that stops sending: the bar had stood at its last frame ("... 640 KB/s ETA 4s") for the whole stall
+  // time (30 s by default), and nothing was said when the attempt was cut and asked again.
+  it('says on the bar how long no data has come while a transfer stalls, instead of freezing at its last rate and ETA', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'stall', ms: 4_000, afterBytes: 512 << 10 });
+    const frames: string[] = [];
+    const progress = createProgress('app', { mode: 'tty', stream: { isTTY: true, columns: 200, write: (text: string) => frames.push(text) } });
+    const { dest } = await fetchTo(path, { stallTimeoutMs: 10_000, progress });
+    await expectGood(dest);
+    expect(frames.some((f) => /\d+% [\d.]+ [KM]B\/3\.1 MB, no data for [34]s/.test(f))).toBe(true);
   });
 
   it('retries after 5xx answers', async () => {
