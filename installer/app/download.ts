@@ -17,6 +17,7 @@ import {
   humanWait,
   LoginPageError,
   MirrorPolicy,
+  PlainHttpError,
   ProxyCredentialsError,
   ProxyRefusedError,
   RetryableError,
@@ -221,6 +222,25 @@ function untrustedCertificate(url: string, err: unknown): CertificateError | und
   return undefined;
 }
 
+/** OpenSSL's answer when the other end speaks plain HTTP where TLS was expected. */
+const PLAIN_HTTP_CODES = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG']);
+
+/**
+ * A failed attempt whose TLS handshake was answered in plain HTTP, as a PlainHttpError: most often a proxy set as
+ * `https://` (`HTTPS_PROXY=https://proxy:3128`) that speaks plain HTTP, as most do. It had been retried seven times over
+ * ~30 s, OpenSSL's "wrong version number" its only word, then "check the proxy".
+ */
+function plainHttpAnswer(url: string, err: unknown): PlainHttpError | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (typeof e.code !== 'string' || !PLAIN_HTTP_CODES.has(e.code)) continue;
+    const proxy = proxyInUse(new URL(url).protocol);
+    if (proxy?.startsWith('https:')) return new PlainHttpError(`the proxy ${proxy} answered in plain HTTP, not HTTPS (${e.code})`, proxy);
+    const redirected = url.startsWith('http:') ? ' (redirected to an https:// address)' : '';
+    return new PlainHttpError(`${url}${redirected}: the server answered in plain HTTP where HTTPS was asked (${e.code})`);
+  }
+  return undefined;
+}
+
 /**
  * A proxy that refused the tunnel for good (undici says only "Proxy response (407) !== 200 when HTTP Tunneling"): 407, it
  * wants credentials (ProxyCredentialsError); 403, its policy does not let this host through (ProxyRefusedError).
@@ -257,8 +277,10 @@ function discard(body: Dispatcher.ResponseData['body']): void {
 }
 
 /** The proxy in use, for a message: as a URL with its scheme, so the output's redaction hides its password (a bare `user:pw@host:port` escaped it). */
-function proxyInUse(): string | undefined {
+function proxyInUse(protocol?: string): string | undefined {
   try {
+    // An http:// download goes through HTTP_PROXY alone; an https:// one through HTTPS_PROXY, else HTTP_PROXY.
+    if (protocol === 'http:') return proxySetting(HTTP_PROXY_VARIABLES);
     return proxySetting(HTTPS_PROXY_VARIABLES) ?? proxySetting(HTTP_PROXY_VARIABLES);
   } catch {
     return undefined;
@@ -404,7 +426,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
           void dispatcher.destroy().catch(() => undefined);
           dispatcher = defaultDispatcher(options.urls);
         }
-        const wait = policy.failed(url, aborted ?? untrustedCertificate(url, err) ?? proxyRefusal(url, err) ?? err, part.offset);
+        const wait = policy.failed(url, aborted ?? untrustedCertificate(url, err) ?? plainHttpAnswer(url, err) ?? proxyRefusal(url, err) ?? err, part.offset);
         if (wait === undefined) break;
         // A wait of seconds (backoff up to 30 s, Retry-After up to 2 minutes) is said, or it looks like a hang.
         if (wait >= 1000) options.progress?.waiting(`${policy.lastError}; trying again in ${humanWait(wait)}`);
@@ -484,6 +506,10 @@ function deadUrlsFix(failure: unknown, fromBaseUrl: boolean): string {
     return `the proxy ${proxy} asks for credentials (or refused those in its URL): give its user and password in its URL, as HTTPS_PROXY=http://<user>:<password>@<proxy host>:<port> (and HTTP_PROXY alike; npm's proxy settings work the same way), then run ao-app install again`;
   if (failure instanceof ProxyRefusedError)
     return `the proxy ${proxy} does not let ao-app reach the download host: ask whoever runs it to allow that host, or set AO_APP_BASE_URL to a mirror it allows (or, if the host is reachable without the proxy, add it to NO_PROXY), then run ao-app install again`;
+  if (failure instanceof PlainHttpError && failure.proxy !== undefined)
+    return `the proxy's URL says https://, but the proxy speaks plain HTTP (as most do: the scheme is the proxy's own, not the download's): set HTTPS_PROXY=${failure.proxy.replace(/^https:/, 'http:')} (and HTTP_PROXY alike; npm's proxy settings work the same way), then run ao-app install again`;
+  if (failure instanceof PlainHttpError)
+    return 'the download host answered in plain HTTP where HTTPS was asked: on a hotel or café network, sign in to it in a web browser first (its gateway answers in place of the host); for a mirror of your own, serve it over HTTPS or give its http:// URL in AO_APP_BASE_URL; then run ao-app install again';
   if (failure instanceof CertificateError)
     return "this network shows an HTTPS certificate Node does not trust: on a hotel or café network, sign in to it in a web browser first; behind a proxy or firewall inspecting HTTPS, set NODE_EXTRA_CA_CERTS to its CA certificate file (the one npm's cafile names); for an expired one, check the clock; then run ao-app install again";
   // The URL was the user's (AO_APP_BASE_URL, its folder with the file name added): a file URL pasted in there, or a mirror

@@ -236,6 +236,31 @@ describe('the download fails in a way the user can act on, and never loops', () 
     }
   });
 
+  // `HTTPS_PROXY=https://proxy:3128` for a proxy that speaks plain HTTP (most do; the scheme is the proxy's, not the
+  // download's): OpenSSL's "wrong version number" at every attempt, seven of them over ~30 s, then "check the proxy".
+  it('gives up at once on a proxy given as https:// that answers in plain HTTP, saying to write its URL with http://', async () => {
+    const artifact = systemTarGz('proxy-scheme', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    let connections = 0;
+    const proxy = createNetServer((socket) => {
+      connections++;
+      socket.on('error', () => undefined);
+      socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'));
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const address = `127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const root = join(await tempDir('root'), 'app');
+      const env = { HTTP_PROXY: `https://${address}`, HTTPS_PROXY: `https://${address}`, NO_PROXY: '', no_proxy: '' };
+      const r = await ao(await installArgs(manifest, root, ['--json']), env, 60_000);
+      expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringContaining(`HTTPS_PROXY=http://${address}`) });
+      expect(r.code).toBe(1);
+      expect(connections).toBe(1);
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  });
+
   it('gives up at once when the proxy asks for credentials (407), saying how to give them', async () => {
     const artifact = systemTarGz('proxy-auth', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
