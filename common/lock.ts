@@ -121,7 +121,9 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
   let stoppedSince: number | undefined;
   for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
     try {
-      const handle = await open(path, 'wx');
+      // Never writable by others whatever the umask (000 made it 0666): anyone could have put a live pid in it, and every
+      // run would wait on that process for its whole wait.
+      const handle = await open(path, 'wx', 0o644);
       const me: Holder = {
         pid: process.pid,
         host: hostname(),

@@ -396,7 +396,7 @@ describe('installing the desktop app', () => {
   // the app) from the file on disk: under a umask of 000 that file was 0666, and any user could change its bytes after the
   // check, installing what they wrote, as verified. A partial another user could write, left by such a run, was resumed.
   it.runIf(process.platform === 'linux' && process.getuid?.() === 0)(
-    'keeps the download owner-only whatever the umask, and does not resume a partial others could write',
+    'keeps the download and the lock owner-only whatever the umask, and does not resume a partial others could write',
     async () => {
       const base = await tempDir('umask');
       await chmod(base, 0o755);
@@ -425,6 +425,9 @@ describe('installing the desktop app', () => {
           `printf X | dd of="${partial}" conv=notrunc 2>/dev/null`,
         ]);
         expect(other.status).not.toBe(0);
+        // Nor write a live pid into the lock, which the next run would wait on for 15 minutes.
+        const lock = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-c', `printf '{"pid":1}' > "${join(root, '.lock')}"`]);
+        expect(lock.status).not.toBe(0);
       } finally {
         parked.child.kill('SIGKILL');
         await parked.done;
