@@ -28,7 +28,7 @@ export interface LockOptions {
   /** Ends the wait when it fires (`EINTERRUPTED`): the cutover's Ctrl-C, which must not sit out another holder's minutes. */
   signal?: AbortSignal;
   /**
-   * For a command that needs no space (one that only reads, or one that frees it): on a full disk, where its pid cannot be
+   * For a command that may need no space (one that only reads, one that frees it, an install with nothing to do): on a full disk, where its pid cannot be
    * written, the lock is held as the empty file made for it. Exclusive all the same, and kept fresh by the heartbeat, so
    * others wait for it as for any holder whose pid they cannot read; its release deletes that very file (by its inode).
    */
