@@ -89,6 +89,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 const HTML_START = /^\uFEFF?[\t\n\f\r ]*<(?:\?xml|!doctype\s+html|html|head|body|title|meta|script|!--)/i;
 
+/** How every app artifact begins: a zip, a gzip (tar.gz), an ELF (AppImage) or MZ (exe) executable. */
+const ARTIFACT_START = /^(?:PK\x03\x04|\x1f\x8b|\x7fELF|MZ)/;
+
 /** The Content-Types of a web page: HTML, or XHTML. */
 const PAGE_TYPE = /^\s*(?:text\/html|application\/xhtml\+xml)\b/i;
 
@@ -566,8 +569,11 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     throw new DeadUrlError(`${url} answered ${status}`);
   }
   // The app is never an HTML page: this is a network's sign-in page (a captive portal answers any URL with one) or a
-  // proxy's error page. Taken for the app's first bytes, it would make the whole download fail its hash at the end.
-  if (PAGE_TYPE.test(header(res.headers, 'content-type') ?? '')) {
+  // proxy's error page. Taken for the app's first bytes, it would make the whole download fail its hash at the end. But a
+  // download script that sets no type (PHP's default is text/html) sends the app so labelled: a whole file (200) whose
+  // first bytes are an artifact's is taken, where it had been refused at every attempt, "sign in to this network".
+  const labelledPage = PAGE_TYPE.test(header(res.headers, 'content-type') ?? '');
+  if (labelledPage && status !== 200) {
     discard(res.body);
     throw htmlPage(url);
   }
@@ -614,7 +620,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     if (startOver) await ctx.restart();
     await part.begin(url, header(res.headers, 'etag'), header(res.headers, 'last-modified'));
   };
-  if (!startOver) await begin();
+  if (!startOver && !labelledPage) await begin();
   let batch: Buffer[] = [];
   let batched = 0;
   // The file's first bytes are looked at before any is written: kept, a sign-in page's would be resumed after
@@ -628,7 +634,8 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     if (batched === 0) return;
     if (sniff) {
       sniff = false;
-      if (HTML_START.test(firstBytes(batch, 512).toString('latin1'))) {
+      const head = firstBytes(batch, 512).toString('latin1');
+      if (HTML_START.test(head) || (labelledPage && !ARTIFACT_START.test(head))) {
         batch = [];
         batched = 0;
         throw htmlPage(url);

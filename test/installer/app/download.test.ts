@@ -311,6 +311,23 @@ describe.concurrent('download against a misbehaving server', () => {
   });
 
   // A laptop waking up on the hotel's network, whose sign-in has expired: the resume is answered 200 with the page.
+  // A mirror's download script that sets no Content-Type (PHP's default is text/html): the app was refused as a sign-in
+  // page at every attempt, then the user told to sign in to the network, for good.
+  it('downloads the app from a server that labels it text/html, knowing it by its first bytes, and still keeps nothing of a page so labelled', async () => {
+    const zip = join(await tempDir('dl-src'), 'app.zip');
+    await writeFile(zip, Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), await readFile(source)]));
+    const pin = await digestFile(zip);
+    const path = `/case-${++n}/labelled.zip`;
+    await server.serve(path, zip);
+    // As such a script answers every request (a fault is spent per request).
+    const labelled = Array.from({ length: 10 }, () => ({ kind: 'content-type' as const, value: 'text/html; charset=UTF-8' }));
+    server.fault(path, { kind: 'login-page' }, ...labelled);
+    const dest = join(await tempDir('dl'), 'app.zip');
+    await download({ urls: [`${server.url}${path}`], dest, ...pin, backoffBaseMs: 10, stallTimeoutMs: 2_000 });
+    expect((await digestFile(partialPath(dest))).integrity).toBe(pin.integrity);
+    expect(server.requests.filter((r) => r.path === path).map((r) => r.range)).toEqual([undefined, undefined]);
+  });
+
   it('keeps the bytes already downloaded when a resume is answered with a sign-in page that does not say it is HTML, and resumes after them', async () => {
     const path = await servedPath();
     const dropAt = 1 << 20;
