@@ -90,7 +90,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const HTML_START = /^\uFEFF?[\t\n\f\r ]*<(?:\?xml|!doctype\s+html|html|head|body|title|meta|script|!--)/i;
 
 /** How every app artifact begins: a zip, a gzip (tar.gz), an ELF (AppImage) or MZ (exe) executable. */
-const ARTIFACT_START = /^(?:PK\x03\x04|\x1f\x8b|\x7fELF|MZ)/;
+const ARTIFACT_MAGIC = ['504b0304', '1f8b', '7f454c46', '4d5a'].map((hex) => Buffer.from(hex, 'hex'));
+const startsLikeArtifact = (head: Buffer) => ARTIFACT_MAGIC.some((magic) => head.subarray(0, magic.length).equals(magic));
 
 /** The Content-Types of a web page: HTML, or XHTML. */
 const PAGE_TYPE = /^\s*(?:text\/html|application\/xhtml\+xml)\b/i;
@@ -634,8 +635,8 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     if (batched === 0) return;
     if (sniff) {
       sniff = false;
-      const head = firstBytes(batch, 512).toString('latin1');
-      if (HTML_START.test(head) || (labelledPage && !ARTIFACT_START.test(head))) {
+      const head = firstBytes(batch, 512);
+      if (HTML_START.test(head.toString('latin1')) || (labelledPage && !startsLikeArtifact(head))) {
         batch = [];
         batched = 0;
         throw htmlPage(url);
