@@ -30,11 +30,11 @@ export interface LockOptions {
   /** Ends the wait when it fires (`EINTERRUPTED`): the cutover's Ctrl-C, which must not sit out another holder's minutes. */
   signal?: AbortSignal;
   /**
-   * For a command that needs no space (one that only reads, or one that frees it): on a full disk, where its pid cannot be
-   * written, the lock is held as the empty file made for it, with a hard link to it beside it whose name says who holds it
-   * (`<lock>.holder-<pid>.<token>.<host>.<start id>`: a name needs no data block). Judged by that holder as any lock: on
-   * this host a live one is waited for however old the heartbeat, a stopped one is ELOCKED, a dead one reclaimed. Its
-   * release deletes the lock only while the link names its token, then the link.
+   * For a command that may need no space (one that only reads, one that frees it, an install with nothing to do): on a
+   * full disk, where its pid cannot be written, the lock is held as the empty file made for it, with a hard link to it
+   * beside it whose name says who holds it (`<lock>.holder-<pid>.<token>.<host>.<start id>`: a name needs no data block).
+   * Judged by that holder as any lock: on this host a live one is waited for however old the heartbeat, a stopped one
+   * is ELOCKED, a dead one reclaimed. Its release deletes the lock only while the link names its token, then the link.
    */
   emptyOnFullDisk?: boolean;
 }
@@ -159,7 +159,9 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
   let stoppedSince: number | undefined;
   for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
     try {
-      const handle = await open(path, 'wx');
+      // Never writable by others whatever the umask (000 made it 0666): anyone could have put a live pid in it, and every
+      // run would wait on that process for its whole wait.
+      const handle = await open(path, 'wx', 0o644);
       const me: Holder = {
         pid: process.pid,
         host: hostname(),

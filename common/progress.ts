@@ -24,6 +24,7 @@ export interface ProgressOptions {
 export interface Progress {
   /** Bytes already there when the operation starts (a resumed download). */
   start(total: number | undefined, already?: number): void;
+  /** `advance(0)` only redraws (a download's clock tick), so the bar can say that no data is coming. */
   advance(bytes: number): void;
   finish(message?: string): void;
   fail(message: string): void;
@@ -65,6 +66,9 @@ function terminalWidth(columns: number | undefined): number {
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 80;
 }
 
+/** No bytes for this long is said on the bar in place of its rate and ETA (a second or two between packets is normal). */
+const STILL_MS = 3000;
+
 export function createProgress(label: string, options: ProgressOptions = {}): Progress {
   const stream = options.stream ?? process.stderr;
   const jsonStream = options.jsonStream ?? process.stdout;
@@ -78,6 +82,8 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
   let startedAt = now();
   let lastDraw = 0;
   let lastDecile = -1;
+  /** When bytes last came: a bar that goes on showing the last rate and ETA through a stall says nothing true. */
+  let lastBytesAt = startedAt;
 
   const rate = () => (done - resumedFrom) / Math.max((now() - startedAt) / 1000, 0.001);
   const emit = (event: Record<string, unknown>) => jsonStream.write(`${JSON.stringify({ label, ...event })}\n`);
@@ -85,6 +91,8 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
   function describe(): string {
     const pct = total ? `${Math.floor((done / total) * 100)}%` : '';
     const amount = total ? `${formatBytes(done)}/${formatBytes(total)}` : formatBytes(done);
+    const idle = now() - lastBytesAt;
+    if (idle >= STILL_MS && (!total || done < total)) return `${pct} ${amount}, no data for ${formatSeconds(Math.floor(idle / 1000))}`.trim();
     // No estimate until this run has moved bytes for a moment: a first frame at 0 B/s would say millions of minutes.
     const measured = done > resumedFrom && now() - startedAt >= 250;
     const eta = total ? ` ETA ${measured ? formatSeconds((total - done) / Math.max(rate(), 1)) : '--'}` : '';
@@ -125,6 +133,7 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
       done = already;
       resumedFrom = already;
       startedAt = now();
+      lastBytesAt = startedAt;
       lastDecile = total ? Math.floor((done / total) * 10) : -1;
       if (mode === 'json') emit({ event: 'start', total, resumedFrom: already });
       else if (mode === 'plain')
@@ -135,6 +144,7 @@ export function createProgress(label: string, options: ProgressOptions = {}): Pr
     },
     advance(bytes) {
       done += bytes;
+      if (bytes > 0) lastBytesAt = now();
       if (mode !== 'quiet') draw();
     },
     finish(message) {

@@ -25,6 +25,8 @@ export type Fault =
   | { kind: 'retry-after'; seconds: number; status?: 429 | 503; clockAheadMs?: number }
   /** Answer 200 with the whole body even when a Range was asked. */
   | { kind: 'ignore-range' }
+  /** Answer a Range with its bytes and Content-Range, but under status 200 (a proxy that rewrites the status, not the range). */
+  | { kind: 'range-as-200' }
   /** From this request on, the file has a new ETag (a redeploy). */
   | { kind: 'change-etag' }
   /** Announce more (positive) or fewer (negative) bytes than sent. */
@@ -42,6 +44,8 @@ export type Fault =
   | { kind: 'login-page'; contentType?: string; body?: string }
   /** Send the whole file gzip-compressed with `Content-Encoding: gzip` (200, or 206 of the compressed bytes when a Range was asked), whatever Accept-Encoding said. */
   | { kind: 'gzip' }
+  /** Send the file's own bytes under this Content-Type (a download script that never sets one: PHP's default is text/html). */
+  | { kind: 'content-type'; value: string }
   /** Send the file's own bytes under this Content-Encoding header (`''`: the header with an empty value, which names no coding). */
   | { kind: 'content-encoding'; value: string };
 
@@ -176,6 +180,8 @@ export async function startFaultServer(): Promise<FaultServer> {
     };
     if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${served.size}`;
     if (fault?.kind === 'content-encoding') headers['content-encoding'] = fault.value;
+    if (fault?.kind === 'content-type') headers['content-type'] = fault.value;
+    if (fault?.kind === 'range-as-200') status = 200;
     record.status = status;
     res.writeHead(status, headers);
     // An empty file has no byte range to read (createReadStream refuses end -1).

@@ -97,7 +97,14 @@ export async function recordAppState(
     lastReconciledAt: now,
     installSource: existing?.installSource ?? INSTALL_SOURCE,
   };
-  await writeMarker(dir, marker);
+  try {
+    await writeMarker(dir, marker);
+  } catch (err) {
+    // A disk with no byte left, and a marker that already names this app: only its reconcile time is not moved on.
+    if (DISK_FULL.has((err as NodeJS.ErrnoException).code ?? '') && existing?.appPath === appPath && existing.version === version)
+      return { written: false, path, reason: `the disk is full, and it already points at ${appPath}` };
+    throw err;
+  }
   return { written: true, path };
 }
 

@@ -4,6 +4,7 @@ import './quiet-warnings.js';
 import { fstatSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isatty } from 'node:tty';
+import { fileURLToPath } from 'node:url';
 import { realFilePath } from '../../common/own-path.js';
 import { parseArgs } from 'node:util';
 import { formatError, isUserError, UserError } from '../../common/errors.js';
@@ -29,7 +30,7 @@ const USAGE =
   'usage: ao-app install|verify|where|remove [--json] [--quiet] [--manifest <file>] [--target <os-cpu>] [--dir <folder>]\n  AO_APP_DIR (default ~/.ao/app), AO_APP_BASE_URL, AO_APP_STALL_MS, AO_APP_DEADLINE_MS, HTTPS_PROXY/NO_PROXY';
 
 function loadManifest(file: string | undefined): AppManifest {
-  const path = file === undefined ? join(dirname(realFilePath(import.meta.url)), '..', 'ao-manifest.json') : absoluteUserPath(file);
+  const path = file === undefined ? join(dirname(realFilePath(import.meta.url)), '..', 'ao-manifest.json') : pathArgument('manifest', file);
   // A release's manifest is a few KB: 16 MB is far past any real one, and /dev/zero is refused instead of read without end.
   const data = readJsonFile(path, {
     what: 'the app manifest',
@@ -48,6 +49,32 @@ function loadManifest(file: string | undefined): AppManifest {
     why: 'its "app" field is missing: this release ships no desktop app',
     fix: 'use the ao CLI alone, or install a release with the desktop app',
     code: 'EAPPMANIFEST',
+  });
+}
+
+/**
+ * A --manifest or --dir as an absolute path; a file:// URL (as a browser or a file manager copies a path) is its path. A
+ * web address had been read as a path under the working folder: "no such file" for `--manifest https://...`, and a
+ * folder named `file:` there for `--dir file:///...`, exit 0.
+ */
+function pathArgument(flag: 'manifest' | 'dir', value: string): string {
+  if (!/^[a-z][a-z0-9+.-]+:\/\//i.test(value)) return absoluteUserPath(value);
+  let why = `ao-app reads --${flag} from this machine's disk`;
+  if (/^file:/i.test(value)) {
+    try {
+      return fileURLToPath(value);
+    } catch (err) {
+      why = `it names no path on this machine (${(err as Error).message})`;
+    }
+  }
+  throw new UserError({
+    what: `--${flag} ${value} is an address, not a ${flag === 'dir' ? 'folder' : 'file'} on this machine`,
+    why,
+    fix:
+      flag === 'manifest'
+        ? `download it first (curl -fLo ao-manifest.json '${value}'), then pass --manifest ao-manifest.json`
+        : 'pass --dir a folder on this machine, like --dir ~/ao-app',
+    code: 'EUSAGE',
   });
 }
 
@@ -124,6 +151,21 @@ function msFromEnv(name: string): number | undefined {
   return ms;
 }
 
+/**
+ * `path`, unless it came from bytes that are not UTF-8: Node reads the environment and the command line as UTF-8, so a
+ * home folder named under a Latin-1 locale (`/home/jos\xe9`) arrives as `/home/jos\uFFFD`, another folder. ao-app had
+ * installed there, exit 0, and ao start, which reads the bytes as they are, found no app-state.json and downloaded its own.
+ */
+function utf8Path(path: string): string {
+  if (!path.includes('\uFFFD')) return path;
+  throw new UserError({
+    what: `cannot use the folder ${path}`,
+    why: 'its name reached ao-app with bytes that are not UTF-8 (shown as \uFFFD): Node reads HOME, AO_APP_DIR, AO_RUN_FILE and --dir as UTF-8, and would use another folder than the one named',
+    fix: 'give that folder a UTF-8 name (or set HOME, AO_APP_DIR or --dir to folders whose names are), then run the command again',
+    code: 'EUSAGE',
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   jsonErrors = argv.includes('--json');
   let parsed;
@@ -145,7 +187,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = positionals[0];
-  const root = values.dir ? absoluteUserPath(values.dir) : defaultRoot();
+  const root = utf8Path(values.dir ? pathArgument('dir', values.dir) : defaultRoot());
   const say = (human: string, json: Record<string, unknown>) => {
     if (values.json) stdout.write(`${JSON.stringify(json)}\n`);
     else if (!values.quiet) stdout.write(`${human}\n`);
@@ -202,7 +244,7 @@ async function runVerb(
         progress: createProgress('desktop app', { mode: pickProgressMode(values), stream: stderr, jsonStream: stdout }),
         stallTimeoutMs,
         // Only an app for this machine is one `ao start` here can open.
-        stateDir: (values.target ?? hostTargetId()) === hostTargetId() ? aoStateDir() : undefined,
+        stateDir: (values.target ?? hostTargetId()) === hostTargetId() ? utf8Path(aoStateDir()) : undefined,
         deadlineMs,
         checkpoint: async (step) => {
           if (step !== checkpointAt) return;
@@ -260,7 +302,7 @@ async function runVerb(
       return path && stdoutLost === undefined ? 0 : 1;
     }
     case 'remove':
-      if (await removeApp(root, aoStateDir(), note)) say(`removed the desktop app from ${root}`, { removed: root });
+      if (await removeApp(root, utf8Path(aoStateDir()), note)) say(`removed the desktop app from ${root}`, { removed: root });
       // Nothing to remove is no failure (the app is gone, as asked), but no "removed" either.
       else say(`the desktop app is not installed in ${root}: nothing to remove`, { removed: null, notInstalled: root });
       return 0;

@@ -17,6 +17,7 @@ import {
   humanWait,
   LoginPageError,
   MirrorPolicy,
+  PlainHttpError,
   ProxyCredentialsError,
   ProxyRefusedError,
   RetryableError,
@@ -87,6 +88,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * sign-in page sent without `Content-Type: text/html` is known by its first bytes.
  */
 const HTML_START = /^\uFEFF?[\t\n\f\r ]*<(?:\?xml|!doctype\s+html|html|head|body|title|meta|script|!--)/i;
+
+/** How every app artifact begins: a zip, a gzip (tar.gz), an ELF (AppImage) or MZ (exe) executable. */
+const ARTIFACT_MAGIC = ['504b0304', '1f8b', '7f454c46', '4d5a'].map((hex) => Buffer.from(hex, 'hex'));
+const startsLikeArtifact = (head: Buffer) => ARTIFACT_MAGIC.some((magic) => head.subarray(0, magic.length).equals(magic));
 
 /** The Content-Types of a web page: HTML, or XHTML. */
 const PAGE_TYPE = /^\s*(?:text\/html|application\/xhtml\+xml)\b/i;
@@ -221,6 +226,25 @@ function untrustedCertificate(url: string, err: unknown): CertificateError | und
   return undefined;
 }
 
+/** OpenSSL's answer when the other end speaks plain HTTP where TLS was expected. */
+const PLAIN_HTTP_CODES = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG']);
+
+/**
+ * A failed attempt whose TLS handshake was answered in plain HTTP, as a PlainHttpError: most often a proxy set as
+ * `https://` (`HTTPS_PROXY=https://proxy:3128`) that speaks plain HTTP, as most do. It had been retried seven times over
+ * ~30 s, OpenSSL's "wrong version number" its only word, then "check the proxy".
+ */
+function plainHttpAnswer(url: string, err: unknown): PlainHttpError | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (typeof e.code !== 'string' || !PLAIN_HTTP_CODES.has(e.code)) continue;
+    const proxy = proxyInUse(new URL(url).protocol);
+    if (proxy?.startsWith('https:')) return new PlainHttpError(`the proxy ${proxy} answered in plain HTTP, not HTTPS (${e.code})`, proxy);
+    const redirected = url.startsWith('http:') ? ' (redirected to an https:// address)' : '';
+    return new PlainHttpError(`${url}${redirected}: the server answered in plain HTTP where HTTPS was asked (${e.code})`);
+  }
+  return undefined;
+}
+
 /**
  * A proxy that refused the tunnel for good (undici says only "Proxy response (407) !== 200 when HTTP Tunneling"): 407, it
  * wants credentials (ProxyCredentialsError); 403, its policy does not let this host through (ProxyRefusedError).
@@ -240,6 +264,16 @@ function rangeTotal(value: string | undefined): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/**
+ * A resume answered 200 whose Content-Range starts where the partial ends: a server or proxy that rewrites the status but
+ * sends the range asked for. Those bytes are the rest, as a 206's; read as a whole file of another size, the URL had been
+ * dropped, and every later run was answered the same way: a download once interrupted never finished from it.
+ */
+function rangeUnder200(status: number, contentRange: string | undefined, offset: number): boolean {
+  const start = /^bytes (\d+)-/.exec(contentRange ?? '')?.[1];
+  return status === 200 && offset > 0 && start !== undefined && Number(start) === offset;
+}
+
 /** Drops a body we will not read (undici reports a destroyed body as an 'error': nobody must be left to hear it). */
 function discard(body: Dispatcher.ResponseData['body']): void {
   body.on('error', () => undefined);
@@ -247,8 +281,10 @@ function discard(body: Dispatcher.ResponseData['body']): void {
 }
 
 /** The proxy in use, for a message: as a URL with its scheme, so the output's redaction hides its password (a bare `user:pw@host:port` escaped it). */
-function proxyInUse(): string | undefined {
+function proxyInUse(protocol?: string): string | undefined {
   try {
+    // An http:// download goes through HTTP_PROXY alone; an https:// one through HTTPS_PROXY, else HTTP_PROXY.
+    if (protocol === 'http:') return proxySetting(HTTP_PROXY_VARIABLES);
     return proxySetting(HTTPS_PROXY_VARIABLES) ?? proxySetting(HTTP_PROXY_VARIABLES);
   } catch {
     return undefined;
@@ -295,6 +331,9 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   const ownDispatcher = options.dispatcher === undefined;
   let dispatcher = options.dispatcher ?? defaultDispatcher(options.urls);
   options.progress?.start(size, part.offset);
+  // The bar is redrawn with no bytes coming too: through a stall it had stood at its last rate and ETA for the whole stall time.
+  const tick = setInterval(() => options.progress?.advance(0), 1000);
+  tick.unref();
   const restart = async () => {
     await part.restart();
     options.progress?.start(size, 0);
@@ -343,6 +382,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     // unpacked from the page cache, and a later run re-hashes whatever a crash left in the partial: the
     // pinned sha512 refuses one that lost bytes (it is discarded, and the next run downloads again).
   } finally {
+    clearInterval(tick);
     await part.close();
     // Our own agent: close it so no reconnect loop (a proxy refusing CONNECT) outlives the download.
     if (ownDispatcher) await dispatcher.destroy().catch(() => undefined);
@@ -390,7 +430,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
           void dispatcher.destroy().catch(() => undefined);
           dispatcher = defaultDispatcher(options.urls);
         }
-        const wait = policy.failed(url, aborted ?? untrustedCertificate(url, err) ?? proxyRefusal(url, err) ?? err, part.offset);
+        const wait = policy.failed(url, aborted ?? untrustedCertificate(url, err) ?? plainHttpAnswer(url, err) ?? proxyRefusal(url, err) ?? err, part.offset);
         if (wait === undefined) break;
         // A wait of seconds (backoff up to 30 s, Retry-After up to 2 minutes) is said, or it looks like a hang.
         if (wait >= 1000) options.progress?.waiting(`${policy.lastError}; trying again in ${humanWait(wait)}`);
@@ -470,6 +510,10 @@ function deadUrlsFix(failure: unknown, fromBaseUrl: boolean): string {
     return `the proxy ${proxy} asks for credentials (or refused those in its URL): give its user and password in its URL, as HTTPS_PROXY=http://<user>:<password>@<proxy host>:<port> (and HTTP_PROXY alike; npm's proxy settings work the same way), then run ao-app install again`;
   if (failure instanceof ProxyRefusedError)
     return `the proxy ${proxy} does not let ao-app reach the download host: ask whoever runs it to allow that host, or set AO_APP_BASE_URL to a mirror it allows (or, if the host is reachable without the proxy, add it to NO_PROXY), then run ao-app install again`;
+  if (failure instanceof PlainHttpError && failure.proxy !== undefined)
+    return `the proxy's URL says https://, but the proxy speaks plain HTTP (as most do: the scheme is the proxy's own, not the download's): set HTTPS_PROXY=${failure.proxy.replace(/^https:/, 'http:')} (and HTTP_PROXY alike; npm's proxy settings work the same way), then run ao-app install again`;
+  if (failure instanceof PlainHttpError)
+    return 'the download host answered in plain HTTP where HTTPS was asked: on a hotel or café network, sign in to it in a web browser first (its gateway answers in place of the host); for a mirror of your own, serve it over HTTPS or give its http:// URL in AO_APP_BASE_URL; then run ao-app install again';
   if (failure instanceof CertificateError)
     return "this network shows an HTTPS certificate Node does not trust: on a hotel or café network, sign in to it in a web browser first; behind a proxy or firewall inspecting HTTPS, set NODE_EXTRA_CA_CERTS to its CA certificate file (the one npm's cafile names); for an expired one, check the clock; then run ao-app install again";
   // The URL was the user's (AO_APP_BASE_URL, its folder with the file name added): a file URL pasted in there, or a mirror
@@ -501,7 +545,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   const res = await follow(url, ctx.maxRedirects, ctx.dispatcher, ctx.stallTimeoutMs, part.offset, size, part.sidecar, ctx.signal).finally(ctx.answered);
   // A body error must reach the read below, never crash the process as an unhandled 'error' event.
   res.body.on('error', () => undefined);
-  const status = res.statusCode;
+  const status = rangeUnder200(res.statusCode, header(res.headers, 'content-range'), part.offset) ? 206 : res.statusCode;
   if (status === 511) {
     discard(res.body);
     throw new LoginPageError(`${url} answered 511 Network Authentication Required (the network wants a sign-in first)`);
@@ -526,8 +570,11 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     throw new DeadUrlError(`${url} answered ${status}`);
   }
   // The app is never an HTML page: this is a network's sign-in page (a captive portal answers any URL with one) or a
-  // proxy's error page. Taken for the app's first bytes, it would make the whole download fail its hash at the end.
-  if (PAGE_TYPE.test(header(res.headers, 'content-type') ?? '')) {
+  // proxy's error page. Taken for the app's first bytes, it would make the whole download fail its hash at the end. But a
+  // download script that sets no type (PHP's default is text/html) sends the app so labelled: a whole file (200) whose
+  // first bytes are an artifact's is taken, where it had been refused at every attempt, "sign in to this network".
+  const labelledPage = PAGE_TYPE.test(header(res.headers, 'content-type') ?? '');
+  if (labelledPage && status !== 200) {
     discard(res.body);
     throw htmlPage(url);
   }
@@ -574,7 +621,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     if (startOver) await ctx.restart();
     await part.begin(url, header(res.headers, 'etag'), header(res.headers, 'last-modified'));
   };
-  if (!startOver) await begin();
+  if (!startOver && !labelledPage) await begin();
   let batch: Buffer[] = [];
   let batched = 0;
   // The file's first bytes are looked at before any is written: kept, a sign-in page's would be resumed after
@@ -588,7 +635,8 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     if (batched === 0) return;
     if (sniff) {
       sniff = false;
-      if (HTML_START.test(firstBytes(batch, 512).toString('latin1'))) {
+      const head = firstBytes(batch, 512);
+      if (HTML_START.test(head.toString('latin1')) || (labelledPage && !startsLikeArtifact(head))) {
         batch = [];
         batched = 0;
         throw htmlPage(url);

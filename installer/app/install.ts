@@ -439,7 +439,9 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
   let lock: Lock;
   try {
     await makeAppFolders(root);
-    lock = await lockAppRoot(root, options.lockWaitMs ?? 15 * 60_000, (message) => options.progress?.waiting(message), options.signal);
+    // Held as an empty file on a disk with no byte left, as verify holds it: an app installed and intact there needs nothing
+    // written, and anything else is refused by the disk check below, with the space it needs.
+    lock = await lockAppRoot(root, options.lockWaitMs ?? 15 * 60_000, (message) => options.progress?.waiting(message), options.signal, true);
   } catch (err) {
     // A folder this user may not write (an admin's install, a disk mounted read-only): the release asked for, current there
     // and intact, needs no change and no lock, as verify reads it. It had failed with EACCES on the lock, exit 1, about an

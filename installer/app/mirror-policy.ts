@@ -36,6 +36,19 @@ export class ProxyRefusedError extends DeadUrlError {}
 export class CertificateError extends DeadUrlError {}
 
 /**
+ * A TLS handshake answered in plain HTTP: a proxy given as https:// that speaks plain HTTP (`proxy`), or a host or a
+ * network's gateway answering so where HTTPS was asked. No retry changes it.
+ */
+export class PlainHttpError extends DeadUrlError {
+  constructor(
+    message: string,
+    readonly proxy?: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
  * The host answered, but with an overload or failure status (408, 429, 5xx) worth asking again: the network reached it, so
  * a give-up on these blames the host, not the connection.
  */

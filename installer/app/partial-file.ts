@@ -51,13 +51,17 @@ async function readSidecar(dest: string): Promise<Sidecar | undefined> {
   return optionalText(data.etag) && optionalText(data.lastModified) ? (data as Sidecar) : undefined;
 }
 
-/** Size of a resumable partial for exactly this artifact, 0 when there is none. */
+/**
+ * Size of a resumable partial for exactly this artifact, 0 when there is none. One the group or others may write (made
+ * under a umask of 000 by an older ao-app) is none: its bytes, hashed now, could be changed before they are unpacked.
+ */
 export async function usablePartialSize(dest: string, size: number, integrity: string): Promise<number> {
   try {
     const sidecar = await readSidecar(dest);
     if (sidecar?.size !== size || sidecar.integrity !== integrity) return 0;
-    const have = (await stat(partialPath(dest))).size;
-    return have <= size ? have : 0;
+    const info = await stat(partialPath(dest));
+    if (process.platform !== 'win32' && (info.mode & 0o022) !== 0) return 0;
+    return info.size <= size ? info.size : 0;
   } catch {
     return 0;
   }
@@ -137,7 +141,9 @@ export class PartialFile {
   /** A usable answer from `url`: the partial exists from here on, and the sidecar names where its bytes come from. */
   async begin(url: string, etag: string | undefined, lastModified: string | undefined): Promise<void> {
     try {
-      this.file ??= await open(partialPath(this.dest), 'w');
+      // Owner-only whatever the umask: the bytes are checked by the hash computed as they are written, then unpacked (an
+      // AppImage linked in as the app) from this file, which another user able to write it could change in between.
+      this.file ??= await open(partialPath(this.dest), 'w', 0o600);
       this.sources.add(url);
       this.sidecar = { url, etag, lastModified, size: this.size, integrity: this.integrity };
       // Owner-only: the URL may carry a mirror's credentials (user:token@, ?token=), and the sidecar outlives a failed run.

@@ -9,6 +9,7 @@ import { request } from 'undici';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
+import { createProgress } from '../../../common/progress.js';
 import { defaultDispatcher, download } from '../../../installer/app/download.js';
 import { partialPath, sidecarPath } from '../../../installer/app/partial-file.js';
 import { writePadding } from '../../../rehearsal/app-fixtures.js';
@@ -118,6 +119,18 @@ describe.concurrent('download against a misbehaving server', () => {
     await expectGood(dest);
     expect(Date.now() - started).toBeLessThan(4_500);
     expect(server.requests.filter((r) => r.path === path)[1]!.range).toBe(`bytes=${512 << 10}-`);
+  });
+
+  // A hotel network that stops sending: the bar had stood at its last frame ("... 640 KB/s ETA 4s") for the whole stall
+  // time (30 s by default), and nothing was said when the attempt was cut and asked again.
+  it('says on the bar how long no data has come while a transfer stalls, instead of freezing at its last rate and ETA', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'stall', ms: 4_000, afterBytes: 512 << 10 });
+    const frames: string[] = [];
+    const progress = createProgress('app', { mode: 'tty', stream: { isTTY: true, columns: 200, write: (text: string) => frames.push(text) } });
+    const { dest } = await fetchTo(path, { stallTimeoutMs: 10_000, progress });
+    await expectGood(dest);
+    expect(frames.some((f) => /\d+% [\d.]+ [KM]B\/3\.1 MB, no data for [34]s/.test(f))).toBe(true);
   });
 
   it('retries after 5xx answers', async () => {
@@ -298,6 +311,23 @@ describe.concurrent('download against a misbehaving server', () => {
   });
 
   // A laptop waking up on the hotel's network, whose sign-in has expired: the resume is answered 200 with the page.
+  // A mirror's download script that sets no Content-Type (PHP's default is text/html): the app was refused as a sign-in
+  // page at every attempt, then the user told to sign in to the network, for good.
+  it('downloads the app from a server that labels it text/html, knowing it by its first bytes, and still keeps nothing of a page so labelled', async () => {
+    const zip = join(await tempDir('dl-src'), 'app.zip');
+    await writeFile(zip, Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), await readFile(source)]));
+    const pin = await digestFile(zip);
+    const path = `/case-${++n}/labelled.zip`;
+    await server.serve(path, zip);
+    // As such a script answers every request (a fault is spent per request).
+    const labelled = Array.from({ length: 10 }, () => ({ kind: 'content-type' as const, value: 'text/html; charset=UTF-8' }));
+    server.fault(path, { kind: 'login-page' }, ...labelled);
+    const dest = join(await tempDir('dl'), 'app.zip');
+    await download({ urls: [`${server.url}${path}`], dest, ...pin, backoffBaseMs: 10, stallTimeoutMs: 2_000 });
+    expect((await digestFile(partialPath(dest))).integrity).toBe(pin.integrity);
+    expect(server.requests.filter((r) => r.path === path).map((r) => r.range)).toEqual([undefined, undefined]);
+  });
+
   it('keeps the bytes already downloaded when a resume is answered with a sign-in page that does not say it is HTML, and resumes after them', async () => {
     const path = await servedPath();
     const dropAt = 1 << 20;
@@ -365,6 +395,20 @@ describe.concurrent('download against a misbehaving server', () => {
     const { dest } = await fetchTo(path);
     await expectGood(dest);
     expect(server.requests.filter((r) => r.path === path).map((r) => r.status)).toEqual([200, 200]);
+  });
+
+  // Every resume came back so, every run: the URL was dropped as holding a file of another size, and a download once
+  // interrupted could never finish from it.
+  it('resumes from a server that answers a resume with the rest under status 200, its Content-Range saying where it starts', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'drop', afterBytes: 1 << 20 }, { kind: 'range-as-200' });
+    const { dest } = await fetchTo(path);
+    await expectGood(dest);
+    const reqs = server.requests.filter((r) => r.path === path);
+    expect(reqs.map((r) => r.status)).toEqual([200, 200]);
+    const resumedAt = Number(/bytes=(\d+)-/.exec(reqs[1]!.range ?? '')?.[1]);
+    expect(resumedAt).toBeGreaterThan(0);
+    expect(reqs[1]!.bytesSent).toBe(SIZE - resumedAt);
   });
 
   it('keeps the bytes when the same URL answers a resume under another ETag (another edge of a CDN, a re-upload of the same bytes): the pinned sha512 judges them', async () => {
