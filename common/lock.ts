@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Stats } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, readFile, rename, rm, utimes } from 'node:fs/promises';
+import { type FileHandle, link, lstat, mkdir, open, readdir, readFile, rename, rm, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from './errors.js';
@@ -117,9 +117,12 @@ async function emptyLockHolder(path: string, info: Stats): Promise<{ link: strin
   return undefined;
 }
 
-/** Moves the lock aside and deletes it (and, held empty, its holder link) if it is ours; a lock someone else holds now is put back. */
-async function removeIfOurs(path: string, token: string): Promise<void> {
-  if ((await readHolder(path))?.token !== token) return;
+type LockReading = Awaited<ReturnType<typeof readLock>>;
+
+/** Moves the lock aside and deletes it (and, held empty, its holder link) if it is `ours`; a lock someone else holds now is put back. */
+async function removeIfOurs(path: string, ours: (lock: LockReading) => boolean): Promise<void> {
+  const now = await readLock(path).catch(() => undefined);
+  if (!now || !ours(now)) return;
   const aside = `${path}.release-${process.pid}-${Date.now()}`;
   try {
     await rename(path, aside);
@@ -127,9 +130,30 @@ async function removeIfOurs(path: string, token: string): Promise<void> {
     return;
   }
   const moved = await readLock(aside, path).catch(() => undefined);
-  if (moved?.holder?.token !== token) await link(aside, path).catch(() => undefined);
+  const mine = moved !== undefined && ours(moved);
+  if (!mine) await link(aside, path).catch(() => undefined);
   await rm(aside, { force: true });
-  if (moved?.holder?.token === token && moved.link) await rm(moved.link, { force: true });
+  if (mine && moved.link) await rm(moved.link, { force: true });
+}
+
+/**
+ * Holds the lock just made as the empty file on a full disk: named by a hard link beside it, or where the file system
+ * makes none (FAT/exFAT, some SMB/NFS shares, a full btrfs or directory block) unnamed, judged by its heartbeat then and
+ * known by its identity. Says how to tell the lock is still ours; undefined where even that fails.
+ */
+async function holdEmpty(handle: FileHandle, path: string, me: Holder): Promise<((lock: LockReading) => boolean) | undefined> {
+  try {
+    await handle.truncate(0);
+    const named = await link(path, holderLinkName(path, me)).then(
+      () => true,
+      () => false,
+    );
+    if (named) return (lock) => lock.holder?.token === me.token;
+    const { identity } = await readLock(path);
+    return (lock) => lock.identity === identity;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Something other than a lock file at the lock's path (a folder, a link) would never be released: say so now, not after the wait. */
@@ -169,19 +193,15 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
         token: randomUUID(),
         startId: processStartId(process.pid),
       };
+      let ours = (lock: LockReading) => lock.holder?.token === me.token;
       try {
         await handle.writeFile(JSON.stringify(me));
       } catch (err) {
         // Held empty (a part of the pid written is no pid either), named by a hard link beside it that says who holds it
         // (an entry needs no data block); where that fails too, as below.
-        const named =
-          options.emptyOnFullDisk && DISK_FULL.has((err as NodeJS.ErrnoException).code ?? '')
-            ? await handle.truncate(0).then(
-                () => link(path, holderLinkName(path, me)).then(() => true),
-                () => false,
-              )
-            : false;
-        if (!named) {
+        const held = options.emptyOnFullDisk && DISK_FULL.has((err as NodeJS.ErrnoException).code ?? '') ? await holdEmpty(handle, path, me) : undefined;
+        if (held) ours = held;
+        else {
           // A full disk: the empty file we created carries no pid, and the next run would wait for it to go stale.
           await handle.close().catch(() => undefined);
           await rm(path, { force: true });
@@ -203,7 +223,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
           if (released) return;
           released = true;
           clearInterval(heartbeat);
-          await removeIfOurs(path, me.token);
+          await removeIfOurs(path, ours);
         },
       };
     } catch (err) {

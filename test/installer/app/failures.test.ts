@@ -1532,6 +1532,21 @@ describe.skipIf(!canInject)('a full disk met creating the download file or the l
     expect(again.code).toBe(0);
     expect(again.stderr).not.toContain('waiting for');
   });
+
+  // FAT/exFAT USB drives, some SMB/NFS shares, a full btrfs or a full ext4 directory block refuse the holder's hard link:
+  // the lock had stayed empty naming no one, the user saw "EPERM ... link", and every later run waited 30 s to fail so.
+  it('taking the lock where no hard link can be made: held unnamed, the install goes on, and no lock is left', async () => {
+    const { root, args } = await appImageCase('lock-full-nolink');
+    const lock = join(root, '.lock');
+    const noLink = [...injectFailure('write,pwrite64', 'ENOSPC', lock), '-e', 'inject=link,linkat:error=EPERM'];
+    noLink[noLink.indexOf('trace=write,pwrite64')] = 'trace=write,pwrite64,link,linkat';
+    const full = await ao(args, {}, 30_000, work, noLink);
+    expect(full.code).toBe(0);
+    expect(readdirSync(root).filter((n) => n.startsWith('.lock'))).toEqual([]);
+    const again = await ao(args.filter((a) => a !== '--quiet'));
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toContain('waiting for');
+  });
 });
 
 // A real full disk under ~/.ao: a tmpfs with no inode left for the marker's temp file (root on Linux can mount one).
