@@ -1674,6 +1674,21 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
     }
   });
 
+  // The padded record written whole is valid JSON: its flush (or truncate) failing afterwards had made the remove refuse,
+  // "nothing deleted", with app-state.json already naming no app, so ao start no longer found the installed one.
+  it.runIf(canInject)('remove whose in-place rewrite is written but not flushed: done, exit 0, the app deleted', async () => {
+    const { home, root, migration } = await fullHomeAppElsewhere('unflushed');
+    const state = join(home, '.ao', 'app-state.json');
+    try {
+      const remove = await ao(['remove', '--json', '--dir', root], { HOME: home }, 30_000, work, fullDiskAt(state, 'fsync,fdatasync'));
+      expect(remove.code, remove.stdout).toBe(0);
+      expect(existsSync(join(root, 'versions', '0.10.0-linux-x64'))).toBe(false);
+      expect(appState(home)).toMatchObject({ appPath: '', version: '', migration });
+    } finally {
+      execFileSync('umount', [home]);
+    }
+  });
+
   it('remove whose deletion fails keeps what the app recorded (exit 1), and app-state.json names no app', async () => {
     const { home, root, migration } = await fullHomeAppElsewhere('busy');
     const version = join(root, 'versions', '0.10.0-linux-x64');
