@@ -257,6 +257,12 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('acquir
     }
   }
 
+  /** Renames the holder link of `disk`'s x.lock to name a holder on another host, which its pid cannot vouch for. */
+  function elsewhere(disk: string): void {
+    const link = readdirSync(disk).find((n) => n.startsWith('x.lock.holder-'))!;
+    renameSync(join(disk, link), join(disk, link.replace(/\.[\w-]*\.([\w-]*)$/, `.${Buffer.from('elsewhere').toString('base64url')}.$1`)));
+  }
+
   it('holds the lock as an empty file that others wait for, and deletes it on release', async () => {
     await onFullDisk('tmpfs', async (disk) => {
       const path = join(disk, 'x.lock');
@@ -279,6 +285,8 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('acquir
       // A heartbeat every second (its floor); stale after 3 s without one.
       const fresh = { ...options, staleMs: 3000 };
       const first = await acquireLock(path, fresh);
+      // Named as a holder on another host (a shared folder): only its heartbeat can keep it, not a live pid here.
+      elsewhere(disk);
       await new Promise((r) => setTimeout(r, 5000));
       await expect(acquireLock(path, { ...fresh, waitMs: 300 })).rejects.toMatchObject({ code: 'ELOCKED' });
       await first.release();
@@ -326,8 +334,7 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('acquir
       const path = join(disk, 'x.lock');
       const first = await acquireLock(path, options);
       // As a holder on another host: named so, its heartbeat stopped long ago.
-      const link = readdirSync(disk).find((n) => n.startsWith('x.lock.holder-'))!;
-      renameSync(join(disk, link), join(disk, link.replace(/\.[\w-]*\.([\w-]*)$/, `.${Buffer.from('elsewhere').toString('base64url')}.$1`)));
+      elsewhere(disk);
       const old = new Date(Date.now() - 120_000);
       utimesSync(path, old, old);
       const second = await acquireLock(path, options);
