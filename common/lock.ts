@@ -68,12 +68,16 @@ async function staleIdentity(path: string, staleMs: number): Promise<string | un
 
 /**
  * The lock `file` (the lock at `path`, or that lock moved aside): its identity, which tells it from any other (its JSON,
- * or for an empty one, which may all look alike, its inode and birth time), and its holder: the JSON, or for a lock held
+ * or for an empty one, which may all look alike, its inode, birth time and holder's token), and its holder: the JSON, or for a lock held
  * empty on a full disk the hard link to it its holder made beside it, whose name says who (a name needs no data block).
  */
 async function readLock(file: string, path = file): Promise<{ identity: string; holder?: Partial<Holder>; link?: string; info: Stats }> {
   const [text, info] = await Promise.all([readFile(file, 'utf8'), lstat(file)]);
-  if (text === '') return { identity: `${info.dev}:${info.ino}:${info.birthtimeMs}`, info, ...(await emptyLockHolder(path, info)) };
+  if (text === '') {
+    const named = await emptyLockHolder(path, info);
+    // Where there is no birth time (NFS, ext4 with small inodes) the next lock may get the same inode: its token tells them apart.
+    return { identity: `${info.dev}:${info.ino}:${info.birthtimeMs}:${named?.holder.token ?? ''}`, info, ...named };
+  }
   try {
     return { identity: text, holder: JSON.parse(text) as Partial<Holder>, info };
   } catch {
@@ -81,9 +85,9 @@ async function readLock(file: string, path = file): Promise<{ identity: string; 
   }
 }
 
-/** Who holds the lock `file` (the lock at `path`, or that lock moved aside), undefined when it cannot tell. */
-const readHolder = (path: string, file = path) =>
-  readLock(file, path).then(
+/** Who holds the lock at `path`, undefined when it cannot tell. */
+const readHolder = (path: string) =>
+  readLock(path).then(
     (lock) => lock.holder,
     () => undefined,
   );
@@ -94,7 +98,7 @@ const holderLinkName = (path: string, me: Holder) =>
 const HOLDER_LINK = /\.holder-(\d+)\.([0-9a-f-]{36})\.([\w-]*)\.([\w-]*)$/;
 
 /** The holder link of the empty lock `info` (the same inode), and who it names. */
-async function emptyLockHolder(path: string, info: Stats): Promise<{ link: string; holder: Holder } | undefined> {
+async function emptyLockHolder(path: string, info: Stats): Promise<{ link: string; holder: Partial<Holder> } | undefined> {
   const prefix = `${basename(path)}.holder-`;
   for (const name of await readdir(dirname(path)).catch(() => [] as string[])) {
     const found = name.startsWith(prefix) ? HOLDER_LINK.exec(name) : null;
@@ -110,7 +114,8 @@ async function emptyLockHolder(path: string, info: Stats): Promise<{ link: strin
         token: found[2]!,
         host: Buffer.from(found[3]!, 'base64url').toString(),
         startId: startId || undefined,
-        acquiredAt: info.birthtime.toISOString(),
+        // Since its birth, where the file system keeps one (not NFS, not ext4 with small inodes: 1970 there).
+        ...(info.birthtimeMs ? { acquiredAt: info.birthtime.toISOString() } : {}),
       },
     };
   }
@@ -301,5 +306,6 @@ async function stoppedHolder(path: string): Promise<number | undefined> {
 /** Who holds the lock, as a person reads it. */
 async function holderOf(path: string): Promise<string> {
   const holder = await readHolder(path);
-  return holder && typeof holder.pid === 'number' ? `pid ${holder.pid} on ${holder.host} (since ${holder.acquiredAt})` : 'another process';
+  if (!holder || typeof holder.pid !== 'number') return 'another process';
+  return `pid ${holder.pid} on ${holder.host}${holder.acquiredAt ? ` (since ${holder.acquiredAt})` : ''}`;
 }

@@ -1,6 +1,20 @@
 import { describe, expect, it, vi } from 'vitest';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -239,13 +253,14 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('acquir
   const options = { purpose: 'ao-app remove', emptyOnFullDisk: true };
 
   /** A full disk of `type` (a loop-mounted image for ext4), mounted for `use`. */
-  async function onFullDisk(type: 'tmpfs' | 'ext4', use: (disk: string) => Promise<void>): Promise<void> {
+  async function onFullDisk(type: 'tmpfs' | 'ext4' | 'ext4 without birth times', use: (disk: string) => Promise<void>): Promise<void> {
     const disk = dir();
     if (type === 'tmpfs') execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', disk]);
     else {
       const image = join(dir(), 'disk.img');
       execFileSync('truncate', ['-s', '16M', image]);
-      execFileSync('mkfs.ext4', ['-q', '-m', '0', image]);
+      // 128-byte inodes have no room for a birth time.
+      execFileSync('mkfs.ext4', ['-q', '-m', '0', ...(type === 'ext4' ? [] : ['-I', '128']), image]);
       execFileSync('mount', ['-o', 'loop', image, disk]);
     }
     try {
@@ -344,4 +359,63 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('acquir
       expect(existsSync(path)).toBe(false);
     });
   });
+
+  // Without birth times an empty lock was known by its inode alone, which ext4 gives the next lock: a reclaimer that judged
+  // the stale lock, then moved aside the live one made meanwhile in its inode, took it for the stale one and deleted it.
+  it('a reclaimer tells a new empty lock from the stale one it judged, in the same inode with no birth time; and says no "since 1970"', async () => {
+    await onFullDisk('ext4 without birth times', async (disk) => {
+      const path = join(disk, 'x.lock');
+      // A stale empty lock of a holder on another host.
+      const first = await acquireLock(path, options);
+      elsewhere(disk);
+      const stale = readdirSync(disk).find((n) => n.startsWith('x.lock.holder-'))!;
+      await first.release();
+      closeSync(openSync(path, 'wx'));
+      const inode = statSync(path).ino;
+      linkSync(path, join(disk, stale));
+      const old = new Date(Date.now() - 120_000);
+      utimesSync(path, old, old);
+      // A reclaimer held between judging it stale and moving it aside (its rename delayed).
+      const bundled = join(dir(), 'lock.mjs');
+      buildSync({ entryPoints: [join(REPO_ROOT, 'common', 'lock.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundled, logLevel: 'error' });
+      const code = `const { acquireLock } = await import(${JSON.stringify(pathToFileURL(bundled).href)});
+        process.stdout.write('ready\\n');
+        await acquireLock(${JSON.stringify(path)}, ${JSON.stringify(options)}).then(() => process.stdout.write('locked\\n'), (e) => process.stdout.write(e.code + '\\n'));`;
+      const reclaimer = spawn(
+        'strace',
+        [
+          '-f',
+          '-qq',
+          '-o',
+          '/dev/null',
+          '-P',
+          path,
+          '-e',
+          'trace=rename,renameat,renameat2',
+          '-e',
+          'inject=rename,renameat,renameat2:delay_enter=6000000:when=1',
+          process.execPath,
+          '--input-type=module',
+          '-e',
+          code,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let out = '';
+      reclaimer.stdout!.on('data', (d) => (out += d));
+      while (!out.includes('ready')) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 2000));
+      // Meanwhile another process reclaimed it and holds a new empty lock, in the same inode.
+      rmSync(path);
+      rmSync(join(disk, stale));
+      const second = await acquireLock(path, options);
+      expect(statSync(path).ino).toBe(inode);
+      await new Promise((r) => reclaimer.once('exit', r));
+      expect(out).toBe('ready\nELOCKED\n');
+      expect(existsSync(path)).toBe(true);
+      await expect(acquireLock(path, options)).rejects.toMatchObject({ why: expect.not.stringContaining('since') });
+      await second.release();
+      expect(existsSync(path)).toBe(false);
+    });
+  }, 30_000);
 });
