@@ -32,7 +32,7 @@ export interface LockOptions {
   /**
    * For a command that may need no space (one that only reads, one that frees it, an install with nothing to do): on a
    * full disk, where its pid cannot be written, the lock is held as the empty file made for it, with a hard link to it
-   * beside it whose name says who holds it (`<lock>.holder-<pid>.<token>.<host>.<start id>`: a name needs no data block).
+   * beside it whose name says who holds it (`<lock>.holder-<pid>.<token>.<host>.<start id>.held`: a name needs no data block).
    * Judged by that holder as any lock: on this host a live one is waited for however old the heartbeat, a stopped one
    * is ELOCKED, a dead one reclaimed. Its release deletes the lock only while the link names its token, then the link.
    */
@@ -92,10 +92,13 @@ const readHolder = (path: string) =>
     () => undefined,
   );
 
-/** `<lock>.holder-<pid>.<token>.<host>.<start id>` (host and start id in base64url, which has no dot): who holds an empty lock. */
+/**
+ * `<lock>.holder-<pid>.<token>.<host>.<start id>.held` (host and start id in base64url, which has no dot): who holds an
+ * empty lock. Ending in a tag: with no start id (every holder on Windows) it had ended in a dot, which Windows drops.
+ */
 const holderLinkName = (path: string, me: Holder) =>
-  `${path}.holder-${me.pid}.${me.token}.${Buffer.from(me.host).toString('base64url')}.${Buffer.from(me.startId ?? '').toString('base64url')}`;
-const HOLDER_LINK = /\.holder-(\d+)\.([0-9a-f-]{36})\.([\w-]*)\.([\w-]*)$/;
+  `${path}.holder-${me.pid}.${me.token}.${Buffer.from(me.host).toString('base64url')}.${Buffer.from(me.startId ?? '').toString('base64url')}.held`;
+const HOLDER_LINK = /\.holder-(\d+)\.([0-9a-f-]{36})\.([\w-]*)\.([\w-]*)\.held$/;
 
 /** The holder link of the empty lock `info` (the same inode), and who it names. */
 async function emptyLockHolder(path: string, info: Stats): Promise<{ link: string; holder: Partial<Holder> } | undefined> {

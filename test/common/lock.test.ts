@@ -27,7 +27,7 @@ import { neverReaping, untilZombie } from '../support/zombie.js';
 const dir = () => mkdtempSync(join(tmpdir(), 'lock-'));
 
 /** A real process that takes the lock and then hangs until killed. */
-function holderProcess(lockPath: string, options: Record<string, unknown> = {}): Promise<import('node:child_process').ChildProcess> {
+function holderProcess(lockPath: string, options: Record<string, unknown> = {}, through: string[] = []): Promise<import('node:child_process').ChildProcess> {
   // Node 20 cannot run TypeScript: bundle the real lock module for the child.
   const bundled = join(dir(), 'lock.mjs');
   buildSync({ entryPoints: [join(REPO_ROOT, 'common', 'lock.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundled, logLevel: 'error' });
@@ -35,7 +35,8 @@ function holderProcess(lockPath: string, options: Record<string, unknown> = {}):
   const code = `const { acquireLock } = await import(${JSON.stringify(lockModule)});
     await acquireLock(${JSON.stringify(lockPath)}, { purpose: 'test', ...${JSON.stringify(options)} });
     process.stdout.write('locked\\n'); setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [command, ...prefix] = [...through, process.execPath];
+  const child = spawn(command!, [...prefix, '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.stdout!.once('data', () => resolve(child));
     child.once('exit', (c) => reject(new Error(`holder exited ${c}`)));
@@ -275,7 +276,7 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('acquir
   /** Renames the holder link of `disk`'s x.lock to name a holder on another host, which its pid cannot vouch for. */
   function elsewhere(disk: string): void {
     const link = readdirSync(disk).find((n) => n.startsWith('x.lock.holder-'))!;
-    renameSync(join(disk, link), join(disk, link.replace(/\.[\w-]*\.([\w-]*)$/, `.${Buffer.from('elsewhere').toString('base64url')}.$1`)));
+    renameSync(join(disk, link), join(disk, link.replace(/\.[\w-]*\.([\w-]*)\.held$/, `.${Buffer.from('elsewhere').toString('base64url')}.$1.held`)));
   }
 
   it('holds the lock as an empty file that others wait for, and deletes it on release', async () => {
@@ -418,4 +419,18 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('acquir
       expect(existsSync(path)).toBe(false);
     });
   }, 30_000);
+  // Windows drops a name's trailing dot, and a holder there has no start id: its link, ending in '.', had named no holder.
+  it('names the holder of an empty lock in a link not ending in a dot when it has no start id (as on Windows)', async () => {
+    await onFullDisk('tmpfs', async (disk) => {
+      const path = join(disk, 'x.lock');
+      // Without /proc the holder knows no start id of its own.
+      const holder = await holderProcess(path, options, ['unshare', '-m', 'sh', '-c', 'mount -t tmpfs none /proc && exec "$0" "$@"']);
+      try {
+        expect(readdirSync(disk).find((n) => n.startsWith('x.lock.holder-'))).not.toMatch(/\.$/);
+        await expect(acquireLock(path, { ...options, waitMs: 300 })).rejects.toMatchObject({ why: expect.stringContaining(`pid ${holder.pid}`) });
+      } finally {
+        holder.kill('SIGKILL');
+      }
+    });
+  });
 });
