@@ -1726,31 +1726,28 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
 
   // The write-back also follows a deletion that failed, its own failure then not told over the deletion's: without it a
   // remove ended by a busy folder had lost what the app recorded.
-  it.runIf(canInject)(
-    'where even an in-place rewrite fails and the deletion fails too: exit 1, and what the app recorded is written back',
-    async () => {
-      const home = await tempDir('cow-busy-home');
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', home]);
-      const mount = join(home, '.ao', 'app', 'versions', '0.10.0-linux-x64', 'busy');
-      try {
-        const release = (await appImageCase('cow-busy')).args.slice(2, 6); // --manifest <file> --target linux-x64
-        expect((await ao(['install', '--quiet', ...release], { HOME: home })).code).toBe(0);
-        const migration = { status: 'declined' };
-        writeFileSync(join(home, '.ao', 'app-state.json'), JSON.stringify({ ...appState(home), migration }));
-        // A mount point inside the version folder: its rmdir fails (EBUSY), the command ends inside the deletion.
-        mkdirSync(mount);
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mount]);
-        fillDisk(home);
-        const remove = await ao(['remove', '--json'], { HOME: home }, 30_000, work, fullDiskAt(join(home, '.ao', 'app-state.json'), 'write,pwrite64'));
-        expect(remove.code).toBe(1);
-        expect(errorEvent(remove.stdout)).toMatchObject({ why: expect.stringContaining('busy') });
-        expect(appState(home)).toMatchObject({ appPath: '', version: '', migration });
-      } finally {
-        spawnSync('umount', [mount]);
-        execFileSync('umount', [home]);
-      }
-    },
-  );
+  it.runIf(canInject)('where even an in-place rewrite fails and the deletion fails too: exit 1, and what the app recorded is written back', async () => {
+    const home = await tempDir('cow-busy-home');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', home]);
+    const mount = join(home, '.ao', 'app', 'versions', '0.10.0-linux-x64', 'busy');
+    try {
+      const release = (await appImageCase('cow-busy')).args.slice(2, 6); // --manifest <file> --target linux-x64
+      expect((await ao(['install', '--quiet', ...release], { HOME: home })).code).toBe(0);
+      const migration = { status: 'declined' };
+      writeFileSync(join(home, '.ao', 'app-state.json'), JSON.stringify({ ...appState(home), migration }));
+      // A mount point inside the version folder: its rmdir fails (EBUSY), the command ends inside the deletion.
+      mkdirSync(mount);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mount]);
+      fillDisk(home);
+      const remove = await ao(['remove', '--json'], { HOME: home }, 30_000, work, fullDiskAt(join(home, '.ao', 'app-state.json'), 'write,pwrite64'));
+      expect(remove.code).toBe(1);
+      expect(errorEvent(remove.stdout)).toMatchObject({ why: expect.stringContaining('busy') });
+      expect(appState(home)).toMatchObject({ appPath: '', version: '', migration });
+    } finally {
+      spawnSync('umount', [mount]);
+      execFileSync('umount', [home]);
+    }
+  });
 
   it.runIf(canInject)(
     'where even an in-place rewrite fails: with the app on the same disk, writes what the app recorded back once the app is gone',
