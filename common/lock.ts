@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Stats } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, readFile, rename, rm, utimes } from 'node:fs/promises';
+import { type FileHandle, link, lstat, mkdir, open, readdir, readFile, rename, rm, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from './errors.js';
@@ -32,7 +32,7 @@ export interface LockOptions {
   /**
    * For a command that may need no space (one that only reads, one that frees it, an install with nothing to do): on a
    * full disk, where its pid cannot be written, the lock is held as the empty file made for it, with a hard link to it
-   * beside it whose name says who holds it (`<lock>.holder-<pid>.<token>.<host>.<start id>`: a name needs no data block).
+   * beside it whose name says who holds it (`<lock>.holder-<pid>.<token>.<host>.<start id>.held`: a name needs no data block).
    * Judged by that holder as any lock: on this host a live one is waited for however old the heartbeat, a stopped one
    * is ELOCKED, a dead one reclaimed. Its release deletes the lock only while the link names its token, then the link.
    */
@@ -68,12 +68,16 @@ async function staleIdentity(path: string, staleMs: number): Promise<string | un
 
 /**
  * The lock `file` (the lock at `path`, or that lock moved aside): its identity, which tells it from any other (its JSON,
- * or for an empty one, which may all look alike, its inode and birth time), and its holder: the JSON, or for a lock held
+ * or for an empty one, which may all look alike, its inode, birth time and holder's token), and its holder: the JSON, or for a lock held
  * empty on a full disk the hard link to it its holder made beside it, whose name says who (a name needs no data block).
  */
 async function readLock(file: string, path = file): Promise<{ identity: string; holder?: Partial<Holder>; link?: string; info: Stats }> {
   const [text, info] = await Promise.all([readFile(file, 'utf8'), lstat(file)]);
-  if (text === '') return { identity: `${info.dev}:${info.ino}:${info.birthtimeMs}`, info, ...(await emptyLockHolder(path, info)) };
+  if (text === '') {
+    const named = await emptyLockHolder(path, info);
+    // Where there is no birth time (NFS, ext4 with small inodes) the next lock may get the same inode: its token tells them apart.
+    return { identity: `${info.dev}:${info.ino}:${info.birthtimeMs}:${named?.holder.token ?? ''}`, info, ...named };
+  }
   try {
     return { identity: text, holder: JSON.parse(text) as Partial<Holder>, info };
   } catch {
@@ -81,20 +85,23 @@ async function readLock(file: string, path = file): Promise<{ identity: string; 
   }
 }
 
-/** Who holds the lock `file` (the lock at `path`, or that lock moved aside), undefined when it cannot tell. */
-const readHolder = (path: string, file = path) =>
-  readLock(file, path).then(
+/** Who holds the lock at `path`, undefined when it cannot tell. */
+const readHolder = (path: string) =>
+  readLock(path).then(
     (lock) => lock.holder,
     () => undefined,
   );
 
-/** `<lock>.holder-<pid>.<token>.<host>.<start id>` (host and start id in base64url, which has no dot): who holds an empty lock. */
+/**
+ * `<lock>.holder-<pid>.<token>.<host>.<start id>.held` (host and start id in base64url, which has no dot): who holds an
+ * empty lock. Ending in a tag: with no start id (every holder on Windows) it had ended in a dot, which Windows drops.
+ */
 const holderLinkName = (path: string, me: Holder) =>
-  `${path}.holder-${me.pid}.${me.token}.${Buffer.from(me.host).toString('base64url')}.${Buffer.from(me.startId ?? '').toString('base64url')}`;
-const HOLDER_LINK = /\.holder-(\d+)\.([0-9a-f-]{36})\.([\w-]*)\.([\w-]*)$/;
+  `${path}.holder-${me.pid}.${me.token}.${Buffer.from(me.host).toString('base64url')}.${Buffer.from(me.startId ?? '').toString('base64url')}.held`;
+const HOLDER_LINK = /\.holder-(\d+)\.([0-9a-f-]{36})\.([\w-]*)\.([\w-]*)\.held$/;
 
 /** The holder link of the empty lock `info` (the same inode), and who it names. */
-async function emptyLockHolder(path: string, info: Stats): Promise<{ link: string; holder: Holder } | undefined> {
+async function emptyLockHolder(path: string, info: Stats): Promise<{ link: string; holder: Partial<Holder> } | undefined> {
   const prefix = `${basename(path)}.holder-`;
   for (const name of await readdir(dirname(path)).catch(() => [] as string[])) {
     const found = name.startsWith(prefix) ? HOLDER_LINK.exec(name) : null;
@@ -110,16 +117,20 @@ async function emptyLockHolder(path: string, info: Stats): Promise<{ link: strin
         token: found[2]!,
         host: Buffer.from(found[3]!, 'base64url').toString(),
         startId: startId || undefined,
-        acquiredAt: info.birthtime.toISOString(),
+        // Since its birth, where the file system keeps one (not NFS, not ext4 with small inodes: 1970 there).
+        ...(info.birthtimeMs ? { acquiredAt: info.birthtime.toISOString() } : {}),
       },
     };
   }
   return undefined;
 }
 
-/** Moves the lock aside and deletes it (and, held empty, its holder link) if it is ours; a lock someone else holds now is put back. */
-async function removeIfOurs(path: string, token: string): Promise<void> {
-  if ((await readHolder(path))?.token !== token) return;
+type LockReading = Awaited<ReturnType<typeof readLock>>;
+
+/** Moves the lock aside and deletes it (and, held empty, its holder link) if it is `ours`; a lock someone else holds now is put back. */
+async function removeIfOurs(path: string, ours: (lock: LockReading) => boolean): Promise<void> {
+  const now = await readLock(path).catch(() => undefined);
+  if (!now || !ours(now)) return;
   const aside = `${path}.release-${process.pid}-${Date.now()}`;
   try {
     await rename(path, aside);
@@ -127,9 +138,30 @@ async function removeIfOurs(path: string, token: string): Promise<void> {
     return;
   }
   const moved = await readLock(aside, path).catch(() => undefined);
-  if (moved?.holder?.token !== token) await link(aside, path).catch(() => undefined);
+  const mine = moved !== undefined && ours(moved);
+  if (!mine) await link(aside, path).catch(() => undefined);
   await rm(aside, { force: true });
-  if (moved?.holder?.token === token && moved.link) await rm(moved.link, { force: true });
+  if (mine && moved.link) await rm(moved.link, { force: true });
+}
+
+/**
+ * Holds the lock just made as the empty file on a full disk: named by a hard link beside it, or where the file system
+ * makes none (FAT/exFAT, some SMB/NFS shares, a full btrfs or directory block) unnamed, judged by its heartbeat then and
+ * known by its identity. Says how to tell the lock is still ours; undefined where even that fails.
+ */
+async function holdEmpty(handle: FileHandle, path: string, me: Holder): Promise<((lock: LockReading) => boolean) | undefined> {
+  try {
+    await handle.truncate(0);
+    const named = await link(path, holderLinkName(path, me)).then(
+      () => true,
+      () => false,
+    );
+    if (named) return (lock) => lock.holder?.token === me.token;
+    const { identity } = await readLock(path);
+    return (lock) => lock.identity === identity;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Something other than a lock file at the lock's path (a folder, a link) would never be released: say so now, not after the wait. */
@@ -169,19 +201,15 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
         token: randomUUID(),
         startId: processStartId(process.pid),
       };
+      let ours = (lock: LockReading) => lock.holder?.token === me.token;
       try {
         await handle.writeFile(JSON.stringify(me));
       } catch (err) {
         // Held empty (a part of the pid written is no pid either), named by a hard link beside it that says who holds it
         // (an entry needs no data block); where that fails too, as below.
-        const named =
-          options.emptyOnFullDisk && DISK_FULL.has((err as NodeJS.ErrnoException).code ?? '')
-            ? await handle.truncate(0).then(
-                () => link(path, holderLinkName(path, me)).then(() => true),
-                () => false,
-              )
-            : false;
-        if (!named) {
+        const held = options.emptyOnFullDisk && DISK_FULL.has((err as NodeJS.ErrnoException).code ?? '') ? await holdEmpty(handle, path, me) : undefined;
+        if (held) ours = held;
+        else {
           // A full disk: the empty file we created carries no pid, and the next run would wait for it to go stale.
           await handle.close().catch(() => undefined);
           await rm(path, { force: true });
@@ -203,7 +231,7 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
           if (released) return;
           released = true;
           clearInterval(heartbeat);
-          await removeIfOurs(path, me.token);
+          await removeIfOurs(path, ours);
         },
       };
     } catch (err) {
@@ -281,5 +309,6 @@ async function stoppedHolder(path: string): Promise<number | undefined> {
 /** Who holds the lock, as a person reads it. */
 async function holderOf(path: string): Promise<string> {
   const holder = await readHolder(path);
-  return holder && typeof holder.pid === 'number' ? `pid ${holder.pid} on ${holder.host} (since ${holder.acquiredAt})` : 'another process';
+  if (!holder || typeof holder.pid !== 'number') return 'another process';
+  return `pid ${holder.pid} on ${holder.host}${holder.acquiredAt ? ` (since ${holder.acquiredAt})` : ''}`;
 }

@@ -164,7 +164,8 @@ export async function clearAppState(root: string, dir = aoStateDir(), later?: Ar
 
 /**
  * Rewrites the marker in its own blocks with `value`, never longer than what it replaces (a subset of its fields): padded
- * with spaces to the old length in one write, so a kill before the truncate leaves valid JSON. False where that fails.
+ * with spaces to the old length, so a kill before the truncate leaves valid JSON. False where that write fails; once it
+ * is written whole it is the marker (valid JSON, already read by ao start), whatever the truncate or the flush then say.
  */
 async function overwriteInPlace(path: string, value: object): Promise<boolean> {
   const text = Buffer.from(JSON.stringify(value));
@@ -175,9 +176,14 @@ async function overwriteInPlace(path: string, value: object): Promise<boolean> {
     if (text.length > size) return false;
     const padded = Buffer.alloc(size, ' ');
     text.copy(padded);
-    if ((await handle.write(padded, 0, size, 0)).bytesWritten !== size) return false;
-    await handle.truncate(text.length);
-    await handle.sync();
+    // A short write is carried on: stopped there, new bytes followed by the old ones are no JSON.
+    for (let at = 0; at < size; ) {
+      const { bytesWritten } = await handle.write(padded, at, size - at, at);
+      if (bytesWritten === 0) return false;
+      at += bytesWritten;
+    }
+    await handle.truncate(text.length).catch(() => undefined);
+    await handle.sync().catch(() => undefined);
     return true;
   } catch {
     return false;

@@ -1,6 +1,20 @@
 import { describe, expect, it, vi } from 'vitest';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,7 +27,7 @@ import { neverReaping, untilZombie } from '../support/zombie.js';
 const dir = () => mkdtempSync(join(tmpdir(), 'lock-'));
 
 /** A real process that takes the lock and then hangs until killed. */
-function holderProcess(lockPath: string, options: Record<string, unknown> = {}): Promise<import('node:child_process').ChildProcess> {
+function holderProcess(lockPath: string, options: Record<string, unknown> = {}, through: string[] = []): Promise<import('node:child_process').ChildProcess> {
   // Node 20 cannot run TypeScript: bundle the real lock module for the child.
   const bundled = join(dir(), 'lock.mjs');
   buildSync({ entryPoints: [join(REPO_ROOT, 'common', 'lock.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundled, logLevel: 'error' });
@@ -21,7 +35,8 @@ function holderProcess(lockPath: string, options: Record<string, unknown> = {}):
   const code = `const { acquireLock } = await import(${JSON.stringify(lockModule)});
     await acquireLock(${JSON.stringify(lockPath)}, { purpose: 'test', ...${JSON.stringify(options)} });
     process.stdout.write('locked\\n'); setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [command, ...prefix] = [...through, process.execPath];
+  const child = spawn(command!, [...prefix, '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.stdout!.once('data', () => resolve(child));
     child.once('exit', (c) => reject(new Error(`holder exited ${c}`)));
@@ -239,13 +254,14 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('acquir
   const options = { purpose: 'ao-app remove', emptyOnFullDisk: true };
 
   /** A full disk of `type` (a loop-mounted image for ext4), mounted for `use`. */
-  async function onFullDisk(type: 'tmpfs' | 'ext4', use: (disk: string) => Promise<void>): Promise<void> {
+  async function onFullDisk(type: 'tmpfs' | 'ext4' | 'ext4 without birth times', use: (disk: string) => Promise<void>): Promise<void> {
     const disk = dir();
     if (type === 'tmpfs') execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', disk]);
     else {
       const image = join(dir(), 'disk.img');
       execFileSync('truncate', ['-s', '16M', image]);
-      execFileSync('mkfs.ext4', ['-q', '-m', '0', image]);
+      // 128-byte inodes have no room for a birth time.
+      execFileSync('mkfs.ext4', ['-q', '-m', '0', ...(type === 'ext4' ? [] : ['-I', '128']), image]);
       execFileSync('mount', ['-o', 'loop', image, disk]);
     }
     try {
@@ -255,6 +271,12 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('acquir
     } finally {
       execFileSync('umount', [disk]);
     }
+  }
+
+  /** Renames the holder link of `disk`'s x.lock to name a holder on another host, which its pid cannot vouch for. */
+  function elsewhere(disk: string): void {
+    const link = readdirSync(disk).find((n) => n.startsWith('x.lock.holder-'))!;
+    renameSync(join(disk, link), join(disk, link.replace(/\.[\w-]*\.([\w-]*)\.held$/, `.${Buffer.from('elsewhere').toString('base64url')}.$1.held`)));
   }
 
   it('holds the lock as an empty file that others wait for, and deletes it on release', async () => {
@@ -279,6 +301,8 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('acquir
       // A heartbeat every second (its floor); stale after 3 s without one.
       const fresh = { ...options, staleMs: 3000 };
       const first = await acquireLock(path, fresh);
+      // Named as a holder on another host (a shared folder): only its heartbeat can keep it, not a live pid here.
+      elsewhere(disk);
       await new Promise((r) => setTimeout(r, 5000));
       await expect(acquireLock(path, { ...fresh, waitMs: 300 })).rejects.toMatchObject({ code: 'ELOCKED' });
       await first.release();
@@ -326,8 +350,7 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('acquir
       const path = join(disk, 'x.lock');
       const first = await acquireLock(path, options);
       // As a holder on another host: named so, its heartbeat stopped long ago.
-      const link = readdirSync(disk).find((n) => n.startsWith('x.lock.holder-'))!;
-      renameSync(join(disk, link), join(disk, link.replace(/\.[\w-]*\.([\w-]*)$/, `.${Buffer.from('elsewhere').toString('base64url')}.$1`)));
+      elsewhere(disk);
       const old = new Date(Date.now() - 120_000);
       utimesSync(path, old, old);
       const second = await acquireLock(path, options);
@@ -335,6 +358,79 @@ describe.runIf(process.platform === 'linux' && process.getuid?.() === 0)('acquir
       expect(existsSync(path)).toBe(true);
       await second.release();
       expect(existsSync(path)).toBe(false);
+    });
+  });
+
+  // Without birth times an empty lock was known by its inode alone, which ext4 gives the next lock: a reclaimer that judged
+  // the stale lock, then moved aside the live one made meanwhile in its inode, took it for the stale one and deleted it.
+  it('a reclaimer tells a new empty lock from the stale one it judged, in the same inode with no birth time; and says no "since 1970"', async () => {
+    await onFullDisk('ext4 without birth times', async (disk) => {
+      const path = join(disk, 'x.lock');
+      // A stale empty lock of a holder on another host.
+      const first = await acquireLock(path, options);
+      elsewhere(disk);
+      const stale = readdirSync(disk).find((n) => n.startsWith('x.lock.holder-'))!;
+      await first.release();
+      closeSync(openSync(path, 'wx'));
+      const inode = statSync(path).ino;
+      linkSync(path, join(disk, stale));
+      const old = new Date(Date.now() - 120_000);
+      utimesSync(path, old, old);
+      // A reclaimer held between judging it stale and moving it aside (its rename delayed).
+      const bundled = join(dir(), 'lock.mjs');
+      buildSync({ entryPoints: [join(REPO_ROOT, 'common', 'lock.ts')], bundle: true, platform: 'node', format: 'esm', outfile: bundled, logLevel: 'error' });
+      const code = `const { acquireLock } = await import(${JSON.stringify(pathToFileURL(bundled).href)});
+        process.stdout.write('ready\\n');
+        await acquireLock(${JSON.stringify(path)}, ${JSON.stringify(options)}).then(() => process.stdout.write('locked\\n'), (e) => process.stdout.write(e.code + '\\n'));`;
+      const reclaimer = spawn(
+        'strace',
+        [
+          '-f',
+          '-qq',
+          '-o',
+          '/dev/null',
+          '-P',
+          path,
+          '-e',
+          'trace=rename,renameat,renameat2',
+          '-e',
+          'inject=rename,renameat,renameat2:delay_enter=6000000:when=1',
+          process.execPath,
+          '--input-type=module',
+          '-e',
+          code,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let out = '';
+      reclaimer.stdout!.on('data', (d) => (out += d));
+      while (!out.includes('ready')) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 2000));
+      // Meanwhile another process reclaimed it and holds a new empty lock, in the same inode.
+      rmSync(path);
+      rmSync(join(disk, stale));
+      const second = await acquireLock(path, options);
+      expect(statSync(path).ino).toBe(inode);
+      await new Promise((r) => reclaimer.once('exit', r));
+      expect(out).toBe('ready\nELOCKED\n');
+      expect(existsSync(path)).toBe(true);
+      await expect(acquireLock(path, options)).rejects.toMatchObject({ why: expect.not.stringContaining('since') });
+      await second.release();
+      expect(existsSync(path)).toBe(false);
+    });
+  }, 30_000);
+  // Windows drops a name's trailing dot, and a holder there has no start id: its link, ending in '.', had named no holder.
+  it('names the holder of an empty lock in a link not ending in a dot when it has no start id (as on Windows)', async () => {
+    await onFullDisk('tmpfs', async (disk) => {
+      const path = join(disk, 'x.lock');
+      // Without /proc the holder knows no start id of its own.
+      const holder = await holderProcess(path, options, ['unshare', '-m', 'sh', '-c', 'mount -t tmpfs none /proc && exec "$0" "$@"']);
+      try {
+        expect(readdirSync(disk).find((n) => n.startsWith('x.lock.holder-'))).not.toMatch(/\.$/);
+        await expect(acquireLock(path, { ...options, waitMs: 300 })).rejects.toMatchObject({ why: expect.stringContaining(`pid ${holder.pid}`) });
+      } finally {
+        holder.kill('SIGKILL');
+      }
     });
   });
 });

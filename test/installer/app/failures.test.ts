@@ -1532,6 +1532,21 @@ describe.skipIf(!canInject)('a full disk met creating the download file or the l
     expect(again.code).toBe(0);
     expect(again.stderr).not.toContain('waiting for');
   });
+
+  // FAT/exFAT USB drives, some SMB/NFS shares, a full btrfs or a full ext4 directory block refuse the holder's hard link:
+  // the lock had stayed empty naming no one, the user saw "EPERM ... link", and every later run waited 30 s to fail so.
+  it('taking the lock where no hard link can be made: held unnamed, the install goes on, and no lock is left', async () => {
+    const { root, args } = await appImageCase('lock-full-nolink');
+    const lock = join(root, '.lock');
+    const noLink = [...injectFailure('write,pwrite64', 'ENOSPC', lock), '-e', 'inject=link,linkat:error=EPERM'];
+    noLink[noLink.indexOf('trace=write,pwrite64')] = 'trace=write,pwrite64,link,linkat';
+    const full = await ao(args, {}, 30_000, work, noLink);
+    expect(full.code).toBe(0);
+    expect(readdirSync(root).filter((n) => n.startsWith('.lock'))).toEqual([]);
+    const again = await ao(args.filter((a) => a !== '--quiet'));
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toContain('waiting for');
+  });
 });
 
 // A real full disk under ~/.ao: a tmpfs with no inode left for the marker's temp file (root on Linux can mount one).
@@ -1659,6 +1674,21 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
     }
   });
 
+  // The padded record written whole is valid JSON: its flush (or truncate) failing afterwards had made the remove refuse,
+  // "nothing deleted", with app-state.json already naming no app, so ao start no longer found the installed one.
+  it.runIf(canInject)('remove whose in-place rewrite is written but not flushed: done, exit 0, the app deleted', async () => {
+    const { home, root, migration } = await fullHomeAppElsewhere('unflushed');
+    const state = join(home, '.ao', 'app-state.json');
+    try {
+      const remove = await ao(['remove', '--json', '--dir', root], { HOME: home }, 30_000, work, fullDiskAt(state, 'fsync,fdatasync'));
+      expect(remove.code, remove.stdout).toBe(0);
+      expect(existsSync(join(root, 'versions', '0.10.0-linux-x64'))).toBe(false);
+      expect(appState(home)).toMatchObject({ appPath: '', version: '', migration });
+    } finally {
+      execFileSync('umount', [home]);
+    }
+  });
+
   it('remove whose deletion fails keeps what the app recorded (exit 1), and app-state.json names no app', async () => {
     const { home, root, migration } = await fullHomeAppElsewhere('busy');
     const version = join(root, 'versions', '0.10.0-linux-x64');
@@ -1693,6 +1723,31 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
       }
     },
   );
+
+  // The write-back also follows a deletion that failed, its own failure then not told over the deletion's: without it a
+  // remove ended by a busy folder had lost what the app recorded.
+  it.runIf(canInject)('where even an in-place rewrite fails and the deletion fails too: exit 1, and what the app recorded is written back', async () => {
+    const home = await tempDir('cow-busy-home');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', home]);
+    const mount = join(home, '.ao', 'app', 'versions', '0.10.0-linux-x64', 'busy');
+    try {
+      const release = (await appImageCase('cow-busy')).args.slice(2, 6); // --manifest <file> --target linux-x64
+      expect((await ao(['install', '--quiet', ...release], { HOME: home })).code).toBe(0);
+      const migration = { status: 'declined' };
+      writeFileSync(join(home, '.ao', 'app-state.json'), JSON.stringify({ ...appState(home), migration }));
+      // A mount point inside the version folder: its rmdir fails (EBUSY), the command ends inside the deletion.
+      mkdirSync(mount);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mount]);
+      fillDisk(home);
+      const remove = await ao(['remove', '--json'], { HOME: home }, 30_000, work, fullDiskAt(join(home, '.ao', 'app-state.json'), 'write,pwrite64'));
+      expect(remove.code).toBe(1);
+      expect(errorEvent(remove.stdout)).toMatchObject({ why: expect.stringContaining('busy') });
+      expect(appState(home)).toMatchObject({ appPath: '', version: '', migration });
+    } finally {
+      spawnSync('umount', [mount]);
+      execFileSync('umount', [home]);
+    }
+  });
 
   it.runIf(canInject)(
     'where even an in-place rewrite fails: with the app on the same disk, writes what the app recorded back once the app is gone',
