@@ -333,6 +333,24 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       expect(compiled()).toEqual([realpathSync(launcher), join(own(), 'lib', 'launcher-spawn.cjs')]);
     });
 
+    it('a package that lost lib/launcher-spawn.cjs, or holds only part of it (an upgrade writing it): the full launcher runs the binary', async () => {
+      const spawner = join(own(), 'lib', 'launcher-spawn.cjs');
+      const full = join(own(), 'lib', 'launcher-full.cjs');
+      const text = readFileSync(spawner);
+      try {
+        rmSync(spawner); // unlinked first: pnpm's store keeps its copy
+        expect(compiled().at(-1)).toBe(full);
+        for (const cut of [0.25, 0.5, 0.75]) {
+          writeFileSync(spawner, text.subarray(0, Math.floor(text.length * cut)));
+          expect(compiled().at(-1), `cut at ${cut}`).toBe(full);
+          rmSync(spawner);
+        }
+      } finally {
+        writeFileSync(spawner, text);
+      }
+      expect(compiled()).toEqual([realpathSync(launcher), spawner]);
+    });
+
     it('a start that fails on the usual path (EAGAIN: a process limit reached for the moment): the full launcher starts it, and a signal reaches it once', async () => {
       const support = (name: string) => join(REPO_ROOT, 'test', 'postinstall', 'support', name);
       const preloads = ['fail-first-spawn.cjs', 'report-files-at-exit.cjs', 'report-forwarded-signals.cjs'].map((name) => `--require ${support(name)}`);
