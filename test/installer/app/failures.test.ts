@@ -1600,13 +1600,26 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
     return { home, release };
   }
 
+  /** What the app records in ao start's marker besides where it is (its legacy-import decision), added to `home`'s. */
+  function recordMigration<M extends object>(home: string, migration: M): M {
+    writeFileSync(join(home, '.ao', 'app-state.json'), JSON.stringify({ ...appState(home), migration }));
+    return migration;
+  }
+
+  /** A mount point inside `folder`: its rmdir fails (EBUSY), so a remove ends inside the deletion. Returns it, to unmount. */
+  function busyMountIn(folder: string): string {
+    const mount = join(folder, 'busy');
+    mkdirSync(mount);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mount]);
+    return mount;
+  }
+
   it('verify still checks the app and remove still removes it, exit 0, leaving no lock behind, keeping what the app recorded in the marker ao start reads', async () => {
     // The default app folder, ~/.ao/app, and ao start's marker beside it, on the full disk.
     const { home, release } = await homeWithApp('no-byte');
     try {
       // What the app records in ao start's marker besides where it is (its legacy-import decision) outlives a remove.
-      const migration = { status: 'declined', lastAttemptAt: '2026-11-01T00:00:00.000Z' };
-      writeFileSync(join(home, '.ao', 'app-state.json'), JSON.stringify({ ...appState(home), migration }));
+      const migration = recordMigration(home, { status: 'declined', lastAttemptAt: '2026-11-01T00:00:00.000Z' });
       fillDisk(home);
       const verify = await ao(['verify', '--quiet', ...release], { HOME: home });
       expect(verify.stderr).toBe('');
@@ -1635,8 +1648,11 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
       const { root, args } = await appImageCase(tag);
       expect((await ao(args, { HOME: home })).code).toBe(0);
       // Written compact, as long as two 1 KiB blocks: the 2-space indented rewrite (3 blocks) needs more than deleting it frees.
-      const migration = { status: 'declined', lastAttemptAt: '2026-11-01T00:00:00.000Z', skipped: Array.from({ length: 200 }, (_, i) => `s${i}`) };
-      writeFileSync(join(home, '.ao', 'app-state.json'), JSON.stringify({ ...appState(home), migration }));
+      const migration = recordMigration(home, {
+        status: 'declined',
+        lastAttemptAt: '2026-11-01T00:00:00.000Z',
+        skipped: Array.from({ length: 200 }, (_, i) => `s${i}`),
+      });
       fillDisk(home);
       return { home, root, migration };
     } catch (err) {
@@ -1691,11 +1707,7 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
 
   it('remove whose deletion fails keeps what the app recorded (exit 1), and app-state.json names no app', async () => {
     const { home, root, migration } = await fullHomeAppElsewhere('busy');
-    const version = join(root, 'versions', '0.10.0-linux-x64');
-    const mount = join(version, 'busy');
-    mkdirSync(mount);
-    // A mount point inside the version folder: its rmdir fails (EBUSY), the command ends inside the deletion.
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mount]);
+    const mount = busyMountIn(join(root, 'versions', '0.10.0-linux-x64'));
     try {
       const remove = await ao(['remove', '--json', '--dir', root], { HOME: home });
       expect(remove.code).toBe(1);
@@ -1727,17 +1739,11 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
   // The write-back also follows a deletion that failed, its own failure then not told over the deletion's: without it a
   // remove ended by a busy folder had lost what the app recorded.
   it.runIf(canInject)('where even an in-place rewrite fails and the deletion fails too: exit 1, and what the app recorded is written back', async () => {
-    const home = await tempDir('cow-busy-home');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', home]);
+    const { home } = await homeWithApp('cow-busy');
     const mount = join(home, '.ao', 'app', 'versions', '0.10.0-linux-x64', 'busy');
     try {
-      const release = (await appImageCase('cow-busy')).args.slice(2, 6); // --manifest <file> --target linux-x64
-      expect((await ao(['install', '--quiet', ...release], { HOME: home })).code).toBe(0);
-      const migration = { status: 'declined' };
-      writeFileSync(join(home, '.ao', 'app-state.json'), JSON.stringify({ ...appState(home), migration }));
-      // A mount point inside the version folder: its rmdir fails (EBUSY), the command ends inside the deletion.
-      mkdirSync(mount);
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mount]);
+      const migration = recordMigration(home, { status: 'declined' });
+      busyMountIn(join(mount, '..'));
       fillDisk(home);
       const remove = await ao(['remove', '--json'], { HOME: home }, 30_000, work, fullDiskAt(join(home, '.ao', 'app-state.json'), 'write,pwrite64'));
       expect(remove.code).toBe(1);
@@ -1752,13 +1758,9 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
   it.runIf(canInject)(
     'where even an in-place rewrite fails: with the app on the same disk, writes what the app recorded back once the app is gone',
     async () => {
-      const home = await tempDir('cow-same-home');
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', home]);
+      const { home } = await homeWithApp('cow-same');
       try {
-        const release = (await appImageCase('cow-same')).args.slice(2, 6); // --manifest <file> --target linux-x64
-        expect((await ao(['install', '--quiet', ...release], { HOME: home })).code).toBe(0);
-        const migration = { status: 'declined' };
-        writeFileSync(join(home, '.ao', 'app-state.json'), JSON.stringify({ ...appState(home), migration }));
+        const migration = recordMigration(home, { status: 'declined' });
         fillDisk(home);
         const remove = await ao(['remove', '--quiet'], { HOME: home }, 30_000, work, fullDiskAt(join(home, '.ao', 'app-state.json'), 'write,pwrite64'));
         expect(remove.code, remove.stderr).toBe(0);
