@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { expectUnstampedRefusal, installAndRunFirstCommands, publishRealRewriteR
 import { isElf } from '../postinstall/install-support.js';
 import { shippedForTests } from '../../rehearsal/release-fixture.js';
 import { canRunRealRewrite, REAL_REWRITE } from '../support/real-rewrite.js';
+import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 
 const globalPkg = (sb: Sandbox) => join(sb.prefix, 'lib', 'node_modules', '@aoagents', 'ao');
@@ -66,6 +68,14 @@ describe.runIf(canRunRealRewrite)('the real rewrite binary released through our 
     // No first-run swap (a process the kernel started through the launcher's shebang would read the ELF):
     // the launcher stays, and runs the verified binary every time.
     expect(isElf(join(globalPkg(sb), 'bin', 'ao'))).toBe(false);
+    // bin/ao's usual path (the binary verified, its stamp written) on each Node line: spawned on Node 20 (the calls above,
+    // through the PATH's node), replaced by it with process.execve on 22 and 24.
+    if (canRunPinnedNode) {
+      for (const line of [22, 24] as const) {
+        const r = spawnSync(await pinnedNode(line), [join(globalPkg(sb), 'bin', 'ao'), '--version'], { env: sb.env, encoding: 'utf8', timeout: 60_000 });
+        expect([r.status, r.stdout, r.stderr], `Node ${line}`).toEqual([0, 'ao version dev\n', '']);
+      }
+    }
   });
 
   it('without the override, the release tools refuse the real binary as unstamped', async () => {
