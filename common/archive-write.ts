@@ -17,7 +17,7 @@ export const ENTRY_DIGEST: DigestAlgorithm = 'sha256';
  * Write permission for the group and other users, never kept: the zip writer sets each mode exactly (past the umask),
  * so an entry zipped as 0777 under umask 000 had become an app executable any user on the machine could rewrite.
  */
-const OTHERS_WRITE = 0o022;
+export const OTHERS_WRITE = 0o022;
 
 /**
  * The mode a file is installed with, for a zip and a tar.gz alike: the archive's permission bits (none at all,

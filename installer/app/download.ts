@@ -218,9 +218,17 @@ const CERTIFICATE_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
+type Cause = { code?: unknown; cause?: unknown; message?: string };
+
+/** `err` and the causes under it, four deep at most (undici wraps a socket's error in one or two of its own). */
+function* causes(err: unknown): Generator<Cause> {
+  let e = err as Cause | undefined;
+  for (let depth = 0; e && depth < 4; e = e.cause as Cause | undefined, depth++) yield e;
+}
+
 /** A failed attempt that was a certificate this machine does not trust, as a CertificateError; undefined for anything else. */
 function untrustedCertificate(url: string, err: unknown): CertificateError | undefined {
-  for (let e = err as { code?: unknown; cause?: unknown; message?: string } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+  for (const e of causes(err)) {
     if (typeof e.code === 'string' && CERTIFICATE_CODES.has(e.code)) return new CertificateError(`${url}: ${e.message} (${e.code})`);
   }
   return undefined;
@@ -235,7 +243,7 @@ const PLAIN_HTTP_CODES = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKE
  * ~30 s, OpenSSL's "wrong version number" its only word, then "check the proxy".
  */
 function plainHttpAnswer(url: string, err: unknown): PlainHttpError | undefined {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+  for (const e of causes(err)) {
     if (typeof e.code !== 'string' || !PLAIN_HTTP_CODES.has(e.code)) continue;
     const proxy = proxyInUse(new URL(url).protocol);
     if (proxy?.startsWith('https:')) return new PlainHttpError(`the proxy ${proxy} answered in plain HTTP, not HTTPS (${e.code})`, proxy);
@@ -250,7 +258,7 @@ function plainHttpAnswer(url: string, err: unknown): PlainHttpError | undefined 
  * wants credentials (ProxyCredentialsError); 403, its policy does not let this host through (ProxyRefusedError).
  */
 function proxyRefusal(url: string, err: unknown): DeadUrlError | undefined {
-  for (let e = err as { cause?: unknown; message?: string } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+  for (const e of causes(err)) {
     const status = /^Proxy response \((\d+)\)/.exec(e.message ?? '')?.[1];
     if (status === '407') return new ProxyCredentialsError(`${url}: the proxy answered 407 (it asks for credentials)`);
     if (status === '403') return new ProxyRefusedError(`the proxy ${proxyInUse() ?? ''} refused to connect to ${new URL(url).host} (403)`);

@@ -19,6 +19,7 @@ import { discardOtherDownloads, discardPartial, isDownloadFileName, isSidecarTem
 import { clearAppState, physical, recordAppState, type RecordOutcome } from './app-state.js';
 import { checkOpenableApp, extractArtifact, downloadBecomesApp, topLevelBundle, type PlannedEntry } from '../../common/app-extract.js';
 import { cleanPath, COMPLETION_MARKER } from '../../common/archive-plan.js';
+import { OTHERS_WRITE } from '../../common/archive-write.js';
 import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, TRUST_FILE, type TrustedKey } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
 import { refuseFolderOthersCanWrite, refuseRootInOthersFolder } from './foreign-owner.js';
@@ -412,10 +413,15 @@ async function makeAppFolders(root: string): Promise<void> {
 
 /**
  * The installer's lock on `root`, waiting up to `waitMs`; `onWait` is told once, in words, when another ao-app holds it.
- * `needsNoSpace`: verify (it reads) and remove (it frees space) take it on a full disk too, where they had failed
- * writing it, "free some space there", about the command that would have.
+ * `needsNoSpace`: install (with nothing to do, it writes nothing), verify (it reads) and remove (it frees space) take it
+ * on a full disk too, where they had failed writing it, "free some space there", about the command that would have.
  */
-function lockAppRoot(root: string, waitMs: number, onWait?: (message: string) => void, signal?: AbortSignal, needsNoSpace = false): Promise<Lock> {
+function lockAppRoot(
+  root: string,
+  waitMs: number,
+  onWait?: (message: string) => void,
+  { signal, needsNoSpace = false }: { signal?: AbortSignal; needsNoSpace?: boolean } = {},
+): Promise<Lock> {
   const lockPath = join(root, '.lock');
   return acquireLock(lockPath, {
     purpose: 'the desktop app installer',
@@ -441,7 +447,10 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     await makeAppFolders(root);
     // Held as an empty file on a disk with no byte left, as verify holds it: an app installed and intact there needs nothing
     // written, and anything else is refused by the disk check below, with the space it needs.
-    lock = await lockAppRoot(root, options.lockWaitMs ?? 15 * 60_000, (message) => options.progress?.waiting(message), options.signal, true);
+    lock = await lockAppRoot(root, options.lockWaitMs ?? 15 * 60_000, (message) => options.progress?.waiting(message), {
+      signal: options.signal,
+      needsNoSpace: true,
+    });
   } catch (err) {
     // A folder this user may not write (an admin's install, a disk mounted read-only): the release asked for, current there
     // and intact, needs no change and no lock, as verify reads it. It had failed with EACCES on the lock, exit 1, about an
@@ -766,7 +775,7 @@ export async function verifyApp(options: {
   // Under the installer's lock: a remove or an install's switch and sweep in progress is not damage.
   let lock: Lock | undefined;
   try {
-    lock = await lockAppRoot(root, options.lockWaitMs ?? 60_000, options.onLockWait, undefined, true);
+    lock = await lockAppRoot(root, options.lockWaitMs ?? 60_000, options.onLockWait, { needsNoSpace: true });
   } catch (err) {
     // A folder this user may not write (an admin's install, a read-only disk): verify only reads, so it reads it as it is.
     if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
@@ -798,7 +807,7 @@ async function entryProblems(dir: string, marker: Marker): Promise<string[]> {
     const info = lstatOrUndefined(full);
     if (!info) problems.push(`${e.path} is missing`);
     // What the group or others may rewrite proves nothing once verified (install never makes one: archive-write.ts).
-    else if (process.platform !== 'win32' && !info.isSymbolicLink() && (info.mode & 0o022) !== 0)
+    else if (process.platform !== 'win32' && !info.isSymbolicLink() && (info.mode & OTHERS_WRITE) !== 0)
       problems.push(`${e.path} can be written by other users (mode ${(info.mode & 0o777).toString(8)})`);
     else if (e.type === 'symlink') {
       if (!info.isSymbolicLink()) problems.push(`${e.path} is no longer a symlink`);
@@ -908,7 +917,7 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     if (stateDir !== undefined) await clearAppState(root, stateDir);
     return false;
   }
-  const lock = await lockAppRoot(root, 60_000, onLockWait, undefined, true);
+  const lock = await lockAppRoot(root, 60_000, onLockWait, { needsNoSpace: true });
   const afterRemoval: Array<() => Promise<void>> = [];
   let removed = false;
   try {

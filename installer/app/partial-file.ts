@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readdir, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { OTHERS_WRITE } from '../../common/archive-write.js';
 import { fileSystemFailure, isFileSystemError } from '../../common/file-system-error.js';
 import { writeJsonAtomic } from '../../common/fs-atomic.js';
 import { integrityOfHash } from '../../common/integrity.js';
@@ -60,7 +61,7 @@ export async function usablePartialSize(dest: string, size: number, integrity: s
     const sidecar = await readSidecar(dest);
     if (sidecar?.size !== size || sidecar.integrity !== integrity) return 0;
     const info = await stat(partialPath(dest));
-    if (process.platform !== 'win32' && (info.mode & 0o022) !== 0) return 0;
+    if (process.platform !== 'win32' && (info.mode & OTHERS_WRITE) !== 0) return 0;
     return info.size <= size ? info.size : 0;
   } catch {
     return 0;
