@@ -537,6 +537,18 @@ describe('the command line', () => {
     expect(files.code).toBe(0);
     expect(readdirSync(cwd)).toEqual([]);
     expect(readdirSync(dir)).toContain('current');
+    // So is AO_APP_DIR given as one, and the one-slash form (`file:/x`, as Java's File.toURI() prints): both had been a
+    // folder named `file:` in the working folder, exit 0.
+    const envDir = await tempDir('url-env-dir');
+    const viaEnv = await ao(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64'], { AO_APP_DIR: pathToFileURL(envDir).href }, 30_000, cwd);
+    expect(viaEnv.stderr).toBe('');
+    expect(viaEnv.code).toBe(0);
+    expect(readdirSync(envDir)).toContain('current');
+    const oneSlash = await ao(['where', '--dir', `file:${dir}`], {}, 30_000, cwd);
+    expect(oneSlash.stdout).toBe((await ao(['where', '--dir', dir])).stdout);
+    expect(oneSlash.stdout).toContain(dir);
+    expect(oneSlash.code).toBe(0);
+    expect(readdirSync(cwd)).toEqual([]);
   });
 
   // PowerShell 5's `Set-Content -Encoding UTF8` and older Notepad save UTF-8 with a byte-order mark: a private mirror's
