@@ -13,8 +13,8 @@ import { gzipSync } from 'node:zlib';
  * No vitest import: the bench and the rehearsal reuse it.
  */
 export type Fault =
-  /** Send the headers and this many body bytes, then destroy the socket. */
-  | { kind: 'drop'; afterBytes: number }
+  /** Send the headers and this many body bytes, then destroy the socket; `contentType` as the 'content-type' fault's. */
+  | { kind: 'drop'; afterBytes: number; contentType?: string }
   /** Send this many body bytes, then nothing for `ms` (then continue). */
   | { kind: 'stall'; ms: number; afterBytes?: number }
   | { kind: 'status'; status: number }
@@ -181,6 +181,7 @@ export async function startFaultServer(): Promise<FaultServer> {
     if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${served.size}`;
     if (fault?.kind === 'content-encoding') headers['content-encoding'] = fault.value;
     if (fault?.kind === 'content-type') headers['content-type'] = fault.value;
+    if (fault?.kind === 'drop' && fault.contentType !== undefined) headers['content-type'] = fault.contentType;
     if (fault?.kind === 'range-as-200') status = 200;
     record.status = status;
     res.writeHead(status, headers);

@@ -4,7 +4,6 @@ import './quiet-warnings.js';
 import { fstatSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isatty } from 'node:tty';
-import { fileURLToPath } from 'node:url';
 import { realFilePath } from '../../common/own-path.js';
 import { parseArgs } from 'node:util';
 import { formatError, isUserError, UserError } from '../../common/errors.js';
@@ -13,7 +12,7 @@ import { createProgress, pickProgressMode } from '../../common/progress.js';
 import { writesThatNeverFail } from '../../common/closed-pipe.js';
 import { redactingSink } from '../../common/redact.js';
 import { aoStateDir } from './app-state.js';
-import { absoluteUserPath } from '../../common/home.js';
+import { localPath } from '../../common/home.js';
 import { hostTargetId, validateAppManifest, type AppManifest } from '../../common/app-manifest.js';
 import { appPath, defaultRoot, installApp, removeApp, verifyApp } from './install.js';
 import { EXIT_INTERNAL, runCommand } from './run-command.js';
@@ -52,29 +51,18 @@ function loadManifest(file: string | undefined): AppManifest {
   });
 }
 
-/**
- * A --manifest or --dir as an absolute path; a file:// URL (as a browser or a file manager copies a path) is its path. A
- * web address had been read as a path under the working folder: "no such file" for `--manifest https://...`, and a
- * folder named `file:` there for `--dir file:///...`, exit 0.
- */
+/** A --manifest or --dir as an absolute path (a file: URL is its path); a web address had been "no such file" for --manifest. */
 function pathArgument(flag: 'manifest' | 'dir', value: string): string {
-  if (!/^[a-z][a-z0-9+.-]+:\/\//i.test(value)) return absoluteUserPath(value);
-  let why = `ao-app reads --${flag} from this machine's disk`;
-  if (/^file:/i.test(value)) {
-    try {
-      return fileURLToPath(value);
-    } catch (err) {
-      why = `it names no path on this machine (${(err as Error).message})`;
-    }
-  }
-  throw new UserError({
-    what: `--${flag} ${value} is an address, not a ${flag === 'dir' ? 'folder' : 'file'} on this machine`,
-    why,
-    fix:
-      flag === 'manifest'
-        ? `download it first (curl -fLo ao-manifest.json '${value}'), then pass --manifest ao-manifest.json`
-        : 'pass --dir a folder on this machine, like --dir ~/ao-app',
-    code: 'EUSAGE',
+  return localPath(value, (why) => {
+    throw new UserError({
+      what: `--${flag} ${value} is an address, not a ${flag === 'dir' ? 'folder' : 'file'} on this machine`,
+      why,
+      fix:
+        flag === 'manifest'
+          ? `download it first (curl -fLo ao-manifest.json '${value}'), then pass --manifest ao-manifest.json`
+          : 'pass --dir a folder on this machine, like --dir ~/ao-app',
+      code: 'EUSAGE',
+    });
   });
 }
 

@@ -278,8 +278,17 @@ function rangeTotal(value: string | undefined): number | undefined {
  * dropped, and every later run was answered the same way: a download once interrupted never finished from it.
  */
 function rangeUnder200(status: number, contentRange: string | undefined, offset: number): boolean {
+  return status === 200 && offset > 0 && rangeStart(contentRange) === offset;
+}
+
+function rangeStart(contentRange: string | undefined): number | undefined {
   const start = /^bytes (\d+)-/.exec(contentRange ?? '')?.[1];
-  return status === 200 && offset > 0 && start !== undefined && Number(start) === offset;
+  return start === undefined ? undefined : Number(start);
+}
+
+/** A Content-Range that starts where the partial ends and gives the pinned size as the whole: the rest of this file. */
+function continuesPartial(contentRange: string | undefined, offset: number, size: number): boolean {
+  return offset > 0 && rangeStart(contentRange) === offset && rangeTotal(contentRange) === size;
 }
 
 /** Drops a body we will not read (undici reports a destroyed body as an 'error': nobody must be left to hear it). */
@@ -580,9 +589,10 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // The app is never an HTML page: this is a network's sign-in page (a captive portal answers any URL with one) or a
   // proxy's error page. Taken for the app's first bytes, it would make the whole download fail its hash at the end. But a
   // download script that sets no type (PHP's default is text/html) sends the app so labelled: a whole file (200) whose
-  // first bytes are an artifact's is taken, where it had been refused at every attempt, "sign in to this network".
+  // first bytes are an artifact's is taken, where it had been refused at every attempt, "sign in to this network". Such a
+  // script's resume is a 206 so labelled: one that continues the partial (its start and the pinned size) is no page.
   const labelledPage = PAGE_TYPE.test(header(res.headers, 'content-type') ?? '');
-  if (labelledPage && status !== 200) {
+  if (labelledPage && status !== 200 && !(status === 206 && continuesPartial(header(res.headers, 'content-range'), part.offset, size))) {
     discard(res.body);
     throw htmlPage(url);
   }

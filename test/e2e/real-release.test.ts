@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AoManifest } from '../../common/ao-manifest.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { expectUnstampedRefusal, installAndRunFirstCommands, publishRealRewriteRelease, type RealRelease } from '../../rehearsal/real-release.js';
-import { isElf } from '../postinstall/install-support.js';
+import { isElf, REPORT_COMPILED_AT_EXECVE } from '../postinstall/install-support.js';
 import { shippedForTests } from '../../rehearsal/release-fixture.js';
 import { canRunRealRewrite, REAL_REWRITE } from '../support/real-rewrite.js';
 import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
@@ -69,11 +69,17 @@ describe.runIf(canRunRealRewrite)('the real rewrite binary released through our 
     // the launcher stays, and runs the verified binary every time.
     expect(isElf(join(globalPkg(sb), 'bin', 'ao'))).toBe(false);
     // bin/ao's usual path (the binary verified, its stamp written) on each Node line: spawned on Node 20 (the calls above,
-    // through the PATH's node), replaced by it with process.execve on 22 and 24.
+    // through the PATH's node), replaced by it with process.execve on 22 and 24, having compiled bin/ao alone (the
+    // preload names every file compiled at the execve): the full launcher execs it too, and prints the same.
     if (canRunPinnedNode) {
+      const binAo = realpathSync(join(globalPkg(sb), 'bin', 'ao'));
       for (const line of [22, 24] as const) {
-        const r = spawnSync(await pinnedNode(line), [join(globalPkg(sb), 'bin', 'ao'), '--version'], { env: sb.env, encoding: 'utf8', timeout: 60_000 });
-        expect([r.status, r.stdout, r.stderr], `Node ${line}`).toEqual([0, 'ao version dev\n', '']);
+        const r = spawnSync(await pinnedNode(line), ['--require', REPORT_COMPILED_AT_EXECVE, binAo, '--version'], {
+          env: sb.env,
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        expect([r.status, r.stdout, r.stderr], `Node ${line}`).toEqual([0, 'ao version dev\n', `compiled: ${JSON.stringify([binAo])}\n`]);
       }
     }
   });

@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { delimiter, join } from 'node:path';
+import { REPO_ROOT } from '../../common/paths.js';
 import type { AoManifest } from '../../common/ao-manifest.js';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { registryWithRelease } from '../../rehearsal/release-fixture.js';
@@ -99,6 +100,9 @@ export function firstBytes(path: string, n = 4): Buffer {
     closeSync(fd);
   }
 }
+
+/** A preload that prints, as bin/ao hands over with process.execve, every file Node compiled (`compiled: [...]` on stderr). */
+export const REPORT_COMPILED_AT_EXECVE = join(REPO_ROOT, 'test', 'postinstall', 'support', 'report-files-at-execve.cjs');
 
 export const isElf = (path: string) => firstBytes(path).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
 export const isNodeScript = (path: string) => firstBytes(path, 2).toString() === '#!';

@@ -22,7 +22,7 @@ import { REPO_ROOT } from '../../common/paths.js';
 import { stampPath } from '../../postinstall/locations.js';
 import { writeStamp } from '../../postinstall/verify-binary.js';
 import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
-import { editKeepingMtime, mustRun, OTHER_UID, run, useReleaseRegistry } from './install-support.js';
+import { editKeepingMtime, mustRun, OTHER_UID, REPORT_COMPILED_AT_EXECVE, run, useReleaseRegistry } from './install-support.js';
 
 /**
  * bin/ao's usual path (launcher-entry.ts) takes the usual case in straight-line code and sends everything else to the
@@ -31,7 +31,6 @@ import { editKeepingMtime, mustRun, OTHER_UID, run, useReleaseRegistry } from '.
  * which must run it too.
  */
 const SPEC = '@aoagents/ao@0.10.0';
-const PRELOAD = join(REPO_ROOT, 'test', 'postinstall', 'support', 'report-files-at-execve.cjs');
 const REPLACE_AFTER_VERSION = join(REPO_ROOT, 'test', 'postinstall', 'support', 'replace-after-version.cjs');
 const asRoot = process.getuid?.() === 0;
 
@@ -76,7 +75,7 @@ describe.runIf(canRunPinnedNode)("bin/ao's usual path never runs what the full l
 
   /** Runs bin/ao: which launcher handed over to the binary ('usual path', 'full launcher', or none by exec), and the outcome. */
   async function viaBinAo(i: Install, env: NodeJS.ProcessEnv = {}) {
-    const r = await run(node22, ['--require', PRELOAD, join(i.pkg, 'bin', 'ao'), 'fixture', 'exit', '7'], { ...i.env, ...env });
+    const r = await run(node22, ['--require', REPORT_COMPILED_AT_EXECVE, join(i.pkg, 'bin', 'ao'), 'fixture', 'exit', '7'], { ...i.env, ...env });
     const compiled = /compiled: (.*)/.exec(r.stderr);
     const files = compiled ? (JSON.parse(compiled[1]!) as string[]) : undefined;
     const took = !files ? 'no exec' : files.some((f) => f.endsWith('launcher-full.cjs')) ? 'full launcher' : 'usual path';

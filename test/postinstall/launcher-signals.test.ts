@@ -23,7 +23,7 @@ import { REPO_ROOT } from '../../common/paths.js';
 import { procStatFields } from '../../common/proc-stat.js';
 import { pidAlive } from '../../common/process-identity.js';
 import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
-import { mustRun, run, startUntilItWaits, useReleaseRegistry, WAITS_FOR_INSTALL } from './install-support.js';
+import { mustRun, REPORT_COMPILED_AT_EXECVE, run, startUntilItWaits, useReleaseRegistry, WAITS_FOR_INSTALL } from './install-support.js';
 
 /**
  * The JS launcher is what pnpm, yarn and bun users always run (their shims
@@ -533,8 +533,11 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
 
   describe('Node 22 and 24: what a call compiles before the binary takes over', () => {
     const compiled = (node: string, extraEnv: NodeJS.ProcessEnv = {}) => {
-      const preload = join(REPO_ROOT, 'test', 'postinstall', 'support', 'report-files-at-execve.cjs');
-      const r = spawnSync(node, ['--require', preload, launcher, 'fixture', 'exit', '7'], { env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(node, ['--require', REPORT_COMPILED_AT_EXECVE, launcher, 'fixture', 'exit', '7'], {
+        env: { ...env, ...extraEnv },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       expect([r.status, r.signal], r.stderr).toEqual([7, null]);
       return JSON.parse(/compiled: (.*)/.exec(r.stderr)![1]!) as string[];
     };

@@ -328,6 +328,31 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === path).map((r) => r.range)).toEqual([undefined, undefined]);
   });
 
+  // Such a script honours Range too: its resume is a 206 so labelled, which had been refused as a sign-in page at every
+  // attempt and every later run, and 1 MiB kept for a resume that never came.
+  it('resumes an interrupted download from a server that labels the app text/html', async () => {
+    const zip = join(await tempDir('dl-src'), 'app.zip');
+    await writeFile(zip, Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), await readFile(source)]));
+    const pin = await digestFile(zip);
+    const path = `/case-${++n}/labelled-resumed.zip`;
+    await server.serve(path, zip);
+    const html = 'text/html; charset=UTF-8';
+    const dropAt = 1 << 20;
+    server.fault(
+      path,
+      { kind: 'drop', afterBytes: dropAt, contentType: html },
+      ...Array.from({ length: 10 }, () => ({ kind: 'content-type' as const, value: html })),
+    );
+    const dest = join(await tempDir('dl'), 'app.zip');
+    const result = await download({ urls: [`${server.url}${path}`], dest, ...pin, backoffBaseMs: 10, stallTimeoutMs: 2_000 });
+    expect((await digestFile(partialPath(dest))).integrity).toBe(pin.integrity);
+    expect(result.resumedFrom).toBe(0);
+    expect(server.requests.filter((r) => r.path === path).map((r) => [r.range, r.status])).toEqual([
+      [undefined, 200],
+      [`bytes=${dropAt}-`, 206],
+    ]);
+  });
+
   it('keeps the bytes already downloaded when a resume is answered with a sign-in page that does not say it is HTML, and resumes after them', async () => {
     const path = await servedPath();
     const dropAt = 1 << 20;

@@ -261,6 +261,34 @@ describe('the download fails in a way the user can act on, and never loops', () 
     }
   });
 
+  // A hotel network's gateway answering in place of the host, or a mirror of one's own served over plain HTTP: OpenSSL's
+  // "wrong version number" had been retried 7 times over 30 s, then "check the network".
+  it('gives up at once on a download host answering plain HTTP where HTTPS was asked, saying so', async () => {
+    const artifact = systemTarGz('plain-host', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    let connections = 0;
+    const host = createNetServer((socket) => {
+      connections++;
+      socket.on('error', () => undefined);
+      socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'));
+    });
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    try {
+      const root = join(await tempDir('root'), 'app');
+      const env = { AO_APP_BASE_URL: `https://127.0.0.1:${(host.address() as AddressInfo).port}/mirror/`, NO_PROXY: '*' };
+      const r = await ao(await installArgs(manifest, root, ['--json']), env, 60_000);
+      expect(errorEvent(r.stdout)).toMatchObject({
+        code: 'EAPPDOWNLOAD',
+        why: expect.stringContaining('the server answered in plain HTTP where HTTPS was asked'),
+        fix: expect.stringContaining('serve it over HTTPS or give its http:// URL in AO_APP_BASE_URL'),
+      });
+      expect(r.code).toBe(1);
+      expect(connections).toBe(1);
+    } finally {
+      await new Promise<void>((resolve) => host.close(() => resolve()));
+    }
+  });
+
   it('gives up at once when the proxy asks for credentials (407), saying how to give them', async () => {
     const artifact = systemTarGz('proxy-auth', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
@@ -449,7 +477,7 @@ describe('the command line', () => {
   // arrived as `/home/jos\uFFFD`, another folder. ao-app had installed there, exit 0, and ao start, which reads the bytes
   // as they are, found no app-state.json and downloaded its own, unverified app.
   it.runIf(process.platform !== 'win32')(
-    'refuses a HOME or --dir whose bytes are not UTF-8, making nothing, where it had installed into another folder, exit 0',
+    'refuses a HOME, --dir, AO_APP_DIR or AO_RUN_FILE whose bytes are not UTF-8, making nothing, where it had installed into another folder, exit 0',
     async () => {
       const manifest = await writeManifest(await tempDir('m'), await manifestFor(server, systemTarGz('latin1', false), 'tar.gz'));
       const base = await tempDir('latin1');
@@ -461,6 +489,13 @@ describe('the command line', () => {
       const runs = {
         HOME: await ao(['install', '--json', '--manifest', manifest], {}, 30_000, base, ['sh', '-c', `HOME=${latin1} exec "$@"`, 'sh']),
         '--dir': await ao(['install', '--json', '--manifest', manifest], { HOME: home }, 30_000, base, ['sh', '-c', `exec "$@" --dir ${latin1}`, 'sh']),
+        AO_APP_DIR: await ao(['install', '--json', '--manifest', manifest], { HOME: home }, 30_000, base, ['sh', '-c', `AO_APP_DIR=${latin1} exec "$@"`, 'sh']),
+        AO_RUN_FILE: await ao(['install', '--json', '--manifest', manifest], { HOME: home }, 30_000, base, [
+          'sh',
+          '-c',
+          `AO_RUN_FILE=${latin1}/running.json exec "$@"`,
+          'sh',
+        ]),
       };
       for (const [named, r] of Object.entries(runs)) {
         expect(errorEvent(r.stdout), named).toMatchObject({ code: 'EUSAGE', why: expect.stringContaining('UTF-8') });
@@ -537,6 +572,18 @@ describe('the command line', () => {
     expect(files.code).toBe(0);
     expect(readdirSync(cwd)).toEqual([]);
     expect(readdirSync(dir)).toContain('current');
+    // So is AO_APP_DIR given as one, and the one-slash form (`file:/x`, as Java's File.toURI() prints): both had been a
+    // folder named `file:` in the working folder, exit 0.
+    const envDir = await tempDir('url-env-dir');
+    const viaEnv = await ao(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64'], { AO_APP_DIR: pathToFileURL(envDir).href }, 30_000, cwd);
+    expect(viaEnv.stderr).toBe('');
+    expect(viaEnv.code).toBe(0);
+    expect(readdirSync(envDir)).toContain('current');
+    const oneSlash = await ao(['where', '--dir', `file:${dir}`], {}, 30_000, cwd);
+    expect(oneSlash.stdout).toBe((await ao(['where', '--dir', dir])).stdout);
+    expect(oneSlash.stdout).toContain(dir);
+    expect(oneSlash.code).toBe(0);
+    expect(readdirSync(cwd)).toEqual([]);
   });
 
   // PowerShell 5's `Set-Content -Encoding UTF8` and older Notepad save UTF-8 with a byte-order mark: a private mirror's

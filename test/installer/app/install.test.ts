@@ -411,9 +411,6 @@ describe('installing the desktop app', () => {
     expect((await installApp({ manifest, target: 'darwin-arm64', root: tmpLike })).status).toBe('installed');
   });
 
-  // A zip records each entry's mode, and the unpack set it exactly (fchmod, past the umask): an entry zipped as 0777 or
-  // 0666 (a release built under umask 000, an old WSL default) became a file any user on the machine could rewrite,
-  // the app's executable among them, which ao start then ran and verify still called intact.
   // The download is checked by the sha512 computed as its bytes were written, then unpacked (or, an AppImage, linked in as
   // the app) from the file on disk: under a umask of 000 that file was 0666, and any user could change its bytes after the
   // check, installing what they wrote, as verified. A partial another user could write, left by such a run, was resumed.
@@ -457,6 +454,9 @@ describe('installing the desktop app', () => {
     },
   );
 
+  // A zip records each entry's mode, and the unpack set it exactly (fchmod, past the umask): an entry zipped as 0777 or
+  // 0666 (a release built under umask 000, an old WSL default) became a file any user on the machine could rewrite,
+  // the app's executable among them, which ao start then ran and verify still called intact.
   it('installs no file or folder that others may write, whatever mode the archive records', async () => {
     const file = join(await tempDir('modes'), 'ao-desktop-darwin-arm64.zip');
     await writeFile(
