@@ -918,28 +918,33 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     return false;
   }
   const lock = await lockAppRoot(root, 60_000, onLockWait, { needsNoSpace: true });
-  const afterRemoval: Array<() => Promise<void>> = [];
-  let removed = false;
   try {
     await refuseForeignCurrent(root, 'remove');
     const installed = await holdsAnApp(root);
     // ao start is told first: a remove ending inside the deletion (Ctrl-C, a failed rmdir) must not leave it naming what
     // is left of the app (a half-deleted .app it would open) or a deleted one (which it replaces with an unverified download).
-    if (stateDir !== undefined && (await clearAppState(root, stateDir, afterRemoval))) await pointBackAtDefault(root, stateDir, onLockWait);
-    // Only this platform's pointer: a `current.json` on POSIX (or a `current` on Windows) is not ao-app's.
-    await rm(join(root, process.platform === 'win32' ? 'current.json' : 'current'), { force: true });
-    // Only what ao-app made: AO_APP_DIR (or --dir) may name a folder that already held a `versions` or `downloads` of its own.
-    await removeOurs(join(root, 'versions'), isVersionFolderName);
-    await removeOurs(join(root, 'downloads'), isDownloadFileName);
-    await sweepKilledSteps(root);
-    removed = true;
+    const state = stateDir === undefined ? undefined : await clearAppState(root, stateDir, { mayWriteBack: true });
+    try {
+      if (stateDir !== undefined && state?.cleared) await pointBackAtDefault(root, stateDir, onLockWait);
+      await deleteOurs(root);
+    } catch (err) {
+      // Also after a deletion that failed, or what the app recorded is lost; a write-back failing too is told with it.
+      await state?.writeBack?.(err as Error);
+      throw err;
+    }
+    await state?.writeBack?.();
     return installed;
   } finally {
-    try {
-      // Also after a deletion that failed (best effort then: its error is the one to tell), or what the app recorded is lost.
-      for (const step of afterRemoval) await step().catch((err) => (removed ? Promise.reject(err) : undefined));
-    } finally {
-      await lock.release();
-    }
+    await lock.release();
   }
+}
+
+/** What ao-app made in `root`, deleted. */
+async function deleteOurs(root: string): Promise<void> {
+  // Only this platform's pointer: a `current.json` on POSIX (or a `current` on Windows) is not ao-app's.
+  await rm(join(root, process.platform === 'win32' ? 'current.json' : 'current'), { force: true });
+  // Only what ao-app made: AO_APP_DIR (or --dir) may name a folder that already held a `versions` or `downloads` of its own.
+  await removeOurs(join(root, 'versions'), isVersionFolderName);
+  await removeOurs(join(root, 'downloads'), isDownloadFileName);
+  await sweepKilledSteps(root);
 }

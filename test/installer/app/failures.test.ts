@@ -1755,6 +1755,36 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
     }
   });
 
+  // What the app recorded is more than the deletion freed (the write-back, indented, needs more blocks than the compact
+  // marker and the app's few files gave back), so the write-back fails too. After a deletion that failed, its failure had
+  // been swallowed: the user read only the busy folder's error, and what the app recorded was lost without a word.
+  it.runIf(canInject).each([
+    { deletion: 'fails too', busy: true, command: /write it back \((echo .*)\) and run ao-app remove again$/ },
+    { deletion: 'is done', busy: false, command: /write it back: (echo .*)$/ },
+  ])(
+    'where the in-place rewrite and the write-back fail and the deletion $deletion: exit 1 saying so, and the printed command writes back what the app recorded',
+    async ({ busy, command }) => {
+      const { home } = await homeWithApp(`cow-lost-${busy}`);
+      const mount = join(home, '.ao', 'app', 'versions', '0.10.0-linux-x64', 'busy');
+      const state = join(home, '.ao', 'app-state.json');
+      try {
+        const migration = recordMigration(home, { status: 'declined', skipped: Array.from({ length: 3000 }, (_, i) => `s${i}`) });
+        if (busy) busyMountIn(join(mount, '..'));
+        fillDisk(home);
+        const remove = await ao(['remove', '--json'], { HOME: home }, 30_000, work, fullDiskAt(state, 'write,pwrite64'));
+        expect(remove.code).toBe(1);
+        const error = errorEvent(remove.stdout);
+        expect(error).toMatchObject({ code: 'ENOSPC', why: busy ? expect.stringContaining(mount) : expect.any(String) });
+        expect(existsSync(state)).toBe(false);
+        expect(spawnSync('sh', ['-c', command.exec(String(error.fix))?.[1] ?? 'false']).status).toBe(0);
+        expect(appState(home)).toMatchObject({ appPath: '', version: '', migration });
+      } finally {
+        if (busy) spawnSync('umount', [mount]);
+        execFileSync('umount', [home]);
+      }
+    },
+  );
+
   it.runIf(canInject)(
     'where even an in-place rewrite fails: with the app on the same disk, writes what the app recorded back once the app is gone',
     async () => {
