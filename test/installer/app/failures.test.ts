@@ -318,6 +318,39 @@ describe('the download fails in a way the user can act on, and never loops', () 
     }
   });
 
+  // An http:// download goes through HTTP_PROXY alone. With only HTTPS_PROXY set it goes direct, and the messages had
+  // still said "through the proxy <HTTPS_PROXY>" and "check the proxy", sending the user after a proxy never used.
+  it('names no proxy when an http:// download failed going direct, with only HTTPS_PROXY set', async () => {
+    const manifest = await manifestFor(server, systemTarGz('http-direct', false), 'tar.gz');
+    const t = manifest.targets['linux-x64'];
+    const unused = `127.0.0.1:${await closedPort()}`;
+    const refused = `http://127.0.0.1:${await closedPort()}/http-direct.tar.gz`;
+    const r = await ao(
+      await installArgs({ ...manifest, targets: { 'linux-x64': { ...t, urls: [refused] } } }, join(await tempDir('root'), 'app'), ['--json']),
+      { HTTPS_PROXY: `http://${unused}`, NO_PROXY: '', no_proxy: '', AO_APP_DEADLINE_MS: '3000' },
+      30_000,
+    );
+    expect(r.code).toBe(1);
+    expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/^check the network connection/) });
+    expect(r.stdout + r.stderr).not.toContain(unused);
+  });
+
+  it('names the proxy an http:// download went through (HTTP_PROXY), not HTTPS_PROXY', async () => {
+    const manifest = await manifestFor(server, systemTarGz('http-proxied', false), 'tar.gz');
+    const proxy = await connectProxy((_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
+    try {
+      const unused = `127.0.0.1:${await closedPort()}`;
+      const env = { HTTP_PROXY: proxy.url, HTTPS_PROXY: `http://${unused}`, NO_PROXY: '', no_proxy: '' };
+      const r = await ao(await installArgs(manifest, join(await tempDir('root'), 'app'), ['--json']), env, 60_000);
+      expect(r.code).toBe(1);
+      const used = proxy.url.replace(/\/$/, '');
+      expect(errorEvent(r.stdout)).toMatchObject({ why: expect.stringContaining(`proxy ${used}`), fix: expect.stringContaining(`proxy ${used}`) });
+      expect(r.stdout + r.stderr).not.toContain(unused);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('sends a proxy password holding a "%" that starts no escape as it is, and names a proxy setting that is no URL', async () => {
     const artifact = systemTarGz('proxy-pct', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
