@@ -1,4 +1,4 @@
-import { homeDir } from '../../common/home.js';
+import { homeDir, utf8Path } from '../../common/home.js';
 import { open, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep, win32 } from 'node:path';
 import semver from 'semver';
@@ -30,7 +30,7 @@ export interface AppState {
 
 /** Where the rewrite keeps running.json, and so the marker. */
 export function aoStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.AO_RUN_FILE ? dirname(resolve(env.AO_RUN_FILE)) : join(homeDir(env), '.ao');
+  return utf8Path(env.AO_RUN_FILE ? dirname(resolve(env.AO_RUN_FILE)) : join(homeDir(env), '.ao'));
 }
 
 async function readAppState(dir = aoStateDir()): Promise<AppState | undefined> {

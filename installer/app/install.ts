@@ -7,7 +7,7 @@ import { UserError } from '../../common/errors.js';
 import { redactUrlSetting } from '../../common/redact.js';
 import { isObject } from '../../common/is-object.js';
 import { DISK_FULL } from '../../common/file-system-error.js';
-import { absoluteUserPath, homeDir } from '../../common/home.js';
+import { absoluteUserPath, homeDir, utf8Path } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
 import { fsyncDir, renameWithRetry, tempSibling, tempSiblingPrefix, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
 import { acquireLock, CANNOT_WRITE, type Lock } from '../../common/lock.js';
@@ -108,7 +108,7 @@ export interface InstallResult {
 
 export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
   // Absolute from here on: a relative AO_APP_DIR must mean the same folder in every step.
-  return absoluteUserPath(env.AO_APP_DIR || join(homeDir(env), '.ao', 'app'), env);
+  return utf8Path(absoluteUserPath(env.AO_APP_DIR || join(homeDir(env), '.ao', 'app'), env));
 }
 
 /**
