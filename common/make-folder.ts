@@ -15,6 +15,14 @@ export async function makeFolderLevels(folder: string, mode = 0o755): Promise<vo
       if (err.code !== 'EEXIST') throw err;
     });
   }
-  // A file at the path fails as mkdir -p fails there (EEXIST, the OS's own error): it had been taken for the folder.
-  if (!(await stat(folder)).isDirectory()) await mkdir(folder, { mode });
+  // A file at the path (or a link to one) had been taken for the folder.
+  if (!(await stat(folder)).isDirectory()) throw fileWhereFolderMustBe(folder);
+}
+
+/**
+ * Said as what it is (a mkdir there said only "EEXIST: file already exists"), shaped as the OS's ENOTDIR, which a file
+ * further up the path gives: callers tell both with the path and what to do (common/file-system-error.ts).
+ */
+function fileWhereFolderMustBe(folder: string): NodeJS.ErrnoException {
+  return Object.assign(new Error('a file is where a folder must be'), { code: 'ENOTDIR', syscall: 'mkdir', path: folder });
 }

@@ -1042,9 +1042,10 @@ describe('a file-system problem outside the download and unpack says what, why a
     writeFileSync(join(root, 'downloads'), 'x');
     const r = await ao(args);
     expect(r.code).toBe(1);
+    // Said as what it is: it had been "EEXIST: file already exists, mkdir", as if making the folder were the point.
     expect(errorEvent(r.stdout)).toMatchObject({
       code: 'EAPPDISK',
-      why: expect.stringContaining(join(root, 'downloads')),
+      why: `${join(root, 'downloads')}: a file is where a folder must be`,
       fix: expect.stringMatching(/a file is in the way/),
     });
   });
