@@ -11,6 +11,23 @@ export function homeDir(env: NodeJS.ProcessEnv = process.env, platform: string =
   return (platform === 'win32' ? env.USERPROFILE : env.HOME) || osHomeDir(platform);
 }
 
+/**
+ * `path`, unless it came from bytes that are not UTF-8: Node reads the environment and the command line as UTF-8, so a
+ * home folder named under a Latin-1 locale (`/home/jos\xe9`) arrives as `/home/jos\uFFFD`, another folder. For what
+ * writes or looks for its files there (ao-app, the cutover): ao-app had installed there, exit 0, and ao start, which
+ * reads the bytes as they are, found no app-state.json; the cutover found no legacy home there and imported nothing,
+ * exit 0. Not applied by homeDir(): the launcher runs with such a home as before.
+ */
+export function utf8Path(path: string): string {
+  if (!path.includes('\uFFFD')) return path;
+  throw new UserError({
+    what: `cannot use the folder ${path}`,
+    why: 'its name arrived with bytes that are not UTF-8 (shown as \uFFFD): Node reads HOME, AO_APP_DIR, AO_RUN_FILE and the command line as UTF-8, and would use another folder than the one named',
+    fix: 'give that folder a UTF-8 name (or set HOME, or the variable or flag naming it, to a folder whose name is), then run the command again',
+    code: 'EUSAGE',
+  });
+}
+
 /** homeDir(), or undefined for a user with no home folder at all (ENOHOME): for what only looks there, never needs it. */
 export function homeDirOrNone(env: NodeJS.ProcessEnv = process.env): string | undefined {
   try {

@@ -131,17 +131,26 @@ type LockReading = Awaited<ReturnType<typeof readLock>>;
 async function removeIfOurs(path: string, ours: (lock: LockReading) => boolean): Promise<void> {
   const now = await readLock(path).catch(() => undefined);
   if (!now || !ours(now)) return;
-  const aside = `${path}.release-${process.pid}-${Date.now()}`;
-  try {
-    await rename(path, aside);
-  } catch {
-    return;
-  }
+  // One that cannot be moved (gone, moved by a reclaimer, a folder this user may not write) is left as it is.
+  await takeAside(path, 'release', ours).catch((err: NodeJS.ErrnoException) => {
+    if (err.syscall !== 'rename') throw err;
+  });
+}
+
+/**
+ * Moves the lock at `path` aside (`<path>.<tag>-<pid>-<ms>`), then judges what was moved, which another process may have
+ * replaced since it was read: deleted with its holder link when `wanted`, else linked back. Whether it was taken; throws
+ * what the rename throws. The one sequence for a release and a stale reclaim, which had each written it out.
+ */
+async function takeAside(path: string, tag: string, wanted: (lock: LockReading) => boolean): Promise<boolean> {
+  const aside = `${path}.${tag}-${process.pid}-${Date.now()}`;
+  await rename(path, aside);
   const moved = await readLock(aside, path).catch(() => undefined);
-  const mine = moved !== undefined && ours(moved);
-  if (!mine) await link(aside, path).catch(() => undefined);
+  const taken = moved !== undefined && wanted(moved);
+  if (!taken) await link(aside, path).catch(() => undefined);
   await rm(aside, { force: true });
-  if (mine && moved.link) await rm(moved.link, { force: true });
+  if (taken && moved.link) await rm(moved.link, { force: true });
+  return taken;
 }
 
 /**
@@ -240,15 +249,9 @@ export async function acquireLock(path: string, options: LockOptions): Promise<L
     await refuseNonLock(path);
     const stale = await staleIdentity(path, staleMs);
     if (stale !== undefined) {
-      // Move the stale lock aside, then make sure it is the file we judged: another
-      // reclaimer may have replaced it with a live lock in between; put that back.
-      const aside = `${path}.stale-${process.pid}-${Date.now()}`;
+      // Only the file we judged: another reclaimer may have replaced it with a live lock in between; that is put back.
       try {
-        await rename(path, aside);
-        const moved = await readLock(aside, path);
-        if (moved.identity !== stale) await link(aside, path).catch(() => undefined);
-        await rm(aside, { force: true });
-        if (moved.identity === stale && moved.link) await rm(moved.link, { force: true });
+        await takeAside(path, 'stale', (moved) => moved.identity === stale);
       } catch (err) {
         // A folder this user may not write (an admin's install, a read-only disk): the stale lock cannot be moved, now
         // or later, and retrying at once would spin for good. The caller hears why, as if it had failed to create it.

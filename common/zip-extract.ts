@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
-import { chmod, mkdir, open, type FileHandle } from 'node:fs/promises';
+import { chmod, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -142,16 +142,6 @@ async function rawEntries(archive: string, zip: InstanceType<typeof StreamZip.as
   return raw;
 }
 
-/** mkdir -p (recursive, fast) where it works; where it fails, one level at a time, so the failing level says why (make-folder.ts). */
-async function makeFolder(folder: string): Promise<void> {
-  try {
-    await mkdir(folder, { recursive: true, mode: 0o755 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    await makeFolderLevels(folder);
-  }
-}
-
 export async function extractZip(archive: string, staging: string, cap: number): Promise<PlannedEntry[]> {
   const plan = await planZip(archive, cap);
   const files = plan.filter((x) => x.type === 'file');
@@ -160,7 +150,7 @@ export async function extractZip(archive: string, staging: string, cap: number):
     if (e.method !== 0 && e.method !== 8) throw refuse(archive, `entry "${e.path}" uses the unknown compression method ${e.method}`);
   }
   const folders = new Set([...plan.filter((x) => x.type === 'dir').map((e) => inside(staging, e.path)), ...files.map((e) => dirname(inside(staging, e.path)))]);
-  for (const folder of folders) await makeFolder(folder);
+  for (const folder of folders) await makeFolderLevels(folder);
 
   const small: ZipPlanned[] = [];
   const large: ZipPlanned[] = [];

@@ -1,10 +1,10 @@
-import { homeDir } from '../../common/home.js';
+import { homeDir, utf8Path } from '../../common/home.js';
 import { open, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep, win32 } from 'node:path';
 import semver from 'semver';
 import { removeKilledTempSiblings, writeJsonAtomic } from '../../common/fs-atomic.js';
 import { DISK_FULL, fileSystemFailure } from '../../common/file-system-error.js';
-import type { UserError } from '../../common/errors.js';
+import { UserError } from '../../common/errors.js';
 import { shellQuote } from '../../common/shell-quote.js';
 
 /**
@@ -30,7 +30,7 @@ export interface AppState {
 
 /** Where the rewrite keeps running.json, and so the marker. */
 export function aoStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.AO_RUN_FILE ? dirname(resolve(env.AO_RUN_FILE)) : join(homeDir(env), '.ao');
+  return utf8Path(env.AO_RUN_FILE ? dirname(resolve(env.AO_RUN_FILE)) : join(homeDir(env), '.ao'));
 }
 
 async function readAppState(dir = aoStateDir()): Promise<AppState | undefined> {
@@ -118,48 +118,72 @@ export async function physical(path: string): Promise<string> {
 }
 
 /**
+ * Writes back what the app recorded in the marker, deleted while its app was (a copy-on-write disk with no byte left).
+ * `deletionFailure`: the deletion's own error, told together with a write-back that fails too (else one of them is lost).
+ */
+export type WriteBack = (deletionFailure?: Error) => Promise<void>;
+
+/**
  * Removes the marker when it points into `root`'s versions (the app `ao-app remove` just deleted); any other marker stays.
  * Compared with links resolved: installed as AO_APP_DIR=<a link> and removed by the real path (or the other way round),
- * a marker left naming the deleted app makes ao start fetch its own unverified download.
+ * a marker left naming the deleted app makes ao start fetch its own unverified download. `mayWriteBack`: the caller
+ * deletes the app next and runs the `writeBack` returned (if any) after, also after a deletion that failed.
  */
-export async function clearAppState(root: string, dir = aoStateDir(), later?: Array<() => Promise<void>>): Promise<boolean> {
+export async function clearAppState(root: string, dir = aoStateDir(), { mayWriteBack = false } = {}): Promise<{ cleared: boolean; writeBack?: WriteBack }> {
   const existing = await readAppState(dir);
-  if (!existing) return false;
+  if (!existing) return { cleared: false };
   // Inside its `versions`, where ao-app puts every app (and `versions` linked to another disk is followed): an app folder
   // deeper down (`remove --dir /opt` beside `--dir /opt/ao-app`) is another install, which had lost its marker.
   const inside = (await physical(existing.appPath)).startsWith((await physical(join(root, 'versions'))) + sep);
-  if (!inside) return false;
+  if (!inside) return { cleared: false };
   // What the app recorded besides where it is (its legacy-import decision, `migration`) outlives this copy of it: an app
   // installed again later reads it. Kept with an appPath naming nothing, as the app itself writes a marker without an app.
   const { appPath, version, installedAt, lastReconciledAt, installSource, schemaVersion, ...theirs } = existing;
-  if (Object.keys(theirs).length > 0) {
-    const kept = { schemaVersion, appPath: '', version: '', ...theirs };
-    await writeMarker(dir, kept).catch(async (err: NodeJS.ErrnoException) => {
-      // A full disk, where `ao-app remove` is how the app's space comes back (the remove had failed "free some space",
-      // deleting nothing). The shorter record goes into the marker's own blocks, needing none. The rewrite had waited
-      // for the app to be gone: with the app on another disk, nothing was freed and what the app recorded was lost.
-      if (!later || !DISK_FULL.has(err.code ?? '')) throw err;
-      const path = join(dir, APP_STATE_FILE);
-      if (await overwriteInPlace(path, kept)) return;
-      // Copy-on-write (btrfs, APFS) needs new blocks even so: the marker goes now, so ao start never names what is being
-      // deleted, and is written back after (`later`), under any marker written meanwhile; only where deleting the app
-      // frees space for it, else nothing is deleted.
-      if ((await stat(dir)).dev !== (await stat(join(root, 'versions')).catch(() => stat(root))).dev)
-        throw stateDiskFull(err, dir, 'then run ao-app remove again');
-      await rm(path, { force: true });
-      later.push(async () => {
-        const marker = { ...kept, ...(await readAppState(dir)) };
-        await writeMarker(dir, marker).catch((cause: NodeJS.ErrnoException) => {
-          throw stateDiskFull(cause, dir, `then write it back: echo ${shellQuote(JSON.stringify(marker))} > ${shellQuote(path)}`);
-        });
-      });
-    });
-  } else {
+  if (Object.keys(theirs).length === 0) {
     // ~/.ao is not ao-app's and no lock of ours covers it; the app's own temp names are its business.
     removeKilledTempSiblings(join(dir, APP_STATE_FILE));
     await rm(join(dir, APP_STATE_FILE), { force: true });
+    return { cleared: true };
   }
-  return true;
+  const kept = { schemaVersion, appPath: '', version: '', ...theirs };
+  try {
+    await writeMarker(dir, kept);
+    return { cleared: true };
+  } catch (error) {
+    const err = error as NodeJS.ErrnoException;
+    // A full disk, where `ao-app remove` is how the app's space comes back (the remove had failed "free some space",
+    // deleting nothing). The shorter record goes into the marker's own blocks, needing none. The rewrite had waited
+    // for the app to be gone: with the app on another disk, nothing was freed and what the app recorded was lost.
+    if (!mayWriteBack || !DISK_FULL.has(err.code ?? '')) throw err;
+    const path = join(dir, APP_STATE_FILE);
+    if (await overwriteInPlace(path, kept)) return { cleared: true };
+    // Copy-on-write (btrfs, APFS) needs new blocks even so: the marker goes now, so ao start never names what is being
+    // deleted, and is written back after, under any marker written meanwhile; only where deleting the app frees space
+    // for it, else nothing is deleted.
+    if ((await stat(dir)).dev !== (await stat(join(root, 'versions')).catch(() => stat(root))).dev)
+      throw stateDiskFull(err, dir, 'then run ao-app remove again');
+    await rm(path, { force: true });
+    return { cleared: true, writeBack: (deletionFailure) => writeBackKept(dir, kept, deletionFailure) };
+  }
+}
+
+/** `kept` written back under whatever marker was written meanwhile; a failure says so, with the command that does it. */
+async function writeBackKept(dir: string, kept: object, deletionFailure?: Error): Promise<void> {
+  const path = join(dir, APP_STATE_FILE);
+  const marker = { ...kept, ...(await readAppState(dir)) };
+  await writeMarker(dir, marker).catch((cause: NodeJS.ErrnoException) => {
+    const command = `echo ${shellQuote(JSON.stringify(marker))} > ${shellQuote(path)}`;
+    if (!deletionFailure) throw stateDiskFull(cause, dir, `then write it back: ${command}`);
+    // Both told: the deletion's error alone had hidden that what the app recorded was lost.
+    const failure = stateDiskFull(cause, dir, `then write it back (${command}) and run ao-app remove again`);
+    throw new UserError({
+      what: failure.what,
+      why: `${failure.why}; and the desktop app was not removed completely: ${deletionFailure.message}`,
+      fix: failure.fix,
+      code: failure.code,
+      cause: deletionFailure,
+    });
+  });
 }
 
 /**

@@ -12,7 +12,7 @@ import { createProgress, pickProgressMode } from '../../common/progress.js';
 import { writesThatNeverFail } from '../../common/closed-pipe.js';
 import { redactingSink } from '../../common/redact.js';
 import { aoStateDir } from './app-state.js';
-import { localPath } from '../../common/home.js';
+import { localPath, utf8Path } from '../../common/home.js';
 import { hostTargetId, validateAppManifest, type AppManifest } from '../../common/app-manifest.js';
 import { appPath, defaultRoot, installApp, removeApp, verifyApp } from './install.js';
 import { EXIT_INTERNAL, runCommand } from './run-command.js';
@@ -139,21 +139,6 @@ function msFromEnv(name: string): number | undefined {
   return ms;
 }
 
-/**
- * `path`, unless it came from bytes that are not UTF-8: Node reads the environment and the command line as UTF-8, so a
- * home folder named under a Latin-1 locale (`/home/jos\xe9`) arrives as `/home/jos\uFFFD`, another folder. ao-app had
- * installed there, exit 0, and ao start, which reads the bytes as they are, found no app-state.json and downloaded its own.
- */
-function utf8Path(path: string): string {
-  if (!path.includes('\uFFFD')) return path;
-  throw new UserError({
-    what: `cannot use the folder ${path}`,
-    why: 'its name reached ao-app with bytes that are not UTF-8 (shown as \uFFFD): Node reads HOME, AO_APP_DIR, AO_RUN_FILE and --dir as UTF-8, and would use another folder than the one named',
-    fix: 'give that folder a UTF-8 name (or set HOME, AO_APP_DIR or --dir to folders whose names are), then run the command again',
-    code: 'EUSAGE',
-  });
-}
-
 async function main(argv: string[]): Promise<number> {
   jsonErrors = argv.includes('--json');
   let parsed;
@@ -175,7 +160,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = positionals[0];
-  const root = utf8Path(values.dir ? pathArgument('dir', values.dir) : defaultRoot());
+  const root = values.dir ? utf8Path(pathArgument('dir', values.dir)) : defaultRoot();
   const say = (human: string, json: Record<string, unknown>) => {
     if (values.json) stdout.write(`${JSON.stringify(json)}\n`);
     else if (!values.quiet) stdout.write(`${human}\n`);
@@ -232,7 +217,7 @@ async function runVerb(
         progress: createProgress('desktop app', { mode: pickProgressMode(values), stream: stderr, jsonStream: stdout }),
         stallTimeoutMs,
         // Only an app for this machine is one `ao start` here can open.
-        stateDir: (values.target ?? hostTargetId()) === hostTargetId() ? utf8Path(aoStateDir()) : undefined,
+        stateDir: (values.target ?? hostTargetId()) === hostTargetId() ? aoStateDir() : undefined,
         deadlineMs,
         checkpoint: async (step) => {
           if (step !== checkpointAt) return;
@@ -290,7 +275,7 @@ async function runVerb(
       return path && stdoutLost === undefined ? 0 : 1;
     }
     case 'remove':
-      if (await removeApp(root, utf8Path(aoStateDir()), note)) say(`removed the desktop app from ${root}`, { removed: root });
+      if (await removeApp(root, aoStateDir(), note)) say(`removed the desktop app from ${root}`, { removed: root });
       // Nothing to remove is no failure (the app is gone, as asked), but no "removed" either.
       else say(`the desktop app is not installed in ${root}: nothing to remove`, { removed: null, notInstalled: root });
       return 0;

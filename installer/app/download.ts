@@ -245,7 +245,7 @@ const PLAIN_HTTP_CODES = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKE
 function plainHttpAnswer(url: string, err: unknown): PlainHttpError | undefined {
   for (const e of causes(err)) {
     if (typeof e.code !== 'string' || !PLAIN_HTTP_CODES.has(e.code)) continue;
-    const proxy = proxyInUse(new URL(url).protocol);
+    const proxy = proxyInUse(url);
     if (proxy?.startsWith('https:')) return new PlainHttpError(`the proxy ${proxy} answered in plain HTTP, not HTTPS (${e.code})`, proxy);
     const redirected = url.startsWith('http:') ? ' (redirected to an https:// address)' : '';
     return new PlainHttpError(`${url}${redirected}: the server answered in plain HTTP where HTTPS was asked (${e.code})`);
@@ -261,7 +261,7 @@ function proxyRefusal(url: string, err: unknown): DeadUrlError | undefined {
   for (const e of causes(err)) {
     const status = /^Proxy response \((\d+)\)/.exec(e.message ?? '')?.[1];
     if (status === '407') return new ProxyCredentialsError(`${url}: the proxy answered 407 (it asks for credentials)`);
-    if (status === '403') return new ProxyRefusedError(`the proxy ${proxyInUse() ?? ''} refused to connect to ${new URL(url).host} (403)`);
+    if (status === '403') return new ProxyRefusedError(`the proxy ${proxyInUse(url) ?? ''} refused to connect to ${new URL(url).host} (403)`);
   }
   return undefined;
 }
@@ -297,11 +297,15 @@ function discard(body: Dispatcher.ResponseData['body']): void {
   body.destroy();
 }
 
-/** The proxy in use, for a message: as a URL with its scheme, so the output's redaction hides its password (a bare `user:pw@host:port` escaped it). */
-function proxyInUse(protocol?: string): string | undefined {
+/**
+ * The proxy `url` goes through, for a message: as a URL with its scheme, so the output's redaction hides its password (a
+ * bare `user:pw@host:port` escaped it). By the URL's scheme: an http:// download with only HTTPS_PROXY set goes direct,
+ * and a message naming HTTPS_PROXY's proxy had sent the user after one never used.
+ */
+function proxyInUse(url: string): string | undefined {
   try {
     // An http:// download goes through HTTP_PROXY alone; an https:// one through HTTPS_PROXY, else HTTP_PROXY.
-    if (protocol === 'http:') return proxySetting(HTTP_PROXY_VARIABLES);
+    if (new URL(url).protocol === 'http:') return proxySetting(HTTP_PROXY_VARIABLES);
     return proxySetting(HTTPS_PROXY_VARIABLES) ?? proxySetting(HTTP_PROXY_VARIABLES);
   } catch {
     return undefined;
@@ -464,15 +468,15 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     options.progress?.fail(policy.lastError);
     const kept = part.offset > 0 ? `${part.offset} of ${size} bytes kept for the next run` : 'nothing was kept';
     const urls = policy.urls;
+    const proxy = proxyInUse(policy.lastFailedUrl ?? urls[0]!);
     if (policy.allDead) {
       throw new UserError({
         what: `cannot download the desktop app ${urls[0]}`,
         why: `${policy.lastError}${urls.length > 1 ? ` (and every mirror failed the same way)` : ''}; ${kept}`,
-        fix: deadUrlsFix(policy.lastFailure, options.fromBaseUrl === true),
+        fix: deadUrlsFix(policy.lastFailure, proxy ?? '', options.fromBaseUrl === true),
         code: 'EAPPDOWNLOAD',
       });
     }
-    const proxy = proxyInUse();
     const again = `then run ao-app install again${part.offset > 0 ? ': it resumes' : ''}`;
     // Silent for the whole stall time at the last attempt: maybe only slow (a proxy that fetches and scans the whole file
     // before it answers), which no retry with the same wait gets through.
@@ -519,8 +523,7 @@ function stalled(failure: unknown): boolean {
 }
 
 /** What to do once every URL is dropped, by the kind of the last failure. */
-function deadUrlsFix(failure: unknown, fromBaseUrl: boolean): string {
-  const proxy = proxyInUse() ?? '';
+function deadUrlsFix(failure: unknown, proxy: string, fromBaseUrl: boolean): string {
   if (failure instanceof CredentialsError)
     return 'the download host asks for credentials: if it is a private mirror, give them in its URL, as AO_APP_BASE_URL=https://<user>:<token>@<host>/<path>/, then run ao-app install again';
   if (failure instanceof ProxyCredentialsError)
@@ -735,7 +738,7 @@ function abortOnRepeatedConnectErrors(url: string, attempt: AbortController, lim
     const { error, connectParams } = message as { error?: Error; connectParams?: { hostname?: string; host?: string } };
     if (connectParams?.hostname !== host && !connectParams?.host?.startsWith(host)) return;
     if (++seen < limit || attempt.signal.aborted) return;
-    const proxy = proxyInUse();
+    const proxy = proxyInUse(url);
     attempt.abort(
       new RetryableError(`cannot connect to ${host}${proxy ? ` through the proxy ${proxy}` : ''} (${error?.message ?? 'connection failed'}, ${seen} times)`),
     );

@@ -7,7 +7,7 @@ import { UserError } from '../../common/errors.js';
 import { redactUrlSetting } from '../../common/redact.js';
 import { isObject } from '../../common/is-object.js';
 import { DISK_FULL } from '../../common/file-system-error.js';
-import { absoluteUserPath, homeDir, localPath } from '../../common/home.js';
+import { absoluteUserPath, homeDir, localPath, utf8Path } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
 import { fsyncDir, renameWithRetry, tempSibling, tempSiblingPrefix, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
 import { acquireLock, CANNOT_WRITE, type Lock } from '../../common/lock.js';
@@ -108,19 +108,21 @@ export interface InstallResult {
 
 export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
   // Absolute from here on: a relative AO_APP_DIR must mean the same folder in every step.
-  if (!env.AO_APP_DIR) return absoluteUserPath(join(homeDir(env), '.ao', 'app'), env);
+  if (!env.AO_APP_DIR) return utf8Path(absoluteUserPath(join(homeDir(env), '.ao', 'app'), env));
   const setting = env.AO_APP_DIR;
-  return localPath(
-    setting,
-    (why) => {
-      throw new UserError({
-        what: `AO_APP_DIR=${setting} is an address, not a folder on this machine`,
-        why,
-        fix: 'set AO_APP_DIR to a folder on this machine (like export AO_APP_DIR=~/ao-app), or unset it for ~/.ao/app',
-        code: 'EUSAGE',
-      });
-    },
-    env,
+  return utf8Path(
+    localPath(
+      setting,
+      (why) => {
+        throw new UserError({
+          what: `AO_APP_DIR=${setting} is an address, not a folder on this machine`,
+          why,
+          fix: 'set AO_APP_DIR to a folder on this machine (like export AO_APP_DIR=~/ao-app), or unset it for ~/.ao/app',
+          code: 'EUSAGE',
+        });
+      },
+      env,
+    ),
   );
 }
 
@@ -931,28 +933,33 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     return false;
   }
   const lock = await lockAppRoot(root, 60_000, onLockWait, { needsNoSpace: true });
-  const afterRemoval: Array<() => Promise<void>> = [];
-  let removed = false;
   try {
     await refuseForeignCurrent(root, 'remove');
     const installed = await holdsAnApp(root);
     // ao start is told first: a remove ending inside the deletion (Ctrl-C, a failed rmdir) must not leave it naming what
     // is left of the app (a half-deleted .app it would open) or a deleted one (which it replaces with an unverified download).
-    if (stateDir !== undefined && (await clearAppState(root, stateDir, afterRemoval))) await pointBackAtDefault(root, stateDir, onLockWait);
-    // Only this platform's pointer: a `current.json` on POSIX (or a `current` on Windows) is not ao-app's.
-    await rm(join(root, process.platform === 'win32' ? 'current.json' : 'current'), { force: true });
-    // Only what ao-app made: AO_APP_DIR (or --dir) may name a folder that already held a `versions` or `downloads` of its own.
-    await removeOurs(join(root, 'versions'), isVersionFolderName);
-    await removeOurs(join(root, 'downloads'), isDownloadFileName);
-    await sweepKilledSteps(root);
-    removed = true;
+    const state = stateDir === undefined ? undefined : await clearAppState(root, stateDir, { mayWriteBack: true });
+    try {
+      if (stateDir !== undefined && state?.cleared) await pointBackAtDefault(root, stateDir, onLockWait);
+      await deleteOurs(root);
+    } catch (err) {
+      // Also after a deletion that failed, or what the app recorded is lost; a write-back failing too is told with it.
+      await state?.writeBack?.(err as Error);
+      throw err;
+    }
+    await state?.writeBack?.();
     return installed;
   } finally {
-    try {
-      // Also after a deletion that failed (best effort then: its error is the one to tell), or what the app recorded is lost.
-      for (const step of afterRemoval) await step().catch((err) => (removed ? Promise.reject(err) : undefined));
-    } finally {
-      await lock.release();
-    }
+    await lock.release();
   }
+}
+
+/** What ao-app made in `root`, deleted. */
+async function deleteOurs(root: string): Promise<void> {
+  // Only this platform's pointer: a `current.json` on POSIX (or a `current` on Windows) is not ao-app's.
+  await rm(join(root, process.platform === 'win32' ? 'current.json' : 'current'), { force: true });
+  // Only what ao-app made: AO_APP_DIR (or --dir) may name a folder that already held a `versions` or `downloads` of its own.
+  await removeOurs(join(root, 'versions'), isVersionFolderName);
+  await removeOurs(join(root, 'downloads'), isDownloadFileName);
+  await sweepKilledSteps(root);
 }

@@ -105,6 +105,8 @@ export class MirrorPolicy {
   gaveUp = '';
   /** The last failure itself (its kind decides the fix the user reads). */
   lastFailure: unknown;
+  /** The URL asked when it came (an http:// one goes through another proxy than an https:// one). */
+  lastFailedUrl: string | undefined;
   /** The server's own Retry-After, when it asked for a longer wait than we give it and so ended the download. */
   comeBackInMs: number | undefined;
   private readonly dead = new Set<string>();
@@ -218,6 +220,7 @@ export class MirrorPolicy {
     }
     this.lastError = err instanceof RetryableError ? err.message : `${url}: ${(err as Error).message}`;
     this.lastFailure = err;
+    this.lastFailedUrl = url;
     this.latest.delete(url);
     this.latest.set(url, err);
     this.furthest = Math.max(this.furthest, offset);

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { homeDir } from '../../common/home.js';
+import { homeDir, utf8Path } from '../../common/home.js';
 import { formatError, UserError } from '../../common/errors.js';
 import { acquireLock, type Lock } from '../../common/lock.js';
 import { legacyRoots } from './backup/manifest.js';
@@ -29,13 +29,14 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
   const env = opts.env ?? process.env;
   const stderr = opts.stderr ?? process.stderr;
   const log = (line: string) => stderr.write(`${line}\n`);
-  const home = homeDir(env);
-  const paths = rewritePaths(home, env);
-  const aoHome = paths.aoHome;
   const name = commandName(opts.mode);
   let lock: Lock | undefined;
   let releaseSignals: (() => void) | undefined;
   try {
+    // Refused when its name is not UTF-8 (Node would read another folder): no legacy home found there, nothing imported, exit 0.
+    const home = utf8Path(homeDir(env));
+    const paths = rewritePaths(home, env);
+    const aoHome = paths.aoHome;
     const flags = parseFlags(opts.argv, name);
     if (!flags.check) lock = await acquireLock(join(aoHome, 'cutover', 'update.lock'), { purpose: name });
 

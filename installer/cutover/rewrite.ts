@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../common/errors.js';
+import { utf8Path } from '../../common/home.js';
 import { pidAlive } from '../../common/process-identity.js';
 import { versionFromOutput } from '../../common/version-output.js';
 import { runCommand } from './run.js';
@@ -21,7 +22,9 @@ export interface RewritePaths {
 
 export function rewritePaths(home: string, env: NodeJS.ProcessEnv): RewritePaths {
   const aoHome = join(home, '.ao');
-  return { aoHome, runFile: env.AO_RUN_FILE || join(aoHome, 'running.json'), dataDir: env.AO_DATA_DIR || join(aoHome, 'data') };
+  // The rewrite reads AO_RUN_FILE by its bytes: a name that is not UTF-8 is another file here (common/home.ts), where the
+  // daemon the user runs is not seen.
+  return { aoHome, runFile: utf8Path(env.AO_RUN_FILE || join(aoHome, 'running.json')), dataDir: env.AO_DATA_DIR || join(aoHome, 'data') };
 }
 
 /** The store is SQLite in WAL mode: these three files together are the data (a copy of ao.db alone loses some). */

@@ -60,10 +60,10 @@ describe('app-state.json, as the real ao start reads it', () => {
   it('ao-app remove clears only a marker that points into its own folder', async () => {
     const dir = await tempDir('state');
     await recordAppState('/Applications/Agent Orchestrator.app', '0.10.0', { dir, platform: 'darwin' });
-    expect(await clearAppState(join(dir, 'app'), dir)).toBe(false);
+    expect((await clearAppState(join(dir, 'app'), dir)).cleared).toBe(false);
     expect(existsSync(join(dir, APP_STATE_FILE))).toBe(true);
     await recordAppState(join(dir, 'app', 'versions', 'v', 'x.AppImage'), '0.10.0', { dir, platform: 'linux' });
-    expect(await clearAppState(join(dir, 'app'), dir)).toBe(true);
+    expect((await clearAppState(join(dir, 'app'), dir)).cleared).toBe(true);
     expect(existsSync(join(dir, APP_STATE_FILE))).toBe(false);
   });
 
@@ -72,7 +72,7 @@ describe('app-state.json, as the real ao start reads it', () => {
   it('ao-app remove of a folder that holds another app folder deeper down keeps the marker naming that app', async () => {
     const dir = await tempDir('state');
     await recordAppState(join(dir, 'opt', 'ao-app', 'versions', '0.10.0-linux-x64', 'x.AppImage'), '0.10.0', { dir, platform: 'linux' });
-    expect(await clearAppState(join(dir, 'opt'), dir)).toBe(false);
+    expect((await clearAppState(join(dir, 'opt'), dir)).cleared).toBe(false);
     expect(existsSync(join(dir, APP_STATE_FILE))).toBe(true);
   });
 
@@ -93,7 +93,7 @@ describe('app-state.json, as the real ao start reads it', () => {
         migration: { status: 'declined', lastAttemptAt: '2026-11-01T00:00:00.000Z' },
       }),
     );
-    expect(await clearAppState(join(dir, 'app'), dir)).toBe(true);
+    expect((await clearAppState(join(dir, 'app'), dir)).cleared).toBe(true);
     // ao start reads appPath "" as no app (it stats nothing and scans the known places), as the app's own marker without one.
     expect(JSON.parse(await readFile(join(dir, APP_STATE_FILE), 'utf8'))).toEqual({
       schemaVersion: 2,
@@ -117,7 +117,7 @@ describe('app-state.json, as the real ao start reads it', () => {
     expect((await readdir(dir)).sort()).toEqual([...live, APP_STATE_FILE].sort());
     // remove, which rewrites or deletes the marker, clears them too.
     await writeFile(join(dir, killed[0]!), '{"schema');
-    expect(await clearAppState(dir, dir)).toBe(true);
+    expect((await clearAppState(dir, dir)).cleared).toBe(true);
     expect((await readdir(dir)).sort()).toEqual([...live].sort());
   });
 });

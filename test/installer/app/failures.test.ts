@@ -346,6 +346,39 @@ describe('the download fails in a way the user can act on, and never loops', () 
     }
   });
 
+  // An http:// download goes through HTTP_PROXY alone. With only HTTPS_PROXY set it goes direct, and the messages had
+  // still said "through the proxy <HTTPS_PROXY>" and "check the proxy", sending the user after a proxy never used.
+  it('names no proxy when an http:// download failed going direct, with only HTTPS_PROXY set', async () => {
+    const manifest = await manifestFor(server, systemTarGz('http-direct', false), 'tar.gz');
+    const t = manifest.targets['linux-x64'];
+    const unused = `127.0.0.1:${await closedPort()}`;
+    const refused = `http://127.0.0.1:${await closedPort()}/http-direct.tar.gz`;
+    const r = await ao(
+      await installArgs({ ...manifest, targets: { 'linux-x64': { ...t, urls: [refused] } } }, join(await tempDir('root'), 'app'), ['--json']),
+      { HTTPS_PROXY: `http://${unused}`, NO_PROXY: '', no_proxy: '', AO_APP_DEADLINE_MS: '3000' },
+      30_000,
+    );
+    expect(r.code).toBe(1);
+    expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/^check the network connection/) });
+    expect(r.stdout + r.stderr).not.toContain(unused);
+  });
+
+  it('names the proxy an http:// download went through (HTTP_PROXY), not HTTPS_PROXY', async () => {
+    const manifest = await manifestFor(server, systemTarGz('http-proxied', false), 'tar.gz');
+    const proxy = await connectProxy((_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
+    try {
+      const unused = `127.0.0.1:${await closedPort()}`;
+      const env = { HTTP_PROXY: proxy.url, HTTPS_PROXY: `http://${unused}`, NO_PROXY: '', no_proxy: '' };
+      const r = await ao(await installArgs(manifest, join(await tempDir('root'), 'app'), ['--json']), env, 60_000);
+      expect(r.code).toBe(1);
+      const used = proxy.url.replace(/\/$/, '');
+      expect(errorEvent(r.stdout)).toMatchObject({ why: expect.stringContaining(`proxy ${used}`), fix: expect.stringContaining(`proxy ${used}`) });
+      expect(r.stdout + r.stderr).not.toContain(unused);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('sends a proxy password holding a "%" that starts no escape as it is, and names a proxy setting that is no URL', async () => {
     const artifact = systemTarGz('proxy-pct', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
@@ -1056,9 +1089,10 @@ describe('a file-system problem outside the download and unpack says what, why a
     writeFileSync(join(root, 'downloads'), 'x');
     const r = await ao(args);
     expect(r.code).toBe(1);
+    // Said as what it is: it had been "EEXIST: file already exists, mkdir", as if making the folder were the point.
     expect(errorEvent(r.stdout)).toMatchObject({
       code: 'EAPPDISK',
-      why: expect.stringContaining(join(root, 'downloads')),
+      why: `${join(root, 'downloads')}: a file is where a folder must be`,
       fix: expect.stringMatching(/a file is in the way/),
     });
   });
@@ -1801,6 +1835,36 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
       execFileSync('umount', [home]);
     }
   });
+
+  // What the app recorded is more than the deletion freed (the write-back, indented, needs more blocks than the compact
+  // marker and the app's few files gave back), so the write-back fails too. After a deletion that failed, its failure had
+  // been swallowed: the user read only the busy folder's error, and what the app recorded was lost without a word.
+  it.runIf(canInject).each([
+    { deletion: 'fails too', busy: true, command: /write it back \((echo .*)\) and run ao-app remove again$/ },
+    { deletion: 'is done', busy: false, command: /write it back: (echo .*)$/ },
+  ])(
+    'where the in-place rewrite and the write-back fail and the deletion $deletion: exit 1 saying so, and the printed command writes back what the app recorded',
+    async ({ busy, command }) => {
+      const { home } = await homeWithApp(`cow-lost-${busy}`);
+      const mount = join(home, '.ao', 'app', 'versions', '0.10.0-linux-x64', 'busy');
+      const state = join(home, '.ao', 'app-state.json');
+      try {
+        const migration = recordMigration(home, { status: 'declined', skipped: Array.from({ length: 3000 }, (_, i) => `s${i}`) });
+        if (busy) busyMountIn(join(mount, '..'));
+        fillDisk(home);
+        const remove = await ao(['remove', '--json'], { HOME: home }, 30_000, work, fullDiskAt(state, 'write,pwrite64'));
+        expect(remove.code).toBe(1);
+        const error = errorEvent(remove.stdout);
+        expect(error).toMatchObject({ code: 'ENOSPC', why: busy ? expect.stringContaining(mount) : expect.any(String) });
+        expect(existsSync(state)).toBe(false);
+        expect(spawnSync('sh', ['-c', command.exec(String(error.fix))?.[1] ?? 'false']).status).toBe(0);
+        expect(appState(home)).toMatchObject({ appPath: '', version: '', migration });
+      } finally {
+        if (busy) spawnSync('umount', [mount]);
+        execFileSync('umount', [home]);
+      }
+    },
+  );
 
   it.runIf(canInject)(
     'where even an in-place rewrite fails: with the app on the same disk, writes what the app recorded back once the app is gone',

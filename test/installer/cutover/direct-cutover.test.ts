@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, readdir, readFile, stat } from 'node:fs/promises';
 import { Writable } from 'node:stream';
@@ -145,6 +146,26 @@ describe.each(binaries)('ao-legacy-import into %s', (_name, binary, target, take
     process.kill(pid, 0); // still running
     process.kill(pid, 'SIGTERM');
   }, 60_000);
+});
+
+// Node reads the environment as UTF-8: a home folder named under a Latin-1 locale (`/home/jos\xe9`) arrives as
+// `/home/jos\uFFFD`, another folder. There the cutover found no legacy home, imported nothing, made a ~/.ao in that other
+// folder and ended exit 0, the user's legacy projects never imported; an AO_RUN_FILE so named hid the daemon the user runs.
+describe.runIf(process.platform !== 'win32')('a HOME or AO_RUN_FILE whose bytes are not UTF-8', () => {
+  it.each(['HOME', 'AO_RUN_FILE'])('%s: refused before anything is made, saying so, where the cutover had gone on, exit 0', async (variable) => {
+    const ao = await hostFixtureBinary('0.10.0');
+    const { sb } = await cutover(ao, '0.10.0');
+    // A folder named by its bytes (through a shell: Node writes its strings as UTF-8); for HOME, the legacy home moved there.
+    const latin1 = `"$(printf '%s/jos\\351' "$1")"`;
+    execFileSync('sh', ['-c', variable === 'HOME' ? `mv "$2" ${latin1}` : `mkdir ${latin1}`, 'sh', sb.root, sb.home]);
+    // What Node reads from those bytes.
+    const named = join(sb.root, 'jos\uFFFD');
+    const res = await runWith(sb, ao, '0.10.0', ['--yes'], { [variable]: variable === 'HOME' ? named : join(named, 'running.json') });
+    expect(res.stderr).toContain('not UTF-8');
+    expect(res.code, res.stderr).toBe(2);
+    expect(existsSync(named)).toBe(false);
+    expect(existsSync(join(sb.home, '.ao'))).toBe(false);
+  });
 });
 
 describe('the health step refuses a daemon that is not the one it started, healthy (fixture faults)', () => {
