@@ -558,6 +558,24 @@ describe('other package managers install a working, verified ao', () => {
     expect((await mustRun('pnpm', ['dlx', SPEC, '--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
+  // bunx keeps what it ran in a folder of its own inside bun's cache, hard-linked from it: a project's fix run there
+  // failed (bun refuses to clear a cache holding the folder it runs in) and left ao without its platform package.
+  it('bunx with a binary altered in place: ao names the bun command that repairs it, and after it bunx runs ao again', async () => {
+    const bunInstall = join(sandbox('bunx-dir').root, 'bun');
+    const sb = sandbox('bunx', [dirname(BUN)], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: release.registry.url });
+    const work = join(sb.root, 'work');
+    mkdirSync(work);
+    const bunx = join(dirname(BUN), 'bunx');
+    expect((await mustRun(bunx, [SPEC, '--version'], sb.env, { cwd: work })).stdout).toBe('ao version 0.10.0\n');
+    const cache = join(bunInstall, 'install', 'cache');
+    const bin = readdirSync(cache, { recursive: true, encoding: 'utf8' }).find((rel) => /bunx.*ao-linux-x64\/bin\/ao$/.test(rel));
+    alterBinary(join(cache, bin!));
+    const fix = await refusedWithRepair(bunx, [SPEC, '--version'], sb.env, { cwd: work });
+    expect(fix).toBe('bun pm cache rm');
+    await runRepair(fix, sb.env, work);
+    expect((await mustRun(bunx, [SPEC, '--version'], sb.env, { cwd: work })).stdout).toBe('ao version 0.10.0\n');
+  });
+
   it('bun global, package untrusted: the launcher works and verifies on first run', async () => {
     const bunInstall = join(sandbox('bun-dir').root, 'bun');
     const sb = sandbox('bun', [join(bunInstall, 'bin')], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: release.registry.url });

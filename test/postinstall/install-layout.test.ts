@@ -246,6 +246,11 @@ describe('the install layout, decided in one place', () => {
     expect(reinstallCommand({ manager: 'bun', global: true, pnp: false }, SPEC)).toBe(
       'bun pm cache rm && bun remove -g @aoagents/ao && bun add -g @aoagents/ao@0.10.0',
     );
+    // bunx's folder, in bun's cache (bun 1.4) or, in older bun, in the temp folder: clearing bun's cache removes either.
+    for (const bunx of ['/h/.bun/install/cache/.bunx-1000/@aoagents/ao@latest', '/tmp/bunx-1000-@aoagents/ao@latest']) {
+      const platformDir = `${bunx}/node_modules/@aoagents/ao-linux-x64`;
+      expect(reinstallCommand(installLayout(`${bunx}/node_modules/@aoagents/ao`, {}, facts([`${bunx}/bun.lock`])), SPEC, platformDir)).toBe('bun pm cache rm');
+    }
   });
 
   describe('whether the native binary may replace the launcher', () => {
