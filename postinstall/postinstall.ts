@@ -23,7 +23,7 @@ import { blockedScriptFix, diagnoseMissingBinary } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { legacyNotice } from './legacy-notice.js';
 import { expectedReportedVersion, MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
-import { cachedBinaryPath, packageCacheRoot, writableCacheRoot } from './locations.js';
+import { CACHE_FOLDER_MODE, cachedBinaryPath, packageCacheRoot, writableCacheRoot } from './locations.js';
 import { untrustedBy } from './ownership.js';
 import { findPlatformPackage } from './resolve.js';
 import { swapIn, sweepKilledSwaps } from './swap.js';
@@ -160,7 +160,7 @@ function privateCopy(binary: string, entry: BinaryEntry): { path: string; remove
   const bytes = readFileSync(binary);
   const kept = cachedBinaryPath(entry, packageCacheRoot(packageDir));
   try {
-    mkdirSync(dirname(kept), { recursive: true });
+    mkdirSync(dirname(kept), { recursive: true, mode: CACHE_FOLDER_MODE });
     removeKilledTempSiblings(kept, undefined, true);
     const tmp = tempSibling(kept);
     writeFileSync(tmp, bytes, { mode: 0o755 });

@@ -234,6 +234,18 @@ describe('other package managers install a working, verified ao', () => {
     expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
+  // Under umask 000 (some containers and shared hosts) the fetch made ao's cache folders writable by everyone, and the
+  // launcher then refused the binary there ("writable by other users"), and its private copy in ao's folder as well,
+  // which yarn had made writable by everyone too: ao never ran, whatever was reinstalled.
+  it('yarn 1 project with --ignore-optional under umask 000: the fetched binary lies in folders only its user may write, and ao works', async () => {
+    const { sb, dir, env } = yarn1Project('yarn1-no-optional-umask');
+    // As a login made it, before the umask.
+    mkdirSync(join(sb.home, '.cache'), { mode: 0o755 });
+    await mustRun('sh', ['-c', `umask 000 && exec yarn add ${SPEC} --ignore-optional`], env, { cwd: dir });
+    expect(existsSync(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
+    expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
+  });
+
   // A `sudo npm ...` once left npm's cache root's (npm itself then says "Your cache folder contains root-owned files"):
   // yarn 1 never uses that cache, but the fallback fetch did, and failed with "check the registry and network settings".
   it("yarn 1 project with --ignore-optional and npm's cache not writable (root-owned after a sudo npm): the postinstall fetches anyway, and ao works", async () => {
