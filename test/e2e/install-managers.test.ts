@@ -6,10 +6,12 @@ import { REPO_ROOT } from '../../common/paths.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 import {
   alterBinary,
+  canDropPrivileges,
   editKeepingMtime,
   expectShippedCommandsRun,
   isNodeScript,
   mustRun,
+  NOBODY,
   refusedWithRepair,
   runRepair,
   run,
@@ -185,6 +187,22 @@ describe('other package managers install a working, verified ao', () => {
     expect((await mustRun(ao, ['--version'], yarnEnv)).stdout).toBe('ao version 0.10.0\n');
     expect((await run(ao, ['fixture', 'exit', '3'], yarnEnv)).status).toBe(3);
     await expectShippedCommandsRun(dirname(ao), yarnEnv);
+  });
+
+  // Root's yarn 1 global install without its platform package (a Dockerfile's `RUN yarn global add ... --ignore-optional`,
+  // then `USER node`): the fallback fetch had put the binary in root's own cache, which no other user's ao searches,
+  // and every other user was told the package was missing and to reinstall, which fetched it there again.
+  it.runIf(canDropPrivileges)("yarn 1 global as root with --ignore-optional: the binary it fetched is found by another user's ao", async () => {
+    const sb = sandbox('yarn1-root-no-optional');
+    chmodSync(sb.root, 0o755);
+    const prefix = join(sb.root, 'yarn-prefix');
+    const yarnEnv = { ...sb.env, YARN_CACHE_FOLDER: join(sb.root, 'yarn-cache'), YARN_GLOBAL_FOLDER: join(sb.root, 'yarn-global') };
+    const add = ['global', 'add', SPEC, '--ignore-optional', '--prefix', prefix, '--registry', release.registry.url, '--non-interactive'];
+    await mustRun('node', [YARN1, ...add], yarnEnv);
+    expect(existsSync(join(sb.root, 'yarn-global', 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
+    const user = { ...yarnEnv, HOME: '/nonexistent', XDG_CACHE_HOME: undefined };
+    const call = ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', join(prefix, 'bin', 'ao'), '--version'];
+    expect((await mustRun('setpriv', call, user, { cwd: '/' })).stdout).toBe('ao version 0.10.0\n');
   });
 
   it('yarn 1 global with an altered binary: ao names the yarn command that repairs it, and that command works', async () => {
