@@ -225,7 +225,11 @@ export function installLayout(packageDir: string, env: NodeJS.ProcessEnv = proce
   }
   // pnpm's global virtual store (enable-global-virtual-store) holds the packages of every project: none in the path.
   // Its layout, wherever the store is (another disk's `.pnpm-store`, a custom store-dir): v<N>/links/<name>/<version>/<hash>/node_modules.
-  if (/\/v\d+\/links\/(?:@[^/]+\/)?[^/]+\/[^/]+\/[^/]+\/node_modules\//.test(p)) return { manager: 'pnpm', global: false, pnp: false };
+  // Nor in a `virtual-store-dir` outside the project's node_modules (pnpm suggests one for long paths on Windows), whose
+  // entries are `<scope>+<name>@<version>/node_modules` (bun's isolated linker names them so too, in node_modules/.bun).
+  const storeEntry = /^(.*)\/@[^/]+\+[^/]+@[^/]+\/node_modules\/@[^/]+\/[^/]+$/.exec(p);
+  const outsideStore = storeEntry && !storeEntry[1]!.includes('/node_modules/');
+  if (outsideStore || /\/v\d+\/links\/(?:@[^/]+\/)?[^/]+\/[^/]+\/[^/]+\/node_modules\//.test(p)) return { manager: 'pnpm', global: false, pnp: false };
   const project = projectOf(p) ?? projectByLockfile(p, facts);
   if (p.includes('/node_modules/.pnpm/')) return { manager: 'pnpm', global: false, pnp: false, project: project && native(project) };
   if (project && BUNX_FOLDER.test(project)) return { manager: 'bun', global: false, pnp: false, bunx: true, project: native(project) };

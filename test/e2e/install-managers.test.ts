@@ -112,26 +112,34 @@ describe('other package managers install a working, verified ao', () => {
     expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
-  // pnpm's global virtual store keeps every project's packages in `<store>/v10/links/...`: no project in the path.
-  it('pnpm 10 project with enable-global-virtual-store and a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', async () => {
-    const { sb } = pnpmSandbox('pnpm-gvs-tampered');
-    // pnpm turns the global virtual store off in CI (ci-info's isCI, which CI=false overrides): this is a user's machine.
-    const env = { ...withPnpmShim(sb), CI: 'false' };
-    const dir = join(sb.root, 'project');
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
-    writeFileSync(join(dir, '.npmrc'), 'enable-global-virtual-store=true\n');
-    await mustRun('pnpm', ['add', SPEC], env, { cwd: dir });
-    const ao = join(dir, 'node_modules', '.bin', 'ao');
-    const bin = realpathSync(join(realpathSync(join(dir, 'node_modules', '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao'));
-    expect(bin).toContain('/links/');
-    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
-    editKeepingMtime(bin);
-    const fix = await refusedWithRepair(ao, ['--version'], env, { cwd: dir });
-    expect(fix).toBe(`touch ${bin} && pnpm install --force`);
-    await runRepair(fix, env, dir);
-    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
-  });
+  // pnpm's global virtual store keeps every project's packages in `<store>/v10/links/...`, and a `virtual-store-dir`
+  // outside the project (which pnpm suggests for long paths on Windows) in `<dir>/@aoagents+ao@<version>/...`: no project
+  // in the path. The latter had been told `npm install` in pnpm's store folder.
+  it.each([
+    ['enable-global-virtual-store', (_root: string) => 'enable-global-virtual-store=true', '/links/'],
+    ['virtual-store-dir outside the project', (root: string) => `virtual-store-dir=${join(root, 'virtual-store')}`, '/virtual-store/'],
+  ])(
+    'pnpm 10 project with %s and a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works',
+    async (name, setting, storeIn) => {
+      const { sb } = pnpmSandbox(`pnpm-${name.split(' ')[0]}-tampered`);
+      // pnpm turns the global virtual store off in CI (ci-info's isCI, which CI=false overrides): this is a user's machine.
+      const env = { ...withPnpmShim(sb), CI: 'false' };
+      const dir = join(sb.root, 'project');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
+      writeFileSync(join(dir, '.npmrc'), `${setting(sb.root)}\n`);
+      await mustRun('pnpm', ['add', SPEC], env, { cwd: dir });
+      const ao = join(dir, 'node_modules', '.bin', 'ao');
+      const bin = realpathSync(join(realpathSync(join(dir, 'node_modules', '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao'));
+      expect(bin).toContain(storeIn);
+      expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
+      editKeepingMtime(bin);
+      const fix = await refusedWithRepair(ao, ['--version'], env, { cwd: dir });
+      expect(fix).toBe(`touch ${bin} && pnpm install --force`);
+      await runRepair(fix, env, dir);
+      expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
+    },
+  );
 
   // With node-linker=hoisted pnpm lays packages out as npm does and answers `install --force` (and `add -g --force`)
   // with "Already up to date", relinking nothing: only a removed folder is linked again from the store.
