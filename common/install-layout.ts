@@ -29,6 +29,8 @@ export interface InstallLayout {
   globalRoot?: string;
   /** Project installs: the folder whose node_modules holds @aoagents/ao. */
   project?: string;
+  /** The folder bunx runs ao from, which clearing bun's cache removes (the next bunx fetches ao again). */
+  bunx?: boolean;
 }
 
 export interface LayoutFacts {
@@ -201,6 +203,9 @@ function isYarnBerry(project: string | undefined, env: NodeJS.ProcessEnv, f: Lay
   return !has('node_modules/.yarn-integrity') && has('.yarnrc.yml');
 }
 
+/** bunx's folder for what it runs: `<bun's cache>/.bunx-<uid>/<spec>`, in older bun `<tmp>/bunx-<uid>-<spec>`. */
+const BUNX_FOLDER = /\/\.?bunx-\d+[-/]/;
+
 /** The project of a package Yarn unplugged (`<project>/.yarn/unplugged/<folder>/node_modules/...`). */
 const unpluggedProject = (p: string) => /^(.*)\/\.yarn\/unplugged\//.exec(p)?.[1];
 
@@ -220,9 +225,14 @@ export function installLayout(packageDir: string, env: NodeJS.ProcessEnv = proce
   }
   // pnpm's global virtual store (enable-global-virtual-store) holds the packages of every project: none in the path.
   // Its layout, wherever the store is (another disk's `.pnpm-store`, a custom store-dir): v<N>/links/<name>/<version>/<hash>/node_modules.
-  if (/\/v\d+\/links\/(?:@[^/]+\/)?[^/]+\/[^/]+\/[^/]+\/node_modules\//.test(p)) return { manager: 'pnpm', global: false, pnp: false };
+  // Nor in a `virtual-store-dir` outside the project's node_modules (pnpm suggests one for long paths on Windows), whose
+  // entries are `<scope>+<name>@<version>/node_modules` (bun's isolated linker names them so too, in node_modules/.bun).
+  const storeEntry = /^(.*)\/@[^/]+\+[^/]+@[^/]+\/node_modules\/@[^/]+\/[^/]+$/.exec(p);
+  const outsideStore = storeEntry && !storeEntry[1]!.includes('/node_modules/');
+  if (outsideStore || /\/v\d+\/links\/(?:@[^/]+\/)?[^/]+\/[^/]+\/[^/]+\/node_modules\//.test(p)) return { manager: 'pnpm', global: false, pnp: false };
   const project = projectOf(p) ?? projectByLockfile(p, facts);
   if (p.includes('/node_modules/.pnpm/')) return { manager: 'pnpm', global: false, pnp: false, project: project && native(project) };
+  if (project && BUNX_FOLDER.test(project)) return { manager: 'bun', global: false, pnp: false, bunx: true, project: native(project) };
   // During an install the manager running the script is the one laying the folder out (markers may not exist yet).
   const installing = installingNow(env) ? managerFromAgent(env) : undefined;
   const marked = project ? managerOfProject(project, facts) : undefined;
@@ -322,6 +332,10 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
       bun: `bun pm cache rm && bun remove -g ${name} && bun add -g ${spec}`,
     }[layout.manager];
   }
+  // bun hard-links bunx's folder from its cache too, and refuses to clear a cache holding the folder it runs in: a
+  // project's fix run there failed, leaving ao without its platform package. Cleared from anywhere else, the next bunx
+  // fetches ao again.
+  if (layout.bunx) return 'bun pm cache rm';
   const inProject = layout.project ? ` (in ${layout.project})` : '';
   // The folder to remove, relative to the project: the package, or under PnP the whole unplugged folder holding it.
   const unplugged = layout.pnp && platformDir ? /^(.*\/\.yarn\/unplugged\/[^/]+)\//.exec(posix(platformDir))?.[1] : undefined;

@@ -22,7 +22,7 @@ import { DISK_FULL, isFileSystemError } from '../common/file-system-error.js';
 import { redactSecrets } from '../common/redact.js';
 import { npmFlatOptions } from '../common/npm-config.js';
 import { removeKilledTempSiblings, renameWithRetry, tempSibling } from '../common/fs-atomic.js';
-import { cachedBinaryPath } from './locations.js';
+import { CACHE_FOLDER_MODE, cachedBinaryPath } from './locations.js';
 import type { BinaryEntry } from '../common/ao-manifest.js';
 import { checkBinary } from './verify-binary.js';
 
@@ -61,7 +61,7 @@ async function fetchInto(entry: BinaryEntry, cwd: string, cache: string): Promis
   if (!checkSafely(dest, entry)) return dest;
   const spec = `${entry.package}@${entry.version}`;
   const opts = await npmFlatOptions({ cwd, env: withoutYarn1DefaultRegistry(process.env) });
-  await mkdir(join(cache, 'tmp'), { recursive: true });
+  await mkdir(join(cache, 'tmp'), { recursive: true, mode: CACHE_FOLDER_MODE });
   const staging = tempSibling(stagingName, STAGING_TAG);
   await mkdir(staging);
   try {
@@ -92,7 +92,7 @@ async function fetchInto(entry: BinaryEntry, cwd: string, cache: string): Promis
         fix: "the registry served a binary that is not this release's; report it and reinstall from the public registry",
         code: 'EAOINTEGRITY',
       });
-    await mkdir(dirname(dest), { recursive: true });
+    await mkdir(dirname(dest), { recursive: true, mode: CACHE_FOLDER_MODE });
     // Same bytes whoever wins: concurrent postinstalls each rename a complete file into place.
     const tmp = tempSibling(dest);
     await copyFile(fetched, tmp);

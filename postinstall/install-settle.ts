@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
@@ -51,10 +51,19 @@ function entries(folder: string): string[] {
 function msSinceChanged(packageDir: string, now = Date.now()): number {
   let newest = -Infinity;
   for (const path of installPaths(packageDir)) {
-    const st = lstatSync(path, { throwIfNoEntry: false });
+    const st = statIfThere(path);
     if (st && st.ctimeMs <= now) newest = Math.max(newest, st.ctimeMs);
   }
   return now - newest;
+}
+
+/** Its lstat, or undefined: a file among the scope's entries (Finder's `.DS_Store`) has no bin folder (ENOTDIR). */
+function statIfThere(path: string): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
 
 const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);

@@ -23,6 +23,12 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env, platform: string
   return join(xdg ?? join(homeDir(env, platform), '.cache'), 'ao');
 }
 
+/**
+ * The mode of every folder ao makes in a cache: never writable by others, whatever the umask. Under umask 000 they were
+ * 0777, and the launcher then refused the binary fetched into them ("writable by other users"): ao never ran.
+ */
+export const CACHE_FOLDER_MODE = 0o755;
+
 /** Where a root install keeps what it fetched and verified: inside the package, which root owns in a global root install. */
 export function packageCacheRoot(packageDir: string): string {
   return join(packageDir, 'cache');

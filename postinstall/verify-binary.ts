@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { dirname } from 'node:path';
 import { executableMismatch } from '../common/binary-format.js';
 import { UserError } from '../common/errors.js';
-import { cacheRoot, stampPath } from './locations.js';
+import { CACHE_FOLDER_MODE, cacheRoot, stampPath } from './locations.js';
 import type { BinaryEntry } from '../common/ao-manifest.js';
 import { sameFileAs } from './exec-binary.js';
 import { ownedByMe } from './ownership.js';
@@ -54,7 +54,7 @@ export function writeStamp(path: string, st: Stats, entry: BinaryEntry, cache = 
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     if (existsSync(cache) && !ownedByMe(cache)) return;
-    mkdirSync(dirname(file), { recursive: true });
+    mkdirSync(dirname(file), { recursive: true, mode: CACHE_FOLDER_MODE });
     // Private whatever the umask: a group-writable stamp could be rewritten in place by another member of the group.
     writeFileSync(tmp, JSON.stringify(stampFor(st, entry.integrity)), { mode: 0o600 });
     renameSync(tmp, file);

@@ -6,10 +6,12 @@ import { REPO_ROOT } from '../../common/paths.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 import {
   alterBinary,
+  canDropPrivileges,
   editKeepingMtime,
   expectShippedCommandsRun,
   isNodeScript,
   mustRun,
+  NOBODY,
   refusedWithRepair,
   runRepair,
   run,
@@ -110,26 +112,34 @@ describe('other package managers install a working, verified ao', () => {
     expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
-  // pnpm's global virtual store keeps every project's packages in `<store>/v10/links/...`: no project in the path.
-  it('pnpm 10 project with enable-global-virtual-store and a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works', async () => {
-    const { sb } = pnpmSandbox('pnpm-gvs-tampered');
-    // pnpm turns the global virtual store off in CI (ci-info's isCI, which CI=false overrides): this is a user's machine.
-    const env = { ...withPnpmShim(sb), CI: 'false' };
-    const dir = join(sb.root, 'project');
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
-    writeFileSync(join(dir, '.npmrc'), 'enable-global-virtual-store=true\n');
-    await mustRun('pnpm', ['add', SPEC], env, { cwd: dir });
-    const ao = join(dir, 'node_modules', '.bin', 'ao');
-    const bin = realpathSync(join(realpathSync(join(dir, 'node_modules', '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao'));
-    expect(bin).toContain('/links/');
-    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
-    editKeepingMtime(bin);
-    const fix = await refusedWithRepair(ao, ['--version'], env, { cwd: dir });
-    expect(fix).toBe(`touch ${bin} && pnpm install --force`);
-    await runRepair(fix, env, dir);
-    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
-  });
+  // pnpm's global virtual store keeps every project's packages in `<store>/v10/links/...`, and a `virtual-store-dir`
+  // outside the project (which pnpm suggests for long paths on Windows) in `<dir>/@aoagents+ao@<version>/...`: no project
+  // in the path. The latter had been told `npm install` in pnpm's store folder.
+  it.each([
+    ['enable-global-virtual-store', (_root: string) => 'enable-global-virtual-store=true', '/links/'],
+    ['virtual-store-dir outside the project', (root: string) => `virtual-store-dir=${join(root, 'virtual-store')}`, '/virtual-store/'],
+  ])(
+    'pnpm 10 project with %s and a binary edited in place, mtime put back: ao names the pnpm command that repairs it, and that command works',
+    async (name, setting, storeIn) => {
+      const { sb } = pnpmSandbox(`pnpm-${name.split(' ')[0]}-tampered`);
+      // pnpm turns the global virtual store off in CI (ci-info's isCI, which CI=false overrides): this is a user's machine.
+      const env = { ...withPnpmShim(sb), CI: 'false' };
+      const dir = join(sb.root, 'project');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
+      writeFileSync(join(dir, '.npmrc'), `${setting(sb.root)}\n`);
+      await mustRun('pnpm', ['add', SPEC], env, { cwd: dir });
+      const ao = join(dir, 'node_modules', '.bin', 'ao');
+      const bin = realpathSync(join(realpathSync(join(dir, 'node_modules', '@aoagents', 'ao')), '..', 'ao-linux-x64', 'bin', 'ao'));
+      expect(bin).toContain(storeIn);
+      expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
+      editKeepingMtime(bin);
+      const fix = await refusedWithRepair(ao, ['--version'], env, { cwd: dir });
+      expect(fix).toBe(`touch ${bin} && pnpm install --force`);
+      await runRepair(fix, env, dir);
+      expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
+    },
+  );
 
   // With node-linker=hoisted pnpm lays packages out as npm does and answers `install --force` (and `add -g --force`)
   // with "Already up to date", relinking nothing: only a removed folder is linked again from the store.
@@ -187,6 +197,22 @@ describe('other package managers install a working, verified ao', () => {
     await expectShippedCommandsRun(dirname(ao), yarnEnv);
   });
 
+  // Root's yarn 1 global install without its platform package (a Dockerfile's `RUN yarn global add ... --ignore-optional`,
+  // then `USER node`): the fallback fetch had put the binary in root's own cache, which no other user's ao searches,
+  // and every other user was told the package was missing and to reinstall, which fetched it there again.
+  it.runIf(canDropPrivileges)("yarn 1 global as root with --ignore-optional: the binary it fetched is found by another user's ao", async () => {
+    const sb = sandbox('yarn1-root-no-optional');
+    chmodSync(sb.root, 0o755);
+    const prefix = join(sb.root, 'yarn-prefix');
+    const yarnEnv = { ...sb.env, YARN_CACHE_FOLDER: join(sb.root, 'yarn-cache'), YARN_GLOBAL_FOLDER: join(sb.root, 'yarn-global') };
+    const add = ['global', 'add', SPEC, '--ignore-optional', '--prefix', prefix, '--registry', release.registry.url, '--non-interactive'];
+    await mustRun('node', [YARN1, ...add], yarnEnv);
+    expect(existsSync(join(sb.root, 'yarn-global', 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
+    const user = { ...yarnEnv, HOME: '/nonexistent', XDG_CACHE_HOME: undefined };
+    const call = ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', join(prefix, 'bin', 'ao'), '--version'];
+    expect((await mustRun('setpriv', call, user, { cwd: '/' })).stdout).toBe('ao version 0.10.0\n');
+  });
+
   it('yarn 1 global with an altered binary: ao names the yarn command that repairs it, and that command works', async () => {
     const sb = sandbox('yarn1-tampered');
     const prefix = join(sb.root, 'yarn-prefix');
@@ -231,6 +257,18 @@ describe('other package managers install a working, verified ao', () => {
     const install = await mustRun('yarn', ['add', SPEC, '--ignore-optional', '--verbose'], env, { cwd: dir });
     expect(existsSync(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
     expect(install.stdout).not.toContain('cannot download');
+    expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // Under umask 000 (some containers and shared hosts) the fetch made ao's cache folders writable by everyone, and the
+  // launcher then refused the binary there ("writable by other users"), and its private copy in ao's folder as well,
+  // which yarn had made writable by everyone too: ao never ran, whatever was reinstalled.
+  it('yarn 1 project with --ignore-optional under umask 000: the fetched binary lies in folders only its user may write, and ao works', async () => {
+    const { sb, dir, env } = yarn1Project('yarn1-no-optional-umask');
+    // As a login made it, before the umask.
+    mkdirSync(join(sb.home, '.cache'), { mode: 0o755 });
+    await mustRun('sh', ['-c', `umask 000 && exec yarn add ${SPEC} --ignore-optional`], env, { cwd: dir });
+    expect(existsSync(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
     expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -556,6 +594,24 @@ describe('other package managers install a working, verified ao', () => {
     expect(fix).toBe(`touch ${relative(folder!, realpathSync(join(dlx, bin!)))} && pnpm install --force (in ${folder})`);
     await runRepair(fix, env, folder);
     expect((await mustRun('pnpm', ['dlx', SPEC, '--version'], env)).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // bunx keeps what it ran in a folder of its own inside bun's cache, hard-linked from it: a project's fix run there
+  // failed (bun refuses to clear a cache holding the folder it runs in) and left ao without its platform package.
+  it('bunx with a binary altered in place: ao names the bun command that repairs it, and after it bunx runs ao again', async () => {
+    const bunInstall = join(sandbox('bunx-dir').root, 'bun');
+    const sb = sandbox('bunx', [dirname(BUN)], { BUN_INSTALL: bunInstall, BUN_CONFIG_REGISTRY: release.registry.url });
+    const work = join(sb.root, 'work');
+    mkdirSync(work);
+    const bunx = join(dirname(BUN), 'bunx');
+    expect((await mustRun(bunx, [SPEC, '--version'], sb.env, { cwd: work })).stdout).toBe('ao version 0.10.0\n');
+    const cache = join(bunInstall, 'install', 'cache');
+    const bin = readdirSync(cache, { recursive: true, encoding: 'utf8' }).find((rel) => /bunx.*ao-linux-x64\/bin\/ao$/.test(rel));
+    alterBinary(join(cache, bin!));
+    const fix = await refusedWithRepair(bunx, [SPEC, '--version'], sb.env, { cwd: work });
+    expect(fix).toBe('bun pm cache rm');
+    await runRepair(fix, sb.env, work);
+    expect((await mustRun(bunx, [SPEC, '--version'], sb.env, { cwd: work })).stdout).toBe('ao version 0.10.0\n');
   });
 
   it('bun global, package untrusted: the launcher works and verifies on first run', async () => {

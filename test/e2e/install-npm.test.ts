@@ -32,12 +32,14 @@ import { publishPlain, stageFixtureRelease } from '../../rehearsal/release-fixtu
 import { startEmbeddedRegistry } from '../../release/embedded-registry.js';
 import {
   alterBinary,
+  canDropPrivileges,
   editKeepingMtime,
   expectExactPassThrough,
   expectShippedCommandsRun,
   isElf,
   isNodeScript,
   mustRun,
+  NOBODY,
   repairCommand,
   refusedWithRepair,
   runRepair,
@@ -68,9 +70,6 @@ function makeReadOnly(dir: string): () => void {
 }
 const platformBinary = (sb: Sandbox) => join(globalPkg(sb), 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao');
 const asRoot = process.getuid?.() === 0;
-/** An unprivileged user to run `ao` as (nobody), through setpriv. */
-const NOBODY = 65534;
-const canDropPrivileges = asRoot && process.platform === 'linux' && existsSync('/usr/bin/setpriv');
 const hasStrace = process.platform === 'linux' && existsSync('/usr/bin/strace');
 
 /** Every file and folder under `dir` that root owns, relative to it. */
@@ -193,7 +192,8 @@ describe('npm global installs from the registry', () => {
     async () => {
       const sb = sandbox('npm-killed-fetch');
       await installWithoutPlatformPackage(sb);
-      const cache = join(sb.home, '.cache', 'ao');
+      // As root a global install fetches into ao's own folder, which every user's launcher searches.
+      const cache = asRoot ? join(globalPkg(sb), 'cache') : join(sb.home, '.cache', 'ao');
       // SIGKILL on entry to its first rename: the fetched binary's copy into place.
       const killed = await run(
         'strace',

@@ -25,6 +25,13 @@ describe('the install layout, decided in one place', () => {
     expect(installLayout(dir, {}, facts())).toEqual({ manager, global: true, pnp: false, globalRoot });
   });
 
+  it("pnpm's virtual store outside any project's node_modules (virtual-store-dir) is pnpm's, with no project in its path", () => {
+    expect(installLayout('/vs/@aoagents+ao@0.10.0/node_modules/@aoagents/ao', {}, facts())).toEqual({ manager: 'pnpm', global: false, pnp: false });
+    // bun's isolated linker names its entries the same way, inside the project's node_modules.
+    const bun = '/p/node_modules/.bun/@aoagents+ao@0.10.0/node_modules/@aoagents/ao';
+    expect(installLayout(bun, {}, facts(['/p/bun.lock']))).toMatchObject({ manager: 'bun', project: '/p' });
+  });
+
   it("pnpm's hoisted linker (no .pnpm store in the package's path) is told from its default, globally and in a project", () => {
     expect(installLayout('/home/u/.local/share/pnpm/global/5/node_modules/@aoagents/ao', {}, facts())).toEqual({
       manager: 'pnpm',
@@ -246,6 +253,11 @@ describe('the install layout, decided in one place', () => {
     expect(reinstallCommand({ manager: 'bun', global: true, pnp: false }, SPEC)).toBe(
       'bun pm cache rm && bun remove -g @aoagents/ao && bun add -g @aoagents/ao@0.10.0',
     );
+    // bunx's folder, in bun's cache (bun 1.4) or, in older bun, in the temp folder: clearing bun's cache removes either.
+    for (const bunx of ['/h/.bun/install/cache/.bunx-1000/@aoagents/ao@latest', '/tmp/bunx-1000-@aoagents/ao@latest']) {
+      const platformDir = `${bunx}/node_modules/@aoagents/ao-linux-x64`;
+      expect(reinstallCommand(installLayout(`${bunx}/node_modules/@aoagents/ao`, {}, facts([`${bunx}/bun.lock`])), SPEC, platformDir)).toBe('bun pm cache rm');
+    }
   });
 
   describe('whether the native binary may replace the launcher', () => {

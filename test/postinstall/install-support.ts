@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { openSync, readSync, closeSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, openSync, readSync, closeSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -11,6 +11,10 @@ import { registryWithRelease } from '../../rehearsal/release-fixture.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 
 /** Helpers shared by the install journeys in test/e2e/install-*.test.ts. */
+
+/** An unprivileged user to run `ao` as (nobody), through setpriv. */
+export const NOBODY = 65534;
+export const canDropPrivileges = process.getuid?.() === 0 && process.platform === 'linux' && existsSync('/usr/bin/setpriv');
 
 /** Another user's uid, for files a root test must not trust (no account needed: ownership is a number). */
 export const OTHER_UID = 4242;
