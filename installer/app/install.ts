@@ -205,14 +205,27 @@ async function shortOfSpace(
   return undefined;
 }
 
+/** An optional field of a marker entry: absent, or of its type. */
+const absentOr = (value: unknown, type: 'string' | 'number') => value === undefined || typeof value === type;
+
 /**
- * Each entry a relative path staying inside the version (verify reads them all) and a type; the release fields as strings.
- * A marker of another shape (edited by hand, restored from elsewhere) is none: the version is not complete.
+ * Each entry a relative path staying inside the version (verify reads them all), a type, and its size, digest and link
+ * target of their types; the release fields as strings. A marker of another shape (edited by hand, restored from
+ * elsewhere) is none: the version is not complete. A digest that was no string had ended verify and install with a
+ * TypeError (exit 70), and install could not put the version back.
  */
 function isMarker(data: unknown): data is Marker {
   if (!isObject(data) || !['version', 'target', 'integrity'].every((key) => typeof data[key] === 'string') || !Array.isArray(data.entries)) return false;
   return data.entries.every(
-    (e: unknown) => isObject(e) && typeof e.type === 'string' && typeof e.path === 'string' && !isAbsolute(e.path) && !e.path.split(/[\\/]/).includes('..'),
+    (e: unknown) =>
+      isObject(e) &&
+      typeof e.type === 'string' &&
+      typeof e.path === 'string' &&
+      !isAbsolute(e.path) &&
+      !e.path.split(/[\\/]/).includes('..') &&
+      absentOr(e.size, 'number') &&
+      absentOr(e.integrity, 'string') &&
+      absentOr(e.link, 'string'),
   );
 }
 

@@ -1111,7 +1111,13 @@ describe('every failure under --json ends with an error event, and none waits fo
     const flags = ['--manifest', manifestFile, '--target', 'linux-x64', '--dir', root];
     expect((await ao(['install', '--quiet', ...flags])).code).toBe(0);
     const marker = join(root, 'versions', '0.10.0-linux-x64', '.ao-app-complete.json');
-    for (const text of ['{}', '[]', '{"entries":{}}', '{"entries":[null]}', '{"entries":[{"path":"../../outside","type":"file","size":1}]}']) {
+    // The real marker with one file entry's digest or size of another type (a hand edit): a TypeError had ended verify and
+    // install with exit 70, and install could not put the version back.
+    const real = JSON.parse(readFileSync(marker, 'utf8')) as { entries: Array<Record<string, unknown>> };
+    const withFileField = (field: string, value: unknown) =>
+      JSON.stringify({ ...real, entries: real.entries.map((e) => (e.type === 'file' ? { ...e, [field]: value } : e)) });
+    const edited = [withFileField('size', '36'), withFileField('integrity', 5), withFileField('integrity', null)];
+    for (const text of ['{}', '[]', '{"entries":{}}', '{"entries":[null]}', '{"entries":[{"path":"../../outside","type":"file","size":1}]}', ...edited]) {
       writeFileSync(marker, text);
       const verify = await ao(['verify', '--json', ...flags]);
       expect(verify.code, text).toBe(1);
