@@ -6,12 +6,13 @@ import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import { redactUrlSetting } from '../../common/redact.js';
 import { isObject } from '../../common/is-object.js';
-import { DISK_FULL } from '../../common/file-system-error.js';
+import { DISK_FULL, isFileSystemError } from '../../common/file-system-error.js';
 import { absoluteUserPath, homeDir } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
 import { fsyncDir, renameWithRetry, tempSibling, tempSiblingPrefix, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
 import { acquireLock, CANNOT_WRITE, type Lock } from '../../common/lock.js';
 import { makeFolderLevels } from '../../common/make-folder.js';
+import { removeTree } from '../../common/remove-tree.js';
 import { settle } from '../../common/streaming-memory.js';
 import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
@@ -410,7 +411,7 @@ async function sweep(root: string, keep: Set<string>): Promise<void> {
     const dir = join(versions, name);
     if (keep.has(dir)) continue;
     if (!isVersionFolderName(name)) continue;
-    if (name.startsWith('.staging-') || !(await readMarker(dir))) await rm(dir, { recursive: true, force: true });
+    if (name.startsWith('.staging-') || !(await readMarker(dir))) await removeTree(dir);
   }
 }
 
@@ -574,7 +575,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     }
 
     const staging = join(root, 'versions', `.staging-${name}-${process.pid}`);
-    await rm(staging, { recursive: true, force: true });
+    await removeTree(staging);
     let marker: Marker;
     try {
       const entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file, target.integrity, true);
@@ -612,7 +613,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     } catch (err) {
       // Whatever failed before the commit (the unpack, the marker on a full disk, the rename), the unpacked
       // tree (254 MB for the real app) does not stay behind on a disk that may be full.
-      await rm(staging, { recursive: true, force: true });
+      await removeTree(staging);
       // An unsafe archive is never worth keeping; a full disk keeps the verified download for the next run.
       if (err instanceof UserError && err.code === 'EUNSAFEARCHIVE') await discardPartial(artifact);
       throw err;
@@ -688,7 +689,7 @@ async function pointAoStartAt(
 
 /** Renames `dir` to `aside` (a name sweep and sweepOld remove); undefined when there was no `dir`. */
 async function moveAside(dir: string, aside: string): Promise<string | undefined> {
-  await rm(aside, { recursive: true, force: true });
+  await removeTree(aside);
   try {
     await renameWithRetry(dir, aside);
     return aside;
@@ -702,14 +703,14 @@ async function moveAside(dir: string, aside: string): Promise<string | undefined
 async function sweepOld(root: string, keep: string): Promise<void> {
   const versions = join(root, 'versions');
   for (const name of await readdir(versions)) {
-    if (join(versions, name) !== keep && isVersionFolderName(name)) await rm(join(versions, name), { recursive: true, force: true });
+    if (join(versions, name) !== keep && isVersionFolderName(name)) await removeTree(join(versions, name));
   }
 }
 
 /** Removes what ao-app made in `dir` (names `ours` accepts), then `dir` itself if nothing else is left in it. */
 async function removeOurs(dir: string, ours: (name: string) => boolean): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (ours(name)) await rm(join(dir, name), { recursive: true, force: true });
+    if (ours(name)) await removeTree(join(dir, name));
   }
   await rmdir(dir).catch((err: NodeJS.ErrnoException) => {
     // Gone, still holding someone else's files, or a link to a folder elsewhere (kept as the user made it).
@@ -731,14 +732,20 @@ export async function appPath(root = defaultRoot()): Promise<string | undefined>
  */
 const SMALL_FILE = 256 << 10;
 
-/** Synchronous for the same reason as digestSmallFile: one lstat per installed entry. */
-function lstatOrUndefined(full: string): Stats | undefined {
+/** Synchronous for the same reason as digestSmallFile: one lstat per installed entry. The error's code when it fails. */
+function lstatOrCode(full: string): Stats | string {
   try {
     return lstatSync(full);
-  } catch {
-    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? 'EIO';
   }
 }
+
+/**
+ * An entry this user cannot read (a file of mode 000, a folder it may not list, a disk error) is damage install repairs:
+ * as a file-system error it had ended verify and install alike, "make that folder writable", and the app stayed broken.
+ */
+const unreadable = (path: string, code: string) => `${path} cannot be read (${code})`;
 
 /** A small file's digest; `scratch` holds SMALL_FILE bytes, reused for every file. */
 function digestSmallFile(full: string, algorithm: DigestAlgorithm, scratch: Buffer): string {
@@ -756,7 +763,13 @@ function digestSmallFile(full: string, algorithm: DigestAlgorithm, scratch: Buff
 async function fileDigestProblems(full: string, path: string, size: number, integrity: string | undefined, scratch: Buffer): Promise<string[]> {
   const algorithm = integrity === undefined ? undefined : algorithmOf(integrity);
   if (!algorithm) return [`${path} has no recorded digest (installed by an older ao-app)`];
-  const actual = size <= SMALL_FILE ? digestSmallFile(full, algorithm, scratch) : (await digestFile(full, algorithm)).integrity;
+  let actual: string;
+  try {
+    actual = size <= SMALL_FILE ? digestSmallFile(full, algorithm, scratch) : (await digestFile(full, algorithm)).integrity;
+  } catch (err) {
+    if (!isFileSystemError(err)) throw err;
+    return [unreadable(path, err.code!)];
+  }
   if (actual !== integrity) return [`${path} differs from the file installed (${algorithm} mismatch)`];
   return [];
 }
@@ -817,8 +830,8 @@ async function entryProblems(dir: string, marker: Marker): Promise<string[]> {
   const scratch = Buffer.allocUnsafe(SMALL_FILE);
   for (const e of marker.entries) {
     const full = join(dir, e.path);
-    const info = lstatOrUndefined(full);
-    if (!info) problems.push(`${e.path} is missing`);
+    const info = lstatOrCode(full);
+    if (typeof info === 'string') problems.push(info === 'ENOENT' || info === 'ENOTDIR' ? `${e.path} is missing` : unreadable(e.path, info));
     // What the group or others may rewrite proves nothing once verified (install never makes one: archive-write.ts).
     else if (process.platform !== 'win32' && !info.isSymbolicLink() && (info.mode & OTHERS_WRITE) !== 0)
       problems.push(`${e.path} can be written by other users (mode ${(info.mode & 0o777).toString(8)})`);

@@ -832,6 +832,42 @@ describe('a file-system problem outside the download and unpack says what, why a
     });
   });
 
+  // A file of the app its own user may no longer read, or a folder it may no longer list (a `chmod -R` gone wrong, a backup
+  // restored with other modes): verify had said "cannot check the desktop app", EACCES, "make that folder writable", and
+  // install, which re-hashes before it answers, failed the same way, so the app could not be repaired; nor removed.
+  it.skipIf(!canBeDenied)('an app file its user may not read, or a folder it may not list, is damage that install repairs and remove removes', async () => {
+    const base = await tempDir('unreadable');
+    chmodSync(base, 0o755);
+    if (asRoot) chownSync(base, NOBODY, NOBODY);
+    const root = join(base, 'app');
+    const manifest = await tarManifest('unreadable', '0.10.0');
+    const flags = ['--manifest', manifest, '--target', 'linux-x64', '--dir', root];
+    const asUser = (args: string[]) => ao(args, { HOME: base }, 30_000, base, AS_NOBODY);
+    expect((await asUser(['install', '--quiet', ...flags])).code).toBe(0);
+    const app = join(root, 'current', 'ao-desktop');
+    chmodSync(join(app, 'ao-desktop'), 0);
+    const verify = await asUser(['verify', '--json', ...flags]);
+    expect(verify.code).toBe(1);
+    expect(errorEvent(verify.stdout)).toMatchObject({
+      code: 'EAPPDAMAGED',
+      why: expect.stringContaining('ao-desktop/ao-desktop cannot be read'),
+      fix: expect.stringContaining('ao-app install'),
+    });
+    const repair = await asUser(['install', '--quiet', ...flags]);
+    expect(repair.stderr).toBe('');
+    expect(repair.code).toBe(0);
+    expect((await asUser(['verify', '--quiet', ...flags])).code).toBe(0);
+    // A folder of the app it may not list: the copy install moves aside is deleted all the same, and so is the app by remove.
+    chmodSync(app, 0);
+    expect((await asUser(['install', '--quiet', ...flags])).code).toBe(0);
+    expect(readdirSync(join(root, 'versions'))).toEqual(['0.10.0-linux-x64']);
+    chmodSync(join(root, 'current', 'ao-desktop'), 0);
+    const remove = await asUser(['remove', ...flags.slice(-2)]);
+    expect(remove.stderr).toBe('');
+    expect(remove.code).toBe(0);
+    expect(existsSync(join(root, 'versions'))).toBe(false);
+  });
+
   // An admin's install killed mid-way (Ctrl-C: no handler releases the lock) leaves its .lock, naming a dead pid. A user who
   // may not write the folder cannot move that stale lock aside: the reclaim failed and was retried at once, without a
   // pause or a deadline, for good (verify spun at 100% CPU).
