@@ -610,8 +610,10 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     }
     if (!m || Number(m[1]) !== part.offset) {
       discard(res.body);
+      // Said before the restart, which sets the offset back to 0 (the message had named that).
+      const failure = new RetryableError(`${url} sent a range that does not start at ${part.offset}`);
       await ctx.restart();
-      throw new RetryableError(`${url} sent a range that does not start at ${part.offset}`);
+      throw failure;
     }
   }
   // A 200 where a range was asked (ignored Range, or If-Range saw a new ETag): start over, but only once its first bytes
