@@ -680,11 +680,22 @@ async function pointAoStartAt(
     throw new UserError({
       what,
       why: `writing ${join(options.stateDir, 'app-state.json')} failed: ${(cause as Error).message}`,
-      fix: `make ~/.ao writable, ${again}`,
+      fix: `${stateWriteFix(cause as NodeJS.ErrnoException, options.stateDir)}, ${again}`,
       code: 'EAPPSTATE',
       cause,
     });
   }
+}
+
+/**
+ * What to do when app-state.json cannot be written in `stateDir` (~/.ao, or the folder of AO_RUN_FILE): move away what is in
+ * the way, or make that folder writable. It had said "make ~/.ao writable" whatever the cause and wherever the marker goes.
+ */
+function stateWriteFix(err: NodeJS.ErrnoException, stateDir: string): string {
+  const at = err.path ?? stateDir;
+  if (err.code === 'EISDIR') return `a folder is in the way at ${join(stateDir, 'app-state.json')}: move it away`;
+  if (err.code === 'ENOTDIR' || err.code === 'EEXIST') return `a file is in the way at ${at}, where a folder should be: move it away`;
+  return `make ${stateDir} writable for this user`;
 }
 
 /** Renames `dir` to `aside` (a name sweep and sweepOld remove); undefined when there was no `dir`. */

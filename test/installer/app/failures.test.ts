@@ -1619,6 +1619,35 @@ describe.runIf(asRoot && process.platform === 'linux')("a full disk met writing 
   });
 });
 
+// The fix had been "make ~/.ao writable" whatever the cause, also for a marker beside AO_RUN_FILE's running.json elsewhere.
+describe("something in the way of app-state.json (ao start's marker)", () => {
+  it('says what is in the way and where, not to make ~/.ao writable; the next run writes it without downloading', async () => {
+    const home = await tempDir('state-in-the-way');
+    const { args, path } = await appImageCase('state-in-the-way', ['--json']);
+    mkdirSync(join(home, '.ao', 'app-state.json'), { recursive: true });
+    const folder = await ao(args, { HOME: home });
+    expect(folder.code).toBe(1);
+    expect(errorEvent(folder.stdout)).toMatchObject({
+      why: expect.stringContaining(join(home, '.ao', 'app-state.json')),
+      fix: expect.stringMatching(new RegExp(`a folder is in the way at ${join(home, '.ao', 'app-state.json')}: move it away.*does not download again`)),
+    });
+    // AO_RUN_FILE names a folder where a file stands: the marker goes beside running.json, not into ~/.ao.
+    const runFolder = join(home, 'run');
+    writeFileSync(runFolder, 'not a folder');
+    const file = await ao(args, { HOME: home, AO_RUN_FILE: join(runFolder, 'running.json') });
+    expect(file.code).toBe(1);
+    expect(errorEvent(file.stdout)).toMatchObject({
+      fix: expect.stringContaining(`a file is in the way at ${runFolder}, where a folder should be: move it away`),
+    });
+    expect(errorEvent(file.stdout).fix).not.toContain('~/.ao');
+    const requests = server.requests.filter((q) => q.path === path).length;
+    await rm(join(home, '.ao', 'app-state.json'), { recursive: true });
+    expect((await ao(args, { HOME: home })).code).toBe(0);
+    expect(appState(home).version).toBe('0.10.0');
+    expect(server.requests.filter((q) => q.path === path)).toHaveLength(requests);
+  });
+});
+
 // A folder that exists but whose file system answers ENOENT to making anything in it (/proc here): Node's recursive mkdir
 // goes up on ENOENT, finds the folder there and tries again, for ever; ao-app had sat at 100% CPU, silent.
 describe.runIf(process.platform === 'linux')('an app folder on a file system that refuses new folders with ENOENT', () => {
