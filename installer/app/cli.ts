@@ -18,6 +18,7 @@ import { hostTargetId, validateAppManifest, type AppManifest } from '../../commo
 import { appPath, defaultRoot, installApp, removeApp, verifyApp } from './install.js';
 import { EXIT_INTERNAL, runCommand } from './run-command.js';
 import { guardUndiciSocketEnd } from './undici-guard.js';
+import { cleanUpWhenInterrupted } from './interrupt-cleanup.js';
 import { TEST_HOOKS } from '../../common/test-hooks.js';
 import { readJsonFile } from '../../common/json-file.js';
 
@@ -135,6 +136,7 @@ function outputOnFiles(): boolean {
   });
 }
 if (outputOnFiles()) process.on('SIGHUP', () => undefined);
+cleanUpWhenInterrupted();
 
 /** A duration in ms from the environment; a value that is not a positive number is refused, not read as 0 or NaN. */
 function msFromEnv(name: string): number | undefined {

@@ -13,6 +13,7 @@ import { fsyncDir, renameWithRetry, tempSibling, tempSiblingPrefix, writeFileAto
 import { acquireLock, CANNOT_WRITE, type Lock } from '../../common/lock.js';
 import { makeFolderLevels } from '../../common/make-folder.js';
 import { removeTree } from '../../common/remove-tree.js';
+import { removeIfInterrupted } from './interrupt-cleanup.js';
 import { settle } from '../../common/streaming-memory.js';
 import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
@@ -576,6 +577,8 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
 
     const staging = join(root, 'versions', `.staging-${name}-${process.pid}`);
     await removeTree(staging);
+    // Until the commit below starts: a removal racing the rename would delete the new version, not its staging.
+    const keepStaging = removeIfInterrupted(staging);
     let marker: Marker;
     try {
       const entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file, target.integrity, true);
@@ -594,6 +597,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       // installed again), and a flush here cost 40 to 80 ms on a journaled ext4 (strace -T: the journal commit of every new file).
       await writeFileAtomic(join(staging, COMPLETION_MARKER), JSON.stringify(marker, MARKER_KEYS), undefined, { durable: false });
       await options.checkpoint?.('extracted');
+      keepStaging();
       // A copy of this version in place (a damaged one being repaired, or the same version released again) is moved
       // aside, whole, and deleted only once `current` and app-state.json name the new one (sweepOld). Deleted in place,
       // it had left them naming a half-deleted app for as long as that took (for good after a Ctrl-C or a failed rmdir),
@@ -611,6 +615,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
         throw err;
       }
     } catch (err) {
+      keepStaging();
       // Whatever failed before the commit (the unpack, the marker on a full disk, the rename), the unpacked
       // tree (254 MB for the real app) does not stay behind on a disk that may be full.
       await removeTree(staging);

@@ -2,7 +2,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { chmod, chown, lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
 import { acquireLock } from '../../../common/lock.js';
@@ -999,6 +999,23 @@ describe('installing the desktop app', () => {
       expect((await lstat(join(root, 'current'))).isSymbolicLink()).toBe(true);
       // The verified download (182 MB for the real app) and its sidecar go once the version is installed.
       expect(await readdir(join(root, 'downloads'))).toEqual([]);
+    });
+  }
+
+  // A Ctrl-C while unpacking had left the unpacked copy (the whole app, 254 MB for the real one) in versions/.staging-*,
+  // hidden, until the next install or remove: on a half-full disk, space the user thought the interrupted install gave back.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`ended by ${signal} while unpacking, leaves no unpacked copy behind, only the verified download, and ends by that signal`, async () => {
+      const root = await tempDir('root');
+      await installApp({ manifest: await macManifest(mac, '0.9.0', `/mac-v1-${signal}.zip`), target: 'darwin-arm64', root });
+      const file = await writeManifest(await tempDir('m'), await macManifest(macV2, '0.10.0', `/mac-v2-${signal}.zip`));
+      const run = runCli(['install', '--quiet', '--manifest', file, '--target', 'darwin-arm64', '--dir', root], { AO_APP_CHECKPOINT: 'extracted' });
+      await until(() => run.stderr.includes('parked at extracted'));
+      run.child.kill(signal);
+      expect(await run.done).toBeNull();
+      expect(run.child.signalCode).toBe(signal);
+      expect(await readdir(join(root, 'versions'))).toEqual(['0.9.0-darwin-arm64']);
+      expect(await readdir(join(root, 'downloads'))).toEqual([`${basename(macV2)}.partial`, `${basename(macV2)}.partial.json`]);
     });
   }
 
