@@ -427,6 +427,15 @@ async function makeAppFolders(root: string): Promise<void> {
 }
 
 /**
+ * The lock file could not be made for want of an inode (`df -i` at 100%, bytes maybe free). No other ao-app holds `root`
+ * then (its lock file would be there: EEXIST), and none can take it until something frees an inode.
+ */
+function noRoomForLock(err: unknown, root: string): boolean {
+  const { code, syscall, path } = err as NodeJS.ErrnoException;
+  return DISK_FULL.has(code ?? '') && syscall === 'open' && path === join(root, '.lock');
+}
+
+/**
  * The installer's lock on `root`, waiting up to `waitMs`; `onWait` is told once, in words, when another ao-app holds it.
  * `needsNoSpace`: install (with nothing to do, it writes nothing), verify (it reads) and remove (it frees space) take it
  * on a full disk too, where they had failed writing it, "free some space there", about the command that would have.
@@ -467,10 +476,11 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       needsNoSpace: true,
     });
   } catch (err) {
-    // A folder this user may not write (an admin's install, a disk mounted read-only): the release asked for, current there
-    // and intact, needs no change and no lock, as verify reads it. It had failed with EACCES on the lock, exit 1, about an
-    // app it only had to check (`ao update` runs this for each user). Anything else to do there still needs the folder.
-    if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    // A folder this user may not write (an admin's install, a disk mounted read-only), or a disk with no inode left for the
+    // lock file: the release asked for, current there and intact, needs no change and no lock, as verify reads it. It had
+    // failed with EACCES (or ENOSPC) on the lock, exit 1, about an app it only had to check (`ao update` runs this for each
+    // user). Anything else to do there still needs the folder, and the room.
+    if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '') && !noRoomForLock(err, root)) throw err;
     // Anything but this release, current there, still needs the folder: said at once, before any hashing.
     const done = await readMarker(versionDir);
     if ((await currentVersionDir(root)) !== versionDir || done?.integrity !== target.integrity) throw err;
@@ -819,8 +829,9 @@ export async function verifyApp(options: {
   try {
     lock = await lockAppRoot(root, options.lockWaitMs ?? 60_000, options.onLockWait, { needsNoSpace: true });
   } catch (err) {
-    // A folder this user may not write (an admin's install, a read-only disk): verify only reads, so it reads it as it is.
-    if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    // A folder this user may not write (an admin's install, a read-only disk), or no inode left for the lock file: verify
+    // only reads, so it reads it as it is.
+    if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '') && !noRoomForLock(err, root)) throw err;
   }
   try {
     return await verifyInstalled(root, target);
@@ -959,7 +970,14 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     if (stateDir !== undefined) await clearAppState(root, stateDir);
     return false;
   }
-  const lock = await lockAppRoot(root, 60_000, onLockWait, { needsNoSpace: true });
+  const lock = await lockAppRoot(root, 60_000, onLockWait, { needsNoSpace: true }).catch(async (err: unknown) => {
+    // No inode left for the lock file, where removing the app (~3,000 files for the real one) is how they come back: the app's
+    // own `current` link, which the remove deletes anyway, gives one back. The remove had said to free some space first.
+    const current = join(root, 'current');
+    if (!noRoomForLock(err, root) || !(await lstat(current).catch(() => undefined))?.isSymbolicLink()) throw err;
+    await rm(current, { force: true });
+    return lockAppRoot(root, 60_000, onLockWait, { needsNoSpace: true });
+  });
   const afterRemoval: Array<() => Promise<void>> = [];
   let removed = false;
   try {

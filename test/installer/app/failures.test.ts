@@ -1705,6 +1705,33 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
     }
   });
 
+  // No inode left, bytes to spare (many small files: `df -i` at 100%), where not even an empty lock file can be made. The
+  // Electron app's ~3,000 files are a good part of such a disk's inodes, yet remove said to free some space, as did verify
+  // and install about an app installed and intact.
+  it('with no inode left: verify checks the app, install answers it is installed, and remove removes it, exit 0', async () => {
+    const home = await tempDir('no-inode');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,nr_inodes=64', 'tmpfs', home]);
+    try {
+      const release = (await appImageCase('no-inode')).args.slice(2, 6);
+      expect((await ao(['install', '--quiet', ...release], { HOME: home })).code).toBe(0);
+      fillInodes(home);
+      const verify = await ao(['verify', '--quiet', ...release], { HOME: home });
+      expect(verify.stderr).toBe('');
+      expect(verify.code).toBe(0);
+      const install = await ao(['install', ...release], { HOME: home });
+      expect(install.stderr).toBe('');
+      expect(install.code).toBe(0);
+      expect(install.stdout).toContain('is already installed');
+      const remove = await ao(['remove', '--quiet'], { HOME: home });
+      expect(remove.stderr).toBe('');
+      expect(remove.code).toBe(0);
+      expect(readdirSync(join(home, '.ao', 'app'))).toEqual([]);
+      expect(existsSync(join(home, '.ao', 'app-state.json'))).toBe(false);
+    } finally {
+      execFileSync('umount', [home]);
+    }
+  });
+
   /**
    * ~/.ao on a full ext4 holding app-state.json with the app's `migration`, the app itself on another disk (`--dir`). Not a
    * tmpfs: there a deleted file's page is free again at once, on ext4 only once its journal commits.
@@ -1848,6 +1875,19 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
 function fillDisk(folder: string): void {
   spawnSync('dd', ['if=/dev/zero', `of=${join(folder, 'filler')}`, 'bs=1k'], { stdio: 'ignore' });
   expect(Number(execFileSync('df', ['-B1', '--output=avail', folder], { encoding: 'utf8' }).trim().split('\n')[1])).toBe(0);
+}
+
+/** Uses up every inode of `folder`'s file system with empty files (bytes stay free): what `df -i` shows at 100%. */
+function fillInodes(folder: string): void {
+  mkdirSync(join(folder, 'fillers'));
+  for (let i = 0; ; i++) {
+    try {
+      closeSync(openSync(join(folder, 'fillers', String(i)), 'wx'));
+    } catch (err) {
+      expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+      return;
+    }
+  }
 }
 
 /** A loopback port nobody listens on. */
