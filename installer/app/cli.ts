@@ -303,11 +303,16 @@ async function runVerb(
       await new Promise((resolve) => setImmediate(resolve));
       return path && stdoutLost === undefined ? 0 : 1;
     }
-    case 'remove':
-      if (await removeApp(root, utf8Path(aoStateDir()), note)) say(`removed the desktop app from ${root}`, { removed: root });
-      // Nothing to remove is no failure (the app is gone, as asked), but no "removed" either.
+    case 'remove': {
+      const removed = await removeApp(root, utf8Path(aoStateDir()), note);
+      if (removed.app) say(`removed the desktop app from ${root}`, { removed: root });
+      // Nothing to remove is no failure (the app is gone, as asked), but no "removed" either; an unfinished download deleted
+      // (up to the whole app's size) is said, where it had been "nothing to remove".
+      else if (removed.download)
+        say(`the desktop app is not installed in ${root}; deleted its unfinished download`, { removed: null, notInstalled: root, deletedDownload: true });
       else say(`the desktop app is not installed in ${root}: nothing to remove`, { removed: null, notInstalled: root });
       return 0;
+    }
     default:
       return usageError(command === undefined ? 'no command given' : `unknown command ${JSON.stringify(command)}`);
   }

@@ -733,15 +733,19 @@ async function sweepOld(root: string, keep: string): Promise<void> {
   }
 }
 
-/** Removes what ao-app made in `dir` (names `ours` accepts), then `dir` itself if nothing else is left in it. */
-async function removeOurs(dir: string, ours: (name: string) => boolean): Promise<void> {
+/** Removes what ao-app made in `dir` (names `ours` accepts), then `dir` itself if nothing else is left in it; whether it removed any. */
+async function removeOurs(dir: string, ours: (name: string) => boolean): Promise<boolean> {
+  let any = false;
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (ours(name)) await removeTree(join(dir, name));
+    if (!ours(name)) continue;
+    await removeTree(join(dir, name));
+    any = true;
   }
   await rmdir(dir).catch((err: NodeJS.ErrnoException) => {
     // Gone, still holding someone else's files, or a link to a folder elsewhere (kept as the user made it).
     if (!['ENOENT', 'ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes(err.code ?? '')) throw err;
   });
+  return any;
 }
 
 /** The installed app folder `current` points to, when it is complete. */
@@ -958,17 +962,20 @@ async function pointBackAtDefault(removed: string, stateDir: string, onLockWait?
   }
 }
 
-/**
- * `onLockWait`: told once when an install in progress makes the remove wait. Resolves to whether an app was there to
- * remove (what was left of a download goes either way).
- */
-export async function removeApp(root = defaultRoot(), stateDir?: string, onLockWait?: (message: string) => void): Promise<boolean> {
+/** What a remove found to delete: an app (a version or `current`), and an unfinished download (which goes either way). */
+export interface Removed {
+  app: boolean;
+  download: boolean;
+}
+
+/** `onLockWait`: told once when an install in progress makes the remove wait. */
+export async function removeApp(root = defaultRoot(), stateDir?: string, onLockWait?: (message: string) => void): Promise<Removed> {
   root = resolve(root);
   await refuseRootInOthersFolder([root, stateDir], 'remove');
   // Nothing installed: nothing to lock either (the lock would make the folder, as root a root-owned one in a user's home).
   if (!(await stat(root).catch(() => undefined))) {
     if (stateDir !== undefined) await clearAppState(root, stateDir);
-    return false;
+    return { app: false, download: false };
   }
   const lock = await lockAppRoot(root, 60_000, onLockWait, { needsNoSpace: true }).catch(async (err: unknown) => {
     // No inode left for the lock file, where removing the app (~3,000 files for the real one) is how they come back: the app's
@@ -990,10 +997,10 @@ export async function removeApp(root = defaultRoot(), stateDir?: string, onLockW
     await rm(join(root, process.platform === 'win32' ? 'current.json' : 'current'), { force: true });
     // Only what ao-app made: AO_APP_DIR (or --dir) may name a folder that already held a `versions` or `downloads` of its own.
     await removeOurs(join(root, 'versions'), isVersionFolderName);
-    await removeOurs(join(root, 'downloads'), isDownloadFileName);
+    const download = await removeOurs(join(root, 'downloads'), isDownloadFileName);
     await sweepKilledSteps(root);
     removed = true;
-    return installed;
+    return { app: installed, download };
   } finally {
     try {
       // Also after a deletion that failed (best effort then: its error is the one to tell), or what the app recorded is lost.

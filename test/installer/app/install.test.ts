@@ -1180,6 +1180,14 @@ describe('installing the desktop app', () => {
     const text = runCli(['remove', '--dir', join(root, 'never')]);
     expect(await text.done).toBe(0);
     expect(text.stdout).toBe(`the desktop app is not installed in ${join(root, 'never')}: nothing to remove\n`);
+    // Only an unfinished download there (an install that gave up): deleted, and said so, where it had said "nothing to remove".
+    await mkdir(join(root, 'downloads'), { recursive: true });
+    await writeFile(join(root, 'downloads', 'app.zip.partial'), 'some of the app');
+    await writeFile(join(root, 'downloads', 'app.zip.partial.json'), '{}');
+    const download = runCli(['remove', '--dir', root]);
+    expect(await download.done).toBe(0);
+    expect(download.stdout).toBe(`the desktop app is not installed in ${root}; deleted its unfinished download\n`);
+    expect(existsSync(join(root, 'downloads'))).toBe(false);
     const bad = runCli(['install', '--manifest', join(dir, 'missing.json'), '--dir', root]);
     expect(await bad.done).toBe(1);
     expect(bad.stderr).toMatch(/ao-app: cannot read the app manifest[\s\S]*fix: /);
