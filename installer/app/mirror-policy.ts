@@ -105,6 +105,10 @@ export class MirrorPolicy {
   gaveUp = '';
   /** The last failure itself (its kind decides the fix the user reads). */
   lastFailure: unknown;
+  /** Whether the overall deadline ended the download (an attempt it cut, or no time left for the next). */
+  get deadlinePassed(): boolean {
+    return this.gaveUp === DEADLINE;
+  }
   /** The server's own Retry-After, when it asked for a longer wait than we give it and so ended the download. */
   comeBackInMs: number | undefined;
   private readonly dead = new Set<string>();
