@@ -241,7 +241,7 @@ async function readMarker(dir: string): Promise<Marker | undefined> {
   }
 }
 
-/** The version folder `current` points to, or undefined. */
+/** The version folder `current` points to, or undefined. A folder this user may not read is said so (unreadableApp). */
 async function currentVersionDir(root: string): Promise<string | undefined> {
   try {
     if (process.platform === 'win32') {
@@ -250,9 +250,33 @@ async function currentVersionDir(root: string): Promise<string | undefined> {
     }
     // resolve, not join: a link rewritten with an absolute target (ln -sfn) names that folder, not one under root.
     return resolve(root, await readlink(join(root, 'current')));
-  } catch {
+  } catch (err) {
+    refuseUnreadable(root, err);
     return undefined;
   }
+}
+
+/**
+ * Throws, when `err` says this user may not read there, that the app in `root` cannot be read: an admin's install made
+ * under a private umask (077 makes the app folder 0700), or a version folder only its owner may read. verify and where
+ * had said "not installed" (or "no completion marker") about an app installed and intact there.
+ */
+function refuseUnreadable(root: string, err: unknown): void {
+  const { code, path, message } = err as NodeJS.ErrnoException;
+  if (code !== 'EACCES' && code !== 'EPERM') return;
+  throw new UserError({
+    what: `cannot read the desktop app in ${root}`,
+    why: `${path ?? root}: ${message}: this user may not read that folder`,
+    fix: `ask whoever installed it there to let other users read it (chmod -R a+rX ${root}), or set AO_APP_DIR (or pass --dir) to a folder of your own and run ao-app install`,
+    code: 'EAPPDISK',
+    cause: err,
+  });
+}
+
+/** The version's completion marker, with a folder this user may not read said so (refuseUnreadable), not taken for none. */
+async function readableMarker(root: string, dir: string): Promise<Marker | undefined> {
+  await access(join(dir, COMPLETION_MARKER), constants.R_OK).catch((err: unknown) => refuseUnreadable(root, err));
+  return readMarker(dir);
 }
 
 const CURRENT_LINK_TAG = 'link';
@@ -752,7 +776,7 @@ async function removeOurs(dir: string, ours: (name: string) => boolean): Promise
 export async function appPath(root = defaultRoot()): Promise<string | undefined> {
   root = resolve(root);
   const dir = await currentVersionDir(root);
-  return dir && (await readMarker(dir)) ? dir : undefined;
+  return dir && (await readableMarker(root, dir)) ? dir : undefined;
 }
 
 /**
@@ -848,7 +872,7 @@ async function verifyInstalled(root: string, target: AppTarget): Promise<AppVeri
   const dir = await currentVersionDir(root);
   if (!dir) return { ok: false, problems: ['the desktop app is not installed'] };
   await refuseFolderOthersCanWrite(root, 'verify', dir);
-  const marker = await readMarker(dir);
+  const marker = await readableMarker(root, dir);
   if (!marker) return { ok: false, path: dir, problems: [`${dir} has no completion marker (or one that is not a marker)`] };
   const problems = await entryProblems(dir, marker);
   if (marker.integrity === target.integrity) return { ok: problems.length === 0, path: dir, problems };
