@@ -135,8 +135,9 @@ function outputOnFiles(): boolean {
     }
   });
 }
-if (outputOnFiles()) process.on('SIGHUP', () => undefined);
-cleanUpWhenInterrupted();
+const hangUpIgnored = outputOnFiles();
+if (hangUpIgnored) process.on('SIGHUP', () => undefined);
+cleanUpWhenInterrupted(hangUpIgnored ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP']);
 
 /** A duration in ms from the environment; a value that is not a positive number is refused, not read as 0 or NaN. */
 function msFromEnv(name: string): number | undefined {

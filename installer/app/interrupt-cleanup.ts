@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 
 /**
- * What an install would leave behind if a Ctrl-C (SIGINT) or SIGTERM ended it now: the unpacked copy in
+ * What an install would leave behind if a Ctrl-C (SIGINT), SIGTERM or a terminal closing (SIGHUP) ended it now: the unpacked copy in
  * `versions/.staging-*` (the whole app, 254 MB for the real one), which otherwise stayed, hidden, until the next install
  * or remove. The verified download is kept on purpose (the next run unpacks it without fetching again).
  */
@@ -14,11 +14,12 @@ export function removeIfInterrupted(folder: string): () => void {
 }
 
 /**
- * The command's SIGINT and SIGTERM: delete what is pending, then end by that same signal, as without a handler (exit 130
- * or 143 to the shell). Library callers (the cutover) stop an install with their own AbortSignal instead.
+ * The command's `signals` (SIGINT, SIGTERM; SIGHUP unless the command ignores it): delete what is pending, then end by that
+ * same signal, as without a handler (exit 130 or 143 to the shell). Library callers (the cutover) stop an install with
+ * their own AbortSignal instead.
  */
-export function cleanUpWhenInterrupted(): void {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+export function cleanUpWhenInterrupted(signals: NodeJS.Signals[]): void {
+  for (const signal of signals) {
     process.once(signal, () => {
       for (const folder of pending) {
         try {

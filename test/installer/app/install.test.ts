@@ -1004,7 +1004,8 @@ describe('installing the desktop app', () => {
 
   // A Ctrl-C while unpacking had left the unpacked copy (the whole app, 254 MB for the real one) in versions/.staging-*,
   // hidden, until the next install or remove: on a half-full disk, space the user thought the interrupted install gave back.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  // SIGHUP: the terminal closing, with the output on a terminal or a pipe (as here); with it on files, it is ignored.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     it(`ended by ${signal} while unpacking, leaves no unpacked copy behind, only the verified download, and ends by that signal`, async () => {
       const root = await tempDir('root');
       await installApp({ manifest: await macManifest(mac, '0.9.0', `/mac-v1-${signal}.zip`), target: 'darwin-arm64', root });
