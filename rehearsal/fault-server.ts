@@ -25,6 +25,8 @@ export type Fault =
   | { kind: 'retry-after'; seconds: number; status?: 429 | 503; clockAheadMs?: number }
   /** Answer 200 with the whole body even when a Range was asked. */
   | { kind: 'ignore-range' }
+  /** Answer a Range with a 206 of the range starting this many bytes after the one asked (its Content-Range saying so). */
+  | { kind: 'range-shifted'; by: number }
   /** Answer a Range with its bytes and Content-Range, but under status 200 (a proxy that rewrites the status, not the range). */
   | { kind: 'range-as-200' }
   /** From this request on, the file has a new ETag (a redeploy). */
@@ -156,7 +158,7 @@ export async function startFaultServer(): Promise<FaultServer> {
     const ifRangeMatches = ifRange === undefined || (ifRange === served.etag && !ifRange.startsWith('W/')) || ifRange === served.lastModified;
     const rangeApplies = range && fault?.kind !== 'ignore-range' && ifRangeMatches;
     if (range && rangeApplies) {
-      start = Number(range[1]);
+      start = Number(range[1]) + (fault?.kind === 'range-shifted' ? fault.by : 0);
       end = range[2] ? Math.min(Number(range[2]), served.size - 1) : served.size - 1;
       if (served.rangeCap !== undefined) end = Math.min(end, start + served.rangeCap - 1);
       if (start >= served.size) return finishWith(416, { 'content-range': `bytes */${served.size}` });

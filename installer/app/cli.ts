@@ -17,6 +17,7 @@ import { hostTargetId, validateAppManifest, type AppManifest } from '../../commo
 import { appPath, defaultRoot, installApp, removeApp, verifyApp } from './install.js';
 import { EXIT_INTERNAL, runCommand } from './run-command.js';
 import { guardUndiciSocketEnd } from './undici-guard.js';
+import { cleanUpWhenInterrupted } from './interrupt-cleanup.js';
 import { TEST_HOOKS } from '../../common/test-hooks.js';
 import { readJsonFile } from '../../common/json-file.js';
 
@@ -122,7 +123,9 @@ function outputOnFiles(): boolean {
     }
   });
 }
-if (outputOnFiles()) process.on('SIGHUP', () => undefined);
+const hangUpIgnored = outputOnFiles();
+if (hangUpIgnored) process.on('SIGHUP', () => undefined);
+cleanUpWhenInterrupted(hangUpIgnored ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP']);
 
 /** A duration in ms from the environment; a value that is not a positive number is refused, not read as 0 or NaN. */
 function msFromEnv(name: string): number | undefined {
@@ -274,11 +277,16 @@ async function runVerb(
       await new Promise((resolve) => setImmediate(resolve));
       return path && stdoutLost === undefined ? 0 : 1;
     }
-    case 'remove':
-      if (await removeApp(root, aoStateDir(), note)) say(`removed the desktop app from ${root}`, { removed: root });
-      // Nothing to remove is no failure (the app is gone, as asked), but no "removed" either.
+    case 'remove': {
+      const removed = await removeApp(root, aoStateDir(), note);
+      if (removed.app) say(`removed the desktop app from ${root}`, { removed: root });
+      // Nothing to remove is no failure (the app is gone, as asked), but no "removed" either; an unfinished download deleted
+      // (up to the whole app's size) is said, where it had been "nothing to remove".
+      else if (removed.download)
+        say(`the desktop app is not installed in ${root}; deleted its unfinished download`, { removed: null, notInstalled: root, deletedDownload: true });
       else say(`the desktop app is not installed in ${root}: nothing to remove`, { removed: null, notInstalled: root });
       return 0;
+    }
     default:
       return usageError(command === undefined ? 'no command given' : `unknown command ${JSON.stringify(command)}`);
   }

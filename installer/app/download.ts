@@ -336,6 +336,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   // A timer holds at most 2^31-1 ms (~24.8 days): Node fires a longer one after 1 ms, so "never give up" written as 30 days
   // (AO_APP_STALL_MS and AO_APP_DEADLINE_MS) had cut every attempt at once.
   const stallTimeoutMs = Math.min(options.stallTimeoutMs ?? 30_000, MAX_TIMER_MS);
+  const deadlineMs = options.deadlineMs ?? 2 * 60 * 60_000;
   const part = await PartialFile.open(dest, size, integrity);
   const policy = new MirrorPolicy(
     // The same URL twice is one place to fail at, not two.
@@ -343,7 +344,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     {
       retries: options.retries ?? 6,
       maxFruitlessRequests: options.maxFruitlessRequests ?? 40,
-      deadline: performance.now() + (options.deadlineMs ?? 2 * 60 * 60_000),
+      deadline: performance.now() + deadlineMs,
       backoffBaseMs: options.backoffBaseMs ?? 500,
       maxRetryAfterMs: options.maxRetryAfterMs ?? 120_000,
     },
@@ -484,6 +485,12 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       ? `; if it is only slow (a proxy that scans the whole file before it answers), raise AO_APP_STALL_MS (now ${stallTimeoutMs} ms), like AO_APP_STALL_MS=600000;`
       : ',';
     let fix = proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY)${patience} ${again}` : `check the network connection${patience} ${again}`;
+    // The overall deadline ended it: maybe a link that works, only too slowly for it (a hotel's Wi-Fi: 254 MB at 30 KB/s
+    // takes over 2 hours). "Check the network connection" alone had never named the setting that gives such a link its time.
+    if (policy.deadlinePassed) {
+      const longer = `on a slow link, raise AO_APP_DEADLINE_MS (now ${deadlineMs} ms), like AO_APP_DEADLINE_MS=${Math.max(4 * 60 * 60_000, 2 * deadlineMs)};`;
+      fix = `${proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY)` : 'check the network connection'}; ${longer} ${again}`;
+    }
     if (policy.comeBackInMs !== undefined)
       fix = `the download host is busy and asked to come back in ${humanWait(policy.comeBackInMs)}: run ao-app install again after that${part.offset > 0 ? ' (it resumes)' : ''}`;
     // A host answered, the last time it was asked, with an outage or overload status: the connection reached it, whatever
@@ -623,8 +630,10 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     }
     if (!m || Number(m[1]) !== part.offset) {
       discard(res.body);
+      // Said before the restart, which sets the offset back to 0 (the message had named that).
+      const failure = new RetryableError(`${url} sent a range that does not start at ${part.offset}`);
       await ctx.restart();
-      throw new RetryableError(`${url} sent a range that does not start at ${part.offset}`);
+      throw failure;
     }
   }
   // A 200 where a range was asked (ignored Range, or If-Range saw a new ETag): start over, but only once its first bytes

@@ -6,12 +6,14 @@ import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import { redactUrlSetting } from '../../common/redact.js';
 import { isObject } from '../../common/is-object.js';
-import { DISK_FULL } from '../../common/file-system-error.js';
+import { DISK_FULL, isFileSystemError } from '../../common/file-system-error.js';
 import { absoluteUserPath, homeDir, localPath, utf8Path } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
 import { fsyncDir, renameWithRetry, tempSibling, tempSiblingPrefix, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
 import { acquireLock, CANNOT_WRITE, type Lock } from '../../common/lock.js';
 import { makeFolderLevels } from '../../common/make-folder.js';
+import { removeTree } from '../../common/remove-tree.js';
+import { removeIfInterrupted } from './interrupt-cleanup.js';
 import { settle } from '../../common/streaming-memory.js';
 import type { Progress } from '../../common/progress.js';
 import { download } from './download.js';
@@ -220,14 +222,27 @@ async function shortOfSpace(
   return undefined;
 }
 
+/** An optional field of a marker entry: absent, or of its type. */
+const absentOr = (value: unknown, type: 'string' | 'number') => value === undefined || typeof value === type;
+
 /**
- * Each entry a relative path staying inside the version (verify reads them all) and a type; the release fields as strings.
- * A marker of another shape (edited by hand, restored from elsewhere) is none: the version is not complete.
+ * Each entry a relative path staying inside the version (verify reads them all), a type, and its size, digest and link
+ * target of their types; the release fields as strings. A marker of another shape (edited by hand, restored from
+ * elsewhere) is none: the version is not complete. A digest that was no string had ended verify and install with a
+ * TypeError (exit 70), and install could not put the version back.
  */
 function isMarker(data: unknown): data is Marker {
   if (!isObject(data) || !['version', 'target', 'integrity'].every((key) => typeof data[key] === 'string') || !Array.isArray(data.entries)) return false;
   return data.entries.every(
-    (e: unknown) => isObject(e) && typeof e.type === 'string' && typeof e.path === 'string' && !isAbsolute(e.path) && !e.path.split(/[\\/]/).includes('..'),
+    (e: unknown) =>
+      isObject(e) &&
+      typeof e.type === 'string' &&
+      typeof e.path === 'string' &&
+      !isAbsolute(e.path) &&
+      !e.path.split(/[\\/]/).includes('..') &&
+      absentOr(e.size, 'number') &&
+      absentOr(e.integrity, 'string') &&
+      absentOr(e.link, 'string'),
   );
 }
 
@@ -241,7 +256,7 @@ async function readMarker(dir: string): Promise<Marker | undefined> {
   }
 }
 
-/** The version folder `current` points to, or undefined. */
+/** The version folder `current` points to, or undefined. A folder this user may not read is said so (unreadableApp). */
 async function currentVersionDir(root: string): Promise<string | undefined> {
   try {
     if (process.platform === 'win32') {
@@ -250,9 +265,33 @@ async function currentVersionDir(root: string): Promise<string | undefined> {
     }
     // resolve, not join: a link rewritten with an absolute target (ln -sfn) names that folder, not one under root.
     return resolve(root, await readlink(join(root, 'current')));
-  } catch {
+  } catch (err) {
+    refuseUnreadable(root, err);
     return undefined;
   }
+}
+
+/**
+ * Throws, when `err` says this user may not read there, that the app in `root` cannot be read: an admin's install made
+ * under a private umask (077 makes the app folder 0700), or a version folder only its owner may read. verify and where
+ * had said "not installed" (or "no completion marker") about an app installed and intact there.
+ */
+function refuseUnreadable(root: string, err: unknown): void {
+  const { code, path, message } = err as NodeJS.ErrnoException;
+  if (code !== 'EACCES' && code !== 'EPERM') return;
+  throw new UserError({
+    what: `cannot read the desktop app in ${root}`,
+    why: `${path ?? root}: ${message}: this user may not read that folder`,
+    fix: `ask whoever installed it there to let other users read it (chmod -R a+rX ${root}), or set AO_APP_DIR (or pass --dir) to a folder of your own and run ao-app install`,
+    code: 'EAPPDISK',
+    cause: err,
+  });
+}
+
+/** The version's completion marker, with a folder this user may not read said so (refuseUnreadable), not taken for none. */
+async function readableMarker(root: string, dir: string): Promise<Marker | undefined> {
+  await access(join(dir, COMPLETION_MARKER), constants.R_OK).catch((err: unknown) => refuseUnreadable(root, err));
+  return readMarker(dir);
 }
 
 const CURRENT_LINK_TAG = 'link';
@@ -412,7 +451,7 @@ async function sweep(root: string, keep: Set<string>): Promise<void> {
     const dir = join(versions, name);
     if (keep.has(dir)) continue;
     if (!isVersionFolderName(name)) continue;
-    if (name.startsWith('.staging-') || !(await readMarker(dir))) await rm(dir, { recursive: true, force: true });
+    if (name.startsWith('.staging-') || !(await readMarker(dir))) await removeTree(dir);
   }
 }
 
@@ -424,6 +463,15 @@ async function makeAppFolders(root: string): Promise<void> {
   await makeFolderLevels(join(root, 'versions'));
   await makeFolderLevels(join(root, 'downloads'));
   await refuseFolderOthersCanWrite(root, 'install');
+}
+
+/**
+ * The lock file could not be made for want of an inode (`df -i` at 100%, bytes maybe free). No other ao-app holds `root`
+ * then (its lock file would be there: EEXIST), and none can take it until something frees an inode.
+ */
+function noRoomForLock(err: unknown, root: string): boolean {
+  const { code, syscall, path } = err as NodeJS.ErrnoException;
+  return DISK_FULL.has(code ?? '') && syscall === 'open' && path === join(root, '.lock');
 }
 
 /**
@@ -467,10 +515,11 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       needsNoSpace: true,
     });
   } catch (err) {
-    // A folder this user may not write (an admin's install, a disk mounted read-only): the release asked for, current there
-    // and intact, needs no change and no lock, as verify reads it. It had failed with EACCES on the lock, exit 1, about an
-    // app it only had to check (`ao update` runs this for each user). Anything else to do there still needs the folder.
-    if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    // A folder this user may not write (an admin's install, a disk mounted read-only), or a disk with no inode left for the
+    // lock file: the release asked for, current there and intact, needs no change and no lock, as verify reads it. It had
+    // failed with EACCES (or ENOSPC) on the lock, exit 1, about an app it only had to check (`ao update` runs this for each
+    // user). Anything else to do there still needs the folder, and the room.
+    if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '') && !noRoomForLock(err, root)) throw err;
     // Anything but this release, current there, still needs the folder: said at once, before any hashing.
     const done = await readMarker(versionDir);
     if ((await currentVersionDir(root)) !== versionDir || done?.integrity !== target.integrity) throw err;
@@ -576,7 +625,9 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     }
 
     const staging = join(root, 'versions', `.staging-${name}-${process.pid}`);
-    await rm(staging, { recursive: true, force: true });
+    await removeTree(staging);
+    // Until the commit below starts: a removal racing the rename would delete the new version, not its staging.
+    const keepStaging = removeIfInterrupted(staging);
     let marker: Marker;
     try {
       const entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file, target.integrity, true);
@@ -595,6 +646,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       // installed again), and a flush here cost 40 to 80 ms on a journaled ext4 (strace -T: the journal commit of every new file).
       await writeFileAtomic(join(staging, COMPLETION_MARKER), JSON.stringify(marker, MARKER_KEYS), undefined, { durable: false });
       await options.checkpoint?.('extracted');
+      keepStaging();
       // A copy of this version in place (a damaged one being repaired, or the same version released again) is moved
       // aside, whole, and deleted only once `current` and app-state.json name the new one (sweepOld). Deleted in place,
       // it had left them naming a half-deleted app for as long as that took (for good after a Ctrl-C or a failed rmdir),
@@ -612,9 +664,10 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
         throw err;
       }
     } catch (err) {
+      keepStaging();
       // Whatever failed before the commit (the unpack, the marker on a full disk, the rename), the unpacked
       // tree (254 MB for the real app) does not stay behind on a disk that may be full.
-      await rm(staging, { recursive: true, force: true });
+      await removeTree(staging);
       // An unsafe archive is never worth keeping; a full disk keeps the verified download for the next run.
       if (err instanceof UserError && err.code === 'EUNSAFEARCHIVE') await discardPartial(artifact);
       throw err;
@@ -681,16 +734,27 @@ async function pointAoStartAt(
     throw new UserError({
       what,
       why: `writing ${join(options.stateDir, 'app-state.json')} failed: ${(cause as Error).message}`,
-      fix: `make ~/.ao writable, ${again}`,
+      fix: `${stateWriteFix(cause as NodeJS.ErrnoException, options.stateDir)}, ${again}`,
       code: 'EAPPSTATE',
       cause,
     });
   }
 }
 
+/**
+ * What to do when app-state.json cannot be written in `stateDir` (~/.ao, or the folder of AO_RUN_FILE): move away what is in
+ * the way, or make that folder writable. It had said "make ~/.ao writable" whatever the cause and wherever the marker goes.
+ */
+function stateWriteFix(err: NodeJS.ErrnoException, stateDir: string): string {
+  const at = err.path ?? stateDir;
+  if (err.code === 'EISDIR') return `a folder is in the way at ${join(stateDir, 'app-state.json')}: move it away`;
+  if (err.code === 'ENOTDIR' || err.code === 'EEXIST') return `a file is in the way at ${at}, where a folder should be: move it away`;
+  return `make ${stateDir} writable for this user`;
+}
+
 /** Renames `dir` to `aside` (a name sweep and sweepOld remove); undefined when there was no `dir`. */
 async function moveAside(dir: string, aside: string): Promise<string | undefined> {
-  await rm(aside, { recursive: true, force: true });
+  await removeTree(aside);
   try {
     await renameWithRetry(dir, aside);
     return aside;
@@ -704,26 +768,30 @@ async function moveAside(dir: string, aside: string): Promise<string | undefined
 async function sweepOld(root: string, keep: string): Promise<void> {
   const versions = join(root, 'versions');
   for (const name of await readdir(versions)) {
-    if (join(versions, name) !== keep && isVersionFolderName(name)) await rm(join(versions, name), { recursive: true, force: true });
+    if (join(versions, name) !== keep && isVersionFolderName(name)) await removeTree(join(versions, name));
   }
 }
 
-/** Removes what ao-app made in `dir` (names `ours` accepts), then `dir` itself if nothing else is left in it. */
-async function removeOurs(dir: string, ours: (name: string) => boolean): Promise<void> {
+/** Removes what ao-app made in `dir` (names `ours` accepts), then `dir` itself if nothing else is left in it; whether it removed any. */
+async function removeOurs(dir: string, ours: (name: string) => boolean): Promise<boolean> {
+  let any = false;
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (ours(name)) await rm(join(dir, name), { recursive: true, force: true });
+    if (!ours(name)) continue;
+    await removeTree(join(dir, name));
+    any = true;
   }
   await rmdir(dir).catch((err: NodeJS.ErrnoException) => {
     // Gone, still holding someone else's files, or a link to a folder elsewhere (kept as the user made it).
     if (!['ENOENT', 'ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes(err.code ?? '')) throw err;
   });
+  return any;
 }
 
 /** The installed app folder `current` points to, when it is complete. */
 export async function appPath(root = defaultRoot()): Promise<string | undefined> {
   root = resolve(root);
   const dir = await currentVersionDir(root);
-  return dir && (await readMarker(dir)) ? dir : undefined;
+  return dir && (await readableMarker(root, dir)) ? dir : undefined;
 }
 
 /**
@@ -733,14 +801,20 @@ export async function appPath(root = defaultRoot()): Promise<string | undefined>
  */
 const SMALL_FILE = 256 << 10;
 
-/** Synchronous for the same reason as digestSmallFile: one lstat per installed entry. */
-function lstatOrUndefined(full: string): Stats | undefined {
+/** Synchronous for the same reason as digestSmallFile: one lstat per installed entry. The error's code when it fails. */
+function lstatOrCode(full: string): Stats | string {
   try {
     return lstatSync(full);
-  } catch {
-    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? 'EIO';
   }
 }
+
+/**
+ * An entry this user cannot read (a file of mode 000, a folder it may not list, a disk error) is damage install repairs:
+ * as a file-system error it had ended verify and install alike, "make that folder writable", and the app stayed broken.
+ */
+const unreadable = (path: string, code: string) => `${path} cannot be read (${code})`;
 
 /** A small file's digest; `scratch` holds SMALL_FILE bytes, reused for every file. */
 function digestSmallFile(full: string, algorithm: DigestAlgorithm, scratch: Buffer): string {
@@ -758,7 +832,13 @@ function digestSmallFile(full: string, algorithm: DigestAlgorithm, scratch: Buff
 async function fileDigestProblems(full: string, path: string, size: number, integrity: string | undefined, scratch: Buffer): Promise<string[]> {
   const algorithm = integrity === undefined ? undefined : algorithmOf(integrity);
   if (!algorithm) return [`${path} has no recorded digest (installed by an older ao-app)`];
-  const actual = size <= SMALL_FILE ? digestSmallFile(full, algorithm, scratch) : (await digestFile(full, algorithm)).integrity;
+  let actual: string;
+  try {
+    actual = size <= SMALL_FILE ? digestSmallFile(full, algorithm, scratch) : (await digestFile(full, algorithm)).integrity;
+  } catch (err) {
+    if (!isFileSystemError(err)) throw err;
+    return [unreadable(path, err.code!)];
+  }
   if (actual !== integrity) return [`${path} differs from the file installed (${algorithm} mismatch)`];
   return [];
 }
@@ -792,8 +872,9 @@ export async function verifyApp(options: {
   try {
     lock = await lockAppRoot(root, options.lockWaitMs ?? 60_000, options.onLockWait, { needsNoSpace: true });
   } catch (err) {
-    // A folder this user may not write (an admin's install, a read-only disk): verify only reads, so it reads it as it is.
-    if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    // A folder this user may not write (an admin's install, a read-only disk), or no inode left for the lock file: verify
+    // only reads, so it reads it as it is.
+    if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '') && !noRoomForLock(err, root)) throw err;
   }
   try {
     return await verifyInstalled(root, target);
@@ -806,7 +887,7 @@ async function verifyInstalled(root: string, target: AppTarget): Promise<AppVeri
   const dir = await currentVersionDir(root);
   if (!dir) return { ok: false, problems: ['the desktop app is not installed'] };
   await refuseFolderOthersCanWrite(root, 'verify', dir);
-  const marker = await readMarker(dir);
+  const marker = await readableMarker(root, dir);
   if (!marker) return { ok: false, path: dir, problems: [`${dir} has no completion marker (or one that is not a marker)`] };
   const problems = await entryProblems(dir, marker);
   if (marker.integrity === target.integrity) return { ok: problems.length === 0, path: dir, problems };
@@ -819,8 +900,8 @@ async function entryProblems(dir: string, marker: Marker): Promise<string[]> {
   const scratch = Buffer.allocUnsafe(SMALL_FILE);
   for (const e of marker.entries) {
     const full = join(dir, e.path);
-    const info = lstatOrUndefined(full);
-    if (!info) problems.push(`${e.path} is missing`);
+    const info = lstatOrCode(full);
+    if (typeof info === 'string') problems.push(info === 'ENOENT' || info === 'ENOTDIR' ? `${e.path} is missing` : unreadable(e.path, info));
     // What the group or others may rewrite proves nothing once verified (install never makes one: archive-write.ts).
     else if (process.platform !== 'win32' && !info.isSymbolicLink() && (info.mode & OTHERS_WRITE) !== 0)
       problems.push(`${e.path} can be written by other users (mode ${(info.mode & 0o777).toString(8)})`);
@@ -927,46 +1008,58 @@ async function pointBackAtDefault(removed: string, stateDir: string, onLockWait?
   }
 }
 
-/**
- * `onLockWait`: told once when an install in progress makes the remove wait. Resolves to whether an app was there to
- * remove (what was left of a download goes either way).
- */
-export async function removeApp(root = defaultRoot(), stateDir?: string, onLockWait?: (message: string) => void): Promise<boolean> {
+/** What a remove found to delete: an app (a version or `current`), and an unfinished download (which goes either way). */
+export interface Removed {
+  app: boolean;
+  download: boolean;
+}
+
+/** `onLockWait`: told once when an install in progress makes the remove wait. */
+export async function removeApp(root = defaultRoot(), stateDir?: string, onLockWait?: (message: string) => void): Promise<Removed> {
   root = resolve(root);
   await refuseRootInOthersFolder([root, stateDir], 'remove');
   // Nothing installed: nothing to lock either (the lock would make the folder, as root a root-owned one in a user's home).
   if (!(await stat(root).catch(() => undefined))) {
     if (stateDir !== undefined) await clearAppState(root, stateDir);
-    return false;
+    return { app: false, download: false };
   }
-  const lock = await lockAppRoot(root, 60_000, onLockWait, { needsNoSpace: true });
+  const lock = await lockAppRoot(root, 60_000, onLockWait, { needsNoSpace: true }).catch(async (err: unknown) => {
+    // No inode left for the lock file, where removing the app (~3,000 files for the real one) is how they come back: the app's
+    // own `current` link, which the remove deletes anyway, gives one back. The remove had said to free some space first.
+    const current = join(root, 'current');
+    if (!noRoomForLock(err, root) || !(await lstat(current).catch(() => undefined))?.isSymbolicLink()) throw err;
+    await rm(current, { force: true });
+    return lockAppRoot(root, 60_000, onLockWait, { needsNoSpace: true });
+  });
   try {
     await refuseForeignCurrent(root, 'remove');
     const installed = await holdsAnApp(root);
     // ao start is told first: a remove ending inside the deletion (Ctrl-C, a failed rmdir) must not leave it naming what
     // is left of the app (a half-deleted .app it would open) or a deleted one (which it replaces with an unverified download).
+    let download: boolean;
     const state = stateDir === undefined ? undefined : await clearAppState(root, stateDir, { mayWriteBack: true });
     try {
       if (stateDir !== undefined && state?.cleared) await pointBackAtDefault(root, stateDir, onLockWait);
-      await deleteOurs(root);
+      download = await deleteOurs(root);
     } catch (err) {
       // Also after a deletion that failed, or what the app recorded is lost; a write-back failing too is told with it.
       await state?.writeBack?.(err as Error);
       throw err;
     }
     await state?.writeBack?.();
-    return installed;
+    return { app: installed, download };
   } finally {
     await lock.release();
   }
 }
 
-/** What ao-app made in `root`, deleted. */
-async function deleteOurs(root: string): Promise<void> {
+/** What ao-app made in `root`, deleted; whether an unfinished download was among it. */
+async function deleteOurs(root: string): Promise<boolean> {
   // Only this platform's pointer: a `current.json` on POSIX (or a `current` on Windows) is not ao-app's.
   await rm(join(root, process.platform === 'win32' ? 'current.json' : 'current'), { force: true });
   // Only what ao-app made: AO_APP_DIR (or --dir) may name a folder that already held a `versions` or `downloads` of its own.
   await removeOurs(join(root, 'versions'), isVersionFolderName);
-  await removeOurs(join(root, 'downloads'), isDownloadFileName);
+  const download = await removeOurs(join(root, 'downloads'), isDownloadFileName);
   await sweepKilledSteps(root);
+  return download;
 }

@@ -107,6 +107,10 @@ export class MirrorPolicy {
   lastFailure: unknown;
   /** The URL asked when it came (an http:// one goes through another proxy than an https:// one). */
   lastFailedUrl: string | undefined;
+  /** Whether the overall deadline ended the download (an attempt it cut, or no time left for the next). */
+  get deadlinePassed(): boolean {
+    return this.gaveUp === DEADLINE;
+  }
   /** The server's own Retry-After, when it asked for a longer wait than we give it and so ended the download. */
   comeBackInMs: number | undefined;
   private readonly dead = new Set<string>();

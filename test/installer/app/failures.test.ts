@@ -882,6 +882,33 @@ describe('a file-system problem outside the download and unpack says what, why a
     });
   });
 
+  // An admin's install made under a private umask (077: the app folder 0700), or with a version folder only its owner may read:
+  // verify and where had said "not installed" (or "no completion marker") about an app installed and intact there.
+  it.skipIf(!canBeDenied)('verify and where of an app folder the user may not read say so and who can open it, not that nothing is installed', async () => {
+    const { base, root, manifest } = await sharedInstall('unreadable-shared');
+    const version = join(root, 'versions', '0.10.0-linux-x64');
+    for (const [folder, mode] of [
+      [root, 0o700],
+      [version, 0o700],
+    ] as const) {
+      chmodSync(folder, mode);
+      try {
+        for (const verb of ['verify', 'where']) {
+          const r = await ao([verb, '--json', '--manifest', manifest, '--target', 'linux-x64', '--dir', root], { HOME: base }, 30_000, base, AS_NOBODY);
+          expect(r.code, `${verb} ${folder}`).toBe(1);
+          expect(errorEvent(r.stdout), `${verb} ${folder}`).toMatchObject({
+            code: 'EAPPDISK',
+            what: `cannot read the desktop app in ${root}`,
+            why: expect.stringContaining('EACCES'),
+            fix: expect.stringContaining(`chmod -R a+rX ${root}`),
+          });
+        }
+      } finally {
+        chmodSync(folder, 0o755);
+      }
+    }
+  });
+
   // An admin's install (or one on a disk since mounted read-only) that is this release, intact: `ao-app install` (as `ao
   // update` runs it for each user) had failed with EACCES on the lock, exit 1, about an app it only had to check.
   it.skipIf(!canBeDenied)('install of the version already installed, intact, in a folder the user may not write says so, exit 0', async () => {
@@ -910,6 +937,42 @@ describe('a file-system problem outside the download and unpack says what, why a
         fix: expect.stringMatching(/whoever installed it.*AO_APP_DIR/),
       });
     });
+  });
+
+  // A file of the app its own user may no longer read, or a folder it may no longer list (a `chmod -R` gone wrong, a backup
+  // restored with other modes): verify had said "cannot check the desktop app", EACCES, "make that folder writable", and
+  // install, which re-hashes before it answers, failed the same way, so the app could not be repaired; nor removed.
+  it.skipIf(!canBeDenied)('an app file its user may not read, or a folder it may not list, is damage that install repairs and remove removes', async () => {
+    const base = await tempDir('unreadable');
+    chmodSync(base, 0o755);
+    if (asRoot) chownSync(base, NOBODY, NOBODY);
+    const root = join(base, 'app');
+    const manifest = await tarManifest('unreadable', '0.10.0');
+    const flags = ['--manifest', manifest, '--target', 'linux-x64', '--dir', root];
+    const asUser = (args: string[]) => ao(args, { HOME: base }, 30_000, base, AS_NOBODY);
+    expect((await asUser(['install', '--quiet', ...flags])).code).toBe(0);
+    const app = join(root, 'current', 'ao-desktop');
+    chmodSync(join(app, 'ao-desktop'), 0);
+    const verify = await asUser(['verify', '--json', ...flags]);
+    expect(verify.code).toBe(1);
+    expect(errorEvent(verify.stdout)).toMatchObject({
+      code: 'EAPPDAMAGED',
+      why: expect.stringContaining('ao-desktop/ao-desktop cannot be read'),
+      fix: expect.stringContaining('ao-app install'),
+    });
+    const repair = await asUser(['install', '--quiet', ...flags]);
+    expect(repair.stderr).toBe('');
+    expect(repair.code).toBe(0);
+    expect((await asUser(['verify', '--quiet', ...flags])).code).toBe(0);
+    // A folder of the app it may not list: the copy install moves aside is deleted all the same, and so is the app by remove.
+    chmodSync(app, 0);
+    expect((await asUser(['install', '--quiet', ...flags])).code).toBe(0);
+    expect(readdirSync(join(root, 'versions'))).toEqual(['0.10.0-linux-x64']);
+    chmodSync(join(root, 'current', 'ao-desktop'), 0);
+    const remove = await asUser(['remove', ...flags.slice(-2)]);
+    expect(remove.stderr).toBe('');
+    expect(remove.code).toBe(0);
+    expect(existsSync(join(root, 'versions'))).toBe(false);
   });
 
   // An admin's install killed mid-way (Ctrl-C: no handler releases the lock) leaves its .lock, naming a dead pid. A user who
@@ -1192,7 +1255,13 @@ describe('every failure under --json ends with an error event, and none waits fo
     const flags = ['--manifest', manifestFile, '--target', 'linux-x64', '--dir', root];
     expect((await ao(['install', '--quiet', ...flags])).code).toBe(0);
     const marker = join(root, 'versions', '0.10.0-linux-x64', '.ao-app-complete.json');
-    for (const text of ['{}', '[]', '{"entries":{}}', '{"entries":[null]}', '{"entries":[{"path":"../../outside","type":"file","size":1}]}']) {
+    // The real marker with one file entry's digest or size of another type (a hand edit): a TypeError had ended verify and
+    // install with exit 70, and install could not put the version back.
+    const real = JSON.parse(readFileSync(marker, 'utf8')) as { entries: Array<Record<string, unknown>> };
+    const withFileField = (field: string, value: unknown) =>
+      JSON.stringify({ ...real, entries: real.entries.map((e) => (e.type === 'file' ? { ...e, [field]: value } : e)) });
+    const edited = [withFileField('size', '36'), withFileField('integrity', 5), withFileField('integrity', null)];
+    for (const text of ['{}', '[]', '{"entries":{}}', '{"entries":[null]}', '{"entries":[{"path":"../../outside","type":"file","size":1}]}', ...edited]) {
       writeFileSync(marker, text);
       const verify = await ao(['verify', '--json', ...flags]);
       expect(verify.code, text).toBe(1);
@@ -1658,6 +1727,35 @@ describe.runIf(asRoot && process.platform === 'linux')("a full disk met writing 
   });
 });
 
+// The fix had been "make ~/.ao writable" whatever the cause, also for a marker beside AO_RUN_FILE's running.json elsewhere.
+describe("something in the way of app-state.json (ao start's marker)", () => {
+  it('says what is in the way and where, not to make ~/.ao writable; the next run writes it without downloading', async () => {
+    const home = await tempDir('state-in-the-way');
+    const { args, path } = await appImageCase('state-in-the-way', ['--json']);
+    mkdirSync(join(home, '.ao', 'app-state.json'), { recursive: true });
+    const folder = await ao(args, { HOME: home });
+    expect(folder.code).toBe(1);
+    expect(errorEvent(folder.stdout)).toMatchObject({
+      why: expect.stringContaining(join(home, '.ao', 'app-state.json')),
+      fix: expect.stringMatching(new RegExp(`a folder is in the way at ${join(home, '.ao', 'app-state.json')}: move it away.*does not download again`)),
+    });
+    // AO_RUN_FILE names a folder where a file stands: the marker goes beside running.json, not into ~/.ao.
+    const runFolder = join(home, 'run');
+    writeFileSync(runFolder, 'not a folder');
+    const file = await ao(args, { HOME: home, AO_RUN_FILE: join(runFolder, 'running.json') });
+    expect(file.code).toBe(1);
+    expect(errorEvent(file.stdout)).toMatchObject({
+      fix: expect.stringContaining(`a file is in the way at ${runFolder}, where a folder should be: move it away`),
+    });
+    expect(errorEvent(file.stdout).fix).not.toContain('~/.ao');
+    const requests = server.requests.filter((q) => q.path === path).length;
+    await rm(join(home, '.ao', 'app-state.json'), { recursive: true });
+    expect((await ao(args, { HOME: home })).code).toBe(0);
+    expect(appState(home).version).toBe('0.10.0');
+    expect(server.requests.filter((q) => q.path === path)).toHaveLength(requests);
+  });
+});
+
 // A folder that exists but whose file system answers ENOENT to making anything in it (/proc here): Node's recursive mkdir
 // goes up on ENOENT, finds the folder there and tries again, for ever; ao-app had sat at 100% CPU, silent.
 describe.runIf(process.platform === 'linux')('an app folder on a file system that refuses new folders with ENOENT', () => {
@@ -1710,6 +1808,33 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
       expect(remove.code).toBe(0);
       expect(readdirSync(join(home, '.ao', 'app'))).toEqual([]);
       expect(appState(home)).toMatchObject({ appPath: '', version: '', migration });
+    } finally {
+      execFileSync('umount', [home]);
+    }
+  });
+
+  // No inode left, bytes to spare (many small files: `df -i` at 100%), where not even an empty lock file can be made. The
+  // Electron app's ~3,000 files are a good part of such a disk's inodes, yet remove said to free some space, as did verify
+  // and install about an app installed and intact.
+  it('with no inode left: verify checks the app, install answers it is installed, and remove removes it, exit 0', async () => {
+    const home = await tempDir('no-inode');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,nr_inodes=64', 'tmpfs', home]);
+    try {
+      const release = (await appImageCase('no-inode')).args.slice(2, 6);
+      expect((await ao(['install', '--quiet', ...release], { HOME: home })).code).toBe(0);
+      fillInodes(home);
+      const verify = await ao(['verify', '--quiet', ...release], { HOME: home });
+      expect(verify.stderr).toBe('');
+      expect(verify.code).toBe(0);
+      const install = await ao(['install', ...release], { HOME: home });
+      expect(install.stderr).toBe('');
+      expect(install.code).toBe(0);
+      expect(install.stdout).toContain('is already installed');
+      const remove = await ao(['remove', '--quiet'], { HOME: home });
+      expect(remove.stderr).toBe('');
+      expect(remove.code).toBe(0);
+      expect(readdirSync(join(home, '.ao', 'app'))).toEqual([]);
+      expect(existsSync(join(home, '.ao', 'app-state.json'))).toBe(false);
     } finally {
       execFileSync('umount', [home]);
     }
@@ -1888,6 +2013,19 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
 function fillDisk(folder: string): void {
   spawnSync('dd', ['if=/dev/zero', `of=${join(folder, 'filler')}`, 'bs=1k'], { stdio: 'ignore' });
   expect(Number(execFileSync('df', ['-B1', '--output=avail', folder], { encoding: 'utf8' }).trim().split('\n')[1])).toBe(0);
+}
+
+/** Uses up every inode of `folder`'s file system with empty files (bytes stay free): what `df -i` shows at 100%. */
+function fillInodes(folder: string): void {
+  mkdirSync(join(folder, 'fillers'));
+  for (let i = 0; ; i++) {
+    try {
+      closeSync(openSync(join(folder, 'fillers', String(i)), 'wx'));
+    } catch (err) {
+      expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+      return;
+    }
+  }
 }
 
 /** A loopback port nobody listens on. */

@@ -2,7 +2,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { chmod, chown, lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
 import { acquireLock } from '../../../common/lock.js';
@@ -1019,6 +1019,24 @@ describe('installing the desktop app', () => {
     });
   }
 
+  // A Ctrl-C while unpacking had left the unpacked copy (the whole app, 254 MB for the real one) in versions/.staging-*,
+  // hidden, until the next install or remove: on a half-full disk, space the user thought the interrupted install gave back.
+  // SIGHUP: the terminal closing, with the output on a terminal or a pipe (as here); with it on files, it is ignored.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    it(`ended by ${signal} while unpacking, leaves no unpacked copy behind, only the verified download, and ends by that signal`, async () => {
+      const root = await tempDir('root');
+      await installApp({ manifest: await macManifest(mac, '0.9.0', `/mac-v1-${signal}.zip`), target: 'darwin-arm64', root });
+      const file = await writeManifest(await tempDir('m'), await macManifest(macV2, '0.10.0', `/mac-v2-${signal}.zip`));
+      const run = runCli(['install', '--quiet', '--manifest', file, '--target', 'darwin-arm64', '--dir', root], { AO_APP_CHECKPOINT: 'extracted' });
+      await until(() => run.stderr.includes('parked at extracted'));
+      run.child.kill(signal);
+      expect(await run.done).toBeNull();
+      expect(run.child.signalCode).toBe(signal);
+      expect(await readdir(join(root, 'versions'))).toEqual(['0.9.0-darwin-arm64']);
+      expect(await readdir(join(root, 'downloads'))).toEqual([`${basename(macV2)}.partial`, `${basename(macV2)}.partial.json`]);
+    });
+  }
+
   it('an AppImage killed before its download was deleted (the two names share the file): a later reinstall never writes through the installed app', async () => {
     const image = join(await tempDir('shared-img'), 'agent-orchestrator-linux-x64.AppImage');
     await buildAppArtifact('appimage', image, 1 << 20);
@@ -1180,6 +1198,14 @@ describe('installing the desktop app', () => {
     const text = runCli(['remove', '--dir', join(root, 'never')]);
     expect(await text.done).toBe(0);
     expect(text.stdout).toBe(`the desktop app is not installed in ${join(root, 'never')}: nothing to remove\n`);
+    // Only an unfinished download there (an install that gave up): deleted, and said so, where it had said "nothing to remove".
+    await mkdir(join(root, 'downloads'), { recursive: true });
+    await writeFile(join(root, 'downloads', 'app.zip.partial'), 'some of the app');
+    await writeFile(join(root, 'downloads', 'app.zip.partial.json'), '{}');
+    const download = runCli(['remove', '--dir', root]);
+    expect(await download.done).toBe(0);
+    expect(download.stdout).toBe(`the desktop app is not installed in ${root}; deleted its unfinished download\n`);
+    expect(existsSync(join(root, 'downloads'))).toBe(false);
     const bad = runCli(['install', '--manifest', join(dir, 'missing.json'), '--dir', root]);
     expect(await bad.done).toBe(1);
     expect(bad.stderr).toMatch(/ao-app: cannot read the app manifest[\s\S]*fix: /);
