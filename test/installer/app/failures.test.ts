@@ -379,6 +379,27 @@ describe('the download fails in a way the user can act on, and never loops', () 
     }
   });
 
+  // The URL's own scheme is not the hop's: an http:// URL redirected to https:// goes through HTTPS_PROXY, which had gone
+  // unnamed ("the proxy  refused", "check the network connection").
+  it('names HTTPS_PROXY when an http:// URL redirected to https:// failed through it', async () => {
+    const path = '/redirected-proxied.tar.gz';
+    const manifest = await manifestFor(server, systemTarGz('redirected-proxied', false), 'tar.gz', 'linux-x64', {}, { path });
+    server.fault(path, ...Array.from({ length: 10 }, () => ({ kind: 'redirect' as const, to: server.url.replace(/^http:/, 'https:') + path })));
+    const proxy = await connectProxy((_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
+    try {
+      const r = await ao(
+        await installArgs(manifest, join(await tempDir('root'), 'app'), ['--json']),
+        { HTTPS_PROXY: proxy.url, NO_PROXY: '', no_proxy: '' },
+        60_000,
+      );
+      expect(r.code).toBe(1);
+      const used = proxy.url.replace(/\/$/, '');
+      expect(errorEvent(r.stdout)).toMatchObject({ why: expect.stringContaining(`proxy ${used}`), fix: expect.stringContaining(`proxy ${used}`) });
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('sends a proxy password holding a "%" that starts no escape as it is, and names a proxy setting that is no URL', async () => {
     const artifact = systemTarGz('proxy-pct', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
