@@ -629,14 +629,15 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // Where a 206 says its slice ends: a server may hand out a large file in slices, each one a whole answer.
   let sliceEnd: number | undefined;
   if (status === 206) {
-    const m = /^bytes (\d+)-(\d+)?/.exec(header(res.headers, 'content-range') ?? '');
-    sliceEnd = m?.[2] === undefined ? undefined : Number(m[2]) + 1;
-    const total = rangeTotal(header(res.headers, 'content-range'));
+    const contentRange = header(res.headers, 'content-range');
+    const end = /^bytes \d+-(\d+)/.exec(contentRange ?? '')?.[1];
+    sliceEnd = end === undefined ? undefined : Number(end) + 1;
+    const total = rangeTotal(contentRange);
     if (total !== undefined && total !== size) {
       discard(res.body);
       throw new DeadUrlError(`${url} holds ${total} bytes, but the release pins ${size}`);
     }
-    if (!m || Number(m[1]) !== part.offset) {
+    if (rangeStart(contentRange) !== part.offset) {
       discard(res.body);
       // Said before the restart, which sets the offset back to 0 (the message had named that).
       const failure = new RetryableError(`${url} sent a range that does not start at ${part.offset}`);
