@@ -139,10 +139,10 @@ async function removeIfOurs(path: string, ours: (lock: LockReading) => boolean):
 
 /**
  * Moves the lock at `path` aside (`<path>.<tag>-<pid>-<ms>`), then judges what was moved, which another process may have
- * replaced since it was read: deleted with its holder link when `wanted`, else linked back. Whether it was taken; throws
- * what the rename throws. The one sequence for a release and a stale reclaim, which had each written it out.
+ * replaced since it was read: deleted with its holder link when `wanted`, else linked back. Throws what the rename
+ * throws. The one sequence for a release and a stale reclaim, which had each written it out.
  */
-async function takeAside(path: string, tag: string, wanted: (lock: LockReading) => boolean): Promise<boolean> {
+async function takeAside(path: string, tag: string, wanted: (lock: LockReading) => boolean): Promise<void> {
   const aside = `${path}.${tag}-${process.pid}-${Date.now()}`;
   await rename(path, aside);
   const moved = await readLock(aside, path).catch(() => undefined);
@@ -150,7 +150,6 @@ async function takeAside(path: string, tag: string, wanted: (lock: LockReading) 
   if (!taken) await link(aside, path).catch(() => undefined);
   await rm(aside, { force: true });
   if (taken && moved.link) await rm(moved.link, { force: true });
-  return taken;
 }
 
 /**

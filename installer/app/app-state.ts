@@ -172,7 +172,8 @@ async function writeBackKept(dir: string, kept: object, deletionFailure?: Error)
   const path = join(dir, APP_STATE_FILE);
   const marker = { ...kept, ...(await readAppState(dir)) };
   await writeMarker(dir, marker).catch((cause: NodeJS.ErrnoException) => {
-    const command = `echo ${shellQuote(JSON.stringify(marker))} > ${shellQuote(path)}`;
+    // printf, not echo: dash's and zsh's echo expand the backslashes of JSON's escapes (\n, \\), writing JSON no reader takes.
+    const command = `printf '%s\\n' ${shellQuote(JSON.stringify(marker))} > ${shellQuote(path)}`;
     if (!deletionFailure) throw stateDiskFull(cause, dir, `then write it back: ${command}`);
     // Both told: the deletion's error alone had hidden that what the app recorded was lost.
     const failure = stateDiskFull(cause, dir, `then write it back (${command}) and run ao-app remove again`);

@@ -242,12 +242,12 @@ const PLAIN_HTTP_CODES = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKE
  * `https://` (`HTTPS_PROXY=https://proxy:3128`) that speaks plain HTTP, as most do. It had been retried seven times over
  * ~30 s, OpenSSL's "wrong version number" its only word, then "check the proxy".
  */
-function plainHttpAnswer(url: string, err: unknown): PlainHttpError | undefined {
+function plainHttpAnswer(url: string, asked: string, err: unknown): PlainHttpError | undefined {
   for (const e of causes(err)) {
     if (typeof e.code !== 'string' || !PLAIN_HTTP_CODES.has(e.code)) continue;
-    const proxy = proxyInUse(url);
+    const proxy = proxyInUse(asked);
     if (proxy?.startsWith('https:')) return new PlainHttpError(`the proxy ${proxy} answered in plain HTTP, not HTTPS (${e.code})`, proxy);
-    const redirected = url.startsWith('http:') ? ' (redirected to an https:// address)' : '';
+    const redirected = asked === url ? '' : ` (redirected to ${asked})`;
     return new PlainHttpError(`${url}${redirected}: the server answered in plain HTTP where HTTPS was asked (${e.code})`);
   }
   return undefined;
@@ -419,7 +419,9 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       const attempt = new AbortController();
       const stopAttempt = () => attempt.abort(options.signal?.reason);
       options.signal?.addEventListener('abort', stopAttempt, { once: true });
-      const stopWatching = abortOnRepeatedConnectErrors(url, attempt);
+      // The URL the attempt is asking now, after redirects: an http:// one redirected to https:// goes through another proxy.
+      let asked = url;
+      const stopWatching = abortOnRepeatedConnectErrors(() => asked, attempt);
       const attemptTimer = setTimeout(() => attempt.abort(new StallError(`${url} did not answer within ${stallTimeoutMs} ms`)), stallTimeoutMs);
       // The overall deadline cuts an attempt whose body is still arriving, too (a server sending a byte a second never trips
       // the idle timeout), and one still waiting for its answer: said as the deadline, not as a host that did not answer.
@@ -438,6 +440,9 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
           stallTimeoutMs,
           signal: attempt.signal,
           answered,
+          onHop: (hop) => {
+            asked = hop;
+          },
           restart,
           progress: options.progress,
         });
@@ -452,7 +457,8 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
           void dispatcher.destroy().catch(() => undefined);
           dispatcher = defaultDispatcher(options.urls);
         }
-        const wait = policy.failed(url, aborted ?? untrustedCertificate(url, err) ?? plainHttpAnswer(url, err) ?? proxyRefusal(url, err) ?? err, part.offset);
+        const failure = aborted ?? untrustedCertificate(asked, err) ?? plainHttpAnswer(url, asked, err) ?? proxyRefusal(asked, err) ?? err;
+        const wait = policy.failed(url, failure, part.offset, asked);
         if (wait === undefined) break;
         // A wait of seconds (backoff up to 30 s, Retry-After up to 2 minutes) is said, or it looks like a hang.
         if (wait >= 1000) options.progress?.waiting(`${policy.lastError}; trying again in ${humanWait(wait)}`);
@@ -557,6 +563,8 @@ interface AttemptContext {
   signal: AbortSignal;
   /** Called once the request settles (headers in, or failed). */
   answered: () => void;
+  /** Told each URL asked, the first and each redirect's. */
+  onHop: (url: string) => void;
   /** Drops the partial's bytes and starts over. */
   restart: () => Promise<void>;
   progress?: Progress;
@@ -569,7 +577,7 @@ interface AttemptContext {
  */
 async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): Promise<void> {
   const { size } = part;
-  const res = await follow(url, ctx.maxRedirects, ctx.dispatcher, ctx.stallTimeoutMs, part.offset, size, part.sidecar, ctx.signal).finally(ctx.answered);
+  const res = await follow(url, ctx, part.offset, size, part.sidecar).finally(ctx.answered);
   // A body error must reach the read below, never crash the process as an unhandled 'error' event.
   res.body.on('error', () => undefined);
   const status = rangeUnder200(res.statusCode, header(res.headers, 'content-range'), part.offset) ? 206 : res.statusCode;
@@ -621,14 +629,15 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // Where a 206 says its slice ends: a server may hand out a large file in slices, each one a whole answer.
   let sliceEnd: number | undefined;
   if (status === 206) {
-    const m = /^bytes (\d+)-(\d+)?/.exec(header(res.headers, 'content-range') ?? '');
-    sliceEnd = m?.[2] === undefined ? undefined : Number(m[2]) + 1;
-    const total = rangeTotal(header(res.headers, 'content-range'));
+    const contentRange = header(res.headers, 'content-range');
+    const end = /^bytes \d+-(\d+)/.exec(contentRange ?? '')?.[1];
+    sliceEnd = end === undefined ? undefined : Number(end) + 1;
+    const total = rangeTotal(contentRange);
     if (total !== undefined && total !== size) {
       discard(res.body);
       throw new DeadUrlError(`${url} holds ${total} bytes, but the release pins ${size}`);
     }
-    if (!m || Number(m[1]) !== part.offset) {
+    if (rangeStart(contentRange) !== part.offset) {
       discard(res.body);
       // Said before the restart, which sets the offset back to 0 (the message had named that).
       const failure = new RetryableError(`${url} sent a range that does not start at ${part.offset}`);
@@ -739,11 +748,13 @@ function contentCoding(value: string | undefined): string {
  * CONNECT: nodejs/undici#3897), without ever failing the request. A few such failures in one
  * attempt end the attempt, so our own retry budget decides.
  */
-function abortOnRepeatedConnectErrors(url: string, attempt: AbortController, limit = 3): () => void {
-  const host = new URL(url).hostname;
+function abortOnRepeatedConnectErrors(asked: () => string, attempt: AbortController, limit = 3): () => void {
   let seen = 0;
   const channel = diagnostics.channel('undici:client:connectError');
   const onError = (message: unknown) => {
+    // The URL asked now: a redirect may have taken the attempt to another host, through another proxy.
+    const url = asked();
+    const host = new URL(url).hostname;
     const { error, connectParams } = message as { error?: Error; connectParams?: { hostname?: string; host?: string } };
     if (connectParams?.hostname !== host && !connectParams?.host?.startsWith(host)) return;
     if (++seen < limit || attempt.signal.aborted) return;
@@ -786,13 +797,10 @@ function basicAuthOf(url: string): { origin: string; authorization?: string } {
 /** One GET with Range/If-Range, following redirects by hand so chains are capped and loops caught. */
 async function follow(
   start: string,
-  maxRedirects: number,
-  dispatcher: Dispatcher,
-  stallTimeoutMs: number,
+  { maxRedirects, dispatcher, stallTimeoutMs, signal, onHop }: AttemptContext,
   offset: number,
   size: number,
   sidecar: Sidecar | undefined,
-  signal: AbortSignal,
 ): Promise<Dispatcher.ResponseData> {
   const seen = new Set<string>();
   let url = start;
@@ -802,6 +810,7 @@ async function follow(
     const headers: Record<string, string> = { 'user-agent': 'ao-app-fetcher', 'accept-encoding': 'identity' };
     // undici drops a URL's user and password: sent as HTTP Basic, as curl does, and only to that URL's own origin.
     const target = new URL(url);
+    onHop(url);
     if (authorization && target.origin === origin) headers.authorization = authorization;
     target.username = '';
     target.password = '';

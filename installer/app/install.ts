@@ -982,7 +982,14 @@ async function holdsAnApp(root: string): Promise<boolean> {
  * longer than a few seconds leaves the pointer cleared, as before.
  */
 async function pointBackAtDefault(removed: string, stateDir: string, onLockWait?: (message: string) => void): Promise<void> {
-  const main = resolve(defaultRoot());
+  // An AO_APP_DIR naming no folder (an address, bytes that are not UTF-8) has no install to point at; thrown here, it had
+  // ended the remove of another folder after ao start's pointer was cleared, the app itself left in place.
+  let main: string;
+  try {
+    main = resolve(defaultRoot());
+  } catch {
+    return;
+  }
   // The default folder named another way (a link to it, or from it): the app just removed, whose lock this remove holds.
   if ((await physical(main)) === (await physical(removed)) || !(await currentVersionDir(main))) return;
   // A wait is said (as the remove's own wait is): it had been 5 s of silence.

@@ -105,7 +105,7 @@ export class MirrorPolicy {
   gaveUp = '';
   /** The last failure itself (its kind decides the fix the user reads). */
   lastFailure: unknown;
-  /** The URL asked when it came (an http:// one goes through another proxy than an https:// one). */
+  /** The URL asked when it came, after any redirect (an http:// one goes through another proxy than an https:// one). */
   lastFailedUrl: string | undefined;
   /** Whether the overall deadline ended the download (an attempt it cut, or no time left for the next). */
   get deadlinePassed(): boolean {
@@ -213,8 +213,8 @@ export class MirrorPolicy {
     this.failures = 0;
   }
 
-  /** After a failed attempt that left the download at `offset`: the wait before the next attempt, or undefined to stop. */
-  failed(url: string, err: unknown, offset: number): number | undefined {
+  /** After a failed attempt that left the download at `offset` (`hop`: the URL it was asking then, after any redirect): the wait before the next attempt, or undefined to stop. */
+  failed(url: string, err: unknown, offset: number, hop = url): number | undefined {
     // The deadline's cut is not the host's word: recorded as the URL's latest failure, it hid a 503 before it, and the user
     // was told to check the network. Its message stands only when nothing failed before it (a body trickling in).
     if (err instanceof DeadlineError) {
@@ -224,7 +224,7 @@ export class MirrorPolicy {
     }
     this.lastError = err instanceof RetryableError ? err.message : `${url}: ${(err as Error).message}`;
     this.lastFailure = err;
-    this.lastFailedUrl = url;
+    this.lastFailedUrl = hop;
     this.latest.delete(url);
     this.latest.set(url, err);
     this.furthest = Math.max(this.furthest, offset);

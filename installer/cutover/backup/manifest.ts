@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { UserError } from '../../../common/errors.js';
 import { type FsPath, joinRaw, relOf } from './raw-names.js';
+import { dataDirOf } from '../rewrite.js';
 
 /**
  * The backup under `~/.ao/backups/legacy-<timestamp>/`: a copy of every legacy
@@ -64,7 +65,7 @@ export function legacyRoots(home: string, aoHome: string, env: NodeJS.ProcessEnv
       break;
     }
   }
-  roots.store = env.AO_DATA_DIR || join(aoHome, 'data');
+  roots.store = dataDirOf(aoHome, env);
   roots.legacyRecord = join(aoHome, 'legacy');
   roots.pipelines = join(aoHome, 'pipelines');
   return roots;

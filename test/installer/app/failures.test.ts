@@ -379,6 +379,27 @@ describe('the download fails in a way the user can act on, and never loops', () 
     }
   });
 
+  // The URL's own scheme is not the hop's: an http:// URL redirected to https:// goes through HTTPS_PROXY, which had gone
+  // unnamed ("the proxy  refused", "check the network connection").
+  it('names HTTPS_PROXY when an http:// URL redirected to https:// failed through it', async () => {
+    const path = '/redirected-proxied.tar.gz';
+    const manifest = await manifestFor(server, systemTarGz('redirected-proxied', false), 'tar.gz', 'linux-x64', {}, { path });
+    server.fault(path, ...Array.from({ length: 10 }, () => ({ kind: 'redirect' as const, to: server.url.replace(/^http:/, 'https:') + path })));
+    const proxy = await connectProxy((_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
+    try {
+      const r = await ao(
+        await installArgs(manifest, join(await tempDir('root'), 'app'), ['--json']),
+        { HTTPS_PROXY: proxy.url, NO_PROXY: '', no_proxy: '' },
+        60_000,
+      );
+      expect(r.code).toBe(1);
+      const used = proxy.url.replace(/\/$/, '');
+      expect(errorEvent(r.stdout)).toMatchObject({ why: expect.stringContaining(`proxy ${used}`), fix: expect.stringContaining(`proxy ${used}`) });
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('sends a proxy password holding a "%" that starts no escape as it is, and names a proxy setting that is no URL', async () => {
     const artifact = systemTarGz('proxy-pct', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
@@ -1965,8 +1986,8 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
   // marker and the app's few files gave back), so the write-back fails too. After a deletion that failed, its failure had
   // been swallowed: the user read only the busy folder's error, and what the app recorded was lost without a word.
   it.runIf(canInject).each([
-    { deletion: 'fails too', busy: true, command: /write it back \((echo .*)\) and run ao-app remove again$/ },
-    { deletion: 'is done', busy: false, command: /write it back: (echo .*)$/ },
+    { deletion: 'fails too', busy: true, command: /write it back \((printf .*)\) and run ao-app remove again$/ },
+    { deletion: 'is done', busy: false, command: /write it back: (printf .*)$/ },
   ])(
     'where the in-place rewrite and the write-back fail and the deletion $deletion: exit 1 saying so, and the printed command writes back what the app recorded',
     async ({ busy, command }) => {
@@ -1974,7 +1995,10 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
       const mount = join(home, '.ao', 'app', 'versions', '0.10.0-linux-x64', 'busy');
       const state = join(home, '.ao', 'app-state.json');
       try {
-        const migration = recordMigration(home, { status: 'declined', skipped: Array.from({ length: 3000 }, (_, i) => `s${i}`) });
+        // A newline, a tab and a backslash in what the app recorded: sh's echo (dash, zsh) expands their JSON escapes, and the
+        // printed command had written JSON no reader takes, losing the record anyway.
+        const note = 'line\none\ttab \\ back';
+        const migration = recordMigration(home, { status: 'declined', note, skipped: Array.from({ length: 3000 }, (_, i) => `s${i}`) });
         if (busy) busyMountIn(join(mount, '..'));
         fillDisk(home);
         const remove = await ao(['remove', '--json'], { HOME: home }, 30_000, work, fullDiskAt(state, 'write,pwrite64'));

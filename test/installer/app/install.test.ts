@@ -523,6 +523,23 @@ describe('installing the desktop app', () => {
     });
   });
 
+  // Whether ao start can be pointed back at a default install is asked of AO_APP_DIR, which a remove --dir never needs:
+  // one set to an address (or bytes that are not UTF-8) had ended the remove after ao start's pointer was cleared and
+  // before anything was deleted, exit 1, the verified app left where ao start no longer looked.
+  it('removes a --dir install whatever AO_APP_DIR holds', async () => {
+    const home = await tempDir('dir-remove');
+    const image = join(await tempDir('dir-remove-img'), 'agent-orchestrator-linux-x64.AppImage');
+    await buildAppArtifact('appimage', image, 64 << 10);
+    const manifest = await writeManifest(await tempDir('m'), await manifestFor(server, image, 'AppImage', 'linux-x64', {}, { path: '/dir-remove.AppImage' }));
+    const other = join(home, 'elsewhere');
+    const install = runCli(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64', '--dir', other], { HOME: home });
+    expect(await install.done, install.stderr).toBe(0);
+    const remove = runCli(['remove', '--quiet', '--dir', other], { HOME: home, AO_APP_DIR: 'https://example.com/app' });
+    expect(await remove.done, remove.stderr).toBe(0);
+    expect(existsSync(join(other, 'versions'))).toBe(false);
+    expect(existsSync(join(home, '.ao', 'app-state.json'))).toBe(false);
+  });
+
   // `--dir` naming the default folder through a link: the remove held that folder's lock and then waited 5 s, saying
   // nothing, for that same lock, to point ao start back at the app it was removing. Such a wait is now said on stderr.
   it('removes the default install named through a link to it at once, its marker cleared', async () => {

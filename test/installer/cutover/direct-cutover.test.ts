@@ -150,9 +150,10 @@ describe.each(binaries)('ao-legacy-import into %s', (_name, binary, target, take
 
 // Node reads the environment as UTF-8: a home folder named under a Latin-1 locale (`/home/jos\xe9`) arrives as
 // `/home/jos\uFFFD`, another folder. There the cutover found no legacy home, imported nothing, made a ~/.ao in that other
-// folder and ended exit 0, the user's legacy projects never imported; an AO_RUN_FILE so named hid the daemon the user runs.
-describe.runIf(process.platform !== 'win32')('a HOME or AO_RUN_FILE whose bytes are not UTF-8', () => {
-  it.each(['HOME', 'AO_RUN_FILE'])('%s: refused before anything is made, saying so, where the cutover had gone on, exit 0', async (variable) => {
+// folder and ended exit 0, the user's legacy projects never imported; an AO_RUN_FILE so named hid the daemon the user runs,
+// and an AO_DATA_DIR so named took the import into a store the user's ao never opens.
+describe.runIf(process.platform !== 'win32')('a HOME, AO_RUN_FILE or AO_DATA_DIR whose bytes are not UTF-8', () => {
+  it.each(['HOME', 'AO_RUN_FILE', 'AO_DATA_DIR'])('%s: refused before anything is made, saying so, where the cutover had gone on, exit 0', async (variable) => {
     const ao = await hostFixtureBinary('0.10.0');
     const { sb } = await cutover(ao, '0.10.0');
     // A folder named by its bytes (through a shell: Node writes its strings as UTF-8); for HOME, the legacy home moved there.
@@ -160,7 +161,9 @@ describe.runIf(process.platform !== 'win32')('a HOME or AO_RUN_FILE whose bytes 
     execFileSync('sh', ['-c', variable === 'HOME' ? `mv "$2" ${latin1}` : `mkdir ${latin1}`, 'sh', sb.root, sb.home]);
     // What Node reads from those bytes.
     const named = join(sb.root, 'jos\uFFFD');
-    const res = await runWith(sb, ao, '0.10.0', ['--yes'], { [variable]: variable === 'HOME' ? named : join(named, 'running.json') });
+    const res = await runWith(sb, ao, '0.10.0', ['--yes'], {
+      [variable]: { HOME: named, AO_RUN_FILE: join(named, 'running.json'), AO_DATA_DIR: join(named, 'data') }[variable],
+    });
     expect(res.stderr).toContain('not UTF-8');
     expect(res.code, res.stderr).toBe(2);
     expect(existsSync(named)).toBe(false);
