@@ -9,7 +9,7 @@ import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { buildAppArtifact } from '../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../rehearsal/fault-server.js';
 import { registryWithRelease } from '../../rehearsal/release-fixture.js';
-import { SHIPPED_COMMANDS } from '../postinstall/install-support.js';
+import { alterBinary, repairCommand, SHIPPED_COMMANDS } from '../postinstall/install-support.js';
 import { laneTools, mustSucceed, runOnFiles, wineEnv, WINESERVER, winPath, type Ran } from './support/foreign.js';
 
 /**
@@ -133,6 +133,30 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('refusing to run');
     expect(r.stderr).toContain('npm install -g @aoagents/ao@0.10.0');
+  });
+
+  it("in a project, a tampered ao.exe's printed fix is a command cmd.exe runs, and it puts the release back", async () => {
+    const project = join(root, 'Ann & Bo', 'my project');
+    mkdirSync(project, { recursive: true });
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'my-project', version: '1.0.0', private: true }));
+    const inProject = (cmd: string, args: string[], extra: NodeJS.ProcessEnv = {}) =>
+      runOnFiles(cmd, args, { ...env, ...extra }, { cwd: project, timeoutMs: 300_000 });
+    mustSucceed(await inProject(wine.wine64, [wine.node, winPath(wine.npmCli), 'install', '@aoagents/ao@0.10.0']), 'npm install (project)');
+    alterBinary(join(project, 'node_modules', '@aoagents', 'ao-win32-x64', 'bin', 'ao.exe'));
+    const launcher = winPath(join(project, 'node_modules', '@aoagents', 'ao', 'bin', 'ao'));
+    const refused = await inProject(wine.wine64, [wine.node, launcher, '--version']);
+    expect(refused.stderr).toContain('refusing to run');
+    const fix = repairCommand(refused.stderr);
+    expect(fix).toContain(`(in ${winPath(project)})`);
+    // cmd.exe as the user pastes it there, with npm's own npm.cmd reduced to what it runs (Wine's cmd stops in the real one).
+    const shims = join(root, 'npm shim');
+    mkdirSync(shims, { recursive: true });
+    writeFileSync(join(shims, 'npm.cmd'), `@"${winPath(wine.node)}" "${winPath(wine.npmCli)}" %*\r\n`);
+    await inProject(wine.wine64, ['cmd', '/c', fix!.replace(/ \(in [^)]*\)$/, '')], { WINEPATH: `${winPath(shims)};${winPath(join(wine.node, '..'))}` });
+    // Wine's cmd exits 0 past a command it does not know (Windows' sets 9009 and stops at &&): what counts is the outcome.
+    const again = await inProject(wine.wine64, [wine.node, launcher, '--version']);
+    expect(again.stderr).toBe('');
+    expect(again.stdout).toBe('ao version 0.10.0\n');
   });
 
   it("the cutover's runCommand passes exact arguments to a .cmd shim in a folder with a space and &, and runs the JS bin/ao with node", async () => {
