@@ -6,7 +6,7 @@ import { build } from 'esbuild';
 import { inspectExecutable } from '../../common/binary-format.js';
 import { digestFile } from '../../common/integrity.js';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
-import { buildAppArtifact } from '../../rehearsal/app-fixtures.js';
+import { buildAppArtifact, manifestFor, rawZip } from '../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../rehearsal/fault-server.js';
 import { registryWithRelease } from '../../rehearsal/release-fixture.js';
 import { alterBinary, repairCommand, SHIPPED_COMMANDS } from '../postinstall/install-support.js';
@@ -234,6 +234,36 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     }
     const where = await app(['where']);
     expect(where.stdout.trim()).toBe(`${winPath(appRoot)}\\versions\\0.10.1-win32-x64`);
+  });
+
+  it('ao-app refuses a zip holding a name Windows cannot hold before writing any of it, and says so', async () => {
+    appServer ??= await startFaultServer();
+    const work = join(root, 'odd names');
+    mkdirSync(work, { recursive: true });
+    const zip = join(work, 'ao-desktop-win32-x64.zip');
+    // Built on Linux or macOS, where `?` is a name like any other; Windows' file API refuses it.
+    writeFileSync(
+      zip,
+      rawZip([
+        { name: 'Ao/Ao.exe', data: 'MZ' },
+        { name: 'Ao/resources/what?.txt', data: 'notes' },
+      ]),
+    );
+    writeFileSync(join(work, 'manifest.json'), JSON.stringify(await manifestFor(appServer, zip, 'zip', 'win32-x64', {}, { path: '/odd-names.zip' })));
+    const appRoot = join(work, 'app');
+    const r = await node([
+      winPath(join(pkgDir(), 'lib', 'ao-app')),
+      'install',
+      '--json',
+      '--manifest',
+      winPath(join(work, 'manifest.json')),
+      '--dir',
+      winPath(appRoot),
+    ]);
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toMatchObject({ event: 'error', code: 'EUNSAFEARCHIVE' });
+    expect(r.stderr).toContain('"Ao/resources/what?.txt" cannot be written on Windows');
+    expect(readdirSync(join(appRoot, 'versions'))).toEqual([]);
   });
 
   it("the cutover's app step puts the app under %USERPROFILE%\\.ao\\app when HOME is unset, as on Windows", async () => {
