@@ -20,6 +20,25 @@ import { laneTools, mustSucceed, runOnFiles, wineEnv, WINESERVER, winPath, type 
  * docs/foreign-platforms.md): `node <prefix>\node_modules\@aoagents\ao\bin\ao <args>`.
  */
 const { tools, skip } = laneTools('wine');
+
+/** The Unix pids of the Windows processes whose command line holds `text`, once there are `count` of them. */
+async function waitForPids(text: string, count: number): Promise<number[]> {
+  for (let waited = 0; waited < 60_000; waited += 200) {
+    const pids = readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').includes(text);
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+    if (pids.length >= count) return pids;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no ${count} processes running "${text}" after 60 s`);
+}
 const suite = tools ? describe : describe.skip;
 
 suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
@@ -105,6 +124,21 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
   it('exit codes and stdin pass through', async () => {
     for (const code of [0, 1, 3, 42, 255]) expect((await ao(['fixture', 'exit', String(code)])).status).toBe(code);
     expect((await ao(['fixture', 'stdin'], { input: 'piped\r\nline 2\n' })).stdout).toBe('piped\r\nline 2\n');
+  });
+
+  it('Ctrl-C in the console reaches ao.exe, which ends in its own way: the launcher neither kills it nor ends first', async () => {
+    // Windows sends a console's Ctrl-C to every process attached to it; Wine turns a Unix SIGINT into that event for the
+    // one process (shown by hand: ao.exe alone prints "got interrupt", node.exe alone runs the launcher's SIGINT listener).
+    const marker = String(30_000 + (process.pid % 1000));
+    const running = ao(['fixture', 'sleep', marker]);
+    const both = await waitForPids(`fixture sleep ${marker}`, 2);
+    // The Go binary's handler is installed at its start: a Ctrl-C before that ends it by Windows' default.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    for (const pid of both) process.kill(pid, 'SIGINT');
+    const r = await running;
+    // The fixture's handler prints what arrived, then exits 1 a second later (Windows cannot re-raise it).
+    expect(r.stdout).toBe('got interrupt\n');
+    expect(r.status).toBe(1);
   });
 
   it('ao-app and ao-legacy-import run as their .cmd shims run them: --help, and exit 2 on a usage error', async () => {
