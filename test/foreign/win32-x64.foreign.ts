@@ -300,6 +300,58 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(readdirSync(join(appRoot, 'versions'))).toEqual([]);
   });
 
+  it('ao-app updates the app while the old version runs (Windows will not delete a running program), and removes it later', async () => {
+    appServer ??= await startFaultServer();
+    const work = join(root, 'running app');
+    mkdirSync(work, { recursive: true });
+    // The app's Ao.exe is the fixture binary, so it can run (and sleep) from the installed version folder.
+    const exe = readFileSync(exePath());
+    const manifests: string[] = [];
+    for (const version of ['0.10.0', '0.10.1']) {
+      const zip = join(work, `${version}.zip`);
+      writeFileSync(
+        zip,
+        rawZip([
+          { name: 'Ao/Ao.exe', data: exe },
+          { name: 'Ao/version.txt', data: version },
+        ]),
+      );
+      const file = join(work, `manifest-${version}.json`);
+      writeFileSync(file, JSON.stringify(await manifestFor(appServer, zip, 'zip', 'win32-x64', {}, { path: `/running-${version}.zip`, version })));
+      manifests.push(file);
+    }
+    const appRoot = join(work, 'app');
+    const install = (manifest: string) =>
+      node([winPath(join(pkgDir(), 'lib', 'ao-app')), 'install', '--json', '--manifest', winPath(manifest), '--dir', winPath(appRoot)]);
+    mustSucceed(await install(manifests[0]!), 'ao-app install 0.10.0');
+    const oldExe = join(appRoot, 'versions', '0.10.0-win32-x64', 'Ao', 'Ao.exe');
+    const marker = String(40_000 + (process.pid % 1000));
+    const running = runOnFiles(wine.wine64, [oldExe, 'fixture', 'sleep', marker], env);
+    const [app] = await waitForPids(`fixture sleep ${marker}`, 1);
+    try {
+      const update = await install(manifests[1]!);
+      expect(update.stderr).toBe('');
+      expect(update.status).toBe(0);
+      expect(JSON.parse(update.stdout.trim().split('\n').pop()!)).toMatchObject({
+        event: 'result',
+        status: 'installed',
+        version: '0.10.1',
+        leftBehind: [expect.objectContaining({ path: winPath(join(appRoot, 'versions', '0.10.0-win32-x64')) })],
+      });
+      expect(JSON.parse(readFileSync(join(appRoot, 'current.json'), 'utf8'))).toEqual({ version: '0.10.1-win32-x64' });
+      // Asked again while the old app still runs: installed, and what is left of the old one still waits.
+      const again = await install(manifests[1]!);
+      expect(again.stderr).toBe('');
+      expect(JSON.parse(again.stdout.trim().split('\n').pop()!)).toMatchObject({ event: 'result', status: 'already-installed' });
+    } finally {
+      process.kill(app!, 'SIGKILL');
+      await running;
+    }
+    // The old app has ended: the next install takes what was left of it away.
+    mustSucceed(await install(manifests[1]!), 'ao-app install 0.10.1 again');
+    expect(readdirSync(join(appRoot, 'versions'))).toEqual(['0.10.1-win32-x64']);
+  });
+
   it("the cutover's app step puts the app under %USERPROFILE%\\.ao\\app when HOME is unset, as on Windows", async () => {
     const work = join(root, 'app step');
     const pkg = join(work, 'global', '@aoagents', 'ao');
