@@ -300,34 +300,38 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(readdirSync(join(appRoot, 'versions'))).toEqual([]);
   });
 
+  /** A manifest for a zip app whose Ao.exe is the fixture binary, so it can run (and sleep) from its version folder. */
+  async function runnableApp(work: string, version: string): Promise<string> {
+    appServer ??= await startFaultServer();
+    const zip = join(work, `${version}.zip`);
+    const entries = [
+      { name: 'Ao/Ao.exe', data: readFileSync(exePath()) },
+      { name: 'Ao/version.txt', data: version },
+    ];
+    writeFileSync(zip, rawZip(entries));
+    const file = join(work, `manifest-${version}.json`);
+    const served = { path: `/${work.split('/').pop()}-${version}.zip`.replace(/ /g, '-'), version };
+    writeFileSync(file, JSON.stringify(await manifestFor(appServer, zip, 'zip', 'win32-x64', {}, served)));
+    return file;
+  }
+  const appCommand = (args: string[], appRoot: string) => node([winPath(join(pkgDir(), 'lib', 'ao-app')), ...args, '--dir', winPath(appRoot)]);
+  /** The installed app in `versionDir` started, and its Unix pid once it runs. */
+  async function startApp(versionDir: string): Promise<{ app: number; running: Promise<Ran> }> {
+    const marker = String(40_000 + (process.pid % 1000));
+    const running = runOnFiles(wine.wine64, [join(versionDir, 'Ao', 'Ao.exe'), 'fixture', 'sleep', marker], env);
+    const [app] = await waitForPids(`fixture sleep ${marker}`, 1);
+    return { app: app!, running };
+  }
+
   it('ao-app updates the app while the old version runs (Windows will not delete a running program), and removes it later', async () => {
     appServer ??= await startFaultServer();
     const work = join(root, 'running app');
     mkdirSync(work, { recursive: true });
-    // The app's Ao.exe is the fixture binary, so it can run (and sleep) from the installed version folder.
-    const exe = readFileSync(exePath());
-    const manifests: string[] = [];
-    for (const version of ['0.10.0', '0.10.1']) {
-      const zip = join(work, `${version}.zip`);
-      writeFileSync(
-        zip,
-        rawZip([
-          { name: 'Ao/Ao.exe', data: exe },
-          { name: 'Ao/version.txt', data: version },
-        ]),
-      );
-      const file = join(work, `manifest-${version}.json`);
-      writeFileSync(file, JSON.stringify(await manifestFor(appServer, zip, 'zip', 'win32-x64', {}, { path: `/running-${version}.zip`, version })));
-      manifests.push(file);
-    }
+    const manifests = [await runnableApp(work, '0.10.0'), await runnableApp(work, '0.10.1')];
     const appRoot = join(work, 'app');
-    const install = (manifest: string) =>
-      node([winPath(join(pkgDir(), 'lib', 'ao-app')), 'install', '--json', '--manifest', winPath(manifest), '--dir', winPath(appRoot)]);
+    const install = (manifest: string) => appCommand(['install', '--json', '--manifest', winPath(manifest)], appRoot);
     mustSucceed(await install(manifests[0]!), 'ao-app install 0.10.0');
-    const oldExe = join(appRoot, 'versions', '0.10.0-win32-x64', 'Ao', 'Ao.exe');
-    const marker = String(40_000 + (process.pid % 1000));
-    const running = runOnFiles(wine.wine64, [oldExe, 'fixture', 'sleep', marker], env);
-    const [app] = await waitForPids(`fixture sleep ${marker}`, 1);
+    const { app, running } = await startApp(join(appRoot, 'versions', '0.10.0-win32-x64'));
     try {
       const update = await install(manifests[1]!);
       expect(update.stderr).toBe('');
@@ -344,12 +348,30 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
       expect(again.stderr).toBe('');
       expect(JSON.parse(again.stdout.trim().split('\n').pop()!)).toMatchObject({ event: 'result', status: 'already-installed' });
     } finally {
-      process.kill(app!, 'SIGKILL');
+      process.kill(app, 'SIGKILL');
       await running;
     }
     // The old app has ended: the next install takes what was left of it away.
     mustSucceed(await install(manifests[1]!), 'ao-app install 0.10.1 again');
     expect(readdirSync(join(appRoot, 'versions'))).toEqual(['0.10.1-win32-x64']);
+  });
+
+  it('ao-app remove while the app runs says to close it, and removes it once closed', async () => {
+    const work = join(root, 'remove running');
+    mkdirSync(work, { recursive: true });
+    const appRoot = join(work, 'app');
+    mustSucceed(await appCommand(['install', '--json', '--manifest', winPath(await runnableApp(work, '0.10.0'))], appRoot), 'ao-app install');
+    const { app, running } = await startApp(join(appRoot, 'versions', '0.10.0-win32-x64'));
+    try {
+      const refused = await appCommand(['remove'], appRoot);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain('fix: close the desktop app');
+    } finally {
+      process.kill(app, 'SIGKILL');
+      await running;
+    }
+    mustSucceed(await appCommand(['remove'], appRoot), 'ao-app remove once the app ended');
+    expect(existsSync(join(appRoot, 'versions', '0.10.0-win32-x64'))).toBe(false);
   });
 
   it("the cutover's app step puts the app under %USERPROFILE%\\.ao\\app when HOME is unset, as on Windows", async () => {
