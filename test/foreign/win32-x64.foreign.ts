@@ -141,6 +141,23 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(r.status).toBe(1);
   });
 
+  it('AO_BINARY_PATH naming what Windows cannot start (a batch file, a file that is no program) gets a fix for Windows', async () => {
+    const work = join(root, 'override');
+    mkdirSync(work, { recursive: true });
+    // A wrapper script, as a developer points ao at a build: Node starts a .cmd only through cmd.exe (EINVAL).
+    writeFileSync(join(work, 'my ao.cmd'), `@"${winPath(exePath())}" %*\r\n`);
+    writeFileSync(join(work, 'ao.exe'), 'not a program\n');
+    const withOverride = (file: string) =>
+      runOnFiles(wine.wine64, [wine.node, winPath(join(pkgDir(), 'bin', 'ao')), '--version'], { ...env, AO_BINARY_PATH: winPath(file) });
+    const batch = await withOverride(join(work, 'my ao.cmd'));
+    expect(batch.status).toBe(1);
+    expect(batch.stderr).toContain('fix: point AO_BINARY_PATH at the .exe that script runs');
+    const notAProgram = await withOverride(join(work, 'ao.exe'));
+    expect(notAProgram.status).toBe(1);
+    expect(notAProgram.stderr).toContain("fix: point AO_BINARY_PATH at ao's Windows program");
+    expect(notAProgram.stderr).not.toContain('chmod');
+  });
+
   it('ao-app and ao-legacy-import run as their .cmd shims run them: --help, and exit 2 on a usage error', async () => {
     for (const [cmd, usage, bad] of SHIPPED_COMMANDS) {
       const file = winPath(join(pkgDir(), 'lib', cmd));
