@@ -158,6 +158,15 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(notAProgram.stderr).not.toContain('chmod');
   });
 
+  it('AO_BINARY_PATH set in cmd.exe with quotes (set AO_BINARY_PATH="C:\\...\\ao.exe", which keeps them) names that file', async () => {
+    const r = await runOnFiles(wine.wine64, [wine.node, winPath(join(pkgDir(), 'bin', 'ao')), '--version'], {
+      ...env,
+      AO_BINARY_PATH: `"${winPath(exePath())}"`,
+    });
+    expect(r.stdout).toBe('ao version 0.10.0\n');
+    expect(r.stderr).toBe(`ao: using AO_BINARY_PATH=${winPath(exePath())} (not verified)\n`);
+  });
+
   it('ao-app and ao-legacy-import run as their .cmd shims run them: --help, and exit 2 on a usage error', async () => {
     for (const [cmd, usage, bad] of SHIPPED_COMMANDS) {
       const file = winPath(join(pkgDir(), 'lib', cmd));
