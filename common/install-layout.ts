@@ -1,7 +1,7 @@
 import { builtinModule } from './builtin-module.js';
 import { accessSync, constants, existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homeDirOrNone } from './home.js';
-import { shellQuote } from './shell-quote.js';
+import { quotePathFor, shellQuote } from './shell-quote.js';
 import { join, sep } from 'node:path';
 
 /**
@@ -303,9 +303,7 @@ export function sudoFor(layout: InstallLayout, platform = process.platform): str
  * which left the altered binary in place there).
  */
 export function removeFolderCommand(folder: string, platform: string = process.platform): string {
-  if (platform !== 'win32') return `rm -rf ${shellQuote(folder)}`;
-  const path = folder.replace(/\//g, '\\');
-  return `rmdir /s /q ${/^[\w@+=:,.\\-]+$/.test(path) ? path : `"${path}"`}`;
+  return platform === 'win32' ? `rmdir /s /q ${quotePathFor(platform, folder.replace(/\//g, '\\'))}` : `rm -rf ${shellQuote(folder)}`;
 }
 
 /**
