@@ -20,26 +20,30 @@ import { laneTools, mustSucceed, runOnFiles, wineEnv, WINESERVER, winPath, type 
  * docs/foreign-platforms.md): `node <prefix>\node_modules\@aoagents\ao\bin\ao <args>`.
  */
 const { tools, skip } = laneTools('wine');
+const suite = tools ? describe : describe.skip;
 
-/** The Unix pids of the Windows processes whose command line holds `text`, once there are `count` of them. */
-async function waitForPids(text: string, count: number): Promise<number[]> {
+/**
+ * The Unix pid of each Windows process whose command line holds `text` and one of `programs` (like "ao.exe"), once each
+ * runs. Looked up again right before use: a process seen while Wine starts it may be gone by then (ESRCH).
+ */
+async function waitForProcesses(text: string, programs: string[]): Promise<number[]> {
   for (let waited = 0; waited < 60_000; waited += 200) {
-    const pids = readdirSync('/proc')
+    const running = readdirSync('/proc')
       .filter((name) => /^\d+$/.test(name))
-      .filter((pid) => {
+      .map((pid) => {
         try {
-          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').includes(text);
+          return { pid: Number(pid), line: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ') };
         } catch {
-          return false;
+          return { pid: Number(pid), line: '' };
         }
       })
-      .map(Number);
-    if (pids.length >= count) return pids;
+      .filter(({ line }) => line.includes(text));
+    const pids = programs.map((program) => running.find(({ line }) => line.includes(program))?.pid);
+    if (pids.every((pid) => pid !== undefined)) return pids as number[];
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(`no ${count} processes running "${text}" after 60 s`);
+  throw new Error(`${programs.join(' and ')} not running "${text}" after 60 s`);
 }
-const suite = tools ? describe : describe.skip;
 
 suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
   const wine = tools!;
@@ -131,10 +135,11 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     // one process (shown by hand: ao.exe alone prints "got interrupt", node.exe alone runs the launcher's SIGINT listener).
     const marker = String(30_000 + (process.pid % 1000));
     const running = ao(['fixture', 'sleep', marker]);
-    const both = await waitForPids(`fixture sleep ${marker}`, 2);
-    // The Go binary's handler is installed at its start: a Ctrl-C before that ends it by Windows' default.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    for (const pid of both) process.kill(pid, 'SIGINT');
+    await waitForProcesses(`fixture sleep ${marker}`, ['node.exe', 'ao.exe']);
+    // The Go binary's handler is installed at its start: a Ctrl-C before that ends it by Windows' default. As long as the
+    // arm64 file's wait for qemu (Wine starts a Go .exe in 0.3 to 1.5 s, longer while the other lane runs).
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    for (const pid of await waitForProcesses(`fixture sleep ${marker}`, ['node.exe', 'ao.exe'])) process.kill(pid, 'SIGINT');
     const r = await running;
     // The fixture's handler prints what arrived, then exits 1 a second later (Windows cannot re-raise it).
     expect(r.stdout).toBe('got interrupt\n');
@@ -345,7 +350,10 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
   async function startApp(versionDir: string): Promise<{ app: number; running: Promise<Ran> }> {
     const marker = String(40_000 + (process.pid % 1000));
     const running = runOnFiles(wine.wine64, [join(versionDir, 'Ao', 'Ao.exe'), 'fixture', 'sleep', marker], env);
-    const [app] = await waitForPids(`fixture sleep ${marker}`, 1);
+    await waitForProcesses(`fixture sleep ${marker}`, ['Ao.exe']);
+    // Looked up again once it runs for sure (see waitForProcesses).
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const [app] = await waitForProcesses(`fixture sleep ${marker}`, ['Ao.exe']);
     return { app: app!, running };
   }
 
