@@ -49,7 +49,7 @@ function segmentsOf(archive: string, raw: string): string[] {
  * has ~3,000), their paths made clean and "/"-joined, each keeping whatever else it carried (a zip
  * entry's offset, sizes and CRC-32).
  */
-export function checkPlan<T extends PlannedEntry>(archive: string, raw: T[], cap: number): T[] {
+export function checkPlan<T extends PlannedEntry>(archive: string, raw: T[], cap: number, forWindows = process.platform === 'win32'): T[] {
   const entries: T[] = [];
   const byPath = new Map<string, T>();
   const byFolded = new Map<string, { path: string; kind: Claim }>();
@@ -73,6 +73,7 @@ export function checkPlan<T extends PlannedEntry>(archive: string, raw: T[], cap
     if (e.type === 'dir' && /^(\.\/?)+$/.test(e.path)) continue;
     const parts = segmentsOf(archive, e.path);
     const path = parts.join('/');
+    if (forWindows) checkWindowsName(archive, path);
     if (parts.length === 1 && namesCompletionMarker(path))
       throw refuse(archive, `entry ${shown(e.path)} has the name of the completion marker ao-app writes into the installed app`);
     for (let cut = path.indexOf('/'); cut !== -1; cut = path.indexOf('/', cut + 1)) {
@@ -129,6 +130,29 @@ export function checkPlan<T extends PlannedEntry>(archive: string, raw: T[], cap
 }
 
 type Claim = 'dir' | 'symlink' | 'other';
+
+/** Device names Windows gives every folder, with any extension (`aux.txt` is AUX too). */
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3]) *(\.|$)/i;
+
+/**
+ * Refuses a path Windows cannot write as named: a reserved character (its file API refuses the name: ao-app had
+ * unpacked half the app and ended in "cannot write the desktop app ... check that the disk is healthy"), `:` (an NTFS
+ * alternate stream of another file: `Ao.exe::$DATA` is Ao.exe itself), a trailing dot or space (dropped: `x.dll.`
+ * overwrites `x.dll`), or a device name (`CON`, `aux.txt`: written to the device, not a file).
+ */
+export function checkWindowsName(archive: string, path: string): void {
+  for (const name of path.split('/')) {
+    const why =
+      /[<>:"|?*]/.test(name) || [...name].some((c) => c < ' ')
+        ? 'holds a character Windows does not allow in a file name (< > : " | ? * or a control character)'
+        : /[. ]$/.test(name)
+          ? 'ends in a dot or a space, which Windows drops (it would be another file of the app)'
+          : WINDOWS_DEVICE.test(name)
+            ? `is named like the Windows device ${name.replace(/[ .].*$/, '').toUpperCase()}, which Windows opens in its place`
+            : undefined;
+    if (why) throw refuse(archive, `entry ${shown(path)} cannot be written on Windows: ${shown(name)} ${why}`);
+  }
+}
 
 /** A name as macOS (and Windows) compare them: case-insensitive, and on macOS NFC and NFD spellings are the same name. */
 const foldName = (path: string) => path.normalize('NFC').toLowerCase();

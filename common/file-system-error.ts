@@ -37,6 +37,16 @@ const FIXES: Record<string, string> = {
   EROFS: 'set AO_APP_DIR (or pass --dir) to a folder on a writable disk (this one is mounted read-only)',
 };
 
+/**
+ * Windows refuses to delete or rename a file a running program holds (the desktop app still open), EPERM or EBUSY: told
+ * to make a folder writable that was, a user had nothing to act on.
+ */
+function inUseOnWindows({ code, syscall }: NodeJS.ErrnoException): boolean {
+  return process.platform === 'win32' && ['EPERM', 'EBUSY', 'EACCES'].includes(code ?? '') && ['unlink', 'rmdir', 'rename'].includes(syscall ?? '');
+}
+const IN_USE_ON_WINDOWS =
+  'close the desktop app and any program using a file in that folder (Windows cannot delete a file in use); if none is open, make that folder writable for this user';
+
 export interface FileSystemFailure {
   /** What could not be done, for the error's first line; `whatWhenFull` replaces it for a full disk. */
   what: string;
@@ -55,7 +65,7 @@ export function fileSystemFailure(err: NodeJS.ErrnoException, failure: FileSyste
   return new UserError({
     what: full ? (failure.whatWhenFull ?? failure.what) : failure.what,
     why: `${failure.where}: ${err.message}${failure.kept ? ` (${failure.kept})` : ''}`,
-    fix: `${full ? 'free some space there (or set AO_APP_DIR to a folder on a larger disk; if df -h shows space left, df -i shows whether its inodes ran out: delete some files there)' : (FIXES[err.code!] ?? 'check that folder is writable and its disk is healthy, or set AO_APP_DIR to another folder')}, ${failure.again}`,
+    fix: `${full ? 'free some space there (or set AO_APP_DIR to a folder on a larger disk; if df -h shows space left, df -i shows whether its inodes ran out: delete some files there)' : inUseOnWindows(err) ? IN_USE_ON_WINDOWS : (FIXES[err.code!] ?? 'check that folder is writable and its disk is healthy, or set AO_APP_DIR to another folder')}, ${failure.again}`,
     code: full ? 'ENOSPC' : 'EAPPDISK',
     cause: err,
   });

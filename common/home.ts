@@ -64,10 +64,12 @@ function osHomeDir(platform: string): string {
  * A folder setting with its leading `~` read as the home folder, as npm reads its own: `export AO_APP_DIR="~/apps"`
  * (quoted), a .env file or a systemd unit, and `--dir=~/apps` (no shell expands a `~` after `=` there) arrive unexpanded,
  * and a path taken as it is made a folder named `~` in the working folder. `~user` is left as it is.
+ * On Windows the double quotes around a whole value are dropped: cmd.exe's `set AO_BINARY_PATH="C:\Program Files\ao.exe"`
+ * keeps them in the value, and no Windows name may hold a `"` (taken as it is, it named a file under the working folder).
  */
 export function expandHome(path: string, env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
-  const separators = platform === 'win32' ? /^~(?=$|[\\/])/ : /^~(?=$|\/)/;
-  return path.replace(separators, () => homeDir(env, platform));
+  if (platform !== 'win32') return path.replace(/^~(?=$|\/)/, () => homeDir(env, platform));
+  return path.replace(/^"([^"]*)"$/, '$1').replace(/^~(?=$|[\\/])/, () => homeDir(env, platform));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { builtinModule } from './builtin-module.js';
 import { accessSync, constants, existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homeDirOrNone } from './home.js';
-import { shellQuote } from './shell-quote.js';
+import { quotePathFor, shellQuote } from './shell-quote.js';
 import { join, sep } from 'node:path';
 
 /**
@@ -308,6 +308,15 @@ export function sudoFor(layout: InstallLayout, platform = process.platform): str
 }
 
 /**
+ * The command that deletes a folder with what it holds, for the shell a user of `platform` pastes it into: cmd.exe on
+ * Windows, where `rm -rf` is no command (a local project's repair had been `rm -rf node_modules/... && npm install`,
+ * which left the altered binary in place there).
+ */
+export function removeFolderCommand(folder: string, platform: string = process.platform): string {
+  return platform === 'win32' ? `rmdir /s /q ${quotePathFor(platform, folder.replace(/\//g, '\\'))}` : `rm -rf ${shellQuote(folder)}`;
+}
+
+/**
  * The command that puts a release's files back exactly, for this install
  * method (a plain `npm install` in a project says "up to date" and rewrites
  * nothing; `npm install -g` of the same version keeps a modified platform
@@ -320,14 +329,14 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
   // place with the mtime put back would be linked again by `--force`. A fresh mtime makes pnpm re-hash and refetch it.
   const touch = binary && platform !== 'win32' ? `touch ${shellQuote(inside(binary))} && ` : '';
   // pnpm's hoisted linker answers `--force` with "Already up to date": only a folder it finds missing is linked again.
-  const pnpmFolder = layout.pnpmHoisted
-    ? shellQuote(inside(platformDir ?? join(layout.globalRoot ?? join(layout.project ?? '.', 'node_modules'), ...name.split('/'))))
+  const pnpmRemove = layout.pnpmHoisted
+    ? removeFolderCommand(inside(platformDir ?? join(layout.globalRoot ?? join(layout.project ?? '.', 'node_modules'), ...name.split('/'))), platform)
     : undefined;
   if (layout.global) {
     const sudo = sudoFor(layout, platform);
     return {
       npm: `${sudo}npm uninstall -g ${name} && ${sudo}npm install -g ${spec}`,
-      pnpm: pnpmFolder ? `${touch}rm -rf ${pnpmFolder} && pnpm add -g ${spec}` : `${touch}pnpm add -g ${spec} --force`,
+      pnpm: pnpmRemove ? `${touch}${pnpmRemove} && pnpm add -g ${spec}` : `${touch}pnpm add -g ${spec} --force`,
       yarn: `${sudo}yarn global remove ${name} && ${sudo}yarn global add ${spec}`,
       bun: `bun pm cache rm && bun remove -g ${name} && bun add -g ${spec}`,
     }[layout.manager];
@@ -340,12 +349,12 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
   // The folder to remove, relative to the project: the package, or under PnP the whole unplugged folder holding it.
   const unplugged = layout.pnp && platformDir ? /^(.*\/\.yarn\/unplugged\/[^/]+)\//.exec(posix(platformDir))?.[1] : undefined;
   const removed = layout.pnp ? unplugged : platformDir && posix(platformDir);
-  const folder = removed && layout.project ? shellQuote(inside(removed)) : undefined;
+  const remove = removed && layout.project ? removeFolderCommand(inside(removed), platform) : undefined;
   switch (layout.manager) {
     case 'npm':
-      return `${folder ? `rm -rf ${folder} && npm install` : 'npm ci'}${inProject}`;
+      return `${remove ? `${remove} && npm install` : 'npm ci'}${inProject}`;
     case 'pnpm':
-      return pnpmFolder ? `${touch}rm -rf ${pnpmFolder} && pnpm install${inProject}` : `${touch}pnpm install --force${inProject}`;
+      return pnpmRemove ? `${touch}${pnpmRemove} && pnpm install${inProject}` : `${touch}pnpm install --force${inProject}`;
     case 'yarn': {
       // Yarn 2+ re-creates a removed package folder (unplugged or in node_modules) on a plain install. Its pnpm linker
       // (and nmMode: hardlinks-global) hard-links files from a content index in its global folder, which an edit in
@@ -353,13 +362,14 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
       const indexed = layout.yarnBerry && !layout.pnp && binary && platform !== 'win32' && (statSync(binary, { throwIfNoEntry: false })?.nlink ?? 1) > 1;
       // -H: a global folder that is itself a symlink is searched, not skipped (find would delete nothing and exit 0).
       const unindex = indexed ? `find -H "$(yarn config get globalFolder)" -samefile ${shellQuote(inside(binary!))} -delete && ` : '';
-      if (layout.yarnBerry) return `${unindex}rm -rf ${folder ?? (layout.pnp ? '.yarn/unplugged' : 'node_modules')} && yarn install${inProject}`;
+      if (layout.yarnBerry)
+        return `${unindex}${remove ?? removeFolderCommand(layout.pnp ? '.yarn/unplugged' : 'node_modules', platform)} && yarn install${inProject}`;
       // yarn 1 copies from its cache and skips a file whose size and mtime match the cached one, --force or not: an edit
       // in place with the mtime put back survived it. A removed folder is copied again.
-      return `${folder ? `rm -rf ${folder} && ` : ''}yarn install --force${inProject}`;
+      return `${remove ? `${remove} && ` : ''}yarn install --force${inProject}`;
     }
     case 'bun':
       // bun hard-links from its cache, so an edit in place altered the cached copy too: clear it, or bun links it again.
-      return `${folder ? `rm -rf ${folder} && ` : ''}bun pm cache rm && bun install --force${inProject}`;
+      return `${remove ? `${remove} && ` : ''}bun pm cache rm && bun install --force${inProject}`;
   }
 }

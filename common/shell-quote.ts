@@ -2,3 +2,12 @@
 export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
+
+/**
+ * A path as one word of a command printed for `platform`'s usual shell: cmd.exe on Windows (double quotes where needed;
+ * it reads no single quotes), the POSIX shell elsewhere.
+ */
+export function quotePathFor(platform: string, path: string): string {
+  if (platform !== 'win32') return shellQuote(path);
+  return /^[\w@+=:,.\\/-]+$/.test(path) ? path : `"${path}"`;
+}

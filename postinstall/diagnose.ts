@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { UserError } from '../common/errors.js';
-import type { PackageManager } from '../common/install-layout.js';
+import { removeFolderCommand, type PackageManager } from '../common/install-layout.js';
 import type { AoManifest } from '../common/ao-manifest.js';
-import { shellQuote } from '../common/shell-quote.js';
+import { quotePathFor } from '../common/shell-quote.js';
 import type { PlatformLimit } from './platform-limit.js';
 import type { NpmLockfile } from './resolve.js';
 
@@ -42,7 +42,10 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
   const name = manifest.name;
   const spec = `${name}@${manifest.version}`;
   const here = f.wanted[f.wanted.length - 1];
-  const inProject = f.project ? `in ${shellQuote(f.project)}: ` : '';
+  // The OS of the binary wanted is this machine's: its shell reads the commands printed (cmd.exe on Windows, which has no rm).
+  const platform = (here ?? '').split('-')[0]!;
+  const quote = (path: string) => quotePathFor(platform, path);
+  const inProject = f.project ? `in ${quote(f.project)}: ` : '';
   const supported = Object.keys(manifest.binaries).sort();
   // The host's own arch is what the package manager installs (under Rosetta too).
   const target = [...f.wanted].reverse().find((t) => manifest.binaries[t]);
@@ -69,7 +72,7 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
     return new UserError({
       what: `ao's platform package ${entry.package}@${entry.version} is not installed`,
       why: `${limit.file} sets ${limit.settings.join(' and ')}, which ${verb} out ${target}: ${installer} installs the platform packages of the platforms set there only`,
-      fix: `${inProject}${change} ${shellQuote(limit.file)}, then run ${f.global ? globalInstall(spec) : localInstall(installer, f.yarnBerry)}`,
+      fix: `${inProject}${change} ${quote(limit.file)}, then run ${f.global ? globalInstall(spec) : localInstall(installer, f.yarnBerry)}`,
       code: 'EAOWRONGPLATFORM',
     });
   }
@@ -79,7 +82,7 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
       why: 'these node_modules were installed on another platform (copied into a container, a VM or WSL)',
       fix: f.global
         ? `reinstall on this machine: ${globalInstall(spec)}`
-        : `reinstall ${f.project ? `in ${shellQuote(f.project)}` : 'here'}: rm -rf node_modules && ${localInstall(installer, f.yarnBerry)}  (or for npm >= 10: npm install --os=${os} --cpu=${cpu})`,
+        : `reinstall ${f.project ? `in ${quote(f.project)}` : 'here'}: ${removeFolderCommand('node_modules', platform)} && ${localInstall(installer, f.yarnBerry)}  (or for npm >= 10: npm install --os=${os} --cpu=${cpu})`,
       code: 'EAOWRONGPLATFORM',
     });
   }
@@ -89,7 +92,7 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
       what: `ao's binary for ${target} is missing: ${join(folder, 'package-lock.json')} lists ${targets.length ? targets.join(', ') : 'no platform package'} only`,
       why: 'npm wrote the lockfile on one platform and dropped the others (npm/cli#4828)',
       // The lockfile's folder, not the caller's: ao runs from anywhere, and a workspace keeps it above ao's project.
-      fix: `in ${shellQuote(folder)}: rm -rf node_modules package-lock.json && npm install  (then commit the new lockfile)`,
+      fix: `in ${quote(folder)}: ${platform === 'win32' ? 'rmdir /s /q node_modules && del package-lock.json' : 'rm -rf node_modules package-lock.json'} && npm install  (then commit the new lockfile)`,
       code: 'EAOLOCKFILE',
     });
   }

@@ -281,9 +281,11 @@ const installInProgress = (err: unknown) =>
     (err.code === 'EAOINTEGRITY' && ['size', 'replaced'].includes((err.cause as Problem | undefined)?.kind ?? '')) ||
     manifestFailures.has(err));
 
-function cannotRun(binary: string, err: Error): UserError {
+/** `override`: the binary is AO_BINARY_PATH's, not the package's verified one. */
+function cannotRun(binary: string, err: Error, override: boolean): UserError {
   const denied = permissionDenied(err);
   if (denied) return denied;
+  if (process.platform === 'win32') return cannotRunOnWindows(binary, err, override);
   const st = statSync(binary, { throwIfNoEntry: false });
   const mode = st?.isFile() ? st.mode & 0o777 : undefined;
   const noExecBit = mode !== undefined && (mode & 0o111) === 0;
@@ -293,6 +295,24 @@ function cannotRun(binary: string, err: Error): UserError {
     fix: noExecBit ? `chmod +x ${binary}` : `check the file exists and is executable, and that its file system is not mounted noexec: ls -l ${binary}`,
     code: 'EAOSPAWN',
   });
+}
+
+/**
+ * Windows has no exec bit, no chmod and no noexec mount: every file there stats as mode 666, and the POSIX fix had been
+ * printed ("it is not executable (mode 666) ... chmod +x") for a batch file (Node starts one only through cmd.exe:
+ * EINVAL) and for a file that is no Windows program (EFTYPE, or ENOENT for a name without .exe).
+ */
+function cannotRunOnWindows(binary: string, err: Error, override: boolean): UserError {
+  const batch = /\.(cmd|bat)$/i.test(binary);
+  const why = batch
+    ? 'Node starts a .cmd or .bat file only through cmd.exe, and the launcher starts the binary itself'
+    : "Windows does not start it as a program (ao's is an .exe built for Windows on this machine's CPU)";
+  const fix = !override
+    ? `check that the file is there and that no antivirus blocks or quarantined it (dir "${binary}"), then reinstall ao if it is not`
+    : batch
+      ? 'point AO_BINARY_PATH at the .exe that script runs, or unset it'
+      : "point AO_BINARY_PATH at ao's Windows program (an .exe built for this machine), or unset it";
+  return new UserError({ what: `cannot run ${binary}`, why: `${err.message}: ${why}`, fix, code: 'EAOSPAWN' });
 }
 
 let child: StartedBinary | undefined;
@@ -322,18 +342,18 @@ function run(found: Resolved, execve: Execve | undefined, retry = true): void {
   const args = process.argv.slice(2);
   if (execve) {
     const refused = execRefusal(binary);
-    if (refused) die(cannotRun(binary, refused));
+    if (refused) die(cannotRun(binary, refused, !found.checked));
     try {
       execve(binary, [binary, ...args], process.env);
     } catch (err) {
-      die(cannotRun(binary, err as Error));
+      die(cannotRun(binary, err as Error, !found.checked));
     }
   }
   const failed = (err: Error) => {
     // Gone since its last check (npm moves ao's folder aside to put another release there): the install in progress is
     // waited for and the binary looked for again, once (runAsChild has taken its signal handlers away: a Ctrl-C ends the
     // wait). It had ended in "cannot run ... ENOENT" and a fix to check that the file is executable.
-    if (!(retry && found.checked && (err as NodeJS.ErrnoException).code === 'ENOENT')) die(cannotRun(binary, err));
+    if (!(retry && found.checked && (err as NodeJS.ErrnoException).code === 'ENOENT')) die(cannotRun(binary, err, !found.checked));
     let again: Resolved;
     try {
       again = stillInPlace(lookUp());

@@ -6,6 +6,7 @@ import { UserError } from '../common/errors.js';
 import { digestFile } from '../common/integrity.js';
 import { appTargets, type Matrix } from '../common/matrix.js';
 import { checkOpenableApp, extractArtifact } from '../common/app-extract.js';
+import { checkWindowsName } from '../common/archive-plan.js';
 import { validateAppManifest, type AppManifest, type AppTarget } from '../common/app-manifest.js';
 import { entryPayload, keyId, rotationPayload, signWith } from '../common/app-signing.js';
 
@@ -59,6 +60,8 @@ export async function checkAppArtifact(file: string, format: AppTarget['format']
   try {
     const entries = await extractArtifact(format, file, join(scratch, 'app'), Number.MAX_SAFE_INTEGER, basename(file));
     checkOpenableApp(targetId, format, file, entries);
+    // Unpacked here on another OS: the names a Windows user's ao-app refuses before writing are refused here too.
+    if (targetId.startsWith('win32-')) for (const e of entries) checkWindowsName(file, e.path);
     return format === 'AppImage' || format === 'exe' ? (await stat(file)).size : entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
   } finally {
     await rm(scratch, { recursive: true, force: true });

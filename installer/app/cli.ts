@@ -229,10 +229,13 @@ async function runVerb(
           await new Promise(() => setInterval(() => undefined, 60_000));
         },
       });
+      const left = (result.leftBehind ?? []).map(
+        ({ path }) => `; ${path} could not be removed yet (a program of it still running?): the next ao-app install removes it`,
+      );
       say(
-        result.status === 'installed'
+        (result.status === 'installed'
           ? `installed the desktop app ${result.version} at ${result.path}`
-          : `the desktop app ${result.version} is already installed at ${result.path}`,
+          : `the desktop app ${result.version} is already installed at ${result.path}`) + left.join(''),
         { event: 'result', ...result },
       );
       return 0;

@@ -106,6 +106,8 @@ export interface InstallResult {
   appPath?: string;
   /** The app-state.json written (or kept, and why). */
   appState?: RecordOutcome;
+  /** Older versions that could not be removed yet (sweepOld), each with why; the next install removes them. */
+  leftBehind?: { path: string; why: string }[];
 }
 
 export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -444,14 +446,29 @@ async function refuseReplacingHostApp(root: string, targetId: string, current: s
   });
 }
 
-/** Removes half-written versions and staging folders (no marker), never the current one. */
+/** Removes half-written versions and staging folders (no marker), never the current one; what cannot go yet stays (removeOrLeave). */
 async function sweep(root: string, keep: Set<string>): Promise<void> {
   const versions = join(root, 'versions');
   for (const name of await readdir(versions).catch(() => [] as string[])) {
     const dir = join(versions, name);
     if (keep.has(dir)) continue;
     if (!isVersionFolderName(name)) continue;
-    if (name.startsWith('.staging-') || !(await readMarker(dir))) await removeTree(dir);
+    if (name.startsWith('.staging-') || !(await readMarker(dir))) await removeOrLeave(dir, []);
+  }
+}
+
+/**
+ * Removes a version folder that is not current, or adds it to `leftBehind` with why it cannot go yet: Windows refuses to
+ * delete a running program's files (the old app still open during an update). The install had failed after its commit,
+ * exit 1 with a fix about permissions and its key rotation unrecorded, and every install after it the same while that app
+ * ran. The next install removes what is left.
+ */
+async function removeOrLeave(dir: string, leftBehind: NonNullable<InstallResult['leftBehind']>): Promise<void> {
+  try {
+    await removeTree(dir);
+  } catch (err) {
+    if (!isFileSystemError(err)) throw err;
+    leftBehind.push({ path: dir, why: err.message });
   }
 }
 
@@ -563,7 +580,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       const aoStart = await pointAoStartAt(options, target, root, versionDir, done, manifest.version);
       // Any other complete version is a leftover (an upgrade killed after its commit, then this one kept): the
       // whole unpacked app would otherwise stay on the disk for good.
-      await sweepOld(root, versionDir);
+      const leftBehind = await sweepOld(root, versionDir);
       // A run killed after its commit left this artifact's verified download behind: it is not needed any more
       // (a partial of another release's artifact under the same name is left to resume).
       const artifact = join(root, 'downloads', target.file);
@@ -577,6 +594,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
         resumedFrom: 0,
         fetched: 0,
         ...aoStart,
+        ...leftBehind,
       };
     }
 
@@ -678,7 +696,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // rmdir) must not leave app-state.json naming a deleted app, which ao start replaces with an unverified download.
     const aoStart = await pointAoStartAt(options, target, root, versionDir, marker, manifest.version);
     // The new version is complete and current: only now do older ones go.
-    await sweepOld(root, versionDir);
+    const leftBehind = await sweepOld(root, versionDir);
     await discardPartial(artifact);
     await applyTrustChange(root, trustChange);
     options.progress?.finish(`installed ${manifest.version} for ${targetId}`);
@@ -690,6 +708,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       resumedFrom: got.resumedFrom,
       fetched: got.fetched,
       ...aoStart,
+      ...leftBehind,
     };
   } finally {
     await lock.release();
@@ -765,11 +784,14 @@ async function moveAside(dir: string, aside: string): Promise<string | undefined
 }
 
 /** Removes every version but `keep`, and what a repair moved aside (`.staging-*` names). */
-async function sweepOld(root: string, keep: string): Promise<void> {
+async function sweepOld(root: string, keep: string): Promise<Pick<InstallResult, 'leftBehind'>> {
   const versions = join(root, 'versions');
+  const leftBehind: NonNullable<InstallResult['leftBehind']> = [];
   for (const name of await readdir(versions)) {
-    if (join(versions, name) !== keep && isVersionFolderName(name)) await removeTree(join(versions, name));
+    const dir = join(versions, name);
+    if (dir !== keep && isVersionFolderName(name)) await removeOrLeave(dir, leftBehind);
   }
+  return leftBehind.length > 0 ? { leftBehind } : {};
 }
 
 /** Removes what ao-app made in `dir` (names `ours` accepts), then `dir` itself if nothing else is left in it; whether it removed any. */

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { checkPlan } from '../../common/archive-plan.js';
 import { OUT_DIR, REPO_ROOT } from '../../common/paths.js';
 
 // The check is synchronous: a regression would hold this process's event loop (vitest's timeout included) for minutes,
@@ -56,5 +57,41 @@ describe('checking an archive plan', () => {
 
   it('refuses the same chain when its last link leaves the app', async () => {
     expect((await planChain('../../outside')).refused).toMatch(/symlink "ao-desktop\/l0" points outside the app/);
+  });
+});
+
+describe('names Windows cannot hold', () => {
+  const plan = (name: string, forWindows: boolean) => () =>
+    checkPlan(
+      'app.zip',
+      [
+        { path: 'Ao/Ao.exe', type: 'file', mode: 0o644, size: 2 },
+        { path: name, type: 'file', mode: 0o644, size: 2 },
+      ],
+      1 << 20,
+      forWindows,
+    );
+  // Wine writes each of these as a file named as given (a Linux file system under it), where Windows opens the device,
+  // drops the trailing dot or space (another file of the app overwritten) or writes an NTFS stream: shown here, not under Wine.
+  it.each([
+    'Ao/CON',
+    'Ao/aux.txt',
+    'Ao/Lpt1.log',
+    'Ao/nul .json',
+    'Ao/com\u00b9',
+    'Ao/x.dll.',
+    'Ao/x.dll ',
+    'Ao/Ao.exe::$DATA',
+    'Ao/a:b',
+    'Ao/what?.txt',
+    'Ao/x<y',
+    'Ao/tab\there',
+  ])('refuses %j when unpacking on Windows, and takes it elsewhere', (name) => {
+    expect(plan(name, true)).toThrow(/cannot be written on Windows/);
+    expect(plan(name, false)).not.toThrow();
+  });
+
+  it('takes names that only look like devices on Windows', () => {
+    for (const name of ['Ao/console.txt', 'Ao/auxiliary', 'Ao/com10', 'Ao/.aux', 'Ao/x.con', 'Ao/nul-x']) expect(plan(name, true)).not.toThrow();
   });
 });

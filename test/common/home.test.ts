@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { homeDir } from '../../common/home.js';
+import { expandHome, homeDir } from '../../common/home.js';
+import { cacheRoot } from '../../postinstall/locations.js';
 
 describe.runIf(process.platform !== 'win32')('the home folder', () => {
   const saved = process.env.HOME;
@@ -19,5 +20,16 @@ describe.runIf(process.platform !== 'win32')('the home folder', () => {
     expect(homeDir(process.env)).toBe(userInfo().homedir);
     delete process.env.HOME;
     expect(homeDir(process.env)).toBe(userInfo().homedir);
+  });
+});
+
+// cmd.exe's `set AO_CACHE_DIR="C:\Users\Ann Bo\ao"` keeps the quotes in the value; no Windows name holds one.
+describe('a Windows setting set with quotes', () => {
+  it('names the path inside them, for AO_CACHE_DIR and AO_APP_DIR (and AO_BINARY_PATH: win32-x64.foreign.ts)', () => {
+    const env = { USERPROFILE: 'C:\\Users\\Ann Bo' };
+    expect(cacheRoot({ ...env, AO_CACHE_DIR: '"D:\\ao cache"' }, 'win32')).toBe('D:\\ao cache');
+    expect(expandHome('"~\\ao app"', env, 'win32')).toBe('C:\\Users\\Ann Bo\\ao app');
+    // Elsewhere a quote is a character a name may hold.
+    expect(expandHome('"x"', { HOME: '/h' }, 'linux')).toBe('"x"');
   });
 });

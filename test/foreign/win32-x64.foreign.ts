@@ -6,10 +6,10 @@ import { build } from 'esbuild';
 import { inspectExecutable } from '../../common/binary-format.js';
 import { digestFile } from '../../common/integrity.js';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
-import { buildAppArtifact } from '../../rehearsal/app-fixtures.js';
+import { buildAppArtifact, manifestFor, rawZip } from '../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../rehearsal/fault-server.js';
 import { registryWithRelease } from '../../rehearsal/release-fixture.js';
-import { SHIPPED_COMMANDS } from '../postinstall/install-support.js';
+import { alterBinary, repairCommand, SHIPPED_COMMANDS } from '../postinstall/install-support.js';
 import { laneTools, mustSucceed, runOnFiles, wineEnv, WINESERVER, winPath, type Ran } from './support/foreign.js';
 
 /**
@@ -21,6 +21,29 @@ import { laneTools, mustSucceed, runOnFiles, wineEnv, WINESERVER, winPath, type 
  */
 const { tools, skip } = laneTools('wine');
 const suite = tools ? describe : describe.skip;
+
+/**
+ * The Unix pid of each Windows process whose command line holds `text` and one of `programs` (like "ao.exe"), once each
+ * runs. Looked up again right before use: a process seen while Wine starts it may be gone by then (ESRCH).
+ */
+async function waitForProcesses(text: string, programs: string[]): Promise<number[]> {
+  for (let waited = 0; waited < 60_000; waited += 200) {
+    const running = readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .map((pid) => {
+        try {
+          return { pid: Number(pid), line: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ') };
+        } catch {
+          return { pid: Number(pid), line: '' };
+        }
+      })
+      .filter(({ line }) => line.includes(text));
+    const pids = programs.map((program) => running.find(({ line }) => line.includes(program))?.pid);
+    if (pids.every((pid) => pid !== undefined)) return pids as number[];
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${programs.join(' and ')} not running "${text}" after 60 s`);
+}
 
 suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
   const wine = tools!;
@@ -107,6 +130,48 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect((await ao(['fixture', 'stdin'], { input: 'piped\r\nline 2\n' })).stdout).toBe('piped\r\nline 2\n');
   });
 
+  it('Ctrl-C in the console reaches ao.exe, which ends in its own way: the launcher neither kills it nor ends first', async () => {
+    // Windows sends a console's Ctrl-C to every process attached to it; Wine turns a Unix SIGINT into that event for the
+    // one process (shown by hand: ao.exe alone prints "got interrupt", node.exe alone runs the launcher's SIGINT listener).
+    const marker = String(30_000 + (process.pid % 1000));
+    const running = ao(['fixture', 'sleep', marker]);
+    await waitForProcesses(`fixture sleep ${marker}`, ['node.exe', 'ao.exe']);
+    // The Go binary's handler is installed at its start: a Ctrl-C before that ends it by Windows' default. As long as the
+    // arm64 file's wait for qemu (Wine starts a Go .exe in 0.3 to 1.5 s, longer while the other lane runs).
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    for (const pid of await waitForProcesses(`fixture sleep ${marker}`, ['node.exe', 'ao.exe'])) process.kill(pid, 'SIGINT');
+    const r = await running;
+    // The fixture's handler prints what arrived, then exits 1 a second later (Windows cannot re-raise it).
+    expect(r.stdout).toBe('got interrupt\n');
+    expect(r.status).toBe(1);
+  });
+
+  it('AO_BINARY_PATH naming what Windows cannot start (a batch file, a file that is no program) gets a fix for Windows', async () => {
+    const work = join(root, 'override');
+    mkdirSync(work, { recursive: true });
+    // A wrapper script, as a developer points ao at a build: Node starts a .cmd only through cmd.exe (EINVAL).
+    writeFileSync(join(work, 'my ao.cmd'), `@"${winPath(exePath())}" %*\r\n`);
+    writeFileSync(join(work, 'ao.exe'), 'not a program\n');
+    const withOverride = (file: string) =>
+      runOnFiles(wine.wine64, [wine.node, winPath(join(pkgDir(), 'bin', 'ao')), '--version'], { ...env, AO_BINARY_PATH: winPath(file) });
+    const batch = await withOverride(join(work, 'my ao.cmd'));
+    expect(batch.status).toBe(1);
+    expect(batch.stderr).toContain('fix: point AO_BINARY_PATH at the .exe that script runs');
+    const notAProgram = await withOverride(join(work, 'ao.exe'));
+    expect(notAProgram.status).toBe(1);
+    expect(notAProgram.stderr).toContain("fix: point AO_BINARY_PATH at ao's Windows program");
+    expect(notAProgram.stderr).not.toContain('chmod');
+  });
+
+  it('AO_BINARY_PATH set in cmd.exe with quotes (set AO_BINARY_PATH="C:\\...\\ao.exe", which keeps them) names that file', async () => {
+    const r = await runOnFiles(wine.wine64, [wine.node, winPath(join(pkgDir(), 'bin', 'ao')), '--version'], {
+      ...env,
+      AO_BINARY_PATH: `"${winPath(exePath())}"`,
+    });
+    expect(r.stdout).toBe('ao version 0.10.0\n');
+    expect(r.stderr).toBe(`ao: using AO_BINARY_PATH=${winPath(exePath())} (not verified)\n`);
+  });
+
   it('ao-app and ao-legacy-import run as their .cmd shims run them: --help, and exit 2 on a usage error', async () => {
     for (const [cmd, usage, bad] of SHIPPED_COMMANDS) {
       const file = winPath(join(pkgDir(), 'lib', cmd));
@@ -133,6 +198,30 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('refusing to run');
     expect(r.stderr).toContain('npm install -g @aoagents/ao@0.10.0');
+  });
+
+  it("in a project, a tampered ao.exe's printed fix is a command cmd.exe runs, and it puts the release back", async () => {
+    const project = join(root, 'Ann & Bo', 'my project');
+    mkdirSync(project, { recursive: true });
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'my-project', version: '1.0.0', private: true }));
+    const inProject = (cmd: string, args: string[], extra: NodeJS.ProcessEnv = {}) =>
+      runOnFiles(cmd, args, { ...env, ...extra }, { cwd: project, timeoutMs: 300_000 });
+    mustSucceed(await inProject(wine.wine64, [wine.node, winPath(wine.npmCli), 'install', '@aoagents/ao@0.10.0']), 'npm install (project)');
+    alterBinary(join(project, 'node_modules', '@aoagents', 'ao-win32-x64', 'bin', 'ao.exe'));
+    const launcher = winPath(join(project, 'node_modules', '@aoagents', 'ao', 'bin', 'ao'));
+    const refused = await inProject(wine.wine64, [wine.node, launcher, '--version']);
+    expect(refused.stderr).toContain('refusing to run');
+    const fix = repairCommand(refused.stderr);
+    expect(fix).toContain(`(in ${winPath(project)})`);
+    // cmd.exe as the user pastes it there, with npm's own npm.cmd reduced to what it runs (Wine's cmd stops in the real one).
+    const shims = join(root, 'npm shim');
+    mkdirSync(shims, { recursive: true });
+    writeFileSync(join(shims, 'npm.cmd'), `@"${winPath(wine.node)}" "${winPath(wine.npmCli)}" %*\r\n`);
+    await inProject(wine.wine64, ['cmd', '/c', fix!.replace(/ \(in [^)]*\)$/, '')], { WINEPATH: `${winPath(shims)};${winPath(join(wine.node, '..'))}` });
+    // Wine's cmd exits 0 past a command it does not know (Windows' sets 9009 and stops at &&): what counts is the outcome.
+    const again = await inProject(wine.wine64, [wine.node, launcher, '--version']);
+    expect(again.stderr).toBe('');
+    expect(again.stdout).toBe('ao version 0.10.0\n');
   });
 
   it("the cutover's runCommand passes exact arguments to a .cmd shim in a folder with a space and &, and runs the JS bin/ao with node", async () => {
@@ -210,6 +299,113 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     }
     const where = await app(['where']);
     expect(where.stdout.trim()).toBe(`${winPath(appRoot)}\\versions\\0.10.1-win32-x64`);
+  });
+
+  it('ao-app refuses a zip holding a name Windows cannot hold before writing any of it, and says so', async () => {
+    appServer ??= await startFaultServer();
+    const work = join(root, 'odd names');
+    mkdirSync(work, { recursive: true });
+    const zip = join(work, 'ao-desktop-win32-x64.zip');
+    // Built on Linux or macOS, where `?` is a name like any other; Windows' file API refuses it.
+    writeFileSync(
+      zip,
+      rawZip([
+        { name: 'Ao/Ao.exe', data: 'MZ' },
+        { name: 'Ao/resources/what?.txt', data: 'notes' },
+      ]),
+    );
+    writeFileSync(join(work, 'manifest.json'), JSON.stringify(await manifestFor(appServer, zip, 'zip', 'win32-x64', {}, { path: '/odd-names.zip' })));
+    const appRoot = join(work, 'app');
+    const r = await node([
+      winPath(join(pkgDir(), 'lib', 'ao-app')),
+      'install',
+      '--json',
+      '--manifest',
+      winPath(join(work, 'manifest.json')),
+      '--dir',
+      winPath(appRoot),
+    ]);
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toMatchObject({ event: 'error', code: 'EUNSAFEARCHIVE' });
+    expect(r.stderr).toContain('"Ao/resources/what?.txt" cannot be written on Windows');
+    expect(readdirSync(join(appRoot, 'versions'))).toEqual([]);
+  });
+
+  /** A manifest for a zip app whose Ao.exe is the fixture binary, so it can run (and sleep) from its version folder. */
+  async function runnableApp(work: string, version: string): Promise<string> {
+    appServer ??= await startFaultServer();
+    const zip = join(work, `${version}.zip`);
+    const entries = [
+      { name: 'Ao/Ao.exe', data: readFileSync(exePath()) },
+      { name: 'Ao/version.txt', data: version },
+    ];
+    writeFileSync(zip, rawZip(entries));
+    const file = join(work, `manifest-${version}.json`);
+    const served = { path: `/${work.split('/').pop()}-${version}.zip`.replace(/ /g, '-'), version };
+    writeFileSync(file, JSON.stringify(await manifestFor(appServer, zip, 'zip', 'win32-x64', {}, served)));
+    return file;
+  }
+  const appCommand = (args: string[], appRoot: string) => node([winPath(join(pkgDir(), 'lib', 'ao-app')), ...args, '--dir', winPath(appRoot)]);
+  /** The installed app in `versionDir` started, and its Unix pid once it runs. */
+  async function startApp(versionDir: string): Promise<{ app: number; running: Promise<Ran> }> {
+    const marker = String(40_000 + (process.pid % 1000));
+    const running = runOnFiles(wine.wine64, [join(versionDir, 'Ao', 'Ao.exe'), 'fixture', 'sleep', marker], env);
+    await waitForProcesses(`fixture sleep ${marker}`, ['Ao.exe']);
+    // Looked up again once it runs for sure (see waitForProcesses).
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const [app] = await waitForProcesses(`fixture sleep ${marker}`, ['Ao.exe']);
+    return { app: app!, running };
+  }
+
+  it('ao-app updates the app while the old version runs (Windows will not delete a running program), and removes it later', async () => {
+    appServer ??= await startFaultServer();
+    const work = join(root, 'running app');
+    mkdirSync(work, { recursive: true });
+    const manifests = [await runnableApp(work, '0.10.0'), await runnableApp(work, '0.10.1')];
+    const appRoot = join(work, 'app');
+    const install = (manifest: string) => appCommand(['install', '--json', '--manifest', winPath(manifest)], appRoot);
+    mustSucceed(await install(manifests[0]!), 'ao-app install 0.10.0');
+    const { app, running } = await startApp(join(appRoot, 'versions', '0.10.0-win32-x64'));
+    try {
+      const update = await install(manifests[1]!);
+      expect(update.stderr).toBe('');
+      expect(update.status).toBe(0);
+      expect(JSON.parse(update.stdout.trim().split('\n').pop()!)).toMatchObject({
+        event: 'result',
+        status: 'installed',
+        version: '0.10.1',
+        leftBehind: [expect.objectContaining({ path: winPath(join(appRoot, 'versions', '0.10.0-win32-x64')) })],
+      });
+      expect(JSON.parse(readFileSync(join(appRoot, 'current.json'), 'utf8'))).toEqual({ version: '0.10.1-win32-x64' });
+      // Asked again while the old app still runs: installed, and what is left of the old one still waits.
+      const again = await install(manifests[1]!);
+      expect(again.stderr).toBe('');
+      expect(JSON.parse(again.stdout.trim().split('\n').pop()!)).toMatchObject({ event: 'result', status: 'already-installed' });
+    } finally {
+      process.kill(app, 'SIGKILL');
+      await running;
+    }
+    // The old app has ended: the next install takes what was left of it away.
+    mustSucceed(await install(manifests[1]!), 'ao-app install 0.10.1 again');
+    expect(readdirSync(join(appRoot, 'versions'))).toEqual(['0.10.1-win32-x64']);
+  });
+
+  it('ao-app remove while the app runs says to close it, and removes it once closed', async () => {
+    const work = join(root, 'remove running');
+    mkdirSync(work, { recursive: true });
+    const appRoot = join(work, 'app');
+    mustSucceed(await appCommand(['install', '--json', '--manifest', winPath(await runnableApp(work, '0.10.0'))], appRoot), 'ao-app install');
+    const { app, running } = await startApp(join(appRoot, 'versions', '0.10.0-win32-x64'));
+    try {
+      const refused = await appCommand(['remove'], appRoot);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain('fix: close the desktop app');
+    } finally {
+      process.kill(app, 'SIGKILL');
+      await running;
+    }
+    mustSucceed(await appCommand(['remove'], appRoot), 'ao-app remove once the app ended');
+    expect(existsSync(join(appRoot, 'versions', '0.10.0-win32-x64'))).toBe(false);
   });
 
   it("the cutover's app step puts the app under %USERPROFILE%\\.ao\\app when HOME is unset, as on Windows", async () => {

@@ -93,6 +93,17 @@ describe('diagnosing a missing binary', () => {
     expect(diagnoseMissingBinary(facts({ global: false, lockfile: { folder: '/my app', targets: [] } })).fix).toMatch(/^in '\/my app': rm -rf /);
   });
 
+  // cmd.exe has no rm: on Windows the repair had been `rm -rf node_modules package-lock.json && npm install`, which fails.
+  it('on Windows the repairs that delete node_modules or the lockfile are commands cmd.exe runs', () => {
+    const windows = { wanted: ['win32-x64'], global: false, project: 'C:\\my app' };
+    expect(diagnoseMissingBinary(facts({ ...windows, lockfile: { folder: 'C:\\my app', targets: ['darwin-arm64'] } })).fix).toBe(
+      'in "C:\\my app": rmdir /s /q node_modules && del package-lock.json && npm install  (then commit the new lockfile)',
+    );
+    expect(diagnoseMissingBinary(facts({ ...windows, presentTargets: ['darwin-arm64'] })).fix).toBe(
+      'reinstall in "C:\\my app": rmdir /s /q node_modules && npm install  (or for npm >= 10: npm install --os=win32 --cpu=x64)',
+    );
+  });
+
   it('omitted optional deps under npm: --include=optional, or let the script fetch it', () => {
     const e = diagnoseMissingBinary(facts({}));
     expect(e.code).toBe('EAOMISSING');

@@ -210,6 +210,11 @@ describe('the install layout, decided in one place', () => {
       reinstallCommand({ manager: 'npm', global: false, pnp: false, project: '/w s/packages/app' }, SPEC, '/w s/node_modules/@aoagents/ao-linux-x64'),
     ).toBe("rm -rf '/w s/node_modules/@aoagents/ao-linux-x64' && npm install (in /w s/packages/app)");
     expect(reinstallCommand({ manager: 'pnpm', global: true, pnp: false }, SPEC)).toBe('pnpm add -g @aoagents/ao@0.10.0 --force');
+    // On Windows a command cmd.exe runs (it has no rm), quoted the way cmd reads a path with a space.
+    const winProject = { manager: 'npm', global: false, pnp: false, project: 'C:\\w s\\app' } as const;
+    expect(reinstallCommand(winProject, SPEC, 'C:\\w s\\node_modules\\@aoagents\\ao-win32-x64', undefined, 'win32')).toBe(
+      'rmdir /s /q "C:\\w s\\node_modules\\@aoagents\\ao-win32-x64" && npm install (in C:\\w s\\app)',
+    );
     // The altered file's mtime made fresh, so pnpm re-hashes its store copy; quoted for the shell; no `touch` on Windows.
     const pnpmBin = '/h/pnpm home/global/5/.pnpm/@aoagents+ao-linux-x64@0.10.0/node_modules/@aoagents/ao-linux-x64/bin/ao';
     expect(reinstallCommand({ manager: 'pnpm', global: true, pnp: false }, SPEC, dirname(dirname(pnpmBin)), pnpmBin, 'linux')).toBe(

@@ -79,6 +79,23 @@ describe('the release app manifest', () => {
     await expect(checkAppArtifact(join(dir, 'agent-orchestrator-darwin-arm64.zip'), 'zip', 'win32-x64')).resolves.toBeGreaterThan(0);
   });
 
+  it("refuses a Windows zip holding a name Windows cannot hold, as users' ao-app there does, and the same bytes for Linux", async () => {
+    const dir = await tempDir('windows-names-release');
+    const file = join(dir, 'ao-desktop-win32-x64.zip');
+    await writeFile(
+      file,
+      rawZip([
+        { name: 'Ao/Ao.exe', data: 'MZ' },
+        { name: 'Ao/resources/aux.txt', data: 'notes' },
+      ]),
+    );
+    await expect(checkAppArtifact(file, 'zip', 'win32-x64')).rejects.toMatchObject({
+      code: 'EUNSAFEARCHIVE',
+      why: expect.stringMatching(/"Ao\/resources\/aux.txt" cannot be written on Windows: .* the Windows device AUX/),
+    });
+    await expect(checkAppArtifact(file, 'zip', 'linux-x64')).resolves.toBeGreaterThan(0);
+  });
+
   it.runIf(process.platform === 'linux' && process.getuid?.() === 0)(
     "a temp folder too full to unpack into is the release machine's own trouble, not an artifact users would refuse",
     async () => {
