@@ -66,10 +66,11 @@ function osHomeDir(platform: string): string {
  * and a path taken as it is made a folder named `~` in the working folder. `~user` is left as it is.
  * On Windows the double quotes around a whole value are dropped: cmd.exe's `set AO_BINARY_PATH="C:\Program Files\ao.exe"`
  * keeps them in the value, and no Windows name may hold a `"` (taken as it is, it named a file under the working folder).
+ * An empty pair (`set AO_APP_DIR=""`, meant to clear it) stays as it is: dropped, it had named the working folder.
  */
 export function expandHome(path: string, env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
   if (platform !== 'win32') return path.replace(/^~(?=$|\/)/, () => homeDir(env, platform));
-  return path.replace(/^"([^"]*)"$/, '$1').replace(/^~(?=$|[\\/])/, () => homeDir(env, platform));
+  return path.replace(/^"([^"]+)"$/, '$1').replace(/^~(?=$|[\\/])/, () => homeDir(env, platform));
 }
 
 /**

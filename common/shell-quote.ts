@@ -5,9 +5,10 @@ export function shellQuote(word: string): string {
 
 /**
  * A path as one word of a command printed for `platform`'s usual shell: cmd.exe on Windows (double quotes where needed;
- * it reads no single quotes), the POSIX shell elsewhere.
+ * it reads no single quotes), the POSIX shell elsewhere. cmd also ends a word at `,`, `;` and `=`: unquoted, `rmdir /s /q
+ * C:\a,b\x` deleted C:\a and b\x. (A `%NAME%` in a path is expanded even inside the quotes; cmd has no escape for it there.)
  */
 export function quotePathFor(platform: string, path: string): string {
   if (platform !== 'win32') return shellQuote(path);
-  return /^[\w@+=:,.\\/-]+$/.test(path) ? path : `"${path}"`;
+  return /^[\w@+:.\\/-]+$/.test(path) ? path : `"${path}"`;
 }

@@ -33,7 +33,17 @@ import { procStatFields } from '../common/proc-stat.js';
  *   binary that did not exit). Node >= 22.15 has neither limit: the binary
  *   replaces the launcher (launcher.ts).
  */
-export const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM'];
+export const FORWARDED: readonly NodeJS.Signals[] = [
+  'SIGINT',
+  'SIGTERM',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGALRM',
+  // A console's Ctrl-Break, which Windows sends to ao.exe as well: unheard, Node's default ended the launcher before it.
+  ...(process.platform === 'win32' ? (['SIGBREAK'] as const) : []),
+];
 const FROM_TERMINAL = new Set<NodeJS.Signals>(['SIGINT', 'SIGQUIT', 'SIGHUP']);
 
 /** Whether this process is in the foreground process group of a controlling terminal. Asked only when a signal arrives. */

@@ -31,5 +31,8 @@ describe('a Windows setting set with quotes', () => {
     expect(expandHome('"~\\ao app"', env, 'win32')).toBe('C:\\Users\\Ann Bo\\ao app');
     // Elsewhere a quote is a character a name may hold.
     expect(expandHome('"x"', { HOME: '/h' }, 'linux')).toBe('"x"');
+    // `set AO_APP_DIR=""`, a usual mistake for clearing it: no path at all, which had named the working folder (ao-app
+    // installed there, exit 0); left as it is, a name no Windows folder may have, never the working folder.
+    expect(expandHome('""', env, 'win32')).toBe('""');
   });
 });

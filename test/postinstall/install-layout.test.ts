@@ -215,6 +215,12 @@ describe('the install layout, decided in one place', () => {
     expect(reinstallCommand(winProject, SPEC, 'C:\\w s\\node_modules\\@aoagents\\ao-win32-x64', undefined, 'win32')).toBe(
       'rmdir /s /q "C:\\w s\\node_modules\\@aoagents\\ao-win32-x64" && npm install (in C:\\w s\\app)',
     );
+    // cmd splits a word at `,`, `;` and `=` too: unquoted, `rmdir /s /q C:\a,b\...` deleted C:\a and a folder under the current one.
+    for (const folder of ['C:\\w\\a,b', 'C:\\w\\a=b', 'C:\\w\\a;b']) {
+      expect(reinstallCommand({ ...winProject, project: `${folder}\\app` }, SPEC, `${folder}\\node_modules\\@aoagents\\ao-win32-x64`, undefined, 'win32')).toBe(
+        `rmdir /s /q "${folder}\\node_modules\\@aoagents\\ao-win32-x64" && npm install (in ${folder}\\app)`,
+      );
+    }
     // The altered file's mtime made fresh, so pnpm re-hashes its store copy; quoted for the shell; no `touch` on Windows.
     const pnpmBin = '/h/pnpm home/global/5/.pnpm/@aoagents+ao-linux-x64@0.10.0/node_modules/@aoagents/ao-linux-x64/bin/ao';
     expect(reinstallCommand({ manager: 'pnpm', global: true, pnp: false }, SPEC, dirname(dirname(pnpmBin)), pnpmBin, 'linux')).toBe(

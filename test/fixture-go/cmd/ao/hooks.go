@@ -43,8 +43,10 @@ func cmdFixture(args []string) error {
 			signal.Reset()
 			p, _ := os.FindProcess(os.Getpid())
 			_ = p.Signal(s)
+			// Where it cannot be re-raised (Windows): 130, as a shell reports an interrupted program, told apart from the
+			// 1 a TerminateProcess from outside leaves.
 			time.Sleep(time.Second)
-			return exitError(1)
+			return exitError(130)
 		case <-time.After(time.Duration(ms) * time.Millisecond):
 			return nil
 		}
