@@ -24,6 +24,8 @@ export interface TrustedKey {
   publicKey: string;
   /** How this machine came to trust it. */
   via: string;
+  /** The id of the key whose hand-over made this machine trust it; none for a key trusted on first use. */
+  by?: string;
 }
 
 export const TRUST_FILE = 'trusted-keys.json';
@@ -44,11 +46,11 @@ function damagedStore(path: string, why: string, cause?: unknown): UserError {
 
 /** A stored key the crypto library accepts as an Ed25519 public key, with its id computed, not taken from the file. */
 function storedKey(entry: unknown): TrustedKey | undefined {
-  const { publicKey, via } = (entry ?? {}) as Partial<TrustedKey>;
+  const { publicKey, via, by } = (entry ?? {}) as Partial<TrustedKey>;
   if (typeof publicKey !== 'string') return undefined;
   try {
     if (createPublicKey(publicKey).asymmetricKeyType !== 'ed25519') return undefined;
-    return { id: keyId(publicKey), publicKey, via: typeof via === 'string' ? via : 'remembered' };
+    return { id: keyId(publicKey), publicKey, via: typeof via === 'string' ? via : 'remembered', ...(typeof by === 'string' ? { by } : {}) };
   } catch {
     return undefined;
   }
@@ -157,7 +159,8 @@ const listKeys = (keys: TrustedKey[]) => keys.map((k) => `${k.id} (${k.via})`).j
  * pinned, since the release config, not a manifest, decides what the build trusts.
  */
 export function checkEntryTrust(manifest: AppManifest, targetId: string, target: AppTarget, pinned: TrustedKey[], store: TrustStore): TrustChange {
-  const trusted = [...pinned, ...store.keys];
+  const remembered = pinned.length === 0 ? store.keys : store.keys.filter((k) => handedOverFromPinned(k, pinned, store));
+  const trusted = [...pinned, ...remembered];
   const signer = manifest.publicKey;
   if (!signer && !target.signature) {
     if (trusted.length > 0) throw refused(`it is unsigned, and this machine trusts ${trusted.map((k) => `key ${k.id} (${k.via})`).join(', ')}`);
@@ -181,15 +184,34 @@ export function checkEntryTrust(manifest: AppManifest, targetId: string, target:
   const path = rotation ? handOverPath(signer, rotation, trusted, store.retired) : undefined;
   if (path) {
     const by = path.at(-2)!;
-    const add = { id, publicKey: signer, via: `rotation signed by ${by.id} (${manifest.version})` };
+    const add = { id, publicKey: signer, via: `rotation signed by ${by.id} (${manifest.version})`, by: by.id };
     // Every key handed over from on the way is rotated out; a pinned one stays, since the build decides what it pins.
     const retire = path
       .slice(0, -1)
       .filter((k) => !pinned.some((p) => p.id === k.id))
-      .map((k) => ({ ...(store.keys.find((s) => s.id === k.id) ?? k), via: `handed over to key ${id} in ${manifest.version}` }));
+      .map((k) => ({ ...k, via: `handed over to key ${id} in ${manifest.version}` }));
     return { add, retire };
   }
-  throw refused(`it is signed by key ${id}; this machine trusts ${listKeys(trusted)}${rotation ? ', and no trusted key signed the rotation' : ''}`);
+  const unpinned = store.keys.find((k) => k.id === id);
+  const why = unpinned
+    ? `key ${id} was remembered here (${unpinned.via}) before this ao-app build pinned its own keys, and no pinned key handed over to it; `
+    : '';
+  throw refused(`it is signed by key ${id}; ${why}this machine trusts ${listKeys(trusted)}${rotation ? ', and no trusted key signed the rotation' : ''}`);
+}
+
+/**
+ * Once the build pins keys, they decide: a remembered key counts only when a pinned key handed over to it, directly or
+ * through keys since rotated out. A key trusted on first use under a build that pinned none (a tampered package's, an old
+ * release key) had stayed trusted beside the pin for good.
+ */
+function handedOverFromPinned(key: TrustedKey, pinned: TrustedKey[], store: TrustStore): boolean {
+  const known = new Map([...store.retired, ...store.keys].map((k) => [k.id, k]));
+  const seen = new Set<string>();
+  for (let k: TrustedKey | undefined = key; k?.by !== undefined && !seen.has(k.id); k = known.get(k.by)) {
+    if (pinned.some((p) => p.id === k!.by)) return true;
+    seen.add(k.id);
+  }
+  return false;
 }
 
 /**
@@ -203,7 +225,7 @@ function handOverPath(signer: string, rotation: KeyRotation, trusted: TrustedKey
     const id = keyId(link.publicKey);
     if (reached.has(id) || retired.some((k) => k.id === id)) continue;
     const from = [...reached.values()].find((p) => verifies(p.at(-1)!.publicKey, rotationPayload(link.publicKey), link.signature));
-    if (from) reached.set(id, [...from, { id, publicKey: link.publicKey, via: 'a hand-over' }]);
+    if (from) reached.set(id, [...from, { id, publicKey: link.publicKey, via: 'a hand-over', by: from.at(-1)!.id }]);
   }
   return reached.get(keyId(signer));
 }

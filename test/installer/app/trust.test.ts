@@ -179,6 +179,31 @@ describe('who may sign the desktop app', () => {
     expect((await installApp({ manifest: await manifest('0.13.0', B), target, root, trustedKeys: pinned })).status).toBe('installed');
   });
 
+  // A machine that installed with a build pinning nothing trusted that manifest's key on first use (a tampered package's
+  // key, or an old release key). A build that pins its keys decides from then on: the key trusted on first use had
+  // stayed trusted beside the pin for good, so whoever held it could still sign releases this machine installs.
+  it('stops trusting a key remembered on first use once the build pins its keys, unless a pinned key handed over to it', async () => {
+    const root = await tempDir('root');
+    const target = 'darwin-arm64';
+    expect((await installApp({ manifest: await manifest('0.10.0', B), target, root, trustedKeys: [] })).status).toBe('installed');
+    const pinned = [{ id: keyId(pem(A)), publicKey: pem(A), via: 'the ao-app build' }];
+    const before = fetches();
+    await expect(installApp({ manifest: await manifest('0.11.0', B), target, root, trustedKeys: pinned })).rejects.toMatchObject({
+      code: 'ESIGNATURE',
+      why: expect.stringContaining(`key ${keyId(pem(B))} was remembered here (first install (0.10.0)) before this ao-app build pinned its own keys`),
+    });
+    // Nor through a hand-over the first-use key signed.
+    await expect(installApp({ manifest: await manifest('0.11.0', C, B), target, root, trustedKeys: pinned })).rejects.toMatchObject({ code: 'ESIGNATURE' });
+    expect(fetches()).toBe(before);
+    expect((await installApp({ manifest: await manifest('0.11.0', A), target, root, trustedKeys: pinned })).status).toBe('installed');
+    // The pinned key's hand-over to that key, carried in a chain on to C, makes C trusted from then on.
+    const chained = await manifest('0.12.0', C, B);
+    chained.keyRotation!.chain = [{ publicKey: pem(B), signature: signWith(A, rotationPayload(pem(B))) }];
+    expect((await installApp({ manifest: chained, target, root, trustedKeys: pinned })).status).toBe('installed');
+    expect((await installApp({ manifest: await manifest('0.13.0', C), target, root, trustedKeys: pinned })).status).toBe('installed');
+    expect(await rememberedIds(root)).toEqual([keyId(pem(C))]);
+  });
+
   it('never trusts a rotated-out key again, even when the pinned key’s earlier rotation to it is replayed', async () => {
     const root = await tempDir('root');
     const target = 'darwin-arm64';
