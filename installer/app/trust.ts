@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto';
-import { readFile, readlink, stat } from 'node:fs/promises';
+import { readFile, readlink, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../common/errors.js';
 import { writeJsonAtomic } from '../../common/fs-atomic.js';
@@ -128,6 +128,16 @@ export async function rememberedTrust(root: string): Promise<TrustStore> {
   return { keys: storedKeys(path, data, 'keys'), retired: storedKeys(path, data, 'retired') };
 }
 
+/**
+ * Where the store's content lives: through a link (a dotfiles folder), the file it points to. Renamed over, the link had
+ * become a file of its own, and the old store it pointed to, a rotated-out key still trusted there, came back at the next
+ * re-link. Killed writes leave their temp file beside it.
+ */
+export async function trustStoreFile(root: string): Promise<string> {
+  const path = join(root, TRUST_FILE);
+  return realpath(path).catch(() => path);
+}
+
 /** Writes an accepted manifest's change: the rotated-out key leaves `keys` for `retired`, the new one joins `keys`. */
 export async function applyTrustChange(root: string, change: TrustChange): Promise<void> {
   const { add, retire = [] } = change;
@@ -138,7 +148,7 @@ export async function applyTrustChange(root: string, change: TrustChange): Promi
   const retired = store.retired.filter((k) => !gone.has(k.id));
   keys.push(add);
   retired.push(...retire);
-  await writeJsonAtomic(join(root, TRUST_FILE), { schemaVersion: 1, keys, retired });
+  await writeJsonAtomic(await trustStoreFile(root), { schemaVersion: 1, keys, retired });
 }
 
 function refused(why: string): UserError {

@@ -366,6 +366,22 @@ describe('who may sign the desktop app', () => {
     expect((await installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
   });
 
+  // A store kept elsewhere through a link (a dotfiles folder): a rotation's write had replaced the link with a file, leaving
+  // the old store where the link pointed, rotated-out key still trusted there, for the next re-link to bring back.
+  it('writes a rotation through a store that is a link, keeping the link', async () => {
+    const root = await tempDir('root');
+    const target = 'darwin-arm64';
+    expect((await installApp({ manifest: await manifest('0.10.0', A), target, root, trustedKeys: [] })).status).toBe('installed');
+    const store = join(root, TRUST_FILE);
+    const elsewhere = join(await tempDir('dotfiles'), TRUST_FILE);
+    await writeFile(elsewhere, await readFile(store));
+    await rm(store);
+    await symlink(elsewhere, store);
+    expect((await installApp({ manifest: await manifest('0.11.0', B, A), target, root, trustedKeys: [] })).status).toBe('installed');
+    expect(await readlink(store)).toBe(elsewhere);
+    expect(await rememberedIds(root)).toEqual([keyId(pem(B))]);
+  });
+
   // `--dir /tmp/ao-app` on a shared machine, where another user made the folder first: whoever can write the store can
   // put their key in it, and it had been trusted, the release's signature then meaning nothing.
   it('refuses a remembered-key store another user can write (writable by all, or another user’s) before downloading', async () => {
