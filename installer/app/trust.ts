@@ -181,7 +181,12 @@ export function checkEntryTrust(manifest: AppManifest, targetId: string, target:
   if (!verifies(signer, entryPayload(manifest.version, targetId, target), target.signature))
     throw refused(`the signature of ${targetId} does not match its entry under key ${id}`);
   if (trusted.length === 0 && store.retired.length === 0) return { add: { id, publicKey: signer, via: `first install (${manifest.version})` } };
-  if (trusted.some((k) => k.id === id)) return {};
+  if (trusted.some((k) => k.id === id)) {
+    // A pinned key is remembered too: going back to a build that pins none (every release before the pin) had found
+    // nothing remembered and trusted any manifest's key on first use again. A rotated-out one stays retired.
+    const known = [...store.keys, ...store.retired].some((k) => k.id === id);
+    return known ? {} : { add: { id, publicKey: signer, via: `pinned in the ao-app build that installed ${manifest.version}` } };
+  }
   // Before any rotation: a rotation signature never expires, so the one that once handed trust to this key (a pinned
   // key's, still trusted) would otherwise bring a key back that was rotated out, maybe because it leaked.
   const retired = store.retired.find((k) => k.id === id);

@@ -201,7 +201,20 @@ describe('who may sign the desktop app', () => {
     chained.keyRotation!.chain = [{ publicKey: pem(B), signature: signWith(A, rotationPayload(pem(B))) }];
     expect((await installApp({ manifest: chained, target, root, trustedKeys: pinned })).status).toBe('installed');
     expect((await installApp({ manifest: await manifest('0.13.0', C), target, root, trustedKeys: pinned })).status).toBe('installed');
-    expect(await rememberedIds(root)).toEqual([keyId(pem(C))]);
+    expect(await rememberedIds(root)).toEqual([keyId(pem(A)), keyId(pem(C))]);
+  });
+
+  // Every release so far pins nothing: a user going back to one (npm install -g @aoagents/ao@<older>) after a build that
+  // pinned its key had found nothing remembered, and the older build trusted any manifest's key on first use again.
+  it('remembers the pinned key that signed an install, so a build pinning none does not trust another key on first use', async () => {
+    const root = await tempDir('root');
+    const target = 'darwin-arm64';
+    const pinned = [{ id: keyId(pem(A)), publicKey: pem(A), via: 'the ao-app build' }];
+    expect((await installApp({ manifest: await manifest('0.12.0', A), target, root, trustedKeys: pinned })).status).toBe('installed');
+    const before = fetches();
+    await expect(installApp({ manifest: await manifest('0.11.0', B), target, root, trustedKeys: [] })).rejects.toMatchObject({ code: 'ESIGNATURE' });
+    expect(fetches()).toBe(before);
+    expect((await installApp({ manifest: await manifest('0.11.0', A), target, root, trustedKeys: [] })).status).toBe('installed');
   });
 
   it('never trusts a rotated-out key again, even when the pinned key’s earlier rotation to it is replayed', async () => {
