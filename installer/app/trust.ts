@@ -3,6 +3,7 @@ import { readFile, readlink, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../common/errors.js';
 import { writeJsonAtomic } from '../../common/fs-atomic.js';
+import { CANNOT_WRITE } from '../../common/lock.js';
 import type { AppManifest, AppTarget, KeyRotation } from '../../common/app-manifest.js';
 import { entryPayload, keyId, rotationPayload, verifies } from '../../common/app-signing.js';
 import buildKeys from './trusted-keys.json' with { type: 'json' };
@@ -148,7 +149,16 @@ export async function applyTrustChange(root: string, change: TrustChange): Promi
   const retired = store.retired.filter((k) => !gone.has(k.id));
   keys.push(add);
   retired.push(...retire);
-  await writeJsonAtomic(await trustStoreFile(root), { schemaVersion: 1, keys, retired });
+  const content = { schemaVersion: 1, keys, retired };
+  const own = join(root, TRUST_FILE);
+  const linked = await trustStoreFile(root);
+  try {
+    await writeJsonAtomic(linked, content);
+  } catch (err) {
+    // A link to a store this user may not write (an admin's, a read-only disk): the app folder's own copy takes over.
+    if (linked === own || !CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    await writeJsonAtomic(own, content);
+  }
 }
 
 function refused(why: string): UserError {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { chmod, chown, mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -11,7 +11,7 @@ import { entryPayload, keyId, rotationPayload, signWith } from '../../../common/
 import { TRUST_FILE } from '../../../installer/app/trust.js';
 import { buildAppArtifact } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
-import { bundledCli, type ManifestWith, manifestFor, tempDir, writeManifest } from './helpers.js';
+import { bundledCli, canMountTmpfs, type ManifestWith, manifestFor, tempDir, writeManifest } from './helpers.js';
 
 /**
  * The signature means something: keys come from the build and from what this
@@ -393,6 +393,26 @@ describe('who may sign the desktop app', () => {
     expect((await installApp({ manifest: await manifest('0.11.0', B, A), target, root, trustedKeys: [] })).status).toBe('installed');
     expect(await readlink(store)).toBe(elsewhere);
     expect(await rememberedIds(root)).toEqual([keyId(pem(B))]);
+  });
+
+  // One this user may not write (an admin's store on a read-only disk): the machine's own copy takes over, as before.
+  it.skipIf(!canMountTmpfs())('writes a rotation beside a linked store it may not write, replacing the link', async () => {
+    const root = await tempDir('root');
+    const target = 'darwin-arm64';
+    expect((await installApp({ manifest: await manifest('0.10.0', A), target, root, trustedKeys: [] })).status).toBe('installed');
+    const store = join(root, TRUST_FILE);
+    const mount = await tempDir('ro-store');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mount]);
+    try {
+      await writeFile(join(mount, TRUST_FILE), await readFile(store));
+      execFileSync('mount', ['-o', 'remount,ro', mount]);
+      await rm(store);
+      await symlink(join(mount, TRUST_FILE), store);
+      expect((await installApp({ manifest: await manifest('0.11.0', B, A), target, root, trustedKeys: [] })).status).toBe('installed');
+      expect(await rememberedIds(root)).toEqual([keyId(pem(B))]);
+    } finally {
+      execFileSync('umount', [mount]);
+    }
   });
 
   // `--dir /tmp/ao-app` on a shared machine, where another user made the folder first: whoever can write the store can
