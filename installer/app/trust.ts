@@ -107,6 +107,9 @@ async function refuseOthersWritable(path: string): Promise<void> {
  */
 export async function rememberedTrust(root: string): Promise<TrustStore> {
   const path = join(root, TRUST_FILE);
+  // A FIFO or a device (through a link too) is never read: a FIFO waited for a writer for ever, holding the lock.
+  const kind = await stat(path).catch(() => undefined);
+  if (kind && !kind.isFile()) throw damagedStore(path, 'it is not a regular file');
   let text: string;
   try {
     text = await readFile(path, 'utf8');

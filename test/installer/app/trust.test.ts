@@ -364,6 +364,13 @@ describe('who may sign the desktop app', () => {
     await expect(installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({
       code: 'ETRUSTSTORE',
     });
+    // A FIFO (or a link to a device) in its place is refused unread: it had waited for a writer for ever, holding the lock.
+    await rm(store, { recursive: true });
+    execFileSync('mkfifo', [store]);
+    await expect(installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({
+      code: 'ETRUSTSTORE',
+      why: expect.stringContaining('not a regular file'),
+    });
     // A link to a store elsewhere (a dotfiles folder, another disk) whose target is not there now is no missing store: read
     // as one, it had trusted B on first use again.
     await rm(store, { recursive: true });
