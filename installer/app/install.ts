@@ -30,7 +30,7 @@ import { clearAppState, physical, recordAppState, type RecordOutcome } from './a
 import { checkOpenableApp, extractArtifact, downloadBecomesApp, topLevelBundle, type PlannedEntry } from '../../common/app-extract.js';
 import { cleanPath, COMPLETION_MARKER } from '../../common/archive-plan.js';
 import { OTHERS_WRITE } from '../../common/archive-write.js';
-import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, type TrustedKey, trustStoreFile } from './trust.js';
+import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, TRUST_FILE, type TrustedKey, trustStoreFile } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
 import { refuseFolderOthersCanWrite, refuseRootInOthersFolder } from './foreign-owner.js';
 import {
@@ -318,14 +318,16 @@ async function sweepKilledSteps(root: string): Promise<void> {
   const leftovers = [
     [root, startsWith(tempSiblingPrefix(join(root, 'current'), CURRENT_LINK_TAG))],
     [root, startsWith(tempSiblingPrefix(join(root, 'current.json')))],
+    [root, startsWith(tempSiblingPrefix(join(root, TRUST_FILE)))],
     [versions, startsWith(tempSiblingPrefix(join(versions, EXEC_PROBE), 'probe'))],
     [join(root, 'downloads'), isSidecarTempName],
   ] as const;
   for (const [dir, left] of leftovers) {
     for (const name of await readdir(dir).catch(() => [] as string[])) if (left(name)) await rm(join(dir, name), { force: true });
   }
-  // Beside the file the store's link points to, which another app folder's store may share: only a dead writer's.
-  removeKilledTempSiblings(await trustStoreFile(root));
+  // Beside the file a linked store points to, which another app folder's store may share: only a dead writer's.
+  const trustStore = await trustStoreFile(root);
+  if (dirname(trustStore) !== root) removeKilledTempSiblings(trustStore);
 }
 
 async function switchCurrent(root: string, name: string): Promise<void> {

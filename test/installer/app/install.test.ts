@@ -1057,7 +1057,8 @@ describe('installing the desktop app', () => {
     await writeFile(join(root, 'versions', '..exec-probe.probe-99999-lz1abc'), '');
     // Windows' pointer and the remembered keys, written atomically through a temporary sibling too.
     await writeFile(join(root, '.current.json.tmp-99999-lz1abc'), '{"ver');
-    await writeFile(join(root, '.trusted-keys.json.tmp-99999-lz1abc'), '{"sch');
+    // The remembered keys' with this run's own pid: a container's fresh pid namespace hands the rerun the killed run's pid.
+    await writeFile(join(root, `.trusted-keys.json.tmp-${process.pid}-lz1abc`), '{"sch');
     // The resume sidecar, rewritten atomically at every attempt of the download (each resume on a flaky network).
     await writeFile(join(root, 'downloads', '.mac-leftovers-2.zip.partial.json.tmp-99999-lz1abc'), '{"url');
     await installApp({ manifest: await macManifest(macV2, '0.10.0', '/mac-leftovers-2.zip'), target: 'darwin-arm64', root });
