@@ -9,7 +9,15 @@ import { isObject } from '../../common/is-object.js';
 import { DISK_FULL, isFileSystemError } from '../../common/file-system-error.js';
 import { absoluteUserPath, homeDir, localPath, utf8Path } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
-import { fsyncDir, renameWithRetry, tempSibling, tempSiblingPrefix, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
+import {
+  fsyncDir,
+  removeKilledTempSiblings,
+  renameWithRetry,
+  tempSibling,
+  tempSiblingPrefix,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from '../../common/fs-atomic.js';
 import { acquireLock, CANNOT_WRITE, type Lock } from '../../common/lock.js';
 import { makeFolderLevels } from '../../common/make-folder.js';
 import { removeTree } from '../../common/remove-tree.js';
@@ -22,7 +30,7 @@ import { clearAppState, physical, recordAppState, type RecordOutcome } from './a
 import { checkOpenableApp, extractArtifact, downloadBecomesApp, topLevelBundle, type PlannedEntry } from '../../common/app-extract.js';
 import { cleanPath, COMPLETION_MARKER } from '../../common/archive-plan.js';
 import { OTHERS_WRITE } from '../../common/archive-write.js';
-import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, TRUST_FILE, type TrustedKey } from './trust.js';
+import { applyTrustChange, checkEntryTrust, pinnedKeys, rememberedTrust, TRUST_FILE, type TrustedKey, trustStoreFile } from './trust.js';
 import { runWindowsInstaller } from './windows-installer.js';
 import { refuseFolderOthersCanWrite, refuseRootInOthersFolder } from './foreign-owner.js';
 import {
@@ -317,6 +325,9 @@ async function sweepKilledSteps(root: string): Promise<void> {
   for (const [dir, left] of leftovers) {
     for (const name of await readdir(dir).catch(() => [] as string[])) if (left(name)) await rm(join(dir, name), { force: true });
   }
+  // Beside the file a linked store points to, which another app folder's store may share: only a dead writer's.
+  const trustStore = await trustStoreFile(root);
+  if (dirname(trustStore) !== root) removeKilledTempSiblings(trustStore);
 }
 
 async function switchCurrent(root: string, name: string): Promise<void> {

@@ -1,8 +1,9 @@
 import { createPublicKey } from 'node:crypto';
-import { readFile, readlink, stat } from 'node:fs/promises';
+import { readFile, readlink, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../common/errors.js';
 import { writeJsonAtomic } from '../../common/fs-atomic.js';
+import { CANNOT_WRITE } from '../../common/lock.js';
 import type { AppManifest, AppTarget, KeyRotation } from '../../common/app-manifest.js';
 import { entryPayload, keyId, rotationPayload, verifies } from '../../common/app-signing.js';
 import buildKeys from './trusted-keys.json' with { type: 'json' };
@@ -24,6 +25,8 @@ export interface TrustedKey {
   publicKey: string;
   /** How this machine came to trust it. */
   via: string;
+  /** The id of the key whose hand-over made this machine trust it; none for a key trusted on first use. */
+  by?: string;
 }
 
 export const TRUST_FILE = 'trusted-keys.json';
@@ -44,11 +47,11 @@ function damagedStore(path: string, why: string, cause?: unknown): UserError {
 
 /** A stored key the crypto library accepts as an Ed25519 public key, with its id computed, not taken from the file. */
 function storedKey(entry: unknown): TrustedKey | undefined {
-  const { publicKey, via } = (entry ?? {}) as Partial<TrustedKey>;
+  const { publicKey, via, by } = (entry ?? {}) as Partial<TrustedKey>;
   if (typeof publicKey !== 'string') return undefined;
   try {
     if (createPublicKey(publicKey).asymmetricKeyType !== 'ed25519') return undefined;
-    return { id: keyId(publicKey), publicKey, via: typeof via === 'string' ? via : 'remembered' };
+    return { id: keyId(publicKey), publicKey, via: typeof via === 'string' ? via : 'remembered', ...(typeof by === 'string' ? { by } : {}) };
   } catch {
     return undefined;
   }
@@ -104,6 +107,9 @@ async function refuseOthersWritable(path: string): Promise<void> {
  */
 export async function rememberedTrust(root: string): Promise<TrustStore> {
   const path = join(root, TRUST_FILE);
+  // A FIFO or a device (through a link too) is never read: a FIFO waited for a writer for ever, holding the lock.
+  const kind = await stat(path).catch(() => undefined);
+  if (kind && !kind.isFile()) throw damagedStore(path, 'it is not a regular file');
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -126,6 +132,16 @@ export async function rememberedTrust(root: string): Promise<TrustStore> {
   return { keys: storedKeys(path, data, 'keys'), retired: storedKeys(path, data, 'retired') };
 }
 
+/**
+ * Where the store's content lives: through a link (a dotfiles folder), the file it points to. Renamed over, the link had
+ * become a file of its own, and the old store it pointed to, a rotated-out key still trusted there, came back at the next
+ * re-link. Killed writes leave their temp file beside it.
+ */
+export async function trustStoreFile(root: string): Promise<string> {
+  const path = join(root, TRUST_FILE);
+  return realpath(path).catch(() => path);
+}
+
 /** Writes an accepted manifest's change: the rotated-out key leaves `keys` for `retired`, the new one joins `keys`. */
 export async function applyTrustChange(root: string, change: TrustChange): Promise<void> {
   const { add, retire = [] } = change;
@@ -136,7 +152,16 @@ export async function applyTrustChange(root: string, change: TrustChange): Promi
   const retired = store.retired.filter((k) => !gone.has(k.id));
   keys.push(add);
   retired.push(...retire);
-  await writeJsonAtomic(join(root, TRUST_FILE), { schemaVersion: 1, keys, retired });
+  const content = { schemaVersion: 1, keys, retired };
+  const own = join(root, TRUST_FILE);
+  const linked = await trustStoreFile(root);
+  try {
+    await writeJsonAtomic(linked, content);
+  } catch (err) {
+    // A link to a store this user may not write (an admin's, a read-only disk): the app folder's own copy takes over.
+    if (linked === own || !CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    await writeJsonAtomic(own, content);
+  }
 }
 
 function refused(why: string): UserError {
@@ -157,7 +182,8 @@ const listKeys = (keys: TrustedKey[]) => keys.map((k) => `${k.id} (${k.via})`).j
  * pinned, since the release config, not a manifest, decides what the build trusts.
  */
 export function checkEntryTrust(manifest: AppManifest, targetId: string, target: AppTarget, pinned: TrustedKey[], store: TrustStore): TrustChange {
-  const trusted = [...pinned, ...store.keys];
+  const remembered = pinned.length === 0 ? store.keys : store.keys.filter((k) => handedOverFromPinned(k, pinned, store));
+  const trusted = [...pinned, ...remembered];
   const signer = manifest.publicKey;
   if (!signer && !target.signature) {
     if (trusted.length > 0) throw refused(`it is unsigned, and this machine trusts ${trusted.map((k) => `key ${k.id} (${k.via})`).join(', ')}`);
@@ -168,7 +194,12 @@ export function checkEntryTrust(manifest: AppManifest, targetId: string, target:
   if (!verifies(signer, entryPayload(manifest.version, targetId, target), target.signature))
     throw refused(`the signature of ${targetId} does not match its entry under key ${id}`);
   if (trusted.length === 0 && store.retired.length === 0) return { add: { id, publicKey: signer, via: `first install (${manifest.version})` } };
-  if (trusted.some((k) => k.id === id)) return {};
+  if (trusted.some((k) => k.id === id)) {
+    // A pinned key is remembered too: going back to a build that pins none (every release before the pin) had found
+    // nothing remembered and trusted any manifest's key on first use again. A rotated-out one stays retired.
+    const known = [...store.keys, ...store.retired].some((k) => k.id === id);
+    return known ? {} : { add: { id, publicKey: signer, via: `pinned in the ao-app build that installed ${manifest.version}` } };
+  }
   // Before any rotation: a rotation signature never expires, so the one that once handed trust to this key (a pinned
   // key's, still trusted) would otherwise bring a key back that was rotated out, maybe because it leaked.
   const retired = store.retired.find((k) => k.id === id);
@@ -181,15 +212,34 @@ export function checkEntryTrust(manifest: AppManifest, targetId: string, target:
   const path = rotation ? handOverPath(signer, rotation, trusted, store.retired) : undefined;
   if (path) {
     const by = path.at(-2)!;
-    const add = { id, publicKey: signer, via: `rotation signed by ${by.id} (${manifest.version})` };
+    const add = { id, publicKey: signer, via: `rotation signed by ${by.id} (${manifest.version})`, by: by.id };
     // Every key handed over from on the way is rotated out; a pinned one stays, since the build decides what it pins.
     const retire = path
       .slice(0, -1)
       .filter((k) => !pinned.some((p) => p.id === k.id))
-      .map((k) => ({ ...(store.keys.find((s) => s.id === k.id) ?? k), via: `handed over to key ${id} in ${manifest.version}` }));
+      .map((k) => ({ ...k, via: `handed over to key ${id} in ${manifest.version}` }));
     return { add, retire };
   }
-  throw refused(`it is signed by key ${id}; this machine trusts ${listKeys(trusted)}${rotation ? ', and no trusted key signed the rotation' : ''}`);
+  const unpinned = store.keys.find((k) => k.id === id);
+  const why = unpinned
+    ? `key ${id} was remembered here (${unpinned.via}) before this ao-app build pinned its own keys, and no pinned key handed over to it; `
+    : '';
+  throw refused(`it is signed by key ${id}; ${why}this machine trusts ${listKeys(trusted)}${rotation ? ', and no trusted key signed the rotation' : ''}`);
+}
+
+/**
+ * Once the build pins keys, they decide: a remembered key counts only when a pinned key handed over to it, directly or
+ * through keys since rotated out. A key trusted on first use under a build that pinned none (a tampered package's, an old
+ * release key) had stayed trusted beside the pin for good.
+ */
+function handedOverFromPinned(key: TrustedKey, pinned: TrustedKey[], store: TrustStore): boolean {
+  const known = new Map([...store.retired, ...store.keys].map((k) => [k.id, k]));
+  const seen = new Set<string>();
+  for (let k: TrustedKey | undefined = key; k?.by !== undefined && !seen.has(k.id); k = known.get(k.by)) {
+    if (pinned.some((p) => p.id === k!.by)) return true;
+    seen.add(k.id);
+  }
+  return false;
 }
 
 /**
@@ -203,7 +253,7 @@ function handOverPath(signer: string, rotation: KeyRotation, trusted: TrustedKey
     const id = keyId(link.publicKey);
     if (reached.has(id) || retired.some((k) => k.id === id)) continue;
     const from = [...reached.values()].find((p) => verifies(p.at(-1)!.publicKey, rotationPayload(link.publicKey), link.signature));
-    if (from) reached.set(id, [...from, { id, publicKey: link.publicKey, via: 'a hand-over' }]);
+    if (from) reached.set(id, [...from, { id, publicKey: link.publicKey, via: 'a hand-over', by: from.at(-1)!.id }]);
   }
   return reached.get(keyId(signer));
 }

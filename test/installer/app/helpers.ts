@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +11,21 @@ export { manifestFor, type ManifestWith } from '../../../rehearsal/app-fixtures.
 
 export async function tempDir(tag: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `ao-app-${tag}-`));
+}
+
+/** Root on Linux can mount a tiny tmpfs: a real full disk, not a stubbed probe. */
+export function canMountTmpfs(): boolean {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
+  const probe = mkdtempSync(join(tmpdir(), 'ao-tmpfs-probe-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'ignore' });
+    execFileSync('umount', [probe], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
 }
 
 interface ShippedModule {

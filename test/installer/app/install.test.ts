@@ -1,6 +1,5 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +9,7 @@ import { partialPath, sidecarPath } from '../../../installer/app/partial-file.js
 import { appPath, installApp, removeApp, verifyApp } from '../../../installer/app/install.js';
 import { buildAppArtifact, hostileArchives, rawTarGz, rawZip, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
-import { bundledCli, type ManifestWith, manifestFor, tempDir, writeManifest } from './helpers.js';
+import { bundledCli, canMountTmpfs, type ManifestWith, manifestFor, tempDir, writeManifest } from './helpers.js';
 
 let server: FaultServer;
 let cli: string;
@@ -33,21 +32,6 @@ afterAll(() => server.close());
 /** The macOS zip served at `path` as `version`, 16 MiB unpacked cap. */
 function macManifest(artifact: string, version: string, path: string): Promise<ManifestWith<'darwin-arm64'>> {
   return manifestFor(server, artifact, 'zip', 'darwin-arm64', { unpackedSizeLimit: 16 << 20 }, { path, version });
-}
-
-/** Root on Linux can mount a tiny tmpfs: a real full disk, not a stubbed probe. */
-function canMountTmpfs(): boolean {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
-  const probe = mkdtempSync(join(tmpdir(), 'ao-tmpfs-probe-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'ignore' });
-    execFileSync('umount', [probe], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmSync(probe, { recursive: true, force: true });
-  }
 }
 
 interface Run {
@@ -1073,7 +1057,8 @@ describe('installing the desktop app', () => {
     await writeFile(join(root, 'versions', '..exec-probe.probe-99999-lz1abc'), '');
     // Windows' pointer and the remembered keys, written atomically through a temporary sibling too.
     await writeFile(join(root, '.current.json.tmp-99999-lz1abc'), '{"ver');
-    await writeFile(join(root, '.trusted-keys.json.tmp-99999-lz1abc'), '{"sch');
+    // The remembered keys' with this run's own pid: a container's fresh pid namespace hands the rerun the killed run's pid.
+    await writeFile(join(root, `.trusted-keys.json.tmp-${process.pid}-lz1abc`), '{"sch');
     // The resume sidecar, rewritten atomically at every attempt of the download (each resume on a flaky network).
     await writeFile(join(root, 'downloads', '.mac-leftovers-2.zip.partial.json.tmp-99999-lz1abc'), '{"url');
     await installApp({ manifest: await macManifest(macV2, '0.10.0', '/mac-leftovers-2.zip'), target: 'darwin-arm64', root });

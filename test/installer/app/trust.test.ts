@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { chmod, chown, mkdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -11,7 +11,7 @@ import { entryPayload, keyId, rotationPayload, signWith } from '../../../common/
 import { TRUST_FILE } from '../../../installer/app/trust.js';
 import { buildAppArtifact } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
-import { bundledCli, type ManifestWith, manifestFor, tempDir, writeManifest } from './helpers.js';
+import { bundledCli, canMountTmpfs, type ManifestWith, manifestFor, tempDir, writeManifest } from './helpers.js';
 
 /**
  * The signature means something: keys come from the build and from what this
@@ -179,6 +179,44 @@ describe('who may sign the desktop app', () => {
     expect((await installApp({ manifest: await manifest('0.13.0', B), target, root, trustedKeys: pinned })).status).toBe('installed');
   });
 
+  // A machine that installed with a build pinning nothing trusted that manifest's key on first use (a tampered package's
+  // key, or an old release key). A build that pins its keys decides from then on: the key trusted on first use had
+  // stayed trusted beside the pin for good, so whoever held it could still sign releases this machine installs.
+  it('stops trusting a key remembered on first use once the build pins its keys, unless a pinned key handed over to it', async () => {
+    const root = await tempDir('root');
+    const target = 'darwin-arm64';
+    expect((await installApp({ manifest: await manifest('0.10.0', B), target, root, trustedKeys: [] })).status).toBe('installed');
+    const pinned = [{ id: keyId(pem(A)), publicKey: pem(A), via: 'the ao-app build' }];
+    const before = fetches();
+    await expect(installApp({ manifest: await manifest('0.11.0', B), target, root, trustedKeys: pinned })).rejects.toMatchObject({
+      code: 'ESIGNATURE',
+      why: expect.stringContaining(`key ${keyId(pem(B))} was remembered here (first install (0.10.0)) before this ao-app build pinned its own keys`),
+    });
+    // Nor through a hand-over the first-use key signed.
+    await expect(installApp({ manifest: await manifest('0.11.0', C, B), target, root, trustedKeys: pinned })).rejects.toMatchObject({ code: 'ESIGNATURE' });
+    expect(fetches()).toBe(before);
+    expect((await installApp({ manifest: await manifest('0.11.0', A), target, root, trustedKeys: pinned })).status).toBe('installed');
+    // The pinned key's hand-over to that key, carried in a chain on to C, makes C trusted from then on.
+    const chained = await manifest('0.12.0', C, B);
+    chained.keyRotation!.chain = [{ publicKey: pem(B), signature: signWith(A, rotationPayload(pem(B))) }];
+    expect((await installApp({ manifest: chained, target, root, trustedKeys: pinned })).status).toBe('installed');
+    expect((await installApp({ manifest: await manifest('0.13.0', C), target, root, trustedKeys: pinned })).status).toBe('installed');
+    expect(await rememberedIds(root)).toEqual([keyId(pem(A)), keyId(pem(C))]);
+  });
+
+  // Every release so far pins nothing: a user going back to one (npm install -g @aoagents/ao@<older>) after a build that
+  // pinned its key had found nothing remembered, and the older build trusted any manifest's key on first use again.
+  it('remembers the pinned key that signed an install, so a build pinning none does not trust another key on first use', async () => {
+    const root = await tempDir('root');
+    const target = 'darwin-arm64';
+    const pinned = [{ id: keyId(pem(A)), publicKey: pem(A), via: 'the ao-app build' }];
+    expect((await installApp({ manifest: await manifest('0.12.0', A), target, root, trustedKeys: pinned })).status).toBe('installed');
+    const before = fetches();
+    await expect(installApp({ manifest: await manifest('0.11.0', B), target, root, trustedKeys: [] })).rejects.toMatchObject({ code: 'ESIGNATURE' });
+    expect(fetches()).toBe(before);
+    expect((await installApp({ manifest: await manifest('0.11.0', A), target, root, trustedKeys: [] })).status).toBe('installed');
+  });
+
   it('never trusts a rotated-out key again, even when the pinned key’s earlier rotation to it is replayed', async () => {
     const root = await tempDir('root');
     const target = 'darwin-arm64';
@@ -326,6 +364,13 @@ describe('who may sign the desktop app', () => {
     await expect(installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({
       code: 'ETRUSTSTORE',
     });
+    // A FIFO (or a link to a device) in its place is refused unread: it had waited for a writer for ever, holding the lock.
+    await rm(store, { recursive: true });
+    execFileSync('mkfifo', [store]);
+    await expect(installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).rejects.toMatchObject({
+      code: 'ETRUSTSTORE',
+      why: expect.stringContaining('not a regular file'),
+    });
     // A link to a store elsewhere (a dotfiles folder, another disk) whose target is not there now is no missing store: read
     // as one, it had trusted B on first use again.
     await rm(store, { recursive: true });
@@ -339,6 +384,42 @@ describe('who may sign the desktop app', () => {
     // Only a missing store means nothing is remembered.
     await rm(store, { recursive: true });
     expect((await installApp({ manifest: await manifest('0.11.0', B), target: 'darwin-arm64', root, trustedKeys: [] })).status).toBe('installed');
+  });
+
+  // A store kept elsewhere through a link (a dotfiles folder): a rotation's write had replaced the link with a file, leaving
+  // the old store where the link pointed, rotated-out key still trusted there, for the next re-link to bring back.
+  it('writes a rotation through a store that is a link, keeping the link', async () => {
+    const root = await tempDir('root');
+    const target = 'darwin-arm64';
+    expect((await installApp({ manifest: await manifest('0.10.0', A), target, root, trustedKeys: [] })).status).toBe('installed');
+    const store = join(root, TRUST_FILE);
+    const elsewhere = join(await tempDir('dotfiles'), TRUST_FILE);
+    await writeFile(elsewhere, await readFile(store));
+    await rm(store);
+    await symlink(elsewhere, store);
+    expect((await installApp({ manifest: await manifest('0.11.0', B, A), target, root, trustedKeys: [] })).status).toBe('installed');
+    expect(await readlink(store)).toBe(elsewhere);
+    expect(await rememberedIds(root)).toEqual([keyId(pem(B))]);
+  });
+
+  // One this user may not write (an admin's store on a read-only disk): the machine's own copy takes over, as before.
+  it.skipIf(!canMountTmpfs())('writes a rotation beside a linked store it may not write, replacing the link', async () => {
+    const root = await tempDir('root');
+    const target = 'darwin-arm64';
+    expect((await installApp({ manifest: await manifest('0.10.0', A), target, root, trustedKeys: [] })).status).toBe('installed');
+    const store = join(root, TRUST_FILE);
+    const mount = await tempDir('ro-store');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mount]);
+    try {
+      await writeFile(join(mount, TRUST_FILE), await readFile(store));
+      execFileSync('mount', ['-o', 'remount,ro', mount]);
+      await rm(store);
+      await symlink(join(mount, TRUST_FILE), store);
+      expect((await installApp({ manifest: await manifest('0.11.0', B, A), target, root, trustedKeys: [] })).status).toBe('installed');
+      expect(await rememberedIds(root)).toEqual([keyId(pem(B))]);
+    } finally {
+      execFileSync('umount', [mount]);
+    }
   });
 
   // `--dir /tmp/ao-app` on a shared machine, where another user made the folder first: whoever can write the store can
