@@ -1012,13 +1012,16 @@ async function pointBackAtDefault(removed: string, stateDir: string, onLockWait?
   } catch {
     return;
   }
+  // A default folder this user may not read (an admin's install under umask 077) is nothing to point at either: its refusal
+  // (refuseUnreadable), thrown here, had ended the remove after the pointer was cleared, the app itself left in place.
+  const installedIn = (root: string) => currentVersionDir(root).catch(() => undefined);
   // The default folder named another way (a link to it, or from it): the app just removed, whose lock this remove holds.
-  if ((await physical(main)) === (await physical(removed)) || !(await currentVersionDir(main))) return;
+  if ((await physical(main)) === (await physical(removed)) || !(await installedIn(main))) return;
   // A wait is said (as the remove's own wait is): it had been 5 s of silence.
   const lock = await lockAppRoot(main, 5_000, onLockWait).catch(() => undefined);
   if (!lock) return;
   try {
-    const dir = await currentVersionDir(main);
+    const dir = await installedIn(main);
     const marker = dir && (await readMarker(dir));
     if (!dir || !marker || marker.target !== hostTargetId()) return;
     // The marker names no format: a macOS `.app` at the top, or the Linux AppImage, named `.AppImage` as every release

@@ -960,6 +960,43 @@ describe('a file-system problem outside the download and unpack says what, why a
     });
   });
 
+  // ao start pointed at a second install (`--dir ~/mine`), AO_APP_DIR naming an admin's install this user may not read (made
+  // under umask 077): the remove had cleared app-state.json, then failed pointing ao start back at that folder (EAPPDISK,
+  // exit 1), leaving ~/mine's app in place and ao start with no pointer. An unreadable default folder is nothing to point at.
+  it.skipIf(!(asRoot && canBeDenied))(
+    'remove --dir of a second install, AO_APP_DIR naming an app folder the user may not read, removes it, exit 0',
+    async () => {
+      const { base, root: adminRoot, manifest } = await sharedInstall('remove-unreadable-default');
+      const home = otherUsersHome(base);
+      const mine = join(home, 'mine');
+      const asUser = (args: string[]) => ao(args, { HOME: home, AO_APP_DIR: adminRoot }, 30_000, home, AS_NOBODY);
+      expect((await asUser(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64', '--dir', mine])).code).toBe(0);
+      // What an install of an app ao start opens (an AppImage, a .app) writes; this tar.gz holds neither.
+      const now = new Date().toISOString();
+      const state = {
+        schemaVersion: 1,
+        appPath: join(mine, 'versions', '0.10.0-linux-x64', 'ao-desktop'),
+        version: '0.10.0',
+        installedAt: now,
+        lastReconciledAt: now,
+        installSource: 'ao-app',
+      };
+      mkdirSync(join(home, '.ao'), { recursive: true });
+      writeFileSync(join(home, '.ao', 'app-state.json'), JSON.stringify(state));
+      if (asRoot) for (const made of [join(home, '.ao'), join(home, '.ao', 'app-state.json')]) chownSync(made, NOBODY, NOBODY);
+      chmodSync(adminRoot, 0o700);
+      try {
+        const removed = await asUser(['remove', '--dir', mine]);
+        expect(removed.stderr).toBe('');
+        expect(removed.code).toBe(0);
+        expect(existsSync(join(mine, 'versions'))).toBe(false);
+        expect(existsSync(join(home, '.ao', 'app-state.json'))).toBe(false);
+      } finally {
+        chmodSync(adminRoot, 0o755);
+      }
+    },
+  );
+
   // A file of the app its own user may no longer read, or a folder it may no longer list (a `chmod -R` gone wrong, a backup
   // restored with other modes): verify had said "cannot check the desktop app", EACCES, "make that folder writable", and
   // install, which re-hashes before it answers, failed the same way, so the app could not be repaired; nor removed.
