@@ -6,7 +6,7 @@ import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import { redactUrlSetting } from '../../common/redact.js';
 import { isObject } from '../../common/is-object.js';
-import { DISK_FULL, isFileSystemError } from '../../common/file-system-error.js';
+import { DISK_FULL, inUseOnWindows, isFileSystemError } from '../../common/file-system-error.js';
 import { absoluteUserPath, homeDir, localPath, utf8Path } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
 import { fsyncDir, renameWithRetry, tempSibling, tempSiblingPrefix, writeFileAtomic, writeJsonAtomic } from '../../common/fs-atomic.js';
@@ -461,13 +461,14 @@ async function sweep(root: string, keep: Set<string>): Promise<void> {
  * Removes a version folder that is not current, or adds it to `leftBehind` with why it cannot go yet: Windows refuses to
  * delete a running program's files (the old app still open during an update). The install had failed after its commit,
  * exit 1 with a fix about permissions and its key rotation unrecorded, and every install after it the same while that app
- * ran. The next install removes what is left.
+ * ran. The next install removes what is left. Any other failure (EACCES, EIO on Linux) stays until someone acts, so it is
+ * thrown, naming the folder: left behind too, it had been "the next ao-app install removes it", exit 0, for good.
  */
 async function removeOrLeave(dir: string, leftBehind: NonNullable<InstallResult['leftBehind']>): Promise<void> {
   try {
     await removeTree(dir);
   } catch (err) {
-    if (!isFileSystemError(err)) throw err;
+    if (!isFileSystemError(err) || !inUseOnWindows(err)) throw err;
     leftBehind.push({ path: dir, why: err.message });
   }
 }
