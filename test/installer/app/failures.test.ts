@@ -905,30 +905,33 @@ describe('a file-system problem outside the download and unpack says what, why a
 
   // An admin's install made under a private umask (077: the app folder 0700), or with a version folder only its owner may read:
   // verify and where had said "not installed" (or "no completion marker") about an app installed and intact there.
-  it.skipIf(!canBeDenied)('verify and where of an app folder the user may not read say so and who can open it, not that nothing is installed', async () => {
-    const { base, root, manifest } = await sharedInstall('unreadable-shared');
-    const version = join(root, 'versions', '0.10.0-linux-x64');
-    for (const [folder, mode] of [
-      [root, 0o700],
-      [version, 0o700],
-    ] as const) {
-      chmodSync(folder, mode);
-      try {
-        for (const verb of ['verify', 'where']) {
-          const r = await ao([verb, '--json', '--manifest', manifest, '--target', 'linux-x64', '--dir', root], { HOME: base }, 30_000, base, AS_NOBODY);
-          expect(r.code, `${verb} ${folder}`).toBe(1);
-          expect(errorEvent(r.stdout), `${verb} ${folder}`).toMatchObject({
-            code: 'EAPPDISK',
-            what: `cannot read the desktop app in ${root}`,
-            why: expect.stringContaining('EACCES'),
-            fix: expect.stringContaining(`chmod -R a+rX ${root}`),
-          });
+  it.skipIf(!(asRoot && canBeDenied))(
+    'verify and where of an app folder the user may not read say so and who can open it, not that nothing is installed',
+    async () => {
+      const { base, root, manifest } = await sharedInstall('unreadable-shared');
+      const version = join(root, 'versions', '0.10.0-linux-x64');
+      for (const [folder, mode] of [
+        [root, 0o700],
+        [version, 0o700],
+      ] as const) {
+        chmodSync(folder, mode);
+        try {
+          for (const verb of ['verify', 'where']) {
+            const r = await ao([verb, '--json', '--manifest', manifest, '--target', 'linux-x64', '--dir', root], { HOME: base }, 30_000, base, AS_NOBODY);
+            expect(r.code, `${verb} ${folder}`).toBe(1);
+            expect(errorEvent(r.stdout), `${verb} ${folder}`).toMatchObject({
+              code: 'EAPPDISK',
+              what: `cannot read the desktop app in ${root}`,
+              why: expect.stringContaining('EACCES'),
+              fix: expect.stringContaining(`chmod -R a+rX ${root}`),
+            });
+          }
+        } finally {
+          chmodSync(folder, 0o755);
         }
-      } finally {
-        chmodSync(folder, 0o755);
       }
-    }
-  });
+    },
+  );
 
   // An admin's install (or one on a disk since mounted read-only) that is this release, intact: `ao-app install` (as `ao
   // update` runs it for each user) had failed with EACCES on the lock, exit 1, about an app it only had to check.
