@@ -6,6 +6,7 @@ import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import { redactUrlSetting } from '../../common/redact.js';
 import { isObject } from '../../common/is-object.js';
+import { shellQuote } from '../../common/shell-quote.js';
 import { DISK_FULL, inUseOnWindows, isFileSystemError } from '../../common/file-system-error.js';
 import { absoluteUserPath, homeDir, localPath, utf8Path } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
@@ -284,15 +285,21 @@ function refuseUnreadable(root: string, err: unknown): void {
   throw new UserError({
     what: `cannot read the desktop app in ${root}`,
     why: `${path ?? root}: ${message}: this user may not read that folder`,
-    fix: `ask whoever installed it there to let other users read it (chmod -R a+rX ${root}), or set AO_APP_DIR (or pass --dir) to a folder of your own and run ao-app install`,
+    fix: `ask whoever installed it there to let other users read it (chmod -R a+rX ${shellQuote(root)}), or set AO_APP_DIR (or pass --dir) to a folder of your own and run ao-app install`,
     code: 'EAPPDISK',
     cause: err,
   });
 }
 
-/** The version's completion marker, with a folder this user may not read said so (refuseUnreadable), not taken for none. */
+/**
+ * The version's completion marker, with another user's folder this user may not read said so (refuseUnreadable), not taken
+ * for none. In a version folder of this user's own, a marker it may not read (mode 000) is damage, which install repairs:
+ * it had been told to ask whoever installed it there.
+ */
 async function readableMarker(root: string, dir: string): Promise<Marker | undefined> {
-  await access(join(dir, COMPLETION_MARKER), constants.R_OK).catch((err: unknown) => refuseUnreadable(root, err));
+  await access(join(dir, COMPLETION_MARKER), constants.R_OK).catch(async (err: unknown) => {
+    if ((await stat(dir).catch(() => undefined))?.uid !== process.getuid?.()) refuseUnreadable(root, err);
+  });
   return readMarker(dir);
 }
 

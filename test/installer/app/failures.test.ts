@@ -864,10 +864,10 @@ describe('a file-system problem outside the download and unpack says what, why a
   });
 
   /** The release installed into `<a temp folder>/app` by this user: what an admin's shared install looks like to another. */
-  async function sharedInstall(name: string): Promise<{ base: string; root: string; manifest: string }> {
+  async function sharedInstall(name: string, folder = 'app'): Promise<{ base: string; root: string; manifest: string }> {
     const base = await tempDir(name);
     chmodSync(base, 0o755);
-    const root = join(base, 'app');
+    const root = join(base, folder);
     const manifest = await tarManifest(name, '0.10.0');
     expect((await ao(['install', '--quiet', '--manifest', manifest, '--target', 'linux-x64', '--dir', root])).code).toBe(0);
     return { base, root, manifest };
@@ -908,7 +908,8 @@ describe('a file-system problem outside the download and unpack says what, why a
   it.skipIf(!(asRoot && canBeDenied))(
     'verify and where of an app folder the user may not read say so and who can open it, not that nothing is installed',
     async () => {
-      const { base, root, manifest } = await sharedInstall('unreadable-shared');
+      // A name with a space: the printed command is pasted as it is.
+      const { base, root, manifest } = await sharedInstall('unreadable-shared', 'shared app');
       const version = join(root, 'versions', '0.10.0-linux-x64');
       for (const [folder, mode] of [
         [root, 0o700],
@@ -923,7 +924,7 @@ describe('a file-system problem outside the download and unpack says what, why a
               code: 'EAPPDISK',
               what: `cannot read the desktop app in ${root}`,
               why: expect.stringContaining('EACCES'),
-              fix: expect.stringContaining(`chmod -R a+rX ${root}`),
+              fix: expect.stringContaining(`chmod -R a+rX '${root}'`),
             });
           }
         } finally {
@@ -999,6 +1000,26 @@ describe('a file-system problem outside the download and unpack says what, why a
       }
     },
   );
+
+  // A user's own app whose completion marker it may no longer read (mode 000): verify and where had called it someone
+  // else's install, "ask whoever installed it there ... chmod -R a+rX", while install repairs it as the damage it is.
+  it.skipIf(!canBeDenied)("an app of the user's own whose completion marker it may not read is damage verify names and install repairs", async () => {
+    const base = await tempDir('own-marker');
+    chmodSync(base, 0o755);
+    if (asRoot) chownSync(base, NOBODY, NOBODY);
+    const root = join(base, 'my app');
+    const manifest = await tarManifest('own-marker', '0.10.0');
+    const flags = ['--manifest', manifest, '--target', 'linux-x64', '--dir', root];
+    const asUser = (args: string[]) => ao(args, { HOME: base }, 30_000, base, AS_NOBODY);
+    expect((await asUser(['install', '--quiet', ...flags])).code).toBe(0);
+    chmodSync(join(root, 'versions', '0.10.0-linux-x64', '.ao-app-complete.json'), 0);
+    const verify = await asUser(['verify', '--json', ...flags]);
+    expect(verify.code).toBe(1);
+    expect(errorEvent(verify.stdout)).toMatchObject({ code: 'EAPPDAMAGED', why: expect.stringContaining('completion marker') });
+    expect(verify.stdout).not.toContain('whoever installed it');
+    expect((await asUser(['install', '--quiet', ...flags])).code).toBe(0);
+    expect((await asUser(['verify', '--quiet', ...flags])).code).toBe(0);
+  });
 
   // A file of the app its own user may no longer read, or a folder it may no longer list (a `chmod -R` gone wrong, a backup
   // restored with other modes): verify had said "cannot check the desktop app", EACCES, "make that folder writable", and
