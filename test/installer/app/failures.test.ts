@@ -1001,17 +1001,23 @@ describe('a file-system problem outside the download and unpack says what, why a
     },
   );
 
-  // A user's own app whose completion marker it may no longer read (mode 000): verify and where had called it someone
-  // else's install, "ask whoever installed it there ... chmod -R a+rX", while install repairs it as the damage it is.
-  it.skipIf(!canBeDenied)("an app of the user's own whose completion marker it may not read is damage verify names and install repairs", async () => {
-    const base = await tempDir('own-marker');
+  /** The release installed into `<a temp folder>/<folder>` by the user AS_NOBODY runs as (its own app); `asUser` runs ao-app as it. */
+  async function ownInstall(tag: string, folder: string) {
+    const base = await tempDir(tag);
     chmodSync(base, 0o755);
     if (asRoot) chownSync(base, NOBODY, NOBODY);
-    const root = join(base, 'my app');
-    const manifest = await tarManifest('own-marker', '0.10.0');
+    const root = join(base, folder);
+    const manifest = await tarManifest(tag, '0.10.0');
     const flags = ['--manifest', manifest, '--target', 'linux-x64', '--dir', root];
     const asUser = (args: string[]) => ao(args, { HOME: base }, 30_000, base, AS_NOBODY);
     expect((await asUser(['install', '--quiet', ...flags])).code).toBe(0);
+    return { base, root, flags, asUser };
+  }
+
+  // A user's own app whose completion marker it may no longer read (mode 000): verify and where had called it someone
+  // else's install, "ask whoever installed it there ... chmod -R a+rX", while install repairs it as the damage it is.
+  it.skipIf(!canBeDenied)("an app of the user's own whose completion marker it may not read is damage verify names and install repairs", async () => {
+    const { root, flags, asUser } = await ownInstall('own-marker', 'my app');
     chmodSync(join(root, 'versions', '0.10.0-linux-x64', '.ao-app-complete.json'), 0);
     const verify = await asUser(['verify', '--json', ...flags]);
     expect(verify.code).toBe(1);
@@ -1025,14 +1031,7 @@ describe('a file-system problem outside the download and unpack says what, why a
   // restored with other modes): verify had said "cannot check the desktop app", EACCES, "make that folder writable", and
   // install, which re-hashes before it answers, failed the same way, so the app could not be repaired; nor removed.
   it.skipIf(!canBeDenied)('an app file its user may not read, or a folder it may not list, is damage that install repairs and remove removes', async () => {
-    const base = await tempDir('unreadable');
-    chmodSync(base, 0o755);
-    if (asRoot) chownSync(base, NOBODY, NOBODY);
-    const root = join(base, 'app');
-    const manifest = await tarManifest('unreadable', '0.10.0');
-    const flags = ['--manifest', manifest, '--target', 'linux-x64', '--dir', root];
-    const asUser = (args: string[]) => ao(args, { HOME: base }, 30_000, base, AS_NOBODY);
-    expect((await asUser(['install', '--quiet', ...flags])).code).toBe(0);
+    const { root, flags, asUser } = await ownInstall('unreadable', 'app');
     const app = join(root, 'current', 'ao-desktop');
     chmodSync(join(app, 'ao-desktop'), 0);
     const verify = await asUser(['verify', '--json', ...flags]);
