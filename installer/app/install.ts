@@ -552,12 +552,20 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     const found = await verifyInstalled(root, target);
     if (found.path !== versionDir || found.otherRelease) throw err;
     checkEntryTrust(manifest, targetId, target, options.trustedKeys ?? pinnedKeys(), await rememberedTrust(root));
-    // Said as the damage it is (the file, who can mend it), not only as the lock this user may not take.
+    // Said as the damage it is (the file, who can mend it), not only as the lock this user may not take. With no inode left
+    // the folder may well be this user's own: what stops the repair is the disk, not whoever installed it.
     if (!found.ok)
       throw new UserError({
-        what: `the desktop app ${manifest.version} in ${root} is damaged, and this user may not write there to repair it`,
+        ...(noRoomForLock(err, root)
+          ? {
+              what: `the desktop app ${manifest.version} in ${root} is damaged, and its disk has no inode left to repair it`,
+              fix: `free some inodes on that disk (df -i shows them at 100%: delete some files there), then run ao-app install again`,
+            }
+          : {
+              what: `the desktop app ${manifest.version} in ${root} is damaged, and this user may not write there to repair it`,
+              fix: `ask whoever installed it to run ao-app install there (it repairs the app), or set AO_APP_DIR (or pass --dir) to a folder you own and run ao-app install again`,
+            }),
         why: `${found.problems.join('; ')}; ${(err as Error).message}`,
-        fix: `ask whoever installed it to run ao-app install there (it repairs the app), or set AO_APP_DIR (or pass --dir) to a folder you own and run ao-app install again`,
         code: 'EAPPDAMAGED',
         cause: err,
       });
