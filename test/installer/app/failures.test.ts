@@ -1899,41 +1899,27 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
     }
   });
 
+  /** A tmpfs of 64 inodes as `home`, the app installed into its default folder, then every inode taken; unmount it after. */
+  async function appOnDiskWithNoInodeLeft(home: string, tag: string): Promise<string[]> {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,nr_inodes=64', 'tmpfs', home]);
+    try {
+      const release = (await appImageCase(tag)).args.slice(2, 6);
+      expect((await ao(['install', '--quiet', ...release], { HOME: home })).code).toBe(0);
+      fillInodes(home);
+      return release;
+    } catch (err) {
+      execFileSync('umount', [home]);
+      throw err;
+    }
+  }
+
   // No inode left, bytes to spare (many small files: `df -i` at 100%), where not even an empty lock file can be made. The
   // Electron app's ~3,000 files are a good part of such a disk's inodes, yet remove said to free some space, as did verify
   // and install about an app installed and intact.
-  // The same disk, with a file of the app since changed: install had said "this user may not write there to repair it ...
-  // ask whoever installed it", about the user's own folder, where what is missing is an inode.
-  it('with no inode left, install over a damaged app names the damaged file and says to free inodes, not who installed it', async () => {
-    const home = await tempDir('no-inode-damaged');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,nr_inodes=64', 'tmpfs', home]);
-    try {
-      const release = (await appImageCase('no-inode-damaged')).args.slice(2, 6);
-      expect((await ao(['install', '--quiet', ...release], { HOME: home })).code).toBe(0);
-      fillInodes(home);
-      const app = appState(home).appPath;
-      writeFileSync(app, '#!/bin/sh\nexit 1\n', { flag: 'r+' });
-      const install = await ao(['install', '--json', ...release], { HOME: home });
-      expect(install.code).toBe(1);
-      expect(errorEvent(install.stdout)).toMatchObject({
-        code: 'EAPPDAMAGED',
-        what: expect.stringContaining('no inode'),
-        why: expect.stringContaining(`${basename(app)} differs`),
-        fix: expect.stringContaining('df -i'),
-      });
-      expect(install.stdout).not.toContain('whoever installed');
-    } finally {
-      execFileSync('umount', [home]);
-    }
-  });
-
   it('with no inode left: verify checks the app, install answers it is installed, and remove removes it, exit 0', async () => {
     const home = await tempDir('no-inode');
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,nr_inodes=64', 'tmpfs', home]);
+    const release = await appOnDiskWithNoInodeLeft(home, 'no-inode');
     try {
-      const release = (await appImageCase('no-inode')).args.slice(2, 6);
-      expect((await ao(['install', '--quiet', ...release], { HOME: home })).code).toBe(0);
-      fillInodes(home);
       const verify = await ao(['verify', '--quiet', ...release], { HOME: home });
       expect(verify.stderr).toBe('');
       expect(verify.code).toBe(0);
@@ -1946,6 +1932,28 @@ describe.runIf(asRoot && process.platform === 'linux')('a disk with no byte left
       expect(remove.code).toBe(0);
       expect(readdirSync(join(home, '.ao', 'app'))).toEqual([]);
       expect(existsSync(join(home, '.ao', 'app-state.json'))).toBe(false);
+    } finally {
+      execFileSync('umount', [home]);
+    }
+  });
+
+  // The same disk, with a file of the app since changed: install had said "this user may not write there to repair it ...
+  // ask whoever installed it", about the user's own folder, where what is missing is an inode.
+  it('with no inode left, install over a damaged app names the damaged file and says to free inodes, not who installed it', async () => {
+    const home = await tempDir('no-inode-damaged');
+    const release = await appOnDiskWithNoInodeLeft(home, 'no-inode-damaged');
+    try {
+      const app = appState(home).appPath;
+      writeFileSync(app, '#!/bin/sh\nexit 1\n', { flag: 'r+' });
+      const install = await ao(['install', '--json', ...release], { HOME: home });
+      expect(install.code).toBe(1);
+      expect(errorEvent(install.stdout)).toMatchObject({
+        code: 'EAPPDAMAGED',
+        what: expect.stringContaining('no inode'),
+        why: expect.stringContaining(`${basename(app)} differs`),
+        fix: expect.stringContaining('df -i'),
+      });
+      expect(install.stdout).not.toContain('whoever installed');
     } finally {
       execFileSync('umount', [home]);
     }
