@@ -1206,6 +1206,13 @@ describe('installing the desktop app', () => {
     expect(await download.done).toBe(0);
     expect(download.stdout).toBe(`the desktop app is not installed in ${root}; deleted its unfinished download\n`);
     expect(existsSync(join(root, 'downloads'))).toBe(false);
+    // The same under --json, as the README shows it.
+    await mkdir(join(root, 'downloads'), { recursive: true });
+    await writeFile(join(root, 'downloads', 'app.zip.partial'), 'some of the app');
+    const downloadJson = runCli(['remove', '--json', '--dir', root]);
+    expect(await downloadJson.done).toBe(0);
+    expect(JSON.parse(downloadJson.stdout)).toEqual({ removed: null, notInstalled: root, deletedDownload: true });
+    expect(existsSync(join(root, 'downloads'))).toBe(false);
     const bad = runCli(['install', '--manifest', join(dir, 'missing.json'), '--dir', root]);
     expect(await bad.done).toBe(1);
     expect(bad.stderr).toMatch(/ao-app: cannot read the app manifest[\s\S]*fix: /);
