@@ -779,6 +779,8 @@ async function pointAoStartAt(
 /**
  * What to do when app-state.json cannot be written in `stateDir` (~/.ao, or the folder of AO_RUN_FILE): move away what is in
  * the way, or make that folder writable. It had said "make ~/.ao writable" whatever the cause and wherever the marker goes.
+ * Not common/file-system-error.ts's fixes: those name no path and send the user to AO_APP_DIR or --dir, which do not move
+ * app-state.json.
  */
 function stateWriteFix(err: NodeJS.ErrnoException, stateDir: string): string {
   const at = err.path ?? stateDir;
