@@ -92,8 +92,8 @@ export interface InstallOptions {
   stateDir?: string;
   /** Stops a wait for another ao-app's lock or the download when it fires (the cutover's Ctrl-C): `EINTERRUPTED`, the bytes kept for the next run. */
   signal?: AbortSignal;
-  /** Parks the process at a named step (tests SIGKILL it there). */
-  checkpoint?: (step: 'downloaded' | 'extracted' | 'committed') => Promise<void>;
+  /** Parks the process at a named step (tests SIGKILL it there); `unpacking` is inside a zip's unpack, its files written. */
+  checkpoint?: (step: 'downloaded' | 'unpacking' | 'extracted' | 'committed') => Promise<void>;
 }
 
 export interface InstallResult {
@@ -664,7 +664,17 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     const keepStaging = removeIfInterrupted(staging);
     let marker: Marker;
     try {
-      const entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file, target.integrity, true);
+      const midway = options.checkpoint && (() => options.checkpoint!('unpacking'));
+      const entries = await extractArtifact(
+        target.format,
+        partialPath(artifact),
+        staging,
+        target.unpackedSizeLimit,
+        target.file,
+        target.integrity,
+        true,
+        midway,
+      );
       checkOpenableApp(targetId, target.format, partialPath(artifact), entries);
       marker = {
         version: manifest.version,
