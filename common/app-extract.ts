@@ -45,10 +45,11 @@ async function unpack(
   file: string,
   integrity: string | undefined,
   own: boolean,
+  midway?: () => Promise<void>,
 ): Promise<PlannedEntry[]> {
   // Its mode given: under umask 000 (an old WSL default) the version's folder had been 0777, one others could write.
   await mkdir(staging, { recursive: true, mode: 0o755 });
-  if (format === 'zip') return extractZip(artifact, staging, cap);
+  if (format === 'zip') return extractZip(artifact, staging, cap, midway);
   if (format === 'tar.gz') return extractTarGz(artifact, staging, cap);
   // An AppImage runs as it is; a Windows installer is kept as verified and run from the version folder.
   return extractAppImage(format, artifact, staging, file, integrity, own);
@@ -57,7 +58,7 @@ async function unpack(
 /**
  * `integrity`: the artifact's verified sha512, recorded for a single-file app (AppImage, exe). `own`: the artifact is the
  * caller's verified download, deleted once installed, so an AppImage may become it (a hard link); a release's
- * artifact is never linked (the app's mode would change it).
+ * artifact is never linked (the app's mode would change it). `midway` (tests): awaited inside a zip's unpack (extractZip).
  */
 export async function extractArtifact(
   format: AppFormat,
@@ -67,9 +68,10 @@ export async function extractArtifact(
   file: string,
   integrity?: string,
   own = false,
+  midway?: () => Promise<void>,
 ): Promise<PlannedEntry[]> {
   try {
-    return await unpack(format, artifact, staging, cap, file, integrity, own);
+    return await unpack(format, artifact, staging, cap, file, integrity, own, midway);
   } catch (err) {
     if (!isFileSystemError(err)) throw err;
     // The archive is fine and verified; this disk or this process is not.

@@ -41,7 +41,7 @@ const FIXES: Record<string, string> = {
  * Windows refuses to delete or rename a file a running program holds (the desktop app still open), EPERM or EBUSY: told
  * to make a folder writable that was, a user had nothing to act on.
  */
-function inUseOnWindows({ code, syscall }: NodeJS.ErrnoException): boolean {
+export function inUseOnWindows({ code, syscall }: NodeJS.ErrnoException): boolean {
   return process.platform === 'win32' && ['EPERM', 'EBUSY', 'EACCES'].includes(code ?? '') && ['unlink', 'rmdir', 'rename'].includes(syscall ?? '');
 }
 const IN_USE_ON_WINDOWS =

@@ -142,7 +142,8 @@ async function rawEntries(archive: string, zip: InstanceType<typeof StreamZip.as
   return raw;
 }
 
-export async function extractZip(archive: string, staging: string, cap: number): Promise<PlannedEntry[]> {
+/** `midway` (tests): awaited once every file is written, before the links are made: the unpack stopped halfway. */
+export async function extractZip(archive: string, staging: string, cap: number, midway?: () => Promise<void>): Promise<PlannedEntry[]> {
   const plan = await planZip(archive, cap);
   const files = plan.filter((x) => x.type === 'file');
   for (const e of files) {
@@ -199,6 +200,7 @@ export async function extractZip(archive: string, staging: string, cap: number):
     await fh.close();
   }
   if (firstFailure) throw firstFailure.error;
+  await midway?.();
   await createSymlinks(staging, plan);
   return plan;
 }

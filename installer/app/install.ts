@@ -6,7 +6,8 @@ import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import { redactUrlSetting } from '../../common/redact.js';
 import { isObject } from '../../common/is-object.js';
-import { DISK_FULL, isFileSystemError } from '../../common/file-system-error.js';
+import { shellQuote } from '../../common/shell-quote.js';
+import { DISK_FULL, inUseOnWindows, isFileSystemError } from '../../common/file-system-error.js';
 import { absoluteUserPath, homeDir, localPath, utf8Path } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
 import {
@@ -99,8 +100,8 @@ export interface InstallOptions {
   stateDir?: string;
   /** Stops a wait for another ao-app's lock or the download when it fires (the cutover's Ctrl-C): `EINTERRUPTED`, the bytes kept for the next run. */
   signal?: AbortSignal;
-  /** Parks the process at a named step (tests SIGKILL it there). */
-  checkpoint?: (step: 'downloaded' | 'extracted' | 'committed') => Promise<void>;
+  /** Parks the process at a named step (tests SIGKILL it there); `unpacking` is inside a zip's unpack, its files written. */
+  checkpoint?: (step: 'downloaded' | 'unpacking' | 'extracted' | 'committed') => Promise<void>;
 }
 
 export interface InstallResult {
@@ -292,15 +293,21 @@ function refuseUnreadable(root: string, err: unknown): void {
   throw new UserError({
     what: `cannot read the desktop app in ${root}`,
     why: `${path ?? root}: ${message}: this user may not read that folder`,
-    fix: `ask whoever installed it there to let other users read it (chmod -R a+rX ${root}), or set AO_APP_DIR (or pass --dir) to a folder of your own and run ao-app install`,
+    fix: `ask whoever installed it there to let other users read it (chmod -R a+rX ${shellQuote(root)}), or set AO_APP_DIR (or pass --dir) to a folder of your own and run ao-app install`,
     code: 'EAPPDISK',
     cause: err,
   });
 }
 
-/** The version's completion marker, with a folder this user may not read said so (refuseUnreadable), not taken for none. */
+/**
+ * The version's completion marker, with another user's folder this user may not read said so (refuseUnreadable), not taken
+ * for none. In a version folder of this user's own, a marker it may not read (mode 000) is damage, which install repairs:
+ * it had been told to ask whoever installed it there.
+ */
 async function readableMarker(root: string, dir: string): Promise<Marker | undefined> {
-  await access(join(dir, COMPLETION_MARKER), constants.R_OK).catch((err: unknown) => refuseUnreadable(root, err));
+  await access(join(dir, COMPLETION_MARKER), constants.R_OK).catch(async (err: unknown) => {
+    if ((await stat(dir).catch(() => undefined))?.uid !== process.getuid?.()) refuseUnreadable(root, err);
+  });
   return readMarker(dir);
 }
 
@@ -472,13 +479,14 @@ async function sweep(root: string, keep: Set<string>): Promise<void> {
  * Removes a version folder that is not current, or adds it to `leftBehind` with why it cannot go yet: Windows refuses to
  * delete a running program's files (the old app still open during an update). The install had failed after its commit,
  * exit 1 with a fix about permissions and its key rotation unrecorded, and every install after it the same while that app
- * ran. The next install removes what is left.
+ * ran. The next install removes what is left. Any other failure (EACCES, EIO on Linux) stays until someone acts, so it is
+ * thrown, naming the folder: left behind too, it had been "the next ao-app install removes it", exit 0, for good.
  */
 async function removeOrLeave(dir: string, leftBehind: NonNullable<InstallResult['leftBehind']>): Promise<void> {
   try {
     await removeTree(dir);
   } catch (err) {
-    if (!isFileSystemError(err)) throw err;
+    if (!isFileSystemError(err) || !inUseOnWindows(err)) throw err;
     leftBehind.push({ path: dir, why: err.message });
   }
 }
@@ -555,12 +563,20 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     const found = await verifyInstalled(root, target);
     if (found.path !== versionDir || found.otherRelease) throw err;
     checkEntryTrust(manifest, targetId, target, options.trustedKeys ?? pinnedKeys(), await rememberedTrust(root));
-    // Said as the damage it is (the file, who can mend it), not only as the lock this user may not take.
+    // Said as the damage it is (the file, who can mend it), not only as the lock this user may not take. With no inode left
+    // the folder may well be this user's own: what stops the repair is the disk, not whoever installed it.
     if (!found.ok)
       throw new UserError({
-        what: `the desktop app ${manifest.version} in ${root} is damaged, and this user may not write there to repair it`,
+        ...(noRoomForLock(err, root)
+          ? {
+              what: `the desktop app ${manifest.version} in ${root} is damaged, and its disk has no inode left to repair it`,
+              fix: `free some inodes on that disk (df -i shows them at 100%: delete some files there), then run ao-app install again`,
+            }
+          : {
+              what: `the desktop app ${manifest.version} in ${root} is damaged, and this user may not write there to repair it`,
+              fix: `ask whoever installed it to run ao-app install there (it repairs the app), or set AO_APP_DIR (or pass --dir) to a folder you own and run ao-app install again`,
+            }),
         why: `${found.problems.join('; ')}; ${(err as Error).message}`,
-        fix: `ask whoever installed it to run ao-app install there (it repairs the app), or set AO_APP_DIR (or pass --dir) to a folder you own and run ao-app install again`,
         code: 'EAPPDAMAGED',
         cause: err,
       });
@@ -659,7 +675,17 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     const keepStaging = removeIfInterrupted(staging);
     let marker: Marker;
     try {
-      const entries = await extractArtifact(target.format, partialPath(artifact), staging, target.unpackedSizeLimit, target.file, target.integrity, true);
+      const midway = options.checkpoint && (() => options.checkpoint!('unpacking'));
+      const entries = await extractArtifact(
+        target.format,
+        partialPath(artifact),
+        staging,
+        target.unpackedSizeLimit,
+        target.file,
+        target.integrity,
+        true,
+        midway,
+      );
       checkOpenableApp(targetId, target.format, partialPath(artifact), entries);
       marker = {
         version: manifest.version,
@@ -774,6 +800,8 @@ async function pointAoStartAt(
 /**
  * What to do when app-state.json cannot be written in `stateDir` (~/.ao, or the folder of AO_RUN_FILE): move away what is in
  * the way, or make that folder writable. It had said "make ~/.ao writable" whatever the cause and wherever the marker goes.
+ * Not common/file-system-error.ts's fixes: those name no path and send the user to AO_APP_DIR or --dir, which do not move
+ * app-state.json.
  */
 function stateWriteFix(err: NodeJS.ErrnoException, stateDir: string): string {
   const at = err.path ?? stateDir;
@@ -1023,13 +1051,16 @@ async function pointBackAtDefault(removed: string, stateDir: string, onLockWait?
   } catch {
     return;
   }
+  // A default folder this user may not read (an admin's install under umask 077) is nothing to point at either: its refusal
+  // (refuseUnreadable), thrown here, had ended the remove after the pointer was cleared, the app itself left in place.
+  const installedIn = (root: string) => currentVersionDir(root).catch(() => undefined);
   // The default folder named another way (a link to it, or from it): the app just removed, whose lock this remove holds.
-  if ((await physical(main)) === (await physical(removed)) || !(await currentVersionDir(main))) return;
+  if ((await physical(main)) === (await physical(removed)) || !(await installedIn(main))) return;
   // A wait is said (as the remove's own wait is): it had been 5 s of silence.
   const lock = await lockAppRoot(main, 5_000, onLockWait).catch(() => undefined);
   if (!lock) return;
   try {
-    const dir = await currentVersionDir(main);
+    const dir = await installedIn(main);
     const marker = dir && (await readMarker(dir));
     if (!dir || !marker || marker.target !== hostTargetId()) return;
     // The marker names no format: a macOS `.app` at the top, or the Linux AppImage, named `.AppImage` as every release

@@ -1011,8 +1011,12 @@ describe('installing the desktop app', () => {
       const root = await tempDir('root');
       await installApp({ manifest: await macManifest(mac, '0.9.0', `/mac-v1-${signal}.zip`), target: 'darwin-arm64', root });
       const file = await writeManifest(await tempDir('m'), await macManifest(macV2, '0.10.0', `/mac-v2-${signal}.zip`));
-      const run = runCli(['install', '--quiet', '--manifest', file, '--target', 'darwin-arm64', '--dir', root], { AO_APP_CHECKPOINT: 'extracted' });
-      await until(() => run.stderr.includes('parked at extracted'));
+      // Parked inside the unpack (common/zip-extract.ts): its files written, its links and completion marker not yet.
+      const run = runCli(['install', '--quiet', '--manifest', file, '--target', 'darwin-arm64', '--dir', root], { AO_APP_CHECKPOINT: 'unpacking' });
+      await until(() => run.stderr.includes('parked at unpacking'));
+      const staging = (await readdir(join(root, 'versions'))).find((name) => name.startsWith('.staging-'));
+      expect(existsSync(join(root, 'versions', staging!, 'Agent Orchestrator.app'))).toBe(true);
+      expect(existsSync(join(root, 'versions', staging!, '.ao-app-complete.json'))).toBe(false);
       run.child.kill(signal);
       expect(await run.done).toBeNull();
       expect(run.child.signalCode).toBe(signal);
@@ -1190,6 +1194,13 @@ describe('installing the desktop app', () => {
     const download = runCli(['remove', '--dir', root]);
     expect(await download.done).toBe(0);
     expect(download.stdout).toBe(`the desktop app is not installed in ${root}; deleted its unfinished download\n`);
+    expect(existsSync(join(root, 'downloads'))).toBe(false);
+    // The same under --json, as the README shows it.
+    await mkdir(join(root, 'downloads'), { recursive: true });
+    await writeFile(join(root, 'downloads', 'app.zip.partial'), 'some of the app');
+    const downloadJson = runCli(['remove', '--json', '--dir', root]);
+    expect(await downloadJson.done).toBe(0);
+    expect(JSON.parse(downloadJson.stdout)).toEqual({ removed: null, notInstalled: root, deletedDownload: true });
     expect(existsSync(join(root, 'downloads'))).toBe(false);
     const bad = runCli(['install', '--manifest', join(dir, 'missing.json'), '--dir', root]);
     expect(await bad.done).toBe(1);
