@@ -1,17 +1,43 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { delimiter, join } from 'node:path';
+import { REPO_ROOT } from '../../common/paths.js';
 import type { AoManifest } from '../../common/ao-manifest.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { expectUnstampedRefusal, installAndRunFirstCommands, publishRealRewriteRelease, type RealRelease } from '../../rehearsal/real-release.js';
-import { isElf, REPORT_COMPILED_AT_EXECVE } from '../postinstall/install-support.js';
+import { alterBinary, isElf, isNodeScript, mustRun, refusedWithRepair, REPORT_COMPILED_AT_EXECVE, runRepair } from '../postinstall/install-support.js';
 import { shippedForTests } from '../../rehearsal/release-fixture.js';
 import { canRunRealRewrite, REAL_REWRITE } from '../support/real-rewrite.js';
 import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 
 const globalPkg = (sb: Sandbox) => join(sb.prefix, 'lib', 'node_modules', '@aoagents', 'ao');
+const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
+
+/**
+ * Runs the real `ao daemon` (it stays in the foreground) on a free port, Ctrl-C's it as a terminal does (SIGINT to the
+ * whole process group), and returns how it ended and how many times the daemon said it received a shutdown signal.
+ */
+async function ctrlCDaemon(ao: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; signal: NodeJS.Signals | null; received: number }> {
+  // A port the kernel just handed out, so another test's daemon cannot hold it (the daemon would refuse to start).
+  const free = createServer();
+  await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
+  const port = (free.address() as AddressInfo).port;
+  await new Promise((resolve) => free.close(resolve));
+  const child = spawn(ao, ['daemon'], { env: { ...env, AO_PORT: String(port) }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let said = '';
+  child.stdout.on('data', (d) => (said += d));
+  child.stderr.on('data', (d) => (said += d));
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
+  for (const start = Date.now(); !said.includes('daemon listening') && Date.now() - start < 60_000; ) await new Promise((r) => setTimeout(r, 100));
+  process.kill(-child.pid!, 'SIGINT');
+  const end = await ended;
+  return { ...end, received: said.split('shutdown signal received').length - 1 };
+}
 
 describe.runIf(canRunRealRewrite)('the real rewrite binary released through our packages (with the recorded override)', () => {
   let registry: EmbeddedRegistry;
@@ -82,6 +108,34 @@ describe.runIf(canRunRealRewrite)('the real rewrite binary released through our 
         expect([r.status, r.stdout, r.stderr], `Node ${line}`).toEqual([0, 'ao version dev\n', `compiled: ${JSON.stringify([binAo])}\n`]);
       }
     }
+  });
+
+  // pnpm blocks ao's build script by default and its shim runs `node bin/ao` on every call: the launcher's path, the one
+  // the npm tests above take only with --ignore-scripts.
+  it('pnpm global, build script blocked: the launcher runs the real binary, verifies it once, Ctrl-C reaches it once, and a tampered binary is refused with a pnpm fix that works', async () => {
+    const sb = sandbox('real-pnpm');
+    const pnpmHome = join(sb.root, 'pnpm-home');
+    const shims = join(sb.root, 'shims');
+    mkdirSync(shims);
+    writeFileSync(join(shims, 'pnpm'), `#!/bin/sh\nexec node ${JSON.stringify(PNPM)} "$@"\n`, { mode: 0o755 });
+    const env = { ...sb.env, PNPM_HOME: pnpmHome, PATH: [pnpmHome, shims, sb.env.PATH].join(delimiter) };
+    await mustRun('pnpm', ['add', '-g', release.spec], env);
+    const ao = join(pnpmHome, 'ao');
+    const said = [];
+    for (const command of [['version'], ['--version'], ['doctor', '--json']]) said.push((await mustRun(ao, command, env)).stdout);
+    expect(said.slice(0, 2)).toEqual(['dev\n', 'ao version dev\n']);
+    expect(JSON.parse(said[2]!).checks.find((c: { name: string }) => c.name === 'data-dir')?.message).toBe(join(sb.home, '.ao', 'data'));
+    const stampDir = join(sb.home, '.cache', 'ao', 'verified');
+    expect(existsSync(stampDir) ? readdirSync(stampDir).length : 0).toBe(1);
+    const pkg = realpathSync(join((await mustRun('pnpm', ['root', '-g'], env)).stdout.trim(), '@aoagents', 'ao'));
+    expect(isNodeScript(join(pkg, 'bin', 'ao'))).toBe(true);
+    expect(await ctrlCDaemon(ao, env)).toEqual({ code: 0, signal: null, received: 1 });
+    const binary = realpathSync(join(pkg, '..', 'ao-linux-x64', 'bin', 'ao'));
+    alterBinary(binary);
+    const fix = await refusedWithRepair(ao, ['--version'], env);
+    expect(fix).toBe(`touch ${binary} && pnpm add -g ${release.spec} --force`);
+    await runRepair(fix, env);
+    expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version dev\n');
   });
 
   it('without the override, the release tools refuse the real binary as unstamped', async () => {
