@@ -12,14 +12,15 @@ import {
   isNodeScript,
   mustRun,
   NOBODY,
+  PNPM,
   refusedWithRepair,
   runRepair,
   run,
   useReleaseRegistry,
+  withPnpmShim,
 } from '../postinstall/install-support.js';
 
 const SPEC = '@aoagents/ao@0.10.0';
-const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
 const YARN1 = join(REPO_ROOT, 'node_modules', 'yarn1', 'bin', 'yarn.js');
 const YARN4 = join(REPO_ROOT, 'node_modules', 'yarn4', 'bin', 'yarn.js');
 const BUN = join(REPO_ROOT, 'node_modules', '.bin', 'bun');
@@ -54,14 +55,6 @@ describe('other package managers install a working, verified ao', () => {
     expect(isNodeScript(launcher)).toBe(true);
     await expectShippedCommandsRun(dirname(ao), sb.env);
   });
-
-  /** `pnpm` on PATH, so a printed command runs as typed. */
-  const withPnpmShim = (sb: Sandbox) => {
-    const shims = join(sb.root, 'shims');
-    mkdirSync(shims);
-    writeFileSync(join(shims, 'pnpm'), `#!/bin/sh\nexec node ${JSON.stringify(PNPM)} "$@"\n`, { mode: 0o755 });
-    return { ...sb.env, PATH: [shims, sb.env.PATH].join(delimiter) };
-  };
 
   // pnpm hard-links its store and trusts a store file whose mtime is not newer than its last check: an edit in place
   // with the mtime put back (touch -r) survives `--force`, unless the file's mtime is bumped first.

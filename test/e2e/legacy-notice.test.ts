@@ -9,14 +9,13 @@ import { generateLegacyHome } from '../../rehearsal/legacy-home.js';
 import { canRunRealRewrite, REAL_REWRITE } from '../support/real-rewrite.js';
 import { shippedForTests } from '../../rehearsal/release-fixture.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
-import { isElf, isNodeScript, mustRun, run, useReleaseRegistry } from '../postinstall/install-support.js';
+import { isElf, isNodeScript, mustRun, run, useReleaseRegistry, PNPM } from '../postinstall/install-support.js';
 
 /**
  * A 0.9 user installs the rewrite without the bridge, over a legacy home nobody imported: our postinstall or
  * launcher tells them, once, the command that imports it. Runs through real npm, pnpm and bun against the fixture
  * release in a local registry; commands that a person runs at a terminal run in a real pty (script(1)).
  */
-const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
 const BUN = join(REPO_ROOT, 'node_modules', '.bin', 'bun');
 /** The notice's own line; the Go fixture's hint (printed by `ao status`) words it differently. */
 const MARK = 'this ao has not imported them';

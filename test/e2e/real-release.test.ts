@@ -1,20 +1,27 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { delimiter, join } from 'node:path';
-import { REPO_ROOT } from '../../common/paths.js';
 import type { AoManifest } from '../../common/ao-manifest.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { expectUnstampedRefusal, installAndRunFirstCommands, publishRealRewriteRelease, type RealRelease } from '../../rehearsal/real-release.js';
-import { alterBinary, isElf, isNodeScript, mustRun, refusedWithRepair, REPORT_COMPILED_AT_EXECVE, runRepair } from '../postinstall/install-support.js';
+import {
+  alterBinary,
+  isElf,
+  isNodeScript,
+  mustRun,
+  refusedWithRepair,
+  REPORT_COMPILED_AT_EXECVE,
+  runRepair,
+  withPnpmShim,
+} from '../postinstall/install-support.js';
 import { shippedForTests } from '../../rehearsal/release-fixture.js';
 import { canRunRealRewrite, REAL_REWRITE } from '../support/real-rewrite.js';
 import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 
 const globalPkg = (sb: Sandbox) => join(sb.prefix, 'lib', 'node_modules', '@aoagents', 'ao');
-const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
 
 /**
  * Runs the real `ao daemon` (it stays in the foreground) on a free port, Ctrl-C's it as a terminal does (SIGINT to the
@@ -115,10 +122,8 @@ describe.runIf(canRunRealRewrite)('the real rewrite binary released through our 
   it('pnpm global, build script blocked: the launcher runs the real binary, verifies it once, Ctrl-C reaches it once, and a tampered binary is refused with a pnpm fix that works', async () => {
     const sb = sandbox('real-pnpm');
     const pnpmHome = join(sb.root, 'pnpm-home');
-    const shims = join(sb.root, 'shims');
-    mkdirSync(shims);
-    writeFileSync(join(shims, 'pnpm'), `#!/bin/sh\nexec node ${JSON.stringify(PNPM)} "$@"\n`, { mode: 0o755 });
-    const env = { ...sb.env, PNPM_HOME: pnpmHome, PATH: [pnpmHome, shims, sb.env.PATH].join(delimiter) };
+    const shimmed = withPnpmShim(sb);
+    const env = { ...shimmed, PNPM_HOME: pnpmHome, PATH: [pnpmHome, shimmed.PATH].join(delimiter) };
     await mustRun('pnpm', ['add', '-g', release.spec], env);
     const ao = join(pnpmHome, 'ao');
     const said = [];

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, openSync, readSync, closeSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readSync, closeSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -107,6 +107,17 @@ export function firstBytes(path: string, n = 4): Buffer {
 
 /** A preload that prints, as bin/ao hands over with process.execve, every file Node compiled (`compiled: [...]` on stderr). */
 export const REPORT_COMPILED_AT_EXECVE = join(REPO_ROOT, 'test', 'postinstall', 'support', 'report-files-at-execve.cjs');
+
+/** pnpm from the repo's own node_modules, run with the PATH's node. */
+export const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
+
+/** The sandbox's environment with `pnpm` on PATH (a shim in the sandbox), so a printed command runs as typed. */
+export function withPnpmShim(sb: Sandbox): NodeJS.ProcessEnv {
+  const shims = join(sb.root, 'shims');
+  mkdirSync(shims, { recursive: true });
+  writeFileSync(join(shims, 'pnpm'), `#!/bin/sh\nexec node ${JSON.stringify(PNPM)} "$@"\n`, { mode: 0o755 });
+  return { ...sb.env, PATH: [shims, sb.env.PATH].join(delimiter) };
+}
 
 export const isElf = (path: string) => firstBytes(path).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
 export const isNodeScript = (path: string) => firstBytes(path, 2).toString() === '#!';

@@ -23,7 +23,7 @@ import { REPO_ROOT } from '../../common/paths.js';
 import { procStatFields } from '../../common/proc-stat.js';
 import { pidAlive } from '../../common/process-identity.js';
 import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
-import { mustRun, REPORT_COMPILED_AT_EXECVE, run, startUntilItWaits, useReleaseRegistry, WAITS_FOR_INSTALL } from './install-support.js';
+import { mustRun, REPORT_COMPILED_AT_EXECVE, run, startUntilItWaits, useReleaseRegistry, WAITS_FOR_INSTALL, PNPM } from './install-support.js';
 
 /**
  * The JS launcher is what pnpm, yarn and bun users always run (their shims
@@ -33,7 +33,6 @@ import { mustRun, REPORT_COMPILED_AT_EXECVE, run, startUntilItWaits, useReleaseR
  * (as a terminal's Ctrl-C or a supervisor killing a job does).
  */
 const SPEC = '@aoagents/ao@0.10.0';
-const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
 const GO_NAMES: Record<(typeof SIGNALS)[number], string> = {
   SIGINT: 'interrupt',
