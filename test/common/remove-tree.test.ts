@@ -2,37 +2,24 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../common/paths.js';
+import { canDropPrivileges, NOBODY } from '../postinstall/install-support.js';
+import { bundleSnippet } from '../support/bundle-snippet.js';
 
 // removeTree opens folders its owner made unlistable (mode 000) so rm can go through them. Done by path, each chmod follows a
 // folder some other user swapped for a link in between, when that user may write a folder above it: the reviewer's race
 // (renameat2 RENAME_EXCHANGE in a loop) made another folder of the user's 0777. Run as an ordinary user (nobody): root's rm
 // needs no opening.
-const NOBODY = 65534;
-const canRunAsNobody = process.platform === 'linux' && process.getuid?.() === 0 && existsSync('/usr/bin/setpriv');
-
-describe.runIf(canRunAsNobody)('removeTree, as an ordinary user', () => {
+describe.runIf(canDropPrivileges)('removeTree, as an ordinary user', () => {
   let base: string;
   let script: string;
   beforeAll(async () => {
     base = mkdtempSync(join(tmpdir(), 'ao-remove-tree-'));
     chmodSync(base, 0o755);
-    script = join(base, 'remove-tree.cjs');
-    await build({
-      stdin: {
-        contents:
-          "import { removeTree } from './common/remove-tree.ts';\nremoveTree(process.argv[2]).then(() => console.log('removed'), (e) => console.log(e.code));\n",
-        resolveDir: REPO_ROOT,
-        loader: 'ts',
-      },
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      outfile: script,
-      logLevel: 'warning',
-    });
+    script = await bundleSnippet(
+      "import { removeTree } from './common/remove-tree.ts';\nremoveTree(process.argv[2]).then(() => console.log('removed'), (e) => console.log(e.code));\n",
+      join(base, 'remove-tree.cjs'),
+    );
   });
 
   /** A tree of nobody's with `layout` folders (path -> mode, made in order, the first holding a file, modes set last first), removed as nobody. */

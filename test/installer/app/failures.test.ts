@@ -1,6 +1,4 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { build } from 'esbuild';
-import { REPO_ROOT } from '../../../common/paths.js';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, readdirSync, readFileSync, openSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { hostname } from 'node:os';
@@ -16,6 +14,7 @@ import { versionFolder } from '../../../installer/app/install.js';
 import { buildAppArtifact, rawZip, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
+import { bundleSnippet } from '../../support/bundle-snippet.js';
 
 /**
  * Every way `ao-app` used to end wrongly (exit 0 with nothing installed, a hang,
@@ -719,19 +718,10 @@ describe('the command line', () => {
   });
 
   it('turns a command whose event loop drains before it settles into exit 70, never exit 0', async () => {
-    const script = join(work, 'never-settles.cjs');
-    await build({
-      stdin: {
-        contents: "import { runCommand } from './installer/app/run-command.ts';\nrunCommand('ao-app', () => new Promise<number>(() => undefined), () => 1);\n",
-        resolveDir: REPO_ROOT,
-        loader: 'ts',
-      },
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      outfile: script,
-      logLevel: 'warning',
-    });
+    const script = await bundleSnippet(
+      "import { runCommand } from './installer/app/run-command.ts';\nrunCommand('ao-app', () => new Promise<number>(() => undefined), () => 1);\n",
+      join(work, 'never-settles.cjs'),
+    );
     const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status).toBe(70);
     expect(r.stderr).toMatch(/stopped before it finished/);
