@@ -38,7 +38,7 @@ const FIXES: Record<string, string> = {
 };
 
 /**
- * Windows refuses to delete or rename a file a running program holds (the desktop app still open), EPERM or EBUSY: told
+ * Windows refuses to delete or rename a file a running program holds (the desktop app still open), EPERM, EBUSY or EACCES: told
  * to make a folder writable that was, a user had nothing to act on.
  */
 export function inUseOnWindows({ code, syscall }: NodeJS.ErrnoException): boolean {

@@ -230,7 +230,8 @@ async function runVerb(
         },
       });
       const left = (result.leftBehind ?? []).map(
-        ({ path }) => `; ${path} could not be removed yet (a program of it still running?): the next ao-app install removes it`,
+        ({ path, why }) =>
+          `; ${path} could not be removed yet (${why}: Windows keeps a running program's files): close the desktop app; the next ao-app install removes it`,
       );
       say(
         (result.status === 'installed'

@@ -471,7 +471,8 @@ async function sweep(root: string, keep: Set<string>): Promise<void> {
     const dir = join(versions, name);
     if (keep.has(dir)) continue;
     if (!isVersionFolderName(name)) continue;
-    if (name.startsWith('.staging-') || !(await readMarker(dir))) await removeOrLeave(dir, []);
+    // One Windows still holds (a half-written version's program running) goes on a later install, unreported: it is no app.
+    if (name.startsWith('.staging-') || !(await readMarker(dir))) await removeOrLeave(dir);
   }
 }
 
@@ -482,7 +483,7 @@ async function sweep(root: string, keep: Set<string>): Promise<void> {
  * ran. The next install removes what is left. Any other failure (EACCES, EIO on Linux) stays until someone acts, so it is
  * thrown, naming the folder: left behind too, it had been "the next ao-app install removes it", exit 0, for good.
  */
-async function removeOrLeave(dir: string, leftBehind: NonNullable<InstallResult['leftBehind']>): Promise<void> {
+async function removeOrLeave(dir: string, leftBehind: NonNullable<InstallResult['leftBehind']> = []): Promise<void> {
   try {
     await removeTree(dir);
   } catch (err) {
@@ -508,6 +509,11 @@ async function makeAppFolders(root: string): Promise<void> {
 function noRoomForLock(err: unknown, root: string): boolean {
   const { code, syscall, path } = err as NodeJS.ErrnoException;
   return DISK_FULL.has(code ?? '') && syscall === 'open' && path === join(root, '.lock');
+}
+
+/** A lock that could not be taken for want of the right to write the folder, or of an inode for it: what only reads goes on without it. */
+function readableWithoutLock(err: unknown, root: string): boolean {
+  return CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '') || noRoomForLock(err, root);
 }
 
 /**
@@ -555,7 +561,7 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
     // lock file: the release asked for, current there and intact, needs no change and no lock, as verify reads it. It had
     // failed with EACCES (or ENOSPC) on the lock, exit 1, about an app it only had to check (`ao update` runs this for each
     // user). Anything else to do there still needs the folder, and the room.
-    if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '') && !noRoomForLock(err, root)) throw err;
+    if (!readableWithoutLock(err, root)) throw err;
     // Anything but this release, current there, still needs the folder: said at once, before any hashing.
     const done = await readMarker(versionDir);
     if ((await currentVersionDir(root)) !== versionDir || done?.integrity !== target.integrity) throw err;
@@ -935,7 +941,7 @@ export async function verifyApp(options: {
   } catch (err) {
     // A folder this user may not write (an admin's install, a read-only disk), or no inode left for the lock file: verify
     // only reads, so it reads it as it is.
-    if (!CANNOT_WRITE.has((err as NodeJS.ErrnoException).code ?? '') && !noRoomForLock(err, root)) throw err;
+    if (!readableWithoutLock(err, root)) throw err;
   }
   try {
     return await verifyInstalled(root, target);

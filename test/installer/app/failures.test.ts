@@ -1501,12 +1501,12 @@ describe.skipIf(!canInject)('an upgrade that ends while the old version is being
     const old = join(root, 'versions', '0.9.0-linux-x64');
     // The old version's files go, then its folder's rmdir fails: the command ends there, as a Ctrl-C or a flat battery would.
     // On Linux nothing holds a running program's folder, so the failure is said, exit 1, naming the folder: it had been
-    // exit 0, "(a program of it still running?): the next ao-app install removes it", for an error that stays for good.
+    // exit 0, "could not be removed yet ...: the next ao-app install removes it", for an error that stays for good.
     // (Windows, where it is the app still open, leaves it behind: test/foreign/win32-x64.foreign.ts.)
     const upgrade = await ao(args[1]!, { HOME: home }, 30_000, work, injectFailure('rmdir', 'EACCES', old));
     expect(upgrade.code).toBe(1);
     expect(upgrade.stderr).toContain(old);
-    expect(upgrade.stderr).not.toContain('still running');
+    expect(upgrade.stderr).not.toContain('could not be removed yet');
     expect(await readlink(join(root, 'current'))).toBe(join('versions', '0.10.0-linux-x64'));
     const state = appState(home);
     expect(state).toMatchObject({ version: '0.10.0', appPath: join(root, 'versions', '0.10.0-linux-x64', 'agent-orchestrator-linux-x64.AppImage') });
