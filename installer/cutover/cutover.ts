@@ -77,7 +77,7 @@ export async function runCutover(opts: CutoverOptions): Promise<number> {
       legacy = { kind: 'package', pm, version };
     }
     const legacyVersion = legacy.kind === 'package' ? legacy.version : undefined;
-    const roots = legacyRoots(home, aoHome, env);
+    const roots = legacyRoots(home, paths, env);
     const legacyHome = hasLegacyHome(home);
     const backupBytes = await measureRoots(roots);
     printPlan(log, { target: opts.target, legacy, home, aoHome, backupBytes, legacyHome });

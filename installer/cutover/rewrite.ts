@@ -24,12 +24,8 @@ export function rewritePaths(home: string, env: NodeJS.ProcessEnv): RewritePaths
   const aoHome = join(home, '.ao');
   // The rewrite reads AO_RUN_FILE by its bytes: a name that is not UTF-8 is another file here (common/home.ts), where the
   // daemon the user runs is not seen.
-  return { aoHome, runFile: utf8Path(env.AO_RUN_FILE || join(aoHome, 'running.json')), dataDir: dataDirOf(aoHome, env) };
-}
-
-/** The rewrite's store folder: `AO_DATA_DIR`, else `~/.ao/data`; a name that is not UTF-8 would import into another store. */
-export function dataDirOf(aoHome: string, env: NodeJS.ProcessEnv): string {
-  return utf8Path(env.AO_DATA_DIR || join(aoHome, 'data'));
+  // So are AO_DATA_DIR's: a name that is not UTF-8 had imported into another store, one the user's ao never opens.
+  return { aoHome, runFile: utf8Path(env.AO_RUN_FILE || join(aoHome, 'running.json')), dataDir: utf8Path(env.AO_DATA_DIR || join(aoHome, 'data')) };
 }
 
 /** The store is SQLite in WAL mode: these three files together are the data (a copy of ao.db alone loses some). */

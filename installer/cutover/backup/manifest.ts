@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { UserError } from '../../../common/errors.js';
 import { type FsPath, joinRaw, relOf } from './raw-names.js';
-import { dataDirOf } from '../rewrite.js';
+import type { RewritePaths } from '../rewrite.js';
 
 /**
  * The backup under `~/.ao/backups/legacy-<timestamp>/`: a copy of every legacy
@@ -55,7 +55,7 @@ export interface BackupManifest {
 }
 
 /** Which legacy paths exist for this user (`home` is the user's home directory). */
-export function legacyRoots(home: string, aoHome: string, env: NodeJS.ProcessEnv): BackupRoots {
+export function legacyRoots(home: string, { aoHome, dataDir }: Pick<RewritePaths, 'aoHome' | 'dataDir'>, env: NodeJS.ProcessEnv): BackupRoots {
   const legacyBase = join(home, '.agent-orchestrator');
   const roots: BackupRoots = { legacyBase };
   const configCandidates = [env.AO_GLOBAL_CONFIG, env.XDG_CONFIG_HOME ? join(env.XDG_CONFIG_HOME, 'agent-orchestrator', 'config.yaml') : undefined];
@@ -65,7 +65,7 @@ export function legacyRoots(home: string, aoHome: string, env: NodeJS.ProcessEnv
       break;
     }
   }
-  roots.store = dataDirOf(aoHome, env);
+  roots.store = dataDir;
   roots.legacyRecord = join(aoHome, 'legacy');
   roots.pipelines = join(aoHome, 'pipelines');
   return roots;

@@ -25,7 +25,7 @@ async function userWithLegacyHome() {
   await writeFile(join(aoHome, 'data', 'ao.db-wal'), 'committed frames');
   await writeFile(join(aoHome, 'data', 'ao.db-shm'), 'index');
   await writeFile(join(aoHome, 'data', 'skills', 'cache'), 'rebuilt');
-  return { home, base, aoHome, facts, roots: legacyRoots(home, aoHome, {}) };
+  return { home, base, aoHome, facts, roots: legacyRoots(home, { aoHome, dataDir: join(aoHome, 'data') }, {}) };
 }
 
 describe('backup', () => {

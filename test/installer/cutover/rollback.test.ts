@@ -20,7 +20,7 @@ async function importedAfterBackup(prepare: (dataDir: string) => Promise<void>) 
   await mkdir(dataDir, { recursive: true });
   await prepare(dataDir);
   const backupDir = join(aoHome, 'backups', 'legacy-x');
-  await createBackup(backupDir, legacyRoots(home, aoHome, {}));
+  await createBackup(backupDir, legacyRoots(home, { aoHome, dataDir }, {}));
   const journal = await Journal.create(aoHome, { command: 'legacy-import', target: '0.10.0' });
   await journal.update({ backupDir });
   await journal.step('backup', async () => ({}));
@@ -38,7 +38,7 @@ describe('rollback', () => {
     const base = join(home, '.agent-orchestrator');
     const before = await hashTree(base);
     const backupDir = join(aoHome, 'backups', 'legacy-x');
-    await createBackup(backupDir, legacyRoots(home, aoHome, {}));
+    await createBackup(backupDir, legacyRoots(home, { aoHome, dataDir: join(aoHome, 'data') }, {}));
 
     // A cutover that installed and imported, then failed; its journal lacks the legacy tarball.
     const journal = await Journal.create(aoHome, { command: 'update', target: '0.10.0' });
