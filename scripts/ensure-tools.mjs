@@ -9,7 +9,15 @@ const say = (m) => process.stderr.write(`ao-toolkit: ${m}\n`);
 const hasGo = () => spawnSync('go', ['version'], { stdio: 'ignore' }).status === 0;
 const QEMU = '/usr/bin/qemu-aarch64-static';
 
-for (const tool of process.argv.slice(2)) {
+const tools = process.argv.slice(2);
+// Every name checked before anything is installed: a typo had been told only after Go's install, or never when it failed.
+const unknown = tools.filter((tool) => tool !== 'go' && tool !== 'qemu');
+if (unknown.length > 0) {
+  say(`ensure-tools: unknown tool ${unknown.join(', ')}`);
+  process.exit(2);
+}
+
+for (const tool of tools) {
   if (tool === 'go' && !hasGo()) {
     const problem = aptInstall(['golang-go'], say);
     if (problem || !hasGo()) {
@@ -20,8 +28,5 @@ for (const tool of process.argv.slice(2)) {
   } else if (tool === 'qemu' && !existsSync(QEMU)) {
     const problem = aptInstall(['qemu-user-static'], say);
     if (problem) say(`the linux-arm64 test of the main lane will be skipped: ${problem}`);
-  } else if (tool !== 'go' && tool !== 'qemu') {
-    say(`ensure-tools: unknown tool ${tool}`);
-    process.exit(2);
   }
 }
