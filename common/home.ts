@@ -98,18 +98,19 @@ export function absoluteUserPath(path: string, env: NodeJS.ProcessEnv = process.
 
 /**
  * A folder or file a user named (an option, AO_APP_DIR), as an absolute path: a file: URL, as a browser or a file manager
- * copies a path (`file:///x`, or `file:/x` as Java's File.toURI() prints it), is its path. A web address (`scheme://...`)
+ * copies a path (`file:///x`, or `file:/x` as Java's File.toURI() prints it), is its path; bytes that are not UTF-8 are
+ * refused (utf8Path). A web address (`scheme://...`)
  * names nothing on this machine: `refuse` is given why. Taken as paths, both had been folders named after the scheme in
  * the working folder, exit 0.
  */
 export function localPath(value: string, refuse: (why: string) => never, env: NodeJS.ProcessEnv = process.env): string {
   if (/^file:/i.test(value)) {
     try {
-      return builtinModule('node:url').fileURLToPath(value);
+      return utf8Path(builtinModule('node:url').fileURLToPath(value));
     } catch (err) {
       return refuse(`it names no path on this machine (${(err as Error).message})`);
     }
   }
   if (/^[a-z][a-z0-9+.-]+:\/\//i.test(value)) return refuse("it is a web address, and this is read from this machine's disk");
-  return absoluteUserPath(value, env);
+  return utf8Path(absoluteUserPath(value, env));
 }

@@ -12,7 +12,7 @@ import { createProgress, pickProgressMode } from '../../common/progress.js';
 import { writesThatNeverFail } from '../../common/closed-pipe.js';
 import { redactingSink } from '../../common/redact.js';
 import { aoStateDir } from './app-state.js';
-import { localPath, utf8Path } from '../../common/home.js';
+import { localPath } from '../../common/home.js';
 import { hostTargetId, validateAppManifest, type AppManifest } from '../../common/app-manifest.js';
 import { appPath, defaultRoot, installApp, removeApp, verifyApp } from './install.js';
 import { EXIT_INTERNAL, runCommand } from './run-command.js';
@@ -163,7 +163,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = positionals[0];
-  const root = values.dir ? utf8Path(pathArgument('dir', values.dir)) : defaultRoot();
+  const root = values.dir ? pathArgument('dir', values.dir) : defaultRoot();
   const say = (human: string, json: Record<string, unknown>) => {
     if (values.json) stdout.write(`${JSON.stringify(json)}\n`);
     else if (!values.quiet) stdout.write(`${human}\n`);

@@ -123,19 +123,17 @@ export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
   // Absolute from here on: a relative AO_APP_DIR must mean the same folder in every step.
   if (!env.AO_APP_DIR) return utf8Path(absoluteUserPath(join(homeDir(env), '.ao', 'app'), env));
   const setting = env.AO_APP_DIR;
-  return utf8Path(
-    localPath(
-      setting,
-      (why) => {
-        throw new UserError({
-          what: `AO_APP_DIR=${setting} is an address, not a folder on this machine`,
-          why,
-          fix: 'set AO_APP_DIR to a folder on this machine (like export AO_APP_DIR=~/ao-app), or unset it for ~/.ao/app',
-          code: 'EUSAGE',
-        });
-      },
-      env,
-    ),
+  return localPath(
+    setting,
+    (why) => {
+      throw new UserError({
+        what: `AO_APP_DIR=${setting} is an address, not a folder on this machine`,
+        why,
+        fix: 'set AO_APP_DIR to a folder on this machine (like export AO_APP_DIR=~/ao-app), or unset it for ~/.ao/app',
+        code: 'EUSAGE',
+      });
+    },
+    env,
   );
 }
 

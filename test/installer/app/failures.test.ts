@@ -530,7 +530,7 @@ describe('the command line', () => {
   // arrived as `/home/jos\uFFFD`, another folder. ao-app had installed there, exit 0, and ao start, which reads the bytes
   // as they are, found no app-state.json and downloaded its own, unverified app.
   it.runIf(process.platform !== 'win32')(
-    'refuses a HOME, --dir, AO_APP_DIR or AO_RUN_FILE whose bytes are not UTF-8, making nothing, where it had installed into another folder, exit 0',
+    'refuses a HOME, --dir, --manifest, AO_APP_DIR or AO_RUN_FILE whose bytes are not UTF-8, making nothing, where it had installed into another folder, exit 0',
     async () => {
       const manifest = await writeManifest(await tempDir('m'), await manifestFor(server, systemTarGz('latin1', false), 'tar.gz'));
       const base = await tempDir('latin1');
@@ -547,6 +547,13 @@ describe('the command line', () => {
           'sh',
           '-c',
           `AO_RUN_FILE=${latin1}/running.json exec "$@"`,
+          'sh',
+        ]),
+        // The manifest there: it had been "no such file", a file the user could see.
+        '--manifest': await ao(['install', '--json'], { HOME: home }, 30_000, base, [
+          'sh',
+          '-c',
+          `cp '${manifest}' ${latin1}/m.json && exec "$@" --manifest ${latin1}/m.json`,
           'sh',
         ]),
       };
