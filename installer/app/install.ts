@@ -616,7 +616,11 @@ export async function installApp(options: InstallOptions): Promise<InstallResult
       // (a partial of another release's artifact under the same name is left to resume).
       const artifact = join(root, 'downloads', target.file);
       if ((await usablePartialSize(artifact, target.size, target.integrity)) > 0) await discardPartial(artifact);
-      await applyTrustChange(root, trustChange);
+      // An intact app on a full disk is "already installed" (the lock is held empty there): a pinned key it only remembers
+      // waits for a run with room, where it had ended in ENOSPC, exit 1.
+      await applyTrustChange(root, trustChange).catch((err: NodeJS.ErrnoException) => {
+        if (!trustChange.deferrable || !DISK_FULL.has(err.code ?? '')) throw err;
+      });
       return {
         status: 'already-installed',
         version: manifest.version,

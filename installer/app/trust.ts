@@ -70,6 +70,8 @@ export interface TrustStore {
 export interface TrustChange {
   add?: TrustedKey;
   retire?: TrustedKey[];
+  /** Only remembers a pinned key the build trusts anyway: written by a later run when this one cannot (a full disk). */
+  deferrable?: boolean;
 }
 
 function storedKeys(path: string, data: unknown, field: 'keys' | 'retired'): TrustedKey[] {
@@ -198,7 +200,7 @@ export function checkEntryTrust(manifest: AppManifest, targetId: string, target:
     // A pinned key is remembered too: going back to a build that pins none (every release before the pin) had found
     // nothing remembered and trusted any manifest's key on first use again. A rotated-out one stays retired.
     const known = [...store.keys, ...store.retired].some((k) => k.id === id);
-    return known ? {} : { add: { id, publicKey: signer, via: `pinned in the ao-app build that installed ${manifest.version}` } };
+    return known ? {} : { add: { id, publicKey: signer, via: `pinned in the ao-app build that installed ${manifest.version}` }, deferrable: true };
   }
   // Before any rotation: a rotation signature never expires, so the one that once handed trust to this key (a pinned
   // key's, still trusted) would otherwise bring a key back that was rotated out, maybe because it leaked.

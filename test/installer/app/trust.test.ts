@@ -422,6 +422,26 @@ describe('who may sign the desktop app', () => {
     }
   });
 
+  // The first run of a build that pins the key its app was installed under only remembers that key: bookkeeping a later
+  // run can do. On a disk with not a byte left it had ended "already installed" in ENOSPC, exit 1, about an intact app.
+  it.skipIf(!canMountTmpfs())('answers already installed on a full disk where it would only remember a pinned key', async () => {
+    const root = await tempDir('full-pinned');
+    // Room for the first install's space check (the manifest's unpacked limit), then filled.
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=72m', 'tmpfs', root]);
+    try {
+      const target = 'darwin-arm64';
+      const signed = await manifest('0.10.0', A);
+      expect((await installApp({ manifest: signed, target, root, trustedKeys: [] })).status).toBe('installed');
+      // A store without the key: the build pinning it now is the first to see this install.
+      await writeFile(join(root, TRUST_FILE), JSON.stringify({ schemaVersion: 1, keys: [], retired: [] }));
+      execFileSync('sh', ['-c', `dd if=/dev/zero of='${join(root, 'filler')}' bs=1k 2>/dev/null; true`]);
+      const pinned = [{ id: keyId(pem(A)), publicKey: pem(A), via: 'the ao-app build' }];
+      expect((await installApp({ manifest: signed, target, root, trustedKeys: pinned })).status).toBe('already-installed');
+    } finally {
+      execFileSync('umount', [root]);
+    }
+  });
+
   // `--dir /tmp/ao-app` on a shared machine, where another user made the folder first: whoever can write the store can
   // put their key in it, and it had been trusted, the release's signature then meaning nothing.
   it('refuses a remembered-key store another user can write (writable by all, or another user’s) before downloading', async () => {
