@@ -490,13 +490,12 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     const patience = stalled(policy.lastFailure)
       ? `; if it is only slow (a proxy that scans the whole file before it answers), raise AO_APP_STALL_MS (now ${stallTimeoutMs} ms), like AO_APP_STALL_MS=600000;`
       : ',';
-    let fix = proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY)${patience} ${again}` : `check the network connection${patience} ${again}`;
+    const check = proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY)` : 'check the network connection';
+    let fix = `${check}${patience} ${again}`;
     // The overall deadline ended it: maybe a link that works, only too slowly for it (a hotel's Wi-Fi: 254 MB at 30 KB/s
     // takes over 2 hours). "Check the network connection" alone had never named the setting that gives such a link its time.
-    if (policy.deadlinePassed) {
-      const longer = `on a slow link, raise AO_APP_DEADLINE_MS (now ${deadlineMs} ms), like AO_APP_DEADLINE_MS=${Math.max(4 * 60 * 60_000, 2 * deadlineMs)};`;
-      fix = `${proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY)` : 'check the network connection'}; ${longer} ${again}`;
-    }
+    if (policy.deadlinePassed)
+      fix = `${check}; on a slow link, raise AO_APP_DEADLINE_MS (now ${deadlineMs} ms), like AO_APP_DEADLINE_MS=${Math.max(4 * 60 * 60_000, 2 * deadlineMs)}; ${again}`;
     if (policy.comeBackInMs !== undefined)
       fix = `the download host is busy and asked to come back in ${humanWait(policy.comeBackInMs)}: run ao-app install again after that${part.offset > 0 ? ' (it resumes)' : ''}`;
     // A host answered, the last time it was asked, with an outage or overload status: the connection reached it, whatever
