@@ -105,10 +105,13 @@ export function firstBytes(path: string, n = 4): Buffer {
   }
 }
 
+/** A file of test/postinstall/support/ (preloads and stand-ins the launcher tests run). */
+export const supportFile = (name: string) => join(REPO_ROOT, 'test', 'postinstall', 'support', name);
+
 /** A preload that prints, as bin/ao hands over with process.execve, every file Node compiled (`compiled: [...]` on stderr). */
-export const REPORT_COMPILED_AT_EXECVE = join(REPO_ROOT, 'test', 'postinstall', 'support', 'report-files-at-execve.cjs');
+export const REPORT_COMPILED_AT_EXECVE = supportFile('report-files-at-execve.cjs');
 /** The same at the launcher's exit, for Node without process.execve (20), where it stays beside the binary it spawned. */
-export const REPORT_COMPILED_AT_EXIT = join(REPO_ROOT, 'test', 'postinstall', 'support', 'report-files-at-exit.cjs');
+export const REPORT_COMPILED_AT_EXIT = supportFile('report-files-at-exit.cjs');
 
 /** pnpm from the repo's own node_modules, run with the PATH's node. */
 export const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');

@@ -19,11 +19,10 @@ import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../common/paths.js';
 import { procStatFields } from '../../common/proc-stat.js';
 import { pidAlive } from '../../common/process-identity.js';
 import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
-import { mustRun, REPORT_COMPILED_AT_EXECVE, run, startUntilItWaits, useReleaseRegistry, WAITS_FOR_INSTALL, PNPM } from './install-support.js';
+import { mustRun, REPORT_COMPILED_AT_EXECVE, run, startUntilItWaits, useReleaseRegistry, WAITS_FOR_INSTALL, PNPM, supportFile } from './install-support.js';
 
 /**
  * The JS launcher is what pnpm, yarn and bun users always run (their shims
@@ -294,7 +293,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
   });
 
   describe('Node 20: how the launcher starts the binary', () => {
-    const preload = (name: string) => ['--require', join(REPO_ROOT, 'test', 'postinstall', 'support', name)];
+    const preload = (name: string) => ['--require', supportFile(name)];
     const run = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
       spawnSync(node20, args, { env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 60_000 });
 
@@ -351,8 +350,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     });
 
     it('a start that fails on the usual path (EAGAIN: a process limit reached for the moment): the full launcher starts it, and a signal reaches it once', async () => {
-      const support = (name: string) => join(REPO_ROOT, 'test', 'postinstall', 'support', name);
-      const preloads = ['fail-first-spawn.cjs', 'report-files-at-exit.cjs', 'report-forwarded-signals.cjs'].map((name) => `--require ${support(name)}`);
+      const preloads = ['fail-first-spawn.cjs', 'report-files-at-exit.cjs', 'report-forwarded-signals.cjs'].map((name) => `--require ${supportFile(name)}`);
       const r = await signalled(node20, launcher, { ...env, NODE_OPTIONS: preloads.join(' ') }, ['fixture', 'trap', '1500', '5'], 'SIGTERM', 'process');
       expect(count(r.stdout, GO_NAMES.SIGTERM)).toBe(1);
       expect([r.code, r.signal, r.groupLeft]).toEqual([5, null, false]);
@@ -363,9 +361,8 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     });
 
     it('after a start that failed on the usual path, a SIGTERM while the full launcher works (an install to wait for) ends the launcher at once', async () => {
-      const support = (name: string) => join(REPO_ROOT, 'test', 'postinstall', 'support', name);
       const child = spawn(node20, [launcher, 'fixture', 'trap', '1500', '5'], {
-        env: { ...env, NODE_OPTIONS: `--require ${support('fail-first-spawn.cjs')} --require ${support('slow-full-launcher.cjs')}` },
+        env: { ...env, NODE_OPTIONS: `--require ${supportFile('fail-first-spawn.cjs')} --require ${supportFile('slow-full-launcher.cjs')}` },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';
@@ -481,7 +478,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
   it('Node 24 without process.execve: its process handle takes another form, so the launcher spawns through child_process (no native abort)', async () => {
     // Node 24.21's process_wrap takes positional arguments (nodejs/node#63930); handed the options object that
     // Node 20 to 23 take, it aborts the process (exit 134) before the binary runs.
-    const preload = (name: string) => ['--require', join(REPO_ROOT, 'test', 'postinstall', 'support', name)];
+    const preload = (name: string) => ['--require', supportFile(name)];
     const r = spawnSync(node24, [...preload('without-execve.cjs'), ...preload('report-loaded-modules.cjs'), launcher, 'fixture', 'exit', '7'], {
       env,
       encoding: 'utf8',
@@ -605,7 +602,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     }
     // npm moving ao's folder aside the moment bin/ao started, to put a release in its place: the launcher's real-path
     // lookup had died with ENOENT's stack trace; it waits for the install in progress and runs the release put there.
-    const movePackage = ['--require', join(REPO_ROOT, 'test', 'postinstall', 'support', 'move-package-at-start.cjs')];
+    const movePackage = ['--require', supportFile('move-package-at-start.cjs')];
     const moved = await called(put, () => renameSync(`${own}.moved`, own), movePackage);
     expect([moved.status, moved.stdout], moved.stderr).toEqual([0, 'ao version 0.10.0\n']);
     // bun replacing ao removes the old release's files as bin/ao loads the full launcher: its own real-path lookup had
@@ -641,7 +638,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
     const ao = join((await mustRun('node', [PNPM, 'root', '-g'], sb.env)).stdout.trim(), '@aoagents', 'ao', 'bin', 'ao');
     const binary = realpathSync(join(realpathSync(join(dirname(ao), '..')), '..', 'ao-linux-x64', 'bin', 'ao'));
-    const preload = join(REPO_ROOT, 'test', 'postinstall', 'support', 'move-binary-after-check.cjs');
+    const preload = supportFile('move-binary-after-check.cjs');
     let caches = 0;
     const call = async (node: string, after: 'stamp' | 'hash' | 'stat' | 'found' | 'checked', replaceWith: 'altered' | 'nothing') => {
       const cache = join(sb.root, `cache-${caches++}`);
@@ -812,7 +809,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
 
   it('on a Node older than the package asks for (no process.getBuiltinModule), the launcher says which Node it needs', async () => {
     // Node 20.16 added process.getBuiltinModule; a preload takes it away, as on Node 18.
-    const r = spawnSync(node20, ['--require', join(REPO_ROOT, 'test', 'postinstall', 'support', 'without-get-builtin-module.cjs'), launcher, '--version'], {
+    const r = spawnSync(node20, ['--require', supportFile('without-get-builtin-module.cjs'), launcher, '--version'], {
       env,
       encoding: 'utf8',
       timeout: 60_000,
