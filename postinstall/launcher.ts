@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { dropWritesToClosedPipes } from '../common/closed-pipe.js';
 import { formatError, isUserError, UserError } from '../common/errors.js';
 import { absoluteUserPath } from '../common/home.js';
-import { installLayout, reinstallCommand, sudoFor } from '../common/install-layout.js';
+import { installLayout, reinstallCommand, sudoFor, type InstallLayout } from '../common/install-layout.js';
 import { realPathOrGiven } from '../common/own-path.js';
 import { shellQuote } from '../common/shell-quote.js';
 import { diagnoseMissingBinary } from './diagnose.js';
@@ -29,7 +29,7 @@ import { cachedBinaryPath, cacheRootsToSearch, writableCacheRoot } from './locat
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
 import { untrustedBy } from './ownership.js';
 import { platformLimit } from './platform-limit.js';
-import { findPlatformPackage, npmLockfile } from './resolve.js';
+import { findPlatformPackage, inYarnZip, npmLockfile } from './resolve.js';
 import { FORWARDED, forwardSignals, INSPECTOR_SIGNAL } from './signal-forward.js';
 import { runAsChild, type StartedBinary } from './spawn-binary.js';
 import { type Problem, verifyBinaryOnce } from './verify-binary.js';
@@ -210,6 +210,7 @@ function resolveBinary(manifest: AoManifest): Resolved {
     // Gone since it was found (an install replacing it) is as not there: the install in progress is waited for.
     const checked = found && statSync(found.binary, { throwIfNoEntry: false });
     if (found && checked) {
+      if (inYarnZip(found.dir)) throw zipped(found.binary, entry, layout());
       verifyBinaryOnce(
         found.binary,
         entry,
@@ -266,6 +267,20 @@ function resolveBinary(manifest: AoManifest): Resolved {
     yarnBerry,
     project,
     sudo: sudoFor(installed),
+  });
+}
+
+/**
+ * Yarn PnP told to keep the platform package packed (`unplugged: false` in dependenciesMeta, over its preferUnplugged):
+ * PnP's patched fs reads the binary inside the zip, so it verifies, but no kernel starts a program from there (Node
+ * 22 and 24 aborted in process.execve). `yarn unplug -R` records the package as unplugged and extracts it.
+ */
+function zipped(binary: string, entry: BinaryEntry, installed: InstallLayout): UserError {
+  return new UserError({
+    what: `cannot run ${binary}`,
+    why: `it lies inside a zip archive in Yarn's cache: the project keeps ${entry.package} packed (unplugged: false in dependenciesMeta), and a program cannot be started from a zip`,
+    fix: `${installed.project ? `in ${installed.project}: ` : ''}yarn unplug -R ${entry.package}`,
+    code: 'EAOSPAWN',
   });
 }
 

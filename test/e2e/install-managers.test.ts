@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
+import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 import {
   alterBinary,
@@ -392,6 +393,29 @@ describe('other package managers install a working, verified ao', () => {
     expect((await mustRun('yarn', ['ao', '--version'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
     expect((await run('yarn', ['ao', 'fixture', 'exit', '3'], env, { cwd: dir })).status).toBe(3);
   });
+
+  // `unplugged: false` in dependenciesMeta overrides the platform package's preferUnplugged: its binary stays inside
+  // the zip in Yarn's cache, which PnP's patched fs reads (so it hashed fine) but no kernel can start. Node 22 and 24
+  // aborted in process.execve (ENOTDIR, a native stack trace), Node 20 said to check the file is executable.
+  it.runIf(canRunPinnedNode)(
+    'yarn 4 PnP project that keeps the platform package zipped (unplugged: false): ao says so and names the yarn command that unplugs it, which works',
+    async () => {
+      const { dir, env } = await yarn4Project('yarn4-pnp-zipped', 'pnp', (project) => {
+        writeFileSync(join(project, 'package.json'), '{"name":"p","private":true,"dependenciesMeta":{"@aoagents/ao-linux-x64":{"unplugged":false}}}\n');
+        return project;
+      });
+      expect(existsSync(join(dir, '.yarn', 'unplugged'))).toBe(false);
+      for (const node of [20, 22, 24] as const) {
+        const r = await run('yarn', ['ao', '--version'], { ...env, PATH: [dirname(await pinnedNode(node)), env.PATH].join(delimiter) }, { cwd: dir });
+        expect(r.status, `Node ${node}: ${r.stderr}`).toBe(1);
+        expect(r.stderr, `Node ${node}`).toContain("inside a zip archive in Yarn's cache");
+        expect(r.stderr, `Node ${node}`).toContain(`fix: in ${dir}: yarn unplug -R @aoagents/ao-linux-x64\n`);
+        expect(r.stderr, `Node ${node}`).not.toMatch(/Native stack trace|at .*\.cjs/);
+      }
+      await mustRun('yarn', ['unplug', '-R', '@aoagents/ao-linux-x64'], env, { cwd: dir });
+      expect((await mustRun('yarn', ['ao', '--version'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
+    },
+  );
 
   // Yarn 2+ has neither `install --force` nor `--refetch`: the command must be one yarn 4 accepts, in the project.
   it('yarn 4 PnP project with an altered binary: ao names the yarn 4 command that repairs it in the project, and that command works', async () => {
