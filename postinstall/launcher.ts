@@ -16,10 +16,10 @@ import { dirname, join } from 'node:path';
 import { dropWritesToClosedPipes } from '../common/closed-pipe.js';
 import { formatError, isUserError, UserError } from '../common/errors.js';
 import { absoluteUserPath } from '../common/home.js';
-import { installLayout, reinstallCommand, sudoFor, type InstallLayout } from '../common/install-layout.js';
+import { installLayout, reinstallCommand, sudoFor } from '../common/install-layout.js';
 import { realPathOrGiven } from '../common/own-path.js';
 import { shellQuote } from '../common/shell-quote.js';
-import { diagnoseMissingBinary } from './diagnose.js';
+import { diagnoseMissingBinary, zippedByYarn } from './diagnose.js';
 import { execRefusal, execveHere, nodeSupported, sameFileAs, type Execve } from './exec-binary.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { whenInstallSettles } from './install-settle.js';
@@ -210,7 +210,7 @@ function resolveBinary(manifest: AoManifest): Resolved {
     // Gone since it was found (an install replacing it) is as not there: the install in progress is waited for.
     const checked = found && statSync(found.binary, { throwIfNoEntry: false });
     if (found && checked) {
-      if (inYarnZip(found.dir)) throw zipped(found.binary, entry, layout());
+      if (inYarnZip(found.dir)) throw zippedByYarn(found.binary, entry, layout().project);
       verifyBinaryOnce(
         found.binary,
         entry,
@@ -267,20 +267,6 @@ function resolveBinary(manifest: AoManifest): Resolved {
     yarnBerry,
     project,
     sudo: sudoFor(installed),
-  });
-}
-
-/**
- * Yarn PnP told to keep the platform package packed (`unplugged: false` in dependenciesMeta, over its preferUnplugged):
- * PnP's patched fs reads the binary inside the zip, so it verifies, but no kernel starts a program from there (Node
- * 22 and 24 aborted in process.execve). `yarn unplug -R` records the package as unplugged and extracts it.
- */
-function zipped(binary: string, entry: BinaryEntry, installed: InstallLayout): UserError {
-  return new UserError({
-    what: `cannot run ${binary}`,
-    why: `it lies inside a zip archive in Yarn's cache: the project keeps ${entry.package} packed (unplugged: false in dependenciesMeta), and a program cannot be started from a zip`,
-    fix: `${installed.project ? `in ${installed.project}: ` : ''}yarn unplug -R ${entry.package}`,
-    code: 'EAOSPAWN',
   });
 }
 

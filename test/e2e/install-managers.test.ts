@@ -400,11 +400,15 @@ describe('other package managers install a working, verified ao', () => {
   it.runIf(canRunPinnedNode)(
     'yarn 4 PnP project that keeps the platform package zipped (unplugged: false): ao says so and names the yarn command that unplugs it, which works',
     async () => {
+      // ao's own install script allowed (built: true), so yarn unplugs ao and runs it.
       const { dir, env } = await yarn4Project('yarn4-pnp-zipped', 'pnp', (project) => {
-        writeFileSync(join(project, 'package.json'), '{"name":"p","private":true,"dependenciesMeta":{"@aoagents/ao-linux-x64":{"unplugged":false}}}\n');
+        const meta = { '@aoagents/ao-linux-x64': { unplugged: false }, '@aoagents/ao': { built: true } };
+        writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name: 'p', private: true, dependenciesMeta: meta })}\n`);
+        writeFileSync(join(project, '.yarnrc.yml'), 'enableScripts: true\n', { flag: 'a' });
         return project;
       });
-      expect(existsSync(join(dir, '.yarn', 'unplugged'))).toBe(false);
+      const unplugged = readdirSync(join(dir, '.yarn', 'unplugged'));
+      expect(unplugged.filter((d) => d.startsWith('@aoagents-ao-linux-x64-'))).toEqual([]);
       for (const node of [20, 22, 24] as const) {
         const r = await run('yarn', ['ao', '--version'], { ...env, PATH: [dirname(await pinnedNode(node)), env.PATH].join(delimiter) }, { cwd: dir });
         expect(r.status, `Node ${node}: ${r.stderr}`).toBe(1);
@@ -412,6 +416,19 @@ describe('other package managers install a working, verified ao', () => {
         expect(r.stderr, `Node ${node}`).toContain(`fix: in ${dir}: yarn unplug -R @aoagents/ao-linux-x64\n`);
         expect(r.stderr, `Node ${node}`).not.toMatch(/Native stack trace|at .*\.cjs/);
       }
+      // ao's install script as yarn runs it (its output goes to a build log): under the PnP runtime, in ao's unplugged
+      // folder. It had said to run the zipped file's --version to see why that failed.
+      const [ao] = unplugged.filter((d) => d.startsWith('@aoagents-ao-npm-'));
+      const script = await run(
+        'node',
+        ['--require', join(dir, '.pnp.cjs'), join(dir, '.yarn', 'unplugged', ao!, 'node_modules', '@aoagents', 'ao', 'lib', 'postinstall.cjs')],
+        env,
+        {
+          cwd: dir,
+        },
+      );
+      expect(script.status).toBe(0);
+      expect(script.stderr).toContain(`fix: in ${dir}: yarn unplug -R @aoagents/ao-linux-x64\n`);
       await mustRun('yarn', ['unplug', '-R', '@aoagents/ao-linux-x64'], env, { cwd: dir });
       expect((await mustRun('yarn', ['ao', '--version'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
     },
