@@ -217,7 +217,8 @@ function resolveBinary(manifest: AoManifest): Resolved {
         release,
         () => found.version(),
         () => reinstallCommand(layout(), `${release.name}@${release.version}`, found.dir, found.binary),
-        cache,
+        // yarn dlx's folder is gone once this call ends: a stamp per call for a file no later call meets.
+        process.versions.pnp && layout().yarnDlx ? false : cache,
         checked,
       );
       return { binary: found.binary, checked };

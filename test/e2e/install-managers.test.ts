@@ -434,6 +434,38 @@ describe('other package managers install a working, verified ao', () => {
     },
   );
 
+  // `yarn dlx` installs into a throwaway project (`<tmp>/xfs-<hex>/dlx-<pid>`), removed when the call ends, unplugging
+  // the platform package from the zip in Yarn's global cache each time. Each call had left a stamp for a file gone the
+  // moment after, and a binary altered in that zip was told a repair to run in the throwaway folder, gone by then.
+  it("yarn dlx: ao runs and leaves no stamp per call; a binary altered in Yarn's cache names the command that clears it, and that command works", async () => {
+    const sb = sandbox('yarn4-dlx');
+    const shims = join(sb.root, 'shims');
+    mkdirSync(shims);
+    writeFileSync(join(shims, 'yarn'), `#!/bin/sh\nexec node ${JSON.stringify(YARN4)} "$@"\n`, { mode: 0o755 });
+    const env = {
+      ...sb.env,
+      PATH: [shims, sb.env.PATH].join(delimiter),
+      YARN_NPM_REGISTRY_SERVER: release.registry.url,
+      YARN_UNSAFE_HTTP_WHITELIST: '127.0.0.1',
+      YARN_NPM_MINIMAL_AGE_GATE: '0',
+      YARN_ENABLE_TELEMETRY: '0',
+    };
+    for (let i = 0; i < 2; i++)
+      expect((await mustRun('yarn', ['dlx', '-q', SPEC, '--version'], env, { cwd: sb.root })).stdout).toContain('ao version 0.10.0\n');
+    expect(stamps(sb)).toBe(0);
+    const cache = join(sb.home, '.local', 'share', 'yarn', 'berry', 'cache');
+    const [zip] = readdirSync(cache).filter((f) => f.startsWith('@aoagents-ao-linux-x64-'));
+    // One byte of the binary's compressed bytes: Yarn's cache keeps no checksum a throwaway project compares against.
+    const bytes = readFileSync(join(cache, zip!));
+    bytes[bytes.length >> 1]! ^= 0xff;
+    writeFileSync(join(cache, zip!), bytes);
+    const fix = await refusedWithRepair('yarn', ['dlx', '-q', SPEC, '--version'], env, { cwd: sb.root });
+    expect(fix).toBe(`rm -f "$(yarn config get globalFolder)"/cache/${zip!.replace(/-[^-]+\.zip$/, '')}-*.zip`);
+    await runRepair(fix, env, sb.home);
+    expect((await mustRun('yarn', ['dlx', '-q', SPEC, '--version'], env, { cwd: sb.root })).stdout).toContain('ao version 0.10.0\n');
+    expect(stamps(sb)).toBe(0);
+  });
+
   // Yarn 2+ has neither `install --force` nor `--refetch`: the command must be one yarn 4 accepts, in the project.
   it('yarn 4 PnP project with an altered binary: ao names the yarn 4 command that repairs it in the project, and that command works', async () => {
     const { dir, env } = await yarn4Project('yarn4-pnp-tampered', 'pnp');
