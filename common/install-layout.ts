@@ -351,8 +351,9 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
   // project's fix run there failed, leaving ao without its platform package. Cleared from anywhere else, the next bunx
   // fetches ao again.
   if (layout.bunx) return 'bun pm cache rm';
-  // The folder to remove, relative to the project: the package, or under PnP the whole unplugged folder holding it.
-  const unplugged = layout.pnp && platformDir ? /^(.*\/\.yarn\/unplugged\/[^/]+)\//.exec(posix(platformDir))?.[1] : undefined;
+  // The folder to remove, relative to the project: the package, or under PnP the whole unplugged folder holding it
+  // (`<pnpUnpluggedFolder>/<name>-npm-<version>-<hash>/node_modules/<name>`, .yarn/unplugged unless the project says).
+  const unplugged = layout.pnp && platformDir ? /^(.*)\/node_modules\/(?:@[^/]+\/)?[^/]+$/.exec(posix(platformDir))?.[1] : undefined;
   // yarn dlx's folder is gone once the call ends, and the next call unplugs the package again from its zip in Yarn's
   // global cache (`<globalFolder>/cache/<the unplugged folder's name>-<cache key>.zip`): that zip goes. `yarn cache clean`
   // outside a project leaves that cache alone with --mirror, and inside one would clear the project's own cache.

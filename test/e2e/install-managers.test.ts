@@ -477,6 +477,21 @@ describe('other package managers install a working, verified ao', () => {
     expect((await mustRun('yarn', ['ao', '--version'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
   });
 
+  // pnpUnpluggedFolder puts unplugged packages elsewhere: the fix had removed .yarn/unplugged, which holds nothing then,
+  // and the altered binary stayed.
+  it('yarn 4 PnP project with its own pnpUnpluggedFolder and an altered binary: ao names the folder that holds it, and the command works', async () => {
+    const { dir, env } = await yarn4Project('yarn4-pnp-unplugged-folder-tampered', 'pnp', (project) => {
+      writeFileSync(join(project, '.yarnrc.yml'), 'pnpUnpluggedFolder: ./vendor/unplugged\n', { flag: 'a' });
+      return project;
+    });
+    const [unplugged] = readdirSync(join(dir, 'vendor', 'unplugged')).filter((d) => d.startsWith('@aoagents-ao-linux-x64-'));
+    alterBinary(join(dir, 'vendor', 'unplugged', unplugged!, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const fix = await refusedWithRepair('yarn', ['ao', '--version'], env, { cwd: dir });
+    expect(fix).toBe(`rm -rf vendor/unplugged/${unplugged} && yarn install (in ${dir})`);
+    await runRepair(fix, env, dir);
+    expect((await mustRun('yarn', ['ao', '--version'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
+  });
+
   it('yarn 4 node-modules project with an altered binary: ao names the yarn 4 command that repairs it, and that command works', async () => {
     const { dir, env } = await yarn4Project('yarn4-nm-tampered', 'node-modules');
     const ao = join(dir, 'node_modules', '.bin', 'ao');
