@@ -77,7 +77,16 @@ async function fetchInto(entry: BinaryEntry, cwd: string, cache: string): Promis
         if (!refusedByNpmCache(cause, opts.cache)) throw cause;
         return pacote.extract(spec, staging, { ...full, cache: `${staging}.npm-cache` });
       })
-      .catch((cause: Error) => {
+      .catch((cause: NodeJS.ErrnoException) => {
+        // npm told not to use the network: no registry or network setting is wrong, the cache lacks the package.
+        if (cause.code === 'ENOTCACHED') {
+          throw new UserError({
+            what: `cannot download ${spec}`,
+            why: `npm is offline (--offline, or offline=true in an npmrc), and its cache does not hold ${spec}`,
+            fix: 'reinstall ao with the registry reachable, without --offline',
+            code: 'EAOFETCH',
+          });
+        }
         // Registry URLs can carry credentials (https://user:token@host/, https://token@host/, ?token=): never print them into install logs.
         throw new UserError({
           what: `cannot download ${spec}`,
