@@ -291,12 +291,30 @@ function cannotRun(binary: string, err: Error, override: boolean): UserError {
   const st = statSync(binary, { throwIfNoEntry: false });
   const mode = st?.isFile() ? st.mode & 0o777 : undefined;
   const noExecBit = mode !== undefined && (mode & 0o111) === 0;
+  const dlxTemp = !override && !noExecBit && (err as NodeJS.ErrnoException).code === 'EACCES' ? yarnDlxTemp() : undefined;
+  if (dlxTemp) {
+    // yarn dlx unpacks ao into a throwaway project in the temp folder, gone once the call ends: `ls -l` of the file
+    // showed nothing, and a hardened /tmp (noexec) is fixed by another temp folder for yarn dlx, not by the file.
+    const again = ['yarn', 'dlx', ownSpec(), ...process.argv.slice(2).map(shellQuote)].join(' ');
+    return new UserError({
+      what: `cannot run ${binary}`,
+      why: `${err.message}: yarn dlx unpacks ao into the temp folder, and ${dlxTemp} does not allow running programs (mounted noexec)`,
+      fix: `mkdir -p ~/.cache/tmp && TMPDIR=~/.cache/tmp ${again}`,
+      code: 'EAOSPAWN',
+    });
+  }
   return new UserError({
     what: `cannot run ${binary}`,
     why: noExecBit ? `it is not executable (mode ${mode.toString(8)}): ${err.message}` : err.message,
     fix: noExecBit ? `chmod +x ${binary}` : `check the file exists and is executable, and that its file system is not mounted noexec: ls -l ${binary}`,
     code: 'EAOSPAWN',
   });
+}
+
+/** The temp folder holding yarn dlx's throwaway project (`<tmp>/xfs-<hex>/dlx-<pid>`), when ao runs from one. */
+function yarnDlxTemp(): string | undefined {
+  const installed = process.versions.pnp ? installLayout(packageDir) : undefined;
+  return installed?.yarnDlx && installed.project ? dirname(dirname(installed.project)) : undefined;
 }
 
 /**

@@ -434,15 +434,12 @@ describe('other package managers install a working, verified ao', () => {
     },
   );
 
-  // `yarn dlx` installs into a throwaway project (`<tmp>/xfs-<hex>/dlx-<pid>`), removed when the call ends, unplugging
-  // the platform package from the zip in Yarn's global cache each time. Each call had left a stamp for a file gone the
-  // moment after, and a binary altered in that zip was told a repair to run in the throwaway folder, gone by then.
-  it("yarn dlx: ao runs and leaves no stamp per call; a binary altered in Yarn's cache names the command that clears it, and that command works", async () => {
-    const sb = sandbox('yarn4-dlx');
+  /** The sandbox's environment for `yarn dlx` (yarn 4, outside any project) from the test registry. */
+  const yarnDlxEnv = (sb: Sandbox): NodeJS.ProcessEnv => {
     const shims = join(sb.root, 'shims');
     mkdirSync(shims);
     writeFileSync(join(shims, 'yarn'), `#!/bin/sh\nexec node ${JSON.stringify(YARN4)} "$@"\n`, { mode: 0o755 });
-    const env = {
+    return {
       ...sb.env,
       PATH: [shims, sb.env.PATH].join(delimiter),
       YARN_NPM_REGISTRY_SERVER: release.registry.url,
@@ -450,6 +447,14 @@ describe('other package managers install a working, verified ao', () => {
       YARN_NPM_MINIMAL_AGE_GATE: '0',
       YARN_ENABLE_TELEMETRY: '0',
     };
+  };
+
+  // `yarn dlx` installs into a throwaway project (`<tmp>/xfs-<hex>/dlx-<pid>`), removed when the call ends, unplugging
+  // the platform package from the zip in Yarn's global cache each time. Each call had left a stamp for a file gone the
+  // moment after, and a binary altered in that zip was told a repair to run in the throwaway folder, gone by then.
+  it("yarn dlx: ao runs and leaves no stamp per call; a binary altered in Yarn's cache names the command that clears it, and that command works", async () => {
+    const sb = sandbox('yarn4-dlx');
+    const env = yarnDlxEnv(sb);
     for (let i = 0; i < 2; i++)
       expect((await mustRun('yarn', ['dlx', '-q', SPEC, '--version'], env, { cwd: sb.root })).stdout).toContain('ao version 0.10.0\n');
     expect(stamps(sb)).toBe(0);
@@ -465,6 +470,34 @@ describe('other package managers install a working, verified ao', () => {
     expect((await mustRun('yarn', ['dlx', '-q', SPEC, '--version'], env, { cwd: sb.root })).stdout).toContain('ao version 0.10.0\n');
     expect(stamps(sb)).toBe(0);
   });
+
+  // A hardened machine mounts /tmp noexec (CIS benchmarks): yarn dlx unpacks ao into its throwaway project there. The
+  // fix had said to check for noexec with `ls -l` of a file yarn removes as the call ends.
+  it.runIf(process.platform === 'linux' && process.getuid?.() === 0)(
+    'yarn dlx with its temp folder mounted noexec: ao says so and names the TMPDIR that lets yarn dlx run it, which works',
+    async () => {
+      const sb = sandbox('yarn4-dlx-noexec');
+      const env = yarnDlxEnv(sb);
+      const tmp = join(sb.root, 'tmp');
+      mkdirSync(tmp);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,noexec', 'tmpfs', tmp]);
+      try {
+        for (const node of [20, 22] as const) {
+          const nodeEnv = { ...env, TMPDIR: tmp, PATH: [dirname(await pinnedNode(node)), env.PATH].join(delimiter) };
+          const r = await run('yarn', ['dlx', '-q', SPEC, 'fixture', 'args', 'a b'], nodeEnv, { cwd: sb.root });
+          expect(r.status, `Node ${node}: ${r.stderr}`).toBe(1);
+          expect(r.stderr).toContain(`${tmp} does not allow running programs (mounted noexec)`);
+          const fix = /fix: (.*)\n/.exec(r.stderr)?.[1];
+          expect(fix).toBe(`mkdir -p ~/.cache/tmp && TMPDIR=~/.cache/tmp yarn dlx ${SPEC} fixture args 'a b'`);
+          // yarn dlx's own progress lines come first (the user's -q is not ao's to know).
+          const ran = (await mustRun('sh', ['-c', fix!], nodeEnv, { cwd: sb.root })).stdout.trim().split('\n').pop()!;
+          expect(JSON.parse(ran)).toEqual(['a b']);
+        }
+      } finally {
+        execFileSync('umount', ['-l', tmp]);
+      }
+    },
+  );
 
   // Yarn 2+ has neither `install --force` nor `--refetch`: the command must be one yarn 4 accepts, in the project.
   it('yarn 4 PnP project with an altered binary: ao names the yarn 4 command that repairs it in the project, and that command works', async () => {
