@@ -13,8 +13,8 @@ import { gzipSync } from 'node:zlib';
  * No vitest import: the bench and the rehearsal reuse it.
  */
 export type Fault =
-  /** Send the headers and this many body bytes, then destroy the socket; `contentType` as the 'content-type' fault's. */
-  | { kind: 'drop'; afterBytes: number; contentType?: string }
+  /** Send the headers and this many body bytes, then destroy the socket; `contentType` and `contentEncoding` as those faults'. */
+  | { kind: 'drop'; afterBytes: number; contentType?: string; contentEncoding?: string }
   /** Send this many body bytes, then nothing for `ms` (then continue). */
   | { kind: 'stall'; ms: number; afterBytes?: number }
   | { kind: 'status'; status: number }
@@ -184,6 +184,7 @@ export async function startFaultServer(): Promise<FaultServer> {
     if (fault?.kind === 'content-encoding') headers['content-encoding'] = fault.value;
     if (fault?.kind === 'content-type') headers['content-type'] = fault.value;
     if (fault?.kind === 'drop' && fault.contentType !== undefined) headers['content-type'] = fault.contentType;
+    if (fault?.kind === 'drop' && fault.contentEncoding !== undefined) headers['content-encoding'] = fault.contentEncoding;
     if (fault?.kind === 'range-as-200') status = 200;
     record.status = status;
     res.writeHead(status, headers);

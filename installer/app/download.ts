@@ -2,7 +2,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { BlockList, isIP } from 'node:net';
 import { pipeline, type Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { constants, createBrotliDecompress, createGunzip, createInflate, gunzipSync } from 'node:zlib';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { isHttpUrl } from '../../common/app-manifest.js';
 import { UserError } from '../../common/errors.js';
@@ -614,11 +614,14 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     throw htmlPage(url);
   }
   const encoding = contentCoding(header(res.headers, 'content-encoding'));
-  const decoder = encoding === 'identity' ? undefined : DECODERS[encoding];
+  let decoder = encoding === 'identity' ? undefined : DECODERS[encoding];
   if (encoding !== 'identity' && !decoder) {
     discard(res.body);
     throw new DeadUrlError(`${url} sends the file with Content-Encoding: ${encoding}, which ao-app cannot decode (it asked for identity)`);
   }
+  // A 206 that continues the partial with the pinned size as its whole is a range of the file itself, whatever its label
+  // says (a mirror that labels every answer so): a compressed file's range would give the compressed size.
+  if (decoder && status === 206 && continuesPartial(header(res.headers, 'content-range'), part.offset, size)) decoder = undefined;
   if (decoder && status === 206) {
     // A range of the compressed bytes is no range of the file: start over, asking for all of it.
     discard(res.body);
@@ -648,6 +651,12 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // show it is no sign-in page. A page sent without an HTML type in answer to a resume (a laptop waking up on a hotel
   // network whose sign-in expired) had cost every byte kept.
   const startOver = status === 200 && part.offset > 0;
+  let source: AsyncIterable<unknown> = res.body;
+  if (decoder) {
+    const head = await readHead(res.body, CODING_HEAD_BYTES);
+    if (mislabelledFile(encoding, Buffer.concat(head.chunks))) decoder = undefined;
+    source = head.body;
+  }
   // A whole file of another size in answer to a resume is another file (a "latest" URL moved to the next release), known
   // once its first bytes show it is no sign-in page: the kept bytes stay for a mirror or a later run. Started over, they
   // had been thrown away for bytes that never match the pin.
@@ -700,7 +709,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   let windowStart = performance.now();
   let windowBytes = 0;
   // A server or proxy that compresses although identity was asked (Content-Encoding: gzip): the pinned hash is the file's, so decode it.
-  const body: AsyncIterable<unknown> = decoder ? pipeline(res.body, decoder(), () => undefined) : res.body;
+  const body: AsyncIterable<unknown> = decoder ? pipeline(source, decoder(), () => undefined) : source;
   try {
     for await (const chunk of body) {
       batch.push(chunk as Buffer);
@@ -731,6 +740,55 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // A whole answer holding nothing: the URL serves an empty file (an upload that never finished), not a flaky network.
   if (status === 200 && received === 0) throw new DeadUrlError(`${url} holds 0 bytes, but the release pins ${size}`);
   throw new RetryableError(`${url} ended the body early at ${part.offset} of ${size} bytes`);
+}
+
+/** How much of a body labelled with a Content-Encoding is looked at before deciding whether to decode it. */
+const CODING_HEAD_BYTES = 16 << 10;
+
+/**
+ * The body's first chunks, at least `n` bytes unless it ends sooner, and the whole body again (those chunks, then the rest).
+ * The rest is read through one iterator, closed (the body destroyed) when the reader stops early.
+ */
+async function readHead(body: AsyncIterable<unknown>, n: number): Promise<{ chunks: Buffer[]; body: AsyncIterable<Buffer> }> {
+  const rest = body[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  for (let length = 0; length < n; ) {
+    const next = await rest.next();
+    if (next.done) break;
+    chunks.push(next.value as Buffer);
+    length += (next.value as Buffer).length;
+  }
+  async function* whole(): AsyncGenerator<Buffer> {
+    try {
+      yield* chunks;
+      for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value as Buffer;
+    } finally {
+      await rest.return?.();
+    }
+  }
+  return { chunks, body: whole() };
+}
+
+const GZIP_MAGIC = Buffer.from('1f8b', 'hex');
+
+/**
+ * A body labelled with Content-Encoding `coding` whose bytes are the file itself, the label wrong: a zip, ELF or MZ file
+ * (no gzip or zlib stream starts so; a brotli one that did would still have to match the pin), or a tar.gz labelled gzip
+ * for its own compression (Apache's `AddEncoding x-gzip .gz .tgz`), which decoded is a tar: no artifact is. Decoded, the
+ * first had failed every attempt ("incorrect header check") and the give-up said to check the network; the second failed
+ * the pin after the whole download. The pinned hash still judges the bytes either way.
+ */
+function mislabelledFile(coding: string, head: Buffer): boolean {
+  const gzipped = head.subarray(0, GZIP_MAGIC.length).equals(GZIP_MAGIC);
+  if (!gzipped) return startsLikeArtifact(head);
+  if (coding !== 'gzip' && coding !== 'x-gzip') return false;
+  try {
+    // What the head decodes to so far (the stream is cut short here, so flush rather than expect its end).
+    const inner = gunzipSync(head, { finishFlush: constants.Z_SYNC_FLUSH });
+    return inner.subarray(257, 262).toString('latin1') === 'ustar';
+  } catch {
+    return false;
+  }
 }
 
 /**

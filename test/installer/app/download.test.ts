@@ -51,6 +51,15 @@ async function giveUpAfterThree(path: string) {
   return { urls: [`${server.url}${path}`], dest, ...pinned, backoffBaseMs: 10, stallTimeoutMs: 2_000, retries: 2 };
 }
 
+/** The source with a zip's first bytes (as the app's begin), served at a fresh path named `name`, with its pin. */
+async function servedZipLike(name: string) {
+  const zip = join(await tempDir('dl-src'), 'app.zip');
+  await writeFile(zip, Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), await readFile(source)]));
+  const path = `/case-${++n}/${name}`;
+  await server.serve(path, zip);
+  return { path, pin: await digestFile(zip) };
+}
+
 async function expectGood(dest: string) {
   expect((await digestFile(partialPath(dest))).integrity).toBe(pinned.integrity);
 }
@@ -314,11 +323,7 @@ describe.concurrent('download against a misbehaving server', () => {
   // A mirror's download script that sets no Content-Type (PHP's default is text/html): the app was refused as a sign-in
   // page at every attempt, then the user told to sign in to the network, for good.
   it('downloads the app from a server that labels it text/html, knowing it by its first bytes, and still keeps nothing of a page so labelled', async () => {
-    const zip = join(await tempDir('dl-src'), 'app.zip');
-    await writeFile(zip, Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), await readFile(source)]));
-    const pin = await digestFile(zip);
-    const path = `/case-${++n}/labelled.zip`;
-    await server.serve(path, zip);
+    const { path, pin } = await servedZipLike('labelled.zip');
     // As such a script answers every request (a fault is spent per request).
     const labelled = Array.from({ length: 10 }, () => ({ kind: 'content-type' as const, value: 'text/html; charset=UTF-8' }));
     server.fault(path, { kind: 'login-page' }, ...labelled);
@@ -331,11 +336,7 @@ describe.concurrent('download against a misbehaving server', () => {
   // Such a script honours Range too: its resume is a 206 so labelled, which had been refused as a sign-in page at every
   // attempt and every later run, and 1 MiB kept for a resume that never came.
   it('resumes an interrupted download from a server that labels the app text/html', async () => {
-    const zip = join(await tempDir('dl-src'), 'app.zip');
-    await writeFile(zip, Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), await readFile(source)]));
-    const pin = await digestFile(zip);
-    const path = `/case-${++n}/labelled-resumed.zip`;
-    await server.serve(path, zip);
+    const { path, pin } = await servedZipLike('labelled-resumed.zip');
     const html = 'text/html; charset=UTF-8';
     const dropAt = 1 << 20;
     server.fault(
@@ -412,6 +413,45 @@ describe.concurrent('download against a misbehaving server', () => {
       [206, false],
       [200, true],
     ]);
+  });
+
+  // A mirror or CDN whose metadata says `Content-Encoding: gzip` over the file's own bytes (an object uploaded with that
+  // header, a server that labels every download so): each attempt had died on "incorrect header check", seven in a row,
+  // then the user was told to check the network connection, for good.
+  it('takes a body labelled Content-Encoding: gzip whose bytes are the file itself, and resumes it', async () => {
+    const { path, pin } = await servedZipLike('mislabelled.zip');
+    // As such a mirror answers every request (a fault is spent per request): the first cut after 1 MiB.
+    server.fault(
+      path,
+      { kind: 'drop', afterBytes: 1 << 20, contentEncoding: 'gzip' },
+      ...Array.from({ length: 10 }, () => ({ kind: 'content-encoding' as const, value: 'gzip' })),
+    );
+    const dest = join(await tempDir('dl'), 'app.zip');
+    const result = await download({ urls: [`${server.url}${path}`], dest, ...pin, backoffBaseMs: 10, stallTimeoutMs: 2_000 });
+    expect((await digestFile(partialPath(dest))).integrity).toBe(pin.integrity);
+    // The resume is a 206 of the file's own bytes under the same label: the rest of it, not a range of a compressed file.
+    expect(server.requests.filter((r) => r.path === path).map((r) => [r.status, r.range])).toEqual([
+      [200, undefined],
+      [206, `bytes=${1 << 20}-`],
+    ]);
+    expect(result.fetched).toBe(pin.size);
+  });
+
+  // Apache's `AddEncoding x-gzip .gz .tgz` (and some object stores) label a .tar.gz with its own compression: decoded, the
+  // body is the tar inside, which had failed the pin after the whole download (EINTEGRITY, "the download host or a proxy
+  // is serving the wrong file"), at every run.
+  it('keeps a tar.gz served with Content-Encoding: x-gzip naming its own compression as it is', async () => {
+    const tree = await tempDir('dl-tar');
+    await writeFile(join(tree, 'app.bin'), await readFile(source));
+    const tgz = join(await tempDir('dl-src'), 'app.tar.gz');
+    execFileSync('tar', ['czf', tgz, '-C', tree, 'app.bin']);
+    const pin = await digestFile(tgz);
+    const path = `/case-${++n}/app.tar.gz`;
+    await server.serve(path, tgz);
+    server.fault(path, { kind: 'content-encoding', value: 'x-gzip' });
+    const dest = join(await tempDir('dl'), 'app.tar.gz');
+    await download({ urls: [`${server.url}${path}`], dest, ...pin, backoffBaseMs: 10, stallTimeoutMs: 2_000, retries: 0 });
+    expect((await digestFile(partialPath(dest))).integrity).toBe(pin.integrity);
   });
 
   it('starts over cleanly when the server ignores Range and answers 200', async () => {
