@@ -614,14 +614,20 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     throw htmlPage(url);
   }
   const encoding = contentCoding(header(res.headers, 'content-encoding'));
-  let decoder = encoding === 'identity' ? undefined : DECODERS[encoding];
-  if (encoding !== 'identity' && !decoder) {
+  // A 206 that continues the partial with the pinned size as its whole is a range of the file itself, whatever its label
+  // says (a mirror that labels every answer so): a compressed file's range would give the compressed size.
+  let coded = encoding !== 'identity' && !(status === 206 && continuesPartial(header(res.headers, 'content-range'), part.offset, size));
+  let source: AsyncIterable<unknown> = res.body;
+  if (coded && status === 200) {
+    const head = await readHead(res.body, CODING_HEAD_BYTES);
+    source = head.body;
+    coded = !mislabelledFile(encoding, Buffer.concat(head.chunks));
+  }
+  const decoder = coded ? DECODERS[encoding] : undefined;
+  if (coded && !decoder) {
     discard(res.body);
     throw new DeadUrlError(`${url} sends the file with Content-Encoding: ${encoding}, which ao-app cannot decode (it asked for identity)`);
   }
-  // A 206 that continues the partial with the pinned size as its whole is a range of the file itself, whatever its label
-  // says (a mirror that labels every answer so): a compressed file's range would give the compressed size.
-  if (decoder && status === 206 && continuesPartial(header(res.headers, 'content-range'), part.offset, size)) decoder = undefined;
   if (decoder && status === 206) {
     // A range of the compressed bytes is no range of the file: start over, asking for all of it.
     discard(res.body);
@@ -651,12 +657,6 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // show it is no sign-in page. A page sent without an HTML type in answer to a resume (a laptop waking up on a hotel
   // network whose sign-in expired) had cost every byte kept.
   const startOver = status === 200 && part.offset > 0;
-  let source: AsyncIterable<unknown> = res.body;
-  if (decoder) {
-    const head = await readHead(res.body, CODING_HEAD_BYTES);
-    if (mislabelledFile(encoding, Buffer.concat(head.chunks))) decoder = undefined;
-    source = head.body;
-  }
   // A whole file of another size in answer to a resume is another file (a "latest" URL moved to the next release), known
   // once its first bytes show it is no sign-in page: the kept bytes stay for a mirror or a later run. Started over, they
   // had been thrown away for bytes that never match the pin.
@@ -772,16 +772,17 @@ async function readHead(body: AsyncIterable<unknown>, n: number): Promise<{ chun
 const GZIP_MAGIC = Buffer.from('1f8b', 'hex');
 
 /**
- * A body labelled with Content-Encoding `coding` whose bytes are the file itself, the label wrong: a zip, ELF or MZ file
- * (no gzip or zlib stream starts so; a brotli one that did would still have to match the pin), or a tar.gz labelled gzip
- * for its own compression (Apache's `AddEncoding x-gzip .gz .tgz`), which decoded is a tar: no artifact is. Decoded, the
- * first had failed every attempt ("incorrect header check") and the give-up said to check the network; the second failed
- * the pin after the whole download. The pinned hash still judges the bytes either way.
+ * A body labelled with Content-Encoding `coding` whose bytes are the file itself, the label wrong: an artifact's start (a
+ * zip, ELF, MZ, or under any label but gzip's a gzip: no zlib or zstd stream starts so, and a brotli one that did would
+ * still have to match the pin) under any label, a charset or `binary` included, which curl, wget and browsers keep as it
+ * is; or a tar.gz labelled gzip for its own compression (Apache's `AddEncoding x-gzip .gz .tgz`), which decoded is a tar:
+ * no artifact is. Decoded, a zip so labelled had failed every attempt ("incorrect header check") and the give-up said to
+ * check the network, an unknown label had dropped the URL, and the tar.gz failed the pin after the whole download.
+ * The pinned hash still judges the bytes either way.
  */
 function mislabelledFile(coding: string, head: Buffer): boolean {
   const gzipped = head.subarray(0, GZIP_MAGIC.length).equals(GZIP_MAGIC);
-  if (!gzipped) return startsLikeArtifact(head);
-  if (coding !== 'gzip' && coding !== 'x-gzip') return false;
+  if (!gzipped || (coding !== 'gzip' && coding !== 'x-gzip')) return startsLikeArtifact(head);
   try {
     // What the head decodes to so far (the stream is cut short here, so flush rather than expect its end).
     const inner = gunzipSync(head, { finishFlush: constants.Z_SYNC_FLUSH });

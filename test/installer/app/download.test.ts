@@ -437,6 +437,25 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(result.fetched).toBe(pin.size);
   });
 
+  // A download script or object store that puts the wrong thing in the header (`Content-Encoding: binary`, a charset like
+  // `utf-8`): every other client (curl, wget, browsers) keeps such bytes as they are, where ao-app had dropped the only URL
+  // at once, "cannot decode", and told the user to report it to the ao maintainers.
+  it('keeps the file itself under a Content-Encoding it does not know, and drops a URL whose body so labelled is no file it knows', async () => {
+    for (const value of ['binary', 'utf-8']) {
+      const { path, pin } = await servedZipLike(`labelled-${value}.zip`);
+      server.fault(path, { kind: 'content-encoding', value });
+      const dest = join(await tempDir('dl'), 'app.zip');
+      await download({ urls: [`${server.url}${path}`], dest, ...pin, backoffBaseMs: 10, stallTimeoutMs: 2_000, retries: 0 });
+      expect((await digestFile(partialPath(dest))).integrity).toBe(pin.integrity);
+    }
+    // The padding starts like no artifact: a body in a coding ao-app cannot decode is what that URL serves.
+    const path = await servedPath();
+    server.fault(path, { kind: 'content-encoding', value: 'zstd' });
+    const failed = await fetchTo(path).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringContaining('Content-Encoding: zstd, which ao-app cannot decode') });
+    expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
+  });
+
   // Apache's `AddEncoding x-gzip .gz .tgz` (and some object stores) label a .tar.gz with its own compression: decoded, the
   // body is the tar inside, which had failed the pin after the whole download (EINTEGRITY, "the download host or a proxy
   // is serving the wrong file"), at every run.
