@@ -506,8 +506,11 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       fix = `${host}${proxy ? ` (or the proxy ${proxy})` : ''} answered ${failure.status}, an outage or overload on its side: run ao-app install again later${part.offset > 0 ? ' (it resumes)' : ''}, or set AO_APP_BASE_URL to a mirror that has the file`;
     }
     // A sign-in page outweighs any other mirror's failure after it: a network holding back every host until the user signs in.
+    // The URL was made from AO_APP_BASE_URL: a static host's fallback page (a single-page app's index.html for any path) or
+    // a web page's address set there answers a page every time, and "sign in" alone never named the setting.
+    const ownMirror = options.fromBaseUrl ? `; if this network needs no sign-in, the URL made from AO_APP_BASE_URL answers a web page: ${BASE_URL_REMEDY}` : '';
     if (policy.loginPage)
-      fix = `sign in to this network in a web browser (a hotel or café network shows its sign-in page in place of any download)${proxy ? ` or check the proxy ${proxy}` : ''}, ${again}`;
+      fix = `sign in to this network in a web browser (a hotel or café network shows its sign-in page in place of any download)${proxy ? ` or check the proxy ${proxy}` : ''}, ${again}${ownMirror}`;
     throw new UserError({
       what: `cannot download the desktop app ${urls[0]}`,
       why: `${policy.lastError} (gave up after ${policy.gaveUp || `${policy.failures} attempts in a row without progress`}; ${kept})`,
@@ -534,6 +537,10 @@ function stalled(failure: unknown): boolean {
   return failure instanceof StallError || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
 }
 
+/** How to mend an AO_APP_BASE_URL whose URLs do not give the app. */
+const BASE_URL_REMEDY =
+  "set AO_APP_BASE_URL to the folder holding this release's files, not to a file in it (like AO_APP_BASE_URL=https://mirror.example.com/ao/), or unset it to download from the release's own host, then run ao-app install again";
+
 /** What to do once every URL is dropped, by the kind of the last failure. */
 function deadUrlsFix(failure: unknown, proxy: string, fromBaseUrl: boolean): string {
   if (failure instanceof CredentialsError)
@@ -551,7 +558,7 @@ function deadUrlsFix(failure: unknown, proxy: string, fromBaseUrl: boolean): str
   // The URL was the user's (AO_APP_BASE_URL, its folder with the file name added): a file URL pasted in there, or a mirror
   // that lacks this release, is theirs to mend, not the release's to report.
   if (fromBaseUrl)
-    return "AO_APP_BASE_URL is set, and the URL made from it (that folder, then the file's name) does not serve this file as pinned: set AO_APP_BASE_URL to the folder holding this release's files, not to a file in it (like AO_APP_BASE_URL=https://mirror.example.com/ao/), or unset it to download from the release's own host, then run ao-app install again";
+    return `AO_APP_BASE_URL is set, and the URL made from it (that folder, then the file's name) does not serve this file as pinned: ${BASE_URL_REMEDY}`;
   return "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it";
 }
 

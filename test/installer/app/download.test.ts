@@ -818,6 +818,17 @@ describe.concurrent('download against a misbehaving server', () => {
     });
   });
 
+  // A static host with a single-page app's fallback (any path answers its index.html, 200), or AO_APP_BASE_URL set to a
+  // web page's address: every attempt is a page, and the give-up had said only to sign in to the network, which the user
+  // on their own network cannot do: the setting that made the URL was never named.
+  it('names AO_APP_BASE_URL beside the sign-in when the URL made from it answers a web page', async () => {
+    const path = await servedPath();
+    server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'login-page' }) as const));
+    const failed = await fetchTo(path, { retries: 2, fromBaseUrl: true }).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/^sign in to this network in a web browser/) });
+    expect((failed as { fix: string }).fix).toMatch(/AO_APP_BASE_URL .*folder holding this release's files/);
+  });
+
   it('takes the file from the next mirror when the first serves other bytes of the pinned size', async () => {
     const bad = await servedPath();
     const good = await servedPath();
