@@ -749,8 +749,11 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   throw new RetryableError(`${url} ended the body early at ${part.offset} of ${size} bytes`);
 }
 
-/** How much of a body labelled with a Content-Encoding is looked at before deciding whether to decode it. */
-const CODING_HEAD_BYTES = 16 << 10;
+/**
+ * How much of a body labelled with a Content-Encoding is looked at before deciding whether to decode it: enough for a
+ * tar's first header once decoded, and at most ~1 MB decoded however well the body compresses.
+ */
+const CODING_HEAD_BYTES = 1 << 10;
 
 /**
  * The body's first chunks, at least `n` bytes unless it ends sooner, and the whole body again (those chunks, then the rest).
@@ -791,8 +794,8 @@ function mislabelledFile(coding: string, head: Buffer): boolean {
   const gzipped = head.subarray(0, GZIP_MAGIC.length).equals(GZIP_MAGIC);
   if (!gzipped || (coding !== 'gzip' && coding !== 'x-gzip')) return startsLikeArtifact(head);
   try {
-    // What the head decodes to so far (the stream is cut short here, so flush rather than expect its end).
-    const inner = gunzipSync(head, { finishFlush: constants.Z_SYNC_FLUSH });
+    // Cut short, so flushed rather than ended.
+    const inner = gunzipSync(head.subarray(0, CODING_HEAD_BYTES), { finishFlush: constants.Z_SYNC_FLUSH });
     return inner.subarray(257, 262).toString('latin1') === 'ustar';
   } catch {
     return false;
