@@ -42,8 +42,9 @@ export type Fault =
    * Answer 200 with a small HTML page, as a hotel or café network's sign-in page (a captive portal) does for any URL.
    * `contentType`: what the page says it is (text/html by default; some portals send none, '', or application/octet-stream).
    * `body`: the page itself (a small HTML5 page by default; some portals send XHTML behind an `<?xml ...?>` prolog).
+   * `contentEncoding`: a Content-Encoding header over the page's own bytes (a gateway that labels every answer gzip).
    */
-  | { kind: 'login-page'; contentType?: string; body?: string }
+  | { kind: 'login-page'; contentType?: string; body?: string; contentEncoding?: string }
   /** Send the whole file gzip-compressed with `Content-Encoding: gzip` (200, or 206 of the compressed bytes when a Range was asked), whatever Accept-Encoding said. */
   | { kind: 'gzip' }
   /** Send the file's own bytes under this Content-Type (a download script that never sets one: PHP's default is text/html). */
@@ -136,7 +137,10 @@ export async function startFaultServer(): Promise<FaultServer> {
     if (fault?.kind === 'login-page')
       return finishWith(
         200,
-        fault.contentType === '' ? {} : { 'content-type': fault.contentType ?? 'text/html; charset=utf-8' },
+        {
+          ...(fault.contentType === '' ? {} : { 'content-type': fault.contentType ?? 'text/html; charset=utf-8' }),
+          ...(fault.contentEncoding === undefined ? {} : { 'content-encoding': fault.contentEncoding }),
+        },
         fault.body ?? '<!doctype html><html><body><form action="/login">Sign in to the hotel Wi-Fi</form></body></html>\n',
       );
     const served = files.get(path);

@@ -628,7 +628,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   if (coded && status === 200) {
     const head = await readHead(res.body, CODING_HEAD_BYTES);
     source = head.body;
-    coded = !mislabelledFile(encoding, Buffer.concat(head.chunks));
+    coded = !notInThatCoding(encoding, Buffer.concat(head.chunks));
   }
   const decoder = coded ? DECODERS[encoding] : undefined;
   if (coded && !decoder) {
@@ -782,15 +782,18 @@ async function readHead(body: AsyncIterable<unknown>, n: number): Promise<{ chun
 const GZIP_MAGIC = Buffer.from('1f8b', 'hex');
 
 /**
- * A body labelled with Content-Encoding `coding` whose bytes are the file itself, the label wrong: an artifact's start (a
+ * A body labelled with Content-Encoding `coding` whose bytes are not in that coding, but as they are: an artifact's start (a
  * zip, ELF, MZ, or under any label but gzip's a gzip: no zlib or zstd stream starts so, and a brotli one that did would
  * still have to match the pin) under any label, a charset or `binary` included, which curl, wget and browsers keep as it
  * is; or a tar.gz labelled gzip for its own compression (Apache's `AddEncoding x-gzip .gz .tgz`), which decoded is a tar:
- * no artifact is. Decoded, a zip so labelled had failed every attempt ("incorrect header check") and the give-up said to
+ * no artifact is; or a web page (a sign-in page so labelled had been "incorrect header check", "check the network").
+ * Decoded, a zip so labelled had failed every attempt ("incorrect header check") and the give-up said to
  * check the network, an unknown label had dropped the URL, and the tar.gz failed the pin after the whole download.
  * The pinned hash still judges the bytes either way.
  */
-function mislabelledFile(coding: string, head: Buffer): boolean {
+function notInThatCoding(coding: string, head: Buffer): boolean {
+  // A web page under the label (a network's gateway that labels everything so) is taken as it is, so the sniff knows it.
+  if (HTML_START.test(head.subarray(0, 512).toString('latin1'))) return true;
   const gzipped = head.subarray(0, GZIP_MAGIC.length).equals(GZIP_MAGIC);
   if (!gzipped || (coding !== 'gzip' && coding !== 'x-gzip')) return startsLikeArtifact(head);
   try {

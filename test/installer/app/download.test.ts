@@ -296,6 +296,15 @@ describe.concurrent('download against a misbehaving server', () => {
     expect((refused as { fix: string }).fix).toMatch(/sign in to this network in a web browser/);
   });
 
+  // A gateway that labels its page `Content-Encoding: gzip` over plain HTML: each attempt had died on "incorrect header
+  // check", and the give-up said to check the network connection, never to sign in.
+  it('says to sign in when the sign-in page comes labelled gzip over plain HTML', async () => {
+    const path = await servedPath();
+    server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'login-page', contentEncoding: 'gzip' }) as const));
+    const failed = await fetchTo(path, { retries: 2 }).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/^sign in to this network in a web browser/) });
+  });
+
   // An XHTML sign-in page (older hotspot gateways serve one): `application/xhtml+xml`, or no HTML type at all and a
   // `<?xml ...?>` prolog before its doctype. It had been kept as the app's first bytes, and the whole download failed its hash.
   it('keeps nothing of an XHTML sign-in page, whether it says application/xhtml+xml or nothing, and downloads the app whole once signed in', async () => {
