@@ -379,6 +379,9 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
 
   // Set when a whole download failed its hash and no other mirror was left to try.
   let wrongDigest: string | undefined;
+  // The whole files of another size than pinned that URLs announced: said when their bytes fail the pin.
+  const otherSizes = new Map<string, number>();
+  let wrongFrom: string[] = [];
   try {
     for (;;) {
       await fill(part, policy);
@@ -396,6 +399,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       for (const url of part.sources) policy.drop(url);
       if (policy.allDead) {
         wrongDigest = got;
+        wrongFrom = [...part.sources];
         break;
       }
       await startOver();
@@ -444,6 +448,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
             asked = hop;
           },
           restart,
+          otherSize: (from, length) => otherSizes.set(from, length),
           progress: options.progress,
         });
       } catch (err) {
@@ -521,10 +526,21 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   if (wrongDigest !== undefined) {
     await discardPartial(dest);
     options.progress?.fail('checksum mismatch');
+    // A URL that announced a whole file of another size holds another file (a mirror moved on to the next release under the
+    // same names): running again downloads it again. Said, with the setting that chose the mirror when it was the user's.
+    const other = wrongFrom.find((url) => otherSizes.has(url));
+    const otherFile =
+      other === undefined ? '' : `; ${other} announced ${otherSizes.get(other)} bytes, the release pins ${size}: it serves another file under this name`;
+    let fix = 'run the same command again; if it keeps failing, the download host or a proxy is serving the wrong file';
+    if (options.fromBaseUrl)
+      fix = `AO_APP_BASE_URL is set, and the URL made from it serves ${other === undefined ? 'other bytes than this release pins' : 'another file under this name'}: ${BASE_URL_REMEDY}`;
+    else if (other !== undefined)
+      fix =
+        "the release's download host serves another file under this name: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has this release";
     throw new UserError({
       what: `the downloaded desktop app failed verification`,
-      why: `its sha512 is ${wrongDigest}, the manifest pins ${integrity}${policy.urls.length > 1 ? ' (every mirror served such bytes)' : ''}; the bytes were discarded and nothing was installed`,
-      fix: 'run the same command again; if it keeps failing, the download host or a proxy is serving the wrong file',
+      why: `its sha512 is ${wrongDigest}, the manifest pins ${integrity}${policy.urls.length > 1 ? ' (every mirror served such bytes)' : ''}${otherFile}; the bytes were discarded and nothing was installed`,
+      fix,
       code: 'EINTEGRITY',
     });
   }
@@ -573,6 +589,8 @@ interface AttemptContext {
   onHop: (url: string) => void;
   /** Drops the partial's bytes and starts over. */
   restart: () => Promise<void>;
+  /** Told a whole file's Content-Length when it is not the pinned size (a lie survived, or another file: the pin tells). */
+  otherSize: (url: string, length: number) => void;
   progress?: Progress;
 }
 
@@ -668,7 +686,9 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // once its first bytes show it is no sign-in page: the kept bytes stay for a mirror or a later run. Started over, they
   // had been thrown away for bytes that never match the pin.
   const length = header(res.headers, 'content-length') ?? '';
-  const otherFile = startOver && !decoder && /^\d+$/.test(length) && Number(length) !== size;
+  const announcesOther = status === 200 && !decoder && /^\d+$/.test(length) && Number(length) !== size;
+  if (announcesOther) ctx.otherSize(url, Number(length));
+  const otherFile = startOver && announcesOther;
   let begun = false;
   const begin = async () => {
     begun = true;

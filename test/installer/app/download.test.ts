@@ -850,6 +850,23 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(server.requests.filter((r) => r.path === good).map((r) => [r.status, r.range])).toEqual([[200, undefined]]);
   });
 
+  // AO_APP_BASE_URL naming a company mirror already moved on to the next release, under the same file names: the whole app
+  // was downloaded, failed its pin, and the fix said to run the same command again (another whole download) and blamed
+  // "the download host or a proxy", never the setting that chose the mirror; the announced size, another file's, went unsaid.
+  it('says which setting to mend when AO_APP_BASE_URL serves another file under the same name, not to run it again', async () => {
+    const next = join(await tempDir('dl-src'), 'next.zip');
+    await writePadding(next, SIZE + (1 << 20));
+    const path = `/case-${++n}/next-release/app.zip`;
+    await server.serve(path, next);
+    const failed = await fetchTo(path, { fromBaseUrl: true }).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EINTEGRITY', why: expect.stringContaining(`announced ${SIZE + (1 << 20)} bytes`) });
+    expect((failed as { fix: string }).fix).toMatch(/^AO_APP_BASE_URL is set, .* folder holding this release's files/);
+    expect((failed as { fix: string }).fix).not.toMatch(/run the same command again/);
+    // The release's own host so moved on: said to report it.
+    const own = await fetchTo(path).catch((err: unknown) => err);
+    expect(own).toMatchObject({ code: 'EINTEGRITY', fix: expect.stringMatching(/^the release's download host serves another file under this name/) });
+  });
+
   it('discards wrong bytes and their sidecar', async () => {
     const path = await servedPath();
     server.fault(path, { kind: 'wrong-bytes' });
