@@ -510,10 +510,10 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       const host = failure === policy.lastFailure ? 'the download host' : `the download host ${new URL(url).host}`;
       fix = `${host}${proxy ? ` (or the proxy ${proxy})` : ''} answered ${failure.status}, an outage or overload on its side: run ao-app install again later${part.offset > 0 ? ' (it resumes)' : ''}, or set AO_APP_BASE_URL to a mirror that has the file`;
     }
-    // A sign-in page outweighs any other mirror's failure after it: a network holding back every host until the user signs in.
     // The URL was made from AO_APP_BASE_URL: a static host's fallback page (a single-page app's index.html for any path) or
     // a web page's address set there answers a page every time, and "sign in" alone never named the setting.
     const ownMirror = options.fromBaseUrl ? `; if this network needs no sign-in, the URL made from AO_APP_BASE_URL answers a web page: ${BASE_URL_REMEDY}` : '';
+    // A sign-in page outweighs any other mirror's failure after it: a network holding back every host until the user signs in.
     if (policy.loginPage)
       fix = `sign in to this network in a web browser (a hotel or café network shows its sign-in page in place of any download)${proxy ? ` or check the proxy ${proxy}` : ''}, ${again}${ownMirror}`;
     throw new UserError({
@@ -802,14 +802,15 @@ async function readHead(body: AsyncIterable<unknown>, n: number): Promise<{ chun
 const GZIP_MAGIC = Buffer.from('1f8b', 'hex');
 
 /**
- * A body labelled with Content-Encoding `coding` whose bytes are not in that coding, but as they are: an artifact's start (a
- * zip, ELF, MZ, or under any label but gzip's a gzip: no zlib or zstd stream starts so, and a brotli one that did would
- * still have to match the pin) under any label, a charset or `binary` included, which curl, wget and browsers keep as it
- * is; or a tar.gz labelled gzip for its own compression (Apache's `AddEncoding x-gzip .gz .tgz`), which decoded is a tar:
- * no artifact is; or a web page (a sign-in page so labelled had been "incorrect header check", "check the network").
- * Decoded, a zip so labelled had failed every attempt ("incorrect header check") and the give-up said to
- * check the network, an unknown label had dropped the URL, and the tar.gz failed the pin after the whole download.
- * The pinned hash still judges the bytes either way.
+ * A body labelled with Content-Encoding `coding` whose bytes are not in that coding but as they are (the pinned hash still
+ * judges them either way):
+ * - an artifact's start under any label (a zip, ELF or MZ; a gzip under any label but gzip's), a charset or `binary`
+ *   included, as curl, wget and browsers keep such bytes: no zlib or zstd stream starts so, and a brotli one that did
+ *   would still have to match the pin. Decoded, a zip labelled gzip failed every attempt ("incorrect header check") and
+ *   the give-up said to check the network; an unknown label dropped the URL;
+ * - a tar.gz labelled gzip for its own compression (Apache's `AddEncoding x-gzip .gz .tgz`), which decoded is a tar (no
+ *   artifact is): decoded, it failed the pin after the whole download;
+ * - a web page (a gateway's sign-in page so labelled), left for the sniff to know: it had been "incorrect header check".
  */
 function notInThatCoding(coding: string, head: Buffer): boolean {
   // A web page under the label (a network's gateway that labels everything so) is taken as it is, so the sniff knows it.
