@@ -281,9 +281,14 @@ function rangeUnder200(status: number, contentRange: string | undefined, offset:
   return status === 200 && offset > 0 && rangeStart(contentRange) === offset;
 }
 
+/** Where a Content-Range's byte range starts and ends (inclusive); the unit is case-insensitive (RFC 9110 14.1). */
+function byteRange(contentRange: string | undefined): { start: number; end: number } | undefined {
+  const m = /^bytes (\d+)-(\d+)/i.exec(contentRange ?? '');
+  return m ? { start: Number(m[1]), end: Number(m[2]) } : undefined;
+}
+
 function rangeStart(contentRange: string | undefined): number | undefined {
-  const start = /^bytes (\d+)-/.exec(contentRange ?? '')?.[1];
-  return start === undefined ? undefined : Number(start);
+  return byteRange(contentRange)?.start;
 }
 
 /** A Content-Range that starts where the partial ends and gives the pinned size as the whole: the rest of this file. */
@@ -629,8 +634,8 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   let sliceEnd: number | undefined;
   if (status === 206) {
     const contentRange = header(res.headers, 'content-range');
-    const end = /^bytes \d+-(\d+)/.exec(contentRange ?? '')?.[1];
-    sliceEnd = end === undefined ? undefined : Number(end) + 1;
+    const end = byteRange(contentRange)?.end;
+    sliceEnd = end === undefined ? undefined : end + 1;
     const total = rangeTotal(contentRange);
     if (total !== undefined && total !== size) {
       discard(res.body);

@@ -461,6 +461,17 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(reqs[1]!.bytesSent).toBe(SIZE - resumedAt);
   });
 
+  // RFC 9110 range units are case-insensitive: a server writing `Bytes` had every resume thrown away and started over.
+  it('resumes from a server that spells the Content-Range unit in capitals (Bytes 1048576-.../...)', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'drop', afterBytes: 1 << 20 }, { kind: 'range-unit', unit: 'Bytes' });
+    const { dest, result } = await fetchTo(path);
+    await expectGood(dest);
+    const reqs = server.requests.filter((r) => r.path === path);
+    expect(reqs.map((r) => r.status)).toEqual([200, 206]);
+    expect(result.fetched).toBe(SIZE);
+  });
+
   it('keeps the bytes when the same URL answers a resume under another ETag (another edge of a CDN, a re-upload of the same bytes): the pinned sha512 judges them', async () => {
     const path = await servedPath();
     server.fault(path, { kind: 'drop', afterBytes: 1 << 20 }, { kind: 'change-etag' });
