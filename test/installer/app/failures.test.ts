@@ -509,6 +509,21 @@ describe('the command line', () => {
     }
   });
 
+  // The marker goes beside AO_RUN_FILE: a relative one from a deleted folder had been a file-system error, "make ... writable".
+  it('says the current folder is gone when a relative AO_RUN_FILE is read from a deleted one: a usage error, nothing installed', async () => {
+    const artifact = systemTarGz('run-file-deleted-cwd', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    const root = join(await tempDir('run-file-root'), 'app');
+    const deleted = join(await tempDir('run-file-cwd'), 'versions-0.9.0');
+    mkdirSync(deleted);
+    const inDeleted = ['sh', '-c', 'cd "$0" && rmdir "$0" && exec "$@"', deleted];
+    const r = await ao(await installArgs(manifest, root), { AO_RUN_FILE: 'run/running.json' }, 30_000, work, inDeleted);
+    expect(r.stderr).toMatch(/AO_RUN_FILE=run\/running\.json[\s\S]*the current folder no longer exists[\s\S]*fix: cd to an existing folder/);
+    expect(r.stderr).not.toMatch(/writable/);
+    expect(r.code).toBe(1);
+    expect(existsSync(join(root, 'current'))).toBe(false);
+  });
+
   // `export AO_APP_DIR="~/apps"` (quoted), a .env file or a systemd unit, and `--dir=~/apps` (no shell expands a ~ after
   // `--dir=`) reach ao-app with the ~ unexpanded: it had installed into a folder named `~` in the working folder.
   it('reads a leading ~ in AO_APP_DIR and in --dir=~/... as the home folder, never a folder named ~ where it runs', async () => {
