@@ -762,7 +762,8 @@ async function follow(
     if (res.statusCode < 300 || res.statusCode >= 400 || res.statusCode === 304) return res;
     discard(res.body);
     const location = header(res.headers, 'location');
-    if (!location) throw new RetryableError(`${url} redirected without a Location`);
+    // A redirect to nowhere is what this URL serves (a misconfigured mirror or CDN rule), however often it is asked.
+    if (!location) throw new DeadUrlError(`${url} answered ${res.statusCode} without a Location (a redirect to nowhere)`);
     seen.add(url);
     const next = URL.canParse(location, url) ? new URL(location, url) : undefined;
     if (next?.protocol !== 'http:' && next?.protocol !== 'https:') throw new DeadUrlError(`${start} redirects to ${location}, which is not an http(s) URL`);

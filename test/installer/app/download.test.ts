@@ -755,6 +755,19 @@ describe.concurrent('download against a misbehaving server', () => {
     });
   }
 
+  // A redirect to nowhere is what the URL serves (a misconfigured mirror or CDN rule): it had been retried as if it might pass.
+  for (const status of [301, 302, 307]) {
+    it(`drops a URL at once when it answers ${status} without a Location, naming the URL and the status`, async () => {
+      const path = await servedPath();
+      server.fault(path, ...Array.from({ length: 8 }, () => ({ kind: 'status' as const, status })));
+      await expect(fetchTo(path, { backoffBaseMs: 2_000 })).rejects.toMatchObject({
+        code: 'EAPPDOWNLOAD',
+        message: expect.stringContaining(`${server.url}${path} answered ${status} without a Location`),
+      });
+      expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
+    });
+  }
+
   it('fails at once, without retrying, when every mirror answers 404', async () => {
     const started = Date.now();
     await expect(fetchTo('/missing.zip', { backoffBaseMs: 2_000 })).rejects.toMatchObject({ code: 'EAPPDOWNLOAD', message: expect.stringMatching(/404/) });
