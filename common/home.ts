@@ -79,11 +79,11 @@ export function absoluteUserPath(path: string, env: NodeJS.ProcessEnv = process.
 }
 
 /**
- * `path` as an absolute one; `named` is how the user gave it, for the message. A relative path needs the current folder,
- * and a shell left in a deleted one (an app version folder an upgrade replaced) has none: Node's "ENOENT, uv_cwd" had
- * been an unexpected error, or a folder to "make writable".
+ * `path` as an absolute one; `given` is how the user wrote it, `variable` the setting it came from, for the message. A
+ * relative path needs the current folder, and a shell left in a deleted one (an app version folder an upgrade replaced)
+ * has none: Node's "ENOENT, uv_cwd" had been an unexpected error, or a folder to "make writable".
  */
-export function absolutePath(path: string, named = path): string {
+export function absolutePath(path: string, given = path, variable?: string): string {
   const { isAbsolute, resolve } = builtinModule('node:path');
   if (isAbsolute(path)) return resolve(path);
   let cwd: string;
@@ -91,9 +91,9 @@ export function absolutePath(path: string, named = path): string {
     cwd = process.cwd();
   } catch (cause) {
     throw new UserError({
-      what: `cannot tell which folder ${named} is`,
+      what: variable ? `cannot tell where ${variable}=${given} is` : `cannot tell which folder ${given} is`,
       why: 'it is relative to the current folder, and the current folder no longer exists (deleted while this shell was in it)',
-      fix: `cd to an existing folder (like cd ~), or give ${named} as an absolute path, then run the command again`,
+      fix: `cd to an existing folder (like cd ~), or ${variable ? `set ${variable} to an absolute path` : `give ${given} as an absolute path`}, then run the command again`,
       code: 'EUSAGE',
       cause,
     });

@@ -31,7 +31,7 @@ export interface AppState {
 /** Where the rewrite keeps running.json, and so the marker. */
 export function aoStateDir(env: NodeJS.ProcessEnv = process.env): string {
   // AO_RUN_FILE as the rewrite reads it: no `~` read, relative to the current folder (which may have been deleted).
-  return utf8Path(env.AO_RUN_FILE ? dirname(absolutePath(env.AO_RUN_FILE, `AO_RUN_FILE=${env.AO_RUN_FILE}`)) : join(homeDir(env), '.ao'));
+  return utf8Path(env.AO_RUN_FILE ? dirname(absolutePath(env.AO_RUN_FILE, env.AO_RUN_FILE, 'AO_RUN_FILE')) : join(homeDir(env), '.ao'));
 }
 
 async function readAppState(dir = aoStateDir()): Promise<AppState | undefined> {
