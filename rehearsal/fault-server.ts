@@ -29,6 +29,8 @@ export type Fault =
   | { kind: 'range-shifted'; by: number }
   /** Answer a Range with its bytes and Content-Range, but under status 200 (a proxy that rewrites the status, not the range). */
   | { kind: 'range-as-200' }
+  /** Spell the Content-Range unit so (`Bytes`, `BYTES`: RFC 9110 says range units are case-insensitive). */
+  | { kind: 'range-unit'; unit: string }
   /** From this request on, the file has a new ETag (a redeploy). */
   | { kind: 'change-etag' }
   /** Announce more (positive) or fewer (negative) bytes than sent. */
@@ -184,7 +186,7 @@ export async function startFaultServer(): Promise<FaultServer> {
       'last-modified': served.lastModified,
       'content-length': fault?.kind === 'lie-length' ? Math.max(0, length + fault.by) : length,
     };
-    if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${served.size}`;
+    if (status === 206) headers['content-range'] = `${fault?.kind === 'range-unit' ? fault.unit : 'bytes'} ${start}-${end}/${served.size}`;
     if (fault?.kind === 'content-encoding') headers['content-encoding'] = fault.value;
     if (fault?.kind === 'content-type') headers['content-type'] = fault.value;
     if (fault?.kind === 'drop' && fault.contentType !== undefined) headers['content-type'] = fault.contentType;

@@ -1,12 +1,9 @@
 import diagnostics from 'node:diagnostics_channel';
-import { BlockList, isIP } from 'node:net';
 import { pipeline, type Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { constants, createBrotliDecompress, createGunzip, createInflate, gunzipSync } from 'node:zlib';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
-import { isHttpUrl } from '../../common/app-manifest.js';
 import { UserError } from '../../common/errors.js';
-import { redactUrlSetting } from '../../common/redact.js';
 import type { Progress } from '../../common/progress.js';
 import {
   CertificateError,
@@ -24,6 +21,7 @@ import {
   StallError,
 } from './mirror-policy.js';
 import { discardPartial, PartialFile, type Sidecar } from './partial-file.js';
+import { anyProxySet, HTTP_PROXY_VARIABLES, HTTPS_PROXY_VARIABLES, decodeLoosely, noProxySetting, proxyInUse, proxySetting } from './proxy-route.js';
 
 /**
  * A download that survives anything short of a changed file: streamed to
@@ -115,83 +113,12 @@ function firstBytes(chunks: Buffer[], n: number): Buffer {
  * whose addresses a NO_PROXY range (10.0.0.0/8) keeps off the proxy.
  */
 export function defaultDispatcher(urls: string[] = []): Dispatcher {
-  const env = process.env;
-  if (![...HTTPS_PROXY_VARIABLES, ...HTTP_PROXY_VARIABLES].some((name) => env[name])) return new Agent({ connections: 4 });
+  if (!anyProxySet()) return new Agent({ connections: 4 });
   return new EnvHttpProxyAgent({
     httpProxy: proxySetting(HTTP_PROXY_VARIABLES),
     httpsProxy: proxySetting(HTTPS_PROXY_VARIABLES),
-    noProxy: noProxyList(env.NO_PROXY || env.no_proxy || env.npm_config_noproxy, urls),
+    noProxy: noProxySetting(urls),
   });
-}
-
-/**
- * NO_PROXY as curl and Go read it, written for undici: a plain domain covers its subdomains too (`example.com` keeps
- * `downloads.example.com` off the proxy), which undici matches exactly; an address range (`10.0.0.0/8`), which undici
- * does not read, keeps each of `urls` whose host is an address in it off the proxy (a redirect to another address
- * is not covered). Both had sent a private mirror through the proxy. An IPv6 address gets the brackets undici compares.
- * `.example.com`, `*.example.com`, `*` and other addresses stay as they are.
- */
-function noProxyList(value: string | undefined, urls: string[]): string | undefined {
-  if (!value) return undefined;
-  const entries = value.split(/[,\s]+/).filter(Boolean);
-  const ranges = new BlockList();
-  for (const entry of entries) {
-    const [address, bits] = entry.split('/');
-    const family = isIP(address ?? '');
-    if (family && bits !== undefined && /^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))
-      ranges.addSubnet(address!, Number(bits), family === 4 ? 'ipv4' : 'ipv6');
-  }
-  const inRange = urls.flatMap((url) => {
-    const host = URL.canParse(url) ? new URL(url).hostname : '';
-    const address = host.replace(/^\[|\]$/g, '');
-    const family = isIP(address);
-    return family && ranges.check(address, family === 4 ? 'ipv4' : 'ipv6') ? [host] : [];
-  });
-  const named = entries.flatMap((entry) => {
-    // An IPv6 address without brackets (`::1`, as curl and Go take it): undici compares the URL's `[::1]` and read the
-    // entry as host ":" and port 1, so an IPv6 mirror went through the proxy.
-    if (isIP(entry) === 6) return [`[${entry}]`];
-    return /^[.*]/.test(entry) || isIP(entry.replace(/:\d+$/, '')) || entry.includes('/') ? [entry] : [entry, `.${entry}`];
-  });
-  return [...named, ...inRange].join(',');
-}
-
-/** Where a proxy may be set, first one wins: the usual variables, then npm's config when npm runs us. */
-const HTTPS_PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'npm_config_https_proxy', 'npm_config_proxy'];
-const HTTP_PROXY_VARIABLES = ['HTTP_PROXY', 'http_proxy', 'npm_config_proxy'];
-
-/** As curl reads a URL's user and password: percent-escapes decoded; a stray "%" that starts none is taken as it is. */
-function decodeLoosely(part: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    return part;
-  }
-}
-
-/**
- * The first of these variables that is set, as the proxy URL undici takes: `host:port` gets http:// (as curl reads it),
- * and the user and password are escaped so undici's decodeURIComponent reads them as curl would (a stray "%" threw
- * 'URI malformed', exit 70). Anything that is still no http(s) URL is the user's to fix, named.
- */
-function proxySetting(names: string[]): string | undefined {
-  const name = names.find((n) => process.env[n]);
-  if (!name) return undefined;
-  const value = process.env[name]!.trim();
-  const withScheme = value.includes('://') ? value : `http://${value}`;
-  if (!isHttpUrl(withScheme)) {
-    throw new UserError({
-      // Redacted here: written without its scheme, no URL in the message matches it, and the output's redaction missed its password.
-      what: `${name}=${redactUrlSetting(value)} is not a proxy URL`,
-      why: URL.canParse(withScheme) ? `ao-app talks to a proxy over http or https, not ${new URL(withScheme).protocol}` : 'it does not parse as a URL',
-      fix: `set ${name} to the proxy's URL, like ${name}=http://proxy.example.com:3128, or unset it, then run ao-app install again`,
-      code: 'EUSAGE',
-    });
-  }
-  const url = new URL(withScheme);
-  url.username = encodeURIComponent(decodeLoosely(url.username));
-  url.password = encodeURIComponent(decodeLoosely(url.password));
-  return url.toString();
 }
 
 /** Content-Encodings a server may apply although ao-app asks for identity, and how to undo each. */
@@ -242,10 +169,10 @@ const PLAIN_HTTP_CODES = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKE
  * `https://` (`HTTPS_PROXY=https://proxy:3128`) that speaks plain HTTP, as most do. It had been retried seven times over
  * ~30 s, OpenSSL's "wrong version number" its only word, then "check the proxy".
  */
-function plainHttpAnswer(url: string, asked: string, err: unknown): PlainHttpError | undefined {
+function plainHttpAnswer(url: string, asked: string, err: unknown, urls: string[]): PlainHttpError | undefined {
   for (const e of causes(err)) {
     if (typeof e.code !== 'string' || !PLAIN_HTTP_CODES.has(e.code)) continue;
-    const proxy = proxyInUse(asked);
+    const proxy = proxyInUse(asked, urls);
     if (proxy?.startsWith('https:')) return new PlainHttpError(`the proxy ${proxy} answered in plain HTTP, not HTTPS (${e.code})`, proxy);
     const redirected = asked === url ? '' : ` (redirected to ${asked})`;
     return new PlainHttpError(`${url}${redirected}: the server answered in plain HTTP where HTTPS was asked (${e.code})`);
@@ -257,11 +184,11 @@ function plainHttpAnswer(url: string, asked: string, err: unknown): PlainHttpErr
  * A proxy that refused the tunnel for good (undici says only "Proxy response (407) !== 200 when HTTP Tunneling"): 407, it
  * wants credentials (ProxyCredentialsError); 403, its policy does not let this host through (ProxyRefusedError).
  */
-function proxyRefusal(url: string, err: unknown): DeadUrlError | undefined {
+function proxyRefusal(url: string, err: unknown, urls: string[]): DeadUrlError | undefined {
   for (const e of causes(err)) {
     const status = /^Proxy response \((\d+)\)/.exec(e.message ?? '')?.[1];
     if (status === '407') return new ProxyCredentialsError(`${url}: the proxy answered 407 (it asks for credentials)`);
-    if (status === '403') return new ProxyRefusedError(`the proxy ${proxyInUse(url) ?? ''} refused to connect to ${new URL(url).host} (403)`);
+    if (status === '403') return new ProxyRefusedError(`the proxy ${proxyInUse(url, urls) ?? ''} refused to connect to ${new URL(url).host} (403)`);
   }
   return undefined;
 }
@@ -281,9 +208,14 @@ function rangeUnder200(status: number, contentRange: string | undefined, offset:
   return status === 200 && offset > 0 && rangeStart(contentRange) === offset;
 }
 
+/** Where a Content-Range's byte range starts and ends (inclusive); the unit is case-insensitive (RFC 9110 14.1). */
+function byteRange(contentRange: string | undefined): { start: number; end: number } | undefined {
+  const m = /^bytes (\d+)-(\d+)/i.exec(contentRange ?? '');
+  return m ? { start: Number(m[1]), end: Number(m[2]) } : undefined;
+}
+
 function rangeStart(contentRange: string | undefined): number | undefined {
-  const start = /^bytes (\d+)-/.exec(contentRange ?? '')?.[1];
-  return start === undefined ? undefined : Number(start);
+  return byteRange(contentRange)?.start;
 }
 
 /** A Content-Range that starts where the partial ends and gives the pinned size as the whole: the rest of this file. */
@@ -295,21 +227,6 @@ function continuesPartial(contentRange: string | undefined, offset: number, size
 function discard(body: Dispatcher.ResponseData['body']): void {
   body.on('error', () => undefined);
   body.destroy();
-}
-
-/**
- * The proxy `url` goes through, for a message: as a URL with its scheme, so the output's redaction hides its password (a
- * bare `user:pw@host:port` escaped it). By the URL's scheme: an http:// download with only HTTPS_PROXY set goes direct,
- * and a message naming HTTPS_PROXY's proxy had sent the user after one never used.
- */
-function proxyInUse(url: string): string | undefined {
-  try {
-    // An http:// download goes through HTTP_PROXY alone; an https:// one through HTTPS_PROXY, else HTTP_PROXY.
-    if (new URL(url).protocol === 'http:') return proxySetting(HTTP_PROXY_VARIABLES);
-    return proxySetting(HTTPS_PROXY_VARIABLES) ?? proxySetting(HTTP_PROXY_VARIABLES);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -425,7 +342,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       options.signal?.addEventListener('abort', stopAttempt, { once: true });
       // The URL the attempt is asking now, after redirects: an http:// one redirected to https:// goes through another proxy.
       let asked = url;
-      const stopWatching = abortOnRepeatedConnectErrors(() => asked, attempt);
+      const stopWatching = abortOnRepeatedConnectErrors(() => asked, options.urls, attempt);
       const attemptTimer = setTimeout(() => attempt.abort(new StallError(`${url} did not answer within ${stallTimeoutMs} ms`)), stallTimeoutMs);
       // The overall deadline cuts an attempt whose body is still arriving, too (a server sending a byte a second never trips
       // the idle timeout), and one still waiting for its answer: said as the deadline, not as a host that did not answer.
@@ -462,7 +379,8 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
           void dispatcher.destroy().catch(() => undefined);
           dispatcher = defaultDispatcher(options.urls);
         }
-        const failure = aborted ?? untrustedCertificate(asked, err) ?? plainHttpAnswer(url, asked, err) ?? proxyRefusal(asked, err) ?? err;
+        const failure =
+          aborted ?? untrustedCertificate(asked, err) ?? plainHttpAnswer(url, asked, err, options.urls) ?? proxyRefusal(asked, err, options.urls) ?? err;
         const wait = policy.failed(url, failure, part.offset, asked);
         if (wait === undefined) break;
         // A wait of seconds (backoff up to 30 s, Retry-After up to 2 minutes) is said, or it looks like a hang.
@@ -480,7 +398,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     options.progress?.fail(policy.lastError);
     const kept = part.offset > 0 ? `${part.offset} of ${size} bytes kept for the next run` : 'nothing was kept';
     const urls = policy.urls;
-    const proxy = proxyInUse(policy.lastFailedUrl ?? urls[0]!);
+    const proxy = proxyInUse(policy.lastFailedUrl ?? urls[0]!, options.urls);
     if (policy.allDead) {
       throw new UserError({
         what: `cannot download the desktop app ${urls[0]}`,
@@ -663,8 +581,8 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   let sliceEnd: number | undefined;
   if (status === 206) {
     const contentRange = header(res.headers, 'content-range');
-    const end = /^bytes \d+-(\d+)/.exec(contentRange ?? '')?.[1];
-    sliceEnd = end === undefined ? undefined : Number(end) + 1;
+    const end = byteRange(contentRange)?.end;
+    sliceEnd = end === undefined ? undefined : end + 1;
     const total = rangeTotal(contentRange);
     if (total !== undefined && total !== size) {
       discard(res.body);
@@ -840,7 +758,7 @@ function contentCoding(value: string | undefined): string {
  * CONNECT: nodejs/undici#3897), without ever failing the request. A few such failures in one
  * attempt end the attempt, so our own retry budget decides.
  */
-function abortOnRepeatedConnectErrors(asked: () => string, attempt: AbortController, limit = 3): () => void {
+function abortOnRepeatedConnectErrors(asked: () => string, urls: string[], attempt: AbortController, limit = 3): () => void {
   let seen = 0;
   const channel = diagnostics.channel('undici:client:connectError');
   const onError = (message: unknown) => {
@@ -850,7 +768,7 @@ function abortOnRepeatedConnectErrors(asked: () => string, attempt: AbortControl
     const { error, connectParams } = message as { error?: Error; connectParams?: { hostname?: string; host?: string } };
     if (connectParams?.hostname !== host && !connectParams?.host?.startsWith(host)) return;
     if (++seen < limit || attempt.signal.aborted) return;
-    const proxy = proxyInUse(url);
+    const proxy = proxyInUse(url, urls);
     attempt.abort(
       new RetryableError(`cannot connect to ${host}${proxy ? ` through the proxy ${proxy}` : ''} (${error?.message ?? 'connection failed'}, ${seen} times)`),
     );
@@ -937,7 +855,8 @@ async function follow(
     if (res.statusCode < 300 || res.statusCode >= 400 || res.statusCode === 304) return res;
     discard(res.body);
     const location = header(res.headers, 'location');
-    if (!location) throw new RetryableError(`${url} redirected without a Location`);
+    // A redirect to nowhere is what this URL serves (a misconfigured mirror or CDN rule), however often it is asked.
+    if (!location) throw new DeadUrlError(`${url} answered ${res.statusCode} without a Location (a redirect to nowhere)`);
     seen.add(url);
     const next = URL.canParse(location, url) ? new URL(location, url) : undefined;
     if (next?.protocol !== 'http:' && next?.protocol !== 'https:') throw new DeadUrlError(`${start} redirects to ${location}, which is not an http(s) URL`);

@@ -529,6 +529,17 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(reqs[1]!.bytesSent).toBe(SIZE - resumedAt);
   });
 
+  // RFC 9110 range units are case-insensitive: a server writing `Bytes` had every resume thrown away and started over.
+  it('resumes from a server that spells the Content-Range unit in capitals (Bytes 1048576-.../...)', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'drop', afterBytes: 1 << 20 }, { kind: 'range-unit', unit: 'Bytes' });
+    const { dest, result } = await fetchTo(path);
+    await expectGood(dest);
+    const reqs = server.requests.filter((r) => r.path === path);
+    expect(reqs.map((r) => r.status)).toEqual([200, 206]);
+    expect(result.fetched).toBe(SIZE);
+  });
+
   it('keeps the bytes when the same URL answers a resume under another ETag (another edge of a CDN, a re-upload of the same bytes): the pinned sha512 judges them', async () => {
     const path = await servedPath();
     server.fault(path, { kind: 'drop', afterBytes: 1 << 20 }, { kind: 'change-etag' });
@@ -808,6 +819,19 @@ describe.concurrent('download against a misbehaving server', () => {
         message: expect.stringMatching(new RegExp(`answered ${status}`)),
       });
       expect(Date.now() - started).toBeLessThan(1_500);
+      expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
+    });
+  }
+
+  // A redirect to nowhere is what the URL serves (a misconfigured mirror or CDN rule): it had been retried as if it might pass.
+  for (const status of [301, 302, 307]) {
+    it(`drops a URL at once when it answers ${status} without a Location, naming the URL and the status`, async () => {
+      const path = await servedPath();
+      server.fault(path, ...Array.from({ length: 8 }, () => ({ kind: 'status' as const, status })));
+      await expect(fetchTo(path, { backoffBaseMs: 2_000 })).rejects.toMatchObject({
+        code: 'EAPPDOWNLOAD',
+        message: expect.stringContaining(`${server.url}${path} answered ${status} without a Location`),
+      });
       expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
     });
   }
