@@ -1,7 +1,7 @@
 import diagnostics from 'node:diagnostics_channel';
 import { pipeline, type Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { constants, createBrotliDecompress, createGunzip, createInflate, gunzipSync } from 'node:zlib';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import type { Progress } from '../../common/progress.js';
@@ -296,6 +296,9 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
 
   // Set when a whole download failed its hash and no other mirror was left to try.
   let wrongDigest: string | undefined;
+  // The whole files of another size than pinned that URLs announced: said when their bytes fail the pin.
+  const otherSizes = new Map<string, number>();
+  let wrongFrom: string[] = [];
   try {
     for (;;) {
       await fill(part, policy);
@@ -313,6 +316,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       for (const url of part.sources) policy.drop(url);
       if (policy.allDead) {
         wrongDigest = got;
+        wrongFrom = [...part.sources];
         break;
       }
       await startOver();
@@ -361,6 +365,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
             asked = hop;
           },
           restart,
+          otherSize: (from, length) => otherSizes.set(from, length),
           progress: options.progress,
         });
       } catch (err) {
@@ -423,9 +428,12 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       const host = failure === policy.lastFailure ? 'the download host' : `the download host ${new URL(url).host}`;
       fix = `${host}${proxy ? ` (or the proxy ${proxy})` : ''} answered ${failure.status}, an outage or overload on its side: run ao-app install again later${part.offset > 0 ? ' (it resumes)' : ''}, or set AO_APP_BASE_URL to a mirror that has the file`;
     }
+    // The URL was made from AO_APP_BASE_URL: a static host's fallback page (a single-page app's index.html for any path) or
+    // a web page's address set there answers a page every time, and "sign in" alone never named the setting.
+    const ownMirror = options.fromBaseUrl ? `; if this network needs no sign-in, the URL made from AO_APP_BASE_URL answers a web page: ${BASE_URL_REMEDY}` : '';
     // A sign-in page outweighs any other mirror's failure after it: a network holding back every host until the user signs in.
     if (policy.loginPage)
-      fix = `sign in to this network in a web browser (a hotel or café network shows its sign-in page in place of any download)${proxy ? ` or check the proxy ${proxy}` : ''}, ${again}`;
+      fix = `sign in to this network in a web browser (a hotel or café network shows its sign-in page in place of any download)${proxy ? ` or check the proxy ${proxy}` : ''}, ${again}${ownMirror}`;
     throw new UserError({
       what: `cannot download the desktop app ${urls[0]}`,
       why: `${policy.lastError} (gave up after ${policy.gaveUp || `${policy.failures} attempts in a row without progress`}; ${kept})`,
@@ -436,10 +444,21 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   if (wrongDigest !== undefined) {
     await discardPartial(dest);
     options.progress?.fail('checksum mismatch');
+    // A URL that announced a whole file of another size holds another file (a mirror moved on to the next release under the
+    // same names): running again downloads it again. Said, with the setting that chose the mirror when it was the user's.
+    const other = wrongFrom.find((url) => otherSizes.has(url));
+    const otherFile =
+      other === undefined ? '' : `; ${other} announced ${otherSizes.get(other)} bytes, the release pins ${size}: it serves another file under this name`;
+    let fix = 'run the same command again; if it keeps failing, the download host or a proxy is serving the wrong file';
+    if (options.fromBaseUrl)
+      fix = `AO_APP_BASE_URL is set, and the URL made from it serves ${other === undefined ? 'other bytes than this release pins' : 'another file under this name'}: ${BASE_URL_REMEDY}`;
+    else if (other !== undefined)
+      fix =
+        "the release's download host serves another file under this name: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has this release";
     throw new UserError({
       what: `the downloaded desktop app failed verification`,
-      why: `its sha512 is ${wrongDigest}, the manifest pins ${integrity}${policy.urls.length > 1 ? ' (every mirror served such bytes)' : ''}; the bytes were discarded and nothing was installed`,
-      fix: 'run the same command again; if it keeps failing, the download host or a proxy is serving the wrong file',
+      why: `its sha512 is ${wrongDigest}, the manifest pins ${integrity}${policy.urls.length > 1 ? ' (every mirror served such bytes)' : ''}${otherFile}; the bytes were discarded and nothing was installed`,
+      fix,
       code: 'EINTEGRITY',
     });
   }
@@ -451,6 +470,10 @@ function stalled(failure: unknown): boolean {
   const code = (failure as { code?: unknown } | undefined)?.code;
   return failure instanceof StallError || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
 }
+
+/** How to mend an AO_APP_BASE_URL whose URLs do not give the app. */
+const BASE_URL_REMEDY =
+  "set AO_APP_BASE_URL to the folder holding this release's files, not to a file in it (like AO_APP_BASE_URL=https://mirror.example.com/ao/), or unset it to download from the release's own host, then run ao-app install again";
 
 /** What to do once every URL is dropped, by the kind of the last failure. */
 function deadUrlsFix(failure: unknown, proxy: string, fromBaseUrl: boolean): string {
@@ -469,7 +492,7 @@ function deadUrlsFix(failure: unknown, proxy: string, fromBaseUrl: boolean): str
   // The URL was the user's (AO_APP_BASE_URL, its folder with the file name added): a file URL pasted in there, or a mirror
   // that lacks this release, is theirs to mend, not the release's to report.
   if (fromBaseUrl)
-    return "AO_APP_BASE_URL is set, and the URL made from it (that folder, then the file's name) does not serve this file as pinned: set AO_APP_BASE_URL to the folder holding this release's files, not to a file in it (like AO_APP_BASE_URL=https://mirror.example.com/ao/), or unset it to download from the release's own host, then run ao-app install again";
+    return `AO_APP_BASE_URL is set, and the URL made from it (that folder, then the file's name) does not serve this file as pinned: ${BASE_URL_REMEDY}`;
   return "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it";
 }
 
@@ -484,6 +507,8 @@ interface AttemptContext {
   onHop: (url: string) => void;
   /** Drops the partial's bytes and starts over. */
   restart: () => Promise<void>;
+  /** Told a whole file's Content-Length when it is not the pinned size (a lie survived, or another file: the pin tells). */
+  otherSize: (url: string, length: number) => void;
   progress?: Progress;
 }
 
@@ -532,8 +557,17 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     throw htmlPage(url);
   }
   const encoding = contentCoding(header(res.headers, 'content-encoding'));
-  const decoder = encoding === 'identity' ? undefined : DECODERS[encoding];
-  if (encoding !== 'identity' && !decoder) {
+  // A 206 that continues the partial with the pinned size as its whole is a range of the file itself, whatever its label
+  // says (a mirror that labels every answer so): a compressed file's range would give the compressed size.
+  let coded = encoding !== 'identity' && !(status === 206 && continuesPartial(header(res.headers, 'content-range'), part.offset, size));
+  let source: AsyncIterable<unknown> = res.body;
+  if (coded && status === 200) {
+    const head = await readHead(res.body, CODING_HEAD_BYTES);
+    source = head.body;
+    coded = !notInThatCoding(encoding, Buffer.concat(head.chunks));
+  }
+  const decoder = coded ? DECODERS[encoding] : undefined;
+  if (coded && !decoder) {
     discard(res.body);
     throw new DeadUrlError(`${url} sends the file with Content-Encoding: ${encoding}, which ao-app cannot decode (it asked for identity)`);
   }
@@ -570,7 +604,9 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // once its first bytes show it is no sign-in page: the kept bytes stay for a mirror or a later run. Started over, they
   // had been thrown away for bytes that never match the pin.
   const length = header(res.headers, 'content-length') ?? '';
-  const otherFile = startOver && !decoder && /^\d+$/.test(length) && Number(length) !== size;
+  const announcesOther = status === 200 && !decoder && /^\d+$/.test(length) && Number(length) !== size;
+  if (announcesOther) ctx.otherSize(url, Number(length));
+  const otherFile = startOver && announcesOther;
   let begun = false;
   const begin = async () => {
     begun = true;
@@ -618,7 +654,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   let windowStart = performance.now();
   let windowBytes = 0;
   // A server or proxy that compresses although identity was asked (Content-Encoding: gzip): the pinned hash is the file's, so decode it.
-  const body: AsyncIterable<unknown> = decoder ? pipeline(res.body, decoder(), () => undefined) : res.body;
+  const body: AsyncIterable<unknown> = decoder ? pipeline(source, decoder(), () => undefined) : source;
   try {
     for await (const chunk of body) {
       batch.push(chunk as Buffer);
@@ -649,6 +685,63 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // A whole answer holding nothing: the URL serves an empty file (an upload that never finished), not a flaky network.
   if (status === 200 && received === 0) throw new DeadUrlError(`${url} holds 0 bytes, but the release pins ${size}`);
   throw new RetryableError(`${url} ended the body early at ${part.offset} of ${size} bytes`);
+}
+
+/**
+ * How much of a body labelled with a Content-Encoding is looked at before deciding whether to decode it: enough for a
+ * tar's first header once decoded, and at most ~1 MB decoded however well the body compresses.
+ */
+const CODING_HEAD_BYTES = 1 << 10;
+
+/**
+ * The body's first chunks, at least `n` bytes unless it ends sooner, and the whole body again (those chunks, then the rest).
+ * The rest is read through one iterator, closed (the body destroyed) when the reader stops early.
+ */
+async function readHead(body: AsyncIterable<unknown>, n: number): Promise<{ chunks: Buffer[]; body: AsyncIterable<Buffer> }> {
+  const rest = body[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  for (let length = 0; length < n; ) {
+    const next = await rest.next();
+    if (next.done) break;
+    chunks.push(next.value as Buffer);
+    length += (next.value as Buffer).length;
+  }
+  async function* whole(): AsyncGenerator<Buffer> {
+    try {
+      yield* chunks;
+      for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value as Buffer;
+    } finally {
+      await rest.return?.();
+    }
+  }
+  return { chunks, body: whole() };
+}
+
+const GZIP_MAGIC = Buffer.from('1f8b', 'hex');
+
+/**
+ * A body labelled with Content-Encoding `coding` whose bytes are not in that coding but as they are (the pinned hash still
+ * judges them either way):
+ * - an artifact's start under any label (a zip, ELF or MZ; a gzip under any label but gzip's), a charset or `binary`
+ *   included, as curl, wget and browsers keep such bytes: no zlib or zstd stream starts so, and a brotli one that did
+ *   would still have to match the pin. Decoded, a zip labelled gzip failed every attempt ("incorrect header check") and
+ *   the give-up said to check the network; an unknown label dropped the URL;
+ * - a tar.gz labelled gzip for its own compression (Apache's `AddEncoding x-gzip .gz .tgz`), which decoded is a tar (no
+ *   artifact is): decoded, it failed the pin after the whole download;
+ * - a web page (a gateway's sign-in page so labelled), left for the sniff to know: it had been "incorrect header check".
+ */
+function notInThatCoding(coding: string, head: Buffer): boolean {
+  // A web page under the label (a network's gateway that labels everything so) is taken as it is, so the sniff knows it.
+  if (HTML_START.test(head.subarray(0, 512).toString('latin1'))) return true;
+  const gzipped = head.subarray(0, GZIP_MAGIC.length).equals(GZIP_MAGIC);
+  if (!gzipped || (coding !== 'gzip' && coding !== 'x-gzip')) return startsLikeArtifact(head);
+  try {
+    // Cut short, so flushed rather than ended.
+    const inner = gunzipSync(head.subarray(0, CODING_HEAD_BYTES), { finishFlush: constants.Z_SYNC_FLUSH });
+    return inner.subarray(257, 262).toString('latin1') === 'ustar';
+  } catch {
+    return false;
+  }
 }
 
 /**
