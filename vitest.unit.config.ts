@@ -54,6 +54,7 @@ export const UNIT_TESTS = [
   'test/postinstall/diagnose.test.ts',
   'test/postinstall/install-settle.test.ts',
   'test/postinstall/swap.test.ts',
+  'test/postinstall/windows-start.test.ts',
   'test/release/policy.test.ts',
   'test/release/workflow.test.ts',
 ];

@@ -73,27 +73,32 @@ export function expandHome(path: string, env: NodeJS.ProcessEnv = process.env, p
   return path.replace(/^"([^"]+)"$/, '$1').replace(/^~(?=$|[\\/])/, () => homeDir(env, platform));
 }
 
-/**
- * `path` as an absolute one, `~` read as the home folder. A relative path needs the current folder, and a shell left in a
- * deleted one (an app version folder an upgrade replaced) has none: Node's "ENOENT, uv_cwd" had been an unexpected error.
- */
+/** `path` as an absolute one, `~` read as the home folder (absolutePath). */
 export function absoluteUserPath(path: string, env: NodeJS.ProcessEnv = process.env): string {
-  const expanded = expandHome(path, env);
+  return absolutePath(expandHome(path, env), path);
+}
+
+/**
+ * `path` as an absolute one; `given` is how the user wrote it, `variable` the setting it came from, for the message. A
+ * relative path needs the current folder, and a shell left in a deleted one (an app version folder an upgrade replaced)
+ * has none: Node's "ENOENT, uv_cwd" had been an unexpected error, or a folder to "make writable".
+ */
+export function absolutePath(path: string, given = path, variable?: string): string {
   const { isAbsolute, resolve } = builtinModule('node:path');
-  if (isAbsolute(expanded)) return resolve(expanded);
+  if (isAbsolute(path)) return resolve(path);
   let cwd: string;
   try {
     cwd = process.cwd();
   } catch (cause) {
     throw new UserError({
-      what: `cannot tell which folder ${path} is`,
+      what: variable ? `cannot tell where ${variable}=${given} is` : `cannot tell which folder ${given} is`,
       why: 'it is relative to the current folder, and the current folder no longer exists (deleted while this shell was in it)',
-      fix: `cd to an existing folder (like cd ~), or give ${path} as an absolute path, then run the command again`,
+      fix: `cd to an existing folder (like cd ~), or ${variable ? `set ${variable} to an absolute path` : `give ${given} as an absolute path`}, then run the command again`,
       code: 'EUSAGE',
       cause,
     });
   }
-  return resolve(cwd, expanded);
+  return resolve(cwd, path);
 }
 
 /**

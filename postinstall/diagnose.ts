@@ -31,13 +31,13 @@ export interface MissingBinaryFacts {
   project?: string;
   /** A setting of the project's (or the user's) that keeps the package manager from installing this platform's package. */
   platformLimit?: PlatformLimit;
-  /** `sudo ` for a global folder root owns that this user may not write (sudoFor), else empty. */
+  /** `sudo ` for a global folder root owns that this user may not write, else empty: sudoFor, which says empty for a project. */
   sudo?: string;
 }
 
 export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
   const { manifest, installer } = f;
-  const sudo = f.global ? (f.sudo ?? '') : '';
+  const sudo = f.sudo ?? '';
   const globalInstall = (spec: string) => sudo + globalInstallOf(installer, spec);
   const name = manifest.name;
   const spec = `${name}@${manifest.version}`;

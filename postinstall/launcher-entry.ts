@@ -4,7 +4,7 @@
  * it replaces itself with the binary (process.execve), or spawns it where Node cannot (lib/launcher-spawn.cjs), having
  * compiled only this small file, since V8 parses the whole of a file it loads and the full launcher is many times
  * larger. Anything else (no stamp or a stale one, AO_BINARY_PATH, Windows, a platform package elsewhere than beside
- * ao, a binary fetched into the cache, a legacy home, any error) loads the full launcher (`lib/launcher-full.cjs`,
+ * ao, a binary fetched into the cache, a legacy home with projects to import, any error) loads the full launcher (`lib/launcher-full.cjs`,
  * launcher.ts), which makes every check again, says what is wrong, or runs the binary.
  *
  * The usual path is straight-line code: V8 compiles each function on its first call (about 10 µs each here), and

@@ -23,6 +23,7 @@ import { diagnoseMissingBinary, zippedByYarn } from './diagnose.js';
 import { execRefusal, execveHere, nodeSupported, sameFileAs, type Execve } from './exec-binary.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { whenInstallSettles } from './install-settle.js';
+import { cannotRunOnWindows } from './windows-start.js';
 import { inPackageFolder, launcherCopy, ownPackage } from './launcher-copy.js';
 import { legacyNotice } from './legacy-notice.js';
 import { cachedBinaryPath, cacheRootsToSearch, writableCacheRoot } from './locations.js';
@@ -287,7 +288,7 @@ const installInProgress = (err: unknown) =>
 function cannotRun(binary: string, err: Error, override: boolean): UserError {
   const denied = permissionDenied(err);
   if (denied) return denied;
-  if (process.platform === 'win32') return cannotRunOnWindows(binary, err, override);
+  if (process.platform === 'win32') return cannotRunOnWindows(binary, err, override ? undefined : reinstallCommand(installLayout(packageDir), ownSpec()));
   const st = statSync(binary, { throwIfNoEntry: false });
   const mode = st?.isFile() ? st.mode & 0o777 : undefined;
   const noExecBit = mode !== undefined && (mode & 0o111) === 0;
@@ -315,24 +316,6 @@ function cannotRun(binary: string, err: Error, override: boolean): UserError {
 function yarnDlxTemp(): string | undefined {
   const installed = process.versions.pnp ? installLayout(packageDir) : undefined;
   return installed?.yarnDlx && installed.project ? dirname(dirname(installed.project)) : undefined;
-}
-
-/**
- * Windows has no exec bit, no chmod and no noexec mount: every file there stats as mode 666, and the POSIX fix had been
- * printed ("it is not executable (mode 666) ... chmod +x") for a batch file (Node starts one only through cmd.exe:
- * EINVAL) and for a file that is no Windows program (EFTYPE, or ENOENT for a name without .exe).
- */
-function cannotRunOnWindows(binary: string, err: Error, override: boolean): UserError {
-  const batch = /\.(cmd|bat)$/i.test(binary);
-  const why = batch
-    ? 'Node starts a .cmd or .bat file only through cmd.exe, and the launcher starts the binary itself'
-    : "Windows does not start it as a program (ao's is an .exe built for Windows on this machine's CPU)";
-  const fix = !override
-    ? `check that the file is there and that no antivirus blocks or quarantined it (dir "${binary}"), then reinstall ao if it is not`
-    : batch
-      ? 'point AO_BINARY_PATH at the .exe that script runs, or unset it'
-      : "point AO_BINARY_PATH at ao's Windows program (an .exe built for this machine), or unset it";
-  return new UserError({ what: `cannot run ${binary}`, why: `${err.message}: ${why}`, fix, code: 'EAOSPAWN' });
 }
 
 let child: StartedBinary | undefined;

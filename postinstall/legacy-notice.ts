@@ -4,8 +4,9 @@
  * the bridge's backup, checks and rollback). Called once by the postinstall and once per launcher run.
  *
  * Cheap on the launcher's path (noticeNeverDue): a stat of the legacy home (a second one for the pre-2026
- * `~/.ao-sessions`), then environment checks, then stats of the import record and the dismissal. Only a home that is
- * neither imported nor dismissed reads further, starting with whether stderr is a terminal.
+ * `~/.ao-sessions`), then environment checks, then stats of the import record and the dismissal, then (legacy users
+ * only) whether the legacy home holds projects. Only a home with projects, neither imported nor dismissed, reads further,
+ * starting with whether stderr is a terminal.
  * "Once" means at most once a day until the home is imported or the notice dismissed: once ever is too easy to
  * miss for someone about to lose a week of work, every call would be noise. It never blocks and never throws.
  */
@@ -35,15 +36,18 @@ function entries(dir: string): string[] {
   }
 }
 
-/** Projects in any legacy generation: V2 `projects/<id>`, a V1 storage dir with `sessions/`, config entries, V0 `~/.ao-sessions/<id>`. */
+/**
+ * Projects in any legacy generation: V2 `projects/<id>`, a V1 storage dir with `sessions/`, config entries, V0
+ * `~/.ao-sessions/<id>`. On bin/ao's usual path for a legacy home (noticeNeverDue): paths by hand, not path.join.
+ */
 export function legacyHomeHasProjects(home: string): boolean {
-  const base = join(home, '.agent-orchestrator');
-  if (entries(join(base, 'projects')).length > 0) return true;
-  if (entries(join(home, '.ao-sessions')).length > 0) return true;
-  if (entries(base).some((n) => /^[0-9a-f]{12}/.test(n) && statSync(join(base, n, 'sessions'), { throwIfNoEntry: false })?.isDirectory())) return true;
+  const base = `${home}/.agent-orchestrator`;
+  if (entries(`${base}/projects`).length > 0) return true;
+  if (entries(`${home}/.ao-sessions`).length > 0) return true;
+  if (entries(base).some((n) => /^[0-9a-f]{12}/.test(n) && statSync(`${base}/${n}/sessions`, { throwIfNoEntry: false })?.isDirectory())) return true;
   try {
     // A block or flow mapping under a top-level `projects:` key with at least one entry; no YAML parser here.
-    return /^projects:[ \t]*(\r?\n[ \t]+[^\s#]|\{[ \t]*[^\s}])/m.test(readFileSync(join(base, 'config.yaml'), 'utf8'));
+    return /^projects:[ \t]*(\r?\n[ \t]+[^\s#]|\{[ \t]*[^\s}])/m.test(readFileSync(`${base}/config.yaml`, 'utf8'));
   } catch {
     return false;
   }
@@ -71,13 +75,17 @@ function terminal(stderr: Stream, context: 'install' | 'launch', forced: boolean
 
 /**
  * The notice's cheap answers, asked first: no legacy folder at all, silenced (AO_NO_LEGACY_NOTICE, or CI unless
- * AO_LEGACY_NOTICE), imported, or dismissed. bin/ao's usual path asks only this, on every call, and leaves a call it
- * answers no to the full launcher (launcher-entry.ts), whose paths are put together by hand, not path.join (it says why).
+ * AO_LEGACY_NOTICE), imported, dismissed, or with no projects to import. bin/ao's usual path asks only this, on every
+ * call, and leaves a call it answers no to the full launcher (launcher-entry.ts), whose paths are put together by hand,
+ * not path.join (it says why).
  */
 export function noticeNeverDue(env: NodeJS.ProcessEnv, home: string): boolean {
   if (mtimeMs(`${home}/.agent-orchestrator`) === undefined && mtimeMs(`${home}/.ao-sessions`) === undefined) return true;
   if (on(env.AO_NO_LEGACY_NOTICE) || (on(env.CI) && !on(env.AO_LEGACY_NOTICE))) return true;
-  return mtimeMs(importRecordPath(env)) !== undefined || mtimeMs(join(legacyStateDir(env), DISMISSED_FILE)) !== undefined;
+  if (mtimeMs(importRecordPath(env)) !== undefined || mtimeMs(join(legacyStateDir(env), DISMISSED_FILE)) !== undefined) return true;
+  // Nothing to import (a legacy home left empty, or its config alone): read last, by legacy users only. Left to the full
+  // launcher, every call of theirs had paid its load for a notice never shown.
+  return !legacyHomeHasProjects(home);
 }
 
 function noticeText(home: string): string {
@@ -111,7 +119,6 @@ export function legacyNotice(context: 'install' | 'launch', env: NodeJS.ProcessE
     if (process.getuid?.() === 0 && untrustedToCreate(state, 0)) return false;
     const shown = mtimeMs(join(state, SHOWN_FILE));
     if (shown !== undefined && now - shown < NOTICE_INTERVAL_MS) return false;
-    if (!legacyHomeHasProjects(home)) return false;
     const out = terminal(stderr, context, forced);
     if (!out) return false;
     out.write(noticeText(home));

@@ -55,6 +55,21 @@ export function writableCacheRoot(packageDir: string, env: NodeJS.ProcessEnv = p
   return candidates.find((root) => !untrustedToCreate(root, uid)) ?? cacheRoot({ XDG_CACHE_HOME: join(builtinModule('node:os').userInfo().homedir, '.cache') });
 }
 
+/**
+ * Where the postinstall's fallback fetch puts the binary: as root, a global install is every user's, so the package's own
+ * folder, which every user's launcher searches. In root's own cache the others were told the package was missing, and
+ * the reinstall printed fetched it there again. Not into a folder another user owns (root installing into a user's prefix).
+ */
+export function fetchCacheRoot(
+  packageDir: string,
+  global: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+  uid: number | undefined = process.getuid?.(),
+): string {
+  const pkg = packageCacheRoot(packageDir);
+  return global && uid === 0 && !untrustedToCreate(pkg, 0) ? pkg : writableCacheRoot(packageDir, env, uid);
+}
+
 /** cacheRoot(), or undefined when no home folder can be found (ENOHOME) and nothing else names the cache. */
 export function homeCacheRoot(env: NodeJS.ProcessEnv = process.env): string | undefined {
   try {

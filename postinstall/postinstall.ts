@@ -23,8 +23,8 @@ import { blockedScriptFix, diagnoseMissingBinary, zippedByYarn } from './diagnos
 import { hostFacts, preferredTargets } from './host.js';
 import { legacyNotice } from './legacy-notice.js';
 import { expectedReportedVersion, MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
-import { CACHE_FOLDER_MODE, cachedBinaryPath, packageCacheRoot, writableCacheRoot } from './locations.js';
-import { untrustedBy, untrustedToCreate } from './ownership.js';
+import { CACHE_FOLDER_MODE, cachedBinaryPath, fetchCacheRoot, packageCacheRoot, writableCacheRoot } from './locations.js';
+import { untrustedBy } from './ownership.js';
 import { findPlatformPackage, inYarnZip } from './resolve.js';
 import { swapIn, sweepKilledSwaps } from './swap.js';
 import { checkBinary, writeStamp } from './verify-binary.js';
@@ -33,12 +33,6 @@ const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const layout = installLayout(packageDir);
 /** Where this run may write fetched binaries and stamps: never, as root, into another user's home. */
 const cache = writableCacheRoot(packageDir);
-/**
- * Where the fallback fetch puts the binary: as root, a global install is every user's, so the package's own folder,
- * which every user's launcher searches. In root's own cache the others were told the package was missing, and the
- * reinstall printed fetched it there again. Not into a folder another user owns (root installing into a user's prefix).
- */
-const fetchCache = layout.global && process.getuid?.() === 0 && !untrustedToCreate(packageCacheRoot(packageDir), 0) ? packageCacheRoot(packageDir) : cache;
 /** The command that puts this release back for the install method in use. */
 const reinstall = (manifest: AoManifest, platformDir?: string, binary?: string) =>
   reinstallCommand(layout, `${manifest.name}@${manifest.version}`, platformDir, binary);
@@ -134,7 +128,7 @@ async function main(): Promise<number> {
     const fetchRequire = createRequire(__filename_);
     const { fetchPlatformBinary } = fetchRequire(join(packageDir, 'lib', 'fetch-platform.cjs')) as typeof import('./fetch-platform.js');
     say(`ao: ${entry.package} is not installed (optional dependencies omitted?); fetching ${entry.package}@${entry.version}`);
-    const binary = await fetchPlatformBinary(entry, process.env.INIT_CWD ?? process.cwd(), fetchCache);
+    const binary = await fetchPlatformBinary(entry, process.env.INIT_CWD ?? process.cwd(), fetchCacheRoot(packageDir, layout.global));
     // A cache another user can change (a shared AO_CACHE_DIR; root no longer writes into a user's home): check,
     // run and swap in a private copy, never their file.
     const untrusted = untrustedBy(binary);

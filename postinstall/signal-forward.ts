@@ -91,13 +91,17 @@ export const INSPECTOR_SIGNAL = 'SIGUSR1';
  * that arrived earlier is sent on then). Returns what removes them again.
  */
 export function forwardSignals(child: () => StartedBinary | undefined, signals: readonly NodeJS.Signals[] = FORWARDED): () => void {
-  const forward = (signal: NodeJS.Signals) => {
-    // Windows: Node hears a signal only as a console's Ctrl-C or close, which Windows sends to every process attached to
-    // the console, the binary included; and a child's kill there is TerminateProcess, which had cut the binary's own
-    // Ctrl-C shutdown short (exit 1, whatever it was doing). Listened for all the same: the launcher waits for the binary.
-    if (process.platform === 'win32' || (FROM_TERMINAL.has(signal) && inTerminalForeground())) return;
-    child()?.kill(signal);
-  };
+  // Windows: Node hears a signal only as a console's Ctrl-C or close, which Windows sends to every process attached to
+  // the console, the binary included; and a child's kill there is TerminateProcess, which had cut the binary's own
+  // Ctrl-C shutdown short (exit 1, whatever it was doing). Only listened for there, so Node's default does not end the
+  // launcher before the binary: the launcher waits for it.
+  const forward =
+    process.platform === 'win32'
+      ? () => undefined
+      : (signal: NodeJS.Signals) => {
+          if (FROM_TERMINAL.has(signal) && inTerminalForeground()) return;
+          child()?.kill(signal);
+        };
   for (const signal of signals) process.on(signal, forward);
   return () => {
     for (const signal of signals) process.removeListener(signal, forward);

@@ -13,8 +13,8 @@ import { gzipSync } from 'node:zlib';
  * No vitest import: the bench and the rehearsal reuse it.
  */
 export type Fault =
-  /** Send the headers and this many body bytes, then destroy the socket; `contentType` as the 'content-type' fault's. */
-  | { kind: 'drop'; afterBytes: number; contentType?: string }
+  /** Send the headers and this many body bytes, then destroy the socket; `contentType` and `contentEncoding` as those faults'. */
+  | { kind: 'drop'; afterBytes: number; contentType?: string; contentEncoding?: string }
   /** Send this many body bytes, then nothing for `ms` (then continue). */
   | { kind: 'stall'; ms: number; afterBytes?: number }
   | { kind: 'status'; status: number }
@@ -29,6 +29,8 @@ export type Fault =
   | { kind: 'range-shifted'; by: number }
   /** Answer a Range with its bytes and Content-Range, but under status 200 (a proxy that rewrites the status, not the range). */
   | { kind: 'range-as-200' }
+  /** Spell the Content-Range unit so (`Bytes`, `BYTES`: RFC 9110 says range units are case-insensitive). */
+  | { kind: 'range-unit'; unit: string }
   /** From this request on, the file has a new ETag (a redeploy). */
   | { kind: 'change-etag' }
   /** Announce more (positive) or fewer (negative) bytes than sent. */
@@ -42,8 +44,9 @@ export type Fault =
    * Answer 200 with a small HTML page, as a hotel or café network's sign-in page (a captive portal) does for any URL.
    * `contentType`: what the page says it is (text/html by default; some portals send none, '', or application/octet-stream).
    * `body`: the page itself (a small HTML5 page by default; some portals send XHTML behind an `<?xml ...?>` prolog).
+   * `contentEncoding`: a Content-Encoding header over the page's own bytes (a gateway that labels every answer gzip).
    */
-  | { kind: 'login-page'; contentType?: string; body?: string }
+  | { kind: 'login-page'; contentType?: string; body?: string; contentEncoding?: string }
   /** Send the whole file gzip-compressed with `Content-Encoding: gzip` (200, or 206 of the compressed bytes when a Range was asked), whatever Accept-Encoding said. */
   | { kind: 'gzip' }
   /** Send the file's own bytes under this Content-Type (a download script that never sets one: PHP's default is text/html). */
@@ -136,7 +139,10 @@ export async function startFaultServer(): Promise<FaultServer> {
     if (fault?.kind === 'login-page')
       return finishWith(
         200,
-        fault.contentType === '' ? {} : { 'content-type': fault.contentType ?? 'text/html; charset=utf-8' },
+        {
+          ...(fault.contentType === '' ? {} : { 'content-type': fault.contentType ?? 'text/html; charset=utf-8' }),
+          ...(fault.contentEncoding === undefined ? {} : { 'content-encoding': fault.contentEncoding }),
+        },
         fault.body ?? '<!doctype html><html><body><form action="/login">Sign in to the hotel Wi-Fi</form></body></html>\n',
       );
     const served = files.get(path);
@@ -180,10 +186,11 @@ export async function startFaultServer(): Promise<FaultServer> {
       'last-modified': served.lastModified,
       'content-length': fault?.kind === 'lie-length' ? Math.max(0, length + fault.by) : length,
     };
-    if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${served.size}`;
+    if (status === 206) headers['content-range'] = `${fault?.kind === 'range-unit' ? fault.unit : 'bytes'} ${start}-${end}/${served.size}`;
     if (fault?.kind === 'content-encoding') headers['content-encoding'] = fault.value;
     if (fault?.kind === 'content-type') headers['content-type'] = fault.value;
     if (fault?.kind === 'drop' && fault.contentType !== undefined) headers['content-type'] = fault.contentType;
+    if (fault?.kind === 'drop' && fault.contentEncoding !== undefined) headers['content-encoding'] = fault.contentEncoding;
     if (fault?.kind === 'range-as-200') status = 200;
     record.status = status;
     res.writeHead(status, headers);

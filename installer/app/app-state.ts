@@ -1,4 +1,4 @@
-import { homeDir, utf8Path } from '../../common/home.js';
+import { absolutePath, homeDir, utf8Path } from '../../common/home.js';
 import { open, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep, win32 } from 'node:path';
 import semver from 'semver';
@@ -30,7 +30,8 @@ export interface AppState {
 
 /** Where the rewrite keeps running.json, and so the marker. */
 export function aoStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return utf8Path(env.AO_RUN_FILE ? dirname(resolve(env.AO_RUN_FILE)) : join(homeDir(env), '.ao'));
+  // AO_RUN_FILE as the rewrite reads it: no `~` read, relative to the current folder (which may have been deleted).
+  return utf8Path(env.AO_RUN_FILE ? dirname(absolutePath(env.AO_RUN_FILE, env.AO_RUN_FILE, 'AO_RUN_FILE')) : join(homeDir(env), '.ao'));
 }
 
 async function readAppState(dir = aoStateDir()): Promise<AppState | undefined> {

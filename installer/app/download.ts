@@ -1,12 +1,9 @@
 import diagnostics from 'node:diagnostics_channel';
-import { BlockList, isIP } from 'node:net';
 import { pipeline, type Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { constants, createBrotliDecompress, createGunzip, createInflate, gunzipSync } from 'node:zlib';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
-import { isHttpUrl } from '../../common/app-manifest.js';
 import { UserError } from '../../common/errors.js';
-import { redactUrlSetting } from '../../common/redact.js';
 import type { Progress } from '../../common/progress.js';
 import {
   CertificateError,
@@ -24,6 +21,7 @@ import {
   StallError,
 } from './mirror-policy.js';
 import { discardPartial, PartialFile, type Sidecar } from './partial-file.js';
+import { anyProxySet, HTTP_PROXY_VARIABLES, HTTPS_PROXY_VARIABLES, decodeLoosely, noProxySetting, proxyInUse, proxySetting } from './proxy-route.js';
 
 /**
  * A download that survives anything short of a changed file: streamed to
@@ -115,83 +113,12 @@ function firstBytes(chunks: Buffer[], n: number): Buffer {
  * whose addresses a NO_PROXY range (10.0.0.0/8) keeps off the proxy.
  */
 export function defaultDispatcher(urls: string[] = []): Dispatcher {
-  const env = process.env;
-  if (![...HTTPS_PROXY_VARIABLES, ...HTTP_PROXY_VARIABLES].some((name) => env[name])) return new Agent({ connections: 4 });
+  if (!anyProxySet()) return new Agent({ connections: 4 });
   return new EnvHttpProxyAgent({
     httpProxy: proxySetting(HTTP_PROXY_VARIABLES),
     httpsProxy: proxySetting(HTTPS_PROXY_VARIABLES),
-    noProxy: noProxyList(env.NO_PROXY || env.no_proxy || env.npm_config_noproxy, urls),
+    noProxy: noProxySetting(urls),
   });
-}
-
-/**
- * NO_PROXY as curl and Go read it, written for undici: a plain domain covers its subdomains too (`example.com` keeps
- * `downloads.example.com` off the proxy), which undici matches exactly; an address range (`10.0.0.0/8`), which undici
- * does not read, keeps each of `urls` whose host is an address in it off the proxy (a redirect to another address
- * is not covered). Both had sent a private mirror through the proxy. An IPv6 address gets the brackets undici compares.
- * `.example.com`, `*.example.com`, `*` and other addresses stay as they are.
- */
-function noProxyList(value: string | undefined, urls: string[]): string | undefined {
-  if (!value) return undefined;
-  const entries = value.split(/[,\s]+/).filter(Boolean);
-  const ranges = new BlockList();
-  for (const entry of entries) {
-    const [address, bits] = entry.split('/');
-    const family = isIP(address ?? '');
-    if (family && bits !== undefined && /^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))
-      ranges.addSubnet(address!, Number(bits), family === 4 ? 'ipv4' : 'ipv6');
-  }
-  const inRange = urls.flatMap((url) => {
-    const host = URL.canParse(url) ? new URL(url).hostname : '';
-    const address = host.replace(/^\[|\]$/g, '');
-    const family = isIP(address);
-    return family && ranges.check(address, family === 4 ? 'ipv4' : 'ipv6') ? [host] : [];
-  });
-  const named = entries.flatMap((entry) => {
-    // An IPv6 address without brackets (`::1`, as curl and Go take it): undici compares the URL's `[::1]` and read the
-    // entry as host ":" and port 1, so an IPv6 mirror went through the proxy.
-    if (isIP(entry) === 6) return [`[${entry}]`];
-    return /^[.*]/.test(entry) || isIP(entry.replace(/:\d+$/, '')) || entry.includes('/') ? [entry] : [entry, `.${entry}`];
-  });
-  return [...named, ...inRange].join(',');
-}
-
-/** Where a proxy may be set, first one wins: the usual variables, then npm's config when npm runs us. */
-const HTTPS_PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'npm_config_https_proxy', 'npm_config_proxy'];
-const HTTP_PROXY_VARIABLES = ['HTTP_PROXY', 'http_proxy', 'npm_config_proxy'];
-
-/** As curl reads a URL's user and password: percent-escapes decoded; a stray "%" that starts none is taken as it is. */
-function decodeLoosely(part: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    return part;
-  }
-}
-
-/**
- * The first of these variables that is set, as the proxy URL undici takes: `host:port` gets http:// (as curl reads it),
- * and the user and password are escaped so undici's decodeURIComponent reads them as curl would (a stray "%" threw
- * 'URI malformed', exit 70). Anything that is still no http(s) URL is the user's to fix, named.
- */
-function proxySetting(names: string[]): string | undefined {
-  const name = names.find((n) => process.env[n]);
-  if (!name) return undefined;
-  const value = process.env[name]!.trim();
-  const withScheme = value.includes('://') ? value : `http://${value}`;
-  if (!isHttpUrl(withScheme)) {
-    throw new UserError({
-      // Redacted here: written without its scheme, no URL in the message matches it, and the output's redaction missed its password.
-      what: `${name}=${redactUrlSetting(value)} is not a proxy URL`,
-      why: URL.canParse(withScheme) ? `ao-app talks to a proxy over http or https, not ${new URL(withScheme).protocol}` : 'it does not parse as a URL',
-      fix: `set ${name} to the proxy's URL, like ${name}=http://proxy.example.com:3128, or unset it, then run ao-app install again`,
-      code: 'EUSAGE',
-    });
-  }
-  const url = new URL(withScheme);
-  url.username = encodeURIComponent(decodeLoosely(url.username));
-  url.password = encodeURIComponent(decodeLoosely(url.password));
-  return url.toString();
 }
 
 /** Content-Encodings a server may apply although ao-app asks for identity, and how to undo each. */
@@ -242,10 +169,10 @@ const PLAIN_HTTP_CODES = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKE
  * `https://` (`HTTPS_PROXY=https://proxy:3128`) that speaks plain HTTP, as most do. It had been retried seven times over
  * ~30 s, OpenSSL's "wrong version number" its only word, then "check the proxy".
  */
-function plainHttpAnswer(url: string, asked: string, err: unknown): PlainHttpError | undefined {
+function plainHttpAnswer(url: string, asked: string, err: unknown, urls: string[]): PlainHttpError | undefined {
   for (const e of causes(err)) {
     if (typeof e.code !== 'string' || !PLAIN_HTTP_CODES.has(e.code)) continue;
-    const proxy = proxyInUse(asked);
+    const proxy = proxyInUse(asked, urls);
     if (proxy?.startsWith('https:')) return new PlainHttpError(`the proxy ${proxy} answered in plain HTTP, not HTTPS (${e.code})`, proxy);
     const redirected = asked === url ? '' : ` (redirected to ${asked})`;
     return new PlainHttpError(`${url}${redirected}: the server answered in plain HTTP where HTTPS was asked (${e.code})`);
@@ -257,11 +184,11 @@ function plainHttpAnswer(url: string, asked: string, err: unknown): PlainHttpErr
  * A proxy that refused the tunnel for good (undici says only "Proxy response (407) !== 200 when HTTP Tunneling"): 407, it
  * wants credentials (ProxyCredentialsError); 403, its policy does not let this host through (ProxyRefusedError).
  */
-function proxyRefusal(url: string, err: unknown): DeadUrlError | undefined {
+function proxyRefusal(url: string, err: unknown, urls: string[]): DeadUrlError | undefined {
   for (const e of causes(err)) {
     const status = /^Proxy response \((\d+)\)/.exec(e.message ?? '')?.[1];
     if (status === '407') return new ProxyCredentialsError(`${url}: the proxy answered 407 (it asks for credentials)`);
-    if (status === '403') return new ProxyRefusedError(`the proxy ${proxyInUse(url) ?? ''} refused to connect to ${new URL(url).host} (403)`);
+    if (status === '403') return new ProxyRefusedError(`the proxy ${proxyInUse(url, urls) ?? ''} refused to connect to ${new URL(url).host} (403)`);
   }
   return undefined;
 }
@@ -281,9 +208,14 @@ function rangeUnder200(status: number, contentRange: string | undefined, offset:
   return status === 200 && offset > 0 && rangeStart(contentRange) === offset;
 }
 
+/** Where a Content-Range's byte range starts and ends (inclusive); the unit is case-insensitive (RFC 9110 14.1). */
+function byteRange(contentRange: string | undefined): { start: number; end: number } | undefined {
+  const m = /^bytes (\d+)-(\d+)/i.exec(contentRange ?? '');
+  return m ? { start: Number(m[1]), end: Number(m[2]) } : undefined;
+}
+
 function rangeStart(contentRange: string | undefined): number | undefined {
-  const start = /^bytes (\d+)-/.exec(contentRange ?? '')?.[1];
-  return start === undefined ? undefined : Number(start);
+  return byteRange(contentRange)?.start;
 }
 
 /** A Content-Range that starts where the partial ends and gives the pinned size as the whole: the rest of this file. */
@@ -295,21 +227,6 @@ function continuesPartial(contentRange: string | undefined, offset: number, size
 function discard(body: Dispatcher.ResponseData['body']): void {
   body.on('error', () => undefined);
   body.destroy();
-}
-
-/**
- * The proxy `url` goes through, for a message: as a URL with its scheme, so the output's redaction hides its password (a
- * bare `user:pw@host:port` escaped it). By the URL's scheme: an http:// download with only HTTPS_PROXY set goes direct,
- * and a message naming HTTPS_PROXY's proxy had sent the user after one never used.
- */
-function proxyInUse(url: string): string | undefined {
-  try {
-    // An http:// download goes through HTTP_PROXY alone; an https:// one through HTTPS_PROXY, else HTTP_PROXY.
-    if (new URL(url).protocol === 'http:') return proxySetting(HTTP_PROXY_VARIABLES);
-    return proxySetting(HTTPS_PROXY_VARIABLES) ?? proxySetting(HTTP_PROXY_VARIABLES);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -379,6 +296,9 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
 
   // Set when a whole download failed its hash and no other mirror was left to try.
   let wrongDigest: string | undefined;
+  // The whole files of another size than pinned that URLs announced: said when their bytes fail the pin.
+  const otherSizes = new Map<string, number>();
+  let wrongFrom: string[] = [];
   try {
     for (;;) {
       await fill(part, policy);
@@ -396,6 +316,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       for (const url of part.sources) policy.drop(url);
       if (policy.allDead) {
         wrongDigest = got;
+        wrongFrom = [...part.sources];
         break;
       }
       await startOver();
@@ -421,7 +342,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       options.signal?.addEventListener('abort', stopAttempt, { once: true });
       // The URL the attempt is asking now, after redirects: an http:// one redirected to https:// goes through another proxy.
       let asked = url;
-      const stopWatching = abortOnRepeatedConnectErrors(() => asked, attempt);
+      const stopWatching = abortOnRepeatedConnectErrors(() => asked, options.urls, attempt);
       const attemptTimer = setTimeout(() => attempt.abort(new StallError(`${url} did not answer within ${stallTimeoutMs} ms`)), stallTimeoutMs);
       // The overall deadline cuts an attempt whose body is still arriving, too (a server sending a byte a second never trips
       // the idle timeout), and one still waiting for its answer: said as the deadline, not as a host that did not answer.
@@ -444,6 +365,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
             asked = hop;
           },
           restart,
+          otherSize: (from, length) => otherSizes.set(from, length),
           progress: options.progress,
         });
       } catch (err) {
@@ -457,7 +379,8 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
           void dispatcher.destroy().catch(() => undefined);
           dispatcher = defaultDispatcher(options.urls);
         }
-        const failure = aborted ?? untrustedCertificate(asked, err) ?? plainHttpAnswer(url, asked, err) ?? proxyRefusal(asked, err) ?? err;
+        const failure =
+          aborted ?? untrustedCertificate(asked, err) ?? plainHttpAnswer(url, asked, err, options.urls) ?? proxyRefusal(asked, err, options.urls) ?? err;
         const wait = policy.failed(url, failure, part.offset, asked);
         if (wait === undefined) break;
         // A wait of seconds (backoff up to 30 s, Retry-After up to 2 minutes) is said, or it looks like a hang.
@@ -475,7 +398,7 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     options.progress?.fail(policy.lastError);
     const kept = part.offset > 0 ? `${part.offset} of ${size} bytes kept for the next run` : 'nothing was kept';
     const urls = policy.urls;
-    const proxy = proxyInUse(policy.lastFailedUrl ?? urls[0]!);
+    const proxy = proxyInUse(policy.lastFailedUrl ?? urls[0]!, options.urls);
     if (policy.allDead) {
       throw new UserError({
         what: `cannot download the desktop app ${urls[0]}`,
@@ -505,9 +428,12 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       const host = failure === policy.lastFailure ? 'the download host' : `the download host ${new URL(url).host}`;
       fix = `${host}${proxy ? ` (or the proxy ${proxy})` : ''} answered ${failure.status}, an outage or overload on its side: run ao-app install again later${part.offset > 0 ? ' (it resumes)' : ''}, or set AO_APP_BASE_URL to a mirror that has the file`;
     }
+    // The URL was made from AO_APP_BASE_URL: a static host's fallback page (a single-page app's index.html for any path) or
+    // a web page's address set there answers a page every time, and "sign in" alone never named the setting.
+    const ownMirror = options.fromBaseUrl ? `; if this network needs no sign-in, the URL made from AO_APP_BASE_URL answers a web page: ${BASE_URL_REMEDY}` : '';
     // A sign-in page outweighs any other mirror's failure after it: a network holding back every host until the user signs in.
     if (policy.loginPage)
-      fix = `sign in to this network in a web browser (a hotel or café network shows its sign-in page in place of any download)${proxy ? ` or check the proxy ${proxy}` : ''}, ${again}`;
+      fix = `sign in to this network in a web browser (a hotel or café network shows its sign-in page in place of any download)${proxy ? ` or check the proxy ${proxy}` : ''}, ${again}${ownMirror}`;
     throw new UserError({
       what: `cannot download the desktop app ${urls[0]}`,
       why: `${policy.lastError} (gave up after ${policy.gaveUp || `${policy.failures} attempts in a row without progress`}; ${kept})`,
@@ -518,10 +444,21 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   if (wrongDigest !== undefined) {
     await discardPartial(dest);
     options.progress?.fail('checksum mismatch');
+    // A URL that announced a whole file of another size holds another file (a mirror moved on to the next release under the
+    // same names): running again downloads it again. Said, with the setting that chose the mirror when it was the user's.
+    const other = wrongFrom.find((url) => otherSizes.has(url));
+    const otherFile =
+      other === undefined ? '' : `; ${other} announced ${otherSizes.get(other)} bytes, the release pins ${size}: it serves another file under this name`;
+    let fix = 'run the same command again; if it keeps failing, the download host or a proxy is serving the wrong file';
+    if (options.fromBaseUrl)
+      fix = `AO_APP_BASE_URL is set, and the URL made from it serves ${other === undefined ? 'other bytes than this release pins' : 'another file under this name'}: ${BASE_URL_REMEDY}`;
+    else if (other !== undefined)
+      fix =
+        "the release's download host serves another file under this name: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has this release";
     throw new UserError({
       what: `the downloaded desktop app failed verification`,
-      why: `its sha512 is ${wrongDigest}, the manifest pins ${integrity}${policy.urls.length > 1 ? ' (every mirror served such bytes)' : ''}; the bytes were discarded and nothing was installed`,
-      fix: 'run the same command again; if it keeps failing, the download host or a proxy is serving the wrong file',
+      why: `its sha512 is ${wrongDigest}, the manifest pins ${integrity}${policy.urls.length > 1 ? ' (every mirror served such bytes)' : ''}${otherFile}; the bytes were discarded and nothing was installed`,
+      fix,
       code: 'EINTEGRITY',
     });
   }
@@ -533,6 +470,10 @@ function stalled(failure: unknown): boolean {
   const code = (failure as { code?: unknown } | undefined)?.code;
   return failure instanceof StallError || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
 }
+
+/** How to mend an AO_APP_BASE_URL whose URLs do not give the app. */
+const BASE_URL_REMEDY =
+  "set AO_APP_BASE_URL to the folder holding this release's files, not to a file in it (like AO_APP_BASE_URL=https://mirror.example.com/ao/), or unset it to download from the release's own host, then run ao-app install again";
 
 /** What to do once every URL is dropped, by the kind of the last failure. */
 function deadUrlsFix(failure: unknown, proxy: string, fromBaseUrl: boolean): string {
@@ -551,7 +492,7 @@ function deadUrlsFix(failure: unknown, proxy: string, fromBaseUrl: boolean): str
   // The URL was the user's (AO_APP_BASE_URL, its folder with the file name added): a file URL pasted in there, or a mirror
   // that lacks this release, is theirs to mend, not the release's to report.
   if (fromBaseUrl)
-    return "AO_APP_BASE_URL is set, and the URL made from it (that folder, then the file's name) does not serve this file as pinned: set AO_APP_BASE_URL to the folder holding this release's files, not to a file in it (like AO_APP_BASE_URL=https://mirror.example.com/ao/), or unset it to download from the release's own host, then run ao-app install again";
+    return `AO_APP_BASE_URL is set, and the URL made from it (that folder, then the file's name) does not serve this file as pinned: ${BASE_URL_REMEDY}`;
   return "the release's download host does not serve this file as pinned: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has it";
 }
 
@@ -566,6 +507,8 @@ interface AttemptContext {
   onHop: (url: string) => void;
   /** Drops the partial's bytes and starts over. */
   restart: () => Promise<void>;
+  /** Told a whole file's Content-Length when it is not the pinned size (a lie survived, or another file: the pin tells). */
+  otherSize: (url: string, length: number) => void;
   progress?: Progress;
 }
 
@@ -614,8 +557,17 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     throw htmlPage(url);
   }
   const encoding = contentCoding(header(res.headers, 'content-encoding'));
-  const decoder = encoding === 'identity' ? undefined : DECODERS[encoding];
-  if (encoding !== 'identity' && !decoder) {
+  // A 206 that continues the partial with the pinned size as its whole is a range of the file itself, whatever its label
+  // says (a mirror that labels every answer so): a compressed file's range would give the compressed size.
+  let coded = encoding !== 'identity' && !(status === 206 && continuesPartial(header(res.headers, 'content-range'), part.offset, size));
+  let source: AsyncIterable<unknown> = res.body;
+  if (coded && status === 200) {
+    const head = await readHead(res.body, CODING_HEAD_BYTES);
+    source = head.body;
+    coded = !notInThatCoding(encoding, Buffer.concat(head.chunks));
+  }
+  const decoder = coded ? DECODERS[encoding] : undefined;
+  if (coded && !decoder) {
     discard(res.body);
     throw new DeadUrlError(`${url} sends the file with Content-Encoding: ${encoding}, which ao-app cannot decode (it asked for identity)`);
   }
@@ -629,8 +581,8 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   let sliceEnd: number | undefined;
   if (status === 206) {
     const contentRange = header(res.headers, 'content-range');
-    const end = /^bytes \d+-(\d+)/.exec(contentRange ?? '')?.[1];
-    sliceEnd = end === undefined ? undefined : Number(end) + 1;
+    const end = byteRange(contentRange)?.end;
+    sliceEnd = end === undefined ? undefined : end + 1;
     const total = rangeTotal(contentRange);
     if (total !== undefined && total !== size) {
       discard(res.body);
@@ -652,7 +604,9 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // once its first bytes show it is no sign-in page: the kept bytes stay for a mirror or a later run. Started over, they
   // had been thrown away for bytes that never match the pin.
   const length = header(res.headers, 'content-length') ?? '';
-  const otherFile = startOver && !decoder && /^\d+$/.test(length) && Number(length) !== size;
+  const announcesOther = status === 200 && !decoder && /^\d+$/.test(length) && Number(length) !== size;
+  if (announcesOther) ctx.otherSize(url, Number(length));
+  const otherFile = startOver && announcesOther;
   let begun = false;
   const begin = async () => {
     begun = true;
@@ -700,7 +654,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   let windowStart = performance.now();
   let windowBytes = 0;
   // A server or proxy that compresses although identity was asked (Content-Encoding: gzip): the pinned hash is the file's, so decode it.
-  const body: AsyncIterable<unknown> = decoder ? pipeline(res.body, decoder(), () => undefined) : res.body;
+  const body: AsyncIterable<unknown> = decoder ? pipeline(source, decoder(), () => undefined) : source;
   try {
     for await (const chunk of body) {
       batch.push(chunk as Buffer);
@@ -734,6 +688,63 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
 }
 
 /**
+ * How much of a body labelled with a Content-Encoding is looked at before deciding whether to decode it: enough for a
+ * tar's first header once decoded, and at most ~1 MB decoded however well the body compresses.
+ */
+const CODING_HEAD_BYTES = 1 << 10;
+
+/**
+ * The body's first chunks, at least `n` bytes unless it ends sooner, and the whole body again (those chunks, then the rest).
+ * The rest is read through one iterator, closed (the body destroyed) when the reader stops early.
+ */
+async function readHead(body: AsyncIterable<unknown>, n: number): Promise<{ chunks: Buffer[]; body: AsyncIterable<Buffer> }> {
+  const rest = body[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  for (let length = 0; length < n; ) {
+    const next = await rest.next();
+    if (next.done) break;
+    chunks.push(next.value as Buffer);
+    length += (next.value as Buffer).length;
+  }
+  async function* whole(): AsyncGenerator<Buffer> {
+    try {
+      yield* chunks;
+      for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value as Buffer;
+    } finally {
+      await rest.return?.();
+    }
+  }
+  return { chunks, body: whole() };
+}
+
+const GZIP_MAGIC = Buffer.from('1f8b', 'hex');
+
+/**
+ * A body labelled with Content-Encoding `coding` whose bytes are not in that coding but as they are (the pinned hash still
+ * judges them either way):
+ * - an artifact's start under any label (a zip, ELF or MZ; a gzip under any label but gzip's), a charset or `binary`
+ *   included, as curl, wget and browsers keep such bytes: no zlib or zstd stream starts so, and a brotli one that did
+ *   would still have to match the pin. Decoded, a zip labelled gzip failed every attempt ("incorrect header check") and
+ *   the give-up said to check the network; an unknown label dropped the URL;
+ * - a tar.gz labelled gzip for its own compression (Apache's `AddEncoding x-gzip .gz .tgz`), which decoded is a tar (no
+ *   artifact is): decoded, it failed the pin after the whole download;
+ * - a web page (a gateway's sign-in page so labelled), left for the sniff to know: it had been "incorrect header check".
+ */
+function notInThatCoding(coding: string, head: Buffer): boolean {
+  // A web page under the label (a network's gateway that labels everything so) is taken as it is, so the sniff knows it.
+  if (HTML_START.test(head.subarray(0, 512).toString('latin1'))) return true;
+  const gzipped = head.subarray(0, GZIP_MAGIC.length).equals(GZIP_MAGIC);
+  if (!gzipped || (coding !== 'gzip' && coding !== 'x-gzip')) return startsLikeArtifact(head);
+  try {
+    // Cut short, so flushed rather than ended.
+    const inner = gunzipSync(head.subarray(0, CODING_HEAD_BYTES), { finishFlush: constants.Z_SYNC_FLUSH });
+    return inner.subarray(257, 262).toString('latin1') === 'ustar';
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The coding a Content-Encoding header names: `identity` for none, which an empty value (an empty list, RFC 9110) and
  * `none` (sent by some servers) also mean; these had dropped the URL as a coding ao-app cannot decode.
  */
@@ -747,7 +758,7 @@ function contentCoding(value: string | undefined): string {
  * CONNECT: nodejs/undici#3897), without ever failing the request. A few such failures in one
  * attempt end the attempt, so our own retry budget decides.
  */
-function abortOnRepeatedConnectErrors(asked: () => string, attempt: AbortController, limit = 3): () => void {
+function abortOnRepeatedConnectErrors(asked: () => string, urls: string[], attempt: AbortController, limit = 3): () => void {
   let seen = 0;
   const channel = diagnostics.channel('undici:client:connectError');
   const onError = (message: unknown) => {
@@ -757,7 +768,7 @@ function abortOnRepeatedConnectErrors(asked: () => string, attempt: AbortControl
     const { error, connectParams } = message as { error?: Error; connectParams?: { hostname?: string; host?: string } };
     if (connectParams?.hostname !== host && !connectParams?.host?.startsWith(host)) return;
     if (++seen < limit || attempt.signal.aborted) return;
-    const proxy = proxyInUse(url);
+    const proxy = proxyInUse(url, urls);
     attempt.abort(
       new RetryableError(`cannot connect to ${host}${proxy ? ` through the proxy ${proxy}` : ''} (${error?.message ?? 'connection failed'}, ${seen} times)`),
     );
@@ -844,7 +855,8 @@ async function follow(
     if (res.statusCode < 300 || res.statusCode >= 400 || res.statusCode === 304) return res;
     discard(res.body);
     const location = header(res.headers, 'location');
-    if (!location) throw new RetryableError(`${url} redirected without a Location`);
+    // A redirect to nowhere is what this URL serves (a misconfigured mirror or CDN rule), however often it is asked.
+    if (!location) throw new DeadUrlError(`${url} answered ${res.statusCode} without a Location (a redirect to nowhere)`);
     seen.add(url);
     const next = URL.canParse(location, url) ? new URL(location, url) : undefined;
     if (next?.protocol !== 'http:' && next?.protocol !== 'https:') throw new DeadUrlError(`${start} redirects to ${location}, which is not an http(s) URL`);

@@ -174,9 +174,9 @@ describe.runIf(canRunPinnedNode)("bin/ao's usual path never runs what the full l
     },
   );
 
-  it('a legacy home not imported, AO_BINARY_PATH, or the platform package where the usual path does not look: the full launcher takes the call', async () => {
+  it('a legacy home with projects not imported, AO_BINARY_PATH, or the platform package where the usual path does not look: the full launcher takes the call', async () => {
     const i = await freshInstall();
-    mkdirSync(join(i.home, '.agent-orchestrator'));
+    mkdirSync(join(i.home, '.agent-orchestrator', 'projects', 'p1'), { recursive: true });
     expect(await viaBinAo(i)).toEqual({ took: 'full launcher', status: 7, stderr: '' });
     rmSync(join(i.home, '.agent-orchestrator'), { recursive: true });
     // Spawned, never exec'd: no process.execve at all.
@@ -189,6 +189,24 @@ describe.runIf(canRunPinnedNode)("bin/ao's usual path never runs what the full l
     rmSync(join(i.pkg, 'node_modules'), { recursive: true });
     expect((await full(i)).status).toBe(7);
     expect(await viaBinAo(i)).toEqual({ took: 'full launcher', status: 7, stderr: '' });
+  });
+
+  // The notice is for projects to import: a legacy home without any (left empty, or its config alone) had sent every call of
+  // that user to the full launcher, for a notice never shown.
+  it('a legacy home with nothing to import (empty, its config without projects, an empty ~/.ao-sessions): the usual path', async () => {
+    const i = await freshInstall();
+    const legacy = join(i.home, '.agent-orchestrator');
+    mkdirSync(join(legacy, 'projects'), { recursive: true });
+    await expectUsualPath(i);
+    writeFileSync(join(legacy, 'config.yaml'), 'port: 3000\nprojects: {}\n');
+    await expectUsualPath(i);
+    rmSync(legacy, { recursive: true });
+    mkdirSync(join(i.home, '.ao-sessions'));
+    await expectUsualPath(i);
+    // One project in its config: the notice may be due, the full launcher decides.
+    mkdirSync(legacy);
+    writeFileSync(join(legacy, 'config.yaml'), 'projects:\n  web:\n    path: ~/web\n');
+    expect((await viaBinAo(i)).took).toBe('full launcher');
   });
 
   it('a legacy home imported, its notice dismissed or silenced: the usual path (the notice is never due)', async () => {

@@ -2,7 +2,7 @@ import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cacheRoot, packageCacheRoot, writableCacheRoot } from '../../postinstall/locations.js';
+import { cacheRoot, fetchCacheRoot, packageCacheRoot, writableCacheRoot } from '../../postinstall/locations.js';
 
 const asRoot = process.getuid?.() === 0;
 const USER = 4242;
@@ -51,4 +51,17 @@ describe('the cache ao writes into', () => {
     mkdirSync(rootHome);
     expect(writableCacheRoot(rootsPackage, { HOME: rootHome }, 0)).toBe(join(rootHome, '.cache', 'ao'));
   });
+
+  it.runIf(asRoot)(
+    "as root, a global install fetches into the package's own folder (every user's launcher searches it), a local one into the writable cache",
+    () => {
+      const rootHome = join(root, 'fetch-root-home');
+      mkdirSync(rootHome);
+      const rootsPackage = join(root, 'fetch', 'lib', 'node_modules', '@aoagents', 'ao');
+      mkdirSync(rootsPackage, { recursive: true });
+      expect(fetchCacheRoot(rootsPackage, true, { HOME: rootHome }, 0)).toBe(packageCacheRoot(rootsPackage));
+      expect(fetchCacheRoot(rootsPackage, false, { HOME: rootHome }, 0)).toBe(join(rootHome, '.cache', 'ao'));
+      expect(fetchCacheRoot(rootsPackage, true, env, USER)).toBe(join(userHome, '.cache', 'ao'));
+    },
+  );
 });

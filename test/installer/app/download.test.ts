@@ -51,6 +51,15 @@ async function giveUpAfterThree(path: string) {
   return { urls: [`${server.url}${path}`], dest, ...pinned, backoffBaseMs: 10, stallTimeoutMs: 2_000, retries: 2 };
 }
 
+/** The source with a zip's first bytes (as the app's begin), served at a fresh path named `name`, with its pin. */
+async function servedZipLike(name: string) {
+  const zip = join(await tempDir('dl-src'), 'app.zip');
+  await writeFile(zip, Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), await readFile(source)]));
+  const path = `/case-${++n}/${name}`;
+  await server.serve(path, zip);
+  return { path, pin: await digestFile(zip) };
+}
+
 async function expectGood(dest: string) {
   expect((await digestFile(partialPath(dest))).integrity).toBe(pinned.integrity);
 }
@@ -287,6 +296,15 @@ describe.concurrent('download against a misbehaving server', () => {
     expect((refused as { fix: string }).fix).toMatch(/sign in to this network in a web browser/);
   });
 
+  // A gateway that labels its page `Content-Encoding: gzip` over plain HTML: each attempt had died on "incorrect header
+  // check", and the give-up said to check the network connection, never to sign in.
+  it('says to sign in when the sign-in page comes labelled gzip over plain HTML', async () => {
+    const path = await servedPath();
+    server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'login-page', contentEncoding: 'gzip' }) as const));
+    const failed = await fetchTo(path, { retries: 2 }).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/^sign in to this network in a web browser/) });
+  });
+
   // An XHTML sign-in page (older hotspot gateways serve one): `application/xhtml+xml`, or no HTML type at all and a
   // `<?xml ...?>` prolog before its doctype. It had been kept as the app's first bytes, and the whole download failed its hash.
   it('keeps nothing of an XHTML sign-in page, whether it says application/xhtml+xml or nothing, and downloads the app whole once signed in', async () => {
@@ -314,11 +332,7 @@ describe.concurrent('download against a misbehaving server', () => {
   // A mirror's download script that sets no Content-Type (PHP's default is text/html): the app was refused as a sign-in
   // page at every attempt, then the user told to sign in to the network, for good.
   it('downloads the app from a server that labels it text/html, knowing it by its first bytes, and still keeps nothing of a page so labelled', async () => {
-    const zip = join(await tempDir('dl-src'), 'app.zip');
-    await writeFile(zip, Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), await readFile(source)]));
-    const pin = await digestFile(zip);
-    const path = `/case-${++n}/labelled.zip`;
-    await server.serve(path, zip);
+    const { path, pin } = await servedZipLike('labelled.zip');
     // As such a script answers every request (a fault is spent per request).
     const labelled = Array.from({ length: 10 }, () => ({ kind: 'content-type' as const, value: 'text/html; charset=UTF-8' }));
     server.fault(path, { kind: 'login-page' }, ...labelled);
@@ -331,11 +345,7 @@ describe.concurrent('download against a misbehaving server', () => {
   // Such a script honours Range too: its resume is a 206 so labelled, which had been refused as a sign-in page at every
   // attempt and every later run, and 1 MiB kept for a resume that never came.
   it('resumes an interrupted download from a server that labels the app text/html', async () => {
-    const zip = join(await tempDir('dl-src'), 'app.zip');
-    await writeFile(zip, Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), await readFile(source)]));
-    const pin = await digestFile(zip);
-    const path = `/case-${++n}/labelled-resumed.zip`;
-    await server.serve(path, zip);
+    const { path, pin } = await servedZipLike('labelled-resumed.zip');
     const html = 'text/html; charset=UTF-8';
     const dropAt = 1 << 20;
     server.fault(
@@ -414,6 +424,64 @@ describe.concurrent('download against a misbehaving server', () => {
     ]);
   });
 
+  // A mirror or CDN whose metadata says `Content-Encoding: gzip` over the file's own bytes (an object uploaded with that
+  // header, a server that labels every download so): each attempt had died on "incorrect header check", seven in a row,
+  // then the user was told to check the network connection, for good.
+  it('takes a body labelled Content-Encoding: gzip whose bytes are the file itself, and resumes it', async () => {
+    const { path, pin } = await servedZipLike('mislabelled.zip');
+    // As such a mirror answers every request (a fault is spent per request): the first cut after 1 MiB.
+    server.fault(
+      path,
+      { kind: 'drop', afterBytes: 1 << 20, contentEncoding: 'gzip' },
+      ...Array.from({ length: 10 }, () => ({ kind: 'content-encoding' as const, value: 'gzip' })),
+    );
+    const dest = join(await tempDir('dl'), 'app.zip');
+    const result = await download({ urls: [`${server.url}${path}`], dest, ...pin, backoffBaseMs: 10, stallTimeoutMs: 2_000 });
+    expect((await digestFile(partialPath(dest))).integrity).toBe(pin.integrity);
+    // The resume is a 206 of the file's own bytes under the same label: the rest of it, not a range of a compressed file.
+    expect(server.requests.filter((r) => r.path === path).map((r) => [r.status, r.range])).toEqual([
+      [200, undefined],
+      [206, `bytes=${1 << 20}-`],
+    ]);
+    expect(result.fetched).toBe(pin.size);
+  });
+
+  // A download script or object store that puts the wrong thing in the header (`Content-Encoding: binary`, a charset like
+  // `utf-8`): every other client (curl, wget, browsers) keeps such bytes as they are, where ao-app had dropped the only URL
+  // at once, "cannot decode", and told the user to report it to the ao maintainers.
+  it('keeps the file itself under a Content-Encoding it does not know, and drops a URL whose body so labelled is no file it knows', async () => {
+    for (const value of ['binary', 'utf-8']) {
+      const { path, pin } = await servedZipLike(`labelled-${value}.zip`);
+      server.fault(path, { kind: 'content-encoding', value });
+      const dest = join(await tempDir('dl'), 'app.zip');
+      await download({ urls: [`${server.url}${path}`], dest, ...pin, backoffBaseMs: 10, stallTimeoutMs: 2_000, retries: 0 });
+      expect((await digestFile(partialPath(dest))).integrity).toBe(pin.integrity);
+    }
+    // The padding starts like no artifact: a body in a coding ao-app cannot decode is what that URL serves.
+    const path = await servedPath();
+    server.fault(path, { kind: 'content-encoding', value: 'zstd' });
+    const failed = await fetchTo(path).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', why: expect.stringContaining('Content-Encoding: zstd, which ao-app cannot decode') });
+    expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
+  });
+
+  // Apache's `AddEncoding x-gzip .gz .tgz` (and some object stores) label a .tar.gz with its own compression: decoded, the
+  // body is the tar inside, which had failed the pin after the whole download (EINTEGRITY, "the download host or a proxy
+  // is serving the wrong file"), at every run.
+  it('keeps a tar.gz served with Content-Encoding: x-gzip naming its own compression as it is', async () => {
+    const tree = await tempDir('dl-tar');
+    await writeFile(join(tree, 'app.bin'), await readFile(source));
+    const tgz = join(await tempDir('dl-src'), 'app.tar.gz');
+    execFileSync('tar', ['czf', tgz, '-C', tree, 'app.bin']);
+    const pin = await digestFile(tgz);
+    const path = `/case-${++n}/app.tar.gz`;
+    await server.serve(path, tgz);
+    server.fault(path, { kind: 'content-encoding', value: 'x-gzip' });
+    const dest = join(await tempDir('dl'), 'app.tar.gz');
+    await download({ urls: [`${server.url}${path}`], dest, ...pin, backoffBaseMs: 10, stallTimeoutMs: 2_000, retries: 0 });
+    expect((await digestFile(partialPath(dest))).integrity).toBe(pin.integrity);
+  });
+
   it('starts over cleanly when the server ignores Range and answers 200', async () => {
     const path = await servedPath();
     server.fault(path, { kind: 'drop', afterBytes: 1 << 20 }, { kind: 'ignore-range' });
@@ -459,6 +527,17 @@ describe.concurrent('download against a misbehaving server', () => {
     const resumedAt = Number(/bytes=(\d+)-/.exec(reqs[1]!.range ?? '')?.[1]);
     expect(resumedAt).toBeGreaterThan(0);
     expect(reqs[1]!.bytesSent).toBe(SIZE - resumedAt);
+  });
+
+  // RFC 9110 range units are case-insensitive: a server writing `Bytes` had every resume thrown away and started over.
+  it('resumes from a server that spells the Content-Range unit in capitals (Bytes 1048576-.../...)', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'drop', afterBytes: 1 << 20 }, { kind: 'range-unit', unit: 'Bytes' });
+    const { dest, result } = await fetchTo(path);
+    await expectGood(dest);
+    const reqs = server.requests.filter((r) => r.path === path);
+    expect(reqs.map((r) => r.status)).toEqual([200, 206]);
+    expect(result.fetched).toBe(SIZE);
   });
 
   it('keeps the bytes when the same URL answers a resume under another ETag (another edge of a CDN, a re-upload of the same bytes): the pinned sha512 judges them', async () => {
@@ -744,6 +823,19 @@ describe.concurrent('download against a misbehaving server', () => {
     });
   }
 
+  // A redirect to nowhere is what the URL serves (a misconfigured mirror or CDN rule): it had been retried as if it might pass.
+  for (const status of [301, 302, 307]) {
+    it(`drops a URL at once when it answers ${status} without a Location, naming the URL and the status`, async () => {
+      const path = await servedPath();
+      server.fault(path, ...Array.from({ length: 8 }, () => ({ kind: 'status' as const, status })));
+      await expect(fetchTo(path, { backoffBaseMs: 2_000 })).rejects.toMatchObject({
+        code: 'EAPPDOWNLOAD',
+        message: expect.stringContaining(`${server.url}${path} answered ${status} without a Location`),
+      });
+      expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
+    });
+  }
+
   it('fails at once, without retrying, when every mirror answers 404', async () => {
     const started = Date.now();
     await expect(fetchTo('/missing.zip', { backoffBaseMs: 2_000 })).rejects.toMatchObject({ code: 'EAPPDOWNLOAD', message: expect.stringMatching(/404/) });
@@ -759,6 +851,17 @@ describe.concurrent('download against a misbehaving server', () => {
     });
   });
 
+  // A static host with a single-page app's fallback (any path answers its index.html, 200), or AO_APP_BASE_URL set to a
+  // web page's address: every attempt is a page, and the give-up had said only to sign in to the network, which the user
+  // on their own network cannot do: the setting that made the URL was never named.
+  it('names AO_APP_BASE_URL beside the sign-in when the URL made from it answers a web page', async () => {
+    const path = await servedPath();
+    server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'login-page' }) as const));
+    const failed = await fetchTo(path, { retries: 2, fromBaseUrl: true }).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/^sign in to this network in a web browser/) });
+    expect((failed as { fix: string }).fix).toMatch(/AO_APP_BASE_URL .*folder holding this release's files/);
+  });
+
   it('takes the file from the next mirror when the first serves other bytes of the pinned size', async () => {
     const bad = await servedPath();
     const good = await servedPath();
@@ -769,6 +872,23 @@ describe.concurrent('download against a misbehaving server', () => {
     // The mirror that served other bytes is not asked again; the good one gives the whole file.
     expect(server.requests.filter((r) => r.path === bad)).toHaveLength(1);
     expect(server.requests.filter((r) => r.path === good).map((r) => [r.status, r.range])).toEqual([[200, undefined]]);
+  });
+
+  // AO_APP_BASE_URL naming a company mirror already moved on to the next release, under the same file names: the whole app
+  // was downloaded, failed its pin, and the fix said to run the same command again (another whole download) and blamed
+  // "the download host or a proxy", never the setting that chose the mirror; the announced size, another file's, went unsaid.
+  it('says which setting to mend when AO_APP_BASE_URL serves another file under the same name, not to run it again', async () => {
+    const next = join(await tempDir('dl-src'), 'next.zip');
+    await writePadding(next, SIZE + (1 << 20));
+    const path = `/case-${++n}/next-release/app.zip`;
+    await server.serve(path, next);
+    const failed = await fetchTo(path, { fromBaseUrl: true }).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EINTEGRITY', why: expect.stringContaining(`announced ${SIZE + (1 << 20)} bytes`) });
+    expect((failed as { fix: string }).fix).toMatch(/^AO_APP_BASE_URL is set, .* folder holding this release's files/);
+    expect((failed as { fix: string }).fix).not.toMatch(/run the same command again/);
+    // The release's own host so moved on: said to report it.
+    const own = await fetchTo(path).catch((err: unknown) => err);
+    expect(own).toMatchObject({ code: 'EINTEGRITY', fix: expect.stringMatching(/^the release's download host serves another file under this name/) });
   });
 
   it('discards wrong bytes and their sidecar', async () => {

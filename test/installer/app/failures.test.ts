@@ -362,6 +362,54 @@ describe('the download fails in a way the user can act on, and never loops', () 
     expect(r.stdout + r.stderr).not.toContain(unused);
   });
 
+  // undici sent these straight to the host (NO_PROXY), and the give-up still said "check the proxy" it never used.
+  it('names no proxy when the download host is in NO_PROXY (undici went direct): a refused host, a failing one by host:port, all by *', async () => {
+    const manifest = await manifestFor(server, systemTarGz('no-proxy-direct', false), 'tar.gz');
+    const t = manifest.targets['linux-x64'];
+    const path = `/${t.file}`;
+    const serverPort = new URL(server.url).port;
+    const unused = `127.0.0.1:${await closedPort()}`;
+    const refused = `http://127.0.0.1:${await closedPort()}${path}`;
+    for (const [urls, noProxy] of [
+      [[refused], '127.0.0.1'],
+      [t.urls, `localhost, 127.0.0.1:${serverPort}`],
+      [t.urls, '*'],
+    ] as const) {
+      // The fault server stalls every answer: a give-up that blames the way there (the proxy, or the network).
+      server.fault(path, ...Array.from({ length: 20 }, () => ({ kind: 'stall' as const, ms: 4_000 })));
+      const r = await ao(
+        await installArgs({ ...manifest, targets: { 'linux-x64': { ...t, urls: [...urls] } } }, join(await tempDir('root'), 'app'), ['--json']),
+        {
+          HTTP_PROXY: `http://${unused}`,
+          HTTPS_PROXY: `http://${unused}`,
+          NO_PROXY: noProxy,
+          no_proxy: '',
+          AO_APP_STALL_MS: '500',
+          AO_APP_DEADLINE_MS: '3000',
+        },
+        30_000,
+      );
+      expect(r.code).toBe(1);
+      expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/^check the network connection/) });
+      expect(r.stdout + r.stderr).not.toContain(unused);
+    }
+  });
+
+  it('names the proxy when NO_PROXY names the download host at another port or another host (undici went through it)', async () => {
+    const manifest = await manifestFor(server, systemTarGz('no-proxy-other', false), 'tar.gz');
+    const unused = `127.0.0.1:${await closedPort()}`;
+    for (const noProxy of [`127.0.0.1:${await closedPort()}`, 'localhost,.example.com']) {
+      const r = await ao(await installArgs(manifest, join(await tempDir('root'), 'app'), ['--json']), {
+        HTTP_PROXY: `http://${unused}`,
+        NO_PROXY: noProxy,
+        no_proxy: '',
+        AO_APP_DEADLINE_MS: '3000',
+      });
+      expect(r.code).toBe(1);
+      expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(`^check the proxy http://${unused}/`) });
+    }
+  });
+
   it('names the proxy an http:// download went through (HTTP_PROXY), not HTTPS_PROXY', async () => {
     const manifest = await manifestFor(server, systemTarGz('http-proxied', false), 'tar.gz');
     const proxy = await connectProxy((_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
@@ -507,6 +555,22 @@ describe('the command line', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(r.code).toBe(1);
     }
+  });
+
+  // The marker goes beside AO_RUN_FILE: a relative one from a deleted folder had been a file-system error, "make ... writable".
+  it('says the current folder is gone when a relative AO_RUN_FILE is read from a deleted one: a usage error, nothing installed', async () => {
+    const artifact = systemTarGz('run-file-deleted-cwd', false);
+    const manifest = await manifestFor(server, artifact, 'tar.gz');
+    const root = join(await tempDir('run-file-root'), 'app');
+    const deleted = join(await tempDir('run-file-cwd'), 'versions-0.9.0');
+    mkdirSync(deleted);
+    const inDeleted = ['sh', '-c', 'cd "$0" && rmdir "$0" && exec "$@"', deleted];
+    const r = await ao(await installArgs(manifest, root), { AO_RUN_FILE: 'run/running.json' }, 30_000, work, inDeleted);
+    expect(r.stderr).toContain('cannot tell where AO_RUN_FILE=run/running.json is\n');
+    expect(r.stderr).toMatch(/the current folder no longer exists[\s\S]*fix: cd to an existing folder \(like cd ~\), or set AO_RUN_FILE to an absolute path/);
+    expect(r.stderr).not.toMatch(/writable/);
+    expect(r.code).toBe(1);
+    expect(existsSync(join(root, 'current'))).toBe(false);
   });
 
   // `export AO_APP_DIR="~/apps"` (quoted), a .env file or a systemd unit, and `--dir=~/apps` (no shell expands a ~ after
