@@ -2,7 +2,7 @@ import { builtinModule } from './builtin-module.js';
 import { accessSync, constants, existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homeDirOrNone } from './home.js';
 import { quotePathFor, shellQuote } from './shell-quote.js';
-import { join, sep } from 'node:path';
+import { basename, join, sep } from 'node:path';
 
 /**
  * The one place that knows how @aoagents/ao was installed: which package
@@ -31,6 +31,8 @@ export interface InstallLayout {
   project?: string;
   /** The folder bunx runs ao from, which clearing bun's cache removes (the next bunx fetches ao again). */
   bunx?: boolean;
+  /** `yarn dlx`'s throwaway project, removed when the call ends; each call unplugs ao from Yarn's global cache again. */
+  yarnDlx?: boolean;
 }
 
 export interface LayoutFacts {
@@ -206,6 +208,9 @@ function isYarnBerry(project: string | undefined, env: NodeJS.ProcessEnv, f: Lay
 /** bunx's folder for what it runs: `<bun's cache>/.bunx-<uid>/<spec>`, in older bun `<tmp>/bunx-<uid>-<spec>`. */
 const BUNX_FOLDER = /\/\.?bunx-\d+[-/]/;
 
+/** `yarn dlx`'s throwaway project: `<tmp>/xfs-<hex>/dlx-<pid>`. */
+const YARN_DLX_FOLDER = /\/xfs-[0-9a-f]+\/dlx-\d+$/;
+
 /** The project of a package Yarn unplugged (`<project>/.yarn/unplugged/<folder>/node_modules/...`). */
 const unpluggedProject = (p: string) => /^(.*)\/\.yarn\/unplugged\//.exec(p)?.[1];
 
@@ -221,7 +226,8 @@ export function installLayout(packageDir: string, env: NodeJS.ProcessEnv = proce
   if (pnp) {
     // ao itself may sit in a zip in Yarn's cache, outside the project: the PnP runtime knows the project.
     const project = facts.pnpProject?.(packageDir) ?? unpluggedProject(p) ?? projectOf(p) ?? p.replace(/\/\.yarn\/.*$/, '');
-    return { manager: 'yarn', global: false, pnp: true, yarnBerry: true, project: native(posix(project)) };
+    const dlx = YARN_DLX_FOLDER.test(posix(project)) ? { yarnDlx: true } : {};
+    return { manager: 'yarn', global: false, pnp: true, yarnBerry: true, ...dlx, project: native(posix(project)) };
   }
   // pnpm's global virtual store (enable-global-virtual-store) holds the packages of every project: none in the path.
   // Its layout, wherever the store is (another disk's `.pnpm-store`, a custom store-dir): v<N>/links/<name>/<version>/<hash>/node_modules.
@@ -345,9 +351,18 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
   // project's fix run there failed, leaving ao without its platform package. Cleared from anywhere else, the next bunx
   // fetches ao again.
   if (layout.bunx) return 'bun pm cache rm';
+  // The folder to remove, relative to the project: the package, or under PnP the whole unplugged folder holding it
+  // (`<pnpUnpluggedFolder>/<name>-npm-<version>-<hash>/node_modules/<name>`, .yarn/unplugged unless the project says).
+  const unplugged = layout.pnp && platformDir ? /^(.*)\/node_modules\/(?:@[^/]+\/)?[^/]+$/.exec(posix(platformDir))?.[1] : undefined;
+  // yarn dlx's folder is gone once the call ends, and the next call unplugs the package again from its zip in Yarn's
+  // global cache (`<globalFolder>/cache/<the unplugged folder's name>-<cache key>.zip`): that zip goes. `yarn cache clean`
+  // outside a project leaves that cache alone with --mirror, and inside one would clear the project's own cache.
+  if (layout.yarnDlx) {
+    return unplugged && platform !== 'win32'
+      ? `rm -f "$(yarn config get globalFolder)"/cache/${shellQuote(basename(unplugged))}-*.zip`
+      : 'yarn cache clean --all';
+  }
   const inProject = layout.project ? ` (in ${layout.project})` : '';
-  // The folder to remove, relative to the project: the package, or under PnP the whole unplugged folder holding it.
-  const unplugged = layout.pnp && platformDir ? /^(.*\/\.yarn\/unplugged\/[^/]+)\//.exec(posix(platformDir))?.[1] : undefined;
   const removed = layout.pnp ? unplugged : platformDir && posix(platformDir);
   const remove = removed && layout.project ? removeFolderCommand(inside(removed), platform) : undefined;
   switch (layout.manager) {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { UserError } from '../common/errors.js';
 import { removeFolderCommand, type PackageManager } from '../common/install-layout.js';
-import type { AoManifest } from '../common/ao-manifest.js';
+import type { AoManifest, BinaryEntry } from '../common/ao-manifest.js';
 import { quotePathFor } from '../common/shell-quote.js';
 import type { PlatformLimit } from './platform-limit.js';
 import type { NpmLockfile } from './resolve.js';
@@ -127,4 +127,18 @@ function globalInstallOf(installer: PackageManager, spec: string): string {
 /** yarn 1 records no --ignore-optional and no failed fetch: without --force it says "Already up-to-date". */
 function localInstall(installer: PackageManager, yarnBerry = false): string {
   return { npm: 'npm install', pnpm: 'pnpm install', yarn: yarnBerry ? 'yarn install' : 'yarn install --force', bun: 'bun install' }[installer];
+}
+
+/**
+ * Yarn PnP told to keep the platform package packed (`unplugged: false` in dependenciesMeta, over its preferUnplugged):
+ * PnP's patched fs reads the binary inside the zip, so it verifies, but no kernel starts a program from there (Node
+ * 22 and 24 aborted in process.execve). `yarn unplug -R` records the package as unplugged and extracts it.
+ */
+export function zippedByYarn(binary: string, entry: BinaryEntry, project: string | undefined): UserError {
+  return new UserError({
+    what: `cannot run ${binary}`,
+    why: `it lies inside a zip archive in Yarn's cache: the project keeps ${entry.package} packed (unplugged: false in dependenciesMeta), and a program cannot be started from a zip`,
+    fix: `${project ? `in ${project}: ` : ''}yarn unplug -R ${entry.package}`,
+    code: 'EAOSPAWN',
+  });
 }

@@ -65,16 +65,28 @@ async function fetchInto(entry: BinaryEntry, cwd: string, cache: string): Promis
   const staging = tempSibling(stagingName, STAGING_TAG);
   await mkdir(staging);
   try {
-    // pacote checks the tarball against the integrity in the registry's packument.
+    // pacote checks the tarball against the integrity in the registry's packument. The full packument, as npm (10.8
+    // on, every npm a supported Node ships) asks for it when it installs: the one its cache holds, which answers
+    // offline or with the registry down, where the abbreviated one pacote asks for by default was never cached.
+    const full = { ...opts, fullMetadata: true };
     await pacote
-      .extract(spec, staging, opts)
+      .extract(spec, staging, full)
       .catch((cause: Error) => {
         // npm's cache refuses this user (root's after a `sudo npm`; yarn, pnpm and bun never use it): a cache of this
         // fetch's own, removed with it, where it had failed as a network problem.
         if (!refusedByNpmCache(cause, opts.cache)) throw cause;
-        return pacote.extract(spec, staging, { ...opts, cache: `${staging}.npm-cache` });
+        return pacote.extract(spec, staging, { ...full, cache: `${staging}.npm-cache` });
       })
-      .catch((cause: Error) => {
+      .catch((cause: NodeJS.ErrnoException) => {
+        // npm told not to use the network: no registry or network setting is wrong, the cache lacks the package.
+        if (cause.code === 'ENOTCACHED') {
+          throw new UserError({
+            what: `cannot download ${spec}`,
+            why: `npm is offline (--offline, or offline=true in an npmrc), and its cache does not hold ${spec}`,
+            fix: 'reinstall ao with the registry reachable, without --offline',
+            code: 'EAOFETCH',
+          });
+        }
         // Registry URLs can carry credentials (https://user:token@host/, https://token@host/, ?token=): never print them into install logs.
         throw new UserError({
           what: `cannot download ${spec}`,

@@ -19,7 +19,7 @@ import { absoluteUserPath } from '../common/home.js';
 import { installLayout, reinstallCommand, sudoFor } from '../common/install-layout.js';
 import { realPathOrGiven } from '../common/own-path.js';
 import { shellQuote } from '../common/shell-quote.js';
-import { diagnoseMissingBinary } from './diagnose.js';
+import { diagnoseMissingBinary, zippedByYarn } from './diagnose.js';
 import { execRefusal, execveHere, nodeSupported, sameFileAs, type Execve } from './exec-binary.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { whenInstallSettles } from './install-settle.js';
@@ -30,7 +30,7 @@ import { cachedBinaryPath, cacheRootsToSearch, writableCacheRoot } from './locat
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
 import { untrustedBy } from './ownership.js';
 import { platformLimit } from './platform-limit.js';
-import { findPlatformPackage, npmLockfile } from './resolve.js';
+import { findPlatformPackage, inYarnZip, npmLockfile } from './resolve.js';
 import { FORWARDED, forwardSignals, INSPECTOR_SIGNAL } from './signal-forward.js';
 import { runAsChild, type StartedBinary } from './spawn-binary.js';
 import { type Problem, verifyBinaryOnce } from './verify-binary.js';
@@ -211,13 +211,15 @@ function resolveBinary(manifest: AoManifest): Resolved {
     // Gone since it was found (an install replacing it) is as not there: the install in progress is waited for.
     const checked = found && statSync(found.binary, { throwIfNoEntry: false });
     if (found && checked) {
+      if (inYarnZip(found.dir)) throw zippedByYarn(found.binary, entry, layout().project);
       verifyBinaryOnce(
         found.binary,
         entry,
         release,
         () => found.version(),
         () => reinstallCommand(layout(), `${release.name}@${release.version}`, found.dir, found.binary),
-        cache,
+        // yarn dlx's folder is gone once this call ends: a stamp per call for a file no later call meets.
+        process.versions.pnp && layout().yarnDlx ? false : cache,
         checked,
       );
       return { binary: found.binary, checked };
@@ -290,12 +292,30 @@ function cannotRun(binary: string, err: Error, override: boolean): UserError {
   const st = statSync(binary, { throwIfNoEntry: false });
   const mode = st?.isFile() ? st.mode & 0o777 : undefined;
   const noExecBit = mode !== undefined && (mode & 0o111) === 0;
+  const dlxTemp = !override && !noExecBit && (err as NodeJS.ErrnoException).code === 'EACCES' ? yarnDlxTemp() : undefined;
+  if (dlxTemp) {
+    // yarn dlx unpacks ao into a throwaway project in the temp folder, gone once the call ends: `ls -l` of the file
+    // showed nothing, and a hardened /tmp (noexec) is fixed by another temp folder for yarn dlx, not by the file.
+    const again = ['yarn', 'dlx', ownSpec(), ...process.argv.slice(2).map(shellQuote)].join(' ');
+    return new UserError({
+      what: `cannot run ${binary}`,
+      why: `${err.message}: yarn dlx unpacks ao into the temp folder, and ${dlxTemp} does not allow running programs (mounted noexec)`,
+      fix: `mkdir -p ~/.cache/tmp && TMPDIR=~/.cache/tmp ${again}`,
+      code: 'EAOSPAWN',
+    });
+  }
   return new UserError({
     what: `cannot run ${binary}`,
     why: noExecBit ? `it is not executable (mode ${mode.toString(8)}): ${err.message}` : err.message,
     fix: noExecBit ? `chmod +x ${binary}` : `check the file exists and is executable, and that its file system is not mounted noexec: ls -l ${binary}`,
     code: 'EAOSPAWN',
   });
+}
+
+/** The temp folder holding yarn dlx's throwaway project (`<tmp>/xfs-<hex>/dlx-<pid>`), when ao runs from one. */
+function yarnDlxTemp(): string | undefined {
+  const installed = process.versions.pnp ? installLayout(packageDir) : undefined;
+  return installed?.yarnDlx && installed.project ? dirname(dirname(installed.project)) : undefined;
 }
 
 let child: StartedBinary | undefined;

@@ -19,13 +19,13 @@ import { removeKilledTempSiblings, tempSibling } from '../common/fs-atomic.js';
 import { formatError, isUserError, UserError } from '../common/errors.js';
 import { versionFromOutput } from '../common/version-output.js';
 import { installLayout, reinstallCommand, swapBlocker } from '../common/install-layout.js';
-import { blockedScriptFix, diagnoseMissingBinary } from './diagnose.js';
+import { blockedScriptFix, diagnoseMissingBinary, zippedByYarn } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { legacyNotice } from './legacy-notice.js';
 import { expectedReportedVersion, MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
 import { CACHE_FOLDER_MODE, cachedBinaryPath, fetchCacheRoot, packageCacheRoot, writableCacheRoot } from './locations.js';
 import { untrustedBy } from './ownership.js';
-import { findPlatformPackage } from './resolve.js';
+import { findPlatformPackage, inYarnZip } from './resolve.js';
 import { swapIn, sweepKilledSwaps } from './swap.js';
 import { checkBinary, writeStamp } from './verify-binary.js';
 
@@ -100,8 +100,11 @@ async function main(): Promise<number> {
     const entry = manifest.binaries[target];
     const found = entry && findPlatformPackage(packageDir, entry);
     if (!found) continue;
-    const hashed = verifyFully(found.binary, entry, manifest, !crossInstall, found.dir);
-    if (!crossInstall) trySwap(found.binary, entry, hashed);
+    // Hashed through PnP's fs all the same: an altered binary fails the install there too.
+    const zipped = inYarnZip(found.dir);
+    const hashed = verifyFully(found.binary, entry, manifest, !crossInstall && !zipped, found.dir);
+    if (zipped) say(formatError(zippedByYarn(found.binary, entry, layout.project)));
+    else if (!crossInstall) trySwap(found.binary, entry, hashed);
     return 0;
   }
   if (crossInstall) return 0;

@@ -59,6 +59,9 @@ export function findPlatformPackage(packageDir: string, entry: BinaryEntry): Fou
   };
 }
 
+/** Whether `dir` lies inside a zip archive that Yarn PnP's patched fs opens (`<cache>/<name>.zip/node_modules/...`). */
+export const inYarnZip = (dir: string): boolean => Boolean(process.versions.pnp) && /\.zip[\\/]/.test(dir);
+
 /** A package-lock.json that records this ao: its folder, and the platform targets it lists. */
 export interface NpmLockfile {
   folder: string;

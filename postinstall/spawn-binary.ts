@@ -35,15 +35,16 @@ const handleTakesOptions = Number(process.versions.node.split('.')[0]) <= 23;
 
 function processWrap(): ProcessWrap | undefined {
   if (process.platform === 'win32' || !handleTakesOptions) return undefined;
+  // Already true, and then read-only, under --no-deprecation (NODE_OPTIONS): assigning it threw, and ao never ran.
   const quiet = process.noDeprecation;
-  process.noDeprecation = true;
+  if (!quiet) process.noDeprecation = true;
   try {
     const wrap = (process as NodeJS.Process & { binding(name: string): unknown }).binding('process_wrap') as ProcessWrap | undefined;
     return typeof wrap?.Process === 'function' ? wrap : undefined;
   } catch {
     return undefined;
   } finally {
-    process.noDeprecation = quiet;
+    if (!quiet) process.noDeprecation = quiet;
   }
 }
 

@@ -99,7 +99,7 @@ function checkedUnlessGone(path: string, entry: BinaryEntry, st: Stats): Problem
  * bytes are not the release's. `installedVersion` is read only on a mismatch,
  * to tell a version skew from an altered file; `reinstall` names the command
  * that puts the release back for the install method in use; `st` is the file's stat, which the caller keeps to
- * tell the file it starts is the one verified (sameFileAs). Returns true when
+ * tell the file it starts is the one verified (sameFileAs); `cache` false keeps no stamp. Returns true when
  * it hashed the file just now (the launcher's first run), false on a stamp hit.
  */
 export function verifyBinaryOnce(
@@ -108,14 +108,15 @@ export function verifyBinaryOnce(
   release: { name: string; version: string },
   installedVersion: () => string | undefined,
   reinstall: () => string,
-  cache?: string,
+  cache?: string | false,
   st: Stats = statSync(path),
 ): boolean {
   const ownVersion = release.version;
-  if (hasValidStamp(path, st, entry, cache)) return false;
+  // false: a file in a folder that is gone once this call ends (yarn dlx), hashed every time and never remembered.
+  if (cache !== false && hasValidStamp(path, st, entry, cache)) return false;
   const checked = checkedUnlessGone(path, entry, st);
   if (!checked) {
-    writeStamp(path, st, entry, cache);
+    if (cache !== false) writeStamp(path, st, entry, cache);
     return true;
   }
   // Replaced while it was read (an upgrade unlinking it to write the new one): not an altered file.

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
+import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 import {
   alterBinary,
@@ -393,6 +394,111 @@ describe('other package managers install a working, verified ao', () => {
     expect((await run('yarn', ['ao', 'fixture', 'exit', '3'], env, { cwd: dir })).status).toBe(3);
   });
 
+  // `unplugged: false` in dependenciesMeta overrides the platform package's preferUnplugged: its binary stays inside
+  // the zip in Yarn's cache, which PnP's patched fs reads (so it hashed fine) but no kernel can start. Node 22 and 24
+  // aborted in process.execve (ENOTDIR, a native stack trace), Node 20 said to check the file is executable.
+  it.runIf(canRunPinnedNode)(
+    'yarn 4 PnP project that keeps the platform package zipped (unplugged: false): ao says so and names the yarn command that unplugs it, which works',
+    async () => {
+      // ao's own install script allowed (built: true), so yarn unplugs ao and runs it.
+      const { dir, env } = await yarn4Project('yarn4-pnp-zipped', 'pnp', (project) => {
+        const meta = { '@aoagents/ao-linux-x64': { unplugged: false }, '@aoagents/ao': { built: true } };
+        writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name: 'p', private: true, dependenciesMeta: meta })}\n`);
+        writeFileSync(join(project, '.yarnrc.yml'), 'enableScripts: true\n', { flag: 'a' });
+        return project;
+      });
+      const unplugged = readdirSync(join(dir, '.yarn', 'unplugged'));
+      expect(unplugged.filter((d) => d.startsWith('@aoagents-ao-linux-x64-'))).toEqual([]);
+      for (const node of [20, 22, 24] as const) {
+        const r = await run('yarn', ['ao', '--version'], { ...env, PATH: [dirname(await pinnedNode(node)), env.PATH].join(delimiter) }, { cwd: dir });
+        expect(r.status, `Node ${node}: ${r.stderr}`).toBe(1);
+        expect(r.stderr, `Node ${node}`).toContain("inside a zip archive in Yarn's cache");
+        expect(r.stderr, `Node ${node}`).toContain(`fix: in ${dir}: yarn unplug -R @aoagents/ao-linux-x64\n`);
+        expect(r.stderr, `Node ${node}`).not.toMatch(/Native stack trace|at .*\.cjs/);
+      }
+      // ao's install script as yarn runs it (its output goes to a build log): under the PnP runtime, in ao's unplugged
+      // folder. It had said to run the zipped file's --version to see why that failed.
+      const [ao] = unplugged.filter((d) => d.startsWith('@aoagents-ao-npm-'));
+      const script = await run(
+        'node',
+        ['--require', join(dir, '.pnp.cjs'), join(dir, '.yarn', 'unplugged', ao!, 'node_modules', '@aoagents', 'ao', 'lib', 'postinstall.cjs')],
+        env,
+        {
+          cwd: dir,
+        },
+      );
+      expect(script.status).toBe(0);
+      expect(script.stderr).toContain(`fix: in ${dir}: yarn unplug -R @aoagents/ao-linux-x64\n`);
+      await mustRun('yarn', ['unplug', '-R', '@aoagents/ao-linux-x64'], env, { cwd: dir });
+      expect((await mustRun('yarn', ['ao', '--version'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
+    },
+  );
+
+  /** The sandbox's environment for `yarn dlx` (yarn 4, outside any project) from the test registry. */
+  const yarnDlxEnv = (sb: Sandbox): NodeJS.ProcessEnv => {
+    const shims = join(sb.root, 'shims');
+    mkdirSync(shims);
+    writeFileSync(join(shims, 'yarn'), `#!/bin/sh\nexec node ${JSON.stringify(YARN4)} "$@"\n`, { mode: 0o755 });
+    return {
+      ...sb.env,
+      PATH: [shims, sb.env.PATH].join(delimiter),
+      YARN_NPM_REGISTRY_SERVER: release.registry.url,
+      YARN_UNSAFE_HTTP_WHITELIST: '127.0.0.1',
+      YARN_NPM_MINIMAL_AGE_GATE: '0',
+      YARN_ENABLE_TELEMETRY: '0',
+    };
+  };
+
+  // `yarn dlx` installs into a throwaway project (`<tmp>/xfs-<hex>/dlx-<pid>`), removed when the call ends, unplugging
+  // the platform package from the zip in Yarn's global cache each time. Each call had left a stamp for a file gone the
+  // moment after, and a binary altered in that zip was told a repair to run in the throwaway folder, gone by then.
+  it("yarn dlx: ao runs and leaves no stamp per call; a binary altered in Yarn's cache names the command that clears it, and that command works", async () => {
+    const sb = sandbox('yarn4-dlx');
+    const env = yarnDlxEnv(sb);
+    for (let i = 0; i < 2; i++)
+      expect((await mustRun('yarn', ['dlx', '-q', SPEC, '--version'], env, { cwd: sb.root })).stdout).toContain('ao version 0.10.0\n');
+    expect(stamps(sb)).toBe(0);
+    const cache = join(sb.home, '.local', 'share', 'yarn', 'berry', 'cache');
+    const [zip] = readdirSync(cache).filter((f) => f.startsWith('@aoagents-ao-linux-x64-'));
+    // One byte of the binary's compressed bytes: Yarn's cache keeps no checksum a throwaway project compares against.
+    const bytes = readFileSync(join(cache, zip!));
+    bytes[bytes.length >> 1]! ^= 0xff;
+    writeFileSync(join(cache, zip!), bytes);
+    const fix = await refusedWithRepair('yarn', ['dlx', '-q', SPEC, '--version'], env, { cwd: sb.root });
+    expect(fix).toBe(`rm -f "$(yarn config get globalFolder)"/cache/${zip!.replace(/-[^-]+\.zip$/, '')}-*.zip`);
+    await runRepair(fix, env, sb.home);
+    expect((await mustRun('yarn', ['dlx', '-q', SPEC, '--version'], env, { cwd: sb.root })).stdout).toContain('ao version 0.10.0\n');
+    expect(stamps(sb)).toBe(0);
+  });
+
+  // A hardened machine mounts /tmp noexec (CIS benchmarks): yarn dlx unpacks ao into its throwaway project there. The
+  // fix had said to check for noexec with `ls -l` of a file yarn removes as the call ends.
+  it.runIf(process.platform === 'linux' && process.getuid?.() === 0)(
+    'yarn dlx with its temp folder mounted noexec: ao says so and names the TMPDIR that lets yarn dlx run it, which works',
+    async () => {
+      const sb = sandbox('yarn4-dlx-noexec');
+      const env = yarnDlxEnv(sb);
+      const tmp = join(sb.root, 'tmp');
+      mkdirSync(tmp);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,noexec', 'tmpfs', tmp]);
+      try {
+        for (const node of [20, 22] as const) {
+          const nodeEnv = { ...env, TMPDIR: tmp, PATH: [dirname(await pinnedNode(node)), env.PATH].join(delimiter) };
+          const r = await run('yarn', ['dlx', '-q', SPEC, 'fixture', 'args', 'a b'], nodeEnv, { cwd: sb.root });
+          expect(r.status, `Node ${node}: ${r.stderr}`).toBe(1);
+          expect(r.stderr).toContain(`${tmp} does not allow running programs (mounted noexec)`);
+          const fix = /fix: (.*)\n/.exec(r.stderr)?.[1];
+          expect(fix).toBe(`mkdir -p ~/.cache/tmp && TMPDIR=~/.cache/tmp yarn dlx ${SPEC} fixture args 'a b'`);
+          // yarn dlx's own progress lines come first (the user's -q is not ao's to know).
+          const ran = (await mustRun('sh', ['-c', fix!], nodeEnv, { cwd: sb.root })).stdout.trim().split('\n').pop()!;
+          expect(JSON.parse(ran)).toEqual(['a b']);
+        }
+      } finally {
+        execFileSync('umount', ['-l', tmp]);
+      }
+    },
+  );
+
   // Yarn 2+ has neither `install --force` nor `--refetch`: the command must be one yarn 4 accepts, in the project.
   it('yarn 4 PnP project with an altered binary: ao names the yarn 4 command that repairs it in the project, and that command works', async () => {
     const { dir, env } = await yarn4Project('yarn4-pnp-tampered', 'pnp');
@@ -400,6 +506,21 @@ describe('other package managers install a working, verified ao', () => {
     alterBinary(join(dir, '.yarn', 'unplugged', unplugged!, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
     const fix = await refusedWithRepair('yarn', ['ao', '--version'], env, { cwd: dir });
     expect(fix).toBe(`rm -rf .yarn/unplugged/${unplugged} && yarn install (in ${dir})`);
+    await runRepair(fix, env, dir);
+    expect((await mustRun('yarn', ['ao', '--version'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // pnpUnpluggedFolder puts unplugged packages elsewhere: the fix had removed .yarn/unplugged, which holds nothing then,
+  // and the altered binary stayed.
+  it('yarn 4 PnP project with its own pnpUnpluggedFolder and an altered binary: ao names the folder that holds it, and the command works', async () => {
+    const { dir, env } = await yarn4Project('yarn4-pnp-unplugged-folder-tampered', 'pnp', (project) => {
+      writeFileSync(join(project, '.yarnrc.yml'), 'pnpUnpluggedFolder: ./vendor/unplugged\n', { flag: 'a' });
+      return project;
+    });
+    const [unplugged] = readdirSync(join(dir, 'vendor', 'unplugged')).filter((d) => d.startsWith('@aoagents-ao-linux-x64-'));
+    alterBinary(join(dir, 'vendor', 'unplugged', unplugged!, 'node_modules', '@aoagents', 'ao-linux-x64', 'bin', 'ao'));
+    const fix = await refusedWithRepair('yarn', ['ao', '--version'], env, { cwd: dir });
+    expect(fix).toBe(`rm -rf vendor/unplugged/${unplugged} && yarn install (in ${dir})`);
     await runRepair(fix, env, dir);
     expect((await mustRun('yarn', ['ao', '--version'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
   });

@@ -629,6 +629,38 @@ describe('npm global installs from the registry', () => {
     expect(readdirSync(join(sb.home, '.cache', 'ao', 'tmp'))).toEqual([]);
   });
 
+  // A CI runner or a laptop without the registry: npm installs from its cache, and so must the fallback fetch. It asked
+  // for the abbreviated packument where npm 11 caches the full one, and failed ("no cached response is available",
+  // "check the registry and network settings") with the platform package's tarball in that very cache.
+  it("with --omit=optional and --offline, the postinstall takes the platform package from npm's cache, as npm does, and ao works", async () => {
+    const sb = sandbox('npm-omit-offline');
+    const warm = project(sb);
+    await mustRun('npm', ['install', SPEC, '--prefix', warm], sb.env, { cwd: warm });
+    const dir = join(sb.root, 'offline');
+    mkdirSync(dir);
+    for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(warm, file), join(dir, file));
+    const r = await mustRun('npm', ['ci', '--omit=optional', '--offline', '--foreground-scripts'], sb.env, { cwd: dir });
+    expect(existsSync(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
+    expect(r.stderr).not.toContain('cannot download');
+    expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // Offline with a cache that never held the platform package: not a registry or network setting to check.
+  it("with --omit=optional and --offline, a platform package not in npm's cache is told as offline, with the command to run online", async () => {
+    const sb = sandbox('npm-omit-offline-uncached');
+    const warm = project(sb);
+    await mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts', '--prefix', warm], sb.env, { cwd: warm });
+    const dir = join(sb.root, 'offline');
+    mkdirSync(dir);
+    for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(warm, file), join(dir, file));
+    const r = await mustRun('npm', ['ci', '--omit=optional', '--offline', '--foreground-scripts'], sb.env, { cwd: dir });
+    expect(r.stderr).toContain('why: npm is offline (--offline, or offline=true in an npmrc), and its cache does not hold @aoagents/ao-linux-x64@0.10.0');
+    expect(r.stderr).not.toContain('check the registry and network settings');
+    expect(r.stderr).toContain(`To fix: in ${dir}: npm install --include=optional`);
+    await mustRun('sh', ['-c', 'npm install --include=optional'], sb.env, { cwd: dir });
+    expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+  });
+
   // A service or CI user whose HOME is /nonexistent, /, or a folder it may not write (OpenShift's arbitrary uids).
   it.runIf(canDropPrivileges)(
     "as a user whose HOME cannot be written, with --omit=optional, the fallback fetch and the launcher's stamps go into the package's own folder: ao works and verifies once",

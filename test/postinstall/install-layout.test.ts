@@ -200,6 +200,20 @@ describe('the install layout, decided in one place', () => {
     expect(installLayout(zip, {}, pnpFacts)).toEqual({ manager: 'yarn', global: false, pnp: true, yarnBerry: true, project: '/work/app' });
   });
 
+  it("yarn dlx's throwaway project is known, and its repair removes the platform package's zip from Yarn's global cache (cmd.exe: the whole cache)", () => {
+    const zip = '/home/u/.yarn/berry/cache/@aoagents-ao-npm-0.10.0-ee1d9d6391-10c0.zip/node_modules/@aoagents/ao';
+    const dlx = '/tmp/xfs-7997212d/dlx-1897';
+    const layout = installLayout(zip, {}, { ...facts([], {}, '3'), pnpProject: () => dlx });
+    expect(layout).toEqual({ manager: 'yarn', global: false, pnp: true, yarnBerry: true, yarnDlx: true, project: dlx });
+    const platformDir = `${dlx}/.yarn/unplugged/@aoagents-ao-linux-x64-npm-0.10.0-43951c742e/node_modules/@aoagents/ao-linux-x64`;
+    expect(reinstallCommand(layout, SPEC, platformDir, `${platformDir}/bin/ao`)).toBe(
+      'rm -f "$(yarn config get globalFolder)"/cache/@aoagents-ao-linux-x64-npm-0.10.0-43951c742e-*.zip',
+    );
+    expect(reinstallCommand(layout, SPEC, platformDir, undefined, 'win32')).toBe('yarn cache clean --all');
+    // A project folder of that name elsewhere is a project.
+    expect(installLayout(zip, {}, { ...facts([], {}, '3'), pnpProject: () => '/work/dlx-1897' }).yarnDlx).toBeUndefined();
+  });
+
   it('names the command that repairs each install method', () => {
     expect(reinstallCommand({ manager: 'npm', global: true, pnp: false }, SPEC)).toBe('npm uninstall -g @aoagents/ao && npm install -g @aoagents/ao@0.10.0');
     expect(reinstallCommand({ manager: 'npm', global: false, pnp: false, project: '/p' }, SPEC, '/p/node_modules/@aoagents/ao-linux-x64')).toBe(

@@ -304,6 +304,23 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       expect(r.stderr).toBe('child_process loaded: false\n');
     });
 
+    // --no-deprecation (a usual NODE_OPTIONS against noisy warnings) makes process.noDeprecation read-only: the launcher
+    // had set it to keep the handle's warning quiet, and every call ended in "cannot run ... Cannot assign to read only
+    // property 'noDeprecation'" and exit 1, on Node 20 and with AO_BINARY_PATH on Node 22.
+    const platformBinary = () => realpathSync(join(realpathSync(dirname(dirname(launcher))), '..', 'ao-linux-x64', 'bin', 'ao'));
+    it.each([
+      ['Node 20', () => node20, () => ({})],
+      ['Node 22 with AO_BINARY_PATH', () => node22, () => ({ AO_BINARY_PATH: platformBinary() })],
+    ])('%s under NODE_OPTIONS=--no-deprecation: the binary runs, quietly, with its exit status', (_, node, extraEnv) => {
+      const r = spawnSync(node(), [launcher, 'fixture', 'exit', '7'], {
+        env: { ...env, ...extraEnv(), NODE_OPTIONS: '--no-deprecation' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(r.stderr.replace(/^ao: using AO_BINARY_PATH=.*\n/, '')).toBe('');
+      expect(r.status).toBe(7);
+    });
+
     it('on a verified run loads nothing an empty script does not, but the signal and process bindings (README: the usual path)', async () => {
       const empty = join(release.sandbox('empty-script').root, 'empty.js');
       writeFileSync(empty, '\n');
