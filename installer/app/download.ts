@@ -83,9 +83,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
  * How a web page begins (the common HTML patterns of WHATWG MIME sniffing, and the `<?xml` prolog an XHTML page, as
  * older hotspot gateways serve, starts with), which no app artifact (a zip, a gzip, an ELF or MZ executable) does: a
- * sign-in page sent without `Content-Type: text/html` is known by its first bytes.
+ * sign-in page sent without `Content-Type: text/html` is known by its first bytes. Tested on bytes read as latin1, where a
+ * UTF-8 byte order mark (a page saved by a Windows editor) reads as "ï»¿".
  */
-const HTML_START = /^\uFEFF?[\t\n\f\r ]*<(?:\?xml|!doctype\s+html|html|head|body|title|meta|script|!--)/i;
+const HTML_START = /^(?:\xEF\xBB\xBF)?[\t\n\f\r ]*<(?:\?xml|!doctype\s+html|html|head|body|title|meta|script|!--)/i;
 
 /** How every app artifact begins: a zip, a gzip (tar.gz), an ELF (AppImage) or MZ (exe) executable. */
 const ARTIFACT_MAGIC = ['504b0304', '1f8b', '7f454c46', '4d5a'].map((hex) => Buffer.from(hex, 'hex'));

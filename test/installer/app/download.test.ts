@@ -60,6 +60,9 @@ async function servedZipLike(name: string) {
   return { path, pin: await digestFile(zip) };
 }
 
+/** A sign-in page saved with a UTF-8 byte order mark, as Windows editors write one. */
+const BOM_PAGE = '\uFEFF<!doctype html><html><body><form action="/login">Sign in to the hotel Wi-Fi</form></body></html>\n';
+
 async function expectGood(dest: string) {
   expect((await digestFile(partialPath(dest))).integrity).toBe(pinned.integrity);
 }
@@ -298,11 +301,14 @@ describe.concurrent('download against a misbehaving server', () => {
 
   // A gateway that labels its page `Content-Encoding: gzip` over plain HTML: each attempt had died on "incorrect header
   // check", and the give-up said to check the network connection, never to sign in.
-  it('says to sign in when the sign-in page comes labelled gzip over plain HTML', async () => {
-    const path = await servedPath();
-    server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'login-page', contentEncoding: 'gzip' }) as const));
-    const failed = await fetchTo(path, { retries: 2 }).catch((err: unknown) => err);
-    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/^sign in to this network in a web browser/) });
+  // A page saved with a UTF-8 byte order mark (Windows editors write one) too: it had been "incorrect header check".
+  it('says to sign in when the sign-in page comes labelled gzip over plain HTML, with or without a byte order mark', async () => {
+    for (const body of [undefined, BOM_PAGE]) {
+      const path = await servedPath();
+      server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'login-page', contentEncoding: 'gzip', body }) as const));
+      const failed = await fetchTo(path, { retries: 2 }).catch((err: unknown) => err);
+      expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/^sign in to this network in a web browser/) });
+    }
   });
 
   // An XHTML sign-in page (older hotspot gateways serve one): `application/xhtml+xml`, or no HTML type at all and a
@@ -383,11 +389,13 @@ describe.concurrent('download against a misbehaving server', () => {
 
   it('keeps nothing of a sign-in page that does not say it is HTML, so the next run downloads the app whole instead of splicing it onto the page', async () => {
     const path = await servedPath();
-    // No Content-Type, then application/octet-stream: the page is known by its first bytes only.
+    // No Content-Type, then application/octet-stream: the page is known by its first bytes only, a byte order mark's too
+    // (it had been kept as the app's first bytes).
     server.fault(
       path,
       { kind: 'login-page', contentType: '' },
-      ...Array.from({ length: 2 }, () => ({ kind: 'login-page', contentType: 'application/octet-stream' }) as const),
+      { kind: 'login-page', contentType: '', body: BOM_PAGE },
+      { kind: 'login-page', contentType: 'application/octet-stream' },
     );
     const options = await giveUpAfterThree(path);
     const { dest } = options;
