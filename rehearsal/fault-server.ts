@@ -41,7 +41,8 @@ export type Fault =
   /** Send the body this many bytes a second, a tenth of that every 100 ms: never idle for long, never done (a slow-loris server). */
   | { kind: 'trickle'; bytesPerSecond: number }
   /**
-   * Answer 200 with a small HTML page, as a hotel or café network's sign-in page (a captive portal) does for any URL.
+   * Answer 200 with a small HTML page and its Content-Length, as a hotel or café network's sign-in page (a captive portal)
+   * does for any URL.
    * `contentType`: what the page says it is (text/html by default; some portals send none, '', or application/octet-stream).
    * `body`: the page itself (a small HTML5 page by default; some portals send XHTML behind an `<?xml ...?>` prolog).
    * `contentEncoding`: a Content-Encoding header over the page's own bytes (a gateway that labels every answer gzip).
@@ -136,15 +137,18 @@ export async function startFaultServer(): Promise<FaultServer> {
       const at = (ms: number) => new Date(ms).toUTCString();
       return finishWith(fault.status ?? 429, { date: at(serverNow), 'retry-after': at(serverNow + fault.seconds * 1000) }, 'slow down\n');
     }
-    if (fault?.kind === 'login-page')
+    if (fault?.kind === 'login-page') {
+      const page = fault.body ?? '<!doctype html><html><body><form action="/login">Sign in to the hotel Wi-Fi</form></body></html>\n';
       return finishWith(
         200,
         {
           ...(fault.contentType === '' ? {} : { 'content-type': fault.contentType ?? 'text/html; charset=utf-8' }),
           ...(fault.contentEncoding === undefined ? {} : { 'content-encoding': fault.contentEncoding }),
+          'content-length': Buffer.byteLength(page),
         },
-        fault.body ?? '<!doctype html><html><body><form action="/login">Sign in to the hotel Wi-Fi</form></body></html>\n',
+        page,
       );
+    }
     const served = files.get(path);
     if (!served) return finishWith(404, {}, 'not found\n');
     if (served.basicAuth && req.headers.authorization !== `Basic ${Buffer.from(served.basicAuth).toString('base64')}`)

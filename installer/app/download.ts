@@ -451,8 +451,13 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     const otherFile =
       other === undefined ? '' : `; ${other} announced ${otherSizes.get(other)} bytes, the release pins ${size}: it serves another file under this name`;
     let fix = 'run the same command again; if it keeps failing, the download host or a proxy is serving the wrong file';
-    if (options.fromBaseUrl)
-      fix = `AO_APP_BASE_URL is set, and the URL made from it serves ${other === undefined ? 'other bytes than this release pins' : 'another file under this name'}: ${BASE_URL_REMEDY}`;
+    if (options.fromBaseUrl && other !== undefined)
+      fix = `AO_APP_BASE_URL is set, and the URL made from it serves another file under this name: ${BASE_URL_REMEDY}`;
+    // Other bytes of the pinned size: a copy damaged on its way to the mirror, or a proxy altering downloads, not a setting
+    // that names a file instead of its folder.
+    else if (options.fromBaseUrl)
+      fix =
+        "run the same command again; if it keeps failing, the mirror AO_APP_BASE_URL names (or a proxy) serves other bytes than this release pins: replace its copy of this release, or unset AO_APP_BASE_URL to download from the release's own host";
     else if (other !== undefined)
       fix =
         "the release's download host serves another file under this name: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has this release";
@@ -606,7 +611,6 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // had been thrown away for bytes that never match the pin.
   const length = header(res.headers, 'content-length') ?? '';
   const announcesOther = status === 200 && !decoder && /^\d+$/.test(length) && Number(length) !== size;
-  if (announcesOther) ctx.otherSize(url, Number(length));
   const otherFile = startOver && announcesOther;
   let begun = false;
   const begin = async () => {
@@ -634,6 +638,8 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
         batched = 0;
         throw htmlPage(url);
       }
+      // Told only once the first bytes are no web page: a sign-in page's own length had been blamed as another file's.
+      if (announcesOther) ctx.otherSize(url, Number(length));
       if (otherFile) {
         batch = [];
         batched = 0;

@@ -899,6 +899,29 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(own).toMatchObject({ code: 'EINTEGRITY', fix: expect.stringMatching(/^the release's download host serves another file under this name/) });
   });
 
+  // A sign-in page's Content-Length (97 bytes here) had been recorded as the size the URL announced, and a
+  // later pin failure of the app's size blamed "announced 97 bytes ... it serves another file under this name".
+  it("does not take a sign-in page's Content-Length for the size of another file when the bytes later fail the pin", async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'login-page' }, { kind: 'wrong-bytes' });
+    const failed = await fetchTo(path).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EINTEGRITY', fix: expect.stringMatching(/^run the same command again/) });
+    expect((failed as { why: string }).why).not.toMatch(/announced/);
+  });
+
+  // Other bytes of the pinned size from AO_APP_BASE_URL's mirror: a copy damaged on its way there, or a proxy that alters
+  // downloads. The fix had said to point AO_APP_BASE_URL at a folder, not a file in it, which fits neither.
+  it("says to run it again, then to mend the mirror's copy, when the URL made from AO_APP_BASE_URL serves other bytes of the pinned size", async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'wrong-bytes' });
+    const failed = await fetchTo(path, { fromBaseUrl: true }).catch((err: unknown) => err);
+    expect(failed).toMatchObject({
+      code: 'EINTEGRITY',
+      fix: expect.stringMatching(/^run the same command again; if it keeps failing, the mirror AO_APP_BASE_URL names .*its copy of this release/),
+    });
+    expect((failed as { fix: string }).fix).not.toMatch(/not to a file in it/);
+  });
+
   it('discards wrong bytes and their sidecar', async () => {
     const path = await servedPath();
     server.fault(path, { kind: 'wrong-bytes' });
