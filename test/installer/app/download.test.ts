@@ -432,6 +432,24 @@ describe.concurrent('download against a misbehaving server', () => {
     ]);
   });
 
+  // A proxy or download script compressing on the fly (PHP's zlib.output_compression) answers a resume with the range
+  // asked, gzip-compressed, under that range's own Content-Range (the file's positions and size). Its compressed bytes
+  // had been taken as the file's, every resume ended early, and 21 requests later the download failed its pin (EINTEGRITY).
+  it("resumes through a proxy that gzips each answer on the fly, decoding a resume's compressed range, with or without a Content-Length", async () => {
+    for (const chunked of [false, true]) {
+      const path = await servedPath();
+      server.fault(path, { kind: 'drop', afterBytes: 1 << 20 }, ...Array.from({ length: 10 }, () => ({ kind: 'gzip', onTheFly: true, chunked }) as const));
+      const { dest, result } = await fetchTo(path);
+      await expectGood(dest);
+      // The bytes kept are resumed: the compressed range, decoded, is the rest of the file.
+      expect(server.requests.filter((r) => r.path === path).map((r) => [r.status, r.range])).toEqual([
+        [200, undefined],
+        [206, `bytes=${1 << 20}-`],
+      ]);
+      expect(result.fetched).toBe(SIZE);
+    }
+  });
+
   // A mirror or CDN whose metadata says `Content-Encoding: gzip` over the file's own bytes (an object uploaded with that
   // header, a server that labels every download so): each attempt had died on "incorrect header check", seven in a row,
   // then the user was told to check the network connection, for good.
@@ -752,6 +770,17 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(result.url).toBe(`${server.url}${good}`);
     expect(server.requests.filter((r) => r.path === good)).toHaveLength(1);
     expect(await digestFile(partialPath(dest))).toEqual(pinned);
+  }, 30_000);
+
+  // The first KiB of a body labelled Content-Encoding: gzip is read before deciding whether to decode it: a mirror trickling
+  // such a body had held each attempt until that KiB came (51 s at 20 B/s, ~17 minutes at 1 B/s), the stall rule unread.
+  it('leaves a mirror that trickles a body labelled Content-Encoding: gzip within the stall time, as one that trickles any body', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'trickle', bytesPerSecond: 20, contentEncoding: 'gzip' });
+    // Far more than the stall rule takes (a second), far less than the 51 s the KiB takes to come.
+    const { dest } = await fetchTo(path, { stallTimeoutMs: 1_000, deadlineMs: 20_000 });
+    await expectGood(dest);
+    expect(server.requests.filter((r) => r.path === path).map((r) => r.fault)).toEqual(['trickle', undefined]);
   }, 30_000);
 
   // A body that trickles in never trips the idle timeout; one fast enough for the stall rule meets the overall deadline.
