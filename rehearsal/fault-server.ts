@@ -38,17 +38,26 @@ export type Fault =
   | { kind: 'redirect'; to: string; status?: 301 | 302 | 303 | 307 | 308 }
   /** Flip one byte of the body. */
   | { kind: 'wrong-bytes' }
-  /** Send the body this many bytes a second, a tenth of that every 100 ms: never idle for long, never done (a slow-loris server). */
-  | { kind: 'trickle'; bytesPerSecond: number }
   /**
-   * Answer 200 with a small HTML page, as a hotel or café network's sign-in page (a captive portal) does for any URL.
+   * Send the body this many bytes a second, a tenth of that every 100 ms: never idle for long, never done (a slow-loris
+   * server). `contentEncoding`: a Content-Encoding header over the file's own bytes, as `drop`'s.
+   */
+  | { kind: 'trickle'; bytesPerSecond: number; contentEncoding?: string }
+  /**
+   * Answer 200 with a small HTML page and its Content-Length, as a hotel or café network's sign-in page (a captive portal)
+   * does for any URL.
    * `contentType`: what the page says it is (text/html by default; some portals send none, '', or application/octet-stream).
    * `body`: the page itself (a small HTML5 page by default; some portals send XHTML behind an `<?xml ...?>` prolog).
    * `contentEncoding`: a Content-Encoding header over the page's own bytes (a gateway that labels every answer gzip).
    */
   | { kind: 'login-page'; contentType?: string; body?: string; contentEncoding?: string }
-  /** Send the whole file gzip-compressed with `Content-Encoding: gzip` (200, or 206 of the compressed bytes when a Range was asked), whatever Accept-Encoding said. */
-  | { kind: 'gzip' }
+  /**
+   * Send the whole file gzip-compressed with `Content-Encoding: gzip` (200, or 206 of the compressed bytes when a Range was
+   * asked), whatever Accept-Encoding said. `onTheFly`: compress what would have been sent instead, as a compressing proxy or
+   * PHP's zlib.output_compression does: a Range's bytes, gzip-compressed, under that range's own Content-Range (the file's
+   * positions and size). `chunked`: without a Content-Length.
+   */
+  | { kind: 'gzip'; onTheFly?: boolean; chunked?: boolean }
   /** Send the file's own bytes under this Content-Type (a download script that never sets one: PHP's default is text/html). */
   | { kind: 'content-type'; value: string }
   /** Send the file's own bytes under this Content-Encoding header (`''`: the header with an empty value, which names no coding). */
@@ -136,15 +145,18 @@ export async function startFaultServer(): Promise<FaultServer> {
       const at = (ms: number) => new Date(ms).toUTCString();
       return finishWith(fault.status ?? 429, { date: at(serverNow), 'retry-after': at(serverNow + fault.seconds * 1000) }, 'slow down\n');
     }
-    if (fault?.kind === 'login-page')
+    if (fault?.kind === 'login-page') {
+      const page = fault.body ?? '<!doctype html><html><body><form action="/login">Sign in to the hotel Wi-Fi</form></body></html>\n';
       return finishWith(
         200,
         {
           ...(fault.contentType === '' ? {} : { 'content-type': fault.contentType ?? 'text/html; charset=utf-8' }),
           ...(fault.contentEncoding === undefined ? {} : { 'content-encoding': fault.contentEncoding }),
+          'content-length': Buffer.byteLength(page),
         },
-        fault.body ?? '<!doctype html><html><body><form action="/login">Sign in to the hotel Wi-Fi</form></body></html>\n',
+        page,
       );
+    }
     const served = files.get(path);
     if (!served) return finishWith(404, {}, 'not found\n');
     if (served.basicAuth && req.headers.authorization !== `Basic ${Buffer.from(served.basicAuth).toString('base64')}`)
@@ -171,10 +183,13 @@ export async function startFaultServer(): Promise<FaultServer> {
       status = 206;
     }
     if (fault?.kind === 'gzip') {
-      const zipped = gzipSync(await readFile(served.file));
-      const from = status === 206 ? Math.min(start, zipped.length - 1) : 0;
-      const headers: Record<string, string | number> = { 'content-encoding': 'gzip', 'content-length': zipped.length - from, etag: served.etag };
-      if (status === 206) headers['content-range'] = `bytes ${from}-${zipped.length - 1}/${zipped.length}`;
+      const file = await readFile(served.file);
+      const zipped = gzipSync(fault.onTheFly ? file.subarray(start, end + 1) : file);
+      const from = status === 206 && !fault.onTheFly ? Math.min(start, zipped.length - 1) : 0;
+      const headers: Record<string, string | number> = { 'content-encoding': 'gzip', etag: served.etag };
+      if (!fault.chunked) headers['content-length'] = zipped.length - from;
+      if (status === 206)
+        headers['content-range'] = fault.onTheFly ? `bytes ${start}-${end}/${served.size}` : `bytes ${from}-${zipped.length - 1}/${zipped.length}`;
       record.bytesSent += zipped.length - from;
       return finishWith(status, headers, zipped.subarray(from));
     }
@@ -190,7 +205,7 @@ export async function startFaultServer(): Promise<FaultServer> {
     if (fault?.kind === 'content-encoding') headers['content-encoding'] = fault.value;
     if (fault?.kind === 'content-type') headers['content-type'] = fault.value;
     if (fault?.kind === 'drop' && fault.contentType !== undefined) headers['content-type'] = fault.contentType;
-    if (fault?.kind === 'drop' && fault.contentEncoding !== undefined) headers['content-encoding'] = fault.contentEncoding;
+    if ((fault?.kind === 'drop' || fault?.kind === 'trickle') && fault.contentEncoding !== undefined) headers['content-encoding'] = fault.contentEncoding;
     if (fault?.kind === 'range-as-200') status = 200;
     record.status = status;
     res.writeHead(status, headers);

@@ -83,9 +83,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
  * How a web page begins (the common HTML patterns of WHATWG MIME sniffing, and the `<?xml` prolog an XHTML page, as
  * older hotspot gateways serve, starts with), which no app artifact (a zip, a gzip, an ELF or MZ executable) does: a
- * sign-in page sent without `Content-Type: text/html` is known by its first bytes.
+ * sign-in page sent without `Content-Type: text/html` is known by its first bytes. Tested on bytes read as latin1, where a
+ * UTF-8 byte order mark (a page saved by a Windows editor) reads as "ï»¿".
  */
-const HTML_START = /^\uFEFF?[\t\n\f\r ]*<(?:\?xml|!doctype\s+html|html|head|body|title|meta|script|!--)/i;
+const HTML_START = /^(?:\xEF\xBB\xBF)?[\t\n\f\r ]*<(?:\?xml|!doctype\s+html|html|head|body|title|meta|script|!--)/i;
 
 /** How every app artifact begins: a zip, a gzip (tar.gz), an ELF (AppImage) or MZ (exe) executable. */
 const ARTIFACT_MAGIC = ['504b0304', '1f8b', '7f454c46', '4d5a'].map((hex) => Buffer.from(hex, 'hex'));
@@ -450,8 +451,13 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     const otherFile =
       other === undefined ? '' : `; ${other} announced ${otherSizes.get(other)} bytes, the release pins ${size}: it serves another file under this name`;
     let fix = 'run the same command again; if it keeps failing, the download host or a proxy is serving the wrong file';
-    if (options.fromBaseUrl)
-      fix = `AO_APP_BASE_URL is set, and the URL made from it serves ${other === undefined ? 'other bytes than this release pins' : 'another file under this name'}: ${BASE_URL_REMEDY}`;
+    if (options.fromBaseUrl && other !== undefined)
+      fix = `AO_APP_BASE_URL is set, and the URL made from it serves another file under this name: ${BASE_URL_REMEDY}`;
+    // Other bytes of the pinned size: a copy damaged on its way to the mirror, or a proxy altering downloads, not a setting
+    // that names a file instead of its folder.
+    else if (options.fromBaseUrl)
+      fix =
+        "run the same command again; if it keeps failing, the mirror AO_APP_BASE_URL names (or a proxy) serves other bytes than this release pins: replace its copy of this release, or unset AO_APP_BASE_URL to download from the release's own host";
     else if (other !== undefined)
       fix =
         "the release's download host serves another file under this name: report it to the ao maintainers, or set AO_APP_BASE_URL to a mirror that has this release";
@@ -557,21 +563,29 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     throw htmlPage(url);
   }
   const encoding = contentCoding(header(res.headers, 'content-encoding'));
-  // A 206 that continues the partial with the pinned size as its whole is a range of the file itself, whatever its label
-  // says (a mirror that labels every answer so): a compressed file's range would give the compressed size.
-  let coded = encoding !== 'identity' && !(status === 206 && continuesPartial(header(res.headers, 'content-range'), part.offset, size));
+  // A 206 that continues the partial with the pinned size as its whole is a range of the file (a compressed file's range
+  // would give the compressed size): its own bytes under any label (a mirror that labels every answer so), unless a gzip
+  // label is true, the range compressed on the fly (a proxy, PHP's zlib.output_compression) under the same Content-Range:
+  // shorter than its range, and a gzip stream. Decoded, it is the rest of the file; taken as it was, resume after resume
+  // ended early and the download failed its pin.
+  const continues = status === 206 && continuesPartial(header(res.headers, 'content-range'), part.offset, size);
+  const gzipLabel = encoding === 'gzip' || encoding === 'x-gzip';
+  let coded = encoding !== 'identity' && !(continues && (!gzipLabel || asLongAsItsRange(res.headers)));
+  // Counts the body's bytes against the stall rule from here on, its head's too.
+  const watch = trickleWatch(url, ctx.stallTimeoutMs);
   let source: AsyncIterable<unknown> = res.body;
-  if (coded && status === 200) {
-    const head = await readHead(res.body, CODING_HEAD_BYTES);
+  if (coded && (status === 200 || continues)) {
+    const head = await readHead(res.body, CODING_HEAD_BYTES, watch);
     source = head.body;
-    coded = !notInThatCoding(encoding, Buffer.concat(head.chunks));
+    const bytes = Buffer.concat(head.chunks);
+    coded = status === 200 ? !notInThatCoding(encoding, bytes) : gunzipHead(bytes) !== undefined;
   }
   const decoder = coded ? DECODERS[encoding] : undefined;
   if (coded && !decoder) {
     discard(res.body);
     throw new DeadUrlError(`${url} sends the file with Content-Encoding: ${encoding}, which ao-app cannot decode (it asked for identity)`);
   }
-  if (decoder && status === 206) {
+  if (decoder && status === 206 && !continues) {
     // A range of the compressed bytes is no range of the file: start over, asking for all of it.
     discard(res.body);
     await ctx.restart();
@@ -605,7 +619,6 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // had been thrown away for bytes that never match the pin.
   const length = header(res.headers, 'content-length') ?? '';
   const announcesOther = status === 200 && !decoder && /^\d+$/.test(length) && Number(length) !== size;
-  if (announcesOther) ctx.otherSize(url, Number(length));
   const otherFile = startOver && announcesOther;
   let begun = false;
   const begin = async () => {
@@ -633,6 +646,8 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
         batched = 0;
         throw htmlPage(url);
       }
+      // Told only once the first bytes are no web page: a sign-in page's own length had been blamed as another file's.
+      if (announcesOther) ctx.otherSize(url, Number(length));
       if (otherFile) {
         batch = [];
         batched = 0;
@@ -650,9 +665,6 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // Where the bytes received so far end, written or not.
   const from = startOver ? 0 : part.offset;
   let received = from;
-  // Monotonic, as the deadline: a wall clock stepped forward mid-body would cut a healthy attempt as a trickle.
-  let windowStart = performance.now();
-  let windowBytes = 0;
   // A server or proxy that compresses although identity was asked (Content-Encoding: gzip): the pinned hash is the file's, so decode it.
   const body: AsyncIterable<unknown> = decoder ? pipeline(source, decoder(), () => undefined) : source;
   try {
@@ -660,13 +672,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
       batch.push(chunk as Buffer);
       batched += (chunk as Buffer).length;
       received += (chunk as Buffer).length;
-      windowBytes += (chunk as Buffer).length;
-      if (windowBytes >= TRICKLE_BYTES) {
-        windowStart = performance.now();
-        windowBytes = 0;
-      } else if (performance.now() - windowStart > ctx.stallTimeoutMs) {
-        throw new StallError(`${url} sent only ${windowBytes} bytes in ${ctx.stallTimeoutMs} ms`);
-      }
+      watch((chunk as Buffer).length);
       // More bytes than the manifest pins: whatever else comes is not the artifact (leaving the loop discards the body).
       if (received >= size) break;
       if (batched >= WRITE_BATCH) await flush();
@@ -694,17 +700,50 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
 const CODING_HEAD_BYTES = 1 << 10;
 
 /**
- * The body's first chunks, at least `n` bytes unless it ends sooner, and the whole body again (those chunks, then the rest).
- * The rest is read through one iterator, closed (the body destroyed) when the reader stops early.
+ * The stall rule over a body's bytes, told as they come: fewer than TRICKLE_BYTES in a stall window is a StallError (a body
+ * that stops altogether is undici's bodyTimeout).
  */
-async function readHead(body: AsyncIterable<unknown>, n: number): Promise<{ chunks: Buffer[]; body: AsyncIterable<Buffer> }> {
+function trickleWatch(url: string, stallTimeoutMs: number): (bytes: number) => void {
+  // Monotonic, as the deadline: a wall clock stepped forward mid-body would cut a healthy attempt as a trickle.
+  let windowStart = performance.now();
+  let windowBytes = 0;
+  return (bytes) => {
+    windowBytes += bytes;
+    if (windowBytes >= TRICKLE_BYTES) {
+      windowStart = performance.now();
+      windowBytes = 0;
+    } else if (performance.now() - windowStart > stallTimeoutMs) {
+      throw new StallError(`${url} sent only ${windowBytes} bytes in ${stallTimeoutMs} ms`);
+    }
+  };
+}
+
+/** A 206 whose Content-Length is its Content-Range's length: its bytes as they are, since a compressed range is shorter. */
+function asLongAsItsRange(headers: Record<string, string | string[] | undefined>): boolean {
+  const range = byteRange(header(headers, 'content-range'));
+  const length = header(headers, 'content-length');
+  return range !== undefined && length !== undefined && /^\d+$/.test(length) && Number(length) === range.end - range.start + 1;
+}
+
+/**
+ * The body's first chunks, at least `n` bytes unless it ends sooner, and the whole body again (those chunks, then the rest).
+ * The rest is read through one iterator, closed (the body destroyed) when the reader stops early. `watch` is told each
+ * chunk: a body trickling in had held the attempt until its head came, whatever the stall time.
+ */
+async function readHead(body: AsyncIterable<unknown>, n: number, watch: (bytes: number) => void): Promise<{ chunks: Buffer[]; body: AsyncIterable<Buffer> }> {
   const rest = body[Symbol.asyncIterator]();
   const chunks: Buffer[] = [];
-  for (let length = 0; length < n; ) {
-    const next = await rest.next();
-    if (next.done) break;
-    chunks.push(next.value as Buffer);
-    length += (next.value as Buffer).length;
+  try {
+    for (let length = 0; length < n; ) {
+      const next = await rest.next();
+      if (next.done) break;
+      chunks.push(next.value as Buffer);
+      length += (next.value as Buffer).length;
+      watch((next.value as Buffer).length);
+    }
+  } catch (err) {
+    await rest.return?.();
+    throw err;
   }
   async function* whole(): AsyncGenerator<Buffer> {
     try {
@@ -735,12 +774,16 @@ function notInThatCoding(coding: string, head: Buffer): boolean {
   if (HTML_START.test(head.subarray(0, 512).toString('latin1'))) return true;
   const gzipped = head.subarray(0, GZIP_MAGIC.length).equals(GZIP_MAGIC);
   if (!gzipped || (coding !== 'gzip' && coding !== 'x-gzip')) return startsLikeArtifact(head);
+  return gunzipHead(head)?.subarray(257, 262).toString('latin1') === 'ustar';
+}
+
+/** What a body's head decodes to as gzip so far, or undefined when it is no gzip stream. */
+function gunzipHead(head: Buffer): Buffer | undefined {
   try {
     // Cut short, so flushed rather than ended.
-    const inner = gunzipSync(head.subarray(0, CODING_HEAD_BYTES), { finishFlush: constants.Z_SYNC_FLUSH });
-    return inner.subarray(257, 262).toString('latin1') === 'ustar';
+    return gunzipSync(head.subarray(0, CODING_HEAD_BYTES), { finishFlush: constants.Z_SYNC_FLUSH });
   } catch {
-    return false;
+    return undefined;
   }
 }
 

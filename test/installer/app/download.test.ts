@@ -60,6 +60,9 @@ async function servedZipLike(name: string) {
   return { path, pin: await digestFile(zip) };
 }
 
+/** A sign-in page saved with a UTF-8 byte order mark, as Windows editors write one. */
+const BOM_PAGE = '\uFEFF<!doctype html><html><body><form action="/login">Sign in to the hotel Wi-Fi</form></body></html>\n';
+
 async function expectGood(dest: string) {
   expect((await digestFile(partialPath(dest))).integrity).toBe(pinned.integrity);
 }
@@ -298,11 +301,14 @@ describe.concurrent('download against a misbehaving server', () => {
 
   // A gateway that labels its page `Content-Encoding: gzip` over plain HTML: each attempt had died on "incorrect header
   // check", and the give-up said to check the network connection, never to sign in.
-  it('says to sign in when the sign-in page comes labelled gzip over plain HTML', async () => {
-    const path = await servedPath();
-    server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'login-page', contentEncoding: 'gzip' }) as const));
-    const failed = await fetchTo(path, { retries: 2 }).catch((err: unknown) => err);
-    expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/^sign in to this network in a web browser/) });
+  // A page saved with a UTF-8 byte order mark (Windows editors write one) too: it had been "incorrect header check".
+  it('says to sign in when the sign-in page comes labelled gzip over plain HTML, with or without a byte order mark', async () => {
+    for (const body of [undefined, BOM_PAGE]) {
+      const path = await servedPath();
+      server.fault(path, ...Array.from({ length: 5 }, () => ({ kind: 'login-page', contentEncoding: 'gzip', body }) as const));
+      const failed = await fetchTo(path, { retries: 2 }).catch((err: unknown) => err);
+      expect(failed).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/^sign in to this network in a web browser/) });
+    }
   });
 
   // An XHTML sign-in page (older hotspot gateways serve one): `application/xhtml+xml`, or no HTML type at all and a
@@ -383,11 +389,13 @@ describe.concurrent('download against a misbehaving server', () => {
 
   it('keeps nothing of a sign-in page that does not say it is HTML, so the next run downloads the app whole instead of splicing it onto the page', async () => {
     const path = await servedPath();
-    // No Content-Type, then application/octet-stream: the page is known by its first bytes only.
+    // No Content-Type, then application/octet-stream: the page is known by its first bytes only, a byte order mark's too
+    // (it had been kept as the app's first bytes).
     server.fault(
       path,
       { kind: 'login-page', contentType: '' },
-      ...Array.from({ length: 2 }, () => ({ kind: 'login-page', contentType: 'application/octet-stream' }) as const),
+      { kind: 'login-page', contentType: '', body: BOM_PAGE },
+      { kind: 'login-page', contentType: 'application/octet-stream' },
     );
     const options = await giveUpAfterThree(path);
     const { dest } = options;
@@ -422,6 +430,24 @@ describe.concurrent('download against a misbehaving server', () => {
       [206, false],
       [200, true],
     ]);
+  });
+
+  // A proxy or download script compressing on the fly (PHP's zlib.output_compression) answers a resume with the range
+  // asked, gzip-compressed, under that range's own Content-Range (the file's positions and size). Its compressed bytes
+  // had been taken as the file's, every resume ended early, and 21 requests later the download failed its pin (EINTEGRITY).
+  it("resumes through a proxy that gzips each answer on the fly, decoding a resume's compressed range, with or without a Content-Length", async () => {
+    for (const chunked of [false, true]) {
+      const path = await servedPath();
+      server.fault(path, { kind: 'drop', afterBytes: 1 << 20 }, ...Array.from({ length: 10 }, () => ({ kind: 'gzip', onTheFly: true, chunked }) as const));
+      const { dest, result } = await fetchTo(path);
+      await expectGood(dest);
+      // The bytes kept are resumed: the compressed range, decoded, is the rest of the file.
+      expect(server.requests.filter((r) => r.path === path).map((r) => [r.status, r.range])).toEqual([
+        [200, undefined],
+        [206, `bytes=${1 << 20}-`],
+      ]);
+      expect(result.fetched).toBe(SIZE);
+    }
   });
 
   // A mirror or CDN whose metadata says `Content-Encoding: gzip` over the file's own bytes (an object uploaded with that
@@ -746,6 +772,17 @@ describe.concurrent('download against a misbehaving server', () => {
     expect(await digestFile(partialPath(dest))).toEqual(pinned);
   }, 30_000);
 
+  // The first KiB of a body labelled Content-Encoding: gzip is read before deciding whether to decode it: a mirror trickling
+  // such a body had held each attempt until that KiB came (51 s at 20 B/s, ~17 minutes at 1 B/s), the stall rule unread.
+  it('leaves a mirror that trickles a body labelled Content-Encoding: gzip within the stall time, as one that trickles any body', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'trickle', bytesPerSecond: 20, contentEncoding: 'gzip' });
+    // Far more than the stall rule takes (a second), far less than the 51 s the KiB takes to come.
+    const { dest } = await fetchTo(path, { stallTimeoutMs: 1_000, deadlineMs: 20_000 });
+    await expectGood(dest);
+    expect(server.requests.filter((r) => r.path === path).map((r) => r.fault)).toEqual(['trickle', undefined]);
+  }, 30_000);
+
   // A body that trickles in never trips the idle timeout; one fast enough for the stall rule meets the overall deadline.
   it('the overall deadline also ends an attempt whose body is still trickling in, keeping what arrived', async () => {
     const path = await servedPath();
@@ -889,6 +926,29 @@ describe.concurrent('download against a misbehaving server', () => {
     // The release's own host so moved on: said to report it.
     const own = await fetchTo(path).catch((err: unknown) => err);
     expect(own).toMatchObject({ code: 'EINTEGRITY', fix: expect.stringMatching(/^the release's download host serves another file under this name/) });
+  });
+
+  // A sign-in page's Content-Length (97 bytes here) had been recorded as the size the URL announced, and a
+  // later pin failure of the app's size blamed "announced 97 bytes ... it serves another file under this name".
+  it("does not take a sign-in page's Content-Length for the size of another file when the bytes later fail the pin", async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'login-page' }, { kind: 'wrong-bytes' });
+    const failed = await fetchTo(path).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EINTEGRITY', fix: expect.stringMatching(/^run the same command again/) });
+    expect((failed as { why: string }).why).not.toMatch(/announced/);
+  });
+
+  // Other bytes of the pinned size from AO_APP_BASE_URL's mirror: a copy damaged on its way there, or a proxy that alters
+  // downloads. The fix had said to point AO_APP_BASE_URL at a folder, not a file in it, which fits neither.
+  it("says to run it again, then to mend the mirror's copy, when the URL made from AO_APP_BASE_URL serves other bytes of the pinned size", async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'wrong-bytes' });
+    const failed = await fetchTo(path, { fromBaseUrl: true }).catch((err: unknown) => err);
+    expect(failed).toMatchObject({
+      code: 'EINTEGRITY',
+      fix: expect.stringMatching(/^run the same command again; if it keeps failing, the mirror AO_APP_BASE_URL names .*its copy of this release/),
+    });
+    expect((failed as { fix: string }).fix).not.toMatch(/not to a file in it/);
   });
 
   it('discards wrong bytes and their sidecar', async () => {
