@@ -59,8 +59,11 @@ export function findPlatformPackage(packageDir: string, entry: BinaryEntry): Fou
   };
 }
 
-/** Whether `dir` lies inside a zip archive that Yarn PnP's patched fs opens (`<cache>/<name>.zip/node_modules/...`). */
-export const inYarnZip = (dir: string): boolean => Boolean(process.versions.pnp) && /\.zip[\\/]/.test(dir);
+/**
+ * Whether `dir` lies inside a zip archive that Yarn PnP's patched fs opens (`<cache>/<name>.zip/node_modules/...`).
+ * Only a zip holding node_modules: a project in a folder named like `app.zip/` is no archive.
+ */
+export const inYarnZip = (dir: string): boolean => Boolean(process.versions.pnp) && /\.zip[\\/]node_modules[\\/]/.test(dir);
 
 /** A package-lock.json that records this ao: its folder, and the platform targets it lists. */
 export interface NpmLockfile {
