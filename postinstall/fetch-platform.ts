@@ -25,10 +25,14 @@ import { removeKilledTempSiblings, renameWithRetry, tempSibling } from '../commo
 import { CACHE_FOLDER_MODE, cachedBinaryPath } from './locations.js';
 import type { BinaryEntry } from '../common/ao-manifest.js';
 import { checkBinary } from './verify-binary.js';
+import type { LockedTarball } from './resolve.js';
 
-/** Returns the verified binary's path in `cache` (see writableCacheRoot); throws a UserError (credentials redacted) on any failure. */
-export async function fetchPlatformBinary(entry: BinaryEntry, cwd: string, cache: string): Promise<string> {
-  return fetchInto(entry, cwd, cache).catch((err: Error) => {
+/**
+ * Returns the verified binary's path in `cache` (see writableCacheRoot); throws a UserError (credentials redacted) on
+ * any failure. `locked`: the project's package-lock.json entry for the package, fetched as `npm ci` would.
+ */
+export async function fetchPlatformBinary(entry: BinaryEntry, cwd: string, cache: string, locked?: LockedTarball): Promise<string> {
+  return fetchInto(entry, cwd, cache, locked).catch((err: Error) => {
     if (err instanceof UserError) throw err;
     // The cache folder refused the file (not writable, a file in the way, a full disk): nothing the network can fix.
     if (isFileSystemError(err)) {
@@ -51,7 +55,7 @@ export async function fetchPlatformBinary(entry: BinaryEntry, cwd: string, cache
 /** The staging folders' names in `<cache>/tmp`: `.fetch.staging-<pid>-...`, so a killed run's is known by its pid. */
 const STAGING_TAG = 'staging';
 
-async function fetchInto(entry: BinaryEntry, cwd: string, cache: string): Promise<string> {
+async function fetchInto(entry: BinaryEntry, cwd: string, cache: string, locked: LockedTarball | undefined): Promise<string> {
   const dest = cachedBinaryPath(entry, cache);
   // A fetch killed mid-way (Ctrl-C, a closed laptop on a slow network) left its staging folder, or the copy of the
   // binary under its temp name: a package's worth each time, that nothing else removes. A live fetch's stay.
@@ -65,17 +69,21 @@ async function fetchInto(entry: BinaryEntry, cwd: string, cache: string): Promis
   const staging = tempSibling(stagingName, STAGING_TAG);
   await mkdir(staging);
   try {
-    // pacote checks the tarball against the integrity in the registry's packument. The full packument, as npm (10.8
-    // on, every npm a supported Node ships) asks for it when it installs: the one its cache holds, which answers
-    // offline or with the registry down, where the abbreviated one pacote asks for by default was never cached.
-    const full = { ...opts, fullMetadata: true };
+    // With the lockfile's entry, its URL and integrity, as `npm ci` fetches: npm's cache answers by integrity, offline
+    // or with the registry down, and holds no packument when `npm ci` filled it. pacote checks the tarball against
+    // that integrity. Without one, the registry's packument gives both: the full one, as npm (10.8 on, every npm a
+    // supported Node ships) asks for it when it installs, the one its cache holds, where the abbreviated one pacote
+    // asks for by default was never cached.
+    const [source, sourceOpts] = locked
+      ? [`${entry.package}@${locked.resolved}`, { ...opts, integrity: locked.integrity }]
+      : [spec, { ...opts, fullMetadata: true }];
     await pacote
-      .extract(spec, staging, full)
+      .extract(source, staging, sourceOpts)
       .catch((cause: Error) => {
         // npm's cache refuses this user (root's after a `sudo npm`; yarn, pnpm and bun never use it): a cache of this
         // fetch's own, removed with it, where it had failed as a network problem.
         if (!refusedByNpmCache(cause, opts.cache)) throw cause;
-        return pacote.extract(spec, staging, { ...full, cache: `${staging}.npm-cache` });
+        return pacote.extract(source, staging, { ...sourceOpts, cache: `${staging}.npm-cache` });
       })
       .catch((cause: NodeJS.ErrnoException) => {
         // npm told not to use the network: no registry or network setting is wrong, the cache lacks the package.

@@ -25,7 +25,7 @@ import { legacyNotice } from './legacy-notice.js';
 import { expectedReportedVersion, MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
 import { CACHE_FOLDER_MODE, cachedBinaryPath, fetchCacheRoot, packageCacheRoot, writableCacheRoot } from './locations.js';
 import { untrustedBy } from './ownership.js';
-import { findPlatformPackage, inYarnZip } from './resolve.js';
+import { findPlatformPackage, inYarnZip, lockedTarball } from './resolve.js';
 import { swapIn, sweepKilledSwaps } from './swap.js';
 import { checkBinary, writeStamp } from './verify-binary.js';
 
@@ -128,7 +128,12 @@ async function main(): Promise<number> {
     const fetchRequire = createRequire(__filename_);
     const { fetchPlatformBinary } = fetchRequire(join(packageDir, 'lib', 'fetch-platform.cjs')) as typeof import('./fetch-platform.js');
     say(`ao: ${entry.package} is not installed (optional dependencies omitted?); fetching ${entry.package}@${entry.version}`);
-    const binary = await fetchPlatformBinary(entry, process.env.INIT_CWD ?? process.cwd(), fetchCacheRoot(packageDir, layout.global));
+    const binary = await fetchPlatformBinary(
+      entry,
+      process.env.INIT_CWD ?? process.cwd(),
+      fetchCacheRoot(packageDir, layout.global),
+      lockedTarball(packageDir, entry),
+    );
     // A cache another user can change (a shared AO_CACHE_DIR; root no longer writes into a user's home): check,
     // run and swap in a private copy, never their file.
     const untrusted = untrustedBy(binary);

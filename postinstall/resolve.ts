@@ -59,8 +59,11 @@ export function findPlatformPackage(packageDir: string, entry: BinaryEntry): Fou
   };
 }
 
-/** Whether `dir` lies inside a zip archive that Yarn PnP's patched fs opens (`<cache>/<name>.zip/node_modules/...`). */
-export const inYarnZip = (dir: string): boolean => Boolean(process.versions.pnp) && /\.zip[\\/]/.test(dir);
+/**
+ * Whether `dir` lies inside a zip archive that Yarn PnP's patched fs opens (`<cache>/<name>.zip/node_modules/...`).
+ * Only a zip holding node_modules: a project in a folder named like `app.zip/` is no archive.
+ */
+export const inYarnZip = (dir: string): boolean => Boolean(process.versions.pnp) && /\.zip[\\/]node_modules[\\/]/.test(dir);
 
 /** A package-lock.json that records this ao: its folder, and the platform targets it lists. */
 export interface NpmLockfile {
@@ -68,13 +71,19 @@ export interface NpmLockfile {
   targets: string[];
 }
 
+/** A lockfile entry: npm's `packages` map in package-lock.json, keyed by install path. */
+interface LockedPackage {
+  version?: unknown;
+  resolved?: unknown;
+  integrity?: unknown;
+}
+
 /**
  * The nearest package-lock.json above ao that records ao at this very place (an npm workspace keeps it at the root),
  * or undefined. A lockfile that does not list ao's own path describes another tree (one left in a parent folder by an
- * `npm install` run there, above a pnpm project or one installed with --no-package-lock). Used only to explain a
- * missing package (npm/cli#4828).
+ * `npm install` run there, above a pnpm project or one installed with --no-package-lock).
  */
-export function npmLockfile(packageDir: string, manifest: AoManifest): NpmLockfile | undefined {
+function lockedPackages(packageDir: string): { folder: string; packages: Record<string, LockedPackage> } | undefined {
   let dir = packageDir;
   while (true) {
     const parent = dirname(dir);
@@ -82,17 +91,41 @@ export function npmLockfile(packageDir: string, manifest: AoManifest): NpmLockfi
     dir = parent;
     const lock = join(dir, 'package-lock.json');
     if (!existsSync(lock)) continue;
-    let packages: Record<string, unknown>;
+    let packages: Record<string, LockedPackage>;
     try {
-      packages = (JSON.parse(readFileSync(lock, 'utf8')) as { packages?: Record<string, unknown> }).packages ?? {};
+      packages = (JSON.parse(readFileSync(lock, 'utf8')) as { packages?: Record<string, LockedPackage> }).packages ?? {};
     } catch {
       return undefined;
     }
     if (!(relative(dir, packageDir).split(sep).join('/') in packages)) continue;
-    const keys = Object.keys(packages);
-    const targets = Object.entries(manifest.binaries)
-      .filter(([, e]) => keys.some((k) => k.endsWith(`node_modules/${e.package}`)))
-      .map(([t]) => t);
-    return { folder: dir, targets };
+    return { folder: dir, packages };
   }
+}
+
+/** The lockfile recording ao and the platform targets it lists, to explain a missing package (npm/cli#4828). */
+export function npmLockfile(packageDir: string, manifest: AoManifest): NpmLockfile | undefined {
+  const lock = lockedPackages(packageDir);
+  if (!lock) return undefined;
+  const keys = Object.keys(lock.packages);
+  const targets = Object.entries(manifest.binaries)
+    .filter(([, e]) => keys.some((k) => k.endsWith(`node_modules/${e.package}`)))
+    .map(([t]) => t);
+  return { folder: lock.folder, targets };
+}
+
+/** Where the project's lockfile says this platform package's tarball is, and its integrity, as `npm ci` fetches it. */
+export interface LockedTarball {
+  resolved: string;
+  integrity: string;
+}
+
+/** The lockfile's tarball of exactly `entry`'s package and version, or undefined (no lockfile, not listed, no integrity). */
+export function lockedTarball(packageDir: string, entry: BinaryEntry): LockedTarball | undefined {
+  const lock = lockedPackages(packageDir);
+  for (const [key, locked] of Object.entries(lock?.packages ?? {})) {
+    if (!key.endsWith(`node_modules/${entry.package}`) || locked?.version !== entry.version) continue;
+    const { resolved, integrity } = locked;
+    if (typeof resolved === 'string' && typeof integrity === 'string') return { resolved, integrity };
+  }
+  return undefined;
 }

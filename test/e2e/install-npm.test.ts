@@ -30,6 +30,7 @@ import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 import { hostFixtureBinary } from '../../rehearsal/fixture-binaries.js';
 import { publishPlain, stageFixtureRelease } from '../../rehearsal/release-fixture.js';
 import { startEmbeddedRegistry } from '../../release/embedded-registry.js';
+import { freePort } from '../../common/free-port.js';
 import {
   alterBinary,
   canDropPrivileges,
@@ -629,20 +630,45 @@ describe('npm global installs from the registry', () => {
     expect(readdirSync(join(sb.home, '.cache', 'ao', 'tmp'))).toEqual([]);
   });
 
-  // A CI runner or a laptop without the registry: npm installs from its cache, and so must the fallback fetch. It asked
-  // for the abbreviated packument where npm 11 caches the full one, and failed ("no cached response is available",
-  // "check the registry and network settings") with the platform package's tarball in that very cache.
-  it("with --omit=optional and --offline, the postinstall takes the platform package from npm's cache, as npm does, and ao works", async () => {
+  // A CI runner or a laptop without the registry: npm installs from its cache, and so must the fallback fetch. The
+  // usual CI cache is one `npm ci` filled from a lockfile made elsewhere: tarballs by integrity, no packument. The
+  // fetch asked the registry's packument for them, and failed with the platform package's tarball in that very cache
+  // ("its cache does not hold"); with the registry down it failed the same way.
+  it('with --omit=optional, offline or with the registry down, the postinstall takes the platform package from the cache `npm ci` filled, as npm does, and ao works', async () => {
     const sb = sandbox('npm-omit-offline');
-    const warm = project(sb);
-    await mustRun('npm', ['install', SPEC, '--prefix', warm], sb.env, { cwd: warm });
-    const dir = join(sb.root, 'offline');
-    mkdirSync(dir);
-    for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(warm, file), join(dir, file));
-    const r = await mustRun('npm', ['ci', '--omit=optional', '--offline', '--foreground-scripts'], sb.env, { cwd: dir });
-    expect(existsSync(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
-    expect(r.stderr).not.toContain('cannot download');
-    expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+    const made = project(sb, 'lockfile-made');
+    const otherCacheEnv = { ...sb.env, npm_config_cache: join(sb.root, 'other-cache') };
+    await mustRun('npm', ['install', SPEC, '--ignore-scripts', '--prefix', made], otherCacheEnv, { cwd: made });
+    const copyProject = (name: string) => {
+      const dir = join(sb.root, name);
+      mkdirSync(dir);
+      for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(made, file), join(dir, file));
+      return dir;
+    };
+    await mustRun('npm', ['ci', '--ignore-scripts'], sb.env, { cwd: copyProject('ci-filled') });
+    const offline = copyProject('offline');
+    const r = await mustRun('npm', ['ci', '--omit=optional', '--offline', '--foreground-scripts'], sb.env, { cwd: offline });
+    expect(existsSync(join(offline, 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
+    expect(r.stderr).toContain('ao: verified and installed');
+    expect((await mustRun(join(offline, 'node_modules', '.bin', 'ao'), ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+
+    // The registry down: the lockfile's tarball URLs and the configured registry answer nothing.
+    rmSync(join(sb.home, '.cache', 'ao'), { recursive: true, force: true });
+    const down = copyProject('registry-down');
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const lock = join(down, 'package-lock.json');
+    writeFileSync(lock, readFileSync(lock, 'utf8').replaceAll(new URL(release.registry.url).origin, dead));
+    const downEnv = { ...sb.env, npm_config_registry: `${dead}/`, npm_config_fetch_retries: '0' };
+    const d = await mustRun('npm', ['ci', '--omit=optional', '--foreground-scripts'], downEnv, { cwd: down });
+    expect(d.stderr).toContain('ao: verified and installed');
+    expect((await mustRun(join(down, 'node_modules', '.bin', 'ao'), ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+
+    // No lockfile yet (npm writes it after the scripts ran): the full packument, which an `npm install` cached, answers.
+    rmSync(join(sb.home, '.cache', 'ao'), { recursive: true, force: true });
+    const first = project(sb, 'no-lockfile');
+    const f = await mustRun('npm', ['install', SPEC, '--omit=optional', '--offline', '--foreground-scripts'], otherCacheEnv, { cwd: first });
+    expect(f.stderr).toContain('ao: verified and installed');
+    expect((await mustRun(join(first, 'node_modules', '.bin', 'ao'), ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
   });
 
   // Offline with a cache that never held the platform package: not a registry or network setting to check.
@@ -803,6 +829,8 @@ describe('npm global installs from the registry', () => {
     const sb = sandbox('npm-redact');
     const dir = project(sb);
     await mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts'], sb.env, { cwd: dir });
+    // Without it the fetch asks the configured registry; with it, the tarball URL it records, as `npm ci` does.
+    rmSync(join(dir, 'package-lock.json'));
     const pkgDir = join(dir, 'node_modules', '@aoagents', 'ao');
     // Registries with credentials in their URL that refuse connections (port 9 on loopback: discard, nothing
     // listens): a password, a token as the user name (as git hosts take them), a token in the query.
