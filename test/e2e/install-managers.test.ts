@@ -398,7 +398,7 @@ describe('other package managers install a working, verified ao', () => {
   // the zip in Yarn's cache, which PnP's patched fs reads (so it hashed fine) but no kernel can start. Node 22 and 24
   // aborted in process.execve (ENOTDIR, a native stack trace), Node 20 said to check the file is executable.
   it.runIf(canRunPinnedNode)(
-    'yarn 4 PnP project that keeps the platform package zipped (unplugged: false): ao says so and names the yarn command that unplugs it, which works',
+    'yarn 4 PnP project that keeps the platform package zipped (unplugged: false): ao says so and names the setting to drop and the yarn install that unplugs it, for this release and the next, which works',
     async () => {
       // ao's own install script allowed (built: true), so yarn unplugs ao and runs it.
       const { dir, env } = await yarn4Project('yarn4-pnp-zipped', 'pnp', (project) => {
@@ -408,12 +408,14 @@ describe('other package managers install a working, verified ao', () => {
         return project;
       });
       const unplugged = readdirSync(join(dir, '.yarn', 'unplugged'));
+      // `yarn unplug -R` had been the fix: it records the version it unplugs, and the next release was kept packed again.
+      const fix = `fix: in ${dir}: remove "unplugged": false from @aoagents/ao-linux-x64 in package.json's dependenciesMeta, then run yarn install\n`;
       expect(unplugged.filter((d) => d.startsWith('@aoagents-ao-linux-x64-'))).toEqual([]);
       for (const node of [20, 22, 24] as const) {
         const r = await run('yarn', ['ao', '--version'], { ...env, PATH: [dirname(await pinnedNode(node)), env.PATH].join(delimiter) }, { cwd: dir });
         expect(r.status, `Node ${node}: ${r.stderr}`).toBe(1);
         expect(r.stderr, `Node ${node}`).toContain("inside a zip archive in Yarn's cache");
-        expect(r.stderr, `Node ${node}`).toContain(`fix: in ${dir}: yarn unplug -R @aoagents/ao-linux-x64\n`);
+        expect(r.stderr, `Node ${node}`).toContain(fix);
         expect(r.stderr, `Node ${node}`).not.toMatch(/Native stack trace|at .*\.cjs/);
       }
       // ao's install script as yarn runs it (its output goes to a build log): under the PnP runtime, in ao's unplugged
@@ -428,9 +430,17 @@ describe('other package managers install a working, verified ao', () => {
         },
       );
       expect(script.status).toBe(0);
-      expect(script.stderr).toContain(`fix: in ${dir}: yarn unplug -R @aoagents/ao-linux-x64\n`);
-      await mustRun('yarn', ['unplug', '-R', '@aoagents/ao-linux-x64'], env, { cwd: dir });
+      expect(script.stderr).toContain(fix);
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      delete manifest.dependenciesMeta['@aoagents/ao-linux-x64'].unplugged;
+      writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
+      await mustRun('yarn', ['install'], env, { cwd: dir });
       expect((await mustRun('yarn', ['ao', '--version'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
+      // Nothing left that keeps the next release's platform package packed.
+      const meta = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).dependenciesMeta;
+      expect(
+        Object.entries(meta).filter(([key, value]) => key.startsWith('@aoagents/ao-linux-x64') && (value as { unplugged?: boolean }).unplugged === false),
+      ).toEqual([]);
     },
   );
 
