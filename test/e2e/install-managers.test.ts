@@ -498,8 +498,8 @@ describe('other package managers install a working, verified ao', () => {
       // Outside PnP there is no unplugged folder, whose name carries the locator's hash.
       const prefix = linker === 'pnp' ? zip!.replace(/-[^-]+\.zip$/, '') : '@aoagents-ao-linux-x64-npm-0.10.0';
       expect(fix).toBe(`rm -f ${cache}/${prefix}-*.zip`);
-      // Run where a user is, with whichever yarn is there (yarn 1 outside the project): the path names the cache itself.
-      await runRepair(fix, sb.env, sb.home);
+      // Run where a user is, with the yarn there (often yarn 1 outside the project): the path names the cache itself.
+      await runRepair(fix, { ...sb.env, PATH: [dirname(YARN1), sb.env.PATH].join(delimiter) }, sb.home);
       expect((await mustRun('yarn', ['dlx', '-q', SPEC, '--version'], env, { cwd: project })).stdout).toContain('ao version 0.10.0\n');
       expect(stamps(sb)).toBe(0);
     },
