@@ -239,6 +239,8 @@ export function installLayout(packageDir: string, env: NodeJS.ProcessEnv = proce
   const project = projectOf(p) ?? projectByLockfile(p, facts);
   if (p.includes('/node_modules/.pnpm/')) return { manager: 'pnpm', global: false, pnp: false, project: project && native(project) };
   if (project && BUNX_FOLDER.test(project)) return { manager: 'bun', global: false, pnp: false, bunx: true, project: native(project) };
+  // yarn dlx's project copies the .yarnrc.yml of the folder it ran in: `nodeLinker: node-modules` is common there.
+  if (project && YARN_DLX_FOLDER.test(project)) return { manager: 'yarn', global: false, pnp: false, yarnBerry: true, yarnDlx: true, project: native(project) };
   // During an install the manager running the script is the one laying the folder out (markers may not exist yet).
   const installing = installingNow(env) ? managerFromAgent(env) : undefined;
   const marked = project ? managerOfProject(project, facts) : undefined;
@@ -313,6 +315,27 @@ export function sudoFor(layout: InstallLayout, platform = process.platform): str
   }
 }
 
+/** Yarn's name for a package folder's package in its cache: `@scope/name` is `@scope-name`. */
+const yarnSlug = (packageDir: string) => /(?:^|\/)((?:@[^/]+\/)?[^/]+)$/.exec(packageDir)![1]!.replace('/', '-');
+
+/**
+ * The cache the next yarn dlx call unpacks from, as the yarn running ao resolves it in `project` (yarn dlx's, which
+ * lasts the call): `<globalFolder>/cache`, its global cache or, where the project keeps a cache of its own, the mirror
+ * that fills it. Yarn puts a shim of itself in npm_execpath for what it runs. Undefined when no Yarn 2+ runs ao or it
+ * cannot say.
+ */
+function yarnCacheFolder(project: string | undefined): string | undefined {
+  const yarn = process.env.npm_execpath;
+  if (!project || !yarn || !/^yarn\/(?:[2-9]|\d\d)/.test(process.env.npm_config_user_agent ?? '')) return undefined;
+  try {
+    const { execFileSync } = builtinModule('node:child_process') as typeof import('node:child_process');
+    const out = execFileSync(yarn, ['config', 'get', 'globalFolder'], { cwd: project, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    return out.trim() ? join(out.trim(), 'cache') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The command that deletes a folder with what it holds, for the shell a user of `platform` pastes it into: cmd.exe on
  * Windows, where `rm -rf` is no command (a local project's repair had been `rm -rf node_modules/... && npm install`,
@@ -354,13 +377,16 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
   // The folder to remove, relative to the project: the package, or under PnP the whole unplugged folder holding it
   // (`<pnpUnpluggedFolder>/<name>-npm-<version>-<hash>/node_modules/<name>`, .yarn/unplugged unless the project says).
   const unplugged = layout.pnp && platformDir ? /^(.*)\/node_modules\/(?:@[^/]+\/)?[^/]+$/.exec(posix(platformDir))?.[1] : undefined;
-  // yarn dlx's folder is gone once the call ends, and the next call unplugs the package again from its zip in Yarn's
-  // global cache (`<globalFolder>/cache/<the unplugged folder's name>-<cache key>.zip`): that zip goes. `yarn cache clean`
-  // outside a project leaves that cache alone with --mirror, and inside one would clear the project's own cache.
+  // yarn dlx's folder is gone once the call ends, and the next call unpacks the package again from its zip in Yarn's
+  // cache (`<cache>/<the unplugged folder's name>-<cache key>.zip`; outside PnP no folder carries the locator's hash):
+  // that zip goes. The cache is the one this yarn resolved, named by its path: `yarn` where the user runs the fix may be
+  // yarn 1, or read another .yarnrc.yml (yarn dlx copies the one of the folder it ran in), and `rm -f` of the wrong
+  // cache matches nothing and exits 0.
   if (layout.yarnDlx) {
-    return unplugged && platform !== 'win32'
-      ? `rm -f "$(yarn config get globalFolder)"/cache/${shellQuote(basename(unplugged))}-*.zip`
-      : 'yarn cache clean --all';
+    const zipped = unplugged ? basename(unplugged) : platformDir && `${yarnSlug(posix(platformDir))}-npm-${spec.slice(name.length + 1)}`;
+    const cache = zipped ? yarnCacheFolder(layout.project) : undefined;
+    if (!zipped || !cache) return 'yarn cache clean --all';
+    return platform === 'win32' ? `del /q ${quotePathFor(platform, `${cache}\\${zipped}-*.zip`)}` : `rm -f ${shellQuote(cache)}/${shellQuote(zipped)}-*.zip`;
   }
   const inProject = layout.project ? ` (in ${layout.project})` : '';
   const removed = layout.pnp ? unplugged : platformDir && posix(platformDir);

@@ -132,13 +132,14 @@ function localInstall(installer: PackageManager, yarnBerry = false): string {
 /**
  * Yarn PnP told to keep the platform package packed (`unplugged: false` in dependenciesMeta, over its preferUnplugged):
  * PnP's patched fs reads the binary inside the zip, so it verifies, but no kernel starts a program from there (Node
- * 22 and 24 aborted in process.execve). `yarn unplug -R` records the package as unplugged and extracts it.
+ * 22 and 24 aborted in process.execve). Without that entry yarn install unplugs it. `yarn unplug -R` had been the fix:
+ * it records `<package>@<version>` as unplugged, and the unversioned `unplugged: false` kept the next release packed.
  */
 export function zippedByYarn(binary: string, entry: BinaryEntry, project: string | undefined): UserError {
   return new UserError({
     what: `cannot run ${binary}`,
     why: `it lies inside a zip archive in Yarn's cache: the project keeps ${entry.package} packed (unplugged: false in dependenciesMeta), and a program cannot be started from a zip`,
-    fix: `${project ? `in ${project}: ` : ''}yarn unplug -R ${entry.package}`,
+    fix: `${project ? `in ${project}: ` : ''}remove "unplugged": false from ${entry.package} in package.json's dependenciesMeta, then run yarn install`,
     code: 'EAOSPAWN',
   });
 }

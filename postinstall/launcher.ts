@@ -219,7 +219,7 @@ function resolveBinary(manifest: AoManifest): Resolved {
         () => found.version(),
         () => reinstallCommand(layout(), `${release.name}@${release.version}`, found.dir, found.binary),
         // yarn dlx's folder is gone once this call ends: a stamp per call for a file no later call meets.
-        process.versions.pnp && layout().yarnDlx ? false : cache,
+        layout().yarnDlx ? false : cache,
         checked,
       );
       return { binary: found.binary, checked };
@@ -314,8 +314,8 @@ function cannotRun(binary: string, err: Error, override: boolean): UserError {
 
 /** The temp folder holding yarn dlx's throwaway project (`<tmp>/xfs-<hex>/dlx-<pid>`), when ao runs from one. */
 function yarnDlxTemp(): string | undefined {
-  const installed = process.versions.pnp ? installLayout(packageDir) : undefined;
-  return installed?.yarnDlx && installed.project ? dirname(dirname(installed.project)) : undefined;
+  const installed = installLayout(packageDir);
+  return installed.yarnDlx && installed.project ? dirname(dirname(installed.project)) : undefined;
 }
 
 let child: StartedBinary | undefined;

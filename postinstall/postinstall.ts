@@ -79,7 +79,8 @@ function verifyFully(binary: string, entry: BinaryEntry, manifest: AoManifest, r
       code: 'EAOVERSION',
     });
   }
-  writeStamp(binary, hashed, entry, cache);
+  // yarn dlx's throwaway project is gone once the call ends: a stamp per call for a file no later call meets.
+  if (!layout.yarnDlx) writeStamp(binary, hashed, entry, cache);
   return hashed;
 }
 

@@ -15,6 +15,7 @@ import {
   NOBODY,
   PNPM,
   refusedWithRepair,
+  repairCommand,
   runRepair,
   run,
   useReleaseRegistry,
@@ -398,7 +399,7 @@ describe('other package managers install a working, verified ao', () => {
   // the zip in Yarn's cache, which PnP's patched fs reads (so it hashed fine) but no kernel can start. Node 22 and 24
   // aborted in process.execve (ENOTDIR, a native stack trace), Node 20 said to check the file is executable.
   it.runIf(canRunPinnedNode)(
-    'yarn 4 PnP project that keeps the platform package zipped (unplugged: false): ao says so and names the yarn command that unplugs it, which works',
+    'yarn 4 PnP project that keeps the platform package zipped (unplugged: false): ao says so and names the setting to drop and the yarn install that unplugs it, for this release and the next, which works',
     async () => {
       // ao's own install script allowed (built: true), so yarn unplugs ao and runs it.
       const { dir, env } = await yarn4Project('yarn4-pnp-zipped', 'pnp', (project) => {
@@ -408,12 +409,14 @@ describe('other package managers install a working, verified ao', () => {
         return project;
       });
       const unplugged = readdirSync(join(dir, '.yarn', 'unplugged'));
+      // `yarn unplug -R` had been the fix: it records the version it unplugs, and the next release was kept packed again.
+      const fix = `fix: in ${dir}: remove "unplugged": false from @aoagents/ao-linux-x64 in package.json's dependenciesMeta, then run yarn install\n`;
       expect(unplugged.filter((d) => d.startsWith('@aoagents-ao-linux-x64-'))).toEqual([]);
       for (const node of [20, 22, 24] as const) {
         const r = await run('yarn', ['ao', '--version'], { ...env, PATH: [dirname(await pinnedNode(node)), env.PATH].join(delimiter) }, { cwd: dir });
         expect(r.status, `Node ${node}: ${r.stderr}`).toBe(1);
         expect(r.stderr, `Node ${node}`).toContain("inside a zip archive in Yarn's cache");
-        expect(r.stderr, `Node ${node}`).toContain(`fix: in ${dir}: yarn unplug -R @aoagents/ao-linux-x64\n`);
+        expect(r.stderr, `Node ${node}`).toContain(fix);
         expect(r.stderr, `Node ${node}`).not.toMatch(/Native stack trace|at .*\.cjs/);
       }
       // ao's install script as yarn runs it (its output goes to a build log): under the PnP runtime, in ao's unplugged
@@ -428,9 +431,17 @@ describe('other package managers install a working, verified ao', () => {
         },
       );
       expect(script.status).toBe(0);
-      expect(script.stderr).toContain(`fix: in ${dir}: yarn unplug -R @aoagents/ao-linux-x64\n`);
-      await mustRun('yarn', ['unplug', '-R', '@aoagents/ao-linux-x64'], env, { cwd: dir });
+      expect(script.stderr).toContain(fix);
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      delete manifest.dependenciesMeta['@aoagents/ao-linux-x64'].unplugged;
+      writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
+      await mustRun('yarn', ['install'], env, { cwd: dir });
       expect((await mustRun('yarn', ['ao', '--version'], env, { cwd: dir })).stdout).toBe('ao version 0.10.0\n');
+      // Nothing left that keeps the next release's platform package packed.
+      const meta = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).dependenciesMeta;
+      expect(
+        Object.entries(meta).filter(([key, value]) => key.startsWith('@aoagents/ao-linux-x64') && (value as { unplugged?: boolean }).unplugged === false),
+      ).toEqual([]);
     },
   );
 
@@ -452,24 +463,47 @@ describe('other package managers install a working, verified ao', () => {
   // `yarn dlx` installs into a throwaway project (`<tmp>/xfs-<hex>/dlx-<pid>`), removed when the call ends, unplugging
   // the platform package from the zip in Yarn's global cache each time. Each call had left a stamp for a file gone the
   // moment after, and a binary altered in that zip was told a repair to run in the throwaway folder, gone by then.
-  it("yarn dlx: ao runs and leaves no stamp per call; a binary altered in Yarn's cache names the command that clears it, and that command works", async () => {
-    const sb = sandbox('yarn4-dlx');
-    const env = yarnDlxEnv(sb);
-    for (let i = 0; i < 2; i++)
-      expect((await mustRun('yarn', ['dlx', '-q', SPEC, '--version'], env, { cwd: sb.root })).stdout).toContain('ao version 0.10.0\n');
-    expect(stamps(sb)).toBe(0);
-    const cache = join(sb.home, '.local', 'share', 'yarn', 'berry', 'cache');
-    const [zip] = readdirSync(cache).filter((f) => f.startsWith('@aoagents-ao-linux-x64-'));
-    // One byte of the binary's compressed bytes: Yarn's cache keeps no checksum a throwaway project compares against.
-    const bytes = readFileSync(join(cache, zip!));
-    bytes[bytes.length >> 1]! ^= 0xff;
-    writeFileSync(join(cache, zip!), bytes);
-    const fix = await refusedWithRepair('yarn', ['dlx', '-q', SPEC, '--version'], env, { cwd: sb.root });
-    expect(fix).toBe(`rm -f "$(yarn config get globalFolder)"/cache/${zip!.replace(/-[^-]+\.zip$/, '')}-*.zip`);
-    await runRepair(fix, env, sb.home);
-    expect((await mustRun('yarn', ['dlx', '-q', SPEC, '--version'], env, { cwd: sb.root })).stdout).toContain('ao version 0.10.0\n');
-    expect(stamps(sb)).toBe(0);
-  });
+  // The throwaway project copies the .yarnrc.yml of the folder yarn dlx runs in: under `nodeLinker: node-modules` it
+  // was not known as yarn dlx's (a stamp per call, that folder's repair); with install scripts on, the postinstall
+  // stamped on every call; and `yarn config get globalFolder` run elsewhere (another yarn, another .yarnrc.yml) named
+  // another cache, where the printed `rm -f` matched nothing and exited 0.
+  it.each([
+    { linker: 'pnp', settings: "Yarn's defaults", scripts: false },
+    { linker: 'node-modules', settings: 'install scripts enabled and a globalFolder of its own', scripts: true },
+  ])(
+    "yarn dlx from a project with nodeLinker: $linker and $settings: ao runs and leaves no stamp per call; a binary altered in Yarn's cache names the command that clears it, and that command works",
+    async ({ linker, scripts }) => {
+      const sb = sandbox(`yarn4-dlx-${linker}`);
+      const project = join(sb.root, 'project');
+      const globalFolder = scripts ? join(sb.root, 'yarn-global') : join(sb.home, '.local', 'share', 'yarn', 'berry');
+      mkdirSync(project);
+      writeFileSync(join(project, 'package.json'), '{"name":"p","private":true}\n');
+      const own = scripts ? `enableScripts: true\nglobalFolder: ${globalFolder}\n` : '';
+      writeFileSync(join(project, '.yarnrc.yml'), `nodeLinker: ${linker}\n${own}`);
+      const env = yarnDlxEnv(sb);
+      for (let i = 0; i < 2; i++)
+        expect((await mustRun('yarn', ['dlx', '-q', SPEC, '--version'], env, { cwd: project })).stdout).toContain('ao version 0.10.0\n');
+      expect(stamps(sb)).toBe(0);
+      const cache = join(globalFolder, 'cache');
+      const [zip] = readdirSync(cache).filter((f) => f.startsWith('@aoagents-ao-linux-x64-'));
+      // One byte of the binary's compressed bytes: Yarn's cache keeps no checksum a throwaway project compares against.
+      const bytes = readFileSync(join(cache, zip!));
+      bytes[bytes.length >> 1]! ^= 0xff;
+      writeFileSync(join(cache, zip!), bytes);
+      const refused = await run('yarn', ['dlx', '-q', SPEC, '--version'], env, { cwd: project });
+      expect(refused.status, refused.stderr).toBe(1);
+      // With install scripts on, ao's postinstall refuses it first and fails yarn dlx's install: yarn names its log.
+      const log = /logs can be found here: (\S+)\)/.exec(refused.stdout)?.[1];
+      const fix = repairCommand(scripts ? readFileSync(log!, 'utf8') : refused.stderr);
+      // Outside PnP there is no unplugged folder, whose name carries the locator's hash.
+      const prefix = linker === 'pnp' ? zip!.replace(/-[^-]+\.zip$/, '') : '@aoagents-ao-linux-x64-npm-0.10.0';
+      expect(fix).toBe(`rm -f ${cache}/${prefix}-*.zip`);
+      // Run where a user is, with the yarn there (often yarn 1 outside the project): the path names the cache itself.
+      await runRepair(fix, { ...sb.env, PATH: [dirname(YARN1), sb.env.PATH].join(delimiter) }, sb.home);
+      expect((await mustRun('yarn', ['dlx', '-q', SPEC, '--version'], env, { cwd: project })).stdout).toContain('ao version 0.10.0\n');
+      expect(stamps(sb)).toBe(0);
+    },
+  );
 
   // A hardened machine mounts /tmp noexec (CIS benchmarks): yarn dlx unpacks ao into its throwaway project there. The
   // fix had said to check for noexec with `ls -l` of a file yarn removes as the call ends.
@@ -482,15 +516,24 @@ describe('other package managers install a working, verified ao', () => {
       mkdirSync(tmp);
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,noexec', 'tmpfs', tmp]);
       try {
-        for (const node of [20, 22] as const) {
+        // yarn dlx's project takes the linker from the .yarnrc.yml where it runs: outside PnP it had not been known as yarn dlx's.
+        for (const [node, linker] of [
+          [20, 'pnp'],
+          [22, 'pnp'],
+          [22, 'node-modules'],
+        ] as const) {
           const nodeEnv = { ...env, TMPDIR: tmp, PATH: [dirname(await pinnedNode(node)), env.PATH].join(delimiter) };
-          const r = await run('yarn', ['dlx', '-q', SPEC, 'fixture', 'args', 'a b'], nodeEnv, { cwd: sb.root });
-          expect(r.status, `Node ${node}: ${r.stderr}`).toBe(1);
-          expect(r.stderr).toContain(`${tmp} does not allow running programs (mounted noexec)`);
+          const project = join(sb.root, `${linker}-${node}`);
+          mkdirSync(project);
+          writeFileSync(join(project, 'package.json'), '{"name":"p","private":true}\n');
+          writeFileSync(join(project, '.yarnrc.yml'), `nodeLinker: ${linker}\n`);
+          const r = await run('yarn', ['dlx', '-q', SPEC, 'fixture', 'args', 'a b'], nodeEnv, { cwd: project });
+          expect(r.status, `Node ${node}, ${linker}: ${r.stderr}`).toBe(1);
+          expect(r.stderr, `Node ${node}, ${linker}`).toContain(`${tmp} does not allow running programs (mounted noexec)`);
           const fix = /fix: (.*)\n/.exec(r.stderr)?.[1];
           expect(fix).toBe(`mkdir -p ~/.cache/tmp && TMPDIR=~/.cache/tmp yarn dlx ${SPEC} fixture args 'a b'`);
           // yarn dlx's own progress lines come first (the user's -q is not ao's to know).
-          const ran = (await mustRun('sh', ['-c', fix!], nodeEnv, { cwd: sb.root })).stdout.trim().split('\n').pop()!;
+          const ran = (await mustRun('sh', ['-c', fix!], nodeEnv, { cwd: project })).stdout.trim().split('\n').pop()!;
           expect(JSON.parse(ran)).toEqual(['a b']);
         }
       } finally {

@@ -200,16 +200,38 @@ describe('the install layout, decided in one place', () => {
     expect(installLayout(zip, {}, pnpFacts)).toEqual({ manager: 'yarn', global: false, pnp: true, yarnBerry: true, project: '/work/app' });
   });
 
-  it("yarn dlx's throwaway project is known, and its repair removes the platform package's zip from Yarn's global cache (cmd.exe: the whole cache)", () => {
+  it("yarn dlx's throwaway project is known under PnP and node-modules, and its repair removes the platform package's zip from the cache that yarn resolves", () => {
     const zip = '/home/u/.yarn/berry/cache/@aoagents-ao-npm-0.10.0-ee1d9d6391-10c0.zip/node_modules/@aoagents/ao';
     const dlx = '/tmp/xfs-7997212d/dlx-1897';
     const layout = installLayout(zip, {}, { ...facts([], {}, '3'), pnpProject: () => dlx });
     expect(layout).toEqual({ manager: 'yarn', global: false, pnp: true, yarnBerry: true, yarnDlx: true, project: dlx });
-    const platformDir = `${dlx}/.yarn/unplugged/@aoagents-ao-linux-x64-npm-0.10.0-43951c742e/node_modules/@aoagents/ao-linux-x64`;
-    expect(reinstallCommand(layout, SPEC, platformDir, `${platformDir}/bin/ao`)).toBe(
-      'rm -f "$(yarn config get globalFolder)"/cache/@aoagents-ao-linux-x64-npm-0.10.0-43951c742e-*.zip',
-    );
-    expect(reinstallCommand(layout, SPEC, platformDir, undefined, 'win32')).toBe('yarn cache clean --all');
+    // yarn dlx copies the .yarnrc.yml of the folder it ran in: `nodeLinker: node-modules` too.
+    const hoisted = installLayout(`${dlx}/node_modules/@aoagents/ao`, {}, facts([`${dlx}/node_modules/.yarn-state.yml`]));
+    expect(hoisted).toEqual({ manager: 'yarn', global: false, pnp: false, yarnBerry: true, yarnDlx: true, project: dlx });
+    // The yarn running ao (its shim in npm_execpath) names its global folder: yarn 1 or another .yarnrc.yml elsewhere would not.
+    const tmp = mkdtempSync(join(tmpdir(), 'ao-yarn-dlx-'));
+    const running = join(tmp, 'xfs-7997212d', 'dlx-1897');
+    mkdirSync(running, { recursive: true });
+    const yarn = join(tmp, 'yarn');
+    writeFileSync(yarn, `#!/bin/sh\n[ "$*" = "config get globalFolder" ] && [ "$PWD" = ${running} ] && echo '/home/u/my yarn'\n`, { mode: 0o755 });
+    const saved = { execpath: process.env.npm_execpath, agent: process.env.npm_config_user_agent };
+    Object.assign(process.env, { npm_execpath: yarn, npm_config_user_agent: 'yarn/4.9.1 npm/? node/v22.0.0 linux x64' });
+    try {
+      const platformDir = `${dlx}/.yarn/unplugged/@aoagents-ao-linux-x64-npm-0.10.0-43951c742e/node_modules/@aoagents/ao-linux-x64`;
+      expect(reinstallCommand({ ...layout, project: running }, SPEC, platformDir, `${platformDir}/bin/ao`)).toBe(
+        "rm -f '/home/u/my yarn/cache'/@aoagents-ao-linux-x64-npm-0.10.0-43951c742e-*.zip",
+      );
+      // Outside PnP no folder carries the locator's hash.
+      expect(reinstallCommand({ ...hoisted, project: running }, SPEC, `${running}/node_modules/@aoagents/ao-linux-x64`)).toBe(
+        "rm -f '/home/u/my yarn/cache'/@aoagents-ao-linux-x64-npm-0.10.0-*.zip",
+      );
+    } finally {
+      for (const [key, value] of Object.entries({ npm_execpath: saved.execpath, npm_config_user_agent: saved.agent })) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      rmSync(tmp, { recursive: true, force: true });
+    }
     // A project folder of that name elsewhere is a project.
     expect(installLayout(zip, {}, { ...facts([], {}, '3'), pnpProject: () => '/work/dlx-1897' }).yarnDlx).toBeUndefined();
   });
