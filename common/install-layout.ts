@@ -319,6 +319,16 @@ export function sudoFor(layout: InstallLayout, platform = process.platform): str
 const yarnSlug = (packageDir: string) => /(?:^|\/)((?:@[^/]+\/)?[^/]+)$/.exec(packageDir)![1]!.replace('/', '-');
 
 /**
+ * How to start Yarn's shim of itself (npm_execpath) with `args`. On Windows it is a sh script, which Windows cannot start
+ * (the lookup had failed and the repair fell back to `yarn cache clean --all`), beside a `.cmd` twin only cmd.exe runs.
+ */
+function yarnCall(yarn: string, args: string[]): [file: string, args: string[], verbatim: boolean] {
+  if (process.platform !== 'win32') return [yarn, args, false];
+  const cmd = /\.cmd$/i.test(yarn) ? yarn : `${yarn}.cmd`;
+  return [process.env.ComSpec ?? 'cmd.exe', ['/d', '/s', '/c', `"${quotePathFor('win32', cmd)} ${args.join(' ')}"`], true];
+}
+
+/**
  * The cache the next yarn dlx call unpacks from, as the yarn running ao resolves it in `project` (yarn dlx's, which
  * lasts the call): `<globalFolder>/cache`, its global cache or, where the project keeps a cache of its own, the mirror
  * that fills it. Yarn puts a shim of itself in npm_execpath for what it runs. Undefined when no Yarn 2+ runs ao or it
@@ -327,13 +337,11 @@ const yarnSlug = (packageDir: string) => /(?:^|\/)((?:@[^/]+\/)?[^/]+)$/.exec(pa
 function yarnCacheFolder(project: string | undefined): string | undefined {
   const yarn = process.env.npm_execpath;
   if (!project || !yarn || !/^yarn\/(?:[2-9]|\d\d)/.test(process.env.npm_config_user_agent ?? '')) return undefined;
-  try {
-    const { execFileSync } = builtinModule('node:child_process') as typeof import('node:child_process');
-    const out = execFileSync(yarn, ['config', 'get', 'globalFolder'], { cwd: project, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'ignore'] });
-    return out.trim() ? join(out.trim(), 'cache') : undefined;
-  } catch {
-    return undefined;
-  }
+  const { spawnSync } = builtinModule('node:child_process') as typeof import('node:child_process');
+  const [file, args, windowsVerbatimArguments] = yarnCall(yarn, ['config', 'get', 'globalFolder']);
+  const ran = spawnSync(file, args, { cwd: project, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'ignore'], windowsVerbatimArguments });
+  const folder = ran.status === 0 ? ran.stdout.trim() : '';
+  return folder ? join(folder, 'cache') : undefined;
 }
 
 /**

@@ -45,6 +45,10 @@ async function waitForProcesses(text: string, programs: string[]): Promise<numbe
   throw new Error(`${programs.join(' and ')} not running "${text}" after 60 s`);
 }
 
+/** A driver in support/ bundled into one file node.exe runs. */
+const bundleDriver = (driver: string, outfile: string) =>
+  build({ entryPoints: [join(__dirname, 'support', driver)], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile, logLevel: 'error' });
+
 suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
   const wine = tools!;
   let registry: EmbeddedRegistry;
@@ -229,15 +233,7 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     const work = join(root, 'Ann & Bo', 'run command');
     mkdirSync(work, { recursive: true });
     const driver = join(work, 'driver.cjs');
-    await build({
-      entryPoints: [join(__dirname, 'support', 'run-command-driver.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      outfile: driver,
-      logLevel: 'error',
-    });
+    await bundleDriver('run-command-driver.ts', driver);
     // A batch shim like npm's: node plus a script, the arguments forwarded with %*.
     writeFileSync(join(work, 'print args.js'), 'process.stdout.write(JSON.stringify(process.argv.slice(2)));\n');
     writeFileSync(join(work, 'print args.cmd'), `@"${winPath(wine.node)}" "%~dp0print args.js" %*\r\n`);
@@ -256,6 +252,40 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(JSON.parse(results[0]!.stdout)).toEqual(args);
     expect(JSON.parse(results[1]!.stdout)).toEqual([...args, '%PATH%']);
     expect(results[2]!.code).toBe(7);
+  });
+
+  it("yarn dlx's repair names the cache the running yarn resolves (its npm_execpath shim has a .cmd twin), and cmd.exe runs it", async () => {
+    const work = join(root, 'Ann & Bo', 'yarn dlx');
+    const dlx = join(work, 'Temp', 'xfs-7997212d', 'dlx-1897');
+    const cache = join(work, 'my yarn', 'cache');
+    for (const d of [dlx, cache, join(work, 'bin')]) mkdirSync(d, { recursive: true });
+    const driver = join(work, 'driver.cjs');
+    await bundleDriver('reinstall-driver.ts', driver);
+    // Yarn 4 puts `yarn` (a sh script) and `yarn.cmd` in its bin folder and npm_execpath names `yarn`; this yarn answers
+    // only `config get globalFolder` in the dlx folder. The .cmd without the `@goto #_undefined_#` Wine's cmd stops at.
+    writeFileSync(
+      join(work, 'yarn.js'),
+      `if (process.argv.slice(2).join(' ') === 'config get globalFolder' && process.cwd() === ${JSON.stringify(winPath(dlx))}) console.log(${JSON.stringify(winPath(join(work, 'my yarn')))});\n`,
+    );
+    writeFileSync(join(work, 'bin', 'yarn'), `#!/bin/sh\nexec node '${winPath(join(work, 'yarn.js'))}' "$@"\n`);
+    writeFileSync(join(work, 'bin', 'yarn.cmd'), `@"${winPath(wine.node)}" "${winPath(join(work, 'yarn.js'))}" %*\r\n`);
+    const zipped = '@aoagents-ao-win32-x64-npm-0.10.0-43951c742e';
+    const platformDir = `${winPath(dlx)}\\.yarn\\unplugged\\${zipped}\\node_modules\\@aoagents\\ao-win32-x64`;
+    const layout = { manager: 'yarn', global: false, pnp: true, yarnBerry: true, yarnDlx: true, project: winPath(dlx) };
+    writeFileSync(join(work, 'job.json'), JSON.stringify({ layout, spec: '@aoagents/ao@0.10.0', platformDir }));
+    const yarnEnv = { ...env, npm_execpath: winPath(join(work, 'bin', 'yarn')), npm_config_user_agent: 'yarn/4.9.1 npm/? node/v22.0.0 win32 x64' };
+    mustSucceed(
+      await runOnFiles(wine.wine64, [wine.node, winPath(driver), winPath(join(work, 'job.json')), winPath(join(work, 'fix.txt'))], yarnEnv),
+      'reinstall driver',
+    );
+    const fix = readFileSync(join(work, 'fix.txt'), 'utf8');
+    expect(fix).toBe(`del /q "${winPath(cache)}\\${zipped}-*.zip"`);
+    writeFileSync(join(cache, `${zipped}-10c0.zip`), '');
+    writeFileSync(join(cache, '@aoagents-ao-npm-0.10.0-ee1d9d6391-10c0.zip'), '');
+    // Pasted into cmd.exe: a batch file (Wine passes a `cmd /c` line's inner quotes on as \\").
+    writeFileSync(join(work, 'fix.cmd'), `${fix}\r\n`);
+    mustSucceed(await runOnFiles(wine.wine64, ['cmd', '/c', 'fix.cmd'], env, { cwd: work }), 'the printed fix in cmd.exe');
+    expect(readdirSync(cache)).toEqual(['@aoagents-ao-npm-0.10.0-ee1d9d6391-10c0.zip']);
   });
 
   it('ao-app installs the zip app and points current.json at it, replacing the pointer whole on an update', async () => {
@@ -416,15 +446,7 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     const manifest = JSON.parse(readFileSync(join(root, 'app-work', 'manifest-0.10.0.json'), 'utf8')) as unknown;
     writeFileSync(join(pkg, 'ao-manifest.json'), JSON.stringify({ app: manifest }));
     const driver = join(work, 'driver.cjs');
-    await build({
-      entryPoints: [join(__dirname, 'support', 'app-step-driver.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      outfile: driver,
-      logLevel: 'error',
-    });
+    await bundleDriver('app-step-driver.ts', driver);
     // Wine's %USERPROFILE% is inside the shared prefix: what the step writes there is removed after.
     const profileAo = join(wine.prefix, 'drive_c', 'users', process.env.USER ?? 'root', '.ao');
     try {
