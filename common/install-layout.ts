@@ -329,19 +329,28 @@ function yarnCall(yarn: string, args: string[]): [file: string, args: string[], 
 }
 
 /**
- * The cache the next yarn dlx call unpacks from, as the yarn running ao resolves it in `project` (yarn dlx's, which
- * lasts the call): `<globalFolder>/cache`, its global cache or, where the project keeps a cache of its own, the mirror
- * that fills it. Yarn puts a shim of itself in npm_execpath for what it runs. Undefined when no Yarn 2+ runs ao or it
- * cannot say.
+ * The caches the next yarn dlx call unpacks from, as the yarn running ao resolves them in `project` (yarn dlx's, which
+ * lasts the call): its cacheFolder unless that lies in the throwaway project, and `<globalFolder>/cache`, the global
+ * cache or the mirror that fills a cache of the project's own (an absolute cacheFolder in the .yarnrc.yml yarn dlx
+ * copies, which it unpacks from first). Yarn puts a shim of itself in npm_execpath for what it runs. Empty when no
+ * Yarn 2+ runs ao or it cannot say.
  */
-function yarnCacheFolder(project: string | undefined): string | undefined {
+function yarnCacheFolders(project: string | undefined): string[] {
   const yarn = process.env.npm_execpath;
-  if (!project || !yarn || !/^yarn\/(?:[2-9]|\d\d)/.test(process.env.npm_config_user_agent ?? '')) return undefined;
+  if (!project || !yarn || !/^yarn\/(?:[2-9]|\d\d)/.test(process.env.npm_config_user_agent ?? '')) return [];
   const { spawnSync } = builtinModule('node:child_process') as typeof import('node:child_process');
-  const [file, args, windowsVerbatimArguments] = yarnCall(yarn, ['config', 'get', 'globalFolder']);
-  const ran = spawnSync(file, args, { cwd: project, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'ignore'], windowsVerbatimArguments });
-  const folder = ran.status === 0 ? ran.stdout.trim() : '';
-  return folder ? join(folder, 'cache') : undefined;
+  const get = (key: string) => {
+    const [file, args, windowsVerbatimArguments] = yarnCall(yarn, ['config', 'get', key]);
+    const ran = spawnSync(file, args, { cwd: project, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'ignore'], windowsVerbatimArguments });
+    return ran.status === 0 ? ran.stdout.trim() : '';
+  };
+  const globalFolder = get('globalFolder');
+  if (!globalFolder) return [];
+  const own = get('cacheFolder');
+  const mirror = join(globalFolder, 'cache');
+  // Either separator: yarn answers in the platform's own, the project may come with forward slashes.
+  const inProject = `${own.replace(/\\/g, '/')}/`.startsWith(`${project.replace(/\\/g, '/')}/`);
+  return own && own !== mirror && !inProject ? [own, mirror] : [mirror];
 }
 
 /**
@@ -392,9 +401,12 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
   // cache matches nothing and exits 0.
   if (layout.yarnDlx) {
     const zipped = unplugged ? basename(unplugged) : platformDir && `${yarnSlug(posix(platformDir))}-npm-${spec.slice(name.length + 1)}`;
-    const cache = zipped ? yarnCacheFolder(layout.project) : undefined;
-    if (!zipped || !cache) return 'yarn cache clean --all';
-    return platform === 'win32' ? `del /q ${quotePathFor(platform, `${cache}\\${zipped}-*.zip`)}` : `rm -f ${shellQuote(cache)}/${shellQuote(zipped)}-*.zip`;
+    const caches = zipped ? yarnCacheFolders(layout.project) : [];
+    if (!zipped || !caches.length) return 'yarn cache clean --all';
+    const zips = caches.map((cache) =>
+      platform === 'win32' ? quotePathFor(platform, `${cache}\\${zipped}-*.zip`) : `${shellQuote(cache)}/${shellQuote(zipped)}-*.zip`,
+    );
+    return `${platform === 'win32' ? 'del /q' : 'rm -f'} ${zips.join(' ')}`;
   }
   const inProject = layout.project ? ` (in ${layout.project})` : '';
   const removed = layout.pnp ? unplugged : platformDir && posix(platformDir);

@@ -75,7 +75,7 @@ async function fetchInto(entry: BinaryEntry, cwd: string, cache: string, locked:
     // supported Node ships) asks for it when it installs, the one its cache holds, where the abbreviated one pacote
     // asks for by default was never cached.
     const [source, sourceOpts] = locked
-      ? [`${entry.package}@${locked.resolved}`, { ...opts, integrity: locked.integrity }]
+      ? [`${entry.package}@${locked.resolved}`, { ...opts, integrity: locked.integrity, where: locked.where }]
       : [spec, { ...opts, fullMetadata: true }];
     await pacote
       .extract(source, staging, sourceOpts)

@@ -117,15 +117,18 @@ export function npmLockfile(packageDir: string, manifest: AoManifest): NpmLockfi
 export interface LockedTarball {
   resolved: string;
   integrity: string;
+  /** The lockfile's folder, which a `file:` resolved is relative to (ao's own folder is where its script runs). */
+  where: string;
 }
 
 /** The lockfile's tarball of exactly `entry`'s package and version, or undefined (no lockfile, not listed, no integrity). */
 export function lockedTarball(packageDir: string, entry: BinaryEntry): LockedTarball | undefined {
   const lock = lockedPackages(packageDir);
-  for (const [key, locked] of Object.entries(lock?.packages ?? {})) {
+  if (!lock) return undefined;
+  for (const [key, locked] of Object.entries(lock.packages)) {
     if (!key.endsWith(`node_modules/${entry.package}`) || locked?.version !== entry.version) continue;
     const { resolved, integrity } = locked;
-    if (typeof resolved === 'string' && typeof integrity === 'string') return { resolved, integrity };
+    if (typeof resolved === 'string' && typeof integrity === 'string') return { resolved, integrity, where: lock.folder };
   }
   return undefined;
 }

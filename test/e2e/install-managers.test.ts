@@ -470,21 +470,25 @@ describe('other package managers install a working, verified ao', () => {
   it.each([
     { linker: 'pnp', settings: "Yarn's defaults", scripts: false },
     { linker: 'node-modules', settings: 'install scripts enabled and a globalFolder of its own', scripts: true },
+    // A cacheFolder outside the project: yarn dlx unpacks from it, the global cache being only its mirror.
+    { linker: 'node-modules', settings: 'an absolute cacheFolder of its own', scripts: false, ownCache: true },
   ])(
     "yarn dlx from a project with nodeLinker: $linker and $settings: ao runs and leaves no stamp per call; a binary altered in Yarn's cache names the command that clears it, and that command works",
-    async ({ linker, scripts }) => {
+    async ({ linker, scripts, ownCache }) => {
       const sb = sandbox(`yarn4-dlx-${linker}`);
       const project = join(sb.root, 'project');
       const globalFolder = scripts ? join(sb.root, 'yarn-global') : join(sb.home, '.local', 'share', 'yarn', 'berry');
       mkdirSync(project);
       writeFileSync(join(project, 'package.json'), '{"name":"p","private":true}\n');
-      const own = scripts ? `enableScripts: true\nglobalFolder: ${globalFolder}\n` : '';
+      const ownCacheFolder = join(sb.root, 'project-cache');
+      const own = scripts ? `enableScripts: true\nglobalFolder: ${globalFolder}\n` : ownCache ? `cacheFolder: ${ownCacheFolder}\n` : '';
       writeFileSync(join(project, '.yarnrc.yml'), `nodeLinker: ${linker}\n${own}`);
       const env = yarnDlxEnv(sb);
       for (let i = 0; i < 2; i++)
         expect((await mustRun('yarn', ['dlx', '-q', SPEC, '--version'], env, { cwd: project })).stdout).toContain('ao version 0.10.0\n');
       expect(stamps(sb)).toBe(0);
-      const cache = join(globalFolder, 'cache');
+      const mirror = join(globalFolder, 'cache');
+      const cache = ownCache ? ownCacheFolder : mirror;
       const [zip] = readdirSync(cache).filter((f) => f.startsWith('@aoagents-ao-linux-x64-'));
       // One byte of the binary's compressed bytes: Yarn's cache keeps no checksum a throwaway project compares against.
       const bytes = readFileSync(join(cache, zip!));
@@ -497,7 +501,7 @@ describe('other package managers install a working, verified ao', () => {
       const fix = repairCommand(scripts ? readFileSync(log!, 'utf8') : refused.stderr);
       // Outside PnP there is no unplugged folder, whose name carries the locator's hash.
       const prefix = linker === 'pnp' ? zip!.replace(/-[^-]+\.zip$/, '') : '@aoagents-ao-linux-x64-npm-0.10.0';
-      expect(fix).toBe(`rm -f ${cache}/${prefix}-*.zip`);
+      expect(fix).toBe(`rm -f ${ownCache ? `${cache}/${prefix}-*.zip ` : ''}${mirror}/${prefix}-*.zip`);
       // Run where a user is, with the yarn there (often yarn 1 outside the project): the path names the cache itself.
       await runRepair(fix, { ...sb.env, PATH: [dirname(YARN1), sb.env.PATH].join(delimiter) }, sb.home);
       expect((await mustRun('yarn', ['dlx', '-q', SPEC, '--version'], env, { cwd: project })).stdout).toContain('ao version 0.10.0\n');

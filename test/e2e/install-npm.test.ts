@@ -671,6 +671,28 @@ describe('npm global installs from the registry', () => {
     expect((await mustRun(join(first, 'node_modules', '.bin', 'ao'), ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
   });
 
+  // An air-gapped project keeps the platform package's tarball beside it (`overrides` to `file:vendor/...`): the
+  // lockfile's `resolved` is relative to the lockfile's folder, and the fetch had looked for it in ao's own folder
+  // (ENOENT, "check the registry and network settings").
+  it('with --omit=optional and a lockfile naming a file: tarball in the project, the postinstall installs that tarball', async () => {
+    const sb = sandbox('npm-omit-file-tarball');
+    const dir = project(sb);
+    mkdirSync(join(dir, 'vendor'));
+    const packed = (
+      await mustRun('npm', ['pack', '@aoagents/ao-linux-x64@0.10.0', '--pack-destination', join(dir, 'vendor')], sb.env, { cwd: dir })
+    ).stdout.trim();
+    const manifest = { name: 'p', version: '1.0.0', private: true, overrides: { '@aoagents/ao-linux-x64': `file:vendor/${packed}` } };
+    writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
+    await mustRun('npm', ['install', SPEC, '--ignore-scripts'], sb.env, { cwd: dir });
+    expect(readFileSync(join(dir, 'package-lock.json'), 'utf8')).toContain(`"resolved": "file:vendor/${packed}"`);
+    rmSync(join(dir, 'node_modules'), { recursive: true });
+    // Another machine's empty npm cache: only the file holds the package.
+    const freshCache = { ...sb.env, npm_config_cache: join(sb.root, 'fresh-cache') };
+    const r = await mustRun('npm', ['ci', '--omit=optional', '--foreground-scripts'], freshCache, { cwd: dir });
+    expect(r.stderr).toContain('ao: verified and installed');
+    expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+  });
+
   // Offline with a cache that never held the platform package: not a registry or network setting to check.
   it("with --omit=optional and --offline, a platform package not in npm's cache is told as offline, with the command to run online", async () => {
     const sb = sandbox('npm-omit-offline-uncached');

@@ -213,7 +213,12 @@ describe('the install layout, decided in one place', () => {
     const running = join(tmp, 'xfs-7997212d', 'dlx-1897');
     mkdirSync(running, { recursive: true });
     const yarn = join(tmp, 'yarn');
-    writeFileSync(yarn, `#!/bin/sh\n[ "$*" = "config get globalFolder" ] && [ "$PWD" = ${running} ] && echo '/home/u/my yarn'\n`, { mode: 0o755 });
+    // yarn dlx's own cacheFolder lies in its throwaway project, gone with it: only the global cache is named.
+    writeFileSync(
+      yarn,
+      `#!/bin/sh\n[ "$PWD" = ${running} ] || exit 1\ncase "$*" in\n"config get globalFolder") echo '/home/u/my yarn' ;;\n"config get cacheFolder") echo ${running}/.yarn/cache ;;\n*) exit 1 ;;\nesac\n`,
+      { mode: 0o755 },
+    );
     const saved = { execpath: process.env.npm_execpath, agent: process.env.npm_config_user_agent };
     Object.assign(process.env, { npm_execpath: yarn, npm_config_user_agent: 'yarn/4.9.1 npm/? node/v22.0.0 linux x64' });
     try {
