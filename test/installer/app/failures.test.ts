@@ -84,6 +84,11 @@ function systemTarGz(name: string, dotted: boolean): string {
   return out;
 }
 
+/** The manifest with its linux-x64 target served from `urls` instead. */
+function withUrls(manifest: AppManifest, urls: string[]): AppManifest {
+  return { ...manifest, targets: { ...manifest.targets, 'linux-x64': { ...manifest.targets['linux-x64']!, urls } } };
+}
+
 async function installArgs(manifest: AppManifest, root: string, extra: string[] = []): Promise<string[]> {
   const dir = await tempDir('m');
   return ['install', '--quiet', '--manifest', await writeManifest(dir, manifest), '--target', 'linux-x64', '--dir', root, ...extra];
@@ -172,8 +177,7 @@ describe('the download fails in a way the user can act on, and never loops', () 
     await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve));
     try {
       const manifest = await manifestFor(server, artifact, 'AppImage');
-      const t = manifest.targets['linux-x64'];
-      const viaClosing = { ...manifest, targets: { 'linux-x64': { ...t, urls: [`http://127.0.0.1:${(closing.address() as AddressInfo).port}/app`] } } };
+      const viaClosing = withUrls(manifest, [`http://127.0.0.1:${(closing.address() as AddressInfo).port}/app`]);
       // Without the guard about half of these runs died on undici's assertion.
       for (let i = 0; i < 6; i++) {
         const r = await ao(await installArgs(viaClosing, join(await tempDir('root'), 'app')));
@@ -201,10 +205,9 @@ describe('the download fails in a way the user can act on, and never loops', () 
   it('fails, does not busy-loop, when the same dead URL is listed twice', async () => {
     const artifact = systemTarGz('dup', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
-    const t = manifest.targets['linux-x64'];
     const gone = `${server.url}/gone-${Date.now()}.tar.gz`;
     const root = join(await tempDir('root'), 'app');
-    const r = await ao(await installArgs({ ...manifest, targets: { 'linux-x64': { ...t, urls: [gone, gone] } } }, root), {}, 20_000);
+    const r = await ao(await installArgs(withUrls(manifest, [gone, gone]), root), {}, 20_000);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/404/);
   });
@@ -349,11 +352,10 @@ describe('the download fails in a way the user can act on, and never loops', () 
   // still said "through the proxy <HTTPS_PROXY>" and "check the proxy", sending the user after a proxy never used.
   it('names no proxy when an http:// download failed going direct, with only HTTPS_PROXY set', async () => {
     const manifest = await manifestFor(server, systemTarGz('http-direct', false), 'tar.gz');
-    const t = manifest.targets['linux-x64'];
     const unused = `127.0.0.1:${await closedPort()}`;
     const refused = `http://127.0.0.1:${await closedPort()}/http-direct.tar.gz`;
     const r = await ao(
-      await installArgs({ ...manifest, targets: { 'linux-x64': { ...t, urls: [refused] } } }, join(await tempDir('root'), 'app'), ['--json']),
+      await installArgs(withUrls(manifest, [refused]), join(await tempDir('root'), 'app'), ['--json']),
       { HTTPS_PROXY: `http://${unused}`, NO_PROXY: '', no_proxy: '', AO_APP_DEADLINE_MS: '3000' },
       30_000,
     );
@@ -378,7 +380,7 @@ describe('the download fails in a way the user can act on, and never loops', () 
       // The fault server stalls every answer: a give-up that blames the way there (the proxy, or the network).
       server.fault(path, ...Array.from({ length: 20 }, () => ({ kind: 'stall' as const, ms: 4_000 })));
       const r = await ao(
-        await installArgs({ ...manifest, targets: { 'linux-x64': { ...t, urls: [...urls] } } }, join(await tempDir('root'), 'app'), ['--json']),
+        await installArgs(withUrls(manifest, [...urls]), join(await tempDir('root'), 'app'), ['--json']),
         {
           HTTP_PROXY: `http://${unused}`,
           HTTPS_PROXY: `http://${unused}`,
@@ -489,11 +491,8 @@ describe('the download fails in a way the user can act on, and never loops', () 
   it('under --json, a failed download prints JSON lines only, and one error event: the last, with its code', async () => {
     const artifact = systemTarGz('json-404', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
-    const t = manifest.targets['linux-x64'];
     const root = join(await tempDir('root'), 'app');
-    const args = (await installArgs({ ...manifest, targets: { 'linux-x64': { ...t, urls: [`${server.url}/json-nowhere.tar.gz`] } } }, root, ['--json'])).filter(
-      (a) => a !== '--quiet',
-    );
+    const args = (await installArgs(withUrls(manifest, [`${server.url}/json-nowhere.tar.gz`]), root, ['--json'])).filter((a) => a !== '--quiet');
     const r = await ao(args);
     expect(r.code).toBe(1);
     const events = r.stdout
@@ -508,15 +507,14 @@ describe('the download fails in a way the user can act on, and never loops', () 
   it('leaves no empty .partial after a 404 or a redirect loop, and does not blame the network', async () => {
     const artifact = systemTarGz('missing', false);
     const manifest = await manifestFor(server, artifact, 'tar.gz');
-    const t = manifest.targets['linux-x64'];
     const root = join(await tempDir('root'), 'app');
-    const r404 = await ao(await installArgs({ ...manifest, targets: { 'linux-x64': { ...t, urls: [`${server.url}/nowhere.tar.gz`] } } }, root));
+    const r404 = await ao(await installArgs(withUrls(manifest, [`${server.url}/nowhere.tar.gz`]), root));
     expect(r404.code).toBe(1);
     expect(r404.stderr).not.toMatch(/check the network/);
     expect(await readdir(join(root, 'downloads'))).toEqual([]);
     server.redirect('/loop-a', '/loop-b');
     server.redirect('/loop-b', '/loop-a');
-    const rLoop = await ao(await installArgs({ ...manifest, targets: { 'linux-x64': { ...t, urls: [`${server.url}/loop-a`] } } }, root));
+    const rLoop = await ao(await installArgs(withUrls(manifest, [`${server.url}/loop-a`]), root));
     expect(rLoop.code).toBe(1);
     expect(rLoop.stderr).toMatch(/loop/);
     expect(rLoop.stderr).not.toMatch(/check the network/);
@@ -2244,9 +2242,8 @@ describe('URLs: credentials never printed, malformed or non-http ones refused at
 
   it('prints no password of a manifest URL or of HTTPS_PROXY', async () => {
     const manifest = await manifestFor(server, systemTarGz('secret-proxy', false), 'tar.gz');
-    const t = manifest.targets['linux-x64'];
     const host = new URL(server.url).host;
-    const inManifest = await jsonInstall({ ...manifest, targets: { 'linux-x64': { ...t, urls: [`http://u:MANIFESTSECRET@${host}/nope.tar.gz`] } } });
+    const inManifest = await jsonInstall(withUrls(manifest, [`http://u:MANIFESTSECRET@${host}/nope.tar.gz`]));
     expect(inManifest.code).toBe(1);
     expect(errorEvent(inManifest.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD' });
     expect(inManifest.stdout + inManifest.stderr).not.toMatch(/MANIFESTSECRET/);
@@ -2319,8 +2316,7 @@ describe('URLs: credentials never printed, malformed or non-http ones refused at
 
   it('refuses a manifest URL that does not parse as EAPPMANIFEST (exit 1, no stack trace)', async () => {
     const manifest = await manifestFor(server, systemTarGz('bad-url', false), 'tar.gz');
-    const t = manifest.targets['linux-x64'];
-    const r = await jsonInstall({ ...manifest, targets: { 'linux-x64': { ...t, urls: ['http://[::1'] } } });
+    const r = await jsonInstall(withUrls(manifest, ['http://[::1']));
     expect(r.code).toBe(1);
     expect(r.stderr).not.toMatch(/\n\s+at |unexpected error/);
     expect(errorEvent(r.stdout)).toMatchObject({ event: 'error', code: 'EAPPMANIFEST', why: expect.stringContaining('urls') });
