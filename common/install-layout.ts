@@ -2,6 +2,7 @@ import { builtinModule } from './builtin-module.js';
 import { accessSync, constants, existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homeDirOrNone } from './home.js';
 import { quotePathFor, shellQuote } from './shell-quote.js';
+import { windowsSpawnPlan } from './windows-command.js';
 import { basename, join, sep } from 'node:path';
 
 /**
@@ -319,16 +320,6 @@ export function sudoFor(layout: InstallLayout, platform = process.platform): str
 const yarnSlug = (packageDir: string) => /(?:^|\/)((?:@[^/]+\/)?[^/]+)$/.exec(packageDir)![1]!.replace('/', '-');
 
 /**
- * How to start Yarn's shim of itself (npm_execpath) with `args`. On Windows it is a sh script, which Windows cannot start
- * (the lookup had failed and the repair fell back to `yarn cache clean --all`), beside a `.cmd` twin only cmd.exe runs.
- */
-function yarnCall(yarn: string, args: string[]): [file: string, args: string[], verbatim: boolean] {
-  if (process.platform !== 'win32') return [yarn, args, false];
-  const cmd = /\.cmd$/i.test(yarn) ? yarn : `${yarn}.cmd`;
-  return [process.env.ComSpec ?? 'cmd.exe', ['/d', '/s', '/c', `"${quotePathFor('win32', cmd)} ${args.join(' ')}"`], true];
-}
-
-/**
  * The caches the next yarn dlx call unpacks from, as the yarn running ao resolves them in `project` (yarn dlx's, which
  * lasts the call): its cacheFolder unless that lies in the throwaway project, and `<globalFolder>/cache`, the global
  * cache or the mirror that fills a cache of the project's own (an absolute cacheFolder in the .yarnrc.yml yarn dlx
@@ -340,8 +331,17 @@ function yarnCacheFolders(project: string | undefined): string[] {
   if (!project || !yarn || !/^yarn\/(?:[2-9]|\d\d)/.test(process.env.npm_config_user_agent ?? '')) return [];
   const { spawnSync } = builtinModule('node:child_process') as typeof import('node:child_process');
   const get = (key: string) => {
-    const [file, args, windowsVerbatimArguments] = yarnCall(yarn, ['config', 'get', key]);
-    const ran = spawnSync(file, args, { cwd: project, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'ignore'], windowsVerbatimArguments });
+    // On Windows the shim is a sh script, which Windows cannot start (the lookup had failed and every Windows user got
+    // `yarn cache clean --all`), beside a `.cmd` twin that cmd.exe runs.
+    const args = ['config', 'get', key];
+    const plan = process.platform === 'win32' ? windowsSpawnPlan(yarn, args, process.env) : { file: yarn, args };
+    const ran = spawnSync(plan.file, plan.args, {
+      cwd: project,
+      encoding: 'utf8',
+      timeout: 30_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+      windowsVerbatimArguments: plan.windowsVerbatimArguments,
+    });
     return ran.status === 0 ? ran.stdout.trim() : '';
   };
   const globalFolder = get('globalFolder');
