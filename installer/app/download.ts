@@ -571,11 +571,11 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   const continues = status === 206 && continuesPartial(header(res.headers, 'content-range'), part.offset, size);
   const gzipLabel = encoding === 'gzip' || encoding === 'x-gzip';
   let coded = encoding !== 'identity' && !(continues && (!gzipLabel || asLongAsItsRange(res.headers)));
-  // Counts the body's bytes against the stall rule from here on, its head's too.
-  const watch = trickleWatch(url, ctx.stallTimeoutMs);
-  let source: AsyncIterable<unknown> = res.body;
+  // The body's bytes as they arrive, each counted once against the stall rule, the head read included (a body
+  // trickling in had held the attempt until its head came, whatever the stall time).
+  let source: AsyncIterable<unknown> = watched(res.body, trickleWatch(url, ctx.stallTimeoutMs));
   if (coded && (status === 200 || continues)) {
-    const head = await readHead(res.body, CODING_HEAD_BYTES, watch);
+    const head = await readHead(source, CODING_HEAD_BYTES);
     source = head.body;
     const bytes = Buffer.concat(head.chunks);
     coded = status === 200 ? !notInThatCoding(encoding, bytes) : gunzipHead(bytes) !== undefined;
@@ -672,7 +672,6 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
       batch.push(chunk as Buffer);
       batched += (chunk as Buffer).length;
       received += (chunk as Buffer).length;
-      watch((chunk as Buffer).length);
       // More bytes than the manifest pins: whatever else comes is not the artifact (leaving the loop discards the body).
       if (received >= size) break;
       if (batched >= WRITE_BATCH) await flush();
@@ -725,12 +724,19 @@ function asLongAsItsRange(headers: Record<string, string | string[] | undefined>
   return range !== undefined && length !== undefined && /^\d+$/.test(length) && Number(length) === range.end - range.start + 1;
 }
 
+/** `body` with each chunk told to `watch` as it arrives (raw, before any decoding). */
+async function* watched(body: AsyncIterable<unknown>, watch: (bytes: number) => void): AsyncGenerator<Buffer> {
+  for await (const chunk of body) {
+    watch((chunk as Buffer).length);
+    yield chunk as Buffer;
+  }
+}
+
 /**
  * The body's first chunks, at least `n` bytes unless it ends sooner, and the whole body again (those chunks, then the rest).
- * The rest is read through one iterator, closed (the body destroyed) when the reader stops early. `watch` is told each
- * chunk: a body trickling in had held the attempt until its head came, whatever the stall time.
+ * The rest is read through one iterator, closed (the body destroyed) when the reader stops early.
  */
-async function readHead(body: AsyncIterable<unknown>, n: number, watch: (bytes: number) => void): Promise<{ chunks: Buffer[]; body: AsyncIterable<Buffer> }> {
+async function readHead(body: AsyncIterable<unknown>, n: number): Promise<{ chunks: Buffer[]; body: AsyncIterable<Buffer> }> {
   const rest = body[Symbol.asyncIterator]();
   const chunks: Buffer[] = [];
   try {
@@ -739,7 +745,6 @@ async function readHead(body: AsyncIterable<unknown>, n: number, watch: (bytes: 
       if (next.done) break;
       chunks.push(next.value as Buffer);
       length += (next.value as Buffer).length;
-      watch((next.value as Buffer).length);
     }
   } catch (err) {
     await rest.return?.();
