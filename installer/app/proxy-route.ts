@@ -96,7 +96,8 @@ function noProxyList(value: string | undefined, urls: string[]): string | undefi
  * `*`), any other one the host exactly; an entry with a port matches that port only (the scheme's when the URL has none).
  */
 function bypassesProxy(url: URL, noProxy: string | undefined): boolean {
-  const value = noProxy ?? process.env.no_proxy ?? process.env.NO_PROXY ?? '';
+  // noProxySetting has read NO_PROXY, no_proxy and npm's noproxy: undefined means none is set.
+  const value = noProxy ?? '';
   if (value === '*') return true;
   // `host`, not `hostname`: an IPv6 address keeps its brackets, as the entries write it.
   const host = url.host.replace(/:\d*$/, '').toLowerCase();
