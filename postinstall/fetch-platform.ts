@@ -67,7 +67,8 @@ async function fetchInto(entry: BinaryEntry, cwd: string, cache: string, locked:
   const opts = await npmFlatOptions({ cwd, env: withoutYarn1DefaultRegistry(process.env) });
   await mkdir(join(cache, 'tmp'), { recursive: true, mode: CACHE_FOLDER_MODE });
   const staging = tempSibling(stagingName, STAGING_TAG);
-  await mkdir(staging);
+  // Owner-only: the fetched binary is checked in it, then copied out; a folder others may write (umask 000) lets them swap it between.
+  await mkdir(staging, { mode: 0o700 });
   try {
     // With the lockfile's entry, its URL and integrity, as `npm ci` fetches: npm's cache answers by integrity, offline
     // or with the registry down, and holds no packument when `npm ci` filled it. pacote checks the tarball against
