@@ -90,7 +90,12 @@ const HTML_START = /^(?:\xEF\xBB\xBF)?[\t\n\f\r ]*<(?:\?xml|!doctype\s+html|html
 
 /** How every app artifact begins: a zip, a gzip (tar.gz), an ELF (AppImage) or MZ (exe) executable. */
 const ARTIFACT_MAGIC = ['504b0304', '1f8b', '7f454c46', '4d5a'].map((hex) => Buffer.from(hex, 'hex'));
-const startsLikeArtifact = (head: Buffer) => ARTIFACT_MAGIC.some((magic) => head.subarray(0, magic.length).equals(magic));
+const GZIP_MAGIC = ARTIFACT_MAGIC[1]!;
+const startsWith = (head: Buffer, magic: Buffer) => head.subarray(0, magic.length).equals(magic);
+const startsLikeArtifact = (head: Buffer) => ARTIFACT_MAGIC.some((magic) => startsWith(head, magic));
+/** A body's first 512 bytes (WHATWG sniffing's window) begin like a web page. */
+const looksLikePage = (head: Buffer) => HTML_START.test(head.subarray(0, 512).toString('latin1'));
+const isGzipLabel = (coding: string) => coding === 'gzip' || coding === 'x-gzip';
 
 /** The Content-Types of a web page: HTML, or XHTML. */
 const PAGE_TYPE = /^\s*(?:text\/html|application\/xhtml\+xml)\b/i;
@@ -569,7 +574,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
   // shorter than its range, and a gzip stream. Decoded, it is the rest of the file; taken as it was, resume after resume
   // ended early and the download failed its pin.
   const continues = status === 206 && continuesPartial(header(res.headers, 'content-range'), part.offset, size);
-  const gzipLabel = encoding === 'gzip' || encoding === 'x-gzip';
+  const gzipLabel = isGzipLabel(encoding);
   let coded = encoding !== 'identity' && !(continues && (!gzipLabel || asLongAsItsRange(res.headers)));
   // The body's bytes as they arrive, each counted once against the stall rule, the head read included (a body
   // trickling in had held the attempt until its head came, whatever the stall time).
@@ -641,7 +646,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
     if (sniff) {
       sniff = false;
       const head = firstBytes(batch, 512);
-      if (HTML_START.test(head.toString('latin1')) || (labelledPage && !startsLikeArtifact(head))) {
+      if (looksLikePage(head) || (labelledPage && !startsLikeArtifact(head))) {
         batch = [];
         batched = 0;
         throw htmlPage(url);
@@ -761,8 +766,6 @@ async function readHead(body: AsyncIterable<unknown>, n: number): Promise<{ chun
   return { chunks, body: whole() };
 }
 
-const GZIP_MAGIC = Buffer.from('1f8b', 'hex');
-
 /**
  * A body labelled with Content-Encoding `coding` whose bytes are not in that coding but as they are (the pinned hash still
  * judges them either way):
@@ -776,9 +779,8 @@ const GZIP_MAGIC = Buffer.from('1f8b', 'hex');
  */
 function notInThatCoding(coding: string, head: Buffer): boolean {
   // A web page under the label (a network's gateway that labels everything so) is taken as it is, so the sniff knows it.
-  if (HTML_START.test(head.subarray(0, 512).toString('latin1'))) return true;
-  const gzipped = head.subarray(0, GZIP_MAGIC.length).equals(GZIP_MAGIC);
-  if (!gzipped || (coding !== 'gzip' && coding !== 'x-gzip')) return startsLikeArtifact(head);
+  if (looksLikePage(head)) return true;
+  if (!startsWith(head, GZIP_MAGIC) || !isGzipLabel(coding)) return startsLikeArtifact(head);
   return gunzipHead(head)?.subarray(257, 262).toString('latin1') === 'ustar';
 }
 
