@@ -304,6 +304,17 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       expect(r.stderr).toBe('child_process loaded: false\n');
     });
 
+    // The handle is given no environment list, so the child inherits the launcher's own (bench/launcher.ts: listing
+    // process.env cost 0.15 ms): exactly what the caller set, nothing added or lost.
+    it("hands the binary the caller's environment as it is, as running the binary directly does", async () => {
+      const caller = { ...env, AO_ENV_PROBE: 'a b=c ü', EMPTY_ONE: '' };
+      const direct = spawnSync(platformBinary(), ['fixture', 'env'], { env: caller, encoding: 'utf8' });
+      const launched = spawnSync(node20, [launcher, 'fixture', 'env'], { env: caller, encoding: 'utf8', timeout: 60_000 });
+      expect([launched.status, launched.stderr]).toEqual([0, '']);
+      expect(launched.stdout).toContain('AO_ENV_PROBE=a b=c ü\n');
+      expect(launched.stdout).toBe(direct.stdout);
+    });
+
     // --no-deprecation (a usual NODE_OPTIONS against noisy warnings) makes process.noDeprecation read-only: the launcher
     // had set it to keep the handle's warning quiet, and every call ended in "cannot run ... Cannot assign to read only
     // property 'noDeprecation'" and exit 1, on Node 20 and with AO_BINARY_PATH on Node 22.
