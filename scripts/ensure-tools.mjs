@@ -11,9 +11,10 @@ const QEMU = '/usr/bin/qemu-aarch64-static';
 
 const tools = process.argv.slice(2);
 // Every name checked before anything is installed: a typo had been told only after Go's install, or never when it failed.
-const unknown = tools.filter((tool) => tool !== 'go' && tool !== 'qemu');
+const KNOWN = ['go', 'qemu'];
+const unknown = tools.filter((tool) => !KNOWN.includes(tool));
 if (unknown.length > 0) {
-  say(`ensure-tools: unknown tool ${unknown.join(', ')}`);
+  say(`ensure-tools: unknown tool ${unknown.join(', ')} (it knows ${KNOWN.join(' and ')})`);
   process.exit(2);
 }
 

@@ -20,6 +20,6 @@ describe('what npm test installs before its tests', () => {
 
   it('a tool it does not know is refused, not passed over', () => {
     const r = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'ensure-tools.mjs'), 'go', 'qmeu'], { encoding: 'utf8' });
-    expect([r.status, r.stderr.trim().split('\n').pop()]).toEqual([2, 'ao-toolkit: ensure-tools: unknown tool qmeu']);
+    expect([r.status, r.stderr.trim().split('\n').pop()]).toEqual([2, 'ao-toolkit: ensure-tools: unknown tool qmeu (it knows go and qemu)']);
   });
 });
