@@ -500,13 +500,16 @@ async function makeAppFolders(root: string): Promise<void> {
   await refuseFolderOthersCanWrite(root, 'install');
 }
 
+/** The installer's lock file in the app folder `root`. */
+const lockFile = (root: string) => join(root, '.lock');
+
 /**
  * The lock file could not be made for want of an inode (`df -i` at 100%, bytes maybe free). No other ao-app holds `root`
  * then (its lock file would be there: EEXIST), and none can take it until something frees an inode.
  */
 function noRoomForLock(err: unknown, root: string): boolean {
   const { code, syscall, path } = err as NodeJS.ErrnoException;
-  return DISK_FULL.has(code ?? '') && syscall === 'open' && path === join(root, '.lock');
+  return DISK_FULL.has(code ?? '') && syscall === 'open' && path === lockFile(root);
 }
 
 /** A lock that could not be taken for want of the right to write the folder, or of an inode for it: what only reads goes on without it. */
@@ -525,7 +528,7 @@ function lockAppRoot(
   onWait?: (message: string) => void,
   { signal, needsNoSpace = false }: { signal?: AbortSignal; needsNoSpace?: boolean } = {},
 ): Promise<Lock> {
-  const lockPath = join(root, '.lock');
+  const lockPath = lockFile(root);
   return acquireLock(lockPath, {
     purpose: 'the desktop app installer',
     waitMs,
