@@ -29,7 +29,7 @@ import { legacyNotice } from './legacy-notice.js';
 import { cachedBinaryPath, cacheRootsToSearch, writableCacheRoot } from './locations.js';
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
 import { untrustedBy } from './ownership.js';
-import { platformLimit } from './platform-limit.js';
+import { npmrcOffline, platformLimit } from './platform-limit.js';
 import { findPlatformPackage, inYarnZip, npmLockfile } from './resolve.js';
 import { FORWARDED, forwardSignals, INSPECTOR_SIGNAL } from './signal-forward.js';
 import { runAsChild, type StartedBinary } from './spawn-binary.js';
@@ -258,7 +258,9 @@ function resolveBinary(manifest: AoManifest): Resolved {
   const installed = layout();
   const { manager, global, yarnBerry, project } = installed;
   const native = manifest.binaries[[...wanted].reverse().find((t) => manifest.binaries[t]) ?? ''];
+  const offlineRc = manager === 'npm' ? npmrcOffline(global ? undefined : project) : undefined;
   throw diagnoseMissingBinary({
+    offline: offlineRc && `offline=true in ${offlineRc}`,
     platformLimit: native && platformLimit(manager, yarnBerry ?? false, global ? undefined : project, native),
     manifest,
     wanted,

@@ -606,6 +606,15 @@ describe('npm global installs from the registry', () => {
     writeFileSync(join(dir, 'package.json'), '{"name":"p","version":"1.0.0","private":true}\n');
     return dir;
   };
+  /** A project `name` holding only the package.json and lockfile of ao installed with --omit=optional: npm's cache lacks the platform package. */
+  const lockedWithoutPlatformPackage = async (sb: Sandbox, name: string) => {
+    const warm = project(sb);
+    await mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts', '--prefix', warm], sb.env, { cwd: warm });
+    const dir = join(sb.root, name);
+    mkdirSync(dir);
+    for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(warm, file), join(dir, file));
+    return dir;
+  };
 
   it('with --omit=optional, the postinstall fetches the platform package through npm config and ao works', async () => {
     const sb = sandbox('npm-omit');
@@ -696,16 +705,30 @@ describe('npm global installs from the registry', () => {
   // Offline with a cache that never held the platform package: not a registry or network setting to check.
   it("with --omit=optional and --offline, a platform package not in npm's cache is told as offline, with the command to run online", async () => {
     const sb = sandbox('npm-omit-offline-uncached');
-    const warm = project(sb);
-    await mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts', '--prefix', warm], sb.env, { cwd: warm });
-    const dir = join(sb.root, 'offline');
-    mkdirSync(dir);
-    for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(warm, file), join(dir, file));
+    const dir = await lockedWithoutPlatformPackage(sb, 'offline');
     const r = await mustRun('npm', ['ci', '--omit=optional', '--offline', '--foreground-scripts'], sb.env, { cwd: dir });
     expect(r.stderr).toContain('why: npm is offline (--offline, or offline=true in an npmrc), and its cache does not hold @aoagents/ao-linux-x64@0.10.0');
     expect(r.stderr).not.toContain('check the registry and network settings');
     expect(r.stderr).toContain(`To fix: in ${dir}: npm install --include=optional`);
     await mustRun('sh', ['-c', 'npm install --include=optional'], sb.env, { cwd: dir });
+    expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // offline=true in the user's npmrc (a laptop set up for trains): the command printed had been `npm install
+  // --include=optional`, which runs offline too and fails the same way; and the why said the install script did not run.
+  it("with offline=true in the user's npmrc and --omit=optional, the postinstall's fetch failing offline prints a command that installs online", async () => {
+    const sb = sandbox('npm-omit-offline-npmrc');
+    const dir = await lockedWithoutPlatformPackage(sb, 'offline-npmrc');
+    writeFileSync(sb.npmrc, `${readFileSync(sb.npmrc, 'utf8')}offline=true\n`);
+    const r = await mustRun('npm', ['ci', '--omit=optional', '--foreground-scripts'], sb.env, { cwd: dir });
+    expect(r.stderr).toContain('why: npm is offline (--offline, or offline=true in an npmrc), and its cache does not hold @aoagents/ao-linux-x64@0.10.0');
+    expect(r.stderr).not.toContain('did not run');
+    expect(r.stderr).toContain(`To fix: in ${dir}: npm install --include=optional --offline=false`);
+    // ao, called afterwards, tells the same: npm offline by that npmrc, not a script that did not run.
+    const called = await run(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env);
+    expect(called.stderr).toContain(`npm is offline (offline=true in ${sb.npmrc}), so the install script could not fetch it`);
+    expect(called.stderr).toContain(`fix: in ${dir}: npm install --include=optional --offline=false  (or allow its install script:`);
+    await mustRun('sh', ['-c', 'npm install --include=optional --offline=false'], sb.env, { cwd: dir });
     expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
   });
 

@@ -52,9 +52,14 @@ describe('diagnosing a missing binary', () => {
     expect(e.why).toContain('darwin-arm64, darwin-x64, linux-arm64, linux-x64, win32-arm64, win32-x64');
   });
 
+  // The same node_modules come from `npm install --os=darwin --cpu=arm64` on this machine: "copied into a container"
+  // had been said to that user too.
   it('node_modules from macOS in a Linux container: reinstall here, or npm --os/--cpu', () => {
     const e = diagnoseMissingBinary(facts({ presentTargets: ['darwin-arm64'], global: false }));
     expect(e.code).toBe('EAOWRONGPLATFORM');
+    expect(e.why).toBe(
+      'these node_modules were installed for darwin-arm64, not this machine (by npm install --os/--cpu, or on another machine and copied here: a container, a VM, WSL)',
+    );
     expect(e.what).toContain('darwin-arm64');
     expect(e.fix).toContain('rm -rf node_modules && npm install');
     expect(e.fix).toContain('npm install --os=linux --cpu=x64');
@@ -104,13 +109,29 @@ describe('diagnosing a missing binary', () => {
     );
   });
 
+  // ao cannot tell a blocked install script from one whose fetch failed (offline, the registry down): "the install
+  // script did not run" had been said after a fetch that ran and failed.
   it('omitted optional deps under npm: --include=optional, or let the script fetch it', () => {
     const e = diagnoseMissingBinary(facts({}));
     expect(e.code).toBe('EAOMISSING');
+    expect(e.why).toBe(
+      'optional dependencies were left out (--omit=optional, --no-optional or a production-only install), and no install script fetched it (scripts blocked, or its fetch failed: the install printed why)',
+    );
     expect(e.fix).toContain('npm install -g @aoagents/ao@0.10.0 --include=optional');
     expect(diagnoseMissingBinary(facts({ global: false, lockfile: { folder: '/p', targets: ['linux-x64', 'darwin-arm64'] } })).fix).toContain(
       'npm install --include=optional',
     );
+  });
+
+  // offline=true in an npmrc holds for the commands a fix names too: they failed as the fetch had.
+  it('npm offline by an npmrc: the why says so, and every npm command in the fix goes online', () => {
+    const e = diagnoseMissingBinary(facts({ global: false, offline: 'offline=true in /h/.npmrc' }));
+    expect(e.why).toMatch(/, and npm is offline \(offline=true in \/h\/.npmrc\), so the install script could not fetch it$/);
+    expect(e.fix).toBe(
+      'npm install --include=optional --offline=false  (or allow its install script: npm rebuild @aoagents/ao --ignore-scripts=false --offline=false)',
+    );
+    // The postinstall's own fetch failed: its script ran, so none is to be allowed.
+    expect(diagnoseMissingBinary(facts({ global: false, fetchFailed: true })).fix).toBe('npm install --include=optional');
   });
 
   // npx (and pnpm dlx) install into a project of their own: the user's own folder is not where a fix works.
