@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { UserError } from '../common/errors.js';
-import { removeFolderCommand, type PackageManager } from '../common/install-layout.js';
+import { removeFileCommand, removeFolderCommand, type PackageManager } from '../common/install-layout.js';
 import type { AoManifest, BinaryEntry } from '../common/ao-manifest.js';
 import { quotePathFor } from '../common/shell-quote.js';
 import type { PlatformLimit } from './platform-limit.js';
@@ -100,7 +100,7 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
       what: `ao's binary for ${target} is missing: ${join(folder, 'package-lock.json')} lists ${targets.length ? targets.join(', ') : 'no platform package'} only`,
       why: 'npm wrote the lockfile on one platform and dropped the others (npm/cli#4828)',
       // The lockfile's folder, not the caller's: ao runs from anywhere, and a workspace keeps it above ao's project.
-      fix: `in ${quote(folder)}: ${platform === 'win32' ? 'rmdir /s /q node_modules && del package-lock.json' : 'rm -rf node_modules package-lock.json'} && npm install  (then commit the new lockfile)`,
+      fix: `in ${quote(folder)}: ${removeFolderCommand('node_modules', platform)} && ${removeFileCommand(['package-lock.json'], platform)} && npm install  (then commit the new lockfile)`,
       code: 'EAOLOCKFILE',
     });
   }
@@ -159,7 +159,7 @@ export function zippedByYarn(binary: string, entry: BinaryEntry, project: string
   return new UserError({
     what: `cannot run ${binary}`,
     why: `it lies inside a zip archive in Yarn's cache: the project keeps ${entry.package} packed (unplugged: false in dependenciesMeta), and a program cannot be started from a zip`,
-    fix: `${project ? `in ${project}: ` : ''}remove "unplugged": false from ${entry.package} in package.json's dependenciesMeta, then run yarn install`,
+    fix: `${project ? `in ${quotePathFor(process.platform, project)}: ` : ''}remove "unplugged": false from ${entry.package} in package.json's dependenciesMeta, then run yarn install`,
     code: 'EAOSPAWN',
   });
 }

@@ -864,7 +864,7 @@ describe('npm global installs from the registry', () => {
     expect(r.stderr).toContain(`${lockPath} lists darwin-arm64 only`);
     const fix = /fix: in ([^:]+): (.*?) {2}\(then commit the new lockfile\)/.exec(r.stderr);
     expect(fix?.[1]).toBe(dir);
-    expect(fix?.[2]).toBe('rm -rf node_modules package-lock.json && npm install');
+    expect(fix?.[2]).toBe('rm -rf node_modules && rm -f package-lock.json && npm install');
     await mustRun('sh', ['-c', fix![2]!], sb.env, { cwd: dir });
     expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env, { cwd: elsewhere })).stdout).toBe('ao version 0.10.0\n');
     expect(readdirSync(elsewhere)).toEqual(['package.json']);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { installLayout } from '../../common/install-layout.js';
-import { diagnoseMissingBinary, type MissingBinaryFacts } from '../../postinstall/diagnose.js';
+import { diagnoseMissingBinary, zippedByYarn, type MissingBinaryFacts } from '../../postinstall/diagnose.js';
 import { preferredTargets } from '../../postinstall/host.js';
 import { platformLimit } from '../../postinstall/platform-limit.js';
 import { npmLockfile } from '../../postinstall/resolve.js';
@@ -94,7 +94,7 @@ describe('diagnosing a missing binary', () => {
     expect(e.code).toBe('EAOLOCKFILE');
     expect(e.why).toContain('npm/cli#4828');
     expect(e.what).toBe("ao's binary for linux-x64 is missing: /w/package-lock.json lists darwin-arm64 only");
-    expect(e.fix).toBe('in /w: rm -rf node_modules package-lock.json && npm install  (then commit the new lockfile)');
+    expect(e.fix).toBe('in /w: rm -rf node_modules && rm -f package-lock.json && npm install  (then commit the new lockfile)');
     expect(diagnoseMissingBinary(facts({ global: false, lockfile: { folder: '/my app', targets: [] } })).fix).toMatch(/^in '\/my app': rm -rf /);
   });
 
@@ -102,7 +102,7 @@ describe('diagnosing a missing binary', () => {
   it('on Windows the repairs that delete node_modules or the lockfile are commands cmd.exe runs', () => {
     const windows = { wanted: ['win32-x64'], global: false, project: 'C:\\my app' };
     expect(diagnoseMissingBinary(facts({ ...windows, lockfile: { folder: 'C:\\my app', targets: ['darwin-arm64'] } })).fix).toBe(
-      'in "C:\\my app": rmdir /s /q node_modules && del package-lock.json && npm install  (then commit the new lockfile)',
+      'in "C:\\my app": rmdir /s /q node_modules && del /q package-lock.json && npm install  (then commit the new lockfile)',
     );
     expect(diagnoseMissingBinary(facts({ ...windows, presentTargets: ['darwin-arm64'] })).fix).toBe(
       'reinstall in "C:\\my app": rmdir /s /q node_modules && npm install  (or for npm >= 10: npm install --os=win32 --cpu=x64)',
@@ -150,6 +150,14 @@ describe('diagnosing a missing binary', () => {
       'pnpm add -g @aoagents/ao --allow-build=@aoagents/ao  or  pnpm approve-builds -g',
     );
     expect(diagnoseMissingBinary(facts({ installer: 'bun' })).fix).toContain('bun pm -g trust @aoagents/ao');
+  });
+
+  // Every other fix quotes the folder it names; this one had printed `in /my app: remove ...`.
+  it("Yarn PnP keeping the platform package zipped names the project's folder quoted, as every fix does", () => {
+    const binary = '/my app/.yarn/cache/ao.zip/node_modules/@aoagents/ao-linux-x64/bin/ao';
+    expect(zippedByYarn(binary, manifest.binaries['linux-x64']!, '/my app').fix).toBe(
+      `in '/my app': remove "unplugged": false from @aoagents/ao-linux-x64 in package.json's dependenciesMeta, then run yarn install`,
+    );
   });
 
   it('under Rosetta, names the x64 package that x64 npm installs, not the preferred arm64 one', () => {
