@@ -363,6 +363,24 @@ export function removeFolderCommand(folder: string, platform: string = process.p
 }
 
 /**
+ * The command that deletes files, for the shell a user of `platform` pastes it into: cmd.exe's `del /q` on Windows, `rm -f`
+ * elsewhere. A `*` in a file's name stays a pattern (outside the POSIX quotes; cmd expands it within its own).
+ */
+export function removeFileCommand(files: string[], platform: string = process.platform): string {
+  const word = (file: string) => {
+    if (platform === 'win32') return quotePathFor(platform, file);
+    const at = file.lastIndexOf('/') + 1;
+    const name = file
+      .slice(at)
+      .split('*')
+      .map((part) => (part ? shellQuote(part) : ''))
+      .join('*');
+    return at ? `${shellQuote(file.slice(0, at - 1) || '/')}/${name}` : name;
+  };
+  return `${platform === 'win32' ? 'del /q' : 'rm -f'} ${files.map(word).join(' ')}`;
+}
+
+/**
  * The command that puts a release's files back exactly, for this install
  * method (a plain `npm install` in a project says "up to date" and rewrites
  * nothing; `npm install -g` of the same version keeps a modified platform
@@ -403,10 +421,10 @@ export function reinstallCommand(layout: InstallLayout, spec: string, platformDi
     const zipped = unplugged ? basename(unplugged) : platformDir && `${yarnSlug(posix(platformDir))}-npm-${spec.slice(name.length + 1)}`;
     const caches = zipped ? yarnCacheFolders(layout.project) : [];
     if (!zipped || !caches.length) return 'yarn cache clean --all';
-    const zips = caches.map((cache) =>
-      platform === 'win32' ? quotePathFor(platform, `${cache}\\${zipped}-*.zip`) : `${shellQuote(cache)}/${shellQuote(zipped)}-*.zip`,
+    return removeFileCommand(
+      caches.map((cache) => `${cache}${platform === 'win32' ? '\\' : '/'}${zipped}-*.zip`),
+      platform,
     );
-    return `${platform === 'win32' ? 'del /q' : 'rm -f'} ${zips.join(' ')}`;
   }
   const inProject = layout.project ? ` (in ${layout.project})` : '';
   const removed = layout.pnp ? unplugged : platformDir && posix(platformDir);

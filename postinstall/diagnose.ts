@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { UserError } from '../common/errors.js';
-import { removeFolderCommand, type PackageManager } from '../common/install-layout.js';
+import { removeFileCommand, removeFolderCommand, type PackageManager } from '../common/install-layout.js';
 import type { AoManifest, BinaryEntry } from '../common/ao-manifest.js';
 import { quotePathFor } from '../common/shell-quote.js';
 import type { PlatformLimit } from './platform-limit.js';
@@ -33,7 +33,14 @@ export interface MissingBinaryFacts {
   platformLimit?: PlatformLimit;
   /** `sudo ` for a global folder root owns that this user may not write, else empty: sudoFor, which says empty for a project. */
   sudo?: string;
+  /** npm is offline (`--offline`, or offline=true in this npmrc): an npm command the fix names must say --offline=false. */
+  offline?: string;
+  /** The install script ran and its fetch failed (the postinstall itself says why): no script was blocked. */
+  fetchFailed?: boolean;
 }
+
+/** The code of the fallback fetch's error when npm is offline and its cache lacks the package. */
+export const FETCH_OFFLINE = 'EAOOFFLINE';
 
 export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
   const { manifest, installer } = f;
@@ -79,7 +86,8 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
   if (f.presentTargets.length > 0 && !f.presentTargets.includes(target)) {
     return new UserError({
       what: `ao's binary for ${target} is missing; node_modules holds ${f.presentTargets.join(', ')}`,
-      why: 'these node_modules were installed on another platform (copied into a container, a VM or WSL)',
+      // ao cannot tell which: both leave the same node_modules.
+      why: `these node_modules were installed for ${f.presentTargets.join(', ')}, not this machine (by npm install --os/--cpu, or on another machine and copied here: a container, a VM, WSL)`,
       fix: f.global
         ? `reinstall on this machine: ${globalInstall(spec)}`
         : `reinstall ${f.project ? `in ${quote(f.project)}` : 'here'}: ${removeFolderCommand('node_modules', platform)} && ${localInstall(installer, f.yarnBerry)}  (or for npm >= 10: npm install --os=${os} --cpu=${cpu})`,
@@ -92,21 +100,33 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
       what: `ao's binary for ${target} is missing: ${join(folder, 'package-lock.json')} lists ${targets.length ? targets.join(', ') : 'no platform package'} only`,
       why: 'npm wrote the lockfile on one platform and dropped the others (npm/cli#4828)',
       // The lockfile's folder, not the caller's: ao runs from anywhere, and a workspace keeps it above ao's project.
-      fix: `in ${quote(folder)}: ${platform === 'win32' ? 'rmdir /s /q node_modules && del package-lock.json' : 'rm -rf node_modules package-lock.json'} && npm install  (then commit the new lockfile)`,
+      fix: `in ${quote(folder)}: ${removeFolderCommand('node_modules', platform)} && ${removeFileCommand(['package-lock.json'], platform)} && npm install  (then commit the new lockfile)`,
       code: 'EAOLOCKFILE',
     });
   }
-  const fetchHint = blockedScriptFix(installer, name, f.global, sudo);
+  // Offline, npm's own commands would fail as the fetch did: --offline=false reaches the registry, whatever the npmrc says.
+  const online = installer === 'npm' && f.offline ? ' --offline=false' : '';
+  const fetchHint = f.fetchFailed ? undefined : blockedScriptFix(installer, name, f.global, sudo, online);
   return new UserError({
     what: `ao's platform package ${entry.package}@${entry.version} is not installed`,
-    why: `optional dependencies were left out (--omit=optional, --no-optional or a production-only install)${fetchHint ? ', and the install script that would have fetched it did not run' : ''}`,
-    fix: `${f.global ? '' : inProject}${installer === 'npm' ? `${f.global ? `${sudo}npm install -g ${spec}` : 'npm install'} --include=optional` : f.global ? globalInstall(spec) : localInstall(installer, f.yarnBerry)}${fetchHint ? `  (or allow its install script: ${fetchHint})` : ''}`,
+    why: `optional dependencies were left out (--omit=optional, --no-optional or a production-only install)${scriptOutcome(f, Boolean(fetchHint))}`,
+    fix: `${f.global ? '' : inProject}${installer === 'npm' ? `${f.global ? `${sudo}npm install -g ${spec}` : 'npm install'} --include=optional${online}` : f.global ? globalInstall(spec) : localInstall(installer, f.yarnBerry)}${fetchHint ? `  (or allow its install script: ${fetchHint})` : ''}`,
     code: 'EAOMISSING',
   });
 }
 
+/**
+ * What became of the install script that fetches a missing platform package. ao cannot tell a blocked script from one
+ * whose fetch failed (the install printed why), unless npm is offline, which no fetch gets past.
+ */
+function scriptOutcome(f: MissingBinaryFacts, canBeBlocked: boolean): string {
+  if (f.offline) return `, and npm is offline (${f.offline}), so the install script could not fetch it`;
+  if (f.fetchFailed) return ', and the install script could not fetch it';
+  return canBeBlocked ? ', and no install script fetched it (scripts blocked, or its fetch failed: the install printed why)' : '';
+}
+
 /** How to let ao's install script run under each package manager; `sudo` as for sudoFor. */
-export function blockedScriptFix(installer: PackageManager, name: string, global: boolean, sudo = ''): string | undefined {
+export function blockedScriptFix(installer: PackageManager, name: string, global: boolean, sudo = '', npmFlags = ''): string | undefined {
   switch (installer) {
     case 'pnpm':
       return global ? `pnpm add -g ${name} --allow-build=${name}  or  pnpm approve-builds -g` : 'pnpm approve-builds';
@@ -114,7 +134,7 @@ export function blockedScriptFix(installer: PackageManager, name: string, global
       return global ? `bun pm -g trust ${name}` : `bun pm trust ${name}`;
     case 'npm':
       // Explicit: ignore-scripts=true in an npmrc blocks `npm rebuild` too.
-      return `${global ? `${sudo}npm rebuild -g ` : 'npm rebuild '}${name} --ignore-scripts=false`;
+      return `${global ? `${sudo}npm rebuild -g ` : 'npm rebuild '}${name} --ignore-scripts=false${npmFlags}`;
     default:
       return undefined;
   }
@@ -139,7 +159,7 @@ export function zippedByYarn(binary: string, entry: BinaryEntry, project: string
   return new UserError({
     what: `cannot run ${binary}`,
     why: `it lies inside a zip archive in Yarn's cache: the project keeps ${entry.package} packed (unplugged: false in dependenciesMeta), and a program cannot be started from a zip`,
-    fix: `${project ? `in ${project}: ` : ''}remove "unplugged": false from ${entry.package} in package.json's dependenciesMeta, then run yarn install`,
+    fix: `${project ? `in ${quotePathFor(process.platform, project)}: ` : ''}remove "unplugged": false from ${entry.package} in package.json's dependenciesMeta, then run yarn install`,
     code: 'EAOSPAWN',
   });
 }

@@ -25,6 +25,7 @@ import { removeKilledTempSiblings, renameWithRetry, tempSibling } from '../commo
 import { CACHE_FOLDER_MODE, cachedBinaryPath } from './locations.js';
 import type { BinaryEntry } from '../common/ao-manifest.js';
 import { checkBinary } from './verify-binary.js';
+import { FETCH_OFFLINE } from './diagnose.js';
 import type { LockedTarball } from './resolve.js';
 
 /**
@@ -92,8 +93,9 @@ async function fetchInto(entry: BinaryEntry, cwd: string, cache: string, locked:
           throw new UserError({
             what: `cannot download ${spec}`,
             why: `npm is offline (--offline, or offline=true in an npmrc), and its cache does not hold ${spec}`,
-            fix: 'reinstall ao with the registry reachable, without --offline',
-            code: 'EAOFETCH',
+            // The command itself follows (the postinstall's "To fix"): the install's, with --offline=false.
+            fix: 'with the registry reachable, install again with --offline=false (offline=true in an npmrc holds otherwise)',
+            code: FETCH_OFFLINE,
           });
         }
         // Registry URLs can carry credentials (https://user:token@host/, https://token@host/, ?token=): never print them into install logs.

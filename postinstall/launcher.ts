@@ -29,7 +29,7 @@ import { legacyNotice } from './legacy-notice.js';
 import { cachedBinaryPath, cacheRootsToSearch, writableCacheRoot } from './locations.js';
 import { MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
 import { untrustedBy } from './ownership.js';
-import { platformLimit } from './platform-limit.js';
+import { npmrcOffline, platformLimit } from './platform-limit.js';
 import { findPlatformPackage, inYarnZip, npmLockfile } from './resolve.js';
 import { FORWARDED, forwardSignals, INSPECTOR_SIGNAL } from './signal-forward.js';
 import { runAsChild, type StartedBinary } from './spawn-binary.js';
@@ -194,6 +194,8 @@ function isThisLauncher(other: Stats): boolean {
 interface Resolved {
   binary: string;
   checked?: Stats;
+  /** The installed platform package holding it, for the repair (yarn dlx's names that package's zip in Yarn's cache). */
+  dir?: string;
 }
 
 function resolveBinary(manifest: AoManifest): Resolved {
@@ -222,7 +224,7 @@ function resolveBinary(manifest: AoManifest): Resolved {
         layout().yarnDlx ? false : cache,
         checked,
       );
-      return { binary: found.binary, checked };
+      return { binary: found.binary, checked, dir: found.dir };
     }
     // Where the postinstall puts a package it had to fetch itself (a user's cache: another user may own it).
     const inCaches = cacheRootsToSearch(packageDir, cache)
@@ -258,7 +260,9 @@ function resolveBinary(manifest: AoManifest): Resolved {
   const installed = layout();
   const { manager, global, yarnBerry, project } = installed;
   const native = manifest.binaries[[...wanted].reverse().find((t) => manifest.binaries[t]) ?? ''];
+  const offlineRc = manager === 'npm' ? npmrcOffline(global ? undefined : project) : undefined;
   throw diagnoseMissingBinary({
+    offline: offlineRc && `offline=true in ${offlineRc}`,
     platformLimit: native && platformLimit(manager, yarnBerry ?? false, global ? undefined : project, native),
     manifest,
     wanted,
@@ -284,11 +288,14 @@ const installInProgress = (err: unknown) =>
     (err.code === 'EAOINTEGRITY' && ['size', 'replaced'].includes((err.cause as Problem | undefined)?.kind ?? '')) ||
     manifestFailures.has(err));
 
-/** `override`: the binary is AO_BINARY_PATH's, not the package's verified one. */
-function cannotRun(binary: string, err: Error, override: boolean): UserError {
+/** Why `found` could not be started, and the fix; an unchecked binary is AO_BINARY_PATH's, not the package's verified one. */
+function cannotRun(found: Resolved, err: Error): UserError {
+  const { binary, dir } = found;
+  const override = !found.checked;
   const denied = permissionDenied(err);
   if (denied) return denied;
-  if (process.platform === 'win32') return cannotRunOnWindows(binary, err, override ? undefined : reinstallCommand(installLayout(packageDir), ownSpec()));
+  if (process.platform === 'win32')
+    return cannotRunOnWindows(binary, err, override ? undefined : reinstallCommand(installLayout(packageDir), ownSpec(), dir, dir && binary));
   const st = statSync(binary, { throwIfNoEntry: false });
   const mode = st?.isFile() ? st.mode & 0o777 : undefined;
   const noExecBit = mode !== undefined && (mode & 0o111) === 0;
@@ -345,18 +352,18 @@ function run(found: Resolved, execve: Execve | undefined, retry = true): void {
   const args = process.argv.slice(2);
   if (execve) {
     const refused = execRefusal(binary);
-    if (refused) die(cannotRun(binary, refused, !found.checked));
+    if (refused) die(cannotRun(found, refused));
     try {
       execve(binary, [binary, ...args], process.env);
     } catch (err) {
-      die(cannotRun(binary, err as Error, !found.checked));
+      die(cannotRun(found, err as Error));
     }
   }
   const failed = (err: Error) => {
     // Gone since its last check (npm moves ao's folder aside to put another release there): the install in progress is
     // waited for and the binary looked for again, once (runAsChild has taken its signal handlers away: a Ctrl-C ends the
     // wait). It had ended in "cannot run ... ENOENT" and a fix to check that the file is executable.
-    if (!(retry && found.checked && (err as NodeJS.ErrnoException).code === 'ENOENT')) die(cannotRun(binary, err, !found.checked));
+    if (!(retry && found.checked && (err as NodeJS.ErrnoException).code === 'ENOENT')) die(cannotRun(found, err));
     let again: Resolved;
     try {
       again = stillInPlace(lookUp());

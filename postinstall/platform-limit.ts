@@ -31,7 +31,7 @@ export function platformLimit(
   const home = homeDirOrNone(env);
   const above = project ? ancestors(project) : [];
   if (manager === 'npm') {
-    for (const file of [...(project ? [join(project, '.npmrc')] : []), ...(home ? [join(home, '.npmrc')] : [])]) {
+    for (const file of npmrcFiles(project, env)) {
       const limit = npmrcLimit(file, host);
       if (limit) return limit;
     }
@@ -50,6 +50,19 @@ export function platformLimit(
     if (lists && !admits(lists, host)) return { file, settings: ['supportedArchitectures'], kind: 'supportedArchitectures' };
   }
   return undefined;
+}
+
+/**
+ * The npmrc (the project's or the user's) that sets `offline=true`: every npm command run then stays offline, also
+ * the `npm install` a fix names, which needs `--offline=false` to reach the registry.
+ */
+export function npmrcOffline(project: string | undefined, env = process.env): string | undefined {
+  return npmrcFiles(project, env).find((file) => /^\s*offline\s*=\s*true\s*$/m.test(readOrNone(file) ?? ''));
+}
+
+function npmrcFiles(project: string | undefined, env: NodeJS.ProcessEnv): string[] {
+  const home = homeDirOrNone(env);
+  return [...(project ? [join(project, '.npmrc')] : []), ...(home ? [join(home, '.npmrc')] : [])];
 }
 
 type Lists = { os?: string[]; cpu?: string[] };

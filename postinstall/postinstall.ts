@@ -19,7 +19,7 @@ import { removeKilledTempSiblings, tempSibling } from '../common/fs-atomic.js';
 import { formatError, isUserError, UserError } from '../common/errors.js';
 import { versionFromOutput } from '../common/version-output.js';
 import { installLayout, reinstallCommand, swapBlocker } from '../common/install-layout.js';
-import { blockedScriptFix, diagnoseMissingBinary, zippedByYarn } from './diagnose.js';
+import { blockedScriptFix, diagnoseMissingBinary, FETCH_OFFLINE, zippedByYarn } from './diagnose.js';
 import { hostFacts, preferredTargets } from './host.js';
 import { legacyNotice } from './legacy-notice.js';
 import { expectedReportedVersion, MANIFEST_FILE, type AoManifest, type BinaryEntry } from '../common/ao-manifest.js';
@@ -110,8 +110,11 @@ async function main(): Promise<number> {
   }
   if (crossInstall) return 0;
 
-  const missing = () =>
+  /** `failed`: the error of this script's own fetch, when it ran and failed (so no script was blocked). */
+  const missing = (failed?: unknown) =>
     diagnoseMissingBinary({
+      fetchFailed: failed !== undefined,
+      offline: isUserError(failed) && failed.code === FETCH_OFFLINE ? '--offline, or offline=true in an npmrc' : undefined,
       manifest,
       wanted,
       presentTargets: [],
@@ -153,7 +156,7 @@ async function main(): Promise<number> {
     // Bytes that are not this release's stop the install, as they do in the platform package itself.
     if (isUserError(err) && err.code === 'EAOINTEGRITY') throw err;
     say(formatError(err));
-    say(`ao: the install continues; \`ao\` will say what is missing. To fix: ${missing().fix}`);
+    say(`ao: the install continues; \`ao\` will say what is missing. To fix: ${missing(err).fix}`);
   }
   return 0;
 }

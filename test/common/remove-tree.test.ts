@@ -3,7 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { canDropPrivileges, NOBODY } from '../postinstall/install-support.js';
+import { asUser, canDropPrivileges, NOBODY } from '../support/users.js';
 import { bundleSnippet } from '../support/bundle-snippet.js';
 
 // removeTree opens folders its owner made unlistable (mode 000) so rm can go through them. Done by path, each chmod follows a
@@ -31,7 +31,7 @@ describe.runIf(canDropPrivileges)('removeTree, as an ordinary user', () => {
     writeFileSync(join(tree, layout[0]![0], 'file'), 'x');
     spawnSync('chown', ['-R', `${NOBODY}:${NOBODY}`, tree]);
     for (const [path, mode] of [...layout].reverse()) chmodSync(join(tree, path), mode);
-    const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, script, tree], { encoding: 'utf8' });
+    const r = spawnSync(...asUser(NOBODY, [process.execPath, script, tree]), { encoding: 'utf8' });
     return r.stdout.trim();
   }
 

@@ -1,26 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.js';
+import { cachedBinaryPath } from '../../postinstall/locations.js';
 import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 import {
   alterBinary,
-  canDropPrivileges,
   editKeepingMtime,
   expectShippedCommandsRun,
   isNodeScript,
   mustRun,
-  NOBODY,
   PNPM,
   refusedWithRepair,
   repairCommand,
   runRepair,
   run,
   useReleaseRegistry,
+  withNodeShim,
   withPnpmShim,
 } from '../postinstall/install-support.js';
+import { asUser, canDropPrivileges, NOBODY } from '../support/users.js';
 
 const SPEC = '@aoagents/ao@0.10.0';
 const YARN1 = join(REPO_ROOT, 'node_modules', 'yarn1', 'bin', 'yarn.js');
@@ -204,24 +205,20 @@ describe('other package managers install a working, verified ao', () => {
     await mustRun('node', [YARN1, ...add], yarnEnv);
     expect(existsSync(join(sb.root, 'yarn-global', 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
     const user = { ...yarnEnv, HOME: '/nonexistent', XDG_CACHE_HOME: undefined };
-    const call = ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', join(prefix, 'bin', 'ao'), '--version'];
-    expect((await mustRun('setpriv', call, user, { cwd: '/' })).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(...asUser(NOBODY, [join(prefix, 'bin', 'ao'), '--version']), user, { cwd: '/' })).stdout).toBe('ao version 0.10.0\n');
   });
 
   it('yarn 1 global with an altered binary: ao names the yarn command that repairs it, and that command works', async () => {
     const sb = sandbox('yarn1-tampered');
     const prefix = join(sb.root, 'yarn-prefix');
     // `yarn` on PATH is yarn 1, configured the way a user's ~/.yarnrc would, so the printed command runs as typed.
-    const shims = join(sb.root, 'shims');
-    mkdirSync(shims);
-    writeFileSync(join(shims, 'yarn'), `#!/bin/sh\nexec node ${JSON.stringify(YARN1)} "$@"\n`, { mode: 0o755 });
     writeFileSync(join(sb.home, '.yarnrc'), `prefix "${prefix}"\nregistry "${release.registry.url}"\n`);
-    const env = {
+    const env = withNodeShim(sb, 'yarn', YARN1, {
       ...sb.env,
-      PATH: [join(prefix, 'bin'), shims, sb.env.PATH].join(delimiter),
+      PATH: [join(prefix, 'bin'), sb.env.PATH].join(delimiter),
       YARN_CACHE_FOLDER: join(sb.root, 'yarn-cache'),
       YARN_GLOBAL_FOLDER: join(sb.root, 'yarn-global'),
-    };
+    });
     await mustRun('yarn', ['global', 'add', SPEC, '--non-interactive'], env);
     const ao = join(prefix, 'bin', 'ao');
     expect((await mustRun(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
@@ -238,11 +235,8 @@ describe('other package managers install a working, verified ao', () => {
     const dir = join(sb.root, 'project');
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), '{"name":"p","private":true}\n');
-    const shims = join(sb.root, 'shims');
-    mkdirSync(shims);
-    writeFileSync(join(shims, 'yarn'), `#!/bin/sh\nexec node ${JSON.stringify(YARN1)} "$@"\n`, { mode: 0o755 });
     const { npm_config_registry: _, ...env } = sb.env;
-    return { sb, dir, env: { ...env, PATH: [shims, sb.env.PATH].join(delimiter), YARN_CACHE_FOLDER: join(sb.root, 'yarn-cache') } };
+    return { sb, dir, env: withNodeShim(sb, 'yarn', YARN1, { ...env, YARN_CACHE_FOLDER: join(sb.root, 'yarn-cache') }) };
   };
 
   // yarn 1 hands install scripts npm_config_registry=https://registry.yarnpkg.com (its own default) over the user's
@@ -264,6 +258,12 @@ describe('other package managers install a working, verified ao', () => {
     mkdirSync(join(sb.home, '.cache'), { mode: 0o755 });
     await mustRun('sh', ['-c', `umask 000 && exec yarn add ${SPEC} --ignore-optional`], env, { cwd: dir });
     expect(existsSync(join(dir, 'node_modules', '@aoagents', 'ao-linux-x64'))).toBe(false);
+    // Every folder from the fetched binary up to ao's cache, and the binary itself: none writable by group or others.
+    const cacheRoot = join(sb.home, '.cache', 'ao');
+    const fetched = cachedBinaryPath(release.manifest.binaries['linux-x64']!, cacheRoot);
+    const held = [fetched];
+    while (held[held.length - 1] !== cacheRoot) held.push(dirname(held[held.length - 1]!));
+    expect(held.filter((path) => statSync(path).mode & 0o022)).toEqual([]);
     expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -379,10 +379,7 @@ describe('other package managers install a working, verified ao', () => {
       `nodeLinker: ${nodeLinker}\nnpmRegistryServer: "${release.registry.url}"\nunsafeHttpWhitelist: ["127.0.0.1", "localhost"]\nenableGlobalCache: false\nenableTelemetry: false\nnpmMinimalAgeGate: 0\ncacheFolder: "${join(sb.root, 'yarn4-cache')}"\n`,
     );
     writeFileSync(join(dir, 'yarn.lock'), '');
-    const shims = join(sb.root, 'shims');
-    mkdirSync(shims);
-    writeFileSync(join(shims, 'yarn'), `#!/bin/sh\nexec node ${JSON.stringify(YARN4)} "$@"\n`, { mode: 0o755 });
-    const env = { ...sb.env, PATH: [shims, sb.env.PATH].join(delimiter), YARN_ENABLE_IMMUTABLE_INSTALLS: 'false' };
+    const env = withNodeShim(sb, 'yarn', YARN4, { ...sb.env, YARN_ENABLE_IMMUTABLE_INSTALLS: 'false' });
     // With a workspace: ao is added to the workspace package the callback made.
     await mustRun('yarn', ['add', SPEC], env, { cwd: workspace?.(dir) ?? dir });
     return { dir, env };
@@ -446,19 +443,14 @@ describe('other package managers install a working, verified ao', () => {
   );
 
   /** The sandbox's environment for `yarn dlx` (yarn 4, outside any project) from the test registry. */
-  const yarnDlxEnv = (sb: Sandbox): NodeJS.ProcessEnv => {
-    const shims = join(sb.root, 'shims');
-    mkdirSync(shims);
-    writeFileSync(join(shims, 'yarn'), `#!/bin/sh\nexec node ${JSON.stringify(YARN4)} "$@"\n`, { mode: 0o755 });
-    return {
+  const yarnDlxEnv = (sb: Sandbox): NodeJS.ProcessEnv =>
+    withNodeShim(sb, 'yarn', YARN4, {
       ...sb.env,
-      PATH: [shims, sb.env.PATH].join(delimiter),
       YARN_NPM_REGISTRY_SERVER: release.registry.url,
       YARN_UNSAFE_HTTP_WHITELIST: '127.0.0.1',
       YARN_NPM_MINIMAL_AGE_GATE: '0',
       YARN_ENABLE_TELEMETRY: '0',
-    };
-  };
+    });
 
   // `yarn dlx` installs into a throwaway project (`<tmp>/xfs-<hex>/dlx-<pid>`), removed when the call ends, unplugging
   // the platform package from the zip in Yarn's global cache each time. Each call had left a stamp for a file gone the

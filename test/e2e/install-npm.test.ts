@@ -33,14 +33,12 @@ import { startEmbeddedRegistry } from '../../release/embedded-registry.js';
 import { freePort } from '../../common/free-port.js';
 import {
   alterBinary,
-  canDropPrivileges,
   editKeepingMtime,
   expectExactPassThrough,
   expectShippedCommandsRun,
   isElf,
   isNodeScript,
   mustRun,
-  NOBODY,
   repairCommand,
   refusedWithRepair,
   runRepair,
@@ -51,6 +49,7 @@ import {
   WAITS_FOR_INSTALL,
   OTHER_UID,
 } from '../postinstall/install-support.js';
+import { asUser, canDropPrivileges, NOBODY } from '../support/users.js';
 
 const execFileAsync = promisify(execFile);
 const SPEC = '@aoagents/ao@0.10.0';
@@ -457,8 +456,7 @@ describe('npm global installs from the registry', () => {
     execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, sb.home]);
     return sb;
   };
-  const asUser = (cmd: string, args: string[], env: NodeJS.ProcessEnv) =>
-    mustRun('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', cmd, ...args], env, { cwd: '/' });
+  const mustRunAsNobody = (cmd: string, args: string[], env: NodeJS.ProcessEnv) => mustRun(...asUser(NOBODY, [cmd, ...args]), env, { cwd: '/' });
 
   it.runIf(canDropPrivileges)(
     "as root with a user's HOME, the fallback fetch and the swap leave nothing root owns in that home; ao works for root and for that user",
@@ -471,7 +469,7 @@ describe('npm global installs from the registry', () => {
       const ao = join(sb.binDir, 'ao');
       expect(isElf(ao)).toBe(true);
       expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
-      expect((await asUser(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+      expect((await mustRunAsNobody(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
       expect(rootOwnedUnder(sb.home)).toEqual([]);
     },
   );
@@ -489,7 +487,7 @@ describe('npm global installs from the registry', () => {
       expect(isNodeScript(ao)).toBe(true);
       for (let i = 0; i < 2; i++) expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
       expect(rootOwnedUnder(sb.home)).toEqual([]);
-      const user = await asUser(ao, ['--version'], sb.env);
+      const user = await mustRunAsNobody(ao, ['--version'], sb.env);
       expect(user.stdout).toBe('ao version 0.10.0\n');
       expect(user.stderr).toBe('');
       // That user's own stamp, in that user's own cache.
@@ -507,7 +505,7 @@ describe('npm global installs from the registry', () => {
       const sb = userHomeSandbox('npm-unreadable');
       await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
       const ao = join(sb.binDir, 'ao');
-      const asNobody = () => run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ao, '--version'], sb.env, { cwd: '/' });
+      const asNobody = () => run(...asUser(NOBODY, [ao, '--version']), sb.env, { cwd: '/' });
       for (const [file, mode] of [
         [join(globalPkg(sb), 'ao-manifest.json'), 0o600],
         [platformBinary(sb), 0o711],
@@ -551,7 +549,7 @@ describe('npm global installs from the registry', () => {
       // execute a file open for writing (ETXTBSY), so an install that ran their file, or an ao that is their file, fails here.
       const writer = openSync(theirs, 'r+');
       try {
-        const rebuild = await asUser('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], env);
+        const rebuild = await mustRunAsNobody('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], env);
         expect(isElf(inPackage), rebuild.stdout + rebuild.stderr).toBe(true);
         // It says what it installed: its own copy, not the file in the shared cache.
         expect(rebuild.stdout + rebuild.stderr).toContain(`ao: verified and installed a private copy of ${theirs} (`);
@@ -562,12 +560,12 @@ describe('npm global installs from the registry', () => {
           return other.dev === mine.dev && other.ino === mine.ino;
         });
         expect(sameFile).toEqual([]);
-        expect((await asUser(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
+        expect((await mustRunAsNobody(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
 
         // The other user rewrites their file in place: what ao runs is still the release.
         writeSync(writer, Buffer.from('#!/bin/sh\necho tampered\n'), 0, undefined, 0);
         expect(checkBinary(theirs, entry)).toBeDefined();
-        expect((await asUser(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
+        expect((await mustRunAsNobody(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
         expect(checkBinary(inPackage, entry)).toBeUndefined();
         expect(readdirSync(join(globalPkg(sb), 'bin'))).toEqual(['ao']);
       } finally {
@@ -584,13 +582,13 @@ describe('npm global installs from the registry', () => {
       const env = { ...sb.env, AO_CACHE_DIR: shared };
       const own = join(sb.root, 'own-ao');
       writeFileSync(own, '#!/bin/sh\n', { mode: 0o755 });
-      await asUser('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], { ...env, AO_BINARY_PATH: own });
+      await mustRunAsNobody('npm', ['rebuild', '-g', '@aoagents/ao', '--foreground-scripts'], { ...env, AO_BINARY_PATH: own });
       const ao = join(sb.binDir, 'ao');
       expect(isNodeScript(ao)).toBe(true);
       // Their file is open for writing: the kernel refuses to run it (ETXTBSY), so an ao that ran it fails here.
       const writer = openSync(theirs, 'r+');
       try {
-        const r = await run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ao, '--version'], env, { cwd: '/' });
+        const r = await run(...asUser(NOBODY, [ao, '--version']), env, { cwd: '/' });
         expect(r.stdout, r.stderr).toBe('ao version 0.10.0\n');
         expect(r.status).toBe(0);
       } finally {
@@ -604,6 +602,15 @@ describe('npm global installs from the registry', () => {
     const dir = join(sb.root, name);
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), '{"name":"p","version":"1.0.0","private":true}\n');
+    return dir;
+  };
+  /** A project `name` holding only the package.json and lockfile of ao installed with --omit=optional: npm's cache lacks the platform package. */
+  const lockedWithoutPlatformPackage = async (sb: Sandbox, name: string) => {
+    const warm = project(sb);
+    await mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts', '--prefix', warm], sb.env, { cwd: warm });
+    const dir = join(sb.root, name);
+    mkdirSync(dir);
+    for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(warm, file), join(dir, file));
     return dir;
   };
 
@@ -696,16 +703,30 @@ describe('npm global installs from the registry', () => {
   // Offline with a cache that never held the platform package: not a registry or network setting to check.
   it("with --omit=optional and --offline, a platform package not in npm's cache is told as offline, with the command to run online", async () => {
     const sb = sandbox('npm-omit-offline-uncached');
-    const warm = project(sb);
-    await mustRun('npm', ['install', SPEC, '--omit=optional', '--ignore-scripts', '--prefix', warm], sb.env, { cwd: warm });
-    const dir = join(sb.root, 'offline');
-    mkdirSync(dir);
-    for (const file of ['package.json', 'package-lock.json']) copyFileSync(join(warm, file), join(dir, file));
+    const dir = await lockedWithoutPlatformPackage(sb, 'offline');
     const r = await mustRun('npm', ['ci', '--omit=optional', '--offline', '--foreground-scripts'], sb.env, { cwd: dir });
     expect(r.stderr).toContain('why: npm is offline (--offline, or offline=true in an npmrc), and its cache does not hold @aoagents/ao-linux-x64@0.10.0');
     expect(r.stderr).not.toContain('check the registry and network settings');
     expect(r.stderr).toContain(`To fix: in ${dir}: npm install --include=optional`);
     await mustRun('sh', ['-c', 'npm install --include=optional'], sb.env, { cwd: dir });
+    expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+  });
+
+  // offline=true in the user's npmrc (a laptop set up for trains): the command printed had been `npm install
+  // --include=optional`, which runs offline too and fails the same way; and the why said the install script did not run.
+  it("with offline=true in the user's npmrc and --omit=optional, the postinstall's fetch failing offline prints a command that installs online", async () => {
+    const sb = sandbox('npm-omit-offline-npmrc');
+    const dir = await lockedWithoutPlatformPackage(sb, 'offline-npmrc');
+    writeFileSync(sb.npmrc, `${readFileSync(sb.npmrc, 'utf8')}offline=true\n`);
+    const r = await mustRun('npm', ['ci', '--omit=optional', '--foreground-scripts'], sb.env, { cwd: dir });
+    expect(r.stderr).toContain('why: npm is offline (--offline, or offline=true in an npmrc), and its cache does not hold @aoagents/ao-linux-x64@0.10.0');
+    expect(r.stderr).not.toContain('did not run');
+    expect(r.stderr).toContain(`To fix: in ${dir}: npm install --include=optional --offline=false`);
+    // ao, called afterwards, tells the same: npm offline by that npmrc, not a script that did not run.
+    const called = await run(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env);
+    expect(called.stderr).toContain(`npm is offline (offline=true in ${sb.npmrc}), so the install script could not fetch it`);
+    expect(called.stderr).toContain(`fix: in ${dir}: npm install --include=optional --offline=false  (or allow its install script:`);
+    await mustRun('sh', ['-c', 'npm install --include=optional --offline=false'], sb.env, { cwd: dir });
     expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
   });
 
@@ -722,11 +743,14 @@ describe('npm global installs from the registry', () => {
       // The documented way to keep the launcher, so the fetched binary is what it runs.
       const own = join(sb.root, 'own-ao');
       writeFileSync(own, '#!/bin/sh\n', { mode: 0o755 });
-      const install = await asUser('npm', ['install', SPEC, '--omit=optional', '--foreground-scripts', '--prefix', dir], { ...env, AO_BINARY_PATH: own });
+      const install = await mustRunAsNobody('npm', ['install', SPEC, '--omit=optional', '--foreground-scripts', '--prefix', dir], {
+        ...env,
+        AO_BINARY_PATH: own,
+      });
       expect(install.stdout + install.stderr).toContain('ao: verified and installed');
       const ao = join(dir, 'node_modules', '.bin', 'ao');
       expect(isNodeScript(ao)).toBe(true);
-      for (let i = 0; i < 2; i++) expect((await asUser(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
+      for (let i = 0; i < 2; i++) expect((await mustRunAsNobody(ao, ['--version'], env)).stdout).toBe('ao version 0.10.0\n');
       const stamps = join(dir, 'node_modules', '@aoagents', 'ao', 'cache', 'verified');
       expect(readdirSync(stamps).map((f) => statSync(join(stamps, f)).uid)).toEqual([NOBODY]);
     },
@@ -761,10 +785,10 @@ describe('npm global installs from the registry', () => {
       await mustRun('npm', ['install', '-g', SPEC, '--ignore-scripts'], sb.env);
       alterBinary(platformBinary(sb));
       const ao = join(sb.binDir, 'ao');
-      const fix = await refusedWithRepair('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ao, '--version'], sb.env, { cwd: '/' });
+      const fix = await refusedWithRepair(...asUser(NOBODY, [ao, '--version']), sb.env, { cwd: '/' });
       expect(fix).toBe(`sudo npm uninstall -g @aoagents/ao && sudo npm install -g ${SPEC}`);
       await runRepair(fix, withSudo(sb));
-      expect((await asUser(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+      expect((await mustRunAsNobody(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
     },
   );
 
@@ -774,12 +798,12 @@ describe('npm global installs from the registry', () => {
       const sb = userHomeSandbox('npm-root-global-missing');
       await installWithoutPlatformPackage(sb);
       const ao = join(sb.binDir, 'ao');
-      const r = await run('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ao, '--version'], sb.env, { cwd: '/' });
+      const r = await run(...asUser(NOBODY, [ao, '--version']), sb.env, { cwd: '/' });
       expect(r.status).toBe(1);
       const fix = /fix: (.*?) {2}\(or allow its install script: (.*)\)/.exec(r.stderr);
       expect(fix?.slice(1)).toEqual([`sudo npm install -g ${SPEC} --include=optional`, 'sudo npm rebuild -g @aoagents/ao --ignore-scripts=false']);
       await runRepair(fix![1], withSudo(sb));
-      expect((await asUser(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+      expect((await mustRunAsNobody(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
     },
   );
 
@@ -841,7 +865,7 @@ describe('npm global installs from the registry', () => {
     expect(r.stderr).toContain(`${lockPath} lists darwin-arm64 only`);
     const fix = /fix: in ([^:]+): (.*?) {2}\(then commit the new lockfile\)/.exec(r.stderr);
     expect(fix?.[1]).toBe(dir);
-    expect(fix?.[2]).toBe('rm -rf node_modules package-lock.json && npm install');
+    expect(fix?.[2]).toBe('rm -rf node_modules && rm -f package-lock.json && npm install');
     await mustRun('sh', ['-c', fix![2]!], sb.env, { cwd: dir });
     expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env, { cwd: elsewhere })).stdout).toBe('ao version 0.10.0\n');
     expect(readdirSync(elsewhere)).toEqual(['package.json']);

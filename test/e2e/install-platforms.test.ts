@@ -33,6 +33,8 @@ describe('npm installs for every target and on another Node', () => {
     const carried = await run(join(byTarget['darwin-arm64']!.binDir, 'ao'), ['--version'], byTarget['darwin-arm64']!.env);
     expect(carried.status).toBe(1);
     expect(carried.stderr).toContain('holds darwin-arm64');
+    // What this user did (npm --os/--cpu) is among the causes named, not only "copied into a container".
+    expect(carried.stderr).toContain('installed for darwin-arm64, not this machine (by npm install --os/--cpu');
     expect(carried.stderr).toContain(`npm install -g ${SPEC}`);
     expect(carried.stderr).not.toMatch(/\n\s+at /);
   });

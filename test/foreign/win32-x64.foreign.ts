@@ -254,26 +254,35 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     expect(results[2]!.code).toBe(7);
   });
 
-  it("yarn dlx's repair names the cache the running yarn resolves (its npm_execpath shim has a .cmd twin), and cmd.exe runs it", async () => {
-    const work = join(root, 'Ann & Bo', 'yarn dlx');
-    const dlx = join(work, 'Temp', 'xfs-7997212d', 'dlx-1897');
+  /**
+   * yarn dlx's throwaway project `<work>\Temp\xfs-<hex>\dlx-<pid>`, its global cache `<work>\my yarn\cache`, and the env of
+   * a call through Yarn 4: a `yarn` (a sh script) and `yarn.cmd` in its bin folder, npm_execpath naming `yarn`, this
+   * yarn answering only `config get globalFolder` in the dlx folder. The .cmd without the `@goto #_undefined_#` Wine's
+   * cmd stops at.
+   */
+  function yarnDlxCall(work: string, hex: string) {
+    const dlx = join(work, 'Temp', `xfs-${hex}`, 'dlx-1897');
     const cache = join(work, 'my yarn', 'cache');
     for (const d of [dlx, cache, join(work, 'bin')]) mkdirSync(d, { recursive: true });
-    const driver = join(work, 'driver.cjs');
-    await bundleDriver('reinstall-driver.ts', driver);
-    // Yarn 4 puts `yarn` (a sh script) and `yarn.cmd` in its bin folder and npm_execpath names `yarn`; this yarn answers
-    // only `config get globalFolder` in the dlx folder. The .cmd without the `@goto #_undefined_#` Wine's cmd stops at.
     writeFileSync(
       join(work, 'yarn.js'),
       `if (process.argv.slice(2).join(' ') === 'config get globalFolder' && process.cwd() === ${JSON.stringify(winPath(dlx))}) console.log(${JSON.stringify(winPath(join(work, 'my yarn')))});\n`,
     );
     writeFileSync(join(work, 'bin', 'yarn'), `#!/bin/sh\nexec node '${winPath(join(work, 'yarn.js'))}' "$@"\n`);
     writeFileSync(join(work, 'bin', 'yarn.cmd'), `@"${winPath(wine.node)}" "${winPath(join(work, 'yarn.js'))}" %*\r\n`);
+    const yarnEnv = { ...env, npm_execpath: winPath(join(work, 'bin', 'yarn')), npm_config_user_agent: 'yarn/4.9.1 npm/? node/v22.0.0 win32 x64' };
+    return { dlx, cache, yarnEnv };
+  }
+
+  it("yarn dlx's repair names the cache the running yarn resolves (its npm_execpath shim has a .cmd twin), and cmd.exe runs it", async () => {
+    const work = join(root, 'Ann & Bo', 'yarn dlx');
+    const { dlx, cache, yarnEnv } = yarnDlxCall(work, '7997212d');
+    const driver = join(work, 'driver.cjs');
+    await bundleDriver('reinstall-driver.ts', driver);
     const zipped = '@aoagents-ao-win32-x64-npm-0.10.0-43951c742e';
     const platformDir = `${winPath(dlx)}\\.yarn\\unplugged\\${zipped}\\node_modules\\@aoagents\\ao-win32-x64`;
     const layout = { manager: 'yarn', global: false, pnp: true, yarnBerry: true, yarnDlx: true, project: winPath(dlx) };
     writeFileSync(join(work, 'job.json'), JSON.stringify({ layout, spec: '@aoagents/ao@0.10.0', platformDir }));
-    const yarnEnv = { ...env, npm_execpath: winPath(join(work, 'bin', 'yarn')), npm_config_user_agent: 'yarn/4.9.1 npm/? node/v22.0.0 win32 x64' };
     mustSucceed(
       await runOnFiles(wine.wine64, [wine.node, winPath(driver), winPath(join(work, 'job.json')), winPath(join(work, 'fix.txt'))], yarnEnv),
       'reinstall driver',
@@ -286,6 +295,23 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     writeFileSync(join(work, 'fix.cmd'), `${fix}\r\n`);
     mustSucceed(await runOnFiles(wine.wine64, ['cmd', '/c', 'fix.cmd'], env, { cwd: work }), 'the printed fix in cmd.exe');
     expect(readdirSync(cache)).toEqual(['@aoagents-ao-npm-0.10.0-ee1d9d6391-10c0.zip']);
+  });
+
+  // The spawn-error path passed no platform folder: a verified ao.exe Windows would not start (an antivirus) under yarn
+  // dlx got `yarn cache clean --all`, every package of every project, where the tamper and version paths name the zip.
+  it("under yarn dlx (nodeLinker: node-modules), a verified ao.exe Windows will not start gets the repair that removes its zip from yarn's cache", async () => {
+    const work = join(root, 'Ann & Bo', 'yarn dlx start');
+    const { dlx, cache, yarnEnv } = yarnDlxCall(work, '5e1f2a3b');
+    cpSync(pkgDir(), join(dlx, 'node_modules', '@aoagents', 'ao'), { recursive: true });
+    const launcher = winPath(join(dlx, 'node_modules', '@aoagents', 'ao', 'bin', 'ao'));
+    const refused = await runOnFiles(
+      wine.wine64,
+      [wine.node, '--require', winPath(join(__dirname, 'support', 'refuse-binary-start.cjs')), launcher, '--version'],
+      yarnEnv,
+    );
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('EPERM');
+    expect(refused.stderr).toContain(`then reinstall ao: del /q "${winPath(cache)}\\@aoagents-ao-win32-x64-npm-0.10.0-*.zip"`);
   });
 
   it('ao-app installs the zip app and points current.json at it, replacing the pointer whole on an update', async () => {

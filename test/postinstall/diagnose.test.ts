@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { installLayout } from '../../common/install-layout.js';
-import { diagnoseMissingBinary, type MissingBinaryFacts } from '../../postinstall/diagnose.js';
+import { diagnoseMissingBinary, zippedByYarn, type MissingBinaryFacts } from '../../postinstall/diagnose.js';
 import { preferredTargets } from '../../postinstall/host.js';
 import { platformLimit } from '../../postinstall/platform-limit.js';
 import { npmLockfile } from '../../postinstall/resolve.js';
@@ -52,9 +52,14 @@ describe('diagnosing a missing binary', () => {
     expect(e.why).toContain('darwin-arm64, darwin-x64, linux-arm64, linux-x64, win32-arm64, win32-x64');
   });
 
+  // The same node_modules come from `npm install --os=darwin --cpu=arm64` on this machine: "copied into a container"
+  // had been said to that user too.
   it('node_modules from macOS in a Linux container: reinstall here, or npm --os/--cpu', () => {
     const e = diagnoseMissingBinary(facts({ presentTargets: ['darwin-arm64'], global: false }));
     expect(e.code).toBe('EAOWRONGPLATFORM');
+    expect(e.why).toBe(
+      'these node_modules were installed for darwin-arm64, not this machine (by npm install --os/--cpu, or on another machine and copied here: a container, a VM, WSL)',
+    );
     expect(e.what).toContain('darwin-arm64');
     expect(e.fix).toContain('rm -rf node_modules && npm install');
     expect(e.fix).toContain('npm install --os=linux --cpu=x64');
@@ -89,7 +94,7 @@ describe('diagnosing a missing binary', () => {
     expect(e.code).toBe('EAOLOCKFILE');
     expect(e.why).toContain('npm/cli#4828');
     expect(e.what).toBe("ao's binary for linux-x64 is missing: /w/package-lock.json lists darwin-arm64 only");
-    expect(e.fix).toBe('in /w: rm -rf node_modules package-lock.json && npm install  (then commit the new lockfile)');
+    expect(e.fix).toBe('in /w: rm -rf node_modules && rm -f package-lock.json && npm install  (then commit the new lockfile)');
     expect(diagnoseMissingBinary(facts({ global: false, lockfile: { folder: '/my app', targets: [] } })).fix).toMatch(/^in '\/my app': rm -rf /);
   });
 
@@ -97,20 +102,36 @@ describe('diagnosing a missing binary', () => {
   it('on Windows the repairs that delete node_modules or the lockfile are commands cmd.exe runs', () => {
     const windows = { wanted: ['win32-x64'], global: false, project: 'C:\\my app' };
     expect(diagnoseMissingBinary(facts({ ...windows, lockfile: { folder: 'C:\\my app', targets: ['darwin-arm64'] } })).fix).toBe(
-      'in "C:\\my app": rmdir /s /q node_modules && del package-lock.json && npm install  (then commit the new lockfile)',
+      'in "C:\\my app": rmdir /s /q node_modules && del /q package-lock.json && npm install  (then commit the new lockfile)',
     );
     expect(diagnoseMissingBinary(facts({ ...windows, presentTargets: ['darwin-arm64'] })).fix).toBe(
       'reinstall in "C:\\my app": rmdir /s /q node_modules && npm install  (or for npm >= 10: npm install --os=win32 --cpu=x64)',
     );
   });
 
+  // ao cannot tell a blocked install script from one whose fetch failed (offline, the registry down): "the install
+  // script did not run" had been said after a fetch that ran and failed.
   it('omitted optional deps under npm: --include=optional, or let the script fetch it', () => {
     const e = diagnoseMissingBinary(facts({}));
     expect(e.code).toBe('EAOMISSING');
+    expect(e.why).toBe(
+      'optional dependencies were left out (--omit=optional, --no-optional or a production-only install), and no install script fetched it (scripts blocked, or its fetch failed: the install printed why)',
+    );
     expect(e.fix).toContain('npm install -g @aoagents/ao@0.10.0 --include=optional');
     expect(diagnoseMissingBinary(facts({ global: false, lockfile: { folder: '/p', targets: ['linux-x64', 'darwin-arm64'] } })).fix).toContain(
       'npm install --include=optional',
     );
+  });
+
+  // offline=true in an npmrc holds for the commands a fix names too: they failed as the fetch had.
+  it('npm offline by an npmrc: the why says so, and every npm command in the fix goes online', () => {
+    const e = diagnoseMissingBinary(facts({ global: false, offline: 'offline=true in /h/.npmrc' }));
+    expect(e.why).toMatch(/, and npm is offline \(offline=true in \/h\/.npmrc\), so the install script could not fetch it$/);
+    expect(e.fix).toBe(
+      'npm install --include=optional --offline=false  (or allow its install script: npm rebuild @aoagents/ao --ignore-scripts=false --offline=false)',
+    );
+    // The postinstall's own fetch failed: its script ran, so none is to be allowed.
+    expect(diagnoseMissingBinary(facts({ global: false, fetchFailed: true })).fix).toBe('npm install --include=optional');
   });
 
   // npx (and pnpm dlx) install into a project of their own: the user's own folder is not where a fix works.
@@ -129,6 +150,14 @@ describe('diagnosing a missing binary', () => {
       'pnpm add -g @aoagents/ao --allow-build=@aoagents/ao  or  pnpm approve-builds -g',
     );
     expect(diagnoseMissingBinary(facts({ installer: 'bun' })).fix).toContain('bun pm -g trust @aoagents/ao');
+  });
+
+  // Every other fix quotes the folder it names; this one had printed `in /my app: remove ...`.
+  it("Yarn PnP keeping the platform package zipped names the project's folder quoted, as every fix does", () => {
+    const binary = '/my app/.yarn/cache/ao.zip/node_modules/@aoagents/ao-linux-x64/bin/ao';
+    expect(zippedByYarn(binary, manifest.binaries['linux-x64']!, '/my app').fix).toBe(
+      `in '/my app': remove "unplugged": false from @aoagents/ao-linux-x64 in package.json's dependenciesMeta, then run yarn install`,
+    );
   });
 
   it('under Rosetta, names the x64 package that x64 npm installs, not the preferred arm64 one', () => {

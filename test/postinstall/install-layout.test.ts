@@ -2,7 +2,7 @@ import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { installLayout, reinstallCommand, swapBlocker, type LayoutFacts } from '../../common/install-layout.js';
+import { installLayout, reinstallCommand, removeFileCommand, swapBlocker, type LayoutFacts } from '../../common/install-layout.js';
 
 const facts = (files: string[] = [], env: NodeJS.ProcessEnv = {}, pnp?: string): LayoutFacts => ({
   env,
@@ -239,6 +239,12 @@ describe('the install layout, decided in one place', () => {
     }
     // A project folder of that name elsewhere is a project.
     expect(installLayout(zip, {}, { ...facts([], {}, '3'), pnpProject: () => '/work/dlx-1897' }).yarnDlx).toBeUndefined();
+  });
+
+  // One place picks `del /q` or `rm -f` and quotes the paths: a pattern in a folder with a space stays a pattern.
+  it('removes files with the command of the shell the user pastes it into, a * in a name kept a pattern', () => {
+    expect(removeFileCommand(['package-lock.json', '/my yarn/cache/a b-*.zip'], 'linux')).toBe("rm -f package-lock.json '/my yarn/cache'/'a b-'*.zip");
+    expect(removeFileCommand(['package-lock.json', 'C:\\my yarn\\cache\\a-*.zip'], 'win32')).toBe('del /q package-lock.json "C:\\my yarn\\cache\\a-*.zip"');
   });
 
   it('names the command that repairs each install method', () => {

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readSync, closeSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, openSync, readSync, closeSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -11,10 +11,6 @@ import { registryWithRelease } from '../../rehearsal/release-fixture.js';
 import { createSandbox, type Sandbox } from '../../rehearsal/sandbox.js';
 
 /** Helpers shared by the install journeys in test/e2e/install-*.test.ts. */
-
-/** An unprivileged user to run `ao` as (nobody), through setpriv. */
-export const NOBODY = 65534;
-export const canDropPrivileges = process.getuid?.() === 0 && process.platform === 'linux' && existsSync('/usr/bin/setpriv');
 
 /** Another user's uid, for files a root test must not trust (no account needed: ownership is a number). */
 export const OTHER_UID = 4242;
@@ -116,13 +112,19 @@ export const REPORT_COMPILED_AT_EXIT = supportFile('report-files-at-exit.cjs');
 /** pnpm from the repo's own node_modules, run with the PATH's node. */
 export const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
 
-/** The sandbox's environment with `pnpm` on PATH (a shim in the sandbox), so a printed command runs as typed. */
-export function withPnpmShim(sb: Sandbox): NodeJS.ProcessEnv {
+/**
+ * `env` (the sandbox's unless given) with a command `name` first on PATH: a shim in the sandbox that runs the JS file
+ * `script` with the PATH's node, so a printed command runs as typed.
+ */
+export function withNodeShim(sb: Sandbox, name: string, script: string, env: NodeJS.ProcessEnv = sb.env): NodeJS.ProcessEnv {
   const shims = join(sb.root, 'shims');
   mkdirSync(shims, { recursive: true });
-  writeFileSync(join(shims, 'pnpm'), `#!/bin/sh\nexec node ${JSON.stringify(PNPM)} "$@"\n`, { mode: 0o755 });
-  return { ...sb.env, PATH: [shims, sb.env.PATH].join(delimiter) };
+  writeFileSync(join(shims, name), `#!/bin/sh\nexec node ${JSON.stringify(script)} "$@"\n`, { mode: 0o755 });
+  return { ...env, PATH: [shims, env.PATH].join(delimiter) };
 }
+
+/** The sandbox's environment with `pnpm` on PATH. */
+export const withPnpmShim = (sb: Sandbox): NodeJS.ProcessEnv => withNodeShim(sb, 'pnpm', PNPM);
 
 export const isElf = (path: string) => firstBytes(path).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
 export const isNodeScript = (path: string) => firstBytes(path, 2).toString() === '#!';

@@ -23,6 +23,7 @@ import { stampPath } from '../../postinstall/locations.js';
 import { writeStamp } from '../../postinstall/verify-binary.js';
 import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
 import { editKeepingMtime, mustRun, OTHER_UID, REPORT_COMPILED_AT_EXECVE, run, useReleaseRegistry } from './install-support.js';
+import { asUser, canDropPrivileges, NOBODY } from '../support/users.js';
 
 /**
  * bin/ao's usual path (launcher-entry.ts) takes the usual case in straight-line code and sends everything else to the
@@ -159,7 +160,7 @@ describe.runIf(canRunPinnedNode)("bin/ao's usual path never runs what the full l
   );
 
   // As nobody (its passwd home, /nonexistent, cannot be created): as root the fix would write root's own home.
-  it.runIf(asRoot && existsSync('/usr/bin/setpriv'))(
+  it.runIf(canDropPrivileges)(
     "an empty HOME (HOME= in a unit file or a CI step) is the user's home from the system, not the working folder: no .cache left in every folder ao runs in",
     async () => {
       const i = await freshInstall();
@@ -168,8 +169,7 @@ describe.runIf(canRunPinnedNode)("bin/ao's usual path never runs what the full l
       chmodSync(cwd, 0o777);
       for (let dir = i.home; dir !== '/'; dir = join(dir, '..')) chmodSync(dir, statSync(dir).mode | 0o005);
       execFileSync('chmod', ['-R', 'o+rX', join(i.pkg, '..')]);
-      const nobody = ['--reuid=65534', '--regid=65534', '--clear-groups', node22, join(i.pkg, 'bin', 'ao'), 'fixture', 'exit', '7'];
-      const r = await run('setpriv', nobody, { ...i.env, HOME: '' }, { cwd });
+      const r = await run(...asUser(NOBODY, [node22, join(i.pkg, 'bin', 'ao'), 'fixture', 'exit', '7']), { ...i.env, HOME: '' }, { cwd });
       expect([r.status, r.stderr, readdirSync(cwd)]).toEqual([7, '', []]);
     },
   );

@@ -23,6 +23,7 @@ import { procStatFields } from '../../common/proc-stat.js';
 import { pidAlive } from '../../common/process-identity.js';
 import { canRunPinnedNode, pinnedNode } from '../../rehearsal/pinned-node.js';
 import { mustRun, REPORT_COMPILED_AT_EXECVE, run, startUntilItWaits, useReleaseRegistry, WAITS_FOR_INSTALL, PNPM, supportFile } from './install-support.js';
+import { asUser, canDropPrivileges, NAMELESS } from '../support/users.js';
 
 /**
  * The JS launcher is what pnpm, yarn and bun users always run (their shims
@@ -712,34 +713,30 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
 
   // `docker run -u 48213` with `env -i`: no HOME, and no passwd entry to name one. The cache is where the launcher
   // remembers a verification: without one it verifies on every call, it never refuses to run ao.
-  it.runIf(process.getuid?.() === 0 && existsSync('/usr/bin/setpriv'))(
-    'a user with no home folder (no HOME, no passwd entry) runs ao, verified, and is told what a broken install lacks',
-    async () => {
-      execFileSync('chmod', ['o+x', dirname(sandboxRoots[0]!)]);
-      execFileSync('chmod', ['-R', 'o+rX', ...sandboxRoots]);
-      for (const node of [node20, node22]) {
-        const nameless = ['--reuid=48213', '--regid=48213', '--clear-groups', node, launcher, '--version'];
-        const r = spawnSync('setpriv', nameless, { env: { PATH: env.PATH }, encoding: 'utf8', timeout: 60_000 });
-        expect([r.status, r.stdout, r.stderr], node).toEqual([0, 'ao version 0.10.0\n', '']);
-      }
-      // Its platform package gone: the diagnosis and its fix, not "cannot tell where the home folder is" (naming the
-      // command looked for bun's global folder in the home folder).
-      const platform = join(realpathSync(join(dirname(launcher), '..')), '..', 'ao-linux-x64');
-      const target = readlinkSync(platform);
-      const stored = realpathSync(platform);
-      renameSync(stored, `${stored}.away`);
-      rmSync(platform);
-      try {
-        const r = await run('setpriv', ['--reuid=48213', '--regid=48213', '--clear-groups', node22, launcher, '--version'], { PATH: env.PATH });
-        expect(r.status).toBe(1);
-        expect(r.stderr).toContain('@aoagents/ao-linux-x64');
-        expect(r.stderr).not.toContain('home folder');
-      } finally {
-        renameSync(`${stored}.away`, stored);
-        symlinkSync(target, platform);
-      }
-    },
-  );
+  it.runIf(canDropPrivileges)('a user with no home folder (no HOME, no passwd entry) runs ao, verified, and is told what a broken install lacks', async () => {
+    execFileSync('chmod', ['o+x', dirname(sandboxRoots[0]!)]);
+    execFileSync('chmod', ['-R', 'o+rX', ...sandboxRoots]);
+    for (const node of [node20, node22]) {
+      const r = spawnSync(...asUser(NAMELESS, [node, launcher, '--version']), { env: { PATH: env.PATH }, encoding: 'utf8', timeout: 60_000 });
+      expect([r.status, r.stdout, r.stderr], node).toEqual([0, 'ao version 0.10.0\n', '']);
+    }
+    // Its platform package gone: the diagnosis and its fix, not "cannot tell where the home folder is" (naming the
+    // command looked for bun's global folder in the home folder).
+    const platform = join(realpathSync(join(dirname(launcher), '..')), '..', 'ao-linux-x64');
+    const target = readlinkSync(platform);
+    const stored = realpathSync(platform);
+    renameSync(stored, `${stored}.away`);
+    rmSync(platform);
+    try {
+      const r = await run(...asUser(NAMELESS, [node22, launcher, '--version']), { PATH: env.PATH });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('@aoagents/ao-linux-x64');
+      expect(r.stderr).not.toContain('home folder');
+    } finally {
+      renameSync(`${stored}.away`, stored);
+      symlinkSync(target, platform);
+    }
+  });
 
   it('a copy or hard link of the launcher outside its package says so and how to link it instead, no stack trace', async () => {
     const dir = release.sandbox('launcher-copy').root;

@@ -15,6 +15,7 @@ import { buildAppArtifact, rawZip, writePadding } from '../../../rehearsal/app-f
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { bundledCli, manifestFor, tempDir, writeManifest } from './helpers.js';
 import { bundleSnippet } from '../../support/bundle-snippet.js';
+import { asUser, canDropPrivileges, NAMELESS, NOBODY } from '../../support/users.js';
 
 /**
  * Every way `ao-app` used to end wrongly (exit 0 with nothing installed, a hang,
@@ -39,7 +40,7 @@ interface Ran {
 }
 
 /** Runs ao-app; a run still going after `killAfterMs` is killed and reported as a hang (code null). */
-/** `through`: a command that runs ao-app, as `setpriv --reuid=65534 ...`. */
+/** `through`: a command that runs ao-app, as asUser's `setpriv --reuid=65534 ...`. */
 function ao(args: string[], env: Record<string, string> = {}, killAfterMs = 30_000, cwd = work, through: string[] = []): Promise<Ran> {
   const started = Date.now();
   const [command, ...prefix] = [...through, process.execPath];
@@ -631,19 +632,16 @@ describe('the command line', () => {
 
   // A container user with no entry in /etc/passwd (`docker run -u 48213`, a random uid) and no HOME (`env -i`, a bare
   // exec): Node cannot tell the home folder, and that had been exit 70, "unexpected error" with a stack trace.
-  it.runIf(process.platform === 'linux' && process.getuid?.() === 0 && existsSync('/usr/bin/setpriv'))(
-    'says how to fix a home folder it cannot tell (no HOME, a uid without a passwd entry): exit 1, no stack trace',
-    async () => {
-      const nameless = ['setpriv', '--reuid=48213', '--regid=48213', '--clear-groups'];
-      // remove --dir still needs the home folder: ~/.ao/app-state.json may name the app it removes.
-      for (const args of [['where'], ['remove', '--dir', join(work, 'unused')]]) {
-        const r = await ao(args, { HOME: undefined as unknown as string }, 30_000, '/', nameless);
-        expect(r.stderr, args[0]).toMatch(/cannot tell where the home folder is[\s\S]*fix: set HOME/);
-        expect(r.stderr, args[0]).not.toMatch(/\n\s+at /);
-        expect(r.code, args[0]).toBe(1);
-      }
-    },
-  );
+  it.runIf(canDropPrivileges)('says how to fix a home folder it cannot tell (no HOME, a uid without a passwd entry): exit 1, no stack trace', async () => {
+    const nameless = asUser(NAMELESS, []).flat();
+    // remove --dir still needs the home folder: ~/.ao/app-state.json may name the app it removes.
+    for (const args of [['where'], ['remove', '--dir', join(work, 'unused')]]) {
+      const r = await ao(args, { HOME: undefined as unknown as string }, 30_000, '/', nameless);
+      expect(r.stderr, args[0]).toMatch(/cannot tell where the home folder is[\s\S]*fix: set HOME/);
+      expect(r.stderr, args[0]).not.toMatch(/\n\s+at /);
+      expect(r.code, args[0]).toBe(1);
+    }
+  });
 
   it('prints usage for --help with exit 0, and a usage error with exit 2 and no stack trace', async () => {
     const help = await ao(['--help']);
@@ -872,11 +870,10 @@ describe('a manifest that is not a release manifest is refused (exit 1, EAPPMANI
 });
 
 // Root writes everywhere: a folder it may not write to is tried as nobody (uid 65534, through setpriv).
-const NOBODY = 65534;
 const asRoot = process.getuid?.() === 0;
-const canBeDenied = process.platform !== 'win32' && (!asRoot || (process.platform === 'linux' && existsSync('/usr/bin/setpriv')));
+const canBeDenied = process.platform !== 'win32' && (!asRoot || canDropPrivileges);
 /** How a test runs ao-app as a user who may not write what this one (root, when it is) made: nobody, through setpriv. */
-const AS_NOBODY = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : [];
+const AS_NOBODY = asRoot ? asUser(NOBODY, []).flat() : [];
 
 describe('a file-system problem outside the download and unpack says what, why and the fix (exit 1, no stack trace)', () => {
   async function tarManifest(name: string, version: string): Promise<string> {

@@ -10,6 +10,7 @@ import { appPath, installApp, removeApp, verifyApp } from '../../../installer/ap
 import { buildAppArtifact, hostileArchives, rawTarGz, rawZip, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { bundledCli, canMountTmpfs, type ManifestWith, manifestFor, tempDir, writeManifest } from './helpers.js';
+import { asUser, NOBODY } from '../../support/users.js';
 
 let server: FaultServer;
 let cli: string;
@@ -419,17 +420,10 @@ describe('installing the desktop app', () => {
         // Downloaded whole: the bytes another user could have written were not kept.
         expect(server.requests.filter((r) => r.path === '/mac-umask.zip').map((r) => r.range)).toEqual([undefined]);
         // Between the check and the unpack, another user cannot change the verified bytes.
-        const other = spawnSync('setpriv', [
-          '--reuid=65534',
-          '--regid=65534',
-          '--clear-groups',
-          'sh',
-          '-c',
-          `printf X | dd of="${partial}" conv=notrunc 2>/dev/null`,
-        ]);
+        const other = spawnSync(...asUser(NOBODY, ['sh', '-c', `printf X | dd of="${partial}" conv=notrunc 2>/dev/null`]));
         expect(other.status).not.toBe(0);
         // Nor write a live pid into the lock, which the next run would wait on for 15 minutes.
-        const lock = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-c', `printf '{"pid":1}' > "${join(root, '.lock')}"`]);
+        const lock = spawnSync(...asUser(NOBODY, ['sh', '-c', `printf '{"pid":1}' > "${join(root, '.lock')}"`]));
         expect(lock.status).not.toBe(0);
       } finally {
         parked.child.kill('SIGKILL');

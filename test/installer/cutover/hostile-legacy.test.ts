@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -8,11 +8,10 @@ import { REPO_ROOT } from '../../../common/paths.js';
 import { legacyFingerprint } from '../../../rehearsal/cutover.js';
 import { hostFixtureBinary } from '../../../rehearsal/fixture-binaries.js';
 import { generateLegacyHome } from '../../../rehearsal/legacy-home.js';
+import { asUser, canDropPrivileges, NOBODY } from '../../support/users.js';
 
 // A legacy tree with names that are not valid UTF-8 and entries its owner cannot read. The cutover runs as
 // an ordinary user (uid 65534 through setpriv; root reads everything), so the permissions really bite.
-const NOBODY = 65534;
-const canDropPrivileges = process.platform === 'linux' && process.getuid?.() === 0 && existsSync('/usr/bin/setpriv');
 
 describe.skipIf(!canDropPrivileges)('a hostile legacy tree: bad names and unreadable entries never stop the cutover', () => {
   let root: string;
@@ -68,7 +67,7 @@ let stderr = '';
 const code = await runCutover({ mode: 'legacy-import', argv: ['--yes'], target: '0.10.0', ao: ${JSON.stringify(ao)}, env: { ...process.env }, stderr: { write: (s) => ((stderr += s), true) } });
 process.stdout.write(JSON.stringify({ code, stderr }));`,
     );
-    const out = execFileSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, runner], {
+    const out = execFileSync(...asUser(NOBODY, [process.execPath, runner]), {
       env: { PATH: process.env.PATH, HOME: home, ...env },
       cwd: home,
       encoding: 'utf8',
