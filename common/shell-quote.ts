@@ -39,6 +39,11 @@ export function setEnvFor(platform: string, name: string, value: string): string
   return platform === 'win32' ? `set "${name}=${value}"` : `export ${name}=${value}`;
 }
 
+/** The line that removes `name` from the same shell: cmd.exe has no unset, and its `set "NAME="` does that. */
+export function clearEnvFor(platform: string, name: string): string {
+  return platform === 'win32' ? `set "${name}="` : `unset ${name}`;
+}
+
 /**
  * The command with which the owner of `path` lets every user read it (`tree`: a folder, everything in it, and its folders
  * entered), for `platform`'s shell. Windows has no chmod: icacls grants it to the built-in Users group, named by its SID,

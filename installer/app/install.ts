@@ -6,7 +6,7 @@ import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import { redactUrlSetting } from '../../common/redact.js';
 import { isObject } from '../../common/is-object.js';
-import { letEveryoneReadCommand, removeCommandFor, setEnvFor } from '../../common/shell-quote.js';
+import { clearEnvFor, letEveryoneReadCommand, removeCommandFor, setEnvFor } from '../../common/shell-quote.js';
 import { DISK_FULL, freeSpaceCheck, inUseOnWindows, isFileSystemError } from '../../common/file-system-error.js';
 import { absoluteUserPath, homeDir, localPath, utf8Path } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
@@ -124,15 +124,14 @@ export function defaultRoot(env: NodeJS.ProcessEnv = process.env, platform: stri
   if (!env.AO_APP_DIR) return utf8Path(absoluteUserPath(join(homeDir(env), '.ao', 'app'), env));
   const setting = env.AO_APP_DIR;
   // In the user's shell: cmd.exe has no export, no unset and no ~.
-  const [example, clear, usual] =
-    platform === 'win32' ? ['%USERPROFILE%\\ao-app', 'clear it (set "AO_APP_DIR=")', '%USERPROFILE%\\.ao\\app'] : ['~/ao-app', 'unset it', '~/.ao/app'];
+  const [example, usual] = platform === 'win32' ? ['%USERPROFILE%\\ao-app', '%USERPROFILE%\\.ao\\app'] : ['~/ao-app', '~/.ao/app'];
   return localPath(
     setting,
     (why) => {
       throw new UserError({
         what: `AO_APP_DIR=${setting} is an address, not a folder on this machine`,
         why,
-        fix: `set AO_APP_DIR to a folder on this machine (like ${setEnvFor(platform, 'AO_APP_DIR', example)}), or ${clear} for ${usual}`,
+        fix: `set AO_APP_DIR to a folder on this machine (like ${setEnvFor(platform, 'AO_APP_DIR', example)}), or clear it (${clearEnvFor(platform, 'AO_APP_DIR')}) for ${usual}`,
         code: 'EUSAGE',
       });
     },
@@ -179,7 +178,7 @@ function pickTarget(manifest: AppManifest, target: string): AppTarget {
         : URL.canParse(base)
           ? `ao-app downloads only over http or https, not ${new URL(base).protocol}`
           : 'it does not parse as a URL',
-      fix: 'unset AO_APP_BASE_URL, or set it to the http(s) folder holding the release files, like AO_APP_BASE_URL=https://mirror.example.com/ao/',
+      fix: `${clearEnvFor(process.platform, 'AO_APP_BASE_URL')}, or set it to the http(s) folder holding the release files: ${setEnvFor(process.platform, 'AO_APP_BASE_URL', 'https://mirror.example.com/ao/')}`,
       code: 'EUSAGE',
     });
   }

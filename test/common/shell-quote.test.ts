@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { letEveryoneReadCommand, quotePathFor, removeCommandFor, setEnvFor, withEnvFor } from '../../common/shell-quote.js';
+import { clearEnvFor, letEveryoneReadCommand, quotePathFor, removeCommandFor, setEnvFor, withEnvFor } from '../../common/shell-quote.js';
 
 describe('commands printed for the shell of the platform they run on', () => {
   // cmd.exe expands %NAME% inside double quotes too: printed as `rmdir /s /q "D:\work\%USERPROFILE%"`, a folder of that
@@ -16,6 +16,8 @@ describe('commands printed for the shell of the platform they run on', () => {
     expect(withEnvFor('win32', 'AO_APP_DEADLINE_MS', '28800000', 'ao-app install')).toBe('set "AO_APP_DEADLINE_MS=28800000" && ao-app install');
     expect(setEnvFor('darwin', 'AO_APP_DIR', '~/ao-app')).toBe('export AO_APP_DIR=~/ao-app');
     expect(setEnvFor('win32', 'AO_APP_DIR', '%USERPROFILE%\\ao-app')).toBe('set "AO_APP_DIR=%USERPROFILE%\\ao-app"');
+    expect(clearEnvFor('linux', 'AO_APP_DIR')).toBe('unset AO_APP_DIR');
+    expect(clearEnvFor('win32', 'AO_APP_DIR')).toBe('set "AO_APP_DIR="');
   });
 
   // Windows has no chmod and no rm: `chmod -R a+rX` for an app folder an admin made unreadable, `rm -r` of a lock that is

@@ -510,4 +510,29 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
       await server.close();
     }
   });
+
+  // cmd.exe has no unset, and `NAME=value` alone is no command there: each fix for a variable set wrong was a POSIX line.
+  it('a variable set wrong for ao-app gets the cmd.exe lines that clear it or set it', async () => {
+    const work = join(root, 'wrong settings');
+    mkdirSync(work, { recursive: true });
+    const artifact = join(work, 'ao-desktop-win32-x64.zip');
+    writeFileSync(artifact, 'never downloaded');
+    const { size, integrity } = await digestFile(artifact);
+    const manifest = join(work, 'manifest.json');
+    const target = { file: 'ao-desktop-win32-x64.zip', format: 'zip', urls: ['http://127.0.0.1:9/app.zip'], size, integrity, unpackedSizeLimit: 1 << 20 };
+    writeFileSync(manifest, JSON.stringify({ schema: 1, version: '0.10.0', targets: { 'win32-x64': target } }));
+    const fixWith = async (setting: NodeJS.ProcessEnv) => {
+      const args = [wine.node, winPath(join(pkgDir(), 'lib', 'ao-app')), 'install', '--manifest', winPath(manifest), '--dir', winPath(join(work, 'app'))];
+      const r = await runOnFiles(wine.wine64, args, { ...env, ...setting });
+      expect(r.status, r.stderr).toBe(1);
+      return r.stderr.split('\n').find((line) => line.startsWith('  fix: '));
+    };
+    expect(await fixWith({ AO_APP_STALL_MS: '30s' })).toBe('  fix: set "AO_APP_STALL_MS=", or set "AO_APP_STALL_MS=30000"');
+    expect(await fixWith({ HTTP_PROXY: 'ftp://proxy.example.com' })).toBe(
+      '  fix: set HTTP_PROXY to the proxy\'s URL (set "HTTP_PROXY=http://proxy.example.com:3128"), or clear it (set "HTTP_PROXY="), then run ao-app install again',
+    );
+    expect(await fixWith({ AO_APP_BASE_URL: 'ftp://mirror.example.com/ao/' })).toBe(
+      '  fix: set "AO_APP_BASE_URL=", or set it to the http(s) folder holding the release files: set "AO_APP_BASE_URL=https://mirror.example.com/ao/"',
+    );
+  });
 });

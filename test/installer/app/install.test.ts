@@ -520,7 +520,7 @@ describe('installing the desktop app', () => {
       }
       throw new Error('AO_APP_DIR=https://example.com/app was taken');
     };
-    expect(fixFor('linux')).toBe('set AO_APP_DIR to a folder on this machine (like export AO_APP_DIR=~/ao-app), or unset it for ~/.ao/app');
+    expect(fixFor('linux')).toBe('set AO_APP_DIR to a folder on this machine (like export AO_APP_DIR=~/ao-app), or clear it (unset AO_APP_DIR) for ~/.ao/app');
     expect(fixFor('win32')).toBe(
       'set AO_APP_DIR to a folder on this machine (like set "AO_APP_DIR=%USERPROFILE%\\ao-app"), or clear it (set "AO_APP_DIR=") for %USERPROFILE%\\.ao\\app',
     );
