@@ -1,4 +1,6 @@
+import { win32 } from 'node:path';
 import { UserError } from './errors.js';
+import { quotePathFor } from './shell-quote.js';
 
 /**
  * Errors from the operating system while the desktop app is written (its download, its unpack), told
@@ -47,6 +49,16 @@ export function inUseOnWindows({ code, syscall }: NodeJS.ErrnoException): boolea
 const IN_USE_ON_WINDOWS =
   'close the desktop app and any program using a file in that folder (Windows cannot delete a file in use); if none is open, make that folder writable for this user';
 
+/**
+ * How to see that the disk holding `path` is full, in `platform`'s shell. Windows has no df and no inodes to run out of:
+ * `dir` of the disk's root (which, unlike a file not written yet, exists) ends with the bytes free on it.
+ */
+export function freeSpaceCheck(path: string, platform: string = process.platform): string {
+  return platform === 'win32'
+    ? `dir ${quotePathFor(platform, win32.parse(path).root || path)} shows the bytes free on its last line`
+    : 'if df -h shows space left, df -i shows whether its inodes ran out: delete some files there';
+}
+
 export interface FileSystemFailure {
   /** What could not be done, for the error's first line; `whatWhenFull` replaces it for a full disk. */
   what: string;
@@ -60,12 +72,14 @@ export interface FileSystemFailure {
 }
 
 /** The error a person reads: ENOSPC for a full disk, EAPPDISK with the cause's own fix for the rest. */
-export function fileSystemFailure(err: NodeJS.ErrnoException, failure: FileSystemFailure): UserError {
+export function fileSystemFailure(err: NodeJS.ErrnoException, failure: FileSystemFailure, platform: string = process.platform): UserError {
   const full = isDiskError(err);
+  // ulimit is a POSIX shell's: Windows has no per-process limit a user raises, only other programs' handles to close.
+  const fix = platform === 'win32' && err.code === 'EMFILE' ? FIXES.ENFILE : FIXES[err.code!];
   return new UserError({
     what: full ? (failure.whatWhenFull ?? failure.what) : failure.what,
     why: `${failure.where}: ${err.message}${failure.kept ? ` (${failure.kept})` : ''}`,
-    fix: `${full ? 'free some space there (or set AO_APP_DIR to a folder on a larger disk; if df -h shows space left, df -i shows whether its inodes ran out: delete some files there)' : inUseOnWindows(err) ? IN_USE_ON_WINDOWS : (FIXES[err.code!] ?? 'check that folder is writable and its disk is healthy, or set AO_APP_DIR to another folder')}, ${failure.again}`,
+    fix: `${full ? `free some space there (or set AO_APP_DIR to a folder on a larger disk; ${freeSpaceCheck(failure.where, platform)})` : inUseOnWindows(err) ? IN_USE_ON_WINDOWS : (fix ?? 'check that folder is writable and its disk is healthy, or set AO_APP_DIR to another folder')}, ${failure.again}`,
     code: full ? 'ENOSPC' : 'EAPPDISK',
     cause: err,
   });

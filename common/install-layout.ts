@@ -1,7 +1,7 @@
 import { builtinModule } from './builtin-module.js';
 import { accessSync, constants, existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homeDirOrNone } from './home.js';
-import { quotePathFor, shellQuote } from './shell-quote.js';
+import { quotePathFor, removeCommandFor, shellQuote } from './shell-quote.js';
 import { windowsSpawnPlan } from './windows-command.js';
 import { basename, join, sep } from 'node:path';
 
@@ -359,7 +359,7 @@ function yarnCacheFolders(project: string | undefined): string[] {
  * which left the altered binary in place there).
  */
 export function removeFolderCommand(folder: string, platform: string = process.platform): string {
-  return platform === 'win32' ? `rmdir /s /q ${quotePathFor(platform, folder.replace(/\//g, '\\'))}` : `rm -rf ${shellQuote(folder)}`;
+  return removeCommandFor(platform, folder, 'tree');
 }
 
 /**

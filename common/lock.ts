@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Stats } from 'node:fs';
-import { type FileHandle, link, lstat, mkdir, open, readdir, readFile, rename, rm, utimes } from 'node:fs/promises';
+import { type FileHandle, link, lstat, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from './errors.js';
 import { DISK_FULL } from './file-system-error.js';
 import { procStatFields } from './proc-stat.js';
+import { removeCommandFor } from './shell-quote.js';
 import { processStartId, recordedProcessAlive } from './process-identity.js';
 
 /**
@@ -176,10 +177,12 @@ async function holdEmpty(handle: FileHandle, path: string, me: Holder): Promise<
 async function refuseNonLock(path: string): Promise<void> {
   const info = await lstat(path).catch(() => undefined);
   if (!info || info.isFile()) return;
+  // A link to a folder is deleted alone: cmd's del of one deletes the files in the folder it names.
+  const kind = info.isDirectory() ? 'tree' : (await stat(path).catch(() => undefined))?.isDirectory() ? 'link' : 'file';
   throw new UserError({
     what: `${path} is not a lock file`,
     why: `it is ${info.isDirectory() ? 'a folder' : info.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}, which no process holding the lock would have made`,
-    fix: `remove ${path} (rm -r ${JSON.stringify(path)}), then run the command again`,
+    fix: `remove ${path} (${removeCommandFor(process.platform, path, kind)}), then run the command again`,
     code: 'EBADLOCK',
   });
 }

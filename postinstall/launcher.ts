@@ -24,6 +24,7 @@ import { execRefusal, execveHere, nodeSupported, sameFileAs, type Execve } from 
 import { hostFacts, preferredTargets } from './host.js';
 import { whenInstallSettles } from './install-settle.js';
 import { cannotRunOnWindows } from './windows-start.js';
+import { permissionDenied, unreadable } from './access-denied.js';
 import { inPackageFolder, launcherCopy, ownPackage } from './launcher-copy.js';
 import { legacyNotice } from './legacy-notice.js';
 import { cachedBinaryPath, cacheRootsToSearch, writableCacheRoot } from './locations.js';
@@ -45,29 +46,6 @@ const entryFile = join(packageDir, 'bin', 'ao');
 function die(err: unknown): never {
   process.stderr.write(formatError(permissionDenied(err) ?? unreadable(err) ?? err) + '\n');
   process.exit(1);
-}
-
-/** A file of the install this user may not read: another user installed ao and its mode shuts this one out (0600, or 0711 for the binary). */
-function unreadable(err: unknown): UserError | undefined {
-  const { code, syscall, path } = (err ?? {}) as NodeJS.ErrnoException;
-  if ((code !== 'EACCES' && code !== 'EPERM') || syscall !== 'open' || !path) return undefined;
-  return new UserError({
-    what: `cannot read ${path}`,
-    why: `${(err as Error).message}: the launcher reads its manifest and hashes the binary before it runs it`,
-    fix: `make it readable for this user (as its owner: chmod a+r ${shellQuote(path)}), or run ao as the user who installed it`,
-    code: 'EAOACCESS',
-  });
-}
-
-/** Node's permission model (`--permission`, mostly from NODE_OPTIONS) refusing a read or the start of the binary. */
-function permissionDenied(err: unknown): UserError | undefined {
-  if ((err as NodeJS.ErrnoException | undefined)?.code !== 'ERR_ACCESS_DENIED') return undefined;
-  return new UserError({
-    what: "Node's permission model stops the ao launcher",
-    why: (err as Error).message,
-    fix: 'the launcher reads its package and starts the ao binary: run ao without --permission (NODE_OPTIONS= ao ...), or allow both: --allow-fs-read=* --allow-child-process',
-    code: 'EAONODE',
-  });
 }
 
 /**

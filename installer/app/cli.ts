@@ -11,6 +11,7 @@ import { fileSystemFailure, isFileSystemError } from '../../common/file-system-e
 import { createProgress, pickProgressMode } from '../../common/progress.js';
 import { writesThatNeverFail } from '../../common/closed-pipe.js';
 import { redactingSink } from '../../common/redact.js';
+import { clearEnvFor, setEnvFor } from '../../common/shell-quote.js';
 import { aoStateDir } from './app-state.js';
 import { localPath } from '../../common/home.js';
 import { hostTargetId, validateAppManifest, type AppManifest } from '../../common/app-manifest.js';
@@ -136,7 +137,7 @@ function msFromEnv(name: string): number | undefined {
     throw new UserError({
       what: `${name}=${raw} is not a duration`,
       why: 'it must be a positive number of milliseconds',
-      fix: `unset ${name}, or set it like ${name}=30000`,
+      fix: `${clearEnvFor(process.platform, name)}, or ${setEnvFor(process.platform, name, '30000')}`,
       code: 'EUSAGE',
     });
   return ms;

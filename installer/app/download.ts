@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { constants, createBrotliDecompress, createGunzip, createInflate, gunzipSync } from 'node:zlib';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
+import { withEnvFor } from '../../common/shell-quote.js';
 import type { Progress } from '../../common/progress.js';
 import {
   CertificateError,
@@ -57,6 +58,8 @@ export interface DownloadOptions {
   dispatcher?: Dispatcher;
   /** The URLs were made from AO_APP_BASE_URL, the user's own mirror: one that does not serve the file is theirs to mend. */
   fromBaseUrl?: boolean;
+  /** The platform whose shell the printed fixes are for (this one's unless a test says otherwise). */
+  platform?: string;
 }
 
 export interface DownloadResult {
@@ -413,18 +416,21 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
         code: 'EAPPDOWNLOAD',
       });
     }
-    const again = `then run ao-app install again${part.offset > 0 ? ': it resumes' : ''}`;
+    const resumes = part.offset > 0 ? ': it resumes' : '';
+    const again = `then run ao-app install again${resumes}`;
+    // The setting that gives a slow link its time, as a command for this platform's shell: cmd.exe runs no `NAME=value ao-app`.
+    const raise = (name: string, now: number, value: number) =>
+      `raise ${name} (now ${now} ms) for the next run${resumes ? ', which resumes' : ''}: ${withEnvFor(options.platform ?? process.platform, name, String(value), 'ao-app install')}`;
     // Silent for the whole stall time at the last attempt: maybe only slow (a proxy that fetches and scans the whole file
     // before it answers), which no retry with the same wait gets through.
     const patience = stalled(policy.lastFailure)
-      ? `; if it is only slow (a proxy that scans the whole file before it answers), raise AO_APP_STALL_MS (now ${stallTimeoutMs} ms), like AO_APP_STALL_MS=600000;`
-      : ',';
+      ? `; if it is only slow (a proxy that scans the whole file before it answers), ${raise('AO_APP_STALL_MS', stallTimeoutMs, 600_000)}`
+      : '';
     const check = proxy ? `check the proxy ${proxy} (HTTPS_PROXY/HTTP_PROXY, NO_PROXY)` : 'check the network connection';
-    let fix = `${check}${patience} ${again}`;
+    let fix = `${check}, ${again}${patience}`;
     // The overall deadline ended it: maybe a link that works, only too slowly for it (a hotel's Wi-Fi: 254 MB at 30 KB/s
     // takes over 2 hours). "Check the network connection" alone had never named the setting that gives such a link its time.
-    if (policy.deadlinePassed)
-      fix = `${check}; on a slow link, raise AO_APP_DEADLINE_MS (now ${deadlineMs} ms), like AO_APP_DEADLINE_MS=${Math.max(4 * 60 * 60_000, 2 * deadlineMs)}; ${again}`;
+    if (policy.deadlinePassed) fix = `${check}; on a slow link, ${raise('AO_APP_DEADLINE_MS', deadlineMs, Math.max(4 * 60 * 60_000, 2 * deadlineMs))}`;
     if (policy.comeBackInMs !== undefined)
       fix = `the download host is busy and asked to come back in ${humanWait(policy.comeBackInMs)}: run ao-app install again after that${part.offset > 0 ? ' (it resumes)' : ''}`;
     // A host answered, the last time it was asked, with an outage or overload status: the connection reached it, whatever

@@ -6,8 +6,8 @@ import type { Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
 import { redactUrlSetting } from '../../common/redact.js';
 import { isObject } from '../../common/is-object.js';
-import { shellQuote } from '../../common/shell-quote.js';
-import { DISK_FULL, inUseOnWindows, isFileSystemError } from '../../common/file-system-error.js';
+import { clearEnvFor, letEveryoneReadCommand, removeCommandFor, setEnvFor } from '../../common/shell-quote.js';
+import { DISK_FULL, freeSpaceCheck, inUseOnWindows, isFileSystemError } from '../../common/file-system-error.js';
 import { absoluteUserPath, homeDir, localPath, utf8Path } from '../../common/home.js';
 import { algorithmOf, digestFile, integrityOfHash, type DigestAlgorithm } from '../../common/integrity.js';
 import {
@@ -119,17 +119,19 @@ export interface InstallResult {
   leftBehind?: { path: string; why: string }[];
 }
 
-export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultRoot(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string {
   // Absolute from here on: a relative AO_APP_DIR must mean the same folder in every step.
   if (!env.AO_APP_DIR) return utf8Path(absoluteUserPath(join(homeDir(env), '.ao', 'app'), env));
   const setting = env.AO_APP_DIR;
+  // In the user's shell: cmd.exe has no export, no unset and no ~.
+  const [example, usual] = platform === 'win32' ? ['%USERPROFILE%\\ao-app', '%USERPROFILE%\\.ao\\app'] : ['~/ao-app', '~/.ao/app'];
   return localPath(
     setting,
     (why) => {
       throw new UserError({
         what: `AO_APP_DIR=${setting} is an address, not a folder on this machine`,
         why,
-        fix: 'set AO_APP_DIR to a folder on this machine (like export AO_APP_DIR=~/ao-app), or unset it for ~/.ao/app',
+        fix: `set AO_APP_DIR to a folder on this machine (like ${setEnvFor(platform, 'AO_APP_DIR', example)}), or clear it (${clearEnvFor(platform, 'AO_APP_DIR')}) for ${usual}`,
         code: 'EUSAGE',
       });
     },
@@ -176,7 +178,7 @@ function pickTarget(manifest: AppManifest, target: string): AppTarget {
         : URL.canParse(base)
           ? `ao-app downloads only over http or https, not ${new URL(base).protocol}`
           : 'it does not parse as a URL',
-      fix: 'unset AO_APP_BASE_URL, or set it to the http(s) folder holding the release files, like AO_APP_BASE_URL=https://mirror.example.com/ao/',
+      fix: `${clearEnvFor(process.platform, 'AO_APP_BASE_URL')}, or set it to the http(s) folder holding the release files: ${setEnvFor(process.platform, 'AO_APP_BASE_URL', 'https://mirror.example.com/ao/')}`,
       code: 'EUSAGE',
     });
   }
@@ -291,7 +293,7 @@ function refuseUnreadable(root: string, err: unknown): void {
   throw new UserError({
     what: `cannot read the desktop app in ${root}`,
     why: `${path ?? root}: ${message}: this user may not read that folder`,
-    fix: `ask whoever installed it there to let other users read it (chmod -R a+rX ${shellQuote(root)}), or set AO_APP_DIR (or pass --dir) to a folder of your own and run ao-app install`,
+    fix: `ask whoever installed it there to let other users read it (${letEveryoneReadCommand(process.platform, root, true)}), or set AO_APP_DIR (or pass --dir) to a folder of your own and run ao-app install`,
     code: 'EAPPDISK',
     cause: err,
   });
@@ -397,7 +399,7 @@ async function refuseMissingLinkedFolders(root: string): Promise<void> {
   throw new UserError({
     what: `cannot install the desktop app into ${root}`,
     why: `${link} is a link to ${target}, which does not exist (a disk not connected or not mounted?)`,
-    fix: `connect or mount the disk holding ${target}, or remove the link (rm ${link}) ${instead}, then run ao-app install again`,
+    fix: `connect or mount the disk holding ${target}, or remove the link (${removeCommandFor(process.platform, link, 'link')}) ${instead}, then run ao-app install again`,
     code: 'EAPPDISK',
   });
 }
@@ -794,7 +796,7 @@ async function pointAoStartAt(
       throw new UserError({
         what,
         why: `${join(options.stateDir, 'app-state.json')}: ${(cause as Error).message}`,
-        fix: `free some space on the disk holding ${options.stateDir} (if df -h shows space left, df -i shows whether its inodes ran out), ${again}`,
+        fix: `free some space on the disk holding ${options.stateDir} (${freeSpaceCheck(options.stateDir)}), ${again}`,
         code: 'ENOSPC',
         cause,
       });

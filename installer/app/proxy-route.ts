@@ -2,6 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import { isHttpUrl } from '../../common/app-manifest.js';
 import { UserError } from '../../common/errors.js';
 import { redactUrlSetting } from '../../common/redact.js';
+import { clearEnvFor, setEnvFor } from '../../common/shell-quote.js';
 
 /**
  * Which proxy a download URL goes through: the settings undici's EnvHttpProxyAgent is given (download.ts), and the same
@@ -41,7 +42,7 @@ export function proxySetting(names: string[]): string | undefined {
       // Redacted here: written without its scheme, no URL in the message matches it, and the output's redaction missed its password.
       what: `${name}=${redactUrlSetting(value)} is not a proxy URL`,
       why: URL.canParse(withScheme) ? `ao-app talks to a proxy over http or https, not ${new URL(withScheme).protocol}` : 'it does not parse as a URL',
-      fix: `set ${name} to the proxy's URL, like ${name}=http://proxy.example.com:3128, or unset it, then run ao-app install again`,
+      fix: `set ${name} to the proxy's URL (${setEnvFor(process.platform, name, 'http://proxy.example.com:3128')}), or clear it (${clearEnvFor(process.platform, name)}), then run ao-app install again`,
       code: 'EUSAGE',
     });
   }

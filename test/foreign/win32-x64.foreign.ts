@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { inspectExecutable } from '../../common/binary-format.js';
+import { removeFolderCommand } from '../../common/install-layout.js';
+import { withEnvFor } from '../../common/shell-quote.js';
 import { digestFile } from '../../common/integrity.js';
 import type { EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { buildAppArtifact, manifestFor, rawZip } from '../../rehearsal/app-fixtures.js';
@@ -490,5 +492,73 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
     } finally {
       rmSync(profileAo, { recursive: true, force: true });
     }
+  });
+
+  // Typed into cmd.exe (its input read as a console's lines, where %NAME% is expanded as at the prompt, unlike a batch
+  // file). `set X=1 && cmd` would give X the value "1 ", and cmd expands %USERPROFILE% inside double quotes: quoted as
+  // before, the folder named so was C:\users\<user> to rmdir, and the folder itself was kept.
+  it('printed commands do in cmd.exe what they say: a variable set for a command arrives exact, and a folder named %USERPROFILE% is the one removed', async () => {
+    const work = join(root, 'cmd lines');
+    const named = join(work, '%USERPROFILE%');
+    mkdirSync(join(named, 'inside'), { recursive: true });
+    const out = join(work, 'deadline.json');
+    const node = `"${winPath(wine.node)}" -e "require('fs').writeFileSync(process.argv[1], JSON.stringify(process.env.AO_APP_DEADLINE_MS))"`;
+    const lines = [
+      '@echo off',
+      withEnvFor('win32', 'AO_APP_DEADLINE_MS', '14400000', `${node} "${winPath(out)}"`),
+      removeFolderCommand(winPath(named), 'win32'),
+      '',
+    ];
+    mustSucceed(await runOnFiles(wine.wine64, ['cmd'], env, { cwd: work, input: lines.join('\r\n') }), 'cmd.exe reading the printed lines');
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toBe('14400000');
+    expect(existsSync(named)).toBe(false);
+    expect(existsSync(work)).toBe(true);
+  });
+
+  it("ao-app's fix for a link too slow for its deadline is a command cmd.exe runs (set, not NAME=value)", async () => {
+    const server = await startFaultServer();
+    try {
+      const work = join(root, 'slow link');
+      const built = await buildAppArtifact('win32', join(work, 'ao-desktop-win32-x64.zip'), 1024 * 1024);
+      const manifest = join(work, 'manifest.json');
+      writeFileSync(manifest, JSON.stringify(await manifestFor(server, built.file, 'zip', 'win32-x64')));
+      server.fault('/ao-desktop-win32-x64.zip', { kind: 'trickle', bytesPerSecond: 20_000 });
+      const r = await runOnFiles(
+        wine.wine64,
+        [wine.node, winPath(join(pkgDir(), 'lib', 'ao-app')), 'install', '--manifest', winPath(manifest), '--dir', winPath(join(work, 'app'))],
+        { ...env, AO_APP_DEADLINE_MS: '3000' },
+      );
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(
+        /fix: .*raise AO_APP_DEADLINE_MS \(now 3000 ms\) for the next run, which resumes: set "AO_APP_DEADLINE_MS=14400000" && ao-app install\n/,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  // cmd.exe has no unset, and `NAME=value` alone is no command there: each fix for a variable set wrong was a POSIX line.
+  it('a variable set wrong for ao-app gets the cmd.exe lines that clear it or set it', async () => {
+    const work = join(root, 'wrong settings');
+    mkdirSync(work, { recursive: true });
+    const artifact = join(work, 'ao-desktop-win32-x64.zip');
+    writeFileSync(artifact, 'never downloaded');
+    const { size, integrity } = await digestFile(artifact);
+    const manifest = join(work, 'manifest.json');
+    const target = { file: 'ao-desktop-win32-x64.zip', format: 'zip', urls: ['http://127.0.0.1:9/app.zip'], size, integrity, unpackedSizeLimit: 1 << 20 };
+    writeFileSync(manifest, JSON.stringify({ schema: 1, version: '0.10.0', targets: { 'win32-x64': target } }));
+    const fixWith = async (setting: NodeJS.ProcessEnv) => {
+      const args = [wine.node, winPath(join(pkgDir(), 'lib', 'ao-app')), 'install', '--manifest', winPath(manifest), '--dir', winPath(join(work, 'app'))];
+      const r = await runOnFiles(wine.wine64, args, { ...env, ...setting });
+      expect(r.status, r.stderr).toBe(1);
+      return r.stderr.split('\n').find((line) => line.startsWith('  fix: '));
+    };
+    expect(await fixWith({ AO_APP_STALL_MS: '30s' })).toBe('  fix: set "AO_APP_STALL_MS=", or set "AO_APP_STALL_MS=30000"');
+    expect(await fixWith({ HTTP_PROXY: 'ftp://proxy.example.com' })).toBe(
+      '  fix: set HTTP_PROXY to the proxy\'s URL (set "HTTP_PROXY=http://proxy.example.com:3128"), or clear it (set "HTTP_PROXY="), then run ao-app install again',
+    );
+    expect(await fixWith({ AO_APP_BASE_URL: 'ftp://mirror.example.com/ao/' })).toBe(
+      '  fix: set "AO_APP_BASE_URL=", or set it to the http(s) folder holding the release files: set "AO_APP_BASE_URL=https://mirror.example.com/ao/"',
+    );
   });
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFile } from '../../../common/integrity.js';
 import { acquireLock } from '../../../common/lock.js';
 import { partialPath, sidecarPath } from '../../../installer/app/partial-file.js';
-import { appPath, installApp, removeApp, verifyApp } from '../../../installer/app/install.js';
+import { appPath, defaultRoot, installApp, removeApp, verifyApp } from '../../../installer/app/install.js';
 import { buildAppArtifact, hostileArchives, rawTarGz, rawZip, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { bundledCli, canMountTmpfs, type ManifestWith, manifestFor, tempDir, writeManifest } from './helpers.js';
@@ -504,6 +504,22 @@ describe('installing the desktop app', () => {
   // Whether ao start can be pointed back at a default install is asked of AO_APP_DIR, which a remove --dir never needs:
   // one set to an address (or bytes that are not UTF-8) had ended the remove after ao start's pointer was cleared and
   // before anything was deleted, exit 1, the verified app left where ao start no longer looked.
+  // cmd.exe has no export and no ~: `export AO_APP_DIR=~/ao-app` was "'export' is not recognized" there.
+  it('an AO_APP_DIR that is a web address gets a fix in the shell of the platform: export and ~, or set and %USERPROFILE%', () => {
+    const fixFor = (platform: string) => {
+      try {
+        defaultRoot({ HOME: '/home/ann', USERPROFILE: 'C:\\Users\\Ann', AO_APP_DIR: 'https://example.com/app' }, platform);
+      } catch (err) {
+        return (err as { fix: string }).fix;
+      }
+      throw new Error('AO_APP_DIR=https://example.com/app was taken');
+    };
+    expect(fixFor('linux')).toBe('set AO_APP_DIR to a folder on this machine (like export AO_APP_DIR=~/ao-app), or clear it (unset AO_APP_DIR) for ~/.ao/app');
+    expect(fixFor('win32')).toBe(
+      'set AO_APP_DIR to a folder on this machine (like set "AO_APP_DIR=%USERPROFILE%\\ao-app"), or clear it (set "AO_APP_DIR=") for %USERPROFILE%\\.ao\\app',
+    );
+  });
+
   it('removes a --dir install whatever AO_APP_DIR holds', async () => {
     const home = await tempDir('dir-remove');
     const image = join(await tempDir('dir-remove-img'), 'agent-orchestrator-linux-x64.AppImage');

@@ -1,6 +1,6 @@
 import type { BundleSession, LegacyBundle } from '../bundle.js';
 import { isObject } from '../../../../common/is-object.js';
-import { shellQuote } from '../../../../common/shell-quote.js';
+import { quotePathFor, shellQuote } from '../../../../common/shell-quote.js';
 
 /**
  * How each agent resumes a conversation by id, as the agent documents it:
@@ -69,7 +69,13 @@ export function chooseCommand(bundle: LegacyBundle, s: BundleSession, agent?: st
 
 export { shellQuote };
 
-export function commandLine(cmd: ResumeCommand, cwd?: string): string {
-  const line = [cmd.cli, ...cmd.args].map(shellQuote).join(' ');
-  return cwd ? `cd ${shellQuote(cwd)} && ${line}` : line;
+/** The line a user pastes into `platform`'s shell: cmd.exe reads no single quotes. */
+export function commandLine(cmd: ResumeCommand, cwd?: string, platform: string = process.platform): string {
+  const line = [cmd.cli, ...cmd.args].map((word) => quotePathFor(platform, word)).join(' ');
+  return cwd ? `${cdCommand(cwd, platform)} && ${line}` : line;
+}
+
+/** `cd` into `dir`: cmd.exe's cd keeps the current drive without /d (it changes only that drive's folder). */
+export function cdCommand(dir: string, platform: string = process.platform): string {
+  return `cd ${platform === 'win32' ? '/d ' : ''}${quotePathFor(platform, dir)}`;
 }

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { UserError } from '../../../../common/errors.js';
 import type { BundleSession, LegacyBundle } from '../bundle.js';
-import { agentName, chooseCommand, commandLine, resumeCommands, shellQuote, type ResumeCommand } from './agents.js';
+import { quotePathFor } from '../../../../common/shell-quote.js';
+import { agentName, cdCommand, chooseCommand, commandLine, resumeCommands, type ResumeCommand } from './agents.js';
 import { worktreeExists } from './sessions.js';
 
 /** `project/id`, or a bare id when only one project has it. */
@@ -41,7 +42,7 @@ export function planResume(bundle: LegacyBundle, s: BundleSession, agent?: strin
   if (alternatives.length === 0) {
     const any = resumeCommands(s);
     const why = agent && any.length > 0 ? `it has a resume id for ${any.map((c) => c.agent).join(', ')} only` : (s.resumeMissing ?? 'no resume id was found');
-    const where = s.worktree ? `cd ${s.worktree}` : `open the project${s.branch ? ` on branch ${s.branch}` : ''}`;
+    const where = s.worktree ? cdCommand(s.worktree) : `open the project${s.branch ? ` on branch ${s.branch}` : ''}`;
     throw new UserError({
       what: `${key} has no ${agent ? `${agentName(agent)} ` : ''}resume id`,
       why,
@@ -64,10 +65,9 @@ export function planResume(bundle: LegacyBundle, s: BundleSession, agent?: strin
 function missingWorktree(bundle: LegacyBundle, s: BundleSession): UserError {
   const key = `${s.projectId}/${s.id}`;
   const project = bundle.projects.find((p) => p.id === s.projectId);
+  const quote = (word: string) => quotePathFor(process.platform, word);
   const add =
-    s.worktree && s.branch
-      ? `git ${project?.path ? `-C ${shellQuote(project.path)} ` : ''}worktree add ${shellQuote(s.worktree)} ${shellQuote(s.branch)}`
-      : undefined;
+    s.worktree && s.branch ? `git ${project?.path ? `-C ${quote(project.path)} ` : ''}worktree add ${quote(s.worktree)} ${quote(s.branch)}` : undefined;
   const fix = add
     ? `recreate it${project?.path ? '' : ` from inside the ${s.projectId} repository`}: ${add}, then run this again`
     : 'recreate the worktree from its branch, then run this again';
