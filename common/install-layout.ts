@@ -1,7 +1,7 @@
 import { builtinModule } from './builtin-module.js';
 import { accessSync, constants, existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homeDirOrNone } from './home.js';
-import { quotePathFor, removeCommandFor, shellQuote } from './shell-quote.js';
+import { removeCommandFor, removeFileCommand, shellQuote } from './shell-quote.js';
 import { windowsSpawnPlan } from './windows-command.js';
 import { basename, join, sep } from 'node:path';
 
@@ -360,24 +360,6 @@ function yarnCacheFolders(project: string | undefined): string[] {
  */
 export function removeFolderCommand(folder: string, platform: string = process.platform): string {
   return removeCommandFor(platform, folder, 'tree');
-}
-
-/**
- * The command that deletes files, for the shell a user of `platform` pastes it into: cmd.exe's `del /q` on Windows, `rm -f`
- * elsewhere. A `*` in a file's name stays a pattern (outside the POSIX quotes; cmd expands it within its own).
- */
-export function removeFileCommand(files: string[], platform: string = process.platform): string {
-  const word = (file: string) => {
-    if (platform === 'win32') return quotePathFor(platform, file);
-    const at = file.lastIndexOf('/') + 1;
-    const name = file
-      .slice(at)
-      .split('*')
-      .map((part) => (part ? shellQuote(part) : ''))
-      .join('*');
-    return at ? `${shellQuote(file.slice(0, at - 1) || '/')}/${name}` : name;
-  };
-  return `${platform === 'win32' ? 'del /q' : 'rm -f'} ${files.map(word).join(' ')}`;
 }
 
 /**

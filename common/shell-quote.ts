@@ -60,6 +60,27 @@ export function letEveryoneReadCommand(platform: string, path: string, tree = fa
  * a folder deletes the files in that folder, and `rmdir` without /s deletes the link alone.
  */
 export function removeCommandFor(platform: string, path: string, kind: 'tree' | 'link' | 'file'): string {
-  if (platform !== 'win32') return `${{ tree: 'rm -rf', link: 'rm', file: 'rm -f' }[kind]} ${shellQuote(path)}`;
-  return `${{ tree: 'rmdir /s /q', link: 'rmdir', file: 'del /q' }[kind]} ${quotePathFor(platform, path.replace(/\//g, '\\'))}`;
+  if (kind === 'file') return removeFileCommand([path], platform);
+  if (platform !== 'win32') return `${kind === 'tree' ? 'rm -rf' : 'rm'} ${shellQuote(path)}`;
+  return `${kind === 'tree' ? 'rmdir /s /q' : 'rmdir'} ${windowsPathWord(path)}`;
+}
+
+const windowsPathWord = (path: string) => quotePathFor('win32', path.replace(/\//g, '\\'));
+
+/**
+ * The command that deletes files, for the shell a user of `platform` pastes it into: cmd.exe's `del /q` on Windows, `rm -f`
+ * elsewhere. A `*` in a file's name stays a pattern (outside the POSIX quotes; cmd expands it within its own).
+ */
+export function removeFileCommand(files: string[], platform: string = process.platform): string {
+  const word = (file: string) => {
+    if (platform === 'win32') return windowsPathWord(file);
+    const at = file.lastIndexOf('/') + 1;
+    const name = file
+      .slice(at)
+      .split('*')
+      .map((part) => (part ? shellQuote(part) : ''))
+      .join('*');
+    return at ? `${shellQuote(file.slice(0, at - 1) || '/')}/${name}` : name;
+  };
+  return `${platform === 'win32' ? 'del /q' : 'rm -f'} ${files.map(word).join(' ')}`;
 }

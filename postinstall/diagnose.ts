@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { UserError } from '../common/errors.js';
-import { removeFileCommand, removeFolderCommand, type PackageManager } from '../common/install-layout.js';
+import { removeFolderCommand, type PackageManager } from '../common/install-layout.js';
 import type { AoManifest, BinaryEntry } from '../common/ao-manifest.js';
-import { quotePathFor } from '../common/shell-quote.js';
+import { quotePathFor, removeFileCommand } from '../common/shell-quote.js';
 import type { PlatformLimit } from './platform-limit.js';
 import type { NpmLockfile } from './resolve.js';
 

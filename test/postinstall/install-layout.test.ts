@@ -2,7 +2,8 @@ import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { installLayout, reinstallCommand, removeFileCommand, swapBlocker, type LayoutFacts } from '../../common/install-layout.js';
+import { installLayout, reinstallCommand, swapBlocker, type LayoutFacts } from '../../common/install-layout.js';
+import { removeFileCommand } from '../../common/shell-quote.js';
 
 const facts = (files: string[] = [], env: NodeJS.ProcessEnv = {}, pnp?: string): LayoutFacts => ({
   env,
