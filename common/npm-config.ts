@@ -17,11 +17,29 @@ export async function npmFlatOptions(options: { cwd: string; env?: NodeJS.Proces
     shorthands,
     npmPath: options.npmPath ?? options.cwd,
     argv: [process.argv[0], 'npm'],
-    env: options.env ?? process.env,
+    env: falseBooleansSpelled(options.env ?? process.env, definitions),
     execPath: process.execPath,
     platform: process.platform,
     cwd: options.cwd,
   });
   await conf.load();
   return { ...(conf.flat as Record<string, unknown>) };
+}
+
+/**
+ * npm hands a script a boolean set back to false over a config file's true (`npm rebuild --offline=false` with
+ * `offline=true` in ~/.npmrc) as an empty `npm_config_<key>`, which @npmcli/config skips as unset: the file's true won
+ * again, and the fetch a printed fix ran stayed offline. An empty boolean is the false npm meant.
+ */
+function falseBooleansSpelled(env: NodeJS.ProcessEnv, definitions: Record<string, { type?: unknown }>): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== '' || !/^npm_config_/i.test(name)) continue;
+    const key = name
+      .slice('npm_config_'.length)
+      .replace(/(?!^)_/g, '-')
+      .toLowerCase();
+    if (definitions[key]?.type === Boolean) out[name] = 'false';
+  }
+  return out;
 }

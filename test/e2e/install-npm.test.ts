@@ -722,12 +722,21 @@ describe('npm global installs from the registry', () => {
     expect(r.stderr).toContain('why: npm is offline (--offline, or offline=true in an npmrc), and its cache does not hold @aoagents/ao-linux-x64@0.10.0');
     expect(r.stderr).not.toContain('did not run');
     expect(r.stderr).toContain(`To fix: in ${dir}: npm install --include=optional --offline=false`);
-    // ao, called afterwards, tells the same: npm offline by that npmrc, not a script that did not run.
-    const called = await run(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env);
-    expect(called.stderr).toContain(`npm is offline (offline=true in ${sb.npmrc}), so the install script could not fetch it`);
-    expect(called.stderr).toContain(`fix: in ${dir}: npm install --include=optional --offline=false  (or allow its install script:`);
+    // ao, called afterwards, cannot tell a blocked script from this one: npm offline by that npmrc is said beside both.
+    const ao = join(dir, 'node_modules', '.bin', 'ao');
+    const called = await run(ao, ['--version'], sb.env);
+    expect(called.stderr).toContain(`no install script fetched it (scripts blocked, or its fetch failed: npm is offline, offline=true in ${sb.npmrc})`);
+    const rebuild = 'npm rebuild @aoagents/ao --ignore-scripts=false --offline=false';
+    expect(called.stderr).toContain(`fix: in ${dir}: npm install --include=optional --offline=false  (or allow its install script: ${rebuild})`);
+    // Each command printed works as typed: the second, whose script sees --offline=false as npm exports it to scripts
+    // (empty) while npm's cache still lacks the package; then, the same install made again, the first.
+    await mustRun('sh', ['-c', rebuild], sb.env, { cwd: dir });
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+    rmSync(join(sb.env.XDG_CACHE_HOME!, 'ao'), { recursive: true }); // the binary that rebuild fetched
+    await mustRun('npm', ['ci', '--omit=optional', '--ignore-scripts'], sb.env, { cwd: dir });
+    expect((await run(ao, ['--version'], sb.env)).status).toBe(1);
     await mustRun('sh', ['-c', 'npm install --include=optional --offline=false'], sb.env, { cwd: dir });
-    expect((await mustRun(join(dir, 'node_modules', '.bin', 'ao'), ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
+    expect((await mustRun(ao, ['--version'], sb.env)).stdout).toBe('ao version 0.10.0\n');
   });
 
   // A service or CI user whose HOME is /nonexistent, /, or a folder it may not write (OpenShift's arbitrary uids).
