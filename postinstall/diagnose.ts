@@ -116,13 +116,19 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
 }
 
 /**
- * What became of the install script that fetches a missing platform package. ao cannot tell a blocked script from one
- * whose fetch failed (the install printed why), unless npm is offline, which no fetch gets past.
+ * What became of the install script that fetches a missing platform package. The postinstall knows its fetch failed
+ * (and whether npm was offline); the launcher, later, cannot tell a blocked script from one whose fetch failed: an
+ * npmrc's offline=true is then a fact beside both (a blocked script's fetch might have found npm's cache).
  */
 function scriptOutcome(f: MissingBinaryFacts, canBeBlocked: boolean): string {
-  if (f.offline) return `, and npm is offline (${f.offline}), so the install script could not fetch it`;
-  if (f.fetchFailed) return ', and the install script could not fetch it';
-  return canBeBlocked ? ', and no install script fetched it (scripts blocked, or its fetch failed: the install printed why)' : '';
+  if (f.fetchFailed)
+    return f.offline ? `, and npm is offline (${f.offline}), so the install script could not fetch it` : ', and the install script could not fetch it';
+  const failed = f.offline ? `npm is offline, ${f.offline}` : 'the install printed why';
+  return canBeBlocked
+    ? `, and no install script fetched it (scripts blocked, or its fetch failed: ${failed})`
+    : f.offline
+      ? `, and npm is offline (${f.offline})`
+      : '';
 }
 
 /** How to let ao's install script run under each package manager; `sudo` as for sudoFor. */

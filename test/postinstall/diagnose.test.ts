@@ -124,9 +124,15 @@ describe('diagnosing a missing binary', () => {
   });
 
   // offline=true in an npmrc holds for the commands a fix names too: they failed as the fetch had.
+  // Told by the launcher, which reads the npmrc afterwards: the script may as well have been blocked (its fetch would
+  // have found the package in npm's cache), so offline is a fact beside the two causes, not the cause.
   it('npm offline by an npmrc: the why says so, and every npm command in the fix goes online', () => {
     const e = diagnoseMissingBinary(facts({ global: false, offline: 'offline=true in /h/.npmrc' }));
-    expect(e.why).toMatch(/, and npm is offline \(offline=true in \/h\/.npmrc\), so the install script could not fetch it$/);
+    expect(e.why).toMatch(/, and no install script fetched it \(scripts blocked, or its fetch failed: npm is offline, offline=true in \/h\/.npmrc\)$/);
+    // The postinstall knows its fetch ran and failed offline.
+    expect(diagnoseMissingBinary(facts({ global: false, fetchFailed: true, offline: '--offline, or offline=true in an npmrc' })).why).toMatch(
+      /, and npm is offline \(--offline, or offline=true in an npmrc\), so the install script could not fetch it$/,
+    );
     expect(e.fix).toBe(
       'npm install --include=optional --offline=false  (or allow its install script: npm rebuild @aoagents/ao --ignore-scripts=false --offline=false)',
     );
