@@ -314,6 +314,15 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       expect([launched.status, launched.stderr]).toEqual([0, '']);
       expect(launched.stdout).toContain('AO_ENV_PROBE=a b=c ü\n');
       expect(launched.stdout).toBe(direct.stdout);
+      // A value that is no UTF-8, which a list built from process.env turned into U+FFFD.
+      const raw = spawnSync('sh', ['-c', `AO_RAW=$(printf 'a\\377b') exec "$0" "$1" fixture env`, node20, launcher], { env: caller });
+      expect(raw.stdout.includes(Buffer.from('AO_RAW=a\xffb\n', 'latin1')), raw.stdout.toString('latin1')).toBe(true);
+    });
+
+    it('hands the binary what a NODE_OPTIONS preload put in place of process.env', async () => {
+      const r = run([launcher, 'fixture', 'env'], { NODE_OPTIONS: `--require ${supportFile('replace-process-env.cjs')}` });
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      expect(r.stdout).toContain('AO_FROM_PRELOAD=set by a preload\n');
     });
 
     // --no-deprecation (a usual NODE_OPTIONS against noisy warnings) makes process.noDeprecation read-only: the launcher
