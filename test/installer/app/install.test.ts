@@ -10,7 +10,7 @@ import { appPath, defaultRoot, installApp, removeApp, verifyApp } from '../../..
 import { buildAppArtifact, hostileArchives, rawTarGz, rawZip, writePadding } from '../../../rehearsal/app-fixtures.js';
 import { startFaultServer, type FaultServer } from '../../../rehearsal/fault-server.js';
 import { bundledCli, canMountTmpfs, type ManifestWith, manifestFor, tempDir, writeManifest } from './helpers.js';
-import { asUser, NOBODY } from '../../support/users.js';
+import { asUser, canDropPrivileges, NOBODY } from '../../support/users.js';
 
 let server: FaultServer;
 let cli: string;
@@ -399,38 +399,37 @@ describe('installing the desktop app', () => {
   // The download is checked by the sha512 computed as its bytes were written, then unpacked (or, an AppImage, linked in as
   // the app) from the file on disk: under a umask of 000 that file was 0666, and any user could change its bytes after the
   // check, installing what they wrote, as verified. A partial another user could write, left by such a run, was resumed.
-  it.runIf(process.platform === 'linux' && process.getuid?.() === 0)(
-    'keeps the download and the lock owner-only whatever the umask, and does not resume a partial others could write',
-    async () => {
-      const base = await tempDir('umask');
-      await chmod(base, 0o755);
-      const root = join(base, 'app');
-      const manifest = await macManifest(mac, '0.10.0', '/mac-umask.zip');
-      const file = await writeManifest(await tempDir('m'), manifest);
-      const partial = partialPath(join(root, 'downloads', 'ao-desktop-darwin-arm64.zip'));
-      await mkdir(join(root, 'downloads'), { recursive: true });
-      await writeFile(partial, (await readFile(mac)).subarray(0, 100_000), { mode: 0o666 });
-      await chmod(partial, 0o666);
-      const { urls, size, integrity } = manifest.targets['darwin-arm64'];
-      await writeFile(sidecarPath(join(root, 'downloads', 'ao-desktop-darwin-arm64.zip')), JSON.stringify({ url: urls[0], size, integrity }), { mode: 0o600 });
-      const args = ['install', '--quiet', '--manifest', file, '--target', 'darwin-arm64', '--dir', root];
-      const parked = runCli(args, { AO_APP_CHECKPOINT: 'downloaded' }, ['sh', '-c', 'umask 000; exec "$@"', 'sh']);
-      try {
-        await until(() => parked.stderr.includes('parked at downloaded'));
-        // Downloaded whole: the bytes another user could have written were not kept.
-        expect(server.requests.filter((r) => r.path === '/mac-umask.zip').map((r) => r.range)).toEqual([undefined]);
-        // Between the check and the unpack, another user cannot change the verified bytes.
-        const other = spawnSync(...asUser(NOBODY, ['sh', '-c', `printf X | dd of="${partial}" conv=notrunc 2>/dev/null`]));
-        expect(other.status).not.toBe(0);
-        // Nor write a live pid into the lock, which the next run would wait on for 15 minutes.
-        const lock = spawnSync(...asUser(NOBODY, ['sh', '-c', `printf '{"pid":1}' > "${join(root, '.lock')}"`]));
-        expect(lock.status).not.toBe(0);
-      } finally {
-        parked.child.kill('SIGKILL');
-        await parked.done;
-      }
-    },
-  );
+  it.runIf(canDropPrivileges)('keeps the download and the lock owner-only whatever the umask, and does not resume a partial others could write', async () => {
+    const base = await tempDir('umask');
+    await chmod(base, 0o755);
+    const root = join(base, 'app');
+    const manifest = await macManifest(mac, '0.10.0', '/mac-umask.zip');
+    const file = await writeManifest(await tempDir('m'), manifest);
+    const partial = partialPath(join(root, 'downloads', 'ao-desktop-darwin-arm64.zip'));
+    await mkdir(join(root, 'downloads'), { recursive: true });
+    await writeFile(partial, (await readFile(mac)).subarray(0, 100_000), { mode: 0o666 });
+    await chmod(partial, 0o666);
+    const { urls, size, integrity } = manifest.targets['darwin-arm64'];
+    await writeFile(sidecarPath(join(root, 'downloads', 'ao-desktop-darwin-arm64.zip')), JSON.stringify({ url: urls[0], size, integrity }), { mode: 0o600 });
+    const args = ['install', '--quiet', '--manifest', file, '--target', 'darwin-arm64', '--dir', root];
+    const parked = runCli(args, { AO_APP_CHECKPOINT: 'downloaded' }, ['sh', '-c', 'umask 000; exec "$@"', 'sh']);
+    try {
+      await until(() => parked.stderr.includes('parked at downloaded'));
+      // Downloaded whole: the bytes another user could have written were not kept.
+      expect(server.requests.filter((r) => r.path === '/mac-umask.zip').map((r) => r.range)).toEqual([undefined]);
+      // Between the check and the unpack, another user cannot change the verified bytes.
+      const verified = await readFile(partial);
+      const other = spawnSync(...asUser(NOBODY, ['sh', '-c', `printf X | dd of="${partial}" conv=notrunc`]), { encoding: 'utf8' });
+      expect([other.status, other.stderr]).toEqual([1, expect.stringContaining('Permission denied')]);
+      expect((await readFile(partial)).equals(verified)).toBe(true);
+      // Nor write a live pid into the lock, which the next run would wait on for 15 minutes.
+      const lock = spawnSync(...asUser(NOBODY, ['sh', '-c', `printf '{"pid":1}' > "${join(root, '.lock')}"`]), { encoding: 'utf8' });
+      expect([lock.status, lock.stderr]).toEqual([2, expect.stringContaining('Permission denied')]);
+    } finally {
+      parked.child.kill('SIGKILL');
+      await parked.done;
+    }
+  });
 
   // A zip records each entry's mode, and the unpack set it exactly (fchmod, past the umask): an entry zipped as 0777 or
   // 0666 (a release built under umask 000, an old WSL default) became a file any user on the machine could rewrite,
