@@ -53,16 +53,23 @@ export function platformLimit(
 }
 
 /**
- * The npmrc (the project's or the user's) that sets `offline=true`: every npm command run then stays offline, also
- * the `npm install` a fix names, which needs `--offline=false` to reach the registry.
+ * The npmrc (the project's or the user's) that makes npm offline: every npm command run then stays offline, also the
+ * `npm install` a fix names, which needs `--offline=false` to reach the registry. As npm reads them: the first file
+ * that sets `offline` decides, and within it the last line.
  */
 export function npmrcOffline(project: string | undefined, env = process.env): string | undefined {
-  return npmrcFiles(project, env).find((file) => /^\s*offline\s*=\s*true\s*$/m.test(readOrNone(file) ?? ''));
+  for (const file of npmrcFiles(project, env)) {
+    const set = readOrNone(file)?.match(/^\s*offline\s*=\s*\S+\s*$/gm);
+    if (set) return /=\s*true\s*$/.test(set.at(-1)!) ? file : undefined;
+  }
+  return undefined;
 }
 
+/** The project's npmrc, then the user's (where npm_config_userconfig points, as npm reads it). */
 function npmrcFiles(project: string | undefined, env: NodeJS.ProcessEnv): string[] {
   const home = homeDirOrNone(env);
-  return [...(project ? [join(project, '.npmrc')] : []), ...(home ? [join(home, '.npmrc')] : [])];
+  const user = env.npm_config_userconfig || env.NPM_CONFIG_USERCONFIG || (home && join(home, '.npmrc'));
+  return [...(project ? [join(project, '.npmrc')] : []), ...(user ? [user] : [])];
 }
 
 type Lists = { os?: string[]; cpu?: string[] };

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { installLayout } from '../../common/install-layout.js';
 import { diagnoseMissingBinary, zippedByYarn, type MissingBinaryFacts } from '../../postinstall/diagnose.js';
 import { preferredTargets } from '../../postinstall/host.js';
-import { platformLimit } from '../../postinstall/platform-limit.js';
+import { npmrcOffline, platformLimit } from '../../postinstall/platform-limit.js';
 import { npmLockfile } from '../../postinstall/resolve.js';
 import type { AoManifest, BinaryEntry } from '../../common/ao-manifest.js';
 
@@ -269,5 +269,22 @@ describe('settings that leave this platform out', () => {
       `${join(npm.dir, '.npmrc')} sets os=darwin, which leaves out linux-x64: npm installs the platform packages of the platforms set there only`,
     );
     expect(e.fix).toBe(`in ${npm.dir}: remove the os line from ${join(npm.dir, '.npmrc')}, then run npm install`);
+  });
+
+  // npm's order: the project's npmrc over the user's (npm_config_userconfig when set), the last line of a file over earlier ones.
+  it("names the npmrc that makes npm offline as npm reads them, and none where npm's answer is false", () => {
+    const { dir, env } = project({ '.npmrc': 'offline=false\n' });
+    writeFileSync(join(env.HOME, '.npmrc'), 'offline=true\n');
+    expect(npmrcOffline(dir, env)).toBeUndefined();
+    expect(npmrcOffline(undefined, env)).toBe(join(env.HOME, '.npmrc'));
+    writeFileSync(join(dir, '.npmrc'), 'offline=true\noffline=false\n');
+    expect(npmrcOffline(dir, env)).toBeUndefined();
+    writeFileSync(join(dir, '.npmrc'), 'registry=http://127.0.0.1:9/\n');
+    expect(npmrcOffline(dir, env)).toBe(join(env.HOME, '.npmrc'));
+    const userconfig = join(dir, 'elsewhere-npmrc');
+    writeFileSync(userconfig, 'offline = true\n');
+    writeFileSync(join(env.HOME, '.npmrc'), 'offline=false\n');
+    expect(npmrcOffline(dir, { ...env, npm_config_userconfig: userconfig })).toBe(userconfig);
+    expect(npmrcOffline(dir, env)).toBeUndefined();
   });
 });
