@@ -82,8 +82,9 @@ function endsWhole(file: string): boolean {
 
 function fullLauncher(): void {
   const full = join(packageDir, 'lib', FULL_LAUNCHER);
-  // Both come from loading the file, before any of it ran: loading it again is safe.
-  const incomplete = (err: unknown) => err instanceof SyntaxError || ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && !existsSync(full));
+  // Both come from loading the file, before any of it ran: loading it again is safe. Not found is told by Node's own
+  // message, not by looking again: bun and yarn 1 unlink it and write it anew, and it may be back by then.
+  const incomplete = (err: unknown) => err instanceof SyntaxError || (err as Error).message?.startsWith(`Cannot find module '${full}'`);
   const ours = inPackageFolder(packageDir);
   // ao's package, partly written (yarn 1 unlinks package.json with the rest), or its folder moved aside for the
   // moment; a copy of the launcher elsewhere is neither.

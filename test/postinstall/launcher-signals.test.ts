@@ -647,6 +647,10 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
     // died with ENOENT's stack trace (seen with callers in a loop through `bun add -g` of another release).
     const movedUnderFull = await called(put, () => renameSync(`${own}.moved`, own), movePackage, { AO_TEST_MOVE_AT: 'full' });
     expect([movedUnderFull.status, movedUnderFull.stdout], movedUnderFull.stderr).toEqual([0, 'ao version 0.10.0\n']);
+    // bun or yarn 1 replacing the full launcher (unlink, then write) as bin/ao requires it: not found by Node, there again
+    // a moment later. bin/ao had judged the failure by the file's presence after it and rethrown Node's stack.
+    const goneAtRequire = await called(put, () => {}, ['--require', supportFile('full-launcher-gone-at-require.cjs')]);
+    expect([goneAtRequire.status, goneAtRequire.stdout], goneAtRequire.stderr).toEqual([0, 'ao version 0.10.0\n']);
     // Moved for good (uninstalled under it): said so once the folders are quiet, not called a copy of the launcher.
     const uninstalled = await called(put, () => {}, movePackage);
     renameSync(`${own}.moved`, own);
