@@ -48,6 +48,7 @@ import {
   useReleaseRegistry,
   WAITS_FOR_INSTALL,
   OTHER_UID,
+  withShim,
 } from '../postinstall/install-support.js';
 import { asUser, canDropPrivileges, NOBODY } from '../support/users.js';
 
@@ -778,12 +779,7 @@ describe('npm global installs from the registry', () => {
   });
 
   /** `sb.env` with a `sudo` on PATH that only runs its command: these tests run as root already. */
-  const withSudo = (sb: Sandbox) => {
-    const shims = join(sb.root, 'shims');
-    mkdirSync(shims);
-    writeFileSync(join(shims, 'sudo'), '#!/bin/sh\nexec "$@"\n', { mode: 0o755 });
-    return { ...sb.env, PATH: `${shims}:${sb.env.PATH}` };
-  };
+  const withSudo = (sb: Sandbox) => withShim(sb, 'sudo', 'exec "$@"');
 
   // `sudo npm i -g` (a distro's Node keeps its global folder root's) with scripts blocked: a user's `ao` refusing an
   // altered binary named `npm uninstall -g ...`, which that user cannot run there (EACCES).

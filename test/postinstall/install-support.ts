@@ -117,9 +117,14 @@ export const PNPM = join(REPO_ROOT, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
  * `script` with the PATH's node, so a printed command runs as typed.
  */
 export function withNodeShim(sb: Sandbox, name: string, script: string, env: NodeJS.ProcessEnv = sb.env): NodeJS.ProcessEnv {
+  return withShim(sb, name, `exec node ${JSON.stringify(script)} "$@"`, env);
+}
+
+/** `env` with a `name` on PATH (in the sandbox's shims folder) that runs the sh line `body`. */
+export function withShim(sb: Sandbox, name: string, body: string, env: NodeJS.ProcessEnv = sb.env): NodeJS.ProcessEnv {
   const shims = join(sb.root, 'shims');
   mkdirSync(shims, { recursive: true });
-  writeFileSync(join(shims, name), `#!/bin/sh\nexec node ${JSON.stringify(script)} "$@"\n`, { mode: 0o755 });
+  writeFileSync(join(shims, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
   return { ...env, PATH: [shims, env.PATH].join(delimiter) };
 }
 
