@@ -116,24 +116,26 @@ function measured<const C extends Array<[string, string[], NodeJS.ProcessEnv]>>(
 
 /**
  * The launcher's cost, decomposed: launcher+binary against `node -e 0`, the bare binary and `true`, taken in the same
- * rounds. The binary's own run is the bare binary less `true` (the bench's spawn of any process, counted once already
- * in `node -e 0`); "own" is what the launcher adds to Node's start-up and that run: per round, launcher - node -e 0 -
- * (bare binary - true), then the median and interquartile range of those (pairing samples of one round cancels most of
- * the shared machine's drift). The goal is read on it: the binary's run is ao's work, which no launcher can cut, and
- * the real binary's alone (3.6 ms here) would exceed the goal's 3 ms.
+ * rounds. The binary's own run is the median bare binary less the median `true` (the bench's own spawn of a process,
+ * counted once already in `node -e 0`; `true` is dynamically linked, so its loader's start-up stays in "own", which errs
+ * against us). "Own" is what the launcher adds to Node's start-up and that run: per round, launcher - node -e 0 (pairing
+ * samples of one round cancels most of the shared machine's drift), less the run, then the median and interquartile
+ * range. Two verdicts are printed: the issue's words, over `node -e 0`, which count the binary's run (no launcher can
+ * cut it, and the real binary's alone is about 4 ms here), and the launcher's own cost, which does not.
  */
 function decomposed(launcherT: number[], nodeT: number[], bareT: number[], trueT: number[]): { over: number; own: number; text: string } {
   const over = median(launcherT) - median(nodeT);
-  const run = bareT.map((t, i) => t - trueT[i]!);
-  const own = launcherT.map((t, i) => t - nodeT[i]! - run[i]!);
+  const run = median(bareT) - median(trueT);
+  const own = launcherT.map((t, i) => t - nodeT[i]! - run);
   const sign = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
   return {
     over,
     own: median(own),
     text:
       `launcher+binary ${median(launcherT).toFixed(2)} ms [IQR ${iqr(launcherT)}], node -e 0 ${median(nodeT).toFixed(2)} [${iqr(nodeT)}], ` +
-      `the binary's own run ${median(run).toFixed(2)} [${iqr(run)}] (bare ${median(bareT).toFixed(2)} - true ${median(trueT).toFixed(2)}); ` +
-      `over node -e 0 ${sign(over)} ms with that run, the launcher's own ${sign(median(own))} ms [IQR ${iqr(own)}]`,
+      `the binary's own run ${run.toFixed(2)} (bare ${median(bareT).toFixed(2)} - true ${median(trueT).toFixed(2)}); ` +
+      `over node -e 0 ${sign(over)} ms (goal's words <= +3 ms, the binary's run in) ${verdict(over <= 3)}; ` +
+      `the launcher's own ${sign(median(own))} ms [IQR ${iqr(own)}] (goal <= +3 ms, the binary's run out) ${verdict(median(own) <= 3)}`,
   };
 }
 
@@ -316,13 +318,13 @@ export async function run(): Promise<void> {
 
     const lines = [
       `swapped ao --version        ${swappedMs.toFixed(2)} ms vs bare binary ${bareMs.toFixed(2)} ms: ${ratio(swappedMs, bareMs)}x (goal <= 1.10x) ${verdict(swappedMs / bareMs <= 1.1)} (${swappedRun.load})`,
-      `JS launcher, Node 20 (spawn; ${spawnSync(node20, ['--version'], { encoding: 'utf8' }).stdout.trim()}): ${wall20.text} (goal: the launcher's own <= +3 ms) ${verdict(wall20.own <= 3)} (${run20.load})`,
+      `JS launcher, Node 20 (spawn; ${spawnSync(node20, ['--version'], { encoding: 'utf8' }).stdout.trim()}): ${wall20.text} (${run20.load})`,
       `  a spawn-only 1-line launcher   ${versus(spawnT, node20T)}: the floor on Node 20 (a spawn + the binary's own run); ours over it ${versus(launcher20T, spawnT)}`,
       `  the same through child_process ${versus(childProcessT, spawnT)} over the floor (what the launcher no longer loads)`,
-      `JS launcher, Node 22 (execve; ${spawnSync(node22, ['--version'], { encoding: 'utf8' }).stdout.trim()}): ${wall22.text} (goal: the launcher's own <= +3 ms) ${verdict(wall22.own <= 3)} (${run22.load})`,
+      `JS launcher, Node 22 (execve; ${spawnSync(node22, ['--version'], { encoding: 'utf8' }).stdout.trim()}): ${wall22.text} (${run22.load})`,
       `  an execve-only 1-line launcher ${versus(execT, node22T)}: the floor on Node 22 (replacing a Node process + the binary's own run); ours over it ${versus(launcher22T, execT)}`,
       `  with the compile cache (stub) ${versus(stub22T, launcher22T)} vs the plain launcher`,
-      `JS launcher, Node 24 (execve; ${spawnSync(node24, ['--version'], { encoding: 'utf8' }).stdout.trim()}): ${wall24.text} (goal: the launcher's own <= +3 ms) ${verdict(wall24.own <= 3)} (${run24.load})`,
+      `JS launcher, Node 24 (execve; ${spawnSync(node24, ['--version'], { encoding: 'utf8' }).stdout.trim()}): ${wall24.text} (${run24.load})`,
       `  an execve-only 1-line launcher ${versus(exec24T, node24T)}: the floor on Node 24; ours over it ${versus(launcher24T, exec24T)}`,
       `npm with scripts blocked (\`ao\` runs the launcher on ${blockedNode}): ${versus(blockedT, swappedAgainT)} vs the swapped binary (${blockedRun.load})`,
       `launcher's own work in-process (Node compiling bin/ao to its process.execve call, ${ROUNDS} runs): Node 22 ${inProcess(node22)}; Node 24 ${inProcess(node24)}; Node 20 (to its spawn) ${inProcess(node20, minimalSpawnFile)}`,
