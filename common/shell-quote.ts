@@ -50,7 +50,8 @@ export function clearEnvFor(platform: string, name: string): string {
  * which no language's Windows renames.
  */
 export function letEveryoneReadCommand(platform: string, path: string, tree = false): string {
-  if (platform === 'win32') return `icacls ${quotePathFor(platform, path)} /grant *S-1-5-32-545:${tree ? '(OI)(CI)RX /t' : 'R'}`;
+  // RX, not R: a program (ao.exe) must be executable to start, and reading it alone passed the hash check only.
+  if (platform === 'win32') return `icacls ${quotePathFor(platform, path)} /grant *S-1-5-32-545:${tree ? '(OI)(CI)RX /t' : 'RX'}`;
   return `chmod ${tree ? '-R a+rX' : 'a+r'} ${shellQuote(path)}`;
 }
 

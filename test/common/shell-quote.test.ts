@@ -24,7 +24,9 @@ describe('commands printed for the shell of the platform they run on', () => {
   // a folder and `rm` of a link to a disk not connected were commands a Windows user could not run.
   it('lets every user read a file or a folder: icacls for the Users group on Windows, chmod elsewhere', () => {
     expect(letEveryoneReadCommand('win32', 'C:\\ao app', true)).toBe('icacls "C:\\ao app" /grant *S-1-5-32-545:(OI)(CI)RX /t');
-    expect(letEveryoneReadCommand('win32', 'C:\\ao\\ao-manifest.json')).toBe('icacls C:\\ao\\ao-manifest.json /grant *S-1-5-32-545:R');
+    expect(letEveryoneReadCommand('win32', 'C:\\ao\\ao-manifest.json')).toBe('icacls C:\\ao\\ao-manifest.json /grant *S-1-5-32-545:RX');
+    // ao.exe: read alone passes the hash check, and Windows then refuses to start it.
+    expect(letEveryoneReadCommand('win32', 'C:\\ao\\node_modules\\@aoagents\\ao-win32-x64\\bin\\ao.exe')).toMatch(/ \/grant \*S-1-5-32-545:RX$/);
     expect(letEveryoneReadCommand('linux', '/opt/ao app', true)).toBe("chmod -R a+rX '/opt/ao app'");
   });
 

@@ -8,7 +8,7 @@ const denied = (path: string) => Object.assign(new Error(`EPERM: operation not p
 describe('the launcher refused a read, with a fix in the shell of the platform', () => {
   it('a file of the install this user may not read: icacls for the Users group on Windows, chmod elsewhere', () => {
     expect(unreadable(denied(MANIFEST), 'win32')?.fix).toBe(
-      `make it readable for this user (as its owner or an administrator: icacls "${MANIFEST}" /grant *S-1-5-32-545:R), or run ao as the user who installed it`,
+      `make it readable for this user (as its owner or an administrator: icacls "${MANIFEST}" /grant *S-1-5-32-545:RX), or run ao as the user who installed it`,
     );
     expect(unreadable(denied('/opt/ao lib/ao-manifest.json'), 'linux')?.fix).toBe(
       "make it readable for this user (as its owner: chmod a+r '/opt/ao lib/ao-manifest.json'), or run ao as the user who installed it",
