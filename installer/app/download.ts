@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { constants, createBrotliDecompress, createGunzip, createInflate, gunzipSync } from 'node:zlib';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import { UserError } from '../../common/errors.js';
-import { withEnvFor } from '../../common/shell-quote.js';
+import { setEnvFor } from '../../common/shell-quote.js';
 import type { Progress } from '../../common/progress.js';
 import {
   CertificateError,
@@ -418,9 +418,10 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     }
     const resumes = part.offset > 0 ? ': it resumes' : '';
     const again = `then run ao-app install again${resumes}`;
-    // The setting that gives a slow link its time, as a command for this platform's shell: cmd.exe runs no `NAME=value ao-app`.
+    // The setting that gives a slow link its time, as a line for this platform's shell (cmd.exe has no `NAME=value ...`),
+    // and then the user's own command again: one written here would drop the --dir or --manifest they gave.
     const raise = (name: string, now: number, value: number) =>
-      `raise ${name} (now ${now} ms) for the next run${resumes ? ', which resumes' : ''}: ${withEnvFor(options.platform ?? process.platform, name, String(value), 'ao-app install')}`;
+      `raise ${name} (now ${now} ms) for the next run${resumes ? ', which resumes' : ''}: ${setEnvFor(options.platform ?? process.platform, name, String(value))}, then run the same ao-app command again`;
     // Silent for the whole stall time at the last attempt: maybe only slow (a proxy that fetches and scans the whole file
     // before it answers), which no retry with the same wait gets through.
     const patience = stalled(policy.lastFailure)

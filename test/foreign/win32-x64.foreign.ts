@@ -530,7 +530,7 @@ suite(`win32-x64 under Wine${skip ? ` (skipped: ${skip})` : ''}`, () => {
       );
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(
-        /fix: .*raise AO_APP_DEADLINE_MS \(now 3000 ms\) for the next run, which resumes: set "AO_APP_DEADLINE_MS=14400000" && ao-app install\n/,
+        /fix: .*raise AO_APP_DEADLINE_MS \(now 3000 ms\) for the next run, which resumes: set "AO_APP_DEADLINE_MS=14400000", then run the same ao-app command again\n/,
       );
     } finally {
       await server.close();

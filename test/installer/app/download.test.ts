@@ -786,8 +786,8 @@ describe.concurrent('download against a misbehaving server', () => {
   // A body that trickles in never trips the idle timeout; one fast enough for the stall rule meets the overall deadline.
   // Its fix is a command for the user's shell: cmd.exe has no `NAME=value command` ("'AO_APP_DEADLINE_MS' is not recognized").
   it.each([
-    ['linux', /run, which resumes: AO_APP_DEADLINE_MS=14400000 ao-app install$/],
-    ['win32', /run, which resumes: set "AO_APP_DEADLINE_MS=14400000" && ao-app install$/],
+    ['linux', /run, which resumes: export AO_APP_DEADLINE_MS=14400000, then run the same ao-app command again$/],
+    ['win32', /run, which resumes: set "AO_APP_DEADLINE_MS=14400000", then run the same ao-app command again$/],
   ])(
     'the overall deadline also ends an attempt whose body is still trickling in, keeping what arrived (fix for %s)',
     async (platform, command) => {
