@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { UserError } from '../common/errors.js';
 import { removeFolderCommand, type PackageManager } from '../common/install-layout.js';
 import type { AoManifest, BinaryEntry } from '../common/ao-manifest.js';
-import { quotePathFor, removeFileCommand } from '../common/shell-quote.js';
+import { quotePathFor, removeFileCommand, withEnvFor } from '../common/shell-quote.js';
 import type { PlatformLimit } from './platform-limit.js';
 import type { NpmLockfile } from './resolve.js';
 
@@ -105,12 +105,14 @@ export function diagnoseMissingBinary(f: MissingBinaryFacts): UserError {
     });
   }
   // Offline, npm's own commands would fail as the fetch did: --offline=false reaches the registry, whatever the npmrc says.
+  // Another manager's install runs the fetch again, which reads npm's config: the variable takes it online.
   const online = installer === 'npm' && f.offline ? ' --offline=false' : '';
+  const onlineOther = (command: string) => (f.offline ? withEnvFor(platform, 'npm_config_offline', 'false', command) : command);
   const fetchHint = f.fetchFailed ? undefined : blockedScriptFix(installer, name, f.global, sudo, online);
   return new UserError({
     what: `ao's platform package ${entry.package}@${entry.version} is not installed`,
     why: `optional dependencies were left out (--omit=optional, --no-optional or a production-only install)${scriptOutcome(f, Boolean(fetchHint))}`,
-    fix: `${f.global ? '' : inProject}${installer === 'npm' ? `${f.global ? `${sudo}npm install -g ${spec}` : 'npm install'} --include=optional${online}` : f.global ? globalInstall(spec) : localInstall(installer, f.yarnBerry)}${fetchHint ? `  (or allow its install script: ${fetchHint})` : ''}`,
+    fix: `${f.global ? '' : inProject}${installer === 'npm' ? `${f.global ? `${sudo}npm install -g ${spec}` : 'npm install'} --include=optional${online}` : onlineOther(f.global ? globalInstall(spec) : localInstall(installer, f.yarnBerry))}${fetchHint ? `  (or allow its install script: ${fetchHint})` : ''}`,
     code: 'EAOMISSING',
   });
 }

@@ -136,6 +136,10 @@ describe('diagnosing a missing binary', () => {
     expect(e.fix).toBe(
       'npm install --include=optional --offline=false  (or allow its install script: npm rebuild @aoagents/ao --ignore-scripts=false --offline=false)',
     );
+    // Under bun, pnpm or yarn the fetch reads npm's offline=true too: their install runs it again, online only by the variable.
+    expect(diagnoseMissingBinary(facts({ installer: 'bun', fetchFailed: true, offline: '--offline, or offline=true in an npmrc' })).fix).toBe(
+      'npm_config_offline=false bun add -g @aoagents/ao@0.10.0',
+    );
     // The postinstall's own fetch failed: its script ran, so none is to be allowed.
     expect(diagnoseMissingBinary(facts({ global: false, fetchFailed: true })).fix).toBe('npm install --include=optional');
   });
