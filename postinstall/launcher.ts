@@ -292,7 +292,9 @@ function cannotRun(found: Resolved, err: Error): UserError {
   return new UserError({
     what: `cannot run ${binary}`,
     why: noExecBit ? `it is not executable (mode ${mode.toString(8)}): ${err.message}` : err.message,
-    fix: noExecBit ? `chmod +x ${binary}` : `check the file exists and is executable, and that its file system is not mounted noexec: ls -l ${binary}`,
+    fix: noExecBit
+      ? `chmod +x ${shellQuote(binary)}`
+      : `check the file exists and is executable, and that its file system is not mounted noexec: ls -l ${shellQuote(binary)}`,
     code: 'EAOSPAWN',
   });
 }

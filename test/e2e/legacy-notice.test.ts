@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../common/paths.js';
-import { shellQuote } from '../../installer/cutover/legacy/guide/agents.js';
+import { shellQuote } from '../../common/shell-quote.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../../release/embedded-registry.js';
 import { publishRealRewriteRelease, type RealRelease } from '../../rehearsal/real-release.js';
 import { generateLegacyHome } from '../../rehearsal/legacy-home.js';

@@ -1,6 +1,6 @@
 import type { BundleSession, LegacyBundle } from '../bundle.js';
 import { isObject } from '../../../../common/is-object.js';
-import { quotePathFor, shellQuote } from '../../../../common/shell-quote.js';
+import { quotePathFor } from '../../../../common/shell-quote.js';
 
 /**
  * How each agent resumes a conversation by id, as the agent documents it:
@@ -66,8 +66,6 @@ export function chooseCommand(bundle: LegacyBundle, s: BundleSession, agent?: st
   const preferred = alternatives.filter((c) => c.agent === want);
   return { command: preferred.length === 1 ? preferred[0] : undefined, alternatives };
 }
-
-export { shellQuote };
 
 /** The line a user pastes into `platform`'s shell: cmd.exe reads no single quotes. */
 export function commandLine(cmd: ResumeCommand, cwd?: string, platform: string = process.platform): string {
