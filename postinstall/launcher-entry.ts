@@ -1,7 +1,7 @@
 /**
  * `bin/ao` of @aoagents/ao, the launcher's first file: what pnpm, yarn and bun shims (and npm with scripts
  * blocked) run through node on every `ao` call. On the usual path (the platform binary verified before: a stamp hit)
- * it replaces itself with the binary (process.execve), or spawns it where Node cannot (lib/launcher-spawn.cjs), having
+ * it replaces itself with the binary (process.execve), or spawns it where Node cannot (spawn-binary.ts, bundled in), having
  * compiled only this small file, since V8 parses the whole of a file it loads and the full launcher is many times
  * larger. Anything else (no stamp or a stale one, AO_BINARY_PATH, Windows, a platform package elsewhere than beside
  * ao, a binary fetched into the cache, a legacy home with projects to import, any error) loads the full launcher (`lib/launcher-full.cjs`,
@@ -23,14 +23,13 @@ import { whenInstallSettles } from './install-settle.js';
 import { inPackageFolder, launcherCopy, ownPackage } from './launcher-copy.js';
 import { noticeNeverDue } from './legacy-notice.js';
 import { homeCacheRoot, packageCacheRoot } from './locations.js';
+import { runAsChild } from './spawn-binary.js';
 import { hasValidStamp } from './verify-binary.js';
 
 /** The full launcher, in the package's lib/ (release/main-package.ts ships it there). */
 const FULL_LAUNCHER = 'launcher-full.cjs';
 /** Its last line, which the build writes (scripts/shipped.mjs): a file without it is one an install is still writing. */
 declare const __AO_FULL_LAUNCHER_END__: string;
-/** What spawns the binary on the usual path where Node cannot exec it (main, below). */
-const SPAWNER = 'launcher-spawn.cjs';
 
 // The path Node started it by when its folder has just gone: npm moves ao's folder aside to put another release in
 // its place, and the wait for the install in progress (fullLauncher) meets that one there.
@@ -126,9 +125,11 @@ function fullLauncher(): void {
 }
 
 /**
- * Node without process.execve (20 to 22.14, 23.0 to 23.10) on POSIX: the binary is spawned, as the full launcher does it, from
- * lib/launcher-spawn.cjs (spawn-binary.ts alone, 3 KB), not from the full launcher's 54 KB, which Node 20 (no compile
- * cache) parsed on every call. Needs process.getBuiltinModule (Node >= 20.16), as the full launcher does.
+ * Node without process.execve (20 to 22.14, 23.0 to 23.10) on POSIX: the binary is spawned, as the full launcher does it
+ * (spawn-binary.ts), not from the full launcher's 54 KB, which Node 20 (no compile cache) parsed on every call. In this
+ * file, not a third one: loading lib/launcher-spawn.cjs had cost Node 20 0.25 to 0.35 ms a call, where its 2.5 KB here
+ * cost Node 22 and 24, which never run it, 0.07 to 0.10 ms of parsing (postinstall/README.md, Measured). Needs
+ * process.getBuiltinModule (Node >= 20.16), as the full launcher does.
  */
 const spawnsHere = process.platform !== 'win32' && typeof process.getBuiltinModule === 'function';
 
@@ -144,7 +145,6 @@ function main(): void {
     if (found && sameFileAs(found.binary, found.checked)) {
       const args = process.argv.slice(2);
       if (execve) execve(found.binary, [found.binary, ...args], process.env);
-      const { runAsChild } = require(`${packageDir}/lib/${SPAWNER}`) as typeof import('./spawn-binary.js');
       // One that cannot start (removed since its check) is the full launcher's to look for again or explain.
       runAsChild(found.binary, args, fullLauncher);
       return;

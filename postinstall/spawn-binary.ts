@@ -102,9 +102,8 @@ function startBinary(start: BinaryStart): StartedBinary {
  * session of its own without a terminal. Returns the child, for signals the caller forwards itself. A start that fails
  * takes its handlers away again before `onError` hears why: the caller may go on working synchronously (bin/ao hands
  * over to the full launcher, which may wait for an install), and a Ctrl-C or SIGTERM meanwhile must end it, not wait.
- * Shared by the full launcher and, on Node without process.execve, bin/ao's usual path (through
- * lib/launcher-spawn.cjs, this module alone: that path never loads the full launcher). bin/ao of one release may load
- * lib/launcher-spawn.cjs of another while an upgrade writes the package: keep this signature.
+ * Shared by the full launcher and, on Node without process.execve, bin/ao's usual path (bundled into bin/ao: that
+ * path never loads the full launcher).
  */
 export function runAsChild(binary: string, args: string[], onError: (err: Error) => void, signals: readonly NodeJS.Signals[] = FORWARDED): StartedBinary {
   let child: StartedBinary | undefined;

@@ -19,7 +19,6 @@ export const MAIN_PACKAGE_FILES: ShippedFile[] = [
   { from: 'launcher.cjs', to: 'bin/ao', executable: true },
   // The rest of the launcher, which bin/ao loads by this path whenever the binary cannot take over at once.
   { from: 'launcher-full.cjs', to: 'lib/launcher-full.cjs', executable: false },
-  { from: 'launcher-spawn.cjs', to: 'lib/launcher-spawn.cjs', executable: false },
   { from: 'postinstall.cjs', to: 'lib/postinstall.cjs', executable: false },
   { from: 'fetch-platform.cjs', to: 'lib/fetch-platform.cjs', executable: false },
   { from: 'app-fetcher.cjs', to: 'lib/ao-app', executable: true },

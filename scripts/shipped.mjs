@@ -26,8 +26,6 @@ export const SHIPPED = [
   },
   // lib/launcher-full.cjs: everything else the launcher does, loaded by bin/ao when the usual path is not open.
   { in: 'postinstall/launcher.ts', out: 'launcher-full.cjs', importMetaUrl: false, hoistLoadedBuiltins: true, footer: FULL_LAUNCHER_END },
-  // lib/launcher-spawn.cjs: bin/ao's usual path where Node has no process.execve (spawn-binary.ts's exports).
-  { in: 'postinstall/spawn-binary.ts', out: 'launcher-spawn.cjs', minify: true, importMetaUrl: false, hoistLoadedBuiltins: true },
   { in: 'postinstall/postinstall.ts', out: 'postinstall.cjs' },
   // Loaded by the postinstall only when the platform package is missing: pacote stays off every other path.
   { in: 'postinstall/fetch-platform.ts', out: 'fetch-platform.cjs', minify: true, quiet: ['require-resolve-not-external'] },
