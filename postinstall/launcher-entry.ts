@@ -18,6 +18,7 @@ import { MANIFEST_FILE, type AoManifest } from '../common/ao-manifest.js';
 import { formatError, UserError } from '../common/errors.js';
 import { homeDirOrNone } from '../common/home.js';
 import { realPath, realPathOrGiven } from '../common/own-path.js';
+import { permissionDenied } from './access-denied.js';
 import { execveHere, sameFileAs } from './exec-binary.js';
 import { whenInstallSettles } from './install-settle.js';
 import { inPackageFolder, launcherCopy, ownPackage } from './launcher-copy.js';
@@ -155,4 +156,13 @@ function main(): void {
   fullLauncher();
 }
 
-main();
+try {
+  main();
+} catch (err) {
+  // Node 22 and 24 read the entry point under --permission whatever it allows: without reads of ao's own folder, bin/ao
+  // cannot reach the full launcher, which says this for every other refusal.
+  const denied = permissionDenied(err);
+  if (!denied) throw err;
+  process.stderr.write(formatError(denied) + '\n');
+  process.exit(1);
+}
