@@ -891,6 +891,23 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
       },
     );
 
+    // The printed fix had the path bare: `chmod +x /Users/John Smith/...` fails in any shell.
+    it('without its exec bit under a folder with a space: the printed chmod, run as typed, fixes it', async () => {
+      const pnpmHome = join(release.sandbox('no-exec-bit-space-dir').root, 'pnpm home');
+      const sb = release.sandbox('no-exec-bit-space', [pnpmHome], { PNPM_HOME: pnpmHome });
+      await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
+      const own = join((await mustRun('node', [PNPM, 'root', '-g'], sb.env)).stdout.trim(), '@aoagents', 'ao');
+      const binary = realpathSync(join(realpathSync(own), '..', 'ao-linux-x64', 'bin', 'ao'));
+      chmodSync(binary, 0o644);
+      const call = () => spawnSync(node22, [join(own, 'bin', 'ao'), '--version'], { env: sb.env, encoding: 'utf8', timeout: 60_000 });
+      const r = call();
+      expect([r.status, r.signal]).toEqual([1, null]);
+      const fix = /^ {2}fix: (chmod \+x .*)$/m.exec(r.stderr)?.[1];
+      expect(fix).toBe(`chmod +x '${binary}'`);
+      execFileSync('sh', ['-c', fix!]);
+      expect(call().stdout).toBe('ao version 0.10.0\n');
+    });
+
     it('an AO_BINARY_PATH naming a folder: one clear message and exit 1, not an abort', async () => {
       const folder = release.sandbox('override-folder').root;
       const r = spawnSync(node22, [launcher, '--version'], { env: { ...env, AO_BINARY_PATH: folder }, encoding: 'utf8', timeout: 60_000 });
