@@ -856,14 +856,21 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
   // Node aborts the whole process when process.execve fails (SIGABRT, a native stack trace, maybe a core file): a
   // platform binary that lost its exec bit, a file system mounted noexec, or an AO_BINARY_PATH naming a folder.
   describe('Node 22 (process.execve): a binary the kernel refuses to start', () => {
-    it('without its exec bit: one clear message naming the fix, and exit 1, not an abort', async () => {
-      const pnpmHome = join(release.sandbox('no-exec-bit-dir').root, 'pnpm-home');
-      const sb = release.sandbox('no-exec-bit', [pnpmHome], { PNPM_HOME: pnpmHome });
+    /** A pnpm global install in `pnpmHomeName` whose platform binary lost its exec bit; `call` runs `ao --version` on Node 22. */
+    const withoutExecBit = async (name: string, pnpmHomeName: string) => {
+      const pnpmHome = join(release.sandbox(`${name}-dir`).root, pnpmHomeName);
+      const sb = release.sandbox(name, [pnpmHome], { PNPM_HOME: pnpmHome });
       await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
       const own = join((await mustRun('node', [PNPM, 'root', '-g'], sb.env)).stdout.trim(), '@aoagents', 'ao');
       const binary = realpathSync(join(realpathSync(own), '..', 'ao-linux-x64', 'bin', 'ao'));
       chmodSync(binary, 0o644);
-      const r = spawnSync(node22, [join(own, 'bin', 'ao'), '--version'], { env: sb.env, encoding: 'utf8', timeout: 60_000 });
+      const call = () => spawnSync(node22, [join(own, 'bin', 'ao'), '--version'], { env: sb.env, encoding: 'utf8', timeout: 60_000 });
+      return { binary, call };
+    };
+
+    it('without its exec bit: one clear message naming the fix, and exit 1, not an abort', async () => {
+      const { binary, call } = await withoutExecBit('no-exec-bit', 'pnpm-home');
+      const r = call();
       expect([r.status, r.signal]).toEqual([1, null]);
       expect(r.stderr).toContain(`ao: cannot run ${binary}`);
       expect(r.stderr).toContain(`fix: chmod +x ${binary}`);
@@ -893,13 +900,7 @@ describe.runIf(canRunPinnedNode)('signals through the JS launcher', () => {
 
     // The printed fix had the path bare: `chmod +x /Users/John Smith/...` fails in any shell.
     it('without its exec bit under a folder with a space: the printed chmod, run as typed, fixes it', async () => {
-      const pnpmHome = join(release.sandbox('no-exec-bit-space-dir').root, 'pnpm home');
-      const sb = release.sandbox('no-exec-bit-space', [pnpmHome], { PNPM_HOME: pnpmHome });
-      await mustRun('node', [PNPM, 'add', '-g', SPEC], sb.env);
-      const own = join((await mustRun('node', [PNPM, 'root', '-g'], sb.env)).stdout.trim(), '@aoagents', 'ao');
-      const binary = realpathSync(join(realpathSync(own), '..', 'ao-linux-x64', 'bin', 'ao'));
-      chmodSync(binary, 0o644);
-      const call = () => spawnSync(node22, [join(own, 'bin', 'ao'), '--version'], { env: sb.env, encoding: 'utf8', timeout: 60_000 });
+      const { binary, call } = await withoutExecBit('no-exec-bit-space', 'pnpm home');
       const r = call();
       expect([r.status, r.signal]).toEqual([1, null]);
       const fix = /^ {2}fix: (chmod \+x .*)$/m.exec(r.stderr)?.[1];
