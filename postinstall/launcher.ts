@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { dropWritesToClosedPipes } from '../common/closed-pipe.js';
 import { formatError, isUserError, UserError } from '../common/errors.js';
 import { absoluteUserPath } from '../common/home.js';
-import { installLayout, reinstallCommand, sudoFor } from '../common/install-layout.js';
+import { installLayout, reinstallCommand, sudoFor, type InstallLayout } from '../common/install-layout.js';
 import { realPathOrGiven } from '../common/own-path.js';
 import { shellQuote } from '../common/shell-quote.js';
 import { diagnoseMissingBinary, zippedByYarn } from './diagnose.js';
@@ -40,6 +40,10 @@ import { type Problem, verifyBinaryOnce } from './verify-binary.js';
 // install in progress (whenInstallSettles) meets that.
 const self = realPathOrGiven(import.meta.filename);
 const packageDir = join(dirname(self), '..');
+
+let knownLayout: InstallLayout | undefined;
+/** How ao was installed, worked out once a call, when first needed (a few stats and reads). */
+const layout = (): InstallLayout => (knownLayout ??= installLayout(packageDir));
 /** The file that ran: `bin/ao`, the launcher's entry, which loaded this one. */
 const entryFile = join(packageDir, 'bin', 'ao');
 
@@ -75,7 +79,7 @@ function readManifest(): AoManifest {
         new UserError({
           what: `${path} is missing`,
           why: "the package is incomplete: the launcher cannot tell which binary is this release's",
-          fix: `reinstall ao: ${reinstallCommand(installLayout(packageDir), ownSpec())}`,
+          fix: `reinstall ao: ${reinstallCommand(layout(), ownSpec())}`,
           code: 'EAOINTEGRITY',
           cause,
         }),
@@ -90,7 +94,7 @@ function readManifest(): AoManifest {
       new UserError({
         what: `${path} is damaged`,
         why: `it does not parse as JSON (${(cause as Error).message}): the launcher cannot tell which binary is this release's`,
-        fix: `reinstall ao: ${reinstallCommand(installLayout(packageDir), ownSpec())}`,
+        fix: `reinstall ao: ${reinstallCommand(layout(), ownSpec())}`,
         code: 'EAOINTEGRITY',
         cause,
       }),
@@ -181,7 +185,6 @@ function resolveBinary(manifest: AoManifest): Resolved {
   if (override) return { binary: override };
   const wanted = preferredTargets(hostFacts());
   const release = { name: manifest.name, version: manifest.version };
-  const layout = () => installLayout(packageDir);
   // Stamps go where this user may write: as root, never into another user's home (sudo keeping HOME).
   const cache = writableCacheRoot(packageDir);
   for (const target of wanted) {
@@ -272,8 +275,7 @@ function cannotRun(found: Resolved, err: Error): UserError {
   const override = !found.checked;
   const denied = permissionDenied(err);
   if (denied) return denied;
-  if (process.platform === 'win32')
-    return cannotRunOnWindows(binary, err, override ? undefined : reinstallCommand(installLayout(packageDir), ownSpec(), dir, dir && binary));
+  if (process.platform === 'win32') return cannotRunOnWindows(binary, err, override ? undefined : reinstallCommand(layout(), ownSpec(), dir, dir && binary));
   const st = statSync(binary, { throwIfNoEntry: false });
   const mode = st?.isFile() ? st.mode & 0o777 : undefined;
   const noExecBit = mode !== undefined && (mode & 0o111) === 0;
@@ -301,7 +303,7 @@ function cannotRun(found: Resolved, err: Error): UserError {
 
 /** The temp folder holding yarn dlx's throwaway project (`<tmp>/xfs-<hex>/dlx-<pid>`), when ao runs from one. */
 function yarnDlxTemp(): string | undefined {
-  const installed = installLayout(packageDir);
+  const installed = layout();
   return installed.yarnDlx && installed.project ? dirname(dirname(installed.project)) : undefined;
 }
 
