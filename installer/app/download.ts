@@ -307,7 +307,6 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   let wrongDigest: string | undefined;
   // The whole files of another size than pinned that URLs announced: said when their bytes fail the pin.
   const otherSizes = new Map<string, number>();
-  let wrongFrom: string[] = [];
   try {
     for (;;) {
       await fill(part, policy);
@@ -325,7 +324,6 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       for (const url of part.sources) policy.drop(url);
       if (policy.allDead) {
         wrongDigest = got;
-        wrongFrom = [...part.sources];
         break;
       }
       await startOver();
@@ -459,7 +457,8 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     options.progress?.fail('checksum mismatch');
     // A URL that announced a whole file of another size holds another file (a mirror moved on to the next release under the
     // same names): running again downloads it again. Said, with the setting that chose the mirror when it was the user's.
-    const other = wrongFrom.find((url) => otherSizes.has(url));
+    // part.sources still names the URLs the wrong bytes came from: nothing restarts the partial after the last check.
+    const other = [...part.sources].find((url) => otherSizes.has(url));
     const otherFile =
       other === undefined ? '' : `; ${other} announced ${otherSizes.get(other)} bytes, the release pins ${size}: it serves another file under this name`;
     let fix = 'run the same command again; if it keeps failing, the download host or a proxy is serving the wrong file';
