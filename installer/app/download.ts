@@ -22,7 +22,7 @@ import {
   StallError,
 } from './mirror-policy.js';
 import { discardPartial, PartialFile, type Sidecar } from './partial-file.js';
-import { anyProxySet, HTTP_PROXY_VARIABLES, HTTPS_PROXY_VARIABLES, decodeLoosely, noProxySetting, proxyInUse, proxySetting } from './proxy-route.js';
+import { decodeLoosely, proxyAgentOptions, proxyInUse } from './proxy-route.js';
 
 /**
  * A download that survives anything short of a changed file: streamed to
@@ -122,12 +122,8 @@ function firstBytes(chunks: Buffer[], n: number): Buffer {
  * whose addresses a NO_PROXY range (10.0.0.0/8) keeps off the proxy.
  */
 export function defaultDispatcher(urls: string[] = []): Dispatcher {
-  if (!anyProxySet()) return new Agent({ connections: 4 });
-  return new EnvHttpProxyAgent({
-    httpProxy: proxySetting(HTTP_PROXY_VARIABLES),
-    httpsProxy: proxySetting(HTTPS_PROXY_VARIABLES),
-    noProxy: noProxySetting(urls),
-  });
+  const proxy = proxyAgentOptions(urls);
+  return proxy ? new EnvHttpProxyAgent(proxy) : new Agent({ connections: 4 });
 }
 
 /** Content-Encodings a server may apply although ao-app asks for identity, and how to undo each. */
