@@ -368,7 +368,8 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
             asked = hop;
           },
           restart,
-          otherSize: (from, length) => otherSizes.set(from, length),
+          // The URL's latest word: one that later announced the pinned size no longer serves another file.
+          announcedSize: (from, length) => (length === size ? otherSizes.delete(from) : otherSizes.set(from, length)),
           progress: options.progress,
         });
       } catch (err) {
@@ -520,8 +521,8 @@ interface AttemptContext {
   onHop: (url: string) => void;
   /** Drops the partial's bytes and starts over. */
   restart: () => Promise<void>;
-  /** Told a whole file's Content-Length when it is not the pinned size (a lie survived, or another file: the pin tells). */
-  otherSize: (url: string, length: number) => void;
+  /** Told the whole file's size an answer announced (Content-Length of a 200 that is no page, Content-Range's total). */
+  announcedSize: (url: string, length: number) => void;
   progress?: Progress;
 }
 
@@ -609,6 +610,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
       discard(res.body);
       throw new DeadUrlError(`${url} holds ${total} bytes, but the release pins ${size}`);
     }
+    if (total !== undefined) ctx.announcedSize(url, total);
     if (rangeStart(contentRange) !== part.offset) {
       discard(res.body);
       // Said before the restart, which sets the offset back to 0 (the message had named that).
@@ -654,7 +656,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
         throw htmlPage(url);
       }
       // Told only once the first bytes are no web page: a sign-in page's own length had been blamed as another file's.
-      if (announcesOther) ctx.otherSize(url, Number(length));
+      if (status === 200 && !decoder && /^\d+$/.test(length)) ctx.announcedSize(url, Number(length));
       if (otherFile) {
         batch = [];
         batched = 0;
