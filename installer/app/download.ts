@@ -22,7 +22,7 @@ import {
   StallError,
 } from './mirror-policy.js';
 import { discardPartial, PartialFile, type Sidecar } from './partial-file.js';
-import { anyProxySet, HTTP_PROXY_VARIABLES, HTTPS_PROXY_VARIABLES, decodeLoosely, noProxySetting, proxyInUse, proxySetting } from './proxy-route.js';
+import { decodeLoosely, proxyAgentOptions, proxyInUse } from './proxy-route.js';
 
 /**
  * A download that survives anything short of a changed file: streamed to
@@ -122,12 +122,8 @@ function firstBytes(chunks: Buffer[], n: number): Buffer {
  * whose addresses a NO_PROXY range (10.0.0.0/8) keeps off the proxy.
  */
 export function defaultDispatcher(urls: string[] = []): Dispatcher {
-  if (!anyProxySet()) return new Agent({ connections: 4 });
-  return new EnvHttpProxyAgent({
-    httpProxy: proxySetting(HTTP_PROXY_VARIABLES),
-    httpsProxy: proxySetting(HTTPS_PROXY_VARIABLES),
-    noProxy: noProxySetting(urls),
-  });
+  const proxy = proxyAgentOptions(urls);
+  return proxy ? new EnvHttpProxyAgent(proxy) : new Agent({ connections: 4 });
 }
 
 /** Content-Encodings a server may apply although ao-app asks for identity, and how to undo each. */
@@ -307,7 +303,6 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
   let wrongDigest: string | undefined;
   // The whole files of another size than pinned that URLs announced: said when their bytes fail the pin.
   const otherSizes = new Map<string, number>();
-  let wrongFrom: string[] = [];
   try {
     for (;;) {
       await fill(part, policy);
@@ -325,7 +320,6 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
       for (const url of part.sources) policy.drop(url);
       if (policy.allDead) {
         wrongDigest = got;
-        wrongFrom = [...part.sources];
         break;
       }
       await startOver();
@@ -374,7 +368,8 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
             asked = hop;
           },
           restart,
-          otherSize: (from, length) => otherSizes.set(from, length),
+          // The URL's latest word: one that later announced the pinned size no longer serves another file.
+          announcedSize: (from, length) => (length === size ? otherSizes.delete(from) : otherSizes.set(from, length)),
           progress: options.progress,
         });
       } catch (err) {
@@ -459,7 +454,8 @@ export async function download(options: DownloadOptions): Promise<DownloadResult
     options.progress?.fail('checksum mismatch');
     // A URL that announced a whole file of another size holds another file (a mirror moved on to the next release under the
     // same names): running again downloads it again. Said, with the setting that chose the mirror when it was the user's.
-    const other = wrongFrom.find((url) => otherSizes.has(url));
+    // part.sources still names the URLs the wrong bytes came from: nothing restarts the partial after the last check.
+    const other = [...part.sources].find((url) => otherSizes.has(url));
     const otherFile =
       other === undefined ? '' : `; ${other} announced ${otherSizes.get(other)} bytes, the release pins ${size}: it serves another file under this name`;
     let fix = 'run the same command again; if it keeps failing, the download host or a proxy is serving the wrong file';
@@ -525,8 +521,8 @@ interface AttemptContext {
   onHop: (url: string) => void;
   /** Drops the partial's bytes and starts over. */
   restart: () => Promise<void>;
-  /** Told a whole file's Content-Length when it is not the pinned size (a lie survived, or another file: the pin tells). */
-  otherSize: (url: string, length: number) => void;
+  /** Told the whole file's size an answer announced (Content-Length of a 200 that is no page, Content-Range's total). */
+  announcedSize: (url: string, length: number) => void;
   progress?: Progress;
 }
 
@@ -614,6 +610,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
       discard(res.body);
       throw new DeadUrlError(`${url} holds ${total} bytes, but the release pins ${size}`);
     }
+    if (total !== undefined) ctx.announcedSize(url, total);
     if (rangeStart(contentRange) !== part.offset) {
       discard(res.body);
       // Said before the restart, which sets the offset back to 0 (the message had named that).
@@ -659,7 +656,7 @@ async function fetchOnce(url: string, part: PartialFile, ctx: AttemptContext): P
         throw htmlPage(url);
       }
       // Told only once the first bytes are no web page: a sign-in page's own length had been blamed as another file's.
-      if (announcesOther) ctx.otherSize(url, Number(length));
+      if (status === 200 && !decoder && /^\d+$/.test(length)) ctx.announcedSize(url, Number(length));
       if (otherFile) {
         batch = [];
         batched = 0;

@@ -5,17 +5,21 @@ import { redactUrlSetting } from '../../common/redact.js';
 import { clearEnvFor, setEnvFor } from '../../common/shell-quote.js';
 
 /**
- * Which proxy a download URL goes through: the settings undici's EnvHttpProxyAgent is given (download.ts), and the same
+ * Which proxy a download URL goes through: the settings undici's EnvHttpProxyAgent is given (proxyAgentOptions), and the same
  * choice made again for a message (proxyInUse), since undici's own matching is private.
  */
 
 /** Where a proxy may be set, first one wins: the usual variables, then npm's config when npm runs us. */
-export const HTTPS_PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'npm_config_https_proxy', 'npm_config_proxy'];
-export const HTTP_PROXY_VARIABLES = ['HTTP_PROXY', 'http_proxy', 'npm_config_proxy'];
+const HTTPS_PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'npm_config_https_proxy', 'npm_config_proxy'];
+const HTTP_PROXY_VARIABLES = ['HTTP_PROXY', 'http_proxy', 'npm_config_proxy'];
 
-/** Whether any proxy is set at all (else the dispatcher is a plain Agent). */
-export function anyProxySet(): boolean {
-  return [...HTTPS_PROXY_VARIABLES, ...HTTP_PROXY_VARIABLES].some((name) => process.env[name]);
+/**
+ * The options undici's EnvHttpProxyAgent is given for a download of `urls` (whose addresses a NO_PROXY range keeps off
+ * the proxy), or undefined when no proxy is set at all (the dispatcher is then a plain Agent).
+ */
+export function proxyAgentOptions(urls: string[]): { httpProxy?: string; httpsProxy?: string; noProxy?: string } | undefined {
+  if (![...HTTPS_PROXY_VARIABLES, ...HTTP_PROXY_VARIABLES].some((name) => process.env[name])) return undefined;
+  return { httpProxy: proxySetting(HTTP_PROXY_VARIABLES), httpsProxy: proxySetting(HTTPS_PROXY_VARIABLES), noProxy: noProxySetting(urls) };
 }
 
 /** As curl reads a URL's user and password: percent-escapes decoded; a stray "%" that starts none is taken as it is. */
@@ -32,7 +36,7 @@ export function decodeLoosely(part: string): string {
  * and the user and password are escaped so undici's decodeURIComponent reads them as curl would (a stray "%" threw
  * 'URI malformed', exit 70). Anything that is still no http(s) URL is the user's to fix, named.
  */
-export function proxySetting(names: string[]): string | undefined {
+function proxySetting(names: string[]): string | undefined {
   const name = names.find((n) => process.env[n]);
   if (!name) return undefined;
   const value = process.env[name]!.trim();
@@ -53,7 +57,7 @@ export function proxySetting(names: string[]): string | undefined {
 }
 
 /** NO_PROXY (or npm's noproxy) as the dispatcher is given it, for a download of `urls`. */
-export function noProxySetting(urls: string[]): string | undefined {
+function noProxySetting(urls: string[]): string | undefined {
   const env = process.env;
   return noProxyList(env.NO_PROXY || env.no_proxy || env.npm_config_noproxy, urls);
 }

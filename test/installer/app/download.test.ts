@@ -945,6 +945,16 @@ describe.concurrent('download against a misbehaving server', () => {
     expect((failed as { why: string }).why).not.toMatch(/announced/);
   });
 
+  // A URL whose first answer announced a shorter file, then resumed with the pinned total (Content-Range): the bytes failed
+  // the pin, and the message still said the URL "serves another file under this name", telling the user to report it.
+  it('does not say a URL serves another file when its later answer announced the pinned size', async () => {
+    const path = await servedPath();
+    server.fault(path, { kind: 'lie-length', by: -1000 }, { kind: 'wrong-bytes' });
+    const failed = await fetchTo(path).catch((err: unknown) => err);
+    expect(failed).toMatchObject({ code: 'EINTEGRITY', fix: expect.stringMatching(/^run the same command again/) });
+    expect((failed as { why: string }).why).not.toMatch(/announced/);
+  });
+
   // Other bytes of the pinned size from AO_APP_BASE_URL's mirror: a copy damaged on its way there, or a proxy that alters
   // downloads. The fix had said to point AO_APP_BASE_URL at a folder, not a file in it, which fits neither.
   it("says to run it again, then to mend the mirror's copy, when the URL made from AO_APP_BASE_URL serves other bytes of the pinned size", async () => {

@@ -360,9 +360,7 @@ describe('the download fails in a way the user can act on, and never loops', () 
       { HTTPS_PROXY: `http://${unused}`, NO_PROXY: '', no_proxy: '', AO_APP_DEADLINE_MS: '3000' },
       30_000,
     );
-    expect(r.code).toBe(1);
-    expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/^check the network connection/) });
-    expect(r.stdout + r.stderr).not.toContain(unused);
+    expectWentDirect(r, unused);
   });
 
   // undici sent these straight to the host (NO_PROXY), and the give-up still said "check the proxy" it never used.
@@ -392,9 +390,7 @@ describe('the download fails in a way the user can act on, and never loops', () 
         },
         30_000,
       );
-      expect(r.code).toBe(1);
-      expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/^check the network connection/) });
-      expect(r.stdout + r.stderr).not.toContain(unused);
+      expectWentDirect(r, unused);
     }
   });
 
@@ -794,6 +790,13 @@ describe('the command line', () => {
     expect(r.stderr).toMatch(/stopped before it finished/);
   });
 });
+
+/** A download that went straight to its host and failed: exit 1, "check the network connection", and no word of the proxy `unused`. */
+function expectWentDirect(r: Ran, unused: string): void {
+  expect(r.code).toBe(1);
+  expect(errorEvent(r.stdout)).toMatchObject({ code: 'EAPPDOWNLOAD', fix: expect.stringMatching(/^check the network connection/) });
+  expect(r.stdout + r.stderr).not.toContain(unused);
+}
 
 /** The `{"event":"error"}` line `--json` ends a failure with. */
 function errorEvent(stdout: string): Record<string, unknown> {
